@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// Runs the TypeScript CLI directly through tsx: no build step between a change and `npx leadpipe`.
+import { register } from "tsx/esm/api";
+register();
+await import("../src/cli.ts");
