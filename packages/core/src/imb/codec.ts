@@ -1,0 +1,563 @@
+/**
+ * The Intelligent Mail barcode codec (USPS-B-3200), on plain numbers.
+ *
+ * The 102-bit binary data lives in five limbs of 24 bits (the top one holds 6 bits), so every
+ * step (multiply-add by 10^6 or 1365², long division by 636·1365 or 1365², the CRC's bytes)
+ * stays far below 2^53 and needs no BigInt and no string arithmetic. The working state is
+ * module-level and reused: encode and decode allocate only the strings they return.
+ *
+ * The core functions report failure with a status number (and details in module variables)
+ * instead of throwing, so that tryParse can reject a row without the cost of an exception;
+ * the public wrappers turn a status into a typed error.
+ */
+import {
+  ImbAlphabetError,
+  ImbBarcodeIdError,
+  ImbCharacterError,
+  ImbCodewordRangeError,
+  type ImbError,
+  type ImbErrorCode,
+  ImbFormatError,
+  ImbFrameCheckError,
+  ImbLengthError,
+} from "./errors.ts";
+import {
+  ASCENDER_BIT,
+  ASCENDER_CHARACTER,
+  BAR_COUNT,
+  CHARACTER_TO_CODEWORD,
+  CODEWORD_TO_CHARACTER,
+  CRC_BYTE,
+  CRC_FIRST,
+  DESCENDER_BIT,
+  DESCENDER_CHARACTER,
+  INVERTED,
+  STATE_LETTERS,
+} from "./tables.ts";
+
+/** A decoded barcode. Routing parts that the barcode does not carry are empty strings. */
+export interface ImbDecoded {
+  /** The 20-digit tracking code. */
+  tracking: string;
+  /** The routing code: "", or 5, 9 or 11 digits. */
+  routing: string;
+  barcodeId: string;
+  serviceTypeId: string;
+  /** 6 digits, or 9 when it starts with 9. */
+  mailerId: string;
+  /** 9 digits after a 6-digit mailer id, 6 after a 9-digit one. */
+  serialNumber: string;
+  zip: string;
+  plus4: string;
+  deliveryPoint: string;
+  /** True when the bars failed their checks and exactly one single-bar correction passed. */
+  repaired: boolean;
+}
+
+export interface ImbDecodeOptions {
+  /**
+   * Try every single-bar correction when the bars fail their checks, and accept the one
+   * candidate that passes (flagged `repaired: true`). Default false: decode is exact.
+   */
+  repair?: boolean;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Status: what went wrong, without allocating.
+
+export const OK = 0;
+const TRACKING_LENGTH = 1;
+const TRACKING_DIGIT = 2;
+const ROUTING_LENGTH = 3;
+const ROUTING_DIGIT = 4;
+const BARCODE_ID = 5;
+const BARS_LENGTH = 6;
+const BARS_ALPHABET = 7;
+const BARS_MIXED_ALPHABET = 8;
+const CHARACTER = 9;
+const CODEWORD_RANGE = 10;
+const VALUE_RANGE = 11;
+const FRAME_CHECK = 12;
+/** Status reported by parse.ts through failWith(). */
+export const CUSTOM = 13;
+
+let detail1 = 0;
+let detail2 = 0;
+let detailText = "";
+let customCode: ImbErrorCode = "IMB_FORMAT";
+/** Set by the repairing decoder: how many single-bar corrections passed (0 or more than 1). */
+let repairCandidates = -1;
+
+function fail(status: number, first = 0, second = 0): number {
+  detail1 = first;
+  detail2 = second;
+  return status;
+}
+
+/** Records a failure found outside the codec (parse.ts), for statusMessage / statusError. */
+export function failWith(code: ImbErrorCode, message: string): number {
+  customCode = code;
+  detailText = message;
+  return CUSTOM;
+}
+
+const LETTERS = "ABCDEFGHIJ";
+
+function quoted(code: number): string {
+  return JSON.stringify(String.fromCharCode(code));
+}
+
+/** The "imb: ..." reason for the last failure. */
+export function statusMessage(status: number): string {
+  const repairs =
+    repairCandidates < 0 ? "" : repairCandidates === 0 ? "; no single-bar repair passes" : `; ${repairCandidates} single-bar repairs pass, ambiguous`;
+  switch (status) {
+    case TRACKING_LENGTH:
+      return `imb: tracking code has ${detail1} digits, expected 20`;
+    case TRACKING_DIGIT:
+      return `imb: tracking code has ${quoted(detail2)} at position ${detail1 + 1}, expected a digit`;
+    case ROUTING_LENGTH:
+      return `imb: routing code has ${detail1} digits, expected 0, 5, 9 or 11`;
+    case ROUTING_DIGIT:
+      return `imb: routing code has ${quoted(detail2)} at position ${detail1 + 1}, expected a digit`;
+    case BARCODE_ID:
+      return `imb: second digit of the barcode identifier is ${detail1}, expected 0-4`;
+    case BARS_LENGTH:
+      return `imb: bar string has ${detail1} bars, expected 65`;
+    case BARS_ALPHABET:
+      return `imb: bar ${detail1 + 1} is ${quoted(detail2)}, expected one of F, A, D, T (or 3, 2, 1, 0)`;
+    case BARS_MIXED_ALPHABET:
+      return `imb: bar ${detail1 + 1} is ${quoted(detail2)}, the bar string mixes the letter and digit alphabets`;
+    case CHARACTER:
+      return `imb: character ${LETTERS[detail1]} is in neither character table${repairs}`;
+    case CODEWORD_RANGE:
+      return `imb: codeword ${LETTERS[detail1]} is ${detail2}, out of range${repairs}`;
+    case VALUE_RANGE:
+      return `imb: codewords decode to a routing value out of range${repairs}`;
+    case FRAME_CHECK:
+      return `imb: frame check mismatch (bars carry ${hex(detail1)}, data gives ${hex(detail2)})${repairs}`;
+    case CUSTOM:
+      return detailText;
+    default:
+      return `imb: unknown failure ${status}`;
+  }
+}
+
+function hex(fcs: number): string {
+  return "0x" + fcs.toString(16).toUpperCase().padStart(3, "0");
+}
+
+export function statusCode(status: number): ImbErrorCode {
+  switch (status) {
+    case TRACKING_LENGTH:
+    case ROUTING_LENGTH:
+    case BARS_LENGTH:
+      return "IMB_LENGTH";
+    case TRACKING_DIGIT:
+    case ROUTING_DIGIT:
+    case BARS_ALPHABET:
+    case BARS_MIXED_ALPHABET:
+      return "IMB_ALPHABET";
+    case BARCODE_ID:
+      return "IMB_BARCODE_ID";
+    case CHARACTER:
+      return "IMB_CHARACTER";
+    case CODEWORD_RANGE:
+    case VALUE_RANGE:
+      return "IMB_CODEWORD_RANGE";
+    case FRAME_CHECK:
+      return "IMB_FRAME_CHECK";
+    default:
+      return customCode;
+  }
+}
+
+/** The typed error for the last failure. */
+export function statusError(status: number): ImbError {
+  const message = statusMessage(status);
+  switch (statusCode(status)) {
+    case "IMB_LENGTH":
+      return new ImbLengthError(message);
+    case "IMB_ALPHABET":
+      return new ImbAlphabetError(message);
+    case "IMB_BARCODE_ID":
+      return new ImbBarcodeIdError(message);
+    case "IMB_CHARACTER":
+      return new ImbCharacterError(message);
+    case "IMB_CODEWORD_RANGE":
+      return new ImbCodewordRangeError(message);
+    case "IMB_FRAME_CHECK":
+      return new ImbFrameCheckError(message);
+    default:
+      return new ImbFormatError(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Working state.
+
+const LIMB = 16777216; // 2^24
+const BASE_1365_SQUARED = 1365 * 1365;
+const BASE_636_1365 = 636 * 1365;
+const MILLION = 1_000_000;
+
+/** The binary data, least significant limb first. */
+const limbs = new Float64Array(5);
+const codewords = new Int32Array(10);
+const characters = new Int32Array(10);
+/** Bar states (0 = T, 1 = D, 2 = A, 3 = F), the input of decode and the output of encode. */
+const states = new Uint8Array(BAR_COUNT);
+
+/** What decodeStates found: tracking digits 1-2, the three 6-digit groups, the routing code. */
+let trackingDigit0 = 0;
+let trackingDigit1 = 0;
+let group1 = 0;
+let group2 = 0;
+let group3 = 0;
+let routingLength = 0;
+let routingValue = 0;
+
+function multiplyAdd(multiplier: number, addend: number): void {
+  let carry = addend;
+  for (let index = 0; index < 5; index++) {
+    const product = limbs[index]! * multiplier + carry;
+    carry = Math.floor(product / LIMB);
+    limbs[index] = product - carry * LIMB;
+  }
+}
+
+/** Divides the binary data in place by a divisor below 2^21; returns the remainder. */
+function divideRemainder(divisor: number): number {
+  let remainder = 0;
+  for (let index = 4; index >= 0; index--) {
+    const dividend = remainder * LIMB + limbs[index]!;
+    const quotient = Math.floor(dividend / divisor);
+    limbs[index] = quotient;
+    remainder = dividend - quotient * divisor;
+  }
+  return remainder;
+}
+
+/** The 11-bit CRC over the 102 bits, as 13 right-justified bytes, most significant first. */
+function frameCheck(): number {
+  let fcs = CRC_FIRST[limbs[4]!]!;
+  for (let index = 3; index >= 0; index--) {
+    const limb = limbs[index]!;
+    fcs = ((fcs << 8) & 0x7ff) ^ CRC_BYTE[((fcs >> 3) ^ (limb >> 16)) & 0xff]!;
+    fcs = ((fcs << 8) & 0x7ff) ^ CRC_BYTE[((fcs >> 3) ^ (limb >> 8)) & 0xff]!;
+    fcs = ((fcs << 8) & 0x7ff) ^ CRC_BYTE[((fcs >> 3) ^ limb) & 0xff]!;
+  }
+  return fcs;
+}
+
+/** Routing-code conversion: the value added for each routing length (USPS-B-3200 §2.2.1). */
+function routingOffset(length: number): number {
+  return length === 5 ? 1 : length === 9 ? 100_001 : length === 11 ? 1_000_100_001 : 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encode.
+
+/** Validates tracking and routing, fills `states`. */
+function encodeStates(tracking: string, routing: string): number {
+  if (tracking.length !== 20) return fail(TRACKING_LENGTH, tracking.length);
+  const routingDigits = routing.length;
+  if (routingDigits !== 0 && routingDigits !== 5 && routingDigits !== 9 && routingDigits !== 11) {
+    return fail(ROUTING_LENGTH, routingDigits);
+  }
+  let value = 0;
+  for (let index = 0; index < routingDigits; index++) {
+    const digit = routing.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return fail(ROUTING_DIGIT, index, routing.charCodeAt(index));
+    value = value * 10 + digit;
+  }
+  if (routingDigits !== 0) value += routingOffset(routingDigits);
+
+  const digit0 = tracking.charCodeAt(0) - 48;
+  if (digit0 < 0 || digit0 > 9) return fail(TRACKING_DIGIT, 0, tracking.charCodeAt(0));
+  const digit1 = tracking.charCodeAt(1) - 48;
+  if (digit1 < 0 || digit1 > 9) return fail(TRACKING_DIGIT, 1, tracking.charCodeAt(1));
+  if (digit1 > 4) return fail(BARCODE_ID, digit1);
+  value = (value * 10 + digit0) * 5 + digit1; // below 2^43
+  const low = value % LIMB;
+  limbs[0] = low;
+  limbs[1] = (value - low) / LIMB;
+  limbs[2] = 0;
+  limbs[3] = 0;
+  limbs[4] = 0;
+  for (let start = 2; start < 20; start += 6) {
+    let group = 0;
+    for (let index = start; index < start + 6; index++) {
+      const digit = tracking.charCodeAt(index) - 48;
+      if (digit < 0 || digit > 9) return fail(TRACKING_DIGIT, index, tracking.charCodeAt(index));
+      group = group * 10 + digit;
+    }
+    multiplyAdd(MILLION, group);
+  }
+
+  const fcs = frameCheck();
+
+  // Codewords: J in base 636, I..B in base 1365, A what is left (0..658); two at a time.
+  let pair = divideRemainder(BASE_636_1365);
+  let low1365 = pair % 636;
+  codewords[9] = low1365 * 2; // J, doubled: its low bit is the orientation
+  codewords[8] = (pair - low1365) / 636;
+  for (let index = 7; index >= 3; index -= 2) {
+    pair = divideRemainder(BASE_1365_SQUARED);
+    low1365 = pair % 1365;
+    codewords[index] = low1365;
+    codewords[index - 1] = (pair - low1365) / 1365;
+  }
+  pair = limbs[0]!;
+  low1365 = pair % 1365;
+  codewords[1] = low1365;
+  codewords[0] = (pair - low1365) / 1365 + (fcs & 0x400 ? 659 : 0);
+
+  for (let index = 0; index < 10; index++) {
+    const character = CODEWORD_TO_CHARACTER[codewords[index]!]!;
+    characters[index] = (fcs >> index) & 1 ? character ^ 0x1fff : character;
+  }
+  for (let bar = 0; bar < BAR_COUNT; bar++) {
+    states[bar] =
+      ((characters[DESCENDER_CHARACTER[bar]!]! >> DESCENDER_BIT[bar]!) & 1) |
+      (((characters[ASCENDER_CHARACTER[bar]!]! >> ASCENDER_BIT[bar]!) & 1) << 1);
+  }
+  return OK;
+}
+
+const LETTER_CODES = Array.from(STATE_LETTERS, (letter) => letter.charCodeAt(0));
+const barCodes: number[] = new Array<number>(BAR_COUNT).fill(0);
+
+/**
+ * The 65-character bar string (F, A, D, T) for a 20-digit tracking code and a routing code of
+ * 0, 5, 9 or 11 digits. Throws ImbLengthError, ImbAlphabetError or ImbBarcodeIdError.
+ */
+export function encode(tracking: string, routing = ""): string {
+  const status = encodeStates(String(tracking), String(routing));
+  if (status !== OK) throw statusError(status);
+  for (let bar = 0; bar < BAR_COUNT; bar++) barCodes[bar] = LETTER_CODES[states[bar]!]!;
+  return String.fromCharCode.apply(null, barCodes);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decode.
+
+/** Character code to bar state, per alphabet; -1 outside it. */
+const LETTER_STATE = new Int8Array(128).fill(-1);
+const DIGIT_STATE = new Int8Array(128).fill(-1);
+for (let state = 0; state < 4; state++) {
+  LETTER_STATE[STATE_LETTERS.charCodeAt(state)] = state;
+  LETTER_STATE[STATE_LETTERS.toLowerCase().charCodeAt(state)] = state;
+  DIGIT_STATE[48 + state] = state;
+}
+
+/**
+ * Reads a bar string into `states`: exactly 65 bars, all F/A/D/T (either case) or all
+ * 3/2/1/0, the alphabet chosen by the first bar.
+ */
+export function barsToStates(bars: string): number {
+  if (bars.length !== BAR_COUNT) return fail(BARS_LENGTH, bars.length);
+  const first = bars.charCodeAt(0);
+  const table = first >= 48 && first <= 57 ? DIGIT_STATE : LETTER_STATE;
+  for (let bar = 0; bar < BAR_COUNT; bar++) {
+    const code = bars.charCodeAt(bar);
+    const state = code < 128 ? table[code]! : -1;
+    if (state < 0) {
+      const other = table === DIGIT_STATE ? LETTER_STATE : DIGIT_STATE;
+      return fail(code < 128 && other[code]! >= 0 ? BARS_MIXED_ALPHABET : BARS_ALPHABET, bar, code);
+    }
+    states[bar] = state;
+  }
+  return OK;
+}
+
+/** Decodes `states` into the module's decoded numbers: characters, codewords, data, FCS. */
+function decodeStates(): number {
+  for (let index = 0; index < 10; index++) characters[index] = 0;
+  for (let bar = 0; bar < BAR_COUNT; bar++) {
+    const state = states[bar]!;
+    characters[DESCENDER_CHARACTER[bar]!]! |= (state & 1) << DESCENDER_BIT[bar]!;
+    characters[ASCENDER_CHARACTER[bar]!]! |= (state >> 1) << ASCENDER_BIT[bar]!;
+  }
+  let carriedFcs = 0;
+  for (let index = 0; index < 10; index++) {
+    const entry = CHARACTER_TO_CODEWORD[characters[index]!]!;
+    if (entry < 0) return fail(CHARACTER, index);
+    codewords[index] = entry & 0x7ff;
+    if (entry & INVERTED) carriedFcs |= 1 << index;
+  }
+  let codewordA = codewords[0]!;
+  if (codewordA > 1317) return fail(CODEWORD_RANGE, 0, codewordA);
+  if (codewordA >= 659) {
+    codewordA -= 659;
+    carriedFcs |= 0x400;
+  }
+  const codewordJ = codewords[9]!;
+  if (codewordJ & 1 || codewordJ > 1270) return fail(CODEWORD_RANGE, 9, codewordJ);
+
+  // Horner's rule, two codewords at a time; the first three fit a double (below 2^41).
+  const head = (codewordA * 1365 + codewords[1]!) * BASE_1365_SQUARED + codewords[2]! * 1365 + codewords[3]!;
+  const low = head % LIMB;
+  limbs[0] = low;
+  limbs[1] = (head - low) / LIMB;
+  limbs[2] = 0;
+  limbs[3] = 0;
+  limbs[4] = 0;
+  multiplyAdd(BASE_1365_SQUARED, codewords[4]! * 1365 + codewords[5]!);
+  multiplyAdd(BASE_1365_SQUARED, codewords[6]! * 1365 + codewords[7]!);
+  multiplyAdd(BASE_636_1365, codewords[8]! * 636 + (codewordJ >> 1));
+  if (limbs[4]! >= 64) return fail(VALUE_RANGE);
+
+  const computedFcs = frameCheck();
+  if (computedFcs !== carriedFcs) return fail(FRAME_CHECK, carriedFcs, computedFcs);
+
+  group3 = divideRemainder(MILLION);
+  group2 = divideRemainder(MILLION);
+  group1 = divideRemainder(MILLION);
+  let rest = limbs[1]! * LIMB + limbs[0]!; // below 2^42.2: the upper limbs are zero
+  trackingDigit1 = rest % 5;
+  rest = (rest - trackingDigit1) / 5;
+  trackingDigit0 = rest % 10;
+  rest = (rest - trackingDigit0) / 10;
+  if (rest === 0) {
+    routingLength = 0;
+    routingValue = 0;
+  } else if (rest <= 100_000) {
+    routingLength = 5;
+    routingValue = rest - 1;
+  } else if (rest <= 1_000_100_000) {
+    routingLength = 9;
+    routingValue = rest - 100_001;
+  } else if (rest <= 101_000_100_000) {
+    routingLength = 11;
+    routingValue = rest - 1_000_100_001;
+  } else {
+    return fail(VALUE_RANGE);
+  }
+  return OK;
+}
+
+let repairedBar = -1;
+
+/**
+ * Decodes `states`; when that fails, tries all 195 single-bar corrections and keeps the
+ * result only if exactly one passes. Sets `repairedBar` (-1 when no repair was needed).
+ */
+function decodeStatesRepairing(): number {
+  repairedBar = -1;
+  repairCandidates = -1;
+  const status = decodeStates();
+  if (status === OK) return OK;
+  const savedDetail1 = detail1;
+  const savedDetail2 = detail2;
+  let passing = 0;
+  let candidateBar = -1;
+  let candidateState = 0;
+  for (let bar = 0; bar < BAR_COUNT; bar++) {
+    const original = states[bar]!;
+    for (let state = 0; state < 4; state++) {
+      if (state === original) continue;
+      states[bar] = state;
+      if (decodeStates() === OK) {
+        passing++;
+        candidateBar = bar;
+        candidateState = state;
+      }
+    }
+    states[bar] = original;
+  }
+  if (passing === 1) {
+    states[candidateBar] = candidateState;
+    decodeStates();
+    repairedBar = candidateBar;
+    return OK;
+  }
+  repairCandidates = passing;
+  return fail(status, savedDetail1, savedDetail2);
+}
+
+/** Decodes a bar string into the module's decoded numbers. */
+export function decodeBars(bars: string, repair: boolean): number {
+  repairedBar = -1;
+  repairCandidates = -1;
+  const status = barsToStates(bars);
+  if (status !== OK) return status;
+  return repair ? decodeStatesRepairing() : decodeStates();
+}
+
+export function lastDecodeRepaired(): boolean {
+  return repairedBar >= 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Digits out.
+
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, value) => String(value).padStart(3, "0"));
+const ONE_DIGIT = THREE_DIGITS.slice(0, 10).map((digits) => digits[2]!);
+
+function sixDigits(value: number): string {
+  const high = Math.floor(value / 1000);
+  return THREE_DIGITS[high]! + THREE_DIGITS[value - high * 1000]!;
+}
+
+/** The tracking code of the last successful decode. */
+export function decodedTracking(): string {
+  return ONE_DIGIT[trackingDigit0]! + ONE_DIGIT[trackingDigit1]! + sixDigits(group1) + sixDigits(group2) + sixDigits(group3);
+}
+
+/** The routing code of the last successful decode. */
+export function decodedRouting(): string {
+  if (routingLength === 0) return "";
+  const high = Math.floor(routingValue / MILLION); // 5 digits of 11, 3 of 9, 0 of 5
+  const low = sixDigits(routingValue - high * MILLION);
+  if (routingLength === 5) return low.slice(1);
+  if (routingLength === 9) return THREE_DIGITS[high]! + low;
+  return sixDigits(high).slice(1) + low;
+}
+
+/**
+ * Decodes a 65-bar string (F/A/D/T in either case, or the 0-3 digit alphabet) into its
+ * tracking and routing codes and their parts. Throws a typed ImbError for each way the bars
+ * can be wrong; with `{ repair: true }` a string that fails its checks is corrected when
+ * exactly one single-bar change makes it pass.
+ */
+export function decode(bars: string, options?: ImbDecodeOptions): ImbDecoded {
+  const status = decodeBars(String(bars), options?.repair === true);
+  if (status !== OK) throw statusError(status);
+  return decodedResult(decodedTracking(), decodedRouting(), repairedBar >= 0);
+}
+
+export function decodedResult(tracking: string, routing: string, repaired: boolean): ImbDecoded {
+  const mailerEnd = tracking.charCodeAt(5) === 57 ? 14 : 11;
+  return {
+    tracking,
+    routing,
+    barcodeId: tracking.slice(0, 2),
+    serviceTypeId: tracking.slice(2, 5),
+    mailerId: tracking.slice(5, mailerEnd),
+    serialNumber: tracking.slice(mailerEnd),
+    zip: routing.slice(0, 5),
+    plus4: routing.slice(5, 9),
+    deliveryPoint: routing.slice(9, 11),
+    repaired,
+  };
+}
+
+/** Validates a tracking code and routing code without encoding them (the rules encode applies). */
+export function checkTrackingRouting(tracking: string, routing: string): number {
+  if (tracking.length !== 20) return fail(TRACKING_LENGTH, tracking.length);
+  for (let index = 0; index < 20; index++) {
+    const digit = tracking.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return fail(TRACKING_DIGIT, index, tracking.charCodeAt(index));
+  }
+  if (tracking.charCodeAt(1) > 52) return fail(BARCODE_ID, tracking.charCodeAt(1) - 48);
+  const routingDigits = routing.length;
+  if (routingDigits !== 0 && routingDigits !== 5 && routingDigits !== 9 && routingDigits !== 11) {
+    return fail(ROUTING_LENGTH, routingDigits);
+  }
+  for (let index = 0; index < routingDigits; index++) {
+    const digit = routing.charCodeAt(index) - 48;
+    if (digit < 0 || digit > 9) return fail(ROUTING_DIGIT, index, routing.charCodeAt(index));
+  }
+  return OK;
+}
