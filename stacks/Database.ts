@@ -1,0 +1,82 @@
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as ec2 from "aws-cdk-lib/aws-ec2";
+import * as rds from "aws-cdk-lib/aws-rds";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import type { StackContext } from "sst/constructs";
+import { stageConfig } from "./config";
+
+/** Subnet group names: the Lambdas live in `app`, Aurora in `data`. */
+export const APP_SUBNETS = "app";
+export const DATA_SUBNETS = "data";
+export const DATABASE_NAME = "leadpipe";
+export const DATABASE_USER = "leadpipe";
+/** The engine the tenant clusters run; the local runtime runs a newer PostgreSQL, never an older one. */
+export const ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5;
+
+/**
+ * The stateful half of a tenant: its network and its Aurora PostgreSQL Serverless v2 cluster.
+ * Kept apart from the pipeline so the pipeline can be changed or replaced without touching data.
+ *
+ * Subnets: public (NAT gateways only), `app` (private with egress: the Lambdas) and `data`
+ * (isolated: Aurora, no route out at all).
+ */
+export function Database({ stack, app }: StackContext) {
+  const config = stageConfig(app.stage);
+  const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+  const vpc = new ec2.Vpc(stack, "Vpc", {
+    maxAzs: config.network.maxAzs,
+    natGateways: config.network.natGateways,
+    subnetConfiguration: [
+      { name: "public", subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 },
+      { name: APP_SUBNETS, subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 20 },
+      { name: DATA_SUBNETS, subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 },
+    ],
+    // Landed files and chunk objects travel to S3 through the (free) gateway endpoint, not the NAT.
+    gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+    restrictDefaultSecurityGroup: true,
+  });
+
+  const functionSecurityGroup = new ec2.SecurityGroup(stack, "FunctionSecurityGroup", {
+    vpc,
+    description: "leadpipe Lambdas: reach Aurora on 5432 and AWS APIs through the NAT",
+    allowAllOutbound: true,
+  });
+
+  const { minCapacity, maxCapacity, autoPauseMinutes, readers, backupRetentionDays } = config.database;
+  const cluster = new rds.DatabaseCluster(stack, "Cluster", {
+    engine: rds.DatabaseClusterEngine.auroraPostgres({ version: ENGINE_VERSION }),
+    credentials: rds.Credentials.fromGeneratedSecret(DATABASE_USER),
+    defaultDatabaseName: DATABASE_NAME,
+    vpc,
+    vpcSubnets: { subnetGroupName: DATA_SUBNETS },
+    serverlessV2MinCapacity: minCapacity,
+    serverlessV2MaxCapacity: maxCapacity,
+    ...(minCapacity === 0 ? { serverlessV2AutoPauseDuration: Duration.minutes(autoPauseMinutes) } : {}),
+    writer: rds.ClusterInstance.serverlessV2("writer"),
+    readers: Array.from({ length: readers }, (_, i) =>
+      rds.ClusterInstance.serverlessV2(`reader${i + 1}`, { scaleWithWriter: true }),
+    ),
+    storageEncrypted: true,
+    backup: { retention: Duration.days(backupRetentionDays) },
+    copyTagsToSnapshot: true,
+    deletionProtection: config.retainData,
+    removalPolicy,
+  });
+  // The generated secret must outlive a retained cluster, or nobody can log in to it again.
+  (cluster.node.findChild("Secret") as secretsmanager.Secret).applyRemovalPolicy(removalPolicy);
+  cluster.connections.allowDefaultPortFrom(functionSecurityGroup, "leadpipe Lambdas");
+
+  stack.addOutputs({
+    ClusterEndpoint: cluster.clusterEndpoint.hostname,
+    DatabaseSecretArn: cluster.secret!.secretArn,
+  });
+
+  return {
+    vpc,
+    cluster,
+    /** Credentials and connection details (host, port, dbname, username, password) as JSON. */
+    secret: cluster.secret!,
+    functionSecurityGroup,
+  };
+}

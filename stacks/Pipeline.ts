@@ -1,0 +1,218 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as events from "aws-cdk-lib/aws-events";
+import * as targets from "aws-cdk-lib/aws-events-targets";
+import * as iam from "aws-cdk-lib/aws-iam";
+import { SnsDestination } from "aws-cdk-lib/aws-lambda-destinations";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as s3 from "aws-cdk-lib/aws-s3";
+import { LambdaDestination } from "aws-cdk-lib/aws-s3-notifications";
+import * as sns from "aws-cdk-lib/aws-sns";
+import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
+import * as sfn from "aws-cdk-lib/aws-stepfunctions";
+import { Function as LambdaFunction, Script, use, type FunctionProps, type StackContext } from "sst/constructs";
+import { useProject } from "sst/project.js";
+import { stageConfig } from "./config";
+import { APP_SUBNETS, Database } from "./Database";
+import { ingestDefinition } from "./ingest-definition";
+
+/** Where landed files arrive; only objects under it start an import. */
+export const INBOX_PREFIX = "inbox/";
+
+/** Where the migrate Lambda finds the SQL files copied into its bundle. */
+const LAMBDA_SQL_DIR = "/var/task/sql";
+
+/**
+ * Sizing per handler. Stage (splits a whole file into chunk objects) and process-chunk (parse,
+ * validate, COPY and upsert one chunk) do the heavy lifting; the others are short calls.
+ */
+const SIZING = {
+  trigger: { memorySize: "512 MB", timeout: "1 minute" },
+  validate: { memorySize: "1024 MB", timeout: "2 minutes" },
+  checksum: { memorySize: "1024 MB", timeout: "15 minutes" },
+  stage: { memorySize: "3008 MB", timeout: "15 minutes" },
+  processChunk: { memorySize: "2048 MB", timeout: "15 minutes" },
+  finalize: { memorySize: "1024 MB", timeout: "15 minutes" },
+  markFailed: { memorySize: "512 MB", timeout: "1 minute" },
+  refreshViews: { memorySize: "512 MB", timeout: "15 minutes" },
+  migrate: { memorySize: "512 MB", timeout: "15 minutes" },
+} satisfies Record<string, Pick<FunctionProps, "memorySize" | "timeout">>;
+
+/**
+ * The pipeline of a tenant: the landing bucket, the Lambdas, the ingest state machine, the
+ * schedules and the alert path. Everything here can be redeployed freely; the data lives in
+ * the Database stack (and in the landing bucket, which is retained on production stages).
+ */
+export function Pipeline({ stack, app }: StackContext) {
+  const config = stageConfig(app.stage);
+  const db = use(Database);
+  const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
+
+  // Landing bucket: inbox/ (partner files), reports and outbox prefixes in the same bucket.
+  const bucket = new s3.Bucket(stack, "Landing", {
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    versioned: config.retainData,
+    lifecycleRules: config.retainData ? [{ noncurrentVersionExpiration: Duration.days(90) }] : [],
+    removalPolicy,
+    autoDeleteObjects: !config.retainData,
+  });
+
+  const alerts = new sns.Topic(stack, "Alerts", { displayName: `leadpipe ${app.stage} alerts` });
+  for (const email of config.alerts.emails) alerts.addSubscription(new subscriptions.EmailSubscription(email));
+
+  const environment: Record<string, string> = {
+    DATABASE_SECRET_ARN: db.secret.secretArn,
+    LANDING_BUCKET: bucket.bucketName,
+    ALERT_TOPIC_ARN: alerts.topicArn,
+    LEADPIPE_STAGE: app.stage,
+    CHUNK_ROWS: String(config.ingest.chunkRows),
+    NODE_OPTIONS: "--enable-source-maps",
+  };
+
+  /** A handler from functions/, in the VPC's app subnets, allowed to read the database secret. */
+  const handler = (id: string, file: string, sizing: (typeof SIZING)[keyof typeof SIZING], extra: FunctionProps = {}) => {
+    const fn = new LambdaFunction(stack, id, {
+      handler: `functions/${file}.handler`,
+      runtime: "nodejs22.x",
+      architecture: "arm_64",
+      ...sizing,
+      // Active tracing would add an X-Ray statement on Resource "*"; traces are not used yet.
+      tracing: "disabled",
+      vpc: db.vpc,
+      vpcSubnets: { subnetGroupName: APP_SUBNETS },
+      securityGroups: [db.functionSecurityGroup],
+      logGroup: new logs.LogGroup(stack, `${id}Logs`, { retention: config.logRetentionDays, removalPolicy }),
+      nodejs: {
+        // Keep the source map in the bundle (NODE_OPTIONS=--enable-source-maps uses it).
+        sourcemap: true,
+        // pg's optional native binding: never installed, never bundled.
+        esbuild: { external: ["pg-native"] },
+      },
+      ...extra,
+      environment: { ...environment, ...extra.environment },
+    });
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [db.secret.secretArn] }),
+    );
+    return fn;
+  };
+
+  // Schema first: every deploy applies the migrations before the new handler code goes live.
+  const migrate = handler("Migrate", "migrate", SIZING.migrate, {
+    enableLiveDev: false,
+    copyFiles: [{ from: "sql", to: "sql" }],
+    environment: { SQL_DIR: LAMBDA_SQL_DIR },
+  });
+  const migrations = new Script(stack, "Migrations", {
+    onCreate: migrate,
+    onUpdate: migrate,
+    // Runs when the SQL changes (and on the first deploy), not on every deploy.
+    version: sqlVersion(path.join(useProject().paths.root, "sql")),
+  });
+
+  const validate = handler("Validate", "validate", SIZING.validate);
+  const checksum = handler("Checksum", "checksum", SIZING.checksum);
+  const stage = handler("Stage", "stage", SIZING.stage);
+  const processChunk = handler("ProcessChunk", "process-chunk", SIZING.processChunk);
+  const finalize = handler("Finalize", "finalize", SIZING.finalize);
+  const markFailed = handler("MarkFailed", "mark-failed", SIZING.markFailed);
+  bucket.grantRead(validate);
+  bucket.grantRead(checksum);
+  for (const fn of [stage, processChunk, finalize, markFailed]) bucket.grantReadWrite(fn);
+  alerts.grantPublish(markFailed);
+
+  // The state machine: stacks/ingest.asl.json, each ${<State>FunctionArn} bound to its Lambda.
+  const tasks = {
+    ValidateFunctionArn: validate,
+    ChecksumFunctionArn: checksum,
+    StageFunctionArn: stage,
+    ProcessChunkFunctionArn: processChunk,
+    FinalizeFunctionArn: finalize,
+    MarkFailedFunctionArn: markFailed,
+  };
+  const ingest = new sfn.StateMachine(stack, "Ingest", {
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    definitionBody: sfn.DefinitionBody.fromString(ingestDefinition({ mapMaxConcurrency: config.ingest.mapMaxConcurrency })),
+    definitionSubstitutions: Object.fromEntries(Object.entries(tasks).map(([key, fn]) => [key, fn.functionArn])),
+    timeout: Duration.minutes(config.ingest.executionTimeoutMinutes),
+  });
+  // fromString gives CDK no knowledge of the tasks: grant exactly these functions (and their versions).
+  for (const fn of Object.values(tasks)) fn.grantInvoke(ingest);
+
+  // S3 ObjectCreated under inbox/ → trigger: registers the import and starts the execution.
+  // A trigger that still fails after Lambda's async retries alerts instead of losing the file.
+  const trigger = handler("Trigger", "trigger", SIZING.trigger, {
+    environment: { STATE_MACHINE_ARN: ingest.stateMachineArn },
+    retryAttempts: 2,
+    onFailure: new SnsDestination(alerts),
+  });
+  bucket.grantRead(trigger, `${INBOX_PREFIX}*`);
+  ingest.grantStartExecution(trigger);
+  bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new LambdaDestination(trigger), { prefix: INBOX_PREFIX });
+
+  // Alerts: an execution that ends FAILED, TIMED_OUT or ABORTED publishes to the topic.
+  // (mark-failed publishes the import-level detail itself; this rule also catches what never
+  // reached the Catch: timeouts, aborts, a failing MarkFailed.)
+  new events.Rule(stack, "IngestExecutionFailed", {
+    description: `leadpipe ${app.stage}: ingest execution ended FAILED, TIMED_OUT or ABORTED`,
+    eventPattern: {
+      source: ["aws.states"],
+      detailType: ["Step Functions Execution Status Change"],
+      detail: { status: ["FAILED", "TIMED_OUT", "ABORTED"], stateMachineArn: [ingest.stateMachineArn] },
+    },
+    targets: [
+      new targets.SnsTopic(alerts, {
+        message: events.RuleTargetInput.fromObject({
+          alert: "leadpipe ingest execution did not complete",
+          stage: app.stage,
+          importId: events.EventField.fromPath("$.detail.name"),
+          status: events.EventField.fromPath("$.detail.status"),
+          executionArn: events.EventField.fromPath("$.detail.executionArn"),
+          error: events.EventField.fromPath("$.detail.error"),
+          cause: events.EventField.fromPath("$.detail.cause"),
+        }),
+      }),
+    ],
+  });
+
+  // Schedules (EventBridge, UTC). Partner pullers (SFTP, FTPS, e-mail) are added here, one rule
+  // per puller with its cron from StageConfig.schedules, each targeting its own handler.
+  const refreshViews = handler("RefreshViews", "refresh-views", SIZING.refreshViews, {
+    retryAttempts: 2,
+    onFailure: new SnsDestination(alerts),
+  });
+  new events.Rule(stack, "NightlyRefreshViews", {
+    description: `leadpipe ${app.stage}: nightly refresh of the reporting views`,
+    schedule: events.Schedule.expression(config.schedules.refreshViews),
+    targets: [new targets.LambdaFunction(refreshViews)],
+  });
+
+  for (const fn of [validate, checksum, stage, processChunk, finalize, markFailed, trigger, refreshViews]) {
+    fn.node.addDependency(migrations);
+  }
+
+  stack.addOutputs({
+    LandingBucket: bucket.bucketName,
+    StateMachineArn: ingest.stateMachineArn,
+    AlertTopicArn: alerts.topicArn,
+  });
+
+  return { bucket, alerts, ingest, trigger, refreshViews, migrate };
+}
+
+/** A digest of every file under sql/, so the migration Script reruns exactly when the SQL changes. */
+function sqlVersion(dir: string): string {
+  const hash = createHash("sha256");
+  const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[])
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath, entry.name))
+    .sort();
+  for (const file of files) {
+    hash.update(path.relative(dir, file)).update("\0").update(readFileSync(file)).update("\0");
+  }
+  return hash.digest("hex").slice(0, 16);
+}

@@ -1,0 +1,109 @@
+/**
+ * Per-stage settings, in one typed place. One stage is one tenant: `npx sst deploy --stage acme`
+ * deploys the whole platform for the tenant "acme" with the settings below.
+ *
+ * Stages not listed here (personal stages, CI, test) get the development profile: small,
+ * cheap, and everything is destroyed on `sst remove`.
+ */
+
+export interface StageConfig {
+  /** Production data: the cluster, its secret and the landing bucket survive `sst remove`. */
+  readonly retainData: boolean;
+  /** AWS region the tenant lives in. */
+  readonly region: string;
+  readonly network: {
+    /** Availability zones the VPC spans (Aurora needs at least two for its subnet group). */
+    readonly maxAzs: number;
+    /** NAT gateways for the Lambdas' egress (AWS APIs, later the partner SFTP/FTPS pullers). */
+    readonly natGateways: number;
+  };
+  readonly database: {
+    /** Aurora Serverless v2 capacity in ACUs. A minimum of 0 lets the cluster pause when idle. */
+    readonly minCapacity: number;
+    readonly maxCapacity: number;
+    /** Minutes without connections before a cluster with minCapacity 0 pauses. */
+    readonly autoPauseMinutes: number;
+    /** Serverless v2 readers beside the writer (failover target; analysts' read-only SQL). */
+    readonly readers: number;
+    readonly backupRetentionDays: number;
+  };
+  readonly ingest: {
+    /** Rows per chunk object written by the Stage task (CHUNK_ROWS). */
+    readonly chunkRows: number;
+    /** MaxConcurrency of the ProcessChunks Map state: parallel chunk Lambdas per import. */
+    readonly mapMaxConcurrency: number;
+    /** An execution running longer than this ends TIMED_OUT, which raises an alert. */
+    readonly executionTimeoutMinutes: number;
+  };
+  readonly schedules: {
+    /** Nightly refresh of the reporting views: an EventBridge schedule expression, in UTC. */
+    readonly refreshViews: string;
+    // Partner pullers (SFTP, FTPS, e-mail attachments) get their schedules here, one per puller.
+  };
+  readonly alerts: {
+    /** Addresses subscribed to the alert topic (each confirms the subscription by e-mail). */
+    readonly emails: readonly string[];
+  };
+  /** Retention of the Lambdas' CloudWatch log groups. */
+  readonly logRetentionDays: LogRetentionDays;
+}
+
+/** The values CloudWatch Logs accepts (a subset of aws-logs RetentionDays). */
+export type LogRetentionDays = 1 | 3 | 5 | 7 | 14 | 30 | 60 | 90 | 180 | 365 | 731 | 1827 | 3653;
+
+export const DEFAULT_REGION = "us-east-1";
+
+const development: StageConfig = {
+  retainData: false,
+  region: DEFAULT_REGION,
+  network: { maxAzs: 2, natGateways: 1 },
+  database: { minCapacity: 0, maxCapacity: 4, autoPauseMinutes: 30, readers: 0, backupRetentionDays: 1 },
+  ingest: { chunkRows: 50_000, mapMaxConcurrency: 4, executionTimeoutMinutes: 120 },
+  schedules: { refreshViews: "cron(30 6 * * ? *)" },
+  alerts: { emails: [] },
+  logRetentionDays: 14,
+};
+
+const production: StageConfig = {
+  retainData: true,
+  region: DEFAULT_REGION,
+  network: { maxAzs: 2, natGateways: 2 },
+  database: { minCapacity: 0.5, maxCapacity: 32, autoPauseMinutes: 0, readers: 1, backupRetentionDays: 14 },
+  ingest: { chunkRows: 50_000, mapMaxConcurrency: 16, executionTimeoutMinutes: 360 },
+  schedules: { refreshViews: "cron(0 7 * * ? *)" },
+  alerts: { emails: [] },
+  logRetentionDays: 90,
+};
+
+/** Known stages. A new tenant is one entry here, usually `{ ...production, <its deltas> }`. */
+const stages: Record<string, StageConfig> = {
+  dev: development,
+  prod: production,
+};
+
+export function stageConfig(stage: string): StageConfig {
+  const config = stages[stage] ?? development;
+  validate(stage, config);
+  return config;
+}
+
+function validate(stage: string, c: StageConfig): void {
+  const problems: string[] = [];
+  const { minCapacity, maxCapacity, autoPauseMinutes } = c.database;
+  if (minCapacity < 0 || maxCapacity < 1 || maxCapacity > 256 || minCapacity > maxCapacity) {
+    problems.push(`database capacity must satisfy 0 <= min <= max, 1 <= max <= 256 (got ${minCapacity}..${maxCapacity})`);
+  }
+  if (minCapacity === 0 && (autoPauseMinutes < 5 || autoPauseMinutes > 24 * 60)) {
+    problems.push("database.autoPauseMinutes must be 5..1440 when minCapacity is 0");
+  }
+  if (c.network.maxAzs < 2) problems.push("network.maxAzs must be at least 2 (Aurora subnet groups span two AZs)");
+  if (c.network.natGateways < 1) problems.push("network.natGateways must be at least 1 (the Lambdas call AWS APIs)");
+  if (!Number.isInteger(c.ingest.chunkRows) || c.ingest.chunkRows < 1) problems.push("ingest.chunkRows must be a positive integer");
+  if (!Number.isInteger(c.ingest.mapMaxConcurrency) || c.ingest.mapMaxConcurrency < 1) {
+    problems.push("ingest.mapMaxConcurrency must be a positive integer");
+  }
+  if (!/^(cron|rate)\(.+\)$/.test(c.schedules.refreshViews)) {
+    problems.push(`schedules.refreshViews must be an EventBridge cron(...) or rate(...) expression`);
+  }
+  if (problems.length > 0) throw new Error(`stage "${stage}": ${problems.join("; ")}`);
+}

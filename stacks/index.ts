@@ -1,0 +1,15 @@
+import type { App } from "sst/constructs";
+import { stageConfig } from "./config";
+import { Database } from "./Database";
+import { Pipeline } from "./Pipeline";
+
+export const APP_NAME = "leadpipe";
+
+/** The stacks of one tenant, in dependency order. Used by sst.config.ts and by the offline synth. */
+export function addStacks(app: App): void {
+  // Development stages leave nothing behind on `sst remove`; production stages keep their data
+  // (the cluster, its secret and the landing bucket set RETAIN themselves).
+  if (!stageConfig(app.stage).retainData) app.setDefaultRemovalPolicy("destroy");
+  app.stack(Database);
+  app.stack(Pipeline);
+}
