@@ -1,0 +1,51 @@
+import { z } from "zod";
+import { ConfigError } from "./errors";
+
+/**
+ * Configuration comes from the environment only (SST bindings in AWS, the local runtime
+ * locally), parsed once. A missing variable fails with its name.
+ */
+const schema = z.object({
+  LEADPIPE_STAGE: z.string().default("local"),
+  LANDING_BUCKET: z.string().min(1),
+  /** Either a connection string (local, tests) or an Aurora secret (AWS). */
+  DATABASE_URL: z.string().optional(),
+  DATABASE_SECRET_ARN: z.string().optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(4),
+  STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),
+  S3_ENDPOINT: z.string().url().optional(),
+  SFN_ENDPOINT: z.string().url().optional(),
+  SNS_ENDPOINT: z.string().url().optional(),
+  STATE_MACHINE_ARN: z.string().optional(),
+  ALERT_TOPIC_ARN: z.string().optional(),
+  AWS_REGION: z.string().default("us-east-1"),
+  CHUNK_ROWS: z.coerce.number().int().min(1).default(50_000),
+  MAX_FILE_BYTES: z.coerce.number().int().positive().default(5 * 1024 ** 3),
+});
+
+export type Config = z.infer<typeof schema>;
+
+let cached: Config | undefined;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join(".")} (${i.message})`).join(", ");
+    throw new ConfigError(`leadpipe configuration: missing or invalid environment variable ${names}`);
+  }
+  if (!parsed.data.DATABASE_URL && !parsed.data.DATABASE_SECRET_ARN) {
+    throw new ConfigError("leadpipe configuration: set DATABASE_URL or DATABASE_SECRET_ARN");
+  }
+  return parsed.data;
+}
+
+/** The configuration of this process, parsed at first use (cold start). */
+export function config(): Config {
+  cached ??= loadConfig();
+  return cached;
+}
+
+/** For tests and the local runtime, which set the environment before first use. */
+export function resetConfig(): void {
+  cached = undefined;
+}

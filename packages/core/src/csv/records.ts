@@ -1,0 +1,155 @@
+/**
+ * Splits delimited text into records without parsing fields: the Stage step uses it to cut a
+ * file into chunks at record boundaries (a quoted field may contain newlines), and the chunk
+ * processor uses it to isolate a broken record. It follows the CSV quoting rules csv-parse
+ * applies with `relax_quotes`: a quote opens a quoted field only at the start of a field,
+ * `""` inside a quoted field is a literal quote. A quoted field that never closes would swallow
+ * the rest of the file; past `maxQuotedBytes` the record is cut at the end of its first line
+ * instead, so one bad line stays one bad row.
+ */
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+
+export interface SplitOptions {
+  delimiter?: string;
+  /** How far a quoted field may run before its record is treated as broken. */
+  maxQuotedBytes?: number;
+  /** A record (one line, unquoted) longer than this is an error: the file is not line-structured text. */
+  maxRecordBytes?: number;
+}
+
+/** A record's bytes without its terminating newline, and the 1-based line it starts on. */
+export type RecordSink = (record: Buffer, startLine: number) => void;
+
+export class RecordTooLongError extends Error {
+  override readonly name = "RecordTooLongError";
+}
+
+export class RecordSplitter {
+  private readonly delimiter: number;
+  private readonly maxQuoted: number;
+  private readonly maxRecord: number;
+  private pending: Buffer = Buffer.alloc(0);
+  /** Line number of the first byte of `pending`. */
+  private line = 1;
+
+  constructor(options: SplitOptions = {}) {
+    const d = options.delimiter ?? ",";
+    if (Buffer.byteLength(d) !== 1) throw new Error(`delimiter must be one byte, got ${JSON.stringify(d)}`);
+    this.delimiter = d.charCodeAt(0);
+    this.maxQuoted = options.maxQuotedBytes ?? 64 * 1024;
+    this.maxRecord = options.maxRecordBytes ?? 16 * 1024 * 1024;
+  }
+
+  push(chunk: Buffer, sink: RecordSink): void {
+    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const consumed = this.scan(buf, sink, false);
+    this.pending = consumed === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(consumed));
+    if (this.pending.length > this.maxRecord) {
+      throw new RecordTooLongError(`a record starting on line ${this.line} is longer than ${this.maxRecord} bytes`);
+    }
+  }
+
+  end(sink: RecordSink): void {
+    if (this.pending.length > 0) this.scan(this.pending, sink, true);
+    this.pending = Buffer.alloc(0);
+  }
+
+  /** Emits every complete record in `buf`; returns the offset of the first unconsumed byte. */
+  private scan(buf: Buffer, sink: RecordSink, final: boolean): number {
+    let start = 0;
+    while (start < buf.length) {
+      const end = this.recordEnd(buf, start, final);
+      if (end < 0) return start;
+      const { stop, next, lines } = end === buf.length
+        ? { stop: buf.length, next: buf.length, lines: 0 }
+        : { stop: end, next: end + 1, lines: 1 };
+      let recStop = stop;
+      if (recStop > start && buf[recStop - 1] === CR) recStop--;
+      const record = buf.subarray(start, recStop);
+      const startLine = this.line;
+      this.line += countLines(record) + lines;
+      if (!isBlank(record)) sink(record, startLine);
+      start = next;
+    }
+    return start;
+  }
+
+  /**
+   * Offset of the LF that ends the record starting at `start` (or buf.length at the end of the
+   * final input); -1 when more input is needed.
+   */
+  private recordEnd(buf: Buffer, start: number, final: boolean): number {
+    let pos = start;
+    let fieldStart = true;
+    let inQuotes = false;
+    let quoteOpenedAt = -1;
+    while (pos < buf.length) {
+      if (!inQuotes) {
+        const nl = buf.indexOf(LF, pos);
+        const q = buf.indexOf(QUOTE, pos);
+        if (q < 0 || (nl >= 0 && nl < q)) {
+          // No quote before the end of this line: the record ends here.
+          if (nl >= 0) return nl;
+          return final ? buf.length : -1;
+        }
+        // A quote before the line end: it opens a field only at a field start.
+        const prev = q === start ? -1 : buf[q - 1];
+        fieldStart = q === start || prev === this.delimiter || prev === LF;
+        if (fieldStart) {
+          inQuotes = true;
+          quoteOpenedAt = q;
+        }
+        pos = q + 1;
+      } else {
+        const q = buf.indexOf(QUOTE, pos);
+        const limit = quoteOpenedAt + this.maxQuoted;
+        if (q < 0 || q > limit) {
+          if (buf.length > limit || final) {
+            // Never closed within bounds: the record is just its first line.
+            const nl = buf.indexOf(LF, start);
+            return nl >= 0 ? nl : buf.length;
+          }
+          return -1;
+        }
+        if (buf[q + 1] === QUOTE) {
+          pos = q + 2;
+          continue;
+        }
+        if (q + 1 >= buf.length && !final) return -1;
+        inQuotes = false;
+        pos = q + 1;
+      }
+    }
+    return final ? buf.length : -1;
+  }
+}
+
+function countLines(record: Buffer): number {
+  let n = 0;
+  let i = record.indexOf(LF);
+  while (i >= 0) {
+    n++;
+    i = record.indexOf(LF, i + 1);
+  }
+  return n;
+}
+
+function isBlank(record: Buffer): boolean {
+  for (let i = 0; i < record.length; i++) {
+    const c = record[i];
+    if (c !== 0x20 && c !== 0x09 && c !== CR) return false;
+  }
+  return true;
+}
+
+/** Splits a whole buffer (tests, fallback parsing of one chunk). */
+export function splitRecords(buf: Buffer, options?: SplitOptions): { record: Buffer; line: number }[] {
+  const out: { record: Buffer; line: number }[] = [];
+  const s = new RecordSplitter(options);
+  const sink: RecordSink = (record, line) => out.push({ record, line });
+  s.push(buf, sink);
+  s.end(sink);
+  return out;
+}

@@ -1,0 +1,45 @@
+import { createHash } from "node:crypto";
+import type { Deps } from "../ports";
+import { asRetryable } from "../errors";
+import { getImport, stepFinished, stepStarted } from "./repo";
+
+/**
+ * sha256 of the whole object, streamed. The same bytes from the same source already imported
+ * (or being imported) make this import a DUPLICATE: recorded, nothing else changes.
+ */
+export async function checksum(deps: Deps, importId: string): Promise<{ importId: string; duplicate: boolean }> {
+  const { pool, store } = deps;
+  const imp = await getImport(pool, importId);
+  await stepStarted(pool, importId, "checksum");
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    for await (const part of await store.read(imp.bucket, imp.object_key)) {
+      hash.update(part as Buffer);
+      size += (part as Buffer).length;
+    }
+  } catch (err) {
+    throw asRetryable(err, "streaming the object for its checksum");
+  }
+  const sha256 = hash.digest("hex");
+  try {
+    await pool.query("UPDATE imports SET sha256 = $2, size_bytes = $3 WHERE id = $1", [importId, sha256, size]);
+  } catch (err) {
+    if ((err as { code?: string }).code !== "23505") throw asRetryable(err, "recording the checksum");
+    const { rows } = await pool.query<{ id: string; file_name: string; created_at: Date }>(
+      `SELECT id, file_name, created_at FROM imports
+        WHERE source = $1 AND sha256 = $2 AND status NOT IN ('FAILED', 'DUPLICATE') AND id <> $3`,
+      [imp.source, sha256, importId]);
+    const original = rows[0];
+    await pool.query(
+      `UPDATE imports SET status = 'DUPLICATE', sha256 = $2, size_bytes = $3, duplicate_of = $4, finished_at = now(), current_step = NULL,
+              status_reason = $5, rows_read = 0, accepted = 0, rejected = 0, inserted = 0, updated = 0, unchanged = 0
+        WHERE id = $1`,
+      [importId, sha256, size, original?.id ?? null,
+        `the same content from ${imp.source} was already imported as ${original?.id} (${original?.file_name}); nothing changed`]);
+    deps.log.info("duplicate file", { importId, duplicateOf: original?.id });
+    return { importId, duplicate: true };
+  }
+  await stepFinished(pool, importId, "checksum");
+  return { importId, duplicate: false };
+}

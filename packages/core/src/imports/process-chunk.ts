@@ -1,0 +1,173 @@
+import { parse } from "csv-parse/sync";
+import type { Deps } from "../ports";
+import { withTransaction } from "../db";
+import { copyRows, type CopyValue } from "../copy";
+import { asRetryable } from "../errors";
+import { maybeFail } from "../faults";
+import { splitRecords } from "../csv/records";
+import * as Sources from "../sources/index";
+import type { SourceSpec } from "../sources/index";
+import { getImport } from "./repo";
+import type { ChunkRef } from "./stage";
+
+export interface ChunkCounts {
+  rows_read: number;
+  accepted: number;
+  rejected: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+}
+
+export interface RowReject {
+  row: number;
+  type: "parse" | "validation" | "rule";
+  field: string | null;
+  value: string | null;
+  message: string;
+  raw: string | null;
+}
+
+interface ParsedChunk {
+  staged: CopyValue[][];
+  rejects: RowReject[];
+  rowsRead: number;
+}
+
+const LINE_PREFIX = /^(\d+)/;
+
+/**
+ * Parses one chunk object into typed rows and rejects. Fast path: one csv-parse over the chunk.
+ * If that fails or finds a different number of records than Stage cut, each record is parsed
+ * on its own so a broken one is rejected alone and the rest go on.
+ */
+export function parseChunk(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[]): ParsedChunk {
+  const opts = { delimiter: spec.reader.delimiter, relax_quotes: true, relax_column_count: true, skip_empty_lines: true };
+  let records: string[][] | undefined;
+  try {
+    records = parse(body, opts) as string[][];
+    if (records.length !== expectedRecords + 1) records = undefined;
+  } catch {
+    records = undefined;
+  }
+  const rawOf = new Map<number, string>();
+  const broken: RowReject[] = [];
+  if (!records) {
+    records = [];
+    for (const { record, line: chunkLine } of splitRecords(Buffer.from(body, "utf8"), { delimiter: spec.reader.delimiter })) {
+      const text = record.toString("utf8");
+      try {
+        const one = parse(text, opts) as string[][];
+        if (one.length !== 1) throw new Error(`${one.length} records in one line`);
+        records.push(one[0]!);
+      } catch (err) {
+        if (chunkLine === 1) throw err;
+        const m = LINE_PREFIX.exec(text);
+        const row = m ? Number(m[1]) : 0;
+        const raw = text.slice(m ? m[0].length + 1 : 0);
+        broken.push({ row, type: "parse", field: null, value: null, message: `unparsable line: ${(err as Error).message}`, raw });
+      }
+    }
+  }
+
+  const header = records[0]!;
+  const fieldOf = new Map(Object.entries(spec.columns).map(([h, f]) => [h.toLowerCase(), f]));
+  const headerOf = new Map(Object.entries(spec.columns).map(([h, f]) => [f, h]));
+  const mapped: { index: number; field: string }[] = [];
+  header.forEach((h, index) => {
+    const field = fieldOf.get(h.trim().toLowerCase());
+    if (field) mapped.push({ index, field });
+  });
+  const columns = spec.target.columns;
+  const staged: CopyValue[][] = [];
+  const rejects: RowReject[] = [...broken];
+  for (let r = 1; r < records.length; r++) {
+    const rec = records[r]!;
+    const row = Number(rec[0]);
+    if (rec.length !== header.length) {
+      rejects.push({ row, type: "parse", field: null, value: null, raw: rec.slice(1).join(spec.reader.delimiter),
+        message: `unparsable line: expected ${header.length - 1} fields, found ${rec.length - 1}` });
+      continue;
+    }
+    const input: Record<string, string> = {};
+    for (const { index, field } of mapped) input[field] = rec[index]!;
+    const result = spec.row.safeParse(input);
+    if (result.success) {
+      const out = result.data;
+      const values = lineage(row);
+      for (const c of columns) values.push(out[c] as CopyValue);
+      staged.push(values);
+    } else {
+      const raw = rec.slice(1).join(spec.reader.delimiter);
+      for (const issue of result.error.issues) {
+        const field = String(issue.path[0] ?? "");
+        rejects.push({ row, type: "validation", field: headerOf.get(field) ?? (field || null), value: field ? input[field] ?? null : null, message: issue.message, raw });
+      }
+    }
+  }
+  rejects.sort((a, b) => a.row - b.row);
+  return { staged, rejects, rowsRead: records.length - 1 + broken.length };
+}
+
+/**
+ * One Map iteration: parse and validate the chunk, then in ONE transaction replace its staged
+ * rows and rejects, promote into core, and record its counts. A retry after a failure redoes
+ * the whole transaction; a retry after success returns the recorded counts.
+ */
+export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef): Promise<ChunkCounts & { importId: string; chunk: number }> {
+  const { pool, store } = deps;
+  const started = Date.now();
+  try {
+    const done = await pool.query<ChunkCounts & { status: string }>(
+      "SELECT status, rows_read, accepted, rejected, inserted, updated, unchanged FROM import_chunks WHERE import_id = $1 AND chunk_index = $2",
+      [importId, chunk.index]);
+    if (done.rows[0]?.status === "DONE") {
+      const { status: _s, ...counts } = done.rows[0];
+      return { importId, chunk: chunk.index, ...counts };
+    }
+    const imp = await getImport(pool, importId);
+    const spec = Sources.get(imp.source ?? "");
+    if (!spec) throw new Error(`import ${importId} has no known source`);
+    const chunks: Buffer[] = [];
+    for await (const part of await store.read(imp.bucket, chunk.key)) chunks.push(part as Buffer);
+    const body = Buffer.concat(chunks).toString("utf8");
+
+    const base = BigInt(imp.seq) << 32n;
+    const partner = imp.partner ?? spec.partner ?? "";
+    const parsed = parseChunk(spec, body, chunk.records, (line) => [importId, chunk.index, line, (base + BigInt(line)).toString(), partner]);
+    const target = spec.target;
+
+    const counts = await withTransaction(pool, async (client) => {
+      await client.query(`DELETE FROM ${target.stagingTable} WHERE import_id = $1 AND chunk_index = $2`, [importId, chunk.index]);
+      await client.query("DELETE FROM import_rejects WHERE import_id = $1 AND chunk_index = $2", [importId, chunk.index]);
+      await copyRows(client, target.stagingTable, ["import_id", "chunk_index", "source_row", "src_seq", "partner", ...target.columns], parsed.staged);
+      maybeFail("process-chunk.after-copy");
+      const promoted = await target.promote(client, importId, chunk.index);
+      const ruleRejects: RowReject[] = promoted.rejects.map((r) => ({ row: r.sourceRow, type: "rule", field: r.field, value: r.value, message: r.reason, raw: null }));
+      const rejects = [...parsed.rejects, ...ruleRejects];
+      await copyRows(client, "import_rejects",
+        ["import_id", "chunk_index", "row_number", "error_type", "field_name", "field_value", "error_message", "raw_record"],
+        rejects.map((r) => [importId, chunk.index, r.row, r.type, r.field, r.value, r.message, r.raw]));
+      const rejected = new Set(rejects.map((r) => r.row)).size;
+      const accepted = parsed.rowsRead - rejected;
+      const c: ChunkCounts = {
+        rows_read: parsed.rowsRead, accepted, rejected,
+        inserted: promoted.inserted, updated: promoted.updated, unchanged: accepted - promoted.inserted - promoted.updated,
+      };
+      maybeFail("process-chunk.before-commit");
+      await client.query(
+        `UPDATE import_chunks SET status = 'DONE', attempts = attempts + 1, rows_read = $3, accepted = $4, rejected = $5,
+                inserted = $6, updated = $7, unchanged = $8, duration_ms = $9, finished_at = now()
+          WHERE import_id = $1 AND chunk_index = $2`,
+        [importId, chunk.index, c.rows_read, c.accepted, c.rejected, c.inserted, c.updated, c.unchanged, Date.now() - started]);
+      // Progress for the dashboard and the CLI; last, so the row lock on imports is held briefly.
+      await client.query(
+        "UPDATE imports SET chunks_done = chunks_done + 1 WHERE id = $1", [importId]);
+      return c;
+    });
+    deps.log.info("chunk processed", { importId, chunk: chunk.index, ...counts, ms: Date.now() - started });
+    return { importId, chunk: chunk.index, ...counts };
+  } catch (err) {
+    throw asRetryable(err, `processing chunk ${chunk.index}`);
+  }
+}

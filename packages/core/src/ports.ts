@@ -1,0 +1,36 @@
+import type { Readable } from "node:stream";
+import type { Pool } from "./db";
+import type { Logger } from "./log";
+
+/** The object store (S3, or the local S3-compatible endpoint). */
+export interface ObjectStore {
+  head(bucket: string, key: string): Promise<{ size: number; etag?: string; metadata: Record<string, string> }>;
+  /** The object's bytes, or the inclusive byte range [start, end]. */
+  read(bucket: string, key: string, range?: { start: number; end: number }): Promise<Readable>;
+  write(bucket: string, key: string, body: Buffer | string, contentType?: string): Promise<void>;
+}
+
+/** Failure alerts (SNS in AWS; the console and a file locally). */
+export interface Notifier {
+  alert(subject: string, message: string): Promise<void>;
+}
+
+/** Starts the ingest state machine for an import; starting the same name twice is a no-op. */
+export interface ExecutionStarter {
+  start(name: string, input: Record<string, unknown>): Promise<void>;
+}
+
+export interface Settings {
+  bucket: string;
+  chunkRows: number;
+  maxFileBytes: number;
+}
+
+/** What a use case may touch; handlers build it from the environment. */
+export interface Deps {
+  pool: Pool;
+  store: ObjectStore;
+  notifier: Notifier;
+  log: Logger;
+  settings: Settings;
+}

@@ -1,0 +1,32 @@
+import path from "node:path";
+import type { SourceSpec } from "./spec";
+import { partnerBMortgages } from "./partner-b-mortgages";
+
+export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
+
+/** Every known source. Adding a partner is one spec file and one line here. */
+export const all: readonly SourceSpec[] = [partnerBMortgages];
+
+const byName = new Map(all.map((s) => [s.name, s]));
+
+export function get(name: string): SourceSpec | undefined {
+  return byName.get(name);
+}
+
+/**
+ * The source of a landed object: the inbox/<source>/ segment of its key when that names a
+ * source, else the first spec whose file-name pattern matches the file name.
+ */
+export function identify(key: string): SourceSpec | undefined {
+  const m = /^inbox\/([^/]+)\//.exec(key);
+  const fromPrefix = m ? byName.get(m[1]!) : undefined;
+  return fromPrefix ?? fromFileName(path.posix.basename(key));
+}
+
+export function fromFileName(fileName: string): SourceSpec | undefined {
+  return all.find((s) => s.fileName.test(fileName));
+}
+
+export function names(): string[] {
+  return all.map((s) => s.name);
+}

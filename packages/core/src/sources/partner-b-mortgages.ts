@@ -1,0 +1,93 @@
+import { z } from "zod";
+import type { SourceSpec } from "./spec";
+import { date, decimal, email, identifier, money, oneOf, phone, text, usState, zip } from "./fields";
+import { mortgagesTarget } from "../targets";
+
+/**
+ * Partner B's daily mortgage closings: comma-separated, UTF-8 (BOM tolerated), one header
+ * row, US dates, amounts with $ and thousands separators. No barcode: it arrives later in
+ * the barcode-map file.
+ */
+export const partnerBMortgages: SourceSpec = {
+  name: "partner-b-mortgages",
+  partner: "B",
+  description: "Partner B mortgage closings (CSV)",
+  schemaVersion: 1,
+  fileName: /^partner[-_ ]?b[-_ ].*mortgage.*\.csv$/i,
+  reader: { format: "csv", delimiter: ",", encoding: "utf-8" },
+  columns: {
+    "Loan Number": "loan_number",
+    "Borrower First": "borrower_first",
+    "Borrower Last": "borrower_last",
+    "Co-Borrower First": "co_borrower_first",
+    "Co-Borrower Last": "co_borrower_last",
+    "Property Address": "property_address",
+    "Property City": "property_city",
+    "Property State": "property_state",
+    "Property Zip": "property_zip",
+    "Mailing Address": "mailing_address",
+    "Mailing City": "mailing_city",
+    "Mailing State": "mailing_state",
+    "Mailing Zip": "mailing_zip",
+    "Loan Amount": "loan_amount",
+    "Lender": "lender",
+    "Loan Type": "loan_type",
+    "Interest Rate": "interest_rate",
+    "Closing Date": "closing_date",
+    "First Payment Date": "first_payment_date",
+    "Borrower Phone": "phone",
+    "Borrower Email": "email",
+  },
+  row: z
+    .object({
+      loan_number: identifier({ required: true }),
+      borrower_first: text({ required: true, max: 100 }),
+      borrower_last: text({ required: true, max: 100 }),
+      co_borrower_first: text({ max: 100 }),
+      co_borrower_last: text({ max: 100 }),
+      property_address: text({ required: true, max: 200 }),
+      property_city: text({ required: true, max: 100 }),
+      property_state: usState({ required: true }),
+      property_zip: zip({ required: true }),
+      mailing_address: text({ max: 200 }),
+      mailing_city: text({ max: 100 }),
+      mailing_state: usState(),
+      mailing_zip: zip(),
+      loan_amount: money({ required: true, min: 1 }),
+      lender: text({ max: 200 }),
+      loan_type: oneOf(["CONV", "FHA", "VA", "USDA", "JUMBO"]),
+      interest_rate: decimal({ min: 0, max: 25 }),
+      closing_date: date("MM/DD/YYYY", { required: true }),
+      first_payment_date: date("MM/DD/YYYY"),
+      phone: phone(),
+      email: email(),
+    })
+    .transform((r) => ({
+      mortgage_id: r.loan_number,
+      borrower_first_name: r.borrower_first,
+      borrower_last_name: r.borrower_last,
+      co_borrower_first_name: r.co_borrower_first,
+      co_borrower_last_name: r.co_borrower_last,
+      property_address: r.property_address,
+      property_city: r.property_city,
+      property_state: r.property_state,
+      property_zip5: r.property_zip?.zip5 ?? null,
+      property_zip4: r.property_zip?.zip4 ?? null,
+      mailing_address: r.mailing_address,
+      mailing_city: r.mailing_city,
+      mailing_state: r.mailing_state,
+      mailing_zip5: r.mailing_zip?.zip5 ?? null,
+      mailing_zip4: r.mailing_zip?.zip4 ?? null,
+      loan_amount: r.loan_amount,
+      lender_name: r.lender,
+      loan_type: r.loan_type,
+      interest_rate: r.interest_rate,
+      closing_date: r.closing_date,
+      first_payment_date: r.first_payment_date,
+      phone: r.phone,
+      email: r.email,
+      imb_raw: null,
+      tracking_code: null,
+    })),
+  target: mortgagesTarget,
+};
