@@ -1,4 +1,5 @@
-// Lambda entry point; being written in the walking-skeleton change.
-export const handler = async (): Promise<never> => {
-  throw new Error("functions/checksum.ts is not wired yet");
-};
+import middy from "@middy/core";
+import { Import } from "@leadpipe/core";
+import { platform } from "./platform";
+
+export const handler = middy(async (event: { importId: string }) => Import.checksum(await platform(), event.importId));

@@ -1,4 +1,7 @@
-// Lambda entry point; being written in the walking-skeleton change.
-export const handler = async (): Promise<never> => {
-  throw new Error("functions/mark-failed.ts is not wired yet");
-};
+import middy from "@middy/core";
+import { Import } from "@leadpipe/core";
+import { platform } from "./platform";
+
+/** The ASL's Catch target: { importId, error: { Error, Cause } }. */
+export const handler = middy(async (event: { importId: string; error?: Import.StepError }) =>
+  Import.markFailed(await platform(), event.importId, event.error));

@@ -1,4 +1,7 @@
-// Lambda entry point; being written in the walking-skeleton change.
-export const handler = async (): Promise<never> => {
-  throw new Error("functions/process-chunk.ts is not wired yet");
-};
+import middy from "@middy/core";
+import { Import } from "@leadpipe/core";
+import { platform } from "./platform";
+
+/** One Map iteration: { importId, chunk } as the ASL's ItemSelector builds it. */
+export const handler = middy(async (event: { importId: string; chunk: Import.ChunkRef }) =>
+  Import.processChunk(await platform(), event.importId, event.chunk));

@@ -1,4 +1,11 @@
-// Lambda entry point; being written in the walking-skeleton change.
-export const handler = async (): Promise<never> => {
-  throw new Error("functions/refresh-views.ts is not wired yet");
-};
+import middy from "@middy/core";
+import { Views } from "@leadpipe/core";
+import { platform } from "./platform";
+
+/** Nightly (EventBridge schedule): refresh every reporting view concurrently. */
+export const handler = middy(async () => {
+  const deps = await platform();
+  const refreshed = await Views.refreshAll(deps.pool);
+  deps.log.info("views refreshed", { views: refreshed });
+  return { refreshed };
+});

@@ -1,4 +1,5 @@
-// Lambda entry point; being written in the walking-skeleton change.
-export const handler = async (): Promise<never> => {
-  throw new Error("functions/stage.ts is not wired yet");
-};
+import middy from "@middy/core";
+import { Import } from "@leadpipe/core";
+import { platform } from "./platform";
+
+export const handler = middy(async (event: { importId: string }) => Import.stage(await platform(), event.importId));

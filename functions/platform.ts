@@ -1,0 +1,57 @@
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { config, createLogger, createPool, type Deps, type ExecutionStarter, type Notifier } from "@leadpipe/core";
+import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
+import { snsNotifier } from "@leadpipe/core/adapters/sns";
+import { sfnStarter } from "@leadpipe/core/adapters/sfn";
+import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
+
+/**
+ * Everything a handler needs, built once per cold start from the environment alone: the same
+ * code runs in Lambda (SST sets the variables) and in the local runtime (which points the
+ * endpoints at its local peers).
+ */
+let deps: Promise<Deps> | undefined;
+let starter: ExecutionStarter | undefined;
+
+export function platform(): Promise<Deps> {
+  deps ??= build();
+  return deps;
+}
+
+async function build(): Promise<Deps> {
+  const c = config();
+  const connection = c.DATABASE_URL ?? (await poolConfigFromSecret(c.DATABASE_SECRET_ARN!, c.AWS_REGION));
+  const pool = createPool(connection, c.DATABASE_POOL_SIZE);
+  pool.on("connect", (client) => {
+    client.query(`SET statement_timeout = ${c.STATEMENT_TIMEOUT_MS}`).catch(() => undefined);
+  });
+  return {
+    pool,
+    store: s3Store(createS3Client(c.S3_ENDPOINT, c.AWS_REGION)),
+    notifier: notifier(),
+    log: createLogger({ service: "leadpipe", stage: c.LEADPIPE_STAGE }),
+    settings: { bucket: c.LANDING_BUCKET, chunkRows: c.CHUNK_ROWS, maxFileBytes: c.MAX_FILE_BYTES },
+  };
+}
+
+function notifier(): Notifier {
+  const c = config();
+  if (!c.ALERT_TOPIC_ARN) throw new Error("ALERT_TOPIC_ARN is not set: failures could not be alerted");
+  return snsNotifier(new SNSClient({ region: c.AWS_REGION, ...(c.SNS_ENDPOINT ? { endpoint: c.SNS_ENDPOINT } : {}) }), c.ALERT_TOPIC_ARN);
+}
+
+export function executionStarter(): ExecutionStarter {
+  const c = config();
+  if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
+  starter ??= sfnStarter(new SFNClient({ region: c.AWS_REGION, ...(c.SFN_ENDPOINT ? { endpoint: c.SFN_ENDPOINT } : {}) }), c.STATE_MACHINE_ARN);
+  return starter;
+}
+
+/** For the local runtime and tests: forget the cached clients (after the environment changed, or before exit). */
+export async function resetPlatform(): Promise<void> {
+  const d = deps;
+  deps = undefined;
+  starter = undefined;
+  if (d) await (await d).pool.end().catch(() => undefined);
+}

@@ -1,0 +1,10 @@
+import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { PoolConfig } from "pg";
+
+/** Connection settings from the Aurora cluster's generated secret (host, port, username, password, dbname). */
+export async function poolConfigFromSecret(secretArn: string, region: string): Promise<PoolConfig> {
+  const client = new SecretsManagerClient({ region });
+  const r = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  const s = JSON.parse(r.SecretString ?? "{}") as { host: string; port: number; username: string; password: string; dbname?: string };
+  return { host: s.host, port: Number(s.port), user: s.username, password: s.password, database: s.dbname ?? "postgres", ssl: { rejectUnauthorized: false } };
+}
