@@ -22,10 +22,9 @@ export function platform(): Promise<Deps> {
 async function build(): Promise<Deps> {
   const c = config();
   const connection = c.DATABASE_URL ?? (await poolConfigFromSecret(c.DATABASE_SECRET_ARN!, c.AWS_REGION));
-  const pool = createPool(connection, c.DATABASE_POOL_SIZE);
-  pool.on("connect", (client) => {
-    client.query(`SET statement_timeout = ${c.STATEMENT_TIMEOUT_MS}`).catch(() => undefined);
-  });
+  const pool = createPool(typeof connection === "string"
+    ? { connectionString: connection, statement_timeout: c.STATEMENT_TIMEOUT_MS }
+    : { ...connection, statement_timeout: c.STATEMENT_TIMEOUT_MS }, c.DATABASE_POOL_SIZE);
   return {
     pool,
     store: s3Store(createS3Client(c.S3_ENDPOINT, c.AWS_REGION)),

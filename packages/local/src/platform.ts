@@ -1,0 +1,299 @@
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import S3rver from "s3rver";
+import { StateMachine } from "aws-local-stepfunctions";
+import { Import, Sources, createPool, migrate, resetConfig, type Pool } from "@leadpipe/core";
+import { createS3Client } from "@leadpipe/core/adapters/s3";
+import { homePaths, type HomePaths } from "./home";
+import { startPostgres, type RunningPostgres } from "./postgres";
+import { startLocalEndpoints } from "./endpoints";
+import { WorkerPool } from "./workers";
+import { withDeadline } from "./deadline";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const functionsDir = path.join(repoRoot, "functions");
+export const aslPath = path.join(repoRoot, "stacks", "ingest.asl.json");
+
+// aws-local-stepfunctions uses Promise.withResolvers, which Node 20 lacks.
+const P = Promise as unknown as { withResolvers?: unknown };
+P.withResolvers ??= function withResolvers<T>() {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  return { promise, resolve, reject };
+};
+
+export const LOCAL_ACCOUNT = "000000000000";
+export const LOCAL_REGION = "us-east-1";
+const BUCKET = "leadpipe-local-landing";
+
+type Handler = (event: unknown, context: unknown) => Promise<unknown>;
+
+/** ASL task state → the handler module the Lambda of that state runs. */
+export const TASK_HANDLERS: Record<string, string> = {
+  Validate: "validate",
+  Checksum: "checksum",
+  Stage: "stage",
+  ProcessChunk: "process-chunk",
+  Finalize: "finalize",
+  MarkFailed: "mark-failed",
+};
+/** Tasks that run on worker threads (the parallel Map iterations); the rest run in-process. */
+const ON_WORKERS = new Set(["ProcessChunk"]);
+
+export interface Alert {
+  time: string;
+  topicArn: string;
+  subject?: string;
+  message: string;
+}
+
+export interface Dropped {
+  file: string;
+  key: string;
+  droppedAt: Date;
+}
+
+export interface LocalOptions {
+  home?: string;
+  chunkRows?: number;
+  /** Pause between ASL retries (ms); the ASL's own intervals when unset. */
+  retryIntervalMs?: number;
+  workers?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * The whole platform on one machine: a real PostgreSQL, an S3-compatible endpoint whose
+ * object-created events invoke the trigger handler, local Step Functions and SNS endpoints
+ * (the handlers reach them through the real AWS SDK), and stacks/ingest.asl.json executed with
+ * each Task mapped to the same handler the Lambda runs.
+ */
+export class LocalPlatform {
+  readonly bucket = BUCKET;
+  readonly stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:leadpipe-local-ingest`;
+  readonly topicArn = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:leadpipe-local-alerts`;
+  readonly executions = new Map<string, { done: boolean; promise: Promise<unknown>; error?: Error }>();
+  readonly alerts: Alert[] = [];
+  pool!: Pool;
+  s3!: S3Client;
+  private pg?: RunningPostgres;
+  private s3rver?: S3rver;
+  private endpoints?: { url: string; close(): Promise<void> };
+  private workers?: WorkerPool;
+  private handlers = new Map<string, Promise<Handler>>();
+  private pendingTriggers = new Set<Promise<unknown>>();
+  private readonly log: (line: string) => void;
+
+  private constructor(readonly paths: HomePaths, private readonly options: LocalOptions) {
+    this.log = options.log ?? ((l) => process.stderr.write(l + "\n"));
+  }
+
+  static async start(options: LocalOptions = {}): Promise<LocalPlatform> {
+    const p = new LocalPlatform(homePaths(options.home), options);
+    try {
+      await p.boot();
+    } catch (err) {
+      await p.close();
+      throw err;
+    }
+    return p;
+  }
+
+  private async boot(): Promise<void> {
+    const { paths } = this;
+    for (const d of [paths.root, paths.s3, paths.inbox, paths.processed]) mkdirSync(d, { recursive: true });
+    this.pg = await startPostgres(paths.pg);
+    this.s3rver = new S3rver({ address: "127.0.0.1", port: 0, directory: paths.s3, silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
+    const addr = (await this.s3rver.run()) as unknown as { port: number };
+    const s3Endpoint = `http://127.0.0.1:${addr.port}`;
+    this.endpoints = await startLocalEndpoints({
+      startExecution: async (req) => this.startExecution(req.name ?? randomUUID(), JSON.parse(req.input ?? "{}")),
+      publish: async (req) => this.recordAlert({ time: new Date().toISOString(), topicArn: req.topicArn, subject: req.subject, message: req.message }),
+    });
+    Object.assign(process.env, {
+      LEADPIPE_STAGE: "local",
+      DATABASE_URL: this.pg.url,
+      S3_ENDPOINT: s3Endpoint,
+      SFN_ENDPOINT: this.endpoints.url,
+      SNS_ENDPOINT: this.endpoints.url,
+      LANDING_BUCKET: BUCKET,
+      STATE_MACHINE_ARN: this.stateMachineArn,
+      ALERT_TOPIC_ARN: this.topicArn,
+      AWS_REGION: LOCAL_REGION,
+      // The local peers accept any credentials; the SDK insists on having some.
+      AWS_ACCESS_KEY_ID: "S3RVER",
+      AWS_SECRET_ACCESS_KEY: "S3RVER",
+      ...(this.options.chunkRows ? { CHUNK_ROWS: String(this.options.chunkRows) } : {}),
+    });
+    delete process.env.DATABASE_SECRET_ARN;
+    resetConfig();
+    const { resetPlatform } = (await import(path.join(functionsDir, "platform.ts"))) as { resetPlatform(): Promise<void> };
+    await resetPlatform();
+    this.pool = createPool(this.pg.url, 4);
+    await migrate(this.pool);
+    this.s3 = createS3Client(s3Endpoint, LOCAL_REGION);
+    this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism());
+    (this.s3rver as unknown as NodeJS.EventEmitter).on("event", (event: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> }) => {
+      const record = event.Records[0];
+      if (!record?.eventName.startsWith("ObjectCreated:") || !record.s3.object.key.startsWith("inbox/")) return;
+      // S3 notifications carry URL-encoded keys (spaces as '+'); s3rver's do not.
+      record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%2F/g, "/").replace(/%20/g, "+");
+      const p = this.invoke("trigger", event).catch((err: Error) => this.log(`trigger failed: ${err.message}`));
+      this.pendingTriggers.add(p);
+      void p.finally(() => this.pendingTriggers.delete(p));
+    });
+    writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
+  }
+
+  private handler(name: string): Promise<Handler> {
+    let h = this.handlers.get(name);
+    if (!h) {
+      h = import(path.join(functionsDir, `${name}.ts`)).then((m: { handler: Handler }) => m.handler);
+      this.handlers.set(name, h);
+    }
+    return h;
+  }
+
+  /** The Lambda context's data; worker threads add the methods back (functions cannot cross threads). */
+  private context(name: string) {
+    return { functionName: `leadpipe-local-${name}`, awsRequestId: randomUUID() };
+  }
+
+  /** Invokes a handler as its Lambda would be invoked. */
+  async invoke(name: string, event: unknown): Promise<unknown> {
+    return (await this.handler(name))(event, withDeadline(this.context(name)));
+  }
+
+  private startExecution(name: string, input: Record<string, unknown>): { executionArn: string } {
+    const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:leadpipe-local-ingest:${name}`;
+    if (this.executions.has(name)) {
+      const e = new Error(`Execution already exists: '${executionArn}'`);
+      e.name = "ExecutionAlreadyExists";
+      throw e;
+    }
+    const definition = JSON.parse(readFileSync(aslPath, "utf8").replace(/\$\{(\w+)FunctionArn\}/g,
+      (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`));
+    const machine = new StateMachine(definition);
+    type Local = (input: unknown) => Promise<never>;
+    const overrides: Record<string, Local> = {};
+    for (const [state, module] of Object.entries(TASK_HANDLERS)) {
+      // With arn:aws:states:::lambda:invoke the task receives {FunctionName, Payload} and returns {Payload}.
+      overrides[state] = (async ({ Payload }: { Payload: unknown }) => ({
+        Payload: ON_WORKERS.has(state)
+          ? await this.workers!.run(path.join(functionsDir, `${module}.ts`), Payload, this.context(module))
+          : await this.invoke(module, Payload),
+      })) as unknown as Local;
+    }
+    const retry = this.options.retryIntervalMs;
+    const execution = machine.run(input as Parameters<StateMachine["run"]>[0], {
+      overrides: {
+        taskResourceLocalHandlers: overrides,
+        ...(retry !== undefined ? { retryIntervalOverrides: Object.fromEntries(Object.keys(TASK_HANDLERS).map((s) => [s, retry])) } : {}),
+      },
+    });
+    const entry: { done: boolean; promise: Promise<unknown>; error?: Error } = { done: false, promise: Promise.resolve() };
+    entry.promise = execution.result.then(
+      (r) => { entry.done = true; return r; },
+      async (err: Error) => {
+        entry.done = true;
+        entry.error = err;
+        // The EventBridge rule on FAILED/TIMED_OUT/ABORTED executions publishes to the alert topic.
+        this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn, subject: `leadpipe execution FAILED: ${name}`,
+          message: `Step Functions execution ${executionArn} FAILED: ${err.name}: ${err.message}` });
+      });
+    this.executions.set(name, entry);
+    return { executionArn };
+  }
+
+  private recordAlert(alert: Alert): { messageId: string } {
+    this.alerts.push(alert);
+    appendFileSync(this.paths.alerts, JSON.stringify(alert) + "\n");
+    this.log(`ALERT ${alert.subject ?? ""}\n${alert.message}`);
+    return { messageId: randomUUID() };
+  }
+
+  /** Uploads a file into the landing bucket as inbox/<source>/YYYY/MM/DD/<name>. */
+  async drop(file: string, sourceName?: string): Promise<Dropped> {
+    const name = path.basename(file);
+    const source = sourceName ?? Sources.fromFileName(name)?.name ?? "unrecognized";
+    const now = new Date();
+    const day = now.toISOString().slice(0, 10).replaceAll("-", "/");
+    const key = `inbox/${source}/${day}/${name}`;
+    const droppedAt = new Date(Date.now() - 1000);
+    await this.s3.send(new PutObjectCommand({
+      Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: statSync(file).size,
+      Metadata: { "uploaded-by": os.userInfo().username },
+    }));
+    return { file, key, droppedAt };
+  }
+
+  /** Waits until the imports of these dropped files reach a terminal state; returns them in order. */
+  async waitFor(dropped: Dropped[], onProgress?: (rows: Import.ImportRow[]) => void, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const rows: (Import.ImportRow | undefined)[] = [];
+      for (const d of dropped) {
+        const r = await this.pool.query<Import.ImportRow>(
+          "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND created_at >= $3 ORDER BY seq DESC LIMIT 1",
+          [this.bucket, d.key, d.droppedAt]);
+        rows.push(r.rows[0]);
+      }
+      for (const r of rows) if (r && !Import.TERMINAL.includes(r.status)) await this.failIfStuck(r);
+      const found = rows.filter((r): r is Import.ImportRow => r !== undefined);
+      onProgress?.(found);
+      if (found.length === dropped.length && found.every((r) => Import.TERMINAL.includes(r.status))) {
+        await Promise.all(found.map((r) => this.executions.get(r.id)?.promise));
+        return found;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for imports of ${dropped.map((d) => d.key).join(", ")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** An execution that ended while its import is not terminal must not leave it silently open. */
+  private async failIfStuck(row: Import.ImportRow): Promise<void> {
+    const ex = this.executions.get(row.id);
+    if (!ex?.done) return;
+    const fresh = await Import.getImport(this.pool, row.id);
+    if (Import.TERMINAL.includes(fresh.status)) return;
+    await this.pool.query(
+      "UPDATE imports SET status = 'FAILED', failed_step = current_step, status_reason = $2, finished_at = now() WHERE id = $1",
+      [row.id, `execution ended without a terminal status: ${ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown"}`]);
+  }
+
+  /** Files in the local inbox folder, oldest first. */
+  inboxFiles(): string[] {
+    return readdirSync(this.paths.inbox, { withFileTypes: true })
+      .filter((e) => e.isFile() && !e.name.startsWith("."))
+      .map((e) => path.join(this.paths.inbox, e.name))
+      .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs || a.localeCompare(b));
+  }
+
+  /** Moves a dropped inbox file aside so it is picked up once. */
+  archive(file: string): void {
+    const dir = path.join(this.paths.processed, new Date().toISOString().slice(0, 10));
+    mkdirSync(dir, { recursive: true });
+    let target = path.join(dir, path.basename(file));
+    if (existsSync(target)) target = path.join(dir, `${Date.now()}-${path.basename(file)}`);
+    renameSync(file, target);
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.pendingTriggers]);
+    await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
+    await this.workers?.close();
+    const { resetPlatform } = (await import(path.join(functionsDir, "platform.ts"))) as { resetPlatform(): Promise<void> };
+    await resetPlatform();
+    await this.pool?.end().catch(() => undefined);
+    await this.endpoints?.close();
+    await this.s3rver?.close().catch(() => undefined);
+    await this.pg?.stop().catch(() => undefined);
+    if (existsSync(this.paths.runtime)) rmSync(this.paths.runtime, { force: true });
+  }
+}
+

