@@ -21,6 +21,9 @@ import { ingestDefinition } from "./ingest-definition";
 /** Where landed files arrive; only objects under it start an import. */
 export const INBOX_PREFIX = "inbox/";
 
+/** Where the Stage task writes chunk objects (packages/core/src/imports/stage.ts, chunkKey). */
+export const STAGING_PREFIX = "staging/";
+
 /** Where the migrate Lambda finds the SQL files copied into its bundle. */
 const LAMBDA_SQL_DIR = "/var/task/sql";
 
@@ -56,7 +59,12 @@ export function Pipeline({ stack, app }: StackContext) {
     blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     enforceSSL: true,
     versioned: config.retainData,
-    lifecycleRules: config.retainData ? [{ noncurrentVersionExpiration: Duration.days(90) }] : [],
+    lifecycleRules: [
+      // Chunk objects are intermediates of one execution (see chunkKey in packages/core).
+      { id: "ExpireStagedChunks", prefix: STAGING_PREFIX, expiration: Duration.days(config.stagedChunkDays) },
+      { id: "AbortIncompleteUploads", abortIncompleteMultipartUploadAfter: Duration.days(7) },
+      ...(config.retainData ? [{ id: "ExpireOldVersions", noncurrentVersionExpiration: Duration.days(90) }] : []),
+    ],
     removalPolicy,
     autoDeleteObjects: !config.retainData,
   });
@@ -136,9 +144,13 @@ export function Pipeline({ stack, app }: StackContext) {
   };
   const ingest = new sfn.StateMachine(stack, "Ingest", {
     stateMachineType: sfn.StateMachineType.STANDARD,
-    definitionBody: sfn.DefinitionBody.fromString(ingestDefinition({ mapMaxConcurrency: config.ingest.mapMaxConcurrency })),
+    definitionBody: sfn.DefinitionBody.fromString(
+      ingestDefinition({
+        mapMaxConcurrency: config.ingest.mapMaxConcurrency,
+        timeoutSeconds: config.ingest.executionTimeoutMinutes * 60,
+      }),
+    ),
     definitionSubstitutions: Object.fromEntries(Object.entries(tasks).map(([key, fn]) => [key, fn.functionArn])),
-    timeout: Duration.minutes(config.ingest.executionTimeoutMinutes),
   });
   // fromString gives CDK no knowledge of the tasks: grant exactly these functions (and their versions).
   for (const fn of Object.values(tasks)) fn.grantInvoke(ingest);

@@ -44,6 +44,8 @@ export interface StageConfig {
     /** Addresses subscribed to the alert topic (each confirms the subscription by e-mail). */
     readonly emails: readonly string[];
   };
+  /** Days the chunk objects under staging/ are kept after their import (then S3 expires them). */
+  readonly stagedChunkDays: number;
   /** Retention of the Lambdas' CloudWatch log groups. */
   readonly logRetentionDays: LogRetentionDays;
 }
@@ -61,6 +63,7 @@ const development: StageConfig = {
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 4, executionTimeoutMinutes: 120 },
   schedules: { refreshViews: "cron(30 6 * * ? *)" },
   alerts: { emails: [] },
+  stagedChunkDays: 7,
   logRetentionDays: 14,
 };
 
@@ -72,6 +75,7 @@ const production: StageConfig = {
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 16, executionTimeoutMinutes: 360 },
   schedules: { refreshViews: "cron(0 7 * * ? *)" },
   alerts: { emails: [] },
+  stagedChunkDays: 30,
   logRetentionDays: 90,
 };
 
@@ -105,5 +109,6 @@ function validate(stage: string, c: StageConfig): void {
   if (!/^(cron|rate)\(.+\)$/.test(c.schedules.refreshViews)) {
     problems.push(`schedules.refreshViews must be an EventBridge cron(...) or rate(...) expression`);
   }
+  if (!Number.isInteger(c.stagedChunkDays) || c.stagedChunkDays < 1) problems.push("stagedChunkDays must be a positive integer");
   if (problems.length > 0) throw new Error(`stage "${stage}": ${problems.join("; ")}`);
 }

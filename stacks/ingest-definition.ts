@@ -19,16 +19,24 @@ interface MapState {
   MaxConcurrency?: number;
 }
 
-/**
- * The definition as a JSON string with the chunk Map's MaxConcurrency set for the stage.
- * The file's own value stays the local runtime's default.
- */
-export function ingestDefinition(options: { mapMaxConcurrency: number }): string {
-  const definition = structuredClone(ingestAsl) as { States: Record<string, { Type: string }> };
+export interface IngestOptions {
+  /** MaxConcurrency of the chunk Map (the file's own value stays the local runtime's default). */
+  mapMaxConcurrency: number;
+  /**
+   * The execution's TimeoutSeconds. Set here because CDK's `timeout` prop is silently dropped
+   * when the definition comes from DefinitionBody.fromString.
+   */
+  timeoutSeconds: number;
+}
+
+/** The definition as a JSON string, with the stage's settings applied. */
+export function ingestDefinition(options: IngestOptions): string {
+  const definition = structuredClone(ingestAsl) as { TimeoutSeconds?: number; States: Record<string, { Type: string }> };
   const map = definition.States[CHUNK_MAP_STATE];
   if (map?.Type !== "Map") {
     throw new Error(`stacks/ingest.asl.json: expected a Map state named "${CHUNK_MAP_STATE}" (the chunk fan-out)`);
   }
   (map as MapState).MaxConcurrency = options.mapMaxConcurrency;
+  definition.TimeoutSeconds = options.timeoutSeconds;
   return JSON.stringify(definition, null, 2);
 }

@@ -1,0 +1,575 @@
+/**
+ * The synthesized CloudFormation of two tenants, asserted offline (no AWS credentials):
+ * "test" (an unlisted stage: the development profile) and "prod" (the production profile).
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { stageConfig, type StageConfig } from "../../stacks/config";
+import { placeholdersIn } from "../../stacks/ingest-definition";
+import { PROJECT_ROOT, synthesize } from "../../stacks/synth";
+
+type Json = any; // CloudFormation fragments: shapes checked by the assertions themselves
+type Resources = Record<string, Json>;
+
+interface Tenant {
+  stage: string;
+  config: StageConfig;
+  database: Template;
+  pipeline: Template;
+  stackNames: string[];
+}
+
+const ASL_TEXT = readFileSync(path.join(PROJECT_ROOT, "stacks/ingest.asl.json"), "utf8");
+
+/** Each ASL placeholder and the handler file whose Lambda it must resolve to. */
+const TASK_HANDLERS: Record<string, string> = {
+  ValidateFunctionArn: "functions/validate.handler",
+  ChecksumFunctionArn: "functions/checksum.handler",
+  StageFunctionArn: "functions/stage.handler",
+  ProcessChunkFunctionArn: "functions/process-chunk.handler",
+  FinalizeFunctionArn: "functions/finalize.handler",
+  MarkFailedFunctionArn: "functions/mark-failed.handler",
+};
+
+const ALL_HANDLERS = [
+  ...Object.values(TASK_HANDLERS),
+  "functions/trigger.handler",
+  "functions/refresh-views.handler",
+  "functions/migrate.handler",
+].sort();
+
+/**
+ * Inline IAM statements allowed to name Resource "*". Empty: anything AWS only grants on "*"
+ * (ENI management for VPC Lambdas) comes from AWS managed policies; X-Ray tracing is off.
+ */
+const WILDCARD_ALLOW_LIST: ReadonlyArray<{ stack: string; resource: string; actions: string[] }> = [];
+
+const tenants: Record<"dev" | "prod", Tenant> = {} as never;
+
+beforeAll(async () => {
+  for (const [key, stage] of [["dev", "test"], ["prod", "prod"]] as const) {
+    const { stacks } = await synthesize(stage);
+    tenants[key] = {
+      stage,
+      config: stageConfig(stage),
+      database: Template.fromStack(stacks.database),
+      pipeline: Template.fromStack(stacks.pipeline),
+      stackNames: [stacks.database.stackName, stacks.pipeline.stackName],
+    };
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers over the template JSON
+
+function resources(template: Template, type: string): Resources {
+  return template.findResources(type);
+}
+
+function only<T>(record: Record<string, T>, what: string): [string, T] {
+  const entries = Object.entries(record);
+  expect(entries, `exactly one ${what}`).toHaveLength(1);
+  return entries[0]!;
+}
+
+/** Logical id of the Lambda built from `handler` (e.g. "functions/trigger.handler"). */
+function functionId(template: Template, handler: string): string {
+  return only(template.findResources("AWS::Lambda::Function", { Properties: { Handler: handler } }), handler)[0];
+}
+
+function leadpipeFunctions(template: Template): Resources {
+  return Object.fromEntries(
+    Object.entries(resources(template, "AWS::Lambda::Function")).filter(([, r]) =>
+      String(r.Properties.Handler).startsWith("functions/"),
+    ),
+  );
+}
+
+function getAttArn(id: string): Json {
+  return { "Fn::GetAtt": [id, "Arn"] };
+}
+
+/** Follows a Fn::ImportValue from the pipeline stack to the value the database stack exports. */
+function exported(database: Template, value: Json): Json {
+  const name: string | undefined = value?.["Fn::ImportValue"];
+  expect(name, `expected an Fn::ImportValue, got ${JSON.stringify(value)}`).toBeTypeOf("string");
+  const outputs = database.toJSON().Outputs as Record<string, Json>;
+  const output = Object.values(outputs).find((o) => o.Export?.Name === name);
+  expect(output, `no export named ${name}`).toBeDefined();
+  return output.Value;
+}
+
+function statementsOf(policy: Json): Json[] {
+  const statements = policy.PolicyDocument.Statement;
+  return Array.isArray(statements) ? statements : [statements];
+}
+
+/** Every inline IAM statement in a template, with where it came from. */
+function inlineStatements(template: Template): Array<{ owner: string; statement: Json }> {
+  const out: Array<{ owner: string; statement: Json }> = [];
+  for (const [id, r] of Object.entries(resources(template, "AWS::IAM::Policy"))) {
+    for (const statement of statementsOf(r.Properties)) out.push({ owner: id, statement });
+  }
+  for (const [id, r] of Object.entries(resources(template, "AWS::IAM::ManagedPolicy"))) {
+    for (const statement of statementsOf(r.Properties)) out.push({ owner: id, statement });
+  }
+  for (const [id, r] of Object.entries(resources(template, "AWS::IAM::Role"))) {
+    for (const policy of r.Properties.Policies ?? []) {
+      for (const statement of statementsOf(policy)) out.push({ owner: id, statement });
+    }
+  }
+  return out;
+}
+
+/** The statements of the inline policies attached to a Lambda's execution role. */
+function roleStatements(template: Template, fnId: string): Json[] {
+  const roleId: string = resources(template, "AWS::Lambda::Function")[fnId].Properties.Role["Fn::GetAtt"][0];
+  return Object.values(resources(template, "AWS::IAM::Policy"))
+    .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+    .flatMap((p) => statementsOf(p.Properties));
+}
+
+function asList<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value];
+}
+
+function definitionOf(template: Template): Json {
+  const [, machine] = only(resources(template, "AWS::StepFunctions::StateMachine"), "state machine");
+  return JSON.parse(machine.Properties.DefinitionString);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
+  const t = () => tenants[key];
+
+  describe("ingest state machine", () => {
+    it("binds exactly the ASL's ${...} placeholders, each to the Lambda of its task", () => {
+      const { pipeline } = t();
+      const [, machine] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const substitutions: Record<string, Json> = machine.Properties.DefinitionSubstitutions;
+
+      expect(Object.keys(substitutions).sort()).toEqual(placeholdersIn(ASL_TEXT));
+      expect(placeholdersIn(ASL_TEXT)).toEqual(Object.keys(TASK_HANDLERS).sort());
+      for (const [placeholder, handler] of Object.entries(TASK_HANDLERS)) {
+        expect(substitutions[placeholder], placeholder).toEqual(getAttArn(functionId(pipeline, handler)));
+      }
+      // Nothing else in the deployed definition is left for CloudFormation to fill in.
+      expect(placeholdersIn(machine.Properties.DefinitionString)).toEqual(placeholdersIn(ASL_TEXT));
+    });
+
+    it("is the ASL file, with the stage's Map MaxConcurrency and execution timeout", () => {
+      const { pipeline, config } = t();
+      const deployed = definitionOf(pipeline);
+      const file = JSON.parse(ASL_TEXT);
+      file.States.ProcessChunks.MaxConcurrency = config.ingest.mapMaxConcurrency;
+      file.TimeoutSeconds = config.ingest.executionTimeoutMinutes * 60;
+      expect(deployed).toEqual(file);
+    });
+
+    it("fans out over the chunks with a Map that retries RetryableError and falls to MarkFailed", () => {
+      const { pipeline, config } = t();
+      const map = definitionOf(pipeline).States.ProcessChunks;
+      expect(map.Type).toBe("Map");
+      expect(map.ItemsPath).toBe("$.chunks");
+      expect(map.MaxConcurrency).toBe(config.ingest.mapMaxConcurrency);
+
+      const chunkTask = map.ItemProcessor.States[map.ItemProcessor.StartAt];
+      expect(chunkTask.Type).toBe("Task");
+      expect(chunkTask.Parameters.FunctionName).toBe("${ProcessChunkFunctionArn}");
+      const retry = (chunkTask.Retry as Json[]).find((r) => r.ErrorEquals.includes("RetryableError"));
+      expect(retry, "a Retry on RetryableError").toBeDefined();
+      expect(retry.MaxAttempts).toBeGreaterThanOrEqual(2);
+      expect(retry.BackoffRate).toBeGreaterThan(1);
+
+      expect(map.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: "MarkFailed" })]);
+    });
+
+    it("may invoke exactly its six task Lambdas (and their versions), nothing else", () => {
+      const { pipeline } = t();
+      const [, machine] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const roleId: string = machine.Properties.RoleArn["Fn::GetAtt"][0];
+      const statements = Object.values(resources(pipeline, "AWS::IAM::Policy"))
+        .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+        .flatMap((p) => statementsOf(p.Properties));
+
+      expect(statements.every((s) => s.Effect === "Allow" && s.Action === "lambda:InvokeFunction")).toBe(true);
+      const granted = statements.flatMap((s) => asList(s.Resource)).map((r) => JSON.stringify(r)).sort();
+      const expected = Object.values(TASK_HANDLERS)
+        .map((h) => functionId(pipeline, h))
+        .flatMap((id) => [getAttArn(id), { "Fn::Join": ["", [getAttArn(id), ":*"]] }])
+        .map((r) => JSON.stringify(r))
+        .sort();
+      expect(granted).toEqual(expected);
+    });
+
+    it("is a standard workflow", () => {
+      const [, machine] = only(resources(t().pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      expect(machine.Properties.StateMachineType).toBe("STANDARD");
+    });
+  });
+
+  describe("landing bucket and trigger", () => {
+    it("sends ObjectCreated under inbox/ to the trigger Lambda", () => {
+      const { pipeline } = t();
+      const trigger = functionId(pipeline, "functions/trigger.handler");
+      const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
+      pipeline.hasResourceProperties("Custom::S3BucketNotifications", {
+        BucketName: { Ref: bucketId },
+        NotificationConfiguration: {
+          LambdaFunctionConfigurations: [
+            {
+              Events: ["s3:ObjectCreated:*"],
+              Filter: { Key: { FilterRules: [{ Name: "prefix", Value: "inbox/" }] } },
+              LambdaFunctionArn: getAttArn(trigger),
+            },
+          ],
+        },
+      });
+      pipeline.hasResourceProperties("AWS::Lambda::Permission", {
+        Action: "lambda:InvokeFunction",
+        FunctionName: getAttArn(trigger),
+        Principal: "s3.amazonaws.com",
+        SourceArn: getAttArn(bucketId),
+      });
+    });
+
+    it("is private, encrypted and TLS-only", () => {
+      const { pipeline } = t();
+      pipeline.hasResourceProperties("AWS::S3::Bucket", {
+        BucketEncryption: Match.objectLike({}),
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
+      });
+      pipeline.hasResourceProperties("AWS::S3::BucketPolicy", {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          ]),
+        },
+      });
+    });
+
+    it("expires staged chunk objects after the stage's retention", () => {
+      const { pipeline, config } = t();
+      pipeline.hasResourceProperties("AWS::S3::Bucket", {
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({ Prefix: "staging/", ExpirationInDays: config.stagedChunkDays, Status: "Enabled" }),
+          ]),
+        },
+      });
+    });
+
+    it("lets the trigger start executions of this state machine, and alerts when it keeps failing", () => {
+      const { pipeline } = t();
+      const trigger = functionId(pipeline, "functions/trigger.handler");
+      const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+
+      const fn = resources(pipeline, "AWS::Lambda::Function")[trigger];
+      expect(fn.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
+      expect(roleStatements(pipeline, trigger)).toContainEqual(
+        expect.objectContaining({ Action: "states:StartExecution", Resource: { Ref: machineId } }),
+      );
+      pipeline.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+        FunctionName: { Ref: trigger },
+        DestinationConfig: { OnFailure: { Destination: { Ref: topicId } } },
+      });
+    });
+  });
+
+  describe("Lambdas", () => {
+    it("are the nine handlers in functions/, on a current Node.js runtime", () => {
+      const { pipeline } = t();
+      const fns = leadpipeFunctions(pipeline);
+      expect(Object.values(fns).map((f) => f.Properties.Handler).sort()).toEqual(ALL_HANDLERS);
+      for (const f of Object.values(fns)) {
+        expect(f.Properties.Runtime).toMatch(/^nodejs(20|22)\.x$/);
+        expect(f.Properties.TracingConfig).toBeUndefined();
+      }
+    });
+
+    it("give stage and process-chunk more memory and up to 15 minutes", () => {
+      const { pipeline } = t();
+      for (const handler of ["functions/stage.handler", "functions/process-chunk.handler"]) {
+        const f = resources(pipeline, "AWS::Lambda::Function")[functionId(pipeline, handler)];
+        expect(f.Properties.MemorySize, handler).toBeGreaterThanOrEqual(2048);
+        expect(f.Properties.Timeout, handler).toBe(900);
+      }
+    });
+
+    it("carry the environment the handlers read", () => {
+      const { pipeline, database, stage, config } = t();
+      const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      const [attachmentId] = only(resources(database, "AWS::SecretsManager::SecretTargetAttachment"), "secret");
+      for (const [id, f] of Object.entries(leadpipeFunctions(pipeline))) {
+        const env = f.Properties.Environment.Variables;
+        expect(env, id).toMatchObject({
+          LANDING_BUCKET: { Ref: bucketId },
+          ALERT_TOPIC_ARN: { Ref: topicId },
+          LEADPIPE_STAGE: stage,
+          CHUNK_ROWS: String(config.ingest.chunkRows),
+          NODE_OPTIONS: "--enable-source-maps",
+        });
+        expect(exported(database, env.DATABASE_SECRET_ARN), id).toEqual({ Ref: attachmentId });
+        if (f.Properties.Handler !== "functions/trigger.handler") expect(env.STATE_MACHINE_ARN, id).toBeUndefined();
+      }
+    });
+
+    it("run in the VPC's private app subnets with the security group Aurora admits", () => {
+      const { pipeline, database } = t();
+      const subnets = resources(database, "AWS::EC2::Subnet");
+      const [, cluster] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
+      const [clusterSgId] = cluster.Properties.VpcSecurityGroupIds.map((sg: Json) => sg["Fn::GetAtt"][0]);
+      const ingress = only(resources(database, "AWS::EC2::SecurityGroupIngress"), "ingress rule")[1].Properties;
+      // The cluster listens on 5432; the rule opens the cluster's port (a GetAtt of it) and nothing more.
+      expect(cluster.Properties.Port).toBe(5432);
+      const [clusterId] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
+      const clusterPort = { "Fn::GetAtt": [clusterId, "Endpoint.Port"] };
+      expect(ingress).toMatchObject({ IpProtocol: "tcp", FromPort: clusterPort, ToPort: clusterPort });
+      expect(ingress.GroupId).toEqual({ "Fn::GetAtt": [clusterSgId, "GroupId"] });
+
+      for (const [id, f] of Object.entries(leadpipeFunctions(pipeline))) {
+        const vpc = f.Properties.VpcConfig;
+        expect(vpc, id).toBeDefined();
+        expect(vpc.SubnetIds.length).toBeGreaterThanOrEqual(2);
+        for (const subnet of vpc.SubnetIds) {
+          const subnetId: string = exported(database, subnet).Ref;
+          const tags = Object.fromEntries(subnets[subnetId].Properties.Tags.map((tag: Json) => [tag.Key, tag.Value]));
+          expect(tags["aws-cdk:subnet-type"], `${id} subnet ${subnetId}`).toBe("Private");
+          expect(subnets[subnetId].Properties.MapPublicIpOnLaunch).toBe(false);
+        }
+        expect(vpc.SecurityGroupIds).toHaveLength(1);
+        expect(exported(database, vpc.SecurityGroupIds[0])).toEqual(ingress.SourceSecurityGroupId);
+      }
+    });
+
+    it("read the database secret and nothing else in Secrets Manager; VPC access from the AWS managed policy", () => {
+      const { pipeline, database } = t();
+      const [attachmentId] = only(resources(database, "AWS::SecretsManager::SecretTargetAttachment"), "secret");
+      for (const id of Object.keys(leadpipeFunctions(pipeline))) {
+        const secretStatements = roleStatements(pipeline, id).filter((s) =>
+          asList(s.Action).some((a: string) => a.startsWith("secretsmanager:")),
+        );
+        expect(secretStatements, id).toHaveLength(1);
+        expect(secretStatements[0].Action).toBe("secretsmanager:GetSecretValue");
+        expect(exported(database, secretStatements[0].Resource)).toEqual({ Ref: attachmentId });
+
+        const fn = resources(pipeline, "AWS::Lambda::Function")[id];
+        const role = resources(pipeline, "AWS::IAM::Role")[fn.Properties.Role["Fn::GetAtt"][0]];
+        expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain("service-role/AWSLambdaVPCAccessExecutionRole");
+      }
+    });
+
+    it("apply the migrations on deploy with the SQL files bundled, before the other handlers update", () => {
+      const { pipeline } = t();
+      const migrate = functionId(pipeline, "functions/migrate.handler");
+      const [scriptId, script] = only(resources(pipeline, "Custom::SSTScript"), "migration script");
+      expect(script.Properties).toMatchObject({
+        UserCreateFunction: { Ref: migrate },
+        UserUpdateFunction: { Ref: migrate },
+        Version: expect.stringMatching(/^[0-9a-f]{16}$/),
+      });
+      const env = resources(pipeline, "AWS::Lambda::Function")[migrate].Properties.Environment.Variables;
+      expect(env.SQL_DIR).toBe("/var/task/sql");
+      for (const [id, f] of Object.entries(leadpipeFunctions(pipeline))) {
+        if (id === migrate) continue;
+        expect(f.DependsOn, id).toContain(scriptId);
+      }
+    });
+  });
+
+  describe("schedules and alerts", () => {
+    it("refreshes the reporting views nightly on the stage's schedule", () => {
+      const { pipeline, config } = t();
+      const refresh = functionId(pipeline, "functions/refresh-views.handler");
+      const [ruleId] = only(
+        pipeline.findResources("AWS::Events::Rule", { Properties: { ScheduleExpression: Match.anyValue() } }),
+        "schedule",
+      );
+      pipeline.hasResourceProperties("AWS::Events::Rule", {
+        ScheduleExpression: config.schedules.refreshViews,
+        State: "ENABLED",
+        Targets: [Match.objectLike({ Arn: getAttArn(refresh) })],
+      });
+      pipeline.hasResourceProperties("AWS::Lambda::Permission", {
+        Action: "lambda:InvokeFunction",
+        FunctionName: getAttArn(refresh),
+        Principal: "events.amazonaws.com",
+        SourceArn: getAttArn(ruleId),
+      });
+    });
+
+    it("publishes FAILED, TIMED_OUT and ABORTED executions of this state machine to the alert topic", () => {
+      const { pipeline } = t();
+      const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      const [, rule] = only(
+        pipeline.findResources("AWS::Events::Rule", { Properties: { EventPattern: Match.anyValue() } }),
+        "alert rule",
+      );
+      const pattern = rule.Properties.EventPattern;
+      expect(pattern.source).toEqual(["aws.states"]);
+      expect(pattern["detail-type"]).toEqual(["Step Functions Execution Status Change"]);
+      expect([...pattern.detail.status].sort()).toEqual(["ABORTED", "FAILED", "TIMED_OUT"]);
+      expect(pattern.detail.stateMachineArn).toEqual([{ Ref: machineId }]);
+      expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: { Ref: topicId } })]);
+
+      pipeline.hasResourceProperties("AWS::SNS::TopicPolicy", {
+        Topics: [{ Ref: topicId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Allow",
+              Action: "sns:Publish",
+              Principal: { Service: "events.amazonaws.com" },
+              Resource: { Ref: topicId },
+            }),
+          ]),
+        },
+      });
+    });
+
+    it("lets mark-failed publish to the alert topic", () => {
+      const { pipeline } = t();
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      const markFailed = functionId(pipeline, "functions/mark-failed.handler");
+      expect(roleStatements(pipeline, markFailed)).toContainEqual(
+        expect.objectContaining({ Action: "sns:Publish", Resource: { Ref: topicId } }),
+      );
+    });
+  });
+
+  describe("Aurora PostgreSQL Serverless v2", () => {
+    it("scales between the stage's min and max ACUs", () => {
+      const { database, config } = t();
+      const [, cluster] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
+      expect(cluster.Properties).toMatchObject({
+        Engine: "aurora-postgresql",
+        EngineVersion: expect.stringMatching(/^1[6-9]\./),
+        StorageEncrypted: true,
+        ServerlessV2ScalingConfiguration: {
+          MinCapacity: config.database.minCapacity,
+          MaxCapacity: config.database.maxCapacity,
+        },
+      });
+    });
+
+    it("has a db.serverless writer (and the stage's readers)", () => {
+      const { database, config } = t();
+      const [clusterId] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
+      const instances = Object.values(resources(database, "AWS::RDS::DBInstance"));
+      expect(instances).toHaveLength(1 + config.database.readers);
+      for (const instance of instances) {
+        expect(instance.Properties).toMatchObject({
+          DBClusterIdentifier: { Ref: clusterId },
+          DBInstanceClass: "db.serverless",
+          PubliclyAccessible: false,
+        });
+      }
+      expect(instances.filter((i) => i.Properties.PromotionTier === 0)).toHaveLength(1);
+    });
+
+    it("lives in isolated private subnets", () => {
+      const { database } = t();
+      const [groupId, group] = only(resources(database, "AWS::RDS::DBSubnetGroup"), "subnet group");
+      const [, cluster] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
+      expect(cluster.Properties.DBSubnetGroupName).toEqual({ Ref: groupId });
+      const subnets = resources(database, "AWS::EC2::Subnet");
+      expect(group.Properties.SubnetIds.length).toBeGreaterThanOrEqual(2);
+      for (const { Ref: subnetId } of group.Properties.SubnetIds) {
+        const tags = Object.fromEntries(subnets[subnetId].Properties.Tags.map((tag: Json) => [tag.Key, tag.Value]));
+        expect(tags["aws-cdk:subnet-type"], subnetId).toBe("Isolated");
+        expect(subnets[subnetId].Properties.MapPublicIpOnLaunch).toBe(false);
+      }
+    });
+
+    it("keeps its credentials in a generated Secrets Manager secret attached to the cluster", () => {
+      const { database } = t();
+      const [clusterId, cluster] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
+      const [secretId, secret] = only(resources(database, "AWS::SecretsManager::Secret"), "secret");
+      expect(secret.Properties.GenerateSecretString).toMatchObject({ GenerateStringKey: "password" });
+      expect(JSON.stringify(cluster.Properties.MasterUserPassword)).toContain(secretId);
+      database.hasResourceProperties("AWS::SecretsManager::SecretTargetAttachment", {
+        SecretId: { Ref: secretId },
+        TargetId: { Ref: clusterId },
+        TargetType: "AWS::RDS::DBCluster",
+      });
+    });
+  });
+
+  describe("IAM", () => {
+    it('names specific resources in every inline statement (no Resource "*")', () => {
+      const offenders = (["database", "pipeline"] as const).flatMap((stack) =>
+        inlineStatements(t()[stack])
+          .filter(({ statement }) => statement.NotResource !== undefined || asList(statement.Resource).includes("*"))
+          .filter(
+            ({ owner, statement }) =>
+              !WILDCARD_ALLOW_LIST.some(
+                (allowed) =>
+                  allowed.stack === stack &&
+                  allowed.resource === owner &&
+                  JSON.stringify(asList(statement.Action).sort()) === JSON.stringify([...allowed.actions].sort()),
+              ),
+          )
+          .map(({ owner, statement }) => `${stack}/${owner}: ${JSON.stringify(statement.Action)}`),
+      );
+      expect(offenders).toEqual([]);
+    });
+  });
+});
+
+describe("production vs development", () => {
+  it("production keeps the cluster, its secret and the landing bucket; development destroys them", () => {
+    const { dev, prod } = tenants;
+    for (const [tenant, policy] of [[prod, "Retain"], [dev, "Delete"]] as const) {
+      for (const type of ["AWS::RDS::DBCluster", "AWS::SecretsManager::Secret"]) {
+        const [, r] = only(resources(tenant.database, type), type);
+        expect(r.DeletionPolicy, `${tenant.stage} ${type}`).toBe(policy);
+      }
+      const [, bucket] = only(resources(tenant.pipeline, "AWS::S3::Bucket"), "bucket");
+      expect(bucket.DeletionPolicy, `${tenant.stage} bucket`).toBe(policy);
+    }
+    expect(only(resources(prod.database, "AWS::RDS::DBCluster"), "cluster")[1].Properties.DeletionProtection).toBe(true);
+    expect(only(resources(dev.database, "AWS::RDS::DBCluster"), "cluster")[1].Properties.DeletionProtection).toBe(false);
+    // Development buckets are emptied on removal; production buckets keep versions of every file.
+    expect(Object.keys(resources(dev.pipeline, "Custom::S3AutoDeleteObjects"))).toHaveLength(1);
+    expect(Object.keys(resources(prod.pipeline, "Custom::S3AutoDeleteObjects"))).toHaveLength(0);
+    prod.pipeline.hasResourceProperties("AWS::S3::Bucket", { VersioningConfiguration: { Status: "Enabled" } });
+  });
+
+  it("production scales further and fans out wider", () => {
+    const { dev, prod } = tenants;
+    const scaling = (t: Tenant) =>
+      only(resources(t.database, "AWS::RDS::DBCluster"), "cluster")[1].Properties.ServerlessV2ScalingConfiguration;
+    expect(scaling(prod).MaxCapacity).toBeGreaterThan(scaling(dev).MaxCapacity);
+    expect(scaling(prod).MinCapacity).toBeGreaterThan(0); // never paused
+    expect(scaling(dev)).toMatchObject({ MinCapacity: 0, SecondsUntilAutoPause: dev.config.database.autoPauseMinutes * 60 });
+    expect(definitionOf(prod.pipeline).States.ProcessChunks.MaxConcurrency).toBeGreaterThan(
+      definitionOf(dev.pipeline).States.ProcessChunks.MaxConcurrency,
+    );
+    expect(Object.keys(resources(prod.database, "AWS::RDS::DBInstance")).length).toBeGreaterThan(
+      Object.keys(resources(dev.database, "AWS::RDS::DBInstance")).length,
+    );
+  });
+
+  it("an unlisted stage gets the development profile", () => {
+    expect(stageConfig("some-engineer")).toEqual(stageConfig("dev"));
+    expect(tenants.dev.config.retainData).toBe(false);
+    expect(tenants.prod.config.retainData).toBe(true);
+  });
+
+  it("names every stack after its stage", () => {
+    for (const tenant of Object.values(tenants)) {
+      expect(tenant.stackNames).toEqual([`${tenant.stage}-leadpipe-Database`, `${tenant.stage}-leadpipe-Pipeline`]);
+    }
+  });
+});
