@@ -2,7 +2,7 @@
  * The synthesized CloudFormation of two tenants, asserted offline (no AWS credentials):
  * "test" (an unlisted stage: the development profile) and "prod" (the production profile).
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -50,7 +50,10 @@ const tenants: Record<"dev" | "prod", Tenant> = {} as never;
 
 beforeAll(async () => {
   for (const [key, stage] of [["dev", "test"], ["prod", "prod"]] as const) {
-    const { stacks } = await synthesize(stage);
+    // A fixed, gitignored cloud-assembly folder (not a fresh temp dir per run: bundles are MBs).
+    const outdir = path.join(PROJECT_ROOT, ".build", "infra-test", stage);
+    rmSync(outdir, { recursive: true, force: true });
+    const { stacks } = await synthesize(stage, outdir);
     tenants[key] = {
       stage,
       config: stageConfig(stage),
@@ -89,6 +92,20 @@ function leadpipeFunctions(template: Template): Resources {
 
 function getAttArn(id: string): Json {
   return { "Fn::GetAtt": [id, "Arn"] };
+}
+
+/** `principal` may invoke the Lambda `fnId`, but only on behalf of the resource `sourceId`. */
+function expectInvokePermission(template: Template, fnId: string, principal: string, sourceId: string): void {
+  template.hasResourceProperties("AWS::Lambda::Permission", {
+    Action: "lambda:InvokeFunction",
+    FunctionName: getAttArn(fnId),
+    Principal: principal,
+    SourceArn: getAttArn(sourceId),
+  });
+}
+
+function subnetTags(subnet: Json): Record<string, string> {
+  return Object.fromEntries(subnet.Properties.Tags.map((tag: Json) => [tag.Key, tag.Value]));
 }
 
 /** Follows a Fn::ImportValue from the pipeline stack to the value the database stack exports. */
@@ -228,18 +245,15 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
           ],
         },
       });
-      pipeline.hasResourceProperties("AWS::Lambda::Permission", {
-        Action: "lambda:InvokeFunction",
-        FunctionName: getAttArn(trigger),
-        Principal: "s3.amazonaws.com",
-        SourceArn: getAttArn(bucketId),
-      });
+      expectInvokePermission(pipeline, trigger, "s3.amazonaws.com", bucketId);
     });
 
     it("is private, encrypted and TLS-only", () => {
       const { pipeline } = t();
       pipeline.hasResourceProperties("AWS::S3::Bucket", {
-        BucketEncryption: Match.objectLike({}),
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: "AES256" } }],
+        },
         PublicAccessBlockConfiguration: {
           BlockPublicAcls: true,
           BlockPublicPolicy: true,
@@ -343,8 +357,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         expect(vpc.SubnetIds.length).toBeGreaterThanOrEqual(2);
         for (const subnet of vpc.SubnetIds) {
           const subnetId: string = exported(database, subnet).Ref;
-          const tags = Object.fromEntries(subnets[subnetId].Properties.Tags.map((tag: Json) => [tag.Key, tag.Value]));
-          expect(tags["aws-cdk:subnet-type"], `${id} subnet ${subnetId}`).toBe("Private");
+          expect(subnetTags(subnets[subnetId])["aws-cdk:subnet-type"], `${id} subnet ${subnetId}`).toBe("Private");
           expect(subnets[subnetId].Properties.MapPublicIpOnLaunch).toBe(false);
         }
         expect(vpc.SecurityGroupIds).toHaveLength(1);
@@ -400,12 +413,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         State: "ENABLED",
         Targets: [Match.objectLike({ Arn: getAttArn(refresh) })],
       });
-      pipeline.hasResourceProperties("AWS::Lambda::Permission", {
-        Action: "lambda:InvokeFunction",
-        FunctionName: getAttArn(refresh),
-        Principal: "events.amazonaws.com",
-        SourceArn: getAttArn(ruleId),
-      });
+      expectInvokePermission(pipeline, refresh, "events.amazonaws.com", ruleId);
     });
 
     it("publishes FAILED, TIMED_OUT and ABORTED executions of this state machine to the alert topic", () => {
@@ -486,8 +494,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const subnets = resources(database, "AWS::EC2::Subnet");
       expect(group.Properties.SubnetIds.length).toBeGreaterThanOrEqual(2);
       for (const { Ref: subnetId } of group.Properties.SubnetIds) {
-        const tags = Object.fromEntries(subnets[subnetId].Properties.Tags.map((tag: Json) => [tag.Key, tag.Value]));
-        expect(tags["aws-cdk:subnet-type"], subnetId).toBe("Isolated");
+        expect(subnetTags(subnets[subnetId])["aws-cdk:subnet-type"], subnetId).toBe("Isolated");
         expect(subnets[subnetId].Properties.MapPublicIpOnLaunch).toBe(false);
       }
     });
