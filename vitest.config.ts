@@ -8,5 +8,6 @@ export default defineConfig({
     // One embedded PostgreSQL per test file is heavy on a 2-core machine: run files one at a time.
     fileParallelism: false,
     pool: "forks",
+    setupFiles: ["packages/local/src/quiet-warnings.js"],
   },
 });

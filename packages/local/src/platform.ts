@@ -13,6 +13,7 @@ import { startPostgres, type RunningPostgres } from "./postgres";
 import { startLocalEndpoints } from "./endpoints";
 import { WorkerPool } from "./workers";
 import { withDeadline } from "./deadline";
+import { readRuntime } from "./runtime-file";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const functionsDir = path.join(repoRoot, "functions");
@@ -79,9 +80,12 @@ export class LocalPlatform {
   readonly topicArn = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:leadpipe-local-alerts`;
   readonly executions = new Map<string, { done: boolean; promise: Promise<unknown>; error?: Error }>();
   readonly alerts: Alert[] = [];
+  /** The S3 notifications delivered to the trigger, as delivered (tests replay them). */
+  readonly notifications: unknown[] = [];
   pool!: Pool;
   s3!: S3Client;
-  private pg?: RunningPostgres;
+  pg?: RunningPostgres;
+  private originalEnv?: NodeJS.ProcessEnv;
   private s3rver?: S3rver;
   private endpoints?: { url: string; close(): Promise<void> };
   private workers?: WorkerPool;
@@ -94,6 +98,11 @@ export class LocalPlatform {
   }
 
   static async start(options: LocalOptions = {}): Promise<LocalPlatform> {
+    const running = readRuntime(options.home);
+    if (running) {
+      throw new Error(`leadpipe is already running (pid ${running.pid}) on ${homePaths(options.home).root}: ` +
+        `copy files into its inbox (${homePaths(options.home).inbox}) or stop it first`);
+    }
     const p = new LocalPlatform(homePaths(options.home), options);
     try {
       await p.boot();
@@ -107,6 +116,7 @@ export class LocalPlatform {
   private async boot(): Promise<void> {
     const { paths } = this;
     for (const d of [paths.root, paths.s3, paths.inbox, paths.processed]) mkdirSync(d, { recursive: true });
+    this.originalEnv = { ...process.env };
     this.pg = await startPostgres(paths.pg);
     this.s3rver = new S3rver({ address: "127.0.0.1", port: 0, directory: paths.s3, silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
     const addr = (await this.s3rver.run()) as unknown as { port: number };
@@ -143,6 +153,7 @@ export class LocalPlatform {
       if (!record?.eventName.startsWith("ObjectCreated:") || !record.s3.object.key.startsWith("inbox/")) return;
       // S3 notifications carry URL-encoded keys (spaces as '+'); s3rver's do not.
       record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%2F/g, "/").replace(/%20/g, "+");
+      this.notifications.push(structuredClone(event));
       const p = this.invoke("trigger", event).catch((err: Error) => this.log(`trigger failed: ${err.message}`));
       this.pendingTriggers.add(p);
       void p.finally(() => this.pendingTriggers.delete(p));
@@ -294,6 +305,11 @@ export class LocalPlatform {
     await this.s3rver?.close().catch(() => undefined);
     await this.pg?.stop().catch(() => undefined);
     if (existsSync(this.paths.runtime)) rmSync(this.paths.runtime, { force: true });
+    if (this.originalEnv) {
+      for (const k of Object.keys(process.env)) if (!(k in this.originalEnv)) delete process.env[k];
+      Object.assign(process.env, this.originalEnv);
+      resetConfig();
+    }
   }
 }
 

