@@ -21,19 +21,20 @@ import {
   ImbFrameCheckError,
   ImbLengthError,
 } from "./errors.ts";
-import {
-  ASCENDER_BIT,
-  ASCENDER_CHARACTER,
-  BAR_COUNT,
-  CHARACTER_TO_CODEWORD,
-  CODEWORD_TO_CHARACTER,
-  CRC_BYTE,
-  CRC_FIRST,
-  DESCENDER_BIT,
-  DESCENDER_CHARACTER,
-  INVERTED,
-  STATE_LETTERS,
-} from "./tables.ts";
+import * as tables from "./tables.ts";
+
+// The tables, bound to local constants once: some loaders (CommonJS interop, test runners)
+// turn every use of an imported binding into a getter call, which in these loops costs more
+// than the arithmetic (5× slower encode and decode when measured).
+const BAR_COUNT = tables.BAR_COUNT;
+const STATE_LETTERS = tables.STATE_LETTERS;
+const INVERTED = tables.INVERTED;
+const statesToCharacters = tables.statesToCharacters;
+const charactersToStates = tables.charactersToStates;
+const CODEWORD_TO_CHARACTER = tables.CODEWORD_TO_CHARACTER;
+const CHARACTER_TO_CODEWORD = tables.CHARACTER_TO_CODEWORD;
+const CRC_BYTE = tables.CRC_BYTE;
+const CRC_FIRST = tables.CRC_FIRST;
 
 /** A decoded barcode. Routing parts that the barcode does not carry are empty strings. */
 export interface ImbDecoded {
@@ -197,9 +198,13 @@ export function statusError(status: number): ImbError {
 // Working state.
 
 const LIMB = 16777216; // 2^24
+const INVERSE_LIMB = 1 / LIMB;
 const BASE_1365_SQUARED = 1365 * 1365;
 const BASE_636_1365 = 636 * 1365;
 const MILLION = 1_000_000;
+const INVERSE_1365_SQUARED = 1 / BASE_1365_SQUARED;
+const INVERSE_636_1365 = 1 / BASE_636_1365;
+const INVERSE_MILLION = 1 / MILLION;
 
 /** The binary data, least significant limb first. */
 const limbs = new Float64Array(5);
@@ -208,7 +213,7 @@ const characters = new Int32Array(10);
 /** Bar states (0 = T, 1 = D, 2 = A, 3 = F), the input of decode and the output of encode. */
 const states = new Uint8Array(BAR_COUNT);
 
-/** What decodeStates found: tracking digits 1-2, the three 6-digit groups, the routing code. */
+/** What decodeCharacters found: tracking digits 1-2, the three 6-digit groups, the routing code. */
 let trackingDigit0 = 0;
 let trackingDigit1 = 0;
 let group1 = 0;
@@ -217,23 +222,39 @@ let group3 = 0;
 let routingLength = 0;
 let routingValue = 0;
 
-function multiplyAdd(multiplier: number, addend: number): void {
+/**
+ * data = data * multiplier + addend, over the limbs below `used` (the caller knows from the
+ * value's bound how many limbs the result needs). multiplier below 2^21: products below 2^45.
+ */
+function multiplyAdd(multiplier: number, addend: number, used: number): void {
   let carry = addend;
-  for (let index = 0; index < 5; index++) {
+  for (let index = 0; index < used; index++) {
     const product = limbs[index]! * multiplier + carry;
-    carry = Math.floor(product / LIMB);
+    carry = Math.floor(product * INVERSE_LIMB);
     limbs[index] = product - carry * LIMB;
   }
 }
 
-/** Divides the binary data in place by a divisor below 2^21; returns the remainder. */
-function divideRemainder(divisor: number): number {
+/**
+ * Divides the data in place by a divisor below 2^21, from limb `top` down (the limbs above it
+ * are zero); returns the remainder. Multiplying by the reciprocal estimates each quotient
+ * digit to within one, and the remainder's sign and size correct it: several times faster
+ * than a division in this dependent chain.
+ */
+function divideRemainder(divisor: number, inverse: number, top: number): number {
   let remainder = 0;
-  for (let index = 4; index >= 0; index--) {
+  for (let index = top; index >= 0; index--) {
     const dividend = remainder * LIMB + limbs[index]!;
-    const quotient = Math.floor(dividend / divisor);
-    limbs[index] = quotient;
+    let quotient = Math.floor(dividend * inverse);
     remainder = dividend - quotient * divisor;
+    if (remainder < 0) {
+      quotient--;
+      remainder += divisor;
+    } else if (remainder >= divisor) {
+      quotient++;
+      remainder -= divisor;
+    }
+    limbs[index] = quotient;
   }
   return remainder;
 }
@@ -285,25 +306,27 @@ function encodeStates(tracking: string, routing: string): number {
   limbs[2] = 0;
   limbs[3] = 0;
   limbs[4] = 0;
-  for (let start = 2; start < 20; start += 6) {
+  // Each group of six digits adds 20 bits: the data needs 3 limbs, then 4, then all 5.
+  for (let start = 2, used = 3; start < 20; start += 6, used++) {
     let group = 0;
     for (let index = start; index < start + 6; index++) {
       const digit = tracking.charCodeAt(index) - 48;
       if (digit < 0 || digit > 9) return fail(TRACKING_DIGIT, index, tracking.charCodeAt(index));
       group = group * 10 + digit;
     }
-    multiplyAdd(MILLION, group);
+    multiplyAdd(MILLION, group, used);
   }
 
   const fcs = frameCheck();
 
   // Codewords: J in base 636, I..B in base 1365, A what is left (0..658); two at a time.
-  let pair = divideRemainder(BASE_636_1365);
+  // Each division takes about 20 bits: the data drops from 5 limbs to 4, 3, 2, then fits in one.
+  let pair = divideRemainder(BASE_636_1365, INVERSE_636_1365, 4);
   let low1365 = pair % 636;
   codewords[9] = low1365 * 2; // J, doubled: its low bit is the orientation
   codewords[8] = (pair - low1365) / 636;
-  for (let index = 7; index >= 3; index -= 2) {
-    pair = divideRemainder(BASE_1365_SQUARED);
+  for (let index = 7, top = 3; index >= 3; index -= 2, top--) {
+    pair = divideRemainder(BASE_1365_SQUARED, INVERSE_1365_SQUARED, top);
     low1365 = pair % 1365;
     codewords[index] = low1365;
     codewords[index - 1] = (pair - low1365) / 1365;
@@ -317,11 +340,7 @@ function encodeStates(tracking: string, routing: string): number {
     const character = CODEWORD_TO_CHARACTER[codewords[index]!]!;
     characters[index] = (fcs >> index) & 1 ? character ^ 0x1fff : character;
   }
-  for (let bar = 0; bar < BAR_COUNT; bar++) {
-    states[bar] =
-      ((characters[DESCENDER_CHARACTER[bar]!]! >> DESCENDER_BIT[bar]!) & 1) |
-      (((characters[ASCENDER_CHARACTER[bar]!]! >> ASCENDER_BIT[bar]!) & 1) << 1);
-  }
+  charactersToStates(characters, states);
   return OK;
 }
 
@@ -352,10 +371,10 @@ for (let state = 0; state < 4; state++) {
 }
 
 /**
- * Reads a bar string into `states`: exactly 65 bars, all F/A/D/T (either case) or all
- * 3/2/1/0, the alphabet chosen by the first bar.
+ * Reads a bar string into `states` and `characters`: exactly 65 bars, all F/A/D/T (either
+ * case) or all 3/2/1/0, the alphabet chosen by the first bar.
  */
-export function barsToStates(bars: string): number {
+function readBars(bars: string): number {
   if (bars.length !== BAR_COUNT) return fail(BARS_LENGTH, bars.length);
   const first = bars.charCodeAt(0);
   const table = first >= 48 && first <= 57 ? DIGIT_STATE : LETTER_STATE;
@@ -368,17 +387,12 @@ export function barsToStates(bars: string): number {
     }
     states[bar] = state;
   }
+  statesToCharacters(states, characters);
   return OK;
 }
 
-/** Decodes `states` into the module's decoded numbers: characters, codewords, data, FCS. */
-function decodeStates(): number {
-  for (let index = 0; index < 10; index++) characters[index] = 0;
-  for (let bar = 0; bar < BAR_COUNT; bar++) {
-    const state = states[bar]!;
-    characters[DESCENDER_CHARACTER[bar]!]! |= (state & 1) << DESCENDER_BIT[bar]!;
-    characters[ASCENDER_CHARACTER[bar]!]! |= (state >> 1) << ASCENDER_BIT[bar]!;
-  }
+/** Decodes `characters` into the module's decoded numbers: codewords, data, FCS, fields. */
+function decodeCharacters(): number {
   let carriedFcs = 0;
   for (let index = 0; index < 10; index++) {
     const entry = CHARACTER_TO_CODEWORD[characters[index]!]!;
@@ -403,17 +417,16 @@ function decodeStates(): number {
   limbs[2] = 0;
   limbs[3] = 0;
   limbs[4] = 0;
-  multiplyAdd(BASE_1365_SQUARED, codewords[4]! * 1365 + codewords[5]!);
-  multiplyAdd(BASE_1365_SQUARED, codewords[6]! * 1365 + codewords[7]!);
-  multiplyAdd(BASE_636_1365, codewords[8]! * 636 + (codewordJ >> 1));
-  if (limbs[4]! >= 64) return fail(VALUE_RANGE);
+  multiplyAdd(BASE_1365_SQUARED, codewords[4]! * 1365 + codewords[5]!, 3); // below 2^62
+  multiplyAdd(BASE_1365_SQUARED, codewords[6]! * 1365 + codewords[7]!, 4); // below 2^83
+  multiplyAdd(BASE_636_1365, codewords[8]! * 636 + (codewordJ >> 1), 5); // below 659·636·1365^8 < 2^102
 
   const computedFcs = frameCheck();
   if (computedFcs !== carriedFcs) return fail(FRAME_CHECK, carriedFcs, computedFcs);
 
-  group3 = divideRemainder(MILLION);
-  group2 = divideRemainder(MILLION);
-  group1 = divideRemainder(MILLION);
+  group3 = divideRemainder(MILLION, INVERSE_MILLION, 4); // leaves less than 2^82.1
+  group2 = divideRemainder(MILLION, INVERSE_MILLION, 3); // 2^62.2
+  group1 = divideRemainder(MILLION, INVERSE_MILLION, 2); // 2^42.2
   let rest = limbs[1]! * LIMB + limbs[0]!; // below 2^42.2: the upper limbs are zero
   trackingDigit1 = rest % 5;
   rest = (rest - trackingDigit1) / 5;
@@ -440,13 +453,11 @@ function decodeStates(): number {
 let repairedBar = -1;
 
 /**
- * Decodes `states`; when that fails, tries all 195 single-bar corrections and keeps the
+ * Decodes `characters`; when that fails, tries all 195 single-bar corrections and keeps the
  * result only if exactly one passes. Sets `repairedBar` (-1 when no repair was needed).
  */
-function decodeStatesRepairing(): number {
-  repairedBar = -1;
-  repairCandidates = -1;
-  const status = decodeStates();
+function decodeCharactersRepairing(): number {
+  const status = decodeCharacters();
   if (status === OK) return OK;
   const savedDetail1 = detail1;
   const savedDetail2 = detail2;
@@ -458,7 +469,8 @@ function decodeStatesRepairing(): number {
     for (let state = 0; state < 4; state++) {
       if (state === original) continue;
       states[bar] = state;
-      if (decodeStates() === OK) {
+      statesToCharacters(states, characters);
+      if (decodeCharacters() === OK) {
         passing++;
         candidateBar = bar;
         candidateState = state;
@@ -468,7 +480,8 @@ function decodeStatesRepairing(): number {
   }
   if (passing === 1) {
     states[candidateBar] = candidateState;
-    decodeStates();
+    statesToCharacters(states, characters);
+    decodeCharacters();
     repairedBar = candidateBar;
     return OK;
   }
@@ -480,9 +493,9 @@ function decodeStatesRepairing(): number {
 export function decodeBars(bars: string, repair: boolean): number {
   repairedBar = -1;
   repairCandidates = -1;
-  const status = barsToStates(bars);
+  const status = readBars(bars);
   if (status !== OK) return status;
-  return repair ? decodeStatesRepairing() : decodeStates();
+  return repair ? decodeCharactersRepairing() : decodeCharacters();
 }
 
 export function lastDecodeRepaired(): boolean {
