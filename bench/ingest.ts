@@ -44,12 +44,14 @@ try {
   if (imp!.status !== "COMPLETE" || imp!.rows_read !== rows) throw new Error(`ingest ended ${imp!.status} with ${imp!.rows_read} rows: ${imp!.status_reason}`);
   const steps = Object.entries(imp!.step_timings).map(([k, v]) => `${k} ${((v.ms ?? 0) / 1000).toFixed(1)} s`).join(", ");
 
+  const chunkMs = await platform.pool.query<{ n: number; avg: number; max: number }>(
+    "SELECT count(*)::int AS n, avg(duration_ms)::int AS avg, max(duration_ms) AS max FROM import_chunks WHERE import_id = $1", [imp!.id]);
   const copyRate = rows / copySec;
   const ingestRate = rows / ingestSec;
   console.log(`| rows | file MB | raw COPY (unindexed) | leadpipe ingest end to end | ratio |`);
   console.log(`|---:|---:|---:|---:|---:|`);
   console.log(`| ${rows.toLocaleString("en-US")} | ${mb.toFixed(0)} | ${Math.round(copyRate).toLocaleString("en-US")} rows/s (${copySec.toFixed(1)} s) | ${Math.round(ingestRate).toLocaleString("en-US")} rows/s (${ingestSec.toFixed(1)} s) | ${(ingestRate / copyRate).toFixed(2)} |`);
-  console.log(`\nsteps: ${steps}`);
+  console.log(`\nsteps: ${steps}; ${chunkMs.rows[0]!.n} chunks, ${chunkMs.rows[0]!.avg} ms average, ${chunkMs.rows[0]!.max} ms slowest`);
 } finally {
   await platform.close();
   if (platform.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });

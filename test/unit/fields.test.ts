@@ -85,3 +85,27 @@ describe("partner B spec", () => {
     expect(Sources.identify("inbox/unrecognized/2026/11/20/holiday-photos.csv")).toBeUndefined();
   });
 });
+
+describe("compiled row path", () => {
+  it("accepts exactly the rows the zod schema accepts, with the same output", async () => {
+    const { readFileSync, mkdtempSync } = await import("node:fs");
+    const { parse } = await import("csv-parse/sync");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { writePartnerB } = await import("../../packages/local/src/generate/partner-b");
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "lp-fields-")), "b.csv");
+    await writePartnerB(file, { day: "2026-11-20", rows: 2000, badEvery: 7 });
+    const [header, ...recs] = parse(readFileSync(file)) as string[][];
+    const fields = header!.map((h) => partnerBMortgages.columns[h]!);
+    let rejected = 0;
+    for (const rec of recs) {
+      const input = Object.fromEntries(fields.map((f, i) => [f, rec[i]!]));
+      const viaZod = partnerBMortgages.row.safeParse(input);
+      const fast = partnerBMortgages.row.fast(input);
+      expect(fast !== undefined).toBe(viaZod.success);
+      if (viaZod.success) expect(fast).toEqual(viaZod.data);
+      else rejected++;
+    }
+    expect(rejected).toBe(Math.floor(2000 / 7));
+  });
+});

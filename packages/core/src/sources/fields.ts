@@ -12,8 +12,13 @@ const blankToNull = (v: string) => {
   return t === "" ? null : t;
 };
 
+/** The plain function behind a field's schema: value, null (missing, allowed) or INVALID. */
+export const INVALID = Symbol("invalid");
+export type FastField = (raw: string) => unknown;
+const fastOf = new WeakMap<object, FastField>();
+
 function coerce<T>(expected: string, fn: (v: string) => T | undefined, required: boolean) {
-  return z.string().transform((raw: string, ctx: Ctx): T | null => {
+  const schema = z.string().transform((raw: string, ctx: Ctx): T | null => {
     const v = blankToNull(raw);
     if (v === null) {
       if (required) ctx.addIssue({ code: "custom", message: "required value is missing" });
@@ -26,6 +31,42 @@ function coerce<T>(expected: string, fn: (v: string) => T | undefined, required:
     }
     return out;
   });
+  fastOf.set(schema, (raw) => {
+    const v = blankToNull(raw);
+    if (v === null) return required ? INVALID : null;
+    const out = fn(v);
+    return out === undefined ? INVALID : out;
+  });
+  return schema;
+}
+
+type FieldSchema = ReturnType<typeof coerce<unknown>>;
+export type RowSchema = z.ZodType<Record<string, unknown>, Record<string, string>> & {
+  /** The same rules without zod's issue machinery: the output for a valid row, undefined otherwise (then ask the schema why). */
+  fast(input: Record<string, string>): Record<string, unknown> | undefined;
+};
+
+/**
+ * A row schema from field schemas and the reshape into target columns. zod is the definition and
+ * reports every issue of a bad row; valid rows take the compiled path through the same functions
+ * (zod's per-field transforms cost ~13 µs a row, a third of the ingest budget).
+ */
+export function rowSchema<F extends Record<string, FieldSchema>>(
+  fields: F,
+  toRow: (r: { [K in keyof F]: z.output<F[K]> }) => Record<string, unknown>,
+): RowSchema {
+  const schema = z.object(fields).transform((r) => toRow(r as { [K in keyof F]: z.output<F[K]> })) as unknown as RowSchema;
+  const entries = Object.entries(fields).map(([name, f]) => [name, fastOf.get(f)!] as const);
+  schema.fast = (input) => {
+    const r: Record<string, unknown> = {};
+    for (const [name, fast] of entries) {
+      const v = fast(input[name] ?? "");
+      if (v === INVALID) return undefined;
+      r[name] = v;
+    }
+    return toRow(r as { [K in keyof F]: z.output<F[K]> });
+  };
+  return schema;
 }
 
 const collapse = (v: string) => v.replace(/\s+/g, " ");

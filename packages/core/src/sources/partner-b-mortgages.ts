@@ -1,6 +1,5 @@
-import { z } from "zod";
 import type { SourceSpec } from "./spec";
-import { date, decimal, email, identifier, money, oneOf, phone, text, usState, zip } from "./fields";
+import { date, decimal, email, identifier, money, oneOf, phone, rowSchema, text, usState, zip } from "./fields";
 import { mortgagesTarget } from "../targets";
 
 /**
@@ -38,8 +37,8 @@ export const partnerBMortgages: SourceSpec = {
     "Borrower Phone": "phone",
     "Borrower Email": "email",
   },
-  row: z
-    .object({
+  row: rowSchema(
+    {
       loan_number: identifier({ required: true }),
       borrower_first: text({ required: true, max: 100 }),
       borrower_last: text({ required: true, max: 100 }),
@@ -61,8 +60,8 @@ export const partnerBMortgages: SourceSpec = {
       first_payment_date: date("MM/DD/YYYY"),
       phone: phone(),
       email: email(),
-    })
-    .transform((r) => ({
+    },
+    (r) => ({
       mortgage_id: r.loan_number,
       borrower_first_name: r.borrower_first,
       borrower_last_name: r.borrower_last,
@@ -88,6 +87,7 @@ export const partnerBMortgages: SourceSpec = {
       email: r.email,
       imb_raw: null,
       tracking_code: null,
-    })),
+    }),
+  ),
   target: mortgagesTarget,
 };

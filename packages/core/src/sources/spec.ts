@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { RowSchema } from "./fields";
 import type { PoolClient } from "../db";
 
 /** How the bytes of a file are read. */
@@ -45,6 +45,6 @@ export interface SourceSpec {
   /** Source header (compared case-insensitively, trimmed) → field of `row`. */
   columns: Readonly<Record<string, string>>;
   /** Validates one row of raw strings keyed by field; outputs a record keyed by target column. */
-  row: z.ZodType<Record<string, unknown>, Record<string, string>>;
+  row: RowSchema;
   target: Target;
 }
