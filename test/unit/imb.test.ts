@@ -226,3 +226,106 @@ describe("Imb.decode rejects each way bars can be wrong", () => {
     expect(error.message).toMatch(/^imb: frame check mismatch \(bars carry 0x123, data gives 0x[0-9A-F]{3}\)$/);
   });
 });
+
+describe("Imb.parse: every encoding partners send", () => {
+  const canonical = { tracking: SPEC_TRACKING, routing: "01234567891", repaired: false };
+  const digitBars = Array.from(SPEC_BARS_11, (letter) => "TDAF".indexOf(letter)).join("");
+
+  it.each([
+    ["the bar string", SPEC_BARS_11, "bars"],
+    ["the bar string in lower case with whitespace around it", `\t ${SPEC_BARS_11.toLowerCase()} \r\n`, "bars"],
+    ["the bar string in mixed case", SPEC_BARS_11.slice(0, 30) + SPEC_BARS_11.slice(30).toLowerCase(), "bars"],
+    ["the 0/1/2/3 digit alphabet (T/D/A/F)", digitBars, "bars"],
+    ["31 digits", "0123456709498765432101234567891", "numeric"],
+    ["31 digits with spaces", "01 234 567094 987654321 01234 5678 91", "numeric"],
+    ["31 digits with dashes", "01-234-567094-987654321-01234-5678-91", "numeric"],
+    ["31 digits with whitespace around them", "  0123456709498765432101234567891\n", "numeric"],
+  ] as const)("%s", (_, input, encoding) => {
+    expect(Imb.parse(input)).toEqual({ ...canonical, encoding });
+  });
+
+  it.each([
+    ["20", "01234567094987654321", ""],
+    ["25", "0123456709498765432101234", "01234"],
+    ["29", "01234567094987654321012345678", "012345678"],
+  ])("numeric strings of %s digits", (_, input, routing) => {
+    expect(Imb.parse(input)).toEqual({ tracking: SPEC_TRACKING, routing, repaired: false, encoding: "numeric" });
+  });
+
+  it("component fields, with 6- and 9-digit mailer ids", () => {
+    const fields = { barcodeId: "01", serviceTypeId: "234", mailerId: "567094", serialNumber: "987654321", routing: "01234567891" };
+    expect(Imb.parse(fields)).toEqual({ ...canonical, encoding: "fields" });
+    expect(Imb.parse({ ...fields, routing: undefined })).toEqual({ ...canonical, routing: "", encoding: "fields" });
+    expect(Imb.parse({ barcodeId: "00", serviceTypeId: "270", mailerId: "912345678", serialNumber: "123456" })).toEqual({
+      tracking: "00270912345678123456",
+      routing: "",
+      repaired: false,
+      encoding: "fields",
+    });
+  });
+
+  it.each([
+    ["an empty string", "   ", "IMB_FORMAT", "imb: empty barcode"],
+    ["punctuation", "#0123", "IMB_FORMAT", 'imb: "#0123" is neither a bar string nor a numeric barcode'],
+    ["a numeric string of 24 digits", "012345670949876543210123", "IMB_LENGTH", "imb: numeric barcode has 24 digits, expected 20, 25, 29 or 31"],
+    ["a numeric string of 19 digits", "0123456709498765432", "IMB_LENGTH", "imb: numeric barcode has 19 digits, expected 20, 25, 29 or 31"],
+    ["a numeric string with a letter", "0123456709498765432X", "IMB_ALPHABET", 'imb: numeric barcode has "X" at position 20, expected digits, spaces or dashes'],
+    ["a numeric string with second digit 5", "05234567094987654321", "IMB_BARCODE_ID", "imb: second digit of the barcode identifier is 5, expected 0-4"],
+    ["a numeric string with second digit 9", "0923456709498765432101234", "IMB_BARCODE_ID", "imb: second digit of the barcode identifier is 9, expected 0-4"],
+    ["64 bars", SPEC_BARS_11.slice(0, 64), "IMB_LENGTH", "imb: bar string has 64 bars, expected 65"],
+    ["66 bars", SPEC_BARS_11 + "A", "IMB_LENGTH", "imb: bar string has 66 bars, expected 65"],
+    ["64 digit bars", digitBars.slice(1), "IMB_LENGTH", "imb: bar string has 64 bars, expected 65"],
+    ["66 digit bars", digitBars + "0", "IMB_LENGTH", "imb: bar string has 66 bars, expected 65"],
+    ["65 bars with a letter outside FADT", withBar(SPEC_BARS_11, 5, "B"), "IMB_ALPHABET", 'imb: bar 6 is "B", expected one of F, A, D, T (or 3, 2, 1, 0)'],
+    ["65 digit bars with a 5", withBar(digitBars, 7, "5"), "IMB_ALPHABET", 'imb: bar 8 is "5", expected one of F, A, D, T (or 3, 2, 1, 0)'],
+    ["bars with a space inside", withBar(SPEC_BARS_11, 20, " "), "IMB_ALPHABET", 'imb: bar 21 is " ", expected one of F, A, D, T (or 3, 2, 1, 0)'],
+  ])("rejects %s", (_, input, code, message) => {
+    const error = thrown(() => Imb.parse(input));
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(message);
+    expect(Imb.tryParse(input)).toEqual({ ok: false, error: message, code });
+  });
+
+  const fields = { barcodeId: "01", serviceTypeId: "234", mailerId: "567094", serialNumber: "987654321", routing: "01234567891" };
+  it.each([
+    ["second barcode-id digit 5", { ...fields, barcodeId: "05" }, "IMB_BARCODE_ID", "imb: second digit of the barcode identifier is 5, expected 0-4"],
+    ["a missing field", { ...fields, serviceTypeId: undefined }, "IMB_FORMAT", "imb: field serviceTypeId is missing"],
+    ["a number for a field", { ...fields, mailerId: 567094 }, "IMB_FORMAT", "imb: field mailerId must be a string of digits, got number 567094"],
+    ["a 3-digit barcode id", { ...fields, barcodeId: "012" }, "IMB_LENGTH", "imb: field barcodeId has 3 digits, expected 2"],
+    ["a 6-digit mailer id starting with 9", { ...fields, mailerId: "967094" }, "IMB_LENGTH", "imb: field mailerId 967094 starts with 9, so it must have 9 digits"],
+    ["a 9-digit mailer id not starting with 9", { ...fields, mailerId: "567094987", serialNumber: "654321" }, "IMB_LENGTH", "imb: field mailerId 567094987 has 9 digits, so it must start with 9"],
+    ["a serial number of the wrong length", { ...fields, serialNumber: "98765432" }, "IMB_LENGTH", "imb: field serialNumber has 8 digits, expected 9"],
+    ["a 10-digit routing code", { ...fields, routing: "0123456789" }, "IMB_LENGTH", "imb: field routing has 10 digits, expected 0, 5, 9 or 11"],
+    ["a letter in a field", { ...fields, serviceTypeId: "2x4" }, "IMB_ALPHABET", 'imb: field serviceTypeId has "x" at position 2, expected a digit'],
+  ])("rejects fields with %s", (_, input, code, message) => {
+    const error = thrown(() => Imb.parse(input as unknown as Imb.Fields));
+    expect(error.code).toBe(code);
+    expect(error.message).toBe(message);
+  });
+
+  it("rejects inputs that are not strings or objects, without throwing from tryParse", () => {
+    for (const input of [null, undefined, 12345678901234567890, true]) {
+      const result = Imb.tryParse(input);
+      expect(result.ok).toBe(false);
+      expect(!result.ok && result.error).toMatch(/^imb: expected a bar string, a numeric string or a fields object, got /);
+    }
+  });
+
+  it("repairs a single wrong bar by default and says so; refuses when told not to", () => {
+    const corrupted = withBar(SPEC_BARS_11, 0, "T");
+    expect(Imb.parse(corrupted)).toEqual({ ...canonical, repaired: true, encoding: "bars" });
+    expect(Imb.tryParse(corrupted, { repair: false })).toEqual({
+      ok: false,
+      error: "imb: character E is in neither character table",
+      code: "IMB_CHARACTER",
+    });
+  });
+
+  it("names the repair ambiguity when more than one correction passes", () => {
+    // Two wrong bars: no single correction restores the original, and the reason says so.
+    const twice = withBar(withBar(SPEC_BARS_11, 0, "T"), 40, SPEC_BARS_11[40] === "F" ? "T" : "F");
+    const result = Imb.tryParse(twice);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.error).toMatch(/^imb: .*(no single-bar repair passes|single-bar repairs pass, ambiguous)$/);
+  });
+});

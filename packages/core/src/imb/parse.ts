@@ -76,7 +76,7 @@ function parseString(raw: string, repair: boolean): number {
   const text = raw.trim();
   if (text.length === 0) return failWith("IMB_FORMAT", "imb: empty barcode");
   const first = text.charCodeAt(0);
-  if (isLetter(first) || (isDigit(first) && text.length > MAX_NUMERIC_DIGITS && onlyDigits(text))) {
+  if (isLetter(first) || (isDigit(first) && looksLikeDigitBars(text))) {
     const status = decodeBars(text, repair);
     if (status !== OK) return status;
     parsedTracking = decodedTracking();
@@ -89,8 +89,18 @@ function parseString(raw: string, repair: boolean): number {
   return failWith("IMB_FORMAT", `imb: ${JSON.stringify(truncate(text))} is neither a bar string nor a numeric barcode`);
 }
 
-function onlyDigits(text: string): boolean {
-  for (let index = 0; index < text.length; index++) if (!isDigit(text.charCodeAt(index))) return false;
+/**
+ * Longer than any numeric form and either all 0-3, or 64-66 characters (a bar string with a
+ * bar too many, too few or out of the alphabet reads better as a bar error).
+ */
+function looksLikeDigitBars(text: string): boolean {
+  const length = text.length;
+  if (length <= MAX_NUMERIC_DIGITS) return false;
+  if (length >= 64 && length <= 66) return true;
+  for (let index = 0; index < length; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 48 || code > 51) return false;
+  }
   return true;
 }
 
