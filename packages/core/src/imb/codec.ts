@@ -238,8 +238,8 @@ function multiplyAdd(multiplier: number, addend: number, used: number): void {
 /**
  * Divides the data in place by a divisor below 2^21, from limb `top` down (the limbs above it
  * are zero); returns the remainder. Multiplying by the reciprocal estimates each quotient
- * digit to within one, and the remainder's sign and size correct it: several times faster
- * than a division in this dependent chain.
+ * digit to within one, and the remainder's sign and size correct it: a multiplication is
+ * cheaper than a division in this chain, where each step waits for the one before.
  */
 function divideRemainder(divisor: number, inverse: number, top: number): number {
   let remainder = 0;
@@ -271,7 +271,7 @@ function frameCheck(): number {
   return fcs;
 }
 
-/** Routing-code conversion: the value added for each routing length (USPS-B-3200 §2.2.1). */
+/** Routing-code conversion: the value the specification adds for each routing length. */
 function routingOffset(length: number): number {
   return length === 5 ? 1 : length === 9 ? 100_001 : length === 11 ? 1_000_100_001 : 0;
 }
@@ -506,16 +506,27 @@ export function lastDecodeRepaired(): boolean {
 // Digits out.
 
 const THREE_DIGITS = Array.from({ length: 1000 }, (_, value) => String(value).padStart(3, "0"));
-const ONE_DIGIT = THREE_DIGITS.slice(0, 10).map((digits) => digits[2]!);
+const TWO_DIGITS = THREE_DIGITS.slice(0, 100).map((digits) => digits.slice(1));
+const ONE_DIGIT = TWO_DIGITS.slice(0, 10).map((digits) => digits[1]!);
 
 function sixDigits(value: number): string {
   const high = Math.floor(value / 1000);
   return THREE_DIGITS[high]! + THREE_DIGITS[value - high * 1000]!;
 }
 
+function fiveDigits(value: number): string {
+  const high = Math.floor(value / 1000);
+  return TWO_DIGITS[high]! + THREE_DIGITS[value - high * 1000]!;
+}
+
+function fourDigits(value: number): string {
+  const high = Math.floor(value / 1000);
+  return ONE_DIGIT[high]! + THREE_DIGITS[value - high * 1000]!;
+}
+
 /** The tracking code of the last successful decode. */
 export function decodedTracking(): string {
-  return ONE_DIGIT[trackingDigit0]! + ONE_DIGIT[trackingDigit1]! + sixDigits(group1) + sixDigits(group2) + sixDigits(group3);
+  return TWO_DIGITS[trackingDigit0 * 10 + trackingDigit1]! + sixDigits(group1) + sixDigits(group2) + sixDigits(group3);
 }
 
 /** The routing code of the last successful decode. */
@@ -525,7 +536,55 @@ export function decodedRouting(): string {
   const low = sixDigits(routingValue - high * MILLION);
   if (routingLength === 5) return low.slice(1);
   if (routingLength === 9) return THREE_DIGITS[high]! + low;
-  return sixDigits(high).slice(1) + low;
+  return fiveDigits(high) + low;
+}
+
+/**
+ * The last successful decode with its fields, each built from the decoded numbers (the three
+ * 6-digit groups of the tracking code, the routing value) rather than sliced from the strings.
+ */
+function decodedFields(repaired: boolean): ImbDecoded {
+  // Tracking digits: 0-1 barcode id, 2-7 group1, 8-13 group2, 14-19 group3.
+  const serviceTypeId = THREE_DIGITS[Math.floor(group1 / 1000)]!;
+  const group1Low = group1 % 1000;
+  const group2High = Math.floor(group2 / 1000);
+  const group2Low = group2 - group2High * 1000;
+  const longMailerId = group1Low >= 900; // digit 5 is 9: a 9-digit mailer id
+  const mailerId = longMailerId
+    ? THREE_DIGITS[group1Low]! + THREE_DIGITS[group2High]! + THREE_DIGITS[group2Low]!
+    : THREE_DIGITS[group1Low]! + THREE_DIGITS[group2High]!;
+  const serialNumber = longMailerId ? sixDigits(group3) : THREE_DIGITS[group2Low]! + sixDigits(group3);
+  const barcodeId = TWO_DIGITS[trackingDigit0 * 10 + trackingDigit1]!;
+
+  let zip = "";
+  let plus4 = "";
+  let deliveryPoint = "";
+  if (routingLength === 5) {
+    zip = fiveDigits(routingValue);
+  } else if (routingLength === 9) {
+    const zipValue = Math.floor(routingValue / 10_000);
+    zip = fiveDigits(zipValue);
+    plus4 = fourDigits(routingValue - zipValue * 10_000);
+  } else if (routingLength === 11) {
+    const zipValue = Math.floor(routingValue / MILLION);
+    const rest = routingValue - zipValue * MILLION;
+    const plus4Value = Math.floor(rest / 100);
+    zip = fiveDigits(zipValue);
+    plus4 = fourDigits(plus4Value);
+    deliveryPoint = TWO_DIGITS[rest - plus4Value * 100]!;
+  }
+  return {
+    tracking: barcodeId + serviceTypeId + mailerId + serialNumber,
+    routing: zip + plus4 + deliveryPoint,
+    barcodeId,
+    serviceTypeId,
+    mailerId,
+    serialNumber,
+    zip,
+    plus4,
+    deliveryPoint,
+    repaired,
+  };
 }
 
 /**
@@ -537,23 +596,7 @@ export function decodedRouting(): string {
 export function decode(bars: string, options?: ImbDecodeOptions): ImbDecoded {
   const status = decodeBars(String(bars), options?.repair === true);
   if (status !== OK) throw statusError(status);
-  return decodedResult(decodedTracking(), decodedRouting(), repairedBar >= 0);
-}
-
-export function decodedResult(tracking: string, routing: string, repaired: boolean): ImbDecoded {
-  const mailerEnd = tracking.charCodeAt(5) === 57 ? 14 : 11;
-  return {
-    tracking,
-    routing,
-    barcodeId: tracking.slice(0, 2),
-    serviceTypeId: tracking.slice(2, 5),
-    mailerId: tracking.slice(5, mailerEnd),
-    serialNumber: tracking.slice(mailerEnd),
-    zip: routing.slice(0, 5),
-    plus4: routing.slice(5, 9),
-    deliveryPoint: routing.slice(9, 11),
-    repaired,
-  };
+  return decodedFields(repairedBar >= 0);
 }
 
 /** Validates a tracking code and routing code without encoding them (the rules encode applies). */
