@@ -4,6 +4,7 @@ import { ingestCommand } from "./commands/ingest";
 import { sqlCommand } from "./commands/sql";
 import { statusCommand } from "./commands/status";
 import { generateCommand } from "./commands/generate";
+import { imbCommand } from "./commands/imb";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -15,7 +16,8 @@ const program = new Command("leadpipe")
   .addCommand(ingestCommand())
   .addCommand(sqlCommand())
   .addCommand(statusCommand())
-  .addCommand(generateCommand());
+  .addCommand(generateCommand())
+  .addCommand(imbCommand());
 
 try {
   await program.parseAsync(process.argv);
