@@ -10,17 +10,7 @@
  * instead of throwing, so that tryParse can reject a row without the cost of an exception;
  * the public wrappers turn a status into a typed error.
  */
-import {
-  ImbAlphabetError,
-  ImbBarcodeIdError,
-  ImbCharacterError,
-  ImbCodewordRangeError,
-  type ImbError,
-  type ImbErrorCode,
-  ImbFormatError,
-  ImbFrameCheckError,
-  ImbLengthError,
-} from "./errors.ts";
+import { IMB_ERRORS, type ImbError, type ImbErrorCode } from "./errors.ts";
 import * as tables from "./tables.ts";
 
 // The tables, bound to local constants once: some loaders (CommonJS interop, test runners)
@@ -175,23 +165,7 @@ export function statusCode(status: number): ImbErrorCode {
 
 /** The typed error for the last failure. */
 export function statusError(status: number): ImbError {
-  const message = statusMessage(status);
-  switch (statusCode(status)) {
-    case "IMB_LENGTH":
-      return new ImbLengthError(message);
-    case "IMB_ALPHABET":
-      return new ImbAlphabetError(message);
-    case "IMB_BARCODE_ID":
-      return new ImbBarcodeIdError(message);
-    case "IMB_CHARACTER":
-      return new ImbCharacterError(message);
-    case "IMB_CODEWORD_RANGE":
-      return new ImbCodewordRangeError(message);
-    case "IMB_FRAME_CHECK":
-      return new ImbFrameCheckError(message);
-    default:
-      return new ImbFormatError(message);
-  }
+  return new IMB_ERRORS[statusCode(status)](statusMessage(status));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -55,6 +55,14 @@ let parsedRouting = "";
 let parsedRepaired = false;
 let parsedEncoding: ImbEncoding = "bars";
 
+function accept(tracking: string, routing: string, repaired: boolean, encoding: ImbEncoding): number {
+  parsedTracking = tracking;
+  parsedRouting = routing;
+  parsedRepaired = repaired;
+  parsedEncoding = encoding;
+  return OK;
+}
+
 /** The longest numeric form: 20 tracking digits + 11 routing digits. */
 const MAX_NUMERIC_DIGITS = 31;
 
@@ -79,11 +87,7 @@ function parseString(raw: string, repair: boolean): number {
   if (isLetter(first) || (isDigit(first) && looksLikeDigitBars(text))) {
     const status = decodeBars(text, repair);
     if (status !== OK) return status;
-    parsedTracking = decodedTracking();
-    parsedRouting = decodedRouting();
-    parsedRepaired = lastDecodeRepaired();
-    parsedEncoding = "bars";
-    return OK;
+    return accept(decodedTracking(), decodedRouting(), lastDecodeRepaired(), "bars");
   }
   if (isDigit(first)) return parseNumeric(text);
   return failWith("IMB_FORMAT", `imb: ${JSON.stringify(truncate(text))} is neither a bar string nor a numeric barcode`);
@@ -128,12 +132,7 @@ function parseNumeric(text: string): number {
   const tracking = length === 20 ? digits : digits.slice(0, 20);
   const routing = length === 20 ? "" : digits.slice(20);
   const status = checkTrackingRouting(tracking, routing);
-  if (status !== OK) return status;
-  parsedTracking = tracking;
-  parsedRouting = routing;
-  parsedRepaired = false;
-  parsedEncoding = "numeric";
-  return OK;
+  return status === OK ? accept(tracking, routing, false, "numeric") : status;
 }
 
 /** Reads one digit field; returns its digits, or a number (a status) when it is wrong. */
@@ -181,12 +180,7 @@ function parseFields(fields: Record<string, unknown>): number {
   if (typeof routing === "number") return routing;
   const tracking = barcodeId + serviceTypeId + mailerId + serialNumber;
   const status = checkTrackingRouting(tracking, routing);
-  if (status !== OK) return status;
-  parsedTracking = tracking;
-  parsedRouting = routing;
-  parsedRepaired = false;
-  parsedEncoding = "fields";
-  return OK;
+  return status === OK ? accept(tracking, routing, false, "fields") : status;
 }
 
 function truncate(text: string): string {
