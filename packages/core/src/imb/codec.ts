@@ -19,6 +19,7 @@ import * as tables from "./tables.ts";
 const BAR_COUNT = tables.BAR_COUNT;
 const STATE_LETTERS = tables.STATE_LETTERS;
 const INVERTED = tables.INVERTED;
+const barsToCharacters = tables.barsToCharacters;
 const statesToCharacters = tables.statesToCharacters;
 const charactersToStates = tables.charactersToStates;
 const CODEWORD_TO_CHARACTER = tables.CODEWORD_TO_CHARACTER;
@@ -335,34 +336,43 @@ export function encode(tracking: string, routing = ""): string {
 // ---------------------------------------------------------------------------------------------
 // Decode.
 
-/** Character code to bar state, per alphabet; -1 outside it. */
-const LETTER_STATE = new Int8Array(128).fill(-1);
-const DIGIT_STATE = new Int8Array(128).fill(-1);
+/** UTF-16 code unit to bar state, per alphabet; -1 outside it. */
+const LETTER_STATE = new Int8Array(65536).fill(-1);
+const DIGIT_STATE = new Int8Array(65536).fill(-1);
 for (let state = 0; state < 4; state++) {
   LETTER_STATE[STATE_LETTERS.charCodeAt(state)] = state;
   LETTER_STATE[STATE_LETTERS.toLowerCase().charCodeAt(state)] = state;
   DIGIT_STATE[48 + state] = state;
 }
 
+/** The alphabet of a bar string, chosen by its first bar. */
+function alphabetOf(bars: string): Int8Array {
+  const first = bars.charCodeAt(0);
+  return first >= 48 && first <= 57 ? DIGIT_STATE : LETTER_STATE;
+}
+
 /**
- * Reads a bar string into `states` and `characters`: exactly 65 bars, all F/A/D/T (either
- * case) or all 3/2/1/0, the alphabet chosen by the first bar.
+ * Reads a bar string into `characters`: exactly 65 bars, all F/A/D/T (either case) or all
+ * 3/2/1/0.
  */
 function readBars(bars: string): number {
   if (bars.length !== BAR_COUNT) return fail(BARS_LENGTH, bars.length);
-  const first = bars.charCodeAt(0);
-  const table = first >= 48 && first <= 57 ? DIGIT_STATE : LETTER_STATE;
-  for (let bar = 0; bar < BAR_COUNT; bar++) {
-    const code = bars.charCodeAt(bar);
-    const state = code < 128 ? table[code]! : -1;
-    if (state < 0) {
-      const other = table === DIGIT_STATE ? LETTER_STATE : DIGIT_STATE;
-      return fail(code < 128 && other[code]! >= 0 ? BARS_MIXED_ALPHABET : BARS_ALPHABET, bar, code);
-    }
-    states[bar] = state;
-  }
-  statesToCharacters(states, characters);
-  return OK;
+  const alphabet = alphabetOf(bars);
+  return barsToCharacters(bars, alphabet, characters) < 0 ? alphabetFailure(bars, alphabet) : OK;
+}
+
+function alphabetFailure(bars: string, alphabet: Int8Array): number {
+  const other = alphabet === DIGIT_STATE ? LETTER_STATE : DIGIT_STATE;
+  let bar = 0;
+  while (alphabet[bars.charCodeAt(bar)]! >= 0) bar++;
+  const code = bars.charCodeAt(bar);
+  return fail(other[code]! >= 0 ? BARS_MIXED_ALPHABET : BARS_ALPHABET, bar, code);
+}
+
+/** Reads a bar string that readBars accepted into `states`, for the repair search. */
+function readStates(bars: string): void {
+  const alphabet = alphabetOf(bars);
+  for (let bar = 0; bar < BAR_COUNT; bar++) states[bar] = alphabet[bars.charCodeAt(bar)]!;
 }
 
 /** Decodes `characters` into the module's decoded numbers: codewords, data, FCS, fields. */
@@ -427,12 +437,11 @@ function decodeCharacters(): number {
 let repairedBar = -1;
 
 /**
- * Decodes `characters`; when that fails, tries all 195 single-bar corrections and keeps the
- * result only if exactly one passes. Sets `repairedBar` (-1 when no repair was needed).
+ * After `status`, the failure of the bars as read: tries all 195 single-bar corrections and
+ * keeps the result only if exactly one passes (`repairedBar` says which bar).
  */
-function decodeCharactersRepairing(): number {
-  const status = decodeCharacters();
-  if (status === OK) return OK;
+function repair(bars: string, status: number): number {
+  readStates(bars);
   const savedDetail1 = detail1;
   const savedDetail2 = detail2;
   let passing = 0;
@@ -464,12 +473,13 @@ function decodeCharactersRepairing(): number {
 }
 
 /** Decodes a bar string into the module's decoded numbers. */
-export function decodeBars(bars: string, repair: boolean): number {
+export function decodeBars(bars: string, repairing: boolean): number {
   repairedBar = -1;
   repairCandidates = -1;
-  const status = readBars(bars);
-  if (status !== OK) return status;
-  return repair ? decodeCharactersRepairing() : decodeCharacters();
+  const read = readBars(bars);
+  if (read !== OK) return read;
+  const status = decodeCharacters();
+  return status === OK || !repairing ? status : repair(bars, status);
 }
 
 export function lastDecodeRepaired(): boolean {
