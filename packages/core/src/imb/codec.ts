@@ -197,6 +197,16 @@ let group3 = 0;
 let routingLength = 0;
 let routingValue = 0;
 
+/** data = value, for a value below 2^48. */
+function setLimbs(value: number): void {
+  const low = value % LIMB;
+  limbs[0] = low;
+  limbs[1] = (value - low) / LIMB;
+  limbs[2] = 0;
+  limbs[3] = 0;
+  limbs[4] = 0;
+}
+
 /**
  * data = data * multiplier + addend, over the limbs below `used` (the caller knows from the
  * value's bound how many limbs the result needs). multiplier below 2^21: products below 2^45.
@@ -274,13 +284,7 @@ function encodeStates(tracking: string, routing: string): number {
   const digit1 = tracking.charCodeAt(1) - 48;
   if (digit1 < 0 || digit1 > 9) return fail(TRACKING_DIGIT, 1, tracking.charCodeAt(1));
   if (digit1 > 4) return fail(BARCODE_ID, digit1);
-  value = (value * 10 + digit0) * 5 + digit1; // below 2^43
-  const low = value % LIMB;
-  limbs[0] = low;
-  limbs[1] = (value - low) / LIMB;
-  limbs[2] = 0;
-  limbs[3] = 0;
-  limbs[4] = 0;
+  setLimbs((value * 10 + digit0) * 5 + digit1); // below 2^43
   // Each group of six digits adds 20 bits: the data needs 3 limbs, then 4, then all 5.
   for (let start = 2, used = 3; start < 20; start += 6, used++) {
     let group = 0;
@@ -394,13 +398,7 @@ function decodeCharacters(): number {
   if (codewordJ & 1 || codewordJ > 1270) return fail(CODEWORD_RANGE, 9, codewordJ);
 
   // Horner's rule, two codewords at a time; the first three fit a double (below 2^41).
-  const head = (codewordA * 1365 + codewords[1]!) * BASE_1365_SQUARED + codewords[2]! * 1365 + codewords[3]!;
-  const low = head % LIMB;
-  limbs[0] = low;
-  limbs[1] = (head - low) / LIMB;
-  limbs[2] = 0;
-  limbs[3] = 0;
-  limbs[4] = 0;
+  setLimbs((codewordA * 1365 + codewords[1]!) * BASE_1365_SQUARED + codewords[2]! * 1365 + codewords[3]!);
   multiplyAdd(BASE_1365_SQUARED, codewords[4]! * 1365 + codewords[5]!, 3); // below 2^62
   multiplyAdd(BASE_1365_SQUARED, codewords[6]! * 1365 + codewords[7]!, 4); // below 2^83
   multiplyAdd(BASE_636_1365, codewords[8]! * 636 + (codewordJ >> 1), 5); // below 659·636·1365^8 < 2^102
