@@ -2,19 +2,14 @@ import type { Deps } from "../ports";
 import { asRetryable } from "../errors";
 import * as Sources from "../sources/index";
 import { getImport, stepFinished, stepStarted, type ImportRow } from "./repo";
+import type { ChunkCounts } from "./process-chunk";
 
-export interface Reconciliation {
+export interface Reconciliation extends ChunkCounts {
   import_id: string;
   file: string;
   source: string | null;
   partner: string | null;
   status: string;
-  rows_read: number;
-  accepted: number;
-  rejected: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
 }
 
 /**
@@ -25,6 +20,7 @@ export interface Reconciliation {
 export async function finalize(deps: Deps, importId: string): Promise<Reconciliation> {
   const { pool } = deps;
   try {
+    await stepFinished(pool, importId, "process");
     await stepStarted(pool, importId, "finalize");
     const { rows } = await pool.query<{
       chunks: number; done: number; staged: number; rows_read: number; accepted: number; rejected: number; inserted: number; updated: number; unchanged: number;

@@ -9,6 +9,7 @@ import * as Sources from "../sources/index";
 import type { SourceSpec } from "../sources/index";
 import { getImport } from "./repo";
 import type { ChunkRef } from "./stage";
+import { readAll } from "./streams";
 
 export interface ChunkCounts {
   rows_read: number;
@@ -129,9 +130,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
     const imp = await getImport(pool, importId);
     const spec = Sources.get(imp.source ?? "");
     if (!spec) throw new Error(`import ${importId} has no known source`);
-    const chunks: Buffer[] = [];
-    for await (const part of await store.read(imp.bucket, chunk.key)) chunks.push(part as Buffer);
-    const body = Buffer.concat(chunks).toString("utf8");
+    const body = (await readAll(await store.read(imp.bucket, chunk.key))).toString("utf8");
 
     const base = BigInt(imp.seq) << 32n;
     const partner = imp.partner ?? spec.partner ?? "";

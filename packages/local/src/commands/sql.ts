@@ -5,13 +5,13 @@ import { startPostgres } from "../postgres";
 import { readRuntime } from "../runtime-file";
 
 /** Runs one query in a READ ONLY transaction with a statement timeout: analysts cannot change data by accident. */
-export async function readOnlyQuery(url: string, query: string, timeoutMs = 30_000): Promise<{ fields: string[]; rows: Record<string, unknown>[] }> {
+export async function readOnlyQuery(url: string, query: string, timeoutMs = 30_000, params: unknown[] = []): Promise<{ fields: string[]; rows: Record<string, unknown>[] }> {
   const pool = createPool(url, 1);
   const client = await pool.connect();
   try {
     await client.query("BEGIN TRANSACTION READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
-    const r = await client.query(query);
+    const r = await client.query(query, params);
     await client.query("ROLLBACK");
     return { fields: (r.fields ?? []).map((f) => f.name), rows: r.rows ?? [] };
   } catch (err) {
