@@ -1,20 +1,22 @@
 import { mkdirSync } from "node:fs";
-import path from "node:path";
 import { Command } from "commander";
-import { writePartnerB } from "../generate/partner-b";
+import { dayWriters, writeDay } from "../generate/day";
 
 export function generateCommand(): Command {
   return new Command("generate")
-    .description("write a deterministic day of partner files of any size")
+    .description("write a deterministic day of every source's files, of any size")
     .requiredOption("--day <YYYY-MM-DD>", "the business day")
     .option("--rows <n>", "rows per file", "1000")
     .option("--bad-every <n>", "make every n-th row invalid (0: none)", "0")
+    .option("--only <sources>", `comma-separated sources to write (default all: ${dayWriters.map((w) => w.source).join(", ")})`)
     .requiredOption("--out <dir>", "output folder")
-    .action(async (opts: { day: string; rows: string; out: string; badEvery: string }) => {
+    .action(async (opts: { day: string; rows: string; out: string; badEvery: string; only?: string }) => {
       if (!/^\d{4}-\d{2}-\d{2}$/.test(opts.day)) throw new Error("--day must be YYYY-MM-DD");
+      const only = opts.only?.split(",").map((s) => s.trim()).filter(Boolean);
+      const unknown = only?.filter((s) => !dayWriters.some((w) => w.source === s)) ?? [];
+      if (unknown.length > 0) throw new Error(`unknown source(s) for --only: ${unknown.join(", ")}`);
       mkdirSync(opts.out, { recursive: true });
-      const file = path.join(opts.out, `partner-b-mortgages-${opts.day}.csv`);
-      await writePartnerB(file, { day: opts.day, rows: Number(opts.rows), badEvery: Number(opts.badEvery) });
-      process.stdout.write(`${file}\n`);
+      const files = await writeDay(opts.out, { day: opts.day, rows: Number(opts.rows), badEvery: Number(opts.badEvery) }, only);
+      for (const f of files) process.stdout.write(`${f}\n`);
     });
 }
