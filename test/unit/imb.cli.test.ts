@@ -5,7 +5,8 @@ import { promisify } from "node:util";
 import { parse as parseCsv } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
 import { Imb } from "../../packages/core/src/imb/index.ts";
-import { csvLine, imbCommand } from "../../packages/local/src/commands/imb.ts";
+import { imbCommand } from "../../packages/local/src/commands/imb.ts";
+import { csvLine } from "../../packages/core/src/csv/write";
 
 const TRACKING = "01234567094987654321";
 const ROUTING = "01234567891";

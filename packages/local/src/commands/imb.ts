@@ -3,6 +3,7 @@ import type { Readable, Writable } from "node:stream";
 import { Command } from "commander";
 import { parse as csvParser } from "csv-parse";
 import { Imb } from "@leadpipe/core/imb/index";
+import { csvLine } from "@leadpipe/core/csv/write";
 
 /** Where the command reads and writes; tests pass their own streams. */
 export interface ImbCommandIo {
@@ -174,25 +175,6 @@ function fitToHeader(record: string[], length: number): string[] {
   const cells = record.slice(0, length);
   while (cells.length < length) cells.push("");
   return cells;
-}
-
-/** Cells a spreadsheet would run as a formula (CSV injection) start with one of these. */
-const FORMULA_START = /^[=+\-@\t\r]/;
-const NEEDS_QUOTES = /[",\r\n]/;
-
-/**
- * One CSV line (RFC 4180 quoting). A cell that a spreadsheet would take for a formula gets a
- * leading single quote, so opening the output never runs what a partner put in a cell.
- */
-export function csvLine(cells: readonly string[]): string {
-  let line = "";
-  for (let index = 0; index < cells.length; index++) {
-    let cell = cells[index]!;
-    if (FORMULA_START.test(cell)) cell = `'${cell}`;
-    if (NEEDS_QUOTES.test(cell)) cell = `"${cell.replace(/"/g, '""')}"`;
-    line += index === 0 ? cell : `,${cell}`;
-  }
-  return `${line}\n`;
 }
 
 /** Collects output lines into large writes and waits when the stream asks it to. */
