@@ -17,7 +17,7 @@ import { partnerBMortgages } from "../packages/core/src/sources/partner-b-mortga
 const { values } = parseArgs({ options: { rows: { type: "string", default: "1000000" }, "chunk-rows": { type: "string", default: "50000" } } });
 const rows = Number(values.rows);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-"));
-process.env.LOG_LEVEL = "warn";
+process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? "warn";
 
 const file = path.join(tmp, "partner-b-mortgages-2026-11-20.csv");
 let t = Date.now();

@@ -9,27 +9,56 @@ const NEEDS_ESCAPE = /[\\\n\r\t]/;
 const ESCAPES: Record<string, string> = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
 /** One value in PostgreSQL's COPY text format. */
-export function copyText(v: CopyValue): string {
+export function copyValue(v: CopyValue): string {
   if (v === null || v === undefined) return "\\N";
   if (typeof v !== "string") return String(v);
   return NEEDS_ESCAPE.test(v) ? v.replace(/[\\\n\r\t]/g, (c) => ESCAPES[c]!) : v;
 }
 
+/** One row as a line of COPY text, newline included. */
+export function copyLine(row: readonly CopyValue[]): string {
+  let line = "";
+  for (let i = 0; i < row.length; i++) line += (i === 0 ? "" : "\t") + copyValue(row[i]);
+  return line + "\n";
+}
+
+/** Collects COPY lines into ~1 MB batches. */
+export class CopyBatches {
+  readonly batches: string[] = [];
+  rows = 0;
+  private batch = "";
+
+  add(line: string): void {
+    this.batch += line;
+    this.rows++;
+    if (this.batch.length > 1 << 20) {
+      this.batches.push(this.batch);
+      this.batch = "";
+    }
+  }
+
+  done(): string[] {
+    if (this.batch) this.batches.push(this.batch);
+    this.batch = "";
+    return this.batches;
+  }
+}
+
+/** Streams prepared COPY text (see CopyBatches) into `table` with COPY FROM STDIN. */
+export async function copyPrepared(client: PoolClient, table: string, columns: readonly string[], batches: Iterable<string>): Promise<void> {
+  const sql = `COPY ${table} (${columns.join(", ")}) FROM STDIN`;
+  await pipeline(Readable.from(batches), client.query(copyFrom(sql)));
+}
+
 /** Streams rows into `table` with COPY FROM STDIN (text format), in ~1 MB writes. */
 export async function copyRows(client: PoolClient, table: string, columns: readonly string[], rows: Iterable<readonly CopyValue[]>): Promise<void> {
-  const sql = `COPY ${table} (${columns.join(", ")}) FROM STDIN`;
   function* lines(): Generator<string> {
-    let batch = "";
+    const out = new CopyBatches();
     for (const row of rows) {
-      let line = "";
-      for (let i = 0; i < row.length; i++) line += (i === 0 ? "" : "\t") + copyText(row[i]);
-      batch += line + "\n";
-      if (batch.length > 1 << 20) {
-        yield batch;
-        batch = "";
-      }
+      out.add(copyLine(row));
+      if (out.batches.length > 0) yield* out.batches.splice(0);
     }
-    if (batch) yield batch;
+    yield* out.done();
   }
-  await pipeline(Readable.from(lines()), client.query(copyFrom(sql)));
+  await copyPrepared(client, table, columns, lines());
 }

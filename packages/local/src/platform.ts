@@ -147,7 +147,8 @@ export class LocalPlatform {
     this.pool = createPool(this.pg.url, 4);
     await migrate(this.pool);
     this.s3 = createS3Client(s3Endpoint, LOCAL_REGION);
-    this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism());
+    this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism(),
+      [...ON_WORKERS].map((state) => path.join(functionsDir, `${TASK_HANDLERS[state]}.ts`)));
     (this.s3rver as unknown as NodeJS.EventEmitter).on("event", (event: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> }) => {
       const record = event.Records[0];
       if (!record?.eventName.startsWith("ObjectCreated:") || !record.s3.object.key.startsWith("inbox/")) return;

@@ -75,7 +75,7 @@ export async function startPostgres(dir: string, log: (msg: string) => void = ()
     createPostgresUser: process.getuid?.() === 0,
     // initdb is given --lc-messages=en_US.UTF-8, a locale a fresh Debian lacks; a later flag wins.
     initdbFlags: ["--lc-messages=C.UTF-8", "--locale=C.UTF-8", "--encoding=UTF8"],
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=100", "-c", "synchronous_commit=off"],
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=100", "-c", "synchronous_commit=off", "-c", "shared_buffers=1GB", "-c", "max_wal_size=8GB", "-c", "checkpoint_timeout=30min", "-c", "wal_buffers=64MB"],
     onLog: (m: unknown) => log(String(m)),
     onError: (m: unknown) => log(String(m)),
   });

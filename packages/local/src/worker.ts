@@ -14,7 +14,12 @@ function load(modulePath: string): Promise<Handler> {
   return h;
 }
 
-parentPort!.on("message", async (msg: { id: number; modulePath: string; event: unknown; context: unknown }) => {
+parentPort!.on("message", async (msg: { id: number; modulePath: string; event: unknown; context: unknown } | { preload: string[] }) => {
+  if ("preload" in msg) {
+    // Warm-up only: a module that fails to load fails again, with its error, on its first task.
+    for (const m of msg.preload) load(m).catch(() => handlers.delete(m));
+    return;
+  }
   try {
     const handler = await load(msg.modulePath);
     const result = await handler(msg.event, withDeadline(msg.context as object));

@@ -24,7 +24,11 @@ export class WorkerPool {
   private nextId = 1;
   private closed = false;
 
-  constructor(private readonly size = Math.max(1, os.availableParallelism())) {
+  /**
+   * `preload`: handler modules every worker imports as soon as it starts (and again when it is
+   * replaced), so the first chunk does not pay the module load, as a provisioned Lambda would not.
+   */
+  constructor(private readonly size = Math.max(1, os.availableParallelism()), private readonly preload: readonly string[] = []) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
 
@@ -37,6 +41,7 @@ export class WorkerPool {
 
   private spawn(): Worker {
     const w = new Worker(new URL("./worker-entry.js", import.meta.url));
+    if (this.preload.length > 0) w.postMessage({ preload: this.preload });
     w.on("message", (msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }) => {
       const task = this.busy.get(w);
       if (!task || task.id !== msg.id) return;

@@ -44,6 +44,11 @@ type FieldSchema = ReturnType<typeof coerce<unknown>>;
 export type RowSchema = z.ZodType<Record<string, unknown>, Record<string, string>> & {
   /** The same rules without zod's issue machinery: the output for a valid row, undefined otherwise (then ask the schema why). */
   fast(input: Record<string, string>): Record<string, unknown> | undefined;
+  /**
+   * `fast` specialised to one file's column order: takes the record's cells as parsed (field →
+   * cell index; a field the file lacks reads as ""), without building an input object per row.
+   */
+  compile(cellOf: Readonly<Record<string, number>>): (cells: readonly string[]) => Record<string, unknown> | undefined;
 };
 
 /**
@@ -56,16 +61,25 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
   toRow: (r: { [K in keyof F]: z.output<F[K]> }) => Record<string, unknown>,
 ): RowSchema {
   const schema = z.object(fields).transform((r) => toRow(r as { [K in keyof F]: z.output<F[K]> })) as unknown as RowSchema;
-  const entries = Object.entries(fields).map(([name, f]) => [name, fastOf.get(f)!] as const);
-  schema.fast = (input) => {
-    const r: Record<string, unknown> = {};
-    for (const [name, fast] of entries) {
-      const v = fast(input[name] ?? "");
-      if (v === INVALID) return undefined;
-      r[name] = v;
-    }
-    return toRow(r as { [K in keyof F]: z.output<F[K]> });
+  const names = Object.keys(fields);
+  const coercers = names.map((name) => fastOf.get(fields[name]!)!);
+  // Every row's record starts as a copy of this one, so all rows share one object shape.
+  const template: Record<string, unknown> = Object.fromEntries(names.map((name) => [name, null]));
+  schema.compile = (cellOf) => {
+    const cells = names.map((name) => cellOf[name] ?? -1);
+    return (rec) => {
+      const r = { ...template };
+      for (let i = 0; i < names.length; i++) {
+        const at = cells[i]!;
+        const v = coercers[i]!(at < 0 ? "" : rec[at] ?? "");
+        if (v === INVALID) return undefined;
+        r[names[i]!] = v;
+      }
+      return toRow(r as { [K in keyof F]: z.output<F[K]> });
+    };
   };
+  const byName = schema.compile(Object.fromEntries(names.map((name, i) => [name, i])));
+  schema.fast = (input) => byName(names.map((name) => input[name] ?? ""));
   return schema;
 }
 
