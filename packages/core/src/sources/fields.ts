@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { Imb } from "../imb/index";
 
 /**
  * Coercers from the raw text of a delimited file to typed values. Every one trims; an empty
@@ -12,12 +13,17 @@ const blankToNull = (v: string) => {
   return t === "" ? null : t;
 };
 
+/** A coercer's answer when "expected …" does not say enough: the value is refused for this reason. */
+export class Refusal {
+  constructor(readonly message: string) {}
+}
+
 /** The plain function behind a field's schema: value, null (missing, allowed) or INVALID. */
 export const INVALID = Symbol("invalid");
 export type FastField = (raw: string) => unknown;
 const fastOf = new WeakMap<object, FastField>();
 
-function coerce<T>(expected: string, fn: (v: string) => T | undefined, required: boolean) {
+function coerce<T>(expected: string, fn: (v: string) => T | Refusal | undefined, required: boolean) {
   const schema = z.string().transform((raw: string, ctx: Ctx): T | null => {
     const v = blankToNull(raw);
     if (v === null) {
@@ -25,8 +31,8 @@ function coerce<T>(expected: string, fn: (v: string) => T | undefined, required:
       return null;
     }
     const out = fn(v);
-    if (out === undefined) {
-      ctx.addIssue({ code: "custom", message: `expected ${expected}` });
+    if (out === undefined || out instanceof Refusal) {
+      ctx.addIssue({ code: "custom", message: out instanceof Refusal ? out.message : `expected ${expected}` });
       return null;
     }
     return out;
@@ -35,7 +41,7 @@ function coerce<T>(expected: string, fn: (v: string) => T | undefined, required:
     const v = blankToNull(raw);
     if (v === null) return required ? INVALID : null;
     const out = fn(v);
-    return out === undefined ? INVALID : out;
+    return out === undefined || out instanceof Refusal ? INVALID : out;
   });
   return schema;
 }
@@ -174,3 +180,98 @@ export const oneOf = <T extends string>(values: readonly T[], opts: { required?:
     return set.has(s) ? (s as T) : undefined;
   }, opts.required ?? false);
 };
+
+/**
+ * An Intelligent Mail barcode in any encoding partners send (65 bars, 20/25/29/31 digits):
+ * its canonical tracking and routing codes and the text as received. A barcode that does not
+ * decode is refused with the codec's reason ("imb: …").
+ */
+export const imb = (opts: { required?: boolean } = {}) =>
+  coerce("an Intelligent Mail barcode", (v): { tracking: string; routing: string; raw: string } | Refusal => {
+    const r = Imb.tryParse(v);
+    return r.ok ? { tracking: r.tracking, routing: r.routing, raw: v } : new Refusal(r.error);
+  }, opts.required ?? false);
+
+/**
+ * A US phone number in E.164 (+1 and 10 digits): 10 digits, or 11 starting with 1, punctuation
+ * ignored; the area code and exchange start with 2-9 (NANP).
+ */
+export function e164(raw: string): string | undefined {
+  const digits = raw.replace(/[\s().+-]/g, "");
+  const national = digits.length === 11 && digits[0] === "1" ? digits.slice(1) : digits;
+  return /^[2-9]\d{2}[2-9]\d{6}$/.test(national) ? `+1${national}` : undefined;
+}
+
+export const phoneE164 = (opts: { required?: boolean } = {}) =>
+  coerce("a US phone number with 10 digits (area code and number)", e164, opts.required ?? false);
+
+/**
+ * A closed vocabulary written many ways ("Not Interested", "NOT_INTERESTED", "not-interested"):
+ * compared lower-cased with runs of spaces, '_' and '-' as one space; returns the canonical term.
+ */
+export const vocabulary = <T extends string>(terms: Readonly<Record<T, readonly string[]>>, opts: { required?: boolean } = {}) => {
+  const canonical = new Map<string, T>();
+  const norm = (s: string) => s.toLowerCase().replace(/[\s_-]+/g, " ").trim();
+  for (const [term, spellings] of Object.entries(terms) as [T, readonly string[]][]) {
+    for (const s of [term, ...spellings]) canonical.set(norm(s), term);
+  }
+  return coerce(`one of ${Object.keys(terms).join(", ")}`, (v) => canonical.get(norm(v)), opts.required ?? false);
+};
+
+export type TimestampFormat = "ISO" | "MM/DD/YYYY hh:mm" | "DD.MM.YYYY HH:MM";
+
+const TIMESTAMP_PATTERNS: Record<TimestampFormat, RegExp> = {
+  // 2026-11-20T14:03, 2026-11-20 14:03:59.123Z, 2026-11-20T14:03:00-06:00
+  ISO: /^(?<y>\d{4})-(?<m>\d{2})-(?<d>\d{2})[T ](?<h>\d{2}):(?<mi>\d{2})(?::(?<s>\d{2})(?:\.\d{1,6})?)?(?<z>Z|[+-]\d{2}:?\d{2})?$/i,
+  // 11/20/2026 2:03 PM, 11/20/2026 14:03:59
+  "MM/DD/YYYY hh:mm": /^(?<m>\d{1,2})\/(?<d>\d{1,2})\/(?<y>\d{4})\s+(?<h>\d{1,2}):(?<mi>\d{2})(?::(?<s>\d{2}))?\s*(?<ap>[AP]M)?$/i,
+  // 20.11.2026 14:03
+  "DD.MM.YYYY HH:MM": /^(?<d>\d{1,2})\.(?<m>\d{1,2})\.(?<y>\d{4})\s+(?<h>\d{1,2}):(?<mi>\d{2})(?::(?<s>\d{2}))?$/,
+};
+
+/** A time of day, HH:MM[:SS] (24 h) or h:MM[:SS] AM/PM, as HH:MM:SS. */
+export function timeOfDay(h: number, mi: number, s: number, ampm?: string): string | undefined {
+  if (ampm) {
+    if (h < 1 || h > 12) return undefined;
+    h = (h % 12) + (ampm.toUpperCase() === "PM" ? 12 : 0);
+  }
+  if (h > 23 || mi > 59 || s > 59) return undefined;
+  return `${String(h).padStart(2, "0")}:${String(mi).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
+}
+
+/**
+ * A point in time in the partner's declared format, as PostgreSQL timestamptz input. A time
+ * without an offset is local time in `zone` (an IANA name, e.g. "America/Chicago"; default UTC),
+ * which PostgreSQL resolves with its daylight-saving rules.
+ */
+export const timestamp = (format: TimestampFormat, opts: { required?: boolean; zone?: string } = {}) => {
+  const re = TIMESTAMP_PATTERNS[format];
+  const zone = opts.zone ?? "UTC";
+  return coerce(`a date and time as ${format}`, (v) => {
+    const g = re.exec(v)?.groups;
+    if (!g) return undefined;
+    const day = isoDate(Number(g.y), Number(g.m), Number(g.d));
+    const time = timeOfDay(Number(g.h), Number(g.mi), Number(g.s ?? 0), g.ap);
+    if (!day || !time) return undefined;
+    const z = g.z?.toUpperCase();
+    return `${day} ${time}${z === undefined ? ` ${zone}` : z === "Z" ? "+00:00" : z.length === 5 ? `${z.slice(0, 3)}:${z.slice(3)}` : z}`;
+  }, opts.required ?? false);
+};
+
+/** A time of day in its own column (the date is in another): HH:MM[:SS] or h:MM AM/PM → HH:MM:SS. */
+export const clock = (opts: { required?: boolean } = {}) =>
+  coerce("a time like 14:03 or 2:03 PM", (v) => {
+    const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AP]M)?$/i.exec(v);
+    return m ? timeOfDay(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), m[4]) : undefined;
+  }, opts.required ?? false);
+
+/** A code that must match a pattern (e.g. a USPS operation code), upper-cased. */
+export const code = (pattern: RegExp, expected: string, opts: { required?: boolean } = {}) =>
+  coerce(expected, (v) => (pattern.test(v) ? v.toUpperCase() : undefined), opts.required ?? false);
+
+/**
+ * Free text as someone keyed it (never refused: a mistyped value is kept as data) and its
+ * normalized form for lookups, null when it cannot be one.
+ */
+export const keyed = <T>(normalize: (v: string) => T | null, opts: { max?: number } = {}) =>
+  coerce("text", (v) => (v.length <= (opts.max ?? 100) ? { raw: collapse(v), value: normalize(v) } : undefined), false);

@@ -1,11 +1,12 @@
 import path from "node:path";
 import type { SourceSpec } from "./spec";
 import { partnerBMortgages } from "./partner-b-mortgages";
+import { feedSpecs } from "./feeds";
 
 export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
 
 /** Every known source. Adding a partner is one spec file and one line here. */
-export const all: readonly SourceSpec[] = [partnerBMortgages];
+export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs];
 
 const byName = new Map(all.map((s) => [s.name, s]));
 

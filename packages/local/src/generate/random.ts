@@ -33,3 +33,17 @@ export const CITIES: readonly [string, string, string][] = [
   ["Columbus", "OH", "432"], ["Charlotte", "NC", "282"], ["Nashville", "TN", "372"], ["Salt Lake City", "UT", "841"], ["St. Louis", "MO", "631"],
 ];
 export const LENDERS = ["First Lone Star Bank", "Harbor Mortgage", "Pacific Home Loans", "Wasatch Credit Union", "Peach State Bank", "Emerald Lending", "Rocky Mountain Mortgage", "Lakeside Bank, N.A.", "Sunshine Lending", "Cascade Home Loans"];
+
+/**
+ * The tracking code of the mail piece generated for a mortgage: every generator (mortgages,
+ * barcode maps, deliveries, call-center responses) agrees through this one function. Barcode id
+ * 00, service type 270, a 6-digit mailer id per partner (from the id's prefix, e.g. "B" of
+ * "B-100001"), and the 9-digit serial number from the id's number (unique per partner).
+ */
+export function trackingCodeFor(mortgageId: string): string {
+  const m = /^([A-Za-z]+)[-_ ]?(\d+)$/.exec(mortgageId.trim());
+  const prefix = (m?.[1] ?? mortgageId).toUpperCase();
+  const mailer = 100_000 + (seedOf(`mailer:${prefix}`) % 800_000);
+  const serial = m ? Number(m[2]) % 1_000_000_000 : seedOf(`serial:${mortgageId}`) % 1_000_000_000;
+  return `00270${mailer}${String(serial).padStart(9, "0")}`;
+}
