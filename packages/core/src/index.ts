@@ -7,3 +7,4 @@ export { config, loadConfig, resetConfig, type Config } from "./config";
 export { createLogger, log, type Logger } from "./log";
 export { FileRejectedError, RetryableError, ConfigError, isTransient, asRetryable } from "./errors";
 export type { Deps, ObjectStore, Notifier, ExecutionStarter, Settings } from "./ports";
+export * as People from "./people/index";

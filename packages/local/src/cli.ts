@@ -5,6 +5,7 @@ import { sqlCommand } from "./commands/sql";
 import { statusCommand } from "./commands/status";
 import { generateCommand } from "./commands/generate";
 import { imbCommand } from "./commands/imb";
+import { matchCommand } from "./commands/match";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -17,7 +18,8 @@ const program = new Command("leadpipe")
   .addCommand(sqlCommand())
   .addCommand(statusCommand())
   .addCommand(generateCommand())
-  .addCommand(imbCommand());
+  .addCommand(imbCommand())
+  .addCommand(matchCommand());
 
 try {
   await program.parseAsync(process.argv);

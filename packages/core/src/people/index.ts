@@ -1,0 +1,12 @@
+export { standardizePhone, type Phone } from "./phone";
+export { standardizeEmail, type Email } from "./email";
+export { parseName, standardizeName, nameCase, nameKey, type Name } from "./name";
+export { formalName, nicknamesOf } from "./nicknames";
+export { parseStreet, standardizeAddress, standardizeCity, standardizeState, standardizeZip, type Address } from "./address";
+export { standardizeDob, type BirthDate } from "./dob";
+export { standardizeContact, CONTACT_FIELDS, type ContactField, type ContactInput, type FieldProblem, type PersonRecord } from "./record";
+export { mapHeaders, parseMapping, contactFromRow, headerKey, type HeaderMapping } from "./headers";
+export { similarNames, nameSimilarity, compareDob } from "./similarity";
+export { Matcher, blockKeys, compare, profileOf, type Link, type MatchProfile, type Verdict, type Tier, type MatcherOptions } from "./match";
+export { clusterContacts, type ClusteredRow, type ClusterSummary } from "./cluster";
+export { pairwiseScores, type PairwiseScores } from "./accuracy";

@@ -1,0 +1,250 @@
+import { doubleMetaphone } from "double-metaphone";
+import { nameKey } from "./name";
+import { formalName } from "./nicknames";
+import type { PersonRecord } from "./record";
+import { compareDob, nameSimilarity, similarNames } from "./similarity";
+
+/** The part of a standardized record that matching reads, with its comparison keys precomputed. */
+export interface MatchProfile {
+  first: string | null;
+  formal: string | null;
+  last: string | null;
+  /** Parts of a hyphenated or multi-word surname ("smith-jones" → smith, jones). */
+  lastParts: string[];
+  lastSound: string | null;
+  email: string | null;
+  emailLocal: string | null;
+  emailDomain: string | null;
+  phone: string | null;
+  phone7: string | null;
+  dob: string | null;
+  zip5: string | null;
+  house: string | null;
+  street: string | null;
+  ids: string[];
+}
+
+export type Tier = "exact" | "strong" | "fuzzy";
+
+/** Why two records are the same person, and how sure we are (0..1). */
+export interface Verdict {
+  score: number;
+  tier: Tier;
+  reason: string;
+}
+
+export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids">): MatchProfile {
+  const first = nameKey(r.first);
+  const last = nameKey(r.last);
+  const email = r.email ? r.email.replace(/\+[^@]*@/, "@") : null;
+  const at = email ? email.indexOf("@") : -1;
+  return {
+    first, formal: first ? formalName(first) : null, last,
+    lastParts: r.last ? r.last.split(/[\s-]+/).map(nameKey).filter((p): p is string => p !== null && p.length > 2) : [],
+    lastSound: last ? doubleMetaphone(last)[0] || last : null,
+    email, emailLocal: email ? email.slice(0, at) : null, emailDomain: email ? email.slice(at + 1) : null,
+    phone: r.phone, phone7: r.phone7, dob: r.dob, zip5: r.zip5,
+    house: r.houseNumber, street: r.streetName ? r.streetName.replace(/[^A-Z0-9]/g, "") : null,
+    ids: r.ids,
+  };
+}
+
+/**
+ * Blocking keys: two records are compared only if they share one. Exact keys (e-mail, phone,
+ * identifiers), strong keys (name + ZIP / last 7 phone digits / date of birth) and fuzzy keys
+ * that tolerate a typo in one name (house number + ZIP; sound of the surname + date of birth;
+ * e-mail domain + sound of the surname + first initial).
+ */
+export function blockKeys(p: MatchProfile): string[] {
+  const keys: string[] = [];
+  if (p.email) keys.push(`e:${p.email}`);
+  if (p.phone) keys.push(`p:${p.phone}`);
+  for (const id of p.ids) keys.push(`i:${id}`);
+  if (p.formal && p.last) {
+    const name = `${p.formal}|${p.last}`;
+    if (p.zip5) keys.push(`z:${name}|${p.zip5}`);
+    if (p.phone7) keys.push(`7:${name}|${p.phone7}`);
+    if (p.dob) keys.push(`d:${name}|${p.dob}`);
+  }
+  if (p.house && p.zip5) keys.push(`a:${p.zip5}|${p.house}`);
+  if (p.dob && p.lastSound) keys.push(`b:${p.dob}|${p.lastSound}`);
+  if (p.dob && p.formal) keys.push(`f:${p.dob}|${p.formal}`);
+  if (p.emailDomain && p.lastSound && p.first) keys.push(`m:${p.emailDomain}|${p.lastSound}|${p.first[0]}`);
+  return keys;
+}
+
+const surnameAgrees = (a: MatchProfile, b: MatchProfile) =>
+  a.last !== null && b.last !== null && (a.last === b.last || a.lastParts.some((x) => b.lastParts.includes(x)));
+
+/**
+ * Mailboxes that differ in their numbers or separators are different mailboxes (mary_johnson5,
+ * mary_johnson, mary.johnson), whatever their letters; only a letter typo is the same one.
+ */
+const sameShape = (a: string, b: string) => a.replace(/[a-z]/g, "") === b.replace(/[a-z]/g, "");
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+/**
+ * The tiered rules the business asked for, first that holds wins:
+ * exact — a shared identifier, e-mail or E.164 phone (names must not contradict);
+ * strong — same first (nicknames folded) and last name with the same ZIP, last 7 phone digits or
+ * date of birth; fuzzy — names alike (a typo each) together with the same house and street, or
+ * the same e-mail domain and a near-identical mailbox, or the same date of birth or phone.
+ * A different date of birth, or a different value of the same identifier, vetoes every rule.
+ */
+export function compare(a: MatchProfile, b: MatchProfile): Verdict | null {
+  for (const id of a.ids) {
+    const eq = id.indexOf("=");
+    const name = id.slice(0, eq + 1);
+    const other = b.ids.find((x) => x.startsWith(name));
+    if (other === id) return { score: 1, tier: "exact", reason: `exact: identifier ${id.slice(0, eq)}` };
+    if (other !== undefined) return null;
+  }
+  const dob = compareDob(a.dob, b.dob);
+  if (dob === "different") return null;
+  const firstSame = a.formal !== null && a.formal === b.formal;
+  const initialOnly = a.first !== null && b.first !== null && Math.min(a.first.length, b.first.length) === 1 && a.first[0] === b.first[0];
+  // Short given names one letter apart are usually two names (Mark/Mary, Joan/John): "alike" needs 5+ letters for an edit,
+  // "close" (enough beside a shared e-mail or phone) allows it from 4.
+  const firstAlike = firstSame || initialOnly || (a.first !== null && b.first !== null &&
+    (similarNames(a.first, b.first, 5) || similarNames(a.formal!, b.formal!, 5)));
+  const firstClose = firstAlike || (a.first !== null && b.first !== null && similarNames(a.first, b.first, 4));
+  const firstConflict = a.first !== null && b.first !== null && !firstClose;
+  const lastSame = surnameAgrees(a, b);
+  const lastAlike = lastSame || (a.last !== null && b.last !== null && similarNames(a.last, b.last));
+
+  if (a.email !== null && a.email === b.email && (!firstConflict || lastAlike)) return { score: 1, tier: "exact", reason: "exact: e-mail" };
+  if (a.phone !== null && a.phone === b.phone && !firstConflict && (lastAlike || firstSame)) {
+    return { score: 0.97, tier: "exact", reason: "exact: phone" };
+  }
+  if (firstSame && lastSame) {
+    const nick = a.first !== b.first ? " (nickname)" : "";
+    if (a.zip5 !== null && a.zip5 === b.zip5 && !(a.house && b.house && a.house !== b.house && a.phone && b.phone && a.phone !== b.phone)) {
+      return { score: 0.95, tier: "strong", reason: `strong: first + last + ZIP${nick}` };
+    }
+    if (a.phone7 !== null && a.phone7 === b.phone7) return { score: 0.94, tier: "strong", reason: `strong: first + last + last 7 phone digits${nick}` };
+    if (dob === "same") return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
+  }
+  const sameHome = a.zip5 !== null && a.zip5 === b.zip5 && a.house !== null && a.house === b.house;
+  if (firstSame && dob === "same" && (sameHome || (a.phone !== null && a.phone === b.phone))) {
+    return { score: 0.93, tier: "strong", reason: `strong: first + date of birth + ${sameHome ? "address" : "phone"} (surname differs)` };
+  }
+  if (dob === "same" && firstClose && lastAlike && !(firstSame && lastSame)) {
+    return { score: round(0.6 + 0.3 * round(((a.first && b.first ? nameSimilarity(a.first, b.first) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2)), tier: "fuzzy", reason: "fuzzy: name with a typo + date of birth" };
+  }
+  if (!firstAlike || !lastAlike) return null;
+  const name = round(((a.first && b.first ? (firstSame ? 1 : nameSimilarity(a.first, b.first)) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2);
+  if (sameHome && a.street && b.street) {
+    const street = round(nameSimilarity(a.street, b.street));
+    if (street >= 0.8 && dob !== "near") return { score: round(0.5 + 0.25 * name + 0.15 * street), tier: "fuzzy", reason: `fuzzy: name ${name} + address ${street}` };
+  }
+  if (a.emailDomain !== null && a.emailDomain === b.emailDomain && a.emailLocal && b.emailLocal && sameShape(a.emailLocal, b.emailLocal) &&
+      similarNames(a.emailLocal, b.emailLocal) && (a.zip5 === b.zip5 || a.phone7 === b.phone7 || dob === "near")) {
+    return { score: round(0.5 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: e-mail domain + mailbox ${round(nameSimilarity(a.emailLocal, b.emailLocal))} + name ${name}` };
+  }
+  if (a.phone7 !== null && a.phone7 === b.phone7) return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
+  return null;
+}
+
+/** A link between two records of one run (indexes into the matcher), with its verdict. */
+export interface Link extends Verdict {
+  from: number;
+  to: number;
+}
+
+export interface MatcherOptions {
+  /** A block holding this many records takes no more (a common surname in a big ZIP); default 200. */
+  maxBlock?: number;
+}
+
+/**
+ * Incremental record linkage: add records one at a time; each is compared with the earlier
+ * records that share a blocking key, linked where a rule holds, and clusters are the connected
+ * components of the links (union-find). Which links exist does not depend on the order records
+ * arrive in (every pair sharing a key is compared once, when the later one arrives), so the
+ * clusters do not either, as long as no block reaches the guard.
+ */
+export class Matcher {
+  readonly profiles: MatchProfile[] = [];
+  readonly links: Link[] = [];
+  /** Blocks that reached the guard, and how many records they turned away. */
+  readonly oversized = new Map<string, number>();
+  private readonly blocks = new Map<string, number | number[]>();
+  private parent: Int32Array = new Int32Array(1024);
+  private seen: Int32Array = new Int32Array(1024);
+  private readonly maxBlock: number;
+
+  constructor(options: MatcherOptions = {}) {
+    this.maxBlock = options.maxBlock ?? 200;
+  }
+
+  get size(): number {
+    return this.profiles.length;
+  }
+
+  /**
+   * Adds a record. `compareWithEarlier: false` loads a record whose links are already known
+   * (an existing golden record's source): it joins the blocks but is not compared now.
+   * Returns its index and the links it made.
+   */
+  add(profile: MatchProfile, compareWithEarlier = true): { index: number; links: Link[] } {
+    const index = this.profiles.length;
+    this.profiles.push(profile);
+    if (index >= this.parent.length) {
+      const grow = (old: Int32Array) => { const next = new Int32Array(old.length * 2); next.set(old); return next; };
+      this.parent = grow(this.parent);
+      this.seen = grow(this.seen);
+    }
+    this.parent[index] = index;
+    this.seen[index] = -1;
+    const made: Link[] = [];
+    for (const key of blockKeys(profile)) {
+      const block = this.blocks.get(key);
+      if (block === undefined) { this.blocks.set(key, index); continue; }
+      if (typeof block === "number") {
+        if (compareWithEarlier) this.consider(index, block, made);
+        this.blocks.set(key, [block, index]);
+        continue;
+      }
+      if (block.length >= this.maxBlock) {
+        this.oversized.set(key, (this.oversized.get(key) ?? 0) + 1);
+        continue;
+      }
+      if (compareWithEarlier) for (const other of block) this.consider(index, other, made);
+      block.push(index);
+    }
+    return { index, links: made };
+  }
+
+  private consider(index: number, other: number, made: Link[]): void {
+    if (this.seen[other] === index) return;
+    this.seen[other] = index;
+    const verdict = compare(this.profiles[index]!, this.profiles[other]!);
+    if (!verdict) return;
+    const link = { from: index, to: other, ...verdict };
+    made.push(link);
+    this.links.push(link);
+    this.union(index, other);
+  }
+
+  /** Puts two records in one cluster without comparing them (known links, manual merges). */
+  union(a: number, b: number): void {
+    const ra = this.find(a), rb = this.find(b);
+    if (ra === rb) return;
+    // The older record's root stays the root: cluster ids follow the first record.
+    if (ra < rb) this.parent[rb] = ra;
+    else this.parent[ra] = rb;
+  }
+
+  /** The cluster of a record: the index of its cluster's earliest record. */
+  find(i: number): number {
+    let root = i;
+    while (this.parent[root] !== root) root = this.parent[root]!;
+    while (this.parent[i] !== root) {
+      const next = this.parent[i]!;
+      this.parent[i] = root;
+      i = next;
+    }
+    return root;
+  }
+}

@@ -1,0 +1,156 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { People } from "../../packages/core/src/index";
+import { matchFile } from "../../packages/local/src/commands/match";
+import { syntheticPeople } from "../../packages/local/src/generate/people";
+
+const profile = (input: People.ContactInput) => People.profileOf(People.standardizeContact(input, new Date("2026-01-01")));
+const verdict = (a: People.ContactInput, b: People.ContactInput) => People.compare(profile(a), profile(b));
+
+const robert = { first_name: "Robert", last_name: "Smith", email: "rsmith@example.com", phone: "(617) 555-0101", street: "12 Elm Street", city: "Boston", state: "MA", zip: "02116", dob: "1970-03-04" };
+
+describe("the tiered rules", () => {
+  it("exact: the same e-mail, or the same E.164 phone with names that agree", () => {
+    expect(verdict(robert, { first_name: "Bob", last_name: "Smith", email: "RSmith@Example.com" })).toEqual({ score: 1, tier: "exact", reason: "exact: e-mail" });
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smyth", phone: "617.555.0101" })).toEqual({ score: 0.97, tier: "exact", reason: "exact: phone" });
+  });
+
+  it("a shared landline alone does not make a household one person", () => {
+    expect(verdict(robert, { first_name: "Linda", last_name: "Smith", phone: "617-555-0101", street: "12 Elm St", zip: "02116" })).toBeNull();
+  });
+
+  it("strong: first + last with the ZIP, the last 7 phone digits (a local number) or the date of birth; nicknames fold", () => {
+    expect(verdict(robert, { first_name: "Bob", last_name: "Smith", zip: "02116-4411" })).toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP (nickname)" });
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", phone: "555-0101" })).toEqual({ score: 0.94, tier: "strong", reason: "strong: first + last + last 7 phone digits" });
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", dob: "03/04/1970", zip: "90210" })).toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + date of birth" });
+  });
+
+  it("fuzzy: names with typos at the same address, with a score that says how alike", () => {
+    // rboert/robert: one transposition in 6 letters = 0.917; smiht/smith: 0.9; name 0.908; score 0.5 + 0.25 × 0.908 + 0.15 × 1.
+    expect(verdict(robert, { first_name: "Rboert", last_name: "Smiht", street: "12 Elm St", zip: "02116" })).toEqual({ score: 0.877, tier: "fuzzy", reason: "fuzzy: name 0.908 + address 1" });
+  });
+
+  it("fuzzy: an e-mail with a letter typo at the same domain, names alike, same ZIP", () => {
+    expect(verdict({ ...robert, email: "robert.smith@example.com" }, { first_name: "Robert", last_name: "Smith", email: "robert.smiht@example.com", zip: "02116", street: "40 Oak St" }))
+      .toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP" });
+    expect(verdict({ first_name: "Robert", last_name: "Smith", email: "robert.smith@example.com", zip: "02116" }, { first_name: "Robertt", last_name: "Smith", email: "robert.smiht@example.com", zip: "02116" }))
+      .toEqual({ score: 0.779, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.958 + name 0.929" });
+    // Different numbers or separators are different mailboxes.
+    expect(verdict({ first_name: "Mary", last_name: "Johnson", email: "mary_johnson5@example.org", zip: "45262" }, { first_name: "Mari", last_name: "Johnson", email: "mary.johnson@example.org", zip: "45262" })).toBeNull();
+  });
+
+  it("a different date of birth or identifier vetoes every rule; short names one letter apart are two names", () => {
+    expect(verdict(robert, { ...robert, dob: "1985-07-09" })).toBeNull();
+    expect(People.compare({ ...profile(robert), ids: ["customer=1"] }, { ...profile(robert), ids: ["customer=2"] })).toBeNull();
+    expect(People.compare({ ...profile({ first_name: "X" }), ids: ["customer=7"] }, { ...profile({ first_name: "Y" }), ids: ["customer=7"] }))
+      .toEqual({ score: 1, tier: "exact", reason: "exact: identifier customer" });
+    expect(verdict({ first_name: "Mark", last_name: "Davis", street: "4 Oak St", zip: "80214" }, { first_name: "Mary", last_name: "Davis", street: "4 Oak St", zip: "80214" })).toBeNull();
+  });
+});
+
+describe("the matcher", () => {
+  const rows = [
+    { id: "a", input: { first_name: "Robert", last_name: "Smith", email: "rs@example.com" } },
+    { id: "b", input: { first_name: "Linda", last_name: "Jones", phone: "212-555-0199" } },
+    { id: "c", input: { first_name: "Bob", last_name: "Smith", email: "RS@example.com", zip: "02116" } },
+    { id: "d", input: { first_name: "Robert", last_name: "Smith", zip: "02116", dob: "1970-01-01" } },
+    { id: "e", input: { first_name: "Linda", last_name: "Jones", phone: "(212) 555-0199" } },
+  ];
+  it("links through chains and names each cluster after its first row, whatever the order", () => {
+    const expected = { a: "a", b: "b", c: "a", d: "a", e: "b" } as Record<string, string>;
+    const forward = People.clusterContacts(rows).rows;
+    expect(Object.fromEntries(forward.map((r) => [r.id, r.clusterId]))).toEqual(expected);
+    expect(forward.map((r) => [r.id, r.score, r.reason])).toEqual([
+      ["a", 1, "exact: e-mail"], ["b", 0.97, "exact: phone"], ["c", 1, "exact: e-mail"], ["d", 0.95, "strong: first + last + ZIP (nickname)"], ["e", 0.97, "exact: phone"],
+    ]);
+    // Reversed input: the same partition (cluster names follow the new first rows).
+    const backward = People.clusterContacts([...rows].reverse()).rows;
+    const partition = (rs: People.ClusteredRow[]) => {
+      const groups = new Map<string, string[]>();
+      for (const r of rs) groups.set(r.clusterId, [...(groups.get(r.clusterId) ?? []), r.id].sort());
+      return [...groups.values()].sort();
+    };
+    expect(partition(backward)).toEqual(partition(forward));
+    expect(partition(forward)).toEqual([["a", "c", "d"], ["b", "e"]]);
+  });
+
+  it("guards against huge blocks: past maxBlock a block takes no more records and says so", () => {
+    const m = new People.Matcher({ maxBlock: 3 });
+    for (let i = 0; i < 5; i++) m.add(profile({ first_name: "John", last_name: "Smith", zip: "10001", street: `${i + 1} Main St` }));
+    expect(m.oversized.get("z:john|smith|10001")).toBe(2);
+    expect(m.links.length).toBe(3);
+  });
+});
+
+describe("pairwise accuracy", () => {
+  it("counts pairs from cluster sizes", () => {
+    // truth: {0,1,2} {3,4}; predicted: {0,1} {2,3,4}
+    expect(People.pairwiseScores([1, 1, 1, 2, 2], ["x", "x", "y", "y", "y"])).toEqual({
+      truePairs: 4, predictedPairs: 4, correctPairs: 2, precision: 0.5, recall: 0.5, f1: 0.5,
+    });
+    expect(People.pairwiseScores([1, 2], [1, 2])).toMatchObject({ precision: 1, recall: 1, f1: 1 });
+  });
+
+  it("the engine finds the synthetic people (2,000) with pairwise F1 above 0.97 and precision above 0.99", () => {
+    const recs = [...syntheticPeople({ people: 2000, seed: "unit" })];
+    const clustered = People.clusterContacts(recs);
+    const s = People.pairwiseScores(recs.map((r) => r.personId), clustered.rows.map((r) => r.clusterId));
+    expect(recs.length).toBe(3833);
+    expect(s.precision).toBeGreaterThan(0.99);
+    expect(s.f1).toBeGreaterThan(0.97);
+  });
+});
+
+describe("leadpipe match", () => {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-match-"));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  const file = path.join(tmp, "list.csv");
+  writeFileSync(file, [
+    "Ref,Given Name,Surname,E-mail Address,Mobile,Address 1,Town,Postcode,Birthday,Member No",
+    "r1,Robert,Smith,rs@example.com,,12 Elm St,Boston,02116,,M-1",
+    "r2,Bob,Smith,,617-555-0101,12 Elm Street,Boston,2116,,",
+    "r3,Jane,Doe,jane@example.com,,,,,1/2/1980,M-9",
+    "r4,J.,Doe,,,,,,,M-9",
+    "r5,=cmd(),Smith,not-an-email,,,,,,",
+  ].join("\n"));
+
+  it("maps headers by name, writes id, cluster_id, score, reason per row", async () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (d: Buffer) => (text += d.toString()));
+    const summary = await matchFile(file, out, { identifiers: "Member No" });
+    expect(text).toBe([
+      "id,cluster_id,score,reason",
+      "r1,r1,0.95,strong: first + last + ZIP (nickname)",
+      "r2,r1,0.95,strong: first + last + ZIP (nickname)",
+      "r3,r3,1,exact: identifier member no",
+      "r4,r3,1,exact: identifier member no",
+      "r5,r5,,no match",
+      "",
+    ].join("\n"));
+    expect(summary).toMatchObject({ rows: 5, clusters: 3, links: 2, problems: 1, oversizedBlocks: 0 });
+  });
+
+  it("takes an explicit mapping and an id column; refuses a mapping to a missing column", async () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (d: Buffer) => (text += d.toString()));
+    const odd = path.join(tmp, "odd.csv");
+    writeFileSync(odd, "A,B,C,D\nx1,Ann,Lee,02116\nx2,Ann,Lee,2116\n");
+    await matchFile(odd, out, { id: "D", map: "first_name=B,last_name=C,zip=d" });
+    expect(text).toBe("id,cluster_id,score,reason\n02116,02116,0.95,strong: first + last + ZIP\n2116,02116,0.95,strong: first + last + ZIP\n");
+    await expect(matchFile(file, new PassThrough(), { map: "zip=PLZ" })).rejects.toThrow('the mapping names column "PLZ" for zip, but the header has no such column');
+    await expect(matchFile(file, new PassThrough(), { id: "nope" })).rejects.toThrow("--id nope: no such column");
+  });
+
+  it("works from the CLI on a fresh LEADPIPE_HOME", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const out = path.join(tmp, "clusters.csv");
+    execFileSync(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../packages/local/src/cli.ts"), "match", file, "--out", out],
+      { env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "fresh-home") }, stdio: "pipe" });
+    expect(readFileSync(out, "utf8").split("\n").slice(0, 3)).toEqual(["id,cluster_id,score,reason", "r1,r1,0.95,strong: first + last + ZIP (nickname)", "r2,r1,0.95,strong: first + last + ZIP (nickname)"]);
+  });
+});
