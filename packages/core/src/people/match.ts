@@ -155,6 +155,8 @@ export interface Link extends Verdict {
 export interface MatcherOptions {
   /** A block holding this many records takes no more (a common surname in a big ZIP); default 200. */
   maxBlock?: number;
+  /** Pairs never to link (an operator split them), by index. */
+  veto?: (a: number, b: number) => boolean;
 }
 
 /**
@@ -173,9 +175,11 @@ export class Matcher {
   private parent: Int32Array = new Int32Array(1024);
   private seen: Int32Array = new Int32Array(1024);
   private readonly maxBlock: number;
+  private readonly veto?: (a: number, b: number) => boolean;
 
   constructor(options: MatcherOptions = {}) {
     this.maxBlock = options.maxBlock ?? 200;
+    this.veto = options.veto;
   }
 
   get size(): number {
@@ -219,6 +223,7 @@ export class Matcher {
   private consider(index: number, other: number, made: Link[]): void {
     if (this.seen[other] === index) return;
     this.seen[other] = index;
+    if (this.veto?.(index, other)) return;
     const verdict = compare(this.profiles[index]!, this.profiles[other]!);
     if (!verdict) return;
     const link = { from: index, to: other, ...verdict };

@@ -1,0 +1,200 @@
+import type { PoolClient, Queryable } from "../db";
+import { withTransaction, type Pool } from "../db";
+import type { Logger } from "../log";
+import { Matcher, blockKeys, profileOf, type Link, type MatchProfile } from "./match";
+import type { PersonRecord } from "./record";
+
+/** Serializes people resolution across imports: two imports never create two golden records for one person. */
+export const PEOPLE_LOCK = 7241865325823966n;
+
+/** The columns of person_records that a standardized record fills. */
+export interface RecordRow {
+  source_kind: string;
+  source_key: string;
+  import_id: string;
+  source_row: number;
+  src_seq: string;
+  first_name: string | null;
+  middle_name: string | null;
+  last_name: string | null;
+  name_suffix: string | null;
+  email: string | null;
+  phone: string | null;
+  phone7: string | null;
+  dob: string | null;
+  address_line1: string | null;
+  house_number: string | null;
+  street_name: string | null;
+  city: string | null;
+  state: string | null;
+  zip5: string | null;
+  zip4: string | null;
+  ids: string[];
+  phone_verified?: boolean;
+  email_verified?: boolean;
+  raw: Record<string, unknown>;
+}
+
+export function recordRow(r: PersonRecord, lineage: Pick<RecordRow, "source_kind" | "source_key" | "import_id" | "source_row" | "src_seq">): RecordRow {
+  return {
+    ...lineage,
+    first_name: r.first, middle_name: r.middle, last_name: r.last, name_suffix: r.suffix, email: r.email, phone: r.phone, phone7: r.phone7,
+    dob: r.dob, address_line1: r.line1, house_number: r.houseNumber, street_name: r.streetName, city: r.city, state: r.state,
+    zip5: r.zip5, zip4: r.zip4, ids: r.ids, raw: Object.fromEntries(Object.entries(r.raw).filter(([, v]) => v !== null && v !== undefined && v !== "")),
+  };
+}
+
+/** Upserts standardized records (people_upsert_records: a replay changes nothing, a newer delivery re-queues the record). */
+export async function upsertRecords(db: Queryable, rows: readonly RecordRow[]): Promise<{ inserted: number; updated: number }> {
+  if (rows.length === 0) return { inserted: 0, updated: 0 };
+  const { rows: r } = await db.query<{ inserted: number; updated: number }>("SELECT * FROM people_upsert_records($1::jsonb)", [JSON.stringify(rows)]);
+  return r[0]!;
+}
+
+interface StoredRecord {
+  record_id: number;
+  person_id: number | null;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  phone: string | null;
+  phone7: string | null;
+  dob: string | null;
+  zip5: string | null;
+  house_number: string | null;
+  street_name: string | null;
+  ids: string[];
+}
+const RECORD_COLUMNS = "r.record_id, r.person_id, r.first_name, r.last_name, r.email, r.phone, r.phone7, r.dob, r.zip5, r.house_number, r.street_name, r.ids";
+
+const profileOfRow = (r: StoredRecord): MatchProfile => profileOf({
+  first: r.first_name, last: r.last_name, email: r.email, phone: r.phone, phone7: r.phone7, dob: r.dob, zip5: r.zip5,
+  houseNumber: r.house_number, streetName: r.street_name, ids: r.ids,
+});
+
+export interface Resolution {
+  import_id: string;
+  records: number;
+  created: number;
+  attached: number;
+  merged: number;
+  links: number;
+  duration_ms: number;
+}
+
+/** Where an import's people come from, by target kind: upserts its records into person_records (inside the resolution's transaction). */
+export type Feeder = (client: PoolClient, importId: string) => Promise<void>;
+
+/**
+ * Matches an import's unresolved person records against the golden records and each other,
+ * under a transaction-level advisory lock: each record joins the golden record it links to
+ * (creating one when none), links are stored with score and reason, golden records a record
+ * bridges are merged (reversibly), and survivorship runs for every golden record touched. A
+ * replay finds the import resolved and returns the same counts.
+ */
+export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId: string, feeder?: Feeder, options: { maxBlock?: number } = {}): Promise<Resolution> {
+  const started = Date.now();
+  const maxBlock = options.maxBlock ?? 200;
+  const result = await withTransaction(deps.pool, async (client) => {
+    await client.query("SELECT pg_advisory_xact_lock($1)", [PEOPLE_LOCK.toString()]);
+    const done = await client.query<Resolution>("SELECT import_id, records, created, attached, merged, links, duration_ms FROM people_resolutions WHERE import_id = $1", [importId]);
+    if (done.rows[0]) return done.rows[0];
+    if (feeder) await feeder(client, importId);
+
+    const pending = (await client.query<StoredRecord>(
+      `SELECT ${RECORD_COLUMNS} FROM person_records r WHERE r.import_id = $1 AND r.resolved_at IS NULL ORDER BY r.record_id`, [importId])).rows;
+    const pendingProfiles = pending.map(profileOfRow);
+    const keys = [...new Set(pendingProfiles.flatMap(blockKeys))];
+    // Earlier records sharing a key, at most maxBlock per key (the huge-block guard).
+    const candidates = keys.length === 0 ? [] : (await client.query<StoredRecord>(
+      `SELECT DISTINCT ON (r.record_id) ${RECORD_COLUMNS}
+         FROM unnest($1::text[]) AS q(key)
+        CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k
+         JOIN person_records r ON r.record_id = k.record_id
+        WHERE r.resolved_at IS NOT NULL
+        ORDER BY r.record_id`, [keys, maxBlock])).rows;
+    const ids = [...candidates.map((c) => c.record_id), ...pending.map((p) => p.record_id)];
+    const noLinks = (await client.query<{ record_id: number; other_record_id: number }>(
+      "SELECT record_id, other_record_id FROM person_no_links WHERE record_id = ANY ($1) OR other_record_id = ANY ($1)", [ids])).rows;
+    const forbidden = new Set(noLinks.flatMap((n) => [`${n.record_id}:${n.other_record_id}`, `${n.other_record_id}:${n.record_id}`]));
+
+    const matcher = new Matcher({ maxBlock, veto: (a, b) => forbidden.has(`${ids[a]}:${ids[b]}`) });
+    const personAt: (number | null)[] = [];
+    const firstOfPerson = new Map<number, number>();
+    const place = (r: StoredRecord, profile: MatchProfile, compare: boolean): Link[] => {
+      const { index, links } = matcher.add(profile, compare);
+      personAt[index] = r.person_id;
+      if (r.person_id !== null) {
+        const first = firstOfPerson.get(r.person_id);
+        if (first === undefined) firstOfPerson.set(r.person_id, index);
+        else matcher.union(first, index);
+      }
+      return links;
+    };
+    for (const c of candidates) place(c, profileOfRow(c), false);
+    const links = pending.flatMap((p, i) => place(p, pendingProfiles[i]!, true));
+
+    // Each component with a pending record: its golden records (survivor = the oldest) or a new one.
+    const members = new Map<number, number[]>();
+    for (let i = 0; i < matcher.size; i++) {
+      const root = matcher.find(i);
+      const list = members.get(root);
+      if (list) list.push(i);
+      else members.set(root, [i]);
+    }
+    const pendingStart = candidates.length;
+    const groups = [...new Set(pending.map((_p, i) => matcher.find(pendingStart + i)))];
+    const needNew = groups.filter((g) => members.get(g)!.every((i) => personAt[i] === null));
+    const fresh = needNew.length === 0 ? [] : (await client.query<{ person_id: number }>(
+      "INSERT INTO persons (person_id) SELECT nextval('persons_person_id_seq') FROM generate_series(1, $1::int) ORDER BY 1 RETURNING person_id", [needNew.length])).rows.map((r) => Number(r.person_id)).sort((a, b) => a - b);
+    const personOfGroup = new Map<number, number>(needNew.map((g, k) => [g, fresh[k]!]));
+    const merges: { survivor: number; absorbed: number }[] = [];
+    for (const g of groups) {
+      if (personOfGroup.has(g)) continue;
+      const persons = [...new Set(members.get(g)!.map((i) => personAt[i]).filter((p): p is number => p !== null))].sort((a, b) => a - b);
+      personOfGroup.set(g, persons[0]!);
+      for (const absorbed of persons.slice(1)) merges.push({ survivor: persons[0]!, absorbed });
+    }
+
+    const assign = pending.map((p, i) => ({ record_id: p.record_id, person_id: personOfGroup.get(matcher.find(pendingStart + i))!, before: p.person_id }));
+    await client.query(
+      `UPDATE person_records r SET person_id = a.person_id, resolved_at = now()
+         FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id) WHERE r.record_id = a.record_id`,
+      [assign.map((a) => a.record_id), assign.map((a) => a.person_id)]);
+    const linkRows = links.map((l) => ({ record_id: ids[l.from]!, matched_record_id: ids[l.to]!, score: l.score, tier: l.tier, reason: l.reason }));
+    await client.query(
+      `INSERT INTO person_links (record_id, matched_record_id, score, tier, reason, import_id)
+       SELECT record_id, matched_record_id, score, tier, reason, $2 FROM jsonb_to_recordset($1::jsonb)
+           AS x(record_id bigint, matched_record_id bigint, score numeric, tier text, reason text)
+       ON CONFLICT DO NOTHING`, [JSON.stringify(linkRows), importId]);
+    await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [pending.map((p) => p.record_id)]);
+    const keyRows = pending.flatMap((p, i) => blockKeys(pendingProfiles[i]!).map((k) => [k, p.record_id] as const));
+    await client.query(
+      "INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+      [keyRows.map((k) => k[0]), keyRows.map((k) => k[1])]);
+    // The audit of what this import did to each golden record it touched.
+    const freshSet = new Set(fresh);
+    const touched = new Map<number, number[]>();
+    for (const a of assign) touched.set(a.person_id, [...(touched.get(a.person_id) ?? []), a.record_id]);
+    await client.query(
+      `INSERT INTO merge_audit (person_id, action, import_id, detail)
+       SELECT person_id, action, $1, jsonb_build_object('records', records) FROM jsonb_to_recordset($2::jsonb) AS x(person_id bigint, action text, records jsonb)`,
+      [importId, JSON.stringify([...touched].map(([person_id, records]) => ({ person_id, action: freshSet.has(person_id) ? "create" : "attach", records })))]);
+    for (const m of merges) {
+      const absorbedRecords = new Set(members.get(matcher.find(firstOfPerson.get(m.absorbed)!))!.filter((i) => personAt[i] === m.absorbed).map((i) => ids[i]));
+      const bridging = linkRows.filter((l) => absorbedRecords.has(l.record_id) || absorbedRecords.has(l.matched_record_id));
+      await client.query("SELECT people_merge($1, $2, 'match', $3::jsonb, $4)", [m.survivor, m.absorbed, JSON.stringify(bridging), importId]);
+    }
+    await client.query("SELECT people_survive($1::bigint[], $2)", [[...touched.keys()], importId]);
+    const r: Resolution = {
+      import_id: importId, records: pending.length, created: fresh.length,
+      attached: [...touched.keys()].filter((p) => !freshSet.has(p)).length, merged: merges.length, links: linkRows.length, duration_ms: Date.now() - started,
+    };
+    await client.query(
+      "INSERT INTO people_resolutions (import_id, records, created, attached, merged, links, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+      [importId, r.records, r.created, r.attached, r.merged, r.links, r.duration_ms]);
+    return r;
+  });
+  deps.log?.info("people resolved", { importId, ...result });
+  return result;
+}

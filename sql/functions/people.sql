@@ -1,0 +1,206 @@
+-- People: the rules every path shares (the pipeline's ResolvePeople step, manual merges,
+-- overrides and unmerges by operators).
+
+-- Golden-record survivorship, per field group (name, e-mail, phone, date of birth, address), in
+-- the order the business asked: a manual override; else the value from the most recent source
+-- (the import that landed last); among records of one import, the most complete record; then a
+-- verified contact point; then the earliest record. Rebuilds the persons' contact points, and
+-- writes a 'survive' audit row saying which field came from which record by which rule whenever
+-- a golden record changes. Returns how many golden records changed.
+CREATE OR REPLACE FUNCTION people_survive(p_person_ids bigint[], p_import_id uuid DEFAULT NULL)
+RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  changed int;
+BEGIN
+  DELETE FROM person_phones WHERE person_id = ANY (p_person_ids);
+  INSERT INTO person_phones (person_id, phone, verified, record_id, raw, last_seq)
+  SELECT DISTINCT ON (person_id, phone) person_id, phone, bool_or(phone_verified) OVER (PARTITION BY person_id, phone),
+         record_id, raw->>'phone', max(src_seq) OVER (PARTITION BY person_id, phone)
+    FROM person_records WHERE person_id = ANY (p_person_ids) AND phone IS NOT NULL
+   ORDER BY person_id, phone, src_seq DESC, record_id;
+  DELETE FROM person_emails WHERE person_id = ANY (p_person_ids);
+  INSERT INTO person_emails (person_id, email, verified, record_id, raw, last_seq)
+  SELECT DISTINCT ON (person_id, email) person_id, email, bool_or(email_verified) OVER (PARTITION BY person_id, email),
+         record_id, raw->>'email', max(src_seq) OVER (PARTITION BY person_id, email)
+    FROM person_records WHERE person_id = ANY (p_person_ids) AND email IS NOT NULL
+   ORDER BY person_id, email, src_seq DESC, record_id;
+  DELETE FROM person_addresses WHERE person_id = ANY (p_person_ids);
+  INSERT INTO person_addresses (person_id, address_line1, city, state, zip5, zip4, record_id, last_seq)
+  SELECT DISTINCT ON (person_id, address_line1, coalesce(zip5, '')) person_id, address_line1, city, state, coalesce(zip5, ''), zip4,
+         record_id, max(src_seq) OVER (PARTITION BY person_id, address_line1, coalesce(zip5, ''))
+    FROM person_records WHERE person_id = ANY (p_person_ids) AND address_line1 IS NOT NULL
+   ORDER BY person_id, address_line1, coalesce(zip5, ''), src_seq DESC, record_id;
+
+  WITH recs AS (
+    SELECT r.*, r.src_seq >> 32 AS import_seq FROM person_records r WHERE r.person_id = ANY (p_person_ids)
+  ), candidates AS (
+    SELECT 'name' AS grp, person_id, record_id, import_seq, completeness, false AS verified FROM recs WHERE first_name IS NOT NULL OR last_name IS NOT NULL
+    UNION ALL SELECT 'email', person_id, record_id, import_seq, completeness, email_verified FROM recs WHERE email IS NOT NULL
+    UNION ALL SELECT 'phone', person_id, record_id, import_seq, completeness, phone_verified FROM recs WHERE phone IS NOT NULL
+    UNION ALL SELECT 'dob', person_id, record_id, import_seq, completeness, false FROM recs WHERE dob IS NOT NULL
+    UNION ALL SELECT 'address', person_id, record_id, import_seq, completeness, false FROM recs WHERE address_line1 IS NOT NULL OR zip5 IS NOT NULL
+  ), ranked AS (
+    SELECT c.*, row_number() OVER w AS rn, lead(import_seq) OVER w AS next_seq, lead(completeness) OVER w AS next_completeness,
+           lead(verified) OVER w AS next_verified
+      FROM candidates c
+    WINDOW w AS (PARTITION BY person_id, grp ORDER BY import_seq DESC, completeness DESC, verified DESC, record_id)
+  ), chosen AS (
+    SELECT person_id, grp, record_id,
+           CASE WHEN next_seq IS NULL THEN 'only source'
+                WHEN import_seq > next_seq THEN 'most recent source'
+                WHEN completeness > next_completeness THEN 'most complete record'
+                WHEN verified AND NOT next_verified THEN 'verified contact point'
+                ELSE 'earliest record' END AS rule
+      FROM ranked WHERE rn = 1
+  ), fields AS (
+    SELECT p.person_id, f.field, f.value, f.record_id, f.rule
+      FROM unnest(p_person_ids) AS p(person_id)
+      LEFT JOIN chosen cn ON cn.person_id = p.person_id AND cn.grp = 'name'
+      LEFT JOIN chosen ce ON ce.person_id = p.person_id AND ce.grp = 'email'
+      LEFT JOIN chosen cp ON cp.person_id = p.person_id AND cp.grp = 'phone'
+      LEFT JOIN chosen cd ON cd.person_id = p.person_id AND cd.grp = 'dob'
+      LEFT JOIN chosen ca ON ca.person_id = p.person_id AND ca.grp = 'address'
+      LEFT JOIN person_records n ON n.record_id = cn.record_id
+      LEFT JOIN person_records e ON e.record_id = ce.record_id
+      LEFT JOIN person_records ph ON ph.record_id = cp.record_id
+      LEFT JOIN person_records d ON d.record_id = cd.record_id
+      LEFT JOIN person_records a ON a.record_id = ca.record_id
+     CROSS JOIN LATERAL (VALUES
+        ('first_name', n.first_name, cn.record_id, cn.rule), ('middle_name', n.middle_name, cn.record_id, cn.rule),
+        ('last_name', n.last_name, cn.record_id, cn.rule), ('name_suffix', n.name_suffix, cn.record_id, cn.rule),
+        ('email', e.email, ce.record_id, ce.rule), ('phone', ph.phone, cp.record_id, cp.rule), ('dob', d.dob::text, cd.record_id, cd.rule),
+        ('address_line1', a.address_line1, ca.record_id, ca.rule), ('city', a.city, ca.record_id, ca.rule),
+        ('state', a.state, ca.record_id, ca.rule), ('zip5', a.zip5, ca.record_id, ca.rule), ('zip4', a.zip4, ca.record_id, ca.rule)
+     ) AS f(field, value, record_id, rule)
+  ), overridden AS (
+    SELECT f.person_id, f.field,
+           CASE WHEN o.field IS NOT NULL THEN o.value ELSE f.value END AS value,
+           CASE WHEN o.field IS NOT NULL THEN NULL ELSE f.record_id END AS record_id,
+           CASE WHEN o.field IS NOT NULL THEN 'manual override' ELSE f.rule END AS rule
+      FROM fields f LEFT JOIN person_overrides o ON o.person_id = f.person_id AND o.field = f.field
+  ), golden AS (
+    SELECT person_id, jsonb_object_agg(field, value) AS v,
+           coalesce(jsonb_object_agg(field, jsonb_build_object('value', value, 'record_id', record_id, 'rule', rule))
+                    FILTER (WHERE value IS NOT NULL OR rule = 'manual override'), '{}') AS detail
+      FROM overridden GROUP BY person_id
+  ), updated AS (
+    UPDATE persons p SET
+      first_name = g.v->>'first_name', middle_name = g.v->>'middle_name', last_name = g.v->>'last_name', name_suffix = g.v->>'name_suffix',
+      email = g.v->>'email', phone = g.v->>'phone', dob = (g.v->>'dob')::date, address_line1 = g.v->>'address_line1',
+      city = g.v->>'city', state = g.v->>'state', zip5 = g.v->>'zip5', zip4 = g.v->>'zip4', updated_at = now()
+      FROM golden g
+     WHERE p.person_id = g.person_id
+       AND (p.first_name, p.middle_name, p.last_name, p.name_suffix, p.email, p.phone, p.dob, p.address_line1, p.city, p.state, p.zip5, p.zip4)
+           IS DISTINCT FROM
+           (g.v->>'first_name', g.v->>'middle_name', g.v->>'last_name', g.v->>'name_suffix', g.v->>'email', g.v->>'phone', (g.v->>'dob')::date,
+            g.v->>'address_line1', g.v->>'city', g.v->>'state', g.v->>'zip5', g.v->>'zip4')
+    RETURNING p.person_id, g.detail
+  )
+  INSERT INTO merge_audit (person_id, action, import_id, detail)
+  SELECT person_id, 'survive', p_import_id, detail FROM updated;
+  GET DIAGNOSTICS changed = ROW_COUNT;
+  RETURN changed;
+END $$;
+
+-- Merges golden record p_absorbed into p_survivor: its records move over, the links that
+-- joined them are recorded, and everything needed to undo it exactly is kept in person_merges.
+-- The absorbed record's manual overrides are kept with the merge (the survivor's apply).
+CREATE OR REPLACE FUNCTION people_merge(p_survivor bigint, p_absorbed bigint, p_cause text, p_links jsonb DEFAULT '[]', p_import_id uuid DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  m bigint;
+  moved bigint[];
+BEGIN
+  IF p_survivor = p_absorbed THEN RAISE EXCEPTION 'cannot merge person % into itself', p_survivor; END IF;
+  PERFORM 1 FROM persons WHERE person_id = p_survivor;
+  IF NOT FOUND THEN RAISE EXCEPTION 'person % does not exist', p_survivor; END IF;
+  SELECT coalesce(array_agg(record_id ORDER BY record_id), '{}') INTO moved FROM person_records WHERE person_id = p_absorbed;
+  INSERT INTO person_merges (survivor_id, absorbed_id, absorbed, absorbed_overrides, moved_records, links, cause, import_id)
+  SELECT p_survivor, p_absorbed, to_jsonb(p),
+         coalesce((SELECT jsonb_agg(to_jsonb(o)) FROM person_overrides o WHERE o.person_id = p_absorbed), '[]'),
+         moved, coalesce(p_links, '[]'), p_cause, p_import_id
+    FROM persons p WHERE p.person_id = p_absorbed
+  RETURNING merge_id INTO m;
+  IF m IS NULL THEN RAISE EXCEPTION 'person % does not exist', p_absorbed; END IF;
+  UPDATE person_records SET person_id = p_survivor WHERE person_id = p_absorbed;
+  INSERT INTO person_links (record_id, matched_record_id, score, tier, reason, import_id)
+  SELECT record_id, matched_record_id, score, tier, reason, p_import_id
+    FROM jsonb_to_recordset(coalesce(p_links, '[]')) AS x(record_id bigint, matched_record_id bigint, score numeric, tier text, reason text)
+  ON CONFLICT DO NOTHING;
+  DELETE FROM persons WHERE person_id = p_absorbed;
+  INSERT INTO merge_audit (person_id, action, merge_id, import_id, detail)
+  VALUES (p_survivor, 'merge', m, p_import_id, jsonb_build_object('absorbed', p_absorbed, 'records', to_jsonb(moved), 'cause', p_cause, 'links', coalesce(p_links, '[]')));
+  PERFORM people_survive(ARRAY[p_survivor], p_import_id);
+  RETURN m;
+END $$;
+
+-- Splits a wrong merge: the absorbed golden record comes back with its id, fields, overrides
+-- and records; the links the merge recorded are removed and remembered as "never link these
+-- two records again"; both golden records are survived anew.
+CREATE OR REPLACE FUNCTION people_unmerge(p_merge_id bigint, p_by text)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  m person_merges;
+BEGIN
+  SELECT * INTO m FROM person_merges WHERE merge_id = p_merge_id FOR UPDATE;
+  IF NOT FOUND THEN RAISE EXCEPTION 'no merge %', p_merge_id; END IF;
+  IF m.unmerged_at IS NOT NULL THEN RAISE EXCEPTION 'merge % was already undone at % by %', p_merge_id, m.unmerged_at, m.unmerged_by; END IF;
+  INSERT INTO persons SELECT * FROM jsonb_populate_record(NULL::persons, m.absorbed);
+  UPDATE person_records SET person_id = m.absorbed_id WHERE record_id = ANY (m.moved_records) AND person_id = m.survivor_id;
+  DELETE FROM person_links l
+   USING jsonb_to_recordset(m.links) AS x(record_id bigint, matched_record_id bigint)
+   WHERE l.record_id = x.record_id AND l.matched_record_id = x.matched_record_id;
+  INSERT INTO person_no_links (record_id, other_record_id, merge_id)
+  SELECT record_id, matched_record_id, p_merge_id FROM jsonb_to_recordset(m.links) AS x(record_id bigint, matched_record_id bigint)
+  ON CONFLICT DO NOTHING;
+  INSERT INTO person_overrides SELECT * FROM jsonb_populate_recordset(NULL::person_overrides, m.absorbed_overrides);
+  UPDATE person_merges SET unmerged_at = now(), unmerged_by = p_by WHERE merge_id = p_merge_id;
+  PERFORM people_survive(ARRAY[m.survivor_id, m.absorbed_id], NULL);
+  INSERT INTO merge_audit (person_id, action, merge_id, detail)
+  VALUES (m.survivor_id, 'unmerge', p_merge_id, jsonb_build_object('restored', m.absorbed_id, 'records', to_jsonb(m.moved_records), 'by', p_by)),
+         (m.absorbed_id, 'unmerge', p_merge_id, jsonb_build_object('from', m.survivor_id, 'records', to_jsonb(m.moved_records), 'by', p_by));
+END $$;
+
+-- A manual override of one golden field (first in survivorship); p_value NULL blanks the field.
+CREATE OR REPLACE FUNCTION people_override(p_person_id bigint, p_field text, p_value text, p_by text, p_reason text DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO person_overrides (person_id, field, value, set_by, reason) VALUES (p_person_id, p_field, p_value, p_by, p_reason)
+  ON CONFLICT (person_id, field) DO UPDATE SET value = excluded.value, set_by = excluded.set_by, reason = excluded.reason, set_at = now();
+  INSERT INTO merge_audit (person_id, action, detail)
+  VALUES (p_person_id, 'override', jsonb_build_object('field', p_field, 'value', p_value, 'by', p_by, 'reason', p_reason));
+  PERFORM people_survive(ARRAY[p_person_id], NULL);
+END $$;
+
+-- Upserts standardized source records (JSON objects with person_records' columns). A record
+-- already known by (source_kind, source_key) changes only for a newer delivery (src_seq) whose
+-- content differs, and then waits to be matched again; a replay changes nothing.
+CREATE OR REPLACE FUNCTION people_upsert_records(p_records jsonb)
+RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE sql AS $$
+  WITH incoming AS (
+    SELECT DISTINCT ON (x.source_kind, x.source_key) x.*
+      FROM jsonb_populate_recordset(NULL::person_records, coalesce(p_records, '[]')) x
+     ORDER BY x.source_kind, x.source_key, x.src_seq DESC
+  ), upserted AS (
+    INSERT INTO person_records AS r (source_kind, source_key, import_id, source_row, src_seq, first_name, middle_name, last_name, name_suffix,
+      email, phone, phone7, dob, address_line1, house_number, street_name, city, state, zip5, zip4, ids, phone_verified, email_verified, raw)
+    SELECT source_kind, source_key, import_id, source_row, src_seq, first_name, middle_name, last_name, name_suffix,
+      email, phone, phone7, dob, address_line1, house_number, street_name, city, state, zip5, zip4, coalesce(ids, '{}'),
+      coalesce(phone_verified, false), coalesce(email_verified, false), coalesce(raw, '{}')
+      FROM incoming ORDER BY source_kind, source_key
+    ON CONFLICT (source_kind, source_key) DO UPDATE SET
+      import_id = excluded.import_id, source_row = excluded.source_row, src_seq = excluded.src_seq,
+      first_name = excluded.first_name, middle_name = excluded.middle_name, last_name = excluded.last_name, name_suffix = excluded.name_suffix,
+      email = excluded.email, phone = excluded.phone, phone7 = excluded.phone7, dob = excluded.dob, address_line1 = excluded.address_line1,
+      house_number = excluded.house_number, street_name = excluded.street_name, city = excluded.city, state = excluded.state,
+      zip5 = excluded.zip5, zip4 = excluded.zip4, ids = excluded.ids, phone_verified = excluded.phone_verified,
+      email_verified = excluded.email_verified, raw = excluded.raw, resolved_at = NULL, updated_at = now()
+    WHERE excluded.src_seq > r.src_seq
+      AND (r.first_name, r.middle_name, r.last_name, r.name_suffix, r.email, r.phone, r.phone7, r.dob, r.address_line1, r.city, r.state, r.zip5, r.zip4, r.ids)
+          IS DISTINCT FROM
+          (excluded.first_name, excluded.middle_name, excluded.last_name, excluded.name_suffix, excluded.email, excluded.phone, excluded.phone7,
+           excluded.dob, excluded.address_line1, excluded.city, excluded.state, excluded.zip5, excluded.zip4, excluded.ids)
+    RETURNING (xmax = 0) AS was_inserted
+  )
+  SELECT count(*) FILTER (WHERE was_inserted), count(*) FILTER (WHERE NOT was_inserted) FROM upserted;
+$$;

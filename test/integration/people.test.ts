@@ -1,0 +1,181 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createPool, migrate, People, type Pool } from "../../packages/core/src/index";
+import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
+import { syntheticPeople } from "../../packages/local/src/generate/people";
+
+let pg: RunningPostgres;
+let pool: Pool;
+let tmp: string;
+
+const IMPORT = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+
+/** Standardizes contacts and upserts them as import n's records (what the contacts target does per chunk). */
+async function land(n: number, contacts: { key: string; input: People.ContactInput; phoneVerified?: boolean }[]) {
+  const rows = contacts.map((c, i) => ({
+    ...People.recordRow(People.standardizeContact(c.input, new Date("2026-01-01")), {
+      source_kind: "contacts", source_key: c.key, import_id: IMPORT(n), source_row: i + 2, src_seq: ((BigInt(n) << 32n) + BigInt(i + 2)).toString(),
+    }),
+    phone_verified: c.phoneVerified ?? false,
+  }));
+  return People.upsertRecords(pool, rows);
+}
+const resolve = (n: number) => People.resolveImport({ pool }, IMPORT(n));
+
+/** Golden records as sets of source keys with their surviving fields: what matters, free of ids and timestamps. */
+async function golden() {
+  const { rows } = await pool.query(
+    `SELECT array_agg(r.source_key ORDER BY r.source_key) AS records, p.first_name, p.last_name, p.email, p.phone, p.dob, p.address_line1, p.zip5
+       FROM persons p JOIN person_records r USING (person_id) GROUP BY p.person_id ORDER BY 1`);
+  return rows;
+}
+
+/** Every people table in full, for exact before/after comparisons (timestamps left out). */
+async function snapshot() {
+  const q = async (sql: string) => (await pool.query(sql)).rows;
+  return {
+    persons: await q("SELECT person_id, first_name, middle_name, last_name, name_suffix, email, phone, dob, address_line1, city, state, zip5, zip4 FROM persons ORDER BY 1"),
+    records: await q("SELECT record_id, person_id, source_key FROM person_records ORDER BY 1"),
+    links: await q("SELECT record_id, matched_record_id, score, tier, reason FROM person_links ORDER BY 1, 2"),
+    phones: await q("SELECT person_id, phone, verified, record_id FROM person_phones ORDER BY 1, 2"),
+    emails: await q("SELECT person_id, email, verified, record_id FROM person_emails ORDER BY 1, 2"),
+    addresses: await q("SELECT person_id, address_line1, zip5, record_id FROM person_addresses ORDER BY 1, 2, 3"),
+    overrides: await q("SELECT person_id, field, value, set_by FROM person_overrides ORDER BY 1, 2"),
+    keys: await q("SELECT key, record_id FROM person_keys ORDER BY 1, 2"),
+  };
+}
+
+async function wipe() {
+  await pool.query(`TRUNCATE persons, person_records, person_keys, person_links, person_no_links, person_phones, person_emails, person_addresses,
+    person_overrides, person_merges, merge_audit, people_resolutions RESTART IDENTITY CASCADE`);
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-people-"));
+  pg = await startPostgres(path.join(tmp, "pg"));
+  pool = createPool(pg.url, 6);
+  await migrate(pool);
+});
+afterAll(async () => {
+  await pool?.end();
+  await pg?.stop();
+  if (pg?.dataDir) rmSync(pg.dataDir, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
+});
+beforeEach(wipe);
+
+describe("incremental resolution", () => {
+  // 600 synthetic people; import 1 lands two thirds of their records, import 2 the rest plus a third again (overlap).
+  const all = [...syntheticPeople({ people: 600, seed: "integration" })].map((r) => ({ key: r.id, input: r.input, person: r.personId }));
+  const one = all.filter((_r, i) => i % 3 !== 2);
+  const two = all.filter((_r, i) => i % 3 !== 0).map((r) => ({ ...r, key: `${r.key}-again` }));
+
+  it("two imports with overlapping people give the same golden records at the same time as one after the other", async () => {
+    await land(1, one);
+    await land(2, two);
+    const sequential = [await resolve(1), await resolve(2)];
+    const afterSequential = await golden();
+    await wipe();
+    await land(1, one);
+    await land(2, two);
+    const concurrent = await Promise.all([resolve(2), resolve(1)]);
+    expect(await golden()).toEqual(afterSequential);
+    // Whichever ran first, every record was resolved once and the totals agree.
+    expect(concurrent.reduce((s, r) => s + r.records, 0)).toBe(sequential.reduce((s, r) => s + r.records, 0));
+    expect(concurrent.reduce((s, r) => s + r.records, 0)).toBe(one.length + two.length);
+    // And the result is right: pairwise F1 against the truth.
+    const truth = new Map([...one, ...two].map((r) => [r.key, r.person]));
+    const { rows } = await pool.query<{ source_key: string; person_id: number }>("SELECT source_key, person_id FROM person_records");
+    const s = People.pairwiseScores(rows.map((r) => truth.get(r.source_key)!), rows.map((r) => r.person_id));
+    expect(s.precision).toBeGreaterThan(0.99);
+    expect(s.recall).toBeGreaterThan(0.95);
+  });
+
+  it("a replay of a resolved import changes nothing and keeps golden ids", async () => {
+    await land(1, one);
+    const first = await resolve(1);
+    const before = await snapshot();
+    await land(1, one);
+    expect(await resolve(1)).toEqual(first);
+    expect(await snapshot()).toEqual(before);
+    expect(first).toMatchObject({ records: one.length, merged: 0 });
+  });
+});
+
+const ann = { first_name: "Ann", last_name: "Lee", email: "ann.lee@example.com", street: "12 Elm St", city: "Boston", state: "MA", zip: "02116" };
+
+describe("survivorship and audit", () => {
+  it("most recent source, then most complete record, then a verified contact point; a manual override wins over all", async () => {
+    await land(1, [
+      { key: "a1", input: { ...ann, phone: "617-555-0101", dob: "1980-01-02" } },
+      { key: "a2", input: { first_name: "Ann", last_name: "Lee", email: "ann.lee@example.com", phone: "617-555-0199" }, phoneVerified: true },
+    ]);
+    await resolve(1);
+    let p = (await pool.query("SELECT * FROM persons")).rows;
+    expect(p).toHaveLength(1);
+    // One import: the more complete record (a1) gives the phone although a2's is verified.
+    expect(p[0]).toMatchObject({ first_name: "Ann", last_name: "Lee", phone: "+16175550101", dob: "1980-01-02", address_line1: "12 ELM ST", zip5: "02116" });
+    await land(2, [{ key: "a3", input: { ...ann, street: "9 Oak Ave", zip: "02118", email: "ann.lee@example.com" } }]);
+    await resolve(2);
+    p = (await pool.query("SELECT * FROM persons")).rows;
+    expect(p[0]).toMatchObject({ address_line1: "9 OAK AVE", zip5: "02118", phone: "+16175550101", dob: "1980-01-02" });
+    const audit = (await pool.query("SELECT action, detail FROM merge_audit WHERE action = 'survive' ORDER BY audit_id DESC LIMIT 1")).rows[0];
+    expect(audit.detail.address_line1).toEqual({ value: "9 OAK AVE", record_id: 3, rule: "most recent source" });
+    expect(audit.detail.phone).toEqual({ value: "+16175550101", record_id: 1, rule: "most complete record" });
+    await pool.query("SELECT people_override($1, 'last_name', 'Lee-Park', 'ops@example.com', 'married')", [p[0].person_id]);
+    expect((await pool.query("SELECT last_name FROM persons")).rows[0].last_name).toBe("Lee-Park");
+    const last = (await pool.query("SELECT detail FROM merge_audit WHERE action = 'survive' ORDER BY audit_id DESC LIMIT 1")).rows[0];
+    expect(last.detail.last_name).toEqual({ value: "Lee-Park", record_id: null, rule: "manual override" });
+    expect((await pool.query("SELECT count(*)::int AS n FROM person_phones")).rows[0].n).toBe(2);
+    expect((await pool.query("SELECT count(*)::int AS n FROM person_addresses")).rows[0].n).toBe(2);
+  });
+});
+
+describe("merge and unmerge", () => {
+  it("unmerge restores exactly the pre-merge links and fields", async () => {
+    await land(1, [
+      { key: "a1", input: ann }, { key: "a2", input: { ...ann, phone: "617-555-0101" } },
+      { key: "b1", input: { first_name: "Bo", last_name: "Chen", email: "bo@example.com", zip: "10001", phone: "212-555-0111" } },
+      { key: "b2", input: { first_name: "Bo", last_name: "Chen", phone: "212-555-0111", dob: "1975-05-05" } },
+    ]);
+    await resolve(1);
+    await pool.query("SELECT people_override(2, 'first_name', 'Bob', 'ops', NULL)");
+    const before = await snapshot();
+    expect(before.persons.map((p) => p.first_name)).toEqual(["Ann", "Bob"]);
+    const merge = (await pool.query("SELECT people_merge(1, 2, 'manual', '[]') AS id")).rows[0].id;
+    const merged = await snapshot();
+    expect(merged.persons).toHaveLength(1);
+    expect(merged.records.map((r) => r.person_id)).toEqual(["1", "1", "1", "1"].map(Number));
+    await pool.query("SELECT people_unmerge($1, 'ops')", [merge]);
+    expect(await snapshot()).toEqual(before);
+    await expect(pool.query("SELECT people_unmerge($1, 'ops')", [merge])).rejects.toThrow(/was already undone/);
+  });
+
+  it("a record that bridges two golden records merges them with the links that did it; unmerging restores the absorbed one and they stay apart", async () => {
+    await land(1, [
+      { key: "x", input: { first_name: "Dana", last_name: "Ruiz", email: "dana@example.com" } },
+      { key: "y", input: { first_name: "Dana", last_name: "Ruiz", phone: "305-555-0142" } },
+    ]);
+    await resolve(1);
+    const before = await snapshot();
+    expect(before.persons).toHaveLength(2);
+    await land(2, [{ key: "z", input: { first_name: "Dana", last_name: "Ruiz", email: "dana@example.com", phone: "305-555-0142" } }]);
+    expect(await resolve(2)).toMatchObject({ records: 1, created: 0, attached: 1, merged: 1, links: 2 });
+    const m = (await pool.query("SELECT merge_id, survivor_id, absorbed_id, moved_records, links, cause FROM person_merges")).rows;
+    expect(m).toEqual([{ merge_id: 1, survivor_id: 1, absorbed_id: 2, moved_records: ["2"], cause: "match",
+      links: [{ record_id: 3, matched_record_id: 2, score: 0.97, tier: "exact", reason: "exact: phone" }] }]);
+    expect((await pool.query("SELECT record_id, matched_record_id, reason FROM person_links ORDER BY 1, 2")).rows).toEqual([
+      { record_id: 3, matched_record_id: 1, reason: "exact: e-mail" }, { record_id: 3, matched_record_id: 2, reason: "exact: phone" }]);
+    await pool.query("SELECT people_unmerge(1, 'ops')");
+    const after = await snapshot();
+    expect(after.persons.find((p) => p.person_id === 2)).toEqual(before.persons.find((p) => p.person_id === 2));
+    expect(after.records).toEqual([...before.records, { record_id: 3, person_id: 1, source_key: "z" }]);
+    expect(after.links).toEqual([{ record_id: 3, matched_record_id: 1, score: "1.000", tier: "exact", reason: "exact: e-mail" }]);
+    // The split pair is remembered: the same record again from a newer delivery does not re-merge them.
+    await land(3, [{ key: "z", input: { first_name: "Dana", last_name: "Ruiz", email: "dana@example.com", phone: "(305) 555-0142", dob: "1990-09-09" } }]);
+    expect(await resolve(3)).toMatchObject({ records: 1, merged: 0 });
+    expect((await pool.query("SELECT count(*)::int AS n FROM persons")).rows[0].n).toBe(2);
+  });
+});
