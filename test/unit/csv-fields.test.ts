@@ -34,20 +34,19 @@ describe("splitBody (the chunk fast path)", () => {
     expect(splitBody('a,b\n"b" ,c\n', ",")).toBeUndefined();
   });
 
-  it("agrees with csv-parse on every body it accepts (property)", () => {
-    const cell = fc.stringMatching(/^[ab,"\n\r ;|]{0,6}$/);
+  it.each([",", ";", "|", "\t"])("agrees with csv-parse on every body it accepts, delimiter %j (property)", (d) => {
+    const cell = fc.stringMatching(/^[ab,"\n\r ;|\t]{0,6}$/);
     const quoted = cell.map((c) => `"${c.replaceAll('"', '""')}"`);
-    const field = fc.oneof(cell.filter((c) => !/[,\n]/.test(c)), quoted, cell);
-    const record = fc.array(field, { minLength: 1, maxLength: 5 }).map((fs) => fs.join(","));
+    const field = fc.oneof(cell.filter((c) => !c.includes(d) && !c.includes("\n")), quoted, cell);
+    const record = fc.array(field, { minLength: 1, maxLength: 5 }).map((fs) => fs.join(d));
     const body = fc.tuple(fc.array(record, { minLength: 1, maxLength: 6 }), fc.boolean()).map(([rs, nl]) => rs.join("\n") + (nl ? "\n" : ""));
     fc.assert(fc.property(body, (b) => {
-      const fast = splitBody(b, ",");
+      const fast = splitBody(b, d);
       if (fast === undefined) return true;
-      const ref = reference(b, ",");
       // Whatever the fast path accepts, csv-parse parses the same way.
-      expect(fast).toEqual(ref);
+      expect(fast).toEqual(reference(b, d));
       return true;
-    }), { numRuns: 20_000 });
+    }), { numRuns: 10_000 });
   });
 
   it("accepts every well-formed body (property: it falls back only on malformed quoting)", () => {

@@ -41,6 +41,7 @@ export function splitBody(body: string, delimiter: string): string[][] | undefin
     }
     // A line with quotes: field by field; a quoted field may run over newlines.
     const fields: string[] = [];
+    let lineEnd = nl;
     for (;;) {
       if (body[pos] === QUOTE) {
         let value = "";
@@ -61,6 +62,11 @@ export function splitBody(body: string, delimiter: string): string[][] | undefin
         const after = body[pos];
         if (after === delimiter) {
           pos++;
+          if (pos > lineEnd) {
+            // The quoted field ran over newlines: find the end of the line it ended on.
+            lineEnd = body.indexOf("\n", pos);
+            if (lineEnd < 0) lineEnd = end;
+          }
           continue;
         }
         if (after === "\n" || pos >= end) {
@@ -69,9 +75,11 @@ export function splitBody(body: string, delimiter: string): string[][] | undefin
         }
         return undefined;
       }
+      if (pos > lineEnd) {
+        lineEnd = body.indexOf("\n", pos);
+        if (lineEnd < 0) lineEnd = end;
+      }
       let stop = body.indexOf(delimiter, pos);
-      let lineEnd = body.indexOf("\n", pos);
-      if (lineEnd < 0) lineEnd = end;
       if (stop < 0 || stop > lineEnd) stop = lineEnd;
       fields.push(body.slice(pos, stop));
       pos = stop + 1;
