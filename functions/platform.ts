@@ -1,9 +1,7 @@
-import { SFNClient } from "@aws-sdk/client-sfn";
-import { SNSClient } from "@aws-sdk/client-sns";
 import { config, createLogger, createPool, type Deps, type ExecutionStarter, type Notifier } from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
-import { snsNotifier } from "@leadpipe/core/adapters/sns";
-import { sfnStarter } from "@leadpipe/core/adapters/sfn";
+import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
+import { createSfnClient, sfnStarter } from "@leadpipe/core/adapters/sfn";
 import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
 
 /**
@@ -37,13 +35,13 @@ async function build(): Promise<Deps> {
 function notifier(): Notifier {
   const c = config();
   if (!c.ALERT_TOPIC_ARN) throw new Error("ALERT_TOPIC_ARN is not set: failures could not be alerted");
-  return snsNotifier(new SNSClient({ region: c.AWS_REGION, ...(c.SNS_ENDPOINT ? { endpoint: c.SNS_ENDPOINT } : {}) }), c.ALERT_TOPIC_ARN);
+  return snsNotifier(createSnsClient(c.SNS_ENDPOINT, c.AWS_REGION), c.ALERT_TOPIC_ARN);
 }
 
 export function executionStarter(): ExecutionStarter {
   const c = config();
   if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
-  starter ??= sfnStarter(new SFNClient({ region: c.AWS_REGION, ...(c.SFN_ENDPOINT ? { endpoint: c.SFN_ENDPOINT } : {}) }), c.STATE_MACHINE_ARN);
+  starter ??= sfnStarter(createSfnClient(c.SFN_ENDPOINT, c.AWS_REGION), c.STATE_MACHINE_ARN);
   return starter;
 }
 

@@ -6,12 +6,49 @@ import { sfnStarter } from "../../packages/core/src/adapters/sfn";
 import { snsNotifier } from "../../packages/core/src/adapters/sns";
 import { errorMessage } from "../../packages/core/src/imports/mark-failed";
 import { asRetryable, FileRejectedError, RetryableError } from "../../packages/core/src/errors";
+import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { s3Store } from "../../packages/core/src/adapters/s3";
+
+const s3 = mockClient(S3Client);
+const fast = { retries: 3, minTimeoutMs: 1, factor: 2 };
+const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"), { code: "ECONNREFUSED" });
 
 const sfn = mockClient(SFNClient);
 const sns = mockClient(SNSClient);
 beforeEach(() => {
   sfn.reset();
   sns.reset();
+  s3.reset();
+});
+
+describe("network retries (p-retry, 3 retries with backoff, transient faults only)", () => {
+  it("retries a publish that fails twice with a network error, then sends it", async () => {
+    sns.on(PublishCommand).rejectsOnce(refused()).rejectsOnce(refused()).resolves({ MessageId: "m1" });
+    await snsNotifier(new SNSClient({ region: "us-east-1" }), "arn:topic", fast).alert("s", "m");
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+  });
+
+  it("gives up after 3 retries and lets the last error through", async () => {
+    sns.on(PublishCommand).rejects(refused());
+    await expect(snsNotifier(new SNSClient({ region: "us-east-1" }), "arn:topic", fast).alert("s", "m")).rejects.toThrow("ECONNREFUSED");
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(4);
+  });
+
+  it("does not retry a permanent error", async () => {
+    s3.on(HeadObjectCommand).rejects(Object.assign(new Error("Forbidden"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }));
+    await expect(s3Store(new S3Client({ region: "us-east-1" }), fast).head("b", "k")).rejects.toThrow("Forbidden");
+    expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(1);
+  });
+
+  it("retries S3 reads that hit a 503, and starting an execution that hits a throttle", async () => {
+    const unavailable = Object.assign(new Error("Slow Down"), { $metadata: { httpStatusCode: 503 } });
+    s3.on(GetObjectCommand).rejectsOnce(unavailable).resolves({});
+    await s3Store(new S3Client({ region: "us-east-1" }), fast).read("b", "k");
+    expect(s3.commandCalls(GetObjectCommand)).toHaveLength(2);
+    sfn.on(StartExecutionCommand).rejectsOnce(Object.assign(new Error("Rate exceeded"), { $metadata: { httpStatusCode: 429 } })).resolves({ executionArn: "arn:x" });
+    await sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm", fast).start("imp-1", {});
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+  });
 });
 
 describe("Step Functions starter", () => {

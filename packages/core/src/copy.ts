@@ -1,6 +1,7 @@
 import { pipeline } from "node:stream/promises";
+import { StringDecoder } from "node:string_decoder";
 import { Readable } from "node:stream";
-import { from as copyFrom } from "pg-copy-streams";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { PoolClient } from "./db";
 
 export type CopyValue = string | number | boolean | null | undefined;
@@ -61,4 +62,32 @@ export async function copyRows(client: PoolClient, table: string, columns: reado
     yield* out.done();
   }
   await copyPrepared(client, table, columns, lines());
+}
+
+const UNESCAPES: Record<string, string> = { "\\": "\\", n: "\n", r: "\r", t: "\t", b: "\b", f: "\f", v: "\v" };
+
+/** One value of PostgreSQL's COPY text format back to a string (the inverse of copyText). */
+export function fromCopyText(field: string): string | null {
+  if (field === "\\N") return null;
+  return field.includes("\\") ? field.replace(/\\(.)/g, (_m, c: string) => UNESCAPES[c] ?? c) : field;
+}
+
+/**
+ * Streams the rows of a query with COPY ... TO STDOUT (text format): memory stays bounded
+ * whatever the number of rows. The query cannot take parameters (COPY does not), so callers
+ * inline only values they have validated.
+ */
+export async function* copyOut(client: PoolClient, query: string): AsyncGenerator<(string | null)[]> {
+  const stream = client.query(copyTo(`COPY (${query}) TO STDOUT`));
+  // A chunk may end inside a multi-byte character: decode across chunk boundaries.
+  const decoder = new StringDecoder("utf8");
+  let rest = "";
+  for await (const part of stream) {
+    const text = rest + decoder.write(part as Buffer);
+    const lines = text.split("\n");
+    rest = lines.pop()!;
+    for (const line of lines) yield line.split("\t").map(fromCopyText);
+  }
+  rest += decoder.end();
+  if (rest) yield rest.split("\t").map(fromCopyText);
 }

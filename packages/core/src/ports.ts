@@ -7,7 +7,8 @@ export interface ObjectStore {
   head(bucket: string, key: string): Promise<{ size: number; etag?: string; metadata: Record<string, string> }>;
   /** The object's bytes, or the inclusive byte range [start, end]. */
   read(bucket: string, key: string, range?: { start: number; end: number }): Promise<Readable>;
-  write(bucket: string, key: string, body: Buffer | string, contentType?: string): Promise<void>;
+  /** A Readable body is streamed (multipart), so a large report never sits in memory whole. */
+  write(bucket: string, key: string, body: Buffer | string | Readable, contentType?: string): Promise<void>;
 }
 
 /** Failure alerts (SNS in AWS; the console and a file locally). */

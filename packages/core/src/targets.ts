@@ -11,6 +11,7 @@ export const mortgagesTarget: Target = {
     "loan_amount", "lender_name", "loan_type", "interest_rate", "closing_date", "first_payment_date",
     "phone", "email", "imb_raw", "tracking_code",
   ],
+  key: ["mortgage_id"],
   views: ["report_mortgages_by_partner_day"],
   async promote(client, importId, chunkIndex) {
     const conflicts = await client.query<{ source_row: number; mortgage_id: string; owner_partner: string }>(

@@ -25,8 +25,13 @@ export async function startLocalEndpoints(h: LocalEndpointHandlers): Promise<{ u
           res.end(payload);
         })
         .catch((err: Error) => {
-          res.writeHead(500, { "content-type": "application/x-amz-json-1.0" });
-          res.end(JSON.stringify({ __type: "InternalFailure", message: err.message }));
+          if (target.startsWith("AWSStepFunctions.")) {
+            res.writeHead(500, { "content-type": "application/x-amz-json-1.0" });
+            res.end(JSON.stringify({ __type: "InternalFailure", message: err.message }));
+          } else {
+            res.writeHead(500, { "content-type": "text/xml" });
+            res.end(`<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>${err.message.replace(/[<&]/g, "")}</Message></Error></ErrorResponse>`);
+          }
         });
     });
   });

@@ -66,6 +66,8 @@ export interface LocalOptions {
   retryIntervalMs?: number;
   workers?: number;
   log?: (line: string) => void;
+  /** Called before each Task state runs (tests use it to take a peer down at a known point). */
+  beforeTask?: (state: string, payload: unknown) => Promise<void> | void;
 }
 
 /**
@@ -87,6 +89,11 @@ export class LocalPlatform {
   pg?: RunningPostgres;
   private originalEnv?: NodeJS.ProcessEnv;
   private s3rver?: S3rver;
+  private s3Port = 0;
+  /** Publishes the local SNS endpoint answers with a 500 before it accepts again (tests). */
+  private failingPublishes = 0;
+  /** Publish requests the local SNS endpoint received, failed or not. */
+  publishRequests = 0;
   private endpoints?: { url: string; close(): Promise<void> };
   private workers?: WorkerPool;
   private handlers = new Map<string, Promise<Handler>>();
@@ -118,12 +125,18 @@ export class LocalPlatform {
     for (const d of [paths.root, paths.s3, paths.inbox, paths.processed]) mkdirSync(d, { recursive: true });
     this.originalEnv = { ...process.env };
     this.pg = await startPostgres(paths.pg);
-    this.s3rver = new S3rver({ address: "127.0.0.1", port: 0, directory: paths.s3, silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
-    const addr = (await this.s3rver.run()) as unknown as { port: number };
-    const s3Endpoint = `http://127.0.0.1:${addr.port}`;
+    await this.startS3();
+    const s3Endpoint = `http://127.0.0.1:${this.s3Port}`;
     this.endpoints = await startLocalEndpoints({
       startExecution: async (req) => this.startExecution(req.name ?? randomUUID(), JSON.parse(req.input ?? "{}")),
-      publish: async (req) => this.recordAlert({ time: new Date().toISOString(), topicArn: req.topicArn, subject: req.subject, message: req.message }),
+      publish: async (req) => {
+        this.publishRequests++;
+        if (this.failingPublishes > 0) {
+          this.failingPublishes--;
+          throw new Error("SNS unavailable (injected)");
+        }
+        return this.recordAlert({ time: new Date().toISOString(), topicArn: req.topicArn, subject: req.subject, message: req.message });
+      },
     });
     Object.assign(process.env, {
       LEADPIPE_STAGE: "local",
@@ -149,6 +162,14 @@ export class LocalPlatform {
     this.s3 = createS3Client(s3Endpoint, LOCAL_REGION);
     this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism(),
       [...ON_WORKERS].map((state) => path.join(functionsDir, `${TASK_HANDLERS[state]}.ts`)));
+    writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
+  }
+
+  /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3). */
+  async startS3(): Promise<void> {
+    this.s3rver = new S3rver({ address: "127.0.0.1", port: this.s3Port, directory: this.paths.s3, silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
+    const addr = (await this.s3rver.run()) as unknown as { port: number };
+    this.s3Port = addr.port;
     (this.s3rver as unknown as NodeJS.EventEmitter).on("event", (event: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> }) => {
       const record = event.Records[0];
       if (!record?.eventName.startsWith("ObjectCreated:") || !record.s3.object.key.startsWith("inbox/")) return;
@@ -159,7 +180,19 @@ export class LocalPlatform {
       this.pendingTriggers.add(p);
       void p.finally(() => this.pendingTriggers.delete(p));
     });
-    writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
+  }
+
+  /** Takes the S3-compatible endpoint down (connections refused) until startS3. */
+  async stopS3(): Promise<void> {
+    const server = this.s3rver as unknown as { close(): Promise<void>; httpServer?: { closeAllConnections?(): void } } | undefined;
+    this.s3rver = undefined;
+    server?.httpServer?.closeAllConnections?.();
+    await server?.close();
+  }
+
+  /** The next `n` publishes to the local SNS endpoint fail with a 500 (an SNS outage). */
+  failPublishes(n: number): void {
+    this.failingPublishes = n;
   }
 
   private handler(name: string): Promise<Handler> {
@@ -195,11 +228,14 @@ export class LocalPlatform {
     const overrides: Record<string, Local> = {};
     for (const [state, module] of Object.entries(TASK_HANDLERS)) {
       // With arn:aws:states:::lambda:invoke the task receives {FunctionName, Payload} and returns {Payload}.
-      overrides[state] = (async ({ Payload }: { Payload: unknown }) => ({
-        Payload: ON_WORKERS.has(state)
-          ? await this.workers!.run(path.join(functionsDir, `${module}.ts`), Payload, this.context(module))
-          : await this.invoke(module, Payload),
-      })) as unknown as Local;
+      overrides[state] = (async ({ Payload }: { Payload: unknown }) => {
+        await this.options.beforeTask?.(state, Payload);
+        return {
+          Payload: ON_WORKERS.has(state)
+            ? await this.workers!.run(path.join(functionsDir, `${module}.ts`), Payload, this.context(module))
+            : await this.invoke(module, Payload),
+        };
+      }) as unknown as Local;
     }
     const retry = this.options.retryIntervalMs;
     const execution = machine.run(input as Parameters<StateMachine["run"]>[0], {
@@ -229,6 +265,11 @@ export class LocalPlatform {
     return { messageId: randomUUID() };
   }
 
+  /** Uploads a local file to `key` in the landing bucket (not under inbox/: no import starts). */
+  async put(key: string, file: string): Promise<void> {
+    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: statSync(file).size }));
+  }
+
   /** Uploads a file into the landing bucket as inbox/<source>/YYYY/MM/DD/<name>. */
   async drop(file: string, sourceName?: string): Promise<Dropped> {
     const name = path.basename(file);
@@ -245,24 +286,32 @@ export class LocalPlatform {
   }
 
   /** Waits until the imports of these dropped files reach a terminal state; returns them in order. */
-  async waitFor(dropped: Dropped[], onProgress?: (rows: Import.ImportRow[]) => void, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
+  waitFor(dropped: Dropped[], onProgress?: (rows: Import.ImportRow[]) => void, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
+    return this.waitUntilTerminal(() => Promise.all(dropped.map(async (d) => (await this.pool.query<Import.ImportRow>(
+      "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND created_at >= $3 ORDER BY seq DESC LIMIT 1",
+      [this.bucket, d.key, d.droppedAt])).rows[0])), onProgress, timeoutMs, dropped.map((d) => d.key).join(", "));
+  }
+
+  /** Waits until these imports (by id) reach a terminal state; returns them in order. */
+  waitForImports(ids: string[], onProgress?: (rows: Import.ImportRow[]) => void, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
+    return this.waitUntilTerminal(() => Promise.all(ids.map(async (id) => (await this.pool.query<Import.ImportRow>(
+      "SELECT * FROM imports WHERE id = $1", [id])).rows[0])), onProgress, timeoutMs, ids.join(", "));
+  }
+
+  private async waitUntilTerminal(lookup: () => Promise<(Import.ImportRow | undefined)[]>, onProgress: ((rows: Import.ImportRow[]) => void) | undefined,
+    timeoutMs: number, what: string): Promise<Import.ImportRow[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const rows: (Import.ImportRow | undefined)[] = [];
-      for (const d of dropped) {
-        const r = await this.pool.query<Import.ImportRow>(
-          "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND created_at >= $3 ORDER BY seq DESC LIMIT 1",
-          [this.bucket, d.key, d.droppedAt]);
-        rows.push(r.rows[0]);
-      }
+      const rows = await lookup();
       for (const r of rows) if (r && !Import.TERMINAL.includes(r.status)) await this.failIfStuck(r);
       const found = rows.filter((r): r is Import.ImportRow => r !== undefined);
       onProgress?.(found);
-      if (found.length === dropped.length && found.every((r) => Import.TERMINAL.includes(r.status))) {
+      if (found.length === rows.length && found.every((r) => Import.TERMINAL.includes(r.status))) {
+        // The execution may still be at work after the status turned terminal (the failure alert): read its final state.
         await Promise.all(found.map((r) => this.executions.get(r.id)?.promise));
-        return found;
+        return (await lookup()) as Import.ImportRow[];
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for imports of ${dropped.map((d) => d.key).join(", ")}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for imports of ${what}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }

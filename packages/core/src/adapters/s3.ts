@@ -1,6 +1,8 @@
 import { Readable } from "node:stream";
 import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { Upload } from "@aws-sdk/lib-storage";
 import type { ObjectStore } from "../ports";
+import { NETWORK_RETRY, withRetry, type RetryPolicy } from "./retry";
 
 export function createS3Client(endpoint?: string, region = "us-east-1"): S3Client {
   return new S3Client({
@@ -10,23 +12,31 @@ export function createS3Client(endpoint?: string, region = "us-east-1"): S3Clien
     // S3-compatible endpoints (s3rver) store verbatim; AWS accepts either.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
+    // Retries are ours (adapters/retry.ts), counted once.
+    maxAttempts: 1,
   });
 }
 
-export function s3Store(client: S3Client): ObjectStore {
+export function s3Store(client: S3Client, policy: RetryPolicy = NETWORK_RETRY): ObjectStore {
   return {
-    async head(bucket, key) {
+    head: (bucket, key) => withRetry(async () => {
       const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
       return { size: r.ContentLength ?? 0, etag: r.ETag?.replaceAll('"', ""), metadata: r.Metadata ?? {} };
-    },
-    async read(bucket, key, range) {
+    }, policy),
+    read: (bucket, key, range) => withRetry(async () => {
       const r = await client.send(new GetObjectCommand({
         Bucket: bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
       }));
       return r.Body as Readable;
-    },
-    async write(bucket, key, body, contentType) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    }, policy),
+    write: (bucket, key, body, contentType) => {
+      if (body instanceof Readable) {
+        // A stream is read once, so it cannot be retried here: a multipart upload of bounded parts.
+        return new Upload({ client, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } }).done().then(() => undefined);
+      }
+      return withRetry(async () => {
+        await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+      }, policy);
     },
   };
 }

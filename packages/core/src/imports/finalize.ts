@@ -1,8 +1,10 @@
 import type { Deps } from "../ports";
+import { withTransaction } from "../db";
 import { asRetryable } from "../errors";
 import * as Sources from "../sources/index";
-import { getImport, stepFinished, stepStarted, type ImportRow } from "./repo";
+import { chunkTotals, getImport, stepFinished, stepStarted, type ImportRow } from "./repo";
 import type { ChunkCounts } from "./process-chunk";
+import { writeReports } from "./reports";
 
 export interface Reconciliation extends ChunkCounts {
   import_id: string;
@@ -14,24 +16,16 @@ export interface Reconciliation extends ChunkCounts {
 
 /**
  * Adds up the chunks, proves the reconciliation (rows read = accepted + rejected; accepted =
- * inserted + updated + unchanged; rows read = records staged), stores it on the import, ends
- * the import COMPLETE or COMPLETE_WITH_ERRORS, and refreshes the views that read its data.
+ * inserted + updated + unchanged; rows read = records staged), stores it on the import, writes
+ * the reports, ends the import COMPLETE or COMPLETE_WITH_ERRORS (an errors-only replay also
+ * settles its original), and refreshes the views that read its data.
  */
 export async function finalize(deps: Deps, importId: string): Promise<Reconciliation> {
   const { pool } = deps;
   try {
     await stepFinished(pool, importId, "process");
     await stepStarted(pool, importId, "finalize");
-    const { rows } = await pool.query<{
-      chunks: number; done: number; staged: number; rows_read: number; accepted: number; rejected: number; inserted: number; updated: number; unchanged: number;
-    }>(
-      `SELECT count(*)::int AS chunks, count(*) FILTER (WHERE status = 'DONE')::int AS done,
-              coalesce(sum(records), 0)::bigint AS staged,
-              coalesce(sum(rows_read), 0)::bigint AS rows_read, coalesce(sum(accepted), 0)::bigint AS accepted,
-              coalesce(sum(rejected), 0)::bigint AS rejected, coalesce(sum(inserted), 0)::bigint AS inserted,
-              coalesce(sum(updated), 0)::bigint AS updated, coalesce(sum(unchanged), 0)::bigint AS unchanged
-         FROM import_chunks WHERE import_id = $1`, [importId]);
-    const t = rows[0]!;
+    const t = await chunkTotals(pool, importId);
     if (t.done !== t.chunks) throw new Error(`reconciliation: ${t.chunks - t.done} of ${t.chunks} chunks are not done`);
     const problems: string[] = [];
     if (t.rows_read !== t.accepted + t.rejected) problems.push(`rows read ${t.rows_read} ≠ accepted ${t.accepted} + rejected ${t.rejected}`);
@@ -40,11 +34,22 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
     if (problems.length > 0) throw new Error(`reconciliation failed: ${problems.join("; ")}`);
     const status = t.rejected > 0 ? "COMPLETE_WITH_ERRORS" : "COMPLETE";
     const reason = t.rejected > 0 ? `${t.rejected} of ${t.rows_read} rows rejected` : null;
+    // Counts and the finish time first, the terminal status last: a terminal import always has its reports.
     await pool.query(
-      `UPDATE imports SET status = $2, status_reason = $3, rows_read = $4, accepted = $5, rejected = $6, inserted = $7,
-              updated = $8, unchanged = $9, finished_at = now(), current_step = NULL
+      `UPDATE imports SET rows_read = $2, accepted = $3, rejected = $4, inserted = $5, updated = $6, unchanged = $7, finished_at = now()
         WHERE id = $1`,
-      [importId, status, reason, t.rows_read, t.accepted, t.rejected, t.inserted, t.updated, t.unchanged]);
+      [importId, t.rows_read, t.accepted, t.rejected, t.inserted, t.updated, t.unchanged]);
+    const finished = await getImport(pool, importId);
+    const prefix = await writeReports(deps, finished, { status, reason, totals: t });
+    const spec = Sources.get(finished.source ?? "");
+    await withTransaction(pool, async (client) => {
+      await client.query(
+        "UPDATE imports SET status = $2, status_reason = $3, current_step = NULL, reports_prefix = $4 WHERE id = $1",
+        [importId, status, reason, prefix]);
+      if (finished.replay_mode === "errors-only" && spec) {
+        await client.query("SELECT * FROM settle_errors_only_replay($1, $2)", [importId, spec.target.stagingTable]);
+      }
+    });
     await stepFinished(pool, importId, "finalize");
     const imp = await getImport(pool, importId);
     await refreshViewsFor(deps, imp);

@@ -1,5 +1,7 @@
 import type { Deps } from "../ports";
-import { getImport } from "./repo";
+import { asRetryable } from "../errors";
+import { chunkTotals, getImport, TERMINAL } from "./repo";
+import { writeReports } from "./reports";
 
 export interface StepError {
   Error?: string;
@@ -19,17 +21,33 @@ export function errorMessage(error: StepError | undefined): string {
 }
 
 /**
- * The Catch path: the import ends FAILED with the step and the reason, and the on-call engineer
- * gets an alert naming the file, the step, the error and the replay command.
+ * The Catch path: the import ends FAILED with the step and the reason, its reports say how far it
+ * got, and the on-call engineer gets an alert naming the file, the step, the error and the replay
+ * command. Whether the alert went out is recorded on the import; an alert that cannot be sent
+ * fails this step (retried by the ASL, then the execution fails, which the execution-failure
+ * rule alerts on): never silent.
  */
 export async function markFailed(deps: Deps, importId: string, error: StepError | undefined): Promise<{ importId: string; error: StepError }> {
   const { pool, notifier } = deps;
   const reason = errorMessage(error);
   const kind = error?.Error ?? "Error";
-  await pool.query(
-    `UPDATE imports SET status = 'FAILED', status_reason = $2, failed_step = current_step, current_step = NULL, finished_at = now()
-      WHERE id = $1 AND status NOT IN ('COMPLETE', 'COMPLETE_WITH_ERRORS', 'DUPLICATE')`,
-    [importId, `${kind}: ${reason}`]);
+  const before = await getImport(pool, importId);
+  let reportsNote: string | null = null;
+  if (!TERMINAL.includes(before.status)) {
+    await pool.query("UPDATE imports SET finished_at = now() WHERE id = $1", [importId]);
+    let prefix: string | null = null;
+    try {
+      const imp = { ...(await getImport(pool, importId)), failed_step: before.current_step };
+      prefix = await writeReports(deps, imp, { status: "FAILED", reason: `${kind}: ${reason}`, totals: await chunkTotals(pool, importId) });
+    } catch (err) {
+      reportsNote = `not written (${(err as Error).message})`;
+      deps.log.error("reports of a failed import could not be written", { importId, err });
+    }
+    await pool.query(
+      `UPDATE imports SET status = 'FAILED', status_reason = $2, failed_step = current_step, current_step = NULL, reports_prefix = $3
+        WHERE id = $1 AND status NOT IN ('COMPLETE', 'COMPLETE_WITH_ERRORS', 'DUPLICATE')`,
+      [importId, `${kind}: ${reason}`, prefix]);
+  }
   const imp = await getImport(pool, importId);
   const subject = `leadpipe import FAILED: ${imp.file_name}`.slice(0, 99);
   const message = [
@@ -38,9 +56,18 @@ export async function markFailed(deps: Deps, importId: string, error: StepError 
     `Source: ${imp.source ?? "unknown"}${imp.partner ? ` (partner ${imp.partner})` : ""}`,
     `Step: ${imp.failed_step ?? "unknown"}`,
     `Error: ${kind}: ${reason}`,
+    `Reports: ${imp.reports_prefix ? `s3://${imp.bucket}/${imp.reports_prefix}` : reportsNote ?? "none"}`,
     `Replay: npx leadpipe replay ${imp.id} --mode full`,
   ].join("\n");
-  await notifier.alert(subject, message);
+  try {
+    await notifier.alert(subject, message);
+  } catch (err) {
+    await pool.query("UPDATE imports SET alert_status = 'FAILED', alert_error = $2 WHERE id = $1",
+      [importId, `${(err as Error).name}: ${(err as Error).message}`]);
+    deps.log.error("failure alert could not be sent", { importId, err });
+    throw asRetryable(err, "publishing the failure alert");
+  }
+  await pool.query("UPDATE imports SET alert_status = 'SENT', alert_error = NULL, alerted_at = now() WHERE id = $1", [importId]);
   deps.log.error("import failed", { importId, step: imp.failed_step, error: `${kind}: ${reason}` });
   return { importId, error: { Error: kind, Cause: reason } };
 }

@@ -3,7 +3,7 @@ import type { Deps } from "../ports";
 import { withTransaction } from "../db";
 import { CopyBatches, copyLine, copyPrepared, copyRows, type CopyValue } from "../copy";
 import { asRetryable } from "../errors";
-import { maybeFail } from "../faults";
+import { maybeFail, maybeFailIn } from "../faults";
 import { splitRecords } from "../csv/records";
 import { chunkParseOptions, splitBody } from "../csv/fields";
 import * as Sources from "../sources/index";
@@ -146,7 +146,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
     const body = (await readAll(await store.read(imp.bucket, chunk.key))).toString("utf8");
     lap("read");
 
-    const base = BigInt(imp.seq) << 32n;
+    const base = BigInt(imp.lineage_seq ?? imp.seq) << 32n;
     const partner = imp.partner ?? spec.partner ?? "";
     const parsed = parseChunk(spec, body, chunk.records, (line) => [importId, chunk.index, line, (base + BigInt(line)).toString(), partner]);
     const target = spec.target;
@@ -157,7 +157,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
       await client.query("DELETE FROM import_rejects WHERE import_id = $1 AND chunk_index = $2", [importId, chunk.index]);
       await copyPrepared(client, target.stagingTable, ["import_id", "chunk_index", "source_row", "src_seq", "partner", ...target.columns], parsed.staged.done());
       lap("copy");
-      maybeFail("process-chunk.after-copy");
+      await maybeFailIn("process-chunk.after-copy", client);
       const promoted = await target.promote(client, importId, chunk.index);
       lap("promote");
       const ruleRejects: RowReject[] = promoted.rejects.map((r) => ({ row: r.sourceRow, type: "rule", field: r.field, value: r.value, message: r.reason, raw: null }));

@@ -1,4 +1,5 @@
 import type { Queryable } from "../db";
+import type { ChunkCounts } from "./process-chunk";
 
 export type ImportStatus = "PENDING" | "STAGING" | "PROCESSING" | "COMPLETE" | "COMPLETE_WITH_ERRORS" | "FAILED" | "DUPLICATE";
 export const TERMINAL: readonly ImportStatus[] = ["COMPLETE", "COMPLETE_WITH_ERRORS", "FAILED", "DUPLICATE"];
@@ -27,9 +28,20 @@ export interface ImportRow {
   inserted: number | null;
   updated: number | null;
   unchanged: number | null;
+  schema_version: number | null;
   uploaded_by: string | null;
+  uploaded_at: Date | null;
   created_at: Date;
+  started_at: Date | null;
   finished_at: Date | null;
+  /** The import this one replays (always an original), and how. */
+  replay_of: string | null;
+  replay_mode: "full" | "errors-only" | null;
+  /** The landing sequence its rows carry: for a replay, the original's. */
+  lineage_seq: number | null;
+  reports_prefix: string | null;
+  alert_status: "SENT" | "FAILED" | null;
+  alert_error: string | null;
   step_timings: Record<string, { started_at?: string; finished_at?: string; ms?: number }>;
 }
 
@@ -57,4 +69,23 @@ export async function stepFinished(db: Queryable, id: string, step: string): Pro
       WHERE id = $1`,
     [id, step],
   );
+}
+
+export interface ChunkTotals extends ChunkCounts {
+  chunks: number;
+  done: number;
+  /** Records Stage cut from the file (the rows the file holds). */
+  staged: number;
+}
+
+/** The counts of an import's chunks: all of them (finalize), or as far as it got (a failed import). */
+export async function chunkTotals(db: Queryable, id: string): Promise<ChunkTotals> {
+  const { rows } = await db.query<ChunkTotals>(
+    `SELECT count(*)::int AS chunks, count(*) FILTER (WHERE status = 'DONE')::int AS done,
+            coalesce(sum(records), 0)::bigint AS staged,
+            coalesce(sum(rows_read), 0)::bigint AS rows_read, coalesce(sum(accepted), 0)::bigint AS accepted,
+            coalesce(sum(rejected), 0)::bigint AS rejected, coalesce(sum(inserted), 0)::bigint AS inserted,
+            coalesce(sum(updated), 0)::bigint AS updated, coalesce(sum(unchanged), 0)::bigint AS unchanged
+       FROM import_chunks WHERE import_id = $1`, [id]);
+  return rows[0]!;
 }

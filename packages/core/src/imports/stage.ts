@@ -57,13 +57,18 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
     }
   };
 
+  // An errors-only replay's object already numbers its records with their lines in the original file.
+  const numbered = imp.replay_mode === "errors-only";
   const onRecord = (record: Buffer, line: number) => {
     if (!header) {
-      header = record;
+      if (numbered && !record.subarray(0, LINE_COLUMN.length + 1).equals(Buffer.from(`${LINE_COLUMN}${d}`))) {
+        throw new FileRejectedError(`a replay's rows must start with the ${LINE_COLUMN} column`);
+      }
+      header = numbered ? record.subarray(LINE_COLUMN.length + 1) : record;
       return;
     }
     if (count === 0) parts.push(Buffer.from(`${LINE_COLUMN}${d}`), header, Buffer.from("\n"));
-    parts.push(Buffer.from(`${line}${d}`), record, Buffer.from("\n"));
+    parts.push(...(numbered ? [record] : [Buffer.from(`${line}${d}`), record]), Buffer.from("\n"));
     if (++count >= settings.chunkRows) seal();
   };
 

@@ -25,6 +25,8 @@ export interface Target {
   columns: readonly string[];
   /** Runs inside the chunk's transaction after COPY; returns the rows the rules refused and the upsert counts. */
   promote(client: PoolClient, importId: string, chunkIndex: number): Promise<{ rejects: TargetReject[]; inserted: number; updated: number }>;
+  /** The canonical key among `columns`: two rows of one batch sharing it are duplicates (reported, the last wins). */
+  key?: readonly string[];
   /** Materialized views that read this kind, refreshed after an import. */
   views: readonly string[];
 }

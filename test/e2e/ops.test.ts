@@ -1,0 +1,349 @@
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Import } from "@leadpipe/core";
+import { LocalPlatform } from "../../packages/local/src/platform";
+import { writePartnerB } from "../../packages/local/src/generate/partner-b";
+
+const sample = path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv");
+const HEADER = "Loan Number,Borrower First,Borrower Last,Co-Borrower First,Co-Borrower Last,Property Address,Property City,Property State,Property Zip,Mailing Address,Mailing City,Mailing State,Mailing Zip,Loan Amount,Lender,Loan Type,Interest Rate,Closing Date,First Payment Date,Borrower Phone,Borrower Email";
+let platform: LocalPlatform;
+let tmp: string;
+/** Runs before each Task state; tests set it to act at a known point of an execution. */
+let beforeTask: ((state: string) => Promise<void> | void) | undefined;
+const faults = () => process.env.LEADPIPE_FAULTS_DIR!;
+
+async function ingest(file: string) {
+  const d = await platform.drop(file);
+  const [row] = await platform.waitFor([d]);
+  return row!;
+}
+
+async function replay(importId: string, request: Import.ReplayRequest) {
+  const result = (await platform.invoke("replay", { importId, ...request })) as Import.ReplayResult;
+  const rows = result.replayId ? await platform.waitForImports([result.replayId]) : [];
+  return { result, row: rows[0] };
+}
+
+async function object(key: string): Promise<string> {
+  const r = await platform.s3.send(new GetObjectCommand({ Bucket: platform.bucket, Key: key }));
+  return r.Body!.transformToString("utf8");
+}
+
+async function importRow(id: string) {
+  return Import.getImport(platform.pool, id);
+}
+
+/** The business content of mortgages in an id range (lineage and timestamps excluded). */
+async function mortgagesSnapshot(prefix: string) {
+  const { rows } = await platform.pool.query(
+    `SELECT mortgage_id, partner, borrower_first_name, borrower_last_name, property_address, property_zip5, property_zip4,
+            loan_amount, closing_date, email FROM mortgages WHERE mortgage_id LIKE $1 ORDER BY mortgage_id`, [`${prefix}%`]);
+  return rows;
+}
+
+function durationOf(row: Import.ImportRow): string {
+  return ((row.finished_at!.getTime() - (row.started_at ?? row.created_at).getTime()) / 1000).toFixed(3);
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-ops-"));
+  process.env.LEADPIPE_FAULTS_DIR = path.join(tmp, "faults");
+  process.env.LOG_LEVEL = "silent";
+  mkdirSync(faults());
+  platform = await LocalPlatform.start({
+    home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined,
+    beforeTask: (state) => beforeTask?.(state),
+  });
+});
+
+afterAll(async () => {
+  await platform?.close();
+  rmSync(tmp, { recursive: true, force: true });
+  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+});
+
+describe("reports", () => {
+  let original: Import.ImportRow;
+
+  it("fills the import's metadata and lineage", async () => {
+    original = await ingest(sample);
+    expect(original).toMatchObject({
+      status: "COMPLETE_WITH_ERRORS", file_name: "partner-b-mortgages-2026-11-20.csv", source: "partner-b-mortgages", partner: "B",
+      kind: "mortgages", schema_version: 1, size_bytes: statSync(sample).size, uploaded_by: os.userInfo().username, chunks_total: 1, chunks_done: 1,
+      rows_read: 10, accepted: 6, rejected: 4,
+    });
+    expect(original.object_key).toMatch(/^inbox\/partner-b-mortgages\/\d{4}\/\d{2}\/\d{2}\/partner-b-mortgages-2026-11-20\.csv$/);
+    expect(original.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(original.uploaded_at).toBeInstanceOf(Date);
+    expect(Object.keys(original.step_timings).sort()).toEqual(["checksum", "finalize", "process", "stage", "validate"]);
+    for (const t of Object.values(original.step_timings)) expect(t.ms).toBeGreaterThanOrEqual(0);
+    // Every staged and core row leads back to its import and its line in the file.
+    const staged = await platform.pool.query(
+      "SELECT source_row, mortgage_id FROM staging_mortgages WHERE import_id = $1 ORDER BY source_row", [original.id]);
+    expect(staged.rows).toEqual([2, 3, 4, 5, 7, 12].map((line, i) => ({ source_row: line, mortgage_id: `B-1000${i < 5 ? `0${i + 1}` : "10"}` })));
+    const core = await platform.pool.query(
+      "SELECT mortgage_id, source_row FROM mortgages WHERE import_id = $1 ORDER BY source_row", [original.id]);
+    expect(core.rows).toEqual(staged.rows.map((r) => ({ mortgage_id: r.mortgage_id, source_row: r.source_row })));
+  });
+
+  it("writes the success report, the error report and the validation checklist", async () => {
+    expect(original.reports_prefix).toBe(`reports/${original.id}/`);
+    expect(await object(`reports/${original.id}/success.csv`)).toBe(
+      "import_id,filename,total_rows,inserted,updated,skipped,errors,duration_sec,status\n" +
+      `${original.id},partner-b-mortgages-2026-11-20.csv,10,6,0,0,4,${durationOf(original)},COMPLETE_WITH_ERRORS\n`);
+    expect(await object(`reports/${original.id}/errors.csv`)).toBe([
+      "row_number,error_type,field_name,field_value,error_message",
+      "8,validation,Loan Amount,not-a-number,expected an amount like 312500.00",
+      "9,validation,Borrower First,,required value is missing",
+      "10,validation,Closing Date,13/45/2026,expected a date as MM/DD/YYYY",
+      '11,parse,,,"unparsable line: expected 21 fields, found 16"',
+      ""].join("\n"));
+    expect(JSON.parse(await object(`reports/${original.id}/checklist.json`))).toEqual({
+      import_id: original.id, file: "partner-b-mortgages-2026-11-20.csv", source: "partner-b-mortgages", schema_version: 1,
+      status: "COMPLETE_WITH_ERRORS",
+      checks: {
+        file_readable: { status: "pass" },
+        schema_matches: { status: "pass" },
+        required_fields_present: { status: "fail", rows: 1, fields: { "Borrower First": 1 } },
+        row_count_matches_file: { status: "pass", rows_in_file: 10, rows_read: 10, accepted: 6, rejected: 4 },
+        duplicate_rows_in_batch: { status: "pass", rows: 0, key: ["mortgage_id"] },
+        invalid_values_by_kind: { status: "fail", rows: 4, kinds: [
+          { error_type: "parse", field_name: null, error_message: "unparsable line: expected 21 fields, found 16", rows: 1 },
+          { error_type: "validation", field_name: "Borrower First", error_message: "required value is missing", rows: 1 },
+          { error_type: "validation", field_name: "Closing Date", error_message: "expected a date as MM/DD/YYYY", rows: 1 },
+          { error_type: "validation", field_name: "Loan Amount", error_message: "expected an amount like 312500.00", rows: 1 },
+        ] },
+        data_types_valid: { status: "fail", rows: 2, fields: { "Closing Date": 1, "Loan Amount": 1 } },
+      },
+      overall_status: "warn",
+    });
+  });
+
+  it("neutralizes formula injection in rejected values and counts duplicate keys in the batch", async () => {
+    const file = path.join(tmp, "partner-b-mortgages-2026-12-01.csv");
+    const good = (id: string) => `${id},Ann,Lee,,,1 Main St,Austin,TX,78745,,,,,"$100,000.00",Bank,CONV,6.0,11/14/2026,01/01/2027,,`;
+    writeFileSync(file, [HEADER, good("B-700001"), good("B-700001"),
+      `B-700002,Ann,Lee,,,1 Main St,Austin,TX,78745,,,,,"=HYPERLINK(""http://evil.example"",""x"")",Bank,CONV,6.0,11/14/2026,01/01/2027,,`,
+      `B-700003,Ann,Lee,,,1 Main St,Austin,TX,78745,,,,,"$100,000.00",Bank,CONV,6.0,@SUM(A1),01/01/2027,,`, ""].join("\n"));
+    const row = await ingest(file);
+    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 4, accepted: 2, rejected: 2, inserted: 1 });
+    expect(await object(`reports/${row.id}/errors.csv`)).toBe([
+      "row_number,error_type,field_name,field_value,error_message",
+      `4,validation,Loan Amount,"'=HYPERLINK(""http://evil.example"",""x"")",expected an amount like 312500.00`,
+      "5,validation,Closing Date,'@SUM(A1),expected a date as MM/DD/YYYY",
+      ""].join("\n"));
+    const checklist = JSON.parse(await object(`reports/${row.id}/checklist.json`)) as Import.Checklist;
+    expect(checklist.checks.duplicate_rows_in_batch).toEqual({ status: "warn", rows: 1, key: ["mortgage_id"] });
+  });
+});
+
+describe("replay", () => {
+  let original: Import.ImportRow;
+  const fixedFile = () => path.join(tmp, "fixed.csv");
+
+  beforeAll(async () => {
+    original = (await platform.pool.query<Import.ImportRow>(
+      "SELECT * FROM imports WHERE file_name = 'partner-b-mortgages-2026-11-20.csv' AND replay_of IS NULL")).rows[0]!;
+    writeFileSync(fixedFile(), [
+      `row_number,${HEADER}`,
+      `8,B-100006,Kevin,Nguyen,,,7 Harbor View Ln,Seattle,WA,98101,,,,,"$150,000.00",Emerald Lending,CONV,6.0,11/16/2026,01/01/2027,206-555-0175,kevin.nguyen@example.com`,
+      "9,B-100007,Olivia,Johnson,,,12 Pine Ct,Denver,CO,80202,,,,,\"$350,000.00\",Rocky Mountain Mortgage,CONV,6.375,11/17/2026,01/01/2027,303-555-0190,",
+      "10,B-100008,Ava,Williams,,,88 Lakeshore Dr,Chicago,IL,60611,,,,,\"$275,000.00\",Lakeside Bank,CONV,6.1,11/18/2026,01/01/2027,312-555-0111,ava.w@example.com",
+      "11,B-100009,Noah,Brown,,,41 Cedar Ave,Miami,FL,33101,,,,,\"$225,000.00\",Sunshine Lending,CONV,6.0,11/18/2026,01/01/2027,,",
+      ""].join("\n"));
+  });
+
+  it("errors-only under unchanged rules re-validates the stored rows: the same rows stay rejected, the original stays open", async () => {
+    const { result, row } = await replay(original.id, { mode: "errors-only" });
+    expect(result).toMatchObject({ original: original.id, mode: "errors-only", rows: 4 });
+    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", replay_of: original.id, replay_mode: "errors-only", lineage_seq: original.seq,
+      rows_read: 4, accepted: 0, rejected: 4, file_name: original.file_name });
+    const rejects = await platform.pool.query("SELECT row_number, field_name FROM import_rejects WHERE import_id = $1 ORDER BY 1", [row!.id]);
+    expect(rejects.rows).toEqual([
+      { row_number: 8, field_name: "Loan Amount" }, { row_number: 9, field_name: "Borrower First" },
+      { row_number: 10, field_name: "Closing Date" }, { row_number: 11, field_name: null }]);
+    expect(await importRow(original.id)).toMatchObject({ status: "COMPLETE_WITH_ERRORS" });
+  });
+
+  it("refuses a corrected file naming a row that was not rejected, and changes nothing", async () => {
+    const bad = path.join(tmp, "bad-fix.csv");
+    writeFileSync(bad, `row_number,${HEADER}\n3,B-100002,James,O'Brien,,,1 Elm St,Boston,MA,02116,,,,,"$1.00",X,CONV,5,11/14/2026,,,\n`);
+    await platform.put("replays/uploads/bad-fix.csv", bad);
+    const before = await platform.pool.query("SELECT count(*)::int AS n FROM imports");
+    await expect(platform.invoke("replay", { importId: original.id, mode: "errors-only", fixedKey: "replays/uploads/bad-fix.csv" }))
+      .rejects.toThrow("bad-fix.csv cannot be replayed (1 problem(s), 2 line(s)): line 2: row 3 of partner-b-mortgages-2026-11-20.csv was not rejected");
+    expect((await platform.pool.query("SELECT count(*)::int AS n FROM imports")).rows).toEqual(before.rows);
+  });
+
+  it("errors-only with the corrected rows brings the import to COMPLETE and the totals reconcile across the runs", async () => {
+    await platform.put("replays/uploads/fixed.csv", fixedFile());
+    const { result, row } = await replay(original.id, { mode: "errors-only", fixedKey: "replays/uploads/fixed.csv" });
+    expect(result).toMatchObject({ rows: 4, alreadyResolved: [] });
+    expect(row).toMatchObject({ status: "COMPLETE", replay_of: original.id, rows_read: 4, accepted: 4, rejected: 0, inserted: 4, updated: 0, unchanged: 0 });
+    expect(await importRow(original.id)).toMatchObject({
+      status: "COMPLETE", rows_read: 10, accepted: 6, rejected: 4,
+      status_reason: `all 4 rejected rows re-ingested by errors-only replay (latest ${row!.id})`,
+    });
+    const rec = await platform.pool.query("SELECT * FROM import_replay_reconciliation WHERE import_id = $1", [original.id]);
+    expect(rec.rows[0]).toMatchObject({ rows_read: 10, accepted: 6, rejected: 4, replays: 2, replay_rows_read: 8, replay_accepted: 4,
+      replay_rejected: 4, resolved_by_replays: 4, outstanding_rejects: 0 });
+    expect(rec.rows[0].rows_read).toBe(rec.rows[0].accepted + rec.rows[0].resolved_by_replays + rec.rows[0].outstanding_rejects);
+    // The replayed rows carry the replay's id and their line in the original file.
+    const core = await platform.pool.query(
+      "SELECT mortgage_id, import_id, source_row, loan_amount, borrower_first_name, closing_date FROM mortgages WHERE mortgage_id IN ('B-100006','B-100007','B-100008','B-100009') ORDER BY 1");
+    expect(core.rows).toEqual([
+      { mortgage_id: "B-100006", import_id: row!.id, source_row: 8, loan_amount: "150000.00", borrower_first_name: "Kevin", closing_date: "2026-11-16" },
+      { mortgage_id: "B-100007", import_id: row!.id, source_row: 9, loan_amount: "350000.00", borrower_first_name: "Olivia", closing_date: "2026-11-17" },
+      { mortgage_id: "B-100008", import_id: row!.id, source_row: 10, loan_amount: "275000.00", borrower_first_name: "Ava", closing_date: "2026-11-18" },
+      { mortgage_id: "B-100009", import_id: row!.id, source_row: 11, loan_amount: "225000.00", borrower_first_name: "Noah", closing_date: "2026-11-18" },
+    ]);
+    expect(await object(`reports/${row!.id}/success.csv`)).toBe(
+      "import_id,filename,total_rows,inserted,updated,skipped,errors,duration_sec,status\n" +
+      `${row!.id},partner-b-mortgages-2026-11-20.csv,4,4,0,0,0,${durationOf(row!)},COMPLETE\n`);
+  });
+
+  it("replaying again changes nothing: no rows left, and the corrected file's rows are already in", async () => {
+    const snapshot = await mortgagesSnapshot("B-1000");
+    const imports = (await platform.pool.query("SELECT count(*)::int AS n FROM imports")).rows[0].n;
+    const again = await replay(original.id, { mode: "errors-only", fixedKey: "replays/uploads/fixed.csv" });
+    expect(again.result).toEqual({ replayId: null, original: original.id, mode: "errors-only", rows: 0, alreadyResolved: [],
+      message: `nothing to replay: import ${original.id} has no rejected rows left` });
+    expect((await platform.pool.query("SELECT count(*)::int AS n FROM imports")).rows[0].n).toBe(imports);
+    expect(await mortgagesSnapshot("B-1000")).toEqual(snapshot);
+  });
+
+  it("full re-runs the landed file as a new import whose result equals a clean run", async () => {
+    const snapshot = await mortgagesSnapshot("B-1000");
+    const { result, row } = await replay(original.id, { mode: "full" });
+    expect(result).toMatchObject({ original: original.id, mode: "full", rows: null });
+    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", replay_of: original.id, replay_mode: "full", object_key: original.object_key,
+      rows_read: 10, accepted: 6, rejected: 4, inserted: 0, updated: 0, unchanged: 6 });
+    expect(await mortgagesSnapshot("B-1000")).toEqual(snapshot);
+    expect(await importRow(original.id)).toMatchObject({ status: "COMPLETE" });
+  });
+});
+
+/**
+ * Ingests a generated file cleanly, forgets it, then ingests the same file again with faults
+ * arranged: returns both imports and whether the data matched.
+ */
+async function cleanThenFaulty(day: string, startId: number, arrange: () => void) {
+  const file = path.join(tmp, `partner-b-mortgages-${day}.csv`);
+  await writePartnerB(file, { day, rows: 350, startId, badEvery: 50 });
+  const prefix = `B-${String(startId).slice(0, 2)}`;
+  const clean = await ingest(file);
+  const cleanState = await mortgagesSnapshot(prefix);
+  const rejectsOf = async (id: string) => (await platform.pool.query(
+    "SELECT row_number, field_name, error_message FROM import_rejects WHERE import_id = $1 ORDER BY 1, 2", [id])).rows;
+  const cleanRejects = await rejectsOf(clean.id);
+  await platform.pool.query("DELETE FROM mortgages WHERE mortgage_id LIKE $1", [`${prefix}%`]);
+  await platform.pool.query("DELETE FROM staging_mortgages WHERE import_id = $1", [clean.id]);
+  await platform.pool.query("DELETE FROM imports WHERE id = $1", [clean.id]);
+  arrange();
+  const faulty = await ingest(file);
+  expect(readdirSync(faults())).toEqual([]);
+  return { clean, faulty, same: async () => {
+    expect(await mortgagesSnapshot(prefix)).toEqual(cleanState);
+    expect(await rejectsOf(faulty.id)).toEqual(cleanRejects);
+    const staged = await platform.pool.query("SELECT count(*)::int AS n, count(DISTINCT source_row)::int AS d FROM staging_mortgages WHERE import_id = $1", [faulty.id]);
+    expect(staged.rows[0]).toEqual({ n: 343, d: 343 });
+  } };
+}
+
+/** An import whose chunk fails permanently while the next `failingPublishes` SNS publishes fail. */
+async function failWhileSnsFails(day: string, startId: number, failingPublishes: number) {
+  const file = path.join(tmp, `partner-b-mortgages-${day}.csv`);
+  await writePartnerB(file, { day, rows: 50, startId });
+  writeFileSync(path.join(faults(), "process-chunk.after-copy.1.Error"), "");
+  platform.failPublishes(failingPublishes);
+  const alertsBefore = platform.alerts.length;
+  const publishesBefore = platform.publishRequests;
+  const row = await ingest(file);
+  return { row, alerts: platform.alerts.slice(alertsBefore), publishes: platform.publishRequests - publishesBefore };
+}
+
+const COUNTS = { status: "COMPLETE_WITH_ERRORS", rows_read: 350, accepted: 343, rejected: 7, inserted: 343, updated: 0, unchanged: 0, chunks_total: 4, chunks_done: 4 };
+
+describe("fault injection", () => {
+  it("the database connection dropped mid-chunk: the chunk's transaction is rolled back and retried, same data as a clean run", async () => {
+    const run = await cleanThenFaulty("2026-10-01", 610_000, () => {
+      writeFileSync(path.join(faults(), "process-chunk.after-copy.1.terminate-backend"), "");
+    });
+    expect(run.faulty).toMatchObject(COUNTS);
+    await run.same();
+  });
+
+  it("a chunk worker killed: the chunk is retried on a new worker, same data as a clean run", async () => {
+    const run = await cleanThenFaulty("2026-10-02", 620_000, () => {
+      writeFileSync(path.join(faults(), "process-chunk.after-copy.2.exit"), "");
+    });
+    expect(run.faulty).toMatchObject(COUNTS);
+    await run.same();
+  });
+
+  it("the S3 endpoint unavailable for a moment (while staging and while writing the reports): retried, same data as a clean run", async () => {
+    const outages: string[] = [];
+    const run = await cleanThenFaulty("2026-10-03", 630_000, () => {
+      beforeTask = async (state) => {
+        if ((state === "Stage" || state === "Finalize") && !outages.includes(state)) {
+          outages.push(state);
+          await platform.stopS3();
+          setTimeout(() => void platform.startS3(), 700);
+        }
+      };
+    });
+    beforeTask = undefined;
+    expect(outages).toEqual(["Stage", "Finalize"]);
+    expect(run.faulty).toMatchObject(COUNTS);
+    await run.same();
+    expect(await object(`reports/${run.faulty.id}/success.csv`)).toContain(`${run.faulty.id},partner-b-mortgages-2026-10-03.csv,350,343,0,0,7,`);
+  });
+
+  it("an SNS publish that fails for a moment: the alert is retried and sent, the import FAILED with its reports", async () => {
+    const { row, alerts, publishes } = await failWhileSnsFails("2026-10-04", 640_000, 2);
+    expect(publishes).toBe(3);
+    expect(row).toMatchObject({ status: "FAILED", failed_step: "process", alert_status: "SENT", alert_error: null,
+      status_reason: "Error: injected fault at process-chunk.after-copy", reports_prefix: `reports/${row.id}/` });
+    // The import's alert, then the execution-failure rule's (the execution ends in its Fail state).
+    expect(alerts.map((a) => a.subject)).toEqual(["leadpipe import FAILED: partner-b-mortgages-2026-10-04.csv", `leadpipe execution FAILED: ${row.id}`]);
+    expect(alerts.slice(0, 1).map((a) => ({ subject: a.subject, message: a.message }))).toEqual([{
+      subject: "leadpipe import FAILED: partner-b-mortgages-2026-10-04.csv",
+      message: [
+        `Import ${row.id} FAILED.`,
+        `File: s3://${platform.bucket}/${row.object_key}`,
+        "Source: partner-b-mortgages (partner B)",
+        "Step: process",
+        "Error: Error: injected fault at process-chunk.after-copy",
+        `Reports: s3://${platform.bucket}/reports/${row.id}/`,
+        `Replay: npx leadpipe replay ${row.id} --mode full`,
+      ].join("\n"),
+    }]);
+    expect(await object(`reports/${row.id}/success.csv`)).toBe(
+      "import_id,filename,total_rows,inserted,updated,skipped,errors,duration_sec,status\n" +
+      `${row.id},partner-b-mortgages-2026-10-04.csv,50,0,0,0,0,${durationOf(row)},FAILED\n`);
+    expect(await object(`reports/${row.id}/errors.csv`)).toBe(
+      "row_number,error_type,field_name,field_value,error_message\n,file,,,Error: injected fault at process-chunk.after-copy\n");
+    const checklist = JSON.parse(await object(`reports/${row.id}/checklist.json`)) as Import.Checklist;
+    expect(checklist.overall_status).toBe("fail");
+    expect(checklist.checks.row_count_matches_file).toEqual({ status: "fail", rows_in_file: 50, rows_read: 0, accepted: 0, rejected: 0 });
+    expect((await mortgagesSnapshot("B-64")).length).toBe(0);
+  });
+
+  it("an SNS publish that keeps failing: the import still ends FAILED, the failed alert is recorded and the execution failure is alerted", async () => {
+    try {
+      const { row, alerts, publishes } = await failWhileSnsFails("2026-10-05", 650_000, 1_000);
+      expect(row).toMatchObject({ status: "FAILED", failed_step: "process", alert_status: "FAILED" });
+      expect(row.alert_error).toBe("InternalErrorException: SNS unavailable (injected)");
+      // 1 try + 3 p-retry retries, in each of the 4 attempts the ASL makes at MarkFailed.
+      expect(publishes).toBe(16);
+      // Only the execution-failure rule's alert got through (locally it does not go through the failing endpoint).
+      expect(alerts.map((a) => a.subject)).toEqual([`leadpipe execution FAILED: ${row.id}`]);
+      expect(alerts[0]!.message).toContain("publishing the failure alert: SNS unavailable (injected)");
+    } finally {
+      platform.failPublishes(0);
+    }
+  });
+});
