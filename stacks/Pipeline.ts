@@ -24,6 +24,9 @@ export const INBOX_PREFIX = "inbox/";
 /** Where the Stage task writes chunk objects (packages/core/src/imports/stage.ts, chunkKey). */
 export const STAGING_PREFIX = "staging/";
 
+/** Where the daily lead hand-off files go (packages/core/src/leads/handoff.ts, handoffKey). */
+export const LEADS_OUTBOX_PREFIX = "outbox/leads/";
+
 /** Where the migrate Lambda finds the SQL files copied into its bundle. */
 const LAMBDA_SQL_DIR = "/var/task/sql";
 
@@ -40,6 +43,7 @@ const SIZING = {
   finalize: { memorySize: "1024 MB", timeout: "15 minutes" },
   markFailed: { memorySize: "512 MB", timeout: "1 minute" },
   refreshViews: { memorySize: "512 MB", timeout: "15 minutes" },
+  leadHandoff: { memorySize: "512 MB", timeout: "5 minutes" },
   migrate: { memorySize: "512 MB", timeout: "15 minutes" },
 } satisfies Record<string, Pick<FunctionProps, "memorySize" | "timeout">>;
 
@@ -203,7 +207,19 @@ export function Pipeline({ stack, app }: StackContext) {
     targets: [new targets.LambdaFunction(refreshViews)],
   });
 
-  for (const fn of [validate, checksum, stage, processChunk, finalize, markFailed, trigger, refreshViews]) {
+  // Daily hand-off of new leads to the insurance agency: outbox/leads/<day>/ in the landing bucket.
+  const leadHandoff = handler("LeadHandoff", "lead-handoff", SIZING.leadHandoff, {
+    retryAttempts: 2,
+    onFailure: new SnsDestination(alerts),
+  });
+  bucket.grantPut(leadHandoff, `${LEADS_OUTBOX_PREFIX}*`);
+  new events.Rule(stack, "DailyLeadHandoff", {
+    description: `leadpipe ${app.stage}: daily hand-off file of new leads for the insurance agency`,
+    schedule: events.Schedule.expression(config.schedules.leadHandoff),
+    targets: [new targets.LambdaFunction(leadHandoff)],
+  });
+
+  for (const fn of [validate, checksum, stage, processChunk, finalize, markFailed, trigger, refreshViews, leadHandoff]) {
     fn.node.addDependency(migrations);
   }
 
@@ -213,7 +229,7 @@ export function Pipeline({ stack, app }: StackContext) {
     AlertTopicArn: alerts.topicArn,
   });
 
-  return { bucket, alerts, ingest, trigger, refreshViews, migrate };
+  return { bucket, alerts, ingest, trigger, refreshViews, leadHandoff, migrate };
 }
 
 /** A digest of every file under sql/, so the migration Script reruns exactly when the SQL changes. */

@@ -38,6 +38,8 @@ export interface StageConfig {
   readonly schedules: {
     /** Nightly refresh of the reporting views: an EventBridge schedule expression, in UTC. */
     readonly refreshViews: string;
+    /** Daily lead hand-off file to the insurance agency (the day is the schedule's UTC date). */
+    readonly leadHandoff: string;
     // Partner pullers (SFTP, FTPS, e-mail attachments) get their schedules here, one per puller.
   };
   readonly alerts: {
@@ -61,7 +63,7 @@ const development: StageConfig = {
   network: { maxAzs: 2, natGateways: 1 },
   database: { minCapacity: 0, maxCapacity: 4, autoPauseMinutes: 30, readers: 0, backupRetentionDays: 1 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 4, executionTimeoutMinutes: 120 },
-  schedules: { refreshViews: "cron(30 6 * * ? *)" },
+  schedules: { refreshViews: "cron(30 6 * * ? *)", leadHandoff: "cron(0 22 * * ? *)" },
   alerts: { emails: [] },
   stagedChunkDays: 7,
   logRetentionDays: 14,
@@ -73,7 +75,7 @@ const production: StageConfig = {
   network: { maxAzs: 2, natGateways: 2 },
   database: { minCapacity: 0.5, maxCapacity: 32, autoPauseMinutes: 0, readers: 1, backupRetentionDays: 14 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 16, executionTimeoutMinutes: 360 },
-  schedules: { refreshViews: "cron(0 7 * * ? *)" },
+  schedules: { refreshViews: "cron(0 7 * * ? *)", leadHandoff: "cron(0 22 * * ? *)" },
   alerts: { emails: [] },
   stagedChunkDays: 30,
   logRetentionDays: 90,
@@ -106,8 +108,8 @@ function validate(stage: string, c: StageConfig): void {
   if (!Number.isInteger(c.ingest.mapMaxConcurrency) || c.ingest.mapMaxConcurrency < 1) {
     problems.push("ingest.mapMaxConcurrency must be a positive integer");
   }
-  if (!/^(cron|rate)\(.+\)$/.test(c.schedules.refreshViews)) {
-    problems.push(`schedules.refreshViews must be an EventBridge cron(...) or rate(...) expression`);
+  for (const [name, expression] of Object.entries(c.schedules)) {
+    if (!/^(cron|rate)\(.+\)$/.test(expression)) problems.push(`schedules.${name} must be an EventBridge cron(...) or rate(...) expression`);
   }
   if (!Number.isInteger(c.stagedChunkDays) || c.stagedChunkDays < 1) problems.push("stagedChunkDays must be a positive integer");
   if (problems.length > 0) throw new Error(`stage "${stage}": ${problems.join("; ")}`);

@@ -5,6 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { trackingCodeFor } from "../../packages/local/src/generate/random";
 import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mortgages";
+import { s3Store } from "../../packages/core/src/adapters/s3";
+import { readAll } from "../../packages/core/src/imports/streams";
+import type { HandoffResult } from "../../packages/core/src/leads/index";
 
 const sampleDay = path.resolve(__dirname, "../../fixtures/sample-day");
 let platform: LocalPlatform;
@@ -241,6 +244,60 @@ describe("order independence", () => {
       { caller_phone: "+15125550303", keyed_mortgage_id: "Z-1", keyed_tracking: "00270999999999999999" },
       { caller_phone: "+15125550304", keyed_mortgage_id: null, keyed_tracking: null },
     ]);
+  });
+});
+
+describe("lead hand-off", () => {
+  const today = new Date().toISOString().slice(0, 10);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const handoff = async (day: string) => (await platform.invoke("lead-handoff", { "detail-type": "Scheduled Event", source: "aws.events", time: `${day}T22:00:00Z` })) as HandoffResult;
+  const object = async (key: string) => (await readAll(await s3Store(platform.s3).read(platform.bucket, key))).toString("utf8");
+  const audit = async () => (await platform.pool.query("SELECT lead_id, day::text, file_key, handed_off_at FROM lead_handoff_items ORDER BY lead_id")).rows;
+  const leadId = async (phone: string) => (await platform.pool.query("SELECT id FROM leads WHERE caller_phone = $1", [phone])).rows.map((r) => Number(r.id));
+
+  it("hands each lead off once, in a file whose cells a spreadsheet cannot run", async () => {
+    await ingest(bMortgages("partner-b-mortgages-leads.csv", [
+      ["B-230001", '=HYPERLINK("http://x.example","win")', "512-555-0401"], ["B-230002", "Zoe", "512-555-0402"], ["B-230003", "Ida", "512-555-0403"]]));
+    await addPieces(["B-230001", "B-230002", "B-230003"]);
+    await ingest(ivr("call-center-responses-leads-1.csv", [
+      `512-555-0401,11/22/2026 9:00 AM,Interested,B-230001,`,
+      `512-555-0401,11/22/2026 9:05 AM,Interested,,${t("B-230001")}`,
+      `512-555-0402,11/22/2026 9:10 AM,Interested,B-230002,`,
+      `512-555-0402,11/22/2026 9:20 AM,DNC,B-230002,`,
+    ]));
+    expect(await leadId("+15125550401")).toHaveLength(1);
+    const due = (await platform.pool.query(
+      `SELECT id FROM leads l WHERE NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.channel = 'call' AND o.value = l.caller_phone) ORDER BY id`)).rows.map((r) => String(r.id));
+
+    const first = await handoff(today);
+    const key = `outbox/leads/${today}/leads-${today}.csv`;
+    expect(first).toMatchObject({ day: today, key, created: true, leads: due.length, optedOut: 1 });
+    const text = await object(key);
+    const lines = text.trimEnd().split("\n");
+    expect(lines[0]).toBe("lead_id,first_name,last_name,phone,email,property_address,property_city,property_state,property_zip,mortgage_id,loan_amount,lender,mail_partner,tracking_code,interested_at");
+    expect(lines.slice(1).map((l) => l.split(",")[0])).toEqual(due);
+    const [injected] = await leadId("+15125550401");
+    expect(lines).toContain(
+      `${injected},"'=HYPERLINK(""http://x.example"",""win"")",Rivera,(512) 555-0401,,12 Oak St,Austin,TX,78745,B-230001,250000.00,Harbor Mortgage,B,${t("B-230001")},2026-11-22T15:00:00Z`);
+    expect(text).not.toContain("(512) 555-0402");
+    const audited = await audit();
+    expect(audited.map((a) => String(a.lead_id))).toEqual(due);
+    expect(audited.every((a) => a.day === today && a.file_key === key && a.handed_off_at.toISOString() === first.handedOffAt)).toBe(true);
+
+    // The same day again: the same bytes, no new audit rows, even with a new lead waiting.
+    await ingest(ivr("call-center-responses-leads-2.csv", [`512-555-0403,11/23/2026 9:00 AM,interested,B-230003,`]));
+    const again = await handoff(today);
+    expect(again).toEqual({ ...first, created: false, optedOut: 0 });
+    expect(await object(key)).toBe(text);
+    expect(await audit()).toEqual(audited);
+
+    // The next day carries only the new lead; running it twice changes nothing either.
+    const [late] = await leadId("+15125550403");
+    const next = await handoff(tomorrow);
+    expect(next).toMatchObject({ day: tomorrow, created: true, leads: 1 });
+    expect((await object(next.key)).trimEnd().split("\n").slice(1).map((l) => l.split(",")[0])).toEqual([String(late)]);
+    expect(await handoff(tomorrow)).toMatchObject({ created: false, leads: 1, sha256: next.sha256 });
+    expect((await audit()).map((a) => Number(a.lead_id))).toEqual([...due.map(Number), late].sort((a, b) => a - b));
   });
 });
 

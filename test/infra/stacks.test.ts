@@ -37,6 +37,7 @@ const ALL_HANDLERS = [
   ...Object.values(TASK_HANDLERS),
   "functions/trigger.handler",
   "functions/refresh-views.handler",
+  "functions/lead-handoff.handler",
   "functions/migrate.handler",
 ].sort();
 
@@ -88,6 +89,14 @@ function leadpipeFunctions(template: Template): Resources {
       String(r.Properties.Handler).startsWith("functions/"),
     ),
   );
+}
+
+/** The one EventBridge schedule rule whose target is the Lambda `fnId`. */
+function scheduleOf(template: Template, fnId: string): [string, Json] {
+  const rules = template.findResources("AWS::Events::Rule", { Properties: { ScheduleExpression: Match.anyValue() } });
+  const targeting = Object.entries(rules).filter(([, r]) =>
+    (r.Properties.Targets as Json[]).some((target) => JSON.stringify(target.Arn) === JSON.stringify(getAttArn(fnId))));
+  return only(Object.fromEntries(targeting), `schedule of ${fnId}`);
 }
 
 function getAttArn(id: string): Json {
@@ -300,7 +309,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
   });
 
   describe("Lambdas", () => {
-    it("are the nine handlers in functions/, on a current Node.js runtime", () => {
+    it("are the handlers in functions/, on a current Node.js runtime", () => {
       const { pipeline } = t();
       const fns = leadpipeFunctions(pipeline);
       expect(Object.values(fns).map((f) => f.Properties.Handler).sort()).toEqual(ALL_HANDLERS);
@@ -404,16 +413,30 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
     it("refreshes the reporting views nightly on the stage's schedule", () => {
       const { pipeline, config } = t();
       const refresh = functionId(pipeline, "functions/refresh-views.handler");
-      const [ruleId] = only(
-        pipeline.findResources("AWS::Events::Rule", { Properties: { ScheduleExpression: Match.anyValue() } }),
-        "schedule",
-      );
-      pipeline.hasResourceProperties("AWS::Events::Rule", {
-        ScheduleExpression: config.schedules.refreshViews,
-        State: "ENABLED",
-        Targets: [Match.objectLike({ Arn: getAttArn(refresh) })],
-      });
+      const [ruleId, rule] = scheduleOf(pipeline, refresh);
+      expect(rule.Properties).toMatchObject({ ScheduleExpression: config.schedules.refreshViews, State: "ENABLED" });
       expectInvokePermission(pipeline, refresh, "events.amazonaws.com", ruleId);
+    });
+
+    it("hands off the day's leads on the stage's schedule, writing only under outbox/leads/, alerting when it keeps failing", () => {
+      const { pipeline, config } = t();
+      const handoff = functionId(pipeline, "functions/lead-handoff.handler");
+      const [ruleId, rule] = scheduleOf(pipeline, handoff);
+      expect(rule.Properties).toMatchObject({ ScheduleExpression: config.schedules.leadHandoff, State: "ENABLED" });
+      expectInvokePermission(pipeline, handoff, "events.amazonaws.com", ruleId);
+
+      const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
+      const s3Statements = roleStatements(pipeline, handoff).filter((s) => asList(s.Action).some((a: string) => a.startsWith("s3:")));
+      expect(s3Statements).toHaveLength(1);
+      expect(asList(s3Statements[0].Action)).toContain("s3:PutObject");
+      expect(asList(s3Statements[0].Action).some((a: string) => /^s3:(Get|Delete|List)/.test(a))).toBe(false);
+      expect(s3Statements[0].Resource).toEqual({ "Fn::Join": ["", [getAttArn(bucketId), "/outbox/leads/*"]] });
+
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      pipeline.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+        FunctionName: { Ref: handoff },
+        DestinationConfig: { OnFailure: { Destination: { Ref: topicId } } },
+      });
     });
 
     it("publishes FAILED, TIMED_OUT and ABORTED executions of this state machine to the alert topic", () => {

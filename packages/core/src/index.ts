@@ -8,3 +8,4 @@ export { createLogger, log, type Logger } from "./log";
 export { FileRejectedError, RetryableError, ConfigError, isTransient, asRetryable } from "./errors";
 export type { Deps, ObjectStore, Notifier, ExecutionStarter, Settings } from "./ports";
 export * as People from "./people/index";
+export * as Leads from "./leads/index";

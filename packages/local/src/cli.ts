@@ -6,6 +6,7 @@ import { statusCommand } from "./commands/status";
 import { generateCommand } from "./commands/generate";
 import { imbCommand } from "./commands/imb";
 import { matchCommand } from "./commands/match";
+import { leadsCommand } from "./commands/leads";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -19,7 +20,8 @@ const program = new Command("leadpipe")
   .addCommand(statusCommand())
   .addCommand(generateCommand())
   .addCommand(imbCommand())
-  .addCommand(matchCommand());
+  .addCommand(matchCommand())
+  .addCommand(leadsCommand());
 
 try {
   await program.parseAsync(process.argv);
