@@ -297,7 +297,7 @@ describe("lead hand-off", () => {
     expect(next).toMatchObject({ day: tomorrow, created: true, leads: 1 });
     expect((await object(next.key)).trimEnd().split("\n").slice(1).map((l) => l.split(",")[0])).toEqual([String(late)]);
     expect(await handoff(tomorrow)).toMatchObject({ created: false, leads: 1, sha256: next.sha256 });
-    expect((await audit()).map((a) => Number(a.lead_id))).toEqual([...due.map(Number), late].sort((a, b) => a - b));
+    expect((await audit()).map((a) => Number(a.lead_id))).toEqual([...due.map(Number), late!].sort((a, b) => a - b));
   });
 });
 
