@@ -33,6 +33,7 @@ export const deliveriesTarget: Target = sqlTarget({
   kind: "deliveries",
   stagingTable: "staging_deliveries",
   columns: ["tracking_code", "routing_code", "imb_raw", "event_at", "event_code"],
+  key: ["tracking_code", "event_at", "event_code"],
   views: [],
   promoteFn: "promote_deliveries",
   rejectsFn: "delivery_rejects",
@@ -46,6 +47,7 @@ export const callResponsesTarget: Target = sqlTarget({
   kind: "call_responses",
   stagingTable: "staging_call_responses",
   columns: ["caller_phone", "called_at", "disposition", "keyed_mortgage_id", "keyed_tracking", "lookup_mortgage_id", "lookup_tracking_code"],
+  key: ["caller_phone", "called_at", "disposition", "keyed_mortgage_id", "keyed_tracking"],
   views: [],
   promoteFn: "promote_call_responses",
 });
