@@ -1,6 +1,7 @@
 export * as Sources from "./sources/index";
 export * as Import from "./imports/index";
 export * as Views from "./views";
+export * as Audience from "./audiences/index";
 export { createPool, migrate, withTransaction } from "./db";
 export type { Pool, PoolClient, Queryable } from "./db";
 export { config, loadConfig, resetConfig, type Config } from "./config";

@@ -7,6 +7,7 @@ import { generateCommand } from "./commands/generate";
 import { imbCommand } from "./commands/imb";
 import { matchCommand } from "./commands/match";
 import { leadsCommand } from "./commands/leads";
+import { audienceCommand } from "./commands/audience";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -21,7 +22,8 @@ const program = new Command("leadpipe")
   .addCommand(generateCommand())
   .addCommand(imbCommand())
   .addCommand(matchCommand())
-  .addCommand(leadsCommand());
+  .addCommand(leadsCommand())
+  .addCommand(audienceCommand());
 
 try {
   await program.parseAsync(process.argv);

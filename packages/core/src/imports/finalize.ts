@@ -40,8 +40,15 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
         WHERE id = $1`,
       [importId, t.rows_read, t.accepted, t.rejected, t.inserted, t.updated, t.unchanged]);
     const finished = await getImport(pool, importId);
-    const prefix = await writeReports(deps, finished, { status, reason, totals: t });
     const spec = Sources.get(finished.source ?? "");
+    // File-level rules (a full do-not-call file replacing its area codes) need the whole file: not
+    // for an errors-only replay, which carries only the rows its original rejected.
+    const complete = spec?.target.complete;
+    if (complete && finished.replay_mode !== "errors-only") {
+      const changed = await withTransaction(pool, (client) => complete(client, importId));
+      deps.log.info("file-level rules applied", { importId, changed });
+    }
+    const prefix = await writeReports(deps, finished, { status, reason, totals: t });
     await withTransaction(pool, async (client) => {
       await client.query(
         "UPDATE imports SET status = $2, status_reason = $3, current_step = NULL, reports_prefix = $4 WHERE id = $1",

@@ -85,6 +85,8 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
     if (field) mapped.push({ index, field });
   });
   const validate = spec.row.compile(Object.fromEntries(mapped.map(({ index, field }) => [field, index])));
+  // Optional columns the file left out read as blank (compile does the same for valid rows).
+  const absent = Object.values(spec.columns).filter((f) => !mapped.some((m) => m.field === f));
   const columns = spec.target.columns;
   const staged = new CopyBatches();
   const rejects: RowReject[] = [...broken];
@@ -104,6 +106,7 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
     } else {
       const raw = rec.slice(1).join(spec.reader.delimiter);
       const input: Record<string, string> = {};
+      for (const field of absent) input[field] = "";
       for (const { index, field } of mapped) input[field] = rec[index]!;
       const result = spec.row.safeParse(input);
       const issues = result.success ? [{ path: [], message: "rejected by the compiled row rules but accepted by the schema (a bug)" }] : result.error.issues;

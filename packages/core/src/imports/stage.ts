@@ -35,7 +35,8 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
   const splitter = new RecordSplitter({ delimiter: d });
   const chunks: ChunkRef[] = [];
   const sealed: { ref: ChunkRef; body: Buffer }[] = [];
-  let header: Buffer | undefined;
+  // A headerless file gets the spec's field names as its header, so every chunk reads the same way.
+  let header: Buffer | undefined = spec.reader.header === false ? Buffer.from(Object.keys(spec.columns).join(d)) : undefined;
   let parts: Buffer[] = [];
   let count = 0;
   const inFlight: Promise<void>[] = [];

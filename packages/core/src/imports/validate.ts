@@ -54,7 +54,8 @@ export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean): s
   }
   text = text.replace(/^\uFEFF/, "");
   const firstLine = text.split(/\r?\n/).find((l) => l.trim() !== "");
-  if (firstLine === undefined) throw new FileRejectedError("empty file: no header row");
+  if (firstLine === undefined) throw new FileRejectedError(spec.reader.header === false ? "empty file: no records" : "empty file: no header row");
+  if (spec.reader.header === false) return Object.keys(spec.columns);
   let header: string[];
   try {
     header = (parse(firstLine, { delimiter: spec.reader.delimiter, relax_quotes: true }) as string[][])[0] ?? [];
@@ -62,7 +63,8 @@ export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean): s
     throw new FileRejectedError(`not a CSV file: the header row cannot be parsed (${(err as Error).message})`);
   }
   const found = new Set(header.map((h) => h.trim().toLowerCase()));
-  const missing = Object.keys(spec.columns).filter((c) => !found.has(c.toLowerCase()));
+  const optional = new Set(spec.optionalColumns ?? []);
+  const missing = Object.keys(spec.columns).filter((c) => !optional.has(c) && !found.has(c.toLowerCase()));
   if (missing.length > 0) {
     throw new FileRejectedError(
       `header does not match ${spec.name}: missing column(s) ${missing.map((m) => JSON.stringify(m)).join(", ")}; found ${header.length} column(s) starting ${header.slice(0, 5).map((h) => JSON.stringify(h)).join(", ")}`);

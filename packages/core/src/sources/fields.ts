@@ -275,3 +275,38 @@ export const code = (pattern: RegExp, expected: string, opts: { required?: boole
  */
 export const keyed = <T>(normalize: (v: string) => T | null, opts: { max?: number } = {}) =>
   coerce("text", (v) => (v.length <= (opts.max ?? 100) ? { raw: collapse(v), value: normalize(v) } : undefined), false);
+
+/** An ISO 8601 date-time (as timestamp("ISO")), or a bare date "2026-11-20" meaning midnight UTC. */
+export const dateOrTimestamp = (opts: { required?: boolean } = {}) => {
+  const instant = fastOf.get(timestamp("ISO"))!;
+  return coerce("an ISO 8601 date or date-time like 2026-11-20 or 2026-11-20T08:30:00Z", (v) => {
+    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+    if (day) {
+      const d = isoDate(Number(day[1]), Number(day[2]), Number(day[3]));
+      return d ? `${d} 00:00:00+00:00` : undefined;
+    }
+    const t = instant(v);
+    return typeof t === "string" ? t : undefined;
+  }, opts.required ?? false);
+};
+
+const TRUE_WORDS = new Set(["true", "t", "yes", "y", "1"]);
+const FALSE_WORDS = new Set(["false", "f", "no", "n", "0"]);
+
+/** A yes/no flag: true/false, t/f, yes/no, y/n, 1/0 (any case). */
+export const flag = (opts: { required?: boolean } = {}) =>
+  coerce("true or false", (v) => {
+    const s = v.toLowerCase();
+    return TRUE_WORDS.has(s) ? true : FALSE_WORDS.has(s) ? false : undefined;
+  }, opts.required ?? false);
+
+/**
+ * A do-not-call registry line: one 10-digit number ("2125550101") or "area code,number"
+ * ("212,5550101"). Returned as the 10 digits.
+ */
+export const registryNumber = (opts: { required?: boolean } = {}) =>
+  coerce("a 10-digit number or \"area code,number\" (e.g. 2125550101 or 212,5550101)", (v) => {
+    const m = /^(?:(\d{3})\s*,\s*(\d{7})|(\d{10}))$/.exec(v);
+    const ten = m ? (m[3] ?? `${m[1]}${m[2]}`) : undefined;
+    return ten && /^[2-9]\d{2}[2-9]\d{6}$/.test(ten) ? ten : undefined;
+  }, opts.required ?? false);

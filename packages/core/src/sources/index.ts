@@ -2,11 +2,12 @@ import path from "node:path";
 import type { SourceSpec } from "./spec";
 import { partnerBMortgages } from "./partner-b-mortgages";
 import { feedSpecs } from "./feeds";
+import { complianceFeeds } from "./compliance-feeds";
 
 export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
 
 /** Every known source. Adding a partner is one spec file and one line here. */
-export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs];
+export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs, ...complianceFeeds];
 
 const byName = new Map(all.map((s) => [s.name, s]));
 

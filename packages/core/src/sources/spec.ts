@@ -6,6 +6,8 @@ export interface CsvReader {
   format: "csv";
   delimiter: string;
   encoding: "utf-8" | "windows-1252";
+  /** false: the file has no header row; its fields are the keys of `columns`, in order. Default true. */
+  header?: boolean;
 }
 export type Reader = CsvReader;
 
@@ -27,6 +29,12 @@ export interface Target {
   promote(client: PoolClient, importId: string, chunkIndex: number): Promise<{ rejects: TargetReject[]; inserted: number; updated: number }>;
   /** The canonical key among `columns`: two rows of one batch sharing it are duplicates (reported, the last wins). */
   key?: readonly string[];
+  /**
+   * File-level rules that need every chunk promoted first (e.g. a full do-not-call file replaces
+   * its area codes). Runs in one transaction in Finalize; must be idempotent (Finalize retries).
+   * Returns how many core rows it changed beyond the chunks' counts, for the log.
+   */
+  complete?(client: PoolClient, importId: string): Promise<number>;
   /** Materialized views that read this kind, refreshed after an import. */
   views: readonly string[];
 }
@@ -46,6 +54,8 @@ export interface SourceSpec {
   reader: Reader;
   /** Source header (compared case-insensitively, trimmed) → field of `row`. */
   columns: Readonly<Record<string, string>>;
+  /** Headers of `columns` a file may leave out (their fields read as blank). */
+  optionalColumns?: readonly string[];
   /** Validates one row of raw strings keyed by field; outputs a record keyed by target column. */
   row: RowSchema;
   target: Target;
