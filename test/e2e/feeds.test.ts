@@ -4,6 +4,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { trackingCodeFor } from "../../packages/local/src/generate/random";
+import { writePartnerB } from "../../packages/local/src/generate/partner-b";
+import { writeCallResponses, writeDeliveries } from "../../packages/local/src/generate/feeds";
 import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mortgages";
 import { s3Store } from "../../packages/core/src/adapters/s3";
 import { readAll } from "../../packages/core/src/imports/streams";
@@ -335,3 +337,40 @@ describe("the sample day's feeds", () => {
     ]);
   });
 });
+
+describe("a generated day", () => {
+  it("lands every partner's deliveries on the generated pieces and matches the calls about them", async () => {
+    const opts = { day: "2026-12-01", rows: 40, startId: 600_000 };
+    const ids = ["A", "B", "C", "D"].flatMap((p) => Array.from({ length: opts.rows }, (_, i) => `${p}-${opts.startId + i}`));
+    await addPieces(ids);
+    const mortgages = path.join(tmp, "partner-b-mortgages-2026-12-01.csv");
+    await writePartnerB(mortgages, opts);
+    expect((await ingest(mortgages)).status).toBe("COMPLETE");
+    for (const p of ["A", "B", "C", "D"] as const) {
+      const f = path.join(tmp, `partner-${p.toLowerCase()}-deliveries-2026-12-01.csv`);
+      await writeDeliveries(f, p, { ...opts, badEvery: 10 });
+      const row = await ingest(f);
+      expect(row, p).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 40, rejected: 4, accepted: 36 });
+      const states = await platform.pool.query("SELECT status, count(*)::int AS n FROM delivery_events WHERE import_id = $1 GROUP BY status", [row.id]);
+      expect(states.rows, p).toEqual([{ status: "applied", n: row.inserted }]);
+    }
+    const calls = path.join(tmp, "call-center-responses-2026-12-01.csv");
+    await writeCallResponses(calls, opts);
+    const row = await ingest(calls);
+    expect(row).toMatchObject({ status: "COMPLETE", rows_read: 40, accepted: 40 });
+    // Every call that keyed a valid tracking code or a loan number of the day is matched; the rest are reported.
+    const unmatched = await platform.pool.query(
+      `SELECT count(*)::int AS n FROM call_responses r WHERE r.import_id = $1 AND r.match_method IS NULL
+          AND (r.lookup_tracking_code IN (SELECT tracking_code FROM mail_pieces) OR r.lookup_mortgage_id IN (SELECT mortgage_id FROM mail_pieces))`, [row.id]);
+    expect(unmatched.rows[0].n).toBe(0);
+    const reported = await platform.pool.query("SELECT count(*)::int AS n FROM call_responses_unmatched WHERE file_name = 'call-center-responses-2026-12-01.csv'");
+    const byMethod = await platform.pool.query(
+      "SELECT coalesce(match_method, 'unmatched') AS m, count(*)::int AS n FROM call_responses WHERE import_id = $1 GROUP BY 1 ORDER BY 1", [row.id]);
+    const counts = Object.fromEntries(byMethod.rows.map((r) => [r.m, r.n]));
+    expect(counts.mortgage_id).toBeGreaterThan(0);
+    expect(counts.tracking_code).toBeGreaterThan(0);
+    expect(reported.rows[0].n).toBe(counts.unmatched ?? 0);
+    expect((counts.mortgage_id ?? 0) + (counts.tracking_code ?? 0) + (counts.unmatched ?? 0)).toBe(40);
+  });
+});
+

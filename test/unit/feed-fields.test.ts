@@ -111,3 +111,28 @@ describe("trackingCodeFor", () => {
     for (const c of [...codes].slice(0, 50)) expect(Imb.parse(c).tracking).toBe(c);
   });
 });
+
+describe("feed generators", () => {
+  it("write the same bytes for the same day and size, with the spec's header", async () => {
+    const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
+    const os = await import("node:os");
+    const path = await import("node:path");
+    const { writeDeliveries, writeCallResponses } = await import("../../packages/local/src/generate/feeds");
+    const dir = mkdtempSync(path.join(os.tmpdir(), "leadpipe-feedgen-"));
+    try {
+      for (const run of ["1", "2"]) {
+        await writeDeliveries(path.join(dir, `d${run}.csv`), "D", { day: "2026-11-20", rows: 200, badEvery: 50 });
+        await writeCallResponses(path.join(dir, `c${run}.csv`), { day: "2026-11-20", rows: 200 });
+      }
+      const d = readFileSync(path.join(dir, "d1.csv"), "utf8");
+      expect(readFileSync(path.join(dir, "d2.csv"), "utf8")).toBe(d);
+      expect(readFileSync(path.join(dir, "c2.csv"), "utf8")).toBe(readFileSync(path.join(dir, "c1.csv"), "utf8"));
+      const lines = d.trimEnd().split("\n");
+      expect(lines[0]).toBe("Piece IMb,Event Date/Time,Operation,Facility ZIP");
+      expect(lines).toHaveLength(201);
+      expect(Imb.parse(lines[1]!.split(",")[0]!).tracking).toBe(trackingCodeFor("D-100000"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import path from "node:path";
 import { writePartnerB } from "./partner-b";
+import { feedDayWriters } from "./feeds";
 
 export interface DayOptions {
   /** Business day, YYYY-MM-DD. */
@@ -23,6 +24,7 @@ export const dayWriters: DayFileWriter[] = [
     fileName: (day) => `partner-b-mortgages-${day}.csv`,
     write: (file, o) => writePartnerB(file, { day: o.day, rows: o.rows, badEvery: o.badEvery }),
   },
+  ...feedDayWriters,
 ];
 
 /** Writes every registered source's file for the day into `dir`; returns the paths in registry order. */
