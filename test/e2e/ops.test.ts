@@ -6,6 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Import } from "@leadpipe/core";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
+import { formatDescription } from "../../packages/local/src/commands/status";
+import { waitWithProgress } from "../../packages/local/src/commands/ingest";
+import { replayImport } from "../../packages/local/src/commands/replay";
+import { progressPrinter } from "../../packages/local/src/report";
 
 const sample = path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv");
 const HEADER = "Loan Number,Borrower First,Borrower Last,Co-Borrower First,Co-Borrower Last,Property Address,Property City,Property State,Property Zip,Mailing Address,Mailing City,Mailing State,Mailing Zip,Loan Amount,Lender,Loan Type,Interest Rate,Closing Date,First Payment Date,Borrower Phone,Borrower Email";
@@ -223,6 +227,77 @@ describe("replay", () => {
       rows_read: 10, accepted: 6, rejected: 4, inserted: 0, updated: 0, unchanged: 6 });
     expect(await mortgagesSnapshot("B-1000")).toEqual(snapshot);
     expect(await importRow(original.id)).toMatchObject({ status: "COMPLETE" });
+  });
+});
+
+describe("status and progress", () => {
+  it("describes one import in full: reports, rejects by reason, replays, totals across runs, the replay command", async () => {
+    const original = (await platform.pool.query<Import.ImportRow>(
+      "SELECT * FROM imports WHERE file_name = 'partner-b-mortgages-2026-11-20.csv' AND replay_of IS NULL")).rows[0]!;
+    const d = await Import.describe(platform.pool, original.id);
+    const at = (f: string) => `s3://${platform.bucket}/reports/${original.id}/${f}`;
+    expect(d.reports).toEqual({ success: at("success.csv"), errors: at("errors.csv"), checklist: at("checklist.json") });
+    expect(d.progress).toMatchObject({ chunks_done: 1, chunks_total: 1, rows_done: 10, rows_total: 10 });
+    expect(d.rejects).toEqual([
+      { error_type: "parse", field_name: null, error_message: "unparsable line: expected 21 fields, found 16", rows: 1, resolved: 1 },
+      { error_type: "validation", field_name: "Borrower First", error_message: "required value is missing", rows: 1, resolved: 1 },
+      { error_type: "validation", field_name: "Closing Date", error_message: "expected a date as MM/DD/YYYY", rows: 1, resolved: 1 },
+      { error_type: "validation", field_name: "Loan Amount", error_message: "expected an amount like 312500.00", rows: 1, resolved: 1 },
+    ]);
+    expect(d.replays.map((r) => [r.mode, r.status, r.rows_read, r.accepted, r.rejected])).toEqual([
+      ["errors-only", "COMPLETE_WITH_ERRORS", 4, 0, 4], ["errors-only", "COMPLETE", 4, 4, 0], ["full", "COMPLETE_WITH_ERRORS", 10, 6, 4]]);
+    expect(d.reconciliation).toEqual({ rows_read: 10, accepted: 6, resolved_by_replays: 4, outstanding_rejects: 0 });
+    expect(d.replay_command).toBe(`npx leadpipe replay ${original.id} --mode full`);
+    const text = formatDescription(d).split("\n");
+    expect(text).toContain("rows         read 10 = accepted 6 + rejected 4; accepted = inserted 6 + updated 0 + unchanged 0");
+    expect(text).toContain("across runs  read 10 = accepted 6 + re-ingested by replays 4 + still rejected 0");
+    expect(text).toContain(`reports      ${at("success.csv")}`);
+    expect(text).toContain("                   1 row(s)  validation  Loan Amount: expected an amount like 312500.00 (1 re-ingested)");
+    expect(text.find((l) => l.startsWith("steps"))).toMatch(/^steps +validate \d+ ms, checksum \d+ ms, stage \d+ ms, process \d+ ms, finalize \d+ ms$/);
+  });
+
+  it("prints chunks, rows and rows/s while an import runs, from the progress the import row carries", async () => {
+    const file = path.join(tmp, "partner-b-mortgages-2026-09-01.csv");
+    await writePartnerB(file, { day: "2026-09-01", rows: 250, startId: 590_000 });
+    const lines: string[] = [];
+    const [row] = await waitWithProgress(platform, (s) => lines.push(s), async (onProgress) => {
+      const d = await platform.drop(file);
+      return platform.waitFor([d], onProgress);
+    });
+    expect(row).toMatchObject({ status: "COMPLETE", chunks_done: 3, chunks_total: 3 });
+    const shown = lines.filter((l) => l.includes("file(s)")).map((l) => l.replace("\r\x1b[K", ""));
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown[0]).toMatch(/^[01]\/1 file\(s\) · chunks \d\/[03] · rows [\d,]+\/[\d,]+ · [\d,]+ rows\/s · \d+ s$/);
+    expect(lines.at(-1)).toBe("\r\x1b[K");
+    const printer = progressPrinter(platform.pool, (s) => lines.push(s), 0);
+    await printer.update([row!]);
+    expect(lines.at(-1)).toMatch(/^\r\x1b\[K1\/1 file\(s\) · chunks 3\/3 · rows 250\/250 · [\d,]+ rows\/s · \d+ s$/);
+  });
+
+  it("leadpipe replay uploads the corrected file, waits, and reports the replay and its original", async () => {
+    const file = path.join(tmp, "partner-b-mortgages-2026-09-02.csv");
+    writeFileSync(file, [HEADER,
+      `B-580001,Ann,Lee,,,1 Main St,Austin,TX,78745,,,,,"$100,000.00",Bank,CONV,6.0,11/14/2026,01/01/2027,,`,
+      `B-580002,Bo,Lee,,,1 Main St,Austin,TX,78745,,,,,TBD,Bank,CONV,6.0,11/14/2026,01/01/2027,,`, ""].join("\n"));
+    const original = await ingest(file);
+    expect(original).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rejected: 1 });
+    const fixed = path.join(tmp, "fixed-2026-09-02.csv");
+    writeFileSync(fixed, `row_number,${HEADER}\n3,B-580002,Bo,Lee,,,1 Main St,Austin,TX,78745,,,,,"$90,000.00",Bank,CONV,6.0,11/14/2026,01/01/2027,,\n`);
+    const out: string[] = [];
+    const write = process.stdout.write;
+    process.stdout.write = ((s: string) => out.push(s) > 0) as typeof process.stdout.write;
+    try {
+      const { result, row } = await replayImport(platform, original.id, { mode: "errors-only", file: fixed, json: true });
+      expect(result).toMatchObject({ original: original.id, rows: 1 });
+      expect(row).toMatchObject({ status: "COMPLETE", rows_read: 1, inserted: 1 });
+      expect(JSON.parse(out.join(""))).toEqual({ ...result, replay: {
+        import_id: row!.id, file: "partner-b-mortgages-2026-09-02.csv", source: "partner-b-mortgages", partner: "B", status: "COMPLETE",
+        rows_read: 1, accepted: 1, rejected: 0, inserted: 1, updated: 0, unchanged: 0 } });
+    } finally {
+      process.stdout.write = write;
+    }
+    expect(await importRow(original.id)).toMatchObject({ status: "COMPLETE" });
+    expect((await platform.pool.query("SELECT loan_amount, source_row FROM mortgages WHERE mortgage_id = 'B-580002'")).rows).toEqual([{ loan_amount: "90000.00", source_row: 3 }]);
   });
 });
 

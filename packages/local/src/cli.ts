@@ -3,6 +3,7 @@ import { startCommand } from "./commands/start";
 import { ingestCommand } from "./commands/ingest";
 import { sqlCommand } from "./commands/sql";
 import { statusCommand } from "./commands/status";
+import { replayCommand } from "./commands/replay";
 import { generateCommand } from "./commands/generate";
 import { imbCommand } from "./commands/imb";
 import { matchCommand } from "./commands/match";
@@ -19,6 +20,7 @@ const program = new Command("leadpipe")
   .addCommand(ingestCommand())
   .addCommand(sqlCommand())
   .addCommand(statusCommand())
+  .addCommand(replayCommand())
   .addCommand(generateCommand())
   .addCommand(imbCommand())
   .addCommand(matchCommand())

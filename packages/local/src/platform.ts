@@ -286,26 +286,26 @@ export class LocalPlatform {
   }
 
   /** Waits until the imports of these dropped files reach a terminal state; returns them in order. */
-  waitFor(dropped: Dropped[], onProgress?: (rows: Import.ImportRow[]) => void, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
+  waitFor(dropped: Dropped[], onProgress?: (rows: Import.ImportRow[]) => void | Promise<void>, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
     return this.waitUntilTerminal(() => Promise.all(dropped.map(async (d) => (await this.pool.query<Import.ImportRow>(
       "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND created_at >= $3 ORDER BY seq DESC LIMIT 1",
       [this.bucket, d.key, d.droppedAt])).rows[0])), onProgress, timeoutMs, dropped.map((d) => d.key).join(", "));
   }
 
   /** Waits until these imports (by id) reach a terminal state; returns them in order. */
-  waitForImports(ids: string[], onProgress?: (rows: Import.ImportRow[]) => void, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
+  waitForImports(ids: string[], onProgress?: (rows: Import.ImportRow[]) => void | Promise<void>, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
     return this.waitUntilTerminal(() => Promise.all(ids.map(async (id) => (await this.pool.query<Import.ImportRow>(
       "SELECT * FROM imports WHERE id = $1", [id])).rows[0])), onProgress, timeoutMs, ids.join(", "));
   }
 
-  private async waitUntilTerminal(lookup: () => Promise<(Import.ImportRow | undefined)[]>, onProgress: ((rows: Import.ImportRow[]) => void) | undefined,
+  private async waitUntilTerminal(lookup: () => Promise<(Import.ImportRow | undefined)[]>, onProgress: ((rows: Import.ImportRow[]) => void | Promise<void>) | undefined,
     timeoutMs: number, what: string): Promise<Import.ImportRow[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const rows = await lookup();
       for (const r of rows) if (r && !Import.TERMINAL.includes(r.status)) await this.failIfStuck(r);
       const found = rows.filter((r): r is Import.ImportRow => r !== undefined);
-      onProgress?.(found);
+      await onProgress?.(found);
       if (found.length === rows.length && found.every((r) => Import.TERMINAL.includes(r.status))) {
         // The execution may still be at work after the status turned terminal (the failure alert): read its final state.
         await Promise.all(found.map((r) => this.executions.get(r.id)?.promise));

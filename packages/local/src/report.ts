@@ -1,4 +1,4 @@
-import { Import } from "@leadpipe/core";
+import { Import, type Pool } from "@leadpipe/core";
 
 const COLUMNS = ["file", "source", "status", "rows_read", "accepted", "rejected", "inserted", "updated", "unchanged"] as const;
 
@@ -18,4 +18,48 @@ export function reconciliationTable(rows: Import.ImportRow[]): string {
 
 export function reconciliationJson(r: Import.ImportRow): string {
   return JSON.stringify(Import.reconciliationOf(r));
+}
+
+export interface ProgressFigures {
+  files: number;
+  filesDone: number;
+  chunksDone: number;
+  chunksTotal: number;
+  rowsDone: number;
+  rowsTotal: number;
+  seconds: number;
+}
+
+/** One progress line for a terminal: files, chunks and rows done, rows/s since the command started. */
+export function formatProgress(p: ProgressFigures): string {
+  const rate = p.seconds > 0 ? Math.round(p.rowsDone / p.seconds) : 0;
+  const n = (v: number) => v.toLocaleString("en-US");
+  return `${p.filesDone}/${p.files} file(s) · chunks ${n(p.chunksDone)}/${n(p.chunksTotal)} · rows ${n(p.rowsDone)}/${n(p.rowsTotal)} · ${n(rate)} rows/s · ${p.seconds.toFixed(0)} s`;
+}
+
+/**
+ * Prints progress while imports run (at most once a second), read from the import_progress
+ * view the dashboard also reads. `done()` clears the line.
+ */
+export function progressPrinter(pool: Pick<Pool, "query">, write: (s: string) => void, everyMs = 1000) {
+  const started = Date.now();
+  let last = 0;
+  return {
+    async update(rows: Import.ImportRow[]): Promise<void> {
+      if (Date.now() - last < everyMs || rows.length === 0) return;
+      last = Date.now();
+      const { rows: [t] } = await pool.query<{ chunks_done: number; chunks_total: number; rows_done: number; rows_total: number }>(
+        `SELECT coalesce(sum(chunks_done), 0)::int AS chunks_done, coalesce(sum(chunks_total), 0)::int AS chunks_total,
+                coalesce(sum(rows_done), 0)::bigint AS rows_done, coalesce(sum(rows_total), 0)::bigint AS rows_total
+           FROM import_progress WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
+      write(`\r\x1b[K${formatProgress({
+        files: rows.length, filesDone: rows.filter((r) => Import.TERMINAL.includes(r.status)).length,
+        chunksDone: t!.chunks_done, chunksTotal: t!.chunks_total, rowsDone: t!.rows_done, rowsTotal: t!.rows_total,
+        seconds: (Date.now() - started) / 1000,
+      })}`);
+    },
+    done(): void {
+      if (last > 0) write("\r\x1b[K");
+    },
+  };
 }

@@ -8,3 +8,4 @@ export { markFailed, errorMessage, type StepError } from "./mark-failed";
 export { getImport, chunkTotals, TERMINAL, type ImportRow, type ImportStatus, type ChunkTotals } from "./repo";
 export { replay, ReplayRefusedError, type ReplayMode, type ReplayRequest, type ReplayResult } from "./replay";
 export { writeReports, successReport, checklist, errorReportLines, reportsPrefix, REPORT_FILES, SUCCESS_HEADER, ERROR_HEADER, type Checklist } from "./reports";
+export { describe, type ImportDescription, type ImportProgress, type RejectSummary } from "./describe";

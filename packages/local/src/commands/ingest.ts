@@ -2,25 +2,29 @@ import { existsSync } from "node:fs";
 import { Command } from "commander";
 import { Import, Sources } from "@leadpipe/core";
 import { LocalPlatform, type Dropped } from "../platform";
-import { reconciliationJson, reconciliationTable } from "../report";
+import { progressPrinter, reconciliationJson, reconciliationTable } from "../report";
 
-/** Drops files into the landing bucket, waits for their imports, prints the reconciliation. */
-export async function ingestFiles(platform: LocalPlatform, files: string[], opts: { source?: string; json?: boolean; progress?: boolean }): Promise<Import.ImportRow[]> {
+/** Drops files into the landing bucket, waits for their imports (printing progress if asked), prints the reconciliation. */
+export async function ingestFiles(platform: LocalPlatform, files: string[],
+  opts: { source?: string; json?: boolean; progress?: boolean | ((s: string) => void) }): Promise<Import.ImportRow[]> {
   const dropped: Dropped[] = [];
   for (const f of files) dropped.push(await platform.drop(f, opts.source));
-  const started = Date.now();
-  let last = 0;
-  const rows = await platform.waitFor(dropped, (current) => {
-    if (!opts.progress || Date.now() - last < 1000) return;
-    last = Date.now();
-    const done = current.reduce((n, r) => n + r.chunks_done, 0);
-    const total = current.reduce((n, r) => n + (r.chunks_total ?? 0), 0);
-    process.stderr.write(`\r${current.filter((r) => Import.TERMINAL.includes(r.status)).length}/${dropped.length} files, chunks ${done}/${total}, ${((Date.now() - started) / 1000).toFixed(0)} s `);
-  });
-  if (opts.progress) process.stderr.write("\r\x1b[K");
+  const rows = await waitWithProgress(platform, opts.progress, (onProgress) => platform.waitFor(dropped, onProgress));
   if (opts.json) for (const r of rows) process.stdout.write(reconciliationJson(r) + "\n");
   else process.stdout.write(reconciliationTable(rows) + "\n");
   return rows;
+}
+
+/** Runs a wait with a progress line on stderr (or the given writer) when asked. */
+export async function waitWithProgress(platform: LocalPlatform, progress: boolean | ((s: string) => void) | undefined,
+  wait: (onProgress?: (rows: Import.ImportRow[]) => Promise<void>) => Promise<Import.ImportRow[]>): Promise<Import.ImportRow[]> {
+  if (!progress) return wait();
+  const printer = progressPrinter(platform.pool, typeof progress === "function" ? progress : (s) => process.stderr.write(s));
+  try {
+    return await wait((rows) => printer.update(rows));
+  } finally {
+    printer.done();
+  }
 }
 
 export function ingestCommand(): Command {
@@ -29,13 +33,14 @@ export function ingestCommand(): Command {
     .argument("<files...>", "files to ingest")
     .option("--source <name>", `the source, when the file name does not say it (${Sources.names().join(", ")})`)
     .option("--json", "one JSON object per import and line")
-    .action(async (files: string[], opts: { source?: string; json?: boolean }) => {
+    .option("--progress", "print chunks, rows and rows/s to stderr while waiting (the default on a terminal)")
+    .action(async (files: string[], opts: { source?: string; json?: boolean; progress?: boolean }) => {
       const missing = files.filter((f) => !existsSync(f));
       if (missing.length) throw new Error(`no such file: ${missing.join(", ")}`);
       if (opts.source && !Sources.get(opts.source)) throw new Error(`unknown source ${opts.source}; known: ${Sources.names().join(", ")}`);
       const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
       try {
-        const rows = await ingestFiles(platform, files, { ...opts, progress: !opts.json && process.stderr.isTTY });
+        const rows = await ingestFiles(platform, files, { ...opts, progress: opts.progress ?? (!opts.json && process.stderr.isTTY) });
         process.exitCode = rows.some((r) => r.status === "FAILED") ? 1 : 0;
       } finally {
         await platform.close();

@@ -1,21 +1,74 @@
 import { Command } from "commander";
+import { Import, createPool } from "@leadpipe/core";
 import { readOnlyQuery, formatRows, withDatabase } from "./sql";
+
+const RECENT = `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.accepted, i.rejected, i.inserted, i.updated, i.unchanged,
+         p.chunks_done || '/' || coalesce(p.chunks_total, 0) AS chunks, p.rows_done, p.rows_per_second,
+         i.replay_of, i.created_at
+    FROM imports i JOIN import_progress p USING (id)
+   ORDER BY i.seq DESC LIMIT $1`;
 
 export function statusCommand(): Command {
   return new Command("status")
-    .description("recent imports, or one import in full")
+    .description("recent imports, or one import in full (metadata, steps, progress, reports, rejects by reason, replays)")
     .argument("[importId]", "an import id")
-    .option("--json", "JSON lines")
+    .option("--json", "JSON (one object per line for the recent list)")
     .option("--limit <n>", "how many recent imports", "20")
     .action(async (importId: string | undefined, opts: { json?: boolean; limit: string }) => {
-      const query = importId
-        ? "SELECT i.*, (SELECT count(*) FROM import_rejects r WHERE r.import_id = i.id) AS reject_issues FROM imports i WHERE i.id::text = $1"
-        : `SELECT id, file_name, source, status, rows_read, accepted, rejected, inserted, updated, unchanged, chunks_done || '/' || coalesce(chunks_total, 0) AS chunks, created_at
-             FROM imports ORDER BY seq DESC LIMIT ${Math.max(1, Math.min(1000, Number(opts.limit) || 20))}`;
-      const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, query, 30_000, importId ? [importId] : []));
-      if (importId && rows.length === 0) throw new Error(`no import ${importId}`);
-      if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
-      else if (importId) for (const [k, v] of Object.entries(rows[0]!)) process.stdout.write(`${k.padEnd(16)} ${v instanceof Date ? v.toISOString() : typeof v === "object" && v !== null ? JSON.stringify(v) : String(v ?? "")}\n`);
-      else process.stdout.write(formatRows(fields, rows) + "\n");
+      if (!importId) {
+        const limit = Math.max(1, Math.min(1000, Number(opts.limit) || 20));
+        const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, RECENT, 30_000, [limit]));
+        if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
+        else process.stdout.write(formatRows(fields, rows) + "\n");
+        return;
+      }
+      if (!/^[0-9a-f-]{36}$/i.test(importId)) throw new Error(`not an import id: ${importId}`);
+      const d = await withDatabase(async (url) => {
+        const pool = createPool(url, 1);
+        try {
+          return await Import.describe(pool, importId);
+        } finally {
+          await pool.end();
+        }
+      });
+      process.stdout.write(opts.json ? JSON.stringify(d, null, 2) + "\n" : formatDescription(d));
     });
+}
+
+const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : "");
+const n = (v: number | null | undefined) => (v === null || v === undefined ? "?" : v.toLocaleString("en-US"));
+
+/** One import for people: a label per line, the numbers that reconcile, where to look next. */
+export function formatDescription(d: Import.ImportDescription): string {
+  const i = d.import;
+  const lines: [string, string][] = [
+    ["import", i.id],
+    ["file", `${i.file_name}  s3://${i.bucket}/${i.object_key}`],
+    ["source", `${i.source ?? "unknown"}${i.partner ? `, partner ${i.partner}` : ""}${i.kind ? `, ${i.kind}` : ""}${i.schema_version ? `, schema v${i.schema_version}` : ""}`],
+    ["size", `${n(i.size_bytes)} bytes${i.sha256 ? `, sha256 ${i.sha256}` : ""}`],
+    ["uploaded", `by ${i.uploaded_by ?? "?"} at ${iso(i.uploaded_at)}`],
+    ["status", `${i.status}${i.status_reason ? ` (${i.status_reason})` : ""}${i.current_step ? `, at ${i.current_step}` : ""}${i.failed_step ? `, failed in ${i.failed_step}` : ""}`],
+    ["rows", `read ${n(i.rows_read)} = accepted ${n(i.accepted)} + rejected ${n(i.rejected)}; accepted = inserted ${n(i.inserted)} + updated ${n(i.updated)} + unchanged ${n(i.unchanged)}`],
+    ["progress", `chunks ${d.progress.chunks_done}/${d.progress.chunks_total ?? "?"}, rows ${n(d.progress.rows_done)}/${n(d.progress.rows_total)}${d.progress.rows_per_second ? `, ${n(d.progress.rows_per_second)} rows/s` : ""}`],
+    ["steps", Object.entries(i.step_timings)
+      .sort(([, a], [, b]) => String(a.started_at ?? "").localeCompare(String(b.started_at ?? "")))
+      .map(([step, t]) => `${step} ${t.ms !== undefined ? `${t.ms} ms` : "running"}`).join(", ")],
+    ["times", `created ${iso(i.created_at)}, finished ${iso(i.finished_at) || "-"}`],
+  ];
+  if (i.duplicate_of) lines.push(["duplicate of", i.duplicate_of]);
+  if (i.alert_status) lines.push(["alert", `${i.alert_status}${i.alert_error ? `: ${i.alert_error}` : ""}`]);
+  if (d.reports) lines.push(["reports", d.reports.success], ["", d.reports.errors], ["", d.reports.checklist]);
+  if (d.replay_of) lines.push(["replay of", `${d.replay_of.id} (${d.replay_of.mode})`]);
+  for (const [k, r] of d.replays.entries()) {
+    lines.push([k === 0 ? "replays" : "", `${r.id} ${r.mode} ${r.status} read ${n(r.rows_read)}, accepted ${n(r.accepted)}, rejected ${n(r.rejected)}`]);
+  }
+  if (d.reconciliation && d.replays.length > 0) {
+    const r = d.reconciliation;
+    lines.push(["across runs", `read ${n(r.rows_read)} = accepted ${n(r.accepted)} + re-ingested by replays ${n(r.resolved_by_replays)} + still rejected ${n(r.outstanding_rejects)}`]);
+  }
+  for (const [k, r] of d.rejects.entries()) {
+    lines.push([k === 0 ? "rejects" : "", `${String(r.rows).padStart(7)} row(s)  ${r.error_type}  ${r.field_name ?? "-"}: ${r.error_message}${r.resolved ? ` (${r.resolved} re-ingested)` : ""}`]);
+  }
+  if (i.status !== "PENDING" && i.status !== "STAGING" && i.status !== "PROCESSING" && i.status !== "DUPLICATE") lines.push(["replay", d.replay_command]);
+  return lines.map(([k, v]) => `${k.padEnd(12)} ${v}`).join("\n") + "\n";
 }
