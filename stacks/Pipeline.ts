@@ -41,6 +41,7 @@ const SIZING = {
   stage: { memorySize: "3008 MB", timeout: "15 minutes" },
   processChunk: { memorySize: "2048 MB", timeout: "15 minutes" },
   finalize: { memorySize: "1024 MB", timeout: "15 minutes" },
+  resolvePeople: { memorySize: "2048 MB", timeout: "15 minutes" },
   markFailed: { memorySize: "512 MB", timeout: "1 minute" },
   refreshViews: { memorySize: "512 MB", timeout: "15 minutes" },
   leadHandoff: { memorySize: "512 MB", timeout: "5 minutes" },
@@ -131,6 +132,7 @@ export function Pipeline({ stack, app }: StackContext) {
   const stage = handler("Stage", "stage", SIZING.stage);
   const processChunk = handler("ProcessChunk", "process-chunk", SIZING.processChunk);
   const finalize = handler("Finalize", "finalize", SIZING.finalize);
+  const resolvePeople = handler("ResolvePeople", "resolve-people", SIZING.resolvePeople);
   const markFailed = handler("MarkFailed", "mark-failed", SIZING.markFailed);
   bucket.grantRead(validate);
   bucket.grantRead(checksum);
@@ -144,6 +146,7 @@ export function Pipeline({ stack, app }: StackContext) {
     StageFunctionArn: stage,
     ProcessChunkFunctionArn: processChunk,
     FinalizeFunctionArn: finalize,
+    ResolvePeopleFunctionArn: resolvePeople,
     MarkFailedFunctionArn: markFailed,
   };
   const ingest = new sfn.StateMachine(stack, "Ingest", {
@@ -219,7 +222,7 @@ export function Pipeline({ stack, app }: StackContext) {
     targets: [new targets.LambdaFunction(leadHandoff)],
   });
 
-  for (const fn of [validate, checksum, stage, processChunk, finalize, markFailed, trigger, refreshViews, leadHandoff]) {
+  for (const fn of [validate, checksum, stage, processChunk, resolvePeople, finalize, markFailed, trigger, refreshViews, leadHandoff]) {
     fn.node.addDependency(migrations);
   }
 

@@ -61,6 +61,21 @@ describe("partner B mortgages end to end", () => {
     expect(staged.rows[0].n).toBe(6);
   });
 
+  it("makes the borrowers and co-borrowers of the landed loans golden records (ResolvePeople)", async () => {
+    const { rows: [imp] } = await platform.pool.query("SELECT id FROM imports WHERE file_name = $1 AND status = 'COMPLETE_WITH_ERRORS'", [path.basename(sample)]);
+    const recs = await platform.pool.query(
+      "SELECT source_kind, source_key, first_name, last_name, phone FROM person_records WHERE import_id = $1 ORDER BY source_key, source_kind", [imp.id]);
+    expect(recs.rows.map((r) => [r.source_kind, r.source_key, r.first_name, r.last_name])).toEqual([
+      ["mortgage-borrower", "B:B-100001", "Maria", "Gonzalez"], ["mortgage-co-borrower", "B:B-100001", "Luis", "Gonzalez"],
+      ["mortgage-borrower", "B:B-100002", "James", "O'Brien"], ["mortgage-borrower", "B:B-100003", "Priya", "Patel"],
+      ["mortgage-borrower", "B:B-100004", "Robert", "Van der Berg"], ["mortgage-co-borrower", "B:B-100004", "Anne", "Van der Berg"],
+      ["mortgage-borrower", "B:B-100005", "Linda", "Smith-Jones"], ["mortgage-borrower", "B:B-100010", "Emma", "Davis"],
+    ]);
+    expect(recs.rows[0].phone).toBe("+15125550142");
+    const resolved = await platform.pool.query("SELECT records, created, attached, merged FROM people_resolutions WHERE import_id = $1", [imp.id]);
+    expect(resolved.rows).toEqual([{ records: 8, created: 8, attached: 0, merged: 0 }]);
+  });
+
   it("records the same file dropped again as a DUPLICATE and changes nothing", async () => {
     const before = await mortgagesSnapshot("B-1000");
     const row = await ingest(sample);

@@ -30,6 +30,7 @@ const TASK_HANDLERS: Record<string, string> = {
   StageFunctionArn: "functions/stage.handler",
   ProcessChunkFunctionArn: "functions/process-chunk.handler",
   FinalizeFunctionArn: "functions/finalize.handler",
+  ResolvePeopleFunctionArn: "functions/resolve-people.handler",
   MarkFailedFunctionArn: "functions/mark-failed.handler",
 };
 

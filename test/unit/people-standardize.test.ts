@@ -70,6 +70,9 @@ describe("names", () => {
     ["Pieter van der Berg", { prefix: null, first: "Pieter", middle: null, last: "van der Berg", suffix: null }],
     ["Juan Carlos de la Cruz", { prefix: null, first: "Juan", middle: "Carlos", last: "de la Cruz", suffix: null }],
     ["van der Berg, Pieter", { prefix: null, first: "Pieter", middle: null, last: "van der Berg", suffix: null }],
+    ["ROBERT VAN DER BERG", { prefix: null, first: "Robert", middle: null, last: "van der Berg", suffix: null }],
+    ["Robert Van der Berg", { prefix: null, first: "Robert", middle: null, last: "Van der Berg", suffix: null }],
+    ["DeShawn McKay", { prefix: null, first: "DeShawn", middle: null, last: "McKay", suffix: null }],
     ["kate smith-jones", { prefix: null, first: "Kate", middle: null, last: "Smith-Jones", suffix: null }],
     ["Mrs. Ellen MCDONALD, PhD", { prefix: "Mrs.", first: "Ellen", middle: null, last: "McDonald", suffix: "PhD" }],
   ])("%s", (raw, parts) => {

@@ -40,6 +40,7 @@ export const TASK_HANDLERS: Record<string, string> = {
   Checksum: "checksum",
   Stage: "stage",
   ProcessChunk: "process-chunk",
+  ResolvePeople: "resolve-people",
   Finalize: "finalize",
   MarkFailed: "mark-failed",
 };

@@ -20,8 +20,13 @@ const PARTICLES = new Set(["van", "von", "der", "den", "de", "del", "della", "da
 
 const token = (t: string) => t.toLowerCase().replace(/[.,]/g, "");
 
-/** Display case: "o'brien" → "O'Brien", "SMITH-JONES" → "Smith-Jones", "mcdonald" → "McDonald". */
+/**
+ * Display case for a word written all upper or all lower case: "o'brien" → "O'Brien",
+ * "SMITH-JONES" → "Smith-Jones", "mcdonald" → "McDonald". A word already in mixed case is kept
+ * as its owner wrote it ("DeShawn", "Van der Berg").
+ */
 export function nameCase(word: string): string {
+  if (word !== word.toUpperCase() && word !== word.toLowerCase()) return word;
   return word.toLowerCase().replace(/(^|[\s'’-])(\p{L})/gu, (_m, sep: string, ch: string) => sep + ch.toUpperCase())
     .replace(/^(Mc)(\p{Ll})/u, (_m, mc: string, ch: string) => mc + ch.toUpperCase());
 }
@@ -29,7 +34,13 @@ export function nameCase(word: string): string {
 function caseSurname(words: string[]): string {
   // Particles stay lower-case unless the surname is only particles.
   const allParticles = words.every((w) => PARTICLES.has(w.toLowerCase()));
-  return words.map((w, i) => (!allParticles && i < words.length - 1 && PARTICLES.has(w.toLowerCase()) ? w.toLowerCase() : nameCase(w))).join(" ");
+  const asWritten = words.join(" ");
+  const mixed = asWritten !== asWritten.toUpperCase() && asWritten !== asWritten.toLowerCase();
+  return words.map((w, i) => {
+    const particle = !allParticles && i < words.length - 1 && PARTICLES.has(w.toLowerCase());
+    if (particle) return mixed ? w : w.toLowerCase();
+    return nameCase(w);
+  }).join(" ");
 }
 
 /**

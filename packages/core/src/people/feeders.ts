@@ -1,0 +1,82 @@
+import type { PoolClient } from "../db";
+import type { Deps } from "../ports";
+import { asRetryable } from "../errors";
+import * as Sources from "../sources/index";
+import { getImport } from "../imports/repo";
+import { standardizeContact, type ContactInput } from "./record";
+import { recordRow, resolveImport, upsertRecords, type Feeder, type RecordRow, type Resolution } from "./resolve";
+
+interface MortgageRow {
+  mortgage_id: string;
+  partner: string;
+  borrower_first_name: string | null;
+  borrower_last_name: string | null;
+  co_borrower_first_name: string | null;
+  co_borrower_last_name: string | null;
+  property_address: string | null;
+  property_city: string | null;
+  property_state: string | null;
+  property_zip5: string | null;
+  property_zip4: string | null;
+  mailing_address: string | null;
+  mailing_city: string | null;
+  mailing_state: string | null;
+  mailing_zip5: string | null;
+  mailing_zip4: string | null;
+  phone: string | null;
+  email: string | null;
+  source_row: number;
+  src_seq: string;
+}
+
+/**
+ * Mortgage borrowers as people: the borrower with the loan's phone and e-mail, the co-borrower
+ * with the name alone; both at the mailing address when there is one, else the property's.
+ * One record per mortgage and role, so a newer delivery of the loan updates it.
+ */
+export const mortgageBorrowers: Feeder = async (client: PoolClient, importId: string) => {
+  const { rows } = await client.query<MortgageRow>(
+    `SELECT mortgage_id, partner, borrower_first_name, borrower_last_name, co_borrower_first_name, co_borrower_last_name,
+            property_address, property_city, property_state, property_zip5, property_zip4,
+            mailing_address, mailing_city, mailing_state, mailing_zip5, mailing_zip4, phone, email, source_row, src_seq::text AS src_seq
+       FROM mortgages WHERE import_id = $1`, [importId]);
+  const records: RecordRow[] = [];
+  for (const m of rows) {
+    const mailing = m.mailing_address !== null;
+    const address: ContactInput = {
+      street: mailing ? m.mailing_address : m.property_address,
+      city: mailing ? m.mailing_city : m.property_city,
+      state: mailing ? m.mailing_state : m.property_state,
+      zip: [mailing ? m.mailing_zip5 : m.property_zip5, mailing ? m.mailing_zip4 : m.property_zip4].filter(Boolean).join("-") || null,
+    };
+    const lineage = { import_id: importId, source_row: Number(m.source_row), src_seq: m.src_seq };
+    if (m.borrower_first_name || m.borrower_last_name) {
+      const input = { first_name: m.borrower_first_name, last_name: m.borrower_last_name, phone: m.phone, email: m.email, ...address };
+      records.push(recordRow(standardizeContact(input), { ...lineage, source_kind: "mortgage-borrower", source_key: `${m.partner}:${m.mortgage_id}` }));
+    }
+    if (m.co_borrower_first_name || m.co_borrower_last_name) {
+      const input = { first_name: m.co_borrower_first_name, last_name: m.co_borrower_last_name, ...address };
+      records.push(recordRow(standardizeContact(input), { ...lineage, source_kind: "mortgage-co-borrower", source_key: `${m.partner}:${m.mortgage_id}` }));
+    }
+  }
+  await upsertRecords(client, records);
+};
+
+/** Where each kind of data brings people from. Kinds not listed bring none (their imports skip the step). */
+export const FEEDERS: Readonly<Record<string, Feeder | null>> = {
+  mortgages: mortgageBorrowers,
+  // Contact lists upsert their records while their chunks are promoted; nothing more to feed.
+  contacts: null,
+};
+
+/** The ResolvePeople step: the import's people matched into golden records (a no-op for data without people). */
+export async function resolvePeople(deps: Deps, importId: string): Promise<{ importId: string; people: Resolution | null }> {
+  try {
+    const imp = await getImport(deps.pool, importId);
+    const kind = Sources.get(imp.source ?? "")?.target.kind;
+    if (kind === undefined || !(kind in FEEDERS)) return { importId, people: null };
+    return { importId, people: await resolveImport(deps, importId, FEEDERS[kind] ?? undefined) };
+  } catch (err) {
+    throw asRetryable(err, "resolving people");
+  }
+}
