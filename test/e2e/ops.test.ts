@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Import } from "@leadpipe/core";
+import { Import, createLogger, type Deps, type ObjectStore } from "@leadpipe/core";
+import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
 import { formatDescription } from "../../packages/local/src/commands/status";
@@ -227,6 +228,48 @@ describe("replay", () => {
       rows_read: 10, accepted: 6, rejected: 4, inserted: 0, updated: 0, unchanged: 6 });
     expect(await mortgagesSnapshot("B-1000")).toEqual(snapshot);
     expect(await importRow(original.id)).toMatchObject({ status: "COMPLETE" });
+  });
+});
+
+describe("memory-bounded staging", () => {
+  it("never holds more than two chunk uploads in flight, and reading waits for them", async () => {
+    const file = path.join(tmp, "partner-b-mortgages-2026-08-01.csv");
+    await writePartnerB(file, { day: "2026-08-01", rows: 3_000 });
+    const key = `bench/${path.basename(file)}`;
+    await platform.put(key, file);
+    const { importId } = await Import.register(platform.pool, { bucket: platform.bucket, key, eventKey: "memory-test" });
+    const real = s3Store(createS3Client(process.env.S3_ENDPOINT));
+    let read = 0;
+    let written = 0;
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let maxChunk = 0;
+    let maxAhead = 0;
+    // A slow store: each chunk upload takes 20 ms, so a reader that did not wait would run far ahead.
+    const store: ObjectStore = {
+      head: real.head,
+      read: async (bucket, k, range) => (await real.read(bucket, k, range)).on("data", (part: Buffer) => {
+        read += part.length;
+        maxAhead = Math.max(maxAhead, read - written);
+      }),
+      write: async (bucket, k, body, type) => {
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        maxChunk = Math.max(maxChunk, (body as Buffer).length);
+        await new Promise((r) => setTimeout(r, 20));
+        await real.write(bucket, k, body, type);
+        written += (body as Buffer).length;
+        inFlight--;
+      },
+    };
+    const deps: Deps = { pool: platform.pool, store, notifier: { alert: async () => undefined }, log: createLogger({}, () => undefined),
+      settings: { bucket: platform.bucket, chunkRows: 100, maxFileBytes: 1 << 30 } };
+    const { chunks } = await Import.stage(deps, importId);
+    expect(chunks.length).toBe(30);
+    expect(read).toBe(statSync(file).size);
+    expect(maxInFlight).toBe(2);
+    // Unwritten bytes never exceed the two uploads in flight, the chunk being cut and one read part.
+    expect(maxAhead).toBeLessThanOrEqual(3 * maxChunk + 64 * 1024);
   });
 });
 
