@@ -9,6 +9,8 @@ import { s3Store } from "@leadpipe/core/adapters/s3";
 import { readAll } from "../../packages/core/src/imports/streams";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { audienceCommand } from "../../packages/local/src/commands/audience";
+import { writeDay } from "../../packages/local/src/generate/day";
+import { complianceDayWriters } from "../../packages/local/src/generate/compliance";
 
 const sampleDay = path.resolve(__dirname, "../../fixtures/sample-day");
 const AS_OF = "2026-11-20";
@@ -138,6 +140,31 @@ describe("compliance feeds through the pipeline", () => {
     expect(promoted.rows).toEqual([{ inserted: 1, updated: 0 }]);
     const r = await platform.pool.query("SELECT phone::text, listed FROM dnc_numbers WHERE phone / 10000000 = 303 ORDER BY phone");
     expect(r.rows).toEqual([{ phone: "3035550001", listed: true }, { phone: "3035550003", listed: true }]);
+  });
+});
+
+describe("generated compliance day", () => {
+  it("every generated feed ingests through the pipeline with exactly its planted bad rows rejected", async () => {
+    const dir = path.join(tmp, "generated");
+    mkdirSync(dir);
+    const files = await writeDay(dir, { day: "2027-01-05", rows: 200, badEvery: 50 }, complianceDayWriters.map((w) => w.source));
+    const rows = [];
+    for (const f of files) rows.push(await ingest(path.basename(f), dir));
+    expect(rows.map((r) => [r.source, r.status, r.rows_read, r.rejected])).toEqual([
+      ["customers", "COMPLETE_WITH_ERRORS", 200, 4],
+      ["bookings", "COMPLETE_WITH_ERRORS", 200, 4],
+      ["consent-events", "COMPLETE_WITH_ERRORS", 200, 4],
+      ["suppressions", "COMPLETE", 10, 0],
+      ["internal-opt-outs", "COMPLETE", 4, 0],
+      ["dnc-additions", "COMPLETE", 20, 0],
+    ]);
+    const reasons = await platform.pool.query(
+      "SELECT DISTINCT field_name, error_message FROM import_rejects WHERE import_id = ANY ($1::uuid[]) ORDER BY 1", [rows.map((r) => r.id)]);
+    expect(reasons.rows).toEqual([
+      { field_name: "booking_amount", error_message: "expected an amount like 312500.00" },
+      { field_name: "consent_status", error_message: "expected one of OPT_IN, OPT_OUT" },
+      { field_name: "is_active", error_message: "expected true or false" },
+    ]);
   });
 });
 

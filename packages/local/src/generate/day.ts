@@ -1,6 +1,7 @@
 import path from "node:path";
 import { writePartnerB } from "./partner-b";
 import { feedDayWriters } from "./feeds";
+import { complianceDayWriters } from "./compliance";
 
 export interface DayOptions {
   /** Business day, YYYY-MM-DD. */
@@ -25,6 +26,7 @@ export const dayWriters: DayFileWriter[] = [
     write: (file, o) => writePartnerB(file, { day: o.day, rows: o.rows, badEvery: o.badEvery }),
   },
   ...feedDayWriters,
+  ...complianceDayWriters,
 ];
 
 /** Writes every registered source's file for the day into `dir`; returns the paths in registry order. */
