@@ -123,6 +123,19 @@ describe("compliance feeds through the pipeline", () => {
     ]);
   });
 
+  it("customers: the phone column is optional", async () => {
+    const dir = path.join(tmp, "nophone");
+    mkdirSync(dir);
+    writeFileSync(path.join(dir, "customers-crm-export.csv"), "customer_id,email,home_state,loyalty_tier,is_active,updated_at\nC900,zoe@example.com,TX,gold,yes,2027-02-01\nC901,,TX,gold,perhaps,2027-02-01\n");
+    const row = await ingest("customers-crm-export.csv", dir);
+    expect(row).toMatchObject({ source: "customers", rows_read: 2, accepted: 1, rejected: 1, inserted: 1 });
+    expect(await rejects(row.id)).toEqual([
+      { row_number: 3, error_type: "validation", field_name: "is_active", field_value: "perhaps", error_message: "expected true or false" },
+    ]);
+    const c = await platform.pool.query("SELECT email, phone, is_active, updated_at FROM customer_snapshots WHERE customer_id = 'C900'");
+    expect(c.rows).toEqual([{ email: "zoe@example.com", phone: null, is_active: true, updated_at: new Date("2027-02-01T00:00:00Z") }]);
+  });
+
   it("a listing older than its area code's latest full file is ignored, whatever order the files ran in", async () => {
     const dir = path.join(tmp, "dnc-late");
     mkdirSync(dir);
@@ -300,6 +313,17 @@ describe("audience publish", () => {
     // On 2026-11-28 the recent-bookers touches of 2026-11-20 are out of the 7-day window; weekly-news's of 2026-11-22 are not.
     const later = await Audience.publishAudience(deps(), { campaign: "weekly-news", channel: "email", asOf: "2026-11-28", dryRun: true });
     expect(later.waterfall.at(-1)).toEqual({ step: "frequency_cap", remaining: 6, excluded: 4 }); // weekly-news's own 2026-11-22 touches
+  });
+
+  it("publishing again after the data changed replaces the day's audience and withdraws the touchpoint it no longer has", async () => {
+    await platform.pool.query(
+      `INSERT INTO suppressions (customer_id, reason, suppressed_at, expires_at, import_id, source_row, src_seq)
+       VALUES ('C001', 'complaint', '2026-11-20T10:00:00Z', NULL, gen_random_uuid(), 1, 0)`);
+    const p = await Audience.publishAudience(deps(), { campaign: "recent-bookers", channel: "email", asOf: AS_OF });
+    expect(p).toMatchObject({ rows: 6, touchpoints_added: 0, touchpoints_withdrawn: 1 });
+    expect(p.waterfall.find((s) => s.step === "not_suppressed")).toEqual({ step: "not_suppressed", remaining: 9, excluded: 3 });
+    expect((await touchpoints("recent-bookers")).map((t) => t.customer_id)).toEqual(["C002", "C010", "C012", "C013", "C018", "C020"]);
+    expect(parseCsv(await readObject(p.audience_file))).toEqual([RECENT_BOOKERS[0], ...RECENT_BOOKERS.slice(2)]);
   });
 
   it("refuses what it cannot serve, with a reason, and writes nothing", async () => {
