@@ -2,4 +2,11 @@ import middy from "@middy/core";
 import { People } from "@leadpipe/core";
 import { platform } from "./platform";
 
-export const handler = middy(async (event: { importId: string }) => People.resolvePeople(await platform(), event.importId));
+/**
+ * The people consumer: invoked when an ingest execution succeeds (EventBridge) and on a
+ * schedule; resolves every landed import whose people are not resolved yet, oldest first.
+ */
+export const handler = middy(async () => {
+  const { resolved, remaining } = await People.resolvePending(await platform(), { limit: 50 });
+  return { resolved: resolved.map((r) => ({ importId: r.importId, records: r.people?.records ?? 0 })), remaining };
+});

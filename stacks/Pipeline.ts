@@ -132,7 +132,6 @@ export function Pipeline({ stack, app }: StackContext) {
   const stage = handler("Stage", "stage", SIZING.stage);
   const processChunk = handler("ProcessChunk", "process-chunk", SIZING.processChunk);
   const finalize = handler("Finalize", "finalize", SIZING.finalize);
-  const resolvePeople = handler("ResolvePeople", "resolve-people", SIZING.resolvePeople);
   const markFailed = handler("MarkFailed", "mark-failed", SIZING.markFailed);
   bucket.grantRead(validate);
   bucket.grantRead(checksum);
@@ -146,7 +145,6 @@ export function Pipeline({ stack, app }: StackContext) {
     StageFunctionArn: stage,
     ProcessChunkFunctionArn: processChunk,
     FinalizeFunctionArn: finalize,
-    ResolvePeopleFunctionArn: resolvePeople,
     MarkFailedFunctionArn: markFailed,
   };
   const ingest = new sfn.StateMachine(stack, "Ingest", {
@@ -198,6 +196,29 @@ export function Pipeline({ stack, app }: StackContext) {
     ],
   });
 
+  // People: matched into golden records after their import, by one consumer in landing order
+  // (never inside the import: a million borrowers must not hold up the import that landed them).
+  // It runs when an ingest execution succeeds and on a catch-up schedule; a run that keeps
+  // failing alerts.
+  const resolvePeople = handler("ResolvePeople", "resolve-people", SIZING.resolvePeople, {
+    retryAttempts: 2,
+    onFailure: new SnsDestination(alerts),
+  });
+  new events.Rule(stack, "ResolvePeopleAfterIngest", {
+    description: `leadpipe ${app.stage}: resolve the people of imports that just landed`,
+    eventPattern: {
+      source: ["aws.states"],
+      detailType: ["Step Functions Execution Status Change"],
+      detail: { status: ["SUCCEEDED"], stateMachineArn: [ingest.stateMachineArn] },
+    },
+    targets: [new targets.LambdaFunction(resolvePeople)],
+  });
+  new events.Rule(stack, "ResolvePeopleCatchUp", {
+    description: `leadpipe ${app.stage}: resolve the people of any import still waiting`,
+    schedule: events.Schedule.expression(config.schedules.resolvePeople),
+    targets: [new targets.LambdaFunction(resolvePeople)],
+  });
+
   // Schedules (EventBridge, UTC). Partner pullers (SFTP, FTPS, e-mail) are added here, one rule
   // per puller with its cron from StageConfig.schedules, each targeting its own handler.
   const refreshViews = handler("RefreshViews", "refresh-views", SIZING.refreshViews, {
@@ -232,7 +253,7 @@ export function Pipeline({ stack, app }: StackContext) {
     AlertTopicArn: alerts.topicArn,
   });
 
-  return { bucket, alerts, ingest, trigger, refreshViews, leadHandoff, migrate };
+  return { bucket, alerts, ingest, trigger, refreshViews, leadHandoff, resolvePeople, migrate };
 }
 
 /** A digest of every file under sql/, so the migration Script reruns exactly when the SQL changes. */

@@ -40,6 +40,8 @@ export interface StageConfig {
     readonly refreshViews: string;
     /** Daily lead hand-off file to the insurance agency (the day is the schedule's UTC date). */
     readonly leadHandoff: string;
+    /** Catch-up run of the people consumer (it also runs after every successful ingest). */
+    readonly resolvePeople: string;
     // Partner pullers (SFTP, FTPS, e-mail attachments) get their schedules here, one per puller.
   };
   readonly alerts: {
@@ -63,7 +65,7 @@ const development: StageConfig = {
   network: { maxAzs: 2, natGateways: 1 },
   database: { minCapacity: 0, maxCapacity: 4, autoPauseMinutes: 30, readers: 0, backupRetentionDays: 1 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 4, executionTimeoutMinutes: 120 },
-  schedules: { refreshViews: "cron(30 6 * * ? *)", leadHandoff: "cron(0 22 * * ? *)" },
+  schedules: { refreshViews: "cron(30 6 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "rate(15 minutes)" },
   alerts: { emails: [] },
   stagedChunkDays: 7,
   logRetentionDays: 14,
@@ -75,7 +77,7 @@ const production: StageConfig = {
   network: { maxAzs: 2, natGateways: 2 },
   database: { minCapacity: 0.5, maxCapacity: 32, autoPauseMinutes: 0, readers: 1, backupRetentionDays: 14 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 16, executionTimeoutMinutes: 360 },
-  schedules: { refreshViews: "cron(0 7 * * ? *)", leadHandoff: "cron(0 22 * * ? *)" },
+  schedules: { refreshViews: "cron(0 7 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "rate(15 minutes)" },
   alerts: { emails: [] },
   stagedChunkDays: 30,
   logRetentionDays: 90,

@@ -61,7 +61,8 @@ describe("partner B mortgages end to end", () => {
     expect(staged.rows[0].n).toBe(6);
   });
 
-  it("makes the borrowers and co-borrowers of the landed loans golden records (ResolvePeople)", async () => {
+  it("makes the borrowers and co-borrowers of the landed loans golden records (the people consumer, after the import)", async () => {
+    await platform.peopleIdle();
     const { rows: [imp] } = await platform.pool.query("SELECT id FROM imports WHERE file_name = $1 AND status = 'COMPLETE_WITH_ERRORS'", [path.basename(sample)]);
     const recs = await platform.pool.query(
       "SELECT source_kind, source_key, first_name, last_name, phone FROM person_records WHERE import_id = $1 ORDER BY source_key, source_kind", [imp.id]);

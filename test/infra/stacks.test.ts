@@ -30,7 +30,6 @@ const TASK_HANDLERS: Record<string, string> = {
   StageFunctionArn: "functions/stage.handler",
   ProcessChunkFunctionArn: "functions/process-chunk.handler",
   FinalizeFunctionArn: "functions/finalize.handler",
-  ResolvePeopleFunctionArn: "functions/resolve-people.handler",
   MarkFailedFunctionArn: "functions/mark-failed.handler",
 };
 
@@ -39,6 +38,7 @@ const ALL_HANDLERS = [
   "functions/trigger.handler",
   "functions/refresh-views.handler",
   "functions/lead-handoff.handler",
+  "functions/resolve-people.handler",
   "functions/migrate.handler",
 ].sort();
 
@@ -419,6 +419,32 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       expectInvokePermission(pipeline, refresh, "events.amazonaws.com", ruleId);
     });
 
+    it("runs the people consumer after every succeeded ingest execution and on a catch-up schedule, alerting when it keeps failing", () => {
+      const { pipeline, config } = t();
+      const people = functionId(pipeline, "functions/resolve-people.handler");
+      const [scheduleId, schedule] = scheduleOf(pipeline, people);
+      expect(schedule.Properties).toMatchObject({ ScheduleExpression: config.schedules.resolvePeople, State: "ENABLED" });
+      expectInvokePermission(pipeline, people, "events.amazonaws.com", scheduleId);
+      const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const onSuccess = Object.entries(resources(pipeline, "AWS::Events::Rule")).filter(([, r]) =>
+        (r as { Properties: { EventPattern?: { detail?: { status?: string[] } } } }).Properties.EventPattern?.detail?.status?.includes("SUCCEEDED"));
+      expect(onSuccess).toHaveLength(1);
+      const [ruleId, rule] = onSuccess[0]! as [string, { Properties: Record<string, any> }];
+      expect(rule.Properties.EventPattern).toEqual({
+        source: ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+        detail: { status: ["SUCCEEDED"], stateMachineArn: [{ Ref: machineId }] },
+      });
+      expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: getAttArn(people) })]);
+      expectInvokePermission(pipeline, people, "events.amazonaws.com", ruleId);
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      pipeline.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+        FunctionName: { Ref: people },
+        DestinationConfig: { OnFailure: { Destination: { Ref: topicId } } },
+      });
+      // Not a state of the ingest machine: people never hold up the import that landed them.
+      expect(ASL_TEXT).not.toMatch(/ResolvePeople/);
+    });
+
     it("hands off the day's leads on the stage's schedule, writing only under outbox/leads/, alerting when it keeps failing", () => {
       const { pipeline, config } = t();
       const handoff = functionId(pipeline, "functions/lead-handoff.handler");
@@ -445,7 +471,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
       const [, rule] = only(
-        pipeline.findResources("AWS::Events::Rule", { Properties: { EventPattern: Match.anyValue() } }),
+        pipeline.findResources("AWS::Events::Rule", { Properties: { EventPattern: { detail: { status: Match.arrayWith(["FAILED"]) } } } }),
         "alert rule",
       );
       const pattern = rule.Properties.EventPattern;

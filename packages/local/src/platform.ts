@@ -40,7 +40,6 @@ export const TASK_HANDLERS: Record<string, string> = {
   Checksum: "checksum",
   Stage: "stage",
   ProcessChunk: "process-chunk",
-  ResolvePeople: "resolve-people",
   Finalize: "finalize",
   MarkFailed: "mark-failed",
 };
@@ -82,6 +81,9 @@ export class LocalPlatform {
   readonly stateMachineArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:leadpipe-local-ingest`;
   readonly topicArn = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:leadpipe-local-alerts`;
   readonly executions = new Map<string, { done: boolean; promise: Promise<unknown>; error?: Error }>();
+  private readonly people: { running?: Promise<void>; again: boolean } = { again: false };
+  private peopleTimer?: NodeJS.Timeout;
+  private closing = false;
   readonly alerts: Alert[] = [];
   /** The S3 notifications delivered to the trigger, as delivered (tests replay them). */
   readonly notifications: unknown[] = [];
@@ -164,6 +166,9 @@ export class LocalPlatform {
     this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism(),
       [...ON_WORKERS].map((state) => path.join(functionsDir, `${TASK_HANDLERS[state]}.ts`)));
     writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
+    // The people consumer's catch-up schedule (EventBridge rate in AWS): at boot, then every 15 minutes.
+    this.resolvePeopleSoon();
+    this.peopleTimer = setInterval(() => this.resolvePeopleSoon(), 15 * 60_000).unref();
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3). */
@@ -247,7 +252,12 @@ export class LocalPlatform {
     });
     const entry: { done: boolean; promise: Promise<unknown>; error?: Error } = { done: false, promise: Promise.resolve() };
     entry.promise = execution.result.then(
-      (r) => { entry.done = true; return r; },
+      (r) => {
+        entry.done = true;
+        // EventBridge: a succeeded ingest execution invokes the people consumer.
+        this.resolvePeopleSoon();
+        return r;
+      },
       async (err: Error) => {
         entry.done = true;
         entry.error = err;
@@ -345,7 +355,38 @@ export class LocalPlatform {
     renameSync(file, target);
   }
 
+  /**
+   * Runs the people consumer (functions/resolve-people) on a worker, as its Lambda would run:
+   * one run at a time; a request while it runs makes it run once more afterwards.
+   */
+  resolvePeopleSoon(): void {
+    if (this.people.running) {
+      this.people.again = true;
+      return;
+    }
+    this.people.running = (async () => {
+      do {
+        this.people.again = false;
+        try {
+          await this.workers!.run(path.join(functionsDir, "resolve-people.ts"), {}, this.context("resolve-people"));
+        } catch (err) {
+          if (this.closing) return;
+          // The Lambda's on-failure destination is the alert topic.
+          this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn, subject: "leadpipe people resolution FAILED",
+            message: `resolve-people failed: ${(err as Error).name}: ${(err as Error).message}` });
+        }
+      } while (this.people.again && !this.closing);
+    })().finally(() => { this.people.running = undefined; });
+  }
+
+  /** Resolves when the people consumer has nothing left to do (tests, `start --once`). */
+  async peopleIdle(): Promise<void> {
+    while (this.people.running) await this.people.running;
+  }
+
   async close(): Promise<void> {
+    this.closing = true;
+    if (this.peopleTimer) clearInterval(this.peopleTimer);
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
     await this.workers?.close();

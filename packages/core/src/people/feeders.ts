@@ -80,3 +80,26 @@ export async function resolvePeople(deps: Deps, importId: string): Promise<{ imp
     throw asRetryable(err, "resolving people");
   }
 }
+
+/**
+ * The people consumer: resolves, oldest first, every import that landed people (COMPLETE or
+ * COMPLETE_WITH_ERRORS, of a kind in FEEDERS) and has no resolution yet. It runs after imports,
+ * not inside them: matching a million borrowers must not hold up the import that landed them,
+ * and one consumer working in landing order keeps golden ids stable. Invoked when an ingest
+ * execution succeeds and on a schedule (catch-up); concurrent runs are safe (resolveImport
+ * takes the people lock and skips what is already resolved).
+ */
+export async function resolvePending(deps: Deps, options: { limit?: number } = {}): Promise<{ resolved: { importId: string; people: Resolution | null }[]; remaining: number }> {
+  const kinds = Object.keys(FEEDERS);
+  const sources = Sources.all.filter((s) => kinds.includes(s.target.kind)).map((s) => s.name);
+  const pending = async () => (await deps.pool.query<{ id: string }>(
+    `SELECT i.id FROM imports i
+      WHERE i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS') AND i.source = ANY ($1)
+        AND NOT EXISTS (SELECT 1 FROM people_resolutions r WHERE r.import_id = i.id)
+      ORDER BY i.seq`, [sources])).rows.map((r) => r.id);
+  const ids = await pending();
+  const todo = ids.slice(0, options.limit ?? ids.length);
+  const resolved = [];
+  for (const importId of todo) resolved.push(await resolvePeople(deps, importId));
+  return { resolved, remaining: ids.length - todo.length };
+}

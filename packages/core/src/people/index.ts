@@ -11,4 +11,4 @@ export { Matcher, blockKeys, compare, profileOf, type Link, type MatchProfile, t
 export { clusterContacts, type ClusteredRow, type ClusterSummary } from "./cluster";
 export { pairwiseScores, type PairwiseScores } from "./accuracy";
 export { resolveImport, upsertRecords, recordRow, PEOPLE_LOCK, type Resolution, type RecordRow, type Feeder } from "./resolve";
-export { resolvePeople, mortgageBorrowers, FEEDERS } from "./feeders";
+export { resolvePeople, resolvePending, mortgageBorrowers, FEEDERS } from "./feeders";

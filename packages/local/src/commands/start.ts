@@ -44,7 +44,16 @@ export function startCommand(): Command {
       try {
         seedInbox(platform);
         await drainInbox(platform);
-        if (opts.once) return;
+        if (opts.once) {
+          // The people consumer runs after the imports; --once waits for it before exiting.
+          await platform.peopleIdle();
+          const { rows: [p] } = await platform.pool.query<{ imports: number; persons: number }>(
+            "SELECT (SELECT count(*) FROM people_resolutions)::int AS imports, (SELECT count(*) FROM persons)::int AS persons");
+          process.stdout.write(`
+people: ${p!.persons} golden records from ${p!.imports} resolved import(s)
+`);
+          return;
+        }
         process.stdout.write(`\nwatching ${platform.paths.inbox} (Ctrl-C to stop)\n`);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", () => resolve());
