@@ -104,6 +104,15 @@ function getAttArn(id: string): Json {
   return { "Fn::GetAtt": [id, "Arn"] };
 }
 
+/** An asynchronous invocation of `fnId` that still fails after its retries publishes to the alert topic. */
+function expectFailuresAlerted(template: Template, fnId: string): void {
+  const [topicId] = only(resources(template, "AWS::SNS::Topic"), "topic");
+  template.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+    FunctionName: { Ref: fnId },
+    DestinationConfig: { OnFailure: { Destination: { Ref: topicId } } },
+  });
+}
+
 /** `principal` may invoke the Lambda `fnId`, but only on behalf of the resource `sourceId`. */
 function expectInvokePermission(template: Template, fnId: string, principal: string, sourceId: string): void {
   template.hasResourceProperties("AWS::Lambda::Permission", {
@@ -436,11 +445,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       });
       expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: getAttArn(people) })]);
       expectInvokePermission(pipeline, people, "events.amazonaws.com", ruleId);
-      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
-      pipeline.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
-        FunctionName: { Ref: people },
-        DestinationConfig: { OnFailure: { Destination: { Ref: topicId } } },
-      });
+      expectFailuresAlerted(pipeline, people);
       // Not a state of the ingest machine: people never hold up the import that landed them.
       expect(ASL_TEXT).not.toMatch(/ResolvePeople/);
     });
@@ -459,11 +464,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       expect(asList(s3Statements[0].Action).some((a: string) => /^s3:(Get|Delete|List)/.test(a))).toBe(false);
       expect(s3Statements[0].Resource).toEqual({ "Fn::Join": ["", [getAttArn(bucketId), "/outbox/leads/*"]] });
 
-      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
-      pipeline.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
-        FunctionName: { Ref: handoff },
-        DestinationConfig: { OnFailure: { Destination: { Ref: topicId } } },
-      });
+      expectFailuresAlerted(pipeline, handoff);
     });
 
     it("publishes FAILED, TIMED_OUT and ABORTED executions of this state machine to the alert topic", () => {

@@ -46,10 +46,17 @@ export function recordRow(r: PersonRecord, lineage: Pick<RecordRow, "source_kind
 
 /** Upserts standardized records (people_upsert_records: a replay changes nothing, a newer delivery re-queues the record). */
 export async function upsertRecords(db: Queryable, rows: readonly RecordRow[]): Promise<{ inserted: number; updated: number }> {
-  if (rows.length === 0) return { inserted: 0, updated: 0 };
-  const { rows: r } = await db.query<{ inserted: number; updated: number }>("SELECT * FROM people_upsert_records($1::jsonb)", [JSON.stringify(rows)]);
-  return r[0]!;
+  const total = { inserted: 0, updated: 0 };
+  // In slices: a million-row import must not become one JSON parameter of hundreds of MB.
+  for (let from = 0; from < rows.length; from += UPSERT_SLICE) {
+    const { rows: r } = await db.query<{ inserted: number; updated: number }>(
+      "SELECT * FROM people_upsert_records($1::jsonb)", [JSON.stringify(rows.slice(from, from + UPSERT_SLICE))]);
+    total.inserted += r[0]!.inserted;
+    total.updated += r[0]!.updated;
+  }
+  return total;
 }
+const UPSERT_SLICE = 20_000;
 
 interface StoredRecord {
   record_id: number;
