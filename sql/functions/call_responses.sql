@@ -9,12 +9,31 @@
 
 CREATE OR REPLACE FUNCTION call_response_lock_key() RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT 7241865325823002::bigint $$;
 
+-- The match of one response (rules 1-3 above). Inlined by the planner where it is used.
+CREATE OR REPLACE FUNCTION call_response_match(p_tracking_code text, p_mortgage_id text)
+RETURNS TABLE (tracking_code text, mortgage_id text, partner text, method text)
+LANGUAGE sql STABLE AS $$
+  SELECT coalesce(p.tracking_code, bym.tracking_code),
+         coalesce(p.mortgage_id, mo.mortgage_id, bym.mortgage_id),
+         coalesce(p.partner, mo.partner, bym.partner),
+         CASE WHEN p.tracking_code IS NOT NULL THEN 'tracking_code'
+              WHEN mo.mortgage_id IS NOT NULL OR bym.mortgage_id IS NOT NULL THEN 'mortgage_id' END
+    FROM (SELECT 1) AS one
+    LEFT JOIN mail_pieces p ON p.tracking_code = p_tracking_code
+    LEFT JOIN mortgages mo ON p.tracking_code IS NULL AND mo.mortgage_id = p_mortgage_id
+    LEFT JOIN LATERAL (
+      SELECT mp.tracking_code, mp.mortgage_id, mp.partner FROM mail_pieces mp
+       WHERE p.tracking_code IS NULL AND mp.mortgage_id = p_mortgage_id
+       ORDER BY mp.tracking_code LIMIT 1) bym ON true;
+$$;
+
 -- Re-matches the responses that keyed one of these tracking codes or mortgage ids, and keeps
 -- their leads in step.
 CREATE OR REPLACE FUNCTION resolve_call_responses(p_codes text[], p_mortgage_ids text[])
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
   v_ids bigint[];
+  v_phones text[];
 BEGIN
   v_ids := ARRAY(
     SELECT r.id FROM call_responses r JOIN (SELECT DISTINCT code FROM unnest(p_codes) AS u(code)) c ON r.lookup_tracking_code = c.code
@@ -23,22 +42,14 @@ BEGIN
   IF cardinality(v_ids) = 0 THEN
     RETURN;
   END IF;
+  -- Joins with unnest() rather than "= ANY (array)": a parameter array is searched linearly per row.
+  v_phones := ARRAY(SELECT DISTINCT r.caller_phone FROM unnest(v_ids) AS u(id) JOIN call_responses r ON r.id = u.id);
 
   WITH m AS (
-    SELECT r.id,
-           coalesce(p.tracking_code, bym.tracking_code) AS tracking_code,
-           coalesce(p.mortgage_id, mo.mortgage_id, bym.mortgage_id) AS mortgage_id,
-           coalesce(p.partner, mo.partner, bym.partner) AS partner,
-           CASE WHEN p.tracking_code IS NOT NULL THEN 'tracking_code'
-                WHEN mo.mortgage_id IS NOT NULL OR bym.mortgage_id IS NOT NULL THEN 'mortgage_id' END AS method
+    SELECT r.id, x.tracking_code, x.mortgage_id, x.partner, x.method
       FROM unnest(v_ids) AS u(id)
       JOIN call_responses r ON r.id = u.id
-      LEFT JOIN mail_pieces p ON p.tracking_code = r.lookup_tracking_code
-      LEFT JOIN mortgages mo ON p.tracking_code IS NULL AND mo.mortgage_id = r.lookup_mortgage_id
-      LEFT JOIN LATERAL (
-        SELECT mp.tracking_code, mp.mortgage_id, mp.partner FROM mail_pieces mp
-         WHERE p.tracking_code IS NULL AND mp.mortgage_id = r.lookup_mortgage_id
-         ORDER BY mp.tracking_code LIMIT 1) bym ON true
+      CROSS JOIN LATERAL call_response_match(r.lookup_tracking_code, r.lookup_mortgage_id) x
   )
   UPDATE call_responses r
      SET tracking_code = m.tracking_code, mortgage_id = m.mortgage_id, partner = m.partner, match_method = m.method,
@@ -50,9 +61,9 @@ BEGIN
   -- Leads of these callers: one per phone and piece, from the earliest interested call.
   INSERT INTO leads AS l (caller_phone, tracking_code, mortgage_id, partner, interested_at, first_response_id)
   SELECT DISTINCT ON (r.caller_phone, r.tracking_code) r.caller_phone, r.tracking_code, r.mortgage_id, r.partner, r.called_at, r.id
-    FROM call_responses r
-   WHERE r.caller_phone IN (SELECT caller_phone FROM call_responses WHERE id = ANY (v_ids))
-     AND r.disposition = 'interested' AND r.tracking_code IS NOT NULL
+    FROM unnest(v_phones) AS ph(phone)
+    JOIN call_responses r ON r.caller_phone = ph.phone
+   WHERE r.disposition = 'interested' AND r.tracking_code IS NOT NULL
    ORDER BY r.caller_phone, r.tracking_code, r.called_at, r.keyed_mortgage_id NULLS FIRST, r.keyed_tracking NULLS FIRST
   ON CONFLICT (caller_phone, tracking_code) DO UPDATE SET
      mortgage_id = excluded.mortgage_id, partner = excluded.partner,
@@ -62,29 +73,37 @@ BEGIN
 
   -- A lead whose responses now match another piece goes, unless it was already handed off.
   DELETE FROM leads l
-   WHERE l.caller_phone IN (SELECT caller_phone FROM call_responses WHERE id = ANY (v_ids))
+   USING unnest(v_phones) AS ph(phone)
+   WHERE l.caller_phone = ph.phone
      AND NOT EXISTS (SELECT 1 FROM call_responses r
                       WHERE r.caller_phone = l.caller_phone AND r.tracking_code = l.tracking_code AND r.disposition = 'interested')
      AND NOT EXISTS (SELECT 1 FROM lead_handoff_items h WHERE h.lead_id = l.id);
 END;
 $$;
 
--- One staged chunk of responses: recorded once, do-not-call requests become opt-outs for calls
--- and texts, then matched. Returns how many of the chunk's rows added a new response.
+-- One staged chunk of responses: recorded once and matched as they are written, do-not-call
+-- requests become opt-outs for calls and texts, then earlier responses keyed the same way are
+-- re-matched and the callers' leads kept in step. Returns how many of the chunk's rows added a new response.
 CREATE OR REPLACE FUNCTION promote_call_responses(p_import_id uuid, p_chunk_index int)
 RETURNS TABLE (inserted bigint, updated bigint)
 LANGUAGE plpgsql AS $$
+DECLARE
+  v_inserted bigint;
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(call_response_lock_key());
   INSERT INTO call_responses (caller_phone, called_at, disposition, keyed_mortgage_id, keyed_tracking,
-                              lookup_mortgage_id, lookup_tracking_code, import_id, source_row, src_seq)
+                              lookup_mortgage_id, lookup_tracking_code, import_id, source_row, src_seq,
+                              tracking_code, mortgage_id, partner, match_method, matched_at)
   SELECT DISTINCT ON (s.caller_phone, s.called_at, s.disposition, s.keyed_mortgage_id, s.keyed_tracking)
          s.caller_phone, s.called_at, s.disposition, s.keyed_mortgage_id, s.keyed_tracking,
-         s.lookup_mortgage_id, s.lookup_tracking_code, s.import_id, s.source_row, s.src_seq
+         s.lookup_mortgage_id, s.lookup_tracking_code, s.import_id, s.source_row, s.src_seq,
+         x.tracking_code, x.mortgage_id, x.partner, x.method, CASE WHEN x.method IS NOT NULL THEN now() END
     FROM staging_call_responses s
+   CROSS JOIN LATERAL call_response_match(s.lookup_tracking_code, s.lookup_mortgage_id) x
    WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index
    ORDER BY s.caller_phone, s.called_at, s.disposition, s.keyed_mortgage_id, s.keyed_tracking, s.source_row
   ON CONFLICT DO NOTHING;
+  GET DIAGNOSTICS v_inserted = ROW_COUNT;
 
   INSERT INTO opt_outs (channel, value, opted_out_at, reason, origin, import_id, source_row)
   SELECT DISTINCT ON (ch.channel, s.caller_phone, s.called_at) ch.channel, s.caller_phone, s.called_at,
@@ -101,12 +120,6 @@ BEGIN
     ARRAY(SELECT DISTINCT s.lookup_mortgage_id FROM staging_call_responses s
            WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index AND s.lookup_mortgage_id IS NOT NULL));
 
-  RETURN QUERY
-  SELECT count(*) FILTER (WHERE r.import_id = s.import_id AND r.source_row = s.source_row), 0::bigint
-    FROM staging_call_responses s
-    JOIN call_responses r
-      ON (r.caller_phone, r.called_at, r.disposition) = (s.caller_phone, s.called_at, s.disposition)
-     AND r.keyed_mortgage_id IS NOT DISTINCT FROM s.keyed_mortgage_id AND r.keyed_tracking IS NOT DISTINCT FROM s.keyed_tracking
-   WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index;
+  RETURN QUERY SELECT v_inserted, 0::bigint;
 END;
 $$;

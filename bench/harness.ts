@@ -1,0 +1,103 @@
+/**
+ * What every ingest benchmark does: a local platform in a scratch home, a raw COPY of the file
+ * into an unindexed table as the baseline, the file through the whole pipeline, one table row.
+ */
+import { createReadStream, mkdtempSync, readSync, openSync, closeSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { pipeline } from "node:stream/promises";
+import { from as copyFrom } from "pg-copy-streams";
+import { LocalPlatform } from "../packages/local/src/platform";
+import type { ImportRow } from "../packages/core/src/imports/repo";
+
+export interface Bench {
+  platform: LocalPlatform;
+  tmp: string;
+  close(): Promise<void>;
+}
+
+export async function startBench(chunkRows: number): Promise<Bench> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-"));
+  process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? "warn";
+  const platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows, log: () => undefined });
+  return {
+    platform,
+    tmp,
+    async close() {
+      await platform.close();
+      if (platform.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+function headerCells(file: string, delimiter: string): number {
+  const fd = openSync(file, "r");
+  const buf = Buffer.alloc(64 * 1024);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  return buf.subarray(0, n).toString("utf8").split(/\r?\n/, 1)[0]!.split(delimiter).length;
+}
+
+/** Seconds to COPY the file's bytes into an unindexed table of text columns (the baseline). */
+export async function rawCopySeconds(platform: LocalPlatform, file: string, delimiter = ","): Promise<number> {
+  const cols = Array.from({ length: headerCells(file, delimiter) }, (_, i) => `c${i} text`).join(", ");
+  await platform.pool.query(`DROP TABLE IF EXISTS bench_raw; CREATE UNLOGGED TABLE bench_raw (${cols})`);
+  const client = await platform.pool.connect();
+  const t = Date.now();
+  try {
+    await pipeline(createReadStream(file), client.query(copyFrom(`COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER '${delimiter}')`)));
+  } finally {
+    client.release();
+  }
+  const seconds = (Date.now() - t) / 1000;
+  await platform.pool.query("DROP TABLE bench_raw");
+  return seconds;
+}
+
+/** Peak RSS of this process (the handlers and the Map's worker threads) while `fn` runs. */
+export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakRssMb: number }> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 100);
+  try {
+    const result = await fn();
+    return { result, peakRssMb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export interface Measured {
+  name: string;
+  rows: number;
+  mb: number;
+  copySeconds: number;
+  ingestSeconds: number;
+  peakRssMb: number;
+  imp: ImportRow;
+}
+
+/** Drops the file, waits for its import, checks it read every row, and times it (with the raw COPY first). */
+export async function measure(platform: LocalPlatform, name: string, file: string, rows: number, delimiter = ","): Promise<Measured> {
+  const copySeconds = await rawCopySeconds(platform, file, delimiter);
+  const t = Date.now();
+  const { result: imp, peakRssMb } = await withPeakRss(async () => {
+    const [row] = await platform.waitFor([await platform.drop(file)]);
+    return row!;
+  });
+  const ingestSeconds = (Date.now() - t) / 1000;
+  if (!["COMPLETE", "COMPLETE_WITH_ERRORS"].includes(imp.status) || imp.rows_read !== rows) {
+    throw new Error(`${name}: ingest ended ${imp.status} with ${imp.rows_read} rows: ${imp.status_reason}`);
+  }
+  return { name, rows, mb: statSync(file).size / 1e6, copySeconds, ingestSeconds, peakRssMb, imp };
+}
+
+const n = (x: number) => Math.round(x).toLocaleString("en-US");
+
+export const TABLE_HEADER = "| file | rows | MB | raw COPY (unindexed) | leadpipe ingest end to end | ratio | peak RSS (node) |\n|---|---:|---:|---:|---:|---:|---:|";
+
+export function tableRow(m: Measured): string {
+  const copyRate = m.rows / m.copySeconds;
+  const ingestRate = m.rows / m.ingestSeconds;
+  return `| ${m.name} | ${n(m.rows)} | ${m.mb.toFixed(0)} | ${n(copyRate)} rows/s (${m.copySeconds.toFixed(1)} s) | ${n(ingestRate)} rows/s (${m.ingestSeconds.toFixed(1)} s) | ${(ingestRate / copyRate).toFixed(2)} | ${n(m.peakRssMb)} MB |`;
+}
