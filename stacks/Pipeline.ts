@@ -45,6 +45,7 @@ const SIZING = {
   markFailed: { memorySize: "512 MB", timeout: "1 minute" },
   refreshViews: { memorySize: "512 MB", timeout: "15 minutes" },
   leadHandoff: { memorySize: "512 MB", timeout: "5 minutes" },
+  replay: { memorySize: "1024 MB", timeout: "15 minutes" },
   migrate: { memorySize: "512 MB", timeout: "15 minutes" },
 } satisfies Record<string, Pick<FunctionProps, "memorySize" | "timeout">>;
 
@@ -171,6 +172,15 @@ export function Pipeline({ stack, app }: StackContext) {
   ingest.grantStartExecution(trigger);
   bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new LambdaDestination(trigger), { prefix: INBOX_PREFIX });
 
+  // Operations: `leadpipe replay` invokes it; it writes the rows to replay under replays/ and starts
+  // a new execution of the state machine for the replay import.
+  const replay = handler("Replay", "replay", SIZING.replay, {
+    environment: { STATE_MACHINE_ARN: ingest.stateMachineArn },
+  });
+  bucket.grantRead(replay);
+  bucket.grantPut(replay, "replays/*");
+  ingest.grantStartExecution(replay);
+
   // Alerts: an execution that ends FAILED, TIMED_OUT or ABORTED publishes to the topic.
   // (mark-failed publishes the import-level detail itself; this rule also catches what never
   // reached the Catch: timeouts, aborts, a failing MarkFailed.)
@@ -243,7 +253,7 @@ export function Pipeline({ stack, app }: StackContext) {
     targets: [new targets.LambdaFunction(leadHandoff)],
   });
 
-  for (const fn of [validate, checksum, stage, processChunk, resolvePeople, finalize, markFailed, trigger, refreshViews, leadHandoff]) {
+  for (const fn of [validate, checksum, stage, processChunk, resolvePeople, finalize, markFailed, trigger, replay, refreshViews, leadHandoff]) {
     fn.node.addDependency(migrations);
   }
 
@@ -253,7 +263,7 @@ export function Pipeline({ stack, app }: StackContext) {
     AlertTopicArn: alerts.topicArn,
   });
 
-  return { bucket, alerts, ingest, trigger, refreshViews, leadHandoff, resolvePeople, migrate };
+  return { bucket, alerts, ingest, trigger, replay, refreshViews, leadHandoff, resolvePeople, migrate };
 }
 
 /** A digest of every file under sql/, so the migration Script reruns exactly when the SQL changes. */

@@ -363,10 +363,11 @@ async function cleanThenFaulty(day: string, startId: number, arrange: () => void
   arrange();
   const faulty = await ingest(file);
   expect(readdirSync(faults())).toEqual([]);
-  return { clean, faulty, same: async () => {
+  /** The data equals the clean run's; `id` (default the faulty import) holds the same rejects and staged rows. */
+  return { clean, faulty, same: async (id = faulty.id) => {
     expect(await mortgagesSnapshot(prefix)).toEqual(cleanState);
-    expect(await rejectsOf(faulty.id)).toEqual(cleanRejects);
-    const staged = await platform.pool.query("SELECT count(*)::int AS n, count(DISTINCT source_row)::int AS d FROM staging_mortgages WHERE import_id = $1", [faulty.id]);
+    expect(await rejectsOf(id)).toEqual(cleanRejects);
+    const staged = await platform.pool.query("SELECT count(*)::int AS n, count(DISTINCT source_row)::int AS d FROM staging_mortgages WHERE import_id = $1", [id]);
     expect(staged.rows[0]).toEqual({ n: 343, d: 343 });
   } };
 }
@@ -418,6 +419,19 @@ describe("fault injection", () => {
     expect(run.faulty).toMatchObject(COUNTS);
     await run.same();
     expect(await object(`reports/${run.faulty.id}/success.csv`)).toContain(`${run.faulty.id},partner-b-mortgages-2026-10-03.csv,350,343,0,0,7,`);
+  });
+
+  it("a chunk that fails for good: FAILED with an alert; a full replay then ends with the same data as a clean run", async () => {
+    const run = await cleanThenFaulty("2026-10-06", 660_000, () => {
+      writeFileSync(path.join(faults(), "process-chunk.after-copy.1.Error"), "");
+    });
+    expect(run.faulty).toMatchObject({ status: "FAILED", failed_step: "process", alert_status: "SENT" });
+    const { row } = await replay(run.faulty.id, { mode: "full" });
+    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", replay_of: run.faulty.id, replay_mode: "full",
+      rows_read: 350, accepted: 343, rejected: 7, updated: 0, chunks_total: 4, chunks_done: 4 });
+    // Chunks the failed run committed are already in: the replay finds them unchanged.
+    expect(row!.inserted! + row!.unchanged!).toBe(343);
+    await run.same(row!.id);
   });
 
   it("an SNS publish that fails for a moment: the alert is retried and sent, the import FAILED with its reports", async () => {

@@ -33,9 +33,13 @@ const TASK_HANDLERS: Record<string, string> = {
   MarkFailedFunctionArn: "functions/mark-failed.handler",
 };
 
+/** The only handlers that start executions: the S3 trigger and the replay. */
+const STARTERS = ["functions/trigger.handler", "functions/replay.handler"];
+
 const ALL_HANDLERS = [
   ...Object.values(TASK_HANDLERS),
   "functions/trigger.handler",
+  "functions/replay.handler",
   "functions/refresh-views.handler",
   "functions/lead-handoff.handler",
   "functions/resolve-people.handler",
@@ -318,6 +322,23 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
     });
   });
 
+  describe("replay", () => {
+    it("starts executions of this state machine, reads the bucket and writes only under replays/", () => {
+      const { pipeline } = t();
+      const replay = functionId(pipeline, "functions/replay.handler");
+      const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
+      const fn = resources(pipeline, "AWS::Lambda::Function")[replay];
+      expect(fn.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
+      const statements = roleStatements(pipeline, replay);
+      expect(statements).toContainEqual(expect.objectContaining({ Action: "states:StartExecution", Resource: { Ref: machineId } }));
+      const writes = statements.filter((s) => asList(s.Action).some((a: string) => /^s3:(Put|Delete|Abort)/.test(a)));
+      expect(writes).toHaveLength(1);
+      expect(asList(writes[0].Action).some((a: string) => a.startsWith("s3:Delete"))).toBe(false);
+      expect(writes[0].Resource).toEqual({ "Fn::Join": ["", [getAttArn(bucketId), "/replays/*"]] });
+    });
+  });
+
   describe("Lambdas", () => {
     it("are the handlers in functions/, on a current Node.js runtime", () => {
       const { pipeline } = t();
@@ -353,7 +374,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
           NODE_OPTIONS: "--enable-source-maps",
         });
         expect(exported(database, env.DATABASE_SECRET_ARN), id).toEqual({ Ref: attachmentId });
-        if (f.Properties.Handler !== "functions/trigger.handler") expect(env.STATE_MACHINE_ARN, id).toBeUndefined();
+        if (!STARTERS.includes(f.Properties.Handler)) expect(env.STATE_MACHINE_ARN, id).toBeUndefined();
       }
     });
 
