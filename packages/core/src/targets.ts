@@ -1,4 +1,33 @@
-import type { Target } from "./sources/spec";
+import type { Target, TargetReject } from "./sources/spec";
+import type { PoolClient } from "./db";
+
+interface Conflict {
+  source_row: number;
+  field: string;
+  value: string | null;
+  reason: string;
+}
+
+/**
+ * Runs the rule queries over this chunk's staged rows, removes the rows they refuse from staging
+ * (so promotion never sees them) and returns them as rejects.
+ */
+async function refuse(client: PoolClient, stagingTable: string, importId: string, chunkIndex: number, ruleQueries: readonly string[]): Promise<TargetReject[]> {
+  const conflicts: Conflict[] = [];
+  for (const q of ruleQueries) conflicts.push(...(await client.query<Conflict>(q, [importId, chunkIndex])).rows);
+  if (conflicts.length > 0) {
+    await client.query(`DELETE FROM ${stagingTable} WHERE import_id = $1 AND chunk_index = $2 AND source_row = ANY($3::bigint[])`,
+      [importId, chunkIndex, [...new Set(conflicts.map((c) => Number(c.source_row)))]]);
+  }
+  return conflicts.map((c) => ({ sourceRow: Number(c.source_row), field: c.field, value: c.value, reason: c.reason }));
+}
+
+const MORTGAGE_OWNER_RULE =
+  `SELECT source_row, 'mortgage_id' AS field, mortgage_id AS value,
+          format('mortgage id belongs to partner %s; a partner''s file cannot change another partner''s mortgage', owner_partner) AS reason
+     FROM mortgage_partner_conflicts($1, $2)`;
+const BARCODE_RULE = "SELECT source_row, field, value, reason FROM barcode_conflicts($1, $2)";
+const LOCK_MAIL_PIECES = "SELECT lock_mail_pieces($1)";
 
 /** Core mortgage records: promoted by promote_mortgages(), partner isolation by mortgage_partner_conflicts(). */
 export const mortgagesTarget: Target = {
@@ -9,28 +38,40 @@ export const mortgagesTarget: Target = {
     "property_address", "property_city", "property_state", "property_zip5", "property_zip4",
     "mailing_address", "mailing_city", "mailing_state", "mailing_zip5", "mailing_zip4",
     "loan_amount", "lender_name", "loan_type", "interest_rate", "closing_date", "first_payment_date",
-    "phone", "email", "imb_raw", "tracking_code",
+    "phone", "email", "imb_raw", "tracking_code", "routing_code", "imb_repaired",
   ],
   key: ["mortgage_id"],
   views: ["report_mortgages_by_partner_day"],
   async promote(client, importId, chunkIndex) {
-    const conflicts = await client.query<{ source_row: number; mortgage_id: string; owner_partner: string }>(
-      "SELECT source_row, mortgage_id, owner_partner FROM mortgage_partner_conflicts($1, $2)", [importId, chunkIndex]);
-    if (conflicts.rows.length > 0) {
-      await client.query(
-        `DELETE FROM staging_mortgages s USING mortgage_partner_conflicts($1, $2) c
-          WHERE s.import_id = $1 AND s.chunk_index = $2 AND s.source_row = c.source_row`, [importId, chunkIndex]);
-    }
+    // A chunk with barcodes (partner A) checks them under the partner's mail-piece lock; one
+    // without only needs the lock to link pieces that arrived first, after its own upsert.
+    const { rows: [flag] } = await client.query<{ barcodes: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM staging_mortgages WHERE import_id = $1 AND chunk_index = $2 AND tracking_code IS NOT NULL) AS barcodes",
+      [importId, chunkIndex]);
+    if (flag!.barcodes) await client.query(LOCK_MAIL_PIECES, [importId]);
+    const rejects = await refuse(client, "staging_mortgages", importId, chunkIndex,
+      flag!.barcodes ? [MORTGAGE_OWNER_RULE, BARCODE_RULE] : [MORTGAGE_OWNER_RULE]);
     const { rows } = await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2)", [importId, chunkIndex]);
-    return {
-      rejects: conflicts.rows.map((c) => ({
-        sourceRow: Number(c.source_row),
-        field: "mortgage_id",
-        value: c.mortgage_id,
-        reason: `mortgage id belongs to partner ${c.owner_partner}; a partner's file cannot change another partner's mortgage`,
-      })),
-      inserted: rows[0]!.inserted,
-      updated: rows[0]!.updated,
-    };
+    if (!flag!.barcodes) await client.query(LOCK_MAIL_PIECES, [importId]);
+    await client.query("SELECT * FROM promote_barcodes($1, $2)", [importId, chunkIndex]);
+    return { rejects, inserted: rows[0]!.inserted, updated: rows[0]!.updated };
+  },
+};
+
+/**
+ * Barcode maps (partners B, C, D): mortgage id → IMb. Assignments land whether or not the mortgage
+ * has arrived; mail pieces are linked by link_mail_pieces() from either side. Counts are of
+ * assignments (one per tracking code).
+ */
+export const barcodeMapTarget: Target = {
+  kind: "barcode-map",
+  stagingTable: "staging_barcode_map",
+  columns: ["mortgage_id", "imb_raw", "imb_encoding", "imb_repaired", "tracking_code", "routing_code"],
+  views: [],
+  async promote(client, importId, chunkIndex) {
+    await client.query(LOCK_MAIL_PIECES, [importId]);
+    const rejects = await refuse(client, "staging_barcode_map", importId, chunkIndex, [BARCODE_RULE]);
+    const { rows } = await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_barcodes($1, $2)", [importId, chunkIndex]);
+    return { rejects, inserted: rows[0]!.inserted, updated: rows[0]!.updated };
   },
 };

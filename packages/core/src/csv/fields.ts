@@ -8,14 +8,14 @@
  * undefined, and the caller parses the body with csv-parse, record by record. The unit tests
  * hold it to csv-parse on generated bodies.
  */
-const QUOTE = '"';
-
 /** csv-parse's options for chunk bodies: the fallback and the reference the fast path is held to. */
-export function chunkParseOptions(delimiter: string) {
-  return { delimiter, record_delimiter: "\n", relax_quotes: true, relax_column_count: true, skip_empty_lines: true } as const;
+export function chunkParseOptions(delimiter: string, quote = '"') {
+  return { delimiter, quote, escape: quote, record_delimiter: "\n", relax_quotes: true, relax_column_count: true, skip_empty_lines: true } as const;
 }
 
-export function splitBody(body: string, delimiter: string): string[][] | undefined {
+/** `quote` is the dialect's quote character (doubled inside a quoted field), '"' unless a reader says otherwise. */
+export function splitBody(body: string, delimiter: string, QUOTE = '"'): string[][] | undefined {
+  if (QUOTE.length !== 1 || QUOTE === "\n") throw new Error(`unsupported quote ${JSON.stringify(QUOTE)}`);
   if (delimiter.length !== 1 || delimiter === QUOTE || delimiter === "\n") throw new Error(`unsupported delimiter ${JSON.stringify(delimiter)}`);
   const records: string[][] = [];
   const end = body.length;

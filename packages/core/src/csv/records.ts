@@ -9,10 +9,11 @@
  */
 const LF = 0x0a;
 const CR = 0x0d;
-const QUOTE = 0x22;
 
 export interface SplitOptions {
   delimiter?: string;
+  /** The quote character (one byte); default '"'. */
+  quote?: string;
   /** How far a quoted field may run before its record is treated as broken. */
   maxQuotedBytes?: number;
   /** A record (one line, unquoted) longer than this is an error: the file is not line-structured text. */
@@ -28,6 +29,7 @@ export class RecordTooLongError extends Error {
 
 export class RecordSplitter {
   private readonly delimiter: number;
+  private readonly quote: number;
   private readonly maxQuoted: number;
   private readonly maxRecord: number;
   private pending: Buffer = Buffer.alloc(0);
@@ -38,6 +40,9 @@ export class RecordSplitter {
     const d = options.delimiter ?? ",";
     if (Buffer.byteLength(d) !== 1) throw new Error(`delimiter must be one byte, got ${JSON.stringify(d)}`);
     this.delimiter = d.charCodeAt(0);
+    const q = options.quote ?? '"';
+    if (Buffer.byteLength(q) !== 1) throw new Error(`quote must be one byte, got ${JSON.stringify(q)}`);
+    this.quote = q.charCodeAt(0);
     this.maxQuoted = options.maxQuotedBytes ?? 64 * 1024;
     this.maxRecord = options.maxRecordBytes ?? 16 * 1024 * 1024;
   }
@@ -88,7 +93,7 @@ export class RecordSplitter {
     while (pos < buf.length) {
       if (!inQuotes) {
         const nl = buf.indexOf(LF, pos);
-        const q = buf.indexOf(QUOTE, pos);
+        const q = buf.indexOf(this.quote, pos);
         if (q < 0 || (nl >= 0 && nl < q)) {
           // No quote before the end of this line: the record ends here.
           if (nl >= 0) return nl;
@@ -103,7 +108,7 @@ export class RecordSplitter {
         }
         pos = q + 1;
       } else {
-        const q = buf.indexOf(QUOTE, pos);
+        const q = buf.indexOf(this.quote, pos);
         const limit = quoteOpenedAt + this.maxQuoted;
         if (q < 0 || q > limit) {
           if (buf.length > limit || final) {
@@ -113,7 +118,7 @@ export class RecordSplitter {
           }
           return -1;
         }
-        if (buf[q + 1] === QUOTE) {
+        if (buf[q + 1] === this.quote) {
           pos = q + 2;
           continue;
         }

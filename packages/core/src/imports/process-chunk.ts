@@ -7,7 +7,7 @@ import { maybeFail, maybeFailIn } from "../faults";
 import { splitRecords } from "../csv/records";
 import { chunkParseOptions, splitBody } from "../csv/fields";
 import * as Sources from "../sources/index";
-import type { SourceSpec } from "../sources/index";
+import { chunkDialect, type SourceSpec } from "../sources/spec";
 import { getImport } from "./repo";
 import type { ChunkRef } from "./stage";
 import { readAll } from "./streams";
@@ -46,8 +46,9 @@ const LINE_PREFIX = /^(\d+)/;
  * so a broken one is rejected alone and the rest go on.
  */
 export function parseChunk(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[]): ParsedChunk {
-  const opts = chunkParseOptions(spec.reader.delimiter);
-  let records = splitBody(body, spec.reader.delimiter);
+  const dialect = chunkDialect(spec.reader);
+  const opts = chunkParseOptions(dialect.delimiter, dialect.quote);
+  let records = splitBody(body, dialect.delimiter, dialect.quote);
   if (records && records.length !== expectedRecords + 1) records = undefined;
   if (!records) {
     try {
@@ -60,7 +61,7 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
   const broken: RowReject[] = [];
   if (!records) {
     records = [];
-    for (const { record, line: chunkLine } of splitRecords(Buffer.from(body, "utf8"), { delimiter: spec.reader.delimiter })) {
+    for (const { record, line: chunkLine } of splitRecords(Buffer.from(body, "utf8"), dialect)) {
       const text = record.toString("utf8");
       try {
         const one = parse(text, opts) as string[][];
@@ -94,7 +95,7 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
     const rec = records[r]!;
     const row = Number(rec[0]);
     if (rec.length !== header.length) {
-      rejects.push({ row, type: "parse", field: null, value: null, raw: rec.slice(1).join(spec.reader.delimiter),
+      rejects.push({ row, type: "parse", field: null, value: null, raw: rec.slice(1).join(dialect.delimiter),
         message: `unparsable line: expected ${header.length - 1} fields, found ${rec.length - 1}` });
       continue;
     }
@@ -104,7 +105,7 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
       for (const c of columns) values.push(out[c] as CopyValue);
       staged.add(copyLine(values));
     } else {
-      const raw = rec.slice(1).join(spec.reader.delimiter);
+      const raw = rec.slice(1).join(dialect.delimiter);
       const input: Record<string, string> = {};
       for (const field of absent) input[field] = "";
       for (const { index, field } of mapped) input[field] = rec[index]!;

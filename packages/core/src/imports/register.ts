@@ -24,7 +24,7 @@ export async function register(db: Queryable, obj: LandedObject): Promise<{ impo
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (bucket, object_key, event_key) DO NOTHING
      RETURNING id, status`,
-    [obj.bucket, obj.key, obj.eventKey, path.posix.basename(obj.key), spec?.name ?? null, spec?.partner ?? null,
+    [obj.bucket, obj.key, obj.eventKey, path.posix.basename(obj.key), spec?.name ?? null, spec ? Sources.partnerOf(spec, obj.key) : null,
       spec?.target.kind ?? null, spec?.schemaVersion ?? null, obj.size ?? null, obj.etag ?? null, obj.uploadedBy ?? null, obj.uploadedAt ?? null],
   );
   if (inserted.rows[0]) return { importId: inserted.rows[0].id, created: true, status: inserted.rows[0].status };

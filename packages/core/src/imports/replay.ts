@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import type { Deps, ExecutionStarter } from "../ports";
 import { RecordSplitter } from "../csv/records";
 import * as Sources from "../sources/index";
+import { chunkDialect } from "../sources/spec";
 import { getImport, TERMINAL, type ImportRow } from "./repo";
 import { LINE_COLUMN } from "./stage";
 
@@ -133,7 +134,7 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
   async function* lines(): AsyncGenerator<Buffer> {
     let headerWritten = false;
     for (const chunk of chunks) {
-      const splitter = new RecordSplitter({ delimiter: spec.reader.delimiter });
+      const splitter = new RecordSplitter(chunkDialect(spec.reader));
       const out: Buffer[] = [];
       let first = true;
       const sink = (record: Buffer) => {
@@ -164,11 +165,12 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
  */
 async function correctedRows(deps: Deps, original: ImportRow, outstanding: Map<number, number>, fixedKey: string): Promise<ReplayRows> {
   const spec = Sources.get(original.source ?? "")!;
-  const d = spec.reader.delimiter;
+  // Replay objects are delimited text in the chunk dialect (UTF-8), whatever the source's reader.
+  const d = chunkDialect(spec.reader).delimiter;
   const { rows: rejected } = await deps.pool.query<{ row_number: number }>(
     "SELECT DISTINCT row_number FROM import_rejects WHERE import_id = $1", [original.id]);
   const everRejected = new Set(rejected.map((r) => Number(r.row_number)));
-  const splitter = new RecordSplitter({ delimiter: d });
+  const splitter = new RecordSplitter(chunkDialect(spec.reader));
   const kept: Buffer[] = [];
   const problems: string[] = [];
   const alreadyResolved: number[] = [];

@@ -1,7 +1,10 @@
 import type { Deps } from "../ports";
-import { FileRejectedError, asRetryable } from "../errors";
+import { FileRejectedError, asRetryable, isTransient } from "../errors";
 import { RecordSplitter, RecordTooLongError } from "../csv/records";
 import * as Sources from "../sources/index";
+import { chunkDialect, replayReader, type CsvReader } from "../sources/spec";
+import { readSheetRows } from "../xlsx/read";
+import { checkHeader } from "./validate";
 import { getImport, stepFinished, stepStarted } from "./repo";
 
 export interface ChunkRef {
@@ -19,77 +22,134 @@ export function chunkKey(importId: string, index: number): string {
 
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
+/** Cells of a spreadsheet row as one record of the chunk dialect (plain CSV). */
+function csvRecord(cells: readonly string[]): Buffer {
+  return Buffer.from(cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(","));
+}
+
 /**
- * Cuts the file into chunk objects of at most `chunkRows` records, at record boundaries,
- * streaming (memory stays flat whatever the file size). Each chunk repeats the header and
- * prefixes every record with its line number in the original file, so a chunk can be
- * processed, retried or replayed on its own and still report true row numbers.
+ * Collects records into chunk objects of at most `chunkRows` records: the header repeated, every
+ * record prefixed with its line (or sheet row) in the original file. At most two uploads are in
+ * flight, so reading goes on while one is written and memory stays bounded.
+ */
+class ChunkWriter {
+  readonly chunks: ChunkRef[] = [];
+  private header: Buffer | undefined;
+  private parts: Buffer[] = [];
+  private count = 0;
+  private readonly sealed: { ref: ChunkRef; body: Buffer }[] = [];
+  private readonly inFlight: Promise<void>[] = [];
+  private readonly lead: Buffer;
+
+  /** `numbered`: the records already start with their line in the original file (an errors-only replay's object). */
+  constructor(private readonly deps: Deps, private readonly bucket: string, private readonly importId: string,
+    private readonly delimiter: string, private readonly numbered = false, header?: Buffer) {
+    this.lead = Buffer.from(`${LINE_COLUMN}${delimiter}`);
+    this.header = header;
+  }
+
+  /** The first record is the header; the rest are data. */
+  add = (record: Buffer, line: number): void => {
+    if (!this.header) {
+      if (this.numbered && !record.subarray(0, this.lead.length).equals(this.lead)) {
+        throw new FileRejectedError(`a replay's rows must start with the ${LINE_COLUMN} column`);
+      }
+      this.header = this.numbered ? record.subarray(this.lead.length) : record;
+      return;
+    }
+    if (this.count === 0) this.parts.push(this.lead, this.header, NL);
+    if (this.numbered) this.parts.push(record, NL);
+    else this.parts.push(Buffer.from(`${line}${this.delimiter}`), record, NL);
+    if (++this.count >= this.deps.settings.chunkRows) this.seal();
+  };
+
+  private seal(): void {
+    if (this.count === 0) return;
+    const ref: ChunkRef = { index: this.chunks.length, key: chunkKey(this.importId, this.chunks.length), records: this.count };
+    this.chunks.push(ref);
+    this.sealed.push({ ref, body: Buffer.concat(this.parts) });
+    this.parts = [];
+    this.count = 0;
+  }
+
+  async flush(): Promise<void> {
+    for (let next = this.sealed.shift(); next; next = this.sealed.shift()) {
+      this.inFlight.push(this.deps.store.write(this.bucket, next.ref.key, next.body, "text/csv"));
+      if (this.inFlight.length >= 2) await this.inFlight.shift();
+    }
+  }
+
+  async end(): Promise<ChunkRef[]> {
+    this.seal();
+    await this.flush();
+    await Promise.all(this.inFlight);
+    return this.chunks;
+  }
+}
+const NL = Buffer.from("\n");
+
+/** Delimited text: records cut at record boundaries without parsing fields; Windows-1252 becomes UTF-8 here. */
+async function readCsv(input: AsyncIterable<unknown>, reader: CsvReader, out: ChunkWriter): Promise<void> {
+  const splitter = new RecordSplitter(chunkDialect(reader));
+  // Windows-1252 is one byte a character: each part transcodes on its own.
+  const cp1252 = reader.encoding === "windows-1252" ? new TextDecoder("windows-1252") : undefined;
+  let first = true;
+  for await (const raw of input) {
+    let part = raw as Buffer;
+    if (first) {
+      first = false;
+      if (part.subarray(0, 3).equals(UTF8_BOM)) part = part.subarray(3);
+    }
+    if (cp1252) part = Buffer.from(cp1252.decode(part), "utf8");
+    splitter.push(part, out.add);
+    await out.flush();
+  }
+  splitter.end(out.add);
+}
+
+/**
+ * Cuts the file into chunk objects of at most `chunkRows` records, streaming (memory stays flat
+ * whatever the file size), in the chunk dialect of its reader (see chunkDialect): every format
+ * leaves Stage as the same UTF-8 delimited text, so ProcessChunk is one path. Each chunk repeats
+ * the header and prefixes every record with its line number in the original file (the sheet row
+ * for a workbook), so a chunk can be processed, retried or replayed on its own and still report
+ * true row numbers.
  */
 export async function stage(deps: Deps, importId: string): Promise<{ importId: string; chunks: ChunkRef[] }> {
-  const { pool, store, settings } = deps;
+  const { pool, store } = deps;
   const imp = await getImport(pool, importId);
   const spec = Sources.get(imp.source ?? "");
   if (!spec) throw new FileRejectedError(`unknown source ${imp.source}`);
   await stepStarted(pool, importId, "stage");
-  const d = spec.reader.delimiter;
-  const splitter = new RecordSplitter({ delimiter: d });
-  const chunks: ChunkRef[] = [];
-  const sealed: { ref: ChunkRef; body: Buffer }[] = [];
-  // A headerless file gets the spec's field names as its header, so every chunk reads the same way.
-  let header: Buffer | undefined = spec.reader.header === false ? Buffer.from(Object.keys(spec.columns).join(d)) : undefined;
-  let parts: Buffer[] = [];
-  let count = 0;
-  const inFlight: Promise<void>[] = [];
-
-  const seal = () => {
-    if (count === 0) return;
-    const ref: ChunkRef = { index: chunks.length, key: chunkKey(importId, chunks.length), records: count };
-    chunks.push(ref);
-    sealed.push({ ref, body: Buffer.concat(parts) });
-    parts = [];
-    count = 0;
-  };
-
-  const upload = async () => {
-    for (let next = sealed.shift(); next; next = sealed.shift()) {
-      inFlight.push(store.write(imp.bucket, next.ref.key, next.body, "text/csv"));
-      // At most two chunk uploads in flight: reading goes on while one is written, memory stays bounded.
-      if (inFlight.length >= 2) await inFlight.shift();
-    }
-  };
-
-  // An errors-only replay's object already numbers its records with their lines in the original file.
+  const dialect = chunkDialect(spec.reader);
+  // An errors-only replay's object already numbers its records with their lines in the original
+  // file, and is UTF-8 text in the chunk dialect whatever the source's reader (see replay.ts).
   const numbered = imp.replay_mode === "errors-only";
-  const onRecord = (record: Buffer, line: number) => {
-    if (!header) {
-      if (numbered && !record.subarray(0, LINE_COLUMN.length + 1).equals(Buffer.from(`${LINE_COLUMN}${d}`))) {
-        throw new FileRejectedError(`a replay's rows must start with the ${LINE_COLUMN} column`);
-      }
-      header = numbered ? record.subarray(LINE_COLUMN.length + 1) : record;
-      return;
-    }
-    if (count === 0) parts.push(Buffer.from(`${LINE_COLUMN}${d}`), header, Buffer.from("\n"));
-    parts.push(...(numbered ? [record] : [Buffer.from(`${line}${d}`), record]), Buffer.from("\n"));
-    if (++count >= settings.chunkRows) seal();
-  };
-
+  // A headerless file gets the spec's field names as its header, so every chunk reads the same way.
+  const headerless = spec.reader.format === "csv" && spec.reader.header === false && !numbered;
+  const out = new ChunkWriter(deps, imp.bucket, importId, dialect.delimiter, numbered,
+    headerless ? Buffer.from(Object.keys(spec.columns).join(dialect.delimiter)) : undefined);
+  let chunks: ChunkRef[];
   try {
-    let first = true;
-    for await (const raw of await store.read(imp.bucket, imp.object_key)) {
-      let part = raw as Buffer;
-      if (first) {
-        first = false;
-        if (part.subarray(0, 3).equals(UTF8_BOM)) part = part.subarray(3);
-      }
-      splitter.push(part, onRecord);
-      await upload();
+    const input = await store.read(imp.bucket, imp.object_key);
+    if (spec.reader.format === "xlsx" && !numbered) {
+      let header = true;
+      await readSheetRows(input, async (cells, row) => {
+        if (header) checkHeader(spec, cells);
+        header = false;
+        out.add(csvRecord(cells), row);
+        await out.flush();
+      });
+    } else {
+      await readCsv(input, numbered || spec.reader.format !== "csv" ? replayReader(spec.reader) : spec.reader, out);
     }
-    splitter.end(onRecord);
-    seal();
-    await upload();
-    await Promise.all(inFlight);
+    chunks = await out.end();
   } catch (err) {
+    if (err instanceof FileRejectedError) throw err;
     if (err instanceof RecordTooLongError) throw new FileRejectedError(`not a line-structured text file: ${err.message}`);
+    if (spec.reader.format === "xlsx" && !numbered && !isTransient(err)) {
+      throw new FileRejectedError(`corrupt XLSX workbook: ${(err as Error).message}`, { cause: err });
+    }
     throw asRetryable(err, "staging chunks");
   }
 

@@ -2,11 +2,14 @@ import { parse } from "csv-parse/sync";
 import type { Deps } from "../ports";
 import { FileRejectedError, asRetryable } from "../errors";
 import * as Sources from "../sources/index";
-import type { SourceSpec } from "../sources/index";
+import { chunkDialect, replayReader, type Reader, type SourceSpec } from "../sources/spec";
+import { inspectWorkbook } from "../xlsx/read";
+import { ZipRejectedError, type RangeReader } from "../xlsx/zip";
 import { getImport, stepFinished, stepStarted } from "./repo";
 import { readAll } from "./streams";
 
 const SNIFF_BYTES = 64 * 1024;
+const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 
 /** Cheap checks before any byte is staged: source known, size sane, format what the spec says. */
 export async function validate(deps: Deps, importId: string): Promise<{ importId: string }> {
@@ -16,6 +19,11 @@ export async function validate(deps: Deps, importId: string): Promise<{ importId
   const spec = imp.source ? Sources.get(imp.source) : undefined;
   if (!spec) {
     throw new FileRejectedError(`unknown source: no source spec matches ${imp.object_key} (known sources: ${Sources.names().join(", ")})`);
+  }
+  if (spec.partnerFromFileName) {
+    const known = Sources.partners();
+    if (!imp.partner) throw new FileRejectedError(`cannot tell the partner from the file name ${imp.file_name} (expected e.g. partner-b-… for ${spec.name})`);
+    if (!known.includes(imp.partner)) throw new FileRejectedError(`unknown partner ${imp.partner} in the file name ${imp.file_name} (known partners: ${known.join(", ")})`);
   }
   let head;
   try {
@@ -33,7 +41,13 @@ export async function validate(deps: Deps, importId: string): Promise<{ importId
   } catch (err) {
     throw asRetryable(err, "reading the start of the file");
   }
-  sniffCsv(spec, sample, head.size <= SNIFF_BYTES);
+  if (imp.replay_mode === "errors-only") {
+    sniffCsv(spec, sample, head.size <= SNIFF_BYTES, replayReader(spec.reader));
+  } else if (spec.reader.format === "xlsx") {
+    await sniffXlsx(sample, (start, end) => store.read(imp.bucket, imp.object_key, { start, end }), head.size);
+  } else {
+    sniffCsv(spec, sample, head.size <= SNIFF_BYTES);
+  }
   await pool.query("UPDATE imports SET size_bytes = $2, uploaded_by = coalesce($3, uploaded_by) WHERE id = $1",
     [importId, head.size, head.metadata["uploaded-by"] ?? null]);
   await stepFinished(pool, importId, "validate");
@@ -41,27 +55,35 @@ export async function validate(deps: Deps, importId: string): Promise<{ importId
 }
 
 /** Rejects content that is not delimited text in the spec's shape; returns the header fields. */
-export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean): string[] {
-  if (sample.subarray(0, 4).equals(Buffer.from([0x50, 0x4b, 0x03, 0x04]))) {
+export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean, reader: Reader = spec.reader): string[] {
+  if (reader.format !== "csv") throw new Error(`sniffCsv called for a ${reader.format} source (${spec.name})`);
+  if (sample.subarray(0, 4).equals(ZIP_MAGIC)) {
     throw new FileRejectedError("not a CSV file: the content is a ZIP archive (an XLSX workbook?)");
   }
   if (sample.includes(0)) throw new FileRejectedError("not a CSV file: the content is binary (NUL bytes)");
-  let text = sample.toString(spec.reader.encoding === "utf-8" ? "utf8" : "latin1");
-  if (spec.reader.encoding === "utf-8") {
+  let text = reader.encoding === "utf-8" ? sample.toString("utf8") : new TextDecoder("windows-1252").decode(sample);
+  if (reader.encoding === "utf-8") {
     // A multi-byte character may be cut at the end of the sample; anything else undecodable is not UTF-8.
     const body = complete ? text : text.slice(0, -4);
     if (body.includes("\uFFFD")) throw new FileRejectedError("not a CSV file: the content is not UTF-8 text");
   }
   text = text.replace(/^\uFEFF/, "");
   const firstLine = text.split(/\r?\n/).find((l) => l.trim() !== "");
-  if (firstLine === undefined) throw new FileRejectedError(spec.reader.header === false ? "empty file: no records" : "empty file: no header row");
-  if (spec.reader.header === false) return Object.keys(spec.columns);
+  if (firstLine === undefined) throw new FileRejectedError(reader.header === false ? "empty file: no records" : "empty file: no header row");
+  if (reader.header === false) return Object.keys(spec.columns);
   let header: string[];
   try {
-    header = (parse(firstLine, { delimiter: spec.reader.delimiter, relax_quotes: true }) as string[][])[0] ?? [];
+    const { delimiter, quote } = chunkDialect(reader);
+    header = (parse(firstLine, { delimiter, quote, escape: quote, relax_quotes: true }) as string[][])[0] ?? [];
   } catch (err) {
     throw new FileRejectedError(`not a CSV file: the header row cannot be parsed (${(err as Error).message})`);
   }
+  checkHeader(spec, header);
+  return header;
+}
+
+/** The file's header must name every column of the spec (case-insensitive, trimmed). */
+export function checkHeader(spec: SourceSpec, header: readonly string[]): void {
   const found = new Set(header.map((h) => h.trim().toLowerCase()));
   const optional = new Set(spec.optionalColumns ?? []);
   const missing = Object.keys(spec.columns).filter((c) => !optional.has(c) && !found.has(c.toLowerCase()));
@@ -69,5 +91,20 @@ export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean): s
     throw new FileRejectedError(
       `header does not match ${spec.name}: missing column(s) ${missing.map((m) => JSON.stringify(m)).join(", ")}; found ${header.length} column(s) starting ${header.slice(0, 5).map((h) => JSON.stringify(h)).join(", ")}`);
   }
-  return header;
+}
+
+/**
+ * A workbook must be a ZIP archive holding an XLSX workbook that inflates within the limits
+ * (entry sizes checked in the directory before inflating, then every entry inflated and counted).
+ */
+export async function sniffXlsx(sample: Buffer, read: RangeReader, size: number): Promise<void> {
+  if (!sample.subarray(0, 4).equals(ZIP_MAGIC)) {
+    throw new FileRejectedError("not an XLSX workbook: the content is not a ZIP archive (a CSV or text file?)");
+  }
+  try {
+    await inspectWorkbook(read, size);
+  } catch (err) {
+    if (err instanceof ZipRejectedError) throw new FileRejectedError(`XLSX workbook rejected: ${err.message}`);
+    throw asRetryable(err, "inspecting the workbook");
+  }
 }

@@ -18,6 +18,11 @@ export class Refusal {
   constructor(readonly message: string) {}
 }
 
+/** A rule across fields refused the row: reported against `field` (a field of the row schema). */
+export class RowIssue {
+  constructor(readonly field: string, readonly message: string) {}
+}
+
 /** The plain function behind a field's schema: value, null (missing, allowed) or INVALID. */
 export const INVALID = Symbol("invalid");
 export type FastField = (raw: string) => unknown;
@@ -64,9 +69,17 @@ export type RowSchema = z.ZodType<Record<string, unknown>, Record<string, string
  */
 export function rowSchema<F extends Record<string, FieldSchema>>(
   fields: F,
-  toRow: (r: { [K in keyof F]: z.output<F[K]> }) => Record<string, unknown>,
+  toRow: (r: { [K in keyof F]: z.output<F[K]> }) => Record<string, unknown> | RowIssue,
 ): RowSchema {
-  const schema = z.object(fields).transform((r) => toRow(r as { [K in keyof F]: z.output<F[K]> })) as unknown as RowSchema;
+  // A field the file does not carry (a column the partner does not send) reads as blank, as in `compile`.
+  const blanks = Object.fromEntries(Object.keys(fields).map((k) => [k, ""]));
+  const withBlanks = (input: unknown) => (input && typeof input === "object" ? { ...blanks, ...input } : input);
+  const schema = z.preprocess(withBlanks, z.object(fields)).transform((r, ctx) => {
+    const out = toRow(r as { [K in keyof F]: z.output<F[K]> });
+    if (!(out instanceof RowIssue)) return out;
+    ctx.addIssue({ code: "custom", path: [out.field], message: out.message });
+    return z.NEVER;
+  }) as unknown as RowSchema;
   const names = Object.keys(fields);
   const coercers = names.map((name) => fastOf.get(fields[name]!)!);
   // Every row's record starts as a copy of this one, so all rows share one object shape.
@@ -81,7 +94,8 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
         if (v === INVALID) return undefined;
         r[names[i]!] = v;
       }
-      return toRow(r as { [K in keyof F]: z.output<F[K]> });
+      const out = toRow(r as { [K in keyof F]: z.output<F[K]> });
+      return out instanceof RowIssue ? undefined : out;
     };
   };
   const byName = schema.compile(Object.fromEntries(names.map((name, i) => [name, i])));
@@ -98,10 +112,22 @@ export const text = (opts: { required?: boolean; max?: number } = {}) =>
 export const identifier = (opts: { required?: boolean } = {}) =>
   coerce("an identifier of letters, digits, '-' or '_' (at most 40)", (v) => (/^[A-Za-z0-9_-]{1,40}$/.test(v) ? v.toUpperCase() : undefined), opts.required ?? false);
 
-/** Money like 312500, 312,500.00, $312,500.00. */
-export const money = (opts: { required?: boolean; min?: number; max?: number } = {}) =>
-  coerce("an amount like 312500.00", (v) => {
-    const s = v.replace(/^\$/, "").replace(/,(?=\d{3}(\D|$))/g, "");
+/**
+ * How a partner writes numbers: "us" 1,234.56 (the default), "eu" 1.234,56 (also 1 234,56).
+ * Either way the value is normalized to plain 1234.56.
+ */
+export type NumberFormat = "us" | "eu";
+
+function plainNumber(v: string, format: NumberFormat): string {
+  return format === "eu"
+    ? v.replace(/[.\u00a0 ](?=\d{3}(\D|$))/g, "").replace(",", ".")
+    : v.replace(/,(?=\d{3}(\D|$))/g, "");
+}
+
+/** Money like 312500, 312,500.00, $312,500.00 (or 312.500,00 € with format "eu"). */
+export const money = (opts: { required?: boolean; min?: number; max?: number; format?: NumberFormat } = {}) =>
+  coerce(opts.format === "eu" ? "an amount like 312.500,00" : "an amount like 312500.00", (v) => {
+    const s = plainNumber(v.replace(/^[$€]\s*|\s*[$€]$/g, ""), opts.format ?? "us");
     if (!/^-?\d+(\.\d{1,2})?$/.test(s)) return undefined;
     const n = Number(s);
     if (n < (opts.min ?? 0) || n > (opts.max ?? 1e11)) return undefined;
@@ -109,9 +135,9 @@ export const money = (opts: { required?: boolean; min?: number; max?: number } =
   }, opts.required ?? false);
 
 /** A decimal such as an interest rate, optionally with a trailing %. */
-export const decimal = (opts: { required?: boolean; min?: number; max?: number } = {}) =>
+export const decimal = (opts: { required?: boolean; min?: number; max?: number; format?: NumberFormat } = {}) =>
   coerce(`a number between ${opts.min ?? 0} and ${opts.max ?? 1e9}`, (v) => {
-    const s = v.replace(/%$/, "").trim();
+    const s = plainNumber(v.replace(/%$/, "").trim(), opts.format ?? "us");
     if (!/^-?\d+(\.\d+)?$/.test(s)) return undefined;
     const n = Number(s);
     return n >= (opts.min ?? 0) && n <= (opts.max ?? 1e9) ? s : undefined;
@@ -187,9 +213,10 @@ export const oneOf = <T extends string>(values: readonly T[], opts: { required?:
  * decode is refused with the codec's reason ("imb: …").
  */
 export const imb = (opts: { required?: boolean } = {}) =>
-  coerce("an Intelligent Mail barcode", (v): { tracking: string; routing: string; raw: string } | Refusal => {
+  coerce("an Intelligent Mail barcode", (v): { tracking: string; routing: string; raw: string; repaired?: true } | Refusal => {
     const r = Imb.tryParse(v);
-    return r.ok ? { tracking: r.tracking, routing: r.routing, raw: v } : new Refusal(r.error);
+    // A repaired barcode is accepted but never silently: it says so.
+    return r.ok ? { tracking: r.tracking, routing: r.routing, raw: v, ...(r.repaired ? { repaired: true as const } : {}) } : new Refusal(r.error);
   }, opts.required ?? false);
 
 /**

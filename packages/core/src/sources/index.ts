@@ -3,11 +3,15 @@ import type { SourceSpec } from "./spec";
 import { partnerBMortgages } from "./partner-b-mortgages";
 import { feedSpecs } from "./feeds";
 import { complianceFeeds } from "./compliance-feeds";
+import { partnerAMortgages } from "./partner-a-mortgages";
+import { partnerCMortgages } from "./partner-c-mortgages";
+import { partnerDMortgages } from "./partner-d-mortgages";
+import { barcodeMap } from "./barcode-map";
 
 export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
 
 /** Every known source. Adding a partner is one spec file and one line here. */
-export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs, ...complianceFeeds];
+export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs, ...complianceFeeds, partnerAMortgages, partnerCMortgages, partnerDMortgages, barcodeMap];
 
 const byName = new Map(all.map((s) => [s.name, s]));
 
@@ -31,4 +35,16 @@ export function fromFileName(fileName: string): SourceSpec | undefined {
 
 export function names(): string[] {
   return all.map((s) => s.name);
+}
+
+/** The partner a landed object belongs to: the spec's own, else the one its file name names (upper-cased). */
+export function partnerOf(spec: SourceSpec, key: string): string | null {
+  if (spec.partner) return spec.partner;
+  const m = spec.partnerFromFileName?.exec(path.posix.basename(key));
+  return m?.[1] ? m[1].toUpperCase() : null;
+}
+
+/** Partners that have a source of their own (a file naming any other partner is refused). */
+export function partners(): string[] {
+  return [...new Set(all.map((s) => s.partner).filter((p): p is string => p !== null))].sort();
 }

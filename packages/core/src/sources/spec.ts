@@ -1,15 +1,39 @@
 import type { RowSchema } from "./fields";
 import type { PoolClient } from "../db";
 
-/** How the bytes of a file are read. */
+/** A delimited text file. A UTF-8 BOM is always tolerated; Windows-1252 is transcoded to UTF-8 while staging. */
 export interface CsvReader {
   format: "csv";
+  /** One byte: ",", ";", "|", "\t". */
   delimiter: string;
+  /** One byte that encloses a field holding delimiters, newlines or itself (doubled). Default '"'. */
+  quote?: string;
   encoding: "utf-8" | "windows-1252";
   /** false: the file has no header row; its fields are the keys of `columns`, in order. Default true. */
   header?: boolean;
 }
-export type Reader = CsvReader;
+
+/** An Excel workbook (.xlsx), read as a stream; the first worksheet's first non-empty row is the header. */
+export interface XlsxReader {
+  format: "xlsx";
+}
+
+export type Reader = CsvReader | XlsxReader;
+
+/** The delimited text of the chunk objects Stage writes for a reader: CSV keeps its own dialect, XLSX becomes plain CSV. */
+export interface ChunkDialect {
+  delimiter: string;
+  quote: string;
+}
+
+export function chunkDialect(reader: Reader): ChunkDialect {
+  return reader.format === "csv" ? { delimiter: reader.delimiter, quote: reader.quote ?? '"' } : { delimiter: ",", quote: '"' };
+}
+
+/** How an errors-only replay's object is read: UTF-8 text in the chunk dialect (it is built from chunk objects). */
+export function replayReader(reader: Reader): CsvReader {
+  return { format: "csv", ...chunkDialect(reader), encoding: "utf-8" };
+}
 
 /** A staged row that the target's rules refused (e.g. a mortgage id owned by another partner). */
 export interface TargetReject {
@@ -46,7 +70,10 @@ export interface Target {
 export interface SourceSpec {
   /** Also the landing prefix: inbox/<name>/YYYY/MM/DD/<file>. */
   name: string;
+  /** The partner every row belongs to; null when the file name says it (see `partnerFromFileName`). */
   partner: string | null;
+  /** For sources several partners send (a barcode map): the first capture group of this pattern on the file name. */
+  partnerFromFileName?: RegExp;
   description: string;
   schemaVersion: number;
   /** Recognizes a file by its name when it is not dropped under its source's prefix. */

@@ -2,6 +2,7 @@ import path from "node:path";
 import { writePartnerB } from "./partner-b";
 import { feedDayWriters } from "./feeds";
 import { complianceDayWriters } from "./compliance";
+import { partnerDayWriters } from "./partners";
 
 export interface DayOptions {
   /** Business day, YYYY-MM-DD. */
@@ -27,6 +28,7 @@ export const dayWriters: DayFileWriter[] = [
   },
   ...feedDayWriters,
   ...complianceDayWriters,
+  ...partnerDayWriters,
 ];
 
 /** Writes every registered source's file for the day into `dir`; returns the paths in registry order. */

@@ -10,6 +10,7 @@ import { callCenterResponses } from "@leadpipe/core/sources/call-center-response
 import type { SourceSpec } from "@leadpipe/core/sources/spec";
 import { rng, seedOf, trackingCodeFor, type Rng } from "./random";
 import type { DayFileWriter } from "./day";
+import { chunkDialect } from "@leadpipe/core/sources/spec";
 
 export interface FeedOptions {
   day: string;
@@ -89,7 +90,7 @@ export async function writeDeliveries(path: string, partner: Partner, opts: Feed
   const r = rng(seedOf(`deliveries:${partner}:${opts.day}`));
   const day = opts.day.split("-").map(Number) as [number, number, number];
   const first = opts.startId ?? 100_000;
-  await writeLines(path, [...Object.keys(layout.spec.columns), ...(layout.unused ?? [])], layout.spec.reader.delimiter, async (emit) => {
+  await writeLines(path, [...Object.keys(layout.spec.columns), ...(layout.unused ?? [])], chunkDialect(layout.spec.reader).delimiter, async (emit) => {
     for (let i = 0; i < opts.rows; i++) {
       const rescan = i > 0 && r.chance(0.05);
       const tracking = trackingCodeFor(`${partner}-${first + i - (rescan ? 1 : 0)}`);

@@ -1,0 +1,133 @@
+import ExcelJS from "exceljs";
+import { partnerAMortgages } from "@leadpipe/core/sources/partner-a-mortgages";
+import { partnerCMortgages } from "@leadpipe/core/sources/partner-c-mortgages";
+import { partnerDMortgages } from "@leadpipe/core/sources/partner-d-mortgages";
+import { barcodeMap } from "@leadpipe/core/sources/barcode-map";
+import { barsOf, mortgageRecords, writeLines, ymd, type MortgageRecord } from "./mortgages";
+import type { DayFileWriter } from "./day";
+
+export interface PartnerFileOptions {
+  day: string;
+  rows: number;
+  badEvery?: number;
+  startId?: number;
+}
+
+const eu = (n: number, decimals: number) => {
+  const [int, frac] = n.toFixed(decimals).split(".");
+  return `${int!.replace(/\B(?=(\d{3})+$)/g, ".")}${frac ? `,${frac}` : ""}`;
+};
+
+/** Partner C: semicolons, Windows-1252, DD.MM.YYYY, 312.500,00, accented names. */
+export async function writePartnerC(path: string, opts: PartnerFileOptions): Promise<void> {
+  const semi = (v: string) => (/[;"\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+  function* lines() {
+    yield Object.keys(partnerCMortgages.columns).join(";") + "\r\n";
+    for (const x of mortgageRecords("C", { ...opts, accents: true })) {
+      const cols = [
+        x.id, x.first, x.last, x.coFirst, x.coLast, x.address, x.city, x.state, x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
+        "", "", "", "",
+        eu(x.amount, 2), x.lender, x.type, eu(x.rate, 3), ymd(x.closing, "DD.MM.YYYY"), ymd(x.firstPayment, "DD.MM.YYYY"), x.phone, x.email,
+      ];
+      if (x.bad === 1) cols[13] = "312,500.00"; // a US amount in a European file
+      else if (x.bad === 2) cols[7] = "Texas";
+      else if (x.bad === 3) cols[17] = ymd(x.closing, "MM/DD/YYYY");
+      yield cols.map(semi).join(";") + "\r\n";
+    }
+  }
+  await writeLines(path, lines(), "latin1");
+}
+
+/** Partner D: pipes, every field in single quotes, UTF-8 with a BOM, ISO dates, UPPER CASE. */
+export async function writePartnerD(path: string, opts: PartnerFileOptions): Promise<void> {
+  const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
+  function* lines() {
+    yield Object.keys(partnerDMortgages.columns).map(q).join("|") + "\n";
+    for (const x of mortgageRecords("D", opts)) {
+      const cols = [
+        x.id, x.first, x.last, x.coFirst, x.coLast, x.address, x.city, x.state, `${x.zip5}${x.zip4}`,
+        x.address, x.city, x.state, `${x.zip5}${x.zip4}`,
+        x.amount.toFixed(2), x.lender, x.type, x.rate.toFixed(3), ymd(x.closing, "YYYY-MM-DD"), ymd(x.firstPayment, "YYYY-MM-DD"),
+        x.phone.replace(/\D/g, ""), x.email,
+      ].map((v) => v.toUpperCase());
+      if (x.bad === 1) cols[13] = "-1.00";
+      else if (x.bad === 2) cols[0] = "";
+      else if (x.bad === 3) cols[20] = "NOT AN EMAIL";
+      yield cols.map(q).join("|") + "\n";
+    }
+  }
+  await writeLines(path, lines(), "utf8", "\uFEFF");
+}
+
+/**
+ * Partner A: an XLSX workbook written as a stream (memory flat at any size), real Excel dates,
+ * numbers as numbers, the IMb bar string in the last column. A bad kind-3 row carries a bar
+ * string with two bars wrong (no single-bar repair reaches it).
+ */
+export async function writePartnerA(path: string, opts: PartnerFileOptions): Promise<void> {
+  const book = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings: false });
+  const sheet = book.addWorksheet("Closings");
+  const headers = Object.keys(partnerAMortgages.columns);
+  sheet.columns = headers.map((header) => ({
+    header, key: header, width: header === "IMb" ? 70 : 16,
+    ...(/Date|Payment/.test(header) ? { style: { numFmt: "yyyy-mm-dd" } } : {}),
+  }));
+  const date = ([y, m, d]: [number, number, number]) => new Date(Date.UTC(y, m - 1, d));
+  for (const x of mortgageRecords("A", opts)) {
+    let bars = barsOf(x);
+    if (x.bad === 3) bars = swapBars(bars);
+    const values: (string | number | Date)[] = [
+      x.id, x.first, x.last, x.coFirst, x.coLast, x.address, x.city, x.state, x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
+      x.amount, x.lender, x.type, x.rate, date(x.closing), date(x.firstPayment), x.phone, x.email, bars,
+    ];
+    if (x.bad === 1) values[9] = "pending";
+    else if (x.bad === 2) values[1] = "";
+    sheet.addRow(values).commit();
+  }
+  sheet.commit();
+  await book.commit();
+}
+
+/** Two bars changed: the frame check fails and no single-bar correction passes. */
+function swapBars(bars: string): string {
+  const flip = (c: string) => (c === "F" ? "T" : "F");
+  return `${flip(bars[0]!)}${bars.slice(1, 10)}${flip(bars[10]!)}${bars.slice(11)}`;
+}
+
+/**
+ * A partner's barcode map for the day: the same mortgage ids as its mortgage file, each with its
+ * piece's IMb in the encoding that partner uses (B numeric with dashes, C bars, D component
+ * fields), and now and then another encoding. A bad kind-3 row has a barcode id whose second
+ * digit is 7 (the specification allows 0–4).
+ */
+export async function writeBarcodeMap(path: string, partner: "B" | "C" | "D", opts: PartnerFileOptions): Promise<void> {
+  const cell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
+  const style = { B: 0, C: 1, D: 2 }[partner];
+  function* lines() {
+    yield Object.keys(barcodeMap.columns).join(",") + "\n";
+    let i = 0;
+    for (const x of mortgageRecords(partner, opts)) {
+      const kind = i++ % 7 === 6 ? (style + 1) % 3 : style;
+      yield mapRow(x, kind).map(cell).join(",") + "\n";
+    }
+  }
+  await writeLines(path, lines());
+}
+
+function mapRow(x: MortgageRecord, kind: number): string[] {
+  const tracking = x.bad === 3 ? `07${x.tracking.slice(2)}` : x.tracking;
+  const [bid, stid, mailer, serial] = [tracking.slice(0, 2), tracking.slice(2, 5), tracking.slice(5, 11), tracking.slice(11)];
+  if (kind === 2) return [x.id, "", bid, stid, mailer, serial, x.routing];
+  if (kind === 1) return [x.id, x.bad === 3 ? `${tracking}${x.routing}` : barsOf(x), "", "", "", "", ""];
+  return [x.id, `${bid}-${stid}-${mailer}-${serial}${x.routing ? `-${x.routing}` : ""}`, "", "", "", "", ""];
+}
+
+/** Partners A, C, D and the barcode maps of B, C, D for `generate --day` (same day → same ids and barcodes). */
+export const partnerDayWriters: DayFileWriter[] = [
+  { source: "partner-a-mortgages", fileName: (day) => `partner-a-mortgages-${day}.xlsx`, write: (file, o) => writePartnerA(file, o) },
+  { source: "partner-c-mortgages", fileName: (day) => `partner-c-mortgages-${day}.csv`, write: (file, o) => writePartnerC(file, o) },
+  { source: "partner-d-mortgages", fileName: (day) => `partner-d-mortgages-${day}.txt`, write: (file, o) => writePartnerD(file, o) },
+  ...(["B", "C", "D"] as const).map((p): DayFileWriter => ({
+    source: "barcode-map", fileName: (day) => `partner-${p.toLowerCase()}-barcodes-${day}.csv`, write: (file, o) => writeBarcodeMap(file, p, o),
+  })),
+];
