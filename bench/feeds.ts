@@ -13,6 +13,7 @@ import { withTransaction } from "../packages/core/src/db";
 import { FEED_PARTNERS, deliverySpecOf, writeCallResponses, writeDeliveries, type Partner } from "../packages/local/src/generate/feeds";
 import { trackingCodeFor } from "../packages/local/src/generate/random";
 import { TABLE_HEADER, measure, startBench, tableRow, type Measured } from "./harness";
+import { chunkDialect } from "../packages/core/src/sources/spec";
 
 const { values } = parseArgs({ options: {
   rows: { type: "string", default: "1000000" }, "chunk-rows": { type: "string", default: "50000" }, partners: { type: "string", default: "A,C" },
@@ -48,7 +49,7 @@ try {
     t = Date.now();
     await writeDeliveries(file, p, opts);
     console.error(`generated ${spec.name} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    results.push(await measure(platform, spec.name, file, rows, spec.reader.delimiter));
+    results.push(await measure(platform, spec.name, file, rows, chunkDialect(spec.reader).delimiter));
     console.error(tableRow(results.at(-1)!));
   }
   const calls = path.join(bench.tmp, `call-center-responses-${day}.csv`);
