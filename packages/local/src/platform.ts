@@ -14,6 +14,8 @@ import { startLocalEndpoints } from "./endpoints";
 import { WorkerPool } from "./workers";
 import { withDeadline } from "./deadline";
 import { readRuntime } from "./runtime-file";
+import { startSchedules } from "./schedules";
+import { stageConfig } from "../../../stacks/config";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const functionsDir = path.join(repoRoot, "functions");
@@ -83,6 +85,7 @@ export class LocalPlatform {
   readonly executions = new Map<string, { done: boolean; promise: Promise<unknown>; error?: Error }>();
   private readonly people: { running?: Promise<void>; again: boolean } = { again: false };
   private peopleTimer?: NodeJS.Timeout;
+  private schedules?: { stop(): void };
   private closing = false;
   readonly alerts: Alert[] = [];
   /** The S3 notifications delivered to the trigger, as delivered (tests replay them). */
@@ -169,6 +172,12 @@ export class LocalPlatform {
     // The people consumer's catch-up schedule (EventBridge rate in AWS): at boot, then every 15 minutes.
     this.resolvePeopleSoon();
     this.peopleTimer = setInterval(() => this.resolvePeopleSoon(), 15 * 60_000).unref();
+    // EventBridge schedules of the stage, run locally on their cron (UTC).
+    this.schedules = startSchedules([{
+      name: "lead-handoff",
+      expression: stageConfig("local").schedules.leadHandoff,
+      run: () => this.invoke("lead-handoff", { "detail-type": "Scheduled Event", source: "aws.events", time: new Date().toISOString() }),
+    }], this.log);
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3). */
@@ -387,6 +396,7 @@ export class LocalPlatform {
   async close(): Promise<void> {
     this.closing = true;
     if (this.peopleTimer) clearInterval(this.peopleTimer);
+    this.schedules?.stop();
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
     await this.workers?.close();
