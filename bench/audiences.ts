@@ -105,7 +105,7 @@ try {
   for (const [label, campaign, channel] of [["publish recent-bookers (email)", "recent-bookers", "email"], ["publish capped e-mail campaign (1 in 7 days)", "bench-capped", "email"]] as const) {
     const p = await timed(label, () => Audience.publishAudience(deps, { campaign, channel, asOf: AS_OF }));
     rows.push(`| ${label} | ${fmt(people)} | ${fmt(tp)} | | ${p.sec.toFixed(1)} | ${fmt(p.result.rows)} | ${fmt(people / p.sec)} people/s |`);
-    console.error(JSON.stringify(p.result.waterfall));
+    console.error(JSON.stringify(p.result.waterfall), JSON.stringify(p.result.timings));
   }
   await registryRow(Math.round(registry / 5));
   await registryRow(registry);

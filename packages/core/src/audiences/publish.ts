@@ -46,6 +46,8 @@ export interface Publication {
   touchpoints_added: number;
   /** This day's touchpoints of the campaign that a previous publication recorded and this audience no longer has. */
   touchpoints_withdrawn: number;
+  /** Milliseconds per phase: evaluate (the rules into a temporary table), waterfall, write_audience, record. */
+  timings: Record<string, number>;
 }
 
 /** The waterfall, in order: each step keeps the customers that pass it and every step before it. */
@@ -116,6 +118,14 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
   const keys = audienceKeys(req);
   const bucket = deps.settings.bucket;
   const started = Date.now();
+  // Where the time goes, for the log and the reconciliation: evaluate, count, write, record.
+  const timings: Record<string, number> = {};
+  let mark = started;
+  const lap = (phase: string) => {
+    const now = Date.now();
+    timings[phase] = now - mark;
+    mark = now;
+  };
 
   return withTransaction(deps.pool, async (client) => {
     await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
@@ -129,7 +139,9 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
       `CREATE TEMP TABLE audience_eval ON COMMIT DROP AS
          SELECT e.*, (${flags.map((f) => `e.${f}`).join(" AND ")}) AS eligible
          FROM audience_evaluation($1, $2, $3::date) e`, [req.campaign, channel, req.asOf]);
+    lap("evaluate_ms");
     const waterfall = await countWaterfall(client, steps, req);
+    lap("waterfall_ms");
 
     const contact = rules.contact_point!;
     const header = ["customer_id", contact, ...BOOKING_COLUMNS];
@@ -157,6 +169,7 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
     await deps.store.write(bucket, keys.audience, Readable.from(csv()), "text/csv");
     await client.query("CLOSE audience_rows");
     const sha256 = hash.digest("hex");
+    lap("write_audience_ms");
     if (rows !== waterfall.at(-1)!.remaining) {
       throw new Error(`audience reconciliation failed: ${rows} rows written, the waterfall ends with ${waterfall.at(-1)!.remaining}`);
     }
@@ -188,6 +201,7 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
       added = ins.rowCount ?? 0;
     }
 
+    lap("record_ms");
     const publication: Publication = {
       audience_file: `s3://${bucket}/${keys.audience}`,
       reconciliation_file: `s3://${bucket}/${keys.reconciliation}`,
@@ -200,6 +214,7 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
       audience_sha256: sha256,
       touchpoints_added: added,
       touchpoints_withdrawn: withdrawn,
+      timings,
     };
     const reconciliation = {
       ...publication,
@@ -209,7 +224,7 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
       generated_at: new Date().toISOString(),
     };
     await deps.store.write(bucket, keys.reconciliation, JSON.stringify(reconciliation, null, 2) + "\n", "application/json");
-    deps.log.info("audience published", { campaign: req.campaign, channel, asOf: req.asOf, rows, dryRun, ms: Date.now() - started });
+    deps.log.info("audience published", { campaign: req.campaign, channel, asOf: req.asOf, rows, dryRun, ms: Date.now() - started, ...timings });
     return publication;
   });
 }
