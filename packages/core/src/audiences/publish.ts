@@ -129,6 +129,8 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
 
   return withTransaction(deps.pool, async (client) => {
     await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    // A batch job over every customer: hash joins and aggregates of millions of rows stay in memory.
+    await client.query("SET LOCAL work_mem = '256MB'");
     // One publisher per campaign, channel and day at a time.
     await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`audience:${req.campaign}:${channel}:${req.asOf}`]);
     const rules = await channelRules(client, req.campaign, channel);
