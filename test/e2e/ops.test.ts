@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Import, createLogger, type Deps, type ObjectStore } from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
@@ -218,6 +218,27 @@ describe("replay", () => {
       message: `nothing to replay: import ${original.id} has no rejected rows left` });
     expect((await platform.pool.query("SELECT count(*)::int AS n FROM imports")).rows[0].n).toBe(imports);
     expect(await mortgagesSnapshot("B-1000")).toEqual(snapshot);
+  });
+
+  it("errors-only after the chunk objects expired re-reads the records stored with the rejects, quoting intact", async () => {
+    const file = path.join(tmp, "partner-b-mortgages-2026-12-02.csv");
+    writeFileSync(file, [HEADER,
+      `B-710001,Ann,Lee,,,"22 Elm St, Apt 4B",Austin,TX,78745,,,,,"$100,000.00",Bank,CONV,6.0,11/14/2026,01/01/2027,,`,
+      `B-710002,Bo,Lee,,,"19 ""The Willows"" Rd, Unit 2",Austin,TX,78745,,,,,TBD,Bank,CONV,6.0,11/14/2026,01/01/2027,,`,
+      `B-710003,,Lee,,,"1 Main St, Fl 3",Austin,TX,78745,,,,,"$90,000.00",Bank,CONV,6.0,11/14/2026,01/01/2027,,`, ""].join("\n"));
+    const first = await ingest(file);
+    expect(first).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 3, rejected: 2 });
+    await platform.s3.send(new DeleteObjectCommand({ Bucket: platform.bucket, Key: Import.chunkKey(first.id, 0) }));
+    const { result, row } = await replay(first.id, { mode: "errors-only" });
+    expect(result.rows).toBe(2);
+    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 2, accepted: 0, rejected: 2 });
+    const rejectsOf = async (id: string) => (await platform.pool.query(
+      "SELECT row_number, error_type, field_name, field_value, error_message FROM import_rejects WHERE import_id = $1 ORDER BY 1", [id])).rows;
+    expect(await rejectsOf(row!.id)).toEqual(await rejectsOf(first.id));
+    expect(await rejectsOf(row!.id)).toEqual([
+      { row_number: 3, error_type: "validation", field_name: "Loan Amount", field_value: "TBD", error_message: "expected an amount like 312500.00" },
+      { row_number: 4, error_type: "validation", field_name: "Borrower First", field_value: "", error_message: "required value is missing" },
+    ]);
   });
 
   it("full re-runs the landed file as a new import whose result equals a clean run", async () => {

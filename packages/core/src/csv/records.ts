@@ -158,3 +158,18 @@ export function splitRecords(buf: Buffer, options?: SplitOptions): { record: Buf
   s.end(sink);
   return out;
 }
+
+/**
+ * Parsed fields back to one record of the same dialect, quoted only where the quoting rules need
+ * it (a delimiter, a quote or a line break in the field), so parsing it again gives the same
+ * fields. Stored rejected rows are kept this way.
+ */
+export function joinRecord(fields: readonly string[], delimiter: string, quote = '"'): string {
+  let out = "";
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
+    const quoted = f.includes(delimiter) || f.includes(quote) || f.includes("\n") || f.includes("\r");
+    out += (i === 0 ? "" : delimiter) + (quoted ? quote + f.replaceAll(quote, quote + quote) + quote : f);
+  }
+  return out;
+}

@@ -4,7 +4,7 @@ import { withTransaction } from "../db";
 import { CopyBatches, copyLine, copyPrepared, copyRows, type CopyValue } from "../copy";
 import { asRetryable } from "../errors";
 import { maybeFail, maybeFailIn } from "../faults";
-import { splitRecords } from "../csv/records";
+import { joinRecord, splitRecords } from "../csv/records";
 import { chunkParseOptions, splitBody } from "../csv/fields";
 import * as Sources from "../sources/index";
 import { chunkDialect, type SourceSpec } from "../sources/spec";
@@ -95,7 +95,7 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
     const rec = records[r]!;
     const row = Number(rec[0]);
     if (rec.length !== header.length) {
-      rejects.push({ row, type: "parse", field: null, value: null, raw: rec.slice(1).join(dialect.delimiter),
+      rejects.push({ row, type: "parse", field: null, value: null, raw: joinRecord(rec.slice(1), dialect.delimiter, dialect.quote),
         message: `unparsable line: expected ${header.length - 1} fields, found ${rec.length - 1}` });
       continue;
     }
@@ -105,7 +105,7 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
       for (const c of columns) values.push(out[c] as CopyValue);
       staged.add(copyLine(values));
     } else {
-      const raw = rec.slice(1).join(dialect.delimiter);
+      const raw = joinRecord(rec.slice(1), dialect.delimiter, dialect.quote);
       const input: Record<string, string> = {};
       for (const field of absent) input[field] = "";
       for (const { index, field } of mapped) input[field] = rec[index]!;

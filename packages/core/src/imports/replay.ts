@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { Readable } from "node:stream";
 import type { Deps, ExecutionStarter } from "../ports";
-import { RecordSplitter } from "../csv/records";
+import { RecordSplitter, splitRecords } from "../csv/records";
 import * as Sources from "../sources/index";
 import { chunkDialect } from "../sources/spec";
 import { getImport, TERMINAL, type ImportRow } from "./repo";
@@ -123,31 +123,55 @@ function lineNumberOf(record: Buffer): number | undefined {
 
 /**
  * The rejected rows as the original file had them, taken from its chunk objects (which keep each
- * record's exact bytes and line number), re-validated under the current rules by the replay.
+ * record's exact bytes and line number, in the chunk dialect), re-validated under the current
+ * rules by the replay. Chunk objects expire (the bucket's staging/ lifecycle): then the records
+ * stored with the rejects are used.
  */
 async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<number, number>): Promise<ReplayRows> {
   const spec = Sources.get(original.source ?? "")!;
+  const dialect = chunkDialect(spec.reader);
+  const d = dialect.delimiter;
   const { rows: chunks } = await deps.pool.query<{ chunk_index: number; object_key: string }>(
-    "SELECT chunk_index, object_key FROM import_chunks WHERE import_id = $1 AND chunk_index = ANY($2::int[]) ORDER BY chunk_index",
-    [original.id, [...new Set(outstanding.values())]]);
+    "SELECT chunk_index, object_key FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index", [original.id]);
   const wanted = new Set(outstanding.keys());
+  const withRejects = new Set(outstanding.values());
+  const present: { chunk: number; key: string; exists: boolean }[] = [];
+  for (const chunk of chunks) {
+    if (withRejects.has(chunk.chunk_index)) {
+      present.push({ chunk: chunk.chunk_index, key: chunk.object_key, exists: await exists(deps, original.bucket, chunk.object_key) });
+    }
+  }
+  const header = await chunkHeader(deps, original, chunks.map((c) => c.object_key), dialect);
+  const expired = present.filter((p) => !p.exists).map((p) => p.chunk);
+  const { rows: stored } = await deps.pool.query<{ row_number: number; raw_record: string | null }>(
+    `SELECT DISTINCT ON (row_number) row_number, raw_record FROM import_rejects
+      WHERE import_id = $1 AND chunk_index = ANY($2::int[]) AND resolved_by IS NULL ORDER BY row_number, raw_record NULLS LAST`,
+    [original.id, expired]);
+  const unrecorded = stored.filter((r) => r.raw_record === null).map((r) => Number(r.row_number));
+  if (unrecorded.length > 0) {
+    throw new ReplayRefusedError(`the chunk objects of import ${original.id} have expired and rows ${unrecorded.slice(0, 20).join(", ")} have no stored record: supply them with --file`);
+  }
+  const fromStore = new Map(stored.map((r) => [Number(r.row_number), r.raw_record!]));
   async function* lines(): AsyncGenerator<Buffer> {
-    let headerWritten = false;
-    for (const chunk of chunks) {
-      const splitter = new RecordSplitter(chunkDialect(spec.reader));
+    yield Buffer.concat([header, Buffer.from("\n")]);
+    for (const { chunk, key, exists } of present) {
+      if (!exists) {
+        const rows = [...fromStore].filter(([row]) => outstanding.get(row) === chunk);
+        yield Buffer.from(rows.map(([row, raw]) => `${row}${d}${raw}\n`).join(""));
+        continue;
+      }
+      const splitter = new RecordSplitter(dialect);
       const out: Buffer[] = [];
       let first = true;
       const sink = (record: Buffer) => {
         if (first) {
-          first = false;
-          if (!headerWritten) out.push(Buffer.from(record), Buffer.from("\n"));
-          headerWritten = true;
+          first = false; // the chunk's header
           return;
         }
         const line = lineNumberOf(record);
         if (line !== undefined && wanted.has(line)) out.push(Buffer.from(record), Buffer.from("\n"));
       };
-      for await (const part of await deps.store.read(original.bucket, chunk.object_key)) {
+      for await (const part of await deps.store.read(original.bucket, key)) {
         splitter.push(part as Buffer, sink);
         if (out.length > 0) yield Buffer.concat(out.splice(0));
       }
@@ -156,6 +180,41 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
     }
   }
   return { lines: lines(), rows: wanted.size, alreadyResolved: [] };
+}
+
+async function exists(deps: Deps, bucket: string, key: string): Promise<boolean> {
+  try {
+    await deps.store.head(bucket, key);
+    return true;
+  } catch (err) {
+    const e = err as Error & { $metadata?: { httpStatusCode?: number } };
+    if (e.name === "NotFound" || e.name === "NoSuchKey" || e.$metadata?.httpStatusCode === 404) return false;
+    throw err;
+  }
+}
+
+/**
+ * The header line of the import's chunk objects (`__source_line` and the columns, in the chunk
+ * dialect) from any chunk object still there; once all expired, from the landed file when it is
+ * delimited UTF-8 text with a header row (anything else cannot be rebuilt: replay in full).
+ */
+async function chunkHeader(deps: Deps, imp: ImportRow, chunkKeys: string[], dialect: ReturnType<typeof chunkDialect>): Promise<Buffer> {
+  const firstRecord = async (key: string) => {
+    const head = await deps.store.head(imp.bucket, key);
+    const start = await deps.store.read(imp.bucket, key, { start: 0, end: Math.min(head.size, 1 << 20) - 1 });
+    const parts: Buffer[] = [];
+    for await (const part of start) parts.push(part as Buffer);
+    return splitRecords(Buffer.concat(parts), dialect)[0]?.record;
+  };
+  for (const key of chunkKeys) {
+    if (await exists(deps, imp.bucket, key)) return Buffer.from((await firstRecord(key))!);
+  }
+  const reader = Sources.get(imp.source ?? "")!.reader;
+  if (reader.format === "csv" && reader.header !== false && reader.encoding === "utf-8") {
+    const header = await firstRecord(imp.object_key);
+    if (header) return Buffer.concat([Buffer.from(LINE_COLUMN + dialect.delimiter), Buffer.from(header.toString("utf8").replace(/^\uFEFF/, ""))]);
+  }
+  throw new ReplayRefusedError(`the chunk objects of import ${imp.id} have expired and its header cannot be rebuilt from ${imp.file_name}: replay it with --mode full`);
 }
 
 /**
