@@ -109,8 +109,8 @@ describe("the sample day of partners A-D and their barcode maps", () => {
 
   it("keeps the barcode as received beside the canonical tracking code (and flags a repaired one)", async () => {
     const a2 = await platform.pool.query("SELECT imb_raw, tracking_code, routing_code, imb_repaired FROM staging_mortgages WHERE mortgage_id = 'A-100002'");
-    // As received (lower case, as the partner typed it), only the surrounding blanks trimmed.
-    expect(a2.rows[0].imb_raw).toMatch(/^[fadt]{65}$/);
+    // Exactly as received: lower case and with the blanks around it, as the partner typed it.
+    expect(a2.rows[0].imb_raw).toMatch(/^  [fadt]{65} $/);
     expect(a2.rows[0]).toMatchObject({ tracking_code: trackingCodeFor("A-100002"), imb_repaired: false });
     const a8 = await platform.pool.query("SELECT tracking_code, imb_repaired FROM staging_mortgages WHERE mortgage_id = 'A-100008'");
     expect(a8.rows[0]).toEqual({ tracking_code: trackingCodeFor("A-100008"), imb_repaired: true });

@@ -22,7 +22,7 @@ describe("feed field coercers", () => {
   const tracking = "01234567094987654321";
   it("imb reads every encoding to the tracking and routing codes, and refuses with the codec's reason", () => {
     const bars = Imb.encode(tracking, "01234567891");
-    expect(ok(imb(), ` ${bars.toLowerCase()} `)).toEqual({ tracking, routing: "01234567891", raw: bars.toLowerCase() });
+    expect(ok(imb(), ` ${bars.toLowerCase()} `)).toEqual({ tracking, routing: "01234567891", raw: ` ${bars.toLowerCase()} ` });
     expect(ok(imb(), `${tracking}-01234-5678-91`)).toEqual({ tracking, routing: "01234567891", raw: `${tracking}-01234-5678-91` });
     expect(ok(imb(), tracking)).toEqual({ tracking, routing: "", raw: tracking });
     expect(bad(imb(), "0123456709498765432")).toBe("imb: numeric barcode has 19 digits, expected 20, 25, 29 or 31");

@@ -28,14 +28,15 @@ export const INVALID = Symbol("invalid");
 export type FastField = (raw: string) => unknown;
 const fastOf = new WeakMap<object, FastField>();
 
-function coerce<T>(expected: string, fn: (v: string) => T | Refusal | undefined, required: boolean) {
+/** `fn` gets the trimmed value and, for fields that must keep it (barcodes), the cell exactly as received. */
+function coerce<T>(expected: string, fn: (v: string, received: string) => T | Refusal | undefined, required: boolean) {
   const schema = z.string().transform((raw: string, ctx: Ctx): T | null => {
     const v = blankToNull(raw);
     if (v === null) {
       if (required) ctx.addIssue({ code: "custom", message: "required value is missing" });
       return null;
     }
-    const out = fn(v);
+    const out = fn(v, raw);
     if (out === undefined || out instanceof Refusal) {
       ctx.addIssue({ code: "custom", message: out instanceof Refusal ? out.message : `expected ${expected}` });
       return null;
@@ -45,7 +46,7 @@ function coerce<T>(expected: string, fn: (v: string) => T | Refusal | undefined,
   fastOf.set(schema, (raw) => {
     const v = blankToNull(raw);
     if (v === null) return required ? INVALID : null;
-    const out = fn(v);
+    const out = fn(v, raw);
     return out === undefined || out instanceof Refusal ? INVALID : out;
   });
   return schema;
@@ -209,14 +210,14 @@ export const oneOf = <T extends string>(values: readonly T[], opts: { required?:
 
 /**
  * An Intelligent Mail barcode in any encoding partners send (65 bars, 20/25/29/31 digits):
- * its canonical tracking and routing codes and the text as received. A barcode that does not
- * decode is refused with the codec's reason ("imb: …").
+ * its canonical tracking and routing codes and the cell exactly as received (blanks included,
+ * for the audit trail). A barcode that does not decode is refused with the codec's reason ("imb: …").
  */
 export const imb = (opts: { required?: boolean } = {}) =>
-  coerce("an Intelligent Mail barcode", (v): { tracking: string; routing: string; raw: string; repaired?: true } | Refusal => {
+  coerce("an Intelligent Mail barcode", (v, received): { tracking: string; routing: string; raw: string; repaired?: true } | Refusal => {
     const r = Imb.tryParse(v);
     // A repaired barcode is accepted but never silently: it says so.
-    return r.ok ? { tracking: r.tracking, routing: r.routing, raw: v, ...(r.repaired ? { repaired: true as const } : {}) } : new Refusal(r.error);
+    return r.ok ? { tracking: r.tracking, routing: r.routing, raw: received, ...(r.repaired ? { repaired: true as const } : {}) } : new Refusal(r.error);
   }, opts.required ?? false);
 
 /**
