@@ -127,6 +127,15 @@ describe("reports", () => {
     });
   });
 
+  it("reports a file sent again as a DUPLICATE too", async () => {
+    const row = await ingest(sample);
+    expect(row).toMatchObject({ status: "DUPLICATE", duplicate_of: original.id, reports_prefix: `reports/${row.id}/` });
+    expect(await object(`reports/${row.id}/success.csv`)).toBe(
+      "import_id,filename,total_rows,inserted,updated,skipped,errors,duration_sec,status\n" +
+      `${row.id},partner-b-mortgages-2026-11-20.csv,0,0,0,0,0,${durationOf(row)},DUPLICATE\n`);
+    expect(await object(`reports/${row.id}/errors.csv`)).toBe("row_number,error_type,field_name,field_value,error_message\n");
+  });
+
   it("neutralizes formula injection in rejected values and counts duplicate keys in the batch", async () => {
     const file = path.join(tmp, "partner-b-mortgages-2026-12-01.csv");
     const good = (id: string) => `${id},Ann,Lee,,,1 Main St,Austin,TX,78745,,,,,"$100,000.00",Bank,CONV,6.0,11/14/2026,01/01/2027,,`;
@@ -453,6 +462,9 @@ describe("fault injection", () => {
     // Chunks the failed run committed are already in: the replay finds them unchanged.
     expect(row!.inserted! + row!.unchanged!).toBe(343);
     await run.same(row!.id);
+    // The replay stands in for the failed import: the same file sent again is its DUPLICATE.
+    const again = await ingest(path.join(tmp, "partner-b-mortgages-2026-10-06.csv"));
+    expect(again).toMatchObject({ status: "DUPLICATE", duplicate_of: row!.id });
   });
 
   it("an SNS publish that fails for a moment: the alert is retried and sent, the import FAILED with its reports", async () => {

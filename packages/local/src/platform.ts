@@ -308,7 +308,7 @@ export class LocalPlatform {
   /** Waits until the imports of these dropped files reach a terminal state; returns them in order. */
   waitFor(dropped: Dropped[], onProgress?: (rows: Import.ImportRow[]) => void | Promise<void>, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
     return this.waitUntilTerminal(() => Promise.all(dropped.map(async (d) => (await this.pool.query<Import.ImportRow>(
-      "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND created_at >= $3 ORDER BY seq DESC LIMIT 1",
+      "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND created_at >= $3 AND replay_of IS NULL ORDER BY seq DESC LIMIT 1",
       [this.bucket, d.key, d.droppedAt])).rows[0])), onProgress, timeoutMs, dropped.map((d) => d.key).join(", "));
   }
 

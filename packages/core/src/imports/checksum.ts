@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../ports";
 import { asRetryable } from "../errors";
-import { getImport, stepFinished, stepStarted } from "./repo";
+import { chunkTotals, getImport, stepFinished, stepStarted } from "./repo";
+import { writeReports } from "./reports";
 
 /**
  * sha256 of the whole object, streamed. The same bytes from the same source already imported
@@ -28,7 +29,7 @@ export async function checksum(deps: Deps, importId: string): Promise<{ importId
     if ((err as { code?: string }).code !== "23505") throw asRetryable(err, "recording the checksum");
     const { rows } = await pool.query<{ id: string; file_name: string; created_at: Date }>(
       `SELECT id, file_name, created_at FROM imports
-        WHERE source = $1 AND sha256 = $2 AND status NOT IN ('FAILED', 'DUPLICATE') AND id <> $3`,
+        WHERE source = $1 AND sha256 = $2 AND status NOT IN ('FAILED', 'DUPLICATE') AND holds_content_slot AND id <> $3`,
       [imp.source, sha256, importId]);
     const original = rows[0];
     await pool.query(
@@ -37,6 +38,9 @@ export async function checksum(deps: Deps, importId: string): Promise<{ importId
         WHERE id = $1`,
       [importId, sha256, size, original?.id ?? null,
         `the same content from ${imp.source} was already imported as ${original?.id} (${original?.file_name}); nothing changed`]);
+    const duplicate = await getImport(pool, importId);
+    const prefix = await writeReports(deps, duplicate, { status: "DUPLICATE", reason: duplicate.status_reason, totals: await chunkTotals(pool, importId) });
+    await pool.query("UPDATE imports SET reports_prefix = $2 WHERE id = $1", [importId, prefix]);
     deps.log.info("duplicate file", { importId, duplicateOf: original?.id });
     return { importId, duplicate: true };
   }

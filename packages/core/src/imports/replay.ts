@@ -87,10 +87,11 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
 
   await pool.query(
     `INSERT INTO imports (id, bucket, object_key, event_key, file_name, source, partner, kind, schema_version, size_bytes,
-                          uploaded_by, uploaded_at, replay_of, replay_mode, lineage_seq)
-     SELECT $1, bucket, $2, $3, file_name, source, partner, kind, schema_version, NULL, $4, now(), id, $5, coalesce(lineage_seq, seq)
+                          uploaded_by, uploaded_at, replay_of, replay_mode, lineage_seq, holds_content_slot)
+     SELECT $1, bucket, $2, $3, file_name, source, partner, kind, schema_version, NULL, $4, now(), id, $5, coalesce(lineage_seq, seq), $7
        FROM imports WHERE id = $6`,
-    [replayId, key, `replay:${replayId}`, req.requestedBy ?? "replay", req.mode, original.id]);
+    // A full replay of a FAILED import stands in for it: the same file sent again is then its DUPLICATE.
+    [replayId, key, `replay:${replayId}`, req.requestedBy ?? "replay", req.mode, original.id, req.mode === "full" && original.status === "FAILED"]);
   await starter.start(replayId, { importId: replayId });
   deps.log.info("replay started", { importId: replayId, replayOf: original.id, mode: req.mode, rows });
   return {
