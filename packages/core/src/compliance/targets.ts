@@ -5,7 +5,7 @@ import type { Target, TargetReject } from "../sources/spec";
  * A target whose promotion is one PL/pgSQL function `fn(import_id, chunk_index)` returning
  * (inserted, updated), optionally after a rule function that refuses staged rows with a reason.
  */
-function promotedBy(kind: string, columns: readonly string[], key: readonly string[], fn: string, extra: Partial<Pick<Target, "complete">> & {
+export function promotedBy(kind: string, columns: readonly string[], key: readonly string[], fn: string, extra: Partial<Pick<Target, "complete">> & {
   /** A statement run first in the chunk's transaction (e.g. an advisory lock). */
   lock?: string;
   refuse?: (client: PoolClient, importId: string, chunkIndex: number) => Promise<TargetReject[]>;

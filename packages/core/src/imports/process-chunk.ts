@@ -7,7 +7,7 @@ import { maybeFail, maybeFailIn } from "../faults";
 import { joinRecord, splitRecords } from "../csv/records";
 import { chunkParseOptions, splitBody } from "../csv/fields";
 import * as Sources from "../sources/index";
-import { chunkDialect, type SourceSpec } from "../sources/spec";
+import { chunkDialect, fileColumns, type SourceSpec } from "../sources/spec";
 import { getImport } from "./repo";
 import type { ChunkRef } from "./stage";
 import { readAll } from "./streams";
@@ -78,16 +78,11 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
   }
 
   const header = records[0]!;
-  const fieldOf = new Map(Object.entries(spec.columns).map(([h, f]) => [h.toLowerCase(), f]));
-  const headerOf = new Map(Object.entries(spec.columns).map(([h, f]) => [f, h]));
-  const mapped: { index: number; field: string }[] = [];
-  header.forEach((h, index) => {
-    const field = fieldOf.get(h.trim().toLowerCase());
-    if (field) mapped.push({ index, field });
-  });
+  const mapped = fileColumns(spec, header);
+  const headerOf = new Map(mapped.map((m) => [m.field, m.header]));
   const validate = spec.row.compile(Object.fromEntries(mapped.map(({ index, field }) => [field, index])));
-  // Optional columns the file left out read as blank (compile does the same for valid rows).
-  const absent = Object.values(spec.columns).filter((f) => !mapped.some((m) => m.field === f));
+  // Fields the file has no column for read as blank (compile does the same for valid rows).
+  const absent = spec.row.fields.filter((f) => !headerOf.has(f));
   const columns = spec.target.columns;
   const staged = new CopyBatches();
   const rejects: RowReject[] = [...broken];

@@ -2,9 +2,8 @@ import type { Deps } from "../ports";
 import { FileRejectedError, asRetryable, isTransient } from "../errors";
 import { RecordSplitter, RecordTooLongError } from "../csv/records";
 import * as Sources from "../sources/index";
-import { chunkDialect, replayReader, type CsvReader } from "../sources/spec";
+import { chunkDialect, fileColumns, replayReader, type CsvReader } from "../sources/spec";
 import { readSheetRows } from "../xlsx/read";
-import { checkHeader } from "./validate";
 import { getImport, stepFinished, stepStarted } from "./repo";
 
 export interface ChunkRef {
@@ -135,7 +134,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
     if (spec.reader.format === "xlsx" && !numbered) {
       let header = true;
       await readSheetRows(input, async (cells, row) => {
-        if (header) checkHeader(spec, cells);
+        if (header) fileColumns(spec, cells);
         header = false;
         out.add(csvRecord(cells), row);
         await out.flush();

@@ -2,7 +2,7 @@ import { parse } from "csv-parse/sync";
 import type { Deps } from "../ports";
 import { FileRejectedError, asRetryable } from "../errors";
 import * as Sources from "../sources/index";
-import { chunkDialect, replayReader, type Reader, type SourceSpec } from "../sources/spec";
+import { chunkDialect, fileColumns, replayReader, type Reader, type SourceSpec } from "../sources/spec";
 import { inspectWorkbook } from "../xlsx/read";
 import { ZipRejectedError, type RangeReader } from "../xlsx/zip";
 import { getImport, stepFinished, stepStarted } from "./repo";
@@ -78,19 +78,8 @@ export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean, re
   } catch (err) {
     throw new FileRejectedError(`not a CSV file: the header row cannot be parsed (${(err as Error).message})`);
   }
-  checkHeader(spec, header);
+  fileColumns(spec, header);
   return header;
-}
-
-/** The file's header must name every column of the spec (case-insensitive, trimmed). */
-export function checkHeader(spec: SourceSpec, header: readonly string[]): void {
-  const found = new Set(header.map((h) => h.trim().toLowerCase()));
-  const optional = new Set(spec.optionalColumns ?? []);
-  const missing = Object.keys(spec.columns).filter((c) => !optional.has(c) && !found.has(c.toLowerCase()));
-  if (missing.length > 0) {
-    throw new FileRejectedError(
-      `header does not match ${spec.name}: missing column(s) ${missing.map((m) => JSON.stringify(m)).join(", ")}; found ${header.length} column(s) starting ${header.slice(0, 5).map((h) => JSON.stringify(h)).join(", ")}`);
-  }
 }
 
 /**

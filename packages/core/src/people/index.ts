@@ -10,5 +10,5 @@ export { similarNames, nameSimilarity, compareDob } from "./similarity";
 export { Matcher, blockKeys, compare, profileOf, type Link, type MatchProfile, type Verdict, type Tier, type MatcherOptions } from "./match";
 export { clusterContacts, type ClusteredRow, type ClusterSummary } from "./cluster";
 export { pairwiseScores, type PairwiseScores } from "./accuracy";
-export { resolveImport, upsertRecords, recordRow, PEOPLE_LOCK, type Resolution, type RecordRow, type Feeder } from "./resolve";
+export { resolveImport, upsertRecords, recordRow, recordColumns, PEOPLE_LOCK, type Resolution, type RecordRow, type Feeder } from "./resolve";
 export { resolvePeople, resolvePending, mortgageBorrowers, FEEDERS } from "./feeders";

@@ -68,6 +68,8 @@ export function parseName(raw: string): Name {
   }
   const tailWords = lastWords ?? words;
   while (tailWords.length > 1 && SUFFIXES[token(tailWords.at(-1)!)]) suffixes.unshift(SUFFIXES[token(tailWords.pop()!)]!);
+  // "Smith, Robert J. Jr.": in the comma form the suffix ends the given names.
+  if (lastWords) while (words.length > 1 && SUFFIXES[token(words.at(-1)!)]) suffixes.unshift(SUFFIXES[token(words.pop()!)]!);
   if (lastWords === null && words.length > 1) {
     // The surname starts at the first particle after the first name, else it is the last word.
     let start = words.length - 1;

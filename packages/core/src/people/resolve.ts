@@ -35,13 +35,19 @@ export interface RecordRow {
   raw: Record<string, unknown>;
 }
 
-export function recordRow(r: PersonRecord, lineage: Pick<RecordRow, "source_kind" | "source_key" | "import_id" | "source_row" | "src_seq">): RecordRow {
+export type RecordColumns = Omit<RecordRow, "source_kind" | "source_key" | "import_id" | "source_row" | "src_seq">;
+
+/** The columns of person_records a standardized record fills, lineage aside. */
+export function recordColumns(r: PersonRecord): RecordColumns {
   return {
-    ...lineage,
     first_name: r.first, middle_name: r.middle, last_name: r.last, name_suffix: r.suffix, email: r.email, phone: r.phone, phone7: r.phone7,
     dob: r.dob, address_line1: r.line1, house_number: r.houseNumber, street_name: r.streetName, city: r.city, state: r.state,
     zip5: r.zip5, zip4: r.zip4, ids: r.ids, raw: Object.fromEntries(Object.entries(r.raw).filter(([, v]) => v !== null && v !== undefined && v !== "")),
   };
+}
+
+export function recordRow(r: PersonRecord, lineage: Pick<RecordRow, "source_kind" | "source_key" | "import_id" | "source_row" | "src_seq">): RecordRow {
+  return { ...lineage, ...recordColumns(r) };
 }
 
 /** Upserts standardized records (people_upsert_records: a replay changes nothing, a newer delivery re-queues the record). */

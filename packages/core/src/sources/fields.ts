@@ -28,8 +28,11 @@ export const INVALID = Symbol("invalid");
 export type FastField = (raw: string) => unknown;
 const fastOf = new WeakMap<object, FastField>();
 
-/** `fn` gets the trimmed value and, for fields that must keep it (barcodes), the cell exactly as received. */
-function coerce<T>(expected: string, fn: (v: string, received: string) => T | Refusal | undefined, required: boolean) {
+/**
+ * A field schema from a check: its value, a Refusal saying why not, or undefined ("expected …").
+ * `fn` gets the trimmed value and, for fields that must keep it (barcodes), the cell exactly as received.
+ */
+export function coerce<T>(expected: string, fn: (v: string, received: string) => T | Refusal | undefined, required: boolean) {
   const schema = z.string().transform((raw: string, ctx: Ctx): T | null => {
     const v = blankToNull(raw);
     if (v === null) {
@@ -54,6 +57,8 @@ function coerce<T>(expected: string, fn: (v: string, received: string) => T | Re
 
 type FieldSchema = ReturnType<typeof coerce<unknown>>;
 export type RowSchema = z.ZodType<Record<string, unknown>, Record<string, string>> & {
+  /** The row's fields, in declaration order. */
+  fields: readonly string[];
   /** The same rules without zod's issue machinery: the output for a valid row, undefined otherwise (then ask the schema why). */
   fast(input: Record<string, string>): Record<string, unknown> | undefined;
   /**
@@ -82,6 +87,7 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
     return z.NEVER;
   }) as unknown as RowSchema;
   const names = Object.keys(fields);
+  schema.fields = names;
   const coercers = names.map((name) => fastOf.get(fields[name]!)!);
   // Every row's record starts as a copy of this one, so all rows share one object shape.
   const template: Record<string, unknown> = Object.fromEntries(names.map((name) => [name, null]));

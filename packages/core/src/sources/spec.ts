@@ -1,5 +1,6 @@
 import type { RowSchema } from "./fields";
 import type { PoolClient } from "../db";
+import { FileRejectedError } from "../errors";
 
 /** A delimited text file. A UTF-8 BOM is always tolerated; Windows-1252 is transcoded to UTF-8 while staging. */
 export interface CsvReader {
@@ -83,7 +84,50 @@ export interface SourceSpec {
   columns: Readonly<Record<string, string>>;
   /** Headers of `columns` a file may leave out (their fields read as blank). */
   optionalColumns?: readonly string[];
+  /**
+   * For lists whose headers vary by sender (contacts): this file's header → fields of `row`
+   * (column index → field), used instead of `columns`. Throws when the header cannot serve;
+   * the file is then rejected with that message.
+   */
+  mapHeader?(header: readonly string[]): ReadonlyMap<number, string>;
   /** Validates one row of raw strings keyed by field; outputs a record keyed by target column. */
   row: RowSchema;
   target: Target;
+}
+
+/** A column of one file and the field of `row` it feeds. */
+export interface FileColumn {
+  index: number;
+  field: string;
+  header: string;
+}
+
+/**
+ * Which field each column of a file feeds: by the spec's fixed `columns` (every one not optional
+ * must be there), or by its header mapping. A header that cannot serve rejects the file.
+ */
+export function fileColumns(spec: SourceSpec, header: readonly string[]): FileColumn[] {
+  if (spec.mapHeader) {
+    let mapped: ReadonlyMap<number, string>;
+    try {
+      mapped = spec.mapHeader(header);
+    } catch (err) {
+      throw new FileRejectedError(`header does not fit ${spec.name}: ${(err as Error).message}`, { cause: err });
+    }
+    return [...mapped].map(([index, field]) => ({ index, field, header: header[index]!.trim() })).sort((a, b) => a.index - b.index);
+  }
+  const found = new Set(header.map((h) => h.trim().toLowerCase()));
+  const optional = new Set(spec.optionalColumns ?? []);
+  const missing = Object.keys(spec.columns).filter((c) => !optional.has(c) && !found.has(c.toLowerCase()));
+  if (missing.length > 0) {
+    throw new FileRejectedError(
+      `header does not match ${spec.name}: missing column(s) ${missing.map((m) => JSON.stringify(m)).join(", ")}; found ${header.length} column(s) starting ${header.slice(0, 5).map((h) => JSON.stringify(h)).join(", ")}`);
+  }
+  const fieldOf = new Map(Object.entries(spec.columns).map(([h, f]) => [h.toLowerCase(), f]));
+  const out: FileColumn[] = [];
+  header.forEach((h, index) => {
+    const field = fieldOf.get(h.trim().toLowerCase());
+    if (field) out.push({ index, field, header: h.trim() });
+  });
+  return out;
 }

@@ -3,6 +3,7 @@ import { writePartnerB } from "./partner-b";
 import { feedDayWriters } from "./feeds";
 import { complianceDayWriters } from "./compliance";
 import { partnerDayWriters } from "./partners";
+import { writeContacts } from "./people";
 
 export interface DayOptions {
   /** Business day, YYYY-MM-DD. */
@@ -29,6 +30,12 @@ export const dayWriters: DayFileWriter[] = [
   ...feedDayWriters,
   ...complianceDayWriters,
   ...partnerDayWriters,
+  {
+    // A contact list of about `rows` records (people written 1.9 times on average, with realistic noise).
+    source: "contacts",
+    fileName: (day) => `contacts-${day}.csv`,
+    write: async (file, o) => { await writeContacts(file, { people: Math.max(1, Math.round(o.rows / 1.9)), seed: `contacts-${o.day}`, badEvery: o.badEvery }); },
+  },
 ];
 
 /** Writes every registered source's file for the day into `dir`; returns the paths in registry order. */

@@ -2,6 +2,7 @@ import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { csvLine } from "@leadpipe/core/csv/write";
 import { nicknamesOf } from "@leadpipe/core/people/nicknames";
+import { standardizeEmail } from "@leadpipe/core/people/email";
 import type { ContactInput } from "@leadpipe/core/people/record";
 import { rng, seedOf, type Rng } from "./random";
 
@@ -76,8 +77,10 @@ function newHome(r: Rng): Home {
 }
 function newPhone(r: Rng, city: number): string {
   const zip3 = CITIES[city]![2];
-  const areas = (AREA[zip3] ??= [0, 1, 2].map((k) => String(200 + ((Number(zip3) * 7 + k * 131) % 790))));
-  return `${r.pick(areas)}${r.int(2, 9)}${pad(r.int(0, 99), 2)}${pad(r.int(0, 9999), 4)}`;
+  // Area codes are never N11 service codes (211 … 911): those are no phone number.
+  const areas = (AREA[zip3] ??= [0, 1, 2].map((k) => String(200 + ((Number(zip3) * 7 + k * 131) % 790))).map((a) => (a.endsWith("11") ? `${a.slice(0, 2)}2` : a)));
+  const exchange = `${r.int(2, 9)}${pad(r.int(0, 99), 2)}`;
+  return `${r.pick(areas)}${exchange.endsWith("11") ? `${exchange[0]}12` : exchange}${pad(r.int(0, 9999), 4)}`;
 }
 function newPerson(r: Rng, id: number, mailboxes: Set<string>, household?: TruePerson): TruePerson {
   const female = r.chance(0.5);
@@ -112,7 +115,8 @@ function typo(r: Rng, s: string): string {
     default: return s.slice(0, i) + "aeiourstnl"[r.int(0, 9)] + s.slice(i + 1); // substitute
   }
 }
-const transposeDigits = (r: Rng, d: string) => { const i = r.int(3, d.length - 2); return d.slice(0, i) + d[i + 1] + d[i] + d.slice(i + 2); };
+/** Two neighbouring digits of the line number swapped (the area code and exchange stay valid). */
+const transposeDigits = (r: Rng, d: string) => { const i = r.int(d.length - 4, d.length - 2); return d.slice(0, i) + d[i + 1] + d[i] + d.slice(i + 2); };
 
 function formatPhone(r: Rng, d: string): string {
   if (r.chance(0.04)) return `${d.slice(3, 6)}-${d.slice(6)}`; // local, no area code
@@ -156,7 +160,11 @@ function recordOf(r: Rng, p: TruePerson): ContactInput {
   if (newNumber) phone = newPhone(r, home.city);
   else if (phone && r.chance(0.03)) phone = transposeDigits(r, phone);
   let email = p.email;
-  if (email && r.chance(0.02)) email = typo(r, email.split("@")[0]!) + "@" + email.split("@")[1];
+  if (email && r.chance(0.02)) {
+    // A letter typo; one that breaks the address (a doubled or trailing dot) is a different kind of error, planted elsewhere.
+    const mistyped = typo(r, email.split("@")[0]!) + "@" + email.split("@")[1];
+    if (standardizeEmail(mistyped).email) email = mistyped;
+  }
   let dob = p.dob;
   if (dob && r.chance(0.02)) dob = dob.slice(0, 3) + ((Number(dob[3]) + 1) % 10) + dob.slice(4);
   const keep = { email: email !== null && r.chance(0.7), phone: phone !== null && r.chance(0.75), address: r.chance(0.9), dob: dob !== null && r.chance(0.7) };

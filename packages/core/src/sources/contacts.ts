@@ -1,0 +1,105 @@
+import type { SourceSpec } from "./spec";
+import { coerce, Refusal, rowSchema, text } from "./fields";
+import { promotedBy } from "../compliance/targets";
+import { mapHeaders } from "../people/headers";
+import { CONTACT_FIELDS, standardizeContact, type ContactField, type ContactInput } from "../people/record";
+import { recordColumns } from "../people/resolve";
+import { standardizeEmail } from "../people/email";
+import { standardizePhone } from "../people/phone";
+import { standardizeDob } from "../people/dob";
+import { standardizeState, standardizeZip } from "../people/address";
+
+/**
+ * Contact lists (legacy exports, campaign lists, CRM exports): any file whose headers name
+ * people's fields. Each row becomes one person record (person_records), matched into golden
+ * records by the people consumer after the import. Headers are mapped by name ("Given Name",
+ * "Surname", "Postcode", "Mobile", "E-mail", "Date of Birth" …); a list with other spellings
+ * gets its own spec with an explicit mapping, and columns that identify a person (a customer
+ * number) are declared as identifiers: equal values are the same person, different values
+ * never are, and a newer delivery of the same identifier updates its record.
+ */
+export interface ContactsOptions {
+  name: string;
+  description?: string;
+  fileName: RegExp;
+  /** field → header, winning over the guess by name (e.g. { zip: "PLZ" }). */
+  map?: Readonly<Partial<Record<ContactField, string>>>;
+  /** Headers whose values identify a person within this source (every file must carry them). */
+  identifiers?: readonly string[];
+}
+
+/** A value written but unusable is refused with the standardizer's reason; the row is rejected, never silently thinned. */
+const checked = (expected: string, problem: (v: string) => string | null) =>
+  coerce(expected, (v) => { const p = problem(v); return p === null ? v : new Refusal(p); }, false);
+
+const FIELD_RULES: Record<ContactField, ReturnType<typeof text>> = {
+  full_name: text({ max: 200 }), prefix: text({ max: 40 }), first_name: text({ max: 100 }), middle_name: text({ max: 100 }),
+  last_name: text({ max: 100 }), suffix: text({ max: 40 }),
+  email: checked("an e-mail address", (v) => standardizeEmail(v).problem),
+  // A 7-digit local number has no E.164 but keeps its last 7 digits for matching: accepted.
+  phone: checked("a phone number", (v) => { const p = standardizePhone(v); return p.e164 || p.last7 ? null : p.problem; }),
+  phone2: checked("a phone number", (v) => { const p = standardizePhone(v); return p.e164 || p.last7 ? null : p.problem; }),
+  street: text({ max: 200 }), street2: text({ max: 100 }), city: text({ max: 100 }),
+  state: checked("a US state", (v) => (standardizeState(v) ? null : `unknown state "${v}"`)),
+  zip: checked("a ZIP code", (v) => (standardizeZip(v) ? null : `invalid ZIP "${v}"`)),
+  dob: checked("a date of birth", (v) => standardizeDob(v).problem),
+};
+
+/** Staged as person_records' columns (lineage first, implicitly); row_key is derived in SQL. */
+const COLUMNS = ["source_kind", "source_key", "first_name", "middle_name", "last_name", "name_suffix", "email", "phone", "phone7", "dob",
+  "address_line1", "house_number", "street_name", "city", "state", "zip5", "zip4", "ids", "raw"] as const;
+
+/** A PostgreSQL array literal of text ({"a","b"}). */
+const textArray = (xs: readonly string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
+
+const contactsTarget = promotedBy("contacts", COLUMNS, ["row_key"], "promote_contacts", {
+  async refuse(client, importId, chunkIndex) {
+    const { rows } = await client.query<{ source_row: number; field: string; value: string | null; reason: string }>(
+      "SELECT * FROM contacts_refused($1, $2)", [importId, chunkIndex]);
+    return rows.map((r) => ({ sourceRow: Number(r.source_row), field: r.field, value: r.value, reason: r.reason }));
+  },
+});
+
+export function contactsSource(opts: ContactsOptions): SourceSpec {
+  const identifiers = opts.identifiers ?? [];
+  const idField = (i: number) => `id_${i}`;
+  const fields: Record<string, ReturnType<typeof text>> = { ...FIELD_RULES };
+  identifiers.forEach((_h, i) => { fields[idField(i)] = text({ max: 100 }); });
+  return {
+    name: opts.name,
+    partner: null,
+    description: opts.description ?? `Contact list (CSV, headers mapped by name${identifiers.length ? `; identifiers ${identifiers.join(", ")}` : ""})`,
+    schemaVersion: 1,
+    fileName: opts.fileName,
+    reader: { format: "csv", delimiter: ",", encoding: "utf-8" },
+    columns: {},
+    mapHeader(header) {
+      const mapping = mapHeaders(header, opts.map ?? {}, identifiers);
+      const named = [...mapping.fields.values()].some((f) => f === "first_name" || f === "last_name" || f === "full_name");
+      if (!named) {
+        throw new Error(`no column names a person (first name, last name or name); found ${header.map((h) => JSON.stringify(h)).join(", ")}`);
+      }
+      const out = new Map<number, string>(mapping.fields);
+      for (const [index, id] of mapping.ids) out.set(index, idField(identifiers.findIndex((h) => h.trim() === id)));
+      return out;
+    },
+    row: rowSchema(fields, (r) => {
+      const input: ContactInput = {};
+      for (const f of CONTACT_FIELDS) input[f] = r[f] as string | null;
+      if (identifiers.length) input.ids = Object.fromEntries(identifiers.map((h, i) => [h, (r[idField(i)] as string | null) ?? ""]));
+      const record = recordColumns(standardizeContact(input));
+      return {
+        ...record,
+        source_kind: opts.name,
+        // An identified contact is the same record across deliveries; others are their row (row_key in SQL).
+        source_key: record.ids[0] ?? null,
+        ids: textArray(record.ids),
+        raw: JSON.stringify(record.raw),
+      };
+    }),
+    target: contactsTarget,
+  };
+}
+
+/** The generic contact list: contacts*.csv, or anything dropped under inbox/contacts/. */
+export const contacts = contactsSource({ name: "contacts", fileName: /^contacts.*\.csv$/i });

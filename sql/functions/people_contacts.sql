@@ -1,0 +1,25 @@
+-- Contact lists: the rows a person record cannot come from, and the promotion into person_records.
+
+-- Staged contacts that are not a person: no name at all, or nothing to reach or recognize them by.
+CREATE OR REPLACE FUNCTION contacts_refused(p_import_id uuid, p_chunk_index int)
+RETURNS TABLE (source_row bigint, field text, value text, reason text) LANGUAGE sql STABLE AS $$
+  SELECT s.source_row, 'name', NULL::text, 'a contact needs a name (first name, last name or full name)'
+    FROM staging_contacts s
+   WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index AND s.first_name IS NULL AND s.last_name IS NULL
+  UNION ALL
+  SELECT s.source_row, 'contact point', NULL, 'a contact needs an e-mail, phone, address, date of birth or identifier'
+    FROM staging_contacts s
+   WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index AND (s.first_name IS NOT NULL OR s.last_name IS NOT NULL)
+     AND s.email IS NULL AND s.phone IS NULL AND s.phone7 IS NULL AND s.address_line1 IS NULL AND s.zip5 IS NULL
+     AND s.dob IS NULL AND s.ids = '{}'
+  ORDER BY 1;
+$$;
+
+-- A chunk's contacts become person records (people_upsert_records: a replay changes nothing, a
+-- newer delivery of an identified contact updates it and queues it for matching again).
+CREATE OR REPLACE FUNCTION promote_contacts(p_import_id uuid, p_chunk_index int)
+RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE sql AS $$
+  SELECT * FROM people_upsert_records((
+    SELECT coalesce(jsonb_agg(to_jsonb(s) || jsonb_build_object('source_key', s.row_key) ORDER BY s.source_row), '[]')
+      FROM staging_contacts s WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index));
+$$;
