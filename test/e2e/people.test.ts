@@ -1,6 +1,8 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import ExcelJS from "exceljs";
+import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Import } from "../../packages/core/src/index";
 import { LocalPlatform } from "../../packages/local/src/platform";
@@ -23,6 +25,16 @@ async function golden() {
             p.first_name, p.last_name, p.email, p.phone
        FROM persons p JOIN person_records r USING (person_id) GROUP BY p.person_id ORDER BY 1`);
   return rows;
+}
+
+/** Waits until the people consumer has resolved the import (it runs after the execution ends, on its own schedule). */
+async function resolved(importId: string) {
+  for (;;) {
+    await platform.peopleIdle();
+    const { rows } = await platform.pool.query("SELECT records, created, attached, merged FROM people_resolutions WHERE import_id = $1", [importId]);
+    if (rows[0]) return rows[0];
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** The contacts rows' record key: the file's line (src_seq = import lineage << 32 | line). */
@@ -67,9 +79,7 @@ describe("a contact list through the pipeline", () => {
   });
 
   it("resolves after the import and links each contact to the mortgage borrower who is the same person", async () => {
-    await platform.peopleIdle();
-    const resolved = await platform.pool.query("SELECT records, created, attached, merged FROM people_resolutions WHERE import_id = $1", [contacts.id]);
-    expect(resolved.rows).toEqual([{ records: 8, created: 1, attached: 6, merged: 0 }]);
+    expect(await resolved(contacts.id)).toEqual({ records: 8, created: 1, attached: 6, merged: 0 });
     expect(await golden()).toEqual([
       { records: ["contacts line 12", "mortgage-borrower B:B-100010"], first_name: "Emma", last_name: "Davis", email: "emma.davis@example.com", phone: "+15035550155" },
       { records: ["contacts line 2", "contacts line 7", "mortgage-borrower B:B-100001"], first_name: "Maria", last_name: "Gonzalez", email: "maria.gonzalez@example.com", phone: "+15125550142" },
@@ -81,20 +91,22 @@ describe("a contact list through the pipeline", () => {
       { records: ["mortgage-borrower B:B-100003"], first_name: "Priya", last_name: "Patel", email: "priya.patel@example.org", phone: "+12135550107" },
       { records: ["mortgage-borrower B:B-100005"], first_name: "Linda", last_name: "Smith-Jones", email: "linda.sj@example.net", phone: "+14045550123" },
     ]);
-    const links = await platform.pool.query(
-      `SELECT a.source_row AS line, CASE WHEN b.source_kind = 'contacts' THEN 'contacts line ' || b.source_row ELSE b.source_kind || ' ' || b.source_key END AS matched,
-              l.score::text, l.tier, l.reason
+    // A link joins two records; which one was matched against the other depends on which chunk committed first.
+    const label = "CASE WHEN %1$s.source_kind = 'contacts' THEN 'contacts line ' || %1$s.source_row ELSE %1$s.source_kind || ' ' || %1$s.source_key END";
+    const { rows: links } = await platform.pool.query<{ a: string; b: string; score: string; tier: string; reason: string }>(
+      `SELECT ${label.replaceAll("%1$s", "a")} AS a, ${label.replaceAll("%1$s", "b")} AS b, l.score::text, l.tier, l.reason
          FROM person_links l JOIN person_records a ON a.record_id = l.record_id JOIN person_records b ON b.record_id = l.matched_record_id
-        WHERE l.import_id = $1 ORDER BY a.source_row, 2`, [contacts.id]);
-    expect(links.rows).toEqual([
-      { line: 2, matched: "contacts line 7", score: "0.930", tier: "strong", reason: "strong: first + date of birth + address (surname differs)" },
-      { line: 2, matched: "mortgage-borrower B:B-100001", score: "1.000", tier: "exact", reason: "exact: e-mail" },
-      { line: 3, matched: "mortgage-borrower B:B-100002", score: "0.970", tier: "exact", reason: "exact: phone" },
-      { line: 4, matched: "mortgage-borrower B:B-100004", score: "0.970", tier: "exact", reason: "exact: phone" },
-      { line: 5, matched: "mortgage-co-borrower B:B-100004", score: "0.950", tier: "strong", reason: "strong: first + last + ZIP" },
-      { line: 7, matched: "mortgage-borrower B:B-100001", score: "0.885", tier: "fuzzy", reason: "fuzzy: name 0.938 + address 1" },
-      { line: 8, matched: "mortgage-co-borrower B:B-100001", score: "0.950", tier: "strong", reason: "strong: first + last + ZIP" },
-      { line: 12, matched: "mortgage-borrower B:B-100010", score: "1.000", tier: "exact", reason: "exact: e-mail" },
+        WHERE l.import_id = $1`, [contacts.id]);
+    const pairs = links.map((l) => [[l.a, l.b].sort((x, y) => x.localeCompare(y, "en", { numeric: true })).join(" ~ "), l.score, l.tier, l.reason]).sort((x, y) => x[0]!.localeCompare(y[0]!, "en", { numeric: true }));
+    expect(pairs).toEqual([
+      ["contacts line 2 ~ contacts line 7", "0.930", "strong", "strong: first + date of birth + address (surname differs)"],
+      ["contacts line 2 ~ mortgage-borrower B:B-100001", "1.000", "exact", "exact: e-mail"],
+      ["contacts line 3 ~ mortgage-borrower B:B-100002", "0.970", "exact", "exact: phone"],
+      ["contacts line 4 ~ mortgage-borrower B:B-100004", "0.970", "exact", "exact: phone"],
+      ["contacts line 5 ~ mortgage-co-borrower B:B-100004", "0.950", "strong", "strong: first + last + ZIP"],
+      ["contacts line 7 ~ mortgage-borrower B:B-100001", "0.885", "fuzzy", "fuzzy: name 0.938 + address 1"],
+      ["contacts line 8 ~ mortgage-co-borrower B:B-100001", "0.950", "strong", "strong: first + last + ZIP"],
+      ["contacts line 12 ~ mortgage-borrower B:B-100010", "1.000", "exact", "exact: e-mail"],
     ]);
   });
 
@@ -104,7 +116,7 @@ describe("a contact list through the pipeline", () => {
     const result = (await platform.invoke("replay", { importId: contacts.id, mode: "full" })) as Import.ReplayResult;
     const [replayed] = await platform.waitForImports([result.replayId!]);
     expect(replayed).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 12, accepted: 8, rejected: 4, inserted: 0, updated: 0, unchanged: 8 });
-    await platform.peopleIdle();
+    await resolved(replayed!.id);
     expect((await platform.pool.query("SELECT person_id, record_id, source_key FROM person_records ORDER BY record_id")).rows).toEqual(before);
   });
 
@@ -114,5 +126,31 @@ describe("a contact list through the pipeline", () => {
     const row = await ingest(file);
     expect(row).toMatchObject({ status: "FAILED", source: "contacts" });
     expect(row.status_reason).toContain('header does not fit contacts: no column names a person (first name, last name or name); found "Account", "Balance"');
+  });
+});
+
+describe("a contact list as a workbook", () => {
+  it("reads the first sheet's first non-empty row as the header, mapped the same way; a date cell is a date of birth; the people join the golden records of the CSV's", async () => {
+    const [header, ...rows] = parse(readFileSync(path.join(sampleDay, "contacts-2026-11-20.csv"))) as string[][];
+    const file = path.join(tmp, "contacts-crm-export.xlsx");
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet("Export");
+    sheet.addRow([]);
+    sheet.addRow(header!);
+    // Kevin Nguyen (line 6 of the CSV) again, his date of birth a date cell; Sam Carter with a usable phone this time.
+    // Both rows end before the last column (Excel stores no trailing blank cells).
+    sheet.addRow(rows[4]!.map((c, i) => (i === 10 ? new Date(Date.UTC(1985, 6, 2)) : c)));
+    sheet.addRow(["X-1", "Sam", "Carter", "", "720-555-0134", "4 Pine Ct", "", "Denver", "CO", "80202", "", ""]);
+    await book.xlsx.writeFile(file);
+    const row = await ingest(file);
+    expect(row).toMatchObject({ status: "COMPLETE", source: "contacts-xlsx", rows_read: 2, accepted: 2, rejected: 0, inserted: 2 });
+    await resolved(row.id);
+    const { rows: people } = await platform.pool.query(
+      `SELECT r.first_name, r.dob::text, r.source_row::int, (SELECT count(*)::int FROM person_records o WHERE o.person_id = r.person_id) AS records
+         FROM person_records r WHERE r.import_id = $1 ORDER BY r.source_row`, [row.id]);
+    expect(people).toEqual([
+      { first_name: "Kevin", dob: "1985-07-02", source_row: 3, records: 2 },
+      { first_name: "Sam", dob: null, source_row: 4, records: 1 },
+    ]);
   });
 });

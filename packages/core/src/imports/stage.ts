@@ -132,10 +132,14 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
   try {
     const input = await store.read(imp.bucket, imp.object_key);
     if (spec.reader.format === "xlsx" && !numbered) {
-      let header = true;
+      let width = -1;
       await readSheetRows(input, async (cells, row) => {
-        if (header) fileColumns(spec, cells);
-        header = false;
+        if (width < 0) {
+          fileColumns(spec, cells);
+          width = cells.length;
+        }
+        // A sheet row ends at its last non-empty cell: the blank cells after it are still the header's columns.
+        while (cells.length < width) cells.push("");
         out.add(csvRecord(cells), row);
         await out.flush();
       });

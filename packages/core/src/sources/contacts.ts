@@ -1,4 +1,4 @@
-import type { SourceSpec } from "./spec";
+import type { Reader, SourceSpec } from "./spec";
 import { coerce, Refusal, rowSchema, text } from "./fields";
 import { promotedBy } from "../compliance/targets";
 import { mapHeaders } from "../people/headers";
@@ -26,6 +26,8 @@ export interface ContactsOptions {
   map?: Readonly<Partial<Record<ContactField, string>>>;
   /** Headers whose values identify a person within this source (every file must carry them). */
   identifiers?: readonly string[];
+  /** Default: UTF-8 CSV with commas. */
+  reader?: Reader;
 }
 
 /** A value written but unusable is refused with the standardizer's reason; the row is rejected, never silently thinned. */
@@ -68,10 +70,10 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
   return {
     name: opts.name,
     partner: null,
-    description: opts.description ?? `Contact list (CSV, headers mapped by name${identifiers.length ? `; identifiers ${identifiers.join(", ")}` : ""})`,
+    description: opts.description ?? `Contact list (${opts.reader?.format === "xlsx" ? "XLSX" : "CSV"}, headers mapped by name${identifiers.length ? `; identifiers ${identifiers.join(", ")}` : ""})`,
     schemaVersion: 1,
     fileName: opts.fileName,
-    reader: { format: "csv", delimiter: ",", encoding: "utf-8" },
+    reader: opts.reader ?? { format: "csv", delimiter: ",", encoding: "utf-8" },
     columns: {},
     mapHeader(header) {
       const mapping = mapHeaders(header, opts.map ?? {}, identifiers);
@@ -101,5 +103,10 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
   };
 }
 
-/** The generic contact list: contacts*.csv, or anything dropped under inbox/contacts/. */
+/** The generic contact list: contacts*.csv, or a CSV dropped under inbox/contacts/. */
 export const contacts = contactsSource({ name: "contacts", fileName: /^contacts.*\.csv$/i });
+
+/** The same as a workbook (first sheet, first non-empty row the header): contacts*.xlsx, or under inbox/contacts-xlsx/. */
+export const contactsXlsx = contactsSource({ name: "contacts-xlsx", fileName: /^contacts.*\.xlsx$/i, reader: { format: "xlsx" } });
+
+export const contactSources: readonly SourceSpec[] = [contacts, contactsXlsx];

@@ -7,12 +7,12 @@ import { partnerAMortgages } from "./partner-a-mortgages";
 import { partnerCMortgages } from "./partner-c-mortgages";
 import { partnerDMortgages } from "./partner-d-mortgages";
 import { barcodeMap } from "./barcode-map";
-import { contacts } from "./contacts";
+import { contactSources } from "./contacts";
 
 export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
 
 /** Every known source. Adding a partner is one spec file and one line here. */
-export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs, ...complianceFeeds, partnerAMortgages, partnerCMortgages, partnerDMortgages, barcodeMap, contacts];
+export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs, ...complianceFeeds, partnerAMortgages, partnerCMortgages, partnerDMortgages, barcodeMap, ...contactSources];
 
 const byName = new Map(all.map((s) => [s.name, s]));
 
