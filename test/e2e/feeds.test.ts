@@ -167,6 +167,9 @@ describe("order independence", () => {
   const phones = ["+15125550301", "+15125550302", "+15125550303", "+15125550304"];
   const files = () => ({
     mortgages: bMortgages("partner-b-mortgages-order.csv", [["B-220001", "Ana", "512-555-0301"], ["B-220002", "Luis", "512-555-0302"]]),
+    // Partner B's barcode map: with the mortgages, it makes the mail pieces (the mail-piece path).
+    barcodes: file("partner-b-barcodes-order.csv", ["Loan Number,IMb,Barcode ID,Service Type ID,Mailer ID,Serial Number,Routing Code",
+      `B-220001,${t("B-220001")} 78745,,,,,`, `B-220002,${t("B-220002")},,,,,`]),
     bDeliveries: bDeliveries("partner-b-deliveries-order.csv", [
       ["B-220001", "11/21/2026", "10:00 AM", "Delivered"], ["B-220001", "11/20/2026", "3:00 PM", "Delivered"],
       ["B-220002", "11/21/2026", "11:00 AM", "Delivered"]]),
@@ -189,15 +192,17 @@ describe("order independence", () => {
     await db.query("DELETE FROM mail_piece_deliveries WHERE tracking_code = ANY($1)", [codes]);
     await db.query("DELETE FROM delivery_events WHERE tracking_code = ANY($1)", [codes]);
     await db.query("DELETE FROM mail_pieces WHERE tracking_code = ANY($1)", [codes]);
+    await db.query("DELETE FROM barcode_assignments WHERE tracking_code = ANY($1)", [codes]);
     await db.query("DELETE FROM mortgages WHERE mortgage_id = ANY($1)", [ids]);
     await db.query("DELETE FROM imports WHERE id = ANY($1)", [importIds]);
   }
 
   it("feeds before their pieces and mortgages end in the same tables as pieces first; waiting rows are reported meanwhile", async () => {
     const f = files();
-    // Pieces and mortgages first.
-    const first = [await ingest(f.mortgages)];
-    await addPieces(ids);
+    // Pieces and mortgages first: partner B's through its mortgage file and barcode map, C's landed directly.
+    const first = [await ingest(f.mortgages), await ingest(f.barcodes)];
+    await addPieces(["C-220001"]);
+    expect((await platform.pool.query("SELECT count(*)::int AS n FROM mail_pieces WHERE tracking_code = ANY($1)", [codes])).rows[0].n).toBe(3);
     for (const x of [f.bDeliveries, f.cDeliveries, f.responses]) first.push(await ingest(x));
     const piecesFirst = await feedState(codes, phones);
     await forget(first.map((r) => r.id));
@@ -213,7 +218,10 @@ describe("order independence", () => {
     ].sort((a, b) => a.tracking_code.localeCompare(b.tracking_code) || a.partner.localeCompare(b.partner)));
     const unmatched = await platform.pool.query("SELECT caller_phone FROM call_responses_unmatched WHERE caller_phone = ANY($1) ORDER BY 1", [phones]);
     expect(unmatched.rows.map((r) => r.caller_phone)).toEqual(["+15125550301", "+15125550301", "+15125550302", "+15125550303", "+15125550304"]);
-    await addPieces(ids);
+    // The barcode map before its mortgages: still no pieces, so still waiting; the mortgages make them.
+    second.push(await ingest(f.barcodes));
+    expect((await platform.pool.query("SELECT count(*)::int AS n FROM deliveries_pending WHERE tracking_code = ANY($1)", [codes])).rows[0].n).toBe(5);
+    await addPieces(["C-220001"]);
     second.push(await ingest(f.mortgages));
     const feedsFirst = await feedState(codes, phones);
     expect(feedsFirst).toEqual(piecesFirst);
