@@ -2,7 +2,8 @@
 -- function of the response and the final mail_pieces/mortgages only (never of arrival order):
 --   1. the keyed tracking code names a mail piece → that piece, its mortgage and partner;
 --   2. else the keyed mortgage id names a mortgage (or a piece's mortgage) → that mortgage, its
---      partner, and its mail piece (the lowest tracking code when there are several);
+--      partner, and its mail piece (the lowest tracking code when there are several); ids are
+--      compared by their letters and digits (mortgage_match_key: "b 100004" is B-100004);
 --   3. else unmatched: kept, reported (call_responses_unmatched), matched when the piece or
 --      mortgage arrives (the mail_pieces and mortgages triggers call resolve_call_responses).
 -- An interested response matched to a piece is a lead, one per caller phone and piece.
@@ -10,6 +11,7 @@
 CREATE OR REPLACE FUNCTION call_response_lock_key() RETURNS bigint LANGUAGE sql IMMUTABLE AS $$ SELECT 7241865325823002::bigint $$;
 
 -- The match of one response (rules 1-3 above). Inlined by the planner where it is used.
+-- p_mortgage_id: the keyed id's match key (mortgage_match_key).
 CREATE OR REPLACE FUNCTION call_response_match(p_tracking_code text, p_mortgage_id text)
 RETURNS TABLE (tracking_code text, mortgage_id text, partner text, method text)
 LANGUAGE sql STABLE AS $$
@@ -20,14 +22,18 @@ LANGUAGE sql STABLE AS $$
               WHEN mo.mortgage_id IS NOT NULL OR bym.mortgage_id IS NOT NULL THEN 'mortgage_id' END
     FROM (SELECT 1) AS one
     LEFT JOIN mail_pieces p ON p.tracking_code = p_tracking_code
-    LEFT JOIN mortgages mo ON p.tracking_code IS NULL AND mo.mortgage_id = p_mortgage_id
+    LEFT JOIN LATERAL (
+      SELECT m.mortgage_id, m.partner FROM mortgages m
+       WHERE p.tracking_code IS NULL AND mortgage_match_key(m.mortgage_id) = p_mortgage_id
+       ORDER BY m.mortgage_id LIMIT 1) mo ON true
     LEFT JOIN LATERAL (
       SELECT mp.tracking_code, mp.mortgage_id, mp.partner FROM mail_pieces mp
-       WHERE p.tracking_code IS NULL AND mp.mortgage_id = p_mortgage_id
+       WHERE p.tracking_code IS NULL AND mortgage_match_key(mp.mortgage_id) = p_mortgage_id
+         AND (mo.mortgage_id IS NULL OR mp.mortgage_id = mo.mortgage_id)
        ORDER BY mp.tracking_code LIMIT 1) bym ON true;
 $$;
 
--- Re-matches the responses that keyed one of these tracking codes or mortgage ids, and keeps
+-- Re-matches the responses that keyed one of these tracking codes or mortgage match keys, and keeps
 -- their leads in step.
 CREATE OR REPLACE FUNCTION resolve_call_responses(p_codes text[], p_mortgage_ids text[])
 RETURNS void LANGUAGE plpgsql AS $$
@@ -38,7 +44,7 @@ BEGIN
   v_ids := ARRAY(
     SELECT r.id FROM call_responses r JOIN (SELECT DISTINCT code FROM unnest(p_codes) AS u(code)) c ON r.lookup_tracking_code = c.code
     UNION
-    SELECT r.id FROM call_responses r JOIN (SELECT DISTINCT id FROM unnest(p_mortgage_ids) AS u(id)) m ON r.lookup_mortgage_id = m.id);
+    SELECT r.id FROM call_responses r JOIN (SELECT DISTINCT k FROM unnest(p_mortgage_ids) AS u(k)) m ON r.lookup_mortgage_id = m.k);
   IF cardinality(v_ids) = 0 THEN
     RETURN;
   END IF;

@@ -10,7 +10,7 @@ BEGIN
   PERFORM resolve_deliveries(ARRAY(SELECT tracking_code FROM arrived));
   PERFORM pg_advisory_xact_lock(call_response_lock_key());
   PERFORM resolve_call_responses(ARRAY(SELECT tracking_code FROM arrived),
-                                 ARRAY(SELECT DISTINCT mortgage_id FROM arrived WHERE mortgage_id IS NOT NULL));
+                                 ARRAY(SELECT DISTINCT mortgage_match_key(mortgage_id) FROM arrived WHERE mortgage_id IS NOT NULL));
   RETURN NULL;
 END;
 $$;
@@ -23,7 +23,7 @@ CREATE OR REPLACE TRIGGER mail_pieces_updated_resolve_feeds AFTER UPDATE ON mail
 CREATE OR REPLACE FUNCTION mortgages_arrived() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_advisory_xact_lock(call_response_lock_key());
-  PERFORM resolve_call_responses('{}', ARRAY(SELECT mortgage_id FROM arrived));
+  PERFORM resolve_call_responses('{}', ARRAY(SELECT DISTINCT mortgage_match_key(mortgage_id) FROM arrived));
   RETURN NULL;
 END;
 $$;

@@ -164,7 +164,7 @@ async function feedState(codes: string[], phones: string[]) {
 describe("order independence", () => {
   const ids = ["B-220001", "B-220002", "C-220001"];
   const codes = ids.map((id) => t(id));
-  const phones = ["+15125550301", "+15125550302", "+15125550303", "+15125550304"];
+  const phones = ["+15125550301", "+15125550302", "+15125550303", "+15125550304", "+15125550305"];
   const files = () => ({
     mortgages: bMortgages("partner-b-mortgages-order.csv", [["B-220001", "Ana", "512-555-0301"], ["B-220002", "Luis", "512-555-0302"]]),
     // Partner B's barcode map: with the mortgages, it makes the mail pieces (the mail-piece path).
@@ -181,6 +181,7 @@ describe("order independence", () => {
       `512-555-0302,11/22/2026 9:30 AM,Interested,B-220002,${t("B-220002").slice(0, 19)}`,
       `512-555-0303,11/22/2026 10:00 AM,Interested,Z-1,00270999999999999999`,
       `512-555-0304,11/22/2026 10:30 AM,DNC,,`,
+      `512-555-0305,11/22/2026 10:45 AM,Call back,b 220001,`,
     ]),
   });
 
@@ -217,7 +218,7 @@ describe("order independence", () => {
       { partner: "C", tracking_code: t("C-220001") },
     ].sort((a, b) => a.tracking_code.localeCompare(b.tracking_code) || a.partner.localeCompare(b.partner)));
     const unmatched = await platform.pool.query("SELECT caller_phone FROM call_responses_unmatched WHERE caller_phone = ANY($1) ORDER BY 1", [phones]);
-    expect(unmatched.rows.map((r) => r.caller_phone)).toEqual(["+15125550301", "+15125550301", "+15125550302", "+15125550303", "+15125550304"]);
+    expect(unmatched.rows.map((r) => r.caller_phone)).toEqual(["+15125550301", "+15125550301", "+15125550302", "+15125550303", "+15125550304", "+15125550305"]);
     // The barcode map before its mortgages: still no pieces, so still waiting; the mortgages make them.
     second.push(await ingest(f.barcodes));
     expect((await platform.pool.query("SELECT count(*)::int AS n FROM deliveries_pending WHERE tracking_code = ANY($1)", [codes])).rows[0].n).toBe(5);
@@ -240,6 +241,7 @@ describe("order independence", () => {
       ["+15125550302", "interested", t("B-220002"), "B-220002", "B", "mortgage_id"],
       ["+15125550303", "interested", null, null, null, null],
       ["+15125550304", "do_not_call", null, null, null, null],
+      ["+15125550305", "callback", t("B-220001"), "B-220001", "B", "mortgage_id"],
     ]);
     expect(feedsFirst.leads.map((l) => [l.caller_phone, l.tracking_code, l.mortgage_id, iso(l.interested_at)])).toEqual([
       ["+15125550301", t("B-220001"), "B-220001", "2026-11-22T15:00:00.000Z"],

@@ -89,7 +89,8 @@ describe("feed specs", () => {
       caller_phone: "+15125550142", called_at: "2026-11-20 09:12:00 America/Chicago", disposition: "interested",
       keyed_mortgage_id: "b 100001", keyed_tracking: "0027-0222497-000100001", lookup_mortgage_id: "B100001", lookup_tracking_code: "00270222497000100001",
     });
-    expect(row({ loan: "B-100001?", tracking: "0027022249700010000" })).toMatchObject({ lookup_mortgage_id: null, lookup_tracking_code: null, keyed_tracking: "0027022249700010000" });
+    expect(row({ loan: "b-100001.", tracking: "0027022249700010000" })).toMatchObject({ lookup_mortgage_id: "B100001", lookup_tracking_code: null, keyed_tracking: "0027022249700010000" });
+    expect(row({ loan: "--", tracking: "" })).toMatchObject({ keyed_mortgage_id: "--", lookup_mortgage_id: null, keyed_tracking: null, lookup_tracking_code: null });
   });
 
   it("partner B's separate scan date and time become one Eastern local time", () => {

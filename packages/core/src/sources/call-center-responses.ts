@@ -16,10 +16,13 @@ function keyedTrackingCode(v: string): string | null {
   return r.ok && r.encoding === "numeric" ? r.tracking : null;
 }
 
-/** A mortgage id as keyed: upper-cased without spaces, null if it cannot be an id. */
+/**
+ * A mortgage id as keyed, reduced to its letters and digits (sql mortgage_match_key does the same
+ * to the ids we hold): "b 100004" and "B-100004" are one key. Null when nothing is left.
+ */
 function keyedMortgageId(v: string): string | null {
-  const id = v.replace(/\s+/g, "").toUpperCase();
-  return /^[A-Z0-9_-]{1,40}$/.test(id) ? id : null;
+  const key = v.toUpperCase().replace(/[^A-Z0-9]/g, "");
+  return key.length > 0 && key.length <= 40 ? key : null;
 }
 
 /**
