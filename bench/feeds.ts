@@ -49,7 +49,7 @@ try {
     t = Date.now();
     await writeDeliveries(file, p, opts);
     console.error(`generated ${spec.name} in ${((Date.now() - t) / 1000).toFixed(1)} s`);
-    results.push(await measure(platform, spec.name, file, rows, chunkDialect(spec.reader).delimiter));
+    results.push(await measure(platform, spec.name, file, rows, { delimiter: chunkDialect(spec.reader).delimiter }));
     console.error(tableRow(results.at(-1)!));
   }
   const calls = path.join(bench.tmp, `call-center-responses-${day}.csv`);

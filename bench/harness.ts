@@ -39,14 +39,26 @@ function headerCells(file: string, delimiter: string): number {
   return buf.subarray(0, n).toString("utf8").split(/\r?\n/, 1)[0]!.split(delimiter).length;
 }
 
+/** How PostgreSQL's COPY reads the file of the baseline: its delimiter, quote and encoding (COPY's names, e.g. WIN1252). */
+export interface RawCopyDialect {
+  delimiter?: string;
+  quote?: string;
+  encoding?: string;
+}
+
+const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
 /** Seconds to COPY the file's bytes into an unindexed table of text columns (the baseline). */
-export async function rawCopySeconds(platform: LocalPlatform, file: string, delimiter = ","): Promise<number> {
+export async function rawCopySeconds(platform: LocalPlatform, file: string, dialect: RawCopyDialect = {}): Promise<number> {
+  const delimiter = dialect.delimiter ?? ",";
+  const options = [`FORMAT csv`, `HEADER true`, `DELIMITER ${literal(delimiter)}`,
+    ...(dialect.quote ? [`QUOTE ${literal(dialect.quote)}`] : []), ...(dialect.encoding ? [`ENCODING ${literal(dialect.encoding)}`] : [])];
   const cols = Array.from({ length: headerCells(file, delimiter) }, (_, i) => `c${i} text`).join(", ");
   await platform.pool.query(`DROP TABLE IF EXISTS bench_raw; CREATE UNLOGGED TABLE bench_raw (${cols})`);
   const client = await platform.pool.connect();
   const t = Date.now();
   try {
-    await pipeline(createReadStream(file), client.query(copyFrom(`COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true, DELIMITER '${delimiter}')`)));
+    await pipeline(createReadStream(file), client.query(copyFrom(`COPY bench_raw FROM STDIN WITH (${options.join(", ")})`)));
   } finally {
     client.release();
   }
@@ -56,12 +68,13 @@ export async function rawCopySeconds(platform: LocalPlatform, file: string, deli
 }
 
 /** Peak RSS of this process (the handlers and the Map's worker threads) while `fn` runs. */
-export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakRssMb: number }> {
-  let peak = process.memoryUsage.rss();
+export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakRssMb: number; startRssMb: number }> {
+  const start = process.memoryUsage.rss();
+  let peak = start;
   const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 100);
   try {
     const result = await fn();
-    return { result, peakRssMb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6) };
+    return { result, peakRssMb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6), startRssMb: Math.round(start / 1e6) };
   } finally {
     clearInterval(timer);
   }
@@ -74,14 +87,16 @@ export interface Measured {
   copySeconds: number;
   ingestSeconds: number;
   peakRssMb: number;
+  /** RSS when the file was dropped: the peak's growth over it is what this import cost. */
+  startRssMb: number;
   imp: ImportRow;
 }
 
-/** Drops the file, waits for its import, checks it read every row, and times it (with the raw COPY first). */
-export async function measure(platform: LocalPlatform, name: string, file: string, rows: number, delimiter = ","): Promise<Measured> {
-  const copySeconds = await rawCopySeconds(platform, file, delimiter);
+/** Drops the file, waits for its import, checks it read every row, and times it (after the raw COPY of `copyFile`: the same data as CSV when the file is not CSV). */
+export async function measure(platform: LocalPlatform, name: string, file: string, rows: number, dialect: RawCopyDialect = {}, copyFile = file): Promise<Measured> {
+  const copySeconds = await rawCopySeconds(platform, copyFile, dialect);
   const t = Date.now();
-  const { result: imp, peakRssMb } = await withPeakRss(async () => {
+  const { result: imp, peakRssMb, startRssMb } = await withPeakRss(async () => {
     const [row] = await platform.waitFor([await platform.drop(file)]);
     return row!;
   });
@@ -89,7 +104,7 @@ export async function measure(platform: LocalPlatform, name: string, file: strin
   if (!["COMPLETE", "COMPLETE_WITH_ERRORS"].includes(imp.status) || imp.rows_read !== rows) {
     throw new Error(`${name}: ingest ended ${imp.status} with ${imp.rows_read} rows: ${imp.status_reason}`);
   }
-  return { name, rows, mb: statSync(file).size / 1e6, copySeconds, ingestSeconds, peakRssMb, imp };
+  return { name, rows, mb: statSync(file).size / 1e6, copySeconds, ingestSeconds, peakRssMb, startRssMb, imp };
 }
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
