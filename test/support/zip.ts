@@ -7,6 +7,10 @@ export interface TestEntry {
   method?: 0 | 8;
   /** Declare this uncompressed size in both headers instead of the true one (a lying archive). */
   declaredSize?: number;
+  /** General-purpose flags in both headers (bit 0: encrypted). */
+  flags?: number;
+  /** Declare this CRC-32 instead of the data's own (a damaged entry). */
+  crc32?: number;
 }
 
 /** Builds a ZIP archive in memory (tests of the XLSX guard: bombs, lies, damage). */
@@ -17,12 +21,13 @@ export function buildZip(entries: readonly TestEntry[]): Buffer {
   for (const e of entries) {
     const method = e.method ?? 8;
     const body = method === 8 ? zlib.deflateRawSync(e.data, { level: 9 }) : e.data;
-    const crc = zlib.crc32(e.data);
+    const crc = e.crc32 ?? zlib.crc32(e.data);
     const size = e.declaredSize ?? e.data.length;
     const name = Buffer.from(e.name);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(e.flags ?? 0, 6);
     local.writeUInt16LE(method, 8);
     local.writeUInt32LE(crc, 14);
     local.writeUInt32LE(body.length, 18);
@@ -32,6 +37,7 @@ export function buildZip(entries: readonly TestEntry[]): Buffer {
     central.writeUInt32LE(0x02014b50, 0);
     central.writeUInt16LE(20, 4);
     central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(e.flags ?? 0, 8);
     central.writeUInt16LE(method, 10);
     central.writeUInt32LE(crc, 16);
     central.writeUInt32LE(body.length, 20);

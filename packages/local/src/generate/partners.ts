@@ -1,3 +1,4 @@
+import { open } from "node:fs/promises";
 import ExcelJS from "exceljs";
 import { partnerAMortgages } from "@leadpipe/core/sources/partner-a-mortgages";
 import { partnerCMortgages } from "@leadpipe/core/sources/partner-c-mortgages";
@@ -66,6 +67,10 @@ export async function writePartnerD(path: string, opts: PartnerFileOptions): Pro
  */
 export async function writePartnerA(path: string, opts: PartnerFileOptions): Promise<void> {
   const book = new ExcelJS.stream.xlsx.WorkbookWriter({ filename: path, useStyles: true, useSharedStrings: false });
+  // The same day writes the same bytes: the workbook's own dates are the day's, and so are its ZIP
+  // entries' times once it is written (exceljs's archiver stamps them with the clock).
+  const written = new Date(`${opts.day}T00:00:00Z`);
+  book.created = book.modified = written;
   const sheet = book.addWorksheet("Closings");
   const headers = Object.keys(partnerAMortgages.columns);
   sheet.columns = headers.map((header) => ({
@@ -86,6 +91,34 @@ export async function writePartnerA(path: string, opts: PartnerFileOptions): Pro
   }
   sheet.commit();
   await book.commit();
+  await stampZipEntries(path, written);
+}
+
+/** Sets the modification time of every entry of a ZIP file (local and central headers) to `at`'s UTC day, in place. */
+async function stampZipEntries(path: string, at: Date): Promise<void> {
+  const dosDate = ((at.getUTCFullYear() - 1980) << 9) | ((at.getUTCMonth() + 1) << 5) | at.getUTCDate();
+  const stamp = Buffer.alloc(4);
+  stamp.writeUInt16LE(0, 0); // 00:00:00
+  stamp.writeUInt16LE(dosDate, 2);
+  const file = await open(path, "r+");
+  try {
+    const { size } = await file.stat();
+    const tail = Buffer.alloc(Math.min(size, 22 + 0xffff));
+    await file.read(tail, 0, tail.length, size - tail.length);
+    const eocd = tail.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+    if (eocd < 0) throw new Error(`${path}: no ZIP end-of-central-directory record`);
+    const count = tail.readUInt16LE(eocd + 10);
+    const dir = Buffer.alloc(tail.readUInt32LE(eocd + 12));
+    const dirOffset = tail.readUInt32LE(eocd + 16);
+    await file.read(dir, 0, dir.length, dirOffset);
+    for (let p = 0, n = 0; n < count; n++) {
+      await file.write(stamp, 0, 4, dirOffset + p + 12);
+      await file.write(stamp, 0, 4, dir.readUInt32LE(p + 42) + 10);
+      p += 46 + dir.readUInt16LE(p + 28) + dir.readUInt16LE(p + 30) + dir.readUInt16LE(p + 32);
+    }
+  } finally {
+    await file.close();
+  }
 }
 
 /** Two bars changed: the frame check fails and no single-bar correction passes. */
