@@ -35,7 +35,7 @@ describe("the tiered rules", () => {
 
   it("fuzzy: an e-mail with a letter typo at the same domain, names alike, same ZIP", () => {
     expect(verdict({ ...robert, email: "robert.smith@example.com" }, { first_name: "Robert", last_name: "Smith", email: "robert.smiht@example.com", zip: "02116", street: "40 Oak St" }))
-      .toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP" });
+      .toEqual({ score: 0.8, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.958 + name 1" });
     expect(verdict({ first_name: "Robert", last_name: "Smith", email: "robert.smith@example.com", zip: "02116" }, { first_name: "Robertt", last_name: "Smith", email: "robert.smiht@example.com", zip: "02116" }))
       .toEqual({ score: 0.779, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.958 + name 0.929" });
     // Different numbers or separators are different mailboxes.
@@ -48,6 +48,51 @@ describe("the tiered rules", () => {
     expect(People.compare({ ...profile({ first_name: "X" }), ids: ["customer=7"] }, { ...profile({ first_name: "Y" }), ids: ["customer=7"] }))
       .toEqual({ score: 1, tier: "exact", reason: "exact: identifier customer" });
     expect(verdict({ first_name: "Mark", last_name: "Davis", street: "4 Oak St", zip: "80214" }, { first_name: "Mary", last_name: "Davis", street: "4 Oak St", zip: "80214" })).toBeNull();
+  });
+});
+
+describe("rules for records that share no contact point exactly", () => {
+  it("the same house and street when one record has no ZIP (and the cities do not differ)", () => {
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", street: "12 Elm St", city: "Boston" }))
+      .toEqual({ score: 0.93, tier: "strong", reason: "strong: first + last + street address" });
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", street: "12 Elm St", city: "Denver" })).toBeNull();
+    expect(People.blockKeys(profile({ first_name: "Robert", last_name: "Smith", street: "12 Elm St" }))).toContain("s:12|ELM");
+  });
+
+  it("a date of birth with a typo at the same address lowers the score instead of vetoing", () => {
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smiht", street: "12 Elm St", zip: "02116", dob: "1971-03-04" }))
+      .toEqual({ score: 0.838, tier: "fuzzy", reason: "fuzzy: name 0.95 + address 1 + date of birth with a typo" });
+  });
+
+  it("an ambiguous nickname may stand for either formal name; two different formal names are never one with a typo", () => {
+    expect(verdict({ first_name: "Steve", last_name: "Murray", zip: "33119" }, { first_name: "Stephen", last_name: "Murray", zip: "33119" }))
+      .toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP (nickname)" });
+    expect(verdict({ first_name: "Chris", last_name: "Johnson", phone: "667-865-5582" }, { first_name: "Christine", last_name: "Johnson", phone: "(667) 865-5582" }))
+      .toEqual({ score: 0.97, tier: "exact", reason: "exact: phone" });
+    // A shared landline: Ronald and Donald are two people, not one name with a typo.
+    expect(verdict({ first_name: "Ronald", last_name: "Perez", phone: "257-817-3840" }, { first_name: "Donald", last_name: "Perez", phone: "257-817-3840" })).toBeNull();
+  });
+
+  it("a phone or ZIP with two neighbouring digits swapped, beside the same full name", () => {
+    expect(verdict({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3506" }, { first_name: "Brittany", last_name: "Medina", phone: "684-430-3056", zip: "97283" }))
+      .toEqual({ score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + phone with two digits swapped" });
+    const a = profile({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3506" }), b = profile({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3056" });
+    expect(People.blockKeys(a).filter((k) => k.startsWith("t:"))).toEqual(People.blockKeys(b).filter((k) => k.startsWith("t:")));
+    expect(verdict({ first_name: "Ann", last_name: "Lee", street: "5 Oak Ave", zip: "02116" }, { first_name: "Ann", last_name: "Lee", street: "5 Oak Avenue", zip: "02161" }))
+      .toEqual({ score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + street address + ZIP with two digits swapped" });
+  });
+
+  it("namesakes: the same name and birthday with a different ZIP and phone are two people; the same name in a ZIP at another house too", () => {
+    const mary = { first_name: "Mary", last_name: "White", dob: "1978-11-02" };
+    expect(verdict({ ...mary, phone: "404-679-8992", zip: "14296" }, { ...mary, phone: "759-718-0787", zip: "63135" })).toBeNull();
+    expect(verdict({ ...mary, phone: "404-679-8992", zip: "14296" }, { ...mary, zip: "63135" }))
+      .toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + date of birth" });
+    expect(verdict({ first_name: "James", last_name: "Garcia", street: "904 Broad St", zip: "60639" }, { first_name: "James", last_name: "Garcia", street: "9945 Birch Rd", zip: "60639" })).toBeNull();
+  });
+
+  it("a mailbox with one letter mistyped at the same domain, beside the same full name", () => {
+    expect(verdict({ first_name: "Stephen", last_name: "Perez", email: "stepheperez9320@hotmail.com" }, { first_name: "Stephen", last_name: "Perez", email: "stephenperez9320@hotmail.com" }))
+      .toEqual({ score: 0.8, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.938 + name 1" });
   });
 });
 
@@ -79,7 +124,7 @@ describe("the matcher", () => {
 
   it("guards against huge blocks: past maxBlock a block takes no more records and says so", () => {
     const m = new People.Matcher({ maxBlock: 3 });
-    for (let i = 0; i < 5; i++) m.add(profile({ first_name: "John", last_name: "Smith", zip: "10001", street: `${i + 1} Main St` }));
+    for (let i = 0; i < 5; i++) m.add(profile({ first_name: "John", last_name: "Smith", zip: "10001", street: "1 Main St" }));
     expect(m.oversized.get("z:john|smith|10001")).toBe(2);
     expect(m.links.length).toBe(3);
   });

@@ -1,13 +1,16 @@
 import { doubleMetaphone } from "double-metaphone";
+import { distance } from "fastest-levenshtein";
 import { nameKey } from "./name";
-import { formalName } from "./nicknames";
+import { formalName, isFormalName, otherFormalNames } from "./nicknames";
 import type { PersonRecord } from "./record";
-import { compareDob, nameSimilarity, similarNames } from "./similarity";
+import { compareDob, nameSimilarity, similarNames, transposed } from "./similarity";
 
 /** The part of a standardized record that matching reads, with its comparison keys precomputed. */
 export interface MatchProfile {
   first: string | null;
   formal: string | null;
+  /** `formal` and the other formal names an ambiguous nickname may stand for ("steve": steven, stephen). */
+  formals: readonly string[];
   last: string | null;
   /** Parts of a hyphenated or multi-word surname ("smith-jones" → smith, jones). */
   lastParts: string[];
@@ -19,6 +22,7 @@ export interface MatchProfile {
   phone7: string | null;
   dob: string | null;
   zip5: string | null;
+  city: string | null;
   house: string | null;
   street: string | null;
   ids: string[];
@@ -33,17 +37,19 @@ export interface Verdict {
   reason: string;
 }
 
-export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids">): MatchProfile {
+export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids"> & { city?: string | null }): MatchProfile {
   const first = nameKey(r.first);
   const last = nameKey(r.last);
   const email = r.email ? r.email.replace(/\+[^@]*@/, "@") : null;
   const at = email ? email.indexOf("@") : -1;
+  const formal = first ? formalName(first) : null;
+  const others = first ? otherFormalNames(first) : [];
   return {
-    first, formal: first ? formalName(first) : null, last,
+    first, formal, formals: formal === null ? [] : others.length === 0 ? [formal] : [formal, ...others], last,
     lastParts: r.last ? r.last.split(/[\s-]+/).map(nameKey).filter((p): p is string => p !== null && p.length > 2) : [],
     lastSound: last ? doubleMetaphone(last)[0] || last : null,
     email, emailLocal: email ? email.slice(0, at) : null, emailDomain: email ? email.slice(at + 1) : null,
-    phone: r.phone, phone7: r.phone7, dob: r.dob, zip5: r.zip5,
+    phone: r.phone, phone7: r.phone7, dob: r.dob, zip5: r.zip5, city: r.city ?? null,
     house: r.houseNumber, street: r.streetName ? r.streetName.replace(/[^A-Z0-9]/g, "") : null,
     ids: r.ids,
   };
@@ -60,17 +66,40 @@ export function blockKeys(p: MatchProfile): string[] {
   if (p.email) keys.push(`e:${p.email}`);
   if (p.phone) keys.push(`p:${p.phone}`);
   for (const id of p.ids) keys.push(`i:${id}`);
-  if (p.formal && p.last) {
-    const name = `${p.formal}|${p.last}`;
-    if (p.zip5) keys.push(`z:${name}|${p.zip5}`);
-    if (p.phone7) keys.push(`7:${name}|${p.phone7}`);
-    if (p.dob) keys.push(`d:${name}|${p.dob}`);
+  for (const formal of p.formals) {
+    if (p.last) {
+      const name = `${formal}|${p.last}`;
+      if (p.zip5) keys.push(`z:${name}|${p.zip5}`);
+      if (p.phone7) keys.push(`7:${name}|${p.phone7}`, `t:${name}|${sortedDigits(p.phone7)}`);
+      if (p.dob) keys.push(`d:${name}|${p.dob}`);
+    }
+    if (p.dob) keys.push(`f:${p.dob}|${formal}`);
   }
   if (p.house && p.zip5) keys.push(`a:${p.zip5}|${p.house}`);
+  if (p.house && p.street) keys.push(`s:${p.house}|${p.street}`);
   if (p.dob && p.lastSound) keys.push(`b:${p.dob}|${p.lastSound}`);
-  if (p.dob && p.formal) keys.push(`f:${p.dob}|${p.formal}`);
   if (p.emailDomain && p.lastSound && p.first) keys.push(`m:${p.emailDomain}|${p.lastSound}|${p.first[0]}`);
   return keys;
+}
+
+/** The digits of a number in ascending order: the same for a number with two digits swapped. */
+function sortedDigits(d: string): string {
+  return d.split("").sort().join("");
+}
+
+/** Same given name: equal formal names, or an ambiguous nickname that may stand for the other's. */
+function sameGiven(a: MatchProfile, b: MatchProfile): boolean {
+  if (a.formal === null || b.formal === null) return false;
+  if (a.formal === b.formal) return true;
+  return (a.formals.length > 1 || b.formals.length > 1) && a.formals.some((f) => b.formals.includes(f));
+}
+
+/** Given names one typo apart (5+ letters), including through a nickname's formal names. */
+function givenAlike(a: MatchProfile, b: MatchProfile): boolean {
+  if (a.formal !== b.formal && isFormalName(a.formal!) && isFormalName(b.formal!)) return false;
+  if (similarNames(a.first!, b.first!, 5)) return true;
+  for (const x of a.formals) for (const y of b.formals) if (similarNames(x, y, 5) && !(isFormalName(x) && isFormalName(y))) return true;
+  return false;
 }
 
 const surnameAgrees = (a: MatchProfile, b: MatchProfile) =>
@@ -102,47 +131,68 @@ export function compare(a: MatchProfile, b: MatchProfile): Verdict | null {
   }
   const dob = compareDob(a.dob, b.dob);
   if (dob === "different") return null;
-  const firstSame = a.formal !== null && a.formal === b.formal;
+  const firstSame = sameGiven(a, b);
   const initialOnly = a.first !== null && b.first !== null && Math.min(a.first.length, b.first.length) === 1 && a.first[0] === b.first[0];
   // Short given names one letter apart are usually two names (Mark/Mary, Joan/John): "alike" needs 5+ letters for an edit,
-  // "close" (enough beside a shared e-mail or phone) allows it from 4.
-  const firstAlike = firstSame || initialOnly || (a.first !== null && b.first !== null &&
-    (similarNames(a.first, b.first, 5) || similarNames(a.formal!, b.formal!, 5)));
+  // "close" (enough beside a shared e-mail) allows it from 4.
+  const firstAlike = firstSame || initialOnly || (a.first !== null && b.first !== null && givenAlike(a, b));
   const firstClose = firstAlike || (a.first !== null && b.first !== null && similarNames(a.first, b.first, 4));
   const firstConflict = a.first !== null && b.first !== null && !firstClose;
   const lastSame = surnameAgrees(a, b);
   const lastAlike = lastSame || (a.last !== null && b.last !== null && similarNames(a.last, b.last));
+  // The same house: same number and ZIP, or (a ZIP missing) the same number and street in a city that does not differ.
+  const sameHouse = a.house !== null && a.house === b.house;
+  const sameHome = sameHouse && (a.zip5 !== null && a.zip5 === b.zip5 ||
+    ((a.zip5 === null || b.zip5 === null) && a.street !== null && a.street === b.street && (a.city === null || b.city === null || a.city === b.city)));
 
   if (a.email !== null && a.email === b.email && (!firstConflict || lastAlike)) return { score: 1, tier: "exact", reason: "exact: e-mail" };
-  if (a.phone !== null && a.phone === b.phone && !firstConflict && (lastAlike || firstSame)) {
+  // A household shares its landline: a phone needs the given name (a typo allowed from 5 letters), and the surname or the home.
+  if (a.phone !== null && a.phone === b.phone && firstAlike && (lastAlike || firstSame || sameHome)) {
     return { score: 0.97, tier: "exact", reason: "exact: phone" };
   }
+  // Contact points both records have and that differ: namesakes in one ZIP, or born the same day, differ in them.
+  const conflicts = Number(a.zip5 !== null && b.zip5 !== null && a.zip5 !== b.zip5) + Number(a.phone7 !== null && b.phone7 !== null && a.phone7 !== b.phone7) +
+    Number(a.email !== null && b.email !== null && a.email !== b.email);
   if (firstSame && lastSame) {
     const nick = a.first !== b.first ? " (nickname)" : "";
-    if (a.zip5 !== null && a.zip5 === b.zip5 && !(a.house && b.house && a.house !== b.house && a.phone && b.phone && a.phone !== b.phone)) {
+    if (a.zip5 !== null && a.zip5 === b.zip5 && !(a.house && b.house && a.house !== b.house)) {
       return { score: 0.95, tier: "strong", reason: `strong: first + last + ZIP${nick}` };
     }
     if (a.phone7 !== null && a.phone7 === b.phone7) return { score: 0.94, tier: "strong", reason: `strong: first + last + last 7 phone digits${nick}` };
-    if (dob === "same") return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
+    if (dob === "same" && conflicts < 2) return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
+    if (sameHome && a.street !== null && a.street === b.street) return { score: 0.93, tier: "strong", reason: `strong: first + last + street address${nick}` };
   }
-  const sameHome = a.zip5 !== null && a.zip5 === b.zip5 && a.house !== null && a.house === b.house;
-  if (firstSame && dob === "same" && (sameHome || (a.phone !== null && a.phone === b.phone))) {
-    return { score: 0.93, tier: "strong", reason: `strong: first + date of birth + ${sameHome ? "address" : "phone"} (surname differs)` };
+  if (firstAlike && dob === "same" && (sameHome || (a.phone !== null && a.phone === b.phone))) {
+    return { score: firstSame ? 0.93 : 0.9, tier: "strong", reason: `strong: first${firstSame ? "" : " with a typo"} + date of birth + ${sameHome ? "address" : "phone"} (surname differs)` };
   }
-  if (dob === "same" && firstClose && lastAlike && !(firstSame && lastSame)) {
+  if (dob === "same" && firstClose && lastAlike && !(firstSame && lastSame) && conflicts < 2) {
     return { score: round(0.6 + 0.3 * round(((a.first && b.first ? nameSimilarity(a.first, b.first) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2)), tier: "fuzzy", reason: "fuzzy: name with a typo + date of birth" };
   }
   if (!firstAlike || !lastAlike) return null;
   const name = round(((a.first && b.first ? (firstSame ? 1 : nameSimilarity(a.first, b.first)) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2);
   if (sameHome && a.street && b.street) {
     const street = round(nameSimilarity(a.street, b.street));
-    if (street >= 0.8 && dob !== "near") return { score: round(0.5 + 0.25 * name + 0.15 * street), tier: "fuzzy", reason: `fuzzy: name ${name} + address ${street}` };
+    if (street >= 0.8) {
+      // A date of birth with a typo beside it lowers the score, it does not veto.
+      return dob === "near"
+        ? { score: round(0.45 + 0.25 * name + 0.15 * street), tier: "fuzzy", reason: `fuzzy: name ${name} + address ${street} + date of birth with a typo` }
+        : { score: round(0.5 + 0.25 * name + 0.15 * street), tier: "fuzzy", reason: `fuzzy: name ${name} + address ${street}` };
+    }
   }
   if (a.emailDomain !== null && a.emailDomain === b.emailDomain && a.emailLocal && b.emailLocal && sameShape(a.emailLocal, b.emailLocal) &&
-      similarNames(a.emailLocal, b.emailLocal) && (a.zip5 === b.zip5 || a.phone7 === b.phone7 || dob === "near")) {
+      (distance(a.emailLocal, b.emailLocal) <= 1 || transposed(a.emailLocal, b.emailLocal)) && ((firstSame && lastSame) || a.zip5 === b.zip5 || a.phone7 === b.phone7 || dob === "near")) {
     return { score: round(0.5 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: e-mail domain + mailbox ${round(nameSimilarity(a.emailLocal, b.emailLocal))} + name ${name}` };
   }
   if (a.phone7 !== null && a.phone7 === b.phone7) return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
+  if (firstSame && lastSame) {
+    // Two neighbouring digits swapped by whoever keyed the number.
+    if (a.phone7 !== null && b.phone7 !== null && transposed(a.phone7, b.phone7)) {
+      return { score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + phone with two digits swapped" };
+    }
+    if (sameHouse && a.street !== null && a.street === b.street && a.zip5 !== null && b.zip5 !== null && transposed(a.zip5, b.zip5)) {
+      return { score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + street address + ZIP with two digits swapped" };
+    }
+  }
   return null;
 }
 

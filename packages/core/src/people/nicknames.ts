@@ -23,14 +23,35 @@ const GROUPS: Record<string, string> = {
 };
 
 const FORMAL = new Map<string, string>();
+/** Every formal name a nickname can stand for ("chris" → christopher, christina, christine). */
+const FORMALS = new Map<string, string[]>();
 for (const [formal, nicks] of Object.entries(GROUPS)) {
   FORMAL.set(formal, formal);
-  for (const n of nicks.split(" ")) if (!FORMAL.has(n)) FORMAL.set(n, formal);
+  for (const n of nicks.split(" ")) {
+    if (!FORMAL.has(n)) FORMAL.set(n, formal);
+    const all = FORMALS.get(n);
+    if (all) { if (!all.includes(formal)) all.push(formal); } else FORMALS.set(n, [formal]);
+  }
 }
+for (const [n, all] of FORMALS) if (all.length === 1 && !GROUPS[n]) FORMALS.delete(n);
 
 /** The formal given name for a nickname key ("bob" → "robert"); the key itself otherwise. */
 export function formalName(key: string): string {
   return FORMAL.get(key) ?? key;
+}
+
+/** The other formal names an ambiguous nickname may stand for, beyond formalName's ("steve": stephen). */
+export function otherFormalNames(key: string): readonly string[] {
+  const all = FORMALS.get(key);
+  if (!all) return NONE;
+  const first = formalName(key);
+  return all.filter((f) => f !== first);
+}
+const NONE: readonly string[] = [];
+
+/** Whether a key is a formal name of the table: two different ones are two names, not one with a typo (Donald, Ronald). */
+export function isFormalName(key: string): boolean {
+  return Object.hasOwn(GROUPS, key);
 }
 
 /** The nicknames of a formal name (for generating realistic variants). */

@@ -74,14 +74,15 @@ interface StoredRecord {
   phone7: string | null;
   dob: string | null;
   zip5: string | null;
+  city: string | null;
   house_number: string | null;
   street_name: string | null;
   ids: string[];
 }
-const RECORD_COLUMNS = "r.record_id, r.person_id, r.first_name, r.last_name, r.email, r.phone, r.phone7, r.dob, r.zip5, r.house_number, r.street_name, r.ids";
+const RECORD_COLUMNS = "r.record_id, r.person_id, r.first_name, r.last_name, r.email, r.phone, r.phone7, r.dob, r.zip5, r.city, r.house_number, r.street_name, r.ids";
 
 const profileOfRow = (r: StoredRecord): MatchProfile => profileOf({
-  first: r.first_name, last: r.last_name, email: r.email, phone: r.phone, phone7: r.phone7, dob: r.dob, zip5: r.zip5,
+  first: r.first_name, last: r.last_name, email: r.email, phone: r.phone, phone7: r.phone7, dob: r.dob, zip5: r.zip5, city: r.city,
   houseNumber: r.house_number, streetName: r.street_name, ids: r.ids,
 });
 
