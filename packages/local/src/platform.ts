@@ -165,7 +165,8 @@ export class LocalPlatform {
     await resetPlatform();
     this.pool = createPool(this.pg.url, 4);
     await migrate(this.pool);
-    this.s3 = createS3Client(s3Endpoint, LOCAL_REGION);
+    // Used directly (drops, uploads), not through s3Store: the SDK's retries cover a closed keep-alive socket.
+    this.s3 = createS3Client(s3Endpoint, LOCAL_REGION, 3);
     this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism(),
       [...ON_WORKERS].map((state) => path.join(functionsDir, `${TASK_HANDLERS[state]}.ts`)));
     writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
@@ -185,6 +186,10 @@ export class LocalPlatform {
     this.s3rver = new S3rver({ address: "127.0.0.1", port: this.s3Port, directory: this.paths.s3, silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
     const addr = (await this.s3rver.run()) as unknown as { port: number };
     this.s3Port = addr.port;
+    // Node closes idle keep-alive sockets after 5 s, racing a client that reuses one ("socket hang
+    // up"); the SDK's agent keeps them open, so keep them open on this side too.
+    const server = (this.s3rver as unknown as { httpServer?: { keepAliveTimeout: number } }).httpServer;
+    if (server) server.keepAliveTimeout = 10 * 60_000;
     (this.s3rver as unknown as NodeJS.EventEmitter).on("event", (event: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> }) => {
       const record = event.Records[0];
       if (!record?.eventName.startsWith("ObjectCreated:") || !record.s3.object.key.startsWith("inbox/")) return;

@@ -4,7 +4,11 @@ import { Upload } from "@aws-sdk/lib-storage";
 import type { ObjectStore } from "../ports";
 import { NETWORK_RETRY, withRetry, type RetryPolicy } from "./retry";
 
-export function createS3Client(endpoint?: string, region = "us-east-1"): S3Client {
+/**
+ * `maxAttempts` 1 (the default) for clients behind s3Store, whose calls p-retry retries; a client
+ * used directly (the local runtime's uploads, tests) keeps the SDK's own retries.
+ */
+export function createS3Client(endpoint?: string, region = "us-east-1", maxAttempts = 1): S3Client {
   return new S3Client({
     region,
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
@@ -12,8 +16,7 @@ export function createS3Client(endpoint?: string, region = "us-east-1"): S3Clien
     // S3-compatible endpoints (s3rver) store verbatim; AWS accepts either.
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
-    // Retries are ours (adapters/retry.ts), counted once.
-    maxAttempts: 1,
+    maxAttempts,
   });
 }
 
