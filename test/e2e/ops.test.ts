@@ -250,6 +250,22 @@ describe("replay", () => {
     ]);
   });
 
+  it("a replay whose execution cannot be started ends FAILED (never left PENDING) and the next replay goes ahead", async () => {
+    const file = path.join(tmp, "partner-b-mortgages-2026-12-03.csv");
+    await writePartnerB(file, { day: "2026-12-03", rows: 20, startId: 720_000 });
+    const first = await ingest(file);
+    platform.failStarts(100);
+    try {
+      await expect(platform.invoke("replay", { importId: first.id, mode: "full" })).rejects.toThrow("Step Functions unavailable (injected)");
+    } finally {
+      platform.failStarts(0);
+    }
+    const stuck = (await platform.pool.query("SELECT status, status_reason FROM imports WHERE replay_of = $1", [first.id])).rows;
+    expect(stuck).toEqual([{ status: "FAILED", status_reason: "the replay's execution could not be started: Step Functions unavailable (injected)" }]);
+    const { row } = await replay(first.id, { mode: "full" });
+    expect(row).toMatchObject({ status: "COMPLETE", rows_read: 20, unchanged: 20 });
+  });
+
   it("full re-runs the landed file as a new import whose result equals a clean run", async () => {
     const snapshot = await mortgagesSnapshot("B-1000");
     const { result, row } = await replay(original.id, { mode: "full" });

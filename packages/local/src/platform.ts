@@ -98,6 +98,7 @@ export class LocalPlatform {
   private s3Port = 0;
   /** Publishes the local SNS endpoint answers with a 500 before it accepts again (tests). */
   private failingPublishes = 0;
+  private failingStarts = 0;
   /** Publish requests the local SNS endpoint received, failed or not. */
   publishRequests = 0;
   private endpoints?: { url: string; close(): Promise<void> };
@@ -134,7 +135,13 @@ export class LocalPlatform {
     await this.startS3();
     const s3Endpoint = `http://127.0.0.1:${this.s3Port}`;
     this.endpoints = await startLocalEndpoints({
-      startExecution: async (req) => this.startExecution(req.name ?? randomUUID(), JSON.parse(req.input ?? "{}")),
+      startExecution: async (req) => {
+        if (this.failingStarts > 0) {
+          this.failingStarts--;
+          throw new Error("Step Functions unavailable (injected)");
+        }
+        return this.startExecution(req.name ?? randomUUID(), JSON.parse(req.input ?? "{}"));
+      },
       publish: async (req) => {
         this.publishRequests++;
         if (this.failingPublishes > 0) {
@@ -208,6 +215,11 @@ export class LocalPlatform {
     this.s3rver = undefined;
     server?.httpServer?.closeAllConnections?.();
     await server?.close();
+  }
+
+  /** The next `n` StartExecution calls to the local Step Functions endpoint fail with a 500. */
+  failStarts(n: number): void {
+    this.failingStarts = n;
   }
 
   /** The next `n` publishes to the local SNS endpoint fail with a 500 (an SNS outage). */

@@ -92,7 +92,14 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
        FROM imports WHERE id = $6`,
     // A full replay of a FAILED import stands in for it: the same file sent again is then its DUPLICATE.
     [replayId, key, `replay:${replayId}`, req.requestedBy ?? "replay", req.mode, original.id, req.mode === "full" && original.status === "FAILED"]);
-  await starter.start(replayId, { importId: replayId });
+  try {
+    await starter.start(replayId, { importId: replayId });
+  } catch (err) {
+    // Never left PENDING (it would block the next replay of the original).
+    await pool.query("UPDATE imports SET status = 'FAILED', status_reason = $2, finished_at = now() WHERE id = $1",
+      [replayId, `the replay's execution could not be started: ${(err as Error).message}`]);
+    throw err;
+  }
   deps.log.info("replay started", { importId: replayId, replayOf: original.id, mode: req.mode, rows });
   return {
     replayId, original: original.id, mode: req.mode, rows, alreadyResolved,
