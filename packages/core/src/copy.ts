@@ -23,37 +23,58 @@ export function copyLine(row: readonly CopyValue[]): string {
   return line + "\n";
 }
 
-/** Collects COPY lines into ~1 MB batches. */
-export class CopyBatches {
-  readonly batches: string[] = [];
-  rows = 0;
-  private batch = "";
-
-  add(line: string): void {
-    this.batch += line;
-    this.rows++;
-    if (this.batch.length > 1 << 20) {
-      this.batches.push(this.batch);
-      this.batch = "";
-    }
-  }
-
-  done(): string[] {
-    if (this.batch) this.batches.push(this.batch);
-    this.batch = "";
-    return this.batches;
-  }
+/** A COPY line of `head` followed by `record`'s `columns`, newline included (no row array in between). */
+export function copyLineOf(head: readonly CopyValue[], record: Readonly<Record<string, unknown>>, columns: readonly string[]): string {
+  let line = "";
+  for (let i = 0; i < head.length; i++) line += (i === 0 ? "" : "\t") + copyValue(head[i]);
+  for (let i = 0; i < columns.length; i++) line += "\t" + copyValue(record[columns[i]!] as CopyValue);
+  return line + "\n";
 }
 
+/**
+ * Collects COPY lines as UTF-8 bytes in ~1 MB buffers. Bytes, not a growing string: a string
+ * built with += is a rope that keeps every piece of every line alive (and the GC busy) until
+ * it is sent; encoding each line as it comes lets the pieces die young.
+ */
+export class CopyBatches {
+  readonly batches: Buffer[] = [];
+  rows = 0;
+  private buf = Buffer.allocUnsafe(BATCH_BYTES);
+  private used = 0;
+
+  add(line: string): void {
+    const most = line.length * 3;
+    if (this.used + most > this.buf.length) {
+      this.seal();
+      if (most > this.buf.length) this.buf = Buffer.allocUnsafe(most);
+    }
+    this.used += this.buf.write(line, this.used);
+    this.rows++;
+  }
+
+  done(): Buffer[] {
+    this.seal();
+    return this.batches;
+  }
+
+  private seal(): void {
+    if (this.used === 0) return;
+    this.batches.push(this.buf.subarray(0, this.used));
+    this.buf = Buffer.allocUnsafe(BATCH_BYTES);
+    this.used = 0;
+  }
+}
+const BATCH_BYTES = 1 << 20;
+
 /** Streams prepared COPY text (see CopyBatches) into `table` with COPY FROM STDIN. */
-export async function copyPrepared(client: PoolClient, table: string, columns: readonly string[], batches: Iterable<string>): Promise<void> {
+export async function copyPrepared(client: PoolClient, table: string, columns: readonly string[], batches: Iterable<Buffer | string>): Promise<void> {
   const sql = `COPY ${table} (${columns.join(", ")}) FROM STDIN`;
   await pipeline(Readable.from(batches), client.query(copyFrom(sql)));
 }
 
 /** Streams rows into `table` with COPY FROM STDIN (text format), in ~1 MB writes. */
 export async function copyRows(client: PoolClient, table: string, columns: readonly string[], rows: Iterable<readonly CopyValue[]>): Promise<void> {
-  function* lines(): Generator<string> {
+  function* lines(): Generator<Buffer> {
     const out = new CopyBatches();
     for (const row of rows) {
       out.add(copyLine(row));

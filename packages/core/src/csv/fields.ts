@@ -14,10 +14,21 @@ export function chunkParseOptions(delimiter: string, quote = '"') {
 }
 
 /** `quote` is the dialect's quote character (doubled inside a quoted field), '"' unless a reader says otherwise. */
-export function splitBody(body: string, delimiter: string, QUOTE = '"'): string[][] | undefined {
+export function splitBody(body: string, delimiter: string, quote = '"'): string[][] | undefined {
+  const records: string[][] = [];
+  return forEachRecord(body, delimiter, quote, (fields) => records.push(fields)) === undefined ? undefined : records;
+}
+
+/**
+ * splitBody without holding the records: hands each record to `sink` as it is split (so a
+ * chunk's records die young instead of all living until the end) and returns how many there
+ * were, or undefined — after some records may already have reached the sink — when the body
+ * needs csv-parse.
+ */
+export function forEachRecord(body: string, delimiter: string, QUOTE: string, sink: (fields: string[]) => void): number | undefined {
   if (QUOTE.length !== 1 || QUOTE === "\n") throw new Error(`unsupported quote ${JSON.stringify(QUOTE)}`);
   if (delimiter.length !== 1 || delimiter === QUOTE || delimiter === "\n") throw new Error(`unsupported delimiter ${JSON.stringify(delimiter)}`);
-  const records: string[][] = [];
+  let count = 0;
   const end = body.length;
   let pos = 0;
   let nextQuote = body.indexOf(QUOTE);
@@ -35,7 +46,8 @@ export function splitBody(body: string, delimiter: string, QUOTE = '"'): string[
     }
     if (nextQuote >= nl) {
       // No quote on this line: the common case.
-      records.push(body.slice(pos, nl).split(delimiter));
+      sink(body.slice(pos, nl).split(delimiter));
+      count++;
       pos = nl + 1;
       continue;
     }
@@ -91,7 +103,8 @@ export function splitBody(body: string, delimiter: string, QUOTE = '"'): string[
         break;
       }
     }
-    records.push(fields);
+    sink(fields);
+    count++;
   }
-  return records;
+  return count;
 }

@@ -1,11 +1,11 @@
 import { parse } from "csv-parse/sync";
 import type { Deps } from "../ports";
 import { withTransaction } from "../db";
-import { CopyBatches, copyLine, copyPrepared, copyRows, type CopyValue } from "../copy";
+import { CopyBatches, copyLineOf, copyPrepared, copyRows, type CopyValue } from "../copy";
 import { asRetryable } from "../errors";
 import { maybeFail, maybeFailIn } from "../faults";
 import { joinRecord, splitRecords } from "../csv/records";
-import { chunkParseOptions, splitBody } from "../csv/fields";
+import { chunkParseOptions, forEachRecord } from "../csv/fields";
 import * as Sources from "../sources/index";
 import { chunkDialect, fileColumns, type SourceSpec } from "../sources/spec";
 import { getImport } from "./repo";
@@ -40,23 +40,25 @@ interface ParsedChunk {
 const LINE_PREFIX = /^(\d+)/;
 
 /**
- * Parses one chunk object into typed rows and rejects. Fast path: one pass of splitBody over the
- * chunk (csv-parse's semantics, held to it by tests); then one csv-parse over the chunk. If both
- * fail or find a different number of records than Stage cut, each record is parsed on its own
- * so a broken one is rejected alone and the rest go on.
+ * Parses one chunk object into typed rows and rejects. Fast path: forEachRecord over the chunk
+ * (csv-parse's semantics, held to it by tests), each record validated as it is split. If the
+ * body needs csv-parse, or the record count differs from what Stage cut, that work is dropped:
+ * one csv-parse over the chunk, and if that fails too each record is parsed on its own, so a
+ * broken one is rejected alone and the rest go on.
  */
 export function parseChunk(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[]): ParsedChunk {
   const dialect = chunkDialect(spec.reader);
+  let rows = new ChunkRows(spec, lineage);
+  const fast = forEachRecord(body, dialect.delimiter, dialect.quote, (rec) => rows.take(rec));
+  if (fast === expectedRecords + 1) return rows.result([]);
+
   const opts = chunkParseOptions(dialect.delimiter, dialect.quote);
-  let records = splitBody(body, dialect.delimiter, dialect.quote);
-  if (records && records.length !== expectedRecords + 1) records = undefined;
-  if (!records) {
-    try {
-      records = parse(body, opts) as string[][];
-      if (records.length !== expectedRecords + 1) records = undefined;
-    } catch {
-      records = undefined;
-    }
+  let records: string[][] | undefined;
+  try {
+    records = parse(body, opts) as string[][];
+    if (records.length !== expectedRecords + 1) records = undefined;
+  } catch {
+    records = undefined;
   }
   const broken: RowReject[] = [];
   if (!records) {
@@ -76,44 +78,77 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
       }
     }
   }
+  rows = new ChunkRows(spec, lineage);
+  for (const rec of records) rows.take(rec);
+  return rows.result(broken);
+}
 
-  const header = records[0]!;
-  const mapped = fileColumns(spec, header);
-  const headerOf = new Map(mapped.map((m) => [m.field, m.header]));
-  const validate = spec.row.compile(Object.fromEntries(mapped.map(({ index, field }) => [field, index])));
-  // Fields the file has no column for read as blank (compile does the same for valid rows).
-  const absent = spec.row.fields.filter((f) => !headerOf.has(f));
-  const columns = spec.target.columns;
-  const staged = new CopyBatches();
-  const rejects: RowReject[] = [...broken];
-  for (let r = 1; r < records.length; r++) {
-    const rec = records[r]!;
+/** A chunk's records, one at a time: the first is the header; each row is validated, staged or rejected. */
+class ChunkRows {
+  private readonly staged = new CopyBatches();
+  private readonly rejects: RowReject[] = [];
+  private rowsRead = 0;
+  private header?: {
+    width: number;
+    mapped: { index: number; field: string }[];
+    absent: string[];
+    headerOf: Map<string, string>;
+    validate: (cells: readonly string[]) => Record<string, unknown> | undefined;
+  };
+  private readonly dialect;
+
+  constructor(private readonly spec: SourceSpec, private readonly lineage: (line: number) => CopyValue[]) {
+    this.dialect = chunkDialect(spec.reader);
+  }
+
+  take(rec: string[]): void {
+    if (!this.header) {
+      this.header = this.readHeader(rec);
+      return;
+    }
+    const { width, mapped, absent, headerOf, validate } = this.header;
+    const { delimiter, quote } = this.dialect;
+    this.rowsRead++;
     const row = Number(rec[0]);
-    if (rec.length !== header.length) {
-      rejects.push({ row, type: "parse", field: null, value: null, raw: joinRecord(rec.slice(1), dialect.delimiter, dialect.quote),
-        message: `unparsable line: expected ${header.length - 1} fields, found ${rec.length - 1}` });
-      continue;
+    if (rec.length !== width) {
+      this.rejects.push({ row, type: "parse", field: null, value: null, raw: joinRecord(rec.slice(1), delimiter, quote),
+        message: `unparsable line: expected ${width - 1} fields, found ${rec.length - 1}` });
+      return;
     }
     const out = validate(rec);
     if (out) {
-      const values = lineage(row);
-      for (const c of columns) values.push(out[c] as CopyValue);
-      staged.add(copyLine(values));
-    } else {
-      const raw = joinRecord(rec.slice(1), dialect.delimiter, dialect.quote);
-      const input: Record<string, string> = {};
-      for (const field of absent) input[field] = "";
-      for (const { index, field } of mapped) input[field] = rec[index]!;
-      const result = spec.row.safeParse(input);
-      const issues = result.success ? [{ path: [], message: "rejected by the compiled row rules but accepted by the schema (a bug)" }] : result.error.issues;
-      for (const issue of issues) {
-        const field = String(issue.path[0] ?? "");
-        rejects.push({ row, type: "validation", field: headerOf.get(field) ?? (field || null), value: field ? input[field] ?? null : null, message: issue.message, raw });
-      }
+      this.staged.add(copyLineOf(this.lineage(row), out, this.spec.target.columns));
+      return;
+    }
+    const raw = joinRecord(rec.slice(1), delimiter, quote);
+    const input: Record<string, string> = {};
+    for (const field of absent) input[field] = "";
+    for (const { index, field } of mapped) input[field] = rec[index]!;
+    const result = this.spec.row.safeParse(input);
+    const issues = result.success ? [{ path: [], message: "rejected by the compiled row rules but accepted by the schema (a bug)" }] : result.error.issues;
+    for (const issue of issues) {
+      const field = String(issue.path[0] ?? "");
+      this.rejects.push({ row, type: "validation", field: headerOf.get(field) ?? (field || null), value: field ? input[field] ?? null : null, message: issue.message, raw });
     }
   }
-  rejects.sort((a, b) => a.row - b.row);
-  return { staged, rejects, rowsRead: records.length - 1 + broken.length };
+
+  private readHeader(header: string[]) {
+    const mapped = fileColumns(this.spec, header);
+    const headerOf = new Map(mapped.map((m) => [m.field, m.header]));
+    return {
+      width: header.length,
+      mapped,
+      // Fields the file has no column for read as blank (compile does the same for valid rows).
+      absent: this.spec.row.fields.filter((f) => !headerOf.has(f)),
+      headerOf,
+      validate: this.spec.row.compile(Object.fromEntries(mapped.map(({ index, field }) => [field, index]))),
+    };
+  }
+
+  result(broken: RowReject[]): ParsedChunk {
+    const rejects = [...broken, ...this.rejects].sort((a, b) => a.row - b.row);
+    return { staged: this.staged, rejects, rowsRead: this.rowsRead + broken.length };
+  }
 }
 
 /**

@@ -93,8 +93,10 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
   const template: Record<string, unknown> = Object.fromEntries(names.map((name) => [name, null]));
   schema.compile = (cellOf) => {
     const cells = names.map((name) => cellOf[name] ?? -1);
+    // One record object for every row of the file: each row overwrites every field before
+    // toRow reads it (fewer short-lived objects: the chunk processor is allocation-bound).
+    const r = { ...template };
     return (rec) => {
-      const r = { ...template };
       for (let i = 0; i < names.length; i++) {
         const at = cells[i]!;
         const v = coercers[i]!(at < 0 ? "" : rec[at] ?? "");
@@ -102,7 +104,9 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
         r[names[i]!] = v;
       }
       const out = toRow(r as { [K in keyof F]: z.output<F[K]> });
-      return out instanceof RowIssue ? undefined : out;
+      if (out instanceof RowIssue) return undefined;
+      // toRow builds its own object; should one hand back its input, it must not be shared.
+      return out === r ? { ...out } : out;
     };
   };
   const byName = schema.compile(Object.fromEntries(names.map((name, i) => [name, i])));
