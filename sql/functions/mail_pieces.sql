@@ -10,6 +10,30 @@ LANGUAGE sql AS $$
   FROM imports WHERE id = p_import_id;
 $$;
 
+-- A barcode map's claim on a mortgage and that mortgage's arrival from another partner are decided
+-- one transaction at a time: map chunks take this lock exclusively, mortgage chunks shared (they
+-- go on in parallel with each other). Without it a map chunk and a mortgage chunk committing
+-- together would each miss the other, and the claim would wait forever. Taken before
+-- lock_mail_pieces, always.
+CREATE OR REPLACE FUNCTION lock_barcode_claims(p_exclusive boolean)
+RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_exclusive THEN
+    PERFORM pg_advisory_xact_lock(hashtext('leadpipe.barcode_claims'));
+  ELSE
+    PERFORM pg_advisory_xact_lock_shared(hashtext('leadpipe.barcode_claims'));
+  END IF;
+END;
+$$;
+
+-- Why a map row claiming another partner's mortgage is rejected, whichever arrived first.
+CREATE OR REPLACE FUNCTION foreign_claim_reason(p_mortgage_id text, p_owner text, p_claimant text)
+RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT format('mortgage %s belongs to partner %s; partner %s''s barcode map cannot assign it a barcode', p_mortgage_id, p_owner, p_claimant);
+$$;
+
 -- Staged barcode rows of this chunk that the rules refuse: a map row for a mortgage another
 -- partner owns; a tracking code that is already another partner's piece or another mortgage's;
 -- the same tracking code on an earlier row of the chunk for another mortgage. One reason a row.
@@ -22,7 +46,7 @@ LANGUAGE sql STABLE AS $$
   SELECT DISTINCT ON (c.source_row) c.source_row, c.field, c.value, c.reason
   FROM (
     SELECT s.source_row, 'mortgage_id' AS field, s.mortgage_id AS value, 1 AS rank,
-           format('mortgage %s belongs to partner %s; partner %s''s barcode map cannot assign it a barcode', s.mortgage_id, m.partner, s.partner) AS reason
+           foreign_claim_reason(s.mortgage_id, m.partner, s.partner) AS reason
     FROM s JOIN mortgages m ON m.mortgage_id = s.mortgage_id
     WHERE s.kind = 'barcode-map' AND m.partner <> s.partner
     UNION ALL
@@ -102,8 +126,8 @@ BEGIN
     ORDER BY b.tracking_code, b.src_seq DESC
   ),
   upserted AS (
-    INSERT INTO barcode_assignments AS a (tracking_code, partner, mortgage_id, routing_code, imb_raw, import_id, source_row, src_seq)
-    SELECT src.tracking_code, src.partner, src.mortgage_id, src.routing_code, src.imb_raw, src.import_id, src.source_row, src.src_seq
+    INSERT INTO barcode_assignments AS a (tracking_code, partner, mortgage_id, routing_code, imb_raw, import_id, source_row, src_seq, first_import_id, first_source_row)
+    SELECT src.tracking_code, src.partner, src.mortgage_id, src.routing_code, src.imb_raw, src.import_id, src.source_row, src.src_seq, src.import_id, src.source_row
     FROM src ORDER BY src.tracking_code
     ON CONFLICT (tracking_code) DO UPDATE SET
       routing_code = excluded.routing_code,
@@ -119,5 +143,69 @@ BEGIN
   )
   SELECT count(*) FILTER (WHERE was_inserted), count(*) FILTER (WHERE NOT was_inserted) FROM upserted;
   PERFORM link_mail_pieces(p_import_id, p_chunk_index);
+END;
+$$;
+
+-- The mortgages this chunk promoted may have been claimed earlier by another partner's barcode
+-- map (the map arrived first). Each such claim is decided now as it would have been had the
+-- mortgage come first: the assignment goes, and every staged map row that made it becomes a
+-- rejected row of its own import (same reason, rejected_later_by = this import), taken off the
+-- count it was added to. The map import's reconciliation still adds up (read = accepted +
+-- rejected, accepted = inserted + updated + unchanged), and its counts no longer depend on the
+-- order of arrival; Finalize of this import rewrites its reports. Returns the rows rejected.
+CREATE OR REPLACE FUNCTION reject_foreign_claims(p_import_id uuid, p_chunk_index int)
+RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  n bigint;
+BEGIN
+  WITH claims AS (
+    DELETE FROM barcode_assignments a
+    USING staging_mortgages s
+    WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index
+      AND a.mortgage_id = s.mortgage_id AND a.partner <> s.partner
+    RETURNING a.*, s.partner AS owner
+  ),
+  claim_rows AS (
+    SELECT DISTINCT ON (b.import_id, b.source_row) b.import_id, b.chunk_index, b.source_row, b.mortgage_id, b.partner, c.owner,
+           CASE WHEN (b.import_id, b.source_row) = (c.first_import_id, c.first_source_row) THEN 'inserted'
+                WHEN (b.import_id, b.source_row) = (c.import_id, c.source_row) THEN 'updated'
+                ELSE 'unchanged' END AS counted_as
+    FROM claims c
+    JOIN staging_barcode_map b ON b.mortgage_id = c.mortgage_id AND b.partner = c.partner AND b.tracking_code = c.tracking_code
+    ORDER BY b.import_id, b.source_row
+  ),
+  rejected AS (
+    INSERT INTO import_rejects (import_id, chunk_index, row_number, error_type, field_name, field_value, error_message, rejected_later_by)
+    SELECT r.import_id, r.chunk_index, r.source_row, 'rule', 'mortgage_id', r.mortgage_id, foreign_claim_reason(r.mortgage_id, r.owner, r.partner), p_import_id
+    FROM claim_rows r
+    RETURNING 1
+  ),
+  unstaged AS (
+    DELETE FROM staging_barcode_map b USING claim_rows r
+    WHERE b.import_id = r.import_id AND b.chunk_index = r.chunk_index AND b.source_row = r.source_row
+  ),
+  per_chunk AS (
+    SELECT import_id, chunk_index, count(*) AS n,
+           count(*) FILTER (WHERE counted_as = 'inserted') AS ins,
+           count(*) FILTER (WHERE counted_as = 'updated') AS upd,
+           count(*) FILTER (WHERE counted_as = 'unchanged') AS unch
+    FROM claim_rows GROUP BY import_id, chunk_index
+  ),
+  recounted AS (
+    -- A row that changed the assignment before a later row changed it again was counted as
+    -- updated, not unchanged: what unchanged cannot give back comes off updated.
+    UPDATE import_chunks k SET
+      accepted = k.accepted - x.n,
+      rejected = k.rejected + x.n,
+      inserted = k.inserted - x.ins,
+      unchanged = k.unchanged - least(k.unchanged, x.unch),
+      updated = k.updated - x.upd - (x.unch - least(k.unchanged, x.unch))
+    FROM per_chunk x
+    WHERE k.import_id = x.import_id AND k.chunk_index = x.chunk_index
+  )
+  -- (Every data-modifying part of the WITH runs once, read or not.)
+  SELECT count(*) INTO n FROM rejected;
+  RETURN n;
 END;
 $$;

@@ -2,6 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFile
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { trackingCodeFor } from "../../packages/local/src/generate/random";
 import { writePartnerA } from "../../packages/local/src/generate/partners";
@@ -31,6 +32,8 @@ async function snapshot() {
                                property_state, property_zip5, property_zip4, loan_amount, lender_name, loan_type, interest_rate, closing_date,
                                first_payment_date, phone, email FROM mortgages WHERE partner IN ('A', 'B', 'C', 'D') ORDER BY mortgage_id`),
     mailPieces: await q("SELECT tracking_code, partner, mortgage_id, routing_code, imb_raw FROM mail_pieces ORDER BY tracking_code"),
+    assignments: await q("SELECT tracking_code, partner, mortgage_id, routing_code, imb_raw FROM barcode_assignments ORDER BY tracking_code"),
+    stagedMapRows: await q("SELECT partner, mortgage_id, tracking_code FROM staging_barcode_map ORDER BY partner, mortgage_id, tracking_code"),
   };
 }
 
@@ -50,8 +53,32 @@ afterAll(async () => {
   if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
 });
 
+type ImportRow = Awaited<ReturnType<typeof ingestAll>>[number];
+
+/** Each file's outcome; the sample's two byte-identical C files count as one (whichever arrives second is the DUPLICATE). */
+function outcomes(rows: ImportRow[]) {
+  return Object.fromEntries(rows.filter((r) => r.status !== "DUPLICATE").map((r) => [
+    r.file_name.replace("-resent", ""), [r.status, r.partner, r.rows_read, r.accepted, r.rejected, r.inserted, r.updated, r.unchanged],
+  ]));
+}
+
+/** Every rejected row of the partner files, by file: what a reconciliation reports. */
+async function rejectsByFile() {
+  const { rows } = await platform.pool.query(
+    `SELECT replace(i.file_name, '-resent', '') AS file, r.row_number, r.field_name, r.error_message FROM import_rejects r JOIN imports i ON i.id = r.import_id
+      WHERE i.file_name ~ '^partner-[a-d]-(mortgages|barcodes)-2026-11-20' ORDER BY 1, 2, 3`);
+  return rows.map((r) => [r.file, Number(r.row_number), r.field_name, r.error_message]);
+}
+
+async function object(key: string): Promise<string> {
+  const r = await platform.s3.send(new GetObjectCommand({ Bucket: platform.bucket, Key: key }));
+  return r.Body!.transformToString("utf8");
+}
+
 describe("the sample day of partners A-D and their barcode maps", () => {
   let first: Awaited<ReturnType<typeof snapshot>>;
+  let firstOutcomes: ReturnType<typeof outcomes>;
+  let firstRejects: Awaited<ReturnType<typeof rejectsByFile>>;
 
   it("ingests end to end with every row accounted for", async () => {
     const rows = await ingestAll(sample.map((f) => path.join(sampleDir, f)));
@@ -105,6 +132,8 @@ describe("the sample day of partners A-D and their barcode maps", () => {
       { partner: "C", mortgage_id: "C-100006" }, { partner: "C", mortgage_id: "C-100007" }, { partner: "C", mortgage_id: "C-100008" },
     ]);
     first = await snapshot();
+    firstOutcomes = outcomes(rows);
+    firstRejects = await rejectsByFile();
   });
 
   it("keeps the barcode as received beside the canonical tracking code (and flags a repaired one)", async () => {
@@ -162,15 +191,35 @@ describe("the sample day of partners A-D and their barcode maps", () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it("converges to the same tables when the barcode maps arrive before the mortgages", async () => {
+  it("converges to the same tables, counts and rejects when the barcode maps arrive before the mortgages", async () => {
     await forgetEverything();
     const maps = sample.filter((f) => f.includes("barcodes"));
     const mortgages = sample.filter((f) => !f.includes("barcodes")).reverse();
     const rows = await ingestAll([...maps, ...mortgages].map((f) => path.join(sampleDir, f)));
     expect(rows.filter((r) => r.status === "FAILED")).toEqual([]);
-    // This time partner D's claim on B-100002 arrived before B's mortgage: it waits, and never becomes a piece.
-    expect((await platform.pool.query("SELECT partner, mortgage_id, mortgage_partner FROM pending_barcodes WHERE partner = 'D'")).rows)
-      .toEqual([{ partner: "D", mortgage_id: "B-100002", mortgage_partner: "B" }]);
+    // Partner D's claim on B-100002 arrived before B's mortgage: it was accepted, then rejected when
+    // B's mortgage landed, exactly as if the mortgage had been first. Nothing waits for it.
+    const dMap = rows.find((r) => r.file_name === "partner-d-barcodes-2026-11-20.csv")!;
+    const bMortgages = rows.find((r) => r.file_name === "partner-b-mortgages-2026-11-20.csv")!;
+    expect(dMap).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 6, accepted: 5, rejected: 1, inserted: 5 });
+    const dMapNow = await platform.pool.query("SELECT status, status_reason, rows_read, accepted, rejected, inserted, updated, unchanged FROM imports WHERE id = $1", [dMap.id]);
+    expect(dMapNow.rows[0]).toEqual({
+      status: "COMPLETE_WITH_ERRORS", status_reason: "2 of 6 rows rejected (1 later, when the mortgage it claims arrived from another partner)",
+      rows_read: 6, accepted: 4, rejected: 2, inserted: 4, updated: 0, unchanged: 0,
+    });
+    const late = await platform.pool.query("SELECT row_number, field_value, rejected_later_by FROM import_rejects WHERE import_id = $1 AND rejected_later_by IS NOT NULL", [dMap.id]);
+    expect(late.rows).toEqual([{ row_number: 7, field_value: "B-100002", rejected_later_by: bMortgages.id }]);
+    // The map import's reports were rewritten with the late reject.
+    expect((await object(`reports/${dMap.id}/errors.csv`)).split("\n").filter((l) => l.startsWith("7,"))).toEqual([
+      "7,rule,mortgage_id,B-100002,mortgage B-100002 belongs to partner B; partner D's barcode map cannot assign it a barcode",
+    ]);
+    expect((await object(`reports/${dMap.id}/success.csv`)).split("\n")[1]).toMatch(new RegExp(`^${dMap.id},partner-d-barcodes-2026-11-20.csv,6,4,0,0,2,[0-9.]+,COMPLETE_WITH_ERRORS$`));
+    expect((await platform.pool.query("SELECT partner, mortgage_id FROM pending_barcodes WHERE partner = 'D'")).rows).toEqual([]);
+
+    // Every file ends with the same counts and the same rejected rows as in the first order, and the tables are the same.
+    const finalRows = (await platform.pool.query("SELECT * FROM imports WHERE id = ANY($1)", [rows.map((r) => r.id)])).rows;
+    expect(outcomes(finalRows)).toEqual(firstOutcomes);
+    expect(await rejectsByFile()).toEqual(firstRejects);
     expect(await snapshot()).toEqual(first);
   });
 });

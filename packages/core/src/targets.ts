@@ -28,6 +28,8 @@ const MORTGAGE_OWNER_RULE =
      FROM mortgage_partner_conflicts($1, $2)`;
 const BARCODE_RULE = "SELECT source_row, field, value, reason FROM barcode_conflicts($1, $2)";
 const LOCK_MAIL_PIECES = "SELECT lock_mail_pieces($1)";
+/** Map chunks exclusive, mortgage chunks shared: a claim and its mortgage's arrival are decided one at a time. */
+const LOCK_BARCODE_CLAIMS = "SELECT lock_barcode_claims($1)";
 
 /** Core mortgage records: promoted by promote_mortgages(), partner isolation by mortgage_partner_conflicts(). */
 export const mortgagesTarget: Target = {
@@ -43,6 +45,7 @@ export const mortgagesTarget: Target = {
   key: ["mortgage_id"],
   views: ["report_mortgages_by_partner_day"],
   async promote(client, importId, chunkIndex) {
+    await client.query(LOCK_BARCODE_CLAIMS, [false]);
     // A chunk with barcodes (partner A) checks them under the partner's mail-piece lock; one
     // without only needs the lock to link pieces that arrived first, after its own upsert.
     const { rows: [flag] } = await client.query<{ barcodes: boolean }>(
@@ -52,6 +55,8 @@ export const mortgagesTarget: Target = {
     const rejects = await refuse(client, "staging_mortgages", importId, chunkIndex,
       flag!.barcodes ? [MORTGAGE_OWNER_RULE, BARCODE_RULE] : [MORTGAGE_OWNER_RULE]);
     const { rows } = await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2)", [importId, chunkIndex]);
+    // Another partner's barcode map that claimed one of these mortgages first loses its claim now.
+    await client.query("SELECT reject_foreign_claims($1, $2)", [importId, chunkIndex]);
     if (!flag!.barcodes) await client.query(LOCK_MAIL_PIECES, [importId]);
     await client.query("SELECT * FROM promote_barcodes($1, $2)", [importId, chunkIndex]);
     return { rejects, inserted: rows[0]!.inserted, updated: rows[0]!.updated };
@@ -69,6 +74,7 @@ export const barcodeMapTarget: Target = {
   columns: ["mortgage_id", "imb_raw", "imb_encoding", "imb_repaired", "tracking_code", "routing_code"],
   views: [],
   async promote(client, importId, chunkIndex) {
+    await client.query(LOCK_BARCODE_CLAIMS, [true]);
     await client.query(LOCK_MAIL_PIECES, [importId]);
     const rejects = await refuse(client, "staging_barcode_map", importId, chunkIndex, [BARCODE_RULE]);
     const { rows } = await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_barcodes($1, $2)", [importId, chunkIndex]);

@@ -1,8 +1,8 @@
 import type { Deps } from "../ports";
-import { withTransaction } from "../db";
+import { withTransaction, type Queryable } from "../db";
 import { asRetryable } from "../errors";
 import * as Sources from "../sources/index";
-import { chunkTotals, getImport, stepFinished, stepStarted, type ImportRow } from "./repo";
+import { chunkTotals, getImport, stepFinished, stepStarted, type ChunkTotals, type ImportRow } from "./repo";
 import type { ChunkCounts } from "./process-chunk";
 import { writeReports } from "./reports";
 
@@ -33,7 +33,7 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
     if (t.rows_read !== t.staged) problems.push(`rows read ${t.rows_read} ≠ records in the file ${t.staged}`);
     if (problems.length > 0) throw new Error(`reconciliation failed: ${problems.join("; ")}`);
     const status = t.rejected > 0 ? "COMPLETE_WITH_ERRORS" : "COMPLETE";
-    const reason = t.rejected > 0 ? `${t.rejected} of ${t.rows_read} rows rejected` : null;
+    const reason = await rejectedReason(pool, importId, t.rejected, t.rows_read);
     // Counts and the finish time first, the terminal status last: a terminal import always has its reports.
     await pool.query(
       `UPDATE imports SET rows_read = $2, accepted = $3, rejected = $4, inserted = $5, updated = $6, unchanged = $7, finished_at = now()
@@ -58,12 +58,59 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
       }
     });
     await stepFinished(pool, importId, "finalize");
+    // Rows of this import rejected while it finalized, and rows of other imports that this one's
+    // rows rejected later (see reject_foreign_claims): their counts, status and reports follow.
+    if (!sameCounts(t, await chunkTotals(pool, importId))) await refreshReconciliation(deps, importId);
+    await refreshImportsRejectedBy(deps, importId);
     const imp = await getImport(pool, importId);
     await refreshViewsFor(deps, imp);
     return reconciliationOf(imp);
   } catch (err) {
     throw asRetryable(err, "finalizing the import");
   }
+}
+
+const sameCounts = (a: ChunkTotals, b: ChunkTotals) =>
+  (["rows_read", "accepted", "rejected", "inserted", "updated", "unchanged"] as const).every((k) => Number(a[k]) === Number(b[k]));
+
+/** "2 of 6 rows rejected", saying how many were rejected after the import ended and why. */
+async function rejectedReason(db: Queryable, importId: string, rejected: number, rowsRead: number): Promise<string | null> {
+  if (rejected === 0) return null;
+  const { rows: [r] } = await db.query<{ later: number }>(
+    "SELECT count(DISTINCT row_number)::int AS later FROM import_rejects WHERE import_id = $1 AND rejected_later_by IS NOT NULL", [importId]);
+  const later = r!.later;
+  return `${rejected} of ${rowsRead} rows rejected` +
+    (later > 0 ? ` (${later} later, when the mortgage ${later === 1 ? "it claims" : "they claim"} arrived from another partner)` : "");
+}
+
+/**
+ * Brings a finished import (COMPLETE or COMPLETE_WITH_ERRORS) up to date with its chunks after a
+ * later import rejected some of its rows: a barcode map's claim on a mortgage that then arrived
+ * from another partner (reject_foreign_claims). Counts, status, reason and reports; idempotent.
+ */
+export async function refreshReconciliation(deps: Deps, importId: string): Promise<void> {
+  const { pool } = deps;
+  const t = await chunkTotals(pool, importId);
+  const { rows: [o] } = await pool.query<{ outstanding: number }>(
+    "SELECT count(DISTINCT row_number) FILTER (WHERE resolved_by IS NULL)::int AS outstanding FROM import_rejects WHERE import_id = $1", [importId]);
+  const outstanding = o!.outstanding;
+  const status = outstanding > 0 ? "COMPLETE_WITH_ERRORS" : "COMPLETE";
+  const reason = await rejectedReason(pool, importId, outstanding, Number(t.rows_read));
+  const { rowCount } = await pool.query(
+    `UPDATE imports SET rows_read = $2, accepted = $3, rejected = $4, inserted = $5, updated = $6, unchanged = $7, status = $8, status_reason = $9
+      WHERE id = $1 AND status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS')`,
+    [importId, t.rows_read, t.accepted, t.rejected, t.inserted, t.updated, t.unchanged, status, reason]);
+  if (rowCount === 0) return;
+  await writeReports(deps, await getImport(pool, importId), { status, reason, totals: t });
+  deps.log.info("reconciliation refreshed after a later rejection", { importId, ...t });
+}
+
+/** Refreshes the finished imports some of whose rows this import's rows rejected later (its chunks that committed count, even if it failed). */
+export async function refreshImportsRejectedBy(deps: Deps, importId: string): Promise<void> {
+  const { rows } = await deps.pool.query<{ import_id: string }>(
+    `SELECT DISTINCT r.import_id FROM import_rejects r JOIN imports i ON i.id = r.import_id
+      WHERE r.rejected_later_by = $1 AND r.import_id <> $1 AND i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS')`, [importId]);
+  for (const other of rows) await refreshReconciliation(deps, other.import_id);
 }
 
 async function refreshViewsFor(deps: Deps, imp: ImportRow): Promise<void> {

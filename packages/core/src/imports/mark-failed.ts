@@ -2,6 +2,7 @@ import type { Deps } from "../ports";
 import { asRetryable } from "../errors";
 import { chunkTotals, getImport, TERMINAL } from "./repo";
 import { writeReports } from "./reports";
+import { refreshImportsRejectedBy } from "./finalize";
 
 export interface StepError {
   Error?: string;
@@ -47,6 +48,11 @@ export async function markFailed(deps: Deps, importId: string, error: StepError 
       `UPDATE imports SET status = 'FAILED', status_reason = $2, failed_step = current_step, current_step = NULL, reports_prefix = $3
         WHERE id = $1 AND status NOT IN ('COMPLETE', 'COMPLETE_WITH_ERRORS', 'DUPLICATE')`,
       [importId, `${kind}: ${reason}`, prefix]);
+    try {
+      await refreshImportsRejectedBy(deps, importId);
+    } catch (err) {
+      deps.log.error("imports whose rows this one rejected could not be refreshed", { importId, err });
+    }
   }
   const imp = await getImport(pool, importId);
   const subject = `leadpipe import FAILED: ${imp.file_name}`.slice(0, 99);
