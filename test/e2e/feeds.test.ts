@@ -345,6 +345,34 @@ describe("the sample day's feeds", () => {
       { channel: "call", value: "+12135550107" }, { channel: "sms", value: "+12135550107" },
       { channel: "call", value: "+17205550111" }, { channel: "sms", value: "+17205550111" },
     ]);
+
+    // Then the partners' own files of the day (mortgages, partner A's workbook, barcode maps): the
+    // pieces arrive after their deliveries and calls, which resolve as they would have the other way.
+    const { readdirSync } = await import("node:fs");
+    const partnerFiles = readdirSync(sampleDay).filter((f) => /^partner-[a-d]-(mortgages|barcodes)/.test(f)).sort();
+    for (const f of partnerFiles) await ingest(path.join(sampleDay, f));
+    const backlog = await platform.pool.query(
+      `SELECT e.partner, e.status, count(*)::int AS n FROM delivery_events e JOIN imports i ON i.id = e.import_id
+        WHERE i.file_name LIKE 'partner-_-deliveries-2026-11-20.csv' GROUP BY 1, 2 ORDER BY 1, 2`);
+    expect(backlog.rows).toEqual([
+      { partner: "A", status: "applied", n: 4 }, { partner: "B", status: "applied", n: 4 },
+      { partner: "C", status: "applied", n: 3 }, { partner: "C", status: "rejected", n: 1 }, { partner: "D", status: "applied", n: 3 },
+    ]);
+    expect((await platform.pool.query("SELECT partner, tracking_code, reason FROM deliveries_rejected WHERE file_name = 'partner-c-deliveries-2026-11-20.csv'")).rows).toEqual([
+      { partner: "C", tracking_code: t("B-100005"), reason: `mail piece ${t("B-100005")} belongs to partner B: partner C's delivery feed can confirm only its own pieces` },
+    ]);
+    const calls = await platform.pool.query(
+      `SELECT caller_phone, match_method, mortgage_id FROM call_responses r JOIN imports i ON i.id = r.import_id
+        WHERE i.file_name = 'call-center-responses-2026-11-20.csv' ORDER BY called_at`);
+    expect(calls.rows.map((r) => [r.caller_phone, r.match_method, r.mortgage_id])).toEqual([
+      ["+15125550142", "tracking_code", "B-100001"],
+      ["+16175550199", "mortgage_id", "B-100002"],
+      ["+12135550107", null, null],
+      ["+18015550166", "mortgage_id", "B-100004"],
+      ["+14045550123", "tracking_code", "B-100005"],
+      ["+12065550175", null, null],
+      ["+17205550111", null, null],
+    ]);
   });
 });
 
