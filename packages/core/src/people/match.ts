@@ -38,22 +38,65 @@ export interface Verdict {
 }
 
 export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids"> & { city?: string | null }): MatchProfile {
-  const first = nameKey(r.first);
-  const last = nameKey(r.last);
+  const given = r.first ? givenKeys(r.first) : NO_GIVEN;
+  const surname = r.last ? surnameKeys(r.last) : NO_SURNAME;
   const email = r.email ? r.email.replace(/\+[^@]*@/, "@") : null;
   const at = email ? email.indexOf("@") : -1;
-  const formal = first ? formalName(first) : null;
-  const others = first ? otherFormalNames(first) : [];
   return {
-    first, formal, formals: formal === null ? [] : others.length === 0 ? [formal] : [formal, ...others], last,
-    lastParts: r.last ? r.last.split(/[\s-]+/).map(nameKey).filter((p): p is string => p !== null && p.length > 2) : [],
-    lastSound: last ? doubleMetaphone(last)[0] || last : null,
-    email, emailLocal: email ? email.slice(0, at) : null, emailDomain: email ? email.slice(at + 1) : null,
-    phone: r.phone, phone7: r.phone7, dob: r.dob, zip5: r.zip5, city: r.city ?? null,
-    house: r.houseNumber, street: r.streetName ? r.streetName.replace(/[^A-Z0-9]/g, "") : null,
-    ids: r.ids,
+    first: given.first, formal: given.formal, formals: given.formals, last: surname.last, lastParts: surname.parts, lastSound: surname.sound,
+    email, emailLocal: email ? email.slice(0, at) : null, emailDomain: email ? intern(email.slice(at + 1)) : null,
+    phone: r.phone, phone7: r.phone7, dob: intern(r.dob), zip5: intern(r.zip5), city: intern(r.city ?? null),
+    house: intern(r.houseNumber), street: r.streetName ? streetKey(r.streetName) : null,
+    ids: r.ids.length === 0 ? NO_IDS : r.ids,
   };
 }
+
+/*
+ * A million profiles stay in memory while new records are matched against them: their keys are
+ * computed once per distinct name or value and shared (names and ZIPs repeat; a fresh string
+ * and array per record was a third of the garbage collector's work). Each cache is bounded.
+ */
+const CACHE_LIMIT = 200_000;
+const NO_IDS: string[] = [];
+const NO_GIVEN = { first: null, formal: null, formals: [] as readonly string[] };
+const NO_SURNAME = { last: null, parts: [] as string[], sound: null };
+const givenCache = new Map<string, { first: string | null; formal: string | null; formals: readonly string[] }>();
+const surnameCache = new Map<string, { last: string | null; parts: string[]; sound: string | null }>();
+const streetCache = new Map<string, string>();
+const interned = new Map<string, string>();
+
+function cached<V>(cache: Map<string, V>, key: string, make: (key: string) => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    v = make(key);
+    cache.set(key, v);
+  }
+  return v;
+}
+
+function intern(s: string | null): string | null {
+  return s === null ? null : cached(interned, s, (k) => k);
+}
+
+const givenKeys = (raw: string) => cached(givenCache, raw, () => {
+  const first = nameKey(raw);
+  if (first === null) return NO_GIVEN;
+  const formal = formalName(first);
+  const others = otherFormalNames(first);
+  return { first, formal, formals: others.length === 0 ? [formal] : [formal, ...others] };
+});
+
+const surnameKeys = (raw: string) => cached(surnameCache, raw, () => {
+  const last = nameKey(raw);
+  return {
+    last,
+    parts: raw.split(/[\s-]+/).map(nameKey).filter((p): p is string => p !== null && p.length > 2),
+    sound: last ? doubleMetaphone(last)[0] || last : null,
+  };
+});
+
+const streetKey = (name: string) => cached(streetCache, name, (n) => n.replace(/[^A-Z0-9]/g, ""));
 
 /**
  * Blocking keys: two records are compared only if they share one. Exact keys (e-mail, phone,
@@ -63,23 +106,48 @@ export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "ph
  */
 export function blockKeys(p: MatchProfile): string[] {
   const keys: string[] = [];
-  if (p.email) keys.push(`e:${p.email}`);
-  if (p.phone) keys.push(`p:${p.phone}`);
-  for (const id of p.ids) keys.push(`i:${id}`);
+  forEachBlockKey(p, (tag, a, b, c) => keys.push(keyText(tag, a, b, c)));
+  return keys;
+}
+
+/** A blocking key as stored (person_keys): "z:robert|smith|02116". */
+const keyText = (tag: string, a: string, b?: string, c?: string) => `${tag}:${a}${b === undefined ? "" : `|${b}`}${c === undefined ? "" : `|${c}`}`;
+
+/** Every blocking key of a record as its parts, without building the key's text (the matcher hashes the parts). */
+export function forEachBlockKey(p: MatchProfile, emit: (tag: string, a: string, b?: string, c?: string) => void): void {
+  if (p.email) emit("e", p.email);
+  if (p.phone) emit("p", p.phone);
+  for (const id of p.ids) emit("i", id);
   for (const formal of p.formals) {
     if (p.last) {
-      const name = `${formal}|${p.last}`;
-      if (p.zip5) keys.push(`z:${name}|${p.zip5}`);
-      if (p.phone7) keys.push(`7:${name}|${p.phone7}`, `t:${name}|${sortedDigits(p.phone7)}`);
-      if (p.dob) keys.push(`d:${name}|${p.dob}`);
+      if (p.zip5) emit("z", formal, p.last, p.zip5);
+      if (p.phone7) {
+        emit("7", formal, p.last, p.phone7);
+        emit("t", formal, p.last, sortedDigits(p.phone7));
+      }
+      if (p.dob) emit("d", formal, p.last, p.dob);
     }
-    if (p.dob) keys.push(`f:${p.dob}|${formal}`);
+    if (p.dob) emit("f", p.dob, formal);
   }
-  if (p.house && p.zip5) keys.push(`a:${p.zip5}|${p.house}`);
-  if (p.house && p.street) keys.push(`s:${p.house}|${p.street}`);
-  if (p.dob && p.lastSound) keys.push(`b:${p.dob}|${p.lastSound}`);
-  if (p.emailDomain && p.lastSound && p.first) keys.push(`m:${p.emailDomain}|${p.lastSound}|${p.first[0]}`);
-  return keys;
+  if (p.house && p.zip5) emit("a", p.zip5, p.house);
+  if (p.house && p.street) emit("s", p.house, p.street);
+  if (p.dob && p.lastSound) emit("b", p.dob, p.lastSound);
+  // A mailbox typo changes letters, never digits or separators (sameShape): they narrow the block ("._1970").
+  if (p.emailDomain && p.lastSound && p.first) emit("m", p.emailDomain, `${p.lastSound}|${p.first[0]!}`, mailboxShape(p.emailLocal!));
+}
+
+/** FNV-1a over the key's parts, folded to 30 bits (a small integer: cheap Map keys, no key strings kept). */
+function keyHash(tag: string, a: string, b?: string, c?: string): number {
+  let h = mixHash(0x811c9dc5, tag);
+  h = mixHash(h, a);
+  if (b !== undefined) h = mixHash(h, b);
+  if (c !== undefined) h = mixHash(h, c);
+  return (h ^ (h >>> 30)) & 0x3fffffff;
+}
+
+function mixHash(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return Math.imul(h ^ 124, 0x01000193);
 }
 
 /** The digits of a number in ascending order: the same for a number with two digits swapped. */
@@ -109,7 +177,8 @@ const surnameAgrees = (a: MatchProfile, b: MatchProfile) =>
  * Mailboxes that differ in their numbers or separators are different mailboxes (mary_johnson5,
  * mary_johnson, mary.johnson), whatever their letters; only a letter typo is the same one.
  */
-const sameShape = (a: string, b: string) => a.replace(/[a-z]/g, "") === b.replace(/[a-z]/g, "");
+const mailboxShape = (local: string) => local.replace(/[a-z]/g, "");
+const sameShape = (a: string, b: string) => mailboxShape(a) === mailboxShape(b);
 
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
@@ -221,7 +290,7 @@ export class Matcher {
   readonly links: Link[] = [];
   /** Blocks that reached the guard, and how many records they turned away. */
   readonly oversized = new Map<string, number>();
-  private readonly blocks = new Map<string, number | number[]>();
+  private readonly blocks = new Map<number, number | number[]>();
   private parent: Int32Array = new Int32Array(1024);
   private seen: Int32Array = new Int32Array(1024);
   private readonly maxBlock: number;
@@ -252,21 +321,24 @@ export class Matcher {
     this.parent[index] = index;
     this.seen[index] = -1;
     const made: Link[] = [];
-    for (const key of blockKeys(profile)) {
+    forEachBlockKey(profile, (tag, a, b, c) => {
+      // Keys are hashed: two keys sharing a hash share a block, which costs comparisons, never a wrong link.
+      const key = keyHash(tag, a, b, c);
       const block = this.blocks.get(key);
-      if (block === undefined) { this.blocks.set(key, index); continue; }
+      if (block === undefined) { this.blocks.set(key, index); return; }
       if (typeof block === "number") {
         if (compareWithEarlier) this.consider(index, block, made);
         this.blocks.set(key, [block, index]);
-        continue;
+        return;
       }
       if (block.length >= this.maxBlock) {
-        this.oversized.set(key, (this.oversized.get(key) ?? 0) + 1);
-        continue;
+        const text = keyText(tag, a, b, c);
+        this.oversized.set(text, (this.oversized.get(text) ?? 0) + 1);
+        return;
       }
       if (compareWithEarlier) for (const other of block) this.consider(index, other, made);
       block.push(index);
-    }
+    });
     return { index, links: made };
   }
 
