@@ -84,7 +84,6 @@ export class LocalPlatform {
   readonly topicArn = `arn:aws:sns:${LOCAL_REGION}:${LOCAL_ACCOUNT}:leadpipe-local-alerts`;
   readonly executions = new Map<string, { done: boolean; promise: Promise<unknown>; error?: Error }>();
   private readonly people: { running?: Promise<void>; again: boolean } = { again: false };
-  private peopleTimer?: NodeJS.Timeout;
   private schedules?: { stop(): void };
   private closing = false;
   readonly alerts: Alert[] = [];
@@ -177,14 +176,17 @@ export class LocalPlatform {
     this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism(),
       [...ON_WORKERS].map((state) => path.join(functionsDir, `${TASK_HANDLERS[state]}.ts`)));
     writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
-    // The people consumer's catch-up schedule (EventBridge rate in AWS): at boot, then every 15 minutes.
+    // The people consumer catches up at boot (then on its schedule, below).
     this.resolvePeopleSoon();
-    this.peopleTimer = setInterval(() => this.resolvePeopleSoon(), 15 * 60_000).unref();
     // EventBridge schedules of the stage, run locally on their cron (UTC).
     this.schedules = startSchedules([{
       name: "lead-handoff",
       expression: stageConfig("local").schedules.leadHandoff,
       run: () => this.invoke("lead-handoff", { "detail-type": "Scheduled Event", source: "aws.events", time: new Date().toISOString() }),
+    }, {
+      name: "resolve-people",
+      expression: stageConfig("local").schedules.resolvePeople,
+      run: async () => this.resolvePeopleSoon(),
     }], this.log);
   }
 
@@ -412,7 +414,6 @@ export class LocalPlatform {
 
   async close(): Promise<void> {
     this.closing = true;
-    if (this.peopleTimer) clearInterval(this.peopleTimer);
     this.schedules?.stop();
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
