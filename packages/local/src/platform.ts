@@ -86,6 +86,7 @@ export class LocalPlatform {
   private readonly people: { running?: Promise<void>; again: boolean } = { again: false };
   private schedules?: { stop(): void };
   private closing = false;
+  private aslText?: string;
   readonly alerts: Alert[] = [];
   /** The S3 notifications delivered to the trigger, as delivered (tests replay them). */
   readonly notifications: unknown[] = [];
@@ -248,6 +249,13 @@ export class LocalPlatform {
     return (await this.handler(name))(event, withDeadline(this.context(name)));
   }
 
+  /** stacks/ingest.asl.json with each task bound to its local function, read once per platform. */
+  private definition(): string {
+    this.aslText ??= readFileSync(aslPath, "utf8").replace(/\$\{(\w+)FunctionArn\}/g,
+      (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`);
+    return this.aslText;
+  }
+
   private startExecution(name: string, input: Record<string, unknown>): { executionArn: string } {
     const executionArn = `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:execution:leadpipe-local-ingest:${name}`;
     if (this.executions.has(name)) {
@@ -255,9 +263,7 @@ export class LocalPlatform {
       e.name = "ExecutionAlreadyExists";
       throw e;
     }
-    const definition = JSON.parse(readFileSync(aslPath, "utf8").replace(/\$\{(\w+)FunctionArn\}/g,
-      (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`));
-    const machine = new StateMachine(definition);
+    const machine = new StateMachine(JSON.parse(this.definition()));
     type Local = (input: unknown) => Promise<never>;
     const overrides: Record<string, Local> = {};
     for (const [state, module] of Object.entries(TASK_HANDLERS)) {

@@ -48,7 +48,7 @@ const LINE_PREFIX = /^(\d+)/;
  */
 export function parseChunk(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[]): ParsedChunk {
   const dialect = chunkDialect(spec.reader);
-  let rows = new ChunkRows(spec, lineage);
+  let rows = new ChunkRows(spec, dialect, lineage);
   const fast = forEachRecord(body, dialect.delimiter, dialect.quote, (rec) => rows.take(rec));
   if (fast === expectedRecords + 1) return rows.result([]);
 
@@ -78,7 +78,7 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
       }
     }
   }
-  rows = new ChunkRows(spec, lineage);
+  rows = new ChunkRows(spec, dialect, lineage);
   for (const rec of records) rows.take(rec);
   return rows.result(broken);
 }
@@ -95,11 +95,11 @@ class ChunkRows {
     headerOf: Map<string, string>;
     validate: (cells: readonly string[]) => Record<string, unknown> | undefined;
   };
-  private readonly dialect;
-
-  constructor(private readonly spec: SourceSpec, private readonly lineage: (line: number) => CopyValue[]) {
-    this.dialect = chunkDialect(spec.reader);
-  }
+  constructor(
+    private readonly spec: SourceSpec,
+    private readonly dialect: ReturnType<typeof chunkDialect>,
+    private readonly lineage: (line: number) => CopyValue[],
+  ) {}
 
   take(rec: string[]): void {
     if (!this.header) {
