@@ -354,7 +354,11 @@ export class LocalPlatform {
       if (found.length === rows.length && found.every((r) => Import.TERMINAL.includes(r.status))) {
         // The execution may still be at work after the status turned terminal (the failure alert): read its final state.
         await Promise.all(found.map((r) => this.executions.get(r.id)?.promise));
-        return (await lookup()) as Import.ImportRow[];
+        const final = await lookup();
+        // A newer import of the same key may have registered meanwhile (an upload retried by the
+        // S3 client is a second object-created event): wait for that one too.
+        if (final.every((r) => r !== undefined && Import.TERMINAL.includes(r.status))) return final as Import.ImportRow[];
+        continue;
       }
       if (Date.now() > deadline) throw new Error(`timed out waiting for imports of ${what}`);
       await new Promise((r) => setTimeout(r, 100));
