@@ -46,8 +46,21 @@ export interface Publication {
   touchpoints_added: number;
   /** This day's touchpoints of the campaign that a previous publication recorded and this audience no longer has. */
   touchpoints_withdrawn: number;
+  /**
+   * Campaigns of lower priority already published on the same channel and day whose audience
+   * has people this one now takes (published first, so they were not left out): publish them
+   * again to withdraw those people. Empty when campaigns were published in priority order.
+   */
+  priority_conflicts: PriorityConflict[];
   /** Milliseconds per phase: evaluate (the rules into a temporary table), waterfall, write_audience, record. */
   timings: Record<string, number>;
+}
+
+export interface PriorityConflict {
+  campaign: string;
+  priority: number;
+  /** Its touchpoints of the day whose person is in this audience. */
+  touchpoints: number;
 }
 
 /** The waterfall, in order: each step keeps the customers that pass it and every step before it. */
@@ -55,29 +68,42 @@ interface Step {
   step: string;
   /** Column of audience_evaluation() that is true when the customer passes this step. */
   flag: string | null;
-  rule: string;
+  rule: string | ((ch: ChannelRules) => string);
   applies(ch: ChannelRules): boolean;
 }
 
 interface ChannelRules {
-  contact_point: "email" | "phone" | null;
+  contact_point: "email" | "phone" | "address" | null;
   requires_consent: boolean;
   scrub_dnc: boolean;
   has_cap: boolean;
   max_touches: number | null;
   window_days: number | null;
+  priority: number;
+  /** A campaign with a strictly higher priority (smaller number) uses the channel. */
+  has_higher_priority: boolean;
+  /** Golden records exist (people resolved): one customer id per person. */
+  has_people: boolean;
 }
+
+const CONTACT_RULE = {
+  email: "the latest snapshot has a non-blank e-mail",
+  phone: "the latest snapshot has a phone",
+  address: "the customer is linked to a golden record (its customer id as an identifier, or its e-mail or phone held by exactly one golden record) that has a standardized postal address (street line and ZIP)",
+} as const;
 
 const STEPS: readonly Step[] = [
   { step: "customers", flag: null, rule: "customers with a snapshot dated on or before the as-of day", applies: () => true },
   { step: "active", flag: "is_active", rule: "the latest snapshot is active", applies: () => true },
-  { step: "has_contact_point", flag: "has_contact_point", rule: "the latest snapshot has a non-blank contact point for the channel", applies: () => true },
-  { step: "consent", flag: "has_consent", rule: "the latest consent event for the channel is OPT_IN (at equal times OPT_OUT wins)", applies: (c) => c.requires_consent },
-  { step: "not_opted_out", flag: "not_opted_out", rule: "no opt-out for the channel and contact point (any origin) dated on or before the as-of day", applies: () => true },
-  { step: "not_suppressed", flag: "not_suppressed", rule: "no suppression in force on the as-of day", applies: () => true },
+  { step: "has_contact_point", flag: "has_contact_point", rule: (c) => CONTACT_RULE[c.contact_point!], applies: () => true },
+  { step: "consent", flag: "has_consent", rule: "the latest consent event for the channel is OPT_IN (at equal times OPT_OUT wins), and no other customer id of the same person has an OPT_OUT in force", applies: (c) => c.requires_consent },
+  { step: "not_opted_out", flag: "not_opted_out", rule: "no opt-out for the channel (any origin) dated on or before the as-of day of the customer's e-mail or phone, or of any e-mail or phone of its person (golden record and its other customer ids)", applies: () => true },
+  { step: "not_suppressed", flag: "not_suppressed", rule: "no suppression in force on the as-of day, of the customer or of another customer id of the same person", applies: () => true },
   { step: "not_on_dnc_registry", flag: "not_on_dnc_registry", rule: "the phone is not listed on the national do-not-call registry", applies: (c) => c.scrub_dnc },
   { step: "campaign_filters", flag: "matches_campaign", rule: "home state, loyalty tier and completed bookings in the lookback before the as-of day match the campaign", applies: () => true },
-  { step: "frequency_cap", flag: "under_frequency_cap", rule: "fewer touches on the channel in the cap's window than the cap allows", applies: (c) => c.has_cap },
+  { step: "frequency_cap", flag: "under_frequency_cap", rule: "fewer touches on the channel in the cap's window than the cap allows, counting every customer id of the same person", applies: (c) => c.has_cap },
+  { step: "priority", flag: "not_in_higher_priority_audience", rule: (c) => `not in the audience published on the as-of day for the channel by a campaign of higher priority (a number below ${c.priority}), nor is another customer id of the same person`, applies: (c) => c.has_higher_priority },
+  { step: "one_per_person", flag: "first_of_person", rule: "one customer id per person: another customer id of the same golden record that passes every rule comes first (byte order)", applies: (c) => c.has_people },
 ];
 
 const BOOKING_COLUMNS = ["home_state", "loyalty_tier", "bookings_last_365_days", "total_spend_last_365_days", "last_booking_date"] as const;
@@ -86,7 +112,12 @@ const FETCH_ROWS = 20_000;
  * The contact column as written: phones as their 10 national digits (US numbers only), because a
  * cell starting with "+" is neutralized by the CSV writer's formula-injection guard.
  */
-const CONTACT_OUTPUT = { email: "email", phone: "substr(phone, 3) AS phone" } as const;
+const CONTACT_OUTPUT = {
+  email: ["email"],
+  phone: ["substr(phone, 3) AS phone"],
+  address: ["person_id", "first_name", "last_name", "address_line1", "city", "state", "zip5", "zip4"],
+} as const;
+const columnName = (expr: string) => expr.split(" AS ").at(-1)!;
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
@@ -142,16 +173,16 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
          SELECT e.*, (${flags.map((f) => `e.${f}`).join(" AND ")}) AS eligible
          FROM audience_evaluation($1, $2, $3::date) e`, [req.campaign, channel, req.asOf]);
     lap("evaluate_ms");
-    const waterfall = await countWaterfall(client, steps, req);
+    const waterfall = await countWaterfall(client, steps, req, rules);
     lap("waterfall_ms");
 
-    const contact = rules.contact_point!;
-    const header = ["customer_id", contact, ...BOOKING_COLUMNS];
+    const contactColumns = CONTACT_OUTPUT[rules.contact_point!];
+    const header = ["customer_id", ...contactColumns.map(columnName), ...BOOKING_COLUMNS];
     const hash = createHash("sha256");
     let rows = 0;
     await client.query(
       `DECLARE audience_rows NO SCROLL CURSOR FOR
-         SELECT customer_id, ${CONTACT_OUTPUT[contact]}, ${BOOKING_COLUMNS.join(", ")}
+         SELECT customer_id, ${contactColumns.join(", ")}, ${BOOKING_COLUMNS.join(", ")}
          FROM audience_eval WHERE eligible ORDER BY customer_id COLLATE "C"`);
     async function* csv(): AsyncGenerator<Buffer> {
       const first = Buffer.from(csvLine(header));
@@ -196,11 +227,18 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
         [req.campaign, channel, req.asOf]);
       withdrawn = gone.rowCount ?? 0;
       const ins = await client.query(
-        `INSERT INTO touchpoints (campaign, channel, customer_id, touched_on, publication_id)
-         SELECT $1, $2, e.customer_id, $3, $4 FROM audience_eval e WHERE e.eligible
-         ON CONFLICT (campaign, channel, customer_id, touched_on) DO NOTHING`,
+        `INSERT INTO touchpoints (campaign, channel, customer_id, touched_on, person_id, publication_id)
+         SELECT $1, $2, e.customer_id, $3, e.person_id, $4 FROM audience_eval e WHERE e.eligible
+         ON CONFLICT (campaign, channel, customer_id, touched_on) DO UPDATE SET person_id = excluded.person_id
+         WHERE touchpoints.person_id IS DISTINCT FROM excluded.person_id
+         RETURNING (xmax = 0) AS inserted`,
         [req.campaign, channel, req.asOf, publicationId]);
-      added = ins.rowCount ?? 0;
+      added = ins.rows.filter((r: { inserted: boolean }) => r.inserted).length;
+    }
+    const conflicts = await priorityConflicts(client, req.campaign, channel, req.asOf, rules.priority);
+    if (conflicts.length > 0) {
+      deps.log.warn("lower-priority audiences published earlier today share people with this one: publish them again to withdraw them",
+        { campaign: req.campaign, channel, asOf: req.asOf, conflicts });
     }
 
     lap("record_ms");
@@ -216,6 +254,7 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
       audience_sha256: sha256,
       touchpoints_added: added,
       touchpoints_withdrawn: withdrawn,
+      priority_conflicts: conflicts,
       timings,
     };
     const reconciliation = {
@@ -223,6 +262,7 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
       waterfall,
       rules: "sql/functions/audience_rules.sql (audience_evaluation)",
       frequency_cap: rules.has_cap ? { max_touches: rules.max_touches, window_days: rules.window_days } : null,
+      priority: rules.priority,
       generated_at: new Date().toISOString(),
     };
     await deps.store.write(bucket, keys.reconciliation, JSON.stringify(reconciliation, null, 2) + "\n", "application/json");
@@ -232,8 +272,10 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
 }
 
 async function channelRules(client: PoolClient, campaign: string, channel: Channel): Promise<ChannelRules> {
-  const { rows } = await client.query<{ channels: string[]; contact_point: ChannelRules["contact_point"]; requires_consent: boolean; scrub_dnc: boolean; max_touches: number | null; window_days: number | null }>(
-    `SELECT c.channels, ch.contact_point, ch.requires_consent, ch.scrub_dnc, cap.max_touches, cap.window_days
+  const { rows } = await client.query<Omit<ChannelRules, "has_cap"> & { channels: string[] }>(
+    `SELECT c.channels, ch.contact_point, ch.requires_consent, ch.scrub_dnc, cap.max_touches, cap.window_days, c.priority,
+            EXISTS (SELECT 1 FROM campaigns o WHERE o.priority < c.priority AND $2 = ANY (o.channels)) AS has_higher_priority,
+            EXISTS (SELECT 1 FROM persons) AS has_people
        FROM campaigns c JOIN channels ch ON ch.channel = $2
        LEFT JOIN campaign_frequency_caps cap ON cap.campaign = c.name AND cap.channel = $2
       WHERE c.name = $1`, [campaign, channel]);
@@ -246,13 +288,13 @@ async function channelRules(client: PoolClient, campaign: string, channel: Chann
     throw new AudienceRequestError(`campaign ${campaign} does not use the ${channel} channel (it uses ${r.channels.join(", ")})`);
   }
   if (!r.contact_point) {
-    throw new AudienceRequestError(`the ${channel} channel has no contact point source yet: customer feeds carry e-mails and phones, not postal addresses`);
+    throw new AudienceRequestError(`the ${channel} channel has no contact point configured (channels.contact_point)`);
   }
   return { ...r, has_cap: r.max_touches !== null };
 }
 
 /** remaining after step k = customers passing steps 1..k; the diagnostic SQL is that filter, runnable on its own. */
-async function countWaterfall(client: PoolClient, steps: readonly Step[], req: PublishRequest): Promise<ReconciledStep[]> {
+async function countWaterfall(client: PoolClient, steps: readonly Step[], req: PublishRequest, rules: ChannelRules): Promise<ReconciledStep[]> {
   const conditions = steps.map((_, k) => steps.slice(0, k + 1).map((s) => s.flag).filter((f): f is string => f !== null));
   const { rows } = await client.query<Record<string, number>>(
     `SELECT ${conditions.map((c, k) => `count(*) FILTER (WHERE ${c.length ? c.join(" AND ") : "true"})::bigint AS s${k}`).join(", ")} FROM audience_eval`);
@@ -265,8 +307,27 @@ async function countWaterfall(client: PoolClient, steps: readonly Step[], req: P
       step: s.step,
       remaining,
       excluded: before - remaining,
-      rule: s.rule,
+      rule: typeof s.rule === "string" ? s.rule : s.rule(rules),
       diagnostic_sql: `SELECT count(*) FROM ${source}${conditions[k]!.length ? ` WHERE ${conditions[k]!.join(" AND ")}` : ""}`,
     };
   });
+}
+
+/**
+ * Lower-priority campaigns already published on this channel and day whose touchpoints reach a
+ * person of this audience: they were published first, so priority could not leave those people
+ * out of them. Publishing them again withdraws those people (the priority step now excludes them).
+ */
+async function priorityConflicts(client: PoolClient, campaign: string, channel: Channel, asOf: string, priority: number): Promise<PriorityConflict[]> {
+  const { rows } = await client.query<{ campaign: string; priority: number; touchpoints: string }>(
+    `SELECT t.campaign, o.priority, count(*) AS touchpoints
+       FROM touchpoints t
+       JOIN campaigns o ON o.name = t.campaign AND o.priority > $4
+       LEFT JOIN audience_eval te ON te.customer_id = t.customer_id
+      WHERE t.channel = $2 AND t.touched_on = $3 AND t.campaign <> $1
+        AND coalesce('p' || te.person_id, 'c' || t.customer_id) IN (
+              SELECT coalesce('p' || e.person_id, 'c' || e.customer_id) FROM audience_eval e WHERE e.eligible)
+      GROUP BY t.campaign, o.priority
+      ORDER BY o.priority, t.campaign COLLATE "C"`, [campaign, channel, asOf, priority]);
+  return rows.map((r) => ({ campaign: r.campaign, priority: r.priority, touchpoints: Number(r.touchpoints) }));
 }

@@ -33,6 +33,8 @@ function summary(p: Audience.Publication): string {
     `  audience:       ${p.audience_file}`,
     `  reconciliation: ${p.reconciliation_file}`,
     p.dry_run ? "  nothing recorded (dry run)" : `  touchpoints: ${p.touchpoints_added} added, ${p.touchpoints_withdrawn} withdrawn`,
+    ...p.priority_conflicts.map((c) =>
+      `  WARNING: ${c.campaign} (priority ${c.priority}) was published earlier today with ${c.touchpoints} of these people: publish it again to withdraw them`),
   ].join("\n");
 }
 
@@ -42,7 +44,7 @@ export function audienceCommand(io: { stdout?: Writable; connect?: () => Promise
   audience.command("publish")
     .description("publish a campaign's audience for a channel and day to the outbox, with the exclusion waterfall")
     .requiredOption("--campaign <name>", "campaign (built in: recent-bookers)")
-    .requiredOption("--channel <channel>", "email, call or sms")
+    .requiredOption("--channel <channel>", "email, call, sms or mail")
     .option("--as-of <YYYY-MM-DD>", "the day the audience is for (default: today, UTC)")
     .option("--dry-run", "write the files under dry-run/ and record nothing")
     .option("--json", "print {audience_file, reconciliation_file, rows, waterfall}")
