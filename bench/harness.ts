@@ -2,7 +2,7 @@
  * What every ingest benchmark does: a local platform in a scratch home, a raw COPY of the file
  * into an unindexed table as the baseline, the file through the whole pipeline, one table row.
  */
-import { createReadStream, mkdtempSync, readSync, openSync, closeSync, rmSync, statSync } from "node:fs";
+import { createReadStream, mkdtempSync, readSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
@@ -80,6 +80,51 @@ export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T;
   }
 }
 
+const TICKS_PER_SECOND = 100;
+
+/** utime, stime, cutime, cstime of a process in seconds (Linux /proc), or zeros when it is gone. */
+function procTimes(pid: number): number[] {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return [11, 12, 13, 14].map((i) => Number(fields[i]) / TICKS_PER_SECOND);
+  } catch {
+    return [0, 0, 0, 0];
+  }
+}
+
+/**
+ * CPU seconds PostgreSQL has spent so far: the postmaster, the backends it has reaped (its
+ * children's times) and the ones still running. Linux only; 0 when the server is not ours.
+ */
+function postgresCpuSeconds(platform: LocalPlatform): number {
+  const dataDir = platform.pg?.dataDir;
+  if (!dataDir) return 0;
+  let postmaster: number;
+  try {
+    postmaster = Number(readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+  } catch {
+    return 0;
+  }
+  const [u, s, cu, cs] = procTimes(postmaster);
+  let total = u! + s! + cu! + cs!;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ");
+      if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+    } catch {
+      // gone meanwhile: its time is in the postmaster's children's times
+    }
+  }
+  return total;
+}
+
+/** CPU seconds of this process (every thread: the handlers, the Map's workers, the local S3) and of PostgreSQL. */
+export function cpuSeconds(platform: LocalPlatform): { node: number; postgres: number } {
+  const c = process.cpuUsage();
+  return { node: (c.user + c.system) / 1e6, postgres: postgresCpuSeconds(platform) };
+}
+
 export interface Measured {
   name: string;
   rows: number;
@@ -89,30 +134,40 @@ export interface Measured {
   peakRssMb: number;
   /** RSS when the file was dropped: the peak's growth over it is what this import cost. */
   startRssMb: number;
+  /** CPU seconds the raw COPY and the ingest cost, this process and PostgreSQL apart. */
+  copyCpu: { node: number; postgres: number };
+  ingestCpu: { node: number; postgres: number };
   imp: ImportRow;
 }
 
+const since = (a: { node: number; postgres: number }, b: { node: number; postgres: number }) => ({ node: b.node - a.node, postgres: b.postgres - a.postgres });
+
 /** Drops the file, waits for its import, checks it read every row, and times it (after the raw COPY of `copyFile`: the same data as CSV when the file is not CSV). */
 export async function measure(platform: LocalPlatform, name: string, file: string, rows: number, dialect: RawCopyDialect = {}, copyFile = file): Promise<Measured> {
+  const c0 = cpuSeconds(platform);
   const copySeconds = await rawCopySeconds(platform, copyFile, dialect);
+  const c1 = cpuSeconds(platform);
   const t = Date.now();
   const { result: imp, peakRssMb, startRssMb } = await withPeakRss(async () => {
     const [row] = await platform.waitFor([await platform.drop(file)]);
     return row!;
   });
   const ingestSeconds = (Date.now() - t) / 1000;
+  const c2 = cpuSeconds(platform);
   if (!["COMPLETE", "COMPLETE_WITH_ERRORS"].includes(imp.status) || imp.rows_read !== rows) {
     throw new Error(`${name}: ingest ended ${imp.status} with ${imp.rows_read} rows: ${imp.status_reason}`);
   }
-  return { name, rows, mb: statSync(file).size / 1e6, copySeconds, ingestSeconds, peakRssMb, startRssMb, imp };
+  return { name, rows, mb: statSync(file).size / 1e6, copySeconds, ingestSeconds, peakRssMb, startRssMb, copyCpu: since(c0, c1), ingestCpu: since(c1, c2), imp };
 }
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 
-export const TABLE_HEADER = "| file | rows | MB | raw COPY (unindexed) | leadpipe ingest end to end | ratio | peak RSS (node) |\n|---|---:|---:|---:|---:|---:|---:|";
+export const TABLE_HEADER = "| file | rows | MB | raw COPY (unindexed) | leadpipe ingest end to end | ratio | peak RSS (node) | CPU s: COPY / ingest (node + PostgreSQL) |\n|---|---:|---:|---:|---:|---:|---:|---:|";
+
+const cpu = (c: { node: number; postgres: number }) => `${(c.node + c.postgres).toFixed(1)} (${c.node.toFixed(1)} + ${c.postgres.toFixed(1)})`;
 
 export function tableRow(m: Measured): string {
   const copyRate = m.rows / m.copySeconds;
   const ingestRate = m.rows / m.ingestSeconds;
-  return `| ${m.name} | ${n(m.rows)} | ${m.mb.toFixed(0)} | ${n(copyRate)} rows/s (${m.copySeconds.toFixed(1)} s) | ${n(ingestRate)} rows/s (${m.ingestSeconds.toFixed(1)} s) | ${(ingestRate / copyRate).toFixed(2)} | ${n(m.peakRssMb)} MB |`;
+  return `| ${m.name} | ${n(m.rows)} | ${m.mb.toFixed(0)} | ${n(copyRate)} rows/s (${m.copySeconds.toFixed(1)} s) | ${n(ingestRate)} rows/s (${m.ingestSeconds.toFixed(1)} s) | ${(ingestRate / copyRate).toFixed(2)} | ${n(m.peakRssMb)} MB | ${cpu(m.copyCpu)} / ${cpu(m.ingestCpu)} |`;
 }

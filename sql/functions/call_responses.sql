@@ -3,7 +3,7 @@
 --   1. the keyed tracking code names a mail piece → that piece, its mortgage and partner;
 --   2. else the keyed mortgage id names a mortgage (or a piece's mortgage) → that mortgage, its
 --      partner, and its mail piece (the lowest tracking code when there are several); ids are
---      compared by their letters and digits (mortgage_match_key: "b 100004" is B-100004);
+--      compared by their letters and digits (the stored match_key, see mortgage_match_key: "b 100004" is B-100004);
 --   3. else unmatched: kept, reported (call_responses_unmatched), matched when the piece or
 --      mortgage arrives (the mail_pieces and mortgages triggers call resolve_call_responses).
 -- An interested response matched to a piece is a lead, one per caller phone and piece.
@@ -24,11 +24,11 @@ LANGUAGE sql STABLE AS $$
     LEFT JOIN mail_pieces p ON p.tracking_code = p_tracking_code
     LEFT JOIN LATERAL (
       SELECT m.mortgage_id, m.partner FROM mortgages m
-       WHERE p.tracking_code IS NULL AND mortgage_match_key(m.mortgage_id) = p_mortgage_id
+       WHERE p.tracking_code IS NULL AND m.match_key = p_mortgage_id
        ORDER BY m.mortgage_id LIMIT 1) mo ON true
     LEFT JOIN LATERAL (
       SELECT mp.tracking_code, mp.mortgage_id, mp.partner FROM mail_pieces mp
-       WHERE p.tracking_code IS NULL AND mortgage_match_key(mp.mortgage_id) = p_mortgage_id
+       WHERE p.tracking_code IS NULL AND mp.match_key = p_mortgage_id
          AND (mo.mortgage_id IS NULL OR mp.mortgage_id = mo.mortgage_id)
        ORDER BY mp.tracking_code LIMIT 1) bym ON true;
 $$;

@@ -3,6 +3,15 @@
 -- call-center responses that were waiting for them are resolved by the same functions the feed
 -- chunks call. Statement-level, over the transition table: set-based, once per statement.
 
+-- Of these mortgage match keys, the ones some call-center response keyed: a chunk of new
+-- mortgages brings tens of thousands of keys and callers have used few of them, so the responses
+-- are looked up by the keys once here instead of the keys being sorted and carried along.
+CREATE OR REPLACE FUNCTION keyed_mortgage_keys(p_keys text[]) RETURNS text[]
+LANGUAGE sql STABLE AS $$
+  SELECT ARRAY(SELECT DISTINCT r.lookup_mortgage_id FROM call_responses r
+                WHERE r.lookup_mortgage_id IN (SELECT k FROM unnest(p_keys) AS u(k)));
+$$;
+
 CREATE OR REPLACE FUNCTION mail_pieces_arrived() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   -- Exclusive against the feed chunks (which hold these shared), deliveries first, always in this order.
@@ -10,7 +19,7 @@ BEGIN
   PERFORM resolve_deliveries(ARRAY(SELECT tracking_code FROM arrived));
   PERFORM pg_advisory_xact_lock(call_response_lock_key());
   PERFORM resolve_call_responses(ARRAY(SELECT tracking_code FROM arrived),
-                                 ARRAY(SELECT DISTINCT mortgage_match_key(mortgage_id) FROM arrived WHERE mortgage_id IS NOT NULL));
+                                 keyed_mortgage_keys(ARRAY(SELECT match_key FROM arrived WHERE match_key IS NOT NULL)));
   RETURN NULL;
 END;
 $$;
@@ -23,7 +32,7 @@ CREATE OR REPLACE TRIGGER mail_pieces_updated_resolve_feeds AFTER UPDATE ON mail
 CREATE OR REPLACE FUNCTION mortgages_arrived() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM pg_advisory_xact_lock(call_response_lock_key());
-  PERFORM resolve_call_responses('{}', ARRAY(SELECT DISTINCT mortgage_match_key(mortgage_id) FROM arrived));
+  PERFORM resolve_call_responses('{}', keyed_mortgage_keys(ARRAY(SELECT match_key FROM arrived WHERE match_key IS NOT NULL)));
   RETURN NULL;
 END;
 $$;

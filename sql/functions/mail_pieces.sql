@@ -89,12 +89,13 @@ BEGIN
     WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index
   ),
   upserted AS (
-    INSERT INTO mail_pieces AS p (tracking_code, partner, mortgage_id, routing_code, imb_raw, import_id, source_row, src_seq)
-    SELECT t.tracking_code, t.partner, m.mortgage_id, t.routing_code, t.imb_raw, t.import_id, t.source_row, t.src_seq
+    INSERT INTO mail_pieces AS p (tracking_code, partner, mortgage_id, match_key, routing_code, imb_raw, import_id, source_row, src_seq)
+    SELECT t.tracking_code, t.partner, m.mortgage_id, m.match_key, t.routing_code, t.imb_raw, t.import_id, t.source_row, t.src_seq
     FROM touched t JOIN mortgages m ON m.mortgage_id = t.mortgage_id AND m.partner = t.partner
     ORDER BY t.tracking_code
     ON CONFLICT (tracking_code) DO UPDATE SET
       mortgage_id = excluded.mortgage_id,
+      match_key = excluded.match_key,
       routing_code = excluded.routing_code,
       imb_raw = excluded.imb_raw,
       import_id = excluded.import_id,

@@ -14,13 +14,13 @@ LANGUAGE sql AS $$
   ),
   upserted AS (
     INSERT INTO mortgages AS m (
-      mortgage_id, partner, borrower_first_name, borrower_last_name, co_borrower_first_name,
+      mortgage_id, match_key, partner, borrower_first_name, borrower_last_name, co_borrower_first_name,
       co_borrower_last_name, property_address, property_city, property_state, property_zip5,
       property_zip4, mailing_address, mailing_city, mailing_state, mailing_zip5, mailing_zip4,
       loan_amount, lender_name, loan_type, interest_rate, closing_date, first_payment_date,
       phone, email, import_id, source_row, src_seq)
     SELECT
-      mortgage_id, partner, borrower_first_name, borrower_last_name, co_borrower_first_name,
+      mortgage_id, match_key, partner, borrower_first_name, borrower_last_name, co_borrower_first_name,
       co_borrower_last_name, property_address, property_city, property_state, property_zip5,
       property_zip4, mailing_address, mailing_city, mailing_state, mailing_zip5, mailing_zip4,
       loan_amount, lender_name, loan_type, interest_rate, closing_date, first_payment_date,

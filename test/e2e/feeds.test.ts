@@ -7,6 +7,7 @@ import { trackingCodeFor } from "../../packages/local/src/generate/random";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
 import { writeCallResponses, writeDeliveries } from "../../packages/local/src/generate/feeds";
 import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mortgages";
+import { mortgageMatchKey } from "../../packages/core/src/sources/mortgage-row";
 import { s3Store } from "../../packages/core/src/adapters/s3";
 import { readAll } from "../../packages/core/src/imports/streams";
 import type { HandoffResult } from "../../packages/core/src/leads/index";
@@ -52,8 +53,8 @@ const t = trackingCodeFor;
 /** Mail pieces as the mail-piece path lands them (tracking code of the mortgage, partner, mortgage id). */
 async function addPieces(mortgageIds: string[]) {
   await platform.pool.query(
-    `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
-     SELECT code, left(id, 1), id, gen_random_uuid(), 0, 0 FROM unnest($1::text[], $2::text[]) AS u(code, id)`,
+    `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, match_key, import_id, source_row, src_seq)
+     SELECT code, left(id, 1), id, mortgage_match_key(id), gen_random_uuid(), 0, 0 FROM unnest($1::text[], $2::text[]) AS u(code, id)`,
     [mortgageIds.map((id) => t(id)), mortgageIds]);
 }
 
@@ -160,6 +161,17 @@ async function feedState(codes: string[], phones: string[]) {
     optOuts: await q(`SELECT channel, value, opted_out_at, reason, origin FROM opt_outs WHERE value = ANY($1) ORDER BY 1, 2, 3`, [phones]),
   };
 }
+
+describe("mortgage match keys", () => {
+  it("are the same whether computed on the way in (stored) or by the schema's mortgage_match_key()", async () => {
+    const ids = ["B-100004", "b 100004", "b-100004.", "C_2026_000123", "d100", "--", " ", "x".repeat(40) + "-", "x".repeat(41), "A1/B2#C3"];
+    const { rows } = await platform.pool.query<{ id: string; key: string | null }>(
+      "SELECT id, mortgage_match_key(id) AS key FROM unnest($1::text[]) WITH ORDINALITY AS u(id, n) ORDER BY n", [ids]);
+    const sqlKeys = rows.map((r) => (r.key !== null && r.key.length > 40 ? null : r.key));
+    expect(ids.map(mortgageMatchKey)).toEqual(sqlKeys);
+    expect(ids.map(mortgageMatchKey).slice(0, 6)).toEqual(["B100004", "B100004", "B100004", "C2026000123", "D100", null]);
+  });
+});
 
 describe("order independence", () => {
   const ids = ["B-220001", "B-220002", "C-220001"];
@@ -412,3 +424,15 @@ describe("a generated day", () => {
   });
 });
 
+describe("mortgage match keys, after everything above", () => {
+  it("are stored with every mortgage and mail piece the tests above landed", async () => {
+    const { rows } = await platform.pool.query(
+      `SELECT (SELECT count(*)::int FROM mortgages WHERE match_key IS DISTINCT FROM mortgage_match_key(mortgage_id)) AS mortgages,
+              (SELECT count(*)::int FROM mail_pieces WHERE match_key IS DISTINCT FROM mortgage_match_key(mortgage_id)) AS pieces,
+              (SELECT count(*)::int FROM mortgages) AS mortgages_total,
+              (SELECT count(*)::int FROM mail_pieces WHERE mortgage_id IS NOT NULL) AS pieces_total`);
+    expect(rows[0]).toMatchObject({ mortgages: 0, pieces: 0 });
+    expect(rows[0].mortgages_total).toBeGreaterThan(0);
+    expect(rows[0].pieces_total).toBeGreaterThan(0);
+  });
+});

@@ -152,6 +152,20 @@ describe("reports", () => {
     const checklist = JSON.parse(await object(`reports/${row.id}/checklist.json`)) as Import.Checklist;
     expect(checklist.checks.duplicate_rows_in_batch).toEqual({ status: "warn", rows: 1, key: ["mortgage_id"] });
   });
+
+  it("counts duplicate keys across chunks as well as inside one", async () => {
+    const file = path.join(tmp, "partner-b-mortgages-2026-12-02.csv");
+    const good = (id: string) => `${id},Ann,Lee,,,1 Main St,Austin,TX,78745,,,,,"$100,000.00",Bank,CONV,6.0,11/14/2026,01/01/2027,,`;
+    // 150 rows in chunks of 100: row 5 repeats row 3 (same chunk), row 120 repeats row 1 (the next chunk).
+    const ids = Array.from({ length: 150 }, (_, i) => `B-71${String(i).padStart(4, "0")}`);
+    ids[4] = ids[2]!;
+    ids[119] = ids[0]!;
+    writeFileSync(file, [HEADER, ...ids.map(good), ""].join("\n"));
+    const row = await ingest(file);
+    expect(row).toMatchObject({ status: "COMPLETE", rows_read: 150, accepted: 150, inserted: 148 });
+    const checklist = JSON.parse(await object(`reports/${row.id}/checklist.json`)) as Import.Checklist;
+    expect(checklist.checks.duplicate_rows_in_batch).toEqual({ status: "warn", rows: 2, key: ["mortgage_id"] });
+  });
 });
 
 describe("replay", () => {
@@ -160,7 +174,7 @@ describe("replay", () => {
 
   beforeAll(async () => {
     original = (await platform.pool.query<Import.ImportRow>(
-      "SELECT * FROM imports WHERE file_name = 'partner-b-mortgages-2026-11-20.csv' AND replay_of IS NULL")).rows[0]!;
+      "SELECT * FROM imports WHERE file_name = 'partner-b-mortgages-2026-11-20.csv' AND replay_of IS NULL AND status <> 'DUPLICATE'")).rows[0]!;
     writeFileSync(fixedFile(), [
       `row_number,${HEADER}`,
       `8,B-100006,Kevin,Nguyen,,,7 Harbor View Ln,Seattle,WA,98101,,,,,"$150,000.00",Emerald Lending,CONV,6.0,11/16/2026,01/01/2027,206-555-0175,kevin.nguyen@example.com`,
@@ -322,7 +336,7 @@ describe("memory-bounded staging", () => {
 describe("status and progress", () => {
   it("describes one import in full: reports, rejects by reason, replays, totals across runs, the replay command", async () => {
     const original = (await platform.pool.query<Import.ImportRow>(
-      "SELECT * FROM imports WHERE file_name = 'partner-b-mortgages-2026-11-20.csv' AND replay_of IS NULL")).rows[0]!;
+      "SELECT * FROM imports WHERE file_name = 'partner-b-mortgages-2026-11-20.csv' AND replay_of IS NULL AND status <> 'DUPLICATE'")).rows[0]!;
     const d = await Import.describe(platform.pool, original.id);
     const at = (f: string) => `s3://${platform.bucket}/reports/${original.id}/${f}`;
     expect(d.reports).toEqual({ success: at("success.csv"), errors: at("errors.csv"), checklist: at("checklist.json") });
@@ -480,7 +494,7 @@ describe("fault injection", () => {
     await run.same(row!.id);
     // The replay stands in for the failed import: the same file sent again is its DUPLICATE.
     const again = await ingest(path.join(tmp, "partner-b-mortgages-2026-10-06.csv"));
-    expect(again).toMatchObject({ status: "DUPLICATE", duplicate_of: row!.id });
+    expect(again, again.status_reason ?? "").toMatchObject({ status: "DUPLICATE", duplicate_of: row!.id });
   });
 
   it("an SNS publish that fails for a moment: the alert is retried and sent, the import FAILED with its reports", async () => {

@@ -36,30 +36,42 @@ export const mortgagesTarget: Target = {
   kind: "mortgages",
   stagingTable: "staging_mortgages",
   columns: [
-    "mortgage_id", "borrower_first_name", "borrower_last_name", "co_borrower_first_name", "co_borrower_last_name",
+    "mortgage_id", "match_key", "borrower_first_name", "borrower_last_name", "co_borrower_first_name", "co_borrower_last_name",
     "property_address", "property_city", "property_state", "property_zip5", "property_zip4",
     "mailing_address", "mailing_city", "mailing_state", "mailing_zip5", "mailing_zip4",
     "loan_amount", "lender_name", "loan_type", "interest_rate", "closing_date", "first_payment_date",
     "phone", "email", "imb_raw", "tracking_code", "routing_code", "imb_repaired",
   ],
   key: ["mortgage_id"],
+  insertsByKey: true,
   views: ["report_mortgages_by_partner_day"],
-  async promote(client, importId, chunkIndex) {
+  async promote(client, importId, chunkIndex, staged) {
     await client.query(LOCK_BARCODE_CLAIMS, [false]);
-    // A chunk with barcodes (partner A) checks them under the partner's mail-piece lock; one
-    // without only needs the lock to link pieces that arrived first, after its own upsert.
-    const { rows: [flag] } = await client.query<{ barcodes: boolean }>(
-      "SELECT EXISTS (SELECT 1 FROM staging_mortgages WHERE import_id = $1 AND chunk_index = $2 AND tracking_code IS NOT NULL) AS barcodes",
-      [importId, chunkIndex]);
-    if (flag!.barcodes) await client.query(LOCK_MAIL_PIECES, [importId]);
-    const rejects = await refuse(client, "staging_mortgages", importId, chunkIndex,
-      flag!.barcodes ? [MORTGAGE_OWNER_RULE, BARCODE_RULE] : [MORTGAGE_OWNER_RULE]);
-    const { rows } = await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2)", [importId, chunkIndex]);
-    // Another partner's barcode map that claimed one of these mortgages first loses its claim now.
+    const upsert = async () =>
+      (await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2)", [importId, chunkIndex])).rows[0]!;
+    let rejects: TargetReject[];
+    let counts: { inserted: number; updated: number };
+    if (staged.filled.has("tracking_code")) {
+      // Barcodes (partner A) are checked under the partner's mail-piece lock, and a row refused for
+      // its barcode must not reach core: every rule first.
+      await client.query(LOCK_MAIL_PIECES, [importId]);
+      rejects = await refuse(client, "staging_mortgages", importId, chunkIndex, [MORTGAGE_OWNER_RULE, BARCODE_RULE]);
+      counts = await upsert();
+    } else {
+      // The upsert never touches another partner's mortgage (its WHERE), so the owner rule can be
+      // asked afterwards, and only when some key was neither inserted nor updated: on a file of new
+      // or changed mortgages it cannot find anything, and asking costs a probe per row.
+      counts = await upsert();
+      rejects = Number(counts.inserted) + Number(counts.updated) < staged.distinctKeys
+        ? await refuse(client, "staging_mortgages", importId, chunkIndex, [MORTGAGE_OWNER_RULE])
+        : [];
+    }
+    // Another partner's barcode map that claimed one of these mortgages first loses its claim now
+    // (refused rows are out of staging by here: they own nothing).
     await client.query("SELECT reject_foreign_claims($1, $2)", [importId, chunkIndex]);
-    if (!flag!.barcodes) await client.query(LOCK_MAIL_PIECES, [importId]);
+    if (!staged.filled.has("tracking_code")) await client.query(LOCK_MAIL_PIECES, [importId]);
     await client.query("SELECT * FROM promote_barcodes($1, $2)", [importId, chunkIndex]);
-    return { rejects, inserted: rows[0]!.inserted, updated: rows[0]!.updated };
+    return { rejects, inserted: counts.inserted, updated: counts.updated };
   },
 };
 

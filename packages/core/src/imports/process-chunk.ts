@@ -7,7 +7,7 @@ import { maybeFail, maybeFailIn } from "../faults";
 import { joinRecord, splitRecords } from "../csv/records";
 import { chunkParseOptions, forEachRecord } from "../csv/fields";
 import * as Sources from "../sources/index";
-import { chunkDialect, fileColumns, type SourceSpec } from "../sources/spec";
+import { chunkDialect, fileColumns, type SourceSpec, type StagedChunk } from "../sources/spec";
 import { getImport } from "./repo";
 import type { ChunkRef } from "./stage";
 import { readAll } from "./streams";
@@ -33,6 +33,8 @@ export interface RowReject {
 interface ParsedChunk {
   /** Accepted rows as COPY text for the target's staging table (lineage columns first). */
   staged: CopyBatches;
+  /** What promotion may know of them without asking. */
+  summary: StagedChunk;
   rejects: RowReject[];
   rowsRead: number;
 }
@@ -88,6 +90,10 @@ class ChunkRows {
   private readonly staged = new CopyBatches();
   private readonly rejects: RowReject[] = [];
   private rowsRead = 0;
+  private readonly keys = new Set<string>();
+  private readonly filled = new Set<string>();
+  /** Target columns no staged row has had a value in yet (shrinks quickly to the always-empty ones). */
+  private unfilled: string[];
   private header?: {
     width: number;
     mapped: { index: number; field: string }[];
@@ -99,7 +105,21 @@ class ChunkRows {
     private readonly spec: SourceSpec,
     private readonly dialect: ReturnType<typeof chunkDialect>,
     private readonly lineage: (line: number) => CopyValue[],
-  ) {}
+  ) {
+    this.unfilled = [...spec.target.columns];
+  }
+
+  private note(out: Record<string, unknown>): void {
+    const key = this.spec.target.key;
+    if (key) this.keys.add(key.length === 1 ? String(out[key[0]!]) : key.map((k) => String(out[k])).join("\u0000"));
+    if (this.unfilled.length === 0) return;
+    let still = 0;
+    for (const column of this.unfilled) {
+      if (out[column] !== null && out[column] !== undefined) this.filled.add(column);
+      else this.unfilled[still++] = column;
+    }
+    this.unfilled.length = still;
+  }
 
   take(rec: string[]): void {
     if (!this.header) {
@@ -118,6 +138,7 @@ class ChunkRows {
     const out = validate(rec);
     if (out) {
       this.staged.add(copyLineOf(this.lineage(row), out, this.spec.target.columns));
+      this.note(out);
       return;
     }
     const raw = joinRecord(rec.slice(1), delimiter, quote);
@@ -147,7 +168,11 @@ class ChunkRows {
 
   result(broken: RowReject[]): ParsedChunk {
     const rejects = [...broken, ...this.rejects].sort((a, b) => a.row - b.row);
-    return { staged: this.staged, rejects, rowsRead: this.rowsRead + broken.length };
+    const rows = this.staged.rows;
+    return {
+      staged: this.staged, rejects, rowsRead: this.rowsRead + broken.length,
+      summary: { rows, distinctKeys: this.spec.target.key ? this.keys.size : rows, filled: this.filled },
+    };
   }
 }
 
@@ -192,7 +217,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
       await copyPrepared(client, target.stagingTable, ["import_id", "chunk_index", "source_row", "src_seq", "partner", ...target.columns], parsed.staged.done());
       lap("copy");
       await maybeFailIn("process-chunk.after-copy", client);
-      const promoted = await target.promote(client, importId, chunk.index);
+      const promoted = await target.promote(client, importId, chunk.index, parsed.summary);
       lap("promote");
       const ruleRejects: RowReject[] = promoted.rejects.map((r) => ({ row: r.sourceRow, type: "rule", field: r.field, value: r.value, message: r.reason, raw: null }));
       const rejects = [...parsed.rejects, ...ruleRejects];
@@ -208,9 +233,11 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
       maybeFail("process-chunk.before-commit");
       await client.query(
         `UPDATE import_chunks SET status = 'DONE', attempts = attempts + 1, rows_read = $3, accepted = $4, rejected = $5,
-                inserted = $6, updated = $7, unchanged = $8, duration_ms = $9, finished_at = now()
+                inserted = $6, updated = $7, unchanged = $8, duration_ms = $9, finished_at = now(),
+                staged_rows = $10, distinct_keys = $11
           WHERE import_id = $1 AND chunk_index = $2`,
-        [importId, chunk.index, c.rows_read, c.accepted, c.rejected, c.inserted, c.updated, c.unchanged, Date.now() - started]);
+        [importId, chunk.index, c.rows_read, c.accepted, c.rejected, c.inserted, c.updated, c.unchanged, Date.now() - started,
+          parsed.summary.rows, parsed.summary.distinctKeys]);
       // Progress for the dashboard and the CLI; last, so the row lock on imports is held briefly.
       await client.query(
         "UPDATE imports SET chunks_done = chunks_done + 1 WHERE id = $1", [importId]);

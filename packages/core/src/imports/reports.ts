@@ -165,15 +165,27 @@ export async function checklist(db: Queryable, imp: ImportRow, outcome: Outcome)
 
 /**
  * Accepted rows of this batch that repeat the canonical key of another row of the same batch
- * (the last one wins; worth a look, not an error).
+ * (the last one wins; worth a look, not an error). Each chunk recorded its staged rows and their
+ * distinct keys, which counts the repeats inside chunks; when the target's inserts are one per new
+ * key and every chunk inserted all its keys, no key can repeat across chunks either (the later
+ * chunk would have found it), and the batch is not read again. Otherwise it is counted over the
+ * batch's staged rows.
  */
 async function duplicateRows(db: Queryable, imp: ImportRow): Promise<Check> {
   const target = Sources.get(imp.source ?? "")?.target;
   if (!target) return { status: "not_checked" };
   const key = target.key ?? target.columns;
-  const { rows } = await db.query<{ n: number }>(
-    `SELECT (count(*) - count(DISTINCT ROW(${key.map((c) => `"${c}"`).join(", ")})))::int AS n
-       FROM ${target.stagingTable} WHERE import_id = $1`, [imp.id]);
-  const n = rows[0]!.n;
+  const { rows: [chunks] } = await db.query<{ fresh: boolean | null; within: number | null }>(
+    `SELECT bool_and(inserted = distinct_keys AND staged_rows = accepted) AS fresh, sum(staged_rows - distinct_keys)::int AS within
+       FROM import_chunks WHERE import_id = $1`, [imp.id]);
+  let n: number;
+  if (target.insertsByKey && target.key && chunks!.fresh) {
+    n = chunks!.within ?? 0;
+  } else {
+    const cols = key.map((c) => `"${c}"`).join(", ");
+    n = (await db.query<{ n: number }>(
+      `SELECT coalesce(sum(n - 1), 0)::int AS n FROM (
+         SELECT count(*) AS n FROM ${target.stagingTable} WHERE import_id = $1 GROUP BY ${cols} HAVING count(*) > 1) AS repeated`, [imp.id])).rows[0]!.n;
+  }
   return { status: n > 0 ? "warn" : "pass", rows: n, key: [...key] };
 }

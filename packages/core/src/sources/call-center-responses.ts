@@ -2,6 +2,7 @@ import type { SourceSpec } from "./spec";
 import { Imb } from "../imb/index";
 import { keyed, phoneE164, rowSchema, timestamp, vocabulary } from "./fields";
 import { callResponsesTarget } from "../feeds/targets";
+import { mortgageMatchKey } from "./mortgage-row";
 
 export const DISPOSITIONS = {
   interested: ["yes", "int", "wants quote", "interested - quote"],
@@ -16,14 +17,6 @@ function keyedTrackingCode(v: string): string | null {
   return r.ok && r.encoding === "numeric" ? r.tracking : null;
 }
 
-/**
- * A mortgage id as keyed, reduced to its letters and digits (sql mortgage_match_key does the same
- * to the ids we hold): "b 100004" and "B-100004" are one key. Null when nothing is left.
- */
-function keyedMortgageId(v: string): string | null {
-  const key = v.toUpperCase().replace(/[^A-Z0-9]/g, "");
-  return key.length > 0 && key.length <= 40 ? key : null;
-}
 
 /**
  * The call center's daily export of IVR responses: the caller's phone, the call's start in US
@@ -49,7 +42,7 @@ export const callCenterResponses: SourceSpec = {
       phone: phoneE164({ required: true }),
       call_start: timestamp("MM/DD/YYYY hh:mm", { required: true, zone: "America/Chicago" }),
       disposition: vocabulary(DISPOSITIONS, { required: true }),
-      loan: keyed(keyedMortgageId),
+      loan: keyed(mortgageMatchKey),
       tracking: keyed(keyedTrackingCode),
     },
     (r) => ({

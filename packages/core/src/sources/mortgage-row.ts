@@ -1,6 +1,17 @@
 import { date, decimal, email, identifier, imb, money, oneOf, phone, rowSchema, text, usState, zip, type DateFormat, type NumberFormat, type RowSchema } from "./fields";
 
 /**
+ * A mortgage id reduced to its letters and digits, upper-cased: the key callers' keyed loan numbers
+ * are matched by ("b 100004", "B-100004" and "B100004" are one key). Null when nothing is left or
+ * more than 40 characters are. SQL's mortgage_match_key() is the same function (it backfilled the
+ * stored keys); the two are held equal by a test.
+ */
+export function mortgageMatchKey(id: string): string | null {
+  const key = id.replace(/[^A-Za-z0-9]/g, "").toUpperCase();
+  return key.length > 0 && key.length <= 40 ? key : null;
+}
+
+/**
  * The row rules every partner's mortgage file shares: a spec maps its own headers onto these
  * field names and says how the partner writes dates and numbers and whether the IMb is embedded.
  * The output has the columns of mortgagesTarget.
@@ -35,6 +46,7 @@ export function mortgageRow(opts: { dates: DateFormat; numbers?: NumberFormat; b
     },
     (r) => ({
       mortgage_id: r.loan_number,
+      match_key: r.loan_number === null ? null : mortgageMatchKey(r.loan_number),
       borrower_first_name: r.borrower_first,
       borrower_last_name: r.borrower_last,
       co_borrower_first_name: r.co_borrower_first,

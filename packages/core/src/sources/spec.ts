@@ -44,6 +44,16 @@ export interface TargetReject {
   reason: string;
 }
 
+/** What the chunk processor learned of the rows it staged, so promotion need not ask the database. */
+export interface StagedChunk {
+  /** Rows staged (accepted by the row rules). */
+  rows: number;
+  /** Distinct values of the target's key among them (equal to `rows` when the target has no key). */
+  distinctKeys: number;
+  /** The columns at least one staged row has a value in. */
+  filled: ReadonlySet<string>;
+}
+
 /** Where a kind of data lands: its staging table and the set-based promotion into core. */
 export interface Target {
   kind: string;
@@ -51,9 +61,15 @@ export interface Target {
   /** Staging columns filled from a validated row, in COPY order (lineage columns come first, implicitly). */
   columns: readonly string[];
   /** Runs inside the chunk's transaction after COPY; returns the rows the rules refused and the upsert counts. */
-  promote(client: PoolClient, importId: string, chunkIndex: number): Promise<{ rejects: TargetReject[]; inserted: number; updated: number }>;
+  promote(client: PoolClient, importId: string, chunkIndex: number, staged: StagedChunk): Promise<{ rejects: TargetReject[]; inserted: number; updated: number }>;
   /** The canonical key among `columns`: two rows of one batch sharing it are duplicates (reported, the last wins). */
   key?: readonly string[];
+  /**
+   * `inserted` counts core rows created, one per distinct key of the chunk that did not exist yet:
+   * a chunk whose inserted equals its distinct keys shares no key with anything written before it,
+   * which lets the batch's duplicate check skip re-reading the batch.
+   */
+  insertsByKey?: boolean;
   /**
    * File-level rules that need every chunk promoted first (e.g. a full do-not-call file replaces
    * its area codes). Runs in one transaction in Finalize; must be idempotent (Finalize retries).
