@@ -1,4 +1,5 @@
-import { Matcher, profileOf, type Link, type MatcherOptions } from "./match";
+import { profileOf, type Link } from "./match";
+import { Matcher, type MatcherOptions } from "./matcher";
 import { standardizeContact, type ContactInput, type FieldProblem } from "./record";
 
 export interface ClusteredRow {

@@ -111,7 +111,7 @@ export function blockKeys(p: MatchProfile): string[] {
 }
 
 /** A blocking key as stored (person_keys): "z:robert|smith|02116". */
-const keyText = (tag: string, a: string, b?: string, c?: string) => `${tag}:${a}${b === undefined ? "" : `|${b}`}${c === undefined ? "" : `|${c}`}`;
+export const keyText = (tag: string, a: string, b?: string, c?: string) => `${tag}:${a}${b === undefined ? "" : `|${b}`}${c === undefined ? "" : `|${c}`}`;
 
 /** Every blocking key of a record as its parts, without building the key's text (the matcher hashes the parts). */
 export function forEachBlockKey(p: MatchProfile, emit: (tag: string, a: string, b?: string, c?: string) => void): void {
@@ -137,7 +137,7 @@ export function forEachBlockKey(p: MatchProfile, emit: (tag: string, a: string, 
 }
 
 /** FNV-1a over the key's parts, folded to 30 bits (a small integer: cheap Map keys, no key strings kept). */
-function keyHash(tag: string, a: string, b?: string, c?: string): number {
+export function keyHash(tag: string, a: string, b?: string, c?: string): number {
   let h = mixHash(0x811c9dc5, tag);
   h = mixHash(h, a);
   if (b !== undefined) h = mixHash(h, b);
@@ -269,109 +269,4 @@ export function compare(a: MatchProfile, b: MatchProfile): Verdict | null {
 export interface Link extends Verdict {
   from: number;
   to: number;
-}
-
-export interface MatcherOptions {
-  /** A block holding this many records takes no more (a common surname in a big ZIP); default 200. */
-  maxBlock?: number;
-  /** Pairs never to link (an operator split them), by index. */
-  veto?: (a: number, b: number) => boolean;
-}
-
-/**
- * Incremental record linkage: add records one at a time; each is compared with the earlier
- * records that share a blocking key, linked where a rule holds, and clusters are the connected
- * components of the links (union-find). Which links exist does not depend on the order records
- * arrive in (every pair sharing a key is compared once, when the later one arrives), so the
- * clusters do not either, as long as no block reaches the guard.
- */
-export class Matcher {
-  readonly profiles: MatchProfile[] = [];
-  readonly links: Link[] = [];
-  /** Blocks that reached the guard, and how many records they turned away. */
-  readonly oversized = new Map<string, number>();
-  private readonly blocks = new Map<number, number | number[]>();
-  private parent: Int32Array = new Int32Array(1024);
-  private seen: Int32Array = new Int32Array(1024);
-  private readonly maxBlock: number;
-  private readonly veto?: (a: number, b: number) => boolean;
-
-  constructor(options: MatcherOptions = {}) {
-    this.maxBlock = options.maxBlock ?? 200;
-    this.veto = options.veto;
-  }
-
-  get size(): number {
-    return this.profiles.length;
-  }
-
-  /**
-   * Adds a record. `compareWithEarlier: false` loads a record whose links are already known
-   * (an existing golden record's source): it joins the blocks but is not compared now.
-   * Returns its index and the links it made.
-   */
-  add(profile: MatchProfile, compareWithEarlier = true): { index: number; links: Link[] } {
-    const index = this.profiles.length;
-    this.profiles.push(profile);
-    if (index >= this.parent.length) {
-      const grow = (old: Int32Array) => { const next = new Int32Array(old.length * 2); next.set(old); return next; };
-      this.parent = grow(this.parent);
-      this.seen = grow(this.seen);
-    }
-    this.parent[index] = index;
-    this.seen[index] = -1;
-    const made: Link[] = [];
-    forEachBlockKey(profile, (tag, a, b, c) => {
-      // Keys are hashed: two keys sharing a hash share a block, which costs comparisons, never a wrong link.
-      const key = keyHash(tag, a, b, c);
-      const block = this.blocks.get(key);
-      if (block === undefined) { this.blocks.set(key, index); return; }
-      if (typeof block === "number") {
-        if (compareWithEarlier) this.consider(index, block, made);
-        this.blocks.set(key, [block, index]);
-        return;
-      }
-      if (block.length >= this.maxBlock) {
-        const text = keyText(tag, a, b, c);
-        this.oversized.set(text, (this.oversized.get(text) ?? 0) + 1);
-        return;
-      }
-      if (compareWithEarlier) for (const other of block) this.consider(index, other, made);
-      block.push(index);
-    });
-    return { index, links: made };
-  }
-
-  private consider(index: number, other: number, made: Link[]): void {
-    if (this.seen[other] === index) return;
-    this.seen[other] = index;
-    if (this.veto?.(index, other)) return;
-    const verdict = compare(this.profiles[index]!, this.profiles[other]!);
-    if (!verdict) return;
-    const link = { from: index, to: other, ...verdict };
-    made.push(link);
-    this.links.push(link);
-    this.union(index, other);
-  }
-
-  /** Puts two records in one cluster without comparing them (known links, manual merges). */
-  union(a: number, b: number): void {
-    const ra = this.find(a), rb = this.find(b);
-    if (ra === rb) return;
-    // The older record's root stays the root: cluster ids follow the first record.
-    if (ra < rb) this.parent[rb] = ra;
-    else this.parent[ra] = rb;
-  }
-
-  /** The cluster of a record: the index of its cluster's earliest record. */
-  find(i: number): number {
-    let root = i;
-    while (this.parent[root] !== root) root = this.parent[root]!;
-    while (this.parent[i] !== root) {
-      const next = this.parent[i]!;
-      this.parent[i] = root;
-      i = next;
-    }
-    return root;
-  }
 }

@@ -1,7 +1,8 @@
 import type { PoolClient, Queryable } from "../db";
 import { withTransaction, type Pool } from "../db";
 import type { Logger } from "../log";
-import { Matcher, blockKeys, profileOf, type Link, type MatchProfile } from "./match";
+import { blockKeys, profileOf, type Link, type MatchProfile } from "./match";
+import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
 
 /** Serializes people resolution across imports: two imports never create two golden records for one person. */

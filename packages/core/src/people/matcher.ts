@@ -1,0 +1,267 @@
+import { compare, forEachBlockKey, keyHash, keyText, type Link, type MatchProfile, type Tier } from "./match";
+
+export interface MatcherOptions {
+  /** A block holding this many records takes no more (a common surname in a big ZIP); default 200. */
+  maxBlock?: number;
+  /** Pairs never to link (an operator split them), by index. */
+  veto?: (a: number, b: number) => boolean;
+}
+
+/*
+ * Why this layout: a million profiles stay in memory while new records are matched against
+ * them. As one object per record (plus a Map of ~10 million blocks holding arrays) they made a
+ * 4 GB heap that every major garbage collection walked: a quarter of the matcher's time. Here a
+ * record is a row of one flat array of references to its values (names, ZIPs, dates and streets
+ * are shared strings: profileOf interns them), so a record costs the collector no object of its
+ * own and reading a record is one or two cache lines. Blocks are an open-addressing hash table
+ * over the keys' 30-bit hashes, each block's members in a run of one typed array (a block of one
+ * keeps its member in the table itself). A profile is rebuilt for each comparison (a short-lived
+ * object the young-generation collector frees almost for nothing), so `compare` keeps its inputs.
+ */
+
+/** MatchProfile's fields in row order. */
+const FIELDS = ["first", "formal", "formals", "last", "lastParts", "lastSound", "email", "emailLocal", "emailDomain",
+  "phone", "phone7", "dob", "zip5", "city", "house", "street", "ids"] as const satisfies readonly (keyof MatchProfile)[];
+const WIDTH = FIELDS.length;
+const PAGE_BITS = 16;
+const PAGE_MASK = (1 << PAGE_BITS) - 1;
+type Value = MatchProfile[(typeof FIELDS)[number]];
+
+const grow = <A extends Int32Array | Float64Array | Uint8Array>(old: A, length: number): A => {
+  const next = new (old.constructor as new (n: number) => A)(length);
+  next.set(old);
+  return next;
+};
+
+const TIERS: readonly Tier[] = ["exact", "strong", "fuzzy"];
+
+/**
+ * Incremental record linkage: add records one at a time; each is compared with the earlier
+ * records that share a blocking key, linked where a rule holds, and clusters are the connected
+ * components of the links (union-find). Which links exist does not depend on the order records
+ * arrive in (every pair sharing a key is compared once, when the later one arrives), so the
+ * clusters do not either, as long as no block reaches the guard.
+ */
+export class Matcher {
+  /** Blocks that reached the guard, and how many records they turned away. */
+  readonly oversized = new Map<string, number>();
+  private readonly maxBlock: number;
+  private readonly veto?: (a: number, b: number) => boolean;
+  private count = 0;
+
+  /** Record i's profile is pages[i >>> PAGE_BITS][(i & PAGE_MASK) * WIDTH …], in FIELDS order (pages: one array of 30 million would near V8's limit). */
+  private readonly pages: Value[][] = [];
+  private parent = new Int32Array(1024);
+  private seen = new Int32Array(1024);
+
+  // Blocks: slot s of the table is [key hash, start, size, capacity] at s * 4; an empty slot has key -1.
+  // A block's members are arena[start … start + size), oldest first; a block of one (capacity 0) keeps its member in `start`.
+  private table = new Int32Array(4 << 16).fill(-1);
+  private tableMask = (1 << 16) - 1;
+  private blockCount = 0;
+  private arena = new Int32Array(1 << 16);
+  private arenaUsed = 0;
+
+  // Links, one row each; reasons interned (most repeat).
+  private linkFrom = new Int32Array(1024);
+  private linkTo = new Int32Array(1024);
+  private linkScore = new Float64Array(1024);
+  private linkTier = new Uint8Array(1024);
+  private linkReason = new Int32Array(1024);
+  private linkCount = 0;
+  private readonly reasonIds = new Map<string, number>();
+  private readonly reasons: string[] = [];
+
+  constructor(options: MatcherOptions = {}) {
+    this.maxBlock = options.maxBlock ?? 200;
+    this.veto = options.veto;
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The profile of record `index`, as it was added. */
+  profile(index: number): MatchProfile {
+    const r = this.pages[index >>> PAGE_BITS]!, o = (index & PAGE_MASK) * WIDTH;
+    return {
+      first: r[o] as string | null, formal: r[o + 1] as string | null, formals: r[o + 2] as readonly string[],
+      last: r[o + 3] as string | null, lastParts: r[o + 4] as string[], lastSound: r[o + 5] as string | null,
+      email: r[o + 6] as string | null, emailLocal: r[o + 7] as string | null, emailDomain: r[o + 8] as string | null,
+      phone: r[o + 9] as string | null, phone7: r[o + 10] as string | null, dob: r[o + 11] as string | null,
+      zip5: r[o + 12] as string | null, city: r[o + 13] as string | null, house: r[o + 14] as string | null,
+      street: r[o + 15] as string | null, ids: r[o + 16] as string[],
+    };
+  }
+
+  /** Every link made so far, oldest first. */
+  get links(): Link[] {
+    const out: Link[] = new Array(this.linkCount);
+    for (let i = 0; i < this.linkCount; i++) out[i] = this.link(i);
+    return out;
+  }
+
+  private link(i: number): Link {
+    return { from: this.linkFrom[i]!, to: this.linkTo[i]!, score: this.linkScore[i]!, tier: TIERS[this.linkTier[i]!]!, reason: this.reasons[this.linkReason[i]!]! };
+  }
+
+  /**
+   * Adds a record. `compareWithEarlier: false` loads a record whose links are already known
+   * (an existing golden record's source): it joins the blocks but is not compared now.
+   * Returns its index and the links it made.
+   */
+  add(profile: MatchProfile, compareWithEarlier = true): { index: number; links: Link[] } {
+    const index = this.count++;
+    if (index >= this.parent.length) {
+      this.parent = grow(this.parent, this.parent.length * 2);
+      this.seen = grow(this.seen, this.seen.length * 2);
+    }
+    if ((index & PAGE_MASK) === 0) this.pages.push(new Array<Value>(WIDTH << PAGE_BITS).fill(null));
+    const r = this.pages[index >>> PAGE_BITS]!, o = (index & PAGE_MASK) * WIDTH;
+    r[o] = profile.first; r[o + 1] = profile.formal; r[o + 2] = profile.formals; r[o + 3] = profile.last; r[o + 4] = profile.lastParts;
+    r[o + 5] = profile.lastSound; r[o + 6] = profile.email; r[o + 7] = profile.emailLocal; r[o + 8] = profile.emailDomain; r[o + 9] = profile.phone;
+    r[o + 10] = profile.phone7; r[o + 11] = profile.dob; r[o + 12] = profile.zip5; r[o + 13] = profile.city; r[o + 14] = profile.house;
+    r[o + 15] = profile.street; r[o + 16] = profile.ids;
+    this.parent[index] = index;
+    this.seen[index] = -1;
+
+    const firstLink = this.linkCount;
+    forEachBlockKey(profile, (tag, a, b, c) => {
+      // Keys are hashed: two keys sharing a hash share a block, which costs comparisons, never a wrong link.
+      const slot = this.slotOf(keyHash(tag, a, b, c));
+      const t = this.table;
+      const size = t[slot + 2]!;
+      if (size === 0) {
+        t[slot + 1] = index;
+        t[slot + 2] = 1;
+        return;
+      }
+      // The guard as it always was: a block of one still takes a second record.
+      if (size >= 2 && size >= this.maxBlock) {
+        const text = keyText(tag, a, b, c);
+        this.oversized.set(text, (this.oversized.get(text) ?? 0) + 1);
+        return;
+      }
+      const capacity = t[slot + 3]!;
+      if (capacity === 0) {
+        const only = t[slot + 1]!;
+        if (compareWithEarlier) this.consider(index, only, profile);
+        const start = this.allocate(4);
+        this.arena[start] = only;
+        this.arena[start + 1] = index;
+        t[slot + 1] = start;
+        t[slot + 2] = 2;
+        t[slot + 3] = 4;
+        return;
+      }
+      let start = t[slot + 1]!;
+      if (compareWithEarlier) for (let i = start; i < start + size; i++) this.consider(index, this.arena[i]!, profile);
+      if (size === capacity) {
+        // Moved to a run twice as long (the old run is left unused: at most as much again as the blocks hold).
+        const moved = this.allocate(capacity * 2);
+        this.arena.copyWithin(moved, start, start + size);
+        start = moved;
+        t[slot + 1] = moved;
+        t[slot + 3] = capacity * 2;
+      }
+      this.arena[start + size] = index;
+      t[slot + 2] = size + 1;
+    });
+    const made: Link[] = [];
+    for (let i = firstLink; i < this.linkCount; i++) made.push(this.link(i));
+    return { index, links: made };
+  }
+
+  private consider(index: number, other: number, profile: MatchProfile): void {
+    if (this.seen[other] === index) return;
+    this.seen[other] = index;
+    if (this.veto?.(index, other)) return;
+    const verdict = compare(profile, this.profile(other));
+    if (!verdict) return;
+    const l = this.linkCount++;
+    if (l >= this.linkFrom.length) this.growLinks();
+    this.linkFrom[l] = index;
+    this.linkTo[l] = other;
+    this.linkScore[l] = verdict.score;
+    this.linkTier[l] = TIERS.indexOf(verdict.tier);
+    let reason = this.reasonIds.get(verdict.reason);
+    if (reason === undefined) {
+      reason = this.reasons.push(verdict.reason) - 1;
+      this.reasonIds.set(verdict.reason, reason);
+    }
+    this.linkReason[l] = reason;
+    this.union(index, other);
+  }
+
+  /** The table slot of a key hash (offset into `table`), claimed for it when new. */
+  private slotOf(key: number): number {
+    let i = key & this.tableMask;
+    for (;;) {
+      const k = this.table[i * 4]!;
+      if (k === key) return i * 4;
+      if (k === -1) break;
+      i = (i + 1) & this.tableMask;
+    }
+    if ((this.blockCount + 1) * 10 > (this.tableMask + 1) * 7) {
+      this.growTable();
+      return this.slotOf(key);
+    }
+    this.blockCount++;
+    const o = i * 4;
+    this.table[o] = key;
+    this.table[o + 2] = 0;
+    this.table[o + 3] = 0;
+    return o;
+  }
+
+  private growTable(): void {
+    const old = this.table;
+    const slots = (this.tableMask + 1) * 2;
+    this.table = new Int32Array(slots * 4).fill(-1);
+    this.tableMask = slots - 1;
+    for (let o = 0; o < old.length; o += 4) {
+      const key = old[o]!;
+      if (key === -1) continue;
+      let i = key & this.tableMask;
+      while (this.table[i * 4] !== -1) i = (i + 1) & this.tableMask;
+      this.table.set(old.subarray(o, o + 4), i * 4);
+    }
+  }
+
+  private allocate(length: number): number {
+    while (this.arenaUsed + length > this.arena.length) this.arena = grow(this.arena, this.arena.length * 2);
+    const start = this.arenaUsed;
+    this.arenaUsed += length;
+    return start;
+  }
+
+  private growLinks(): void {
+    const n = this.linkFrom.length * 2;
+    this.linkFrom = grow(this.linkFrom, n);
+    this.linkTo = grow(this.linkTo, n);
+    this.linkScore = grow(this.linkScore, n);
+    this.linkTier = grow(this.linkTier, n);
+    this.linkReason = grow(this.linkReason, n);
+  }
+
+  /** Puts two records in one cluster without comparing them (known links, manual merges). */
+  union(a: number, b: number): void {
+    const ra = this.find(a), rb = this.find(b);
+    if (ra === rb) return;
+    // The older record's root stays the root: cluster ids follow the first record.
+    if (ra < rb) this.parent[rb] = ra;
+    else this.parent[ra] = rb;
+  }
+
+  /** The cluster of a record: the index of its cluster's earliest record. */
+  find(i: number): number {
+    let root = i;
+    while (this.parent[root] !== root) root = this.parent[root]!;
+    while (this.parent[i] !== root) {
+      const next = this.parent[i]!;
+      this.parent[i] = root;
+      i = next;
+    }
+    return root;
+  }
+}
