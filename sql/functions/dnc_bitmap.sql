@@ -1,15 +1,13 @@
 -- dnc_bitmap (migration 043) follows dnc_numbers: every statement that inserts, updates or deletes
 -- registry rows sets or clears the bits of the numbers whose listing it changed, whatever path
 -- wrote them (chunk promotion, a full file's completion, a replay, an operator's SQL). The bits
--- are set with UPDATE ... SET bits = (bits & ~clear) | set, which PostgreSQL re-applies to the
--- newest row version when two writers meet, so concurrent changes to one block compose.
+-- are set in one UPDATE per statement that computes each block from the row it updates, so
+-- concurrent changes to one block compose (the pipeline also serializes registry writers).
 -- Blocks left without a listed number are deleted: equal dnc_numbers, equal dnc_bitmap.
 
--- A number's block, and its bit set alone in a block (the mask that sets or clears it).
+-- A number's block (its bit is phone % 8192).
 CREATE OR REPLACE FUNCTION dnc_block(p_phone bigint) RETURNS int
 LANGUAGE sql IMMUTABLE AS $$ SELECT (p_phone / 8192)::int $$;
-CREATE OR REPLACE FUNCTION dnc_bit(p_phone bigint) RETURNS bit
-LANGUAGE sql IMMUTABLE AS $$ SELECT B'1'::bit(8192) >> (p_phone % 8192)::int $$;
 
 -- Whether a number is listed, read from the bitmap as the rules read it (audience_rules.sql).
 CREATE OR REPLACE FUNCTION dnc_listed(p_phone bigint)
@@ -18,29 +16,55 @@ LANGUAGE sql STABLE AS $$
   SELECT coalesce((SELECT get_bit(b.bits, (p_phone % 8192)::int) = 1 FROM dnc_bitmap b WHERE b.block = dnc_block(p_phone)), false);
 $$;
 
--- Applies changes: (phone, listed) pairs, the newest state of each number.
+-- A block with the bits at p_clear offsets cleared and at p_set offsets set. One set_bit per
+-- number (a 1 KB copy each), instead of a 1 KB mask per number OR-ed together: a change file
+-- touches ~1 number per block, and masks of every number made the grouping spill to disk.
+CREATE OR REPLACE FUNCTION dnc_bits_with(p_bits bit, p_set int[], p_clear int[])
+RETURNS bit
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+  b bit(8192) := p_bits;
+  o int;
+BEGIN
+  FOREACH o IN ARRAY coalesce(p_clear, '{}') LOOP b := set_bit(b, o, 0); END LOOP;
+  FOREACH o IN ARRAY coalesce(p_set, '{}') LOOP b := set_bit(b, o, 1); END LOOP;
+  RETURN b;
+END $$;
+
+-- Applies changes: (phone, listed) pairs, the newest state of each number. Existing blocks are
+-- updated in place (SET reads the row being updated, so when two writers meet PostgreSQL applies
+-- the second change to the first one's result), an update only where a bit changes (no dead row
+-- versions for nothing); missing blocks are inserted with their bits; emptied blocks are deleted.
 CREATE OR REPLACE FUNCTION dnc_bitmap_apply(p_phones bigint[], p_listed boolean[])
 RETURNS void
 LANGUAGE sql AS $$
-  INSERT INTO dnc_bitmap (block, bits)
-  SELECT DISTINCT dnc_block(c.phone), B'0'::bit(8192)
-  FROM unnest(p_phones, p_listed) AS c(phone, listed) WHERE c.listed
-  ORDER BY 1
-  ON CONFLICT (block) DO NOTHING;
-
   UPDATE dnc_bitmap b
-     SET bits = (b.bits & ~m.clear_bits) | m.set_bits
+     SET bits = dnc_bits_with(b.bits, c.sets, c.clears)
     FROM (
-      SELECT dnc_block(c.phone) AS block,
-             coalesce(bit_or(dnc_bit(c.phone)) FILTER (WHERE c.listed), B'0'::bit(8192)) AS set_bits,
-             coalesce(bit_or(dnc_bit(c.phone)) FILTER (WHERE NOT c.listed), B'0'::bit(8192)) AS clear_bits
-      FROM unnest(p_phones, p_listed) AS c(phone, listed)
+      SELECT dnc_block(x.phone) AS block,
+             array_agg((x.phone % 8192)::int) FILTER (WHERE x.listed) AS sets,
+             array_agg((x.phone % 8192)::int) FILTER (WHERE NOT x.listed) AS clears
+      FROM unnest(p_phones, p_listed) AS x(phone, listed)
       GROUP BY 1
-    ) m
-   WHERE b.block = m.block;
+    ) c
+   WHERE b.block = c.block
+     AND (EXISTS (SELECT 1 FROM unnest(c.sets) o WHERE get_bit(b.bits, o) = 0)
+       OR EXISTS (SELECT 1 FROM unnest(c.clears) o WHERE get_bit(b.bits, o) = 1));
+
+  INSERT INTO dnc_bitmap AS b (block, bits)
+  SELECT c.block, dnc_bits_with(B'0'::bit(8192), c.sets, NULL)
+    FROM (
+      SELECT dnc_block(x.phone) AS block, array_agg((x.phone % 8192)::int) AS sets
+      FROM unnest(p_phones, p_listed) AS x(phone, listed)
+      WHERE x.listed
+      GROUP BY 1
+    ) c
+   WHERE NOT EXISTS (SELECT 1 FROM dnc_bitmap e WHERE e.block = c.block)
+   ORDER BY c.block
+  ON CONFLICT (block) DO UPDATE SET bits = b.bits | excluded.bits;
 
   DELETE FROM dnc_bitmap b
-   WHERE b.block IN (SELECT DISTINCT dnc_block(c.phone) FROM unnest(p_phones) AS c(phone))
+   WHERE b.block IN (SELECT dnc_block(x.phone) FROM unnest(p_phones, p_listed) AS x(phone, listed) WHERE NOT x.listed)
      AND b.bits = B'0'::bit(8192);
 $$;
 
@@ -93,7 +117,7 @@ CREATE OR REPLACE FUNCTION dnc_bitmap_differences()
 RETURNS TABLE (block int, expected bit(8192), actual bit(8192))
 LANGUAGE sql STABLE AS $$
   WITH expected AS (
-    SELECT dnc_block(phone) AS block, bit_or(dnc_bit(phone)) AS bits
+    SELECT dnc_block(phone) AS block, dnc_bits_with(B'0'::bit(8192), array_agg((phone % 8192)::int), NULL) AS bits
     FROM dnc_numbers WHERE listed GROUP BY 1
   )
   SELECT coalesce(e.block, a.block), e.bits, a.bits
@@ -107,6 +131,7 @@ LANGUAGE sql AS $$
   LOCK TABLE dnc_numbers IN SHARE MODE;
   DELETE FROM dnc_bitmap;
   INSERT INTO dnc_bitmap (block, bits)
-  SELECT dnc_block(phone), bit_or(dnc_bit(phone)) FROM dnc_numbers WHERE listed GROUP BY 1;
+  SELECT dnc_block(phone), dnc_bits_with(B'0'::bit(8192), array_agg((phone % 8192)::int), NULL)
+  FROM dnc_numbers WHERE listed GROUP BY 1;
   SELECT count(*) FROM dnc_bitmap;
 $$;
