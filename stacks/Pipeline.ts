@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
+import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
@@ -27,6 +29,9 @@ export const STAGING_PREFIX = "staging/";
 /** Where the daily lead hand-off files go (packages/core/src/leads/handoff.ts, handoffKey). */
 export const LEADS_OUTBOX_PREFIX = "outbox/leads/";
 
+/** Where published audiences and their reconciliations go (packages/core/src/audiences/publish.ts, audienceKeys). */
+export const AUDIENCES_OUTBOX_PREFIX = "outbox/audiences/";
+
 /** Where the migrate Lambda finds the SQL files copied into its bundle. */
 const LAMBDA_SQL_DIR = "/var/task/sql";
 
@@ -45,6 +50,8 @@ const SIZING = {
   markFailed: { memorySize: "512 MB", timeout: "1 minute" },
   refreshViews: { memorySize: "512 MB", timeout: "15 minutes" },
   leadHandoff: { memorySize: "512 MB", timeout: "5 minutes" },
+  // Streams the audience through a cursor: memory stays flat; millions of customers take minutes.
+  publishAudience: { memorySize: "1024 MB", timeout: "15 minutes" },
   replay: { memorySize: "1024 MB", timeout: "15 minutes" },
   migrate: { memorySize: "512 MB", timeout: "15 minutes" },
 } satisfies Record<string, Pick<FunctionProps, "memorySize" | "timeout">>;
@@ -253,7 +260,34 @@ export function Pipeline({ stack, app }: StackContext) {
     targets: [new targets.LambdaFunction(leadHandoff)],
   });
 
-  for (const fn of [validate, checksum, stage, processChunk, resolvePeople, finalize, markFailed, trigger, replay, refreshViews, leadHandoff]) {
+  // Audiences (the same use case as `leadpipe audience publish`): on demand, and on the schedules
+  // of the campaigns the stage lists. It writes only under outbox/audiences/ and reads nothing in S3.
+  const publishAudience = handler("PublishAudience", "publish-audience", SIZING.publishAudience, {
+    // The database stops the statement before Lambda stops the function: the error is PostgreSQL's.
+    environment: { STATEMENT_TIMEOUT_MS: String(14 * 60 * 1000) },
+  });
+  // A failed publish alerts through an alarm on its errors, so the function itself needs no
+  // permission beyond the outbox and the secret (an on-failure destination would grant sns:Publish).
+  new cloudwatch.Alarm(stack, "PublishAudienceFailed", {
+    alarmDescription: `leadpipe ${app.stage}: an audience publish failed (see the PublishAudience logs)`,
+    metric: publishAudience.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
+    threshold: 1,
+    evaluationPeriods: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+  }).addAlarmAction(new cloudwatchActions.SnsAction(alerts));
+  bucket.grantPut(publishAudience, `${AUDIENCES_OUTBOX_PREFIX}*`);
+  for (const { campaign, channel, schedule } of config.audienceSchedules) {
+    new events.Rule(stack, `PublishAudience-${campaign}-${channel}`, {
+      description: `leadpipe ${app.stage}: publish the ${campaign} audience on ${channel} for the day`,
+      schedule: events.Schedule.expression(schedule),
+      targets: [new targets.LambdaFunction(publishAudience, {
+        event: events.RuleTargetInput.fromObject({ campaign, channel, time: events.EventField.time }),
+      })],
+    });
+  }
+
+  for (const fn of [validate, checksum, stage, processChunk, resolvePeople, finalize, markFailed, trigger, replay, refreshViews, leadHandoff, publishAudience]) {
     fn.node.addDependency(migrations);
   }
 
@@ -263,7 +297,7 @@ export function Pipeline({ stack, app }: StackContext) {
     AlertTopicArn: alerts.topicArn,
   });
 
-  return { bucket, alerts, ingest, trigger, replay, refreshViews, leadHandoff, resolvePeople, migrate };
+  return { bucket, alerts, ingest, trigger, replay, refreshViews, leadHandoff, resolvePeople, publishAudience, migrate };
 }
 
 /** A digest of every file under sql/, so the migration Script reruns exactly when the SQL changes. */

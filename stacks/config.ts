@@ -44,6 +44,12 @@ export interface StageConfig {
     readonly resolvePeople: string;
     // Partner pullers (SFTP, FTPS, e-mail attachments) get their schedules here, one per puller.
   };
+  /**
+   * Campaigns whose audience is published on a rhythm: one EventBridge schedule each, invoking the
+   * publish-audience Lambda for the schedule's UTC day. Every other campaign is published on
+   * demand (invoke the Lambda with {campaign, channel, asOf}, or `leadpipe audience publish`).
+   */
+  readonly audienceSchedules: readonly AudienceSchedule[];
   readonly alerts: {
     /** Addresses subscribed to the alert topic (each confirms the subscription by e-mail). */
     readonly emails: readonly string[];
@@ -52,6 +58,13 @@ export interface StageConfig {
   readonly stagedChunkDays: number;
   /** Retention of the Lambdas' CloudWatch log groups. */
   readonly logRetentionDays: LogRetentionDays;
+}
+
+export interface AudienceSchedule {
+  readonly campaign: string;
+  readonly channel: "email" | "sms" | "call" | "mail";
+  /** EventBridge schedule expression, UTC. */
+  readonly schedule: string;
 }
 
 /** The values CloudWatch Logs accepts (a subset of aws-logs RetentionDays). */
@@ -66,6 +79,7 @@ const development: StageConfig = {
   database: { minCapacity: 0, maxCapacity: 4, autoPauseMinutes: 30, readers: 0, backupRetentionDays: 1 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 4, executionTimeoutMinutes: 120 },
   schedules: { refreshViews: "cron(30 6 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "cron(0/15 * * * ? *)" },
+  audienceSchedules: [],
   alerts: { emails: [] },
   stagedChunkDays: 7,
   logRetentionDays: 14,
@@ -78,6 +92,8 @@ const production: StageConfig = {
   database: { minCapacity: 0.5, maxCapacity: 32, autoPauseMinutes: 0, readers: 1, backupRetentionDays: 14 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 16, executionTimeoutMinutes: 360 },
   schedules: { refreshViews: "cron(0 7 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "cron(0/15 * * * ? *)" },
+  // The built-in e-mail campaign, every Monday after the nightly refresh.
+  audienceSchedules: [{ campaign: "recent-bookers", channel: "email", schedule: "cron(0 8 ? * MON *)" }],
   alerts: { emails: [] },
   stagedChunkDays: 30,
   logRetentionDays: 90,
@@ -112,6 +128,14 @@ function validate(stage: string, c: StageConfig): void {
   }
   for (const [name, expression] of Object.entries(c.schedules)) {
     if (!/^(cron|rate)\(.+\)$/.test(expression)) problems.push(`schedules.${name} must be an EventBridge cron(...) or rate(...) expression`);
+  }
+  const seen = new Set<string>();
+  for (const a of c.audienceSchedules) {
+    const key = `${a.campaign}/${a.channel}`;
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(a.campaign)) problems.push(`audienceSchedules: campaign "${a.campaign}" is not a campaign name`);
+    if (!/^(cron|rate)\(.+\)$/.test(a.schedule)) problems.push(`audienceSchedules ${key} must be an EventBridge cron(...) or rate(...) expression`);
+    if (seen.has(key)) problems.push(`audienceSchedules: ${key} is scheduled twice`);
+    seen.add(key);
   }
   if (!Number.isInteger(c.stagedChunkDays) || c.stagedChunkDays < 1) problems.push("stagedChunkDays must be a positive integer");
   if (problems.length > 0) throw new Error(`stage "${stage}": ${problems.join("; ")}`);

@@ -42,6 +42,7 @@ const ALL_HANDLERS = [
   "functions/replay.handler",
   "functions/refresh-views.handler",
   "functions/lead-handoff.handler",
+  "functions/publish-audience.handler",
   "functions/resolve-people.handler",
   "functions/migrate.handler",
 ].sort();
@@ -486,6 +487,37 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       expect(s3Statements[0].Resource).toEqual({ "Fn::Join": ["", [getAttArn(bucketId), "/outbox/leads/*"]] });
 
       expectFailuresAlerted(pipeline, handoff);
+    });
+
+    it("publishes audiences on demand and on each campaign schedule of the stage, writing only under outbox/audiences/", () => {
+      const { pipeline, config } = t();
+      const publish = functionId(pipeline, "functions/publish-audience.handler");
+      const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
+      const statements = roleStatements(pipeline, publish);
+      const s3Statements = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("s3:")));
+      expect(s3Statements).toHaveLength(1);
+      expect(asList(s3Statements[0].Action)).toContain("s3:PutObject");
+      expect(asList(s3Statements[0].Action).some((a: string) => /^s3:(Get|Delete|List)/.test(a))).toBe(false);
+      expect(s3Statements[0].Resource).toEqual({ "Fn::Join": ["", [getAttArn(bucketId), "/outbox/audiences/*"]] });
+      // The bucket and the database secret, nothing else (no states:, sns: or other actions).
+      expect(statements.flatMap((s) => asList(s.Action)).filter((a: string) => !/^(s3|secretsmanager):/.test(a))).toEqual([]);
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      pipeline.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        MetricName: "Errors", Namespace: "AWS/Lambda", Dimensions: [{ Name: "FunctionName", Value: { Ref: publish } }],
+        Threshold: 1, AlarmActions: [{ Ref: topicId }],
+      });
+
+      const rules = Object.entries(pipeline.findResources("AWS::Events::Rule", { Properties: { ScheduleExpression: Match.anyValue() } }))
+        .filter(([, r]) => (r.Properties.Targets as Json[]).some((target) => JSON.stringify(target.Arn) === JSON.stringify(getAttArn(publish))));
+      expect(rules.map(([, r]) => r.Properties.ScheduleExpression)).toEqual(config.audienceSchedules.map((a) => a.schedule));
+      for (const [[ruleId, rule], a] of rules.map((r, i) => [r, config.audienceSchedules[i]!] as const)) {
+        const target = (rule.Properties.Targets as Json[])[0];
+        expect(target.InputTransformer.InputPathsMap).toEqual({ time: "$.time" });
+        expect(JSON.parse(target.InputTransformer.InputTemplate.replace("<time>", "\"T\""))).toEqual({ campaign: a.campaign, channel: a.channel, time: "T" });
+        expectInvokePermission(pipeline, publish, "events.amazonaws.com", ruleId);
+      }
+      if (key === "prod") expect(rules).toHaveLength(1); // recent-bookers on e-mail, weekly
+      else expect(rules).toHaveLength(0); // development: on demand only
     });
 
     it("publishes FAILED, TIMED_OUT and ABORTED executions of this state machine to the alert topic", () => {
