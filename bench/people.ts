@@ -3,9 +3,22 @@
  * rate of incremental matching (standardize + block + compare + link) of new rows against an
  * existing population of golden records.
  *
- *   npx tsx bench/people.ts [--people 10000,1000000] [--incremental 1000000:100000]
+ *   npx tsx bench/people.ts [--people 10000,1000000] [--incremental 1000000:100000] [--threads 2]
+ *
+ * --threads 2 (the default) standardizes the new rows on a worker thread while this one matches
+ * them (People.standardizedProfiles); --threads 1 does both on this thread.
+ *
+ * --resolve 100000:10000 measures the database path the people consumer takes after each import
+ * (People.resolveImport: candidates from person_keys, match, store links, keys and golden records)
+ * on an embedded PostgreSQL: one import of the existing people, then one of the new rows.
  */
-import { People } from "@leadpipe/core";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createPool, migrate, People } from "@leadpipe/core";
+import { startPostgres } from "../packages/local/src/postgres";
 import { syntheticPeople } from "../packages/local/src/generate/people";
 
 const arg = (name: string, fallback: string) => {
@@ -34,9 +47,16 @@ function accuracy(people: number) {
   console.log(`| ${fmt(people)} | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${matcher.oversized.size} |`);
 }
 
-function incremental(base: number, fresh: number) {
+/** A full garbage collection (the generator builds every true person up front: what it leaves behind is not what is measured). */
+function collectGarbage() {
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+async function incremental(base: number, fresh: number, threads: number) {
   // Streamed from the generator: only the truth (one number per record) is kept beside the matcher, as in production.
-  const total = [...syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" })].length;
+  let total = 0;
+  for (const _r of syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" })) total++;
   const cut = total - fresh;
   const truth = new Int32Array(total);
   const matcher = new People.Matcher();
@@ -52,22 +72,57 @@ function incremental(base: number, fresh: number) {
   const golden = new Set(Array.from({ length: cut }, (_x, k) => matcher.find(k))).size;
   // The new rows are generated before the clock starts (the generator is not what is measured).
   const newRows = Array.from({ length: fresh }, () => records.next().value!);
+  for (const r of newRows) truth[i++] = r.personId;
+  collectGarbage();
   const t1 = performance.now();
   const cpu = process.cpuUsage();
-  for (const r of newRows) {
-    truth[i++] = r.personId;
-    matcher.add(People.profileOf(People.standardizeContact(r.input)));
+  if (threads > 1) {
+    for await (const batch of People.standardizedProfiles(newRows.map((r) => r.input))) for (const p of batch) matcher.add(p);
+  } else {
+    for (const r of newRows) matcher.add(People.profileOf(People.standardizeContact(r.input)));
   }
   const seconds = (performance.now() - t1) / 1000;
   const cpuSeconds = cpuOf(cpu);
   const s = People.pairwiseScores(truth, Array.from({ length: total }, (_x, k) => matcher.find(k)));
-  console.log(`| ${fmt(cut)} records → ${fmt(golden)} golden (built in ${built.toFixed(1)} s) | ${fmt(fresh)} | ${seconds.toFixed(2)} s | ${fmt(fresh / seconds)} | ${fmt(fresh / cpuSeconds)} | ${s.f1.toFixed(4)} | ${fmt(process.memoryUsage().rss / 2 ** 20)} MB |`);
+  console.log(`| ${fmt(cut)} records → ${fmt(golden)} golden (built in ${built.toFixed(1)} s) | ${fmt(fresh)} | ${threads} | ${seconds.toFixed(2)} s | ${fmt(fresh / seconds)} | ${fmt(fresh / cpuSeconds)} | ${s.f1.toFixed(4)} | ${fmt(process.memoryUsage().rss / 2 ** 20)} MB |`);
+}
+
+/** resolveImport of an import of `fresh` new rows against the records of `base` people already resolved. */
+async function databasePath(base: number, fresh: number) {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-people-"));
+  const pg = await startPostgres(path.join(tmp, "pg"));
+  const pool = createPool(pg.url, 4);
+  try {
+    await migrate(pool);
+    const all = [...syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" })];
+    const imports = [all.slice(0, all.length - fresh), all.slice(all.length - fresh)];
+    console.log("\n| import | records | land (upsert) | resolve | records/s resolved (wall) | this process's CPU-s | created | attached | merged | links |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (const [n, records] of imports.entries()) {
+      const importId = `00000000-0000-4000-8000-${String(n + 1).padStart(12, "0")}`;
+      const t0 = performance.now();
+      await People.upsertRecords(pool, records.map((r, i) => People.recordRow(People.standardizeContact(r.input), {
+        source_kind: "contacts", source_key: r.id, import_id: importId, source_row: i + 2, src_seq: ((BigInt(n + 1) << 32n) + BigInt(i + 2)).toString(),
+      })));
+      const landed = (performance.now() - t0) / 1000;
+      const t1 = performance.now();
+      const cpu = process.cpuUsage();
+      const r = await People.resolveImport({ pool }, importId);
+      const seconds = (performance.now() - t1) / 1000;
+      console.log(`| ${n === 0 ? "existing" : "new rows"} | ${fmt(records.length)} | ${landed.toFixed(1)} s | ${seconds.toFixed(1)} s | ${fmt(records.length / seconds)} | ${cpuOf(cpu).toFixed(1)} | ${fmt(r.created)} | ${fmt(r.attached)} | ${fmt(r.merged)} | ${fmt(r.links)} |`);
+    }
+  } finally {
+    await pool.end();
+    await pg.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 console.log("| people | records | clusters | precision | recall | F1 | records/s (wall) | records/CPU-s | oversized blocks |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
 for (const n of arg("people", "10000,1000000").split(",").map(Number).filter((n) => n > 0)) accuracy(n);
 const [base, fresh] = arg("incremental", "1000000:100000").split(":").map(Number) as [number, number];
 if (base > 0) {
-  console.log("\n| existing | new rows | time | new rows/s (wall) | new rows/CPU-s | F1 (all) | RSS |\n|---|---:|---:|---:|---:|---:|---:|");
-  incremental(base, fresh);
+  console.log("\n| existing | new rows | threads | time | new rows/s (wall) | new rows/CPU-s | F1 (all) | RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|");
+  await incremental(base, fresh, Number(arg("threads", "2")));
 }
+const [dbBase, dbFresh] = arg("resolve", "0:0").split(":").map(Number) as [number, number];
+if (dbBase > 0) await databasePath(dbBase, dbFresh);

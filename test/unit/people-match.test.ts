@@ -199,3 +199,26 @@ describe("leadpipe match", () => {
     expect(readFileSync(out, "utf8").split("\n").slice(0, 3)).toEqual(["id,cluster_id,score,reason", "r1,r1,0.95,strong: first + last + ZIP (nickname)", "r2,r1,0.95,strong: first + last + ZIP (nickname)"]);
   });
 });
+
+describe("standardizing on a worker thread", () => {
+  const today = new Date("2026-01-01");
+  const recs = [...syntheticPeople({ people: 1500, seed: "worker" })];
+
+  it("yields, in input order and in batches, the profiles profileOf(standardizeContact) gives on this thread", async () => {
+    const batches: People.MatchProfile[][] = [];
+    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 400, today })) batches.push(batch);
+    expect(batches.map((b) => b.length)).toEqual([...Array(Math.floor(recs.length / 400)).fill(400), recs.length % 400]);
+    expect(batches.flat()).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
+  });
+
+  it("the matcher keeps what it was given: the same clusters and links either way, and each profile as added", async () => {
+    const one = new People.Matcher(), two = new People.Matcher();
+    const profiles = recs.map((r) => People.profileOf(People.standardizeContact(r.input, today)));
+    for (const p of profiles) one.add(p);
+    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { today })) for (const p of batch) two.add(p);
+    expect(two.links).toEqual(one.links);
+    expect(recs.map((_r, i) => two.find(i))).toEqual(recs.map((_r, i) => one.find(i)));
+    expect(one.links.length).toBeGreaterThan(1000);
+    expect(profiles.map((_p, i) => one.profile(i))).toEqual(profiles);
+  });
+});

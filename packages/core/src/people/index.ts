@@ -9,6 +9,7 @@ export { mapHeaders, parseMapping, contactFromRow, headerKey, type HeaderMapping
 export { similarNames, nameSimilarity, compareDob } from "./similarity";
 export { blockKeys, compare, profileOf, type Link, type MatchProfile, type Verdict, type Tier } from "./match";
 export { Matcher, type MatcherOptions } from "./matcher";
+export { standardizedProfiles, type ParallelOptions } from "./parallel";
 export { clusterContacts, type ClusteredRow, type ClusterSummary } from "./cluster";
 export { pairwiseScores, type PairwiseScores } from "./accuracy";
 export { resolveImport, upsertRecords, recordRow, recordColumns, PEOPLE_LOCK, type Resolution, type RecordRow, type Feeder } from "./resolve";
