@@ -48,7 +48,7 @@ async function snapshot() {
 }
 
 async function wipe() {
-  await pool.query(`TRUNCATE persons, person_records, person_keys, person_links, person_no_links, person_phones, person_emails, person_addresses,
+  await pool.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_no_links, person_phones, person_emails, person_addresses,
     person_overrides, person_merges, merge_audit, people_resolutions RESTART IDENTITY CASCADE`);
 }
 

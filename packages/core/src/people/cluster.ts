@@ -1,4 +1,5 @@
-import { profileOf, type Link } from "./match";
+import { Frequencies } from "./frequencies";
+import { profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher, type MatcherOptions } from "./matcher";
 import { standardizeContact, type ContactInput, type FieldProblem } from "./record";
 
@@ -23,15 +24,22 @@ export interface ClusterSummary {
  * that are the same person, and name each cluster after the id of its first row.
  */
 export function clusterContacts(rows: Iterable<{ id: string; input: ContactInput }>, options: MatcherOptions = {}): { rows: ClusteredRow[]; summary: ClusterSummary } {
-  const matcher = new Matcher(options);
   const ids: string[] = [];
   const problems: FieldProblem[][] = [];
+  const profiles: MatchProfile[] = [];
+  // The list is the population: names are weighed by how common they are in all of it, counted before matching.
+  const frequencies = options.frequencies ?? new Frequencies();
+  const count = options.frequencies === undefined;
   for (const { id, input } of rows) {
     const record = standardizeContact(input);
     ids.push(id);
     problems.push(record.problems);
-    matcher.add(profileOf(record));
+    const profile = profileOf(record);
+    profiles.push(profile);
+    if (count) frequencies.count(profile);
   }
+  const matcher = new Matcher({ ...options, frequencies });
+  for (const profile of profiles) matcher.add(profile);
   const best: (Link | undefined)[] = new Array(ids.length);
   for (const link of matcher.links) {
     for (const end of [link.from, link.to]) {

@@ -2,6 +2,7 @@ import { doubleMetaphone } from "double-metaphone";
 import { distance } from "fastest-levenshtein";
 import { nameKey } from "./name";
 import { formalName, isFormalName, otherFormalNames } from "./nicknames";
+import { Frequencies } from "./frequencies";
 import type { PersonRecord } from "./record";
 import { compareDob, nameSimilarity, similarNames, transposed } from "./similarity";
 
@@ -183,14 +184,50 @@ const sameShape = (a: string, b: string) => mailboxShape(a) === mailboxShape(b);
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
+ * When a rule rests on how rare the agreeing values are, it links only if fewer than this many
+ * records are expected to agree with the pair by chance (see `chance` in `compare`): odds of
+ * about 3 to 1 that the pair is one person rather than namesakes. Measured on the synthetic
+ * truth at 300k people (docs/people.md): F1 rises from 0.1 to 0.35 and is flat from there to 1;
+ * this is the strictest value on the plateau.
+ */
+export const CHANCE_LIMIT = 0.35;
+/**
+ * A contact point both records have and that differs (a move, a new number, another mailbox) is
+ * about five times likelier between two people than within one (the likelihood ratio of a
+ * disagreement): each one multiplies the chance that the agreement is a coincidence by five.
+ */
+export const DIFFERENCE_ODDS = 5;
+/** A spelling seen this many times is established: one seen 20 times less often beside it is a typo of it. */
+const ESTABLISHED = 20;
+
+const NO_FREQUENCIES = new Frequencies();
+
+/**
+ * Two spellings one typo apart: "typo" when one is established and the other at least 20 times
+ * rarer (Lori / Lri), "names" when both are established (Mark / Mary, Hall / Hill), "unknown"
+ * when the population is too small to say (the rules fall back on the length of the name).
+ */
+function spellings(freq: Frequencies, kind: "f" | "l", x: string, y: string): "typo" | "names" | "unknown" {
+  const cx = freq.get(`#${kind}:${x}`), cy = freq.get(`#${kind}:${y}`);
+  const common = Math.max(cx, cy), rare = Math.min(cx, cy);
+  if (common < ESTABLISHED) return "unknown";
+  if (rare * ESTABLISHED <= common) return "typo";
+  return rare >= ESTABLISHED ? "names" : "unknown";
+}
+
+/**
  * The tiered rules the business asked for, first that holds wins:
  * exact — a shared identifier, e-mail or E.164 phone (names must not contradict);
  * strong — same first (nicknames folded) and last name with the same ZIP, last 7 phone digits or
  * date of birth; fuzzy — names alike (a typo each) together with the same house and street, or
  * the same e-mail domain and a near-identical mailbox, or the same date of birth or phone.
  * A different date of birth, or a different value of the same identifier, vetoes every rule.
+ *
+ * Name agreement is weighed by how common the name is (`freq`, the population's counts): a rule
+ * that a namesake could satisfy links only when a namesake is unlikely (`chance`), and contact
+ * points that differ make it less likely still (DIFFERENCE_ODDS each).
  */
-export function compare(a: MatchProfile, b: MatchProfile): Verdict | null {
+export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO_FREQUENCIES): Verdict | null {
   for (const id of a.ids) {
     const eq = id.indexOf("=");
     const name = id.slice(0, eq + 1);
@@ -200,46 +237,72 @@ export function compare(a: MatchProfile, b: MatchProfile): Verdict | null {
   }
   const dob = compareDob(a.dob, b.dob);
   if (dob === "different") return null;
+  const bothFirst = a.first !== null && b.first !== null;
   const firstSame = sameGiven(a, b);
-  const initialOnly = a.first !== null && b.first !== null && Math.min(a.first.length, b.first.length) === 1 && a.first[0] === b.first[0];
-  // Short given names one letter apart are usually two names (Mark/Mary, Joan/John): "alike" needs 5+ letters for an edit,
-  // "close" (enough beside a shared e-mail) allows it from 4.
-  const firstAlike = firstSame || initialOnly || (a.first !== null && b.first !== null && givenAlike(a, b));
-  const firstClose = firstAlike || (a.first !== null && b.first !== null && similarNames(a.first, b.first, 4));
-  const firstConflict = a.first !== null && b.first !== null && !firstClose;
+  const initialOnly = bothFirst && Math.min(a.first!.length, b.first!.length) === 1 && a.first![0] === b.first![0];
+  // Given names one typo apart: two established names are two people (Mark/Mary); an established one beside a rare
+  // spelling is a typo (Lori/Lri), even in a short name. Where the population cannot say, a typo needs 5+ letters for
+  // "alike" and 4+ for "close" (enough beside a shared e-mail).
+  const firstSpelling = bothFirst && !firstSame && a.first !== b.first ? spellings(freq, "f", a.first!, b.first!) : "unknown";
+  const firstAlike = firstSame || initialOnly || (bothFirst && firstSpelling !== "names" && givenAlike(a, b)) ||
+    (firstSpelling === "typo" && similarNames(a.first!, b.first!, 3));
+  const firstClose = firstAlike || (bothFirst && firstSpelling !== "names" && similarNames(a.first!, b.first!, 4));
+  const firstConflict = bothFirst && !firstClose;
   const lastSame = surnameAgrees(a, b);
-  const lastAlike = lastSame || (a.last !== null && b.last !== null && similarNames(a.last, b.last));
+  const lastAlike = lastSame || (a.last !== null && b.last !== null && similarNames(a.last, b.last) && spellings(freq, "l", a.last, b.last) !== "names");
   // The same house: same number and ZIP, or (a ZIP missing) the same number and street in a city that does not differ.
   const sameHouse = a.house !== null && a.house === b.house;
   const sameHome = sameHouse && (a.zip5 !== null && a.zip5 === b.zip5 ||
     ((a.zip5 === null || b.zip5 === null) && a.street !== null && a.street === b.street && (a.city === null || b.city === null || a.city === b.city)));
 
   if (a.email !== null && a.email === b.email && (!firstConflict || lastAlike)) return { score: 1, tier: "exact", reason: "exact: e-mail" };
+
+  const emailDiffers = a.email !== null && b.email !== null && a.email !== b.email;
+  const phoneDiffers = a.phone7 !== null && b.phone7 !== null && a.phone7 !== b.phone7;
+  const zipDiffers = a.zip5 !== null && b.zip5 !== null && a.zip5 !== b.zip5;
+  // The shares of the names (the commoner spelling of a name with a typo: the one a namesake would have).
+  const givenShare = () => Math.max(freq.share("g", a.formal), freq.share("g", b.formal));
+  const surnameShare = () => Math.max(freq.share("l", a.last), freq.share("l", b.last));
+  // Records expected to agree by chance on the name and a value of the given share, times the odds of what differs.
+  const chance = (share: number, differing: number) => freq.records * givenShare() * surnameShare() * share * DIFFERENCE_ODDS ** differing;
+  // At one home or one landline the namesake to fear is a relative: how likely one bears this given name is its share.
+  const noNamesakeAtHome = (differing: number) => givenShare() * DIFFERENCE_ODDS ** differing <= CHANCE_LIMIT;
+
   // A household shares its landline: a phone needs the given name (a typo allowed from 5 letters), and the surname or the home.
-  if (a.phone !== null && a.phone === b.phone && firstAlike && (lastAlike || firstSame || sameHome)) {
+  if (a.phone !== null && a.phone === b.phone && firstAlike && (lastAlike || firstSame || sameHome) && noNamesakeAtHome(Number(emailDiffers))) {
     return { score: 0.97, tier: "exact", reason: "exact: phone" };
   }
   // Contact points both records have and that differ: namesakes in one ZIP, or born the same day, differ in them.
-  const conflicts = Number(a.zip5 !== null && b.zip5 !== null && a.zip5 !== b.zip5) + Number(a.phone7 !== null && b.phone7 !== null && a.phone7 !== b.phone7) +
-    Number(a.email !== null && b.email !== null && a.email !== b.email);
+  const conflicts = Number(zipDiffers) + Number(phoneDiffers) + Number(emailDiffers);
   if (firstSame && lastSame) {
     const nick = a.first !== b.first ? " (nickname)" : "";
     if (a.zip5 !== null && a.zip5 === b.zip5 && !(a.house && b.house && a.house !== b.house)) {
-      return { score: 0.95, tier: "strong", reason: `strong: first + last + ZIP${nick}` };
+      // At the same house a namesake is a relative; with a house missing, anyone of that name in the ZIP.
+      const unlikely = sameHouse ? noNamesakeAtHome(Number(phoneDiffers) + Number(emailDiffers)) : chance(freq.share("z", a.zip5), conflicts) <= CHANCE_LIMIT;
+      if (unlikely) return { score: 0.95, tier: "strong", reason: `strong: first + last + ZIP${nick}` };
     }
-    if (a.phone7 !== null && a.phone7 === b.phone7) return { score: 0.94, tier: "strong", reason: `strong: first + last + last 7 phone digits${nick}` };
-    if (dob === "same" && conflicts < 2) return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
-    if (sameHome && a.street !== null && a.street === b.street) return { score: 0.93, tier: "strong", reason: `strong: first + last + street address${nick}` };
+    if (a.phone7 !== null && a.phone7 === b.phone7 && noNamesakeAtHome(Number(emailDiffers))) {
+      return { score: 0.94, tier: "strong", reason: `strong: first + last + last 7 phone digits${nick}` };
+    }
+    if (dob === "same" && chance(freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT) return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
+    if (sameHome && a.street !== null && a.street === b.street && noNamesakeAtHome(Number(phoneDiffers) + Number(emailDiffers))) {
+      return { score: 0.93, tier: "strong", reason: `strong: first + last + street address${nick}` };
+    }
   }
   if (firstAlike && dob === "same" && (sameHome || (a.phone !== null && a.phone === b.phone))) {
     return { score: firstSame ? 0.93 : 0.9, tier: "strong", reason: `strong: first${firstSame ? "" : " with a typo"} + date of birth + ${sameHome ? "address" : "phone"} (surname differs)` };
   }
-  if (dob === "same" && firstClose && lastAlike && !(firstSame && lastSame) && conflicts < 2) {
-    return { score: round(0.6 + 0.3 * round(((a.first && b.first ? nameSimilarity(a.first, b.first) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2)), tier: "fuzzy", reason: "fuzzy: name with a typo + date of birth" };
+  if (dob === "same" && firstClose && lastAlike && !(firstSame && lastSame) && chance(freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT) {
+    return { score: round(0.6 + 0.3 * round(((bothFirst ? nameSimilarity(a.first!, b.first!) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2)), tier: "fuzzy", reason: "fuzzy: name with a typo + date of birth" };
+  }
+  // A new surname (marriage) at the same home, with the same given name and nothing else differing: the surname's
+  // change counts as one difference, so only a given name rare enough qualifies.
+  if (firstSame && sameHome && a.last !== null && b.last !== null && !lastAlike && noNamesakeAtHome(1 + Number(phoneDiffers) + Number(emailDiffers))) {
+    return { score: 0.88, tier: "strong", reason: "strong: first + address (surname differs)" };
   }
   if (!firstAlike || !lastAlike) return null;
-  const name = round(((a.first && b.first ? (firstSame ? 1 : nameSimilarity(a.first, b.first)) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2);
-  if (sameHome && a.street && b.street) {
+  const name = round(((bothFirst ? (firstSame ? 1 : nameSimilarity(a.first!, b.first!)) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2);
+  if (sameHome && a.street && b.street && noNamesakeAtHome(Number(phoneDiffers) + Number(emailDiffers))) {
     const street = round(nameSimilarity(a.street, b.street));
     if (street >= 0.8) {
       // A date of birth with a typo beside it lowers the score, it does not veto.
@@ -248,11 +311,12 @@ export function compare(a: MatchProfile, b: MatchProfile): Verdict | null {
         : { score: round(0.5 + 0.25 * name + 0.15 * street), tier: "fuzzy", reason: `fuzzy: name ${name} + address ${street}` };
     }
   }
+  const zipSame = a.zip5 !== null && a.zip5 === b.zip5, phone7Same = a.phone7 !== null && a.phone7 === b.phone7;
   if (a.emailDomain !== null && a.emailDomain === b.emailDomain && a.emailLocal && b.emailLocal && sameShape(a.emailLocal, b.emailLocal) &&
-      (distance(a.emailLocal, b.emailLocal) <= 1 || transposed(a.emailLocal, b.emailLocal)) && ((firstSame && lastSame) || a.zip5 === b.zip5 || a.phone7 === b.phone7 || dob === "near")) {
+      (distance(a.emailLocal, b.emailLocal) <= 1 || transposed(a.emailLocal, b.emailLocal)) && ((firstSame && lastSame) || zipSame || phone7Same || dob === "near")) {
     return { score: round(0.5 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: e-mail domain + mailbox ${round(nameSimilarity(a.emailLocal, b.emailLocal))} + name ${name}` };
   }
-  if (a.phone7 !== null && a.phone7 === b.phone7) return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
+  if (phone7Same && noNamesakeAtHome(Number(emailDiffers))) return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
   if (firstSame && lastSame) {
     // Two neighbouring digits swapped by whoever keyed the number.
     if (a.phone7 !== null && b.phone7 !== null && transposed(a.phone7, b.phone7)) {

@@ -1,3 +1,4 @@
+import { Frequencies } from "./frequencies";
 import { compare, forEachBlockKey, keyHash, keyText, type Link, type MatchProfile, type Tier } from "./match";
 
 export interface MatcherOptions {
@@ -5,6 +6,12 @@ export interface MatcherOptions {
   maxBlock?: number;
   /** Pairs never to link (an operator split them), by index. */
   veto?: (a: number, b: number) => boolean;
+  /**
+   * How common names are in the population (see Frequencies). Given, they are the caller's: it
+   * counts the records (a whole batch before matching it, as resolveImport and clusterContacts
+   * do) and the matcher only reads them. Left out, the matcher counts each record as it is added.
+   */
+  frequencies?: Frequencies;
 }
 
 /*
@@ -47,6 +54,8 @@ export class Matcher {
   readonly oversized = new Map<string, number>();
   private readonly maxBlock: number;
   private readonly veto?: (a: number, b: number) => boolean;
+  readonly frequencies: Frequencies;
+  private readonly countOnAdd: boolean;
   private count = 0;
 
   /** Record i's profile is pages[i >>> PAGE_BITS][(i & PAGE_MASK) * WIDTH …], in FIELDS order (pages: one array of 30 million would near V8's limit). */
@@ -75,6 +84,8 @@ export class Matcher {
   constructor(options: MatcherOptions = {}) {
     this.maxBlock = options.maxBlock ?? 200;
     this.veto = options.veto;
+    this.frequencies = options.frequencies ?? new Frequencies();
+    this.countOnAdd = options.frequencies === undefined;
   }
 
   get size(): number {
@@ -112,6 +123,7 @@ export class Matcher {
    */
   add(profile: MatchProfile, compareWithEarlier = true): { index: number; links: Link[] } {
     const index = this.count++;
+    if (this.countOnAdd) this.frequencies.count(profile);
     if (index >= this.parent.length) {
       this.parent = grow(this.parent, this.parent.length * 2);
       this.seen = grow(this.seen, this.seen.length * 2);
@@ -176,7 +188,7 @@ export class Matcher {
     if (this.seen[other] === index) return;
     this.seen[other] = index;
     if (this.veto?.(index, other)) return;
-    const verdict = compare(profile, this.profile(other));
+    const verdict = compare(profile, this.profile(other), this.frequencies);
     if (!verdict) return;
     const l = this.linkCount++;
     if (l >= this.linkFrom.length) this.growLinks();

@@ -1,6 +1,7 @@
 import type { PoolClient, Queryable } from "../db";
 import { withTransaction, type Pool } from "../db";
 import type { Logger } from "../log";
+import { Frequencies, frequencyKeys, totalKeyOf } from "./frequencies";
 import { blockKeys, profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
@@ -87,6 +88,43 @@ const profileOfRow = (r: StoredRecord): MatchProfile => profileOf({
   houseNumber: r.house_number, streetName: r.street_name, ids: r.ids,
 });
 
+/**
+ * The resolved population's counts of the values a batch will ask about (and every total). The
+ * first resolution after person_value_counts was added counts the records resolved before it.
+ */
+async function loadFrequencies(client: PoolClient, keys: string[]): Promise<Frequencies> {
+  const seeded = await client.query("SELECT 1 FROM person_value_counts WHERE key = '#'");
+  if (seeded.rowCount === 0) await countResolvedRecords(client);
+  const wanted = [...new Set(keys)];
+  const { rows } = await client.query<{ key: string; n: string }>(
+    "SELECT key, n FROM person_value_counts WHERE key = ANY ($1) OR key IN ('#', '#f', '#g', '#l', '#d', '#z')", [wanted]);
+  const frequencies = new Frequencies();
+  frequencies.load(rows.map((r) => [r.key, Number(r.n)] as const));
+  return frequencies;
+}
+
+/** Seeds person_value_counts from the records resolved before it existed (their value keys are not in person_keys). */
+async function countResolvedRecords(client: PoolClient): Promise<void> {
+  const counts = new Frequencies();
+  const column = async (sql: string, values: (v: string) => Partial<Parameters<typeof profileOf>[0]>) => {
+    const { rows } = await client.query<{ v: string; n: string }>(sql);
+    for (const r of rows) {
+      const p = profileOf({ first: null, last: null, email: null, phone: null, phone7: null, dob: null, zip5: null, houseNumber: null, streetName: null, ids: [], ...values(r.v) });
+      for (const key of frequencyKeys(p)) counts.add(key, Number(r.n));
+    }
+  };
+  const resolved = "FROM person_records WHERE resolved_at IS NOT NULL";
+  await column(`SELECT first_name AS v, count(*) AS n ${resolved} AND first_name IS NOT NULL GROUP BY 1`, (v) => ({ first: v }));
+  await column(`SELECT last_name AS v, count(*) AS n ${resolved} AND last_name IS NOT NULL GROUP BY 1`, (v) => ({ last: v }));
+  await column(`SELECT dob::text AS v, count(*) AS n ${resolved} AND dob IS NOT NULL GROUP BY 1`, (v) => ({ dob: v }));
+  await column(`SELECT zip5 AS v, count(*) AS n ${resolved} AND zip5 IS NOT NULL GROUP BY 1`, (v) => ({ zip5: v }));
+  const total = Number((await client.query<{ n: string }>(`SELECT count(*) AS n ${resolved}`)).rows[0]!.n);
+  const rows = [...counts.entries(), ["#", total] as const];
+  await client.query(
+    "INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (key) DO UPDATE SET n = excluded.n",
+    [rows.map((r) => r[0]), rows.map((r) => r[1])]);
+}
+
 export interface Resolution {
   import_id: string;
   records: number;
@@ -133,7 +171,21 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
       "SELECT record_id, other_record_id FROM person_no_links WHERE record_id = ANY ($1) OR other_record_id = ANY ($1)", [ids])).rows;
     const forbidden = new Set(noLinks.flatMap((n) => [`${n.record_id}:${n.other_record_id}`, `${n.other_record_id}:${n.record_id}`]));
 
-    const matcher = new Matcher({ maxBlock, veto: (a, b) => forbidden.has(`${ids[a]}:${ids[b]}`) });
+    // How common names are: the resolved population's counts, less what pending records counted when resolved
+    // before (a newer delivery re-queued them), plus this import's records, all counted before matching.
+    const counted = (await client.query<{ record_id: number; key: string }>(
+      "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'", [pending.map((p) => p.record_id)])).rows;
+    const oldValueKeys = counted.map((r) => r.key);
+    const newValueKeys = pendingProfiles.flatMap(frequencyKeys);
+    const frequencies = await loadFrequencies(client, [...oldValueKeys, ...newValueKeys, ...candidates.flatMap((c) => frequencyKeys(profileOfRow(c)))]);
+    const deltas = new Map<string, number>();
+    const bump = (key: string, n: number) => deltas.set(key, (deltas.get(key) ?? 0) + n);
+    for (const key of oldValueKeys) { bump(key, -1); bump(totalKeyOf(key), -1); }
+    bump("#", pending.length - new Set(counted.map((r) => r.record_id)).size);
+    for (const key of newValueKeys) { bump(key, 1); bump(totalKeyOf(key), 1); }
+    frequencies.load(deltas);
+
+    const matcher = new Matcher({ maxBlock, veto: (a, b) => forbidden.has(`${ids[a]}:${ids[b]}`), frequencies });
     const personAt: (number | null)[] = [];
     const firstOfPerson = new Map<number, number>();
     const place = (r: StoredRecord, profile: MatchProfile, compare: boolean): Link[] => {
@@ -183,10 +235,14 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
            AS x(record_id bigint, matched_record_id bigint, score numeric, tier text, reason text)
        ON CONFLICT DO NOTHING`, [JSON.stringify(linkRows), importId]);
     await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [pending.map((p) => p.record_id)]);
-    const keyRows = pending.flatMap((p, i) => blockKeys(pendingProfiles[i]!).map((k) => [k, p.record_id] as const));
+    const keyRows = pending.flatMap((p, i) => [...blockKeys(pendingProfiles[i]!), ...frequencyKeys(pendingProfiles[i]!)].map((k) => [k, p.record_id] as const));
     await client.query(
       "INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
       [keyRows.map((k) => k[0]), keyRows.map((k) => k[1])]);
+    const changed = [...deltas].filter(([, n]) => n !== 0);
+    await client.query(
+      `INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[])
+       ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`, [changed.map((d) => d[0]), changed.map((d) => d[1])]);
     // The audit of what this import did to each golden record it touched.
     const freshSet = new Set(fresh);
     const touched = new Map<number, number[]>();

@@ -1,0 +1,89 @@
+/**
+ * How common a value is in the population matched against: the number of records by given name
+ * (as written and nickname-folded), surname, date of birth and ZIP. Matching uses them to ask how
+ * many records would agree with a pair by chance (Fellegi–Sunter's u-probabilities, per value):
+ * "James Smith" in a ZIP of 500 records is a coincidence to expect, "Kwame Okafor" is not.
+ *
+ * A share is estimated with a prior worth PRIOR_RECORDS records (a Dirichlet prior: a small list
+ * says little about how common a name is, so its shares stay near the prior; a million records
+ * speak for themselves). Counts come from the records of the run plus, in the database, the
+ * records already resolved (person_value_counts), so an import is matched against the
+ * frequencies of the population it joins.
+ */
+
+/** The kinds of value counted: given name key (as written), formal given name, surname, date of birth, ZIP. */
+export type CountedKind = "f" | "g" | "l" | "d" | "z";
+
+/** What a share is before any record is seen: about one name in a thousand, one surname in ten thousand, one birthday in ~60 years, one ZIP in 40,000. */
+const PRIOR_SHARE: Record<CountedKind, number> = { f: 1 / 1000, g: 1 / 1000, l: 1 / 10_000, d: 1 / 21_900, z: 1 / 40_000 };
+const PRIOR_RECORDS = 1000;
+
+/** The part of a match profile that is counted. */
+export interface CountedValues {
+  first: string | null;
+  formal: string | null;
+  last: string | null;
+  dob: string | null;
+  zip5: string | null;
+}
+
+/** The counted values of a record, as keys: "#g:robert", "#l:smith", "#d:1970-03-04", "#z:02116" (stored in person_keys, summed in person_value_counts). */
+export function frequencyKeys(p: CountedValues): string[] {
+  const keys: string[] = [];
+  if (p.first) keys.push(`#f:${p.first}`);
+  if (p.formal) keys.push(`#g:${p.formal}`);
+  if (p.last) keys.push(`#l:${p.last}`);
+  if (p.dob) keys.push(`#d:${p.dob}`);
+  if (p.zip5) keys.push(`#z:${p.zip5}`);
+  return keys;
+}
+
+/** The total a value key adds to: "#g:robert" → "#g" (records with a given name); every record adds to "#". */
+export const totalKeyOf = (key: string) => key.slice(0, 2);
+
+export class Frequencies {
+  private readonly counts = new Map<string, number>();
+
+  /** Adds a record's values (by = -1 takes them away: a record re-resolved after a newer delivery). */
+  count(p: CountedValues, by = 1): void {
+    this.bump("#", by);
+    for (const key of frequencyKeys(p)) this.add(key, by);
+  }
+
+  /** Adds a count for a value key ("#g:robert") and its kind's total, e.g. loaded from person_value_counts. */
+  add(key: string, n: number): void {
+    this.bump(key, n);
+    this.bump(totalKeyOf(key), n);
+  }
+
+  /** Sets raw counts (value keys and totals as stored). */
+  load(rows: Iterable<readonly [string, number]>): void {
+    for (const [key, n] of rows) this.bump(key, n);
+  }
+
+  /** Records counted. */
+  get records(): number {
+    return this.counts.get("#") ?? 0;
+  }
+
+  /** Every count, value keys and totals. */
+  entries(): IterableIterator<[string, number]> {
+    return this.counts.entries();
+  }
+
+  get(key: string): number {
+    return this.counts.get(key) ?? 0;
+  }
+
+  /** Estimated share of the records with a value of `kind` that have this value. */
+  share(kind: CountedKind, value: string | null): number {
+    if (value === null) return 1;
+    return (this.get(`#${kind}:${value}`) + PRIOR_RECORDS * PRIOR_SHARE[kind]) / (this.get(`#${kind}`) + PRIOR_RECORDS);
+  }
+
+  private bump(key: string, n: number): void {
+    const next = (this.counts.get(key) ?? 0) + n;
+    if (next === 0) this.counts.delete(key);
+    else this.counts.set(key, next);
+  }
+}
