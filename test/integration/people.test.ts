@@ -104,6 +104,57 @@ describe("incremental resolution", () => {
   });
 });
 
+describe("name frequencies in the database", () => {
+  const all = [...syntheticPeople({ people: 600, seed: "frequencies" })].map((r) => ({ key: r.id, input: r.input }));
+  const first = all.slice(0, 800), second = all.slice(800);
+  const profileOf = (input: People.ContactInput) => People.profileOf(People.standardizeContact(input, new Date("2026-01-01")));
+  const counts = async () => new Map((await pool.query<{ key: string; n: number }>("SELECT key, n FROM person_value_counts")).rows.map((r) => [r.key, Number(r.n)]));
+
+  it("an import is matched with the counts of the population it joins, as the in-memory matcher does when it counts each batch before matching it", async () => {
+    await land(1, first);
+    await resolve(1);
+    await land(2, second);
+    await resolve(2);
+    const { rows } = await pool.query<{ source_key: string; person_id: number }>("SELECT source_key, person_id FROM person_records");
+    const stored = new Map(rows.map((r) => [r.source_key, r.person_id]));
+
+    const frequencies = new People.Frequencies();
+    const matcher = new People.Matcher({ frequencies });
+    for (const batch of [first, second]) {
+      const profiles = batch.map((r) => profileOf(r.input));
+      for (const p of profiles) frequencies.count(p);
+      for (const p of profiles) matcher.add(p);
+    }
+    const partition = (clusterOf: (i: number) => number) => {
+      const groups = new Map<number, string[]>();
+      all.forEach((r, i) => groups.set(clusterOf(i), [...(groups.get(clusterOf(i)) ?? []), r.key]));
+      return [...groups.values()].map((g) => g.sort().join(" ")).sort();
+    };
+    expect(partition((i) => stored.get(all[i]!.key)!)).toEqual(partition((i) => matcher.find(i)));
+    // The stored counts are the population's.
+    expect(Object.fromEntries(await counts())).toEqual(Object.fromEntries([...frequencies.entries()]));
+  });
+
+  it("a newer delivery of a record takes its old values away; counts lost or never kept are rebuilt from the resolved records", async () => {
+    await land(1, first);
+    await resolve(1);
+    const before = await counts();
+    const old = profileOf(first[0]!.input);
+    await land(2, [{ key: first[0]!.key, input: { ...first[0]!.input, first_name: "Zebulon", last_name: "Quagmire" } }]);
+    await resolve(2);
+    const after = await counts();
+    expect(after.get("#")).toBe(before.get("#"));
+    expect(after.get(`#g:${old.formal}`)).toBe(before.get(`#g:${old.formal}`)! - 1);
+    expect([after.get("#g:zebulon"), after.get("#l:quagmire")]).toEqual([1, 1]);
+    await pool.query("TRUNCATE person_value_counts");
+    await land(3, [{ key: "one-more", input: { first_name: "Zebulon", last_name: "Quagmire", zip: "02116" } }]);
+    await resolve(3);
+    const rebuilt = await counts();
+    expect([rebuilt.get("#"), rebuilt.get("#g:zebulon"), rebuilt.get("#z:02116"), rebuilt.get(`#g:${old.formal}`)])
+      .toEqual([after.get("#")! + 1, 2, (after.get("#z:02116") ?? 0) + 1, after.get(`#g:${old.formal}`)]);
+  });
+});
+
 const ann = { first_name: "Ann", last_name: "Lee", email: "ann.lee@example.com", street: "12 Elm St", city: "Boston", state: "MA", zip: "02116" };
 
 describe("survivorship and audit", () => {
