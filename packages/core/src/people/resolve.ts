@@ -173,8 +173,10 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
 
     // How common names are: the resolved population's counts, less what pending records counted when resolved
     // before (a newer delivery re-queued them), plus this import's records, all counted before matching.
-    const counted = (await client.query<{ record_id: number; key: string }>(
-      "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'", [pending.map((p) => p.record_id)])).rows;
+    // Only a record resolved before (it keeps its golden record) has counted values; person_keys has no index by record alone.
+    const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
+    const counted = requeued.length === 0 ? [] : (await client.query<{ record_id: number; key: string }>(
+      "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'", [requeued])).rows;
     const oldValueKeys = counted.map((r) => r.key);
     const newValueKeys = pendingProfiles.flatMap(frequencyKeys);
     const frequencies = await loadFrequencies(client, [...oldValueKeys, ...newValueKeys, ...candidates.flatMap((c) => frequencyKeys(profileOfRow(c)))]);
