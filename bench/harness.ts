@@ -16,10 +16,10 @@ export interface Bench {
   close(): Promise<void>;
 }
 
-export async function startBench(chunkRows: number): Promise<Bench> {
+export async function startBench(chunkRows: number, workers?: number): Promise<Bench> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-"));
   process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? "warn";
-  const platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows, log: () => undefined });
+  const platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows, ...(workers ? { workers } : {}), log: () => undefined });
   return {
     platform,
     tmp,

@@ -2,16 +2,16 @@
  * End-to-end ingest of a partner-B file against a raw COPY of the same file into an unindexed
  * table on the same database, in the same run.
  *
- *   npx tsx bench/ingest.ts [--rows 1000000] [--chunk-rows 50000]
+ *   npx tsx bench/ingest.ts [--rows 1000000] [--chunk-rows 50000] [--workers N (default: the machine's cores)]
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { writePartnerB } from "../packages/local/src/generate/partner-b";
 import { TABLE_HEADER, measure, startBench, tableRow } from "./harness";
 
-const { values } = parseArgs({ options: { rows: { type: "string", default: "1000000" }, "chunk-rows": { type: "string", default: "50000" } } });
+const { values } = parseArgs({ options: { rows: { type: "string", default: "1000000" }, "chunk-rows": { type: "string", default: "50000" }, workers: { type: "string" } } });
 const rows = Number(values.rows);
-const bench = await startBench(Number(values["chunk-rows"]));
+const bench = await startBench(Number(values["chunk-rows"]), values.workers ? Number(values.workers) : undefined);
 try {
   const file = path.join(bench.tmp, "partner-b-mortgages-2026-11-20.csv");
   const t = Date.now();

@@ -1,16 +1,26 @@
 -- Promotes one staged chunk of mortgages into core, set-based.
 -- Rules every path shares: the newest delivery wins (src_seq), whatever order chunks or
 -- files run in; a row that changes nothing is "unchanged"; a mortgage id owned by another
--- partner is never touched (the caller rejects those rows first, see mortgage_partner_conflicts).
+-- partner is never touched (the caller rejects those rows, see mortgage_partner_conflicts).
+-- Rows are applied in mortgage id order, so chunks upserting the same ids take their row locks in
+-- one order (a deadlock is still possible between files ordered differently; PostgreSQL breaks it
+-- and the chunk is retried). p_in_key_order: the chunk processor saw the chunk's ids strictly
+-- increasing (one row per id, already in order, as most partner files are): the rows are applied
+-- as staged, without the sort that dedupes and orders them.
 -- Returns how many rows were inserted and updated; the caller derives unchanged.
-CREATE OR REPLACE FUNCTION promote_mortgages(p_import_id uuid, p_chunk_index int)
+DROP FUNCTION IF EXISTS promote_mortgages(uuid, int);
+CREATE OR REPLACE FUNCTION promote_mortgages(p_import_id uuid, p_chunk_index int, p_in_key_order boolean DEFAULT false)
 RETURNS TABLE (inserted bigint, updated bigint)
 LANGUAGE sql AS $$
   WITH src AS (
-    SELECT DISTINCT ON (s.mortgage_id) s.*
-    FROM staging_mortgages s
-    WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index
-    ORDER BY s.mortgage_id, s.src_seq DESC
+    (SELECT DISTINCT ON (s.mortgage_id) s.*
+       FROM staging_mortgages s
+      WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index AND NOT p_in_key_order
+      ORDER BY s.mortgage_id, s.src_seq DESC)
+    UNION ALL
+    SELECT s.*
+      FROM staging_mortgages s
+     WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index AND p_in_key_order
   ),
   upserted AS (
     INSERT INTO mortgages AS m (
@@ -26,7 +36,6 @@ LANGUAGE sql AS $$
       loan_amount, lender_name, loan_type, interest_rate, closing_date, first_payment_date,
       phone, email, import_id, source_row, src_seq
     FROM src
-    ORDER BY mortgage_id
     ON CONFLICT (mortgage_id) DO UPDATE SET
       borrower_first_name = excluded.borrower_first_name,
       borrower_last_name = excluded.borrower_last_name,

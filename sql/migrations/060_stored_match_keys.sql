@@ -19,9 +19,12 @@ DROP INDEX mortgages_partner;
 -- What a chunk staged, for the batch's duplicate-key check (see reports.ts duplicateRows): its
 -- staged rows and their distinct keys. NULL for chunks processed before.
 ALTER TABLE import_chunks ADD COLUMN staged_rows int, ADD COLUMN distinct_keys int;
+-- A chunk that is a byte range of the original object (UTF-8 delimited text is not copied into
+-- chunk objects): {start, end, headerStart, headerEnd, line}, see stage.ts ChunkRange.
+ALTER TABLE import_chunks ADD COLUMN byte_range jsonb;
 
 -- Down Migration
-ALTER TABLE import_chunks DROP COLUMN distinct_keys, DROP COLUMN staged_rows;
+ALTER TABLE import_chunks DROP COLUMN byte_range, DROP COLUMN distinct_keys, DROP COLUMN staged_rows;
 CREATE INDEX mortgages_partner ON mortgages (partner);
 DROP INDEX mail_pieces_match_key;
 DROP INDEX mortgages_match_key;

@@ -7,6 +7,8 @@ import { Import, createLogger, type Deps, type ObjectStore } from "@leadpipe/cor
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
+import { writePartnerC } from "../../packages/local/src/generate/partners";
+import { splitRecords } from "../../packages/core/src/csv/records";
 import { formatDescription } from "../../packages/local/src/commands/status";
 import { waitWithProgress } from "../../packages/local/src/commands/ingest";
 import { replayImport } from "../../packages/local/src/commands/replay";
@@ -291,10 +293,10 @@ describe("replay", () => {
   });
 });
 
-describe("memory-bounded staging", () => {
-  it("never holds more than two chunk uploads in flight, and reading waits for them", async () => {
-    const file = path.join(tmp, "partner-b-mortgages-2026-08-01.csv");
-    await writePartnerB(file, { day: "2026-08-01", rows: 3_000 });
+describe("staging", () => {
+  it("never holds more than two chunk uploads in flight when it rewrites a file (Windows-1252), and reading waits for them", async () => {
+    const file = path.join(tmp, "partner-c-mortgages-2026-08-01.csv");
+    await writePartnerC(file, { day: "2026-08-01", rows: 3_000 });
     const key = `bench/${path.basename(file)}`;
     await platform.put(key, file);
     const { importId } = await Import.register(platform.pool, { bucket: platform.bucket, key, eventKey: "memory-test" });
@@ -326,10 +328,68 @@ describe("memory-bounded staging", () => {
       settings: { bucket: platform.bucket, chunkRows: 100, maxFileBytes: 1 << 30 } };
     const { chunks } = await Import.stage(deps, importId);
     expect(chunks.length).toBe(30);
+    expect(chunks.every((c) => c.range === undefined)).toBe(true);
     expect(read).toBe(statSync(file).size);
     expect(maxInFlight).toBe(2);
     // Unwritten bytes never exceed the two uploads in flight, the chunk being cut and one read part.
     expect(maxAhead).toBeLessThanOrEqual(3 * maxChunk + 64 * 1024);
+  });
+
+  /** Registers `file` under bench/ and returns deps that count what Stage writes. */
+  async function registered(file: string, eventKey: string) {
+    const key = `bench/${path.basename(file)}`;
+    await platform.put(key, file);
+    const real = s3Store(createS3Client(process.env.S3_ENDPOINT));
+    const { etag } = await real.head(platform.bucket, key);
+    const { importId } = await Import.register(platform.pool, { bucket: platform.bucket, key, eventKey, ...(etag ? { etag } : {}) });
+    const writes: string[] = [];
+    const store: ObjectStore = { ...real, write: async (bucket, k, body, type) => { writes.push(k); await real.write(bucket, k, body, type); } };
+    const deps: Deps = { pool: platform.pool, store, notifier: { alert: async () => undefined }, log: createLogger({}, () => undefined),
+      settings: { bucket: platform.bucket, chunkRows: 100, maxFileBytes: 1 << 30 } };
+    return { key, importId, deps, writes };
+  }
+
+  it("leaves UTF-8 text where it is: its chunks are byte ranges that read as the file's records with their lines", async () => {
+    // A byte-order mark, CRLF line ends, blank lines, quoted fields with line breaks and quotes.
+    const row = (i: number) => {
+      const street = i % 7 === 0 ? `"${i} Elm St\r\nApt ""${i}"""` : `${i} Elm St`;
+      return `B-72${String(i).padStart(4, "0")},Ann,Lee,,,${street},Austin,TX,78745,,,,,"$100,000.00",Bank,CONV,6.0,11/14/2026,01/01/2027,,`;
+    };
+    const lines = [HEADER];
+    for (let i = 1; i <= 250; i++) lines.push(...(i % 45 === 0 ? ["", row(i)] : [row(i)]));
+    const text = "\uFEFF" + lines.join("\r\n") + "\r\n\r\n";
+    const file = path.join(tmp, "partner-b-mortgages-2026-08-02.csv");
+    writeFileSync(file, text);
+    const { importId, deps, writes } = await registered(file, "range-test");
+    const { chunks } = await Import.stage(deps, importId);
+    expect(writes).toEqual([]);
+    expect(chunks.map((c) => c.records)).toEqual([100, 100, 50]);
+    expect(chunks.every((c) => c.range !== undefined)).toBe(true);
+    // What the chunk objects held: the header after __source_line, then each record after its line.
+    const records = splitRecords(Buffer.from(text.slice(1), "utf8"));
+    const expected = (i: number) => [`${Import.LINE_COLUMN},${records[0]!.record}`,
+      ...records.slice(1 + 100 * i, 1 + 100 * (i + 1)).map((r) => `${r.line},${r.record}`)].join("\n") + "\n";
+    const imp = (await platform.pool.query<Import.ImportRow>("SELECT * FROM imports WHERE id = $1", [importId])).rows[0]!;
+    for (const c of chunks) expect((await Import.chunkText(deps, imp, c)).toString("utf8")).toBe(expected(c.index));
+    // 250 rows after the header, 35 of them (rows 7, 14 … 245 before row 250) two lines long, 5 blank lines.
+    expect(records.at(-1)!.line).toBe(1 + 250 + 35 + 5);
+    const counts = await Import.processChunk(deps, importId, chunks[2]!);
+    expect(counts).toMatchObject({ rows_read: 50, accepted: 50, rejected: 0 });
+    const staged = await platform.pool.query<{ source_row: string; property_address: string }>(
+      "SELECT source_row, property_address FROM staging_mortgages WHERE import_id = $1 ORDER BY source_row", [importId]);
+    expect(staged.rows.map((r) => Number(r.source_row))).toEqual(records.slice(201).map((r) => r.line));
+    expect(staged.rows.find((r) => r.property_address.includes("Apt"))?.property_address).toBe('203 Elm St Apt "203"');
+  });
+
+  it("fails a chunk of a file that was replaced after Stage read it, saying so", async () => {
+    const file = path.join(tmp, "partner-b-mortgages-2026-08-03.csv");
+    await writePartnerB(file, { day: "2026-08-03", rows: 150 });
+    const { key, importId, deps } = await registered(file, "replaced-test");
+    const { chunks } = await Import.stage(deps, importId);
+    const other = path.join(tmp, "other.csv");
+    await writePartnerB(other, { day: "2026-08-04", rows: 150 });
+    await platform.put(key, other);
+    await expect(Import.processChunk(deps, importId, chunks[1]!)).rejects.toThrow(/was replaced while it was being imported/);
   });
 });
 

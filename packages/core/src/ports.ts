@@ -5,8 +5,12 @@ import type { Logger } from "./log";
 /** The object store (S3, or the local S3-compatible endpoint). */
 export interface ObjectStore {
   head(bucket: string, key: string): Promise<{ size: number; etag?: string; metadata: Record<string, string> }>;
-  /** The object's bytes, or the inclusive byte range [start, end]. */
-  read(bucket: string, key: string, range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * The object's bytes, or the inclusive byte range [start, end]. With `ifMatch` (an ETag), an
+   * object that is no longer that version is refused with a FileRejectedError (it was replaced
+   * while being imported; its new content arrives as an import of its own).
+   */
+  read(bucket: string, key: string, range?: { start: number; end: number }, options?: { ifMatch?: string }): Promise<Readable>;
   /** A Readable body is streamed (multipart), so a large report never sits in memory whole. */
   write(bucket: string, key: string, body: Buffer | string | Readable, contentType?: string): Promise<void>;
 }

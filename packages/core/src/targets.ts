@@ -48,7 +48,7 @@ export const mortgagesTarget: Target = {
   async promote(client, importId, chunkIndex, staged) {
     await client.query(LOCK_BARCODE_CLAIMS, [false]);
     const upsert = async () =>
-      (await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2)", [importId, chunkIndex])).rows[0]!;
+      (await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2, $3)", [importId, chunkIndex, staged.inKeyOrder])).rows[0]!;
     let rejects: TargetReject[];
     let counts: { inserted: number; updated: number };
     if (staged.filled.has("tracking_code")) {

@@ -58,7 +58,8 @@ export interface Alert {
 export interface Dropped {
   file: string;
   key: string;
-  droppedAt: Date;
+  /** The newest import of this key before the upload (0: none): the upload's import comes after it. */
+  afterSeq: number;
 }
 
 export interface LocalOptions {
@@ -322,19 +323,23 @@ export class LocalPlatform {
     const now = new Date();
     const day = now.toISOString().slice(0, 10).replaceAll("-", "/");
     const key = `inbox/${source}/${day}/${name}`;
-    const droppedAt = new Date(Date.now() - 1000);
+    // Imports of the key so far: the upload's own import is a later one, however soon after an
+    // earlier import of the same key it lands (a timestamp window would let that one answer).
+    const { rows: [last] } = await this.pool.query<{ seq: string | null }>(
+      "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2", [this.bucket, key]);
+    const afterSeq = Number(last?.seq ?? 0);
     await this.s3.send(new PutObjectCommand({
       Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: statSync(file).size,
       Metadata: { "uploaded-by": os.userInfo().username },
     }));
-    return { file, key, droppedAt };
+    return { file, key, afterSeq };
   }
 
   /** Waits until the imports of these dropped files reach a terminal state; returns them in order. */
   waitFor(dropped: Dropped[], onProgress?: (rows: Import.ImportRow[]) => void | Promise<void>, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
     return this.waitUntilTerminal(() => Promise.all(dropped.map(async (d) => (await this.pool.query<Import.ImportRow>(
-      "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND created_at >= $3 AND replay_of IS NULL ORDER BY seq DESC LIMIT 1",
-      [this.bucket, d.key, d.droppedAt])).rows[0])), onProgress, timeoutMs, dropped.map((d) => d.key).join(", "));
+      "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND seq > $3 AND replay_of IS NULL ORDER BY seq DESC LIMIT 1",
+      [this.bucket, d.key, d.afterSeq])).rows[0])), onProgress, timeoutMs, dropped.map((d) => d.key).join(", "));
   }
 
   /** Waits until these imports (by id) reach a terminal state; returns them in order. */

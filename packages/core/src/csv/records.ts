@@ -18,10 +18,15 @@ export interface SplitOptions {
   maxQuotedBytes?: number;
   /** A record (one line, unquoted) longer than this is an error: the file is not line-structured text. */
   maxRecordBytes?: number;
+  /** The line the input starts on (default 1): for a piece of a larger file. */
+  firstLine?: number;
 }
 
-/** A record's bytes without its terminating newline, and the 1-based line it starts on. */
-export type RecordSink = (record: Buffer, startLine: number) => void;
+/**
+ * A record's bytes without its terminating newline, the 1-based line it starts on, and the offset
+ * of its first byte in everything pushed so far.
+ */
+export type RecordSink = (record: Buffer, startLine: number, offset: number) => void;
 
 export class RecordTooLongError extends Error {
   override readonly name = "RecordTooLongError";
@@ -34,7 +39,9 @@ export class RecordSplitter {
   private readonly maxRecord: number;
   private pending: Buffer = Buffer.alloc(0);
   /** Line number of the first byte of `pending`. */
-  private line = 1;
+  private line: number;
+  /** Offset of the first byte of `pending` in the input. */
+  private base = 0;
 
   constructor(options: SplitOptions = {}) {
     const d = options.delimiter ?? ",";
@@ -45,11 +52,13 @@ export class RecordSplitter {
     this.quote = q.charCodeAt(0);
     this.maxQuoted = options.maxQuotedBytes ?? 64 * 1024;
     this.maxRecord = options.maxRecordBytes ?? 16 * 1024 * 1024;
+    this.line = options.firstLine ?? 1;
   }
 
   push(chunk: Buffer, sink: RecordSink): void {
     const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const consumed = this.scan(buf, sink, false);
+    this.base += consumed;
     this.pending = consumed === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(consumed));
     if (this.pending.length > this.maxRecord) {
       throw new RecordTooLongError(`a record starting on line ${this.line} is longer than ${this.maxRecord} bytes`);
@@ -57,7 +66,7 @@ export class RecordSplitter {
   }
 
   end(sink: RecordSink): void {
-    if (this.pending.length > 0) this.scan(this.pending, sink, true);
+    if (this.pending.length > 0) this.base += this.scan(this.pending, sink, true);
     this.pending = Buffer.alloc(0);
   }
 
@@ -75,7 +84,7 @@ export class RecordSplitter {
       const record = buf.subarray(start, recStop);
       const startLine = this.line;
       this.line += countLines(record) + lines;
-      if (!isBlank(record)) sink(record, startLine);
+      if (!isBlank(record)) sink(record, startLine, this.base + start);
       start = next;
     }
     return start;

@@ -1,7 +1,7 @@
 export { register, type LandedObject } from "./register";
 export { validate, sniffCsv } from "./validate";
 export { checksum } from "./checksum";
-export { stage, chunkKey, LINE_COLUMN, type ChunkRef } from "./stage";
+export { stage, chunkKey, chunkText, LINE_COLUMN, type ChunkRef, type ChunkRange } from "./stage";
 export { processChunk, parseChunk, type ChunkCounts, type RowReject } from "./process-chunk";
 export { finalize, reconciliationOf, type Reconciliation } from "./finalize";
 export { markFailed, errorMessage, type StepError } from "./mark-failed";

@@ -9,8 +9,7 @@ import { chunkParseOptions, forEachRecord } from "../csv/fields";
 import * as Sources from "../sources/index";
 import { chunkDialect, fileColumns, type SourceSpec, type StagedChunk } from "../sources/spec";
 import { getImport } from "./repo";
-import type { ChunkRef } from "./stage";
-import { readAll } from "./streams";
+import { chunkText, type ChunkRef } from "./stage";
 
 export interface ChunkCounts {
   rows_read: number;
@@ -91,6 +90,8 @@ class ChunkRows {
   private readonly rejects: RowReject[] = [];
   private rowsRead = 0;
   private readonly keys = new Set<string>();
+  private lastKey: string | undefined;
+  private inKeyOrder = true;
   private readonly filled = new Set<string>();
   /** Target columns no staged row has had a value in yet (shrinks quickly to the always-empty ones). */
   private unfilled: string[];
@@ -111,7 +112,12 @@ class ChunkRows {
 
   private note(out: Record<string, unknown>): void {
     const key = this.spec.target.key;
-    if (key) this.keys.add(key.length === 1 ? String(out[key[0]!]) : key.map((k) => String(out[k])).join("\u0000"));
+    if (key) {
+      const value = key.length === 1 ? String(out[key[0]!]) : key.map((k) => String(out[k])).join("\u0000");
+      this.keys.add(value);
+      if (this.inKeyOrder && this.lastKey !== undefined && !(value > this.lastKey)) this.inKeyOrder = false;
+      this.lastKey = value;
+    }
     if (this.unfilled.length === 0) return;
     let still = 0;
     for (const column of this.unfilled) {
@@ -171,7 +177,7 @@ class ChunkRows {
     const rows = this.staged.rows;
     return {
       staged: this.staged, rejects, rowsRead: this.rowsRead + broken.length,
-      summary: { rows, distinctKeys: this.spec.target.key ? this.keys.size : rows, filled: this.filled },
+      summary: { rows, distinctKeys: this.spec.target.key ? this.keys.size : rows, filled: this.filled, inKeyOrder: this.spec.target.key !== undefined && this.inKeyOrder },
     };
   }
 }
@@ -182,7 +188,7 @@ class ChunkRows {
  * the whole transaction; a retry after success returns the recorded counts.
  */
 export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef): Promise<ChunkCounts & { importId: string; chunk: number }> {
-  const { pool, store } = deps;
+  const { pool } = deps;
   const started = Date.now();
   try {
     const done = await pool.query<ChunkCounts & { status: string }>(
@@ -202,7 +208,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
       phases[name] = now - mark;
       mark = now;
     };
-    const body = (await readAll(await store.read(imp.bucket, chunk.key))).toString("utf8");
+    const body = (await chunkText(deps, imp, chunk)).toString("utf8");
     lap("read");
 
     const base = BigInt(imp.lineage_seq ?? imp.seq) << 32n;

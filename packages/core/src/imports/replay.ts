@@ -6,7 +6,7 @@ import { RecordSplitter, splitRecords } from "../csv/records";
 import * as Sources from "../sources/index";
 import { chunkDialect } from "../sources/spec";
 import { getImport, TERMINAL, type ImportRow } from "./repo";
-import { LINE_COLUMN } from "./stage";
+import { LINE_COLUMN, chunkText, type ChunkRange, type ChunkRef } from "./stage";
 
 export type ReplayMode = "full" | "errors-only";
 
@@ -139,18 +139,20 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
   const spec = Sources.get(original.source ?? "")!;
   const dialect = chunkDialect(spec.reader);
   const d = dialect.delimiter;
-  const { rows: chunks } = await deps.pool.query<{ chunk_index: number; object_key: string }>(
-    "SELECT chunk_index, object_key FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index", [original.id]);
+  const { rows: chunks } = await deps.pool.query<{ chunk_index: number; object_key: string; records: number; byte_range: ChunkRange | null }>(
+    "SELECT chunk_index, object_key, records, byte_range FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index", [original.id]);
   const wanted = new Set(outstanding.keys());
   const withRejects = new Set(outstanding.values());
-  const present: { chunk: number; key: string; exists: boolean }[] = [];
-  for (const chunk of chunks) {
-    if (withRejects.has(chunk.chunk_index)) {
-      present.push({ chunk: chunk.chunk_index, key: chunk.object_key, exists: await exists(deps, original.bucket, chunk.object_key) });
+  const present: { chunk: ChunkRef; exists: boolean }[] = [];
+  for (const c of chunks) {
+    if (withRejects.has(c.chunk_index)) {
+      // A byte-range chunk is there as long as the original object is (the same version: chunkText checks).
+      const chunk: ChunkRef = { index: c.chunk_index, key: c.object_key, records: c.records, ...(c.byte_range ? { range: c.byte_range } : {}) };
+      present.push({ chunk, exists: await exists(deps, original.bucket, c.object_key) });
     }
   }
-  const header = await chunkHeader(deps, original, chunks.map((c) => c.object_key), dialect);
-  const expired = present.filter((p) => !p.exists).map((p) => p.chunk);
+  const header = await chunkHeader(deps, original, chunks.filter((c) => !c.byte_range).map((c) => c.object_key), dialect);
+  const expired = present.filter((p) => !p.exists).map((p) => p.chunk.index);
   const { rows: stored } = await deps.pool.query<{ row_number: number; raw_record: string | null }>(
     `SELECT DISTINCT ON (row_number) row_number, raw_record FROM import_rejects
       WHERE import_id = $1 AND chunk_index = ANY($2::int[]) AND resolved_by IS NULL ORDER BY row_number, raw_record NULLS LAST`,
@@ -162,9 +164,9 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
   const fromStore = new Map(stored.map((r) => [Number(r.row_number), r.raw_record!]));
   async function* lines(): AsyncGenerator<Buffer> {
     yield Buffer.concat([header, Buffer.from("\n")]);
-    for (const { chunk, key, exists } of present) {
+    for (const { chunk, exists } of present) {
       if (!exists) {
-        const rows = [...fromStore].filter(([row]) => outstanding.get(row) === chunk);
+        const rows = [...fromStore].filter(([row]) => outstanding.get(row) === chunk.index);
         yield Buffer.from(rows.map(([row, raw]) => `${row}${d}${raw}\n`).join(""));
         continue;
       }
@@ -179,9 +181,13 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
         const line = lineNumberOf(record);
         if (line !== undefined && wanted.has(line)) out.push(Buffer.from(record), Buffer.from("\n"));
       };
-      for await (const part of await deps.store.read(original.bucket, key)) {
-        splitter.push(part as Buffer, sink);
-        if (out.length > 0) yield Buffer.concat(out.splice(0));
+      if (chunk.range) {
+        splitter.push(await chunkText(deps, original, chunk), sink);
+      } else {
+        for await (const part of await deps.store.read(original.bucket, chunk.key)) {
+          splitter.push(part as Buffer, sink);
+          if (out.length > 0) yield Buffer.concat(out.splice(0));
+        }
       }
       splitter.end(sink);
       if (out.length > 0) yield Buffer.concat(out.splice(0));

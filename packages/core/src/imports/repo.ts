@@ -9,6 +9,8 @@ export interface ImportRow {
   seq: number;
   bucket: string;
   object_key: string;
+  /** The ETag of the object version the event announced (null when unknown). */
+  etag: string | null;
   file_name: string;
   source: string | null;
   partner: string | null;

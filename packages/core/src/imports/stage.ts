@@ -2,14 +2,34 @@ import type { Deps } from "../ports";
 import { FileRejectedError, asRetryable, isTransient } from "../errors";
 import { RecordSplitter, RecordTooLongError } from "../csv/records";
 import * as Sources from "../sources/index";
-import { chunkDialect, fileColumns, replayReader, type CsvReader } from "../sources/spec";
+import { chunkDialect, fileColumns, replayReader, type CsvReader, type Reader } from "../sources/spec";
 import { readSheetRows } from "../xlsx/read";
-import { getImport, stepFinished, stepStarted } from "./repo";
+import { getImport, stepFinished, stepStarted, type ImportRow } from "./repo";
+import { readAll } from "./streams";
 
 export interface ChunkRef {
   index: number;
+  /** The chunk object, or (with `range`) the original object. */
   key: string;
   records: number;
+  /** Set when the chunk is a byte range of the original object rather than an object of its own. */
+  range?: ChunkRange;
+}
+
+/**
+ * Where a chunk's records are in the original object. UTF-8 delimited text needs no rewriting,
+ * so Stage only finds where every chunk's first record starts and leaves the bytes where they are:
+ * no copy of the file is written, and each chunk reads just its range.
+ */
+export interface ChunkRange {
+  /** The chunk's records: bytes [start, end) of the object. */
+  start: number;
+  end: number;
+  /** The header record: bytes [headerStart, headerEnd). */
+  headerStart: number;
+  headerEnd: number;
+  /** The line of the original file its first record starts on. */
+  line: number;
 }
 
 /** First column of every chunk object: the record's line number in the original file. */
@@ -87,6 +107,94 @@ class ChunkWriter {
 }
 const NL = Buffer.from("\n");
 
+/** Finds where every chunk of `chunkRows` records starts (the first record is the header), without keeping any bytes. */
+class ChunkPlanner {
+  private header: { start: number; end: number } | undefined;
+  private readonly starts: { offset: number; line: number }[] = [];
+  private count = 0;
+  /** `base`: the offset in the object of the first byte given to the splitter (after a byte-order mark). */
+  constructor(private readonly chunkRows: number, private readonly key: string, private base: number) {}
+
+  add = (record: Buffer, line: number, offset: number): void => {
+    if (!this.header) {
+      this.header = { start: this.base + offset, end: this.base + offset + record.length };
+      return;
+    }
+    if (this.count % this.chunkRows === 0) this.starts.push({ offset: this.base + offset, line });
+    this.count++;
+  };
+
+  end(objectSize: number): ChunkRef[] {
+    const header = this.header;
+    if (!header) return [];
+    return this.starts.map((s, index) => ({
+      index,
+      key: this.key,
+      records: Math.min(this.chunkRows, this.count - index * this.chunkRows),
+      range: { start: s.offset, end: this.starts[index + 1]?.offset ?? objectSize, headerStart: header.start, headerEnd: header.end, line: s.line },
+    }));
+  }
+}
+
+/**
+ * A chunk as ProcessChunk parses it (and a replay reads it): the header after the LINE_COLUMN
+ * column, then every record prefixed with its line in the original file. A chunk object is that
+ * text already; a byte range of the original object is read (that object version only) and
+ * numbered here the same way, so both kinds of chunk are one path from here on.
+ */
+export async function chunkText(deps: Deps, imp: ImportRow, chunk: ChunkRef): Promise<Buffer> {
+  const { store } = deps;
+  const r = chunk.range;
+  if (!r) return readAll(await store.read(imp.bucket, chunk.key));
+  const version = { ifMatch: imp.etag ?? undefined };
+  const [header, body] = await Promise.all([
+    store.read(imp.bucket, chunk.key, { start: r.headerStart, end: r.headerEnd - 1 }, version).then(readAll),
+    store.read(imp.bucket, chunk.key, { start: r.start, end: r.end - 1 }, version).then(readAll),
+  ]);
+  const spec = Sources.get(imp.source ?? "");
+  if (!spec) throw new FileRejectedError(`unknown source ${imp.source}`);
+  const dialect = chunkDialect(spec.reader);
+  const parts: Buffer[] = [Buffer.from(`${LINE_COLUMN}${dialect.delimiter}`), header, NL];
+  let records = 0;
+  const number = (record: Buffer, line: number) => {
+    parts.push(Buffer.from(`${line}${dialect.delimiter}`), record, NL);
+    records++;
+  };
+  const splitter = new RecordSplitter({ ...dialect, firstLine: r.line });
+  splitter.push(body, number);
+  splitter.end(number);
+  if (records !== chunk.records) {
+    throw new FileRejectedError(`chunk ${chunk.index}: ${records} records in bytes ${r.start}-${r.end} of ${chunk.key} where Stage found ${chunk.records}: the file changed while it was being imported`);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Whether Stage can leave a source's files where they are and hand out byte ranges: UTF-8 delimited text with a header row. */
+function servedInPlace(reader: Reader): reader is CsvReader {
+  return reader.format === "csv" && reader.encoding === "utf-8" && reader.header !== false;
+}
+
+/** Plans byte-range chunks of UTF-8 delimited text: one pass over the object that writes nothing. */
+async function planRanges(input: AsyncIterable<unknown>, reader: CsvReader, chunkRows: number, key: string): Promise<ChunkRef[]> {
+  const splitter = new RecordSplitter(chunkDialect(reader));
+  let planner: ChunkPlanner | undefined;
+  let size = 0;
+  for await (const raw of input) {
+    let part = raw as Buffer;
+    if (!planner) {
+      const bom = part.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0;
+      planner = new ChunkPlanner(chunkRows, key, bom);
+      part = part.subarray(bom);
+      size += bom;
+    }
+    size += part.length;
+    splitter.push(part, planner.add);
+  }
+  if (!planner) return [];
+  splitter.end(planner.add);
+  return planner.end(size);
+}
+
 /** Delimited text: records cut at record boundaries without parsing fields; Windows-1252 becomes UTF-8 here. */
 async function readCsv(input: AsyncIterable<unknown>, reader: CsvReader, out: ChunkWriter): Promise<void> {
   const splitter = new RecordSplitter(chunkDialect(reader));
@@ -130,8 +238,10 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
     headerless ? Buffer.from(Object.keys(spec.columns).join(dialect.delimiter)) : undefined);
   let chunks: ChunkRef[];
   try {
-    const input = await store.read(imp.bucket, imp.object_key);
-    if (spec.reader.format === "xlsx" && !numbered) {
+    const input = await store.read(imp.bucket, imp.object_key, undefined, { ifMatch: imp.etag ?? undefined });
+    if (!numbered && servedInPlace(spec.reader)) {
+      chunks = await planRanges(input, spec.reader, deps.settings.chunkRows, imp.object_key);
+    } else if (spec.reader.format === "xlsx" && !numbered) {
       let width = -1;
       await readSheetRows(input, async (cells, row) => {
         if (width < 0) {
@@ -143,10 +253,11 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
         out.add(csvRecord(cells), row);
         await out.flush();
       });
+      chunks = await out.end();
     } else {
       await readCsv(input, numbered || spec.reader.format !== "csv" ? replayReader(spec.reader) : spec.reader, out);
+      chunks = await out.end();
     }
-    chunks = await out.end();
   } catch (err) {
     if (err instanceof FileRejectedError) throw err;
     if (err instanceof RecordTooLongError) throw new FileRejectedError(`not a line-structured text file: ${err.message}`);
@@ -159,9 +270,11 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
   await pool.query("DELETE FROM import_chunks WHERE import_id = $1 AND chunk_index >= $2 AND status <> 'DONE'", [importId, chunks.length]);
   if (chunks.length > 0) {
     await pool.query(
-      `INSERT INTO import_chunks (import_id, chunk_index, object_key, line_offset, records)
-       SELECT $1, c.index, c.key, 0, c.records FROM jsonb_to_recordset($2::jsonb) AS c(index int, key text, records int)
-       ON CONFLICT (import_id, chunk_index) DO UPDATE SET object_key = excluded.object_key, records = excluded.records`,
+      `INSERT INTO import_chunks (import_id, chunk_index, object_key, line_offset, records, byte_range)
+       SELECT $1, c.index, c.key, coalesce((c.range->>'line')::bigint - 1, 0), c.records, c.range
+         FROM jsonb_to_recordset($2::jsonb) AS c(index int, key text, records int, range jsonb)
+       ON CONFLICT (import_id, chunk_index) DO UPDATE SET object_key = excluded.object_key, records = excluded.records,
+         line_offset = excluded.line_offset, byte_range = excluded.byte_range`,
       [importId, JSON.stringify(chunks)]);
   }
   await pool.query("UPDATE imports SET chunks_total = $2, status = 'PROCESSING' WHERE id = $1", [importId, chunks.length]);

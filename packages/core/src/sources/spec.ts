@@ -52,6 +52,8 @@ export interface StagedChunk {
   distinctKeys: number;
   /** The columns at least one staged row has a value in. */
   filled: ReadonlySet<string>;
+  /** The staged rows' keys strictly increase, in staging order (so no key repeats). */
+  inKeyOrder: boolean;
 }
 
 /** Where a kind of data lands: its staging table and the set-based promotion into core. */
