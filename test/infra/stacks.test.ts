@@ -69,7 +69,8 @@ beforeAll(async () => {
       stackNames: [stacks.database.stackName, stacks.pipeline.stackName],
     };
   }
-});
+  // Two synths bundle every Lambda with esbuild: minutes on a busy 2-core machine.
+}, 600_000);
 
 // ---------------------------------------------------------------------------------------------
 // Helpers over the template JSON
