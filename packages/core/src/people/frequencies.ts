@@ -17,6 +17,7 @@ export type CountedKind = "f" | "g" | "l" | "d" | "z";
 /** What a share is before any record is seen: about one name in a thousand, one surname in ten thousand, one birthday in ~60 years, one ZIP in 40,000. */
 const PRIOR_SHARE: Record<CountedKind, number> = { f: 1 / 1000, g: 1 / 1000, l: 1 / 10_000, d: 1 / 21_900, z: 1 / 40_000 };
 const PRIOR_RECORDS = 1000;
+const TOTAL: Record<CountedKind, string> = { f: "#f", g: "#g", l: "#l", d: "#d", z: "#z" };
 
 /** The part of a match profile that is counted. */
 export interface CountedValues {
@@ -42,7 +43,9 @@ export function frequencyKeys(p: CountedValues): string[] {
 export const totalKeyOf = (key: string) => key.slice(0, 2);
 
 export class Frequencies {
-  private readonly counts = new Map<string, number>();
+  // One map per kind (no key text built per lookup: shares are read in the hot loop of matching).
+  private readonly values: Record<CountedKind, Map<string, number>> = { f: new Map(), g: new Map(), l: new Map(), d: new Map(), z: new Map() };
+  private readonly totals = new Map<string, number>();
 
   /** Adds a record's values (by = -1 takes them away: a record re-resolved after a newer delivery). */
   count(p: CountedValues, by = 1): void {
@@ -63,27 +66,35 @@ export class Frequencies {
 
   /** Records counted. */
   get records(): number {
-    return this.counts.get("#") ?? 0;
+    return this.totals.get("#") ?? 0;
   }
 
   /** Every count, value keys and totals. */
-  entries(): IterableIterator<[string, number]> {
-    return this.counts.entries();
+  *entries(): IterableIterator<[string, number]> {
+    yield* this.totals;
+    for (const [kind, map] of Object.entries(this.values)) for (const [value, n] of map) yield [`#${kind}:${value}`, n];
   }
 
+  /** A count by key: a value ("#g:robert") or a total ("#g", "#"). */
   get(key: string): number {
-    return this.counts.get(key) ?? 0;
+    return key.length <= 2 ? this.totals.get(key) ?? 0 : this.countOf(key[1] as CountedKind, key.slice(3));
+  }
+
+  countOf(kind: CountedKind, value: string): number {
+    return this.values[kind].get(value) ?? 0;
   }
 
   /** Estimated share of the records with a value of `kind` that have this value. */
   share(kind: CountedKind, value: string | null): number {
     if (value === null) return 1;
-    return (this.get(`#${kind}:${value}`) + PRIOR_RECORDS * PRIOR_SHARE[kind]) / (this.get(`#${kind}`) + PRIOR_RECORDS);
+    return (this.countOf(kind, value) + PRIOR_RECORDS * PRIOR_SHARE[kind]) / ((this.totals.get(TOTAL[kind]) ?? 0) + PRIOR_RECORDS);
   }
 
   private bump(key: string, n: number): void {
-    const next = (this.counts.get(key) ?? 0) + n;
-    if (next === 0) this.counts.delete(key);
-    else this.counts.set(key, next);
+    const map = key.length <= 2 ? this.totals : this.values[key[1] as CountedKind];
+    const k = key.length <= 2 ? key : key.slice(3);
+    const next = (map.get(k) ?? 0) + n;
+    if (next === 0) map.delete(k);
+    else map.set(k, next);
   }
 }

@@ -208,7 +208,7 @@ const NO_FREQUENCIES = new Frequencies();
  * when the population is too small to say (the rules fall back on the length of the name).
  */
 function spellings(freq: Frequencies, kind: "f" | "l", x: string, y: string): "typo" | "names" | "unknown" {
-  const cx = freq.get(`#${kind}:${x}`), cy = freq.get(`#${kind}:${y}`);
+  const cx = freq.countOf(kind, x), cy = freq.countOf(kind, y);
   const common = Math.max(cx, cy), rare = Math.min(cx, cy);
   if (common < ESTABLISHED) return "unknown";
   if (rare * ESTABLISHED <= common) return "typo";
