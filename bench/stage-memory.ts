@@ -61,7 +61,7 @@ try {
   console.log("|---|---:|---:|---:|---:|---:|");
   console.log(row("upload to the local S3 endpoint (PutObject, streamed)", upload));
   console.log(row("checksum (sha256, streamed)", checksum));
-  console.log(row(`stage (${stage.result.chunks.length} chunk objects of ${values["chunk-rows"]} rows)`, stage));
+  console.log(row(`stage (${stage.result.chunks.length} chunks of ${values["chunk-rows"]} rows, ${stage.result.chunks.filter((c) => c.range).length} of them byte ranges of the file)`, stage));
 } finally {
   clearInterval(sampler);
   await platform.close();

@@ -89,9 +89,10 @@ class ChunkRows {
   private readonly staged = new CopyBatches();
   private readonly rejects: RowReject[] = [];
   private rowsRead = 0;
-  private readonly keys = new Set<string>();
+  /** Keys so far, kept in a list while they strictly increase (so are distinct: no hashing needed), in a set once they stop. */
+  private readonly keyList: string[] = [];
+  private keys: Set<string> | undefined;
   private lastKey: string | undefined;
-  private inKeyOrder = true;
   private readonly filled = new Set<string>();
   /** Target columns no staged row has had a value in yet (shrinks quickly to the always-empty ones). */
   private unfilled: string[];
@@ -114,9 +115,15 @@ class ChunkRows {
     const key = this.spec.target.key;
     if (key) {
       const value = key.length === 1 ? String(out[key[0]!]) : key.map((k) => String(out[k])).join("\u0000");
-      this.keys.add(value);
-      if (this.inKeyOrder && this.lastKey !== undefined && !(value > this.lastKey)) this.inKeyOrder = false;
-      this.lastKey = value;
+      if (this.keys) {
+        this.keys.add(value);
+      } else if (this.lastKey === undefined || value > this.lastKey) {
+        this.keyList.push(value);
+        this.lastKey = value;
+      } else {
+        this.keys = new Set(this.keyList);
+        this.keys.add(value);
+      }
     }
     if (this.unfilled.length === 0) return;
     let still = 0;
@@ -177,7 +184,11 @@ class ChunkRows {
     const rows = this.staged.rows;
     return {
       staged: this.staged, rejects, rowsRead: this.rowsRead + broken.length,
-      summary: { rows, distinctKeys: this.spec.target.key ? this.keys.size : rows, filled: this.filled, inKeyOrder: this.spec.target.key !== undefined && this.inKeyOrder },
+      summary: {
+        rows, filled: this.filled,
+        distinctKeys: !this.spec.target.key ? rows : this.keys ? this.keys.size : this.keyList.length,
+        inKeyOrder: this.spec.target.key !== undefined && this.keys === undefined,
+      },
     };
   }
 }
