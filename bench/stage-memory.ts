@@ -53,7 +53,7 @@ try {
   const { importId } = await Import.register(platform.pool, { bucket: platform.bucket, key, eventKey: `bench-${Date.now()}` });
   await platform.invoke("validate", { importId });
   const checksum = await measure(() => platform.invoke("checksum", { importId }));
-  const stage = await measure(() => platform.invoke("stage", { importId }) as Promise<{ chunks: unknown[] }>);
+  const stage = await measure(() => platform.invoke("stage", { importId }) as Promise<{ chunks: Import.ChunkRef[] }>);
   clearInterval(sampler);
   const row = (label: string, m: { before: number; peak: number; seconds: number }) =>
     `| ${label} | ${(size / MB).toFixed(0)} MB | ${(m.before / MB).toFixed(0)} MB | ${(m.peak / MB).toFixed(0)} MB | ${((m.peak - m.before) / MB).toFixed(0)} MB | ${m.seconds.toFixed(1)} s (${(size / MB / m.seconds).toFixed(0)} MB/s) |`;
