@@ -48,13 +48,16 @@ export interface RawCopyDialect {
 
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
-/** Seconds to COPY the file's bytes into an unindexed table of text columns (the baseline). */
-export async function rawCopySeconds(platform: LocalPlatform, file: string, dialect: RawCopyDialect = {}): Promise<number> {
+/**
+ * Seconds to COPY the file's bytes into an unindexed table of text columns (the baseline): a
+ * plain table, as the ingest's own tables are, or (`unlogged`) one that skips the write-ahead log.
+ */
+export async function rawCopySeconds(platform: LocalPlatform, file: string, dialect: RawCopyDialect = {}, unlogged = false): Promise<number> {
   const delimiter = dialect.delimiter ?? ",";
   const options = [`FORMAT csv`, `HEADER true`, `DELIMITER ${literal(delimiter)}`,
     ...(dialect.quote ? [`QUOTE ${literal(dialect.quote)}`] : []), ...(dialect.encoding ? [`ENCODING ${literal(dialect.encoding)}`] : [])];
   const cols = Array.from({ length: headerCells(file, delimiter) }, (_, i) => `c${i} text`).join(", ");
-  await platform.pool.query(`DROP TABLE IF EXISTS bench_raw; CREATE UNLOGGED TABLE bench_raw (${cols})`);
+  await platform.pool.query(`DROP TABLE IF EXISTS bench_raw; CREATE ${unlogged ? "UNLOGGED " : ""}TABLE bench_raw (${cols})`);
   const client = await platform.pool.connect();
   const t = Date.now();
   try {
@@ -129,7 +132,9 @@ export interface Measured {
   name: string;
   rows: number;
   mb: number;
+  /** The raw COPY into a plain unindexed table, and into an unlogged one. */
   copySeconds: number;
+  unloggedCopySeconds: number;
   ingestSeconds: number;
   peakRssMb: number;
   /** RSS when the file was dropped: the peak's growth over it is what this import cost. */
@@ -144,6 +149,7 @@ const since = (a: { node: number; postgres: number }, b: { node: number; postgre
 
 /** Drops the file, waits for its import, checks it read every row, and times it (after the raw COPY of `copyFile`: the same data as CSV when the file is not CSV). */
 export async function measure(platform: LocalPlatform, name: string, file: string, rows: number, dialect: RawCopyDialect = {}, copyFile = file): Promise<Measured> {
+  const unloggedCopySeconds = await rawCopySeconds(platform, copyFile, dialect, true);
   const c0 = cpuSeconds(platform);
   const copySeconds = await rawCopySeconds(platform, copyFile, dialect);
   const c1 = cpuSeconds(platform);
@@ -157,17 +163,17 @@ export async function measure(platform: LocalPlatform, name: string, file: strin
   if (!["COMPLETE", "COMPLETE_WITH_ERRORS"].includes(imp.status) || imp.rows_read !== rows) {
     throw new Error(`${name}: ingest ended ${imp.status} with ${imp.rows_read} rows: ${imp.status_reason}`);
   }
-  return { name, rows, mb: statSync(file).size / 1e6, copySeconds, ingestSeconds, peakRssMb, startRssMb, copyCpu: since(c0, c1), ingestCpu: since(c1, c2), imp };
+  return { name, rows, mb: statSync(file).size / 1e6, copySeconds, unloggedCopySeconds, ingestSeconds, peakRssMb, startRssMb, copyCpu: since(c0, c1), ingestCpu: since(c1, c2), imp };
 }
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 
-export const TABLE_HEADER = "| file | rows | MB | raw COPY (unindexed) | leadpipe ingest end to end | ratio | peak RSS (node) | CPU s: COPY / ingest (node + PostgreSQL) |\n|---|---:|---:|---:|---:|---:|---:|---:|";
+export const TABLE_HEADER = "| file | rows | MB | raw COPY (unindexed table) | leadpipe ingest end to end | ratio | ratio against an unlogged table | peak RSS (node) | CPU s: COPY / ingest (node + PostgreSQL) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|";
 
 const cpu = (c: { node: number; postgres: number }) => `${(c.node + c.postgres).toFixed(1)} (${c.node.toFixed(1)} + ${c.postgres.toFixed(1)})`;
 
 export function tableRow(m: Measured): string {
   const copyRate = m.rows / m.copySeconds;
   const ingestRate = m.rows / m.ingestSeconds;
-  return `| ${m.name} | ${n(m.rows)} | ${m.mb.toFixed(0)} | ${n(copyRate)} rows/s (${m.copySeconds.toFixed(1)} s) | ${n(ingestRate)} rows/s (${m.ingestSeconds.toFixed(1)} s) | ${(ingestRate / copyRate).toFixed(2)} | ${n(m.peakRssMb)} MB | ${cpu(m.copyCpu)} / ${cpu(m.ingestCpu)} |`;
+  return `| ${m.name} | ${n(m.rows)} | ${m.mb.toFixed(0)} | ${n(copyRate)} rows/s (${m.copySeconds.toFixed(1)} s) | ${n(ingestRate)} rows/s (${m.ingestSeconds.toFixed(1)} s) | ${(ingestRate / copyRate).toFixed(2)} | ${(m.unloggedCopySeconds / m.ingestSeconds).toFixed(2)} (COPY ${m.unloggedCopySeconds.toFixed(1)} s) | ${n(m.peakRssMb)} MB | ${cpu(m.copyCpu)} / ${cpu(m.ingestCpu)} |`;
 }
