@@ -52,31 +52,25 @@ BEGIN
                 WHEN verified AND NOT next_verified THEN 'verified contact point'
                 ELSE 'earliest record' END AS rule
       FROM ranked WHERE rn = 1
-  ), picked AS (
-    -- One row per golden record with its chosen record and rule per field group (one join instead of five on a CTE:
-    -- the planner cannot index a CTE, and five nested loops over it took seconds for a few thousand golden records).
-    SELECT p.person_id,
-           max(c.record_id) FILTER (WHERE c.grp = 'name') AS n_id, max(c.rule) FILTER (WHERE c.grp = 'name') AS n_rule,
-           max(c.record_id) FILTER (WHERE c.grp = 'email') AS e_id, max(c.rule) FILTER (WHERE c.grp = 'email') AS e_rule,
-           max(c.record_id) FILTER (WHERE c.grp = 'phone') AS p_id, max(c.rule) FILTER (WHERE c.grp = 'phone') AS p_rule,
-           max(c.record_id) FILTER (WHERE c.grp = 'dob') AS d_id, max(c.rule) FILTER (WHERE c.grp = 'dob') AS d_rule,
-           max(c.record_id) FILTER (WHERE c.grp = 'address') AS a_id, max(c.rule) FILTER (WHERE c.grp = 'address') AS a_rule
-      FROM unnest(p_person_ids) AS p(person_id) LEFT JOIN chosen c ON c.person_id = p.person_id
-     GROUP BY p.person_id
   ), fields AS (
     SELECT p.person_id, f.field, f.value, f.record_id, f.rule
-      FROM picked p
-      LEFT JOIN person_records n ON n.record_id = p.n_id
-      LEFT JOIN person_records e ON e.record_id = p.e_id
-      LEFT JOIN person_records ph ON ph.record_id = p.p_id
-      LEFT JOIN person_records d ON d.record_id = p.d_id
-      LEFT JOIN person_records a ON a.record_id = p.a_id
+      FROM unnest(p_person_ids) AS p(person_id)
+      LEFT JOIN chosen cn ON cn.person_id = p.person_id AND cn.grp = 'name'
+      LEFT JOIN chosen ce ON ce.person_id = p.person_id AND ce.grp = 'email'
+      LEFT JOIN chosen cp ON cp.person_id = p.person_id AND cp.grp = 'phone'
+      LEFT JOIN chosen cd ON cd.person_id = p.person_id AND cd.grp = 'dob'
+      LEFT JOIN chosen ca ON ca.person_id = p.person_id AND ca.grp = 'address'
+      LEFT JOIN person_records n ON n.record_id = cn.record_id
+      LEFT JOIN person_records e ON e.record_id = ce.record_id
+      LEFT JOIN person_records ph ON ph.record_id = cp.record_id
+      LEFT JOIN person_records d ON d.record_id = cd.record_id
+      LEFT JOIN person_records a ON a.record_id = ca.record_id
      CROSS JOIN LATERAL (VALUES
-        ('first_name', n.first_name, p.n_id, p.n_rule), ('middle_name', n.middle_name, p.n_id, p.n_rule),
-        ('last_name', n.last_name, p.n_id, p.n_rule), ('name_suffix', n.name_suffix, p.n_id, p.n_rule),
-        ('email', e.email, p.e_id, p.e_rule), ('phone', ph.phone, p.p_id, p.p_rule), ('dob', d.dob::text, p.d_id, p.d_rule),
-        ('address_line1', a.address_line1, p.a_id, p.a_rule), ('city', a.city, p.a_id, p.a_rule),
-        ('state', a.state, p.a_id, p.a_rule), ('zip5', a.zip5, p.a_id, p.a_rule), ('zip4', a.zip4, p.a_id, p.a_rule)
+        ('first_name', n.first_name, cn.record_id, cn.rule), ('middle_name', n.middle_name, cn.record_id, cn.rule),
+        ('last_name', n.last_name, cn.record_id, cn.rule), ('name_suffix', n.name_suffix, cn.record_id, cn.rule),
+        ('email', e.email, ce.record_id, ce.rule), ('phone', ph.phone, cp.record_id, cp.rule), ('dob', d.dob::text, cd.record_id, cd.rule),
+        ('address_line1', a.address_line1, ca.record_id, ca.rule), ('city', a.city, ca.record_id, ca.rule),
+        ('state', a.state, ca.record_id, ca.rule), ('zip5', a.zip5, ca.record_id, ca.rule), ('zip4', a.zip4, ca.record_id, ca.rule)
      ) AS f(field, value, record_id, rule)
   ), overridden AS (
     SELECT f.person_id, f.field,
