@@ -9,6 +9,8 @@ import { LocalPlatform } from "../../packages/local/src/platform";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
 import { writePartnerC } from "../../packages/local/src/generate/partners";
 import { splitRecords } from "../../packages/core/src/csv/records";
+import { chunkDialect } from "../../packages/core/src/sources/spec";
+import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mortgages";
 import { formatDescription } from "../../packages/local/src/commands/status";
 import { waitWithProgress } from "../../packages/local/src/commands/ingest";
 import { replayImport } from "../../packages/local/src/commands/replay";
@@ -370,7 +372,7 @@ describe("staging", () => {
     const expected = (i: number) => [`${Import.LINE_COLUMN},${records[0]!.record}`,
       ...records.slice(1 + 100 * i, 1 + 100 * (i + 1)).map((r) => `${r.line},${r.record}`)].join("\n") + "\n";
     const imp = (await platform.pool.query<Import.ImportRow>("SELECT * FROM imports WHERE id = $1", [importId])).rows[0]!;
-    for (const c of chunks) expect((await Import.chunkText(deps, imp, c)).toString("utf8")).toBe(expected(c.index));
+    for (const c of chunks) expect((await Import.chunkText(deps, imp, c, chunkDialect(partnerBMortgages.reader))).toString("utf8")).toBe(expected(c.index));
     // 250 rows after the header, 35 of them (rows 7, 14 … 245 before row 250) two lines long, 5 blank lines.
     expect(records.at(-1)!.line).toBe(1 + 250 + 35 + 5);
     const counts = await Import.processChunk(deps, importId, chunks[2]!);

@@ -51,7 +51,8 @@ export const mortgagesTarget: Target = {
       (await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2, $3)", [importId, chunkIndex, staged.inKeyOrder])).rows[0]!;
     let rejects: TargetReject[];
     let counts: { inserted: number; updated: number };
-    if (staged.filled.has("tracking_code")) {
+    const barcodes = staged.filled.has("tracking_code");
+    if (barcodes) {
       // Barcodes (partner A) are checked under the partner's mail-piece lock, and a row refused for
       // its barcode must not reach core: every rule first.
       await client.query(LOCK_MAIL_PIECES, [importId]);
@@ -69,7 +70,7 @@ export const mortgagesTarget: Target = {
     // Another partner's barcode map that claimed one of these mortgages first loses its claim now
     // (refused rows are out of staging by here: they own nothing).
     await client.query("SELECT reject_foreign_claims($1, $2)", [importId, chunkIndex]);
-    if (!staged.filled.has("tracking_code")) await client.query(LOCK_MAIL_PIECES, [importId]);
+    if (!barcodes) await client.query(LOCK_MAIL_PIECES, [importId]);
     await client.query("SELECT * FROM promote_barcodes($1, $2)", [importId, chunkIndex]);
     return { rejects, inserted: counts.inserted, updated: counts.updated };
   },

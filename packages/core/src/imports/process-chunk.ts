@@ -219,7 +219,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
       phases[name] = now - mark;
       mark = now;
     };
-    const body = (await chunkText(deps, imp, chunk)).toString("utf8");
+    const body = (await chunkText(deps, imp, chunk, chunkDialect(spec.reader))).toString("utf8");
     lap("read");
 
     const base = BigInt(imp.lineage_seq ?? imp.seq) << 32n;

@@ -144,11 +144,14 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
   const wanted = new Set(outstanding.keys());
   const withRejects = new Set(outstanding.values());
   const present: { chunk: ChunkRef; exists: boolean }[] = [];
+  // Byte-range chunks all read the original object: it is there (or not) for all of them at once.
+  const existing = new Map<string, boolean>();
   for (const c of chunks) {
     if (withRejects.has(c.chunk_index)) {
       // A byte-range chunk is there as long as the original object is (the same version: chunkText checks).
       const chunk: ChunkRef = { index: c.chunk_index, key: c.object_key, records: c.records, ...(c.byte_range ? { range: c.byte_range } : {}) };
-      present.push({ chunk, exists: await exists(deps, original.bucket, c.object_key) });
+      if (!existing.has(c.object_key)) existing.set(c.object_key, await exists(deps, original.bucket, c.object_key));
+      present.push({ chunk, exists: existing.get(c.object_key)! });
     }
   }
   const header = await chunkHeader(deps, original, chunks.filter((c) => !c.byte_range).map((c) => c.object_key), dialect);
@@ -182,7 +185,7 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
         if (line !== undefined && wanted.has(line)) out.push(Buffer.from(record), Buffer.from("\n"));
       };
       if (chunk.range) {
-        splitter.push(await chunkText(deps, original, chunk), sink);
+        splitter.push(await chunkText(deps, original, chunk, dialect), sink);
       } else {
         for await (const part of await deps.store.read(original.bucket, chunk.key)) {
           splitter.push(part as Buffer, sink);

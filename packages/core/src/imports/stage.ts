@@ -113,7 +113,7 @@ class ChunkPlanner {
   private readonly starts: { offset: number; line: number }[] = [];
   private count = 0;
   /** `base`: the offset in the object of the first byte given to the splitter (after a byte-order mark). */
-  constructor(private readonly chunkRows: number, private readonly key: string, private base: number) {}
+  constructor(private readonly chunkRows: number, private readonly key: string, private readonly base: number) {}
 
   add = (record: Buffer, line: number, offset: number): void => {
     if (!this.header) {
@@ -142,7 +142,7 @@ class ChunkPlanner {
  * text already; a byte range of the original object is read (that object version only) and
  * numbered here the same way, so both kinds of chunk are one path from here on.
  */
-export async function chunkText(deps: Deps, imp: ImportRow, chunk: ChunkRef): Promise<Buffer> {
+export async function chunkText(deps: Deps, imp: ImportRow, chunk: ChunkRef, dialect: ReturnType<typeof chunkDialect>): Promise<Buffer> {
   const { store } = deps;
   const r = chunk.range;
   if (!r) return readAll(await store.read(imp.bucket, chunk.key));
@@ -151,9 +151,6 @@ export async function chunkText(deps: Deps, imp: ImportRow, chunk: ChunkRef): Pr
     store.read(imp.bucket, chunk.key, { start: r.headerStart, end: r.headerEnd - 1 }, version).then(readAll),
     store.read(imp.bucket, chunk.key, { start: r.start, end: r.end - 1 }, version).then(readAll),
   ]);
-  const spec = Sources.get(imp.source ?? "");
-  if (!spec) throw new FileRejectedError(`unknown source ${imp.source}`);
-  const dialect = chunkDialect(spec.reader);
   const parts: Buffer[] = [Buffer.from(`${LINE_COLUMN}${dialect.delimiter}`), header, NL];
   let records = 0;
   const number = (record: Buffer, line: number) => {
@@ -234,7 +231,8 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
   const numbered = imp.replay_mode === "errors-only";
   // A headerless file gets the spec's field names as its header, so every chunk reads the same way.
   const headerless = spec.reader.format === "csv" && spec.reader.header === false && !numbered;
-  const out = new ChunkWriter(deps, imp.bucket, importId, dialect.delimiter, numbered,
+  // Only the files Stage rewrites (workbooks, other encodings, headerless files, replays) get chunk objects.
+  const writer = () => new ChunkWriter(deps, imp.bucket, importId, dialect.delimiter, numbered,
     headerless ? Buffer.from(Object.keys(spec.columns).join(dialect.delimiter)) : undefined);
   let chunks: ChunkRef[];
   try {
@@ -242,6 +240,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
     if (!numbered && servedInPlace(spec.reader)) {
       chunks = await planRanges(input, spec.reader, deps.settings.chunkRows, imp.object_key);
     } else if (spec.reader.format === "xlsx" && !numbered) {
+      const out = writer();
       let width = -1;
       await readSheetRows(input, async (cells, row) => {
         if (width < 0) {
@@ -255,6 +254,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
       });
       chunks = await out.end();
     } else {
+      const out = writer();
       await readCsv(input, numbered || spec.reader.format !== "csv" ? replayReader(spec.reader) : spec.reader, out);
       chunks = await out.end();
     }
