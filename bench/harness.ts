@@ -85,13 +85,14 @@ export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T;
 
 const TICKS_PER_SECOND = 100;
 
-/** utime, stime, cutime, cstime of a process in seconds (Linux /proc), or zeros when it is gone. */
-function procTimes(pid: number): number[] {
+/** A process's parent and CPU seconds (its own, and its reaped children's) from Linux /proc; undefined once it is gone. */
+function procStat(pid: number | string): { ppid: number; own: number; children: number } | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return [11, 12, 13, 14].map((i) => Number(fields[i]) / TICKS_PER_SECOND);
+    // Fields after "pid (comm) ": state ppid … utime(11) stime(12) cutime(13) cstime(14), in clock ticks.
+    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ").map(Number);
+    return { ppid: f[1]!, own: (f[11]! + f[12]!) / TICKS_PER_SECOND, children: (f[13]! + f[14]!) / TICKS_PER_SECOND };
   } catch {
-    return [0, 0, 0, 0];
+    return undefined;
   }
 }
 
@@ -108,16 +109,13 @@ function postgresCpuSeconds(platform: LocalPlatform): number {
   } catch {
     return 0;
   }
-  const [u, s, cu, cs] = procTimes(postmaster);
-  let total = u! + s! + cu! + cs!;
+  const pm = procStat(postmaster);
+  let total = pm ? pm.own + pm.children : 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]!.split(" ");
-      if (Number(fields[1]) === postmaster) total += (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-    } catch {
-      // gone meanwhile: its time is in the postmaster's children's times
-    }
+    // A backend gone meanwhile is counted in the postmaster's children's times.
+    const child = procStat(entry);
+    if (child?.ppid === postmaster) total += child.own;
   }
   return total;
 }
