@@ -113,15 +113,18 @@ CREATE OR REPLACE TRIGGER dnc_numbers_bitmap_truncate AFTER TRUNCATE ON dnc_numb
 -- What the bitmap should hold, computed from dnc_numbers alone; the rows that differ from it
 -- (none, unless something bypassed the triggers). For audits and tests; dnc_bitmap_rebuild()
 -- repairs from it.
+CREATE OR REPLACE FUNCTION dnc_bitmap_expected()
+RETURNS TABLE (block int, bits bit(8192))
+LANGUAGE sql STABLE AS $$
+  SELECT dnc_block(phone), dnc_bits_with(B'0'::bit(8192), array_agg((phone % 8192)::int), NULL)
+  FROM dnc_numbers WHERE listed GROUP BY 1;
+$$;
+
 CREATE OR REPLACE FUNCTION dnc_bitmap_differences()
 RETURNS TABLE (block int, expected bit(8192), actual bit(8192))
 LANGUAGE sql STABLE AS $$
-  WITH expected AS (
-    SELECT dnc_block(phone) AS block, dnc_bits_with(B'0'::bit(8192), array_agg((phone % 8192)::int), NULL) AS bits
-    FROM dnc_numbers WHERE listed GROUP BY 1
-  )
   SELECT coalesce(e.block, a.block), e.bits, a.bits
-  FROM expected e FULL JOIN dnc_bitmap a ON a.block = e.block
+  FROM dnc_bitmap_expected() e FULL JOIN dnc_bitmap a ON a.block = e.block
   WHERE e.bits IS DISTINCT FROM a.bits;
 $$;
 
@@ -130,8 +133,6 @@ RETURNS bigint
 LANGUAGE sql AS $$
   LOCK TABLE dnc_numbers IN SHARE MODE;
   DELETE FROM dnc_bitmap;
-  INSERT INTO dnc_bitmap (block, bits)
-  SELECT dnc_block(phone), dnc_bits_with(B'0'::bit(8192), array_agg((phone % 8192)::int), NULL)
-  FROM dnc_numbers WHERE listed GROUP BY 1;
+  INSERT INTO dnc_bitmap (block, bits) SELECT e.block, e.bits FROM dnc_bitmap_expected() e;
   SELECT count(*) FROM dnc_bitmap;
 $$;
