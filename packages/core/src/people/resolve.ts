@@ -1,7 +1,7 @@
 import type { PoolClient, Queryable } from "../db";
 import { withTransaction, type Pool } from "../db";
 import type { Logger } from "../log";
-import { Frequencies, frequencyKeys, totalKeyOf } from "./frequencies";
+import { Frequencies, frequencyKeys } from "./frequencies";
 import { blockKeys, profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
@@ -180,12 +180,11 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
     const oldValueKeys = counted.map((r) => r.key);
     const newValueKeys = pendingProfiles.flatMap(frequencyKeys);
     const frequencies = await loadFrequencies(client, [...oldValueKeys, ...newValueKeys, ...candidates.flatMap((c) => frequencyKeys(profileOfRow(c)))]);
-    const deltas = new Map<string, number>();
-    const bump = (key: string, n: number) => deltas.set(key, (deltas.get(key) ?? 0) + n);
-    for (const key of oldValueKeys) { bump(key, -1); bump(totalKeyOf(key), -1); }
-    bump("#", pending.length - new Set(counted.map((r) => r.record_id)).size);
-    for (const key of newValueKeys) { bump(key, 1); bump(totalKeyOf(key), 1); }
-    frequencies.load(deltas);
+    const deltas = new Frequencies();
+    for (const key of oldValueKeys) deltas.add(key, -1);
+    deltas.load([["#", pending.length - new Set(counted.map((r) => r.record_id)).size]]);
+    for (const key of newValueKeys) deltas.add(key, 1);
+    frequencies.load(deltas.entries());
 
     const matcher = new Matcher({ maxBlock, veto: (a, b) => forbidden.has(`${ids[a]}:${ids[b]}`), frequencies });
     const personAt: (number | null)[] = [];
@@ -241,7 +240,7 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
     await client.query(
       "INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
       [keyRows.map((k) => k[0]), keyRows.map((k) => k[1])]);
-    const changed = [...deltas].filter(([, n]) => n !== 0);
+    const changed = [...deltas.entries()];
     await client.query(
       `INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[])
        ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`, [changed.map((d) => d[0]), changed.map((d) => d[1])]);
