@@ -106,18 +106,15 @@ async function loadFrequencies(client: PoolClient, keys: string[]): Promise<Freq
 /** Seeds person_value_counts from the records resolved before it existed (their value keys are not in person_keys). */
 async function countResolvedRecords(client: PoolClient): Promise<void> {
   const counts = new Frequencies();
-  const column = async (sql: string, values: (v: string) => Partial<Parameters<typeof profileOf>[0]>) => {
-    const { rows } = await client.query<{ v: string; n: string }>(sql);
+  const resolved = "FROM person_records WHERE resolved_at IS NOT NULL";
+  for (const [column, field] of [["first_name", "first"], ["last_name", "last"], ["dob", "dob"], ["zip5", "zip5"]] as const) {
+    const { rows } = await client.query<{ v: string; n: string }>(
+      `SELECT ${column}::text AS v, count(*) AS n ${resolved} AND ${column} IS NOT NULL GROUP BY 1`);
     for (const r of rows) {
-      const p = profileOf({ first: null, last: null, email: null, phone: null, phone7: null, dob: null, zip5: null, houseNumber: null, streetName: null, ids: [], ...values(r.v) });
+      const p = profileOf({ first: null, last: null, email: null, phone: null, phone7: null, dob: null, zip5: null, houseNumber: null, streetName: null, ids: [], [field]: r.v });
       for (const key of frequencyKeys(p)) counts.add(key, Number(r.n));
     }
-  };
-  const resolved = "FROM person_records WHERE resolved_at IS NOT NULL";
-  await column(`SELECT first_name AS v, count(*) AS n ${resolved} AND first_name IS NOT NULL GROUP BY 1`, (v) => ({ first: v }));
-  await column(`SELECT last_name AS v, count(*) AS n ${resolved} AND last_name IS NOT NULL GROUP BY 1`, (v) => ({ last: v }));
-  await column(`SELECT dob::text AS v, count(*) AS n ${resolved} AND dob IS NOT NULL GROUP BY 1`, (v) => ({ dob: v }));
-  await column(`SELECT zip5 AS v, count(*) AS n ${resolved} AND zip5 IS NOT NULL GROUP BY 1`, (v) => ({ zip5: v }));
+  }
   const total = Number((await client.query<{ n: string }>(`SELECT count(*) AS n ${resolved}`)).rows[0]!.n);
   const rows = [...counts.entries(), ["#", total] as const];
   await client.query(
