@@ -6,12 +6,44 @@
 -- one order (a deadlock is still possible between files ordered differently; PostgreSQL breaks it
 -- and the chunk is retried). p_in_key_order: the chunk processor saw the chunk's ids strictly
 -- increasing (one row per id, already in order, as most partner files are): the rows are applied
--- as staged, without the sort that dedupes and orders them.
+-- as staged, without the sort that dedupes and orders them, and are first tried as all new.
 -- Returns how many rows were inserted and updated; the caller derives unchanged.
 DROP FUNCTION IF EXISTS promote_mortgages(uuid, int);
 CREATE OR REPLACE FUNCTION promote_mortgages(p_import_id uuid, p_chunk_index int, p_in_key_order boolean DEFAULT false)
 RETURNS TABLE (inserted bigint, updated bigint)
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  n bigint;
+BEGIN
+  -- A chunk of distinct ids (in key order) is first tried as new mortgages: a plain INSERT costs
+  -- about a third less than ON CONFLICT's speculative insertion, and most closings are new. The
+  -- first id that exists already (this partner's or another's, or one a concurrent chunk has just
+  -- inserted) undoes the attempt (the block's subtransaction, trigger events included) and the
+  -- chunk takes the upsert below, which decides row by row.
+  IF p_in_key_order THEN
+    BEGIN
+      INSERT INTO mortgages (
+      mortgage_id, match_key, partner, borrower_first_name, borrower_last_name, co_borrower_first_name,
+      co_borrower_last_name, property_address, property_city, property_state, property_zip5,
+      property_zip4, mailing_address, mailing_city, mailing_state, mailing_zip5, mailing_zip4,
+      loan_amount, lender_name, loan_type, interest_rate, closing_date, first_payment_date,
+      phone, email, import_id, source_row, src_seq)
+      SELECT 
+      mortgage_id, match_key, partner, borrower_first_name, borrower_last_name, co_borrower_first_name,
+      co_borrower_last_name, property_address, property_city, property_state, property_zip5,
+      property_zip4, mailing_address, mailing_city, mailing_state, mailing_zip5, mailing_zip4,
+      loan_amount, lender_name, loan_type, interest_rate, closing_date, first_payment_date,
+      phone, email, import_id, source_row, src_seq
+        FROM staging_mortgages s
+       WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      RETURN QUERY SELECT n, 0::bigint;
+      RETURN;
+    EXCEPTION WHEN unique_violation THEN
+      NULL;
+    END;
+  END IF;
+  RETURN QUERY
   WITH src AS (
     (SELECT DISTINCT ON (s.mortgage_id) s.*
        FROM staging_mortgages s
@@ -81,7 +113,8 @@ LANGUAGE sql AS $$
     RETURNING (xmax = 0) AS was_inserted
   )
   SELECT count(*) FILTER (WHERE was_inserted), count(*) FILTER (WHERE NOT was_inserted) FROM upserted;
-$$;
+END
+$fn$;
 
 -- Staged rows of this chunk whose mortgage id already belongs to another partner: rejected, never applied.
 CREATE OR REPLACE FUNCTION mortgage_partner_conflicts(p_import_id uuid, p_chunk_index int)

@@ -1,4 +1,4 @@
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -119,6 +119,40 @@ describe("partner B mortgages end to end", () => {
     const staged = await platform.pool.query("SELECT count(*)::int AS n, count(DISTINCT source_row)::int AS d FROM staging_mortgages WHERE import_id = $1", [faulty.id]);
     expect(staged.rows[0]).toEqual({ n: 343, d: 343 });
     expect((await platform.pool.query("SELECT row_number, field_name, error_message FROM import_rejects WHERE import_id = $1 ORDER BY 1, 2", [faulty.id])).rows).toEqual(cleanRejects);
+  });
+
+  it("counts a delivery in id order that mixes new, changed, unchanged and another partner's mortgages as each is", async () => {
+    // Chunks in id order are first tried as all new: one that is not must fall back to the row-by-row upsert.
+    const generated = path.join(tmp, "generated-mix.csv");
+    await writePartnerB(generated, { day: "2026-11-20", rows: 250, startId: 700000 });
+    const [header, ...lines] = readFileSync(generated, "utf8").trimEnd().split("\n");
+    const idOf = (line: string) => line.slice(0, line.indexOf(","));
+    expect(lines.map(idOf)).toEqual(lines.map(idOf).sort());
+    const write = (name: string, rows: string[]) => {
+      const file = path.join(tmp, name);
+      writeFileSync(file, [header, ...rows].join("\n") + "\n");
+      return file;
+    };
+    const first = await ingest(write("partner-b-mortgages-2026-11-20-mix-1.csv", lines.slice(0, 200)));
+    expect(first).toMatchObject({ status: "COMPLETE", rows_read: 200, inserted: 200, updated: 0, unchanged: 0 });
+    const foreign = idOf(lines[150]!);
+    await platform.pool.query("UPDATE mortgages SET partner = 'C' WHERE mortgage_id = $1", [foreign]);
+    const before = await mortgagesSnapshot("B-700");
+    // Rows 100-249 (chunks of 100: 100-199 all known, 200-249 all new); 120-129 get a new e-mail, 150 is partner C's.
+    const second = lines.slice(100).map((l, i) => (i >= 20 && i < 30 ? l.replace(/[^,]*$/, `moved${i}@example.com`) : l));
+    const row = await ingest(write("partner-b-mortgages-2026-11-21-mix-2.csv", second));
+    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 150, accepted: 149, rejected: 1, inserted: 50, updated: 10, unchanged: 89 });
+    const rejects = await platform.pool.query("SELECT row_number, error_type, field_name, field_value FROM import_rejects WHERE import_id = $1", [row.id]);
+    expect(rejects.rows).toEqual([{ row_number: 52, error_type: "rule", field_name: "mortgage_id", field_value: foreign }]);
+    const after = await mortgagesSnapshot("B-700");
+    const changed = new Set(second.slice(20, 30).map(idOf));
+    expect(after.length).toBe(250);
+    for (const m of after) {
+      const old = before.find((b) => b.mortgage_id === m.mortgage_id);
+      if (changed.has(m.mortgage_id)) expect(m.email).toMatch(/^moved\d+@example\.com$/);
+      else if (old) expect(m).toEqual(old);
+    }
+    expect(after.find((m) => m.mortgage_id === foreign)).toMatchObject({ partner: "C" });
   });
 
   it("sends a permanent chunk error to the Catch: FAILED with the step and an alert", async () => {
