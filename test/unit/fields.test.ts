@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { date, decimal, email, identifier, money, phone, usState, zip } from "../../packages/core/src/sources/fields";
+import { date, decimal, email, identifier, isoDate, money, phone, text, usState, zip } from "../../packages/core/src/sources/fields";
 import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mortgages";
 import * as Sources from "../../packages/core/src/sources/index";
 
@@ -51,6 +51,35 @@ describe("field coercers", () => {
     expect(bad(phone(), "555-0142")).toMatch(/10 digits/);
     expect(ok(decimal({ max: 25 }), "6.5%")).toBe("6.5");
     expect(bad(decimal({ max: 25 }), "26")).toMatch(/between 0 and 25/);
+  });
+});
+
+describe("the checks' fast paths agree with their plain definitions", () => {
+  it("isoDate accepts exactly the days the calendar (Date.UTC) has, 1900-2200", () => {
+    const reference = (y: number, m: number, d: number) => {
+      if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1) return undefined;
+      const t = new Date(Date.UTC(y, m - 1, d));
+      return t.getUTCMonth() === m - 1 && t.getUTCDate() === d ? t.toISOString().slice(0, 10) : undefined;
+    };
+    let days = 0;
+    for (let y = 1898; y <= 2202; y++) {
+      for (let m = 0; m <= 13; m++) {
+        for (let d = 0; d <= 32; d++) {
+          const want = reference(y, m, d);
+          if (isoDate(y, m, d) !== want) expect(isoDate(y, m, d), `${y}-${m}-${d}`).toBe(want);
+          if (want) days++;
+        }
+      }
+    }
+    expect(days).toBe(109938); // 301 years of 365 days and 73 leap days (1900, 2100 and 2200 are not leap years)
+    expect(isoDate(2000, 2, 29)).toBe("2000-02-29");
+    expect(isoDate(1900, 2, 29)).toBeUndefined();
+  });
+
+  it("text collapses every run of whitespace to one space, as /\\s+/ does", () => {
+    const cells = ["Maria Gonzalez", "22  Elm St", "a\tb", "a \tb", "a\u00a0b", "a \u00a0 b", "Zoë  Ångström", "one\r\ntwo", "x\u2003\u2003y",
+      "a b c d", "trailing\ufeffmark", "O'Brien", "ends in two  ", "  starts"];
+    for (const cell of cells) expect(ok(text(), cell), JSON.stringify(cell)).toBe(cell.trim().replace(/\s+/g, " "));
   });
 });
 

@@ -114,7 +114,18 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
   return schema;
 }
 
-const collapse = (v: string) => v.replace(/\s+/g, " ");
+/**
+ * Runs of whitespace as one space. Most cells have none to collapse: a scan of their character
+ * codes finds that without the regular expression, which is then run only on a cell with a tab,
+ * a line break, two spaces in a row or a non-ASCII character (some of which are whitespace).
+ */
+const collapse = (v: string) => {
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 33 ? c !== 32 || v.charCodeAt(i + 1) === 32 : c > 126) return v.replace(/\s+/g, " ");
+  }
+  return v;
+};
 
 export const text = (opts: { required?: boolean; max?: number } = {}) =>
   coerce("text", (v) => (v.length <= (opts.max ?? 500) ? collapse(v) : undefined), opts.required ?? false);
@@ -154,11 +165,14 @@ export const decimal = (opts: { required?: boolean; min?: number; max?: number; 
     return n >= (opts.min ?? 0) && n <= (opts.max ?? 1e9) ? s : undefined;
   }, opts.required ?? false);
 
-function isoDate(y: number, m: number, d: number): string | undefined {
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** A calendar date from its parts (years 1900-2200, Gregorian leap years) as YYYY-MM-DD; undefined when there is no such day. */
+export function isoDate(y: number, m: number, d: number): string | undefined {
   if (m < 1 || m > 12 || d < 1 || y < 1900 || y > 2200) return undefined;
-  const dt = new Date(Date.UTC(y, m - 1, d));
-  if (dt.getUTCMonth() !== m - 1 || dt.getUTCDate() !== d) return undefined;
-  return `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  if (d > (m === 2 && leap ? 29 : DAYS_IN_MONTH[m - 1]!)) return undefined;
+  return `${y}-${m < 10 ? "0" : ""}${m}-${d < 10 ? "0" : ""}${d}`;
 }
 
 export type DateFormat = "MM/DD/YYYY" | "YYYY-MM-DD" | "DD.MM.YYYY" | "YYYYMMDD";
