@@ -151,16 +151,18 @@ export function parseStreet(raw: string): Omit<Address, "city" | "state" | "zip5
 /** A whole address from its columns; a unit given in its own column joins the delivery line. */
 export function standardizeAddress(parts: { street?: string | null; street2?: string | null; city?: string | null; state?: string | null; zip?: string | null }): Address {
   const line = [parts.street, parts.street2].filter((p) => p && p.trim()).join(" ");
-  const street = line ? parseStreet(line) : { ...parseStreet(""), raw: "" };
-  const problems = [...street.problems];
+  const street = parseStreet(line);
+  const problems = street.problems;
   const state = parts.state?.trim() ? standardizeState(parts.state) : null;
   if (parts.state?.trim() && !state) problems.push(`unknown state "${parts.state.trim()}"`);
   const zip = parts.zip?.trim() ? standardizeZip(parts.zip) : null;
   if (parts.zip?.trim() && !zip) problems.push(`invalid ZIP "${parts.zip.trim()}"`);
+  // Written out, not spread from `street`: spreading and then overriding its keys cost a fifth of standardizing a contact.
   return {
-    ...street,
     raw: [line, parts.city, parts.state, parts.zip].filter((p) => p && p.trim()).join(", "),
+    line1: street.line1, number: street.number, predir: street.predir, street: street.street, suffix: street.suffix, postdir: street.postdir,
+    unitType: street.unitType, unit: street.unit, problems,
     city: parts.city?.trim() ? standardizeCity(parts.city) : null,
-    state, zip5: zip?.zip5 ?? null, zip4: zip?.zip4 ?? null, problems,
+    state, zip5: zip?.zip5 ?? null, zip4: zip?.zip4 ?? null,
   };
 }
