@@ -38,7 +38,15 @@ export interface Verdict {
   reason: string;
 }
 
-export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids"> & { city?: string | null }): MatchProfile {
+/**
+ * A record's match profile. Its values that repeat (dates, ZIPs, cities, house numbers, e-mail
+ * domains) are interned so that a million profiles in memory share them; `share: false` skips
+ * that where the profile does not stay (the standardizing worker sends it as text, and the
+ * receiving side interns).
+ */
+export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids"> & { city?: string | null },
+  options: { share?: boolean } = {}): MatchProfile {
+  const intern = options.share === false ? asIs : shared;
   const given = r.first ? givenKeys(r.first) : NO_GIVEN;
   const surname = r.last ? surnameKeys(r.last) : NO_SURNAME;
   const email = r.email ? r.email.replace(/\+[^@]*@/, "@") : null;
@@ -76,9 +84,10 @@ function cached<V>(cache: Map<string, V>, key: string, make: (key: string) => V)
   return v;
 }
 
-function intern(s: string | null): string | null {
+function shared(s: string | null): string | null {
   return s === null ? null : cached(interned, s, (k) => k);
 }
+const asIs = (s: string | null) => s;
 
 const givenKeys = (raw: string) => cached(givenCache, raw, () => {
   const first = nameKey(raw);

@@ -7,7 +7,7 @@ import { standardizeContact, type ContactInput } from "./record";
 parentPort!.on("message", ({ id, inputs, today }: { id: number; inputs: ContactInput[]; today?: number }) => {
   try {
     const day = today === undefined ? undefined : new Date(today);
-    const rows = inputs.map((input) => profileRow(profileOf(standardizeContact(input, day))));
+    const rows = inputs.map((input) => profileRow(profileOf(standardizeContact(input, day), { share: false })));
     parentPort!.postMessage({ id, json: JSON.stringify(rows) });
   } catch (err) {
     parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
