@@ -224,6 +224,17 @@ function spellings(freq: Frequencies, kind: "f" | "l", x: string, y: string): "t
   return rare >= ESTABLISHED ? "names" : "unknown";
 }
 
+// The shares of the names (the commoner spelling of a name with a typo: the one a namesake would have).
+// Functions of their own, not closures in `compare`: it runs for every pair compared.
+const givenShare = (freq: Frequencies, a: MatchProfile, b: MatchProfile) => Math.max(freq.share("g", a.formal), freq.share("g", b.formal));
+const surnameShare = (freq: Frequencies, a: MatchProfile, b: MatchProfile) => Math.max(freq.share("l", a.last), freq.share("l", b.last));
+/** Records expected to agree by chance on the name and a value of the given share, times the odds of what differs. */
+const chance = (freq: Frequencies, a: MatchProfile, b: MatchProfile, share: number, differing: number) =>
+  freq.records * givenShare(freq, a, b) * surnameShare(freq, a, b) * share * DIFFERENCE_ODDS ** differing;
+/** At one home or one landline the namesake to fear is a relative: how likely one bears this given name is its share. */
+const noNamesakeAtHome = (freq: Frequencies, a: MatchProfile, b: MatchProfile, differing: number) =>
+  givenShare(freq, a, b) * DIFFERENCE_ODDS ** differing <= CHANCE_LIMIT;
+
 /**
  * The tiered rules the business asked for, first that holds wins:
  * exact — a shared identifier, e-mail or E.164 phone (names must not contradict);
@@ -269,16 +280,9 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
   const emailDiffers = a.email !== null && b.email !== null && a.email !== b.email;
   const phoneDiffers = a.phone7 !== null && b.phone7 !== null && a.phone7 !== b.phone7;
   const zipDiffers = a.zip5 !== null && b.zip5 !== null && a.zip5 !== b.zip5;
-  // The shares of the names (the commoner spelling of a name with a typo: the one a namesake would have).
-  const givenShare = () => Math.max(freq.share("g", a.formal), freq.share("g", b.formal));
-  const surnameShare = () => Math.max(freq.share("l", a.last), freq.share("l", b.last));
-  // Records expected to agree by chance on the name and a value of the given share, times the odds of what differs.
-  const chance = (share: number, differing: number) => freq.records * givenShare() * surnameShare() * share * DIFFERENCE_ODDS ** differing;
-  // At one home or one landline the namesake to fear is a relative: how likely one bears this given name is its share.
-  const noNamesakeAtHome = (differing: number) => givenShare() * DIFFERENCE_ODDS ** differing <= CHANCE_LIMIT;
 
   // A household shares its landline: a phone needs the given name (a typo allowed from 5 letters), and the surname or the home.
-  if (a.phone !== null && a.phone === b.phone && firstAlike && (lastAlike || firstSame || sameHome) && noNamesakeAtHome(Number(emailDiffers))) {
+  if (a.phone !== null && a.phone === b.phone && firstAlike && (lastAlike || firstSame || sameHome) && noNamesakeAtHome(freq, a, b, Number(emailDiffers))) {
     return { score: 0.97, tier: "exact", reason: "exact: phone" };
   }
   // Contact points both records have and that differ: namesakes in one ZIP, or born the same day, differ in them.
@@ -287,31 +291,31 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
     const nick = a.first !== b.first ? " (nickname)" : "";
     if (a.zip5 !== null && a.zip5 === b.zip5 && !(a.house && b.house && a.house !== b.house)) {
       // At the same house a namesake is a relative; with a house missing, anyone of that name in the ZIP.
-      const unlikely = sameHouse ? noNamesakeAtHome(Number(phoneDiffers) + Number(emailDiffers)) : chance(freq.share("z", a.zip5), conflicts) <= CHANCE_LIMIT;
+      const unlikely = sameHouse ? noNamesakeAtHome(freq, a, b, Number(phoneDiffers) + Number(emailDiffers)) : chance(freq, a, b, freq.share("z", a.zip5), conflicts) <= CHANCE_LIMIT;
       if (unlikely) return { score: 0.95, tier: "strong", reason: `strong: first + last + ZIP${nick}` };
     }
-    if (a.phone7 !== null && a.phone7 === b.phone7 && noNamesakeAtHome(Number(emailDiffers))) {
+    if (a.phone7 !== null && a.phone7 === b.phone7 && noNamesakeAtHome(freq, a, b, Number(emailDiffers))) {
       return { score: 0.94, tier: "strong", reason: `strong: first + last + last 7 phone digits${nick}` };
     }
-    if (dob === "same" && chance(freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT) return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
-    if (sameHome && a.street !== null && a.street === b.street && noNamesakeAtHome(Number(phoneDiffers) + Number(emailDiffers))) {
+    if (dob === "same" && chance(freq, a, b, freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT) return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
+    if (sameHome && a.street !== null && a.street === b.street && noNamesakeAtHome(freq, a, b, Number(phoneDiffers) + Number(emailDiffers))) {
       return { score: 0.93, tier: "strong", reason: `strong: first + last + street address${nick}` };
     }
   }
   if (firstAlike && dob === "same" && (sameHome || (a.phone !== null && a.phone === b.phone))) {
     return { score: firstSame ? 0.93 : 0.9, tier: "strong", reason: `strong: first${firstSame ? "" : " with a typo"} + date of birth + ${sameHome ? "address" : "phone"} (surname differs)` };
   }
-  if (dob === "same" && firstClose && lastAlike && !(firstSame && lastSame) && chance(freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT) {
+  if (dob === "same" && firstClose && lastAlike && !(firstSame && lastSame) && chance(freq, a, b, freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT) {
     return { score: round(0.6 + 0.3 * round(((bothFirst ? nameSimilarity(a.first!, b.first!) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2)), tier: "fuzzy", reason: "fuzzy: name with a typo + date of birth" };
   }
   // A new surname (marriage) at the same home, with the same given name and nothing else differing: the surname's
   // change counts as one difference, so only a given name rare enough qualifies.
-  if (firstSame && sameHome && a.last !== null && b.last !== null && !lastAlike && noNamesakeAtHome(1 + Number(phoneDiffers) + Number(emailDiffers))) {
+  if (firstSame && sameHome && a.last !== null && b.last !== null && !lastAlike && noNamesakeAtHome(freq, a, b, 1 + Number(phoneDiffers) + Number(emailDiffers))) {
     return { score: 0.88, tier: "strong", reason: "strong: first + address (surname differs)" };
   }
   if (!firstAlike || !lastAlike) return null;
   const name = round(((bothFirst ? (firstSame ? 1 : nameSimilarity(a.first!, b.first!)) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2);
-  if (sameHome && a.street && b.street && noNamesakeAtHome(Number(phoneDiffers) + Number(emailDiffers))) {
+  if (sameHome && a.street && b.street && noNamesakeAtHome(freq, a, b, Number(phoneDiffers) + Number(emailDiffers))) {
     const street = round(nameSimilarity(a.street, b.street));
     if (street >= 0.8) {
       // A date of birth with a typo beside it lowers the score, it does not veto.
@@ -325,7 +329,7 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
       (distance(a.emailLocal, b.emailLocal) <= 1 || transposed(a.emailLocal, b.emailLocal)) && ((firstSame && lastSame) || zipSame || phone7Same || dob === "near")) {
     return { score: round(0.5 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: e-mail domain + mailbox ${round(nameSimilarity(a.emailLocal, b.emailLocal))} + name ${name}` };
   }
-  if (phone7Same && noNamesakeAtHome(Number(emailDiffers))) return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
+  if (phone7Same && noNamesakeAtHome(freq, a, b, Number(emailDiffers))) return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
   if (firstSame && lastSame) {
     // Two neighbouring digits swapped by whoever keyed the number.
     if (a.phone7 !== null && b.phone7 !== null && transposed(a.phone7, b.phone7)) {
