@@ -291,6 +291,23 @@ describe("standardizing on a worker thread", () => {
     expect(batches.flat()).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
   });
 
+  it("gives the same profiles when its tables of shared values start over every few batches", async () => {
+    const profiles: People.MatchProfile[] = [];
+    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 100, today, tableLimit: 150 })) profiles.push(...batch);
+    expect(profiles).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
+  });
+
+  it("shares a repeated value or name list between the profiles it yields", async () => {
+    const inputs = [{ first_name: "Bob", last_name: "Smith-Jones", zip: "02116" }, { first_name: "Bob", last_name: "Smith-Jones", zip: "02116" }];
+    const profiles: People.MatchProfile[] = [];
+    for await (const batch of People.standardizedProfiles(inputs)) profiles.push(...batch);
+    const [a, b] = profiles;
+    expect(a!.formals).toEqual(["robert"]);
+    expect(b!.formals).toBe(a!.formals);
+    expect(b!.lastParts).toBe(a!.lastParts);
+    expect(a!.lastParts).toEqual(["smith", "jones"]);
+  });
+
   it("the matcher keeps what it was given: the same clusters and links either way, and each profile as added", async () => {
     const one = new People.Matcher(), two = new People.Matcher();
     const profiles = recs.map((r) => People.profileOf(People.standardizeContact(r.input, today)));

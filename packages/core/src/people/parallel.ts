@@ -8,67 +8,141 @@ import type { ContactInput } from "./record";
  * Standardizing a contact costs about as much as matching it, and matching is one thread (its
  * blocks are one structure). On a machine with a second core, `standardizedProfiles` standardizes
  * on a worker thread while the caller matches what the worker already sent: two cores for one
- * stream, in the input's order, so the results are the ones of a single thread. The worker sends
- * each batch as one JSON text of rows (JSON.parse is the cheapest way into this heap), and the
- * values that repeat (names, dates, ZIPs, streets) are interned on arrival, as profileOf does.
+ * stream, in the input's order, so the results are the ones of a single thread.
+ *
+ * The caller's thread is the busier one, so the worker does the sharing too: the values that
+ * repeat (names, dates, ZIPs, cities, house numbers, streets, e-mail domains) and the name lists
+ * get ids in tables both sides keep, each value crosses once, and a profile crosses as a row of
+ * ids in one transferred Int32Array plus its four values that do not repeat (e-mail, mailbox,
+ * phone, last 7 digits). The receiving side then builds a profile from array reads alone, with
+ * no text to parse or hash; its profiles share their strings and lists, as profileOf's do.
  */
 
-/** A profile as a row of plain values (the worker's side). */
-export function profileRow(p: MatchProfile): unknown[] {
-  return [p.first, p.formal, p.formals, p.last, p.lastParts, p.lastSound, p.email, p.emailLocal, p.emailDomain, p.phone, p.phone7,
-    p.dob, p.zip5, p.city, p.house, p.street, p.ids];
+/** Profile fields sent as ids into the value table (0 is null) or the list table (0 is the empty list), in row order. */
+const REFS = ["first", "formal", "formals", "last", "lastParts", "lastSound", "emailDomain", "dob", "zip5", "city", "house", "street"] as const;
+const REF_WIDTH = REFS.length;
+/** Profile fields sent as they are (they rarely repeat), in row order. */
+const TEXTS = ["email", "emailLocal", "phone", "phone7"] as const;
+const TEXT_WIDTH = TEXTS.length;
+const isList = (f: (typeof REFS)[number]): f is "formals" | "lastParts" => f === "formals" || f === "lastParts";
+
+/** One batch of profiles as the worker sends it. */
+export interface EncodedBatch {
+  /** The tables start over before this batch's additions (the sender's reached its limit). */
+  reset: boolean;
+  /** Values new to the value table, in id order (the first new one takes the next id). */
+  values: string[];
+  /** Lists new to the list table, in id order. */
+  lists: string[][];
+  /** REF_WIDTH ids per profile, in REFS order. */
+  refs: Int32Array<ArrayBuffer>;
+  /** TEXT_WIDTH values per profile, in TEXTS order. */
+  texts: (string | null)[];
+  /** [index in the batch, ids] of the profiles that have identifiers. */
+  ids: [number, string[]][];
 }
 
-type Row = [string | null, string | null, string[], string | null, string[], string | null, string | null, string | null, string | null,
-  string | null, string | null, string | null, string | null, string | null, string | null, string | null, string[]];
-
-const INTERN_LIMIT = 500_000;
+const DEFAULT_TABLE_LIMIT = 500_000;
 const NONE: string[] = [];
 
-/** Profiles back from rows, sharing the strings and lists that repeat. */
-class ProfileDecoder {
-  private readonly values = new Map<string, string>();
-  private readonly lists = new Map<string, string[]>();
+/** The worker's side: profiles into batches, remembering which values and lists the other side already has. */
+export class ProfileEncoder {
+  private readonly valueIds = new Map<string, number>();
+  private readonly listIds = new Map<string, number>();
+  private added: { values: string[]; lists: string[][] } = { values: [], lists: [] };
 
-  profile(r: Row): MatchProfile {
-    return {
-      first: this.value(r[0]), formal: this.value(r[1]), formals: this.list(r[2]), last: this.value(r[3]), lastParts: this.list(r[4]),
-      lastSound: this.value(r[5]), email: r[6], emailLocal: r[7], emailDomain: this.value(r[8]), phone: r[9], phone7: r[10],
-      dob: this.value(r[11]), zip5: this.value(r[12]), city: this.value(r[13]), house: this.value(r[14]), street: this.value(r[15]),
-      ids: r[16].length === 0 ? NONE : r[16],
-    };
+  /** `limit`: values (or lists) the tables hold before they start over. */
+  constructor(private readonly limit = DEFAULT_TABLE_LIMIT) {}
+
+  encode(profiles: readonly MatchProfile[]): EncodedBatch {
+    const reset = this.valueIds.size >= this.limit || this.listIds.size >= this.limit;
+    if (reset) {
+      this.valueIds.clear();
+      this.listIds.clear();
+    }
+    this.added = { values: [], lists: [] };
+    const refs = new Int32Array(profiles.length * REF_WIDTH);
+    const texts = new Array<string | null>(profiles.length * TEXT_WIDTH);
+    const ids: [number, string[]][] = [];
+    for (let i = 0; i < profiles.length; i++) {
+      const p = profiles[i]!;
+      for (let f = 0; f < REF_WIDTH; f++) {
+        const field = REFS[f]!;
+        refs[i * REF_WIDTH + f] = isList(field) ? this.listId(p[field]) : this.valueId(p[field]);
+      }
+      for (let f = 0; f < TEXT_WIDTH; f++) texts[i * TEXT_WIDTH + f] = p[TEXTS[f]!];
+      if (p.ids.length > 0) ids.push([i, p.ids]);
+    }
+    return { reset, values: this.added.values, lists: this.added.lists, refs, texts, ids };
   }
 
-  private value(s: string | null): string | null {
-    if (s === null) return null;
-    const v = this.values.get(s);
-    if (v !== undefined) return v;
-    if (this.values.size >= INTERN_LIMIT) this.values.clear();
-    this.values.set(s, s);
-    return s;
+  private valueId(s: string | null): number {
+    if (s === null) return 0;
+    let id = this.valueIds.get(s);
+    if (id === undefined) {
+      id = this.valueIds.size + 1;
+      this.valueIds.set(s, id);
+      this.added.values.push(s);
+    }
+    return id;
   }
 
-  private list(a: string[]): string[] {
-    if (a.length === 0) return NONE;
+  private listId(a: readonly string[]): number {
+    if (a.length === 0) return 0;
     const key = a.length === 1 ? a[0]! : a.join("\u0000");
-    const l = this.lists.get(key);
-    if (l !== undefined) return l;
-    if (this.lists.size >= INTERN_LIMIT) this.lists.clear();
-    this.lists.set(key, a);
-    return a;
+    let id = this.listIds.get(key);
+    if (id === undefined) {
+      id = this.listIds.size + 1;
+      this.listIds.set(key, id);
+      this.added.lists.push(a as string[]);
+    }
+    return id;
+  }
+}
+
+/** The caller's side: batches back into profiles, sharing the strings and lists that repeat. */
+export class ProfileDecoder {
+  private values: (string | null)[] = [null];
+  private lists: string[][] = [NONE];
+
+  decode(batch: EncodedBatch): MatchProfile[] {
+    if (batch.reset) {
+      this.values = [null];
+      this.lists = [NONE];
+    }
+    for (const v of batch.values) this.values.push(v);
+    for (const l of batch.lists) this.lists.push(l);
+    const v = this.values, l = this.lists, r = batch.refs, t = batch.texts;
+    const out = new Array<MatchProfile>(r.length / REF_WIDTH);
+    for (let i = 0; i < out.length; i++) {
+      const o = i * REF_WIDTH, x = i * TEXT_WIDTH;
+      // Fields in profileOf's order: one object shape for every profile the matcher compares.
+      out[i] = {
+        first: v[r[o]!]!, formal: v[r[o + 1]!]!, formals: l[r[o + 2]!]!, last: v[r[o + 3]!]!, lastParts: l[r[o + 4]!]!, lastSound: v[r[o + 5]!]!,
+        email: t[x]!, emailLocal: t[x + 1]!, emailDomain: v[r[o + 6]!]!, phone: t[x + 2]!, phone7: t[x + 3]!,
+        dob: v[r[o + 7]!]!, zip5: v[r[o + 8]!]!, city: v[r[o + 9]!]!, house: v[r[o + 10]!]!, street: v[r[o + 11]!]!, ids: NONE,
+      };
+    }
+    for (const [i, ids] of batch.ids) out[i]!.ids = ids;
+    return out;
   }
 }
 
 /** The worker module beside this one (.ts when run from sources, .js when built). */
 const workerUrl = () => new URL(`./profile-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
-function startWorker(): Worker {
+function startWorker(workerData: ProfileWorkerData): Worker {
   const url = workerUrl();
   // Run from TypeScript sources (tsx), a worker needs the same loader registered before it imports the module.
   if (url.pathname.endsWith(".ts")) {
-    return new Worker(`import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true });
+    return new Worker(`import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData });
   }
-  return new Worker(url);
+  return new Worker(url, { workerData });
+}
+
+/** What the worker is started with. */
+export interface ProfileWorkerData {
+  tableLimit: number;
 }
 
 export interface ParallelOptions {
@@ -78,6 +152,8 @@ export interface ParallelOptions {
   ahead?: number;
   /** The day dates of birth are checked against (standardizeContact's `today`). */
   today?: Date;
+  /** Distinct values (or name lists) shared before the tables start over; default 500,000. */
+  tableLimit?: number;
 }
 
 /**
@@ -86,15 +162,15 @@ export interface ParallelOptions {
  */
 export async function* standardizedProfiles(inputs: Iterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<MatchProfile[]> {
   const size = options.batch ?? 1000, ahead = options.ahead ?? 4;
-  const worker = startWorker();
+  const worker = startWorker({ tableLimit: options.tableLimit ?? DEFAULT_TABLE_LIMIT });
   const decoder = new ProfileDecoder();
-  const waiting = new Map<number, { resolve: (json: string) => void; reject: (e: unknown) => void }>();
+  const waiting = new Map<number, { resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void }>();
   let failure: unknown = null;
-  worker.on("message", (m: { id: number; json?: string; error?: string }) => {
+  worker.on("message", (m: { id: number; batch?: EncodedBatch; error?: string }) => {
     const w = waiting.get(m.id)!;
     waiting.delete(m.id);
     if (m.error !== undefined) w.reject(new Error(`standardizing on a worker: ${m.error}`));
-    else w.resolve(m.json!);
+    else w.resolve(m.batch!);
   });
   const fail = (e: unknown) => {
     failure ??= e;
@@ -109,11 +185,11 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput>, opti
   const send = (batch: ContactInput[]) => {
     if (failure) return Promise.reject(failure);
     const id = next++;
-    const reply = new Promise<string>((resolve, reject) => waiting.set(id, { resolve, reject }));
+    const reply = new Promise<EncodedBatch>((resolve, reject) => waiting.set(id, { resolve, reject }));
     worker.postMessage({ id, inputs: batch, today });
     return reply;
   };
-  const pending: Promise<string>[] = [];
+  const pending: Promise<EncodedBatch>[] = [];
   const it = inputs[Symbol.iterator]();
   let done = false;
   const fill = () => {
@@ -130,9 +206,10 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput>, opti
   try {
     fill();
     while (pending.length > 0) {
-      const json = await pending.shift()!;
+      // Decoded in the order sent: each batch may add to the tables the next ones use.
+      const batch = await pending.shift()!;
       fill();
-      yield (JSON.parse(json) as Row[]).map((r) => decoder.profile(r));
+      yield decoder.decode(batch);
     }
   } finally {
     await worker.terminate();
