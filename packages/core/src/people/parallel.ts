@@ -1,8 +1,9 @@
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setImmediate } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
-import type { MatchProfile } from "./match";
-import type { ContactInput } from "./record";
+import { profileOf, type MatchProfile } from "./match";
+import { standardizeContact, type ContactInput } from "./record";
 
 /*
  * Standardizing a contact costs about as much as matching it, and matching is one thread (its
@@ -156,25 +157,41 @@ export interface ParallelOptions {
   tableLimit?: number;
 }
 
+/** A batch in input order: standardized on this thread, or sent to the worker (`ready` once its reply is in). */
+type Slot = { profiles: MatchProfile[] } | { reply: Promise<EncodedBatch>; ready: boolean };
+
 /**
  * The match profiles of `inputs`, in order, in batches, standardized (standardizeContact +
- * profileOf) on a worker thread. Ends the worker when the stream ends or the caller stops early.
+ * profileOf) on a worker thread. Whenever the next batch is not back from the worker (while the
+ * worker starts, a third of a second under tsx, or when the caller is the faster), this thread
+ * standardizes the next batch not yet sent itself instead of waiting. Ends the worker when the
+ * stream ends or the caller stops early.
  */
 export async function* standardizedProfiles(inputs: Iterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<MatchProfile[]> {
   const size = options.batch ?? 1000, ahead = options.ahead ?? 4;
   const worker = startWorker({ tableLimit: options.tableLimit ?? DEFAULT_TABLE_LIMIT });
   const decoder = new ProfileDecoder();
-  const waiting = new Map<number, { resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void }>();
+  const waiting = new Map<number, { slot: { ready: boolean }; resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void }>();
   let failure: unknown = null;
-  worker.on("message", (m: { id: number; batch?: EncodedBatch; error?: string }) => {
+  // Batches go to the worker once it has loaded (it says so): until then this thread standardizes them.
+  let started = false;
+  worker.on("message", (m: { id: number; batch?: EncodedBatch; error?: string } | "started") => {
+    if (m === "started") {
+      started = true;
+      return;
+    }
     const w = waiting.get(m.id)!;
     waiting.delete(m.id);
+    w.slot.ready = true;
     if (m.error !== undefined) w.reject(new Error(`standardizing on a worker: ${m.error}`));
     else w.resolve(m.batch!);
   });
   const fail = (e: unknown) => {
     failure ??= e;
-    for (const w of waiting.values()) w.reject(e);
+    for (const w of waiting.values()) {
+      w.slot.ready = true;
+      w.reject(e);
+    }
     waiting.clear();
   };
   worker.on("error", fail);
@@ -182,34 +199,55 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput>, opti
 
   const today = options.today?.getTime();
   let next = 0;
-  const send = (batch: ContactInput[]) => {
-    if (failure) return Promise.reject(failure);
+  const send = (batch: ContactInput[]): Slot => {
+    if (failure) return { reply: Promise.reject(failure), ready: true };
     const id = next++;
-    const reply = new Promise<EncodedBatch>((resolve, reject) => waiting.set(id, { resolve, reject }));
+    let settle!: { resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void };
+    const slot = { reply: new Promise<EncodedBatch>((resolve, reject) => { settle = { resolve, reject }; }), ready: false };
+    waiting.set(id, { slot, ...settle });
     worker.postMessage({ id, inputs: batch, today });
-    return reply;
+    return slot;
   };
-  const pending: Promise<EncodedBatch>[] = [];
   const it = inputs[Symbol.iterator]();
   let done = false;
-  const fill = () => {
-    while (!done && pending.length < ahead) {
-      const batch: ContactInput[] = [];
-      for (let r = it.next(); ; r = it.next()) {
-        if (r.done) { done = true; break; }
-        batch.push(r.value);
-        if (batch.length === size) break;
-      }
-      if (batch.length > 0) pending.push(send(batch));
+  const nextBatch = (): ContactInput[] | null => {
+    const batch: ContactInput[] = [];
+    while (!done && batch.length < size) {
+      const r = it.next();
+      if (r.done) done = true;
+      else batch.push(r.value);
     }
+    return batch.length > 0 ? batch : null;
   };
+  const slots: Slot[] = [];
+  let sent = 0;
+  const fill = () => {
+    for (let batch; started && sent < ahead && (batch = nextBatch()); sent++) slots.push(send(batch));
+  };
+  const waitingForWorker = () => slots.length === 0 || ("reply" in slots[0]! && !slots[0].ready);
   try {
-    fill();
-    while (pending.length > 0) {
-      // Decoded in the order sent: each batch may add to the tables the next ones use.
-      const batch = await pending.shift()!;
+    for (;;) {
       fill();
-      yield decoder.decode(batch);
+      if (waitingForWorker()) {
+        // Let the worker's messages in (they arrive between turns of the event loop), then work here rather than wait.
+        await setImmediate();
+        fill();
+        const batch = waitingForWorker() ? nextBatch() : null;
+        if (batch) {
+          slots.push({ profiles: batch.map((input) => profileOf(standardizeContact(input, options.today))) });
+          continue;
+        }
+      }
+      const head = slots.shift();
+      if (head === undefined) break;
+      let profiles: MatchProfile[];
+      if ("profiles" in head) profiles = head.profiles;
+      else {
+        // Decoded in the order sent: each batch may add to the tables the next ones use.
+        profiles = decoder.decode(await head.reply);
+        sent--;
+      }
+      yield profiles;
     }
   } finally {
     await worker.terminate();

@@ -16,3 +16,4 @@ parentPort!.on("message", ({ id, inputs, today }: { id: number; inputs: ContactI
     parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
   }
 });
+parentPort!.postMessage("started");
