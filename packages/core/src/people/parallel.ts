@@ -155,6 +155,8 @@ export interface ParallelOptions {
   today?: Date;
   /** Distinct values (or name lists) shared before the tables start over; default 500,000. */
   tableLimit?: number;
+  /** Whether this thread standardizes a batch itself rather than wait for the worker; default true (false: every batch goes to the worker). */
+  callerHelps?: boolean;
 }
 
 /** A batch in input order: standardized on this thread, or sent to the worker (`ready` once its reply is in). */
@@ -174,7 +176,8 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput>, opti
   const waiting = new Map<number, { slot: { ready: boolean }; resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void }>();
   let failure: unknown = null;
   // Batches go to the worker once it has loaded (it says so): until then this thread standardizes them.
-  let started = false;
+  const callerHelps = options.callerHelps ?? true;
+  let started = !callerHelps; // (or the batches wait in the worker's queue while it loads)
   worker.on("message", (m: { id: number; batch?: EncodedBatch; error?: string } | "started") => {
     if (m === "started") {
       started = true;
@@ -228,7 +231,7 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput>, opti
   try {
     for (;;) {
       fill();
-      if (waitingForWorker()) {
+      if (callerHelps && waitingForWorker()) {
         // Let the worker's messages in (they arrive between turns of the event loop), then work here rather than wait.
         await setImmediate();
         fill();
