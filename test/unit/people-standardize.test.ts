@@ -139,6 +139,15 @@ describe("addresses (USPS Publication 28)", () => {
     });
     expect(standardizeAddress({ street: "Elm St", state: "XX", zip: "1" }).problems).toEqual(["no house number", 'unknown state "XX"', 'invalid ZIP "1"']);
   });
+
+  it("gives every part, in order, of an address with no street line (city, state and ZIP only)", () => {
+    const address = standardizeAddress({ city: "st louis", state: "mo", zip: "63101-1234" });
+    expect(address).toEqual({
+      raw: "st louis, mo, 63101-1234", line1: null, number: null, predir: null, street: null, suffix: null, postdir: null,
+      unitType: null, unit: null, problems: [], city: "SAINT LOUIS", state: "MO", zip5: "63101", zip4: "1234",
+    });
+    expect(Object.keys(address)).toEqual(["raw", "line1", "number", "predir", "street", "suffix", "postdir", "unitType", "unit", "problems", "city", "state", "zip5", "zip4"]);
+  });
 });
 
 describe("dates of birth", () => {
