@@ -292,6 +292,16 @@ describe("standardizing on a worker thread", () => {
     expect(batches.flat()).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
   });
 
+  it("ends the worker when the caller stops early, leaving no failure behind", async () => {
+    let seen = 0;
+    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 100, today, callerHelps: false })) {
+      seen += batch.length;
+      if (seen >= 300) break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toBe(300);
+  });
+
   it("gives the same profiles when its tables of shared values start over every few batches", async () => {
     const profiles: People.MatchProfile[] = [];
     for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 100, today, tableLimit: 150, callerHelps: false })) profiles.push(...batch);

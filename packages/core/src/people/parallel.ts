@@ -203,12 +203,17 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput>, opti
   const today = options.today?.getTime();
   let next = 0;
   const send = (batch: ContactInput[]): Slot => {
-    if (failure) return { reply: Promise.reject(failure), ready: true };
-    const id = next++;
-    let settle!: { resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void };
-    const slot = { reply: new Promise<EncodedBatch>((resolve, reject) => { settle = { resolve, reject }; }), ready: false };
-    waiting.set(id, { slot, ...settle });
-    worker.postMessage({ id, inputs: batch, today });
+    let slot: { reply: Promise<EncodedBatch>; ready: boolean };
+    if (failure) slot = { reply: Promise.reject(failure), ready: true };
+    else {
+      const id = next++;
+      let settle!: { resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void };
+      slot = { reply: new Promise<EncodedBatch>((resolve, reject) => { settle = { resolve, reject }; }), ready: false };
+      waiting.set(id, { slot, ...settle });
+      worker.postMessage({ id, inputs: batch, today });
+    }
+    // Replies are awaited in order: one never reached (the caller stopped early, or an earlier one failed) is no unhandled rejection.
+    slot.reply.catch(() => {});
     return slot;
   };
   const it = inputs[Symbol.iterator]();
