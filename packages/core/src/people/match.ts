@@ -41,8 +41,8 @@ export interface Verdict {
 /**
  * A record's match profile. Its values that repeat (dates, ZIPs, cities, house numbers, e-mail
  * domains) are interned so that a million profiles in memory share them; `share: false` skips
- * that where the profile does not stay (the standardizing worker sends it as text, and the
- * receiving side interns).
+ * that where the profile does not stay (the standardizing worker sends each value once, by
+ * id, and the receiving side shares it: parallel.ts).
  */
 export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids"> & { city?: string | null },
   options: { share?: boolean } = {}): MatchProfile {
