@@ -3,12 +3,23 @@
  * into an unindexed table as the baseline, the file through the whole pipeline, one table row.
  */
 import { createReadStream, mkdtempSync, readSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
 import { LocalPlatform } from "../packages/local/src/platform";
 import type { ImportRow } from "../packages/core/src/imports/repo";
+
+/**
+ * The benchmarks measure the platform as the leadpipe CLI runs it: node with --single-threaded-gc
+ * (packages/local/bin/leadpipe.js). Started without it (`npx tsx bench/…`), the run starts itself
+ * again with it.
+ */
+if (!process.execArgv.includes("--single-threaded-gc")) {
+  const again = spawnSync(process.execPath, ["--single-threaded-gc", ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  process.exit(again.status ?? 1);
+}
 
 export interface Bench {
   platform: LocalPlatform;
