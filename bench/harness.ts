@@ -131,10 +131,14 @@ function postgresCpuSeconds(platform: LocalPlatform): number {
   return total;
 }
 
-/** CPU seconds of this process (every thread: the handlers, the Map's workers, the local S3) and of PostgreSQL. */
+/**
+ * CPU seconds of Node (this process, every thread: the handlers and the Map's workers; and the
+ * local S3 endpoint's process) and of PostgreSQL.
+ */
 export function cpuSeconds(platform: LocalPlatform): { node: number; postgres: number } {
   const c = process.cpuUsage();
-  return { node: (c.user + c.system) / 1e6, postgres: postgresCpuSeconds(platform) };
+  const s3 = platform.s3EndpointPid === undefined ? undefined : procStat(platform.s3EndpointPid);
+  return { node: (c.user + c.system) / 1e6 + (s3?.own ?? 0), postgres: postgresCpuSeconds(platform) };
 }
 
 export interface Measured {
@@ -177,7 +181,7 @@ export async function measure(platform: LocalPlatform, name: string, file: strin
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 
-export const TABLE_HEADER = "| file | rows | MB | raw COPY (unindexed table) | leadpipe ingest end to end | ratio | ratio against an unlogged table | peak RSS (node) | CPU s: COPY / ingest (node + PostgreSQL) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|";
+export const TABLE_HEADER = "| file | rows | MB | raw COPY (unindexed table) | leadpipe ingest end to end | ratio | ratio against an unlogged table | peak RSS (node) | CPU s: COPY / ingest (Node + PostgreSQL) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|";
 
 const cpu = (c: { node: number; postgres: number }) => `${(c.node + c.postgres).toFixed(1)} (${c.node.toFixed(1)} + ${c.postgres.toFixed(1)})`;
 

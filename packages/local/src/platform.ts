@@ -1,10 +1,10 @@
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
+import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import S3rver from "s3rver";
 import { StateMachine } from "aws-local-stepfunctions";
 import { Import, Sources, createPool, migrate, resetConfig, type Pool } from "@leadpipe/core";
 import { createS3Client } from "@leadpipe/core/adapters/s3";
@@ -95,7 +95,7 @@ export class LocalPlatform {
   s3!: S3Client;
   pg?: RunningPostgres;
   private originalEnv?: NodeJS.ProcessEnv;
-  private s3rver?: S3rver;
+  private s3Endpoint?: ChildProcess;
   private s3Port = 0;
   /** Publishes the local SNS endpoint answers with a 500 before it accepts again (tests). */
   private failingPublishes = 0;
@@ -192,18 +192,24 @@ export class LocalPlatform {
     }], this.log);
   }
 
-  /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3). */
+  /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3), in a process of its own (s3-endpoint.js). */
   async startS3(): Promise<void> {
-    this.s3rver = new S3rver({ address: "127.0.0.1", port: this.s3Port, directory: this.paths.s3, silent: true, configureBuckets: [{ name: BUCKET, configs: [] }] });
-    const addr = (await this.s3rver.run()) as unknown as { port: number };
-    this.s3Port = addr.port;
-    // Node closes idle keep-alive sockets after 5 s, racing a client that reuses one ("socket hang
-    // up"); the SDK's agent keeps them open, so keep them open on this side too.
-    const server = (this.s3rver as unknown as { httpServer?: { keepAliveTimeout: number } }).httpServer;
-    if (server) server.keepAliveTimeout = 10 * 60_000;
-    (this.s3rver as unknown as NodeJS.EventEmitter).on("event", (event: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> }) => {
-      const record = event.Records[0];
-      if (!record?.eventName.startsWith("ObjectCreated:") || !record.s3.object.key.startsWith("inbox/")) return;
+    const child = fork(fileURLToPath(new URL("./s3-endpoint.js", import.meta.url)),
+      [JSON.stringify({ port: this.s3Port, directory: this.paths.s3, bucket: BUCKET })], { execArgv: ["--single-threaded-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.s3Port = await new Promise<number>((resolve, reject) => {
+      const exited = (code: number | null) => reject(new Error(`the local S3 endpoint exited (code ${code}) before it listened`));
+      child.once("exit", exited);
+      child.once("message", (m: { port?: number }) => {
+        child.off("exit", exited);
+        if (m.port) resolve(m.port);
+        else reject(new Error(`the local S3 endpoint said ${JSON.stringify(m)} before it listened`));
+      });
+    });
+    this.s3Endpoint = child;
+    child.on("message", (m: { event?: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> } }) => {
+      const event = m.event;
+      const record = event?.Records[0];
+      if (!event || !record?.eventName.startsWith("ObjectCreated:") || !record.s3.object.key.startsWith("inbox/")) return;
       // S3 notifications carry URL-encoded keys (spaces as '+'); s3rver's do not.
       record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%2F/g, "/").replace(/%20/g, "+");
       this.notifications.push(structuredClone(event));
@@ -213,12 +219,19 @@ export class LocalPlatform {
     });
   }
 
+  /** The S3-compatible endpoint's process (for the benchmarks' CPU accounting). */
+  get s3EndpointPid(): number | undefined {
+    return this.s3Endpoint?.pid;
+  }
+
   /** Takes the S3-compatible endpoint down (connections refused) until startS3. */
   async stopS3(): Promise<void> {
-    const server = this.s3rver as unknown as { close(): Promise<void>; httpServer?: { closeAllConnections?(): void } } | undefined;
-    this.s3rver = undefined;
-    server?.httpServer?.closeAllConnections?.();
-    await server?.close();
+    const child = this.s3Endpoint;
+    this.s3Endpoint = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.send("close");
+    await exited;
   }
 
   /** The next `n` StartExecution calls to the local Step Functions endpoint fail with a 500. */
@@ -437,7 +450,7 @@ export class LocalPlatform {
     await resetPlatform();
     await this.pool?.end().catch(() => undefined);
     await this.endpoints?.close();
-    await this.s3rver?.close().catch(() => undefined);
+    await this.stopS3();
     await this.pg?.stop().catch(() => undefined);
     if (existsSync(this.paths.runtime)) rmSync(this.paths.runtime, { force: true });
     if (this.originalEnv) {
