@@ -325,8 +325,11 @@ export class LocalPlatform {
   }
 
   /** Uploads a local file to `key` in the landing bucket (not under inbox/: no import starts). */
-  async put(key: string, file: string): Promise<void> {
-    await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: statSync(file).size }));
+  async put(key: string, file: string, metadata?: Record<string, string>): Promise<void> {
+    await this.s3.send(new PutObjectCommand({
+      // Read in 1 MB pieces (not the default 64 kB): a sixteenth of the writes through the SDK and the socket.
+      Bucket: this.bucket, Key: key, Body: createReadStream(file, { highWaterMark: 1 << 20 }), ContentLength: statSync(file).size, Metadata: metadata,
+    }));
   }
 
   /** Uploads a file into the landing bucket as inbox/<source>/YYYY/MM/DD/<name>. */
@@ -341,10 +344,7 @@ export class LocalPlatform {
     const { rows: [last] } = await this.pool.query<{ seq: string | null }>(
       "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2", [this.bucket, key]);
     const afterSeq = Number(last?.seq ?? 0);
-    await this.s3.send(new PutObjectCommand({
-      Bucket: this.bucket, Key: key, Body: createReadStream(file), ContentLength: statSync(file).size,
-      Metadata: { "uploaded-by": os.userInfo().username },
-    }));
+    await this.put(key, file, { "uploaded-by": os.userInfo().username });
     return { file, key, afterSeq };
   }
 
