@@ -373,6 +373,16 @@ describe("staging", () => {
       ...records.slice(1 + 100 * i, 1 + 100 * (i + 1)).map((r) => `${r.line},${r.record}`)].join("\n") + "\n";
     const imp = (await platform.pool.query<Import.ImportRow>("SELECT * FROM imports WHERE id = $1", [importId])).rows[0]!;
     for (const c of chunks) expect((await Import.chunkText(deps, imp, c, chunkDialect(partnerBMortgages.reader))).toString("utf8")).toBe(expected(c.index));
+    // Checksum plans the same ranges as it hashes the file, and Stage then does not read the file again.
+    const planned = await registered(file, "range-test-planned");
+    await Import.checksum(planned.deps, planned.importId);
+    let wholeReads = 0;
+    const read: ObjectStore["read"] = (bucket, k, range, version) => {
+      if (!range) wholeReads++;
+      return planned.deps.store.read(bucket, k, range, version);
+    };
+    expect((await Import.stage({ ...planned.deps, store: { ...planned.deps.store, read } }, planned.importId)).chunks).toEqual(chunks);
+    expect(wholeReads).toBe(0);
     // 250 rows after the header, 35 of them (rows 7, 14 … 245 before row 250) two lines long, 5 blank lines.
     expect(records.at(-1)!.line).toBe(1 + 250 + 35 + 5);
     const counts = await Import.processChunk(deps, importId, chunks[2]!);

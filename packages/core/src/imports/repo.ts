@@ -1,5 +1,6 @@
 import type { Queryable } from "../db";
 import type { ChunkCounts } from "./process-chunk";
+import type { ChunkRef } from "./stage";
 
 export type ImportStatus = "PENDING" | "STAGING" | "PROCESSING" | "COMPLETE" | "COMPLETE_WITH_ERRORS" | "FAILED" | "DUPLICATE";
 export const TERMINAL: readonly ImportStatus[] = ["COMPLETE", "COMPLETE_WITH_ERRORS", "FAILED", "DUPLICATE"];
@@ -39,6 +40,8 @@ export interface ImportRow {
   /** The import this one replays (always an original), and how. */
   replay_of: string | null;
   replay_mode: "full" | "errors-only" | null;
+  /** Byte-range chunks Checksum planned while it hashed the object (Stage uses them instead of reading it again). */
+  planned_chunks: ChunkRef[] | null;
   /** The landing sequence its rows carry: for a replay, the original's. */
   lineage_seq: number | null;
   reports_prefix: string | null;

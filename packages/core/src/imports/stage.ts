@@ -167,29 +167,48 @@ export async function chunkText(deps: Deps, imp: ImportRow, chunk: ChunkRef, dia
 }
 
 /** Whether Stage can leave a source's files where they are and hand out byte ranges: UTF-8 delimited text with a header row. */
-function servedInPlace(reader: Reader): reader is CsvReader {
+export function servedInPlace(reader: Reader): reader is CsvReader {
   return reader.format === "csv" && reader.encoding === "utf-8" && reader.header !== false;
+}
+
+/**
+ * Plans byte-range chunks of UTF-8 delimited text as the object's bytes go by, writing nothing.
+ * Stage runs one over the object; Checksum runs one beside its hash, so Stage need not read the
+ * object a second time.
+ */
+export class RangePlanner {
+  private readonly splitter: RecordSplitter;
+  private planner: ChunkPlanner | undefined;
+  private size = 0;
+
+  constructor(reader: CsvReader, private readonly chunkRows: number, private readonly key: string) {
+    this.splitter = new RecordSplitter(chunkDialect(reader));
+  }
+
+  push(raw: Buffer): void {
+    let part = raw;
+    if (!this.planner) {
+      const bom = part.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0;
+      this.planner = new ChunkPlanner(this.chunkRows, this.key, bom);
+      part = part.subarray(bom);
+      this.size += bom;
+    }
+    this.size += part.length;
+    this.splitter.push(part, this.planner.add);
+  }
+
+  end(): ChunkRef[] {
+    if (!this.planner) return [];
+    this.splitter.end(this.planner.add);
+    return this.planner.end(this.size);
+  }
 }
 
 /** Plans byte-range chunks of UTF-8 delimited text: one pass over the object that writes nothing. */
 async function planRanges(input: AsyncIterable<unknown>, reader: CsvReader, chunkRows: number, key: string): Promise<ChunkRef[]> {
-  const splitter = new RecordSplitter(chunkDialect(reader));
-  let planner: ChunkPlanner | undefined;
-  let size = 0;
-  for await (const raw of input) {
-    let part = raw as Buffer;
-    if (!planner) {
-      const bom = part.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0;
-      planner = new ChunkPlanner(chunkRows, key, bom);
-      part = part.subarray(bom);
-      size += bom;
-    }
-    size += part.length;
-    splitter.push(part, planner.add);
-  }
-  if (!planner) return [];
-  splitter.end(planner.add);
-  return planner.end(size);
+  const planner = new RangePlanner(reader, chunkRows, key);
+  for await (const raw of input) planner.push(raw as Buffer);
+  return planner.end();
 }
 
 /** Delimited text: records cut at record boundaries without parsing fields; Windows-1252 becomes UTF-8 here. */
@@ -236,13 +255,14 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
     headerless ? Buffer.from(Object.keys(spec.columns).join(dialect.delimiter)) : undefined);
   let chunks: ChunkRef[];
   try {
-    const input = await store.read(imp.bucket, imp.object_key, undefined, { ifMatch: imp.etag ?? undefined });
+    const read = () => store.read(imp.bucket, imp.object_key, undefined, { ifMatch: imp.etag ?? undefined });
     if (!numbered && servedInPlace(spec.reader)) {
-      chunks = await planRanges(input, spec.reader, deps.settings.chunkRows, imp.object_key);
+      // Checksum planned the ranges as it hashed the same object version (unless the bytes were not line-structured text).
+      chunks = imp.planned_chunks ?? await planRanges(await read(), spec.reader, deps.settings.chunkRows, imp.object_key);
     } else if (spec.reader.format === "xlsx" && !numbered) {
       const out = writer();
       let width = -1;
-      await readSheetRows(input, async (cells, row) => {
+      await readSheetRows(await read(), async (cells, row) => {
         if (width < 0) {
           fileColumns(spec, cells);
           width = cells.length;
@@ -255,7 +275,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
       chunks = await out.end();
     } else {
       const out = writer();
-      await readCsv(input, numbered || spec.reader.format !== "csv" ? replayReader(spec.reader) : spec.reader, out);
+      await readCsv(await read(), numbered || spec.reader.format !== "csv" ? replayReader(spec.reader) : spec.reader, out);
       chunks = await out.end();
     }
   } catch (err) {
