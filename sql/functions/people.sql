@@ -7,8 +7,10 @@
 -- verified contact point; then the earliest record. Rebuilds the persons' contact points, and
 -- writes a 'survive' audit row saying which field came from which record by which rule whenever
 -- a golden record changes. Returns how many golden records changed.
+-- Planned for each call's own array (plan_cache_mode): a plan cached from the one-person calls of
+-- people_merge must not serve a call for ten thousand.
 CREATE OR REPLACE FUNCTION people_survive(p_person_ids bigint[], p_import_id uuid DEFAULT NULL)
-RETURNS int LANGUAGE plpgsql AS $$
+RETURNS int LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET work_mem = '64MB' AS $$
 DECLARE
   changed int;
 BEGIN
@@ -31,57 +33,47 @@ BEGIN
     FROM person_records WHERE person_id = ANY (p_person_ids) AND address_line1 IS NOT NULL
    ORDER BY person_id, address_line1, coalesce(zip5, ''), src_seq DESC, record_id;
 
+  -- Each field group's chosen record carries its values (no join back to person_records per
+  -- group), and every statement is a scan of the touched persons' records followed by sorts and
+  -- hash aggregates: no join whose plan depends on how many rows the planner guesses a CTE holds
+  -- (at 100k golden records, five joins on a CTE it guessed at 2 rows became nested loops).
   WITH recs AS (
     SELECT r.*, r.src_seq >> 32 AS import_seq FROM person_records r WHERE r.person_id = ANY (p_person_ids)
   ), candidates AS (
-    SELECT 'name' AS grp, person_id, record_id, import_seq, completeness, false AS verified FROM recs WHERE first_name IS NOT NULL OR last_name IS NOT NULL
-    UNION ALL SELECT 'email', person_id, record_id, import_seq, completeness, email_verified FROM recs WHERE email IS NOT NULL
-    UNION ALL SELECT 'phone', person_id, record_id, import_seq, completeness, phone_verified FROM recs WHERE phone IS NOT NULL
-    UNION ALL SELECT 'dob', person_id, record_id, import_seq, completeness, false FROM recs WHERE dob IS NOT NULL
-    UNION ALL SELECT 'address', person_id, record_id, import_seq, completeness, false FROM recs WHERE address_line1 IS NOT NULL OR zip5 IS NOT NULL
+    SELECT 'name' AS grp, person_id, record_id, import_seq, completeness, false AS verified,
+           '{first_name,middle_name,last_name,name_suffix}'::text[] AS fields, ARRAY[first_name, middle_name, last_name, name_suffix] AS vals
+      FROM recs WHERE first_name IS NOT NULL OR last_name IS NOT NULL
+    UNION ALL SELECT 'email', person_id, record_id, import_seq, completeness, email_verified, '{email}', ARRAY[email] FROM recs WHERE email IS NOT NULL
+    UNION ALL SELECT 'phone', person_id, record_id, import_seq, completeness, phone_verified, '{phone}', ARRAY[phone] FROM recs WHERE phone IS NOT NULL
+    UNION ALL SELECT 'dob', person_id, record_id, import_seq, completeness, false, '{dob}', ARRAY[dob::text] FROM recs WHERE dob IS NOT NULL
+    UNION ALL SELECT 'address', person_id, record_id, import_seq, completeness, false, '{address_line1,city,state,zip5,zip4}',
+                     ARRAY[address_line1, city, state, zip5, zip4] FROM recs WHERE address_line1 IS NOT NULL OR zip5 IS NOT NULL
   ), ranked AS (
     SELECT c.*, row_number() OVER w AS rn, lead(import_seq) OVER w AS next_seq, lead(completeness) OVER w AS next_completeness,
            lead(verified) OVER w AS next_verified
       FROM candidates c
     WINDOW w AS (PARTITION BY person_id, grp ORDER BY import_seq DESC, completeness DESC, verified DESC, record_id)
-  ), chosen AS (
-    SELECT person_id, grp, record_id,
+  ), fields AS (
+    SELECT c.person_id, f.field, f.value, c.record_id,
            CASE WHEN next_seq IS NULL THEN 'only source'
                 WHEN import_seq > next_seq THEN 'most recent source'
                 WHEN completeness > next_completeness THEN 'most complete record'
                 WHEN verified AND NOT next_verified THEN 'verified contact point'
                 ELSE 'earliest record' END AS rule
-      FROM ranked WHERE rn = 1
-  ), fields AS (
-    SELECT p.person_id, f.field, f.value, f.record_id, f.rule
-      FROM unnest(p_person_ids) AS p(person_id)
-      LEFT JOIN chosen cn ON cn.person_id = p.person_id AND cn.grp = 'name'
-      LEFT JOIN chosen ce ON ce.person_id = p.person_id AND ce.grp = 'email'
-      LEFT JOIN chosen cp ON cp.person_id = p.person_id AND cp.grp = 'phone'
-      LEFT JOIN chosen cd ON cd.person_id = p.person_id AND cd.grp = 'dob'
-      LEFT JOIN chosen ca ON ca.person_id = p.person_id AND ca.grp = 'address'
-      LEFT JOIN person_records n ON n.record_id = cn.record_id
-      LEFT JOIN person_records e ON e.record_id = ce.record_id
-      LEFT JOIN person_records ph ON ph.record_id = cp.record_id
-      LEFT JOIN person_records d ON d.record_id = cd.record_id
-      LEFT JOIN person_records a ON a.record_id = ca.record_id
-     CROSS JOIN LATERAL (VALUES
-        ('first_name', n.first_name, cn.record_id, cn.rule), ('middle_name', n.middle_name, cn.record_id, cn.rule),
-        ('last_name', n.last_name, cn.record_id, cn.rule), ('name_suffix', n.name_suffix, cn.record_id, cn.rule),
-        ('email', e.email, ce.record_id, ce.rule), ('phone', ph.phone, cp.record_id, cp.rule), ('dob', d.dob::text, cd.record_id, cd.rule),
-        ('address_line1', a.address_line1, ca.record_id, ca.rule), ('city', a.city, ca.record_id, ca.rule),
-        ('state', a.state, ca.record_id, ca.rule), ('zip5', a.zip5, ca.record_id, ca.rule), ('zip4', a.zip4, ca.record_id, ca.rule)
-     ) AS f(field, value, record_id, rule)
+      FROM ranked c CROSS JOIN LATERAL unnest(c.fields, c.vals) AS f(field, value)
+     WHERE c.rn = 1
   ), overridden AS (
-    SELECT f.person_id, f.field,
-           CASE WHEN o.field IS NOT NULL THEN o.value ELSE f.value END AS value,
-           CASE WHEN o.field IS NOT NULL THEN NULL ELSE f.record_id END AS record_id,
-           CASE WHEN o.field IS NOT NULL THEN 'manual override' ELSE f.rule END AS rule
-      FROM fields f LEFT JOIN person_overrides o ON o.person_id = f.person_id AND o.field = f.field
+    SELECT f.person_id, f.field, f.value, f.record_id, f.rule FROM fields f
+     WHERE NOT EXISTS (SELECT 1 FROM person_overrides o WHERE o.person_id = f.person_id AND o.field = f.field)
+    UNION ALL
+    SELECT o.person_id, o.field, o.value, NULL, 'manual override' FROM person_overrides o WHERE o.person_id = ANY (p_person_ids)
+    UNION ALL
+    -- A golden record with no records and no overrides still gets its (empty) row.
+    SELECT p.person_id, NULL, NULL, NULL, NULL FROM unnest(p_person_ids) AS p(person_id)
   ), golden AS (
-    SELECT person_id, jsonb_object_agg(field, value) AS v,
+    SELECT person_id, jsonb_object_agg(field, value) FILTER (WHERE field IS NOT NULL) AS v,
            coalesce(jsonb_object_agg(field, jsonb_build_object('value', value, 'record_id', record_id, 'rule', rule))
-                    FILTER (WHERE value IS NOT NULL OR rule = 'manual override'), '{}') AS detail
+                    FILTER (WHERE field IS NOT NULL AND (value IS NOT NULL OR rule = 'manual override')), '{}') AS detail
       FROM overridden GROUP BY person_id
   ), updated AS (
     UPDATE persons p SET
@@ -97,7 +89,7 @@ BEGIN
     RETURNING p.person_id, g.detail
   )
   INSERT INTO merge_audit (person_id, action, import_id, detail)
-  SELECT person_id, 'survive', p_import_id, detail FROM updated;
+  SELECT person_id, 'survive', p_import_id, detail FROM updated ORDER BY person_id;
   GET DIAGNOSTICS changed = ROW_COUNT;
   RETURN changed;
 END $$;
