@@ -155,13 +155,15 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
       `SELECT ${RECORD_COLUMNS} FROM person_records r WHERE r.import_id = $1 AND r.resolved_at IS NULL ORDER BY r.record_id`, [importId])).rows;
     const pendingProfiles = pending.map(profileOfRow);
     const keys = [...new Set(pendingProfiles.flatMap(blockKeys))];
-    // Earlier records sharing a key, at most maxBlock per key (the huge-block guard).
+    // Earlier records sharing a key, at most maxBlock per key (the huge-block guard). Their ids are
+    // gathered first: records are then fetched by primary key whatever the planner guesses a
+    // block holds (joined directly, it guessed millions and sorted every record).
     const candidates = keys.length === 0 ? [] : (await client.query<StoredRecord>(
-      `SELECT DISTINCT ON (r.record_id) ${RECORD_COLUMNS}
-         FROM unnest($1::text[]) AS q(key)
-        CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k
-         JOIN person_records r ON r.record_id = k.record_id
-        WHERE r.resolved_at IS NOT NULL
+      `SELECT ${RECORD_COLUMNS} FROM person_records r
+        WHERE r.record_id = ANY (ARRAY(
+                SELECT k.record_id FROM (SELECT key FROM unnest($1::text[]) AS u(key) ORDER BY 1) AS q
+                 CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k))
+          AND r.resolved_at IS NOT NULL
         ORDER BY r.record_id`, [keys, maxBlock])).rows;
     const ids = [...candidates.map((c) => c.record_id), ...pending.map((p) => p.record_id)];
     const noLinks = (await client.query<{ record_id: number; other_record_id: number }>(
@@ -222,9 +224,10 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
     }
 
     const assign = pending.map((p, i) => ({ record_id: p.record_id, person_id: personOfGroup.get(matcher.find(pendingStart + i))!, before: p.person_id }));
+    // record_id = ANY: found by primary key, not by hashing every record.
     await client.query(
       `UPDATE person_records r SET person_id = a.person_id, resolved_at = now()
-         FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id) WHERE r.record_id = a.record_id`,
+         FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id) WHERE r.record_id = a.record_id AND r.record_id = ANY ($1)`,
       [assign.map((a) => a.record_id), assign.map((a) => a.person_id)]);
     const linkRows = links.map((l) => ({ record_id: ids[l.from]!, matched_record_id: ids[l.to]!, score: l.score, tier: l.tier, reason: l.reason }));
     await client.query(
@@ -232,10 +235,12 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
        SELECT record_id, matched_record_id, score, tier, reason, $2 FROM jsonb_to_recordset($1::jsonb)
            AS x(record_id bigint, matched_record_id bigint, score numeric, tier text, reason text)
        ON CONFLICT DO NOTHING`, [JSON.stringify(linkRows), importId]);
-    await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [pending.map((p) => p.record_id)]);
+    // Only a record resolved before has keys (person_keys has no index by record: this reads the whole table).
+    if (requeued.length > 0) await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [requeued]);
     const keyRows = pending.flatMap((p, i) => [...blockKeys(pendingProfiles[i]!), ...frequencyKeys(pendingProfiles[i]!)].map((k) => [k, p.record_id] as const));
+    // In key order: each index page is visited once, not once per record.
     await client.query(
-      "INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING",
+      "INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING",
       [keyRows.map((k) => k[0]), keyRows.map((k) => k[1])]);
     const changed = [...deltas.entries()];
     await client.query(
