@@ -65,6 +65,8 @@ export async function upsertRecords(db: Queryable, rows: readonly RecordRow[]): 
   return total;
 }
 const UPSERT_SLICE = 20_000;
+/** Values per array parameter: a first import of a million people has 23 million keys, more than one JavaScript string holds as text. */
+const PARAMETER_SLICE = 1_000_000;
 
 interface StoredRecord {
   record_id: number;
@@ -158,13 +160,17 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
     // Earlier records sharing a key, at most maxBlock per key (the huge-block guard). Their ids are
     // gathered first: records are then fetched by primary key whatever the planner guesses a
     // block holds (joined directly, it guessed millions and sorted every record).
-    const candidates = keys.length === 0 ? [] : (await client.query<StoredRecord>(
-      `SELECT ${RECORD_COLUMNS} FROM person_records r
-        WHERE r.record_id = ANY (ARRAY(
-                SELECT k.record_id FROM (SELECT key FROM unnest($1::text[]) AS u(key) ORDER BY 1) AS q
-                 CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k))
-          AND r.resolved_at IS NOT NULL
-        ORDER BY r.record_id`, [keys, maxBlock])).rows;
+    const found = new Map<number, StoredRecord>();
+    for (let from = 0; from < keys.length; from += PARAMETER_SLICE) {
+      const { rows } = await client.query<StoredRecord>(
+        `SELECT ${RECORD_COLUMNS} FROM person_records r
+          WHERE r.record_id = ANY (ARRAY(
+                  SELECT k.record_id FROM (SELECT key FROM unnest($1::text[]) AS u(key) ORDER BY 1) AS q
+                   CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k))
+            AND r.resolved_at IS NOT NULL`, [keys.slice(from, from + PARAMETER_SLICE), maxBlock]);
+      for (const r of rows) found.set(r.record_id, r); // slices can share records: each once
+    }
+    const candidates = [...found.values()].sort((a, b) => a.record_id - b.record_id);
     const ids = [...candidates.map((c) => c.record_id), ...pending.map((p) => p.record_id)];
     const noLinks = (await client.query<{ record_id: number; other_record_id: number }>(
       "SELECT record_id, other_record_id FROM person_no_links WHERE record_id = ANY ($1) OR other_record_id = ANY ($1)", [ids])).rows;
@@ -242,9 +248,12 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
     // close to the index's).
     const keyRows = pending.flatMap((p, i) => [...new Set([...blockKeys(pendingProfiles[i]!), ...frequencyKeys(pendingProfiles[i]!)])].map((k) => [k, p.record_id] as const));
     await client.query("SELECT set_config('work_mem', '128MB', true)");
-    await client.query(
-      `INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) AS k(key, record_id) ORDER BY key COLLATE "C", record_id`,
-      [keyRows.map((k) => k[0]), keyRows.map((k) => k[1])]);
+    for (let from = 0; from < keyRows.length; from += PARAMETER_SLICE) {
+      const slice = keyRows.slice(from, from + PARAMETER_SLICE);
+      await client.query(
+        `INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) AS k(key, record_id) ORDER BY key COLLATE "C", record_id`,
+        [slice.map((k) => k[0]), slice.map((k) => k[1])]);
+    }
     const changed = [...deltas.entries()];
     await client.query(
       `INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[])
