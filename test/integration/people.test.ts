@@ -230,3 +230,20 @@ describe("merge and unmerge", () => {
     expect((await pool.query("SELECT count(*)::int AS n FROM persons")).rows[0].n).toBe(2);
   });
 });
+
+describe("person_keys' reference to person_records (checked per statement, migration 033)", () => {
+  it("refuses a key of a record that does not exist, and deleting records deletes their keys", async () => {
+    await land(1, [{ key: "k1", input: ann }, { key: "k2", input: { first_name: "Bo", last_name: "Chen", email: "bo@example.com" } }]);
+    await resolve(1);
+    const keysOf = async (id: number) => (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM person_keys WHERE record_id = $1", [id])).rows[0]!.n;
+    expect(await keysOf(1)).toBeGreaterThan(3);
+    expect(await keysOf(2)).toBeGreaterThan(3);
+    await expect(pool.query("INSERT INTO person_keys (key, record_id) VALUES ('e:x@example.com', 1), ('e:y@example.com', 999)"))
+      .rejects.toMatchObject({ code: "23503", message: "person_keys: no person record 999" });
+    await expect(pool.query("UPDATE person_keys SET record_id = 998 WHERE record_id = 2")).rejects.toMatchObject({ code: "23503" });
+    await pool.query("DELETE FROM person_links");
+    await pool.query("DELETE FROM person_records WHERE record_id = 2");
+    expect(await keysOf(2)).toBe(0);
+    expect(await keysOf(1)).toBeGreaterThan(3);
+  });
+});
