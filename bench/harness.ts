@@ -111,8 +111,7 @@ function procStat(pid: number | string): { ppid: number; own: number; children: 
  * CPU seconds PostgreSQL has spent so far: the postmaster, the backends it has reaped (its
  * children's times) and the ones still running. Linux only; 0 when the server is not ours.
  */
-function postgresCpuSeconds(platform: LocalPlatform): number {
-  const dataDir = platform.pg?.dataDir;
+export function postgresCpuSeconds(dataDir: string | undefined): number {
   if (!dataDir) return 0;
   let postmaster: number;
   try {
@@ -138,7 +137,7 @@ function postgresCpuSeconds(platform: LocalPlatform): number {
 export function cpuSeconds(platform: LocalPlatform): { node: number; postgres: number } {
   const c = process.cpuUsage();
   const s3 = platform.s3EndpointPid === undefined ? undefined : procStat(platform.s3EndpointPid);
-  return { node: (c.user + c.system) / 1e6 + (s3?.own ?? 0), postgres: postgresCpuSeconds(platform) };
+  return { node: (c.user + c.system) / 1e6 + (s3?.own ?? 0), postgres: postgresCpuSeconds(platform.pg?.dataDir) };
 }
 
 export interface Measured {

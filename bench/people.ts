@@ -20,6 +20,7 @@ import path from "node:path";
 import { createPool, migrate, People } from "@leadpipe/core";
 import { startPostgres } from "../packages/local/src/postgres";
 import { syntheticPeople } from "../packages/local/src/generate/people";
+import { postgresCpuSeconds } from "./harness";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -101,7 +102,7 @@ async function databasePath(base: number, fresh: number) {
     await migrate(pool);
     const all = [...syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" })];
     const imports = [all.slice(0, all.length - fresh), all.slice(all.length - fresh)];
-    console.log("\n| import | records | land (upsert) | resolve | records/s resolved (wall) | this process's CPU-s | created | attached | merged | links |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    console.log("\n| import | records | land (upsert) | resolve | records/s resolved (wall) | CPU-s: this process / PostgreSQL | created | attached | merged | links |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (const [n, records] of imports.entries()) {
       const importId = `00000000-0000-4000-8000-${String(n + 1).padStart(12, "0")}`;
       const t0 = performance.now();
@@ -111,9 +112,10 @@ async function databasePath(base: number, fresh: number) {
       const landed = (performance.now() - t0) / 1000;
       const t1 = performance.now();
       const cpu = process.cpuUsage();
+      const pgCpu = postgresCpuSeconds(pg.dataDir);
       const r = await People.resolveImport({ pool }, importId);
       const seconds = (performance.now() - t1) / 1000;
-      console.log(`| ${n === 0 ? "existing" : "new rows"} | ${fmt(records.length)} | ${landed.toFixed(1)} s | ${seconds.toFixed(1)} s | ${fmt(records.length / seconds)} | ${cpuOf(cpu).toFixed(1)} | ${fmt(r.created)} | ${fmt(r.attached)} | ${fmt(r.merged)} | ${fmt(r.links)} |`);
+      console.log(`| ${n === 0 ? "existing" : "new rows"} | ${fmt(records.length)} | ${landed.toFixed(1)} s | ${seconds.toFixed(1)} s | ${fmt(records.length / seconds)} | ${cpuOf(cpu).toFixed(1)} / ${(postgresCpuSeconds(pg.dataDir) - pgCpu).toFixed(1)} | ${fmt(r.created)} | ${fmt(r.attached)} | ${fmt(r.merged)} | ${fmt(r.links)} |`);
     }
   } finally {
     await pool.end();
