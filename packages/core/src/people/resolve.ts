@@ -1,3 +1,4 @@
+import { copyRows } from "../copy";
 import type { PoolClient, Queryable } from "../db";
 import { withTransaction, type Pool } from "../db";
 import type { Logger } from "../log";
@@ -236,11 +237,13 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
          FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id) WHERE r.record_id = a.record_id AND r.record_id = ANY ($1)`,
       [assign.map((a) => a.record_id), assign.map((a) => a.person_id)]);
     const linkRows = links.map((l) => ({ record_id: ids[l.from]!, matched_record_id: ids[l.to]!, score: l.score, tier: l.tier, reason: l.reason }));
+    // COPY, then one insert: a million links as one jsonb parameter nears jsonb's 256 MB limit.
+    await client.query("CREATE TEMP TABLE resolved_links (record_id bigint, matched_record_id bigint, score numeric, tier text, reason text) ON COMMIT DROP");
+    await copyRows(client, "resolved_links", ["record_id", "matched_record_id", "score", "tier", "reason"],
+      linkRows.map((l) => [l.record_id, l.matched_record_id, l.score, l.tier, l.reason]));
     await client.query(
       `INSERT INTO person_links (record_id, matched_record_id, score, tier, reason, import_id)
-       SELECT record_id, matched_record_id, score, tier, reason, $2 FROM jsonb_to_recordset($1::jsonb)
-           AS x(record_id bigint, matched_record_id bigint, score numeric, tier text, reason text)
-       ON CONFLICT DO NOTHING`, [JSON.stringify(linkRows), importId]);
+       SELECT record_id, matched_record_id, score, tier, reason, $1 FROM resolved_links ON CONFLICT DO NOTHING`, [importId]);
     // Only a record resolved before has keys (person_keys has no index by record: this reads the whole table).
     if (requeued.length > 0) await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [requeued]);
     // Each record's keys once: the record has no keys left (deleted above, or never resolved), so a plain insert, in key
