@@ -157,7 +157,8 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
     const pending = (await client.query<StoredRecord>(
       `SELECT ${RECORD_COLUMNS} FROM person_records r WHERE r.import_id = $1 AND r.resolved_at IS NULL ORDER BY r.record_id`, [importId])).rows;
     const pendingProfiles = pending.map(profileOfRow);
-    const keys = [...new Set(pendingProfiles.flatMap(blockKeys))];
+    const pendingBlockKeys = pendingProfiles.map(blockKeys);
+    const keys = [...new Set(pendingBlockKeys.flat())];
     // Earlier records sharing a key, at most maxBlock per key (the huge-block guard). Their ids are
     // gathered first: records are then fetched by primary key whatever the planner guesses a
     // block holds (joined directly, it guessed millions and sorted every record).
@@ -172,6 +173,7 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
       for (const r of rows) found.set(r.record_id, r); // slices can share records: each once
     }
     const candidates = [...found.values()].sort((a, b) => a.record_id - b.record_id);
+    const candidateProfiles = candidates.map(profileOfRow);
     const ids = [...candidates.map((c) => c.record_id), ...pending.map((p) => p.record_id)];
     const noLinks = (await client.query<{ record_id: number; other_record_id: number }>(
       "SELECT record_id, other_record_id FROM person_no_links WHERE record_id = ANY ($1) OR other_record_id = ANY ($1)", [ids])).rows;
@@ -185,7 +187,7 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
       "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'", [requeued])).rows;
     const oldValueKeys = counted.map((r) => r.key);
     const newValueKeys = pendingProfiles.flatMap(frequencyKeys);
-    const frequencies = await loadFrequencies(client, [...oldValueKeys, ...newValueKeys, ...candidates.flatMap((c) => frequencyKeys(profileOfRow(c)))]);
+    const frequencies = await loadFrequencies(client, [...oldValueKeys, ...newValueKeys, ...candidateProfiles.flatMap(frequencyKeys)]);
     const deltas = new Frequencies();
     for (const key of oldValueKeys) deltas.add(key, -1);
     deltas.load([["#", pending.length - new Set(counted.map((r) => r.record_id)).size]]);
@@ -205,7 +207,7 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
       }
       return links;
     };
-    for (const c of candidates) place(c, profileOfRow(c), false);
+    candidates.forEach((c, i) => place(c, candidateProfiles[i]!, false));
     const links = pending.flatMap((p, i) => place(p, pendingProfiles[i]!, true));
 
     // Each component with a pending record: its golden records (survivor = the oldest) or a new one.
@@ -249,7 +251,7 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
     // Each record's keys once: the record has no keys left (deleted above, or never resolved), so a plain insert, in key
     // order (each index page visited once, not once per record; the sort in memory, by bytes: the order only has to be
     // close to the index's).
-    const keyRows = pending.flatMap((p, i) => [...new Set([...blockKeys(pendingProfiles[i]!), ...frequencyKeys(pendingProfiles[i]!)])].map((k) => [k, p.record_id] as const));
+    const keyRows = pending.flatMap((p, i) => [...new Set([...pendingBlockKeys[i]!, ...frequencyKeys(pendingProfiles[i]!)])].map((k) => [k, p.record_id] as const));
     await client.query("SELECT set_config('work_mem', '128MB', true)");
     for (let from = 0; from < keyRows.length; from += PARAMETER_SLICE) {
       const slice = keyRows.slice(from, from + PARAMETER_SLICE);
