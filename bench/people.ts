@@ -5,8 +5,8 @@
  *
  *   npx tsx bench/people.ts [--people 10000,1000000] [--incremental 1000000:100000] [--threads 2]
  *
- * --threads 2 (the default) standardizes the new rows on a worker thread while this one matches
- * them (People.standardizedProfiles); --threads 1 does both on this thread.
+ * --threads 2 (the default) standardizes the new rows (and hashes their blocking keys) on a worker
+ * thread while this one matches them (People.standardizedBatches); --threads 1 does both on this thread.
  *
  * --resolve 100000:10000 measures the database path the people consumer takes after each import
  * (People.resolveImport: candidates from person_keys, match, store links, keys and golden records)
@@ -83,7 +83,10 @@ async function incremental(base: number, fresh: number, threads: number) {
   const t1 = performance.now();
   const cpu = process.cpuUsage();
   if (threads > 1) {
-    for await (const batch of People.standardizedProfiles(newRows.map((r) => r.input))) for (const p of batch) matcher.add(p);
+    // Block keys hashed on the worker too: this thread only looks them up.
+    for await (const { profiles, keys, keyStarts } of People.standardizedBatches(newRows.map((r) => r.input))) {
+      for (let k = 0; k < profiles.length; k++) matcher.addKeyed(profiles[k]!, keys, keyStarts[k]!, keyStarts[k + 1]!);
+    }
   } else {
     for (const r of newRows) matcher.add(People.profileOf(People.standardizeContact(r.input)));
   }

@@ -208,6 +208,26 @@ describe("the matcher", () => {
     expect(m.oversized.get("z:john|smith|10001")).toBe(2);
     expect(m.links.length).toBe(3);
   });
+
+  it("hashes a record's blocking keys in blockKeys' order, and addKeyed with them is add", () => {
+    const p = profile({ ...robert, first_name: "Steve", phone: "(617) 555-0110", ids: { member: "7" } });
+    const keys = People.blockKeys(p);
+    const hashes = [1, 2];
+    expect(People.blockKeyHashes(p, hashes)).toBe(keys.length);
+    expect(hashes.slice(0, 2)).toEqual([1, 2]);
+    expect(new Set(hashes.slice(2)).size).toBe(keys.length);
+    expect(keys.length).toBeGreaterThan(12);
+    const john = profile({ first_name: "John", last_name: "Smith", zip: "10001", street: "1 Main St" });
+    const batch = People.keyedBatch(Array(5).fill(john) as People.MatchProfile[]);
+    const [a, b] = [new People.Matcher({ maxBlock: 3 }), new People.Matcher({ maxBlock: 3 })];
+    for (let i = 0; i < 5; i++) {
+      a.add(john);
+      expect(b.addKeyed(john, batch.keys, batch.keyStarts[i]!, batch.keyStarts[i + 1]!)).toBe(i);
+    }
+    expect(b.links).toEqual(a.links);
+    expect([...b.oversized]).toEqual([...a.oversized]);
+    expect(b.oversized.get("z:john|smith|10001")).toBe(2);
+  });
 });
 
 describe("pairwise accuracy", () => {
@@ -328,5 +348,20 @@ describe("standardizing on a worker thread", () => {
     expect(recs.map((_r, i) => two.find(i))).toEqual(recs.map((_r, i) => one.find(i)));
     expect(one.links.length).toBeGreaterThan(1000);
     expect(profiles.map((_p, i) => one.profile(i))).toEqual(profiles);
+  });
+
+  it.each([false, true])("hashes the blocking keys on the worker: addKeyed with them gives add's clusters and links (callerHelps %s)", async (callerHelps) => {
+    const one = new People.Matcher(), two = new People.Matcher();
+    for (const r of recs) one.add(People.profileOf(People.standardizeContact(r.input, today)));
+    for await (const { profiles, keys, keyStarts } of People.standardizedBatches(recs.map((r) => r.input), { batch: 300, today, callerHelps })) {
+      for (let k = 0; k < profiles.length; k++) {
+        const own: number[] = [];
+        People.blockKeyHashes(profiles[k]!, own);
+        expect([...keys.subarray(keyStarts[k]!, keyStarts[k + 1]!)]).toEqual(own);
+        two.addKeyed(profiles[k]!, keys, keyStarts[k]!, keyStarts[k + 1]!);
+      }
+    }
+    expect(two.links).toEqual(one.links);
+    expect(recs.map((_r, i) => two.find(i))).toEqual(recs.map((_r, i) => one.find(i)));
   });
 });

@@ -17,7 +17,10 @@ export type CountedKind = "f" | "g" | "l" | "d" | "z";
 /** What a share is before any record is seen: about one name in a thousand, one surname in ten thousand, one birthday in ~60 years, one ZIP in 40,000. */
 const PRIOR_SHARE: Record<CountedKind, number> = { f: 1 / 1000, g: 1 / 1000, l: 1 / 10_000, d: 1 / 21_900, z: 1 / 40_000 };
 const PRIOR_RECORDS = 1000;
-const TOTAL: Record<CountedKind, string> = { f: "#f", g: "#g", l: "#l", d: "#d", z: "#z" };
+/** Where each total is kept in `totals` ("#": every record; "#g": records with a given name …). */
+const TOTAL_KEYS = ["#", "#f", "#g", "#l", "#d", "#z"] as const;
+const TOTAL: Record<CountedKind, number> = { f: 1, g: 2, l: 3, d: 4, z: 5 };
+const totalIndex = (key: string) => (TOTAL_KEYS as readonly string[]).indexOf(key);
 
 /** The part of a match profile that is counted. */
 export interface CountedValues {
@@ -45,12 +48,14 @@ export const totalKeyOf = (key: string) => key.slice(0, 2);
 export class Frequencies {
   // One map per kind (no key text built per lookup: shares are read in the hot loop of matching).
   private readonly values: Record<CountedKind, Map<string, number>> = { f: new Map(), g: new Map(), l: new Map(), d: new Map(), z: new Map() };
-  private readonly totals = new Map<string, number>();
+  // The totals in an array (read by every share, bumped by every count: no Map look-up); any other total key in a Map.
+  private readonly totals = new Float64Array(TOTAL_KEYS.length);
+  private readonly otherTotals = new Map<string, number>();
 
   /** Adds a record's values (by = -1 takes them away: a record re-resolved after a newer delivery). */
   count(p: CountedValues, by = 1): void {
     // What frequencyKeys(p) then add(key) would do, without building and slicing each key's text (once per record matched).
-    this.bump("#", by);
+    this.totals[0]! += by;
     this.countValue("f", p.first, by);
     this.countValue("g", p.formal, by);
     this.countValue("l", p.last, by);
@@ -61,7 +66,7 @@ export class Frequencies {
   private countValue(kind: CountedKind, value: string | null, by: number): void {
     if (!value) return;
     change(this.values[kind], value, by);
-    change(this.totals, TOTAL[kind], by);
+    this.totals[TOTAL[kind]]! += by;
   }
 
   /** Adds a count for a value key ("#g:robert") and its kind's total, e.g. loaded from person_value_counts. */
@@ -77,18 +82,21 @@ export class Frequencies {
 
   /** Records counted. */
   get records(): number {
-    return this.totals.get("#") ?? 0;
+    return this.totals[0]!;
   }
 
   /** Every count, value keys and totals. */
   *entries(): IterableIterator<[string, number]> {
-    yield* this.totals;
+    for (let i = 0; i < TOTAL_KEYS.length; i++) if (this.totals[i] !== 0) yield [TOTAL_KEYS[i]!, this.totals[i]!];
+    yield* this.otherTotals;
     for (const [kind, map] of Object.entries(this.values)) for (const [value, n] of map) yield [`#${kind}:${value}`, n];
   }
 
   /** A count by key: a value ("#g:robert") or a total ("#g", "#"). */
   get(key: string): number {
-    return key.length <= 2 ? this.totals.get(key) ?? 0 : this.countOf(key[1] as CountedKind, key.slice(3));
+    if (key.length > 2) return this.countOf(key[1] as CountedKind, key.slice(3));
+    const i = totalIndex(key);
+    return i >= 0 ? this.totals[i]! : this.otherTotals.get(key) ?? 0;
   }
 
   countOf(kind: CountedKind, value: string): number {
@@ -98,11 +106,15 @@ export class Frequencies {
   /** Estimated share of the records with a value of `kind` that have this value. */
   share(kind: CountedKind, value: string | null): number {
     if (value === null) return 1;
-    return (this.countOf(kind, value) + PRIOR_RECORDS * PRIOR_SHARE[kind]) / ((this.totals.get(TOTAL[kind]) ?? 0) + PRIOR_RECORDS);
+    return (this.countOf(kind, value) + PRIOR_RECORDS * PRIOR_SHARE[kind]) / (this.totals[TOTAL[kind]]! + PRIOR_RECORDS);
   }
 
   private bump(key: string, n: number): void {
-    if (key.length <= 2) change(this.totals, key, n);
+    if (key.length <= 2) {
+      const i = totalIndex(key);
+      if (i >= 0) this.totals[i]! += n;
+      else change(this.otherTotals, key, n);
+    }
     else change(this.values[key[1] as CountedKind], key.slice(3), n);
   }
 }

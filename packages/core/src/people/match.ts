@@ -146,6 +146,30 @@ export function forEachBlockKey(p: MatchProfile, emit: (tag: string, a: string, 
   if (p.emailDomain && p.lastSound && p.first) emit("m", p.emailDomain, `${p.lastSound}|${p.first[0]!}`, mailboxShape(p.emailLocal!));
 }
 
+const NO_HASHES: number[] = [];
+let hashSink = NO_HASHES;
+const pushHash = (tag: string, a: string, b?: string, c?: string) => { hashSink.push(keyHash(tag, a, b, c)); };
+
+/**
+ * The hashes (keyHash) of a record's blocking keys, in forEachBlockKey's order, appended to `out`;
+ * returns how many. The standardizing worker computes them beside the profile (parallel.ts), so the
+ * matching thread does not.
+ */
+export function blockKeyHashes(p: MatchProfile, out: number[]): number {
+  const before = out.length;
+  hashSink = out;
+  forEachBlockKey(p, pushHash);
+  hashSink = NO_HASHES;
+  return out.length - before;
+}
+
+/** The text of a record's k-th blocking key (forEachBlockKey's order). */
+export function blockKeyText(p: MatchProfile, k: number): string {
+  let i = 0, text = "";
+  forEachBlockKey(p, (tag, a, b, c) => { if (i++ === k) text = keyText(tag, a, b, c); });
+  return text;
+}
+
 /** FNV-1a over the key's parts, folded to 30 bits (a small integer: cheap Map keys, no key strings kept). */
 export function keyHash(tag: string, a: string, b?: string, c?: string): number {
   let h = mixHash(0x811c9dc5, tag);

@@ -1,5 +1,5 @@
 import { Frequencies } from "./frequencies";
-import { compare, forEachBlockKey, keyHash, keyText, type Link, type MatchProfile, type Tier } from "./match";
+import { blockKeyHashes, blockKeyText, compare, type Link, type MatchProfile, type Tier } from "./match";
 
 export interface MatcherOptions {
   /** A block holding this many records takes no more (a common surname in a big ZIP); default 200. */
@@ -42,6 +42,12 @@ const grow = <A extends Int32Array | Float64Array | Uint8Array>(old: A, length: 
 
 const TIERS: readonly Tier[] = ["exact", "strong", "fuzzy"];
 
+/** A profile of no values, its fields in profileOf's order (one object shape for every profile compared). */
+const blankProfile = (): MatchProfile => ({
+  first: null, formal: null, formals: [], last: null, lastParts: [], lastSound: null, email: null, emailLocal: null, emailDomain: null,
+  phone: null, phone7: null, dob: null, zip5: null, city: null, house: null, street: null, ids: [],
+});
+
 /**
  * Incremental record linkage: add records one at a time; each is compared with the earlier
  * records that share a blocking key, linked where a rule holds, and clusters are the connected
@@ -80,6 +86,8 @@ export class Matcher {
   private linkCount = 0;
   private readonly reasonIds = new Map<string, number>();
   private readonly reasons: string[] = [];
+  private readonly keyScratch: number[] = [];
+  private readonly scratch: MatchProfile = blankProfile();
 
   constructor(options: MatcherOptions = {}) {
     this.maxBlock = options.maxBlock ?? 200;
@@ -94,15 +102,19 @@ export class Matcher {
 
   /** The profile of record `index`, as it was added. */
   profile(index: number): MatchProfile {
+    return this.read(index, blankProfile());
+  }
+
+  /** Record `index`'s profile written into `p`. */
+  private read(index: number, p: MatchProfile): MatchProfile {
     const r = this.pages[index >>> PAGE_BITS]!, o = (index & PAGE_MASK) * WIDTH;
-    return {
-      first: r[o] as string | null, formal: r[o + 1] as string | null, formals: r[o + 2] as readonly string[],
-      last: r[o + 3] as string | null, lastParts: r[o + 4] as string[], lastSound: r[o + 5] as string | null,
-      email: r[o + 6] as string | null, emailLocal: r[o + 7] as string | null, emailDomain: r[o + 8] as string | null,
-      phone: r[o + 9] as string | null, phone7: r[o + 10] as string | null, dob: r[o + 11] as string | null,
-      zip5: r[o + 12] as string | null, city: r[o + 13] as string | null, house: r[o + 14] as string | null,
-      street: r[o + 15] as string | null, ids: r[o + 16] as string[],
-    };
+    p.first = r[o] as string | null; p.formal = r[o + 1] as string | null; p.formals = r[o + 2] as readonly string[];
+    p.last = r[o + 3] as string | null; p.lastParts = r[o + 4] as string[]; p.lastSound = r[o + 5] as string | null;
+    p.email = r[o + 6] as string | null; p.emailLocal = r[o + 7] as string | null; p.emailDomain = r[o + 8] as string | null;
+    p.phone = r[o + 9] as string | null; p.phone7 = r[o + 10] as string | null; p.dob = r[o + 11] as string | null;
+    p.zip5 = r[o + 12] as string | null; p.city = r[o + 13] as string | null; p.house = r[o + 14] as string | null;
+    p.street = r[o + 15] as string | null; p.ids = r[o + 16] as string[];
+    return p;
   }
 
   /** Every link made so far, oldest first. */
@@ -122,6 +134,21 @@ export class Matcher {
    * Returns its index and the links it made.
    */
   add(profile: MatchProfile, compareWithEarlier = true): { index: number; links: Link[] } {
+    const keys = this.keyScratch;
+    keys.length = 0;
+    const firstLink = this.linkCount;
+    const index = this.addKeyed(profile, keys, 0, blockKeyHashes(profile, keys), compareWithEarlier);
+    const made: Link[] = [];
+    for (let i = firstLink; i < this.linkCount; i++) made.push(this.link(i));
+    return { index, links: made };
+  }
+
+  /**
+   * `add` with the record's blocking keys already hashed: `keys[from … to)` are
+   * blockKeyHashes(profile) (the standardizing worker computes them: parallel.ts). Returns the
+   * record's index; its links are the last ones of `links`.
+   */
+  addKeyed(profile: MatchProfile, keys: ArrayLike<number>, from: number, to: number, compareWithEarlier = true): number {
     const index = this.count++;
     if (this.countOnAdd) this.frequencies.count(profile);
     if (index >= this.parent.length) {
@@ -136,59 +163,59 @@ export class Matcher {
     r[o + 15] = profile.street; r[o + 16] = profile.ids;
     this.parent[index] = index;
     this.seen[index] = -1;
+    // Keys are hashed: two keys sharing a hash share a block, which costs comparisons, never a wrong link.
+    for (let k = from; k < to; k++) this.join(index, keys[k]!, profile, compareWithEarlier, k - from);
+    return index;
+  }
 
-    const firstLink = this.linkCount;
-    forEachBlockKey(profile, (tag, a, b, c) => {
-      // Keys are hashed: two keys sharing a hash share a block, which costs comparisons, never a wrong link.
-      const slot = this.slotOf(keyHash(tag, a, b, c));
-      const t = this.table;
-      const size = t[slot + 2]!;
-      if (size === 0) {
-        t[slot + 1] = index;
-        t[slot + 2] = 1;
-        return;
-      }
-      // The guard as it always was: a block of one still takes a second record.
-      if (size >= 2 && size >= this.maxBlock) {
-        const text = keyText(tag, a, b, c);
-        this.oversized.set(text, (this.oversized.get(text) ?? 0) + 1);
-        return;
-      }
-      const capacity = t[slot + 3]!;
-      if (capacity === 0) {
-        const only = t[slot + 1]!;
-        if (compareWithEarlier) this.consider(index, only, profile);
-        const start = this.allocate(4);
-        this.arena[start] = only;
-        this.arena[start + 1] = index;
-        t[slot + 1] = start;
-        t[slot + 2] = 2;
-        t[slot + 3] = 4;
-        return;
-      }
-      let start = t[slot + 1]!;
-      if (compareWithEarlier) for (let i = start; i < start + size; i++) this.consider(index, this.arena[i]!, profile);
-      if (size === capacity) {
-        // Moved to a run twice as long (the old run is left unused: at most as much again as the blocks hold).
-        const moved = this.allocate(capacity * 2);
-        this.arena.copyWithin(moved, start, start + size);
-        start = moved;
-        t[slot + 1] = moved;
-        t[slot + 3] = capacity * 2;
-      }
-      this.arena[start + size] = index;
-      t[slot + 2] = size + 1;
-    });
-    const made: Link[] = [];
-    for (let i = firstLink; i < this.linkCount; i++) made.push(this.link(i));
-    return { index, links: made };
+  /** Puts record `index` in the block of key hash `key` (its k-th key), compared with the block's members first. */
+  private join(index: number, key: number, profile: MatchProfile, compareWithEarlier: boolean, k: number): void {
+    const slot = this.slotOf(key);
+    const t = this.table;
+    const size = t[slot + 2]!;
+    if (size === 0) {
+      t[slot + 1] = index;
+      t[slot + 2] = 1;
+      return;
+    }
+    // The guard as it always was: a block of one still takes a second record.
+    if (size >= 2 && size >= this.maxBlock) {
+      const text = blockKeyText(profile, k);
+      this.oversized.set(text, (this.oversized.get(text) ?? 0) + 1);
+      return;
+    }
+    const capacity = t[slot + 3]!;
+    if (capacity === 0) {
+      const only = t[slot + 1]!;
+      if (compareWithEarlier) this.consider(index, only, profile);
+      const start = this.allocate(4);
+      this.arena[start] = only;
+      this.arena[start + 1] = index;
+      t[slot + 1] = start;
+      t[slot + 2] = 2;
+      t[slot + 3] = 4;
+      return;
+    }
+    let start = t[slot + 1]!;
+    if (compareWithEarlier) for (let i = start; i < start + size; i++) this.consider(index, this.arena[i]!, profile);
+    if (size === capacity) {
+      // Moved to a run twice as long (the old run is left unused: at most as much again as the blocks hold).
+      const moved = this.allocate(capacity * 2);
+      this.arena.copyWithin(moved, start, start + size);
+      start = moved;
+      t[slot + 1] = moved;
+      t[slot + 3] = capacity * 2;
+    }
+    this.arena[start + size] = index;
+    t[slot + 2] = size + 1;
   }
 
   private consider(index: number, other: number, profile: MatchProfile): void {
     if (this.seen[other] === index) return;
     this.seen[other] = index;
     if (this.veto?.(index, other)) return;
-    const verdict = compare(profile, this.profile(other), this.frequencies);
+    // One profile object reused for every comparison (compare keeps nothing of its inputs): an object per compared pair was most of the young generation's garbage.
+    const verdict = compare(profile, this.read(other, this.scratch), this.frequencies);
     if (!verdict) return;
     const l = this.linkCount++;
     if (l >= this.linkFrom.length) this.growLinks();

@@ -2,7 +2,7 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setImmediate } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
-import { profileOf, type MatchProfile } from "./match";
+import { blockKeyHashes, profileOf, type MatchProfile } from "./match";
 import { standardizeContact, type ContactInput } from "./record";
 
 /*
@@ -17,6 +17,8 @@ import { standardizeContact, type ContactInput } from "./record";
  * ids in one transferred Int32Array plus its four values that do not repeat (e-mail, mailbox,
  * phone, last 7 digits). The receiving side then builds a profile from array reads alone, with
  * no text to parse or hash; its profiles share their strings and lists, as profileOf's do.
+ * The worker also hashes each profile's blocking keys (blockKeyHashes), which the matching thread
+ * then only looks up (Matcher.addKeyed).
  */
 
 /** Profile fields sent as ids into the value table (0 is null) or the list table (0 is the empty list), in row order. */
@@ -41,6 +43,24 @@ export interface EncodedBatch {
   texts: (string | null)[];
   /** [index in the batch, ids] of the profiles that have identifiers. */
   ids: [number, string[]][];
+  /** The profiles' blocking key hashes, as ProfileBatch has them. */
+  keys: Int32Array<ArrayBuffer>;
+  keyStarts: Int32Array<ArrayBuffer>;
+}
+
+/** Profiles with their blocking keys hashed: profile i's are keys[keyStarts[i] … keyStarts[i + 1]) (Matcher.addKeyed). */
+export interface ProfileBatch {
+  profiles: MatchProfile[];
+  keys: Int32Array<ArrayBuffer>;
+  keyStarts: Int32Array<ArrayBuffer>;
+}
+
+/** A ProfileBatch of `profiles`, their keys hashed here. */
+export function keyedBatch(profiles: MatchProfile[]): ProfileBatch {
+  const keys: number[] = [];
+  const keyStarts = new Int32Array(profiles.length + 1);
+  for (let i = 0; i < profiles.length; i++) keyStarts[i + 1] = keyStarts[i]! + blockKeyHashes(profiles[i]!, keys);
+  return { profiles, keys: Int32Array.from(keys), keyStarts };
 }
 
 const DEFAULT_TABLE_LIMIT = 500_000;
@@ -74,7 +94,8 @@ export class ProfileEncoder {
       for (let f = 0; f < TEXT_WIDTH; f++) texts[i * TEXT_WIDTH + f] = p[TEXTS[f]!];
       if (p.ids.length > 0) ids.push([i, p.ids]);
     }
-    return { reset, values: this.added.values, lists: this.added.lists, refs, texts, ids };
+    const { keys, keyStarts } = keyedBatch(profiles as MatchProfile[]);
+    return { reset, values: this.added.values, lists: this.added.lists, refs, texts, ids, keys, keyStarts };
   }
 
   private valueId(s: string | null): number {
@@ -106,7 +127,7 @@ export class ProfileDecoder {
   private values: (string | null)[] = [null];
   private lists: string[][] = [NONE];
 
-  decode(batch: EncodedBatch): MatchProfile[] {
+  decode(batch: EncodedBatch): ProfileBatch {
     if (batch.reset) {
       this.values = [null];
       this.lists = [NONE];
@@ -125,7 +146,7 @@ export class ProfileDecoder {
       };
     }
     for (const [i, ids] of batch.ids) out[i]!.ids = ids;
-    return out;
+    return { profiles: out, keys: batch.keys, keyStarts: batch.keyStarts };
   }
 }
 
@@ -160,7 +181,7 @@ export interface ParallelOptions {
 }
 
 /** A batch in input order: standardized on this thread, or sent to the worker (`ready` once its reply is in). */
-type Slot = { profiles: MatchProfile[] } | { reply: Promise<EncodedBatch>; ready: boolean };
+type Slot = { batch: ProfileBatch } | { reply: Promise<EncodedBatch>; ready: boolean };
 
 /**
  * The match profiles of `inputs`, in order, in batches, standardized (standardizeContact +
@@ -170,6 +191,11 @@ type Slot = { profiles: MatchProfile[] } | { reply: Promise<EncodedBatch>; ready
  * stream ends or the caller stops early.
  */
 export async function* standardizedProfiles(inputs: Iterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<MatchProfile[]> {
+  for await (const batch of standardizedBatches(inputs, options)) yield batch.profiles;
+}
+
+/** standardizedProfiles with each profile's blocking keys hashed (on the worker, for Matcher.addKeyed). */
+export async function* standardizedBatches(inputs: Iterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<ProfileBatch> {
   const size = options.batch ?? 1000, ahead = options.ahead ?? 4;
   const worker = startWorker({ tableLimit: options.tableLimit ?? DEFAULT_TABLE_LIMIT });
   const decoder = new ProfileDecoder();
@@ -242,20 +268,20 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput>, opti
         fill();
         const batch = waitingForWorker() ? nextBatch() : null;
         if (batch) {
-          slots.push({ profiles: batch.map((input) => profileOf(standardizeContact(input, options.today))) });
+          slots.push({ batch: keyedBatch(batch.map((input) => profileOf(standardizeContact(input, options.today)))) });
           continue;
         }
       }
       const head = slots.shift();
       if (head === undefined) break;
-      let profiles: MatchProfile[];
-      if ("profiles" in head) profiles = head.profiles;
+      let batch: ProfileBatch;
+      if ("batch" in head) batch = head.batch;
       else {
         // Decoded in the order sent: each batch may add to the tables the next ones use.
-        profiles = decoder.decode(await head.reply);
+        batch = decoder.decode(await head.reply);
         sent--;
       }
-      yield profiles;
+      yield batch;
     }
   } finally {
     await worker.terminate();

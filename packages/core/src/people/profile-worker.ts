@@ -11,7 +11,7 @@ parentPort!.on("message", ({ id, inputs, today }: { id: number; inputs: ContactI
     const day = today === undefined ? undefined : new Date(today);
     // Not interned here (share: false): the encoder gives each repeated value its id, and the receiving side shares it.
     const batch = encoder.encode(inputs.map((input) => profileOf(standardizeContact(input, day), { share: false })));
-    parentPort!.postMessage({ id, batch }, [batch.refs.buffer]);
+    parentPort!.postMessage({ id, batch }, [batch.refs.buffer, batch.keys.buffer, batch.keyStarts.buffer]);
   } catch (err) {
     parentPort!.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
   }
