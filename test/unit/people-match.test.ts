@@ -112,6 +112,22 @@ describe("name agreement weighed by how common the name is", () => {
   });
   const judge = (a: People.ContactInput, b: People.ContactInput) => People.compare(profile(a), profile(b), world);
 
+  it("counts values and totals, takes them away again, and lists only what is not zero", () => {
+    const f = new People.Frequencies();
+    const bob = { first: "bob", formal: "robert", last: "smith", dob: null, zip5: "02116" }, ann = { first: "ann", formal: "ann", last: "smith", dob: "1970-03-04", zip5: null };
+    f.count(bob);
+    f.count(ann);
+    f.load([["#x", 2]]);
+    expect(Object.fromEntries(f.entries())).toEqual({ "#": 2, "#f": 2, "#g": 2, "#l": 2, "#d": 1, "#z": 1, "#x": 2,
+      "#f:bob": 1, "#f:ann": 1, "#g:robert": 1, "#g:ann": 1, "#l:smith": 2, "#d:1970-03-04": 1, "#z:02116": 1 });
+    expect([f.records, f.get("#l"), f.get("#l:smith"), f.get("#x"), f.countOf("g", "robert")]).toEqual([2, 2, 2, 2, 1]);
+    expect(f.share("l", "smith")).toBeCloseTo((2 + 1000 / 10_000) / (2 + 1000));
+    f.count(bob, -1);
+    f.count(ann, -1);
+    expect(Object.fromEntries(f.entries())).toEqual({ "#x": 2 });
+    expect([f.records, f.countOf("l", "smith")]).toEqual([0, 0]);
+  });
+
   it("a common name with the same ZIP alone is a namesake to expect (James Smith: ~2.6 by chance); a rare one is not (Kwame Okafor)", () => {
     expect(judge({ first_name: "James", last_name: "Smith", zip: "02116", phone: "617-555-0101" }, { first_name: "James", last_name: "Smith", zip: "02116" })).toBeNull();
     expect(judge({ first_name: "Kwame", last_name: "Okafor", zip: "02116", phone: "617-555-0101" }, { first_name: "Kwame", last_name: "Okafor", zip: "02116" }))
