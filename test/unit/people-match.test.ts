@@ -328,6 +328,14 @@ describe("standardizing on a worker thread", () => {
     expect(batches.flat()).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
   });
 
+  it("takes a worker started ahead (and loaded), with the same profiles", async () => {
+    const worker = new People.ProfileWorker();
+    while (!worker.started) await new Promise((resolve) => setTimeout(resolve, 20));
+    const profiles: People.MatchProfile[] = [];
+    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 300, today, worker })) profiles.push(...batch);
+    expect(profiles).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
+  });
+
   it("ends the worker when the caller stops early, leaving no failure behind", async () => {
     let seen = 0;
     for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 100, today, callerHelps: false })) {

@@ -9,7 +9,7 @@ export { mapHeaders, parseMapping, contactFromRow, headerKey, type HeaderMapping
 export { similarNames, nameSimilarity, compareDob } from "./similarity";
 export { blockKeyHashes, blockKeys, compare, profileOf, CHANCE_LIMIT, DIFFERENCE_ODDS, type Link, type MatchProfile, type Verdict, type Tier } from "./match";
 export { Matcher, type MatcherOptions } from "./matcher";
-export { keyedBatch, standardizedBatches, standardizedProfiles, type ParallelOptions, type ProfileBatch } from "./parallel";
+export { keyedBatch, ProfileWorker, standardizedBatches, standardizedProfiles, type ParallelOptions, type ProfileBatch } from "./parallel";
 export { Frequencies, frequencyKeys, type CountedKind } from "./frequencies";
 export { clusterContacts, type ClusteredRow, type ClusterSummary } from "./cluster";
 export { pairwiseScores, type PairwiseScores } from "./accuracy";

@@ -162,6 +162,27 @@ function startWorker(workerData: ProfileWorkerData): Worker {
   return new Worker(url, { workerData });
 }
 
+/**
+ * The worker of one standardizedBatches stream, started ahead of it (`ParallelOptions.worker`): a
+ * caller that first loads the population it matches against starts it then, and the worker has
+ * loaded (about a fifth of a second built, most of a second under tsx) when the first batch is sent.
+ * The stream ends it.
+ */
+export class ProfileWorker {
+  readonly worker: Worker;
+  /** The worker has loaded (it said so). */
+  started = false;
+  /** Why it failed or exited before the stream listened, if it did. */
+  failure: Error | null = null;
+
+  constructor(options: { tableLimit?: number } = {}) {
+    this.worker = startWorker({ tableLimit: options.tableLimit ?? DEFAULT_TABLE_LIMIT });
+    this.worker.on("message", (m: unknown) => { if (m === "started") this.started = true; });
+    this.worker.on("error", (e) => { this.failure ??= e; });
+    this.worker.on("exit", (code) => { this.failure ??= new Error(`the standardizing worker exited (code ${code})`); });
+  }
+}
+
 /** What the worker is started with. */
 export interface ProfileWorkerData {
   tableLimit: number;
@@ -178,6 +199,8 @@ export interface ParallelOptions {
   tableLimit?: number;
   /** Whether this thread standardizes a batch itself rather than wait for the worker; default true (false: every batch goes to the worker). */
   callerHelps?: boolean;
+  /** A worker started ahead (its own tableLimit applies); by default one is started now. Either way the stream ends it. */
+  worker?: ProfileWorker;
 }
 
 /** A batch in input order: standardized on this thread, or sent to the worker (`ready` once its reply is in). */
@@ -197,18 +220,17 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput>, opti
 /** standardizedProfiles with each profile's blocking keys hashed (on the worker, for Matcher.addKeyed). */
 export async function* standardizedBatches(inputs: Iterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<ProfileBatch> {
   const size = options.batch ?? 1000, ahead = options.ahead ?? 4;
-  const worker = startWorker({ tableLimit: options.tableLimit ?? DEFAULT_TABLE_LIMIT });
+  const own = options.worker ?? new ProfileWorker({ tableLimit: options.tableLimit });
+  const worker = own.worker;
   const decoder = new ProfileDecoder();
   const waiting = new Map<number, { slot: { ready: boolean }; resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void }>();
   let failure: unknown = null;
   // Batches go to the worker once it has loaded (it says so): until then this thread standardizes them.
   const callerHelps = options.callerHelps ?? true;
-  let started = !callerHelps; // (or the batches wait in the worker's queue while it loads)
+  // (or the batches wait in the worker's queue while it loads)
+  const started = () => !callerHelps || own.started;
   worker.on("message", (m: { id: number; batch?: EncodedBatch; error?: string } | "started") => {
-    if (m === "started") {
-      started = true;
-      return;
-    }
+    if (m === "started") return;
     const w = waiting.get(m.id)!;
     waiting.delete(m.id);
     w.slot.ready = true;
@@ -225,6 +247,7 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput>, optio
   };
   worker.on("error", fail);
   worker.on("exit", (code) => { if (waiting.size > 0) fail(new Error(`the standardizing worker exited (code ${code}) with batches outstanding`)); });
+  if (own.failure) fail(own.failure);
 
   const today = options.today?.getTime();
   let next = 0;
@@ -256,7 +279,7 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput>, optio
   const slots: Slot[] = [];
   let sent = 0;
   const fill = () => {
-    for (let batch; started && sent < ahead && (batch = nextBatch()); sent++) slots.push(send(batch));
+    for (let batch; started() && sent < ahead && (batch = nextBatch()); sent++) slots.push(send(batch));
   };
   const waitingForWorker = () => slots.length === 0 || ("reply" in slots[0]! && !slots[0].ready);
   try {
