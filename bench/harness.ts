@@ -31,6 +31,8 @@ export async function startBench(chunkRows: number, workers?: number): Promise<B
   const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-"));
   process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? "warn";
   const platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows, ...(workers ? { workers } : {}), log: () => undefined });
+  // Nothing is measured while the workers still compile their handlers (a second or two of both cores).
+  await platform.workersReady();
   return {
     platform,
     tmp,
@@ -188,4 +190,24 @@ export function tableRow(m: Measured): string {
   const copyRate = m.rows / m.copySeconds;
   const ingestRate = m.rows / m.ingestSeconds;
   return `| ${m.name} | ${n(m.rows)} | ${m.mb.toFixed(0)} | ${n(copyRate)} rows/s (${m.copySeconds.toFixed(1)} s) | ${n(ingestRate)} rows/s (${m.ingestSeconds.toFixed(1)} s) | ${(ingestRate / copyRate).toFixed(2)} | ${(m.unloggedCopySeconds / m.ingestSeconds).toFixed(2)} (COPY ${m.unloggedCopySeconds.toFixed(1)} s) | ${n(m.peakRssMb)} MB | ${cpu(m.copyCpu)} / ${cpu(m.ingestCpu)} |`;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+/**
+ * The median of each column over several runs of one file (each ratio is the median of the runs'
+ * ratios, not a ratio of medians).
+ */
+export function medianRow(runs: readonly Measured[]): string {
+  const m = (f: (r: Measured) => number) => median(runs.map(f));
+  const first = runs[0]!;
+  const rows = first.rows;
+  const copy = m((r) => r.copySeconds);
+  const ingest = m((r) => r.ingestSeconds);
+  const unlogged = m((r) => r.unloggedCopySeconds);
+  const cpuOf = (f: (r: Measured) => { node: number; postgres: number }) => ({ node: m((r) => f(r).node), postgres: m((r) => f(r).postgres) });
+  return `| **median of ${runs.length}** | ${n(rows)} | ${first.mb.toFixed(0)} | ${n(rows / copy)} rows/s (${copy.toFixed(1)} s) | ${n(rows / ingest)} rows/s (${ingest.toFixed(1)} s) | **${m((r) => r.copySeconds / r.ingestSeconds).toFixed(2)}** | ${m((r) => r.unloggedCopySeconds / r.ingestSeconds).toFixed(2)} (COPY ${unlogged.toFixed(1)} s) | ${n(m((r) => r.peakRssMb))} MB | ${cpu(cpuOf((r) => r.copyCpu))} / ${cpu(cpuOf((r) => r.ingestCpu))} |`;
 }

@@ -324,6 +324,11 @@ export class LocalPlatform {
     return { messageId: randomUUID() };
   }
 
+  /** Resolves when the chunk workers have loaded their handlers (they load them at start, in the background). */
+  workersReady(): Promise<void> {
+    return this.workers?.ready() ?? Promise.resolve();
+  }
+
   /** Uploads a local file to `key` in the landing bucket (not under inbox/: no import starts). */
   async put(key: string, file: string, metadata?: Record<string, string>): Promise<void> {
     await this.s3.send(new PutObjectCommand({

@@ -17,7 +17,10 @@ function load(modulePath: string): Promise<Handler> {
 parentPort!.on("message", async (msg: { id: number; modulePath: string; event: unknown; context: unknown } | { preload: string[] }) => {
   if ("preload" in msg) {
     // Warm-up only: a module that fails to load fails again, with its error, on its first task.
-    for (const m of msg.preload) load(m).catch(() => handlers.delete(m));
+    void Promise.allSettled(msg.preload.map((m) => load(m).catch((err) => {
+      handlers.delete(m);
+      throw err;
+    }))).then(() => parentPort!.postMessage({ preloaded: true }));
     return;
   }
   try {

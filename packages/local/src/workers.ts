@@ -23,6 +23,9 @@ export class WorkerPool {
   private readonly queue: Task[] = [];
   private nextId = 1;
   private closed = false;
+  /** Workers that have not yet said their preloaded modules are loaded (or failed to load). */
+  private readonly loading = new Set<Worker>();
+  private loaded: Array<() => void> = [];
 
   /**
    * `preload`: handler modules every worker imports as soon as it starts (and again when it is
@@ -30,6 +33,21 @@ export class WorkerPool {
    */
   constructor(private readonly size = Math.max(1, os.availableParallelism()), private readonly preload: readonly string[] = []) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
+  }
+
+  /**
+   * Resolves when every worker has its preloaded modules loaded (a module that failed to load
+   * counts: its task reports the error). A benchmark waits for this before it measures anything,
+   * so that no worker is still compiling modules on a core the measured work needs.
+   */
+  ready(): Promise<void> {
+    if (this.loading.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.loaded.push(resolve));
+  }
+
+  private settle(w: Worker): void {
+    if (!this.loading.delete(w) || this.loading.size > 0) return;
+    for (const resolve of this.loaded.splice(0)) resolve();
   }
 
   run(modulePath: string, event: unknown, context: unknown = {}): Promise<unknown> {
@@ -41,8 +59,12 @@ export class WorkerPool {
 
   private spawn(): Worker {
     const w = new Worker(new URL("./worker-entry.js", import.meta.url));
-    if (this.preload.length > 0) w.postMessage({ preload: this.preload });
-    w.on("message", (msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }) => {
+    if (this.preload.length > 0) {
+      this.loading.add(w);
+      w.postMessage({ preload: this.preload });
+    }
+    w.on("message", (msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } } | { preloaded: true }) => {
+      if ("preloaded" in msg) return this.settle(w);
       const task = this.busy.get(w);
       if (!task || task.id !== msg.id) return;
       this.busy.delete(w);
@@ -57,6 +79,7 @@ export class WorkerPool {
       this.pump();
     });
     const onDeath = (why: string) => {
+      this.settle(w);
       const task = this.busy.get(w);
       this.busy.delete(w);
       const i = this.idle.indexOf(w);
@@ -83,6 +106,8 @@ export class WorkerPool {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.loading.clear();
+    for (const resolve of this.loaded.splice(0)) resolve();
     const all = [...this.idle, ...this.busy.keys()];
     await Promise.all(all.map((w) => w.terminate()));
   }
