@@ -3,6 +3,7 @@ import { StringDecoder } from "node:string_decoder";
 import { Readable } from "node:stream";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { PoolClient } from "./db";
+import { BINARY_HEADER, BINARY_TRAILER } from "./copy-binary";
 
 export type CopyValue = string | number | boolean | null | undefined;
 
@@ -32,27 +33,39 @@ export function copyLineOf(head: readonly CopyValue[], record: Readonly<Record<s
 }
 
 /**
- * Collects COPY lines as UTF-8 bytes in ~1 MB buffers. Bytes, not a growing string: a string
- * built with += is a rope that keeps every piece of every line alive (and the GC busy) until
- * it is sent; encoding each line as it comes lets the pieces die young.
+ * Collects COPY lines as bytes in ~1 MB buffers. Bytes, not a growing string: a string built
+ * with += is a rope that keeps every piece of every line alive (and the GC busy) until it is
+ * sent; encoding each line as it comes lets the pieces die young. Text lines are written as
+ * UTF-8; with `binary`, the lines are binary COPY tuples as byte strings (see BinaryRows), written
+ * as latin1, between the format's header and trailer.
  */
 export class CopyBatches {
   readonly batches: Buffer[] = [];
   rows = 0;
   private buf = Buffer.allocUnsafe(BATCH_BYTES);
   private used = 0;
+  private sealed = false;
+
+  constructor(readonly binary = false) {
+    if (binary) this.used = BINARY_HEADER.copy(this.buf, 0);
+  }
 
   add(line: string): void {
-    const most = line.length * 3;
+    const most = this.binary ? line.length : line.length * 3;
     if (this.used + most > this.buf.length) {
       this.seal();
       if (most > this.buf.length) this.buf = Buffer.allocUnsafe(most);
     }
-    this.used += this.buf.write(line, this.used);
+    this.used += this.buf.write(line, this.used, this.binary ? "latin1" : "utf8");
     this.rows++;
   }
 
   done(): Buffer[] {
+    if (this.binary && !this.sealed) {
+      if (this.used + BINARY_TRAILER.length > this.buf.length) this.seal();
+      this.used += BINARY_TRAILER.copy(this.buf, this.used);
+      this.sealed = true;
+    }
     this.seal();
     return this.batches;
   }
@@ -66,9 +79,9 @@ export class CopyBatches {
 }
 const BATCH_BYTES = 1 << 20;
 
-/** Streams prepared COPY text (see CopyBatches) into `table` with COPY FROM STDIN. */
-export async function copyPrepared(client: PoolClient, table: string, columns: readonly string[], batches: Iterable<Buffer | string>): Promise<void> {
-  const sql = `COPY ${table} (${columns.join(", ")}) FROM STDIN`;
+/** Streams prepared COPY data (see CopyBatches; text, or binary with `binary`) into `table` with COPY FROM STDIN. */
+export async function copyPrepared(client: PoolClient, table: string, columns: readonly string[], batches: Iterable<Buffer | string>, binary = false): Promise<void> {
+  const sql = `COPY ${table} (${columns.join(", ")}) FROM STDIN${binary ? " (FORMAT binary)" : ""}`;
   await pipeline(Readable.from(batches), client.query(copyFrom(sql)));
 }
 

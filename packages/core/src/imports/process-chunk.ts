@@ -2,6 +2,7 @@ import { parse } from "csv-parse/sync";
 import type { Deps } from "../ports";
 import { withTransaction } from "../db";
 import { CopyBatches, copyLineOf, copyPrepared, copyRows, type CopyValue } from "../copy";
+import { binaryRowsFor, CopyEncodeError, type BinaryRows } from "../copy-binary";
 import { asRetryable } from "../errors";
 import { maybeFail, maybeFailIn } from "../faults";
 import { joinRecord, splitRecords } from "../csv/records";
@@ -46,10 +47,23 @@ const LINE_PREFIX = /^(\d+)/;
  * body needs csv-parse, or the record count differs from what Stage cut, that work is dropped:
  * one csv-parse over the chunk, and if that fails too each record is parsed on its own, so a
  * broken one is rejected alone and the rest go on.
+ *
+ * The accepted rows are staged as COPY text, or with `binary` as binary COPY tuples; a value the
+ * binary encoders do not take stages the whole chunk as text.
  */
-export function parseChunk(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[]): ParsedChunk {
+export function parseChunk(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[], binary?: BinaryRows): ParsedChunk {
+  if (!binary) return parseChunkAs(spec, body, expectedRecords, lineage, undefined);
+  try {
+    return parseChunkAs(spec, body, expectedRecords, lineage, binary);
+  } catch (err) {
+    if (!(err instanceof CopyEncodeError)) throw err;
+    return parseChunkAs(spec, body, expectedRecords, lineage, undefined);
+  }
+}
+
+function parseChunkAs(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[], binary: BinaryRows | undefined): ParsedChunk {
   const dialect = chunkDialect(spec.reader);
-  let rows = new ChunkRows(spec, dialect, lineage);
+  let rows = new ChunkRows(spec, dialect, lineage, binary);
   const fast = forEachRecord(body, dialect.delimiter, dialect.quote, (rec) => rows.take(rec));
   if (fast === expectedRecords + 1) return rows.result([]);
 
@@ -79,14 +93,14 @@ export function parseChunk(spec: SourceSpec, body: string, expectedRecords: numb
       }
     }
   }
-  rows = new ChunkRows(spec, dialect, lineage);
+  rows = new ChunkRows(spec, dialect, lineage, binary);
   for (const rec of records) rows.take(rec);
   return rows.result(broken);
 }
 
 /** A chunk's records, one at a time: the first is the header; each row is validated, staged or rejected. */
 class ChunkRows {
-  private readonly staged = new CopyBatches();
+  private readonly staged: CopyBatches;
   private readonly rejects: RowReject[] = [];
   private rowsRead = 0;
   /** Keys so far, kept in a list while they strictly increase (so are distinct: no hashing needed), in a set once they stop. */
@@ -107,7 +121,9 @@ class ChunkRows {
     private readonly spec: SourceSpec,
     private readonly dialect: ReturnType<typeof chunkDialect>,
     private readonly lineage: (line: number) => CopyValue[],
+    private readonly binary: BinaryRows | undefined,
   ) {
+    this.staged = new CopyBatches(binary !== undefined);
     this.unfilled = [...spec.target.columns];
   }
 
@@ -150,7 +166,8 @@ class ChunkRows {
     }
     const out = validate(rec);
     if (out) {
-      this.staged.add(copyLineOf(this.lineage(row), out, this.spec.target.columns));
+      const head = this.lineage(row);
+      this.staged.add(this.binary ? this.binary.row(head, out, this.spec.target.columns) : copyLineOf(head, out, this.spec.target.columns));
       this.note(out);
       return;
     }
@@ -224,14 +241,16 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
 
     const base = BigInt(imp.lineage_seq ?? imp.seq) << 32n;
     const partner = imp.partner ?? spec.partner ?? "";
-    const parsed = parseChunk(spec, body, chunk.records, (line) => [importId, chunk.index, line, (base + BigInt(line)).toString(), partner]);
     const target = spec.target;
+    const stagedColumns = ["import_id", "chunk_index", "source_row", "src_seq", "partner", ...target.columns];
+    const binary = await binaryRowsFor(pool, target.stagingTable, stagedColumns);
+    const parsed = parseChunk(spec, body, chunk.records, (line) => [importId, chunk.index, line, (base + BigInt(line)).toString(), partner], binary);
     lap("parse");
 
     const counts = await withTransaction(pool, async (client) => {
       await client.query(`DELETE FROM ${target.stagingTable} WHERE import_id = $1 AND chunk_index = $2`, [importId, chunk.index]);
       await client.query("DELETE FROM import_rejects WHERE import_id = $1 AND chunk_index = $2", [importId, chunk.index]);
-      await copyPrepared(client, target.stagingTable, ["import_id", "chunk_index", "source_row", "src_seq", "partner", ...target.columns], parsed.staged.done());
+      await copyPrepared(client, target.stagingTable, stagedColumns, parsed.staged.done(), parsed.staged.binary);
       lap("copy");
       await maybeFailIn("process-chunk.after-copy", client);
       const promoted = await target.promote(client, importId, chunk.index, parsed.summary);
