@@ -42,6 +42,12 @@ export class RecordSplitter {
   private line: number;
   /** Offset of the first byte of `pending` in the input. */
   private base = 0;
+  /**
+   * The first quote at or after where it was last looked for in the buffer being scanned
+   * (buf.length: none), or -1: not known. Without it a file with few quotes would have each
+   * record's look-up run to the next quote, far ahead: quadratic in the records of a piece.
+   */
+  private nextQuote = -1;
 
   constructor(options: SplitOptions = {}) {
     const d = options.delimiter ?? ",";
@@ -72,6 +78,7 @@ export class RecordSplitter {
 
   /** Emits every complete record in `buf`; returns the offset of the first unconsumed byte. */
   private scan(buf: Buffer, sink: RecordSink, final: boolean): number {
+    this.nextQuote = -1;
     let start = 0;
     while (start < buf.length) {
       const end = this.recordEnd(buf, start, final);
@@ -102,7 +109,11 @@ export class RecordSplitter {
     while (pos < buf.length) {
       if (!inQuotes) {
         const nl = buf.indexOf(LF, pos);
-        const q = buf.indexOf(this.quote, pos);
+        if (this.nextQuote < pos) {
+          const found = buf.indexOf(this.quote, pos);
+          this.nextQuote = found < 0 ? buf.length : found;
+        }
+        const q = this.nextQuote === buf.length ? -1 : this.nextQuote;
         if (q < 0 || (nl >= 0 && nl < q)) {
           // No quote before the end of this line: the record ends here.
           if (nl >= 0) return nl;
