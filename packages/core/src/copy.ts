@@ -36,14 +36,16 @@ export function copyLineOf(head: readonly CopyValue[], record: Readonly<Record<s
  * Collects COPY lines as bytes in ~1 MB buffers. Bytes, not a growing string: a string built
  * with += is a rope that keeps every piece of every line alive (and the GC busy) until it is
  * sent; encoding each line as it comes lets the pieces die young. Text lines are written as
- * UTF-8; with `binary`, the lines are binary COPY tuples as byte strings (see BinaryRows), written
- * as latin1, between the format's header and trailer.
+ * UTF-8 (`add`). With `binary`, BinaryRows writes binary COPY tuples straight into the buffers
+ * (`room`, `buf`, `used`), between the format's header and trailer. The stream may be cut
+ * anywhere between buffers: PostgreSQL reads the COPY data as one stream.
  */
 export class CopyBatches {
   readonly batches: Buffer[] = [];
   rows = 0;
-  private buf = Buffer.allocUnsafe(BATCH_BYTES);
-  private used = 0;
+  /** The buffer being filled, and how much of it is. */
+  buf = Buffer.allocUnsafe(BATCH_BYTES);
+  used = 0;
   private sealed = false;
 
   constructor(readonly binary = false) {
@@ -51,18 +53,22 @@ export class CopyBatches {
   }
 
   add(line: string): void {
-    const most = this.binary ? line.length : line.length * 3;
-    if (this.used + most > this.buf.length) {
-      this.seal();
-      if (most > this.buf.length) this.buf = Buffer.allocUnsafe(most);
-    }
-    this.used += this.buf.write(line, this.used, this.binary ? "latin1" : "utf8");
+    this.room(line.length * 3);
+    this.used += this.buf.write(line, this.used, "utf8");
     this.rows++;
+  }
+
+  /** Makes room for `bytes` more in `buf` at `used`. */
+  room(bytes: number): void {
+    if (this.used + bytes > this.buf.length) {
+      this.seal();
+      if (bytes > this.buf.length) this.buf = Buffer.allocUnsafe(bytes);
+    }
   }
 
   done(): Buffer[] {
     if (this.binary && !this.sealed) {
-      if (this.used + BINARY_TRAILER.length > this.buf.length) this.seal();
+      this.room(BINARY_TRAILER.length);
       this.used += BINARY_TRAILER.copy(this.buf, this.used);
       this.sealed = true;
     }

@@ -167,7 +167,8 @@ class ChunkRows {
     const out = validate(rec);
     if (out) {
       const head = this.lineage(row);
-      this.staged.add(this.binary ? this.binary.row(head, out, this.spec.target.columns) : copyLineOf(head, out, this.spec.target.columns));
+      if (this.binary) this.binary.write(this.staged, head, out, this.spec.target.columns);
+      else this.staged.add(copyLineOf(head, out, this.spec.target.columns));
       this.note(out);
       return;
     }
@@ -244,7 +245,11 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
     const target = spec.target;
     const stagedColumns = ["import_id", "chunk_index", "source_row", "src_seq", "partner", ...target.columns];
     const binary = await binaryRowsFor(pool, target.stagingTable, stagedColumns);
-    const parsed = parseChunk(spec, body, chunk.records, (line) => [importId, chunk.index, line, (base + BigInt(line)).toString(), partner], binary);
+    // The lineage sequence as a number while it is exact (imports numbered below 2^21), else as BigInt text.
+    const exact = base + (1n << 32n) <= BigInt(Number.MAX_SAFE_INTEGER);
+    const baseNumber = Number(base);
+    const seqOf = exact ? (line: number) => baseNumber + line : (line: number) => (base + BigInt(line)).toString();
+    const parsed = parseChunk(spec, body, chunk.records, (line) => [importId, chunk.index, line, seqOf(line), partner], binary);
     lap("parse");
 
     const counts = await withTransaction(pool, async (client) => {
