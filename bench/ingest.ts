@@ -8,7 +8,7 @@
  * table row each and then the median of each figure. On a shared machine the CPU time of the same
  * work varies by a fifth from run to run; the median of a few runs is the figure to compare.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -29,6 +29,10 @@ try {
   const file = path.join(dir, "partner-b-mortgages-2026-11-20.csv");
   const t = Date.now();
   await writePartnerB(file, { day: "2026-11-20", rows });
+  // Written out before the first run: the kernel's write-back of the fresh file must not run during it.
+  const fd = openSync(file, "r");
+  fsyncSync(fd);
+  closeSync(fd);
   console.error(`generated ${rows} rows in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   const runs: Measured[] = [];
   const notes: string[] = [];
