@@ -85,6 +85,21 @@ describe("binary COPY of staged rows", () => {
     expect(binary).toEqual(text);
   });
 
+  it("writes the same bytes whether the columns are identifiers or not (a name like \"first name\" is read by key)", () => {
+    const bytes = (columns: string[], record: Record<string, CopyValue>) => {
+      const w = new CopyBatches(true);
+      const rows = new BinaryRows(["uuid", "text", "date", "numeric"]);
+      rows.write(w, ["00000000-0000-4000-8000-000000000001"], record, columns);
+      rows.write(w, ["00000000-0000-4000-8000-000000000002"], Object.fromEntries(Object.entries(record).map(([k]) => [k, null])), columns);
+      return Buffer.concat(w.done());
+    };
+    const plain = bytes(["name", "born", "amount"], { name: "Zoë", born: "1970-01-01", amount: "12.50" });
+    const spaced = bytes(["first name", "born-on", "amount"], { "first name": "Zoë", "born-on": "1970-01-01", amount: "12.50" });
+    expect(spaced.equals(plain)).toBe(true);
+    expect(plain.length).toBeGreaterThan(19 + 2 * (2 + 4 * 4));
+    expect(() => new BinaryRows(["text"]).write(new CopyBatches(true), ["a", "b"], {}, [])).toThrow(/2 values for 1 columns/);
+  });
+
   it("refuses a value it cannot encode exactly, so that the chunk goes as text and PostgreSQL decides", () => {
     const one = (type: BinaryType, v: CopyValue) => () => new BinaryRows([type]).write(new CopyBatches(true), [v], {}, []);
     for (const [type, v] of [

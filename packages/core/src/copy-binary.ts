@@ -257,30 +257,55 @@ const ENCODERS: Record<BinaryType, Encode> = { text, int2, int4, int8, numeric, 
 export const BINARY_HEADER = Buffer.from("PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0", "latin1");
 export const BINARY_TRAILER = Buffer.from("\xff\xff", "latin1");
 
+type RowWriter = (w: CopyBatches, enc: readonly Encode[], head: readonly CopyValue[], record: Readonly<Record<string, unknown>>) => void;
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A tuple writer specialised to `headLength` head values and these record `columns`: each value
+ * read by name at its own site (a property load the engine caches for the record's one shape)
+ * and passed to its column's encoder, instead of a loop of lookups by a varying key.
+ */
+function rowWriter(headLength: number, columns: readonly string[]): RowWriter {
+  if (!columns.every((c) => IDENTIFIER.test(c))) {
+    return (w, enc, head, record) => {
+      for (let i = 0; i < headLength; i++) value(w, enc[i]!, head[i]);
+      for (let j = 0; j < columns.length; j++) value(w, enc[headLength + j]!, record[columns[j]!] as CopyValue);
+    };
+  }
+  const body = [
+    ...Array.from({ length: headLength }, (_x, i) => `value(w, enc[${i}], head[${i}]);`),
+    ...columns.map((c, j) => `value(w, enc[${headLength + j}], record.${c});`),
+  ];
+  return new Function("value", `return function writeRow(w, enc, head, record) {\n${body.join("\n")}\n};`)(value) as RowWriter;
+}
+
+function value(w: CopyBatches, encode: Encode, v: CopyValue): void {
+  if (v === null || v === undefined) nullValue(w);
+  else encode(w, v);
+}
+
 /** Encodes rows of fixed column types as binary COPY tuples, into the buffers of a binary CopyBatches. */
 export class BinaryRows {
   private readonly encoders: Encode[];
+  private writer: { headLength: number; columns: readonly string[]; write: RowWriter } | undefined;
   constructor(readonly types: readonly BinaryType[]) {
     this.encoders = types.map((t) => ENCODERS[t]);
   }
 
   /** One tuple: the `head` values, then `record`'s `columns`, in the order of `types`. */
   write(w: CopyBatches, head: readonly CopyValue[], record: Readonly<Record<string, unknown>>, columns: readonly string[]): void {
-    const enc = this.encoders;
+    let writer = this.writer;
+    if (!writer || writer.columns !== columns || writer.headLength !== head.length) {
+      if (head.length + columns.length !== this.encoders.length) {
+        throw new Error(`binary COPY: ${head.length + columns.length} values for ${this.encoders.length} columns`);
+      }
+      writer = this.writer = { headLength: head.length, columns, write: rowWriter(head.length, columns) };
+    }
     w.room(2);
-    put16(w.buf, w.used, enc.length);
+    put16(w.buf, w.used, this.encoders.length);
     w.used += 2;
-    let i = 0;
-    for (; i < head.length; i++) {
-      const v = head[i];
-      if (v === null || v === undefined) nullValue(w);
-      else enc[i]!(w, v);
-    }
-    for (let j = 0; j < columns.length; j++, i++) {
-      const v = record[columns[j]!] as CopyValue;
-      if (v === null || v === undefined) nullValue(w);
-      else enc[i]!(w, v);
-    }
+    writer.write(w, this.encoders, head, record);
     w.rows++;
   }
 }
