@@ -85,7 +85,7 @@ describe("binary COPY of staged rows", () => {
     expect(binary).toEqual(text);
   });
 
-  it("writes the same bytes whether the columns are identifiers or not (a name like \"first name\" is read by key)", () => {
+  it("writes the same bytes whatever the column names (\"first name\", \"born-on\")", () => {
     const bytes = (columns: string[], record: Record<string, CopyValue>) => {
       const w = new CopyBatches(true);
       const rows = new BinaryRows(["uuid", "text", "date", "numeric"]);

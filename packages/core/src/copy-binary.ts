@@ -259,23 +259,15 @@ export const BINARY_TRAILER = Buffer.from("\xff\xff", "latin1");
 
 type RowWriter = (w: CopyBatches, enc: readonly Encode[], head: readonly CopyValue[], record: Readonly<Record<string, unknown>>) => void;
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 /**
  * A tuple writer specialised to `headLength` head values and these record `columns`: each value
- * read by name at its own site (a property load the engine caches for the record's one shape)
- * and passed to its column's encoder, instead of a loop of lookups by a varying key.
+ * read by its constant key at its own site (a property load the engine caches for the record's
+ * one shape) and passed to its column's encoder, instead of a loop of lookups by a varying key.
  */
 function rowWriter(headLength: number, columns: readonly string[]): RowWriter {
-  if (!columns.every((c) => IDENTIFIER.test(c))) {
-    return (w, enc, head, record) => {
-      for (let i = 0; i < headLength; i++) value(w, enc[i]!, head[i]);
-      for (let j = 0; j < columns.length; j++) value(w, enc[headLength + j]!, record[columns[j]!] as CopyValue);
-    };
-  }
   const body = [
     ...Array.from({ length: headLength }, (_x, i) => `value(w, enc[${i}], head[${i}]);`),
-    ...columns.map((c, j) => `value(w, enc[${headLength + j}], record.${c});`),
+    ...columns.map((c, j) => `value(w, enc[${headLength + j}], record[${JSON.stringify(c)}]);`),
   ];
   return new Function("value", `return function writeRow(w, enc, head, record) {\n${body.join("\n")}\n};`)(value) as RowWriter;
 }
