@@ -10,6 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
 import { LocalPlatform } from "../packages/local/src/platform";
 import type { ImportRow } from "../packages/core/src/imports/repo";
+import { median } from "./stats";
 
 /**
  * The benchmarks measure the platform as the leadpipe CLI runs it: node with --single-threaded-gc
@@ -191,11 +192,6 @@ export function tableRow(m: Measured): string {
   const ingestRate = m.rows / m.ingestSeconds;
   return `| ${m.name} | ${n(m.rows)} | ${m.mb.toFixed(0)} | ${n(copyRate)} rows/s (${m.copySeconds.toFixed(1)} s) | ${n(ingestRate)} rows/s (${m.ingestSeconds.toFixed(1)} s) | ${(ingestRate / copyRate).toFixed(2)} | ${(m.unloggedCopySeconds / m.ingestSeconds).toFixed(2)} (COPY ${m.unloggedCopySeconds.toFixed(1)} s) | ${n(m.peakRssMb)} MB | ${cpu(m.copyCpu)} / ${cpu(m.ingestCpu)} |`;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * The median of each column over several runs of one file (each ratio is the median of the runs'

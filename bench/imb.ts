@@ -8,6 +8,7 @@
  */
 import bwipjs from "bwip-js/node";
 import { Imb } from "../packages/core/src/imb/index.ts";
+import { median } from "./stats.ts";
 
 const CODES = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = 5;
@@ -40,11 +41,6 @@ for (let index = 0; index < CODES; index++) {
   routings[index] = digits(ROUTING_LENGTHS[Math.floor(next() * 4)]!);
 }
 const bars: string[] = trackings.map((tracking, index) => Imb.encode(tracking, routings[index]));
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 /** Runs `work` over all codes ROUNDS times (after one warm-up round); median ops/s. */
 function measure(count: number, rounds: number, work: (index: number) => number): number {
