@@ -23,10 +23,6 @@ export class RowIssue {
   constructor(readonly field: string, readonly message: string) {}
 }
 
-/** The plain function behind a field's schema: value, null (missing, allowed) or INVALID. */
-export const INVALID = Symbol("invalid");
-export type FastField = (raw: string) => unknown;
-const fastOf = new WeakMap<object, FastField>();
 /** The check and the required flag behind a field's schema (rowSchema compiles them into one function). */
 const partsOf = new WeakMap<object, { fn: (v: string, received: string) => unknown; required: boolean }>();
 
@@ -49,12 +45,6 @@ export function coerce<T>(expected: string, fn: (v: string, received: string) =>
     return out;
   });
   partsOf.set(schema, { fn, required });
-  fastOf.set(schema, (raw) => {
-    const v = blankToNull(raw);
-    if (v === null) return required ? INVALID : null;
-    const out = fn(v, raw);
-    return out === undefined || out instanceof Refusal ? INVALID : out;
-  });
   return schema;
 }
 
@@ -341,14 +331,14 @@ export const keyed = <T>(normalize: (v: string) => T | null, opts: { max?: numbe
 
 /** An ISO 8601 date-time (as timestamp("ISO")), or a bare date "2026-11-20" meaning midnight UTC. */
 export const dateOrTimestamp = (opts: { required?: boolean } = {}) => {
-  const instant = fastOf.get(timestamp("ISO"))!;
+  const instant = partsOf.get(timestamp("ISO"))!.fn;
   return coerce("an ISO 8601 date or date-time like 2026-11-20 or 2026-11-20T08:30:00Z", (v) => {
     const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
     if (day) {
       const d = isoDate(Number(day[1]), Number(day[2]), Number(day[3]));
       return d ? `${d} 00:00:00+00:00` : undefined;
     }
-    const t = instant(v);
+    const t = instant(v, v);
     return typeof t === "string" ? t : undefined;
   }, opts.required ?? false);
 };
