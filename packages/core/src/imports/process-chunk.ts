@@ -40,6 +40,8 @@ interface ParsedChunk {
 }
 
 const LINE_PREFIX = /^(\d+)/;
+/** The staging columns every row starts with (the `lineage` values), before the target's columns. */
+const LINEAGE_COLUMNS = ["import_id", "chunk_index", "source_row", "src_seq", "partner"] as const;
 
 /**
  * Parses one chunk object into typed rows and rejects. Fast path: forEachRecord over the chunk
@@ -167,7 +169,7 @@ class ChunkRows {
     const out = validate(rec);
     if (out) {
       const head = this.lineage(row);
-      if (this.binary) this.binary.write(this.staged, head, out, this.spec.target.columns);
+      if (this.binary) this.binary.write(this.staged, head, out);
       else this.staged.add(copyLineOf(head, out, this.spec.target.columns));
       this.note(out);
       return;
@@ -243,8 +245,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
     const base = BigInt(imp.lineage_seq ?? imp.seq) << 32n;
     const partner = imp.partner ?? spec.partner ?? "";
     const target = spec.target;
-    const stagedColumns = ["import_id", "chunk_index", "source_row", "src_seq", "partner", ...target.columns];
-    const binary = await binaryRowsFor(pool, target.stagingTable, stagedColumns);
+    const binary = await binaryRowsFor(pool, target.stagingTable, LINEAGE_COLUMNS, target.columns);
     // The lineage sequence as a number while it is exact (imports numbered below 2^21), else as BigInt text.
     const exact = base + (1n << 32n) <= BigInt(Number.MAX_SAFE_INTEGER);
     const baseNumber = Number(base);
@@ -255,7 +256,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
     const counts = await withTransaction(pool, async (client) => {
       await client.query(`DELETE FROM ${target.stagingTable} WHERE import_id = $1 AND chunk_index = $2`, [importId, chunk.index]);
       await client.query("DELETE FROM import_rejects WHERE import_id = $1 AND chunk_index = $2", [importId, chunk.index]);
-      await copyPrepared(client, target.stagingTable, stagedColumns, parsed.staged.done(), parsed.staged.binary);
+      await copyPrepared(client, target.stagingTable, [...LINEAGE_COLUMNS, ...target.columns], parsed.staged.done(), parsed.staged.binary);
       lap("copy");
       await maybeFailIn("process-chunk.after-copy", client);
       const promoted = await target.promote(client, importId, chunk.index, parsed.summary);
