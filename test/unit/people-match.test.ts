@@ -4,7 +4,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { People } from "../../packages/core/src/index";
-import { matchFile } from "../../packages/local/src/commands/match";
+import { matchCommand, matchFile } from "../../packages/local/src/commands/match";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
 
 const profile = (input: People.ContactInput) => People.profileOf(People.standardizeContact(input, new Date("2026-01-01")));
@@ -225,6 +225,51 @@ describe("the matcher", () => {
     expect(m.links.length).toBe(3);
   });
 
+  it("links and clusters the same whatever the size of its pages (runs that would span a page start a new one)", () => {
+    const profiles = [...syntheticPeople({ people: 3000, seed: "pages" })].map((r) => People.profileOf(People.standardizeContact(r.input)));
+    // pageBits 5: pages of 32 run entries and 2 links, a guard of 8 here (runs of 4, 8 and 16 entries, so many runs
+    // leave a page part empty and every link page fills); pageBits 20 is the default.
+    const [small, large] = [new People.Matcher({ maxBlock: 8, pageBits: 5 }), new People.Matcher({ maxBlock: 8 })];
+    for (const p of profiles) {
+      small.add(p);
+      large.add(p);
+    }
+    expect(large.links.length).toBeGreaterThan(2000);
+    expect(small.links).toEqual(large.links);
+    expect(profiles.map((_p, i) => small.find(i))).toEqual(profiles.map((_p, i) => large.find(i)));
+    expect([...small.oversized]).toEqual([...large.oversized]);
+    expect(large.oversized.size).toBeGreaterThan(0);
+  });
+
+  it("keeps every member of blocks whose runs are moved between small pages", () => {
+    // 41 groups of 13 records; a group shares only its e-mail (given names with other initials, no address, phone or
+    // birthday), so each pair is compared in that one block and links "exact: e-mail". Added round-robin, the groups' runs
+    // (4, 8, then 16 entries; 41 runs of 4 put the later ones off the pages' grid) would span 32-entry pages: a member lost
+    // from a run loses links.
+    const given = ["Alice", "Brian", "Carol", "David", "Emily", "Frank", "Grace", "Henry", "Irene", "James", "Karen", "Louis", "Maria"];
+    const matchers = [new People.Matcher({ maxBlock: 16, pageBits: 5 }), new People.Matcher({ maxBlock: 16 })];
+    for (const name of given) {
+      for (let g = 0; g < 41; g++) {
+        const p = profile({ first_name: name, last_name: "Okafor", email: `group${g}@example.com` });
+        for (const m of matchers) m.add(p);
+      }
+    }
+    for (const m of matchers) {
+      expect(m.links.length).toBe(41 * (13 * 12) / 2);
+      expect(new Set(m.links.map((l) => l.reason))).toEqual(new Set(["exact: e-mail"]));
+      expect(Array.from({ length: 41 * 13 }, (_x, i) => m.find(i))).toEqual(Array.from({ length: 41 * 13 }, (_x, i) => i % 41));
+      expect(m.oversized.size).toBe(0);
+    }
+  });
+
+  it("refuses a block guard a page cannot hold, or that is no whole number", () => {
+    expect(() => new People.Matcher({ maxBlock: 16, pageBits: 5 })).not.toThrow();
+    expect(() => new People.Matcher({ maxBlock: 17, pageBits: 5 })).toThrow("the block guard must be a whole number from 1 to 16 (got 17)");
+    expect(() => new People.Matcher({ maxBlock: 524_289 })).toThrow("from 1 to 524,288 (got 524289)");
+    expect(() => new People.Matcher({ maxBlock: Number("abc") })).toThrow("(got NaN)");
+    expect(() => new People.Matcher({ maxBlock: 0 })).toThrow("(got 0)");
+  });
+
   it("hashes a record's blocking keys in blockKeys' order, and addKeyed with them is add", () => {
     const p = profile({ ...robert, first_name: "Steve", phone: "(617) 555-0110", ids: { member: "7" } });
     const keys = People.blockKeys(p);
@@ -307,6 +352,14 @@ describe("leadpipe match", () => {
     await expect(matchFile(file, new PassThrough(), { id: "nope" })).rejects.toThrow("--id nope: no such column");
   });
 
+  it("refuses a --max-block that is no whole number, or more than a block run can hold", async () => {
+    const run = (maxBlock: string) => matchCommand().exitOverride().configureOutput({ writeErr: () => {} })
+      .parseAsync(["node", "match", file, "--out", path.join(tmp, "never.csv"), "--max-block", maxBlock]);
+    await expect(run("2OO")).rejects.toThrow(`option '--max-block <n>' argument '2OO' is invalid. expected a whole number from 1, got "2OO"`);
+    await expect(run("0")).rejects.toThrow("expected a whole number from 1");
+    await expect(run("600000")).rejects.toThrow("the block guard must be a whole number from 1 to 524,288 (got 600000)");
+  });
+
   it("works from the CLI on a fresh LEADPIPE_HOME", async () => {
     const { execFileSync } = await import("node:child_process");
     const out = path.join(tmp, "clusters.csv");
@@ -333,6 +386,20 @@ describe("standardizing on a worker thread", () => {
     while (!worker.started) await new Promise((resolve) => setTimeout(resolve, 20));
     const profiles: People.MatchProfile[] = [];
     for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 300, today, worker })) profiles.push(...batch);
+    expect(profiles).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
+  });
+
+  it("warms up on a sample before it says it has started (a sample that fails only ends the warm-up), with the same profiles", async () => {
+    const sample = [...syntheticPeople({ people: 600, seed: "warm-up" })].map((r) => r.input);
+    // An input standardizeContact throws on, in the sample's second batch (its first, of 1,000, warms the worker up).
+    expect(sample.length).toBeGreaterThan(1000);
+    sample.push({ first_name: 42 } as unknown as People.ContactInput);
+    const worker = new People.ProfileWorker({ warmUp: sample });
+    while (!worker.started && !worker.failure) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(worker.failure).toBeNull();
+    const profiles: People.MatchProfile[] = [];
+    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 300, today, worker, callerHelps: false })) profiles.push(...batch);
+    // The sample went through an encoder of its own: the values it met are sent again, and decoded right.
     expect(profiles).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
   });
 

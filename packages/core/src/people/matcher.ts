@@ -12,6 +12,12 @@ export interface MatcherOptions {
    * do) and the matcher only reads them. Left out, the matcher counts each record as it is added.
    */
   frequencies?: Frequencies;
+  /**
+   * Pages of block runs hold 1 << pageBits entries (default 20), pages of links 1 << (pageBits - 4)
+   * rows. A block's run fits in one page, so the block guard is at most half a page (524,288).
+   * Small pages are for tests.
+   */
+  pageBits?: number;
 }
 
 /*
@@ -22,7 +28,11 @@ export interface MatcherOptions {
  * are shared strings: profileOf interns them), so a record costs the collector no object of its
  * own and reading a record is one or two cache lines. Blocks are an open-addressing hash table
  * over the keys' 30-bit hashes, each block's members in a run of one typed array (a block of one
- * keeps its member in the table itself). A profile is rebuilt for each comparison (a short-lived
+ * keeps its member in the table itself). The runs and the links are paged typed arrays: they grow a
+ * few megabytes at a time. (One array doubled when full copied 64 MB into 128 MB at two million
+ * records, and an outside-the-heap allocation that size makes V8 start a full garbage collection
+ * of the whole heap: half a second of the matching thread, whenever the arena happened to double.)
+ * A profile is rebuilt for each comparison (a short-lived
  * object the young-generation collector frees almost for nothing), so `compare` keeps its inputs.
  */
 
@@ -33,6 +43,9 @@ const WIDTH = FIELDS.length;
 const PAGE_BITS = 16;
 const PAGE_MASK = (1 << PAGE_BITS) - 1;
 type Value = MatchProfile[(typeof FIELDS)[number]];
+
+/** Block runs are kept in pages of 1 << PAGE_BITS entries (4 MB; a run never spans two), links in pages of 1 << (PAGE_BITS - 4) rows. */
+const DEFAULT_PAGE_BITS = 20;
 
 const grow = <A extends Int32Array | Float64Array | Uint8Array>(old: A, length: number): A => {
   const next = new (old.constructor as new (n: number) => A)(length);
@@ -69,20 +82,23 @@ export class Matcher {
   private parent = new Int32Array(1024);
   private seen = new Int32Array(1024);
 
+  private readonly arenaBits: number;
+  private readonly arenaMask: number;
+  private readonly linkBits: number;
+  private readonly linkMask: number;
   // Blocks: slot s of the table is [key hash, start, size, capacity] at s * 4; an empty slot has key -1.
-  // A block's members are arena[start … start + size), oldest first; a block of one (capacity 0) keeps its member in `start`.
+  // A block's members are the arena's entries start … start + size, oldest first, in page start >>> arenaBits; a block
+  // of one (capacity 0) keeps its member in `start`.
   private table = new Int32Array(4 << 16).fill(-1);
   private tableMask = (1 << 16) - 1;
   private blockCount = 0;
-  private arena = new Int32Array(1 << 16);
+  private readonly arena: Int32Array[] = [];
   private arenaUsed = 0;
 
-  // Links, one row each; reasons interned (most repeat).
-  private linkFrom = new Int32Array(1024);
-  private linkTo = new Int32Array(1024);
-  private linkScore = new Float64Array(1024);
-  private linkTier = new Uint8Array(1024);
-  private linkReason = new Int32Array(1024);
+  // Links, one row each in pages of 1 << linkBits: [from, to, tier, reason] in linkRows, the score in linkScores; reasons
+  // interned (most repeat).
+  private readonly linkRows: Int32Array[] = [];
+  private readonly linkScores: Float64Array[] = [];
   private linkCount = 0;
   private readonly reasonIds = new Map<string, number>();
   private readonly reasons: string[] = [];
@@ -91,6 +107,16 @@ export class Matcher {
 
   constructor(options: MatcherOptions = {}) {
     this.maxBlock = options.maxBlock ?? 200;
+    this.arenaBits = options.pageBits ?? DEFAULT_PAGE_BITS;
+    if (!Number.isInteger(this.arenaBits) || this.arenaBits < 5 || this.arenaBits > 24) throw new RangeError(`pageBits must be a whole number from 5 to 24 (got ${options.pageBits})`);
+    this.arenaMask = (1 << this.arenaBits) - 1;
+    this.linkBits = this.arenaBits - 4;
+    this.linkMask = (1 << this.linkBits) - 1;
+    // A run's capacity is under twice the guard (it doubles from 4 while the block is under the guard), and fits in a page.
+    const limit = 1 << (this.arenaBits - 1);
+    if (!Number.isInteger(this.maxBlock) || this.maxBlock < 1 || this.maxBlock > limit) {
+      throw new RangeError(`the block guard must be a whole number from 1 to ${limit.toLocaleString("en-US")} (got ${options.maxBlock})`);
+    }
     this.veto = options.veto;
     this.frequencies = options.frequencies ?? new Frequencies();
     this.countOnAdd = options.frequencies === undefined;
@@ -125,7 +151,8 @@ export class Matcher {
   }
 
   private link(i: number): Link {
-    return { from: this.linkFrom[i]!, to: this.linkTo[i]!, score: this.linkScore[i]!, tier: TIERS[this.linkTier[i]!]!, reason: this.reasons[this.linkReason[i]!]! };
+    const row = this.linkRows[i >>> this.linkBits]!, o = (i & this.linkMask) * 4;
+    return { from: row[o]!, to: row[o + 1]!, score: this.linkScores[i >>> this.linkBits]![i & this.linkMask]!, tier: TIERS[row[o + 2]!]!, reason: this.reasons[row[o + 3]!]! };
   }
 
   /**
@@ -189,24 +216,28 @@ export class Matcher {
       const only = t[slot + 1]!;
       if (compareWithEarlier) this.consider(index, only, profile);
       const start = this.allocate(4);
-      this.arena[start] = only;
-      this.arena[start + 1] = index;
+      const page = this.arena[start >>> this.arenaBits]!;
+      page[start & this.arenaMask] = only;
+      page[(start & this.arenaMask) + 1] = index;
       t[slot + 1] = start;
       t[slot + 2] = 2;
       t[slot + 3] = 4;
       return;
     }
     let start = t[slot + 1]!;
-    if (compareWithEarlier) for (let i = start; i < start + size; i++) this.consider(index, this.arena[i]!, profile);
+    let page = this.arena[start >>> this.arenaBits]!, at = start & this.arenaMask;
+    if (compareWithEarlier) for (let i = at; i < at + size; i++) this.consider(index, page[i]!, profile);
     if (size === capacity) {
       // Moved to a run twice as long (the old run is left unused: at most as much again as the blocks hold).
       const moved = this.allocate(capacity * 2);
-      this.arena.copyWithin(moved, start, start + size);
-      start = moved;
+      const to = this.arena[moved >>> this.arenaBits]!, toAt = moved & this.arenaMask;
+      for (let i = 0; i < size; i++) to[toAt + i] = page[at + i]!;
+      page = to;
+      at = toAt;
       t[slot + 1] = moved;
       t[slot + 3] = capacity * 2;
     }
-    this.arena[start + size] = index;
+    page[at + size] = index;
     t[slot + 2] = size + 1;
   }
 
@@ -218,17 +249,21 @@ export class Matcher {
     const verdict = compare(profile, this.read(other, this.scratch), this.frequencies);
     if (!verdict) return;
     const l = this.linkCount++;
-    if (l >= this.linkFrom.length) this.growLinks();
-    this.linkFrom[l] = index;
-    this.linkTo[l] = other;
-    this.linkScore[l] = verdict.score;
-    this.linkTier[l] = TIERS.indexOf(verdict.tier);
+    if ((l & this.linkMask) === 0) {
+      this.linkRows.push(new Int32Array(4 << this.linkBits));
+      this.linkScores.push(new Float64Array(1 << this.linkBits));
+    }
+    const row = this.linkRows[l >>> this.linkBits]!, o = (l & this.linkMask) * 4;
+    row[o] = index;
+    row[o + 1] = other;
+    row[o + 2] = TIERS.indexOf(verdict.tier);
+    this.linkScores[l >>> this.linkBits]![l & this.linkMask] = verdict.score;
     let reason = this.reasonIds.get(verdict.reason);
     if (reason === undefined) {
       reason = this.reasons.push(verdict.reason) - 1;
       this.reasonIds.set(verdict.reason, reason);
     }
-    this.linkReason[l] = reason;
+    row[o + 3] = reason;
     this.union(index, other);
   }
 
@@ -267,20 +302,15 @@ export class Matcher {
     }
   }
 
+  /** A run of `length` entries in one page of the arena (a new page when the last one has no room left for it). */
   private allocate(length: number): number {
-    while (this.arenaUsed + length > this.arena.length) this.arena = grow(this.arena, this.arena.length * 2);
-    const start = this.arenaUsed;
-    this.arenaUsed += length;
+    const page = this.arenaMask + 1;
+    let start = this.arenaUsed;
+    if ((start & this.arenaMask) + length > page) start = (Math.floor(start / page) + 1) * page;
+    if (start + length > 0x7fffffff) throw new RangeError("the matcher's block arena is full (2^31 entries)");
+    while (start + length > this.arena.length * page) this.arena.push(new Int32Array(page));
+    this.arenaUsed = start + length;
     return start;
-  }
-
-  private growLinks(): void {
-    const n = this.linkFrom.length * 2;
-    this.linkFrom = grow(this.linkFrom, n);
-    this.linkTo = grow(this.linkTo, n);
-    this.linkScore = grow(this.linkScore, n);
-    this.linkTier = grow(this.linkTier, n);
-    this.linkReason = grow(this.linkReason, n);
   }
 
   /** Puts two records in one cluster without comparing them (known links, manual merges). */

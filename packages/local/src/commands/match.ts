@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { parse as csvParser } from "csv-parse";
 import { People } from "@leadpipe/core";
 import { csvLine } from "@leadpipe/core/csv/write";
+import { wholeNumber } from "./numbers";
 
 export interface MatchOptions {
   id?: string;
@@ -47,7 +48,7 @@ export async function matchFile(file: string, out: Writable, options: MatchOptio
     throw err;
   }
   if (!header) throw new Error(`match: ${file} is empty (expected a header row)`);
-  const result = People.clusterContacts(rows, options.maxBlock ? { maxBlock: options.maxBlock } : {});
+  const result = People.clusterContacts(rows, options.maxBlock === undefined ? {} : { maxBlock: options.maxBlock });
   let buf = csvLine(["id", "cluster_id", "score", "reason"]);
   let problems = 0;
   for (const r of result.rows) {
@@ -69,11 +70,11 @@ export function matchCommand(): Command {
     .option("--id <column>", "column that identifies a row in the output (default: the first column)")
     .option("--map <field=column,...>", `explicit mapping, overriding the guess by name (fields: ${People.CONTACT_FIELDS.join(", ")})`)
     .option("--identifiers <columns>", "comma-separated columns whose equal values are the same person (customer number …)")
-    .option("--max-block <n>", "largest block compared (guard against huge blocks)", "200")
+    .option("--max-block <n>", "largest block compared (guard against huge blocks)", wholeNumber(1), 200)
     .requiredOption("--out <file>", "where to write the clusters CSV ('-' for stdout)")
-    .action(async (file: string, opts: { id?: string; map?: string; identifiers?: string; maxBlock: string; out: string }) => {
+    .action(async (file: string, opts: { id?: string; map?: string; identifiers?: string; maxBlock: number; out: string }) => {
       const out = opts.out === "-" ? process.stdout : createWriteStream(opts.out);
-      const s = await matchFile(file, out, { id: opts.id, map: opts.map, identifiers: opts.identifiers, maxBlock: Number(opts.maxBlock) });
+      const s = await matchFile(file, out, { id: opts.id, map: opts.map, identifiers: opts.identifiers, maxBlock: opts.maxBlock });
       if (out !== process.stdout) {
         out.end();
         await once(out, "finish");

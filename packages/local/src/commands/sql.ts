@@ -3,6 +3,7 @@ import { createPool, migrate } from "@leadpipe/core";
 import { homePaths } from "../home";
 import { startPostgres } from "../postgres";
 import { readRuntime } from "../runtime-file";
+import { wholeNumber } from "./numbers";
 
 /** Runs one query in a READ ONLY transaction with a statement timeout: analysts cannot change data by accident. */
 export async function readOnlyQuery(url: string, query: string, timeoutMs = 30_000, params: unknown[] = []): Promise<{ fields: string[]; rows: Record<string, unknown>[] }> {
@@ -53,9 +54,9 @@ export function sqlCommand(): Command {
     .description("run one read-only query (READ ONLY transaction, 30 s statement timeout)")
     .argument("<query>", "SQL")
     .option("--json", "one JSON object per row and line")
-    .option("--timeout <ms>", "statement timeout in milliseconds", "30000")
-    .action(async (query: string, opts: { json?: boolean; timeout: string }) => {
-      const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, query, Number(opts.timeout)));
+    .option("--timeout <ms>", "statement timeout in milliseconds", wholeNumber(1), 30000)
+    .action(async (query: string, opts: { json?: boolean; timeout: number }) => {
+      const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, query, opts.timeout));
       if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
       else process.stdout.write(formatRows(fields, rows) + "\n");
     });
