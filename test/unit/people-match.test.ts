@@ -360,6 +360,30 @@ describe("leadpipe match", () => {
     await expect(run("600000")).rejects.toThrow("the block guard must be a whole number from 1 to 524,288 (got 600000)");
   });
 
+  it("standardizes a long list on a worker thread, with the same output and problems as on one thread", async () => {
+    const recs = [...syntheticPeople({ people: 1200, seed: "cli-worker" })];
+    const long = path.join(tmp, "long.csv");
+    const fields = People.CONTACT_FIELDS;
+    // Every 50th row has a phone with letters and an e-mail without a domain: problems the output must still count.
+    writeFileSync(long, [["Ref", ...fields].join(","), ...recs.map((r, i) => [r.id, ...fields.map((f) => {
+      const v = i % 50 === 0 && f === "phone" ? "CALL-ME" : i % 50 === 0 && f === "email" ? "someone@" : r.input[f] ?? "";
+      return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+    })].join(","))].join("\n"));
+    const run = async (workerFrom: number) => {
+      const out = new PassThrough();
+      let text = "";
+      out.on("data", (d: Buffer) => (text += d.toString()));
+      const summary = await matchFile(long, out, { workerFrom });
+      return { text, summary };
+    };
+    const [one, two] = [await run(Infinity), await run(0)];
+    expect(two.text).toBe(one.text);
+    expect({ ...two.summary, seconds: 0 }).toEqual({ ...one.summary, seconds: 0 });
+    expect(one.summary.rows).toBe(recs.length);
+    expect(one.summary.problems).toBeGreaterThanOrEqual(2 * Math.ceil(recs.length / 50));
+    expect(one.summary.links).toBeGreaterThan(900);
+  });
+
   it("works from the CLI on a fresh LEADPIPE_HOME", async () => {
     const { execFileSync } = await import("node:child_process");
     const out = path.join(tmp, "clusters.csv");

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { setImmediate } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import { blockKeyHashes, profileOf, type MatchProfile } from "./match";
-import { standardizeContact, type ContactInput } from "./record";
+import { standardizeContact, type ContactInput, type FieldProblem, type PersonRecord } from "./record";
 
 /*
  * Standardizing a contact costs about as much as matching it, and matching is one thread (its
@@ -43,6 +43,8 @@ export interface EncodedBatch {
   texts: (string | null)[];
   /** [index in the batch, ids] of the profiles that have identifiers. */
   ids: [number, string[]][];
+  /** [index in the batch, problems] of the contacts with values that could not be standardized (left out of their profile). */
+  problems: [number, FieldProblem[]][];
   /** The profiles' blocking key hashes, as ProfileBatch has them. */
   keys: Int32Array<ArrayBuffer>;
   keyStarts: Int32Array<ArrayBuffer>;
@@ -51,16 +53,25 @@ export interface EncodedBatch {
 /** Profiles with their blocking keys hashed: profile i's are keys[keyStarts[i] … keyStarts[i + 1]) (Matcher.addKeyed). */
 export interface ProfileBatch {
   profiles: MatchProfile[];
+  /** [index in the batch, problems] of the contacts with values that could not be standardized (standardizeContact's `problems`). */
+  problems: [number, FieldProblem[]][];
   keys: Int32Array<ArrayBuffer>;
   keyStarts: Int32Array<ArrayBuffer>;
 }
 
-/** A ProfileBatch of `profiles`, their keys hashed here. */
-export function keyedBatch(profiles: MatchProfile[]): ProfileBatch {
+/** A ProfileBatch of `profiles`, their keys hashed here (`problems`: of the contacts they were made from, if any). */
+export function keyedBatch(profiles: MatchProfile[], problems: [number, FieldProblem[]][] = []): ProfileBatch {
   const keys: number[] = [];
   const keyStarts = new Int32Array(profiles.length + 1);
   for (let i = 0; i < profiles.length; i++) keyStarts[i + 1] = keyStarts[i]! + blockKeyHashes(profiles[i]!, keys);
-  return { profiles, keys: Int32Array.from(keys), keyStarts };
+  return { profiles, problems, keys: Int32Array.from(keys), keyStarts };
+}
+
+/** Standardized records' problems as a batch carries them: [index, problems] of the records that have any. */
+export function problemsOf(records: readonly Pick<PersonRecord, "problems">[]): [number, FieldProblem[]][] {
+  const out: [number, FieldProblem[]][] = [];
+  for (let i = 0; i < records.length; i++) if (records[i]!.problems.length > 0) out.push([i, records[i]!.problems]);
+  return out;
 }
 
 const DEFAULT_TABLE_LIMIT = 500_000;
@@ -75,7 +86,7 @@ export class ProfileEncoder {
   /** `limit`: values (or lists) the tables hold before they start over. */
   constructor(private readonly limit = DEFAULT_TABLE_LIMIT) {}
 
-  encode(profiles: readonly MatchProfile[]): EncodedBatch {
+  encode(profiles: readonly MatchProfile[], problems: [number, FieldProblem[]][] = []): EncodedBatch {
     const reset = this.valueIds.size >= this.limit || this.listIds.size >= this.limit;
     if (reset) {
       this.valueIds.clear();
@@ -95,7 +106,7 @@ export class ProfileEncoder {
       if (p.ids.length > 0) ids.push([i, p.ids]);
     }
     const { keys, keyStarts } = keyedBatch(profiles as MatchProfile[]);
-    return { reset, values: this.added.values, lists: this.added.lists, refs, texts, ids, keys, keyStarts };
+    return { reset, values: this.added.values, lists: this.added.lists, refs, texts, ids, problems, keys, keyStarts };
   }
 
   private valueId(s: string | null): number {
@@ -146,7 +157,7 @@ export class ProfileDecoder {
       };
     }
     for (const [i, ids] of batch.ids) out[i]!.ids = ids;
-    return { profiles: out, keys: batch.keys, keyStarts: batch.keyStarts };
+    return { profiles: out, problems: batch.problems, keys: batch.keys, keyStarts: batch.keyStarts };
   }
 }
 
@@ -299,7 +310,8 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput>, optio
         fill();
         const batch = waitingForWorker() ? nextBatch() : null;
         if (batch) {
-          slots.push({ batch: keyedBatch(batch.map((input) => profileOf(standardizeContact(input, options.today)))) });
+          const records = batch.map((input) => standardizeContact(input, options.today));
+          slots.push({ batch: keyedBatch(records.map((r) => profileOf(r)), problemsOf(records)) });
           continue;
         }
       }

@@ -1,14 +1,17 @@
 /** The worker thread of `standardizedProfiles`: contacts in, their match profiles out (one EncodedBatch per message). */
 import { parentPort, workerData } from "node:worker_threads";
 import { profileOf } from "./match";
-import { ProfileEncoder, type ProfileWorkerData } from "./parallel";
+import { problemsOf, ProfileEncoder, type ProfileWorkerData } from "./parallel";
 import { standardizeContact, type ContactInput } from "./record";
 
 const { tableLimit, warmUp } = workerData as ProfileWorkerData;
 const encoder = new ProfileEncoder(tableLimit);
 
 // Not interned here (share: false): the encoder gives each repeated value its id, and the receiving side shares it.
-const encode = (into: ProfileEncoder, inputs: readonly ContactInput[], day?: Date) => into.encode(inputs.map((input) => profileOf(standardizeContact(input, day), { share: false })));
+const encode = (into: ProfileEncoder, inputs: readonly ContactInput[], day?: Date) => {
+  const records = inputs.map((input) => standardizeContact(input, day));
+  return into.encode(records.map((r) => profileOf(r, { share: false })), problemsOf(records));
+};
 
 // The warm-up sample goes through the same code, in the same batches, into an encoder of its own (the other side never sees it).
 const warming = new ProfileEncoder(tableLimit);

@@ -12,7 +12,12 @@ export interface MatchOptions {
   map?: string;
   identifiers?: string;
   maxBlock?: number;
+  /** Lists of at least this many rows are standardized on a worker thread (People.clusterContactsOnWorker); default 20,000. */
+  workerFrom?: number;
 }
+
+/** Below this, starting a worker costs more than it saves. */
+const WORKER_FROM = 20_000;
 
 /**
  * Clusters the people of a list file: one output row per input row (id, cluster_id, score,
@@ -48,7 +53,8 @@ export async function matchFile(file: string, out: Writable, options: MatchOptio
     throw err;
   }
   if (!header) throw new Error(`match: ${file} is empty (expected a header row)`);
-  const result = People.clusterContacts(rows, options.maxBlock === undefined ? {} : { maxBlock: options.maxBlock });
+  const matching = options.maxBlock === undefined ? {} : { maxBlock: options.maxBlock };
+  const result = rows.length >= (options.workerFrom ?? WORKER_FROM) ? await People.clusterContactsOnWorker(rows, matching) : People.clusterContacts(rows, matching);
   let buf = csvLine(["id", "cluster_id", "score", "reason"]);
   let problems = 0;
   for (const r of result.rows) {
