@@ -7,6 +7,8 @@
  *
  * --threads 2 (the default) standardizes the new rows (and hashes their blocking keys) on a worker
  * thread while this one matches them (People.standardizedBatches); --threads 1 does both on this thread.
+ * The worker starts while the existing records load and warms up on 10,000 of their contacts;
+ * --cold-worker starts it when the clock starts, without a warm-up.
  *
  * --resolve 100000:10000 measures the database path the people consumer takes after each import
  * (People.resolveImport: candidates from person_keys, match, store links, keys and golden records)
