@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { Import, createPool } from "@leadpipe/core";
+import { wholeNumber } from "./numbers";
 import { readOnlyQuery, formatRows, withDatabase } from "./sql";
 
 const RECENT = `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.accepted, i.rejected, i.inserted, i.updated, i.unchanged,
@@ -13,11 +14,10 @@ export function statusCommand(): Command {
     .description("recent imports, or one import in full (metadata, steps, progress, reports, rejects by reason, replays)")
     .argument("[importId]", "an import id")
     .option("--json", "JSON (one object per line for the recent list)")
-    .option("--limit <n>", "how many recent imports", "20")
-    .action(async (importId: string | undefined, opts: { json?: boolean; limit: string }) => {
+    .option("--limit <n>", "how many recent imports (at most 1,000)", wholeNumber(1, 1000), 20)
+    .action(async (importId: string | undefined, opts: { json?: boolean; limit: number }) => {
       if (!importId) {
-        const limit = Math.max(1, Math.min(1000, Number(opts.limit) || 20));
-        const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, RECENT, 30_000, [limit]));
+        const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, RECENT, 30_000, [opts.limit]));
         if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
         else process.stdout.write(formatRows(fields, rows) + "\n");
         return;
