@@ -8,7 +8,7 @@ describe("whole-number options", () => {
     expect(wholeNumber(1)("200")).toBe(200);
     expect(wholeNumber(0)(" 0 ")).toBe(0);
     expect(wholeNumber(1, 1000)("1000")).toBe(1000);
-    for (const bad of ["2OO", "", " ", "1.5", "-3", "1e400", "0x"]) expect(() => wholeNumber(1)(bad)).toThrow(`expected a whole number from 1, got "${bad}"`);
+    for (const bad of ["2OO", "", " ", "1.5", "-3", "1e400", "1e3", "0x10", "+5", "99999999999999999999"]) expect(() => wholeNumber(1)(bad)).toThrow(`expected a whole number from 1, got "${bad}"`);
     expect(() => wholeNumber(1, 1000)("1001")).toThrow('expected a whole number from 1 to 1000, got "1001"');
   });
 

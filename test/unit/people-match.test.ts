@@ -227,8 +227,8 @@ describe("the matcher", () => {
 
   it("links and clusters the same whatever the size of its pages (runs that would span a page start a new one)", () => {
     const profiles = [...syntheticPeople({ people: 3000, seed: "pages" })].map((r) => People.profileOf(People.standardizeContact(r.input)));
-    // pageBits 5: pages of 32 run entries and 2 links, a guard of 8 here (runs of 4, 8 and 16 entries, so many runs
-    // leave a page part empty and every link page fills); pageBits 20 is the default.
+    // pageBits 5: pages of 32 run entries and 2 links, a guard of 8 here (runs of 4 and 8 entries; the runs of 16 that cross
+    // page ends are the next test's); pageBits 20 is the default.
     const [small, large] = [new People.Matcher({ maxBlock: 8, pageBits: 5 }), new People.Matcher({ maxBlock: 8 })];
     for (const p of profiles) {
       small.add(p);
@@ -268,6 +268,8 @@ describe("the matcher", () => {
     expect(() => new People.Matcher({ maxBlock: 524_289 })).toThrow("from 1 to 524,288 (got 524289)");
     expect(() => new People.Matcher({ maxBlock: Number("abc") })).toThrow("(got NaN)");
     expect(() => new People.Matcher({ maxBlock: 0 })).toThrow("(got 0)");
+    expect(People.MAX_BLOCK_LIMIT).toBe(524_288);
+    for (const pageBits of [4, 21, 5.5]) expect(() => new People.Matcher({ pageBits })).toThrow(`pageBits must be a whole number from 5 to 20 (got ${pageBits})`);
   });
 
   it("hashes a record's blocking keys in blockKeys' order, and addKeyed with them is add", () => {
@@ -355,9 +357,9 @@ describe("leadpipe match", () => {
   it("refuses a --max-block that is no whole number, or more than a block run can hold", async () => {
     const run = (maxBlock: string) => matchCommand().exitOverride().configureOutput({ writeErr: () => {} })
       .parseAsync(["node", "match", file, "--out", path.join(tmp, "never.csv"), "--max-block", maxBlock]);
-    await expect(run("2OO")).rejects.toThrow(`option '--max-block <n>' argument '2OO' is invalid. expected a whole number from 1, got "2OO"`);
+    await expect(run("2OO")).rejects.toThrow(`option '--max-block <n>' argument '2OO' is invalid. expected a whole number from 1 to 524288, got "2OO"`);
     await expect(run("0")).rejects.toThrow("expected a whole number from 1");
-    await expect(run("600000")).rejects.toThrow("the block guard must be a whole number from 1 to 524,288 (got 600000)");
+    await expect(run("600000")).rejects.toThrow(`argument '600000' is invalid. expected a whole number from 1 to 524288, got "600000"`);
   });
 
   it("standardizes a long list on a worker thread, with the same output and problems as on one thread", async () => {
@@ -380,6 +382,13 @@ describe("leadpipe match", () => {
     expect(two.text).toBe(one.text);
     expect({ ...two.summary, seconds: 0 }).toEqual({ ...one.summary, seconds: 0 });
     expect(one.summary.rows).toBe(recs.length);
+    // matchFile lets this thread standardize while the worker loads (all of a list this short): every batch on the worker here.
+    const rows = recs.map((r, i) => ({ id: r.id, input: i % 50 === 0 ? { ...r.input, phone: "CALL-ME", email: "someone@" } : r.input }));
+    const alone = People.clusterContacts(rows);
+    const worker = new People.ProfileWorker();
+    const onWorker = await People.clusterContactsOnWorker(rows, { parallel: { callerHelps: false, batch: 500, worker } });
+    expect(onWorker).toEqual(alone);
+    expect(alone.rows.filter((r) => r.problems.length > 0).length).toBeGreaterThanOrEqual(Math.ceil(recs.length / 50));
     expect(one.summary.problems).toBeGreaterThanOrEqual(2 * Math.ceil(recs.length / 50));
     expect(one.summary.links).toBeGreaterThan(900);
   });
@@ -421,6 +430,7 @@ describe("standardizing on a worker thread", () => {
     const worker = new People.ProfileWorker({ warmUp: sample });
     while (!worker.started && !worker.failure) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(worker.failure).toBeNull();
+    expect(worker.warmed).toBe(1000);
     const profiles: People.MatchProfile[] = [];
     for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 300, today, worker, callerHelps: false })) profiles.push(...batch);
     // The sample went through an encoder of its own: the values it met are sent again, and decoded right.

@@ -8,7 +8,7 @@ export { standardizeContact, CONTACT_FIELDS, type ContactField, type ContactInpu
 export { mapHeaders, parseMapping, contactFromRow, headerKey, type HeaderMapping } from "./headers";
 export { similarNames, nameSimilarity, compareDob } from "./similarity";
 export { blockKeyHashes, blockKeys, compare, profileOf, CHANCE_LIMIT, DIFFERENCE_ODDS, type Link, type MatchProfile, type Verdict, type Tier } from "./match";
-export { Matcher, type MatcherOptions } from "./matcher";
+export { Matcher, MAX_BLOCK_LIMIT, type MatcherOptions } from "./matcher";
 export { keyedBatch, ProfileWorker, standardizedBatches, standardizedProfiles, type ParallelOptions, type ProfileBatch } from "./parallel";
 export { Frequencies, frequencyKeys, type CountedKind } from "./frequencies";
 export { clusterContacts, clusterContactsOnWorker, type ClusteredRow, type ClusterSummary } from "./cluster";

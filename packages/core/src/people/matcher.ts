@@ -44,8 +44,10 @@ const PAGE_BITS = 16;
 const PAGE_MASK = (1 << PAGE_BITS) - 1;
 type Value = MatchProfile[(typeof FIELDS)[number]];
 
-/** Block runs are kept in pages of 1 << PAGE_BITS entries (4 MB; a run never spans two), links in pages of 1 << (PAGE_BITS - 4) rows. */
+/** Block runs are kept in pages of 1 << DEFAULT_PAGE_BITS entries (4 MB; a run never spans two), links in pages of 1 << (DEFAULT_PAGE_BITS - 4) rows. */
 const DEFAULT_PAGE_BITS = 20;
+/** The largest block guard (MatcherOptions.maxBlock) with the default pages: half a page. */
+export const MAX_BLOCK_LIMIT = 1 << (DEFAULT_PAGE_BITS - 1);
 
 const grow = <A extends Int32Array | Float64Array | Uint8Array>(old: A, length: number): A => {
   const next = new (old.constructor as new (n: number) => A)(length);
@@ -108,7 +110,9 @@ export class Matcher {
   constructor(options: MatcherOptions = {}) {
     this.maxBlock = options.maxBlock ?? 200;
     this.arenaBits = options.pageBits ?? DEFAULT_PAGE_BITS;
-    if (!Number.isInteger(this.arenaBits) || this.arenaBits < 5 || this.arenaBits > 24) throw new RangeError(`pageBits must be a whole number from 5 to 24 (got ${options.pageBits})`);
+    if (!Number.isInteger(this.arenaBits) || this.arenaBits < 5 || this.arenaBits > DEFAULT_PAGE_BITS) {
+      throw new RangeError(`pageBits must be a whole number from 5 to ${DEFAULT_PAGE_BITS} (got ${options.pageBits})`);
+    }
     this.arenaMask = (1 << this.arenaBits) - 1;
     this.linkBits = this.arenaBits - 4;
     this.linkMask = (1 << this.linkBits) - 1;

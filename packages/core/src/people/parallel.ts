@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { setImmediate } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
 import { blockKeyHashes, profileOf, type MatchProfile } from "./match";
-import { standardizeContact, type ContactInput, type FieldProblem, type PersonRecord } from "./record";
+import { standardizeContact, type ContactInput, type FieldProblem } from "./record";
 
 /*
  * Standardizing a contact costs about as much as matching it, and matching is one thread (its
@@ -67,11 +67,19 @@ export function keyedBatch(profiles: MatchProfile[], problems: [number, FieldPro
   return { profiles, problems, keys: Int32Array.from(keys), keyStarts };
 }
 
-/** Standardized records' problems as a batch carries them: [index, problems] of the records that have any. */
-export function problemsOf(records: readonly Pick<PersonRecord, "problems">[]): [number, FieldProblem[]][] {
-  const out: [number, FieldProblem[]][] = [];
-  for (let i = 0; i < records.length; i++) if (records[i]!.problems.length > 0) out.push([i, records[i]!.problems]);
-  return out;
+/**
+ * A batch of contacts standardized: their match profiles (interned unless `share: false`: the
+ * worker's encoder shares values itself) and [index, problems] of the contacts that have any.
+ */
+export function standardizeBatch(inputs: readonly ContactInput[], today?: Date, options: { share?: boolean } = {}): { profiles: MatchProfile[]; problems: [number, FieldProblem[]][] } {
+  const profiles = new Array<MatchProfile>(inputs.length);
+  const problems: [number, FieldProblem[]][] = [];
+  for (let i = 0; i < inputs.length; i++) {
+    const record = standardizeContact(inputs[i]!, today);
+    profiles[i] = profileOf(record, options);
+    if (record.problems.length > 0) problems.push([i, record.problems]);
+  }
+  return { profiles, problems };
 }
 
 const DEFAULT_TABLE_LIMIT = 500_000;
@@ -183,6 +191,8 @@ export class ProfileWorker {
   readonly worker: Worker;
   /** The worker has loaded (it said so). */
   started = false;
+  /** How many of the warm-up contacts it standardized (all of them, unless one failed: the warm-up stops there). */
+  warmed = 0;
   /** Why it failed or exited before the stream listened, if it did. */
   failure: Error | null = null;
 
@@ -194,11 +204,23 @@ export class ProfileWorker {
    */
   constructor(options: { tableLimit?: number; warmUp?: readonly ContactInput[] } = {}) {
     this.worker = startWorker({ tableLimit: options.tableLimit ?? DEFAULT_TABLE_LIMIT, warmUp: options.warmUp ?? [] });
-    this.worker.on("message", (m: unknown) => { if (m === "started") this.started = true; });
+    this.worker.on("message", (m: unknown) => {
+      if (isStarted(m)) {
+        this.started = true;
+        this.warmed = m.warmed;
+      }
+    });
     this.worker.on("error", (e) => { this.failure ??= e; });
     this.worker.on("exit", (code) => { this.failure ??= new Error(`the standardizing worker exited (code ${code})`); });
   }
 }
+
+/** The worker's first message: it has loaded, and warmed up on this many contacts. */
+export interface StartedMessage {
+  started: true;
+  warmed: number;
+}
+const isStarted = (m: unknown): m is StartedMessage => typeof m === "object" && m !== null && "started" in m;
 
 /** What the worker is started with. */
 export interface ProfileWorkerData {
@@ -248,8 +270,8 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput>, optio
   const callerHelps = options.callerHelps ?? true;
   // (or the batches wait in the worker's queue while it loads)
   const started = () => !callerHelps || own.started;
-  worker.on("message", (m: { id: number; batch?: EncodedBatch; error?: string } | "started") => {
-    if (m === "started") return;
+  worker.on("message", (m: { id: number; batch?: EncodedBatch; error?: string } | StartedMessage) => {
+    if (isStarted(m)) return;
     const w = waiting.get(m.id)!;
     waiting.delete(m.id);
     w.slot.ready = true;
@@ -310,8 +332,8 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput>, optio
         fill();
         const batch = waitingForWorker() ? nextBatch() : null;
         if (batch) {
-          const records = batch.map((input) => standardizeContact(input, options.today));
-          slots.push({ batch: keyedBatch(records.map((r) => profileOf(r)), problemsOf(records)) });
+          const { profiles, problems } = standardizeBatch(batch, options.today);
+          slots.push({ batch: keyedBatch(profiles, problems) });
           continue;
         }
       }

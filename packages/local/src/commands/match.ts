@@ -76,7 +76,7 @@ export function matchCommand(): Command {
     .option("--id <column>", "column that identifies a row in the output (default: the first column)")
     .option("--map <field=column,...>", `explicit mapping, overriding the guess by name (fields: ${People.CONTACT_FIELDS.join(", ")})`)
     .option("--identifiers <columns>", "comma-separated columns whose equal values are the same person (customer number …)")
-    .option("--max-block <n>", "largest block compared (guard against huge blocks)", wholeNumber(1), 200)
+    .option("--max-block <n>", "largest block compared (guard against huge blocks)", wholeNumber(1, People.MAX_BLOCK_LIMIT), 200)
     .requiredOption("--out <file>", "where to write the clusters CSV ('-' for stdout)")
     .action(async (file: string, opts: { id?: string; map?: string; identifiers?: string; maxBlock: number; out: string }) => {
       const out = opts.out === "-" ? process.stdout : createWriteStream(opts.out);

@@ -54,7 +54,7 @@ export function sqlCommand(): Command {
     .description("run one read-only query (READ ONLY transaction, 30 s statement timeout)")
     .argument("<query>", "SQL")
     .option("--json", "one JSON object per row and line")
-    .option("--timeout <ms>", "statement timeout in milliseconds", wholeNumber(1), 30000)
+    .option("--timeout <ms>", "statement timeout in milliseconds", wholeNumber(1, 2_147_483_647), 30000)
     .action(async (query: string, opts: { json?: boolean; timeout: number }) => {
       const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, query, opts.timeout));
       if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
