@@ -393,6 +393,16 @@ describe("leadpipe match", () => {
     expect(one.summary.links).toBeGreaterThan(900);
   });
 
+  it.each([0, Infinity])("says after how many rows a file stops being CSV, and that an empty file has no header (worker from %s rows)", async (workerFrom) => {
+    const broken = path.join(tmp, "broken.csv");
+    const good = Array.from({ length: 2500 }, (_x, i) => `r${i},Ann${i},Lee,a${i}@example.com`);
+    writeFileSync(broken, ["Ref,First Name,Last Name,Email", ...good, 'r-bad,"Ann,Lee,x@example.com', "r-after,Bo,Lee,b@example.com"].join("\n"));
+    await expect(matchFile(broken, new PassThrough(), { workerFrom })).rejects.toThrow(new RegExp(`^match: ${broken.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is not readable CSV after 2500 rows: Quote Not Closed`));
+    const empty = path.join(tmp, "empty.csv");
+    writeFileSync(empty, "");
+    await expect(matchFile(empty, new PassThrough(), { workerFrom })).rejects.toThrow(`match: ${empty} is empty (expected a header row)`);
+  });
+
   it("works from the CLI on a fresh LEADPIPE_HOME", async () => {
     const { execFileSync } = await import("node:child_process");
     const out = path.join(tmp, "clusters.csv");

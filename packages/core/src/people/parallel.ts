@@ -254,12 +254,16 @@ type Slot = { batch: ProfileBatch } | { reply: Promise<EncodedBatch>; ready: boo
  * standardizes the next batch not yet sent itself instead of waiting. Ends the worker when the
  * stream ends or the caller stops early.
  */
-export async function* standardizedProfiles(inputs: Iterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<MatchProfile[]> {
+export async function* standardizedProfiles(inputs: Iterable<ContactInput> | AsyncIterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<MatchProfile[]> {
   for await (const batch of standardizedBatches(inputs, options)) yield batch.profiles;
 }
 
-/** standardizedProfiles with each profile's blocking keys hashed (on the worker, for Matcher.addKeyed). */
-export async function* standardizedBatches(inputs: Iterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<ProfileBatch> {
+/**
+ * standardizedProfiles with each profile's blocking keys hashed (on the worker, for Matcher.addKeyed).
+ * The inputs may arrive asynchronously (rows of a file being read): they are read as batches are
+ * sent, so reading overlaps standardizing. A stream stopped early closes its input.
+ */
+export async function* standardizedBatches(inputs: Iterable<ContactInput> | AsyncIterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<ProfileBatch> {
   const size = options.batch ?? 1000, ahead = options.ahead ?? 4;
   const own = options.worker ?? new ProfileWorker({ tableLimit: options.tableLimit });
   const worker = own.worker;
@@ -306,12 +310,14 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput>, optio
     slot.reply.catch(() => {});
     return slot;
   };
-  const it = inputs[Symbol.iterator]();
+  // A list is read without an await per row; a stream with one.
+  const list = Symbol.asyncIterator in inputs ? null : inputs[Symbol.iterator]();
+  const stream = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : null;
   let done = false;
-  const nextBatch = (): ContactInput[] | null => {
+  const nextBatch = async (): Promise<ContactInput[] | null> => {
     const batch: ContactInput[] = [];
     while (!done && batch.length < size) {
-      const r = it.next();
+      const r = list ? list.next() : await stream!.next();
       if (r.done) done = true;
       else batch.push(r.value);
     }
@@ -319,18 +325,23 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput>, optio
   };
   const slots: Slot[] = [];
   let sent = 0;
-  const fill = () => {
-    for (let batch; started() && sent < ahead && (batch = nextBatch()); sent++) slots.push(send(batch));
+  const fill = async () => {
+    while (started() && sent < ahead) {
+      const batch = await nextBatch();
+      if (batch === null) break;
+      slots.push(send(batch));
+      sent++;
+    }
   };
   const waitingForWorker = () => slots.length === 0 || ("reply" in slots[0]! && !slots[0].ready);
   try {
     for (;;) {
-      fill();
+      await fill();
       if (callerHelps && waitingForWorker()) {
         // Let the worker's messages in (they arrive between turns of the event loop), then work here rather than wait.
         await setImmediate();
-        fill();
-        const batch = waitingForWorker() ? nextBatch() : null;
+        await fill();
+        const batch = waitingForWorker() ? await nextBatch() : null;
         if (batch) {
           const { profiles, problems } = standardizeBatch(batch, options.today);
           slots.push({ batch: keyedBatch(profiles, problems) });
@@ -350,5 +361,13 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput>, optio
     }
   } finally {
     await worker.terminate();
+    // Stopped before the end (the caller broke off, or a batch failed): the input is closed (a file being read, its stream).
+    if (!done) {
+      try {
+        await (list ? list.return?.() : stream!.return?.());
+      } catch {
+        // closing it failed: what stopped the stream is the error to report
+      }
+    }
   }
 }

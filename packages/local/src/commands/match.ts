@@ -12,7 +12,7 @@ export interface MatchOptions {
   map?: string;
   identifiers?: string;
   maxBlock?: number;
-  /** Lists of at least this many rows are standardized on a worker thread (People.clusterContactsOnWorker); default 20,000. */
+  /** Lists of at least this many rows are standardized on a worker thread while the file is read (People.clusterContactsOnWorker); default 20,000. */
   workerFrom?: number;
 }
 
@@ -25,36 +25,66 @@ const WORKER_FROM = 20_000;
  */
 export async function matchFile(file: string, out: Writable, options: MatchOptions = {}): Promise<People.ClusterSummary & { problems: number; seconds: number }> {
   const started = performance.now();
-  const parser = createReadStream(file).pipe(csvParser({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }));
-  const rows: { id: string; input: People.ContactInput }[] = [];
-  let header: string[] | undefined;
-  let mapping: People.HeaderMapping | undefined;
-  let idIndex = 0;
+  const source = createReadStream(file);
+  const parser = source.pipe(csvParser({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }));
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      if (!header) {
-        header = record.map((h) => h.trim());
-        const keys = header.map(People.headerKey);
-        if (options.id !== undefined) {
-          idIndex = keys.indexOf(People.headerKey(options.id));
-          if (idIndex < 0) throw new Error(`--id ${options.id}: no such column (header: ${header.join(", ")})`);
-        }
-        const identifiers = options.identifiers?.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
-        mapping = People.mapHeaders(header, People.parseMapping(options.map), identifiers);
-        if (mapping.fields.size === 0) throw new Error(`no column maps to a person field (header: ${header.join(", ")}); map them with --map field=column`);
-        continue;
-      }
-      rows.push({ id: record[idIndex] ?? "", input: People.contactFromRow(record, mapping!) });
-    }
-  } catch (err) {
-    if (err instanceof Error && "code" in err && String(err.code).startsWith("CSV_")) {
-      throw new Error(`match: ${file} is not readable CSV after ${rows.length} rows: ${err.message}`, { cause: err });
-    }
-    throw err;
+    return await clusterFile(file, parser, out, options, started);
+  } finally {
+    // Read to the end, or stopped by a bad header, option or row: either way the file is closed.
+    parser.destroy();
+    source.destroy();
   }
-  if (!header) throw new Error(`match: ${file} is empty (expected a header row)`);
+}
+
+async function clusterFile(file: string, parser: AsyncIterable<string[]>, out: Writable, options: MatchOptions, started: number): Promise<People.ClusterSummary & { problems: number; seconds: number }> {
+  const records = parser[Symbol.asyncIterator]();
+  let read = 0;
+  // The next record; a file that stops being CSV says after how many rows.
+  const nextRecord = async () => {
+    try {
+      return await records.next();
+    } catch (err) {
+      if (err instanceof Error && "code" in err && String(err.code).startsWith("CSV_")) {
+        throw new Error(`match: ${file} is not readable CSV after ${read} rows: ${err.message}`, { cause: err });
+      }
+      throw err;
+    }
+  };
+  const first = await nextRecord();
+  if (first.done) throw new Error(`match: ${file} is empty (expected a header row)`);
+  const header = first.value.map((h) => h.trim());
+  const keys = header.map(People.headerKey);
+  let idIndex = 0;
+  if (options.id !== undefined) {
+    idIndex = keys.indexOf(People.headerKey(options.id));
+    if (idIndex < 0) throw new Error(`--id ${options.id}: no such column (header: ${header.join(", ")})`);
+  }
+  const identifiers = options.identifiers?.split(",").map((s) => s.trim()).filter(Boolean) ?? [];
+  const mapping = People.mapHeaders(header, People.parseMapping(options.map), identifiers);
+  if (mapping.fields.size === 0) throw new Error(`no column maps to a person field (header: ${header.join(", ")}); map them with --map field=column`);
+  const rowOf = (record: string[]): People.ClusterInput => ({ id: record[idIndex] ?? "", input: People.contactFromRow(record, mapping) });
+
+  // A short list is matched here; a long one (known once this many rows are read) goes on to a worker as the rest is read.
   const matching = options.maxBlock === undefined ? {} : { maxBlock: options.maxBlock };
-  const result = rows.length >= (options.workerFrom ?? WORKER_FROM) ? await People.clusterContactsOnWorker(rows, matching) : People.clusterContacts(rows, matching);
+  const workerFrom = options.workerFrom ?? WORKER_FROM;
+  const head: People.ClusterInput[] = [];
+  let ended = false;
+  while (!ended && head.length < workerFrom) {
+    const r = await nextRecord();
+    if (r.done) ended = true;
+    else {
+      read++;
+      head.push(rowOf(r.value));
+    }
+  }
+  async function* rows(): AsyncGenerator<People.ClusterInput> {
+    yield* head;
+    for (let r = await nextRecord(); !r.done; r = await nextRecord()) {
+      read++;
+      yield rowOf(r.value);
+    }
+  }
+  const result = ended ? People.clusterContacts(head, matching) : await People.clusterContactsOnWorker(rows(), matching);
   let buf = csvLine(["id", "cluster_id", "score", "reason"]);
   let problems = 0;
   for (const r of result.rows) {
