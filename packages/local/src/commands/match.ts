@@ -67,24 +67,25 @@ async function clusterFile(file: string, parser: AsyncIterable<string[]>, out: W
   // A short list is matched here; a long one (known once this many rows are read) goes on to a worker as the rest is read.
   const matching = options.maxBlock === undefined ? {} : { maxBlock: options.maxBlock };
   const workerFrom = options.workerFrom ?? WORKER_FROM;
-  const head: People.ClusterInput[] = [];
-  let ended = false;
-  while (!ended && head.length < workerFrom) {
-    const r = await nextRecord();
-    if (r.done) ended = true;
-    else {
-      read++;
-      head.push(rowOf(r.value));
-    }
-  }
-  async function* rows(): AsyncGenerator<People.ClusterInput> {
-    yield* head;
+  async function* dataRows(): AsyncGenerator<People.ClusterInput> {
     for (let r = await nextRecord(); !r.done; r = await nextRecord()) {
       read++;
       yield rowOf(r.value);
     }
   }
-  const result = ended ? People.clusterContacts(head, matching) : await People.clusterContactsOnWorker(rows(), matching);
+  const rest = dataRows();
+  const head: People.ClusterInput[] = [];
+  let ended = false;
+  while (!ended && head.length < workerFrom) {
+    const r = await rest.next();
+    if (r.done) ended = true;
+    else head.push(r.value);
+  }
+  async function* all(): AsyncGenerator<People.ClusterInput> {
+    yield* head;
+    yield* rest;
+  }
+  const result = ended ? People.clusterContacts(head, matching) : await People.clusterContactsOnWorker(all(), matching);
   let buf = csvLine(["id", "cluster_id", "score", "reason"]);
   let problems = 0;
   for (const r of result.rows) {
