@@ -28,9 +28,9 @@ const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : fallback;
 };
-/** CPU seconds of this process since `from` (the machine is shared: wall time depends on the load, CPU time much less). */
 /** Contacts the worker warms up on (a sample of the existing people). */
 const WARM_UP = 10_000;
+/** CPU seconds of this process since `from` (the machine is shared: wall time depends on the load, CPU time much less). */
 const cpuOf = (from: NodeJS.CpuUsage) => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6; };
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 

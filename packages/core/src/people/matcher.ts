@@ -32,8 +32,8 @@ export interface MatcherOptions {
  * few megabytes at a time. (One array doubled when full copied 64 MB into 128 MB at two million
  * records, and an outside-the-heap allocation that size makes V8 start a full garbage collection
  * of the whole heap: half a second of the matching thread, whenever the arena happened to double.)
- * A profile is rebuilt for each comparison (a short-lived
- * object the young-generation collector frees almost for nothing), so `compare` keeps its inputs.
+ * A profile is rebuilt for each comparison (a short-lived object the young-generation collector
+ * frees almost for nothing), so `compare` keeps its inputs.
  */
 
 /** MatchProfile's fields in row order. */
@@ -49,8 +49,8 @@ const DEFAULT_PAGE_BITS = 20;
 /** The largest block guard (MatcherOptions.maxBlock) with the default pages: half a page. */
 export const MAX_BLOCK_LIMIT = 1 << (DEFAULT_PAGE_BITS - 1);
 
-const grow = <A extends Int32Array | Float64Array | Uint8Array>(old: A, length: number): A => {
-  const next = new (old.constructor as new (n: number) => A)(length);
+const grow = (old: Int32Array, length: number): Int32Array<ArrayBuffer> => {
+  const next = new Int32Array(length);
   next.set(old);
   return next;
 };

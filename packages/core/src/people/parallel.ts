@@ -311,8 +311,8 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput> | Asyn
     return slot;
   };
   // A list is read without an await per row; a stream with one.
-  const list = Symbol.asyncIterator in inputs ? null : inputs[Symbol.iterator]();
   const stream = Symbol.asyncIterator in inputs ? inputs[Symbol.asyncIterator]() : null;
+  const list = stream ? null : (inputs as Iterable<ContactInput>)[Symbol.iterator]();
   let done = false;
   const nextBatch = async (): Promise<ContactInput[] | null> => {
     const batch: ContactInput[] = [];
