@@ -1,3 +1,4 @@
+import { codegenEnabled, compile } from "./codegen";
 import type { Pool } from "./db";
 import type { CopyBatches, CopyValue } from "./copy";
 
@@ -268,12 +269,18 @@ type RowWriter = (w: CopyBatches, enc: readonly Encode[], head: readonly CopyVal
  * read by its constant key at its own site (a property load the engine caches for the record's
  * one shape) and passed to its column's encoder, instead of a loop of lookups by a varying key.
  */
-function rowWriter(headLength: number, columns: readonly string[]): RowWriter {
+function rowWriter(headLength: number, columns: readonly string[], generated = codegenEnabled()): RowWriter {
+  if (!generated) {
+    return (w, enc, head, record) => {
+      for (let i = 0; i < headLength; i++) value(w, enc[i]!, head[i]);
+      for (let j = 0; j < columns.length; j++) value(w, enc[headLength + j]!, record[columns[j]!] as CopyValue);
+    };
+  }
   const body = [
     ...Array.from({ length: headLength }, (_x, i) => `value(w, enc[${i}], head[${i}]);`),
     ...columns.map((c, j) => `value(w, enc[${headLength + j}], record[${JSON.stringify(c)}]);`),
   ];
-  return new Function("value", `return function writeRow(w, enc, head, record) {\n${body.join("\n")}\n};`)(value) as RowWriter;
+  return compile<RowWriter>(["value"], `return function writeRow(w, enc, head, record) {\n${body.join("\n")}\n};`, [value]);
 }
 
 function value(w: CopyBatches, encode: Encode, v: CopyValue): void {
@@ -288,12 +295,18 @@ function value(w: CopyBatches, encode: Encode, v: CopyValue): void {
 export class BinaryRows {
   private readonly encoders: Encode[];
   private readonly writeRow: RowWriter;
-  constructor(readonly types: readonly BinaryType[], headLength: number, columns: readonly string[]) {
+  constructor(
+    readonly types: readonly BinaryType[],
+    headLength: number,
+    columns: readonly string[],
+    /** Compiled writer (the default unless LEADPIPE_CODEGEN=off) or the plain loop. */
+    generated = codegenEnabled(),
+  ) {
     if (headLength + columns.length !== types.length) {
       throw new Error(`binary COPY: ${headLength + columns.length} values for ${types.length} columns`);
     }
     this.encoders = types.map((t) => ENCODERS[t]);
-    this.writeRow = rowWriter(headLength, columns);
+    this.writeRow = rowWriter(headLength, columns, generated);
   }
 
   /** One tuple: the `head` values, then the record's columns. */

@@ -6,6 +6,8 @@
  * 0/1/2/3 digit alphabet some mailing systems print instead of T/D/A/F.
  */
 
+import { codegenEnabled, compile } from "../codegen";
+
 export const BAR_COUNT = 65;
 export const CHARACTER_COUNT = 10;
 
@@ -56,11 +58,50 @@ export const ASCENDER_BIT = new Uint8Array(BAR_COUNT);
  * spends about three times as long (260 ns against 90 ns per barcode, measured), which was
  * a third of a whole decode.
  */
-function compileMapping(): {
+export interface BarMapping {
   barsToCharacters: (bars: string, stateOf: Int8Array, characters: Int32Array) => number;
   statesToCharacters: (states: Uint8Array, characters: Int32Array) => void;
   charactersToStates: (characters: Int32Array, states: Uint8Array) => void;
-} {
+}
+
+/** The same mapping as plain loops over the tables (LEADPIPE_CODEGEN=off; tests compare the two). */
+function plainMapping(): BarMapping {
+  const statesToCharacters = (states: Uint8Array, characters: Int32Array): void => {
+    characters.fill(0);
+    for (let bar = 0; bar < BAR_COUNT; bar++) {
+      const s = states[bar]!;
+      characters[DESCENDER_CHARACTER[bar]!] = characters[DESCENDER_CHARACTER[bar]!]! | (s & 1) << DESCENDER_BIT[bar]!;
+      characters[ASCENDER_CHARACTER[bar]!] = characters[ASCENDER_CHARACTER[bar]!]! | (s >> 1) << ASCENDER_BIT[bar]!;
+    }
+  };
+  return {
+    barsToCharacters(bars, stateOf, characters) {
+      characters.fill(0);
+      let seen = 0;
+      for (let bar = 0; bar < BAR_COUNT; bar++) {
+        const s = stateOf[bars.charCodeAt(bar)]!;
+        seen |= s;
+        characters[DESCENDER_CHARACTER[bar]!] = characters[DESCENDER_CHARACTER[bar]!]! | (s & 1) << DESCENDER_BIT[bar]!;
+        characters[ASCENDER_CHARACTER[bar]!] = characters[ASCENDER_CHARACTER[bar]!]! | (s >> 1) << ASCENDER_BIT[bar]!;
+      }
+      return seen;
+    },
+    statesToCharacters,
+    charactersToStates(characters, states) {
+      for (let bar = 0; bar < BAR_COUNT; bar++) {
+        const descender = (characters[DESCENDER_CHARACTER[bar]!]! >> DESCENDER_BIT[bar]!) & 1;
+        const ascender = (characters[ASCENDER_CHARACTER[bar]!]! >> ASCENDER_BIT[bar]!) & 1;
+        states[bar] = descender | (ascender << 1);
+      }
+    },
+  };
+}
+
+export function barMapping(generated = codegenEnabled()): BarMapping {
+  return generated ? compileMapping() : plainMapping();
+}
+
+function compileMapping(): BarMapping {
   const locals = Array.from({ length: CHARACTER_COUNT }, (_, index) => `c${index}`);
   const declare = `let ${locals.map((name) => `${name} = 0`).join(", ")}, s = 0, seen = 0;`;
   const store = locals.map((name, index) => `characters[${index}] = ${name};`);
@@ -78,9 +119,9 @@ function compileMapping(): {
   read.push(...store, "return seen;");
   gather.push(...store);
   return {
-    barsToCharacters: new Function("bars", "stateOf", "characters", read.join("\n")) as (bars: string, stateOf: Int8Array, characters: Int32Array) => number,
-    statesToCharacters: new Function("states", "characters", gather.join("\n")) as (states: Uint8Array, characters: Int32Array) => void,
-    charactersToStates: new Function("characters", "states", scatter.join("\n")) as (characters: Int32Array, states: Uint8Array) => void,
+    barsToCharacters: compile([], `return function barsToCharacters(bars, stateOf, characters) {\n${read.join("\n")}\n};`),
+    statesToCharacters: compile([], `return function statesToCharacters(states, characters) {\n${gather.join("\n")}\n};`),
+    charactersToStates: compile([], `return function charactersToStates(characters, states) {\n${scatter.join("\n")}\n};`),
   };
 }
 
@@ -89,7 +130,7 @@ function compileMapping(): {
  * 65-character bar string straight to the characters, through `stateOf` (a state or -1 for
  * every UTF-16 code unit), returning a negative number when any bar was -1.
  */
-export const { barsToCharacters, statesToCharacters, charactersToStates } = compileMapping();
+export const { barsToCharacters, statesToCharacters, charactersToStates } = barMapping();
 
 function bitCount13(value: number): number {
   let count = 0;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { codegenEnabled, compile } from "../codegen";
 import { Imb } from "../imb/index";
 
 /**
@@ -24,7 +25,7 @@ export class RowIssue {
 }
 
 /** The check and the required flag behind a field's schema (rowSchema compiles them into one function). */
-const partsOf = new WeakMap<object, { fn: (v: string, received: string) => unknown; required: boolean }>();
+const partsOf = new WeakMap<object, FieldParts>();
 
 /**
  * A field schema from a check: its value, a Refusal saying why not, or undefined ("expected …").
@@ -58,8 +59,41 @@ export type RowSchema = z.ZodType<Record<string, unknown>, Record<string, string
    * `fast` specialised to one file's column order: takes the record's cells as parsed (field →
    * cell index; a field the file lacks reads as ""), without building an input object per row.
    */
-  compile(cellOf: Readonly<Record<string, number>>): (cells: readonly string[]) => Record<string, unknown> | undefined;
+  compile(
+    cellOf: Readonly<Record<string, number>>,
+    /** Compiled validator (the default unless LEADPIPE_CODEGEN=off) or the plain loop. */
+    generated?: boolean,
+  ): (cells: readonly string[]) => Record<string, unknown> | undefined;
 };
+
+type FieldParts = { fn: (v: string, received: string) => unknown; required: boolean };
+
+/** The compiled validator's work as a plain loop over the fields (LEADPIPE_CODEGEN=off). */
+function plainValidator(
+  names: readonly string[],
+  cells: readonly number[],
+  parts: readonly FieldParts[],
+  r: Record<string, unknown>,
+  toRow: (r: never) => Record<string, unknown> | RowIssue,
+): (rec: readonly string[]) => Record<string, unknown> | undefined {
+  return (rec) => {
+    for (let i = 0; i < names.length; i++) {
+      const raw = cells[i]! < 0 ? "" : (rec[cells[i]!] ?? "");
+      const t = raw.trim();
+      let v: unknown = null;
+      if (t === "") {
+        if (parts[i]!.required) return undefined;
+      } else {
+        v = parts[i]!.fn(t, raw);
+        if (v === undefined || v instanceof Refusal) return undefined;
+      }
+      r[names[i]!] = v;
+    }
+    const out = toRow(r as never);
+    if (out instanceof RowIssue) return undefined;
+    return out === r ? { ...out } : out;
+  };
+}
 
 /**
  * A row schema from field schemas and the reshape into target columns. zod is the definition and
@@ -83,7 +117,7 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
   schema.fields = names;
   // Every row's record starts as a copy of this one, so all rows share one object shape.
   const template: Record<string, unknown> = Object.fromEntries(names.map((name) => [name, null]));
-  schema.compile = (cellOf) => {
+  schema.compile = (cellOf, generated = codegenEnabled()) => {
     const cells = names.map((name) => cellOf[name] ?? -1);
     // One record object for every row of the file: each row overwrites every field before
     // toRow reads it (fewer short-lived objects: the chunk processor is allocation-bound).
@@ -93,6 +127,7 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
     // the fields called every check from one site and stored by a varying key: ~10% slower.
     const parts = names.map((name) => partsOf.get(fields[name]!));
     if (parts.some((p) => p === undefined)) throw new Error("rowSchema: a field was not made by coerce()");
+    if (!generated) return plainValidator(names, cells, parts.map((p) => p!), r, toRow);
     const body = names.map((name, i) => {
       const cell = cells[i]! < 0 ? '""' : `rec[${cells[i]}]`;
       return `raw = ${cell}; if (raw === undefined) raw = ""; t = raw.trim();
@@ -100,7 +135,8 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
         else { v = f${i}(t, raw); if (v === undefined || v instanceof Refusal) return undefined; }
         r[${JSON.stringify(name)}] = v;`;
     });
-    return new Function("fns", "r", "toRow", "Refusal", "RowIssue",
+    return compile<(cells: readonly string[]) => Record<string, unknown> | undefined>(
+      ["fns", "r", "toRow", "Refusal", "RowIssue"],
       `const [${names.map((_n, i) => `f${i}`).join(", ")}] = fns;
        return function validateRow(rec) {
          let raw, t, v;
@@ -108,7 +144,9 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
          const out = toRow(r);
          if (out instanceof RowIssue) return undefined;
          return out === r ? { ...out } : out;
-       };`)(parts.map((p) => p!.fn), r, toRow, Refusal, RowIssue) as (cells: readonly string[]) => Record<string, unknown> | undefined;
+       };`,
+      [parts.map((p) => p!.fn), r, toRow, Refusal, RowIssue],
+    );
   };
   const byName = schema.compile(Object.fromEntries(names.map((name, i) => [name, i])));
   schema.fast = (input) => byName(names.map((name) => input[name] ?? ""));
