@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Deps } from "../ports";
-import type { PoolClient } from "../db";
-import { withTransaction } from "../db";
+import { type PoolClient, withTransaction } from "../db";
 import { csvLine, type CsvValue } from "../csv/write";
 import { CHANNELS, type Channel } from "../compliance/channels";
+import * as Store from "./store";
+import type { ChannelRules, Slot } from "./store";
 
 /** A request the rules cannot serve (unknown campaign, channel not allowed, no contact points): nothing is written. */
 export class AudienceRequestError extends Error {
@@ -72,19 +73,6 @@ interface Step {
   applies(ch: ChannelRules): boolean;
 }
 
-interface ChannelRules {
-  contact_point: "email" | "phone" | "address" | null;
-  requires_consent: boolean;
-  scrub_dnc: boolean;
-  has_cap: boolean;
-  max_touches: number | null;
-  window_days: number | null;
-  priority: number;
-  /** A campaign with a strictly higher priority (smaller number) uses the channel. */
-  has_higher_priority: boolean;
-  /** Golden records exist (people resolved): one customer id per person. */
-  has_people: boolean;
-}
 
 const CONTACT_RULE = {
   email: "the latest snapshot has a non-blank e-mail",
@@ -135,16 +123,13 @@ export function audienceKeys(req: { campaign: string; channel: string; asOf: str
  * outbox, and records the publication and its touchpoints. Publishing again for the same
  * campaign, channel and day writes the same files over the old ones and leaves one touchpoint
  * per customer: the touchpoints of the day are exactly the latest audience.
+ *
+ * The steps, in order: check the request → lock the slot and read the channel's rules →
+ * evaluate the rules → count the waterfall → write the audience file → record the publication
+ * and its touchpoints (not on a dry run) → find priority conflicts → write the reconciliation.
  */
 export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "settings" | "log">, req: PublishRequest): Promise<Publication> {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(req.asOf) || Number.isNaN(Date.parse(`${req.asOf}T00:00:00Z`)) ||
-    new Date(`${req.asOf}T00:00:00Z`).toISOString().slice(0, 10) !== req.asOf) {
-    throw new AudienceRequestError(`as-of must be a date as YYYY-MM-DD, got ${JSON.stringify(req.asOf)}`);
-  }
-  if (!(CHANNELS as readonly string[]).includes(req.channel)) {
-    throw new AudienceRequestError(`unknown channel ${JSON.stringify(req.channel)}; channels: ${CHANNELS.join(", ")}`);
-  }
-  const channel = req.channel as Channel;
+  const slot = checkRequest(req);
   const dryRun = req.dryRun ?? false;
   const keys = audienceKeys(req);
   const bucket = deps.settings.bucket;
@@ -159,99 +144,47 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
   };
 
   return withTransaction(deps.pool, async (client) => {
-    await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-    // A batch job over every customer: hash joins and aggregates of millions of rows stay in memory.
-    await client.query("SET LOCAL work_mem = '256MB'");
-    // One publisher per campaign, channel and day at a time.
-    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`audience:${req.campaign}:${channel}:${req.asOf}`]);
-    const rules = await channelRules(client, req.campaign, channel);
+    await Store.beginPublication(client, slot);
+    const rules = await readRules(client, slot);
     const steps = STEPS.filter((s) => s.applies(rules));
-    const flags = steps.map((s) => s.flag).filter((f): f is string => f !== null);
 
-    await client.query(
-      `CREATE TEMP TABLE audience_eval ON COMMIT DROP AS
-         SELECT e.*, (${flags.map((f) => `e.${f}`).join(" AND ")}) AS eligible
-         FROM audience_evaluation($1, $2, $3::date) e`, [req.campaign, channel, req.asOf]);
+    await Store.evaluate(client, slot, steps.map((s) => s.flag).filter((f): f is string => f !== null));
     lap("evaluate_ms");
-    const waterfall = await countWaterfall(client, steps, req, rules);
+    const waterfall = await countWaterfall(client, steps, slot, rules);
     lap("waterfall_ms");
 
-    const contactColumns = CONTACT_OUTPUT[rules.contact_point!];
-    const header = ["customer_id", ...contactColumns.map(columnName), ...BOOKING_COLUMNS];
-    const hash = createHash("sha256");
-    let rows = 0;
-    await client.query(
-      `DECLARE audience_rows NO SCROLL CURSOR FOR
-         SELECT customer_id, ${contactColumns.join(", ")}, ${BOOKING_COLUMNS.join(", ")}
-         FROM audience_eval WHERE eligible ORDER BY customer_id COLLATE "C"`);
-    async function* csv(): AsyncGenerator<Buffer> {
-      const first = Buffer.from(csvLine(header));
-      hash.update(first);
-      yield first;
-      for (;;) {
-        const batch = await client.query<Record<string, CsvValue>>(`FETCH ${FETCH_ROWS} FROM audience_rows`);
-        if (batch.rows.length === 0) break;
-        let text = "";
-        for (const r of batch.rows) text += csvLine(header.map((h) => r[h]));
-        rows += batch.rows.length;
-        const part = Buffer.from(text);
-        hash.update(part);
-        yield part;
-      }
-    }
-    await deps.store.write(bucket, keys.audience, Readable.from(csv()), "text/csv");
-    await client.query("CLOSE audience_rows");
-    const sha256 = hash.digest("hex");
+    const audience = await writeAudience(deps, client, bucket, keys.audience, rules);
     lap("write_audience_ms");
-    if (rows !== waterfall.at(-1)!.remaining) {
-      throw new Error(`audience reconciliation failed: ${rows} rows written, the waterfall ends with ${waterfall.at(-1)!.remaining}`);
+    if (audience.rows !== waterfall.at(-1)!.remaining) {
+      throw new Error(`audience reconciliation failed: ${audience.rows} rows written, the waterfall ends with ${waterfall.at(-1)!.remaining}`);
     }
 
     let added = 0;
     let withdrawn = 0;
     if (!dryRun) {
-      const pub = await client.query<{ id: string }>(
-        `INSERT INTO audience_publications (campaign, channel, as_of, rows, audience_key, reconciliation_key, audience_sha256, waterfall)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (campaign, channel, as_of) DO UPDATE SET
-           rows = excluded.rows, audience_key = excluded.audience_key, reconciliation_key = excluded.reconciliation_key,
-           audience_sha256 = excluded.audience_sha256, waterfall = excluded.waterfall,
-           times_published = audience_publications.times_published + 1, published_at = now()
-         RETURNING id`,
-        [req.campaign, channel, req.asOf, rows, keys.audience, keys.reconciliation, sha256, JSON.stringify(waterfall)]);
-      const publicationId = pub.rows[0]!.id;
-      const gone = await client.query(
-        `DELETE FROM touchpoints t
-          WHERE t.campaign = $1 AND t.channel = $2 AND t.touched_on = $3
-            AND NOT EXISTS (SELECT 1 FROM audience_eval e WHERE e.eligible AND e.customer_id = t.customer_id)`,
-        [req.campaign, channel, req.asOf]);
-      withdrawn = gone.rowCount ?? 0;
-      const ins = await client.query(
-        `INSERT INTO touchpoints (campaign, channel, customer_id, touched_on, person_id, publication_id)
-         SELECT $1, $2, e.customer_id, $3, e.person_id, $4 FROM audience_eval e WHERE e.eligible
-         ON CONFLICT (campaign, channel, customer_id, touched_on) DO UPDATE SET person_id = excluded.person_id
-         WHERE touchpoints.person_id IS DISTINCT FROM excluded.person_id
-         RETURNING (xmax = 0) AS inserted`,
-        [req.campaign, channel, req.asOf, publicationId]);
-      added = ins.rows.filter((r: { inserted: boolean }) => r.inserted).length;
+      const publicationId = await Store.recordPublication(client, slot, {
+        rows: audience.rows, audienceKey: keys.audience, reconciliationKey: keys.reconciliation, sha256: audience.sha256, waterfall,
+      });
+      withdrawn = await Store.withdrawTouchpoints(client, slot);
+      added = await Store.addTouchpoints(client, slot, publicationId);
     }
-    const conflicts = await priorityConflicts(client, req.campaign, channel, req.asOf, rules.priority);
+    const conflicts = await Store.priorityConflicts(client, slot, rules.priority);
     if (conflicts.length > 0) {
       deps.log.warn("lower-priority audiences published earlier today share people with this one: publish them again to withdraw them",
-        { campaign: req.campaign, channel, asOf: req.asOf, conflicts });
+        { campaign: slot.campaign, channel: slot.channel, asOf: slot.asOf, conflicts });
     }
 
     lap("record_ms");
     const publication: Publication = {
       audience_file: `s3://${bucket}/${keys.audience}`,
       reconciliation_file: `s3://${bucket}/${keys.reconciliation}`,
-      rows,
+      rows: audience.rows,
       waterfall: waterfall.map(({ step, remaining, excluded }) => ({ step, remaining, excluded })),
-      campaign: req.campaign,
-      channel,
-      as_of: req.asOf,
+      campaign: slot.campaign,
+      channel: slot.channel,
+      as_of: slot.asOf,
       dry_run: dryRun,
-      audience_sha256: sha256,
+      audience_sha256: audience.sha256,
       touchpoints_added: added,
       touchpoints_withdrawn: withdrawn,
       priority_conflicts: conflicts,
@@ -266,43 +199,46 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
       generated_at: new Date().toISOString(),
     };
     await deps.store.write(bucket, keys.reconciliation, JSON.stringify(reconciliation, null, 2) + "\n", "application/json");
-    deps.log.info("audience published", { campaign: req.campaign, channel, asOf: req.asOf, rows, dryRun, ms: Date.now() - started, ...timings });
+    deps.log.info("audience published", { campaign: slot.campaign, channel: slot.channel, asOf: slot.asOf, rows: audience.rows, dryRun, ms: Date.now() - started, ...timings });
     return publication;
   });
 }
 
-async function channelRules(client: PoolClient, campaign: string, channel: Channel): Promise<ChannelRules> {
-  const { rows } = await client.query<Omit<ChannelRules, "has_cap"> & { channels: string[] }>(
-    `SELECT c.channels, ch.contact_point, ch.requires_consent, ch.scrub_dnc, cap.max_touches, cap.window_days, c.priority,
-            EXISTS (SELECT 1 FROM campaigns o WHERE o.priority < c.priority AND $2 = ANY (o.channels)) AS has_higher_priority,
-            EXISTS (SELECT 1 FROM persons) AS has_people
-       FROM campaigns c JOIN channels ch ON ch.channel = $2
-       LEFT JOIN campaign_frequency_caps cap ON cap.campaign = c.name AND cap.channel = $2
-      WHERE c.name = $1`, [campaign, channel]);
-  const r = rows[0];
-  if (!r) {
-    const known = await client.query<{ name: string }>("SELECT name FROM campaigns ORDER BY name");
-    throw new AudienceRequestError(`unknown campaign ${JSON.stringify(campaign)}; campaigns: ${known.rows.map((k) => k.name).join(", ")}`);
+/** The request as a slot (campaign, channel, day), or an AudienceRequestError saying what is wrong. */
+function checkRequest(req: PublishRequest): Slot {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(req.asOf) || Number.isNaN(Date.parse(`${req.asOf}T00:00:00Z`)) ||
+    new Date(`${req.asOf}T00:00:00Z`).toISOString().slice(0, 10) !== req.asOf) {
+    throw new AudienceRequestError(`as-of must be a date as YYYY-MM-DD, got ${JSON.stringify(req.asOf)}`);
   }
-  if (!r.channels.includes(channel)) {
-    throw new AudienceRequestError(`campaign ${campaign} does not use the ${channel} channel (it uses ${r.channels.join(", ")})`);
+  if (!(CHANNELS as readonly string[]).includes(req.channel)) {
+    throw new AudienceRequestError(`unknown channel ${JSON.stringify(req.channel)}; channels: ${CHANNELS.join(", ")}`);
+  }
+  return { campaign: req.campaign, channel: req.channel as Channel, asOf: req.asOf };
+}
+
+async function readRules(client: PoolClient, slot: Slot): Promise<ChannelRules> {
+  const r = await Store.channelRules(client, slot.campaign, slot.channel);
+  if (!r) {
+    const known = await Store.campaignNames(client);
+    throw new AudienceRequestError(`unknown campaign ${JSON.stringify(slot.campaign)}; campaigns: ${known.join(", ")}`);
+  }
+  if (!r.channels.includes(slot.channel)) {
+    throw new AudienceRequestError(`campaign ${slot.campaign} does not use the ${slot.channel} channel (it uses ${r.channels.join(", ")})`);
   }
   if (!r.contact_point) {
-    throw new AudienceRequestError(`the ${channel} channel has no contact point configured (channels.contact_point)`);
+    throw new AudienceRequestError(`the ${slot.channel} channel has no contact point configured (channels.contact_point)`);
   }
   return { ...r, has_cap: r.max_touches !== null };
 }
 
 /** remaining after step k = customers passing steps 1..k; the diagnostic SQL is that filter, runnable on its own. */
-async function countWaterfall(client: PoolClient, steps: readonly Step[], req: PublishRequest, rules: ChannelRules): Promise<ReconciledStep[]> {
+async function countWaterfall(client: PoolClient, steps: readonly Step[], slot: Slot, rules: ChannelRules): Promise<ReconciledStep[]> {
   const conditions = steps.map((_, k) => steps.slice(0, k + 1).map((s) => s.flag).filter((f): f is string => f !== null));
-  const { rows } = await client.query<Record<string, number>>(
-    `SELECT ${conditions.map((c, k) => `count(*) FILTER (WHERE ${c.length ? c.join(" AND ") : "true"})::bigint AS s${k}`).join(", ")} FROM audience_eval`);
-  const counts = rows[0]!;
-  const source = `audience_evaluation(${quote(req.campaign)}, ${quote(req.channel)}, DATE ${quote(req.asOf)})`;
+  const counts = await Store.countPassing(client, conditions);
+  const source = `audience_evaluation(${quote(slot.campaign)}, ${quote(slot.channel)}, DATE ${quote(slot.asOf)})`;
   return steps.map((s, k) => {
-    const remaining = Number(counts[`s${k}`]);
-    const before = k === 0 ? remaining : Number(counts[`s${k - 1}`]);
+    const remaining = counts[k]!;
+    const before = k === 0 ? remaining : counts[k - 1]!;
     return {
       step: s.step,
       remaining,
@@ -313,21 +249,32 @@ async function countWaterfall(client: PoolClient, steps: readonly Step[], req: P
   });
 }
 
-/**
- * Lower-priority campaigns already published on this channel and day whose touchpoints reach a
- * person of this audience: they were published first, so priority could not leave those people
- * out of them. Publishing them again withdraws those people (the priority step now excludes them).
- */
-async function priorityConflicts(client: PoolClient, campaign: string, channel: Channel, asOf: string, priority: number): Promise<PriorityConflict[]> {
-  const { rows } = await client.query<{ campaign: string; priority: number; touchpoints: string }>(
-    `SELECT t.campaign, o.priority, count(*) AS touchpoints
-       FROM touchpoints t
-       JOIN campaigns o ON o.name = t.campaign AND o.priority > $4
-       LEFT JOIN audience_eval te ON te.customer_id = t.customer_id
-      WHERE t.channel = $2 AND t.touched_on = $3 AND t.campaign <> $1
-        AND coalesce('p' || te.person_id, 'c' || t.customer_id) IN (
-              SELECT coalesce('p' || e.person_id, 'c' || e.customer_id) FROM audience_eval e WHERE e.eligible)
-      GROUP BY t.campaign, o.priority
-      ORDER BY o.priority, t.campaign COLLATE "C"`, [campaign, channel, asOf, priority]);
-  return rows.map((r) => ({ campaign: r.campaign, priority: r.priority, touchpoints: Number(r.touchpoints) }));
+/** Streams the eligible customers to the audience CSV in the outbox, hashing what it writes. */
+async function writeAudience(
+  deps: Pick<Deps, "store">,
+  client: PoolClient,
+  bucket: string,
+  key: string,
+  rules: ChannelRules,
+): Promise<{ rows: number; sha256: string }> {
+  const contactColumns = CONTACT_OUTPUT[rules.contact_point!];
+  const header = ["customer_id", ...contactColumns.map(columnName), ...BOOKING_COLUMNS];
+  const hash = createHash("sha256");
+  let rows = 0;
+  const batches = Store.eligibleRows<Record<string, CsvValue>>(client, ["customer_id", ...contactColumns, ...BOOKING_COLUMNS], FETCH_ROWS);
+  async function* csv(): AsyncGenerator<Buffer> {
+    const first = Buffer.from(csvLine(header));
+    hash.update(first);
+    yield first;
+    for await (const batch of batches) {
+      let text = "";
+      for (const r of batch) text += csvLine(header.map((h) => r[h]));
+      rows += batch.length;
+      const part = Buffer.from(text);
+      hash.update(part);
+      yield part;
+    }
+  }
+  await deps.store.write(bucket, key, Readable.from(csv()), "text/csv");
+  return { rows, sha256: hash.digest("hex") };
 }
