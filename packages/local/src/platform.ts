@@ -109,6 +109,8 @@ export class LocalPlatform {
   private pendingTriggers = new Set<Promise<unknown>>();
   /** Mirror copies of outbox/ and reports/ objects under way, by key (one at a time per key: the latest write wins). */
   private mirrors = new Map<string, Promise<void>>();
+  /** Keys whose latest mirror copy failed (their file, if any, is an older version). */
+  private unmirrored = new Set<string>();
   private flushes = new Map<string, () => void>();
   private readonly log: (line: string) => void;
 
@@ -242,9 +244,12 @@ export class LocalPlatform {
     const copy = async () => {
       const file = await mirrorObject(s3Store(this.s3), this.bucket, key, this.paths.root);
       if (!file) this.log(`not mirrored under ${this.paths.root}: ${JSON.stringify(key)} is not a file path`);
+      this.unmirrored.delete(key);
     };
-    const next = (this.mirrors.get(key) ?? Promise.resolve()).then(copy)
-      .catch((err: Error) => this.log(`mirroring ${key} under ${this.paths.root} failed: ${err.message}`));
+    const next = (this.mirrors.get(key) ?? Promise.resolve()).then(copy).catch((err: Error) => {
+      this.unmirrored.add(key);
+      this.log(`mirroring ${key} under ${this.paths.root} failed: ${err.message}`);
+    });
     this.mirrors.set(key, next);
     void next.finally(() => { if (this.mirrors.get(key) === next) this.mirrors.delete(key); });
   }
@@ -270,7 +275,7 @@ export class LocalPlatform {
   async mirror(key: string): Promise<string | undefined> {
     await this.mirrored();
     const file = mirrorPath(this.paths.root, key);
-    return file && existsSync(file) ? file : undefined;
+    return file && existsSync(file) && !this.unmirrored.has(key) ? file : undefined;
   }
 
   /** The S3-compatible endpoint's process (for the benchmarks' CPU accounting). */

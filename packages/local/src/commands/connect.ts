@@ -10,7 +10,8 @@ export interface Connection {
   deps: Pick<Deps, "pool" | "store" | "settings" | "log">;
   /**
    * The object `key` this command wrote, as a plain file under LEADPIPE_HOME (mirror.ts): its
-   * path, or undefined when the key cannot be a file path there.
+   * path, or undefined when the key cannot be a file path there or the copy failed (never throws:
+   * the object itself is written).
    */
   mirror(key: string): Promise<string | undefined>;
   close(): Promise<void>;
@@ -28,7 +29,11 @@ export async function connect(log: (line: string) => void): Promise<Connection> 
     return {
       deps: { pool, store, log: cliLogger(), settings: { bucket: running.bucket, chunkRows: 0, maxFileBytes: 0 } },
       // The running platform mirrors it too, when its event arrives; copying here means the path printed exists.
-      mirror: (key) => mirrorObject(store, running.bucket, key, homePaths().root),
+      // The object is written either way: a copy that fails is said on stderr, and no path is printed.
+      mirror: (key) => mirrorObject(store, running.bucket, key, homePaths().root).catch((err: Error) => {
+        process.stderr.write(`could not copy s3://${running.bucket}/${key} under ${homePaths().root}: ${err.message}\n`);
+        return undefined;
+      }),
       close: () => pool.end(),
     };
   }
