@@ -65,11 +65,14 @@ function main(argv: string[]): number {
   }
   const bench = list.find((b) => b.name === name);
   if (!bench) {
-    process.stderr.write(`no benchmark named ${JSON.stringify(name)}; there are: ${list.map((b) => b.name).join(", ")}\n`);
+    const names = list.map((b) => b.name).join(", ");
+    process.stderr.write(`no benchmark named ${JSON.stringify(name)}; there are: ${names}\n`);
     return 2;
   }
-  // The same node, with tsx's loader, as `npx tsx bench/<name>.ts` would run it; arguments are passed as they are (no shell).
-  const run = spawnSync(process.execPath, ["--import", "tsx", path.join(BENCH_DIR, `${bench.name}.ts`), ...args], { stdio: "inherit" });
+  // The same node, with tsx's loader, as `npx tsx bench/<name>.ts` would run it; the arguments
+  // are passed as they are (no shell).
+  const file = path.join(BENCH_DIR, `${bench.name}.ts`);
+  const run = spawnSync(process.execPath, ["--import", "tsx", file, ...args], { stdio: "inherit" });
   if (run.error) throw run.error;
   return run.status ?? 1;
 }

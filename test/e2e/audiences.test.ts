@@ -239,10 +239,12 @@ describe("audience publish", () => {
     expect(await touchpoints("recent-bookers")).toEqual(RECENT_BOOKERS.slice(1).map(([id]) => ({ customer_id: id, channel: "email", touched_on: AS_OF })));
   });
 
-  it("`leadpipe audience publish --json` in another terminal, while the platform runs, prints the mirrored file beside the S3 URL", async () => {
+  it("`leadpipe audience publish --json` in another terminal, while the platform runs, prints the mirrored file "
+    + "beside the S3 URL", async () => {
     const cli = path.resolve(__dirname, "../../packages/local/bin/leadpipe.js");
-    const run = spawnSync(process.execPath, ["--single-threaded-gc", cli, "audience", "publish", "--campaign", "recent-bookers", "--channel", "email",
-      "--as-of", AS_OF, "--dry-run", "--json"], { env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "home") }, encoding: "utf8", timeout: 120_000 });
+    const args = ["audience", "publish", "--campaign", "recent-bookers", "--channel", "email", "--as-of", AS_OF, "--dry-run", "--json"];
+    const run = spawnSync(process.execPath, ["--single-threaded-gc", cli, ...args],
+      { env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "home") }, encoding: "utf8", timeout: 120_000 });
     expect(run.status, run.stderr).toBe(0);
     const out = JSON.parse(run.stdout);
     const key = `outbox/audiences/recent-bookers/${AS_OF}/dry-run/recent-bookers-email-${AS_OF}.csv`;

@@ -332,7 +332,8 @@ describe("lead hand-off", () => {
     const stdout = new PassThrough();
     let printed = "";
     stdout.on("data", (b: Buffer) => { printed += b.toString(); });
-    await leadsCommand(stdout, async () => platformConnection(platform)).parseAsync(["handoff", "--day", tomorrow, "--json"], { from: "user" });
+    await leadsCommand(stdout, async () => platformConnection(platform))
+      .parseAsync(["handoff", "--day", tomorrow, "--json"], { from: "user" });
     const cli = JSON.parse(printed);
     expect(cli).toMatchObject({ day: tomorrow, key: next.key, bucket: platform.bucket, created: false, leads: 1, sha256: next.sha256,
       local_path: path.join(tmp, "home", "outbox", "leads", tomorrow, `leads-${tomorrow}.csv`) });

@@ -438,7 +438,8 @@ describe("status and progress", () => {
     expect(text).toContain(`reports      ${at("success.csv")}  ${mirrored("success.csv")}`);
     expect(text).toContain(`             ${at("checklist.json")}  ${mirrored("checklist.json")}`);
     // `leadpipe status <id> --json` in another terminal while the platform runs.
-    const cli = spawnSync(process.execPath, ["--single-threaded-gc", path.resolve(__dirname, "../../packages/local/bin/leadpipe.js"), "status", original.id, "--json"],
+    const bin = path.resolve(__dirname, "../../packages/local/bin/leadpipe.js");
+    const cli = spawnSync(process.execPath, ["--single-threaded-gc", bin, "status", original.id, "--json"],
       { env: { ...process.env, LEADPIPE_HOME: platform.paths.root }, encoding: "utf8", timeout: 120_000 });
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ reports: d.reports, local_reports: local });

@@ -51,7 +51,8 @@ describe("mirrorObject", () => {
   });
 
   it("a failed read keeps the previous file and leaves no partial file behind", async () => {
-    await expect(mirrorObject(store(new Error("connection reset")), "landing", "reports/id-1/success.csv", home)).rejects.toThrow("connection reset");
+    const failing = mirrorObject(store(new Error("connection reset")), "landing", "reports/id-1/success.csv", home);
+    await expect(failing).rejects.toThrow("connection reset");
     expect(readFileSync(path.join(home, "reports/id-1/success.csv"), "utf8")).toBe("a,b\n3,4\n");
     expect(readdirSync(path.join(home, "reports/id-1"))).toEqual(["success.csv"]);
   });

@@ -24,7 +24,8 @@ const NAME_MAX = 255;
 export function mirrorPath(root: string, key: string): string | undefined {
   if (!MIRRORED_PREFIXES.some((prefix) => key.startsWith(prefix))) return undefined;
   const segments = key.split("/");
-  const safe = segments.every((s) => s !== "" && s !== "." && s !== ".." && !s.includes("\0") && Buffer.byteLength(s) <= NAME_MAX);
+  const safe = segments.every((s) =>
+    s !== "" && s !== "." && s !== ".." && !s.includes("\0") && Buffer.byteLength(s) <= NAME_MAX);
   if (!safe) return undefined;
   const target = path.join(root, ...segments);
   return target.startsWith(path.resolve(root) + path.sep) ? target : undefined;
@@ -36,7 +37,9 @@ export function mirrorPath(root: string, key: string): string | undefined {
  * (an event delivered twice, a command and the platform both copying) leaves the same file.
  * Returns the path, or undefined for a key that is not mirrored (see mirrorPath).
  */
-export async function mirrorObject(store: Pick<ObjectStore, "read">, bucket: string, key: string, root: string): Promise<string | undefined> {
+export async function mirrorObject(
+  store: Pick<ObjectStore, "read">, bucket: string, key: string, root: string,
+): Promise<string | undefined> {
   const target = mirrorPath(root, key);
   if (!target) return undefined;
   mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });

@@ -218,7 +218,8 @@ export class LocalPlatform {
       for (const resolve of this.flushes.values()) resolve();
       this.flushes.clear();
     });
-    child.on("message", (m: { flushed?: string; event?: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> } }) => {
+    type S3Records = { Records: Array<{ eventName: string; s3: { object: { key: string } } }> };
+    child.on("message", (m: { flushed?: string; event?: S3Records }) => {
       if (m.flushed) {
         this.flushes.get(m.flushed)?.();
         this.flushes.delete(m.flushed);
@@ -228,8 +229,9 @@ export class LocalPlatform {
       const record = event?.Records[0];
       if (!event || !record?.eventName.startsWith("ObjectCreated:")) return;
       // Files for people (audiences, hand-offs, import reports): mirrored as plain files under LEADPIPE_HOME.
-      if (MIRRORED_PREFIXES.some((prefix) => record.s3.object.key.startsWith(prefix))) this.mirrorSoon(record.s3.object.key);
-      if (!record.s3.object.key.startsWith("inbox/")) return;
+      const key = record.s3.object.key;
+      if (MIRRORED_PREFIXES.some((prefix) => key.startsWith(prefix))) this.mirrorSoon(key);
+      if (!key.startsWith("inbox/")) return;
       // S3 notifications carry URL-encoded keys (spaces as '+'); s3rver's do not.
       record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%2F/g, "/").replace(/%20/g, "+");
       this.notifications.push(structuredClone(event));

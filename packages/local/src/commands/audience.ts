@@ -32,9 +32,11 @@ export function audienceCommand(io: { stdout?: Writable; connect?: () => Promise
     .requiredOption("--channel <channel>", "email, call, sms or mail")
     .option("--as-of <YYYY-MM-DD>", "the day the audience is for (default: today, UTC)")
     .option("--dry-run", "write the files under dry-run/ and record nothing")
-    .option("--json", "print {audience_file, local_path, reconciliation_file, reconciliation_local_path, rows, waterfall}")
+    .option("--json", "print {audience_file, local_path, reconciliation_file, reconciliation_local_path, rows, "
+      + "waterfall}")
     .action(async (opts: { campaign: string; channel: string; asOf?: string; dryRun?: boolean; json?: boolean }) => {
-      const c = await (io.connect ?? (() => connect((line) => { if (line.startsWith("ALERT")) process.stderr.write(line + "\n"); })))();
+      const alertsOnly = (line: string) => { if (line.startsWith("ALERT")) process.stderr.write(line + "\n"); };
+      const c = await (io.connect ?? (() => connect(alertsOnly)))();
       try {
         const published = await Audience.publishAudience(c.deps, {
           campaign: opts.campaign, channel: opts.channel, asOf: opts.asOf ?? new Date().toISOString().slice(0, 10), dryRun: opts.dryRun,
@@ -46,8 +48,11 @@ export function audienceCommand(io: { stdout?: Writable; connect?: () => Promise
           reconciliation_local_path: (await c.mirror(keyOfUrl(published.reconciliation_file, bucket))) ?? null,
         };
         stdout.write(opts.json
-          ? JSON.stringify({ audience_file: p.audience_file, local_path: p.local_path, reconciliation_file: p.reconciliation_file,
-            reconciliation_local_path: p.reconciliation_local_path, rows: p.rows, waterfall: p.waterfall }) + "\n"
+          ? JSON.stringify({
+            audience_file: p.audience_file, local_path: p.local_path,
+            reconciliation_file: p.reconciliation_file, reconciliation_local_path: p.reconciliation_local_path,
+            rows: p.rows, waterfall: p.waterfall,
+          }) + "\n"
           : summary(p) + "\n");
       } finally {
         await c.close();

@@ -42,9 +42,10 @@ export async function connect(log: (line: string) => void): Promise<Connection> 
 }
 
 /** A platform running in this process (started for a command, or by a test): it mirrors what is written to it. */
-export function platformConnection(platform: LocalPlatform, close: () => Promise<void> = async () => undefined): Connection {
+export function platformConnection(platform: LocalPlatform, close = async (): Promise<void> => undefined): Connection {
+  const settings = { bucket: platform.bucket, chunkRows: 0, maxFileBytes: 0 };
   return {
-    deps: { pool: platform.pool, store: s3Store(platform.s3), log: cliLogger(), settings: { bucket: platform.bucket, chunkRows: 0, maxFileBytes: 0 } },
+    deps: { pool: platform.pool, store: s3Store(platform.s3), log: cliLogger(), settings },
     mirror: (key) => platform.mirror(key),
     close,
   };

@@ -18,7 +18,8 @@ export async function handoffDay(c: Connection, day: string): Promise<HandedOff>
 export function describeHandoff(r: HandedOff): string {
   const what = r.created ? "handed off" : "already handed off; the same file was written again:";
   const optedOut = r.optedOut > 0 ? ` (${r.optedOut} lead(s) held back: the caller opted out of calls)` : "";
-  return `${r.day}: ${what} ${r.leads} lead(s) → s3://${r.bucket}/${r.key}${r.local_path ? `  ${r.local_path}` : ""}${optedOut}\n`;
+  const local = r.local_path ? `  ${r.local_path}` : "";
+  return `${r.day}: ${what} ${r.leads} lead(s) → s3://${r.bucket}/${r.key}${local}${optedOut}\n`;
 }
 
 export function leadsCommand(out: Writable = process.stdout, connectTo?: () => Promise<Connection>): Command {

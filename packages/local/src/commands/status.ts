@@ -35,7 +35,9 @@ export function statusCommand(): Command {
         }
       });
       const local = localReports(d, homePaths().root);
-      process.stdout.write(opts.json ? JSON.stringify({ ...d, local_reports: local }, null, 2) + "\n" : formatDescription(d, local));
+      process.stdout.write(opts.json
+        ? JSON.stringify({ ...d, local_reports: local }, null, 2) + "\n"
+        : formatDescription(d, local));
     });
 }
 
