@@ -1,11 +1,12 @@
 import type { SSTConfig } from "sst";
-import { stageConfig } from "./stacks/config";
+import { DEFAULT_REGION, stageConfig } from "./stacks/config";
 import { addStacks, APP_NAME } from "./stacks/index";
 
 export default {
   config(input) {
-    // Without --stage, SST picks the personal stage later; those get the development profile.
-    return { name: APP_NAME, region: stageConfig(input.stage ?? "dev").region };
+    // An unlisted --stage is refused here (stacks/config.ts). Without --stage SST picks a personal
+    // stage later; addStacks refuses it then unless it is listed.
+    return { name: APP_NAME, region: input.stage ? stageConfig(input.stage).region : DEFAULT_REGION };
   },
   stacks(app) {
     addStacks(app);

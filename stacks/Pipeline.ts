@@ -26,6 +26,12 @@ export const INBOX_PREFIX = "inbox/";
 /** Where the Stage task writes chunk objects (packages/core/src/imports/stage.ts, chunkKey). */
 export const STAGING_PREFIX = "staging/";
 
+/** Where an import's reports go (packages/core/src/imports/reports.ts, reportsPrefix). */
+export const REPORTS_PREFIX = "reports/";
+
+/** Where replays write the rows they re-ingest and `leadpipe replay --fixed` its corrected file (imports/replay.ts). */
+export const REPLAYS_PREFIX = "replays/";
+
 /** Where the daily lead hand-off files go (packages/core/src/leads/handoff.ts, handoffKey). */
 export const LEADS_OUTBOX_PREFIX = "outbox/leads/";
 
@@ -56,6 +62,31 @@ const SIZING = {
   migrate: { memorySize: "512 MB", timeout: "15 minutes" },
 } satisfies Record<string, Pick<FunctionProps, "memorySize" | "timeout">>;
 
+/** Objects an import reads: landed files (inbox/) and the files replays write (replays/). */
+const LANDED = [INBOX_PREFIX, REPLAYS_PREFIX];
+
+/**
+ * The landing-bucket prefixes each handler reads and writes, worked out from packages/core (the
+ * ObjectStore calls of its use cases). A handler gets exactly these, and no delete anywhere (no use
+ * case deletes an object; expiry is the bucket's lifecycle). test/infra/stacks.test.ts holds the same table.
+ */
+export const S3_ACCESS = {
+  // Validate: head and sniff the landed object.
+  validate: { read: LANDED, write: [] },
+  // Checksum: hash the landed object; a DUPLICATE ends here with its reports.
+  checksum: { read: LANDED, write: [REPORTS_PREFIX] },
+  // Stage: read the landed object, write chunk objects for the files it rewrites.
+  stage: { read: LANDED, write: [STAGING_PREFIX] },
+  // ProcessChunk: a chunk object, or a byte range of the landed object.
+  processChunk: { read: [...LANDED, STAGING_PREFIX], write: [] },
+  finalize: { read: [], write: [REPORTS_PREFIX] },
+  markFailed: { read: [], write: [REPORTS_PREFIX] },
+  // Replay: the original's landed object and chunks, a corrected file; writes the rows to replay.
+  replay: { read: [...LANDED, STAGING_PREFIX], write: [REPLAYS_PREFIX] },
+  leadHandoff: { read: [], write: [LEADS_OUTBOX_PREFIX] },
+  publishAudience: { read: [], write: [AUDIENCES_OUTBOX_PREFIX] },
+} satisfies Partial<Record<keyof typeof SIZING, { read: readonly string[]; write: readonly string[] }>>;
+
 /**
  * The pipeline of a tenant: the landing bucket, the Lambdas, the ingest state machine, the
  * schedules and the alert path. Everything here can be redeployed freely; the data lives in
@@ -84,6 +115,12 @@ export function Pipeline({ stack, app }: StackContext) {
 
   const alerts = new sns.Topic(stack, "Alerts", { displayName: `leadpipe ${app.stage} alerts` });
   for (const email of config.alerts.emails) alerts.addSubscription(new subscriptions.EmailSubscription(email));
+
+  /** Each handler's rights in the landing bucket: its prefixes from S3_ACCESS, nothing else. */
+  const grantS3 = (fn: LambdaFunction, access: (typeof S3_ACCESS)[keyof typeof S3_ACCESS]) => {
+    for (const prefix of access.read) bucket.grantRead(fn, `${prefix}*`);
+    for (const prefix of access.write) bucket.grantPut(fn, `${prefix}*`);
+  };
 
   const environment: Record<string, string> = {
     DATABASE_SECRET_ARN: db.secret.secretArn,
@@ -141,9 +178,12 @@ export function Pipeline({ stack, app }: StackContext) {
   const processChunk = handler("ProcessChunk", "process-chunk", SIZING.processChunk);
   const finalize = handler("Finalize", "finalize", SIZING.finalize);
   const markFailed = handler("MarkFailed", "mark-failed", SIZING.markFailed);
-  bucket.grantRead(validate);
-  bucket.grantRead(checksum);
-  for (const fn of [stage, processChunk, finalize, markFailed]) bucket.grantReadWrite(fn);
+  grantS3(validate, S3_ACCESS.validate);
+  grantS3(checksum, S3_ACCESS.checksum);
+  grantS3(stage, S3_ACCESS.stage);
+  grantS3(processChunk, S3_ACCESS.processChunk);
+  grantS3(finalize, S3_ACCESS.finalize);
+  grantS3(markFailed, S3_ACCESS.markFailed);
   alerts.grantPublish(markFailed);
 
   // The state machine: stacks/ingest.asl.json, each ${<State>FunctionArn} bound to its Lambda.
@@ -175,7 +215,7 @@ export function Pipeline({ stack, app }: StackContext) {
     retryAttempts: 2,
     onFailure: new SnsDestination(alerts),
   });
-  bucket.grantRead(trigger, `${INBOX_PREFIX}*`);
+  // The trigger reads nothing in S3: it registers the import from the event and starts the execution.
   ingest.grantStartExecution(trigger);
   bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new LambdaDestination(trigger), { prefix: INBOX_PREFIX });
 
@@ -184,8 +224,7 @@ export function Pipeline({ stack, app }: StackContext) {
   const replay = handler("Replay", "replay", SIZING.replay, {
     environment: { STATE_MACHINE_ARN: ingest.stateMachineArn },
   });
-  bucket.grantRead(replay);
-  bucket.grantPut(replay, "replays/*");
+  grantS3(replay, S3_ACCESS.replay);
   ingest.grantStartExecution(replay);
 
   // Alerts: an execution that ends FAILED, TIMED_OUT or ABORTED publishes to the topic.
@@ -199,7 +238,7 @@ export function Pipeline({ stack, app }: StackContext) {
       detail: { status: ["FAILED", "TIMED_OUT", "ABORTED"], stateMachineArn: [ingest.stateMachineArn] },
     },
     targets: [
-      new targets.SnsTopic(alerts, {
+      alertTarget(alerts, {
         message: events.RuleTargetInput.fromObject({
           alert: "leadpipe ingest execution did not complete",
           stage: app.stage,
@@ -253,7 +292,7 @@ export function Pipeline({ stack, app }: StackContext) {
     retryAttempts: 2,
     onFailure: new SnsDestination(alerts),
   });
-  bucket.grantPut(leadHandoff, `${LEADS_OUTBOX_PREFIX}*`);
+  grantS3(leadHandoff, S3_ACCESS.leadHandoff);
   new events.Rule(stack, "DailyLeadHandoff", {
     description: `leadpipe ${app.stage}: daily hand-off file of new leads for the insurance agency`,
     schedule: events.Schedule.expression(config.schedules.leadHandoff),
@@ -268,15 +307,23 @@ export function Pipeline({ stack, app }: StackContext) {
   });
   // A failed publish alerts through an alarm on its errors, so the function itself needs no
   // permission beyond the outbox and the secret (an on-failure destination would grant sns:Publish).
-  new cloudwatch.Alarm(stack, "PublishAudienceFailed", {
+  const publishFailed = new cloudwatch.Alarm(stack, "PublishAudienceFailed", {
     alarmDescription: `leadpipe ${app.stage}: an audience publish failed (see the PublishAudience logs)`,
     metric: publishAudience.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
     threshold: 1,
     evaluationPeriods: 1,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
     treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-  }).addAlarmAction(new cloudwatchActions.SnsAction(alerts));
-  bucket.grantPut(publishAudience, `${AUDIENCES_OUTBOX_PREFIX}*`);
+  });
+  publishFailed.addAlarmAction(new cloudwatchActions.SnsAction(alerts));
+  // The topic policy replaces SNS's default (owner-account) policy: let CloudWatch publish, for this alarm only.
+  alerts.addToResourcePolicy(new iam.PolicyStatement({
+    principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+    actions: ["sns:Publish"],
+    resources: [alerts.topicArn],
+    conditions: { ArnEquals: { "aws:SourceArn": publishFailed.alarmArn } },
+  }));
+  grantS3(publishAudience, S3_ACCESS.publishAudience);
   for (const { campaign, channel, schedule } of config.audienceSchedules) {
     new events.Rule(stack, `PublishAudience-${campaign}-${channel}`, {
       description: `leadpipe ${app.stage}: publish the ${campaign} audience on ${channel} for the day`,
@@ -298,6 +345,25 @@ export function Pipeline({ stack, app }: StackContext) {
   });
 
   return { bucket, alerts, ingest, trigger, replay, refreshViews, leadHandoff, resolvePeople, publishAudience, migrate };
+}
+
+/**
+ * An EventBridge rule target publishing to the alert topic. targets.SnsTopic would let every
+ * EventBridge rule in any account publish (a topic policy for events.amazonaws.com without a
+ * condition); this one admits only the rule it is bound to (aws:SourceArn).
+ */
+function alertTarget(topic: sns.Topic, props: { message: events.RuleTargetInput }): events.IRuleTarget {
+  return {
+    bind(rule: events.IRule): events.RuleTargetConfig {
+      topic.addToResourcePolicy(new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal("events.amazonaws.com")],
+        actions: ["sns:Publish"],
+        resources: [topic.topicArn],
+        conditions: { ArnEquals: { "aws:SourceArn": rule.ruleArn } },
+      }));
+      return { arn: topic.topicArn, input: props.message, targetResource: topic };
+    },
+  };
 }
 
 /** A digest of every file under sql/, so the migration Script reruns exactly when the SQL changes. */

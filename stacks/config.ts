@@ -2,8 +2,10 @@
  * Per-stage settings, in one typed place. One stage is one tenant: `npx sst deploy --stage acme`
  * deploys the whole platform for the tenant "acme" with the settings below.
  *
- * Stages not listed here (personal stages, CI, test) get the development profile: small,
- * cheap, and everything is destroyed on `sst remove`.
+ * Only the stages listed in `stages` (below) can be synthesized or deployed: any other name is
+ * refused with a message naming this file, so a typo in `--stage` never becomes a tenant with the
+ * development profile (no deletion protection, one day of backups). Personal, CI and test stages
+ * are listed too, with the development profile.
  */
 
 export interface StageConfig {
@@ -99,14 +101,44 @@ const production: StageConfig = {
   logRetentionDays: 90,
 };
 
-/** Known stages. A new tenant is one entry here, usually `{ ...production, <its deltas> }`. */
-const stages: Record<string, StageConfig> = {
-  dev: development,
+/**
+ * Every stage that may be synthesized or deployed. A new tenant is one entry, usually
+ * `acme: { ...production, region: "eu-west-1", alerts: { emails: ["oncall@acme.example"] } }`;
+ * a personal or CI stage is `alice: development`. Anything not listed here is refused.
+ */
+const stages: Readonly<Record<string, StageConfig>> = {
+  // Tenants: production data (retained on `sst remove`, deletion protection, 14 days of backups).
   prod: production,
+  // Development stages: small, cheap, destroyed whole on `sst remove`.
+  dev: development,
+  ci: development,
+  /** The infrastructure tests (test/infra) synthesize this one. */
+  test: development,
+  /** The local runtime (`npm start`) takes its schedules from here; it is never deployed. */
+  local: development,
 };
 
+/** The file a stage is added to; named in the refusal of an unlisted stage. */
+export const STAGE_CONFIG_FILE = "stacks/config.ts";
+
+/** A stage not listed in `stages`: refused by synth and deploy instead of getting a default profile. */
+export class UnknownStageError extends Error {
+  override readonly name = "UnknownStageError";
+  constructor(readonly stage: string) {
+    super(`stage ${JSON.stringify(stage)} is not listed in ${STAGE_CONFIG_FILE}: add it to \`stages\` there ` +
+      `(a tenant as { ...production, <its settings> }, a personal or CI stage as development), ` +
+      `then synth or deploy again. Listed: ${stageNames().join(", ")}`);
+  }
+}
+
+/** The listed stages, sorted. */
+export function stageNames(): string[] {
+  return Object.keys(stages).sort();
+}
+
 export function stageConfig(stage: string): StageConfig {
-  const config = stages[stage] ?? development;
+  if (!Object.hasOwn(stages, stage)) throw new UnknownStageError(stage);
+  const config = stages[stage]!;
   validate(stage, config);
   return config;
 }

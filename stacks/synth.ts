@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { App, getStack, type Stack } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
+import { stageConfig } from "./config";
 import { Database } from "./Database";
 import { addStacks } from "./index";
 import { Pipeline } from "./Pipeline";
@@ -59,6 +60,7 @@ async function main(): Promise<void> {
     console.error("usage: npm run synth -- --stage <name> [--out <dir>]");
     process.exit(2);
   }
+  stageConfig(values.stage); // an unlisted stage is refused before anything is written
   const outdir = path.resolve(values.out ?? path.join(PROJECT_ROOT, ".build", "synth", values.stage));
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -68,7 +70,9 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main().catch((err: unknown) => {
-    console.error(err);
+    // A refused stage is a message for the person who typed it, not a stack trace.
+    // (sst.config.ts is bundled apart from this module: its error is another class, so match the name.)
+    console.error((err as Error)?.name === "UnknownStageError" ? (err as Error).message : err);
     process.exit(1);
   });
 }

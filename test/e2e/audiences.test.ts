@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -9,6 +10,7 @@ import { s3Store } from "@leadpipe/core/adapters/s3";
 import { readAll } from "../../packages/core/src/imports/streams";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { audienceCommand } from "../../packages/local/src/commands/audience";
+import { platformConnection } from "../../packages/local/src/commands/connect";
 import { writeDay } from "../../packages/local/src/generate/day";
 import { complianceDayWriters } from "../../packages/local/src/generate/compliance";
 
@@ -207,16 +209,23 @@ describe("audience publish", () => {
     const stdout = new PassThrough();
     let printed = "";
     stdout.on("data", (b: Buffer) => { printed += b.toString(); });
-    await audienceCommand({ stdout, connect: async () => ({ deps: deps(), close: async () => undefined }) })
+    await audienceCommand({ stdout, connect: async () => platformConnection(platform) })
       .parseAsync(["publish", "--campaign", "recent-bookers", "--channel", "email", "--as-of", AS_OF, "--json"], { from: "user" });
     const out = JSON.parse(printed);
+    const dir = `outbox/audiences/recent-bookers/${AS_OF}`;
     expect(out).toEqual({
-      audience_file: `s3://${platform.bucket}/outbox/audiences/recent-bookers/${AS_OF}/recent-bookers-email-${AS_OF}.csv`,
-      reconciliation_file: `s3://${platform.bucket}/outbox/audiences/recent-bookers/${AS_OF}/recent-bookers-email-${AS_OF}.reconciliation.json`,
+      audience_file: `s3://${platform.bucket}/${dir}/recent-bookers-email-${AS_OF}.csv`,
+      local_path: path.join(tmp, "home", dir, `recent-bookers-email-${AS_OF}.csv`),
+      reconciliation_file: `s3://${platform.bucket}/${dir}/recent-bookers-email-${AS_OF}.reconciliation.json`,
+      reconciliation_local_path: path.join(tmp, "home", dir, `recent-bookers-email-${AS_OF}.reconciliation.json`),
       rows: 7,
       waterfall: RECENT_BOOKERS_WATERFALL,
     });
     expect(parseCsv(await readObject(out.audience_file))).toEqual(RECENT_BOOKERS);
+    // The files a person opens: plain files under LEADPIPE_HOME, byte for byte the objects, private to the user.
+    expect(readFileSync(out.local_path, "utf8")).toBe(await readObject(out.audience_file));
+    expect(readFileSync(out.reconciliation_local_path, "utf8")).toBe(await readObject(out.reconciliation_file));
+    expect(statSync(out.local_path).mode & 0o777).toBe(0o600);
 
     const reconciliation = JSON.parse(await readObject(out.reconciliation_file));
     expect(reconciliation.waterfall.map((s: { step: string; remaining: number; excluded: number }) => ({ step: s.step, remaining: s.remaining, excluded: s.excluded })))
@@ -228,6 +237,20 @@ describe("audience publish", () => {
     expect(reconciliation.waterfall[3].diagnostic_sql).toBe(
       "SELECT count(*) FROM audience_evaluation('recent-bookers', 'email', DATE '2026-11-20') WHERE is_active AND has_contact_point AND has_consent");
     expect(await touchpoints("recent-bookers")).toEqual(RECENT_BOOKERS.slice(1).map(([id]) => ({ customer_id: id, channel: "email", touched_on: AS_OF })));
+  });
+
+  it("`leadpipe audience publish --json` in another terminal, while the platform runs, prints the mirrored file "
+    + "beside the S3 URL", async () => {
+    const cli = path.resolve(__dirname, "../../packages/local/bin/leadpipe.js");
+    const args = ["audience", "publish", "--campaign", "recent-bookers", "--channel", "email", "--as-of", AS_OF, "--dry-run", "--json"];
+    const run = spawnSync(process.execPath, ["--single-threaded-gc", cli, ...args],
+      { env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "home") }, encoding: "utf8", timeout: 120_000 });
+    expect(run.status, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout);
+    const key = `outbox/audiences/recent-bookers/${AS_OF}/dry-run/recent-bookers-email-${AS_OF}.csv`;
+    expect(out).toMatchObject({ audience_file: `s3://${platform.bucket}/${key}`, local_path: path.join(tmp, "home", key), rows: 7 });
+    expect(parseCsv(readFileSync(out.local_path, "utf8"))).toEqual(RECENT_BOOKERS);
+    expect(readFileSync(out.reconciliation_local_path, "utf8")).toBe(await readObject(out.reconciliation_file));
   });
 
   it("says why each customer is out, one rule per edge", async () => {
@@ -263,6 +286,10 @@ describe("audience publish", () => {
     expect(again).toMatchObject({ rows: 7, touchpoints_added: 0, touchpoints_withdrawn: 0, audience_sha256: first.rows[0].audience_sha256 });
     expect(again.waterfall).toEqual(RECENT_BOOKERS_WATERFALL);
     expect(parseCsv(await readObject(again.audience_file))).toEqual(RECENT_BOOKERS);
+    // Published by the use case itself (as the scheduled Lambda does): the platform mirrors it on the object-created event.
+    await platform.mirrored();
+    const local = path.join(tmp, "home", again.audience_file.replace(`s3://${platform.bucket}/`, ""));
+    expect(readFileSync(local, "utf8")).toBe(await readObject(again.audience_file));
     expect((await touchpoints("recent-bookers")).length).toBe(7);
     const pub = await platform.pool.query("SELECT rows, times_published FROM audience_publications WHERE campaign = 'recent-bookers'");
     expect(pub.rows).toEqual([{ rows: 7, times_published: first.rows[0].times_published + 1 }]);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { trackingCodeFor } from "../../packages/local/src/generate/random";
@@ -11,6 +12,8 @@ import { mortgageMatchKey } from "../../packages/core/src/sources/mortgage-row";
 import { s3Store } from "../../packages/core/src/adapters/s3";
 import { readAll } from "../../packages/core/src/imports/streams";
 import type { HandoffResult } from "../../packages/core/src/leads/index";
+import { leadsCommand } from "../../packages/local/src/commands/leads";
+import { platformConnection } from "../../packages/local/src/commands/connect";
 
 const sampleDay = path.resolve(__dirname, "../../fixtures/sample-day");
 let platform: LocalPlatform;
@@ -307,6 +310,9 @@ describe("lead hand-off", () => {
     const audited = await audit();
     expect(audited.map((a) => String(a.lead_id))).toEqual(due);
     expect(audited.every((a) => a.day === today && a.file_key === key && a.handed_off_at.toISOString() === first.handedOffAt)).toBe(true);
+    // Written by the scheduled Lambda: the platform mirrors it as a plain file under LEADPIPE_HOME.
+    await platform.mirrored();
+    expect(readFileSync(path.join(tmp, "home", key), "utf8")).toBe(text);
 
     // The same day again: the same bytes, no new audit rows, even with a new lead waiting.
     await ingest(ivr("call-center-responses-leads-2.csv", [`512-555-0403,11/23/2026 9:00 AM,interested,B-230003,`]));
@@ -321,6 +327,17 @@ describe("lead hand-off", () => {
     expect(next).toMatchObject({ day: tomorrow, created: true, leads: 1 });
     expect((await object(next.key)).trimEnd().split("\n").slice(1).map((l) => l.split(",")[0])).toEqual([String(late)]);
     expect(await handoff(tomorrow)).toMatchObject({ created: false, leads: 1, sha256: next.sha256 });
+
+    // `leadpipe leads handoff --json` prints where the file is beside its S3 key, and the file is there.
+    const stdout = new PassThrough();
+    let printed = "";
+    stdout.on("data", (b: Buffer) => { printed += b.toString(); });
+    await leadsCommand(stdout, async () => platformConnection(platform))
+      .parseAsync(["handoff", "--day", tomorrow, "--json"], { from: "user" });
+    const cli = JSON.parse(printed);
+    expect(cli).toMatchObject({ day: tomorrow, key: next.key, bucket: platform.bucket, created: false, leads: 1, sha256: next.sha256,
+      local_path: path.join(tmp, "home", "outbox", "leads", tomorrow, `leads-${tomorrow}.csv`) });
+    expect(readFileSync(cli.local_path, "utf8")).toBe(await object(next.key));
     expect((await audit()).map((a) => Number(a.lead_id))).toEqual([...due.map(Number), late!].sort((a, b) => a - b));
   });
 });

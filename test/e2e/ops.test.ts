@@ -1,4 +1,5 @@
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
@@ -11,7 +12,7 @@ import { writePartnerC } from "../../packages/local/src/generate/partners";
 import { splitRecords } from "../../packages/core/src/csv/records";
 import { chunkDialect } from "../../packages/core/src/sources/spec";
 import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mortgages";
-import { formatDescription } from "../../packages/local/src/commands/status";
+import { formatDescription, localReports } from "../../packages/local/src/commands/status";
 import { waitWithProgress } from "../../packages/local/src/commands/ingest";
 import { replayImport } from "../../packages/local/src/commands/replay";
 import { progressPrinter } from "../../packages/local/src/report";
@@ -423,10 +424,25 @@ describe("status and progress", () => {
       ["errors-only", "COMPLETE_WITH_ERRORS", 4, 0, 4], ["errors-only", "COMPLETE", 4, 4, 0], ["full", "COMPLETE_WITH_ERRORS", 10, 6, 4]]);
     expect(d.reconciliation).toEqual({ rows_read: 10, accepted: 6, resolved_by_replays: 4, outstanding_rejects: 0 });
     expect(d.replay_command).toBe(`npx leadpipe replay ${original.id} --mode full`);
-    const text = formatDescription(d).split("\n");
+    // The reports as plain files under LEADPIPE_HOME, mirrored by the platform when Finalize wrote them.
+    await platform.mirrored();
+    const local = localReports(d, platform.paths.root);
+    const mirrored = (f: string) => path.join(platform.paths.root, "reports", original.id, f);
+    expect(local).toEqual({ success: mirrored("success.csv"), errors: mirrored("errors.csv"), checklist: mirrored("checklist.json") });
+    for (const f of ["success.csv", "errors.csv", "checklist.json"]) {
+      expect(readFileSync(mirrored(f), "utf8"), f).toBe(await object(`reports/${original.id}/${f}`));
+    }
+    const text = formatDescription(d, local).split("\n");
     expect(text).toContain("rows         read 10 = accepted 6 + rejected 4; accepted = inserted 6 + updated 0 + unchanged 0");
     expect(text).toContain("across runs  read 10 = accepted 6 + re-ingested by replays 4 + still rejected 0");
-    expect(text).toContain(`reports      ${at("success.csv")}`);
+    expect(text).toContain(`reports      ${at("success.csv")}  ${mirrored("success.csv")}`);
+    expect(text).toContain(`             ${at("checklist.json")}  ${mirrored("checklist.json")}`);
+    // `leadpipe status <id> --json` in another terminal while the platform runs.
+    const bin = path.resolve(__dirname, "../../packages/local/bin/leadpipe.js");
+    const cli = spawnSync(process.execPath, ["--single-threaded-gc", bin, "status", original.id, "--json"],
+      { env: { ...process.env, LEADPIPE_HOME: platform.paths.root }, encoding: "utf8", timeout: 120_000 });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ reports: d.reports, local_reports: local });
     expect(text).toContain("                   1 row(s)  validation  Loan Amount: expected an amount like 312500.00 (1 re-ingested)");
     expect(text.find((l) => l.startsWith("steps"))).toMatch(/^steps +validate \d+ ms, checksum \d+ ms, stage \d+ ms, process \d+ ms, finalize \d+ ms$/);
   });

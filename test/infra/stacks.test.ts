@@ -1,12 +1,12 @@
 /**
  * The synthesized CloudFormation of two tenants, asserted offline (no AWS credentials):
- * "test" (an unlisted stage: the development profile) and "prod" (the production profile).
+ * "test" (listed in stacks/config.ts with the development profile) and "prod" (the production profile).
  */
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
-import { stageConfig, type StageConfig } from "../../stacks/config";
+import { stageConfig, stageNames, type StageConfig } from "../../stacks/config";
 import { placeholdersIn } from "../../stacks/ingest-definition";
 import { PROJECT_ROOT, synthesize } from "../../stacks/synth";
 
@@ -46,6 +46,24 @@ const ALL_HANDLERS = [
   "functions/resolve-people.handler",
   "functions/migrate.handler",
 ].sort();
+
+/**
+ * The landing-bucket prefixes each handler reads and writes, worked out from the ObjectStore calls
+ * of its use cases in packages/core (imports are landed under inbox/ or written by a replay under
+ * replays/; chunks under staging/; reports under reports/<import id>/). A handler not listed here
+ * (trigger, resolve-people, refresh-views, migrate, …) may not touch the bucket at all.
+ */
+const S3_PREFIXES: Record<string, { read: string[]; write: string[] }> = {
+  "functions/validate.handler": { read: ["inbox/", "replays/"], write: [] },
+  "functions/checksum.handler": { read: ["inbox/", "replays/"], write: ["reports/"] },
+  "functions/stage.handler": { read: ["inbox/", "replays/"], write: ["staging/"] },
+  "functions/process-chunk.handler": { read: ["inbox/", "replays/", "staging/"], write: [] },
+  "functions/finalize.handler": { read: [], write: ["reports/"] },
+  "functions/mark-failed.handler": { read: [], write: ["reports/"] },
+  "functions/replay.handler": { read: ["inbox/", "replays/", "staging/"], write: ["replays/"] },
+  "functions/lead-handoff.handler": { read: [], write: ["outbox/leads/"] },
+  "functions/publish-audience.handler": { read: [], write: ["outbox/audiences/"] },
+};
 
 /**
  * Inline IAM statements allowed to name Resource "*". Empty: anything AWS only grants on "*"
@@ -171,6 +189,43 @@ function roleStatements(template: Template, fnId: string): Json[] {
   return Object.values(resources(template, "AWS::IAM::Policy"))
     .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
     .flatMap((p) => statementsOf(p.Properties));
+}
+
+/** Read-only S3 actions; anything else (Put*, Delete*, Abort*, Restore*, s3:* …) counts as a write. */
+const S3_READ_ACTION = /^s3:(Get|List)[A-Za-z]*\*?$/;
+
+/**
+ * What a Lambda's role may do in the landing bucket: the object prefixes it may read and write,
+ * and the problems found (a resource that is not the landing bucket or one of its prefixes, a
+ * write on the bucket itself, a delete anywhere).
+ */
+function s3AccessOf(template: Template, fnId: string, bucketId: string): { read: string[]; write: string[]; problems: string[] } {
+  const read = new Set<string>();
+  const write = new Set<string>();
+  const problems: string[] = [];
+  const bucketArn = JSON.stringify(getAttArn(bucketId));
+  for (const statement of roleStatements(template, fnId)) {
+    const actions: string[] = asList(statement.Action);
+    if (!actions.some((a) => a.startsWith("s3:") || a === "*")) continue;
+    const writes = actions.filter((a) => !S3_READ_ACTION.test(a));
+    if (statement.Effect !== "Allow") continue;
+    if (actions.some((a) => /^s3:Delete/.test(a) || a === "s3:*" || a === "*")) problems.push(`may delete: ${JSON.stringify(actions)}`);
+    for (const resource of asList(statement.Resource)) {
+      if (JSON.stringify(resource) === bucketArn) {
+        if (writes.length > 0) problems.push(`writes on the bucket itself: ${JSON.stringify(writes)}`);
+        continue;
+      }
+      const parts = resource?.["Fn::Join"]?.[1];
+      const suffix = Array.isArray(parts) && parts.length === 2 && JSON.stringify(parts[0]) === bucketArn ? parts[1] : undefined;
+      const prefix = typeof suffix === "string" ? /^\/((?:[a-z]+\/)+)\*$/.exec(suffix)?.[1] : undefined;
+      if (!prefix) {
+        problems.push(`names ${JSON.stringify(resource)}, not a prefix of the landing bucket`);
+        continue;
+      }
+      (writes.length > 0 ? write : read).add(prefix);
+    }
+  }
+  return { read: [...read].sort(), write: [...write].sort(), problems };
 }
 
 function asList<T>(value: T | T[]): T[] {
@@ -551,6 +606,42 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       });
     });
 
+    it("admits to the alert topic's policy only its own rules and alarm (aws:SourceArn); functions publish through their roles", () => {
+      const { pipeline } = t();
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      const topic = JSON.stringify({ Ref: topicId });
+      const [, policy] = only(resources(pipeline, "AWS::SNS::TopicPolicy"), "topic policy");
+      expect(policy.Properties.Topics).toEqual([{ Ref: topicId }]);
+
+      const rules = Object.entries(resources(pipeline, "AWS::Events::Rule"))
+        .filter(([, r]) => (r.Properties.Targets as Json[]).some((target) => JSON.stringify(target.Arn) === topic))
+        .map(([id]) => id);
+      const alarms = Object.entries(resources(pipeline, "AWS::CloudWatch::Alarm"))
+        .filter(([, a]) => ((a.Properties.AlarmActions ?? []) as Json[]).some((action) => JSON.stringify(action) === topic))
+        .map(([id]) => id);
+      expect(rules).toHaveLength(1); // executions ending FAILED, TIMED_OUT or ABORTED
+      expect(alarms).toHaveLength(1); // a failed audience publish
+
+      const statements = statementsOf(policy.Properties);
+      for (const s of statements) {
+        expect(s).toMatchObject({ Effect: "Allow", Action: "sns:Publish", Resource: { Ref: topicId } });
+        expect(Object.keys(s.Principal), "only service principals, no account or role").toEqual(["Service"]);
+      }
+      const admitted = (ss: Array<{ service: string; source: Json }>) => ss.map((x) => JSON.stringify(x)).sort();
+      expect(admitted(statements.map((s) => ({ service: s.Principal.Service, source: s.Condition })))).toEqual(admitted([
+        ...rules.map((id) => ({ service: "events.amazonaws.com", source: { ArnEquals: { "aws:SourceArn": getAttArn(id) } } })),
+        ...alarms.map((id) => ({ service: "cloudwatch.amazonaws.com", source: { ArnEquals: { "aws:SourceArn": getAttArn(id) } } })),
+      ]));
+
+      // The functions that alert (mark-failed itself; the others through their on-failure destination)
+      // publish through their execution roles.
+      for (const handler of ["mark-failed", "trigger", "resolve-people", "refresh-views", "lead-handoff"]) {
+        expect(roleStatements(pipeline, functionId(pipeline, `functions/${handler}.handler`)), handler).toContainEqual(
+          expect.objectContaining({ Action: "sns:Publish", Resource: { Ref: topicId } }),
+        );
+      }
+    });
+
     it("lets mark-failed publish to the alert topic", () => {
       const { pipeline } = t();
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
@@ -619,6 +710,30 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
   });
 
   describe("IAM", () => {
+    it("lets each function read and write only its own prefixes of the landing bucket, and delete nothing", () => {
+      const { pipeline } = t();
+      const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
+      const handlers = Object.values(leadpipeFunctions(pipeline)).map((f) => String(f.Properties.Handler));
+      for (const handler of Object.keys(S3_PREFIXES)) expect(handlers, handler).toContain(handler);
+      for (const handler of handlers) {
+        const expected = S3_PREFIXES[handler] ?? { read: [], write: [] };
+        const access = s3AccessOf(pipeline, functionId(pipeline, handler), bucketId);
+        expect(access, handler).toEqual({ read: [...expected.read].sort(), write: [...expected.write].sort(), problems: [] });
+      }
+    });
+
+    it("grants no S3 action on another bucket or on every bucket", () => {
+      const [bucketId] = only(resources(t().pipeline, "AWS::S3::Bucket"), "bucket");
+      const bucketArn = JSON.stringify(getAttArn(bucketId));
+      const offenders = inlineStatements(t().pipeline)
+        .filter(({ statement }) => asList(statement.Action).some((a: string) => a.startsWith("s3:")))
+        .filter(({ statement }) => asList(statement.Resource).some((r) => !JSON.stringify(r).includes(bucketArn)))
+        // CDK's bucket-notification helper sets the notification configuration of this bucket by name.
+        .filter(({ statement }) => JSON.stringify(asList(statement.Action)) !== JSON.stringify(["s3:PutBucketNotification"]))
+        .map(({ owner, statement }) => `${owner}: ${JSON.stringify(statement.Action)} on ${JSON.stringify(statement.Resource)}`);
+      expect(offenders).toEqual([]);
+    });
+
     it('names specific resources in every inline statement (no Resource "*")', () => {
       const offenders = (["database", "pipeline"] as const).flatMap((stack) =>
         inlineStatements(t()[stack])
@@ -673,10 +788,11 @@ describe("production vs development", () => {
     );
   });
 
-  it("an unlisted stage gets the development profile", () => {
-    expect(stageConfig("some-engineer")).toEqual(stageConfig("dev"));
+  it("the test stage is listed with the development profile, prod with the production profile", () => {
+    expect(tenants.dev.config).toEqual(stageConfig("dev"));
     expect(tenants.dev.config.retainData).toBe(false);
     expect(tenants.prod.config.retainData).toBe(true);
+    expect(stageNames()).toEqual(expect.arrayContaining(["ci", "dev", "local", "prod", "test"]));
   });
 
   it("names every stack after its stage", () => {

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { StateMachine } from "aws-local-stepfunctions";
 import { Import, Sources, createPool, migrate, resetConfig, type Pool } from "@leadpipe/core";
-import { createS3Client } from "@leadpipe/core/adapters/s3";
+import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { homePaths, type HomePaths } from "./home";
 import { startPostgres, type RunningPostgres } from "./postgres";
 import { startLocalEndpoints } from "./endpoints";
@@ -15,6 +15,7 @@ import { WorkerPool } from "./workers";
 import { withDeadline } from "./deadline";
 import { readRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
+import { MIRRORED_PREFIXES, mirrorObject, mirrorPath } from "./mirror";
 import { stageConfig } from "../../../stacks/config";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -106,6 +107,11 @@ export class LocalPlatform {
   private workers?: WorkerPool;
   private handlers = new Map<string, Promise<Handler>>();
   private pendingTriggers = new Set<Promise<unknown>>();
+  /** Mirror copies of outbox/ and reports/ objects under way, by key (one at a time per key: the latest write wins). */
+  private mirrors = new Map<string, Promise<void>>();
+  /** Keys whose latest mirror copy failed (their file, if any, is an older version). */
+  private unmirrored = new Set<string>();
+  private flushes = new Map<string, () => void>();
   private readonly log: (line: string) => void;
 
   private constructor(readonly paths: HomePaths, private readonly options: LocalOptions) {
@@ -208,10 +214,24 @@ export class LocalPlatform {
       });
     });
     this.s3Endpoint = child;
-    child.on("message", (m: { event?: { Records: Array<{ eventName: string; s3: { object: { key: string } } }> } }) => {
+    child.on("exit", () => {
+      for (const resolve of this.flushes.values()) resolve();
+      this.flushes.clear();
+    });
+    type S3Records = { Records: Array<{ eventName: string; s3: { object: { key: string } } }> };
+    child.on("message", (m: { flushed?: string; event?: S3Records }) => {
+      if (m.flushed) {
+        this.flushes.get(m.flushed)?.();
+        this.flushes.delete(m.flushed);
+        return;
+      }
       const event = m.event;
       const record = event?.Records[0];
-      if (!event || !record?.eventName.startsWith("ObjectCreated:") || !record.s3.object.key.startsWith("inbox/")) return;
+      if (!event || !record?.eventName.startsWith("ObjectCreated:")) return;
+      // Files for people (audiences, hand-offs, import reports): mirrored as plain files under LEADPIPE_HOME.
+      const key = record.s3.object.key;
+      if (MIRRORED_PREFIXES.some((prefix) => key.startsWith(prefix))) this.mirrorSoon(key);
+      if (!key.startsWith("inbox/")) return;
       // S3 notifications carry URL-encoded keys (spaces as '+'); s3rver's do not.
       record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%2F/g, "/").replace(/%20/g, "+");
       this.notifications.push(structuredClone(event));
@@ -219,6 +239,45 @@ export class LocalPlatform {
       this.pendingTriggers.add(p);
       void p.finally(() => this.pendingTriggers.delete(p));
     });
+  }
+
+  /** Copies the object to $LEADPIPE_HOME/<key> (mirror.ts), after any copy of the same key still under way. */
+  private mirrorSoon(key: string): void {
+    const copy = async () => {
+      const file = await mirrorObject(s3Store(this.s3), this.bucket, key, this.paths.root);
+      if (!file) this.log(`not mirrored under ${this.paths.root}: ${JSON.stringify(key)} is not a file path`);
+      this.unmirrored.delete(key);
+    };
+    const next = (this.mirrors.get(key) ?? Promise.resolve()).then(copy).catch((err: Error) => {
+      this.unmirrored.add(key);
+      this.log(`mirroring ${key} under ${this.paths.root} failed: ${err.message}`);
+    });
+    this.mirrors.set(key, next);
+    void next.finally(() => { if (this.mirrors.get(key) === next) this.mirrors.delete(key); });
+  }
+
+  /**
+   * Resolves once every outbox/ and reports/ object written before the call is mirrored under
+   * LEADPIPE_HOME: the S3 endpoint answers a flush after the events it already sent, then the
+   * copies they started are awaited.
+   */
+  async mirrored(): Promise<void> {
+    const child = this.s3Endpoint;
+    if (child?.connected) {
+      const id = randomUUID();
+      await new Promise<void>((resolve) => {
+        this.flushes.set(id, resolve);
+        child.send({ flush: id });
+      });
+    }
+    while (this.mirrors.size > 0) await Promise.all([...this.mirrors.values()]);
+  }
+
+  /** The mirror of an object this platform's bucket holds, once it is there (undefined: it could not be mirrored). */
+  async mirror(key: string): Promise<string | undefined> {
+    await this.mirrored();
+    const file = mirrorPath(this.paths.root, key);
+    return file && existsSync(file) && !this.unmirrored.has(key) ? file : undefined;
   }
 
   /** The S3-compatible endpoint's process (for the benchmarks' CPU accounting). */
@@ -456,6 +515,7 @@ export class LocalPlatform {
     this.schedules?.stop();
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
+    if (this.s3) await this.mirrored();
     await this.workers?.close();
     const { resetPlatform } = (await import(path.join(functionsDir, "platform.ts"))) as { resetPlatform(): Promise<void> };
     await resetPlatform();

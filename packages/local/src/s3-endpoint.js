@@ -1,7 +1,8 @@
 // The local S3-compatible endpoint (s3rver) in a process of its own, started by LocalPlatform.startS3:
 // serving uploads and reads (their MD5s, file I/O, HTTP) no longer takes turns with the platform's
 // main thread, which hashes, plans chunks and runs the state machine meanwhile. Object-created
-// events go to the parent as IPC messages; the process ends when the parent says "close" or goes away.
+// events go to the parent as IPC messages (s3rver emits them before it answers the request that
+// wrote the object); the process ends when the parent says "close" or goes away.
 import "./quiet-warnings.js";
 import S3rver from "s3rver";
 
@@ -13,6 +14,11 @@ const address = await server.run();
 if (server.httpServer) server.httpServer.keepAliveTimeout = 10 * 60_000;
 server.on("event", (event) => process.send?.({ event }));
 process.on("message", (message) => {
+  // Answered after every event already sent: the parent then knows it has them all (LocalPlatform.mirrored).
+  if (message && typeof message === "object" && "flush" in message) {
+    process.send?.({ flushed: message.flush });
+    return;
+  }
   if (message !== "close") return;
   server.httpServer?.closeAllConnections?.();
   void server.close().finally(() => process.exit(0));

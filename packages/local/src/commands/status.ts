@@ -1,5 +1,8 @@
+import { existsSync } from "node:fs";
 import { Command } from "commander";
 import { Import, createPool } from "@leadpipe/core";
+import { homePaths } from "../home";
+import { mirrorPath } from "../mirror";
 import { wholeNumber } from "./numbers";
 import { readOnlyQuery, formatRows, withDatabase } from "./sql";
 
@@ -31,15 +34,35 @@ export function statusCommand(): Command {
           await pool.end();
         }
       });
-      process.stdout.write(opts.json ? JSON.stringify(d, null, 2) + "\n" : formatDescription(d));
+      const local = localReports(d, homePaths().root);
+      process.stdout.write(opts.json
+        ? JSON.stringify({ ...d, local_reports: local }, null, 2) + "\n"
+        : formatDescription(d, local));
     });
+}
+
+export type LocalReports = Record<keyof typeof Import.REPORT_FILES, string | null>;
+
+/**
+ * Where the platform mirrored the import's reports under LEADPIPE_HOME (mirror.ts), each file
+ * that is there (null: not written, or written before the platform mirrored reports).
+ */
+export function localReports(d: Import.ImportDescription, root: string): LocalReports | null {
+  const prefix = d.import.reports_prefix;
+  if (!d.reports || !prefix) return null;
+  const at = (file: string) => {
+    const local = mirrorPath(root, prefix + file);
+    return local && existsSync(local) ? local : null;
+  };
+  const files = Import.REPORT_FILES;
+  return { success: at(files.success), errors: at(files.errors), checklist: at(files.checklist) };
 }
 
 const iso = (d: Date | string | null | undefined) => (d ? new Date(d).toISOString() : "");
 const n = (v: number | null | undefined) => (v === null || v === undefined ? "?" : v.toLocaleString("en-US"));
 
 /** One import for people: a label per line, the numbers that reconcile, where to look next. */
-export function formatDescription(d: Import.ImportDescription): string {
+export function formatDescription(d: Import.ImportDescription, local: LocalReports | null = null): string {
   const i = d.import;
   const lines: [string, string][] = [
     ["import", i.id],
@@ -57,7 +80,11 @@ export function formatDescription(d: Import.ImportDescription): string {
   ];
   if (i.duplicate_of) lines.push(["duplicate of", i.duplicate_of]);
   if (i.alert_status) lines.push(["alert", `${i.alert_status}${i.alert_error ? `: ${i.alert_error}` : ""}`]);
-  if (d.reports) lines.push(["reports", d.reports.success], ["", d.reports.errors], ["", d.reports.checklist]);
+  if (d.reports) {
+    const beside = (url: string, file: string | null | undefined) => (file ? `${url}  ${file}` : url);
+    lines.push(["reports", beside(d.reports.success, local?.success)], ["", beside(d.reports.errors, local?.errors)],
+      ["", beside(d.reports.checklist, local?.checklist)]);
+  }
   if (d.replay_of) lines.push(["replay of", `${d.replay_of.id} (${d.replay_of.mode})`]);
   for (const [k, r] of d.replays.entries()) {
     lines.push([k === 0 ? "replays" : "", `${r.id} ${r.mode} ${r.status} read ${n(r.rows_read)}, accepted ${n(r.accepted)}, rejected ${n(r.rejected)}`]);
