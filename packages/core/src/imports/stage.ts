@@ -4,7 +4,7 @@ import { RecordSplitter, RecordTooLongError, type RecordSink } from "../csv/reco
 import { badBytes } from "../csv/bytes";
 import * as Sources from "../sources/index";
 import { chunkDialect, fileColumns, replayReader, type CsvReader, type Reader } from "../sources/spec";
-import { readSheetRows } from "../xlsx/read";
+import { SharedStringsTooLargeError, readSheetRows } from "../xlsx/read";
 import { getImport, stepFinished, stepStarted, type ImportRow } from "./repo";
 import { readAll } from "./streams";
 
@@ -306,6 +306,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
   } catch (err) {
     if (err instanceof FileRejectedError) throw err;
     if (err instanceof RecordTooLongError) throw new FileRejectedError(`not a line-structured text file: ${err.message}`);
+    if (err instanceof SharedStringsTooLargeError) throw new FileRejectedError(`XLSX workbook rejected: ${err.message}`);
     if (spec.reader.format === "xlsx" && !numbered && !isTransient(err)) {
       throw new FileRejectedError(`corrupt XLSX workbook: ${(err as Error).message}`, { cause: err });
     }

@@ -1,0 +1,106 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { afterAll, describe, expect, it } from "vitest";
+import { SharedStrings, SharedStringsTooLargeError, readSheetRows } from "../../packages/core/src/xlsx/read";
+import { buildZip } from "../support/zip";
+
+const NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"';
+const REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+
+/** A workbook whose first sheet has `cells` (t="s" cells are indices into `strings`), entries in the given order. */
+function workbook(strings: Buffer, sheetRows: string, order: "strings-first" | "sheet-first" = "strings-first"): Buffer {
+  const sheet = { name: "xl/worksheets/sheet1.xml", data: Buffer.from(`<?xml version="1.0"?><worksheet ${NS}><sheetData>${sheetRows}</sheetData></worksheet>`) };
+  const sst = { name: "xl/sharedStrings.xml", data: strings };
+  return buildZip([
+    { name: "xl/workbook.xml", data: Buffer.from(`<?xml version="1.0"?><workbook ${NS} xmlns:r="${REL}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>`) },
+    { name: "xl/_rels/workbook.xml.rels", data: Buffer.from(`<?xml version="1.0"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
+      `<Relationship Id="rId1" Type="${REL}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="rId2" Type="${REL}/sharedStrings" Target="sharedStrings.xml"/></Relationships>`) },
+    ...(order === "strings-first" ? [sst, sheet] : [sheet, sst]),
+  ]);
+}
+
+/** A shared-strings table of `n` distinct short strings, built in pieces (it may be larger than one JS string can be). */
+function manyStrings(n: number): Buffer {
+  const parts = [Buffer.from(`<?xml version="1.0"?><sst ${NS} count="${n}" uniqueCount="${n}">`)];
+  for (let i = 0; i < n; i += 100_000) {
+    let s = "";
+    for (let k = i; k < Math.min(n, i + 100_000); k++) s += `<si><t>s${k.toString(36)}</t></si>`;
+    parts.push(Buffer.from(s));
+  }
+  parts.push(Buffer.from("</sst>"));
+  return Buffer.concat(parts);
+}
+
+async function rows(xlsx: Buffer, maxSharedStringBytes?: number): Promise<[number, string[]][]> {
+  const out: [number, string[]][] = [];
+  await readSheetRows(Readable.from([xlsx]), (cells, row) => {
+    out.push([row, cells]);
+  }, { maxSharedStringBytes });
+  return out;
+}
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-xlsx-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("the shared-strings table, compact and capped", () => {
+  it("gives back every string as it was added (multi-byte text, empty, one larger than a block)", () => {
+    const table = new SharedStrings();
+    const big = "é".repeat(9 * 1024 * 1024);
+    const texts = ["", "plain", "José Zoë 日本 😀", big, "after the big one"];
+    for (const t of texts) table.add(t);
+    expect(texts.map((_, i) => table.get(i))).toEqual(texts);
+    expect(table.get(5)).toBeUndefined();
+    expect(table.get(-1)).toBeUndefined();
+  });
+
+  it("stops with the reason once it would hold more than its cap", () => {
+    const table = new SharedStrings(100);
+    for (let i = 0; i < 4; i++) table.add("1234567890");
+    expect(() => table.add("x")).toThrow(SharedStringsTooLargeError);
+    expect(() => table.add("x")).toThrow(/shared-strings table holds more than 100 bytes \(5 strings so far\)/);
+  });
+});
+
+describe("reading a workbook's shared strings", () => {
+  const sst = Buffer.from(`<?xml version="1.0"?><sst ${NS}><si><t>Loan Number</t></si><si><t>Name</t></si>` +
+    `<si><t>B-1</t></si><si><r><t>Zo</t></r><r><rPr><b/></rPr><t>ë Li</t></r></si></sst>`);
+  const sheet = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>' +
+    '<row r="3"><c r="A3" t="s"><v>2</v></c><c r="B3" t="s"><v>3</v></c></row>';
+
+  it("resolves shared-string cells, rich text joined", async () => {
+    expect(await rows(workbook(sst, sheet, "strings-first"))).toEqual([[1, ["Loan Number", "Name"]], [3, ["B-1", "Zoë Li"]]]);
+  });
+
+  it("never turns a shared-string cell it cannot resolve into text: the read fails with the reason", async () => {
+    // exceljs's streaming reader can lose a table that comes after a sheet it spooled (it does with
+    // this small in-memory archive); the cells it could not look up used to read "[object Object]".
+    const read = rows(workbook(sst, sheet, "sheet-first"));
+    await read.then(
+      (got) => expect(got).toEqual([[1, ["Loan Number", "Name"]], [3, ["B-1", "Zoë Li"]]]),
+      (err: Error) => expect(err.message).toMatch(/a cell refers to shared string 0, and the table has \d+/));
+  });
+
+  it("refuses a workbook whose table is over the cap, naming it", async () => {
+    await expect(rows(workbook(manyStrings(10_000), sheet), 64 * 1024)).rejects.toThrow(/shared-strings table holds more than 65536 bytes/);
+  });
+
+  it("reads a 3M-string table in a child process within a bounded RSS, and stops one over a 24 MB cap early", () => {
+    const file = path.join(tmp, "strings.xlsx");
+    const n = 3_000_000;
+    writeFileSync(file, workbook(manyStrings(n), `<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>${n - 1}</v></c></row>`));
+    const run = (...args: string[]) => JSON.parse(execFileSync(process.execPath,
+      ["--import", "tsx", path.resolve(__dirname, "../support/xlsx-read-rss.ts"), file, ...args], { encoding: "utf8", timeout: 120_000 })) as
+      { rows: number; first?: string[]; error: string | null; peakRssMB: number };
+    const whole = run();
+    expect(whole).toMatchObject({ rows: 1, first: ["s0", `s${(n - 1).toString(36)}`], error: null });
+    // 3M strings held by exceljs as JS strings took about 290 MB here; compact, about half.
+    expect(whole.peakRssMB).toBeLessThan(260);
+    const capped = run(String(24 * 1024 * 1024));
+    expect(capped.error).toMatch(/^SharedStringsTooLargeError: its shared-strings table holds more than 25165824 bytes/);
+    expect(capped.rows).toBe(0);
+    expect(capped.peakRssMB).toBeLessThan(260);
+  }, 180_000);
+});
