@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPlatform, type Dropped } from "../../packages/local/src/platform";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
+import { manyStrings, workbook } from "../support/xlsx";
 
 // No silent byte loss, end to end on the local platform: line endings, bytes that are not text,
 // file names of any length S3 accepts, and the inbox watcher.
@@ -13,14 +14,19 @@ const SAMPLE_REJECTED_LINES = [8, 9, 10, 11];
 let platform: LocalPlatform;
 let tmp: string;
 
+/** A shared-strings cap small enough for a test workbook to pass it (the default is 1 GiB). */
+const XLSX_CAP = 512 * 1024;
+
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-e2e-bytes-"));
   process.env.LOG_LEVEL = "silent";
+  process.env.XLSX_MAX_SHARED_STRING_BYTES = String(XLSX_CAP);
   platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
 }, 180_000);
 
 afterAll(async () => {
   await platform?.close();
+  delete process.env.XLSX_MAX_SHARED_STRING_BYTES;
   rmSync(tmp, { recursive: true, force: true });
   if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
 });
@@ -195,5 +201,16 @@ describe("the inbox watcher", () => {
     const left = readdirSync(Buffer.from(inbox), { encoding: "buffer" }).filter((n) => n[0] !== 0x2e);
     expect(left.map((n) => n.toString("hex"))).toEqual([badName.toString("hex")]);
     expect(existsSync(path.join(inbox, "partner-b-mortgages-2026-12-06-watched.csv"))).toBe(false);
+  });
+});
+
+describe("XLSX memory", () => {
+  it("ends a workbook whose shared-strings table is over the cap FAILED with the reason, under the zip-bomb limits", async () => {
+    const strings = manyStrings(100_000);
+    const xlsx = workbook(strings, '<row r="1"><c r="A1" t="s"><v>0</v></c></row>');
+    expect(strings.length / xlsx.length).toBeLessThan(200);
+    const row = await ingest("partner-a-mortgages-2026-12-06-strings.xlsx", xlsx);
+    expect(row).toMatchObject({ status: "FAILED", failed_step: "stage" });
+    expect(row.status_reason).toMatch(new RegExp(`XLSX workbook rejected: its shared-strings table holds more than ${XLSX_CAP} bytes`));
   });
 });

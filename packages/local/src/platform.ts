@@ -408,14 +408,6 @@ export class LocalPlatform {
       [row.id, `execution ended without a terminal status: ${ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown"}`]);
   }
 
-  /** Files in the local inbox folder, oldest first. */
-  inboxFiles(): string[] {
-    return readdirSync(this.paths.inbox, { withFileTypes: true })
-      .filter((e) => e.isFile() && !e.name.startsWith("."))
-      .map((e) => path.join(this.paths.inbox, e.name))
-      .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs || a.localeCompare(b));
-  }
-
   /** Moves a dropped inbox file aside so it is picked up once. */
   archive(file: string): void {
     const dir = path.join(this.paths.processed, new Date().toISOString().slice(0, 10));

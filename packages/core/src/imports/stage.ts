@@ -296,7 +296,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
         while (cells.length < width) cells.push("");
         out.add(csvRecord(cells), row);
         await out.flush();
-      });
+      }, { maxSharedStringBytes: deps.settings.maxSharedStringBytes });
       chunks = await out.end();
     } else {
       const out = writer();
