@@ -69,6 +69,21 @@ describe("line endings: every one ends a record", () => {
       "SELECT borrower_last_name, source_row FROM mortgages WHERE mortgage_id = $1", [`B-${tag}02`]);
     expect(m).toEqual({ borrower_last_name: "O'Brien", source_row: 3 });
   });
+
+  it("a Windows-1252 file (rewritten by Stage) with CR-only endings reads as its CRLF twin, accents and all", async () => {
+    const crlf = readFileSync(path.resolve(__dirname, "../../fixtures/sample-day/partner-c-mortgages-2026-11-20.csv"));
+    const twin = (tag: string, cr: boolean) => {
+      const text = crlf.toString("latin1").replace(/C-1000(\d\d)/g, `C-${tag}$1`);
+      return Buffer.from(cr ? text.replace(/\r\n/g, "\r") : text, "latin1");
+    };
+    const a = await ingest("partner-c-mortgages-2026-12-06-crlf.csv", twin("K1", false));
+    const b = await ingest("partner-c-mortgages-2026-12-06-cr.csv", twin("K2", true));
+    expect(a.rows_read).toBeGreaterThan(0);
+    expect([b.status, b.rows_read, b.accepted, b.rejected]).toEqual([a.status, a.rows_read, a.accepted, a.rejected]);
+    expect((await rejects(b.id)).map((r) => r.row_number)).toEqual((await rejects(a.id)).map((r) => r.row_number));
+    const { rows: [m] } = await platform.pool.query("SELECT borrower_first_name, borrower_last_name FROM mortgages WHERE mortgage_id = 'C-K201'");
+    expect(m).toEqual({ borrower_first_name: "José", borrower_last_name: "Muñoz" });
+  });
 });
 
 describe("bytes that are not text", () => {
