@@ -1,5 +1,6 @@
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { promisify } from "node:util";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -15,6 +16,7 @@ async function rows(xlsx: Buffer, maxSharedStringBytes?: number): Promise<[numbe
   return out;
 }
 
+const execFileAsync = promisify(execFile);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-xlsx-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -60,20 +62,26 @@ describe("reading a workbook's shared strings", () => {
     await expect(rows(workbook(manyStrings(10_000), sheet), 64 * 1024)).rejects.toThrow(/shared-strings table holds more than 65536 bytes/);
   });
 
-  it("reads a 3M-string table in a child process within a bounded RSS, and stops one over a 24 MB cap early", () => {
+  it("reads a 3M-string table in a child process within a bounded RSS, and stops one over a 24 MB cap early", async () => {
     const file = path.join(tmp, "strings.xlsx");
     const n = 3_000_000;
-    writeFileSync(file, workbook(manyStrings(n), `<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>${n - 1}</v></c></row>`));
-    const run = (...args: string[]) => JSON.parse(execFileSync(process.execPath,
-      ["--import", "tsx", path.resolve(__dirname, "../support/xlsx-read-rss.ts"), file, ...args], { encoding: "utf8", timeout: 120_000 })) as
+    const support = (name: string) => path.resolve(__dirname, "../support", name);
+    // Children, awaited: this process stays free to answer the test runner meanwhile.
+    await run(support("xlsx-strings-file.ts"), file, String(n));
+    const read = async (...args: string[]) => JSON.parse(await run(support("xlsx-read-rss.ts"), file, ...args)) as
       { rows: number; first?: string[]; error: string | null; peakRssMB: number };
-    const whole = run();
+    const whole = await read();
     expect(whole).toMatchObject({ rows: 1, first: ["s0", `s${(n - 1).toString(36)}`], error: null });
     // 3M strings held by exceljs as JS strings took about 290 MB here; compact, about half.
     expect(whole.peakRssMB).toBeLessThan(260);
-    const capped = run(String(24 * 1024 * 1024));
+    const capped = await read(String(24 * 1024 * 1024));
     expect(capped.error).toMatch(/^SharedStringsTooLargeError: its shared-strings table holds more than 25165824 bytes/);
     expect(capped.rows).toBe(0);
     expect(capped.peakRssMB).toBeLessThan(260);
-  }, 180_000);
+  }, 240_000);
 });
+
+async function run(script: string, ...args: string[]): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, ["--import", "tsx", script, ...args], { encoding: "utf8", timeout: 180_000 });
+  return stdout;
+}

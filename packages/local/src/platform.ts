@@ -431,28 +431,31 @@ export class LocalPlatform {
     const failed: { file: string; error: string; alerted: boolean }[] = [];
     const entries = readdirSync(Buffer.from(this.paths.inbox), { withFileTypes: true, encoding: "buffer" })
       .filter((e) => e.isFile() && e.name[0] !== 0x2e)
-      .map((e) => {
+      .flatMap((e) => {
         const where = Buffer.concat([Buffer.from(this.paths.inbox + path.sep), e.name]);
-        const st = statSync(where);
-        return { name: e.name, where, version: `${st.size}:${st.mtimeMs}`, mtime: st.mtimeMs };
+        const st = statSync(where, { throwIfNoEntry: false });
+        // Gone since the listing (moved away by someone else): nothing to land.
+        return st ? [{ name: e.name, where, version: `${st.size}:${st.mtimeMs}`, mtime: st.mtimeMs }] : [];
       })
       .sort((a, b) => a.mtime - b.mtime || Buffer.compare(a.name, b.name));
     for (const e of entries) {
       const file = e.where.toString("utf8");
+      // By its bytes: two names that are not UTF-8 can read the same as text.
+      const id = e.name.toString("hex");
       try {
         if (!isUtf8(e.name)) {
           throw new Error("the file name is not UTF-8 text, and S3 keys are: rename the file (e.g. convmv -f latin1 -t utf8)");
         }
         const dropped = await this.drop(file);
         this.archive(file);
-        this.unlanded.delete(file);
+        this.unlanded.delete(id);
         landed.push(dropped);
       } catch (err) {
         const error = `${(err as Error).name}: ${(err as Error).message}`;
-        const alerted = this.unlanded.get(file) !== e.version;
+        const alerted = this.unlanded.get(id) !== e.version;
         failed.push({ file, error, alerted });
         if (!alerted) continue;
-        this.unlanded.set(file, e.version);
+        this.unlanded.set(id, e.version);
         this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn,
           subject: `leadpipe inbox: could not land ${path.basename(file)}`,
           message: `The inbox file ${file} could not be landed in the bucket and stays in the inbox: ${error}\n` +
