@@ -28,7 +28,8 @@ async function build(): Promise<Deps> {
     store: s3Store(createS3Client(c.S3_ENDPOINT, c.AWS_REGION)),
     notifier: notifier(),
     log: createLogger({ service: "leadpipe", stage: c.LEADPIPE_STAGE }),
-    settings: { bucket: c.LANDING_BUCKET, chunkRows: c.CHUNK_ROWS, maxFileBytes: c.MAX_FILE_BYTES },
+    settings: { bucket: c.LANDING_BUCKET, chunkRows: c.CHUNK_ROWS, maxFileBytes: c.MAX_FILE_BYTES,
+      maxSharedStringBytes: c.XLSX_MAX_SHARED_STRING_BYTES },
   };
 }
 

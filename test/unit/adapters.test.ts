@@ -3,7 +3,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { sfnStarter } from "../../packages/core/src/adapters/sfn";
-import { snsNotifier } from "../../packages/core/src/adapters/sns";
+import { alertSubject, snsNotifier } from "../../packages/core/src/adapters/sns";
 import { errorMessage } from "../../packages/core/src/imports/mark-failed";
 import { asRetryable, FileRejectedError, RetryableError } from "../../packages/core/src/errors";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -74,6 +74,18 @@ describe("SNS notifier", () => {
     sns.on(PublishCommand).resolves({ MessageId: "m1" });
     await snsNotifier(new SNSClient({ region: "us-east-1" }), "arn:topic").alert("subj", "body");
     expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toEqual({ TopicArn: "arn:topic", Subject: "subj", Message: "body" });
+  });
+
+  it("makes any text a subject SNS accepts: printable ASCII, one line, under 100 characters", async () => {
+    expect(alertSubject("leadpipe import FAILED: Zoë Müller\r\n\tnotes\u0000.csv")).toBe("leadpipe import FAILED: Zoe Muller notes .csv");
+    expect(alertSubject("FAILED: 日本語 😀")).toBe("FAILED: ??? ?");
+    expect(alertSubject("\n\n")).toBe("leadpipe alert");
+    const long = alertSubject(`leadpipe import FAILED: ${"é".repeat(1000)}`);
+    expect(long).toBe(`leadpipe import FAILED: ${"e".repeat(96 - 24)}...`);
+    expect(long).toHaveLength(99);
+    sns.on(PublishCommand).resolves({ MessageId: "m2" });
+    await snsNotifier(new SNSClient({ region: "us-east-1" }), "arn:topic").alert("a\nb", "body");
+    expect(sns.commandCalls(PublishCommand).at(-1)!.args[0].input.Subject).toBe("a b");
   });
 });
 

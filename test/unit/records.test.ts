@@ -62,4 +62,31 @@ describe("record splitter on messy partner files", () => {
   it("rejects a delimiter that is not one byte", () => {
     expect(() => new RecordSplitter({ delimiter: "||" })).toThrow(/one byte/);
   });
+
+  it("ends a record at LF, CRLF or a lone CR, in any mixture, and numbers lines the same way", () => {
+    const expected = [[1, "id,note"], [2, "1,a"], [3, "2,b"], [4, "3,c"]];
+    for (const text of ["id,note\r1,a\r2,b\r3,c\r", "id,note\r1,a\r2,b\r3,c", "id,note\r\n1,a\n2,b\r3,c\r\n", "id,note\n1,a\r\n2,b\n3,c"]) {
+      expect(splitRecords(Buffer.from(text)).map((r) => [r.line, r.record.toString()]), JSON.stringify(text)).toEqual(expected);
+    }
+    // A blank line of each kind is a line; a quoted field keeps its line breaks, each one a line.
+    const mixed = 'id,note\r\r1,"x\ry\r\nz"\n\r\n2,"q"\r3,b';
+    expect(splitRecords(Buffer.from(mixed)).map((r) => [r.line, r.record.toString()])).toEqual([
+      [1, "id,note"], [3, '1,"x\ry\r\nz"'], [7, '2,"q"'], [8, "3,b"],
+    ]);
+  });
+
+  it("waits for the byte after a CR that ends a piece (it may be a CRLF), whatever the pieces", () => {
+    const text = Buffer.from('h\r\n1\r2\r\n"a\r\nb"\r\r\n4');
+    const whole = splitRecords(text).map((r) => [r.line, r.record.toString()]);
+    expect(whole).toEqual([[1, "h"], [2, "1"], [3, "2"], [4, '"a\r\nb"'], [7, "4"]]);
+    for (let cut = 1; cut < text.length; cut++) {
+      const s = new RecordSplitter();
+      const got: [number, string][] = [];
+      const sink = (rec: Buffer, line: number) => got.push([line, rec.toString()]);
+      s.push(text.subarray(0, cut), sink);
+      s.push(text.subarray(cut), sink);
+      s.end(sink);
+      expect(got, `cut at ${cut}`).toEqual(whole);
+    }
+  });
 });

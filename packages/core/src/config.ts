@@ -21,6 +21,8 @@ const schema = z.object({
   AWS_REGION: z.string().default("us-east-1"),
   CHUNK_ROWS: z.coerce.number().int().min(1).default(50_000),
   MAX_FILE_BYTES: z.coerce.number().int().positive().default(5 * 1024 ** 3),
+  /** The most memory a workbook's shared-strings table may take while it is staged (xlsx/read.ts). */
+  XLSX_MAX_SHARED_STRING_BYTES: z.coerce.number().int().positive().default(1024 ** 3),
 });
 
 export type Config = z.infer<typeof schema>;

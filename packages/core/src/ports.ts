@@ -29,6 +29,8 @@ export interface Settings {
   bucket: string;
   chunkRows: number;
   maxFileBytes: number;
+  /** The most memory a workbook's shared-strings table may take while it is staged (default 1 GiB). */
+  maxSharedStringBytes?: number;
 }
 
 /** What a use case may touch; handlers build it from the environment. */

@@ -56,7 +56,13 @@ export async function startLocalEndpoints(h: LocalEndpointHandlers): Promise<{ u
     if (p.get("Action") !== "Publish") {
       return { status: 400, type: xml, payload: `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${p.get("Action")}</Message></Error></ErrorResponse>` };
     }
-    const { messageId } = await h.publish({ topicArn: p.get("TopicArn") ?? "", subject: p.get("Subject") ?? undefined, message: p.get("Message") ?? "" });
+    // SNS's own rule: a subject is printable ASCII under 100 characters, or the publish is refused (and the alert lost).
+    const subject = p.get("Subject") ?? undefined;
+    if (subject !== undefined && (subject.length >= 100 || !/^[\x21-\x7e][\x20-\x7e]*$/.test(subject))) {
+      return { status: 400, type: xml, payload: "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code>" +
+        "<Message>Invalid parameter: Subject</Message></Error></ErrorResponse>" };
+    }
+    const { messageId } = await h.publish({ topicArn: p.get("TopicArn") ?? "", subject, message: p.get("Message") ?? "" });
     return { status: 200, type: xml, payload: `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${messageId}</RequestId></ResponseMetadata></PublishResponse>` };
   }
 

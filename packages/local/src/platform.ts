@@ -1,5 +1,6 @@
 import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
+import { isUtf8 } from "node:buffer";
 import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
@@ -8,6 +9,7 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { StateMachine } from "aws-local-stepfunctions";
 import { Import, Sources, createPool, migrate, resetConfig, type Pool } from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
+import { alertSubject } from "@leadpipe/core/adapters/sns";
 import { homePaths, type HomePaths } from "./home";
 import { startPostgres, type RunningPostgres } from "./postgres";
 import { startLocalEndpoints } from "./endpoints";
@@ -382,7 +384,8 @@ export class LocalPlatform {
     return { executionArn };
   }
 
-  private recordAlert(alert: Alert): { messageId: string } {
+  private recordAlert(raw: Alert): { messageId: string } {
+    const alert = { ...raw, ...(raw.subject !== undefined ? { subject: alertSubject(raw.subject) } : {}) };
     this.alerts.push(alert);
     appendFileSync(this.paths.alerts, JSON.stringify(alert) + "\n");
     this.log(`ALERT ${alert.subject ?? ""}\n${alert.message}`);
@@ -464,14 +467,6 @@ export class LocalPlatform {
       [row.id, `execution ended without a terminal status: ${ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown"}`]);
   }
 
-  /** Files in the local inbox folder, oldest first. */
-  inboxFiles(): string[] {
-    return readdirSync(this.paths.inbox, { withFileTypes: true })
-      .filter((e) => e.isFile() && !e.name.startsWith("."))
-      .map((e) => path.join(this.paths.inbox, e.name))
-      .sort((a, b) => statSync(a).mtimeMs - statSync(b).mtimeMs || a.localeCompare(b));
-  }
-
   /** Moves a dropped inbox file aside so it is picked up once. */
   archive(file: string): void {
     const dir = path.join(this.paths.processed, new Date().toISOString().slice(0, 10));
@@ -479,6 +474,54 @@ export class LocalPlatform {
     let target = path.join(dir, path.basename(file));
     if (existsSync(target)) target = path.join(dir, `${Date.now()}-${path.basename(file)}`);
     renameSync(file, target);
+  }
+
+  /** Inbox files that could not be landed, each with the version (size, time) last alerted: one alert a version. */
+  private readonly unlanded = new Map<string, string>();
+
+  /**
+   * The inbox watcher's step: uploads each file in the inbox folder into the landing bucket and
+   * moves it aside (.processed/) once it is there, so it is picked up once. A file that cannot be
+   * landed (a name that is not UTF-8, a read or upload that fails) stays in the inbox, its error
+   * logged and alerted once (again only if the file changes); the other files go on.
+   */
+  async landInbox(): Promise<{ landed: Dropped[]; failed: { file: string; error: string; alerted: boolean }[] }> {
+    const landed: Dropped[] = [];
+    const failed: { file: string; error: string; alerted: boolean }[] = [];
+    const entries = readdirSync(Buffer.from(this.paths.inbox), { withFileTypes: true, encoding: "buffer" })
+      .filter((e) => e.isFile() && e.name[0] !== 0x2e)
+      .flatMap((e) => {
+        const where = Buffer.concat([Buffer.from(this.paths.inbox + path.sep), e.name]);
+        const st = statSync(where, { throwIfNoEntry: false });
+        // Gone since the listing (moved away by someone else): nothing to land.
+        return st ? [{ name: e.name, where, version: `${st.size}:${st.mtimeMs}`, mtime: st.mtimeMs }] : [];
+      })
+      .sort((a, b) => a.mtime - b.mtime || Buffer.compare(a.name, b.name));
+    for (const e of entries) {
+      const file = e.where.toString("utf8");
+      // By its bytes: two names that are not UTF-8 can read the same as text.
+      const id = e.name.toString("hex");
+      try {
+        if (!isUtf8(e.name)) {
+          throw new Error("the file name is not UTF-8 text, and S3 keys are: rename the file (e.g. convmv -f latin1 -t utf8)");
+        }
+        const dropped = await this.drop(file);
+        this.archive(file);
+        this.unlanded.delete(id);
+        landed.push(dropped);
+      } catch (err) {
+        const error = `${(err as Error).name}: ${(err as Error).message}`;
+        const alerted = this.unlanded.get(id) !== e.version;
+        failed.push({ file, error, alerted });
+        if (!alerted) continue;
+        this.unlanded.set(id, e.version);
+        this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn,
+          subject: `leadpipe inbox: could not land ${path.basename(file)}`,
+          message: `The inbox file ${file} could not be landed in the bucket and stays in the inbox: ${error}\n` +
+            "It is tried again on every pass of the watcher; this alert is sent once (again if the file changes)." });
+      }
+    }
+    return { landed, failed };
   }
 
   /**

@@ -1,7 +1,9 @@
 /**
  * Splits delimited text into records without parsing fields: the Stage step uses it to cut a
  * file into chunks at record boundaries (a quoted field may contain newlines), and the chunk
- * processor uses it to isolate a broken record. It follows the CSV quoting rules csv-parse
+ * processor uses it to isolate a broken record. A record ends at a line break outside quotes: LF,
+ * CRLF or a lone CR (classic Mac files), in any mixture, so no ending hides records inside one
+ * line. It follows the CSV quoting rules csv-parse
  * applies with `relax_quotes`: a quote opens a quoted field only at the start of a field,
  * `""` inside a quoted field is a literal quote. A quoted field that never closes would swallow
  * the rest of the file; past `maxQuotedBytes` the record is cut at the end of its first line
@@ -48,6 +50,11 @@ export class RecordSplitter {
    * record's look-up run to the next quote, far ahead: quadratic in the records of a piece.
    */
   private nextQuote = -1;
+  /** The same for the next LF and the next CR: a file with none of one kind is searched for it once. */
+  private nextLF = -1;
+  private nextCR = -1;
+  /** Whether the record recordEnd last found opened a quoted field (only such a record can hold line breaks). */
+  private quoted = false;
 
   constructor(options: SplitOptions = {}) {
     const d = options.delimiter ?? ",";
@@ -79,36 +86,55 @@ export class RecordSplitter {
   /** Emits every complete record in `buf`; returns the offset of the first unconsumed byte. */
   private scan(buf: Buffer, sink: RecordSink, final: boolean): number {
     this.nextQuote = -1;
+    this.nextLF = -1;
+    this.nextCR = -1;
     let start = 0;
     while (start < buf.length) {
       const end = this.recordEnd(buf, start, final);
       if (end < 0) return start;
-      const { stop, next, lines } = end === buf.length
-        ? { stop: buf.length, next: buf.length, lines: 0 }
-        : { stop: end, next: end + 1, lines: 1 };
-      let recStop = stop;
-      if (recStop > start && buf[recStop - 1] === CR) recStop--;
-      const record = buf.subarray(start, recStop);
+      let next = end + 1;
+      if (end === buf.length) next = end;
+      else if (buf[end] === CR) {
+        // A CR at the end of what has arrived may be the first half of a CRLF.
+        if (end + 1 === buf.length && !final) return start;
+        if (buf[end + 1] === LF) next = end + 2;
+      }
+      const record = buf.subarray(start, end);
       const startLine = this.line;
-      this.line += countLines(record) + lines;
+      this.line += (this.quoted ? countLines(record) : 0) + (end === buf.length ? 0 : 1);
       if (!isBlank(record)) sink(record, startLine, this.base + start);
       start = next;
     }
     return start;
   }
 
+  /** The first line break (CR or LF) at or after `pos`, or -1. */
+  private lineBreak(buf: Buffer, pos: number): number {
+    if (this.nextLF < pos) {
+      const found = buf.indexOf(LF, pos);
+      this.nextLF = found < 0 ? buf.length : found;
+    }
+    if (this.nextCR < pos) {
+      const found = buf.indexOf(CR, pos);
+      this.nextCR = found < 0 ? buf.length : found;
+    }
+    const first = Math.min(this.nextLF, this.nextCR);
+    return first === buf.length ? -1 : first;
+  }
+
   /**
-   * Offset of the LF that ends the record starting at `start` (or buf.length at the end of the
-   * final input); -1 when more input is needed.
+   * Offset of the line break (CR or LF) that ends the record starting at `start` (or buf.length
+   * at the end of the final input); -1 when more input is needed.
    */
   private recordEnd(buf: Buffer, start: number, final: boolean): number {
     let pos = start;
     let fieldStart = true;
     let inQuotes = false;
     let quoteOpenedAt = -1;
+    this.quoted = false;
     while (pos < buf.length) {
       if (!inQuotes) {
-        const nl = buf.indexOf(LF, pos);
+        const nl = this.lineBreak(buf, pos);
         if (this.nextQuote < pos) {
           const found = buf.indexOf(this.quote, pos);
           this.nextQuote = found < 0 ? buf.length : found;
@@ -121,9 +147,10 @@ export class RecordSplitter {
         }
         // A quote before the line end: it opens a field only at a field start.
         const prev = q === start ? -1 : buf[q - 1];
-        fieldStart = q === start || prev === this.delimiter || prev === LF;
+        fieldStart = q === start || prev === this.delimiter || prev === LF || prev === CR;
         if (fieldStart) {
           inQuotes = true;
+          this.quoted = true;
           quoteOpenedAt = q;
         }
         pos = q + 1;
@@ -133,7 +160,9 @@ export class RecordSplitter {
         if (q < 0 || q > limit) {
           if (buf.length > limit || final) {
             // Never closed within bounds: the record is just its first line.
-            const nl = buf.indexOf(LF, start);
+            const lf = buf.indexOf(LF, start);
+            const cr = buf.indexOf(CR, start);
+            const nl = lf < 0 ? cr : cr < 0 ? lf : Math.min(lf, cr);
             return nl >= 0 ? nl : buf.length;
           }
           return -1;
@@ -151,13 +180,11 @@ export class RecordSplitter {
   }
 }
 
+/** Line breaks inside a record (in its quoted fields): LF, CRLF and a lone CR count one each. */
 function countLines(record: Buffer): number {
   let n = 0;
-  let i = record.indexOf(LF);
-  while (i >= 0) {
-    n++;
-    i = record.indexOf(LF, i + 1);
-  }
+  for (let i = record.indexOf(LF); i >= 0; i = record.indexOf(LF, i + 1)) n++;
+  for (let i = record.indexOf(CR); i >= 0; i = record.indexOf(CR, i + 1)) if (record[i + 1] !== LF) n++;
   return n;
 }
 

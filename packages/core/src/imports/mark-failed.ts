@@ -55,7 +55,8 @@ export async function markFailed(deps: Deps, importId: string, error: StepError 
     }
   }
   const imp = await getImport(pool, importId);
-  const subject = `leadpipe import FAILED: ${imp.file_name}`.slice(0, 99);
+  // The notifier makes it a subject SNS accepts (adapters/sns.ts alertSubject): a file name may be anything.
+  const subject = `leadpipe import FAILED: ${imp.file_name}`;
   const message = [
     `Import ${imp.id} FAILED.`,
     `File: s3://${imp.bucket}/${imp.object_key}`,

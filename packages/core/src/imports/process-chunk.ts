@@ -3,12 +3,13 @@ import type { Deps } from "../ports";
 import { withTransaction } from "../db";
 import { CopyBatches, copyLineOf, copyPrepared, copyRows, type CopyValue } from "../copy";
 import { binaryRowsFor, CopyEncodeError, type BinaryRows } from "../copy-binary";
-import { asRetryable } from "../errors";
+import { FileRejectedError, asRetryable } from "../errors";
+import { allText, badBytes, printable } from "../csv/bytes";
 import { maybeFail, maybeFailIn } from "../faults";
 import { joinRecord, splitRecords } from "../csv/records";
 import { chunkParseOptions, forEachRecord } from "../csv/fields";
 import * as Sources from "../sources/index";
-import { chunkDialect, fileColumns, type SourceSpec, type StagedChunk } from "../sources/spec";
+import { chunkDialect, fileColumns, type ChunkDialect, type SourceSpec, type StagedChunk } from "../sources/spec";
 import { getImport } from "./repo";
 import { chunkText, type ChunkRef } from "./stage";
 
@@ -53,21 +54,57 @@ const LINEAGE_COLUMNS = ["import_id", "chunk_index", "source_row", "src_seq", "p
  * The accepted rows are staged as COPY text, or with `binary` as binary COPY tuples; a value the
  * binary encoders do not take stages the whole chunk as text.
  */
-export function parseChunk(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[], binary?: BinaryRows): ParsedChunk {
-  if (!binary) return parseChunkAs(spec, body, expectedRecords, lineage, undefined);
+export function parseChunk(spec: SourceSpec, chunk: Buffer | string, expectedRecords: number, lineage: (line: number) => CopyValue[], binary?: BinaryRows): ParsedChunk {
+  const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+  const { body, rejects: screened } = screenChunk(bytes, chunkDialect(spec.reader), spec.reader.format === "csv" && spec.reader.strict === true);
+  const expected = expectedRecords - screened.length;
+  if (!binary) return parseChunkAs(spec, body, expected, lineage, undefined, screened);
   try {
-    return parseChunkAs(spec, body, expectedRecords, lineage, binary);
+    return parseChunkAs(spec, body, expected, lineage, binary, screened);
   } catch (err) {
     if (!(err instanceof CopyEncodeError)) throw err;
-    return parseChunkAs(spec, body, expectedRecords, lineage, undefined);
+    return parseChunkAs(spec, body, expected, lineage, undefined, screened);
   }
 }
 
-function parseChunkAs(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[], binary: BinaryRows | undefined): ParsedChunk {
+/**
+ * A chunk's bytes as text, with the records that are not text (a NUL byte, bytes that are not
+ * UTF-8) taken out and rejected with their lines: one bad record never fails its chunk, and
+ * nothing is decoded with replacement characters. A whole chunk that is text (the rule) is
+ * decoded at once; only a chunk with a bad byte is looked at record by record. For a `strict`
+ * source a bad record refuses the file, naming its line.
+ */
+export function screenChunk(chunk: Buffer, dialect: ChunkDialect, strict: boolean): { body: string; rejects: RowReject[] } {
+  if (allText(chunk)) return { body: chunk.toString("utf8"), rejects: [] };
+  const kept: Buffer[] = [];
+  const rejects: RowReject[] = [];
+  const NL = Buffer.from("\n");
+  let first = true;
+  for (const { record } of splitRecords(chunk, dialect)) {
+    const prefix = LINE_PREFIX.exec(record.subarray(0, 24).toString("latin1"));
+    const row = first || !prefix ? 0 : Number(prefix[1]);
+    const own = first || !prefix ? record : record.subarray(prefix[0].length + 1);
+    const why = badBytes(own);
+    if (why === undefined) {
+      kept.push(record, NL);
+    } else if (first) {
+      throw new FileRejectedError(`the header row is not text: ${why}`);
+    } else if (strict) {
+      throw new FileRejectedError(`line ${row}: ${why} (the source is strict: one bad line refuses the file)`);
+    } else {
+      rejects.push({ row, type: "parse", field: null, value: printable(own), message: `unreadable line: ${why}`, raw: null });
+    }
+    first = false;
+  }
+  return { body: Buffer.concat(kept).toString("utf8"), rejects };
+}
+
+function parseChunkAs(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[],
+  binary: BinaryRows | undefined, screened: RowReject[]): ParsedChunk {
   const dialect = chunkDialect(spec.reader);
   let rows = new ChunkRows(spec, dialect, lineage, binary);
   const fast = forEachRecord(body, dialect.delimiter, dialect.quote, (rec) => rows.take(rec));
-  if (fast === expectedRecords + 1) return rows.result([]);
+  if (fast === expectedRecords + 1) return rows.result(screened);
 
   const opts = chunkParseOptions(dialect.delimiter, dialect.quote);
   let records: string[][] | undefined;
@@ -77,7 +114,7 @@ function parseChunkAs(spec: SourceSpec, body: string, expectedRecords: number, l
   } catch {
     records = undefined;
   }
-  const broken: RowReject[] = [];
+  const broken: RowReject[] = [...screened];
   if (!records) {
     records = [];
     for (const { record, line: chunkLine } of splitRecords(Buffer.from(body, "utf8"), dialect)) {
@@ -239,7 +276,7 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
       phases[name] = now - mark;
       mark = now;
     };
-    const body = (await chunkText(deps, imp, chunk, chunkDialect(spec.reader))).toString("utf8");
+    const body = await chunkText(deps, imp, chunk, chunkDialect(spec.reader));
     lap("read");
 
     const base = BigInt(imp.lineage_seq ?? imp.seq) << 32n;
@@ -252,6 +289,10 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
     const seqOf = exact ? (line: number) => baseNumber + line : (line: number) => (base + BigInt(line)).toString();
     const parsed = parseChunk(spec, body, chunk.records, (line) => [importId, chunk.index, line, seqOf(line), partner], binary);
     lap("parse");
+    // Every record Stage cut is read here, as a row or a reject: none vanishes between the two.
+    if (parsed.rowsRead !== chunk.records) {
+      throw new Error(`chunk ${chunk.index}: ${parsed.rowsRead} rows read where Stage cut ${chunk.records} records (a bug)`);
+    }
 
     const counts = await withTransaction(pool, async (client) => {
       await client.query(`DELETE FROM ${target.stagingTable} WHERE import_id = $1 AND chunk_index = $2`, [importId, chunk.index]);

@@ -1,9 +1,10 @@
 import type { Deps } from "../ports";
 import { FileRejectedError, asRetryable, isTransient } from "../errors";
-import { RecordSplitter, RecordTooLongError } from "../csv/records";
+import { RecordSplitter, RecordTooLongError, type RecordSink } from "../csv/records";
+import { badBytes } from "../csv/bytes";
 import * as Sources from "../sources/index";
 import { chunkDialect, fileColumns, replayReader, type CsvReader, type Reader } from "../sources/spec";
-import { readSheetRows } from "../xlsx/read";
+import { SharedStringsTooLargeError, readSheetRows } from "../xlsx/read";
 import { getImport, stepFinished, stepStarted, type ImportRow } from "./repo";
 import { readAll } from "./streams";
 
@@ -166,6 +167,27 @@ export async function chunkText(deps: Deps, imp: ImportRow, chunk: ChunkRef, dia
   return Buffer.concat(parts);
 }
 
+/**
+ * Checks records on their way to `sink`: the header (when the file has one) must be text, and for a
+ * strict reader every record must be (see csv/bytes.ts), so such a file is refused, naming the
+ * line, before any row lands. Other readers' bad lines are rejected one by one by the chunk step.
+ */
+function textChecked(sink: RecordSink, reader: CsvReader): RecordSink {
+  let header = reader.header !== false;
+  if (!header && !reader.strict) return sink;
+  return (record, line, offset) => {
+    if (header || reader.strict) {
+      const why = badBytes(record);
+      if (why !== undefined) {
+        throw new FileRejectedError(header ? `the header row is not text: ${why}`
+          : `line ${line}: ${why} (the source is strict: one bad line refuses the file)`);
+      }
+      header = false;
+    }
+    sink(record, line, offset);
+  };
+}
+
 /** Whether Stage can leave a source's files where they are and hand out byte ranges: UTF-8 delimited text with a header row. */
 export function servedInPlace(reader: Reader): reader is CsvReader {
   return reader.format === "csv" && reader.encoding === "utf-8" && reader.header !== false;
@@ -179,9 +201,10 @@ export function servedInPlace(reader: Reader): reader is CsvReader {
 export class RangePlanner {
   private readonly splitter: RecordSplitter;
   private planner: ChunkPlanner | undefined;
+  private sink: RecordSink | undefined;
   private size = 0;
 
-  constructor(reader: CsvReader, private readonly chunkRows: number, private readonly key: string) {
+  constructor(private readonly reader: CsvReader, private readonly chunkRows: number, private readonly key: string) {
     this.splitter = new RecordSplitter(chunkDialect(reader));
   }
 
@@ -190,16 +213,17 @@ export class RangePlanner {
     if (!this.planner) {
       const bom = part.subarray(0, 3).equals(UTF8_BOM) ? 3 : 0;
       this.planner = new ChunkPlanner(this.chunkRows, this.key, bom);
+      this.sink = textChecked(this.planner.add, this.reader);
       part = part.subarray(bom);
       this.size += bom;
     }
     this.size += part.length;
-    this.splitter.push(part, this.planner.add);
+    this.splitter.push(part, this.sink!);
   }
 
   end(): ChunkRef[] {
     if (!this.planner) return [];
-    this.splitter.end(this.planner.add);
+    this.splitter.end(this.sink!);
     return this.planner.end(this.size);
   }
 }
@@ -216,6 +240,7 @@ async function readCsv(input: AsyncIterable<unknown>, reader: CsvReader, out: Ch
   const splitter = new RecordSplitter(chunkDialect(reader));
   // Windows-1252 is one byte a character: each part transcodes on its own.
   const cp1252 = reader.encoding === "windows-1252" ? new TextDecoder("windows-1252") : undefined;
+  const add = textChecked(out.add, reader);
   let first = true;
   for await (const raw of input) {
     let part = raw as Buffer;
@@ -224,10 +249,10 @@ async function readCsv(input: AsyncIterable<unknown>, reader: CsvReader, out: Ch
       if (part.subarray(0, 3).equals(UTF8_BOM)) part = part.subarray(3);
     }
     if (cp1252) part = Buffer.from(cp1252.decode(part), "utf8");
-    splitter.push(part, out.add);
+    splitter.push(part, add);
     await out.flush();
   }
-  splitter.end(out.add);
+  splitter.end(add);
 }
 
 /**
@@ -271,7 +296,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
         while (cells.length < width) cells.push("");
         out.add(csvRecord(cells), row);
         await out.flush();
-      });
+      }, { maxSharedStringBytes: deps.settings.maxSharedStringBytes });
       chunks = await out.end();
     } else {
       const out = writer();
@@ -281,6 +306,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
   } catch (err) {
     if (err instanceof FileRejectedError) throw err;
     if (err instanceof RecordTooLongError) throw new FileRejectedError(`not a line-structured text file: ${err.message}`);
+    if (err instanceof SharedStringsTooLargeError) throw new FileRejectedError(`XLSX workbook rejected: ${err.message}`);
     if (spec.reader.format === "xlsx" && !numbered && !isTransient(err)) {
       throw new FileRejectedError(`corrupt XLSX workbook: ${(err as Error).message}`, { cause: err });
     }

@@ -7,8 +7,13 @@ import { inspectWorkbook } from "../xlsx/read";
 import { ZipRejectedError, type RangeReader } from "../xlsx/zip";
 import { getImport, stepFinished, stepStarted } from "./repo";
 import { readAll } from "./streams";
+import { RecordSplitter, RecordTooLongError } from "../csv/records";
+import { badBytes } from "../csv/bytes";
 
 const SNIFF_BYTES = 64 * 1024;
+/** Two NULs or more, one in this many bytes of the sample or more: binary content rather than text with a bad row. */
+const BINARY_NUL_SHARE = 1000;
+const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 
 /** Cheap checks before any byte is staged: source known, size sane, format what the spec says. */
@@ -60,20 +65,35 @@ export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean, re
   if (sample.subarray(0, 4).equals(ZIP_MAGIC)) {
     throw new FileRejectedError("not a CSV file: the content is a ZIP archive (an XLSX workbook?)");
   }
-  if (sample.includes(0)) throw new FileRejectedError("not a CSV file: the content is binary (NUL bytes)");
-  let text = reader.encoding === "utf-8" ? sample.toString("utf8") : new TextDecoder("windows-1252").decode(sample);
-  if (reader.encoding === "utf-8") {
-    // A multi-byte character may be cut at the end of the sample; anything else undecodable is not UTF-8.
-    const body = complete ? text : text.slice(0, -4);
-    if (body.includes("\uFFFD")) throw new FileRejectedError("not a CSV file: the content is not UTF-8 text");
+  // A NUL byte in a text file rejects its row (csv/bytes.ts); NULs by the hundred are a binary file.
+  let nuls = 0;
+  for (let i = sample.indexOf(0); i >= 0; i = sample.indexOf(0, i + 1)) nuls++;
+  if (nuls > 1 && nuls * BINARY_NUL_SHARE >= sample.length) {
+    throw new FileRejectedError(`not a CSV file: the content is binary (${nuls} NUL bytes in its first ${sample.length} bytes)`);
   }
-  text = text.replace(/^\uFEFF/, "");
-  const firstLine = text.split(/\r?\n/).find((l) => l.trim() !== "");
-  if (firstLine === undefined) throw new FileRejectedError(reader.header === false ? "empty file: no records" : "empty file: no header row");
+  let bytes = sample.subarray(0, 3).equals(UTF8_BOM) ? sample.subarray(3) : sample;
+  if (reader.encoding === "windows-1252") bytes = Buffer.from(new TextDecoder("windows-1252").decode(bytes), "utf8");
+  const { delimiter, quote } = chunkDialect(reader);
+  let first: Buffer | undefined;
+  let firstEnd = 0;
+  const splitter = new RecordSplitter({ delimiter, quote });
+  const take = (record: Buffer, _line: number, offset: number) => {
+    if (first === undefined) [first, firstEnd] = [record, offset + record.length];
+  };
+  try {
+    splitter.push(bytes, take);
+    splitter.end(take);
+  } catch (err) {
+    if (!(err instanceof RecordTooLongError)) throw err;
+  }
+  if (first === undefined) throw new FileRejectedError(reader.header === false ? "empty file: no records" : "empty file: no header row");
   if (reader.header === false) return Object.keys(spec.columns);
+  // The sample may end inside a multi-byte character: a header cut there is checked short of the cut.
+  const why = badBytes(!complete && firstEnd === bytes.length ? first.subarray(0, Math.max(0, first.length - 3)) : first);
+  if (why !== undefined) throw new FileRejectedError(`not a CSV file: the header row is not text: ${why}`);
+  const firstLine = first.toString("utf8");
   let header: string[];
   try {
-    const { delimiter, quote } = chunkDialect(reader);
     header = (parse(firstLine, { delimiter, quote, escape: quote, relax_quotes: true }) as string[][])[0] ?? [];
   } catch (err) {
     throw new FileRejectedError(`not a CSV file: the header row cannot be parsed (${(err as Error).message})`);

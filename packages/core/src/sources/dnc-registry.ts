@@ -16,8 +16,9 @@ function registryFile(name: string, action: Action, fileName: RegExp, descriptio
     description,
     schemaVersion: 1,
     fileName,
-    // A tab never occurs in these files: each line is one field, "212,5550101" included.
-    reader: { format: "csv", delimiter: "\t", encoding: "utf-8", header: false },
+    // A tab never occurs in these files: each line is one field, "212,5550101" included. Strict: a
+    // damaged line must not let a full file replace an area code's numbers with fewer of them.
+    reader: { format: "csv", delimiter: "\t", encoding: "utf-8", header: false, strict: true },
     columns: { number: "number" },
     row: rowSchema({ number: registryNumber({ required: true }) }, (r) => ({ phone: r.number, action })),
     target: dncNumbersTarget,

@@ -12,6 +12,12 @@ export interface CsvReader {
   encoding: "utf-8" | "windows-1252";
   /** false: the file has no header row; its fields are the keys of `columns`, in order. Default true. */
   header?: boolean;
+  /**
+   * true: a line that is not text (a NUL byte; bytes that are not UTF-8) refuses the whole file,
+   * naming the line, before any row lands. Default false: that line alone is rejected, with its
+   * line number, and the rest of the file goes on. For files that are all or nothing.
+   */
+  strict?: boolean;
 }
 
 /** An Excel workbook (.xlsx), read as a stream; the first worksheet's first non-empty row is the header. */

@@ -3,7 +3,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { LocalPlatform } from "../platform";
-import { ingestFiles, quietLog } from "./ingest";
+import { quietLog, waitWithProgress } from "./ingest";
+import { reconciliationTable } from "../report";
 
 const sampleDay = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../fixtures/sample-day");
 
@@ -15,16 +16,17 @@ function seedInbox(platform: LocalPlatform): void {
   writeFileSync(marker, new Date().toISOString() + "\n");
 }
 
+/** One pass of the inbox watcher: lands what it can, says what it could not (it stays in the inbox), waits for the imports. */
 async function drainInbox(platform: LocalPlatform): Promise<number> {
-  const files = platform.inboxFiles();
-  if (files.length === 0) return 0;
-  process.stdout.write(`\ningesting ${files.length} file(s) from ${platform.paths.inbox}\n`);
-  const staged = files.map((f) => {
-    platform.archive(f);
-    return path.join(platform.paths.processed, new Date().toISOString().slice(0, 10), path.basename(f));
-  });
-  await ingestFiles(platform, staged.filter((f) => existsSync(f)), { progress: process.stderr.isTTY });
-  return files.length;
+  const { landed, failed } = await platform.landInbox();
+  // A file that cannot be landed is said once (and alerted once), not on every pass.
+  for (const f of failed) if (f.alerted) process.stderr.write(`inbox: ${f.file} stays in the inbox: ${f.error}\n`);
+  if (landed.length > 0) {
+    process.stdout.write(`\ningesting ${landed.length} file(s) from ${platform.paths.inbox}\n`);
+    const rows = await waitWithProgress(platform, process.stderr.isTTY, (onProgress) => platform.waitFor(landed, onProgress));
+    process.stdout.write(reconciliationTable(rows) + "\n");
+  }
+  return landed.length;
 }
 
 export function startCommand(): Command {
