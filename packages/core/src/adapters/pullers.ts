@@ -1,0 +1,47 @@
+import { readFile } from "node:fs/promises";
+import type { PullerSpec } from "../pullers/spec";
+import type { Transport } from "../pullers/transport";
+import { sftpTransport } from "./sftp";
+
+/** A puller's secrets: locally from pullers.json (and the key file), in AWS from its Secrets Manager secret. */
+export interface PullerSecrets {
+  password?: string;
+  private_key?: string;
+  client_secret?: string;
+}
+
+export type SecretReader = (secretId: string) => Promise<PullerSecrets>;
+
+async function secretsOf(spec: PullerSpec, readSecret?: SecretReader): Promise<PullerSecrets> {
+  const fromSecret = spec.secret ? await requireReader(readSecret, spec.name)(spec.secret) : {};
+  if (spec.transport === "sftp") {
+    return {
+      password: spec.password ?? fromSecret.password,
+      private_key: spec.private_key_file ? await readFile(spec.private_key_file, "utf8") : fromSecret.private_key,
+    };
+  }
+  if (spec.transport === "ftps") return { password: spec.password ?? fromSecret.password };
+  return { client_secret: spec.client_secret ?? fromSecret.client_secret };
+}
+
+function requireReader(r: SecretReader | undefined, name: string): SecretReader {
+  if (!r) throw new Error(`puller ${name} names a secret, but this runtime has no secret store`);
+  return r;
+}
+
+/** The transport a spec describes, with its credentials resolved (never logged). */
+export async function openTransport(spec: PullerSpec, readSecret?: SecretReader): Promise<Transport> {
+  const s = await secretsOf(spec, readSecret);
+  switch (spec.transport) {
+    case "sftp":
+      return sftpTransport({ host: spec.host, port: spec.port, username: spec.username, password: s.password,
+        privateKey: s.private_key, hostKey: spec.host_key, dir: spec.dir });
+    case "ftps": {
+      const { ftpsTransport } = await import("./ftps");
+      return ftpsTransport({ host: spec.host, port: spec.port ?? (spec.tls === "implicit" ? 990 : 21), username: spec.username,
+        password: s.password!, tls: spec.tls, caFile: spec.ca_file, dir: spec.dir });
+    }
+    case "graph":
+      throw new Error("graph: not yet");
+  }
+}

@@ -1,0 +1,4 @@
+export { PullerSpec, SftpSpec, FtpsSpec, GraphSpec, PullerConfigError, parsePullers, toEventBridgeCron } from "./spec";
+export { TrustRefusedError, SizeMismatchError, type RemoteEntry, type Transport } from "./transport";
+export { pull, linkImports, force, checkExpected, candidates, landingKey, landOne, hashingCounter, localClock,
+  type PullDeps, type PullOptions, type PullResult, type Outcome } from "./run";
