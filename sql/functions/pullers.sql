@@ -58,7 +58,8 @@ END $$;
 CREATE OR REPLACE FUNCTION puller_claim(p_id bigint, p_lease_seconds int)
 RETURNS boolean LANGUAGE sql AS $$
   WITH c AS (
-    UPDATE puller_files SET claimed_until = now() + make_interval(secs => p_lease_seconds), attempts = attempts + 1
+    UPDATE puller_files SET claimed_until = now() + make_interval(secs => p_lease_seconds), attempts = attempts + 1,
+           landing_started_at = clock_timestamp()
      WHERE id = p_id AND (state NOT IN ('landed', 'duplicate') OR forced)
        AND (claimed_until IS NULL OR claimed_until < now())
     RETURNING 1)
@@ -86,7 +87,7 @@ LANGUAGE sql AS $$
   WITH found AS (
     SELECT DISTINCT ON (pf.id) pf.id, i.id AS import_id, i.status
       FROM puller_files pf
-      JOIN imports i ON i.object_key = pf.object_key AND i.sha256 = pf.sha256 AND i.created_at >= pf.landed_at - interval '1 minute'
+      JOIN imports i ON i.object_key = pf.object_key AND i.sha256 = pf.sha256 AND i.created_at >= pf.landing_started_at
      WHERE pf.id = ANY (p_ids) AND pf.state IN ('landed', 'duplicate')
      ORDER BY pf.id, i.seq DESC),
   linked AS (

@@ -33,6 +33,8 @@ CREATE TABLE puller_files (
   attempts       int NOT NULL DEFAULT 0,
   -- a run landing this version holds it until then (two runs never land one version twice)
   claimed_until  timestamptz,
+  -- when the latest landing of this version began (its import is created after it)
+  landing_started_at timestamptz,
   -- an operator asked for this version to be landed again
   forced         boolean NOT NULL DEFAULT false,
   object_key     text,

@@ -131,7 +131,13 @@ class PipelinedReader extends Readable {
   constructor(private readonly sftp: SFTPWrapper, private readonly handle: Buffer, private readonly size: number,
     private readonly chunk: number, private readonly depth: number) {
     super({ highWaterMark: chunk * 4 });
+    // A request sent after the channel closed is never answered: fail the stream at once instead.
+    sftp.once("close", this.onClose);
   }
+
+  private readonly onClose = () => {
+    if (!this.destroyed && !this.readableEnded) this.destroy(new Error(`the SFTP connection closed after ${this.next} of ${this.size} bytes were requested`));
+  };
 
   private readAt(offset: number, length: number): Promise<Buffer> {
     const p = new Promise<Buffer>((resolve, reject) => {
@@ -178,6 +184,13 @@ class PipelinedReader extends Readable {
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.sftp.close(this.handle, () => cb(err));
+    this.sftp.off("close", this.onClose);
+    // Closing the handle is best effort: on a dead connection its answer never comes.
+    try {
+      this.sftp.close(this.handle, () => undefined);
+    } catch {
+      // the channel is gone, and the handle with it
+    }
+    cb(err);
   }
 }
