@@ -160,3 +160,91 @@ export async function startRelay(targetPort: number): Promise<{ port: number; cu
     close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
 }
+
+export const FTP_USER = "leadpipe-ftp";
+
+export interface Vsftpd {
+  /** Explicit (AUTH TLS) and implicit TLS ports. */
+  explicitPort: number;
+  implicitPort: number;
+  dir: string;
+  password: string;
+  /** The server's self-signed certificate (its own CA), and another one it is not signed by. */
+  caFile: string;
+  otherCaFile: string;
+  write(name: string, content: string | Buffer, mtime?: Date): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * vsftpd with TLS required on control and data channels and require_ssl_reuse=YES, two
+ * instances on one folder: explicit (AUTH TLS) and implicit TLS.
+ */
+export async function startVsftpd(): Promise<Vsftpd> {
+  need("/usr/sbin/vsftpd", "vsftpd");
+  // vsftpd's PAM service wants a password and a shell listed in /etc/shells.
+  const { uid, gid } = ensureUser(FTP_USER, "/bin/sh");
+  // vsftpd changes into the user's home before local_root: it must exist.
+  const home = "/var/lib/leadpipe-ftp";
+  mkdirSync(home, { recursive: true });
+  chownSync(home, uid, gid);
+  execFileSync("usermod", ["-d", home, FTP_USER]);
+  const password = (await import("node:crypto")).randomBytes(18).toString("base64url");
+  execFileSync("chpasswd", { input: `${FTP_USER}:${password}\n` });
+  const root = mkdtempSync(path.join(os.tmpdir(), "leadpipe-vsftpd-"));
+  chmodSync(root, 0o755);
+  const dir = path.join(root, "data");
+  const empty = path.join(root, "empty");
+  mkdirSync(dir);
+  mkdirSync(empty);
+  chownSync(dir, uid, gid);
+  const cert = (name: string) => {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", path.join(root, `${name}.key`), "-out", path.join(root, `${name}.pem`)], { stdio: "ignore" });
+    return path.join(root, `${name}.pem`);
+  };
+  const caFile = cert("server");
+  const otherCaFile = cert("other");
+  const children: ChildProcess[] = [];
+  const start = async (implicit: boolean): Promise<number> => {
+    const port = await freePort();
+    const pasv = await freePort();
+    const config = path.join(root, `vsftpd-${implicit ? "implicit" : "explicit"}.conf`);
+    writeFileSync(config, [
+      "listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1", `listen_port=${port}`, "background=NO",
+      "anonymous_enable=NO", "local_enable=YES", "write_enable=YES", `local_root=${dir}`, `userlist_enable=NO`,
+      "ssl_enable=YES", "force_local_data_ssl=YES", "force_local_logins_ssl=YES", "require_ssl_reuse=YES",
+      `implicit_ssl=${implicit ? "YES" : "NO"}`, `rsa_cert_file=${caFile}`, `rsa_private_key_file=${path.join(root, "server.key")}`,
+      "pasv_enable=YES", "pasv_address=127.0.0.1", `pasv_min_port=${pasv}`, `pasv_max_port=${pasv}`,
+      "seccomp_sandbox=NO", `secure_chroot_dir=${empty}`, "pam_service_name=vsftpd", "xferlog_enable=NO", "",
+    ].join("\n"));
+    let err = "";
+    const child = spawn("/usr/sbin/vsftpd", [config], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
+    child.stdout!.on("data", (d: Buffer) => { err += d.toString(); });
+    children.push(child);
+    await waitForPort(port, child, "vsftpd", () => err);
+    return port;
+  };
+  const explicitPort = await start(false);
+  const implicitPort = await start(true);
+  return {
+    explicitPort, implicitPort, dir, password, caFile, otherCaFile,
+    write(name, content, mtime) {
+      const file = path.join(dir, name);
+      writeFileSync(file, content);
+      chownSync(file, uid, gid);
+      if (mtime) execFileSync("touch", ["-m", "-d", mtime.toISOString(), file]);
+      return file;
+    },
+    async stop() {
+      await Promise.all(children.map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }));
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
