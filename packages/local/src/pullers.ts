@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Cron } from "croner";
 import { Import, Pullers, Sources, createLogger, type Notifier, type ObjectStore, type Pool } from "@leadpipe/core";
-import { openTransport } from "@leadpipe/core/adapters/pullers";
+import { openTransport, pgDeltaLinks } from "@leadpipe/core/adapters/pullers";
 import { homePaths } from "./home";
 
 /** `$LEADPIPE_HOME/pullers.json`: the local runtime's pullers (none when the file is absent). */
@@ -39,7 +39,7 @@ export async function runPuller(spec: Pullers.PullerSpec, deps: LocalPullDeps, t
   const log = createLogger({ service: "leadpipe", component: "puller" });
   let transport;
   try {
-    transport = await openTransport(spec);
+    transport = await openTransport(spec, undefined, pgDeltaLinks(deps.pool));
   } catch (err) {
     const reason = `${(err as Error).name}: ${(err as Error).message}`;
     await deps.notifier.alert(`leadpipe puller ${spec.name} FAILED`.slice(0, 99), `Puller ${spec.name} could not start: ${reason}`);

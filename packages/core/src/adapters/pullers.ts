@@ -2,6 +2,8 @@ import { readFile } from "node:fs/promises";
 import type { PullerSpec } from "../pullers/spec";
 import type { Transport } from "../pullers/transport";
 import { sftpTransport } from "./sftp";
+import { graphTransport, type DeltaLinks } from "./graph";
+import type { Queryable } from "../db";
 
 /** A puller's secrets: locally from pullers.json (and the key file), in AWS from its Secrets Manager secret. */
 export interface PullerSecrets {
@@ -30,7 +32,7 @@ function requireReader(r: SecretReader | undefined, name: string): SecretReader 
 }
 
 /** The transport a spec describes, with its credentials resolved (never logged). */
-export async function openTransport(spec: PullerSpec, readSecret?: SecretReader): Promise<Transport> {
+export async function openTransport(spec: PullerSpec, readSecret?: SecretReader, deltaLinks?: DeltaLinks): Promise<Transport> {
   const s = await secretsOf(spec, readSecret);
   switch (spec.transport) {
     case "sftp":
@@ -41,7 +43,27 @@ export async function openTransport(spec: PullerSpec, readSecret?: SecretReader)
       return ftpsTransport({ host: spec.host, port: spec.port ?? (spec.tls === "implicit" ? 990 : 21), username: spec.username,
         password: s.password!, tls: spec.tls, caFile: spec.ca_file, dir: spec.dir });
     }
-    case "graph":
-      throw new Error("graph: not yet");
+    case "graph": {
+      if (!deltaLinks) throw new Error(`puller ${spec.name}: a graph puller needs the ledger's delta links`);
+      return graphTransport({ puller: spec.name, tenantId: spec.tenant_id, clientId: spec.client_id, clientSecret: s.client_secret!,
+        mailbox: spec.mailbox, folder: spec.folder, from: spec.from, graphUrl: spec.graph_url, loginUrl: spec.login_url, deltaLinks });
+    }
   }
+}
+
+/** Delta links in the ledger's puller_delta_links. */
+export function pgDeltaLinks(db: Queryable): DeltaLinks {
+  return {
+    async get(puller, folder) {
+      const { rows: [r] } = await db.query<{ delta_link: string }>("SELECT delta_link FROM puller_delta_links WHERE puller = $1 AND folder = $2", [puller, folder]);
+      return r?.delta_link;
+    },
+    async set(puller, folder, link) {
+      await db.query(`INSERT INTO puller_delta_links (puller, folder, delta_link) VALUES ($1, $2, $3)
+                      ON CONFLICT (puller, folder) DO UPDATE SET delta_link = excluded.delta_link, updated_at = now()`, [puller, folder, link]);
+    },
+    async clear(puller, folder) {
+      await db.query("DELETE FROM puller_delta_links WHERE puller = $1 AND folder = $2", [puller, folder]);
+    },
+  };
 }
