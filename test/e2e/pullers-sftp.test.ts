@@ -9,7 +9,7 @@ import { Pullers } from "@leadpipe/core";
 import { s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { LocalPlatform } from "../../packages/local/src/platform";
-import { runPuller, waitForPulledImports, type LocalPullDeps } from "../../packages/local/src/pullers";
+import { runDelivery, runPuller, waitForPulledImports, type LocalPullDeps } from "../../packages/local/src/pullers";
 import { startRelay, startSshd, type Sshd } from "../support/peers";
 
 const sample = readFileSync(path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv"), "utf8");
@@ -228,6 +228,37 @@ describe("SFTP puller against OpenSSH", () => {
     expect(alerts[0]!.subject).toBe("leadpipe puller expected: the 2026-12-07 file is missing");
     expect(alerts[0]!.message).toContain("expected *.csv in");
     expect(alerts[0]!.message).toContain("by 09:00 America/New_York on 2026-12-07");
+  });
+});
+
+describe("outbound delivery over SFTP (the lead hand-off)", () => {
+  it("sends the file once, records it, and never sends the same content twice", async () => {
+    const spec = puller("agency", { direction: "push" });
+    const key = "outbox/leads/2026-12-07/leads-2026-12-07.csv";
+    const content = "lead_id,first_name\n1,Ann\n";
+    await platform.s3.send(new (await import("@aws-sdk/client-s3")).PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: content }));
+    const sent = await runDelivery(spec, deps, key);
+    expect(sent).toMatchObject({ outcome: "sent", remote_path: "leads-2026-12-07.csv", size: content.length });
+    expect(sent.answer).toContain("bytes written and renamed into place");
+    expect(readFileSync(path.join(sshd.dir, "agency", "leads-2026-12-07.csv"), "utf8")).toBe(content);
+    expect(existsSync(path.join(sshd.dir, "agency", ".leads-2026-12-07.csv.part"))).toBe(false);
+    expect((await runDelivery(spec, deps, key)).outcome).toBe("already-sent");
+    const { rows } = await platform.pool.query("SELECT state, size::int, sha256, attempts, sent_at IS NOT NULL AS sent FROM puller_deliveries WHERE puller = 'agency'");
+    expect(rows).toEqual([{ state: "sent", size: content.length, sha256: sent.sha256, attempts: 1, sent: true }]);
+  });
+
+  it("records and alerts a failed delivery, and sends it on the next run", async () => {
+    const spec = puller("agency2", { direction: "push", attempts: 2 });
+    const broken = Pullers.PullerSpec.parse({ ...spec, host_key: sshd.otherFingerprint });
+    const key = "outbox/leads/2026-12-08/leads-2026-12-08.csv";
+    await platform.s3.send(new (await import("@aws-sdk/client-s3")).PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: "lead_id\n2\n" }));
+    const before = platform.alerts.length;
+    const failed = await runDelivery(broken, deps, key);
+    expect(failed.outcome).toBe("failed");
+    expect(failed.reason).toContain("not the pinned");
+    expect(platform.alerts.slice(before).map((a) => a.subject)).toEqual(["leadpipe delivery agency2: leads-2026-12-08.csv FAILED"]);
+    expect((await runDelivery(spec, deps, key)).outcome).toBe("sent");
+    expect((await runDelivery(spec, deps, key)).outcome).toBe("already-sent");
   });
 });
 

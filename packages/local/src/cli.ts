@@ -9,7 +9,7 @@ import { imbCommand } from "./commands/imb";
 import { matchCommand } from "./commands/match";
 import { leadsCommand } from "./commands/leads";
 import { audienceCommand } from "./commands/audience";
-import { pullCommand, pullsCommand } from "./commands/pull";
+import { deliverCommand, pullCommand, pullsCommand } from "./commands/pull";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -28,7 +28,8 @@ const program = new Command("leadpipe")
   .addCommand(leadsCommand())
   .addCommand(audienceCommand())
   .addCommand(pullCommand())
-  .addCommand(pullsCommand());
+  .addCommand(pullsCommand())
+  .addCommand(deliverCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -15,6 +15,9 @@ import { WorkerPool } from "./workers";
 import { withDeadline } from "./deadline";
 import { readRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
+import { readPullers, startPullerSchedules } from "./pullers";
+import { s3Store } from "@leadpipe/core/adapters/s3";
+import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { stageConfig } from "../../../stacks/config";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -86,6 +89,7 @@ export class LocalPlatform {
   readonly executions = new Map<string, { done: boolean; promise: Promise<unknown>; error?: Error }>();
   private readonly people: { running?: Promise<void>; again: boolean } = { again: false };
   private schedules?: { stop(): void };
+  private pullerSchedules?: { stop(): void };
   private closing = false;
   private machine?: StateMachine;
   readonly alerts: Alert[] = [];
@@ -192,6 +196,9 @@ export class LocalPlatform {
       expression: stageConfig("local").schedules.resolvePeople,
       run: async () => this.resolvePeopleSoon(),
     }], this.log);
+    // The partner pullers of $LEADPIPE_HOME/pullers.json, each on its cron in its time zone.
+    this.pullerSchedules = startPullerSchedules(readPullers(this.options.home), { pool: this.pool, store: s3Store(this.s3), bucket: BUCKET,
+      notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn) }, this.log);
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3), in a process of its own (s3-endpoint.js). */
@@ -454,6 +461,7 @@ export class LocalPlatform {
   async close(): Promise<void> {
     this.closing = true;
     this.schedules?.stop();
+    this.pullerSchedules?.stop();
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
     await this.workers?.close();

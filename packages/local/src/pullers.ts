@@ -95,3 +95,14 @@ export function startPullerSchedules(specs: readonly Pullers.PullerSpec[], deps:
   });
   return { stop: () => [...jobs, ...expected].forEach((c) => c.stop()) };
 }
+
+/** Delivers one object of the landing bucket to an outbound destination (`direction: "push"`). */
+export async function runDelivery(spec: Pullers.PullerSpec, deps: LocalPullDeps, key: string): Promise<Pullers.DeliveryResult> {
+  const log = createLogger({ service: "leadpipe", component: "delivery" });
+  const transport = await openTransport(spec);
+  try {
+    return await Pullers.deliver(spec, transport, { ...deps, log }, key);
+  } finally {
+    await transport.close();
+  }
+}

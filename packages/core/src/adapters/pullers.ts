@@ -67,3 +67,20 @@ export function pgDeltaLinks(db: Queryable): DeltaLinks {
     },
   };
 }
+
+/** In AWS: a puller's secret from Secrets Manager, a JSON object {password?, private_key?, client_secret?}. */
+export function secretsManagerReader(region: string): SecretReader {
+  return async (secretId) => {
+    const { GetSecretValueCommand, SecretsManagerClient } = await import("@aws-sdk/client-secrets-manager");
+    const r = await new SecretsManagerClient({ region }).send(new GetSecretValueCommand({ SecretId: secretId }));
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(r.SecretString ?? "");
+    } catch {
+      throw new Error(`secret ${secretId} is not a JSON object {password?, private_key?, client_secret?}`);
+    }
+    const s = parsed as Record<string, unknown>;
+    const pick = (k: string) => (typeof s[k] === "string" ? (s[k] as string) : undefined);
+    return { password: pick("password"), private_key: pick("private_key"), client_secret: pick("client_secret") };
+  };
+}

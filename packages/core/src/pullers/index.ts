@@ -2,3 +2,4 @@ export { PullerSpec, SftpSpec, FtpsSpec, GraphSpec, PullerConfigError, parsePull
 export { TrustRefusedError, SizeMismatchError, type RemoteEntry, type Transport } from "./transport";
 export { pull, linkImports, force, checkExpected, candidates, landingKey, landOne, hashingCounter, localClock,
   type PullDeps, type PullOptions, type PullResult, type Outcome } from "./run";
+export { deliver, type DeliverDeps, type DeliveryResult } from "./deliver";

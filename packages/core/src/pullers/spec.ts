@@ -127,7 +127,7 @@ export function parsePullers(json: string, origin = "pullers.json"): PullerSpec[
 
 /** The puller's EventBridge Scheduler expression: cron(minute hour dom month dow year), '?' where required. */
 export function toEventBridgeCron(schedule: string): string {
-  const [minute, hour, dom, month, dow] = schedule.trim().split(/\s+/) as [string, string, string, string, string];
+  const [minute, hour, dom, month, dow] = schedule.trim().split(/\s+/).map((f) => f.replace(/^\*\//, "0/")) as [string, string, string, string, string];
   // EventBridge: one of day-of-month and day-of-week must be '?'; day-of-week numbers are 1-7 (SUN-SAT).
   const ebDow = dow === "*" ? "?" : dow.replace(/\d+/g, (d) => String((Number(d) % 7) + 1));
   const ebDom = dow === "*" ? dom : "?";

@@ -5,7 +5,7 @@ import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { LocalPlatform } from "../platform";
 import { readRuntime } from "../runtime-file";
-import { fileNotifier, readPullers, pullersFile, runPuller, waitForPulledImports } from "../pullers";
+import { fileNotifier, readPullers, pullersFile, runDelivery, runPuller, waitForPulledImports } from "../pullers";
 import { quietLog } from "./ingest";
 
 interface Platformish { pool: Pool; store: ObjectStore; bucket: string; notifier: Notifier }
@@ -98,5 +98,22 @@ export function pullsCommand(out: Writable = process.stdout): Command {
           out.write(`  ${f.puller}  ${f.state}  ${f.path}  ${f.size} bytes  ${f.import_id ?? f.reason ?? ""}\n`);
         }
       });
+    });
+}
+
+export function deliverCommand(out: Writable = process.stdout): Command {
+  return new Command("deliver")
+    .description("send an object of the landing bucket (e.g. outbox/leads/<day>/leads-<day>.csv) to an outbound destination " +
+      "(direction \"push\" in pullers.json); the same content is never sent twice")
+    .argument("<destination>", "the destination's name in pullers.json")
+    .argument("<key>", "the object key in the landing bucket")
+    .option("--json", "print the delivery as JSON")
+    .action(async (name: string, key: string, opts: { json?: boolean }) => {
+      const spec = readPullers().find((s) => s.name === name && s.direction === "push");
+      if (!spec) throw new Error(`no outbound destination ${name} (direction "push") in ${pullersFile()}`);
+      if (!/^[\w./-]+$/.test(key) || key.includes("..")) throw new Error(`not an object key: ${JSON.stringify(key)}`);
+      const r = await withPlatform(opts.json, (p) => runDelivery(spec, p, key));
+      out.write(opts.json ? `${JSON.stringify(r)}\n` : `${r.destination}\t${r.outcome}\t${r.key} -> ${r.remote_path}\t${r.size} bytes\t${r.answer ?? r.reason ?? ""}\n`);
+      process.exitCode = r.outcome === "failed" ? 1 : 0;
     });
 }
