@@ -4,7 +4,7 @@
  * Lambda's IAM limited to its own secret, the landing prefix and the alert topic.
  */
 import path from "node:path";
-import { rmSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { Template } from "aws-cdk-lib/assertions";
 import { getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +22,7 @@ beforeAll(async () => {
   await synthesize("pullers-example", outdir);
   template = Template.fromStack(getStack(Pullers));
   resources = template.toJSON().Resources as Record<string, Json>;
+  writeFileSync(path.join(outdir, "pullers-template.json"), JSON.stringify(template.toJSON(), null, 1));
 }, 600_000);
 
 const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.Type === type);
@@ -47,7 +48,8 @@ describe("puller schedules", () => {
 
 describe("puller Lambdas", () => {
   const fnPolicy = (name: string) => {
-    const fn = ofType("AWS::Lambda::Function").find(([, r]) => JSON.parse(r.Properties.Environment.Variables.PULLER_SPEC).name === name)!;
+    const fn = ofType("AWS::Lambda::Function")
+      .find(([, r]) => r.Properties.Environment?.Variables?.PULLER_SPEC && JSON.parse(r.Properties.Environment.Variables.PULLER_SPEC).name === name)!;
     const roleId = fn[1].Properties.Role["Fn::GetAtt"][0];
     const statements = ofType("AWS::IAM::Policy").filter(([, r]) => JSON.stringify(r.Properties.Roles).includes(roleId))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
