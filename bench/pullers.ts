@@ -93,8 +93,8 @@ try {
     const r = await ours(ftps);
     ftpsOurs.push(r.seconds);
     ftpsPeak.push(r.peakRssMb);
-    ftpsBase.push(timed("curl", ["-sS", "--ssl-reqd", "--cacert", ftpd.caFile, "--netrc-file", "/dev/stdin", "-o", "/dev/null",
-      `ftp://127.0.0.1:${ftpd.explicitPort}/big.bin`], `machine 127.0.0.1 login ${FTP_USER} password ${ftpd.password}\n`));
+    ftpsBase.push(timed("curl", ["-sS", "--ssl-reqd", "--cacert", ftpd.caFile, "-K", "-", "-o", "/dev/null",
+      `ftp://127.0.0.1:${ftpd.explicitPort}/big.bin`], `user = "${FTP_USER}:${ftpd.password}"\n`));
   }
   await ftps.close();
   row("FTPS explicit TLS (basic-ftp) + sha256", ftpsOurs, ftpsBase, ftpsPeak, "curl");

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
+import { Writable } from "node:stream";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pullers } from "@leadpipe/core";
@@ -11,6 +12,7 @@ import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { runDelivery, runPuller, waitForPulledImports, type LocalPullDeps } from "../../packages/local/src/pullers";
 import { startRelay, startSshd, type Sshd } from "../support/peers";
+import { pullCommand, pullsCommand } from "../../packages/local/src/commands/pull";
 
 const sample = readFileSync(path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv"), "utf8");
 /** A valid partner B file whose mortgage ids carry `tag` (so each variant is new content). */
@@ -228,6 +230,42 @@ describe("SFTP puller against OpenSSH", () => {
     expect(alerts[0]!.subject).toBe("leadpipe puller expected: the 2026-12-07 file is missing");
     expect(alerts[0]!.message).toContain("expected *.csv in");
     expect(alerts[0]!.message).toContain("by 09:00 America/New_York on 2026-12-07");
+  });
+});
+
+describe("leadpipe pull / pulls", () => {
+  it("prints one JSON object per remote file, forces a re-pull, and lists runs and the ledger", async () => {
+    const spec = puller("cli", { stable_seconds: 0 });
+    put(spec, "partner-b-mortgages-2026-12-12.csv", variant("316"));
+    put(spec, "unknown-2026-12-12.csv", "a,b\n1,2\n");
+    const { writeFileSync } = await import("node:fs");
+    const home = path.join(tmp, "home");
+    writeFileSync(path.join(home, "pullers.json"), JSON.stringify([{ ...spec, private_key_file: sshd.clientKeyFile }]));
+    const previous = process.env.LEADPIPE_HOME;
+    process.env.LEADPIPE_HOME = home;
+    const run = async (cmd: "pull" | "pulls", args: string[]) => {
+      let text = "";
+      const out = new Writable({ write: (c, _e, cb) => { text += c; cb(); } });
+      await (cmd === "pull" ? pullCommand(out, deps) : pullsCommand(out, deps)).parseAsync(args, { from: "user" });
+      return text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    };
+    try {
+      const first = await run("pull", ["cli", "--json"]);
+      expect(first.map((r) => [path.basename(String(r.path)), r.outcome]).sort()).toEqual([["partner-b-mortgages-2026-12-12.csv", "landed"], ["unknown-2026-12-12.csv", "skipped"]]);
+      const landed = first.find((r) => r.outcome === "landed")!;
+      expect(Object.keys(landed).sort()).toEqual(["import_id", "outcome", "path", "puller", "size"]);
+      expect(landed.size).toBe(Buffer.byteLength(variant("316")));
+      expect(first.find((r) => r.outcome === "skipped")!.reason).toContain('no source recognizes the file name unknown-2026-12-12.csv: set "source"');
+      const forced = await run("pull", ["cli", "--json", "--force", String(landed.path)]);
+      expect(forced.find((r) => r.path === landed.path)).toMatchObject({ outcome: "duplicate" });
+      await expect(run("pull", ["nope", "--json"])).rejects.toThrowError(/unknown puller nope; declared: cli/);
+      const listed = await run("pulls", ["--json"]);
+      expect(listed.filter((l) => l.run && (l.run as { puller: string }).puller === "cli")).toHaveLength(2);
+      expect(listed.some((l) => l.file && (l.file as { path: string; state: string }).state === "duplicate")).toBe(true);
+    } finally {
+      if (previous === undefined) delete process.env.LEADPIPE_HOME;
+      else process.env.LEADPIPE_HOME = previous;
+    }
   });
 });
 

@@ -8,10 +8,11 @@ import { readRuntime } from "../runtime-file";
 import { fileNotifier, readPullers, pullersFile, runDelivery, runPuller, waitForPulledImports } from "../pullers";
 import { quietLog } from "./ingest";
 
-interface Platformish { pool: Pool; store: ObjectStore; bucket: string; notifier: Notifier }
+export interface Platformish { pool: Pool; store: ObjectStore; bucket: string; notifier: Notifier }
 
-/** The running platform (npm start elsewhere), else one booted for this command, as `ingest` does. */
-async function withPlatform<T>(json: boolean | undefined, fn: (p: Platformish) => Promise<T>): Promise<T> {
+/** The running platform (npm start elsewhere), else one booted for this command, as `ingest` does (`given`: tests). */
+async function withPlatform<T>(json: boolean | undefined, fn: (p: Platformish) => Promise<T>, given?: Platformish): Promise<T> {
+  if (given) return fn(given);
   const running = readRuntime();
   if (running) {
     const pool = createPool(running.databaseUrl, 2);
@@ -43,7 +44,7 @@ export function selectPullers(names: string[]): Pullers.PullerSpec[] {
   return names.length ? all.filter((s) => names.includes(s.name)) : all;
 }
 
-export function pullCommand(out: Writable = process.stdout): Command {
+export function pullCommand(out: Writable = process.stdout, given?: Platformish): Command {
   return new Command("pull")
     .description("run the named pullers (default: all in $LEADPIPE_HOME/pullers.json) once now and wait for the imports of what they landed")
     .argument("[names...]", "pullers to run")
@@ -59,7 +60,7 @@ export function pullCommand(out: Writable = process.stdout): Command {
         const all: Pullers.PullResult[] = [];
         for (const spec of specs) all.push(...(await runPuller(spec, p, "cli")));
         return waitForPulledImports(p.pool, all);
-      });
+      }, given);
       for (const r of results) {
         if (opts.json) {
           const { puller, path, size, outcome, import_id, reason } = r;
@@ -70,7 +71,7 @@ export function pullCommand(out: Writable = process.stdout): Command {
     });
 }
 
-export function pullsCommand(out: Writable = process.stdout): Command {
+export function pullsCommand(out: Writable = process.stdout, given?: Platformish): Command {
   return new Command("pulls")
     .description("recent puller runs and the ledger of remote files")
     .option("--json", "JSON lines: {run: ...} then {file: ...}")
@@ -97,7 +98,7 @@ export function pullsCommand(out: Writable = process.stdout): Command {
         for (const f of files.rows) {
           out.write(`  ${f.puller}  ${f.state}  ${f.path}  ${f.size} bytes  ${f.import_id ?? f.reason ?? ""}\n`);
         }
-      });
+      }, given);
     });
 }
 
