@@ -86,7 +86,7 @@ try {
       "-b", "-", `${SFTP_USER}@127.0.0.1`], `get ${sftpFile} /dev/null\n`));
   }
   await sftp.close();
-  row("SFTP (ssh2, 32 × 64 kB reads in flight) + sha256", sftpOurs, sftpBase, sftpPeak, "OpenSSH sftp");
+  row("SFTP (ssh2, 16 × 64 kB reads in flight, TCP_NODELAY) + sha256", sftpOurs, sftpBase, sftpPeak, "OpenSSH sftp");
 
   const ftpsOurs: number[] = [], ftpsBase: number[] = [], ftpsPeak: number[] = [];
   for (let i = 0; i < RUNS; i++) {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import net from "node:net";
 import path from "node:path";
 import { Readable } from "node:stream";
 import ssh2 from "ssh2";
@@ -60,7 +61,10 @@ export function sftpTransport(o: SftpOptions): Transport {
     });
     conn.on("close", () => { session = undefined; });
     conn.on("error", () => { session = undefined; });
-    conn.connect(config);
+    // Without TCP_NODELAY, each small READ request waits behind Nagle for the previous one's ACK.
+    const sock = net.connect({ host: o.host, port: o.port, noDelay: true });
+    sock.once("error", (err) => { if (!seen) reject(err); });
+    conn.connect({ ...config, sock });
   });
 
   const sftp = async (): Promise<SFTPWrapper> => {
@@ -86,7 +90,7 @@ export function sftpTransport(o: SftpOptions): Transport {
     async read(entry) {
       const s = await sftp();
       const handle = await new Promise<Buffer>((resolve, reject) => s.open(entry.path, "r", (err, h) => err ? reject(err) : resolve(h)));
-      return new PipelinedReader(s, handle, entry.size, o.chunkBytes ?? 65_536, o.readsInFlight ?? 32);
+      return new PipelinedReader(s, handle, entry.size, o.chunkBytes ?? 65_536, o.readsInFlight ?? 16);
     },
     async archive(entry, dir) {
       const target = path.posix.join(dir.startsWith("/") ? dir : path.posix.join(o.dir, dir), entry.name);
