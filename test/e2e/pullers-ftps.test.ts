@@ -1,37 +1,27 @@
-import { mkdirSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import os from "node:os";
+import { chownSync, existsSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pullers } from "@leadpipe/core";
-import { s3Store } from "@leadpipe/core/adapters/s3";
-import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
-import { LocalPlatform } from "../../packages/local/src/platform";
-import { runPuller, waitForPulledImports, type LocalPullDeps } from "../../packages/local/src/pullers";
 import { startVsftpd, type Vsftpd } from "../support/peers";
+import { outcomes, silentLog, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
 
-const sample = readFileSync(path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv"), "utf8");
-const variant = (tag: string) => sample.replaceAll("B-1000", `B-${tag}`);
-
-let platform: LocalPlatform;
+let env: PullerPlatform;
 let ftpd: Vsftpd;
-let tmp: string;
-let deps: LocalPullDeps;
+let platform: PullerPlatform["platform"];
+let deps: PullerPlatform["deps"];
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-pullers-ftps-"));
-  process.env.LOG_LEVEL = "silent";
   ftpd = await startVsftpd();
-  platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
-  deps = { pool: platform.pool, store: s3Store(platform.s3), bucket: platform.bucket, retryMinMs: 50,
-    notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn) };
+  env = await startPullerPlatform("leadpipe-pullers-ftps-");
+  ({ platform, deps } = env);
 });
 
 afterAll(async () => {
-  await platform?.close();
+  await env?.close();
   await ftpd?.stop();
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
+
+const pullOnce = (spec: Pullers.PullerSpec) => env.pullOnce(spec);
 
 function puller(name: string, extra: Record<string, unknown> = {}): Pullers.PullerSpec {
   const dir = path.join(ftpd.dir, name);
@@ -45,8 +35,6 @@ function puller(name: string, extra: Record<string, unknown> = {}): Pullers.Pull
 }
 const put = (spec: Pullers.PullerSpec, name: string, content: string, mtime?: Date) =>
   ftpd.write(path.join(path.basename((spec as { dir: string }).dir), name), content, mtime);
-const pullOnce = async (spec: Pullers.PullerSpec) => waitForPulledImports(platform.pool, await runPuller(spec, deps, "cli"), 120_000);
-const outcomes = (rs: Pullers.PullResult[]) => rs.map((r) => [path.basename(r.path), r.outcome]).sort();
 
 describe("FTPS puller against vsftpd (TLS on both channels, require_ssl_reuse=YES)", () => {
   it.each([["explicit"], ["implicit"]] as const)("lands every file once over %s TLS, and the pipeline imports it", async (tls) => {
@@ -106,4 +94,3 @@ describe("FTPS puller against vsftpd (TLS on both channels, require_ssl_reuse=YE
   });
 });
 
-const silentLog = { info() {}, warn() {}, error() {}, child() { return silentLog; } };

@@ -1,45 +1,31 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pullers } from "@leadpipe/core";
-import { s3Store } from "@leadpipe/core/adapters/s3";
-import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
-import { LocalPlatform } from "../../packages/local/src/platform";
-import { runPuller, waitForPulledImports, type LocalPullDeps } from "../../packages/local/src/pullers";
 import { startFakeGraph, type FakeGraph } from "../support/fake-graph";
+import { outcomes, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
 
-const sample = readFileSync(path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv"), "utf8");
-const variant = (tag: string) => sample.replaceAll("B-1000", `B-${tag}`);
 const PARTNER = "files@partner-b.example";
 
-let platform: LocalPlatform;
+let env: PullerPlatform;
 let graph: FakeGraph;
-let tmp: string;
-let deps: LocalPullDeps;
+let platform: PullerPlatform["platform"];
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-pullers-graph-"));
-  process.env.LOG_LEVEL = "silent";
   graph = await startFakeGraph();
-  platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
-  deps = { pool: platform.pool, store: s3Store(platform.s3), bucket: platform.bucket, retryMinMs: 50,
-    notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn) };
+  env = await startPullerPlatform("leadpipe-pullers-graph-");
+  ({ platform } = env);
 });
 
 afterAll(async () => {
-  await platform?.close();
+  await env?.close();
   await graph?.close();
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
+
+const pullOnce = (spec: Pullers.PullerSpec) => env.pullOnce(spec);
 
 function puller(name: string, extra: Record<string, unknown> = {}): Pullers.PullerSpec {
   return Pullers.PullerSpec.parse({ name, transport: "graph", tenant_id: graph.tenantId, client_id: graph.clientId, client_secret: graph.clientSecret,
     mailbox: graph.mailbox, folder: "inbox", from: PARTNER, attachment_pattern: "partner-b-*.csv", graph_url: graph.url, login_url: graph.url, ...extra });
 }
-const pullOnce = async (spec: Pullers.PullerSpec) => waitForPulledImports(platform.pool, await runPuller(spec, deps, "cli"), 120_000);
-const outcomes = (rs: Pullers.PullResult[]) => rs.map((r) => [path.basename(r.path), r.outcome]).sort();
 
 describe("Microsoft Graph mailbox puller against a local Graph", () => {
   it("lands each matching attachment once; delta queries bring only new mail; a 410 resync lands nothing twice", async () => {

@@ -1,45 +1,33 @@
-import { chownSync, mkdirSync, readFileSync, existsSync } from "node:fs";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
+import { chownSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-
 import { Writable } from "node:stream";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Pullers } from "@leadpipe/core";
-import { s3Store } from "@leadpipe/core/adapters/s3";
-import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
-import { LocalPlatform } from "../../packages/local/src/platform";
-import { runDelivery, runPuller, waitForPulledImports, type LocalPullDeps } from "../../packages/local/src/pullers";
+import { runDelivery, runPuller } from "../../packages/local/src/pullers";
 import { startRelay, startSshd, type Sshd } from "../support/peers";
 import { pullCommand, pullsCommand } from "../../packages/local/src/commands/pull";
+import { outcomes, silentLog, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
 
-const sample = readFileSync(path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv"), "utf8");
-/** A valid partner B file whose mortgage ids carry `tag` (so each variant is new content). */
-const variant = (tag: string) => sample.replaceAll("B-1000", `B-${tag}`);
-
-let platform: LocalPlatform;
+let env: PullerPlatform;
 let sshd: Sshd;
+let platform: PullerPlatform["platform"];
+let deps: PullerPlatform["deps"];
 let tmp: string;
-let deps: LocalPullDeps;
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-pullers-"));
-  process.env.LOG_LEVEL = "silent";
   sshd = await startSshd();
-  platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
-  deps = { pool: platform.pool, store: s3Store(platform.s3), bucket: platform.bucket, retryMinMs: 50,
-    notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn) };
+  env = await startPullerPlatform("leadpipe-pullers-sftp-");
+  ({ platform, deps, tmp } = env);
 });
 
 afterAll(async () => {
-  await platform?.close();
+  await env?.close();
   await sshd?.stop();
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A puller on its own folder of the test server. */
+const pullOnce = (spec: Pullers.PullerSpec) => env.pullOnce(spec);
+
 function puller(name: string, extra: Record<string, unknown> = {}): Pullers.PullerSpec {
   const dir = path.join(sshd.dir, name);
   if (!existsSync(dir)) {
@@ -52,10 +40,6 @@ function puller(name: string, extra: Record<string, unknown> = {}): Pullers.Pull
 const put = (spec: Pullers.PullerSpec, name: string, content: string, mtime?: Date) =>
   sshd.write(path.join(path.basename((spec as { dir: string }).dir), name), content, mtime);
 
-async function pullOnce(spec: Pullers.PullerSpec): Promise<Pullers.PullResult[]> {
-  return waitForPulledImports(platform.pool, await runPuller(spec, deps, "cli"), 120_000);
-}
-const outcomes = (rs: Pullers.PullResult[]) => rs.map((r) => [path.basename(r.path), r.outcome]).sort();
 
 async function objectExists(key: string): Promise<boolean> {
   try {
@@ -300,4 +284,3 @@ describe("outbound delivery over SFTP (the lead hand-off)", () => {
   });
 });
 
-const silentLog = { info() {}, warn() {}, error() {}, child() { return silentLog; } };

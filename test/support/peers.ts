@@ -59,6 +59,25 @@ function need(binary: string, pkg: string): void {
   }
 }
 
+/** Writes a file into a server's folder as its user would find it (owned by the user), optionally with a modification time. */
+function writerFor(dir: string, uid: number, gid: number) {
+  return (name: string, content: string | Buffer, mtime?: Date): string => {
+    const file = path.join(dir, name);
+    writeFileSync(file, content);
+    chownSync(file, uid, gid);
+    if (mtime) execFileSync("touch", ["-m", "-d", mtime.toISOString(), file]);
+    return file;
+  };
+}
+
+/** Stops a server this test started (by its own child handle), waiting for it to exit. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await exited;
+}
+
 export interface Sshd {
   port: number;
   /** The folder the SFTP user reads (owned by that user). */
@@ -109,19 +128,9 @@ export async function startSshd(): Promise<Sshd> {
     hostKeyFingerprint: fingerprintOf(path.join(root, "host_ed25519.pub")),
     otherFingerprint: fingerprintOf(path.join(root, "other_ed25519.pub")),
     clientKeyFile: path.join(root, "client_ed25519"),
-    write(name, content, mtime) {
-      const file = path.join(dir, name);
-      writeFileSync(file, content);
-      chownSync(file, uid, gid);
-      if (mtime) execFileSync("touch", ["-m", "-d", mtime.toISOString(), file]);
-      return file;
-    },
+    write: writerFor(dir, uid, gid),
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }
+      await stopChild(child);
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -230,20 +239,9 @@ export async function startVsftpd(): Promise<Vsftpd> {
   const implicitPort = await start(true);
   return {
     explicitPort, implicitPort, dir, password, caFile, otherCaFile,
-    write(name, content, mtime) {
-      const file = path.join(dir, name);
-      writeFileSync(file, content);
-      chownSync(file, uid, gid);
-      if (mtime) execFileSync("touch", ["-m", "-d", mtime.toISOString(), file]);
-      return file;
-    },
+    write: writerFor(dir, uid, gid),
     async stop() {
-      await Promise.all(children.map(async (child) => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        await exited;
-      }));
+      await Promise.all(children.map(stopChild));
       rmSync(root, { recursive: true, force: true });
     },
   };

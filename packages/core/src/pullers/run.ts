@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Transform, type Readable } from "node:stream";
 import picomatch from "picomatch";
-import pRetry, { AbortError } from "p-retry";
+import pRetry from "p-retry";
 import type { Pool } from "../db";
 import type { Logger } from "../log";
 import type { Notifier, ObjectStore } from "../ports";
@@ -132,6 +132,9 @@ export async function pull(spec: PullerSpec, transport: Transport, deps: PullDep
   const results: PullResult[] = [];
   let runError: string | undefined;
   try {
+    // Landings of earlier runs whose imports registered since (a Lambda run does not wait for them).
+    await deps.pool.query(`SELECT puller_link_imports(array(SELECT id FROM puller_files
+                            WHERE puller = $1 AND state = 'landed' AND import_id IS NULL))`, [spec.name]);
     // A done marker says complete: no waiting; Graph attachments never change once received.
     const stableSeconds = spec.done_marker || spec.transport === "graph" ? 0 : spec.stable_seconds;
     let listing = candidates(spec, await transport.list());
