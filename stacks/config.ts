@@ -8,6 +8,8 @@
  * are listed too, with the development profile.
  */
 
+import { parsePullers } from "../packages/core/src/pullers/spec";
+
 export interface StageConfig {
   /** Production data: the cluster, its secret and the landing bucket survive `sst remove`. */
   readonly retainData: boolean;
@@ -56,6 +58,12 @@ export interface StageConfig {
     /** Addresses subscribed to the alert topic (each confirms the subscription by e-mail). */
     readonly emails: readonly string[];
   };
+  /**
+   * Partner pullers (and outbound destinations) of the tenant: entries shaped like
+   * $LEADPIPE_HOME/pullers.json (docs/pullers.md), with credentials only as `secret` (a Secrets
+   * Manager secret name); each gets its own Lambda on EventBridge Scheduler schedules in its time zone.
+   */
+  readonly pullers?: readonly Record<string, unknown>[];
   /** Days the chunk objects under staging/ are kept after their import (then S3 expires them). */
   readonly stagedChunkDays: number;
   /** Retention of the Lambdas' CloudWatch log groups. */
@@ -102,6 +110,20 @@ const production: StageConfig = {
 };
 
 /**
+ * The pullers of docs/pullers.md's example tenant: one SFTP partner publishing at 06:00 New York
+ * time and an e-mail partner; the infrastructure tests synthesize the "pullers-example" stage.
+ */
+export const EXAMPLE_PULLERS: readonly Record<string, unknown>[] = [
+  { name: "partner-b-sftp", transport: "sftp", host: "sftp.partner-b.example", port: 22, username: "leadpipe",
+    host_key: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", dir: "/outgoing", pattern: "partner-b-mortgages-*.csv",
+    stable_seconds: 60, after: "move:/outgoing/archive", schedule: "15 6 * * 1-5", timezone: "America/New_York", expected_by: "08:00",
+    secret: "leadpipe/pullers/partner-b-sftp" },
+  { name: "partner-c-mail", transport: "graph", tenant_id: "00000000-0000-0000-0000-000000000001", client_id: "00000000-0000-0000-0000-000000000002",
+    mailbox: "partners@leadpipe.example", folder: "inbox", from: "files@partner-c.example", attachment_pattern: "partner-c-*.csv",
+    schedule: "*/30 * * * *", timezone: "Europe/London", secret: "leadpipe/pullers/partner-c-mail" },
+];
+
+/**
  * Every stage that may be synthesized or deployed. A new tenant is one entry, usually
  * `acme: { ...production, region: "eu-west-1", alerts: { emails: ["oncall@acme.example"] } }`;
  * a personal or CI stage is `alice: development`. Anything not listed here is refused.
@@ -116,6 +138,8 @@ const stages: Readonly<Record<string, StageConfig>> = {
   test: development,
   /** The local runtime (`npm start`) takes its schedules from here; it is never deployed. */
   local: development,
+  /** docs/pullers.md's example tenant (the infrastructure tests synthesize its puller schedules). */
+  "pullers-example": { ...development, pullers: EXAMPLE_PULLERS },
 };
 
 /** The file a stage is added to; named in the refusal of an unlisted stage. */
@@ -169,6 +193,19 @@ function validate(stage: string, c: StageConfig): void {
     if (seen.has(key)) problems.push(`audienceSchedules: ${key} is scheduled twice`);
     seen.add(key);
   }
+  problems.push(...pullerProblems(c.pullers ?? []));
   if (!Number.isInteger(c.stagedChunkDays) || c.stagedChunkDays < 1) problems.push("stagedChunkDays must be a positive integer");
   if (problems.length > 0) throw new Error(`stage "${stage}": ${problems.join("; ")}`);
+}
+
+/** A stage's pullers parse as pullers.json entries, and carry no secret inline. */
+function pullerProblems(pullers: readonly Record<string, unknown>[]): string[] {
+  if (!pullers.length) return [];
+  try {
+    parsePullers(JSON.stringify(pullers), "pullers");
+  } catch (err) {
+    return [(err as Error).message];
+  }
+  return pullers.flatMap((p) => ["password", "private_key_file", "client_secret"].filter((k) => k in p)
+    .map((k) => `pullers: ${String(p.name)}: ${k} must not be in the stage config; put it in the Secrets Manager secret named by "secret"`));
 }

@@ -2,6 +2,7 @@ import type { App } from "sst/constructs";
 import { stageConfig } from "./config";
 import { Database } from "./Database";
 import { Pipeline } from "./Pipeline";
+import { Pullers } from "./Pullers";
 
 export const APP_NAME = "leadpipe";
 
@@ -12,4 +13,6 @@ export function addStacks(app: App): void {
   if (!stageConfig(app.stage).retainData) app.setDefaultRemovalPolicy("destroy");
   app.stack(Database);
   app.stack(Pipeline);
+  // Only a tenant with pullers gets the stack (CloudFormation refuses an empty template).
+  if (stageConfig(app.stage).pullers?.length) app.stack(Pullers);
 }

@@ -9,6 +9,7 @@ import { imbCommand } from "./commands/imb";
 import { matchCommand } from "./commands/match";
 import { leadsCommand } from "./commands/leads";
 import { audienceCommand } from "./commands/audience";
+import { deliverCommand, pullCommand, pullsCommand } from "./commands/pull";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -25,7 +26,10 @@ const program = new Command("leadpipe")
   .addCommand(imbCommand())
   .addCommand(matchCommand())
   .addCommand(leadsCommand())
-  .addCommand(audienceCommand());
+  .addCommand(audienceCommand())
+  .addCommand(pullCommand())
+  .addCommand(pullsCommand())
+  .addCommand(deliverCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -9,7 +9,7 @@ import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { StateMachine } from "aws-local-stepfunctions";
 import { Import, Sources, createPool, migrate, resetConfig, type Pool } from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
-import { alertSubject } from "@leadpipe/core/adapters/sns";
+import { alertSubject, createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { homePaths, type HomePaths } from "./home";
 import { startPostgres, type RunningPostgres } from "./postgres";
 import { startLocalEndpoints } from "./endpoints";
@@ -18,6 +18,7 @@ import { withDeadline } from "./deadline";
 import { readRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
 import { MIRRORED_PREFIXES, mirrorObject, mirrorPath } from "./mirror";
+import { readPullers, startPullerSchedules } from "./pullers";
 import { stageConfig } from "../../../stacks/config";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -89,6 +90,7 @@ export class LocalPlatform {
   readonly executions = new Map<string, { done: boolean; promise: Promise<unknown>; error?: Error }>();
   private readonly people: { running?: Promise<void>; again: boolean } = { again: false };
   private schedules?: { stop(): void };
+  private pullerSchedules?: { stop(): void };
   private closing = false;
   private machine?: StateMachine;
   readonly alerts: Alert[] = [];
@@ -200,6 +202,9 @@ export class LocalPlatform {
       expression: stageConfig("local").schedules.resolvePeople,
       run: async () => this.resolvePeopleSoon(),
     }], this.log);
+    // The partner pullers of $LEADPIPE_HOME/pullers.json, each on its cron in its time zone.
+    this.pullerSchedules = startPullerSchedules(readPullers(this.options.home), { pool: this.pool, store: s3Store(this.s3), bucket: BUCKET,
+      notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn) }, this.log);
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3), in a process of its own (s3-endpoint.js). */
@@ -556,6 +561,7 @@ export class LocalPlatform {
   async close(): Promise<void> {
     this.closing = true;
     this.schedules?.stop();
+    this.pullerSchedules?.stop();
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
     if (this.s3) await this.mirrored();
