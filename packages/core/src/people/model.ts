@@ -1,0 +1,627 @@
+import { doubleMetaphone } from "double-metaphone";
+import { keyHash } from "./match";
+import { nameKey } from "./name";
+import { formalName, otherFormalNames } from "./nicknames";
+import type { PersonRecord } from "./record";
+import { compareDob, editsWithin, jaroWinkler } from "./similarity";
+
+/*
+ * A Fellegi–Sunter record-linkage model (Fellegi & Sunter 1969; the family Splink and fastLink
+ * belong to). Each candidate pair is a vector of comparison levels, one per field (exact,
+ * Jaro-Winkler or edit-distance bands, different; a field missing on either side is neutral).
+ * m[l] = P(level l | same person) and u[l] = P(level l | different people) are learnt from the data
+ * without labels: EM over the blocked pairs, u of the population from a sample of record pairs
+ * (and, for the exact level, from the values' counts). A pair's match weight is the sum of its
+ * fields' log2(m/u), an exact agreement weighed by how common the agreed value is (term frequency:
+ * "smith" = "smith" is worth less than "okafor" = "okafor"); with the prior odds of a match among
+ * all pairs it gives the probability that the pair is one person. Pairs at or over the threshold
+ * are linked; clusters are the connected components of the links.
+ *
+ * Everything is a function of the records' contents, never of their order: the blocks, the
+ * pairs, the sample (chosen by a hash of each record's values), EM (patterns summed in code
+ * order), and each pair compared with its records in content order. Any permutation of the input
+ * gives the same links and the same clusters.
+ */
+
+/** What the model compares of a record: standardized values, or (a value that did not standardize) its text. */
+export interface ModelRecord {
+  first: string | null;
+  /** The formal names `first` may stand for (nicknames folded; an ambiguous one has several). */
+  formals: readonly string[];
+  last: string | null;
+  lastSound: string | null;
+  dob: string | null;
+  zip: string | null;
+  city: string | null;
+  state: string | null;
+  house: string | null;
+  street: string | null;
+  email: string | null;
+  emailDomain: string | null;
+  phone: string | null;
+  phone7: string | null;
+  /** Declared identifiers as "name=VALUE". */
+  ids: readonly string[];
+}
+
+/** Upper-case letters and digits of a raw value, or null when none (a value kept as text). */
+const asText = (s: string | null | undefined): string | null => {
+  if (s === null || s === undefined) return null;
+  const t = s.normalize("NFKD").toUpperCase().replace(/[^A-Z0-9]/g, "");
+  return t === "" ? null : t;
+};
+
+/**
+ * A record for the model. A value that did not standardize (a foreign postcode, an unknown state,
+ * a date that is no calendar date) is compared as its text instead of being dropped: two records
+ * that both say "nsw" agree on it.
+ */
+export function modelRecordOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "city" | "state" | "houseNumber" | "streetName" | "ids" | "raw">): ModelRecord {
+  const raw = r.raw;
+  const first = nameKey(r.first);
+  const last = nameKey(r.last);
+  const formal = first === null ? null : formalName(first);
+  const formals = formal === null ? [] : [formal, ...otherFormalNames(first!)];
+  const email = r.email ? r.email.replace(/\+[^@]*@/, "@") : asText(raw.email);
+  const digits = (raw.phone ?? raw.phone2 ?? "").replace(/\D/g, "");
+  let street = r.streetName ? asText(r.streetName) : null;
+  let house = r.houseNumber;
+  if (street === null && house === null && raw.street) {
+    // Not parsed as a US street line: its number (if it starts with one) and the rest as text.
+    const m = /^\s*(\d+[A-Za-z]?)\b\s*(.*)$/.exec(raw.street);
+    house = m ? m[1]!.toUpperCase() : null;
+    street = asText(m ? m[2] : raw.street);
+  }
+  return {
+    first, formals, last, lastSound: last ? doubleMetaphone(last)[0] || last : null,
+    dob: r.dob ?? asText(raw.dob),
+    zip: r.zip5 ?? asText(raw.zip),
+    city: r.city ? asText(r.city) : asText(raw.city),
+    state: r.state ?? asText(raw.state),
+    house, street,
+    email, emailDomain: email && email.includes("@") ? email.slice(email.indexOf("@") + 1) : null,
+    phone: r.phone ?? (digits.length >= 7 ? digits : null),
+    phone7: r.phone7 ?? (digits.length >= 7 ? digits.slice(-7) : null),
+    ids: r.ids,
+  };
+}
+
+/** A field the model compares: its levels (best first; the last is "different"), and whether an exact agreement is weighed by the value's frequency. */
+interface FieldSpec {
+  name: string;
+  levels: readonly string[];
+  /** The value whose frequency weighs an exact agreement (term frequency), or null. */
+  tf: ((r: ModelRecord) => string | null) | null;
+  /** The level of a pair, or -1 when either record lacks the field. */
+  compare: (a: ModelRecord, b: ModelRecord) => number;
+}
+
+const MISSING = -1;
+
+function nameLevel(a: string | null, b: string | null): number {
+  if (a === null || b === null) return MISSING;
+  if (a === b) return 0;
+  const jw = jaroWinkler(a, b);
+  return jw >= 0.92 ? 1 : jw >= 0.8 ? 2 : 3;
+}
+
+function firstLevel(a: ModelRecord, b: ModelRecord): number {
+  if (a.first === null || b.first === null) return MISSING;
+  if (a.first === b.first) return 0;
+  if (a.formals.some((f) => b.formals.includes(f))) return 1;
+  const jw = jaroWinkler(a.first, b.first);
+  if (jw >= 0.92) return 2;
+  if (jw >= 0.8) return 3;
+  if ((a.first.length === 1 || b.first.length === 1) && a.first[0] === b.first[0]) return 4;
+  return 5;
+}
+
+function lastLevel(a: ModelRecord, b: ModelRecord): number {
+  return nameLevel(a.last, b.last);
+}
+
+function textLevel(a: string | null, b: string | null, bands: readonly number[]): number {
+  if (a === null || b === null) return MISSING;
+  if (a === b) return 0;
+  const jw = jaroWinkler(a, b);
+  for (let k = 0; k < bands.length; k++) if (jw >= bands[k]!) return k + 1;
+  return bands.length + 1;
+}
+
+function editLevel(a: string | null, b: string | null, max: number): number {
+  if (a === null || b === null) return MISSING;
+  return editsWithin(a, b, max);
+}
+
+function dobLevel(a: ModelRecord, b: ModelRecord): number {
+  if (a.dob === null || b.dob === null) return MISSING;
+  if (a.dob === b.dob) return 0;
+  if (compareDob(a.dob, b.dob) === "near") return 1;
+  const d = editsWithin(a.dob.replace(/-/g, ""), b.dob.replace(/-/g, ""), 2);
+  return d <= 1 ? 1 : d === 2 ? 2 : 3;
+}
+
+function emailLevel(a: ModelRecord, b: ModelRecord): number {
+  if (a.email === null || b.email === null) return MISSING;
+  if (a.email === b.email) return 0;
+  return a.emailDomain !== null && a.emailDomain === b.emailDomain && editsWithin(a.email, b.email, 1) <= 1 ? 1 : 2;
+}
+
+function phoneLevel(a: ModelRecord, b: ModelRecord): number {
+  if (a.phone7 === null || b.phone7 === null) return MISSING;
+  if (a.phone !== null && a.phone === b.phone) return 0;
+  if (a.phone7 === b.phone7) return 1;
+  return editsWithin(a.phone7, b.phone7, 1) <= 1 ? 2 : 3;
+}
+
+/** The best level over the identifiers both records declare (by name); missing when they share none. */
+function idLevel(a: ModelRecord, b: ModelRecord): number {
+  let best = MISSING;
+  for (const x of a.ids) {
+    const eq = x.indexOf("=");
+    for (const y of b.ids) {
+      if (y.length <= eq || y.charCodeAt(eq) !== 61 || y.slice(0, eq) !== x.slice(0, eq)) continue;
+      const d = editsWithin(x.slice(eq + 1), y.slice(eq + 1), 2);
+      if (best === MISSING || d < best) best = d;
+    }
+  }
+  return best;
+}
+
+/** The fields compared, in vector order. first and last come first: `vector` compares them crossed too (swapped names). */
+export const MODEL_FIELDS: readonly FieldSpec[] = [
+  { name: "first name", levels: ["exact", "nickname", "Jaro-Winkler ≥ 0.92", "Jaro-Winkler ≥ 0.8", "initial", "different"], tf: (r) => r.first, compare: firstLevel },
+  { name: "surname", levels: ["exact", "Jaro-Winkler ≥ 0.92", "Jaro-Winkler ≥ 0.8", "different"], tf: (r) => r.last, compare: lastLevel },
+  { name: "date of birth", levels: ["exact", "one typo", "two typos", "different"], tf: null, compare: dobLevel },
+  { name: "postcode", levels: ["exact", "one typo", "different"], tf: (r) => r.zip, compare: (a, b) => editLevel(a.zip, b.zip, 1) },
+  { name: "city", levels: ["exact", "Jaro-Winkler ≥ 0.9", "different"], tf: (r) => r.city, compare: (a, b) => textLevel(a.city, b.city, [0.9]) },
+  { name: "state", levels: ["exact", "different"], tf: null, compare: (a, b) => (a.state === null || b.state === null ? MISSING : a.state === b.state ? 0 : 1) },
+  { name: "house number", levels: ["exact", "one typo", "different"], tf: null, compare: (a, b) => editLevel(a.house, b.house, 1) },
+  { name: "street", levels: ["exact", "Jaro-Winkler ≥ 0.9", "Jaro-Winkler ≥ 0.75", "different"], tf: (r) => r.street, compare: (a, b) => textLevel(a.street, b.street, [0.9, 0.75]) },
+  { name: "e-mail", levels: ["exact", "one typo", "different"], tf: null, compare: emailLevel },
+  { name: "phone", levels: ["exact", "last 7 digits", "one typo", "different"], tf: null, compare: phoneLevel },
+  { name: "identifier", levels: ["exact", "one typo", "two typos", "different"], tf: null, compare: idLevel },
+];
+const K = MODEL_FIELDS.length;
+/** Mixed-radix digits of a pattern code: each field's level, or its level count for missing. */
+const RADIX = MODEL_FIELDS.map((f) => f.levels.length + 1);
+const STRIDE: number[] = [];
+{
+  let s = 1;
+  for (let k = 0; k < K; k++) {
+    STRIDE.push(s);
+    s *= RADIX[k]!;
+  }
+}
+
+/** The comparison of a pair: its pattern code and whether the names matched crossed (first ↔ surname). */
+function vector(a: ModelRecord, b: ModelRecord, levels: Int8Array): boolean {
+  for (let k = 2; k < K; k++) levels[k] = MODEL_FIELDS[k]!.compare(a, b);
+  const f = firstLevel(a, b), l = lastLevel(a, b);
+  levels[0] = f;
+  levels[1] = l;
+  // Swapped first name and surname: compared crossed when both crossed agree closely and the straight names do not.
+  if ((f >= 3 || l >= 2) && a.first !== null && b.last !== null && a.last !== null && b.first !== null) {
+    const xf = nameLevel(a.first, b.last), xl = nameLevel(a.last, b.first);
+    if (xf <= 1 && xl <= 1) {
+      levels[0] = xf === 0 ? 0 : 2;
+      levels[1] = xl;
+      return true;
+    }
+  }
+  return false;
+}
+
+const codeOf = (levels: Int8Array) => {
+  let code = 0;
+  for (let k = 0; k < K; k++) code += (levels[k]! < 0 ? RADIX[k]! - 1 : levels[k]!) * STRIDE[k]!;
+  return code;
+};
+
+function levelsOf(code: number, out: Int8Array): Int8Array {
+  for (let k = 0; k < K; k++) {
+    const d = Math.floor(code / STRIDE[k]!) % RADIX[k]!;
+    out[k] = d === RADIX[k]! - 1 ? MISSING : d;
+  }
+  return out;
+}
+
+export interface ModelOptions {
+  /** Link a pair when the probability that it is one person is at least this; default 0.5. */
+  threshold?: number;
+  /** A narrow block (two or three values) holding more records than this is not compared (default 200). */
+  maxBlock?: number;
+  /** A broad block (one value: a date of birth, a surname) holding more records than this is not compared (default 60). */
+  maxBroadBlock?: number;
+  /** Records in the sample whose pairs estimate u (default 1,000: about half a million pairs). */
+  sample?: number;
+  /** EM iterations at most (default 100; it stops when no parameter moves by 1e-5). */
+  iterations?: number;
+  /** Sources of the records (linking two files): pairs within one source are not compared. */
+  sources?: ArrayLike<number>;
+}
+
+/** The trained model: per field and level, m, u (of the population) and the weight log2(m/u). */
+export interface TrainedModel {
+  fields: { name: string; levels: { level: string; m: number; u: number; weight: number }[] }[];
+  /** Share of the blocked pairs that EM finds are one person, and the prior of a match among all pairs. */
+  lambda: number;
+  prior: number;
+  iterations: number;
+  blockedPairs: number;
+  sampledPairs: number;
+}
+
+/** One field's part in a pair's match weight. */
+export interface Contribution {
+  field: string;
+  level: string;
+  weight: number;
+}
+
+export interface ModelLink {
+  from: number;
+  to: number;
+  /** The match weight: the prior's log2 odds plus each field's weight. */
+  weight: number;
+  probability: number;
+}
+
+export interface ModelResult {
+  /** Record i's cluster: the smallest record index of its component. */
+  clusters: Int32Array;
+  links: ModelLink[];
+  model: TrainedModel;
+  /** Each field's contribution to a pair's weight (the explanation a steward reads). */
+  explain: (from: number, to: number) => Contribution[];
+  /** "fs 17.3: first name exact +4.1, …": the reason a link is stored with. */
+  reason: (from: number, to: number) => string;
+  blocks: { compared: number; oversized: number };
+}
+
+const MAX_RECORDS = 1 << 23;
+
+/** 52 bits of content hash of a record (two FNV-1a variants), to sample and order records by what they hold. */
+function contentHash(r: ModelRecord): number {
+  const text = `${r.first}\u001f${r.last}\u001f${r.dob}\u001f${r.zip}\u001f${r.city}\u001f${r.state}\u001f${r.house}\u001f${r.street}\u001f${r.email}\u001f${r.phone}\u001f${r.phone7}\u001f${r.ids.join("\u001e")}`;
+  let h1 = 0x811c9dc5, h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  return (h1 >>> 0) * 2 ** 20 + ((h2 >>> 0) & 0xfffff);
+}
+
+const BROAD = 0x20000000;
+
+/** The blocking keys of a record as 30-bit hashes; the top bit marks a broad key (one value). */
+function forEachKey(r: ModelRecord, emit: (hash: number) => void): void {
+  const narrow = (tag: string, a: string, b?: string, c?: string) => emit(keyHash(tag, a, b, c) & (BROAD - 1));
+  const broad = (tag: string, a: string, b?: string) => emit((keyHash(tag, a, b) & (BROAD - 1)) | BROAD);
+  for (const id of r.ids) {
+    narrow("i", id);
+    // One typo leaves one half of an identifier whole.
+    const eq = id.indexOf("="), half = (id.length - eq - 1) >> 1;
+    if (half >= 3) {
+      narrow("i1", id.slice(0, eq + 1 + half));
+      narrow("i2", id.slice(0, eq + 1), id.slice(eq + 1 + half));
+    }
+  }
+  if (r.email) narrow("e", r.email);
+  if (r.phone7) narrow("7", r.phone7);
+  if (r.last) {
+    for (const f of r.formals) {
+      // Names as a sorted pair: a record with first name and surname swapped shares the key.
+      const [x, y] = f < r.last ? [f, r.last] : [r.last, f];
+      if (r.zip) narrow("z", x, y, r.zip);
+      if (r.dob) narrow("d", x, y, r.dob);
+      broad("n", x, y);
+    }
+    if (r.zip) broad("zl", r.zip, r.lastSound!);
+    if (r.dob) narrow("b", r.dob, r.lastSound!);
+    broad("l", r.last);
+  }
+  for (const f of r.formals) {
+    if (r.dob) narrow("f", r.dob, f);
+    if (r.zip) broad("zf", r.zip, f);
+    broad("g", f);
+  }
+  if (r.house && r.zip) narrow("a", r.zip, r.house);
+  if (r.house && r.street) narrow("s", r.house, r.street);
+  if (r.dob) broad("dob", r.dob);
+  if (r.zip) broad("zip", r.zip);
+}
+
+/**
+ * The candidate pairs: records sharing a blocking key, each pair once (i < j), sorted. A block
+ * over its guard is skipped whole (never "the first 200 records"), so the pairs do not depend on
+ * the order of the records.
+ */
+function blockedPairs(records: readonly ModelRecord[], options: Required<Pick<ModelOptions, "maxBlock" | "maxBroadBlock">>, sources?: ArrayLike<number>): { pairs: Float64Array; compared: number; oversized: number } {
+  let keys = new Float64Array(records.length * 16);
+  let n = 0;
+  for (let i = 0; i < records.length; i++) {
+    forEachKey(records[i]!, (hash) => {
+      if (n === keys.length) {
+        const grown = new Float64Array(keys.length * 2);
+        grown.set(keys);
+        keys = grown;
+      }
+      keys[n++] = hash * MAX_RECORDS + i;
+    });
+  }
+  const sorted = keys.subarray(0, n).sort();
+  let pairs = new Float64Array(Math.max(1024, records.length * 8));
+  let p = 0, compared = 0, oversized = 0;
+  for (let start = 0; start < n;) {
+    const hash = Math.floor(sorted[start]! / MAX_RECORDS);
+    let end = start + 1;
+    while (end < n && Math.floor(sorted[end]! / MAX_RECORDS) === hash) end++;
+    const size = end - start;
+    const guard = hash >= BROAD ? options.maxBroadBlock : options.maxBlock;
+    if (size > guard) oversized++;
+    else if (size > 1) {
+      compared++;
+      const need = p + (size * (size - 1)) / 2;
+      if (need > pairs.length) {
+        const grown = new Float64Array(Math.max(need, pairs.length * 2));
+        grown.set(pairs.subarray(0, p));
+        pairs = grown;
+      }
+      for (let x = start; x < end; x++) {
+        const i = sorted[x]! % MAX_RECORDS;
+        for (let y = x + 1; y < end; y++) {
+          const j = sorted[y]! % MAX_RECORDS;
+          if (i === j || (sources && sources[i] === sources[j])) continue;
+          pairs[p++] = i * MAX_RECORDS + j;
+        }
+      }
+    }
+    start = end;
+  }
+  const all = pairs.subarray(0, p).sort();
+  let u = 0;
+  for (let k = 0; k < all.length; k++) if (k === 0 || all[k] !== all[k - 1]) all[u++] = all[k]!;
+  return { pairs: all.slice(0, u), compared, oversized };
+}
+
+/** Counts of each value of the term-frequency fields, and how many records have the field. */
+function valueCounts(records: readonly ModelRecord[]): { counts: Map<string, number>[]; present: number[] } {
+  const counts = MODEL_FIELDS.map(() => new Map<string, number>());
+  const present = MODEL_FIELDS.map(() => 0);
+  for (const r of records) {
+    for (let k = 0; k < K; k++) {
+      const tf = MODEL_FIELDS[k]!.tf;
+      if (!tf) continue;
+      const v = tf(r);
+      if (v === null) continue;
+      counts[k]!.set(v, (counts[k]!.get(v) ?? 0) + 1);
+      present[k]!++;
+    }
+  }
+  return { counts, present };
+}
+
+const clamp = (x: number) => Math.min(1 - 1e-9, Math.max(1e-9, x));
+
+/**
+ * u of the population: each level's share among pairs of a sample of records (chosen by content
+ * hash), with the exact level of a term-frequency field taken from its values' counts
+ * (Σ c(c-1) / n(n-1), every pair of the population).
+ */
+function populationU(records: readonly ModelRecord[], hashes: Float64Array, sampleSize: number, counts: Map<string, number>[], present: number[], sources?: ArrayLike<number>): { u: Float64Array[]; sampled: number } {
+  const limit = Math.min(1, sampleSize / Math.max(1, records.length)) * 2 ** 52;
+  const sample: number[] = [];
+  for (let i = 0; i < records.length; i++) if (hashes[i]! < limit) sample.push(i);
+  sample.sort((x, y) => hashes[x]! - hashes[y]!);
+  const tallies = MODEL_FIELDS.map((f) => new Float64Array(f.levels.length));
+  const levels = new Int8Array(K);
+  let sampled = 0;
+  for (let x = 0; x < sample.length; x++) {
+    for (let y = x + 1; y < sample.length; y++) {
+      const i = sample[x]!, j = sample[y]!;
+      if (sources && sources[i] === sources[j]) continue;
+      vector(records[i]!, records[j]!, levels);
+      sampled++;
+      for (let k = 0; k < K; k++) if (levels[k]! >= 0) tallies[k]![levels[k]!]!++;
+    }
+  }
+  const u = tallies.map((t, k) => {
+    const out = new Float64Array(t.length);
+    // Half a pair for every level: a level never seen in the sample is rare, not impossible.
+    let total = 0;
+    for (let l = 0; l < t.length; l++) total += t[l]! + 0.5;
+    for (let l = 0; l < t.length; l++) out[l] = (t[l]! + 0.5) / total;
+    if (MODEL_FIELDS[k]!.tf && present[k]! > 1) {
+      let agree = 0;
+      for (const c of counts[k]!.values()) agree += c * (c - 1);
+      const exact = clamp(agree / (present[k]! * (present[k]! - 1)));
+      const rest = 1 - out[0]!;
+      for (let l = 1; l < t.length; l++) out[l] = (out[l]! / rest) * (1 - exact);
+      out[0] = exact;
+    }
+    for (let l = 0; l < t.length; l++) out[l] = clamp(out[l]!);
+    return out;
+  });
+  return { u, sampled };
+}
+
+/**
+ * EM over the blocked pairs' patterns (counts per pattern code, in code order): m, u within the
+ * blocks and the share of matches λ. Starts from m favouring agreement and u of the population.
+ */
+function expectationMaximization(patterns: [number, number][], uStart: readonly Float64Array[], iterations: number): { m: Float64Array[]; lambda: number; iterations: number } {
+  const m = MODEL_FIELDS.map((f) => {
+    const out = new Float64Array(f.levels.length);
+    const L = f.levels.length;
+    out[0] = 0.85;
+    for (let l = 1; l < L; l++) out[l] = 0.15 * (L - l) / ((L - 1) * L / 2);
+    return out;
+  });
+  const u = uStart.map((x) => Float64Array.from(x));
+  let lambda = 0.1;
+  const decoded = patterns.map(([code]) => levelsOf(code, new Int8Array(K)));
+  let it = 0;
+  for (; it < iterations; it++) {
+    const mNext = MODEL_FIELDS.map((f) => new Float64Array(f.levels.length));
+    const uNext = MODEL_FIELDS.map((f) => new Float64Array(f.levels.length));
+    let matches = 0, total = 0;
+    for (let p = 0; p < patterns.length; p++) {
+      const count = patterns[p]![1];
+      const lv = decoded[p]!;
+      let pm = lambda, pu = 1 - lambda;
+      for (let k = 0; k < K; k++) {
+        const l = lv[k]!;
+        if (l < 0) continue;
+        pm *= m[k]![l]!;
+        pu *= u[k]![l]!;
+      }
+      const post = pm / (pm + pu);
+      matches += count * post;
+      total += count;
+      for (let k = 0; k < K; k++) {
+        const l = lv[k]!;
+        if (l < 0) continue;
+        mNext[k]![l]! += count * post;
+        uNext[k]![l]! += count * (1 - post);
+      }
+    }
+    let change = Math.abs(matches / total - lambda);
+    lambda = clamp(matches / total);
+    for (let k = 0; k < K; k++) {
+      const sm = mNext[k]!.reduce((s, x) => s + x, 0), su = uNext[k]!.reduce((s, x) => s + x, 0);
+      for (let l = 0; l < mNext[k]!.length; l++) {
+        const mv = sm > 0 ? clamp(mNext[k]![l]! / sm) : m[k]![l]!;
+        const uv = su > 0 ? clamp(uNext[k]![l]! / su) : u[k]![l]!;
+        change = Math.max(change, Math.abs(mv - m[k]![l]!), Math.abs(uv - u[k]![l]!));
+        m[k]![l] = mv;
+        u[k]![l] = uv;
+      }
+    }
+    if (change < 1e-5) {
+      it++;
+      break;
+    }
+  }
+  return { m, lambda, iterations: it };
+}
+
+/** The counts of each comparison pattern among the pairs, sorted by code (a sum in code order is the same for any input order). */
+function patternCounts(codes: Int32Array): [number, number][] {
+  const counts = new Map<number, number>();
+  for (const c of codes) counts.set(c, (counts.get(c) ?? 0) + 1);
+  return [...counts].sort((a, b) => a[0] - b[0]);
+}
+
+const log2 = Math.log2;
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+/**
+ * Trains the model on `records` (unlabelled) and links them: see the comment at the top of this
+ * file. Deterministic, and independent of the order of the records.
+ */
+export function linkRecords(records: readonly ModelRecord[], options: ModelOptions = {}): ModelResult {
+  if (records.length >= MAX_RECORDS) throw new RangeError(`the model links at most ${MAX_RECORDS - 1} records at once (got ${records.length})`);
+  const threshold = options.threshold ?? 0.5;
+  if (!(threshold > 0 && threshold < 1)) throw new RangeError(`threshold must be between 0 and 1 (got ${threshold})`);
+  const sources = options.sources;
+  const hashes = Float64Array.from(records, contentHash);
+  const { pairs, compared, oversized } = blockedPairs(records, { maxBlock: options.maxBlock ?? 200, maxBroadBlock: options.maxBroadBlock ?? 60 }, sources);
+
+  // Each pair compared with its records in content order (a comparison need not be symmetric to the last bit).
+  const codes = new Int32Array(pairs.length);
+  const swapped = new Uint8Array(pairs.length);
+  const levels = new Int8Array(K);
+  const ordered = (i: number, j: number) => (hashes[i]! <= hashes[j]! ? [records[i]!, records[j]!] as const : [records[j]!, records[i]!] as const);
+  for (let p = 0; p < pairs.length; p++) {
+    const i = Math.floor(pairs[p]! / MAX_RECORDS), j = pairs[p]! % MAX_RECORDS;
+    const [a, b] = ordered(i, j);
+    swapped[p] = vector(a, b, levels) ? 1 : 0;
+    codes[p] = codeOf(levels);
+  }
+  const { counts, present } = valueCounts(records);
+  const { u, sampled } = populationU(records, hashes, options.sample ?? 1000, counts, present, sources);
+  const em = expectationMaximization(patternCounts(codes), u, options.iterations ?? 100);
+  const m = em.m;
+  const weights = MODEL_FIELDS.map((_f, k) => Float64Array.from(m[k]!, (mv, l) => log2(mv / u[k]![l]!)));
+  // The prior among all pairs: EM's share of matches among the blocked pairs, all matches assumed blocked.
+  let allPairs = (records.length * (records.length - 1)) / 2;
+  if (sources) {
+    const bySource = new Map<number, number>();
+    for (let i = 0; i < records.length; i++) bySource.set(sources[i]!, (bySource.get(sources[i]!) ?? 0) + 1);
+    for (const c of bySource.values()) allPairs -= (c * (c - 1)) / 2;
+  }
+  const prior = clamp((em.lambda * pairs.length) / Math.max(1, allPairs));
+  const priorWeight = log2(prior / (1 - prior));
+  const cut = log2(threshold / (1 - threshold));
+
+  // An exact agreement on a value of share s weighs log2(m / s) instead of log2(m / u).
+  const tfWeight = (k: number, value: string | null) => {
+    const c = value === null ? 0 : counts[k]!.get(value) ?? 0;
+    if (c < 2) return weights[k]![0]!;
+    return log2(m[k]![0]! / clamp(Math.max(c / present[k]!, 1 / present[k]!)));
+  };
+  const fieldWeight = (k: number, level: number, a: ModelRecord, b: ModelRecord, crossed: boolean): number => {
+    if (level < 0) return 0;
+    const spec = MODEL_FIELDS[k]!;
+    if (level !== 0 || !spec.tf) return weights[k]![level]!;
+    // Crossed names: the agreed value is a's first name (= b's surname) or a's surname.
+    const value = crossed && k <= 1 ? (k === 0 ? a.first : a.last) : spec.tf(a);
+    return tfWeight(crossed && k <= 1 ? (k === 0 ? 0 : 1) : k, value);
+  };
+  const scoreOf = (a: ModelRecord, b: ModelRecord, code: number, crossed: boolean, out?: Contribution[]): number => {
+    levelsOf(code, levels);
+    let w = priorWeight;
+    for (let k = 0; k < K; k++) {
+      const fw = fieldWeight(k, levels[k]!, a, b, crossed);
+      w += fw;
+      if (out && levels[k]! >= 0) {
+        const label = MODEL_FIELDS[k]!.levels[levels[k]!]!;
+        out.push({ field: MODEL_FIELDS[k]!.name, level: crossed && k <= 1 ? `${label} (swapped with ${k === 0 ? "surname" : "first name"})` : label, weight: fw });
+      }
+    }
+    return w;
+  };
+
+  const parent = Int32Array.from({ length: records.length }, (_x, i) => i);
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  const links: ModelLink[] = [];
+  for (let p = 0; p < pairs.length; p++) {
+    const i = Math.floor(pairs[p]! / MAX_RECORDS), j = pairs[p]! % MAX_RECORDS;
+    const [a, b] = ordered(i, j);
+    const w = scoreOf(a, b, codes[p]!, swapped[p] === 1);
+    if (w < cut) continue;
+    links.push({ from: i, to: j, weight: w, probability: 1 / (1 + 2 ** -w) });
+    const ri = find(i), rj = find(j);
+    // The smaller index becomes the root: a component's root is its smallest record.
+    if (ri !== rj) parent[Math.max(ri, rj)] = Math.min(ri, rj);
+  }
+  const clusters = new Int32Array(records.length);
+  for (let i = 0; i < records.length; i++) clusters[i] = find(i);
+
+  const explain = (from: number, to: number): Contribution[] => {
+    const [a, b] = ordered(from, to);
+    const lv = new Int8Array(K);
+    const crossed = vector(a, b, lv);
+    const out: Contribution[] = [{ field: "prior", level: "match among all pairs", weight: priorWeight }];
+    scoreOf(a, b, codeOf(lv), crossed, out);
+    return out;
+  };
+  const reason = (from: number, to: number) => {
+    const parts = explain(from, to);
+    const total = parts.reduce((s, c) => s + c.weight, 0);
+    return `fs ${round1(total)}: ${parts.filter((c) => c.field !== "prior").map((c) => `${c.field} ${c.level} ${c.weight >= 0 ? "+" : ""}${round1(c.weight)}`).join(", ")}`;
+  };
+  const model: TrainedModel = {
+    fields: MODEL_FIELDS.map((f, k) => ({ name: f.name, levels: f.levels.map((level, l) => ({ level, m: m[k]![l]!, u: u[k]![l]!, weight: weights[k]![l]! })) })),
+    lambda: em.lambda, prior, iterations: em.iterations, blockedPairs: pairs.length, sampledPairs: sampled,
+  };
+  return { clusters, links, model, explain, reason, blocks: { compared, oversized } };
+}
