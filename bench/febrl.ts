@@ -29,7 +29,7 @@ function run(files: string[], ssn: boolean) {
   const sources = parts.length > 1 ? Int32Array.from(parts.flatMap((p, s) => p.map(() => s))) : undefined;
   const cpu = process.cpuUsage();
   const records = rows.map((r) => People.modelRecordOf(People.standardizeContact(r.input)));
-  const result = People.linkRecords(records, { threshold, sources });
+  const result = People.linkRecords(records, { threshold, sources, maxBroadBlock: Number(arg("broad", "60")) });
   const used = process.cpuUsage(cpu);
   const seconds = (used.user + used.system) / 1e6;
   const s = People.pairwiseScores(rows.map((r) => r.person), result.clusters);

@@ -141,6 +141,29 @@ function dobLevel(a: ModelRecord, b: ModelRecord): number {
   return d <= 1 ? 1 : d === 2 ? 2 : 3;
 }
 
+/**
+ * The address as one field: house number, street, postcode, city and state agree or differ
+ * together (a household shares all of them, a move changes all of them), so five fields would
+ * count one fact five times. Levels: the same address; one part differs (a typo in the number or
+ * street, or another postcode for the same house and street); the same area (postcode, or city
+ * where a postcode is missing); the same region (postcode one typo apart, a similar city, or only
+ * the state in common); different.
+ */
+function addressLevel(a: ModelRecord, b: ModelRecord): number {
+  const house = a.house !== null && b.house !== null ? editsWithin(a.house, b.house, 1) : -1;
+  const street = a.street !== null && b.street !== null ? jaroWinkler(a.street, b.street) : -1;
+  const zip = a.zip !== null && b.zip !== null ? editsWithin(a.zip, b.zip, 1) : -1;
+  const city = a.city !== null && b.city !== null ? jaroWinkler(a.city, b.city) : -1;
+  const state = a.state !== null && b.state !== null ? (a.state === b.state ? 1 : 0) : -1;
+  if (house < 0 && street < 0 && zip < 0 && city < 0 && state < 0) return MISSING;
+  const area = zip === 0 ? 2 : zip === 1 ? 1 : zip > 1 ? 0 : city < 0 ? -1 : city >= 0.9 ? 2 : 0;
+  if (house === 0 && street >= 0.9) return area === 2 || area === -1 ? 0 : 1;
+  if (area === 2 && ((house <= 1 && house >= 0 && street >= 0.75) || (house < 0 && street >= 0.9) || (house === 0 && street < 0))) return 1;
+  if (area === 2) return 2;
+  if (area === 1 || city >= 0.9 || state === 1) return 3;
+  return 4;
+}
+
 function emailLevel(a: ModelRecord, b: ModelRecord): number {
   if (a.email === null || b.email === null) return MISSING;
   if (a.email === b.email) return 0;
@@ -173,6 +196,7 @@ export const MODEL_FIELDS: readonly FieldSpec[] = [
   { name: "first name", levels: ["exact", "nickname", "Jaro-Winkler ≥ 0.92", "Jaro-Winkler ≥ 0.8", "initial", "different"], tf: (r) => r.first, compare: firstLevel },
   { name: "surname", levels: ["exact", "Jaro-Winkler ≥ 0.92", "Jaro-Winkler ≥ 0.8", "different"], tf: (r) => r.last, compare: lastLevel },
   { name: "date of birth", levels: ["exact", "one typo", "two typos", "different"], tf: null, compare: dobLevel },
+  { name: "address", levels: ["exact", "one part differs", "same area", "same region", "different"], tf: null, compare: addressLevel },
   { name: "postcode", levels: ["exact", "one typo", "different"], tf: (r) => r.zip, compare: (a, b) => editLevel(a.zip, b.zip, 1) },
   { name: "city", levels: ["exact", "Jaro-Winkler ≥ 0.9", "different"], tf: (r) => r.city, compare: (a, b) => textLevel(a.city, b.city, [0.9]) },
   { name: "state", levels: ["exact", "different"], tf: null, compare: (a, b) => (a.state === null || b.state === null ? MISSING : a.state === b.state ? 0 : 1) },
@@ -237,16 +261,25 @@ export interface ModelOptions {
   sample?: number;
   /** EM iterations at most (default 100; it stops when no parameter moves by 1e-5). */
   iterations?: number;
+  /**
+   * Whether EM models households as a class of their own (members share surname, address and phone). Left out: EM
+   * tries, and keeps the class when what it found is a household.
+   */
+  households?: boolean;
   /** Sources of the records (linking two files): pairs within one source are not compared. */
   sources?: ArrayLike<number>;
 }
 
-/** The trained model: per field and level, m, u (of the population) and the weight log2(m/u). */
+/**
+ * The trained model: per field and level, m (one person), u (other people), the household class's
+ * probability, and the weight log2(m/u) of a pair of no household.
+ */
 export interface TrainedModel {
-  fields: { name: string; levels: { level: string; m: number; u: number; weight: number }[] }[];
-  /** Share of the blocked pairs that EM finds are one person, and the prior of a match among all pairs. */
-  lambda: number;
-  prior: number;
+  fields: { name: string; levels: { level: string; m: number; u: number; household: number; weight: number }[] }[];
+  /** Whether households are a class of their own (else pairs are scored against the population's u). */
+  households: boolean;
+  /** The classes' shares of the blocked pairs, as EM found them. */
+  lambda: { match: number; household: number; other: number };
   iterations: number;
   blockedPairs: number;
   sampledPairs: number;
@@ -447,56 +480,82 @@ function populationU(records: readonly ModelRecord[], hashes: Float64Array, samp
   return { u, sampled };
 }
 
+/** The latent classes EM separates: the same person, two people of one household, any other two people. */
+const MATCH = 0, HOUSEHOLD = 1, OTHER = 2;
+const CLASSES = 3;
+/** Fields a household shares (surname, address, phone): where the household class starts out agreeing. */
+const SHARED_AT_HOME = new Set(["surname", "address", "postcode", "city", "state", "house number", "street", "phone"]);
+/** The weight of each class's starting point in EM's estimates, in pairs. */
+const PRIOR_PAIRS = 20;
+
 /**
- * EM over the blocked pairs' patterns (counts per pattern code, in code order): m, u within the
- * blocks and the share of matches λ. Starts from m favouring agreement and u of the population.
+ * EM over the blocked pairs' patterns (counts per pattern code, in code order), with three latent
+ * classes (Winkler's refinement for data with households): the same person, members of one
+ * household (same surname, address, phone; another first name and date of birth), and other
+ * people. Two classes would take a household for one person: its members agree on more fields
+ * than a person who moved agrees with their old record. Starts from m favouring agreement, the
+ * household agreeing where a home is shared, and the others as the population's u.
  */
-function expectationMaximization(patterns: [number, number][], uStart: readonly Float64Array[], iterations: number): { m: Float64Array[]; lambda: number; iterations: number } {
-  const m = MODEL_FIELDS.map((f) => {
-    const out = new Float64Array(f.levels.length);
-    const L = f.levels.length;
+function expectationMaximization(patterns: [number, number][], population: readonly Float64Array[], iterations: number, households: boolean): { theta: Float64Array[][]; lambda: Float64Array; iterations: number } {
+  const active = households ? WITH_HOUSEHOLDS : WITHOUT_HOUSEHOLDS;
+  const agreeing = (L: number) => {
+    const out = new Float64Array(L);
     out[0] = 0.85;
     for (let l = 1; l < L; l++) out[l] = 0.15 * (L - l) / ((L - 1) * L / 2);
     return out;
+  };
+  const theta: Float64Array[][] = [
+    MODEL_FIELDS.map((f) => agreeing(f.levels.length)),
+    MODEL_FIELDS.map((f, k) => (SHARED_AT_HOME.has(f.name) ? agreeing(f.levels.length) : Float64Array.from(population[k]!))),
+    population.map((x) => Float64Array.from(x)),
+  ];
+  // Each class's starting point also serves as its prior (PRIOR_PAIRS pairs' worth): a level seen in no pair of a class
+  // keeps a small probability instead of none (a weight of ±30 from one unseen level).
+  const priors = theta.map((fields) => fields.map((x) => Float64Array.from(x)));
+  const lambda = Float64Array.from(households ? [0.1, 0.1, 0.8] : [0.1, 0, 0.9]);
+  const decoded = patterns.map(([code]) => {
+    const lv = levelsOf(code, new Int8Array(K));
+    for (let k = 0; k < K; k++) if (!active[k]) lv[k] = MISSING;
+    return lv;
   });
-  const u = uStart.map((x) => Float64Array.from(x));
-  let lambda = 0.1;
-  const decoded = patterns.map(([code]) => levelsOf(code, new Int8Array(K)));
+  const post = new Float64Array(CLASSES);
   let it = 0;
   for (; it < iterations; it++) {
-    const mNext = MODEL_FIELDS.map((f) => new Float64Array(f.levels.length));
-    const uNext = MODEL_FIELDS.map((f) => new Float64Array(f.levels.length));
-    let matches = 0, total = 0;
+    const next = theta.map((fields) => fields.map((x) => new Float64Array(x.length)));
+    const mass = new Float64Array(CLASSES);
+    let total = 0;
     for (let p = 0; p < patterns.length; p++) {
       const count = patterns[p]![1];
       const lv = decoded[p]!;
-      let pm = lambda, pu = 1 - lambda;
-      for (let k = 0; k < K; k++) {
-        const l = lv[k]!;
-        if (l < 0) continue;
-        pm *= m[k]![l]!;
-        pu *= u[k]![l]!;
+      let sum = 0;
+      for (let c = 0; c < CLASSES; c++) {
+        let pc = lambda[c]!;
+        for (let k = 0; k < K; k++) if (lv[k]! >= 0) pc *= theta[c]![k]![lv[k]!]!;
+        post[c] = pc;
+        sum += pc;
       }
-      const post = pm / (pm + pu);
-      matches += count * post;
       total += count;
-      for (let k = 0; k < K; k++) {
-        const l = lv[k]!;
-        if (l < 0) continue;
-        mNext[k]![l]! += count * post;
-        uNext[k]![l]! += count * (1 - post);
+      for (let c = 0; c < CLASSES; c++) {
+        const w = sum > 0 ? (count * post[c]!) / sum : c === OTHER ? count : 0;
+        mass[c]! += w;
+        for (let k = 0; k < K; k++) if (lv[k]! >= 0) next[c]![k]![lv[k]!]! += w;
       }
     }
-    let change = Math.abs(matches / total - lambda);
-    lambda = clamp(matches / total);
-    for (let k = 0; k < K; k++) {
-      const sm = mNext[k]!.reduce((s, x) => s + x, 0), su = uNext[k]!.reduce((s, x) => s + x, 0);
-      for (let l = 0; l < mNext[k]!.length; l++) {
-        const mv = sm > 0 ? clamp(mNext[k]![l]! / sm) : m[k]![l]!;
-        const uv = su > 0 ? clamp(uNext[k]![l]! / su) : u[k]![l]!;
-        change = Math.max(change, Math.abs(mv - m[k]![l]!), Math.abs(uv - u[k]![l]!));
-        m[k]![l] = mv;
-        u[k]![l] = uv;
+    let change = 0;
+    for (let c = 0; c < CLASSES; c++) {
+      if (lambda[c] === 0) continue;
+      const l = clamp(mass[c]! / total);
+      change = Math.max(change, Math.abs(l - lambda[c]!));
+      lambda[c] = l;
+      for (let k = 0; k < K; k++) {
+        const counts = next[c]![k]!;
+        for (let l2 = 0; l2 < counts.length; l2++) counts[l2]! += PRIOR_PAIRS * priors[c]![k]![l2]!;
+        const sum = counts.reduce((x, y) => x + y, 0);
+        for (let l2 = 0; l2 < counts.length; l2++) {
+          const v = clamp(counts[l2]! / sum);
+          change = Math.max(change, Math.abs(v - theta[c]![k]![l2]!));
+          theta[c]![k]![l2] = v;
+        }
       }
     }
     if (change < 1e-5) {
@@ -504,7 +563,25 @@ function expectationMaximization(patterns: [number, number][], uStart: readonly 
       break;
     }
   }
-  return { m, lambda, iterations: it };
+  return { theta, lambda, iterations: it };
+}
+
+/**
+ * The fields each kind of model reads. With households the address is one field (a household
+ * shares all of it and a move changes all of it: as five fields, a move would count five times).
+ * Without, its parts are fields of their own: each typo in one part is evidence of its own.
+ */
+const ADDRESS_PARTS = new Set(["postcode", "city", "state", "house number", "street"]);
+const WITH_HOUSEHOLDS = MODEL_FIELDS.map((f) => !ADDRESS_PARTS.has(f.name));
+const WITHOUT_HOUSEHOLDS = MODEL_FIELDS.map((f) => f.name !== "address");
+
+const fieldIndex = (name: string) => MODEL_FIELDS.findIndex((f) => f.name === name);
+const FIRST_NAME = fieldIndex("first name"), SURNAME = fieldIndex("surname"), DOB = fieldIndex("date of birth"), ADDRESS = fieldIndex("address");
+
+/** A household class: a share of the pairs, agreeing on surname and address, differing in first name and date of birth. */
+function isHousehold(theta: readonly Float64Array[], share: number): boolean {
+  const last = (x: Float64Array) => x[x.length - 1]!;
+  return share >= 0.01 && last(theta[FIRST_NAME]!) > 0.5 && theta[SURNAME]![0]! > 0.5 && theta[ADDRESS]![0]! > 0.5 && last(theta[DOB]!) > 0.5;
 }
 
 /** The counts of each comparison pattern among the pairs, sorted by code (a sum in code order is the same for any input order). */
@@ -542,46 +619,80 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   }
   const { counts, present } = valueCounts(records);
   const { u, sampled } = populationU(records, hashes, options.sample ?? 1000, counts, present, sources);
-  const em = expectationMaximization(patternCounts(codes), u, options.iterations ?? 100);
-  const m = em.m;
-  const weights = MODEL_FIELDS.map((_f, k) => Float64Array.from(m[k]!, (mv, l) => log2(mv / u[k]![l]!)));
-  // The prior among all pairs: EM's share of matches among the blocked pairs, all matches assumed blocked.
-  let allPairs = (records.length * (records.length - 1)) / 2;
-  if (sources) {
-    const bySource = new Map<number, number>();
-    for (let i = 0; i < records.length; i++) bySource.set(sources[i]!, (bySource.get(sources[i]!) ?? 0) + 1);
-    for (const c of bySource.values()) allPairs -= (c * (c - 1)) / 2;
-  }
-  const prior = clamp((em.lambda * pairs.length) / Math.max(1, allPairs));
-  const priorWeight = log2(prior / (1 - prior));
-  const cut = log2(threshold / (1 - threshold));
-
-  // An exact agreement on a value of share s weighs log2(m / s) instead of log2(m / u).
-  const tfWeight = (k: number, value: string | null) => {
-    const c = value === null ? 0 : counts[k]!.get(value) ?? 0;
-    if (c < 2) return weights[k]![0]!;
-    return log2(m[k]![0]! / clamp(Math.max(c / present[k]!, 1 / present[k]!)));
-  };
-  const fieldWeight = (k: number, level: number, a: ModelRecord, b: ModelRecord, crossed: boolean): number => {
-    if (level < 0) return 0;
-    const spec = MODEL_FIELDS[k]!;
-    if (level !== 0 || !spec.tf) return weights[k]![level]!;
-    // Crossed names: the agreed value is a's first name (= b's surname) or a's surname.
-    const value = crossed && k <= 1 ? (k === 0 ? a.first : a.last) : spec.tf(a);
-    return tfWeight(crossed && k <= 1 ? (k === 0 ? 0 : 1) : k, value);
-  };
-  const scoreOf = (a: ModelRecord, b: ModelRecord, code: number, crossed: boolean, out?: Contribution[]): number => {
-    levelsOf(code, levels);
-    let w = priorWeight;
-    for (let k = 0; k < K; k++) {
-      const fw = fieldWeight(k, levels[k]!, a, b, crossed);
-      w += fw;
-      if (out && levels[k]! >= 0) {
-        const label = MODEL_FIELDS[k]!.levels[levels[k]!]!;
-        out.push({ field: MODEL_FIELDS[k]!.name, level: crossed && k <= 1 ? `${label} (swapped with ${k === 0 ? "surname" : "first name"})` : label, weight: fw });
-      }
+  const patterns = patternCounts(codes);
+  let em = expectationMaximization(patterns, u, options.iterations ?? 100, options.households !== false);
+  // The third class is kept only when EM found households in it (it shares the home and differs in the person);
+  // on data without households it would take part of the matches or of the others instead.
+  const households = options.households ?? isHousehold(em.theta[HOUSEHOLD]!, em.lambda[HOUSEHOLD]!);
+  if (!households && em.lambda[HOUSEHOLD]! > 0) em = expectationMaximization(patterns, u, options.iterations ?? 100, false);
+  const theta = em.theta;
+  const m = theta[MATCH]!;
+  let lambda = em.lambda;
+  if (!households) {
+    /*
+     * Without households the pairs are scored as Fellegi and Sunter did, against the population: u of
+     * the population (the sample and the values' counts, not EM's u of the blocked pairs, which
+     * agree on their blocking key by construction), and the prior of a match among all pairs (EM's
+     * share of matches among the blocked pairs, every match assumed blocked).
+     */
+    let allPairs = (records.length * (records.length - 1)) / 2;
+    if (sources) {
+      const bySource = new Map<number, number>();
+      for (let i = 0; i < records.length; i++) bySource.set(sources[i]!, (bySource.get(sources[i]!) ?? 0) + 1);
+      for (const c of bySource.values()) allPairs -= (c * (c - 1)) / 2;
     }
-    return w;
+    const prior = clamp((lambda[MATCH]! * pairs.length) / Math.max(1, allPairs));
+    lambda = Float64Array.from([prior, 0, 1 - prior]);
+    theta[OTHER] = u.map((x) => Float64Array.from(x));
+  }
+  // log2 of each class's probability of each level.
+  const logs = theta.map((fields) => fields.map((x) => Float64Array.from(x, log2)));
+  const cut = log2(threshold / (1 - threshold));
+  // Σ p² of each term-frequency field: the chance that two records of the population agree on it.
+  const agreeByChance = MODEL_FIELDS.map((f, k) => {
+    if (!f.tf || present[k]! < 2) return 0;
+    let sum = 0;
+    for (const c of counts[k]!.values()) sum += (c / present[k]!) ** 2;
+    return sum;
+  });
+
+  /*
+   * An exact agreement on a value of share p is p / Σp² times as likely between other people as an
+   * exact agreement on an average value (term frequency): "smith" = "smith" weighs less than
+   * "okafor" = "okafor". Only the "other people" class: a household shares its surname whatever it is.
+   */
+  const tfLog = (k: number, value: string | null) => {
+    const c = value === null ? 0 : counts[k]!.get(value) ?? 0;
+    if (c < 2 || agreeByChance[k]! <= 0) return 0;
+    return log2(c / present[k]! / agreeByChance[k]!);
+  };
+  const classLogs = new Float64Array(CLASSES);
+  const tfScratch = new Float64Array(K);
+  /** The log2 posterior odds of a match, the classes' log-likelihoods left in classLogs and each field's tf term in tfScratch. */
+  const active = households ? WITH_HOUSEHOLDS : WITHOUT_HOUSEHOLDS;
+  const scoreOf = (a: ModelRecord, b: ModelRecord, code: number, crossed: boolean): number => {
+    levelsOf(code, levels);
+    for (let k = 0; k < K; k++) if (!active[k]) levels[k] = MISSING;
+    for (let k = 0; k < K; k++) {
+      const spec = MODEL_FIELDS[k]!;
+      tfScratch[k] = levels[k] === 0 && spec.tf ? tfLog(k, crossed && k <= 1 ? (k === 0 ? a.first : a.last) : spec.tf(a)) : 0;
+    }
+    for (let c = 0; c < CLASSES; c++) {
+      if (lambda[c] === 0) {
+        classLogs[c] = -Infinity;
+        continue;
+      }
+      let l = log2(lambda[c]!);
+      for (let k = 0; k < K; k++) {
+        if (levels[k]! < 0) continue;
+        l += logs[c]![k]![levels[k]!]!;
+        if (c === OTHER) l += tfScratch[k]!;
+      }
+      classLogs[c] = l;
+    }
+    if (lambda[HOUSEHOLD] === 0) return classLogs[MATCH]! - classLogs[OTHER]!;
+    const top = Math.max(classLogs[HOUSEHOLD]!, classLogs[OTHER]!);
+    return classLogs[MATCH]! - top - log2(2 ** (classLogs[HOUSEHOLD]! - top) + 2 ** (classLogs[OTHER]! - top));
   };
 
   const parent = Int32Array.from({ length: records.length }, (_x, i) => i);
@@ -606,22 +717,42 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   const clusters = new Int32Array(records.length);
   for (let i = 0; i < records.length; i++) clusters[i] = find(i);
 
+  /*
+   * The explanation: against the likelier of the two other classes (other people, or a member of
+   * the same household), each field's log2(m / u) with its term frequency; the prior odds of the
+   * classes; and what the third class takes away. The parts add up to the link's weight.
+   */
   const explain = (from: number, to: number): Contribution[] => {
     const [a, b] = ordered(from, to);
     const lv = new Int8Array(K);
     const crossed = vector(a, b, lv);
-    const out: Contribution[] = [{ field: "prior", level: "match among all pairs", weight: priorWeight }];
-    scoreOf(a, b, codeOf(lv), crossed, out);
+    const total = scoreOf(a, b, codeOf(lv), crossed);
+    const against = classLogs[HOUSEHOLD]! > classLogs[OTHER]! ? HOUSEHOLD : OTHER;
+    const out: Contribution[] = [{ field: "prior", level: against === HOUSEHOLD ? "a match rather than a household member" : "a match rather than another person", weight: log2(lambda[MATCH]! / lambda[against]!) }];
+    let sum = out[0]!.weight;
+    for (let k = 0; k < K; k++) {
+      if (levels[k]! < 0) continue;
+      const label = MODEL_FIELDS[k]!.levels[levels[k]!]!;
+      const weight = logs[MATCH]![k]![levels[k]!]! - logs[against]![k]![levels[k]!]! - (against === OTHER ? tfScratch[k]! : 0);
+      sum += weight;
+      out.push({ field: MODEL_FIELDS[k]!.name, level: crossed && k <= 1 ? `${label} (swapped with ${k === 0 ? "surname" : "first name"})` : label, weight });
+    }
+    if (lambda[HOUSEHOLD]! > 0) out.push({ field: against === HOUSEHOLD ? "other people" : "household", level: "the other explanation", weight: total - sum });
     return out;
   };
   const reason = (from: number, to: number) => {
     const parts = explain(from, to);
-    const total = parts.reduce((s, c) => s + c.weight, 0);
-    return `fs ${round1(total)}: ${parts.filter((c) => c.field !== "prior").map((c) => `${c.field} ${c.level} ${c.weight >= 0 ? "+" : ""}${round1(c.weight)}`).join(", ")}`;
+    const total = parts.reduce((x, c) => x + c.weight, 0);
+    const against = parts[0]!.level.endsWith("household member") ? "vs household" : "vs others";
+    const fields = parts.slice(1).filter((c) => c.level !== "the other explanation");
+    return `fs ${round1(total)} (${against}): ${fields.map((c) => `${c.field} ${c.level} ${c.weight >= 0 ? "+" : ""}${round1(c.weight)}`).join(", ")}`;
   };
   const model: TrainedModel = {
-    fields: MODEL_FIELDS.map((f, k) => ({ name: f.name, levels: f.levels.map((level, l) => ({ level, m: m[k]![l]!, u: u[k]![l]!, weight: weights[k]![l]! })) })),
-    lambda: em.lambda, prior, iterations: em.iterations, blockedPairs: pairs.length, sampledPairs: sampled,
+    fields: MODEL_FIELDS.map((f, k) => ({
+      name: f.name,
+      levels: f.levels.map((level, l) => ({ level, m: m[k]![l]!, u: theta[OTHER]![k]![l]!, household: theta[HOUSEHOLD]![k]![l]!, weight: log2(m[k]![l]! / theta[OTHER]![k]![l]!) })),
+    })),
+    lambda: { match: em.lambda[MATCH]!, household: em.lambda[HOUSEHOLD]!, other: em.lambda[OTHER]! }, households, iterations: em.iterations, blockedPairs: pairs.length, sampledPairs: sampled,
   };
   return { clusters, links, model, explain, reason, blocks: { compared, oversized } };
 }
