@@ -13,7 +13,7 @@ const SYNONYMS: Record<ContactField, string[]> = {
   phone2: ["phone2", "altphone", "alternatephone", "workphone", "otherphone", "secondaryphone"],
   street: ["street", "address", "address1", "addressline1", "streetaddress", "street1", "mailingaddress", "addr", "addr1", "propertyaddress"],
   street2: ["address2", "addressline2", "street2", "addr2", "apt", "unit", "suite", "aptsuite"],
-  city: ["city", "town", "locality", "mailingcity", "propertycity"],
+  city: ["city", "town", "suburb", "locality", "mailingcity", "propertycity"],
   state: ["state", "st", "province", "region", "stateprovince", "mailingstate", "propertystate"],
   zip: ["zip", "zipcode", "postcode", "postalcode", "zip5", "postal", "mailingzip", "propertyzip"],
   dob: ["dob", "dateofbirth", "birthdate", "birthday", "born", "bdate"],

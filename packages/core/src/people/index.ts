@@ -11,7 +11,7 @@ export { blockKeyHashes, blockKeys, compare, profileOf, CHANCE_LIMIT, DIFFERENCE
 export { Matcher, MAX_BLOCK_LIMIT, type MatcherOptions } from "./matcher";
 export { keyedBatch, ProfileWorker, standardizedBatches, standardizedProfiles, type ParallelOptions, type ProfileBatch } from "./parallel";
 export { Frequencies, frequencyKeys, type CountedKind } from "./frequencies";
-export { clusterContacts, clusterContactsOnWorker, type ClusterInput, type ClusteredRow, type ClusterSummary } from "./cluster";
+export { clusterContacts, clusterContactsOnWorker, clusterContactsWithModel, type ClusterInput, type ClusteredRow, type ClusterSummary } from "./cluster";
 export { pairwiseScores, type PairwiseScores } from "./accuracy";
 export { resolveImport, upsertRecords, recordRow, recordColumns, PEOPLE_LOCK, type Resolution, type RecordRow, type Feeder } from "./resolve";
 export { resolvePeople, resolvePending, mortgageBorrowers, FEEDERS } from "./feeders";

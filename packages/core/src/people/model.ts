@@ -282,6 +282,8 @@ export interface TrainedModel {
   lambda: { match: number; household: number; other: number };
   iterations: number;
   blockedPairs: number;
+  /** The blocked pairs EM learnt from (those sharing a narrow key). */
+  trainingPairs: number;
   sampledPairs: number;
 }
 
@@ -371,7 +373,7 @@ function forEachKey(r: ModelRecord, emit: (hash: number) => void): void {
  * over its guard is skipped whole (never "the first 200 records"), so the pairs do not depend on
  * the order of the records.
  */
-function blockedPairs(records: readonly ModelRecord[], options: Required<Pick<ModelOptions, "maxBlock" | "maxBroadBlock">>, sources?: ArrayLike<number>): { pairs: Float64Array; compared: number; oversized: number } {
+function blockedPairs(records: readonly ModelRecord[], options: Required<Pick<ModelOptions, "maxBlock" | "maxBroadBlock">>, sources?: ArrayLike<number>): { pairs: Float64Array; narrow: Uint8Array; compared: number; oversized: number } {
   let keys = new Float64Array(records.length * 16);
   let n = 0;
   for (let i = 0; i < records.length; i++) {
@@ -407,16 +409,23 @@ function blockedPairs(records: readonly ModelRecord[], options: Required<Pick<Mo
         for (let y = x + 1; y < end; y++) {
           const j = sorted[y]! % MAX_RECORDS;
           if (i === j || (sources && sources[i] === sources[j])) continue;
-          pairs[p++] = i * MAX_RECORDS + j;
+          // The lowest bit: the pair shares a narrow key (EM trains on those pairs only).
+          pairs[p++] = (i * MAX_RECORDS + j) * 2 + (hash >= BROAD ? 0 : 1);
         }
       }
     }
     start = end;
   }
   const all = pairs.subarray(0, p).sort();
+  const unique = new Float64Array(all.length);
+  const narrow = new Uint8Array(all.length);
   let u = 0;
-  for (let k = 0; k < all.length; k++) if (k === 0 || all[k] !== all[k - 1]) all[u++] = all[k]!;
-  return { pairs: all.slice(0, u), compared, oversized };
+  for (let k = 0; k < all.length; k++) {
+    const pair = Math.floor(all[k]! / 2);
+    if (u === 0 || unique[u - 1] !== pair) unique[u++] = pair;
+    if (all[k]! % 2 === 1) narrow[u - 1] = 1;
+  }
+  return { pairs: unique.slice(0, u), narrow: narrow.slice(0, u), compared, oversized };
 }
 
 /** Counts of each value of the term-frequency fields, and how many records have the field. */
@@ -585,9 +594,9 @@ function isHousehold(theta: readonly Float64Array[], share: number): boolean {
 }
 
 /** The counts of each comparison pattern among the pairs, sorted by code (a sum in code order is the same for any input order). */
-function patternCounts(codes: Int32Array): [number, number][] {
+function patternCounts(codes: Int32Array, use: Uint8Array): [number, number][] {
   const counts = new Map<number, number>();
-  for (const c of codes) counts.set(c, (counts.get(c) ?? 0) + 1);
+  for (let p = 0; p < codes.length; p++) if (use[p] === 1) counts.set(codes[p]!, (counts.get(codes[p]!) ?? 0) + 1);
   return [...counts].sort((a, b) => a[0] - b[0]);
 }
 
@@ -604,7 +613,7 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   if (!(threshold > 0 && threshold < 1)) throw new RangeError(`threshold must be between 0 and 1 (got ${threshold})`);
   const sources = options.sources;
   const hashes = Float64Array.from(records, contentHash);
-  const { pairs, compared, oversized } = blockedPairs(records, { maxBlock: options.maxBlock ?? 200, maxBroadBlock: options.maxBroadBlock ?? 60 }, sources);
+  const { pairs, narrow, compared, oversized } = blockedPairs(records, { maxBlock: options.maxBlock ?? 200, maxBroadBlock: options.maxBroadBlock ?? 60 }, sources);
 
   // Each pair compared with its records in content order (a comparison need not be symmetric to the last bit).
   const codes = new Int32Array(pairs.length);
@@ -619,7 +628,11 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   }
   const { counts, present } = valueCounts(records);
   const { u, sampled } = populationU(records, hashes, options.sample ?? 1000, counts, present, sources);
-  const patterns = patternCounts(codes);
+  // EM learns from the pairs that share a narrow key (two or three values): pairs that share one value only (a
+  // surname) are mostly strangers agreeing on it, and would teach EM a class of "same surname". They are scored.
+  const patterns = patternCounts(codes, narrow);
+  let trained = 0;
+  for (const [, count] of patterns) trained += count;
   let em = expectationMaximization(patterns, u, options.iterations ?? 100, options.households !== false);
   // The third class is kept only when EM found households in it (it shares the home and differs in the person);
   // on data without households it would take part of the matches or of the others instead.
@@ -633,7 +646,7 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
      * Without households the pairs are scored as Fellegi and Sunter did, against the population: u of
      * the population (the sample and the values' counts, not EM's u of the blocked pairs, which
      * agree on their blocking key by construction), and the prior of a match among all pairs (EM's
-     * share of matches among the blocked pairs, every match assumed blocked).
+     * share of matches among the pairs it learnt from, every match assumed among them).
      */
     let allPairs = (records.length * (records.length - 1)) / 2;
     if (sources) {
@@ -641,7 +654,7 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
       for (let i = 0; i < records.length; i++) bySource.set(sources[i]!, (bySource.get(sources[i]!) ?? 0) + 1);
       for (const c of bySource.values()) allPairs -= (c * (c - 1)) / 2;
     }
-    const prior = clamp((lambda[MATCH]! * pairs.length) / Math.max(1, allPairs));
+    const prior = clamp((lambda[MATCH]! * trained) / Math.max(1, allPairs));
     lambda = Float64Array.from([prior, 0, 1 - prior]);
     theta[OTHER] = u.map((x) => Float64Array.from(x));
   }
@@ -705,6 +718,8 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   };
   const links: ModelLink[] = [];
   for (let p = 0; p < pairs.length; p++) {
+    // With households the classes describe the pairs EM learnt from (narrow keys) only: pairs sharing one value are not scored.
+    if (households && narrow[p] === 0) continue;
     const i = Math.floor(pairs[p]! / MAX_RECORDS), j = pairs[p]! % MAX_RECORDS;
     const [a, b] = ordered(i, j);
     const w = scoreOf(a, b, codes[p]!, swapped[p] === 1);
@@ -752,7 +767,7 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
       name: f.name,
       levels: f.levels.map((level, l) => ({ level, m: m[k]![l]!, u: theta[OTHER]![k]![l]!, household: theta[HOUSEHOLD]![k]![l]!, weight: log2(m[k]![l]! / theta[OTHER]![k]![l]!) })),
     })),
-    lambda: { match: em.lambda[MATCH]!, household: em.lambda[HOUSEHOLD]!, other: em.lambda[OTHER]! }, households, iterations: em.iterations, blockedPairs: pairs.length, sampledPairs: sampled,
+    lambda: { match: em.lambda[MATCH]!, household: em.lambda[HOUSEHOLD]!, other: em.lambda[OTHER]! }, households, iterations: em.iterations, blockedPairs: pairs.length, trainingPairs: trained, sampledPairs: sampled,
   };
   return { clusters, links, model, explain, reason, blocks: { compared, oversized } };
 }
