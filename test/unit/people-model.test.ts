@@ -56,7 +56,7 @@ const partition = (clusters: ArrayLike<number>, ids: readonly number[]) => {
 
 describe("the Fellegi–Sunter model", () => {
   it("EM recovers m of a field from unlabelled pairs (surname typo rate 20 % → m(exact) ≈ 0.8)", () => {
-    const { records, truth } = synthetic(1500, 0.2);
+    const { records, truth } = synthetic(1000, 0.2);
     const result = People.linkRecords(records);
     const surname = result.model.fields.find((f) => f.name === "surname")!;
     const exact = surname.levels.find((l) => l.level === "exact")!;
@@ -64,7 +64,8 @@ describe("the Fellegi–Sunter model", () => {
     expect(exact.m).toBeLessThan(0.85);
     // u of an exact surname among random pairs is small: ~1 in 60 surnames.
     expect(exact.u).toBeLessThan(0.03);
-    expect(result.model.iterations).toBeLessThan(60);
+    expect(result.model.iterations).toBeLessThan(100);
+    expect(result.model.households).toBe(false);
     const s = People.pairwiseScores(truth, result.clusters);
     expect(s.f1).toBeGreaterThan(0.99);
   });
@@ -81,7 +82,7 @@ describe("the Fellegi–Sunter model", () => {
     const n = inputs.length;
     const surnameWeight = (from: number, to: number) => result.explain(from, to).find((c) => c.field === "surname")!.weight;
     expect(surnameWeight(n - 4, n - 3)).toBeGreaterThan(surnameWeight(n - 2, n - 1) + 4);
-    expect(result.reason(n - 4, n - 3)).toMatch(/^fs [\d.]+: first name exact \+[\d.]+, surname exact \+[\d.]+, date of birth exact/);
+    expect(result.reason(n - 4, n - 3)).toMatch(/^fs [\d.]+ \(vs others\): first name exact \+[\d.]+, surname exact \+[\d.]+, date of birth exact/);
   });
 
   it("compares swapped first name and surname both ways", () => {
@@ -122,11 +123,11 @@ describe("the Fellegi–Sunter model", () => {
   });
 
   it("gives the same links and clusters for any order of the records", () => {
-    const { records, truth } = synthetic(800, 0.3, 3);
+    const { records, truth } = synthetic(400, 0.3, 3);
     const ids = records.map((_r, i) => i);
     const before = People.linkRecords(records);
     const rnd = random(99);
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 2; round++) {
       const order = ids.slice();
       for (let i = order.length - 1; i > 0; i--) {
         const j = Math.floor(rnd() * (i + 1));
@@ -135,14 +136,25 @@ describe("the Fellegi–Sunter model", () => {
       const after = People.linkRecords(order.map((i) => records[i]!));
       expect(partition(after.clusters, order)).toEqual(partition(before.clusters, ids));
       expect(after.links.length).toBe(before.links.length);
-      expect(after.model.lambda).toBe(before.model.lambda);
+      expect(after.model.lambda).toEqual(before.model.lambda);
     }
     expect(People.pairwiseScores(truth, before.clusters).f1).toBeGreaterThan(0.98);
   });
 
-  it("FEBRL 1 (1,000 records): pairwise F1 at least as measured (1.0000; 1.0000 with soc_sec_id declared)", () => {
-    for (const ssn of [false, true]) {
-      const rows = readFebrl("dataset1.csv", { ssn });
+  it("proposes columns that name a person identifier as identifiers, unless identifiers are declared", () => {
+    const header = ["rec_id", "given_name", "surname", "Social Security Number", "Member No.", "soc_sec_id", "postcode"];
+    const guessed = People.mapHeaders(header);
+    expect([...guessed.ids.values()]).toEqual(["Social Security Number", "Member No.", "soc_sec_id"]);
+    expect(guessed.proposed).toEqual(["Social Security Number", "Member No.", "soc_sec_id"]);
+    const declared = People.mapHeaders(header, {}, ["soc_sec_id"]);
+    expect([...declared.ids.values()]).toEqual(["soc_sec_id"]);
+    expect(declared.proposed).toEqual([]);
+    expect([...People.mapHeaders(header, {}, [], { propose: false }).ids.values()]).toEqual([]);
+  });
+
+  it("FEBRL 1 (1,000 records, soc_sec_id not declared): pairwise F1 at least as measured (1.0000 on 2026-12-07)", () => {
+    {
+      const rows = readFebrl("dataset1.csv");
       const result = People.linkRecords(rows.map((r) => record(r.input)));
       const s = People.pairwiseScores(rows.map((r) => r.person), result.clusters);
       expect(s.f1).toBeGreaterThanOrEqual(0.998);
