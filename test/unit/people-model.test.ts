@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { People } from "@leadpipe/core";
-import { readFebrl } from "../../bench/febrl-data";
+import { PassThrough } from "node:stream";
+import path from "node:path";
+import { readFebrl, FEBRL_DIR } from "../../bench/febrl-data";
+import { matchFile } from "../../packages/local/src/commands/match";
+import { syntheticPeople } from "../../packages/local/src/generate/people";
 
 /** mulberry32: a small seeded generator, so the synthetic sets are the same on every run. */
 function random(seed: number) {
@@ -161,4 +165,39 @@ describe("the Fellegi–Sunter model", () => {
       expect(s.precision).toBeGreaterThanOrEqual(0.998);
     }
   });
+
+  it("on people with households (the generator) keeps a household class, and the same partition for any order", () => {
+    const rows = [...syntheticPeople({ people: 1500, seed: "model-households" })];
+    const records = rows.map((r) => record(r.input));
+    const truth = rows.map((r) => r.personId);
+    const before = People.linkRecords(records);
+    expect(before.model.households).toBe(true);
+    const s = People.pairwiseScores(truth, before.clusters);
+    expect(s.precision).toBeGreaterThan(0.97);
+    expect(s.recall).toBeGreaterThan(0.97);
+    const order = records.map((_r, i) => i).reverse();
+    const after = People.linkRecords(order.map((i) => records[i]!));
+    expect(partition(after.clusters, order)).toEqual(partition(before.clusters, order.map((_x, i) => i)));
+    // A link's parts add up to its weight, and name the explanation it is weighed against.
+    const link = before.links[0]!;
+    const parts = before.explain(link.from, link.to);
+    expect(parts.reduce((x, c) => x + c.weight, 0)).toBeCloseTo(link.weight, 6);
+  });
+
+  it("leadpipe match --model fs: the FEBRL header maps by name, soc_sec_id is taken as an identifier", async () => {
+    const out = new PassThrough();
+    let text = "";
+    out.on("data", (d: Buffer) => (text += d.toString()));
+    const summary = await matchFile(path.join(FEBRL_DIR, "dataset1.csv"), out, { model: "fs" });
+    expect(summary.proposed).toEqual(["soc_sec_id"]);
+    const lines = text.trim().split("\n").slice(1).map((l) => l.split(","));
+    expect(lines).toHaveLength(1000);
+    const truth = lines.map(([id]) => Number(/^rec-(\d+)-/.exec(id!)![1]));
+    const s = People.pairwiseScores(truth, lines.map(([, cluster]) => cluster!));
+    expect(s.f1).toBeGreaterThanOrEqual(0.998);
+    const linked = lines.find(([id]) => id === "rec-0-dup-0") ?? lines.find(([, , score]) => score !== "")!;
+    expect(Number(linked[2])).toBeGreaterThanOrEqual(0.5);
+    expect(text).toMatch(/fs [\d.]+ \(vs others\): first name /);
+  });
 });
+
