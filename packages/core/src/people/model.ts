@@ -257,7 +257,7 @@ export interface ModelOptions {
   maxBlock?: number;
   /** A broad block (one value: a date of birth, a surname) holding more records than this is not compared (default 60). */
   maxBroadBlock?: number;
-  /** Records in the sample whose pairs estimate u (default 1,000: about half a million pairs). */
+  /** Records in the sample whose pairs estimate u (default 600: about 180,000 pairs). */
   sample?: number;
   /** EM iterations at most (default 100; it stops when no parameter moves by 1e-5). */
   iterations?: number;
@@ -627,7 +627,7 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
     codes[p] = codeOf(levels);
   }
   const { counts, present } = valueCounts(records);
-  const { u, sampled } = populationU(records, hashes, options.sample ?? 1000, counts, present, sources);
+  const { u, sampled } = populationU(records, hashes, options.sample ?? 600, counts, present, sources);
   // EM learns from the pairs that share a narrow key (two or three values): pairs that share one value only (a
   // surname) are mostly strangers agreeing on it, and would teach EM a class of "same surname". They are scored.
   const patterns = patternCounts(codes, narrow);
