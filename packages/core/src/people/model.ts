@@ -641,12 +641,12 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   const theta = em.theta;
   const m = theta[MATCH]!;
   let lambda = em.lambda;
-  if (!households) {
+  {
     /*
-     * Without households the pairs are scored as Fellegi and Sunter did, against the population: u of
-     * the population (the sample and the values' counts, not EM's u of the blocked pairs, which
-     * agree on their blocking key by construction), and the prior of a match among all pairs (EM's
-     * share of matches among the pairs it learnt from, every match assumed among them).
+     * Pairs are scored against the population, as Fellegi and Sunter did: "other people" is u of the
+     * population (the sample and the values' counts, not EM's u of the blocked pairs, which agree on
+     * their blocking key by construction), and each class's prior is its share among all pairs (EM's
+     * share among the pairs it learnt from, every match and every household pair assumed among them).
      */
     let allPairs = (records.length * (records.length - 1)) / 2;
     if (sources) {
@@ -654,8 +654,8 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
       for (let i = 0; i < records.length; i++) bySource.set(sources[i]!, (bySource.get(sources[i]!) ?? 0) + 1);
       for (const c of bySource.values()) allPairs -= (c * (c - 1)) / 2;
     }
-    const prior = clamp((lambda[MATCH]! * trained) / Math.max(1, allPairs));
-    lambda = Float64Array.from([prior, 0, 1 - prior]);
+    const share = (c: number) => (lambda[c] === 0 ? 0 : clamp((lambda[c]! * trained) / Math.max(1, allPairs)));
+    lambda = Float64Array.from([share(MATCH), share(HOUSEHOLD), 1 - share(MATCH) - share(HOUSEHOLD)]);
     theta[OTHER] = u.map((x) => Float64Array.from(x));
   }
   // log2 of each class's probability of each level.
