@@ -137,7 +137,8 @@ function dobLevel(a: ModelRecord, b: ModelRecord): number {
   if (a.dob === null || b.dob === null) return MISSING;
   if (a.dob === b.dob) return 0;
   if (compareDob(a.dob, b.dob) === "near") return 1;
-  const d = editsWithin(a.dob.replace(/-/g, ""), b.dob.replace(/-/g, ""), 2);
+  // Two ISO dates have their dashes in the same places: the distance is the digits'.
+  const d = editsWithin(a.dob, b.dob, 2);
   return d <= 1 ? 1 : d === 2 ? 2 : 3;
 }
 
