@@ -3,7 +3,7 @@ import { keyHash } from "./match";
 import { nameKey } from "./name";
 import { formalName, otherFormalNames } from "./nicknames";
 import type { PersonRecord } from "./record";
-import { compareDob, editsWithin, jaroWinkler } from "./similarity";
+import { compareDob, editsWithin, jaroWinkler, transposed } from "./similarity";
 
 /*
  * A Fellegi–Sunter record-linkage model (Fellegi & Sunter 1969; the family Splink and fastLink
@@ -101,6 +101,8 @@ const MISSING = -1;
 function nameLevel(a: string | null, b: string | null): number {
   if (a === null || b === null) return MISSING;
   if (a === b) return 0;
+  // Two neighbouring letters swapped: Jaro's match window is empty for three letters ("joe" / "jeo": 0.56).
+  if (a.length === b.length && transposed(a, b)) return 1;
   const jw = jaroWinkler(a, b);
   return jw >= 0.92 ? 1 : jw >= 0.8 ? 2 : 3;
 }
@@ -109,6 +111,7 @@ function firstLevel(a: ModelRecord, b: ModelRecord): number {
   if (a.first === null || b.first === null) return MISSING;
   if (a.first === b.first) return 0;
   if (a.formals.some((f) => b.formals.includes(f))) return 1;
+  if (a.first.length === b.first.length && transposed(a.first, b.first)) return 2;
   const jw = jaroWinkler(a.first, b.first);
   if (jw >= 0.92) return 2;
   if (jw >= 0.8) return 3;
