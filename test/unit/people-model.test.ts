@@ -127,7 +127,7 @@ describe("the Fellegi–Sunter model", () => {
   });
 
   it("gives the same links and clusters for any order of the records", () => {
-    const { records, truth } = synthetic(400, 0.3, 3);
+    const { records, truth } = synthetic(300, 0.3, 3);
     const ids = records.map((_r, i) => i);
     const before = People.linkRecords(records);
     const rnd = random(99);
@@ -167,7 +167,7 @@ describe("the Fellegi–Sunter model", () => {
   });
 
   it("on people with households (the generator) keeps a household class, and the same partition for any order", () => {
-    const rows = [...syntheticPeople({ people: 1500, seed: "model-households" })];
+    const rows = [...syntheticPeople({ people: 800, seed: "model-households" })];
     const records = rows.map((r) => record(r.input));
     const truth = rows.map((r) => r.personId);
     const before = People.linkRecords(records);
