@@ -10,12 +10,14 @@ import { compareDob, editsWithin, jaroWinkler, transposed } from "./similarity";
  * belong to). Each candidate pair is a vector of comparison levels, one per field (exact,
  * Jaro-Winkler or edit-distance bands, different; a field missing on either side is neutral).
  * m[l] = P(level l | same person) and u[l] = P(level l | different people) are learnt from the data
- * without labels: EM over the blocked pairs, u of the population from a sample of record pairs
- * (and, for the exact level, from the values' counts). A pair's match weight is the sum of its
- * fields' log2(m/u), an exact agreement weighed by how common the agreed value is (term frequency:
- * "smith" = "smith" is worth less than "okafor" = "okafor"); with the prior odds of a match among
- * all pairs it gives the probability that the pair is one person. Pairs at or over the threshold
- * are linked; clusters are the connected components of the links.
+ * without labels: EM over the blocked pairs that share a narrow key, u of the population from a
+ * sample of record pairs (and, for the exact level, from the values' counts). Where the data has
+ * households, EM fits a third class for them (expectationMaximization). A pair's match weight is
+ * the log2 odds of "one person" against the other classes; without households it is the prior
+ * log-odds plus the sum of its fields' log2(m/u), an exact agreement weighed by how common the
+ * agreed value is (term frequency: "smith" = "smith" is worth less than "okafor" = "okafor").
+ * Pairs whose match probability reaches the threshold are linked; clusters are the connected
+ * components of the links.
  *
  * Everything is a function of the records' contents, never of their order: the blocks, the
  * pairs, the sample (chosen by a hash of each record's values), EM (patterns summed in code
@@ -301,7 +303,7 @@ export interface Contribution {
 export interface ModelLink {
   from: number;
   to: number;
-  /** The match weight: the prior's log2 odds plus each field's weight. */
+  /** The match weight: log2 odds that the pair is one person (the sum of `explain`'s parts). */
   weight: number;
   probability: number;
 }
