@@ -3,8 +3,9 @@
  * benchmark files (fixtures/febrl/): FEBRL 1 and 2 tune, FEBRL 3 (dedup) and 4 (two files linked)
  * are held out. Each set is run without and with soc_sec_id declared as an identifier.
  *
- *   npx tsx bench/febrl.ts [--threshold 0.5] [--rules]
+ *   npx tsx bench/febrl.ts [--threshold 0.5] [--broad 60] [--rules]
  *
+ * --broad is the model's guard on one-value blocks (ModelOptions.maxBroadBlock).
  * --rules adds the tiered rule matcher (People.Matcher, what `leadpipe match` ran before) for comparison.
  */
 import { People } from "@leadpipe/core";
