@@ -3,7 +3,10 @@
  * rate of incremental matching (standardize + block + compare + link) of new rows against an
  * existing population of golden records.
  *
- *   npx tsx bench/people.ts [--people 10000,1000000] [--incremental 1000000:100000] [--threads 2] [--cold-worker]
+ *   npx tsx bench/people.ts [--people 10000,1000000] [--model rules,fs] [--threshold 0.5] [--incremental 1000000:100000] [--threads 2] [--cold-worker]
+ *
+ * --model picks the engines the accuracy table runs: the tiered rules (People.Matcher) and the Fellegi–Sunter model
+ * (People.linkRecords, --threshold its match probability).
  *
  * --threads 2 (the default) standardizes the new rows (and hashes their blocking keys) on a worker
  * thread while this one matches them (People.standardizedBatches); --threads 1 does both on this thread.
@@ -54,7 +57,28 @@ function accuracy(people: number) {
   const predicted = truth.map((_t, i) => matcher.find(i));
   const s = People.pairwiseScores(truth, predicted);
   const clusters = new Set(predicted).size;
-  console.log(`| ${fmt(people)} | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${matcher.oversized.size} |`);
+  console.log(`| ${fmt(people)} | rules | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${matcher.oversized.size} |`);
+}
+
+/** The same people through the Fellegi–Sunter model (People.linkRecords): standardize, train (EM) and link in one batch. */
+function modelAccuracy(people: number) {
+  const truth: number[] = [];
+  const inputs: People.ContactInput[] = [];
+  for (const r of syntheticPeople({ people, seed: "bench" })) {
+    truth.push(r.personId);
+    inputs.push(r.input);
+  }
+  collectGarbage();
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const records = inputs.map((input) => People.modelRecordOf(People.standardizeContact(input)));
+  const result = People.linkRecords(records, { threshold: Number(arg("threshold", "0.5")) });
+  const seconds = (performance.now() - started) / 1000;
+  const cpuSeconds = cpuOf(cpu);
+  const s = People.pairwiseScores(truth, result.clusters);
+  const clusters = new Set(result.clusters).size;
+  console.log(`| ${fmt(people)} | Fellegi–Sunter | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${result.blocks.oversized} |` +
+    ` EM ${result.model.iterations} iterations over ${fmt(result.model.blockedPairs)} pairs, RSS ${fmt(process.memoryUsage().rss / 2 ** 20)} MB`);
 }
 
 /** A full garbage collection (the generator builds every true person up front: what it leaves behind is not what is measured). */
@@ -137,8 +161,12 @@ async function databasePath(base: number, fresh: number) {
   }
 }
 
-console.log("| people | records | clusters | precision | recall | F1 | records/s (wall) | records/CPU-s | oversized blocks |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-for (const n of arg("people", "10000,1000000").split(",").map(Number).filter((n) => n > 0)) accuracy(n);
+const engines = arg("model", "rules,fs").split(",");
+console.log("| people | engine | records | clusters | precision | recall | F1 | records/s (wall) | records/CPU-s | oversized blocks |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+for (const n of arg("people", "10000,1000000").split(",").map(Number).filter((n) => n > 0)) {
+  if (engines.includes("rules")) accuracy(n);
+  if (engines.includes("fs")) modelAccuracy(n);
+}
 const [base, fresh] = arg("incremental", "1000000:100000").split(":").map(Number) as [number, number];
 if (base > 0) {
   console.log("\n| existing | new rows | threads | time | new rows/s (wall) | new rows/CPU-s | F1 (all) | RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|");

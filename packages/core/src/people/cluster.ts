@@ -1,6 +1,7 @@
 import { Frequencies } from "./frequencies";
 import { profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher, type MatcherOptions } from "./matcher";
+import { linkRecords, modelRecordOf, type ModelLink, type ModelOptions } from "./model";
 import { standardizedBatches, type ParallelOptions, type ProfileBatch } from "./parallel";
 import { standardizeContact, type ContactInput, type FieldProblem } from "./record";
 
@@ -114,4 +115,40 @@ function clustered(matcher: Matcher, ids: readonly string[], problems: readonly 
     return { id, clusterId: ids[root]!, score: link ? link.score : null, reason: link ? link.reason : "no match", problems: problems[i]! };
   });
   return { rows: out, summary: { rows: ids.length, clusters: roots.size, links: links.length, oversizedBlocks: matcher.oversized.size } };
+}
+
+/**
+ * clusterContacts with the Fellegi–Sunter model (`leadpipe match --model fs`): the model is trained
+ * on the list itself (EM, no labels) and links the rows whose match probability reaches the
+ * threshold. The score is that probability of the row's strongest link, the reason its weight and
+ * each field's part in it. The same partition for any order of the rows.
+ */
+export function clusterContactsWithModel(rows: Iterable<ClusterInput>, options: ModelOptions = {}): { rows: ClusteredRow[]; summary: ClusterSummary } {
+  const ids: string[] = [];
+  const problems: FieldProblem[][] = [];
+  const records = [];
+  for (const { id, input } of rows) {
+    const record = standardizeContact(input);
+    ids.push(id);
+    problems.push(record.problems);
+    records.push(modelRecordOf(record));
+  }
+  const result = linkRecords(records, options);
+  const best: (ModelLink | undefined)[] = new Array(ids.length);
+  for (const link of result.links) {
+    for (const end of [link.from, link.to]) {
+      const current = best[end];
+      if (!current || link.weight > current.weight) best[end] = link;
+    }
+  }
+  const roots = new Set<number>();
+  const out = ids.map((id, i) => {
+    roots.add(result.clusters[i]!);
+    const link = best[i];
+    return {
+      id, clusterId: ids[result.clusters[i]!]!, score: link ? Math.round(link.probability * 10000) / 10000 : null,
+      reason: link ? result.reason(link.from, link.to) : "no match", problems: problems[i]!,
+    };
+  });
+  return { rows: out, summary: { rows: ids.length, clusters: roots.size, links: result.links.length, oversizedBlocks: result.blocks.oversized } };
 }

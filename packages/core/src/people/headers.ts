@@ -13,11 +13,20 @@ const SYNONYMS: Record<ContactField, string[]> = {
   phone2: ["phone2", "altphone", "alternatephone", "workphone", "otherphone", "secondaryphone"],
   street: ["street", "address", "address1", "addressline1", "streetaddress", "street1", "mailingaddress", "addr", "addr1", "propertyaddress"],
   street2: ["address2", "addressline2", "street2", "addr2", "apt", "unit", "suite", "aptsuite"],
-  city: ["city", "town", "locality", "mailingcity", "propertycity"],
+  city: ["city", "town", "suburb", "locality", "mailingcity", "propertycity"],
   state: ["state", "st", "province", "region", "stateprovince", "mailingstate", "propertystate"],
   zip: ["zip", "zipcode", "postcode", "postalcode", "zip5", "postal", "mailingzip", "propertyzip"],
   dob: ["dob", "dateofbirth", "birthdate", "birthday", "born", "bdate"],
 };
+/**
+ * Headers that name a person identifier (compared like headers: "Social Security Number", "soc_sec_id",
+ * "Member No."). Such a column is proposed as an identifier unless the caller declares its identifiers
+ * or maps the column to a field.
+ */
+const IDENTIFIER_HEADERS = new Set([
+  "ssn", "socialsecuritynumber", "socialsecurityno", "socialsecurity", "socsecid", "socsecno", "socsecnumber", "socsec",
+  "membernumber", "memberno", "membernr", "memberid", "customernumber", "customerno", "customernr", "customerid",
+]);
 const BY_SPELLING = new Map<string, ContactField>();
 for (const f of CONTACT_FIELDS) for (const s of SYNONYMS[f]) BY_SPELLING.set(s, f);
 
@@ -30,14 +39,18 @@ export interface HeaderMapping {
   ids: Map<number, string>;
   /** Headers that map to nothing (kept in the raw record only). */
   unmapped: string[];
+  /** Headers taken as identifiers because they name one (SSN, member number …), not because they were declared. */
+  proposed: string[];
 }
 
 /**
  * Maps a header row to contact fields by name; `explicit` (field → header, e.g. from
  * `--map first_name=Given,zip=PLZ`) wins over the guess. `idColumns` are headers whose values
- * identify a person. The first column claiming a field keeps it.
+ * identify a person; when there are none, columns whose header names a person identifier (SSN,
+ * member or customer number) are proposed as identifiers (`propose: false`: not). The first column claiming a field keeps it.
  */
-export function mapHeaders(header: readonly string[], explicit: Readonly<Record<string, string>> = {}, idColumns: readonly string[] = []): HeaderMapping {
+export function mapHeaders(header: readonly string[], explicit: Readonly<Record<string, string>> = {}, idColumns: readonly string[] = [],
+  options: { propose?: boolean } = {}): HeaderMapping {
   const fields = new Map<number, ContactField>();
   const ids = new Map<number, string>();
   const taken = new Set<ContactField>();
@@ -54,6 +67,14 @@ export function mapHeaders(header: readonly string[], explicit: Readonly<Record<
     if (index < 0) throw new Error(`identifier column "${column}" is not in the header`);
     ids.set(index, header[index]!.trim());
   }
+  const proposed: string[] = [];
+  if (idColumns.length === 0 && options.propose !== false) {
+    keys.forEach((k, index) => {
+      if (fields.has(index) || !IDENTIFIER_HEADERS.has(k)) return;
+      ids.set(index, header[index]!.trim());
+      proposed.push(header[index]!.trim());
+    });
+  }
   keys.forEach((k, index) => {
     if (fields.has(index) || ids.has(index)) return;
     const field = BY_SPELLING.get(k);
@@ -63,7 +84,7 @@ export function mapHeaders(header: readonly string[], explicit: Readonly<Record<
     }
   });
   const unmapped = header.filter((_h, i) => !fields.has(i) && !ids.has(i));
-  return { fields, ids, unmapped };
+  return { fields, ids, unmapped, proposed };
 }
 
 /** Parses "first_name=Given,zip=PLZ" into field → column. */

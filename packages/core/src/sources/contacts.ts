@@ -76,7 +76,8 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
     reader: opts.reader ?? { format: "csv", delimiter: ",", encoding: "utf-8" },
     columns: {},
     mapHeader(header) {
-      const mapping = mapHeaders(header, opts.map ?? {}, identifiers);
+      // A spec's identifiers are its own columns (id_0 …): nothing is proposed from the header here.
+      const mapping = mapHeaders(header, opts.map ?? {}, identifiers, { propose: false });
       const named = [...mapping.fields.values()].some((f) => f === "first_name" || f === "last_name" || f === "full_name");
       if (!named) {
         throw new Error(`no column names a person (first name, last name or name); found ${header.map((h) => JSON.stringify(h)).join(", ")}`);

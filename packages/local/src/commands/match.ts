@@ -12,6 +12,10 @@ export interface MatchOptions {
   map?: string;
   identifiers?: string;
   maxBlock?: number;
+  /** "rules" (the tiered rules, default) or "fs" (the Fellegi–Sunter model trained on the list: People.clusterContactsWithModel). */
+  model?: "rules" | "fs";
+  /** With --model fs: the match probability a link needs (default 0.5). */
+  threshold?: number;
   /** Lists of at least this many rows are standardized on a worker thread while the file is read (People.clusterContactsOnWorker); default 20,000. */
   workerFrom?: number;
 }
@@ -23,7 +27,7 @@ const WORKER_FROM = 20_000;
  * Clusters the people of a list file: one output row per input row (id, cluster_id, score,
  * reason). Needs no platform, no database: the same engine the pipeline uses, in memory.
  */
-export async function matchFile(file: string, out: Writable, options: MatchOptions = {}): Promise<People.ClusterSummary & { problems: number; seconds: number }> {
+export async function matchFile(file: string, out: Writable, options: MatchOptions = {}): Promise<People.ClusterSummary & { problems: number; seconds: number; proposed: string[] }> {
   const started = performance.now();
   const source = createReadStream(file);
   const parser = source.pipe(csvParser({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }));
@@ -36,7 +40,7 @@ export async function matchFile(file: string, out: Writable, options: MatchOptio
   }
 }
 
-async function clusterFile(file: string, parser: AsyncIterable<string[]>, out: Writable, options: MatchOptions, started: number): Promise<People.ClusterSummary & { problems: number; seconds: number }> {
+async function clusterFile(file: string, parser: AsyncIterable<string[]>, out: Writable, options: MatchOptions, started: number): Promise<People.ClusterSummary & { problems: number; seconds: number; proposed: string[] }> {
   const records = parser[Symbol.asyncIterator]();
   let read = 0;
   // The next record; a file that stops being CSV says after how many rows.
@@ -85,7 +89,14 @@ async function clusterFile(file: string, parser: AsyncIterable<string[]>, out: W
     yield* head;
     yield* rest;
   }
-  const result = ended ? People.clusterContacts(head, matching) : await People.clusterContactsOnWorker(all(), matching);
+  let result: { rows: People.ClusteredRow[]; summary: People.ClusterSummary };
+  if (options.model === "fs") {
+    const rows: People.ClusterInput[] = [];
+    for await (const row of all()) rows.push(row);
+    result = People.clusterContactsWithModel(rows, { threshold: options.threshold, maxBlock: options.maxBlock });
+  } else {
+    result = ended ? People.clusterContacts(head, matching) : await People.clusterContactsOnWorker(all(), matching);
+  }
   let buf = csvLine(["id", "cluster_id", "score", "reason"]);
   let problems = 0;
   for (const r of result.rows) {
@@ -97,7 +108,7 @@ async function clusterFile(file: string, parser: AsyncIterable<string[]>, out: W
     }
   }
   out.write(buf);
-  return { ...result.summary, problems, seconds: (performance.now() - started) / 1000 };
+  return { ...result.summary, problems, seconds: (performance.now() - started) / 1000, proposed: mapping.proposed };
 }
 
 export function matchCommand(): Command {
@@ -108,14 +119,20 @@ export function matchCommand(): Command {
     .option("--map <field=column,...>", `explicit mapping, overriding the guess by name (fields: ${People.CONTACT_FIELDS.join(", ")})`)
     .option("--identifiers <columns>", "comma-separated columns whose equal values are the same person (customer number …)")
     .option("--max-block <n>", "largest block compared (guard against huge blocks)", wholeNumber(1, People.MAX_BLOCK_LIMIT), 200)
+    .option("--model <rules|fs>", "the tiered rules, or a Fellegi–Sunter model trained on the list (EM) with explained weights", "rules")
+    .option("--threshold <p>", "with --model fs: the match probability a link needs", "0.5")
     .requiredOption("--out <file>", "where to write the clusters CSV ('-' for stdout)")
-    .action(async (file: string, opts: { id?: string; map?: string; identifiers?: string; maxBlock: number; out: string }) => {
+    .action(async (file: string, opts: { id?: string; map?: string; identifiers?: string; maxBlock: number; model: string; threshold: string; out: string }) => {
+      if (opts.model !== "rules" && opts.model !== "fs") throw new Error(`--model is rules or fs (got "${opts.model}")`);
+      const threshold = Number(opts.threshold);
+      if (!(threshold > 0 && threshold < 1)) throw new Error(`--threshold is a probability between 0 and 1, exclusive (got "${opts.threshold}")`);
       const out = opts.out === "-" ? process.stdout : createWriteStream(opts.out);
-      const s = await matchFile(file, out, { id: opts.id, map: opts.map, identifiers: opts.identifiers, maxBlock: opts.maxBlock });
+      const s = await matchFile(file, out, { id: opts.id, map: opts.map, identifiers: opts.identifiers, maxBlock: opts.maxBlock, model: opts.model, threshold });
       if (out !== process.stdout) {
         out.end();
         await once(out, "finish");
       }
+      if (s.proposed.length) process.stderr.write(`match: identifiers taken from the header: ${s.proposed.join(", ")} (--identifiers declares your own)\n`);
       process.stderr.write(`match: ${s.rows.toLocaleString("en-US")} rows → ${s.clusters.toLocaleString("en-US")} people, ${s.links.toLocaleString("en-US")} links` +
         `${s.problems ? `, ${s.problems} field value(s) not standardizable (left out)` : ""}` +
         `${s.oversizedBlocks ? `, ${s.oversizedBlocks} block(s) over the guard` : ""} (${s.seconds.toFixed(2)} s, ${Math.round(s.rows / Math.max(s.seconds, 1e-6)).toLocaleString("en-US")} rows/s)\n`);
