@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 /**
@@ -46,6 +46,7 @@ export function localSecrets(file: string): LocalSecrets {
 
 /** Writes a file only its owner can read, whole or not at all (a temp file renamed over it). */
 export function writePrivate(file: string, content: string): void {
+  mkdirSync(path.dirname(file), { recursive: true });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   writeFileSync(tmp, content, { mode: 0o600 });
   chmodSync(tmp, 0o600);
