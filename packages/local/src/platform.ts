@@ -179,6 +179,9 @@ export class LocalPlatform {
     this.pool = createPool(this.pg.url, 4);
     await migrate(this.pool);
     await Roles.setRolePasswords(this.pool, { leadpipe_readonly: this.pg.secrets.readonly, leadpipe_pipeline: this.pg.secrets.pipeline });
+    // The superuser is for migrations (and this class's bookkeeping): the handlers log in as the pipeline role, as in AWS.
+    process.env.DATABASE_URL = Roles.urlAs(this.pg.url, Roles.PIPELINE_ROLE, this.pg.secrets.pipeline);
+    resetConfig();
     // Used directly (drops, uploads), not through s3Store: the SDK's retries cover a closed keep-alive socket.
     this.s3 = createS3Client(s3Endpoint, LOCAL_REGION, 3);
     this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism(),
