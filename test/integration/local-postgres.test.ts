@@ -113,6 +113,7 @@ describe("the embedded PostgreSQL's lifecycle", () => {
 
   it("rotates the old constant superuser password of a cluster made before passwords were generated", async () => {
     const base = mkdtempSync(path.join(os.tmpdir(), "leadpipe-legacy-"));
+    chmodSync(base, 0o755); // the cluster stays here, removed with it
     temps.push(base);
     const secretsFile = path.join(base, "secrets.json");
     writeFileSync(secretsFile, JSON.stringify({ superuser: "leadpipe" }), { mode: 0o644 });
@@ -134,6 +135,7 @@ describe("the embedded PostgreSQL's lifecycle", () => {
 
   it("stops a postmaster left by a killed leadpipe, and refuses one whose leadpipe still runs", async () => {
     const base = mkdtempSync(path.join(os.tmpdir(), "leadpipe-stale-"));
+    chmodSync(base, 0o755); // the cluster stays here, removed with it
     temps.push(base);
     const dir = path.join(base, "pg");
     const held = await holdPostgres(dir);

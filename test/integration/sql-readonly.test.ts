@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -40,6 +40,7 @@ async function snapshot(): Promise<Record<string, string>> {
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-sql-"));
+  chmodSync(tmp, 0o755); // the cluster stays here (not relocated under /var/tmp), removed with it
   pg0 = await startPostgres(path.join(tmp, "home", "pg"));
   owner = createPool(pg0.url, 2);
   await migrate(owner);

@@ -206,9 +206,26 @@ async function runPostgres(bin: Binaries, dir: string, port: number, ids: { uid:
     "-c", "max_wal_size=8GB", "-c", "checkpoint_timeout=30min", "-c", "wal_buffers=64MB"],
   { ...ids, env: { LC_MESSAGES: "C.UTF-8" }, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  // If this process ends without stop() (an uncaught error, process.exit), the server ends with it.
+  // If this process ends without stop() (an uncaught error, process.exit, a TERM or INT nobody else
+  // handles, as a test runner ending its workers sends), the server ends with it.
   const onExit = () => child.kill("SIGINT");
+  const onSignal = (signal: NodeJS.Signals) => {
+    // Another listener (leadpipe start) stops the platform, and the server with it, in its own order.
+    if (process.listenerCount(signal) > 0) return;
+    // Nobody else listens: stop the server, then restore the default action (exit).
+    child.kill("SIGINT");
+    const reraise = () => process.kill(process.pid, signal);
+    void exited.then(reraise);
+    setTimeout(reraise, 5000).unref();
+  };
+  const unhook = () => {
+    process.off("exit", onExit);
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+  };
   process.on("exit", onExit);
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGINT");
@@ -235,12 +252,12 @@ async function runPostgres(bin: Binaries, dir: string, port: number, ids: { uid:
       reject(new Error(`PostgreSQL exited (${signal ?? `exit ${code}`}) before it was ready on ${dir}:\n${tail(output)}`));
     });
   }).catch((err: unknown) => {
-    process.off("exit", onExit);
+    unhook();
     throw err;
   });
   return {
     stop: async () => {
-      process.off("exit", onExit);
+      unhook();
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill("SIGINT");
       const t = setTimeout(() => child.kill("SIGQUIT"), 30_000);
