@@ -9,8 +9,8 @@ import Cursor from "pg-cursor";
  *     statement: `COMMIT; DELETE …` is refused by the server itself;
  *  3. inside BEGIN READ ONLY, as leadpipe_readonly (never a superuser: checked before anything runs),
  *     a role with SELECT only and none of the server-file, program, large-object or signalling rights;
- *  4. the timeout is the server's statement_timeout and a client-side timer per fetch that cancels
- *     the statement (the server's timer alone could be lifted by set_config() inside the query).
+ *  4. the timeout is the server's statement_timeout and a client-side deadline for the whole
+ *     statement that cancels it (the server's timer alone could be lifted by set_config() inside it).
  * Rows are fetched in batches from the cursor and handed on one by one: memory stays flat, and
  * past `limit` rows the statement stops and `more` says that rows were left.
  */
@@ -55,7 +55,7 @@ export function checkStatement(text: string): void {
 }
 
 export interface AdhocOptions {
-  /** Per fetch of rows (the server's statement_timeout applies per protocol message the same way). */
+  /** The whole statement, every fetch of rows included (as PostgreSQL's statement_timeout counts a cursor). */
   timeoutMs: number;
   /** At most this many rows are handed on; 0: no cap. */
   limit: number;
@@ -98,10 +98,12 @@ export async function stream(
     await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
     const cursor = client.query(new Cursor(text, options.params as unknown[] | undefined));
     const batch = Math.max(1, options.batchRows ?? 1000);
+    // PostgreSQL's statement_timeout covers the whole cursor (every fetch until the end): the client's too.
+    const deadline = Date.now() + timeoutMs;
     let rows = 0;
     let fields: string[] | undefined;
     for (;;) {
-      const got = await withCancel(client, timeoutMs, cursor.read(batch));
+      const got = await withCancel(client, deadline, timeoutMs, cursor.read(batch));
       if (!fields) {
         fields = (cursor as unknown as { _result?: pg.QueryResult })._result?.fields?.map((f) => f.name) ?? [];
         await onFields(fields);
@@ -134,11 +136,11 @@ export async function query(connection: string | pg.ClientConfig, text: string, 
   return { fields: r.fields.length ? r.fields : fields, rows, more: r.more };
 }
 
-/** Awaits one fetch; past the deadline the server is asked to cancel it (the protocol's CancelRequest). */
-async function withCancel<T>(client: pg.Client, timeoutMs: number, work: Promise<T>): Promise<T> {
+/** Awaits one fetch; past the statement's deadline the server is asked to cancel it (the protocol's CancelRequest). */
+async function withCancel<T>(client: pg.Client, deadline: number, timeoutMs: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let fired = false;
-  const deadline = new Promise<never>((_, reject) => {
+  const expired = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       fired = true;
       void cancelRequest(client);
@@ -147,10 +149,10 @@ async function withCancel<T>(client: pg.Client, timeoutMs: number, work: Promise
         reject(new SqlTimeoutError(`stopped: the statement ran past its ${timeoutMs} ms timeout`));
         (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream?.destroy();
       }, 5000).unref();
-    }, timeoutMs);
+    }, Math.max(0, deadline - Date.now()));
   });
   try {
-    return await Promise.race([work, deadline]);
+    return await Promise.race([work, expired]);
   } catch (err) {
     if (fired && (err as { code?: string }).code === "57014") {
       throw new SqlTimeoutError(`stopped: the statement ran past its ${timeoutMs} ms timeout`);

@@ -66,7 +66,7 @@ export function sqlCommand(): Command {
     .option("--json", "one JSON object per row and line, streamed")
     .option("--limit <n>", `at most this many rows (default ${TABLE_LIMIT.toLocaleString("en-US")} for the table, ` +
       `${JSON_LIMIT.toLocaleString("en-US")} with --json; 0: no cap with --json)`, wholeNumber(0, Number.MAX_SAFE_INTEGER))
-    .option("--timeout <ms>", "statement timeout in milliseconds (per fetch of rows)", wholeNumber(1, 2_147_483_647), 30000)
+    .option("--timeout <ms>", "statement timeout in milliseconds (the whole statement, streaming included)", wholeNumber(1, 2_147_483_647), 30000)
     .action(async (query: string, opts: { json?: boolean; limit?: number; timeout: number }) => {
       if (!opts.json && opts.limit === 0) throw new Error("--limit 0 (no cap) needs --json: the table output holds every row");
       const limit = opts.limit ?? (opts.json ? JSON_LIMIT : TABLE_LIMIT);
