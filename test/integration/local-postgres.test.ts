@@ -61,6 +61,8 @@ describe.runIf(process.getuid?.() === 0)("as root, in a private (0700) folder", 
       expect(secrets.superuser).toMatch(/^[0-9a-f]{48}$/);
       expect(platform.pg!.url).toContain(secrets.superuser);
       expect(await login(platform.readonlyUrl)).toBe("leadpipe_readonly");
+      // The handlers log in as the pipeline role (as the Lambdas do); the superuser is for migrations.
+      expect(await login(process.env.DATABASE_URL!)).toBe("leadpipe_pipeline");
       // The old constant password no longer logs in.
       await expect(login(platform.pg!.url.replace(secrets.superuser, "leadpipe"))).rejects.toThrow(/password authentication failed/);
     } finally {

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, appendFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { fork, type ChildProcess } from "node:child_process";
 import os from "node:os";
