@@ -10,6 +10,9 @@ export const APP_SUBNETS = "app";
 export const DATA_SUBNETS = "data";
 export const DATABASE_NAME = "leadpipe";
 export const DATABASE_USER = "leadpipe";
+/** Login roles created by migration 070 (sql/migrations/070_roles.sql): each has its own secret. */
+export const READONLY_USER = "leadpipe_readonly";
+export const PIPELINE_USER = "leadpipe_pipeline";
 /** The engine the tenant clusters run; the local runtime runs a newer PostgreSQL, never an older one. */
 export const ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5;
 
@@ -67,16 +70,32 @@ export function Database({ stack, app }: StackContext) {
   (cluster.node.findChild("Secret") as secretsmanager.Secret).applyRemovalPolicy(removalPolicy);
   cluster.connections.allowDefaultPortFrom(functionSecurityGroup, "leadpipe Lambdas");
 
+  // The master user runs the migrations only. The Lambdas log in as the pipeline role, ad-hoc SQL as
+  // the read-only role; their passwords are generated here and set by the migrate function.
+  const roleSecret = (id: string, username: string) => {
+    const secret = new rds.DatabaseSecret(stack, id, { username, dbname: DATABASE_NAME });
+    secret.applyRemovalPolicy(removalPolicy);
+    // Attached: the secret gains the cluster's host and port, as the master's has.
+    return secret.attach(cluster);
+  };
+  const pipelineSecret = roleSecret("PipelineSecret", PIPELINE_USER);
+  const readonlySecret = roleSecret("ReadonlySecret", READONLY_USER);
+
   stack.addOutputs({
     ClusterEndpoint: cluster.clusterEndpoint.hostname,
     DatabaseSecretArn: cluster.secret!.secretArn,
+    ReadonlySecretArn: readonlySecret.secretArn,
   });
 
   return {
     vpc,
     cluster,
-    /** Credentials and connection details (host, port, dbname, username, password) as JSON. */
+    /** The master user's credentials and connection details (host, port, dbname, username, password) as JSON: migrations only. */
     secret: cluster.secret!,
+    /** leadpipe_pipeline's: what every other Lambda logs in with. */
+    pipelineSecret,
+    /** leadpipe_readonly's: ad-hoc SQL. */
+    readonlySecret,
     functionSecurityGroup,
   };
 }

@@ -7,6 +7,7 @@ import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
+import type * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { SnsDestination } from "aws-cdk-lib/aws-lambda-destinations";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as s3 from "aws-cdk-lib/aws-s3";
@@ -123,7 +124,8 @@ export function Pipeline({ stack, app }: StackContext) {
   };
 
   const environment: Record<string, string> = {
-    DATABASE_SECRET_ARN: db.secret.secretArn,
+    // The pipeline role's login, not the master user's (which only the migrate function reads).
+    DATABASE_SECRET_ARN: db.pipelineSecret.secretArn,
     LANDING_BUCKET: bucket.bucketName,
     ALERT_TOPIC_ARN: alerts.topicArn,
     LEADPIPE_STAGE: app.stage,
@@ -131,8 +133,9 @@ export function Pipeline({ stack, app }: StackContext) {
     NODE_OPTIONS: "--enable-source-maps",
   };
 
-  /** A handler from functions/, in the VPC's app subnets, allowed to read the database secret. */
-  const handler = (id: string, file: string, sizing: (typeof SIZING)[keyof typeof SIZING], extra: FunctionProps = {}) => {
+  /** A handler from functions/, in the VPC's app subnets, allowed to read its database secret(s) (the pipeline role's by default). */
+  const handler = (id: string, file: string, sizing: (typeof SIZING)[keyof typeof SIZING], extra: FunctionProps = {},
+    secrets: secretsmanager.ISecret[] = [db.pipelineSecret]) => {
     const fn = new LambdaFunction(stack, id, {
       handler: `functions/${file}.handler`,
       runtime: "nodejs22.x",
@@ -154,7 +157,7 @@ export function Pipeline({ stack, app }: StackContext) {
       environment: { ...environment, ...extra.environment },
     });
     fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [db.secret.secretArn] }),
+      new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: secrets.map((x) => x.secretArn) }),
     );
     return fn;
   };
@@ -163,8 +166,14 @@ export function Pipeline({ stack, app }: StackContext) {
   const migrate = handler("Migrate", "migrate", SIZING.migrate, {
     enableLiveDev: false,
     copyFiles: [{ from: "sql", to: "sql" }],
-    environment: { SQL_DIR: LAMBDA_SQL_DIR },
-  });
+    // The master user runs the migrations, then sets the roles' passwords from their secrets.
+    environment: {
+      SQL_DIR: LAMBDA_SQL_DIR,
+      DATABASE_SECRET_ARN: db.secret.secretArn,
+      PIPELINE_SECRET_ARN: db.pipelineSecret.secretArn,
+      READONLY_SECRET_ARN: db.readonlySecret.secretArn,
+    },
+  }, [db.secret, db.pipelineSecret, db.readonlySecret]);
   const migrations = new Script(stack, "Migrations", {
     onCreate: migrate,
     onUpdate: migrate,

@@ -97,6 +97,20 @@ function resources(template: Template, type: string): Resources {
   return template.findResources(type);
 }
 
+/** The attachment (secret + host/port) of the generated secret whose username is `user`. */
+function attachmentOf(database: Template, user: string): string {
+  const secrets = resources(database, "AWS::SecretsManager::Secret");
+  const [secretId] = Object.entries(secrets).find(([, s]) =>
+    JSON.parse(s.Properties.GenerateSecretString.SecretStringTemplate).username === user) ?? [];
+  expect(secretId, `a generated secret for ${user}`).toBeDefined();
+  const [attachmentId] = Object.entries(resources(database, "AWS::SecretsManager::SecretTargetAttachment"))
+    .find(([, a]) => a.Properties.SecretId.Ref === secretId) ?? [];
+  expect(attachmentId, `${user}'s secret attached to the cluster`).toBeDefined();
+  return attachmentId!;
+}
+
+const MIGRATE = "functions/migrate.handler";
+
 function only<T>(record: Record<string, T>, what: string): [string, T] {
   const entries = Object.entries(record);
   expect(entries, `exactly one ${what}`).toHaveLength(1);
@@ -420,7 +434,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const { pipeline, database, stage, config } = t();
       const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
-      const [attachmentId] = only(resources(database, "AWS::SecretsManager::SecretTargetAttachment"), "secret");
+      const master = attachmentOf(database, "leadpipe");
+      const pipelineRole = attachmentOf(database, "leadpipe_pipeline");
+      const readonlyRole = attachmentOf(database, "leadpipe_readonly");
       for (const [id, f] of Object.entries(leadpipeFunctions(pipeline))) {
         const env = f.Properties.Environment.Variables;
         expect(env, id).toMatchObject({
@@ -430,7 +446,16 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
           CHUNK_ROWS: String(config.ingest.chunkRows),
           NODE_OPTIONS: "--enable-source-maps",
         });
-        expect(exported(database, env.DATABASE_SECRET_ARN), id).toEqual({ Ref: attachmentId });
+        // The master user is for migrations only; every other Lambda logs in as the pipeline role.
+        if (f.Properties.Handler === MIGRATE) {
+          expect(exported(database, env.DATABASE_SECRET_ARN), id).toEqual({ Ref: master });
+          expect(exported(database, env.PIPELINE_SECRET_ARN), id).toEqual({ Ref: pipelineRole });
+          expect(exported(database, env.READONLY_SECRET_ARN), id).toEqual({ Ref: readonlyRole });
+        } else {
+          expect(exported(database, env.DATABASE_SECRET_ARN), id).toEqual({ Ref: pipelineRole });
+          expect(env.PIPELINE_SECRET_ARN, id).toBeUndefined();
+          expect(env.READONLY_SECRET_ARN, id).toBeUndefined();
+        }
         if (!STARTERS.includes(f.Properties.Handler)) expect(env.STATE_MACHINE_ARN, id).toBeUndefined();
       }
     });
@@ -462,16 +487,20 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       }
     });
 
-    it("read the database secret and nothing else in Secrets Manager; VPC access from the AWS managed policy", () => {
+    it("read their own database secret and nothing else in Secrets Manager; VPC access from the AWS managed policy", () => {
       const { pipeline, database } = t();
-      const [attachmentId] = only(resources(database, "AWS::SecretsManager::SecretTargetAttachment"), "secret");
-      for (const id of Object.keys(leadpipeFunctions(pipeline))) {
+      const [master, pipelineRole, readonlyRole] = ["leadpipe", "leadpipe_pipeline", "leadpipe_readonly"].map((u) => attachmentOf(database, u));
+      for (const [id, f] of Object.entries(leadpipeFunctions(pipeline))) {
         const secretStatements = roleStatements(pipeline, id).filter((s) =>
           asList(s.Action).some((a: string) => a.startsWith("secretsmanager:")),
         );
         expect(secretStatements, id).toHaveLength(1);
         expect(secretStatements[0].Action).toBe("secretsmanager:GetSecretValue");
-        expect(exported(database, secretStatements[0].Resource)).toEqual({ Ref: attachmentId });
+        const readable = asList(secretStatements[0].Resource).map((r: Json) => exported(database, r));
+        // Only the migrate function reads the master secret (and sets the roles' passwords from theirs).
+        expect(readable, id).toEqual(f.Properties.Handler === MIGRATE
+          ? [{ Ref: master }, { Ref: pipelineRole }, { Ref: readonlyRole }]
+          : [{ Ref: pipelineRole }]);
 
         const fn = resources(pipeline, "AWS::Lambda::Function")[id];
         const role = resources(pipeline, "AWS::IAM::Role")[fn.Properties.Role["Fn::GetAtt"][0]];
@@ -698,14 +727,28 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
     it("keeps its credentials in a generated Secrets Manager secret attached to the cluster", () => {
       const { database } = t();
       const [clusterId, cluster] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
-      const [secretId, secret] = only(resources(database, "AWS::SecretsManager::Secret"), "secret");
+      const secrets = resources(database, "AWS::SecretsManager::Secret");
+      const [secretId, secret] = only(Object.fromEntries(Object.entries(secrets)
+        .filter(([id]) => JSON.stringify(cluster.Properties.MasterUserPassword).includes(id))), "master secret");
       expect(secret.Properties.GenerateSecretString).toMatchObject({ GenerateStringKey: "password" });
-      expect(JSON.stringify(cluster.Properties.MasterUserPassword)).toContain(secretId);
       database.hasResourceProperties("AWS::SecretsManager::SecretTargetAttachment", {
         SecretId: { Ref: secretId },
         TargetId: { Ref: clusterId },
         TargetType: "AWS::RDS::DBCluster",
       });
+    });
+
+    it("gives the pipeline and read-only roles their own generated secrets, attached to the cluster", () => {
+      const { database } = t();
+      const [clusterId] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
+      const attachments = resources(database, "AWS::SecretsManager::SecretTargetAttachment");
+      for (const user of ["leadpipe_pipeline", "leadpipe_readonly"]) {
+        const attachment = attachments[attachmentOf(database, user)];
+        expect(attachment.Properties.TargetId, user).toEqual({ Ref: clusterId });
+        const secret = resources(database, "AWS::SecretsManager::Secret")[attachment.Properties.SecretId.Ref];
+        expect(secret.Properties.GenerateSecretString, user).toMatchObject({ GenerateStringKey: "password" });
+        expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate), user).toMatchObject({ username: user, dbname: "leadpipe" });
+      }
     });
   });
 
@@ -758,10 +801,12 @@ describe("production vs development", () => {
   it("production keeps the cluster, its secret and the landing bucket; development destroys them", () => {
     const { dev, prod } = tenants;
     for (const [tenant, policy] of [[prod, "Retain"], [dev, "Delete"]] as const) {
-      for (const type of ["AWS::RDS::DBCluster", "AWS::SecretsManager::Secret"]) {
-        const [, r] = only(resources(tenant.database, type), type);
-        expect(r.DeletionPolicy, `${tenant.stage} ${type}`).toBe(policy);
-      }
+      const [, cluster] = only(resources(tenant.database, "AWS::RDS::DBCluster"), "cluster");
+      expect(cluster.DeletionPolicy, `${tenant.stage} cluster`).toBe(policy);
+      // The master's and the login roles' secrets: without them nobody logs in to a retained cluster.
+      const secrets = Object.values(resources(tenant.database, "AWS::SecretsManager::Secret"));
+      expect(secrets).toHaveLength(3);
+      for (const r of secrets) expect(r.DeletionPolicy, `${tenant.stage} secret`).toBe(policy);
       const [, bucket] = only(resources(tenant.pipeline, "AWS::S3::Bucket"), "bucket");
       expect(bucket.DeletionPolicy, `${tenant.stage} bucket`).toBe(policy);
     }

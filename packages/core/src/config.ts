@@ -11,6 +11,9 @@ const schema = z.object({
   /** Either a connection string (local, tests) or an Aurora secret (AWS). */
   DATABASE_URL: z.string().optional(),
   DATABASE_SECRET_ARN: z.string().optional(),
+  /** The migrate function only: the login roles' secrets, whose passwords it sets after the migrations. */
+  PIPELINE_SECRET_ARN: z.string().optional(),
+  READONLY_SECRET_ARN: z.string().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(4),
   STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),
   S3_ENDPOINT: z.string().url().optional(),

@@ -11,3 +11,5 @@ export type { Deps, ObjectStore, Notifier, ExecutionStarter, Settings } from "./
 export * as People from "./people/index";
 export * as Leads from "./leads/index";
 export * as Pullers from "./pullers/index";
+export * as AdhocSql from "./adhoc-sql";
+export * as Roles from "./roles";

@@ -8,3 +8,12 @@ export async function poolConfigFromSecret(secretArn: string, region: string): P
   const s = JSON.parse(r.SecretString ?? "{}") as { host: string; port: number; username: string; password: string; dbname?: string };
   return { host: s.host, port: Number(s.port), user: s.username, password: s.password, database: s.dbname ?? "postgres", ssl: { rejectUnauthorized: false } };
 }
+
+/** The password field of a Secrets Manager secret (a login role's generated secret). */
+export async function passwordFromSecret(secretArn: string, region: string): Promise<string> {
+  const client = new SecretsManagerClient({ region });
+  const r = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  const { password } = JSON.parse(r.SecretString ?? "{}") as { password?: string };
+  if (!password) throw new Error(`secret ${secretArn} has no password field`);
+  return password;
+}

@@ -43,6 +43,15 @@ export function startCommand(): Command {
         process.stdout.write("\nstopping…\n");
         await platform.close();
       };
+      // Ctrl-C or a TERM while the inbox drains (--once, or the first drain): stop cleanly (the
+      // database, runtime.json) before exiting; the watch loop below handles its own.
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (watching) return;
+        void stop().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+      };
+      let watching = false;
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
       try {
         seedInbox(platform);
         await drainInbox(platform);
@@ -57,6 +66,9 @@ people: ${p!.persons} golden records from ${p!.imports} resolved import(s)
           return;
         }
         process.stdout.write(`\nwatching ${platform.paths.inbox} (Ctrl-C to stop)\n`);
+        watching = true;
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
         await new Promise<void>((resolve) => {
           process.once("SIGINT", () => resolve());
           process.once("SIGTERM", () => resolve());
