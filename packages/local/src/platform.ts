@@ -400,9 +400,7 @@ export class LocalPlatform {
     if (!ex?.done) return;
     const fresh = await Import.getImport(this.pool, row.id);
     if (Import.TERMINAL.includes(fresh.status)) return;
-    await this.pool.query(
-      "UPDATE imports SET status = 'FAILED', failed_step = current_step, status_reason = $2, finished_at = now() WHERE id = $1",
-      [row.id, `execution ended without a terminal status: ${ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown"}`]);
+    await Import.Lifecycle.executionEnded(this.pool, row.id, ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown");
   }
 
   /** Files in the local inbox folder, oldest first. */

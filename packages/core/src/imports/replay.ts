@@ -6,6 +6,7 @@ import { RecordSplitter, splitRecords } from "../csv/records";
 import * as Sources from "../sources/index";
 import { chunkDialect } from "../sources/spec";
 import { getImport, TERMINAL, type ImportRow } from "./repo";
+import * as Lifecycle from "./lifecycle";
 import { LINE_COLUMN, chunkText, type ChunkRange, type ChunkRef } from "./stage";
 
 export type ReplayMode = "full" | "errors-only";
@@ -96,8 +97,7 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
     await starter.start(replayId, { importId: replayId });
   } catch (err) {
     // Never left PENDING (it would block the next replay of the original).
-    await pool.query("UPDATE imports SET status = 'FAILED', status_reason = $2, finished_at = now() WHERE id = $1",
-      [replayId, `the replay's execution could not be started: ${(err as Error).message}`]);
+    await Lifecycle.notStarted(pool, replayId, `the replay's execution could not be started: ${(err as Error).message}`);
     throw err;
   }
   deps.log.info("replay started", { importId: replayId, replayOf: original.id, mode: req.mode, rows });
