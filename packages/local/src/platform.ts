@@ -15,6 +15,7 @@ import { WorkerPool } from "./workers";
 import { withDeadline } from "./deadline";
 import { readRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
+import { DatabaseWatch } from "./database-watch";
 import { stageConfig } from "../../../stacks/config";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -41,6 +42,7 @@ export const TASK_HANDLERS: Record<string, string> = {
   Validate: "validate",
   Checksum: "checksum",
   Stage: "stage",
+  Resume: "resume",
   ProcessChunk: "process-chunk",
   Finalize: "finalize",
   MarkFailed: "mark-failed",
@@ -106,6 +108,9 @@ export class LocalPlatform {
   private workers?: WorkerPool;
   private handlers = new Map<string, Promise<Handler>>();
   private pendingTriggers = new Set<Promise<unknown>>();
+  /** Object-created events the trigger could not register while the database was down: delivered again when it is back. */
+  private undelivered: unknown[] = [];
+  private database?: DatabaseWatch;
   private readonly log: (line: string) => void;
 
   private constructor(readonly paths: HomePaths, private readonly options: LocalOptions) {
@@ -143,6 +148,7 @@ export class LocalPlatform {
         }
         return this.startExecution(req.name ?? randomUUID(), JSON.parse(req.input ?? "{}"));
       },
+      describeExecution: async (req) => this.describeExecution(req.executionArn),
       publish: async (req) => {
         this.publishRequests++;
         if (this.failingPublishes > 0) {
@@ -180,6 +186,17 @@ export class LocalPlatform {
     // The state machine is validated once, as a deployment does, not when the first file lands.
     this.stateMachine();
     writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
+    // Nothing survives a restart: every import a previous run left open has lost its execution.
+    await this.recoverImports(0);
+    this.database = new DatabaseWatch(this.pool, this.pg, {
+      lost: (err) => this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn,
+        subject: "leadpipe database unreachable: not taking files",
+        message: `The database of ${paths.root} does not answer (${err.message}). Files stay in the inbox ` +
+          `(${paths.inbox}) until it is back; imports in flight are recovered then.` }),
+      back: async (ms) => this.databaseBack(ms),
+      log: this.log,
+    });
+    this.database.start();
     // The people consumer catches up at boot (then on its schedule, below).
     this.resolvePeopleSoon();
     // EventBridge schedules of the stage, run locally on their cron (UTC).
@@ -191,6 +208,10 @@ export class LocalPlatform {
       name: "resolve-people",
       expression: stageConfig("local").schedules.resolvePeople,
       run: async () => this.resolvePeopleSoon(),
+    }, {
+      name: "recover-imports",
+      expression: stageConfig("local").schedules.recoverImports,
+      run: () => this.recoverImports(),
     }], this.log);
   }
 
@@ -215,7 +236,11 @@ export class LocalPlatform {
       // S3 notifications carry URL-encoded keys (spaces as '+'); s3rver's do not.
       record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%2F/g, "/").replace(/%20/g, "+");
       this.notifications.push(structuredClone(event));
-      const p = this.invoke("trigger", event).catch((err: Error) => this.log(`trigger failed: ${err.message}`));
+      const p = this.invoke("trigger", event).catch(async (err: Error) => {
+        this.log(`trigger failed: ${err.message}`);
+        // As S3 retries an event its Lambda failed on: kept until the database is back.
+        if (this.database && !(await this.database.check())) this.undelivered.push(event);
+      });
       this.pendingTriggers.add(p);
       void p.finally(() => this.pendingTriggers.delete(p));
     });
@@ -323,6 +348,46 @@ export class LocalPlatform {
     return { executionArn };
   }
 
+  /** DescribeExecution of the local Step Functions endpoint: what this platform's executions are doing. */
+  private describeExecution(executionArn: string): { status: "RUNNING" | "SUCCEEDED" | "FAILED" } {
+    const name = executionArn.slice(executionArn.lastIndexOf(":") + 1);
+    const ex = this.executions.get(name);
+    if (!ex) {
+      const e = new Error(`Execution does not exist: '${executionArn}'`);
+      e.name = "ExecutionDoesNotExist";
+      throw e;
+    }
+    return { status: !ex.done ? "RUNNING" : ex.error ? "FAILED" : "SUCCEEDED" };
+  }
+
+  /**
+   * Crash recovery (functions/recover-imports, as its schedule runs it in AWS): imports whose
+   * execution is gone are resumed or ended FAILED. graceMs 0 at boot, where nothing else is
+   * starting executions; the handler's default on the schedule.
+   */
+  async recoverImports(graceMs?: number): Promise<Import.Recovery[]> {
+    const { recovered } = (await this.invoke("recover-imports", graceMs === undefined ? {} : { graceMs })) as { recovered: Import.Recovery[] };
+    for (const r of recovered) {
+      this.log(`recovered import ${r.importId} (${r.file}, was ${r.status}): ${r.action}` +
+        (r.reason ? ` (${r.reason})` : r.execution ? ` as execution ${r.execution}` : ""));
+    }
+    return recovered;
+  }
+
+  /** True while the database answers (the inbox watcher takes files only then). */
+  get databaseUp(): boolean {
+    return this.database?.up ?? true;
+  }
+
+  private async databaseBack(downForMs: number): Promise<void> {
+    this.log(`database is back after ${(downForMs / 1000).toFixed(1)} s: recovering imports in flight, taking files again`);
+    // The trigger's events of the outage first (their imports register), then the recovery.
+    const events = this.undelivered.splice(0);
+    for (const event of events) await this.invoke("trigger", event);
+    await Promise.allSettled([...this.pendingTriggers]);
+    await this.recoverImports(0);
+  }
+
   private recordAlert(alert: Alert): { messageId: string } {
     this.alerts.push(alert);
     appendFileSync(this.paths.alerts, JSON.stringify(alert) + "\n");
@@ -382,7 +447,7 @@ export class LocalPlatform {
       await onProgress?.(found);
       if (found.length === rows.length && found.every((r) => Import.TERMINAL.includes(r.status))) {
         // The execution may still be at work after the status turned terminal (the failure alert): read its final state.
-        await Promise.all(found.map((r) => this.executions.get(r.id)?.promise));
+        await Promise.all(found.map((r) => this.executions.get(r.execution_name ?? r.id)?.promise));
         const final = await lookup();
         // A newer import of the same key may have registered meanwhile (an upload retried by the
         // S3 client is a second object-created event): wait for that one too.
@@ -396,9 +461,9 @@ export class LocalPlatform {
 
   /** An execution that ended while its import is not terminal must not leave it silently open. */
   private async failIfStuck(row: Import.ImportRow): Promise<void> {
-    const ex = this.executions.get(row.id);
-    if (!ex?.done) return;
     const fresh = await Import.getImport(this.pool, row.id);
+    const ex = this.executions.get(fresh.execution_name ?? fresh.id);
+    if (!ex?.done) return;
     if (Import.TERMINAL.includes(fresh.status)) return;
     await Import.Lifecycle.executionEnded(this.pool, row.id, ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown");
   }
@@ -452,6 +517,7 @@ export class LocalPlatform {
   async close(): Promise<void> {
     this.closing = true;
     this.schedules?.stop();
+    this.database?.stop();
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
     await this.workers?.close();

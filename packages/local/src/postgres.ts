@@ -50,6 +50,8 @@ export interface RunningPostgres {
   /** The cluster's folder; undefined for a server named by DATABASE_URL. */
   dataDir?: string;
   stop(): Promise<void>;
+  /** Starts the embedded postmaster again on the same folder and port (after it died). */
+  restart?(): Promise<void>;
 }
 
 /**
@@ -87,5 +89,6 @@ export async function startPostgres(dir: string, log: (msg: string) => void = ()
     url: `postgres://leadpipe:leadpipe@127.0.0.1:${port}/postgres`,
     dataDir: dir,
     stop: () => pg.stop(),
+    restart: () => pg.start(),
   };
 }
