@@ -212,7 +212,7 @@ export function Pipeline({ stack, app }: StackContext) {
   // markFailed's reports and the chunk objects' presence; its alert goes to the topic.
   bucket.grantReadWrite(recoverImports);
   alerts.grantPublish(recoverImports);
-  new events.Rule(stack, "RecoverImports", {
+  new events.Rule(stack, "RecoverImportsSchedule", {
     description: `leadpipe ${app.stage}: resume or fail imports whose execution is gone`,
     schedule: events.Schedule.expression(config.schedules.recoverImports),
     targets: [new targets.LambdaFunction(recoverImports)],
