@@ -55,7 +55,7 @@ async function snapshot(db: pg.Client | pg.Pool, importId: string): Promise<Snap
 /** `leadpipe start` on a LEADPIPE_HOME, in a process group of its own (so the test can kill it whole). */
 function startPlatform(home: string): ChildProcess & { output: () => string } {
   let output = "";
-  const env: NodeJS.ProcessEnv = { ...process.env, LEADPIPE_HOME: home, CHUNK_ROWS: String(CHUNK_ROWS), LOG_LEVEL: "silent" };
+  const env: NodeJS.ProcessEnv = { ...process.env, LEADPIPE_HOME: home, CHUNK_ROWS: String(CHUNK_ROWS), LOG_LEVEL: "warn" };
   // Its own embedded PostgreSQL, whatever the test process was given.
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, ["--single-threaded-gc", BIN, "start"], {
@@ -86,8 +86,11 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
 /** The running platform's database (runtime.json names it once the platform is up). */
 async function connect(home: string, child: ChildProcess & { output: () => string }): Promise<pg.Pool> {
   const runtime = path.join(home, "runtime.json");
-  const url = await until("runtime.json", () => existsSync(runtime) ? (JSON.parse(readFileSync(runtime, "utf8")) as { databaseUrl: string }).databaseUrl : undefined,
-    180_000, child);
+  // This child's (a killed run leaves its own behind).
+  const url = await until("runtime.json", () => {
+    const r = existsSync(runtime) ? (JSON.parse(readFileSync(runtime, "utf8")) as { pid: number; databaseUrl: string }) : undefined;
+    return r && r.pid === child.pid ? r.databaseUrl : undefined;
+  }, 180_000, child);
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on("error", () => undefined);
   return pool;
@@ -120,11 +123,11 @@ async function dropAndWaitForChunks(home: string, db: pg.Pool, child: ChildProce
 }
 
 /** Waits until the import ends (it is recovered after the new start, or when the database is back). */
-async function finalState(importId: string, db: pg.Pool): Promise<{ snapshot: Snapshot; row: Import.ImportRow }> {
+async function finalState(importId: string, db: pg.Pool, child: ChildProcess & { output: () => string }): Promise<{ snapshot: Snapshot; row: Import.ImportRow }> {
   const row = await until("the import to end", async () => {
     const r = await Import.getImport(db, importId);
     return Import.TERMINAL.includes(r.status) ? r : undefined;
-  }, 300_000);
+  }, 300_000, child);
   return { snapshot: await snapshot(db, importId), row };
 }
 
@@ -132,6 +135,7 @@ async function finalState(importId: string, db: pg.Pool): Promise<{ snapshot: Sn
 const tables = (s: Snapshot) => ({ mortgages: s.mortgages, checksum: s.checksum });
 
 beforeAll(async () => {
+  process.env.LOG_LEVEL = "silent";
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-recovery-"));
   file = path.join(tmp, "partner-b-mortgages-2026-11-21.csv");
   await writePartnerB(file, { day: "2026-11-21", rows: ROWS, badEvery: 997 });
@@ -172,7 +176,7 @@ describe("kill -9 mid-import", () => {
     child = startPlatform(home);
     db = await connect(home, child);
     try {
-      const { row, snapshot: after } = await finalState(at.id, db);
+      const { row, snapshot: after } = await finalState(at.id, db, child);
       expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", recoveries: 1, execution_name: `${at.id}-r1`, chunks_total: CHUNKS, chunks_done: CHUNKS });
       expect(after).toEqual(clean);
       // Chunks done before the kill were not processed again.
@@ -196,7 +200,7 @@ describe("kill -9 mid-import", () => {
       const postmaster = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
       process.kill(postmaster, "SIGKILL");
 
-      const { row, snapshot: after } = await finalState(at.id, db);
+      const { row, snapshot: after } = await finalState(at.id, db, child);
       if (row.status === "FAILED") {
         // The failure was recorded (retries ran out while the database was away): a full replay repairs it.
         expect(row.status_reason).toMatch(/\S/);
@@ -222,4 +226,106 @@ describe("kill -9 mid-import", () => {
       await stop(child);
     }
   }, 900_000);
+});
+
+describe("recovery decisions (in-process platform)", () => {
+  let platform: LocalPlatform;
+  let files = 0;
+
+  beforeAll(async () => {
+    platform = await LocalPlatform.start({ home: freshHome("decisions"), chunkRows: 3, retryIntervalMs: 20, log: () => undefined });
+  }, 300_000);
+  afterAll(async () => {
+    await platform?.close();
+    if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+  });
+
+  /** A file of its own (12 rows, 4 chunks of 3, rows 5 and 10 rejected). */
+  async function newFile(): Promise<string> {
+    const f = path.join(tmp, `partner-b-mortgages-2026-12-${String(++files).padStart(2, "0")}.csv`);
+    await writePartnerB(f, { day: "2026-12-01", rows: 12, badEvery: 5, startId: 500_000 + files * 100 });
+    return f;
+  }
+
+  /** An import as a crash leaves it: PROCESSING, its chunks from `from` on not done, its execution gone. */
+  async function crashedAt(from: number, file?: string): Promise<Import.ImportRow> {
+    const [done] = await platform.waitFor([await platform.drop(file ?? await newFile())]);
+    await platform.pool.query("UPDATE import_chunks SET status = 'PENDING' WHERE import_id = $1 AND chunk_index >= $2", [done!.id, from]);
+    await platform.pool.query(
+      `UPDATE imports SET status = 'PROCESSING', current_step = 'process', finished_at = NULL, status_reason = NULL,
+              chunks_done = $2, execution_name = 'gone-' || id WHERE id = $1`, [done!.id, from]);
+    return Import.getImport(platform.pool, done!.id);
+  }
+
+  it("resumes a PROCESSING import with an intact chunk plan: only its remaining chunks run, then Finalize", async () => {
+    const crashed = await crashedAt(2);
+    const before = await snapshot(platform.pool, crashed.id);
+    const recovered = await platform.recoverImports(0);
+    expect(recovered).toEqual([{ importId: crashed.id, file: crashed.file_name, status: "PROCESSING", action: "resumed", execution: `${crashed.id}-r1` }]);
+    const [row] = await platform.waitForImports([crashed.id]);
+    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", recoveries: 1, chunks_total: 4, chunks_done: 4, rows_read: 12, rejected: 2 });
+    const { rows } = await platform.pool.query<{ chunk_index: number; attempts: number }>(
+      "SELECT chunk_index, attempts FROM import_chunks WHERE import_id = $1 ORDER BY 1", [crashed.id]);
+    expect(rows.map((r) => r.attempts)).toEqual(rows.map((r) => (r.chunk_index < 2 ? 1 : 2)));
+    // The tables as they were (the fabricated crash re-runs chunks whose rows were committed: they count as unchanged).
+    const after = await snapshot(platform.pool, crashed.id);
+    expect(tables(after)).toEqual(tables(before));
+    expect(after.rejects).toBe(before.rejects);
+    // Nothing left to recover: a second run changes nothing.
+    expect(await platform.recoverImports(0)).toEqual([]);
+  });
+
+  it("ends FAILED with the step, the reason and an alert when the chunk plan is not intact; a re-drop of the file then imports it", async () => {
+    const file = await newFile();
+    const crashed = await crashedAt(1, file);
+    const before = tables(await snapshot(platform.pool, crashed.id));
+    await platform.pool.query("DELETE FROM import_chunks WHERE import_id = $1 AND chunk_index = 3", [crashed.id]);
+    const alerts = platform.alerts.length;
+    const [r] = await platform.recoverImports(0);
+    expect(r).toMatchObject({ importId: crashed.id, status: "PROCESSING", action: "failed" });
+    expect(r!.reason).toBe(`its execution stopped at chunk 1 of 4 and its staged chunk plan is not intact (3 chunk(s) recorded of 4): ` +
+      `replay it with: npx leadpipe replay ${crashed.id} --mode full`);
+    const failed = await Import.getImport(platform.pool, crashed.id);
+    expect(failed).toMatchObject({ status: "FAILED", failed_step: "process", status_reason: `ExecutionLost: ${r!.reason}`, alert_status: "SENT" });
+    expect(platform.alerts.slice(alerts).map((a) => a.subject)).toEqual([`leadpipe import FAILED: ${crashed.file_name}`]);
+    expect(platform.alerts.at(-1)!.message).toContain(`Replay: npx leadpipe replay ${crashed.id} --mode full`);
+    expect(await platform.recoverImports(0)).toEqual([]);
+
+    // A FAILED import gives up its content: the same file sent again is imported, not a DUPLICATE.
+    const [again] = await platform.waitFor([await platform.drop(file)]);
+    expect(again).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 12, rejected: 2 });
+    expect(tables(await snapshot(platform.pool, again!.id))).toEqual(before);
+  });
+
+  it("replays in full an open import whose execution is gone: the original ends FAILED (step, reason), the replay equals a clean run", async () => {
+    const crashed = await crashedAt(2);
+    const before = tables(await snapshot(platform.pool, crashed.id));
+    const errorsOnly = platform.invoke("replay", { importId: crashed.id, mode: "errors-only" });
+    await expect(errorsOnly).rejects.toThrow(`import ${crashed.id} is still PROCESSING: only a full replay can take over an import that did not end`);
+
+    const result = (await platform.invoke("replay", { importId: crashed.id, mode: "full" })) as Import.ReplayResult;
+    const [replayed] = await platform.waitForImports([result.replayId!]);
+    expect(replayed).toMatchObject({ status: "COMPLETE_WITH_ERRORS", replay_of: crashed.id, rows_read: 12, rejected: 2 });
+    expect(await Import.getImport(platform.pool, crashed.id)).toMatchObject({
+      status: "FAILED", failed_step: "process", recoveries: 1,
+      status_reason: "ExecutionLost: its execution is gone (it stopped at chunk 2 of 4); replayed in full",
+    });
+    expect(tables(await snapshot(platform.pool, replayed!.id))).toEqual(before);
+  });
+
+  it("refuses to replay an import whose execution is still running", async () => {
+    const crashed = await crashedAt(2);
+    // Its execution: one this platform is running (it never ends during the test).
+    const name = `running-${crashed.id}`;
+    platform.executions.set(name, { done: false, promise: new Promise(() => undefined) });
+    await platform.pool.query("UPDATE imports SET execution_name = $2 WHERE id = $1", [crashed.id, name]);
+    try {
+      await expect(platform.invoke("replay", { importId: crashed.id, mode: "full" })).rejects.toThrow(
+        `import ${crashed.id} is still PROCESSING (its execution is running): wait for it to end before replaying it`);
+      expect(await platform.recoverImports(0)).toEqual([]);
+    } finally {
+      platform.executions.delete(name);
+      await platform.pool.query("UPDATE imports SET status = 'COMPLETE_WITH_ERRORS' WHERE id = $1", [crashed.id]);
+    }
+  });
 });

@@ -45,7 +45,11 @@ export function startCommand(): Command {
       };
       try {
         seedInbox(platform);
-        await drainInbox(platform);
+        if (opts.once) await drainInbox(platform);
+        else {
+          // As every later pass: a failure (the database lost mid-import) is said, the platform keeps watching.
+          await drainInbox(platform).catch((err: Error) => process.stderr.write(`inbox: ${err.message}\n`));
+        }
         if (opts.once) {
           // The people consumer runs after the imports; --once waits for it before exiting.
           await platform.peopleIdle();
