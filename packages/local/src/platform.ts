@@ -187,7 +187,8 @@ export class LocalPlatform {
     this.stateMachine();
     writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
     // Nothing survives a restart: every import a previous run left open has lost its execution.
-    await this.recoverImports(0);
+    // (A recovery that fails does not keep the platform from starting: the schedule tries again.)
+    await this.recoverImports(0).catch((err: Error) => this.log(`crash recovery at start failed: ${err.message}`));
     this.database = new DatabaseWatch(this.pool, this.pg, {
       lost: (err) => this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn,
         subject: "leadpipe database unreachable: not taking files",
@@ -374,9 +375,14 @@ export class LocalPlatform {
     return recovered;
   }
 
-  /** True while the database answers (the inbox watcher takes files only then). */
+  /** True while the database answers (as last checked: every second). */
   get databaseUp(): boolean {
     return this.database?.up ?? true;
+  }
+
+  /** Whether the platform may take files now: its database answers a check made now (and recovery after an outage is done). */
+  takingFiles(): Promise<boolean> {
+    return this.database?.check() ?? Promise.resolve(true);
   }
 
   private async databaseBack(downForMs: number): Promise<void> {

@@ -17,7 +17,7 @@ function seedInbox(platform: LocalPlatform): void {
 
 async function drainInbox(platform: LocalPlatform): Promise<number> {
   // Without its database the platform takes no files: they wait in the inbox (the loss is alerted once).
-  if (!platform.databaseUp) return 0;
+  if (!(await platform.takingFiles())) return 0;
   const files = platform.inboxFiles();
   if (files.length === 0) return 0;
   process.stdout.write(`\ningesting ${files.length} file(s) from ${platform.paths.inbox}\n`);
