@@ -91,10 +91,10 @@ describe("failures", () => {
     await land(1);
     await land(2);
     // Import 1 (the oldest, resolved first) fails on every attempt.
-    for (let i = 0; i < People.PEOPLE_MAX_ATTEMPTS; i++) writeFileSync(path.join(process.env.LEADPIPE_FAULTS_DIR!, `people.resolve.${i}.Error`), "");
+    for (let i = 0; i < People.PEOPLE_MAX_ATTEMPTS; i++) writeFileSync(path.join(process.env.LEADPIPE_FAULTS_DIR!, `people.resolve.${IMPORT(1)}.${i}.Error`), "");
 
     const first = await People.resolvePending(deps);
-    expect(first.failed).toEqual([{ importId: IMPORT(1), attempts: 1, reason: "RetryableError: resolving people: injected fault at people.resolve" }]);
+    expect(first.failed).toEqual([{ importId: IMPORT(1), attempts: 1, reason: `Error: injected fault at people.resolve.${IMPORT(1)}` }]);
     expect(first.resolved.map((r) => r.importId)).toEqual([IMPORT(2)]);
     expect(alerts).toEqual([]);
 
@@ -103,13 +103,13 @@ describe("failures", () => {
     expect(third.failed).toEqual([expect.objectContaining({ importId: IMPORT(1), attempts: 3 })]);
     expect(alerts).toHaveLength(1);
     expect(alerts[0]!.subject).toBe("leadpipe people resolution FAILED: contacts-1.csv");
-    expect(alerts[0]!.message).toContain("injected fault at people.resolve");
+    expect(alerts[0]!.message).toContain(`injected fault at people.resolve.${IMPORT(1)}`);
     expect(alerts[0]!.message).toContain(`DELETE FROM people_failures WHERE import_id = '${IMPORT(1)}'`);
 
     // Skipped from now on (no ticket left, but it is not tried again), until its failure row is deleted.
     expect(await People.resolvePending(deps)).toEqual({ resolved: [], failed: [], remaining: 0 });
     const { rows } = await pool.query("SELECT import_id, attempts, reason FROM people_failures");
-    expect(rows).toEqual([{ import_id: IMPORT(1), attempts: 3, reason: "RetryableError: resolving people: injected fault at people.resolve" }]);
+    expect(rows).toEqual([{ import_id: IMPORT(1), attempts: 3, reason: `Error: injected fault at people.resolve.${IMPORT(1)}` }]);
     await pool.query("DELETE FROM people_failures WHERE import_id = $1", [IMPORT(1)]);
     const retried = await People.resolvePending(deps);
     expect(retried.resolved.map((r) => r.importId)).toEqual([IMPORT(1)]);

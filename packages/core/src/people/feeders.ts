@@ -99,7 +99,7 @@ export async function resolvePeople(deps: Deps, importId: string): Promise<{ imp
     const imp = await getImport(deps.pool, importId);
     const kind = Sources.get(imp.source ?? "")?.target.kind;
     if (kind === undefined || !(kind in FEEDERS)) return { importId, people: null };
-    maybeFail("people.resolve");
+    maybeFail(`people.resolve.${importId}`);
     return { importId, people: await resolveImport(deps, importId, FEEDERS[kind] ?? undefined) };
   } catch (err) {
     throw asRetryable(err, "resolving people");
