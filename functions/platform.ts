@@ -1,4 +1,6 @@
-import { config, createLogger, createPool, type Deps, type ExecutionProbe, type ExecutionStarter, type Notifier } from "@leadpipe/core";
+import {
+  config, createLogger, createPool, type Deps, type ExecutionProbe, type ExecutionStarter, type Notifier,
+} from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { createSfnClient, sfnProbe, sfnStarter } from "@leadpipe/core/adapters/sfn";

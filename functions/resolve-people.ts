@@ -8,5 +8,6 @@ import { platform } from "./platform";
  */
 export const handler = middy(async () => {
   const { resolved, failed, remaining } = await People.resolvePending(await platform(), { limit: 50 });
-  return { resolved: resolved.map((r) => ({ importId: r.importId, records: r.people?.records ?? 0 })), failed, remaining };
+  const counts = resolved.map((r) => ({ importId: r.importId, records: r.people?.records ?? 0 }));
+  return { resolved: counts, failed, remaining };
 });

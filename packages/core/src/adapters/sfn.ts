@@ -1,4 +1,6 @@
-import { DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import {
+  DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
 import type { ExecutionProbe, ExecutionStarter } from "../ports";
 import { NETWORK_RETRY, withRetry, type RetryPolicy } from "./retry";
 
@@ -28,11 +30,13 @@ export function executionArn(stateMachineArn: string, name: string): string {
 }
 
 /** DescribeExecution: RUNNING (or waiting to be redriven) is running; an unknown name is MISSING. */
-export function sfnProbe(client: SFNClient, stateMachineArn: string, policy: RetryPolicy = NETWORK_RETRY): ExecutionProbe {
+export function sfnProbe(client: SFNClient, stateMachineArn: string,
+  policy: RetryPolicy = NETWORK_RETRY): ExecutionProbe {
   return {
     async state(name) {
       try {
-        const r = await withRetry(() => client.send(new DescribeExecutionCommand({ executionArn: executionArn(stateMachineArn, name) })), policy);
+        const describe = new DescribeExecutionCommand({ executionArn: executionArn(stateMachineArn, name) });
+        const r = await withRetry(() => client.send(describe), policy);
         return r.status === "RUNNING" || r.status === "PENDING_REDRIVE" ? "RUNNING" : "ENDED";
       } catch (err) {
         if (err instanceof ExecutionDoesNotExist || (err as Error).name === "ExecutionDoesNotExist") return "MISSING";

@@ -47,7 +47,8 @@ interface Plan {
  * and the reason, and an alert naming the replay command. Idempotent: an import two recoveries
  * find is taken over by one of them (Lifecycle.recovering).
  */
-export async function recover(deps: Deps, probe: ExecutionProbe, starter: ExecutionStarter, options: RecoverOptions = {}): Promise<Recovery[]> {
+export async function recover(deps: Deps, probe: ExecutionProbe, starter: ExecutionStarter,
+  options: RecoverOptions = {}): Promise<Recovery[]> {
   const graceMs = options.graceMs ?? 0;
   const { rows } = await deps.pool.query<ImportRow>(
     `SELECT * FROM imports WHERE status IN ('PENDING', 'STAGING', 'PROCESSING')
@@ -65,7 +66,7 @@ export async function recover(deps: Deps, probe: ExecutionProbe, starter: Execut
 
 async function takeOver(deps: Deps, starter: ExecutionStarter, imp: ImportRow): Promise<Recovery | undefined> {
   const base = { importId: imp.id, file: imp.file_name, status: imp.status };
-  const where = imp.status === "PROCESSING" ? `at chunk ${imp.chunks_done} of ${imp.chunks_total ?? "?"}` : `in ${imp.current_step ?? imp.status}`;
+  const where = whereItStopped(imp);
   let input: Record<string, unknown> = { importId: imp.id };
   let action: "resumed" | "restarted" = "restarted";
   if (imp.status === "PROCESSING") {
@@ -85,19 +86,35 @@ async function takeOver(deps: Deps, starter: ExecutionStarter, imp: ImportRow): 
   if (!(await Lifecycle.recovering(deps.pool, imp.id, imp, execution))) return undefined;
   // A start that fails leaves the import as it was, its new execution missing: the next recovery takes it again.
   await starter.start(execution, input);
-  deps.log.warn(`import ${action} after its execution was gone`, { importId: imp.id, file: imp.file_name, where, execution });
+  deps.log.warn(`import ${action} after its execution was gone`,
+    { importId: imp.id, file: imp.file_name, where, execution });
   return { ...base, action, execution };
 }
 
+/** "at chunk 3 of 10", or "in stage": where an import was when its execution went. */
+export function whereItStopped(imp: ImportRow): string {
+  return imp.status === "PROCESSING" ? `at chunk ${imp.chunks_done} of ${imp.chunks_total ?? "?"}` : `in ${imp.current_step ?? imp.status}`;
+}
+
+interface ChunkRow {
+  chunk_index: number;
+  object_key: string;
+  records: number;
+  byte_range: ChunkRange | null;
+  status: string;
+}
+
 async function stagedPlan(deps: Deps, imp: ImportRow): Promise<Plan> {
-  const { rows } = await deps.pool.query<{ chunk_index: number; object_key: string; records: number; byte_range: ChunkRange | null; status: string }>(
-    "SELECT chunk_index, object_key, records, byte_range, status FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index", [imp.id]);
+  const { rows } = await deps.pool.query<ChunkRow>(
+    `SELECT chunk_index, object_key, records, byte_range, status FROM import_chunks
+      WHERE import_id = $1 ORDER BY chunk_index`, [imp.id]);
   const total = imp.chunks_total ?? -1;
-  const pending = rows.filter((c) => c.status !== "DONE")
-    .map((c): ChunkRef => ({ index: c.chunk_index, key: c.object_key, records: c.records, ...(c.byte_range ? { range: c.byte_range } : {}) }));
+  const pending = rows.filter((c) => c.status !== "DONE").map((c): ChunkRef =>
+    ({ index: c.chunk_index, key: c.object_key, records: c.records, ...(c.byte_range ? { range: c.byte_range } : {}) }));
   const plan = { pending, done: rows.length - pending.length, total };
   if (rows.length !== total || rows.some((c, i) => c.chunk_index !== i)) {
-    return { ...plan, intact: false, problem: `${rows.length} chunk(s) recorded of ${total < 0 ? "an unknown number" : total}` };
+    const of = total < 0 ? "an unknown number" : total;
+    return { ...plan, intact: false, problem: `${rows.length} chunk(s) recorded of ${of}` };
   }
   for (const key of new Set(pending.map((c) => c.key))) {
     try {
@@ -123,10 +140,13 @@ async function stagedPlan(deps: Deps, imp: ImportRow): Promise<Plan> {
  */
 export async function resume(deps: Deps, importId: string): Promise<{ importId: string; chunks: ChunkRef[] }> {
   const imp = await getImport(deps.pool, importId);
-  if (imp.status !== "PROCESSING") throw new Error(`import ${importId} is ${imp.status}: only a PROCESSING import resumes from its chunk plan`);
+  if (imp.status !== "PROCESSING") {
+    throw new Error(`import ${importId} is ${imp.status}: only a PROCESSING import resumes from its chunk plan`);
+  }
   const plan = await stagedPlan(deps, imp);
   if (!plan.intact) throw new Error(`import ${importId} cannot resume: its staged chunk plan is not intact (${plan.problem})`);
   await Lifecycle.stepStarted(deps.pool, importId, "process");
-  deps.log.info("resuming from the staged chunk plan", { importId, done: plan.done, pending: plan.pending.length, chunks: plan.total });
+  deps.log.info("resuming from the staged chunk plan",
+    { importId, done: plan.done, pending: plan.pending.length, chunks: plan.total });
   return { importId, chunks: plan.pending };
 }

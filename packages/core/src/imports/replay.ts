@@ -3,6 +3,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import type { Deps, ExecutionProbe, ExecutionStarter } from "../ports";
 import { markFailed } from "./mark-failed";
+import { whereItStopped } from "./recover";
 import { RecordSplitter, splitRecords } from "../csv/records";
 import * as Sources from "../sources/index";
 import { chunkDialect } from "../sources/spec";
@@ -58,7 +59,8 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
   let original = asked.replay_of ? await getImport(pool, asked.replay_of) : asked;
   if (!TERMINAL.includes(original.status)) {
     if (req.mode !== "full") {
-      throw new ReplayRefusedError(`import ${original.id} is still ${original.status}: only a full replay can take over an import that did not end`);
+      throw new ReplayRefusedError(
+        `import ${original.id} is still ${original.status}: only a full replay can take over an import that did not end`);
     }
     original = await endIfExecutionGone(deps, original, probe);
   }
@@ -117,18 +119,21 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
   };
 }
 
-/** An open import whose execution is gone ends FAILED (it can then be replayed); one still running refuses the replay. */
+/** An open import whose execution is gone ends FAILED (then it can be replayed); one still running refuses the replay. */
 async function endIfExecutionGone(deps: Deps, imp: ImportRow, probe: ExecutionProbe | undefined): Promise<ImportRow> {
   const state = probe ? await probe.state(imp.execution_name ?? imp.id) : "RUNNING";
   if (state === "RUNNING") {
-    throw new ReplayRefusedError(`import ${imp.id} is still ${imp.status} (its execution is running): wait for it to end before replaying it`);
+    throw new ReplayRefusedError(
+      `import ${imp.id} is still ${imp.status} (its execution is running): wait for it to end before replaying it`);
   }
-  const where = imp.status === "PROCESSING" ? `at chunk ${imp.chunks_done} of ${imp.chunks_total ?? "?"}` : `in ${imp.current_step ?? imp.status}`;
+  const where = whereItStopped(imp);
   // The same guard as crash recovery: a recovery that took it over first wins (and the replay waits for it).
   if (!(await Lifecycle.recovering(deps.pool, imp.id, imp, `${imp.id}-replayed`))) {
-    throw new ReplayRefusedError(`import ${imp.id} was just taken over by crash recovery: wait for it to end before replaying it`);
+    throw new ReplayRefusedError(
+      `import ${imp.id} was just taken over by crash recovery: wait for it to end before replaying it`);
   }
-  await markFailed(deps, imp.id, { Error: "ExecutionLost", Cause: `its execution is gone (it stopped ${where}); replayed in full` });
+  await markFailed(deps, imp.id,
+    { Error: "ExecutionLost", Cause: `its execution is gone (it stopped ${where}); replayed in full` });
   return getImport(deps.pool, imp.id);
 }
 

@@ -59,7 +59,9 @@ const FEED_BATCH = 20_000;
 
 /** DECLARE takes no parameters: the import id goes in as text only once it is proven a UUID. */
 function uuid(id: string): string {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) throw new Error(`not an import id: ${JSON.stringify(id)}`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+    throw new Error(`not an import id: ${JSON.stringify(id)}`);
+  }
   return id;
 }
 
