@@ -134,23 +134,10 @@ async function finalState(importId: string, db: pg.Pool, child: ChildProcess & {
 /** What a replay cannot reproduce exactly (rows the failed run committed count as unchanged): the tables. */
 const tables = (s: Snapshot) => ({ mortgages: s.mortgages, checksum: s.checksum });
 
-beforeAll(async () => {
+beforeAll(() => {
   process.env.LOG_LEVEL = "silent";
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-recovery-"));
-  file = path.join(tmp, "partner-b-mortgages-2026-11-21.csv");
-  await writePartnerB(file, { day: "2026-11-21", rows: ROWS, badEvery: 997 });
-  // The clean run: the same file on a platform nobody interrupts.
-  const platform = await LocalPlatform.start({ home: freshHome("clean"), chunkRows: CHUNK_ROWS, log: () => undefined });
-  try {
-    const [row] = await platform.waitFor([await platform.drop(file)]);
-    expect(row!.status).toBe("COMPLETE_WITH_ERRORS");
-    expect(row!.chunks_total).toBe(CHUNKS);
-    clean = await snapshot(platform.pool, row!.id);
-  } finally {
-    await platform.close();
-  }
-  expect(clean.mortgages).toBeGreaterThan(ROWS * 0.99);
-}, 600_000);
+});
 
 afterAll(async () => {
   for (const c of children) if (c.pid) try { process.kill(-c.pid, "SIGKILL"); } catch { /* gone */ }
@@ -162,6 +149,22 @@ afterAll(async () => {
 });
 
 describe("kill -9 mid-import", () => {
+  beforeAll(async () => {
+    file = path.join(tmp, "partner-b-mortgages-2026-11-21.csv");
+    await writePartnerB(file, { day: "2026-11-21", rows: ROWS, badEvery: 997 });
+    // The clean run: the same file on a platform nobody interrupts.
+    const platform = await LocalPlatform.start({ home: freshHome("clean"), chunkRows: CHUNK_ROWS, log: () => undefined });
+    try {
+      const [row] = await platform.waitFor([await platform.drop(file)]);
+      expect(row!.status).toBe("COMPLETE_WITH_ERRORS");
+      expect(row!.chunks_total).toBe(CHUNKS);
+      clean = await snapshot(platform.pool, row!.id);
+    } finally {
+      await platform.close();
+    }
+    expect(clean.mortgages).toBeGreaterThan(ROWS * 0.99);
+  }, 600_000);
+
   it("of the platform (process group): the next start resumes the import and the tables equal a clean run's", async () => {
     const home = freshHome("killed");
     let child = startPlatform(home);
@@ -314,6 +317,18 @@ describe("recovery decisions (in-process platform)", () => {
       status_reason: "ExecutionLost: its execution is gone (it stopped at chunk 2 of 4); replayed in full",
     });
     expect(tables(await snapshot(platform.pool, replayed!.id))).toEqual(before);
+  });
+
+  it("runs an import found STAGING (its execution gone) again from Validate: it ends as a clean run", async () => {
+    const crashed = await crashedAt(0);
+    const before = tables(await snapshot(platform.pool, crashed.id));
+    await platform.pool.query("UPDATE imports SET status = 'STAGING', current_step = 'stage' WHERE id = $1", [crashed.id]);
+    const recovered = await platform.recoverImports(0);
+    expect(recovered).toEqual([{ importId: crashed.id, file: crashed.file_name, status: "STAGING", action: "restarted", execution: `${crashed.id}-r1` }]);
+    const [row] = await platform.waitForImports([crashed.id]);
+    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", recoveries: 1, chunks_total: 4, chunks_done: 4, rows_read: 12, rejected: 2 });
+    expect(Object.keys(row!.step_timings).sort()).toEqual(["checksum", "finalize", "process", "stage", "validate"]);
+    expect(tables(await snapshot(platform.pool, crashed.id))).toEqual(before);
   });
 
   it("refuses to replay an import whose execution is still running", async () => {
