@@ -193,7 +193,7 @@ describe("kill -9 mid-import", () => {
     }
   }, 900_000);
 
-  it("of the postmaster: the platform alerts once, starts it again, resumes the import, and the tables equal a clean run's", async () => {
+  it("of the postmaster: alerted once, started again; the import resumes or ends FAILED and a full replay repairs it: a clean run's tables", async () => {
     const home = freshHome("postmaster");
     const child = startPlatform(home);
     const db = await connect(home, child);
