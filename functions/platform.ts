@@ -1,7 +1,9 @@
-import { config, createLogger, createPool, type Deps, type ExecutionStarter, type Notifier } from "@leadpipe/core";
+import {
+  config, createLogger, createPool, type Deps, type ExecutionProbe, type ExecutionStarter, type Notifier,
+} from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
-import { createSfnClient, sfnStarter } from "@leadpipe/core/adapters/sfn";
+import { createSfnClient, sfnProbe, sfnStarter } from "@leadpipe/core/adapters/sfn";
 import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
 
 /**
@@ -11,6 +13,7 @@ import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
  */
 let deps: Promise<Deps> | undefined;
 let starter: ExecutionStarter | undefined;
+let probe: ExecutionProbe | undefined;
 
 export function platform(): Promise<Deps> {
   deps ??= build();
@@ -46,10 +49,18 @@ export function executionStarter(): ExecutionStarter {
   return starter;
 }
 
+export function executionProbe(): ExecutionProbe {
+  const c = config();
+  if (!c.STATE_MACHINE_ARN) throw new Error("STATE_MACHINE_ARN is not set");
+  probe ??= sfnProbe(createSfnClient(c.SFN_ENDPOINT, c.AWS_REGION), c.STATE_MACHINE_ARN);
+  return probe;
+}
+
 /** For the local runtime and tests: forget the cached clients (after the environment changed, or before exit). */
 export async function resetPlatform(): Promise<void> {
   const d = deps;
   deps = undefined;
   starter = undefined;
+  probe = undefined;
   if (d) await (await d).pool.end().catch(() => undefined);
 }

@@ -7,6 +7,7 @@ import { platform } from "./platform";
  * schedule; resolves every landed import whose people are not resolved yet, oldest first.
  */
 export const handler = middy(async () => {
-  const { resolved, remaining } = await People.resolvePending(await platform(), { limit: 50 });
-  return { resolved: resolved.map((r) => ({ importId: r.importId, records: r.people?.records ?? 0 })), remaining };
+  const { resolved, failed, remaining } = await People.resolvePending(await platform(), { limit: 50 });
+  const counts = resolved.map((r) => ({ importId: r.importId, records: r.people?.records ?? 0 }));
+  return { resolved: counts, failed, remaining };
 });

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { ArnFormat, Duration, RemovalPolicy } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as cloudwatchActions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as events from "aws-cdk-lib/aws-events";
@@ -51,6 +51,7 @@ const SIZING = {
   validate: { memorySize: "1024 MB", timeout: "2 minutes" },
   checksum: { memorySize: "1024 MB", timeout: "15 minutes" },
   stage: { memorySize: "3008 MB", timeout: "15 minutes" },
+  resume: { memorySize: "512 MB", timeout: "2 minutes" },
   processChunk: { memorySize: "2048 MB", timeout: "15 minutes" },
   finalize: { memorySize: "1024 MB", timeout: "15 minutes" },
   resolvePeople: { memorySize: "2048 MB", timeout: "15 minutes" },
@@ -60,6 +61,8 @@ const SIZING = {
   // Streams the audience through a cursor: memory stays flat; millions of customers take minutes.
   publishAudience: { memorySize: "1024 MB", timeout: "15 minutes" },
   replay: { memorySize: "1024 MB", timeout: "15 minutes" },
+  // Describes executions and starts a few; a failing import's reports are written by markFailed.
+  recoverImports: { memorySize: "1024 MB", timeout: "15 minutes" },
   migrate: { memorySize: "512 MB", timeout: "15 minutes" },
 } satisfies Record<string, Pick<FunctionProps, "memorySize" | "timeout">>;
 
@@ -83,7 +86,11 @@ export const S3_ACCESS = {
   finalize: { read: [], write: [REPORTS_PREFIX] },
   markFailed: { read: [], write: [REPORTS_PREFIX] },
   // Replay: the original's landed object and chunks, a corrected file; writes the rows to replay.
-  replay: { read: [...LANDED, STAGING_PREFIX], write: [REPLAYS_PREFIX] },
+  replay: { read: [...LANDED, STAGING_PREFIX], write: [REPLAYS_PREFIX, REPORTS_PREFIX] },
+  /** Checks that the chunk objects (or the landed object) its pending chunks read are there. */
+  resume: { read: [...LANDED, STAGING_PREFIX], write: [] },
+  /** Ends an unrecoverable import FAILED with its reports. */
+  recoverImports: { read: [...LANDED, STAGING_PREFIX], write: [REPORTS_PREFIX] },
   leadHandoff: { read: [], write: [LEADS_OUTBOX_PREFIX] },
   publishAudience: { read: [], write: [AUDIENCES_OUTBOX_PREFIX] },
 } satisfies Partial<Record<keyof typeof SIZING, { read: readonly string[]; write: readonly string[] }>>;
@@ -184,6 +191,7 @@ export function Pipeline({ stack, app }: StackContext) {
   const validate = handler("Validate", "validate", SIZING.validate);
   const checksum = handler("Checksum", "checksum", SIZING.checksum);
   const stage = handler("Stage", "stage", SIZING.stage);
+  const resume = handler("Resume", "resume", SIZING.resume);
   const processChunk = handler("ProcessChunk", "process-chunk", SIZING.processChunk);
   const finalize = handler("Finalize", "finalize", SIZING.finalize);
   const markFailed = handler("MarkFailed", "mark-failed", SIZING.markFailed);
@@ -193,6 +201,7 @@ export function Pipeline({ stack, app }: StackContext) {
   grantS3(processChunk, S3_ACCESS.processChunk);
   grantS3(finalize, S3_ACCESS.finalize);
   grantS3(markFailed, S3_ACCESS.markFailed);
+  grantS3(resume, S3_ACCESS.resume);
   alerts.grantPublish(markFailed);
 
   // The state machine: stacks/ingest.asl.json, each ${<State>FunctionArn} bound to its Lambda.
@@ -200,6 +209,7 @@ export function Pipeline({ stack, app }: StackContext) {
     ValidateFunctionArn: validate,
     ChecksumFunctionArn: checksum,
     StageFunctionArn: stage,
+    ResumeFunctionArn: resume,
     ProcessChunkFunctionArn: processChunk,
     FinalizeFunctionArn: finalize,
     MarkFailedFunctionArn: markFailed,
@@ -235,6 +245,28 @@ export function Pipeline({ stack, app }: StackContext) {
   });
   grantS3(replay, S3_ACCESS.replay);
   ingest.grantStartExecution(replay);
+
+  // Crash recovery on a schedule: an import whose execution is gone (DescribeExecution) is resumed
+  // by a new execution of its remaining chunks, or ended FAILED with its reports and an alert.
+  const recoverImports = handler("RecoverImports", "recover-imports", SIZING.recoverImports, {
+    environment: { STATE_MACHINE_ARN: ingest.stateMachineArn },
+    retryAttempts: 2,
+    onFailure: new SnsDestination(alerts),
+  });
+  ingest.grantStartExecution(recoverImports);
+  const describeExecutions = new iam.PolicyStatement({ actions: ["states:DescribeExecution"], resources: [executionArnPattern(stack, ingest)] });
+  recoverImports.addToRolePolicy(describeExecutions);
+  // A replay takes over an import whose execution is gone: it ends it FAILED (reports, alert) first.
+  replay.addToRolePolicy(describeExecutions);
+  alerts.grantPublish(replay);
+  // markFailed's reports and the chunk objects' presence; its alert goes to the topic.
+  grantS3(recoverImports, S3_ACCESS.recoverImports);
+  alerts.grantPublish(recoverImports);
+  new events.Rule(stack, "RecoverImportsSchedule", {
+    description: `leadpipe ${app.stage}: resume or fail imports whose execution is gone`,
+    schedule: events.Schedule.expression(config.schedules.recoverImports),
+    targets: [new targets.LambdaFunction(recoverImports)],
+  });
 
   // Alerts: an execution that ends FAILED, TIMED_OUT or ABORTED publishes to the topic.
   // (mark-failed publishes the import-level detail itself; this rule also catches what never
@@ -343,7 +375,7 @@ export function Pipeline({ stack, app }: StackContext) {
     });
   }
 
-  for (const fn of [validate, checksum, stage, processChunk, resolvePeople, finalize, markFailed, trigger, replay, refreshViews, leadHandoff, publishAudience]) {
+  for (const fn of [validate, checksum, stage, resume, recoverImports, processChunk, resolvePeople, finalize, markFailed, trigger, replay, refreshViews, leadHandoff, publishAudience]) {
     fn.node.addDependency(migrations);
   }
 
@@ -353,7 +385,15 @@ export function Pipeline({ stack, app }: StackContext) {
     AlertTopicArn: alerts.topicArn,
   });
 
-  return { bucket, alerts, ingest, trigger, replay, refreshViews, leadHandoff, resolvePeople, publishAudience, migrate };
+  return { bucket, alerts, ingest, trigger, replay, recoverImports, refreshViews, leadHandoff, resolvePeople, publishAudience, migrate };
+}
+
+/** The ARNs of this state machine's executions (arn:…:execution:<machine name>:*). */
+function executionArnPattern(stack: StackContext["stack"], machine: sfn.StateMachine): string {
+  return stack.formatArn({
+    service: "states", resource: "execution", arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    resourceName: `${machine.stateMachineName}:*`,
+  });
 }
 
 /**

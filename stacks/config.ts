@@ -46,6 +46,8 @@ export interface StageConfig {
     readonly leadHandoff: string;
     /** Catch-up run of the people consumer (it also runs after every successful ingest). */
     readonly resolvePeople: string;
+    /** Crash recovery: imports whose execution is gone are resumed or ended FAILED (functions/recover-imports). */
+    readonly recoverImports: string;
     // Partner pullers (SFTP, FTPS, e-mail attachments) get their schedules here, one per puller.
   };
   /**
@@ -88,7 +90,7 @@ const development: StageConfig = {
   network: { maxAzs: 2, natGateways: 1 },
   database: { minCapacity: 0, maxCapacity: 4, autoPauseMinutes: 30, readers: 0, backupRetentionDays: 1 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 4, executionTimeoutMinutes: 120 },
-  schedules: { refreshViews: "cron(30 6 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "cron(0/15 * * * ? *)" },
+  schedules: { refreshViews: "cron(30 6 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "cron(0/15 * * * ? *)", recoverImports: "cron(5/15 * * * ? *)" },
   audienceSchedules: [],
   alerts: { emails: [] },
   stagedChunkDays: 7,
@@ -101,7 +103,7 @@ const production: StageConfig = {
   network: { maxAzs: 2, natGateways: 2 },
   database: { minCapacity: 0.5, maxCapacity: 32, autoPauseMinutes: 0, readers: 1, backupRetentionDays: 14 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 16, executionTimeoutMinutes: 360 },
-  schedules: { refreshViews: "cron(0 7 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "cron(0/15 * * * ? *)" },
+  schedules: { refreshViews: "cron(0 7 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "cron(0/15 * * * ? *)", recoverImports: "cron(5/15 * * * ? *)" },
   // The built-in e-mail campaign, every Monday after the nightly refresh.
   audienceSchedules: [{ campaign: "recent-bookers", channel: "email", schedule: "cron(0 8 ? * MON *)" }],
   alerts: { emails: [] },

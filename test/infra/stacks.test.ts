@@ -28,18 +28,20 @@ const TASK_HANDLERS: Record<string, string> = {
   ValidateFunctionArn: "functions/validate.handler",
   ChecksumFunctionArn: "functions/checksum.handler",
   StageFunctionArn: "functions/stage.handler",
+  ResumeFunctionArn: "functions/resume.handler",
   ProcessChunkFunctionArn: "functions/process-chunk.handler",
   FinalizeFunctionArn: "functions/finalize.handler",
   MarkFailedFunctionArn: "functions/mark-failed.handler",
 };
 
-/** The only handlers that start executions: the S3 trigger and the replay. */
-const STARTERS = ["functions/trigger.handler", "functions/replay.handler"];
+/** The only handlers that start executions: the S3 trigger, the replay and crash recovery. */
+const STARTERS = ["functions/trigger.handler", "functions/replay.handler", "functions/recover-imports.handler"];
 
 const ALL_HANDLERS = [
   ...Object.values(TASK_HANDLERS),
   "functions/trigger.handler",
   "functions/replay.handler",
+  "functions/recover-imports.handler",
   "functions/refresh-views.handler",
   "functions/lead-handoff.handler",
   "functions/publish-audience.handler",
@@ -298,7 +300,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       expect(map.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: "MarkFailed" })]);
     });
 
-    it("may invoke exactly its six task Lambdas (and their versions), nothing else", () => {
+    it("may invoke exactly its task Lambdas (and their versions), nothing else", () => {
       const { pipeline } = t();
       const [, machine] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
       const roleId: string = machine.Properties.RoleArn["Fn::GetAtt"][0];
@@ -394,7 +396,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
   });
 
   describe("replay", () => {
-    it("starts executions of this state machine, reads the bucket and writes only under replays/", () => {
+    it("starts executions of this state machine, reads the bucket and writes only under replays/ and reports/", () => {
       const { pipeline } = t();
       const replay = functionId(pipeline, "functions/replay.handler");
       const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
@@ -404,9 +406,49 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const statements = roleStatements(pipeline, replay);
       expect(statements).toContainEqual(expect.objectContaining({ Action: "states:StartExecution", Resource: { Ref: machineId } }));
       const writes = statements.filter((s) => asList(s.Action).some((a: string) => /^s3:(Put|Delete|Abort)/.test(a)));
-      expect(writes).toHaveLength(1);
-      expect(asList(writes[0].Action).some((a: string) => a.startsWith("s3:Delete"))).toBe(false);
-      expect(writes[0].Resource).toEqual({ "Fn::Join": ["", [getAttArn(bucketId), "/replays/*"]] });
+      // reports/: an original whose execution is gone ends FAILED with its reports before it is replayed.
+      expect(writes).toHaveLength(2);
+      expect(writes.flatMap((w) => asList(w.Action)).some((a: string) => a.startsWith("s3:Delete"))).toBe(false);
+      expect(writes.map((w) => w.Resource)).toEqual([
+        { "Fn::Join": ["", [getAttArn(bucketId), "/replays/*"]] },
+        { "Fn::Join": ["", [getAttArn(bucketId), "/reports/*"]] },
+      ]);
+    });
+  });
+
+  describe("crash recovery", () => {
+    it("runs on the stage's schedule, describes and starts executions of this state machine only, alerting when it keeps failing", () => {
+      const { pipeline, config } = t();
+      const recover = functionId(pipeline, "functions/recover-imports.handler");
+      const [machineId, machine] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      const [ruleId, rule] = scheduleOf(pipeline, recover);
+      expect(rule.Properties).toMatchObject({ ScheduleExpression: config.schedules.recoverImports, State: "ENABLED" });
+      expectInvokePermission(pipeline, recover, "events.amazonaws.com", ruleId);
+      expectFailuresAlerted(pipeline, recover);
+
+      const fn = resources(pipeline, "AWS::Lambda::Function")[recover];
+      expect(fn.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
+      const statements = roleStatements(pipeline, recover);
+      expect(statements).toContainEqual(expect.objectContaining({ Action: "states:StartExecution", Resource: { Ref: machineId } }));
+      expect(statements).toContainEqual(expect.objectContaining({ Action: "sns:Publish", Resource: { Ref: topicId } }));
+      const describe = statements.filter((s) => asList(s.Action).includes("states:DescribeExecution"));
+      expect(describe).toHaveLength(1);
+      // arn:<partition>:states:<region>:<account>:execution:<this machine's name>:*
+      const arn = JSON.stringify(describe[0].Resource);
+      expect(arn).toContain(":execution:");
+      expect(arn).toContain(JSON.stringify({ "Fn::GetAtt": [machineId, "Name"] }));
+      expect(machine.Type).toBe("AWS::StepFunctions::StateMachine");
+    });
+
+    it("resumes a recovered import at its chunks: a Choice before Validate sends {resume: true} to the Resume task", () => {
+      const definition = definitionOf(t().pipeline);
+      expect(definition.StartAt).toBe("IsResume");
+      expect(definition.States.IsResume.Default).toBe("Validate");
+      expect(definition.States.IsResume.Choices).toEqual([expect.objectContaining({ Next: "Resume" })]);
+      expect(definition.States.Resume).toMatchObject({ Type: "Task", Next: "ProcessChunks" });
+      expect(definition.States.Resume.Parameters.FunctionName).toBe("${ResumeFunctionArn}");
+      expect(definition.States.Resume.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: "MarkFailed" })]);
     });
   });
 

@@ -25,6 +25,14 @@ export interface ExecutionStarter {
   start(name: string, input: Record<string, unknown>): Promise<void>;
 }
 
+/**
+ * Whether an execution of the ingest state machine is still running: RUNNING, ENDED (succeeded,
+ * failed, timed out or aborted) or MISSING (never started, or started by a platform that is gone).
+ */
+export interface ExecutionProbe {
+  state(name: string): Promise<"RUNNING" | "ENDED" | "MISSING">;
+}
+
 export interface Settings {
   bucket: string;
   chunkRows: number;

@@ -4,6 +4,8 @@ import type net from "node:net";
 export interface LocalEndpointHandlers {
   /** StartExecution: resolves with the execution ARN; throws {name:"ExecutionAlreadyExists"} for a reused name. */
   startExecution(req: { stateMachineArn: string; name?: string; input?: string }): Promise<{ executionArn: string }>;
+  /** DescribeExecution: throws {name:"ExecutionDoesNotExist"} for an execution this platform did not start. */
+  describeExecution(req: { executionArn: string }): Promise<{ status: string }>;
   publish(req: { topicArn: string; subject?: string; message: string }): Promise<{ messageId: string }>;
 }
 
@@ -38,6 +40,17 @@ export async function startLocalEndpoints(h: LocalEndpointHandlers): Promise<{ u
 
   async function sfn(op: string, body: string) {
     const json = "application/x-amz-json-1.0";
+    if (op === "DescribeExecution") {
+      const req = JSON.parse(body) as { executionArn: string };
+      try {
+        const { status } = await h.describeExecution(req);
+        return { status: 200, type: json, payload: JSON.stringify({ executionArn: req.executionArn, status, startDate: Date.now() / 1000 }) };
+      } catch (err) {
+        const e = err as Error;
+        if (e.name === "ExecutionDoesNotExist") return { status: 400, type: json, payload: JSON.stringify({ __type: "ExecutionDoesNotExist", message: e.message }) };
+        throw err;
+      }
+    }
     if (op !== "StartExecution") return { status: 400, type: json, payload: JSON.stringify({ __type: "UnknownOperationException", message: op }) };
     const input = JSON.parse(body) as { stateMachineArn: string; name?: string; input?: string };
     try {

@@ -19,6 +19,7 @@ import { readRuntime, removeRuntime, writeRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
 import { MIRRORED_PREFIXES, mirrorObject, mirrorPath } from "./mirror";
 import { readPullers, startPullerSchedules } from "./pullers";
+import { DatabaseWatch } from "./database-watch";
 import { stageConfig } from "../../../stacks/config";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -45,6 +46,7 @@ export const TASK_HANDLERS: Record<string, string> = {
   Validate: "validate",
   Checksum: "checksum",
   Stage: "stage",
+  Resume: "resume",
   ProcessChunk: "process-chunk",
   Finalize: "finalize",
   MarkFailed: "mark-failed",
@@ -116,6 +118,9 @@ export class LocalPlatform {
   /** Keys whose latest mirror copy failed (their file, if any, is an older version). */
   private unmirrored = new Set<string>();
   private flushes = new Map<string, () => void>();
+  /** Object-created events the trigger could not register while the database was down: delivered again when it is back. */
+  private undelivered: unknown[] = [];
+  private database?: DatabaseWatch;
   private readonly log: (line: string) => void;
 
   /** The read-only role's connection string (`leadpipe sql`). */
@@ -158,6 +163,7 @@ export class LocalPlatform {
         }
         return this.startExecution(req.name ?? randomUUID(), JSON.parse(req.input ?? "{}"));
       },
+      describeExecution: async (req) => this.describeExecution(req.executionArn),
       publish: async (req) => {
         this.publishRequests++;
         if (this.failingPublishes > 0) {
@@ -199,6 +205,18 @@ export class LocalPlatform {
     // The state machine is validated once, as a deployment does, not when the first file lands.
     this.stateMachine();
     writeRuntime(paths.root, { pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET });
+    // Nothing survives a restart: every import a previous run left open has lost its execution.
+    // (A recovery that fails does not keep the platform from starting: the schedule tries again.)
+    await this.recoverImports(0).catch((err: Error) => this.log(`crash recovery at start failed: ${err.message}`));
+    this.database = new DatabaseWatch(this.pool, this.pg, {
+      lost: (err) => this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn,
+        subject: "leadpipe database unreachable: not taking files",
+        message: `The database of ${paths.root} does not answer (${err.message}). Files stay in the inbox ` +
+          `(${paths.inbox}) until it is back; imports in flight are recovered then.` }),
+      back: async (ms) => this.databaseBack(ms),
+      log: this.log,
+    });
+    this.database.start();
     // The people consumer catches up at boot (then on its schedule, below).
     this.resolvePeopleSoon();
     // EventBridge schedules of the stage, run locally on their cron (UTC).
@@ -210,6 +228,10 @@ export class LocalPlatform {
       name: "resolve-people",
       expression: stageConfig("local").schedules.resolvePeople,
       run: async () => this.resolvePeopleSoon(),
+    }, {
+      name: "recover-imports",
+      expression: stageConfig("local").schedules.recoverImports,
+      run: () => this.recoverImports(),
     }], this.log);
     // The partner pullers of $LEADPIPE_HOME/pullers.json, each on its cron in its time zone.
     this.pullerSchedules = startPullerSchedules(readPullers(this.options.home), { pool: this.pool, store: s3Store(this.s3), bucket: BUCKET,
@@ -251,7 +273,11 @@ export class LocalPlatform {
       // S3 notifications carry URL-encoded keys (spaces as '+'); s3rver's do not.
       record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%2F/g, "/").replace(/%20/g, "+");
       this.notifications.push(structuredClone(event));
-      const p = this.invoke("trigger", event).catch((err: Error) => this.log(`trigger failed: ${err.message}`));
+      const p = this.invoke("trigger", event).catch(async (err: Error) => {
+        this.log(`trigger failed: ${err.message}`);
+        // As S3 retries an event its Lambda failed on: kept until the database is back.
+        if (this.database && !(await this.database.check())) this.undelivered.push(event);
+      });
       this.pendingTriggers.add(p);
       void p.finally(() => this.pendingTriggers.delete(p));
     });
@@ -398,6 +424,51 @@ export class LocalPlatform {
     return { executionArn };
   }
 
+  /** DescribeExecution of the local Step Functions endpoint: what this platform's executions are doing. */
+  private describeExecution(executionArn: string): { status: "RUNNING" | "SUCCEEDED" | "FAILED" } {
+    const name = executionArn.slice(executionArn.lastIndexOf(":") + 1);
+    const ex = this.executions.get(name);
+    if (!ex) {
+      const e = new Error(`Execution does not exist: '${executionArn}'`);
+      e.name = "ExecutionDoesNotExist";
+      throw e;
+    }
+    return { status: !ex.done ? "RUNNING" : ex.error ? "FAILED" : "SUCCEEDED" };
+  }
+
+  /**
+   * Crash recovery (functions/recover-imports, as its schedule runs it in AWS): imports whose
+   * execution is gone are resumed or ended FAILED. graceMs 0 at boot, where nothing else is
+   * starting executions; the handler's default on the schedule.
+   */
+  async recoverImports(graceMs?: number): Promise<Import.Recovery[]> {
+    const { recovered } = (await this.invoke("recover-imports", graceMs === undefined ? {} : { graceMs })) as { recovered: Import.Recovery[] };
+    for (const r of recovered) {
+      this.log(`recovered import ${r.importId} (${r.file}, was ${r.status}): ${r.action}` +
+        (r.reason ? ` (${r.reason})` : r.execution ? ` as execution ${r.execution}` : ""));
+    }
+    return recovered;
+  }
+
+  /** True while the database answers (as last checked: every second). */
+  get databaseUp(): boolean {
+    return this.database?.up ?? true;
+  }
+
+  /** Whether the platform may take files now: its database answers a check made now (and recovery after an outage is done). */
+  takingFiles(): Promise<boolean> {
+    return this.database?.check() ?? Promise.resolve(true);
+  }
+
+  private async databaseBack(downForMs: number): Promise<void> {
+    this.log(`database is back after ${(downForMs / 1000).toFixed(1)} s: recovering imports in flight, taking files again`);
+    // The trigger's events of the outage first (their imports register), then the recovery.
+    const events = this.undelivered.splice(0);
+    for (const event of events) await this.invoke("trigger", event);
+    await Promise.allSettled([...this.pendingTriggers]);
+    await this.recoverImports(0);
+  }
+
   private recordAlert(raw: Alert): { messageId: string } {
     const alert = { ...raw, ...(raw.subject !== undefined ? { subject: alertSubject(raw.subject) } : {}) };
     this.alerts.push(alert);
@@ -458,7 +529,7 @@ export class LocalPlatform {
       await onProgress?.(found);
       if (found.length === rows.length && found.every((r) => Import.TERMINAL.includes(r.status))) {
         // The execution may still be at work after the status turned terminal (the failure alert): read its final state.
-        await Promise.all(found.map((r) => this.executions.get(r.id)?.promise));
+        await Promise.all(found.map((r) => this.executions.get(r.execution_name ?? r.id)?.promise));
         const final = await lookup();
         // A newer import of the same key may have registered meanwhile (an upload retried by the
         // S3 client is a second object-created event): wait for that one too.
@@ -472,13 +543,11 @@ export class LocalPlatform {
 
   /** An execution that ended while its import is not terminal must not leave it silently open. */
   private async failIfStuck(row: Import.ImportRow): Promise<void> {
-    const ex = this.executions.get(row.id);
-    if (!ex?.done) return;
     const fresh = await Import.getImport(this.pool, row.id);
+    const ex = this.executions.get(fresh.execution_name ?? fresh.id);
+    if (!ex?.done) return;
     if (Import.TERMINAL.includes(fresh.status)) return;
-    await this.pool.query(
-      "UPDATE imports SET status = 'FAILED', failed_step = current_step, status_reason = $2, finished_at = now() WHERE id = $1",
-      [row.id, `execution ended without a terminal status: ${ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown"}`]);
+    await Import.Lifecycle.executionEnded(this.pool, row.id, ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown");
   }
 
   /** Moves a dropped inbox file aside so it is picked up once. */
@@ -571,6 +640,7 @@ export class LocalPlatform {
     this.closing = true;
     this.schedules?.stop();
     this.pullerSchedules?.stop();
+    this.database?.stop();
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
     if (this.s3) await this.mirrored();

@@ -114,6 +114,8 @@ export interface RunningPostgres {
   /** This LEADPIPE_HOME's passwords (readonly and pipeline roles; the embedded superuser). */
   secrets: LocalSecrets;
   stop(): Promise<void>;
+  /** Starts the embedded postmaster again on the same folder and port (after it died). */
+  restart?(): Promise<void>;
 }
 
 export interface PostgresOptions {
@@ -137,7 +139,7 @@ export async function startPostgres(dir: string, log: (msg: string) => void = ()
   const ids = isRoot() ? await postgresUser() : undefined;
   if (!existsSync(path.join(dir, "PG_VERSION"))) await initdb(bin, dir, secrets.superuser, ids, log);
   const port = await freePort();
-  const server = await runPostgres(bin, dir, port, ids, log);
+  let server = await runPostgres(bin, dir, port, ids, log);
   const url = (password: string) => `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   try {
     await rotateLegacyPassword(url, secrets.superuser, dir);
@@ -145,7 +147,16 @@ export async function startPostgres(dir: string, log: (msg: string) => void = ()
     await server.stop();
     throw err;
   }
-  return { url: url(secrets.superuser), dataDir: dir, secrets, stop: server.stop };
+  return {
+    url: url(secrets.superuser),
+    dataDir: dir,
+    secrets,
+    stop: () => server.stop(),
+    restart: async () => {
+      await server.stop();
+      server = await runPostgres(bin, dir, port, ids, log);
+    },
+  };
 }
 
 const execFileP = promisify(execFile);

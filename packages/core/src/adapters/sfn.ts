@@ -1,5 +1,7 @@
-import { ExecutionAlreadyExists, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
-import type { ExecutionStarter } from "../ports";
+import {
+  DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand,
+} from "@aws-sdk/client-sfn";
+import type { ExecutionProbe, ExecutionStarter } from "../ports";
 import { NETWORK_RETRY, withRetry, type RetryPolicy } from "./retry";
 
 export function createSfnClient(endpoint?: string, region = "us-east-1"): SFNClient {
@@ -14,6 +16,30 @@ export function sfnStarter(client: SFNClient, stateMachineArn: string, policy: R
         await withRetry(() => client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })), policy);
       } catch (err) {
         if (err instanceof ExecutionAlreadyExists || (err as Error).name === "ExecutionAlreadyExists") return;
+        throw err;
+      }
+    },
+  };
+}
+
+/** arn:aws:states:<region>:<account>:stateMachine:<machine> → …:execution:<machine>:<name>. */
+export function executionArn(stateMachineArn: string, name: string): string {
+  const at = stateMachineArn.indexOf(":stateMachine:");
+  if (at < 0) throw new Error(`not a state machine ARN: ${stateMachineArn}`);
+  return `${stateMachineArn.slice(0, at)}:execution:${stateMachineArn.slice(at + ":stateMachine:".length)}:${name}`;
+}
+
+/** DescribeExecution: RUNNING (or waiting to be redriven) is running; an unknown name is MISSING. */
+export function sfnProbe(client: SFNClient, stateMachineArn: string,
+  policy: RetryPolicy = NETWORK_RETRY): ExecutionProbe {
+  return {
+    async state(name) {
+      try {
+        const describe = new DescribeExecutionCommand({ executionArn: executionArn(stateMachineArn, name) });
+        const r = await withRetry(() => client.send(describe), policy);
+        return r.status === "RUNNING" || r.status === "PENDING_REDRIVE" ? "RUNNING" : "ENDED";
+      } catch (err) {
+        if (err instanceof ExecutionDoesNotExist || (err as Error).name === "ExecutionDoesNotExist") return "MISSING";
         throw err;
       }
     },

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Deps } from "../ports";
 import { asRetryable } from "../errors";
-import { chunkTotals, getImport, stepFinished, stepStarted } from "./repo";
+import { chunkTotals, getImport } from "./repo";
+import * as Lifecycle from "./lifecycle";
 import { writeReports } from "./reports";
 import { RangePlanner, servedInPlace, type ChunkRef } from "./stage";
 import * as Sources from "../sources/index";
@@ -13,7 +14,7 @@ import * as Sources from "../sources/index";
 export async function checksum(deps: Deps, importId: string): Promise<{ importId: string; duplicate: boolean }> {
   const { pool, store } = deps;
   const imp = await getImport(pool, importId);
-  await stepStarted(pool, importId, "checksum");
+  await Lifecycle.stepStarted(pool, importId, "checksum");
   const hash = createHash("sha256");
   let size = 0;
   // A file Stage will hand out in byte ranges has them planned here, in the same pass over its bytes.
@@ -51,18 +52,14 @@ export async function checksum(deps: Deps, importId: string): Promise<{ importId
         WHERE source = $1 AND sha256 = $2 AND status NOT IN ('FAILED', 'DUPLICATE') AND holds_content_slot AND id <> $3`,
       [imp.source, sha256, importId]);
     const original = rows[0];
-    await pool.query(
-      `UPDATE imports SET status = 'DUPLICATE', sha256 = $2, size_bytes = $3, duplicate_of = $4, finished_at = now(), current_step = NULL,
-              status_reason = $5, rows_read = 0, accepted = 0, rejected = 0, inserted = 0, updated = 0, unchanged = 0
-        WHERE id = $1`,
-      [importId, sha256, size, original?.id ?? null,
-        `the same content from ${imp.source} was already imported as ${original?.id} (${original?.file_name}); nothing changed`]);
+    await Lifecycle.duplicate(pool, importId, { sha256, size, of: original?.id ?? null,
+      reason: `the same content from ${imp.source} was already imported as ${original?.id} (${original?.file_name}); nothing changed` });
     const duplicate = await getImport(pool, importId);
     const prefix = await writeReports(deps, duplicate, { status: "DUPLICATE", reason: duplicate.status_reason, totals: await chunkTotals(pool, importId) });
     await pool.query("UPDATE imports SET reports_prefix = $2 WHERE id = $1", [importId, prefix]);
     deps.log.info("duplicate file", { importId, duplicateOf: original?.id });
     return { importId, duplicate: true };
   }
-  await stepFinished(pool, importId, "checksum");
+  await Lifecycle.stepFinished(pool, importId, "checksum");
   return { importId, duplicate: false };
 }

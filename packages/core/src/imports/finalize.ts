@@ -2,7 +2,8 @@ import type { Deps } from "../ports";
 import { withTransaction, type Queryable } from "../db";
 import { asRetryable } from "../errors";
 import * as Sources from "../sources/index";
-import { chunkTotals, getImport, stepFinished, stepStarted, type ChunkTotals, type ImportRow } from "./repo";
+import { chunkTotals, getImport, type ChunkTotals, type ImportRow } from "./repo";
+import * as Lifecycle from "./lifecycle";
 import type { ChunkCounts } from "./process-chunk";
 import { writeReports } from "./reports";
 
@@ -23,8 +24,8 @@ export interface Reconciliation extends ChunkCounts {
 export async function finalize(deps: Deps, importId: string): Promise<Reconciliation> {
   const { pool } = deps;
   try {
-    await stepFinished(pool, importId, "process");
-    await stepStarted(pool, importId, "finalize");
+    await Lifecycle.stepFinished(pool, importId, "process");
+    await Lifecycle.stepStarted(pool, importId, "finalize");
     const t = await chunkTotals(pool, importId);
     if (t.done !== t.chunks) throw new Error(`reconciliation: ${t.chunks - t.done} of ${t.chunks} chunks are not done`);
     const problems: string[] = [];
@@ -49,15 +50,11 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
       deps.log.info("file-level rules applied", { importId, changed });
     }
     const prefix = await writeReports(deps, finished, { status, reason, totals: t });
-    await withTransaction(pool, async (client) => {
-      await client.query(
-        "UPDATE imports SET status = $2, status_reason = $3, current_step = NULL, reports_prefix = $4 WHERE id = $1",
-        [importId, status, reason, prefix]);
-      if (finished.replay_mode === "errors-only" && spec) {
-        await client.query("SELECT * FROM settle_errors_only_replay($1, $2)", [importId, spec.target.stagingTable]);
-      }
-    });
-    await stepFinished(pool, importId, "finalize");
+    await withTransaction(pool, (client) => Lifecycle.completed(client, importId, {
+      status, reason, reportsPrefix: prefix,
+      ...(finished.replay_mode === "errors-only" && spec ? { settles: { stagingTable: spec.target.stagingTable } } : {}),
+    }));
+    await Lifecycle.stepFinished(pool, importId, "finalize");
     // Rows of this import rejected while it finalized, and rows of other imports that this one's
     // rows rejected later (see reject_foreign_claims): their counts, status and reports follow.
     if (!sameCounts(t, await chunkTotals(pool, importId))) await refreshReconciliation(deps, importId);
@@ -96,11 +93,7 @@ export async function refreshReconciliation(deps: Deps, importId: string): Promi
   const outstanding = o!.outstanding;
   const status = outstanding > 0 ? "COMPLETE_WITH_ERRORS" : "COMPLETE";
   const reason = await rejectedReason(pool, importId, outstanding, Number(t.rows_read));
-  const { rowCount } = await pool.query(
-    `UPDATE imports SET rows_read = $2, accepted = $3, rejected = $4, inserted = $5, updated = $6, unchanged = $7, status = $8, status_reason = $9
-      WHERE id = $1 AND status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS')`,
-    [importId, t.rows_read, t.accepted, t.rejected, t.inserted, t.updated, t.unchanged, status, reason]);
-  if (rowCount === 0) return;
+  if (!(await Lifecycle.reconciled(pool, importId, t, { status, reason }))) return;
   await writeReports(deps, await getImport(pool, importId), { status, reason, totals: t });
   deps.log.info("reconciliation refreshed after a later rejection", { importId, ...t });
 }

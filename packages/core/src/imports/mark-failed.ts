@@ -1,6 +1,7 @@
 import type { Deps } from "../ports";
 import { asRetryable } from "../errors";
 import { chunkTotals, getImport, TERMINAL } from "./repo";
+import * as Lifecycle from "./lifecycle";
 import { writeReports } from "./reports";
 import { refreshImportsRejectedBy } from "./finalize";
 
@@ -44,10 +45,7 @@ export async function markFailed(deps: Deps, importId: string, error: StepError 
       reportsNote = `not written (${(err as Error).message})`;
       deps.log.error("reports of a failed import could not be written", { importId, err });
     }
-    await pool.query(
-      `UPDATE imports SET status = 'FAILED', status_reason = $2, failed_step = current_step, current_step = NULL, reports_prefix = $3
-        WHERE id = $1 AND status NOT IN ('COMPLETE', 'COMPLETE_WITH_ERRORS', 'DUPLICATE')`,
-      [importId, `${kind}: ${reason}`, prefix]);
+    await Lifecycle.failed(pool, importId, { reason: `${kind}: ${reason}`, reportsPrefix: prefix });
     try {
       await refreshImportsRejectedBy(deps, importId);
     } catch (err) {
@@ -69,12 +67,11 @@ export async function markFailed(deps: Deps, importId: string, error: StepError 
   try {
     await notifier.alert(subject, message);
   } catch (err) {
-    await pool.query("UPDATE imports SET alert_status = 'FAILED', alert_error = $2 WHERE id = $1",
-      [importId, `${(err as Error).name}: ${(err as Error).message}`]);
+    await Lifecycle.alerted(pool, importId, err as Error);
     deps.log.error("failure alert could not be sent", { importId, err });
     throw asRetryable(err, "publishing the failure alert");
   }
-  await pool.query("UPDATE imports SET alert_status = 'SENT', alert_error = NULL, alerted_at = now() WHERE id = $1", [importId]);
+  await Lifecycle.alerted(pool, importId);
   deps.log.error("import failed", { importId, step: imp.failed_step, error: `${kind}: ${reason}` });
   return { importId, error: { Error: kind, Cause: reason } };
 }

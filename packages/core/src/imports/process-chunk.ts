@@ -11,6 +11,7 @@ import { chunkParseOptions, forEachRecord } from "../csv/fields";
 import * as Sources from "../sources/index";
 import { chunkDialect, fileColumns, type ChunkDialect, type SourceSpec, type StagedChunk } from "../sources/spec";
 import { getImport } from "./repo";
+import * as Lifecycle from "./lifecycle";
 import { chunkText, type ChunkRef } from "./stage";
 
 export interface ChunkCounts {
@@ -314,16 +315,8 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
         inserted: promoted.inserted, updated: promoted.updated, unchanged: accepted - promoted.inserted - promoted.updated,
       };
       maybeFail("process-chunk.before-commit");
-      await client.query(
-        `UPDATE import_chunks SET status = 'DONE', attempts = attempts + 1, rows_read = $3, accepted = $4, rejected = $5,
-                inserted = $6, updated = $7, unchanged = $8, duration_ms = $9, finished_at = now(),
-                staged_rows = $10, distinct_keys = $11
-          WHERE import_id = $1 AND chunk_index = $2`,
-        [importId, chunk.index, c.rows_read, c.accepted, c.rejected, c.inserted, c.updated, c.unchanged, Date.now() - started,
-          parsed.summary.rows, parsed.summary.distinctKeys]);
-      // Progress for the dashboard and the CLI; last, so the row lock on imports is held briefly.
-      await client.query(
-        "UPDATE imports SET chunks_done = chunks_done + 1 WHERE id = $1", [importId]);
+      await Lifecycle.chunkDone(client, importId, chunk.index, c,
+        { durationMs: Date.now() - started, stagedRows: parsed.summary.rows, distinctKeys: parsed.summary.distinctKeys });
       return c;
     });
     lap("finish");

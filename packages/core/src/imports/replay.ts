@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { Readable } from "node:stream";
-import type { Deps, ExecutionStarter } from "../ports";
+import type { Deps, ExecutionProbe, ExecutionStarter } from "../ports";
+import { markFailed } from "./mark-failed";
+import { whereItStopped } from "./recover";
 import { RecordSplitter, splitRecords } from "../csv/records";
 import * as Sources from "../sources/index";
 import { chunkDialect } from "../sources/spec";
 import { getImport, TERMINAL, type ImportRow } from "./repo";
+import * as Lifecycle from "./lifecycle";
 import { LINE_COLUMN, chunkText, type ChunkRange, type ChunkRef } from "./stage";
 
 export type ReplayMode = "full" | "errors-only";
@@ -45,13 +48,21 @@ export class ReplayRefusedError extends Error {
  * original still rejected (corrected, or re-validated as stored), keeping their original row
  * numbers and the original's landing sequence, so the result equals a clean run and replaying
  * twice equals replaying once. Finalize settles an errors-only replay against its original.
+ *
+ * An original still open whose execution is gone (`probe`: the platform that ran it died) is
+ * first ended FAILED with the step and the reason (and an alert), then replayed: in full only.
  */
-export async function replay(deps: Deps, starter: ExecutionStarter, importId: string, req: ReplayRequest): Promise<ReplayResult> {
+export async function replay(deps: Deps, starter: ExecutionStarter, importId: string, req: ReplayRequest,
+  probe?: ExecutionProbe): Promise<ReplayResult> {
   const { pool } = deps;
   const asked = await getImport(pool, importId);
-  const original = asked.replay_of ? await getImport(pool, asked.replay_of) : asked;
+  let original = asked.replay_of ? await getImport(pool, asked.replay_of) : asked;
   if (!TERMINAL.includes(original.status)) {
-    throw new ReplayRefusedError(`import ${original.id} is still ${original.status}: wait for it to end before replaying it`);
+    if (req.mode !== "full") {
+      throw new ReplayRefusedError(
+        `import ${original.id} is still ${original.status}: only a full replay can take over an import that did not end`);
+    }
+    original = await endIfExecutionGone(deps, original, probe);
   }
   const running = await pool.query<{ id: string; status: string }>(
     `SELECT id, status FROM imports WHERE replay_of = $1 AND status NOT IN ('COMPLETE', 'COMPLETE_WITH_ERRORS', 'FAILED', 'DUPLICATE')`, [original.id]);
@@ -96,8 +107,7 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
     await starter.start(replayId, { importId: replayId });
   } catch (err) {
     // Never left PENDING (it would block the next replay of the original).
-    await pool.query("UPDATE imports SET status = 'FAILED', status_reason = $2, finished_at = now() WHERE id = $1",
-      [replayId, `the replay's execution could not be started: ${(err as Error).message}`]);
+    await Lifecycle.notStarted(pool, replayId, `the replay's execution could not be started: ${(err as Error).message}`);
     throw err;
   }
   deps.log.info("replay started", { importId: replayId, replayOf: original.id, mode: req.mode, rows });
@@ -107,6 +117,24 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
       ? `replaying s3://${original.bucket}/${original.object_key} in full as import ${replayId}`
       : `replaying ${rows} rejected row(s) of import ${original.id} as import ${replayId}`,
   };
+}
+
+/** An open import whose execution is gone ends FAILED (then it can be replayed); one still running refuses the replay. */
+async function endIfExecutionGone(deps: Deps, imp: ImportRow, probe: ExecutionProbe | undefined): Promise<ImportRow> {
+  const state = probe ? await probe.state(imp.execution_name ?? imp.id) : "RUNNING";
+  if (state === "RUNNING") {
+    throw new ReplayRefusedError(
+      `import ${imp.id} is still ${imp.status} (its execution is running): wait for it to end before replaying it`);
+  }
+  const where = whereItStopped(imp);
+  // The same guard as crash recovery: a recovery that took it over first wins (and the replay waits for it).
+  if (!(await Lifecycle.recovering(deps.pool, imp.id, imp, `${imp.id}-replayed`))) {
+    throw new ReplayRefusedError(
+      `import ${imp.id} was just taken over by crash recovery: wait for it to end before replaying it`);
+  }
+  await markFailed(deps, imp.id,
+    { Error: "ExecutionLost", Cause: `its execution is gone (it stopped ${where}); replayed in full` });
+  return getImport(deps.pool, imp.id);
 }
 
 /** Rows of the original still rejected (not accepted by an earlier errors-only replay), by chunk. */

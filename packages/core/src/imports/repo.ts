@@ -3,7 +3,7 @@ import type { ChunkCounts } from "./process-chunk";
 import type { ChunkRef } from "./stage";
 
 export type ImportStatus = "PENDING" | "STAGING" | "PROCESSING" | "COMPLETE" | "COMPLETE_WITH_ERRORS" | "FAILED" | "DUPLICATE";
-export const TERMINAL: readonly ImportStatus[] = ["COMPLETE", "COMPLETE_WITH_ERRORS", "FAILED", "DUPLICATE"];
+export { TERMINAL } from "./lifecycle";
 
 export interface ImportRow {
   id: string;
@@ -48,32 +48,17 @@ export interface ImportRow {
   alert_status: "SENT" | "FAILED" | null;
   alert_error: string | null;
   step_timings: Record<string, { started_at?: string; finished_at?: string; ms?: number }>;
+  /** The execution running the import, when not the one named after it (a recovery started it). */
+  execution_name: string | null;
+  /** How many times recovery took the import over after its execution was gone. */
+  recoveries: number;
+  recovered_at: Date | null;
 }
 
 export async function getImport(db: Queryable, id: string): Promise<ImportRow> {
   const { rows } = await db.query<ImportRow>("SELECT * FROM imports WHERE id = $1", [id]);
   if (!rows[0]) throw new Error(`import ${id} does not exist`);
   return rows[0];
-}
-
-/** Records that a step started: the import's current step and its start time. */
-export async function stepStarted(db: Queryable, id: string, step: string, status?: ImportStatus): Promise<void> {
-  await db.query(
-    `UPDATE imports SET current_step = $2, status = coalesce($3, status), started_at = coalesce(started_at, now()),
-        step_timings = step_timings || jsonb_build_object($2::text, jsonb_build_object('started_at', now()))
-      WHERE id = $1`,
-    [id, step, status ?? null],
-  );
-}
-
-export async function stepFinished(db: Queryable, id: string, step: string): Promise<void> {
-  await db.query(
-    `UPDATE imports SET step_timings = jsonb_set(step_timings, ARRAY[$2::text],
-        coalesce(step_timings -> $2, '{}'::jsonb) || jsonb_build_object('finished_at', now(),
-          'ms', round(extract(epoch FROM now() - coalesce((step_timings -> $2 ->> 'started_at')::timestamptz, now())) * 1000)))
-      WHERE id = $1`,
-    [id, step],
-  );
 }
 
 export interface ChunkTotals extends ChunkCounts {

@@ -5,7 +5,8 @@ import { badBytes } from "../csv/bytes";
 import * as Sources from "../sources/index";
 import { chunkDialect, fileColumns, replayReader, type CsvReader, type Reader } from "../sources/spec";
 import { SharedStringsTooLargeError, readSheetRows } from "../xlsx/read";
-import { getImport, stepFinished, stepStarted, type ImportRow } from "./repo";
+import { getImport, type ImportRow } from "./repo";
+import * as Lifecycle from "./lifecycle";
 import { readAll } from "./streams";
 
 export interface ChunkRef {
@@ -268,7 +269,7 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
   const imp = await getImport(pool, importId);
   const spec = Sources.get(imp.source ?? "");
   if (!spec) throw new FileRejectedError(`unknown source ${imp.source}`);
-  await stepStarted(pool, importId, "stage");
+  await Lifecycle.stepStarted(pool, importId, "stage");
   const dialect = chunkDialect(spec.reader);
   // An errors-only replay's object already numbers its records with their lines in the original
   // file, and is UTF-8 text in the chunk dialect whatever the source's reader (see replay.ts).
@@ -313,18 +314,8 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
     throw asRetryable(err, "staging chunks");
   }
 
-  await pool.query("DELETE FROM import_chunks WHERE import_id = $1 AND chunk_index >= $2 AND status <> 'DONE'", [importId, chunks.length]);
-  if (chunks.length > 0) {
-    await pool.query(
-      `INSERT INTO import_chunks (import_id, chunk_index, object_key, line_offset, records, byte_range)
-       SELECT $1, c.index, c.key, coalesce((c.range->>'line')::bigint - 1, 0), c.records, c.range
-         FROM jsonb_to_recordset($2::jsonb) AS c(index int, key text, records int, range jsonb)
-       ON CONFLICT (import_id, chunk_index) DO UPDATE SET object_key = excluded.object_key, records = excluded.records,
-         line_offset = excluded.line_offset, byte_range = excluded.byte_range`,
-      [importId, JSON.stringify(chunks)]);
-  }
-  await pool.query("UPDATE imports SET chunks_total = $2, status = 'PROCESSING' WHERE id = $1", [importId, chunks.length]);
-  await stepFinished(pool, importId, "stage");
-  await stepStarted(pool, importId, "process");
+  await Lifecycle.staged(pool, importId, chunks);
+  await Lifecycle.stepFinished(pool, importId, "stage");
+  await Lifecycle.stepStarted(pool, importId, "process");
   return { importId, chunks };
 }

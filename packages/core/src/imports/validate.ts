@@ -5,7 +5,8 @@ import * as Sources from "../sources/index";
 import { chunkDialect, fileColumns, replayReader, type Reader, type SourceSpec } from "../sources/spec";
 import { inspectWorkbook } from "../xlsx/read";
 import { ZipRejectedError, type RangeReader } from "../xlsx/zip";
-import { getImport, stepFinished, stepStarted } from "./repo";
+import { getImport } from "./repo";
+import * as Lifecycle from "./lifecycle";
 import { readAll } from "./streams";
 import { RecordSplitter, RecordTooLongError } from "../csv/records";
 import { badBytes } from "../csv/bytes";
@@ -20,7 +21,7 @@ const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 export async function validate(deps: Deps, importId: string): Promise<{ importId: string }> {
   const { pool, store, settings } = deps;
   const imp = await getImport(pool, importId);
-  await stepStarted(pool, importId, "validate", "STAGING");
+  await Lifecycle.validating(pool, importId);
   const spec = imp.source ? Sources.get(imp.source) : undefined;
   if (!spec) {
     throw new FileRejectedError(`unknown source: no source spec matches ${imp.object_key} (known sources: ${Sources.names().join(", ")})`);
@@ -55,7 +56,7 @@ export async function validate(deps: Deps, importId: string): Promise<{ importId
   }
   await pool.query("UPDATE imports SET size_bytes = $2, uploaded_by = coalesce($3, uploaded_by) WHERE id = $1",
     [importId, head.size, head.metadata["uploaded-by"] ?? null]);
-  await stepFinished(pool, importId, "validate");
+  await Lifecycle.stepFinished(pool, importId, "validate");
   return { importId };
 }
 

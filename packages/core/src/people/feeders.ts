@@ -1,6 +1,7 @@
 import type { PoolClient } from "../db";
 import type { Deps } from "../ports";
 import { asRetryable } from "../errors";
+import { maybeFail } from "../faults";
 import * as Sources from "../sources/index";
 import { getImport } from "../imports/repo";
 import { standardizeContact, type ContactInput } from "./record";
@@ -32,14 +33,39 @@ interface MortgageRow {
 /**
  * Mortgage borrowers as people: the borrower with the loan's phone and e-mail, the co-borrower
  * with the name alone; both at the mailing address when there is one, else the property's.
- * One record per mortgage and role, so a newer delivery of the loan updates it.
+ * One record per mortgage and role, so a newer delivery of the loan updates it. The import's
+ * mortgages are read through a cursor, FEED_BATCH at a time: memory is bounded by the batch.
  */
 export const mortgageBorrowers: Feeder = async (client: PoolClient, importId: string) => {
-  const { rows } = await client.query<MortgageRow>(
-    `SELECT mortgage_id, partner, borrower_first_name, borrower_last_name, co_borrower_first_name, co_borrower_last_name,
+  await client.query(
+    `DECLARE people_feed NO SCROLL CURSOR FOR
+     SELECT mortgage_id, partner, borrower_first_name, borrower_last_name, co_borrower_first_name, co_borrower_last_name,
             property_address, property_city, property_state, property_zip5, property_zip4,
             mailing_address, mailing_city, mailing_state, mailing_zip5, mailing_zip4, phone, email, source_row, src_seq::text AS src_seq
-       FROM mortgages WHERE import_id = $1`, [importId]);
+       FROM mortgages WHERE import_id = '${uuid(importId)}'`);
+  try {
+    for (;;) {
+      const { rows } = await client.query<MortgageRow>(`FETCH ${FEED_BATCH} FROM people_feed`);
+      if (rows.length === 0) break;
+      await upsertRecords(client, borrowerRecords(importId, rows));
+    }
+  } finally {
+    await client.query("CLOSE people_feed");
+  }
+};
+
+/** Mortgages read per batch by the borrowers' feeder. */
+const FEED_BATCH = 20_000;
+
+/** DECLARE takes no parameters: the import id goes in as text only once it is proven a UUID. */
+function uuid(id: string): string {
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) {
+    throw new Error(`not an import id: ${JSON.stringify(id)}`);
+  }
+  return id;
+}
+
+function borrowerRecords(importId: string, rows: MortgageRow[]): RecordRow[] {
   const records: RecordRow[] = [];
   for (const m of rows) {
     const mailing = m.mailing_address !== null;
@@ -59,8 +85,8 @@ export const mortgageBorrowers: Feeder = async (client: PoolClient, importId: st
       records.push(recordRow(standardizeContact(input), { ...lineage, source_kind: "mortgage-co-borrower", source_key: `${m.partner}:${m.mortgage_id}` }));
     }
   }
-  await upsertRecords(client, records);
-};
+  return records;
+}
 
 /** Where each kind of data brings people from. Kinds not listed bring none (their imports skip the step). */
 export const FEEDERS: Readonly<Record<string, Feeder | null>> = {
@@ -75,6 +101,7 @@ export async function resolvePeople(deps: Deps, importId: string): Promise<{ imp
     const imp = await getImport(deps.pool, importId);
     const kind = Sources.get(imp.source ?? "")?.target.kind;
     if (kind === undefined || !(kind in FEEDERS)) return { importId, people: null };
+    maybeFail(`people.resolve.${importId}`);
     return { importId, people: await resolveImport(deps, importId, FEEDERS[kind] ?? undefined) };
   } catch (err) {
     throw asRetryable(err, "resolving people");
@@ -88,18 +115,61 @@ export async function resolvePeople(deps: Deps, importId: string): Promise<{ imp
  * and one consumer working in landing order keeps golden ids stable. Invoked when an ingest
  * execution succeeds and on a schedule (catch-up); concurrent runs are safe (resolveImport
  * takes the people lock and skips what is already resolved).
+ *
+ * An import whose resolution fails is recorded in people_failures with the reason and the run
+ * goes on with the next one; after PEOPLE_MAX_ATTEMPTS failures it is skipped and alerted once
+ * (never blocking the imports after it) until its row there is deleted.
  */
-export async function resolvePending(deps: Deps, options: { limit?: number } = {}): Promise<{ resolved: { importId: string; people: Resolution | null }[]; remaining: number }> {
+export async function resolvePending(deps: Deps, options: { limit?: number } = {}): Promise<{
+  resolved: { importId: string; people: Resolution | null }[]; failed: PeopleFailure[]; remaining: number;
+}> {
   const kinds = Object.keys(FEEDERS);
   const sources = Sources.all.filter((s) => kinds.includes(s.target.kind)).map((s) => s.name);
   const pending = async () => (await deps.pool.query<{ id: string }>(
     `SELECT i.id FROM imports i
       WHERE i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS') AND i.source = ANY ($1)
         AND NOT EXISTS (SELECT 1 FROM people_resolutions r WHERE r.import_id = i.id)
-      ORDER BY i.seq`, [sources])).rows.map((r) => r.id);
+        AND NOT EXISTS (SELECT 1 FROM people_failures f WHERE f.import_id = i.id AND f.attempts >= $2)
+      ORDER BY i.seq`, [sources, PEOPLE_MAX_ATTEMPTS])).rows.map((r) => r.id);
   const ids = await pending();
   const todo = ids.slice(0, options.limit ?? ids.length);
   const resolved = [];
-  for (const importId of todo) resolved.push(await resolvePeople(deps, importId));
-  return { resolved, remaining: ids.length - todo.length };
+  const failed: PeopleFailure[] = [];
+  for (const importId of todo) {
+    try {
+      resolved.push(await resolvePeople(deps, importId));
+      await deps.pool.query("DELETE FROM people_failures WHERE import_id = $1", [importId]);
+    } catch (err) {
+      failed.push(await recordFailure(deps, importId, err as Error));
+    }
+  }
+  return { resolved, failed, remaining: ids.length - todo.length };
+}
+
+/** Attempts after which an import's people are skipped (and alerted) instead of tried on every run. */
+export const PEOPLE_MAX_ATTEMPTS = 3;
+
+export interface PeopleFailure {
+  importId: string;
+  attempts: number;
+  reason: string;
+}
+
+async function recordFailure(deps: Deps, importId: string, err: Error): Promise<PeopleFailure> {
+  const reason = `${err.name}: ${err.message}`;
+  const { rows: [f] } = await deps.pool.query<{ attempts: number }>(
+    `INSERT INTO people_failures (import_id, attempts, reason) VALUES ($1, 1, $2)
+     ON CONFLICT (import_id) DO UPDATE SET attempts = people_failures.attempts + 1, reason = excluded.reason, failed_at = now()
+     RETURNING attempts`, [importId, reason]);
+  const attempts = f!.attempts;
+  deps.log.error("people resolution failed", { importId, attempts, error: reason });
+  if (attempts === PEOPLE_MAX_ATTEMPTS) {
+    const imp = await getImport(deps.pool, importId);
+    await deps.notifier.alert(`leadpipe people resolution FAILED: ${imp.file_name}`.slice(0, 99), [
+      `The people of import ${importId} (${imp.file_name}) could not be resolved after ${attempts} attempts; later imports go on without them.`,
+      `Reason: ${reason}`,
+      `Try again: DELETE FROM people_failures WHERE import_id = '${importId}' (the next run of the people consumer resolves it).`,
+    ].join("\n"));
+  }
+  return { importId, attempts, reason };
 }

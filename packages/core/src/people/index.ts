@@ -14,5 +14,5 @@ export { Frequencies, frequencyKeys, type CountedKind } from "./frequencies";
 export { clusterContacts, clusterContactsOnWorker, clusterContactsWithModel, type ClusterInput, type ClusteredRow, type ClusterSummary } from "./cluster";
 export { pairwiseScores, type PairwiseScores } from "./accuracy";
 export { resolveImport, upsertRecords, recordRow, recordColumns, PEOPLE_LOCK, type Resolution, type RecordRow, type Feeder } from "./resolve";
-export { resolvePeople, resolvePending, mortgageBorrowers, FEEDERS } from "./feeders";
+export { resolvePeople, resolvePending, mortgageBorrowers, FEEDERS, PEOPLE_MAX_ATTEMPTS, type PeopleFailure } from "./feeders";
 export { linkRecords, modelRecordOf, MODEL_FIELDS, type ModelRecord, type ModelOptions, type ModelResult, type ModelLink, type TrainedModel, type Contribution } from "./model";

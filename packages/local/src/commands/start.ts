@@ -18,6 +18,8 @@ function seedInbox(platform: LocalPlatform): void {
 
 /** One pass of the inbox watcher: lands what it can, says what it could not (it stays in the inbox), waits for the imports. */
 async function drainInbox(platform: LocalPlatform): Promise<number> {
+  // Without its database the platform takes no files: they wait in the inbox (the loss is alerted once).
+  if (!(await platform.takingFiles())) return 0;
   const { landed, failed } = await platform.landInbox();
   // A file that cannot be landed is said once (and alerted once), not on every pass.
   for (const f of failed) if (f.alerted) process.stderr.write(`inbox: ${f.file} stays in the inbox: ${f.error}\n`);
@@ -54,7 +56,11 @@ export function startCommand(): Command {
       process.once("SIGTERM", onSignal);
       try {
         seedInbox(platform);
-        await drainInbox(platform);
+        if (opts.once) await drainInbox(platform);
+        else {
+          // As every later pass: a failure (the database lost mid-import) is said, the platform keeps watching.
+          await drainInbox(platform).catch((err: Error) => process.stderr.write(`inbox: ${err.message}\n`));
+        }
         if (opts.once) {
           // The people consumer runs after the imports; --once waits for it before exiting.
           await platform.peopleIdle();
