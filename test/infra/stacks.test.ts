@@ -62,7 +62,9 @@ const S3_PREFIXES: Record<string, { read: string[]; write: string[] }> = {
   "functions/process-chunk.handler": { read: ["inbox/", "replays/", "staging/"], write: [] },
   "functions/finalize.handler": { read: [], write: ["reports/"] },
   "functions/mark-failed.handler": { read: [], write: ["reports/"] },
-  "functions/replay.handler": { read: ["inbox/", "replays/", "staging/"], write: ["replays/"] },
+  "functions/replay.handler": { read: ["inbox/", "replays/", "staging/"], write: ["replays/", "reports/"] },
+  "functions/resume.handler": { read: ["inbox/", "replays/", "staging/"], write: [] },
+  "functions/recover-imports.handler": { read: ["inbox/", "replays/", "staging/"], write: ["reports/"] },
   "functions/lead-handoff.handler": { read: [], write: ["outbox/leads/"] },
   "functions/publish-audience.handler": { read: [], write: ["outbox/audiences/"] },
 };
