@@ -193,10 +193,11 @@ describe("bad files end FAILED with a reason and an alert", () => {
 
 describe("leadpipe sql", () => {
   it("answers queries and refuses writes", async () => {
-    const url = platform.pg!.url;
+    const url = platform.readonlyUrl;
     const r = await readOnlyQuery(url, "SELECT count(*)::int AS n FROM mortgages WHERE mortgage_id LIKE 'B-1000%'");
-    expect(r).toEqual({ fields: ["n"], rows: [{ n: 6 }] });
-    await expect(readOnlyQuery(url, "DELETE FROM mortgages")).rejects.toThrow(/refused: leadpipe sql is read-only/);
+    expect(r).toEqual({ fields: ["n"], rows: [{ n: 6 }], more: false });
+    await expect(readOnlyQuery(platform.pg!.url, "SELECT 1")).rejects.toThrow(/never runs as a superuser/);
+    await expect(readOnlyQuery(url, "DELETE FROM mortgages")).rejects.toThrow(/refused: leadpipe sql runs one query/);
     expect((await readOnlyQuery(url, "SELECT count(*)::int AS n FROM mortgages WHERE mortgage_id LIKE 'B-1000%'")).rows[0]).toEqual({ n: 6 });
   });
 });

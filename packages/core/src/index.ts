@@ -10,3 +10,5 @@ export { FileRejectedError, RetryableError, ConfigError, isTransient, asRetryabl
 export type { Deps, ObjectStore, Notifier, ExecutionStarter, Settings } from "./ports";
 export * as People from "./people/index";
 export * as Leads from "./leads/index";
+export * as AdhocSql from "./adhoc-sql";
+export * as Roles from "./roles";

@@ -11,6 +11,8 @@ export function homePaths(home = process.env.LEADPIPE_HOME ?? ".leadpipe") {
     processed: path.join(root, "inbox", ".processed"),
     alerts: path.join(root, "alerts.log"),
     runtime: path.join(root, "runtime.json"),
+    /** Generated database passwords (mode 0600). */
+    secrets: path.join(root, "secrets.json"),
   };
 }
 export type HomePaths = ReturnType<typeof homePaths>;

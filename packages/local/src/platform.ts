@@ -6,14 +6,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { StateMachine } from "aws-local-stepfunctions";
-import { Import, Sources, createPool, migrate, resetConfig, type Pool } from "@leadpipe/core";
+import { Import, Roles, Sources, createPool, migrate, resetConfig, type Pool } from "@leadpipe/core";
 import { createS3Client } from "@leadpipe/core/adapters/s3";
 import { homePaths, type HomePaths } from "./home";
 import { startPostgres, type RunningPostgres } from "./postgres";
 import { startLocalEndpoints } from "./endpoints";
 import { WorkerPool } from "./workers";
 import { withDeadline } from "./deadline";
-import { readRuntime } from "./runtime-file";
+import { readRuntime, removeRuntime, writeRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
 import { stageConfig } from "../../../stacks/config";
 
@@ -108,6 +108,11 @@ export class LocalPlatform {
   private pendingTriggers = new Set<Promise<unknown>>();
   private readonly log: (line: string) => void;
 
+  /** The read-only role's connection string (`leadpipe sql`). */
+  get readonlyUrl(): string {
+    return Roles.urlAs(this.pg!.url, Roles.READONLY_ROLE, this.pg!.secrets.readonly);
+  }
+
   private constructor(readonly paths: HomePaths, private readonly options: LocalOptions) {
     this.log = options.log ?? ((l) => process.stderr.write(l + "\n"));
   }
@@ -132,7 +137,7 @@ export class LocalPlatform {
     const { paths } = this;
     for (const d of [paths.root, paths.s3, paths.inbox, paths.processed]) mkdirSync(d, { recursive: true });
     this.originalEnv = { ...process.env };
-    this.pg = await startPostgres(paths.pg);
+    this.pg = await startPostgres(paths.pg, undefined, { secretsFile: paths.secrets });
     await this.startS3();
     const s3Endpoint = `http://127.0.0.1:${this.s3Port}`;
     this.endpoints = await startLocalEndpoints({
@@ -173,13 +178,14 @@ export class LocalPlatform {
     await resetPlatform();
     this.pool = createPool(this.pg.url, 4);
     await migrate(this.pool);
+    await Roles.setRolePasswords(this.pool, { leadpipe_readonly: this.pg.secrets.readonly, leadpipe_pipeline: this.pg.secrets.pipeline });
     // Used directly (drops, uploads), not through s3Store: the SDK's retries cover a closed keep-alive socket.
     this.s3 = createS3Client(s3Endpoint, LOCAL_REGION, 3);
     this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism(),
       [...ON_WORKERS].map((state) => path.join(functionsDir, `${TASK_HANDLERS[state]}.ts`)));
     // The state machine is validated once, as a deployment does, not when the first file lands.
     this.stateMachine();
-    writeFileSync(paths.runtime, JSON.stringify({ pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET }, null, 2));
+    writeRuntime(paths.root, { pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET });
     // The people consumer catches up at boot (then on its schedule, below).
     this.resolvePeopleSoon();
     // EventBridge schedules of the stage, run locally on their cron (UTC).
@@ -463,7 +469,7 @@ export class LocalPlatform {
     await this.endpoints?.close();
     await this.stopS3();
     await this.pg?.stop().catch(() => undefined);
-    if (existsSync(this.paths.runtime)) rmSync(this.paths.runtime, { force: true });
+    removeRuntime(this.paths.root);
     if (this.originalEnv) {
       for (const k of Object.keys(process.env)) if (!(k in this.originalEnv)) delete process.env[k];
       Object.assign(process.env, this.originalEnv);

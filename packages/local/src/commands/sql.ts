@@ -1,63 +1,89 @@
 import { Command } from "commander";
-import { createPool, migrate } from "@leadpipe/core";
+import { AdhocSql, Roles, createPool, migrate } from "@leadpipe/core";
 import { homePaths } from "../home";
 import { startPostgres } from "../postgres";
 import { readRuntime } from "../runtime-file";
+import { localSecrets } from "../secrets";
 import { wholeNumber } from "./numbers";
 
-/** Runs one query in a READ ONLY transaction with a statement timeout: analysts cannot change data by accident. */
-export async function readOnlyQuery(url: string, query: string, timeoutMs = 30_000, params: unknown[] = []): Promise<{ fields: string[]; rows: Record<string, unknown>[] }> {
-  const pool = createPool(url, 1);
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN TRANSACTION READ ONLY");
-    await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
-    const r = await client.query(query, params);
-    await client.query("ROLLBACK");
-    return { fields: (r.fields ?? []).map((f) => f.name), rows: r.rows ?? [] };
-  } catch (err) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    const e = err as Error & { code?: string };
-    if (e.code === "25006") throw new Error(`refused: leadpipe sql is read-only (${e.message})`);
-    throw err;
-  } finally {
-    client.release();
-    await pool.end();
-  }
+/** Rows the table output holds at most by default (its widths need every row); --json streams. */
+export const TABLE_LIMIT = 10_000;
+export const JSON_LIMIT = 1_000_000;
+
+/**
+ * One query as the read-only role (see AdhocSql): one statement, READ ONLY transaction, timeout,
+ * at most `limit` rows. Never pass the superuser's URL: the query is refused before it runs.
+ */
+export async function readOnlyQuery(url: string, query: string, timeoutMs = 30_000, params: unknown[] = [], limit = TABLE_LIMIT):
+Promise<{ fields: string[]; rows: Record<string, unknown>[]; more: boolean }> {
+  return AdhocSql.query(url, query, { timeoutMs, limit, params });
 }
 
-export function formatRows(fields: string[], rows: Record<string, unknown>[]): string {
-  const show = (v: unknown) => (v === null || v === undefined ? "" : v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v) : String(v));
-  const cells = [fields, ...rows.map((r) => fields.map((f) => show(r[f])))];
-  const widths = fields.map((_, i) => Math.max(...cells.map((c) => c[i]!.length)));
+const show = (v: unknown) => (v === null || v === undefined ? "" : v instanceof Date ? v.toISOString()
+  : typeof v === "object" ? JSON.stringify(v) : String(v));
+
+/** An aligned text table (loops, not spreads: 200k rows must not overflow the stack). */
+export function formatRows(fields: string[], rows: Record<string, unknown>[], more = false): string {
+  const cells = rows.map((r) => fields.map((f) => show(r[f])));
+  const widths = fields.map((f) => f.length);
+  for (const row of cells) for (let i = 0; i < row.length; i++) if (row[i]!.length > widths[i]!) widths[i] = row[i]!.length;
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(" | ").trimEnd();
-  return [line(fields), widths.map((w) => "-".repeat(w)).join("-+-"), ...cells.slice(1).map(line), `(${rows.length} row${rows.length === 1 ? "" : "s"})`].join("\n");
+  const out = [line(fields), widths.map((w) => "-".repeat(w)).join("-+-")];
+  for (const row of cells) out.push(line(row));
+  out.push(`(${rows.length} row${rows.length === 1 ? "" : "s"}${more ? "; more rows exist: raise --limit, or use --json" : ""})`);
+  return out.join("\n");
 }
 
-/** The database of a running platform, else the embedded one started just for this command. */
+/** The database of a running platform (owner's URL), else the embedded one started just for this command. */
 export async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
   const running = readRuntime();
   if (running) return fn(running.databaseUrl);
-  const pg = await startPostgres(homePaths().pg);
+  const pg = await startPostgres(homePaths().pg, undefined, { secretsFile: homePaths().secrets });
   try {
     const pool = createPool(pg.url, 1);
-    await migrate(pool);
-    await pool.end();
+    try {
+      await migrate(pool);
+      await Roles.setRolePasswords(pool, { leadpipe_readonly: pg.secrets.readonly, leadpipe_pipeline: pg.secrets.pipeline });
+    } finally {
+      await pool.end();
+    }
     return await fn(pg.url);
   } finally {
     await pg.stop();
   }
 }
 
+/** Like withDatabase, logged in as the read-only role (its password is this LEADPIPE_HOME's). */
+export async function withReadOnlyDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
+  const { readonly } = localSecrets(homePaths().secrets);
+  return withDatabase((url) => fn(Roles.urlAs(url, Roles.READONLY_ROLE, readonly)));
+}
+
 export function sqlCommand(): Command {
   return new Command("sql")
-    .description("run one read-only query (READ ONLY transaction, 30 s statement timeout)")
-    .argument("<query>", "SQL")
-    .option("--json", "one JSON object per row and line")
-    .option("--timeout <ms>", "statement timeout in milliseconds", wholeNumber(1, 2_147_483_647), 30000)
-    .action(async (query: string, opts: { json?: boolean; timeout: number }) => {
-      const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, query, opts.timeout));
-      if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
-      else process.stdout.write(formatRows(fields, rows) + "\n");
+    .description("run one read-only query as the read-only role (one statement, READ ONLY transaction, timeout, row cap)")
+    .argument("<query>", "SQL: one SELECT, WITH, VALUES, TABLE, EXPLAIN or SHOW statement")
+    .option("--json", "one JSON object per row and line, streamed")
+    .option("--limit <n>", `at most this many rows (default ${TABLE_LIMIT.toLocaleString("en-US")} for the table, ` +
+      `${JSON_LIMIT.toLocaleString("en-US")} with --json; 0: no cap with --json)`, wholeNumber(0, Number.MAX_SAFE_INTEGER))
+    .option("--timeout <ms>", "statement timeout in milliseconds (per fetch of rows)", wholeNumber(1, 2_147_483_647), 30000)
+    .action(async (query: string, opts: { json?: boolean; limit?: number; timeout: number }) => {
+      if (!opts.json && opts.limit === 0) throw new Error("--limit 0 (no cap) needs --json: the table output holds every row");
+      const limit = opts.limit ?? (opts.json ? JSON_LIMIT : TABLE_LIMIT);
+      AdhocSql.checkStatement(query);
+      if (opts.json) {
+        const r = await withReadOnlyDatabase((url) => AdhocSql.stream(url, query, { timeoutMs: opts.timeout, limit }, () => undefined,
+          (row) => write(JSON.stringify(row) + "\n")));
+        if (r.more) process.stderr.write(`leadpipe sql: more rows exist past --limit ${limit}\n`);
+        return;
+      }
+      const { fields, rows, more } = await withReadOnlyDatabase((url) => readOnlyQuery(url, query, opts.timeout, [], limit));
+      process.stdout.write(formatRows(fields, rows, more) + "\n");
     });
+}
+
+/** stdout with backpressure: a slow reader slows the fetching, nothing piles up in memory. */
+function write(s: string): void | Promise<void> {
+  if (process.stdout.write(s)) return;
+  return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
 }

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { Import, createPool } from "@leadpipe/core";
 import { wholeNumber } from "./numbers";
-import { readOnlyQuery, formatRows, withDatabase } from "./sql";
+import { readOnlyQuery, formatRows, withDatabase, withReadOnlyDatabase } from "./sql";
 
 const RECENT = `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.accepted, i.rejected, i.inserted, i.updated, i.unchanged,
          p.chunks_done || '/' || coalesce(p.chunks_total, 0) AS chunks, p.rows_done, p.rows_per_second,
@@ -17,7 +17,7 @@ export function statusCommand(): Command {
     .option("--limit <n>", "how many recent imports (at most 1,000)", wholeNumber(1, 1000), 20)
     .action(async (importId: string | undefined, opts: { json?: boolean; limit: number }) => {
       if (!importId) {
-        const { fields, rows } = await withDatabase((url) => readOnlyQuery(url, RECENT, 30_000, [opts.limit]));
+        const { fields, rows } = await withReadOnlyDatabase((url) => readOnlyQuery(url, RECENT, 30_000, [opts.limit]));
         if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
         else process.stdout.write(formatRows(fields, rows) + "\n");
         return;
