@@ -220,3 +220,120 @@ describe("the reports on hand-built data", () => {
     expect(() => Reports.get("nope")).toThrow(/unknown report "nope"; the reports are: ab-response/);
   });
 });
+
+/** Every report's rows, for before/after comparisons. */
+async function everyReport() {
+  const out: Record<string, unknown[]> = {};
+  for (const r of Reports.reports) out[r.name] = await show(r.name);
+  return out;
+}
+
+/** Stages production rows as chunk 0 of an import and promotes them through the target, as a chunk does. */
+async function landProduction(importId: string, rows: { tracking: string; partner: string; version: string; day: string }[]) {
+  return withTransaction(pool, async (client) => {
+    await client.query("DELETE FROM staging_mail_production WHERE import_id = $1", [importId]);
+    await client.query(
+      `INSERT INTO staging_mail_production (import_id, chunk_index, source_row, src_seq, partner, tracking_code, imb_raw, mail_date,
+                                            mailer_version, piece_type, campaign)
+       SELECT $1, 0, i, 1000000 + i, partner, tracking, tracking, day::date, version, 'letter', 'WINTER'
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(tracking, partner, version, day, i)`,
+      [importId, rows.map((r) => r.tracking), rows.map((r) => r.partner), rows.map((r) => r.version), rows.map((r) => r.day)]);
+    return mailProductionTarget.promote(client, importId, 0, { rows: rows.length, distinctKeys: rows.length, filled: new Set(), inKeyOrder: false });
+  });
+}
+
+describe("refresh and imports", () => {
+  const WINTER = "00000000-0000-4000-8000-000000000010";
+
+  it("re-running an import changes no report; another partner's production row is refused and changes nothing", async () => {
+    await pool.query(
+      `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
+       SELECT lpad(n::text, 20, '0'), 'B', 'B' || (n - 4000), $1::uuid, n, n FROM generate_series(4001, 4004) n`, [IMPORT]);
+    const rows = [4001, 4002, 4003, 4004].map((n) => ({ tracking: code(n), partner: "B", version: n % 2 ? "A" : "B", day: "2026-11-16" }));
+    const foreign = { tracking: code(3001), partner: "D", version: "A", day: "2026-11-16" };
+    const first = await landProduction(WINTER, [...rows, foreign]);
+    expect(first).toMatchObject({ inserted: 4, updated: 0 });
+    expect(first.rejects).toEqual([{ sourceRow: 5, field: "imb", value: code(3001),
+      reason: "mail piece belongs to partner C; a partner's production file cannot change another partner's piece" }]);
+    await Reports.refreshPending(pool);
+    const before = await everyReport();
+    expect(before["funnel"]).toContainEqual({ partner: "B", mail_date: "2026-11-16", mortgages: 4, pieces: 4, delivered: 0, calls: 0,
+      interested: 0, leads: 0, handed_off: 0 });
+    const again = await landProduction(WINTER, [...rows, foreign]);
+    expect(again).toMatchObject({ inserted: 0, updated: 0 });
+    await Reports.refreshPending(pool);
+    expect(await everyReport()).toEqual(before);
+  });
+
+  it("a refresh in progress blocks no import, and readers see the old report until it commits, never a half", async () => {
+    // a day marked dirty; the refresher rebuilds it in a transaction left open
+    await pool.query(
+      `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
+       SELECT lpad(n::text, 20, '0'), 'B', date '2026-11-23', 'A', 'letter', 'WINTER', $1::uuid, n, n FROM generate_series(5001, 5010) n`, [IMPORT]);
+    const funnelOf = async (day: string) => (await show("funnel", { mail_date: day }));
+    const refresher = await pool.connect();
+    const importer = await pool.connect();
+    try {
+      await refresher.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
+      expect((await refresher.query("SELECT refresh_mail_rollups() AS days")).rows[0].days).toBe(1);
+      await refresher.query("REFRESH MATERIALIZED VIEW CONCURRENTLY report_imports_health");
+      // an import lands meanwhile: production rows of the same and another day, a new import row, a reject
+      await importer.query("SET lock_timeout = '2s'");
+      const t0 = performance.now();
+      await importer.query("BEGIN");
+      await importer.query(
+        `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
+         SELECT lpad(n::text, 20, '0'), 'B', date '2026-11-23' + (n % 2), 'B', 'letter', 'WINTER', $1::uuid, n, n
+         FROM generate_series(5011, 5020) n`, [IMPORT]);
+      await importer.query(
+        `INSERT INTO imports (bucket, object_key, event_key, file_name, source, status) VALUES ('b', 'k3', 'e3', 'f.csv', 'x', 'COMPLETE')`);
+      await importer.query("COMMIT");
+      expect(performance.now() - t0).toBeLessThan(1000);
+      // readers: the refresh has not committed, so the old report (no 11-23 row at all)
+      expect(await funnelOf("2026-11-23")).toEqual([]);
+      await refresher.query("COMMIT");
+      // the refresh's snapshot: its 10 pieces, whole
+      expect(await funnelOf("2026-11-23")).toEqual([{ partner: "B", mail_date: "2026-11-23", mortgages: 0, pieces: 10, delivered: 0, calls: 0,
+        interested: 0, leads: 0, handed_off: 0 }]);
+      // the import's days stayed marked: the next refresh takes them
+      expect((await pool.query("SELECT DISTINCT mail_date FROM report_dirty_days ORDER BY 1")).rows.map((r) => r.mail_date))
+        .toEqual(["2026-11-23", "2026-11-24"]);
+      const r = await Reports.refreshPending(pool);
+      expect(r).toMatchObject({ ran: true, mailDays: 2 });
+      expect(await funnelOf("2026-11-23")).toEqual([expect.objectContaining({ pieces: 15 })]);
+      expect(await funnelOf("2026-11-24")).toEqual([expect.objectContaining({ pieces: 5 })]);
+    } finally {
+      await refresher.query("ROLLBACK").catch(() => undefined);
+      refresher.release();
+      importer.release();
+    }
+  });
+
+  it("coalesced: while another session refreshes, a finished import's refresh returns at once and its marks wait for the holder", async () => {
+    const holder = await pool.connect();
+    try {
+      await holder.query("SELECT pg_advisory_lock(7241865325823966)");
+      await Reports.markStale(pool, ["call_responses"]);
+      const t0 = performance.now();
+      expect(await Reports.refreshPending(pool)).toEqual({ ran: false, mailDays: 0, views: [] });
+      expect(performance.now() - t0).toBeLessThan(500);
+      expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBeGreaterThan(0);
+    } finally {
+      await holder.query("SELECT pg_advisory_unlock(7241865325823966)");
+      holder.release();
+    }
+    const r = await Reports.refreshPending(pool);
+    expect(r.ran).toBe(true);
+    expect(r.views.sort()).toEqual(["report_call_matching", "report_imports_by_day", "report_imports_health", "report_lead_aging",
+      "report_rejects"].sort());
+    expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBe(0);
+  });
+
+  it("a full refresh rebuilds the same rollups the incremental path kept", async () => {
+    const incremental = await everyReport();
+    await Reports.refreshAll(pool, { full: true });
+    const full = await everyReport();
+    for (const r of Reports.rollupReports()) expect(full[r.name], r.name).toEqual(incremental[r.name]);
+    expect((await pool.query("SELECT mode FROM report_refreshes WHERE report = 'funnel'")).rows[0].mode).toBe("full");
+  });
+});
