@@ -139,7 +139,7 @@ export const reports: readonly Report[] = [
       col("oldest_waiting_hours", "hours the oldest waiting lead had waited at refresh time"),
     ],
     sources: ["leads", "lead_handoff_items"],
-    refresh: { kind: "materialized-view", staleAfter: ["call_responses", "leads"] },
+    refresh: { kind: "materialized-view", staleAfter: ["call_responses"] },
     orderBy: ["partner", "interested_on"],
   },
   {
