@@ -12,3 +12,4 @@ export * as People from "./people/index";
 export * as Leads from "./leads/index";
 export * as AdhocSql from "./adhoc-sql";
 export * as Roles from "./roles";
+export * as Reports from "./reports/index";
