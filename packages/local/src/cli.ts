@@ -10,6 +10,7 @@ import { matchCommand } from "./commands/match";
 import { leadsCommand } from "./commands/leads";
 import { audienceCommand } from "./commands/audience";
 import { reportCommand } from "./commands/report";
+import { userCommand } from "./commands/user";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -27,7 +28,8 @@ const program = new Command("leadpipe")
   .addCommand(matchCommand())
   .addCommand(leadsCommand())
   .addCommand(audienceCommand())
-  .addCommand(reportCommand());
+  .addCommand(reportCommand())
+  .addCommand(userCommand());
 
 try {
   await program.parseAsync(process.argv);
