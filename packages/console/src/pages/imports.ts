@@ -56,7 +56,7 @@ function importId(x: RequestContext): string {
 export async function importPage(x: RequestContext) {
   const id = importId(x);
   const d = await importDetail(x.deps.pool, id).catch((e: Error) => {
-    if (/no import|not found/i.test(e.message)) throw new NotFound(`no import ${id}`);
+    if (/does not exist/.test(e.message)) throw new NotFound(`no import ${id}`);
     throw e;
   });
   const i = d.description.import;
