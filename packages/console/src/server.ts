@@ -57,12 +57,15 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono {
   });
 
   const loginForm = (c: Context, message?: string, status: 200 | 401 | 403 | 429 = 200) => {
-    const token = crypto.randomBytes(24).toString("base64url");
+    // One token per browser until it logs in: a second tab (or the favicon's redirect) must not void the first form.
+    const existing = getCookie(c, LOGIN_CSRF_COOKIE);
+    const token = existing && /^[\w-]{32}$/.test(existing) ? existing : crypto.randomBytes(24).toString("base64url");
     setCookie(c, LOGIN_CSRF_COOKIE, token, { ...cookieBase, maxAge: 3600 });
     return c.html(loginPage(token, message, safeNext(c.req.query("next") ?? undefined)), status);
   };
 
   app.get("/login", (c) => loginForm(c));
+  app.get("/favicon.ico", (c) => c.body(null, 204));
 
   app.post("/login", async (c) => {
     const body = (await c.req.parseBody()) as Body;

@@ -22,7 +22,8 @@ export async function importsPage(x: RequestContext) {
   const f = parseImportFilter(q);
   const [rows, srcs] = await Promise.all([listImports(x.deps.pool, f), sources(x.deps.pool)]);
   const qs = new URLSearchParams(Object.entries(q).filter(([k, v]) => v && k !== "limit")).toString();
-  const live = rows.some((r) => ["PENDING", "STAGING", "PROCESSING"].includes(String(r.status)));
+  // Polls while an import shown is at work, or (after an upload) until the upload's import shows up.
+  const live = rows.some((r) => ["PENDING", "STAGING", "PROCESSING"].includes(String(r.status))) || (q.watch === "1" && rows.length === 0);
   const list = html`<div id="imports-list" ${live ? html`hx-get="/imports?${qs}" hx-trigger="every 2s" hx-select="#imports-list" hx-swap="outerHTML"` : ""}>
 ${table(IMPORT_COLUMNS, rows, { cell, id: "imports" })}
 <p class="muted">${rows.length} import(s) shown (at most ${f.limit}). <a href="/imports/csv?${qs}">Export CSV</a> (up to ${x.options.csvRowLimit.toLocaleString("en-US")} rows)</p></div>`;
@@ -152,7 +153,7 @@ export async function upload(x: RequestContext) {
   try {
     const { key } = await x.deps.upload(saved.path, `console:${x.user.username}`);
     await x.audit("upload", key, "ok", { file: file.name, bytes: file.size });
-    return x.c.redirect(`/imports?q=${encodeURIComponent(path.basename(saved.path))}`, 303);
+    return x.c.redirect(`/imports?q=${encodeURIComponent(path.basename(saved.path))}&watch=1`, 303);
   } finally {
     saved.cleanup();
   }

@@ -35,7 +35,7 @@ export async function personPage(x: RequestContext) {
 <h2>Links</h2>${table(["record_id", "matched_record_id", "score", "tier", "reason", "created_at"], p.links)}
 <h2>Merges</h2>${table(["merge_id", "survivor_id", "absorbed_id", "cause", "records", "merged_at", "unmerged_at", "unmerged_by", "undo"], p.merges, {
     cell: (c, v, row) => c === "undo"
-      ? (row.unmerged_at ? "" : html`<form class="inline" method="post" action="/people/unmerge">${csrfField(x.page.csrf)}
+      ? (row.unmerged_at || !steward ? "" : html`<form class="inline" method="post" action="/people/unmerge">${csrfField(x.page.csrf)}
 <input type="hidden" name="merge_id" value="${String(row.merge_id)}"><input type="hidden" name="person_id" value="${String(id)}">
 <button type="submit" class="danger">Unmerge</button></form>`)
       : idCell(c, v),
