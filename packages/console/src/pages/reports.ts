@@ -44,13 +44,20 @@ export async function reportsPage(x: RequestContext) {
   }));
 }
 
-/** The chart: the first column as the label, the first column whose values are numbers as the value. */
+/** A number, or NUMERIC as node-postgres hands it (a string of digits); dates, codes with letters and booleans are not. */
+const isNumber = (v: unknown) => typeof v === "number" || (typeof v === "string" && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v));
+
+/** The chart: the first column as the label, the first later column whose values are all numbers as the value. */
 function chartOf(r: Reports.Report, rows: Record<string, unknown>[]) {
-  const numeric = r.columns.map((c) => c.name).find((c) => rows.length > 0 && rows.every((row) => row[c] === null || typeof row[c] === "number"));
+  const numeric = r.columns.slice(1).map((c) => c.name)
+    .find((c) => rows.length > 0 && rows.every((row) => row[c] === null || isNumber(row[c])) && rows.some((row) => row[c] !== null));
   if (!numeric) return html``;
   const label = r.columns[0]!.name;
-  const points = rows.slice(0, 60).map((row) => ({ label: show(row[label]), value: Number(row[numeric] ?? 0) }));
-  return barChart(points, { title: `${numeric} by ${label}${rows.length > 60 ? " (first 60 rows)" : ""}` });
+  // One bar per label: rows that share it are summed (rejects: rows per partner, not per partner × field × reason).
+  const sums = new Map<string, number>();
+  for (const row of rows) sums.set(show(row[label]), (sums.get(show(row[label])) ?? 0) + Number(row[numeric] ?? 0));
+  const points = [...sums].slice(0, 60).map(([l, value]) => ({ label: l, value }));
+  return barChart(points, { title: `${numeric} by ${label}, summed over the rows shown${sums.size > 60 ? " (first 60 labels)" : ""}` });
 }
 
 export async function reportPage(x: RequestContext) {
