@@ -52,12 +52,13 @@ try {
   const pages = ["/", "/imports", "/imports?status=COMPLETE_WITH_ERRORS", `/imports/${withRejects}`, "/reports", "/reports/rejects",
     "/leads?q=B-100001", "/compliance", "/people?q=Gonzalez", "/audit"];
   const times = new Map<string, number[]>(pages.map((p) => [p, []]));
-  const clients = await Promise.all(Array.from({ length: sessions }, async () => {
+  const clients: ConsoleClient[] = [];
+  for (let i = 0; i < sessions; i++) {
     const c = new ConsoleClient(web.url);
     const r = await c.login("bench", "a bench password");
     if (r.status !== 303) throw new Error(`login: ${r.status}`);
-    return c;
-  }));
+    clients.push(c);
+  }
   const until = Date.now() + seconds * 1000;
   let errors = 0;
   await Promise.all(clients.map(async (c, k) => {

@@ -2,6 +2,7 @@ import type { App } from "sst/constructs";
 import { stageConfig } from "./config";
 import { Database } from "./Database";
 import { Pipeline } from "./Pipeline";
+import { Console } from "./Console";
 
 export const APP_NAME = "leadpipe";
 
@@ -12,4 +13,5 @@ export function addStacks(app: App): void {
   if (!stageConfig(app.stage).retainData) app.setDefaultRemovalPolicy("destroy");
   app.stack(Database);
   app.stack(Pipeline);
+  app.stack(Console);
 }

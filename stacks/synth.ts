@@ -18,12 +18,13 @@ import { initProject, useProject } from "sst/project.js";
 import { Database } from "./Database";
 import { addStacks } from "./index";
 import { Pipeline } from "./Pipeline";
+import { Console } from "./Console";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export interface Synthesized {
   app: App;
-  stacks: { database: Stack; pipeline: Stack };
+  stacks: { database: Stack; pipeline: Stack; console: Stack };
   assembly: CloudAssembly;
 }
 
@@ -47,7 +48,7 @@ export async function synthesize(stage: string, outdir?: string): Promise<Synthe
   addStacks(app);
   await app.finish();
   const assembly = app.synth();
-  return { app, stacks: { database: getStack(Database), pipeline: getStack(Pipeline) }, assembly };
+  return { app, stacks: { database: getStack(Database), pipeline: getStack(Pipeline), console: getStack(Console) }, assembly };
 }
 
 async function main(): Promise<void> {

@@ -15,7 +15,8 @@ import { BadRequest, NotFound, type Body, type RequestContext } from "./context"
 import { routes } from "./routes";
 import type { Html } from "./html";
 
-const assetsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../assets");
+/** Next to the package's source; in a Lambda bundle, where its stack copies them (CONSOLE_ASSETS_DIR). */
+const assetsDir = process.env.CONSOLE_ASSETS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../assets");
 const ASSET_TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 /** The assets, read once: the names are fixed, nothing a request says reaches the file system. */
 const assets = new Map(["htmx-2.0.11.min.js", "console.css"].map((f) => [f, readFileSync(path.join(assetsDir, f))]));
@@ -27,10 +28,10 @@ const SECURITY_HEADERS: Record<string, string> = {
   "x-frame-options": "DENY",
 };
 
-/** The client's address: the socket's (the Lambda adapter supplies its own through `x-leadpipe-client-ip` only behind API Gateway). */
+/** The client's address: the socket's (Node), or the function URL's source IP (Lambda); never a header the client sets. */
 function clientIp(c: Context): string {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
-  return env?.incoming?.socket?.remoteAddress ?? "unknown";
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } }; requestContext?: { http?: { sourceIp?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? env?.requestContext?.http?.sourceIp ?? "unknown";
 }
 
 const safeNext = (n: string | undefined) => (n && /^\/(?![/\\])[\w\-./?=&%]*$/.test(n) ? n : "/");

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import { createLogger, type Import } from "@leadpipe/core";
+import { createLogger, createPool, type Import, type Pool } from "@leadpipe/core";
 import { s3Store } from "@leadpipe/core/adapters/s3";
 import { startConsole, type ConsoleDeps, type ConsoleOptions, type RunningConsole } from "@leadpipe/console";
 import type { Alert, LocalPlatform } from "./platform";
@@ -9,9 +9,9 @@ import type { Alert, LocalPlatform } from "./platform";
 export const DEFAULT_CONSOLE_PORT = 8787;
 
 /** The console's ports on the local platform: the same upload, replay and hand-off paths as the CLI. */
-export function localConsoleDeps(platform: LocalPlatform): ConsoleDeps {
+export function localConsoleDeps(platform: LocalPlatform, pool: Pool = platform.pool): ConsoleDeps {
   return {
-    pool: platform.pool,
+    pool,
     readonlyUrl: platform.readonlyUrl,
     store: s3Store(platform.s3),
     settings: { bucket: platform.bucket, chunkRows: 0, maxFileBytes: 0 },
@@ -44,11 +44,18 @@ export async function serveConsole(platform: LocalPlatform, opts: ConsoleOptions
   const env = process.env.LEADPIPE_CONSOLE_PORT;
   if (env !== undefined && !/^\d{1,5}$/.test(env)) throw new Error(`LEADPIPE_CONSOLE_PORT must be a port number, got "${env}"`);
   const wanted = opts.port ?? (env !== undefined ? Number(env) : DEFAULT_CONSOLE_PORT);
-  const deps = localConsoleDeps(platform);
+  // A pool of its own: pages and logins never wait behind the pipeline's handlers for a connection.
+  const pool = createPool(platform.pg!.url, 6);
+  const deps = localConsoleDeps(platform, pool);
+  let web: RunningConsole;
   try {
-    return await startConsole(deps, { ...opts, port: wanted });
+    web = await startConsole(deps, { ...opts, port: wanted });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || env !== undefined || opts.port !== undefined) throw err;
-    return startConsole(deps, { ...opts, port: 0 });
+    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || env !== undefined || opts.port !== undefined) {
+      await pool.end();
+      throw err;
+    }
+    web = await startConsole(deps, { ...opts, port: 0 });
   }
+  return { ...web, close: async () => { await web.close(); await pool.end(); } };
 }
