@@ -67,7 +67,8 @@ export function Console({ stack, app }: StackContext) {
   pipeline.bucket.grantRead(web, `${REPORTS_PREFIX}*`);
   pipeline.bucket.grantRead(web, `${INBOX_PREFIX}*`);
   pipeline.bucket.grantPut(web, `${INBOX_PREFIX}*`);
-  pipeline.bucket.grantReadWrite(web, `${REPLAY_UPLOADS_PREFIX}*`);
+  pipeline.bucket.grantRead(web, `${REPLAY_UPLOADS_PREFIX}*`);
+  pipeline.bucket.grantPut(web, `${REPLAY_UPLOADS_PREFIX}*`);
   pipeline.bucket.grantPut(web, `${AUDIENCES_OUTBOX_PREFIX}*`);
   pipeline.ingest.grantStartExecution(web);
   web.node.addDependency(pipeline.migrate);

@@ -13,6 +13,8 @@ export interface RequestContext {
   user: User;
   ip: string;
   page: PageContext;
+  /** A fixed, parameterised query as leadpipe_readonly, in a READ ONLY transaction with the statement timeout (pooled). */
+  readOnly(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   /** The parsed form of a POST (the CSRF token already checked); {} for a GET. */
   body: Body;
   /** A full page, or the bare fragment when htmx asked for one. */

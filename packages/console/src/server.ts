@@ -6,7 +6,7 @@ import { Hono, type Context } from "hono";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
-import { AdhocSql } from "@leadpipe/core";
+import { AdhocSql, createPool, type Pool } from "@leadpipe/core";
 import { resolveOptions, type ConsoleDeps, type ConsoleOptions, type ResolvedOptions } from "./ports";
 import { CSRF_FIELD, CSRF_HEADER, LOGIN_CSRF_COOKIE, SESSION_COOKIE, csrfToken, safeEqual, signSession, verifySession } from "./auth/cookies";
 import { audit, checkLogin, createSession, endSession, sessionUser, signingKey, type User } from "./auth/store";
@@ -36,9 +36,35 @@ function clientIp(c: Context): string {
 
 const safeNext = (n: string | undefined) => (n && /^\/(?![/\\])[\w\-./?=&%]*$/.test(n) ? n : "/");
 
-export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono {
+/**
+ * The pages' reads as leadpipe_readonly over a small pool (a connection per page view would cost a
+ * backend start and a SCRAM exchange each time). Only fixed SQL from the console comes here; what a
+ * user types goes through AdhocSql (its own connection, one statement, cancellable).
+ */
+function readOnlyRunner(pool: Pool, timeoutMs: number) {
+  return async (sql: string, params: unknown[]) => {
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN TRANSACTION READ ONLY");
+      await client.query(`SET LOCAL statement_timeout = ${Math.floor(timeoutMs)}`);
+      const r = await client.query(sql, params);
+      await client.query("COMMIT");
+      return { rows: r.rows as Record<string, unknown>[] };
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+}
+
+export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & { close(): Promise<void> } {
   const options: ResolvedOptions = resolveOptions(opts);
-  const app = new Hono();
+  const app = new Hono() as Hono & { close(): Promise<void> };
+  const readonlyPool = createPool(deps.readonlyUrl, 4);
+  const readOnly = readOnlyRunner(readonlyPool, options.sqlTimeoutMs);
+  app.close = () => readonlyPool.end();
   let key: Promise<Buffer> | undefined;
   const hmacKey = () => (key ??= signingKey(deps.pool).catch((e: Error) => { key = undefined; throw e; }));
   const cookieBase = { httpOnly: true, sameSite: "Strict" as const, path: "/", secure: options.secureCookies };
@@ -143,7 +169,7 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono {
         }
       }
       const ctx: RequestContext = {
-        c, deps, options, user: who.user, ip, page: pageCtx, body,
+        c, deps, options, user: who.user, ip, page: pageCtx, body, readOnly,
         render: (title: string, content: Html, status = 200) =>
           c.html(c.req.header("hx-request") && c.req.header("hx-target") ? content.text : page(pageCtx, title, content), status as 200),
         audit: doAudit,
@@ -194,9 +220,12 @@ export async function startConsole(deps: ConsoleDeps, opts: ConsoleOptions & { p
   return {
     url: `http://${host}:${port}`,
     port,
-    close: () => new Promise<void>((resolve) => {
-      (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      server.close(() => resolve());
-    }),
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => resolve());
+      });
+      await app.close();
+    },
   };
 }

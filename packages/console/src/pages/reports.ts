@@ -6,9 +6,8 @@ import { csvResponse } from "../csv";
 
 const PAGE_ROWS = 500;
 
-/** Reports read only through the read-only role, as `leadpipe report` does. */
-const readOnly = (x: RequestContext): Reports.RunQuery => (sql, params) =>
-  AdhocSql.query(x.deps.readonlyUrl, sql, { timeoutMs: x.options.sqlTimeoutMs, limit: PAGE_ROWS + 1, params });
+/** Reports read only through the read-only role, as `leadpipe report` does (pooled: the SQL is the catalogue's). */
+const readOnly = (x: RequestContext): Reports.RunQuery => (sql, params) => x.readOnly(sql, params);
 
 function report(x: RequestContext): Reports.Report {
   const name = x.c.req.param("name") ?? "";
