@@ -84,8 +84,15 @@ export async function today(db: Queryable) {
        FROM imports i WHERE i.status = 'FAILED' AND i.created_at > now() - interval '7 days'
         AND NOT EXISTS (SELECT FROM imports r WHERE r.replay_of = i.id AND r.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS'))
       ORDER BY i.seq DESC LIMIT 100`);
+  // A loose index scan over imports_source_created_at (migration 131): one probe per source.
   const { rows: lastBySource } = await db.query(
-    `SELECT source, max(created_at) AS last_arrival, count(*) FILTER (WHERE created_at >= date_trunc('day', now()))::int AS today
-       FROM imports WHERE source IS NOT NULL GROUP BY source ORDER BY source`);
+    `WITH RECURSIVE s AS (
+       SELECT min(source) AS source FROM imports WHERE source IS NOT NULL
+       UNION ALL
+       SELECT (SELECT min(source) FROM imports i WHERE i.source > s.source) FROM s WHERE s.source IS NOT NULL)
+     SELECT s.source,
+            (SELECT max(created_at) FROM imports i WHERE i.source = s.source) AS last_arrival,
+            (SELECT count(*) FROM imports i WHERE i.source = s.source AND i.created_at >= date_trunc('day', now()))::int AS today
+       FROM s WHERE s.source IS NOT NULL ORDER BY s.source`);
   return { arrived, running, failures, lastBySource };
 }
