@@ -51,7 +51,13 @@ export async function listImports(db: Queryable, f: ImportFilter) {
 }
 
 export async function sources(db: Queryable): Promise<string[]> {
-  const { rows } = await db.query<{ source: string }>("SELECT DISTINCT source FROM imports WHERE source IS NOT NULL ORDER BY 1");
+  // A loose index scan over imports_source_created_at (migration 131), not a scan of every import.
+  const { rows } = await db.query<{ source: string }>(
+    `WITH RECURSIVE s AS (
+       SELECT min(source) AS source FROM imports WHERE source IS NOT NULL
+       UNION ALL
+       SELECT (SELECT min(source) FROM imports i WHERE i.source > s.source) FROM s WHERE s.source IS NOT NULL)
+     SELECT source FROM s WHERE source IS NOT NULL ORDER BY 1`);
   return rows.map((r) => r.source);
 }
 
