@@ -2,7 +2,8 @@ import { People, type Queryable } from "@leadpipe/core";
 
 /**
  * A lead's timeline: the mortgages a search finds (by loan number, tracking code, phone or borrower
- * name), and for each, every event from the mortgage to the hand-off with the file it came from.
+ * name), and for each, every event from the mortgage to the hand-off with the file it came from, in the
+ * order of the journey (mortgage → mail piece → deliveries → calls → lead → hand-off), by time within each.
  */
 export interface TimelineEvent {
   at: Date | string | null;
@@ -67,9 +68,10 @@ export async function timeline(db: Queryable, mortgageIds: readonly string[]): P
                         '· loan', m.loan_amount) AS what,
               m.mortgage_id, NULL::text AS tracking_code, m.import_id, m.source_row FROM m
        UNION ALL
-       SELECT coalesce(pr.mail_date::timestamptz, p.created_at), 'mail piece',
+       SELECT pr.mail_date::timestamptz, 'mail piece',
               concat_ws(' ', 'piece', p.tracking_code, '· partner', p.partner,
-                        CASE WHEN pr.tracking_code IS NOT NULL THEN concat('· ', pr.piece_type, ' version ', pr.mailer_version, ', mailed ', pr.mail_date, ', campaign ', pr.campaign) END),
+                        CASE WHEN pr.tracking_code IS NOT NULL THEN concat('· ', pr.piece_type, ' version ', pr.mailer_version, ', mailed ', pr.mail_date, ', campaign ', pr.campaign)
+                             ELSE '· mail date unknown (no production record)' END),
               p.mortgage_id, p.tracking_code, coalesce(pr.import_id, p.import_id), coalesce(pr.source_row, p.source_row)
          FROM p LEFT JOIN mail_piece_production pr USING (tracking_code)
        UNION ALL
@@ -88,7 +90,7 @@ export async function timeline(db: Queryable, mortgageIds: readonly string[]): P
      )
      SELECT ev.at, ev.kind, ev.what, ev.mortgage_id, ev.tracking_code, i.file_name AS source_file, ev.import_id::text AS import_id, ev.source_row
        FROM ev LEFT JOIN imports i ON i.id = ev.import_id
-      ORDER BY ev.mortgage_id, ev.at NULLS FIRST,
-               array_position(ARRAY['mortgage','mail piece','delivery','call','lead','hand-off'], ev.kind)`, [mortgageIds]);
+      ORDER BY ev.mortgage_id, array_position(ARRAY['mortgage','mail piece','delivery','call','lead','hand-off'], ev.kind), ev.at`,
+    [mortgageIds]);
   return rows;
 }
