@@ -16,8 +16,10 @@ ${table(["day", "rule", "excluded"], d.exclusions)}
 ${table(["area_code", "last_full_file", "age_days"], d.dnc, { cell: (c, v) => (c === "age_days" && Number(v) > 31 ? html`<span class="bad">${show(v)}</span>` : show(v)) })}
 <h2>Opt-outs by channel</h2>
 ${table(["channel", "opt_outs", "last_30_days", "latest"], d.optOuts)}
-<h2>Last publish per campaign: the waterfall</h2>
+<h2>Last publish per campaign: the waterfall and the risk</h2>
+<p class="muted">"at risk if skipped": the people a check removed from that publication, who would have been
+contacted without it; an upper bound, since a later check may have removed some of them too.</p>
 ${d.waterfalls.length === 0 ? html`<p class="muted">nothing published yet</p>` : d.waterfalls.map((w) => html`<h3>${w.campaign} / ${w.channel}, as of ${w.as_of}: ${show(w.rows)} rows (published ${show(w.published_at)})</h3>
-${table(["step", "remaining", "excluded"], w.waterfall as unknown as Record<string, unknown>[])}`)}`;
+${table(["check", "remaining", "at risk if skipped"], w.waterfall.map((s) => ({ check: s.step, remaining: s.remaining, "at risk if skipped": s.excluded })))}`)}`;
   return x.render("Compliance", body);
 }
