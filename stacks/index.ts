@@ -3,6 +3,7 @@ import { stageConfig } from "./config";
 import { Database } from "./Database";
 import { Pipeline } from "./Pipeline";
 import { Pullers } from "./Pullers";
+import { Console } from "./Console";
 
 export const APP_NAME = "leadpipe";
 
@@ -15,4 +16,5 @@ export function addStacks(app: App): void {
   app.stack(Pipeline);
   // Only a tenant with pullers gets the stack (CloudFormation refuses an empty template).
   if (stageConfig(app.stage).pullers?.length) app.stack(Pullers);
+  app.stack(Console);
 }

@@ -19,12 +19,13 @@ import { stageConfig } from "./config";
 import { Database } from "./Database";
 import { addStacks } from "./index";
 import { Pipeline } from "./Pipeline";
+import { Console } from "./Console";
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export interface Synthesized {
   app: App;
-  stacks: { database: Stack; pipeline: Stack };
+  stacks: { database: Stack; pipeline: Stack; console: Stack };
   assembly: CloudAssembly;
 }
 
@@ -48,7 +49,7 @@ export async function synthesize(stage: string, outdir?: string): Promise<Synthe
   addStacks(app);
   await app.finish();
   const assembly = app.synth();
-  return { app, stacks: { database: getStack(Database), pipeline: getStack(Pipeline) }, assembly };
+  return { app, stacks: { database: getStack(Database), pipeline: getStack(Pipeline), console: getStack(Console) }, assembly };
 }
 
 async function main(): Promise<void> {

@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import pg from "pg";
 import { runner } from "node-pg-migrate";
+import { loadZipCounties } from "./reports/geography";
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
@@ -72,6 +73,8 @@ export async function migrate(pool: Pool, dir = sqlDir()): Promise<string[]> {
         const files = (await readdir(folder).catch(() => [] as string[])).filter((f) => f.endsWith(".sql")).sort();
         for (const f of files) await client.query(await readFile(path.join(folder, f), "utf8"));
       }
+      // reference data the reports join (a no-op unless its package version changed)
+      await loadZipCounties(client);
     } finally {
       await client.query("SELECT pg_advisory_unlock(7241865325823965)");
     }

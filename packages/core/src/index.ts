@@ -13,3 +13,4 @@ export * as Leads from "./leads/index";
 export * as Pullers from "./pullers/index";
 export * as AdhocSql from "./adhoc-sql";
 export * as Roles from "./roles";
+export * as Reports from "./reports/index";

@@ -1,9 +1,11 @@
-import type { Queryable } from "./db";
+import type { Pool } from "./db";
+import { refreshAll as refreshReports } from "./reports/refresh";
 
-/** Refreshes every reporting view concurrently (readers are never blocked). */
-export async function refreshAll(db: Queryable): Promise<string[]> {
-  const { rows } = await db.query<{ name: string }>(
-    "SELECT schemaname || '.' || matviewname AS name FROM pg_matviews WHERE schemaname = current_schema() ORDER BY 1");
-  for (const { name } of rows) await db.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${name}`);
-  return rows.map((r) => r.name);
+/**
+ * Nightly and on demand: every report refreshed in full (the mail rollups rebuilt for every mail
+ * date, every materialized view refreshed concurrently: readers are never blocked).
+ */
+export async function refreshAll(pool: Pool): Promise<string[]> {
+  const r = await refreshReports(pool, { full: true });
+  return r.views;
 }

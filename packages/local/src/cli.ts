@@ -10,6 +10,8 @@ import { matchCommand } from "./commands/match";
 import { leadsCommand } from "./commands/leads";
 import { audienceCommand } from "./commands/audience";
 import { deliverCommand, pullCommand, pullsCommand } from "./commands/pull";
+import { reportCommand } from "./commands/report";
+import { userCommand } from "./commands/user";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -29,7 +31,9 @@ const program = new Command("leadpipe")
   .addCommand(audienceCommand())
   .addCommand(pullCommand())
   .addCommand(pullsCommand())
-  .addCommand(deliverCommand());
+  .addCommand(deliverCommand())
+  .addCommand(reportCommand())
+  .addCommand(userCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -491,7 +491,7 @@ export class LocalPlatform {
   }
 
   /** Uploads a file into the landing bucket as inbox/<source>/YYYY/MM/DD/<name>. */
-  async drop(file: string, sourceName?: string): Promise<Dropped> {
+  async drop(file: string, sourceName?: string, uploadedBy = os.userInfo().username): Promise<Dropped> {
     const name = path.basename(file);
     const source = sourceName ?? Sources.fromFileName(name)?.name ?? "unrecognized";
     const now = new Date();
@@ -502,7 +502,7 @@ export class LocalPlatform {
     const { rows: [last] } = await this.pool.query<{ seq: string | null }>(
       "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2", [this.bucket, key]);
     const afterSeq = Number(last?.seq ?? 0);
-    await this.put(key, file, { "uploaded-by": os.userInfo().username });
+    await this.put(key, file, { "uploaded-by": uploadedBy });
     return { file, key, afterSeq };
   }
 

@@ -6,6 +6,7 @@ import { chunkTotals, getImport, type ChunkTotals, type ImportRow } from "./repo
 import * as Lifecycle from "./lifecycle";
 import type { ChunkCounts } from "./process-chunk";
 import { writeReports } from "./reports";
+import * as Reports from "../reports/index";
 
 export interface Reconciliation extends ChunkCounts {
   import_id: string;
@@ -106,11 +107,15 @@ export async function refreshImportsRejectedBy(deps: Deps, importId: string): Pr
   for (const other of rows) await refreshReconciliation(deps, other.import_id);
 }
 
+/**
+ * Marks the views this import made stale and runs the coalesced refresh: when another import's
+ * finalize is already refreshing, it takes this import's work too and this one returns at once.
+ */
 async function refreshViewsFor(deps: Deps, imp: ImportRow): Promise<void> {
   const spec = Sources.get(imp.source ?? "");
-  for (const view of [...(spec?.target.views ?? []), "report_imports_by_day"]) {
-    await deps.pool.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${view}`);
-  }
+  await Reports.markStale(deps.pool, spec ? [spec.target.kind] : [], spec?.target.views ?? []);
+  const r = await Reports.refreshPending(deps.pool);
+  if (r.ran) deps.log.info("reports refreshed", { importId: imp.id, mailDays: r.mailDays, views: r.views });
 }
 
 export function reconciliationOf(imp: ImportRow): Reconciliation {

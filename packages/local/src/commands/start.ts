@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { LocalPlatform } from "../platform";
 import { quietLog, waitWithProgress } from "./ingest";
 import { reconciliationTable } from "../report";
+import { serveConsole } from "../console";
 
 const sampleDay = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../fixtures/sample-day");
 
@@ -35,14 +36,21 @@ export function startCommand(): Command {
   return new Command("start")
     .description("boot the local platform, ingest what is in the inbox, then keep watching it (Ctrl-C stops)")
     .option("--once", "process the inbox and exit")
-    .action(async (opts: { once?: boolean }) => {
+    .option("--no-console", "do not serve the operations console")
+    .action(async (opts: { once?: boolean; console: boolean }) => {
       const platform = await LocalPlatform.start({ log: quietLog(false) });
       process.stdout.write(`leadpipe local platform on ${platform.paths.root}\n  inbox: ${platform.paths.inbox}\n  alerts: ${platform.paths.alerts}\n  database: ${process.env.DATABASE_URL?.replace(/:[^:@/]+@/, ":***@")}\n`);
+      const web = opts.once || !opts.console ? undefined : await serveConsole(platform).catch(async (err: Error) => {
+        await platform.close();
+        throw err;
+      });
+      if (web) process.stdout.write(`  console: ${web.url}  (add a login: npx leadpipe user add NAME --role ROLE)\n`);
       let stopping = false;
       const stop = async () => {
         if (stopping) return;
         stopping = true;
         process.stdout.write("\nstopping…\n");
+        await web?.close();
         await platform.close();
       };
       // Ctrl-C or a TERM while the inbox drains (--once, or the first drain): stop cleanly (the

@@ -1,0 +1,57 @@
+import { createReadStream } from "node:fs";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { handle } from "hono/aws-lambda";
+import { z } from "zod";
+import { Import, Roles, Sources, config } from "@leadpipe/core";
+import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
+import { createApp, type ConsoleDeps } from "@leadpipe/console";
+import { executionStarter, platform } from "./platform";
+
+/**
+ * The operations console as a Lambda behind its function URL (stacks/Console.ts): the same Hono app
+ * the local platform serves, its ports built from the environment. Ad-hoc SQL and reports connect
+ * as leadpipe_readonly with the password from READONLY_SECRET_ARN.
+ */
+const env = z.object({ READONLY_SECRET_ARN: z.string().min(1, "READONLY_SECRET_ARN is not set") });
+
+let app: Promise<ReturnType<typeof handle>> | undefined;
+
+export const handler: ReturnType<typeof handle> = async (event, context) => (await (app ??= build()))(event, context);
+
+async function build(): Promise<ReturnType<typeof handle>> {
+  const c = config();
+  const { READONLY_SECRET_ARN } = env.parse(process.env);
+  const deps = await platform();
+  const owner = await poolConfigFromSecret(c.DATABASE_SECRET_ARN!, c.AWS_REGION);
+  const ro = await poolConfigFromSecret(READONLY_SECRET_ARN, c.AWS_REGION);
+  const base = `postgres://${encodeURIComponent(String(owner.user))}@${owner.host}:${owner.port}/${owner.database}?sslmode=no-verify`;
+  const readonlyUrl = Roles.urlAs(base, Roles.READONLY_ROLE, String(ro.password));
+  const bucket = deps.settings.bucket;
+  const ports: ConsoleDeps = {
+    ...deps,
+    readonlyUrl,
+    uploadDir: "/tmp/uploads",
+    upload: async (file) => {
+      const name = path.basename(file);
+      const source = Sources.fromFileName(name)?.name ?? "unrecognized";
+      const key = `inbox/${source}/${new Date().toISOString().slice(0, 10).replaceAll("-", "/")}/${name}`;
+      await deps.store.write(bucket, key, createReadStream(file));
+      return { key };
+    },
+    replay: async ({ importId, mode, requestedBy, fixedFile }) => {
+      let fixedKey: string | undefined;
+      if (fixedFile) {
+        fixedKey = `replays/uploads/${randomUUID()}/${path.basename(fixedFile)}`;
+        await deps.store.write(bucket, fixedKey, createReadStream(fixedFile));
+      }
+      return Import.replay(deps, executionStarter(), importId, { mode, fixedKey, requestedBy });
+    },
+    // The alert topic's messages are not kept; the imports whose failure was alerted are.
+    alerts: async (limit) => (await deps.pool.query<{ time: string; subject: string; message: string }>(
+      `SELECT to_char(alerted_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS time, 'import FAILED: ' || file_name AS subject,
+              coalesce(status_reason, '') AS message
+         FROM imports WHERE alerted_at IS NOT NULL ORDER BY alerted_at DESC LIMIT $1`, [limit])).rows,
+  };
+  return handle(createApp(ports, { secureCookies: true }));
+}

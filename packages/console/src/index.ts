@@ -1,0 +1,6 @@
+export { createApp, startConsole, type RunningConsole } from "./server";
+export { routes, PUBLIC_PATHS, type Route } from "./routes";
+export { ROLES, isRole, type Role } from "./auth/roles";
+export { addUser, disableUser, listUsers, audit, UserInputError, type User } from "./auth/store";
+export { PasswordPolicyError, hashPassword, verifyPassword } from "./auth/passwords";
+export type { ConsoleDeps, ConsoleOptions } from "./ports";

@@ -1,0 +1,61 @@
+import { existsSync, readFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import path from "node:path";
+import { createLogger, createPool, type Import, type Pool } from "@leadpipe/core";
+import { s3Store } from "@leadpipe/core/adapters/s3";
+import { startConsole, type ConsoleDeps, type ConsoleOptions, type RunningConsole } from "@leadpipe/console";
+import type { Alert, LocalPlatform } from "./platform";
+
+export const DEFAULT_CONSOLE_PORT = 8787;
+
+/** The console's ports on the local platform: the same upload, replay and hand-off paths as the CLI. */
+export function localConsoleDeps(platform: LocalPlatform, pool: Pool = platform.pool): ConsoleDeps {
+  return {
+    pool,
+    readonlyUrl: platform.readonlyUrl,
+    store: s3Store(platform.s3),
+    settings: { bucket: platform.bucket, chunkRows: 0, maxFileBytes: 0 },
+    log: createLogger({ service: "leadpipe-console" }),
+    uploadDir: path.join(platform.paths.root, "uploads"),
+    upload: async (file, uploadedBy) => ({ key: (await platform.drop(file, undefined, uploadedBy)).key }),
+    replay: async ({ importId, mode, requestedBy, fixedFile }) => {
+      let fixedKey: string | undefined;
+      if (fixedFile) {
+        fixedKey = `replays/uploads/${randomUUID()}/${path.basename(fixedFile)}`;
+        await platform.put(fixedKey, fixedFile);
+      }
+      return (await platform.invoke("replay", { importId, mode, fixedKey, requestedBy })) as Import.ReplayResult;
+    },
+    handoff: () => platform.invoke("lead-handoff", { "detail-type": "Scheduled Event", source: "aws.events", time: new Date().toISOString() }),
+    alerts: async (limit) => {
+      const file = platform.paths.alerts;
+      if (!existsSync(file)) return [];
+      const lines = readFileSync(file, "utf8").trimEnd().split("\n").filter(Boolean).slice(-limit).reverse();
+      return lines.flatMap((l) => { try { return [JSON.parse(l) as Alert]; } catch { return []; } });
+    },
+  };
+}
+
+/**
+ * Serves the console for this platform on 127.0.0.1: LEADPIPE_CONSOLE_PORT, else 8787, else (taken) a
+ * free port.
+ */
+export async function serveConsole(platform: LocalPlatform, opts: ConsoleOptions & { port?: number } = {}): Promise<RunningConsole> {
+  const env = process.env.LEADPIPE_CONSOLE_PORT;
+  if (env !== undefined && !/^\d{1,5}$/.test(env)) throw new Error(`LEADPIPE_CONSOLE_PORT must be a port number, got "${env}"`);
+  const wanted = opts.port ?? (env !== undefined ? Number(env) : DEFAULT_CONSOLE_PORT);
+  // A pool of its own: pages and logins never wait behind the pipeline's handlers for a connection.
+  const pool = createPool(platform.pg!.url, 6);
+  const deps = localConsoleDeps(platform, pool);
+  let web: RunningConsole;
+  try {
+    web = await startConsole(deps, { ...opts, port: wanted });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || env !== undefined || opts.port !== undefined) {
+      await pool.end();
+      throw err;
+    }
+    web = await startConsole(deps, { ...opts, port: 0 });
+  }
+  return { ...web, close: async () => { await web.close(); await pool.end(); } };
+}

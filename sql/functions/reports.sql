@@ -1,0 +1,149 @@
+-- Rule: a report's rollups follow the data in the transaction that changed it.
+--   Every statement that adds or changes a mail piece's production, link, delivery, calls, leads or
+--   hand-offs (or its mortgage's address) records the piece's mail date in report_dirty_days, in
+--   its own transaction: an import that rolls back marks nothing, one that commits is never missed.
+-- Rule: a rollup is recomputed per mail date, in one transaction.
+--   refresh_mail_rollups() takes the dirty days it can see, rebuilds those days' rows of every
+--   mail rollup from the core tables and moves the all-time geography totals by the difference;
+--   readers see the old day or the new day, never a half. Days marked by imports that commit
+--   meanwhile stay marked for the next refresh.
+
+-- Two-sided p-value of a standard normal z (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
+CREATE OR REPLACE FUNCTION normal_two_sided_p(z double precision)
+RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+  SELECT CASE WHEN z IS NULL THEN NULL ELSE (
+    WITH x AS (SELECT abs(z) / sqrt(2.0) AS x), t AS (SELECT x, 1.0 / (1.0 + 0.3275911 * x) AS t FROM x)
+    SELECT least(1.0, greatest(0.0, t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+           * exp(-x * x)))
+    FROM t) END;
+$$;
+
+-- The dirty-day triggers: one statement-level trigger per table and event, reading the statement's
+-- transition table (so a 50k-row chunk costs one set-based insert, not 50k).
+CREATE OR REPLACE FUNCTION mark_dirty_days() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_TABLE_NAME = 'mail_piece_production' THEN
+    INSERT INTO report_dirty_days (mail_date) SELECT DISTINCT mail_date FROM changed_rows;
+  ELSIF TG_TABLE_NAME IN ('mail_pieces', 'mail_piece_deliveries', 'call_responses', 'leads') THEN
+    INSERT INTO report_dirty_days (mail_date)
+      SELECT DISTINCT m.mail_date FROM (SELECT DISTINCT tracking_code FROM changed_rows WHERE tracking_code IS NOT NULL) c
+      JOIN mail_piece_production m ON m.tracking_code = c.tracking_code;
+  ELSIF TG_TABLE_NAME = 'lead_handoff_items' THEN
+    INSERT INTO report_dirty_days (mail_date)
+      SELECT DISTINCT m.mail_date FROM changed_rows c JOIN leads l ON l.id = c.lead_id
+      JOIN mail_piece_production m ON m.tracking_code = l.tracking_code;
+  ELSIF TG_TABLE_NAME = 'mortgages' THEN
+    -- only an address change moves a piece's geography
+    INSERT INTO report_dirty_days (mail_date)
+      SELECT DISTINCT m.mail_date FROM changed_rows c JOIN old_rows o USING (mortgage_id)
+      JOIN mail_pieces p ON p.mortgage_id = c.mortgage_id
+      JOIN mail_piece_production m ON m.tracking_code = p.tracking_code
+      WHERE (c.property_zip5, c.property_state) IS DISTINCT FROM (o.property_zip5, o.property_state);
+  END IF;
+  RETURN NULL;
+END $$;
+
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['mail_piece_production', 'mail_pieces', 'mail_piece_deliveries', 'call_responses', 'leads', 'lead_handoff_items'] LOOP
+    EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_insert ON %I', t);
+    EXECUTE format('CREATE TRIGGER report_dirty_insert AFTER INSERT ON %I REFERENCING NEW TABLE AS changed_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
+    EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_update ON %I', t);
+    -- an update's old days too (a mail date moved, a call re-matched to another piece)
+    EXECUTE format('CREATE TRIGGER report_dirty_update AFTER UPDATE ON %I REFERENCING OLD TABLE AS changed_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
+    EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_delete ON %I', t);
+    EXECUTE format('CREATE TRIGGER report_dirty_delete AFTER DELETE ON %I REFERENCING OLD TABLE AS changed_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
+    EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_update_new ON %I', t);
+    EXECUTE format('CREATE TRIGGER report_dirty_update_new AFTER UPDATE ON %I REFERENCING NEW TABLE AS changed_rows
+                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
+  END LOOP;
+  DROP TRIGGER IF EXISTS report_dirty_update ON mortgages;
+  CREATE TRIGGER report_dirty_update AFTER UPDATE ON mortgages REFERENCING OLD TABLE AS old_rows NEW TABLE AS changed_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days();
+END $$;
+
+-- Rebuilds the mail rollups of the given mail dates (see the rule above). Returns the days rebuilt.
+CREATE OR REPLACE FUNCTION rebuild_mail_rollups(p_days date[]) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_days IS NULL OR cardinality(p_days) = 0 THEN RETURN 0; END IF;
+  DROP TABLE IF EXISTS pg_temp.report_piece_facts;
+  CREATE TEMP TABLE report_piece_facts ON COMMIT DROP AS
+  SELECT m.mail_date, m.partner, m.campaign, m.mailer_version, m.piece_type, m.tracking_code, p.mortgage_id,
+         mo.property_state AS state, z.county_fips,
+         (d.delivered_at AT TIME ZONE 'UTC')::date - m.mail_date AS delivery_days,
+         coalesce(c.calls, 0) AS calls, coalesce(c.interested, 0) AS interested,
+         coalesce(l.leads, 0) AS leads, coalesce(l.handed_off, 0) AS handed_off
+  FROM mail_piece_production m
+  LEFT JOIN mail_pieces p ON p.tracking_code = m.tracking_code AND p.partner = m.partner
+  LEFT JOIN mortgages mo ON mo.mortgage_id = p.mortgage_id AND mo.partner = p.partner
+  LEFT JOIN zip_counties z ON z.zip5 = mo.property_zip5
+  LEFT JOIN mail_piece_deliveries d ON d.tracking_code = p.tracking_code
+  LEFT JOIN LATERAL (
+    SELECT count(*) AS calls, count(*) FILTER (WHERE r.disposition = 'interested') AS interested
+    FROM call_responses r WHERE r.tracking_code = p.tracking_code
+  ) c ON p.tracking_code IS NOT NULL
+  LEFT JOIN LATERAL (
+    SELECT count(*) AS leads, count(h.lead_id) AS handed_off
+    FROM leads ld LEFT JOIN lead_handoff_items h ON h.lead_id = ld.id WHERE ld.tracking_code = p.tracking_code
+  ) l ON p.tracking_code IS NOT NULL
+  WHERE m.mail_date = ANY (p_days);
+
+  DELETE FROM rollup_mail_responses WHERE mail_date = ANY (p_days);
+  INSERT INTO rollup_mail_responses
+  SELECT mail_date, partner, campaign, mailer_version, piece_type,
+         count(*), count(*) FILTER (WHERE calls > 0), sum(calls), sum(interested)
+  FROM report_piece_facts GROUP BY 1, 2, 3, 4, 5;
+
+  DELETE FROM rollup_mail_delivery WHERE mail_date = ANY (p_days);
+  INSERT INTO rollup_mail_delivery
+  SELECT mail_date, partner, delivery_days, count(*) FROM report_piece_facts GROUP BY 1, 2, 3;
+
+  DELETE FROM rollup_mail_funnel WHERE mail_date = ANY (p_days);
+  INSERT INTO rollup_mail_funnel
+  SELECT mail_date, partner, count(DISTINCT mortgage_id), count(*), count(delivery_days), sum(calls), sum(interested),
+         sum(leads), sum(handed_off)
+  FROM report_piece_facts GROUP BY 1, 2;
+
+  -- geography: the days' old rows leave the totals, the new ones enter them
+  INSERT INTO rollup_geography_totals AS t (state, county_fips, piece_type, pieces, responders, calls)
+  SELECT state, county_fips, piece_type, -sum(pieces), -sum(responders), -sum(calls)
+  FROM rollup_mail_geography WHERE mail_date = ANY (p_days) GROUP BY 1, 2, 3
+  ON CONFLICT (state, county_fips, piece_type) DO UPDATE
+    SET pieces = t.pieces + excluded.pieces, responders = t.responders + excluded.responders, calls = t.calls + excluded.calls;
+  DELETE FROM rollup_mail_geography WHERE mail_date = ANY (p_days);
+  INSERT INTO rollup_mail_geography
+  SELECT mail_date, state, county_fips, piece_type, count(*), count(*) FILTER (WHERE calls > 0), sum(calls)
+  FROM report_piece_facts GROUP BY 1, 2, 3, 4;
+  INSERT INTO rollup_geography_totals AS t (state, county_fips, piece_type, pieces, responders, calls)
+  SELECT state, county_fips, piece_type, sum(pieces), sum(responders), sum(calls)
+  FROM rollup_mail_geography WHERE mail_date = ANY (p_days) GROUP BY 1, 2, 3
+  ON CONFLICT (state, county_fips, piece_type) DO UPDATE
+    SET pieces = t.pieces + excluded.pieces, responders = t.responders + excluded.responders, calls = t.calls + excluded.calls;
+  DELETE FROM rollup_geography_totals WHERE pieces = 0 AND responders = 0 AND calls = 0;
+
+  DROP TABLE pg_temp.report_piece_facts;
+  RETURN cardinality(p_days);
+END $$;
+
+-- Drains the dirty days this transaction can see and rebuilds them; p_full rebuilds every mail date.
+CREATE OR REPLACE FUNCTION refresh_mail_rollups(p_full boolean DEFAULT false) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+  v_days date[];
+BEGIN
+  WITH taken AS (DELETE FROM report_dirty_days RETURNING mail_date)
+  SELECT array_agg(DISTINCT mail_date) INTO v_days FROM taken;
+  IF p_full THEN
+    SELECT array_agg(d) INTO v_days FROM (
+      SELECT DISTINCT mail_date AS d FROM mail_piece_production
+      UNION SELECT mail_date FROM rollup_mail_funnel) x;
+    -- a full rebuild recomputes the totals from scratch too
+    DELETE FROM rollup_geography_totals;
+    DELETE FROM rollup_mail_geography;
+  END IF;
+  RETURN coalesce(rebuild_mail_rollups(v_days), 0);
+END $$;

@@ -1,0 +1,65 @@
+/** The console's stack, synthesized offline (no AWS credentials): in the VPC, behind IAM, least privilege. */
+import { rmSync } from "node:fs";
+import path from "node:path";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT, synthesize } from "../../stacks/synth";
+
+type Json = any; // CloudFormation fragments
+let t: Template;
+let fnId: string;
+
+beforeAll(async () => {
+  const outdir = path.join(PROJECT_ROOT, ".build", "infra-test", "console");
+  rmSync(outdir, { recursive: true, force: true });
+  const { stacks } = await synthesize("test", outdir);
+  t = Template.fromStack(stacks.console);
+  const fns = t.findResources("AWS::Lambda::Function", { Properties: { Handler: "functions/console.handler" } });
+  expect(Object.keys(fns)).toHaveLength(1);
+  fnId = Object.keys(fns)[0]!;
+}, 600_000);
+
+describe("the console stack", () => {
+  it("runs the app's Lambda in the VPC's app subnets with the database's function security group", () => {
+    const fn = t.findResources("AWS::Lambda::Function")[fnId]!;
+    expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
+    expect(fn.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
+    expect(fn.Properties.Environment.Variables).toMatchObject({
+      DATABASE_SECRET_ARN: expect.anything(), READONLY_SECRET_ARN: expect.anything(), LANDING_BUCKET: expect.anything(),
+    });
+  });
+
+  it("puts authentication in front of every route: a function URL that only IAM-signed requests pass", () => {
+    const urls = t.findResources("AWS::Lambda::Url");
+    expect(Object.values(urls)).toHaveLength(1);
+    const url = Object.values(urls)[0]!;
+    expect(url.Properties.AuthType).toBe("AWS_IAM");
+    expect(JSON.stringify(url.Properties.TargetFunctionArn)).toContain(fnId);
+    // no public invoke permission
+    const perms = Object.values(t.findResources("AWS::Lambda::Permission")) as Json[];
+    expect(perms.filter((p) => p.Properties.Principal === "*")).toEqual([]);
+    // no API Gateway or other route around it
+    expect(Object.keys(t.findResources("AWS::ApiGatewayV2::Api"))).toHaveLength(0);
+    expect(Object.keys(t.findResources("AWS::ApiGateway::RestApi"))).toHaveLength(0);
+  });
+
+  it("limits its IAM to what its pages need: two secrets, four bucket prefixes, StartExecution; no '*' resource", () => {
+    const policies = Object.values(t.findResources("AWS::IAM::Policy")) as Json[];
+    const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Json[]);
+    const actions = new Set(statements.flatMap((s) => [s.Action].flat()));
+    for (const a of actions) expect(String(a), String(a)).toMatch(/^(secretsmanager:GetSecretValue|s3:|states:StartExecution)/);
+    expect([...actions].some((a) => /^s3:(DeleteObject|PutBucket|\*)/.test(String(a)))).toBe(false);
+    for (const s of statements) expect(JSON.stringify(s.Resource), JSON.stringify(s)).not.toBe('"*"');
+    const secretStatement = statements.find((s) => [s.Action].flat().includes("secretsmanager:GetSecretValue"))!;
+    expect([secretStatement.Resource].flat()).toHaveLength(2);
+    const s3Resources = JSON.stringify(statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("s3:"))).map((s) => s.Resource));
+    for (const prefix of ["reports/*", "inbox/*", "replays/*", "outbox/audiences/*"]) expect(s3Resources).toContain(prefix);
+  });
+
+  it("keeps the read-only role's password in a secret of its own, outputs the URL", () => {
+    t.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ username: "leadpipe_readonly" }), GenerateStringKey: "password" }),
+    });
+    expect(Object.keys(t.toJSON().Outputs ?? {}).join(",")).toMatch(/ConsoleUrl/);
+  });
+});
