@@ -1,7 +1,6 @@
 import { RemovalPolicy } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
-import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Function as LambdaFunction, use, type StackContext } from "sst/constructs";
 import { stageConfig } from "./config";
 import { APP_SUBNETS, Database } from "./Database";
@@ -24,17 +23,9 @@ export function Console({ stack, app }: StackContext) {
   const pipeline = use(Pipeline);
   const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-  // leadpipe_readonly's password; the migrate function sets the role's password from it.
-  const readonlySecret = new secretsmanager.Secret(stack, "ReadonlyRoleSecret", {
-    description: `leadpipe ${app.stage}: password of the database role leadpipe_readonly (ad-hoc SQL, the console)`,
-    generateSecretString: {
-      secretStringTemplate: JSON.stringify({ username: "leadpipe_readonly" }),
-      generateStringKey: "password",
-      excludePunctuation: true,
-      passwordLength: 40,
-    },
-    removalPolicy,
-  });
+  // The pipeline role for the console's own tables and actions, the read-only role for reports and
+  // the SQL window: the database stack's secrets, whose passwords the migrate function sets.
+  const readonlySecret = db.readonlySecret;
 
   const web = new LambdaFunction(stack, "ConsoleApp", {
     handler: "functions/console.handler",
@@ -51,7 +42,7 @@ export function Console({ stack, app }: StackContext) {
     copyFiles: [{ from: "packages/console/assets", to: "packages/console/assets" }],
     url: { authorizer: "iam", cors: false },
     environment: {
-      DATABASE_SECRET_ARN: db.secret.secretArn,
+      DATABASE_SECRET_ARN: db.pipelineSecret.secretArn,
       READONLY_SECRET_ARN: readonlySecret.secretArn,
       LANDING_BUCKET: pipeline.bucket.bucketName,
       STATE_MACHINE_ARN: pipeline.ingest.stateMachineArn,
@@ -62,7 +53,7 @@ export function Console({ stack, app }: StackContext) {
   });
   web.addToRolePolicy(new iam.PolicyStatement({
     actions: ["secretsmanager:GetSecretValue"],
-    resources: [db.secret.secretArn, readonlySecret.secretArn],
+    resources: [db.pipelineSecret.secretArn, readonlySecret.secretArn],
   }));
   pipeline.bucket.grantRead(web, `${REPORTS_PREFIX}*`);
   pipeline.bucket.grantRead(web, `${INBOX_PREFIX}*`);

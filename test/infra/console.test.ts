@@ -56,10 +56,14 @@ describe("the console stack", () => {
     for (const prefix of ["reports/*", "inbox/*", "replays/*", "outbox/audiences/*"]) expect(s3Resources).toContain(prefix);
   });
 
-  it("keeps the read-only role's password in a secret of its own, outputs the URL", () => {
-    t.hasResourceProperties("AWS::SecretsManager::Secret", {
-      GenerateSecretString: Match.objectLike({ SecretStringTemplate: JSON.stringify({ username: "leadpipe_readonly" }), GenerateStringKey: "password" }),
-    });
+  it("logs in with the database stack's role secrets (pipeline, read-only), never its own or the master's; outputs the URL", () => {
+    t.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    const env = JSON.stringify(Object.values(t.findResources("AWS::Lambda::Function")).map((f) => f.Properties.Environment));
+    expect(env).toMatch(/DATABASE_SECRET_ARN/);
+    expect(env).toMatch(/READONLY_SECRET_ARN/);
+    expect(env).toMatch(/PipelineSecret/);
+    expect(env).toMatch(/ReadonlySecret/);
+    expect(env).not.toMatch(/ClusterSecret/);
     expect(Object.keys(t.toJSON().Outputs ?? {}).join(",")).toMatch(/ConsoleUrl/);
   });
 });
