@@ -10,3 +10,4 @@ export { FileRejectedError, RetryableError, ConfigError, isTransient, asRetryabl
 export type { Deps, ObjectStore, Notifier, ExecutionStarter, Settings } from "./ports";
 export * as People from "./people/index";
 export * as Leads from "./leads/index";
+export * as Migration from "./migration/index";
