@@ -9,6 +9,7 @@ import { imbCommand } from "./commands/imb";
 import { matchCommand } from "./commands/match";
 import { leadsCommand } from "./commands/leads";
 import { audienceCommand } from "./commands/audience";
+import { migrateCommand } from "./commands/migrate";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -25,7 +26,8 @@ const program = new Command("leadpipe")
   .addCommand(imbCommand())
   .addCommand(matchCommand())
   .addCommand(leadsCommand())
-  .addCommand(audienceCommand());
+  .addCommand(audienceCommand())
+  .addCommand(migrateCommand());
 
 try {
   await program.parseAsync(process.argv);
