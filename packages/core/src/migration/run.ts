@@ -86,7 +86,8 @@ function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, r
       if (!col) return "";
       const v = cast.values[col] ?? null;
       const cell = cellOf(v);
-      if (v !== null && cell !== v) exact[col] = v;
+      // An empty value reads back as NULL from a CSV cell: kept exactly, as is any value the cell would change.
+      if (v !== null && (v === "" || cell !== v)) exact[col] = v;
       return csvCell(cell);
     });
     const columns: Record<string, string | null> = {};
