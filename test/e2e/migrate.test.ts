@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPlatform } from "../../packages/local/src/platform";
-import { migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { manifestKey, migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
 import { Migration } from "../../packages/core/src/index";
 import { startMariaDb, type RunningMariaDb } from "../support/mariadb";
 
@@ -112,4 +113,39 @@ describe("leadpipe migrate from MariaDB", () => {
       "SELECT count(*)::int AS n FROM person_records WHERE source_kind = 'legacy-contacts' AND raw::text LIKE '%password_hash%'");
     expect(dropped.n).toBe(0);
   });
+
+  it("migrating the same source again changes nothing: every range is a DUPLICATE import", async () => {
+    const before = await platform.pool.query(
+      "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id");
+    const { rows: [{ seq }] } = await platform.pool.query("SELECT max(seq) AS seq FROM imports");
+    const again = await migrateSource(platform, { from: mysqlUrl, mapping: path.join(tmp, "mapping.json"), rangeRows: 2 });
+    expect(again.run_id).not.toBe(runId);
+    expect(Migration.summary(again).tables).toEqual([
+      { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
+      { table: "customers", source_rows: 5, loaded: 3, quarantined: 2, dropped: 0, checksums_match: true },
+      { table: "prospects", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
+    ]);
+    const { rows: statuses } = await platform.pool.query(
+      "SELECT status, count(*)::int AS n FROM imports WHERE seq > $1 GROUP BY status", [seq]);
+    expect(statuses).toEqual([{ status: "DUPLICATE", n: 4 }]);
+    const after = await platform.pool.query(
+      "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id");
+    expect(after.rows).toEqual(before.rows);
+  }, 240_000);
+
+  it("verify finds a value changed on the source after the run, down to its row and column", async () => {
+    const same = await verifyRun(platform, runId, mysqlUrl);
+    expect(same.status).toBe("COMPLETE");
+    const root = await maria.root();
+    await root.query("UPDATE legacy.customers SET email = 'hans.mueller@example.com' WHERE id = 2");
+    await root.end();
+    const changed = await verifyRun(platform, runId, mysqlUrl);
+    expect(changed.status).toBe("UNBALANCED");
+    const customers = changed.tables.find((t) => t.table === "customers")!;
+    expect(customers).toMatchObject({ source_rows: 5, loaded: 3, quarantined: 2, checksums_match: false,
+      differences: [{ pk: "2", columns: ["email"], reason: "landed values differ from the source" }] });
+    expect(changed.tables.filter((t) => t.table !== "customers").every((t) => t.checksums_match)).toBe(true);
+    const stored = await platform.s3.send(new GetObjectCommand({ Bucket: platform.bucket, Key: manifestKey(runId) }));
+    expect(JSON.parse(await stored.Body!.transformToString())).toMatchObject({ run_id: runId, status: "UNBALANCED" });
+  }, 120_000);
 });
