@@ -149,3 +149,61 @@ describe("leadpipe migrate from MariaDB", () => {
     expect(JSON.parse(await stored.Body!.transformToString())).toMatchObject({ run_id: runId, status: "UNBALANCED" });
   }, 120_000);
 });
+
+describe("leadpipe migrate from a CSV folder", () => {
+  it("reads each file as a table keyed by row number, casts declared columns and quarantines invalid bytes", async () => {
+    const folder = path.join(tmp, "campaigns");
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, "spring.csv"), "First Name,Last Name,Email,Signup Date,Source Code\n" +
+      "Ann,Smith,ann@example.com,2021-04-01,SPR\nJosÃ©,Ortiz,jose@example.com,2021-02-30,SPR\nZoe,Kim,,,\n");
+    writeFileSync(path.join(folder, "summer.csv"), Buffer.concat([Buffer.from("first,last\nMia,Lopez\nLe"), Buffer.from([0xff, 0xfe]),
+      Buffer.from("a,Brun\n")]));
+    writeFileSync(path.join(tmp, "csv-mapping.json"), JSON.stringify({ tables: { spring: { cast: { "Signup Date": "date" } } } }));
+    const manifest = await migrateSource(platform, { from: `csv:${folder}`, mapping: path.join(tmp, "csv-mapping.json") });
+    expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables: [
+      { table: "spring", source_rows: 3, loaded: 3, quarantined: 0, dropped: 0, checksums_match: true },
+      { table: "summer", source_rows: 2, loaded: 1, quarantined: 1, dropped: 0, checksums_match: true },
+    ] });
+    const jose = await recordOf("csv:campaigns/spring/2");
+    expect(jose).toMatchObject({ first_name: "José", last_name: "Ortiz" });
+    expect(jose.raw.extra).toEqual({ table: "spring", pk: "2", columns: { _row: "2", "Signup Date": null, "Source Code": "SPR" },
+      flags: { "Signup Date": { raw: "2021-02-30", reason: "impossible date" } } });
+    const { rows: q } = await platform.pool.query(
+      "SELECT table_name, pk, reason FROM migration_quarantine WHERE run_id = $1", [manifest.run_id]);
+    expect(q).toEqual([{ table_name: "summer", pk: "2", reason: "first: invalid bytes in the text (U+FFFD)" }]);
+
+    writeFileSync(path.join(folder, "spring.csv"), "First Name,Last Name,Email,Signup Date,Source Code\n" +
+      "Ann,Smith,ann@example.com,2021-04-01,SPR\nJosÃ©,Ortiz,jose@example.com,2021-02-30,SPR\nZoe,Kim,,,SUM\n");
+    const changed = await verifyRun(platform, manifest.run_id);
+    expect(changed.tables[0]).toMatchObject({ table: "spring", checksums_match: false,
+      differences: [{ pk: "3", columns: ["Source Code"], reason: "landed values differ from the source" }] });
+  }, 240_000);
+});
+
+describe("leadpipe migrate from an SQLite file", () => {
+  it("reads in one transaction, big integers as digits, and balances", async () => {
+    let Database: typeof import("better-sqlite3");
+    try {
+      Database = (await import("better-sqlite3")).default;
+      new Database(":memory:").close();
+    } catch (err) {
+      throw new Error(`better-sqlite3 cannot load (its native build is missing: npm rebuild better-sqlite3): ${(err as Error).message}`);
+    }
+    const file = path.join(tmp, "crm.sqlite");
+    const db = new Database(file);
+    db.exec(`CREATE TABLE contacts (contact_id INTEGER PRIMARY KEY, full_name TEXT, phone TEXT, dob DATE, score NUMERIC, ext_id INTEGER);
+      INSERT INTO contacts VALUES (1, 'Ann Smith', '617-555-0101', '1980-02-29', 12.5, 9007199254740993),
+                                  (2, 'Dan Ray', NULL, '0000-00-00', NULL, NULL);
+      CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT); INSERT INTO settings VALUES ('a', 'b');`);
+    db.close();
+    writeFileSync(path.join(tmp, "sqlite-mapping.json"), JSON.stringify({ tables: { settings: { target: "drop" } } }));
+    const manifest = await migrateSource(platform, { from: `sqlite:${file}`, mapping: path.join(tmp, "sqlite-mapping.json") });
+    expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables: [
+      { table: "contacts", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
+      { table: "settings", source_rows: 1, loaded: 0, quarantined: 0, dropped: 1, checksums_match: true },
+    ] });
+    const ann = await recordOf("sqlite:crm.sqlite/contacts/1");
+    expect(ann).toMatchObject({ first_name: "Ann", last_name: "Smith", dob: "1980-02-29" });
+    expect(ann.raw.extra.columns).toEqual({ contact_id: "1", score: "12.5", ext_id: "9007199254740993" });
+  }, 240_000);
+});
