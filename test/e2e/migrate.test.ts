@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPlatform } from "../../packages/local/src/platform";
-import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { manifestKey, migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
 import { Migration } from "../../packages/core/src/index";
 import { startMariaDb, type RunningMariaDb } from "../support/mariadb";
@@ -205,5 +205,51 @@ describe("leadpipe migrate from an SQLite file", () => {
     const ann = await recordOf("sqlite:crm.sqlite/contacts/1");
     expect(ann).toMatchObject({ first_name: "Ann", last_name: "Smith", dob: "1980-02-29" });
     expect(ann.raw.extra.columns).toEqual({ contact_id: "1", score: "12.5", ext_id: "9007199254740993" });
+  }, 240_000);
+});
+
+describe("leadpipe migrate --resume", () => {
+  it("continues an interrupted run after its last checkpoint and ends as a clean run would, no row twice", async () => {
+    const folder = path.join(tmp, "resume");
+    mkdirSync(folder);
+    const rows = Array.from({ length: 25 }, (_v, i) => `First${i},Last${i},p${i}@example.com`);
+    writeFileSync(path.join(folder, "leads.csv"), "first_name,last_name,email\n" + rows.join("\n") + "\n");
+    const from = `csv:${folder}`;
+    const opts: Migration.RunOptions = { mapping: { tables: {} }, rangeRows: 10, timeZone: "UTC" };
+    // The first invocation dies after landing two of the three ranges (their checkpoints written).
+    const reader = await Migration.openReader(from);
+    const runId = await Migration.startRun(platform.pool, reader.label, opts);
+    let landedRanges = 0;
+    const land = async (key: string, body: Buffer) => {
+      if (landedRanges === 2) throw new Error("killed");
+      landedRanges++;
+      await platform.s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: body, ContentLength: body.length }));
+    };
+    await expect(Migration.landTables({ db: platform.pool, reader, land }, runId, opts)).rejects.toThrow("killed");
+    await reader.close();
+    const { rows: checkpoints } = await platform.pool.query(
+      "SELECT range_no, last_key FROM migration_ranges WHERE run_id = $1 ORDER BY range_no", [runId]);
+    expect(checkpoints).toEqual([{ range_no: 0, last_key: ["10"] }, { range_no: 1, last_key: ["20"] }]);
+
+    const resumed = await migrateSource(platform, { from, resume: runId });
+    expect(Migration.summary(resumed)).toEqual({ run_id: runId, status: "COMPLETE", tables: [
+      { table: "leads", source_rows: 25, loaded: 25, quarantined: 0, dropped: 0, checksums_match: true },
+    ] });
+    const { rows: [landed] } = await platform.pool.query(
+      "SELECT count(*)::int AS n, count(DISTINCT source_key)::int AS keys FROM person_records WHERE source_key LIKE 'legacy_id=CSV:RESUME/LEADS/%'");
+    expect(landed).toEqual({ n: 25, keys: 25 });
+    const { rows: ranges } = await platform.pool.query(
+      "SELECT range_no, after_key, last_key, source_rows FROM migration_ranges WHERE run_id = $1 ORDER BY range_no", [runId]);
+    expect(ranges).toEqual([
+      { range_no: 0, after_key: null, last_key: ["10"], source_rows: 10 },
+      { range_no: 1, after_key: ["10"], last_key: ["20"], source_rows: 10 },
+      { range_no: 2, after_key: ["20"], last_key: ["25"], source_rows: 5 },
+    ]);
+    // A clean run of the same source lands the same three objects: all DUPLICATE, nothing changes.
+    const clean = await migrateSource(platform, { from, rangeRows: 10 });
+    expect(Migration.summary(clean).tables).toEqual(Migration.summary(resumed).tables);
+    const { rows: [imports] } = await platform.pool.query(
+      "SELECT count(*) FILTER (WHERE status <> 'DUPLICATE')::int AS real, count(*)::int AS n FROM imports WHERE object_key LIKE 'inbox/legacy-contacts/migrate/csv_resume/%'");
+    expect(imports).toEqual({ real: 3, n: 6 });
   }, 240_000);
 });
