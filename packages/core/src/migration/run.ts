@@ -13,6 +13,8 @@ export interface RunOptions {
   /** Rows per key range: one landed object and one import each. */
   rangeRows: number;
   timeZone: string;
+  /** The source's own checksums when the run started (CSV: sha256 per file). */
+  fingerprint?: Record<string, string>;
 }
 
 export interface LandDeps {
@@ -208,11 +210,17 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
   const tables = await reader.tables();
   const specs = tableSpecs(tables, opts.mapping, opts.only);
   const { rows: ranges } = await db.query<RangeRow>("SELECT * FROM migration_ranges WHERE run_id = $1 ORDER BY table_name, range_no", [runId]);
+  const fingerprint = await reader.fingerprint();
   const out: TableManifest[] = [];
   for (const spec of specs) {
     const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
     const m: TableManifest = { table: spec.table, target: spec.target, source_rows: 0, loaded: 0, quarantined: 0, dropped: 0, balanced: false, checksums_match: true };
     const differences: NonNullable<TableManifest["differences"]> = [];
+    const file = `${spec.table}.csv`;
+    const was = opts.fingerprint?.[file];
+    if (was && fingerprint[file] !== was) {
+      differences.push({ pk: "*", columns: [], reason: `${file} changed since the run (sha256 ${was.slice(0, 12)}… → ${fingerprint[file]?.slice(0, 12)}…)` });
+    }
     for (const r of ranges.filter((x) => x.table_name === spec.table)) {
       m.source_rows += r.source_rows;
       const reread: LegacyRow[] = [];

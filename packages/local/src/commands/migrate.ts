@@ -47,6 +47,8 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
       runOptions.timeZone = opts.timeZone ?? runOptions.mapping.timeZone ?? "UTC";
       // Refuse a bad mapping before a run exists.
       Migration.tableSpecs(await reader.tables(), runOptions.mapping, runOptions.only);
+      const fingerprint = await reader.fingerprint();
+      if (Object.keys(fingerprint).length) runOptions.fingerprint = fingerprint;
       runId = await Migration.startRun(platform.pool, reader.label, runOptions);
     }
     opts.log?.(`migration run ${runId}`);
