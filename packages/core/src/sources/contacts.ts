@@ -53,6 +53,16 @@ const FIELD_RULES: Record<ContactField, ReturnType<typeof text>> = {
 const COLUMNS = ["source_kind", "source_key", "first_name", "middle_name", "last_name", "name_suffix", "email", "phone", "phone7", "dob",
   "address_line1", "house_number", "street_name", "city", "state", "zip5", "zip4", "ids", "raw"] as const;
 
+/** Whether a cell holds a JSON object (the extra values a legacy row carries). */
+function jsonObject(v: string): boolean {
+  try {
+    const o: unknown = JSON.parse(v);
+    return typeof o === "object" && o !== null && !Array.isArray(o);
+  } catch {
+    return false;
+  }
+}
+
 /** A PostgreSQL array literal of text ({"a","b"}). */
 const textArray = (xs: readonly string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 
@@ -69,7 +79,7 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
   const idField = (i: number) => `id_${i}`;
   const fields: Record<string, ReturnType<typeof text>> = { ...FIELD_RULES };
   identifiers.forEach((_h, i) => { fields[idField(i)] = text({ max: 100 }); });
-  if (opts.extra) fields.extra = coerce("a JSON object", (v) => (/^\{.*\}$/s.test(v) ? v : new Refusal("not a JSON object")), false);
+  if (opts.extra) fields.extra = coerce("a JSON object", (v) => (jsonObject(v) ? v : new Refusal("not a JSON object")), false);
   return {
     name: opts.name,
     partner: null,

@@ -36,7 +36,10 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     if (opts.resume) {
       const run = await Migration.getRun(platform.pool, opts.resume);
       if (run.source !== reader.label) throw new Error(`run ${run.run_id} migrated ${run.source}, not ${reader.label}`);
-      if (run.status !== "RUNNING") throw new Error(`run ${run.run_id} is ${run.status}: nothing to resume (verify it instead)`);
+      // LANDED: every range was landed but the invocation died waiting; resuming waits and reconciles.
+      if (run.status !== "RUNNING" && run.status !== "LANDED") {
+        throw new Error(`run ${run.run_id} is ${run.status}: nothing to resume (verify it instead)`);
+      }
       runId = run.run_id;
       runOptions = run.options;
     } else {
