@@ -14,3 +14,4 @@ export * as Pullers from "./pullers/index";
 export * as AdhocSql from "./adhoc-sql";
 export * as Roles from "./roles";
 export * as Reports from "./reports/index";
+export * as Migration from "./migration/index";

@@ -12,6 +12,7 @@ import { audienceCommand } from "./commands/audience";
 import { deliverCommand, pullCommand, pullsCommand } from "./commands/pull";
 import { reportCommand } from "./commands/report";
 import { userCommand } from "./commands/user";
+import { migrateCommand } from "./commands/migrate";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -33,7 +34,8 @@ const program = new Command("leadpipe")
   .addCommand(pullsCommand())
   .addCommand(deliverCommand())
   .addCommand(reportCommand())
-  .addCommand(userCommand());
+  .addCommand(userCommand())
+  .addCommand(migrateCommand());
 
 try {
   await program.parseAsync(process.argv);

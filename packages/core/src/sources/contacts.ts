@@ -28,6 +28,8 @@ export interface ContactsOptions {
   identifiers?: readonly string[];
   /** Default: UTF-8 CSV with commas. */
   reader?: Reader;
+  /** A header whose cells hold a JSON object kept whole in the record's raw values as `extra` (legacy migration). */
+  extra?: string;
 }
 
 /** A value written but unusable is refused with the standardizer's reason; the row is rejected, never silently thinned. */
@@ -51,6 +53,16 @@ const FIELD_RULES: Record<ContactField, ReturnType<typeof text>> = {
 const COLUMNS = ["source_kind", "source_key", "first_name", "middle_name", "last_name", "name_suffix", "email", "phone", "phone7", "dob",
   "address_line1", "house_number", "street_name", "city", "state", "zip5", "zip4", "ids", "raw"] as const;
 
+/** Whether a cell holds a JSON object (the extra values a legacy row carries). */
+function jsonObject(v: string): boolean {
+  try {
+    const o: unknown = JSON.parse(v);
+    return typeof o === "object" && o !== null && !Array.isArray(o);
+  } catch {
+    return false;
+  }
+}
+
 /** A PostgreSQL array literal of text ({"a","b"}). */
 const textArray = (xs: readonly string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 
@@ -67,6 +79,7 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
   const idField = (i: number) => `id_${i}`;
   const fields: Record<string, ReturnType<typeof text>> = { ...FIELD_RULES };
   identifiers.forEach((_h, i) => { fields[idField(i)] = text({ max: 100 }); });
+  if (opts.extra) fields.extra = coerce("a JSON object", (v) => (jsonObject(v) ? v : new Refusal("not a JSON object")), false);
   return {
     name: opts.name,
     partner: null,
@@ -84,6 +97,11 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
       }
       const out = new Map<number, string>(mapping.fields);
       for (const [index, id] of mapping.ids) out.set(index, idField(identifiers.findIndex((h) => h.trim() === id)));
+      if (opts.extra) {
+        const index = header.findIndex((h) => h.trim() === opts.extra);
+        if (index < 0) throw new Error(`no column ${opts.extra} (the record's extra values)`);
+        out.set(index, "extra");
+      }
       return out;
     },
     row: rowSchema(fields, (r) => {
@@ -97,7 +115,7 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
         // An identified contact is the same record across deliveries; others are their row (row_key in SQL).
         source_key: record.ids[0] ?? null,
         ids: textArray(record.ids),
-        raw: JSON.stringify(record.raw),
+        raw: JSON.stringify(opts.extra && r.extra ? { ...record.raw, extra: JSON.parse(r.extra as string) } : record.raw),
       };
     }),
     target: contactsTarget,

@@ -9,12 +9,13 @@ import { partnerDMortgages } from "./partner-d-mortgages";
 import { barcodeMap } from "./barcode-map";
 import { contactSources } from "./contacts";
 import { mailProductionSpecs } from "./mail-production";
+import { legacyContacts } from "./legacy-contacts";
 
 export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
 
 /** Every known source. Adding a partner is one spec file and one line here. */
 export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs, ...complianceFeeds, partnerAMortgages, partnerCMortgages, partnerDMortgages, barcodeMap, ...contactSources,
-  ...mailProductionSpecs];
+  ...mailProductionSpecs, legacyContacts];
 
 /** Look-ups over a list of specs: the pipeline's over `all`; a test's over its own list. */
 export function registry(specs: readonly SourceSpec[]) {

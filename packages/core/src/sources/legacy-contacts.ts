@@ -1,0 +1,15 @@
+import { contactsSource } from "./contacts";
+
+/**
+ * People rows of a legacy database or folder, written by `leadpipe migrate` (migration/): the
+ * contact fields under their own names, `legacy_id` (source/table/primary key: the record's
+ * identity, so a range landed twice updates, never duplicates) and `legacy_extra` (the other
+ * columns, exact values and cast flags, as JSON kept in the record's raw values).
+ */
+export const legacyContacts = contactsSource({
+  name: "legacy-contacts",
+  description: "Legacy people rows written by leadpipe migrate (contact fields, legacy_id, legacy_extra)",
+  fileName: /^legacy-contacts.*\.csv$/i,
+  identifiers: ["legacy_id"],
+  extra: "legacy_extra",
+});

@@ -1,0 +1,167 @@
+import os from "node:os";
+import { Command } from "commander";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { Migration } from "@leadpipe/core";
+import { LocalPlatform, type Dropped } from "../platform";
+import { quietLog } from "./ingest";
+
+export interface MigrateOptions {
+  from: string;
+  mapping?: string;
+  only?: string[];
+  resume?: string;
+  rangeRows?: number;
+  timeZone?: string;
+  log?: (line: string) => void;
+}
+
+/** Where a run's manifest lands: beside the imports' reports (reports/<import id>/). */
+export const manifestKey = (runId: string) => `reports/migrations/${runId}/manifest.json`;
+
+async function putManifest(platform: LocalPlatform, manifest: Migration.Manifest): Promise<void> {
+  await platform.s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: manifestKey(manifest.run_id),
+    Body: JSON.stringify(manifest, null, 2) + "\n", ContentType: "application/json" }));
+}
+
+/**
+ * Migrates a legacy source into a running platform: lands every key range as an import, waits for
+ * them, then reads the source again and reconciles (the manifest). With `resume`, continues a run
+ * after its last checkpoint; ranges landed before are landed again (identical bytes: DUPLICATE imports).
+ */
+export async function migrateSource(platform: LocalPlatform, opts: MigrateOptions): Promise<Migration.Manifest> {
+  const reader = await Migration.openReader(opts.from);
+  try {
+    let runId: string;
+    let runOptions: Migration.RunOptions;
+    if (opts.resume) {
+      const run = await Migration.getRun(platform.pool, opts.resume);
+      if (run.source !== reader.label) throw new Error(`run ${run.run_id} migrated ${run.source}, not ${reader.label}`);
+      // LANDED: every range was landed but the invocation died waiting; resuming waits and reconciles.
+      if (run.status !== "RUNNING" && run.status !== "LANDED") {
+        throw new Error(`run ${run.run_id} is ${run.status}: nothing to resume (verify it instead)`);
+      }
+      runId = run.run_id;
+      runOptions = run.options;
+    } else {
+      runOptions = {
+        mapping: opts.mapping ? Migration.readMappingFile(opts.mapping) : { tables: {} },
+        only: opts.only, rangeRows: opts.rangeRows ?? 50_000, timeZone: "UTC",
+      };
+      runOptions.timeZone = opts.timeZone ?? runOptions.mapping.timeZone ?? "UTC";
+      // Refuse a bad mapping before a run exists.
+      Migration.tableSpecs(await reader.tables(), runOptions.mapping, runOptions.only);
+      const fingerprint = await reader.fingerprint();
+      if (Object.keys(fingerprint).length) runOptions.fingerprint = fingerprint;
+      runId = await Migration.startRun(platform.pool, reader.label, runOptions);
+    }
+    opts.log?.(`migration run ${runId}`);
+    const dropped: Dropped[] = [];
+    const land = async (key: string, body: Buffer) => {
+      const { rows: [last] } = await platform.pool.query<{ seq: string | null }>(
+        "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2", [platform.bucket, key]);
+      await platform.s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: body, ContentLength: body.length,
+        Metadata: { "uploaded-by": os.userInfo().username, "migration-run": runId } }));
+      dropped.push({ file: key, key, afterSeq: Number(last?.seq ?? 0) });
+    };
+    const landed = await Migration.landTables({ db: platform.pool, reader, land, log: opts.log }, runId, runOptions);
+    // Ranges checkpointed by an earlier (killed) invocation: wait for the newest import of each too.
+    const now = new Set(dropped.map((d) => d.key));
+    for (const r of landed) if (!now.has(r.objectKey)) dropped.push({ file: r.objectKey, key: r.objectKey, afterSeq: 0 });
+    await platform.pool.query("UPDATE migration_runs SET status = 'LANDED' WHERE run_id = $1 AND status = 'RUNNING'", [runId]);
+    await platform.waitFor(dropped);
+    const manifest = await Migration.reconcile(platform.pool, reader, runId);
+    await putManifest(platform, manifest);
+    return manifest;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** Reads a finished run's source again and reconciles it with what landed. */
+export async function verifyRun(platform: LocalPlatform, runId: string, from?: string): Promise<Migration.Manifest> {
+  const run = await Migration.getRun(platform.pool, runId);
+  const source = from ?? run.source;
+  const reader = await Migration.openReader(source);
+  try {
+    if (reader.label !== run.source) throw new Error(`run ${runId} migrated ${run.source}, not ${reader.label}`);
+    const manifest = await Migration.reconcile(platform.pool, reader, runId);
+    await putManifest(platform, manifest);
+    return manifest;
+  } finally {
+    await reader.close();
+  }
+}
+
+function print(manifest: Migration.Manifest, json?: boolean): void {
+  const s = Migration.summary(manifest);
+  if (json) {
+    process.stdout.write(JSON.stringify(s) + "\n");
+    return;
+  }
+  const lines = [`run ${s.run_id}: ${s.status}`, "table                    source_rows     loaded  quarantined    dropped  checksums"];
+  for (const t of s.tables) {
+    lines.push(`${t.table.padEnd(24)} ${String(t.source_rows).padStart(11)} ${String(t.loaded).padStart(10)} ${String(t.quarantined).padStart(12)} ` +
+      `${String(t.dropped).padStart(10)}  ${t.checksums_match ? "match" : "DIFFER"}`);
+    for (const d of t.differences ?? []) lines.push(`  ${t.table} ${d.pk}: ${d.reason}${d.columns.length ? ` (${d.columns.join(", ")})` : ""}`);
+  }
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+const FROM_HELP = "mysql://user@host:port/database (password in LEADPIPE_MIGRATE_PASSWORD), sqlite:<file> or csv:<folder>";
+
+export function migrateCommand(): Command {
+  const verify = new Command("verify")
+    .description("read a run's source again and compare it with what landed (the same manifest)")
+    .argument("<run_id>")
+    .option("--from <source>", "the source, when its URL needs credentials the run did not store")
+    .option("--json", "print {run_id, status, tables: [...]}")
+    .action(async (runId: string, opts: { from?: string; json?: boolean }) => {
+      const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
+      try {
+        const manifest = await verifyRun(platform, runId, opts.from);
+        print(manifest, opts.json);
+        process.exitCode = manifest.status === "COMPLETE" ? 0 : 1;
+      } finally {
+        await platform.close();
+      }
+    });
+  return new Command("migrate")
+    .description("migrate a legacy MySQL/MariaDB database, SQLite file or CSV folder through the pipeline, with a reconciliation manifest")
+    .option("--from <source>", FROM_HELP)
+    .option("--mapping <file>", "JSON mapping file (tables → target, columns → field | extra | drop, casts, time zone)")
+    .option("--only <tables>", "comma-separated tables (or CSV file names without .csv)")
+    .option("--dry-run", "print the mapping for review; land nothing")
+    .option("--resume <run_id>", "continue a run after its last checkpoint")
+    .option("--time-zone <zone>", "the IANA time zone of the source's DATETIME values (default UTC)")
+    .option("--range-rows <n>", "rows per key range (one import each)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--range-rows must be a positive integer, got "${v}"`);
+      return n;
+    })
+    .option("--json", "print {run_id, status, tables: [...]}")
+    .addCommand(verify)
+    .action(async (opts: { from?: string; mapping?: string; only?: string; dryRun?: boolean; resume?: string; timeZone?: string;
+      rangeRows?: number; json?: boolean }) => {
+      if (!opts.from) throw new Error(`--from is required: ${FROM_HELP}`);
+      const only = opts.only?.split(",").map((s) => s.trim()).filter(Boolean);
+      if (opts.dryRun) {
+        const reader = await Migration.openReader(opts.from);
+        try {
+          const mapping = opts.mapping ? Migration.readMappingFile(opts.mapping) : { tables: {} };
+          process.stdout.write(Migration.describeSpecs(Migration.tableSpecs(await reader.tables(), mapping, only)) + "\n");
+        } finally {
+          await reader.close();
+        }
+        return;
+      }
+      const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
+      try {
+        const manifest = await migrateSource(platform, { from: opts.from, mapping: opts.mapping, only, resume: opts.resume,
+          rangeRows: opts.rangeRows, timeZone: opts.timeZone, log: opts.json ? undefined : (l) => process.stderr.write(l + "\n") });
+        print(manifest, opts.json);
+        process.exitCode = manifest.status === "COMPLETE" ? 0 : 1;
+      } finally {
+        await platform.close();
+      }
+    });
+}

@@ -1,0 +1,257 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalPlatform } from "../../packages/local/src/platform";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { manifestKey, migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
+import { Migration } from "../../packages/core/src/index";
+import { startMariaDb, type RunningMariaDb } from "../support/mariadb";
+
+let platform: LocalPlatform;
+let maria: RunningMariaDb;
+let tmp: string;
+let mysqlUrl: string;
+
+// The legacy schema: unsigned bigint keys, a latin1 column holding UTF-8 bytes (mojibake), zero and
+// impossible dates (ALLOW_INVALID_DATES, as old MySQL servers ran), DECIMAL, NULL vs empty, a bad e-mail.
+const SEED = `
+SET SESSION sql_mode = 'ALLOW_INVALID_DATES';
+CREATE DATABASE legacy CHARACTER SET utf8mb4;
+USE legacy;
+CREATE TABLE customers (
+  id BIGINT UNSIGNED PRIMARY KEY, fname VARCHAR(50), lname VARCHAR(50) CHARACTER SET latin1, email VARCHAR(100),
+  phone VARCHAR(30), zip VARCHAR(10), dob DATE, created DATETIME, balance DECIMAL(14,2), notes TEXT,
+  visits BIGINT UNSIGNED, password_hash VARCHAR(100)
+);
+INSERT INTO customers VALUES
+  (1, 'Ann', 'Smith', 'ann@example.com', '617-555-0101', '02116', '1980-02-29', '2020-03-01 12:00:00', 12345678901.23, '', 18446744073709551615, 'x1'),
+  (2, 'Hans', 'MÃ¼ller', 'hans@example.com', '617-555-0102', '02117', '0000-00-00', '2021-02-30 10:00:00', 0.10, NULL, 0, 'x2'),
+  (3, 'Eve', 'MÃ¼ller €', 'eve@example.com', NULL, '02118', NULL, NULL, NULL, NULL, NULL, 'x3'),
+  (4, 'Bob', 'Jones', 'not-an-email', NULL, '02119', NULL, NULL, NULL, NULL, NULL, 'x4'),
+  (18446744073709551615, ' Carol ', 'Day', NULL, NULL, '', '1975-06-15', '2019-11-03 01:30:00', -5.50, 'line1\nline2', 1, 'x5');
+CREATE TABLE prospects (pid INT PRIMARY KEY, first_name VARCHAR(50), last_name VARCHAR(50), e_mail VARCHAR(100));
+INSERT INTO prospects VALUES (10, 'Ann', 'Smith', 'ann@example.com'), (11, 'Dan', 'Ray', NULL);
+CREATE TABLE audit_log (id INT PRIMARY KEY, action VARCHAR(20));
+INSERT INTO audit_log VALUES (1, 'login'), (2, 'logout');
+CREATE USER 'legacy'@'127.0.0.1' IDENTIFIED BY 'legacy-pass';
+GRANT SELECT ON legacy.* TO 'legacy'@'127.0.0.1';
+`;
+
+const mapping = {
+  timeZone: "America/New_York",
+  tables: {
+    customers: { columns: { password_hash: "drop" } },
+    prospects: { columns: { e_mail: "email" } },
+    audit_log: { target: "drop" },
+  },
+};
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-migrate-"));
+  process.env.LOG_LEVEL = "silent";
+  maria = await startMariaDb(path.join(tmp, "mariadb"));
+  const root = await maria.root();
+  await root.query(SEED);
+  await root.end();
+  mysqlUrl = `mysql://legacy:legacy-pass@127.0.0.1:${maria.port}/legacy`;
+  writeFileSync(path.join(tmp, "mapping.json"), JSON.stringify(mapping));
+  platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
+}, 180_000);
+
+afterAll(async () => {
+  await platform?.close();
+  await maria?.stop();
+  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+const recordOf = async (lineage: string) => (await platform.pool.query(
+  "SELECT first_name, last_name, email, dob::text AS dob, raw FROM person_records WHERE source_kind = 'legacy-contacts' AND source_key = $1",
+  [`legacy_id=${lineage.toUpperCase()}`])).rows[0];
+
+describe("leadpipe migrate from MariaDB", () => {
+  let runId: string;
+
+  it("lands every row or quarantines it, with the counts balanced and the checksums equal", async () => {
+    const manifest = await migrateSource(platform, { from: mysqlUrl, mapping: path.join(tmp, "mapping.json"), rangeRows: 2 });
+    runId = manifest.run_id;
+    expect(Migration.summary(manifest)).toEqual({
+      run_id: runId, status: "COMPLETE",
+      tables: [
+        { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
+        { table: "customers", source_rows: 5, loaded: 3, quarantined: 2, dropped: 0, checksums_match: true },
+        { table: "prospects", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
+      ],
+    });
+    const { rows: q } = await platform.pool.query(
+      "SELECT table_name, pk, stage, reason, row->>'lname' AS lname FROM migration_quarantine WHERE run_id = $1 ORDER BY pk", [runId]);
+    expect(q).toEqual([
+      { table_name: "customers", pk: "3", stage: "cast", lname: "MÃ¼ller €",
+        reason: 'lname: text looks like latin1-read UTF-8 but mixes other characters: "MÃ¼ller €"' },
+      { table_name: "customers", pk: "4", stage: "import", lname: "Jones", reason: expect.stringMatching(/^rejected by import .*: email: /) },
+    ]);
+  }, 240_000);
+
+  it("casts without losing a value: big integers, decimals, zero and impossible dates, repaired latin1, time zones", async () => {
+    const ann = await recordOf("mysql:legacy/customers/1");
+    expect(ann).toMatchObject({ first_name: "Ann", last_name: "Smith", email: "ann@example.com", dob: "1980-02-29" });
+    expect(ann.raw.extra).toEqual({ table: "customers", pk: "1",
+      columns: { id: "1", created: "2020-03-01T17:00:00Z", balance: "12345678901.23", notes: "", visits: "18446744073709551615" } });
+    const hans = await recordOf("mysql:legacy/customers/2");
+    expect(hans).toMatchObject({ first_name: "Hans", last_name: "Müller", dob: null });
+    expect(hans.raw.extra).toEqual({ table: "customers", pk: "2",
+      columns: { id: "2", created: null, balance: "0.10", notes: null, visits: "0" },
+      flags: { dob: { raw: "0000-00-00", reason: "zero date" }, created: { raw: "2021-02-30 10:00:00", reason: "impossible date" } } });
+    const carol = await recordOf("mysql:legacy/customers/18446744073709551615");
+    expect(carol).toMatchObject({ first_name: "Carol", last_name: "Day", dob: "1975-06-15" });
+    // NULL and empty stay apart; a value the CSV cell would trim or fold is kept exactly.
+    expect(carol.raw.extra).toEqual({ table: "customers", pk: "18446744073709551615",
+      columns: { id: "18446744073709551615", created: "2019-11-03T05:30:00Z", balance: "-5.50", notes: "line1\nline2", visits: "1" },
+      exact: { fname: " Carol ", zip: "" } });
+    const { rows: [dropped] } = await platform.pool.query(
+      "SELECT count(*)::int AS n FROM person_records WHERE source_kind = 'legacy-contacts' AND raw::text LIKE '%password_hash%'");
+    expect(dropped.n).toBe(0);
+  });
+
+  it("migrating the same source again changes nothing: every range is a DUPLICATE import", async () => {
+    const before = await platform.pool.query(
+      "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id");
+    const { rows: [{ seq }] } = await platform.pool.query("SELECT max(seq) AS seq FROM imports");
+    const again = await migrateSource(platform, { from: mysqlUrl, mapping: path.join(tmp, "mapping.json"), rangeRows: 2 });
+    expect(again.run_id).not.toBe(runId);
+    expect(Migration.summary(again).tables).toEqual([
+      { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
+      { table: "customers", source_rows: 5, loaded: 3, quarantined: 2, dropped: 0, checksums_match: true },
+      { table: "prospects", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
+    ]);
+    const { rows: statuses } = await platform.pool.query(
+      "SELECT status, count(*)::int AS n FROM imports WHERE seq > $1 GROUP BY status", [seq]);
+    expect(statuses).toEqual([{ status: "DUPLICATE", n: 4 }]);
+    const after = await platform.pool.query(
+      "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id");
+    expect(after.rows).toEqual(before.rows);
+  }, 240_000);
+
+  it("verify finds a value changed on the source after the run, down to its row and column", async () => {
+    const same = await verifyRun(platform, runId, mysqlUrl);
+    expect(same.status).toBe("COMPLETE");
+    const root = await maria.root();
+    await root.query("UPDATE legacy.customers SET email = 'hans.mueller@example.com' WHERE id = 2");
+    await root.end();
+    const changed = await verifyRun(platform, runId, mysqlUrl);
+    expect(changed.status).toBe("UNBALANCED");
+    const customers = changed.tables.find((t) => t.table === "customers")!;
+    expect(customers).toMatchObject({ source_rows: 5, loaded: 3, quarantined: 2, checksums_match: false,
+      differences: [{ pk: "2", columns: ["email"], reason: "landed values differ from the source" }] });
+    expect(changed.tables.filter((t) => t.table !== "customers").every((t) => t.checksums_match)).toBe(true);
+    const stored = await platform.s3.send(new GetObjectCommand({ Bucket: platform.bucket, Key: manifestKey(runId) }));
+    expect(JSON.parse(await stored.Body!.transformToString())).toMatchObject({ run_id: runId, status: "UNBALANCED" });
+  }, 120_000);
+});
+
+describe("leadpipe migrate from a CSV folder", () => {
+  it("reads each file as a table keyed by row number, casts declared columns and quarantines invalid bytes", async () => {
+    const folder = path.join(tmp, "campaigns");
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, "spring.csv"), "First Name,Last Name,Email,Signup Date,Source Code\n" +
+      "Ann,Smith,ann@example.com,2021-04-01,SPR\nJosÃ©,Ortiz,jose@example.com,2021-02-30,SPR\nZoe,Kim,,,\n");
+    writeFileSync(path.join(folder, "summer.csv"), Buffer.concat([Buffer.from("first,last\nMia,Lopez\nLe"), Buffer.from([0xff, 0xfe]),
+      Buffer.from("a,Brun\n")]));
+    writeFileSync(path.join(tmp, "csv-mapping.json"), JSON.stringify({ tables: { spring: { cast: { "Signup Date": "date" } } } }));
+    const manifest = await migrateSource(platform, { from: `csv:${folder}`, mapping: path.join(tmp, "csv-mapping.json") });
+    expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables: [
+      { table: "spring", source_rows: 3, loaded: 3, quarantined: 0, dropped: 0, checksums_match: true },
+      { table: "summer", source_rows: 2, loaded: 1, quarantined: 1, dropped: 0, checksums_match: true },
+    ] });
+    const jose = await recordOf("csv:campaigns/spring/2");
+    expect(jose).toMatchObject({ first_name: "José", last_name: "Ortiz" });
+    expect(jose.raw.extra).toEqual({ table: "spring", pk: "2", columns: { _row: "2", "Signup Date": null, "Source Code": "SPR" },
+      flags: { "Signup Date": { raw: "2021-02-30", reason: "impossible date" } } });
+    const { rows: q } = await platform.pool.query(
+      "SELECT table_name, pk, reason FROM migration_quarantine WHERE run_id = $1", [manifest.run_id]);
+    expect(q).toEqual([{ table_name: "summer", pk: "2", reason: "first: invalid bytes in the text (U+FFFD)" }]);
+
+    writeFileSync(path.join(folder, "spring.csv"), "First Name,Last Name,Email,Signup Date,Source Code\n" +
+      "Ann,Smith,ann@example.com,2021-04-01,SPR\nJosÃ©,Ortiz,jose@example.com,2021-02-30,SPR\nZoe,Kim,,,SUM\n");
+    const changed = await verifyRun(platform, manifest.run_id);
+    expect(changed.tables[0]).toMatchObject({ table: "spring", checksums_match: false,
+      differences: [{ pk: "*", columns: [], reason: expect.stringMatching(/^spring\.csv changed since the run \(sha256 /) },
+        { pk: "3", columns: ["Source Code"], reason: "landed values differ from the source" }] });
+    expect(changed.tables[1]).toMatchObject({ table: "summer", checksums_match: true });
+  }, 240_000);
+});
+
+describe("leadpipe migrate from an SQLite file", () => {
+  it("reads in one transaction, big integers as digits, and balances", async () => {
+    let Database: typeof import("better-sqlite3");
+    try {
+      Database = (await import("better-sqlite3")).default;
+      new Database(":memory:").close();
+    } catch (err) {
+      throw new Error(`better-sqlite3 cannot load (its native build is missing: npm rebuild better-sqlite3): ${(err as Error).message}`);
+    }
+    const file = path.join(tmp, "crm.sqlite");
+    const db = new Database(file);
+    db.exec(`CREATE TABLE contacts (contact_id INTEGER PRIMARY KEY, full_name TEXT, phone TEXT, dob DATE, score NUMERIC, ext_id INTEGER);
+      INSERT INTO contacts VALUES (1, 'Ann Smith', '617-555-0101', '1980-02-29', 12.5, 9007199254740993),
+                                  (2, 'Dan Ray', NULL, '0000-00-00', NULL, NULL);
+      CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT); INSERT INTO settings VALUES ('a', 'b');`);
+    db.close();
+    writeFileSync(path.join(tmp, "sqlite-mapping.json"), JSON.stringify({ tables: { settings: { target: "drop" } } }));
+    const manifest = await migrateSource(platform, { from: `sqlite:${file}`, mapping: path.join(tmp, "sqlite-mapping.json") });
+    expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables: [
+      { table: "contacts", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
+      { table: "settings", source_rows: 1, loaded: 0, quarantined: 0, dropped: 1, checksums_match: true },
+    ] });
+    const ann = await recordOf("sqlite:crm.sqlite/contacts/1");
+    expect(ann).toMatchObject({ first_name: "Ann", last_name: "Smith", dob: "1980-02-29" });
+    expect(ann.raw.extra.columns).toEqual({ contact_id: "1", score: "12.5", ext_id: "9007199254740993" });
+  }, 240_000);
+});
+
+describe("leadpipe migrate --resume", () => {
+  it("continues an interrupted run after its last checkpoint and ends as a clean run would, no row twice", async () => {
+    const folder = path.join(tmp, "resume");
+    mkdirSync(folder);
+    const rows = Array.from({ length: 25 }, (_v, i) => `First${i},Last${i},p${i}@example.com`);
+    writeFileSync(path.join(folder, "leads.csv"), "first_name,last_name,email\n" + rows.join("\n") + "\n");
+    const from = `csv:${folder}`;
+    const opts: Migration.RunOptions = { mapping: { tables: {} }, rangeRows: 10, timeZone: "UTC" };
+    // The first invocation dies after landing two of the three ranges (their checkpoints written).
+    const reader = await Migration.openReader(from);
+    const runId = await Migration.startRun(platform.pool, reader.label, opts);
+    let landedRanges = 0;
+    const land = async (key: string, body: Buffer) => {
+      if (landedRanges === 2) throw new Error("killed");
+      landedRanges++;
+      await platform.s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: body, ContentLength: body.length }));
+    };
+    await expect(Migration.landTables({ db: platform.pool, reader, land }, runId, opts)).rejects.toThrow("killed");
+    await reader.close();
+    const { rows: checkpoints } = await platform.pool.query(
+      "SELECT range_no, last_key FROM migration_ranges WHERE run_id = $1 ORDER BY range_no", [runId]);
+    expect(checkpoints).toEqual([{ range_no: 0, last_key: ["10"] }, { range_no: 1, last_key: ["20"] }]);
+
+    const resumed = await migrateSource(platform, { from, resume: runId });
+    expect(Migration.summary(resumed)).toEqual({ run_id: runId, status: "COMPLETE", tables: [
+      { table: "leads", source_rows: 25, loaded: 25, quarantined: 0, dropped: 0, checksums_match: true },
+    ] });
+    const { rows: [landed] } = await platform.pool.query(
+      "SELECT count(*)::int AS n, count(DISTINCT source_key)::int AS keys FROM person_records WHERE source_key LIKE 'legacy_id=CSV:RESUME/LEADS/%'");
+    expect(landed).toEqual({ n: 25, keys: 25 });
+    const { rows: ranges } = await platform.pool.query(
+      "SELECT range_no, after_key, last_key, source_rows FROM migration_ranges WHERE run_id = $1 ORDER BY range_no", [runId]);
+    expect(ranges).toEqual([
+      { range_no: 0, after_key: null, last_key: ["10"], source_rows: 10 },
+      { range_no: 1, after_key: ["10"], last_key: ["20"], source_rows: 10 },
+      { range_no: 2, after_key: ["20"], last_key: ["25"], source_rows: 5 },
+    ]);
+    // A clean run of the same source lands the same three objects: all DUPLICATE, nothing changes.
+    const clean = await migrateSource(platform, { from, rangeRows: 10 });
+    expect(Migration.summary(clean).tables).toEqual(Migration.summary(resumed).tables);
+    const { rows: [imports] } = await platform.pool.query(
+      "SELECT count(*) FILTER (WHERE status <> 'DUPLICATE')::int AS real, count(*)::int AS n FROM imports WHERE object_key LIKE 'inbox/legacy-contacts/migrate/csv_resume/%'");
+    expect(imports).toEqual({ real: 3, n: 6 });
+  }, 240_000);
+});
