@@ -312,14 +312,14 @@ describe("refresh and imports", () => {
   it("coalesced: while another session refreshes, a finished import's refresh returns at once and its marks wait for the holder", async () => {
     const holder = await pool.connect();
     try {
-      await holder.query("SELECT pg_advisory_lock(7241865325823966)");
+      await holder.query("SELECT pg_advisory_lock(hashtext('leadpipe'), hashtext('reports-refresh'))");
       await Reports.markStale(pool, ["call_responses"]);
       const t0 = performance.now();
       expect(await Reports.refreshPending(pool)).toEqual({ ran: false, mailDays: 0, views: [] });
       expect(performance.now() - t0).toBeLessThan(500);
       expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBeGreaterThan(0);
     } finally {
-      await holder.query("SELECT pg_advisory_unlock(7241865325823966)");
+      await holder.query("SELECT pg_advisory_unlock(hashtext('leadpipe'), hashtext('reports-refresh'))");
       holder.release();
     }
     const r = await Reports.refreshPending(pool);

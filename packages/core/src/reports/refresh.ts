@@ -1,8 +1,11 @@
 import type { Pool, PoolClient, Queryable } from "../db";
 import { materializedViews, reports, rollupReports, viewsStaleAfter } from "./catalogue";
 
-/** One refresher at a time (session advisory lock); others leave their work to it. */
-const REFRESH_LOCK = 7241865325823966n;
+/**
+ * One refresher at a time (a session advisory lock); others leave their work to it. The two-key
+ * form keeps it apart from the single-bigint locks elsewhere (migrations, people).
+ */
+export const REFRESH_LOCK_KEYS = "hashtext('leadpipe'), hashtext('reports-refresh')";
 
 export interface RefreshResult {
   /** false when another session was refreshing: it takes this caller's work too (coalesced). */
@@ -79,7 +82,7 @@ export async function refreshPending(pool: Pool): Promise<RefreshResult> {
     const client = await pool.connect();
     let locked = false;
     try {
-      const { rows: [l] } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [REFRESH_LOCK.toString()]);
+      const { rows: [l] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${REFRESH_LOCK_KEYS}) AS ok`);
       locked = l!.ok;
       if (!locked) return result;
       result.ran = true;
@@ -92,7 +95,7 @@ export async function refreshPending(pool: Pool): Promise<RefreshResult> {
         }
       }
     } finally {
-      if (locked) await client.query("SELECT pg_advisory_unlock($1)", [REFRESH_LOCK.toString()]).catch(() => undefined);
+      if (locked) await client.query(`SELECT pg_advisory_unlock(${REFRESH_LOCK_KEYS})`).catch(() => undefined);
       client.release();
     }
     // A mark committed between our last look and the unlock would wait for the next import: look once more.
@@ -107,7 +110,7 @@ export async function refreshPending(pool: Pool): Promise<RefreshResult> {
 export async function refreshAll(pool: Pool, opts: { full?: boolean; only?: readonly string[] } = {}): Promise<RefreshResult> {
   const client = await pool.connect();
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [REFRESH_LOCK.toString()]);
+    await client.query(`SELECT pg_advisory_lock(${REFRESH_LOCK_KEYS})`);
     try {
       const only = opts.only ? new Set(opts.only) : null;
       const wanted = reports.filter((r) => !only || only.has(r.name));
@@ -120,7 +123,7 @@ export async function refreshAll(pool: Pool, opts: { full?: boolean; only?: read
       for (const v of [...views, ...others]) await refreshView(client, v, mode);
       return { ran: true, mailDays, views: [...views, ...others] };
     } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [REFRESH_LOCK.toString()]);
+      await client.query(`SELECT pg_advisory_unlock(${REFRESH_LOCK_KEYS})`);
     }
   } finally {
     client.release();
