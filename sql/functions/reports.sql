@@ -32,10 +32,37 @@ BEGIN
     INSERT INTO report_dirty_days (mail_date)
       SELECT DISTINCT m.mail_date FROM changed_rows c JOIN leads l ON l.id = c.lead_id
       JOIN mail_piece_production m ON m.tracking_code = l.tracking_code;
-  ELSIF TG_TABLE_NAME = 'mortgages' THEN
-    -- only an address change moves a piece's geography
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- Rule: the mortgage rollups move by the statement's grouped difference.
+--   An insert adds its rows, a delete takes them off, an update takes the old values off and adds
+--   the new ones (only rows whose closing date, amount, state or ZIP changed); an address change
+--   also marks its pieces' mail dates, whose geography moved.
+CREATE OR REPLACE FUNCTION mortgage_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO report_mortgage_deltas
+    SELECT partner, closing_date, property_state, property_zip5, count(*), coalesce(sum(loan_amount), 0)
+    FROM new_rows GROUP BY 1, 2, 3, 4;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO report_mortgage_deltas
+    SELECT partner, closing_date, property_state, property_zip5, -count(*), -coalesce(sum(loan_amount), 0)
+    FROM old_rows GROUP BY 1, 2, 3, 4;
+  ELSE
+    INSERT INTO report_mortgage_deltas
+    SELECT partner, closing_date, state, zip5, sum(n), coalesce(sum(amount), 0) FROM (
+      SELECT n.partner, n.closing_date, n.property_state AS state, n.property_zip5 AS zip5, 1 AS n, n.loan_amount AS amount
+      FROM new_rows n JOIN old_rows o USING (mortgage_id)
+      WHERE (n.closing_date, n.loan_amount, n.property_state, n.property_zip5) IS DISTINCT FROM (o.closing_date, o.loan_amount, o.property_state, o.property_zip5)
+      UNION ALL
+      SELECT o.partner, o.closing_date, o.property_state, o.property_zip5, -1, -o.loan_amount
+      FROM new_rows n JOIN old_rows o USING (mortgage_id)
+      WHERE (n.closing_date, n.loan_amount, n.property_state, n.property_zip5) IS DISTINCT FROM (o.closing_date, o.loan_amount, o.property_state, o.property_zip5)
+    ) d GROUP BY 1, 2, 3, 4;
     INSERT INTO report_dirty_days (mail_date)
-      SELECT DISTINCT m.mail_date FROM changed_rows c JOIN old_rows o USING (mortgage_id)
+      SELECT DISTINCT m.mail_date FROM new_rows c JOIN old_rows o USING (mortgage_id)
       JOIN mail_pieces p ON p.mortgage_id = c.mortgage_id
       JOIN mail_piece_production m ON m.tracking_code = p.tracking_code
       WHERE (c.property_zip5, c.property_state) IS DISTINCT FROM (o.property_zip5, o.property_state);
@@ -62,9 +89,15 @@ BEGIN
     EXECUTE format('CREATE TRIGGER report_dirty_update_new AFTER UPDATE ON %I REFERENCING NEW TABLE AS changed_rows
                     FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
   END LOOP;
-  DROP TRIGGER IF EXISTS report_dirty_update ON mortgages;
-  CREATE TRIGGER report_dirty_update AFTER UPDATE ON mortgages REFERENCING OLD TABLE AS old_rows NEW TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days();
+  DROP TRIGGER IF EXISTS report_mortgages_insert ON mortgages;
+  DROP TRIGGER IF EXISTS report_mortgages_update ON mortgages;
+  DROP TRIGGER IF EXISTS report_mortgages_delete ON mortgages;
+  CREATE TRIGGER report_mortgages_insert AFTER INSERT ON mortgages REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mortgage_deltas();
+  CREATE TRIGGER report_mortgages_update AFTER UPDATE ON mortgages REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mortgage_deltas();
+  CREATE TRIGGER report_mortgages_delete AFTER DELETE ON mortgages REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mortgage_deltas();
 END $$;
 
 -- Rebuilds the mail rollups of the given mail dates (see the rule above). Returns the days rebuilt.
@@ -146,4 +179,38 @@ BEGIN
     DELETE FROM rollup_mail_geography;
   END IF;
   RETURN coalesce(rebuild_mail_rollups(v_days), 0);
+END $$;
+
+-- Folds the mortgage deltas this transaction can see into their rollups; p_full rebuilds both
+-- from the mortgages (nightly).
+CREATE OR REPLACE FUNCTION refresh_mortgage_rollups(p_full boolean DEFAULT false) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  v_rows bigint;
+BEGIN
+  IF p_full THEN
+    DELETE FROM report_mortgage_deltas;
+    DELETE FROM rollup_mortgages_by_day;
+    DELETE FROM rollup_mortgage_zips;
+    INSERT INTO rollup_mortgages_by_day
+      SELECT partner, closing_date, count(*), coalesce(sum(loan_amount), 0) FROM mortgages GROUP BY 1, 2;
+    INSERT INTO rollup_mortgage_zips SELECT property_state, property_zip5, count(*) FROM mortgages GROUP BY 1, 2;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+  END IF;
+  DROP TABLE IF EXISTS pg_temp.report_mortgage_delta_batch;
+  CREATE TEMP TABLE report_mortgage_delta_batch ON COMMIT DROP AS
+    WITH taken AS (DELETE FROM report_mortgage_deltas RETURNING *) SELECT * FROM taken;
+  GET DIAGNOSTICS v_rows = ROW_COUNT;
+  IF v_rows = 0 THEN RETURN 0; END IF;
+  INSERT INTO rollup_mortgages_by_day AS r
+    SELECT partner, closing_date, sum(mortgages), sum(total_loan_amount) FROM report_mortgage_delta_batch GROUP BY 1, 2
+  ON CONFLICT (partner, closing_date) DO UPDATE
+    SET mortgages = r.mortgages + excluded.mortgages, total_loan_amount = r.total_loan_amount + excluded.total_loan_amount;
+  INSERT INTO rollup_mortgage_zips AS r
+    SELECT state, zip5, sum(mortgages) FROM report_mortgage_delta_batch GROUP BY 1, 2
+  ON CONFLICT (state, zip5) DO UPDATE SET mortgages = r.mortgages + excluded.mortgages;
+  DELETE FROM rollup_mortgages_by_day WHERE mortgages = 0;
+  DELETE FROM rollup_mortgage_zips WHERE mortgages = 0;
+  DROP TABLE pg_temp.report_mortgage_delta_batch;
+  RETURN v_rows;
 END $$;

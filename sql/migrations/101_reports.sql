@@ -219,18 +219,47 @@ CREATE MATERIALIZED VIEW report_touchpoints AS
   FROM touches t FULL JOIN caps c ON c.campaign = t.campaign AND c.channel = t.channel AND c.touched_on = t.touched_on;
 CREATE UNIQUE INDEX report_touchpoints_key ON report_touchpoints (campaign, channel, touched_on);
 
--- Geography coverage: every mortgage's state, ZIP3 and county (unknown when the ZIP table lacks its ZIP).
-CREATE MATERIALIZED VIEW report_geography_coverage AS
-  SELECT m.property_state AS state, left(m.property_zip5, 3) AS zip3,
-         count(*) AS mortgages,
-         count(z.zip5) AS county_known,
-         count(*) - count(z.zip5) AS county_unknown
-  FROM mortgages m LEFT JOIN zip_counties z ON z.zip5 = m.property_zip5
-  GROUP BY 1, 2;
-CREATE UNIQUE INDEX report_geography_coverage_key ON report_geography_coverage (state, zip3) NULLS NOT DISTINCT;
+-- Mortgages grow with all of history: their two reports (per partner and closing day; per state
+-- and ZIP3 with the county known or not) are rollups moved by deltas. The mortgages triggers append
+-- each statement's grouped changes to report_mortgage_deltas (no key: concurrent imports never wait
+-- on each other); refresh_mortgage_rollups() folds them in. The 003 materialized view becomes a view
+-- of the same name and columns over its rollup.
+DROP MATERIALIZED VIEW report_mortgages_by_partner_day;
+CREATE TABLE report_mortgage_deltas (
+  partner            text NOT NULL,
+  closing_date       date,
+  state              text,
+  zip5               text,
+  mortgages          bigint NOT NULL,
+  total_loan_amount  numeric NOT NULL
+);
+CREATE TABLE rollup_mortgages_by_day (
+  partner            text NOT NULL,
+  closing_date       date,
+  mortgages          bigint NOT NULL,
+  total_loan_amount  numeric NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (partner, closing_date)
+);
+-- per ZIP5, so a new ZIP table changes which are known without reading the mortgages again
+CREATE TABLE rollup_mortgage_zips (
+  state              text,
+  zip5               text,
+  mortgages          bigint NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (state, zip5)
+);
+INSERT INTO rollup_mortgages_by_day
+  SELECT partner, closing_date, count(*), coalesce(sum(loan_amount), 0) FROM mortgages GROUP BY 1, 2;
+INSERT INTO rollup_mortgage_zips SELECT property_state, property_zip5, count(*) FROM mortgages GROUP BY 1, 2;
 
 -- Down Migration
-DROP MATERIALIZED VIEW report_geography_coverage, report_touchpoints, report_golden_records, report_compliance_exclusions,
+DROP TABLE rollup_mortgage_zips, rollup_mortgages_by_day, report_mortgage_deltas;
+CREATE MATERIALIZED VIEW report_mortgages_by_partner_day AS
+  SELECT partner, closing_date, count(*) AS mortgages, sum(loan_amount) AS total_loan_amount
+  FROM mortgages
+  GROUP BY partner, closing_date;
+CREATE UNIQUE INDEX report_mortgages_by_partner_day_key
+  ON report_mortgages_by_partner_day (partner, closing_date) NULLS NOT DISTINCT;
+DROP MATERIALIZED VIEW report_touchpoints, report_golden_records, report_compliance_exclusions,
   report_call_matching, report_barcode_quality, report_rejects, report_imports_health, report_lead_aging;
 DROP TABLE rollup_geography_totals, rollup_mail_funnel, rollup_mail_geography, rollup_mail_delivery, rollup_mail_responses;
 DROP INDEX leads_tracking_code;

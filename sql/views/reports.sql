@@ -75,3 +75,15 @@ FROM mortgages m LEFT JOIN zip_counties z ON z.zip5 = m.property_zip5;
 CREATE OR REPLACE VIEW call_geography AS
 SELECT r.id AS call_id, r.called_at, r.disposition, r.match_method, g.mortgage_id, g.state, g.zip3, g.county_fips, g.county_name
 FROM call_responses r LEFT JOIN mortgage_geography g ON g.mortgage_id = r.mortgage_id;
+
+-- How many mortgages, for how much, each partner sent per closing day (was a materialized view).
+CREATE OR REPLACE VIEW report_mortgages_by_partner_day AS
+SELECT partner, closing_date, mortgages, total_loan_amount FROM rollup_mortgages_by_day;
+
+-- For how many mortgages the county is known, per state and ZIP3 (the ZIP table joined at read time).
+CREATE OR REPLACE VIEW report_geography_coverage AS
+SELECT r.state, left(r.zip5, 3) AS zip3, sum(r.mortgages)::bigint AS mortgages,
+       coalesce(sum(r.mortgages) FILTER (WHERE z.zip5 IS NOT NULL), 0)::bigint AS county_known,
+       coalesce(sum(r.mortgages) FILTER (WHERE z.zip5 IS NULL), 0)::bigint AS county_unknown
+FROM rollup_mortgage_zips r LEFT JOIN zip_counties z ON z.zip5 = r.zip5
+GROUP BY 1, 2;

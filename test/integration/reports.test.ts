@@ -329,8 +329,20 @@ describe("refresh and imports", () => {
     expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBe(0);
   });
 
-  it("a full refresh rebuilds the same rollups the incremental path kept", async () => {
+  it("a full refresh rebuilds the same rollups the incremental path kept (after an address change, an amount change, a delete)", async () => {
+    // B1's property (its pieces 1 and 4001) moves from Beverly Hills to an unknown ZIP; B2's amount changes; C3003's mortgage goes
+    await pool.query("UPDATE mortgages SET property_zip5 = '99998', property_state = 'NV' WHERE mortgage_id = 'B1'");
+    await pool.query("UPDATE mortgages SET loan_amount = 250000 WHERE mortgage_id = 'B2'");
+    await pool.query("UPDATE mail_pieces SET mortgage_id = NULL WHERE mortgage_id = 'C3003'");
+    await pool.query("DELETE FROM mortgages WHERE mortgage_id = 'C3003'");
+    await Reports.refreshPending(pool);
     const incremental = await everyReport();
+    expect(incremental["mortgages-by-partner-day"]).toEqual([
+      { partner: "B", closing_date: null, mortgages: 2000, total_loan_amount: "250000.00" },
+      { partner: "C", closing_date: null, mortgages: 2, total_loan_amount: "0" },
+    ]);
+    expect(incremental["geography-coverage"]).toContainEqual({ state: "NV", zip3: "999", mortgages: 1, county_known: 0, county_unknown: 1 });
+    expect(incremental["callbacks-by-geography"]).toContainEqual(expect.objectContaining({ state: "NV", county_fips: null, pieces: 2 }));
     await Reports.refreshAll(pool, { full: true });
     const full = await everyReport();
     for (const r of Reports.rollupReports()) expect(full[r.name], r.name).toEqual(incremental[r.name]);

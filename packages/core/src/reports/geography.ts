@@ -60,8 +60,7 @@ export async function loadZipCounties(db: Queryable): Promise<{ version: string;
   await db.query(
     `INSERT INTO reference_data (name, version, rows) VALUES ('zip_counties', $1, $2)
      ON CONFLICT (name) DO UPDATE SET version = excluded.version, rows = excluded.rows, loaded_at = now()`, [version, rows.length]);
-  // every piece's county may have moved: its mail date's rollups and the coverage view follow
+  // every piece's county may have moved: its mail date's rollups follow (the coverage report joins the table when read)
   await db.query("INSERT INTO report_dirty_days (mail_date) SELECT DISTINCT mail_date FROM mail_piece_production");
-  await db.query("INSERT INTO report_stale_views (view_name) VALUES ('report_geography_coverage')");
   return { version, rows: rows.length, loaded: true };
 }

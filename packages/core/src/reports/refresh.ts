@@ -30,13 +30,15 @@ async function recordRefresh(client: PoolClient, names: readonly string[], start
     [names, Math.round(performance.now() - started), mode, JSON.stringify(detail)]);
 }
 
-/** Rebuilds the dirty mail dates (all of them when full) in one REPEATABLE READ transaction. */
+/** Rebuilds the dirty mail dates and folds the mortgage deltas (all from scratch when full) in one REPEATABLE READ transaction. */
 async function refreshRollups(client: PoolClient, full: boolean): Promise<number> {
   const started = performance.now();
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
   try {
-    const { rows: [r] } = await client.query<{ days: number }>("SELECT refresh_mail_rollups($1) AS days", [full]);
-    await recordRefresh(client, rollupReports().map((x) => x.name), started, full ? "full" : "incremental", { mail_days: r!.days });
+    const { rows: [r] } = await client.query<{ days: number; deltas: number }>(
+      "SELECT refresh_mail_rollups($1) AS days, refresh_mortgage_rollups($1) AS deltas", [full]);
+    await recordRefresh(client, rollupReports().map((x) => x.name), started, full ? "full" : "incremental",
+      { mail_days: r!.days, mortgage_deltas: Number(r!.deltas) });
     await client.query("COMMIT");
     return r!.days;
   } catch (err) {
@@ -66,7 +68,8 @@ export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 async function pendingWork(db: Queryable): Promise<boolean> {
   const { rows: [r] } = await db.query<{ pending: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM report_dirty_days) OR EXISTS (SELECT 1 FROM report_stale_views) AS pending");
+    `SELECT EXISTS (SELECT 1 FROM report_dirty_days) OR EXISTS (SELECT 1 FROM report_mortgage_deltas)
+            OR EXISTS (SELECT 1 FROM report_stale_views) AS pending`);
   return r!.pending;
 }
 
