@@ -181,6 +181,18 @@ BEGIN
   RETURN coalesce(rebuild_mail_rollups(v_days), 0);
 END $$;
 
+-- Recomputes the coverage rows (state, ZIP3) named as 'state|zip3' ('' for blank), or all when NULL,
+-- from the per-ZIP rollup and the ZIP table (a few thousand rows: also run when the ZIP table changes).
+CREATE OR REPLACE FUNCTION rebuild_mortgage_zip3(p_keys text[]) RETURNS void LANGUAGE sql AS $$
+  DELETE FROM rollup_mortgage_zip3
+   WHERE p_keys IS NULL OR coalesce(state, '') || '|' || coalesce(zip3, '') = ANY (p_keys);
+  INSERT INTO rollup_mortgage_zip3
+  SELECT r.state, left(r.zip5, 3), sum(r.mortgages), coalesce(sum(r.mortgages) FILTER (WHERE z.zip5 IS NOT NULL), 0)
+  FROM rollup_mortgage_zips r LEFT JOIN zip_counties z ON z.zip5 = r.zip5
+  WHERE p_keys IS NULL OR coalesce(r.state, '') || '|' || coalesce(left(r.zip5, 3), '') = ANY (p_keys)
+  GROUP BY 1, 2;
+$$;
+
 -- Folds the mortgage deltas this transaction can see into their rollups; p_full rebuilds both
 -- from the mortgages (nightly).
 CREATE OR REPLACE FUNCTION refresh_mortgage_rollups(p_full boolean DEFAULT false) RETURNS bigint LANGUAGE plpgsql AS $$
@@ -195,6 +207,7 @@ BEGIN
       SELECT partner, closing_date, count(*), coalesce(sum(loan_amount), 0) FROM mortgages GROUP BY 1, 2;
     INSERT INTO rollup_mortgage_zips SELECT property_state, property_zip5, count(*) FROM mortgages GROUP BY 1, 2;
     GET DIAGNOSTICS v_rows = ROW_COUNT;
+    PERFORM rebuild_mortgage_zip3(NULL);
     RETURN v_rows;
   END IF;
   DROP TABLE IF EXISTS pg_temp.report_mortgage_delta_batch;
@@ -211,6 +224,7 @@ BEGIN
   ON CONFLICT (state, zip5) DO UPDATE SET mortgages = r.mortgages + excluded.mortgages;
   DELETE FROM rollup_mortgages_by_day WHERE mortgages = 0;
   DELETE FROM rollup_mortgage_zips WHERE mortgages = 0;
+  PERFORM rebuild_mortgage_zip3(ARRAY(SELECT DISTINCT coalesce(state, '') || '|' || coalesce(left(zip5, 3), '') FROM report_mortgage_delta_batch));
   DROP TABLE pg_temp.report_mortgage_delta_batch;
   RETURN v_rows;
 END $$;

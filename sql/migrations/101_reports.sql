@@ -12,7 +12,12 @@ CREATE TABLE zip_counties (
   county_fips  text NOT NULL CHECK (county_fips ~ '^[0-9]{5}$'),
   county_name  text NOT NULL
 );
-CREATE INDEX zip_counties_county ON zip_counties (county_fips);
+-- Each county once (its name as most of its ZIPs give it), for the reports to name counties.
+CREATE TABLE counties (
+  county_fips  text PRIMARY KEY,
+  state        text NOT NULL,
+  county_name  text NOT NULL
+);
 CREATE TABLE reference_data (
   name        text PRIMARY KEY,
   version     text NOT NULL,
@@ -250,9 +255,17 @@ CREATE TABLE rollup_mortgage_zips (
 INSERT INTO rollup_mortgages_by_day
   SELECT partner, closing_date, count(*), coalesce(sum(loan_amount), 0) FROM mortgages GROUP BY 1, 2;
 INSERT INTO rollup_mortgage_zips SELECT property_state, property_zip5, count(*) FROM mortgages GROUP BY 1, 2;
+-- what the coverage report reads: per state and ZIP3, with the county known (ZIP in zip_counties) or not
+CREATE TABLE rollup_mortgage_zip3 (
+  state              text,
+  zip3               text,
+  mortgages          bigint NOT NULL,
+  county_known       bigint NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (state, zip3)
+);
 
 -- Down Migration
-DROP TABLE rollup_mortgage_zips, rollup_mortgages_by_day, report_mortgage_deltas;
+DROP TABLE rollup_mortgage_zip3, rollup_mortgage_zips, rollup_mortgages_by_day, report_mortgage_deltas;
 CREATE MATERIALIZED VIEW report_mortgages_by_partner_day AS
   SELECT partner, closing_date, count(*) AS mortgages, sum(loan_amount) AS total_loan_amount
   FROM mortgages
@@ -264,4 +277,4 @@ DROP MATERIALIZED VIEW report_touchpoints, report_golden_records, report_complia
 DROP TABLE rollup_geography_totals, rollup_mail_funnel, rollup_mail_geography, rollup_mail_delivery, rollup_mail_responses;
 DROP INDEX leads_tracking_code;
 DROP INDEX call_responses_tracking_code;
-DROP TABLE report_stale_views, report_dirty_days, report_refreshes, reference_data, zip_counties;
+DROP TABLE report_stale_views, report_dirty_days, report_refreshes, reference_data, counties, zip_counties;

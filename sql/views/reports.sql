@@ -54,10 +54,9 @@ FROM c GROUP BY partner, mail_week;
 -- 3. Callback rate by geography (state, county) and piece type, all time. The county is unknown
 -- (county_fips NULL) when the mortgage's ZIP is not in zip_counties, or the piece has no mortgage yet.
 CREATE OR REPLACE VIEW report_callbacks_by_geography AS
-SELECT t.state, t.county_fips, coalesce(z.county_name, 'unknown') AS county_name, t.piece_type,
+SELECT t.state, t.county_fips, coalesce(c.county_name, 'unknown') AS county_name, t.piece_type,
        t.pieces, t.responders, t.calls, round(t.responders::numeric / nullif(t.pieces, 0), 4) AS callback_rate
-FROM rollup_geography_totals t
-LEFT JOIN LATERAL (SELECT county_name FROM zip_counties WHERE county_fips = t.county_fips LIMIT 1) z ON t.county_fips IS NOT NULL;
+FROM rollup_geography_totals t LEFT JOIN counties c ON c.county_fips = t.county_fips;
 
 -- 4. The funnel per partner and mail date (the cohort of pieces dropped that day): mortgages
 -- mailed, pieces, delivered, calls, interested calls, leads, leads handed off.
@@ -80,10 +79,6 @@ FROM call_responses r LEFT JOIN mortgage_geography g ON g.mortgage_id = r.mortga
 CREATE OR REPLACE VIEW report_mortgages_by_partner_day AS
 SELECT partner, closing_date, mortgages, total_loan_amount FROM rollup_mortgages_by_day;
 
--- For how many mortgages the county is known, per state and ZIP3 (the ZIP table joined at read time).
+-- For how many mortgages the county is known, per state and ZIP3.
 CREATE OR REPLACE VIEW report_geography_coverage AS
-SELECT r.state, left(r.zip5, 3) AS zip3, sum(r.mortgages)::bigint AS mortgages,
-       coalesce(sum(r.mortgages) FILTER (WHERE z.zip5 IS NOT NULL), 0)::bigint AS county_known,
-       coalesce(sum(r.mortgages) FILTER (WHERE z.zip5 IS NULL), 0)::bigint AS county_unknown
-FROM rollup_mortgage_zips r LEFT JOIN zip_counties z ON z.zip5 = r.zip5
-GROUP BY 1, 2;
+SELECT state, zip3, mortgages, county_known, mortgages - county_known AS county_unknown FROM rollup_mortgage_zip3;

@@ -42,8 +42,8 @@ export interface Report {
 
 const col = (name: string, description: string): ReportColumn => ({ name, description });
 const MAIL_ROLLUPS = { kind: "rollup", rollups: ["rollup_mail_responses", "rollup_mail_delivery", "rollup_mail_geography", "rollup_mail_funnel", "rollup_geography_totals"] } as const;
-const MORTGAGE_ROLLUPS = { kind: "rollup", rollups: ["rollup_mortgages_by_day", "rollup_mortgage_zips"] } as const;
-const MAIL_SOURCES = ["mail_piece_production", "mail_pieces", "mortgages", "zip_counties", "mail_piece_deliveries", "call_responses", "leads", "lead_handoff_items"];
+const MORTGAGE_ROLLUPS = { kind: "rollup", rollups: ["rollup_mortgages_by_day", "rollup_mortgage_zips", "rollup_mortgage_zip3"] } as const;
+const MAIL_SOURCES = ["mail_piece_production", "mail_pieces", "mortgages", "zip_counties", "counties", "mail_piece_deliveries", "call_responses", "leads", "lead_handoff_items"];
 
 export const reports: readonly Report[] = [
   {

@@ -58,6 +58,15 @@ export async function loadZipCounties(db: Queryable): Promise<{ version: string;
            IS DISTINCT FROM (excluded.state, excluded.county_fips, excluded.county_name)`,
     [col("zip5"), col("state"), col("county_fips"), col("county_name")]);
   await db.query(
+    `WITH named AS (
+       SELECT DISTINCT ON (county_fips) county_fips, state, county_name
+       FROM (SELECT county_fips, state, county_name, count(*) AS n FROM zip_counties GROUP BY 1, 2, 3) x
+       ORDER BY county_fips, n DESC, county_name
+     ), gone AS (DELETE FROM counties c WHERE NOT EXISTS (SELECT 1 FROM named WHERE named.county_fips = c.county_fips))
+     INSERT INTO counties SELECT * FROM named
+     ON CONFLICT (county_fips) DO UPDATE SET state = excluded.state, county_name = excluded.county_name`);
+  await db.query("SELECT rebuild_mortgage_zip3(NULL)");
+  await db.query(
     `INSERT INTO reference_data (name, version, rows) VALUES ('zip_counties', $1, $2)
      ON CONFLICT (name) DO UPDATE SET version = excluded.version, rows = excluded.rows, loaded_at = now()`, [version, rows.length]);
   // every piece's county may have moved: its mail date's rollups follow (the coverage report joins the table when read)
