@@ -2,7 +2,7 @@
  * The reporting layer at scale, on an embedded PostgreSQL of its own. The data set is built in SQL
  * with generate_series (no files), with the reporting triggers off (a bulk load), then:
  *
- *   npx tsx bench/reports.ts [--scale 1]      (scale 1: 10M mortgages, 10M pieces, 8M deliveries, 2M calls, 200k leads)
+ *   npx tsx bench/reports.ts [--scale 1] [--mail-days 330]   (scale 1: 10M mortgages, 10M pieces, 8M deliveries, 2M calls, 200k leads)
  *
  * 1. the nightly full refresh (every rollup rebuilt from the core tables, every materialized view);
  * 2. every report's query as `leadpipe report show NAME` runs it (all rows, no filter), 30 times: p50 / p95;
@@ -18,14 +18,21 @@ import { parseArgs } from "node:util";
 import { createPool, migrate, Reports } from "@leadpipe/core";
 import { startPostgres } from "../packages/local/src/postgres";
 
-const { values } = parseArgs({ options: { scale: { type: "string", default: "1" }, runs: { type: "string", default: "30" } } });
+const { values } = parseArgs({ options: {
+  scale: { type: "string", default: "1" }, runs: { type: "string", default: "30" }, "mail-days": { type: "string", default: "330" },
+} });
 const scale = Number(values.scale);
 const runs = Number(values.runs);
 const N = {
   mortgages: Math.round(10_000_000 * scale), pieces: Math.round(10_000_000 * scale), deliveries: Math.round(8_000_000 * scale),
   calls: Math.round(2_000_000 * scale), imports: Math.max(10, Math.round(2000 * scale)), rejects: Math.round(200_000 * scale),
 };
-const MAIL_DAYS = 330;
+/**
+ * Mail dates the pieces are spread over. At scale 1, 330 dates give 30k pieces per date, about a
+ * day's mail; a smaller scale keeps that density with fewer dates (--mail-days 20 at --scale 0.05),
+ * so the refresh after a day rebuilds dates as full as production ones.
+ */
+const MAIL_DAYS = Number(values["mail-days"]);
 const DAY = 50_000;
 const IMPORT = "00000000-0000-4000-8000-00000000b001";
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -191,7 +198,7 @@ try {
     await pool.query(
       `WITH p AS (
          SELECT tracking_code, partner, mail_date FROM mail_piece_production m
-         WHERE mail_date >= date '2026-01-01' + ${MAIL_DAYS - 10} AND mail_date < date '2026-01-01' + ${MAIL_DAYS}
+         WHERE mail_date >= date '2026-01-01' + ${Math.max(0, MAIL_DAYS - 10)} AND mail_date < date '2026-01-01' + ${MAIL_DAYS}
            AND NOT EXISTS (SELECT 1 FROM mail_piece_deliveries d WHERE d.tracking_code = m.tracking_code) LIMIT 40000
        ), e AS (
          INSERT INTO delivery_events (tracking_code, partner, event_at, event_code, status, import_id, source_row, src_seq)
@@ -205,7 +212,7 @@ try {
        SELECT '+1' || (3122000000 + n)::text, timestamptz '2026-11-27 10:00Z' + n * interval '1 second', 'callback',
               lpad(k::text, 20, '0'), lpad(k::text, 20, '0'), 'M' || k, chr(65 + k % 4), 'tracking_code', now(), $1, n, n
        FROM generate_series(1, 10000) n,
-            LATERAL (SELECT ${MAIL_DAYS} * ((n * 37) % ${Math.floor(N.pieces / MAIL_DAYS) - 1}) + ${MAIL_DAYS - 20} + n % 20 AS k) x`, [IMPORT]);
+            LATERAL (SELECT ${MAIL_DAYS} * ((n * 37) % ${Math.floor(N.pieces / MAIL_DAYS) - 1}) + ${Math.max(0, MAIL_DAYS - 20)} + n % ${Math.min(20, MAIL_DAYS)} AS k) x`, [IMPORT]);
   });
   row("40k deliveries and 10k calls (triggers on)", `${feedMs.toFixed(0)} ms`);
   const { rows: [dirty] } = await pool.query(
