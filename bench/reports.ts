@@ -148,6 +148,9 @@ try {
   step("full refresh");
   const [, fullMs] = await timed(() => Reports.refreshAll(pool, { full: true }));
   row("nightly full refresh (all rollups rebuilt, every materialized view)", `${secs(fullMs)} s`);
+  const { rows: parts } = await pool.query<{ report: string; duration_ms: number }>(
+    "SELECT report, duration_ms FROM report_refreshes ORDER BY duration_ms DESC LIMIT 4");
+  row("of which, slowest parts (the rollups are one transaction)", parts.map((r) => `${r.report} ${r.duration_ms} ms`).join(", "));
 
   for (const r of Reports.reports) {
     const q = Reports.query(r, []);

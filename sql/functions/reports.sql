@@ -11,7 +11,8 @@
 -- Two-sided p-value of a standard normal z (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
 CREATE OR REPLACE FUNCTION normal_two_sided_p(z double precision)
 RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN z IS NULL THEN NULL ELSE (
+  -- beyond |z| = 8 the p-value is below 1.3e-15 (and exp() would underflow far out): 0
+  SELECT CASE WHEN z IS NULL THEN NULL WHEN abs(z) > 8 THEN 0 ELSE (
     WITH x AS (SELECT abs(z) / sqrt(2.0) AS x), t AS (SELECT x, 1.0 / (1.0 + 0.3275911 * x) AS t FROM x)
     SELECT least(1.0, greatest(0.0, t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
            * exp(-x * x)))

@@ -130,6 +130,15 @@ describe("the reports on hand-built data", () => {
     expect(Number(rows[1]!.p_value)).toBeCloseTo(0.0065066, 5);
   });
 
+  it("the p-value: 0.05 at z = 1.96, 1 at z = 0, 0 far out (no underflow)", async () => {
+    const { rows: [r] } = await pool.query(
+      "SELECT normal_two_sided_p(1.959964) AS a, normal_two_sided_p(-1.959964) AS b, normal_two_sided_p(0) AS c, normal_two_sided_p(40) AS d");
+    expect(r.a).toBeCloseTo(0.05, 6);
+    expect(r.b).toBeCloseTo(0.05, 6);
+    expect(r.c).toBeCloseTo(1, 6);
+    expect(r.d).toBe(0);
+  });
+
   it("delivery-by-partner: a piece delivered twice counts its first delivery, one never delivered counts as mailed", async () => {
     expect(await show("delivery-by-partner")).toEqual([
       { partner: "B", mail_week: "2026-11-02", mailed: 2000, delivered: 0, delivery_rate: "0.0000", median_days: null, p90_days: null },
