@@ -233,10 +233,10 @@ try {
   });
   row("40k deliveries and 10k calls (triggers on)", `${feedMs.toFixed(0)} ms`);
   const { rows: [dirty] } = await pool.query(
-    "SELECT (SELECT count(DISTINCT mail_date) FROM report_dirty_days)::int AS days, (SELECT count(*) FROM report_mortgage_deltas)::int AS deltas");
+    "SELECT (SELECT count(DISTINCT tracking_code) FROM report_dirty_pieces)::int AS pieces, (SELECT count(*) FROM report_mortgage_deltas)::int AS deltas");
   await Reports.markStale(pool, ["mortgages", "mail_production", "deliveries", "call_responses"]);
   const [after, afterMs] = await timed(() => Reports.refreshPending(pool));
-  row(`refresh after the day (${dirty.days} mail dates rebuilt, ${dirty.deltas} mortgage deltas, ${after.views.length} views)`,
+  row(`refresh after the day (${fmt(dirty.pieces)} dirty pieces, ${dirty.deltas} mortgage deltas, ${after.views.length} views)`,
     `${secs(afterMs)} s`);
   const { rows: perView } = await pool.query<{ report: string; duration_ms: number }>(
     "SELECT report, duration_ms FROM report_refreshes WHERE data_as_of > now() - interval '1 hour' ORDER BY duration_ms DESC LIMIT 6");

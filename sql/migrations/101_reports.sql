@@ -34,12 +34,30 @@ CREATE TABLE report_refreshes (
   detail        jsonb NOT NULL DEFAULT '{}'
 );
 
--- Mail dates whose rollups are stale: written by statement triggers in the transaction that changed
--- the data (so a rolled-back import leaves none), drained by refresh_mail_rollups(). No key: two
--- imports marking the same day never wait on each other.
-CREATE TABLE report_dirty_days (
-  mail_date   date NOT NULL,
-  marked_at   timestamptz NOT NULL DEFAULT now()
+-- Mail pieces whose report facts are stale: written by statement triggers in the transaction that
+-- changed the data (so a rolled-back import leaves none), drained by refresh_mail_rollups(). No key:
+-- two imports marking the same piece never wait on each other.
+CREATE TABLE report_dirty_pieces (
+  tracking_code  text NOT NULL,
+  marked_at      timestamptz NOT NULL DEFAULT now()
+);
+-- One row per mail piece produced: its dimensions and counters as last folded into the rollups.
+-- The refresh recomputes the dirty pieces' rows and adds each one's new-minus-old to the rollups.
+CREATE TABLE report_piece_facts (
+  tracking_code   text PRIMARY KEY,
+  mail_date       date NOT NULL,
+  partner         text NOT NULL,
+  campaign        text NOT NULL,
+  mailer_version  text NOT NULL,
+  piece_type      text NOT NULL,
+  has_mortgage    boolean NOT NULL,
+  state           text,
+  county_fips     text,
+  delivery_days   int,
+  calls           bigint NOT NULL,
+  interested      bigint NOT NULL,
+  leads           bigint NOT NULL,
+  handed_off      bigint NOT NULL
 );
 -- Materialized views an import made stale, by name; drained by the coalesced refresh.
 CREATE TABLE report_stale_views (
@@ -51,7 +69,7 @@ CREATE TABLE report_stale_views (
 CREATE INDEX call_responses_tracking_code ON call_responses (tracking_code) WHERE tracking_code IS NOT NULL;
 CREATE INDEX leads_tracking_code ON leads (tracking_code);
 
--- The rollups, one row per mail date and dimensions; recomputed per dirty mail date.
+-- The rollups: sums over the pieces' facts, moved by each dirty piece's difference.
 CREATE TABLE rollup_mail_responses (
   mail_date       date NOT NULL,
   partner         text NOT NULL,
@@ -72,16 +90,6 @@ CREATE TABLE rollup_mail_delivery (
   pieces          bigint NOT NULL,
   UNIQUE NULLS NOT DISTINCT (mail_date, partner, delivery_days)
 );
-CREATE TABLE rollup_mail_geography (
-  mail_date       date NOT NULL,
-  state           text,
-  county_fips     text,
-  piece_type      text NOT NULL,
-  pieces          bigint NOT NULL,
-  responders      bigint NOT NULL,
-  calls           bigint NOT NULL,
-  UNIQUE NULLS NOT DISTINCT (mail_date, state, county_fips, piece_type)
-);
 CREATE TABLE rollup_mail_funnel (
   mail_date       date NOT NULL,
   partner         text NOT NULL,
@@ -94,8 +102,7 @@ CREATE TABLE rollup_mail_funnel (
   handed_off      bigint NOT NULL,
   PRIMARY KEY (mail_date, partner)
 );
--- All-time totals of the geography rollup, kept by adding each recomputed day's difference: the
--- callback report reads a few thousand rows whatever the history.
+-- Callbacks by geography, all time: a few thousand rows whatever the history.
 CREATE TABLE rollup_geography_totals (
   state           text,
   county_fips     text,
@@ -274,7 +281,7 @@ CREATE UNIQUE INDEX report_mortgages_by_partner_day_key
   ON report_mortgages_by_partner_day (partner, closing_date) NULLS NOT DISTINCT;
 DROP MATERIALIZED VIEW report_touchpoints, report_golden_records, report_compliance_exclusions,
   report_call_matching, report_barcode_quality, report_rejects, report_imports_health, report_lead_aging;
-DROP TABLE rollup_geography_totals, rollup_mail_funnel, rollup_mail_geography, rollup_mail_delivery, rollup_mail_responses;
+DROP TABLE rollup_geography_totals, rollup_mail_funnel, rollup_mail_delivery, rollup_mail_responses;
 DROP INDEX leads_tracking_code;
 DROP INDEX call_responses_tracking_code;
-DROP TABLE report_stale_views, report_dirty_days, report_refreshes, reference_data, counties, zip_counties;
+DROP TABLE report_stale_views, report_piece_facts, report_dirty_pieces, report_refreshes, reference_data, counties, zip_counties;

@@ -1,6 +1,28 @@
 -- The reports read from the mail rollups (sql/functions/reports.sql keeps them): each is a
 -- few-thousand-row aggregate, whatever the history. Catalogued in packages/core/src/reports/catalogue.ts.
 
+-- What a mail piece contributes to the mail rollups, computed from the core tables (read by
+-- refresh_mail_rollups for the dirty pieces, or for all of them in a full rebuild).
+CREATE OR REPLACE VIEW report_piece_facts_source AS
+SELECT m.tracking_code, m.mail_date, m.partner, m.campaign, m.mailer_version, m.piece_type,
+       (mo.mortgage_id IS NOT NULL) AS has_mortgage, mo.property_state AS state, z.county_fips,
+       (d.delivered_at AT TIME ZONE 'UTC')::date - m.mail_date AS delivery_days,
+       coalesce(c.calls, 0)::bigint AS calls, coalesce(c.interested, 0)::bigint AS interested,
+       coalesce(l.leads, 0)::bigint AS leads, coalesce(l.handed_off, 0)::bigint AS handed_off
+FROM mail_piece_production m
+LEFT JOIN mail_pieces p ON p.tracking_code = m.tracking_code AND p.partner = m.partner
+LEFT JOIN mortgages mo ON mo.mortgage_id = p.mortgage_id AND mo.partner = p.partner
+LEFT JOIN zip_counties z ON z.zip5 = mo.property_zip5
+LEFT JOIN mail_piece_deliveries d ON d.tracking_code = p.tracking_code
+LEFT JOIN LATERAL (
+  SELECT count(*) AS calls, count(*) FILTER (WHERE r.disposition = 'interested') AS interested
+  FROM call_responses r WHERE r.tracking_code = p.tracking_code
+) c ON p.tracking_code IS NOT NULL
+LEFT JOIN LATERAL (
+  SELECT count(*) AS leads, count(h.lead_id) AS handed_off
+  FROM leads ld LEFT JOIN lead_handoff_items h ON h.lead_id = ld.id WHERE ld.tracking_code = p.tracking_code
+) l ON p.tracking_code IS NOT NULL;
+
 -- 1. Response rate by mailer version, per campaign and mail week, each version against the
 -- campaign-week's control (its first version in sort order, usually A): the difference in response
 -- rate with its 95% confidence interval (unpooled standard error) and the two-proportion z-test

@@ -284,7 +284,7 @@ describe("refresh and imports", () => {
     const importer = await pool.connect();
     try {
       await refresher.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
-      expect((await refresher.query("SELECT refresh_mail_rollups() AS days")).rows[0].days).toBe(1);
+      expect((await refresher.query("SELECT refresh_mail_rollups() AS pieces")).rows[0].pieces).toBe(10);
       await refresher.query("REFRESH MATERIALIZED VIEW CONCURRENTLY report_imports_health");
       // an import lands meanwhile: production rows of the same and another day, a new import row, a reject
       await importer.query("SET lock_timeout = '2s'");
@@ -304,11 +304,10 @@ describe("refresh and imports", () => {
       // the refresh's snapshot: its 10 pieces, whole
       expect(await funnelOf("2026-11-23")).toEqual([{ partner: "B", mail_date: "2026-11-23", mortgages: 0, pieces: 10, delivered: 0, calls: 0,
         interested: 0, leads: 0, handed_off: 0 }]);
-      // the import's days stayed marked: the next refresh takes them
-      expect((await pool.query("SELECT DISTINCT mail_date FROM report_dirty_days ORDER BY 1")).rows.map((r) => r.mail_date))
-        .toEqual(["2026-11-23", "2026-11-24"]);
+      // the import's pieces stayed marked: the next refresh takes them
+      expect((await pool.query("SELECT count(DISTINCT tracking_code)::int AS n FROM report_dirty_pieces")).rows[0].n).toBe(10);
       const r = await Reports.refreshPending(pool);
-      expect(r).toMatchObject({ ran: true, mailDays: 2 });
+      expect(r).toMatchObject({ ran: true, pieces: 10 });
       expect(await funnelOf("2026-11-23")).toEqual([expect.objectContaining({ pieces: 15 })]);
       expect(await funnelOf("2026-11-24")).toEqual([expect.objectContaining({ pieces: 5 })]);
     } finally {
@@ -324,7 +323,7 @@ describe("refresh and imports", () => {
       await holder.query("SELECT pg_advisory_lock(hashtext('leadpipe'), hashtext('reports-refresh'))");
       await Reports.markStale(pool, ["call_responses"]);
       const t0 = performance.now();
-      expect(await Reports.refreshPending(pool)).toEqual({ ran: false, mailDays: 0, views: [] });
+      expect(await Reports.refreshPending(pool)).toEqual({ ran: false, pieces: 0, views: [] });
       expect(performance.now() - t0).toBeLessThan(500);
       expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBeGreaterThan(0);
     } finally {

