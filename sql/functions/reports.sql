@@ -32,7 +32,6 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
-DROP FUNCTION IF EXISTS mark_dirty_days() CASCADE;
 
 -- Rule: the mortgage rollups move by the statement's grouped difference.
 --   An insert adds its rows, a delete takes them off, an update takes the old values off and adds
@@ -170,7 +169,6 @@ BEGIN
   DROP TABLE IF EXISTS pg_temp.report_dirty_batch, pg_temp.report_fact_delta;
   RETURN v_pieces;
 END $$;
-DROP FUNCTION IF EXISTS rebuild_mail_rollups(date[]);
 
 -- Recomputes the coverage rows (state, ZIP3) named as 'state|zip3' ('' for blank), or all when NULL,
 -- from the per-ZIP rollup and the ZIP table (a few thousand rows: also run when the ZIP table changes).

@@ -117,7 +117,7 @@ export async function refreshPending(pool: Pool): Promise<RefreshResult> {
 }
 
 /**
- * Nightly and on demand: every rollup rebuilt in full (or only the dirty days) and every
+ * Nightly and on demand: every rollup rebuilt in full (or only what changed) and every
  * materialized view refreshed, waiting for a refresh in progress rather than skipping.
  */
 export async function refreshAll(pool: Pool, opts: { full?: boolean; only?: readonly string[] } = {}): Promise<RefreshResult> {
