@@ -234,6 +234,16 @@ try {
   row("40k deliveries and 10k calls (triggers on)", `${feedMs.toFixed(0)} ms`);
   const { rows: [dirty] } = await pool.query(
     "SELECT (SELECT count(DISTINCT tracking_code) FROM report_dirty_pieces)::int AS pieces, (SELECT count(*) FROM report_mortgage_deltas)::int AS deltas");
+  if (process.env.BENCH_EXPLAIN) {
+    const c = await pool.connect();
+    await c.query("BEGIN");
+    await c.query("CREATE TEMP TABLE report_dirty_batch AS SELECT DISTINCT tracking_code FROM report_dirty_pieces");
+    await c.query("ANALYZE report_dirty_batch");
+    const plan = await c.query(`EXPLAIN (ANALYZE, COSTS OFF) SELECT v.*, 1 AS sign FROM report_dirty_batch d JOIN report_piece_facts_source v ON v.tracking_code = d.tracking_code`);
+    process.stderr.write(plan.rows.map((r) => r["QUERY PLAN"]).join("\n") + "\n");
+    await c.query("ROLLBACK");
+    c.release();
+  }
   await Reports.markStale(pool, ["mortgages", "mail_production", "deliveries", "call_responses"]);
   const [after, afterMs] = await timed(() => Reports.refreshPending(pool));
   row(`refresh after the day (${fmt(dirty.pieces)} dirty pieces, ${dirty.deltas} mortgage deltas, ${after.views.length} views)`,
