@@ -1,17 +1,18 @@
 -- Rule: a report's rollups follow the data in the transaction that changed it.
---   Every statement that adds or changes a mail piece's production, link, delivery, calls, leads or
---   hand-offs (or its mortgage's address) records the piece's mail date in report_dirty_days, in
---   its own transaction: an import that rolls back marks nothing, one that commits is never missed.
--- Rule: a rollup is recomputed per mail date, in one transaction.
---   refresh_mail_rollups() takes the dirty days it can see, rebuilds those days' rows of every
---   mail rollup from the core tables and moves the all-time geography totals by the difference;
---   readers see the old day or the new day, never a half. Days marked by imports that commit
---   meanwhile stay marked for the next refresh.
+--   Every statement that adds, changes or removes a mail piece's production, link, delivery, calls,
+--   leads or hand-offs (or its mortgage's address) records the piece in report_dirty_pieces, in its
+--   own transaction: an import that rolls back marks nothing, one that commits is never missed.
+-- Rule: a rollup moves by each dirty piece's difference, in one transaction.
+--   refresh_mail_rollups() takes the dirty pieces it can see, recomputes their facts from the core
+--   tables, adds (new facts - facts last folded) to every mail rollup and stores the new facts;
+--   readers see the rollups before or after, never a half. Pieces marked by imports that commit
+--   meanwhile stay marked for the next refresh. The cost follows the day's events, not the history.
 
 -- Two-sided p-value of a standard normal z (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7).
 CREATE OR REPLACE FUNCTION normal_two_sided_p(z double precision)
 RETURNS double precision LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-  SELECT CASE WHEN z IS NULL THEN NULL ELSE (
+  -- beyond |z| = 8 the p-value is below 1.3e-15 (and exp() would underflow far out): 0
+  SELECT CASE WHEN z IS NULL THEN NULL WHEN abs(z) > 8 THEN 0 ELSE (
     WITH x AS (SELECT abs(z) / sqrt(2.0) AS x), t AS (SELECT x, 1.0 / (1.0 + 0.3275911 * x) AS t FROM x)
     SELECT least(1.0, greatest(0.0, t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
            * exp(-x * x)))
@@ -20,24 +21,46 @@ $$;
 
 -- The dirty-day triggers: one statement-level trigger per table and event, reading the statement's
 -- transition table (so a 50k-row chunk costs one set-based insert, not 50k).
-CREATE OR REPLACE FUNCTION mark_dirty_days() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION mark_dirty_pieces() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_TABLE_NAME = 'mail_piece_production' THEN
-    INSERT INTO report_dirty_days (mail_date) SELECT DISTINCT mail_date FROM changed_rows;
-  ELSIF TG_TABLE_NAME IN ('mail_pieces', 'mail_piece_deliveries', 'call_responses', 'leads') THEN
-    INSERT INTO report_dirty_days (mail_date)
-      SELECT DISTINCT m.mail_date FROM (SELECT DISTINCT tracking_code FROM changed_rows WHERE tracking_code IS NOT NULL) c
-      JOIN mail_piece_production m ON m.tracking_code = c.tracking_code;
-  ELSIF TG_TABLE_NAME = 'lead_handoff_items' THEN
-    INSERT INTO report_dirty_days (mail_date)
-      SELECT DISTINCT m.mail_date FROM changed_rows c JOIN leads l ON l.id = c.lead_id
-      JOIN mail_piece_production m ON m.tracking_code = l.tracking_code;
-  ELSIF TG_TABLE_NAME = 'mortgages' THEN
-    -- only an address change moves a piece's geography
-    INSERT INTO report_dirty_days (mail_date)
-      SELECT DISTINCT m.mail_date FROM changed_rows c JOIN old_rows o USING (mortgage_id)
+  IF TG_TABLE_NAME = 'lead_handoff_items' THEN
+    INSERT INTO report_dirty_pieces (tracking_code)
+      SELECT DISTINCT l.tracking_code FROM changed_rows c JOIN leads l ON l.id = c.lead_id;
+  ELSE
+    INSERT INTO report_dirty_pieces (tracking_code)
+      SELECT DISTINCT tracking_code FROM changed_rows WHERE tracking_code IS NOT NULL;
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- Rule: the mortgage rollups move by the statement's grouped difference.
+--   An insert adds its rows, a delete takes them off, an update takes the old values off and adds
+--   the new ones (only rows whose closing date, amount, state or ZIP changed); an address change
+--   also marks its pieces, whose geography moved.
+CREATE OR REPLACE FUNCTION mortgage_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO report_mortgage_deltas
+    SELECT partner, closing_date, property_state, property_zip5, count(*), coalesce(sum(loan_amount), 0)
+    FROM new_rows GROUP BY 1, 2, 3, 4;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO report_mortgage_deltas
+    SELECT partner, closing_date, property_state, property_zip5, -count(*), -coalesce(sum(loan_amount), 0)
+    FROM old_rows GROUP BY 1, 2, 3, 4;
+  ELSE
+    INSERT INTO report_mortgage_deltas
+    SELECT partner, closing_date, state, zip5, sum(n), coalesce(sum(amount), 0) FROM (
+      SELECT n.partner, n.closing_date, n.property_state AS state, n.property_zip5 AS zip5, 1 AS n, n.loan_amount AS amount
+      FROM new_rows n JOIN old_rows o USING (mortgage_id)
+      WHERE (n.closing_date, n.loan_amount, n.property_state, n.property_zip5) IS DISTINCT FROM (o.closing_date, o.loan_amount, o.property_state, o.property_zip5)
+      UNION ALL
+      SELECT o.partner, o.closing_date, o.property_state, o.property_zip5, -1, -o.loan_amount
+      FROM new_rows n JOIN old_rows o USING (mortgage_id)
+      WHERE (n.closing_date, n.loan_amount, n.property_state, n.property_zip5) IS DISTINCT FROM (o.closing_date, o.loan_amount, o.property_state, o.property_zip5)
+    ) d GROUP BY 1, 2, 3, 4;
+    INSERT INTO report_dirty_pieces (tracking_code)
+      SELECT DISTINCT p.tracking_code FROM new_rows c JOIN old_rows o USING (mortgage_id)
       JOIN mail_pieces p ON p.mortgage_id = c.mortgage_id
-      JOIN mail_piece_production m ON m.tracking_code = p.tracking_code
       WHERE (c.property_zip5, c.property_state) IS DISTINCT FROM (o.property_zip5, o.property_state);
   END IF;
   RETURN NULL;
@@ -50,100 +73,147 @@ BEGIN
   FOREACH t IN ARRAY ARRAY['mail_piece_production', 'mail_pieces', 'mail_piece_deliveries', 'call_responses', 'leads', 'lead_handoff_items'] LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_insert ON %I', t);
     EXECUTE format('CREATE TRIGGER report_dirty_insert AFTER INSERT ON %I REFERENCING NEW TABLE AS changed_rows
-                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
+                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_pieces()', t);
     EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_update ON %I', t);
     -- an update's old days too (a mail date moved, a call re-matched to another piece)
     EXECUTE format('CREATE TRIGGER report_dirty_update AFTER UPDATE ON %I REFERENCING OLD TABLE AS changed_rows
-                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
+                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_pieces()', t);
     EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_delete ON %I', t);
     EXECUTE format('CREATE TRIGGER report_dirty_delete AFTER DELETE ON %I REFERENCING OLD TABLE AS changed_rows
-                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
+                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_pieces()', t);
     EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_update_new ON %I', t);
     EXECUTE format('CREATE TRIGGER report_dirty_update_new AFTER UPDATE ON %I REFERENCING NEW TABLE AS changed_rows
-                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days()', t);
+                    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_pieces()', t);
   END LOOP;
-  DROP TRIGGER IF EXISTS report_dirty_update ON mortgages;
-  CREATE TRIGGER report_dirty_update AFTER UPDATE ON mortgages REFERENCING OLD TABLE AS old_rows NEW TABLE AS changed_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_days();
+  DROP TRIGGER IF EXISTS report_mortgages_insert ON mortgages;
+  DROP TRIGGER IF EXISTS report_mortgages_update ON mortgages;
+  DROP TRIGGER IF EXISTS report_mortgages_delete ON mortgages;
+  CREATE TRIGGER report_mortgages_insert AFTER INSERT ON mortgages REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mortgage_deltas();
+  CREATE TRIGGER report_mortgages_update AFTER UPDATE ON mortgages REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mortgage_deltas();
+  CREATE TRIGGER report_mortgages_delete AFTER DELETE ON mortgages REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION mortgage_deltas();
 END $$;
 
--- Rebuilds the mail rollups of the given mail dates (see the rule above). Returns the days rebuilt.
-CREATE OR REPLACE FUNCTION rebuild_mail_rollups(p_days date[]) RETURNS int LANGUAGE plpgsql AS $$
+-- Adds the facts in pg_temp.report_fact_delta (with their sign) to every mail rollup and drops rows
+-- that fall to zero.
+CREATE OR REPLACE FUNCTION apply_mail_fact_delta() RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  IF p_days IS NULL OR cardinality(p_days) = 0 THEN RETURN 0; END IF;
-  DROP TABLE IF EXISTS pg_temp.report_piece_facts;
-  CREATE TEMP TABLE report_piece_facts ON COMMIT DROP AS
-  SELECT m.mail_date, m.partner, m.campaign, m.mailer_version, m.piece_type, m.tracking_code, p.mortgage_id,
-         mo.property_state AS state, z.county_fips,
-         (d.delivered_at AT TIME ZONE 'UTC')::date - m.mail_date AS delivery_days,
-         coalesce(c.calls, 0) AS calls, coalesce(c.interested, 0) AS interested,
-         coalesce(l.leads, 0) AS leads, coalesce(l.handed_off, 0) AS handed_off
-  FROM mail_piece_production m
-  LEFT JOIN mail_pieces p ON p.tracking_code = m.tracking_code AND p.partner = m.partner
-  LEFT JOIN mortgages mo ON mo.mortgage_id = p.mortgage_id AND mo.partner = p.partner
-  LEFT JOIN zip_counties z ON z.zip5 = mo.property_zip5
-  LEFT JOIN mail_piece_deliveries d ON d.tracking_code = p.tracking_code
-  LEFT JOIN LATERAL (
-    SELECT count(*) AS calls, count(*) FILTER (WHERE r.disposition = 'interested') AS interested
-    FROM call_responses r WHERE r.tracking_code = p.tracking_code
-  ) c ON p.tracking_code IS NOT NULL
-  LEFT JOIN LATERAL (
-    SELECT count(*) AS leads, count(h.lead_id) AS handed_off
-    FROM leads ld LEFT JOIN lead_handoff_items h ON h.lead_id = ld.id WHERE ld.tracking_code = p.tracking_code
-  ) l ON p.tracking_code IS NOT NULL
-  WHERE m.mail_date = ANY (p_days);
-
-  DELETE FROM rollup_mail_responses WHERE mail_date = ANY (p_days);
-  INSERT INTO rollup_mail_responses
+  INSERT INTO rollup_mail_responses AS r
   SELECT mail_date, partner, campaign, mailer_version, piece_type,
-         count(*), count(*) FILTER (WHERE calls > 0), sum(calls), sum(interested)
-  FROM report_piece_facts GROUP BY 1, 2, 3, 4, 5;
+         sum(sign), sum(sign * (calls > 0)::int), sum(sign * calls), sum(sign * interested)
+  FROM report_fact_delta GROUP BY 1, 2, 3, 4, 5
+  ON CONFLICT (mail_date, partner, campaign, mailer_version, piece_type) DO UPDATE
+    SET pieces = r.pieces + excluded.pieces, responders = r.responders + excluded.responders,
+        calls = r.calls + excluded.calls, interested = r.interested + excluded.interested;
+  DELETE FROM rollup_mail_responses WHERE pieces = 0 AND responders = 0 AND calls = 0 AND interested = 0;
 
-  DELETE FROM rollup_mail_delivery WHERE mail_date = ANY (p_days);
-  INSERT INTO rollup_mail_delivery
-  SELECT mail_date, partner, delivery_days, count(*) FROM report_piece_facts GROUP BY 1, 2, 3;
+  INSERT INTO rollup_mail_delivery AS r
+  SELECT mail_date, partner, delivery_days, sum(sign) FROM report_fact_delta GROUP BY 1, 2, 3
+  ON CONFLICT (mail_date, partner, delivery_days) DO UPDATE SET pieces = r.pieces + excluded.pieces;
+  DELETE FROM rollup_mail_delivery WHERE pieces = 0;
 
-  DELETE FROM rollup_mail_funnel WHERE mail_date = ANY (p_days);
-  INSERT INTO rollup_mail_funnel
-  SELECT mail_date, partner, count(DISTINCT mortgage_id), count(*), count(delivery_days), sum(calls), sum(interested),
-         sum(leads), sum(handed_off)
-  FROM report_piece_facts GROUP BY 1, 2;
+  INSERT INTO rollup_mail_funnel AS r
+  SELECT mail_date, partner, sum(sign * has_mortgage::int), sum(sign), sum(sign * (delivery_days IS NOT NULL)::int),
+         sum(sign * calls), sum(sign * interested), sum(sign * leads), sum(sign * handed_off)
+  FROM report_fact_delta GROUP BY 1, 2
+  ON CONFLICT (mail_date, partner) DO UPDATE
+    SET mortgages = r.mortgages + excluded.mortgages, pieces = r.pieces + excluded.pieces, delivered = r.delivered + excluded.delivered,
+        calls = r.calls + excluded.calls, interested = r.interested + excluded.interested, leads = r.leads + excluded.leads,
+        handed_off = r.handed_off + excluded.handed_off;
+  DELETE FROM rollup_mail_funnel WHERE pieces = 0 AND mortgages = 0 AND delivered = 0 AND calls = 0 AND leads = 0;
 
-  -- geography: the days' old rows leave the totals, the new ones enter them
   INSERT INTO rollup_geography_totals AS t (state, county_fips, piece_type, pieces, responders, calls)
-  SELECT state, county_fips, piece_type, -sum(pieces), -sum(responders), -sum(calls)
-  FROM rollup_mail_geography WHERE mail_date = ANY (p_days) GROUP BY 1, 2, 3
-  ON CONFLICT (state, county_fips, piece_type) DO UPDATE
-    SET pieces = t.pieces + excluded.pieces, responders = t.responders + excluded.responders, calls = t.calls + excluded.calls;
-  DELETE FROM rollup_mail_geography WHERE mail_date = ANY (p_days);
-  INSERT INTO rollup_mail_geography
-  SELECT mail_date, state, county_fips, piece_type, count(*), count(*) FILTER (WHERE calls > 0), sum(calls)
-  FROM report_piece_facts GROUP BY 1, 2, 3, 4;
-  INSERT INTO rollup_geography_totals AS t (state, county_fips, piece_type, pieces, responders, calls)
-  SELECT state, county_fips, piece_type, sum(pieces), sum(responders), sum(calls)
-  FROM rollup_mail_geography WHERE mail_date = ANY (p_days) GROUP BY 1, 2, 3
+  SELECT state, county_fips, piece_type, sum(sign), sum(sign * (calls > 0)::int), sum(sign * calls)
+  FROM report_fact_delta GROUP BY 1, 2, 3
   ON CONFLICT (state, county_fips, piece_type) DO UPDATE
     SET pieces = t.pieces + excluded.pieces, responders = t.responders + excluded.responders, calls = t.calls + excluded.calls;
   DELETE FROM rollup_geography_totals WHERE pieces = 0 AND responders = 0 AND calls = 0;
-
-  DROP TABLE pg_temp.report_piece_facts;
-  RETURN cardinality(p_days);
 END $$;
 
--- Drains the dirty days this transaction can see and rebuilds them; p_full rebuilds every mail date.
-CREATE OR REPLACE FUNCTION refresh_mail_rollups(p_full boolean DEFAULT false) RETURNS int LANGUAGE plpgsql AS $$
+-- Drains the dirty pieces this transaction can see and moves the rollups by their difference;
+-- p_full rebuilds the facts and every mail rollup from the core tables. Returns the pieces done.
+CREATE OR REPLACE FUNCTION refresh_mail_rollups(p_full boolean DEFAULT false) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
-  v_days date[];
+  v_pieces bigint;
 BEGIN
-  WITH taken AS (DELETE FROM report_dirty_days RETURNING mail_date)
-  SELECT array_agg(DISTINCT mail_date) INTO v_days FROM taken;
+  DROP TABLE IF EXISTS pg_temp.report_dirty_batch, pg_temp.report_fact_delta;
   IF p_full THEN
-    SELECT array_agg(d) INTO v_days FROM (
-      SELECT DISTINCT mail_date AS d FROM mail_piece_production
-      UNION SELECT mail_date FROM rollup_mail_funnel) x;
-    -- a full rebuild recomputes the totals from scratch too
+    DELETE FROM report_dirty_pieces;
+    DELETE FROM report_piece_facts;
+    DELETE FROM rollup_mail_responses;
+    DELETE FROM rollup_mail_delivery;
+    DELETE FROM rollup_mail_funnel;
     DELETE FROM rollup_geography_totals;
-    DELETE FROM rollup_mail_geography;
+    INSERT INTO report_piece_facts SELECT * FROM report_piece_facts_source;
+    GET DIAGNOSTICS v_pieces = ROW_COUNT;
+    CREATE TEMP TABLE report_fact_delta ON COMMIT DROP AS SELECT f.*, 1 AS sign FROM report_piece_facts f;
+  ELSE
+    CREATE TEMP TABLE report_dirty_batch ON COMMIT DROP AS
+      WITH taken AS (DELETE FROM report_dirty_pieces RETURNING tracking_code) SELECT DISTINCT tracking_code FROM taken;
+    GET DIAGNOSTICS v_pieces = ROW_COUNT;
+    IF v_pieces = 0 THEN RETURN 0; END IF;
+    ANALYZE report_dirty_batch;
+    CREATE TEMP TABLE report_fact_delta ON COMMIT DROP AS
+      SELECT v.*, 1 AS sign FROM report_dirty_batch d JOIN report_piece_facts_source v ON v.tracking_code = d.tracking_code
+      UNION ALL
+      SELECT f.*, -1 FROM report_dirty_batch d JOIN report_piece_facts f ON f.tracking_code = d.tracking_code;
+    DELETE FROM report_piece_facts f USING report_dirty_batch d WHERE f.tracking_code = d.tracking_code;
+    INSERT INTO report_piece_facts
+      SELECT tracking_code, mail_date, partner, campaign, mailer_version, piece_type, has_mortgage, state, county_fips, delivery_days,
+             calls, interested, leads, handed_off
+      FROM report_fact_delta WHERE sign = 1;
   END IF;
-  RETURN coalesce(rebuild_mail_rollups(v_days), 0);
+  PERFORM apply_mail_fact_delta();
+  DROP TABLE IF EXISTS pg_temp.report_dirty_batch, pg_temp.report_fact_delta;
+  RETURN v_pieces;
+END $$;
+
+-- Recomputes the coverage rows (state, ZIP3) named as 'state|zip3' ('' for blank), or all when NULL,
+-- from the per-ZIP rollup and the ZIP table (a few thousand rows: also run when the ZIP table changes).
+CREATE OR REPLACE FUNCTION rebuild_mortgage_zip3(p_keys text[]) RETURNS void LANGUAGE sql AS $$
+  DELETE FROM rollup_mortgage_zip3
+   WHERE p_keys IS NULL OR coalesce(state, '') || '|' || coalesce(zip3, '') = ANY (p_keys);
+  INSERT INTO rollup_mortgage_zip3
+  SELECT r.state, left(r.zip5, 3), sum(r.mortgages), coalesce(sum(r.mortgages) FILTER (WHERE z.zip5 IS NOT NULL), 0)
+  FROM rollup_mortgage_zips r LEFT JOIN zip_counties z ON z.zip5 = r.zip5
+  WHERE p_keys IS NULL OR coalesce(r.state, '') || '|' || coalesce(left(r.zip5, 3), '') = ANY (p_keys)
+  GROUP BY 1, 2;
+$$;
+
+-- Folds the mortgage deltas this transaction can see into their rollups; p_full rebuilds both
+-- from the mortgages (nightly).
+CREATE OR REPLACE FUNCTION refresh_mortgage_rollups(p_full boolean DEFAULT false) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  v_rows bigint;
+BEGIN
+  IF p_full THEN
+    DELETE FROM report_mortgage_deltas;
+    DELETE FROM rollup_mortgages_by_day;
+    DELETE FROM rollup_mortgage_zips;
+    INSERT INTO rollup_mortgages_by_day
+      SELECT partner, closing_date, count(*), coalesce(sum(loan_amount), 0) FROM mortgages GROUP BY 1, 2;
+    INSERT INTO rollup_mortgage_zips SELECT property_state, property_zip5, count(*) FROM mortgages GROUP BY 1, 2;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    PERFORM rebuild_mortgage_zip3(NULL);
+    RETURN v_rows;
+  END IF;
+  DROP TABLE IF EXISTS pg_temp.report_mortgage_delta_batch;
+  CREATE TEMP TABLE report_mortgage_delta_batch ON COMMIT DROP AS
+    WITH taken AS (DELETE FROM report_mortgage_deltas RETURNING *) SELECT * FROM taken;
+  GET DIAGNOSTICS v_rows = ROW_COUNT;
+  IF v_rows = 0 THEN RETURN 0; END IF;
+  INSERT INTO rollup_mortgages_by_day AS r
+    SELECT partner, closing_date, sum(mortgages), sum(total_loan_amount) FROM report_mortgage_delta_batch GROUP BY 1, 2
+  ON CONFLICT (partner, closing_date) DO UPDATE
+    SET mortgages = r.mortgages + excluded.mortgages, total_loan_amount = r.total_loan_amount + excluded.total_loan_amount;
+  INSERT INTO rollup_mortgage_zips AS r
+    SELECT state, zip5, sum(mortgages) FROM report_mortgage_delta_batch GROUP BY 1, 2
+  ON CONFLICT (state, zip5) DO UPDATE SET mortgages = r.mortgages + excluded.mortgages;
+  DELETE FROM rollup_mortgages_by_day WHERE mortgages = 0;
+  DELETE FROM rollup_mortgage_zips WHERE mortgages = 0;
+  PERFORM rebuild_mortgage_zip3(ARRAY(SELECT DISTINCT coalesce(state, '') || '|' || coalesce(left(zip5, 3), '') FROM report_mortgage_delta_batch));
+  DROP TABLE pg_temp.report_mortgage_delta_batch;
+  RETURN v_rows;
 END $$;

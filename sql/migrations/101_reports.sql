@@ -12,7 +12,12 @@ CREATE TABLE zip_counties (
   county_fips  text NOT NULL CHECK (county_fips ~ '^[0-9]{5}$'),
   county_name  text NOT NULL
 );
-CREATE INDEX zip_counties_county ON zip_counties (county_fips);
+-- Each county once (its name as most of its ZIPs give it), for the reports to name counties.
+CREATE TABLE counties (
+  county_fips  text PRIMARY KEY,
+  state        text NOT NULL,
+  county_name  text NOT NULL
+);
 CREATE TABLE reference_data (
   name        text PRIMARY KEY,
   version     text NOT NULL,
@@ -29,12 +34,30 @@ CREATE TABLE report_refreshes (
   detail        jsonb NOT NULL DEFAULT '{}'
 );
 
--- Mail dates whose rollups are stale: written by statement triggers in the transaction that changed
--- the data (so a rolled-back import leaves none), drained by refresh_mail_rollups(). No key: two
--- imports marking the same day never wait on each other.
-CREATE TABLE report_dirty_days (
-  mail_date   date NOT NULL,
-  marked_at   timestamptz NOT NULL DEFAULT now()
+-- Mail pieces whose report facts are stale: written by statement triggers in the transaction that
+-- changed the data (so a rolled-back import leaves none), drained by refresh_mail_rollups(). No key:
+-- two imports marking the same piece never wait on each other.
+CREATE TABLE report_dirty_pieces (
+  tracking_code  text NOT NULL,
+  marked_at      timestamptz NOT NULL DEFAULT now()
+);
+-- One row per mail piece produced: its dimensions and counters as last folded into the rollups.
+-- The refresh recomputes the dirty pieces' rows and adds each one's new-minus-old to the rollups.
+CREATE TABLE report_piece_facts (
+  tracking_code   text PRIMARY KEY,
+  mail_date       date NOT NULL,
+  partner         text NOT NULL,
+  campaign        text NOT NULL,
+  mailer_version  text NOT NULL,
+  piece_type      text NOT NULL,
+  has_mortgage    boolean NOT NULL,
+  state           text,
+  county_fips     text,
+  delivery_days   int,
+  calls           bigint NOT NULL,
+  interested      bigint NOT NULL,
+  leads           bigint NOT NULL,
+  handed_off      bigint NOT NULL
 );
 -- Materialized views an import made stale, by name; drained by the coalesced refresh.
 CREATE TABLE report_stale_views (
@@ -46,7 +69,7 @@ CREATE TABLE report_stale_views (
 CREATE INDEX call_responses_tracking_code ON call_responses (tracking_code) WHERE tracking_code IS NOT NULL;
 CREATE INDEX leads_tracking_code ON leads (tracking_code);
 
--- The rollups, one row per mail date and dimensions; recomputed per dirty mail date.
+-- The rollups: sums over the pieces' facts, moved by each dirty piece's difference.
 CREATE TABLE rollup_mail_responses (
   mail_date       date NOT NULL,
   partner         text NOT NULL,
@@ -67,16 +90,6 @@ CREATE TABLE rollup_mail_delivery (
   pieces          bigint NOT NULL,
   UNIQUE NULLS NOT DISTINCT (mail_date, partner, delivery_days)
 );
-CREATE TABLE rollup_mail_geography (
-  mail_date       date NOT NULL,
-  state           text,
-  county_fips     text,
-  piece_type      text NOT NULL,
-  pieces          bigint NOT NULL,
-  responders      bigint NOT NULL,
-  calls           bigint NOT NULL,
-  UNIQUE NULLS NOT DISTINCT (mail_date, state, county_fips, piece_type)
-);
 CREATE TABLE rollup_mail_funnel (
   mail_date       date NOT NULL,
   partner         text NOT NULL,
@@ -89,8 +102,7 @@ CREATE TABLE rollup_mail_funnel (
   handed_off      bigint NOT NULL,
   PRIMARY KEY (mail_date, partner)
 );
--- All-time totals of the geography rollup, kept by adding each recomputed day's difference: the
--- callback report reads a few thousand rows whatever the history.
+-- Callbacks by geography, all time: a few thousand rows whatever the history.
 CREATE TABLE rollup_geography_totals (
   state           text,
   county_fips     text,
@@ -219,20 +231,57 @@ CREATE MATERIALIZED VIEW report_touchpoints AS
   FROM touches t FULL JOIN caps c ON c.campaign = t.campaign AND c.channel = t.channel AND c.touched_on = t.touched_on;
 CREATE UNIQUE INDEX report_touchpoints_key ON report_touchpoints (campaign, channel, touched_on);
 
--- Geography coverage: every mortgage's state, ZIP3 and county (unknown when the ZIP table lacks its ZIP).
-CREATE MATERIALIZED VIEW report_geography_coverage AS
-  SELECT m.property_state AS state, left(m.property_zip5, 3) AS zip3,
-         count(*) AS mortgages,
-         count(z.zip5) AS county_known,
-         count(*) - count(z.zip5) AS county_unknown
-  FROM mortgages m LEFT JOIN zip_counties z ON z.zip5 = m.property_zip5
-  GROUP BY 1, 2;
-CREATE UNIQUE INDEX report_geography_coverage_key ON report_geography_coverage (state, zip3) NULLS NOT DISTINCT;
+-- Mortgages grow with all of history: their two reports (per partner and closing day; per state
+-- and ZIP3 with the county known or not) are rollups moved by deltas. The mortgages triggers append
+-- each statement's grouped changes to report_mortgage_deltas (no key: concurrent imports never wait
+-- on each other); refresh_mortgage_rollups() folds them in. The 003 materialized view becomes a view
+-- of the same name and columns over its rollup.
+DROP MATERIALIZED VIEW report_mortgages_by_partner_day;
+CREATE TABLE report_mortgage_deltas (
+  partner            text NOT NULL,
+  closing_date       date,
+  state              text,
+  zip5               text,
+  mortgages          bigint NOT NULL,
+  total_loan_amount  numeric NOT NULL
+);
+CREATE TABLE rollup_mortgages_by_day (
+  partner            text NOT NULL,
+  closing_date       date,
+  mortgages          bigint NOT NULL,
+  total_loan_amount  numeric NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (partner, closing_date)
+);
+-- per ZIP5, so a new ZIP table changes which are known without reading the mortgages again
+CREATE TABLE rollup_mortgage_zips (
+  state              text,
+  zip5               text,
+  mortgages          bigint NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (state, zip5)
+);
+INSERT INTO rollup_mortgages_by_day
+  SELECT partner, closing_date, count(*), coalesce(sum(loan_amount), 0) FROM mortgages GROUP BY 1, 2;
+INSERT INTO rollup_mortgage_zips SELECT property_state, property_zip5, count(*) FROM mortgages GROUP BY 1, 2;
+-- what the coverage report reads: per state and ZIP3, with the county known (ZIP in zip_counties) or not
+CREATE TABLE rollup_mortgage_zip3 (
+  state              text,
+  zip3               text,
+  mortgages          bigint NOT NULL,
+  county_known       bigint NOT NULL,
+  UNIQUE NULLS NOT DISTINCT (state, zip3)
+);
 
 -- Down Migration
-DROP MATERIALIZED VIEW report_geography_coverage, report_touchpoints, report_golden_records, report_compliance_exclusions,
+DROP TABLE rollup_mortgage_zip3, rollup_mortgage_zips, rollup_mortgages_by_day, report_mortgage_deltas;
+CREATE MATERIALIZED VIEW report_mortgages_by_partner_day AS
+  SELECT partner, closing_date, count(*) AS mortgages, sum(loan_amount) AS total_loan_amount
+  FROM mortgages
+  GROUP BY partner, closing_date;
+CREATE UNIQUE INDEX report_mortgages_by_partner_day_key
+  ON report_mortgages_by_partner_day (partner, closing_date) NULLS NOT DISTINCT;
+DROP MATERIALIZED VIEW report_touchpoints, report_golden_records, report_compliance_exclusions,
   report_call_matching, report_barcode_quality, report_rejects, report_imports_health, report_lead_aging;
-DROP TABLE rollup_geography_totals, rollup_mail_funnel, rollup_mail_geography, rollup_mail_delivery, rollup_mail_responses;
+DROP TABLE rollup_geography_totals, rollup_mail_funnel, rollup_mail_delivery, rollup_mail_responses;
 DROP INDEX leads_tracking_code;
 DROP INDEX call_responses_tracking_code;
-DROP TABLE report_stale_views, report_dirty_days, report_refreshes, reference_data, zip_counties;
+DROP TABLE report_stale_views, report_piece_facts, report_dirty_pieces, report_refreshes, reference_data, counties, zip_counties;

@@ -1,6 +1,28 @@
 -- The reports read from the mail rollups (sql/functions/reports.sql keeps them): each is a
 -- few-thousand-row aggregate, whatever the history. Catalogued in packages/core/src/reports/catalogue.ts.
 
+-- What a mail piece contributes to the mail rollups, computed from the core tables (read by
+-- refresh_mail_rollups for the dirty pieces, or for all of them in a full rebuild).
+CREATE OR REPLACE VIEW report_piece_facts_source AS
+SELECT m.tracking_code, m.mail_date, m.partner, m.campaign, m.mailer_version, m.piece_type,
+       (mo.mortgage_id IS NOT NULL) AS has_mortgage, mo.property_state AS state, z.county_fips,
+       (d.delivered_at AT TIME ZONE 'UTC')::date - m.mail_date AS delivery_days,
+       coalesce(c.calls, 0)::bigint AS calls, coalesce(c.interested, 0)::bigint AS interested,
+       coalesce(l.leads, 0)::bigint AS leads, coalesce(l.handed_off, 0)::bigint AS handed_off
+FROM mail_piece_production m
+LEFT JOIN mail_pieces p ON p.tracking_code = m.tracking_code AND p.partner = m.partner
+LEFT JOIN mortgages mo ON mo.mortgage_id = p.mortgage_id AND mo.partner = p.partner
+LEFT JOIN zip_counties z ON z.zip5 = mo.property_zip5
+LEFT JOIN mail_piece_deliveries d ON d.tracking_code = p.tracking_code
+LEFT JOIN LATERAL (
+  SELECT count(*) AS calls, count(*) FILTER (WHERE r.disposition = 'interested') AS interested
+  FROM call_responses r WHERE r.tracking_code = p.tracking_code
+) c ON p.tracking_code IS NOT NULL
+LEFT JOIN LATERAL (
+  SELECT count(*) AS leads, count(h.lead_id) AS handed_off
+  FROM leads ld LEFT JOIN lead_handoff_items h ON h.lead_id = ld.id WHERE ld.tracking_code = p.tracking_code
+) l ON p.tracking_code IS NOT NULL;
+
 -- 1. Response rate by mailer version, per campaign and mail week, each version against the
 -- campaign-week's control (its first version in sort order, usually A): the difference in response
 -- rate with its 95% confidence interval (unpooled standard error) and the two-proportion z-test
@@ -54,10 +76,9 @@ FROM c GROUP BY partner, mail_week;
 -- 3. Callback rate by geography (state, county) and piece type, all time. The county is unknown
 -- (county_fips NULL) when the mortgage's ZIP is not in zip_counties, or the piece has no mortgage yet.
 CREATE OR REPLACE VIEW report_callbacks_by_geography AS
-SELECT t.state, t.county_fips, coalesce(z.county_name, 'unknown') AS county_name, t.piece_type,
+SELECT t.state, t.county_fips, coalesce(c.county_name, 'unknown') AS county_name, t.piece_type,
        t.pieces, t.responders, t.calls, round(t.responders::numeric / nullif(t.pieces, 0), 4) AS callback_rate
-FROM rollup_geography_totals t
-LEFT JOIN LATERAL (SELECT county_name FROM zip_counties WHERE county_fips = t.county_fips LIMIT 1) z ON t.county_fips IS NOT NULL;
+FROM rollup_geography_totals t LEFT JOIN counties c ON c.county_fips = t.county_fips;
 
 -- 4. The funnel per partner and mail date (the cohort of pieces dropped that day): mortgages
 -- mailed, pieces, delivered, calls, interested calls, leads, leads handed off.
@@ -75,3 +96,11 @@ FROM mortgages m LEFT JOIN zip_counties z ON z.zip5 = m.property_zip5;
 CREATE OR REPLACE VIEW call_geography AS
 SELECT r.id AS call_id, r.called_at, r.disposition, r.match_method, g.mortgage_id, g.state, g.zip3, g.county_fips, g.county_name
 FROM call_responses r LEFT JOIN mortgage_geography g ON g.mortgage_id = r.mortgage_id;
+
+-- How many mortgages, for how much, each partner sent per closing day (was a materialized view).
+CREATE OR REPLACE VIEW report_mortgages_by_partner_day AS
+SELECT partner, closing_date, mortgages, total_loan_amount FROM rollup_mortgages_by_day;
+
+-- For how many mortgages the county is known, per state and ZIP3.
+CREATE OR REPLACE VIEW report_geography_coverage AS
+SELECT state, zip3, mortgages, county_known, mortgages - county_known AS county_unknown FROM rollup_mortgage_zip3;

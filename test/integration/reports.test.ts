@@ -130,6 +130,15 @@ describe("the reports on hand-built data", () => {
     expect(Number(rows[1]!.p_value)).toBeCloseTo(0.0065066, 5);
   });
 
+  it("the p-value: 0.05 at z = 1.96, 1 at z = 0, 0 far out (no underflow)", async () => {
+    const { rows: [r] } = await pool.query(
+      "SELECT normal_two_sided_p(1.959964) AS a, normal_two_sided_p(-1.959964) AS b, normal_two_sided_p(0) AS c, normal_two_sided_p(40) AS d");
+    expect(r.a).toBeCloseTo(0.05, 6);
+    expect(r.b).toBeCloseTo(0.05, 6);
+    expect(r.c).toBeCloseTo(1, 6);
+    expect(r.d).toBe(0);
+  });
+
   it("delivery-by-partner: a piece delivered twice counts its first delivery, one never delivered counts as mailed", async () => {
     expect(await show("delivery-by-partner")).toEqual([
       { partner: "B", mail_week: "2026-11-02", mailed: 2000, delivered: 0, delivery_rate: "0.0000", median_days: null, p90_days: null },
@@ -275,7 +284,7 @@ describe("refresh and imports", () => {
     const importer = await pool.connect();
     try {
       await refresher.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
-      expect((await refresher.query("SELECT refresh_mail_rollups() AS days")).rows[0].days).toBe(1);
+      expect((await refresher.query("SELECT refresh_mail_rollups() AS pieces")).rows[0].pieces).toBe(10);
       await refresher.query("REFRESH MATERIALIZED VIEW CONCURRENTLY report_imports_health");
       // an import lands meanwhile: production rows of the same and another day, a new import row, a reject
       await importer.query("SET lock_timeout = '2s'");
@@ -295,11 +304,10 @@ describe("refresh and imports", () => {
       // the refresh's snapshot: its 10 pieces, whole
       expect(await funnelOf("2026-11-23")).toEqual([{ partner: "B", mail_date: "2026-11-23", mortgages: 0, pieces: 10, delivered: 0, calls: 0,
         interested: 0, leads: 0, handed_off: 0 }]);
-      // the import's days stayed marked: the next refresh takes them
-      expect((await pool.query("SELECT DISTINCT mail_date FROM report_dirty_days ORDER BY 1")).rows.map((r) => r.mail_date))
-        .toEqual(["2026-11-23", "2026-11-24"]);
+      // the import's pieces stayed marked: the next refresh takes them
+      expect((await pool.query("SELECT count(DISTINCT tracking_code)::int AS n FROM report_dirty_pieces")).rows[0].n).toBe(10);
       const r = await Reports.refreshPending(pool);
-      expect(r).toMatchObject({ ran: true, mailDays: 2 });
+      expect(r).toMatchObject({ ran: true, pieces: 10 });
       expect(await funnelOf("2026-11-23")).toEqual([expect.objectContaining({ pieces: 15 })]);
       expect(await funnelOf("2026-11-24")).toEqual([expect.objectContaining({ pieces: 5 })]);
     } finally {
@@ -312,14 +320,14 @@ describe("refresh and imports", () => {
   it("coalesced: while another session refreshes, a finished import's refresh returns at once and its marks wait for the holder", async () => {
     const holder = await pool.connect();
     try {
-      await holder.query("SELECT pg_advisory_lock(7241865325823966)");
+      await holder.query("SELECT pg_advisory_lock(hashtext('leadpipe'), hashtext('reports-refresh'))");
       await Reports.markStale(pool, ["call_responses"]);
       const t0 = performance.now();
-      expect(await Reports.refreshPending(pool)).toEqual({ ran: false, mailDays: 0, views: [] });
+      expect(await Reports.refreshPending(pool)).toEqual({ ran: false, pieces: 0, views: [] });
       expect(performance.now() - t0).toBeLessThan(500);
       expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBeGreaterThan(0);
     } finally {
-      await holder.query("SELECT pg_advisory_unlock(7241865325823966)");
+      await holder.query("SELECT pg_advisory_unlock(hashtext('leadpipe'), hashtext('reports-refresh'))");
       holder.release();
     }
     const r = await Reports.refreshPending(pool);
@@ -329,8 +337,20 @@ describe("refresh and imports", () => {
     expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBe(0);
   });
 
-  it("a full refresh rebuilds the same rollups the incremental path kept", async () => {
+  it("a full refresh rebuilds the same rollups the incremental path kept (after an address change, an amount change, a delete)", async () => {
+    // B1's property (its pieces 1 and 4001) moves from Beverly Hills to an unknown ZIP; B2's amount changes; C3003's mortgage goes
+    await pool.query("UPDATE mortgages SET property_zip5 = '99998', property_state = 'NV' WHERE mortgage_id = 'B1'");
+    await pool.query("UPDATE mortgages SET loan_amount = 250000 WHERE mortgage_id = 'B2'");
+    await pool.query("UPDATE mail_pieces SET mortgage_id = NULL WHERE mortgage_id = 'C3003'");
+    await pool.query("DELETE FROM mortgages WHERE mortgage_id = 'C3003'");
+    await Reports.refreshPending(pool);
     const incremental = await everyReport();
+    expect(incremental["mortgages-by-partner-day"]).toEqual([
+      { partner: "B", closing_date: null, mortgages: 2000, total_loan_amount: "250000.00" },
+      { partner: "C", closing_date: null, mortgages: 2, total_loan_amount: "0" },
+    ]);
+    expect(incremental["geography-coverage"]).toContainEqual({ state: "NV", zip3: "999", mortgages: 1, county_known: 0, county_unknown: 1 });
+    expect(incremental["callbacks-by-geography"]).toContainEqual(expect.objectContaining({ state: "NV", county_fips: null, pieces: 2 }));
     await Reports.refreshAll(pool, { full: true });
     const full = await everyReport();
     for (const r of Reports.rollupReports()) expect(full[r.name], r.name).toEqual(incremental[r.name]);

@@ -44,7 +44,7 @@ export const mortgagesTarget: Target = {
   ],
   key: ["mortgage_id"],
   insertsByKey: true,
-  views: ["report_mortgages_by_partner_day"],
+  views: [],
   async promote(client, importId, chunkIndex, staged) {
     await client.query(LOCK_BARCODE_CLAIMS, [false]);
     const upsert = async () =>

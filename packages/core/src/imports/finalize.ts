@@ -114,8 +114,13 @@ export async function refreshImportsRejectedBy(deps: Deps, importId: string): Pr
 async function refreshViewsFor(deps: Deps, imp: ImportRow): Promise<void> {
   const spec = Sources.get(imp.source ?? "");
   await Reports.markStale(deps.pool, spec ? [spec.target.kind] : [], spec?.target.views ?? []);
-  const r = await Reports.refreshPending(deps.pool);
-  if (r.ran) deps.log.info("reports refreshed", { importId: imp.id, mailDays: r.mailDays, views: r.views });
+  try {
+    const r = await Reports.refreshPending(deps.pool);
+    if (r.ran) deps.log.info("reports refreshed", { importId: imp.id, pieces: r.pieces, views: r.views });
+  } catch (err) {
+    // The import is complete; its marks stay for the next refresh (another import's, nightly, on demand).
+    deps.log.error("reports refresh failed; the marks wait for the next refresh", { importId: imp.id, err });
+  }
 }
 
 export function reconciliationOf(imp: ImportRow): Reconciliation {

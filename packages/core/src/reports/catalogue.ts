@@ -12,8 +12,10 @@ export interface ReportColumn {
 
 /**
  * How a report stays fresh.
- * - "rollup": a view over rollup tables that the dirty-day triggers mark and refresh_mail_rollups()
- *   rebuilds per mail date (its cost grows with the day's data, not the history).
+ * - "rollup": a view over rollup tables kept by triggers in the importing transaction and folded
+ *   in by the refresh: the mail rollups moved by each dirty piece's new-minus-old facts
+ *   (refresh_mail_rollups), the mortgage rollups by deltas (refresh_mortgage_rollups). The cost
+ *   grows with the day's data, not the history.
  * - "materialized-view": REFRESH MATERIALIZED VIEW CONCURRENTLY after an import of one of the
  *   `staleAfter` kinds ("*": any import), and nightly.
  */
@@ -39,8 +41,9 @@ export interface Report {
 }
 
 const col = (name: string, description: string): ReportColumn => ({ name, description });
-const MAIL_ROLLUPS = { kind: "rollup", rollups: ["rollup_mail_responses", "rollup_mail_delivery", "rollup_mail_geography", "rollup_mail_funnel", "rollup_geography_totals"] } as const;
-const MAIL_SOURCES = ["mail_piece_production", "mail_pieces", "mortgages", "zip_counties", "mail_piece_deliveries", "call_responses", "leads", "lead_handoff_items"];
+const MAIL_ROLLUPS = { kind: "rollup", rollups: ["report_piece_facts", "rollup_mail_responses", "rollup_mail_delivery", "rollup_mail_funnel", "rollup_geography_totals"] } as const;
+const MORTGAGE_ROLLUPS = { kind: "rollup", rollups: ["rollup_mortgages_by_day", "rollup_mortgage_zips", "rollup_mortgage_zip3"] } as const;
+const MAIL_SOURCES = ["mail_piece_production", "mail_pieces", "mortgages", "zip_counties", "counties", "mail_piece_deliveries", "call_responses", "leads", "lead_handoff_items"];
 
 export const reports: readonly Report[] = [
   {
@@ -111,7 +114,7 @@ export const reports: readonly Report[] = [
     columns: [
       col("partner", "the mail partner"),
       col("mail_date", "the day the pieces were mailed"),
-      col("mortgages", "distinct mortgages among the pieces"),
+      col("mortgages", "pieces linked to their mortgage (one piece per mortgage in a drop)"),
       col("pieces", "pieces mailed"),
       col("delivered", "pieces delivered"),
       col("calls", "calls matched to the pieces"),
@@ -287,7 +290,7 @@ export const reports: readonly Report[] = [
       col("county_unknown", "of those, whose ZIP the table does not know"),
     ],
     sources: ["mortgages", "zip_counties"],
-    refresh: { kind: "materialized-view", staleAfter: ["mortgages"] },
+    refresh: MORTGAGE_ROLLUPS,
     orderBy: ["state", "zip3"],
   },
   {
@@ -302,7 +305,7 @@ export const reports: readonly Report[] = [
       col("total_loan_amount", "sum of loan amounts"),
     ],
     sources: ["mortgages"],
-    refresh: { kind: "materialized-view", staleAfter: ["mortgages"] },
+    refresh: MORTGAGE_ROLLUPS,
     orderBy: ["partner", "closing_date"],
   },
   {
@@ -372,7 +375,11 @@ export function markdown(): string {
 }
 
 function refreshText(r: Refresh): string {
-  if (r.kind === "rollup") return "incremental: the mail dates an import touched are rebuilt (rollups), nightly in full";
+  if (r.kind === "rollup") {
+    return r.rollups.includes("rollup_mortgages_by_day")
+      ? "incremental: each import's mortgage deltas folded in (rollups), nightly in full"
+      : "incremental: the pieces an import touched are recomputed and their difference added (rollups), nightly in full";
+  }
   if (r.staleAfter.includes("*")) return "materialized view: after every import, nightly";
   if (r.staleAfter.length === 0) return "materialized view: nightly and on demand";
   return `materialized view: after ${r.staleAfter.join(", ")} imports, nightly`;

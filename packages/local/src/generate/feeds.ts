@@ -9,6 +9,7 @@ import { partnerDDeliveries } from "@leadpipe/core/sources/partner-d-deliveries"
 import { callCenterResponses } from "@leadpipe/core/sources/call-center-responses";
 import type { SourceSpec } from "@leadpipe/core/sources/spec";
 import { rng, seedOf, trackingCodeFor, type Rng } from "./random";
+import { VERSION_A_CALL_SHARE, versionOf } from "./mail-production";
 import type { DayFileWriter } from "./day";
 import { chunkDialect } from "@leadpipe/core/sources/spec";
 
@@ -121,7 +122,9 @@ export async function writeCallResponses(path: string, opts: FeedOptions): Promi
   const dispositions = ["Interested", "interested", "Call Back", "callback", "Not Interested", "not interested", "Not Interested", "DNC", "Do Not Call Request"];
   await writeLines(path, Object.keys(callCenterResponses.columns), ",", async (emit) => {
     for (let i = 0; i < opts.rows; i++) {
-      const id = `${r.pick(FEED_PARTNERS)}-${first + r.int(0, Math.max(0, opts.rows - 1))}`;
+      // version B's creative draws more calls: a call about a version A piece is kept 60% of the time
+      let id = `${r.pick(FEED_PARTNERS)}-${first + r.int(0, Math.max(0, opts.rows - 1))}`;
+      while (versionOf(id) === "A" && !r.chance(VERSION_A_CALL_SHARE)) id = `${r.pick(FEED_PARTNERS)}-${first + r.int(0, Math.max(0, opts.rows - 1))}`;
       const tracking = trackingCodeFor(id);
       const keys = r.int(0, 9);
       const loan = keys <= 6 ? (r.chance(0.2) ? id.toLowerCase().replace("-", " ") : id) : "";
