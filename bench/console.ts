@@ -19,12 +19,14 @@ import { addUser } from "../packages/console/src/auth/store";
 import { ConsoleClient } from "../test/support/console-client";
 import { withPeakRss } from "./harness";
 
-const { values } = parseArgs({ options: {
-  sessions: { type: "string", default: "20" },
-  seconds: { type: "string", default: "60" },
-  imports: { type: "string", default: "100000" },
-  "export-rows": { type: "string", default: "1000000" },
-} });
+const { values } = parseArgs({
+  options: {
+    sessions: { type: "string", default: "20" },
+    seconds: { type: "string", default: "60" },
+    imports: { type: "string", default: "100000" },
+    "export-rows": { type: "string", default: "1000000" },
+  },
+});
 const sessions = Number(values.sessions);
 const seconds = Number(values.seconds);
 const extraImports = Number(values.imports);
@@ -44,13 +46,25 @@ try {
                           created_at, started_at, finished_at)
      SELECT 'bench', 'inbox/bench/' || g, 'e' || g, 'bench-' || g || '.csv', 'partner-b-mortgages', 'COMPLETE', 1000, 990, 10, 990, 0, 0,
             now() - make_interval(mins => g), now() - make_interval(mins => g), now() - make_interval(mins => g) + interval '5 seconds'
-       FROM generate_series(1, $1) g`, [extraImports]);
+       FROM generate_series(1, $1) g`,
+    [extraImports],
+  );
   await platform.pool.query("ANALYZE imports");
   await addUser(platform.pool, "bench", "ops", "a bench password");
   const web = await serveConsole(platform, { port: 0 });
   const withRejects = done.find((r) => (r.rejected ?? 0) > 0)!.id;
-  const pages = ["/", "/imports", "/imports?status=COMPLETE_WITH_ERRORS", `/imports/${withRejects}`, "/reports", "/reports/rejects",
-    "/leads?q=B-100001", "/compliance", "/people?q=Gonzalez", "/audit"];
+  const pages = [
+    "/",
+    "/imports",
+    "/imports?status=COMPLETE_WITH_ERRORS",
+    `/imports/${withRejects}`,
+    "/reports",
+    "/reports/rejects",
+    "/leads?q=B-100001",
+    "/compliance",
+    "/people?q=Gonzalez",
+    "/audit",
+  ];
   const times = new Map<string, number[]>(pages.map((p) => [p, []]));
   const clients: ConsoleClient[] = [];
   for (let i = 0; i < sessions; i++) {
@@ -61,38 +75,54 @@ try {
   }
   const until = Date.now() + seconds * 1000;
   let errors = 0;
-  await Promise.all(clients.map(async (c, k) => {
-    for (let i = k; Date.now() < until; i++) {
-      const p = pages[i % pages.length]!;
-      const t0 = performance.now();
-      const res = await c.get(p);
-      await res.arrayBuffer();
-      if (res.status !== 200) errors++;
-      times.get(p)!.push(performance.now() - t0);
-    }
-  }));
-  const pct = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
-  console.log(`${sessions} sessions × ${seconds} s, ${extraImports.toLocaleString("en-US")} extra imports; non-200 answers: ${errors}`);
+  await Promise.all(
+    clients.map(async (c, k) => {
+      for (let i = k; Date.now() < until; i++) {
+        const p = pages[i % pages.length]!;
+        const t0 = performance.now();
+        const res = await c.get(p);
+        await res.arrayBuffer();
+        if (res.status !== 200) errors++;
+        times.get(p)!.push(performance.now() - t0);
+      }
+    }),
+  );
+  const pct = (xs: number[], q: number) =>
+    [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))] ?? NaN;
+  console.log(
+    `${sessions} sessions × ${seconds} s, ${extraImports.toLocaleString("en-US")} extra imports; non-200 answers: ${errors}`,
+  );
   console.log("| page | requests | p50 ms | p95 ms |\n|---|---|---|---|");
   const all: number[] = [];
   for (const [p, xs] of times) {
     all.push(...xs);
-    console.log(`| ${p.replace(withRejects, "<id>")} | ${xs.length} | ${pct(xs, 0.5).toFixed(1)} | ${pct(xs, 0.95).toFixed(1)} |`);
+    console.log(
+      `| ${p.replace(withRejects, "<id>")} | ${xs.length} | ${pct(xs, 0.5).toFixed(1)} | ${pct(xs, 0.95).toFixed(1)} |`,
+    );
   }
   console.log(`| all | ${all.length} | ${pct(all, 0.5).toFixed(1)} | ${pct(all, 0.95).toFixed(1)} |`);
 
   const c = clients[0]!;
   const token = await c.csrf();
   const t0 = performance.now();
-  const { result: bytes, peakRssMb, startRssMb } = await withPeakRss(async () => {
-    const res = await c.post("/sql/csv", { _csrf: token, sql: `SELECT g, md5(g::text) AS h, now() AS at FROM generate_series(1, ${exportRows}) g` });
+  const {
+    result: bytes,
+    peakRssMb,
+    startRssMb,
+  } = await withPeakRss(async () => {
+    const res = await c.post("/sql/csv", {
+      _csrf: token,
+      sql: `SELECT g, md5(g::text) AS h, now() AS at FROM generate_series(1, ${exportRows}) g`,
+    });
     let n = 0;
     for await (const chunk of res.body!) n += (chunk as Uint8Array).length;
     return n;
   });
   const s = (performance.now() - t0) / 1000;
-  console.log(`\nSQL window CSV export: ${exportRows.toLocaleString("en-US")} rows, ${(bytes / 1e6).toFixed(1)} MB in ${s.toFixed(1)} s ` +
-    `(${Math.round(exportRows / s).toLocaleString("en-US")} rows/s); RSS ${startRssMb} MB at start, peak ${peakRssMb} MB`);
+  console.log(
+    `\nSQL window CSV export: ${exportRows.toLocaleString("en-US")} rows, ${(bytes / 1e6).toFixed(1)} MB in ${s.toFixed(1)} s ` +
+      `(${Math.round(exportRows / s).toLocaleString("en-US")} rows/s); RSS ${startRssMb} MB at start, peak ${peakRssMb} MB`,
+  );
   await web.close();
 } finally {
   await platform.close();

@@ -21,14 +21,24 @@ export interface FebrlRecord {
  * `ssn` declares soc_sec_id as an identifier (as a user would with `--identifiers soc_sec_id`).
  */
 export function readFebrl(file: string, options: { ssn?: boolean } = {}): FebrlRecord[] {
-  const rows = parse(readFileSync(path.join(FEBRL_DIR, file)), { columns: true, trim: true, bom: true, skip_empty_lines: true }) as Record<string, string>[];
+  const rows = parse(readFileSync(path.join(FEBRL_DIR, file)), {
+    columns: true,
+    trim: true,
+    bom: true,
+    skip_empty_lines: true,
+  }) as Record<string, string>[];
   return rows.map((r) => {
     const m = /^rec-(\d+)-/.exec(r.rec_id ?? "");
     if (!m) throw new Error(`${file}: rec_id "${r.rec_id}" is not rec-<n>-org or rec-<n>-dup-<k>`);
     const street = [r.street_number, r.address_1].filter((x) => x).join(" ");
     const input: People.ContactInput = {
-      first_name: r.given_name || null, last_name: r.surname || null, street: street || null,
-      city: r.suburb || null, zip: r.postcode || null, state: r.state || null, dob: r.date_of_birth || null,
+      first_name: r.given_name || null,
+      last_name: r.surname || null,
+      street: street || null,
+      city: r.suburb || null,
+      zip: r.postcode || null,
+      state: r.state || null,
+      dob: r.date_of_birth || null,
     };
     if (options.ssn && r.soc_sec_id) input.ids = { soc_sec_id: r.soc_sec_id };
     return { id: r.rec_id!, person: Number(m[1]), input };

@@ -33,7 +33,10 @@ function run(files: string[], ssn: boolean) {
   const result = People.linkRecords(records, { threshold, sources, maxBroadBlock: Number(arg("broad", "60")) });
   const used = process.cpuUsage(cpu);
   const seconds = (used.user + used.system) / 1e6;
-  const s = People.pairwiseScores(rows.map((r) => r.person), result.clusters);
+  const s = People.pairwiseScores(
+    rows.map((r) => r.person),
+    result.clusters,
+  );
   return { s, seconds, result, rows };
 }
 
@@ -41,15 +44,22 @@ function rules(files: string[], ssn: boolean) {
   const rows = files.flatMap((f) => readFebrl(f, { ssn }));
   const r = People.clusterContacts(rows.map((x) => ({ id: x.id, input: x.input })));
   const ids = new Map(rows.map((x, i) => [x.id, i]));
-  return People.pairwiseScores(rows.map((x) => x.person), r.rows.map((x) => ids.get(x.clusterId)!));
+  return People.pairwiseScores(
+    rows.map((x) => x.person),
+    r.rows.map((x) => ids.get(x.clusterId)!),
+  );
 }
 
-console.log(`threshold ${threshold}\n\n| set | use | SSN declared | records | precision | recall | F1 | EM iterations | blocked pairs | CPU-s |${process.argv.includes("--rules") ? " rules F1 |" : ""}`);
+console.log(
+  `threshold ${threshold}\n\n| set | use | SSN declared | records | precision | recall | F1 | EM iterations | blocked pairs | CPU-s |${process.argv.includes("--rules") ? " rules F1 |" : ""}`,
+);
 console.log(`|---|---|---|---:|---:|---:|---:|---:|---:|---:|${process.argv.includes("--rules") ? "---:|" : ""}`);
 for (const set of SETS) {
   for (const ssn of [false, true]) {
     const { s, seconds, result, rows } = run(set.files, ssn);
     const extra = process.argv.includes("--rules") ? ` ${rules(set.files, ssn).f1.toFixed(4)} |` : "";
-    console.log(`| ${set.name} | ${set.use} | ${ssn ? "yes" : "no"} | ${rows.length.toLocaleString("en-US")} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | **${s.f1.toFixed(4)}** | ${result.model.iterations} | ${result.model.blockedPairs.toLocaleString("en-US")} | ${seconds.toFixed(1)} |${extra}`);
+    console.log(
+      `| ${set.name} | ${set.use} | ${ssn ? "yes" : "no"} | ${rows.length.toLocaleString("en-US")} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | **${s.f1.toFixed(4)}** | ${result.model.iterations} | ${result.model.blockedPairs.toLocaleString("en-US")} | ${seconds.toFixed(1)} |${extra}`,
+    );
   }
 }

@@ -10,14 +10,24 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { copyRows } from "../packages/core/src/copy";
 import { withTransaction } from "../packages/core/src/db";
-import { FEED_PARTNERS, deliverySpecOf, writeCallResponses, writeDeliveries, type Partner } from "../packages/local/src/generate/feeds";
+import {
+  FEED_PARTNERS,
+  deliverySpecOf,
+  writeCallResponses,
+  writeDeliveries,
+  type Partner,
+} from "../packages/local/src/generate/feeds";
 import { trackingCodeFor } from "../packages/local/src/generate/random";
 import { TABLE_HEADER, measure, startBench, tableRow, type Measured } from "./harness";
 import { chunkDialect } from "../packages/core/src/sources/spec";
 
-const { values } = parseArgs({ options: {
-  rows: { type: "string", default: "1000000" }, "chunk-rows": { type: "string", default: "50000" }, partners: { type: "string", default: "A,C" },
-} });
+const { values } = parseArgs({
+  options: {
+    rows: { type: "string", default: "1000000" },
+    "chunk-rows": { type: "string", default: "50000" },
+    partners: { type: "string", default: "A,C" },
+  },
+});
 const rows = Number(values.rows);
 const partners = values.partners.split(",").map((p) => p.trim().toUpperCase()) as Partner[];
 const unknown = partners.filter((p) => !FEED_PARTNERS.includes(p));
@@ -39,7 +49,12 @@ try {
         }
       }
     }
-    await copyRows(client, "mail_pieces", ["tracking_code", "partner", "mortgage_id", "import_id", "source_row", "src_seq"], pieces());
+    await copyRows(
+      client,
+      "mail_pieces",
+      ["tracking_code", "partner", "mortgage_id", "import_id", "source_row", "src_seq"],
+      pieces(),
+    );
   });
   console.error(`loaded ${FEED_PARTNERS.length * rows} mail pieces in ${((Date.now() - t) / 1000).toFixed(1)} s`);
 
@@ -63,11 +78,14 @@ try {
             (SELECT count(*) FROM mail_piece_deliveries)::int AS delivered,
             (SELECT count(*) FROM call_responses WHERE match_method IS NOT NULL)::int AS matched,
             (SELECT count(*) FROM call_responses)::int AS responses,
-            (SELECT count(*) FROM leads)::int AS leads`);
+            (SELECT count(*) FROM leads)::int AS leads`,
+  );
   console.log(TABLE_HEADER);
   for (const m of results) console.log(tableRow(m));
   const s = state.rows[0]!;
-  console.log(`\ndelivery events applied ${s.applied}, pending ${s.pending}; pieces delivered ${s.delivered}; responses matched ${s.matched} of ${s.responses}; leads ${s.leads}`);
+  console.log(
+    `\ndelivery events applied ${s.applied}, pending ${s.pending}; pieces delivered ${s.delivered}; responses matched ${s.matched} of ${s.responses}; leads ${s.leads}`,
+  );
 } finally {
   await bench.close();
 }

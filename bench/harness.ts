@@ -2,7 +2,17 @@
  * What every ingest benchmark does: a local platform in a scratch home, a raw COPY of the file
  * into an unindexed table as the baseline, the file through the whole pipeline, one table row.
  */
-import { createReadStream, mkdtempSync, readSync, openSync, closeSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  createReadStream,
+  mkdtempSync,
+  readSync,
+  openSync,
+  closeSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { spawnSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
@@ -18,7 +28,9 @@ import { median } from "./stats";
  * again with it.
  */
 if (!process.execArgv.includes("--single-threaded-gc")) {
-  const again = spawnSync(process.execPath, ["--single-threaded-gc", ...process.execArgv, ...process.argv.slice(1)], { stdio: "inherit" });
+  const again = spawnSync(process.execPath, ["--single-threaded-gc", ...process.execArgv, ...process.argv.slice(1)], {
+    stdio: "inherit",
+  });
   process.exit(again.status ?? 1);
 }
 
@@ -31,7 +43,12 @@ export interface Bench {
 export async function startBench(chunkRows: number, workers?: number): Promise<Bench> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-"));
   process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? "warn";
-  const platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows, ...(workers ? { workers } : {}), log: () => undefined });
+  const platform = await LocalPlatform.start({
+    home: path.join(tmp, "home"),
+    chunkRows,
+    ...(workers ? { workers } : {}),
+    log: () => undefined,
+  });
   // Nothing is measured while the workers still compile their handlers (a second or two of both cores).
   await platform.workersReady();
   return {
@@ -66,16 +83,31 @@ const literal = (s: string) => `'${s.replaceAll("'", "''")}'`;
  * Seconds to COPY the file's bytes into an unindexed table of text columns (the baseline): a
  * plain table, as the ingest's own tables are, or (`unlogged`) one that skips the write-ahead log.
  */
-export async function rawCopySeconds(platform: LocalPlatform, file: string, dialect: RawCopyDialect = {}, unlogged = false): Promise<number> {
+export async function rawCopySeconds(
+  platform: LocalPlatform,
+  file: string,
+  dialect: RawCopyDialect = {},
+  unlogged = false,
+): Promise<number> {
   const delimiter = dialect.delimiter ?? ",";
-  const options = [`FORMAT csv`, `HEADER true`, `DELIMITER ${literal(delimiter)}`,
-    ...(dialect.quote ? [`QUOTE ${literal(dialect.quote)}`] : []), ...(dialect.encoding ? [`ENCODING ${literal(dialect.encoding)}`] : [])];
+  const options = [
+    `FORMAT csv`,
+    `HEADER true`,
+    `DELIMITER ${literal(delimiter)}`,
+    ...(dialect.quote ? [`QUOTE ${literal(dialect.quote)}`] : []),
+    ...(dialect.encoding ? [`ENCODING ${literal(dialect.encoding)}`] : []),
+  ];
   const cols = Array.from({ length: headerCells(file, delimiter) }, (_, i) => `c${i} text`).join(", ");
-  await platform.pool.query(`DROP TABLE IF EXISTS bench_raw; CREATE ${unlogged ? "UNLOGGED " : ""}TABLE bench_raw (${cols})`);
+  await platform.pool.query(
+    `DROP TABLE IF EXISTS bench_raw; CREATE ${unlogged ? "UNLOGGED " : ""}TABLE bench_raw (${cols})`,
+  );
   const client = await platform.pool.connect();
   const t = Date.now();
   try {
-    await pipeline(createReadStream(file), client.query(copyFrom(`COPY bench_raw FROM STDIN WITH (${options.join(", ")})`)));
+    await pipeline(
+      createReadStream(file),
+      client.query(copyFrom(`COPY bench_raw FROM STDIN WITH (${options.join(", ")})`)),
+    );
   } finally {
     client.release();
   }
@@ -85,13 +117,21 @@ export async function rawCopySeconds(platform: LocalPlatform, file: string, dial
 }
 
 /** Peak RSS of this process (the handlers and the Map's worker threads) while `fn` runs. */
-export async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakRssMb: number; startRssMb: number }> {
+export async function withPeakRss<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; peakRssMb: number; startRssMb: number }> {
   const start = process.memoryUsage.rss();
   let peak = start;
-  const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 100);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 100);
   try {
     const result = await fn();
-    return { result, peakRssMb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6), startRssMb: Math.round(start / 1e6) };
+    return {
+      result,
+      peakRssMb: Math.round(Math.max(peak, process.memoryUsage.rss()) / 1e6),
+      startRssMb: Math.round(start / 1e6),
+    };
   } finally {
     clearInterval(timer);
   }
@@ -160,16 +200,30 @@ export interface Measured {
   imp: ImportRow;
 }
 
-const since = (a: { node: number; postgres: number }, b: { node: number; postgres: number }) => ({ node: b.node - a.node, postgres: b.postgres - a.postgres });
+const since = (a: { node: number; postgres: number }, b: { node: number; postgres: number }) => ({
+  node: b.node - a.node,
+  postgres: b.postgres - a.postgres,
+});
 
 /** Drops the file, waits for its import, checks it read every row, and times it (after the raw COPY of `copyFile`: the same data as CSV when the file is not CSV). */
-export async function measure(platform: LocalPlatform, name: string, file: string, rows: number, dialect: RawCopyDialect = {}, copyFile = file): Promise<Measured> {
+export async function measure(
+  platform: LocalPlatform,
+  name: string,
+  file: string,
+  rows: number,
+  dialect: RawCopyDialect = {},
+  copyFile = file,
+): Promise<Measured> {
   const unloggedCopySeconds = await rawCopySeconds(platform, copyFile, dialect, true);
   const c0 = cpuSeconds(platform);
   const copySeconds = await rawCopySeconds(platform, copyFile, dialect);
   const c1 = cpuSeconds(platform);
   const t = Date.now();
-  const { result: imp, peakRssMb, startRssMb } = await withPeakRss(async () => {
+  const {
+    result: imp,
+    peakRssMb,
+    startRssMb,
+  } = await withPeakRss(async () => {
     const [row] = await platform.waitFor([await platform.drop(file)]);
     return row!;
   });
@@ -178,14 +232,28 @@ export async function measure(platform: LocalPlatform, name: string, file: strin
   if (!["COMPLETE", "COMPLETE_WITH_ERRORS"].includes(imp.status) || imp.rows_read !== rows) {
     throw new Error(`${name}: ingest ended ${imp.status} with ${imp.rows_read} rows: ${imp.status_reason}`);
   }
-  return { name, rows, mb: statSync(file).size / 1e6, copySeconds, unloggedCopySeconds, ingestSeconds, peakRssMb, startRssMb, copyCpu: since(c0, c1), ingestCpu: since(c1, c2), imp };
+  return {
+    name,
+    rows,
+    mb: statSync(file).size / 1e6,
+    copySeconds,
+    unloggedCopySeconds,
+    ingestSeconds,
+    peakRssMb,
+    startRssMb,
+    copyCpu: since(c0, c1),
+    ingestCpu: since(c1, c2),
+    imp,
+  };
 }
 
 const n = (x: number) => Math.round(x).toLocaleString("en-US");
 
-export const TABLE_HEADER = "| file | rows | MB | raw COPY (unindexed table) | leadpipe ingest end to end | ratio | ratio against an unlogged table | peak RSS (node) | CPU s: COPY / ingest (Node + PostgreSQL) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|";
+export const TABLE_HEADER =
+  "| file | rows | MB | raw COPY (unindexed table) | leadpipe ingest end to end | ratio | ratio against an unlogged table | peak RSS (node) | CPU s: COPY / ingest (Node + PostgreSQL) |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|";
 
-const cpu = (c: { node: number; postgres: number }) => `${(c.node + c.postgres).toFixed(1)} (${c.node.toFixed(1)} + ${c.postgres.toFixed(1)})`;
+const cpu = (c: { node: number; postgres: number }) =>
+  `${(c.node + c.postgres).toFixed(1)} (${c.node.toFixed(1)} + ${c.postgres.toFixed(1)})`;
 
 export function tableRow(m: Measured): string {
   const copyRate = m.rows / m.copySeconds;
@@ -204,6 +272,9 @@ export function medianRow(runs: readonly Measured[]): string {
   const copy = m((r) => r.copySeconds);
   const ingest = m((r) => r.ingestSeconds);
   const unlogged = m((r) => r.unloggedCopySeconds);
-  const cpuOf = (f: (r: Measured) => { node: number; postgres: number }) => ({ node: m((r) => f(r).node), postgres: m((r) => f(r).postgres) });
+  const cpuOf = (f: (r: Measured) => { node: number; postgres: number }) => ({
+    node: m((r) => f(r).node),
+    postgres: m((r) => f(r).postgres),
+  });
   return `| **median of ${runs.length}** | ${n(rows)} | ${first.mb.toFixed(0)} | ${n(rows / copy)} rows/s (${copy.toFixed(1)} s) | ${n(rows / ingest)} rows/s (${ingest.toFixed(1)} s) | **${m((r) => r.copySeconds / r.ingestSeconds).toFixed(2)}** | ${m((r) => r.unloggedCopySeconds / r.ingestSeconds).toFixed(2)} (COPY ${unlogged.toFixed(1)} s) | ${n(m((r) => r.peakRssMb))} MB | ${cpu(cpuOf((r) => r.copyCpu))} / ${cpu(cpuOf((r) => r.ingestCpu))} |`;
 }

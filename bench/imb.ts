@@ -62,15 +62,27 @@ const tryParseRate = measure(CODES, ROUNDS, (index) => {
   const result = Imb.tryParse(bars[index]);
   return result.ok ? result.tracking.length : 0;
 });
-const bwipRate = measure(BWIP_SAMPLE, 1, (index) => bwipjs.raw("onecode", trackings[index]! + routings[index], {}).length);
+const bwipRate = measure(
+  BWIP_SAMPLE,
+  1,
+  (index) => bwipjs.raw("onecode", trackings[index]! + routings[index], {}).length,
+);
 
 const format = (rate: number) => Math.round(rate).toLocaleString("en-US");
 const ratio = (rate: number) => `${Math.round(rate / bwipRate).toLocaleString("en-US")}×`;
 
-console.log(`Node ${process.version}, ${CODES.toLocaleString("en-US")} random codes (routing 0/5/9/11 digits), one core\n`);
+console.log(
+  `Node ${process.version}, ${CODES.toLocaleString("en-US")} random codes (routing 0/5/9/11 digits), one core\n`,
+);
 console.log("| operation | codes | ops/s | vs bwip-js encode |");
 console.log("|---|---:|---:|---:|");
-console.log(`| Imb.encode(tracking, routing) | ${CODES.toLocaleString("en-US")} × ${ROUNDS} | ${format(encodeRate)} | ${ratio(encodeRate)} |`);
-console.log(`| Imb.decode(bars) | ${CODES.toLocaleString("en-US")} × ${ROUNDS} | ${format(decodeRate)} | ${ratio(decodeRate)} |`);
-console.log(`| Imb.tryParse(bars) | ${CODES.toLocaleString("en-US")} × ${ROUNDS} | ${format(tryParseRate)} | ${ratio(tryParseRate)} |`);
+console.log(
+  `| Imb.encode(tracking, routing) | ${CODES.toLocaleString("en-US")} × ${ROUNDS} | ${format(encodeRate)} | ${ratio(encodeRate)} |`,
+);
+console.log(
+  `| Imb.decode(bars) | ${CODES.toLocaleString("en-US")} × ${ROUNDS} | ${format(decodeRate)} | ${ratio(decodeRate)} |`,
+);
+console.log(
+  `| Imb.tryParse(bars) | ${CODES.toLocaleString("en-US")} × ${ROUNDS} | ${format(tryParseRate)} | ${ratio(tryParseRate)} |`,
+);
 console.log(`| bwip-js raw("onecode") encode | ${BWIP_SAMPLE.toLocaleString("en-US")} | ${format(bwipRate)} | 1× |`);

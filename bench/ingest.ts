@@ -17,8 +17,10 @@ import { TABLE_HEADER, measure, medianRow, startBench, tableRow, type Measured }
 
 const { values } = parseArgs({
   options: {
-    rows: { type: "string", default: "1000000" }, "chunk-rows": { type: "string", default: "50000" },
-    workers: { type: "string" }, repeat: { type: "string", default: "1" },
+    rows: { type: "string", default: "1000000" },
+    "chunk-rows": { type: "string", default: "50000" },
+    workers: { type: "string" },
+    repeat: { type: "string", default: "1" },
   },
 });
 const rows = Number(values.rows);
@@ -41,11 +43,17 @@ try {
     try {
       const m = await measure(bench.platform, "partner-b-mortgages", file, rows);
       if (m.imp.status !== "COMPLETE") throw new Error(`ingest ended ${m.imp.status}: ${m.imp.status_reason}`);
-      const steps = Object.entries(m.imp.step_timings).map(([k, v]) => `${k} ${((v.ms ?? 0) / 1000).toFixed(1)} s`).join(", ");
+      const steps = Object.entries(m.imp.step_timings)
+        .map(([k, v]) => `${k} ${((v.ms ?? 0) / 1000).toFixed(1)} s`)
+        .join(", ");
       const chunkMs = await bench.platform.pool.query<{ n: number; avg: number; max: number }>(
-        "SELECT count(*)::int AS n, avg(duration_ms)::int AS avg, max(duration_ms) AS max FROM import_chunks WHERE import_id = $1", [m.imp.id]);
+        "SELECT count(*)::int AS n, avg(duration_ms)::int AS avg, max(duration_ms) AS max FROM import_chunks WHERE import_id = $1",
+        [m.imp.id],
+      );
       runs.push(m);
-      notes.push(`run ${i + 1} steps: ${steps}; ${chunkMs.rows[0]!.n} chunks, ${chunkMs.rows[0]!.avg} ms average, ${chunkMs.rows[0]!.max} ms slowest`);
+      notes.push(
+        `run ${i + 1} steps: ${steps}; ${chunkMs.rows[0]!.n} chunks, ${chunkMs.rows[0]!.avg} ms average, ${chunkMs.rows[0]!.max} ms slowest`,
+      );
       if (repeat > 1) console.error(tableRow(m));
     } finally {
       await bench.close();

@@ -19,12 +19,25 @@ import { once } from "node:events";
 import { writePartnerB } from "../packages/local/src/generate/partner-b";
 import { writeBarcodeMap, writePartnerA, writePartnerC, writePartnerD } from "../packages/local/src/generate/partners";
 import { readSheetRows } from "../packages/core/src/xlsx/read";
-import { TABLE_HEADER, measure, startBench, tableRow, withPeakRss, type Bench, type Measured, type RawCopyDialect } from "./harness";
+import {
+  TABLE_HEADER,
+  measure,
+  startBench,
+  tableRow,
+  withPeakRss,
+  type Bench,
+  type Measured,
+  type RawCopyDialect,
+} from "./harness";
 
-const { values } = parseArgs({ options: {
-  rows: { type: "string", default: "1000000" }, "xlsx-rows": { type: "string", default: "50000,200000" }, "chunk-rows": { type: "string", default: "50000" },
-  only: { type: "string" },
-} });
+const { values } = parseArgs({
+  options: {
+    rows: { type: "string", default: "1000000" },
+    "xlsx-rows": { type: "string", default: "50000,200000" },
+    "chunk-rows": { type: "string", default: "50000" },
+    only: { type: "string" },
+  },
+});
 const runMemory = values.only !== "ingest";
 const runIngest = values.only !== "memory";
 const rows = Number(values.rows);
@@ -35,7 +48,8 @@ const day = "2026-11-20";
 async function sheetAsCsv(xlsx: string, csv: string): Promise<void> {
   const out = createWriteStream(csv);
   await readSheetRows(createReadStream(xlsx), async (cells) => {
-    if (!out.write(cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",") + "\n")) await once(out, "drain");
+    if (!out.write(cells.map((c) => (/[",\r\n]/.test(c) ? `"${c.replaceAll('"', '""')}"` : c)).join(",") + "\n"))
+      await once(out, "drain");
   });
   out.end();
   await once(out, "finish");
@@ -51,14 +65,44 @@ interface Case {
 }
 
 const cases: Case[] = [
-  ...xlsxRows.map((n, i): Case => ({
-    name: "partner A (XLSX)", fileName: `partner-a-mortgages-${day}-${n}.xlsx`, rows: n, dialect: {}, xlsx: true,
-    write: (file) => writePartnerA(file, { day, rows: n, startId: 1_000_000 * (i + 1) }),
-  })),
-  { name: "partner B (CSV)", fileName: `partner-b-mortgages-${day}.csv`, rows, dialect: {}, write: (file) => writePartnerB(file, { day, rows }) },
-  { name: "partner C (CSV ; Windows-1252)", fileName: `partner-c-mortgages-${day}.csv`, rows, dialect: { delimiter: ";", encoding: "WIN1252" }, write: (file) => writePartnerC(file, { day, rows }) },
-  { name: "partner D (CSV \\| single quotes)", fileName: `partner-d-mortgages-${day}.txt`, rows, dialect: { delimiter: "|", quote: "'" }, write: (file) => writePartnerD(file, { day, rows }) },
-  { name: "barcode map (partner B)", fileName: `partner-b-barcodes-${day}.csv`, rows, dialect: {}, write: (file) => writeBarcodeMap(file, "B", { day, rows }) },
+  ...xlsxRows.map(
+    (n, i): Case => ({
+      name: "partner A (XLSX)",
+      fileName: `partner-a-mortgages-${day}-${n}.xlsx`,
+      rows: n,
+      dialect: {},
+      xlsx: true,
+      write: (file) => writePartnerA(file, { day, rows: n, startId: 1_000_000 * (i + 1) }),
+    }),
+  ),
+  {
+    name: "partner B (CSV)",
+    fileName: `partner-b-mortgages-${day}.csv`,
+    rows,
+    dialect: {},
+    write: (file) => writePartnerB(file, { day, rows }),
+  },
+  {
+    name: "partner C (CSV ; Windows-1252)",
+    fileName: `partner-c-mortgages-${day}.csv`,
+    rows,
+    dialect: { delimiter: ";", encoding: "WIN1252" },
+    write: (file) => writePartnerC(file, { day, rows }),
+  },
+  {
+    name: "partner D (CSV \\| single quotes)",
+    fileName: `partner-d-mortgages-${day}.txt`,
+    rows,
+    dialect: { delimiter: "|", quote: "'" },
+    write: (file) => writePartnerD(file, { day, rows }),
+  },
+  {
+    name: "barcode map (partner B)",
+    fileName: `partner-b-barcodes-${day}.csv`,
+    rows,
+    dialect: {},
+    write: (file) => writeBarcodeMap(file, "B", { day, rows }),
+  },
 ];
 
 const MB = 1e6;
@@ -75,8 +119,10 @@ async function workbookStepsMemory(platform: Bench["platform"], file: string, ro
     return platform.invoke("stage", { importId }) as Promise<{ chunks: unknown[] }>;
   });
   const size = statSync(file).size / MB;
-  return `| ${rows.toLocaleString("en-US")} | ${size.toFixed(0)} MB | ${validate.startRssMb} → ${validate.peakRssMb} MB (+${validate.peakRssMb - validate.startRssMb}) | ` +
-    `${stage.startRssMb} → ${stage.peakRssMb} MB (+${stage.peakRssMb - stage.startRssMb}), ${stage.result.chunks.length} chunks |`;
+  return (
+    `| ${rows.toLocaleString("en-US")} | ${size.toFixed(0)} MB | ${validate.startRssMb} → ${validate.peakRssMb} MB (+${validate.peakRssMb - validate.startRssMb}) | ` +
+    `${stage.startRssMb} → ${stage.peakRssMb} MB (+${stage.peakRssMb - stage.startRssMb}), ${stage.result.chunks.length} chunks |`
+  );
 }
 
 const bench = await startBench(Number(values["chunk-rows"]));
@@ -93,7 +139,10 @@ try {
     files.set(c, file);
   }
   if (runMemory) {
-    const lines = ["| workbook rows | size | Validate (ZIP guard): RSS before → peak | Checksum + Stage: RSS before → peak |", "|---:|---:|---:|---:|"];
+    const lines = [
+      "| workbook rows | size | Validate (ZIP guard): RSS before → peak | Checksum + Stage: RSS before → peak |",
+      "|---:|---:|---:|---:|",
+    ];
     for (const c of cases.filter((x) => x.xlsx)) {
       lines.push(await workbookStepsMemory(bench.platform, files.get(c)!, c.rows));
       console.error(lines.at(-1));
@@ -104,17 +153,25 @@ try {
     const file = files.get(c)!;
     const copyFile = c.xlsx ? `${file}.csv` : file;
     const m = await measure(bench.platform, c.name, file, c.rows, c.dialect, copyFile);
-    if (m.imp.status !== "COMPLETE") throw new Error(`${c.fileName}: ingest ended ${m.imp.status}: ${m.imp.status_reason}`);
+    if (m.imp.status !== "COMPLETE")
+      throw new Error(`${c.fileName}: ingest ended ${m.imp.status}: ${m.imp.status_reason}`);
     results.push(m);
     console.error(tableRow(m));
   }
   if (runIngest) {
-    const linked = await bench.platform.pool.query<{ partner: string; n: number }>("SELECT partner, count(*)::int AS n FROM mail_pieces GROUP BY 1 ORDER BY 1");
+    const linked = await bench.platform.pool.query<{ partner: string; n: number }>(
+      "SELECT partner, count(*)::int AS n FROM mail_pieces GROUP BY 1 ORDER BY 1",
+    );
     console.log(TABLE_HEADER);
     for (const m of results) console.log(tableRow(m));
     console.log("\n| file | rows | RSS when dropped | peak RSS | growth |\n|---|---:|---:|---:|---:|");
-    for (const m of results) console.log(`| ${m.name} | ${m.rows.toLocaleString("en-US")} | ${m.startRssMb} MB | ${m.peakRssMb} MB | +${m.peakRssMb - m.startRssMb} MB |`);
-    console.log(`\nmail pieces linked: ${linked.rows.map((r) => `${r.partner} ${r.n.toLocaleString("en-US")}`).join(", ")}`);
+    for (const m of results)
+      console.log(
+        `| ${m.name} | ${m.rows.toLocaleString("en-US")} | ${m.startRssMb} MB | ${m.peakRssMb} MB | +${m.peakRssMb - m.startRssMb} MB |`,
+      );
+    console.log(
+      `\nmail pieces linked: ${linked.rows.map((r) => `${r.partner} ${r.n.toLocaleString("en-US")}`).join(", ")}`,
+    );
   }
 } finally {
   await bench.close();

@@ -25,9 +25,15 @@ try {
   let n = 0;
   for (const r of syntheticPeople({ people: Math.ceil(records / 1.5), seed: "memory" })) {
     if (n === records) break;
-    slice.push(People.recordRow(People.standardizeContact(r.input, new Date("2026-01-01")), {
-      source_kind: "contacts", source_key: r.id, import_id: IMPORT, source_row: n + 2, src_seq: String(n + 2),
-    }));
+    slice.push(
+      People.recordRow(People.standardizeContact(r.input, new Date("2026-01-01")), {
+        source_kind: "contacts",
+        source_key: r.id,
+        import_id: IMPORT,
+        source_row: n + 2,
+        src_seq: String(n + 2),
+      }),
+    );
     n++;
     if (slice.length === 20_000) {
       await People.upsertRecords(pool, slice);
@@ -49,8 +55,17 @@ try {
   const r = await People.resolveImport({ pool }, IMPORT, undefined, { batchSize });
   clearInterval(timer);
   const mb = (b: number) => `${Math.round(b / 2 ** 20)} MB`;
-  process.stdout.write(`${JSON.stringify({ records: r.records, batch: batchSize, persons: r.created, seconds: (Date.now() - started) / 1000,
-    heapBefore: mb(base.heapUsed), peakHeap: mb(heap), peakRss: mb(rss) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({
+      records: r.records,
+      batch: batchSize,
+      persons: r.created,
+      seconds: (Date.now() - started) / 1000,
+      heapBefore: mb(base.heapUsed),
+      peakHeap: mb(heap),
+      peakRss: mb(rss),
+    })}\n`,
+  );
 } finally {
   await pool.end();
   await pg.stop();

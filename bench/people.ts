@@ -34,7 +34,10 @@ const arg = (name: string, fallback: string) => {
 /** Contacts the worker warms up on (a sample of the existing people). */
 const WARM_UP = 10_000;
 /** CPU seconds of this process since `from` (the machine is shared: wall time depends on the load, CPU time much less). */
-const cpuOf = (from: NodeJS.CpuUsage) => { const u = process.cpuUsage(from); return (u.user + u.system) / 1e6; };
+const cpuOf = (from: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1e6;
+};
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 function accuracy(people: number) {
@@ -57,7 +60,9 @@ function accuracy(people: number) {
   const predicted = truth.map((_t, i) => matcher.find(i));
   const s = People.pairwiseScores(truth, predicted);
   const clusters = new Set(predicted).size;
-  console.log(`| ${fmt(people)} | rules | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${matcher.oversized.size} |`);
+  console.log(
+    `| ${fmt(people)} | rules | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${matcher.oversized.size} |`,
+  );
 }
 
 /** The same people through the Fellegi–Sunter model (People.linkRecords): standardize, train (EM) and link in one batch. */
@@ -77,8 +82,10 @@ function modelAccuracy(people: number) {
   const cpuSeconds = cpuOf(cpu);
   const s = People.pairwiseScores(truth, result.clusters);
   const clusters = new Set(result.clusters).size;
-  console.log(`| ${fmt(people)} | Fellegi–Sunter | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${result.blocks.oversized} |` +
-    ` EM ${result.model.iterations} iterations over ${fmt(result.model.blockedPairs)} pairs, RSS ${fmt(process.memoryUsage().rss / 2 ** 20)} MB`);
+  console.log(
+    `| ${fmt(people)} | Fellegi–Sunter | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${result.blocks.oversized} |` +
+      ` EM ${result.model.iterations} iterations over ${fmt(result.model.blockedPairs)} pairs, RSS ${fmt(process.memoryUsage().rss / 2 ** 20)} MB`,
+  );
 }
 
 /** A full garbage collection (the generator builds every true person up front: what it leaves behind is not what is measured). */
@@ -92,7 +99,8 @@ async function incremental(base: number, fresh: number, threads: number) {
   let total = 0;
   // A sample of the existing people's contacts, for the worker to warm up on while the rest load.
   const sample: People.ContactInput[] = [];
-  for (const r of syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" })) if (total++ < WARM_UP) sample.push(r.input);
+  for (const r of syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" }))
+    if (total++ < WARM_UP) sample.push(r.input);
   const cut = total - fresh;
   const truth = new Int32Array(total);
   const matcher = new People.Matcher();
@@ -100,7 +108,8 @@ async function incremental(base: number, fresh: number, threads: number) {
   // The worker starts while the existing records load, as a caller that loads its population first can start it, and
   // warms up on a sample of them (--cold-worker: started when the clock starts, no warm-up; it loads in ~0.2 s built,
   // ~0.8 s under tsx, and then standardizes at under half its speed until its code is compiled).
-  const worker = threads > 1 && !process.argv.includes("--cold-worker") ? new People.ProfileWorker({ warmUp: sample }) : undefined;
+  const worker =
+    threads > 1 && !process.argv.includes("--cold-worker") ? new People.ProfileWorker({ warmUp: sample }) : undefined;
   const t0 = performance.now();
   let i = 0;
   for (; i < cut; i++) {
@@ -118,7 +127,10 @@ async function incremental(base: number, fresh: number, threads: number) {
   const cpu = process.cpuUsage();
   if (threads > 1) {
     // Block keys hashed on the worker too: this thread only looks them up.
-    for await (const { profiles, keys, keyStarts } of People.standardizedBatches(newRows.map((r) => r.input), { worker })) {
+    for await (const { profiles, keys, keyStarts } of People.standardizedBatches(
+      newRows.map((r) => r.input),
+      { worker },
+    )) {
       for (let k = 0; k < profiles.length; k++) matcher.addKeyed(profiles[k]!, keys, keyStarts[k]!, keyStarts[k + 1]!);
     }
   } else {
@@ -126,8 +138,13 @@ async function incremental(base: number, fresh: number, threads: number) {
   }
   const seconds = (performance.now() - t1) / 1000;
   const cpuSeconds = cpuOf(cpu);
-  const s = People.pairwiseScores(truth, Array.from({ length: total }, (_x, k) => matcher.find(k)));
-  console.log(`| ${fmt(cut)} records → ${fmt(golden)} golden (built in ${built.toFixed(1)} s) | ${fmt(fresh)} | ${threads} | ${seconds.toFixed(2)} s | ${fmt(fresh / seconds)} | ${fmt(fresh / cpuSeconds)} | ${s.f1.toFixed(4)} | ${fmt(process.memoryUsage().rss / 2 ** 20)} MB |`);
+  const s = People.pairwiseScores(
+    truth,
+    Array.from({ length: total }, (_x, k) => matcher.find(k)),
+  );
+  console.log(
+    `| ${fmt(cut)} records → ${fmt(golden)} golden (built in ${built.toFixed(1)} s) | ${fmt(fresh)} | ${threads} | ${seconds.toFixed(2)} s | ${fmt(fresh / seconds)} | ${fmt(fresh / cpuSeconds)} | ${s.f1.toFixed(4)} | ${fmt(process.memoryUsage().rss / 2 ** 20)} MB |`,
+  );
 }
 
 /** resolveImport of an import of `fresh` new rows against the records of `base` people already resolved. */
@@ -139,20 +156,33 @@ async function databasePath(base: number, fresh: number) {
     await migrate(pool);
     const all = [...syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" })];
     const imports = [all.slice(0, all.length - fresh), all.slice(all.length - fresh)];
-    console.log("\n| import | records | land (upsert) | resolve | records/s resolved (wall) | CPU-s: this process / PostgreSQL | created | attached | merged | links |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    console.log(
+      "\n| import | records | land (upsert) | resolve | records/s resolved (wall) | CPU-s: this process / PostgreSQL | created | attached | merged | links |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    );
     for (const [n, records] of imports.entries()) {
       const importId = `00000000-0000-4000-8000-${String(n + 1).padStart(12, "0")}`;
       const t0 = performance.now();
-      await People.upsertRecords(pool, records.map((r, i) => People.recordRow(People.standardizeContact(r.input), {
-        source_kind: "contacts", source_key: r.id, import_id: importId, source_row: i + 2, src_seq: ((BigInt(n + 1) << 32n) + BigInt(i + 2)).toString(),
-      })));
+      await People.upsertRecords(
+        pool,
+        records.map((r, i) =>
+          People.recordRow(People.standardizeContact(r.input), {
+            source_kind: "contacts",
+            source_key: r.id,
+            import_id: importId,
+            source_row: i + 2,
+            src_seq: ((BigInt(n + 1) << 32n) + BigInt(i + 2)).toString(),
+          }),
+        ),
+      );
       const landed = (performance.now() - t0) / 1000;
       const t1 = performance.now();
       const cpu = process.cpuUsage();
       const pgCpu = postgresCpuSeconds(pg.dataDir);
       const r = await People.resolveImport({ pool }, importId);
       const seconds = (performance.now() - t1) / 1000;
-      console.log(`| ${n === 0 ? "existing" : "new rows"} | ${fmt(records.length)} | ${landed.toFixed(1)} s | ${seconds.toFixed(1)} s | ${fmt(records.length / seconds)} | ${cpuOf(cpu).toFixed(1)} / ${(postgresCpuSeconds(pg.dataDir) - pgCpu).toFixed(1)} | ${fmt(r.created)} | ${fmt(r.attached)} | ${fmt(r.merged)} | ${fmt(r.links)} |`);
+      console.log(
+        `| ${n === 0 ? "existing" : "new rows"} | ${fmt(records.length)} | ${landed.toFixed(1)} s | ${seconds.toFixed(1)} s | ${fmt(records.length / seconds)} | ${cpuOf(cpu).toFixed(1)} / ${(postgresCpuSeconds(pg.dataDir) - pgCpu).toFixed(1)} | ${fmt(r.created)} | ${fmt(r.attached)} | ${fmt(r.merged)} | ${fmt(r.links)} |`,
+      );
     }
   } finally {
     await pool.end();
@@ -162,14 +192,21 @@ async function databasePath(base: number, fresh: number) {
 }
 
 const engines = arg("model", "rules,fs").split(",");
-console.log("| people | engine | records | clusters | precision | recall | F1 | records/s (wall) | records/CPU-s | oversized blocks |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-for (const n of arg("people", "10000,1000000").split(",").map(Number).filter((n) => n > 0)) {
+console.log(
+  "| people | engine | records | clusters | precision | recall | F1 | records/s (wall) | records/CPU-s | oversized blocks |\n|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+);
+for (const n of arg("people", "10000,1000000")
+  .split(",")
+  .map(Number)
+  .filter((n) => n > 0)) {
   if (engines.includes("rules")) accuracy(n);
   if (engines.includes("fs")) modelAccuracy(n);
 }
 const [base, fresh] = arg("incremental", "1000000:100000").split(":").map(Number) as [number, number];
 if (base > 0) {
-  console.log("\n| existing | new rows | threads | time | new rows/s (wall) | new rows/CPU-s | F1 (all) | RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|");
+  console.log(
+    "\n| existing | new rows | threads | time | new rows/s (wall) | new rows/CPU-s | F1 (all) | RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|",
+  );
   await incremental(base, fresh, Number(arg("threads", "2")));
 }
 const [dbBase, dbFresh] = arg("resolve", "0:0").split(":").map(Number) as [number, number];

@@ -21,10 +21,13 @@ import type { Transport } from "../packages/core/src/pullers/transport";
 import { FTP_USER, SFTP_USER, startSshd, startVsftpd } from "../test/support/peers";
 import { median } from "./stats";
 
-const { values } = parseArgs({ options: { mb: { type: "string", default: "1024" }, runs: { type: "string", default: "3" } } });
+const { values } = parseArgs({
+  options: { mb: { type: "string", default: "1024" }, runs: { type: "string", default: "3" } },
+});
 const MB = Number(values.mb);
 const RUNS = Number(values.runs);
-if (!Number.isInteger(MB) || MB < 1 || !Number.isInteger(RUNS) || RUNS < 1) throw new Error("--mb and --runs must be positive whole numbers");
+if (!Number.isInteger(MB) || MB < 1 || !Number.isInteger(RUNS) || RUNS < 1)
+  throw new Error("--mb and --runs must be positive whole numbers");
 const bytes = MB * 1024 * 1024;
 
 function writeFile(file: string): void {
@@ -41,7 +44,9 @@ async function ours(t: Transport): Promise<{ seconds: number; peakRssMb: number 
   const [entry] = (await t.list()).filter((e) => e.name === "big.bin");
   const base = process.memoryUsage().rss;
   let peak = base;
-  const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 50);
   const started = process.hrtime.bigint();
   const counter = hashingCounter(entry!.size);
   await pipeline(await t.read(entry!), counter, new Writable({ highWaterMark: 1 << 20, write: (_c, _e, cb) => cb() }));
@@ -66,40 +71,94 @@ try {
   const ftpFile = path.join(ftpd.dir, "big.bin");
   writeFile(ftpFile);
 
-  const sftp = sftpTransport({ host: "127.0.0.1", port: sshd.port, username: SFTP_USER, privateKey: (await import("node:fs")).readFileSync(sshd.clientKeyFile),
-    hostKey: sshd.hostKeyFingerprint, dir: sshd.dir });
-  const ftps = ftpsTransport({ host: "127.0.0.1", port: ftpd.explicitPort, username: FTP_USER, password: ftpd.password, tls: "explicit",
-    caFile: ftpd.caFile, dir: ftpd.dir });
+  const sftp = sftpTransport({
+    host: "127.0.0.1",
+    port: sshd.port,
+    username: SFTP_USER,
+    privateKey: (await import("node:fs")).readFileSync(sshd.clientKeyFile),
+    hostKey: sshd.hostKeyFingerprint,
+    dir: sshd.dir,
+  });
+  const ftps = ftpsTransport({
+    host: "127.0.0.1",
+    port: ftpd.explicitPort,
+    username: FTP_USER,
+    password: ftpd.password,
+    tls: "explicit",
+    caFile: ftpd.caFile,
+    dir: ftpd.dir,
+  });
   const rows: string[] = [];
   const row = (what: string, ourS: number[], baseS: number[], peak: number[], baseline: string) => {
     const o = median(ourS);
     const b = median(baseS);
-    rows.push(`| ${what} | ${MB} MB | ${o.toFixed(2)} s (${(MB / o).toFixed(0)} MB/s) | ${baseline}: ${b.toFixed(2)} s (${(MB / b).toFixed(0)} MB/s) | ${(b / o).toFixed(2)} | ${Math.max(...peak).toFixed(0)} MB |`);
+    rows.push(
+      `| ${what} | ${MB} MB | ${o.toFixed(2)} s (${(MB / o).toFixed(0)} MB/s) | ${baseline}: ${b.toFixed(2)} s (${(MB / b).toFixed(0)} MB/s) | ${(b / o).toFixed(2)} | ${Math.max(...peak).toFixed(0)} MB |`,
+    );
   };
 
-  const sftpOurs: number[] = [], sftpBase: number[] = [], sftpPeak: number[] = [];
+  const sftpOurs: number[] = [],
+    sftpBase: number[] = [],
+    sftpPeak: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await ours(sftp);
     sftpOurs.push(r.seconds);
     sftpPeak.push(r.peakRssMb);
-    sftpBase.push(timed("sftp", ["-q", "-i", sshd.clientKeyFile, "-P", String(sshd.port), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-      "-b", "-", `${SFTP_USER}@127.0.0.1`], `get ${sftpFile} /dev/null\n`));
+    sftpBase.push(
+      timed(
+        "sftp",
+        [
+          "-q",
+          "-i",
+          sshd.clientKeyFile,
+          "-P",
+          String(sshd.port),
+          "-o",
+          "StrictHostKeyChecking=no",
+          "-o",
+          "UserKnownHostsFile=/dev/null",
+          "-b",
+          "-",
+          `${SFTP_USER}@127.0.0.1`,
+        ],
+        `get ${sftpFile} /dev/null\n`,
+      ),
+    );
   }
   await sftp.close();
   row("SFTP (ssh2, 16 × 64 kB reads in flight, TCP_NODELAY) + sha256", sftpOurs, sftpBase, sftpPeak, "OpenSSH sftp");
 
-  const ftpsOurs: number[] = [], ftpsBase: number[] = [], ftpsPeak: number[] = [];
+  const ftpsOurs: number[] = [],
+    ftpsBase: number[] = [],
+    ftpsPeak: number[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await ours(ftps);
     ftpsOurs.push(r.seconds);
     ftpsPeak.push(r.peakRssMb);
-    ftpsBase.push(timed("curl", ["-sS", "--ssl-reqd", "--cacert", ftpd.caFile, "-K", "-", "-o", "/dev/null",
-      `ftp://127.0.0.1:${ftpd.explicitPort}/big.bin`], `user = "${FTP_USER}:${ftpd.password}"\n`));
+    ftpsBase.push(
+      timed(
+        "curl",
+        [
+          "-sS",
+          "--ssl-reqd",
+          "--cacert",
+          ftpd.caFile,
+          "-K",
+          "-",
+          "-o",
+          "/dev/null",
+          `ftp://127.0.0.1:${ftpd.explicitPort}/big.bin`,
+        ],
+        `user = "${FTP_USER}:${ftpd.password}"\n`,
+      ),
+    );
   }
   await ftps.close();
   row("FTPS explicit TLS (basic-ftp) + sha256", ftpsOurs, ftpsBase, ftpsPeak, "curl");
 
-  console.log(`\nmedian of ${RUNS} runs, loopback, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`);
+  console.log(
+    `\nmedian of ${RUNS} runs, loopback, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`,
+  );
   console.log("| transport | file | leadpipe | baseline | ratio | peak RSS growth |\n|---|---|---|---|---|---|");
   for (const r of rows) console.log(r);
 } finally {

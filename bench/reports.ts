@@ -18,14 +18,22 @@ import { parseArgs } from "node:util";
 import { createPool, migrate, Reports } from "@leadpipe/core";
 import { startPostgres } from "../packages/local/src/postgres";
 
-const { values } = parseArgs({ options: {
-  scale: { type: "string", default: "1" }, runs: { type: "string", default: "30" }, "mail-days": { type: "string", default: "330" },
-} });
+const { values } = parseArgs({
+  options: {
+    scale: { type: "string", default: "1" },
+    runs: { type: "string", default: "30" },
+    "mail-days": { type: "string", default: "330" },
+  },
+});
 const scale = Number(values.scale);
 const runs = Number(values.runs);
 const N = {
-  mortgages: Math.round(10_000_000 * scale), pieces: Math.round(10_000_000 * scale), deliveries: Math.round(8_000_000 * scale),
-  calls: Math.round(2_000_000 * scale), imports: Math.max(10, Math.round(2000 * scale)), rejects: Math.round(200_000 * scale),
+  mortgages: Math.round(10_000_000 * scale),
+  pieces: Math.round(10_000_000 * scale),
+  deliveries: Math.round(8_000_000 * scale),
+  calls: Math.round(2_000_000 * scale),
+  imports: Math.max(10, Math.round(2000 * scale)),
+  rejects: Math.round(200_000 * scale),
 };
 /**
  * Mail dates the pieces are spread over. At scale 1, 330 dates give 30k pieces per date, about a
@@ -71,24 +79,32 @@ try {
       SELECT (row_number() OVER (ORDER BY zip5) - 1)::int AS i, zip5, state FROM zip_counties`);
     await q("ALTER TABLE bench_zips ADD PRIMARY KEY (i)");
     await q("ANALYZE bench_zips");
-    const { rows: [{ n: zips }] } = await q("SELECT count(*)::int AS n FROM bench_zips");
+    const {
+      rows: [{ n: zips }],
+    } = await q("SELECT count(*)::int AS n FROM bench_zips");
     // one mortgage in 20 has a ZIP the table does not know
     step("mortgages");
     await q(
       `INSERT INTO mortgages (mortgage_id, partner, property_state, property_zip5, loan_amount, closing_date, import_id, source_row, src_seq)
        SELECT 'M' || n, chr(65 + n % 4), z.state, CASE WHEN n % 20 = 0 THEN '000' || lpad((n % 100)::text, 2, '0') ELSE z.zip5 END,
               100000 + n % 400000, date '2025-01-01' + (n % 700), $1, n, n
-       FROM generate_series(1, $2::int) n JOIN bench_zips z ON z.i = (n * 7) % $3`, [IMPORT, N.mortgages, zips]);
+       FROM generate_series(1, $2::int) n JOIN bench_zips z ON z.i = (n * 7) % $3`,
+      [IMPORT, N.mortgages, zips],
+    );
     step("pieces");
     await q(
       `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
-       SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), 'M' || n, $1, n, n FROM generate_series(1, $2::int) n`, [IMPORT, N.pieces]);
+       SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), 'M' || n, $1, n, n FROM generate_series(1, $2::int) n`,
+      [IMPORT, N.pieces],
+    );
     step("production");
     await q(
       `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
        SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), d, CASE WHEN n % 2 = 0 THEN 'A' ELSE 'B' END,
               (ARRAY['letter', 'postcard', 'self_mailer'])[1 + (n / 2) % 3], 'MP-' || to_char(d, 'YYYY-MM'), $1, n, n
-       FROM generate_series(1, $2::int) n, LATERAL (SELECT date '2026-01-01' + (n % ${MAIL_DAYS}) AS d) x`, [IMPORT, N.pieces]);
+       FROM generate_series(1, $2::int) n, LATERAL (SELECT date '2026-01-01' + (n % ${MAIL_DAYS}) AS d) x`,
+      [IMPORT, N.pieces],
+    );
     step("deliveries");
     // deliveries: partner lead times A 3, B 5, C 7, D 2 days, plus 0-2
     await q(
@@ -96,10 +112,13 @@ try {
        SELECT lpad(n::text, 20, '0'), chr(65 + n % 4),
               (date '2026-01-01' + (n % ${MAIL_DAYS}) + (ARRAY[3, 5, 7, 2])[1 + n % 4] + (n / 4) % 3)::timestamp + interval '15 hours',
               '918', 'applied', $1, n, n
-       FROM generate_series(1, $2::int) n`, [IMPORT, N.deliveries]);
+       FROM generate_series(1, $2::int) n`,
+      [IMPORT, N.deliveries],
+    );
     await q(
       `INSERT INTO mail_piece_deliveries (tracking_code, partner, delivered_at, event_code, event_id, import_id, source_row)
-       SELECT tracking_code, partner, event_at, event_code, id, import_id, source_row FROM delivery_events`);
+       SELECT tracking_code, partner, event_at, event_code, id, import_id, source_row FROM delivery_events`,
+    );
     step("calls");
     // calls on pieces spread over the year; version B drawn more (one in three calls about an A piece is moved to the next piece)
     await q(
@@ -112,45 +131,59 @@ try {
               CASE WHEN n % 50 = 0 THEN NULL ELSE chr(65 + (k % 4)::int) END, CASE WHEN n % 50 = 0 THEN NULL ELSE 'tracking_code' END, now(),
               '${IMPORT}', n, n
        FROM (SELECT n, CASE WHEN k0 % 2 = 0 AND n % 3 = 0 AND k0 < ${N.pieces} THEN k0 + 1 ELSE k0 END AS k
-             FROM (SELECT n, (n::bigint * 7919) % ${N.pieces} + 1 AS k0 FROM generate_series(1, ${N.calls}) n) a) b`);
+             FROM (SELECT n, (n::bigint * 7919) % ${N.pieces} + 1 AS k0 FROM generate_series(1, ${N.calls}) n) a) b`,
+    );
     await q(
       `INSERT INTO leads (caller_phone, tracking_code, mortgage_id, partner, interested_at, first_response_id)
        SELECT caller_phone, tracking_code, mortgage_id, partner, called_at, id FROM call_responses
-       WHERE disposition = 'interested' AND tracking_code IS NOT NULL`);
+       WHERE disposition = 'interested' AND tracking_code IS NOT NULL`,
+    );
     await q(
       `INSERT INTO lead_handoffs (day, file_key, handed_off_at, leads, sha256)
-       SELECT d, 'outbox/leads/' || d, d + interval '22 hours', 0, '-' FROM (SELECT DISTINCT interested_at::date + 1 AS d FROM leads) x`);
+       SELECT d, 'outbox/leads/' || d, d + interval '22 hours', 0, '-' FROM (SELECT DISTINCT interested_at::date + 1 AS d FROM leads) x`,
+    );
     await q(
       `INSERT INTO lead_handoff_items (lead_id, day, file_key, handed_off_at, cells)
        SELECT id, interested_at::date + 1, 'outbox/leads/' || (interested_at::date + 1), (interested_at::date + 1) + interval '22 hours', '{}'
-       FROM leads WHERE id % 4 <> 0`);
+       FROM leads WHERE id % 4 <> 0`,
+    );
     await q(
       `INSERT INTO imports (bucket, object_key, event_key, file_name, source, partner, status, rows_read, accepted, rejected, created_at, finished_at)
        SELECT 'b', 'k' || n, 'e' || n, 'f' || n, (ARRAY['partner-b-mortgages', 'partner-b-deliveries', 'call-center-responses'])[1 + n % 3],
               'B', CASE WHEN n % 50 = 0 THEN 'FAILED' ELSE 'COMPLETE_WITH_ERRORS' END, 50000, 49900, 100,
               timestamptz '2026-01-01' + n * interval '4 hours', timestamptz '2026-01-01' + n * interval '4 hours' + (n % 90) * interval '1 second'
-       FROM generate_series(1, $1::int) n`, [N.imports]);
+       FROM generate_series(1, $1::int) n`,
+      [N.imports],
+    );
     await q(
       `INSERT INTO import_rejects (import_id, chunk_index, row_number, error_type, field_name, field_value, error_message)
        SELECT i.id, 0, n, 'validation', (ARRAY['imb', 'loan_amount', 'closing_date'])[1 + n % 3], 'x', 'bad value'
        FROM generate_series(1, $1::int) n, (SELECT array_agg(id ORDER BY seq) AS ids FROM imports) a,
             LATERAL (SELECT a.ids[1 + n % $2] AS id) i`,
-      [N.rejects, N.imports]);
+      [N.rejects, N.imports],
+    );
     step("analyze");
     await q("SET session_replication_role = origin");
     await q("ANALYZE");
   });
   client.release();
-  out.push(`Data set (scale ${scale}): ${fmt(N.mortgages)} mortgages, ${fmt(N.pieces)} pieces over ${MAIL_DAYS} mail dates, ` +
-    `${fmt(N.deliveries)} deliveries, ${fmt(N.calls)} calls, leads from the interested tenth; built in ${secs(buildMs)} s.`, "");
+  out.push(
+    `Data set (scale ${scale}): ${fmt(N.mortgages)} mortgages, ${fmt(N.pieces)} pieces over ${MAIL_DAYS} mail dates, ` +
+      `${fmt(N.deliveries)} deliveries, ${fmt(N.calls)} calls, leads from the interested tenth; built in ${secs(buildMs)} s.`,
+    "",
+  );
   out.push("| measure | value |", "|---|---|");
 
   step("full refresh");
   const [, fullMs] = await timed(() => Reports.refreshAll(pool, { full: true }));
   row("nightly full refresh (all rollups rebuilt, every materialized view)", `${secs(fullMs)} s`);
   const { rows: parts } = await pool.query<{ report: string; duration_ms: number }>(
-    "SELECT report, duration_ms FROM report_refreshes ORDER BY duration_ms DESC LIMIT 4");
-  row("of which, slowest parts (the rollups are one transaction)", parts.map((r) => `${r.report} ${r.duration_ms} ms`).join(", "));
+    "SELECT report, duration_ms FROM report_refreshes ORDER BY duration_ms DESC LIMIT 4",
+  );
+  row(
+    "of which, slowest parts (the rollups are one transaction)",
+    parts.map((r) => `${r.report} ${r.duration_ms} ms`).join(", "),
+  );
 
   for (const r of Reports.reports) {
     const q = Reports.query(r, []);
@@ -165,7 +198,9 @@ try {
     const p = (f: number) => times[Math.min(times.length - 1, Math.ceil(f * times.length) - 1)]!;
     // and filtered as the console would ask: --where on the first column, the first row's value
     const key = r.orderBy[0]!;
-    const { rows: [sample] } = await pool.query(`${q.sql} LIMIT 1`);
+    const {
+      rows: [sample],
+    } = await pool.query(`${q.sql} LIMIT 1`);
     const f = Reports.query(r, [{ column: key, value: sample?.[key] == null ? null : String(sample[key]) }]);
     const ftimes: number[] = [];
     let frows = 0;
@@ -176,8 +211,10 @@ try {
     }
     ftimes.sort((a, b) => a - b);
     const fp = (x: number) => ftimes[Math.min(ftimes.length - 1, Math.ceil(x * ftimes.length) - 1)]!;
-    row(`report show ${r.name}: all ${fmt(rows)} rows p50 / p95; --where ${key}= (${fmt(frows)} rows) p50 / p95`,
-      `${p(0.5).toFixed(1)} / ${p(0.95).toFixed(1)} ms; ${fp(0.5).toFixed(1)} / ${fp(0.95).toFixed(1)} ms`);
+    row(
+      `report show ${r.name}: all ${fmt(rows)} rows p50 / p95; --where ${key}= (${fmt(frows)} rows) p50 / p95`,
+      `${p(0.5).toFixed(1)} / ${p(0.95).toFixed(1)} ms; ${fp(0.5).toFixed(1)} / ${fp(0.95).toFixed(1)} ms`,
+    );
   }
 
   // a day's imports, triggers on
@@ -203,11 +240,15 @@ try {
   const [, piecesMs] = await timed(async () => {
     await pool.query(
       `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
-       SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), 'M' || n, $1, n, n FROM generate_series($2::int, $3::int) n`, [IMPORT, first, first + DAY - 1]);
+       SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), 'M' || n, $1, n, n FROM generate_series($2::int, $3::int) n`,
+      [IMPORT, first, first + DAY - 1],
+    );
     await pool.query(
       `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
        SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), date '2026-01-01' + ${MAIL_DAYS}, CASE WHEN n % 2 = 0 THEN 'A' ELSE 'B' END,
-              'letter', 'MP-2026-11', $1, n, n FROM generate_series($2::int, $3::int) n`, [IMPORT, first, first + DAY - 1]);
+              'letter', 'MP-2026-11', $1, n, n FROM generate_series($2::int, $3::int) n`,
+      [IMPORT, first, first + DAY - 1],
+    );
   });
   row(`${fmt(DAY)} pieces and their production rows (triggers on)`, `${piecesMs.toFixed(0)} ms`);
   const [, feedMs] = await timed(async () => {
@@ -222,34 +263,46 @@ try {
          SELECT tracking_code, partner, mail_date + interval '4 days 15 hours', '918', 'applied', $1, 1, 1 FROM p RETURNING *
        )
        INSERT INTO mail_piece_deliveries (tracking_code, partner, delivered_at, event_code, event_id, import_id, source_row)
-       SELECT tracking_code, partner, event_at, event_code, id, import_id, source_row FROM e`, [IMPORT]);
+       SELECT tracking_code, partner, event_at, event_code, id, import_id, source_row FROM e`,
+      [IMPORT],
+    );
     await pool.query(
       `INSERT INTO call_responses (caller_phone, called_at, disposition, lookup_tracking_code, tracking_code, mortgage_id, partner,
                                    match_method, matched_at, import_id, source_row, src_seq)
        SELECT '+1' || (3122000000 + n)::text, timestamptz '2026-11-27 10:00Z' + n * interval '1 second', 'callback',
               lpad(k::text, 20, '0'), lpad(k::text, 20, '0'), 'M' || k, chr(65 + k % 4), 'tracking_code', now(), $1, n, n
        FROM generate_series(1, 10000) n,
-            LATERAL (SELECT ${MAIL_DAYS} * ((n * 37) % ${Math.floor(N.pieces / MAIL_DAYS) - 1}) + ${Math.max(0, MAIL_DAYS - 20)} + n % ${Math.min(20, MAIL_DAYS)} AS k) x`, [IMPORT]);
+            LATERAL (SELECT ${MAIL_DAYS} * ((n * 37) % ${Math.floor(N.pieces / MAIL_DAYS) - 1}) + ${Math.max(0, MAIL_DAYS - 20)} + n % ${Math.min(20, MAIL_DAYS)} AS k) x`,
+      [IMPORT],
+    );
   });
   row("40k deliveries and 10k calls (triggers on)", `${feedMs.toFixed(0)} ms`);
-  const { rows: [dirty] } = await pool.query(
-    "SELECT (SELECT count(DISTINCT tracking_code) FROM report_dirty_pieces)::int AS pieces, (SELECT count(*) FROM report_mortgage_deltas)::int AS deltas");
+  const {
+    rows: [dirty],
+  } = await pool.query(
+    "SELECT (SELECT count(DISTINCT tracking_code) FROM report_dirty_pieces)::int AS pieces, (SELECT count(*) FROM report_mortgage_deltas)::int AS deltas",
+  );
   if (process.env.BENCH_EXPLAIN) {
     const c = await pool.connect();
     await c.query("BEGIN");
     await c.query("CREATE TEMP TABLE report_dirty_batch AS SELECT DISTINCT tracking_code FROM report_dirty_pieces");
     await c.query("ANALYZE report_dirty_batch");
-    const plan = await c.query(`EXPLAIN (ANALYZE, COSTS OFF) SELECT v.*, 1 AS sign FROM report_dirty_batch d JOIN report_piece_facts_source v ON v.tracking_code = d.tracking_code`);
+    const plan = await c.query(
+      `EXPLAIN (ANALYZE, COSTS OFF) SELECT v.*, 1 AS sign FROM report_dirty_batch d JOIN report_piece_facts_source v ON v.tracking_code = d.tracking_code`,
+    );
     process.stderr.write(plan.rows.map((r) => r["QUERY PLAN"]).join("\n") + "\n");
     await c.query("ROLLBACK");
     c.release();
   }
   await Reports.markStale(pool, ["mortgages", "mail_production", "deliveries", "call_responses"]);
   const [after, afterMs] = await timed(() => Reports.refreshPending(pool));
-  row(`refresh after the day (${fmt(dirty.pieces)} dirty pieces, ${dirty.deltas} mortgage deltas, ${after.views.length} views)`,
-    `${secs(afterMs)} s`);
+  row(
+    `refresh after the day (${fmt(dirty.pieces)} dirty pieces, ${dirty.deltas} mortgage deltas, ${after.views.length} views)`,
+    `${secs(afterMs)} s`,
+  );
   const { rows: perView } = await pool.query<{ report: string; duration_ms: number }>(
-    "SELECT report, duration_ms FROM report_refreshes WHERE data_as_of > now() - interval '1 hour' ORDER BY duration_ms DESC LIMIT 6");
+    "SELECT report, duration_ms FROM report_refreshes WHERE data_as_of > now() - interval '1 hour' ORDER BY duration_ms DESC LIMIT 6",
+  );
   row("of which, slowest parts", perView.map((r) => `${r.report} ${r.duration_ms} ms`).join(", "));
   process.stdout.write(out.join("\n") + "\n");
 } finally {

@@ -16,7 +16,9 @@ import { Import } from "../packages/core/src/index";
 import { LocalPlatform } from "../packages/local/src/platform";
 import { writePartnerB } from "../packages/local/src/generate/partner-b";
 
-const { values } = parseArgs({ options: { gb: { type: "string", default: "2" }, "chunk-rows": { type: "string", default: "50000" } } });
+const { values } = parseArgs({
+  options: { gb: { type: "string", default: "2" }, "chunk-rows": { type: "string", default: "50000" } },
+});
 const targetBytes = Number(values.gb) * 1024 ** 3;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-stage-memory-"));
 process.env.LOG_LEVEL = process.env.LOG_LEVEL ?? "warn";
@@ -28,13 +30,17 @@ await writePartnerB(probe, { day: "2026-11-20", rows: 10_000 });
 const rows = Math.round(targetBytes / (statSync(probe).size / 10_000));
 rmSync(probe);
 const file = path.join(tmp, "partner-b-mortgages-2026-11-20.csv");
-let t = Date.now();
+const t = Date.now();
 await writePartnerB(file, { day: "2026-11-20", rows });
 const size = statSync(file).size;
-console.error(`generated ${rows.toLocaleString("en-US")} rows (${(size / MB).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+console.error(
+  `generated ${rows.toLocaleString("en-US")} rows (${(size / MB).toFixed(0)} MB) in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+);
 
 let peak = 0;
-const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 50);
+const sampler = setInterval(() => {
+  peak = Math.max(peak, process.memoryUsage.rss());
+}, 50);
 const measure = async <T>(fn: () => Promise<T>) => {
   global.gc?.();
   const before = process.memoryUsage.rss();
@@ -45,12 +51,20 @@ const measure = async <T>(fn: () => Promise<T>) => {
   return { result, before, peak, seconds: (Date.now() - started) / 1000 };
 };
 
-const platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: Number(values["chunk-rows"]), log: () => undefined });
+const platform = await LocalPlatform.start({
+  home: path.join(tmp, "home"),
+  chunkRows: Number(values["chunk-rows"]),
+  log: () => undefined,
+});
 try {
   // Landed outside inbox/ so only the steps measured here run (no execution starts).
   const key = `bench/${path.basename(file)}`;
   const upload = await measure(() => platform.put(key, file));
-  const { importId } = await Import.register(platform.pool, { bucket: platform.bucket, key, eventKey: `bench-${Date.now()}` });
+  const { importId } = await Import.register(platform.pool, {
+    bucket: platform.bucket,
+    key,
+    eventKey: `bench-${Date.now()}`,
+  });
   await platform.invoke("validate", { importId });
   const checksum = await measure(() => platform.invoke("checksum", { importId }));
   const stage = await measure(() => platform.invoke("stage", { importId }) as Promise<{ chunks: Import.ChunkRef[] }>);
@@ -61,7 +75,12 @@ try {
   console.log("|---|---:|---:|---:|---:|---:|");
   console.log(row("upload to the local S3 endpoint (PutObject, streamed)", upload));
   console.log(row("checksum (sha256, streamed)", checksum));
-  console.log(row(`stage (${stage.result.chunks.length} chunks of ${values["chunk-rows"]} rows, ${stage.result.chunks.filter((c) => c.range).length} of them byte ranges of the file)`, stage));
+  console.log(
+    row(
+      `stage (${stage.result.chunks.length} chunks of ${values["chunk-rows"]} rows, ${stage.result.chunks.filter((c) => c.range).length} of them byte ranges of the file)`,
+      stage,
+    ),
+  );
 } finally {
   clearInterval(sampler);
   await platform.close();

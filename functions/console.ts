@@ -48,10 +48,15 @@ async function build(): Promise<ReturnType<typeof handle>> {
       return Import.replay(deps, executionStarter(), importId, { mode, fixedKey, requestedBy });
     },
     // The alert topic's messages are not kept; the imports whose failure was alerted are.
-    alerts: async (limit) => (await deps.pool.query<{ time: string; subject: string; message: string }>(
-      `SELECT to_char(alerted_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS time, 'import FAILED: ' || file_name AS subject,
+    alerts: async (limit) =>
+      (
+        await deps.pool.query<{ time: string; subject: string; message: string }>(
+          `SELECT to_char(alerted_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS time, 'import FAILED: ' || file_name AS subject,
               coalesce(status_reason, '') AS message
-         FROM imports WHERE alerted_at IS NOT NULL ORDER BY alerted_at DESC LIMIT $1`, [limit])).rows,
+         FROM imports WHERE alerted_at IS NOT NULL ORDER BY alerted_at DESC LIMIT $1`,
+          [limit],
+        )
+      ).rows,
   };
   return handle(createApp(ports, { secureCookies: true }));
 }

@@ -4,4 +4,5 @@ import { platform } from "./platform";
 
 /** The ASL's Catch target: { importId, error: { Error, Cause } }. */
 export const handler = middy(async (event: { importId: string; error?: Import.StepError }) =>
-  Import.markFailed(await platform(), event.importId, event.error));
+  Import.markFailed(await platform(), event.importId, event.error),
+);

@@ -11,9 +11,13 @@ export const handler = middy(async () => {
   const deps = await platform();
   const applied = await migrate(deps.pool);
   const c = config();
-  const password = (arn: string | undefined) => (arn ? passwordFromSecret(arn, c.AWS_REGION) : Promise.resolve(undefined));
+  const password = (arn: string | undefined) =>
+    arn ? passwordFromSecret(arn, c.AWS_REGION) : Promise.resolve(undefined);
   const [pipeline, readonly] = await Promise.all([password(c.PIPELINE_SECRET_ARN), password(c.READONLY_SECRET_ARN)]);
   await Roles.setRolePasswords(deps.pool, { [Roles.PIPELINE_ROLE]: pipeline, [Roles.READONLY_ROLE]: readonly });
-  deps.log.info("migrations applied", { applied, rolePasswordsSet: [pipeline && Roles.PIPELINE_ROLE, readonly && Roles.READONLY_ROLE].filter(Boolean) });
+  deps.log.info("migrations applied", {
+    applied,
+    rolePasswordsSet: [pipeline && Roles.PIPELINE_ROLE, readonly && Roles.READONLY_ROLE].filter(Boolean),
+  });
   return { applied };
 });

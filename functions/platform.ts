@@ -1,5 +1,11 @@
 import {
-  config, createLogger, createPool, type Deps, type ExecutionProbe, type ExecutionStarter, type Notifier,
+  config,
+  createLogger,
+  createPool,
+  type Deps,
+  type ExecutionProbe,
+  type ExecutionStarter,
+  type Notifier,
 } from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
@@ -23,16 +29,23 @@ export function platform(): Promise<Deps> {
 async function build(): Promise<Deps> {
   const c = config();
   const connection = c.DATABASE_URL ?? (await poolConfigFromSecret(c.DATABASE_SECRET_ARN!, c.AWS_REGION));
-  const pool = createPool(typeof connection === "string"
-    ? { connectionString: connection, statement_timeout: c.STATEMENT_TIMEOUT_MS }
-    : { ...connection, statement_timeout: c.STATEMENT_TIMEOUT_MS }, c.DATABASE_POOL_SIZE);
+  const pool = createPool(
+    typeof connection === "string"
+      ? { connectionString: connection, statement_timeout: c.STATEMENT_TIMEOUT_MS }
+      : { ...connection, statement_timeout: c.STATEMENT_TIMEOUT_MS },
+    c.DATABASE_POOL_SIZE,
+  );
   return {
     pool,
     store: s3Store(createS3Client(c.S3_ENDPOINT, c.AWS_REGION)),
     notifier: notifier(),
     log: createLogger({ service: "leadpipe", stage: c.LEADPIPE_STAGE }),
-    settings: { bucket: c.LANDING_BUCKET, chunkRows: c.CHUNK_ROWS, maxFileBytes: c.MAX_FILE_BYTES,
-      maxSharedStringBytes: c.XLSX_MAX_SHARED_STRING_BYTES },
+    settings: {
+      bucket: c.LANDING_BUCKET,
+      chunkRows: c.CHUNK_ROWS,
+      maxFileBytes: c.MAX_FILE_BYTES,
+      maxSharedStringBytes: c.XLSX_MAX_SHARED_STRING_BYTES,
+    },
   };
 }
 

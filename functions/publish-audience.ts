@@ -20,8 +20,20 @@ export interface PublishAudienceEvent {
 export const handler = middy(async (event: PublishAudienceEvent) => {
   const deps = await platform();
   const asOf = event.asOf ?? (event.time ?? new Date().toISOString()).slice(0, 10);
-  const p = await Audience.publishAudience(deps, { campaign: event.campaign, channel: event.channel, asOf, dryRun: event.dryRun });
+  const p = await Audience.publishAudience(deps, {
+    campaign: event.campaign,
+    channel: event.channel,
+    asOf,
+    dryRun: event.dryRun,
+  });
   // The waterfall and files, not the timings: the same summary the CLI prints with --json.
-  return { audience_file: p.audience_file, reconciliation_file: p.reconciliation_file, rows: p.rows, waterfall: p.waterfall,
-    touchpoints_added: p.touchpoints_added, touchpoints_withdrawn: p.touchpoints_withdrawn, priority_conflicts: p.priority_conflicts };
+  return {
+    audience_file: p.audience_file,
+    reconciliation_file: p.reconciliation_file,
+    rows: p.rows,
+    waterfall: p.waterfall,
+    touchpoints_added: p.touchpoints_added,
+    touchpoints_withdrawn: p.touchpoints_withdrawn,
+    priority_conflicts: p.priority_conflicts,
+  };
 });

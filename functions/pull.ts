@@ -6,7 +6,8 @@ import { platform } from "./platform";
 /** The puller this function runs: its spec (no secrets, only the secret's name) from PULLER_SPEC, parsed at cold start. */
 function specFromEnv(): Pullers.PullerSpec {
   const raw = process.env.PULLER_SPEC;
-  if (!raw) throw new ConfigError("PULLER_SPEC is not set: the puller's spec (one entry of the stage's pullers) is missing");
+  if (!raw)
+    throw new ConfigError("PULLER_SPEC is not set: the puller's spec (one entry of the stage's pullers) is missing");
   return Pullers.parsePullers(`[${raw}]`, "PULLER_SPEC")[0]!;
 }
 const spec = specFromEnv();
@@ -22,10 +23,19 @@ export const handler = middy(async (event: { check?: "expected"; time?: string }
   }
   const transport = await openTransport(spec, secretsManagerReader(config().AWS_REGION), pgDeltaLinks(deps.pool));
   try {
-    const results = await Pullers.pull(spec, transport, {
-      pool: deps.pool, store: deps.store, bucket: deps.settings.bucket, notifier: deps.notifier, log: deps.log,
-      sourceOf: (name) => Sources.fromFileName(name)?.name,
-    }, { trigger: "lambda" });
+    const results = await Pullers.pull(
+      spec,
+      transport,
+      {
+        pool: deps.pool,
+        store: deps.store,
+        bucket: deps.settings.bucket,
+        notifier: deps.notifier,
+        log: deps.log,
+        sourceOf: (name) => Sources.fromFileName(name)?.name,
+      },
+      { trigger: "lambda" },
+    );
     const outcomes: Record<string, number> = {};
     for (const r of results) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
     deps.log.info("puller ran", { puller: spec.name, outcomes });

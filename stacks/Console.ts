@@ -51,10 +51,12 @@ export function Console({ stack, app }: StackContext) {
       CONSOLE_ASSETS_DIR: "/var/task/packages/console/assets",
     },
   });
-  web.addToRolePolicy(new iam.PolicyStatement({
-    actions: ["secretsmanager:GetSecretValue"],
-    resources: [db.pipelineSecret.secretArn, readonlySecret.secretArn],
-  }));
+  web.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["secretsmanager:GetSecretValue"],
+      resources: [db.pipelineSecret.secretArn, readonlySecret.secretArn],
+    }),
+  );
   pipeline.bucket.grantRead(web, `${REPORTS_PREFIX}*`);
   pipeline.bucket.grantRead(web, `${INBOX_PREFIX}*`);
   pipeline.bucket.grantPut(web, `${INBOX_PREFIX}*`);

@@ -141,8 +141,13 @@ export function Pipeline({ stack, app }: StackContext) {
   };
 
   /** A handler from functions/, in the VPC's app subnets, allowed to read its database secret(s) (the pipeline role's by default). */
-  const handler = (id: string, file: string, sizing: (typeof SIZING)[keyof typeof SIZING], extra: FunctionProps = {},
-    secrets: secretsmanager.ISecret[] = [db.pipelineSecret]) => {
+  const handler = (
+    id: string,
+    file: string,
+    sizing: (typeof SIZING)[keyof typeof SIZING],
+    extra: FunctionProps = {},
+    secrets: secretsmanager.ISecret[] = [db.pipelineSecret],
+  ) => {
     const fn = new LambdaFunction(stack, id, {
       handler: `functions/${file}.handler`,
       runtime: "nodejs22.x",
@@ -164,23 +169,32 @@ export function Pipeline({ stack, app }: StackContext) {
       environment: { ...environment, ...extra.environment },
     });
     fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: secrets.map((x) => x.secretArn) }),
+      new iam.PolicyStatement({
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: secrets.map((x) => x.secretArn),
+      }),
     );
     return fn;
   };
 
   // Schema first: every deploy applies the migrations before the new handler code goes live.
-  const migrate = handler("Migrate", "migrate", SIZING.migrate, {
-    enableLiveDev: false,
-    copyFiles: [{ from: "sql", to: "sql" }],
-    // The master user runs the migrations, then sets the roles' passwords from their secrets.
-    environment: {
-      SQL_DIR: LAMBDA_SQL_DIR,
-      DATABASE_SECRET_ARN: db.secret.secretArn,
-      PIPELINE_SECRET_ARN: db.pipelineSecret.secretArn,
-      READONLY_SECRET_ARN: db.readonlySecret.secretArn,
+  const migrate = handler(
+    "Migrate",
+    "migrate",
+    SIZING.migrate,
+    {
+      enableLiveDev: false,
+      copyFiles: [{ from: "sql", to: "sql" }],
+      // The master user runs the migrations, then sets the roles' passwords from their secrets.
+      environment: {
+        SQL_DIR: LAMBDA_SQL_DIR,
+        DATABASE_SECRET_ARN: db.secret.secretArn,
+        PIPELINE_SECRET_ARN: db.pipelineSecret.secretArn,
+        READONLY_SECRET_ARN: db.readonlySecret.secretArn,
+      },
     },
-  }, [db.secret, db.pipelineSecret, db.readonlySecret]);
+    [db.secret, db.pipelineSecret, db.readonlySecret],
+  );
   const migrations = new Script(stack, "Migrations", {
     onCreate: migrate,
     onUpdate: migrate,
@@ -254,7 +268,10 @@ export function Pipeline({ stack, app }: StackContext) {
     onFailure: new SnsDestination(alerts),
   });
   ingest.grantStartExecution(recoverImports);
-  const describeExecutions = new iam.PolicyStatement({ actions: ["states:DescribeExecution"], resources: [executionArnPattern(stack, ingest)] });
+  const describeExecutions = new iam.PolicyStatement({
+    actions: ["states:DescribeExecution"],
+    resources: [executionArnPattern(stack, ingest)],
+  });
   recoverImports.addToRolePolicy(describeExecutions);
   // A replay takes over an import whose execution is gone: it ends it FAILED (reports, alert) first.
   replay.addToRolePolicy(describeExecutions);
@@ -358,24 +375,43 @@ export function Pipeline({ stack, app }: StackContext) {
   });
   publishFailed.addAlarmAction(new cloudwatchActions.SnsAction(alerts));
   // The topic policy replaces SNS's default (owner-account) policy: let CloudWatch publish, for this alarm only.
-  alerts.addToResourcePolicy(new iam.PolicyStatement({
-    principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-    actions: ["sns:Publish"],
-    resources: [alerts.topicArn],
-    conditions: { ArnEquals: { "aws:SourceArn": publishFailed.alarmArn } },
-  }));
+  alerts.addToResourcePolicy(
+    new iam.PolicyStatement({
+      principals: [new iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+      actions: ["sns:Publish"],
+      resources: [alerts.topicArn],
+      conditions: { ArnEquals: { "aws:SourceArn": publishFailed.alarmArn } },
+    }),
+  );
   grantS3(publishAudience, S3_ACCESS.publishAudience);
   for (const { campaign, channel, schedule } of config.audienceSchedules) {
     new events.Rule(stack, `PublishAudience-${campaign}-${channel}`, {
       description: `leadpipe ${app.stage}: publish the ${campaign} audience on ${channel} for the day`,
       schedule: events.Schedule.expression(schedule),
-      targets: [new targets.LambdaFunction(publishAudience, {
-        event: events.RuleTargetInput.fromObject({ campaign, channel, time: events.EventField.time }),
-      })],
+      targets: [
+        new targets.LambdaFunction(publishAudience, {
+          event: events.RuleTargetInput.fromObject({ campaign, channel, time: events.EventField.time }),
+        }),
+      ],
     });
   }
 
-  for (const fn of [validate, checksum, stage, resume, recoverImports, processChunk, resolvePeople, finalize, markFailed, trigger, replay, refreshViews, leadHandoff, publishAudience]) {
+  for (const fn of [
+    validate,
+    checksum,
+    stage,
+    resume,
+    recoverImports,
+    processChunk,
+    resolvePeople,
+    finalize,
+    markFailed,
+    trigger,
+    replay,
+    refreshViews,
+    leadHandoff,
+    publishAudience,
+  ]) {
     fn.node.addDependency(migrations);
   }
 
@@ -385,13 +421,27 @@ export function Pipeline({ stack, app }: StackContext) {
     AlertTopicArn: alerts.topicArn,
   });
 
-  return { bucket, alerts, ingest, trigger, replay, recoverImports, refreshViews, leadHandoff, resolvePeople, publishAudience, migrate };
+  return {
+    bucket,
+    alerts,
+    ingest,
+    trigger,
+    replay,
+    recoverImports,
+    refreshViews,
+    leadHandoff,
+    resolvePeople,
+    publishAudience,
+    migrate,
+  };
 }
 
 /** The ARNs of this state machine's executions (arn:…:execution:<machine name>:*). */
 function executionArnPattern(stack: StackContext["stack"], machine: sfn.StateMachine): string {
   return stack.formatArn({
-    service: "states", resource: "execution", arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    service: "states",
+    resource: "execution",
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     resourceName: `${machine.stateMachineName}:*`,
   });
 }
@@ -404,12 +454,14 @@ function executionArnPattern(stack: StackContext["stack"], machine: sfn.StateMac
 function alertTarget(topic: sns.Topic, props: { message: events.RuleTargetInput }): events.IRuleTarget {
   return {
     bind(rule: events.IRule): events.RuleTargetConfig {
-      topic.addToResourcePolicy(new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal("events.amazonaws.com")],
-        actions: ["sns:Publish"],
-        resources: [topic.topicArn],
-        conditions: { ArnEquals: { "aws:SourceArn": rule.ruleArn } },
-      }));
+      topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal("events.amazonaws.com")],
+          actions: ["sns:Publish"],
+          resources: [topic.topicArn],
+          conditions: { ArnEquals: { "aws:SourceArn": rule.ruleArn } },
+        }),
+      );
       return { arn: topic.topicArn, input: props.message, targetResource: topic };
     },
   };

@@ -51,11 +51,19 @@ export function Pullers({ stack, app }: StackContext) {
         PULLER_SPEC: JSON.stringify(config.pullers!.find((p) => p.name === spec.name)),
       },
     });
-    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [db.secret.secretArn] }));
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [db.secret.secretArn] }),
+    );
     if (spec.secret) {
       // A secret name's ARN ends in a random 6-character suffix.
-      const arn = spec.secret.startsWith("arn:") ? spec.secret
-        : stack.formatArn({ service: "secretsmanager", resource: "secret", resourceName: `${spec.secret}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+      const arn = spec.secret.startsWith("arn:")
+        ? spec.secret
+        : stack.formatArn({
+            service: "secretsmanager",
+            resource: "secret",
+            resourceName: `${spec.secret}-??????`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          });
       fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [arn] }));
     }
     bucket.grantPut(fn, `${INBOX_PREFIX}${spec.source ? `${spec.source}/` : ""}*`);
@@ -63,8 +71,12 @@ export function Pullers({ stack, app }: StackContext) {
     fn.grantInvoke(invoker);
     functions[spec.name] = fn;
 
-    const target = (input: Record<string, unknown>) => ({ arn: fn.functionArn, roleArn: invoker.roleArn, input: JSON.stringify(input),
-      retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 } });
+    const target = (input: Record<string, unknown>) => ({
+      arn: fn.functionArn,
+      roleArn: invoker.roleArn,
+      input: JSON.stringify(input),
+      retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 },
+    });
     if (spec.schedule) {
       new scheduler.CfnSchedule(stack, `${id}Schedule`, {
         description: `leadpipe ${app.stage}: run puller ${spec.name} (${spec.schedule} ${spec.timezone})`,

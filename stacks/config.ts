@@ -90,7 +90,12 @@ const development: StageConfig = {
   network: { maxAzs: 2, natGateways: 1 },
   database: { minCapacity: 0, maxCapacity: 4, autoPauseMinutes: 30, readers: 0, backupRetentionDays: 1 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 4, executionTimeoutMinutes: 120 },
-  schedules: { refreshViews: "cron(30 6 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "cron(0/15 * * * ? *)", recoverImports: "cron(5/15 * * * ? *)" },
+  schedules: {
+    refreshViews: "cron(30 6 * * ? *)",
+    leadHandoff: "cron(0 22 * * ? *)",
+    resolvePeople: "cron(0/15 * * * ? *)",
+    recoverImports: "cron(5/15 * * * ? *)",
+  },
   audienceSchedules: [],
   alerts: { emails: [] },
   stagedChunkDays: 7,
@@ -103,7 +108,12 @@ const production: StageConfig = {
   network: { maxAzs: 2, natGateways: 2 },
   database: { minCapacity: 0.5, maxCapacity: 32, autoPauseMinutes: 0, readers: 1, backupRetentionDays: 14 },
   ingest: { chunkRows: 50_000, mapMaxConcurrency: 16, executionTimeoutMinutes: 360 },
-  schedules: { refreshViews: "cron(0 7 * * ? *)", leadHandoff: "cron(0 22 * * ? *)", resolvePeople: "cron(0/15 * * * ? *)", recoverImports: "cron(5/15 * * * ? *)" },
+  schedules: {
+    refreshViews: "cron(0 7 * * ? *)",
+    leadHandoff: "cron(0 22 * * ? *)",
+    resolvePeople: "cron(0/15 * * * ? *)",
+    recoverImports: "cron(5/15 * * * ? *)",
+  },
   // The built-in e-mail campaign, every Monday after the nightly refresh.
   audienceSchedules: [{ campaign: "recent-bookers", channel: "email", schedule: "cron(0 8 ? * MON *)" }],
   alerts: { emails: [] },
@@ -116,13 +126,35 @@ const production: StageConfig = {
  * time and an e-mail partner; the infrastructure tests synthesize the "pullers-example" stage.
  */
 export const EXAMPLE_PULLERS: readonly Record<string, unknown>[] = [
-  { name: "partner-b-sftp", transport: "sftp", host: "sftp.partner-b.example", port: 22, username: "leadpipe",
-    host_key: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", dir: "/outgoing", pattern: "partner-b-mortgages-*.csv",
-    stable_seconds: 60, after: "move:/outgoing/archive", schedule: "15 6 * * 1-5", timezone: "America/New_York", expected_by: "08:00",
-    secret: "leadpipe/pullers/partner-b-sftp" },
-  { name: "partner-c-mail", transport: "graph", tenant_id: "00000000-0000-0000-0000-000000000001", client_id: "00000000-0000-0000-0000-000000000002",
-    mailbox: "partners@leadpipe.example", folder: "inbox", from: "files@partner-c.example", attachment_pattern: "partner-c-*.csv",
-    schedule: "*/30 * * * *", timezone: "Europe/London", secret: "leadpipe/pullers/partner-c-mail" },
+  {
+    name: "partner-b-sftp",
+    transport: "sftp",
+    host: "sftp.partner-b.example",
+    port: 22,
+    username: "leadpipe",
+    host_key: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
+    dir: "/outgoing",
+    pattern: "partner-b-mortgages-*.csv",
+    stable_seconds: 60,
+    after: "move:/outgoing/archive",
+    schedule: "15 6 * * 1-5",
+    timezone: "America/New_York",
+    expected_by: "08:00",
+    secret: "leadpipe/pullers/partner-b-sftp",
+  },
+  {
+    name: "partner-c-mail",
+    transport: "graph",
+    tenant_id: "00000000-0000-0000-0000-000000000001",
+    client_id: "00000000-0000-0000-0000-000000000002",
+    mailbox: "partners@leadpipe.example",
+    folder: "inbox",
+    from: "files@partner-c.example",
+    attachment_pattern: "partner-c-*.csv",
+    schedule: "*/30 * * * *",
+    timezone: "Europe/London",
+    secret: "leadpipe/pullers/partner-c-mail",
+  },
 ];
 
 /**
@@ -151,9 +183,11 @@ export const STAGE_CONFIG_FILE = "stacks/config.ts";
 export class UnknownStageError extends Error {
   override readonly name = "UnknownStageError";
   constructor(readonly stage: string) {
-    super(`stage ${JSON.stringify(stage)} is not listed in ${STAGE_CONFIG_FILE}: add it to \`stages\` there ` +
-      `(a tenant as { ...production, <its settings> }, a personal or CI stage as development), ` +
-      `then synth or deploy again. Listed: ${stageNames().join(", ")}`);
+    super(
+      `stage ${JSON.stringify(stage)} is not listed in ${STAGE_CONFIG_FILE}: add it to \`stages\` there ` +
+        `(a tenant as { ...production, <its settings> }, a personal or CI stage as development), ` +
+        `then synth or deploy again. Listed: ${stageNames().join(", ")}`,
+    );
   }
 }
 
@@ -173,30 +207,37 @@ function validate(stage: string, c: StageConfig): void {
   const problems: string[] = [];
   const { minCapacity, maxCapacity, autoPauseMinutes } = c.database;
   if (minCapacity < 0 || maxCapacity < 1 || maxCapacity > 256 || minCapacity > maxCapacity) {
-    problems.push(`database capacity must satisfy 0 <= min <= max, 1 <= max <= 256 (got ${minCapacity}..${maxCapacity})`);
+    problems.push(
+      `database capacity must satisfy 0 <= min <= max, 1 <= max <= 256 (got ${minCapacity}..${maxCapacity})`,
+    );
   }
   if (minCapacity === 0 && (autoPauseMinutes < 5 || autoPauseMinutes > 24 * 60)) {
     problems.push("database.autoPauseMinutes must be 5..1440 when minCapacity is 0");
   }
   if (c.network.maxAzs < 2) problems.push("network.maxAzs must be at least 2 (Aurora subnet groups span two AZs)");
   if (c.network.natGateways < 1) problems.push("network.natGateways must be at least 1 (the Lambdas call AWS APIs)");
-  if (!Number.isInteger(c.ingest.chunkRows) || c.ingest.chunkRows < 1) problems.push("ingest.chunkRows must be a positive integer");
+  if (!Number.isInteger(c.ingest.chunkRows) || c.ingest.chunkRows < 1)
+    problems.push("ingest.chunkRows must be a positive integer");
   if (!Number.isInteger(c.ingest.mapMaxConcurrency) || c.ingest.mapMaxConcurrency < 1) {
     problems.push("ingest.mapMaxConcurrency must be a positive integer");
   }
   for (const [name, expression] of Object.entries(c.schedules)) {
-    if (!/^(cron|rate)\(.+\)$/.test(expression)) problems.push(`schedules.${name} must be an EventBridge cron(...) or rate(...) expression`);
+    if (!/^(cron|rate)\(.+\)$/.test(expression))
+      problems.push(`schedules.${name} must be an EventBridge cron(...) or rate(...) expression`);
   }
   const seen = new Set<string>();
   for (const a of c.audienceSchedules) {
     const key = `${a.campaign}/${a.channel}`;
-    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(a.campaign)) problems.push(`audienceSchedules: campaign "${a.campaign}" is not a campaign name`);
-    if (!/^(cron|rate)\(.+\)$/.test(a.schedule)) problems.push(`audienceSchedules ${key} must be an EventBridge cron(...) or rate(...) expression`);
+    if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(a.campaign))
+      problems.push(`audienceSchedules: campaign "${a.campaign}" is not a campaign name`);
+    if (!/^(cron|rate)\(.+\)$/.test(a.schedule))
+      problems.push(`audienceSchedules ${key} must be an EventBridge cron(...) or rate(...) expression`);
     if (seen.has(key)) problems.push(`audienceSchedules: ${key} is scheduled twice`);
     seen.add(key);
   }
   problems.push(...pullerProblems(c.pullers ?? []));
-  if (!Number.isInteger(c.stagedChunkDays) || c.stagedChunkDays < 1) problems.push("stagedChunkDays must be a positive integer");
+  if (!Number.isInteger(c.stagedChunkDays) || c.stagedChunkDays < 1)
+    problems.push("stagedChunkDays must be a positive integer");
   if (problems.length > 0) throw new Error(`stage "${stage}": ${problems.join("; ")}`);
 }
 
@@ -208,6 +249,12 @@ function pullerProblems(pullers: readonly Record<string, unknown>[]): string[] {
   } catch (err) {
     return [(err as Error).message];
   }
-  return pullers.flatMap((p) => ["password", "private_key_file", "client_secret"].filter((k) => k in p)
-    .map((k) => `pullers: ${String(p.name)}: ${k} must not be in the stage config; put it in the Secrets Manager secret named by "secret"`));
+  return pullers.flatMap((p) =>
+    ["password", "private_key_file", "client_secret"]
+      .filter((k) => k in p)
+      .map(
+        (k) =>
+          `pullers: ${String(p.name)}: ${k} must not be in the stage config; put it in the Secrets Manager secret named by "secret"`,
+      ),
+  );
 }

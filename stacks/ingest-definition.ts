@@ -31,7 +31,10 @@ export interface IngestOptions {
 
 /** The definition as a JSON string, with the stage's settings applied. */
 export function ingestDefinition(options: IngestOptions): string {
-  const definition = structuredClone(ingestAsl) as { TimeoutSeconds?: number; States: Record<string, { Type: string }> };
+  const definition = structuredClone(ingestAsl) as {
+    TimeoutSeconds?: number;
+    States: Record<string, { Type: string }>;
+  };
   const map = definition.States[CHUNK_MAP_STATE];
   if (map?.Type !== "Map") {
     throw new Error(`stacks/ingest.asl.json: expected a Map state named "${CHUNK_MAP_STATE}" (the chunk fan-out)`);

@@ -49,7 +49,11 @@ export async function synthesize(stage: string, outdir?: string): Promise<Synthe
   addStacks(app);
   await app.finish();
   const assembly = app.synth();
-  return { app, stacks: { database: getStack(Database), pipeline: getStack(Pipeline), console: getStack(Console) }, assembly };
+  return {
+    app,
+    stacks: { database: getStack(Database), pipeline: getStack(Pipeline), console: getStack(Console) },
+    assembly,
+  };
 }
 
 async function main(): Promise<void> {

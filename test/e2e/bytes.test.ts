@@ -21,7 +21,12 @@ beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-e2e-bytes-"));
   process.env.LOG_LEVEL = "silent";
   process.env.XLSX_MAX_SHARED_STRING_BYTES = String(XLSX_CAP);
-  platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
+  platform = await LocalPlatform.start({
+    home: path.join(tmp, "home"),
+    chunkRows: 100,
+    retryIntervalMs: 20,
+    log: () => undefined,
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -40,9 +45,15 @@ async function ingest(name: string, content: Buffer | string, source?: string) {
 }
 
 async function rejects(importId: string) {
-  const { rows } = await platform.pool.query<{ row_number: number; error_type: string; error_message: string; field_value: string | null }>(
+  const { rows } = await platform.pool.query<{
+    row_number: number;
+    error_type: string;
+    error_message: string;
+    field_value: string | null;
+  }>(
     "SELECT DISTINCT ON (row_number) row_number::int, error_type, error_message, field_value FROM import_rejects WHERE import_id = $1 ORDER BY row_number",
-    [importId]);
+    [importId],
+  );
   return rows;
 }
 
@@ -59,14 +70,26 @@ describe("line endings: every one ends a record", () => {
   it.each([
     ["CR only", (t: string) => t.replace(/\r?\n/g, "\r")],
     ["CRLF", (t: string) => t.replace(/\r?\n/g, "\r\n")],
-    ["a mixture of LF, CRLF and CR", (t: string) => { let i = 0; return t.replace(/\r?\n/g, () => ["\n", "\r\n", "\r"][i++ % 3]!); }],
+    [
+      "a mixture of LF, CRLF and CR",
+      (t: string) => {
+        let i = 0;
+        return t.replace(/\r?\n/g, () => ["\n", "\r\n", "\r"][i++ % 3]!);
+      },
+    ],
   ])("%s: the same rows read, accepted and rejected on the same lines as LF", async (label, convert) => {
     const tag = `E${label.length}`;
-    const row = await ingest(`partner-b-mortgages-endings-${label.replace(/\W+/g, "-")}.csv`, convert(sampleVariant(tag)));
+    const row = await ingest(
+      `partner-b-mortgages-endings-${label.replace(/\W+/g, "-")}.csv`,
+      convert(sampleVariant(tag)),
+    );
     expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 10, accepted: 6, rejected: 4 });
     expect((await rejects(row.id)).map((r) => r.row_number)).toEqual(SAMPLE_REJECTED_LINES);
-    const { rows: [m] } = await platform.pool.query(
-      "SELECT borrower_last_name, source_row FROM mortgages WHERE mortgage_id = $1", [`B-${tag}02`]);
+    const {
+      rows: [m],
+    } = await platform.pool.query("SELECT borrower_last_name, source_row FROM mortgages WHERE mortgage_id = $1", [
+      `B-${tag}02`,
+    ]);
     expect(m).toEqual({ borrower_last_name: "O'Brien", source_row: 3 });
   });
 
@@ -81,14 +104,24 @@ describe("line endings: every one ends a record", () => {
     expect(a.rows_read).toBeGreaterThan(0);
     expect([b.status, b.rows_read, b.accepted, b.rejected]).toEqual([a.status, a.rows_read, a.accepted, a.rejected]);
     expect((await rejects(b.id)).map((r) => r.row_number)).toEqual((await rejects(a.id)).map((r) => r.row_number));
-    const { rows: [m] } = await platform.pool.query("SELECT borrower_first_name, borrower_last_name FROM mortgages WHERE mortgage_id = 'C-K201'");
+    const {
+      rows: [m],
+    } = await platform.pool.query(
+      "SELECT borrower_first_name, borrower_last_name FROM mortgages WHERE mortgage_id = 'C-K201'",
+    );
     expect(m).toEqual({ borrower_first_name: "José", borrower_last_name: "Muñoz" });
   });
 });
 
 describe("bytes that are not text", () => {
   /** A generated partner-B file of `rows` rows with `bytes` put into line `line`'s borrower last name (bytes, not text, throughout). */
-  async function damaged(name: string, rows: number, line: number, bytes: number[], startId: number): Promise<{ content: Buffer; offset: number }> {
+  async function damaged(
+    name: string,
+    rows: number,
+    line: number,
+    bytes: number[],
+    startId: number,
+  ): Promise<{ content: Buffer; offset: number }> {
     const file = path.join(tmp, `${name}.clean`);
     await writePartnerB(file, { day: "2026-12-06", rows, startId });
     const buf = readFileSync(file);
@@ -96,8 +129,13 @@ describe("bytes that are not text", () => {
     for (let i = 1; i < line; i++) start = buf.indexOf(0x0a, start) + 1;
     const end = buf.indexOf(0x0a, start);
     const fields = buf.subarray(start, end).toString("utf8").split(",");
-    const content = Buffer.concat([buf.subarray(0, start), Buffer.from(`${fields.slice(0, 2).join(",")},Ab`), Buffer.from(bytes),
-      Buffer.from(`cd,${fields.slice(3).join(",")}`), buf.subarray(end)]);
+    const content = Buffer.concat([
+      buf.subarray(0, start),
+      Buffer.from(`${fields.slice(0, 2).join(",")},Ab`),
+      Buffer.from(bytes),
+      Buffer.from(`cd,${fields.slice(3).join(",")}`),
+      buf.subarray(end),
+    ]);
     return { content, offset: start };
   }
 
@@ -106,7 +144,9 @@ describe("bytes that are not text", () => {
     const { rows } = await platform.pool.query<{ line: number }>(
       `SELECT g::int AS line FROM generate_series($2::int, $3::int) g
         WHERE NOT EXISTS (SELECT 1 FROM staging_mortgages s WHERE s.import_id = $1 AND s.source_row = g)
-          AND NOT EXISTS (SELECT 1 FROM import_rejects r WHERE r.import_id = $1 AND r.row_number = g)`, [importId, from, to]);
+          AND NOT EXISTS (SELECT 1 FROM import_rejects r WHERE r.import_id = $1 AND r.row_number = g)`,
+      [importId, from, to],
+    );
     return rows.map((r) => r.line);
   }
 
@@ -119,10 +159,17 @@ describe("bytes that are not text", () => {
     expectAccounted(row);
     expect(await unaccounted(row.id, 2, 1501)).toEqual([]);
     const bad = (await rejects(row.id)).find((r) => r.row_number === 1200);
-    expect(bad).toMatchObject({ error_type: "parse", error_message: expect.stringMatching(/^unreadable line: not UTF-8 text: byte 0xE9 at byte \d+ of the line$/) });
+    expect(bad).toMatchObject({
+      error_type: "parse",
+      error_message: expect.stringMatching(/^unreadable line: not UTF-8 text: byte 0xE9 at byte \d+ of the line$/),
+    });
     expect(bad!.field_value).toContain("Ab\\xE9cd");
-    const { rows: [n] } = await platform.pool.query(
-      "SELECT count(*)::int AS replaced FROM mortgages WHERE import_id = $1 AND borrower_last_name LIKE '%' || chr(65533) || '%'", [row.id]);
+    const {
+      rows: [n],
+    } = await platform.pool.query(
+      "SELECT count(*)::int AS replaced FROM mortgages WHERE import_id = $1 AND borrower_last_name LIKE '%' || chr(65533) || '%'",
+      [row.id],
+    );
     expect(n!.replaced).toBe(0);
   });
 
@@ -133,19 +180,32 @@ describe("bytes that are not text", () => {
     expect(row.rows_read).toBe(1200);
     expectAccounted(row);
     const all = await rejects(row.id);
-    expect(all.find((r) => r.row_number === 900)).toMatchObject({ error_type: "parse", error_message: expect.stringMatching(/a NUL byte at byte \d+ of the line/) });
+    expect(all.find((r) => r.row_number === 900)).toMatchObject({
+      error_type: "parse",
+      error_message: expect.stringMatching(/a NUL byte at byte \d+ of the line/),
+    });
     // Every line of the file (2 to 1201) was read and judged, those after the NUL included.
     expect(await unaccounted(row.id, 2, 1201)).toEqual([]);
   });
 
   it("refuses a strict source's file (do-not-call registry) at the line, before any row lands", async () => {
     const lines = Array.from({ length: 8000 }, (_, i) => `512555${String(i).padStart(4, "0")}`);
-    const content = Buffer.concat([Buffer.from(lines.slice(0, 6999).join("\n") + "\n"), Buffer.from([0x35, 0x31, 0xe9, 0x0a]),
-      Buffer.from(lines.slice(7000).join("\n") + "\n")]);
+    const content = Buffer.concat([
+      Buffer.from(lines.slice(0, 6999).join("\n") + "\n"),
+      Buffer.from([0x35, 0x31, 0xe9, 0x0a]),
+      Buffer.from(lines.slice(7000).join("\n") + "\n"),
+    ]);
     const row = await ingest("dnc-additions-2026-12-06-latin1.txt", content);
     expect(row.status).toBe("FAILED");
-    expect(row.status_reason).toMatch(/line 7000: not UTF-8 text: byte 0xE9 at byte 3 of the line \(the source is strict/);
-    const { rows: [n] } = await platform.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM import_chunks WHERE import_id = $1 AND status = 'DONE'", [row.id]);
+    expect(row.status_reason).toMatch(
+      /line 7000: not UTF-8 text: byte 0xE9 at byte 3 of the line \(the source is strict/,
+    );
+    const {
+      rows: [n],
+    } = await platform.pool.query<{ n: number }>(
+      "SELECT count(*)::int AS n FROM import_chunks WHERE import_id = $1 AND status = 'DONE'",
+      [row.id],
+    );
     expect(n!.n).toBe(0);
   });
 });
@@ -155,7 +215,9 @@ describe("file names: any name S3 accepts lands or ends FAILED with a reason", (
   async function putAndWait(key: string, content: string) {
     const file = path.join(tmp, "upload.csv");
     writeFileSync(file, content);
-    const { rows: [last] } = await platform.pool.query<{ seq: string | null }>("SELECT max(seq) AS seq FROM imports");
+    const {
+      rows: [last],
+    } = await platform.pool.query<{ seq: string | null }>("SELECT max(seq) AS seq FROM imports");
     const dropped: Dropped = { file, key, afterSeq: Number(last?.seq ?? 0) };
     await platform.put(key, file);
     const [row] = await platform.waitFor([dropped]);
@@ -166,7 +228,13 @@ describe("file names: any name S3 accepts lands or ends FAILED with a reason", (
     const name254 = `partner-b-mortgages-2026-12-06-${"ü".repeat(109)}x.csv`;
     expect(Buffer.byteLength(name254)).toBe(254);
     const long = await ingest(name254, sampleVariant("N1"));
-    expect(long).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 10, accepted: 6, rejected: 4, file_name: name254 });
+    expect(long).toMatchObject({
+      status: "COMPLETE_WITH_ERRORS",
+      rows_read: 10,
+      accepted: 6,
+      rejected: 4,
+      file_name: name254,
+    });
 
     const head = "inbox/partner-b-mortgages/2026/12/06/partner-b-mortgages-";
     const room = 1024 - Buffer.byteLength(head) - 4;
@@ -203,13 +271,18 @@ describe("the inbox watcher", () => {
     const first = await platform.landInbox();
     expect(first.landed.map((d) => path.basename(d.file))).toEqual(["partner-b-mortgages-2026-12-06-watched.csv"]);
     expect(first.failed).toHaveLength(1);
-    expect(first.failed[0]).toMatchObject({ alerted: true, error: expect.stringMatching(/the file name is not UTF-8 text/) });
+    expect(first.failed[0]).toMatchObject({
+      alerted: true,
+      error: expect.stringMatching(/the file name is not UTF-8 text/),
+    });
     const [landed] = await platform.waitFor(first.landed);
     expect(landed).toMatchObject({ status: "COMPLETE_WITH_ERRORS", rows_read: 10 });
 
     const second = await platform.landInbox();
     expect(second).toMatchObject({ landed: [], failed: [{ alerted: false }] });
-    const inboxAlerts = platform.alerts.slice(alertsBefore).filter((a) => a.subject?.startsWith("leadpipe inbox: could not land"));
+    const inboxAlerts = platform.alerts
+      .slice(alertsBefore)
+      .filter((a) => a.subject?.startsWith("leadpipe inbox: could not land"));
     expect(inboxAlerts).toHaveLength(1);
     expect(inboxAlerts[0]!.subject).toBe("leadpipe inbox: could not land partner-b-mortgages-caf?.csv");
     // Still in the inbox, byte for byte; the landed one moved aside.
@@ -226,6 +299,8 @@ describe("XLSX memory", () => {
     expect(strings.length / xlsx.length).toBeLessThan(200);
     const row = await ingest("partner-a-mortgages-2026-12-06-strings.xlsx", xlsx);
     expect(row).toMatchObject({ status: "FAILED", failed_step: "stage" });
-    expect(row.status_reason).toMatch(new RegExp(`XLSX workbook rejected: its shared-strings table holds more than ${XLSX_CAP} bytes`));
+    expect(row.status_reason).toMatch(
+      new RegExp(`XLSX workbook rejected: its shared-strings table holds more than ${XLSX_CAP} bytes`),
+    );
   });
 });

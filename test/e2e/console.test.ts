@@ -20,20 +20,38 @@ let browser: Browser;
 let tmp: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); no browser is downloaded`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); no browser is downloaded`,
+    );
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-console-e2e-"));
   mkdirSync(screenshots, { recursive: true });
   process.env.LOG_LEVEL = "silent";
-  platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
-  const files = readdirSync(sampleDay).sort().map((f) => path.join(sampleDay, f));
+  platform = await LocalPlatform.start({
+    home: path.join(tmp, "home"),
+    chunkRows: 100,
+    retryIntervalMs: 20,
+    log: () => undefined,
+  });
+  const files = readdirSync(sampleDay)
+    .sort()
+    .map((f) => path.join(sampleDay, f));
   const dropped = [];
   for (const f of files) dropped.push(await platform.drop(f));
   await platform.waitFor(dropped);
   await platform.peopleIdle();
   await Reports.refreshAll(platform.pool, { full: true });
-  for (const [name, role] of [["ana", "analyst"], ["olga", "ops"], ["stew", "steward"]] as const) await addUser(platform.pool, name, role, PASSWORD);
+  for (const [name, role] of [
+    ["ana", "analyst"],
+    ["olga", "ops"],
+    ["stew", "steward"],
+  ] as const)
+    await addUser(platform.pool, name, role, PASSWORD);
   web = await serveConsole(platform, { port: 0 });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"] });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -52,7 +70,10 @@ async function loggedIn(username: string): Promise<{ context: BrowserContext; pa
   await page.fill("input[name=password]", PASSWORD);
   await page.click("button[type=submit]");
   await page.waitForLoadState();
-  if (new URL(page.url()).pathname !== "/") throw new Error(`login as ${username} failed: ${page.url()}: ${await page.locator("main, .login").first().innerText()}`);
+  if (new URL(page.url()).pathname !== "/")
+    throw new Error(
+      `login as ${username} failed: ${page.url()}: ${await page.locator("main, .login").first().innerText()}`,
+    );
   return { context, page };
 }
 
@@ -63,12 +84,14 @@ async function waitText(locator: Locator, want: string | RegExp, timeoutMs = 15_
   for (;;) {
     last = (await locator.count()) > 0 ? await locator.first().innerText() : "";
     if (typeof want === "string" ? last.includes(want) : want.test(last)) return;
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${String(want)}; the text is: ${last.slice(0, 500)}`);
+    if (Date.now() > deadline)
+      throw new Error(`waited ${timeoutMs} ms for ${String(want)}; the text is: ${last.slice(0, 500)}`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 
 describe("the operations console in a browser", () => {
   it("logs in and shows the sample day's imports on today's page", async () => {
@@ -103,7 +126,9 @@ describe("the operations console in a browser", () => {
 
   it("uploads a file as ops and watches its import complete", async () => {
     const { context, page } = await loggedIn("olga");
-    const source = readFileSync(path.join(sampleDay, "partner-b-mortgages-2026-11-20.csv"), "utf8").trimEnd().split("\n");
+    const source = readFileSync(path.join(sampleDay, "partner-b-mortgages-2026-11-20.csv"), "utf8")
+      .trimEnd()
+      .split("\n");
     const name = "partner-b-mortgages-2026-11-27.csv";
     const file = path.join(tmp, name);
     writeFileSync(file, [source[0], ...source.slice(1, 6).map((l) => l.replace(/^B-1/, "B-7"))].join("\n") + "\n");
@@ -114,7 +139,10 @@ describe("the operations console in a browser", () => {
     const row = page.locator("#imports tbody tr", { hasText: name });
     await waitText(row, /COMPLETE/, 60_000);
     await shot(page, "upload-complete");
-    const { rows } = await platform.pool.query("SELECT status, rows_read, uploaded_by FROM imports WHERE file_name = $1", [name]);
+    const { rows } = await platform.pool.query(
+      "SELECT status, rows_read, uploaded_by FROM imports WHERE file_name = $1",
+      [name],
+    );
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "COMPLETE", uploaded_by: "console:olga" });
     expect(rows[0].rows_read).toBeGreaterThan(0);
@@ -126,8 +154,11 @@ describe("the operations console in a browser", () => {
     await page.goto(web.url + "/reports");
     await shot(page, "reports");
     // the report with the most rows after the sample day (its chart has bars)
-    const counts = await Promise.all(Reports.reports.map(async (r) =>
-      Number((await platform.pool.query(`SELECT count(*) AS n FROM ${r.relation}`)).rows[0].n)));
+    const counts = await Promise.all(
+      Reports.reports.map(async (r) =>
+        Number((await platform.pool.query(`SELECT count(*) AS n FROM ${r.relation}`)).rows[0].n),
+      ),
+    );
     const report = Reports.reports[counts.indexOf(Math.max(...counts))]!;
     expect(Math.max(...counts)).toBeGreaterThan(0);
     await page.click(`a[href="/reports/${report.name}"]`);
@@ -144,7 +175,10 @@ describe("the operations console in a browser", () => {
   it("runs a query, and sees a write refused", async () => {
     const { context, page } = await loggedIn("ana");
     await page.goto(web.url + "/sql");
-    await page.fill("textarea[name=sql]", "SELECT file_name, status FROM imports WHERE file_name LIKE 'partner-b-mortgages-2026-11-20%'");
+    await page.fill(
+      "textarea[name=sql]",
+      "SELECT file_name, status FROM imports WHERE file_name LIKE 'partner-b-mortgages-2026-11-20%'",
+    );
     await page.click("button:text('Run')");
     await waitText(page.locator("#sql-rows"), "partner-b-mortgages-2026-11-20.csv");
     await waitText(page.locator("#sql-result"), "1 row(s)");
@@ -158,9 +192,12 @@ describe("the operations console in a browser", () => {
   });
 
   it("follows a lead's timeline from the mortgage to the call", async () => {
-    const { rows: [m] } = await platform.pool.query<{ mortgage_id: string }>(
+    const {
+      rows: [m],
+    } = await platform.pool.query<{ mortgage_id: string }>(
       `SELECT c.mortgage_id FROM call_responses c JOIN mail_pieces p ON p.mortgage_id = c.mortgage_id
-        WHERE c.mortgage_id IS NOT NULL ORDER BY 1 LIMIT 1`);
+        WHERE c.mortgage_id IS NOT NULL ORDER BY 1 LIMIT 1`,
+    );
     expect(m, "the sample day has a call matched to a mailed mortgage").toBeDefined();
     const { context, page } = await loggedIn("ana");
     await page.goto(web.url + "/leads");
@@ -174,7 +211,9 @@ describe("the operations console in a browser", () => {
   });
 
   it("lets a steward unmerge, and refuses an analyst", async () => {
-    const { rows: persons } = await platform.pool.query<{ person_id: string }>("SELECT person_id FROM persons ORDER BY person_id LIMIT 2");
+    const { rows: persons } = await platform.pool.query<{ person_id: string }>(
+      "SELECT person_id FROM persons ORDER BY person_id LIMIT 2",
+    );
     expect(persons.length).toBe(2);
     const [a, b] = persons.map((p) => Number(p.person_id));
     const steward = await loggedIn("stew");
@@ -183,8 +222,12 @@ describe("the operations console in a browser", () => {
     await steward.page.fill("input[name=absorbed]", String(b));
     await steward.page.click("button:text('Merge')");
     await steward.page.waitForURL(`${web.url}/people/${a}`);
-    const { rows: [merge] } = await platform.pool.query<{ merge_id: string }>(
-      "SELECT merge_id FROM person_merges WHERE survivor_id = $1 AND absorbed_id = $2 AND unmerged_at IS NULL", [a, b]);
+    const {
+      rows: [merge],
+    } = await platform.pool.query<{ merge_id: string }>(
+      "SELECT merge_id FROM person_merges WHERE survivor_id = $1 AND absorbed_id = $2 AND unmerged_at IS NULL",
+      [a, b],
+    );
     expect(merge).toBeDefined();
 
     // the analyst sees the record but no unmerge button, and a forged POST is refused
@@ -193,15 +236,24 @@ describe("the operations console in a browser", () => {
     await waitText(analyst.page.locator("main"), `Person ${a}`);
     expect(await analyst.page.locator("button:text('Unmerge')").count()).toBe(0);
     const csrf = await analyst.page.locator("input[name=_csrf]").first().getAttribute("value");
-    const refused = await analyst.page.request.post(`${web.url}/people/unmerge`, { form: { _csrf: csrf!, merge_id: merge!.merge_id } });
+    const refused = await analyst.page.request.post(`${web.url}/people/unmerge`, {
+      form: { _csrf: csrf!, merge_id: merge!.merge_id },
+    });
     expect(refused.status()).toBe(403);
-    expect((await platform.pool.query("SELECT unmerged_at FROM person_merges WHERE merge_id = $1", [merge!.merge_id])).rows[0].unmerged_at).toBeNull();
+    expect(
+      (await platform.pool.query("SELECT unmerged_at FROM person_merges WHERE merge_id = $1", [merge!.merge_id]))
+        .rows[0].unmerged_at,
+    ).toBeNull();
 
     await steward.page.goto(`${web.url}/people/${a}`);
     await shot(steward.page, "person");
     await steward.page.click("button:text('Unmerge')");
     await steward.page.waitForLoadState();
-    const { rows: [after] } = await platform.pool.query("SELECT unmerged_at, unmerged_by FROM person_merges WHERE merge_id = $1", [merge!.merge_id]);
+    const {
+      rows: [after],
+    } = await platform.pool.query("SELECT unmerged_at, unmerged_by FROM person_merges WHERE merge_id = $1", [
+      merge!.merge_id,
+    ]);
     expect(after.unmerged_by).toBe("stew");
     expect((await platform.pool.query("SELECT 1 FROM persons WHERE person_id = $1", [b])).rowCount).toBe(1);
 

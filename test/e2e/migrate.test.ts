@@ -56,7 +56,12 @@ beforeAll(async () => {
   await root.end();
   mysqlUrl = `mysql://legacy:legacy-pass@127.0.0.1:${maria.port}/legacy`;
   writeFileSync(path.join(tmp, "mapping.json"), JSON.stringify(mapping));
-  platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
+  platform = await LocalPlatform.start({
+    home: path.join(tmp, "home"),
+    chunkRows: 100,
+    retryIntervalMs: 20,
+    log: () => undefined,
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -66,18 +71,27 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-const recordOf = async (lineage: string) => (await platform.pool.query(
-  "SELECT first_name, last_name, email, dob::text AS dob, raw FROM person_records WHERE source_kind = 'legacy-contacts' AND source_key = $1",
-  [`legacy_id=${lineage.toUpperCase()}`])).rows[0];
+const recordOf = async (lineage: string) =>
+  (
+    await platform.pool.query(
+      "SELECT first_name, last_name, email, dob::text AS dob, raw FROM person_records WHERE source_kind = 'legacy-contacts' AND source_key = $1",
+      [`legacy_id=${lineage.toUpperCase()}`],
+    )
+  ).rows[0];
 
 describe("leadpipe migrate from MariaDB", () => {
   let runId: string;
 
   it("lands every row or quarantines it, with the counts balanced and the checksums equal", async () => {
-    const manifest = await migrateSource(platform, { from: mysqlUrl, mapping: path.join(tmp, "mapping.json"), rangeRows: 2 });
+    const manifest = await migrateSource(platform, {
+      from: mysqlUrl,
+      mapping: path.join(tmp, "mapping.json"),
+      rangeRows: 2,
+    });
     runId = manifest.run_id;
     expect(Migration.summary(manifest)).toEqual({
-      run_id: runId, status: "COMPLETE",
+      run_id: runId,
+      status: "COMPLETE",
       tables: [
         { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
         { table: "customers", source_rows: 5, loaded: 3, quarantined: 2, dropped: 0, checksums_match: true },
@@ -85,40 +99,87 @@ describe("leadpipe migrate from MariaDB", () => {
       ],
     });
     const { rows: q } = await platform.pool.query(
-      "SELECT table_name, pk, stage, reason, row->>'lname' AS lname FROM migration_quarantine WHERE run_id = $1 ORDER BY pk", [runId]);
+      "SELECT table_name, pk, stage, reason, row->>'lname' AS lname FROM migration_quarantine WHERE run_id = $1 ORDER BY pk",
+      [runId],
+    );
     expect(q).toEqual([
-      { table_name: "customers", pk: "3", stage: "cast", lname: "MÃ¼ller €",
-        reason: 'lname: text looks like latin1-read UTF-8 but mixes other characters: "MÃ¼ller €"' },
-      { table_name: "customers", pk: "4", stage: "import", lname: "Jones", reason: expect.stringMatching(/^rejected by import .*: email: /) },
+      {
+        table_name: "customers",
+        pk: "3",
+        stage: "cast",
+        lname: "MÃ¼ller €",
+        reason: 'lname: text looks like latin1-read UTF-8 but mixes other characters: "MÃ¼ller €"',
+      },
+      {
+        table_name: "customers",
+        pk: "4",
+        stage: "import",
+        lname: "Jones",
+        reason: expect.stringMatching(/^rejected by import .*: email: /),
+      },
     ]);
   }, 240_000);
 
   it("casts without losing a value: big integers, decimals, zero and impossible dates, repaired latin1, time zones", async () => {
     const ann = await recordOf("mysql:legacy/customers/1");
     expect(ann).toMatchObject({ first_name: "Ann", last_name: "Smith", email: "ann@example.com", dob: "1980-02-29" });
-    expect(ann.raw.extra).toEqual({ table: "customers", pk: "1",
-      columns: { id: "1", created: "2020-03-01T17:00:00Z", balance: "12345678901.23", notes: "", visits: "18446744073709551615" } });
+    expect(ann.raw.extra).toEqual({
+      table: "customers",
+      pk: "1",
+      columns: {
+        id: "1",
+        created: "2020-03-01T17:00:00Z",
+        balance: "12345678901.23",
+        notes: "",
+        visits: "18446744073709551615",
+      },
+    });
     const hans = await recordOf("mysql:legacy/customers/2");
     expect(hans).toMatchObject({ first_name: "Hans", last_name: "Müller", dob: null });
-    expect(hans.raw.extra).toEqual({ table: "customers", pk: "2",
+    expect(hans.raw.extra).toEqual({
+      table: "customers",
+      pk: "2",
       columns: { id: "2", created: null, balance: "0.10", notes: null, visits: "0" },
-      flags: { dob: { raw: "0000-00-00", reason: "zero date" }, created: { raw: "2021-02-30 10:00:00", reason: "impossible date" } } });
+      flags: {
+        dob: { raw: "0000-00-00", reason: "zero date" },
+        created: { raw: "2021-02-30 10:00:00", reason: "impossible date" },
+      },
+    });
     const carol = await recordOf("mysql:legacy/customers/18446744073709551615");
     expect(carol).toMatchObject({ first_name: "Carol", last_name: "Day", dob: "1975-06-15" });
     // NULL and empty stay apart; a value the CSV cell would trim or fold is kept exactly.
-    expect(carol.raw.extra).toEqual({ table: "customers", pk: "18446744073709551615",
-      columns: { id: "18446744073709551615", created: "2019-11-03T05:30:00Z", balance: "-5.50", notes: "line1\nline2", visits: "1" },
-      exact: { fname: " Carol ", zip: "" } });
-    const { rows: [dropped] } = await platform.pool.query(
-      "SELECT count(*)::int AS n FROM person_records WHERE source_kind = 'legacy-contacts' AND raw::text LIKE '%password_hash%'");
+    expect(carol.raw.extra).toEqual({
+      table: "customers",
+      pk: "18446744073709551615",
+      columns: {
+        id: "18446744073709551615",
+        created: "2019-11-03T05:30:00Z",
+        balance: "-5.50",
+        notes: "line1\nline2",
+        visits: "1",
+      },
+      exact: { fname: " Carol ", zip: "" },
+    });
+    const {
+      rows: [dropped],
+    } = await platform.pool.query(
+      "SELECT count(*)::int AS n FROM person_records WHERE source_kind = 'legacy-contacts' AND raw::text LIKE '%password_hash%'",
+    );
     expect(dropped.n).toBe(0);
   });
 
   it("migrating the same source again changes nothing: every range is a DUPLICATE import", async () => {
     const before = await platform.pool.query(
-      "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id");
-    const { rows: [{ seq }] } = await platform.pool.query("SELECT max(seq) AS seq FROM imports");
-    const again = await migrateSource(platform, { from: mysqlUrl, mapping: path.join(tmp, "mapping.json"), rangeRows: 2 });
+      "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id",
+    );
+    const {
+      rows: [{ seq }],
+    } = await platform.pool.query("SELECT max(seq) AS seq FROM imports");
+    const again = await migrateSource(platform, {
+      from: mysqlUrl,
+      mapping: path.join(tmp, "mapping.json"),
+      rangeRows: 2,
+    });
     expect(again.run_id).not.toBe(runId);
     expect(Migration.summary(again).tables).toEqual([
       { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
@@ -126,10 +187,13 @@ describe("leadpipe migrate from MariaDB", () => {
       { table: "prospects", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
     ]);
     const { rows: statuses } = await platform.pool.query(
-      "SELECT status, count(*)::int AS n FROM imports WHERE seq > $1 GROUP BY status", [seq]);
+      "SELECT status, count(*)::int AS n FROM imports WHERE seq > $1 GROUP BY status",
+      [seq],
+    );
     expect(statuses).toEqual([{ status: "DUPLICATE", n: 4 }]);
     const after = await platform.pool.query(
-      "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id");
+      "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id",
+    );
     expect(after.rows).toEqual(before.rows);
   }, 240_000);
 
@@ -142,8 +206,13 @@ describe("leadpipe migrate from MariaDB", () => {
     const changed = await verifyRun(platform, runId, mysqlUrl);
     expect(changed.status).toBe("UNBALANCED");
     const customers = changed.tables.find((t) => t.table === "customers")!;
-    expect(customers).toMatchObject({ source_rows: 5, loaded: 3, quarantined: 2, checksums_match: false,
-      differences: [{ pk: "2", columns: ["email"], reason: "landed values differ from the source" }] });
+    expect(customers).toMatchObject({
+      source_rows: 5,
+      loaded: 3,
+      quarantined: 2,
+      checksums_match: false,
+      differences: [{ pk: "2", columns: ["email"], reason: "landed values differ from the source" }],
+    });
     expect(changed.tables.filter((t) => t.table !== "customers").every((t) => t.checksums_match)).toBe(true);
     const stored = await platform.s3.send(new GetObjectCommand({ Bucket: platform.bucket, Key: manifestKey(runId) }));
     expect(JSON.parse(await stored.Body!.transformToString())).toMatchObject({ run_id: runId, status: "UNBALANCED" });
@@ -154,30 +223,59 @@ describe("leadpipe migrate from a CSV folder", () => {
   it("reads each file as a table keyed by row number, casts declared columns and quarantines invalid bytes", async () => {
     const folder = path.join(tmp, "campaigns");
     mkdirSync(folder);
-    writeFileSync(path.join(folder, "spring.csv"), "First Name,Last Name,Email,Signup Date,Source Code\n" +
-      "Ann,Smith,ann@example.com,2021-04-01,SPR\nJosÃ©,Ortiz,jose@example.com,2021-02-30,SPR\nZoe,Kim,,,\n");
-    writeFileSync(path.join(folder, "summer.csv"), Buffer.concat([Buffer.from("first,last\nMia,Lopez\nLe"), Buffer.from([0xff, 0xfe]),
-      Buffer.from("a,Brun\n")]));
-    writeFileSync(path.join(tmp, "csv-mapping.json"), JSON.stringify({ tables: { spring: { cast: { "Signup Date": "date" } } } }));
-    const manifest = await migrateSource(platform, { from: `csv:${folder}`, mapping: path.join(tmp, "csv-mapping.json") });
-    expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables: [
-      { table: "spring", source_rows: 3, loaded: 3, quarantined: 0, dropped: 0, checksums_match: true },
-      { table: "summer", source_rows: 2, loaded: 1, quarantined: 1, dropped: 0, checksums_match: true },
-    ] });
+    writeFileSync(
+      path.join(folder, "spring.csv"),
+      "First Name,Last Name,Email,Signup Date,Source Code\n" +
+        "Ann,Smith,ann@example.com,2021-04-01,SPR\nJosÃ©,Ortiz,jose@example.com,2021-02-30,SPR\nZoe,Kim,,,\n",
+    );
+    writeFileSync(
+      path.join(folder, "summer.csv"),
+      Buffer.concat([Buffer.from("first,last\nMia,Lopez\nLe"), Buffer.from([0xff, 0xfe]), Buffer.from("a,Brun\n")]),
+    );
+    writeFileSync(
+      path.join(tmp, "csv-mapping.json"),
+      JSON.stringify({ tables: { spring: { cast: { "Signup Date": "date" } } } }),
+    );
+    const manifest = await migrateSource(platform, {
+      from: `csv:${folder}`,
+      mapping: path.join(tmp, "csv-mapping.json"),
+    });
+    expect(Migration.summary(manifest)).toEqual({
+      run_id: manifest.run_id,
+      status: "COMPLETE",
+      tables: [
+        { table: "spring", source_rows: 3, loaded: 3, quarantined: 0, dropped: 0, checksums_match: true },
+        { table: "summer", source_rows: 2, loaded: 1, quarantined: 1, dropped: 0, checksums_match: true },
+      ],
+    });
     const jose = await recordOf("csv:campaigns/spring/2");
     expect(jose).toMatchObject({ first_name: "José", last_name: "Ortiz" });
-    expect(jose.raw.extra).toEqual({ table: "spring", pk: "2", columns: { _row: "2", "Signup Date": null, "Source Code": "SPR" },
-      flags: { "Signup Date": { raw: "2021-02-30", reason: "impossible date" } } });
+    expect(jose.raw.extra).toEqual({
+      table: "spring",
+      pk: "2",
+      columns: { _row: "2", "Signup Date": null, "Source Code": "SPR" },
+      flags: { "Signup Date": { raw: "2021-02-30", reason: "impossible date" } },
+    });
     const { rows: q } = await platform.pool.query(
-      "SELECT table_name, pk, reason FROM migration_quarantine WHERE run_id = $1", [manifest.run_id]);
+      "SELECT table_name, pk, reason FROM migration_quarantine WHERE run_id = $1",
+      [manifest.run_id],
+    );
     expect(q).toEqual([{ table_name: "summer", pk: "2", reason: "first: invalid bytes in the text (U+FFFD)" }]);
 
-    writeFileSync(path.join(folder, "spring.csv"), "First Name,Last Name,Email,Signup Date,Source Code\n" +
-      "Ann,Smith,ann@example.com,2021-04-01,SPR\nJosÃ©,Ortiz,jose@example.com,2021-02-30,SPR\nZoe,Kim,,,SUM\n");
+    writeFileSync(
+      path.join(folder, "spring.csv"),
+      "First Name,Last Name,Email,Signup Date,Source Code\n" +
+        "Ann,Smith,ann@example.com,2021-04-01,SPR\nJosÃ©,Ortiz,jose@example.com,2021-02-30,SPR\nZoe,Kim,,,SUM\n",
+    );
     const changed = await verifyRun(platform, manifest.run_id);
-    expect(changed.tables[0]).toMatchObject({ table: "spring", checksums_match: false,
-      differences: [{ pk: "*", columns: [], reason: expect.stringMatching(/^spring\.csv changed since the run \(sha256 /) },
-        { pk: "3", columns: ["Source Code"], reason: "landed values differ from the source" }] });
+    expect(changed.tables[0]).toMatchObject({
+      table: "spring",
+      checksums_match: false,
+      differences: [
+        { pk: "*", columns: [], reason: expect.stringMatching(/^spring\.csv changed since the run \(sha256 /) },
+        { pk: "3", columns: ["Source Code"], reason: "landed values differ from the source" },
+      ],
+    });
     expect(changed.tables[1]).toMatchObject({ table: "summer", checksums_match: true });
   }, 240_000);
 });
@@ -189,7 +287,9 @@ describe("leadpipe migrate from an SQLite file", () => {
       Database = (await import("better-sqlite3")).default;
       new Database(":memory:").close();
     } catch (err) {
-      throw new Error(`better-sqlite3 cannot load (its native build is missing: npm rebuild better-sqlite3): ${(err as Error).message}`);
+      throw new Error(
+        `better-sqlite3 cannot load (its native build is missing: npm rebuild better-sqlite3): ${(err as Error).message}`,
+      );
     }
     const file = path.join(tmp, "crm.sqlite");
     const db = new Database(file);
@@ -199,11 +299,18 @@ describe("leadpipe migrate from an SQLite file", () => {
       CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT); INSERT INTO settings VALUES ('a', 'b');`);
     db.close();
     writeFileSync(path.join(tmp, "sqlite-mapping.json"), JSON.stringify({ tables: { settings: { target: "drop" } } }));
-    const manifest = await migrateSource(platform, { from: `sqlite:${file}`, mapping: path.join(tmp, "sqlite-mapping.json") });
-    expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables: [
-      { table: "contacts", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
-      { table: "settings", source_rows: 1, loaded: 0, quarantined: 0, dropped: 1, checksums_match: true },
-    ] });
+    const manifest = await migrateSource(platform, {
+      from: `sqlite:${file}`,
+      mapping: path.join(tmp, "sqlite-mapping.json"),
+    });
+    expect(Migration.summary(manifest)).toEqual({
+      run_id: manifest.run_id,
+      status: "COMPLETE",
+      tables: [
+        { table: "contacts", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
+        { table: "settings", source_rows: 1, loaded: 0, quarantined: 0, dropped: 1, checksums_match: true },
+      ],
+    });
     const ann = await recordOf("sqlite:crm.sqlite/contacts/1");
     expect(ann).toMatchObject({ first_name: "Ann", last_name: "Smith", dob: "1980-02-29" });
     expect(ann.raw.extra.columns).toEqual({ contact_id: "1", score: "12.5", ext_id: "9007199254740993" });
@@ -225,23 +332,37 @@ describe("leadpipe migrate --resume", () => {
     const land = async (key: string, body: Buffer) => {
       if (landedRanges === 2) throw new Error("killed");
       landedRanges++;
-      await platform.s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: body, ContentLength: body.length }));
+      await platform.s3.send(
+        new PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: body, ContentLength: body.length }),
+      );
     };
     await expect(Migration.landTables({ db: platform.pool, reader, land }, runId, opts)).rejects.toThrow("killed");
     await reader.close();
     const { rows: checkpoints } = await platform.pool.query(
-      "SELECT range_no, last_key FROM migration_ranges WHERE run_id = $1 ORDER BY range_no", [runId]);
-    expect(checkpoints).toEqual([{ range_no: 0, last_key: ["10"] }, { range_no: 1, last_key: ["20"] }]);
+      "SELECT range_no, last_key FROM migration_ranges WHERE run_id = $1 ORDER BY range_no",
+      [runId],
+    );
+    expect(checkpoints).toEqual([
+      { range_no: 0, last_key: ["10"] },
+      { range_no: 1, last_key: ["20"] },
+    ]);
 
     const resumed = await migrateSource(platform, { from, resume: runId });
-    expect(Migration.summary(resumed)).toEqual({ run_id: runId, status: "COMPLETE", tables: [
-      { table: "leads", source_rows: 25, loaded: 25, quarantined: 0, dropped: 0, checksums_match: true },
-    ] });
-    const { rows: [landed] } = await platform.pool.query(
-      "SELECT count(*)::int AS n, count(DISTINCT source_key)::int AS keys FROM person_records WHERE source_key LIKE 'legacy_id=CSV:RESUME/LEADS/%'");
+    expect(Migration.summary(resumed)).toEqual({
+      run_id: runId,
+      status: "COMPLETE",
+      tables: [{ table: "leads", source_rows: 25, loaded: 25, quarantined: 0, dropped: 0, checksums_match: true }],
+    });
+    const {
+      rows: [landed],
+    } = await platform.pool.query(
+      "SELECT count(*)::int AS n, count(DISTINCT source_key)::int AS keys FROM person_records WHERE source_key LIKE 'legacy_id=CSV:RESUME/LEADS/%'",
+    );
     expect(landed).toEqual({ n: 25, keys: 25 });
     const { rows: ranges } = await platform.pool.query(
-      "SELECT range_no, after_key, last_key, source_rows FROM migration_ranges WHERE run_id = $1 ORDER BY range_no", [runId]);
+      "SELECT range_no, after_key, last_key, source_rows FROM migration_ranges WHERE run_id = $1 ORDER BY range_no",
+      [runId],
+    );
     expect(ranges).toEqual([
       { range_no: 0, after_key: null, last_key: ["10"], source_rows: 10 },
       { range_no: 1, after_key: ["10"], last_key: ["20"], source_rows: 10 },
@@ -250,8 +371,11 @@ describe("leadpipe migrate --resume", () => {
     // A clean run of the same source lands the same three objects: all DUPLICATE, nothing changes.
     const clean = await migrateSource(platform, { from, rangeRows: 10 });
     expect(Migration.summary(clean).tables).toEqual(Migration.summary(resumed).tables);
-    const { rows: [imports] } = await platform.pool.query(
-      "SELECT count(*) FILTER (WHERE status <> 'DUPLICATE')::int AS real, count(*)::int AS n FROM imports WHERE object_key LIKE 'inbox/legacy-contacts/migrate/csv_resume/%'");
+    const {
+      rows: [imports],
+    } = await platform.pool.query(
+      "SELECT count(*) FILTER (WHERE status <> 'DUPLICATE')::int AS real, count(*)::int AS n FROM imports WHERE object_key LIKE 'inbox/legacy-contacts/migrate/csv_resume/%'",
+    );
     expect(imports).toEqual({ real: 3, n: 6 });
   }, 240_000);
 });

@@ -34,12 +34,22 @@ function puller(name: string, extra: Record<string, unknown> = {}): Pullers.Pull
     mkdirSync(dir);
     chownSync(dir, sshd.uid, sshd.gid);
   }
-  return Pullers.PullerSpec.parse({ name, transport: "sftp", host: "127.0.0.1", port: sshd.port, username: "leadpipe-sftp",
-    private_key_file: sshd.clientKeyFile, host_key: sshd.hostKeyFingerprint, dir, pattern: "*.csv", stable_seconds: 1, ...extra });
+  return Pullers.PullerSpec.parse({
+    name,
+    transport: "sftp",
+    host: "127.0.0.1",
+    port: sshd.port,
+    username: "leadpipe-sftp",
+    private_key_file: sshd.clientKeyFile,
+    host_key: sshd.hostKeyFingerprint,
+    dir,
+    pattern: "*.csv",
+    stable_seconds: 1,
+    ...extra,
+  });
 }
 const put = (spec: Pullers.PullerSpec, name: string, content: string, mtime?: Date) =>
   sshd.write(path.join(path.basename((spec as { dir: string }).dir), name), content, mtime);
-
 
 async function objectExists(key: string): Promise<boolean> {
   try {
@@ -57,19 +67,31 @@ describe("SFTP puller against OpenSSH", () => {
     put(spec, "partner-b-mortgages-2026-12-02.csv", variant("302"));
     put(spec, "notes.txt", "not matched by the pattern");
     const first = await pullOnce(spec);
-    expect(outcomes(first)).toEqual([["partner-b-mortgages-2026-12-01.csv", "landed"], ["partner-b-mortgages-2026-12-02.csv", "landed"]]);
+    expect(outcomes(first)).toEqual([
+      ["partner-b-mortgages-2026-12-01.csv", "landed"],
+      ["partner-b-mortgages-2026-12-02.csv", "landed"],
+    ]);
     const today = new Date().toISOString().slice(0, 10).replaceAll("-", "/");
     for (const r of first) {
       expect(r.key).toBe(`inbox/partner-b-mortgages/${today}/${path.basename(r.path)}`);
       expect(r.size).toBe(Buffer.byteLength(variant("301")));
-      const { rows: [imp] } = await platform.pool.query("SELECT status, sha256, rows_read FROM imports WHERE id = $1", [r.import_id]);
+      const {
+        rows: [imp],
+      } = await platform.pool.query("SELECT status, sha256, rows_read FROM imports WHERE id = $1", [r.import_id]);
       expect(imp).toMatchObject({ status: "COMPLETE_WITH_ERRORS", sha256: r.sha256, rows_read: 10 });
     }
     const second = await pullOnce(spec);
     const third = await pullOnce(spec);
-    expect(outcomes(second)).toEqual([["partner-b-mortgages-2026-12-01.csv", "already-landed"], ["partner-b-mortgages-2026-12-02.csv", "already-landed"]]);
+    expect(outcomes(second)).toEqual([
+      ["partner-b-mortgages-2026-12-01.csv", "already-landed"],
+      ["partner-b-mortgages-2026-12-02.csv", "already-landed"],
+    ]);
     expect(outcomes(third)).toEqual(outcomes(second));
-    const { rows: [n] } = await platform.pool.query("SELECT count(*)::int AS n FROM imports WHERE object_key LIKE 'inbox/partner-b-mortgages/%/partner-b-mortgages-2026-12-0_.csv'");
+    const {
+      rows: [n],
+    } = await platform.pool.query(
+      "SELECT count(*)::int AS n FROM imports WHERE object_key LIKE 'inbox/partner-b-mortgages/%/partner-b-mortgages-2026-12-0_.csv'",
+    );
     expect(n!.n).toBe(2);
   });
 
@@ -77,14 +99,29 @@ describe("SFTP puller against OpenSSH", () => {
     const spec = puller("growing", { stable_seconds: 2 });
     put(spec, "partner-b-mortgages-2026-12-03.csv", variant("303").slice(0, 300));
     // The run's own wait for stability: the partner is still writing meanwhile.
-    const growing = await Pullers.pull(spec, await (await import("@leadpipe/core/adapters/pullers")).openTransport(spec),
-      { ...deps, log: silentLog, sourceOf: () => "partner-b-mortgages",
-        sleep: async (ms) => { put(spec, "partner-b-mortgages-2026-12-03.csv", variant("303").slice(0, 600)); await new Promise((r) => setTimeout(r, ms)); } },
-      { trigger: "cli" });
+    const growing = await Pullers.pull(
+      spec,
+      await (await import("@leadpipe/core/adapters/pullers")).openTransport(spec),
+      {
+        ...deps,
+        log: silentLog,
+        sourceOf: () => "partner-b-mortgages",
+        sleep: async (ms) => {
+          put(spec, "partner-b-mortgages-2026-12-03.csv", variant("303").slice(0, 600));
+          await new Promise((r) => setTimeout(r, ms));
+        },
+      },
+      { trigger: "cli" },
+    );
     expect(growing.map((r) => r.outcome)).toEqual(["unstable"]);
     expect(growing[0]!.size).toBe(600);
-    const { rows } = await platform.pool.query("SELECT size::int, state, reason FROM puller_files WHERE puller = 'growing' ORDER BY id");
-    expect(rows.map((r) => [r.size, r.state])).toEqual([[300, "unstable"], [600, "unstable"]]);
+    const { rows } = await platform.pool.query(
+      "SELECT size::int, state, reason FROM puller_files WHERE puller = 'growing' ORDER BY id",
+    );
+    expect(rows.map((r) => [r.size, r.state])).toEqual([
+      [300, "unstable"],
+      [600, "unstable"],
+    ]);
     expect(rows[0]!.reason).toMatch(/changed before it was complete: 300 bytes .* now 600 bytes/);
     put(spec, "partner-b-mortgages-2026-12-03.csv", variant("303"));
     const done = await pullOnce(spec);
@@ -96,13 +133,20 @@ describe("SFTP puller against OpenSSH", () => {
     const same = new Date("2026-12-01T06:00:00Z");
     put(spec, "partner-b-mortgages-2026-12-04-a.csv", variant("304"), same);
     put(spec, "partner-b-mortgages-2026-12-04-b.csv", variant("305"), same);
-    expect(outcomes(await pullOnce(spec))).toEqual([["partner-b-mortgages-2026-12-04-a.csv", "landed"], ["partner-b-mortgages-2026-12-04-b.csv", "landed"]]);
+    expect(outcomes(await pullOnce(spec))).toEqual([
+      ["partner-b-mortgages-2026-12-04-a.csv", "landed"],
+      ["partner-b-mortgages-2026-12-04-b.csv", "landed"],
+    ]);
     // A slow upload that finishes with a timestamp older than everything landed so far.
     put(spec, "partner-b-mortgages-2026-12-04-c.csv", variant("306"), new Date("2026-11-01T00:00:00Z"));
     put(spec, "partner-b-mortgages-2026-12-04-d.csv", variant("307"), same);
     const later = await pullOnce(spec);
-    expect(outcomes(later)).toEqual([["partner-b-mortgages-2026-12-04-a.csv", "already-landed"], ["partner-b-mortgages-2026-12-04-b.csv", "already-landed"],
-      ["partner-b-mortgages-2026-12-04-c.csv", "landed"], ["partner-b-mortgages-2026-12-04-d.csv", "landed"]]);
+    expect(outcomes(later)).toEqual([
+      ["partner-b-mortgages-2026-12-04-a.csv", "already-landed"],
+      ["partner-b-mortgages-2026-12-04-b.csv", "already-landed"],
+      ["partner-b-mortgages-2026-12-04-c.csv", "landed"],
+      ["partner-b-mortgages-2026-12-04-d.csv", "landed"],
+    ]);
   });
 
   it("lands the same name again when its content changes; the same content under another name is a duplicate import", async () => {
@@ -115,7 +159,10 @@ describe("SFTP puller against OpenSSH", () => {
     expect(resent.map((r) => r.outcome)).toEqual(["landed"]);
     put(spec, "partner-b-mortgages-2026-12-05-copy.csv", variant("309"));
     const copy = await pullOnce(spec);
-    expect(outcomes(copy)).toEqual([["partner-b-mortgages-2026-12-05-copy.csv", "duplicate"], ["partner-b-mortgages-2026-12-05.csv", "already-landed"]]);
+    expect(outcomes(copy)).toEqual([
+      ["partner-b-mortgages-2026-12-05-copy.csv", "duplicate"],
+      ["partner-b-mortgages-2026-12-05.csv", "already-landed"],
+    ]);
     const { rows } = await platform.pool.query("SELECT state FROM puller_files WHERE puller = 'resend' ORDER BY id");
     expect(rows.map((r) => r.state)).toEqual(["landed", "landed", "duplicate"]);
   });
@@ -139,7 +186,12 @@ describe("SFTP puller against OpenSSH", () => {
     const relay = await startRelay(sshd.port);
     try {
       const spec = puller("killed", { port: relay.port, stable_seconds: 0, attempts: 1 });
-      const big = variant("311") + "\n".repeat(0) + Array.from({ length: 40_000 }, (_, i) => `# padding line ${i} ........................................`).join("\n");
+      const big =
+        variant("311") +
+        "\n".repeat(0) +
+        Array.from({ length: 40_000 }, (_, i) => `# padding line ${i} ........................................`).join(
+          "\n",
+        );
       put(spec, "partner-b-mortgages-2026-12-07.csv", big);
       relay.cutAfter(400_000);
       const before = platform.alerts.length;
@@ -175,7 +227,9 @@ describe("SFTP puller against OpenSSH", () => {
     const spec = puller("forced", { stable_seconds: 0 });
     put(spec, "partner-b-mortgages-2026-12-09.csv", variant("313"));
     expect((await pullOnce(spec)).map((r) => r.outcome)).toEqual(["landed"]);
-    expect(await Pullers.force(platform.pool, "forced", path.join(sshd.dir, "forced", "partner-b-mortgages-2026-12-09.csv"))).toBe(true);
+    expect(
+      await Pullers.force(platform.pool, "forced", path.join(sshd.dir, "forced", "partner-b-mortgages-2026-12-09.csv")),
+    ).toBe(true);
     expect(await Pullers.force(platform.pool, "forced", "/no/such/file.csv")).toBe(false);
     const again = await pullOnce(spec);
     // The pipeline knows the content: the re-pull lands and is imported as a duplicate.
@@ -196,7 +250,9 @@ describe("SFTP puller against OpenSSH", () => {
     put(deleted, "partner-b-mortgages-2026-12-11.csv", variant("315"));
     put(deleted, "partner-b-mortgages-2026-12-11.csv.part", "being written");
     const waiting = await pullOnce(deleted);
-    expect(waiting.map((r) => [path.basename(r.path), r.outcome])).toEqual([["partner-b-mortgages-2026-12-11.csv", "unstable"]]);
+    expect(waiting.map((r) => [path.basename(r.path), r.outcome])).toEqual([
+      ["partner-b-mortgages-2026-12-11.csv", "unstable"],
+    ]);
     put(deleted, "partner-b-mortgages-2026-12-11.csv.done", "");
     expect((await pullOnce(deleted)).map((r) => r.outcome)).toEqual(["landed"]);
     expect(existsSync(path.join(sshd.dir, "deleted", "partner-b-mortgages-2026-12-11.csv"))).toBe(false);
@@ -229,23 +285,38 @@ describe("leadpipe pull / pulls", () => {
     process.env.LEADPIPE_HOME = home;
     const run = async (cmd: "pull" | "pulls", args: string[]) => {
       let text = "";
-      const out = new Writable({ write: (c, _e, cb) => { text += c; cb(); } });
+      const out = new Writable({
+        write: (c, _e, cb) => {
+          text += c;
+          cb();
+        },
+      });
       await (cmd === "pull" ? pullCommand(out, deps) : pullsCommand(out, deps)).parseAsync(args, { from: "user" });
-      return text.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      return text
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     };
     try {
       const first = await run("pull", ["cli", "--json"]);
-      expect(first.map((r) => [path.basename(String(r.path)), r.outcome]).sort()).toEqual([["partner-b-mortgages-2026-12-12.csv", "landed"], ["unknown-2026-12-12.csv", "skipped"]]);
+      expect(first.map((r) => [path.basename(String(r.path)), r.outcome]).sort()).toEqual([
+        ["partner-b-mortgages-2026-12-12.csv", "landed"],
+        ["unknown-2026-12-12.csv", "skipped"],
+      ]);
       const landed = first.find((r) => r.outcome === "landed")!;
       expect(Object.keys(landed).sort()).toEqual(["import_id", "outcome", "path", "puller", "size"]);
       expect(landed.size).toBe(Buffer.byteLength(variant("316")));
-      expect(first.find((r) => r.outcome === "skipped")!.reason).toContain('no source recognizes the file name unknown-2026-12-12.csv: set "source"');
+      expect(first.find((r) => r.outcome === "skipped")!.reason).toContain(
+        'no source recognizes the file name unknown-2026-12-12.csv: set "source"',
+      );
       const forced = await run("pull", ["cli", "--json", "--force", String(landed.path)]);
       expect(forced.find((r) => r.path === landed.path)).toMatchObject({ outcome: "duplicate" });
       await expect(run("pull", ["nope", "--json"])).rejects.toThrowError(/unknown puller nope; declared: cli/);
       const listed = await run("pulls", ["--json"]);
       expect(listed.filter((l) => l.run && (l.run as { puller: string }).puller === "cli")).toHaveLength(2);
-      expect(listed.some((l) => l.file && (l.file as { path: string; state: string }).state === "duplicate")).toBe(true);
+      expect(listed.some((l) => l.file && (l.file as { path: string; state: string }).state === "duplicate")).toBe(
+        true,
+      );
     } finally {
       if (previous === undefined) delete process.env.LEADPIPE_HOME;
       else process.env.LEADPIPE_HOME = previous;
@@ -258,14 +329,18 @@ describe("outbound delivery over SFTP (the lead hand-off)", () => {
     const spec = puller("agency", { direction: "push" });
     const key = "outbox/leads/2026-12-07/leads-2026-12-07.csv";
     const content = "lead_id,first_name\n1,Ann\n";
-    await platform.s3.send(new (await import("@aws-sdk/client-s3")).PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: content }));
+    await platform.s3.send(
+      new (await import("@aws-sdk/client-s3")).PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: content }),
+    );
     const sent = await runDelivery(spec, deps, key);
     expect(sent).toMatchObject({ outcome: "sent", remote_path: "leads-2026-12-07.csv", size: content.length });
     expect(sent.answer).toContain("bytes written and renamed into place");
     expect(readFileSync(path.join(sshd.dir, "agency", "leads-2026-12-07.csv"), "utf8")).toBe(content);
     expect(existsSync(path.join(sshd.dir, "agency", ".leads-2026-12-07.csv.part"))).toBe(false);
     expect((await runDelivery(spec, deps, key)).outcome).toBe("already-sent");
-    const { rows } = await platform.pool.query("SELECT state, size::int, sha256, attempts, sent_at IS NOT NULL AS sent FROM puller_deliveries WHERE puller = 'agency'");
+    const { rows } = await platform.pool.query(
+      "SELECT state, size::int, sha256, attempts, sent_at IS NOT NULL AS sent FROM puller_deliveries WHERE puller = 'agency'",
+    );
     expect(rows).toEqual([{ state: "sent", size: content.length, sha256: sent.sha256, attempts: 1, sent: true }]);
   });
 
@@ -273,14 +348,21 @@ describe("outbound delivery over SFTP (the lead hand-off)", () => {
     const spec = puller("agency2", { direction: "push", attempts: 2 });
     const broken = Pullers.PullerSpec.parse({ ...spec, host_key: sshd.otherFingerprint });
     const key = "outbox/leads/2026-12-08/leads-2026-12-08.csv";
-    await platform.s3.send(new (await import("@aws-sdk/client-s3")).PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: "lead_id\n2\n" }));
+    await platform.s3.send(
+      new (await import("@aws-sdk/client-s3")).PutObjectCommand({
+        Bucket: platform.bucket,
+        Key: key,
+        Body: "lead_id\n2\n",
+      }),
+    );
     const before = platform.alerts.length;
     const failed = await runDelivery(broken, deps, key);
     expect(failed.outcome).toBe("failed");
     expect(failed.reason).toContain("not the pinned");
-    expect(platform.alerts.slice(before).map((a) => a.subject)).toEqual(["leadpipe delivery agency2: leads-2026-12-08.csv FAILED"]);
+    expect(platform.alerts.slice(before).map((a) => a.subject)).toEqual([
+      "leadpipe delivery agency2: leads-2026-12-08.csv FAILED",
+    ]);
     expect((await runDelivery(spec, deps, key)).outcome).toBe("sent");
     expect((await runDelivery(spec, deps, key)).outcome).toBe("already-sent");
   });
 });
-

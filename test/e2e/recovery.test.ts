@@ -35,7 +35,15 @@ interface Snapshot {
   /** md5 over every mortgage's business columns and source row (import ids, lineage and times excluded). */
   checksum: string;
   rejects: number;
-  import: { status: string; rows_read: number; accepted: number; rejected: number; inserted: number; updated: number; unchanged: number };
+  import: {
+    status: string;
+    rows_read: number;
+    accepted: number;
+    rejected: number;
+    inserted: number;
+    updated: number;
+    unchanged: number;
+  };
 }
 
 const SNAPSHOT = `
@@ -44,34 +52,60 @@ const SNAPSHOT = `
                  ORDER BY m.mortgage_id), '')) FROM mortgages m) AS checksum`;
 
 async function snapshot(db: pg.Client | pg.Pool, importId: string): Promise<Snapshot> {
-  const { rows: [s] } = await db.query<{ mortgages: number; checksum: string }>(SNAPSHOT);
-  const { rows: [i] } = await db.query(
-    "SELECT status, rows_read::int, accepted::int, rejected::int, inserted::int, updated::int, unchanged::int FROM imports WHERE id = $1", [importId]);
-  const { rows: [r] } = await db.query<{ n: number }>(
-    "SELECT count(DISTINCT row_number)::int AS n FROM import_rejects WHERE import_id = $1 AND resolved_by IS NULL", [importId]);
+  const {
+    rows: [s],
+  } = await db.query<{ mortgages: number; checksum: string }>(SNAPSHOT);
+  const {
+    rows: [i],
+  } = await db.query(
+    "SELECT status, rows_read::int, accepted::int, rejected::int, inserted::int, updated::int, unchanged::int FROM imports WHERE id = $1",
+    [importId],
+  );
+  const {
+    rows: [r],
+  } = await db.query<{ n: number }>(
+    "SELECT count(DISTINCT row_number)::int AS n FROM import_rejects WHERE import_id = $1 AND resolved_by IS NULL",
+    [importId],
+  );
   return { ...s!, rejects: r!.n, import: i };
 }
 
 /** `leadpipe start` on a LEADPIPE_HOME, in a process group of its own (so the test can kill it whole). */
 function startPlatform(home: string): ChildProcess & { output: () => string } {
   let output = "";
-  const env: NodeJS.ProcessEnv = { ...process.env, LEADPIPE_HOME: home, CHUNK_ROWS: String(CHUNK_ROWS), LOG_LEVEL: "warn" };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LEADPIPE_HOME: home,
+    CHUNK_ROWS: String(CHUNK_ROWS),
+    LOG_LEVEL: "warn",
+  };
   // Its own embedded PostgreSQL, whatever the test process was given.
   delete env.DATABASE_URL;
   const child = spawn(process.execPath, ["--single-threaded-gc", BIN, "start"], {
-    cwd: ROOT, detached: true, stdio: ["ignore", "pipe", "pipe"], env,
+    cwd: ROOT,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env,
   });
-  for (const s of [child.stdout!, child.stderr!]) s.on("data", (d: Buffer) => { output += d.toString(); });
+  for (const s of [child.stdout!, child.stderr!])
+    s.on("data", (d: Buffer) => {
+      output += d.toString();
+    });
   children.add(child);
   child.once("exit", () => children.delete(child));
   return Object.assign(child, { output: () => output });
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number,
-  child?: ChildProcess & { output: () => string }): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs: number,
+  child?: ChildProcess & { output: () => string },
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child && child.exitCode !== null) throw new Error(`leadpipe start exited (${child.exitCode}) before ${what}:\n${child.output()}`);
+    if (child && child.exitCode !== null)
+      throw new Error(`leadpipe start exited (${child.exitCode}) before ${what}:\n${child.output()}`);
     try {
       const v = await check();
       if (v !== undefined && v !== false) return v;
@@ -87,10 +121,17 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
 async function connect(home: string, child: ChildProcess & { output: () => string }): Promise<pg.Pool> {
   const runtime = path.join(home, "runtime.json");
   // This child's (a killed run leaves its own behind).
-  const url = await until("runtime.json", () => {
-    const r = existsSync(runtime) ? (JSON.parse(readFileSync(runtime, "utf8")) as { pid: number; databaseUrl: string }) : undefined;
-    return r && r.pid === child.pid ? r.databaseUrl : undefined;
-  }, 180_000, child);
+  const url = await until(
+    "runtime.json",
+    () => {
+      const r = existsSync(runtime)
+        ? (JSON.parse(readFileSync(runtime, "utf8")) as { pid: number; databaseUrl: string })
+        : undefined;
+      return r && r.pid === child.pid ? r.databaseUrl : undefined;
+    },
+    180_000,
+    child,
+  );
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   pool.on("error", () => undefined);
   return pool;
@@ -114,20 +155,37 @@ function freshHome(name: string): string {
 /** Drops the file into the platform's inbox and waits until its import has KILL_AT chunks done. */
 async function dropAndWaitForChunks(home: string, db: pg.Pool, child: ChildProcess & { output: () => string }) {
   copyFileSync(file, path.join(home, "inbox", path.basename(file)));
-  return until(`${KILL_AT} chunks done`, async () => {
-    const { rows: [r] } = await db.query<{ id: string; status: string; chunks_total: number; done: number }>(
-      `SELECT i.id, i.status, i.chunks_total, (SELECT count(*)::int FROM import_chunks c WHERE c.import_id = i.id AND c.status = 'DONE') AS done
-         FROM imports i ORDER BY seq DESC LIMIT 1`);
-    return r && r.done >= KILL_AT ? r : undefined;
-  }, 300_000, child);
+  return until(
+    `${KILL_AT} chunks done`,
+    async () => {
+      const {
+        rows: [r],
+      } = await db.query<{ id: string; status: string; chunks_total: number; done: number }>(
+        `SELECT i.id, i.status, i.chunks_total, (SELECT count(*)::int FROM import_chunks c WHERE c.import_id = i.id AND c.status = 'DONE') AS done
+         FROM imports i ORDER BY seq DESC LIMIT 1`,
+      );
+      return r && r.done >= KILL_AT ? r : undefined;
+    },
+    300_000,
+    child,
+  );
 }
 
 /** Waits until the import ends (it is recovered after the new start, or when the database is back). */
-async function finalState(importId: string, db: pg.Pool, child: ChildProcess & { output: () => string }): Promise<{ snapshot: Snapshot; row: Import.ImportRow }> {
-  const row = await until("the import to end", async () => {
-    const r = await Import.getImport(db, importId);
-    return Import.TERMINAL.includes(r.status) ? r : undefined;
-  }, 300_000, child);
+async function finalState(
+  importId: string,
+  db: pg.Pool,
+  child: ChildProcess & { output: () => string },
+): Promise<{ snapshot: Snapshot; row: Import.ImportRow }> {
+  const row = await until(
+    "the import to end",
+    async () => {
+      const r = await Import.getImport(db, importId);
+      return Import.TERMINAL.includes(r.status) ? r : undefined;
+    },
+    300_000,
+    child,
+  );
   return { snapshot: await snapshot(db, importId), row };
 }
 
@@ -140,7 +198,13 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const c of children) if (c.pid) try { process.kill(-c.pid, "SIGKILL"); } catch { /* gone */ }
+  for (const c of children)
+    if (c.pid)
+      try {
+        process.kill(-c.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
   for (const home of ["clean", "killed", "postmaster"]) {
     const dir = reachableDataDir(path.join(tmp, home, "pg"));
     if (dir !== path.join(tmp, home, "pg")) rmSync(dir, { recursive: true, force: true });
@@ -153,7 +217,11 @@ describe("kill -9 mid-import", () => {
     file = path.join(tmp, "partner-b-mortgages-2026-11-21.csv");
     await writePartnerB(file, { day: "2026-11-21", rows: ROWS, badEvery: 997 });
     // The clean run: the same file on a platform nobody interrupts.
-    const platform = await LocalPlatform.start({ home: freshHome("clean"), chunkRows: CHUNK_ROWS, log: () => undefined });
+    const platform = await LocalPlatform.start({
+      home: freshHome("clean"),
+      chunkRows: CHUNK_ROWS,
+      log: () => undefined,
+    });
     try {
       const [row] = await platform.waitFor([await platform.drop(file)]);
       expect(row!.status).toBe("COMPLETE_WITH_ERRORS");
@@ -180,11 +248,21 @@ describe("kill -9 mid-import", () => {
     db = await connect(home, child);
     try {
       const { row, snapshot: after } = await finalState(at.id, db, child);
-      expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", recoveries: 1, execution_name: `${at.id}-r1`, chunks_total: CHUNKS, chunks_done: CHUNKS });
+      expect(row).toMatchObject({
+        status: "COMPLETE_WITH_ERRORS",
+        recoveries: 1,
+        execution_name: `${at.id}-r1`,
+        chunks_total: CHUNKS,
+        chunks_done: CHUNKS,
+      });
       expect(after).toEqual(clean);
       // Chunks done before the kill were not processed again.
-      const { rows: [a] } = await db.query<{ once: number }>(
-        "SELECT count(*) FILTER (WHERE attempts = 1)::int AS once FROM import_chunks WHERE import_id = $1", [at.id]);
+      const {
+        rows: [a],
+      } = await db.query<{ once: number }>(
+        "SELECT count(*) FILTER (WHERE attempts = 1)::int AS once FROM import_chunks WHERE import_id = $1",
+        [at.id],
+      );
       expect(a!.once).toBe(CHUNKS);
       expect(child.output()).toMatch(new RegExp(`recovered import ${at.id} \\(.*, was PROCESSING\\): resumed`));
     } finally {
@@ -206,7 +284,9 @@ describe("kill -9 mid-import", () => {
 
       const { row, snapshot: after } = await finalState(at.id, db, child);
       // Which way it went depends on how long the database was away (the ASL's retries): both are right.
-      console.info(`postmaster killed at chunk ${at.done} of ${CHUNKS}: the import ended ${row.status} (recoveries ${row.recoveries})`);
+      console.info(
+        `postmaster killed at chunk ${at.done} of ${CHUNKS}: the import ended ${row.status} (recoveries ${row.recoveries})`,
+      );
       if (row.status === "FAILED") {
         // The failure was recorded (retries ran out while the database was away): a full replay repairs it.
         expect(row.status_reason).toMatch(/\S/);
@@ -224,7 +304,10 @@ describe("kill -9 mid-import", () => {
         expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", chunks_total: CHUNKS });
         expect(after).toEqual(clean);
       }
-      const alerts = readFileSync(path.join(home, "alerts.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { subject?: string });
+      const alerts = readFileSync(path.join(home, "alerts.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { subject?: string });
       expect(alerts.filter((a) => a.subject === "leadpipe database unreachable: not taking files")).toHaveLength(1);
       expect(child.output()).toMatch(/database is back after/);
     } finally {
@@ -239,7 +322,12 @@ describe("recovery decisions (in-process platform)", () => {
   let files = 0;
 
   beforeAll(async () => {
-    platform = await LocalPlatform.start({ home: freshHome("decisions"), chunkRows: 3, retryIntervalMs: 20, log: () => undefined });
+    platform = await LocalPlatform.start({
+      home: freshHome("decisions"),
+      chunkRows: 3,
+      retryIntervalMs: 20,
+      log: () => undefined,
+    });
   }, 300_000);
   afterAll(async () => {
     await platform?.close();
@@ -255,11 +343,16 @@ describe("recovery decisions (in-process platform)", () => {
 
   /** An import as a crash leaves it: PROCESSING, its chunks from `from` on not done, its execution gone. */
   async function crashedAt(from: number, file?: string): Promise<Import.ImportRow> {
-    const [done] = await platform.waitFor([await platform.drop(file ?? await newFile())]);
-    await platform.pool.query("UPDATE import_chunks SET status = 'PENDING' WHERE import_id = $1 AND chunk_index >= $2", [done!.id, from]);
+    const [done] = await platform.waitFor([await platform.drop(file ?? (await newFile()))]);
+    await platform.pool.query(
+      "UPDATE import_chunks SET status = 'PENDING' WHERE import_id = $1 AND chunk_index >= $2",
+      [done!.id, from],
+    );
     await platform.pool.query(
       `UPDATE imports SET status = 'PROCESSING', current_step = 'process', finished_at = NULL, status_reason = NULL,
-              chunks_done = $2, execution_name = 'gone-' || id WHERE id = $1`, [done!.id, from]);
+              chunks_done = $2, execution_name = 'gone-' || id WHERE id = $1`,
+      [done!.id, from],
+    );
     return Import.getImport(platform.pool, done!.id);
   }
 
@@ -267,11 +360,28 @@ describe("recovery decisions (in-process platform)", () => {
     const crashed = await crashedAt(2);
     const before = await snapshot(platform.pool, crashed.id);
     const recovered = await platform.recoverImports(0);
-    expect(recovered).toEqual([{ importId: crashed.id, file: crashed.file_name, status: "PROCESSING", action: "resumed", execution: `${crashed.id}-r1` }]);
+    expect(recovered).toEqual([
+      {
+        importId: crashed.id,
+        file: crashed.file_name,
+        status: "PROCESSING",
+        action: "resumed",
+        execution: `${crashed.id}-r1`,
+      },
+    ]);
     const [row] = await platform.waitForImports([crashed.id]);
-    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", recoveries: 1, chunks_total: 4, chunks_done: 4, rows_read: 12, rejected: 2 });
+    expect(row).toMatchObject({
+      status: "COMPLETE_WITH_ERRORS",
+      recoveries: 1,
+      chunks_total: 4,
+      chunks_done: 4,
+      rows_read: 12,
+      rejected: 2,
+    });
     const { rows } = await platform.pool.query<{ chunk_index: number; attempts: number }>(
-      "SELECT chunk_index, attempts FROM import_chunks WHERE import_id = $1 ORDER BY 1", [crashed.id]);
+      "SELECT chunk_index, attempts FROM import_chunks WHERE import_id = $1 ORDER BY 1",
+      [crashed.id],
+    );
     expect(rows.map((r) => r.attempts)).toEqual(rows.map((r) => (r.chunk_index < 2 ? 1 : 2)));
     // The tables as they were (the fabricated crash re-runs chunks whose rows were committed: they count as unchanged).
     const after = await snapshot(platform.pool, crashed.id);
@@ -289,11 +399,20 @@ describe("recovery decisions (in-process platform)", () => {
     const alerts = platform.alerts.length;
     const [r] = await platform.recoverImports(0);
     expect(r).toMatchObject({ importId: crashed.id, status: "PROCESSING", action: "failed" });
-    expect(r!.reason).toBe(`its execution stopped at chunk 1 of 4 and its staged chunk plan is not intact (3 chunk(s) recorded of 4): ` +
-      `replay it with: npx leadpipe replay ${crashed.id} --mode full`);
+    expect(r!.reason).toBe(
+      `its execution stopped at chunk 1 of 4 and its staged chunk plan is not intact (3 chunk(s) recorded of 4): ` +
+        `replay it with: npx leadpipe replay ${crashed.id} --mode full`,
+    );
     const failed = await Import.getImport(platform.pool, crashed.id);
-    expect(failed).toMatchObject({ status: "FAILED", failed_step: "process", status_reason: `ExecutionLost: ${r!.reason}`, alert_status: "SENT" });
-    expect(platform.alerts.slice(alerts).map((a) => a.subject)).toEqual([`leadpipe import FAILED: ${crashed.file_name}`]);
+    expect(failed).toMatchObject({
+      status: "FAILED",
+      failed_step: "process",
+      status_reason: `ExecutionLost: ${r!.reason}`,
+      alert_status: "SENT",
+    });
+    expect(platform.alerts.slice(alerts).map((a) => a.subject)).toEqual([
+      `leadpipe import FAILED: ${crashed.file_name}`,
+    ]);
     expect(platform.alerts.at(-1)!.message).toContain(`Replay: npx leadpipe replay ${crashed.id} --mode full`);
     expect(await platform.recoverImports(0)).toEqual([]);
 
@@ -307,13 +426,22 @@ describe("recovery decisions (in-process platform)", () => {
     const crashed = await crashedAt(2);
     const before = tables(await snapshot(platform.pool, crashed.id));
     const errorsOnly = platform.invoke("replay", { importId: crashed.id, mode: "errors-only" });
-    await expect(errorsOnly).rejects.toThrow(`import ${crashed.id} is still PROCESSING: only a full replay can take over an import that did not end`);
+    await expect(errorsOnly).rejects.toThrow(
+      `import ${crashed.id} is still PROCESSING: only a full replay can take over an import that did not end`,
+    );
 
     const result = (await platform.invoke("replay", { importId: crashed.id, mode: "full" })) as Import.ReplayResult;
     const [replayed] = await platform.waitForImports([result.replayId!]);
-    expect(replayed).toMatchObject({ status: "COMPLETE_WITH_ERRORS", replay_of: crashed.id, rows_read: 12, rejected: 2 });
+    expect(replayed).toMatchObject({
+      status: "COMPLETE_WITH_ERRORS",
+      replay_of: crashed.id,
+      rows_read: 12,
+      rejected: 2,
+    });
     expect(await Import.getImport(platform.pool, crashed.id)).toMatchObject({
-      status: "FAILED", failed_step: "process", recoveries: 1,
+      status: "FAILED",
+      failed_step: "process",
+      recoveries: 1,
       status_reason: "ExecutionLost: its execution is gone (it stopped at chunk 2 of 4); replayed in full",
     });
     expect(tables(await snapshot(platform.pool, replayed!.id))).toEqual(before);
@@ -322,11 +450,28 @@ describe("recovery decisions (in-process platform)", () => {
   it("runs an import found STAGING (its execution gone) again from Validate: it ends as a clean run", async () => {
     const crashed = await crashedAt(0);
     const before = tables(await snapshot(platform.pool, crashed.id));
-    await platform.pool.query("UPDATE imports SET status = 'STAGING', current_step = 'stage' WHERE id = $1", [crashed.id]);
+    await platform.pool.query("UPDATE imports SET status = 'STAGING', current_step = 'stage' WHERE id = $1", [
+      crashed.id,
+    ]);
     const recovered = await platform.recoverImports(0);
-    expect(recovered).toEqual([{ importId: crashed.id, file: crashed.file_name, status: "STAGING", action: "restarted", execution: `${crashed.id}-r1` }]);
+    expect(recovered).toEqual([
+      {
+        importId: crashed.id,
+        file: crashed.file_name,
+        status: "STAGING",
+        action: "restarted",
+        execution: `${crashed.id}-r1`,
+      },
+    ]);
     const [row] = await platform.waitForImports([crashed.id]);
-    expect(row).toMatchObject({ status: "COMPLETE_WITH_ERRORS", recoveries: 1, chunks_total: 4, chunks_done: 4, rows_read: 12, rejected: 2 });
+    expect(row).toMatchObject({
+      status: "COMPLETE_WITH_ERRORS",
+      recoveries: 1,
+      chunks_total: 4,
+      chunks_done: 4,
+      rows_read: 12,
+      rejected: 2,
+    });
     expect(Object.keys(row!.step_timings).sort()).toEqual(["checksum", "finalize", "process", "stage", "validate"]);
     expect(tables(await snapshot(platform.pool, crashed.id))).toEqual(before);
   });
@@ -339,7 +484,8 @@ describe("recovery decisions (in-process platform)", () => {
     await platform.pool.query("UPDATE imports SET execution_name = $2 WHERE id = $1", [crashed.id, name]);
     try {
       await expect(platform.invoke("replay", { importId: crashed.id, mode: "full" })).rejects.toThrow(
-        `import ${crashed.id} is still PROCESSING (its execution is running): wait for it to end before replaying it`);
+        `import ${crashed.id} is still PROCESSING (its execution is running): wait for it to end before replaying it`,
+      );
       expect(await platform.recoverImports(0)).toEqual([]);
     } finally {
       platform.executions.delete(name);

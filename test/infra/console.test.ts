@@ -25,7 +25,9 @@ describe("the console stack", () => {
     expect(fn.Properties.VpcConfig.SubnetIds.length).toBeGreaterThan(0);
     expect(fn.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
     expect(fn.Properties.Environment.Variables).toMatchObject({
-      DATABASE_SECRET_ARN: expect.anything(), READONLY_SECRET_ARN: expect.anything(), LANDING_BUCKET: expect.anything(),
+      DATABASE_SECRET_ARN: expect.anything(),
+      READONLY_SECRET_ARN: expect.anything(),
+      LANDING_BUCKET: expect.anything(),
     });
   });
 
@@ -47,18 +49,24 @@ describe("the console stack", () => {
     const policies = Object.values(t.findResources("AWS::IAM::Policy")) as Json[];
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Json[]);
     const actions = new Set(statements.flatMap((s) => [s.Action].flat()));
-    for (const a of actions) expect(String(a), String(a)).toMatch(/^(secretsmanager:GetSecretValue|s3:|states:StartExecution)/);
+    for (const a of actions)
+      expect(String(a), String(a)).toMatch(/^(secretsmanager:GetSecretValue|s3:|states:StartExecution)/);
     expect([...actions].some((a) => /^s3:(DeleteObject|PutBucket|\*)/.test(String(a)))).toBe(false);
     for (const s of statements) expect(JSON.stringify(s.Resource), JSON.stringify(s)).not.toBe('"*"');
     const secretStatement = statements.find((s) => [s.Action].flat().includes("secretsmanager:GetSecretValue"))!;
     expect([secretStatement.Resource].flat()).toHaveLength(2);
-    const s3Resources = JSON.stringify(statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("s3:"))).map((s) => s.Resource));
-    for (const prefix of ["reports/*", "inbox/*", "replays/*", "outbox/audiences/*"]) expect(s3Resources).toContain(prefix);
+    const s3Resources = JSON.stringify(
+      statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("s3:"))).map((s) => s.Resource),
+    );
+    for (const prefix of ["reports/*", "inbox/*", "replays/*", "outbox/audiences/*"])
+      expect(s3Resources).toContain(prefix);
   });
 
   it("logs in with the database stack's role secrets (pipeline, read-only), never its own or the master's; outputs the URL", () => {
     t.resourceCountIs("AWS::SecretsManager::Secret", 0);
-    const env = JSON.stringify(Object.values(t.findResources("AWS::Lambda::Function")).map((f) => f.Properties.Environment));
+    const env = JSON.stringify(
+      Object.values(t.findResources("AWS::Lambda::Function")).map((f) => f.Properties.Environment),
+    );
     expect(env).toMatch(/DATABASE_SECRET_ARN/);
     expect(env).toMatch(/READONLY_SECRET_ARN/);
     expect(env).toMatch(/PipelineSecret/);

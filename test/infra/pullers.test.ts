@@ -29,8 +29,15 @@ const ofType = (type: string) => Object.entries(resources).filter(([, r]) => r.T
 
 describe("puller schedules", () => {
   it("runs each puller on its cron in its own time zone, and checks expected_by daily", () => {
-    const schedules = ofType("AWS::Scheduler::Schedule").map(([, r]) => r.Properties)
-      .map((p: Json) => [p.ScheduleExpression, p.ScheduleExpressionTimezone, JSON.parse(p.Target.Input), p.FlexibleTimeWindow.Mode]).sort();
+    const schedules = ofType("AWS::Scheduler::Schedule")
+      .map(([, r]) => r.Properties)
+      .map((p: Json) => [
+        p.ScheduleExpression,
+        p.ScheduleExpressionTimezone,
+        JSON.parse(p.Target.Input),
+        p.FlexibleTimeWindow.Mode,
+      ])
+      .sort();
     expect(schedules).toEqual([
       ["cron(0 8 * * ? *)", "America/New_York", { check: "expected", time: "<aws.scheduler.scheduled-time>" }, "OFF"],
       ["cron(0/30 * * * ? *)", "Europe/London", {}, "OFF"],
@@ -39,19 +46,26 @@ describe("puller schedules", () => {
   });
 
   it("lets the scheduler's role invoke only the puller functions", () => {
-    const policies = ofType("AWS::IAM::Policy").filter(([, r]) => JSON.stringify(r.Properties.Roles).includes("PullerSchedulerRole"));
+    const policies = ofType("AWS::IAM::Policy").filter(([, r]) =>
+      JSON.stringify(r.Properties.Roles).includes("PullerSchedulerRole"),
+    );
     const statements = policies.flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
     expect(statements.length).toBeGreaterThan(0);
-    for (const s of statements) expect([s.Action].flat().every((a: string) => a === "lambda:InvokeFunction")).toBe(true);
+    for (const s of statements)
+      expect([s.Action].flat().every((a: string) => a === "lambda:InvokeFunction")).toBe(true);
   });
 });
 
 describe("puller Lambdas", () => {
   const fnPolicy = (name: string) => {
-    const fn = ofType("AWS::Lambda::Function")
-      .find(([, r]) => r.Properties.Environment?.Variables?.PULLER_SPEC && JSON.parse(r.Properties.Environment.Variables.PULLER_SPEC).name === name)!;
+    const fn = ofType("AWS::Lambda::Function").find(
+      ([, r]) =>
+        r.Properties.Environment?.Variables?.PULLER_SPEC &&
+        JSON.parse(r.Properties.Environment.Variables.PULLER_SPEC).name === name,
+    )!;
     const roleId = fn[1].Properties.Role["Fn::GetAtt"][0];
-    const statements = ofType("AWS::IAM::Policy").filter(([, r]) => JSON.stringify(r.Properties.Roles).includes(roleId))
+    const statements = ofType("AWS::IAM::Policy")
+      .filter(([, r]) => JSON.stringify(r.Properties.Roles).includes(roleId))
       .flatMap(([, r]) => r.Properties.PolicyDocument.Statement);
     return { fn: fn[1], statements };
   };
@@ -65,19 +79,24 @@ describe("puller Lambdas", () => {
     expect(fn.Properties.VpcConfig).toBeDefined();
   });
 
-  it.each([["partner-b-sftp"], ["partner-c-mail"]])("%s may read only its own secret and the database's, and write only under inbox/", (name) => {
-    const { statements } = fnPolicy(name);
-    const secretStatements = statements.filter((s: Json) => [s.Action].flat().includes("secretsmanager:GetSecretValue"));
-    const secretResources = JSON.stringify(secretStatements.map((s: Json) => s.Resource));
-    expect(secretResources).toContain(`secret:leadpipe/pullers/${name}-??????`);
-    const other = name === "partner-b-sftp" ? "partner-c-mail" : "partner-b-sftp";
-    expect(secretResources).not.toContain(other);
-    const s3 = statements.filter((s: Json) => [s.Action].flat().some((a: string) => a.startsWith("s3:")));
-    expect(s3.length).toBeGreaterThan(0);
-    for (const s of s3) {
-      expect([s.Action].flat().every((a: string) => a.startsWith("s3:Put") || a.startsWith("s3:Abort"))).toBe(true);
-      expect(JSON.stringify(s.Resource)).toContain("/inbox/*");
-    }
-    for (const s of statements) expect(s.Resource).not.toBe("*");
-  });
+  it.each([["partner-b-sftp"], ["partner-c-mail"]])(
+    "%s may read only its own secret and the database's, and write only under inbox/",
+    (name) => {
+      const { statements } = fnPolicy(name);
+      const secretStatements = statements.filter((s: Json) =>
+        [s.Action].flat().includes("secretsmanager:GetSecretValue"),
+      );
+      const secretResources = JSON.stringify(secretStatements.map((s: Json) => s.Resource));
+      expect(secretResources).toContain(`secret:leadpipe/pullers/${name}-??????`);
+      const other = name === "partner-b-sftp" ? "partner-c-mail" : "partner-b-sftp";
+      expect(secretResources).not.toContain(other);
+      const s3 = statements.filter((s: Json) => [s.Action].flat().some((a: string) => a.startsWith("s3:")));
+      expect(s3.length).toBeGreaterThan(0);
+      for (const s of s3) {
+        expect([s.Action].flat().every((a: string) => a.startsWith("s3:Put") || a.startsWith("s3:Abort"))).toBe(true);
+        expect(JSON.stringify(s.Resource)).toContain("/inbox/*");
+      }
+      for (const s of statements) expect(s.Resource).not.toBe("*");
+    },
+  );
 });

@@ -78,7 +78,10 @@ const WILDCARD_ALLOW_LIST: ReadonlyArray<{ stack: string; resource: string; acti
 const tenants: Record<"dev" | "prod", Tenant> = {} as never;
 
 beforeAll(async () => {
-  for (const [key, stage] of [["dev", "test"], ["prod", "prod"]] as const) {
+  for (const [key, stage] of [
+    ["dev", "test"],
+    ["prod", "prod"],
+  ] as const) {
     // A fixed, gitignored cloud-assembly folder (not a fresh temp dir per run: bundles are MBs).
     const outdir = path.join(PROJECT_ROOT, ".build", "infra-test", stage);
     rmSync(outdir, { recursive: true, force: true });
@@ -104,11 +107,15 @@ function resources(template: Template, type: string): Resources {
 /** The attachment (secret + host/port) of the generated secret whose username is `user`. */
 function attachmentOf(database: Template, user: string): string {
   const secrets = resources(database, "AWS::SecretsManager::Secret");
-  const [secretId] = Object.entries(secrets).find(([, s]) =>
-    JSON.parse(s.Properties.GenerateSecretString.SecretStringTemplate).username === user) ?? [];
+  const [secretId] =
+    Object.entries(secrets).find(
+      ([, s]) => JSON.parse(s.Properties.GenerateSecretString.SecretStringTemplate).username === user,
+    ) ?? [];
   expect(secretId, `a generated secret for ${user}`).toBeDefined();
-  const [attachmentId] = Object.entries(resources(database, "AWS::SecretsManager::SecretTargetAttachment"))
-    .find(([, a]) => a.Properties.SecretId.Ref === secretId) ?? [];
+  const [attachmentId] =
+    Object.entries(resources(database, "AWS::SecretsManager::SecretTargetAttachment")).find(
+      ([, a]) => a.Properties.SecretId.Ref === secretId,
+    ) ?? [];
   expect(attachmentId, `${user}'s secret attached to the cluster`).toBeDefined();
   return attachmentId!;
 }
@@ -138,7 +145,8 @@ function leadpipeFunctions(template: Template): Resources {
 function scheduleOf(template: Template, fnId: string): [string, Json] {
   const rules = template.findResources("AWS::Events::Rule", { Properties: { ScheduleExpression: Match.anyValue() } });
   const targeting = Object.entries(rules).filter(([, r]) =>
-    (r.Properties.Targets as Json[]).some((target) => JSON.stringify(target.Arn) === JSON.stringify(getAttArn(fnId))));
+    (r.Properties.Targets as Json[]).some((target) => JSON.stringify(target.Arn) === JSON.stringify(getAttArn(fnId))),
+  );
   return only(Object.fromEntries(targeting), `schedule of ${fnId}`);
 }
 
@@ -217,7 +225,11 @@ const S3_READ_ACTION = /^s3:(Get|List)[A-Za-z]*\*?$/;
  * and the problems found (a resource that is not the landing bucket or one of its prefixes, a
  * write on the bucket itself, a delete anywhere).
  */
-function s3AccessOf(template: Template, fnId: string, bucketId: string): { read: string[]; write: string[]; problems: string[] } {
+function s3AccessOf(
+  template: Template,
+  fnId: string,
+  bucketId: string,
+): { read: string[]; write: string[]; problems: string[] } {
   const read = new Set<string>();
   const write = new Set<string>();
   const problems: string[] = [];
@@ -227,14 +239,16 @@ function s3AccessOf(template: Template, fnId: string, bucketId: string): { read:
     if (!actions.some((a) => a.startsWith("s3:") || a === "*")) continue;
     const writes = actions.filter((a) => !S3_READ_ACTION.test(a));
     if (statement.Effect !== "Allow") continue;
-    if (actions.some((a) => /^s3:Delete/.test(a) || a === "s3:*" || a === "*")) problems.push(`may delete: ${JSON.stringify(actions)}`);
+    if (actions.some((a) => /^s3:Delete/.test(a) || a === "s3:*" || a === "*"))
+      problems.push(`may delete: ${JSON.stringify(actions)}`);
     for (const resource of asList(statement.Resource)) {
       if (JSON.stringify(resource) === bucketArn) {
         if (writes.length > 0) problems.push(`writes on the bucket itself: ${JSON.stringify(writes)}`);
         continue;
       }
       const parts = resource?.["Fn::Join"]?.[1];
-      const suffix = Array.isArray(parts) && parts.length === 2 && JSON.stringify(parts[0]) === bucketArn ? parts[1] : undefined;
+      const suffix =
+        Array.isArray(parts) && parts.length === 2 && JSON.stringify(parts[0]) === bucketArn ? parts[1] : undefined;
       const prefix = typeof suffix === "string" ? /^\/((?:[a-z]+\/)+)\*$/.exec(suffix)?.[1] : undefined;
       if (!prefix) {
         problems.push(`names ${JSON.stringify(resource)}, not a prefix of the landing bucket`);
@@ -311,7 +325,10 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         .flatMap((p) => statementsOf(p.Properties));
 
       expect(statements.every((s) => s.Effect === "Allow" && s.Action === "lambda:InvokeFunction")).toBe(true);
-      const granted = statements.flatMap((s) => asList(s.Resource)).map((r) => JSON.stringify(r)).sort();
+      const granted = statements
+        .flatMap((s) => asList(s.Resource))
+        .map((r) => JSON.stringify(r))
+        .sort();
       const expected = Object.values(TASK_HANDLERS)
         .map((h) => functionId(pipeline, h))
         .flatMap((id) => [getAttArn(id), { "Fn::Join": ["", [getAttArn(id), ":*"]] }])
@@ -406,7 +423,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const fn = resources(pipeline, "AWS::Lambda::Function")[replay];
       expect(fn.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
       const statements = roleStatements(pipeline, replay);
-      expect(statements).toContainEqual(expect.objectContaining({ Action: "states:StartExecution", Resource: { Ref: machineId } }));
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: "states:StartExecution", Resource: { Ref: machineId } }),
+      );
       const writes = statements.filter((s) => asList(s.Action).some((a: string) => /^s3:(Put|Delete|Abort)/.test(a)));
       // reports/: an original whose execution is gone ends FAILED with its reports before it is replayed.
       expect(writes).toHaveLength(2);
@@ -432,7 +451,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const fn = resources(pipeline, "AWS::Lambda::Function")[recover];
       expect(fn.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
       const statements = roleStatements(pipeline, recover);
-      expect(statements).toContainEqual(expect.objectContaining({ Action: "states:StartExecution", Resource: { Ref: machineId } }));
+      expect(statements).toContainEqual(
+        expect.objectContaining({ Action: "states:StartExecution", Resource: { Ref: machineId } }),
+      );
       expect(statements).toContainEqual(expect.objectContaining({ Action: "sns:Publish", Resource: { Ref: topicId } }));
       const describe = statements.filter((s) => asList(s.Action).includes("states:DescribeExecution"));
       expect(describe).toHaveLength(1);
@@ -450,7 +471,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       expect(definition.States.IsResume.Choices).toEqual([expect.objectContaining({ Next: "Resume" })]);
       expect(definition.States.Resume).toMatchObject({ Type: "Task", Next: "ProcessChunks" });
       expect(definition.States.Resume.Parameters.FunctionName).toBe("${ResumeFunctionArn}");
-      expect(definition.States.Resume.Catch).toEqual([expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: "MarkFailed" })]);
+      expect(definition.States.Resume.Catch).toEqual([
+        expect.objectContaining({ ErrorEquals: ["States.ALL"], Next: "MarkFailed" }),
+      ]);
     });
   });
 
@@ -458,7 +481,11 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
     it("are the handlers in functions/, on a current Node.js runtime", () => {
       const { pipeline } = t();
       const fns = leadpipeFunctions(pipeline);
-      expect(Object.values(fns).map((f) => f.Properties.Handler).sort()).toEqual(ALL_HANDLERS);
+      expect(
+        Object.values(fns)
+          .map((f) => f.Properties.Handler)
+          .sort(),
+      ).toEqual(ALL_HANDLERS);
       for (const f of Object.values(fns)) {
         expect(f.Properties.Runtime).toMatch(/^nodejs(20|22)\.x$/);
         expect(f.Properties.TracingConfig).toBeUndefined();
@@ -533,7 +560,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
 
     it("read their own database secret and nothing else in Secrets Manager; VPC access from the AWS managed policy", () => {
       const { pipeline, database } = t();
-      const [master, pipelineRole, readonlyRole] = ["leadpipe", "leadpipe_pipeline", "leadpipe_readonly"].map((u) => attachmentOf(database, u));
+      const [master, pipelineRole, readonlyRole] = ["leadpipe", "leadpipe_pipeline", "leadpipe_readonly"].map((u) =>
+        attachmentOf(database, u),
+      );
       for (const [id, f] of Object.entries(leadpipeFunctions(pipeline))) {
         const secretStatements = roleStatements(pipeline, id).filter((s) =>
           asList(s.Action).some((a: string) => a.startsWith("secretsmanager:")),
@@ -542,13 +571,17 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         expect(secretStatements[0].Action).toBe("secretsmanager:GetSecretValue");
         const readable = asList(secretStatements[0].Resource).map((r: Json) => exported(database, r));
         // Only the migrate function reads the master secret (and sets the roles' passwords from theirs).
-        expect(readable, id).toEqual(f.Properties.Handler === MIGRATE
-          ? [{ Ref: master }, { Ref: pipelineRole }, { Ref: readonlyRole }]
-          : [{ Ref: pipelineRole }]);
+        expect(readable, id).toEqual(
+          f.Properties.Handler === MIGRATE
+            ? [{ Ref: master }, { Ref: pipelineRole }, { Ref: readonlyRole }]
+            : [{ Ref: pipelineRole }],
+        );
 
         const fn = resources(pipeline, "AWS::Lambda::Function")[id];
         const role = resources(pipeline, "AWS::IAM::Role")[fn.Properties.Role["Fn::GetAtt"][0]];
-        expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain("service-role/AWSLambdaVPCAccessExecutionRole");
+        expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain(
+          "service-role/AWSLambdaVPCAccessExecutionRole",
+        );
       }
     });
 
@@ -583,15 +616,22 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const { pipeline, config } = t();
       const people = functionId(pipeline, "functions/resolve-people.handler");
       const [scheduleId, schedule] = scheduleOf(pipeline, people);
-      expect(schedule.Properties).toMatchObject({ ScheduleExpression: config.schedules.resolvePeople, State: "ENABLED" });
+      expect(schedule.Properties).toMatchObject({
+        ScheduleExpression: config.schedules.resolvePeople,
+        State: "ENABLED",
+      });
       expectInvokePermission(pipeline, people, "events.amazonaws.com", scheduleId);
       const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
       const onSuccess = Object.entries(resources(pipeline, "AWS::Events::Rule")).filter(([, r]) =>
-        (r as { Properties: { EventPattern?: { detail?: { status?: string[] } } } }).Properties.EventPattern?.detail?.status?.includes("SUCCEEDED"));
+        (
+          r as { Properties: { EventPattern?: { detail?: { status?: string[] } } } }
+        ).Properties.EventPattern?.detail?.status?.includes("SUCCEEDED"),
+      );
       expect(onSuccess).toHaveLength(1);
       const [ruleId, rule] = onSuccess[0]! as [string, { Properties: Record<string, any> }];
       expect(rule.Properties.EventPattern).toEqual({
-        source: ["aws.states"], "detail-type": ["Step Functions Execution Status Change"],
+        source: ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
         detail: { status: ["SUCCEEDED"], stateMachineArn: [{ Ref: machineId }] },
       });
       expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: getAttArn(people) })]);
@@ -609,7 +649,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       expectInvokePermission(pipeline, handoff, "events.amazonaws.com", ruleId);
 
       const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
-      const s3Statements = roleStatements(pipeline, handoff).filter((s) => asList(s.Action).some((a: string) => a.startsWith("s3:")));
+      const s3Statements = roleStatements(pipeline, handoff).filter((s) =>
+        asList(s.Action).some((a: string) => a.startsWith("s3:")),
+      );
       expect(s3Statements).toHaveLength(1);
       expect(asList(s3Statements[0].Action)).toContain("s3:PutObject");
       expect(asList(s3Statements[0].Action).some((a: string) => /^s3:(Get|Delete|List)/.test(a))).toBe(false);
@@ -629,23 +671,40 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       expect(asList(s3Statements[0].Action).some((a: string) => /^s3:(Get|Delete|List)/.test(a))).toBe(false);
       expect(s3Statements[0].Resource).toEqual({ "Fn::Join": ["", [getAttArn(bucketId), "/outbox/audiences/*"]] });
       // The bucket and the database secret, nothing else (no states:, sns: or other actions).
-      expect(statements.flatMap((s) => asList(s.Action)).filter((a: string) => !/^(s3|secretsmanager):/.test(a))).toEqual([]);
+      expect(
+        statements.flatMap((s) => asList(s.Action)).filter((a: string) => !/^(s3|secretsmanager):/.test(a)),
+      ).toEqual([]);
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
       pipeline.hasResourceProperties("AWS::CloudWatch::Alarm", {
-        MetricName: "Errors", Namespace: "AWS/Lambda", Dimensions: [{ Name: "FunctionName", Value: { Ref: publish } }],
-        Threshold: 1, AlarmActions: [{ Ref: topicId }],
+        MetricName: "Errors",
+        Namespace: "AWS/Lambda",
+        Dimensions: [{ Name: "FunctionName", Value: { Ref: publish } }],
+        Threshold: 1,
+        AlarmActions: [{ Ref: topicId }],
       });
 
-      const rules = Object.entries(pipeline.findResources("AWS::Events::Rule", { Properties: { ScheduleExpression: Match.anyValue() } }))
-        .filter(([, r]) => (r.Properties.Targets as Json[]).some((target) => JSON.stringify(target.Arn) === JSON.stringify(getAttArn(publish))));
-      expect(rules.map(([, r]) => r.Properties.ScheduleExpression)).toEqual(config.audienceSchedules.map((a) => a.schedule));
+      const rules = Object.entries(
+        pipeline.findResources("AWS::Events::Rule", { Properties: { ScheduleExpression: Match.anyValue() } }),
+      ).filter(([, r]) =>
+        (r.Properties.Targets as Json[]).some(
+          (target) => JSON.stringify(target.Arn) === JSON.stringify(getAttArn(publish)),
+        ),
+      );
+      expect(rules.map(([, r]) => r.Properties.ScheduleExpression)).toEqual(
+        config.audienceSchedules.map((a) => a.schedule),
+      );
       for (const [[ruleId, rule], a] of rules.map((r, i) => [r, config.audienceSchedules[i]!] as const)) {
         const target = (rule.Properties.Targets as Json[])[0];
         expect(target.InputTransformer.InputPathsMap).toEqual({ time: "$.time" });
-        expect(JSON.parse(target.InputTransformer.InputTemplate.replace("<time>", "\"T\""))).toEqual({ campaign: a.campaign, channel: a.channel, time: "T" });
+        expect(JSON.parse(target.InputTransformer.InputTemplate.replace("<time>", '"T"'))).toEqual({
+          campaign: a.campaign,
+          channel: a.channel,
+          time: "T",
+        });
         expectInvokePermission(pipeline, publish, "events.amazonaws.com", ruleId);
       }
-      if (key === "prod") expect(rules).toHaveLength(1); // recent-bookers on e-mail, weekly
+      if (key === "prod")
+        expect(rules).toHaveLength(1); // recent-bookers on e-mail, weekly
       else expect(rules).toHaveLength(0); // development: on demand only
     });
 
@@ -654,7 +713,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
       const [, rule] = only(
-        pipeline.findResources("AWS::Events::Rule", { Properties: { EventPattern: { detail: { status: Match.arrayWith(["FAILED"]) } } } }),
+        pipeline.findResources("AWS::Events::Rule", {
+          Properties: { EventPattern: { detail: { status: Match.arrayWith(["FAILED"]) } } },
+        }),
         "alert rule",
       );
       const pattern = rule.Properties.EventPattern;
@@ -690,7 +751,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         .filter(([, r]) => (r.Properties.Targets as Json[]).some((target) => JSON.stringify(target.Arn) === topic))
         .map(([id]) => id);
       const alarms = Object.entries(resources(pipeline, "AWS::CloudWatch::Alarm"))
-        .filter(([, a]) => ((a.Properties.AlarmActions ?? []) as Json[]).some((action) => JSON.stringify(action) === topic))
+        .filter(([, a]) =>
+          ((a.Properties.AlarmActions ?? []) as Json[]).some((action) => JSON.stringify(action) === topic),
+        )
         .map(([id]) => id);
       expect(rules).toHaveLength(1); // executions ending FAILED, TIMED_OUT or ABORTED
       expect(alarms).toHaveLength(1); // a failed audience publish
@@ -701,10 +764,18 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         expect(Object.keys(s.Principal), "only service principals, no account or role").toEqual(["Service"]);
       }
       const admitted = (ss: Array<{ service: string; source: Json }>) => ss.map((x) => JSON.stringify(x)).sort();
-      expect(admitted(statements.map((s) => ({ service: s.Principal.Service, source: s.Condition })))).toEqual(admitted([
-        ...rules.map((id) => ({ service: "events.amazonaws.com", source: { ArnEquals: { "aws:SourceArn": getAttArn(id) } } })),
-        ...alarms.map((id) => ({ service: "cloudwatch.amazonaws.com", source: { ArnEquals: { "aws:SourceArn": getAttArn(id) } } })),
-      ]));
+      expect(admitted(statements.map((s) => ({ service: s.Principal.Service, source: s.Condition })))).toEqual(
+        admitted([
+          ...rules.map((id) => ({
+            service: "events.amazonaws.com",
+            source: { ArnEquals: { "aws:SourceArn": getAttArn(id) } },
+          })),
+          ...alarms.map((id) => ({
+            service: "cloudwatch.amazonaws.com",
+            source: { ArnEquals: { "aws:SourceArn": getAttArn(id) } },
+          })),
+        ]),
+      );
 
       // The functions that alert (mark-failed itself; the others through their on-failure destination)
       // publish through their execution roles.
@@ -772,8 +843,12 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const { database } = t();
       const [clusterId, cluster] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
       const secrets = resources(database, "AWS::SecretsManager::Secret");
-      const [secretId, secret] = only(Object.fromEntries(Object.entries(secrets)
-        .filter(([id]) => JSON.stringify(cluster.Properties.MasterUserPassword).includes(id))), "master secret");
+      const [secretId, secret] = only(
+        Object.fromEntries(
+          Object.entries(secrets).filter(([id]) => JSON.stringify(cluster.Properties.MasterUserPassword).includes(id)),
+        ),
+        "master secret",
+      );
       expect(secret.Properties.GenerateSecretString).toMatchObject({ GenerateStringKey: "password" });
       database.hasResourceProperties("AWS::SecretsManager::SecretTargetAttachment", {
         SecretId: { Ref: secretId },
@@ -791,7 +866,10 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         expect(attachment.Properties.TargetId, user).toEqual({ Ref: clusterId });
         const secret = resources(database, "AWS::SecretsManager::Secret")[attachment.Properties.SecretId.Ref];
         expect(secret.Properties.GenerateSecretString, user).toMatchObject({ GenerateStringKey: "password" });
-        expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate), user).toMatchObject({ username: user, dbname: "leadpipe" });
+        expect(JSON.parse(secret.Properties.GenerateSecretString.SecretStringTemplate), user).toMatchObject({
+          username: user,
+          dbname: "leadpipe",
+        });
       }
     });
   });
@@ -805,7 +883,11 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       for (const handler of handlers) {
         const expected = S3_PREFIXES[handler] ?? { read: [], write: [] };
         const access = s3AccessOf(pipeline, functionId(pipeline, handler), bucketId);
-        expect(access, handler).toEqual({ read: [...expected.read].sort(), write: [...expected.write].sort(), problems: [] });
+        expect(access, handler).toEqual({
+          read: [...expected.read].sort(),
+          write: [...expected.write].sort(),
+          problems: [],
+        });
       }
     });
 
@@ -816,8 +898,13 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         .filter(({ statement }) => asList(statement.Action).some((a: string) => a.startsWith("s3:")))
         .filter(({ statement }) => asList(statement.Resource).some((r) => !JSON.stringify(r).includes(bucketArn)))
         // CDK's bucket-notification helper sets the notification configuration of this bucket by name.
-        .filter(({ statement }) => JSON.stringify(asList(statement.Action)) !== JSON.stringify(["s3:PutBucketNotification"]))
-        .map(({ owner, statement }) => `${owner}: ${JSON.stringify(statement.Action)} on ${JSON.stringify(statement.Resource)}`);
+        .filter(
+          ({ statement }) => JSON.stringify(asList(statement.Action)) !== JSON.stringify(["s3:PutBucketNotification"]),
+        )
+        .map(
+          ({ owner, statement }) =>
+            `${owner}: ${JSON.stringify(statement.Action)} on ${JSON.stringify(statement.Resource)}`,
+        );
       expect(offenders).toEqual([]);
     });
 
@@ -844,7 +931,10 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
 describe("production vs development", () => {
   it("production keeps the cluster, its secret and the landing bucket; development destroys them", () => {
     const { dev, prod } = tenants;
-    for (const [tenant, policy] of [[prod, "Retain"], [dev, "Delete"]] as const) {
+    for (const [tenant, policy] of [
+      [prod, "Retain"],
+      [dev, "Delete"],
+    ] as const) {
       const [, cluster] = only(resources(tenant.database, "AWS::RDS::DBCluster"), "cluster");
       expect(cluster.DeletionPolicy, `${tenant.stage} cluster`).toBe(policy);
       // The master's and the login roles' secrets: without them nobody logs in to a retained cluster.
@@ -854,8 +944,12 @@ describe("production vs development", () => {
       const [, bucket] = only(resources(tenant.pipeline, "AWS::S3::Bucket"), "bucket");
       expect(bucket.DeletionPolicy, `${tenant.stage} bucket`).toBe(policy);
     }
-    expect(only(resources(prod.database, "AWS::RDS::DBCluster"), "cluster")[1].Properties.DeletionProtection).toBe(true);
-    expect(only(resources(dev.database, "AWS::RDS::DBCluster"), "cluster")[1].Properties.DeletionProtection).toBe(false);
+    expect(only(resources(prod.database, "AWS::RDS::DBCluster"), "cluster")[1].Properties.DeletionProtection).toBe(
+      true,
+    );
+    expect(only(resources(dev.database, "AWS::RDS::DBCluster"), "cluster")[1].Properties.DeletionProtection).toBe(
+      false,
+    );
     // Development buckets are emptied on removal; production buckets keep versions of every file.
     expect(Object.keys(resources(dev.pipeline, "Custom::S3AutoDeleteObjects"))).toHaveLength(1);
     expect(Object.keys(resources(prod.pipeline, "Custom::S3AutoDeleteObjects"))).toHaveLength(0);
@@ -868,7 +962,10 @@ describe("production vs development", () => {
       only(resources(t.database, "AWS::RDS::DBCluster"), "cluster")[1].Properties.ServerlessV2ScalingConfiguration;
     expect(scaling(prod).MaxCapacity).toBeGreaterThan(scaling(dev).MaxCapacity);
     expect(scaling(prod).MinCapacity).toBeGreaterThan(0); // never paused
-    expect(scaling(dev)).toMatchObject({ MinCapacity: 0, SecondsUntilAutoPause: dev.config.database.autoPauseMinutes * 60 });
+    expect(scaling(dev)).toMatchObject({
+      MinCapacity: 0,
+      SecondsUntilAutoPause: dev.config.database.autoPauseMinutes * 60,
+    });
     expect(definitionOf(prod.pipeline).States.ProcessChunks.MaxConcurrency).toBeGreaterThan(
       definitionOf(dev.pipeline).States.ProcessChunks.MaxConcurrency,
     );

@@ -34,7 +34,9 @@ describe("stages not listed in stacks/config.ts", () => {
     expect(config(undefined)).toEqual({ name: "leadpipe", region: DEFAULT_REGION });
     const stacks: string[] = [];
     const app = {
-      stage: "some-engineer", stack: (fn: { name: string }) => stacks.push(fn.name), setDefaultRemovalPolicy: () => undefined,
+      stage: "some-engineer",
+      stack: (fn: { name: string }) => stacks.push(fn.name),
+      setDefaultRemovalPolicy: () => undefined,
     };
     expect(() => addStacks(app as unknown as App)).toThrow(refusal);
     expect(stacks).toEqual([]);
@@ -50,8 +52,11 @@ describe("stages not listed in stacks/config.ts", () => {
   it("are refused by `npm run synth` with the message alone, and no output folder", () => {
     const outdir = path.join(PROJECT_ROOT, ".build", "synth", "some-engineer");
     rmSync(outdir, { recursive: true, force: true });
-    const run = spawnSync("npm", ["run", "--silent", "synth", "--", "--stage", "some-engineer"],
-      { cwd: PROJECT_ROOT, encoding: "utf8", timeout: 60_000 });
+    const run = spawnSync("npm", ["run", "--silent", "synth", "--", "--stage", "some-engineer"], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(refusal);
     expect(run.stderr).not.toMatch(/^\s+at /m); // no stack trace

@@ -25,13 +25,18 @@ const sessions = new Map<Role, ConsoleClient>();
 const tokens = new Map<Role, string>();
 
 function deps(readonlyUrl: string): ConsoleDeps {
-  const unavailable = () => { throw new Error("not part of this test: the e2e test drives it on the local platform"); };
+  const unavailable = () => {
+    throw new Error("not part of this test: the e2e test drives it on the local platform");
+  };
   return {
-    pool, readonlyUrl, log: createLogger({ service: "console-test" }),
+    pool,
+    readonlyUrl,
+    log: createLogger({ service: "console-test" }),
     store: { head: unavailable, read: unavailable, write: unavailable },
     settings: { bucket: "test", chunkRows: 0, maxFileBytes: 0 },
     uploadDir: path.join(tmp, "uploads"),
-    upload: unavailable, replay: unavailable,
+    upload: unavailable,
+    replay: unavailable,
     handoff: async () => ({ handedOff: 0 }),
     alerts: async () => [],
   };
@@ -42,7 +47,10 @@ beforeAll(async () => {
   pg0 = await startPostgres(path.join(tmp, "home", "pg"));
   pool = createPool(pg0.url, 4);
   await migrate(pool);
-  await Roles.setRolePasswords(pool, { leadpipe_readonly: pg0.secrets.readonly, leadpipe_pipeline: pg0.secrets.pipeline });
+  await Roles.setRolePasswords(pool, {
+    leadpipe_readonly: pg0.secrets.readonly,
+    leadpipe_pipeline: pg0.secrets.pipeline,
+  });
   const readonlyUrl = Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly);
   for (const role of ROLES) await addUser(pool, `${role}1`, role, PASSWORD);
   web = await startConsole(deps(readonlyUrl), { maxFailures: 3, failureWindowMs: 60_000 });
@@ -66,39 +74,52 @@ afterAll(async () => {
 
 /** A concrete path for a route pattern (ids that parse but do not exist: the answer is about who may ask). */
 function concrete(p: string): string {
-  return p.replace(":id", p.startsWith("/people") ? "999999" : "00000000-0000-4000-8000-000000000000")
-    .replace(":which", "errors").replace(":name", Reports.reports[0]!.name);
+  return p
+    .replace(":id", p.startsWith("/people") ? "999999" : "00000000-0000-4000-8000-000000000000")
+    .replace(":which", "errors")
+    .replace(":name", Reports.reports[0]!.name);
 }
 
 describe("authorization: every route × every role", () => {
   const cases = routes.flatMap((r) => ROLES.map((role) => ({ route: r, role, allowed: r.roles.includes(role) })));
 
-  it.each(cases.map((c) => [`${c.route.method} ${c.route.path} as ${c.role}`, c] as const))("%s", async (_name, { route, role, allowed }) => {
-    const c = sessions.get(role)!;
-    const url = concrete(route.path);
-    const res = route.method === "GET" ? await c.get(url) : await c.post(url, { _csrf: tokens.get(role)! });
-    await res.arrayBuffer();
-    if (allowed) {
-      expect(res.status, `${role} may use ${route.method} ${route.path}`).not.toBe(401);
-      expect(res.status).not.toBe(403);
-      expect(res.status, "a handler failed").toBeLessThan(500);
-      expect([200, 303, 400, 404]).toContain(res.status);
-    } else {
-      expect(res.status, `${role} must be refused ${route.method} ${route.path}`).toBe(403);
-    }
-  });
+  it.each(cases.map((c) => [`${c.route.method} ${c.route.path} as ${c.role}`, c] as const))(
+    "%s",
+    async (_name, { route, role, allowed }) => {
+      const c = sessions.get(role)!;
+      const url = concrete(route.path);
+      const res = route.method === "GET" ? await c.get(url) : await c.post(url, { _csrf: tokens.get(role)! });
+      await res.arrayBuffer();
+      if (allowed) {
+        expect(res.status, `${role} may use ${route.method} ${route.path}`).not.toBe(401);
+        expect(res.status).not.toBe(403);
+        expect(res.status, "a handler failed").toBeLessThan(500);
+        expect([200, 303, 400, 404]).toContain(res.status);
+      } else {
+        expect(res.status, `${role} must be refused ${route.method} ${route.path}`).toBe(403);
+      }
+    },
+  );
 
   it("the table has every role somewhere and no route twice", () => {
     const keys = routes.map((r) => `${r.method} ${r.path}`);
     expect(new Set(keys).size).toBe(keys.length);
-    for (const role of ROLES) expect(routes.some((r) => r.roles.includes(role) && r.roles.length === 1 || r.roles.length === ROLES.length)).toBe(true);
-    expect(routes.filter((r) => r.roles.length === 1).map((r) => r.roles[0])).toEqual(expect.arrayContaining(["marketer", "ops", "steward", "admin"]));
+    for (const role of ROLES)
+      expect(
+        routes.some((r) => (r.roles.includes(role) && r.roles.length === 1) || r.roles.length === ROLES.length),
+      ).toBe(true);
+    expect(routes.filter((r) => r.roles.length === 1).map((r) => r.roles[0])).toEqual(
+      expect.arrayContaining(["marketer", "ops", "steward", "admin"]),
+    );
   });
 
   it("refusals are written to the audit log with who and what", async () => {
     const { rows } = await pool.query(
-      "SELECT username, role, action, outcome FROM console_audit WHERE username = 'analyst1' AND action = 'POST /people/unmerge'");
-    expect(rows).toEqual([{ username: "analyst1", role: "analyst", action: "POST /people/unmerge", outcome: "refused" }]);
+      "SELECT username, role, action, outcome FROM console_audit WHERE username = 'analyst1' AND action = 'POST /people/unmerge'",
+    );
+    expect(rows).toEqual([
+      { username: "analyst1", role: "analyst", action: "POST /people/unmerge", outcome: "refused" },
+    ]);
   });
 });
 
@@ -184,7 +205,9 @@ describe("sessions", () => {
     const c = new ConsoleClient(web.url);
     await c.login("steward1", PASSWORD);
     expect((await c.get("/people")).status).toBe(200);
-    await pool.query("UPDATE console_sessions SET expires_at = now() - interval '1 second' WHERE username = 'steward1' AND ended_at IS NULL");
+    await pool.query(
+      "UPDATE console_sessions SET expires_at = now() - interval '1 second' WHERE username = 'steward1' AND ended_at IS NULL",
+    );
     expect((await c.get("/people")).status).toBe(302);
     // the fixture's steward session ended too: log it in again for later tests
     const again = new ConsoleClient(web.url);
@@ -228,7 +251,9 @@ describe("logins", () => {
     expect(c.cookies.has("lp_session")).toBe(false);
     // another user from the same address is not locked out
     expect((await new ConsoleClient(web.url).login("marketer1", PASSWORD)).status).toBe(303);
-    const { rows } = await pool.query("SELECT count(*)::int AS n FROM console_audit WHERE username = 'victim' AND action = 'login' AND outcome = 'refused'");
+    const { rows } = await pool.query(
+      "SELECT count(*)::int AS n FROM console_audit WHERE username = 'victim' AND action = 'login' AND outcome = 'refused'",
+    );
     expect(rows[0].n).toBe(4);
   });
 
@@ -241,7 +266,9 @@ describe("logins", () => {
   it("keeps only an scrypt hash with its own salt", async () => {
     await addUser(pool, "twin-a", "analyst", PASSWORD);
     await addUser(pool, "twin-b", "analyst", PASSWORD);
-    const { rows } = await pool.query<{ password_hash: string }>("SELECT password_hash FROM console_users WHERE username LIKE 'twin-%' ORDER BY 1");
+    const { rows } = await pool.query<{ password_hash: string }>(
+      "SELECT password_hash FROM console_users WHERE username LIKE 'twin-%' ORDER BY 1",
+    );
     expect(rows[0]!.password_hash).toMatch(/^scrypt\$\d+\$8\$\d+\$/);
     expect(rows[0]!.password_hash).not.toBe(rows[1]!.password_hash);
     expect(rows.some((r) => r.password_hash.includes(PASSWORD))).toBe(false);
@@ -253,7 +280,8 @@ describe("the audit log and the read-only role", () => {
     const c = sessions.get("marketer")!;
     await c.post("/sql", { sql: "SELECT 'audited' AS x", _csrf: tokens.get("marketer")! });
     const { rows } = await pool.query(
-      "SELECT username, role, outcome, detail->>'sql' AS sql FROM console_audit WHERE action = 'sql' AND username = 'marketer1' ORDER BY id DESC LIMIT 1");
+      "SELECT username, role, outcome, detail->>'sql' AS sql FROM console_audit WHERE action = 'sql' AND username = 'marketer1' ORDER BY id DESC LIMIT 1",
+    );
     expect(rows[0]).toEqual({ username: "marketer1", role: "marketer", outcome: "ok", sql: "SELECT 'audited' AS x" });
   });
 
@@ -262,7 +290,9 @@ describe("the audit log and the read-only role", () => {
     const res = await c.post("/sql", { sql: "DELETE FROM imports", _csrf: tokens.get("analyst")! });
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/refused/);
-    const { rows } = await pool.query("SELECT outcome FROM console_audit WHERE action = 'sql' AND detail->>'sql' = 'DELETE FROM imports'");
+    const { rows } = await pool.query(
+      "SELECT outcome FROM console_audit WHERE action = 'sql' AND detail->>'sql' = 'DELETE FROM imports'",
+    );
     expect(rows).toEqual([{ outcome: "refused" }]);
   });
 
@@ -276,7 +306,13 @@ describe("the audit log and the read-only role", () => {
     const ro = new pg.Client({ connectionString: Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly) });
     await ro.connect();
     try {
-      for (const t of ["console_users", "console_sessions", "console_secrets", "console_audit", "console_login_attempts"]) {
+      for (const t of [
+        "console_users",
+        "console_sessions",
+        "console_secrets",
+        "console_audit",
+        "console_login_attempts",
+      ]) {
         await expect(ro.query(`SELECT * FROM ${t}`), t).rejects.toThrow(/permission denied/);
       }
     } finally {
@@ -289,7 +325,9 @@ describe("the audit log and the read-only role", () => {
   });
 
   it("an export states its row cap when it cuts the answer", async () => {
-    const small = await startConsole(deps(Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly)), { csvRowLimit: 5 });
+    const small = await startConsole(deps(Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly)), {
+      csvRowLimit: 5,
+    });
     try {
       const c = new ConsoleClient(small.url);
       await c.login("analyst1", PASSWORD);

@@ -33,7 +33,9 @@ it("says a lost database once, takes no files until it is back, restarts a dead 
     lost: (err) => events.push(`lost: ${err.message}`),
     back: async () => {
       // Recovery runs against the database that is back, and before files are taken again.
-      const { rows: [r] } = await pool.query<{ one: number }>("SELECT 1 AS one");
+      const {
+        rows: [r],
+      } = await pool.query<{ one: number }>("SELECT 1 AS one");
       events.push(`back (${r!.one}), up=${watch.up}`);
     },
     log: (line) => events.push(line.startsWith("embedded PostgreSQL started again") ? "restarted" : "log"),
@@ -61,6 +63,8 @@ it("says a lost database once, takes no files until it is back, restarts a dead 
   expect(events.filter((e) => e.startsWith("back"))).toEqual(["back (1), up=false"]);
   expect(events.indexOf("restarted")).toBeLessThan(events.findIndex((e) => e.startsWith("back")));
   // The same port: the URL every handler was given still works.
-  const { rows: [r] } = await pool.query<{ port: string }>("SHOW port");
+  const {
+    rows: [r],
+  } = await pool.query<{ port: string }>("SHOW port");
   expect(pg.url).toContain(`:${r!.port}/`);
 }, 120_000);

@@ -1,5 +1,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -24,7 +34,14 @@ afterAll(() => {
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
-const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 const login = async (url: string) => {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
@@ -35,7 +52,9 @@ const login = async (url: string) => {
 
 /** A leadpipe process holding an embedded PostgreSQL on `dir` (see test/support/hold-postgres.ts). */
 async function holdPostgres(dir: string): Promise<{ child: ChildProcess; url: string; postmaster: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/support/hold-postgres.ts", dir], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "test/support/hold-postgres.ts", dir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   children.push(child);
   const line = await new Promise<string>((resolve, reject) => {
     let out = "";
@@ -64,7 +83,9 @@ describe.runIf(process.getuid?.() === 0)("as root, in a private (0700) folder", 
       // The handlers log in as the pipeline role (as the Lambdas do); the superuser is for migrations.
       expect(await login(process.env.DATABASE_URL!)).toBe("leadpipe_pipeline");
       // The old constant password no longer logs in.
-      await expect(login(platform.pg!.url.replace(secrets.superuser, "leadpipe"))).rejects.toThrow(/password authentication failed/);
+      await expect(login(platform.pg!.url.replace(secrets.superuser, "leadpipe"))).rejects.toThrow(
+        /password authentication failed/,
+      );
     } finally {
       await platform.close();
     }
@@ -84,11 +105,15 @@ describe.runIf(process.getuid?.() === 0)("as root, in a private (0700) folder", 
     try {
       expect(await login(server.url)).toBe("leadpipe");
       const postmaster = Number(readFileSync(path.join(server.dataDir!, "postmaster.pid"), "utf8").split("\n")[0]);
-      expect(readFileSync(`/proc/${postmaster}/cmdline`, "utf8").split("\0")[0]).toMatch(new RegExp(`^${BINARIES_CACHE}/test-${process.pid}-[0-9a-f]{12}/bin/postgres$`));
+      expect(readFileSync(`/proc/${postmaster}/cmdline`, "utf8").split("\0")[0]).toMatch(
+        new RegExp(`^${BINARIES_CACHE}/test-${process.pid}-[0-9a-f]{12}/bin/postgres$`),
+      );
     } finally {
       await server.stop();
       rmSync(server.dataDir!, { recursive: true, force: true });
-      for (const d of [BINARIES_CACHE]) for (const f of (await import("node:fs")).readdirSync(d)) if (f.startsWith(`test-${process.pid}-`)) rmSync(path.join(d, f), { recursive: true, force: true });
+      for (const d of [BINARIES_CACHE])
+        for (const f of (await import("node:fs")).readdirSync(d))
+          if (f.startsWith(`test-${process.pid}-`)) rmSync(path.join(d, f), { recursive: true, force: true });
     }
   }, 120_000);
 });
@@ -104,11 +129,16 @@ describe("the embedded PostgreSQL's lifecycle", () => {
     await server.stop();
     writeFileSync(path.join(dataDir, "PG_VERSION"), "9\n");
     const started = Date.now();
-    await expect(startPostgres(path.join(base, "pg"))).rejects.toThrow(/PostgreSQL exited .* before it was ready[\s\S]*database files are incompatible/);
+    await expect(startPostgres(path.join(base, "pg"))).rejects.toThrow(
+      /PostgreSQL exited .* before it was ready[\s\S]*database files are incompatible/,
+    );
     expect(Date.now() - started).toBeLessThan(15_000);
     // The platform (as every e2e file boots it) fails the same way, as fast.
     const booted = LocalPlatform.start({ home: base, log: () => undefined });
-    booted.then((p) => p.close(), () => undefined);
+    booted.then(
+      (p) => p.close(),
+      () => undefined,
+    );
     await expect(booted).rejects.toThrow(/database files are incompatible/);
     expect(Date.now() - started).toBeLessThan(30_000);
   }, 60_000);
@@ -129,7 +159,9 @@ describe("the embedded PostgreSQL's lifecycle", () => {
       expect(secrets.superuser).toMatch(/^[0-9a-f]{48}$/);
       expect(statSync(secretsFile).mode & 0o777).toBe(0o600);
       expect(await login(server.url)).toBe("leadpipe");
-      await expect(login(server.url.replace(secrets.superuser, "leadpipe"))).rejects.toThrow(/password authentication failed/);
+      await expect(login(server.url.replace(secrets.superuser, "leadpipe"))).rejects.toThrow(
+        /password authentication failed/,
+      );
     } finally {
       await server.stop();
     }
@@ -141,7 +173,11 @@ describe("the embedded PostgreSQL's lifecycle", () => {
     temps.push(base);
     const dir = path.join(base, "pg");
     const held = await holdPostgres(dir);
-    await expect(startPostgres(dir)).rejects.toThrow(new RegExp(`PostgreSQL \\(pid ${held.postmaster}\\) .* belongs to a running leadpipe \\(pid ${held.child.pid}\\)`));
+    await expect(startPostgres(dir)).rejects.toThrow(
+      new RegExp(
+        `PostgreSQL \\(pid ${held.postmaster}\\) .* belongs to a running leadpipe \\(pid ${held.child.pid}\\)`,
+      ),
+    );
     expect(await login(held.url)).toBe("leadpipe");
     // kill -9 of leadpipe: its postmaster runs on, orphaned.
     held.child.kill("SIGKILL");
@@ -160,10 +196,16 @@ describe("the embedded PostgreSQL's lifecycle", () => {
     const home = mkdtempSync(path.join(os.tmpdir(), "leadpipe-runtime-"));
     temps.push(home);
     const file = homePaths(home).runtime;
-    writeFileSync(file, JSON.stringify({ pid: 2 ** 22 + 12345, databaseUrl: "postgres://x", s3Endpoint: "http://x", bucket: "b" }));
+    writeFileSync(
+      file,
+      JSON.stringify({ pid: 2 ** 22 + 12345, databaseUrl: "postgres://x", s3Endpoint: "http://x", bucket: "b" }),
+    );
     expect(readRuntime(home)).toBeUndefined();
     expect(existsSync(file)).toBe(false);
-    writeFileSync(file, JSON.stringify({ pid: process.ppid, databaseUrl: "postgres://x", s3Endpoint: "http://x", bucket: "b" }));
+    writeFileSync(
+      file,
+      JSON.stringify({ pid: process.ppid, databaseUrl: "postgres://x", s3Endpoint: "http://x", bucket: "b" }),
+    );
     expect(readRuntime(home)?.pid).toBe(process.ppid);
     expect(existsSync(file)).toBe(true);
   });

@@ -42,13 +42,19 @@ const login = async (user: string, password: string) => {
 describe("the migrate Lambda", () => {
   it("applies the migrations as the owner, then sets the roles' passwords from their secrets", async () => {
     // The generated secrets' JSON, as rds.DatabaseSecret attached to the cluster writes it.
-    secrets.on(GetSecretValueCommand, { SecretId: PIPELINE_ARN })
-      .resolves({ SecretString: JSON.stringify({ username: "leadpipe_pipeline", password: "pipeline-from-the-secret" }) });
-    secrets.on(GetSecretValueCommand, { SecretId: READONLY_ARN })
-      .resolves({ SecretString: JSON.stringify({ username: "leadpipe_readonly", password: "readonly-from-the-secret" }) });
+    secrets.on(GetSecretValueCommand, { SecretId: PIPELINE_ARN }).resolves({
+      SecretString: JSON.stringify({ username: "leadpipe_pipeline", password: "pipeline-from-the-secret" }),
+    });
+    secrets.on(GetSecretValueCommand, { SecretId: READONLY_ARN }).resolves({
+      SecretString: JSON.stringify({ username: "leadpipe_readonly", password: "readonly-from-the-secret" }),
+    });
     Object.assign(process.env, {
-      DATABASE_URL: server.url, PIPELINE_SECRET_ARN: PIPELINE_ARN, READONLY_SECRET_ARN: READONLY_ARN,
-      LANDING_BUCKET: "landing", ALERT_TOPIC_ARN: "arn:aws:sns:us-east-1:000000000000:alerts", LOG_LEVEL: "error",
+      DATABASE_URL: server.url,
+      PIPELINE_SECRET_ARN: PIPELINE_ARN,
+      READONLY_SECRET_ARN: READONLY_ARN,
+      LANDING_BUCKET: "landing",
+      ALERT_TOPIC_ARN: "arn:aws:sns:us-east-1:000000000000:alerts",
+      LOG_LEVEL: "error",
     });
     resetConfig();
     const { handler } = await import("../../functions/migrate");
@@ -60,8 +66,13 @@ describe("the migrate Lambda", () => {
     // The passwords never reach the server in clear: a SCRAM verifier is stored.
     const owner = new pg.Client({ connectionString: server.url });
     await owner.connect();
-    const { rows } = await owner.query("SELECT rolname, left(rolpassword, 14) AS kind FROM pg_authid WHERE rolname LIKE 'leadpipe\\_%' ORDER BY 1");
+    const { rows } = await owner.query(
+      "SELECT rolname, left(rolpassword, 14) AS kind FROM pg_authid WHERE rolname LIKE 'leadpipe\\_%' ORDER BY 1",
+    );
     await owner.end();
-    expect(rows).toEqual([{ rolname: "leadpipe_pipeline", kind: "SCRAM-SHA-256$" }, { rolname: "leadpipe_readonly", kind: "SCRAM-SHA-256$" }]);
+    expect(rows).toEqual([
+      { rolname: "leadpipe_pipeline", kind: "SCRAM-SHA-256$" },
+      { rolname: "leadpipe_readonly", kind: "SCRAM-SHA-256$" },
+    ]);
   }, 120_000);
 });

@@ -24,16 +24,28 @@ const people = [...syntheticPeople({ people: 400, seed: "consumer" })];
 async function land(n: number) {
   await pool.query(
     `INSERT INTO imports (id, bucket, object_key, event_key, file_name, source, kind, status)
-     VALUES ($1, 'b', $2, $2, $3, 'contacts', 'contacts', 'COMPLETE')`, [IMPORT(n), `inbox/contacts/contacts-${n}.csv`, `contacts-${n}.csv`]);
-  await People.upsertRecords(pool, people.map((r, i) => People.recordRow(People.standardizeContact(r.input, new Date("2026-01-01")), {
-    source_kind: "contacts", source_key: `${n}:${r.id}`, import_id: IMPORT(n), source_row: i + 2, src_seq: ((BigInt(n) << 32n) + BigInt(i + 2)).toString(),
-  })));
+     VALUES ($1, 'b', $2, $2, $3, 'contacts', 'contacts', 'COMPLETE')`,
+    [IMPORT(n), `inbox/contacts/contacts-${n}.csv`, `contacts-${n}.csv`],
+  );
+  await People.upsertRecords(
+    pool,
+    people.map((r, i) =>
+      People.recordRow(People.standardizeContact(r.input, new Date("2026-01-01")), {
+        source_kind: "contacts",
+        source_key: `${n}:${r.id}`,
+        import_id: IMPORT(n),
+        source_row: i + 2,
+        src_seq: ((BigInt(n) << 32n) + BigInt(i + 2)).toString(),
+      }),
+    ),
+  );
 }
 
 async function golden() {
   const { rows } = await pool.query(
     `SELECT array_agg(r.source_key ORDER BY r.source_key) AS records, p.first_name, p.last_name, p.email, p.phone, p.dob, p.address_line1, p.zip5
-       FROM persons p JOIN person_records r USING (person_id) GROUP BY p.person_id ORDER BY 1`);
+       FROM persons p JOIN person_records r USING (person_id) GROUP BY p.person_id ORDER BY 1`,
+  );
   return rows;
 }
 
@@ -45,9 +57,23 @@ beforeAll(async () => {
   pool = createPool(pg.url, 4);
   await migrate(pool);
   deps = {
-    pool, log: createLogger({}, () => undefined), settings: { bucket: "b", chunkRows: 1000, maxFileBytes: 1 << 30 },
-    notifier: { alert: async (subject, message) => { alerts.push({ subject, message }); } },
-    store: { head: async () => { throw new Error("unused"); }, read: async () => { throw new Error("unused"); }, write: async () => undefined },
+    pool,
+    log: createLogger({}, () => undefined),
+    settings: { bucket: "b", chunkRows: 1000, maxFileBytes: 1 << 30 },
+    notifier: {
+      alert: async (subject, message) => {
+        alerts.push({ subject, message });
+      },
+    },
+    store: {
+      head: async () => {
+        throw new Error("unused");
+      },
+      read: async () => {
+        throw new Error("unused");
+      },
+      write: async () => undefined,
+    },
   };
 });
 afterAll(async () => {
@@ -80,8 +106,11 @@ describe("resolution in bounded batches", () => {
     expect(await golden()).toEqual(expected);
     expect({ ...batched, duration_ms: 0, links: 0 }).toEqual({ ...onePass, duration_ms: 0, links: 0 });
     // Each record resolved once, into exactly one golden record.
-    const { rows: [r] } = await pool.query<{ unresolved: number }>(
-      "SELECT count(*) FILTER (WHERE resolved_at IS NULL OR person_id IS NULL)::int AS unresolved FROM person_records");
+    const {
+      rows: [r],
+    } = await pool.query<{ unresolved: number }>(
+      "SELECT count(*) FILTER (WHERE resolved_at IS NULL OR person_id IS NULL)::int AS unresolved FROM person_records",
+    );
     expect(r!.unresolved).toBe(0);
   });
 });
@@ -91,10 +120,13 @@ describe("failures", () => {
     await land(1);
     await land(2);
     // Import 1 (the oldest, resolved first) fails on every attempt.
-    for (let i = 0; i < People.PEOPLE_MAX_ATTEMPTS; i++) writeFileSync(path.join(process.env.LEADPIPE_FAULTS_DIR!, `people.resolve.${IMPORT(1)}.${i}.Error`), "");
+    for (let i = 0; i < People.PEOPLE_MAX_ATTEMPTS; i++)
+      writeFileSync(path.join(process.env.LEADPIPE_FAULTS_DIR!, `people.resolve.${IMPORT(1)}.${i}.Error`), "");
 
     const first = await People.resolvePending(deps);
-    expect(first.failed).toEqual([{ importId: IMPORT(1), attempts: 1, reason: `Error: injected fault at people.resolve.${IMPORT(1)}` }]);
+    expect(first.failed).toEqual([
+      { importId: IMPORT(1), attempts: 1, reason: `Error: injected fault at people.resolve.${IMPORT(1)}` },
+    ]);
     expect(first.resolved.map((r) => r.importId)).toEqual([IMPORT(2)]);
     expect(alerts).toEqual([]);
 
@@ -109,7 +141,9 @@ describe("failures", () => {
     // Skipped from now on (no ticket left, but it is not tried again), until its failure row is deleted.
     expect(await People.resolvePending(deps)).toEqual({ resolved: [], failed: [], remaining: 0 });
     const { rows } = await pool.query("SELECT import_id, attempts, reason FROM people_failures");
-    expect(rows).toEqual([{ import_id: IMPORT(1), attempts: 3, reason: `Error: injected fault at people.resolve.${IMPORT(1)}` }]);
+    expect(rows).toEqual([
+      { import_id: IMPORT(1), attempts: 3, reason: `Error: injected fault at people.resolve.${IMPORT(1)}` },
+    ]);
     await pool.query("DELETE FROM people_failures WHERE import_id = $1", [IMPORT(1)]);
     const retried = await People.resolvePending(deps);
     expect(retried.resolved.map((r) => r.importId)).toEqual([IMPORT(1)]);

@@ -16,7 +16,11 @@ const IMPORT = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, 
 async function land(n: number, contacts: { key: string; input: People.ContactInput; phoneVerified?: boolean }[]) {
   const rows = contacts.map((c, i) => ({
     ...People.recordRow(People.standardizeContact(c.input, new Date("2026-01-01")), {
-      source_kind: "contacts", source_key: c.key, import_id: IMPORT(n), source_row: i + 2, src_seq: ((BigInt(n) << 32n) + BigInt(i + 2)).toString(),
+      source_kind: "contacts",
+      source_key: c.key,
+      import_id: IMPORT(n),
+      source_row: i + 2,
+      src_seq: ((BigInt(n) << 32n) + BigInt(i + 2)).toString(),
     }),
     phone_verified: c.phoneVerified ?? false,
   }));
@@ -28,7 +32,8 @@ const resolve = (n: number) => People.resolveImport({ pool }, IMPORT(n));
 async function golden() {
   const { rows } = await pool.query(
     `SELECT array_agg(r.source_key ORDER BY r.source_key) AS records, p.first_name, p.last_name, p.email, p.phone, p.dob, p.address_line1, p.zip5
-       FROM persons p JOIN person_records r USING (person_id) GROUP BY p.person_id ORDER BY 1`);
+       FROM persons p JOIN person_records r USING (person_id) GROUP BY p.person_id ORDER BY 1`,
+  );
   return rows;
 }
 
@@ -36,7 +41,9 @@ async function golden() {
 async function snapshot() {
   const q = async (sql: string) => (await pool.query(sql)).rows;
   return {
-    persons: await q("SELECT person_id, first_name, middle_name, last_name, name_suffix, email, phone, dob, address_line1, city, state, zip5, zip4 FROM persons ORDER BY 1"),
+    persons: await q(
+      "SELECT person_id, first_name, middle_name, last_name, name_suffix, email, phone, dob, address_line1, city, state, zip5, zip4 FROM persons ORDER BY 1",
+    ),
     records: await q("SELECT record_id, person_id, source_key FROM person_records ORDER BY 1"),
     links: await q("SELECT record_id, matched_record_id, score, tier, reason FROM person_links ORDER BY 1, 2"),
     phones: await q("SELECT person_id, phone, verified, record_id FROM person_phones ORDER BY 1, 2"),
@@ -68,7 +75,11 @@ beforeEach(wipe);
 
 describe("incremental resolution", () => {
   // 600 synthetic people; import 1 lands two thirds of their records, import 2 the rest plus a third again (overlap).
-  const all = [...syntheticPeople({ people: 600, seed: "integration" })].map((r) => ({ key: r.id, input: r.input, person: r.personId }));
+  const all = [...syntheticPeople({ people: 600, seed: "integration" })].map((r) => ({
+    key: r.id,
+    input: r.input,
+    person: r.personId,
+  }));
   const one = all.filter((_r, i) => i % 3 !== 2);
   const two = all.filter((_r, i) => i % 3 !== 0).map((r) => ({ ...r, key: `${r.key}-again` }));
 
@@ -87,8 +98,13 @@ describe("incremental resolution", () => {
     expect(concurrent.reduce((s, r) => s + r.records, 0)).toBe(one.length + two.length);
     // And the result is right: pairwise F1 against the truth.
     const truth = new Map([...one, ...two].map((r) => [r.key, r.person]));
-    const { rows } = await pool.query<{ source_key: string; person_id: number }>("SELECT source_key, person_id FROM person_records");
-    const s = People.pairwiseScores(rows.map((r) => truth.get(r.source_key)!), rows.map((r) => r.person_id));
+    const { rows } = await pool.query<{ source_key: string; person_id: number }>(
+      "SELECT source_key, person_id FROM person_records",
+    );
+    const s = People.pairwiseScores(
+      rows.map((r) => truth.get(r.source_key)!),
+      rows.map((r) => r.person_id),
+    );
     expect(s.precision).toBeGreaterThan(0.99);
     expect(s.recall).toBeGreaterThan(0.95);
   });
@@ -106,16 +122,26 @@ describe("incremental resolution", () => {
 
 describe("name frequencies in the database", () => {
   const all = [...syntheticPeople({ people: 600, seed: "frequencies" })].map((r) => ({ key: r.id, input: r.input }));
-  const first = all.slice(0, 800), second = all.slice(800);
-  const profileOf = (input: People.ContactInput) => People.profileOf(People.standardizeContact(input, new Date("2026-01-01")));
-  const counts = async () => new Map((await pool.query<{ key: string; n: number }>("SELECT key, n FROM person_value_counts")).rows.map((r) => [r.key, Number(r.n)]));
+  const first = all.slice(0, 800),
+    second = all.slice(800);
+  const profileOf = (input: People.ContactInput) =>
+    People.profileOf(People.standardizeContact(input, new Date("2026-01-01")));
+  const counts = async () =>
+    new Map(
+      (await pool.query<{ key: string; n: number }>("SELECT key, n FROM person_value_counts")).rows.map((r) => [
+        r.key,
+        Number(r.n),
+      ]),
+    );
 
   it("an import is matched with the counts of the population it joins, as the in-memory matcher does when it counts each batch before matching it", async () => {
     await land(1, first);
     await resolve(1);
     await land(2, second);
     await resolve(2);
-    const { rows } = await pool.query<{ source_key: string; person_id: number }>("SELECT source_key, person_id FROM person_records");
+    const { rows } = await pool.query<{ source_key: string; person_id: number }>(
+      "SELECT source_key, person_id FROM person_records",
+    );
     const stored = new Map(rows.map((r) => [r.source_key, r.person_id]));
 
     const frequencies = new People.Frequencies();
@@ -140,7 +166,9 @@ describe("name frequencies in the database", () => {
     await resolve(1);
     const before = await counts();
     const old = profileOf(first[0]!.input);
-    await land(2, [{ key: first[0]!.key, input: { ...first[0]!.input, first_name: "Zebulon", last_name: "Quagmire" } }]);
+    await land(2, [
+      { key: first[0]!.key, input: { ...first[0]!.input, first_name: "Zebulon", last_name: "Quagmire" } },
+    ]);
     await resolve(2);
     const after = await counts();
     expect(after.get("#")).toBe(before.get("#"));
@@ -150,34 +178,63 @@ describe("name frequencies in the database", () => {
     await land(3, [{ key: "one-more", input: { first_name: "Zebulon", last_name: "Quagmire", zip: "02116" } }]);
     await resolve(3);
     const rebuilt = await counts();
-    expect([rebuilt.get("#"), rebuilt.get("#g:zebulon"), rebuilt.get("#z:02116"), rebuilt.get(`#g:${old.formal}`)])
-      .toEqual([after.get("#")! + 1, 2, (after.get("#z:02116") ?? 0) + 1, after.get(`#g:${old.formal}`)]);
+    expect([
+      rebuilt.get("#"),
+      rebuilt.get("#g:zebulon"),
+      rebuilt.get("#z:02116"),
+      rebuilt.get(`#g:${old.formal}`),
+    ]).toEqual([after.get("#")! + 1, 2, (after.get("#z:02116") ?? 0) + 1, after.get(`#g:${old.formal}`)]);
   });
 });
 
-const ann = { first_name: "Ann", last_name: "Lee", email: "ann.lee@example.com", street: "12 Elm St", city: "Boston", state: "MA", zip: "02116" };
+const ann = {
+  first_name: "Ann",
+  last_name: "Lee",
+  email: "ann.lee@example.com",
+  street: "12 Elm St",
+  city: "Boston",
+  state: "MA",
+  zip: "02116",
+};
 
 describe("survivorship and audit", () => {
   it("most recent source, then most complete record, then a verified contact point; a manual override wins over all", async () => {
     await land(1, [
       { key: "a1", input: { ...ann, phone: "617-555-0101", dob: "1980-01-02" } },
-      { key: "a2", input: { first_name: "Ann", last_name: "Lee", email: "ann.lee@example.com", phone: "617-555-0199" }, phoneVerified: true },
+      {
+        key: "a2",
+        input: { first_name: "Ann", last_name: "Lee", email: "ann.lee@example.com", phone: "617-555-0199" },
+        phoneVerified: true,
+      },
     ]);
     await resolve(1);
     let p = (await pool.query("SELECT * FROM persons")).rows;
     expect(p).toHaveLength(1);
     // One import: the more complete record (a1) gives the phone although a2's is verified.
-    expect(p[0]).toMatchObject({ first_name: "Ann", last_name: "Lee", phone: "+16175550101", dob: "1980-01-02", address_line1: "12 ELM ST", zip5: "02116" });
+    expect(p[0]).toMatchObject({
+      first_name: "Ann",
+      last_name: "Lee",
+      phone: "+16175550101",
+      dob: "1980-01-02",
+      address_line1: "12 ELM ST",
+      zip5: "02116",
+    });
     await land(2, [{ key: "a3", input: { ...ann, street: "9 Oak Ave", zip: "02118", email: "ann.lee@example.com" } }]);
     await resolve(2);
     p = (await pool.query("SELECT * FROM persons")).rows;
     expect(p[0]).toMatchObject({ address_line1: "9 OAK AVE", zip5: "02118", phone: "+16175550101", dob: "1980-01-02" });
-    const audit = (await pool.query("SELECT action, detail FROM merge_audit WHERE action = 'survive' ORDER BY audit_id DESC LIMIT 1")).rows[0];
+    const audit = (
+      await pool.query("SELECT action, detail FROM merge_audit WHERE action = 'survive' ORDER BY audit_id DESC LIMIT 1")
+    ).rows[0];
     expect(audit.detail.address_line1).toEqual({ value: "9 OAK AVE", record_id: 3, rule: "most recent source" });
     expect(audit.detail.phone).toEqual({ value: "+16175550101", record_id: 1, rule: "most complete record" });
-    await pool.query("SELECT people_override($1, 'last_name', 'Lee-Park', 'ops@example.com', 'married')", [p[0].person_id]);
+    await pool.query("SELECT people_override($1, 'last_name', 'Lee-Park', 'ops@example.com', 'married')", [
+      p[0].person_id,
+    ]);
     expect((await pool.query("SELECT last_name FROM persons")).rows[0].last_name).toBe("Lee-Park");
-    const last = (await pool.query("SELECT detail FROM merge_audit WHERE action = 'survive' ORDER BY audit_id DESC LIMIT 1")).rows[0];
+    const last = (
+      await pool.query("SELECT detail FROM merge_audit WHERE action = 'survive' ORDER BY audit_id DESC LIMIT 1")
+    ).rows[0];
     expect(last.detail.last_name).toEqual({ value: "Lee-Park", record_id: null, rule: "manual override" });
     expect((await pool.query("SELECT count(*)::int AS n FROM person_phones")).rows[0].n).toBe(2);
     expect((await pool.query("SELECT count(*)::int AS n FROM person_addresses")).rows[0].n).toBe(2);
@@ -187,8 +244,12 @@ describe("survivorship and audit", () => {
 describe("merge and unmerge", () => {
   it("unmerge restores exactly the pre-merge links and fields", async () => {
     await land(1, [
-      { key: "a1", input: ann }, { key: "a2", input: { ...ann, phone: "617-555-0101" } },
-      { key: "b1", input: { first_name: "Bo", last_name: "Chen", email: "bo@example.com", zip: "10001", phone: "212-555-0111" } },
+      { key: "a1", input: ann },
+      { key: "a2", input: { ...ann, phone: "617-555-0101" } },
+      {
+        key: "b1",
+        input: { first_name: "Bo", last_name: "Chen", email: "bo@example.com", zip: "10001", phone: "212-555-0111" },
+      },
       { key: "b2", input: { first_name: "Bo", last_name: "Chen", phone: "212-555-0111", dob: "1975-05-05" } },
     ]);
     await resolve(1);
@@ -212,20 +273,49 @@ describe("merge and unmerge", () => {
     await resolve(1);
     const before = await snapshot();
     expect(before.persons).toHaveLength(2);
-    await land(2, [{ key: "z", input: { first_name: "Dana", last_name: "Ruiz", email: "dana@example.com", phone: "305-555-0142" } }]);
+    await land(2, [
+      { key: "z", input: { first_name: "Dana", last_name: "Ruiz", email: "dana@example.com", phone: "305-555-0142" } },
+    ]);
     expect(await resolve(2)).toMatchObject({ records: 1, created: 0, attached: 1, merged: 1, links: 2 });
-    const m = (await pool.query("SELECT merge_id, survivor_id, absorbed_id, moved_records, links, cause FROM person_merges")).rows;
-    expect(m).toEqual([{ merge_id: 1, survivor_id: 1, absorbed_id: 2, moved_records: ["2"], cause: "match",
-      links: [{ record_id: 3, matched_record_id: 2, score: 0.97, tier: "exact", reason: "exact: phone" }] }]);
-    expect((await pool.query("SELECT record_id, matched_record_id, reason FROM person_links ORDER BY 1, 2")).rows).toEqual([
-      { record_id: 3, matched_record_id: 1, reason: "exact: e-mail" }, { record_id: 3, matched_record_id: 2, reason: "exact: phone" }]);
+    const m = (
+      await pool.query("SELECT merge_id, survivor_id, absorbed_id, moved_records, links, cause FROM person_merges")
+    ).rows;
+    expect(m).toEqual([
+      {
+        merge_id: 1,
+        survivor_id: 1,
+        absorbed_id: 2,
+        moved_records: ["2"],
+        cause: "match",
+        links: [{ record_id: 3, matched_record_id: 2, score: 0.97, tier: "exact", reason: "exact: phone" }],
+      },
+    ]);
+    expect(
+      (await pool.query("SELECT record_id, matched_record_id, reason FROM person_links ORDER BY 1, 2")).rows,
+    ).toEqual([
+      { record_id: 3, matched_record_id: 1, reason: "exact: e-mail" },
+      { record_id: 3, matched_record_id: 2, reason: "exact: phone" },
+    ]);
     await pool.query("SELECT people_unmerge(1, 'ops')");
     const after = await snapshot();
     expect(after.persons.find((p) => p.person_id === 2)).toEqual(before.persons.find((p) => p.person_id === 2));
     expect(after.records).toEqual([...before.records, { record_id: 3, person_id: 1, source_key: "z" }]);
-    expect(after.links).toEqual([{ record_id: 3, matched_record_id: 1, score: "1.000", tier: "exact", reason: "exact: e-mail" }]);
+    expect(after.links).toEqual([
+      { record_id: 3, matched_record_id: 1, score: "1.000", tier: "exact", reason: "exact: e-mail" },
+    ]);
     // The split pair is remembered: the same record again from a newer delivery does not re-merge them.
-    await land(3, [{ key: "z", input: { first_name: "Dana", last_name: "Ruiz", email: "dana@example.com", phone: "(305) 555-0142", dob: "1990-09-09" } }]);
+    await land(3, [
+      {
+        key: "z",
+        input: {
+          first_name: "Dana",
+          last_name: "Ruiz",
+          email: "dana@example.com",
+          phone: "(305) 555-0142",
+          dob: "1990-09-09",
+        },
+      },
+    ]);
     expect(await resolve(3)).toMatchObject({ records: 1, merged: 0 });
     expect((await pool.query("SELECT count(*)::int AS n FROM persons")).rows[0].n).toBe(2);
   });
@@ -233,14 +323,22 @@ describe("merge and unmerge", () => {
 
 describe("person_keys' reference to person_records (checked per statement, migration 033)", () => {
   it("refuses a key of a record that does not exist, and deleting records deletes their keys", async () => {
-    await land(1, [{ key: "k1", input: ann }, { key: "k2", input: { first_name: "Bo", last_name: "Chen", email: "bo@example.com" } }]);
+    await land(1, [
+      { key: "k1", input: ann },
+      { key: "k2", input: { first_name: "Bo", last_name: "Chen", email: "bo@example.com" } },
+    ]);
     await resolve(1);
-    const keysOf = async (id: number) => (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM person_keys WHERE record_id = $1", [id])).rows[0]!.n;
+    const keysOf = async (id: number) =>
+      (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM person_keys WHERE record_id = $1", [id]))
+        .rows[0]!.n;
     expect(await keysOf(1)).toBeGreaterThan(3);
     expect(await keysOf(2)).toBeGreaterThan(3);
-    await expect(pool.query("INSERT INTO person_keys (key, record_id) VALUES ('e:x@example.com', 1), ('e:y@example.com', 999)"))
-      .rejects.toMatchObject({ code: "23503", message: "person_keys: no person record 999" });
-    await expect(pool.query("UPDATE person_keys SET record_id = 998 WHERE record_id = 2")).rejects.toMatchObject({ code: "23503" });
+    await expect(
+      pool.query("INSERT INTO person_keys (key, record_id) VALUES ('e:x@example.com', 1), ('e:y@example.com', 999)"),
+    ).rejects.toMatchObject({ code: "23503", message: "person_keys: no person record 999" });
+    await expect(pool.query("UPDATE person_keys SET record_id = 998 WHERE record_id = 2")).rejects.toMatchObject({
+      code: "23503",
+    });
     await pool.query("DELETE FROM person_links");
     await pool.query("DELETE FROM person_records WHERE record_id = 2");
     expect(await keysOf(2)).toBe(0);

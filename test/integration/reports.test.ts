@@ -14,7 +14,13 @@ const IMPORT = "00000000-0000-4000-8000-000000000001";
 const code = (n: number) => String(n).padStart(20, "0");
 const run: Reports.RunQuery = (sql, params) => pool.query(sql, params);
 const show = async (name: string, where: Record<string, string> = {}) =>
-  (await Reports.show(run, name, Object.entries(where).map(([column, value]) => ({ column, value })))).rows;
+  (
+    await Reports.show(
+      run,
+      name,
+      Object.entries(where).map(([column, value]) => ({ column, value })),
+    )
+  ).rows;
 
 /**
  * The hand-built world:
@@ -33,63 +39,85 @@ async function buildWorld() {
      VALUES ($1, 'b', 'k1', 'e1', 'partner-b-mail-production.csv', 'partner-b-mail-production', 'B', 'COMPLETE_WITH_ERRORS', 2001, 2000, 1,
              '2026-11-02 08:00Z', '2026-11-02 08:00:30Z'),
             ('00000000-0000-4000-8000-000000000002', 'b', 'k2', 'e2', 'partner-c-mail-production.csv', 'partner-c-mail-production', 'C',
-             'FAILED', NULL, NULL, NULL, '2026-11-02 09:00Z', '2026-11-02 09:00:10Z')`, [IMPORT]);
+             'FAILED', NULL, NULL, NULL, '2026-11-02 09:00Z', '2026-11-02 09:00:10Z')`,
+    [IMPORT],
+  );
   await pool.query(
     `INSERT INTO import_rejects (import_id, chunk_index, row_number, error_type, field_name, field_value, error_message)
-     VALUES ($1, 0, 7, 'validation', 'imb', 'XYZ', 'imb: not a barcode')`, [IMPORT]);
+     VALUES ($1, 0, 7, 'validation', 'imb', 'XYZ', 'imb: not a barcode')`,
+    [IMPORT],
+  );
   // mortgages and their pieces
   await pool.query(
     `INSERT INTO mortgages (mortgage_id, partner, property_state, property_zip5, import_id, source_row, src_seq)
      SELECT 'B' || n, 'B', 'CA', '90210', $1::uuid, n, n FROM generate_series(1, 2000) n
-     UNION ALL SELECT 'C' || n, 'C', 'TX', '99999', $1::uuid, n, n FROM generate_series(3001, 3003) n`, [IMPORT]);
+     UNION ALL SELECT 'C' || n, 'C', 'TX', '99999', $1::uuid, n, n FROM generate_series(3001, 3003) n`,
+    [IMPORT],
+  );
   await pool.query(
     `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
      SELECT lpad(n::text, 20, '0'), 'B', 'B' || n, $1::uuid, n, n FROM generate_series(1, 2000) n
-     UNION ALL SELECT lpad(n::text, 20, '0'), 'C', 'C' || n, $1::uuid, n, n FROM generate_series(3001, 3003) n`, [IMPORT]);
+     UNION ALL SELECT lpad(n::text, 20, '0'), 'C', 'C' || n, $1::uuid, n, n FROM generate_series(3001, 3003) n`,
+    [IMPORT],
+  );
   await pool.query(
     `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
      SELECT lpad(n::text, 20, '0'), 'B', date '2026-11-02', CASE WHEN n <= 1000 THEN 'A' ELSE 'B' END, 'letter', 'SPRING', $1::uuid, n, n
        FROM generate_series(1, 2000) n
      UNION ALL SELECT lpad(n::text, 20, '0'), 'C', date '2026-11-03', 'A', 'postcard', 'FALL', $1::uuid, n, n FROM generate_series(3001, 3003) n`,
-    [IMPORT]);
+    [IMPORT],
+  );
   // deliveries through the first-delivery rule
   await pool.query(
     `INSERT INTO delivery_events (tracking_code, partner, event_at, event_code, status, import_id, source_row, src_seq)
      VALUES ($1, 'C', '2026-11-07 15:00Z', '918', 'applied', $3, 1, 1), ($1, 'C', '2026-11-05 15:00Z', '918', 'applied', $3, 2, 2),
-            ($2, 'C', '2026-11-06 12:00Z', '918', 'applied', $3, 3, 3)`, [code(3001), code(3002), IMPORT]);
+            ($2, 'C', '2026-11-06 12:00Z', '918', 'applied', $3, 3, 3)`,
+    [code(3001), code(3002), IMPORT],
+  );
   await pool.query("SELECT apply_first_deliveries($1)", [[code(3001), code(3002)]]);
   // calls through the matching rule
   await pool.query(
     `INSERT INTO call_responses (caller_phone, called_at, disposition, keyed_tracking, lookup_tracking_code, import_id, source_row, src_seq)
      SELECT '+1212555' || lpad(n::text, 4, '0'), timestamptz '2026-11-09 10:00Z', 'callback', lpad(n::text, 20, '0'), lpad(n::text, 20, '0'), $1::uuid, n, n
        FROM generate_series(1, 2000) n WHERE n <= 50 OR n BETWEEN 1001 AND 1080
-     UNION ALL SELECT '+13125550001', '2026-11-10 10:00Z', 'interested', $2, $2, $1::uuid, 5000, 5000`, [IMPORT, code(3003)]);
+     UNION ALL SELECT '+13125550001', '2026-11-10 10:00Z', 'interested', $2, $2, $1::uuid, 5000, 5000`,
+    [IMPORT, code(3003)],
+  );
   await pool.query(
     `INSERT INTO call_responses (caller_phone, called_at, disposition, keyed_mortgage_id, keyed_tracking, lookup_mortgage_id,
                                  lookup_tracking_code, import_id, source_row, src_seq)
      VALUES ('+14155550199', '2026-11-10 11:00Z', 'interested', 'NOPE', '99999999999999999999', 'NOPE', '99999999999999999999', $1, 5001, 5001)`,
-    [IMPORT]);
-  const { rows: codes } = await pool.query<{ c: string }>("SELECT DISTINCT lookup_tracking_code AS c FROM call_responses");
+    [IMPORT],
+  );
+  const { rows: codes } = await pool.query<{ c: string }>(
+    "SELECT DISTINCT lookup_tracking_code AS c FROM call_responses",
+  );
   await pool.query("SELECT resolve_call_responses($1, $2)", [codes.map((r) => r.c), ["NOPE"]]);
   await pool.query(
-    `INSERT INTO lead_handoffs (day, file_key, handed_off_at, leads, sha256) VALUES ('2026-11-11', 'outbox/leads/x.csv', '2026-11-11 10:00Z', 1, 'x')`);
+    `INSERT INTO lead_handoffs (day, file_key, handed_off_at, leads, sha256) VALUES ('2026-11-11', 'outbox/leads/x.csv', '2026-11-11 10:00Z', 1, 'x')`,
+  );
   await pool.query(
     `INSERT INTO lead_handoff_items (lead_id, day, file_key, handed_off_at, cells)
-     SELECT id, '2026-11-11', 'outbox/leads/x.csv', '2026-11-11 10:00Z', '{}' FROM leads`);
+     SELECT id, '2026-11-11', 'outbox/leads/x.csv', '2026-11-11 10:00Z', '{}' FROM leads`,
+  );
   // a barcode waiting for its mortgage
   await pool.query(
     `INSERT INTO barcode_assignments (tracking_code, partner, mortgage_id, imb_raw, import_id, source_row, src_seq)
-     VALUES ($1, 'B', 'B-LATE', 'raw', $2, 9, 9)`, [code(9999), IMPORT]);
+     VALUES ($1, 'B', 'B-LATE', 'raw', $2, 9, 9)`,
+    [code(9999), IMPORT],
+  );
   // an audience with its waterfall and touchpoints
   await pool.query(
     `INSERT INTO audience_publications (campaign, channel, as_of, rows, audience_key, reconciliation_key, audience_sha256, waterfall)
      VALUES ('recent-bookers', 'email', '2026-11-12', 3, 'a', 'r', 's',
              '[{"step":"customers","remaining":100,"excluded":0},{"step":"consent","remaining":80,"excluded":20},
-               {"step":"frequency_cap","remaining":75,"excluded":5}]')`);
+               {"step":"frequency_cap","remaining":75,"excluded":5}]')`,
+  );
   await pool.query(
     `INSERT INTO touchpoints (campaign, channel, customer_id, touched_on)
      VALUES ('recent-bookers', 'email', 'c1', '2026-11-12'), ('recent-bookers', 'email', 'c2', '2026-11-12'),
-            ('recent-bookers', 'email', 'c3', '2026-11-12')`);
+            ('recent-bookers', 'email', 'c3', '2026-11-12')`,
+  );
   // golden records: three records, two people, one exact link, one merge later undone
   await pool.query(
     `INSERT INTO persons (person_id, created_at) VALUES (1, '2026-11-04 10:00Z'), (2, '2026-11-04 10:00Z');
@@ -99,7 +127,8 @@ async function buildWorld() {
      INSERT INTO person_links (record_id, matched_record_id, score, tier, reason, created_at)
      VALUES (2, 1, 1.0, 'exact', 'same e-mail', '2026-11-04 10:00Z');
      INSERT INTO person_merges (survivor_id, absorbed_id, absorbed, moved_records, cause, merged_at, unmerged_at)
-     VALUES (1, 2, '{}', '{3}', 'test', '2026-11-04 11:00Z', '2026-11-05 09:00Z')`);
+     VALUES (1, 2, '{}', '{3}', 'test', '2026-11-04 11:00Z', '2026-11-05 09:00Z')`,
+  );
 }
 
 beforeAll(async () => {
@@ -121,18 +150,38 @@ describe("the reports on hand-built data", () => {
   it("ab-response: B's 8.0% against A's 5.0% is +3.0 points, 95% CI [0.84, 5.16] points, z 2.72, p 0.0065", async () => {
     const rows = await show("ab-response", { campaign: "SPRING" });
     expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({ mail_week: "2026-11-02", mailer_version: "A", pieces: 1000, responders: 50, response_rate: "0.050000",
-      control_version: "A", diff_vs_control: null, ci95_low: null });
+    expect(rows[0]).toMatchObject({
+      mail_week: "2026-11-02",
+      mailer_version: "A",
+      pieces: 1000,
+      responders: 50,
+      response_rate: "0.050000",
+      control_version: "A",
+      diff_vs_control: null,
+      ci95_low: null,
+    });
     // p1 = 80/1000, p0 = 50/1000; SE = sqrt(.08*.92/1000 + .05*.95/1000) = 0.0110045;
     // CI = 0.03 ± 1.959964 × SE; pooled p = 130/2000, z = 0.03 / sqrt(.065*.935*(2/1000)) = 2.7211
-    expect(rows[1]).toMatchObject({ mailer_version: "B", pieces: 1000, responders: 80, response_rate: "0.080000", control_version: "A",
-      diff_vs_control: "0.030000", ci95_low: "0.008431", ci95_high: "0.051569", z: "2.7211" });
+    expect(rows[1]).toMatchObject({
+      mailer_version: "B",
+      pieces: 1000,
+      responders: 80,
+      response_rate: "0.080000",
+      control_version: "A",
+      diff_vs_control: "0.030000",
+      ci95_low: "0.008431",
+      ci95_high: "0.051569",
+      z: "2.7211",
+    });
     expect(Number(rows[1]!.p_value)).toBeCloseTo(0.0065066, 5);
   });
 
   it("the p-value: 0.05 at z = 1.96, 1 at z = 0, 0 far out (no underflow)", async () => {
-    const { rows: [r] } = await pool.query(
-      "SELECT normal_two_sided_p(1.959964) AS a, normal_two_sided_p(-1.959964) AS b, normal_two_sided_p(0) AS c, normal_two_sided_p(40) AS d");
+    const {
+      rows: [r],
+    } = await pool.query(
+      "SELECT normal_two_sided_p(1.959964) AS a, normal_two_sided_p(-1.959964) AS b, normal_two_sided_p(0) AS c, normal_two_sided_p(40) AS d",
+    );
     expect(r.a).toBeCloseTo(0.05, 6);
     expect(r.b).toBeCloseTo(0.05, 6);
     expect(r.c).toBeCloseTo(1, 6);
@@ -141,75 +190,218 @@ describe("the reports on hand-built data", () => {
 
   it("delivery-by-partner: a piece delivered twice counts its first delivery, one never delivered counts as mailed", async () => {
     expect(await show("delivery-by-partner")).toEqual([
-      { partner: "B", mail_week: "2026-11-02", mailed: 2000, delivered: 0, delivery_rate: "0.0000", median_days: null, p90_days: null },
+      {
+        partner: "B",
+        mail_week: "2026-11-02",
+        mailed: 2000,
+        delivered: 0,
+        delivery_rate: "0.0000",
+        median_days: null,
+        p90_days: null,
+      },
       // mailed 11-03; first deliveries 11-05 (2 days, the 11-07 scan ignored) and 11-06 (3 days)
-      { partner: "C", mail_week: "2026-11-02", mailed: 3, delivered: 2, delivery_rate: "0.6667", median_days: 2, p90_days: 3 },
+      {
+        partner: "C",
+        mail_week: "2026-11-02",
+        mailed: 3,
+        delivered: 2,
+        delivery_rate: "0.6667",
+        median_days: 2,
+        p90_days: 3,
+      },
     ]);
   });
 
   it("callbacks-by-geography: Los Angeles county by its ZIP; a ZIP the table does not know is an unknown county, not a guess", async () => {
     expect(await show("callbacks-by-geography")).toEqual([
-      { state: "CA", county_fips: "06037", county_name: "Los Angeles", piece_type: "letter", pieces: 2000, responders: 130, calls: 130,
-        callback_rate: "0.0650" },
-      { state: "TX", county_fips: null, county_name: "unknown", piece_type: "postcard", pieces: 3, responders: 1, calls: 1,
-        callback_rate: "0.3333" },
+      {
+        state: "CA",
+        county_fips: "06037",
+        county_name: "Los Angeles",
+        piece_type: "letter",
+        pieces: 2000,
+        responders: 130,
+        calls: 130,
+        callback_rate: "0.0650",
+      },
+      {
+        state: "TX",
+        county_fips: null,
+        county_name: "unknown",
+        piece_type: "postcard",
+        pieces: 3,
+        responders: 1,
+        calls: 1,
+        callback_rate: "0.3333",
+      },
     ]);
   });
 
   it("funnel: per partner and mail date, from mortgages to hand-off", async () => {
     expect(await show("funnel")).toEqual([
-      { partner: "B", mail_date: "2026-11-02", mortgages: 2000, pieces: 2000, delivered: 0, calls: 130, interested: 0, leads: 0, handed_off: 0 },
-      { partner: "C", mail_date: "2026-11-03", mortgages: 3, pieces: 3, delivered: 2, calls: 1, interested: 1, leads: 1, handed_off: 1 },
+      {
+        partner: "B",
+        mail_date: "2026-11-02",
+        mortgages: 2000,
+        pieces: 2000,
+        delivered: 0,
+        calls: 130,
+        interested: 0,
+        leads: 0,
+        handed_off: 0,
+      },
+      {
+        partner: "C",
+        mail_date: "2026-11-03",
+        mortgages: 3,
+        pieces: 3,
+        delivered: 2,
+        calls: 1,
+        interested: 1,
+        leads: 1,
+        handed_off: 1,
+      },
     ]);
   });
 
   it("lead-aging: the interested call at 10:00 handed off the next day at 10:00 waited 24 hours", async () => {
     expect(await show("lead-aging")).toEqual([
-      { partner: "C", interested_on: "2026-11-10", leads: 1, handed_off: 1, waiting: 0, median_hours_to_handoff: "24.0",
-        p90_hours_to_handoff: "24.0", oldest_waiting_hours: null },
+      {
+        partner: "C",
+        interested_on: "2026-11-10",
+        leads: 1,
+        handed_off: 1,
+        waiting: 0,
+        median_hours_to_handoff: "24.0",
+        p90_hours_to_handoff: "24.0",
+        oldest_waiting_hours: null,
+      },
     ]);
   });
 
   it("imports-health and rejects: files, rows, rejected, failed, durations; the rejected row by field and reason", async () => {
     expect(await show("imports-health")).toEqual([
-      { day: "2026-11-02", source: "partner-b-mail-production", files: 1, rows_read: 2001, accepted: 2000, rejected: 1, failed: 0,
-        duplicates: 0, in_progress: 0, median_seconds: "30.0", max_seconds: "30.0" },
-      { day: "2026-11-02", source: "partner-c-mail-production", files: 1, rows_read: 0, accepted: 0, rejected: 0, failed: 1,
-        duplicates: 0, in_progress: 0, median_seconds: "10.0", max_seconds: "10.0" },
+      {
+        day: "2026-11-02",
+        source: "partner-b-mail-production",
+        files: 1,
+        rows_read: 2001,
+        accepted: 2000,
+        rejected: 1,
+        failed: 0,
+        duplicates: 0,
+        in_progress: 0,
+        median_seconds: "30.0",
+        max_seconds: "30.0",
+      },
+      {
+        day: "2026-11-02",
+        source: "partner-c-mail-production",
+        files: 1,
+        rows_read: 0,
+        accepted: 0,
+        rejected: 0,
+        failed: 1,
+        duplicates: 0,
+        in_progress: 0,
+        median_seconds: "10.0",
+        max_seconds: "10.0",
+      },
     ]);
     expect(await show("rejects")).toEqual([
-      { partner: "B", source: "partner-b-mail-production", field: "imb", error_type: "validation", reason: "imb: not a barcode",
-        rejected_rows: 1, outstanding: 1, rejected_later: 0, files: 1 },
+      {
+        partner: "B",
+        source: "partner-b-mail-production",
+        field: "imb",
+        error_type: "validation",
+        reason: "imb: not a barcode",
+        rejected_rows: 1,
+        outstanding: 1,
+        rejected_later: 0,
+        files: 1,
+      },
     ]);
   });
 
   it("barcode-quality: pieces, the barcode rejected, the one waiting for its mortgage", async () => {
     expect(await show("barcode-quality")).toEqual([
-      { partner: "B", barcodes_assigned: 1, mail_pieces: 2000, repaired: 0, rejected: 1, foreign_claims: 0, pending_backfill: 1 },
-      { partner: "C", barcodes_assigned: 0, mail_pieces: 3, repaired: 0, rejected: 0, foreign_claims: 0, pending_backfill: 0 },
+      {
+        partner: "B",
+        barcodes_assigned: 1,
+        mail_pieces: 2000,
+        repaired: 0,
+        rejected: 1,
+        foreign_claims: 0,
+        pending_backfill: 1,
+      },
+      {
+        partner: "C",
+        barcodes_assigned: 0,
+        mail_pieces: 3,
+        repaired: 0,
+        rejected: 0,
+        foreign_claims: 0,
+        pending_backfill: 0,
+      },
     ]);
   });
 
   it("call-matching: a call with no mortgage and no piece is unmatched", async () => {
     expect(await show("call-matching")).toEqual([
-      { called_on: "2026-11-09", calls: 130, by_tracking_code: 130, by_mortgage_id: 0, unmatched: 0, match_rate: "1.0000" },
+      {
+        called_on: "2026-11-09",
+        calls: 130,
+        by_tracking_code: 130,
+        by_mortgage_id: 0,
+        unmatched: 0,
+        match_rate: "1.0000",
+      },
       { called_on: "2026-11-10", calls: 2, by_tracking_code: 1, by_mortgage_id: 0, unmatched: 1, match_rate: "0.5000" },
     ]);
   });
 
   it("compliance-exclusions and touchpoints: the waterfall by rule; the frequency cap's hits beside the touchpoints", async () => {
     expect((await show("compliance-exclusions")).map((r) => [r.rule, r.excluded, r.remaining])).toEqual([
-      ["customers", 0, 100], ["consent", 20, 80], ["frequency_cap", 5, 75],
+      ["customers", 0, 100],
+      ["consent", 20, 80],
+      ["frequency_cap", 5, 75],
     ]);
     expect(await show("touchpoints")).toEqual([
-      { campaign: "recent-bookers", channel: "email", touched_on: "2026-11-12", touchpoints: 3, people: 3, frequency_cap_hits: 5 },
+      {
+        campaign: "recent-bookers",
+        channel: "email",
+        touched_on: "2026-11-12",
+        touchpoints: 3,
+        people: 3,
+        frequency_cap_hits: 5,
+      },
     ]);
   });
 
   it("golden-records: records, people, links by tier, merges and unmerges per day", async () => {
     expect(await show("golden-records")).toEqual([
-      { day: "2026-11-04", records: 3, persons_created: 2, links_exact: 1, links_strong: 0, links_fuzzy: 0, links_manual: 0, merges: 1, unmerges: 0 },
-      { day: "2026-11-05", records: 0, persons_created: 0, links_exact: 0, links_strong: 0, links_fuzzy: 0, links_manual: 0, merges: 0, unmerges: 1 },
+      {
+        day: "2026-11-04",
+        records: 3,
+        persons_created: 2,
+        links_exact: 1,
+        links_strong: 0,
+        links_fuzzy: 0,
+        links_manual: 0,
+        merges: 1,
+        unmerges: 0,
+      },
+      {
+        day: "2026-11-05",
+        records: 0,
+        persons_created: 0,
+        links_exact: 0,
+        links_strong: 0,
+        links_fuzzy: 0,
+        links_manual: 0,
+        merges: 0,
+        unmerges: 1,
+      },
     ]);
   });
 
@@ -224,7 +416,9 @@ describe("the reports on hand-built data", () => {
     const listed = await Reports.list(run);
     expect(listed.length).toBeGreaterThanOrEqual(12);
     for (const r of listed) expect(r.data_as_of, r.name).toBeInstanceOf(Date);
-    await expect(show("funnel", { "partner; DROP TABLE mortgages": "B" })).rejects.toThrow(/has no column "partner; DROP TABLE mortgages"/);
+    await expect(show("funnel", { "partner; DROP TABLE mortgages": "B" })).rejects.toThrow(
+      /has no column "partner; DROP TABLE mortgages"/,
+    );
     expect(await show("funnel", { partner: "C'; --" })).toEqual([]);
     expect(() => Reports.get("nope")).toThrow(/unknown report "nope"; the reports are: ab-response/);
   });
@@ -238,7 +432,10 @@ async function everyReport() {
 }
 
 /** Stages production rows as chunk 0 of an import and promotes them through the target, as a chunk does. */
-async function landProduction(importId: string, rows: { tracking: string; partner: string; version: string; day: string }[]) {
+async function landProduction(
+  importId: string,
+  rows: { tracking: string; partner: string; version: string; day: string }[],
+) {
   return withTransaction(pool, async (client) => {
     await client.query("DELETE FROM staging_mail_production WHERE import_id = $1", [importId]);
     await client.query(
@@ -246,8 +443,20 @@ async function landProduction(importId: string, rows: { tracking: string; partne
                                             mailer_version, piece_type, campaign)
        SELECT $1, 0, i, 1000000 + i, partner, tracking, tracking, day::date, version, 'letter', 'WINTER'
        FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS u(tracking, partner, version, day, i)`,
-      [importId, rows.map((r) => r.tracking), rows.map((r) => r.partner), rows.map((r) => r.version), rows.map((r) => r.day)]);
-    return mailProductionTarget.promote(client, importId, 0, { rows: rows.length, distinctKeys: rows.length, filled: new Set(), inKeyOrder: false });
+      [
+        importId,
+        rows.map((r) => r.tracking),
+        rows.map((r) => r.partner),
+        rows.map((r) => r.version),
+        rows.map((r) => r.day),
+      ],
+    );
+    return mailProductionTarget.promote(client, importId, 0, {
+      rows: rows.length,
+      distinctKeys: rows.length,
+      filled: new Set(),
+      inKeyOrder: false,
+    });
   });
 }
 
@@ -257,17 +466,39 @@ describe("refresh and imports", () => {
   it("re-running an import changes no report; another partner's production row is refused and changes nothing", async () => {
     await pool.query(
       `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
-       SELECT lpad(n::text, 20, '0'), 'B', 'B' || (n - 4000), $1::uuid, n, n FROM generate_series(4001, 4004) n`, [IMPORT]);
-    const rows = [4001, 4002, 4003, 4004].map((n) => ({ tracking: code(n), partner: "B", version: n % 2 ? "A" : "B", day: "2026-11-16" }));
+       SELECT lpad(n::text, 20, '0'), 'B', 'B' || (n - 4000), $1::uuid, n, n FROM generate_series(4001, 4004) n`,
+      [IMPORT],
+    );
+    const rows = [4001, 4002, 4003, 4004].map((n) => ({
+      tracking: code(n),
+      partner: "B",
+      version: n % 2 ? "A" : "B",
+      day: "2026-11-16",
+    }));
     const foreign = { tracking: code(3001), partner: "D", version: "A", day: "2026-11-16" };
     const first = await landProduction(WINTER, [...rows, foreign]);
     expect(first).toMatchObject({ inserted: 4, updated: 0 });
-    expect(first.rejects).toEqual([{ sourceRow: 5, field: "imb", value: code(3001),
-      reason: "mail piece belongs to partner C; a partner's production file cannot change another partner's piece" }]);
+    expect(first.rejects).toEqual([
+      {
+        sourceRow: 5,
+        field: "imb",
+        value: code(3001),
+        reason: "mail piece belongs to partner C; a partner's production file cannot change another partner's piece",
+      },
+    ]);
     await Reports.refreshPending(pool);
     const before = await everyReport();
-    expect(before["funnel"]).toContainEqual({ partner: "B", mail_date: "2026-11-16", mortgages: 4, pieces: 4, delivered: 0, calls: 0,
-      interested: 0, leads: 0, handed_off: 0 });
+    expect(before["funnel"]).toContainEqual({
+      partner: "B",
+      mail_date: "2026-11-16",
+      mortgages: 4,
+      pieces: 4,
+      delivered: 0,
+      calls: 0,
+      interested: 0,
+      leads: 0,
+      handed_off: 0,
+    });
     const again = await landProduction(WINTER, [...rows, foreign]);
     expect(again).toMatchObject({ inserted: 0, updated: 0 });
     await Reports.refreshPending(pool);
@@ -278,8 +509,10 @@ describe("refresh and imports", () => {
     // a day marked dirty; the refresher rebuilds it in a transaction left open
     await pool.query(
       `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
-       SELECT lpad(n::text, 20, '0'), 'B', date '2026-11-23', 'A', 'letter', 'WINTER', $1::uuid, n, n FROM generate_series(5001, 5010) n`, [IMPORT]);
-    const funnelOf = async (day: string) => (await show("funnel", { mail_date: day }));
+       SELECT lpad(n::text, 20, '0'), 'B', date '2026-11-23', 'A', 'letter', 'WINTER', $1::uuid, n, n FROM generate_series(5001, 5010) n`,
+      [IMPORT],
+    );
+    const funnelOf = async (day: string) => await show("funnel", { mail_date: day });
     const refresher = await pool.connect();
     const importer = await pool.connect();
     try {
@@ -293,19 +526,35 @@ describe("refresh and imports", () => {
       await importer.query(
         `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
          SELECT lpad(n::text, 20, '0'), 'B', date '2026-11-23' + (n % 2), 'B', 'letter', 'WINTER', $1::uuid, n, n
-         FROM generate_series(5011, 5020) n`, [IMPORT]);
+         FROM generate_series(5011, 5020) n`,
+        [IMPORT],
+      );
       await importer.query(
-        `INSERT INTO imports (bucket, object_key, event_key, file_name, source, status) VALUES ('b', 'k3', 'e3', 'f.csv', 'x', 'COMPLETE')`);
+        `INSERT INTO imports (bucket, object_key, event_key, file_name, source, status) VALUES ('b', 'k3', 'e3', 'f.csv', 'x', 'COMPLETE')`,
+      );
       await importer.query("COMMIT");
       expect(performance.now() - t0).toBeLessThan(1000);
       // readers: the refresh has not committed, so the old report (no 11-23 row at all)
       expect(await funnelOf("2026-11-23")).toEqual([]);
       await refresher.query("COMMIT");
       // the refresh's snapshot: its 10 pieces, whole
-      expect(await funnelOf("2026-11-23")).toEqual([{ partner: "B", mail_date: "2026-11-23", mortgages: 0, pieces: 10, delivered: 0, calls: 0,
-        interested: 0, leads: 0, handed_off: 0 }]);
+      expect(await funnelOf("2026-11-23")).toEqual([
+        {
+          partner: "B",
+          mail_date: "2026-11-23",
+          mortgages: 0,
+          pieces: 10,
+          delivered: 0,
+          calls: 0,
+          interested: 0,
+          leads: 0,
+          handed_off: 0,
+        },
+      ]);
       // the import's pieces stayed marked: the next refresh takes them
-      expect((await pool.query("SELECT count(DISTINCT tracking_code)::int AS n FROM report_dirty_pieces")).rows[0].n).toBe(10);
+      expect(
+        (await pool.query("SELECT count(DISTINCT tracking_code)::int AS n FROM report_dirty_pieces")).rows[0].n,
+      ).toBe(10);
       const r = await Reports.refreshPending(pool);
       expect(r).toMatchObject({ ran: true, pieces: 10 });
       expect(await funnelOf("2026-11-23")).toEqual([expect.objectContaining({ pieces: 15 })]);
@@ -332,8 +581,15 @@ describe("refresh and imports", () => {
     }
     const r = await Reports.refreshPending(pool);
     expect(r.ran).toBe(true);
-    expect(r.views.sort()).toEqual(["report_call_matching", "report_imports_by_day", "report_imports_health", "report_lead_aging",
-      "report_rejects"].sort());
+    expect(r.views.sort()).toEqual(
+      [
+        "report_call_matching",
+        "report_imports_by_day",
+        "report_imports_health",
+        "report_lead_aging",
+        "report_rejects",
+      ].sort(),
+    );
     expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBe(0);
   });
 
@@ -349,8 +605,16 @@ describe("refresh and imports", () => {
       { partner: "B", closing_date: null, mortgages: 2000, total_loan_amount: "250000.00" },
       { partner: "C", closing_date: null, mortgages: 2, total_loan_amount: "0" },
     ]);
-    expect(incremental["geography-coverage"]).toContainEqual({ state: "NV", zip3: "999", mortgages: 1, county_known: 0, county_unknown: 1 });
-    expect(incremental["callbacks-by-geography"]).toContainEqual(expect.objectContaining({ state: "NV", county_fips: null, pieces: 2 }));
+    expect(incremental["geography-coverage"]).toContainEqual({
+      state: "NV",
+      zip3: "999",
+      mortgages: 1,
+      county_known: 0,
+      county_unknown: 1,
+    });
+    expect(incremental["callbacks-by-geography"]).toContainEqual(
+      expect.objectContaining({ state: "NV", county_fips: null, pieces: 2 }),
+    );
     await Reports.refreshAll(pool, { full: true });
     const full = await everyReport();
     for (const r of Reports.rollupReports()) expect(full[r.name], r.name).toEqual(incremental[r.name]);

@@ -19,11 +19,14 @@ const ESCAPED = "/tmp/leadpipe-sql-escape-proof";
 async function snapshot(): Promise<Record<string, string>> {
   const one = async (sql: string) => String(Object.values((await owner.query(sql)).rows[0] ?? {})[0]);
   const snap: Record<string, string> = {
-    pg_class: await one(`SELECT md5(string_agg(concat_ws('|', c.oid, n.nspname, c.relname, c.relkind::text, coalesce(c.relacl::text, '')), ',' ORDER BY c.oid))
+    pg_class:
+      await one(`SELECT md5(string_agg(concat_ws('|', c.oid, n.nspname, c.relname, c.relkind::text, coalesce(c.relacl::text, '')), ',' ORDER BY c.oid))
                            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                           WHERE n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'`),
     pg_authid: await one(`SELECT md5(string_agg(a::text, ',' ORDER BY rolname)) FROM pg_authid a`),
-    pg_db_role_setting: await one(`SELECT md5(coalesce(string_agg(s::text, ',' ORDER BY s::text), '')) FROM pg_db_role_setting s`),
+    pg_db_role_setting: await one(
+      `SELECT md5(coalesce(string_agg(s::text, ',' ORDER BY s::text), '')) FROM pg_db_role_setting s`,
+    ),
     pg_extension: await one(`SELECT string_agg(extname, ',' ORDER BY extname) FROM pg_extension`),
     pg_largeobject_metadata: await one(`SELECT count(*) FROM pg_largeobject_metadata`),
     pg_proc_acl: await one(`SELECT md5(string_agg(oid || coalesce(proacl::text, ''), ',' ORDER BY oid)) FROM pg_proc`),
@@ -31,9 +34,12 @@ async function snapshot(): Promise<Record<string, string>> {
   };
   const { rows: tables } = await owner.query<{ t: string }>(
     `SELECT c.oid::regclass::text AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname = 'public' ORDER BY 1`);
+      WHERE c.relkind IN ('r', 'm', 'p') AND n.nspname = 'public' ORDER BY 1`,
+  );
   for (const { t } of tables) {
-    snap[t] = await one(`SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM ${t} x`);
+    snap[t] = await one(
+      `SELECT count(*) || ':' || md5(coalesce(string_agg(x::text, E'\\n' ORDER BY x::text), '')) FROM ${t} x`,
+    );
   }
   return snap;
 }
@@ -44,7 +50,10 @@ beforeAll(async () => {
   pg0 = await startPostgres(path.join(tmp, "home", "pg"));
   owner = createPool(pg0.url, 2);
   await migrate(owner);
-  await Roles.setRolePasswords(owner, { leadpipe_readonly: pg0.secrets.readonly, leadpipe_pipeline: pg0.secrets.pipeline });
+  await Roles.setRolePasswords(owner, {
+    leadpipe_readonly: pg0.secrets.readonly,
+    leadpipe_pipeline: pg0.secrets.pipeline,
+  });
   readonlyUrl = Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly);
   // A table created after the migrations, as a later migration would: readable through the default privileges.
   await owner.query(`CREATE TABLE canary (id int PRIMARY KEY, v text);
@@ -66,27 +75,57 @@ const ESCAPES: { sql: string; cli: RegExp; server: RegExp }[] = [
   { sql: "COMMIT; DELETE FROM canary", cli: /runs one query .*not COMMIT/, server: /exactly one statement/ },
   { sql: "SELECT 1; DELETE FROM canary", cli: /exactly one statement/, server: /exactly one statement/ },
   { sql: "DELETE FROM canary", cli: /not DELETE/, server: /read-only/ },
-  { sql: "SET TRANSACTION READ WRITE; CREATE TABLE owned (x int); COMMIT", cli: /not SET/, server: /exactly one statement/ },
+  {
+    sql: "SET TRANSACTION READ WRITE; CREATE TABLE owned (x int); COMMIT",
+    cli: /not SET/,
+    server: /exactly one statement/,
+  },
   { sql: "CREATE TABLE owned (x int)", cli: /not CREATE/, server: /read-only/ },
   { sql: "COMMIT; CREATE EXTENSION dblink", cli: /not COMMIT/, server: /exactly one statement/ },
   { sql: "CREATE EXTENSION dblink", cli: /not CREATE/, server: /read-only/ },
-  { sql: "COMMIT; ALTER ROLE leadpipe_readonly SET statement_timeout = 0", cli: /not COMMIT/, server: /exactly one statement/ },
+  {
+    sql: "COMMIT; ALTER ROLE leadpipe_readonly SET statement_timeout = 0",
+    cli: /not COMMIT/,
+    server: /exactly one statement/,
+  },
   { sql: "ALTER ROLE leadpipe_readonly SET statement_timeout = 0", cli: /not ALTER/, server: /read-only/ },
   { sql: `COPY (SELECT 1) TO PROGRAM 'id > ${ESCAPED}'`, cli: /not COPY/, server: /may not do this.*external program/ },
   { sql: `COPY canary TO '${ESCAPED}'`, cli: /not COPY/, server: /may not do this/ },
-  { sql: "SELECT pg_read_file('/etc/passwd')", cli: /may not do this.*pg_read_file/, server: /may not do this.*pg_read_file/ },
+  {
+    sql: "SELECT pg_read_file('/etc/passwd')",
+    cli: /may not do this.*pg_read_file/,
+    server: /may not do this.*pg_read_file/,
+  },
   { sql: "SELECT pg_ls_dir('.')", cli: /may not do this.*pg_ls_dir/, server: /may not do this.*pg_ls_dir/ },
-  { sql: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend'",
-    cli: /may not do this.*pg_terminate_backend/, server: /may not do this.*pg_terminate_backend/ },
-  { sql: "SELECT pg_cancel_backend(pg_backend_pid())", cli: /may not do this.*pg_cancel_backend/, server: /may not do this.*pg_cancel_backend/ },
+  {
+    sql: "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'client backend'",
+    cli: /may not do this.*pg_terminate_backend/,
+    server: /may not do this.*pg_terminate_backend/,
+  },
+  {
+    sql: "SELECT pg_cancel_backend(pg_backend_pid())",
+    cli: /may not do this.*pg_cancel_backend/,
+    server: /may not do this.*pg_cancel_backend/,
+  },
   { sql: "SET LOCAL statement_timeout = 0", cli: /not SET/, server: /^$/ },
   { sql: "SELECT lo_import('/etc/passwd')", cli: /may not do this.*lo_import/, server: /may not do this.*lo_import/ },
   { sql: `SELECT lo_export(1, '${ESCAPED}')`, cli: /may not do this.*lo_export/, server: /may not do this.*lo_export/ },
-  { sql: "SELECT lo_from_bytea(0, 'x')", cli: /may not do this.*lo_from_bytea/, server: /may not do this.*lo_from_bytea/ },
+  {
+    sql: "SELECT lo_from_bytea(0, 'x')",
+    cli: /may not do this.*lo_from_bytea/,
+    server: /may not do this.*lo_from_bytea/,
+  },
   { sql: "SELECT pg_reload_conf()", cli: /may not do this.*pg_reload_conf/, server: /may not do this.*pg_reload_conf/ },
-  { sql: "SELECT set_config('default_transaction_read_only', 'off', false), nextval('imports_seq_seq')",
-    cli: /read-only|may not do this/, server: /read-only|may not do this/ },
-  { sql: "/* a comment */ -- and another\n ( DELETE FROM canary )", cli: /not DELETE/, server: /syntax error|read-only/ },
+  {
+    sql: "SELECT set_config('default_transaction_read_only', 'off', false), nextval('imports_seq_seq')",
+    cli: /read-only|may not do this/,
+    server: /read-only|may not do this/,
+  },
+  {
+    sql: "/* a comment */ -- and another\n ( DELETE FROM canary )",
+    cli: /not DELETE/,
+    server: /syntax error|read-only/,
+  },
 ];
 
 describe("leadpipe sql: every escape refused, nothing changed", () => {
@@ -105,34 +144,74 @@ describe("leadpipe sql: every escape refused, nothing changed", () => {
 
   it("a timeout lifted inside the query itself still stops it (the client cancels)", async () => {
     const started = Date.now();
-    await expect(run("SELECT set_config('statement_timeout', '0', true), pg_sleep(10)", { timeoutMs: 700 }))
-      .rejects.toThrow(/stopped: the statement ran past its 700 ms timeout/);
+    await expect(
+      run("SELECT set_config('statement_timeout', '0', true), pg_sleep(10)", { timeoutMs: 700 }),
+    ).rejects.toThrow(/stopped: the statement ran past its 700 ms timeout/);
     expect(Date.now() - started).toBeLessThan(4000);
     // The server-side session is gone too: nothing of ours still sleeps.
-    const { rows } = await owner.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(10)%' AND pid <> pg_backend_pid()`);
+    const { rows } = await owner.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE query LIKE '%pg_sleep(10)%' AND pid <> pg_backend_pid()`,
+    );
     expect(rows[0].n).toBe(0);
   });
 
   it("never runs as a superuser", async () => {
-    await expect(AdhocSql.query(pg0.url, "SELECT 1", { timeoutMs: 1000, limit: 1 })).rejects.toThrow(/never runs as a superuser \(connected as leadpipe\)/);
+    await expect(AdhocSql.query(pg0.url, "SELECT 1", { timeoutMs: 1000, limit: 1 })).rejects.toThrow(
+      /never runs as a superuser \(connected as leadpipe\)/,
+    );
   });
 });
 
 describe("the read-only role", () => {
   it("has what the design says and nothing more", async () => {
-    const { rows: [r] } = await owner.query(`SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolconfig
+    const {
+      rows: [r],
+    } =
+      await owner.query(`SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolconfig
                                                FROM pg_roles WHERE rolname = 'leadpipe_readonly'`);
-    expect(r).toMatchObject({ rolcanlogin: true, rolsuper: false, rolcreaterole: false, rolcreatedb: false, rolreplication: false, rolbypassrls: false });
-    expect(r.rolconfig).toEqual(expect.arrayContaining(["default_transaction_read_only=on", "statement_timeout=30s", "idle_in_transaction_session_timeout=2min"]));
-    const { rows: grants } = await owner.query(`SELECT DISTINCT privilege_type FROM information_schema.role_table_grants WHERE grantee = 'leadpipe_readonly'`);
+    expect(r).toMatchObject({
+      rolcanlogin: true,
+      rolsuper: false,
+      rolcreaterole: false,
+      rolcreatedb: false,
+      rolreplication: false,
+      rolbypassrls: false,
+    });
+    expect(r.rolconfig).toEqual(
+      expect.arrayContaining([
+        "default_transaction_read_only=on",
+        "statement_timeout=30s",
+        "idle_in_transaction_session_timeout=2min",
+      ]),
+    );
+    const { rows: grants } = await owner.query(
+      `SELECT DISTINCT privilege_type FROM information_schema.role_table_grants WHERE grantee = 'leadpipe_readonly'`,
+    );
     expect(grants.map((g) => g.privilege_type)).toEqual(["SELECT"]);
-    const { rows: memberOf } = await owner.query(`SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
+    const { rows: memberOf } =
+      await owner.query(`SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON b.oid = m.roleid
                                                     JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = 'leadpipe_readonly'`);
     expect(memberOf).toEqual([]);
-    const dangerous = ["pg_read_file(text)", "pg_read_binary_file(text)", "pg_ls_dir(text)", "pg_stat_file(text)", "pg_reload_conf()",
-      "lo_import(text)", "lo_export(oid,text)", "lo_get(oid)", "lo_from_bytea(oid,bytea)", "lo_open(oid,integer)",
-      "pg_terminate_backend(integer,bigint)", "pg_cancel_backend(integer)", "pg_rotate_logfile()", "pg_promote(boolean,integer)"];
-    const { rows: exec } = await owner.query(`SELECT f, has_function_privilege('leadpipe_readonly', f, 'EXECUTE') AS may FROM unnest($1::text[]) f`, [dangerous]);
+    const dangerous = [
+      "pg_read_file(text)",
+      "pg_read_binary_file(text)",
+      "pg_ls_dir(text)",
+      "pg_stat_file(text)",
+      "pg_reload_conf()",
+      "lo_import(text)",
+      "lo_export(oid,text)",
+      "lo_get(oid)",
+      "lo_from_bytea(oid,bytea)",
+      "lo_open(oid,integer)",
+      "pg_terminate_backend(integer,bigint)",
+      "pg_cancel_backend(integer)",
+      "pg_rotate_logfile()",
+      "pg_promote(boolean,integer)",
+    ];
+    const { rows: exec } = await owner.query(
+      `SELECT f, has_function_privilege('leadpipe_readonly', f, 'EXECUTE') AS may FROM unnest($1::text[]) f`,
+      [dangerous],
+    );
     expect(exec.filter((e) => e.may)).toEqual([]);
   });
 
@@ -141,7 +220,9 @@ describe("the read-only role", () => {
     await c.connect();
     try {
       // Its sessions are read-only by default: ALTER ROLE fails there.
-      await expect(c.query("ALTER ROLE leadpipe_readonly SET statement_timeout = 0")).rejects.toThrow(/read-only transaction/);
+      await expect(c.query("ALTER ROLE leadpipe_readonly SET statement_timeout = 0")).rejects.toThrow(
+        /read-only transaction/,
+      );
       expect((await c.query("SHOW statement_timeout")).rows[0].statement_timeout).toBe("30s");
       // PostgreSQL lets a role change its own defaults from a read-write transaction; migrate puts them back.
       await c.query("BEGIN READ WRITE; ALTER ROLE leadpipe_readonly SET statement_timeout = 0; COMMIT");
@@ -149,7 +230,9 @@ describe("the read-only role", () => {
       await c.end();
     }
     await migrate(owner);
-    const { rows: [r] } = await owner.query(`SELECT rolconfig FROM pg_roles WHERE rolname = 'leadpipe_readonly'`);
+    const {
+      rows: [r],
+    } = await owner.query(`SELECT rolconfig FROM pg_roles WHERE rolname = 'leadpipe_readonly'`);
     expect(r.rolconfig).toContain("statement_timeout=30s");
   });
 
@@ -172,7 +255,9 @@ describe("the read-only role", () => {
       await c.query("INSERT INTO canary VALUES (1001, 'x')");
       await c.query("REFRESH MATERIALIZED VIEW report_imports_by_day");
       await c.query("ROLLBACK");
-      await expect(c.query("CREATE TABLE pipeline_owned (x int)")).rejects.toThrow(/permission denied for schema public/);
+      await expect(c.query("CREATE TABLE pipeline_owned (x int)")).rejects.toThrow(
+        /permission denied for schema public/,
+      );
       await expect(c.query("SELECT pg_read_file('/etc/passwd')")).rejects.toThrow(/permission denied/);
     } finally {
       await c.end();
@@ -182,30 +267,59 @@ describe("the read-only role", () => {
 
 describe("rows: capped, and streamed with flat memory", () => {
   it("stops at the cap and says more rows exist; says nothing at exactly the cap", async () => {
-    expect(await run("SELECT g FROM generate_series(1, 10) g", { limit: 5 })).toEqual({ fields: ["g"], rows: [1, 2, 3, 4, 5].map((g) => ({ g })), more: true });
+    expect(await run("SELECT g FROM generate_series(1, 10) g", { limit: 5 })).toEqual({
+      fields: ["g"],
+      rows: [1, 2, 3, 4, 5].map((g) => ({ g })),
+      more: true,
+    });
     expect((await run("SELECT g FROM generate_series(1, 10) g", { limit: 10 })).more).toBe(false);
-    expect((await run("SELECT g FROM generate_series(1, 10) g WHERE g = $1", { params: [3] })).rows).toEqual([{ g: 3 }]);
+    expect((await run("SELECT g FROM generate_series(1, 10) g WHERE g = $1", { params: [3] })).rows).toEqual([
+      { g: 3 },
+    ]);
   });
 
   /** Runs the CLI as a process of its own and samples its resident memory from /proc. */
-  async function cliJson(rows: number): Promise<{ lines: number; last: string; stderr: string; code: number | null; peakRssMb: number }> {
-    const child = spawn(process.execPath, ["packages/local/bin/leadpipe.js", "sql", "--json", "--limit", "0",
-      `SELECT g, md5(g::text) AS h FROM generate_series(1, ${rows}) g`], {
-      env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "home"), DATABASE_URL: pg0.url }, stdio: ["ignore", "pipe", "pipe"],
-    });
+  async function cliJson(
+    rows: number,
+  ): Promise<{ lines: number; last: string; stderr: string; code: number | null; peakRssMb: number }> {
+    const child = spawn(
+      process.execPath,
+      [
+        "packages/local/bin/leadpipe.js",
+        "sql",
+        "--json",
+        "--limit",
+        "0",
+        `SELECT g, md5(g::text) AS h FROM generate_series(1, ${rows}) g`,
+      ],
+      {
+        env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "home"), DATABASE_URL: pg0.url },
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
     let lines = 0;
     let last = "";
     let stderr = "";
     let peak = 0;
     const sample = setInterval(() => {
-      const m = /VmRSS:\s+(\d+) kB/.exec((() => { try { return readFileSync(`/proc/${child.pid}/status`, "utf8"); } catch { return ""; } })());
+      const m = /VmRSS:\s+(\d+) kB/.exec(
+        (() => {
+          try {
+            return readFileSync(`/proc/${child.pid}/status`, "utf8");
+          } catch {
+            return "";
+          }
+        })(),
+      );
       if (m) peak = Math.max(peak, Number(m[1]) / 1024);
     }, 50);
     child.stdout.setEncoding("utf8").on("data", (s: string) => {
       for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) lines++;
       last = (last + s).slice(-200);
     });
-    child.stderr.setEncoding("utf8").on("data", (s: string) => { stderr += s; });
+    child.stderr.setEncoding("utf8").on("data", (s: string) => {
+      stderr += s;
+    });
     const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
     clearInterval(sample);
     return { lines, last: last.trimEnd().split("\n").pop()!, stderr, code, peakRssMb: Math.round(peak) };
@@ -214,7 +328,10 @@ describe("rows: capped, and streamed with flat memory", () => {
   it("leadpipe sql --json streams 2M rows in the memory 200k rows take (flat)", async () => {
     const small = await cliJson(200_000);
     const big = await cliJson(2_000_000);
-    for (const [r, n] of [[small, 200_000], [big, 2_000_000]] as const) {
+    for (const [r, n] of [
+      [small, 200_000],
+      [big, 2_000_000],
+    ] as const) {
       expect(r.stderr).toBe("");
       expect(r.code).toBe(0);
       expect(r.lines).toBe(n);

@@ -19,14 +19,26 @@ export class ConsoleClient {
   }
 
   async get(path: string, headers: Record<string, string> = {}): Promise<Response> {
-    const res = await fetch(this.base + path, { redirect: "manual", headers: { cookie: this.cookieHeader(), ...headers } });
+    const res = await fetch(this.base + path, {
+      redirect: "manual",
+      headers: { cookie: this.cookieHeader(), ...headers },
+    });
     this.keep(res);
     return res;
   }
 
-  async post(path: string, form: Record<string, string> | FormData, headers: Record<string, string> = {}): Promise<Response> {
+  async post(
+    path: string,
+    form: Record<string, string> | FormData,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const body = form instanceof FormData ? form : new URLSearchParams(form);
-    const res = await fetch(this.base + path, { method: "POST", redirect: "manual", body, headers: { cookie: this.cookieHeader(), ...headers } });
+    const res = await fetch(this.base + path, {
+      method: "POST",
+      redirect: "manual",
+      body,
+      headers: { cookie: this.cookieHeader(), ...headers },
+    });
     this.keep(res);
     return res;
   }

@@ -29,12 +29,25 @@ export interface FakeGraph {
   clientSecret: string;
   mailbox: string;
   /** Adds a message to a folder (default inbox); returns it. */
-  deliver(m: { from: string; subject?: string; attachments: { name: string; content: string | Buffer }[]; hasAttachments?: boolean; folder?: string }): FakeMessage;
+  deliver(m: {
+    from: string;
+    subject?: string;
+    attachments: { name: string; content: string | Buffer }[];
+    hasAttachments?: boolean;
+    folder?: string;
+  }): FakeMessage;
   /** Delta links issued so far answer 410 Gone from now on. */
   expireDeltaLinks(): void;
   /** The next `n` Graph requests answer 429 with Retry-After: `seconds`. */
   throttle(n: number, seconds: number): void;
-  readonly stats: { requests: number; throttled: number; maxInFlight: number; gone: number; valueRequests: number; moved: string[] };
+  readonly stats: {
+    requests: number;
+    throttled: number;
+    maxInFlight: number;
+    gone: number;
+    valueRequests: number;
+    moved: string[];
+  };
   close(): Promise<void>;
 }
 
@@ -61,10 +74,21 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     res.writeHead(status, { "content-type": "application/json", ...headers });
     res.end(JSON.stringify(body));
   };
-  const graphError = (res: http.ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}) =>
-    send(res, status, { error: { code, message } }, headers);
-  const view = (m: FakeMessage) => ({ id: m.id, internetMessageId: m.internetMessageId, receivedDateTime: m.receivedDateTime,
-    subject: m.subject, hasAttachments: m.hasAttachments, from: { emailAddress: { address: m.from, name: m.from } } });
+  const graphError = (
+    res: http.ServerResponse,
+    status: number,
+    code: string,
+    message: string,
+    headers: Record<string, string> = {},
+  ) => send(res, status, { error: { code, message } }, headers);
+  const view = (m: FakeMessage) => ({
+    id: m.id,
+    internetMessageId: m.internetMessageId,
+    receivedDateTime: m.receivedDateTime,
+    subject: m.subject,
+    hasAttachments: m.hasAttachments,
+    from: { emailAddress: { address: m.from, name: m.from } },
+  });
 
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url!, base);
@@ -72,8 +96,15 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       let raw = "";
       for await (const c of req) raw += c;
       const form = new URLSearchParams(raw);
-      if (form.get("grant_type") !== "client_credentials" || form.get("client_id") !== clientId || form.get("client_secret") !== clientSecret) {
-        return send(res, 401, { error: "invalid_client", error_description: "AADSTS7000215: Invalid client secret provided." });
+      if (
+        form.get("grant_type") !== "client_credentials" ||
+        form.get("client_id") !== clientId ||
+        form.get("client_secret") !== clientSecret
+      ) {
+        return send(res, 401, {
+          error: "invalid_client",
+          error_description: "AADSTS7000215: Invalid client secret provided.",
+        });
       }
       const t = randomUUID();
       tokens.add(t);
@@ -82,7 +113,9 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     stats.requests++;
     inFlight++;
     stats.maxInFlight = Math.max(stats.maxInFlight, inFlight);
-    res.on("close", () => { inFlight--; });
+    res.on("close", () => {
+      inFlight--;
+    });
     // Every request holds a moment, so that concurrent ones overlap as they would over a network.
     await new Promise((r) => setTimeout(r, 15));
     if (!tokens.has((req.headers.authorization ?? "").replace(/^Bearer /, ""))) {
@@ -91,10 +124,13 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     if (throttleLeft > 0) {
       throttleLeft--;
       stats.throttled++;
-      return graphError(res, 429, "TooManyRequests", "Please retry again later.", { "retry-after": String(throttleSeconds) });
+      return graphError(res, 429, "TooManyRequests", "Please retry again later.", {
+        "retry-after": String(throttleSeconds),
+      });
     }
     const prefix = `/v1.0/users/${encodeURIComponent(mailbox)}`;
-    if (!url.pathname.startsWith(prefix)) return graphError(res, 404, "ErrorInvalidUser", "The requested user is invalid.");
+    if (!url.pathname.startsWith(prefix))
+      return graphError(res, 404, "ErrorInvalidUser", "The requested user is invalid.");
     const rest = url.pathname.slice(prefix.length);
     let m: RegExpExecArray | null;
     if ((m = /^\/mailFolders\/([^/]+)\/messages\/delta$/.exec(rest))) {
@@ -104,7 +140,12 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       const since = Number(url.searchParams.get("since") ?? deltaToken?.split("-")[0] ?? 0);
       if (deltaToken !== null && (expired.has(deltaToken) || !issued.has(deltaToken))) {
         stats.gone++;
-        return graphError(res, 410, "SyncStateNotFound", "The sync state generation is not found. Full sync is required.");
+        return graphError(
+          res,
+          410,
+          "SyncStateNotFound",
+          "The sync state generation is not found. Full sync is required.",
+        );
       }
       const changed = messages.filter((x) => x.folder === folder && x.seq > since);
       const page = changed.slice(skip, skip + PAGE);
@@ -115,7 +156,9 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       return send(res, 200, {
         "@odata.context": `${base}/v1.0/$metadata#Collection(message)`,
         value: page.map(view),
-        ...(more ? { "@odata.nextLink": `${self}?since=${since}&$skiptoken=${skip + PAGE}` } : { "@odata.deltaLink": `${self}?$deltatoken=${token}` }),
+        ...(more
+          ? { "@odata.nextLink": `${self}?since=${since}&$skiptoken=${skip + PAGE}` }
+          : { "@odata.deltaLink": `${self}?$deltatoken=${token}` }),
       });
     }
     if ((m = /^\/messages\/([^/]+)\/attachments$/.exec(rest))) {
@@ -125,8 +168,14 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       const page = msg.attachments.slice(skip, skip + 1);
       const more = skip + 1 < msg.attachments.length;
       return send(res, 200, {
-        value: page.map((a) => ({ "@odata.type": "#microsoft.graph.fileAttachment", id: a.id, name: a.name, size: a.content.length,
-          lastModifiedDateTime: msg.receivedDateTime, contentType: "text/csv" })),
+        value: page.map((a) => ({
+          "@odata.type": "#microsoft.graph.fileAttachment",
+          id: a.id,
+          name: a.name,
+          size: a.content.length,
+          lastModifiedDateTime: msg.receivedDateTime,
+          contentType: "text/csv",
+        })),
         ...(more ? { "@odata.nextLink": `${base}${url.pathname}?$skip=${skip + 1}` } : {}),
       });
     }
@@ -153,21 +202,43 @@ export async function startFakeGraph(): Promise<FakeGraph> {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
-    url: base, tenantId, clientId, clientSecret, mailbox, stats,
+    url: base,
+    tenantId,
+    clientId,
+    clientSecret,
+    mailbox,
+    stats,
     deliver(d) {
       seq++;
       const msg: FakeMessage = {
         id: `AAMk${createHash("sha256").update(String(seq)).digest("hex").slice(0, 24)}`,
         internetMessageId: `<${randomUUID()}@partner.example>`,
         receivedDateTime: new Date(Date.UTC(2026, 11, 1, 6, 0, seq)).toISOString(),
-        from: d.from, subject: d.subject ?? "daily file", hasAttachments: d.hasAttachments ?? true, folder: d.folder ?? "inbox", seq,
-        attachments: d.attachments.map((a, i) => ({ id: `att-${seq}-${i}`, name: a.name, content: Buffer.from(a.content) })),
+        from: d.from,
+        subject: d.subject ?? "daily file",
+        hasAttachments: d.hasAttachments ?? true,
+        folder: d.folder ?? "inbox",
+        seq,
+        attachments: d.attachments.map((a, i) => ({
+          id: `att-${seq}-${i}`,
+          name: a.name,
+          content: Buffer.from(a.content),
+        })),
       };
       messages.push(msg);
       return msg;
     },
-    expireDeltaLinks() { for (const t of issued) expired.add(t); },
-    throttle(n, seconds) { throttleLeft = n; throttleSeconds = seconds; },
-    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    expireDeltaLinks() {
+      for (const t of issued) expired.add(t);
+    },
+    throttle(n, seconds) {
+      throttleLeft = n;
+      throttleSeconds = seconds;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }

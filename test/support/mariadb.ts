@@ -12,12 +12,16 @@ export interface RunningMariaDb {
   stop(): Promise<void>;
 }
 
-const freePort = () => new Promise<number>((resolve, reject) => {
-  const s = net.createServer().listen(0, "127.0.0.1", () => {
-    const port = (s.address() as net.AddressInfo).port;
-    s.close(() => resolve(port));
-  }).on("error", reject);
-});
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = net
+      .createServer()
+      .listen(0, "127.0.0.1", () => {
+        const port = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(port));
+      })
+      .on("error", reject);
+  });
 
 /**
  * A MariaDB server of its own (Debian's mariadb-server): a data directory initialised under
@@ -30,21 +34,44 @@ export async function startMariaDb(dir: string): Promise<RunningMariaDb> {
   const data = path.join(dir, "data");
   mkdirSync(dir, { recursive: true });
   const asRoot = process.getuid?.() === 0 ? ["--user=root"] : [];
-  const init = spawnSync("mariadb-install-db", ["--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=normal",
-    "--skip-test-db", ...asRoot], { encoding: "utf8" });
-  if (init.status !== 0) throw new Error(`mariadb-install-db failed: ${init.stderr || init.stdout || init.error?.message}`);
+  const init = spawnSync(
+    "mariadb-install-db",
+    ["--no-defaults", `--datadir=${data}`, "--auth-root-authentication-method=normal", "--skip-test-db", ...asRoot],
+    { encoding: "utf8" },
+  );
+  if (init.status !== 0)
+    throw new Error(`mariadb-install-db failed: ${init.stderr || init.stdout || init.error?.message}`);
   const port = await freePort();
   const socket = path.join(dir, "mysqld.sock");
   const log = path.join(dir, "server.log");
-  const child: ChildProcess = spawn(server, ["--no-defaults", `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`,
-    "--bind-address=127.0.0.1", `--pid-file=${path.join(dir, "mysqld.pid")}`, "--skip-log-bin", "--innodb-buffer-pool-size=32M",
-    `--log-error=${log}`, ...asRoot], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    server,
+    [
+      "--no-defaults",
+      `--datadir=${data}`,
+      `--socket=${socket}`,
+      `--port=${port}`,
+      "--bind-address=127.0.0.1",
+      `--pid-file=${path.join(dir, "mysqld.pid")}`,
+      "--skip-log-bin",
+      "--innodb-buffer-pool-size=32M",
+      `--log-error=${log}`,
+      ...asRoot,
+    ],
+    { stdio: "ignore" },
+  );
   let exited = false;
-  child.on("exit", () => { exited = true; });
-  const root = () => mysql.createConnection({ socketPath: socket, user: "root", multipleStatements: true, charset: "utf8mb4" });
+  child.on("exit", () => {
+    exited = true;
+  });
+  const root = () =>
+    mysql.createConnection({ socketPath: socket, user: "root", multipleStatements: true, charset: "utf8mb4" });
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited) throw new Error(`mariadbd exited at start: ${existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : "(no log)"}`);
+    if (exited)
+      throw new Error(
+        `mariadbd exited at start: ${existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : "(no log)"}`,
+      );
     try {
       const c = await root();
       await c.end();
@@ -58,7 +85,9 @@ export async function startMariaDb(dir: string): Promise<RunningMariaDb> {
     }
   }
   return {
-    port, socket, root,
+    port,
+    socket,
+    root,
     async stop() {
       if (exited) return;
       const done = new Promise((r) => child.once("exit", r));

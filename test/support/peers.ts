@@ -28,7 +28,10 @@ async function waitForPort(port: number, child: ChildProcess, what: string, stde
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}: ${stderr()}`);
     const ok = await new Promise<boolean>((resolve) => {
-      const s = net.connect(port, "127.0.0.1", () => { s.destroy(); resolve(true); });
+      const s = net.connect(port, "127.0.0.1", () => {
+        s.destroy();
+        resolve(true);
+      });
       s.once("error", () => resolve(false));
     });
     if (ok) return;
@@ -39,7 +42,8 @@ async function waitForPort(port: number, child: ChildProcess, what: string, stde
 
 /** A local user for the test servers (created once, with no usable password and no login shell). */
 export function ensureUser(name = SFTP_USER, shell = "/usr/sbin/nologin"): { uid: number; gid: number } {
-  if (process.getuid?.() !== 0) throw new Error(`the pullers' tests create the local user ${name} and start sshd/vsftpd: run them as root`);
+  if (process.getuid?.() !== 0)
+    throw new Error(`the pullers' tests create the local user ${name} and start sshd/vsftpd: run them as root`);
   try {
     execFileSync("id", ["-u", name], { stdio: "ignore" });
   } catch {
@@ -113,18 +117,37 @@ export async function startSshd(): Promise<Sshd> {
   mkdirSync("/run/sshd", { recursive: true });
   const port = await freePort();
   const config = path.join(root, "sshd_config");
-  writeFileSync(config, [
-    `Port ${port}`, "ListenAddress 127.0.0.1", `HostKey ${path.join(root, "host_ed25519")}`, `PidFile ${path.join(root, "sshd.pid")}`,
-    `AuthorizedKeysFile ${path.join(root, "authorized_keys")}`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-    "PubkeyAuthentication yes", "UsePAM no", "StrictModes no", `AllowUsers ${SFTP_USER}`, "Subsystem sftp internal-sftp",
-    "ForceCommand internal-sftp", "LogLevel ERROR", "",
-  ].join("\n"));
+  writeFileSync(
+    config,
+    [
+      `Port ${port}`,
+      "ListenAddress 127.0.0.1",
+      `HostKey ${path.join(root, "host_ed25519")}`,
+      `PidFile ${path.join(root, "sshd.pid")}`,
+      `AuthorizedKeysFile ${path.join(root, "authorized_keys")}`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "PubkeyAuthentication yes",
+      "UsePAM no",
+      "StrictModes no",
+      `AllowUsers ${SFTP_USER}`,
+      "Subsystem sftp internal-sftp",
+      "ForceCommand internal-sftp",
+      "LogLevel ERROR",
+      "",
+    ].join("\n"),
+  );
   let err = "";
   const child = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", config], { stdio: ["ignore", "ignore", "pipe"] });
-  child.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
   await waitForPort(port, child, "sshd", () => err);
   return {
-    port, dir, uid, gid,
+    port,
+    dir,
+    uid,
+    gid,
     hostKeyFingerprint: fingerprintOf(path.join(root, "host_ed25519.pub")),
     otherFingerprint: fingerprintOf(path.join(root, "other_ed25519.pub")),
     clientKeyFile: path.join(root, "client_ed25519"),
@@ -140,7 +163,9 @@ export async function startSshd(): Promise<Sshd> {
  * A TCP relay in front of a server that can cut its connections once `cutAfterBytes` bytes have
  * flowed from the server (a connection killed mid-transfer).
  */
-export async function startRelay(targetPort: number): Promise<{ port: number; cutAfter(bytes: number): void; close(): Promise<void> }> {
+export async function startRelay(
+  targetPort: number,
+): Promise<{ port: number; cutAfter(bytes: number): void; close(): Promise<void> }> {
   let cutAt: number | undefined;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
@@ -158,15 +183,24 @@ export async function startRelay(targetPort: number): Promise<{ port: number; cu
       client.write(d);
     });
     client.on("data", (d: Buffer) => upstream.write(d));
-    const end = () => { client.destroy(); upstream.destroy(); };
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
     client.on("close", end).on("error", end);
     upstream.on("close", end).on("error", end);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   return {
     port: (server.address() as net.AddressInfo).port,
-    cutAfter: (bytes) => { cutAt = bytes; },
-    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
+    cutAfter: (bytes) => {
+      cutAt = bytes;
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -208,8 +242,27 @@ export async function startVsftpd(): Promise<Vsftpd> {
   mkdirSync(empty);
   chownSync(dir, uid, gid);
   const cert = (name: string) => {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", path.join(root, `${name}.key`), "-out", path.join(root, `${name}.pem`)], { stdio: "ignore" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        path.join(root, `${name}.key`),
+        "-out",
+        path.join(root, `${name}.pem`),
+      ],
+      { stdio: "ignore" },
+    );
     return path.join(root, `${name}.pem`);
   };
   const caFile = cert("server");
@@ -219,18 +272,45 @@ export async function startVsftpd(): Promise<Vsftpd> {
     const port = await freePort();
     const pasv = await freePort();
     const config = path.join(root, `vsftpd-${implicit ? "implicit" : "explicit"}.conf`);
-    writeFileSync(config, [
-      "listen=YES", "listen_ipv6=NO", "listen_address=127.0.0.1", `listen_port=${port}`, "background=NO",
-      "anonymous_enable=NO", "local_enable=YES", "write_enable=YES", `local_root=${dir}`, `userlist_enable=NO`,
-      "ssl_enable=YES", "force_local_data_ssl=YES", "force_local_logins_ssl=YES", "require_ssl_reuse=YES",
-      `implicit_ssl=${implicit ? "YES" : "NO"}`, `rsa_cert_file=${caFile}`, `rsa_private_key_file=${path.join(root, "server.key")}`,
-      "pasv_enable=YES", "pasv_address=127.0.0.1", `pasv_min_port=${pasv}`, `pasv_max_port=${pasv}`,
-      "seccomp_sandbox=NO", `secure_chroot_dir=${empty}`, "pam_service_name=vsftpd", "xferlog_enable=NO", "",
-    ].join("\n"));
+    writeFileSync(
+      config,
+      [
+        "listen=YES",
+        "listen_ipv6=NO",
+        "listen_address=127.0.0.1",
+        `listen_port=${port}`,
+        "background=NO",
+        "anonymous_enable=NO",
+        "local_enable=YES",
+        "write_enable=YES",
+        `local_root=${dir}`,
+        `userlist_enable=NO`,
+        "ssl_enable=YES",
+        "force_local_data_ssl=YES",
+        "force_local_logins_ssl=YES",
+        "require_ssl_reuse=YES",
+        `implicit_ssl=${implicit ? "YES" : "NO"}`,
+        `rsa_cert_file=${caFile}`,
+        `rsa_private_key_file=${path.join(root, "server.key")}`,
+        "pasv_enable=YES",
+        "pasv_address=127.0.0.1",
+        `pasv_min_port=${pasv}`,
+        `pasv_max_port=${pasv}`,
+        "seccomp_sandbox=NO",
+        `secure_chroot_dir=${empty}`,
+        "pam_service_name=vsftpd",
+        "xferlog_enable=NO",
+        "",
+      ].join("\n"),
+    );
     let err = "";
     const child = spawn("/usr/sbin/vsftpd", [config], { stdio: ["ignore", "pipe", "pipe"] });
-    child.stderr!.on("data", (d: Buffer) => { err += d.toString(); });
-    child.stdout!.on("data", (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    child.stdout!.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
     children.push(child);
     await waitForPort(port, child, "vsftpd", () => err);
     return port;
@@ -238,7 +318,12 @@ export async function startVsftpd(): Promise<Vsftpd> {
   const explicitPort = await start(false);
   const implicitPort = await start(true);
   return {
-    explicitPort, implicitPort, dir, password, caFile, otherCaFile,
+    explicitPort,
+    implicitPort,
+    dir,
+    password,
+    caFile,
+    otherCaFile,
     write: writerFor(dir, uid, gid),
     async stop() {
       await Promise.all(children.map(stopChild));

@@ -7,7 +7,10 @@ import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { runPuller, waitForPulledImports, type LocalPullDeps } from "../../packages/local/src/pullers";
 
-const sample = readFileSync(path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv"), "utf8");
+const sample = readFileSync(
+  path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv"),
+  "utf8",
+);
 
 /** A valid partner B file whose mortgage ids carry `tag` (so each variant is new content). */
 export const variant = (tag: string) => sample.replaceAll("B-1000", `B-${tag}`);
@@ -15,7 +18,14 @@ export const variant = (tag: string) => sample.replaceAll("B-1000", `B-${tag}`);
 /** [file name, outcome] of each result, sorted. */
 export const outcomes = (rs: Pullers.PullResult[]) => rs.map((r) => [path.basename(r.path), r.outcome]).sort();
 
-export const silentLog = { info() {}, warn() {}, error() {}, child() { return silentLog; } };
+export const silentLog = {
+  info() {},
+  warn() {},
+  error() {},
+  child() {
+    return silentLog;
+  },
+};
 
 export interface PullerPlatform {
   platform: LocalPlatform;
@@ -30,11 +40,23 @@ export interface PullerPlatform {
 export async function startPullerPlatform(prefix: string): Promise<PullerPlatform> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), prefix));
   process.env.LOG_LEVEL = "silent";
-  const platform = await LocalPlatform.start({ home: path.join(tmp, "home"), chunkRows: 100, retryIntervalMs: 20, log: () => undefined });
-  const deps: LocalPullDeps = { pool: platform.pool, store: s3Store(platform.s3), bucket: platform.bucket, retryMinMs: 50,
-    notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn) };
+  const platform = await LocalPlatform.start({
+    home: path.join(tmp, "home"),
+    chunkRows: 100,
+    retryIntervalMs: 20,
+    log: () => undefined,
+  });
+  const deps: LocalPullDeps = {
+    pool: platform.pool,
+    store: s3Store(platform.s3),
+    bucket: platform.bucket,
+    retryMinMs: 50,
+    notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn),
+  };
   return {
-    platform, deps, tmp,
+    platform,
+    deps,
+    tmp,
     pullOnce: async (spec) => waitForPulledImports(platform.pool, await runPuller(spec, deps, "cli"), 120_000),
     async close() {
       await platform.close();

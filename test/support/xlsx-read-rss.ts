@@ -12,11 +12,22 @@ const [file, cap] = process.argv.slice(2);
 const rows: string[][] = [];
 let error: string | null = null;
 try {
-  await readSheetRows(createReadStream(file!), (cells) => {
-    rows.push(cells);
-  }, cap ? { maxSharedStringBytes: Number(cap) } : {});
+  await readSheetRows(
+    createReadStream(file!),
+    (cells) => {
+      rows.push(cells);
+    },
+    cap ? { maxSharedStringBytes: Number(cap) } : {},
+  );
 } catch (err) {
   error = `${(err as Error).name}: ${(err as Error).message}`;
 }
 const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
-process.stdout.write(JSON.stringify({ rows: rows.length, first: rows[0], error, peakRssMB: hwm ? Math.round(Number(hwm[1]) / 1024) : null }) + "\n");
+process.stdout.write(
+  JSON.stringify({
+    rows: rows.length,
+    first: rows[0],
+    error,
+    peakRssMB: hwm ? Math.round(Number(hwm[1]) / 1024) : null,
+  }) + "\n",
+);

@@ -10,4 +10,7 @@ import { manyStrings, workbook } from "./xlsx";
 
 const [out, count] = process.argv.slice(2);
 const n = Number(count);
-writeFileSync(out!, workbook(manyStrings(n), `<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>${n - 1}</v></c></row>`));
+writeFileSync(
+  out!,
+  workbook(manyStrings(n), `<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>${n - 1}</v></c></row>`),
+);

@@ -61,8 +61,18 @@ export function buildZip(entries: readonly TestEntry[]): Buffer {
 /** The entries an XLSX reader looks for, around a given first sheet. */
 export function workbookEntries(sheet: Buffer, sheetEntry: Partial<TestEntry> = {}): TestEntry[] {
   return [
-    { name: "[Content_Types].xml", data: Buffer.from('<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>') },
-    { name: "xl/workbook.xml", data: Buffer.from('<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>') },
+    {
+      name: "[Content_Types].xml",
+      data: Buffer.from(
+        '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>',
+      ),
+    },
+    {
+      name: "xl/workbook.xml",
+      data: Buffer.from(
+        '<?xml version="1.0"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheets><sheet name="S" sheetId="1" r:id="rId1"/></sheets></workbook>',
+      ),
+    },
     { name: "xl/worksheets/sheet1.xml", data: sheet, ...sheetEntry },
   ];
 }

@@ -30,12 +30,16 @@ describe("network retries (p-retry, 3 retries with backoff, transient faults onl
 
   it("gives up after 3 retries and lets the last error through", async () => {
     sns.on(PublishCommand).rejects(refused());
-    await expect(snsNotifier(new SNSClient({ region: "us-east-1" }), "arn:topic", fast).alert("s", "m")).rejects.toThrow("ECONNREFUSED");
+    await expect(
+      snsNotifier(new SNSClient({ region: "us-east-1" }), "arn:topic", fast).alert("s", "m"),
+    ).rejects.toThrow("ECONNREFUSED");
     expect(sns.commandCalls(PublishCommand)).toHaveLength(4);
   });
 
   it("does not retry a permanent error", async () => {
-    s3.on(HeadObjectCommand).rejects(Object.assign(new Error("Forbidden"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }));
+    s3.on(HeadObjectCommand).rejects(
+      Object.assign(new Error("Forbidden"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }),
+    );
     await expect(s3Store(new S3Client({ region: "us-east-1" }), fast).head("b", "k")).rejects.toThrow("Forbidden");
     expect(s3.commandCalls(HeadObjectCommand)).toHaveLength(1);
   });
@@ -45,7 +49,10 @@ describe("network retries (p-retry, 3 retries with backoff, transient faults onl
     s3.on(GetObjectCommand).rejectsOnce(unavailable).resolves({});
     await s3Store(new S3Client({ region: "us-east-1" }), fast).read("b", "k");
     expect(s3.commandCalls(GetObjectCommand)).toHaveLength(2);
-    sfn.on(StartExecutionCommand).rejectsOnce(Object.assign(new Error("Rate exceeded"), { $metadata: { httpStatusCode: 429 } })).resolves({ executionArn: "arn:x" });
+    sfn
+      .on(StartExecutionCommand)
+      .rejectsOnce(Object.assign(new Error("Rate exceeded"), { $metadata: { httpStatusCode: 429 } }))
+      .resolves({ executionArn: "arn:x" });
     await sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm", fast).start("imp-1", {});
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
   });
@@ -55,17 +62,25 @@ describe("Step Functions starter", () => {
   it("names the execution after the import and passes the input", async () => {
     sfn.on(StartExecutionCommand).resolves({ executionArn: "arn:x" });
     await sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm").start("imp-1", { importId: "imp-1" });
-    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input).toEqual({ stateMachineArn: "arn:sm", name: "imp-1", input: '{"importId":"imp-1"}' });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]!.args[0].input).toEqual({
+      stateMachineArn: "arn:sm",
+      name: "imp-1",
+      input: '{"importId":"imp-1"}',
+    });
   });
 
   it("treats an execution that already exists as started (a replayed S3 event)", async () => {
     sfn.on(StartExecutionCommand).rejects(new ExecutionAlreadyExists({ message: "exists", $metadata: {} }));
-    await expect(sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm").start("imp-1", {})).resolves.toBeUndefined();
+    await expect(
+      sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm").start("imp-1", {}),
+    ).resolves.toBeUndefined();
   });
 
   it("lets other failures through", async () => {
     sfn.on(StartExecutionCommand).rejects(new Error("AccessDenied"));
-    await expect(sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm").start("imp-1", {})).rejects.toThrow("AccessDenied");
+    await expect(sfnStarter(new SFNClient({ region: "us-east-1" }), "arn:sm").start("imp-1", {})).rejects.toThrow(
+      "AccessDenied",
+    );
   });
 });
 
@@ -73,11 +88,17 @@ describe("SNS notifier", () => {
   it("publishes subject and message to the alert topic", async () => {
     sns.on(PublishCommand).resolves({ MessageId: "m1" });
     await snsNotifier(new SNSClient({ region: "us-east-1" }), "arn:topic").alert("subj", "body");
-    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toEqual({ TopicArn: "arn:topic", Subject: "subj", Message: "body" });
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input).toEqual({
+      TopicArn: "arn:topic",
+      Subject: "subj",
+      Message: "body",
+    });
   });
 
   it("makes any text a subject SNS accepts: printable ASCII, one line, under 100 characters", async () => {
-    expect(alertSubject("leadpipe import FAILED: Zoë Müller\r\n\tnotes\u0000.csv")).toBe("leadpipe import FAILED: Zoe Muller notes .csv");
+    expect(alertSubject("leadpipe import FAILED: Zoë Müller\r\n\tnotes\u0000.csv")).toBe(
+      "leadpipe import FAILED: Zoe Muller notes .csv",
+    );
     expect(alertSubject("FAILED: 日本語 😀")).toBe("FAILED: ??? ?");
     expect(alertSubject("\n\n")).toBe("leadpipe alert");
     const long = alertSubject(`leadpipe import FAILED: ${"é".repeat(1000)}`);
@@ -91,14 +112,21 @@ describe("SNS notifier", () => {
 
 describe("errors", () => {
   it("reads the message out of a Lambda error Cause, or takes the Cause as it is", () => {
-    expect(errorMessage({ Error: "FileRejectedError", Cause: JSON.stringify({ errorType: "FileRejectedError", errorMessage: "empty file: 0 bytes" }) })).toBe("empty file: 0 bytes");
+    expect(
+      errorMessage({
+        Error: "FileRejectedError",
+        Cause: JSON.stringify({ errorType: "FileRejectedError", errorMessage: "empty file: 0 bytes" }),
+      }),
+    ).toBe("empty file: 0 bytes");
     expect(errorMessage({ Error: "Error", Cause: "boom" })).toBe("boom");
     expect(errorMessage(undefined)).toBe("unknown error");
   });
 
   it("turns transient driver faults into RetryableError and leaves the rest alone", () => {
     const reset = Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" });
-    const adminShutdown = Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" });
+    const adminShutdown = Object.assign(new Error("terminating connection due to administrator command"), {
+      code: "57P01",
+    });
     const syntax = Object.assign(new Error("syntax error"), { code: "42601" });
     expect(asRetryable(reset, "x")).toBeInstanceOf(RetryableError);
     expect(asRetryable(adminShutdown, "x")).toBeInstanceOf(RetryableError);

@@ -20,7 +20,14 @@ describe("firstKeyword", () => {
 
 describe("checkStatement", () => {
   it("accepts queries and refuses the rest, naming what it got", () => {
-    for (const q of ["SELECT 1", "with a as (select 1) select * from a", "VALUES (1)", "TABLE imports", "EXPLAIN SELECT 1", "SHOW work_mem"]) {
+    for (const q of [
+      "SELECT 1",
+      "with a as (select 1) select * from a",
+      "VALUES (1)",
+      "TABLE imports",
+      "EXPLAIN SELECT 1",
+      "SHOW work_mem",
+    ]) {
       expect(() => checkStatement(q)).not.toThrow();
     }
     expect(() => checkStatement("COMMIT; DELETE FROM mortgages")).toThrow(/refused: .*not COMMIT/);
@@ -31,8 +38,20 @@ describe("checkStatement", () => {
 
 describe("formatRows", () => {
   it("aligns columns and counts rows, and says when more exist", () => {
-    expect(formatRows(["a", "bb"], [{ a: 1, bb: "x" }, { a: 100, bb: null }], true)).toBe(
-      ["a   | bb", "----+---", "1   | x", "100 |", "(2 rows; more rows exist: raise --limit, or use --json)"].join("\n"));
+    expect(
+      formatRows(
+        ["a", "bb"],
+        [
+          { a: 1, bb: "x" },
+          { a: 100, bb: null },
+        ],
+        true,
+      ),
+    ).toBe(
+      ["a   | bb", "----+---", "1   | x", "100 |", "(2 rows; more rows exist: raise --limit, or use --json)"].join(
+        "\n",
+      ),
+    );
   });
 
   it("formats 200k rows without overflowing the stack", () => {

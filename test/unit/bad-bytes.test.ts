@@ -9,7 +9,8 @@ import { FileRejectedError } from "../../packages/core/src/errors";
 
 const sample = path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv");
 const dialect = { delimiter: ",", quote: '"' };
-const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
+const bytes = (...parts: (string | number[])[]) =>
+  Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p) : Buffer.from(p))));
 
 describe("bytes that are not text", () => {
   it("finds the first byte that is not UTF-8, and a NUL, with its position in the line", () => {
@@ -32,21 +33,40 @@ describe("bytes that are not text", () => {
 describe("a chunk with bad bytes", () => {
   const header = "__source_line,a,b\n";
   it("takes out each bad line with its line number, decodes the rest, never with a replacement character", () => {
-    const chunk = bytes(header, "7,ok,1\n8,caf", [0xe9], ",2\n9,n", [0], "l,3\n10,\"multi\nline é\",4\n");
+    const chunk = bytes(header, "7,ok,1\n8,caf", [0xe9], ",2\n9,n", [0], 'l,3\n10,"multi\nline é",4\n');
     const { body, rejects } = screenChunk(chunk, dialect, false);
-    expect(body).toBe(header + "7,ok,1\n10,\"multi\nline é\",4\n");
+    expect(body).toBe(header + '7,ok,1\n10,"multi\nline é",4\n');
     expect(body.includes("\uFFFD")).toBe(false);
     expect(rejects).toEqual([
-      { row: 8, type: "parse", field: null, value: "caf\\xE9,2", message: "unreadable line: not UTF-8 text: byte 0xE9 at byte 4 of the line", raw: null },
-      { row: 9, type: "parse", field: null, value: "n\\x00l,3", message: "unreadable line: a NUL byte at byte 2 of the line", raw: null },
+      {
+        row: 8,
+        type: "parse",
+        field: null,
+        value: "caf\\xE9,2",
+        message: "unreadable line: not UTF-8 text: byte 0xE9 at byte 4 of the line",
+        raw: null,
+      },
+      {
+        row: 9,
+        type: "parse",
+        field: null,
+        value: "n\\x00l,3",
+        message: "unreadable line: a NUL byte at byte 2 of the line",
+        raw: null,
+      },
     ]);
   });
 
   it("refuses the file at the first bad line when the source is strict, and always when the header is bad", () => {
     const chunk = bytes(header, "7,ok,1\n8,caf", [0xe9], ",2\n");
-    expect(() => screenChunk(chunk, dialect, true)).toThrow(new FileRejectedError(
-      "line 8: not UTF-8 text: byte 0xE9 at byte 4 of the line (the source is strict: one bad line refuses the file)"));
-    expect(() => screenChunk(bytes("__source_line,a", [0xff], "\n1,x\n"), dialect, false)).toThrow(/the header row is not text/);
+    expect(() => screenChunk(chunk, dialect, true)).toThrow(
+      new FileRejectedError(
+        "line 8: not UTF-8 text: byte 0xE9 at byte 4 of the line (the source is strict: one bad line refuses the file)",
+      ),
+    );
+    expect(() => screenChunk(bytes("__source_line,a", [0xff], "\n1,x\n"), dialect, false)).toThrow(
+      /the header row is not text/,
+    );
   });
 
   it("counts every record as read: accepted and rejected together are the chunk's records", () => {
@@ -69,12 +89,15 @@ describe("the format sniff on the first 64 KB", () => {
   const head = Object.keys(partnerBMortgages.columns).join(",");
   it("lets a NUL or a Latin-1 byte in a data row through (that row is rejected later) but not in the header", () => {
     expect(sniffCsv(partnerBMortgages, bytes(head, "\r1,caf", [0xe9, 0], "\r"), true)).toEqual(head.split(","));
-    expect(() => sniffCsv(partnerBMortgages, bytes(head.replace("Mortgage", "Mort"), [0xe9], "\n1\n"), true))
-      .toThrow(/not a CSV file: the header row is not text: not UTF-8 text: byte 0xE9/);
+    expect(() => sniffCsv(partnerBMortgages, bytes(head.replace("Mortgage", "Mort"), [0xe9], "\n1\n"), true)).toThrow(
+      /not a CSV file: the header row is not text: not UTF-8 text: byte 0xE9/,
+    );
   });
 
   it("calls content with NULs by the hundred binary, and reads a CR-only header as one line", () => {
-    expect(() => sniffCsv(partnerBMortgages, Buffer.alloc(4096, "a\u0000"), true)).toThrow(/the content is binary \(2048 NUL bytes/);
+    expect(() => sniffCsv(partnerBMortgages, Buffer.alloc(4096, "a\u0000"), true)).toThrow(
+      /the content is binary \(2048 NUL bytes/,
+    );
     expect(sniffCsv(partnerBMortgages, Buffer.from(`${head}\r1,2\r3,4\r`), true)).toHaveLength(head.split(",").length);
   });
 

@@ -14,8 +14,10 @@ describe("npm run bench", () => {
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
   it("finds the benchmarks by the usage line of their doc comment; helper modules are not benchmarks", () => {
-    writeFileSync(path.join(scratch, "fast.ts"),
-      "/**\n * Something fast, measured. More prose.\n *\n *   npx tsx bench/fast.ts [--n 5]\n */\nexport {};\n");
+    writeFileSync(
+      path.join(scratch, "fast.ts"),
+      "/**\n * Something fast, measured. More prose.\n *\n *   npx tsx bench/fast.ts [--n 5]\n */\nexport {};\n",
+    );
     writeFileSync(path.join(scratch, "helper.ts"), "/** Shared by the benchmarks. */\nexport const x = 1;\n");
     writeFileSync(path.join(scratch, "bare.ts"), "export const y = 2;\n");
     expect(benchmarks(scratch)).toEqual([
@@ -25,7 +27,9 @@ describe("npm run bench", () => {
 
   it("lists every benchmark of the tree with its purpose and how to run it", () => {
     const names = benchmarks().map((b) => b.name);
-    expect(names).toEqual(expect.arrayContaining(["imb", "ingest", "partners", "people", "feeds", "audiences", "stage-memory"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["imb", "ingest", "partners", "people", "feeds", "audiences", "stage-memory"]),
+    );
     expect(names).not.toContain("harness");
     expect(names).not.toContain("stats");
     for (const b of benchmarks()) {

@@ -36,7 +36,8 @@ describe("generated code and its plain path (LEADPIPE_CODEGEN)", () => {
   it("reads the switch: on unless off, 0 or false", () => {
     expect(codegenEnabled({})).toBe(true);
     expect(codegenEnabled({ LEADPIPE_CODEGEN: "on" })).toBe(true);
-    for (const off of ["off", "OFF", "0", "false", " off "]) expect(codegenEnabled({ LEADPIPE_CODEGEN: off })).toBe(false);
+    for (const off of ["off", "OFF", "0", "false", " off "])
+      expect(codegenEnabled({ LEADPIPE_CODEGEN: off })).toBe(false);
   });
 
   it("IMb bar mapping: both paths give the same characters, states and seen bits", () => {
@@ -72,7 +73,14 @@ describe("generated code and its plain path (LEADPIPE_CODEGEN)", () => {
     const rows: Record<string, CopyValue>[] = [
       { t: "José 😀", i: 1, n: "12.50", d: "2026-11-20", f: true, u: "00000000-0000-4000-8000-000000000001" },
       { t: "", i: -7, n: null, d: null, f: false, u: null },
-      { t: "tab\there", i: 2147483647, n: "-0.001", d: "1970-01-01", f: "t", u: "FFFFFFFF-FFFF-4FFF-8FFF-FFFFFFFFFFFF" },
+      {
+        t: "tab\there",
+        i: 2147483647,
+        n: "-0.001",
+        d: "1970-01-01",
+        f: "t",
+        u: "FFFFFFFF-FFFF-4FFF-8FFF-FFFFFFFFFFFF",
+      },
     ];
     const { generated, plain } = bothPaths(() => {
       const w = new CopyBatches(true);

@@ -3,13 +3,29 @@ import { csvCell, csvDocument, csvLine } from "../../packages/core/src/csv/write
 
 describe("csv writing", () => {
   it("neutralizes every formula-starting cell with a leading quote", () => {
-    expect(["=1+2", "+1", "-x", "@SUM(A1)", "\tx", "\rx"].map(csvCell)).toEqual(["'=1+2", "'+1", "'-x", "'@SUM(A1)", "'\tx", "\"'\rx\""]);
+    expect(["=1+2", "+1", "-x", "@SUM(A1)", "\tx", "\rx"].map(csvCell)).toEqual([
+      "'=1+2",
+      "'+1",
+      "'-x",
+      "'@SUM(A1)",
+      "'\tx",
+      '"\'\rx"',
+    ]);
   });
   it("quotes commas, quotes and newlines, and leaves plain text and numbers alone", () => {
     expect(csvLine(["a,b", 'say "hi"', "two\nlines", "plain", -5, 1.5, null, undefined, true])).toBe(
-      '"a,b","say ""hi""","two\nlines",plain,-5,1.5,,,true\n');
+      '"a,b","say ""hi""","two\nlines",plain,-5,1.5,,,true\n',
+    );
   });
   it("writes a document of a header and rows", () => {
-    expect(csvDocument(["id", "name"], [[1, "=cmd"], [2, "O'Brien, Jr."]])).toBe("id,name\n1,'=cmd\n2,\"O'Brien, Jr.\"\n");
+    expect(
+      csvDocument(
+        ["id", "name"],
+        [
+          [1, "=cmd"],
+          [2, "O'Brien, Jr."],
+        ],
+      ),
+    ).toBe("id,name\n1,'=cmd\n2,\"O'Brien, Jr.\"\n");
   });
 });

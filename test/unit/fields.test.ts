@@ -1,5 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { date, decimal, email, identifier, isoDate, money, phone, text, usState, zip } from "../../packages/core/src/sources/fields";
+import {
+  date,
+  decimal,
+  email,
+  identifier,
+  isoDate,
+  money,
+  phone,
+  text,
+  usState,
+  zip,
+} from "../../packages/core/src/sources/fields";
 import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mortgages";
 import * as Sources from "../../packages/core/src/sources/index";
 
@@ -8,7 +19,10 @@ const ok = (schema: { safeParse(v: unknown): { success: boolean; data?: unknown 
   expect(r.success, `${JSON.stringify(v)} should be accepted`).toBe(true);
   return r.data;
 };
-const bad = (schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }, v: string) => {
+const bad = (
+  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } },
+  v: string,
+) => {
   const r = schema.safeParse(v);
   expect(r.success, `${JSON.stringify(v)} should be rejected`).toBe(false);
   return r.error!.issues[0]!.message;
@@ -77,8 +91,22 @@ describe("the checks' fast paths agree with their plain definitions", () => {
   });
 
   it("text collapses every run of whitespace to one space, as /\\s+/ does", () => {
-    const cells = ["Maria Gonzalez", "22  Elm St", "a\tb", "a \tb", "a\u00a0b", "a \u00a0 b", "Zoë  Ångström", "one\r\ntwo", "x\u2003\u2003y",
-      "a b c d", "trailing\ufeffmark", "O'Brien", "ends in two  ", "  starts"];
+    const cells = [
+      "Maria Gonzalez",
+      "22  Elm St",
+      "a\tb",
+      "a \tb",
+      "a\u00a0b",
+      "a \u00a0 b",
+      "Zoë  Ångström",
+      "one\r\ntwo",
+      "x\u2003\u2003y",
+      "a b c d",
+      "trailing\ufeffmark",
+      "O'Brien",
+      "ends in two  ",
+      "  starts",
+    ];
     for (const cell of cells) expect(ok(text(), cell), JSON.stringify(cell)).toBe(cell.trim().replace(/\s+/g, " "));
   });
 });
@@ -86,16 +114,35 @@ describe("the checks' fast paths agree with their plain definitions", () => {
 describe("partner B spec", () => {
   const header = Object.keys(partnerBMortgages.columns);
   const row = (over: Record<string, string> = {}) => {
-    const base: Record<string, string> = Object.fromEntries(Object.values(partnerBMortgages.columns).map((f) => [f, ""]));
-    return { ...base, loan_number: "B-1", borrower_first: "Maria", borrower_last: "Gonzalez", property_address: "1 Oak St", property_city: "Austin",
-      property_state: "TX", property_zip: "78745-2231", loan_amount: "$312,500.00", closing_date: "11/14/2026", ...over };
+    const base: Record<string, string> = Object.fromEntries(
+      Object.values(partnerBMortgages.columns).map((f) => [f, ""]),
+    );
+    return {
+      ...base,
+      loan_number: "B-1",
+      borrower_first: "Maria",
+      borrower_last: "Gonzalez",
+      property_address: "1 Oak St",
+      property_city: "Austin",
+      property_state: "TX",
+      property_zip: "78745-2231",
+      loan_amount: "$312,500.00",
+      closing_date: "11/14/2026",
+      ...over,
+    };
   };
 
   it("has about twenty columns and maps a good row onto every staging column", () => {
     expect(header.length).toBeGreaterThanOrEqual(20);
     const out = partnerBMortgages.row.parse(row()) as Record<string, unknown>;
     expect(Object.keys(out).sort()).toEqual([...partnerBMortgages.target.columns].sort());
-    expect(out).toMatchObject({ mortgage_id: "B-1", property_zip5: "78745", property_zip4: "2231", loan_amount: "312500.00", closing_date: "2026-11-14" });
+    expect(out).toMatchObject({
+      mortgage_id: "B-1",
+      property_zip5: "78745",
+      property_zip4: "2231",
+      loan_amount: "312500.00",
+      closing_date: "2026-11-14",
+    });
   });
 
   it("names every bad field of a row", () => {
@@ -110,7 +157,9 @@ describe("partner B spec", () => {
 
   it("is recognized from the landing prefix or from the file name", () => {
     expect(Sources.identify("inbox/partner-b-mortgages/2026/11/20/anything.csv")?.name).toBe("partner-b-mortgages");
-    expect(Sources.identify("inbox/unrecognized/2026/11/20/Partner_B_Mortgages_20261120.csv")?.name).toBe("partner-b-mortgages");
+    expect(Sources.identify("inbox/unrecognized/2026/11/20/Partner_B_Mortgages_20261120.csv")?.name).toBe(
+      "partner-b-mortgages",
+    );
     expect(Sources.identify("inbox/unrecognized/2026/11/20/holiday-photos.csv")).toBeUndefined();
   });
 });

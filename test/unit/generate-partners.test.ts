@@ -10,7 +10,13 @@ import { partnerAMortgages } from "../../packages/core/src/sources/partner-a-mor
 import { readSheetRows } from "../../packages/core/src/xlsx/read";
 import { Imb } from "../../packages/core/src/imb/index";
 
-const PARTNER_SOURCES = ["partner-a-mortgages", "partner-b-mortgages", "partner-c-mortgages", "partner-d-mortgages", "barcode-map"];
+const PARTNER_SOURCES = [
+  "partner-a-mortgages",
+  "partner-b-mortgages",
+  "partner-c-mortgages",
+  "partner-d-mortgages",
+  "barcode-map",
+];
 const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-generate-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -23,8 +29,16 @@ async function day(name: string, d: string, rows = 40): Promise<string> {
 
 /** The mortgage ids of a delimited mortgage file, by its first column. */
 function idsOf(file: string, delimiter: string, quote: string, encoding: BufferEncoding): string[] {
-  const records = parse(readFileSync(file, encoding).replace(/^\uFEFF/, ""), { delimiter, quote, escape: quote, skip_empty_lines: true }) as string[][];
-  return records.slice(1).map((r) => r[0]!).filter((id) => id !== "");
+  const records = parse(readFileSync(file, encoding).replace(/^\uFEFF/, ""), {
+    delimiter,
+    quote,
+    escape: quote,
+    skip_empty_lines: true,
+  }) as string[][];
+  return records
+    .slice(1)
+    .map((r) => r[0]!)
+    .filter((id) => id !== "");
 }
 
 describe("the partner generators", () => {
@@ -41,12 +55,23 @@ describe("the partner generators", () => {
     const other = await day("other", "2026-11-23");
     const files = readdirSync(first).sort();
     expect(files).toEqual([
-      "partner-a-mortgages-2026-11-20.xlsx", "partner-b-barcodes-2026-11-20.csv", "partner-b-mortgages-2026-11-20.csv",
-      "partner-c-barcodes-2026-11-20.csv", "partner-c-mortgages-2026-11-20.csv", "partner-d-barcodes-2026-11-20.csv", "partner-d-mortgages-2026-11-20.txt",
+      "partner-a-mortgages-2026-11-20.xlsx",
+      "partner-b-barcodes-2026-11-20.csv",
+      "partner-b-mortgages-2026-11-20.csv",
+      "partner-c-barcodes-2026-11-20.csv",
+      "partner-c-mortgages-2026-11-20.csv",
+      "partner-d-barcodes-2026-11-20.csv",
+      "partner-d-mortgages-2026-11-20.txt",
     ]);
     for (const f of files) {
-      expect(readFileSync(path.join(second, f)).equals(readFileSync(path.join(first, f))), `${f} differs between two runs`).toBe(true);
-      expect(readFileSync(path.join(other, f.replace("2026-11-20", "2026-11-23"))).equals(readFileSync(path.join(first, f))), `${f} is the same on another day`).toBe(false);
+      expect(
+        readFileSync(path.join(second, f)).equals(readFileSync(path.join(first, f))),
+        `${f} differs between two runs`,
+      ).toBe(true);
+      expect(
+        readFileSync(path.join(other, f.replace("2026-11-20", "2026-11-23"))).equals(readFileSync(path.join(first, f))),
+        `${f} is the same on another day`,
+      ).toBe(false);
     }
   });
 
@@ -58,17 +83,30 @@ describe("the partner generators", () => {
       D: idsOf(path.join(dir, "partner-d-mortgages-2026-11-20.txt"), "|", "'", "utf8"),
     };
     for (const [partner, ids] of Object.entries(mortgageIds)) {
-      const records = parse(readFileSync(path.join(dir, `partner-${partner.toLowerCase()}-barcodes-2026-11-20.csv`), "utf8"), { columns: true }) as Record<string, string>[];
+      const records = parse(
+        readFileSync(path.join(dir, `partner-${partner.toLowerCase()}-barcodes-2026-11-20.csv`), "utf8"),
+        { columns: true },
+      ) as Record<string, string>[];
       const fieldOf = barcodeMap.columns;
-      const rows = records.map((r) => barcodeMap.row.fast(Object.fromEntries(Object.entries(r).map(([h, v]) => [fieldOf[h]!, v]))));
+      const rows = records.map((r) =>
+        barcodeMap.row.fast(Object.fromEntries(Object.entries(r).map(([h, v]) => [fieldOf[h]!, v]))),
+      );
       // Every 9th row is bad; the bad map rows (kind 3) carry a barcode id the specification forbids.
       const good = rows.filter((r) => r !== undefined);
       expect(records.length).toBe(40);
       expect(good.length).toBeGreaterThanOrEqual(36);
       for (const r of good) expect(r.tracking_code).toBe(trackingCodeFor(String(r.mortgage_id)));
-      expect(records.map((r) => r["Loan Number"])).toEqual(Array.from({ length: 40 }, (_, i) => `${partner}-${100_000 + i}`));
+      expect(records.map((r) => r["Loan Number"])).toEqual(
+        Array.from({ length: 40 }, (_, i) => `${partner}-${100_000 + i}`),
+      );
       // The mortgage file names the same ids (less the rows whose id is the planted mistake).
-      expect(ids.every((id) => id.toUpperCase() === `${partner}-${Number(id.slice(2))}` && records.some((r) => r["Loan Number"] === id.toUpperCase()))).toBe(true);
+      expect(
+        ids.every(
+          (id) =>
+            id.toUpperCase() === `${partner}-${Number(id.slice(2))}` &&
+            records.some((r) => r["Loan Number"] === id.toUpperCase()),
+        ),
+      ).toBe(true);
       // Each partner's habitual encoding, and now and then another.
       const encodings = new Set(good.map((r) => r.imb_encoding));
       expect(encodings.size).toBe(2);
@@ -78,7 +116,9 @@ describe("the partner generators", () => {
   it("embed in partner A's workbook the bar string of each mortgage's tracking code", async () => {
     const dir = await day("xlsx", "2026-11-20");
     const rows: string[][] = [];
-    await readSheetRows(createReadStream(path.join(dir, "partner-a-mortgages-2026-11-20.xlsx")), (cells) => { rows.push(cells); });
+    await readSheetRows(createReadStream(path.join(dir, "partner-a-mortgages-2026-11-20.xlsx")), (cells) => {
+      rows.push(cells);
+    });
     const header = rows[0]!;
     expect(header).toEqual(Object.keys(partnerAMortgages.columns));
     const id = header.indexOf("Loan ID");

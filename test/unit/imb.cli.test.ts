@@ -47,12 +47,17 @@ describe("leadpipe imb encode / decode", () => {
 
   it("repairs a single wrong bar unless told not to", async () => {
     const corrupted = `T${BARS.slice(1)}`;
-    expect(JSON.parse((await run(["decode", "--json", corrupted])).stdout)).toMatchObject({ tracking: TRACKING, repaired: true });
+    expect(JSON.parse((await run(["decode", "--json", corrupted])).stdout)).toMatchObject({
+      tracking: TRACKING,
+      repaired: true,
+    });
     await expect(run(["decode", "--no-repair", corrupted])).rejects.toThrow(Imb.CharacterError);
   });
 
   it("fails with the typed error for a bad single code", async () => {
-    await expect(run(["encode", "05234567094987654321"])).rejects.toThrow("imb: second digit of the barcode identifier is 5, expected 0-4");
+    await expect(run(["encode", "05234567094987654321"])).rejects.toThrow(
+      "imb: second digit of the barcode identifier is 5, expected 0-4",
+    );
     await expect(run(["decode", BARS.slice(1)])).rejects.toThrow(Imb.LengthError);
     await expect(run(["encode"])).rejects.toThrow("imb encode: give a tracking code, or --csv");
   });
@@ -76,7 +81,7 @@ describe("leadpipe imb encode --csv", () => {
         `1,${TRACKING},${ROUTING},${BARS},`,
         `2,${TRACKING},,${BARS_NO_ROUTING},`,
         '3,05234567094987654321,,,"imb: second digit of the barcode identifier is 5, expected 0-4"',
-        "4,123,1234,,\"imb: tracking code has 3 digits, expected 20\"",
+        '4,123,1234,,"imb: tracking code has 3 digits, expected 20"',
         `5,${TRACKING},,${BARS_NO_ROUTING},`,
         `6,${TRACKING},,,"csv: row has 4 fields, the header 3 (extra fields dropped)"`,
         "",
@@ -97,13 +102,14 @@ describe("leadpipe imb encode --csv", () => {
   it("neutralizes cells a spreadsheet would run as formulas", async () => {
     const input = `tracking,routing,note\n=HYPERLINK("x"),,+1\n${TRACKING},,@SUM(A1)\n`;
     const rows = parseCsv((await run(["encode", "--csv"], input)).stdout) as string[][];
-    expect(rows[1]).toEqual(["'=HYPERLINK(\"x\")", "", "'+1", "", "imb: tracking code has 15 digits, expected 20"]);
+    expect(rows[1]).toEqual(['\'=HYPERLINK("x")', "", "'+1", "", "imb: tracking code has 15 digits, expected 20"]);
     expect(rows[2]).toEqual([TRACKING, "", "'@SUM(A1)", BARS_NO_ROUTING, ""]);
   });
 
   it("streams many rows", async () => {
     const lines = ["tracking,routing"];
-    for (let index = 0; index < 20_000; index++) lines.push(`${String(index).padStart(20, "0")},${index % 2 ? "" : "12345"}`);
+    for (let index = 0; index < 20_000; index++)
+      lines.push(`${String(index).padStart(20, "0")},${index % 2 ? "" : "12345"}`);
     const rows = parseCsv((await run(["encode", "--csv"], lines.join("\n"))).stdout) as string[][];
     expect(rows).toHaveLength(20_001);
     expect(rows.every((row, index) => index === 0 || (row[2]!.length === 65 && row[3] === ""))).toBe(true);
@@ -111,8 +117,12 @@ describe("leadpipe imb encode --csv", () => {
   });
 
   it("fails when the input is not readable: no tracking column, nothing at all, or broken quoting", async () => {
-    await expect(run(["encode", "--csv"], "id,routing\n1,12345\n")).rejects.toThrow("imb encode --csv: the input has no tracking column (header: id,routing)");
-    await expect(run(["encode", "--csv"], "")).rejects.toThrow("imb encode --csv: the input is empty (expected a header row)");
+    await expect(run(["encode", "--csv"], "id,routing\n1,12345\n")).rejects.toThrow(
+      "imb encode --csv: the input has no tracking column (header: id,routing)",
+    );
+    await expect(run(["encode", "--csv"], "")).rejects.toThrow(
+      "imb encode --csv: the input is empty (expected a header row)",
+    );
     await expect(run(["encode", "--csv"], `tracking\n${TRACKING}\n"unclosed\n`)).rejects.toThrow(
       /^imb encode --csv: the input is not readable CSV \(\d+ rows written before the error\): Quote Not Closed/,
     );
@@ -144,14 +154,18 @@ describe("leadpipe imb decode --csv", () => {
   });
 
   it("rejects instead of repairing with --no-repair", async () => {
-    const rows = parseCsv((await run(["decode", "--csv", "--no-repair"], `bars\nT${BARS.slice(1)}\n`)).stdout) as string[][];
+    const rows = parseCsv(
+      (await run(["decode", "--csv", "--no-repair"], `bars\nT${BARS.slice(1)}\n`)).stdout,
+    ) as string[][];
     expect(rows[1]).toEqual([`T${BARS.slice(1)}`, "", "", "", "imb: character E is in neither character table"]);
   });
 });
 
 describe("csvLine", () => {
   it("quotes what needs quoting and nothing else", () => {
-    expect(csvLine(["a", "b c", 'say "hi"', "x,y", "line\nbreak", ""])).toBe('a,b c,"say ""hi""","x,y","line\nbreak",\n');
+    expect(csvLine(["a", "b c", 'say "hi"', "x,y", "line\nbreak", ""])).toBe(
+      'a,b c,"say ""hi""","x,y","line\nbreak",\n',
+    );
     expect(csvLine(["-1", "\tx", "\rx", "ok"])).toBe("'-1,'\tx,\"'\rx\",ok\n");
   });
 });
@@ -160,9 +174,13 @@ describe("csvLine", () => {
 const cliSource = readFileSync(new URL("../../packages/local/src/cli.ts", import.meta.url), "utf8");
 describe.skipIf(!cliSource.includes("imbCommand"))("the leadpipe binary", () => {
   it("runs `leadpipe imb encode`", async () => {
-    const { stdout } = await promisify(execFile)("node", ["packages/local/bin/leadpipe.js", "imb", "encode", TRACKING, ROUTING], {
-      cwd: new URL("../..", import.meta.url),
-    });
+    const { stdout } = await promisify(execFile)(
+      "node",
+      ["packages/local/bin/leadpipe.js", "imb", "encode", TRACKING, ROUTING],
+      {
+        cwd: new URL("../..", import.meta.url),
+      },
+    );
     expect(stdout).toBe(`${BARS}\n`);
   });
 });

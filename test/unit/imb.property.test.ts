@@ -3,7 +3,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Imb } from "../../packages/core/src/imb/index.ts";
 
-const digits = (length: number) => fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: length, maxLength: length });
+const digits = (length: number) =>
+  fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: length, maxLength: length });
 
 /** Tracking codes the specification allows: the second digit of the barcode id is 0-4. */
 const tracking = fc
@@ -19,7 +20,9 @@ function bwipBars(text: string): string {
   const tops = bbs.map((bottom, index) => bottom + bhs[index]!);
   const highest = Math.max(...tops);
   return bbs
-    .map((bottom, index) => "TDAF"[(Math.abs(bottom) < 1e-9 ? 1 : 0) | (Math.abs(tops[index]! - highest) < 1e-9 ? 2 : 0)])
+    .map(
+      (bottom, index) => "TDAF"[(Math.abs(bottom) < 1e-9 ? 1 : 0) | (Math.abs(tops[index]! - highest) < 1e-9 ? 2 : 0)],
+    )
     .join("");
 }
 
@@ -50,7 +53,9 @@ describe("Imb round trips", () => {
         expect(Imb.parse(bars)).toEqual({ ...canonical, encoding: "bars" });
         expect(Imb.parse(` ${bars.toLowerCase()}\n`)).toEqual({ ...canonical, encoding: "bars" });
         expect(Imb.parse(digitBars)).toEqual({ ...canonical, encoding: "bars" });
-        const numeric = [trackingCode.slice(0, 2), trackingCode.slice(2, 5), trackingCode.slice(5), routingCode].join(separator);
+        const numeric = [trackingCode.slice(0, 2), trackingCode.slice(2, 5), trackingCode.slice(5), routingCode].join(
+          separator,
+        );
         expect(Imb.parse(numeric)).toEqual({ ...canonical, encoding: "numeric" });
         expect(Imb.parse(Imb.decode(bars))).toEqual({ ...canonical, encoding: "fields" });
         expect(Imb.tryParse(bars)).toEqual({ ok: true, ...canonical, encoding: "bars" });
@@ -99,7 +104,13 @@ describe("a single wrong bar", () => {
             expect(Imb.tryParse(corrupted, { repair: false }).ok).toBe(false);
             const result = Imb.tryParse(corrupted);
             if (result.ok) {
-              expect(result).toEqual({ ok: true, tracking: trackingCode, routing: routingCode, repaired: true, encoding: "bars" });
+              expect(result).toEqual({
+                ok: true,
+                tracking: trackingCode,
+                routing: routingCode,
+                repaired: true,
+                encoding: "bars",
+              });
               repaired++;
             } else {
               expect(result.error).toMatch(/^imb: .*(single-bar repairs pass, ambiguous|no single-bar repair passes)/);

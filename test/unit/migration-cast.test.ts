@@ -13,10 +13,18 @@ describe("legacy casts", () => {
   });
 
   it("turns zero and impossible dates into NULL with the raw value flagged", () => {
-    expect(castValue("0000-00-00", col("d", "date"), utc)).toEqual({ value: null, flag: { raw: "0000-00-00", reason: "zero date" } });
-    expect(castValue("0000-00-00 00:00:00", col("d", "datetime"), utc))
-      .toEqual({ value: null, flag: { raw: "0000-00-00 00:00:00", reason: "zero date" } });
-    expect(castValue("2021-02-30", col("d", "date"), utc)).toEqual({ value: null, flag: { raw: "2021-02-30", reason: "impossible date" } });
+    expect(castValue("0000-00-00", col("d", "date"), utc)).toEqual({
+      value: null,
+      flag: { raw: "0000-00-00", reason: "zero date" },
+    });
+    expect(castValue("0000-00-00 00:00:00", col("d", "datetime"), utc)).toEqual({
+      value: null,
+      flag: { raw: "0000-00-00 00:00:00", reason: "zero date" },
+    });
+    expect(castValue("2021-02-30", col("d", "date"), utc)).toEqual({
+      value: null,
+      flag: { raw: "2021-02-30", reason: "impossible date" },
+    });
     expect(castValue("2024-02-29", col("d", "date"), utc)).toEqual({ value: "2024-02-29" });
   });
 
@@ -24,7 +32,9 @@ describe("legacy casts", () => {
     expect(zonedToUtc("2020-03-01 12:00:00", "America/New_York")).toBe("2020-03-01T17:00:00Z");
     expect(zonedToUtc("2020-07-01 12:00:00", "America/New_York")).toBe("2020-07-01T16:00:00Z");
     expect(zonedToUtc("2020-07-01 12:00:00.250", "Europe/Berlin")).toBe("2020-07-01T10:00:00.250Z");
-    expect(castValue("2019-11-03 01:30:00", col("t", "timestamp"), { timeZone: "America/New_York" })).toEqual({ value: "2019-11-03T01:30:00Z" });
+    expect(castValue("2019-11-03 01:30:00", col("t", "timestamp"), { timeZone: "America/New_York" })).toEqual({
+      value: "2019-11-03T01:30:00Z",
+    });
   });
 
   it("repairs latin1-read UTF-8 only when certain, refuses the rest", () => {
@@ -33,22 +43,43 @@ describe("legacy casts", () => {
     expect(repairText("Ãx plain")).toBe("Ãx plain");
     expect(() => repairText("MÃ¼ller €")).toThrow(/mixes other characters/);
     expect(() => repairText("a\ufffdb")).toThrow(/invalid bytes/);
-    expect(castRow({ a: "MÃ¼ller €" }, [col("a", "text")], utc)).toEqual({ ok: false, reason: expect.stringMatching(/^a: /) });
+    expect(castRow({ a: "MÃ¼ller €" }, [col("a", "text")], utc)).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/^a: /),
+    });
   });
 
   it("keeps NULL and empty apart", () => {
-    expect(castRow({ a: null, b: "" }, [col("a", "text"), col("b", "text")], utc)).toEqual({ ok: true, values: { a: null, b: "" }, flags: {} });
+    expect(castRow({ a: null, b: "" }, [col("a", "text"), col("b", "text")], utc)).toEqual({
+      ok: true,
+      values: { a: null, b: "" },
+      flags: {},
+    });
   });
 });
 
 describe("legacy table mappings", () => {
-  const table = { name: "customers", key: ["id"], columns: [col("id", "integer"), col("fname", "text"), col("surname", "text"),
-    col("e_mail", "text"), col("secret", "text"), col("notes", "text")] };
+  const table = {
+    name: "customers",
+    key: ["id"],
+    columns: [
+      col("id", "integer"),
+      col("fname", "text"),
+      col("surname", "text"),
+      col("e_mail", "text"),
+      col("secret", "text"),
+      col("notes", "text"),
+    ],
+  };
 
   it("infers fields from column names, keeps the rest as extra, and lets a mapping file override", () => {
     const [spec] = tableSpecs([table], { tables: { customers: { columns: { e_mail: "email", secret: "drop" } } } });
-    expect(spec).toMatchObject({ target: "contacts", fields: { fname: "first_name", surname: "last_name", e_mail: "email" },
-      dropped: ["secret"], extra: ["id", "notes"] });
+    expect(spec).toMatchObject({
+      target: "contacts",
+      fields: { fname: "first_name", surname: "last_name", e_mail: "email" },
+      dropped: ["secret"],
+      extra: ["id", "notes"],
+    });
   });
 
   it("refuses a table it cannot place, naming it, and unknown tables or columns", () => {
@@ -56,6 +87,8 @@ describe("legacy table mappings", () => {
     expect(() => tableSpecs([table, other])).toThrow(/no target for audit/);
     expect(tableSpecs([table, other], { tables: { audit: { target: "drop" } } })[1]).toMatchObject({ target: "drop" });
     expect(() => tableSpecs([table], { tables: { nope: {} } })).toThrow(/no table "nope"/);
-    expect(() => tableSpecs([table], { tables: { customers: { columns: { nope: "drop" } } } })).toThrow(/no column "nope"/);
+    expect(() => tableSpecs([table], { tables: { customers: { columns: { nope: "drop" } } } })).toThrow(
+      /no column "nope"/,
+    );
   });
 });

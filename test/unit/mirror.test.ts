@@ -9,16 +9,29 @@ const root = "/home/ops/.leadpipe";
 
 describe("mirrorPath", () => {
   it("puts outbox/ and reports/ objects at their key under the home", () => {
-    expect(mirrorPath(root, "outbox/leads/2026-11-20/leads-2026-11-20.csv")).toBe(`${root}/outbox/leads/2026-11-20/leads-2026-11-20.csv`);
+    expect(mirrorPath(root, "outbox/leads/2026-11-20/leads-2026-11-20.csv")).toBe(
+      `${root}/outbox/leads/2026-11-20/leads-2026-11-20.csv`,
+    );
     expect(mirrorPath(root, "reports/0b7c/errors.csv")).toBe(`${root}/reports/0b7c/errors.csv`);
     expect(mirrorPath(root, "outbox/audiences/a b/ü.csv")).toBe(`${root}/outbox/audiences/a b/ü.csv`);
   });
 
   it("mirrors nothing else, and no key reaches outside the home", () => {
     for (const key of [
-      "inbox/partner-b/x.csv", "staging/id/chunk-00001.csv", "replays/id/x.csv", "outboxes/x", "report/x",
-      "outbox/../../etc/passwd", "reports/../pg/postgresql.conf", "reports/./x", "outbox//x", "outbox/x/", "reports/",
-      "outbox/a\0b", `outbox/${"n".repeat(256)}`, `outbox/${"é".repeat(128)}`,
+      "inbox/partner-b/x.csv",
+      "staging/id/chunk-00001.csv",
+      "replays/id/x.csv",
+      "outboxes/x",
+      "report/x",
+      "outbox/../../etc/passwd",
+      "reports/../pg/postgresql.conf",
+      "reports/./x",
+      "outbox//x",
+      "outbox/x/",
+      "reports/",
+      "outbox/a\0b",
+      `outbox/${"n".repeat(256)}`,
+      `outbox/${"é".repeat(128)}`,
     ]) {
       expect(mirrorPath(root, key), key).toBeUndefined();
     }
@@ -27,7 +40,9 @@ describe("mirrorPath", () => {
 
   it("takes the key out of an s3:// URL of the bucket, and refuses another bucket's", () => {
     expect(keyOfUrl("s3://landing/outbox/audiences/x.csv", "landing")).toBe("outbox/audiences/x.csv");
-    expect(() => keyOfUrl("s3://other/outbox/x.csv", "landing")).toThrow("not an object of bucket landing: s3://other/outbox/x.csv");
+    expect(() => keyOfUrl("s3://other/outbox/x.csv", "landing")).toThrow(
+      "not an object of bucket landing: s3://other/outbox/x.csv",
+    );
   });
 });
 
@@ -35,9 +50,14 @@ describe("mirrorObject", () => {
   const home = mkdtempSync(path.join(os.tmpdir(), "mirror-"));
   afterAll(() => rmSync(home, { recursive: true, force: true }));
   const store = (body: string | Error) => ({
-    read: async () => (body instanceof Error
-      ? new Readable({ read() { this.destroy(body); } })
-      : Readable.from([Buffer.from(body.slice(0, 3)), Buffer.from(body.slice(3))])),
+    read: async () =>
+      body instanceof Error
+        ? new Readable({
+            read() {
+              this.destroy(body);
+            },
+          })
+        : Readable.from([Buffer.from(body.slice(0, 3)), Buffer.from(body.slice(3))]),
   });
 
   it("writes the object's bytes at its path, private to the user, and overwrites it with a newer version", async () => {

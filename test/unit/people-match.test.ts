@@ -7,91 +7,218 @@ import { People } from "../../packages/core/src/index";
 import { matchCommand, matchFile } from "../../packages/local/src/commands/match";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
 
-const profile = (input: People.ContactInput) => People.profileOf(People.standardizeContact(input, new Date("2026-01-01")));
+const profile = (input: People.ContactInput) =>
+  People.profileOf(People.standardizeContact(input, new Date("2026-01-01")));
 const verdict = (a: People.ContactInput, b: People.ContactInput) => People.compare(profile(a), profile(b));
 
-const robert = { first_name: "Robert", last_name: "Smith", email: "rsmith@example.com", phone: "(617) 555-0101", street: "12 Elm Street", city: "Boston", state: "MA", zip: "02116", dob: "1970-03-04" };
+const robert = {
+  first_name: "Robert",
+  last_name: "Smith",
+  email: "rsmith@example.com",
+  phone: "(617) 555-0101",
+  street: "12 Elm Street",
+  city: "Boston",
+  state: "MA",
+  zip: "02116",
+  dob: "1970-03-04",
+};
 
 describe("the tiered rules", () => {
   it("exact: the same e-mail, or the same E.164 phone with names that agree", () => {
-    expect(verdict(robert, { first_name: "Bob", last_name: "Smith", email: "RSmith@Example.com" })).toEqual({ score: 1, tier: "exact", reason: "exact: e-mail" });
-    expect(verdict(robert, { first_name: "Robert", last_name: "Smyth", phone: "617.555.0101" })).toEqual({ score: 0.97, tier: "exact", reason: "exact: phone" });
+    expect(verdict(robert, { first_name: "Bob", last_name: "Smith", email: "RSmith@Example.com" })).toEqual({
+      score: 1,
+      tier: "exact",
+      reason: "exact: e-mail",
+    });
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smyth", phone: "617.555.0101" })).toEqual({
+      score: 0.97,
+      tier: "exact",
+      reason: "exact: phone",
+    });
   });
 
   it("a shared landline alone does not make a household one person", () => {
-    expect(verdict(robert, { first_name: "Linda", last_name: "Smith", phone: "617-555-0101", street: "12 Elm St", zip: "02116" })).toBeNull();
+    expect(
+      verdict(robert, {
+        first_name: "Linda",
+        last_name: "Smith",
+        phone: "617-555-0101",
+        street: "12 Elm St",
+        zip: "02116",
+      }),
+    ).toBeNull();
   });
 
   it("strong: first + last with the ZIP, the last 7 phone digits (a local number) or the date of birth; nicknames fold", () => {
-    expect(verdict(robert, { first_name: "Bob", last_name: "Smith", zip: "02116-4411" })).toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP (nickname)" });
-    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", phone: "555-0101" })).toEqual({ score: 0.94, tier: "strong", reason: "strong: first + last + last 7 phone digits" });
-    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", dob: "03/04/1970", zip: "90210" })).toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + date of birth" });
+    expect(verdict(robert, { first_name: "Bob", last_name: "Smith", zip: "02116-4411" })).toEqual({
+      score: 0.95,
+      tier: "strong",
+      reason: "strong: first + last + ZIP (nickname)",
+    });
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", phone: "555-0101" })).toEqual({
+      score: 0.94,
+      tier: "strong",
+      reason: "strong: first + last + last 7 phone digits",
+    });
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", dob: "03/04/1970", zip: "90210" })).toEqual({
+      score: 0.95,
+      tier: "strong",
+      reason: "strong: first + last + date of birth",
+    });
   });
 
   it("fuzzy: names with typos at the same address, with a score that says how alike", () => {
     // rboert/robert: one transposition in 6 letters = 0.917; smiht/smith: 0.9; name 0.908; score 0.5 + 0.25 × 0.908 + 0.15 × 1.
-    expect(verdict(robert, { first_name: "Rboert", last_name: "Smiht", street: "12 Elm St", zip: "02116" })).toEqual({ score: 0.877, tier: "fuzzy", reason: "fuzzy: name 0.908 + address 1" });
+    expect(verdict(robert, { first_name: "Rboert", last_name: "Smiht", street: "12 Elm St", zip: "02116" })).toEqual({
+      score: 0.877,
+      tier: "fuzzy",
+      reason: "fuzzy: name 0.908 + address 1",
+    });
   });
 
   it("fuzzy: an e-mail with a letter typo at the same domain, names alike, same ZIP", () => {
-    expect(verdict({ ...robert, email: "robert.smith@example.com" }, { first_name: "Robert", last_name: "Smith", email: "robert.smiht@example.com", zip: "02116", street: "40 Oak St" }))
-      .toEqual({ score: 0.8, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.958 + name 1" });
-    expect(verdict({ first_name: "Robert", last_name: "Smith", email: "robert.smith@example.com", zip: "02116" }, { first_name: "Robertt", last_name: "Smith", email: "robert.smiht@example.com", zip: "02116" }))
-      .toEqual({ score: 0.779, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.958 + name 0.929" });
+    expect(
+      verdict(
+        { ...robert, email: "robert.smith@example.com" },
+        {
+          first_name: "Robert",
+          last_name: "Smith",
+          email: "robert.smiht@example.com",
+          zip: "02116",
+          street: "40 Oak St",
+        },
+      ),
+    ).toEqual({ score: 0.8, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.958 + name 1" });
+    expect(
+      verdict(
+        { first_name: "Robert", last_name: "Smith", email: "robert.smith@example.com", zip: "02116" },
+        { first_name: "Robertt", last_name: "Smith", email: "robert.smiht@example.com", zip: "02116" },
+      ),
+    ).toEqual({ score: 0.779, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.958 + name 0.929" });
     // Different numbers or separators are different mailboxes.
-    expect(verdict({ first_name: "Mary", last_name: "Johnson", email: "mary_johnson5@example.org", zip: "45262" }, { first_name: "Mari", last_name: "Johnson", email: "mary.johnson@example.org", zip: "45262" })).toBeNull();
+    expect(
+      verdict(
+        { first_name: "Mary", last_name: "Johnson", email: "mary_johnson5@example.org", zip: "45262" },
+        { first_name: "Mari", last_name: "Johnson", email: "mary.johnson@example.org", zip: "45262" },
+      ),
+    ).toBeNull();
   });
 
   it("a different date of birth or identifier vetoes every rule; short names one letter apart are two names", () => {
     expect(verdict(robert, { ...robert, dob: "1985-07-09" })).toBeNull();
-    expect(People.compare({ ...profile(robert), ids: ["customer=1"] }, { ...profile(robert), ids: ["customer=2"] })).toBeNull();
-    expect(People.compare({ ...profile({ first_name: "X" }), ids: ["customer=7"] }, { ...profile({ first_name: "Y" }), ids: ["customer=7"] }))
-      .toEqual({ score: 1, tier: "exact", reason: "exact: identifier customer" });
-    expect(verdict({ first_name: "Mark", last_name: "Davis", street: "4 Oak St", zip: "80214" }, { first_name: "Mary", last_name: "Davis", street: "4 Oak St", zip: "80214" })).toBeNull();
+    expect(
+      People.compare({ ...profile(robert), ids: ["customer=1"] }, { ...profile(robert), ids: ["customer=2"] }),
+    ).toBeNull();
+    expect(
+      People.compare(
+        { ...profile({ first_name: "X" }), ids: ["customer=7"] },
+        { ...profile({ first_name: "Y" }), ids: ["customer=7"] },
+      ),
+    ).toEqual({ score: 1, tier: "exact", reason: "exact: identifier customer" });
+    expect(
+      verdict(
+        { first_name: "Mark", last_name: "Davis", street: "4 Oak St", zip: "80214" },
+        { first_name: "Mary", last_name: "Davis", street: "4 Oak St", zip: "80214" },
+      ),
+    ).toBeNull();
   });
 });
 
 describe("rules for records that share no contact point exactly", () => {
   it("the same house and street when one record has no ZIP (and the cities do not differ)", () => {
-    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", street: "12 Elm St", city: "Boston" }))
-      .toEqual({ score: 0.93, tier: "strong", reason: "strong: first + last + street address" });
-    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", street: "12 Elm St", city: "Denver" })).toBeNull();
-    expect(People.blockKeys(profile({ first_name: "Robert", last_name: "Smith", street: "12 Elm St" }))).toContain("s:12|ELM");
+    expect(verdict(robert, { first_name: "Robert", last_name: "Smith", street: "12 Elm St", city: "Boston" })).toEqual({
+      score: 0.93,
+      tier: "strong",
+      reason: "strong: first + last + street address",
+    });
+    expect(
+      verdict(robert, { first_name: "Robert", last_name: "Smith", street: "12 Elm St", city: "Denver" }),
+    ).toBeNull();
+    expect(People.blockKeys(profile({ first_name: "Robert", last_name: "Smith", street: "12 Elm St" }))).toContain(
+      "s:12|ELM",
+    );
   });
 
   it("a date of birth with a typo at the same address lowers the score instead of vetoing", () => {
-    expect(verdict(robert, { first_name: "Robert", last_name: "Smiht", street: "12 Elm St", zip: "02116", dob: "1971-03-04" }))
-      .toEqual({ score: 0.838, tier: "fuzzy", reason: "fuzzy: name 0.95 + address 1 + date of birth with a typo" });
+    expect(
+      verdict(robert, {
+        first_name: "Robert",
+        last_name: "Smiht",
+        street: "12 Elm St",
+        zip: "02116",
+        dob: "1971-03-04",
+      }),
+    ).toEqual({ score: 0.838, tier: "fuzzy", reason: "fuzzy: name 0.95 + address 1 + date of birth with a typo" });
   });
 
   it("an ambiguous nickname may stand for either formal name; two different formal names are never one with a typo", () => {
-    expect(verdict({ first_name: "Steve", last_name: "Murray", zip: "33119" }, { first_name: "Stephen", last_name: "Murray", zip: "33119" }))
-      .toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP (nickname)" });
-    expect(verdict({ first_name: "Chris", last_name: "Johnson", phone: "667-865-5582" }, { first_name: "Christine", last_name: "Johnson", phone: "(667) 865-5582" }))
-      .toEqual({ score: 0.97, tier: "exact", reason: "exact: phone" });
+    expect(
+      verdict(
+        { first_name: "Steve", last_name: "Murray", zip: "33119" },
+        { first_name: "Stephen", last_name: "Murray", zip: "33119" },
+      ),
+    ).toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP (nickname)" });
+    expect(
+      verdict(
+        { first_name: "Chris", last_name: "Johnson", phone: "667-865-5582" },
+        { first_name: "Christine", last_name: "Johnson", phone: "(667) 865-5582" },
+      ),
+    ).toEqual({ score: 0.97, tier: "exact", reason: "exact: phone" });
     // A shared landline: Ronald and Donald are two people, not one name with a typo.
-    expect(verdict({ first_name: "Ronald", last_name: "Perez", phone: "257-817-3840" }, { first_name: "Donald", last_name: "Perez", phone: "257-817-3840" })).toBeNull();
+    expect(
+      verdict(
+        { first_name: "Ronald", last_name: "Perez", phone: "257-817-3840" },
+        { first_name: "Donald", last_name: "Perez", phone: "257-817-3840" },
+      ),
+    ).toBeNull();
   });
 
   it("a phone or ZIP with two neighbouring digits swapped, beside the same full name", () => {
-    expect(verdict({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3506" }, { first_name: "Brittany", last_name: "Medina", phone: "684-430-3056", zip: "97283" }))
-      .toEqual({ score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + phone with two digits swapped" });
-    const a = profile({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3506" }), b = profile({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3056" });
-    expect(People.blockKeys(a).filter((k) => k.startsWith("t:"))).toEqual(People.blockKeys(b).filter((k) => k.startsWith("t:")));
-    expect(verdict({ first_name: "Ann", last_name: "Lee", street: "5 Oak Ave", zip: "02116" }, { first_name: "Ann", last_name: "Lee", street: "5 Oak Avenue", zip: "02161" }))
-      .toEqual({ score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + street address + ZIP with two digits swapped" });
+    expect(
+      verdict(
+        { first_name: "Brittany", last_name: "Medina", phone: "684-430-3506" },
+        { first_name: "Brittany", last_name: "Medina", phone: "684-430-3056", zip: "97283" },
+      ),
+    ).toEqual({ score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + phone with two digits swapped" });
+    const a = profile({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3506" }),
+      b = profile({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3056" });
+    expect(People.blockKeys(a).filter((k) => k.startsWith("t:"))).toEqual(
+      People.blockKeys(b).filter((k) => k.startsWith("t:")),
+    );
+    expect(
+      verdict(
+        { first_name: "Ann", last_name: "Lee", street: "5 Oak Ave", zip: "02116" },
+        { first_name: "Ann", last_name: "Lee", street: "5 Oak Avenue", zip: "02161" },
+      ),
+    ).toEqual({
+      score: 0.82,
+      tier: "fuzzy",
+      reason: "fuzzy: first + last + street address + ZIP with two digits swapped",
+    });
   });
 
   it("namesakes: the same name and birthday link unless the name is common (see below); the same name in a ZIP at another house is two people", () => {
     const mary = { first_name: "Mary", last_name: "White", dob: "1978-11-02" };
-    expect(verdict({ ...mary, phone: "404-679-8992", zip: "14296" }, { ...mary, zip: "63135" }))
-      .toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + date of birth" });
-    expect(verdict({ first_name: "James", last_name: "Garcia", street: "904 Broad St", zip: "60639" }, { first_name: "James", last_name: "Garcia", street: "9945 Birch Rd", zip: "60639" })).toBeNull();
+    expect(verdict({ ...mary, phone: "404-679-8992", zip: "14296" }, { ...mary, zip: "63135" })).toEqual({
+      score: 0.95,
+      tier: "strong",
+      reason: "strong: first + last + date of birth",
+    });
+    expect(
+      verdict(
+        { first_name: "James", last_name: "Garcia", street: "904 Broad St", zip: "60639" },
+        { first_name: "James", last_name: "Garcia", street: "9945 Birch Rd", zip: "60639" },
+      ),
+    ).toBeNull();
   });
 
   it("a mailbox with one letter mistyped at the same domain, beside the same full name", () => {
-    expect(verdict({ first_name: "Stephen", last_name: "Perez", email: "stepheperez9320@hotmail.com" }, { first_name: "Stephen", last_name: "Perez", email: "stephenperez9320@hotmail.com" }))
-      .toEqual({ score: 0.8, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.938 + name 1" });
+    expect(
+      verdict(
+        { first_name: "Stephen", last_name: "Perez", email: "stepheperez9320@hotmail.com" },
+        { first_name: "Stephen", last_name: "Perez", email: "stephenperez9320@hotmail.com" },
+      ),
+    ).toEqual({ score: 0.8, tier: "fuzzy", reason: "fuzzy: e-mail domain + mailbox 0.938 + name 1" });
   });
 });
 
@@ -99,27 +226,67 @@ describe("name agreement weighed by how common the name is", () => {
   /** A population of `records` records: the given counts of names and values, the rest spread thin. */
   const population = (records: number, counts: Record<string, number>) => {
     const f = new People.Frequencies();
-    f.load([["#", records], ["#f", records], ["#g", records], ["#l", records], ["#d", records], ["#z", records]]);
+    f.load([
+      ["#", records],
+      ["#f", records],
+      ["#g", records],
+      ["#l", records],
+      ["#d", records],
+      ["#z", records],
+    ]);
     for (const [key, n] of Object.entries(counts)) f.load([[key, n]]);
     return f;
   };
   // 1.9M records; James is 6 % of given names, Smith 9 % of surnames, ZIP 02116 holds 500 records.
   const world = population(1_900_000, {
-    "#f:james": 114_000, "#g:james": 114_000, "#l:smith": 171_000, "#z:02116": 500, "#d:1970-03-04": 90,
-    "#f:kwame": 60, "#g:kwame": 60, "#l:okafor": 40, "#f:lori": 9_000, "#g:lori": 9_000, "#f:lri": 3, "#g:lri": 3,
-    "#f:mark": 20_000, "#g:mark": 20_000, "#f:mary": 60_000, "#g:mary": 60_000, "#l:mason": 5_000, "#l:hall": 8_000, "#l:hill": 9_000,
-    "#f:natalie": 4_000, "#g:natalie": 4_000, "#l:taylor": 20_000,
+    "#f:james": 114_000,
+    "#g:james": 114_000,
+    "#l:smith": 171_000,
+    "#z:02116": 500,
+    "#d:1970-03-04": 90,
+    "#f:kwame": 60,
+    "#g:kwame": 60,
+    "#l:okafor": 40,
+    "#f:lori": 9_000,
+    "#g:lori": 9_000,
+    "#f:lri": 3,
+    "#g:lri": 3,
+    "#f:mark": 20_000,
+    "#g:mark": 20_000,
+    "#f:mary": 60_000,
+    "#g:mary": 60_000,
+    "#l:mason": 5_000,
+    "#l:hall": 8_000,
+    "#l:hill": 9_000,
+    "#f:natalie": 4_000,
+    "#g:natalie": 4_000,
+    "#l:taylor": 20_000,
   });
   const judge = (a: People.ContactInput, b: People.ContactInput) => People.compare(profile(a), profile(b), world);
 
   it("counts values and totals, takes them away again, and lists only what is not zero", () => {
     const f = new People.Frequencies();
-    const bob = { first: "bob", formal: "robert", last: "smith", dob: null, zip5: "02116" }, ann = { first: "ann", formal: "ann", last: "smith", dob: "1970-03-04", zip5: null };
+    const bob = { first: "bob", formal: "robert", last: "smith", dob: null, zip5: "02116" },
+      ann = { first: "ann", formal: "ann", last: "smith", dob: "1970-03-04", zip5: null };
     f.count(bob);
     f.count(ann);
     f.load([["#x", 2]]);
-    expect(Object.fromEntries(f.entries())).toEqual({ "#": 2, "#f": 2, "#g": 2, "#l": 2, "#d": 1, "#z": 1, "#x": 2,
-      "#f:bob": 1, "#f:ann": 1, "#g:robert": 1, "#g:ann": 1, "#l:smith": 2, "#d:1970-03-04": 1, "#z:02116": 1 });
+    expect(Object.fromEntries(f.entries())).toEqual({
+      "#": 2,
+      "#f": 2,
+      "#g": 2,
+      "#l": 2,
+      "#d": 1,
+      "#z": 1,
+      "#x": 2,
+      "#f:bob": 1,
+      "#f:ann": 1,
+      "#g:robert": 1,
+      "#g:ann": 1,
+      "#l:smith": 2,
+      "#d:1970-03-04": 1,
+      "#z:02116": 1,
+    });
     expect([f.records, f.get("#l"), f.get("#l:smith"), f.get("#x"), f.countOf("g", "robert")]).toEqual([2, 2, 2, 2, 1]);
     expect(f.share("l", "smith")).toBeCloseTo((2 + 1000 / 10_000) / (2 + 1000));
     f.count(bob, -1);
@@ -129,43 +296,94 @@ describe("name agreement weighed by how common the name is", () => {
   });
 
   it("a common name with the same ZIP alone is a namesake to expect (James Smith: ~2.6 by chance); a rare one is not (Kwame Okafor)", () => {
-    expect(judge({ first_name: "James", last_name: "Smith", zip: "02116", phone: "617-555-0101" }, { first_name: "James", last_name: "Smith", zip: "02116" })).toBeNull();
-    expect(judge({ first_name: "Kwame", last_name: "Okafor", zip: "02116", phone: "617-555-0101" }, { first_name: "Kwame", last_name: "Okafor", zip: "02116" }))
-      .toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP" });
+    expect(
+      judge(
+        { first_name: "James", last_name: "Smith", zip: "02116", phone: "617-555-0101" },
+        { first_name: "James", last_name: "Smith", zip: "02116" },
+      ),
+    ).toBeNull();
+    expect(
+      judge(
+        { first_name: "Kwame", last_name: "Okafor", zip: "02116", phone: "617-555-0101" },
+        { first_name: "Kwame", last_name: "Okafor", zip: "02116" },
+      ),
+    ).toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP" });
     // Without the population's counts the same pair links (a short list says nothing about how common a name is).
-    expect(verdict({ first_name: "James", last_name: "Smith", zip: "02116", phone: "617-555-0101" }, { first_name: "James", last_name: "Smith", zip: "02116" })).not.toBeNull();
+    expect(
+      verdict(
+        { first_name: "James", last_name: "Smith", zip: "02116", phone: "617-555-0101" },
+        { first_name: "James", last_name: "Smith", zip: "02116" },
+      ),
+    ).not.toBeNull();
   });
 
   it("the same name and birthday: rare names link even across a move and a new number, common ones not even across one difference", () => {
-    const moved = (first: string, last: string) => [
-      { first_name: first, last_name: last, dob: "1970-03-04", zip: "02116", phone: "617-555-0101" },
-      { first_name: first, last_name: last, dob: "1970-03-04", zip: "80202", phone: "720-555-0199" },
-    ] as const;
-    expect(judge(...moved("Kwame", "Okafor"))).toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + date of birth" });
+    const moved = (first: string, last: string) =>
+      [
+        { first_name: first, last_name: last, dob: "1970-03-04", zip: "02116", phone: "617-555-0101" },
+        { first_name: first, last_name: last, dob: "1970-03-04", zip: "80202", phone: "720-555-0199" },
+      ] as const;
+    expect(judge(...moved("Kwame", "Okafor"))).toEqual({
+      score: 0.95,
+      tier: "strong",
+      reason: "strong: first + last + date of birth",
+    });
     expect(judge(...moved("James", "Smith"))).toBeNull();
-    expect(judge({ first_name: "James", last_name: "Smith", dob: "1970-03-04", zip: "02116" }, { first_name: "James", last_name: "Smith", dob: "1970-03-04", zip: "80202" })).toBeNull();
+    expect(
+      judge(
+        { first_name: "James", last_name: "Smith", dob: "1970-03-04", zip: "02116" },
+        { first_name: "James", last_name: "Smith", dob: "1970-03-04", zip: "80202" },
+      ),
+    ).toBeNull();
   });
 
   it("at one home, a relative may bear a common given name: James Smith twice with different e-mails and phones is two people", () => {
     const home = { last_name: "Smith", street: "12 Elm St", zip: "02116" };
-    expect(judge({ ...home, first_name: "James", email: "js1@example.com", phone: "617-555-0101" }, { ...home, first_name: "Jim", email: "js2@example.com", phone: "617-555-0199" })).toBeNull();
-    expect(judge({ ...home, first_name: "James", email: "js1@example.com" }, { ...home, first_name: "Jim", phone: "617-555-0199" }))
-      .toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP (nickname)" });
+    expect(
+      judge(
+        { ...home, first_name: "James", email: "js1@example.com", phone: "617-555-0101" },
+        { ...home, first_name: "Jim", email: "js2@example.com", phone: "617-555-0199" },
+      ),
+    ).toBeNull();
+    expect(
+      judge(
+        { ...home, first_name: "James", email: "js1@example.com" },
+        { ...home, first_name: "Jim", phone: "617-555-0199" },
+      ),
+    ).toEqual({ score: 0.95, tier: "strong", reason: "strong: first + last + ZIP (nickname)" });
   });
 
   it("a rare spelling one letter from an established name is a typo of it (Lri / Lori); two established names are two people (Mark / Mary, Hall / Hill)", () => {
     const home = { last_name: "Mason", street: "9244 Main Way", zip: "32851", phone: "388-320-7933" };
-    expect(judge({ ...home, first_name: "Lori" }, { ...home, first_name: "Lri" })).toEqual({ score: 0.97, tier: "exact", reason: "exact: phone" });
+    expect(judge({ ...home, first_name: "Lori" }, { ...home, first_name: "Lri" })).toEqual({
+      score: 0.97,
+      tier: "exact",
+      reason: "exact: phone",
+    });
     expect(judge({ ...home, first_name: "Mark" }, { ...home, first_name: "Mary" })).toBeNull();
-    expect(judge({ first_name: "Mary", last_name: "Hall", email: "maryhall@icloud.com", zip: "32817" }, { first_name: "Mary", last_name: "Hill", email: "maryhill@icloud.com", zip: "32817" })).toBeNull();
+    expect(
+      judge(
+        { first_name: "Mary", last_name: "Hall", email: "maryhall@icloud.com", zip: "32817" },
+        { first_name: "Mary", last_name: "Hill", email: "maryhill@icloud.com", zip: "32817" },
+      ),
+    ).toBeNull();
   });
 
   it("a new surname at the same home with the same, not too common, given name and nothing else differing (marriage)", () => {
     const home = { street: "7934 Pine St", city: "Las Vegas", state: "NV", zip: "89104" };
-    expect(judge({ ...home, first_name: "Natalie", last_name: "Mason", email: "natalie_taylor5476@gmail.com" }, { ...home, first_name: "Natalie", last_name: "Taylor", dob: "7/18/63" }))
-      .toEqual({ score: 0.88, tier: "strong", reason: "strong: first + address (surname differs)" });
+    expect(
+      judge(
+        { ...home, first_name: "Natalie", last_name: "Mason", email: "natalie_taylor5476@gmail.com" },
+        { ...home, first_name: "Natalie", last_name: "Taylor", dob: "7/18/63" },
+      ),
+    ).toEqual({ score: 0.88, tier: "strong", reason: "strong: first + address (surname differs)" });
     // James is 6 % of given names: with a phone that differs too, a namesake at that address is likelier than a marriage.
-    expect(judge({ ...home, first_name: "James", last_name: "Mason", phone: "702-555-0101" }, { ...home, first_name: "James", last_name: "Taylor", phone: "702-555-0199" })).toBeNull();
+    expect(
+      judge(
+        { ...home, first_name: "James", last_name: "Mason", phone: "702-555-0101" },
+        { ...home, first_name: "James", last_name: "Taylor", phone: "702-555-0199" },
+      ),
+    ).toBeNull();
   });
 
   it("frequencies count a record's values and their totals, and estimate a share with a prior worth 1,000 records", () => {
@@ -205,7 +423,11 @@ describe("the matcher", () => {
     const forward = People.clusterContacts(rows).rows;
     expect(Object.fromEntries(forward.map((r) => [r.id, r.clusterId]))).toEqual(expected);
     expect(forward.map((r) => [r.id, r.score, r.reason])).toEqual([
-      ["a", 1, "exact: e-mail"], ["b", 0.97, "exact: phone"], ["c", 1, "exact: e-mail"], ["d", 0.95, "strong: first + last + ZIP (nickname)"], ["e", 0.97, "exact: phone"],
+      ["a", 1, "exact: e-mail"],
+      ["b", 0.97, "exact: phone"],
+      ["c", 1, "exact: e-mail"],
+      ["d", 0.95, "strong: first + last + ZIP (nickname)"],
+      ["e", 0.97, "exact: phone"],
     ]);
     // Reversed input: the same partition (cluster names follow the new first rows).
     const backward = People.clusterContacts([...rows].reverse()).rows;
@@ -215,18 +437,24 @@ describe("the matcher", () => {
       return [...groups.values()].sort();
     };
     expect(partition(backward)).toEqual(partition(forward));
-    expect(partition(forward)).toEqual([["a", "c", "d"], ["b", "e"]]);
+    expect(partition(forward)).toEqual([
+      ["a", "c", "d"],
+      ["b", "e"],
+    ]);
   });
 
   it("guards against huge blocks: past maxBlock a block takes no more records and says so", () => {
     const m = new People.Matcher({ maxBlock: 3 });
-    for (let i = 0; i < 5; i++) m.add(profile({ first_name: "John", last_name: "Smith", zip: "10001", street: "1 Main St" }));
+    for (let i = 0; i < 5; i++)
+      m.add(profile({ first_name: "John", last_name: "Smith", zip: "10001", street: "1 Main St" }));
     expect(m.oversized.get("z:john|smith|10001")).toBe(2);
     expect(m.links.length).toBe(3);
   });
 
   it("links and clusters the same whatever the size of its pages (runs that would span a page start a new one)", () => {
-    const profiles = [...syntheticPeople({ people: 3000, seed: "pages" })].map((r) => People.profileOf(People.standardizeContact(r.input)));
+    const profiles = [...syntheticPeople({ people: 3000, seed: "pages" })].map((r) =>
+      People.profileOf(People.standardizeContact(r.input)),
+    );
     // pageBits 5: pages of 32 run entries and 2 links, a guard of 8 here (runs of 4 and 8 entries; the runs of 16 that cross
     // page ends are the next test's); pageBits 20 is the default.
     const [small, large] = [new People.Matcher({ maxBlock: 8, pageBits: 5 }), new People.Matcher({ maxBlock: 8 })];
@@ -246,7 +474,21 @@ describe("the matcher", () => {
     // birthday), so each pair is compared in that one block and links "exact: e-mail". Added round-robin, the groups' runs
     // (4, 8, then 16 entries; 41 runs of 4 put the later ones off the pages' grid) would span 32-entry pages: a member lost
     // from a run loses links.
-    const given = ["Alice", "Brian", "Carol", "David", "Emily", "Frank", "Grace", "Henry", "Irene", "James", "Karen", "Louis", "Maria"];
+    const given = [
+      "Alice",
+      "Brian",
+      "Carol",
+      "David",
+      "Emily",
+      "Frank",
+      "Grace",
+      "Henry",
+      "Irene",
+      "James",
+      "Karen",
+      "Louis",
+      "Maria",
+    ];
     const matchers = [new People.Matcher({ maxBlock: 16, pageBits: 5 }), new People.Matcher({ maxBlock: 16 })];
     for (const name of given) {
       for (let g = 0; g < 41; g++) {
@@ -255,21 +497,28 @@ describe("the matcher", () => {
       }
     }
     for (const m of matchers) {
-      expect(m.links.length).toBe(41 * (13 * 12) / 2);
+      expect(m.links.length).toBe((41 * (13 * 12)) / 2);
       expect(new Set(m.links.map((l) => l.reason))).toEqual(new Set(["exact: e-mail"]));
-      expect(Array.from({ length: 41 * 13 }, (_x, i) => m.find(i))).toEqual(Array.from({ length: 41 * 13 }, (_x, i) => i % 41));
+      expect(Array.from({ length: 41 * 13 }, (_x, i) => m.find(i))).toEqual(
+        Array.from({ length: 41 * 13 }, (_x, i) => i % 41),
+      );
       expect(m.oversized.size).toBe(0);
     }
   });
 
   it("refuses a block guard a page cannot hold, or that is no whole number", () => {
     expect(() => new People.Matcher({ maxBlock: 16, pageBits: 5 })).not.toThrow();
-    expect(() => new People.Matcher({ maxBlock: 17, pageBits: 5 })).toThrow("the block guard must be a whole number from 1 to 16 (got 17)");
+    expect(() => new People.Matcher({ maxBlock: 17, pageBits: 5 })).toThrow(
+      "the block guard must be a whole number from 1 to 16 (got 17)",
+    );
     expect(() => new People.Matcher({ maxBlock: 524_289 })).toThrow("from 1 to 524,288 (got 524289)");
     expect(() => new People.Matcher({ maxBlock: Number("abc") })).toThrow("(got NaN)");
     expect(() => new People.Matcher({ maxBlock: 0 })).toThrow("(got 0)");
     expect(People.MAX_BLOCK_LIMIT).toBe(524_288);
-    for (const pageBits of [4, 21, 5.5]) expect(() => new People.Matcher({ pageBits })).toThrow(`pageBits must be a whole number from 5 to 20 (got ${pageBits})`);
+    for (const pageBits of [4, 21, 5.5])
+      expect(() => new People.Matcher({ pageBits })).toThrow(
+        `pageBits must be a whole number from 5 to 20 (got ${pageBits})`,
+      );
   });
 
   it("hashes a record's blocking keys in blockKeys' order, and addKeyed with them is add", () => {
@@ -297,7 +546,12 @@ describe("pairwise accuracy", () => {
   it("counts pairs from cluster sizes", () => {
     // truth: {0,1,2} {3,4}; predicted: {0,1} {2,3,4}
     expect(People.pairwiseScores([1, 1, 1, 2, 2], ["x", "x", "y", "y", "y"])).toEqual({
-      truePairs: 4, predictedPairs: 4, correctPairs: 2, precision: 0.5, recall: 0.5, f1: 0.5,
+      truePairs: 4,
+      predictedPairs: 4,
+      correctPairs: 2,
+      precision: 0.5,
+      recall: 0.5,
+      f1: 0.5,
     });
     expect(People.pairwiseScores([1, 2], [1, 2])).toMatchObject({ precision: 1, recall: 1, f1: 1 });
   });
@@ -305,7 +559,10 @@ describe("pairwise accuracy", () => {
   it("the engine finds the synthetic people (2,000) with pairwise F1 above 0.97 and precision above 0.99", () => {
     const recs = [...syntheticPeople({ people: 2000, seed: "unit" })];
     const clustered = People.clusterContacts(recs);
-    const s = People.pairwiseScores(recs.map((r) => r.personId), clustered.rows.map((r) => r.clusterId));
+    const s = People.pairwiseScores(
+      recs.map((r) => r.personId),
+      clustered.rows.map((r) => r.clusterId),
+    );
     expect(recs.length).toBe(3833);
     expect(s.precision).toBeGreaterThan(0.99);
     expect(s.f1).toBeGreaterThan(0.97);
@@ -316,29 +573,34 @@ describe("leadpipe match", () => {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-match-"));
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
   const file = path.join(tmp, "list.csv");
-  writeFileSync(file, [
-    "Ref,Given Name,Surname,E-mail Address,Mobile,Address 1,Town,Postcode,Birthday,Member No",
-    "r1,Robert,Smith,rs@example.com,,12 Elm St,Boston,02116,,M-1",
-    "r2,Bob,Smith,,617-555-0101,12 Elm Street,Boston,2116,,",
-    "r3,Jane,Doe,jane@example.com,,,,,1/2/1980,M-9",
-    "r4,J.,Doe,,,,,,,M-9",
-    "r5,=cmd(),Smith,not-an-email,,,,,,",
-  ].join("\n"));
+  writeFileSync(
+    file,
+    [
+      "Ref,Given Name,Surname,E-mail Address,Mobile,Address 1,Town,Postcode,Birthday,Member No",
+      "r1,Robert,Smith,rs@example.com,,12 Elm St,Boston,02116,,M-1",
+      "r2,Bob,Smith,,617-555-0101,12 Elm Street,Boston,2116,,",
+      "r3,Jane,Doe,jane@example.com,,,,,1/2/1980,M-9",
+      "r4,J.,Doe,,,,,,,M-9",
+      "r5,=cmd(),Smith,not-an-email,,,,,,",
+    ].join("\n"),
+  );
 
   it("maps headers by name, writes id, cluster_id, score, reason per row", async () => {
     const out = new PassThrough();
     let text = "";
     out.on("data", (d: Buffer) => (text += d.toString()));
     const summary = await matchFile(file, out, { identifiers: "Member No" });
-    expect(text).toBe([
-      "id,cluster_id,score,reason",
-      "r1,r1,0.95,strong: first + last + ZIP (nickname)",
-      "r2,r1,0.95,strong: first + last + ZIP (nickname)",
-      "r3,r3,1,exact: identifier member no",
-      "r4,r3,1,exact: identifier member no",
-      "r5,r5,,no match",
-      "",
-    ].join("\n"));
+    expect(text).toBe(
+      [
+        "id,cluster_id,score,reason",
+        "r1,r1,0.95,strong: first + last + ZIP (nickname)",
+        "r2,r1,0.95,strong: first + last + ZIP (nickname)",
+        "r3,r3,1,exact: identifier member no",
+        "r4,r3,1,exact: identifier member no",
+        "r5,r5,,no match",
+        "",
+      ].join("\n"),
+    );
     expect(summary).toMatchObject({ rows: 5, clusters: 3, links: 2, problems: 1, oversizedBlocks: 0 });
   });
 
@@ -349,17 +611,28 @@ describe("leadpipe match", () => {
     const odd = path.join(tmp, "odd.csv");
     writeFileSync(odd, "A,B,C,D\nx1,Ann,Lee,02116\nx2,Ann,Lee,2116\n");
     await matchFile(odd, out, { id: "D", map: "first_name=B,last_name=C,zip=d" });
-    expect(text).toBe("id,cluster_id,score,reason\n02116,02116,0.95,strong: first + last + ZIP\n2116,02116,0.95,strong: first + last + ZIP\n");
-    await expect(matchFile(file, new PassThrough(), { map: "zip=PLZ" })).rejects.toThrow('the mapping names column "PLZ" for zip, but the header has no such column');
+    expect(text).toBe(
+      "id,cluster_id,score,reason\n02116,02116,0.95,strong: first + last + ZIP\n2116,02116,0.95,strong: first + last + ZIP\n",
+    );
+    await expect(matchFile(file, new PassThrough(), { map: "zip=PLZ" })).rejects.toThrow(
+      'the mapping names column "PLZ" for zip, but the header has no such column',
+    );
     await expect(matchFile(file, new PassThrough(), { id: "nope" })).rejects.toThrow("--id nope: no such column");
   });
 
   it("refuses a --max-block that is no whole number, or more than a block run can hold", async () => {
-    const run = (maxBlock: string) => matchCommand().exitOverride().configureOutput({ writeErr: () => {} })
-      .parseAsync(["node", "match", file, "--out", path.join(tmp, "never.csv"), "--max-block", maxBlock]);
-    await expect(run("2OO")).rejects.toThrow(`option '--max-block <n>' argument '2OO' is invalid. expected a whole number from 1 to 524288, got "2OO"`);
+    const run = (maxBlock: string) =>
+      matchCommand()
+        .exitOverride()
+        .configureOutput({ writeErr: () => {} })
+        .parseAsync(["node", "match", file, "--out", path.join(tmp, "never.csv"), "--max-block", maxBlock]);
+    await expect(run("2OO")).rejects.toThrow(
+      `option '--max-block <n>' argument '2OO' is invalid. expected a whole number from 1 to 524288, got "2OO"`,
+    );
     await expect(run("0")).rejects.toThrow("expected a whole number from 1");
-    await expect(run("600000")).rejects.toThrow(`argument '600000' is invalid. expected a whole number from 1 to 524288, got "600000"`);
+    await expect(run("600000")).rejects.toThrow(
+      `argument '600000' is invalid. expected a whole number from 1 to 524288, got "600000"`,
+    );
   });
 
   it("standardizes a long list on a worker thread, with the same output and problems as on one thread", async () => {
@@ -367,10 +640,26 @@ describe("leadpipe match", () => {
     const long = path.join(tmp, "long.csv");
     const fields = People.CONTACT_FIELDS;
     // Every 50th row has a phone with letters and an e-mail without a domain: problems the output must still count.
-    writeFileSync(long, [["Ref", ...fields].join(","), ...recs.map((r, i) => [r.id, ...fields.map((f) => {
-      const v = i % 50 === 0 && f === "phone" ? "CALL-ME" : i % 50 === 0 && f === "email" ? "someone@" : r.input[f] ?? "";
-      return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-    })].join(","))].join("\n"));
+    writeFileSync(
+      long,
+      [
+        ["Ref", ...fields].join(","),
+        ...recs.map((r, i) =>
+          [
+            r.id,
+            ...fields.map((f) => {
+              const v =
+                i % 50 === 0 && f === "phone"
+                  ? "CALL-ME"
+                  : i % 50 === 0 && f === "email"
+                    ? "someone@"
+                    : (r.input[f] ?? "");
+              return /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+            }),
+          ].join(","),
+        ),
+      ].join("\n"),
+    );
     const run = async (workerFrom: number) => {
       const out = new PassThrough();
       let text = "";
@@ -383,32 +672,61 @@ describe("leadpipe match", () => {
     expect({ ...two.summary, seconds: 0 }).toEqual({ ...one.summary, seconds: 0 });
     expect(one.summary.rows).toBe(recs.length);
     // matchFile lets this thread standardize while the worker loads (all of a list this short): every batch on the worker here.
-    const rows = recs.map((r, i) => ({ id: r.id, input: i % 50 === 0 ? { ...r.input, phone: "CALL-ME", email: "someone@" } : r.input }));
+    const rows = recs.map((r, i) => ({
+      id: r.id,
+      input: i % 50 === 0 ? { ...r.input, phone: "CALL-ME", email: "someone@" } : r.input,
+    }));
     const alone = People.clusterContacts(rows);
     const worker = new People.ProfileWorker();
-    const onWorker = await People.clusterContactsOnWorker(rows, { parallel: { callerHelps: false, batch: 500, worker } });
+    const onWorker = await People.clusterContactsOnWorker(rows, {
+      parallel: { callerHelps: false, batch: 500, worker },
+    });
     expect(onWorker).toEqual(alone);
     expect(alone.rows.filter((r) => r.problems.length > 0).length).toBeGreaterThanOrEqual(Math.ceil(recs.length / 50));
     expect(one.summary.problems).toBeGreaterThanOrEqual(2 * Math.ceil(recs.length / 50));
     expect(one.summary.links).toBeGreaterThan(900);
   });
 
-  it.each([0, Infinity])("says after how many rows a file stops being CSV, and that an empty file has no header (worker from %s rows)", async (workerFrom) => {
-    const broken = path.join(tmp, "broken.csv");
-    const good = Array.from({ length: 2500 }, (_x, i) => `r${i},Ann${i},Lee,a${i}@example.com`);
-    writeFileSync(broken, ["Ref,First Name,Last Name,Email", ...good, 'r-bad,"Ann,Lee,x@example.com', "r-after,Bo,Lee,b@example.com"].join("\n"));
-    await expect(matchFile(broken, new PassThrough(), { workerFrom })).rejects.toThrow(new RegExp(`^match: ${broken.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is not readable CSV after 2500 rows: Quote Not Closed`));
-    const empty = path.join(tmp, "empty.csv");
-    writeFileSync(empty, "");
-    await expect(matchFile(empty, new PassThrough(), { workerFrom })).rejects.toThrow(`match: ${empty} is empty (expected a header row)`);
-  });
+  it.each([0, Infinity])(
+    "says after how many rows a file stops being CSV, and that an empty file has no header (worker from %s rows)",
+    async (workerFrom) => {
+      const broken = path.join(tmp, "broken.csv");
+      const good = Array.from({ length: 2500 }, (_x, i) => `r${i},Ann${i},Lee,a${i}@example.com`);
+      writeFileSync(
+        broken,
+        [
+          "Ref,First Name,Last Name,Email",
+          ...good,
+          'r-bad,"Ann,Lee,x@example.com',
+          "r-after,Bo,Lee,b@example.com",
+        ].join("\n"),
+      );
+      await expect(matchFile(broken, new PassThrough(), { workerFrom })).rejects.toThrow(
+        new RegExp(
+          `^match: ${broken.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} is not readable CSV after 2500 rows: Quote Not Closed`,
+        ),
+      );
+      const empty = path.join(tmp, "empty.csv");
+      writeFileSync(empty, "");
+      await expect(matchFile(empty, new PassThrough(), { workerFrom })).rejects.toThrow(
+        `match: ${empty} is empty (expected a header row)`,
+      );
+    },
+  );
 
   it("works from the CLI on a fresh LEADPIPE_HOME", async () => {
     const { execFileSync } = await import("node:child_process");
     const out = path.join(tmp, "clusters.csv");
-    execFileSync(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../../packages/local/src/cli.ts"), "match", file, "--out", out],
-      { env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "fresh-home") }, stdio: "pipe" });
-    expect(readFileSync(out, "utf8").split("\n").slice(0, 3)).toEqual(["id,cluster_id,score,reason", "r1,r1,0.95,strong: first + last + ZIP (nickname)", "r2,r1,0.95,strong: first + last + ZIP (nickname)"]);
+    execFileSync(
+      process.execPath,
+      ["--import", "tsx", path.resolve(__dirname, "../../packages/local/src/cli.ts"), "match", file, "--out", out],
+      { env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "fresh-home") }, stdio: "pipe" },
+    );
+    expect(readFileSync(out, "utf8").split("\n").slice(0, 3)).toEqual([
+      "id,cluster_id,score,reason",
+      "r1,r1,0.95,strong: first + last + ZIP (nickname)",
+      "r2,r1,0.95,strong: first + last + ZIP (nickname)",
+    ]);
   });
 });
 
@@ -417,18 +735,32 @@ describe("standardizing on a worker thread", () => {
   const recs = [...syntheticPeople({ people: 1500, seed: "worker" })];
 
   // callerHelps: false sends every batch to the worker (by default this thread standardizes while the worker loads: all of 1,500 rows).
-  it.each([false, true])("yields, in input order and in batches, the profiles profileOf(standardizeContact) gives on this thread (callerHelps %s)", async (callerHelps) => {
-    const batches: People.MatchProfile[][] = [];
-    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 400, today, callerHelps })) batches.push(batch);
-    expect(batches.map((b) => b.length)).toEqual([...Array(Math.floor(recs.length / 400)).fill(400), recs.length % 400]);
-    expect(batches.flat()).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
-  });
+  it.each([false, true])(
+    "yields, in input order and in batches, the profiles profileOf(standardizeContact) gives on this thread (callerHelps %s)",
+    async (callerHelps) => {
+      const batches: People.MatchProfile[][] = [];
+      for await (const batch of People.standardizedProfiles(
+        recs.map((r) => r.input),
+        { batch: 400, today, callerHelps },
+      ))
+        batches.push(batch);
+      expect(batches.map((b) => b.length)).toEqual([
+        ...Array(Math.floor(recs.length / 400)).fill(400),
+        recs.length % 400,
+      ]);
+      expect(batches.flat()).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
+    },
+  );
 
   it("takes a worker started ahead (and loaded), with the same profiles", async () => {
     const worker = new People.ProfileWorker();
     while (!worker.started) await new Promise((resolve) => setTimeout(resolve, 20));
     const profiles: People.MatchProfile[] = [];
-    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 300, today, worker })) profiles.push(...batch);
+    for await (const batch of People.standardizedProfiles(
+      recs.map((r) => r.input),
+      { batch: 300, today, worker },
+    ))
+      profiles.push(...batch);
     expect(profiles).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
   });
 
@@ -442,14 +774,21 @@ describe("standardizing on a worker thread", () => {
     expect(worker.failure).toBeNull();
     expect(worker.warmed).toBe(1000);
     const profiles: People.MatchProfile[] = [];
-    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 300, today, worker, callerHelps: false })) profiles.push(...batch);
+    for await (const batch of People.standardizedProfiles(
+      recs.map((r) => r.input),
+      { batch: 300, today, worker, callerHelps: false },
+    ))
+      profiles.push(...batch);
     // The sample went through an encoder of its own: the values it met are sent again, and decoded right.
     expect(profiles).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
   });
 
   it("ends the worker when the caller stops early, leaving no failure behind", async () => {
     let seen = 0;
-    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 100, today, callerHelps: false })) {
+    for await (const batch of People.standardizedProfiles(
+      recs.map((r) => r.input),
+      { batch: 100, today, callerHelps: false },
+    )) {
       seen += batch.length;
       if (seen >= 300) break;
     }
@@ -459,12 +798,19 @@ describe("standardizing on a worker thread", () => {
 
   it("gives the same profiles when its tables of shared values start over every few batches", async () => {
     const profiles: People.MatchProfile[] = [];
-    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { batch: 100, today, tableLimit: 150, callerHelps: false })) profiles.push(...batch);
+    for await (const batch of People.standardizedProfiles(
+      recs.map((r) => r.input),
+      { batch: 100, today, tableLimit: 150, callerHelps: false },
+    ))
+      profiles.push(...batch);
     expect(profiles).toEqual(recs.map((r) => People.profileOf(People.standardizeContact(r.input, today))));
   });
 
   it("shares a repeated value or name list between the profiles it yields", async () => {
-    const inputs = [{ first_name: "Bob", last_name: "Smith-Jones", zip: "02116" }, { first_name: "Bob", last_name: "Smith-Jones", zip: "02116" }];
+    const inputs = [
+      { first_name: "Bob", last_name: "Smith-Jones", zip: "02116" },
+      { first_name: "Bob", last_name: "Smith-Jones", zip: "02116" },
+    ];
     const profiles: People.MatchProfile[] = [];
     for await (const batch of People.standardizedProfiles(inputs, { callerHelps: false })) profiles.push(...batch);
     const [a, b] = profiles;
@@ -475,28 +821,40 @@ describe("standardizing on a worker thread", () => {
   });
 
   it("the matcher keeps what it was given: the same clusters and links either way, and each profile as added", async () => {
-    const one = new People.Matcher(), two = new People.Matcher();
+    const one = new People.Matcher(),
+      two = new People.Matcher();
     const profiles = recs.map((r) => People.profileOf(People.standardizeContact(r.input, today)));
     for (const p of profiles) one.add(p);
-    for await (const batch of People.standardizedProfiles(recs.map((r) => r.input), { today, callerHelps: false })) for (const p of batch) two.add(p);
+    for await (const batch of People.standardizedProfiles(
+      recs.map((r) => r.input),
+      { today, callerHelps: false },
+    ))
+      for (const p of batch) two.add(p);
     expect(two.links).toEqual(one.links);
     expect(recs.map((_r, i) => two.find(i))).toEqual(recs.map((_r, i) => one.find(i)));
     expect(one.links.length).toBeGreaterThan(1000);
     expect(profiles.map((_p, i) => one.profile(i))).toEqual(profiles);
   });
 
-  it.each([false, true])("hashes the blocking keys on the worker: addKeyed with them gives add's clusters and links (callerHelps %s)", async (callerHelps) => {
-    const one = new People.Matcher(), two = new People.Matcher();
-    for (const r of recs) one.add(People.profileOf(People.standardizeContact(r.input, today)));
-    for await (const { profiles, keys, keyStarts } of People.standardizedBatches(recs.map((r) => r.input), { batch: 300, today, callerHelps })) {
-      for (let k = 0; k < profiles.length; k++) {
-        const own: number[] = [];
-        People.blockKeyHashes(profiles[k]!, own);
-        expect([...keys.subarray(keyStarts[k]!, keyStarts[k + 1]!)]).toEqual(own);
-        two.addKeyed(profiles[k]!, keys, keyStarts[k]!, keyStarts[k + 1]!);
+  it.each([false, true])(
+    "hashes the blocking keys on the worker: addKeyed with them gives add's clusters and links (callerHelps %s)",
+    async (callerHelps) => {
+      const one = new People.Matcher(),
+        two = new People.Matcher();
+      for (const r of recs) one.add(People.profileOf(People.standardizeContact(r.input, today)));
+      for await (const { profiles, keys, keyStarts } of People.standardizedBatches(
+        recs.map((r) => r.input),
+        { batch: 300, today, callerHelps },
+      )) {
+        for (let k = 0; k < profiles.length; k++) {
+          const own: number[] = [];
+          People.blockKeyHashes(profiles[k]!, own);
+          expect([...keys.subarray(keyStarts[k]!, keyStarts[k + 1]!)]).toEqual(own);
+          two.addKeyed(profiles[k]!, keys, keyStarts[k]!, keyStarts[k + 1]!);
+        }
       }
-    }
-    expect(two.links).toEqual(one.links);
-    expect(recs.map((_r, i) => two.find(i))).toEqual(recs.map((_r, i) => one.find(i)));
-  });
+      expect(two.links).toEqual(one.links);
+      expect(recs.map((_r, i) => two.find(i))).toEqual(recs.map((_r, i) => one.find(i)));
+    },
+  );
 });

@@ -16,9 +16,40 @@ function random(seed: number) {
   };
 }
 
-const record = (input: People.ContactInput) => People.modelRecordOf(People.standardizeContact(input, new Date("2026-12-01T00:00:00Z")));
-const FIRST = ["oliver", "amelia", "jack", "charlotte", "william", "isla", "noah", "mia", "thomas", "grace", "lucas", "zoe", "henry", "ruby", "leo", "ella"];
-const LAST = ["nguyen", "papadopoulos", "kowalski", "okafor", "lindqvist", "moreau", "tanaka", "fitzgerald", "haddad", "ivanova", "brennan", "castillo"];
+const record = (input: People.ContactInput) =>
+  People.modelRecordOf(People.standardizeContact(input, new Date("2026-12-01T00:00:00Z")));
+const FIRST = [
+  "oliver",
+  "amelia",
+  "jack",
+  "charlotte",
+  "william",
+  "isla",
+  "noah",
+  "mia",
+  "thomas",
+  "grace",
+  "lucas",
+  "zoe",
+  "henry",
+  "ruby",
+  "leo",
+  "ella",
+];
+const LAST = [
+  "nguyen",
+  "papadopoulos",
+  "kowalski",
+  "okafor",
+  "lindqvist",
+  "moreau",
+  "tanaka",
+  "fitzgerald",
+  "haddad",
+  "ivanova",
+  "brennan",
+  "castillo",
+];
 const letters = "abcdefghijklmnopqrstuvwxyz";
 
 /** A copy of a name with one letter replaced. */
@@ -40,7 +71,8 @@ function synthetic(people: number, typoRate: number, seed = 7) {
   for (let p = 0; p < people; p++) {
     const last = `${pick(LAST)}${pick(["", "son", "er", "ley", "man"])}`;
     const base: People.ContactInput = {
-      first_name: pick(FIRST), last_name: last,
+      first_name: pick(FIRST),
+      last_name: last,
       dob: `19${String(40 + Math.floor(rnd() * 60))}-0${1 + Math.floor(rnd() * 9)}-1${Math.floor(rnd() * 9)}`,
       zip: String(10000 + Math.floor(rnd() * 300)).padStart(5, "0"),
     };
@@ -77,16 +109,37 @@ describe("the Fellegi–Sunter model", () => {
   it("weighs an exact agreement on a common surname less than on a rare one (term frequency)", () => {
     const rnd = random(11);
     const inputs: People.ContactInput[] = [];
-    for (let i = 0; i < 300; i++) inputs.push({ first_name: FIRST[i % FIRST.length]!, last_name: "smith", dob: `1960-01-${String(1 + (i % 28)).padStart(2, "0")}`, zip: String(20000 + Math.floor(rnd() * 50)) });
-    for (let i = 0; i < 300; i++) inputs.push({ first_name: FIRST[i % FIRST.length]!, last_name: `${LAST[i % LAST.length]}${i}`, dob: "1970-05-05", zip: String(30000 + i) });
+    for (let i = 0; i < 300; i++)
+      inputs.push({
+        first_name: FIRST[i % FIRST.length]!,
+        last_name: "smith",
+        dob: `1960-01-${String(1 + (i % 28)).padStart(2, "0")}`,
+        zip: String(20000 + Math.floor(rnd() * 50)),
+      });
+    for (let i = 0; i < 300; i++)
+      inputs.push({
+        first_name: FIRST[i % FIRST.length]!,
+        last_name: `${LAST[i % LAST.length]}${i}`,
+        dob: "1970-05-05",
+        zip: String(30000 + i),
+      });
     // Surnames are compared by their letters: "okafor3" is "okafor"; "quartermaine" is in no other record.
-    inputs.push({ first_name: "grace", last_name: "quartermaine", dob: "1981-02-03", zip: "40001" }, { first_name: "grace", last_name: "quartermaine", dob: "1981-02-03", zip: "40001" });
-    inputs.push({ first_name: "grace", last_name: "smith", dob: "1981-02-03", zip: "40001" }, { first_name: "grace", last_name: "smith", dob: "1981-02-03", zip: "40001" });
+    inputs.push(
+      { first_name: "grace", last_name: "quartermaine", dob: "1981-02-03", zip: "40001" },
+      { first_name: "grace", last_name: "quartermaine", dob: "1981-02-03", zip: "40001" },
+    );
+    inputs.push(
+      { first_name: "grace", last_name: "smith", dob: "1981-02-03", zip: "40001" },
+      { first_name: "grace", last_name: "smith", dob: "1981-02-03", zip: "40001" },
+    );
     const result = People.linkRecords(inputs.map(record));
     const n = inputs.length;
-    const surnameWeight = (from: number, to: number) => result.explain(from, to).find((c) => c.field === "surname")!.weight;
+    const surnameWeight = (from: number, to: number) =>
+      result.explain(from, to).find((c) => c.field === "surname")!.weight;
     expect(surnameWeight(n - 4, n - 3)).toBeGreaterThan(surnameWeight(n - 2, n - 1) + 4);
-    expect(result.reason(n - 4, n - 3)).toMatch(/^fs [\d.]+ \(vs others\): first name exact \+[\d.]+, surname exact \+[\d.]+, date of birth exact/);
+    expect(result.reason(n - 4, n - 3)).toMatch(
+      /^fs [\d.]+ \(vs others\): first name exact \+[\d.]+, surname exact \+[\d.]+, date of birth exact/,
+    );
   });
 
   it("compares swapped first name and surname both ways", () => {
@@ -103,9 +156,14 @@ describe("the Fellegi–Sunter model", () => {
     const { records } = synthetic(300, 0.1);
     const withId = (input: People.ContactInput, ssn: string) => record({ ...input, ids: { ssn } });
     const base = { first_name: "Marguerite", last_name: "Delacroix", dob: "1955-06-07", zip: "10100" };
-    records.push(withId(base, "4417302"), withId({ ...base, zip: "10177" }, "4417320"), withId({ ...base, first_name: "Margaret", zip: "10199" }, "9051186"));
+    records.push(
+      withId(base, "4417302"),
+      withId({ ...base, zip: "10177" }, "4417320"),
+      withId({ ...base, first_name: "Margaret", zip: "10199" }, "9051186"),
+    );
     // Each synthetic person's two records share an identifier.
-    for (let i = 0; i < records.length - 3; i++) records[i] = { ...records[i]!, ids: [`ssn=${String(1000000 + (i >> 1) * 7919)}`] };
+    for (let i = 0; i < records.length - 3; i++)
+      records[i] = { ...records[i]!, ids: [`ssn=${String(1000000 + (i >> 1) * 7919)}`] };
     const result = People.linkRecords(records);
     const n = records.length;
     const id = (from: number, to: number) => result.explain(from, to).find((c) => c.field === "identifier")!;
@@ -117,13 +175,36 @@ describe("the Fellegi–Sunter model", () => {
   });
 
   it("keeps a value that does not standardize as text: an Australian state and postcode agree", () => {
-    const r = record({ first_name: "Ann", last_name: "Lee", street: "12 wallaby place", city: "delmar", state: "nsw", zip: "2119", dob: "18991301" });
-    expect(r).toMatchObject({ state: "NSW", zip: "02119", city: "DELMAR", house: "12", street: "WALLABY", dob: "18991301" });
+    const r = record({
+      first_name: "Ann",
+      last_name: "Lee",
+      street: "12 wallaby place",
+      city: "delmar",
+      state: "nsw",
+      zip: "2119",
+      dob: "18991301",
+    });
+    expect(r).toMatchObject({
+      state: "NSW",
+      zip: "02119",
+      city: "DELMAR",
+      house: "12",
+      street: "WALLABY",
+      dob: "18991301",
+    });
     // A missing field is neutral: it contributes nothing.
     const { records } = synthetic(200, 0.1);
-    records.push(record({ first_name: "Ann", last_name: "Leeson", dob: "1950-01-01", zip: "10010" }), record({ first_name: "Ann", last_name: "Leeson", zip: "10010" }));
+    records.push(
+      record({ first_name: "Ann", last_name: "Leeson", dob: "1950-01-01", zip: "10010" }),
+      record({ first_name: "Ann", last_name: "Leeson", zip: "10010" }),
+    );
     const result = People.linkRecords(records);
-    expect(result.explain(records.length - 2, records.length - 1).map((c) => c.field)).toEqual(["prior", "first name", "surname", "postcode"]);
+    expect(result.explain(records.length - 2, records.length - 1).map((c) => c.field)).toEqual([
+      "prior",
+      "first name",
+      "surname",
+      "postcode",
+    ]);
   });
 
   it("gives the same links and clusters for any order of the records", () => {
@@ -146,7 +227,15 @@ describe("the Fellegi–Sunter model", () => {
   });
 
   it("proposes columns that name a person identifier as identifiers, unless identifiers are declared", () => {
-    const header = ["rec_id", "given_name", "surname", "Social Security Number", "Member No.", "soc_sec_id", "postcode"];
+    const header = [
+      "rec_id",
+      "given_name",
+      "surname",
+      "Social Security Number",
+      "Member No.",
+      "soc_sec_id",
+      "postcode",
+    ];
     const guessed = People.mapHeaders(header);
     expect([...guessed.ids.values()]).toEqual(["Social Security Number", "Member No.", "soc_sec_id"]);
     expect(guessed.proposed).toEqual(["Social Security Number", "Member No.", "soc_sec_id"]);
@@ -160,7 +249,10 @@ describe("the Fellegi–Sunter model", () => {
     {
       const rows = readFebrl("dataset1.csv");
       const result = People.linkRecords(rows.map((r) => record(r.input)));
-      const s = People.pairwiseScores(rows.map((r) => r.person), result.clusters);
+      const s = People.pairwiseScores(
+        rows.map((r) => r.person),
+        result.clusters,
+      );
       expect(s.f1).toBeGreaterThanOrEqual(0.998);
       expect(s.precision).toBeGreaterThanOrEqual(0.998);
     }
@@ -177,7 +269,12 @@ describe("the Fellegi–Sunter model", () => {
     expect(s.recall).toBeGreaterThan(0.97);
     const order = records.map((_r, i) => i).reverse();
     const after = People.linkRecords(order.map((i) => records[i]!));
-    expect(partition(after.clusters, order)).toEqual(partition(before.clusters, order.map((_x, i) => i)));
+    expect(partition(after.clusters, order)).toEqual(
+      partition(
+        before.clusters,
+        order.map((_x, i) => i),
+      ),
+    );
     // A link's parts add up to its weight, and name the explanation it is weighed against.
     const link = before.links[0]!;
     const parts = before.explain(link.from, link.to);
@@ -190,14 +287,20 @@ describe("the Fellegi–Sunter model", () => {
     out.on("data", (d: Buffer) => (text += d.toString()));
     const summary = await matchFile(path.join(FEBRL_DIR, "dataset1.csv"), out, { model: "fs" });
     expect(summary.proposed).toEqual(["soc_sec_id"]);
-    const lines = text.trim().split("\n").slice(1).map((l) => l.split(","));
+    const lines = text
+      .trim()
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split(","));
     expect(lines).toHaveLength(1000);
     const truth = lines.map(([id]) => Number(/^rec-(\d+)-/.exec(id!)![1]));
-    const s = People.pairwiseScores(truth, lines.map(([, cluster]) => cluster!));
+    const s = People.pairwiseScores(
+      truth,
+      lines.map(([, cluster]) => cluster!),
+    );
     expect(s.f1).toBeGreaterThanOrEqual(0.998);
     const linked = lines.find(([id]) => id === "rec-0-dup-0") ?? lines.find(([, , score]) => score !== "")!;
     expect(Number(linked[2])).toBeGreaterThanOrEqual(0.5);
     expect(text).toMatch(/fs [\d.]+ \(vs others\): first name /);
   });
 });
-

@@ -3,7 +3,18 @@ import { parsePhoneNumberFromString } from "libphonenumber-js";
 import fc from "fast-check";
 import { People } from "../../packages/core/src/index";
 
-const { standardizePhone, standardizeEmail, parseName, standardizeName, parseStreet, standardizeAddress, standardizeDob, standardizeZip, standardizeState, standardizeCity } = People;
+const {
+  standardizePhone,
+  standardizeEmail,
+  parseName,
+  standardizeName,
+  parseStreet,
+  standardizeAddress,
+  standardizeDob,
+  standardizeZip,
+  standardizeState,
+  standardizeCity,
+} = People;
 
 describe("phones", () => {
   it.each([
@@ -20,8 +31,18 @@ describe("phones", () => {
   });
 
   it("keeps the last 7 digits of a 7-digit local number but gives no E.164 without an area code", () => {
-    expect(standardizePhone("555-1234")).toEqual({ raw: "555-1234", e164: null, last7: "5551234", problem: "7-digit local number without an area code" });
-    expect(standardizePhone("555-1234", { areaCode: "617" })).toEqual({ raw: "555-1234", e164: "+16175551234", last7: "5551234", problem: null });
+    expect(standardizePhone("555-1234")).toEqual({
+      raw: "555-1234",
+      e164: null,
+      last7: "5551234",
+      problem: "7-digit local number without an area code",
+    });
+    expect(standardizePhone("555-1234", { areaCode: "617" })).toEqual({
+      raw: "555-1234",
+      e164: "+16175551234",
+      last7: "5551234",
+      problem: null,
+    });
   });
 
   it.each([
@@ -35,19 +56,35 @@ describe("phones", () => {
   });
 
   it("the fast path gives the same E.164 as libphonenumber-js for every 10-digit US number it accepts", () => {
-    fc.assert(fc.property(fc.stringMatching(/^[2-9]\d{2}[2-9]\d{6}$/), fc.constantFrom("(%a) %e-%s", "%a-%e-%s", "%a.%e.%s", "1 %a %e %s", "+1%a%e%s"), (digits, format) => {
-      const raw = format.replace("%a", digits.slice(0, 3)).replace("%e", digits.slice(3, 6)).replace("%s", digits.slice(6));
-      const ours = standardizePhone(raw);
-      const lib = parsePhoneNumberFromString(raw, "US");
-      if (ours.e164 !== null) expect(ours.e164).toBe(lib?.number);
-      if (lib?.isValid()) expect(ours.e164).toBe(lib.number);
-    }), { numRuns: 2000 });
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[2-9]\d{2}[2-9]\d{6}$/),
+        fc.constantFrom("(%a) %e-%s", "%a-%e-%s", "%a.%e.%s", "1 %a %e %s", "+1%a%e%s"),
+        (digits, format) => {
+          const raw = format
+            .replace("%a", digits.slice(0, 3))
+            .replace("%e", digits.slice(3, 6))
+            .replace("%s", digits.slice(6));
+          const ours = standardizePhone(raw);
+          const lib = parsePhoneNumberFromString(raw, "US");
+          if (ours.e164 !== null) expect(ours.e164).toBe(lib?.number);
+          if (lib?.isValid()) expect(ours.e164).toBe(lib.number);
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 
 describe("e-mails", () => {
   it("trims and lower-cases, and keeps a +tag out of the match key", () => {
-    expect(standardizeEmail("  Jane.Doe+News@Example.COM ")).toEqual({ raw: "  Jane.Doe+News@Example.COM ", email: "jane.doe+news@example.com", matchKey: "jane.doe@example.com", domain: "example.com", problem: null });
+    expect(standardizeEmail("  Jane.Doe+News@Example.COM ")).toEqual({
+      raw: "  Jane.Doe+News@Example.COM ",
+      email: "jane.doe+news@example.com",
+      matchKey: "jane.doe@example.com",
+      domain: "example.com",
+      problem: null,
+    });
     expect(standardizeEmail("mailto:bob@mail.example.org").email).toBe("bob@mail.example.org");
   });
   it.each([
@@ -80,7 +117,11 @@ describe("names", () => {
   });
 
   it("reads separate columns, with a suffix left in the surname column", () => {
-    expect(standardizeName({ first: "ROBERT", last: "Smith Jr." })).toMatchObject({ first: "Robert", last: "Smith", suffix: "Jr." });
+    expect(standardizeName({ first: "ROBERT", last: "Smith Jr." })).toMatchObject({
+      first: "Robert",
+      last: "Smith",
+      suffix: "Jr.",
+    });
     expect(standardizeName({ full: "O'Connor, Sean" })).toMatchObject({ first: "Sean", last: "O'Connor" });
   });
 
@@ -117,7 +158,16 @@ describe("addresses (USPS Publication 28)", () => {
 
   it("splits a delivery line into its parts", () => {
     expect(parseStreet("123 N. Main Street, Apt 4B")).toEqual({
-      raw: "123 N. Main Street, Apt 4B", line1: "123 N MAIN ST APT 4B", number: "123", predir: "N", street: "MAIN", suffix: "ST", postdir: null, unitType: "APT", unit: "4B", problems: [],
+      raw: "123 N. Main Street, Apt 4B",
+      line1: "123 N MAIN ST APT 4B",
+      number: "123",
+      predir: "N",
+      street: "MAIN",
+      suffix: "ST",
+      postdir: null,
+      unitType: "APT",
+      unit: "4B",
+      problems: [],
     });
   });
 
@@ -134,27 +184,76 @@ describe("addresses (USPS Publication 28)", () => {
   });
 
   it("joins a unit column to the line and reports what it cannot read", () => {
-    expect(standardizeAddress({ street: "22 Elm St", street2: "Apt 4B", city: "Boston", state: "ma", zip: "2116" })).toMatchObject({
-      line1: "22 ELM ST APT 4B", city: "BOSTON", state: "MA", zip5: "02116", zip4: null, problems: [],
+    expect(
+      standardizeAddress({ street: "22 Elm St", street2: "Apt 4B", city: "Boston", state: "ma", zip: "2116" }),
+    ).toMatchObject({
+      line1: "22 ELM ST APT 4B",
+      city: "BOSTON",
+      state: "MA",
+      zip5: "02116",
+      zip4: null,
+      problems: [],
     });
-    expect(standardizeAddress({ street: "Elm St", state: "XX", zip: "1" }).problems).toEqual(["no house number", 'unknown state "XX"', 'invalid ZIP "1"']);
+    expect(standardizeAddress({ street: "Elm St", state: "XX", zip: "1" }).problems).toEqual([
+      "no house number",
+      'unknown state "XX"',
+      'invalid ZIP "1"',
+    ]);
   });
 
   it("gives every part, in order, of an address with no street line (city, state and ZIP only)", () => {
     const address = standardizeAddress({ city: "st louis", state: "mo", zip: "63101-1234" });
     expect(address).toEqual({
-      raw: "st louis, mo, 63101-1234", line1: null, number: null, predir: null, street: null, suffix: null, postdir: null,
-      unitType: null, unit: null, problems: [], city: "SAINT LOUIS", state: "MO", zip5: "63101", zip4: "1234",
+      raw: "st louis, mo, 63101-1234",
+      line1: null,
+      number: null,
+      predir: null,
+      street: null,
+      suffix: null,
+      postdir: null,
+      unitType: null,
+      unit: null,
+      problems: [],
+      city: "SAINT LOUIS",
+      state: "MO",
+      zip5: "63101",
+      zip4: "1234",
     });
-    expect(Object.keys(address)).toEqual(["raw", "line1", "number", "predir", "street", "suffix", "postdir", "unitType", "unit", "problems", "city", "state", "zip5", "zip4"]);
+    expect(Object.keys(address)).toEqual([
+      "raw",
+      "line1",
+      "number",
+      "predir",
+      "street",
+      "suffix",
+      "postdir",
+      "unitType",
+      "unit",
+      "problems",
+      "city",
+      "state",
+      "zip5",
+      "zip4",
+    ]);
   });
 });
 
 describe("dates of birth", () => {
   const today = new Date("2026-06-01T00:00:00Z");
   it.each([
-    ["1980-01-31"], ["01/31/1980"], ["1/31/80"], ["31/01/1980"], ["31.01.1980"], ["19800131"], ["Jan 31, 1980"], ["January 31st 1980"],
-    ["31 January 1980"], ["31-Jan-80"], ["1980/01/31"], ["1980-01-31T00:00:00Z"], ["29251"],
+    ["1980-01-31"],
+    ["01/31/1980"],
+    ["1/31/80"],
+    ["31/01/1980"],
+    ["31.01.1980"],
+    ["19800131"],
+    ["Jan 31, 1980"],
+    ["January 31st 1980"],
+    ["31 January 1980"],
+    ["31-Jan-80"],
+    ["1980/01/31"],
+    ["1980-01-31T00:00:00Z"],
+    ["29251"],
   ])("%s → 1980-01-31", (raw) => {
     expect(standardizeDob(raw, today)).toEqual({ raw, dob: "1980-01-31", problem: null });
   });
@@ -174,10 +273,34 @@ describe("dates of birth", () => {
 
 describe("a whole contact", () => {
   it("standardizes every field, keeps the raw input and lists what it left out", () => {
-    const raw = { first_name: "bob", last_name: "O'BRIEN", email: "Bob@Example.com", phone: "555-1234", street: "12 St James St Apt 2", city: "st. louis", state: "Missouri", zip: "63101-1234", dob: "2/30/1970" };
+    const raw = {
+      first_name: "bob",
+      last_name: "O'BRIEN",
+      email: "Bob@Example.com",
+      phone: "555-1234",
+      street: "12 St James St Apt 2",
+      city: "st. louis",
+      state: "Missouri",
+      zip: "63101-1234",
+      dob: "2/30/1970",
+    };
     expect(People.standardizeContact(raw, new Date("2026-01-01"))).toEqual({
-      first: "Bob", middle: null, last: "O'Brien", suffix: null, email: "bob@example.com", phone: null, phone7: "5551234", dob: null,
-      line1: "12 SAINT JAMES ST APT 2", houseNumber: "12", streetName: "SAINT JAMES", city: "SAINT LOUIS", state: "MO", zip5: "63101", zip4: "1234", ids: [],
+      first: "Bob",
+      middle: null,
+      last: "O'Brien",
+      suffix: null,
+      email: "bob@example.com",
+      phone: null,
+      phone7: "5551234",
+      dob: null,
+      line1: "12 SAINT JAMES ST APT 2",
+      houseNumber: "12",
+      streetName: "SAINT JAMES",
+      city: "SAINT LOUIS",
+      state: "MO",
+      zip5: "63101",
+      zip4: "1234",
+      ids: [],
       problems: [
         { field: "phone", value: "555-1234", reason: "7-digit local number without an area code" },
         { field: "dob", value: "2/30/1970", reason: 'not a calendar date: "2/30/1970"' },

@@ -6,20 +6,41 @@ import { Cron } from "croner";
 import { describe, expect, it } from "vitest";
 import { Pullers } from "@leadpipe/core";
 
-const sftp = { name: "partner-b", transport: "sftp", host: "sftp.example", username: "u", password: "p",
-  host_key: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU", dir: "/out", pattern: "*.csv" };
+const sftp = {
+  name: "partner-b",
+  transport: "sftp",
+  host: "sftp.example",
+  username: "u",
+  password: "p",
+  host_key: "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU",
+  dir: "/out",
+  pattern: "*.csv",
+};
 
 describe("pullers.json", () => {
   it("parses the issue's field names with their defaults", () => {
     const [s] = Pullers.parsePullers(JSON.stringify([sftp]));
-    expect(s).toMatchObject({ name: "partner-b", transport: "sftp", port: 22, stable_seconds: 30, after: "keep", timezone: "UTC", direction: "pull" });
+    expect(s).toMatchObject({
+      name: "partner-b",
+      transport: "sftp",
+      port: 22,
+      stable_seconds: 30,
+      after: "keep",
+      timezone: "UTC",
+      direction: "pull",
+    });
   });
 
   it("names every problem with its entry and field, and refuses unknown fields", () => {
-    const bad = [{ ...sftp, host_key: "md5:aa", port: 70000 }, { ...sftp, name: "x", colour: "red" }, { ...sftp, name: "partner-b" },
-      { name: "m", transport: "graph", tenant_id: "t", client_id: "c", mailbox: "m@x", timezone: "Mars/Olympus" }];
+    const bad = [
+      { ...sftp, host_key: "md5:aa", port: 70000 },
+      { ...sftp, name: "x", colour: "red" },
+      { ...sftp, name: "partner-b" },
+      { name: "m", transport: "graph", tenant_id: "t", client_id: "c", mailbox: "m@x", timezone: "Mars/Olympus" },
+    ];
     expect(() => Pullers.parsePullers(JSON.stringify(bad))).toThrowError(
-      /partner-b \(entry 0\): port:[\s\S]*partner-b \(entry 0\): host_key: an OpenSSH SHA256 fingerprint[\s\S]*x \(entry 1\): \(entry\): Unrecognized key: "colour"[\s\S]*m \(entry 3\): timezone: an IANA time zone[\s\S]*a graph puller needs client_secret or secret/);
+      /partner-b \(entry 0\): port:[\s\S]*partner-b \(entry 0\): host_key: an OpenSSH SHA256 fingerprint[\s\S]*x \(entry 1\): \(entry\): Unrecognized key: "colour"[\s\S]*m \(entry 3\): timezone: an IANA time zone[\s\S]*a graph puller needs client_secret or secret/,
+    );
     expect(() => Pullers.parsePullers("{")).toThrowError(/pullers.json is not JSON/);
     expect(() => Pullers.parsePullers("{}")).toThrowError(/must be a JSON array/);
   });
@@ -35,23 +56,41 @@ describe("pullers.json", () => {
 
 describe("schedules in a partner's time zone", () => {
   it("runs at 06:15 New York time on weekdays, once, on both sides of daylight saving", () => {
-    const runs = new Cron("15 6 * * 1-5", { timezone: "America/New_York" }).nextRuns(6, new Date("2026-10-29T00:00:00Z"));
+    const runs = new Cron("15 6 * * 1-5", { timezone: "America/New_York" }).nextRuns(
+      6,
+      new Date("2026-10-29T00:00:00Z"),
+    );
     // EDT (UTC-4) until Sunday 1 November 2026, then EST (UTC-5).
-    expect(runs.map((d) => d.toISOString())).toEqual(["2026-10-29T10:15:00.000Z", "2026-10-30T10:15:00.000Z",
-      "2026-11-02T11:15:00.000Z", "2026-11-03T11:15:00.000Z", "2026-11-04T11:15:00.000Z", "2026-11-05T11:15:00.000Z"]);
+    expect(runs.map((d) => d.toISOString())).toEqual([
+      "2026-10-29T10:15:00.000Z",
+      "2026-10-30T10:15:00.000Z",
+      "2026-11-02T11:15:00.000Z",
+      "2026-11-03T11:15:00.000Z",
+      "2026-11-04T11:15:00.000Z",
+      "2026-11-05T11:15:00.000Z",
+    ]);
   });
 
   it("runs a job at 01:30 once on the night the clocks fall back, and on the night they spring forward", () => {
     const back = new Cron("30 1 * * *", { timezone: "America/New_York" }).nextRuns(2, new Date("2026-10-31T12:00:00Z"));
     expect(back.map((d) => d.toISOString())).toEqual(["2026-11-01T05:30:00.000Z", "2026-11-02T06:30:00.000Z"]);
-    const forward = new Cron("30 2 * * *", { timezone: "America/New_York" }).nextRuns(2, new Date("2026-03-07T12:00:00Z"));
+    const forward = new Cron("30 2 * * *", { timezone: "America/New_York" }).nextRuns(
+      2,
+      new Date("2026-03-07T12:00:00Z"),
+    );
     expect(forward).toHaveLength(2);
     expect(new Set(forward.map((d) => d.toISOString().slice(0, 10))).size).toBe(2);
   });
 
   it("tells the local day and time in the puller's zone", () => {
-    expect(Pullers.localClock(new Date("2026-12-07T03:30:00Z"), "America/New_York")).toEqual({ day: "2026-12-06", hhmm: "22:30" });
-    expect(Pullers.localClock(new Date("2026-07-01T23:30:00Z"), "Europe/London")).toEqual({ day: "2026-07-02", hhmm: "00:30" });
+    expect(Pullers.localClock(new Date("2026-12-07T03:30:00Z"), "America/New_York")).toEqual({
+      day: "2026-12-06",
+      hhmm: "22:30",
+    });
+    expect(Pullers.localClock(new Date("2026-07-01T23:30:00Z"), "Europe/London")).toEqual({
+      day: "2026-07-02",
+      hhmm: "00:30",
+    });
   });
 });
 
@@ -67,18 +106,34 @@ describe("landing", () => {
   });
 
   it("keys a landing inbox/<source>/YYYY/MM/DD/<name>", () => {
-    expect(Pullers.landingKey("partner-b-mortgages", "x.csv", new Date("2026-12-07T23:59:59Z"))).toBe("inbox/partner-b-mortgages/2026/12/07/x.csv");
+    expect(Pullers.landingKey("partner-b-mortgages", "x.csv", new Date("2026-12-07T23:59:59Z"))).toBe(
+      "inbox/partner-b-mortgages/2026/12/07/x.csv",
+    );
   });
 
   it("hashes what streams through and refuses a stream shorter or longer than listed", async () => {
     const data = Buffer.from("x".repeat(100_000));
     const ok = Pullers.hashingCounter(data.length);
-    await pipeline(Readable.from([data.subarray(0, 40_000), data.subarray(40_000)]), ok, new Writable({ write: (_c, _e, cb) => cb() }));
+    await pipeline(
+      Readable.from([data.subarray(0, 40_000), data.subarray(40_000)]),
+      ok,
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
     expect(ok.sha256()).toBe(createHash("sha256").update(data).digest("hex"));
     expect(ok.bytes()).toBe(100_000);
-    await expect(pipeline(Readable.from([data.subarray(0, 10)]), Pullers.hashingCounter(11), new Writable({ write: (_c, _e, cb) => cb() })))
-      .rejects.toThrowError("10 bytes arrived where 11 were listed");
-    await expect(pipeline(Readable.from([data.subarray(0, 12)]), Pullers.hashingCounter(11), new Writable({ write: (_c, _e, cb) => cb() })))
-      .rejects.toThrowError("more than the 11 bytes listed arrived");
+    await expect(
+      pipeline(
+        Readable.from([data.subarray(0, 10)]),
+        Pullers.hashingCounter(11),
+        new Writable({ write: (_c, _e, cb) => cb() }),
+      ),
+    ).rejects.toThrowError("10 bytes arrived where 11 were listed");
+    await expect(
+      pipeline(
+        Readable.from([data.subarray(0, 12)]),
+        Pullers.hashingCounter(11),
+        new Writable({ write: (_c, _e, cb) => cb() }),
+      ),
+    ).rejects.toThrowError("more than the 11 bytes listed arrived");
   });
 });

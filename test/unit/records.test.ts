@@ -17,7 +17,9 @@ function viaSplitter(buf: Buffer): Record<string, string>[] {
 describe("record splitter against csv-spectrum", () => {
   it.each(cases)("%s: every record found whole, fields as expected", (name) => {
     const csv = readFileSync(path.join(spectrum, "csvs", `${name}.csv`));
-    let expected = JSON.parse(readFileSync(path.join(spectrum, "json", `${name}.json`), "utf8")) as Record<string, string>[] | Record<string, string>;
+    let expected = JSON.parse(readFileSync(path.join(spectrum, "json", `${name}.json`), "utf8")) as
+      | Record<string, string>[]
+      | Record<string, string>;
     if (name === "location_coordinates") {
       // Known defect of the suite (fixtures/csv-spectrum/SOURCES.md): its JSON is one object, not an
       // array, and expects a phone that is not in the CSV. The bare quote in "37.8"N" is the real test.
@@ -42,12 +44,19 @@ describe("record splitter on messy partner files", () => {
   it("reports the line each record starts on, skipping blank lines and counting embedded newlines", () => {
     const text = 'id,note\r\n1,"two\nlines"\n\n   \n2,plain\n3,"x"\n';
     expect(splitRecords(Buffer.from(text)).map((r) => [r.line, r.record.toString()])).toEqual([
-      [1, "id,note"], [2, '1,"two\nlines"'], [6, "2,plain"], [7, '3,"x"'],
+      [1, "id,note"],
+      [2, '1,"two\nlines"'],
+      [6, "2,plain"],
+      [7, '3,"x"'],
     ]);
   });
 
   it("treats a quote inside an unquoted field as a literal character", () => {
-    expect(splitRecords(Buffer.from('a,b\n1,5" pipe\n2,ok\n')).map((r) => r.record.toString())).toEqual(["a,b", '1,5" pipe', "2,ok"]);
+    expect(splitRecords(Buffer.from('a,b\n1,5" pipe\n2,ok\n')).map((r) => r.record.toString())).toEqual([
+      "a,b",
+      '1,5" pipe',
+      "2,ok",
+    ]);
   });
 
   it("cuts a quoted field that never closes at the end of its first line, so the next rows survive", () => {
@@ -64,21 +73,43 @@ describe("record splitter on messy partner files", () => {
   });
 
   it("ends a record at LF, CRLF or a lone CR, in any mixture, and numbers lines the same way", () => {
-    const expected = [[1, "id,note"], [2, "1,a"], [3, "2,b"], [4, "3,c"]];
-    for (const text of ["id,note\r1,a\r2,b\r3,c\r", "id,note\r1,a\r2,b\r3,c", "id,note\r\n1,a\n2,b\r3,c\r\n", "id,note\n1,a\r\n2,b\n3,c"]) {
-      expect(splitRecords(Buffer.from(text)).map((r) => [r.line, r.record.toString()]), JSON.stringify(text)).toEqual(expected);
+    const expected = [
+      [1, "id,note"],
+      [2, "1,a"],
+      [3, "2,b"],
+      [4, "3,c"],
+    ];
+    for (const text of [
+      "id,note\r1,a\r2,b\r3,c\r",
+      "id,note\r1,a\r2,b\r3,c",
+      "id,note\r\n1,a\n2,b\r3,c\r\n",
+      "id,note\n1,a\r\n2,b\n3,c",
+    ]) {
+      expect(
+        splitRecords(Buffer.from(text)).map((r) => [r.line, r.record.toString()]),
+        JSON.stringify(text),
+      ).toEqual(expected);
     }
     // A blank line of each kind is a line; a quoted field keeps its line breaks, each one a line.
     const mixed = 'id,note\r\r1,"x\ry\r\nz"\n\r\n2,"q"\r3,b';
     expect(splitRecords(Buffer.from(mixed)).map((r) => [r.line, r.record.toString()])).toEqual([
-      [1, "id,note"], [3, '1,"x\ry\r\nz"'], [7, '2,"q"'], [8, "3,b"],
+      [1, "id,note"],
+      [3, '1,"x\ry\r\nz"'],
+      [7, '2,"q"'],
+      [8, "3,b"],
     ]);
   });
 
   it("waits for the byte after a CR that ends a piece (it may be a CRLF), whatever the pieces", () => {
     const text = Buffer.from('h\r\n1\r2\r\n"a\r\nb"\r\r\n4');
     const whole = splitRecords(text).map((r) => [r.line, r.record.toString()]);
-    expect(whole).toEqual([[1, "h"], [2, "1"], [3, "2"], [4, '"a\r\nb"'], [7, "4"]]);
+    expect(whole).toEqual([
+      [1, "h"],
+      [2, "1"],
+      [3, "2"],
+      [4, '"a\r\nb"'],
+      [7, "4"],
+    ]);
     for (let cut = 1; cut < text.length; cut++) {
       const s = new RecordSplitter();
       const got: [number, string][] = [];

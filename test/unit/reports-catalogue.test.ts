@@ -19,7 +19,9 @@ describe("the report catalogue", () => {
   });
 
   it("every relation it names is defined in sql/ (a view or a materialized view of that name)", () => {
-    const sql = ["migrations", "views"].flatMap((d) => readdirSync(`sql/${d}`).map((f) => readFileSync(`sql/${d}/${f}`, "utf8"))).join("\n");
+    const sql = ["migrations", "views"]
+      .flatMap((d) => readdirSync(`sql/${d}`).map((f) => readFileSync(`sql/${d}/${f}`, "utf8")))
+      .join("\n");
     for (const r of Reports.reports) {
       const kind = r.refresh.kind === "rollup" ? "VIEW" : "MATERIALIZED VIEW";
       expect(sql, r.relation).toMatch(new RegExp(`CREATE (OR REPLACE )?${kind} ${r.relation} AS`));
@@ -32,17 +34,38 @@ describe("the report catalogue", () => {
     expect(Reports.parseFilter("campaign=A=B")).toEqual({ column: "campaign", value: "A=B" });
     expect(() => Reports.parseFilter("=B")).toThrow(/--where takes column=value/);
     const funnel = Reports.get("funnel");
-    expect(Reports.query(funnel, [{ column: "partner", value: "B'; DROP TABLE x; --" }, { column: "mail_date", value: null }], 10)).toEqual({
-      sql: 'SELECT "partner", "mail_date", "mortgages", "pieces", "delivered", "calls", "interested", "leads", "handed_off" FROM "report_funnel"' +
+    expect(
+      Reports.query(
+        funnel,
+        [
+          { column: "partner", value: "B'; DROP TABLE x; --" },
+          { column: "mail_date", value: null },
+        ],
+        10,
+      ),
+    ).toEqual({
+      sql:
+        'SELECT "partner", "mail_date", "mortgages", "pieces", "delivered", "calls", "interested", "leads", "handed_off" FROM "report_funnel"' +
         ' WHERE "partner"::text = $1 AND "mail_date" IS NULL ORDER BY "partner", "mail_date" LIMIT $2',
       params: ["B'; DROP TABLE x; --", 10],
     });
-    expect(() => Reports.query(funnel, [{ column: "1=1 OR partner", value: "x" }])).toThrow(/has no column "1=1 OR partner"/);
+    expect(() => Reports.query(funnel, [{ column: "1=1 OR partner", value: "x" }])).toThrow(
+      /has no column "1=1 OR partner"/,
+    );
   });
 
   it("the views an import makes stale follow its kind; every import makes the import reports stale", () => {
-    expect(Reports.viewsStaleAfter("call_responses").sort()).toEqual(
-      ["report_call_matching", "report_imports_by_day", "report_imports_health", "report_lead_aging", "report_rejects"]);
-    expect(Reports.viewsStaleAfter("suppressions").sort()).toEqual(["report_imports_by_day", "report_imports_health", "report_rejects"]);
+    expect(Reports.viewsStaleAfter("call_responses").sort()).toEqual([
+      "report_call_matching",
+      "report_imports_by_day",
+      "report_imports_health",
+      "report_lead_aging",
+      "report_rejects",
+    ]);
+    expect(Reports.viewsStaleAfter("suppressions").sort()).toEqual([
+      "report_imports_by_day",
+      "report_imports_health",
+      "report_rejects",
+    ]);
   });
 });

@@ -2,7 +2,13 @@ import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // The local S3 endpoint as the platform runs it (its own process), on a folder of its own.
@@ -12,16 +18,23 @@ let dir: string;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), "leadpipe-s3-names-"));
-  child = fork(path.resolve(__dirname, "../../packages/local/src/s3-endpoint.js"),
-    [JSON.stringify({ port: 0, directory: path.join(dir, "s3"), bucket: "landing" })], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  child = fork(
+    path.resolve(__dirname, "../../packages/local/src/s3-endpoint.js"),
+    [JSON.stringify({ port: 0, directory: path.join(dir, "s3"), bucket: "landing" })],
+    { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     child.once("exit", (code) => reject(new Error(`the local S3 endpoint exited (code ${code}) before it listened`)));
     child.on("message", (m: { port?: number }) => m.port && resolve(m.port));
   });
   s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`, region: "us-east-1", forcePathStyle: true, maxAttempts: 1,
+    endpoint: `http://127.0.0.1:${port}`,
+    region: "us-east-1",
+    forcePathStyle: true,
+    maxAttempts: 1,
     credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" },
-    requestChecksumCalculation: "WHEN_REQUIRED", responseChecksumValidation: "WHEN_REQUIRED",
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
   });
 }, 30_000);
 
@@ -44,7 +57,9 @@ function keyOf(bytes: number): string {
 }
 
 async function roundTrip(key: string): Promise<string> {
-  await s3.send(new PutObjectCommand({ Bucket: "landing", Key: key, Body: `body of a ${Buffer.byteLength(key)}-byte key` }));
+  await s3.send(
+    new PutObjectCommand({ Bucket: "landing", Key: key, Body: `body of a ${Buffer.byteLength(key)}-byte key` }),
+  );
   return (await s3.send(new GetObjectCommand({ Bucket: "landing", Key: key }))).Body!.transformToString();
 }
 
@@ -66,7 +81,9 @@ describe("the local S3 endpoint stores every key S3 accepts", () => {
     expect(keys).toContain(keyOf(1024));
     expect(keys).toContain(`inbox/partner-b-mortgages/${"n".repeat(250)}.csv`);
     await s3.send(new DeleteObjectCommand({ Bucket: "landing", Key: keyOf(1024) }));
-    const after = await s3.send(new ListObjectsV2Command({ Bucket: "landing", Prefix: "inbox/partner-b-mortgages/2026/" }));
+    const after = await s3.send(
+      new ListObjectsV2Command({ Bucket: "landing", Prefix: "inbox/partner-b-mortgages/2026/" }),
+    );
     expect(after.Contents ?? []).toEqual([]);
   });
 });

@@ -12,7 +12,10 @@ describe("local schedules from EventBridge expressions", () => {
   });
 
   it("fire the lead hand-off when EventBridge would", () => {
-    const job = new Cron(fromEventBridge(stageConfig("local").schedules.leadHandoff), { timezone: "UTC", paused: true });
+    const job = new Cron(fromEventBridge(stageConfig("local").schedules.leadHandoff), {
+      timezone: "UTC",
+      paused: true,
+    });
     expect(job.nextRun(new Date("2026-11-20T21:59:00Z"))?.toISOString()).toBe("2026-11-20T22:00:00.000Z");
     expect(job.nextRun(new Date("2026-11-20T22:00:00Z"))?.toISOString()).toBe("2026-11-21T22:00:00.000Z");
     job.stop();

@@ -10,12 +10,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 /** A handler module that takes `ms` to load and notes each load in `log`. */
 function slowModule(name: string, ms: number, log: string): string {
   const file = path.join(dir, `${name}.mjs`);
-  writeFileSync(file, `import { appendFileSync } from "node:fs";
+  writeFileSync(
+    file,
+    `import { appendFileSync } from "node:fs";
 const until = Date.now() + ${ms};
 while (Date.now() < until) {}
 appendFileSync(${JSON.stringify(log)}, "loaded\\n");
 export async function handler(event) { return { echoed: event }; }
-`);
+`,
+  );
   return file;
 }
 
@@ -29,7 +32,10 @@ describe("WorkerPool", () => {
       expect(readFileSync(log, "utf8")).toBe("");
       await pool.ready();
       expect(readFileSync(log, "utf8")).toBe("loaded\nloaded\n");
-      await expect(Promise.all([pool.run(module, 1), pool.run(module, 2)])).resolves.toEqual([{ echoed: 1 }, { echoed: 2 }]);
+      await expect(Promise.all([pool.run(module, 1), pool.run(module, 2)])).resolves.toEqual([
+        { echoed: 1 },
+        { echoed: 2 },
+      ]);
       expect(readFileSync(log, "utf8")).toBe("loaded\nloaded\n");
       await expect(pool.ready()).resolves.toBeUndefined();
     } finally {

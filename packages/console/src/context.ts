@@ -19,7 +19,12 @@ export interface RequestContext {
   body: Body;
   /** A full page, or the bare fragment when htmx asked for one. */
   render(title: string, body: import("./html").Html, status?: number): Response;
-  audit(action: string, target: string | null, outcome?: "ok" | "refused" | "error", detail?: Record<string, unknown>): Promise<void>;
+  audit(
+    action: string,
+    target: string | null,
+    outcome?: "ok" | "refused" | "error",
+    detail?: Record<string, unknown>,
+  ): Promise<void>;
 }
 
 export const field = (body: Body, name: string): string | undefined => {

@@ -3,24 +3,45 @@ import Cursor from "pg-cursor";
 import type { Pool } from "@leadpipe/core";
 import { csvLine, type CsvValue } from "@leadpipe/core/csv/write";
 
-const cell = (v: unknown): CsvValue => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null
-  : typeof v === "object" ? JSON.stringify(v) : (v as CsvValue));
+const cell = (v: unknown): CsvValue =>
+  v instanceof Date
+    ? v.toISOString()
+    : v === null || v === undefined
+      ? null
+      : typeof v === "object"
+        ? JSON.stringify(v)
+        : (v as CsvValue);
 
-export type RowSource = (onFields: (f: string[]) => void | Promise<void>, onRow: (r: Record<string, unknown>) => void | Promise<void>) =>
-  Promise<{ more: boolean; rows: number }>;
+export type RowSource = (
+  onFields: (f: string[]) => void | Promise<void>,
+  onRow: (r: Record<string, unknown>) => void | Promise<void>,
+) => Promise<{ more: boolean; rows: number }>;
 
 /**
  * A CSV download streamed as rows arrive (backpressure: a slow client slows the fetching). When the row
  * limit cut the answer short, the last line says so, so a truncated file never passes for a whole one.
  */
-export function csvResponse(fileName: string, limit: number, source: RowSource, onDone?: (r: { rows: number; more: boolean; error?: Error }) => void): Response {
+export function csvResponse(
+  fileName: string,
+  limit: number,
+  source: RowSource,
+  onDone?: (r: { rows: number; more: boolean; error?: Error }) => void,
+): Response {
   const out = new PassThrough();
   let fields: string[] = [];
-  const write = (s: string) => (out.write(s) ? undefined : new Promise<void>((resolve) => out.once("drain", () => resolve())));
+  const write = (s: string) =>
+    out.write(s) ? undefined : new Promise<void>((resolve) => out.once("drain", () => resolve()));
   void (async () => {
     try {
-      const r = await source((f) => { fields = f; return write(csvLine(f)); }, (row) => write(csvLine(fields.map((f) => cell(row[f])))));
-      if (r.more) await write(`# more rows exist: this export stops at its limit of ${limit.toLocaleString("en-US")} rows\n`);
+      const r = await source(
+        (f) => {
+          fields = f;
+          return write(csvLine(f));
+        },
+        (row) => write(csvLine(fields.map((f) => cell(row[f])))),
+      );
+      if (r.more)
+        await write(`# more rows exist: this export stops at its limit of ${limit.toLocaleString("en-US")} rows\n`);
       onDone?.(r);
       out.end();
     } catch (err) {
@@ -51,10 +72,16 @@ export function cursorSource(pool: Pool, sql: string, params: unknown[], limit: 
         const got = await cursor.read(1000);
         if (!started) {
           started = true;
-          await onFields((cursor as unknown as { _result?: { fields?: { name: string }[] } })._result?.fields?.map((f) => f.name) ?? []);
+          await onFields(
+            (cursor as unknown as { _result?: { fields?: { name: string }[] } })._result?.fields?.map((f) => f.name) ??
+              [],
+          );
         }
         for (const r of got) {
-          if (rows >= limit) { await cursor.close(); return { more: true, rows }; }
+          if (rows >= limit) {
+            await cursor.close();
+            return { more: true, rows };
+          }
           await onRow(r);
           rows++;
         }

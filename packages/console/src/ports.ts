@@ -16,7 +16,12 @@ export interface ConsoleDeps {
   /** Puts a local file into the landing bucket's inbox (as `leadpipe ingest` does); the import starts from its event. */
   upload(file: string, uploadedBy: string): Promise<{ key: string }>;
   /** Replays an import (functions/replay), optionally with a corrected file already in the bucket. */
-  replay(req: { importId: string; mode: Import.ReplayMode; requestedBy: string; fixedFile?: string }): Promise<Import.ReplayResult>;
+  replay(req: {
+    importId: string;
+    mode: Import.ReplayMode;
+    requestedBy: string;
+    fixedFile?: string;
+  }): Promise<Import.ReplayResult>;
   /** Runs the daily lead hand-off now (the schedule's function); absent where it cannot run on demand. */
   handoff?(): Promise<unknown>;
   /** The alerts sent, newest first. */

@@ -57,4 +57,10 @@ export const routes: readonly Route[] = [
 ];
 
 /** Served without a login: the login page, its form, and the two static assets. */
-export const PUBLIC_PATHS = ["GET /login", "POST /login", "GET /favicon.ico", "GET /assets/console.css", "GET /assets/htmx-2.0.11.min.js"] as const;
+export const PUBLIC_PATHS = [
+  "GET /login",
+  "POST /login",
+  "GET /favicon.ico",
+  "GET /assets/console.css",
+  "GET /assets/htmx-2.0.11.min.js",
+] as const;

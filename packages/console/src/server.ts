@@ -8,7 +8,16 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
 import { AdhocSql, createPool, type Pool } from "@leadpipe/core";
 import { resolveOptions, type ConsoleDeps, type ConsoleOptions, type ResolvedOptions } from "./ports";
-import { CSRF_FIELD, CSRF_HEADER, LOGIN_CSRF_COOKIE, SESSION_COOKIE, csrfToken, safeEqual, signSession, verifySession } from "./auth/cookies";
+import {
+  CSRF_FIELD,
+  CSRF_HEADER,
+  LOGIN_CSRF_COOKIE,
+  SESSION_COOKIE,
+  csrfToken,
+  safeEqual,
+  signSession,
+  verifySession,
+} from "./auth/cookies";
 import { audit, checkLogin, createSession, endSession, sessionUser, signingKey, type User } from "./auth/store";
 import { errorPage, loginPage, page } from "./layout";
 import { BadRequest, NotFound, type Body, type RequestContext } from "./context";
@@ -16,13 +25,18 @@ import { routes } from "./routes";
 import type { Html } from "./html";
 
 /** Next to the package's source; in a Lambda bundle, where its stack copies them (CONSOLE_ASSETS_DIR). */
-const assetsDir = process.env.CONSOLE_ASSETS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../assets");
-const ASSET_TYPES: Record<string, string> = { ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
+const assetsDir =
+  process.env.CONSOLE_ASSETS_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../assets");
+const ASSET_TYPES: Record<string, string> = {
+  ".js": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+};
 /** The assets, read once: the names are fixed, nothing a request says reaches the file system. */
 const assets = new Map(["htmx-2.0.11.min.js", "console.css"].map((f) => [f, readFileSync(path.join(assetsDir, f))]));
 
 const SECURITY_HEADERS: Record<string, string> = {
-  "content-security-policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+  "content-security-policy":
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
   "x-frame-options": "DENY",
@@ -30,7 +44,9 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 /** The client's address: the socket's (Node), or the function URL's source IP (Lambda); never a header the client sets. */
 function clientIp(c: Context): string {
-  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } }; requestContext?: { http?: { sourceIp?: string } } } | undefined;
+  const env = c.env as
+    | { incoming?: { socket?: { remoteAddress?: string } }; requestContext?: { http?: { sourceIp?: string } } }
+    | undefined;
   return env?.incoming?.socket?.remoteAddress ?? env?.requestContext?.http?.sourceIp ?? "unknown";
 }
 
@@ -66,7 +82,11 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
   const readOnly = readOnlyRunner(readonlyPool, options.sqlTimeoutMs);
   app.close = () => readonlyPool.end();
   let key: Promise<Buffer> | undefined;
-  const hmacKey = () => (key ??= signingKey(deps.pool).catch((e: Error) => { key = undefined; throw e; }));
+  const hmacKey = () =>
+    (key ??= signingKey(deps.pool).catch((e: Error) => {
+      key = undefined;
+      throw e;
+    }));
   const cookieBase = { httpOnly: true, sameSite: "Strict" as const, path: "/", secure: options.secureCookies };
 
   app.use("*", async (c, next) => {
@@ -97,12 +117,22 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
   app.post("/login", async (c) => {
     const body = (await c.req.parseBody()) as Body;
     const ip = clientIp(c);
-    if (!safeEqual(str(body[CSRF_FIELD]), getCookie(c, LOGIN_CSRF_COOKIE))) return loginForm(c, "The form expired: please log in again.", 403);
+    if (!safeEqual(str(body[CSRF_FIELD]), getCookie(c, LOGIN_CSRF_COOKIE)))
+      return loginForm(c, "The form expired: please log in again.", 403);
     const username = str(body.username) ?? "";
     const password = str(body.password) ?? "";
-    const result = await checkLogin(deps.pool, username, password, ip, { maxFailures: options.maxFailures, windowMs: options.failureWindowMs });
+    const result = await checkLogin(deps.pool, username, password, ip, {
+      maxFailures: options.maxFailures,
+      windowMs: options.failureWindowMs,
+    });
     if (!result.ok) {
-      await audit(deps.pool, { username: username.slice(0, 64) || "?", action: "login", outcome: "refused", detail: { reason: result.reason }, ip });
+      await audit(deps.pool, {
+        username: username.slice(0, 64) || "?",
+        action: "login",
+        outcome: "refused",
+        detail: { reason: result.reason },
+        ip,
+      });
       if (result.reason === "rate-limited") {
         c.header("retry-after", String(result.retryAfterS ?? 60));
         return loginForm(c, `Too many failed logins: try again in ${result.retryAfterS ?? 60} s.`, 429);
@@ -110,9 +140,18 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
       return loginForm(c, "Wrong user name or password.", 401);
     }
     const session = await createSession(deps.pool, result.user, ip, options.sessionTtlMs);
-    setCookie(c, SESSION_COOKIE, signSession(await hmacKey(), session.id, session.expiresAt), { ...cookieBase, expires: session.expiresAt });
+    setCookie(c, SESSION_COOKIE, signSession(await hmacKey(), session.id, session.expiresAt), {
+      ...cookieBase,
+      expires: session.expiresAt,
+    });
     deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
-    await audit(deps.pool, { username: result.user.username, role: result.user.role, action: "login", outcome: "ok", ip });
+    await audit(deps.pool, {
+      username: result.user.username,
+      role: result.user.role,
+      action: "login",
+      outcome: "ok",
+      ip,
+    });
     return c.redirect(safeNext(str(body.next)), 303);
   });
 
@@ -125,16 +164,24 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
     return user ? { user, sessionId, csrf: csrfToken(k, sessionId) } : undefined;
   };
 
-  const csrfOk = (body: Body, c: Context, expected: string) => safeEqual(str(body[CSRF_FIELD]) ?? c.req.header(CSRF_HEADER), expected);
+  const csrfOk = (body: Body, c: Context, expected: string) =>
+    safeEqual(str(body[CSRF_FIELD]) ?? c.req.header(CSRF_HEADER), expected);
 
   app.post("/logout", async (c) => {
     const who = await authenticate(c);
     if (!who) return c.redirect("/login", 303);
     const body = (await c.req.parseBody()) as Body;
-    if (!csrfOk(body, c, who.csrf)) return c.html(errorPage(undefined, 403, "The form's CSRF token is missing or wrong."), 403);
+    if (!csrfOk(body, c, who.csrf))
+      return c.html(errorPage(undefined, 403, "The form's CSRF token is missing or wrong."), 403);
     await endSession(deps.pool, who.sessionId);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
-    await audit(deps.pool, { username: who.user.username, role: who.user.role, action: "logout", outcome: "ok", ip: clientIp(c) });
+    await audit(deps.pool, {
+      username: who.user.username,
+      role: who.user.role,
+      action: "logout",
+      outcome: "ok",
+      ip: clientIp(c),
+    });
     return c.redirect("/login", 303);
   });
 
@@ -147,12 +194,25 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
         return c.html(errorPage(undefined, 401, "Log in first."), 401);
       }
       const pageCtx = { user: who.user, csrf: who.csrf, path: c.req.path };
-      const doAudit = (action: string, target: string | null, outcome: "ok" | "refused" | "error" = "ok", detail: Record<string, unknown> = {}) =>
-        audit(deps.pool, { username: who.user.username, role: who.user.role, action, target, outcome, detail, ip });
+      const doAudit = (
+        action: string,
+        target: string | null,
+        outcome: "ok" | "refused" | "error" = "ok",
+        detail: Record<string, unknown> = {},
+      ) => audit(deps.pool, { username: who.user.username, role: who.user.role, action, target, outcome, detail, ip });
       if (!route.roles.includes(who.user.role)) {
-        await doAudit(`${route.method} ${route.path}`, c.req.path, "refused", { reason: `role ${who.user.role} may not` });
-        return c.html(errorPage(pageCtx, 403, `Your role (${who.user.role}) may not use ${route.method} ${c.req.path}: ` +
-          `it is for ${route.roles.join(", ")}.`), 403);
+        await doAudit(`${route.method} ${route.path}`, c.req.path, "refused", {
+          reason: `role ${who.user.role} may not`,
+        });
+        return c.html(
+          errorPage(
+            pageCtx,
+            403,
+            `Your role (${who.user.role}) may not use ${route.method} ${c.req.path}: ` +
+              `it is for ${route.roles.join(", ")}.`,
+          ),
+          403,
+        );
       }
       let body: Body = {};
       if (route.method === "POST") {
@@ -161,17 +221,31 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
           return c.html(errorPage(pageCtx, 415, "Send a form."), 415);
         }
         const length = Number(c.req.header("content-length") ?? 0);
-        if (length > options.maxUploadBytes) return c.html(errorPage(pageCtx, 413, `At most ${options.maxUploadBytes} bytes.`), 413);
+        if (length > options.maxUploadBytes)
+          return c.html(errorPage(pageCtx, 413, `At most ${options.maxUploadBytes} bytes.`), 413);
         body = (await c.req.parseBody({ all: true })) as Body;
         if (!csrfOk(body, c, who.csrf)) {
           await doAudit(`${route.method} ${route.path}`, c.req.path, "refused", { reason: "csrf" });
-          return c.html(errorPage(pageCtx, 403, "The form's CSRF token is missing or wrong: reload the page and try again."), 403);
+          return c.html(
+            errorPage(pageCtx, 403, "The form's CSRF token is missing or wrong: reload the page and try again."),
+            403,
+          );
         }
       }
       const ctx: RequestContext = {
-        c, deps, options, user: who.user, ip, page: pageCtx, body, readOnly,
+        c,
+        deps,
+        options,
+        user: who.user,
+        ip,
+        page: pageCtx,
+        body,
+        readOnly,
         render: (title: string, content: Html, status = 200) =>
-          c.html(c.req.header("hx-request") && c.req.header("hx-target") ? content.text : page(pageCtx, title, content), status as 200),
+          c.html(
+            c.req.header("hx-request") && c.req.header("hx-target") ? content.text : page(pageCtx, title, content),
+            status as 200,
+          ),
         audit: doAudit,
       };
       try {
@@ -183,7 +257,9 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
           return c.html(errorPage(pageCtx, 400, err.message), 400);
         }
         deps.log.error("console request failed", { path: c.req.path, error: (err as Error).message });
-        await doAudit(`${route.method} ${route.path}`, c.req.path, "error", { error: (err as Error).message }).catch(() => undefined);
+        await doAudit(`${route.method} ${route.path}`, c.req.path, "error", { error: (err as Error).message }).catch(
+          () => undefined,
+        );
         return c.html(errorPage(pageCtx, 500, `Something failed: ${(err as Error).message}`), 500);
       }
     });
@@ -192,7 +268,10 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
   app.notFound(async (c) => {
     const who = await authenticate(c).catch(() => undefined);
     if (!who) return c.redirect("/login", 302);
-    return c.html(errorPage({ user: who.user, csrf: who.csrf, path: c.req.path }, 404, `No page at ${c.req.path}.`), 404);
+    return c.html(
+      errorPage({ user: who.user, csrf: who.csrf, path: c.req.path }, 404, `No page at ${c.req.path}.`),
+      404,
+    );
   });
   return app;
 }
@@ -209,12 +288,17 @@ export interface RunningConsole {
 }
 
 /** Serves the console on 127.0.0.1 (port 0: a free one). */
-export async function startConsole(deps: ConsoleDeps, opts: ConsoleOptions & { port?: number; host?: string } = {}): Promise<RunningConsole> {
+export async function startConsole(
+  deps: ConsoleDeps,
+  opts: ConsoleOptions & { port?: number; host?: string } = {},
+): Promise<RunningConsole> {
   const app = createApp(deps, opts);
   const host = opts.host ?? "127.0.0.1";
   let server!: ServerType;
   const port = await new Promise<number>((resolve, reject) => {
-    server = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, (info: AddressInfo) => resolve(info.port));
+    server = serve({ fetch: app.fetch, port: opts.port ?? 0, hostname: host }, (info: AddressInfo) =>
+      resolve(info.port),
+    );
     server.once("error", reject);
   });
   return {

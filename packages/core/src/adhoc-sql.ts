@@ -36,9 +36,13 @@ export function firstKeyword(text: string): string {
     } else if (text.startsWith("/*", i)) {
       let depth = 0;
       do {
-        if (text.startsWith("/*", i)) { depth++; i += 2; }
-        else if (text.startsWith("*/", i)) { depth--; i += 2; }
-        else i++;
+        if (text.startsWith("/*", i)) {
+          depth++;
+          i += 2;
+        } else if (text.startsWith("*/", i)) {
+          depth--;
+          i += 2;
+        } else i++;
       } while (depth > 0 && i < text.length);
     } else break;
   }
@@ -50,7 +54,9 @@ export function checkStatement(text: string): void {
   const word = firstKeyword(text);
   if (!word) throw new SqlRefusedError("refused: no SQL statement given");
   if (!QUERY_KEYWORDS.has(word)) {
-    throw new SqlRefusedError(`refused: leadpipe sql runs one query (SELECT, WITH, VALUES, TABLE, EXPLAIN or SHOW), not ${word.toUpperCase()}`);
+    throw new SqlRefusedError(
+      `refused: leadpipe sql runs one query (SELECT, WITH, VALUES, TABLE, EXPLAIN or SHOW), not ${word.toUpperCase()}`,
+    );
   }
 }
 
@@ -91,9 +97,13 @@ export async function stream(
   client.on("error", () => undefined);
   await client.connect();
   try {
-    const { rows: [me] } = await client.query<{ rolsuper: boolean; name: string }>(
-      "SELECT rolsuper, rolname AS name FROM pg_roles WHERE rolname = current_user");
-    if (!me || me.rolsuper) throw new SqlRefusedError(`refused: ad-hoc SQL never runs as a superuser (connected as ${me?.name ?? "?"})`);
+    const {
+      rows: [me],
+    } = await client.query<{ rolsuper: boolean; name: string }>(
+      "SELECT rolsuper, rolname AS name FROM pg_roles WHERE rolname = current_user",
+    );
+    if (!me || me.rolsuper)
+      throw new SqlRefusedError(`refused: ad-hoc SQL never runs as a superuser (connected as ${me?.name ?? "?"})`);
     await client.query("BEGIN TRANSACTION READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
     const cursor = client.query(new Cursor(text, options.params as unknown[] | undefined));
@@ -132,7 +142,17 @@ export async function stream(
 export async function query(connection: string | pg.ClientConfig, text: string, options: AdhocOptions) {
   const rows: Record<string, unknown>[] = [];
   let fields: string[] = [];
-  const r = await stream(connection, text, options, (f) => { fields = f; }, (row) => { rows.push(row); });
+  const r = await stream(
+    connection,
+    text,
+    options,
+    (f) => {
+      fields = f;
+    },
+    (row) => {
+      rows.push(row);
+    },
+  );
   return { fields: r.fields.length ? r.fields : fields, rows, more: r.more };
 }
 
@@ -141,15 +161,18 @@ async function withCancel<T>(client: pg.Client, deadline: number, timeoutMs: num
   let timer: NodeJS.Timeout | undefined;
   let fired = false;
   const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      fired = true;
-      void cancelRequest(client);
-      // A server that does not answer the cancel: give up the connection.
-      setTimeout(() => {
-        reject(new SqlTimeoutError(`stopped: the statement ran past its ${timeoutMs} ms timeout`));
-        (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream?.destroy();
-      }, 5000).unref();
-    }, Math.max(0, deadline - Date.now()));
+    timer = setTimeout(
+      () => {
+        fired = true;
+        void cancelRequest(client);
+        // A server that does not answer the cancel: give up the connection.
+        setTimeout(() => {
+          reject(new SqlTimeoutError(`stopped: the statement ran past its ${timeoutMs} ms timeout`));
+          (client as unknown as { connection?: { stream?: net.Socket } }).connection?.stream?.destroy();
+        }, 5000).unref();
+      },
+      Math.max(0, deadline - Date.now()),
+    );
   });
   try {
     return await Promise.race([work, expired]);
@@ -187,7 +210,9 @@ function explain(err: unknown, timeoutMs: number): Error {
   switch (e.code) {
     case "42601":
       if (/multiple commands/.test(e.message)) {
-        return new SqlRefusedError("refused: leadpipe sql runs exactly one statement (no ';' between statements)", { cause: e });
+        return new SqlRefusedError("refused: leadpipe sql runs exactly one statement (no ';' between statements)", {
+          cause: e,
+        });
       }
       return e;
     case "25006":
@@ -197,7 +222,9 @@ function explain(err: unknown, timeoutMs: number): Error {
     case "57014":
       return new SqlTimeoutError(`stopped: the statement ran past its ${timeoutMs} ms timeout`, { cause: e });
     case "25P03":
-      return new SqlTimeoutError(`stopped: the session sat idle in its transaction too long (${e.message})`, { cause: e });
+      return new SqlTimeoutError(`stopped: the session sat idle in its transaction too long (${e.message})`, {
+        cause: e,
+      });
     default:
       return e;
   }

@@ -21,6 +21,5 @@ export function codegenEnabled(env: Readonly<Record<string, string | undefined>>
  * (JSON.stringify), never a value read from a file.
  */
 export function compile<T>(params: readonly string[], body: string, args: readonly unknown[] = []): T {
-  // biome-ignore lint/security/noGlobalEval: the compiled hot paths above; see the module comment.
   return new Function(...params, body)(...args) as T;
 }

@@ -15,7 +15,11 @@ const schema = z.object({
   PIPELINE_SECRET_ARN: z.string().optional(),
   READONLY_SECRET_ARN: z.string().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(4),
-  STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(15 * 60_000),
+  STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(15 * 60_000),
   S3_ENDPOINT: z.string().url().optional(),
   SFN_ENDPOINT: z.string().url().optional(),
   SNS_ENDPOINT: z.string().url().optional(),
@@ -23,9 +27,17 @@ const schema = z.object({
   ALERT_TOPIC_ARN: z.string().optional(),
   AWS_REGION: z.string().default("us-east-1"),
   CHUNK_ROWS: z.coerce.number().int().min(1).default(50_000),
-  MAX_FILE_BYTES: z.coerce.number().int().positive().default(5 * 1024 ** 3),
+  MAX_FILE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(5 * 1024 ** 3),
   /** The most memory a workbook's shared-strings table may take while it is staged (xlsx/read.ts). */
-  XLSX_MAX_SHARED_STRING_BYTES: z.coerce.number().int().positive().default(1024 ** 3),
+  XLSX_MAX_SHARED_STRING_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 ** 3),
 });
 
 export type Config = z.infer<typeof schema>;

@@ -22,8 +22,15 @@ type Encode = (w: CopyBatches, v: string | number | boolean) => void;
 
 /** PostgreSQL type names (format_type) the binary encoders handle. */
 const TYPES: Record<string, BinaryType> = {
-  text: "text", "character varying": "text", smallint: "int2", integer: "int4", bigint: "int8",
-  numeric: "numeric", date: "date", boolean: "bool", uuid: "uuid",
+  text: "text",
+  "character varying": "text",
+  smallint: "int2",
+  integer: "int4",
+  bigint: "int8",
+  numeric: "numeric",
+  date: "date",
+  boolean: "bool",
+  uuid: "uuid",
 };
 
 const INTEGER = /^[+-]?\d+$/;
@@ -148,7 +155,8 @@ function int8(w: CopyBatches, v: string | number | boolean): void {
 }
 
 function bool(w: CopyBatches, v: string | number | boolean): void {
-  const b = v === true || v === "true" || v === "t" ? 1 : v === false || v === "false" || v === "f" ? 0 : refuse("boolean", v);
+  const b =
+    v === true || v === "true" || v === "t" ? 1 : v === false || v === "false" || v === "f" ? 0 : refuse("boolean", v);
   const at = fixed(w, 1);
   w.buf[at] = b;
 }
@@ -200,7 +208,8 @@ function decimal(w: CopyBatches, s: string): void {
   if (point < 0) point = n;
   const intLen = point - i;
   const fracLen = point < n ? n - point - 1 : 0;
-  if (intLen + fracLen === 0 || fracLen > 0x3fff || intLen + fracLen > 4 * (NUMERIC_GROUPS.length - 2)) refuse("numeric", s);
+  if (intLen + fracLen === 0 || fracLen > 0x3fff || intLen + fracLen > 4 * (NUMERIC_GROUPS.length - 2))
+    refuse("numeric", s);
   // Groups of four digits aligned on the point: the first group may hold fewer (leading zeros).
   const lead = (4 - (intLen % 4)) % 4;
   const intGroups = (intLen + lead) / 4;
@@ -262,7 +271,12 @@ const ENCODERS: Record<BinaryType, Encode> = { text, int2, int4, int8, numeric, 
 export const BINARY_HEADER = Buffer.from("PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0", "latin1");
 export const BINARY_TRAILER = Buffer.from("\xff\xff", "latin1");
 
-type RowWriter = (w: CopyBatches, enc: readonly Encode[], head: readonly CopyValue[], record: Readonly<Record<string, unknown>>) => void;
+type RowWriter = (
+  w: CopyBatches,
+  enc: readonly Encode[],
+  head: readonly CopyValue[],
+  record: Readonly<Record<string, unknown>>,
+) => void;
 
 /**
  * A tuple writer specialised to `headLength` head values and these record `columns`: each value
@@ -280,7 +294,9 @@ function rowWriter(headLength: number, columns: readonly string[], generated = c
     ...Array.from({ length: headLength }, (_x, i) => `value(w, enc[${i}], head[${i}]);`),
     ...columns.map((c, j) => `value(w, enc[${headLength + j}], record[${JSON.stringify(c)}]);`),
   ];
-  return compile<RowWriter>(["value"], `return function writeRow(w, enc, head, record) {\n${body.join("\n")}\n};`, [value]);
+  return compile<RowWriter>(["value"], `return function writeRow(w, enc, head, record) {\n${body.join("\n")}\n};`, [
+    value,
+  ]);
 }
 
 function value(w: CopyBatches, encode: Encode, v: CopyValue): void {
@@ -332,7 +348,12 @@ const formats = new WeakMap<Pool, Map<string, Promise<BinaryRows | undefined>>>(
  * of `table`, from the catalog (asked once per pool, table and columns); undefined when some column
  * has a type the encoders do not handle (stage as text).
  */
-export function binaryRowsFor(pool: Pool, table: string, head: readonly string[], columns: readonly string[]): Promise<BinaryRows | undefined> {
+export function binaryRowsFor(
+  pool: Pool,
+  table: string,
+  head: readonly string[],
+  columns: readonly string[],
+): Promise<BinaryRows | undefined> {
   let byTable = formats.get(pool);
   if (!byTable) formats.set(pool, (byTable = new Map()));
   const key = `${table}(${head.join(",")};${columns.join(",")})`;
@@ -341,11 +362,14 @@ export function binaryRowsFor(pool: Pool, table: string, head: readonly string[]
     found = pool
       .query<{ name: string; type: string }>(
         "SELECT attname AS name, format_type(atttypid, NULL) AS type FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped",
-        [table])
+        [table],
+      )
       .then(({ rows }) => {
         const typeOf = new Map(rows.map((r) => [r.name, TYPES[r.type]]));
         const types = [...head, ...columns].map((c) => typeOf.get(c));
-        return types.every((t): t is BinaryType => t !== undefined) ? new BinaryRows(types, head.length, columns) : undefined;
+        return types.every((t): t is BinaryType => t !== undefined)
+          ? new BinaryRows(types, head.length, columns)
+          : undefined;
       });
     // A failed look-up is asked again next time.
     found.catch(() => byTable!.delete(key));

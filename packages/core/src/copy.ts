@@ -25,7 +25,11 @@ export function copyLine(row: readonly CopyValue[]): string {
 }
 
 /** A COPY line of `head` followed by `record`'s `columns`, newline included (no row array in between). */
-export function copyLineOf(head: readonly CopyValue[], record: Readonly<Record<string, unknown>>, columns: readonly string[]): string {
+export function copyLineOf(
+  head: readonly CopyValue[],
+  record: Readonly<Record<string, unknown>>,
+  columns: readonly string[],
+): string {
   let line = "";
   for (let i = 0; i < head.length; i++) line += (i === 0 ? "" : "\t") + copyValue(head[i]);
   for (let i = 0; i < columns.length; i++) line += "\t" + copyValue(record[columns[i]!] as CopyValue);
@@ -86,13 +90,24 @@ export class CopyBatches {
 const BATCH_BYTES = 1 << 20;
 
 /** Streams prepared COPY data (see CopyBatches; text, or binary with `binary`) into `table` with COPY FROM STDIN. */
-export async function copyPrepared(client: PoolClient, table: string, columns: readonly string[], batches: Iterable<Buffer | string>, binary = false): Promise<void> {
+export async function copyPrepared(
+  client: PoolClient,
+  table: string,
+  columns: readonly string[],
+  batches: Iterable<Buffer | string>,
+  binary = false,
+): Promise<void> {
   const sql = `COPY ${table} (${columns.join(", ")}) FROM STDIN${binary ? " (FORMAT binary)" : ""}`;
   await pipeline(Readable.from(batches), client.query(copyFrom(sql)));
 }
 
 /** Streams rows into `table` with COPY FROM STDIN (text format), in ~1 MB writes. */
-export async function copyRows(client: PoolClient, table: string, columns: readonly string[], rows: Iterable<readonly CopyValue[]>): Promise<void> {
+export async function copyRows(
+  client: PoolClient,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<readonly CopyValue[]>,
+): Promise<void> {
   function* lines(): Generator<Buffer> {
     const out = new CopyBatches();
     for (const row of rows) {

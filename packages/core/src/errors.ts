@@ -25,8 +25,17 @@ export class ConfigError extends Error {
 }
 
 const RETRYABLE_NODE_CODES = new Set([
-  "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH",
-  "ECONNABORTED", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT",
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ECONNABORTED",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
 ]);
 
 /**
@@ -35,8 +44,15 @@ const RETRYABLE_NODE_CODES = new Set([
  * (57P01-57P03: admin shutdown, crash shutdown, cannot connect now).
  */
 function isRetryablePgCode(code: string): boolean {
-  return code.startsWith("08") || code === "40001" || code === "40P01" || code.startsWith("53") ||
-    code === "57P01" || code === "57P02" || code === "57P03";
+  return (
+    code.startsWith("08") ||
+    code === "40001" ||
+    code === "40P01" ||
+    code.startsWith("53") ||
+    code === "57P01" ||
+    code === "57P02" ||
+    code === "57P03"
+  );
 }
 
 /** Whether an error from a driver or SDK is worth retrying. */
@@ -44,13 +60,18 @@ export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err instanceof RetryableError) return true;
   const e = err as Error & { code?: unknown; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
-  if (typeof e.code === "string" && (RETRYABLE_NODE_CODES.has(e.code) || (/^[0-9A-Z]{5}$/.test(e.code) && isRetryablePgCode(e.code)))) {
+  if (
+    typeof e.code === "string" &&
+    (RETRYABLE_NODE_CODES.has(e.code) || (/^[0-9A-Z]{5}$/.test(e.code) && isRetryablePgCode(e.code)))
+  ) {
     return true;
   }
   if (e.$retryable) return true;
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && (status >= 500 || status === 429)) return true;
-  return /Connection terminated|connection ended|Client has encountered a connection error|timeout exceeded when trying to connect|socket hang up/i.test(e.message);
+  return /Connection terminated|connection ended|Client has encountered a connection error|timeout exceeded when trying to connect|socket hang up/i.test(
+    e.message,
+  );
 }
 
 /** Re-throws transient faults as RetryableError (the name the ASL retries on); everything else unchanged. */

@@ -20,7 +20,10 @@ function errorFields(fields: LogFields | undefined): LogFields | undefined {
   return out;
 }
 
-export function createLogger(base: LogFields = {}, sink: (line: string) => void = (l) => process.stderr.write(l + "\n")): Logger {
+export function createLogger(
+  base: LogFields = {},
+  sink: (line: string) => void = (l) => process.stderr.write(l + "\n"),
+): Logger {
   const threshold = order[(process.env.LOG_LEVEL as Level | "silent" | undefined) ?? "info"] ?? 1;
   const write = (level: Level, msg: string, fields?: LogFields) => {
     if (order[level] < threshold) return;

@@ -10,7 +10,12 @@ export interface ObjectStore {
    * object that is no longer that version is refused with a FileRejectedError (it was replaced
    * while being imported; its new content arrives as an import of its own).
    */
-  read(bucket: string, key: string, range?: { start: number; end: number }, options?: { ifMatch?: string }): Promise<Readable>;
+  read(
+    bucket: string,
+    key: string,
+    range?: { start: number; end: number },
+    options?: { ifMatch?: string },
+  ): Promise<Readable>;
   /** A Readable body is streamed (multipart), so a large report never sits in memory whole. */
   write(bucket: string, key: string, body: Buffer | string | Readable, contentType?: string): Promise<void>;
 }

@@ -12,18 +12,25 @@ interface Conflict {
  * Runs the rule queries over this chunk's staged rows, removes the rows they refuse from staging
  * (so promotion never sees them) and returns them as rejects.
  */
-async function refuse(client: PoolClient, stagingTable: string, importId: string, chunkIndex: number, ruleQueries: readonly string[]): Promise<TargetReject[]> {
+async function refuse(
+  client: PoolClient,
+  stagingTable: string,
+  importId: string,
+  chunkIndex: number,
+  ruleQueries: readonly string[],
+): Promise<TargetReject[]> {
   const conflicts: Conflict[] = [];
   for (const q of ruleQueries) conflicts.push(...(await client.query<Conflict>(q, [importId, chunkIndex])).rows);
   if (conflicts.length > 0) {
-    await client.query(`DELETE FROM ${stagingTable} WHERE import_id = $1 AND chunk_index = $2 AND source_row = ANY($3::bigint[])`,
-      [importId, chunkIndex, [...new Set(conflicts.map((c) => Number(c.source_row)))]]);
+    await client.query(
+      `DELETE FROM ${stagingTable} WHERE import_id = $1 AND chunk_index = $2 AND source_row = ANY($3::bigint[])`,
+      [importId, chunkIndex, [...new Set(conflicts.map((c) => Number(c.source_row)))]],
+    );
   }
   return conflicts.map((c) => ({ sourceRow: Number(c.source_row), field: c.field, value: c.value, reason: c.reason }));
 }
 
-const MORTGAGE_OWNER_RULE =
-  `SELECT source_row, 'mortgage_id' AS field, mortgage_id AS value,
+const MORTGAGE_OWNER_RULE = `SELECT source_row, 'mortgage_id' AS field, mortgage_id AS value,
           format('mortgage id belongs to partner %s; a partner''s file cannot change another partner''s mortgage', owner_partner) AS reason
      FROM mortgage_partner_conflicts($1, $2)`;
 const BARCODE_RULE = "SELECT source_row, field, value, reason FROM barcode_conflicts($1, $2)";
@@ -36,11 +43,34 @@ export const mortgagesTarget: Target = {
   kind: "mortgages",
   stagingTable: "staging_mortgages",
   columns: [
-    "mortgage_id", "match_key", "borrower_first_name", "borrower_last_name", "co_borrower_first_name", "co_borrower_last_name",
-    "property_address", "property_city", "property_state", "property_zip5", "property_zip4",
-    "mailing_address", "mailing_city", "mailing_state", "mailing_zip5", "mailing_zip4",
-    "loan_amount", "lender_name", "loan_type", "interest_rate", "closing_date", "first_payment_date",
-    "phone", "email", "imb_raw", "tracking_code", "routing_code", "imb_repaired",
+    "mortgage_id",
+    "match_key",
+    "borrower_first_name",
+    "borrower_last_name",
+    "co_borrower_first_name",
+    "co_borrower_last_name",
+    "property_address",
+    "property_city",
+    "property_state",
+    "property_zip5",
+    "property_zip4",
+    "mailing_address",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip5",
+    "mailing_zip4",
+    "loan_amount",
+    "lender_name",
+    "loan_type",
+    "interest_rate",
+    "closing_date",
+    "first_payment_date",
+    "phone",
+    "email",
+    "imb_raw",
+    "tracking_code",
+    "routing_code",
+    "imb_repaired",
   ],
   key: ["mortgage_id"],
   insertsByKey: true,
@@ -48,7 +78,13 @@ export const mortgagesTarget: Target = {
   async promote(client, importId, chunkIndex, staged) {
     await client.query(LOCK_BARCODE_CLAIMS, [false]);
     const upsert = async () =>
-      (await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2, $3)", [importId, chunkIndex, staged.inKeyOrder])).rows[0]!;
+      (
+        await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_mortgages($1, $2, $3)", [
+          importId,
+          chunkIndex,
+          staged.inKeyOrder,
+        ])
+      ).rows[0]!;
     let rejects: TargetReject[];
     let counts: { inserted: number; updated: number };
     const barcodes = staged.filled.has("tracking_code");
@@ -63,9 +99,10 @@ export const mortgagesTarget: Target = {
       // asked afterwards, and only when some key was neither inserted nor updated: on a file of new
       // or changed mortgages it cannot find anything, and asking costs a probe per row.
       counts = await upsert();
-      rejects = Number(counts.inserted) + Number(counts.updated) < staged.distinctKeys
-        ? await refuse(client, "staging_mortgages", importId, chunkIndex, [MORTGAGE_OWNER_RULE])
-        : [];
+      rejects =
+        Number(counts.inserted) + Number(counts.updated) < staged.distinctKeys
+          ? await refuse(client, "staging_mortgages", importId, chunkIndex, [MORTGAGE_OWNER_RULE])
+          : [];
     }
     // Another partner's barcode map that claimed one of these mortgages first loses its claim now
     // (refused rows are out of staging by here: they own nothing).
@@ -90,7 +127,10 @@ export const barcodeMapTarget: Target = {
     await client.query(LOCK_BARCODE_CLAIMS, [true]);
     await client.query(LOCK_MAIL_PIECES, [importId]);
     const rejects = await refuse(client, "staging_barcode_map", importId, chunkIndex, [BARCODE_RULE]);
-    const { rows } = await client.query<{ inserted: number; updated: number }>("SELECT * FROM promote_barcodes($1, $2)", [importId, chunkIndex]);
+    const { rows } = await client.query<{ inserted: number; updated: number }>(
+      "SELECT * FROM promote_barcodes($1, $2)",
+      [importId, chunkIndex],
+    );
     return { rejects, inserted: rows[0]!.inserted, updated: rows[0]!.updated };
   },
 };

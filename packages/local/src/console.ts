@@ -26,12 +26,23 @@ export function localConsoleDeps(platform: LocalPlatform, pool: Pool = platform.
       }
       return (await platform.invoke("replay", { importId, mode, fixedKey, requestedBy })) as Import.ReplayResult;
     },
-    handoff: () => platform.invoke("lead-handoff", { "detail-type": "Scheduled Event", source: "aws.events", time: new Date().toISOString() }),
+    handoff: () =>
+      platform.invoke("lead-handoff", {
+        "detail-type": "Scheduled Event",
+        source: "aws.events",
+        time: new Date().toISOString(),
+      }),
     alerts: async (limit) => {
       const file = platform.paths.alerts;
       if (!existsSync(file)) return [];
       const lines = readFileSync(file, "utf8").trimEnd().split("\n").filter(Boolean).slice(-limit).reverse();
-      return lines.flatMap((l) => { try { return [JSON.parse(l) as Alert]; } catch { return []; } });
+      return lines.flatMap((l) => {
+        try {
+          return [JSON.parse(l) as Alert];
+        } catch {
+          return [];
+        }
+      });
     },
   };
 }
@@ -40,9 +51,13 @@ export function localConsoleDeps(platform: LocalPlatform, pool: Pool = platform.
  * Serves the console for this platform on 127.0.0.1: LEADPIPE_CONSOLE_PORT, else 8787, else (taken) a
  * free port.
  */
-export async function serveConsole(platform: LocalPlatform, opts: ConsoleOptions & { port?: number } = {}): Promise<RunningConsole> {
+export async function serveConsole(
+  platform: LocalPlatform,
+  opts: ConsoleOptions & { port?: number } = {},
+): Promise<RunningConsole> {
   const env = process.env.LEADPIPE_CONSOLE_PORT;
-  if (env !== undefined && !/^\d{1,5}$/.test(env)) throw new Error(`LEADPIPE_CONSOLE_PORT must be a port number, got "${env}"`);
+  if (env !== undefined && !/^\d{1,5}$/.test(env))
+    throw new Error(`LEADPIPE_CONSOLE_PORT must be a port number, got "${env}"`);
   const wanted = opts.port ?? (env !== undefined ? Number(env) : DEFAULT_CONSOLE_PORT);
   // A pool of its own: pages and logins never wait behind the pipeline's handlers for a connection.
   const pool = createPool(platform.pg!.url, 6);
@@ -57,5 +72,11 @@ export async function serveConsole(platform: LocalPlatform, opts: ConsoleOptions
     }
     web = await startConsole(deps, { ...opts, port: 0 });
   }
-  return { ...web, close: async () => { await web.close(); await pool.end(); } };
+  return {
+    ...web,
+    close: async () => {
+      await web.close();
+      await pool.end();
+    },
+  };
 }

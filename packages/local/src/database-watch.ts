@@ -22,8 +22,12 @@ export class DatabaseWatch {
   private timer?: NodeJS.Timeout;
   private checking?: Promise<boolean>;
 
-  constructor(private readonly pool: Pool, private readonly pg: RunningPostgres | undefined, private readonly hooks: DatabaseWatchHooks,
-    private readonly intervalMs = 1000) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly pg: RunningPostgres | undefined,
+    private readonly hooks: DatabaseWatchHooks,
+    private readonly intervalMs = 1000,
+  ) {}
 
   get up(): boolean {
     return !this.down;
@@ -40,7 +44,9 @@ export class DatabaseWatch {
 
   /** Checks now (one check at a time): true when the database answers and the platform may take files. */
   check(): Promise<boolean> {
-    this.checking ??= this.probe().finally(() => { this.checking = undefined; });
+    this.checking ??= this.probe().finally(() => {
+      this.checking = undefined;
+    });
     return this.checking;
   }
 
@@ -80,7 +86,9 @@ export class DatabaseWatch {
       this.hooks.log("embedded PostgreSQL started again");
     } catch (err) {
       // Its old backends may still hold the shared memory for a moment: the next check retries.
-      this.hooks.log(`embedded PostgreSQL could not be started again yet: ${(err as Error | undefined)?.message ?? "it exited"}`);
+      this.hooks.log(
+        `embedded PostgreSQL could not be started again yet: ${(err as Error | undefined)?.message ?? "it exited"}`,
+      );
     }
   }
 }

@@ -32,7 +32,9 @@ export async function startLocalEndpoints(h: LocalEndpointHandlers): Promise<{ u
             res.end(JSON.stringify({ __type: "InternalFailure", message: err.message }));
           } else {
             res.writeHead(500, { "content-type": "text/xml" });
-            res.end(`<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>${err.message.replace(/[<&]/g, "")}</Message></Error></ErrorResponse>`);
+            res.end(
+              `<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>${err.message.replace(/[<&]/g, "")}</Message></Error></ErrorResponse>`,
+            );
           }
         });
     });
@@ -44,21 +46,36 @@ export async function startLocalEndpoints(h: LocalEndpointHandlers): Promise<{ u
       const req = JSON.parse(body) as { executionArn: string };
       try {
         const { status } = await h.describeExecution(req);
-        return { status: 200, type: json, payload: JSON.stringify({ executionArn: req.executionArn, status, startDate: Date.now() / 1000 }) };
+        return {
+          status: 200,
+          type: json,
+          payload: JSON.stringify({ executionArn: req.executionArn, status, startDate: Date.now() / 1000 }),
+        };
       } catch (err) {
         const e = err as Error;
-        if (e.name === "ExecutionDoesNotExist") return { status: 400, type: json, payload: JSON.stringify({ __type: "ExecutionDoesNotExist", message: e.message }) };
+        if (e.name === "ExecutionDoesNotExist")
+          return {
+            status: 400,
+            type: json,
+            payload: JSON.stringify({ __type: "ExecutionDoesNotExist", message: e.message }),
+          };
         throw err;
       }
     }
-    if (op !== "StartExecution") return { status: 400, type: json, payload: JSON.stringify({ __type: "UnknownOperationException", message: op }) };
+    if (op !== "StartExecution")
+      return { status: 400, type: json, payload: JSON.stringify({ __type: "UnknownOperationException", message: op }) };
     const input = JSON.parse(body) as { stateMachineArn: string; name?: string; input?: string };
     try {
       const { executionArn } = await h.startExecution(input);
       return { status: 200, type: json, payload: JSON.stringify({ executionArn, startDate: Date.now() / 1000 }) };
     } catch (err) {
       const e = err as Error;
-      if (e.name === "ExecutionAlreadyExists") return { status: 400, type: json, payload: JSON.stringify({ __type: "ExecutionAlreadyExists", message: e.message }) };
+      if (e.name === "ExecutionAlreadyExists")
+        return {
+          status: 400,
+          type: json,
+          payload: JSON.stringify({ __type: "ExecutionAlreadyExists", message: e.message }),
+        };
       throw err;
     }
   }
@@ -67,22 +84,43 @@ export async function startLocalEndpoints(h: LocalEndpointHandlers): Promise<{ u
     const p = new URLSearchParams(body);
     const xml = "text/xml";
     if (p.get("Action") !== "Publish") {
-      return { status: 400, type: xml, payload: `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${p.get("Action")}</Message></Error></ErrorResponse>` };
+      return {
+        status: 400,
+        type: xml,
+        payload: `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>${p.get("Action")}</Message></Error></ErrorResponse>`,
+      };
     }
     // SNS's own rule: a subject is printable ASCII under 100 characters, or the publish is refused (and the alert lost).
     const subject = p.get("Subject") ?? undefined;
     if (subject !== undefined && (subject.length >= 100 || !/^[\x21-\x7e][\x20-\x7e]*$/.test(subject))) {
-      return { status: 400, type: xml, payload: "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code>" +
-        "<Message>Invalid parameter: Subject</Message></Error></ErrorResponse>" };
+      return {
+        status: 400,
+        type: xml,
+        payload:
+          "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code>" +
+          "<Message>Invalid parameter: Subject</Message></Error></ErrorResponse>",
+      };
     }
-    const { messageId } = await h.publish({ topicArn: p.get("TopicArn") ?? "", subject, message: p.get("Message") ?? "" });
-    return { status: 200, type: xml, payload: `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${messageId}</RequestId></ResponseMetadata></PublishResponse>` };
+    const { messageId } = await h.publish({
+      topicArn: p.get("TopicArn") ?? "",
+      subject,
+      message: p.get("Message") ?? "",
+    });
+    return {
+      status: 200,
+      type: xml,
+      payload: `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>${messageId}</MessageId></PublishResult><ResponseMetadata><RequestId>${messageId}</RequestId></ResponseMetadata></PublishResponse>`,
+    };
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as net.AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

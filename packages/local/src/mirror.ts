@@ -24,8 +24,9 @@ const NAME_MAX = 255;
 export function mirrorPath(root: string, key: string): string | undefined {
   if (!MIRRORED_PREFIXES.some((prefix) => key.startsWith(prefix))) return undefined;
   const segments = key.split("/");
-  const safe = segments.every((s) =>
-    s !== "" && s !== "." && s !== ".." && !s.includes("\0") && Buffer.byteLength(s) <= NAME_MAX);
+  const safe = segments.every(
+    (s) => s !== "" && s !== "." && s !== ".." && !s.includes("\0") && Buffer.byteLength(s) <= NAME_MAX,
+  );
   if (!safe) return undefined;
   const target = path.join(root, ...segments);
   return target.startsWith(path.resolve(root) + path.sep) ? target : undefined;
@@ -38,7 +39,10 @@ export function mirrorPath(root: string, key: string): string | undefined {
  * Returns the path, or undefined for a key that is not mirrored (see mirrorPath).
  */
 export async function mirrorObject(
-  store: Pick<ObjectStore, "read">, bucket: string, key: string, root: string,
+  store: Pick<ObjectStore, "read">,
+  bucket: string,
+  key: string,
+  root: string,
 ): Promise<string | undefined> {
   const target = mirrorPath(root, key);
   if (!target) return undefined;

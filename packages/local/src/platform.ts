@@ -1,4 +1,13 @@
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, appendFileSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  appendFileSync,
+} from "node:fs";
 import { randomUUID } from "node:crypto";
 import { isUtf8 } from "node:buffer";
 import { fork, type ChildProcess } from "node:child_process";
@@ -31,7 +40,10 @@ const P = Promise as unknown as { withResolvers?: unknown };
 P.withResolvers ??= function withResolvers<T>() {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej; });
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
   return { promise, resolve, reject };
 };
 
@@ -128,15 +140,20 @@ export class LocalPlatform {
     return Roles.urlAs(this.pg!.url, Roles.READONLY_ROLE, this.pg!.secrets.readonly);
   }
 
-  private constructor(readonly paths: HomePaths, private readonly options: LocalOptions) {
+  private constructor(
+    readonly paths: HomePaths,
+    private readonly options: LocalOptions,
+  ) {
     this.log = options.log ?? ((l) => process.stderr.write(l + "\n"));
   }
 
   static async start(options: LocalOptions = {}): Promise<LocalPlatform> {
     const running = readRuntime(options.home);
     if (running) {
-      throw new Error(`leadpipe is already running (pid ${running.pid}) on ${homePaths(options.home).root}: ` +
-        `copy files into its inbox (${homePaths(options.home).inbox}) or stop it first`);
+      throw new Error(
+        `leadpipe is already running (pid ${running.pid}) on ${homePaths(options.home).root}: ` +
+          `copy files into its inbox (${homePaths(options.home).inbox}) or stop it first`,
+      );
     }
     const p = new LocalPlatform(homePaths(options.home), options);
     try {
@@ -170,7 +187,12 @@ export class LocalPlatform {
           this.failingPublishes--;
           throw new Error("SNS unavailable (injected)");
         }
-        return this.recordAlert({ time: new Date().toISOString(), topicArn: req.topicArn, subject: req.subject, message: req.message });
+        return this.recordAlert({
+          time: new Date().toISOString(),
+          topicArn: req.topicArn,
+          subject: req.subject,
+          message: req.message,
+        });
       },
     });
     Object.assign(process.env, {
@@ -190,18 +212,25 @@ export class LocalPlatform {
     });
     delete process.env.DATABASE_SECRET_ARN;
     resetConfig();
-    const { resetPlatform } = (await import(path.join(functionsDir, "platform.ts"))) as { resetPlatform(): Promise<void> };
+    const { resetPlatform } = (await import(path.join(functionsDir, "platform.ts"))) as {
+      resetPlatform(): Promise<void>;
+    };
     await resetPlatform();
     this.pool = createPool(this.pg.url, 4);
     await migrate(this.pool);
-    await Roles.setRolePasswords(this.pool, { leadpipe_readonly: this.pg.secrets.readonly, leadpipe_pipeline: this.pg.secrets.pipeline });
+    await Roles.setRolePasswords(this.pool, {
+      leadpipe_readonly: this.pg.secrets.readonly,
+      leadpipe_pipeline: this.pg.secrets.pipeline,
+    });
     // The superuser is for migrations (and this class's bookkeeping): the handlers log in as the pipeline role, as in AWS.
     process.env.DATABASE_URL = Roles.urlAs(this.pg.url, Roles.PIPELINE_ROLE, this.pg.secrets.pipeline);
     resetConfig();
     // Used directly (drops, uploads), not through s3Store: the SDK's retries cover a closed keep-alive socket.
     this.s3 = createS3Client(s3Endpoint, LOCAL_REGION, 3);
-    this.workers = new WorkerPool(this.options.workers ?? os.availableParallelism(),
-      [...ON_WORKERS].map((state) => path.join(functionsDir, `${TASK_HANDLERS[state]}.ts`)));
+    this.workers = new WorkerPool(
+      this.options.workers ?? os.availableParallelism(),
+      [...ON_WORKERS].map((state) => path.join(functionsDir, `${TASK_HANDLERS[state]}.ts`)),
+    );
     // The state machine is validated once, as a deployment does, not when the first file lands.
     this.stateMachine();
     writeRuntime(paths.root, { pid: process.pid, databaseUrl: this.pg.url, s3Endpoint, bucket: BUCKET });
@@ -209,10 +238,15 @@ export class LocalPlatform {
     // (A recovery that fails does not keep the platform from starting: the schedule tries again.)
     await this.recoverImports(0).catch((err: Error) => this.log(`crash recovery at start failed: ${err.message}`));
     this.database = new DatabaseWatch(this.pool, this.pg, {
-      lost: (err) => this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn,
-        subject: "leadpipe database unreachable: not taking files",
-        message: `The database of ${paths.root} does not answer (${err.message}). Files stay in the inbox ` +
-          `(${paths.inbox}) until it is back; imports in flight are recovered then.` }),
+      lost: (err) =>
+        this.recordAlert({
+          time: new Date().toISOString(),
+          topicArn: this.topicArn,
+          subject: "leadpipe database unreachable: not taking files",
+          message:
+            `The database of ${paths.root} does not answer (${err.message}). Files stay in the inbox ` +
+            `(${paths.inbox}) until it is back; imports in flight are recovered then.`,
+        }),
       back: async (ms) => this.databaseBack(ms),
       log: this.log,
     });
@@ -220,30 +254,54 @@ export class LocalPlatform {
     // The people consumer catches up at boot (then on its schedule, below).
     this.resolvePeopleSoon();
     // EventBridge schedules of the stage, run locally on their cron (UTC).
-    this.schedules = startSchedules([{
-      name: "lead-handoff",
-      expression: stageConfig("local").schedules.leadHandoff,
-      run: () => this.invoke("lead-handoff", { "detail-type": "Scheduled Event", source: "aws.events", time: new Date().toISOString() }),
-    }, {
-      name: "resolve-people",
-      expression: stageConfig("local").schedules.resolvePeople,
-      run: async () => this.resolvePeopleSoon(),
-    }, {
-      name: "recover-imports",
-      expression: stageConfig("local").schedules.recoverImports,
-      run: () => this.recoverImports(),
-    }], this.log);
+    this.schedules = startSchedules(
+      [
+        {
+          name: "lead-handoff",
+          expression: stageConfig("local").schedules.leadHandoff,
+          run: () =>
+            this.invoke("lead-handoff", {
+              "detail-type": "Scheduled Event",
+              source: "aws.events",
+              time: new Date().toISOString(),
+            }),
+        },
+        {
+          name: "resolve-people",
+          expression: stageConfig("local").schedules.resolvePeople,
+          run: async () => this.resolvePeopleSoon(),
+        },
+        {
+          name: "recover-imports",
+          expression: stageConfig("local").schedules.recoverImports,
+          run: () => this.recoverImports(),
+        },
+      ],
+      this.log,
+    );
     // The partner pullers of $LEADPIPE_HOME/pullers.json, each on its cron in its time zone.
-    this.pullerSchedules = startPullerSchedules(readPullers(this.options.home), { pool: this.pool, store: s3Store(this.s3), bucket: BUCKET,
-      notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn) }, this.log);
+    this.pullerSchedules = startPullerSchedules(
+      readPullers(this.options.home),
+      {
+        pool: this.pool,
+        store: s3Store(this.s3),
+        bucket: BUCKET,
+        notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn),
+      },
+      this.log,
+    );
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3), in a process of its own (s3-endpoint.js). */
   async startS3(): Promise<void> {
-    const child = fork(fileURLToPath(new URL("./s3-endpoint.js", import.meta.url)),
-      [JSON.stringify({ port: this.s3Port, directory: this.paths.s3, bucket: BUCKET })], { execArgv: ["--single-threaded-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const child = fork(
+      fileURLToPath(new URL("./s3-endpoint.js", import.meta.url)),
+      [JSON.stringify({ port: this.s3Port, directory: this.paths.s3, bucket: BUCKET })],
+      { execArgv: ["--single-threaded-gc"], stdio: ["ignore", "inherit", "inherit", "ipc"] },
+    );
     this.s3Port = await new Promise<number>((resolve, reject) => {
-      const exited = (code: number | null) => reject(new Error(`the local S3 endpoint exited (code ${code}) before it listened`));
+      const exited = (code: number | null) =>
+        reject(new Error(`the local S3 endpoint exited (code ${code}) before it listened`));
       child.once("exit", exited);
       child.once("message", (m: { port?: number }) => {
         child.off("exit", exited);
@@ -295,7 +353,9 @@ export class LocalPlatform {
       this.log(`mirroring ${key} under ${this.paths.root} failed: ${err.message}`);
     });
     this.mirrors.set(key, next);
-    void next.finally(() => { if (this.mirrors.get(key) === next) this.mirrors.delete(key); });
+    void next.finally(() => {
+      if (this.mirrors.get(key) === next) this.mirrors.delete(key);
+    });
   }
 
   /**
@@ -372,8 +432,14 @@ export class LocalPlatform {
    * then run once per execution, each run with its own state and task handlers.
    */
   private stateMachine(): StateMachine {
-    this.machine ??= new StateMachine(JSON.parse(readFileSync(aslPath, "utf8").replace(/\$\{(\w+)FunctionArn\}/g,
-      (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`)));
+    this.machine ??= new StateMachine(
+      JSON.parse(
+        readFileSync(aslPath, "utf8").replace(
+          /\$\{(\w+)FunctionArn\}/g,
+          (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`,
+        ),
+      ),
+    );
     return this.machine;
   }
 
@@ -402,10 +468,15 @@ export class LocalPlatform {
     const execution = machine.run(input as Parameters<StateMachine["run"]>[0], {
       overrides: {
         taskResourceLocalHandlers: overrides,
-        ...(retry !== undefined ? { retryIntervalOverrides: Object.fromEntries(Object.keys(TASK_HANDLERS).map((s) => [s, retry])) } : {}),
+        ...(retry !== undefined
+          ? { retryIntervalOverrides: Object.fromEntries(Object.keys(TASK_HANDLERS).map((s) => [s, retry])) }
+          : {}),
       },
     });
-    const entry: { done: boolean; promise: Promise<unknown>; error?: Error } = { done: false, promise: Promise.resolve() };
+    const entry: { done: boolean; promise: Promise<unknown>; error?: Error } = {
+      done: false,
+      promise: Promise.resolve(),
+    };
     entry.promise = execution.result.then(
       (r) => {
         entry.done = true;
@@ -417,9 +488,14 @@ export class LocalPlatform {
         entry.done = true;
         entry.error = err;
         // The EventBridge rule on FAILED/TIMED_OUT/ABORTED executions publishes to the alert topic.
-        this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn, subject: `leadpipe execution FAILED: ${name}`,
-          message: `Step Functions execution ${executionArn} FAILED: ${err.name}: ${err.message}` });
-      });
+        this.recordAlert({
+          time: new Date().toISOString(),
+          topicArn: this.topicArn,
+          subject: `leadpipe execution FAILED: ${name}`,
+          message: `Step Functions execution ${executionArn} FAILED: ${err.name}: ${err.message}`,
+        });
+      },
+    );
     this.executions.set(name, entry);
     return { executionArn };
   }
@@ -442,10 +518,14 @@ export class LocalPlatform {
    * starting executions; the handler's default on the schedule.
    */
   async recoverImports(graceMs?: number): Promise<Import.Recovery[]> {
-    const { recovered } = (await this.invoke("recover-imports", graceMs === undefined ? {} : { graceMs })) as { recovered: Import.Recovery[] };
+    const { recovered } = (await this.invoke("recover-imports", graceMs === undefined ? {} : { graceMs })) as {
+      recovered: Import.Recovery[];
+    };
     for (const r of recovered) {
-      this.log(`recovered import ${r.importId} (${r.file}, was ${r.status}): ${r.action}` +
-        (r.reason ? ` (${r.reason})` : r.execution ? ` as execution ${r.execution}` : ""));
+      this.log(
+        `recovered import ${r.importId} (${r.file}, was ${r.status}): ${r.action}` +
+          (r.reason ? ` (${r.reason})` : r.execution ? ` as execution ${r.execution}` : ""),
+      );
     }
     return recovered;
   }
@@ -461,7 +541,9 @@ export class LocalPlatform {
   }
 
   private async databaseBack(downForMs: number): Promise<void> {
-    this.log(`database is back after ${(downForMs / 1000).toFixed(1)} s: recovering imports in flight, taking files again`);
+    this.log(
+      `database is back after ${(downForMs / 1000).toFixed(1)} s: recovering imports in flight, taking files again`,
+    );
     // The trigger's events of the outage first (their imports register), then the recovery.
     const events = this.undelivered.splice(0);
     for (const event of events) await this.invoke("trigger", event);
@@ -484,10 +566,16 @@ export class LocalPlatform {
 
   /** Uploads a local file to `key` in the landing bucket (not under inbox/: no import starts). */
   async put(key: string, file: string, metadata?: Record<string, string>): Promise<void> {
-    await this.s3.send(new PutObjectCommand({
-      // Read in 1 MB pieces (not the default 64 kB): a sixteenth of the writes through the SDK and the socket.
-      Bucket: this.bucket, Key: key, Body: createReadStream(file, { highWaterMark: 1 << 20 }), ContentLength: statSync(file).size, Metadata: metadata,
-    }));
+    await this.s3.send(
+      new PutObjectCommand({
+        // Read in 1 MB pieces (not the default 64 kB): a sixteenth of the writes through the SDK and the socket.
+        Bucket: this.bucket,
+        Key: key,
+        Body: createReadStream(file, { highWaterMark: 1 << 20 }),
+        ContentLength: statSync(file).size,
+        Metadata: metadata,
+      }),
+    );
   }
 
   /** Uploads a file into the landing bucket as inbox/<source>/YYYY/MM/DD/<name>. */
@@ -499,28 +587,68 @@ export class LocalPlatform {
     const key = `inbox/${source}/${day}/${name}`;
     // Imports of the key so far: the upload's own import is a later one, however soon after an
     // earlier import of the same key it lands (a timestamp window would let that one answer).
-    const { rows: [last] } = await this.pool.query<{ seq: string | null }>(
-      "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2", [this.bucket, key]);
+    const {
+      rows: [last],
+    } = await this.pool.query<{ seq: string | null }>(
+      "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2",
+      [this.bucket, key],
+    );
     const afterSeq = Number(last?.seq ?? 0);
     await this.put(key, file, { "uploaded-by": uploadedBy });
     return { file, key, afterSeq };
   }
 
   /** Waits until the imports of these dropped files reach a terminal state; returns them in order. */
-  waitFor(dropped: Dropped[], onProgress?: (rows: Import.ImportRow[]) => void | Promise<void>, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
-    return this.waitUntilTerminal(() => Promise.all(dropped.map(async (d) => (await this.pool.query<Import.ImportRow>(
-      "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND seq > $3 AND replay_of IS NULL ORDER BY seq DESC LIMIT 1",
-      [this.bucket, d.key, d.afterSeq])).rows[0])), onProgress, timeoutMs, dropped.map((d) => d.key).join(", "));
+  waitFor(
+    dropped: Dropped[],
+    onProgress?: (rows: Import.ImportRow[]) => void | Promise<void>,
+    timeoutMs = 6 * 3600_000,
+  ): Promise<Import.ImportRow[]> {
+    return this.waitUntilTerminal(
+      () =>
+        Promise.all(
+          dropped.map(
+            async (d) =>
+              (
+                await this.pool.query<Import.ImportRow>(
+                  "SELECT * FROM imports WHERE bucket = $1 AND object_key = $2 AND seq > $3 AND replay_of IS NULL ORDER BY seq DESC LIMIT 1",
+                  [this.bucket, d.key, d.afterSeq],
+                )
+              ).rows[0],
+          ),
+        ),
+      onProgress,
+      timeoutMs,
+      dropped.map((d) => d.key).join(", "),
+    );
   }
 
   /** Waits until these imports (by id) reach a terminal state; returns them in order. */
-  waitForImports(ids: string[], onProgress?: (rows: Import.ImportRow[]) => void | Promise<void>, timeoutMs = 6 * 3600_000): Promise<Import.ImportRow[]> {
-    return this.waitUntilTerminal(() => Promise.all(ids.map(async (id) => (await this.pool.query<Import.ImportRow>(
-      "SELECT * FROM imports WHERE id = $1", [id])).rows[0])), onProgress, timeoutMs, ids.join(", "));
+  waitForImports(
+    ids: string[],
+    onProgress?: (rows: Import.ImportRow[]) => void | Promise<void>,
+    timeoutMs = 6 * 3600_000,
+  ): Promise<Import.ImportRow[]> {
+    return this.waitUntilTerminal(
+      () =>
+        Promise.all(
+          ids.map(
+            async (id) =>
+              (await this.pool.query<Import.ImportRow>("SELECT * FROM imports WHERE id = $1", [id])).rows[0],
+          ),
+        ),
+      onProgress,
+      timeoutMs,
+      ids.join(", "),
+    );
   }
 
-  private async waitUntilTerminal(lookup: () => Promise<(Import.ImportRow | undefined)[]>, onProgress: ((rows: Import.ImportRow[]) => void | Promise<void>) | undefined,
-    timeoutMs: number, what: string): Promise<Import.ImportRow[]> {
+  private async waitUntilTerminal(
+    lookup: () => Promise<(Import.ImportRow | undefined)[]>,
+    onProgress: ((rows: Import.ImportRow[]) => void | Promise<void>) | undefined,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Import.ImportRow[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const rows = await lookup();
@@ -533,7 +661,8 @@ export class LocalPlatform {
         const final = await lookup();
         // A newer import of the same key may have registered meanwhile (an upload retried by the
         // S3 client is a second object-created event): wait for that one too.
-        if (final.every((r) => r !== undefined && Import.TERMINAL.includes(r.status))) return final as Import.ImportRow[];
+        if (final.every((r) => r !== undefined && Import.TERMINAL.includes(r.status)))
+          return final as Import.ImportRow[];
         continue;
       }
       if (Date.now() > deadline) throw new Error(`timed out waiting for imports of ${what}`);
@@ -547,7 +676,11 @@ export class LocalPlatform {
     const ex = this.executions.get(fresh.execution_name ?? fresh.id);
     if (!ex?.done) return;
     if (Import.TERMINAL.includes(fresh.status)) return;
-    await Import.Lifecycle.executionEnded(this.pool, row.id, ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown");
+    await Import.Lifecycle.executionEnded(
+      this.pool,
+      row.id,
+      ex.error ? `${ex.error.name}: ${ex.error.message}` : "unknown",
+    );
   }
 
   /** Moves a dropped inbox file aside so it is picked up once. */
@@ -586,7 +719,9 @@ export class LocalPlatform {
       const id = e.name.toString("hex");
       try {
         if (!isUtf8(e.name)) {
-          throw new Error("the file name is not UTF-8 text, and S3 keys are: rename the file (e.g. convmv -f latin1 -t utf8)");
+          throw new Error(
+            "the file name is not UTF-8 text, and S3 keys are: rename the file (e.g. convmv -f latin1 -t utf8)",
+          );
         }
         const dropped = await this.drop(file);
         this.archive(file);
@@ -598,10 +733,14 @@ export class LocalPlatform {
         failed.push({ file, error, alerted });
         if (!alerted) continue;
         this.unlanded.set(id, e.version);
-        this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn,
+        this.recordAlert({
+          time: new Date().toISOString(),
+          topicArn: this.topicArn,
           subject: `leadpipe inbox: could not land ${path.basename(file)}`,
-          message: `The inbox file ${file} could not be landed in the bucket and stays in the inbox: ${error}\n` +
-            "It is tried again on every pass of the watcher; this alert is sent once (again if the file changes)." });
+          message:
+            `The inbox file ${file} could not be landed in the bucket and stays in the inbox: ${error}\n` +
+            "It is tried again on every pass of the watcher; this alert is sent once (again if the file changes).",
+        });
       }
     }
     return { landed, failed };
@@ -624,11 +763,17 @@ export class LocalPlatform {
         } catch (err) {
           if (this.closing) return;
           // The Lambda's on-failure destination is the alert topic.
-          this.recordAlert({ time: new Date().toISOString(), topicArn: this.topicArn, subject: "leadpipe people resolution FAILED",
-            message: `resolve-people failed: ${(err as Error).name}: ${(err as Error).message}` });
+          this.recordAlert({
+            time: new Date().toISOString(),
+            topicArn: this.topicArn,
+            subject: "leadpipe people resolution FAILED",
+            message: `resolve-people failed: ${(err as Error).name}: ${(err as Error).message}`,
+          });
         }
       } while (this.people.again && !this.closing);
-    })().finally(() => { this.people.running = undefined; });
+    })().finally(() => {
+      this.people.running = undefined;
+    });
   }
 
   /** Resolves when the people consumer has nothing left to do (tests, `start --once`). */
@@ -645,7 +790,9 @@ export class LocalPlatform {
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));
     if (this.s3) await this.mirrored();
     await this.workers?.close();
-    const { resetPlatform } = (await import(path.join(functionsDir, "platform.ts"))) as { resetPlatform(): Promise<void> };
+    const { resetPlatform } = (await import(path.join(functionsDir, "platform.ts"))) as {
+      resetPlatform(): Promise<void>;
+    };
     await resetPlatform();
     await this.pool?.end().catch(() => undefined);
     await this.endpoints?.close();
@@ -659,4 +806,3 @@ export class LocalPlatform {
     }
   }
 }
-

@@ -1,6 +1,18 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -69,7 +81,10 @@ export async function postgresBinaries(): Promise<Binaries> {
     return reachableBinaries((await import(pkg)) as Binaries);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ERR_MODULE_NOT_FOUND") throw err;
-    throw new Error(`the PostgreSQL binaries for ${os.platform()}-${os.arch()} (${pkg}) are not installed: run npm install`, { cause: err });
+    throw new Error(
+      `the PostgreSQL binaries for ${os.platform()}-${os.arch()} (${pkg}) are not installed: run npm install`,
+      { cause: err },
+    );
   }
 }
 
@@ -83,7 +98,9 @@ export function reachableBinaries(bin: Binaries): Binaries {
   if (!isRoot() || traversableByOthers(bin.initdb)) return bin;
   const native = realpathSync(path.dirname(path.dirname(bin.initdb)));
   const manifest = path.join(native, "..", "package.json");
-  const version = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version : "unknown";
+  const version = existsSync(manifest)
+    ? (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version
+    : "unknown";
   const key = createHash("sha256").update(native).digest("hex").slice(0, 12);
   const target = path.join(BINARIES_CACHE, `${version}-${key}`);
   if (!existsSync(path.join(target, "bin", path.basename(bin.postgres)))) {
@@ -101,7 +118,10 @@ export function reachableBinaries(bin: Binaries): Binaries {
       if (!existsSync(path.join(target, "bin", path.basename(bin.postgres)))) throw err;
     }
   }
-  return { initdb: path.join(target, "bin", path.basename(bin.initdb)), postgres: path.join(target, "bin", path.basename(bin.postgres)) };
+  return {
+    initdb: path.join(target, "bin", path.basename(bin.initdb)),
+    postgres: path.join(target, "bin", path.basename(bin.postgres)),
+  };
 }
 
 export const BINARIES_CACHE = "/var/tmp/leadpipe-pg-bin";
@@ -130,7 +150,11 @@ export interface PostgresOptions {
  * first use, run as the `postgres` user when we are root). A postmaster left by a crashed run on the
  * same folder is stopped; one that belongs to a live leadpipe is not, and the start is refused.
  */
-export async function startPostgres(dir: string, log: (msg: string) => void = () => undefined, options: PostgresOptions = {}): Promise<RunningPostgres> {
+export async function startPostgres(
+  dir: string,
+  log: (msg: string) => void = () => undefined,
+  options: PostgresOptions = {},
+): Promise<RunningPostgres> {
   const secrets = localSecrets(options.secretsFile ?? path.join(path.dirname(path.resolve(dir)), "secrets.json"));
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, secrets, stop: async () => undefined };
   dir = reachableDataDir(dir);
@@ -140,7 +164,8 @@ export async function startPostgres(dir: string, log: (msg: string) => void = ()
   if (!existsSync(path.join(dir, "PG_VERSION"))) await initdb(bin, dir, secrets.superuser, ids, log);
   const port = await freePort();
   let server = await runPostgres(bin, dir, port, ids, log);
-  const url = (password: string) => `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  const url = (password: string) =>
+    `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   try {
     await rotateLegacyPassword(url, secrets.superuser, dir);
   } catch (err) {
@@ -171,7 +196,10 @@ async function postgresUser(): Promise<{ uid: number; gid: number }> {
   } catch {
     await execFileP("groupadd", ["--system", "postgres"]).catch(() => undefined);
     await execFileP("useradd", ["--system", "-g", "postgres", "postgres"]).catch((err: Error) => {
-      throw new Error(`PostgreSQL cannot run as root and there is no postgres user; creating it failed: ${err.message}`, { cause: err });
+      throw new Error(
+        `PostgreSQL cannot run as root and there is no postgres user; creating it failed: ${err.message}`,
+        { cause: err },
+      );
     });
     return ids();
   }
@@ -182,7 +210,13 @@ function tail(lines: string[]): string {
   return lines.join("").trim().split("\n").slice(-8).join("\n");
 }
 
-async function initdb(bin: Binaries, dir: string, password: string, ids: { uid: number; gid: number } | undefined, log: (m: string) => void): Promise<void> {
+async function initdb(
+  bin: Binaries,
+  dir: string,
+  password: string,
+  ids: { uid: number; gid: number } | undefined,
+  log: (m: string) => void,
+): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (ids) chownSync(dir, ids.uid, ids.gid);
   // initdb reads the password from a file the server's user can read, never from its command line.
@@ -192,30 +226,77 @@ async function initdb(bin: Binaries, dir: string, password: string, ids: { uid: 
   try {
     const output: string[] = [];
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(bin.initdb, [
-        `--pgdata=${dir}`, "--auth=scram-sha-256", `--username=${SUPERUSER}`, `--pwfile=${pwfile}`,
-        // PostgreSQL's builtin C.UTF-8 collation: code-point order as libc's C.UTF-8 gives, without a
-        // strcoll() call per comparison (text keys' index inserts and probes cost ~15% less).
-        "--lc-messages=C.UTF-8", "--locale=C.UTF-8", "--locale-provider=builtin", "--builtin-locale=C.UTF-8", "--encoding=UTF8",
-      ], { ...ids, env: { LC_MESSAGES: "C.UTF-8" }, stdio: ["ignore", "pipe", "pipe"] });
-      child.stdout.on("data", (c: Buffer) => { output.push(c.toString()); log(c.toString()); });
-      child.stderr.on("data", (c: Buffer) => { output.push(c.toString()); log(c.toString()); });
-      child.on("error", (err) => reject(new Error(`initdb could not run (${bin.initdb}): ${err.message}`, { cause: err })));
-      child.on("exit", (code, signal) => (code === 0 ? resolve()
-        : reject(new Error(`initdb failed (${signal ?? `exit ${code}`}) on ${dir}:\n${tail(output)}`))));
+      const child = spawn(
+        bin.initdb,
+        [
+          `--pgdata=${dir}`,
+          "--auth=scram-sha-256",
+          `--username=${SUPERUSER}`,
+          `--pwfile=${pwfile}`,
+          // PostgreSQL's builtin C.UTF-8 collation: code-point order as libc's C.UTF-8 gives, without a
+          // strcoll() call per comparison (text keys' index inserts and probes cost ~15% less).
+          "--lc-messages=C.UTF-8",
+          "--locale=C.UTF-8",
+          "--locale-provider=builtin",
+          "--builtin-locale=C.UTF-8",
+          "--encoding=UTF8",
+        ],
+        { ...ids, env: { LC_MESSAGES: "C.UTF-8" }, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      child.stdout.on("data", (c: Buffer) => {
+        output.push(c.toString());
+        log(c.toString());
+      });
+      child.stderr.on("data", (c: Buffer) => {
+        output.push(c.toString());
+        log(c.toString());
+      });
+      child.on("error", (err) =>
+        reject(new Error(`initdb could not run (${bin.initdb}): ${err.message}`, { cause: err })),
+      );
+      child.on("exit", (code, signal) =>
+        code === 0
+          ? resolve()
+          : reject(new Error(`initdb failed (${signal ?? `exit ${code}`}) on ${dir}:\n${tail(output)}`)),
+      );
     });
   } finally {
     rmSync(pwfile, { force: true });
   }
 }
 
-async function runPostgres(bin: Binaries, dir: string, port: number, ids: { uid: number; gid: number } | undefined,
-  log: (m: string) => void): Promise<{ stop(): Promise<void> }> {
+async function runPostgres(
+  bin: Binaries,
+  dir: string,
+  port: number,
+  ids: { uid: number; gid: number } | undefined,
+  log: (m: string) => void,
+): Promise<{ stop(): Promise<void> }> {
   const output: string[] = [];
-  const child: ChildProcess = spawn(bin.postgres, ["-D", dir, "-p", String(port),
-    "-c", "listen_addresses=127.0.0.1", "-c", "max_connections=100", "-c", "synchronous_commit=off", "-c", "shared_buffers=1GB",
-    "-c", "max_wal_size=8GB", "-c", "checkpoint_timeout=30min", "-c", "wal_buffers=64MB"],
-  { ...ids, env: { LC_MESSAGES: "C.UTF-8" }, stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(
+    bin.postgres,
+    [
+      "-D",
+      dir,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "max_connections=100",
+      "-c",
+      "synchronous_commit=off",
+      "-c",
+      "shared_buffers=1GB",
+      "-c",
+      "max_wal_size=8GB",
+      "-c",
+      "checkpoint_timeout=30min",
+      "-c",
+      "wal_buffers=64MB",
+    ],
+    { ...ids, env: { LC_MESSAGES: "C.UTF-8" }, stdio: ["ignore", "pipe", "pipe"] },
+  );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   // If this process ends without stop() (an uncaught error, process.exit, a TERM or INT nobody else
   // handles, as a test runner ending its workers sends), the server ends with it.
@@ -260,7 +341,9 @@ async function runPostgres(bin: Binaries, dir: string, port: number, ids: { uid:
     });
     child.on("exit", (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`PostgreSQL exited (${signal ?? `exit ${code}`}) before it was ready on ${dir}:\n${tail(output)}`));
+      reject(
+        new Error(`PostgreSQL exited (${signal ?? `exit ${code}`}) before it was ready on ${dir}:\n${tail(output)}`),
+      );
     });
   }).catch((err: unknown) => {
     unhook();
@@ -300,8 +383,11 @@ async function rotateLegacyPassword(url: (password: string) => string, password:
   try {
     client = await login(LEGACY_SUPERUSER_PASSWORD);
   } catch (err) {
-    throw new Error(`cannot log in to the PostgreSQL cluster in ${dir} as ${SUPERUSER} with this LEADPIPE_HOME's password ` +
-      "(secrets.json): was the file replaced? Restore it, or remove the cluster folder to start afresh", { cause: err });
+    throw new Error(
+      `cannot log in to the PostgreSQL cluster in ${dir} as ${SUPERUSER} with this LEADPIPE_HOME's password ` +
+        "(secrets.json): was the file replaced? Restore it, or remove the cluster folder to start afresh",
+      { cause: err },
+    );
   }
   try {
     await client.query(`ALTER ROLE ${SUPERUSER} PASSWORD ${pg.escapeLiteral(Roles.scramVerifier(password))}`);
@@ -347,22 +433,33 @@ export async function clearStalePostmaster(dir: string, log: (msg: string) => vo
   if (!existsSync(pidFile)) return;
   const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
   const cmd = commandLine(pid);
-  const ours = Number.isInteger(pid) && pid > 0 && alive(pid) && cmd.some((a) => /postgres$/.test(a)) &&
+  const ours =
+    Number.isInteger(pid) &&
+    pid > 0 &&
+    alive(pid) &&
+    cmd.some((a) => /postgres$/.test(a)) &&
     cmd.some((a) => path.resolve(a) === path.resolve(dir));
   if (!ours) {
     rmSync(pidFile, { force: true });
     return;
   }
   const parent = parentOf(pid);
-  if (parent !== undefined && parent > 1 && commandLine(parent).some((a) => /node|leadpipe|tsx/.test(path.basename(a)))) {
-    throw new Error(`PostgreSQL (pid ${pid}) on ${dir} belongs to a running leadpipe (pid ${parent}): ` +
-      "stop that one first, or use its inbox");
+  if (
+    parent !== undefined &&
+    parent > 1 &&
+    commandLine(parent).some((a) => /node|leadpipe|tsx/.test(path.basename(a)))
+  ) {
+    throw new Error(
+      `PostgreSQL (pid ${pid}) on ${dir} belongs to a running leadpipe (pid ${parent}): ` +
+        "stop that one first, or use its inbox",
+    );
   }
   log(`stopping PostgreSQL (pid ${pid}) left running on ${dir} by a leadpipe that ended abnormally`);
   process.kill(pid, "SIGINT");
   if (!(await waitGone(pid, 20_000))) {
     process.kill(pid, "SIGQUIT");
-    if (!(await waitGone(pid, 10_000))) throw new Error(`PostgreSQL (pid ${pid}) on ${dir} did not stop: stop it by hand`);
+    if (!(await waitGone(pid, 10_000)))
+      throw new Error(`PostgreSQL (pid ${pid}) on ${dir} did not stop: stop it by hand`);
   }
   rmSync(pidFile, { force: true });
 }

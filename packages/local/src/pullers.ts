@@ -25,28 +25,46 @@ export interface LocalPullDeps {
 }
 
 /** Alerts when no SNS endpoint is at hand (a platform running in another process): the alert file and stderr. */
-export function fileNotifier(home?: string, write: (line: string) => void = (l) => process.stderr.write(l + "\n")): Notifier {
+export function fileNotifier(
+  home?: string,
+  write: (line: string) => void = (l) => process.stderr.write(l + "\n"),
+): Notifier {
   return {
     async alert(subject, message) {
-      appendFileSync(homePaths(home).alerts, JSON.stringify({ time: new Date().toISOString(), topicArn: "local-file", subject, message }) + "\n");
+      appendFileSync(
+        homePaths(home).alerts,
+        JSON.stringify({ time: new Date().toISOString(), topicArn: "local-file", subject, message }) + "\n",
+      );
       write(`ALERT ${subject}\n${message}`);
     },
   };
 }
 
 /** Runs one puller once with its transport, closing the connection afterwards. */
-export async function runPuller(spec: Pullers.PullerSpec, deps: LocalPullDeps, trigger: "cli" | "schedule"): Promise<Pullers.PullResult[]> {
+export async function runPuller(
+  spec: Pullers.PullerSpec,
+  deps: LocalPullDeps,
+  trigger: "cli" | "schedule",
+): Promise<Pullers.PullResult[]> {
   const log = createLogger({ service: "leadpipe", component: "puller" });
-  let transport;
+  let transport: Awaited<ReturnType<typeof openTransport>>;
   try {
     transport = await openTransport(spec, undefined, pgDeltaLinks(deps.pool));
   } catch (err) {
     const reason = `${(err as Error).name}: ${(err as Error).message}`;
-    await deps.notifier.alert(`leadpipe puller ${spec.name} FAILED`.slice(0, 99), `Puller ${spec.name} could not start: ${reason}`);
+    await deps.notifier.alert(
+      `leadpipe puller ${spec.name} FAILED`.slice(0, 99),
+      `Puller ${spec.name} could not start: ${reason}`,
+    );
     return [{ puller: spec.name, path: "", size: 0, outcome: "failed", reason }];
   }
   try {
-    return await Pullers.pull(spec, transport, { ...deps, log, sourceOf: (name) => Sources.fromFileName(name)?.name }, { trigger });
+    return await Pullers.pull(
+      spec,
+      transport,
+      { ...deps, log, sourceOf: (name) => Sources.fromFileName(name)?.name },
+      { trigger },
+    );
   } finally {
     await transport.close();
   }
@@ -57,15 +75,28 @@ export async function runPuller(spec: Pullers.PullerSpec, deps: LocalPullDeps, t
  * from the landing bucket's events), then fills in each result's import id ('duplicate' when the
  * pipeline found the content imported before).
  */
-export async function waitForPulledImports(pool: Pool, results: Pullers.PullResult[], timeoutMs = 6 * 3600_000): Promise<Pullers.PullResult[]> {
+export async function waitForPulledImports(
+  pool: Pool,
+  results: Pullers.PullResult[],
+  timeoutMs = 6 * 3600_000,
+): Promise<Pullers.PullResult[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const linked = await Pullers.linkImports(pool, results);
     const ids = linked.filter((r) => r.import_id).map((r) => r.import_id!);
     const waiting = linked.filter((r) => r.outcome === "landed" && !r.import_id).length;
-    const { rows } = await pool.query<{ status: Import.ImportStatus }>("SELECT status FROM imports WHERE id = ANY($1::uuid[])", [ids]);
+    const { rows } = await pool.query<{ status: Import.ImportStatus }>(
+      "SELECT status FROM imports WHERE id = ANY($1::uuid[])",
+      [ids],
+    );
     if (waiting === 0 && rows.every((r) => Import.TERMINAL.includes(r.status))) return linked;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for the imports of ${linked.filter((r) => r.key).map((r) => r.key).join(", ")}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for the imports of ${linked
+          .filter((r) => r.key)
+          .map((r) => r.key)
+          .join(", ")}`,
+      );
     await new Promise((r) => setTimeout(r, 200));
   }
 }
@@ -75,29 +106,49 @@ export async function waitForPulledImports(pool: Pool, results: Pullers.PullResu
  * its own time zone (croner keeps local wall-clock time across daylight saving, running once),
  * and after each run the `expected_by` check. Never keeps the process alive.
  */
-export function startPullerSchedules(specs: readonly Pullers.PullerSpec[], deps: LocalPullDeps, log: (line: string) => void): { stop(): void } {
-  const jobs = specs.filter((s) => s.schedule && s.direction === "pull").map((spec) =>
-    new Cron(spec.schedule!, { timezone: spec.timezone, unref: true, protect: true }, async () => {
-      try {
-        const results = await runPuller(spec, deps, "schedule");
-        log(`puller ${spec.name}: ${results.map((r) => `${r.outcome} ${r.path}`).join(", ") || "nothing listed"}`);
-        await Pullers.checkExpected(spec, deps, new Date());
-      } catch (err) {
-        log(`puller ${spec.name} failed: ${(err as Error).message}`);
-      }
-    }));
+export function startPullerSchedules(
+  specs: readonly Pullers.PullerSpec[],
+  deps: LocalPullDeps,
+  log: (line: string) => void,
+): { stop(): void } {
+  const jobs = specs
+    .filter((s) => s.schedule && s.direction === "pull")
+    .map(
+      (spec) =>
+        new Cron(spec.schedule!, { timezone: spec.timezone, unref: true, protect: true }, async () => {
+          try {
+            const results = await runPuller(spec, deps, "schedule");
+            log(`puller ${spec.name}: ${results.map((r) => `${r.outcome} ${r.path}`).join(", ") || "nothing listed"}`);
+            await Pullers.checkExpected(spec, deps, new Date());
+          } catch (err) {
+            log(`puller ${spec.name} failed: ${(err as Error).message}`);
+          }
+        }),
+    );
   // expected_by is also checked on its own, in case the schedule runs before it.
-  const expected = specs.filter((s) => s.expected_by && s.direction === "pull").map((spec) => {
-    const [hh, mm] = spec.expected_by!.split(":") as [string, string];
-    return new Cron(`${Number(mm)} ${Number(hh)} * * *`, { timezone: spec.timezone, unref: true, protect: true }, async () => {
-      await Pullers.checkExpected(spec, deps, new Date()).catch((err: Error) => log(`puller ${spec.name} expected_by check failed: ${err.message}`));
+  const expected = specs
+    .filter((s) => s.expected_by && s.direction === "pull")
+    .map((spec) => {
+      const [hh, mm] = spec.expected_by!.split(":") as [string, string];
+      return new Cron(
+        `${Number(mm)} ${Number(hh)} * * *`,
+        { timezone: spec.timezone, unref: true, protect: true },
+        async () => {
+          await Pullers.checkExpected(spec, deps, new Date()).catch((err: Error) =>
+            log(`puller ${spec.name} expected_by check failed: ${err.message}`),
+          );
+        },
+      );
     });
-  });
   return { stop: () => [...jobs, ...expected].forEach((c) => c.stop()) };
 }
 
 /** Delivers one object of the landing bucket to an outbound destination (`direction: "push"`). */
-export async function runDelivery(spec: Pullers.PullerSpec, deps: LocalPullDeps, key: string): Promise<Pullers.DeliveryResult> {
+export async function runDelivery(
+  spec: Pullers.PullerSpec,
+  deps: LocalPullDeps,
+  key: string,
+): Promise<Pullers.DeliveryResult> {
   const log = createLogger({ service: "leadpipe", component: "delivery" });
   const transport = await openTransport(spec);
   try {

@@ -1,6 +1,16 @@
 import { Import, type Pool } from "@leadpipe/core";
 
-const COLUMNS = ["file", "source", "status", "rows_read", "accepted", "rejected", "inserted", "updated", "unchanged"] as const;
+const COLUMNS = [
+  "file",
+  "source",
+  "status",
+  "rows_read",
+  "accepted",
+  "rejected",
+  "inserted",
+  "updated",
+  "unchanged",
+] as const;
 
 /** The per-file reconciliation table people read after an ingest. */
 export function reconciliationTable(rows: Import.ImportRow[]): string {
@@ -8,7 +18,11 @@ export function reconciliationTable(rows: Import.ImportRow[]): string {
   const cells = [COLUMNS.map((c) => c.replace("_", " ")), ...recs.map((r) => COLUMNS.map((c) => String(r[c] ?? "")))];
   const widths = COLUMNS.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
   const numeric = (i: number) => i >= 3;
-  const line = (row: string[]) => row.map((v, i) => (numeric(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join("  ").trimEnd();
+  const line = (row: string[]) =>
+    row
+      .map((v, i) => (numeric(i) ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   const out = [line(cells[0]!), widths.map((w) => "-".repeat(w)).join("  "), ...cells.slice(1).map(line)];
   for (const r of rows) {
     if (r.status === "FAILED" || r.status === "DUPLICATE") out.push(`  ${r.file_name}: ${r.status_reason ?? ""}`);
@@ -48,15 +62,25 @@ export function progressPrinter(pool: Pick<Pool, "query">, write: (s: string) =>
     async update(rows: Import.ImportRow[]): Promise<void> {
       if (Date.now() - last < everyMs || rows.length === 0) return;
       last = Date.now();
-      const { rows: [t] } = await pool.query<{ chunks_done: number; chunks_total: number; rows_done: number; rows_total: number }>(
+      const {
+        rows: [t],
+      } = await pool.query<{ chunks_done: number; chunks_total: number; rows_done: number; rows_total: number }>(
         `SELECT coalesce(sum(chunks_done), 0)::int AS chunks_done, coalesce(sum(chunks_total), 0)::int AS chunks_total,
                 coalesce(sum(rows_done), 0)::bigint AS rows_done, coalesce(sum(rows_total), 0)::bigint AS rows_total
-           FROM import_progress WHERE id = ANY($1::uuid[])`, [rows.map((r) => r.id)]);
-      write(`\r\x1b[K${formatProgress({
-        files: rows.length, filesDone: rows.filter((r) => Import.TERMINAL.includes(r.status)).length,
-        chunksDone: t!.chunks_done, chunksTotal: t!.chunks_total, rowsDone: t!.rows_done, rowsTotal: t!.rows_total,
-        seconds: (Date.now() - started) / 1000,
-      })}`);
+           FROM import_progress WHERE id = ANY($1::uuid[])`,
+        [rows.map((r) => r.id)],
+      );
+      write(
+        `\r\x1b[K${formatProgress({
+          files: rows.length,
+          filesDone: rows.filter((r) => Import.TERMINAL.includes(r.status)).length,
+          chunksDone: t!.chunks_done,
+          chunksTotal: t!.chunks_total,
+          rowsDone: t!.rows_done,
+          rowsTotal: t!.rows_total,
+          seconds: (Date.now() - started) / 1000,
+        })}`,
+      );
     },
     done(): void {
       if (last > 0) write("\r\x1b[K");

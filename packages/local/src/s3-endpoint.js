@@ -12,7 +12,13 @@ const { port, directory, bucket } = JSON.parse(process.argv[2] ?? "{}");
 storeEveryKey(FilesystemStore, directory);
 // One request that fails where s3rver does not catch it must not take the endpoint down for every later one.
 process.on("uncaughtException", (err) => process.stderr.write(`local S3 endpoint: ${err.stack ?? err}\n`));
-const server = new S3rver({ address: "127.0.0.1", port, directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+const server = new S3rver({
+  address: "127.0.0.1",
+  port,
+  directory,
+  silent: true,
+  configureBuckets: [{ name: bucket, configs: [] }],
+});
 const address = await server.run();
 // Node closes idle keep-alive sockets after 5 s, racing a client that reuses one ("socket hang
 // up"); the SDK's agent keeps them open, so keep them open on this side too.

@@ -30,25 +30,31 @@ export function storeEveryKey(FilesystemStore, root) {
   const decode = FilesystemStore.decodeKeyPath.bind(FilesystemStore);
   FilesystemStore.encodeKeyPath = (key) => {
     const parts = key.split("/");
-    return parts.map((segment, i) => {
-      if (!mustHash(segment, i === parts.length - 1)) return encode(segment);
-      const hash = MARK + createHash("sha256").update(segment).digest("hex");
-      if (!known.has(hash)) {
-        mkdirSync(names, { recursive: true });
-        const file = path.join(names, hash);
-        if (!existsSync(file)) writeFileSync(file, segment);
-        known.set(hash, segment);
-      }
-      return hash;
-    }).join("/");
+    return parts
+      .map((segment, i) => {
+        if (!mustHash(segment, i === parts.length - 1)) return encode(segment);
+        const hash = MARK + createHash("sha256").update(segment).digest("hex");
+        if (!known.has(hash)) {
+          mkdirSync(names, { recursive: true });
+          const file = path.join(names, hash);
+          if (!existsSync(file)) writeFileSync(file, segment);
+          known.set(hash, segment);
+        }
+        return hash;
+      })
+      .join("/");
   };
-  FilesystemStore.decodeKeyPath = (keyPath) => keyPath.split("/").map((segment) => {
-    if (!segment.startsWith(MARK)) return decode(segment);
-    let original = known.get(segment);
-    if (original === undefined) {
-      original = readFileSync(path.join(names, segment), "utf8");
-      known.set(segment, original);
-    }
-    return original;
-  }).join("/");
+  FilesystemStore.decodeKeyPath = (keyPath) =>
+    keyPath
+      .split("/")
+      .map((segment) => {
+        if (!segment.startsWith(MARK)) return decode(segment);
+        let original = known.get(segment);
+        if (original === undefined) {
+          original = readFileSync(path.join(names, segment), "utf8");
+          known.set(segment, original);
+        }
+        return original;
+      })
+      .join("/");
 }

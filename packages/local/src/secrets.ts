@@ -29,8 +29,11 @@ export function localSecrets(file: string): LocalSecrets {
     try {
       stored = JSON.parse(readFileSync(file, "utf8")) as Partial<LocalSecrets>;
     } catch (err) {
-      throw new Error(`${file} is not valid JSON (${(err as Error).message}): fix or remove it ` +
-        "(removing it gives a new readonly/pipeline password; the superuser's is then unknown)", { cause: err });
+      throw new Error(
+        `${file} is not valid JSON (${(err as Error).message}): fix or remove it ` +
+          "(removing it gives a new readonly/pipeline password; the superuser's is then unknown)",
+        { cause: err },
+      );
     }
   }
   const secrets: LocalSecrets = {
@@ -38,7 +41,11 @@ export function localSecrets(file: string): LocalSecrets {
     readonly: stored.readonly ?? newPassword(),
     pipeline: stored.pipeline ?? newPassword(),
   };
-  if (secrets.superuser !== stored.superuser || secrets.readonly !== stored.readonly || secrets.pipeline !== stored.pipeline) {
+  if (
+    secrets.superuser !== stored.superuser ||
+    secrets.readonly !== stored.readonly ||
+    secrets.pipeline !== stored.pipeline
+  ) {
     writePrivate(file, JSON.stringify(secrets, null, 2) + "\n");
   }
   return secrets;

@@ -14,21 +14,28 @@ function load(modulePath: string): Promise<Handler> {
   return h;
 }
 
-parentPort!.on("message", async (msg: { id: number; modulePath: string; event: unknown; context: unknown } | { preload: string[] }) => {
-  if ("preload" in msg) {
-    // Warm-up only: a module that fails to load fails again, with its error, on its first task.
-    void Promise.allSettled(msg.preload.map((m) => load(m).catch((err) => {
-      handlers.delete(m);
-      throw err;
-    }))).then(() => parentPort!.postMessage({ preloaded: true }));
-    return;
-  }
-  try {
-    const handler = await load(msg.modulePath);
-    const result = await handler(msg.event, withDeadline(msg.context as object));
-    parentPort!.postMessage({ id: msg.id, ok: true, result });
-  } catch (err) {
-    const e = err as Error;
-    parentPort!.postMessage({ id: msg.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } });
-  }
-});
+parentPort!.on(
+  "message",
+  async (msg: { id: number; modulePath: string; event: unknown; context: unknown } | { preload: string[] }) => {
+    if ("preload" in msg) {
+      // Warm-up only: a module that fails to load fails again, with its error, on its first task.
+      void Promise.allSettled(
+        msg.preload.map((m) =>
+          load(m).catch((err) => {
+            handlers.delete(m);
+            throw err;
+          }),
+        ),
+      ).then(() => parentPort!.postMessage({ preloaded: true }));
+      return;
+    }
+    try {
+      const handler = await load(msg.modulePath);
+      const result = await handler(msg.event, withDeadline(msg.context as object));
+      parentPort!.postMessage({ id: msg.id, ok: true, result });
+    } catch (err) {
+      const e = err as Error;
+      parentPort!.postMessage({ id: msg.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } });
+    }
+  },
+);

@@ -31,7 +31,10 @@ export class WorkerPool {
    * `preload`: handler modules every worker imports as soon as it starts (and again when it is
    * replaced), so the first chunk does not pay the module load, as a provisioned Lambda would not.
    */
-  constructor(private readonly size = Math.max(1, os.availableParallelism()), private readonly preload: readonly string[] = []) {
+  constructor(
+    private readonly size = Math.max(1, os.availableParallelism()),
+    private readonly preload: readonly string[] = [],
+  ) {
     for (let i = 0; i < size; i++) this.idle.push(this.spawn());
   }
 
@@ -63,21 +66,28 @@ export class WorkerPool {
       this.loading.add(w);
       w.postMessage({ preload: this.preload });
     }
-    w.on("message", (msg: { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } } | { preloaded: true }) => {
-      if ("preloaded" in msg) return this.settle(w);
-      const task = this.busy.get(w);
-      if (!task || task.id !== msg.id) return;
-      this.busy.delete(w);
-      this.idle.push(w);
-      if (msg.ok) task.resolve(msg.result);
-      else {
-        const err = new Error(msg.error!.message);
-        err.name = msg.error!.name;
-        err.stack = msg.error!.stack;
-        task.reject(err);
-      }
-      this.pump();
-    });
+    w.on(
+      "message",
+      (
+        msg:
+          | { id: number; ok: boolean; result?: unknown; error?: { name: string; message: string; stack?: string } }
+          | { preloaded: true },
+      ) => {
+        if ("preloaded" in msg) return this.settle(w);
+        const task = this.busy.get(w);
+        if (!task || task.id !== msg.id) return;
+        this.busy.delete(w);
+        this.idle.push(w);
+        if (msg.ok) task.resolve(msg.result);
+        else {
+          const err = new Error(msg.error!.message);
+          err.name = msg.error!.name;
+          err.stack = msg.error!.stack;
+          task.reject(err);
+        }
+        this.pump();
+      },
+    );
     const onDeath = (why: string) => {
       this.settle(w);
       const task = this.busy.get(w);
@@ -91,7 +101,9 @@ export class WorkerPool {
       }
     };
     w.on("error", (err) => onDeath(err.message));
-    w.on("exit", (code) => { if (!this.closed) onDeath(`exit code ${code}`); });
+    w.on("exit", (code) => {
+      if (!this.closed) onDeath(`exit code ${code}`);
+    });
     return w;
   }
 

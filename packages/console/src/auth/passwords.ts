@@ -1,7 +1,12 @@
 import crypto from "node:crypto";
 import { promisify } from "node:util";
 
-const scrypt = promisify(crypto.scrypt) as (pw: crypto.BinaryLike, salt: crypto.BinaryLike, len: number, o: crypto.ScryptOptions) => Promise<Buffer>;
+const scrypt = promisify(crypto.scrypt) as (
+  pw: crypto.BinaryLike,
+  salt: crypto.BinaryLike,
+  len: number,
+  o: crypto.ScryptOptions,
+) => Promise<Buffer>;
 
 /** scrypt's cost (N = 2^15, r = 8, p = 1: OWASP's minimum is 2^17 with r 8 / p 1 or 2^15 with p 3; see docs/console.md). */
 const N = 1 << 15;
@@ -36,7 +41,11 @@ export async function verifyPassword(password: string, stored: string | undefine
   const [scheme, n, r, p, salt, hash] = target.split("$");
   if (scheme !== "scrypt" || !n || !r || !p || !salt || !hash) return false;
   const expected = Buffer.from(hash, "base64");
-  const got = await scrypt(password.normalize("NFKC"), Buffer.from(salt, "base64"), expected.length,
-    { N: Number(n), r: Number(r), p: Number(p), maxmem: 128 * Number(n) * Number(r) * Number(p) * 2 });
+  const got = await scrypt(password.normalize("NFKC"), Buffer.from(salt, "base64"), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: 128 * Number(n) * Number(r) * Number(p) * 2,
+  });
   return crypto.timingSafeEqual(got, expected) && stored !== undefined;
 }

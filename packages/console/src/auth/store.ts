@@ -26,32 +26,54 @@ export interface User {
 }
 
 /** Adds the user, or sets the role and password of an existing one. Returns whether it was new. */
-export async function addUser(db: Queryable, name: string, role: string, password: string): Promise<{ created: boolean; user: User }> {
+export async function addUser(
+  db: Queryable,
+  name: string,
+  role: string,
+  password: string,
+): Promise<{ created: boolean; user: User }> {
   const username = checkUsername(name);
   if (!isRole(role)) throw new UserInputError(`not a role: "${role}" (analyst, marketer, ops, steward, admin)`);
   const hash = await hashPassword(password);
-  const { rows: [r] } = await db.query<{ created: boolean }>(
+  const {
+    rows: [r],
+  } = await db.query<{ created: boolean }>(
     `INSERT INTO console_users (username, role, password_hash) VALUES ($1, $2, $3)
      ON CONFLICT (username) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash,
        disabled_at = NULL, updated_at = now()
-     RETURNING (xmax = 0) AS created`, [username, role, hash]);
+     RETURNING (xmax = 0) AS created`,
+    [username, role, hash],
+  );
   // A new password ends the user's open sessions.
-  if (!r!.created) await db.query("UPDATE console_sessions SET ended_at = now() WHERE username = $1 AND ended_at IS NULL", [username]);
+  if (!r!.created)
+    await db.query("UPDATE console_sessions SET ended_at = now() WHERE username = $1 AND ended_at IS NULL", [username]);
   return { created: r!.created, user: { username, role } };
 }
 
 export async function disableUser(db: Queryable, name: string): Promise<boolean> {
   const username = checkUsername(name);
-  const r = await db.query("UPDATE console_users SET disabled_at = now(), updated_at = now() WHERE username = $1 AND disabled_at IS NULL", [username]);
+  const r = await db.query(
+    "UPDATE console_users SET disabled_at = now(), updated_at = now() WHERE username = $1 AND disabled_at IS NULL",
+    [username],
+  );
   await db.query("UPDATE console_sessions SET ended_at = now() WHERE username = $1 AND ended_at IS NULL", [username]);
   return (r.rowCount ?? 0) > 0;
 }
 
 export async function listUsers(db: Queryable) {
-  return (await db.query<{ username: string; role: Role; disabled_at: Date | null; created_at: Date; last_login: Date | null }>(
-    `SELECT u.username, u.role, u.disabled_at, u.created_at,
+  return (
+    await db.query<{
+      username: string;
+      role: Role;
+      disabled_at: Date | null;
+      created_at: Date;
+      last_login: Date | null;
+    }>(
+      `SELECT u.username, u.role, u.disabled_at, u.created_at,
             (SELECT max(created_at) FROM console_sessions s WHERE s.username = u.username) AS last_login
-       FROM console_users u ORDER BY u.username`)).rows;
+       FROM console_users u ORDER BY u.username`,
+    )
+  ).rows;
 }
 
 export interface LoginLimits {
@@ -68,19 +90,32 @@ export type LoginResult =
  * Checks a login. Past `maxFailures` failures for this username from this address in the window, the
  * password is not even checked. Unknown users and wrong passwords take the same time and answer alike.
  */
-export async function checkLogin(db: Queryable, name: string, password: string, ip: string, limits: LoginLimits): Promise<LoginResult> {
+export async function checkLogin(
+  db: Queryable,
+  name: string,
+  password: string,
+  ip: string,
+  limits: LoginLimits,
+): Promise<LoginResult> {
   const username = name.trim().toLowerCase().slice(0, 64);
-  const { rows: [f] } = await db.query<{ failures: number; oldest: Date | null }>(
+  const {
+    rows: [f],
+  } = await db.query<{ failures: number; oldest: Date | null }>(
     `SELECT count(*)::int AS failures, min(at) AS oldest FROM console_login_attempts
       WHERE username = $1 AND ip = $2 AND NOT ok AND at > now() - make_interval(secs => $3)`,
-    [username, ip, limits.windowMs / 1000]);
+    [username, ip, limits.windowMs / 1000],
+  );
   if (f!.failures >= limits.maxFailures) {
     const retry = f!.oldest ? Math.max(1, Math.ceil((f!.oldest.getTime() + limits.windowMs - Date.now()) / 1000)) : 60;
     return { ok: false, reason: "rate-limited", retryAfterS: retry };
   }
-  const { rows: [u] } = USERNAME.test(username)
+  const {
+    rows: [u],
+  } = USERNAME.test(username)
     ? await db.query<{ role: string; password_hash: string }>(
-      "SELECT role, password_hash FROM console_users WHERE username = $1 AND disabled_at IS NULL", [username])
+        "SELECT role, password_hash FROM console_users WHERE username = $1 AND disabled_at IS NULL",
+        [username],
+      )
     : { rows: [] };
   const ok = await verifyPassword(password, u?.password_hash);
   await db.query("INSERT INTO console_login_attempts (username, ip, ok) VALUES ($1, $2, $3)", [username, ip, ok]);
@@ -88,18 +123,32 @@ export async function checkLogin(db: Queryable, name: string, password: string, 
   return { ok: true, user: { username, role: u.role } };
 }
 
-export async function createSession(db: Queryable, user: User, ip: string, ttlMs: number): Promise<{ id: string; expiresAt: Date }> {
+export async function createSession(
+  db: Queryable,
+  user: User,
+  ip: string,
+  ttlMs: number,
+): Promise<{ id: string; expiresAt: Date }> {
   const id = crypto.randomBytes(32).toString("base64url");
   const expiresAt = new Date(Date.now() + ttlMs);
-  await db.query("INSERT INTO console_sessions (id, username, ip, expires_at) VALUES ($1, $2, $3, $4)", [id, user.username, ip, expiresAt]);
+  await db.query("INSERT INTO console_sessions (id, username, ip, expires_at) VALUES ($1, $2, $3, $4)", [
+    id,
+    user.username,
+    ip,
+    expiresAt,
+  ]);
   return { id, expiresAt };
 }
 
 /** The session's user, if the session is open, unexpired, and its user enabled. */
 export async function sessionUser(db: Queryable, id: string): Promise<User | undefined> {
-  const { rows: [r] } = await db.query<{ username: string; role: string }>(
+  const {
+    rows: [r],
+  } = await db.query<{ username: string; role: string }>(
     `SELECT u.username, u.role FROM console_sessions s JOIN console_users u USING (username)
-      WHERE s.id = $1 AND s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL`, [id]);
+      WHERE s.id = $1 AND s.ended_at IS NULL AND s.expires_at > now() AND u.disabled_at IS NULL`,
+    [id],
+  );
   return r && isRole(r.role) ? { username: r.username, role: r.role } : undefined;
 }
 
@@ -109,9 +158,12 @@ export async function endSession(db: Queryable, id: string): Promise<void> {
 
 /** The cookie-signing key: generated once per database, kept in console_secrets (the owner's only). */
 export async function signingKey(db: Queryable): Promise<Buffer> {
-  await db.query("INSERT INTO console_secrets (name, value) VALUES ('cookie-hmac', $1) ON CONFLICT (name) DO NOTHING",
-    [crypto.randomBytes(32)]);
-  const { rows: [r] } = await db.query<{ value: Buffer }>("SELECT value FROM console_secrets WHERE name = 'cookie-hmac'");
+  await db.query("INSERT INTO console_secrets (name, value) VALUES ('cookie-hmac', $1) ON CONFLICT (name) DO NOTHING", [
+    crypto.randomBytes(32),
+  ]);
+  const {
+    rows: [r],
+  } = await db.query<{ value: Buffer }>("SELECT value FROM console_secrets WHERE name = 'cookie-hmac'");
   return r!.value;
 }
 
@@ -126,6 +178,8 @@ export interface AuditEntry {
 }
 
 export async function audit(db: Queryable, e: AuditEntry): Promise<void> {
-  await db.query("INSERT INTO console_audit (username, role, action, target, outcome, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    [e.username, e.role ?? null, e.action, e.target ?? null, e.outcome, JSON.stringify(e.detail ?? {}), e.ip ?? null]);
+  await db.query(
+    "INSERT INTO console_audit (username, role, action, target, outcome, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    [e.username, e.role ?? null, e.action, e.target ?? null, e.outcome, JSON.stringify(e.detail ?? {}), e.ip ?? null],
+  );
 }

@@ -19,9 +19,18 @@ export function parseAuditFilter(q: Record<string, string | undefined>, maxLimit
 export function auditQuery(f: AuditFilter): { sql: string; params: unknown[] } {
   const params: unknown[] = [];
   const where: string[] = [];
-  if (f.username) { params.push(f.username); where.push(`username = $${params.length}`); }
-  if (f.action) { params.push(f.action + "%"); where.push(`action LIKE $${params.length}`); }
-  if (f.outcome) { params.push(f.outcome); where.push(`outcome = $${params.length}`); }
+  if (f.username) {
+    params.push(f.username);
+    where.push(`username = $${params.length}`);
+  }
+  if (f.action) {
+    params.push(f.action + "%");
+    where.push(`action LIKE $${params.length}`);
+  }
+  if (f.outcome) {
+    params.push(f.outcome);
+    where.push(`outcome = $${params.length}`);
+  }
   params.push(f.limit);
   return {
     sql: `SELECT * FROM (

@@ -21,13 +21,33 @@ export function parseImportFilter(query: Record<string, string | undefined>, max
   return f;
 }
 
-export const IMPORT_COLUMNS = ["id", "file_name", "source", "status", "rows_read", "accepted", "rejected", "chunks", "rows_per_second", "status_reason", "created_at", "finished_at"] as const;
+export const IMPORT_COLUMNS = [
+  "id",
+  "file_name",
+  "source",
+  "status",
+  "rows_read",
+  "accepted",
+  "rejected",
+  "chunks",
+  "rows_per_second",
+  "status_reason",
+  "created_at",
+  "finished_at",
+] as const;
 
 export function importsQuery(f: ImportFilter): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
-  const add = (sql: string, v: unknown) => { params.push(v); where.push(sql.replaceAll("?", `$${params.length}`)); };
-  if (f.q) add("i.file_name ILIKE '%' || ? || '%'", f.q.replace(/[\\%_]/g, (c) => `\\${c}`));
+  const add = (sql: string, v: unknown) => {
+    params.push(v);
+    where.push(sql.replaceAll("?", `$${params.length}`));
+  };
+  if (f.q)
+    add(
+      "i.file_name ILIKE '%' || ? || '%'",
+      f.q.replace(/[\\%_]/g, (c) => `\\${c}`),
+    );
   if (f.status) add("i.status = ?", f.status);
   if (f.source) add("i.source = ?", f.source);
   if (f.day) add("i.created_at >= ?::date AND i.created_at < ?::date + 1", f.day);
@@ -57,7 +77,8 @@ export async function sources(db: Queryable): Promise<string[]> {
        SELECT min(source) AS source FROM imports WHERE source IS NOT NULL
        UNION ALL
        SELECT (SELECT min(source) FROM imports i WHERE i.source > s.source) FROM s WHERE s.source IS NOT NULL)
-     SELECT source FROM s WHERE source IS NOT NULL ORDER BY 1`);
+     SELECT source FROM s WHERE source IS NOT NULL ORDER BY 1`,
+  );
   return rows.map((r) => r.source);
 }
 
@@ -68,10 +89,14 @@ export async function importDetail(db: Queryable, id: string, rejectLimit = 200)
   const description = await Import.describe(db, id);
   const { rows: chunks } = await db.query(
     `SELECT chunk_index, status, attempts, records, rows_read, accepted, rejected, inserted, updated, unchanged, duration_ms, finished_at
-       FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index`, [id]);
+       FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index`,
+    [id],
+  );
   const { rows: rejects } = await db.query(
     `SELECT row_number, error_type, field_name, field_value, error_message, raw_record
-       FROM import_rejects WHERE import_id = $1 ORDER BY row_number, field_name LIMIT $2`, [id, rejectLimit]);
+       FROM import_rejects WHERE import_id = $1 ORDER BY row_number, field_name LIMIT $2`,
+    [id, rejectLimit],
+  );
   return { description, chunks, rejects };
 }
 
@@ -79,17 +104,20 @@ export async function importDetail(db: Queryable, id: string, rejectLimit = 200)
 export async function today(db: Queryable) {
   const { rows: arrived } = await db.query(
     `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.accepted, i.rejected, i.created_at, i.finished_at
-       FROM imports i WHERE i.created_at >= date_trunc('day', now()) ORDER BY i.seq DESC LIMIT 200`);
+       FROM imports i WHERE i.created_at >= date_trunc('day', now()) ORDER BY i.seq DESC LIMIT 200`,
+  );
   const { rows: running } = await db.query(
     `SELECT i.id, i.file_name, i.status, i.current_step, p.chunks_done || '/' || coalesce(p.chunks_total, 0) AS chunks,
             p.rows_done, p.rows_total, p.rows_per_second::float8 AS rows_per_second, i.created_at
        FROM (SELECT * FROM imports WHERE status IN ('PENDING', 'STAGING', 'PROCESSING')) i
-       JOIN LATERAL (SELECT * FROM import_progress v WHERE v.id = i.id) p ON true ORDER BY i.seq`);
+       JOIN LATERAL (SELECT * FROM import_progress v WHERE v.id = i.id) p ON true ORDER BY i.seq`,
+  );
   const { rows: failures } = await db.query(
     `SELECT i.id, i.file_name, i.source, i.failed_step, i.status_reason, i.alert_status, i.finished_at
        FROM imports i WHERE i.status = 'FAILED' AND i.created_at > now() - interval '7 days'
         AND NOT EXISTS (SELECT FROM imports r WHERE r.replay_of = i.id AND r.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS'))
-      ORDER BY i.seq DESC LIMIT 100`);
+      ORDER BY i.seq DESC LIMIT 100`,
+  );
   // A loose index scan over imports_source_created_at (migration 131): one probe per source.
   const { rows: lastBySource } = await db.query(
     `WITH RECURSIVE s AS (
@@ -99,6 +127,7 @@ export async function today(db: Queryable) {
      SELECT s.source,
             (SELECT max(created_at) FROM imports i WHERE i.source = s.source) AS last_arrival,
             (SELECT count(*) FROM imports i WHERE i.source = s.source AND i.created_at >= date_trunc('day', now()))::int AS today
-       FROM s WHERE s.source IS NOT NULL ORDER BY s.source`);
+       FROM s WHERE s.source IS NOT NULL ORDER BY s.source`,
+  );
   return { arrived, running, failures, lastBySource };
 }

@@ -53,7 +53,10 @@ export async function findMortgages(db: Queryable, q: string, limit = 50): Promi
                  OR lower(borrower_first_name || ' ' || borrower_last_name) = lower($1)`;
       param = text;
   }
-  const { rows } = await db.query<{ mortgage_id: string }>(`SELECT mortgage_id FROM (${sql}) m ORDER BY 1 LIMIT ${Math.floor(limit)}`, [param]);
+  const { rows } = await db.query<{ mortgage_id: string }>(
+    `SELECT mortgage_id FROM (${sql}) m ORDER BY 1 LIMIT ${Math.floor(limit)}`,
+    [param],
+  );
   return { by, ids: rows.map((r) => r.mortgage_id) };
 }
 
@@ -91,6 +94,7 @@ export async function timeline(db: Queryable, mortgageIds: readonly string[]): P
      SELECT ev.at, ev.kind, ev.what, ev.mortgage_id, ev.tracking_code, i.file_name AS source_file, ev.import_id::text AS import_id, ev.source_row
        FROM ev LEFT JOIN imports i ON i.id = ev.import_id
       ORDER BY ev.mortgage_id, array_position(ARRAY['mortgage','mail piece','delivery','call','lead','hand-off'], ev.kind), ev.at`,
-    [mortgageIds]);
+    [mortgageIds],
+  );
   return rows;
 }

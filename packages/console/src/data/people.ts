@@ -9,37 +9,69 @@ export async function searchPeople(db: Queryable, q: string, limit = 50) {
       WHERE ($1 ~ '^[0-9]{1,18}$' AND person_id = $1::bigint)
          OR lower(last_name) = lower($1) OR lower(first_name || ' ' || last_name) = lower($1)
          OR lower(email) = lower($1) OR phone = $1 OR phone = '+1' || regexp_replace($1, '\\D', '', 'g')
-      ORDER BY person_id LIMIT $2`, [text, limit]);
+      ORDER BY person_id LIMIT $2`,
+    [text, limit],
+  );
   return rows;
 }
 
 export async function person(db: Queryable, id: number) {
-  const { rows: [golden] } = await db.query("SELECT * FROM persons WHERE person_id = $1", [id]);
+  const {
+    rows: [golden],
+  } = await db.query("SELECT * FROM persons WHERE person_id = $1", [id]);
   if (!golden) return undefined;
   const { rows: records } = await db.query(
     `SELECT r.record_id, r.source_kind, r.source_key, i.file_name AS source_file, r.source_row, r.first_name, r.last_name,
             r.phone, r.email, r.address_line1, r.city, r.state, r.zip5
-       FROM person_records r LEFT JOIN imports i ON i.id = r.import_id WHERE r.person_id = $1 ORDER BY r.record_id`, [id]);
+       FROM person_records r LEFT JOIN imports i ON i.id = r.import_id WHERE r.person_id = $1 ORDER BY r.record_id`,
+    [id],
+  );
   const { rows: links } = await db.query(
     `SELECT l.record_id, l.matched_record_id, l.score::float8 AS score, l.tier, l.reason, l.created_at
        FROM person_links l JOIN person_records r ON r.record_id = l.record_id WHERE r.person_id = $1
-      ORDER BY l.score DESC, l.record_id`, [id]);
+      ORDER BY l.score DESC, l.record_id`,
+    [id],
+  );
   const { rows: merges } = await db.query(
     `SELECT merge_id, survivor_id, absorbed_id, cause, cardinality(moved_records) AS records, merged_at, unmerged_at, unmerged_by
-       FROM person_merges WHERE survivor_id = $1 OR absorbed_id = $1 ORDER BY merge_id DESC`, [id]);
+       FROM person_merges WHERE survivor_id = $1 OR absorbed_id = $1 ORDER BY merge_id DESC`,
+    [id],
+  );
   const { rows: overrides } = await db.query(
-    "SELECT field, value, set_by, reason, set_at FROM person_overrides WHERE person_id = $1 ORDER BY field", [id]);
+    "SELECT field, value, set_by, reason, set_at FROM person_overrides WHERE person_id = $1 ORDER BY field",
+    [id],
+  );
   const { rows: history } = await db.query(
-    "SELECT audit_id, action, merge_id, detail, at FROM merge_audit WHERE person_id = $1 ORDER BY audit_id DESC LIMIT 100", [id]);
+    "SELECT audit_id, action, merge_id, detail, at FROM merge_audit WHERE person_id = $1 ORDER BY audit_id DESC LIMIT 100",
+    [id],
+  );
   return { golden, records, links, merges, overrides, history };
 }
 
-export const OVERRIDE_FIELDS = ["first_name", "middle_name", "last_name", "name_suffix", "email", "phone", "dob", "address_line1", "city", "state", "zip5", "zip4"];
+export const OVERRIDE_FIELDS = [
+  "first_name",
+  "middle_name",
+  "last_name",
+  "name_suffix",
+  "email",
+  "phone",
+  "dob",
+  "address_line1",
+  "city",
+  "state",
+  "zip5",
+  "zip4",
+];
 
 /** The steward's actions, over the rules in sql/functions/people.sql. */
 export async function merge(db: Queryable, survivor: number, absorbed: number, by: string): Promise<number> {
-  const { rows: [r] } = await db.query<{ merge_id: number }>(
-    "SELECT people_merge($1, $2, $3, '[]'::jsonb, NULL) AS merge_id", [survivor, absorbed, `manual by ${by}`]);
+  const {
+    rows: [r],
+  } = await db.query<{ merge_id: number }>("SELECT people_merge($1, $2, $3, '[]'::jsonb, NULL) AS merge_id", [
+    survivor,
+    absorbed,
+    `manual by ${by}`,
+  ]);
   return r!.merge_id;
 }
 
@@ -47,7 +79,14 @@ export async function unmerge(db: Queryable, mergeId: number, by: string): Promi
   await db.query("SELECT people_unmerge($1, $2)", [mergeId, by]);
 }
 
-export async function override(db: Queryable, personId: number, field: string, value: string | null, by: string, reason: string | null) {
+export async function override(
+  db: Queryable,
+  personId: number,
+  field: string,
+  value: string | null,
+  by: string,
+  reason: string | null,
+) {
   if (!OVERRIDE_FIELDS.includes(field)) throw new Error(`not a field that can be overridden: ${field}`);
   await db.query("SELECT people_override($1, $2, $3, $4, $5)", [personId, field, value, by, reason]);
 }

@@ -13,14 +13,20 @@ function form(x: RequestContext, campaigns: string[], v: { campaign?: string; ch
 }
 
 async function campaigns(x: RequestContext): Promise<string[]> {
-  return (await x.deps.pool.query<{ name: string }>("SELECT name FROM campaigns ORDER BY name")).rows.map((r) => r.name);
+  return (await x.deps.pool.query<{ name: string }>("SELECT name FROM campaigns ORDER BY name")).rows.map(
+    (r) => r.name,
+  );
 }
 
 export async function audiencesPage(x: RequestContext) {
   const { rows } = await x.deps.pool.query(
     `SELECT campaign, channel, as_of, rows, times_published, published_at, audience_key FROM audience_publications
-      ORDER BY published_at DESC LIMIT 100`);
-  return x.render("Audiences", html`${form(x, await campaigns(x))}<h2>Published</h2>${table(["campaign", "channel", "as_of", "rows", "times_published", "published_at", "audience_key"], rows)}`);
+      ORDER BY published_at DESC LIMIT 100`,
+  );
+  return x.render(
+    "Audiences",
+    html`${form(x, await campaigns(x))}<h2>Published</h2>${table(["campaign", "channel", "as_of", "rows", "times_published", "published_at", "audience_key"], rows)}`,
+  );
 }
 
 export async function publish(x: RequestContext) {
@@ -33,13 +39,23 @@ export async function publish(x: RequestContext) {
   try {
     p = await Audience.publishAudience(x.deps, { campaign, channel, asOf, dryRun });
   } catch (e) {
-    await x.audit(dryRun ? "audience dry-run" : "audience publish", `${campaign}/${channel}`, "refused", { asOf, error: (e as Error).message });
+    await x.audit(dryRun ? "audience dry-run" : "audience publish", `${campaign}/${channel}`, "refused", {
+      asOf,
+      error: (e as Error).message,
+    });
     if (e instanceof Audience.AudienceRequestError) throw new BadRequest(e.message);
     throw e;
   }
-  await x.audit(dryRun ? "audience dry-run" : "audience publish", `${campaign}/${channel}`, "ok", { asOf, rows: p.rows, file: p.audience_file });
-  return x.render("Audiences", html`${form(x, await campaigns(x), { campaign, channel, asOf })}
+  await x.audit(dryRun ? "audience dry-run" : "audience publish", `${campaign}/${channel}`, "ok", {
+    asOf,
+    rows: p.rows,
+    file: p.audience_file,
+  });
+  return x.render(
+    "Audiences",
+    html`${form(x, await campaigns(x), { campaign, channel, asOf })}
 <p class="notice" id="publication">${dryRun ? "DRY RUN: " : ""}${campaign} / ${channel} as of ${asOf}: ${show(p.rows)} rows; ${p.audience_file}</p>
 ${table(["step", "remaining", "excluded"], p.waterfall as unknown as Record<string, unknown>[])}
-${p.priority_conflicts.map((c) => html`<p class="notice error">${c.campaign} (priority ${c.priority}) was published earlier today with ${c.touchpoints} of these people</p>`)}`);
+${p.priority_conflicts.map((c) => html`<p class="notice error">${c.campaign} (priority ${c.priority}) was published earlier today with ${c.touchpoints} of these people</p>`)}`,
+  );
 }

@@ -5,17 +5,34 @@ import { Import } from "@leadpipe/core";
 import { html, show, table } from "../html";
 import { csrfField } from "../layout";
 import { BadRequest, NotFound, field, type RequestContext } from "../context";
-import { IMPORT_COLUMNS, importDetail, importsQuery, isImportId, listImports, parseImportFilter, sources } from "../data/imports";
+import {
+  IMPORT_COLUMNS,
+  importDetail,
+  importsQuery,
+  isImportId,
+  listImports,
+  parseImportFilter,
+  sources,
+} from "../data/imports";
 import { csvResponse, cursorSource } from "../csv";
 
 const STATUSES = ["", "PENDING", "STAGING", "PROCESSING", "COMPLETE", "COMPLETE_WITH_ERRORS", "FAILED", "DUPLICATE"];
-const REPORT_FILES = { success: Import.REPORT_FILES.success, errors: Import.REPORT_FILES.errors, checklist: Import.REPORT_FILES.checklist } as const;
+const REPORT_FILES = {
+  success: Import.REPORT_FILES.success,
+  errors: Import.REPORT_FILES.errors,
+  checklist: Import.REPORT_FILES.checklist,
+} as const;
 
 const cell = (col: string, v: unknown, row: Record<string, unknown>) =>
-  col === "id" ? html`<a href="/imports/${String(v)}">${String(v).slice(0, 8)}</a>`
-    : col === "file_name" ? html`<a href="/imports/${String(row.id)}">${String(v)}</a>`
-      : col === "status" ? html`<span class="status-${String(v)}">${String(v)}</span>`
-        : col === "status_reason" ? html`<span class="wrap">${show(v)}</span>` : show(v);
+  col === "id"
+    ? html`<a href="/imports/${String(v)}">${String(v).slice(0, 8)}</a>`
+    : col === "file_name"
+      ? html`<a href="/imports/${String(row.id)}">${String(v)}</a>`
+      : col === "status"
+        ? html`<span class="status-${String(v)}">${String(v)}</span>`
+        : col === "status_reason"
+          ? html`<span class="wrap">${show(v)}</span>`
+          : show(v);
 
 export async function importsPage(x: RequestContext) {
   const q = x.c.req.query();
@@ -23,7 +40,9 @@ export async function importsPage(x: RequestContext) {
   const [rows, srcs] = await Promise.all([listImports(x.deps.pool, f), sources(x.deps.pool)]);
   const qs = new URLSearchParams(Object.entries(q).filter(([k, v]) => v && k !== "limit")).toString();
   // Polls while an import shown is at work, or (after an upload) until the upload's import shows up.
-  const live = rows.some((r) => ["PENDING", "STAGING", "PROCESSING"].includes(String(r.status))) || (q.watch === "1" && rows.length === 0);
+  const live =
+    rows.some((r) => ["PENDING", "STAGING", "PROCESSING"].includes(String(r.status))) ||
+    (q.watch === "1" && rows.length === 0);
   const list = html`<div id="imports-list" ${live ? html`hx-get="/imports?${qs}" hx-trigger="every 2s" hx-select="#imports-list" hx-swap="outerHTML"` : ""}>
 ${table(IMPORT_COLUMNS, rows, { cell, id: "imports" })}
 <p class="muted">${rows.length} import(s) shown (at most ${f.limit}). <a href="/imports/csv?${qs}">Export CSV</a> (up to ${x.options.csvRowLimit.toLocaleString("en-US")} rows)</p></div>`;
@@ -34,9 +53,13 @@ ${table(IMPORT_COLUMNS, rows, { cell, id: "imports" })}
 <label>Source <select name="source"><option value="">any</option>${srcs.map((s) => html`<option${s === f.source ? html` selected` : ""}>${s}</option>`)}</select></label>
 <label>Day <input type="date" name="day" value="${f.day ?? ""}"></label>
 <button type="submit">Search</button></form>
-${x.user.role === "ops" ? html`<details${q.upload ? html` open` : ""}><summary>Upload a file into the inbox</summary>
+${
+  x.user.role === "ops"
+    ? html`<details${q.upload ? html` open` : ""}><summary>Upload a file into the inbox</summary>
 <form class="filters" method="post" action="/imports/upload" enctype="multipart/form-data">${csrfField(x.page.csrf)}
-<label>File <input type="file" name="file" required></label><button type="submit">Upload</button></form></details>` : ""}
+<label>File <input type="file" name="file" required></label><button type="submit">Upload</button></form></details>`
+    : ""
+}
 ${list}`;
   return x.render("Imports", body);
 }
@@ -45,7 +68,11 @@ export async function importsCsv(x: RequestContext) {
   const f = { ...parseImportFilter(x.c.req.query(), x.options.csvRowLimit), limit: x.options.csvRowLimit + 1 };
   const q = importsQuery(f);
   await x.audit("export imports", null, "ok", { filter: f });
-  return csvResponse("imports.csv", x.options.csvRowLimit, cursorSource(x.deps.pool, q.sql, q.params, x.options.csvRowLimit));
+  return csvResponse(
+    "imports.csv",
+    x.options.csvRowLimit,
+    cursorSource(x.deps.pool, q.sql, q.params, x.options.csvRowLimit),
+  );
 }
 
 function importId(x: RequestContext): string {
@@ -80,16 +107,27 @@ ${rec && d.description.replays.length ? html`<dt>across runs</dt><dd>read ${show
 ${d.description.replay_of ? html`<dt>replay of</dt><dd><a href="/imports/${d.description.replay_of.id}">${d.description.replay_of.id}</a> (${d.description.replay_of.mode})</dd>` : ""}
 </dl>
 <h2>Reports</h2>
-${d.description.reports ? html`<div class="actions">${Object.keys(REPORT_FILES).map((k) => html`<a class="button secondary" href="/imports/${id}/files/${k}">${k} report</a>`)}</div>`
-    : html`<p class="muted">not written yet</p>`}
-${x.user.role === "ops" && terminal && i.status !== "DUPLICATE" ? html`<h2>Replay</h2>
+${
+  d.description.reports
+    ? html`<div class="actions">${Object.keys(REPORT_FILES).map((k) => html`<a class="button secondary" href="/imports/${id}/files/${k}">${k} report</a>`)}</div>`
+    : html`<p class="muted">not written yet</p>`
+}
+${
+  x.user.role === "ops" && terminal && i.status !== "DUPLICATE"
+    ? html`<h2>Replay</h2>
 <div class="actions">
 <form class="inline" method="post" action="/imports/${id}/replay">${csrfField(x.page.csrf)}<input type="hidden" name="mode" value="full"><button type="submit">Replay in full</button></form>
-${(i.rejected ?? 0) > 0 ? html`<form class="filters" method="post" action="/imports/${id}/replay" enctype="multipart/form-data">${csrfField(x.page.csrf)}
+${
+  (i.rejected ?? 0) > 0
+    ? html`<form class="filters" method="post" action="/imports/${id}/replay" enctype="multipart/form-data">${csrfField(x.page.csrf)}
 <input type="hidden" name="mode" value="errors-only">
 <label>Corrected rows (optional CSV: row_number, then the source's columns) <input type="file" name="file"></label>
-<button type="submit">Replay rejected rows only</button></form>` : ""}
-</div>` : ""}
+<button type="submit">Replay rejected rows only</button></form>`
+    : ""
+}
+</div>`
+    : ""
+}
 <h2>Steps</h2>${table(["step", "started_at", "ms"], steps)}
 <h2>Rejected rows by field and reason</h2>
 ${table(["error_type", "field_name", "error_message", "rows", "resolved"], d.description.rejects as unknown as Record<string, unknown>[])}
@@ -105,9 +143,17 @@ ${d.description.replays.length ? html`<h2>Replays</h2>${table(["id", "mode", "st
 export async function rejectsCsv(x: RequestContext) {
   const id = importId(x);
   await x.audit("export rejects", id);
-  return csvResponse(`rejects-${id}.csv`, x.options.csvRowLimit, cursorSource(x.deps.pool,
-    `SELECT row_number, chunk_index, error_type, field_name, field_value, error_message, raw_record
-       FROM import_rejects WHERE import_id = $1 ORDER BY row_number, field_name`, [id], x.options.csvRowLimit));
+  return csvResponse(
+    `rejects-${id}.csv`,
+    x.options.csvRowLimit,
+    cursorSource(
+      x.deps.pool,
+      `SELECT row_number, chunk_index, error_type, field_name, field_value, error_message, raw_record
+       FROM import_rejects WHERE import_id = $1 ORDER BY row_number, field_name`,
+      [id],
+      x.options.csvRowLimit,
+    ),
+  );
 }
 
 /** One of the three reports the import wrote next to its file, streamed from the object store. */
@@ -115,7 +161,9 @@ export async function reportFile(x: RequestContext) {
   const id = importId(x);
   const which = x.c.req.param("which") as keyof typeof REPORT_FILES;
   if (!Object.hasOwn(REPORT_FILES, which)) throw new NotFound(`no such report: ${which}`);
-  const i = await Import.getImport(x.deps.pool, id).catch(() => { throw new NotFound(`no import ${id}`); });
+  const i = await Import.getImport(x.deps.pool, id).catch(() => {
+    throw new NotFound(`no import ${id}`);
+  });
   if (!i.reports_prefix) throw new NotFound("the reports of this import are not written yet");
   const name = REPORT_FILES[which];
   const body = await x.deps.store.read(i.bucket, `${i.reports_prefix}${name}`);
@@ -137,7 +185,10 @@ function uploadedFile(x: RequestContext): File | undefined {
 
 /** Writes an uploaded file under the upload folder, in a folder of its own; the name keeps only safe characters. */
 async function saveUpload(x: RequestContext, file: File): Promise<{ path: string; cleanup(): void }> {
-  const name = path.basename(file.name).replace(/[^\w.-]/g, "_").replace(/^\.+/, "");
+  const name = path
+    .basename(file.name)
+    .replace(/[^\w.-]/g, "_")
+    .replace(/^\.+/, "");
   if (!name) throw new BadRequest("the file has no usable name");
   const dir = path.join(x.deps.uploadDir, randomUUID());
   mkdirSync(dir, { recursive: true });
@@ -167,7 +218,12 @@ export async function replay(x: RequestContext) {
   if (file && mode !== "errors-only") throw new BadRequest("a corrected file goes with an errors-only replay");
   const saved = file ? await saveUpload(x, file) : undefined;
   try {
-    const r = await x.deps.replay({ importId: id, mode, requestedBy: `console:${x.user.username}`, ...(saved ? { fixedFile: saved.path } : {}) });
+    const r = await x.deps.replay({
+      importId: id,
+      mode,
+      requestedBy: `console:${x.user.username}`,
+      ...(saved ? { fixedFile: saved.path } : {}),
+    });
     await x.audit(`replay ${mode}`, id, r.replayId ? "ok" : "refused", { replayId: r.replayId, message: r.message });
     if (!r.replayId) throw new BadRequest(r.message);
     return x.c.redirect(`/imports/${r.replayId}`, 303);

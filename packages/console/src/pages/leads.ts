@@ -14,14 +14,28 @@ export async function leadsPage(x: RequestContext) {
 <form class="filters" method="get" action="/leads">
 <label>Loan number, tracking code, phone or borrower name <input name="q" value="${q}" size="40" autofocus></label>
 <button type="submit">Find</button></form>
-${x.user.role === "ops" ? html`<form class="inline" method="post" action="/leads/handoff">${csrfField(x.page.csrf)}
-<button type="submit" class="secondary">Hand off today's leads now</button></form>` : ""}
+${
+  x.user.role === "ops"
+    ? html`<form class="inline" method="post" action="/leads/handoff">${csrfField(x.page.csrf)}
+<button type="submit" class="secondary">Hand off today's leads now</button></form>`
+    : ""
+}
 ${q ? html`<p class="muted">searched by ${found.by}: ${found.ids.length} mortgage(s)${found.ids.length >= 50 ? " (the first 50)" : ""}</p>` : ""}
-${[...byMortgage].map(([id, evs]) => html`<h2>Mortgage ${id}</h2>
-${table(["at", "kind", "what", "tracking_code", "source_file", "source_row"], evs as unknown as Record<string, unknown>[], {
-    cell: (c, v, row) => (c === "source_file" && row.import_id ? html`<a href="/imports/${String(row.import_id)}">${show(v)}</a>`
-      : c === "what" ? html`<span class="wrap">${show(v)}</span>` : show(v)),
-  })}`)}`;
+${[...byMortgage].map(
+  ([id, evs]) => html`<h2>Mortgage ${id}</h2>
+${table(
+  ["at", "kind", "what", "tracking_code", "source_file", "source_row"],
+  evs as unknown as Record<string, unknown>[],
+  {
+    cell: (c, v, row) =>
+      c === "source_file" && row.import_id
+        ? html`<a href="/imports/${String(row.import_id)}">${show(v)}</a>`
+        : c === "what"
+          ? html`<span class="wrap">${show(v)}</span>`
+          : show(v),
+  },
+)}`,
+)}`;
   return x.render("Lead timeline", body);
 }
 

@@ -3,8 +3,10 @@ import { csrfField } from "../layout";
 import { BadRequest, NotFound, field, type RequestContext } from "../context";
 import { OVERRIDE_FIELDS, merge, override, person, searchPeople, unmerge } from "../data/people";
 
-const idCell = (c: string, v: unknown) => (c === "person_id" || c === "survivor_id" || c === "absorbed_id"
-  ? html`<a href="/people/${String(v)}">${String(v)}</a>` : show(v));
+const idCell = (c: string, v: unknown) =>
+  c === "person_id" || c === "survivor_id" || c === "absorbed_id"
+    ? html`<a href="/people/${String(v)}">${String(v)}</a>`
+    : show(v);
 
 export async function peoplePage(x: RequestContext) {
   const q = (x.c.req.query("q") ?? "").trim();
@@ -12,10 +14,14 @@ export async function peoplePage(x: RequestContext) {
   const body = html`<form class="filters" method="get" action="/people">
 <label>Person id, name, phone or e-mail <input name="q" value="${q}" size="40"></label><button type="submit">Find</button></form>
 ${q ? table(["person_id", "first_name", "last_name", "phone", "email", "city", "state", "zip5", "updated_at"], rows, { cell: idCell }) : ""}
-${x.user.role === "steward" ? html`<h2>Merge two golden records</h2>
+${
+  x.user.role === "steward"
+    ? html`<h2>Merge two golden records</h2>
 <form class="filters" method="post" action="/people/merge">${csrfField(x.page.csrf)}
 <label>Survivor id <input name="survivor" inputmode="numeric" required></label>
-<label>Absorbed id <input name="absorbed" inputmode="numeric" required></label><button type="submit">Merge</button></form>` : ""}`;
+<label>Absorbed id <input name="absorbed" inputmode="numeric" required></label><button type="submit">Merge</button></form>`
+    : ""
+}`;
   return x.render("People", body);
 }
 
@@ -33,17 +39,28 @@ export async function personPage(x: RequestContext) {
 <dl class="facts">${Object.entries(p.golden).map(([k, v]) => html`<dt>${k}</dt><dd>${show(v)}</dd>`)}</dl>
 <h2>Source records</h2>${table(["record_id", "source_kind", "source_key", "source_file", "source_row", "first_name", "last_name", "phone", "email", "address_line1", "city", "state", "zip5"], p.records)}
 <h2>Links</h2>${table(["record_id", "matched_record_id", "score", "tier", "reason", "created_at"], p.links)}
-<h2>Merges</h2>${table(["merge_id", "survivor_id", "absorbed_id", "cause", "records", "merged_at", "unmerged_at", "unmerged_by", "undo"], p.merges, {
-    cell: (c, v, row) => c === "undo"
-      ? (row.unmerged_at || !steward ? "" : html`<form class="inline" method="post" action="/people/unmerge">${csrfField(x.page.csrf)}
+<h2>Merges</h2>${table(
+    ["merge_id", "survivor_id", "absorbed_id", "cause", "records", "merged_at", "unmerged_at", "unmerged_by", "undo"],
+    p.merges,
+    {
+      cell: (c, v, row) =>
+        c === "undo"
+          ? row.unmerged_at || !steward
+            ? ""
+            : html`<form class="inline" method="post" action="/people/unmerge">${csrfField(x.page.csrf)}
 <input type="hidden" name="merge_id" value="${String(row.merge_id)}"><input type="hidden" name="person_id" value="${String(id)}">
-<button type="submit" class="danger">Unmerge</button></form>`)
-      : idCell(c, v),
-  })}
+<button type="submit" class="danger">Unmerge</button></form>`
+          : idCell(c, v),
+    },
+  )}
 <h2>Overrides</h2>${table(["field", "value", "set_by", "reason", "set_at"], p.overrides)}
-${steward ? html`<form class="filters" method="post" action="/people/${String(id)}/override">${csrfField(x.page.csrf)}
+${
+  steward
+    ? html`<form class="filters" method="post" action="/people/${String(id)}/override">${csrfField(x.page.csrf)}
 <label>Field <select name="field">${OVERRIDE_FIELDS.map((f) => html`<option>${f}</option>`)}</select></label>
-<label>Value <input name="value"></label><label>Reason <input name="reason" required></label><button type="submit">Override</button></form>` : ""}
+<label>Value <input name="value"></label><label>Reason <input name="reason" required></label><button type="submit">Override</button></form>`
+    : ""
+}
 <h2>History</h2>${table(["audit_id", "action", "merge_id", "detail", "at"], p.history)}`;
   return x.render(`Person ${id}`, body);
 }

@@ -7,7 +7,10 @@ import { csvResponse } from "../csv";
 const PAGE_ROWS = 500;
 
 /** Reports read only through the read-only role, as `leadpipe report` does (pooled: the SQL is the catalogue's). */
-const readOnly = (x: RequestContext): Reports.RunQuery => (sql, params) => x.readOnly(sql, params);
+const readOnly =
+  (x: RequestContext): Reports.RunQuery =>
+  (sql, params) =>
+    x.readOnly(sql, params);
 
 function report(x: RequestContext): Reports.Report {
   const name = x.c.req.param("name") ?? "";
@@ -20,13 +23,15 @@ function report(x: RequestContext): Reports.Report {
 
 /** ?where=column=value (repeatable), checked against the report's columns. */
 function filters(x: RequestContext, r: Reports.Report): Reports.Filter[] {
-  const fs = (x.c.req.queries("where") ?? []).filter((w) => w.trim() !== "").map((w) => {
-    try {
-      return Reports.parseFilter(w);
-    } catch (e) {
-      throw new BadRequest((e as Error).message);
-    }
-  });
+  const fs = (x.c.req.queries("where") ?? [])
+    .filter((w) => w.trim() !== "")
+    .map((w) => {
+      try {
+        return Reports.parseFilter(w);
+      } catch (e) {
+        throw new BadRequest((e as Error).message);
+      }
+    });
   try {
     Reports.query(r, fs);
   } catch (e) {
@@ -37,26 +42,47 @@ function filters(x: RequestContext, r: Reports.Report): Reports.Filter[] {
 
 export async function reportsPage(x: RequestContext) {
   const rows = await Reports.list(readOnly(x));
-  return x.render("Reports", table(["name", "question", "grain", "refresh", "data_as_of"], rows, {
-    cell: (c, v) => (c === "name" ? html`<a href="/reports/${String(v)}">${String(v)}</a>`
-      : c === "question" ? html`<span class="wrap">${String(v)}</span>` : c === "data_as_of" ? (v ? show(v) : "never refreshed") : show(v)),
-  }));
+  return x.render(
+    "Reports",
+    table(["name", "question", "grain", "refresh", "data_as_of"], rows, {
+      cell: (c, v) =>
+        c === "name"
+          ? html`<a href="/reports/${String(v)}">${String(v)}</a>`
+          : c === "question"
+            ? html`<span class="wrap">${String(v)}</span>`
+            : c === "data_as_of"
+              ? v
+                ? show(v)
+                : "never refreshed"
+              : show(v),
+    }),
+  );
 }
 
 /** A number, or NUMERIC as node-postgres hands it (a string of digits); dates, codes with letters and booleans are not. */
-const isNumber = (v: unknown) => typeof v === "number" || (typeof v === "string" && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v));
+const isNumber = (v: unknown) =>
+  typeof v === "number" || (typeof v === "string" && /^-?\d+(\.\d+)?(e[-+]?\d+)?$/i.test(v));
 
 /** The chart: the first column as the label, the first later column whose values are all numbers as the value. */
 function chartOf(r: Reports.Report, rows: Record<string, unknown>[]) {
-  const numeric = r.columns.slice(1).map((c) => c.name)
-    .find((c) => rows.length > 0 && rows.every((row) => row[c] === null || isNumber(row[c])) && rows.some((row) => row[c] !== null));
+  const numeric = r.columns
+    .slice(1)
+    .map((c) => c.name)
+    .find(
+      (c) =>
+        rows.length > 0 &&
+        rows.every((row) => row[c] === null || isNumber(row[c])) &&
+        rows.some((row) => row[c] !== null),
+    );
   if (!numeric) return html``;
   const label = r.columns[0]!.name;
   // One bar per label: rows that share it are summed (rejects: rows per partner, not per partner × field × reason).
   const sums = new Map<string, number>();
   for (const row of rows) sums.set(show(row[label]), (sums.get(show(row[label])) ?? 0) + Number(row[numeric] ?? 0));
   const points = [...sums].slice(0, 60).map(([l, value]) => ({ label: l, value }));
-  return barChart(points, { title: `${numeric} by ${label}, summed over the rows shown${sums.size > 60 ? " (first 60 labels)" : ""}` });
+  return barChart(points, {
+    title: `${numeric} by ${label}, summed over the rows shown${sums.size > 60 ? " (first 60 labels)" : ""}`,
+  });
 }
 
 export async function reportPage(x: RequestContext) {
@@ -86,5 +112,12 @@ export async function reportCsv(x: RequestContext) {
   const q = Reports.query(r, fs);
   await x.audit("export report", r.name, "ok", { filters: fs });
   return csvResponse(`${r.name}.csv`, x.options.csvRowLimit, (onFields, onRow) =>
-    AdhocSql.stream(x.deps.readonlyUrl, q.sql, { timeoutMs: x.options.sqlTimeoutMs, limit: x.options.csvRowLimit, params: q.params }, onFields, onRow));
+    AdhocSql.stream(
+      x.deps.readonlyUrl,
+      q.sql,
+      { timeoutMs: x.options.sqlTimeoutMs, limit: x.options.csvRowLimit, params: q.params },
+      onFields,
+      onRow,
+    ),
+  );
 }

@@ -29,7 +29,9 @@ function statement(x: RequestContext): string {
 /** Stops the statement when the browser goes away (the page was left): the cursor closes, the transaction rolls back. */
 function abortable(x: RequestContext) {
   const signal = x.c.req.raw.signal;
-  return () => { if (signal.aborted) throw new AdhocSql.SqlRefusedError("cancelled: the page was left"); };
+  return () => {
+    if (signal.aborted) throw new AdhocSql.SqlRefusedError("cancelled: the page was left");
+  };
 }
 
 export async function runSql(x: RequestContext) {
@@ -39,18 +41,35 @@ export async function runSql(x: RequestContext) {
   const rows: Record<string, unknown>[] = [];
   let fields: string[] = [];
   try {
-    const r = await AdhocSql.stream(x.deps.readonlyUrl, text, { timeoutMs: x.options.sqlTimeoutMs, limit: x.options.sqlRowCap },
-      (f) => { fields = f; }, (row) => { check(); rows.push(row); });
+    const r = await AdhocSql.stream(
+      x.deps.readonlyUrl,
+      text,
+      { timeoutMs: x.options.sqlTimeoutMs, limit: x.options.sqlRowCap },
+      (f) => {
+        fields = f;
+      },
+      (row) => {
+        check();
+        rows.push(row);
+      },
+    );
     const ms = Date.now() - started;
     await x.audit("sql", null, "ok", { sql: text, rows: r.rows, more: r.more, ms });
-    return x.render("SQL", html`${form(x, text)}
+    return x.render(
+      "SQL",
+      html`${form(x, text)}
 <p class="notice" id="sql-result">${r.rows.toLocaleString("en-US")} row(s) in ${ms} ms${r.more ? html`; <b>more rows exist</b> past the cap of ${x.options.sqlRowCap.toLocaleString("en-US")}: export the CSV for all of them` : ""}</p>
-${table(r.fields.length ? r.fields : fields, rows, { id: "sql-rows" })}`);
+${table(r.fields.length ? r.fields : fields, rows, { id: "sql-rows" })}`,
+    );
   } catch (err) {
     const refused = err instanceof AdhocSql.SqlRefusedError || err instanceof AdhocSql.SqlTimeoutError;
     const message = refused ? (err as Error).message : `error: ${(err as Error).message}`;
     await x.audit("sql", null, refused ? "refused" : "error", { sql: text, error: message });
-    return x.render("SQL", html`${form(x, text)}<p class="notice error" role="alert" id="sql-error">${message}</p>`, 400);
+    return x.render(
+      "SQL",
+      html`${form(x, text)}<p class="notice error" role="alert" id="sql-error">${message}</p>`,
+      400,
+    );
   }
 }
 
@@ -60,6 +79,15 @@ export async function sqlCsv(x: RequestContext) {
   const check = abortable(x);
   await x.audit("sql export", null, "ok", { sql: text });
   return csvResponse("query.csv", x.options.csvRowLimit, (onFields, onRow) =>
-    AdhocSql.stream(x.deps.readonlyUrl, text, { timeoutMs: x.options.sqlTimeoutMs, limit: x.options.csvRowLimit }, onFields,
-      (row) => { check(); return onRow(row); }));
+    AdhocSql.stream(
+      x.deps.readonlyUrl,
+      text,
+      { timeoutMs: x.options.sqlTimeoutMs, limit: x.options.csvRowLimit },
+      onFields,
+      (row) => {
+        check();
+        return onRow(row);
+      },
+    ),
+  );
 }

@@ -4,9 +4,13 @@ import type { RequestContext } from "../context";
 import { today } from "../data/imports";
 
 const statusCell = (col: string, v: unknown, row: Record<string, unknown>) =>
-  col === "id" ? html`<a href="/imports/${String(v)}">${String(v).slice(0, 8)}</a>`
-    : col === "status" ? html`<span class="status-${String(v)}">${String(v)}</span>`
-      : col === "file_name" ? html`<a href="/imports/${String(row.id)}">${String(v)}</a>` : show(v);
+  col === "id"
+    ? html`<a href="/imports/${String(v)}">${String(v).slice(0, 8)}</a>`
+    : col === "status"
+      ? html`<span class="status-${String(v)}">${String(v)}</span>`
+      : col === "file_name"
+        ? html`<a href="/imports/${String(row.id)}">${String(v)}</a>`
+        : show(v);
 
 /** The running imports, refreshed every 2 s by htmx while the page is open. */
 export async function running(x: RequestContext) {
@@ -16,8 +20,15 @@ export async function running(x: RequestContext) {
 
 const runningTable = (rows: Record<string, unknown>[]) =>
   html`<div id="running" hx-get="/fragments/running" hx-trigger="every 2s" hx-swap="outerHTML">
-${rows.length ? table(["id", "file_name", "status", "current_step", "chunks", "rows_done", "rows_total", "rows_per_second"], rows, { cell: statusCell })
-    : html`<p class="muted">nothing running</p>`}</div>`;
+${
+  rows.length
+    ? table(
+        ["id", "file_name", "status", "current_step", "chunks", "rows_done", "rows_total", "rows_per_second"],
+        rows,
+        { cell: statusCell },
+      )
+    : html`<p class="muted">nothing running</p>`
+}</div>`;
 
 export async function todayPage(x: RequestContext) {
   const [t, alerts] = await Promise.all([today(x.deps.pool), x.deps.alerts(20)]);
@@ -32,12 +43,28 @@ export async function todayPage(x: RequestContext) {
 </div>
 <h2>Running</h2>${runningTable(t.running)}
 <h2>Failures</h2>
-${table(["id", "file_name", "source", "failed_step", "status_reason", "alert_status", "finished_at", ...(mayReplay ? ["replay"] : [])], t.failures, {
-    cell: (col, v, row) => col === "replay"
-      ? html`<form class="inline" method="post" action="/imports/${String(row.id)}/replay">${csrfField(x.page.csrf)}
+${table(
+  [
+    "id",
+    "file_name",
+    "source",
+    "failed_step",
+    "status_reason",
+    "alert_status",
+    "finished_at",
+    ...(mayReplay ? ["replay"] : []),
+  ],
+  t.failures,
+  {
+    cell: (col, v, row) =>
+      col === "replay"
+        ? html`<form class="inline" method="post" action="/imports/${String(row.id)}/replay">${csrfField(x.page.csrf)}
 <input type="hidden" name="mode" value="full"><button type="submit">Replay</button></form>`
-      : col === "status_reason" ? html`<span class="wrap">${show(v)}</span>` : statusCell(col, v, row),
-  })}
+        : col === "status_reason"
+          ? html`<span class="wrap">${show(v)}</span>`
+          : statusCell(col, v, row),
+  },
+)}
 <h2>Arrived today</h2>
 ${table(["id", "file_name", "source", "status", "rows_read", "accepted", "rejected", "created_at", "finished_at"], t.arrived, { cell: statusCell, id: "arrived" })}
 <h2>Sources: last arrival</h2>

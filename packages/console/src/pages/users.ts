@@ -8,9 +8,15 @@ import { ROLES } from "../auth/roles";
 export async function usersPage(x: RequestContext) {
   const rows = await listUsers(x.deps.pool);
   const body = html`${table(["username", "role", "created_at", "last_login", "disabled_at", "disable"], rows, {
-    cell: (c, v, row) => (c === "disable" ? (row.disabled_at || row.username === x.user.username ? "" : html`<form class="inline" method="post" action="/users/disable">${csrfField(x.page.csrf)}
-<input type="hidden" name="username" value="${String(row.username)}"><button type="submit" class="danger">Disable</button></form>`)
-      : v instanceof Date ? v.toISOString() : String(v ?? "")),
+    cell: (c, v, row) =>
+      c === "disable"
+        ? row.disabled_at || row.username === x.user.username
+          ? ""
+          : html`<form class="inline" method="post" action="/users/disable">${csrfField(x.page.csrf)}
+<input type="hidden" name="username" value="${String(row.username)}"><button type="submit" class="danger">Disable</button></form>`
+        : v instanceof Date
+          ? v.toISOString()
+          : String(v ?? ""),
   })}
 <h2>Add a user (or set an existing user's role and password)</h2>
 <form class="filters" method="post" action="/users">${csrfField(x.page.csrf)}
@@ -23,7 +29,12 @@ export async function usersPage(x: RequestContext) {
 
 export async function addUserAction(x: RequestContext) {
   try {
-    const r = await addUser(x.deps.pool, field(x.body, "username") ?? "", field(x.body, "role") ?? "", field(x.body, "password") ?? "");
+    const r = await addUser(
+      x.deps.pool,
+      field(x.body, "username") ?? "",
+      field(x.body, "role") ?? "",
+      field(x.body, "password") ?? "",
+    );
     await x.audit(r.created ? "user.add" : "user.update", r.user.username, "ok", { role: r.user.role });
   } catch (e) {
     if (e instanceof UserInputError || e instanceof PasswordPolicyError) throw new BadRequest(e.message);

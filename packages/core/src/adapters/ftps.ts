@@ -16,8 +16,16 @@ export interface FtpsOptions {
   timeoutMs?: number;
 }
 
-const CERT_ERRORS = new Set(["DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_HAS_EXPIRED", "CERT_NOT_YET_VALID", "ERR_TLS_CERT_ALTNAME_INVALID", "CERT_UNTRUSTED"]);
+const CERT_ERRORS = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "CERT_UNTRUSTED",
+]);
 
 /**
  * FTPS (basic-ftp): TLS on the control and data channels always (never plain FTP), the data
@@ -33,7 +41,11 @@ export function ftpsTransport(o: FtpsOptions): Transport {
     const c = new Client(o.timeoutMs ?? 30_000);
     try {
       await c.access({
-        host: o.host, port: o.port, user: o.username, password: o.password, secure: o.tls === "implicit" ? "implicit" : true,
+        host: o.host,
+        port: o.port,
+        user: o.username,
+        password: o.password,
+        secure: o.tls === "implicit" ? "implicit" : true,
         secureOptions: { ...(ca ? { ca } : {}), rejectUnauthorized: true, servername: undefined },
       });
       return c;
@@ -41,7 +53,10 @@ export function ftpsTransport(o: FtpsOptions): Transport {
       c.close();
       const code = (err as { code?: string }).code;
       if (code && CERT_ERRORS.has(code)) {
-        throw new TrustRefusedError(`the TLS certificate of ${o.host}:${o.port} is not trusted (${code}): refused (nothing was fetched)`, { cause: err });
+        throw new TrustRefusedError(
+          `the TLS certificate of ${o.host}:${o.port} is not trusted (${code}): refused (nothing was fetched)`,
+          { cause: err },
+        );
       }
       throw err;
     }
@@ -83,10 +98,17 @@ export function ftpsTransport(o: FtpsOptions): Transport {
           if (out.write(chunk)) cb();
           else out.once("drain", () => cb());
         },
-        final(cb) { cb(); },
+        final(cb) {
+          cb();
+        },
       });
-      out.once("close", () => { if (!sink.writableFinished) sink.destroy(); });
-      c.downloadTo(sink, entry.path).then(() => out.end(), (err: Error) => out.destroy(err));
+      out.once("close", () => {
+        if (!sink.writableFinished) sink.destroy();
+      });
+      c.downloadTo(sink, entry.path).then(
+        () => out.end(),
+        (err: Error) => out.destroy(err),
+      );
       return out as Readable;
     },
     async archive(entry, dir) {

@@ -28,12 +28,27 @@ export interface GraphOptions {
   maxThrottleRetries?: number;
 }
 
-interface Message { id: string; internetMessageId?: string; receivedDateTime?: string; from?: { emailAddress?: { address?: string } }; "@removed"?: unknown }
-interface Attachment { "@odata.type"?: string; id: string; name: string; size: number; lastModifiedDateTime?: string }
+interface Message {
+  id: string;
+  internetMessageId?: string;
+  receivedDateTime?: string;
+  from?: { emailAddress?: { address?: string } };
+  "@removed"?: unknown;
+}
+interface Attachment {
+  "@odata.type"?: string;
+  id: string;
+  name: string;
+  size: number;
+  lastModifiedDateTime?: string;
+}
 
 export class GraphError extends Error {
   override readonly name = "GraphError";
-  constructor(message: string, readonly status: number) {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
     super(message);
   }
 }
@@ -74,11 +89,24 @@ export function graphTransport(o: GraphOptions): Transport {
     const res = await fetch(`${o.loginUrl.replace(/\/$/, "")}/${encodeURIComponent(o.tenantId)}/oauth2/v2.0/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ client_id: o.clientId, client_secret: o.clientSecret, scope: "https://graph.microsoft.com/.default",
-        grant_type: "client_credentials" }),
+      body: new URLSearchParams({
+        client_id: o.clientId,
+        client_secret: o.clientSecret,
+        scope: "https://graph.microsoft.com/.default",
+        grant_type: "client_credentials",
+      }),
     });
-    const body = (await res.json().catch(() => ({}))) as { access_token?: string; expires_in?: number; error?: string; error_description?: string };
-    if (!res.ok || !body.access_token) throw new GraphError(`token request refused (${res.status}): ${body.error ?? ""} ${body.error_description ?? ""}`.trim(), res.status);
+    const body = (await res.json().catch(() => ({}))) as {
+      access_token?: string;
+      expires_in?: number;
+      error?: string;
+      error_description?: string;
+    };
+    if (!res.ok || !body.access_token)
+      throw new GraphError(
+        `token request refused (${res.status}): ${body.error ?? ""} ${body.error_description ?? ""}`.trim(),
+        res.status,
+      );
     token = { value: body.access_token, until: Date.now() + (body.expires_in ?? 3600) * 1000 };
     return token.value;
   }
@@ -86,11 +114,15 @@ export function graphTransport(o: GraphOptions): Transport {
   /** One request, within the mailbox's concurrency, waiting out 429/503 as Retry-After says. */
   async function request(url: string, init: RequestInit = {}): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
-      const res = await limit(async () => fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${await accessToken()}` } }));
+      const res = await limit(async () =>
+        fetch(url, { ...init, headers: { ...init.headers, authorization: `Bearer ${await accessToken()}` } }),
+      );
       if ((res.status === 429 || res.status === 503) && attempt < (o.maxThrottleRetries ?? 5)) {
         await res.body?.cancel();
         const after = Number(res.headers.get("retry-after"));
-        await new Promise((r) => setTimeout(r, (Number.isFinite(after) && after > 0 ? Math.min(after, 120) : 2 ** attempt) * 1000));
+        await new Promise((r) =>
+          setTimeout(r, (Number.isFinite(after) && after > 0 ? Math.min(after, 120) : 2 ** attempt) * 1000),
+        );
         continue;
       }
       if (res.status === 401 && attempt === 0) {
@@ -104,7 +136,11 @@ export function graphTransport(o: GraphOptions): Transport {
 
   async function json<T>(url: string): Promise<T> {
     const res = await request(url);
-    if (!res.ok) throw new GraphError(`GET ${new URL(url).pathname} answered ${res.status}: ${(await res.text()).slice(0, 300)}`, res.status);
+    if (!res.ok)
+      throw new GraphError(
+        `GET ${new URL(url).pathname} answered ${res.status}: ${(await res.text()).slice(0, 300)}`,
+        res.status,
+      );
     return (await res.json()) as T;
   }
 
@@ -138,10 +174,15 @@ export function graphTransport(o: GraphOptions): Transport {
 
   async function attachmentsOf(m: Message): Promise<Attachment[]> {
     const out: Attachment[] = [];
-    let url: string | undefined = `${user}/messages/${encodeURIComponent(m.id)}/attachments?$select=id,name,size,lastModifiedDateTime`;
+    let url: string | undefined =
+      `${user}/messages/${encodeURIComponent(m.id)}/attachments?$select=id,name,size,lastModifiedDateTime`;
     while (url) {
       const page: { value: Attachment[]; "@odata.nextLink"?: string } = await json(url);
-      out.push(...page.value.filter((a) => a["@odata.type"] === undefined || a["@odata.type"] === "#microsoft.graph.fileAttachment"));
+      out.push(
+        ...page.value.filter(
+          (a) => a["@odata.type"] === undefined || a["@odata.type"] === "#microsoft.graph.fileAttachment",
+        ),
+      );
       url = page["@odata.nextLink"];
     }
     return out;
@@ -151,7 +192,9 @@ export function graphTransport(o: GraphOptions): Transport {
     describe: `graph://${o.mailbox}/${o.folder}`,
     async list() {
       const from = o.from?.toLowerCase();
-      const messages = (await changedMessages()).filter((m) => !from || m.from?.emailAddress?.address?.toLowerCase() === from);
+      const messages = (await changedMessages()).filter(
+        (m) => !from || m.from?.emailAddress?.address?.toLowerCase() === from,
+      );
       const lists = await Promise.all(messages.map(async (m) => ({ m, attachments: await attachmentsOf(m) })));
       const entries: RemoteEntry[] = [];
       for (const { m, attachments } of lists) {
@@ -159,8 +202,13 @@ export function graphTransport(o: GraphOptions): Transport {
         for (const a of attachments) {
           const p = `${messageKey}/${a.name}`;
           byPath.set(p, { messageId: m.id, attachmentId: a.id });
-          entries.push({ path: p, name: path.posix.basename(a.name), size: a.size, exactSize: false,
-            modifiedAt: new Date(m.receivedDateTime ?? a.lastModifiedDateTime ?? 0) });
+          entries.push({
+            path: p,
+            name: path.posix.basename(a.name),
+            size: a.size,
+            exactSize: false,
+            modifiedAt: new Date(m.receivedDateTime ?? a.lastModifiedDateTime ?? 0),
+          });
         }
       }
       return entries;
@@ -177,7 +225,10 @@ export function graphTransport(o: GraphOptions): Transport {
       const ids = byPath.get(entry.path);
       if (!ids) throw new Error(`${entry.path} was not listed by this run`);
       const res = await request(`${user}/messages/${encodeURIComponent(ids.messageId)}/move`, {
-        method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ destinationId: dir }) });
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ destinationId: dir }),
+      });
       if (!res.ok) throw new GraphError(`moving the message answered ${res.status}`, res.status);
       await res.body?.cancel();
     },

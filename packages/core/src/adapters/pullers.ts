@@ -32,21 +32,49 @@ function requireReader(r: SecretReader | undefined, name: string): SecretReader 
 }
 
 /** The transport a spec describes, with its credentials resolved (never logged). */
-export async function openTransport(spec: PullerSpec, readSecret?: SecretReader, deltaLinks?: DeltaLinks): Promise<Transport> {
+export async function openTransport(
+  spec: PullerSpec,
+  readSecret?: SecretReader,
+  deltaLinks?: DeltaLinks,
+): Promise<Transport> {
   const s = await secretsOf(spec, readSecret);
   switch (spec.transport) {
     case "sftp":
-      return sftpTransport({ host: spec.host, port: spec.port, username: spec.username, password: s.password,
-        privateKey: s.private_key, hostKey: spec.host_key, dir: spec.dir });
+      return sftpTransport({
+        host: spec.host,
+        port: spec.port,
+        username: spec.username,
+        password: s.password,
+        privateKey: s.private_key,
+        hostKey: spec.host_key,
+        dir: spec.dir,
+      });
     case "ftps": {
       const { ftpsTransport } = await import("./ftps");
-      return ftpsTransport({ host: spec.host, port: spec.port ?? (spec.tls === "implicit" ? 990 : 21), username: spec.username,
-        password: s.password!, tls: spec.tls, caFile: spec.ca_file, dir: spec.dir });
+      return ftpsTransport({
+        host: spec.host,
+        port: spec.port ?? (spec.tls === "implicit" ? 990 : 21),
+        username: spec.username,
+        password: s.password!,
+        tls: spec.tls,
+        caFile: spec.ca_file,
+        dir: spec.dir,
+      });
     }
     case "graph": {
       if (!deltaLinks) throw new Error(`puller ${spec.name}: a graph puller needs the ledger's delta links`);
-      return graphTransport({ puller: spec.name, tenantId: spec.tenant_id, clientId: spec.client_id, clientSecret: s.client_secret!,
-        mailbox: spec.mailbox, folder: spec.folder, from: spec.from, graphUrl: spec.graph_url, loginUrl: spec.login_url, deltaLinks });
+      return graphTransport({
+        puller: spec.name,
+        tenantId: spec.tenant_id,
+        clientId: spec.client_id,
+        clientSecret: s.client_secret!,
+        mailbox: spec.mailbox,
+        folder: spec.folder,
+        from: spec.from,
+        graphUrl: spec.graph_url,
+        loginUrl: spec.login_url,
+        deltaLinks,
+      });
     }
   }
 }
@@ -55,12 +83,20 @@ export async function openTransport(spec: PullerSpec, readSecret?: SecretReader,
 export function pgDeltaLinks(db: Queryable): DeltaLinks {
   return {
     async get(puller, folder) {
-      const { rows: [r] } = await db.query<{ delta_link: string }>("SELECT delta_link FROM puller_delta_links WHERE puller = $1 AND folder = $2", [puller, folder]);
+      const {
+        rows: [r],
+      } = await db.query<{ delta_link: string }>(
+        "SELECT delta_link FROM puller_delta_links WHERE puller = $1 AND folder = $2",
+        [puller, folder],
+      );
       return r?.delta_link;
     },
     async set(puller, folder, link) {
-      await db.query(`INSERT INTO puller_delta_links (puller, folder, delta_link) VALUES ($1, $2, $3)
-                      ON CONFLICT (puller, folder) DO UPDATE SET delta_link = excluded.delta_link, updated_at = now()`, [puller, folder, link]);
+      await db.query(
+        `INSERT INTO puller_delta_links (puller, folder, delta_link) VALUES ($1, $2, $3)
+                      ON CONFLICT (puller, folder) DO UPDATE SET delta_link = excluded.delta_link, updated_at = now()`,
+        [puller, folder, link],
+      );
     },
     async clear(puller, folder) {
       await db.query("DELETE FROM puller_delta_links WHERE puller = $1 AND folder = $2", [puller, folder]);

@@ -1,5 +1,11 @@
 import { Readable } from "node:stream";
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  type GetObjectCommandOutput,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import type { ObjectStore } from "../ports";
 import { FileRejectedError } from "../errors";
@@ -22,39 +28,51 @@ export function createS3Client(endpoint?: string, region = "us-east-1", maxAttem
 }
 
 function changed(bucket: string, key: string, expected: string, served?: string): FileRejectedError {
-  return new FileRejectedError(`s3://${bucket}/${key} was replaced while it was being imported (ETag ${served ?? "now different"}, this import is of ${expected}); ` +
-    "the new content arrives as an import of its own");
+  return new FileRejectedError(
+    `s3://${bucket}/${key} was replaced while it was being imported (ETag ${served ?? "now different"}, this import is of ${expected}); ` +
+      "the new content arrives as an import of its own",
+  );
 }
 
 export function s3Store(client: S3Client, policy: RetryPolicy = NETWORK_RETRY): ObjectStore {
   return {
-    head: (bucket, key) => withRetry(async () => {
-      const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      return { size: r.ContentLength ?? 0, etag: r.ETag?.replaceAll('"', ""), metadata: r.Metadata ?? {} };
-    }, policy),
-    read: (bucket, key, range, options) => withRetry(async () => {
-      const expected = options?.ifMatch?.replaceAll('"', "");
-      let r;
-      try {
-        r = await client.send(new GetObjectCommand({
-          Bucket: bucket, Key: key, ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}), ...(expected ? { IfMatch: `"${expected}"` } : {}),
-        }));
-      } catch (err) {
-        if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412) throw changed(bucket, key, expected!);
-        throw err;
-      }
-      // Not every S3-compatible endpoint honours If-Match: the version served says it too.
-      const served = r.ETag?.replaceAll('"', "");
-      if (expected && served && served !== expected) {
-        (r.Body as Readable).destroy();
-        throw changed(bucket, key, expected, served);
-      }
-      return r.Body as Readable;
-    }, policy),
+    head: (bucket, key) =>
+      withRetry(async () => {
+        const r = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        return { size: r.ContentLength ?? 0, etag: r.ETag?.replaceAll('"', ""), metadata: r.Metadata ?? {} };
+      }, policy),
+    read: (bucket, key, range, options) =>
+      withRetry(async () => {
+        const expected = options?.ifMatch?.replaceAll('"', "");
+        let r: GetObjectCommandOutput;
+        try {
+          r = await client.send(
+            new GetObjectCommand({
+              Bucket: bucket,
+              Key: key,
+              ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+              ...(expected ? { IfMatch: `"${expected}"` } : {}),
+            }),
+          );
+        } catch (err) {
+          if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 412)
+            throw changed(bucket, key, expected!);
+          throw err;
+        }
+        // Not every S3-compatible endpoint honours If-Match: the version served says it too.
+        const served = r.ETag?.replaceAll('"', "");
+        if (expected && served && served !== expected) {
+          (r.Body as Readable).destroy();
+          throw changed(bucket, key, expected, served);
+        }
+        return r.Body as Readable;
+      }, policy),
     write: (bucket, key, body, contentType) => {
       if (body instanceof Readable) {
         // A stream is read once, so it cannot be retried here: a multipart upload of bounded parts.
-        return new Upload({ client, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } }).done().then(() => undefined);
+        return new Upload({ client, params: { Bucket: bucket, Key: key, Body: body, ContentType: contentType } })
+          .done()
+          .then(() => undefined);
       }
       return withRetry(async () => {
         await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));

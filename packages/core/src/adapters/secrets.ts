@@ -5,8 +5,21 @@ import type { PoolConfig } from "pg";
 export async function poolConfigFromSecret(secretArn: string, region: string): Promise<PoolConfig> {
   const client = new SecretsManagerClient({ region });
   const r = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-  const s = JSON.parse(r.SecretString ?? "{}") as { host: string; port: number; username: string; password: string; dbname?: string };
-  return { host: s.host, port: Number(s.port), user: s.username, password: s.password, database: s.dbname ?? "postgres", ssl: { rejectUnauthorized: false } };
+  const s = JSON.parse(r.SecretString ?? "{}") as {
+    host: string;
+    port: number;
+    username: string;
+    password: string;
+    dbname?: string;
+  };
+  return {
+    host: s.host,
+    port: Number(s.port),
+    user: s.username,
+    password: s.password,
+    database: s.dbname ?? "postgres",
+    ssl: { rejectUnauthorized: false },
+  };
 }
 
 /** The password field of a Secrets Manager secret (a login role's generated secret). */

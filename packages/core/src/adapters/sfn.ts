@@ -1,5 +1,9 @@
 import {
-  DescribeExecutionCommand, ExecutionAlreadyExists, ExecutionDoesNotExist, SFNClient, StartExecutionCommand,
+  DescribeExecutionCommand,
+  ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
+  SFNClient,
+  StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import type { ExecutionProbe, ExecutionStarter } from "../ports";
 import { NETWORK_RETRY, withRetry, type RetryPolicy } from "./retry";
@@ -9,11 +13,18 @@ export function createSfnClient(endpoint?: string, region = "us-east-1"): SFNCli
 }
 
 /** StartExecution named after the import: a replayed S3 event cannot start a second execution. */
-export function sfnStarter(client: SFNClient, stateMachineArn: string, policy: RetryPolicy = NETWORK_RETRY): ExecutionStarter {
+export function sfnStarter(
+  client: SFNClient,
+  stateMachineArn: string,
+  policy: RetryPolicy = NETWORK_RETRY,
+): ExecutionStarter {
   return {
     async start(name, input) {
       try {
-        await withRetry(() => client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })), policy);
+        await withRetry(
+          () => client.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) })),
+          policy,
+        );
       } catch (err) {
         if (err instanceof ExecutionAlreadyExists || (err as Error).name === "ExecutionAlreadyExists") return;
         throw err;
@@ -30,8 +41,11 @@ export function executionArn(stateMachineArn: string, name: string): string {
 }
 
 /** DescribeExecution: RUNNING (or waiting to be redriven) is running; an unknown name is MISSING. */
-export function sfnProbe(client: SFNClient, stateMachineArn: string,
-  policy: RetryPolicy = NETWORK_RETRY): ExecutionProbe {
+export function sfnProbe(
+  client: SFNClient,
+  stateMachineArn: string,
+  policy: RetryPolicy = NETWORK_RETRY,
+): ExecutionProbe {
   return {
     async state(name) {
       try {

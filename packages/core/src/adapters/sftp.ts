@@ -30,7 +30,10 @@ export interface SftpOptions {
   readyTimeoutMs?: number;
 }
 
-interface Session { conn: SshClient; sftp: SFTPWrapper }
+interface Session {
+  conn: SshClient;
+  sftp: SFTPWrapper;
+}
 
 /**
  * SFTP (ssh2) with pipelined reads: `readsInFlight` requests of `chunkBytes` are outstanding at
@@ -41,31 +44,48 @@ export function sftpTransport(o: SftpOptions): Transport {
   let session: Promise<Session> | undefined;
   const describe = `sftp://${o.username}@${o.host}:${o.port}${o.dir.startsWith("/") ? "" : "/"}${o.dir}`;
 
-  const connect = (): Promise<Session> => new Promise<Session>((resolve, reject) => {
-    const conn = new Client();
-    let seen: string | undefined;
-    const config: ConnectConfig = {
-      host: o.host, port: o.port, username: o.username, readyTimeout: o.readyTimeoutMs ?? 20_000, keepaliveInterval: 15_000,
-      ...(o.password ? { password: o.password } : {}), ...(o.privateKey ? { privateKey: o.privateKey } : {}),
-      hostVerifier: (key: Buffer) => {
-        seen = sshFingerprint(key);
-        return seen === o.hostKey;
-      },
-    };
-    conn.once("ready", () => conn.sftp((err, sftp) => err ? (conn.end(), reject(err)) : resolve({ conn, sftp })));
-    conn.once("error", (err: Error) => {
-      session = undefined;
-      if (seen && seen !== o.hostKey) {
-        reject(new TrustRefusedError(`the host key of ${o.host}:${o.port} is ${seen}, not the pinned ${o.hostKey}: refused (nothing was fetched)`, { cause: err }));
-      } else reject(err);
+  const connect = (): Promise<Session> =>
+    new Promise<Session>((resolve, reject) => {
+      const conn = new Client();
+      let seen: string | undefined;
+      const config: ConnectConfig = {
+        host: o.host,
+        port: o.port,
+        username: o.username,
+        readyTimeout: o.readyTimeoutMs ?? 20_000,
+        keepaliveInterval: 15_000,
+        ...(o.password ? { password: o.password } : {}),
+        ...(o.privateKey ? { privateKey: o.privateKey } : {}),
+        hostVerifier: (key: Buffer) => {
+          seen = sshFingerprint(key);
+          return seen === o.hostKey;
+        },
+      };
+      conn.once("ready", () => conn.sftp((err, sftp) => (err ? (conn.end(), reject(err)) : resolve({ conn, sftp }))));
+      conn.once("error", (err: Error) => {
+        session = undefined;
+        if (seen && seen !== o.hostKey) {
+          reject(
+            new TrustRefusedError(
+              `the host key of ${o.host}:${o.port} is ${seen}, not the pinned ${o.hostKey}: refused (nothing was fetched)`,
+              { cause: err },
+            ),
+          );
+        } else reject(err);
+      });
+      conn.on("close", () => {
+        session = undefined;
+      });
+      conn.on("error", () => {
+        session = undefined;
+      });
+      // Without TCP_NODELAY, each small READ request waits behind Nagle for the previous one's ACK.
+      const sock = net.connect({ host: o.host, port: o.port, noDelay: true });
+      sock.once("error", (err) => {
+        if (!seen) reject(err);
+      });
+      conn.connect({ ...config, sock });
     });
-    conn.on("close", () => { session = undefined; });
-    conn.on("error", () => { session = undefined; });
-    // Without TCP_NODELAY, each small READ request waits behind Nagle for the previous one's ACK.
-    const sock = net.connect({ host: o.host, port: o.port, noDelay: true });
-    sock.once("error", (err) => { if (!seen) reject(err); });
-    conn.connect({ ...config, sock });
-  });
 
   const sftp = async (): Promise<SFTPWrapper> => {
     session ??= connect();
@@ -76,20 +96,29 @@ export function sftpTransport(o: SftpOptions): Transport {
       throw err;
     }
   };
-  const call = <T>(fn: (s: SFTPWrapper, cb: (err: Error | null | undefined, v?: T) => void) => void) => sftp().then((s) =>
-    new Promise<T>((resolve, reject) => fn(s, (err, v) => err ? reject(err) : resolve(v as T))));
+  const call = <T>(fn: (s: SFTPWrapper, cb: (err: Error | null | undefined, v?: T) => void) => void) =>
+    sftp().then((s) => new Promise<T>((resolve, reject) => fn(s, (err, v) => (err ? reject(err) : resolve(v as T)))));
 
   return {
     describe,
     async list() {
       const items = await call<ssh2.FileEntryWithStats[]>((s, cb) => s.readdir(o.dir, cb));
-      return items.filter((i) => (i.attrs.mode & S_IFMT) === S_IFREG).map((i): RemoteEntry => ({
-        path: path.posix.join(o.dir, i.filename), name: i.filename, size: i.attrs.size, modifiedAt: new Date(i.attrs.mtime * 1000),
-      }));
+      return items
+        .filter((i) => (i.attrs.mode & S_IFMT) === S_IFREG)
+        .map(
+          (i): RemoteEntry => ({
+            path: path.posix.join(o.dir, i.filename),
+            name: i.filename,
+            size: i.attrs.size,
+            modifiedAt: new Date(i.attrs.mtime * 1000),
+          }),
+        );
     },
     async read(entry) {
       const s = await sftp();
-      const handle = await new Promise<Buffer>((resolve, reject) => s.open(entry.path, "r", (err, h) => err ? reject(err) : resolve(h)));
+      const handle = await new Promise<Buffer>((resolve, reject) =>
+        s.open(entry.path, "r", (err, h) => (err ? reject(err) : resolve(h))),
+      );
       return new PipelinedReader(s, handle, entry.size, o.chunkBytes ?? 65_536, o.readsInFlight ?? 16);
     },
     async archive(entry, dir) {
@@ -107,7 +136,9 @@ export function sftpTransport(o: SftpOptions): Transport {
       let bytes = 0;
       await new Promise<void>((resolve, reject) => {
         const w = s.createWriteStream(temp, { flags: "w", mode: 0o640 });
-        body.on("data", (c: Buffer) => { bytes += c.length; });
+        body.on("data", (c: Buffer) => {
+          bytes += c.length;
+        });
         body.once("error", reject);
         w.once("error", reject);
         w.once("close", () => resolve());
@@ -121,7 +152,11 @@ export function sftpTransport(o: SftpOptions): Transport {
     async close() {
       const s = session;
       session = undefined;
-      if (s) await s.then(({ conn }) => conn.end(), () => undefined);
+      if (s)
+        await s.then(
+          ({ conn }) => conn.end(),
+          () => undefined,
+        );
     },
   };
 }
@@ -132,26 +167,34 @@ class PipelinedReader extends Readable {
   private readonly inflight: Promise<Buffer>[] = [];
   private pumping = false;
 
-  constructor(private readonly sftp: SFTPWrapper, private readonly handle: Buffer, private readonly size: number,
-    private readonly chunk: number, private readonly depth: number) {
+  constructor(
+    private readonly sftp: SFTPWrapper,
+    private readonly handle: Buffer,
+    private readonly size: number,
+    private readonly chunk: number,
+    private readonly depth: number,
+  ) {
     super({ highWaterMark: chunk * 4 });
     // A request sent after the channel closed is never answered: fail the stream at once instead.
     sftp.once("close", this.onClose);
   }
 
   private readonly onClose = () => {
-    if (!this.destroyed && !this.readableEnded) this.destroy(new Error(`the SFTP connection closed after ${this.next} of ${this.size} bytes were requested`));
+    if (!this.destroyed && !this.readableEnded)
+      this.destroy(new Error(`the SFTP connection closed after ${this.next} of ${this.size} bytes were requested`));
   };
 
   private readAt(offset: number, length: number): Promise<Buffer> {
     const p = new Promise<Buffer>((resolve, reject) => {
       const buf = Buffer.allocUnsafe(length);
-      const step = (filled: number) => this.sftp.read(this.handle, buf, filled, length - filled, offset + filled, (err, n) => {
-        if (err) return reject(err);
-        if (n === 0) return reject(new Error(`the file ended at ${offset + filled} bytes, before the ${this.size} listed`));
-        if (filled + n < length) step(filled + n);
-        else resolve(buf);
-      });
+      const step = (filled: number) =>
+        this.sftp.read(this.handle, buf, filled, length - filled, offset + filled, (err, n) => {
+          if (err) return reject(err);
+          if (n === 0)
+            return reject(new Error(`the file ended at ${offset + filled} bytes, before the ${this.size} listed`));
+          if (filled + n < length) step(filled + n);
+          else resolve(buf);
+        });
       step(0);
     });
     p.catch(() => undefined);

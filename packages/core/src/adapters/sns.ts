@@ -17,7 +17,9 @@ export const MAX_SUBJECT_LENGTH = 99;
  * refused alert is a lost one.
  */
 export function alertSubject(text: string): string {
-  let s = text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+  let s = text
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
     .replace(/[\s\u0000-\u001f\u007f-\u009f]+/g, " ")
     .replace(/[^\x20-\x7e]/gu, "?")
     .trim();

@@ -1,1 +1,10 @@
-export { publishAudience, audienceKeys, AudienceRequestError, type PublishRequest, type Publication, type WaterfallStep, type ReconciledStep, type PriorityConflict } from "./publish";
+export {
+  publishAudience,
+  audienceKeys,
+  AudienceRequestError,
+  type PublishRequest,
+  type Publication,
+  type WaterfallStep,
+  type ReconciledStep,
+  type PriorityConflict,
+} from "./publish";

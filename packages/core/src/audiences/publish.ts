@@ -73,28 +73,85 @@ interface Step {
   applies(ch: ChannelRules): boolean;
 }
 
-
 const CONTACT_RULE = {
   email: "the latest snapshot has a non-blank e-mail",
   phone: "the latest snapshot has a phone",
-  address: "the customer is linked to a golden record (its customer id as an identifier, or its e-mail or phone held by exactly one golden record) that has a standardized postal address (street line and ZIP)",
+  address:
+    "the customer is linked to a golden record (its customer id as an identifier, or its e-mail or phone held by exactly one golden record) that has a standardized postal address (street line and ZIP)",
 } as const;
 
 const STEPS: readonly Step[] = [
-  { step: "customers", flag: null, rule: "customers with a snapshot dated on or before the as-of day", applies: () => true },
+  {
+    step: "customers",
+    flag: null,
+    rule: "customers with a snapshot dated on or before the as-of day",
+    applies: () => true,
+  },
   { step: "active", flag: "is_active", rule: "the latest snapshot is active", applies: () => true },
-  { step: "has_contact_point", flag: "has_contact_point", rule: (c) => CONTACT_RULE[c.contact_point!], applies: () => true },
-  { step: "consent", flag: "has_consent", rule: "the latest consent event for the channel is OPT_IN (at equal times OPT_OUT wins), and no other customer id of the same person has an OPT_OUT in force", applies: (c) => c.requires_consent },
-  { step: "not_opted_out", flag: "not_opted_out", rule: "no opt-out for the channel (any origin) dated on or before the as-of day of the customer's e-mail or phone, or of any e-mail or phone of its person (golden record and its other customer ids)", applies: () => true },
-  { step: "not_suppressed", flag: "not_suppressed", rule: "no suppression in force on the as-of day, of the customer or of another customer id of the same person", applies: () => true },
-  { step: "not_on_dnc_registry", flag: "not_on_dnc_registry", rule: "the phone is not listed on the national do-not-call registry", applies: (c) => c.scrub_dnc },
-  { step: "campaign_filters", flag: "matches_campaign", rule: "home state, loyalty tier and completed bookings in the lookback before the as-of day match the campaign", applies: () => true },
-  { step: "frequency_cap", flag: "under_frequency_cap", rule: "fewer touches on the channel in the cap's window than the cap allows, counting every customer id of the same person", applies: (c) => c.has_cap },
-  { step: "priority", flag: "not_in_higher_priority_audience", rule: (c) => `not in the audience published on the as-of day for the channel by a campaign of higher priority (a number below ${c.priority}), nor is another customer id of the same person`, applies: (c) => c.has_higher_priority },
-  { step: "one_per_person", flag: "first_of_person", rule: "one customer id per person: another customer id of the same golden record that passes every rule comes first (byte order)", applies: (c) => c.has_people },
+  {
+    step: "has_contact_point",
+    flag: "has_contact_point",
+    rule: (c) => CONTACT_RULE[c.contact_point!],
+    applies: () => true,
+  },
+  {
+    step: "consent",
+    flag: "has_consent",
+    rule: "the latest consent event for the channel is OPT_IN (at equal times OPT_OUT wins), and no other customer id of the same person has an OPT_OUT in force",
+    applies: (c) => c.requires_consent,
+  },
+  {
+    step: "not_opted_out",
+    flag: "not_opted_out",
+    rule: "no opt-out for the channel (any origin) dated on or before the as-of day of the customer's e-mail or phone, or of any e-mail or phone of its person (golden record and its other customer ids)",
+    applies: () => true,
+  },
+  {
+    step: "not_suppressed",
+    flag: "not_suppressed",
+    rule: "no suppression in force on the as-of day, of the customer or of another customer id of the same person",
+    applies: () => true,
+  },
+  {
+    step: "not_on_dnc_registry",
+    flag: "not_on_dnc_registry",
+    rule: "the phone is not listed on the national do-not-call registry",
+    applies: (c) => c.scrub_dnc,
+  },
+  {
+    step: "campaign_filters",
+    flag: "matches_campaign",
+    rule: "home state, loyalty tier and completed bookings in the lookback before the as-of day match the campaign",
+    applies: () => true,
+  },
+  {
+    step: "frequency_cap",
+    flag: "under_frequency_cap",
+    rule: "fewer touches on the channel in the cap's window than the cap allows, counting every customer id of the same person",
+    applies: (c) => c.has_cap,
+  },
+  {
+    step: "priority",
+    flag: "not_in_higher_priority_audience",
+    rule: (c) =>
+      `not in the audience published on the as-of day for the channel by a campaign of higher priority (a number below ${c.priority}), nor is another customer id of the same person`,
+    applies: (c) => c.has_higher_priority,
+  },
+  {
+    step: "one_per_person",
+    flag: "first_of_person",
+    rule: "one customer id per person: another customer id of the same golden record that passes every rule comes first (byte order)",
+    applies: (c) => c.has_people,
+  },
 ];
 
-const BOOKING_COLUMNS = ["home_state", "loyalty_tier", "bookings_last_365_days", "total_spend_last_365_days", "last_booking_date"] as const;
+const BOOKING_COLUMNS = [
+  "home_state",
+  "loyalty_tier",
+  "bookings_last_365_days",
+  "total_spend_last_365_days",
+  "last_booking_date",
+] as const;
 const FETCH_ROWS = 20_000;
 /**
  * The contact column as written: phones as their 10 national digits (US numbers only), because a
@@ -109,7 +166,10 @@ const columnName = (expr: string) => expr.split(" AS ").at(-1)!;
 
 const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
-export function audienceKeys(req: { campaign: string; channel: string; asOf: string; dryRun?: boolean }): { audience: string; reconciliation: string } {
+export function audienceKeys(req: { campaign: string; channel: string; asOf: string; dryRun?: boolean }): {
+  audience: string;
+  reconciliation: string;
+} {
   const dir = `outbox/audiences/${req.campaign}/${req.asOf}${req.dryRun ? "/dry-run" : ""}`;
   const base = `${dir}/${req.campaign}-${req.channel}-${req.asOf}`;
   return { audience: `${base}.csv`, reconciliation: `${base}.reconciliation.json` };
@@ -128,7 +188,10 @@ export function audienceKeys(req: { campaign: string; channel: string; asOf: str
  * evaluate the rules → count the waterfall → write the audience file → record the publication
  * and its touchpoints (not on a dry run) → find priority conflicts → write the reconciliation.
  */
-export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "settings" | "log">, req: PublishRequest): Promise<Publication> {
+export async function publishAudience(
+  deps: Pick<Deps, "pool" | "store" | "settings" | "log">,
+  req: PublishRequest,
+): Promise<Publication> {
   const slot = checkRequest(req);
   const dryRun = req.dryRun ?? false;
   const keys = audienceKeys(req);
@@ -148,7 +211,11 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
     const rules = await readRules(client, slot);
     const steps = STEPS.filter((s) => s.applies(rules));
 
-    await Store.evaluate(client, slot, steps.map((s) => s.flag).filter((f): f is string => f !== null));
+    await Store.evaluate(
+      client,
+      slot,
+      steps.map((s) => s.flag).filter((f): f is string => f !== null),
+    );
     lap("evaluate_ms");
     const waterfall = await countWaterfall(client, steps, slot, rules);
     lap("waterfall_ms");
@@ -156,22 +223,30 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
     const audience = await writeAudience(deps, client, bucket, keys.audience, rules);
     lap("write_audience_ms");
     if (audience.rows !== waterfall.at(-1)!.remaining) {
-      throw new Error(`audience reconciliation failed: ${audience.rows} rows written, the waterfall ends with ${waterfall.at(-1)!.remaining}`);
+      throw new Error(
+        `audience reconciliation failed: ${audience.rows} rows written, the waterfall ends with ${waterfall.at(-1)!.remaining}`,
+      );
     }
 
     let added = 0;
     let withdrawn = 0;
     if (!dryRun) {
       const publicationId = await Store.recordPublication(client, slot, {
-        rows: audience.rows, audienceKey: keys.audience, reconciliationKey: keys.reconciliation, sha256: audience.sha256, waterfall,
+        rows: audience.rows,
+        audienceKey: keys.audience,
+        reconciliationKey: keys.reconciliation,
+        sha256: audience.sha256,
+        waterfall,
       });
       withdrawn = await Store.withdrawTouchpoints(client, slot);
       added = await Store.addTouchpoints(client, slot, publicationId);
     }
     const conflicts = await Store.priorityConflicts(client, slot, rules.priority);
     if (conflicts.length > 0) {
-      deps.log.warn("lower-priority audiences published earlier today share people with this one: publish them again to withdraw them",
-        { campaign: slot.campaign, channel: slot.channel, asOf: slot.asOf, conflicts });
+      deps.log.warn(
+        "lower-priority audiences published earlier today share people with this one: publish them again to withdraw them",
+        { campaign: slot.campaign, channel: slot.channel, asOf: slot.asOf, conflicts },
+      );
     }
 
     lap("record_ms");
@@ -198,16 +273,32 @@ export async function publishAudience(deps: Pick<Deps, "pool" | "store" | "setti
       priority: rules.priority,
       generated_at: new Date().toISOString(),
     };
-    await deps.store.write(bucket, keys.reconciliation, JSON.stringify(reconciliation, null, 2) + "\n", "application/json");
-    deps.log.info("audience published", { campaign: slot.campaign, channel: slot.channel, asOf: slot.asOf, rows: audience.rows, dryRun, ms: Date.now() - started, ...timings });
+    await deps.store.write(
+      bucket,
+      keys.reconciliation,
+      JSON.stringify(reconciliation, null, 2) + "\n",
+      "application/json",
+    );
+    deps.log.info("audience published", {
+      campaign: slot.campaign,
+      channel: slot.channel,
+      asOf: slot.asOf,
+      rows: audience.rows,
+      dryRun,
+      ms: Date.now() - started,
+      ...timings,
+    });
     return publication;
   });
 }
 
 /** The request as a slot (campaign, channel, day), or an AudienceRequestError saying what is wrong. */
 function checkRequest(req: PublishRequest): Slot {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(req.asOf) || Number.isNaN(Date.parse(`${req.asOf}T00:00:00Z`)) ||
-    new Date(`${req.asOf}T00:00:00Z`).toISOString().slice(0, 10) !== req.asOf) {
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(req.asOf) ||
+    Number.isNaN(Date.parse(`${req.asOf}T00:00:00Z`)) ||
+    new Date(`${req.asOf}T00:00:00Z`).toISOString().slice(0, 10) !== req.asOf
+  ) {
     throw new AudienceRequestError(`as-of must be a date as YYYY-MM-DD, got ${JSON.stringify(req.asOf)}`);
   }
   if (!(CHANNELS as readonly string[]).includes(req.channel)) {
@@ -223,17 +314,31 @@ async function readRules(client: PoolClient, slot: Slot): Promise<ChannelRules> 
     throw new AudienceRequestError(`unknown campaign ${JSON.stringify(slot.campaign)}; campaigns: ${known.join(", ")}`);
   }
   if (!r.channels.includes(slot.channel)) {
-    throw new AudienceRequestError(`campaign ${slot.campaign} does not use the ${slot.channel} channel (it uses ${r.channels.join(", ")})`);
+    throw new AudienceRequestError(
+      `campaign ${slot.campaign} does not use the ${slot.channel} channel (it uses ${r.channels.join(", ")})`,
+    );
   }
   if (!r.contact_point) {
-    throw new AudienceRequestError(`the ${slot.channel} channel has no contact point configured (channels.contact_point)`);
+    throw new AudienceRequestError(
+      `the ${slot.channel} channel has no contact point configured (channels.contact_point)`,
+    );
   }
   return { ...r, has_cap: r.max_touches !== null };
 }
 
 /** remaining after step k = customers passing steps 1..k; the diagnostic SQL is that filter, runnable on its own. */
-async function countWaterfall(client: PoolClient, steps: readonly Step[], slot: Slot, rules: ChannelRules): Promise<ReconciledStep[]> {
-  const conditions = steps.map((_, k) => steps.slice(0, k + 1).map((s) => s.flag).filter((f): f is string => f !== null));
+async function countWaterfall(
+  client: PoolClient,
+  steps: readonly Step[],
+  slot: Slot,
+  rules: ChannelRules,
+): Promise<ReconciledStep[]> {
+  const conditions = steps.map((_, k) =>
+    steps
+      .slice(0, k + 1)
+      .map((s) => s.flag)
+      .filter((f): f is string => f !== null),
+  );
   const counts = await Store.countPassing(client, conditions);
   const source = `audience_evaluation(${quote(slot.campaign)}, ${quote(slot.channel)}, DATE ${quote(slot.asOf)})`;
   return steps.map((s, k) => {
@@ -261,7 +366,11 @@ async function writeAudience(
   const header = ["customer_id", ...contactColumns.map(columnName), ...BOOKING_COLUMNS];
   const hash = createHash("sha256");
   let rows = 0;
-  const batches = Store.eligibleRows<Record<string, CsvValue>>(client, ["customer_id", ...contactColumns, ...BOOKING_COLUMNS], FETCH_ROWS);
+  const batches = Store.eligibleRows<Record<string, CsvValue>>(
+    client,
+    ["customer_id", ...contactColumns, ...BOOKING_COLUMNS],
+    FETCH_ROWS,
+  );
   async function* csv(): AsyncGenerator<Buffer> {
     const first = Buffer.from(csvLine(header));
     hash.update(first);

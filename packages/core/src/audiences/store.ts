@@ -32,7 +32,9 @@ export async function beginPublication(client: PoolClient, slot: Slot): Promise<
   await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
   // A batch job over every customer: hash joins and aggregates of millions of rows stay in memory.
   await client.query("SET LOCAL work_mem = '256MB'");
-  await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`audience:${slot.campaign}:${slot.channel}:${slot.asOf}`]);
+  await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [
+    `audience:${slot.campaign}:${slot.channel}:${slot.asOf}`,
+  ]);
 }
 
 /** The campaign's rules on the channel; undefined when the campaign does not exist. */
@@ -77,7 +79,11 @@ export async function countPassing(client: PoolClient, conditions: readonly (rea
 }
 
 /** The eligible customers' rows, `batchRows` at a time, ordered by customer id (byte order). */
-export async function* eligibleRows<R>(client: PoolClient, columns: readonly string[], batchRows: number): AsyncGenerator<R[]> {
+export async function* eligibleRows<R>(
+  client: PoolClient,
+  columns: readonly string[],
+  batchRows: number,
+): AsyncGenerator<R[]> {
   await client.query(
     `DECLARE audience_rows NO SCROLL CURSOR FOR
        SELECT ${columns.join(", ")} FROM audience_eval WHERE eligible ORDER BY customer_id COLLATE "C"`,
@@ -111,7 +117,16 @@ export async function recordPublication(client: PoolClient, slot: Slot, p: Publi
        audience_sha256 = excluded.audience_sha256, waterfall = excluded.waterfall,
        times_published = audience_publications.times_published + 1, published_at = now()
      RETURNING id`,
-    [slot.campaign, slot.channel, slot.asOf, p.rows, p.audienceKey, p.reconciliationKey, p.sha256, JSON.stringify(p.waterfall)],
+    [
+      slot.campaign,
+      slot.channel,
+      slot.asOf,
+      p.rows,
+      p.audienceKey,
+      p.reconciliationKey,
+      p.sha256,
+      JSON.stringify(p.waterfall),
+    ],
   );
   return pub.rows[0]!.id;
 }

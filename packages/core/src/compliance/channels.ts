@@ -4,12 +4,20 @@ import { oneOf } from "../sources/fields";
 export const CHANNELS = ["mail", "call", "email", "sms"] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-const CHANNEL_OF: Record<string, Channel> = { EMAIL: "email", "E-MAIL": "email", SMS: "sms", TEXT: "sms", CALL: "call", PHONE: "call", MAIL: "mail" };
+const CHANNEL_OF: Record<string, Channel> = {
+  EMAIL: "email",
+  "E-MAIL": "email",
+  SMS: "sms",
+  TEXT: "sms",
+  CALL: "call",
+  PHONE: "call",
+  MAIL: "mail",
+};
 
 /** A channel field: email/e-mail, sms/text, call/phone, mail (any case); its value is the raw word, see channelOf. */
 export const channelField = (opts: { required?: boolean } = {}) => oneOf(Object.keys(CHANNEL_OF), opts);
 
 /** The channel a validated channel word names. */
 export function channelOf(word: string | null): Channel | null {
-  return word === null ? null : CHANNEL_OF[word] ?? null;
+  return word === null ? null : (CHANNEL_OF[word] ?? null);
 }

@@ -22,7 +22,7 @@ export function allText(buf: Buffer): boolean {
 
 /** The offset of the first byte that does not begin or continue a valid UTF-8 sequence (-1: none). */
 export function firstInvalidUtf8(buf: Buffer): number {
-  for (let i = 0; i < buf.length;) {
+  for (let i = 0; i < buf.length; ) {
     const n = sequenceAt(buf, i);
     if (n === 0) return i;
     i += n;
@@ -56,7 +56,7 @@ function sequenceAt(buf: Buffer, i: number): number {
  */
 export function printable(record: Buffer, max = 200): string {
   let out = "";
-  for (let i = 0; i < record.length;) {
+  for (let i = 0; i < record.length; ) {
     if (out.length >= max) return out + "…";
     const n = sequenceAt(record, i);
     const c = record[i]!;

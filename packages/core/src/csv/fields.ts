@@ -10,7 +10,15 @@
  */
 /** csv-parse's options for chunk bodies: the fallback and the reference the fast path is held to. */
 export function chunkParseOptions(delimiter: string, quote = '"') {
-  return { delimiter, quote, escape: quote, record_delimiter: "\n", relax_quotes: true, relax_column_count: true, skip_empty_lines: true } as const;
+  return {
+    delimiter,
+    quote,
+    escape: quote,
+    record_delimiter: "\n",
+    relax_quotes: true,
+    relax_column_count: true,
+    skip_empty_lines: true,
+  } as const;
 }
 
 /** `quote` is the dialect's quote character (doubled inside a quoted field), '"' unless a reader says otherwise. */
@@ -25,9 +33,15 @@ export function splitBody(body: string, delimiter: string, quote = '"'): string[
  * were, or undefined — after some records may already have reached the sink — when the body
  * needs csv-parse.
  */
-export function forEachRecord(body: string, delimiter: string, QUOTE: string, sink: (fields: string[]) => void): number | undefined {
+export function forEachRecord(
+  body: string,
+  delimiter: string,
+  QUOTE: string,
+  sink: (fields: string[]) => void,
+): number | undefined {
   if (QUOTE.length !== 1 || QUOTE === "\n") throw new Error(`unsupported quote ${JSON.stringify(QUOTE)}`);
-  if (delimiter.length !== 1 || delimiter === QUOTE || delimiter === "\n") throw new Error(`unsupported delimiter ${JSON.stringify(delimiter)}`);
+  if (delimiter.length !== 1 || delimiter === QUOTE || delimiter === "\n")
+    throw new Error(`unsupported delimiter ${JSON.stringify(delimiter)}`);
   let count = 0;
   const end = body.length;
   let pos = 0;

@@ -24,7 +24,8 @@ export function csvCell(value: CsvValue): string {
  */
 export function csvLine(cells: readonly CsvValue[]): string {
   let line = "";
-  for (let index = 0; index < cells.length; index++) line += index === 0 ? csvCell(cells[index]) : `,${csvCell(cells[index])}`;
+  for (let index = 0; index < cells.length; index++)
+    line += index === 0 ? csvCell(cells[index]) : `,${csvCell(cells[index])}`;
   return `${line}\n`;
 }
 

@@ -10,13 +10,25 @@ function sqlTarget(t: Omit<Target, "promote"> & { promoteFn: string; rejectsFn?:
   return {
     ...rest,
     async promote(client, importId, chunkIndex) {
-      const { rows } = await client.query<{ inserted: number; updated: number }>(`SELECT * FROM ${promoteFn}($1, $2)`, [importId, chunkIndex]);
+      const { rows } = await client.query<{ inserted: number; updated: number }>(`SELECT * FROM ${promoteFn}($1, $2)`, [
+        importId,
+        chunkIndex,
+      ]);
       const refused = rejectsFn
-        ? (await client.query<{ source_row: number; field: string; value: string | null; reason: string }>(
-          `SELECT source_row, field, value, reason FROM ${rejectsFn}($1, $2)`, [importId, chunkIndex])).rows
+        ? (
+            await client.query<{ source_row: number; field: string; value: string | null; reason: string }>(
+              `SELECT source_row, field, value, reason FROM ${rejectsFn}($1, $2)`,
+              [importId, chunkIndex],
+            )
+          ).rows
         : [];
       return {
-        rejects: refused.map((r) => ({ sourceRow: Number(r.source_row), field: r.field, value: r.value, reason: r.reason })),
+        rejects: refused.map((r) => ({
+          sourceRow: Number(r.source_row),
+          field: r.field,
+          value: r.value,
+          reason: r.reason,
+        })),
         inserted: rows[0]!.inserted,
         updated: rows[0]!.updated,
       };
@@ -46,7 +58,15 @@ export const deliveriesTarget: Target = sqlTarget({
 export const callResponsesTarget: Target = sqlTarget({
   kind: "call_responses",
   stagingTable: "staging_call_responses",
-  columns: ["caller_phone", "called_at", "disposition", "keyed_mortgage_id", "keyed_tracking", "lookup_mortgage_id", "lookup_tracking_code"],
+  columns: [
+    "caller_phone",
+    "called_at",
+    "disposition",
+    "keyed_mortgage_id",
+    "keyed_tracking",
+    "lookup_mortgage_id",
+    "lookup_tracking_code",
+  ],
   key: ["caller_phone", "called_at", "disposition", "keyed_mortgage_id", "keyed_tracking"],
   views: [],
   promoteFn: "promote_call_responses",

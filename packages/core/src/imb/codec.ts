@@ -102,7 +102,11 @@ function quoted(code: number): string {
 /** The "imb: ..." reason for the last failure. */
 export function statusMessage(status: number): string {
   const repairs =
-    repairCandidates < 0 ? "" : repairCandidates === 0 ? "; no single-bar repair passes" : `; ${repairCandidates} single-bar repairs pass, ambiguous`;
+    repairCandidates < 0
+      ? ""
+      : repairCandidates === 0
+        ? "; no single-bar repair passes"
+        : `; ${repairCandidates} single-bar repairs pass, ambiguous`;
   switch (status) {
     case TRACKING_LENGTH:
       return `imb: tracking code has ${detail1} digits, expected 20`;

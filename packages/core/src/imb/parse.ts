@@ -77,7 +77,10 @@ function isLetter(code: number): boolean {
 function parseInput(input: unknown, repair: boolean): number {
   if (typeof input === "string") return parseString(input, repair);
   if (input !== null && typeof input === "object") return parseFields(input as Record<string, unknown>);
-  return failWith("IMB_FORMAT", `imb: expected a bar string, a numeric string or a fields object, got ${describe(input)}`);
+  return failWith(
+    "IMB_FORMAT",
+    `imb: expected a bar string, a numeric string or a fields object, got ${describe(input)}`,
+  );
 }
 
 function parseString(raw: string, repair: boolean): number {
@@ -136,7 +139,12 @@ function parseNumeric(text: string): number {
 }
 
 /** Reads one digit field; returns its digits, or a number (a status) when it is wrong. */
-function digitField(fields: Record<string, unknown>, name: string, lengths: readonly number[], optional = false): string | number {
+function digitField(
+  fields: Record<string, unknown>,
+  name: string,
+  lengths: readonly number[],
+  optional = false,
+): string | number {
   const value = fields[name];
   if (value === undefined || value === null) {
     if (optional) return "";
@@ -148,7 +156,10 @@ function digitField(fields: Record<string, unknown>, name: string, lengths: read
   const digits = value.trim();
   for (let index = 0; index < digits.length; index++) {
     if (!isDigit(digits.charCodeAt(index))) {
-      return failWith("IMB_ALPHABET", `imb: field ${name} has ${JSON.stringify(digits[index])} at position ${index + 1}, expected a digit`);
+      return failWith(
+        "IMB_ALPHABET",
+        `imb: field ${name} has ${JSON.stringify(digits[index])} at position ${index + 1}, expected a digit`,
+      );
     }
   }
   if (!lengths.includes(digits.length)) {
@@ -190,7 +201,8 @@ function truncate(text: string): string {
 function describe(value: unknown): string {
   if (value === null) return "null";
   if (typeof value === "string") return JSON.stringify(truncate(value));
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return `${typeof value} ${String(value)}`;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
+    return `${typeof value} ${String(value)}`;
   return typeof value;
 }
 
@@ -213,5 +225,11 @@ export function parse(input: ImbInput, options?: ImbParseOptions): ImbCanonical 
 export function tryParse(input: unknown, options?: ImbParseOptions): ImbParseResult {
   const status = parseInput(input, options?.repair !== false);
   if (status !== OK) return { ok: false, error: statusMessage(status), code: statusCode(status) };
-  return { ok: true, tracking: parsedTracking, routing: parsedRouting, repaired: parsedRepaired, encoding: parsedEncoding };
+  return {
+    ok: true,
+    tracking: parsedTracking,
+    routing: parsedRouting,
+    repaired: parsedRepaired,
+    encoding: parsedEncoding,
+  };
 }

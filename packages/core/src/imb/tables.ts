@@ -70,8 +70,8 @@ function plainMapping(): BarMapping {
     characters.fill(0);
     for (let bar = 0; bar < BAR_COUNT; bar++) {
       const s = states[bar]!;
-      characters[DESCENDER_CHARACTER[bar]!] = characters[DESCENDER_CHARACTER[bar]!]! | (s & 1) << DESCENDER_BIT[bar]!;
-      characters[ASCENDER_CHARACTER[bar]!] = characters[ASCENDER_CHARACTER[bar]!]! | (s >> 1) << ASCENDER_BIT[bar]!;
+      characters[DESCENDER_CHARACTER[bar]!] = characters[DESCENDER_CHARACTER[bar]!]! | ((s & 1) << DESCENDER_BIT[bar]!);
+      characters[ASCENDER_CHARACTER[bar]!] = characters[ASCENDER_CHARACTER[bar]!]! | ((s >> 1) << ASCENDER_BIT[bar]!);
     }
   };
   return {
@@ -81,8 +81,9 @@ function plainMapping(): BarMapping {
       for (let bar = 0; bar < BAR_COUNT; bar++) {
         const s = stateOf[bars.charCodeAt(bar)]!;
         seen |= s;
-        characters[DESCENDER_CHARACTER[bar]!] = characters[DESCENDER_CHARACTER[bar]!]! | (s & 1) << DESCENDER_BIT[bar]!;
-        characters[ASCENDER_CHARACTER[bar]!] = characters[ASCENDER_CHARACTER[bar]!]! | (s >> 1) << ASCENDER_BIT[bar]!;
+        characters[DESCENDER_CHARACTER[bar]!] =
+          characters[DESCENDER_CHARACTER[bar]!]! | ((s & 1) << DESCENDER_BIT[bar]!);
+        characters[ASCENDER_CHARACTER[bar]!] = characters[ASCENDER_CHARACTER[bar]!]! | ((s >> 1) << ASCENDER_BIT[bar]!);
       }
       return seen;
     },
@@ -114,14 +115,25 @@ function compileMapping(): BarMapping {
     const spread = `${descender} |= (s & 1) << ${DESCENDER_BIT[bar]}; ${ascender} |= (s >> 1) << ${ASCENDER_BIT[bar]};`;
     read.push(`s = stateOf[bars.charCodeAt(${bar})]; seen |= s; ${spread}`);
     gather.push(`s = states[${bar}]; ${spread}`);
-    scatter.push(`states[${bar}] = ((${descender} >> ${DESCENDER_BIT[bar]}) & 1) | (((${ascender} >> ${ASCENDER_BIT[bar]}) & 1) << 1);`);
+    scatter.push(
+      `states[${bar}] = ((${descender} >> ${DESCENDER_BIT[bar]}) & 1) | (((${ascender} >> ${ASCENDER_BIT[bar]}) & 1) << 1);`,
+    );
   }
   read.push(...store, "return seen;");
   gather.push(...store);
   return {
-    barsToCharacters: compile([], `return function barsToCharacters(bars, stateOf, characters) {\n${read.join("\n")}\n};`),
-    statesToCharacters: compile([], `return function statesToCharacters(states, characters) {\n${gather.join("\n")}\n};`),
-    charactersToStates: compile([], `return function charactersToStates(characters, states) {\n${scatter.join("\n")}\n};`),
+    barsToCharacters: compile(
+      [],
+      `return function barsToCharacters(bars, stateOf, characters) {\n${read.join("\n")}\n};`,
+    ),
+    statesToCharacters: compile(
+      [],
+      `return function statesToCharacters(states, characters) {\n${gather.join("\n")}\n};`,
+    ),
+    charactersToStates: compile(
+      [],
+      `return function charactersToStates(characters, states) {\n${scatter.join("\n")}\n};`,
+    ),
   };
 }
 

@@ -19,11 +19,15 @@ export async function checksum(deps: Deps, importId: string): Promise<{ importId
   let size = 0;
   // A file Stage will hand out in byte ranges has them planned here, in the same pass over its bytes.
   const spec = Sources.get(imp.source ?? "");
-  let planner = spec && imp.replay_mode !== "errors-only" && servedInPlace(spec.reader)
-    ? new RangePlanner(spec.reader, deps.settings.chunkRows, imp.object_key) : undefined;
+  let planner =
+    spec && imp.replay_mode !== "errors-only" && servedInPlace(spec.reader)
+      ? new RangePlanner(spec.reader, deps.settings.chunkRows, imp.object_key)
+      : undefined;
   try {
     // This import's version of the object (its ETag), as Stage and the chunks read it.
-    for await (const part of await store.read(imp.bucket, imp.object_key, undefined, { ifMatch: imp.etag ?? undefined })) {
+    for await (const part of await store.read(imp.bucket, imp.object_key, undefined, {
+      ifMatch: imp.etag ?? undefined,
+    })) {
       hash.update(part as Buffer);
       size += (part as Buffer).length;
       try {
@@ -44,18 +48,32 @@ export async function checksum(deps: Deps, importId: string): Promise<{ importId
     planned = null;
   }
   try {
-    await pool.query("UPDATE imports SET sha256 = $2, size_bytes = $3, planned_chunks = $4 WHERE id = $1", [importId, sha256, size, planned && JSON.stringify(planned)]);
+    await pool.query("UPDATE imports SET sha256 = $2, size_bytes = $3, planned_chunks = $4 WHERE id = $1", [
+      importId,
+      sha256,
+      size,
+      planned && JSON.stringify(planned),
+    ]);
   } catch (err) {
     if ((err as { code?: string }).code !== "23505") throw asRetryable(err, "recording the checksum");
     const { rows } = await pool.query<{ id: string; file_name: string; created_at: Date }>(
       `SELECT id, file_name, created_at FROM imports
         WHERE source = $1 AND sha256 = $2 AND status NOT IN ('FAILED', 'DUPLICATE') AND holds_content_slot AND id <> $3`,
-      [imp.source, sha256, importId]);
+      [imp.source, sha256, importId],
+    );
     const original = rows[0];
-    await Lifecycle.duplicate(pool, importId, { sha256, size, of: original?.id ?? null,
-      reason: `the same content from ${imp.source} was already imported as ${original?.id} (${original?.file_name}); nothing changed` });
+    await Lifecycle.duplicate(pool, importId, {
+      sha256,
+      size,
+      of: original?.id ?? null,
+      reason: `the same content from ${imp.source} was already imported as ${original?.id} (${original?.file_name}); nothing changed`,
+    });
     const duplicate = await getImport(pool, importId);
-    const prefix = await writeReports(deps, duplicate, { status: "DUPLICATE", reason: duplicate.status_reason, totals: await chunkTotals(pool, importId) });
+    const prefix = await writeReports(deps, duplicate, {
+      status: "DUPLICATE",
+      reason: duplicate.status_reason,
+      totals: await chunkTotals(pool, importId),
+    });
     await pool.query("UPDATE imports SET reports_prefix = $2 WHERE id = $1", [importId, prefix]);
     deps.log.info("duplicate file", { importId, duplicateOf: original?.id });
     return { importId, duplicate: true };

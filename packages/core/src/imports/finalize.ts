@@ -30,8 +30,12 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
     const t = await chunkTotals(pool, importId);
     if (t.done !== t.chunks) throw new Error(`reconciliation: ${t.chunks - t.done} of ${t.chunks} chunks are not done`);
     const problems: string[] = [];
-    if (t.rows_read !== t.accepted + t.rejected) problems.push(`rows read ${t.rows_read} ≠ accepted ${t.accepted} + rejected ${t.rejected}`);
-    if (t.accepted !== t.inserted + t.updated + t.unchanged) problems.push(`accepted ${t.accepted} ≠ inserted ${t.inserted} + updated ${t.updated} + unchanged ${t.unchanged}`);
+    if (t.rows_read !== t.accepted + t.rejected)
+      problems.push(`rows read ${t.rows_read} ≠ accepted ${t.accepted} + rejected ${t.rejected}`);
+    if (t.accepted !== t.inserted + t.updated + t.unchanged)
+      problems.push(
+        `accepted ${t.accepted} ≠ inserted ${t.inserted} + updated ${t.updated} + unchanged ${t.unchanged}`,
+      );
     if (t.rows_read !== t.staged) problems.push(`rows read ${t.rows_read} ≠ records in the file ${t.staged}`);
     if (problems.length > 0) throw new Error(`reconciliation failed: ${problems.join("; ")}`);
     const status = t.rejected > 0 ? "COMPLETE_WITH_ERRORS" : "COMPLETE";
@@ -40,7 +44,8 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
     await pool.query(
       `UPDATE imports SET rows_read = $2, accepted = $3, rejected = $4, inserted = $5, updated = $6, unchanged = $7, finished_at = now()
         WHERE id = $1`,
-      [importId, t.rows_read, t.accepted, t.rejected, t.inserted, t.updated, t.unchanged]);
+      [importId, t.rows_read, t.accepted, t.rejected, t.inserted, t.updated, t.unchanged],
+    );
     const finished = await getImport(pool, importId);
     const spec = Sources.get(finished.source ?? "");
     // File-level rules (a full do-not-call file replacing its area codes) need the whole file: not
@@ -51,10 +56,16 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
       deps.log.info("file-level rules applied", { importId, changed });
     }
     const prefix = await writeReports(deps, finished, { status, reason, totals: t });
-    await withTransaction(pool, (client) => Lifecycle.completed(client, importId, {
-      status, reason, reportsPrefix: prefix,
-      ...(finished.replay_mode === "errors-only" && spec ? { settles: { stagingTable: spec.target.stagingTable } } : {}),
-    }));
+    await withTransaction(pool, (client) =>
+      Lifecycle.completed(client, importId, {
+        status,
+        reason,
+        reportsPrefix: prefix,
+        ...(finished.replay_mode === "errors-only" && spec
+          ? { settles: { stagingTable: spec.target.stagingTable } }
+          : {}),
+      }),
+    );
     await Lifecycle.stepFinished(pool, importId, "finalize");
     // Rows of this import rejected while it finalized, and rows of other imports that this one's
     // rows rejected later (see reject_foreign_claims): their counts, status and reports follow.
@@ -69,16 +80,31 @@ export async function finalize(deps: Deps, importId: string): Promise<Reconcilia
 }
 
 const sameCounts = (a: ChunkTotals, b: ChunkTotals) =>
-  (["rows_read", "accepted", "rejected", "inserted", "updated", "unchanged"] as const).every((k) => Number(a[k]) === Number(b[k]));
+  (["rows_read", "accepted", "rejected", "inserted", "updated", "unchanged"] as const).every(
+    (k) => Number(a[k]) === Number(b[k]),
+  );
 
 /** "2 of 6 rows rejected", saying how many were rejected after the import ended and why. */
-async function rejectedReason(db: Queryable, importId: string, rejected: number, rowsRead: number): Promise<string | null> {
+async function rejectedReason(
+  db: Queryable,
+  importId: string,
+  rejected: number,
+  rowsRead: number,
+): Promise<string | null> {
   if (rejected === 0) return null;
-  const { rows: [r] } = await db.query<{ later: number }>(
-    "SELECT count(DISTINCT row_number)::int AS later FROM import_rejects WHERE import_id = $1 AND rejected_later_by IS NOT NULL", [importId]);
+  const {
+    rows: [r],
+  } = await db.query<{ later: number }>(
+    "SELECT count(DISTINCT row_number)::int AS later FROM import_rejects WHERE import_id = $1 AND rejected_later_by IS NOT NULL",
+    [importId],
+  );
   const later = r!.later;
-  return `${rejected} of ${rowsRead} rows rejected` +
-    (later > 0 ? ` (${later} later, when the mortgage ${later === 1 ? "it claims" : "they claim"} arrived from another partner)` : "");
+  return (
+    `${rejected} of ${rowsRead} rows rejected` +
+    (later > 0
+      ? ` (${later} later, when the mortgage ${later === 1 ? "it claims" : "they claim"} arrived from another partner)`
+      : "")
+  );
 }
 
 /**
@@ -89,8 +115,12 @@ async function rejectedReason(db: Queryable, importId: string, rejected: number,
 export async function refreshReconciliation(deps: Deps, importId: string): Promise<void> {
   const { pool } = deps;
   const t = await chunkTotals(pool, importId);
-  const { rows: [o] } = await pool.query<{ outstanding: number }>(
-    "SELECT count(DISTINCT row_number) FILTER (WHERE resolved_by IS NULL)::int AS outstanding FROM import_rejects WHERE import_id = $1", [importId]);
+  const {
+    rows: [o],
+  } = await pool.query<{ outstanding: number }>(
+    "SELECT count(DISTINCT row_number) FILTER (WHERE resolved_by IS NULL)::int AS outstanding FROM import_rejects WHERE import_id = $1",
+    [importId],
+  );
   const outstanding = o!.outstanding;
   const status = outstanding > 0 ? "COMPLETE_WITH_ERRORS" : "COMPLETE";
   const reason = await rejectedReason(pool, importId, outstanding, Number(t.rows_read));
@@ -103,7 +133,9 @@ export async function refreshReconciliation(deps: Deps, importId: string): Promi
 export async function refreshImportsRejectedBy(deps: Deps, importId: string): Promise<void> {
   const { rows } = await deps.pool.query<{ import_id: string }>(
     `SELECT DISTINCT r.import_id FROM import_rejects r JOIN imports i ON i.id = r.import_id
-      WHERE r.rejected_later_by = $1 AND r.import_id <> $1 AND i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS')`, [importId]);
+      WHERE r.rejected_later_by = $1 AND r.import_id <> $1 AND i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS')`,
+    [importId],
+  );
   for (const other of rows) await refreshReconciliation(deps, other.import_id);
 }
 
@@ -125,8 +157,16 @@ async function refreshViewsFor(deps: Deps, imp: ImportRow): Promise<void> {
 
 export function reconciliationOf(imp: ImportRow): Reconciliation {
   return {
-    import_id: imp.id, file: imp.file_name, source: imp.source, partner: imp.partner, status: imp.status,
-    rows_read: imp.rows_read ?? 0, accepted: imp.accepted ?? 0, rejected: imp.rejected ?? 0,
-    inserted: imp.inserted ?? 0, updated: imp.updated ?? 0, unchanged: imp.unchanged ?? 0,
+    import_id: imp.id,
+    file: imp.file_name,
+    source: imp.source,
+    partner: imp.partner,
+    status: imp.status,
+    rows_read: imp.rows_read ?? 0,
+    accepted: imp.accepted ?? 0,
+    rejected: imp.rejected ?? 0,
+    inserted: imp.inserted ?? 0,
+    updated: imp.updated ?? 0,
+    unchanged: imp.unchanged ?? 0,
   };
 }

@@ -9,5 +9,15 @@ export * as Lifecycle from "./lifecycle";
 export { recover, resume, type Recovery, type RecoverOptions } from "./recover";
 export { getImport, chunkTotals, TERMINAL, type ImportRow, type ImportStatus, type ChunkTotals } from "./repo";
 export { replay, ReplayRefusedError, type ReplayMode, type ReplayRequest, type ReplayResult } from "./replay";
-export { writeReports, successReport, checklist, errorReportLines, reportsPrefix, REPORT_FILES, SUCCESS_HEADER, ERROR_HEADER, type Checklist } from "./reports";
+export {
+  writeReports,
+  successReport,
+  checklist,
+  errorReportLines,
+  reportsPrefix,
+  REPORT_FILES,
+  SUCCESS_HEADER,
+  ERROR_HEADER,
+  type Checklist,
+} from "./reports";
 export { describe, type ImportDescription, type ImportProgress, type RejectSummary } from "./describe";

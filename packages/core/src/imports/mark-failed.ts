@@ -29,7 +29,11 @@ export function errorMessage(error: StepError | undefined): string {
  * fails this step (retried by the ASL, then the execution fails, which the execution-failure
  * rule alerts on): never silent.
  */
-export async function markFailed(deps: Deps, importId: string, error: StepError | undefined): Promise<{ importId: string; error: StepError }> {
+export async function markFailed(
+  deps: Deps,
+  importId: string,
+  error: StepError | undefined,
+): Promise<{ importId: string; error: StepError }> {
   const { pool, notifier } = deps;
   const reason = errorMessage(error);
   const kind = error?.Error ?? "Error";
@@ -40,7 +44,11 @@ export async function markFailed(deps: Deps, importId: string, error: StepError 
     let prefix: string | null = null;
     try {
       const imp = { ...(await getImport(pool, importId)), failed_step: before.current_step };
-      prefix = await writeReports(deps, imp, { status: "FAILED", reason: `${kind}: ${reason}`, totals: await chunkTotals(pool, importId) });
+      prefix = await writeReports(deps, imp, {
+        status: "FAILED",
+        reason: `${kind}: ${reason}`,
+        totals: await chunkTotals(pool, importId),
+      });
     } catch (err) {
       reportsNote = `not written (${(err as Error).message})`;
       deps.log.error("reports of a failed import could not be written", { importId, err });
@@ -61,7 +69,7 @@ export async function markFailed(deps: Deps, importId: string, error: StepError 
     `Source: ${imp.source ?? "unknown"}${imp.partner ? ` (partner ${imp.partner})` : ""}`,
     `Step: ${imp.failed_step ?? "unknown"}`,
     `Error: ${kind}: ${reason}`,
-    `Reports: ${imp.reports_prefix ? `s3://${imp.bucket}/${imp.reports_prefix}` : reportsNote ?? "none"}`,
+    `Reports: ${imp.reports_prefix ? `s3://${imp.bucket}/${imp.reports_prefix}` : (reportsNote ?? "none")}`,
     `Replay: npx leadpipe replay ${imp.id} --mode full`,
   ].join("\n");
   try {

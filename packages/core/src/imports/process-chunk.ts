@@ -55,9 +55,19 @@ const LINEAGE_COLUMNS = ["import_id", "chunk_index", "source_row", "src_seq", "p
  * The accepted rows are staged as COPY text, or with `binary` as binary COPY tuples; a value the
  * binary encoders do not take stages the whole chunk as text.
  */
-export function parseChunk(spec: SourceSpec, chunk: Buffer | string, expectedRecords: number, lineage: (line: number) => CopyValue[], binary?: BinaryRows): ParsedChunk {
+export function parseChunk(
+  spec: SourceSpec,
+  chunk: Buffer | string,
+  expectedRecords: number,
+  lineage: (line: number) => CopyValue[],
+  binary?: BinaryRows,
+): ParsedChunk {
   const bytes = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
-  const { body, rejects: screened } = screenChunk(bytes, chunkDialect(spec.reader), spec.reader.format === "csv" && spec.reader.strict === true);
+  const { body, rejects: screened } = screenChunk(
+    bytes,
+    chunkDialect(spec.reader),
+    spec.reader.format === "csv" && spec.reader.strict === true,
+  );
   const expected = expectedRecords - screened.length;
   if (!binary) return parseChunkAs(spec, body, expected, lineage, undefined, screened);
   try {
@@ -75,7 +85,11 @@ export function parseChunk(spec: SourceSpec, chunk: Buffer | string, expectedRec
  * decoded at once; only a chunk with a bad byte is looked at record by record. For a `strict`
  * source a bad record refuses the file, naming its line.
  */
-export function screenChunk(chunk: Buffer, dialect: ChunkDialect, strict: boolean): { body: string; rejects: RowReject[] } {
+export function screenChunk(
+  chunk: Buffer,
+  dialect: ChunkDialect,
+  strict: boolean,
+): { body: string; rejects: RowReject[] } {
   if (allText(chunk)) return { body: chunk.toString("utf8"), rejects: [] };
   const kept: Buffer[] = [];
   const rejects: RowReject[] = [];
@@ -93,15 +107,28 @@ export function screenChunk(chunk: Buffer, dialect: ChunkDialect, strict: boolea
     } else if (strict) {
       throw new FileRejectedError(`line ${row}: ${why} (the source is strict: one bad line refuses the file)`);
     } else {
-      rejects.push({ row, type: "parse", field: null, value: printable(own), message: `unreadable line: ${why}`, raw: null });
+      rejects.push({
+        row,
+        type: "parse",
+        field: null,
+        value: printable(own),
+        message: `unreadable line: ${why}`,
+        raw: null,
+      });
     }
     first = false;
   }
   return { body: Buffer.concat(kept).toString("utf8"), rejects };
 }
 
-function parseChunkAs(spec: SourceSpec, body: string, expectedRecords: number, lineage: (line: number) => CopyValue[],
-  binary: BinaryRows | undefined, screened: RowReject[]): ParsedChunk {
+function parseChunkAs(
+  spec: SourceSpec,
+  body: string,
+  expectedRecords: number,
+  lineage: (line: number) => CopyValue[],
+  binary: BinaryRows | undefined,
+  screened: RowReject[],
+): ParsedChunk {
   const dialect = chunkDialect(spec.reader);
   let rows = new ChunkRows(spec, dialect, lineage, binary);
   const fast = forEachRecord(body, dialect.delimiter, dialect.quote, (rec) => rows.take(rec));
@@ -129,7 +156,14 @@ function parseChunkAs(spec: SourceSpec, body: string, expectedRecords: number, l
         const m = LINE_PREFIX.exec(text);
         const row = m ? Number(m[1]) : 0;
         const raw = text.slice(m ? m[0].length + 1 : 0);
-        broken.push({ row, type: "parse", field: null, value: null, message: `unparsable line: ${(err as Error).message}`, raw });
+        broken.push({
+          row,
+          type: "parse",
+          field: null,
+          value: null,
+          message: `unparsable line: ${(err as Error).message}`,
+          raw,
+        });
       }
     }
   }
@@ -200,8 +234,14 @@ class ChunkRows {
     this.rowsRead++;
     const row = Number(rec[0]);
     if (rec.length !== width) {
-      this.rejects.push({ row, type: "parse", field: null, value: null, raw: joinRecord(rec.slice(1), delimiter, quote),
-        message: `unparsable line: expected ${width - 1} fields, found ${rec.length - 1}` });
+      this.rejects.push({
+        row,
+        type: "parse",
+        field: null,
+        value: null,
+        raw: joinRecord(rec.slice(1), delimiter, quote),
+        message: `unparsable line: expected ${width - 1} fields, found ${rec.length - 1}`,
+      });
       return;
     }
     const out = validate(rec);
@@ -217,10 +257,19 @@ class ChunkRows {
     for (const field of absent) input[field] = "";
     for (const { index, field } of mapped) input[field] = rec[index]!;
     const result = this.spec.row.safeParse(input);
-    const issues = result.success ? [{ path: [], message: "rejected by the compiled row rules but accepted by the schema (a bug)" }] : result.error.issues;
+    const issues = result.success
+      ? [{ path: [], message: "rejected by the compiled row rules but accepted by the schema (a bug)" }]
+      : result.error.issues;
     for (const issue of issues) {
       const field = String(issue.path[0] ?? "");
-      this.rejects.push({ row, type: "validation", field: headerOf.get(field) ?? (field || null), value: field ? input[field] ?? null : null, message: issue.message, raw });
+      this.rejects.push({
+        row,
+        type: "validation",
+        field: headerOf.get(field) ?? (field || null),
+        value: field ? (input[field] ?? null) : null,
+        message: issue.message,
+        raw,
+      });
     }
   }
 
@@ -241,9 +290,12 @@ class ChunkRows {
     const rejects = [...broken, ...this.rejects].sort((a, b) => a.row - b.row);
     const rows = this.staged.rows;
     return {
-      staged: this.staged, rejects, rowsRead: this.rowsRead + broken.length,
+      staged: this.staged,
+      rejects,
+      rowsRead: this.rowsRead + broken.length,
       summary: {
-        rows, filled: this.filled,
+        rows,
+        filled: this.filled,
         distinctKeys: !this.spec.target.key ? rows : this.keys ? this.keys.size : this.keyList.length,
         inKeyOrder: this.spec.target.key !== undefined && this.keys === undefined,
       },
@@ -256,13 +308,18 @@ class ChunkRows {
  * rows and rejects, promote into core, and record its counts. A retry after a failure redoes
  * the whole transaction; a retry after success returns the recorded counts.
  */
-export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef): Promise<ChunkCounts & { importId: string; chunk: number }> {
+export async function processChunk(
+  deps: Deps,
+  importId: string,
+  chunk: ChunkRef,
+): Promise<ChunkCounts & { importId: string; chunk: number }> {
   const { pool } = deps;
   const started = Date.now();
   try {
     const done = await pool.query<ChunkCounts & { status: string }>(
       "SELECT status, rows_read, accepted, rejected, inserted, updated, unchanged FROM import_chunks WHERE import_id = $1 AND chunk_index = $2",
-      [importId, chunk.index]);
+      [importId, chunk.index],
+    );
     if (done.rows[0]?.status === "DONE") {
       const { status: _s, ...counts } = done.rows[0];
       return { importId, chunk: chunk.index, ...counts };
@@ -288,35 +345,81 @@ export async function processChunk(deps: Deps, importId: string, chunk: ChunkRef
     const exact = base + (1n << 32n) <= BigInt(Number.MAX_SAFE_INTEGER);
     const baseNumber = Number(base);
     const seqOf = exact ? (line: number) => baseNumber + line : (line: number) => (base + BigInt(line)).toString();
-    const parsed = parseChunk(spec, body, chunk.records, (line) => [importId, chunk.index, line, seqOf(line), partner], binary);
+    const parsed = parseChunk(
+      spec,
+      body,
+      chunk.records,
+      (line) => [importId, chunk.index, line, seqOf(line), partner],
+      binary,
+    );
     lap("parse");
     // Every record Stage cut is read here, as a row or a reject: none vanishes between the two.
     if (parsed.rowsRead !== chunk.records) {
-      throw new Error(`chunk ${chunk.index}: ${parsed.rowsRead} rows read where Stage cut ${chunk.records} records (a bug)`);
+      throw new Error(
+        `chunk ${chunk.index}: ${parsed.rowsRead} rows read where Stage cut ${chunk.records} records (a bug)`,
+      );
     }
 
     const counts = await withTransaction(pool, async (client) => {
-      await client.query(`DELETE FROM ${target.stagingTable} WHERE import_id = $1 AND chunk_index = $2`, [importId, chunk.index]);
-      await client.query("DELETE FROM import_rejects WHERE import_id = $1 AND chunk_index = $2", [importId, chunk.index]);
-      await copyPrepared(client, target.stagingTable, [...LINEAGE_COLUMNS, ...target.columns], parsed.staged.done(), parsed.staged.binary);
+      await client.query(`DELETE FROM ${target.stagingTable} WHERE import_id = $1 AND chunk_index = $2`, [
+        importId,
+        chunk.index,
+      ]);
+      await client.query("DELETE FROM import_rejects WHERE import_id = $1 AND chunk_index = $2", [
+        importId,
+        chunk.index,
+      ]);
+      await copyPrepared(
+        client,
+        target.stagingTable,
+        [...LINEAGE_COLUMNS, ...target.columns],
+        parsed.staged.done(),
+        parsed.staged.binary,
+      );
       lap("copy");
       await maybeFailIn("process-chunk.after-copy", client);
       const promoted = await target.promote(client, importId, chunk.index, parsed.summary);
       lap("promote");
-      const ruleRejects: RowReject[] = promoted.rejects.map((r) => ({ row: r.sourceRow, type: "rule", field: r.field, value: r.value, message: r.reason, raw: null }));
+      const ruleRejects: RowReject[] = promoted.rejects.map((r) => ({
+        row: r.sourceRow,
+        type: "rule",
+        field: r.field,
+        value: r.value,
+        message: r.reason,
+        raw: null,
+      }));
       const rejects = [...parsed.rejects, ...ruleRejects];
-      await copyRows(client, "import_rejects",
-        ["import_id", "chunk_index", "row_number", "error_type", "field_name", "field_value", "error_message", "raw_record"],
-        rejects.map((r) => [importId, chunk.index, r.row, r.type, r.field, r.value, r.message, r.raw]));
+      await copyRows(
+        client,
+        "import_rejects",
+        [
+          "import_id",
+          "chunk_index",
+          "row_number",
+          "error_type",
+          "field_name",
+          "field_value",
+          "error_message",
+          "raw_record",
+        ],
+        rejects.map((r) => [importId, chunk.index, r.row, r.type, r.field, r.value, r.message, r.raw]),
+      );
       const rejected = new Set(rejects.map((r) => r.row)).size;
       const accepted = parsed.rowsRead - rejected;
       const c: ChunkCounts = {
-        rows_read: parsed.rowsRead, accepted, rejected,
-        inserted: promoted.inserted, updated: promoted.updated, unchanged: accepted - promoted.inserted - promoted.updated,
+        rows_read: parsed.rowsRead,
+        accepted,
+        rejected,
+        inserted: promoted.inserted,
+        updated: promoted.updated,
+        unchanged: accepted - promoted.inserted - promoted.updated,
       };
       maybeFail("process-chunk.before-commit");
-      await Lifecycle.chunkDone(client, importId, chunk.index, c,
-        { durationMs: Date.now() - started, stagedRows: parsed.summary.rows, distinctKeys: parsed.summary.distinctKeys });
+      await Lifecycle.chunkDone(client, importId, chunk.index, c, {
+        durationMs: Date.now() - started,
+        stagedRows: parsed.summary.rows,
+        distinctKeys: parsed.summary.distinctKeys,
+      });
       return c;
     });
     lap("finish");

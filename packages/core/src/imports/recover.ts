@@ -47,13 +47,19 @@ interface Plan {
  * and the reason, and an alert naming the replay command. Idempotent: an import two recoveries
  * find is taken over by one of them (Lifecycle.recovering).
  */
-export async function recover(deps: Deps, probe: ExecutionProbe, starter: ExecutionStarter,
-  options: RecoverOptions = {}): Promise<Recovery[]> {
+export async function recover(
+  deps: Deps,
+  probe: ExecutionProbe,
+  starter: ExecutionStarter,
+  options: RecoverOptions = {},
+): Promise<Recovery[]> {
   const graceMs = options.graceMs ?? 0;
   const { rows } = await deps.pool.query<ImportRow>(
     `SELECT * FROM imports WHERE status IN ('PENDING', 'STAGING', 'PROCESSING')
         AND greatest(created_at, recovered_at) <= now() - make_interval(secs => $1::double precision / 1000)
-      ORDER BY seq`, [graceMs]);
+      ORDER BY seq`,
+    [graceMs],
+  );
   const out: Recovery[] = [];
   for (const imp of rows) {
     const current = imp.execution_name ?? imp.id;
@@ -72,7 +78,8 @@ async function takeOver(deps: Deps, starter: ExecutionStarter, imp: ImportRow): 
   if (imp.status === "PROCESSING") {
     const plan = await stagedPlan(deps, imp);
     if (!plan.intact) {
-      const reason = `its execution stopped ${where} and its staged chunk plan is not intact (${plan.problem}): ` +
+      const reason =
+        `its execution stopped ${where} and its staged chunk plan is not intact (${plan.problem}): ` +
         `replay it with: npx leadpipe replay ${imp.id} --mode full`;
       // The same guard as a resume: only one recovery ends it.
       if (!(await Lifecycle.recovering(deps.pool, imp.id, imp, `${imp.id}-r${imp.recoveries + 1}`))) return undefined;
@@ -86,14 +93,20 @@ async function takeOver(deps: Deps, starter: ExecutionStarter, imp: ImportRow): 
   if (!(await Lifecycle.recovering(deps.pool, imp.id, imp, execution))) return undefined;
   // A start that fails leaves the import as it was, its new execution missing: the next recovery takes it again.
   await starter.start(execution, input);
-  deps.log.warn(`import ${action} after its execution was gone`,
-    { importId: imp.id, file: imp.file_name, where, execution });
+  deps.log.warn(`import ${action} after its execution was gone`, {
+    importId: imp.id,
+    file: imp.file_name,
+    where,
+    execution,
+  });
   return { ...base, action, execution };
 }
 
 /** "at chunk 3 of 10", or "in stage": where an import was when its execution went. */
 export function whereItStopped(imp: ImportRow): string {
-  return imp.status === "PROCESSING" ? `at chunk ${imp.chunks_done} of ${imp.chunks_total ?? "?"}` : `in ${imp.current_step ?? imp.status}`;
+  return imp.status === "PROCESSING"
+    ? `at chunk ${imp.chunks_done} of ${imp.chunks_total ?? "?"}`
+    : `in ${imp.current_step ?? imp.status}`;
 }
 
 interface ChunkRow {
@@ -107,10 +120,20 @@ interface ChunkRow {
 async function stagedPlan(deps: Deps, imp: ImportRow): Promise<Plan> {
   const { rows } = await deps.pool.query<ChunkRow>(
     `SELECT chunk_index, object_key, records, byte_range, status FROM import_chunks
-      WHERE import_id = $1 ORDER BY chunk_index`, [imp.id]);
+      WHERE import_id = $1 ORDER BY chunk_index`,
+    [imp.id],
+  );
   const total = imp.chunks_total ?? -1;
-  const pending = rows.filter((c) => c.status !== "DONE").map((c): ChunkRef =>
-    ({ index: c.chunk_index, key: c.object_key, records: c.records, ...(c.byte_range ? { range: c.byte_range } : {}) }));
+  const pending = rows
+    .filter((c) => c.status !== "DONE")
+    .map(
+      (c): ChunkRef => ({
+        index: c.chunk_index,
+        key: c.object_key,
+        records: c.records,
+        ...(c.byte_range ? { range: c.byte_range } : {}),
+      }),
+    );
   const plan = { pending, done: rows.length - pending.length, total };
   if (rows.length !== total || rows.some((c, i) => c.chunk_index !== i)) {
     const of = total < 0 ? "an unknown number" : total;
@@ -144,9 +167,14 @@ export async function resume(deps: Deps, importId: string): Promise<{ importId: 
     throw new Error(`import ${importId} is ${imp.status}: only a PROCESSING import resumes from its chunk plan`);
   }
   const plan = await stagedPlan(deps, imp);
-  if (!plan.intact) throw new Error(`import ${importId} cannot resume: its staged chunk plan is not intact (${plan.problem})`);
+  if (!plan.intact)
+    throw new Error(`import ${importId} cannot resume: its staged chunk plan is not intact (${plan.problem})`);
   await Lifecycle.stepStarted(deps.pool, importId, "process");
-  deps.log.info("resuming from the staged chunk plan",
-    { importId, done: plan.done, pending: plan.pending.length, chunks: plan.total });
+  deps.log.info("resuming from the staged chunk plan", {
+    importId,
+    done: plan.done,
+    pending: plan.pending.length,
+    chunks: plan.total,
+  });
   return { importId, chunks: plan.pending };
 }

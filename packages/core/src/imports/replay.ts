@@ -52,25 +52,37 @@ export class ReplayRefusedError extends Error {
  * An original still open whose execution is gone (`probe`: the platform that ran it died) is
  * first ended FAILED with the step and the reason (and an alert), then replayed: in full only.
  */
-export async function replay(deps: Deps, starter: ExecutionStarter, importId: string, req: ReplayRequest,
-  probe?: ExecutionProbe): Promise<ReplayResult> {
+export async function replay(
+  deps: Deps,
+  starter: ExecutionStarter,
+  importId: string,
+  req: ReplayRequest,
+  probe?: ExecutionProbe,
+): Promise<ReplayResult> {
   const { pool } = deps;
   const asked = await getImport(pool, importId);
   let original = asked.replay_of ? await getImport(pool, asked.replay_of) : asked;
   if (!TERMINAL.includes(original.status)) {
     if (req.mode !== "full") {
       throw new ReplayRefusedError(
-        `import ${original.id} is still ${original.status}: only a full replay can take over an import that did not end`);
+        `import ${original.id} is still ${original.status}: only a full replay can take over an import that did not end`,
+      );
     }
     original = await endIfExecutionGone(deps, original, probe);
   }
   const running = await pool.query<{ id: string; status: string }>(
-    `SELECT id, status FROM imports WHERE replay_of = $1 AND status NOT IN ('COMPLETE', 'COMPLETE_WITH_ERRORS', 'FAILED', 'DUPLICATE')`, [original.id]);
-  if (running.rows[0]) throw new ReplayRefusedError(`replay ${running.rows[0].id} of import ${original.id} is still ${running.rows[0].status}`);
+    `SELECT id, status FROM imports WHERE replay_of = $1 AND status NOT IN ('COMPLETE', 'COMPLETE_WITH_ERRORS', 'FAILED', 'DUPLICATE')`,
+    [original.id],
+  );
+  if (running.rows[0])
+    throw new ReplayRefusedError(
+      `replay ${running.rows[0].id} of import ${original.id} is still ${running.rows[0].status}`,
+    );
   if (original.status === "DUPLICATE") {
     throw new ReplayRefusedError(`import ${original.id} is a DUPLICATE of ${original.duplicate_of}: replay that one`);
   }
-  if (!Sources.get(original.source ?? "")) throw new ReplayRefusedError(`import ${original.id} has no known source (${original.source}): nothing to replay`);
+  if (!Sources.get(original.source ?? ""))
+    throw new ReplayRefusedError(`import ${original.id} has no known source (${original.source}): nothing to replay`);
 
   const replayId = randomUUID();
   let key = original.object_key;
@@ -78,11 +90,20 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
   let alreadyResolved: number[] = [];
   if (req.mode === "errors-only") {
     if (original.status === "FAILED") {
-      throw new ReplayRefusedError(`import ${original.id} FAILED (${original.status_reason}): its rows were not all read; replay it with --mode full`);
+      throw new ReplayRefusedError(
+        `import ${original.id} FAILED (${original.status_reason}): its rows were not all read; replay it with --mode full`,
+      );
     }
     const outstanding = await outstandingRejects(deps, original.id);
     if (outstanding.size === 0) {
-      return { replayId: null, original: original.id, mode: req.mode, rows: 0, alreadyResolved: [], message: `nothing to replay: import ${original.id} has no rejected rows left` };
+      return {
+        replayId: null,
+        original: original.id,
+        mode: req.mode,
+        rows: 0,
+        alreadyResolved: [],
+        message: `nothing to replay: import ${original.id} has no rejected rows left`,
+      };
     }
     key = `replays/${replayId}/${original.file_name}`;
     const built = req.fixedKey
@@ -90,7 +111,14 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
       : await storedRows(deps, original, outstanding);
     alreadyResolved = built.alreadyResolved;
     if (built.rows === 0) {
-      return { replayId: null, original: original.id, mode: req.mode, rows: 0, alreadyResolved, message: `nothing to replay: every row of the corrected file was already re-ingested` };
+      return {
+        replayId: null,
+        original: original.id,
+        mode: req.mode,
+        rows: 0,
+        alreadyResolved,
+        message: `nothing to replay: every row of the corrected file was already re-ingested`,
+      };
     }
     await deps.store.write(original.bucket, key, Readable.from(built.lines), "text/csv");
     rows = built.rows;
@@ -102,20 +130,38 @@ export async function replay(deps: Deps, starter: ExecutionStarter, importId: st
      SELECT $1, bucket, $2, $3, file_name, source, partner, kind, schema_version, NULL, $4, now(), id, $5, coalesce(lineage_seq, seq), $7
        FROM imports WHERE id = $6`,
     // A full replay of a FAILED import stands in for it: the same file sent again is then its DUPLICATE.
-    [replayId, key, `replay:${replayId}`, req.requestedBy ?? "replay", req.mode, original.id, req.mode === "full" && original.status === "FAILED"]);
+    [
+      replayId,
+      key,
+      `replay:${replayId}`,
+      req.requestedBy ?? "replay",
+      req.mode,
+      original.id,
+      req.mode === "full" && original.status === "FAILED",
+    ],
+  );
   try {
     await starter.start(replayId, { importId: replayId });
   } catch (err) {
     // Never left PENDING (it would block the next replay of the original).
-    await Lifecycle.notStarted(pool, replayId, `the replay's execution could not be started: ${(err as Error).message}`);
+    await Lifecycle.notStarted(
+      pool,
+      replayId,
+      `the replay's execution could not be started: ${(err as Error).message}`,
+    );
     throw err;
   }
   deps.log.info("replay started", { importId: replayId, replayOf: original.id, mode: req.mode, rows });
   return {
-    replayId, original: original.id, mode: req.mode, rows, alreadyResolved,
-    message: req.mode === "full"
-      ? `replaying s3://${original.bucket}/${original.object_key} in full as import ${replayId}`
-      : `replaying ${rows} rejected row(s) of import ${original.id} as import ${replayId}`,
+    replayId,
+    original: original.id,
+    mode: req.mode,
+    rows,
+    alreadyResolved,
+    message:
+      req.mode === "full"
+        ? `replaying s3://${original.bucket}/${original.object_key} in full as import ${replayId}`
+        : `replaying ${rows} rejected row(s) of import ${original.id} as import ${replayId}`,
   };
 }
 
@@ -124,23 +170,29 @@ async function endIfExecutionGone(deps: Deps, imp: ImportRow, probe: ExecutionPr
   const state = probe ? await probe.state(imp.execution_name ?? imp.id) : "RUNNING";
   if (state === "RUNNING") {
     throw new ReplayRefusedError(
-      `import ${imp.id} is still ${imp.status} (its execution is running): wait for it to end before replaying it`);
+      `import ${imp.id} is still ${imp.status} (its execution is running): wait for it to end before replaying it`,
+    );
   }
   const where = whereItStopped(imp);
   // The same guard as crash recovery: a recovery that took it over first wins (and the replay waits for it).
   if (!(await Lifecycle.recovering(deps.pool, imp.id, imp, `${imp.id}-replayed`))) {
     throw new ReplayRefusedError(
-      `import ${imp.id} was just taken over by crash recovery: wait for it to end before replaying it`);
+      `import ${imp.id} was just taken over by crash recovery: wait for it to end before replaying it`,
+    );
   }
-  await markFailed(deps, imp.id,
-    { Error: "ExecutionLost", Cause: `its execution is gone (it stopped ${where}); replayed in full` });
+  await markFailed(deps, imp.id, {
+    Error: "ExecutionLost",
+    Cause: `its execution is gone (it stopped ${where}); replayed in full`,
+  });
   return getImport(deps.pool, imp.id);
 }
 
 /** Rows of the original still rejected (not accepted by an earlier errors-only replay), by chunk. */
 async function outstandingRejects(deps: Deps, importId: string): Promise<Map<number, number>> {
   const { rows } = await deps.pool.query<{ row_number: number; chunk_index: number }>(
-    "SELECT DISTINCT row_number, chunk_index FROM import_rejects WHERE import_id = $1 AND resolved_by IS NULL ORDER BY 1", [importId]);
+    "SELECT DISTINCT row_number, chunk_index FROM import_rejects WHERE import_id = $1 AND resolved_by IS NULL ORDER BY 1",
+    [importId],
+  );
   return new Map(rows.map((r) => [Number(r.row_number), r.chunk_index]));
 }
 
@@ -167,8 +219,15 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
   const spec = Sources.get(original.source ?? "")!;
   const dialect = chunkDialect(spec.reader);
   const d = dialect.delimiter;
-  const { rows: chunks } = await deps.pool.query<{ chunk_index: number; object_key: string; records: number; byte_range: ChunkRange | null }>(
-    "SELECT chunk_index, object_key, records, byte_range FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index", [original.id]);
+  const { rows: chunks } = await deps.pool.query<{
+    chunk_index: number;
+    object_key: string;
+    records: number;
+    byte_range: ChunkRange | null;
+  }>(
+    "SELECT chunk_index, object_key, records, byte_range FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index",
+    [original.id],
+  );
   const wanted = new Set(outstanding.keys());
   const withRejects = new Set(outstanding.values());
   const present: { chunk: ChunkRef; exists: boolean }[] = [];
@@ -177,20 +236,33 @@ async function storedRows(deps: Deps, original: ImportRow, outstanding: Map<numb
   for (const c of chunks) {
     if (withRejects.has(c.chunk_index)) {
       // A byte-range chunk is there as long as the original object is (the same version: chunkText checks).
-      const chunk: ChunkRef = { index: c.chunk_index, key: c.object_key, records: c.records, ...(c.byte_range ? { range: c.byte_range } : {}) };
+      const chunk: ChunkRef = {
+        index: c.chunk_index,
+        key: c.object_key,
+        records: c.records,
+        ...(c.byte_range ? { range: c.byte_range } : {}),
+      };
       if (!existing.has(c.object_key)) existing.set(c.object_key, await exists(deps, original.bucket, c.object_key));
       present.push({ chunk, exists: existing.get(c.object_key)! });
     }
   }
-  const header = await chunkHeader(deps, original, chunks.filter((c) => !c.byte_range).map((c) => c.object_key), dialect);
+  const header = await chunkHeader(
+    deps,
+    original,
+    chunks.filter((c) => !c.byte_range).map((c) => c.object_key),
+    dialect,
+  );
   const expired = present.filter((p) => !p.exists).map((p) => p.chunk.index);
   const { rows: stored } = await deps.pool.query<{ row_number: number; raw_record: string | null }>(
     `SELECT DISTINCT ON (row_number) row_number, raw_record FROM import_rejects
       WHERE import_id = $1 AND chunk_index = ANY($2::int[]) AND resolved_by IS NULL ORDER BY row_number, raw_record NULLS LAST`,
-    [original.id, expired]);
+    [original.id, expired],
+  );
   const unrecorded = stored.filter((r) => r.raw_record === null).map((r) => Number(r.row_number));
   if (unrecorded.length > 0) {
-    throw new ReplayRefusedError(`the chunk objects of import ${original.id} have expired and rows ${unrecorded.slice(0, 20).join(", ")} have no stored record: supply them with --file`);
+    throw new ReplayRefusedError(
+      `the chunk objects of import ${original.id} have expired and rows ${unrecorded.slice(0, 20).join(", ")} have no stored record: supply them with --file`,
+    );
   }
   const fromStore = new Map(stored.map((r) => [Number(r.row_number), r.raw_record!]));
   async function* lines(): AsyncGenerator<Buffer> {
@@ -243,7 +315,12 @@ async function exists(deps: Deps, bucket: string, key: string): Promise<boolean>
  * dialect) from any chunk object still there; once all expired, from the landed file when it is
  * delimited UTF-8 text with a header row (anything else cannot be rebuilt: replay in full).
  */
-async function chunkHeader(deps: Deps, imp: ImportRow, chunkKeys: string[], dialect: ReturnType<typeof chunkDialect>): Promise<Buffer> {
+async function chunkHeader(
+  deps: Deps,
+  imp: ImportRow,
+  chunkKeys: string[],
+  dialect: ReturnType<typeof chunkDialect>,
+): Promise<Buffer> {
   const firstRecord = async (key: string) => {
     const head = await deps.store.head(imp.bucket, key);
     const start = await deps.store.read(imp.bucket, key, { start: 0, end: Math.min(head.size, 1 << 20) - 1 });
@@ -257,9 +334,15 @@ async function chunkHeader(deps: Deps, imp: ImportRow, chunkKeys: string[], dial
   const reader = Sources.get(imp.source ?? "")!.reader;
   if (reader.format === "csv" && reader.header !== false && reader.encoding === "utf-8") {
     const header = await firstRecord(imp.object_key);
-    if (header) return Buffer.concat([Buffer.from(LINE_COLUMN + dialect.delimiter), Buffer.from(header.toString("utf8").replace(/^\uFEFF/, ""))]);
+    if (header)
+      return Buffer.concat([
+        Buffer.from(LINE_COLUMN + dialect.delimiter),
+        Buffer.from(header.toString("utf8").replace(/^\uFEFF/, "")),
+      ]);
   }
-  throw new ReplayRefusedError(`the chunk objects of import ${imp.id} have expired and its header cannot be rebuilt from ${imp.file_name}: replay it with --mode full`);
+  throw new ReplayRefusedError(
+    `the chunk objects of import ${imp.id} have expired and its header cannot be rebuilt from ${imp.file_name}: replay it with --mode full`,
+  );
 }
 
 /**
@@ -267,12 +350,19 @@ async function chunkHeader(deps: Deps, imp: ImportRow, chunkKeys: string[], dial
  * original that was rejected; rows an earlier replay already re-ingested are skipped, so the
  * same corrected file replayed twice changes nothing the second time.
  */
-async function correctedRows(deps: Deps, original: ImportRow, outstanding: Map<number, number>, fixedKey: string): Promise<ReplayRows> {
+async function correctedRows(
+  deps: Deps,
+  original: ImportRow,
+  outstanding: Map<number, number>,
+  fixedKey: string,
+): Promise<ReplayRows> {
   const spec = Sources.get(original.source ?? "")!;
   // Replay objects are delimited text in the chunk dialect (UTF-8), whatever the source's reader.
   const d = chunkDialect(spec.reader).delimiter;
   const { rows: rejected } = await deps.pool.query<{ row_number: number }>(
-    "SELECT DISTINCT row_number FROM import_rejects WHERE import_id = $1", [original.id]);
+    "SELECT DISTINCT row_number FROM import_rejects WHERE import_id = $1",
+    [original.id],
+  );
   const everRejected = new Set(rejected.map((r) => Number(r.row_number)));
   const splitter = new RecordSplitter(chunkDialect(spec.reader));
   const kept: Buffer[] = [];
@@ -284,9 +374,17 @@ async function correctedRows(deps: Deps, original: ImportRow, outstanding: Map<n
   const sink = (record: Buffer, line: number) => {
     fileLine = line;
     if (!header) {
-      const first = record.toString("utf8").replace(/^\uFEFF/, "").split(d, 1)[0]!.trim().replace(/^"|"$/g, "").toLowerCase();
+      const first = record
+        .toString("utf8")
+        .replace(/^\uFEFF/, "")
+        .split(d, 1)[0]!
+        .trim()
+        .replace(/^"|"$/g, "")
+        .toLowerCase();
       if (first !== "row_number" && first !== LINE_COLUMN) {
-        throw new ReplayRefusedError(`${path.posix.basename(fixedKey)}: the first column must be row_number (the row of the original file each line corrects), found ${JSON.stringify(first)}`);
+        throw new ReplayRefusedError(
+          `${path.posix.basename(fixedKey)}: the first column must be row_number (the row of the original file each line corrects), found ${JSON.stringify(first)}`,
+        );
       }
       header = Buffer.concat([Buffer.from(LINE_COLUMN + d), record.subarray(record.indexOf(d.charCodeAt(0)) + 1)]);
       return;
@@ -294,7 +392,8 @@ async function correctedRows(deps: Deps, original: ImportRow, outstanding: Map<n
     const row = lineNumberOf(record);
     if (row === undefined) problems.push(`line ${line}: no row number in the first column`);
     else if (seen.has(row)) problems.push(`line ${line}: row ${row} is corrected twice`);
-    else if (!everRejected.has(row)) problems.push(`line ${line}: row ${row} of ${original.file_name} was not rejected`);
+    else if (!everRejected.has(row))
+      problems.push(`line ${line}: row ${row} of ${original.file_name} was not rejected`);
     else if (!outstanding.has(row)) alreadyResolved.push(row);
     else kept.push(Buffer.from(record), Buffer.from("\n"));
     if (row !== undefined) seen.add(row);
@@ -303,7 +402,9 @@ async function correctedRows(deps: Deps, original: ImportRow, outstanding: Map<n
   splitter.end(sink);
   if (!header) throw new ReplayRefusedError(`${path.posix.basename(fixedKey)} is empty`);
   if (problems.length > 0) {
-    throw new ReplayRefusedError(`${path.posix.basename(fixedKey)} cannot be replayed (${problems.length} problem(s), ${fileLine} line(s)): ${problems.slice(0, 10).join("; ")}`);
+    throw new ReplayRefusedError(
+      `${path.posix.basename(fixedKey)} cannot be replayed (${problems.length} problem(s), ${fileLine} line(s)): ${problems.slice(0, 10).join("; ")}`,
+    );
   }
   const rows = kept.length / 2;
   async function* lines(): AsyncGenerator<Buffer> {

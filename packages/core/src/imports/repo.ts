@@ -2,7 +2,14 @@ import type { Queryable } from "../db";
 import type { ChunkCounts } from "./process-chunk";
 import type { ChunkRef } from "./stage";
 
-export type ImportStatus = "PENDING" | "STAGING" | "PROCESSING" | "COMPLETE" | "COMPLETE_WITH_ERRORS" | "FAILED" | "DUPLICATE";
+export type ImportStatus =
+  | "PENDING"
+  | "STAGING"
+  | "PROCESSING"
+  | "COMPLETE"
+  | "COMPLETE_WITH_ERRORS"
+  | "FAILED"
+  | "DUPLICATE";
 export { TERMINAL } from "./lifecycle";
 
 export interface ImportRow {
@@ -76,6 +83,8 @@ export async function chunkTotals(db: Queryable, id: string): Promise<ChunkTotal
             coalesce(sum(rows_read), 0)::bigint AS rows_read, coalesce(sum(accepted), 0)::bigint AS accepted,
             coalesce(sum(rejected), 0)::bigint AS rejected, coalesce(sum(inserted), 0)::bigint AS inserted,
             coalesce(sum(updated), 0)::bigint AS updated, coalesce(sum(unchanged), 0)::bigint AS unchanged
-       FROM import_chunks WHERE import_id = $1`, [id]);
+       FROM import_chunks WHERE import_id = $1`,
+    [id],
+  );
   return rows[0]!;
 }

@@ -63,8 +63,14 @@ class ChunkWriter {
   private readonly lead: Buffer;
 
   /** `numbered`: the records already start with their line in the original file (an errors-only replay's object). */
-  constructor(private readonly deps: Deps, private readonly bucket: string, private readonly importId: string,
-    private readonly delimiter: string, private readonly numbered = false, header?: Buffer) {
+  constructor(
+    private readonly deps: Deps,
+    private readonly bucket: string,
+    private readonly importId: string,
+    private readonly delimiter: string,
+    private readonly numbered = false,
+    header?: Buffer,
+  ) {
     this.lead = Buffer.from(`${LINE_COLUMN}${delimiter}`);
     this.header = header;
   }
@@ -86,7 +92,11 @@ class ChunkWriter {
 
   private seal(): void {
     if (this.count === 0) return;
-    const ref: ChunkRef = { index: this.chunks.length, key: chunkKey(this.importId, this.chunks.length), records: this.count };
+    const ref: ChunkRef = {
+      index: this.chunks.length,
+      key: chunkKey(this.importId, this.chunks.length),
+      records: this.count,
+    };
     this.chunks.push(ref);
     this.sealed.push({ ref, body: Buffer.concat(this.parts) });
     this.parts = [];
@@ -115,7 +125,11 @@ class ChunkPlanner {
   private readonly starts: { offset: number; line: number }[] = [];
   private count = 0;
   /** `base`: the offset in the object of the first byte given to the splitter (after a byte-order mark). */
-  constructor(private readonly chunkRows: number, private readonly key: string, private readonly base: number) {}
+  constructor(
+    private readonly chunkRows: number,
+    private readonly key: string,
+    private readonly base: number,
+  ) {}
 
   add = (record: Buffer, line: number, offset: number): void => {
     if (!this.header) {
@@ -133,7 +147,13 @@ class ChunkPlanner {
       index,
       key: this.key,
       records: Math.min(this.chunkRows, this.count - index * this.chunkRows),
-      range: { start: s.offset, end: this.starts[index + 1]?.offset ?? objectSize, headerStart: header.start, headerEnd: header.end, line: s.line },
+      range: {
+        start: s.offset,
+        end: this.starts[index + 1]?.offset ?? objectSize,
+        headerStart: header.start,
+        headerEnd: header.end,
+        line: s.line,
+      },
     }));
   }
 }
@@ -144,7 +164,12 @@ class ChunkPlanner {
  * text already; a byte range of the original object is read (that object version only) and
  * numbered here the same way, so both kinds of chunk are one path from here on.
  */
-export async function chunkText(deps: Deps, imp: ImportRow, chunk: ChunkRef, dialect: ReturnType<typeof chunkDialect>): Promise<Buffer> {
+export async function chunkText(
+  deps: Deps,
+  imp: ImportRow,
+  chunk: ChunkRef,
+  dialect: ReturnType<typeof chunkDialect>,
+): Promise<Buffer> {
   const { store } = deps;
   const r = chunk.range;
   if (!r) return readAll(await store.read(imp.bucket, chunk.key));
@@ -163,7 +188,9 @@ export async function chunkText(deps: Deps, imp: ImportRow, chunk: ChunkRef, dia
   splitter.push(body, number);
   splitter.end(number);
   if (records !== chunk.records) {
-    throw new FileRejectedError(`chunk ${chunk.index}: ${records} records in bytes ${r.start}-${r.end} of ${chunk.key} where Stage found ${chunk.records}: the file changed while it was being imported`);
+    throw new FileRejectedError(
+      `chunk ${chunk.index}: ${records} records in bytes ${r.start}-${r.end} of ${chunk.key} where Stage found ${chunk.records}: the file changed while it was being imported`,
+    );
   }
   return Buffer.concat(parts);
 }
@@ -180,8 +207,11 @@ function textChecked(sink: RecordSink, reader: CsvReader): RecordSink {
     if (header || reader.strict) {
       const why = badBytes(record);
       if (why !== undefined) {
-        throw new FileRejectedError(header ? `the header row is not text: ${why}`
-          : `line ${line}: ${why} (the source is strict: one bad line refuses the file)`);
+        throw new FileRejectedError(
+          header
+            ? `the header row is not text: ${why}`
+            : `line ${line}: ${why} (the source is strict: one bad line refuses the file)`,
+        );
       }
       header = false;
     }
@@ -205,7 +235,11 @@ export class RangePlanner {
   private sink: RecordSink | undefined;
   private size = 0;
 
-  constructor(private readonly reader: CsvReader, private readonly chunkRows: number, private readonly key: string) {
+  constructor(
+    private readonly reader: CsvReader,
+    private readonly chunkRows: number,
+    private readonly key: string,
+  ) {
     this.splitter = new RecordSplitter(chunkDialect(reader));
   }
 
@@ -230,7 +264,12 @@ export class RangePlanner {
 }
 
 /** Plans byte-range chunks of UTF-8 delimited text: one pass over the object that writes nothing. */
-async function planRanges(input: AsyncIterable<unknown>, reader: CsvReader, chunkRows: number, key: string): Promise<ChunkRef[]> {
+async function planRanges(
+  input: AsyncIterable<unknown>,
+  reader: CsvReader,
+  chunkRows: number,
+  key: string,
+): Promise<ChunkRef[]> {
   const planner = new RangePlanner(reader, chunkRows, key);
   for await (const raw of input) planner.push(raw as Buffer);
   return planner.end();
@@ -277,37 +316,55 @@ export async function stage(deps: Deps, importId: string): Promise<{ importId: s
   // A headerless file gets the spec's field names as its header, so every chunk reads the same way.
   const headerless = spec.reader.format === "csv" && spec.reader.header === false && !numbered;
   // Only the files Stage rewrites (workbooks, other encodings, headerless files, replays) get chunk objects.
-  const writer = () => new ChunkWriter(deps, imp.bucket, importId, dialect.delimiter, numbered,
-    headerless ? Buffer.from(Object.keys(spec.columns).join(dialect.delimiter)) : undefined);
+  const writer = () =>
+    new ChunkWriter(
+      deps,
+      imp.bucket,
+      importId,
+      dialect.delimiter,
+      numbered,
+      headerless ? Buffer.from(Object.keys(spec.columns).join(dialect.delimiter)) : undefined,
+    );
   let chunks: ChunkRef[];
   try {
     const read = () => store.read(imp.bucket, imp.object_key, undefined, { ifMatch: imp.etag ?? undefined });
     if (!numbered && servedInPlace(spec.reader)) {
       // Checksum planned the ranges as it hashed the same object version (unless the bytes were not line-structured text).
-      chunks = imp.planned_chunks ?? await planRanges(await read(), spec.reader, deps.settings.chunkRows, imp.object_key);
+      chunks =
+        imp.planned_chunks ?? (await planRanges(await read(), spec.reader, deps.settings.chunkRows, imp.object_key));
     } else if (spec.reader.format === "xlsx" && !numbered) {
       const out = writer();
       let width = -1;
-      await readSheetRows(await read(), async (cells, row) => {
-        if (width < 0) {
-          fileColumns(spec, cells);
-          width = cells.length;
-        }
-        // A sheet row ends at its last non-empty cell: the blank cells after it are still the header's columns.
-        while (cells.length < width) cells.push("");
-        out.add(csvRecord(cells), row);
-        await out.flush();
-      }, { maxSharedStringBytes: deps.settings.maxSharedStringBytes });
+      await readSheetRows(
+        await read(),
+        async (cells, row) => {
+          if (width < 0) {
+            fileColumns(spec, cells);
+            width = cells.length;
+          }
+          // A sheet row ends at its last non-empty cell: the blank cells after it are still the header's columns.
+          while (cells.length < width) cells.push("");
+          out.add(csvRecord(cells), row);
+          await out.flush();
+        },
+        { maxSharedStringBytes: deps.settings.maxSharedStringBytes },
+      );
       chunks = await out.end();
     } else {
       const out = writer();
-      await readCsv(await read(), numbered || spec.reader.format !== "csv" ? replayReader(spec.reader) : spec.reader, out);
+      await readCsv(
+        await read(),
+        numbered || spec.reader.format !== "csv" ? replayReader(spec.reader) : spec.reader,
+        out,
+      );
       chunks = await out.end();
     }
   } catch (err) {
     if (err instanceof FileRejectedError) throw err;
-    if (err instanceof RecordTooLongError) throw new FileRejectedError(`not a line-structured text file: ${err.message}`);
-    if (err instanceof SharedStringsTooLargeError) throw new FileRejectedError(`XLSX workbook rejected: ${err.message}`);
+    if (err instanceof RecordTooLongError)
+      throw new FileRejectedError(`not a line-structured text file: ${err.message}`);
+    if (err instanceof SharedStringsTooLargeError)
+      throw new FileRejectedError(`XLSX workbook rejected: ${err.message}`);
     if (spec.reader.format === "xlsx" && !numbered && !isTransient(err)) {
       throw new FileRejectedError(`corrupt XLSX workbook: ${(err as Error).message}`, { cause: err });
     }

@@ -24,14 +24,22 @@ export async function validate(deps: Deps, importId: string): Promise<{ importId
   await Lifecycle.validating(pool, importId);
   const spec = imp.source ? Sources.get(imp.source) : undefined;
   if (!spec) {
-    throw new FileRejectedError(`unknown source: no source spec matches ${imp.object_key} (known sources: ${Sources.names().join(", ")})`);
+    throw new FileRejectedError(
+      `unknown source: no source spec matches ${imp.object_key} (known sources: ${Sources.names().join(", ")})`,
+    );
   }
   if (spec.partnerFromFileName) {
     const known = Sources.partners();
-    if (!imp.partner) throw new FileRejectedError(`cannot tell the partner from the file name ${imp.file_name} (expected e.g. partner-b-… for ${spec.name})`);
-    if (!known.includes(imp.partner)) throw new FileRejectedError(`unknown partner ${imp.partner} in the file name ${imp.file_name} (known partners: ${known.join(", ")})`);
+    if (!imp.partner)
+      throw new FileRejectedError(
+        `cannot tell the partner from the file name ${imp.file_name} (expected e.g. partner-b-… for ${spec.name})`,
+      );
+    if (!known.includes(imp.partner))
+      throw new FileRejectedError(
+        `unknown partner ${imp.partner} in the file name ${imp.file_name} (known partners: ${known.join(", ")})`,
+      );
   }
-  let head;
+  let head: Awaited<ReturnType<typeof store.head>>;
   try {
     head = await store.head(imp.bucket, imp.object_key);
   } catch (err) {
@@ -43,7 +51,9 @@ export async function validate(deps: Deps, importId: string): Promise<{ importId
   }
   let sample: Buffer;
   try {
-    sample = await readAll(await store.read(imp.bucket, imp.object_key, { start: 0, end: Math.min(head.size, SNIFF_BYTES) - 1 }));
+    sample = await readAll(
+      await store.read(imp.bucket, imp.object_key, { start: 0, end: Math.min(head.size, SNIFF_BYTES) - 1 }),
+    );
   } catch (err) {
     throw asRetryable(err, "reading the start of the file");
   }
@@ -54,8 +64,11 @@ export async function validate(deps: Deps, importId: string): Promise<{ importId
   } else {
     sniffCsv(spec, sample, head.size <= SNIFF_BYTES);
   }
-  await pool.query("UPDATE imports SET size_bytes = $2, uploaded_by = coalesce($3, uploaded_by) WHERE id = $1",
-    [importId, head.size, head.metadata["uploaded-by"] ?? null]);
+  await pool.query("UPDATE imports SET size_bytes = $2, uploaded_by = coalesce($3, uploaded_by) WHERE id = $1", [
+    importId,
+    head.size,
+    head.metadata["uploaded-by"] ?? null,
+  ]);
   await Lifecycle.stepFinished(pool, importId, "validate");
   return { importId };
 }
@@ -70,7 +83,9 @@ export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean, re
   let nuls = 0;
   for (let i = sample.indexOf(0); i >= 0; i = sample.indexOf(0, i + 1)) nuls++;
   if (nuls > 1 && nuls * BINARY_NUL_SHARE >= sample.length) {
-    throw new FileRejectedError(`not a CSV file: the content is binary (${nuls} NUL bytes in its first ${sample.length} bytes)`);
+    throw new FileRejectedError(
+      `not a CSV file: the content is binary (${nuls} NUL bytes in its first ${sample.length} bytes)`,
+    );
   }
   let bytes = sample.subarray(0, 3).equals(UTF8_BOM) ? sample.subarray(3) : sample;
   if (reader.encoding === "windows-1252") bytes = Buffer.from(new TextDecoder("windows-1252").decode(bytes), "utf8");
@@ -87,10 +102,13 @@ export function sniffCsv(spec: SourceSpec, sample: Buffer, complete: boolean, re
   } catch (err) {
     if (!(err instanceof RecordTooLongError)) throw err;
   }
-  if (first === undefined) throw new FileRejectedError(reader.header === false ? "empty file: no records" : "empty file: no header row");
+  if (first === undefined)
+    throw new FileRejectedError(reader.header === false ? "empty file: no records" : "empty file: no header row");
   if (reader.header === false) return Object.keys(spec.columns);
   // The sample may end inside a multi-byte character: a header cut there is checked short of the cut.
-  const why = badBytes(!complete && firstEnd === bytes.length ? first.subarray(0, Math.max(0, first.length - 3)) : first);
+  const why = badBytes(
+    !complete && firstEnd === bytes.length ? first.subarray(0, Math.max(0, first.length - 3)) : first,
+  );
   if (why !== undefined) throw new FileRejectedError(`not a CSV file: the header row is not text: ${why}`);
   const firstLine = first.toString("utf8");
   let header: string[];

@@ -28,8 +28,21 @@ export interface HandoffResult {
  * its E.164 form starts with "+", which the CSV writer must neutralize as a possible formula.
  */
 export const HANDOFF_COLUMNS = [
-  "lead_id", "first_name", "last_name", "phone", "email", "property_address", "property_city", "property_state", "property_zip",
-  "mortgage_id", "loan_amount", "lender", "mail_partner", "tracking_code", "interested_at",
+  "lead_id",
+  "first_name",
+  "last_name",
+  "phone",
+  "email",
+  "property_address",
+  "property_city",
+  "property_state",
+  "property_zip",
+  "mortgage_id",
+  "loan_amount",
+  "lender",
+  "mail_partner",
+  "tracking_code",
+  "interested_at",
 ] as const;
 
 const HANDOFF_LOCK = 7241865325823003n;
@@ -44,13 +57,17 @@ export const handoffKey = (day: string) => `outbox/leads/${day}/leads-${day}.csv
  * writes the same bytes again and records nothing new (new leads wait for the next day's file).
  */
 export async function handoff(deps: HandoffDeps, day: string): Promise<HandoffResult> {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`))) throw new Error(`hand-off day must be YYYY-MM-DD, got ${JSON.stringify(day)}`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
+    throw new Error(`hand-off day must be YYYY-MM-DD, got ${JSON.stringify(day)}`);
   const key = handoffKey(day);
   const recorded = await withTransaction(deps.pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock($1)", [HANDOFF_LOCK.toString()]);
     let created = false;
     let optedOut = 0;
-    const existing = await client.query<{ handed_off_at: Date }>("SELECT handed_off_at FROM lead_handoffs WHERE day = $1", [day]);
+    const existing = await client.query<{ handed_off_at: Date }>(
+      "SELECT handed_off_at FROM lead_handoffs WHERE day = $1",
+      [day],
+    );
     if (!existing.rows[0]) {
       created = true;
       const due = await client.query<{ id: number; opted_out: boolean; cells: CsvValue[] }>(
@@ -64,30 +81,58 @@ export async function handoff(deps: HandoffDeps, day: string): Promise<HandoffRe
            FROM leads l LEFT JOIN mortgages m ON m.mortgage_id = l.mortgage_id
           WHERE l.created_at < (($1::date + 1)::timestamp AT TIME ZONE 'UTC')
             AND NOT EXISTS (SELECT 1 FROM lead_handoff_items h WHERE h.lead_id = l.id)
-          ORDER BY l.id`, [day]);
+          ORDER BY l.id`,
+        [day],
+      );
       const sent = due.rows.filter((r) => !r.opted_out);
       optedOut = due.rows.length - sent.length;
-      const content = csvDocument(HANDOFF_COLUMNS, sent.map((r) => r.cells));
+      const content = csvDocument(
+        HANDOFF_COLUMNS,
+        sent.map((r) => r.cells),
+      );
       await client.query(
         "INSERT INTO lead_handoffs (day, file_key, handed_off_at, leads, sha256) VALUES ($1, $2, now(), $3, $4)",
-        [day, key, sent.length, sha256(content)]);
+        [day, key, sent.length, sha256(content)],
+      );
       await client.query(
         `INSERT INTO lead_handoff_items (lead_id, day, file_key, handed_off_at, cells)
          SELECT x.id, h.day, h.file_key, h.handed_off_at, x.cells
            FROM jsonb_to_recordset($2::jsonb) AS x(id bigint, cells jsonb) JOIN lead_handoffs h ON h.day = $1`,
-        [day, JSON.stringify(sent.map((r) => ({ id: r.id, cells: r.cells })))]);
+        [day, JSON.stringify(sent.map((r) => ({ id: r.id, cells: r.cells })))],
+      );
     }
-    const h = await client.query<{ handed_off_at: Date; sha256: string }>("SELECT handed_off_at, sha256 FROM lead_handoffs WHERE day = $1", [day]);
-    const items = await client.query<{ cells: CsvValue[] }>("SELECT cells FROM lead_handoff_items WHERE day = $1 ORDER BY lead_id", [day]);
-    return { created, optedOut, handedOffAt: h.rows[0]!.handed_off_at, sha: h.rows[0]!.sha256, rows: items.rows.map((r) => r.cells) };
+    const h = await client.query<{ handed_off_at: Date; sha256: string }>(
+      "SELECT handed_off_at, sha256 FROM lead_handoffs WHERE day = $1",
+      [day],
+    );
+    const items = await client.query<{ cells: CsvValue[] }>(
+      "SELECT cells FROM lead_handoff_items WHERE day = $1 ORDER BY lead_id",
+      [day],
+    );
+    return {
+      created,
+      optedOut,
+      handedOffAt: h.rows[0]!.handed_off_at,
+      sha: h.rows[0]!.sha256,
+      rows: items.rows.map((r) => r.cells),
+    };
   });
   const content = csvDocument(HANDOFF_COLUMNS, recorded.rows);
-  if (sha256(content) !== recorded.sha) throw new Error(`hand-off ${day}: the recorded lead rows no longer produce the file recorded (sha256 ${recorded.sha})`);
+  if (sha256(content) !== recorded.sha)
+    throw new Error(
+      `hand-off ${day}: the recorded lead rows no longer produce the file recorded (sha256 ${recorded.sha})`,
+    );
   // After the commit: a failed write is retried by running the day again, which writes the same bytes.
   await deps.store.write(deps.bucket, key, content, "text/csv; charset=utf-8");
   return {
-    day, bucket: deps.bucket, key, leads: recorded.rows.length, created: recorded.created,
-    handedOffAt: recorded.handedOffAt.toISOString(), sha256: recorded.sha, optedOut: recorded.optedOut,
+    day,
+    bucket: deps.bucket,
+    key,
+    leads: recorded.rows.length,
+    created: recorded.created,
+    handedOffAt: recorded.handedOffAt.toISOString(),
+    sha256: recorded.sha,
+    optedOut: recorded.optedOut,
   };
 }
 

@@ -7,7 +7,16 @@
  */
 
 /** The kinds of column a reader reports; anything else is text. */
-export type ColumnKind = "integer" | "decimal" | "float" | "date" | "datetime" | "timestamp" | "text" | "binary" | "boolean";
+export type ColumnKind =
+  | "integer"
+  | "decimal"
+  | "float"
+  | "date"
+  | "datetime"
+  | "timestamp"
+  | "text"
+  | "binary"
+  | "boolean";
 
 export interface LegacyColumn {
   name: string;
@@ -21,7 +30,10 @@ export interface CastOptions {
   timeZone: string;
 }
 
-export interface Flag { raw: string; reason: string }
+export interface Flag {
+  raw: string;
+  reason: string;
+}
 
 export type CastRow =
   | { ok: true; values: Record<string, string | null>; flags: Record<string, Flag> }
@@ -43,7 +55,8 @@ export function repairText(s: string): string {
   if (s.includes("\ufffd")) throw new CastRefusal("invalid bytes in the text (U+FFFD)");
   if (!MOJIBAKE.test(s)) return s;
   // eslint-disable-next-line no-control-regex
-  if (/[^\u0000-\u00ff]/.test(s)) throw new CastRefusal(`text looks like latin1-read UTF-8 but mixes other characters: ${JSON.stringify(s)}`);
+  if (/[^\u0000-\u00ff]/.test(s))
+    throw new CastRefusal(`text looks like latin1-read UTF-8 but mixes other characters: ${JSON.stringify(s)}`);
   try {
     return strictUtf8.decode(Buffer.from(s, "latin1"));
   } catch {
@@ -62,10 +75,19 @@ function validDate(y: number, m: number, d: number): boolean {
 /** The UTC offset (ms) of a zone at a UTC instant. */
 function offsetAt(zone: string, utcMs: number): number {
   const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    timeZone: zone,
+    hourCycle: "h23",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
   }).formatToParts(new Date(utcMs));
   const n = (t: string) => Number(parts.find((p) => p.type === t)!.value);
-  return Date.UTC(n("year"), n("month") - 1, n("day"), n("hour"), n("minute"), n("second")) - Math.floor(utcMs / 1000) * 1000;
+  return (
+    Date.UTC(n("year"), n("month") - 1, n("day"), n("hour"), n("minute"), n("second")) - Math.floor(utcMs / 1000) * 1000
+  );
 }
 
 /** A wall-clock time in `zone` as an ISO UTC instant (the earlier instant when the clock repeats). */
@@ -88,7 +110,11 @@ export function checkTimeZone(zone: string): void {
 }
 
 /** One value as text, or null with a flag, or a CastRefusal. */
-export function castValue(value: unknown, column: LegacyColumn, opts: CastOptions): { value: string | null; flag?: Flag } {
+export function castValue(
+  value: unknown,
+  column: LegacyColumn,
+  opts: CastOptions,
+): { value: string | null; flag?: Flag } {
   if (value === null || value === undefined) return { value: null };
   if (typeof value === "bigint") return { value: value.toString() };
   if (typeof value === "number") {

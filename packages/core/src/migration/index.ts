@@ -1,4 +1,14 @@
 export { openReader, redact, type LegacyReader, type LegacyTable } from "./readers";
 export { castValue, castRow, repairText, zonedToUtc, type LegacyColumn, type ColumnKind } from "./cast";
 export { readMappingFile, tableSpecs, describeSpecs, type MappingFile, type TableSpec } from "./mapping";
-export { startRun, getRun, landTables, reconcile, summary, LEGACY_SOURCE, type RunOptions, type Manifest, type LandedRange } from "./run";
+export {
+  startRun,
+  getRun,
+  landTables,
+  reconcile,
+  summary,
+  LEGACY_SOURCE,
+  type RunOptions,
+  type Manifest,
+  type LandedRange,
+} from "./run";

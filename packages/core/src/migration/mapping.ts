@@ -25,18 +25,35 @@ export interface TableSpec {
 
 const KINDS = ["integer", "decimal", "float", "date", "datetime", "timestamp", "text", "binary", "boolean"] as const;
 
-const MappingFile = z.object({
-  timeZone: z.string().optional(),
-  tables: z.record(z.string(), z.object({
-    target: z.enum(["contacts", "drop"]).optional(),
-    /** column → a contact field, "extra" (kept as is) or "drop". */
-    columns: z.record(z.string(), z.union([z.enum(CONTACT_FIELDS as unknown as [ContactField, ...ContactField[]]), z.literal("extra"), z.literal("drop")]))
-      .optional(),
-    /** column → how its text is read (e.g. a CSV column of dates). */
-    cast: z.record(z.string(), z.enum(KINDS)).optional(),
-    key: z.array(z.string()).min(1).optional(),
-  }).strict()).default({}),
-}).strict();
+const MappingFile = z
+  .object({
+    timeZone: z.string().optional(),
+    tables: z
+      .record(
+        z.string(),
+        z
+          .object({
+            target: z.enum(["contacts", "drop"]).optional(),
+            /** column → a contact field, "extra" (kept as is) or "drop". */
+            columns: z
+              .record(
+                z.string(),
+                z.union([
+                  z.enum(CONTACT_FIELDS as unknown as [ContactField, ...ContactField[]]),
+                  z.literal("extra"),
+                  z.literal("drop"),
+                ]),
+              )
+              .optional(),
+            /** column → how its text is read (e.g. a CSV column of dates). */
+            cast: z.record(z.string(), z.enum(KINDS)).optional(),
+            key: z.array(z.string()).min(1).optional(),
+          })
+          .strict(),
+      )
+      .default({}),
+  })
+  .strict();
 export type MappingFile = z.infer<typeof MappingFile>;
 
 export function readMappingFile(file: string): MappingFile {
@@ -48,13 +65,19 @@ export function readMappingFile(file: string): MappingFile {
   }
   const parsed = MappingFile.safeParse(json);
   if (!parsed.success) {
-    throw new Error(`mapping file ${file}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+    throw new Error(
+      `mapping file ${file}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
+    );
   }
   return parsed.data;
 }
 
 /** The spec of each table; a table with no target (nothing names a person, no mapping) is an error naming it. */
-export function tableSpecs(tables: readonly LegacyTable[], mapping: MappingFile = { tables: {} }, only?: readonly string[]): TableSpec[] {
+export function tableSpecs(
+  tables: readonly LegacyTable[],
+  mapping: MappingFile = { tables: {} },
+  only?: readonly string[],
+): TableSpec[] {
   const names = new Set(tables.map((t) => t.name));
   for (const n of [...(only ?? []), ...Object.keys(mapping.tables)]) {
     if (!names.has(n)) throw new Error(`no table "${n}" in the source (tables: ${[...names].join(", ")})`);
@@ -77,7 +100,9 @@ export function tableSpecs(tables: readonly LegacyTable[], mapping: MappingFile 
       else explicit[to] = col;
     }
     // Key columns are lineage, never a person's field; dropped and "extra" columns are not guessed at.
-    const candidates = columns.map((c) => (key.includes(c.name) || dropped.includes(c.name) || forced.has(c.name) ? "\u0000" : c.name));
+    const candidates = columns.map((c) =>
+      key.includes(c.name) || dropped.includes(c.name) || forced.has(c.name) ? "\u0000" : c.name,
+    );
     const guessed = mapHeaders(candidates, explicit);
     const fields: Record<string, ContactField> = {};
     for (const [i, f] of guessed.fields) fields[columns[i]!.name] = f;
@@ -88,22 +113,28 @@ export function tableSpecs(tables: readonly LegacyTable[], mapping: MappingFile 
     return { table: t.name, target: target ?? "drop", fields, dropped, extra, columns, key };
   });
   if (unmappable.length) {
-    throw new Error(`no target for ${unmappable.join(", ")} (no column names a person): give each a "target" ("contacts" or "drop") ` +
-      "in the mapping file, or leave it out with --only");
+    throw new Error(
+      `no target for ${unmappable.join(", ")} (no column names a person): give each a "target" ("contacts" or "drop") ` +
+        "in the mapping file, or leave it out with --only",
+    );
   }
   return specs;
 }
 
 /** The mapping as people review it (--dry-run). */
 export function describeSpecs(specs: readonly TableSpec[]): string {
-  return specs.map((s) => {
-    const lines = [`${s.table} → ${s.target}  (key ${s.key.join(", ")})`];
-    if (s.target === "contacts") {
-      for (const c of s.columns) {
-        const to = s.fields[c.name] ?? (s.dropped.includes(c.name) ? "(dropped)" : s.key.includes(c.name) ? "(key, lineage and extra)" : "extra");
-        lines.push(`  ${c.name.padEnd(24)} ${c.declared.padEnd(22)} → ${to}`);
+  return specs
+    .map((s) => {
+      const lines = [`${s.table} → ${s.target}  (key ${s.key.join(", ")})`];
+      if (s.target === "contacts") {
+        for (const c of s.columns) {
+          const to =
+            s.fields[c.name] ??
+            (s.dropped.includes(c.name) ? "(dropped)" : s.key.includes(c.name) ? "(key, lineage and extra)" : "extra");
+          lines.push(`  ${c.name.padEnd(24)} ${c.declared.padEnd(22)} → ${to}`);
+        }
       }
-    }
-    return lines.join("\n");
-  }).join("\n");
+      return lines.join("\n");
+    })
+    .join("\n");
 }

@@ -37,10 +37,14 @@ export const keyOf = (table: LegacyTable, row: LegacyRow): string[] => table.key
 /** Opens `mysql://…`, `sqlite:<file>` or `csv:<folder>`. */
 export async function openReader(from: string): Promise<LegacyReader> {
   let reader: LegacyReader;
-  if (/^mysql:\/\//i.test(from) || /^mariadb:\/\//i.test(from)) reader = await mysqlReader(from.replace(/^mariadb:/i, "mysql:"));
+  if (/^mysql:\/\//i.test(from) || /^mariadb:\/\//i.test(from))
+    reader = await mysqlReader(from.replace(/^mariadb:/i, "mysql:"));
   else if (from.startsWith("sqlite:")) reader = await sqliteReader(from.slice("sqlite:".length));
   else if (from.startsWith("csv:")) reader = csvReader(from.slice("csv:".length));
-  else throw new Error(`--from must be mysql://user:password@host:port/database, sqlite:<file> or csv:<folder>; got "${redact(from)}"`);
+  else
+    throw new Error(
+      `--from must be mysql://user:password@host:port/database, sqlite:<file> or csv:<folder>; got "${redact(from)}"`,
+    );
   await reader.open();
   return reader;
 }
@@ -76,9 +80,15 @@ async function mysqlReader(url: string): Promise<LegacyReader> {
     lineage: `mysql:${database}`,
     async open() {
       conn = await mysql.createConnection({
-        host: u.hostname, port: Number(u.port || 3306), user: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password) || process.env.LEADPIPE_MIGRATE_PASSWORD, database,
-        dateStrings: true, supportBigNumbers: true, bigNumberStrings: true, charset: "utf8mb4",
+        host: u.hostname,
+        port: Number(u.port || 3306),
+        user: decodeURIComponent(u.username),
+        password: decodeURIComponent(u.password) || process.env.LEADPIPE_MIGRATE_PASSWORD,
+        database,
+        dateStrings: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        charset: "utf8mb4",
         // JSON columns as their text; nothing else is converted.
         typeCast: (field, next) => (field.type === "JSON" ? field.string("utf8") : next()),
       });
@@ -92,10 +102,14 @@ async function mysqlReader(url: string): Promise<LegacyReader> {
         `SELECT c.TABLE_NAME AS t, c.COLUMN_NAME AS c, c.DATA_TYPE AS dt, c.COLUMN_TYPE AS ct, c.COLUMN_KEY AS k
            FROM information_schema.COLUMNS c JOIN information_schema.TABLES tb
              ON tb.TABLE_SCHEMA = c.TABLE_SCHEMA AND tb.TABLE_NAME = c.TABLE_NAME AND tb.TABLE_TYPE = 'BASE TABLE'
-          WHERE c.TABLE_SCHEMA = ? ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`, [database]);
+          WHERE c.TABLE_SCHEMA = ? ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`,
+        [database],
+      );
       const [keys] = await conn!.query<import("mysql2/promise").RowDataPacket[]>(
         `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.KEY_COLUMN_USAGE
-          WHERE TABLE_SCHEMA = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION`, [database]);
+          WHERE TABLE_SCHEMA = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION`,
+        [database],
+      );
       const byName = new Map<string, LegacyTable>();
       for (const r of cols) {
         const t = byName.get(r.t) ?? { name: String(r.t), columns: [], key: [] };
@@ -106,16 +120,21 @@ async function mysqlReader(url: string): Promise<LegacyReader> {
       return [...byName.values()];
     },
     async *rows(table, after, pageSize, upTo) {
-      if (!table.key.length) throw new Error(`table ${table.name} has no primary key: give it one ("key" in the mapping file)`);
+      if (!table.key.length)
+        throw new Error(`table ${table.name} has no primary key: give it one ("key" in the mapping file)`);
       const cols = table.columns.map((c) => backtick(c.name)).join(", ");
       const key = `(${table.key.map(backtick).join(", ")})`;
       const marks = `(${table.key.map(() => "?").join(", ")})`;
       let cursor = after;
       for (;;) {
         const where = [cursor ? `${key} > ${marks}` : "", upTo ? `${key} <= ${marks}` : ""].filter(Boolean);
-        const sql = `SELECT ${cols} FROM ${backtick(table.name)}${where.length ? " WHERE " + where.join(" AND ") : ""} ` +
+        const sql =
+          `SELECT ${cols} FROM ${backtick(table.name)}${where.length ? " WHERE " + where.join(" AND ") : ""} ` +
           `ORDER BY ${table.key.map(backtick).join(", ")} LIMIT ${Number(pageSize)}`;
-        const [rows] = await conn!.query<import("mysql2/promise").RowDataPacket[]>(sql, [...(cursor ?? []), ...(upTo ?? [])]);
+        const [rows] = await conn!.query<import("mysql2/promise").RowDataPacket[]>(sql, [
+          ...(cursor ?? []),
+          ...(upTo ?? []),
+        ]);
         if (!rows.length) return;
         yield rows as LegacyRow[];
         if (rows.length < pageSize) return;
@@ -162,11 +181,19 @@ async function sqliteReader(file: string): Promise<LegacyReader> {
       db.prepare("SELECT count(*) FROM sqlite_schema").get();
     },
     async tables() {
-      const names = db!.prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+      const names = db!
+        .prepare("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         .all() as { name: string }[];
       return names.map(({ name }) => {
-        const info = db!.prepare(`PRAGMA table_info(${quoteId(name)})`).all() as { name: string; type: string; pk: number }[];
-        const key = info.filter((c) => c.pk > 0).sort((a, b) => a.pk - b.pk).map((c) => c.name);
+        const info = db!.prepare(`PRAGMA table_info(${quoteId(name)})`).all() as {
+          name: string;
+          type: string;
+          pk: number;
+        }[];
+        const key = info
+          .filter((c) => c.pk > 0)
+          .sort((a, b) => a.pk - b.pk)
+          .map((c) => c.name);
         const columns = info.map((c) => ({ name: c.name, kind: sqliteKind(c.type), declared: c.type || "(none)" }));
         return { name, columns, key: key.length ? key : ["rowid"] };
       });
@@ -176,15 +203,20 @@ async function sqliteReader(file: string): Promise<LegacyReader> {
       if (table.key[0] === "rowid") cols.push("rowid");
       const key = `(${table.key.map(quoteId).join(", ")})`;
       const marks = `(${table.key.map(() => "?").join(", ")})`;
-      const asParam = (k: string[]) => k.map((v, i) => {
-        const col = table.columns.find((c) => c.name === table.key[i]);
-        return (!col || col.kind === "integer") && /^-?\d+$/.test(v) ? BigInt(v) : v;
-      });
+      const asParam = (k: string[]) =>
+        k.map((v, i) => {
+          const col = table.columns.find((c) => c.name === table.key[i]);
+          return (!col || col.kind === "integer") && /^-?\d+$/.test(v) ? BigInt(v) : v;
+        });
       let cursor = after;
       for (;;) {
         const where = [cursor ? `${key} > ${marks}` : "", upTo ? `${key} <= ${marks}` : ""].filter(Boolean);
-        const stmt = db!.prepare(`SELECT ${cols.join(", ")} FROM ${quoteId(table.name)}${where.length ? " WHERE " + where.join(" AND ") : ""} ` +
-          `ORDER BY ${table.key.map(quoteId).join(", ")} LIMIT ${Number(pageSize)}`).safeIntegers(true);
+        const stmt = db!
+          .prepare(
+            `SELECT ${cols.join(", ")} FROM ${quoteId(table.name)}${where.length ? " WHERE " + where.join(" AND ") : ""} ` +
+              `ORDER BY ${table.key.map(quoteId).join(", ")} LIMIT ${Number(pageSize)}`,
+          )
+          .safeIntegers(true);
         const rows = stmt.all(...(cursor ? asParam(cursor) : []), ...(upTo ? asParam(upTo) : [])) as LegacyRow[];
         if (!rows.length) return;
         yield rows;
@@ -207,18 +239,26 @@ export const CSV_ROW = "_row";
 
 function csvReader(folder: string): LegacyReader {
   if (!folder) throw new Error("csv: needs a folder (csv:path/to/folder)");
-  const files = () => readdirSync(folder).filter((f) => /\.csv$/i.test(f)).sort();
-  const sha = (file: string) => new Promise<string>((resolve, reject) => {
-    const h = createHash("sha256");
-    createReadStream(file).on("data", (d) => h.update(d)).on("error", reject).on("end", () => resolve(h.digest("hex")));
-  });
+  const files = () =>
+    readdirSync(folder)
+      .filter((f) => /\.csv$/i.test(f))
+      .sort();
+  const sha = (file: string) =>
+    new Promise<string>((resolve, reject) => {
+      const h = createHash("sha256");
+      createReadStream(file)
+        .on("data", (d) => h.update(d))
+        .on("error", reject)
+        .on("end", () => resolve(h.digest("hex")));
+    });
   let sums: Record<string, string> = {};
   return {
     kind: "csv",
     label: `csv:${folder}`,
     lineage: `csv:${path.basename(path.resolve(folder))}`,
     async open() {
-      if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`csv: ${folder} is not a folder`);
+      if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())
+        throw new Error(`csv: ${folder} is not a folder`);
       // Checksummed first: verify tells a file changed since the run from a value changed in it.
       sums = {};
       for (const f of files()) sums[f] = await sha(path.join(folder, f));
@@ -229,8 +269,10 @@ function csvReader(folder: string): LegacyReader {
         const parser = createReadStream(path.join(folder, f)).pipe(parse({ to_line: 1, bom: true }));
         let header: string[] = [];
         for await (const rec of parser) header = rec as string[];
-        const columns: LegacyColumn[] = [{ name: CSV_ROW, kind: "integer", declared: "row number" },
-          ...header.map((h) => ({ name: h, kind: "text" as const, declared: "text" }))];
+        const columns: LegacyColumn[] = [
+          { name: CSV_ROW, kind: "integer", declared: "row number" },
+          ...header.map((h) => ({ name: h, kind: "text" as const, declared: "text" })),
+        ];
         out.push({ name: f.replace(/\.csv$/i, ""), columns, key: [CSV_ROW] });
       }
       return out;
@@ -239,7 +281,9 @@ function csvReader(folder: string): LegacyReader {
       const file = files().find((f) => f.replace(/\.csv$/i, "") === table.name)!;
       const from = after ? Number(after[0]) : 0;
       const to = upTo ? Number(upTo[0]) : Infinity;
-      const parser = createReadStream(path.join(folder, file)).pipe(parse({ bom: true, from_line: 2, relax_column_count: true }));
+      const parser = createReadStream(path.join(folder, file)).pipe(
+        parse({ bom: true, from_line: 2, relax_column_count: true }),
+      );
       const names = table.columns.slice(1).map((c) => c.name);
       let n = 0;
       let page: LegacyRow[] = [];
@@ -248,9 +292,14 @@ function csvReader(folder: string): LegacyReader {
         if (n <= from) continue;
         if (n > to) break;
         const row: LegacyRow = { [CSV_ROW]: n };
-        names.forEach((h, i) => { row[h] = rec[i] ?? null; });
+        names.forEach((h, i) => {
+          row[h] = rec[i] ?? null;
+        });
         page.push(row);
-        if (page.length === pageSize) { yield page; page = []; }
+        if (page.length === pageSize) {
+          yield page;
+          page = [];
+        }
       }
       if (page.length) yield page;
     },

@@ -25,15 +25,35 @@ export interface LandDeps {
   log?: (line: string) => void;
 }
 
-export interface LandedRange { table: string; rangeNo: number; objectKey: string; sha256: string }
+export interface LandedRange {
+  table: string;
+  rangeNo: number;
+  objectKey: string;
+  sha256: string;
+}
 
 const sha256 = (s: string | Buffer) => createHash("sha256").update(s).digest("hex");
 const pkText = (key: string[]) => (key.length === 1 ? key[0]! : JSON.stringify(key));
 const lineageOf = (reader: LegacyReader, table: string, key: string[]) => `${reader.lineage}/${table}/${pkText(key)}`;
 
 /** The contact fields written as columns of the landed CSV, in this order. */
-const FIELD_ORDER = ["full_name", "prefix", "first_name", "middle_name", "last_name", "suffix", "email", "phone", "phone2",
-  "street", "street2", "city", "state", "zip", "dob"] as const;
+const FIELD_ORDER = [
+  "full_name",
+  "prefix",
+  "first_name",
+  "middle_name",
+  "last_name",
+  "suffix",
+  "email",
+  "phone",
+  "phone2",
+  "street",
+  "street2",
+  "city",
+  "state",
+  "zip",
+  "dob",
+] as const;
 
 const csvCell = (v: string) => (/[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
@@ -52,7 +72,11 @@ function canonicalOf(spec: TableSpec, values: Record<string, string | null>, fla
 
 /** The same canonical values read back from a landed record's raw values. */
 function canonicalFromRaw(spec: TableSpec, raw: Record<string, unknown>): Canonical {
-  const extra = (raw.extra ?? {}) as { columns?: Record<string, string | null>; exact?: Record<string, string>; flags?: Record<string, Flag> };
+  const extra = (raw.extra ?? {}) as {
+    columns?: Record<string, string | null>;
+    exact?: Record<string, string>;
+    flags?: Record<string, Flag>;
+  };
   const out: Canonical = {};
   for (const c of spec.columns) {
     if (spec.dropped.includes(c.name)) continue;
@@ -65,7 +89,12 @@ function canonicalFromRaw(spec: TableSpec, raw: Record<string, unknown>): Canoni
   return out;
 }
 
-const canonicalText = (c: Canonical) => JSON.stringify(Object.keys(c).sort().map((k) => [k, c[k]]));
+const canonicalText = (c: Canonical) =>
+  JSON.stringify(
+    Object.keys(c)
+      .sort()
+      .map((k) => [k, c[k]]),
+  );
 
 /** The landed CSV of a range and what it proves: the row order's keys and the checksum of their canonical values. */
 function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, rows: LegacyRow[], timeZone: string) {
@@ -95,7 +124,13 @@ function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, r
     const columns: Record<string, string | null> = {};
     for (const c of spec.extra) columns[c] = cast.values[c] ?? null;
     const flags = Object.fromEntries(Object.entries(cast.flags).filter(([c]) => !spec.dropped.includes(c)));
-    const extra = { table: spec.table, pk, columns, ...(Object.keys(exact).length ? { exact } : {}), ...(Object.keys(flags).length ? { flags } : {}) };
+    const extra = {
+      table: spec.table,
+      pk,
+      columns,
+      ...(Object.keys(exact).length ? { exact } : {}),
+      ...(Object.keys(flags).length ? { flags } : {}),
+    };
     cells.push(csvCell(lineageOf(reader, spec.table, key)), csvCell(JSON.stringify(extra)));
     lines.push(cells.join(","));
     pks.push(pk);
@@ -107,15 +142,29 @@ function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, r
 export async function startRun(db: Queryable, source: string, opts: RunOptions): Promise<string> {
   checkTimeZone(opts.timeZone);
   const runId = randomUUID();
-  await db.query("INSERT INTO migration_runs (run_id, source, options) VALUES ($1, $2, $3)", [runId, source, JSON.stringify(opts)]);
+  await db.query("INSERT INTO migration_runs (run_id, source, options) VALUES ($1, $2, $3)", [
+    runId,
+    source,
+    JSON.stringify(opts),
+  ]);
   return runId;
 }
 
-export interface RunRow { run_id: string; source: string; options: RunOptions; status: string; manifest: Manifest | null }
+export interface RunRow {
+  run_id: string;
+  source: string;
+  options: RunOptions;
+  status: string;
+  manifest: Manifest | null;
+}
 
 export async function getRun(db: Queryable, runId: string): Promise<RunRow> {
   if (!/^[0-9a-f-]{36}$/i.test(runId)) throw new Error(`not a run id: "${runId}"`);
-  const { rows: [run] } = await db.query<RunRow>("SELECT run_id, source, options, status, manifest FROM migration_runs WHERE run_id = $1", [runId]);
+  const {
+    rows: [run],
+  } = await db.query<RunRow>("SELECT run_id, source, options, status, manifest FROM migration_runs WHERE run_id = $1", [
+    runId,
+  ]);
   if (!run) throw new Error(`no migration run ${runId}`);
   return run;
 }
@@ -131,9 +180,18 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
   const landed: LandedRange[] = [];
   for (const spec of specs) {
     const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
-    const { rows: done } = await deps.db.query<{ range_no: number; last_key: string[]; object_key: string | null; sha256: string | null }>(
-      "SELECT range_no, last_key, object_key, sha256 FROM migration_ranges WHERE run_id = $1 AND table_name = $2 ORDER BY range_no", [runId, spec.table]);
-    for (const d of done) if (d.object_key) landed.push({ table: spec.table, rangeNo: d.range_no, objectKey: d.object_key, sha256: d.sha256! });
+    const { rows: done } = await deps.db.query<{
+      range_no: number;
+      last_key: string[];
+      object_key: string | null;
+      sha256: string | null;
+    }>(
+      "SELECT range_no, last_key, object_key, sha256 FROM migration_ranges WHERE run_id = $1 AND table_name = $2 ORDER BY range_no",
+      [runId, spec.table],
+    );
+    for (const d of done)
+      if (d.object_key)
+        landed.push({ table: spec.table, rangeNo: d.range_no, objectKey: d.object_key, sha256: d.sha256! });
     let rangeNo = done.length;
     const after = done.length ? done[done.length - 1]!.last_key : null;
     let afterKey = after;
@@ -141,7 +199,11 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
       const lastKey = keyOf(table, rows[rows.length - 1]!);
       let objectKey: string | null = null;
       let sum: string | null = null;
-      let built = { pks: [] as string[], quarantine: [] as { pk: string; row: Record<string, unknown>; reason: string }[], checksum: "" };
+      let built = {
+        pks: [] as string[],
+        quarantine: [] as { pk: string; row: Record<string, unknown>; reason: string }[],
+        checksum: "",
+      };
       if (spec.target === "contacts") {
         const b = buildRange(deps.reader, spec, table, rows, opts.timeZone);
         built = b;
@@ -152,7 +214,9 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
           await deps.db.query(
             `INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage)
              SELECT $1, $2, q.pk, q.row, q.reason, 'cast' FROM jsonb_to_recordset($3::jsonb) AS q(pk text, row jsonb, reason text)
-             ON CONFLICT DO NOTHING`, [runId, spec.table, JSON.stringify(b.quarantine)]);
+             ON CONFLICT DO NOTHING`,
+            [runId, spec.table, JSON.stringify(b.quarantine)],
+          );
         }
         if (b.pks.length) await deps.land(objectKey, b.body);
         else objectKey = null;
@@ -161,10 +225,26 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
         `INSERT INTO migration_ranges (run_id, table_name, range_no, target, after_key, last_key, source_rows, quarantined, dropped, pks,
                                        object_key, sha256, checksum)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
-        [runId, spec.table, rangeNo, spec.target, afterKey === null ? null : JSON.stringify(afterKey), JSON.stringify(lastKey), rows.length,
-          built.quarantine.length, spec.target === "drop" ? rows.length : 0, built.pks, objectKey, sum, built.checksum]);
+        [
+          runId,
+          spec.table,
+          rangeNo,
+          spec.target,
+          afterKey === null ? null : JSON.stringify(afterKey),
+          JSON.stringify(lastKey),
+          rows.length,
+          built.quarantine.length,
+          spec.target === "drop" ? rows.length : 0,
+          built.pks,
+          objectKey,
+          sum,
+          built.checksum,
+        ],
+      );
       if (objectKey) landed.push({ table: spec.table, rangeNo, objectKey, sha256: sum! });
-      deps.log?.(`${spec.table}: range ${rangeNo} (${rows.length} rows${built.quarantine.length ? `, ${built.quarantine.length} quarantined` : ""})`);
+      deps.log?.(
+        `${spec.table}: range ${rangeNo} (${rows.length} rows${built.quarantine.length ? `, ${built.quarantine.length} quarantined` : ""})`,
+      );
       rangeNo++;
       afterKey = lastKey;
     }
@@ -184,18 +264,38 @@ export interface TableManifest {
   /** Rows whose landed values differ from the source read again (first 100), with the columns that differ. */
   differences?: { pk: string; columns: string[]; reason: string }[];
 }
-export interface Manifest { run_id: string; status: string; source: string; checked_at: string; tables: TableManifest[] }
+export interface Manifest {
+  run_id: string;
+  status: string;
+  source: string;
+  checked_at: string;
+  tables: TableManifest[];
+}
 
 interface RangeRow {
-  table_name: string; range_no: number; target: string; after_key: string[] | null; last_key: string[];
-  source_rows: number; quarantined: number; dropped: number; pks: string[]; object_key: string | null; sha256: string | null; checksum: string;
+  table_name: string;
+  range_no: number;
+  target: string;
+  after_key: string[] | null;
+  last_key: string[];
+  source_rows: number;
+  quarantined: number;
+  dropped: number;
+  pks: string[];
+  object_key: string | null;
+  sha256: string | null;
+  checksum: string;
 }
 
 /** The import that holds a range's rows: the newest import of its object, or the one it duplicates. */
 async function importOf(db: Queryable, objectKey: string, sum: string) {
-  const { rows: [imp] } = await db.query<{ id: string; status: string; duplicate_of: string | null }>(
+  const {
+    rows: [imp],
+  } = await db.query<{ id: string; status: string; duplicate_of: string | null }>(
     `SELECT id, status, duplicate_of FROM imports WHERE object_key = $1 AND sha256 = $2 AND replay_of IS NULL
-      ORDER BY (status = 'DUPLICATE'), seq DESC LIMIT 1`, [objectKey, sum]);
+      ORDER BY (status = 'DUPLICATE'), seq DESC LIMIT 1`,
+    [objectKey, sum],
+  );
   return imp ? { ...imp, holder: imp.duplicate_of ?? imp.id } : undefined;
 }
 
@@ -209,17 +309,33 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
   const opts = run.options;
   const tables = await reader.tables();
   const specs = tableSpecs(tables, opts.mapping, opts.only);
-  const { rows: ranges } = await db.query<RangeRow>("SELECT * FROM migration_ranges WHERE run_id = $1 ORDER BY table_name, range_no", [runId]);
+  const { rows: ranges } = await db.query<RangeRow>(
+    "SELECT * FROM migration_ranges WHERE run_id = $1 ORDER BY table_name, range_no",
+    [runId],
+  );
   const fingerprint = await reader.fingerprint();
   const out: TableManifest[] = [];
   for (const spec of specs) {
     const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
-    const m: TableManifest = { table: spec.table, target: spec.target, source_rows: 0, loaded: 0, quarantined: 0, dropped: 0, balanced: false, checksums_match: true };
+    const m: TableManifest = {
+      table: spec.table,
+      target: spec.target,
+      source_rows: 0,
+      loaded: 0,
+      quarantined: 0,
+      dropped: 0,
+      balanced: false,
+      checksums_match: true,
+    };
     const differences: NonNullable<TableManifest["differences"]> = [];
     const file = `${spec.table}.csv`;
     const was = opts.fingerprint?.[file];
     if (was && fingerprint[file] !== was) {
-      differences.push({ pk: "*", columns: [], reason: `${file} changed since the run (sha256 ${was.slice(0, 12)}… → ${fingerprint[file]?.slice(0, 12)}…)` });
+      differences.push({
+        pk: "*",
+        columns: [],
+        reason: `${file} changed since the run (sha256 ${was.slice(0, 12)}… → ${fingerprint[file]?.slice(0, 12)}…)`,
+      });
     }
     for (const r of ranges.filter((x) => x.table_name === spec.table)) {
       m.source_rows += r.source_rows;
@@ -229,7 +345,11 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
         m.dropped += r.dropped;
         if (reread.length !== r.source_rows) {
           m.checksums_match = false;
-          differences.push({ pk: pkText(r.last_key), columns: [], reason: `range ${r.range_no} had ${r.source_rows} rows, now ${reread.length}` });
+          differences.push({
+            pk: pkText(r.last_key),
+            columns: [],
+            reason: `range ${r.range_no} had ${r.source_rows} rows, now ${reread.length}`,
+          });
         }
         continue;
       }
@@ -240,7 +360,9 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
         if (imp) {
           const { rows: rej } = await db.query<{ row_number: number; reason: string }>(
             `SELECT row_number, string_agg(coalesce(field_name || ': ', '') || error_message, '; ' ORDER BY field_name) AS reason
-               FROM import_rejects WHERE import_id = $1 GROUP BY row_number`, [imp.holder]);
+               FROM import_rejects WHERE import_id = $1 GROUP BY row_number`,
+            [imp.holder],
+          );
           for (const x of rej) {
             const pk = r.pks[Number(x.row_number) - 2];
             if (pk !== undefined) rejected.set(pk, `rejected by import ${imp.holder}: ${x.reason}`);
@@ -255,23 +377,37 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
         const cast = castRow(row, spec.columns, { timeZone: opts.timeZone });
         if (!cast.ok) {
           m.quarantined++;
-          await db.query(`INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage) VALUES ($1, $2, $3, $4, $5, 'cast')
-                          ON CONFLICT DO NOTHING`, [runId, spec.table, pk, JSON.stringify(verbatim(row)), cast.reason]);
+          await db.query(
+            `INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage) VALUES ($1, $2, $3, $4, $5, 'cast')
+                          ON CONFLICT DO NOTHING`,
+            [runId, spec.table, pk, JSON.stringify(verbatim(row)), cast.reason],
+          );
           continue;
         }
         const reason = rejected.get(pk);
         if (reason) {
           m.quarantined++;
-          await db.query(`INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage) VALUES ($1, $2, $3, $4, $5, 'import')
-                          ON CONFLICT DO NOTHING`, [runId, spec.table, pk, JSON.stringify(verbatim(row)), reason]);
+          await db.query(
+            `INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage) VALUES ($1, $2, $3, $4, $5, 'import')
+                          ON CONFLICT DO NOTHING`,
+            [runId, spec.table, pk, JSON.stringify(verbatim(row)), reason],
+          );
           continue;
         }
         expected.set(pk, canonicalOf(spec, cast.values, cast.flags));
       }
-      for (const pk of r.pks) if (!seen.has(pk)) differences.push({ pk, columns: [], reason: "row no longer in the source" });
-      const lineages = [...expected.keys()].map((pk) => `legacy_id=${lineageOf(reader, spec.table, pk.startsWith("[") ? JSON.parse(pk) : [pk]).trim().toUpperCase()}`);
+      for (const pk of r.pks)
+        if (!seen.has(pk)) differences.push({ pk, columns: [], reason: "row no longer in the source" });
+      const lineages = [...expected.keys()].map(
+        (pk) =>
+          `legacy_id=${lineageOf(reader, spec.table, pk.startsWith("[") ? JSON.parse(pk) : [pk])
+            .trim()
+            .toUpperCase()}`,
+      );
       const { rows: landedRows } = await db.query<{ raw: Record<string, unknown> }>(
-        "SELECT raw FROM person_records WHERE source_kind = $1 AND source_key = ANY($2)", [LEGACY_SOURCE, lineages]);
+        "SELECT raw FROM person_records WHERE source_kind = $1 AND source_key = ANY($2)",
+        [LEGACY_SOURCE, lineages],
+      );
       const landed = new Map<string, Canonical>();
       for (const l of landedRows) {
         const extra = l.raw.extra as { pk?: string; table?: string } | undefined;
@@ -288,18 +424,27 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
         }
       }
       const kept = r.pks.filter((pk) => !rejected.has(pk));
-      if (src.digest("hex") !== dst.digest("hex") || kept.length !== expected.size || kept.some((pk) => !expected.has(pk))) {
+      if (
+        src.digest("hex") !== dst.digest("hex") ||
+        kept.length !== expected.size ||
+        kept.some((pk) => !expected.has(pk))
+      ) {
         // Drill down: which rows, which columns.
         for (const [pk, want] of expected) {
           const got = landed.get(pk);
-          if (!got) { differences.push({ pk, columns: [], reason: "not landed" }); continue; }
+          if (!got) {
+            differences.push({ pk, columns: [], reason: "not landed" });
+            continue;
+          }
           const cols = [...new Set([...Object.keys(want), ...Object.keys(got)])]
-            .filter((k) => JSON.stringify(want[k] ?? null) !== JSON.stringify(got[k] ?? null)).sort();
+            .filter((k) => JSON.stringify(want[k] ?? null) !== JSON.stringify(got[k] ?? null))
+            .sort();
           if (cols.length) differences.push({ pk, columns: cols, reason: "landed values differ from the source" });
         }
-        for (const pk of expected.keys()) if (!r.pks.includes(pk) && !differences.some((d) => d.pk === pk)) {
-          differences.push({ pk, columns: [], reason: "row added to the source after the run" });
-        }
+        for (const pk of expected.keys())
+          if (!r.pks.includes(pk) && !differences.some((d) => d.pk === pk)) {
+            differences.push({ pk, columns: [], reason: "row added to the source after the run" });
+          }
       }
     }
     m.balanced = m.source_rows === m.loaded + m.quarantined + m.dropped;
@@ -310,17 +455,34 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
     out.push(m);
   }
   const status = out.every((t) => t.balanced && t.checksums_match) ? "COMPLETE" : "UNBALANCED";
-  const manifest: Manifest = { run_id: runId, status, source: run.source, checked_at: new Date().toISOString(), tables: out };
-  await db.query("UPDATE migration_runs SET status = $2, manifest = $3, finished_at = now() WHERE run_id = $1",
-    [runId, status, JSON.stringify(manifest)]);
+  const manifest: Manifest = {
+    run_id: runId,
+    status,
+    source: run.source,
+    checked_at: new Date().toISOString(),
+    tables: out,
+  };
+  await db.query("UPDATE migration_runs SET status = $2, manifest = $3, finished_at = now() WHERE run_id = $1", [
+    runId,
+    status,
+    JSON.stringify(manifest),
+  ]);
   return manifest;
 }
 
 /** The printed shape: {run_id, status, tables: [{table, source_rows, loaded, quarantined, dropped, checksums_match}]}. */
 export function summary(m: Manifest) {
   return {
-    run_id: m.run_id, status: m.status,
-    tables: m.tables.map((t) => ({ table: t.table, source_rows: t.source_rows, loaded: t.loaded, quarantined: t.quarantined, dropped: t.dropped,
-      checksums_match: t.checksums_match, ...(t.differences ? { differences: t.differences } : {}) })),
+    run_id: m.run_id,
+    status: m.status,
+    tables: m.tables.map((t) => ({
+      table: t.table,
+      source_rows: t.source_rows,
+      loaded: t.loaded,
+      quarantined: t.quarantined,
+      dropped: t.dropped,
+      checksums_match: t.checksums_match,
+      ...(t.differences ? { differences: t.differences } : {}),
+    })),
   };
 }

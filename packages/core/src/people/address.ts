@@ -23,23 +23,110 @@ export interface Address {
 
 // Pub 28 C1: suffix variants → standard abbreviation (the most common of the ~200).
 const SUFFIX_GROUPS: Record<string, string> = {
-  ALY: "ALLEY ALLEE ALLY", ANX: "ANNEX ANEX ANNX", ARC: "ARCADE", AVE: "AVENUE AV AVEN AVENU AVN AVNUE", BCH: "BEACH",
-  BLF: "BLUFF BLUF", BLVD: "BOULEVARD BOUL BOULV", BND: "BEND", BR: "BRANCH BRNCH", BRG: "BRIDGE BRDGE", BRK: "BROOK",
-  BYP: "BYPASS BYPA BYPAS BYPS", CIR: "CIRCLE CIRC CIRCL CRCL CRCLE", CLB: "CLUB", CLF: "CLIFF", CMN: "COMMON", COR: "CORNER",
-  CPE: "CAPE", CRES: "CRESCENT CRSENT CRSNT", CRK: "CREEK", CSWY: "CAUSEWAY CAUSWA", CT: "COURT CRT", CTR: "CENTER CEN CENT CENTR CENTRE CNTER CNTR",
-  CTS: "COURTS", CV: "COVE", CYN: "CANYON CANYN CNYN", DR: "DRIVE DRIV DRV", EST: "ESTATE", ESTS: "ESTATES", EXPY: "EXPRESSWAY EXP EXPR EXPRESS EXPW",
-  EXT: "EXTENSION EXTN EXTNSN", FLD: "FIELD", FLDS: "FIELDS", FLS: "FALLS", FRD: "FORD", FRST: "FOREST FORESTS", FRY: "FERRY FRRY",
-  FRK: "FORK", FT: "FORT FRT", FWY: "FREEWAY FREEWY FRWAY FRWY", GDN: "GARDEN GARDN GRDEN GRDN", GDNS: "GARDENS GRDNS",
-  GLN: "GLEN", GRN: "GREEN", GRV: "GROVE GROV", HBR: "HARBOR HARB HARBR HRBOR", HL: "HILL", HLS: "HILLS", HOLW: "HOLLOW HLLW HOLLOWS HOLWS",
-  HTS: "HEIGHTS HT", HVN: "HAVEN", HWY: "HIGHWAY HIGHWY HIWAY HIWY HWAY", IS: "ISLAND ISLND", JCT: "JUNCTION JCTION JCTN JUNCTN",
-  KNL: "KNOLL KNOL", LK: "LAKE", LKS: "LAKES", LN: "LANE", LNDG: "LANDING LNDNG", LOOP: "LOOPS", MALL: "MALL", MDW: "MEADOW",
-  MDWS: "MEADOWS MEDOWS", MNR: "MANOR", MTN: "MOUNTAIN MNTAIN MNTN MOUNTIN MTIN", MT: "MOUNT MNT", ORCH: "ORCHARD ORCHRD",
-  OVAL: "OVL", PARK: "PRK PARKS", PASS: "PASS", PATH: "PATHS", PIKE: "PIKES", PKWY: "PARKWAY PARKWY PKWAY PKY PARKWAYS PKWYS",
-  PL: "PLACE", PLZ: "PLAZA PLZA", PNE: "PINE", PNES: "PINES", PT: "POINT", PTS: "POINTS", RDG: "RIDGE RDGE", RD: "ROAD",
-  RDS: "ROADS", RIV: "RIVER RVR RIVR", RNCH: "RANCH RANCHES RNCHS", ROW: "ROW", RTE: "ROUTE", RUN: "RUN", SHR: "SHORE SHOAR",
-  SPG: "SPRING SPNG SPRNG", SQ: "SQUARE SQR SQRE SQU", ST: "STREET STRT STR", STA: "STATION STATN STN", TER: "TERRACE TERR",
-  TRCE: "TRACE TRACES", TRL: "TRAIL TRAILS TRLS", TPKE: "TURNPIKE TRNPK TURNPK", VIA: "VIADUCT VDCT VIADCT", VIS: "VISTA VIST VST VSTA",
-  VLG: "VILLAGE VILL VILLAG VILLG VILLIAGE", VL: "VILLE", VLY: "VALLEY VALLY VLLY", WALK: "WALKS", WAY: "WY", XING: "CROSSING CRSSNG",
+  ALY: "ALLEY ALLEE ALLY",
+  ANX: "ANNEX ANEX ANNX",
+  ARC: "ARCADE",
+  AVE: "AVENUE AV AVEN AVENU AVN AVNUE",
+  BCH: "BEACH",
+  BLF: "BLUFF BLUF",
+  BLVD: "BOULEVARD BOUL BOULV",
+  BND: "BEND",
+  BR: "BRANCH BRNCH",
+  BRG: "BRIDGE BRDGE",
+  BRK: "BROOK",
+  BYP: "BYPASS BYPA BYPAS BYPS",
+  CIR: "CIRCLE CIRC CIRCL CRCL CRCLE",
+  CLB: "CLUB",
+  CLF: "CLIFF",
+  CMN: "COMMON",
+  COR: "CORNER",
+  CPE: "CAPE",
+  CRES: "CRESCENT CRSENT CRSNT",
+  CRK: "CREEK",
+  CSWY: "CAUSEWAY CAUSWA",
+  CT: "COURT CRT",
+  CTR: "CENTER CEN CENT CENTR CENTRE CNTER CNTR",
+  CTS: "COURTS",
+  CV: "COVE",
+  CYN: "CANYON CANYN CNYN",
+  DR: "DRIVE DRIV DRV",
+  EST: "ESTATE",
+  ESTS: "ESTATES",
+  EXPY: "EXPRESSWAY EXP EXPR EXPRESS EXPW",
+  EXT: "EXTENSION EXTN EXTNSN",
+  FLD: "FIELD",
+  FLDS: "FIELDS",
+  FLS: "FALLS",
+  FRD: "FORD",
+  FRST: "FOREST FORESTS",
+  FRY: "FERRY FRRY",
+  FRK: "FORK",
+  FT: "FORT FRT",
+  FWY: "FREEWAY FREEWY FRWAY FRWY",
+  GDN: "GARDEN GARDN GRDEN GRDN",
+  GDNS: "GARDENS GRDNS",
+  GLN: "GLEN",
+  GRN: "GREEN",
+  GRV: "GROVE GROV",
+  HBR: "HARBOR HARB HARBR HRBOR",
+  HL: "HILL",
+  HLS: "HILLS",
+  HOLW: "HOLLOW HLLW HOLLOWS HOLWS",
+  HTS: "HEIGHTS HT",
+  HVN: "HAVEN",
+  HWY: "HIGHWAY HIGHWY HIWAY HIWY HWAY",
+  IS: "ISLAND ISLND",
+  JCT: "JUNCTION JCTION JCTN JUNCTN",
+  KNL: "KNOLL KNOL",
+  LK: "LAKE",
+  LKS: "LAKES",
+  LN: "LANE",
+  LNDG: "LANDING LNDNG",
+  LOOP: "LOOPS",
+  MALL: "MALL",
+  MDW: "MEADOW",
+  MDWS: "MEADOWS MEDOWS",
+  MNR: "MANOR",
+  MTN: "MOUNTAIN MNTAIN MNTN MOUNTIN MTIN",
+  MT: "MOUNT MNT",
+  ORCH: "ORCHARD ORCHRD",
+  OVAL: "OVL",
+  PARK: "PRK PARKS",
+  PASS: "PASS",
+  PATH: "PATHS",
+  PIKE: "PIKES",
+  PKWY: "PARKWAY PARKWY PKWAY PKY PARKWAYS PKWYS",
+  PL: "PLACE",
+  PLZ: "PLAZA PLZA",
+  PNE: "PINE",
+  PNES: "PINES",
+  PT: "POINT",
+  PTS: "POINTS",
+  RDG: "RIDGE RDGE",
+  RD: "ROAD",
+  RDS: "ROADS",
+  RIV: "RIVER RVR RIVR",
+  RNCH: "RANCH RANCHES RNCHS",
+  ROW: "ROW",
+  RTE: "ROUTE",
+  RUN: "RUN",
+  SHR: "SHORE SHOAR",
+  SPG: "SPRING SPNG SPRNG",
+  SQ: "SQUARE SQR SQRE SQU",
+  ST: "STREET STRT STR",
+  STA: "STATION STATN STN",
+  TER: "TERRACE TERR",
+  TRCE: "TRACE TRACES",
+  TRL: "TRAIL TRAILS TRLS",
+  TPKE: "TURNPIKE TRNPK TURNPK",
+  VIA: "VIADUCT VDCT VIADCT",
+  VIS: "VISTA VIST VST VSTA",
+  VLG: "VILLAGE VILL VILLAG VILLG VILLIAGE",
+  VL: "VILLE",
+  VLY: "VALLEY VALLY VLLY",
+  WALK: "WALKS",
+  WAY: "WY",
+  XING: "CROSSING CRSSNG",
 };
 const SUFFIX = new Map<string, string>();
 for (const [std, variants] of Object.entries(SUFFIX_GROUPS)) {
@@ -48,15 +135,50 @@ for (const [std, variants] of Object.entries(SUFFIX_GROUPS)) {
 }
 
 const DIRECTIONS: Record<string, string> = {
-  N: "N", NORTH: "N", S: "S", SOUTH: "S", E: "E", EAST: "E", W: "W", WEST: "W",
-  NE: "NE", NORTHEAST: "NE", NW: "NW", NORTHWEST: "NW", SE: "SE", SOUTHEAST: "SE", SW: "SW", SOUTHWEST: "SW",
+  N: "N",
+  NORTH: "N",
+  S: "S",
+  SOUTH: "S",
+  E: "E",
+  EAST: "E",
+  W: "W",
+  WEST: "W",
+  NE: "NE",
+  NORTHEAST: "NE",
+  NW: "NW",
+  NORTHWEST: "NW",
+  SE: "SE",
+  SOUTHEAST: "SE",
+  SW: "SW",
+  SOUTHWEST: "SW",
 };
 
 // Pub 28 C2: secondary unit designators.
 const UNIT_GROUPS: Record<string, string> = {
-  APT: "APARTMENT APT", BSMT: "BASEMENT", BLDG: "BUILDING BLD", DEPT: "DEPARTMENT", FL: "FLOOR FLR", FRNT: "FRONT", HNGR: "HANGAR",
-  KEY: "KEY", LBBY: "LOBBY", LOT: "LOT", LOWR: "LOWER", OFC: "OFFICE", PH: "PENTHOUSE", PIER: "PIER", REAR: "REAR", RM: "ROOM",
-  SIDE: "SIDE", SLIP: "SLIP", SPC: "SPACE", STOP: "STOP", STE: "SUITE STE", TRLR: "TRAILER", UNIT: "UNIT", UPPR: "UPPER",
+  APT: "APARTMENT APT",
+  BSMT: "BASEMENT",
+  BLDG: "BUILDING BLD",
+  DEPT: "DEPARTMENT",
+  FL: "FLOOR FLR",
+  FRNT: "FRONT",
+  HNGR: "HANGAR",
+  KEY: "KEY",
+  LBBY: "LOBBY",
+  LOT: "LOT",
+  LOWR: "LOWER",
+  OFC: "OFFICE",
+  PH: "PENTHOUSE",
+  PIER: "PIER",
+  REAR: "REAR",
+  RM: "ROOM",
+  SIDE: "SIDE",
+  SLIP: "SLIP",
+  SPC: "SPACE",
+  STOP: "STOP",
+  STE: "SUITE STE",
+  TRLR: "TRAILER",
+  UNIT: "UNIT",
+  UPPR: "UPPER",
 };
 const UNIT = new Map<string, string>();
 for (const [std, variants] of Object.entries(UNIT_GROUPS)) {
@@ -67,14 +189,62 @@ for (const [std, variants] of Object.entries(UNIT_GROUPS)) {
 const UNIT_WITHOUT_NUMBER = new Set(["BSMT", "FRNT", "LBBY", "LOWR", "OFC", "PH", "REAR", "SIDE", "UPPR"]);
 
 const STATE_NAMES: Record<string, string> = {
-  ALABAMA: "AL", ALASKA: "AK", ARIZONA: "AZ", ARKANSAS: "AR", CALIFORNIA: "CA", COLORADO: "CO", CONNECTICUT: "CT", DELAWARE: "DE",
-  "DISTRICT OF COLUMBIA": "DC", FLORIDA: "FL", GEORGIA: "GA", HAWAII: "HI", IDAHO: "ID", ILLINOIS: "IL", INDIANA: "IN", IOWA: "IA",
-  KANSAS: "KS", KENTUCKY: "KY", LOUISIANA: "LA", MAINE: "ME", MARYLAND: "MD", MASSACHUSETTS: "MA", MICHIGAN: "MI", MINNESOTA: "MN",
-  MISSISSIPPI: "MS", MISSOURI: "MO", MONTANA: "MT", NEBRASKA: "NE", NEVADA: "NV", "NEW HAMPSHIRE": "NH", "NEW JERSEY": "NJ",
-  "NEW MEXICO": "NM", "NEW YORK": "NY", "NORTH CAROLINA": "NC", "NORTH DAKOTA": "ND", OHIO: "OH", OKLAHOMA: "OK", OREGON: "OR",
-  PENNSYLVANIA: "PA", "RHODE ISLAND": "RI", "SOUTH CAROLINA": "SC", "SOUTH DAKOTA": "SD", TENNESSEE: "TN", TEXAS: "TX", UTAH: "UT",
-  VERMONT: "VT", VIRGINIA: "VA", WASHINGTON: "WA", "WEST VIRGINIA": "WV", WISCONSIN: "WI", WYOMING: "WY", "PUERTO RICO": "PR",
-  "VIRGIN ISLANDS": "VI", GUAM: "GU", "AMERICAN SAMOA": "AS", "NORTHERN MARIANA ISLANDS": "MP",
+  ALABAMA: "AL",
+  ALASKA: "AK",
+  ARIZONA: "AZ",
+  ARKANSAS: "AR",
+  CALIFORNIA: "CA",
+  COLORADO: "CO",
+  CONNECTICUT: "CT",
+  DELAWARE: "DE",
+  "DISTRICT OF COLUMBIA": "DC",
+  FLORIDA: "FL",
+  GEORGIA: "GA",
+  HAWAII: "HI",
+  IDAHO: "ID",
+  ILLINOIS: "IL",
+  INDIANA: "IN",
+  IOWA: "IA",
+  KANSAS: "KS",
+  KENTUCKY: "KY",
+  LOUISIANA: "LA",
+  MAINE: "ME",
+  MARYLAND: "MD",
+  MASSACHUSETTS: "MA",
+  MICHIGAN: "MI",
+  MINNESOTA: "MN",
+  MISSISSIPPI: "MS",
+  MISSOURI: "MO",
+  MONTANA: "MT",
+  NEBRASKA: "NE",
+  NEVADA: "NV",
+  "NEW HAMPSHIRE": "NH",
+  "NEW JERSEY": "NJ",
+  "NEW MEXICO": "NM",
+  "NEW YORK": "NY",
+  "NORTH CAROLINA": "NC",
+  "NORTH DAKOTA": "ND",
+  OHIO: "OH",
+  OKLAHOMA: "OK",
+  OREGON: "OR",
+  PENNSYLVANIA: "PA",
+  "RHODE ISLAND": "RI",
+  "SOUTH CAROLINA": "SC",
+  "SOUTH DAKOTA": "SD",
+  TENNESSEE: "TN",
+  TEXAS: "TX",
+  UTAH: "UT",
+  VERMONT: "VT",
+  VIRGINIA: "VA",
+  WASHINGTON: "WA",
+  "WEST VIRGINIA": "WV",
+  WISCONSIN: "WI",
+  WYOMING: "WY",
+  "PUERTO RICO": "PR",
+  "VIRGIN ISLANDS": "VI",
+  GUAM: "GU",
+  "AMERICAN SAMOA": "AS",
+  "NORTHERN MARIANA ISLANDS": "MP",
 };
 const STATE_CODES = new Set([...Object.values(STATE_NAMES), "AA", "AE", "AP"]);
 
@@ -94,7 +264,15 @@ export function standardizeZip(raw: string): { zip5: string; zip4: string | null
   return { zip5: m[1]!.padStart(5, "0"), zip4: m[2] ?? null };
 }
 
-const words = (s: string) => s.toUpperCase().replace(/[.,]/g, " ").replace(/\s+#\s*/g, " # ").replace(/#(?=\S)/g, "# ").trim().split(/\s+/).filter(Boolean);
+const words = (s: string) =>
+  s
+    .toUpperCase()
+    .replace(/[.,]/g, " ")
+    .replace(/\s+#\s*/g, " # ")
+    .replace(/#(?=\S)/g, "# ")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
 
 /** A city in USPS form: upper case, "St."/"Ft."/"Mt." spelled as USPS does ("ST LOUIS" → "SAINT LOUIS"). */
 export function standardizeCity(raw: string): string | null {
@@ -115,7 +293,16 @@ export function standardizeCity(raw: string): string | null {
  */
 export function parseStreet(raw: string): Omit<Address, "city" | "state" | "zip5" | "zip4"> {
   const out: Omit<Address, "city" | "state" | "zip5" | "zip4"> = {
-    raw, line1: null, number: null, predir: null, street: null, suffix: null, postdir: null, unitType: null, unit: null, problems: [],
+    raw,
+    line1: null,
+    number: null,
+    predir: null,
+    street: null,
+    suffix: null,
+    postdir: null,
+    unitType: null,
+    unit: null,
+    problems: [],
   };
   let w = words(raw);
   if (w.length === 0) return out;
@@ -143,13 +330,25 @@ export function parseStreet(raw: string): Omit<Address, "city" | "state" | "zip5
   w = w.map((t, i) => (t === "ST" && i < w.length - 1 ? "SAINT" : t));
   out.street = w.length ? w.join(" ") : null;
   if (!out.street) out.problems.push("no street name");
-  const unit = out.unitType ? (out.unitType === "#" ? `# ${out.unit}` : out.unit ? `${out.unitType} ${out.unit}` : out.unitType) : null;
+  const unit = out.unitType
+    ? out.unitType === "#"
+      ? `# ${out.unit}`
+      : out.unit
+        ? `${out.unitType} ${out.unit}`
+        : out.unitType
+    : null;
   out.line1 = [out.number, out.predir, out.street, out.suffix, out.postdir, unit].filter(Boolean).join(" ") || null;
   return out;
 }
 
 /** A whole address from its columns; a unit given in its own column joins the delivery line. */
-export function standardizeAddress(parts: { street?: string | null; street2?: string | null; city?: string | null; state?: string | null; zip?: string | null }): Address {
+export function standardizeAddress(parts: {
+  street?: string | null;
+  street2?: string | null;
+  city?: string | null;
+  state?: string | null;
+  zip?: string | null;
+}): Address {
   const line = [parts.street, parts.street2].filter((p) => p && p.trim()).join(" ");
   const street = parseStreet(line);
   const problems = street.problems;
@@ -160,9 +359,18 @@ export function standardizeAddress(parts: { street?: string | null; street2?: st
   // Written out, not spread from `street`: spreading and then overriding its keys cost a fifth of standardizing a contact.
   return {
     raw: [line, parts.city, parts.state, parts.zip].filter((p) => p && p.trim()).join(", "),
-    line1: street.line1, number: street.number, predir: street.predir, street: street.street, suffix: street.suffix, postdir: street.postdir,
-    unitType: street.unitType, unit: street.unit, problems,
+    line1: street.line1,
+    number: street.number,
+    predir: street.predir,
+    street: street.street,
+    suffix: street.suffix,
+    postdir: street.postdir,
+    unitType: street.unitType,
+    unit: street.unit,
+    problems,
     city: parts.city?.trim() ? standardizeCity(parts.city) : null,
-    state, zip5: zip?.zip5 ?? null, zip4: zip?.zip4 ?? null,
+    state,
+    zip5: zip?.zip5 ?? null,
+    zip4: zip?.zip4 ?? null,
   };
 }

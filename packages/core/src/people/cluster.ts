@@ -31,7 +31,10 @@ export interface ClusterInput {
  * Clusters a list of contacts (the `leadpipe match` use case): standardize each row, link rows
  * that are the same person, and name each cluster after the id of its first row.
  */
-export function clusterContacts(rows: Iterable<ClusterInput>, options: MatcherOptions = {}): { rows: ClusteredRow[]; summary: ClusterSummary } {
+export function clusterContacts(
+  rows: Iterable<ClusterInput>,
+  options: MatcherOptions = {},
+): { rows: ClusteredRow[]; summary: ClusterSummary } {
   const ids: string[] = [];
   const problems: FieldProblem[][] = [];
   const profiles: MatchProfile[] = [];
@@ -54,7 +57,10 @@ export function clusterContacts(rows: Iterable<ClusterInput>, options: MatcherOp
  * arrive as they are read (a file): reading then overlaps standardizing. The worker costs a fifth
  * of a second to start.
  */
-export async function clusterContactsOnWorker(rows: Iterable<ClusterInput> | AsyncIterable<ClusterInput>, options: MatcherOptions & { parallel?: ParallelOptions } = {}): Promise<{ rows: ClusteredRow[]; summary: ClusterSummary }> {
+export async function clusterContactsOnWorker(
+  rows: Iterable<ClusterInput> | AsyncIterable<ClusterInput>,
+  options: MatcherOptions & { parallel?: ParallelOptions } = {},
+): Promise<{ rows: ClusteredRow[]; summary: ClusterSummary }> {
   const { parallel, ...matching } = options;
   // Built first: a guard it refuses is refused before the list is standardized. It only reads the counts, made as batches come in.
   const { matcher, count } = matcherOf(matching);
@@ -83,7 +89,8 @@ export async function clusterContactsOnWorker(rows: Iterable<ClusterInput> | Asy
     for (const [i, found] of batch.problems) problems[at + i] = found;
     batches.push(batch);
   }
-  for (const { profiles, keys, keyStarts } of batches) for (let k = 0; k < profiles.length; k++) matcher.addKeyed(profiles[k]!, keys, keyStarts[k]!, keyStarts[k + 1]!);
+  for (const { profiles, keys, keyStarts } of batches)
+    for (let k = 0; k < profiles.length; k++) matcher.addKeyed(profiles[k]!, keys, keyStarts[k]!, keyStarts[k + 1]!);
   return clustered(matcher, ids, problems);
 }
 
@@ -98,7 +105,11 @@ function matcherOf(options: MatcherOptions): { matcher: Matcher; count: (profile
 }
 
 /** Each row's cluster (named after its first row's id) and strongest link. */
-function clustered(matcher: Matcher, ids: readonly string[], problems: readonly FieldProblem[][]): { rows: ClusteredRow[]; summary: ClusterSummary } {
+function clustered(
+  matcher: Matcher,
+  ids: readonly string[],
+  problems: readonly FieldProblem[][],
+): { rows: ClusteredRow[]; summary: ClusterSummary } {
   const links = matcher.links;
   const best: (Link | undefined)[] = new Array(ids.length);
   for (const link of links) {
@@ -112,9 +123,18 @@ function clustered(matcher: Matcher, ids: readonly string[], problems: readonly 
     const root = matcher.find(i);
     roots.add(root);
     const link = best[i];
-    return { id, clusterId: ids[root]!, score: link ? link.score : null, reason: link ? link.reason : "no match", problems: problems[i]! };
+    return {
+      id,
+      clusterId: ids[root]!,
+      score: link ? link.score : null,
+      reason: link ? link.reason : "no match",
+      problems: problems[i]!,
+    };
   });
-  return { rows: out, summary: { rows: ids.length, clusters: roots.size, links: links.length, oversizedBlocks: matcher.oversized.size } };
+  return {
+    rows: out,
+    summary: { rows: ids.length, clusters: roots.size, links: links.length, oversizedBlocks: matcher.oversized.size },
+  };
 }
 
 /**
@@ -123,7 +143,10 @@ function clustered(matcher: Matcher, ids: readonly string[], problems: readonly 
  * threshold. The score is that probability of the row's strongest link, the reason its weight and
  * each field's part in it. The same partition for any order of the rows.
  */
-export function clusterContactsWithModel(rows: Iterable<ClusterInput>, options: ModelOptions = {}): { rows: ClusteredRow[]; summary: ClusterSummary } {
+export function clusterContactsWithModel(
+  rows: Iterable<ClusterInput>,
+  options: ModelOptions = {},
+): { rows: ClusteredRow[]; summary: ClusterSummary } {
   const ids: string[] = [];
   const problems: FieldProblem[][] = [];
   const records = [];
@@ -146,9 +169,20 @@ export function clusterContactsWithModel(rows: Iterable<ClusterInput>, options: 
     roots.add(result.clusters[i]!);
     const link = best[i];
     return {
-      id, clusterId: ids[result.clusters[i]!]!, score: link ? Math.round(link.probability * 10000) / 10000 : null,
-      reason: link ? result.reason(link.from, link.to) : "no match", problems: problems[i]!,
+      id,
+      clusterId: ids[result.clusters[i]!]!,
+      score: link ? Math.round(link.probability * 10000) / 10000 : null,
+      reason: link ? result.reason(link.from, link.to) : "no match",
+      problems: problems[i]!,
     };
   });
-  return { rows: out, summary: { rows: ids.length, clusters: roots.size, links: result.links.length, oversizedBlocks: result.blocks.oversized } };
+  return {
+    rows: out,
+    summary: {
+      rows: ids.length,
+      clusters: roots.size,
+      links: result.links.length,
+      oversizedBlocks: result.blocks.oversized,
+    },
+  };
 }

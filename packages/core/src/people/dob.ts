@@ -6,7 +6,19 @@ export interface BirthDate {
 }
 
 const MONTHS: Record<string, number> = {
-  jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, sept: 9, oct: 10, nov: 11, dec: 12,
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  sept: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
 };
 const month = (name: string) => MONTHS[name.toLowerCase().slice(0, name.toLowerCase().startsWith("sept") ? 4 : 3)];
 
@@ -36,15 +48,20 @@ export function standardizeDob(raw: string, today: Date = new Date()): BirthDate
   };
   let date: string | null = null;
   let m: RegExpExecArray | null;
-  if ((m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(s))) date = iso(+m[1]!, +m[2]!, +m[3]!);
+  if ((m = /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?$/.exec(s)))
+    date = iso(+m[1]!, +m[2]!, +m[3]!);
   else if ((m = /^(\d{4})\/(\d{1,2})\/(\d{1,2})$/.exec(s))) date = iso(+m[1]!, +m[2]!, +m[3]!);
   else if ((m = /^(\d{1,2})[/-](\d{1,2})[/-](\d{4}|\d{2})$/.exec(s))) {
-    const a = +m[1]!, b = +m[2]!, y = year(m[3]!);
+    const a = +m[1]!,
+      b = +m[2]!,
+      y = year(m[3]!);
     date = a > 12 ? iso(y, b, a) : iso(y, a, b);
   } else if ((m = /^(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})$/.exec(s))) date = iso(year(m[3]!), +m[2]!, +m[1]!);
   else if ((m = /^(\d{4})(\d{2})(\d{2})$/.exec(s))) date = iso(+m[1]!, +m[2]!, +m[3]!);
-  else if ((m = /^([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$/.exec(s)) && month(m[1]!)) date = iso(+m[3]!, month(m[1]!)!, +m[2]!);
-  else if ((m = /^(\d{1,2})(?:st|nd|rd|th)?[\s-]+([A-Za-z]{3,9})\.?,?[\s-]+(\d{4}|\d{2})$/.exec(s)) && month(m[2]!)) date = iso(year(m[3]!), month(m[2]!)!, +m[1]!);
+  else if ((m = /^([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})$/.exec(s)) && month(m[1]!))
+    date = iso(+m[3]!, month(m[1]!)!, +m[2]!);
+  else if ((m = /^(\d{1,2})(?:st|nd|rd|th)?[\s-]+([A-Za-z]{3,9})\.?,?[\s-]+(\d{4}|\d{2})$/.exec(s)) && month(m[2]!))
+    date = iso(year(m[3]!), month(m[2]!)!, +m[1]!);
   else if ((m = /^(\d{4,5})(?:\.0+)?$/.exec(s))) {
     // Spreadsheet serial day (1900 date system, day 25569 = 1970-01-01).
     const d = new Date((Number(m[1]) - 25569) * 86_400_000);

@@ -18,11 +18,13 @@ export function standardizeEmail(raw: string): Email {
   s = s.replace(/^mailto:/, "").replace(/^<(.*)>$/, "$1");
   const at = s.lastIndexOf("@");
   if (at <= 0 || at === s.length - 1) return refuse("an e-mail address needs a local part, one @ and a domain");
-  const local = s.slice(0, at), domain = s.slice(at + 1);
+  const local = s.slice(0, at),
+    domain = s.slice(at + 1);
   if (local.length > 64 || s.length > 254) return refuse("too long for an e-mail address");
   if (!LOCAL.test(local)) return refuse(`invalid local part "${local}"`);
   const labels = domain.split(".");
-  if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !/^[a-z]{2,}$/.test(labels.at(-1)!)) return refuse(`invalid domain "${domain}"`);
+  if (labels.length < 2 || !labels.every((l) => LABEL.test(l)) || !/^[a-z]{2,}$/.test(labels.at(-1)!))
+    return refuse(`invalid domain "${domain}"`);
   const plus = local.indexOf("+");
   return { raw, email: s, matchKey: plus > 0 ? `${local.slice(0, plus)}@${domain}` : s, domain, problem: null };
 }

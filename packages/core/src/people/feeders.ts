@@ -42,7 +42,8 @@ export const mortgageBorrowers: Feeder = async (client: PoolClient, importId: st
      SELECT mortgage_id, partner, borrower_first_name, borrower_last_name, co_borrower_first_name, co_borrower_last_name,
             property_address, property_city, property_state, property_zip5, property_zip4,
             mailing_address, mailing_city, mailing_state, mailing_zip5, mailing_zip4, phone, email, source_row, src_seq::text AS src_seq
-       FROM mortgages WHERE import_id = '${uuid(importId)}'`);
+       FROM mortgages WHERE import_id = '${uuid(importId)}'`,
+  );
   try {
     for (;;) {
       const { rows } = await client.query<MortgageRow>(`FETCH ${FEED_BATCH} FROM people_feed`);
@@ -73,16 +74,37 @@ function borrowerRecords(importId: string, rows: MortgageRow[]): RecordRow[] {
       street: mailing ? m.mailing_address : m.property_address,
       city: mailing ? m.mailing_city : m.property_city,
       state: mailing ? m.mailing_state : m.property_state,
-      zip: [mailing ? m.mailing_zip5 : m.property_zip5, mailing ? m.mailing_zip4 : m.property_zip4].filter(Boolean).join("-") || null,
+      zip:
+        [mailing ? m.mailing_zip5 : m.property_zip5, mailing ? m.mailing_zip4 : m.property_zip4]
+          .filter(Boolean)
+          .join("-") || null,
     };
     const lineage = { import_id: importId, source_row: Number(m.source_row), src_seq: m.src_seq };
     if (m.borrower_first_name || m.borrower_last_name) {
-      const input = { first_name: m.borrower_first_name, last_name: m.borrower_last_name, phone: m.phone, email: m.email, ...address };
-      records.push(recordRow(standardizeContact(input), { ...lineage, source_kind: "mortgage-borrower", source_key: `${m.partner}:${m.mortgage_id}` }));
+      const input = {
+        first_name: m.borrower_first_name,
+        last_name: m.borrower_last_name,
+        phone: m.phone,
+        email: m.email,
+        ...address,
+      };
+      records.push(
+        recordRow(standardizeContact(input), {
+          ...lineage,
+          source_kind: "mortgage-borrower",
+          source_key: `${m.partner}:${m.mortgage_id}`,
+        }),
+      );
     }
     if (m.co_borrower_first_name || m.co_borrower_last_name) {
       const input = { first_name: m.co_borrower_first_name, last_name: m.co_borrower_last_name, ...address };
-      records.push(recordRow(standardizeContact(input), { ...lineage, source_kind: "mortgage-co-borrower", source_key: `${m.partner}:${m.mortgage_id}` }));
+      records.push(
+        recordRow(standardizeContact(input), {
+          ...lineage,
+          source_kind: "mortgage-co-borrower",
+          source_key: `${m.partner}:${m.mortgage_id}`,
+        }),
+      );
     }
   }
   return records;
@@ -96,7 +118,10 @@ export const FEEDERS: Readonly<Record<string, Feeder | null>> = {
 };
 
 /** The ResolvePeople step: the import's people matched into golden records (a no-op for data without people). */
-export async function resolvePeople(deps: Deps, importId: string): Promise<{ importId: string; people: Resolution | null }> {
+export async function resolvePeople(
+  deps: Deps,
+  importId: string,
+): Promise<{ importId: string; people: Resolution | null }> {
   try {
     const imp = await getImport(deps.pool, importId);
     const kind = Sources.get(imp.source ?? "")?.target.kind;
@@ -120,17 +145,27 @@ export async function resolvePeople(deps: Deps, importId: string): Promise<{ imp
  * goes on with the next one; after PEOPLE_MAX_ATTEMPTS failures it is skipped and alerted once
  * (never blocking the imports after it) until its row there is deleted.
  */
-export async function resolvePending(deps: Deps, options: { limit?: number } = {}): Promise<{
-  resolved: { importId: string; people: Resolution | null }[]; failed: PeopleFailure[]; remaining: number;
+export async function resolvePending(
+  deps: Deps,
+  options: { limit?: number } = {},
+): Promise<{
+  resolved: { importId: string; people: Resolution | null }[];
+  failed: PeopleFailure[];
+  remaining: number;
 }> {
   const kinds = Object.keys(FEEDERS);
   const sources = Sources.all.filter((s) => kinds.includes(s.target.kind)).map((s) => s.name);
-  const pending = async () => (await deps.pool.query<{ id: string }>(
-    `SELECT i.id FROM imports i
+  const pending = async () =>
+    (
+      await deps.pool.query<{ id: string }>(
+        `SELECT i.id FROM imports i
       WHERE i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS') AND i.source = ANY ($1)
         AND NOT EXISTS (SELECT 1 FROM people_resolutions r WHERE r.import_id = i.id)
         AND NOT EXISTS (SELECT 1 FROM people_failures f WHERE f.import_id = i.id AND f.attempts >= $2)
-      ORDER BY i.seq`, [sources, PEOPLE_MAX_ATTEMPTS])).rows.map((r) => r.id);
+      ORDER BY i.seq`,
+        [sources, PEOPLE_MAX_ATTEMPTS],
+      )
+    ).rows.map((r) => r.id);
   const ids = await pending();
   const todo = ids.slice(0, options.limit ?? ids.length);
   const resolved = [];
@@ -157,19 +192,26 @@ export interface PeopleFailure {
 
 async function recordFailure(deps: Deps, importId: string, err: Error): Promise<PeopleFailure> {
   const reason = `${err.name}: ${err.message}`;
-  const { rows: [f] } = await deps.pool.query<{ attempts: number }>(
+  const {
+    rows: [f],
+  } = await deps.pool.query<{ attempts: number }>(
     `INSERT INTO people_failures (import_id, attempts, reason) VALUES ($1, 1, $2)
      ON CONFLICT (import_id) DO UPDATE SET attempts = people_failures.attempts + 1, reason = excluded.reason, failed_at = now()
-     RETURNING attempts`, [importId, reason]);
+     RETURNING attempts`,
+    [importId, reason],
+  );
   const attempts = f!.attempts;
   deps.log.error("people resolution failed", { importId, attempts, error: reason });
   if (attempts === PEOPLE_MAX_ATTEMPTS) {
     const imp = await getImport(deps.pool, importId);
-    await deps.notifier.alert(`leadpipe people resolution FAILED: ${imp.file_name}`.slice(0, 99), [
-      `The people of import ${importId} (${imp.file_name}) could not be resolved after ${attempts} attempts; later imports go on without them.`,
-      `Reason: ${reason}`,
-      `Try again: DELETE FROM people_failures WHERE import_id = '${importId}' (the next run of the people consumer resolves it).`,
-    ].join("\n"));
+    await deps.notifier.alert(
+      `leadpipe people resolution FAILED: ${imp.file_name}`.slice(0, 99),
+      [
+        `The people of import ${importId} (${imp.file_name}) could not be resolved after ${attempts} attempts; later imports go on without them.`,
+        `Reason: ${reason}`,
+        `Try again: DELETE FROM people_failures WHERE import_id = '${importId}' (the next run of the people consumer resolves it).`,
+      ].join("\n"),
+    );
   }
   return { importId, attempts, reason };
 }

@@ -15,7 +15,13 @@
 export type CountedKind = "f" | "g" | "l" | "d" | "z";
 
 /** What a share is before any record is seen: about one name in a thousand, one surname in ten thousand, one birthday in ~60 years, one ZIP in 40,000. */
-const PRIOR_SHARE: Record<CountedKind, number> = { f: 1 / 1000, g: 1 / 1000, l: 1 / 10_000, d: 1 / 21_900, z: 1 / 40_000 };
+const PRIOR_SHARE: Record<CountedKind, number> = {
+  f: 1 / 1000,
+  g: 1 / 1000,
+  l: 1 / 10_000,
+  d: 1 / 21_900,
+  z: 1 / 40_000,
+};
 const PRIOR_RECORDS = 1000;
 /** Where each total is kept in `totals` ("#": every record; "#g": records with a given name …). */
 const TOTAL_KEYS = ["#", "#f", "#g", "#l", "#d", "#z"] as const;
@@ -48,7 +54,13 @@ export const totalKeyOf = (key: string) => key.slice(0, 2);
 export class Frequencies {
   // One map per kind (no key text built per lookup: shares are read in the hot loop of matching).
   // A value's count is boxed: counting it is one look-up, not a get and a set (five per record matched).
-  private readonly values: Record<CountedKind, Map<string, { n: number }>> = { f: new Map(), g: new Map(), l: new Map(), d: new Map(), z: new Map() };
+  private readonly values: Record<CountedKind, Map<string, { n: number }>> = {
+    f: new Map(),
+    g: new Map(),
+    l: new Map(),
+    d: new Map(),
+    z: new Map(),
+  };
   // The totals in an array (read by every share, bumped by every count: no Map look-up); any other total key in a Map.
   private readonly totals = new Float64Array(TOTAL_KEYS.length);
   private readonly otherTotals = new Map<string, number>();
@@ -90,14 +102,15 @@ export class Frequencies {
   *entries(): IterableIterator<[string, number]> {
     for (let i = 0; i < TOTAL_KEYS.length; i++) if (this.totals[i] !== 0) yield [TOTAL_KEYS[i]!, this.totals[i]!];
     yield* this.otherTotals;
-    for (const [kind, map] of Object.entries(this.values)) for (const [value, box] of map) yield [`#${kind}:${value}`, box.n];
+    for (const [kind, map] of Object.entries(this.values))
+      for (const [value, box] of map) yield [`#${kind}:${value}`, box.n];
   }
 
   /** A count by key: a value ("#g:robert") or a total ("#g", "#"). */
   get(key: string): number {
     if (key.length > 2) return this.countOf(key[1] as CountedKind, key.slice(3));
     const i = totalIndex(key);
-    return i >= 0 ? this.totals[i]! : this.otherTotals.get(key) ?? 0;
+    return i >= 0 ? this.totals[i]! : (this.otherTotals.get(key) ?? 0);
   }
 
   countOf(kind: CountedKind, value: string): number {
@@ -107,7 +120,9 @@ export class Frequencies {
   /** Estimated share of the records with a value of `kind` that have this value. */
   share(kind: CountedKind, value: string | null): number {
     if (value === null) return 1;
-    return (this.countOf(kind, value) + PRIOR_RECORDS * PRIOR_SHARE[kind]) / (this.totals[TOTAL[kind]]! + PRIOR_RECORDS);
+    return (
+      (this.countOf(kind, value) + PRIOR_RECORDS * PRIOR_SHARE[kind]) / (this.totals[TOTAL[kind]]! + PRIOR_RECORDS)
+    );
   }
 
   private bump(key: string, n: number): void {
@@ -115,8 +130,7 @@ export class Frequencies {
       const i = totalIndex(key);
       if (i >= 0) this.totals[i]! += n;
       else change(this.otherTotals, key, n);
-    }
-    else changeBox(this.values[key[1] as CountedKind], key.slice(3), n);
+    } else changeBox(this.values[key[1] as CountedKind], key.slice(3), n);
   }
 }
 

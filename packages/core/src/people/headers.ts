@@ -4,14 +4,61 @@ import { CONTACT_FIELDS, type ContactField } from "./record";
 const SYNONYMS: Record<ContactField, string[]> = {
   full_name: ["name", "fullname", "contactname", "customername", "borrowername", "callername", "displayname"],
   prefix: ["prefix", "title", "salutation", "honorific"],
-  first_name: ["firstname", "first", "fname", "givenname", "given", "forename", "borrowerfirst", "borrowerfirstname", "callerfirstname"],
+  first_name: [
+    "firstname",
+    "first",
+    "fname",
+    "givenname",
+    "given",
+    "forename",
+    "borrowerfirst",
+    "borrowerfirstname",
+    "callerfirstname",
+  ],
   middle_name: ["middlename", "middle", "mname", "middleinitial", "mi"],
-  last_name: ["lastname", "last", "lname", "surname", "familyname", "family", "borrowerlast", "borrowerlastname", "callerlastname"],
+  last_name: [
+    "lastname",
+    "last",
+    "lname",
+    "surname",
+    "familyname",
+    "family",
+    "borrowerlast",
+    "borrowerlastname",
+    "callerlastname",
+  ],
   suffix: ["suffix", "namesuffix", "generation"],
   email: ["email", "emailaddress", "mail", "emailaddr", "primaryemail", "borroweremail"],
-  phone: ["phone", "phonenumber", "telephone", "tel", "mobile", "mobilephone", "cell", "cellphone", "homephone", "primaryphone", "phone1", "borrowerphone", "callerphone", "ani", "callerid"],
+  phone: [
+    "phone",
+    "phonenumber",
+    "telephone",
+    "tel",
+    "mobile",
+    "mobilephone",
+    "cell",
+    "cellphone",
+    "homephone",
+    "primaryphone",
+    "phone1",
+    "borrowerphone",
+    "callerphone",
+    "ani",
+    "callerid",
+  ],
   phone2: ["phone2", "altphone", "alternatephone", "workphone", "otherphone", "secondaryphone"],
-  street: ["street", "address", "address1", "addressline1", "streetaddress", "street1", "mailingaddress", "addr", "addr1", "propertyaddress"],
+  street: [
+    "street",
+    "address",
+    "address1",
+    "addressline1",
+    "streetaddress",
+    "street1",
+    "mailingaddress",
+    "addr",
+    "addr1",
+    "propertyaddress",
+  ],
   street2: ["address2", "addressline2", "street2", "addr2", "apt", "unit", "suite", "aptsuite"],
   city: ["city", "town", "suburb", "locality", "mailingcity", "propertycity"],
   state: ["state", "st", "province", "region", "stateprovince", "mailingstate", "propertystate"],
@@ -24,13 +71,31 @@ const SYNONYMS: Record<ContactField, string[]> = {
  * or maps the column to a field.
  */
 const IDENTIFIER_HEADERS = new Set([
-  "ssn", "socialsecuritynumber", "socialsecurityno", "socialsecurity", "socsecid", "socsecno", "socsecnumber", "socsec",
-  "membernumber", "memberno", "membernr", "memberid", "customernumber", "customerno", "customernr", "customerid",
+  "ssn",
+  "socialsecuritynumber",
+  "socialsecurityno",
+  "socialsecurity",
+  "socsecid",
+  "socsecno",
+  "socsecnumber",
+  "socsec",
+  "membernumber",
+  "memberno",
+  "membernr",
+  "memberid",
+  "customernumber",
+  "customerno",
+  "customernr",
+  "customerid",
 ]);
 const BY_SPELLING = new Map<string, ContactField>();
 for (const f of CONTACT_FIELDS) for (const s of SYNONYMS[f]) BY_SPELLING.set(s, f);
 
-export const headerKey = (h: string) => h.normalize("NFD").toLowerCase().replace(/[^a-z0-9]/g, "");
+export const headerKey = (h: string) =>
+  h
+    .normalize("NFD")
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, "");
 
 export interface HeaderMapping {
   /** Column index → field. */
@@ -49,16 +114,22 @@ export interface HeaderMapping {
  * identify a person; when there are none, columns whose header names a person identifier (SSN,
  * member or customer number) are proposed as identifiers (`propose: false`: not). The first column claiming a field keeps it.
  */
-export function mapHeaders(header: readonly string[], explicit: Readonly<Record<string, string>> = {}, idColumns: readonly string[] = [],
-  options: { propose?: boolean } = {}): HeaderMapping {
+export function mapHeaders(
+  header: readonly string[],
+  explicit: Readonly<Record<string, string>> = {},
+  idColumns: readonly string[] = [],
+  options: { propose?: boolean } = {},
+): HeaderMapping {
   const fields = new Map<number, ContactField>();
   const ids = new Map<number, string>();
   const taken = new Set<ContactField>();
   const keys = header.map(headerKey);
   for (const [field, column] of Object.entries(explicit)) {
-    if (!(CONTACT_FIELDS as readonly string[]).includes(field)) throw new Error(`unknown field "${field}" in the mapping (fields: ${CONTACT_FIELDS.join(", ")})`);
+    if (!(CONTACT_FIELDS as readonly string[]).includes(field))
+      throw new Error(`unknown field "${field}" in the mapping (fields: ${CONTACT_FIELDS.join(", ")})`);
     const index = keys.indexOf(headerKey(column));
-    if (index < 0) throw new Error(`the mapping names column "${column}" for ${field}, but the header has no such column`);
+    if (index < 0)
+      throw new Error(`the mapping names column "${column}" for ${field}, but the header has no such column`);
     fields.set(index, field as ContactField);
     taken.add(field as ContactField);
   }
@@ -90,7 +161,10 @@ export function mapHeaders(header: readonly string[], explicit: Readonly<Record<
 /** Parses "first_name=Given,zip=PLZ" into field → column. */
 export function parseMapping(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of (text ?? "").split(",").map((p) => p.trim()).filter(Boolean)) {
+  for (const part of (text ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf("=");
     if (eq <= 0) throw new Error(`mapping entries are field=column, got "${part}"`);
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();

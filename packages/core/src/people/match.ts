@@ -44,18 +44,35 @@ export interface Verdict {
  * that where the profile does not stay (the standardizing worker sends each value once, by
  * id, and the receiving side shares it: parallel.ts).
  */
-export function profileOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids"> & { city?: string | null },
-  options: { share?: boolean } = {}): MatchProfile {
+export function profileOf(
+  r: Pick<
+    PersonRecord,
+    "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "houseNumber" | "streetName" | "ids"
+  > & { city?: string | null },
+  options: { share?: boolean } = {},
+): MatchProfile {
   const intern = options.share === false ? asIs : shared;
   const given = r.first ? givenKeys(r.first) : NO_GIVEN;
   const surname = r.last ? surnameKeys(r.last) : NO_SURNAME;
   const email = r.email ? r.email.replace(/\+[^@]*@/, "@") : null;
   const at = email ? email.indexOf("@") : -1;
   return {
-    first: given.first, formal: given.formal, formals: given.formals, last: surname.last, lastParts: surname.parts, lastSound: surname.sound,
-    email, emailLocal: email ? email.slice(0, at) : null, emailDomain: email ? intern(email.slice(at + 1)) : null,
-    phone: r.phone, phone7: r.phone7, dob: intern(r.dob), zip5: intern(r.zip5), city: intern(r.city ?? null),
-    house: intern(r.houseNumber), street: r.streetName ? streetKey(r.streetName) : null,
+    first: given.first,
+    formal: given.formal,
+    formals: given.formals,
+    last: surname.last,
+    lastParts: surname.parts,
+    lastSound: surname.sound,
+    email,
+    emailLocal: email ? email.slice(0, at) : null,
+    emailDomain: email ? intern(email.slice(at + 1)) : null,
+    phone: r.phone,
+    phone7: r.phone7,
+    dob: intern(r.dob),
+    zip5: intern(r.zip5),
+    city: intern(r.city ?? null),
+    house: intern(r.houseNumber),
+    street: r.streetName ? streetKey(r.streetName) : null,
     ids: r.ids.length === 0 ? NO_IDS : r.ids,
   };
 }
@@ -89,22 +106,27 @@ function shared(s: string | null): string | null {
 }
 const asIs = (s: string | null) => s;
 
-const givenKeys = (raw: string) => cached(givenCache, raw, () => {
-  const first = nameKey(raw);
-  if (first === null) return NO_GIVEN;
-  const formal = formalName(first);
-  const others = otherFormalNames(first);
-  return { first, formal, formals: others.length === 0 ? [formal] : [formal, ...others] };
-});
+const givenKeys = (raw: string) =>
+  cached(givenCache, raw, () => {
+    const first = nameKey(raw);
+    if (first === null) return NO_GIVEN;
+    const formal = formalName(first);
+    const others = otherFormalNames(first);
+    return { first, formal, formals: others.length === 0 ? [formal] : [formal, ...others] };
+  });
 
-const surnameKeys = (raw: string) => cached(surnameCache, raw, () => {
-  const last = nameKey(raw);
-  return {
-    last,
-    parts: raw.split(/[\s-]+/).map(nameKey).filter((p): p is string => p !== null && p.length > 2),
-    sound: last ? doubleMetaphone(last)[0] || last : null,
-  };
-});
+const surnameKeys = (raw: string) =>
+  cached(surnameCache, raw, () => {
+    const last = nameKey(raw);
+    return {
+      last,
+      parts: raw
+        .split(/[\s-]+/)
+        .map(nameKey)
+        .filter((p): p is string => p !== null && p.length > 2),
+      sound: last ? doubleMetaphone(last)[0] || last : null,
+    };
+  });
 
 const streetKey = (name: string) => cached(streetCache, name, (n) => n.replace(/[^A-Z0-9]/g, ""));
 
@@ -121,7 +143,8 @@ export function blockKeys(p: MatchProfile): string[] {
 }
 
 /** A blocking key as stored (person_keys): "z:robert|smith|02116". */
-export const keyText = (tag: string, a: string, b?: string, c?: string) => `${tag}:${a}${b === undefined ? "" : `|${b}`}${c === undefined ? "" : `|${c}`}`;
+export const keyText = (tag: string, a: string, b?: string, c?: string) =>
+  `${tag}:${a}${b === undefined ? "" : `|${b}`}${c === undefined ? "" : `|${c}`}`;
 
 /** Every blocking key of a record as its parts, without building the key's text (the matcher hashes the parts). */
 export function forEachBlockKey(p: MatchProfile, emit: (tag: string, a: string, b?: string, c?: string) => void): void {
@@ -143,12 +166,15 @@ export function forEachBlockKey(p: MatchProfile, emit: (tag: string, a: string, 
   if (p.house && p.street) emit("s", p.house, p.street);
   if (p.dob && p.lastSound) emit("b", p.dob, p.lastSound);
   // A mailbox typo changes letters, never digits or separators (sameShape): they narrow the block ("._1970").
-  if (p.emailDomain && p.lastSound && p.first) emit("m", p.emailDomain, `${p.lastSound}|${p.first[0]!}`, mailboxShape(p.emailLocal!));
+  if (p.emailDomain && p.lastSound && p.first)
+    emit("m", p.emailDomain, `${p.lastSound}|${p.first[0]!}`, mailboxShape(p.emailLocal!));
 }
 
 const NO_HASHES: number[] = [];
 let hashSink = NO_HASHES;
-const pushHash = (tag: string, a: string, b?: string, c?: string) => { hashSink.push(keyHash(tag, a, b, c)); };
+const pushHash = (tag: string, a: string, b?: string, c?: string) => {
+  hashSink.push(keyHash(tag, a, b, c));
+};
 
 /**
  * The hashes (keyHash) of a record's blocking keys, in forEachBlockKey's order, appended to `out`;
@@ -165,8 +191,11 @@ export function blockKeyHashes(p: MatchProfile, out: number[]): number {
 
 /** The text of a record's k-th blocking key (forEachBlockKey's order). */
 export function blockKeyText(p: MatchProfile, k: number): string {
-  let i = 0, text = "";
-  forEachBlockKey(p, (tag, a, b, c) => { if (i++ === k) text = keyText(tag, a, b, c); });
+  let i = 0,
+    text = "";
+  forEachBlockKey(p, (tag, a, b, c) => {
+    if (i++ === k) text = keyText(tag, a, b, c);
+  });
   return text;
 }
 
@@ -200,7 +229,8 @@ function sameGiven(a: MatchProfile, b: MatchProfile): boolean {
 function givenAlike(a: MatchProfile, b: MatchProfile): boolean {
   if (a.formal !== b.formal && isFormalName(a.formal!) && isFormalName(b.formal!)) return false;
   if (similarNames(a.first!, b.first!, 5)) return true;
-  for (const x of a.formals) for (const y of b.formals) if (similarNames(x, y, 5) && !(isFormalName(x) && isFormalName(y))) return true;
+  for (const x of a.formals)
+    for (const y of b.formals) if (similarNames(x, y, 5) && !(isFormalName(x) && isFormalName(y))) return true;
   return false;
 }
 
@@ -241,8 +271,10 @@ const NO_FREQUENCIES = new Frequencies();
  * when the population is too small to say (the rules fall back on the length of the name).
  */
 function spellings(freq: Frequencies, kind: "f" | "l", x: string, y: string): "typo" | "names" | "unknown" {
-  const cx = freq.countOf(kind, x), cy = freq.countOf(kind, y);
-  const common = Math.max(cx, cy), rare = Math.min(cx, cy);
+  const cx = freq.countOf(kind, x),
+    cy = freq.countOf(kind, y);
+  const common = Math.max(cx, cy),
+    rare = Math.min(cx, cy);
   if (common < ESTABLISHED) return "unknown";
   if (rare * ESTABLISHED <= common) return "typo";
   return rare >= ESTABLISHED ? "names" : "unknown";
@@ -250,8 +282,10 @@ function spellings(freq: Frequencies, kind: "f" | "l", x: string, y: string): "t
 
 // The shares of the names (the commoner spelling of a name with a typo: the one a namesake would have).
 // Functions of their own, not closures in `compare`: it runs for every pair compared.
-const givenShare = (freq: Frequencies, a: MatchProfile, b: MatchProfile) => Math.max(freq.share("g", a.formal), freq.share("g", b.formal));
-const surnameShare = (freq: Frequencies, a: MatchProfile, b: MatchProfile) => Math.max(freq.share("l", a.last), freq.share("l", b.last));
+const givenShare = (freq: Frequencies, a: MatchProfile, b: MatchProfile) =>
+  Math.max(freq.share("g", a.formal), freq.share("g", b.formal));
+const surnameShare = (freq: Frequencies, a: MatchProfile, b: MatchProfile) =>
+  Math.max(freq.share("l", a.last), freq.share("l", b.last));
 /** Records expected to agree by chance on the name and a value of the given share, times the odds of what differs. */
 const chance = (freq: Frequencies, a: MatchProfile, b: MatchProfile, share: number, differing: number) =>
   freq.records * givenShare(freq, a, b) * surnameShare(freq, a, b) * share * DIFFERENCE_ODDS ** differing;
@@ -287,26 +321,47 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
   // Given names one typo apart: two established names are two people (Mark/Mary); an established one beside a rare
   // spelling is a typo (Lori/Lri), even in a short name. Where the population cannot say, a typo needs 5+ letters for
   // "alike" and 4+ for "close" (enough beside a shared e-mail).
-  const firstSpelling = bothFirst && !firstSame && a.first !== b.first ? spellings(freq, "f", a.first!, b.first!) : "unknown";
-  const firstAlike = firstSame || initialOnly || (bothFirst && firstSpelling !== "names" && givenAlike(a, b)) ||
+  const firstSpelling =
+    bothFirst && !firstSame && a.first !== b.first ? spellings(freq, "f", a.first!, b.first!) : "unknown";
+  const firstAlike =
+    firstSame ||
+    initialOnly ||
+    (bothFirst && firstSpelling !== "names" && givenAlike(a, b)) ||
     (firstSpelling === "typo" && similarNames(a.first!, b.first!, 3));
   const firstClose = firstAlike || (bothFirst && firstSpelling !== "names" && similarNames(a.first!, b.first!, 4));
   const firstConflict = bothFirst && !firstClose;
   const lastSame = surnameAgrees(a, b);
-  const lastAlike = lastSame || (a.last !== null && b.last !== null && similarNames(a.last, b.last) && spellings(freq, "l", a.last, b.last) !== "names");
+  const lastAlike =
+    lastSame ||
+    (a.last !== null &&
+      b.last !== null &&
+      similarNames(a.last, b.last) &&
+      spellings(freq, "l", a.last, b.last) !== "names");
   // The same house: same number and ZIP, or (a ZIP missing) the same number and street in a city that does not differ.
   const sameHouse = a.house !== null && a.house === b.house;
-  const sameHome = sameHouse && (a.zip5 !== null && a.zip5 === b.zip5 ||
-    ((a.zip5 === null || b.zip5 === null) && a.street !== null && a.street === b.street && (a.city === null || b.city === null || a.city === b.city)));
+  const sameHome =
+    sameHouse &&
+    ((a.zip5 !== null && a.zip5 === b.zip5) ||
+      ((a.zip5 === null || b.zip5 === null) &&
+        a.street !== null &&
+        a.street === b.street &&
+        (a.city === null || b.city === null || a.city === b.city)));
 
-  if (a.email !== null && a.email === b.email && (!firstConflict || lastAlike)) return { score: 1, tier: "exact", reason: "exact: e-mail" };
+  if (a.email !== null && a.email === b.email && (!firstConflict || lastAlike))
+    return { score: 1, tier: "exact", reason: "exact: e-mail" };
 
   const emailDiffers = a.email !== null && b.email !== null && a.email !== b.email;
   const phoneDiffers = a.phone7 !== null && b.phone7 !== null && a.phone7 !== b.phone7;
   const zipDiffers = a.zip5 !== null && b.zip5 !== null && a.zip5 !== b.zip5;
 
   // A household shares its landline: a phone needs the given name (a typo allowed from 5 letters), and the surname or the home.
-  if (a.phone !== null && a.phone === b.phone && firstAlike && (lastAlike || firstSame || sameHome) && noNamesakeAtHome(freq, a, b, Number(emailDiffers))) {
+  if (
+    a.phone !== null &&
+    a.phone === b.phone &&
+    firstAlike &&
+    (lastAlike || firstSame || sameHome) &&
+    noNamesakeAtHome(freq, a, b, Number(emailDiffers))
+  ) {
     return { score: 0.97, tier: "exact", reason: "exact: phone" };
   }
   // Contact points both records have and that differ: namesakes in one ZIP, or born the same day, differ in them.
@@ -315,52 +370,118 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
     const nick = a.first !== b.first ? " (nickname)" : "";
     if (a.zip5 !== null && a.zip5 === b.zip5 && !(a.house && b.house && a.house !== b.house)) {
       // At the same house a namesake is a relative; with a house missing, anyone of that name in the ZIP.
-      const unlikely = sameHouse ? noNamesakeAtHome(freq, a, b, Number(phoneDiffers) + Number(emailDiffers)) : chance(freq, a, b, freq.share("z", a.zip5), conflicts) <= CHANCE_LIMIT;
+      const unlikely = sameHouse
+        ? noNamesakeAtHome(freq, a, b, Number(phoneDiffers) + Number(emailDiffers))
+        : chance(freq, a, b, freq.share("z", a.zip5), conflicts) <= CHANCE_LIMIT;
       if (unlikely) return { score: 0.95, tier: "strong", reason: `strong: first + last + ZIP${nick}` };
     }
     if (a.phone7 !== null && a.phone7 === b.phone7 && noNamesakeAtHome(freq, a, b, Number(emailDiffers))) {
       return { score: 0.94, tier: "strong", reason: `strong: first + last + last 7 phone digits${nick}` };
     }
-    if (dob === "same" && chance(freq, a, b, freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT) return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
-    if (sameHome && a.street !== null && a.street === b.street && noNamesakeAtHome(freq, a, b, Number(phoneDiffers) + Number(emailDiffers))) {
+    if (dob === "same" && chance(freq, a, b, freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT)
+      return { score: 0.95, tier: "strong", reason: `strong: first + last + date of birth${nick}` };
+    if (
+      sameHome &&
+      a.street !== null &&
+      a.street === b.street &&
+      noNamesakeAtHome(freq, a, b, Number(phoneDiffers) + Number(emailDiffers))
+    ) {
       return { score: 0.93, tier: "strong", reason: `strong: first + last + street address${nick}` };
     }
   }
   if (firstAlike && dob === "same" && (sameHome || (a.phone !== null && a.phone === b.phone))) {
-    return { score: firstSame ? 0.93 : 0.9, tier: "strong", reason: `strong: first${firstSame ? "" : " with a typo"} + date of birth + ${sameHome ? "address" : "phone"} (surname differs)` };
+    return {
+      score: firstSame ? 0.93 : 0.9,
+      tier: "strong",
+      reason: `strong: first${firstSame ? "" : " with a typo"} + date of birth + ${sameHome ? "address" : "phone"} (surname differs)`,
+    };
   }
-  if (dob === "same" && firstClose && lastAlike && !(firstSame && lastSame) && chance(freq, a, b, freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT) {
-    return { score: round(0.6 + 0.3 * round(((bothFirst ? nameSimilarity(a.first!, b.first!) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2)), tier: "fuzzy", reason: "fuzzy: name with a typo + date of birth" };
+  if (
+    dob === "same" &&
+    firstClose &&
+    lastAlike &&
+    !(firstSame && lastSame) &&
+    chance(freq, a, b, freq.share("d", a.dob), conflicts) <= CHANCE_LIMIT
+  ) {
+    return {
+      score: round(
+        0.6 +
+          0.3 * round(((bothFirst ? nameSimilarity(a.first!, b.first!) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2),
+      ),
+      tier: "fuzzy",
+      reason: "fuzzy: name with a typo + date of birth",
+    };
   }
   // A new surname (marriage) at the same home, with the same given name and nothing else differing: the surname's
   // change counts as one difference, so only a given name rare enough qualifies.
-  if (firstSame && sameHome && a.last !== null && b.last !== null && !lastAlike && noNamesakeAtHome(freq, a, b, 1 + Number(phoneDiffers) + Number(emailDiffers))) {
+  if (
+    firstSame &&
+    sameHome &&
+    a.last !== null &&
+    b.last !== null &&
+    !lastAlike &&
+    noNamesakeAtHome(freq, a, b, 1 + Number(phoneDiffers) + Number(emailDiffers))
+  ) {
     return { score: 0.88, tier: "strong", reason: "strong: first + address (surname differs)" };
   }
   if (!firstAlike || !lastAlike) return null;
-  const name = round(((bothFirst ? (firstSame ? 1 : nameSimilarity(a.first!, b.first!)) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2);
+  const name = round(
+    ((bothFirst ? (firstSame ? 1 : nameSimilarity(a.first!, b.first!)) : 0.9) + nameSimilarity(a.last!, b.last!)) / 2,
+  );
   if (sameHome && a.street && b.street && noNamesakeAtHome(freq, a, b, Number(phoneDiffers) + Number(emailDiffers))) {
     const street = round(nameSimilarity(a.street, b.street));
     if (street >= 0.8) {
       // A date of birth with a typo beside it lowers the score, it does not veto.
       return dob === "near"
-        ? { score: round(0.45 + 0.25 * name + 0.15 * street), tier: "fuzzy", reason: `fuzzy: name ${name} + address ${street} + date of birth with a typo` }
-        : { score: round(0.5 + 0.25 * name + 0.15 * street), tier: "fuzzy", reason: `fuzzy: name ${name} + address ${street}` };
+        ? {
+            score: round(0.45 + 0.25 * name + 0.15 * street),
+            tier: "fuzzy",
+            reason: `fuzzy: name ${name} + address ${street} + date of birth with a typo`,
+          }
+        : {
+            score: round(0.5 + 0.25 * name + 0.15 * street),
+            tier: "fuzzy",
+            reason: `fuzzy: name ${name} + address ${street}`,
+          };
     }
   }
-  const zipSame = a.zip5 !== null && a.zip5 === b.zip5, phone7Same = a.phone7 !== null && a.phone7 === b.phone7;
-  if (a.emailDomain !== null && a.emailDomain === b.emailDomain && a.emailLocal && b.emailLocal && sameShape(a.emailLocal, b.emailLocal) &&
-      (distance(a.emailLocal, b.emailLocal) <= 1 || transposed(a.emailLocal, b.emailLocal)) && ((firstSame && lastSame) || zipSame || phone7Same || dob === "near")) {
-    return { score: round(0.5 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: e-mail domain + mailbox ${round(nameSimilarity(a.emailLocal, b.emailLocal))} + name ${name}` };
+  const zipSame = a.zip5 !== null && a.zip5 === b.zip5,
+    phone7Same = a.phone7 !== null && a.phone7 === b.phone7;
+  if (
+    a.emailDomain !== null &&
+    a.emailDomain === b.emailDomain &&
+    a.emailLocal &&
+    b.emailLocal &&
+    sameShape(a.emailLocal, b.emailLocal) &&
+    (distance(a.emailLocal, b.emailLocal) <= 1 || transposed(a.emailLocal, b.emailLocal)) &&
+    ((firstSame && lastSame) || zipSame || phone7Same || dob === "near")
+  ) {
+    return {
+      score: round(0.5 + 0.3 * name),
+      tier: "fuzzy",
+      reason: `fuzzy: e-mail domain + mailbox ${round(nameSimilarity(a.emailLocal, b.emailLocal))} + name ${name}`,
+    };
   }
-  if (phone7Same && noNamesakeAtHome(freq, a, b, Number(emailDiffers))) return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
+  if (phone7Same && noNamesakeAtHome(freq, a, b, Number(emailDiffers)))
+    return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
   if (firstSame && lastSame) {
     // Two neighbouring digits swapped by whoever keyed the number.
     if (a.phone7 !== null && b.phone7 !== null && transposed(a.phone7, b.phone7)) {
       return { score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + phone with two digits swapped" };
     }
-    if (sameHouse && a.street !== null && a.street === b.street && a.zip5 !== null && b.zip5 !== null && transposed(a.zip5, b.zip5)) {
-      return { score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + street address + ZIP with two digits swapped" };
+    if (
+      sameHouse &&
+      a.street !== null &&
+      a.street === b.street &&
+      a.zip5 !== null &&
+      b.zip5 !== null &&
+      transposed(a.zip5, b.zip5)
+    ) {
+      return {
+        score: 0.82,
+        tier: "fuzzy",
+        reason: "fuzzy: first + last + street address + ZIP with two digits swapped",
+      };
     }
   }
   return null;

@@ -37,8 +37,25 @@ export interface MatcherOptions {
  */
 
 /** MatchProfile's fields in row order. */
-const FIELDS = ["first", "formal", "formals", "last", "lastParts", "lastSound", "email", "emailLocal", "emailDomain",
-  "phone", "phone7", "dob", "zip5", "city", "house", "street", "ids"] as const satisfies readonly (keyof MatchProfile)[];
+const FIELDS = [
+  "first",
+  "formal",
+  "formals",
+  "last",
+  "lastParts",
+  "lastSound",
+  "email",
+  "emailLocal",
+  "emailDomain",
+  "phone",
+  "phone7",
+  "dob",
+  "zip5",
+  "city",
+  "house",
+  "street",
+  "ids",
+] as const satisfies readonly (keyof MatchProfile)[];
 const WIDTH = FIELDS.length;
 const PAGE_BITS = 16;
 const PAGE_MASK = (1 << PAGE_BITS) - 1;
@@ -59,8 +76,23 @@ const TIERS: readonly Tier[] = ["exact", "strong", "fuzzy"];
 
 /** A profile of no values, its fields in profileOf's order (one object shape for every profile compared). */
 const blankProfile = (): MatchProfile => ({
-  first: null, formal: null, formals: [], last: null, lastParts: [], lastSound: null, email: null, emailLocal: null, emailDomain: null,
-  phone: null, phone7: null, dob: null, zip5: null, city: null, house: null, street: null, ids: [],
+  first: null,
+  formal: null,
+  formals: [],
+  last: null,
+  lastParts: [],
+  lastSound: null,
+  email: null,
+  emailLocal: null,
+  emailDomain: null,
+  phone: null,
+  phone7: null,
+  dob: null,
+  zip5: null,
+  city: null,
+  house: null,
+  street: null,
+  ids: [],
 });
 
 /**
@@ -119,7 +151,9 @@ export class Matcher {
     // A run's capacity is under twice the guard (it doubles from 4 while the block is under the guard), and fits in a page.
     const limit = 1 << (this.arenaBits - 1);
     if (!Number.isInteger(this.maxBlock) || this.maxBlock < 1 || this.maxBlock > limit) {
-      throw new RangeError(`the block guard must be a whole number from 1 to ${limit.toLocaleString("en-US")} (got ${options.maxBlock})`);
+      throw new RangeError(
+        `the block guard must be a whole number from 1 to ${limit.toLocaleString("en-US")} (got ${options.maxBlock})`,
+      );
     }
     this.veto = options.veto;
     this.frequencies = options.frequencies ?? new Frequencies();
@@ -137,13 +171,25 @@ export class Matcher {
 
   /** Record `index`'s profile written into `p`. */
   private read(index: number, p: MatchProfile): MatchProfile {
-    const r = this.pages[index >>> PAGE_BITS]!, o = (index & PAGE_MASK) * WIDTH;
-    p.first = r[o] as string | null; p.formal = r[o + 1] as string | null; p.formals = r[o + 2] as readonly string[];
-    p.last = r[o + 3] as string | null; p.lastParts = r[o + 4] as string[]; p.lastSound = r[o + 5] as string | null;
-    p.email = r[o + 6] as string | null; p.emailLocal = r[o + 7] as string | null; p.emailDomain = r[o + 8] as string | null;
-    p.phone = r[o + 9] as string | null; p.phone7 = r[o + 10] as string | null; p.dob = r[o + 11] as string | null;
-    p.zip5 = r[o + 12] as string | null; p.city = r[o + 13] as string | null; p.house = r[o + 14] as string | null;
-    p.street = r[o + 15] as string | null; p.ids = r[o + 16] as string[];
+    const r = this.pages[index >>> PAGE_BITS]!,
+      o = (index & PAGE_MASK) * WIDTH;
+    p.first = r[o] as string | null;
+    p.formal = r[o + 1] as string | null;
+    p.formals = r[o + 2] as readonly string[];
+    p.last = r[o + 3] as string | null;
+    p.lastParts = r[o + 4] as string[];
+    p.lastSound = r[o + 5] as string | null;
+    p.email = r[o + 6] as string | null;
+    p.emailLocal = r[o + 7] as string | null;
+    p.emailDomain = r[o + 8] as string | null;
+    p.phone = r[o + 9] as string | null;
+    p.phone7 = r[o + 10] as string | null;
+    p.dob = r[o + 11] as string | null;
+    p.zip5 = r[o + 12] as string | null;
+    p.city = r[o + 13] as string | null;
+    p.house = r[o + 14] as string | null;
+    p.street = r[o + 15] as string | null;
+    p.ids = r[o + 16] as string[];
     return p;
   }
 
@@ -155,8 +201,15 @@ export class Matcher {
   }
 
   private link(i: number): Link {
-    const row = this.linkRows[i >>> this.linkBits]!, o = (i & this.linkMask) * 4;
-    return { from: row[o]!, to: row[o + 1]!, score: this.linkScores[i >>> this.linkBits]![i & this.linkMask]!, tier: TIERS[row[o + 2]!]!, reason: this.reasons[row[o + 3]!]! };
+    const row = this.linkRows[i >>> this.linkBits]!,
+      o = (i & this.linkMask) * 4;
+    return {
+      from: row[o]!,
+      to: row[o + 1]!,
+      score: this.linkScores[i >>> this.linkBits]![i & this.linkMask]!,
+      tier: TIERS[row[o + 2]!]!,
+      reason: this.reasons[row[o + 3]!]!,
+    };
   }
 
   /**
@@ -179,7 +232,13 @@ export class Matcher {
    * blockKeyHashes(profile) (the standardizing worker computes them: parallel.ts). Returns the
    * record's index; its links are the last ones of `links`.
    */
-  addKeyed(profile: MatchProfile, keys: ArrayLike<number>, from: number, to: number, compareWithEarlier = true): number {
+  addKeyed(
+    profile: MatchProfile,
+    keys: ArrayLike<number>,
+    from: number,
+    to: number,
+    compareWithEarlier = true,
+  ): number {
     const index = this.count++;
     if (this.countOnAdd) this.frequencies.count(profile);
     if (index >= this.parent.length) {
@@ -187,11 +246,25 @@ export class Matcher {
       this.seen = grow(this.seen, this.seen.length * 2);
     }
     if ((index & PAGE_MASK) === 0) this.pages.push(new Array<Value>(WIDTH << PAGE_BITS).fill(null));
-    const r = this.pages[index >>> PAGE_BITS]!, o = (index & PAGE_MASK) * WIDTH;
-    r[o] = profile.first; r[o + 1] = profile.formal; r[o + 2] = profile.formals; r[o + 3] = profile.last; r[o + 4] = profile.lastParts;
-    r[o + 5] = profile.lastSound; r[o + 6] = profile.email; r[o + 7] = profile.emailLocal; r[o + 8] = profile.emailDomain; r[o + 9] = profile.phone;
-    r[o + 10] = profile.phone7; r[o + 11] = profile.dob; r[o + 12] = profile.zip5; r[o + 13] = profile.city; r[o + 14] = profile.house;
-    r[o + 15] = profile.street; r[o + 16] = profile.ids;
+    const r = this.pages[index >>> PAGE_BITS]!,
+      o = (index & PAGE_MASK) * WIDTH;
+    r[o] = profile.first;
+    r[o + 1] = profile.formal;
+    r[o + 2] = profile.formals;
+    r[o + 3] = profile.last;
+    r[o + 4] = profile.lastParts;
+    r[o + 5] = profile.lastSound;
+    r[o + 6] = profile.email;
+    r[o + 7] = profile.emailLocal;
+    r[o + 8] = profile.emailDomain;
+    r[o + 9] = profile.phone;
+    r[o + 10] = profile.phone7;
+    r[o + 11] = profile.dob;
+    r[o + 12] = profile.zip5;
+    r[o + 13] = profile.city;
+    r[o + 14] = profile.house;
+    r[o + 15] = profile.street;
+    r[o + 16] = profile.ids;
     this.parent[index] = index;
     this.seen[index] = -1;
     // Keys are hashed: two keys sharing a hash share a block, which costs comparisons, never a wrong link.
@@ -228,13 +301,15 @@ export class Matcher {
       t[slot + 3] = 4;
       return;
     }
-    let start = t[slot + 1]!;
-    let page = this.arena[start >>> this.arenaBits]!, at = start & this.arenaMask;
+    const start = t[slot + 1]!;
+    let page = this.arena[start >>> this.arenaBits]!,
+      at = start & this.arenaMask;
     if (compareWithEarlier) for (let i = at; i < at + size; i++) this.consider(index, page[i]!, profile);
     if (size === capacity) {
       // Moved to a run twice as long (the old run is left unused: at most as much again as the blocks hold).
       const moved = this.allocate(capacity * 2);
-      const to = this.arena[moved >>> this.arenaBits]!, toAt = moved & this.arenaMask;
+      const to = this.arena[moved >>> this.arenaBits]!,
+        toAt = moved & this.arenaMask;
       for (let i = 0; i < size; i++) to[toAt + i] = page[at + i]!;
       page = to;
       at = toAt;
@@ -257,7 +332,8 @@ export class Matcher {
       this.linkRows.push(new Int32Array(4 << this.linkBits));
       this.linkScores.push(new Float64Array(1 << this.linkBits));
     }
-    const row = this.linkRows[l >>> this.linkBits]!, o = (l & this.linkMask) * 4;
+    const row = this.linkRows[l >>> this.linkBits]!,
+      o = (l & this.linkMask) * 4;
     row[o] = index;
     row[o + 1] = other;
     row[o + 2] = TIERS.indexOf(verdict.tier);
@@ -319,7 +395,8 @@ export class Matcher {
 
   /** Puts two records in one cluster without comparing them (known links, manual merges). */
   union(a: number, b: number): void {
-    const ra = this.find(a), rb = this.find(b);
+    const ra = this.find(a),
+      rb = this.find(b);
     if (ra === rb) return;
     // The older record's root stays the root: cluster ids follow the first record.
     if (ra < rb) this.parent[rb] = ra;

@@ -49,7 +49,10 @@ export interface ModelRecord {
 /** Upper-case letters and digits of a raw value, or null when none (a value kept as text). */
 const asText = (s: string | null | undefined): string | null => {
   if (s === null || s === undefined) return null;
-  const t = s.normalize("NFKD").toUpperCase().replace(/[^A-Z0-9]/g, "");
+  const t = s
+    .normalize("NFKD")
+    .toUpperCase()
+    .replace(/[^A-Z0-9]/g, "");
   return t === "" ? null : t;
 };
 
@@ -58,7 +61,24 @@ const asText = (s: string | null | undefined): string | null => {
  * a date that is no calendar date) is compared as its text instead of being dropped: two records
  * that both say "nsw" agree on it.
  */
-export function modelRecordOf(r: Pick<PersonRecord, "first" | "last" | "email" | "phone" | "phone7" | "dob" | "zip5" | "city" | "state" | "houseNumber" | "streetName" | "ids" | "raw">): ModelRecord {
+export function modelRecordOf(
+  r: Pick<
+    PersonRecord,
+    | "first"
+    | "last"
+    | "email"
+    | "phone"
+    | "phone7"
+    | "dob"
+    | "zip5"
+    | "city"
+    | "state"
+    | "houseNumber"
+    | "streetName"
+    | "ids"
+    | "raw"
+  >,
+): ModelRecord {
   const raw = r.raw;
   const first = nameKey(r.first);
   const last = nameKey(r.last);
@@ -75,13 +95,18 @@ export function modelRecordOf(r: Pick<PersonRecord, "first" | "last" | "email" |
     street = asText(m ? m[2] : raw.street);
   }
   return {
-    first, formals, last, lastSound: last ? doubleMetaphone(last)[0] || last : null,
+    first,
+    formals,
+    last,
+    lastSound: last ? doubleMetaphone(last)[0] || last : null,
     dob: r.dob ?? asText(raw.dob),
     zip: r.zip5 ?? asText(raw.zip),
     city: r.city ? asText(r.city) : asText(raw.city),
     state: r.state ?? asText(raw.state),
-    house, street,
-    email, emailDomain: email && email.includes("@") ? email.slice(email.indexOf("@") + 1) : null,
+    house,
+    street,
+    email,
+    emailDomain: email && email.includes("@") ? email.slice(email.indexOf("@") + 1) : null,
     phone: r.phone ?? (digits.length >= 7 ? digits : null),
     phone7: r.phone7 ?? (digits.length >= 7 ? digits.slice(-7) : null),
     ids: r.ids,
@@ -164,7 +189,11 @@ function addressLevel(a: ModelRecord, b: ModelRecord): number {
   if (house < 0 && street < 0 && zip < 0 && city < 0 && state < 0) return MISSING;
   const area = zip === 0 ? 2 : zip === 1 ? 1 : zip > 1 ? 0 : city < 0 ? -1 : city >= 0.9 ? 2 : 0;
   if (house === 0 && street >= 0.9) return area === 2 || area === -1 ? 0 : 1;
-  if (area === 2 && ((house <= 1 && house >= 0 && street >= 0.75) || (house < 0 && street >= 0.9) || (house === 0 && street < 0))) return 1;
+  if (
+    area === 2 &&
+    ((house <= 1 && house >= 0 && street >= 0.75) || (house < 0 && street >= 0.9) || (house === 0 && street < 0))
+  )
+    return 1;
   if (area === 2) return 2;
   if (area === 1 || city >= 0.9 || state === 1) return 3;
   return 4;
@@ -199,15 +228,55 @@ function idLevel(a: ModelRecord, b: ModelRecord): number {
 
 /** The fields compared, in vector order. first and last come first: `vector` compares them crossed too (swapped names). */
 export const MODEL_FIELDS: readonly FieldSpec[] = [
-  { name: "first name", levels: ["exact", "nickname", "Jaro-Winkler ≥ 0.92", "Jaro-Winkler ≥ 0.8", "initial", "different"], tf: (r) => r.first, compare: firstLevel },
-  { name: "surname", levels: ["exact", "Jaro-Winkler ≥ 0.92", "Jaro-Winkler ≥ 0.8", "different"], tf: (r) => r.last, compare: lastLevel },
+  {
+    name: "first name",
+    levels: ["exact", "nickname", "Jaro-Winkler ≥ 0.92", "Jaro-Winkler ≥ 0.8", "initial", "different"],
+    tf: (r) => r.first,
+    compare: firstLevel,
+  },
+  {
+    name: "surname",
+    levels: ["exact", "Jaro-Winkler ≥ 0.92", "Jaro-Winkler ≥ 0.8", "different"],
+    tf: (r) => r.last,
+    compare: lastLevel,
+  },
   { name: "date of birth", levels: ["exact", "one typo", "two typos", "different"], tf: null, compare: dobLevel },
-  { name: "address", levels: ["exact", "one part differs", "same area", "same region", "different"], tf: null, compare: addressLevel },
-  { name: "postcode", levels: ["exact", "one typo", "different"], tf: (r) => r.zip, compare: (a, b) => editLevel(a.zip, b.zip, 1) },
-  { name: "city", levels: ["exact", "Jaro-Winkler ≥ 0.9", "different"], tf: (r) => r.city, compare: (a, b) => textLevel(a.city, b.city, [0.9]) },
-  { name: "state", levels: ["exact", "different"], tf: null, compare: (a, b) => (a.state === null || b.state === null ? MISSING : a.state === b.state ? 0 : 1) },
-  { name: "house number", levels: ["exact", "one typo", "different"], tf: null, compare: (a, b) => editLevel(a.house, b.house, 1) },
-  { name: "street", levels: ["exact", "Jaro-Winkler ≥ 0.9", "Jaro-Winkler ≥ 0.75", "different"], tf: (r) => r.street, compare: (a, b) => textLevel(a.street, b.street, [0.9, 0.75]) },
+  {
+    name: "address",
+    levels: ["exact", "one part differs", "same area", "same region", "different"],
+    tf: null,
+    compare: addressLevel,
+  },
+  {
+    name: "postcode",
+    levels: ["exact", "one typo", "different"],
+    tf: (r) => r.zip,
+    compare: (a, b) => editLevel(a.zip, b.zip, 1),
+  },
+  {
+    name: "city",
+    levels: ["exact", "Jaro-Winkler ≥ 0.9", "different"],
+    tf: (r) => r.city,
+    compare: (a, b) => textLevel(a.city, b.city, [0.9]),
+  },
+  {
+    name: "state",
+    levels: ["exact", "different"],
+    tf: null,
+    compare: (a, b) => (a.state === null || b.state === null ? MISSING : a.state === b.state ? 0 : 1),
+  },
+  {
+    name: "house number",
+    levels: ["exact", "one typo", "different"],
+    tf: null,
+    compare: (a, b) => editLevel(a.house, b.house, 1),
+  },
+  {
+    name: "street",
+    levels: ["exact", "Jaro-Winkler ≥ 0.9", "Jaro-Winkler ≥ 0.75", "different"],
+    tf: (r) => r.street,
+    compare: (a, b) => textLevel(a.street, b.street, [0.9, 0.75]),
+  },
   { name: "e-mail", levels: ["exact", "one typo", "different"], tf: null, compare: emailLevel },
   { name: "phone", levels: ["exact", "last 7 digits", "one typo", "different"], tf: null, compare: phoneLevel },
   { name: "identifier", levels: ["exact", "one typo", "two typos", "different"], tf: null, compare: idLevel },
@@ -227,12 +296,14 @@ const STRIDE: number[] = [];
 /** The comparison of a pair: its pattern code and whether the names matched crossed (first ↔ surname). */
 function vector(a: ModelRecord, b: ModelRecord, levels: Int8Array): boolean {
   for (let k = 2; k < K; k++) levels[k] = MODEL_FIELDS[k]!.compare(a, b);
-  const f = firstLevel(a, b), l = lastLevel(a, b);
+  const f = firstLevel(a, b),
+    l = lastLevel(a, b);
   levels[0] = f;
   levels[1] = l;
   // Swapped first name and surname: compared crossed when both crossed agree closely and the straight names do not.
   if ((f >= 3 || l >= 2) && a.first !== null && b.last !== null && a.last !== null && b.first !== null) {
-    const xf = nameLevel(a.first, b.last), xl = nameLevel(a.last, b.first);
+    const xf = nameLevel(a.first, b.last),
+      xl = nameLevel(a.last, b.first);
     if (xf <= 1 && xl <= 1) {
       levels[0] = xf === 0 ? 0 : 2;
       levels[1] = xl;
@@ -325,7 +396,8 @@ const MAX_RECORDS = 1 << 23;
 /** 52 bits of content hash of a record (two FNV-1a variants), to sample and order records by what they hold. */
 function contentHash(r: ModelRecord): number {
   const text = `${r.first}\u001f${r.last}\u001f${r.dob}\u001f${r.zip}\u001f${r.city}\u001f${r.state}\u001f${r.house}\u001f${r.street}\u001f${r.email}\u001f${r.phone}\u001f${r.phone7}\u001f${r.ids.join("\u001e")}`;
-  let h1 = 0x811c9dc5, h2 = 0x01000193 ^ 0x5bd1e995;
+  let h1 = 0x811c9dc5,
+    h2 = 0x01000193 ^ 0x5bd1e995;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     h1 = Math.imul(h1 ^ c, 0x01000193);
@@ -343,7 +415,8 @@ function forEachKey(r: ModelRecord, emit: (hash: number) => void): void {
   for (const id of r.ids) {
     narrow("i", id);
     // One typo leaves one half of an identifier whole.
-    const eq = id.indexOf("="), half = (id.length - eq - 1) >> 1;
+    const eq = id.indexOf("="),
+      half = (id.length - eq - 1) >> 1;
     if (half >= 3) {
       narrow("i1", id.slice(0, eq + 1 + half));
       narrow("i2", id.slice(0, eq + 1), id.slice(eq + 1 + half));
@@ -379,7 +452,11 @@ function forEachKey(r: ModelRecord, emit: (hash: number) => void): void {
  * over its guard is skipped whole (never "the first 200 records"), so the pairs do not depend on
  * the order of the records.
  */
-function blockedPairs(records: readonly ModelRecord[], options: Required<Pick<ModelOptions, "maxBlock" | "maxBroadBlock">>, sources?: ArrayLike<number>): { pairs: Float64Array; narrow: Uint8Array; compared: number; oversized: number } {
+function blockedPairs(
+  records: readonly ModelRecord[],
+  options: Required<Pick<ModelOptions, "maxBlock" | "maxBroadBlock">>,
+  sources?: ArrayLike<number>,
+): { pairs: Float64Array; narrow: Uint8Array; compared: number; oversized: number } {
   let keys = new Float64Array(records.length * 16);
   let n = 0;
   for (let i = 0; i < records.length; i++) {
@@ -394,8 +471,10 @@ function blockedPairs(records: readonly ModelRecord[], options: Required<Pick<Mo
   }
   const sorted = keys.subarray(0, n).sort();
   let pairs = new Float64Array(Math.max(1024, records.length * 8));
-  let p = 0, compared = 0, oversized = 0;
-  for (let start = 0; start < n;) {
+  let p = 0,
+    compared = 0,
+    oversized = 0;
+  for (let start = 0; start < n; ) {
     const hash = Math.floor(sorted[start]! / MAX_RECORDS);
     let end = start + 1;
     while (end < n && Math.floor(sorted[end]! / MAX_RECORDS) === hash) end++;
@@ -458,7 +537,14 @@ const clamp = (x: number) => Math.min(1 - 1e-9, Math.max(1e-9, x));
  * hash), with the exact level of a term-frequency field taken from its values' counts
  * (Σ c(c-1) / n(n-1), every pair of the population).
  */
-function populationU(records: readonly ModelRecord[], hashes: Float64Array, sampleSize: number, counts: Map<string, number>[], present: number[], sources?: ArrayLike<number>): { u: Float64Array[]; sampled: number } {
+function populationU(
+  records: readonly ModelRecord[],
+  hashes: Float64Array,
+  sampleSize: number,
+  counts: Map<string, number>[],
+  present: number[],
+  sources?: ArrayLike<number>,
+): { u: Float64Array[]; sampled: number } {
   const limit = Math.min(1, sampleSize / Math.max(1, records.length)) * 2 ** 52;
   const sample: number[] = [];
   for (let i = 0; i < records.length; i++) if (hashes[i]! < limit) sample.push(i);
@@ -468,7 +554,8 @@ function populationU(records: readonly ModelRecord[], hashes: Float64Array, samp
   let sampled = 0;
   for (let x = 0; x < sample.length; x++) {
     for (let y = x + 1; y < sample.length; y++) {
-      const i = sample[x]!, j = sample[y]!;
+      const i = sample[x]!,
+        j = sample[y]!;
       if (sources && sources[i] === sources[j]) continue;
       vector(records[i]!, records[j]!, levels);
       sampled++;
@@ -496,7 +583,9 @@ function populationU(records: readonly ModelRecord[], hashes: Float64Array, samp
 }
 
 /** The latent classes EM separates: the same person, two people of one household, any other two people. */
-const MATCH = 0, HOUSEHOLD = 1, OTHER = 2;
+const MATCH = 0,
+  HOUSEHOLD = 1,
+  OTHER = 2;
 const CLASSES = 3;
 /** Fields a household shares (surname, address, phone): where the household class starts out agreeing. */
 const SHARED_AT_HOME = new Set(["surname", "address", "postcode", "city", "state", "house number", "street", "phone"]);
@@ -511,17 +600,24 @@ const PRIOR_PAIRS = 20;
  * than a person who moved agrees with their old record. Starts from m favouring agreement, the
  * household agreeing where a home is shared, and the others as the population's u.
  */
-function expectationMaximization(patterns: [number, number][], population: readonly Float64Array[], iterations: number, households: boolean): { theta: Float64Array[][]; lambda: Float64Array; iterations: number } {
+function expectationMaximization(
+  patterns: [number, number][],
+  population: readonly Float64Array[],
+  iterations: number,
+  households: boolean,
+): { theta: Float64Array[][]; lambda: Float64Array; iterations: number } {
   const active = households ? WITH_HOUSEHOLDS : WITHOUT_HOUSEHOLDS;
   const agreeing = (L: number) => {
     const out = new Float64Array(L);
     out[0] = 0.85;
-    for (let l = 1; l < L; l++) out[l] = 0.15 * (L - l) / ((L - 1) * L / 2);
+    for (let l = 1; l < L; l++) out[l] = (0.15 * (L - l)) / (((L - 1) * L) / 2);
     return out;
   };
   const theta: Float64Array[][] = [
     MODEL_FIELDS.map((f) => agreeing(f.levels.length)),
-    MODEL_FIELDS.map((f, k) => (SHARED_AT_HOME.has(f.name) ? agreeing(f.levels.length) : Float64Array.from(population[k]!))),
+    MODEL_FIELDS.map((f, k) =>
+      SHARED_AT_HOME.has(f.name) ? agreeing(f.levels.length) : Float64Array.from(population[k]!),
+    ),
     population.map((x) => Float64Array.from(x)),
   ];
   // Each class's starting point also serves as its prior (PRIOR_PAIRS pairs' worth): a level seen in no pair of a class
@@ -591,12 +687,21 @@ const WITH_HOUSEHOLDS = MODEL_FIELDS.map((f) => !ADDRESS_PARTS.has(f.name));
 const WITHOUT_HOUSEHOLDS = MODEL_FIELDS.map((f) => f.name !== "address");
 
 const fieldIndex = (name: string) => MODEL_FIELDS.findIndex((f) => f.name === name);
-const FIRST_NAME = fieldIndex("first name"), SURNAME = fieldIndex("surname"), DOB = fieldIndex("date of birth"), ADDRESS = fieldIndex("address");
+const FIRST_NAME = fieldIndex("first name"),
+  SURNAME = fieldIndex("surname"),
+  DOB = fieldIndex("date of birth"),
+  ADDRESS = fieldIndex("address");
 
 /** A household class: a share of the pairs, agreeing on surname and address, differing in first name and date of birth. */
 function isHousehold(theta: readonly Float64Array[], share: number): boolean {
   const last = (x: Float64Array) => x[x.length - 1]!;
-  return share >= 0.01 && last(theta[FIRST_NAME]!) > 0.5 && theta[SURNAME]![0]! > 0.5 && theta[ADDRESS]![0]! > 0.5 && last(theta[DOB]!) > 0.5;
+  return (
+    share >= 0.01 &&
+    last(theta[FIRST_NAME]!) > 0.5 &&
+    theta[SURNAME]![0]! > 0.5 &&
+    theta[ADDRESS]![0]! > 0.5 &&
+    last(theta[DOB]!) > 0.5
+  );
 }
 
 /** The counts of each comparison pattern among the pairs, sorted by code (a sum in code order is the same for any input order). */
@@ -614,20 +719,27 @@ const round1 = (x: number) => Math.round(x * 10) / 10;
  * file. Deterministic, and independent of the order of the records.
  */
 export function linkRecords(records: readonly ModelRecord[], options: ModelOptions = {}): ModelResult {
-  if (records.length >= MAX_RECORDS) throw new RangeError(`the model links at most ${MAX_RECORDS - 1} records at once (got ${records.length})`);
+  if (records.length >= MAX_RECORDS)
+    throw new RangeError(`the model links at most ${MAX_RECORDS - 1} records at once (got ${records.length})`);
   const threshold = options.threshold ?? 0.5;
   if (!(threshold > 0 && threshold < 1)) throw new RangeError(`threshold must be between 0 and 1 (got ${threshold})`);
   const sources = options.sources;
   const hashes = Float64Array.from(records, contentHash);
-  const { pairs, narrow, compared, oversized } = blockedPairs(records, { maxBlock: options.maxBlock ?? 200, maxBroadBlock: options.maxBroadBlock ?? 60 }, sources);
+  const { pairs, narrow, compared, oversized } = blockedPairs(
+    records,
+    { maxBlock: options.maxBlock ?? 200, maxBroadBlock: options.maxBroadBlock ?? 60 },
+    sources,
+  );
 
   // Each pair compared with its records in content order (a comparison need not be symmetric to the last bit).
   const codes = new Int32Array(pairs.length);
   const swapped = new Uint8Array(pairs.length);
   const levels = new Int8Array(K);
-  const ordered = (i: number, j: number) => (hashes[i]! <= hashes[j]! ? [records[i]!, records[j]!] as const : [records[j]!, records[i]!] as const);
+  const ordered = (i: number, j: number) =>
+    hashes[i]! <= hashes[j]! ? ([records[i]!, records[j]!] as const) : ([records[j]!, records[i]!] as const);
   for (let p = 0; p < pairs.length; p++) {
-    const i = Math.floor(pairs[p]! / MAX_RECORDS), j = pairs[p]! % MAX_RECORDS;
+    const i = Math.floor(pairs[p]! / MAX_RECORDS),
+      j = pairs[p]! % MAX_RECORDS;
     const [a, b] = ordered(i, j);
     swapped[p] = vector(a, b, levels) ? 1 : 0;
     codes[p] = codeOf(levels);
@@ -643,7 +755,8 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   // The third class is kept only when EM found households in it (it shares the home and differs in the person);
   // on data without households it would take part of the matches or of the others instead.
   const households = options.households ?? isHousehold(em.theta[HOUSEHOLD]!, em.lambda[HOUSEHOLD]!);
-  if (!households && em.lambda[HOUSEHOLD]! > 0) em = expectationMaximization(patterns, u, options.iterations ?? 100, false);
+  if (!households && em.lambda[HOUSEHOLD]! > 0)
+    em = expectationMaximization(patterns, u, options.iterations ?? 100, false);
   const theta = em.theta;
   const m = theta[MATCH]!;
   let lambda = em.lambda;
@@ -681,7 +794,7 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
    * "okafor" = "okafor". Only the "other people" class: a household shares its surname whatever it is.
    */
   const tfLog = (k: number, value: string | null) => {
-    const c = value === null ? 0 : counts[k]!.get(value) ?? 0;
+    const c = value === null ? 0 : (counts[k]!.get(value) ?? 0);
     if (c < 2 || agreeByChance[k]! <= 0) return 0;
     return log2(c / present[k]! / agreeByChance[k]!);
   };
@@ -694,7 +807,8 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
     for (let k = 0; k < K; k++) if (!active[k]) levels[k] = MISSING;
     for (let k = 0; k < K; k++) {
       const spec = MODEL_FIELDS[k]!;
-      tfScratch[k] = levels[k] === 0 && spec.tf ? tfLog(k, crossed && k <= 1 ? (k === 0 ? a.first : a.last) : spec.tf(a)) : 0;
+      tfScratch[k] =
+        levels[k] === 0 && spec.tf ? tfLog(k, crossed && k <= 1 ? (k === 0 ? a.first : a.last) : spec.tf(a)) : 0;
     }
     for (let c = 0; c < CLASSES; c++) {
       if (lambda[c] === 0) {
@@ -726,12 +840,14 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   for (let p = 0; p < pairs.length; p++) {
     // With households the classes describe the pairs EM learnt from (narrow keys) only: pairs sharing one value are not scored.
     if (households && narrow[p] === 0) continue;
-    const i = Math.floor(pairs[p]! / MAX_RECORDS), j = pairs[p]! % MAX_RECORDS;
+    const i = Math.floor(pairs[p]! / MAX_RECORDS),
+      j = pairs[p]! % MAX_RECORDS;
     const [a, b] = ordered(i, j);
     const w = scoreOf(a, b, codes[p]!, swapped[p] === 1);
     if (w < cut) continue;
     links.push({ from: i, to: j, weight: w, probability: 1 / (1 + 2 ** -w) });
-    const ri = find(i), rj = find(j);
+    const ri = find(i),
+      rj = find(j);
     // The smaller index becomes the root: a component's root is its smallest record.
     if (ri !== rj) parent[Math.max(ri, rj)] = Math.min(ri, rj);
   }
@@ -749,16 +865,32 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
     const crossed = vector(a, b, lv);
     const total = scoreOf(a, b, codeOf(lv), crossed);
     const against = classLogs[HOUSEHOLD]! > classLogs[OTHER]! ? HOUSEHOLD : OTHER;
-    const out: Contribution[] = [{ field: "prior", level: against === HOUSEHOLD ? "a match rather than a household member" : "a match rather than another person", weight: log2(lambda[MATCH]! / lambda[against]!) }];
+    const out: Contribution[] = [
+      {
+        field: "prior",
+        level: against === HOUSEHOLD ? "a match rather than a household member" : "a match rather than another person",
+        weight: log2(lambda[MATCH]! / lambda[against]!),
+      },
+    ];
     let sum = out[0]!.weight;
     for (let k = 0; k < K; k++) {
       if (levels[k]! < 0) continue;
       const label = MODEL_FIELDS[k]!.levels[levels[k]!]!;
-      const weight = logs[MATCH]![k]![levels[k]!]! - logs[against]![k]![levels[k]!]! - (against === OTHER ? tfScratch[k]! : 0);
+      const weight =
+        logs[MATCH]![k]![levels[k]!]! - logs[against]![k]![levels[k]!]! - (against === OTHER ? tfScratch[k]! : 0);
       sum += weight;
-      out.push({ field: MODEL_FIELDS[k]!.name, level: crossed && k <= 1 ? `${label} (swapped with ${k === 0 ? "surname" : "first name"})` : label, weight });
+      out.push({
+        field: MODEL_FIELDS[k]!.name,
+        level: crossed && k <= 1 ? `${label} (swapped with ${k === 0 ? "surname" : "first name"})` : label,
+        weight,
+      });
     }
-    if (lambda[HOUSEHOLD]! > 0) out.push({ field: against === HOUSEHOLD ? "other people" : "household", level: "the other explanation", weight: total - sum });
+    if (lambda[HOUSEHOLD]! > 0)
+      out.push({
+        field: against === HOUSEHOLD ? "other people" : "household",
+        level: "the other explanation",
+        weight: total - sum,
+      });
     return out;
   };
   const reason = (from: number, to: number) => {
@@ -771,9 +903,20 @@ export function linkRecords(records: readonly ModelRecord[], options: ModelOptio
   const model: TrainedModel = {
     fields: MODEL_FIELDS.map((f, k) => ({
       name: f.name,
-      levels: f.levels.map((level, l) => ({ level, m: m[k]![l]!, u: theta[OTHER]![k]![l]!, household: theta[HOUSEHOLD]![k]![l]!, weight: log2(m[k]![l]! / theta[OTHER]![k]![l]!) })),
+      levels: f.levels.map((level, l) => ({
+        level,
+        m: m[k]![l]!,
+        u: theta[OTHER]![k]![l]!,
+        household: theta[HOUSEHOLD]![k]![l]!,
+        weight: log2(m[k]![l]! / theta[OTHER]![k]![l]!),
+      })),
     })),
-    lambda: { match: em.lambda[MATCH]!, household: em.lambda[HOUSEHOLD]!, other: em.lambda[OTHER]! }, households, iterations: em.iterations, blockedPairs: pairs.length, trainingPairs: trained, sampledPairs: sampled,
+    lambda: { match: em.lambda[MATCH]!, household: em.lambda[HOUSEHOLD]!, other: em.lambda[OTHER]! },
+    households,
+    iterations: em.iterations,
+    blockedPairs: pairs.length,
+    trainingPairs: trained,
+    sampledPairs: sampled,
   };
   return { clusters, links, model, explain, reason, blocks: { compared, oversized } };
 }

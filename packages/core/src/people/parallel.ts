@@ -22,7 +22,20 @@ import { standardizeContact, type ContactInput, type FieldProblem } from "./reco
  */
 
 /** Profile fields sent as ids into the value table (0 is null) or the list table (0 is the empty list), in row order. */
-const REFS = ["first", "formal", "formals", "last", "lastParts", "lastSound", "emailDomain", "dob", "zip5", "city", "house", "street"] as const;
+const REFS = [
+  "first",
+  "formal",
+  "formals",
+  "last",
+  "lastParts",
+  "lastSound",
+  "emailDomain",
+  "dob",
+  "zip5",
+  "city",
+  "house",
+  "street",
+] as const;
 const REF_WIDTH = REFS.length;
 /** Profile fields sent as they are (they rarely repeat), in row order. */
 const TEXTS = ["email", "emailLocal", "phone", "phone7"] as const;
@@ -71,7 +84,11 @@ export function keyedBatch(profiles: MatchProfile[], problems: [number, FieldPro
  * A batch of contacts standardized: their match profiles (interned unless `share: false`: the
  * worker's encoder shares values itself) and [index, problems] of the contacts that have any.
  */
-export function standardizeBatch(inputs: readonly ContactInput[], today?: Date, options: { share?: boolean } = {}): { profiles: MatchProfile[]; problems: [number, FieldProblem[]][] } {
+export function standardizeBatch(
+  inputs: readonly ContactInput[],
+  today?: Date,
+  options: { share?: boolean } = {},
+): { profiles: MatchProfile[]; problems: [number, FieldProblem[]][] } {
   const profiles = new Array<MatchProfile>(inputs.length);
   const problems: [number, FieldProblem[]][] = [];
   for (let i = 0; i < inputs.length; i++) {
@@ -153,15 +170,33 @@ export class ProfileDecoder {
     }
     for (const v of batch.values) this.values.push(v);
     for (const l of batch.lists) this.lists.push(l);
-    const v = this.values, l = this.lists, r = batch.refs, t = batch.texts;
+    const v = this.values,
+      l = this.lists,
+      r = batch.refs,
+      t = batch.texts;
     const out = new Array<MatchProfile>(r.length / REF_WIDTH);
     for (let i = 0; i < out.length; i++) {
-      const o = i * REF_WIDTH, x = i * TEXT_WIDTH;
+      const o = i * REF_WIDTH,
+        x = i * TEXT_WIDTH;
       // Fields in profileOf's order: one object shape for every profile the matcher compares.
       out[i] = {
-        first: v[r[o]!]!, formal: v[r[o + 1]!]!, formals: l[r[o + 2]!]!, last: v[r[o + 3]!]!, lastParts: l[r[o + 4]!]!, lastSound: v[r[o + 5]!]!,
-        email: t[x]!, emailLocal: t[x + 1]!, emailDomain: v[r[o + 6]!]!, phone: t[x + 2]!, phone7: t[x + 3]!,
-        dob: v[r[o + 7]!]!, zip5: v[r[o + 8]!]!, city: v[r[o + 9]!]!, house: v[r[o + 10]!]!, street: v[r[o + 11]!]!, ids: NONE,
+        first: v[r[o]!]!,
+        formal: v[r[o + 1]!]!,
+        formals: l[r[o + 2]!]!,
+        last: v[r[o + 3]!]!,
+        lastParts: l[r[o + 4]!]!,
+        lastSound: v[r[o + 5]!]!,
+        email: t[x]!,
+        emailLocal: t[x + 1]!,
+        emailDomain: v[r[o + 6]!]!,
+        phone: t[x + 2]!,
+        phone7: t[x + 3]!,
+        dob: v[r[o + 7]!]!,
+        zip5: v[r[o + 8]!]!,
+        city: v[r[o + 9]!]!,
+        house: v[r[o + 10]!]!,
+        street: v[r[o + 11]!]!,
+        ids: NONE,
       };
     }
     for (const [i, ids] of batch.ids) out[i]!.ids = ids;
@@ -176,7 +211,10 @@ function startWorker(workerData: ProfileWorkerData): Worker {
   const url = workerUrl();
   // Run from TypeScript sources (tsx), a worker needs the same loader registered before it imports the module.
   if (url.pathname.endsWith(".ts")) {
-    return new Worker(`import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, workerData });
+    return new Worker(
+      `import("tsx/esm/api").then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`,
+      { eval: true, workerData },
+    );
   }
   return new Worker(url, { workerData });
 }
@@ -210,8 +248,12 @@ export class ProfileWorker {
         this.warmed = m.warmed;
       }
     });
-    this.worker.on("error", (e) => { this.failure ??= e; });
-    this.worker.on("exit", (code) => { this.failure ??= new Error(`the standardizing worker exited (code ${code})`); });
+    this.worker.on("error", (e) => {
+      this.failure ??= e;
+    });
+    this.worker.on("exit", (code) => {
+      this.failure ??= new Error(`the standardizing worker exited (code ${code})`);
+    });
   }
 }
 
@@ -254,7 +296,10 @@ type Slot = { batch: ProfileBatch } | { reply: Promise<EncodedBatch>; ready: boo
  * standardizes the next batch not yet sent itself instead of waiting. Ends the worker when the
  * stream ends or the caller stops early.
  */
-export async function* standardizedProfiles(inputs: Iterable<ContactInput> | AsyncIterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<MatchProfile[]> {
+export async function* standardizedProfiles(
+  inputs: Iterable<ContactInput> | AsyncIterable<ContactInput>,
+  options: ParallelOptions = {},
+): AsyncGenerator<MatchProfile[]> {
   for await (const batch of standardizedBatches(inputs, options)) yield batch.profiles;
 }
 
@@ -263,12 +308,19 @@ export async function* standardizedProfiles(inputs: Iterable<ContactInput> | Asy
  * The inputs may arrive asynchronously (rows of a file being read): they are read as batches are
  * sent, so reading overlaps standardizing. A stream stopped early closes its input.
  */
-export async function* standardizedBatches(inputs: Iterable<ContactInput> | AsyncIterable<ContactInput>, options: ParallelOptions = {}): AsyncGenerator<ProfileBatch> {
-  const size = options.batch ?? 1000, ahead = options.ahead ?? 4;
+export async function* standardizedBatches(
+  inputs: Iterable<ContactInput> | AsyncIterable<ContactInput>,
+  options: ParallelOptions = {},
+): AsyncGenerator<ProfileBatch> {
+  const size = options.batch ?? 1000,
+    ahead = options.ahead ?? 4;
   const own = options.worker ?? new ProfileWorker({ tableLimit: options.tableLimit });
   const worker = own.worker;
   const decoder = new ProfileDecoder();
-  const waiting = new Map<number, { slot: { ready: boolean }; resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void }>();
+  const waiting = new Map<
+    number,
+    { slot: { ready: boolean }; resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void }
+  >();
   let failure: unknown = null;
   // Batches go to the worker once it has loaded (it says so): until then this thread standardizes them.
   const callerHelps = options.callerHelps ?? true;
@@ -291,7 +343,9 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput> | Asyn
     waiting.clear();
   };
   worker.on("error", fail);
-  worker.on("exit", (code) => { if (waiting.size > 0) fail(new Error(`the standardizing worker exited (code ${code}) with batches outstanding`)); });
+  worker.on("exit", (code) => {
+    if (waiting.size > 0) fail(new Error(`the standardizing worker exited (code ${code}) with batches outstanding`));
+  });
   if (own.failure) fail(own.failure);
 
   const today = options.today?.getTime();
@@ -302,7 +356,12 @@ export async function* standardizedBatches(inputs: Iterable<ContactInput> | Asyn
     else {
       const id = next++;
       let settle!: { resolve: (batch: EncodedBatch) => void; reject: (e: unknown) => void };
-      slot = { reply: new Promise<EncodedBatch>((resolve, reject) => { settle = { resolve, reject }; }), ready: false };
+      slot = {
+        reply: new Promise<EncodedBatch>((resolve, reject) => {
+          settle = { resolve, reject };
+        }),
+        ready: false,
+      };
       waiting.set(id, { slot, ...settle });
       worker.postMessage({ id, inputs: batch, today });
     }

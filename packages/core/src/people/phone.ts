@@ -18,7 +18,8 @@ const PLAIN_US = /^[\s().+\-\d]+$/;
  * fast path only accepts what has this shape; everything else asks libphonenumber-js.
  */
 function nanp(ten: string): boolean {
-  const a = ten.charCodeAt(0), e = ten.charCodeAt(3);
+  const a = ten.charCodeAt(0),
+    e = ten.charCodeAt(3);
   if (a < 50 || e < 50) return false; // '2'
   if (ten[1] === "1" && ten[2] === "1") return false;
   if (ten[4] === "1" && ten[5] === "1") return false;
@@ -41,11 +42,17 @@ export function standardizePhone(raw: string, opts: { areaCode?: string; country
     const international = text.startsWith("+");
     if (!international || digits.startsWith("1")) {
       if (digits.length === 11 && digits[0] === "1") digits = digits.slice(1);
-      if (digits.length === 10 && nanp(digits)) return { raw, e164: `+1${digits}`, last7: digits.slice(3), problem: null };
+      if (digits.length === 10 && nanp(digits))
+        return { raw, e164: `+1${digits}`, last7: digits.slice(3), problem: null };
       if (digits.length === 7 && !international) {
         const withArea = opts.areaCode && /^\d{3}$/.test(opts.areaCode) ? opts.areaCode + digits : null;
         if (withArea && nanp(withArea)) return { raw, e164: `+1${withArea}`, last7: digits, problem: null };
-        return { raw, e164: null, last7: digits.charCodeAt(0) >= 50 ? digits : null, problem: "7-digit local number without an area code" };
+        return {
+          raw,
+          e164: null,
+          last7: digits.charCodeAt(0) >= 50 ? digits : null,
+          problem: "7-digit local number without an area code",
+        };
       }
     }
   }
@@ -55,7 +62,10 @@ export function standardizePhone(raw: string, opts: { areaCode?: string; country
     return { raw, e164: parsed.number, last7: national.length >= 7 ? national.slice(-7) : null, problem: null };
   }
   const digits = text.replace(/\D/g, "");
-  const problem = /[a-z]/i.test(text.replace(/\b(ext|x)\.?\s*\d+$/i, "")) ? "letters in a phone number"
-    : digits.length < 7 ? `too few digits (${digits.length})` : "not a valid phone number";
+  const problem = /[a-z]/i.test(text.replace(/\b(ext|x)\.?\s*\d+$/i, ""))
+    ? "letters in a phone number"
+    : digits.length < 7
+      ? `too few digits (${digits.length})`
+      : "not a valid phone number";
   return { raw, e164: null, last7: null, problem };
 }

@@ -7,8 +7,21 @@ import { standardizePhone } from "./phone";
 
 /** The fields a contact can carry, as raw text from any source. */
 export const CONTACT_FIELDS = [
-  "full_name", "prefix", "first_name", "middle_name", "last_name", "suffix", "email", "phone", "phone2",
-  "street", "street2", "city", "state", "zip", "dob",
+  "full_name",
+  "prefix",
+  "first_name",
+  "middle_name",
+  "last_name",
+  "suffix",
+  "email",
+  "phone",
+  "phone2",
+  "street",
+  "street2",
+  "city",
+  "state",
+  "zip",
+  "dob",
 ] as const;
 export type ContactField = (typeof CONTACT_FIELDS)[number];
 export type ContactInput = Partial<Record<ContactField, string | null>> & {
@@ -53,7 +66,13 @@ export interface PersonRecord {
 export function standardizeContact(input: ContactInput, today?: Date): PersonRecord {
   const problems: FieldProblem[] = [];
   const has = (f: ContactField) => typeof input[f] === "string" && input[f]!.trim() !== "";
-  const name = standardizeName({ first: input.first_name, middle: input.middle_name, last: input.last_name, suffix: input.suffix, full: input.full_name });
+  const name = standardizeName({
+    first: input.first_name,
+    middle: input.middle_name,
+    last: input.last_name,
+    suffix: input.suffix,
+    full: input.full_name,
+  });
 
   let email: string | null = null;
   if (has("email")) {
@@ -62,12 +81,15 @@ export function standardizeContact(input: ContactInput, today?: Date): PersonRec
     else problems.push({ field: "email", value: input.email!, reason: e.problem! });
   }
 
-  let phone: string | null = null, phone7: string | null = null;
+  let phone: string | null = null,
+    phone7: string | null = null;
   for (const f of ["phone", "phone2"] as const) {
     if (!has(f) || phone) continue;
     const p = standardizePhone(input[f]!);
-    if (p.e164) { phone = p.e164; phone7 = p.last7; }
-    else {
+    if (p.e164) {
+      phone = p.e164;
+      phone7 = p.last7;
+    } else {
       phone7 ??= p.last7;
       problems.push({ field: f, value: input[f]!, reason: p.problem! });
     }
@@ -81,25 +103,52 @@ export function standardizeContact(input: ContactInput, today?: Date): PersonRec
   }
 
   const anyAddress = has("street") || has("city") || has("state") || has("zip");
-  const address = anyAddress ? standardizeAddress({ street: input.street, street2: input.street2, city: input.city, state: input.state, zip: input.zip }) : null;
+  const address = anyAddress
+    ? standardizeAddress({
+        street: input.street,
+        street2: input.street2,
+        city: input.city,
+        state: input.state,
+        zip: input.zip,
+      })
+    : null;
   if (address) {
     for (const reason of address.problems) {
       const field: ContactField = reason.includes("state") ? "state" : reason.includes("ZIP") ? "zip" : "street";
       if (field !== "street" || has("street")) problems.push({ field, value: input[field] ?? "", reason });
     }
   }
-  const ids = Object.entries(input.ids ?? {}).filter(([, v]) => v.trim() !== "").map(([k, v]) => `${k.toLowerCase()}=${v.trim().toUpperCase()}`);
+  const ids = Object.entries(input.ids ?? {})
+    .filter(([, v]) => v.trim() !== "")
+    .map(([k, v]) => `${k.toLowerCase()}=${v.trim().toUpperCase()}`);
   return {
-    first: name.first, middle: name.middle, last: name.last, suffix: name.suffix,
-    email, phone, phone7, dob,
-    line1: address?.line1 ?? null, houseNumber: address?.number ?? null, streetName: address?.street ?? null,
-    city: address?.city ?? null, state: address?.state ?? null, zip5: address?.zip5 ?? null, zip4: address?.zip4 ?? null,
-    ids, problems, raw: input,
+    first: name.first,
+    middle: name.middle,
+    last: name.last,
+    suffix: name.suffix,
+    email,
+    phone,
+    phone7,
+    dob,
+    line1: address?.line1 ?? null,
+    houseNumber: address?.number ?? null,
+    streetName: address?.street ?? null,
+    city: address?.city ?? null,
+    state: address?.state ?? null,
+    zip5: address?.zip5 ?? null,
+    zip4: address?.zip4 ?? null,
+    ids,
+    problems,
+    raw: input,
   };
 }
 
 /** Name keys used to compare: letters only; the first name also in its formal form ("bob" → "robert"). */
-export function nameKeys(r: Pick<PersonRecord, "first" | "last">): { first: string | null; formal: string | null; last: string | null } {
+export function nameKeys(r: Pick<PersonRecord, "first" | "last">): {
+  first: string | null;
+  formal: string | null;
+  last: string | null;
+} {
   const first = nameKey(r.first);
   return { first, formal: first ? formalName(first) : null, last: nameKey(r.last) };
 }

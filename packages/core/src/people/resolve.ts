@@ -43,23 +43,45 @@ export type RecordColumns = Omit<RecordRow, "source_kind" | "source_key" | "impo
 /** The columns of person_records a standardized record fills, lineage aside. */
 export function recordColumns(r: PersonRecord): RecordColumns {
   return {
-    first_name: r.first, middle_name: r.middle, last_name: r.last, name_suffix: r.suffix, email: r.email, phone: r.phone, phone7: r.phone7,
-    dob: r.dob, address_line1: r.line1, house_number: r.houseNumber, street_name: r.streetName, city: r.city, state: r.state,
-    zip5: r.zip5, zip4: r.zip4, ids: r.ids, raw: Object.fromEntries(Object.entries(r.raw).filter(([, v]) => v !== null && v !== undefined && v !== "")),
+    first_name: r.first,
+    middle_name: r.middle,
+    last_name: r.last,
+    name_suffix: r.suffix,
+    email: r.email,
+    phone: r.phone,
+    phone7: r.phone7,
+    dob: r.dob,
+    address_line1: r.line1,
+    house_number: r.houseNumber,
+    street_name: r.streetName,
+    city: r.city,
+    state: r.state,
+    zip5: r.zip5,
+    zip4: r.zip4,
+    ids: r.ids,
+    raw: Object.fromEntries(Object.entries(r.raw).filter(([, v]) => v !== null && v !== undefined && v !== "")),
   };
 }
 
-export function recordRow(r: PersonRecord, lineage: Pick<RecordRow, "source_kind" | "source_key" | "import_id" | "source_row" | "src_seq">): RecordRow {
+export function recordRow(
+  r: PersonRecord,
+  lineage: Pick<RecordRow, "source_kind" | "source_key" | "import_id" | "source_row" | "src_seq">,
+): RecordRow {
   return { ...lineage, ...recordColumns(r) };
 }
 
 /** Upserts standardized records (people_upsert_records: a replay changes nothing, a newer delivery re-queues the record). */
-export async function upsertRecords(db: Queryable, rows: readonly RecordRow[]): Promise<{ inserted: number; updated: number }> {
+export async function upsertRecords(
+  db: Queryable,
+  rows: readonly RecordRow[],
+): Promise<{ inserted: number; updated: number }> {
   const total = { inserted: 0, updated: 0 };
   // In slices: a million-row import must not become one JSON parameter of hundreds of MB.
   for (let from = 0; from < rows.length; from += UPSERT_SLICE) {
     const { rows: r } = await db.query<{ inserted: number; updated: number }>(
-      "SELECT * FROM people_upsert_records($1::jsonb)", [JSON.stringify(rows.slice(from, from + UPSERT_SLICE))]);
+      "SELECT * FROM people_upsert_records($1::jsonb)",
+      [JSON.stringify(rows.slice(from, from + UPSERT_SLICE))],
+    );
     total.inserted += r[0]!.inserted;
     total.updated += r[0]!.updated;
   }
@@ -84,12 +106,23 @@ interface StoredRecord {
   street_name: string | null;
   ids: string[];
 }
-const RECORD_COLUMNS = "r.record_id, r.person_id, r.first_name, r.last_name, r.email, r.phone, r.phone7, r.dob, r.zip5, r.city, r.house_number, r.street_name, r.ids";
+const RECORD_COLUMNS =
+  "r.record_id, r.person_id, r.first_name, r.last_name, r.email, r.phone, r.phone7, r.dob, r.zip5, r.city, r.house_number, r.street_name, r.ids";
 
-const profileOfRow = (r: StoredRecord): MatchProfile => profileOf({
-  first: r.first_name, last: r.last_name, email: r.email, phone: r.phone, phone7: r.phone7, dob: r.dob, zip5: r.zip5, city: r.city,
-  houseNumber: r.house_number, streetName: r.street_name, ids: r.ids,
-});
+const profileOfRow = (r: StoredRecord): MatchProfile =>
+  profileOf({
+    first: r.first_name,
+    last: r.last_name,
+    email: r.email,
+    phone: r.phone,
+    phone7: r.phone7,
+    dob: r.dob,
+    zip5: r.zip5,
+    city: r.city,
+    houseNumber: r.house_number,
+    streetName: r.street_name,
+    ids: r.ids,
+  });
 
 /**
  * The resolved population's counts of the values a batch will ask about (and every total). The
@@ -100,7 +133,9 @@ async function loadFrequencies(client: PoolClient, keys: string[]): Promise<Freq
   if (seeded.rowCount === 0) await countResolvedRecords(client);
   const wanted = [...new Set(keys)];
   const { rows } = await client.query<{ key: string; n: string }>(
-    "SELECT key, n FROM person_value_counts WHERE key = ANY ($1) OR key IN ('#', '#f', '#g', '#l', '#d', '#z')", [wanted]);
+    "SELECT key, n FROM person_value_counts WHERE key = ANY ($1) OR key IN ('#', '#f', '#g', '#l', '#d', '#z')",
+    [wanted],
+  );
   const frequencies = new Frequencies();
   frequencies.load(rows.map((r) => [r.key, Number(r.n)] as const));
   return frequencies;
@@ -110,11 +145,29 @@ async function loadFrequencies(client: PoolClient, keys: string[]): Promise<Freq
 async function countResolvedRecords(client: PoolClient): Promise<void> {
   const counts = new Frequencies();
   const resolved = "FROM person_records WHERE resolved_at IS NOT NULL";
-  for (const [column, field] of [["first_name", "first"], ["last_name", "last"], ["dob", "dob"], ["zip5", "zip5"]] as const) {
+  for (const [column, field] of [
+    ["first_name", "first"],
+    ["last_name", "last"],
+    ["dob", "dob"],
+    ["zip5", "zip5"],
+  ] as const) {
     const { rows } = await client.query<{ v: string; n: string }>(
-      `SELECT ${column}::text AS v, count(*) AS n ${resolved} AND ${column} IS NOT NULL GROUP BY 1`);
+      `SELECT ${column}::text AS v, count(*) AS n ${resolved} AND ${column} IS NOT NULL GROUP BY 1`,
+    );
     for (const r of rows) {
-      const p = profileOf({ first: null, last: null, email: null, phone: null, phone7: null, dob: null, zip5: null, houseNumber: null, streetName: null, ids: [], [field]: r.v });
+      const p = profileOf({
+        first: null,
+        last: null,
+        email: null,
+        phone: null,
+        phone7: null,
+        dob: null,
+        zip5: null,
+        houseNumber: null,
+        streetName: null,
+        ids: [],
+        [field]: r.v,
+      });
       for (const key of frequencyKeys(p)) counts.add(key, Number(r.n));
     }
   }
@@ -122,7 +175,8 @@ async function countResolvedRecords(client: PoolClient): Promise<void> {
   const rows = [...counts.entries(), ["#", total] as const];
   await client.query(
     "INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (key) DO UPDATE SET n = excluded.n",
-    [rows.map((r) => r[0]), rows.map((r) => r[1])]);
+    [rows.map((r) => r[0]), rows.map((r) => r[1])],
+  );
 }
 
 export interface Resolution {
@@ -152,22 +206,32 @@ export const RESOLVE_BATCH = 50_000;
  * records as the batches before it left them, so memory is bounded by the batch, not the list
  * (an import within one batch resolves exactly as in one pass).
  */
-export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId: string, feeder?: Feeder,
-  options: { maxBlock?: number; batchSize?: number } = {}): Promise<Resolution> {
+export async function resolveImport(
+  deps: { pool: Pool; log?: Logger },
+  importId: string,
+  feeder?: Feeder,
+  options: { maxBlock?: number; batchSize?: number } = {},
+): Promise<Resolution> {
   const started = Date.now();
   const maxBlock = options.maxBlock ?? 200;
   const batchSize = options.batchSize ?? RESOLVE_BATCH;
   const result = await withTransaction(deps.pool, async (client) => {
     await client.query("SELECT pg_advisory_xact_lock($1)", [PEOPLE_LOCK.toString()]);
-    const done = await client.query<Resolution>("SELECT import_id, records, created, attached, merged, links, duration_ms FROM people_resolutions WHERE import_id = $1", [importId]);
+    const done = await client.query<Resolution>(
+      "SELECT import_id, records, created, attached, merged, links, duration_ms FROM people_resolutions WHERE import_id = $1",
+      [importId],
+    );
     if (done.rows[0]) return done.rows[0];
     if (feeder) await feeder(client, importId);
 
     const total = { records: 0, merged: 0, links: 0, fresh: new Set<number>(), touched: new Set<number>() };
     for (let batch = 1; ; batch++) {
-      const pending = (await client.query<StoredRecord>(
-        `SELECT ${RECORD_COLUMNS} FROM person_records r WHERE r.import_id = $1 AND r.resolved_at IS NULL ORDER BY r.record_id LIMIT $2`,
-        [importId, batchSize])).rows;
+      const pending = (
+        await client.query<StoredRecord>(
+          `SELECT ${RECORD_COLUMNS} FROM person_records r WHERE r.import_id = $1 AND r.resolved_at IS NULL ORDER BY r.record_id LIMIT $2`,
+          [importId, batchSize],
+        )
+      ).rows;
       if (pending.length === 0) break;
       const b = await resolveBatch(client, importId, pending, maxBlock);
       total.records += pending.length;
@@ -179,13 +243,18 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
       deps.log?.info("people batch resolved", { importId, batch, records: total.records });
     }
     const r: Resolution = {
-      import_id: importId, records: total.records, created: total.fresh.size,
-      attached: [...total.touched].filter((p) => !total.fresh.has(p)).length, merged: total.merged, links: total.links,
+      import_id: importId,
+      records: total.records,
+      created: total.fresh.size,
+      attached: [...total.touched].filter((p) => !total.fresh.has(p)).length,
+      merged: total.merged,
+      links: total.links,
       duration_ms: Date.now() - started,
     };
     await client.query(
       "INSERT INTO people_resolutions (import_id, records, created, attached, merged, links, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      [importId, r.records, r.created, r.attached, r.merged, r.links, r.duration_ms]);
+      [importId, r.records, r.created, r.attached, r.merged, r.links, r.duration_ms],
+    );
     return r;
   });
   deps.log?.info("people resolved", { importId, ...result });
@@ -193,8 +262,12 @@ export async function resolveImport(deps: { pool: Pool; log?: Logger }, importId
 }
 
 /** One batch of an import's pending records: matched, assigned, linked, keyed, merged and survived. */
-async function resolveBatch(client: PoolClient, importId: string, pending: StoredRecord[], maxBlock: number):
-  Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
+async function resolveBatch(
+  client: PoolClient,
+  importId: string,
+  pending: StoredRecord[],
+  maxBlock: number,
+): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
   const pendingProfiles = pending.map(profileOfRow);
   const pendingBlockKeys = pendingProfiles.map(blockKeys);
   const keys = [...new Set(pendingBlockKeys.flat())];
@@ -208,25 +281,44 @@ async function resolveBatch(client: PoolClient, importId: string, pending: Store
         WHERE r.record_id = ANY (ARRAY(
                 SELECT k.record_id FROM (SELECT key FROM unnest($1::text[]) AS u(key) ORDER BY 1) AS q
                  CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k))
-          AND r.resolved_at IS NOT NULL`, [keys.slice(from, from + PARAMETER_SLICE), maxBlock]);
+          AND r.resolved_at IS NOT NULL`,
+      [keys.slice(from, from + PARAMETER_SLICE), maxBlock],
+    );
     for (const r of rows) found.set(r.record_id, r); // slices can share records: each once
   }
   const candidates = [...found.values()].sort((a, b) => a.record_id - b.record_id);
   const candidateProfiles = candidates.map(profileOfRow);
   const ids = [...candidates.map((c) => c.record_id), ...pending.map((p) => p.record_id)];
-  const noLinks = (await client.query<{ record_id: number; other_record_id: number }>(
-    "SELECT record_id, other_record_id FROM person_no_links WHERE record_id = ANY ($1) OR other_record_id = ANY ($1)", [ids])).rows;
-  const forbidden = new Set(noLinks.flatMap((n) => [`${n.record_id}:${n.other_record_id}`, `${n.other_record_id}:${n.record_id}`]));
+  const noLinks = (
+    await client.query<{ record_id: number; other_record_id: number }>(
+      "SELECT record_id, other_record_id FROM person_no_links WHERE record_id = ANY ($1) OR other_record_id = ANY ($1)",
+      [ids],
+    )
+  ).rows;
+  const forbidden = new Set(
+    noLinks.flatMap((n) => [`${n.record_id}:${n.other_record_id}`, `${n.other_record_id}:${n.record_id}`]),
+  );
 
   // How common names are: the resolved population's counts, less what pending records counted when resolved
   // before (a newer delivery re-queued them), plus this import's records, all counted before matching.
   // Only a record resolved before (it keeps its golden record) has counted values; person_keys has no index by record alone.
   const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
-  const counted = requeued.length === 0 ? [] : (await client.query<{ record_id: number; key: string }>(
-    "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'", [requeued])).rows;
+  const counted =
+    requeued.length === 0
+      ? []
+      : (
+          await client.query<{ record_id: number; key: string }>(
+            "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'",
+            [requeued],
+          )
+        ).rows;
   const oldValueKeys = counted.map((r) => r.key);
   const newValueKeys = pendingProfiles.flatMap(frequencyKeys);
-  const frequencies = await loadFrequencies(client, [...oldValueKeys, ...newValueKeys, ...candidateProfiles.flatMap(frequencyKeys)]);
+  const frequencies = await loadFrequencies(client, [
+    ...oldValueKeys,
+    ...newValueKeys,
+    ...candidateProfiles.flatMap(frequencyKeys),
+  ]);
   const deltas = new Frequencies();
   for (const key of oldValueKeys) deltas.add(key, -1);
   deltas.load([["#", pending.length - new Set(counted.map((r) => r.record_id)).size]]);
@@ -260,51 +352,91 @@ async function resolveBatch(client: PoolClient, importId: string, pending: Store
   const pendingStart = candidates.length;
   const groups = [...new Set(pending.map((_p, i) => matcher.find(pendingStart + i)))];
   const needNew = groups.filter((g) => members.get(g)!.every((i) => personAt[i] === null));
-  const fresh = needNew.length === 0 ? [] : (await client.query<{ person_id: number }>(
-    "INSERT INTO persons (person_id) SELECT nextval('persons_person_id_seq') FROM generate_series(1, $1::int) ORDER BY 1 RETURNING person_id", [needNew.length])).rows.map((r) => Number(r.person_id)).sort((a, b) => a - b);
+  const fresh =
+    needNew.length === 0
+      ? []
+      : (
+          await client.query<{ person_id: number }>(
+            "INSERT INTO persons (person_id) SELECT nextval('persons_person_id_seq') FROM generate_series(1, $1::int) ORDER BY 1 RETURNING person_id",
+            [needNew.length],
+          )
+        ).rows
+          .map((r) => Number(r.person_id))
+          .sort((a, b) => a - b);
   const personOfGroup = new Map<number, number>(needNew.map((g, k) => [g, fresh[k]!]));
   const merges: { survivor: number; absorbed: number }[] = [];
   for (const g of groups) {
     if (personOfGroup.has(g)) continue;
-    const persons = [...new Set(members.get(g)!.map((i) => personAt[i]).filter((p): p is number => p !== null))].sort((a, b) => a - b);
+    const persons = [
+      ...new Set(
+        members
+          .get(g)!
+          .map((i) => personAt[i])
+          .filter((p): p is number => p !== null),
+      ),
+    ].sort((a, b) => a - b);
     personOfGroup.set(g, persons[0]!);
     for (const absorbed of persons.slice(1)) merges.push({ survivor: persons[0]!, absorbed });
   }
 
-  const assign = pending.map((p, i) => ({ record_id: p.record_id, person_id: personOfGroup.get(matcher.find(pendingStart + i))!, before: p.person_id }));
+  const assign = pending.map((p, i) => ({
+    record_id: p.record_id,
+    person_id: personOfGroup.get(matcher.find(pendingStart + i))!,
+    before: p.person_id,
+  }));
   // record_id = ANY: found by primary key, not by hashing every record.
   await client.query(
     `UPDATE person_records r SET person_id = a.person_id, resolved_at = now()
        FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id) WHERE r.record_id = a.record_id AND r.record_id = ANY ($1)`,
-    [assign.map((a) => a.record_id), assign.map((a) => a.person_id)]);
-  const linkRows = links.map((l) => ({ record_id: ids[l.from]!, matched_record_id: ids[l.to]!, score: l.score, tier: l.tier, reason: l.reason }));
+    [assign.map((a) => a.record_id), assign.map((a) => a.person_id)],
+  );
+  const linkRows = links.map((l) => ({
+    record_id: ids[l.from]!,
+    matched_record_id: ids[l.to]!,
+    score: l.score,
+    tier: l.tier,
+    reason: l.reason,
+  }));
   // COPY, then one insert: a million links as one jsonb parameter nears jsonb's 256 MB limit.
   // Once per transaction (the batches of an import share it), emptied for each batch.
   await client.query(`CREATE TEMP TABLE IF NOT EXISTS resolved_links
     (record_id bigint, matched_record_id bigint, score numeric, tier text, reason text) ON COMMIT DROP`);
   await client.query("TRUNCATE resolved_links");
-  await copyRows(client, "resolved_links", ["record_id", "matched_record_id", "score", "tier", "reason"],
-    linkRows.map((l) => [l.record_id, l.matched_record_id, l.score, l.tier, l.reason]));
+  await copyRows(
+    client,
+    "resolved_links",
+    ["record_id", "matched_record_id", "score", "tier", "reason"],
+    linkRows.map((l) => [l.record_id, l.matched_record_id, l.score, l.tier, l.reason]),
+  );
   await client.query(
     `INSERT INTO person_links (record_id, matched_record_id, score, tier, reason, import_id)
-     SELECT record_id, matched_record_id, score, tier, reason, $1 FROM resolved_links ON CONFLICT DO NOTHING`, [importId]);
+     SELECT record_id, matched_record_id, score, tier, reason, $1 FROM resolved_links ON CONFLICT DO NOTHING`,
+    [importId],
+  );
   // Only a record resolved before has keys (person_keys has no index by record: this reads the whole table).
   if (requeued.length > 0) await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [requeued]);
   // Each record's keys once: the record has no keys left (deleted above, or never resolved), so a plain insert, in key
   // order (each index page visited once, not once per record; the sort in memory, by bytes: the order only has to be
   // close to the index's).
-  const keyRows = pending.flatMap((p, i) => [...new Set([...pendingBlockKeys[i]!, ...frequencyKeys(pendingProfiles[i]!)])].map((k) => [k, p.record_id] as const));
+  const keyRows = pending.flatMap((p, i) =>
+    [...new Set([...pendingBlockKeys[i]!, ...frequencyKeys(pendingProfiles[i]!)])].map(
+      (k) => [k, p.record_id] as const,
+    ),
+  );
   await client.query("SELECT set_config('work_mem', '128MB', true)");
   for (let from = 0; from < keyRows.length; from += PARAMETER_SLICE) {
     const slice = keyRows.slice(from, from + PARAMETER_SLICE);
     await client.query(
       `INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) AS k(key, record_id) ORDER BY key COLLATE "C", record_id`,
-      [slice.map((k) => k[0]), slice.map((k) => k[1])]);
+      [slice.map((k) => k[0]), slice.map((k) => k[1])],
+    );
   }
   const changed = [...deltas.entries()];
   await client.query(
     `INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[])
-     ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`, [changed.map((d) => d[0]), changed.map((d) => d[1])]);
+     ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`,
+    [changed.map((d) => d[0]), changed.map((d) => d[1])],
+  );
   // The audit of what this import did to each golden record it touched.
   const freshSet = new Set(fresh);
   const touched = new Map<number, number[]>();
@@ -312,11 +444,33 @@ async function resolveBatch(client: PoolClient, importId: string, pending: Store
   await client.query(
     `INSERT INTO merge_audit (person_id, action, import_id, detail)
      SELECT person_id, action, $1, jsonb_build_object('records', records) FROM jsonb_to_recordset($2::jsonb) AS x(person_id bigint, action text, records jsonb)`,
-    [importId, JSON.stringify([...touched].map(([person_id, records]) => ({ person_id, action: freshSet.has(person_id) ? "create" : "attach", records })))]);
+    [
+      importId,
+      JSON.stringify(
+        [...touched].map(([person_id, records]) => ({
+          person_id,
+          action: freshSet.has(person_id) ? "create" : "attach",
+          records,
+        })),
+      ),
+    ],
+  );
   for (const m of merges) {
-    const absorbedRecords = new Set(members.get(matcher.find(firstOfPerson.get(m.absorbed)!))!.filter((i) => personAt[i] === m.absorbed).map((i) => ids[i]));
-    const bridging = linkRows.filter((l) => absorbedRecords.has(l.record_id) || absorbedRecords.has(l.matched_record_id));
-    await client.query("SELECT people_merge($1, $2, 'match', $3::jsonb, $4)", [m.survivor, m.absorbed, JSON.stringify(bridging), importId]);
+    const absorbedRecords = new Set(
+      members
+        .get(matcher.find(firstOfPerson.get(m.absorbed)!))!
+        .filter((i) => personAt[i] === m.absorbed)
+        .map((i) => ids[i]),
+    );
+    const bridging = linkRows.filter(
+      (l) => absorbedRecords.has(l.record_id) || absorbedRecords.has(l.matched_record_id),
+    );
+    await client.query("SELECT people_merge($1, $2, 'match', $3::jsonb, $4)", [
+      m.survivor,
+      m.absorbed,
+      JSON.stringify(bridging),
+      importId,
+    ]);
   }
   await client.query("SELECT people_survive($1::bigint[], $2)", [[...touched.keys()], importId]);
   return { fresh, touched: [...touched.keys()], merged: merges.length, links: linkRows.length };

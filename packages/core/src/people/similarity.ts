@@ -40,12 +40,14 @@ export function compareDob(a: string | null, b: string | null): "same" | "near" 
   let diff = 0;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) diff++;
   if (diff === 1 || (a.length === b.length && transposed(a, b))) return "near";
-  if (a.slice(0, 4) === b.slice(0, 4) && a.slice(5, 7) === b.slice(8, 10) && a.slice(8, 10) === b.slice(5, 7)) return "near";
+  if (a.slice(0, 4) === b.slice(0, 4) && a.slice(5, 7) === b.slice(8, 10) && a.slice(8, 10) === b.slice(5, 7))
+    return "near";
   return "different";
 }
 
 // Scratch for jaroWinkler: a position is matched when it holds the call's stamp (no clearing per call).
-let matchedA = new Int32Array(64), matchedB = new Int32Array(64);
+let matchedA = new Int32Array(64),
+  matchedB = new Int32Array(64);
 let stamp = 0;
 
 /**
@@ -55,7 +57,8 @@ let stamp = 0;
  */
 export function jaroWinkler(a: string, b: string): number {
   if (a === b) return 1;
-  const la = a.length, lb = b.length;
+  const la = a.length,
+    lb = b.length;
   if (la === 0 || lb === 0) return 0;
   if (la > matchedA.length || lb > matchedB.length) {
     matchedA = new Int32Array(Math.max(la, lb) * 2);
@@ -70,7 +73,8 @@ export function jaroWinkler(a: string, b: string): number {
   const window = Math.max(0, (Math.max(la, lb) >> 1) - 1);
   let matches = 0;
   for (let i = 0; i < la; i++) {
-    const from = i > window ? i - window : 0, to = Math.min(lb - 1, i + window);
+    const from = i > window ? i - window : 0,
+      to = Math.min(lb - 1, i + window);
     const c = a.charCodeAt(i);
     for (let j = from; j <= to; j++) {
       if (matchedB[j] !== stamp && b.charCodeAt(j) === c) {
@@ -116,18 +120,27 @@ let osaRows = new Int32Array(3 * 64);
 
 /** Optimal string alignment distance, three rolling rows in one scratch array. */
 function osa(a: string, b: string): number {
-  const la = a.length, lb = b.length, w = lb + 1;
+  const la = a.length,
+    lb = b.length,
+    w = lb + 1;
   if (osaRows.length < 3 * w) osaRows = new Int32Array(6 * w);
   const r = osaRows;
   // Row i lives at (i % 3) * w.
   for (let j = 0; j <= lb; j++) r[j] = j;
   for (let i = 1; i <= la; i++) {
-    const cur = (i % 3) * w, prev = ((i - 1) % 3) * w, prev2 = ((i + 1) % 3) * w;
+    const cur = (i % 3) * w,
+      prev = ((i - 1) % 3) * w,
+      prev2 = ((i + 1) % 3) * w;
     r[cur] = i;
     for (let j = 1; j <= lb; j++) {
       const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
       let v = Math.min(r[prev + j]! + 1, r[cur + j - 1]! + 1, r[prev + j - 1]! + cost);
-      if (i > 1 && j > 1 && a.charCodeAt(i - 1) === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === b.charCodeAt(j - 1)) {
+      if (
+        i > 1 &&
+        j > 1 &&
+        a.charCodeAt(i - 1) === b.charCodeAt(j - 2) &&
+        a.charCodeAt(i - 2) === b.charCodeAt(j - 1)
+      ) {
         v = Math.min(v, r[prev2 + j - 2]! + 1);
       }
       r[cur + j] = v;

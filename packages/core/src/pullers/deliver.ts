@@ -32,7 +32,12 @@ export interface DeliveryResult {
  * (`direction: "push"`): recorded with its size and sha256, sent once ever (the same content to
  * the same remote path is never sent again), retried with backoff, alerted when it fails.
  */
-export async function deliver(spec: PullerSpec, transport: Transport, deps: DeliverDeps, key: string): Promise<DeliveryResult> {
+export async function deliver(
+  spec: PullerSpec,
+  transport: Transport,
+  deps: DeliverDeps,
+  key: string,
+): Promise<DeliveryResult> {
   if (!transport.upload) throw new Error(`${spec.transport} cannot deliver files`);
   const { size } = await deps.store.head(deps.bucket, key);
   const hash = createHash("sha256");
@@ -40,23 +45,33 @@ export async function deliver(spec: PullerSpec, transport: Transport, deps: Deli
   const sha256 = hash.digest("hex");
   const remotePath = path.posix.basename(key);
   const base = { destination: spec.name, key, remote_path: remotePath, size, sha256 };
-  const { rows: [claim] } = await deps.pool.query<{ id: string; decision: "send" | "sent" | "busy" }>(
-    "SELECT * FROM puller_delivery_claim($1, $2, $3, $4, $5, 3600)", [spec.name, key, remotePath, size, sha256]);
+  const {
+    rows: [claim],
+  } = await deps.pool.query<{ id: string; decision: "send" | "sent" | "busy" }>(
+    "SELECT * FROM puller_delivery_claim($1, $2, $3, $4, $5, 3600)",
+    [spec.name, key, remotePath, size, sha256],
+  );
   if (claim!.decision === "sent") return { ...base, outcome: "already-sent" };
-  if (claim!.decision === "busy") return { ...base, outcome: "busy", reason: "another run is delivering this file now" };
+  if (claim!.decision === "busy")
+    return { ...base, outcome: "busy", reason: "another run is delivering this file now" };
   try {
     const answer = await pRetry(async () => transport.upload!(await deps.store.read(deps.bucket, key), remotePath), {
-      retries: spec.attempts - 1, minTimeout: deps.retryMinMs ?? 1000, factor: 2,
-      onFailedAttempt: ({ error, attemptNumber }) => deps.log.warn("delivery attempt failed", { destination: spec.name, key, attempt: attemptNumber, error }),
+      retries: spec.attempts - 1,
+      minTimeout: deps.retryMinMs ?? 1000,
+      factor: 2,
+      onFailedAttempt: ({ error, attemptNumber }) =>
+        deps.log.warn("delivery attempt failed", { destination: spec.name, key, attempt: attemptNumber, error }),
     });
     await deps.pool.query("SELECT puller_delivery_done($1, true, $2)", [claim!.id, answer]);
     return { ...base, outcome: "sent", answer };
   } catch (err) {
     const reason = `${(err as Error).name}: ${(err as Error).message}`;
     await deps.pool.query("SELECT puller_delivery_done($1, false, $2)", [claim!.id, reason]);
-    await deps.notifier.alert(`leadpipe delivery ${spec.name}: ${remotePath} FAILED`.slice(0, 100),
+    await deps.notifier.alert(
+      `leadpipe delivery ${spec.name}: ${remotePath} FAILED`.slice(0, 100),
       `Delivering s3://${deps.bucket}/${key} (${size} bytes, sha256 ${sha256}) to ${transport.describe} failed after ${spec.attempts} attempt(s): ${reason}. ` +
-      "The next run sends it again; a sent file is never sent twice.");
+        "The next run sends it again; a sent file is never sent twice.",
+    );
     return { ...base, outcome: "failed", reason };
   }
 }

@@ -1,5 +1,18 @@
 export { PullerSpec, SftpSpec, FtpsSpec, GraphSpec, PullerConfigError, parsePullers, toEventBridgeCron } from "./spec";
 export { TrustRefusedError, SizeMismatchError, type RemoteEntry, type Transport } from "./transport";
-export { pull, linkImports, force, checkExpected, candidates, landingKey, landOne, hashingCounter, localClock,
-  type PullDeps, type PullOptions, type PullResult, type Outcome } from "./run";
+export {
+  pull,
+  linkImports,
+  force,
+  checkExpected,
+  candidates,
+  landingKey,
+  landOne,
+  hashingCounter,
+  localClock,
+  type PullDeps,
+  type PullOptions,
+  type PullResult,
+  type Outcome,
+} from "./run";
 export { deliver, type DeliverDeps, type DeliveryResult } from "./deliver";

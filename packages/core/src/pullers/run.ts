@@ -66,12 +66,14 @@ export function hashingCounter(expected: number | undefined): Transform & { sha2
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
       bytes += chunk.length;
-      if (expected !== undefined && bytes > expected) cb(new SizeMismatchError(`more than the ${expected} bytes listed arrived`));
+      if (expected !== undefined && bytes > expected)
+        cb(new SizeMismatchError(`more than the ${expected} bytes listed arrived`));
       else cb(null, chunk);
     },
     flush(cb) {
       digest = hash.digest("hex");
-      if (expected !== undefined && bytes !== expected) cb(new SizeMismatchError(`${bytes} bytes arrived where ${expected} were listed`));
+      if (expected !== undefined && bytes !== expected)
+        cb(new SizeMismatchError(`${bytes} bytes arrived where ${expected} were listed`));
       else cb();
     },
   });
@@ -83,8 +85,13 @@ export function hashingCounter(expected: number | undefined): Transform & { sha2
  * counting on the way. The object appears only when every byte arrived: a stream that fails or
  * ends short aborts the upload.
  */
-export async function landOne(transport: Transport, entry: RemoteEntry, store: ObjectStore, bucket: string, key: string):
-  Promise<{ sha256: string; bytes: number }> {
+export async function landOne(
+  transport: Transport,
+  entry: RemoteEntry,
+  store: ObjectStore,
+  bucket: string,
+  key: string,
+): Promise<{ sha256: string; bytes: number }> {
   const body: Readable = await transport.read(entry);
   const counter = hashingCounter(entry.exactSize === false ? undefined : entry.size);
   body.on("error", (err) => counter.destroy(err));
@@ -94,11 +101,31 @@ export async function landOne(transport: Transport, entry: RemoteEntry, store: O
   return { sha256: counter.sha256(), bytes: counter.bytes() };
 }
 
-interface Observed { id: number; path: string; outcome: "already-landed" | "stable" | "unstable"; reason: string | null; wait_seconds: string }
+interface Observed {
+  id: number;
+  path: string;
+  outcome: "already-landed" | "stable" | "unstable";
+  reason: string | null;
+  wait_seconds: string;
+}
 
-async function observe(pool: Pool, spec: PullerSpec, stableSeconds: number, entries: RemoteEntry[]): Promise<Map<string, Observed>> {
-  const files = entries.map((e) => ({ path: e.path, size: e.size, modified_at: e.modifiedAt.toISOString(), remote_hash: e.remoteHash ?? "" }));
-  const { rows } = await pool.query<Observed>("SELECT * FROM puller_observe($1, $2, $3)", [spec.name, stableSeconds, JSON.stringify(files)]);
+async function observe(
+  pool: Pool,
+  spec: PullerSpec,
+  stableSeconds: number,
+  entries: RemoteEntry[],
+): Promise<Map<string, Observed>> {
+  const files = entries.map((e) => ({
+    path: e.path,
+    size: e.size,
+    modified_at: e.modifiedAt.toISOString(),
+    remote_hash: e.remoteHash ?? "",
+  }));
+  const { rows } = await pool.query<Observed>("SELECT * FROM puller_observe($1, $2, $3)", [
+    spec.name,
+    stableSeconds,
+    JSON.stringify(files),
+  ]);
   return new Map(rows.map((r) => [r.path, { ...r, id: Number(r.id) }]));
 }
 
@@ -123,23 +150,38 @@ export function candidates(spec: PullerSpec, listing: RemoteEntry[]): { ready: R
  * new files to prove stable, and streams each complete file not landed before into the landing
  * bucket, with retries and backoff; then the after-action. Failures are recorded and alerted.
  */
-export async function pull(spec: PullerSpec, transport: Transport, deps: PullDeps, options: PullOptions): Promise<PullResult[]> {
+export async function pull(
+  spec: PullerSpec,
+  transport: Transport,
+  deps: PullDeps,
+  options: PullOptions,
+): Promise<PullResult[]> {
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
   const log = deps.log.child({ puller: spec.name });
-  const { rows: [run] } = await deps.pool.query<{ id: string }>(
-    "INSERT INTO puller_runs (puller, trigger) VALUES ($1, $2) RETURNING id", [spec.name, options.trigger]);
+  const {
+    rows: [run],
+  } = await deps.pool.query<{ id: string }>("INSERT INTO puller_runs (puller, trigger) VALUES ($1, $2) RETURNING id", [
+    spec.name,
+    options.trigger,
+  ]);
   const results: PullResult[] = [];
   let runError: string | undefined;
   try {
     // Landings of earlier runs whose imports registered since (a Lambda run does not wait for them).
-    await deps.pool.query(`SELECT puller_link_imports(array(SELECT id FROM puller_files
-                            WHERE puller = $1 AND state = 'landed' AND import_id IS NULL))`, [spec.name]);
+    await deps.pool.query(
+      `SELECT puller_link_imports(array(SELECT id FROM puller_files
+                            WHERE puller = $1 AND state = 'landed' AND import_id IS NULL))`,
+      [spec.name],
+    );
     // A done marker says complete: no waiting; Graph attachments never change once received.
     const stableSeconds = spec.done_marker || spec.transport === "graph" ? 0 : spec.stable_seconds;
     let listing = candidates(spec, await transport.list());
     let observed = await observe(deps.pool, spec, stableSeconds, listing.ready);
-    const wait = Math.max(0, ...[...observed.values()].filter((o) => o.outcome === "unstable").map((o) => Number(o.wait_seconds)));
+    const wait = Math.max(
+      0,
+      ...[...observed.values()].filter((o) => o.outcome === "unstable").map((o) => Number(o.wait_seconds)),
+    );
     if (wait > 0 && options.waitForStable !== false) {
       log.info("waiting for new files to prove stable", { seconds: wait });
       await sleep(Math.ceil(wait * 1000) + 50);
@@ -147,7 +189,13 @@ export async function pull(spec: PullerSpec, transport: Transport, deps: PullDep
       observed = await observe(deps.pool, spec, stableSeconds, listing.ready);
     }
     for (const e of listing.waiting) {
-      results.push({ puller: spec.name, path: e.path, size: e.size, outcome: "unstable", reason: `no done marker ${e.name}${spec.done_marker} yet` });
+      results.push({
+        puller: spec.name,
+        path: e.path,
+        size: e.size,
+        outcome: "unstable",
+        reason: `no done marker ${e.name}${spec.done_marker} yet`,
+      });
     }
     let failures = 0;
     for (const entry of listing.ready) {
@@ -155,7 +203,8 @@ export async function pull(spec: PullerSpec, transport: Transport, deps: PullDep
       if (!o) continue;
       const base = { puller: spec.name, path: entry.path, size: entry.size, ledger_id: o.id };
       if (o.outcome !== "stable") {
-        if (o.outcome === "unstable") await deps.pool.query("SELECT puller_not_landed($1, 'unstable', $2)", [o.id, o.reason]);
+        if (o.outcome === "unstable")
+          await deps.pool.query("SELECT puller_not_landed($1, 'unstable', $2)", [o.id, o.reason]);
         results.push({ ...base, outcome: o.outcome, ...(o.reason ? { reason: o.reason } : {}) });
         continue;
       }
@@ -166,7 +215,9 @@ export async function pull(spec: PullerSpec, transport: Transport, deps: PullDep
         results.push({ ...base, outcome: "skipped", reason });
         continue;
       }
-      const { rows: [claim] } = await deps.pool.query<{ claimed: boolean }>("SELECT puller_claim($1, $2) AS claimed", [o.id, LEASE_SECONDS]);
+      const {
+        rows: [claim],
+      } = await deps.pool.query<{ claimed: boolean }>("SELECT puller_claim($1, $2) AS claimed", [o.id, LEASE_SECONDS]);
       if (!claim?.claimed) {
         results.push({ ...base, outcome: "skipped", reason: "another run is landing this file now" });
         continue;
@@ -174,9 +225,12 @@ export async function pull(spec: PullerSpec, transport: Transport, deps: PullDep
       const key = landingKey(source, entry.name, now());
       try {
         const landed = await pRetry(() => landOne(transport, entry, deps.store, deps.bucket, key), {
-          retries: spec.attempts - 1, minTimeout: deps.retryMinMs ?? 1000, factor: 2,
+          retries: spec.attempts - 1,
+          minTimeout: deps.retryMinMs ?? 1000,
+          factor: 2,
           shouldRetry: ({ error }) => !(error instanceof TrustRefusedError),
-          onFailedAttempt: ({ error, attemptNumber }) => log.warn("landing attempt failed", { path: entry.path, attempt: attemptNumber, error }),
+          onFailedAttempt: ({ error, attemptNumber }) =>
+            log.warn("landing attempt failed", { path: entry.path, attempt: attemptNumber, error }),
         });
         await deps.pool.query("SELECT puller_landed($1, $2, $3)", [o.id, key, landed.sha256]);
         results.push({ ...base, outcome: "landed", key, sha256: landed.sha256 });
@@ -186,16 +240,22 @@ export async function pull(spec: PullerSpec, transport: Transport, deps: PullDep
         const reason = `${(err as Error).name}: ${(err as Error).message}`;
         await deps.pool.query("SELECT puller_not_landed($1, 'failed', $2)", [o.id, reason]);
         results.push({ ...base, outcome: "failed", reason });
-        await alert(deps.notifier, `leadpipe puller ${spec.name}: ${entry.path} FAILED`,
+        await alert(
+          deps.notifier,
+          `leadpipe puller ${spec.name}: ${entry.path} FAILED`,
           `Puller ${spec.name} (${transport.describe}) could not land ${entry.path} after ${spec.attempts} attempt(s): ${reason}. ` +
-          "Nothing half-landed; the next run tries again.");
+            "Nothing half-landed; the next run tries again.",
+        );
         if (err instanceof TrustRefusedError) throw err;
         continue;
       }
       await afterAction(spec, transport, entry).catch(async (err: Error) => {
         log.warn("after-action failed", { path: entry.path, error: err });
-        await alert(deps.notifier, `leadpipe puller ${spec.name}: after-action on ${entry.path} failed`,
-          `${entry.path} landed as ${key}, but "${spec.after}" failed: ${err.message}. The ledger keeps it from landing twice.`);
+        await alert(
+          deps.notifier,
+          `leadpipe puller ${spec.name}: after-action on ${entry.path} failed`,
+          `${entry.path} landed as ${key}, but "${spec.after}" failed: ${err.message}. The ledger keeps it from landing twice.`,
+        );
       });
     }
     if (failures === 0) await transport.commit?.();
@@ -203,14 +263,20 @@ export async function pull(spec: PullerSpec, transport: Transport, deps: PullDep
     runError = `${(err as Error).name}: ${(err as Error).message}`;
     if (!results.some((r) => r.outcome === "failed")) {
       results.push({ puller: spec.name, path: transport.describe, size: 0, outcome: "failed", reason: runError });
-      await alert(deps.notifier, `leadpipe puller ${spec.name} FAILED`,
-        `Puller ${spec.name} (${transport.describe}) landed nothing: ${runError}`);
+      await alert(
+        deps.notifier,
+        `leadpipe puller ${spec.name} FAILED`,
+        `Puller ${spec.name} (${transport.describe}) landed nothing: ${runError}`,
+      );
     }
   } finally {
     const outcomes: Record<string, number> = {};
     for (const r of results) outcomes[r.outcome] = (outcomes[r.outcome] ?? 0) + 1;
-    await deps.pool.query("UPDATE puller_runs SET finished_at = now(), outcomes = $2, error = $3 WHERE id = $1",
-      [run!.id, JSON.stringify(outcomes), runError ?? null]);
+    await deps.pool.query("UPDATE puller_runs SET finished_at = now(), outcomes = $2, error = $3 WHERE id = $1", [
+      run!.id,
+      JSON.stringify(outcomes),
+      runError ?? null,
+    ]);
   }
   return results;
 }
@@ -230,26 +296,46 @@ export async function linkImports(pool: Pool, results: PullResult[]): Promise<Pu
   const ids = results.filter((r) => r.outcome === "landed" && r.ledger_id).map((r) => r.ledger_id!);
   if (!ids.length) return results;
   const { rows } = await pool.query<{ id: string; import_id: string; import_status: string }>(
-    "SELECT * FROM puller_link_imports($1::bigint[])", [ids]);
+    "SELECT * FROM puller_link_imports($1::bigint[])",
+    [ids],
+  );
   const byId = new Map(rows.map((r) => [Number(r.id), r]));
   return results.map((r) => {
     const l = r.ledger_id ? byId.get(r.ledger_id) : undefined;
     if (!l || r.outcome !== "landed") return r;
-    return { ...r, import_id: l.import_id, ...(l.import_status === "DUPLICATE" ? { outcome: "duplicate" as const, reason: "the same content was imported before" } : {}) };
+    return {
+      ...r,
+      import_id: l.import_id,
+      ...(l.import_status === "DUPLICATE"
+        ? { outcome: "duplicate" as const, reason: "the same content was imported before" }
+        : {}),
+    };
   });
 }
 
 /** An operator's re-pull of one file: its newest version lands again at the next run. */
 export async function force(pool: Pool, puller: string, remotePath: string): Promise<boolean> {
-  const { rows: [r] } = await pool.query<{ n: number }>("SELECT puller_force($1, $2) AS n", [puller, remotePath]);
+  const {
+    rows: [r],
+  } = await pool.query<{ n: number }>("SELECT puller_force($1, $2) AS n", [puller, remotePath]);
   return (r?.n ?? 0) > 0;
 }
 
 /** The puller's local date and HH:MM in its time zone. */
 export function localClock(at: Date, timezone: string): { day: string; hhmm: string } {
-  const parts = Object.fromEntries(new Intl.DateTimeFormat("en-CA", {
-    timeZone: timezone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-  }).formatToParts(at).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-CA", {
+      timeZone: timezone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      hourCycle: "h23",
+    })
+      .formatToParts(at)
+      .map((p) => [p.type, p.value]),
+  );
   return { day: `${parts.year}-${parts.month}-${parts.day}`, hhmm: `${parts.hour}:${parts.minute}` };
 }
 
@@ -257,16 +343,30 @@ export function localClock(at: Date, timezone: string): { day: string; hhmm: str
  * After `expected_by` (local time), a day on which nothing landed alerts once, naming the
  * partner and the file expected. Returns whether it alerted.
  */
-export async function checkExpected(spec: PullerSpec, deps: Pick<PullDeps, "pool" | "notifier">, at: Date): Promise<boolean> {
+export async function checkExpected(
+  spec: PullerSpec,
+  deps: Pick<PullDeps, "pool" | "notifier">,
+  at: Date,
+): Promise<boolean> {
   if (!spec.expected_by) return false;
   const { day, hhmm } = localClock(at, spec.timezone);
   if (hhmm < spec.expected_by) return false;
-  const { rows: [r] } = await deps.pool.query<{ due: boolean }>("SELECT puller_missing_alert_due($1, $2, $3) AS due", [spec.name, day, spec.timezone]);
+  const {
+    rows: [r],
+  } = await deps.pool.query<{ due: boolean }>("SELECT puller_missing_alert_due($1, $2, $3) AS due", [
+    spec.name,
+    day,
+    spec.timezone,
+  ]);
   if (!r?.due) return false;
-  const what = spec.transport === "graph" ? `an attachment ${spec.attachment_pattern} in ${spec.mailbox}/${spec.folder}` :
-    `${spec.pattern} in ${spec.dir} on ${spec.host}`;
-  await alert(deps.notifier, `leadpipe puller ${spec.name}: the ${day} file is missing`,
-    `Puller ${spec.name} expected ${what} by ${spec.expected_by} ${spec.timezone} on ${day}; nothing has landed.`);
+  const what =
+    spec.transport === "graph"
+      ? `an attachment ${spec.attachment_pattern} in ${spec.mailbox}/${spec.folder}`
+      : `${spec.pattern} in ${spec.dir} on ${spec.host}`;
+  await alert(
+    deps.notifier,
+    `leadpipe puller ${spec.name}: the ${day} file is missing`,
+    `Puller ${spec.name} expected ${what} by ${spec.expected_by} ${spec.timezone} on ${day}; nothing has landed.`,
+  );
   return true;
 }
-

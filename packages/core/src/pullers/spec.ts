@@ -6,9 +6,17 @@ import { z } from "zod";
  */
 
 const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, "lower-case letters, digits and '-' (at most 63)");
-const fingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, "an OpenSSH SHA256 fingerprint like SHA256:<43 base64 characters> (ssh-keygen -lf key.pub -E sha256)");
+const fingerprint = z
+  .string()
+  .regex(
+    /^SHA256:[A-Za-z0-9+/]{43}$/,
+    "an OpenSSH SHA256 fingerprint like SHA256:<43 base64 characters> (ssh-keygen -lf key.pub -E sha256)",
+  );
 /** keep | delete | move:<archive folder> */
-const after = z.string().regex(/^(keep|delete|move:.+)$/, "keep, delete or move:<archive folder>").default("keep");
+const after = z
+  .string()
+  .regex(/^(keep|delete|move:.+)$/, "keep, delete or move:<archive folder>")
+  .default("keep");
 /** A 5-field cron (minute hour day-of-month month day-of-week), run in `timezone`. */
 const cron = z.string().regex(/^\S+(\s+\S+){4}$/, "a 5-field cron: minute hour day-of-month month day-of-week");
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, local time in `timezone`");
@@ -49,45 +57,57 @@ const remote = {
   dir: z.string().min(1).default("."),
 };
 
-export const SftpSpec = z.object({
-  ...common, ...remote,
-  transport: z.literal("sftp"),
-  port: z.number().int().min(1).max(65535).default(22),
-  private_key_file: z.string().min(1).optional(),
-  host_key: fingerprint,
-}).strict();
+export const SftpSpec = z
+  .object({
+    ...common,
+    ...remote,
+    transport: z.literal("sftp"),
+    port: z.number().int().min(1).max(65535).default(22),
+    private_key_file: z.string().min(1).optional(),
+    host_key: fingerprint,
+  })
+  .strict();
 
-export const FtpsSpec = z.object({
-  ...common, ...remote,
-  transport: z.literal("ftps"),
-  port: z.number().int().min(1).max(65535).optional(),
-  tls: z.enum(["explicit", "implicit"]).default("explicit"),
-  ca_file: z.string().min(1).optional(),
-}).strict();
+export const FtpsSpec = z
+  .object({
+    ...common,
+    ...remote,
+    transport: z.literal("ftps"),
+    port: z.number().int().min(1).max(65535).optional(),
+    tls: z.enum(["explicit", "implicit"]).default("explicit"),
+    ca_file: z.string().min(1).optional(),
+  })
+  .strict();
 
-export const GraphSpec = z.object({
-  ...common,
-  transport: z.literal("graph"),
-  tenant_id: z.string().min(1),
-  client_id: z.string().min(1),
-  client_secret: z.string().min(1).optional(),
-  mailbox: z.string().min(1),
-  folder: z.string().min(1).default("inbox"),
-  from: z.string().min(1).optional(),
-  attachment_pattern: z.string().min(1).default("*"),
-  graph_url: z.string().url().default("https://graph.microsoft.com"),
-  /** The token endpoint's origin (tests point it at the local server too). */
-  login_url: z.string().url().default("https://login.microsoftonline.com"),
-}).strict();
+export const GraphSpec = z
+  .object({
+    ...common,
+    transport: z.literal("graph"),
+    tenant_id: z.string().min(1),
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1).optional(),
+    mailbox: z.string().min(1),
+    folder: z.string().min(1).default("inbox"),
+    from: z.string().min(1).optional(),
+    attachment_pattern: z.string().min(1).default("*"),
+    graph_url: z.string().url().default("https://graph.microsoft.com"),
+    /** The token endpoint's origin (tests point it at the local server too). */
+    login_url: z.string().url().default("https://login.microsoftonline.com"),
+  })
+  .strict();
 
 export const PullerSpec = z.discriminatedUnion("transport", [SftpSpec, FtpsSpec, GraphSpec]).superRefine((s, ctx) => {
   if (s.transport === "sftp" && !s.password && !s.private_key_file && !s.secret) {
     ctx.addIssue({ code: "custom", message: "an sftp puller needs password, private_key_file or secret" });
   }
-  if (s.transport === "ftps" && !s.password && !s.secret) ctx.addIssue({ code: "custom", message: "an ftps puller needs password or secret" });
-  if (s.transport === "graph" && !s.client_secret && !s.secret) ctx.addIssue({ code: "custom", message: "a graph puller needs client_secret or secret" });
-  if (s.direction === "push" && s.transport !== "sftp") ctx.addIssue({ code: "custom", message: "push (outbound) destinations are sftp only so far" });
-  if (s.expected_by && !s.schedule) ctx.addIssue({ code: "custom", message: "expected_by needs a schedule (it is checked on the schedule's runs)" });
+  if (s.transport === "ftps" && !s.password && !s.secret)
+    ctx.addIssue({ code: "custom", message: "an ftps puller needs password or secret" });
+  if (s.transport === "graph" && !s.client_secret && !s.secret)
+    ctx.addIssue({ code: "custom", message: "a graph puller needs client_secret or secret" });
+  if (s.direction === "push" && s.transport !== "sftp")
+    ctx.addIssue({ code: "custom", message: "push (outbound) destinations are sftp only so far" });
+  if (s.expected_by && !s.schedule)
+    ctx.addIssue({ code: "custom", message: "expected_by needs a schedule (it is checked on the schedule's runs)" });
 });
 
 export type PullerSpec = z.infer<typeof PullerSpec>;
@@ -112,9 +132,14 @@ export function parsePullers(json: string, origin = "pullers.json"): PullerSpec[
   const problems: string[] = [];
   data.forEach((entry, i) => {
     const r = PullerSpec.safeParse(entry);
-    const label = typeof (entry as { name?: unknown })?.name === "string" ? `${(entry as { name: string }).name} (entry ${i})` : `entry ${i}`;
+    const label =
+      typeof (entry as { name?: unknown })?.name === "string"
+        ? `${(entry as { name: string }).name} (entry ${i})`
+        : `entry ${i}`;
     if (r.success) specs.push(r.data);
-    else for (const issue of r.error.issues) problems.push(`${label}: ${issue.path.join(".") || "(entry)"}: ${issue.message}`);
+    else
+      for (const issue of r.error.issues)
+        problems.push(`${label}: ${issue.path.join(".") || "(entry)"}: ${issue.message}`);
   });
   const seen = new Set<string>();
   for (const s of specs) {
@@ -127,10 +152,14 @@ export function parsePullers(json: string, origin = "pullers.json"): PullerSpec[
 
 /** The puller's EventBridge Scheduler expression: cron(minute hour dom month dow year), '?' where required. */
 export function toEventBridgeCron(schedule: string): string {
-  const [minute, hour, dom, month, dow] = schedule.trim().split(/\s+/).map((f) => f.replace(/^\*\//, "0/")) as [string, string, string, string, string];
+  const [minute, hour, dom, month, dow] = schedule
+    .trim()
+    .split(/\s+/)
+    .map((f) => f.replace(/^\*\//, "0/")) as [string, string, string, string, string];
   // EventBridge: one of day-of-month and day-of-week must be '?'; day-of-week numbers are 1-7 (SUN-SAT).
   const ebDow = dow === "*" ? "?" : dow.replace(/\d+/g, (d) => String((Number(d) % 7) + 1));
   const ebDom = dow === "*" ? dom : "?";
-  if (dom !== "*" && dow !== "*") throw new PullerConfigError(`schedule ${schedule}: EventBridge cannot combine a day of month and a day of week`);
+  if (dom !== "*" && dow !== "*")
+    throw new PullerConfigError(`schedule ${schedule}: EventBridge cannot combine a day of month and a day of week`);
   return `cron(${minute} ${hour} ${ebDom} ${month} ${ebDow} *)`;
 }

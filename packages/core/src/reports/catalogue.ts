@@ -41,9 +41,31 @@ export interface Report {
 }
 
 const col = (name: string, description: string): ReportColumn => ({ name, description });
-const MAIL_ROLLUPS = { kind: "rollup", rollups: ["report_piece_facts", "rollup_mail_responses", "rollup_mail_delivery", "rollup_mail_funnel", "rollup_geography_totals"] } as const;
-const MORTGAGE_ROLLUPS = { kind: "rollup", rollups: ["rollup_mortgages_by_day", "rollup_mortgage_zips", "rollup_mortgage_zip3"] } as const;
-const MAIL_SOURCES = ["mail_piece_production", "mail_pieces", "mortgages", "zip_counties", "counties", "mail_piece_deliveries", "call_responses", "leads", "lead_handoff_items"];
+const MAIL_ROLLUPS = {
+  kind: "rollup",
+  rollups: [
+    "report_piece_facts",
+    "rollup_mail_responses",
+    "rollup_mail_delivery",
+    "rollup_mail_funnel",
+    "rollup_geography_totals",
+  ],
+} as const;
+const MORTGAGE_ROLLUPS = {
+  kind: "rollup",
+  rollups: ["rollup_mortgages_by_day", "rollup_mortgage_zips", "rollup_mortgage_zip3"],
+} as const;
+const MAIL_SOURCES = [
+  "mail_piece_production",
+  "mail_pieces",
+  "mortgages",
+  "zip_counties",
+  "counties",
+  "mail_piece_deliveries",
+  "call_responses",
+  "leads",
+  "lead_handoff_items",
+];
 
 export const reports: readonly Report[] = [
   {
@@ -109,7 +131,8 @@ export const reports: readonly Report[] = [
   {
     name: "funnel",
     relation: "report_funnel",
-    question: "Of the mail each partner dropped on a day, how much got delivered, called, became leads and reached the agency?",
+    question:
+      "Of the mail each partner dropped on a day, how much got delivered, called, became leads and reached the agency?",
     grain: "partner × mail date (the cohort of pieces dropped that day)",
     columns: [
       col("partner", "the mail partner"),
@@ -190,7 +213,8 @@ export const reports: readonly Report[] = [
   {
     name: "barcode-quality",
     relation: "report_barcode_quality",
-    question: "How good are each partner's barcodes: repaired, rejected, claimed by another partner, waiting for backfill?",
+    question:
+      "How good are each partner's barcodes: repaired, rejected, claimed by another partner, waiting for backfill?",
     grain: "partner",
     columns: [
       col("partner", "the mail partner"),
@@ -201,7 +225,14 @@ export const reports: readonly Report[] = [
       col("foreign_claims", "barcode-map rows rejected because the mortgage belonged to another partner"),
       col("pending_backfill", "assigned barcodes whose mortgage has not arrived"),
     ],
-    sources: ["barcode_assignments", "mail_pieces", "staging_barcode_map", "staging_mortgages", "import_rejects", "imports"],
+    sources: [
+      "barcode_assignments",
+      "mail_pieces",
+      "staging_barcode_map",
+      "staging_mortgages",
+      "import_rejects",
+      "imports",
+    ],
     refresh: { kind: "materialized-view", staleAfter: ["barcode-map", "mortgages"] },
     orderBy: ["partner"],
   },
@@ -232,7 +263,10 @@ export const reports: readonly Report[] = [
       col("channel", "mail, call, email or sms"),
       col("as_of", "the audience's as-of day"),
       col("step_order", "the rule's place in the waterfall"),
-      col("rule", "the waterfall step (consent, not_opted_out, not_suppressed, not_on_dnc_registry, frequency_cap, priority, …)"),
+      col(
+        "rule",
+        "the waterfall step (consent, not_opted_out, not_suppressed, not_on_dnc_registry, frequency_cap, priority, …)",
+      ),
       col("excluded", "customers this rule excluded"),
       col("remaining", "customers left after it"),
     ],
@@ -263,7 +297,8 @@ export const reports: readonly Report[] = [
   {
     name: "touchpoints",
     relation: "report_touchpoints",
-    question: "How many touchpoints does each campaign make per channel and day, and how many people did the frequency cap hold back?",
+    question:
+      "How many touchpoints does each campaign make per channel and day, and how many people did the frequency cap hold back?",
     grain: "campaign × channel × day",
     columns: [
       col("campaign", "the campaign"),
@@ -332,7 +367,8 @@ const byName = new Map(reports.map((r) => [r.name, r]));
 /** The report of that name; a clear error listing the names otherwise. */
 export function get(name: string): Report {
   const r = byName.get(name);
-  if (!r) throw new UnknownReportError(`unknown report "${name}"; the reports are: ${reports.map((x) => x.name).join(", ")}`);
+  if (!r)
+    throw new UnknownReportError(`unknown report "${name}"; the reports are: ${reports.map((x) => x.name).join(", ")}`);
   return r;
 }
 
@@ -343,12 +379,17 @@ export class UnknownReportError extends Error {
 /** The materialized views an import of this target kind makes stale. */
 export function viewsStaleAfter(kind: string): string[] {
   return reports
-    .filter((r) => r.refresh.kind === "materialized-view" && (r.refresh.staleAfter.includes(kind) || r.refresh.staleAfter.includes("*")))
+    .filter(
+      (r) =>
+        r.refresh.kind === "materialized-view" &&
+        (r.refresh.staleAfter.includes(kind) || r.refresh.staleAfter.includes("*")),
+    )
     .map((r) => r.relation);
 }
 
 /** Every materialized view of the catalogue. */
-export const materializedViews = (): string[] => reports.filter((r) => r.refresh.kind === "materialized-view").map((r) => r.relation);
+export const materializedViews = (): string[] =>
+  reports.filter((r) => r.refresh.kind === "materialized-view").map((r) => r.relation);
 /** The reports kept by the mail rollups. */
 export const rollupReports = (): Report[] => reports.filter((r) => r.refresh.kind === "rollup");
 
@@ -360,16 +401,28 @@ export function markdown(): string {
     "Generated from `packages/core/src/reports/catalogue.ts` by `npx leadpipe report docs > docs/reports.md`;",
     "a unit test fails when the two differ. Read them with `npx leadpipe report list` and",
     "`npx leadpipe report show NAME [--where column=value ...] [--csv|--json]`; every report says when its",
-    "data was last refreshed (\"data as of\"). How the refresh works: docs/reports-refresh.md.",
+    'data was last refreshed ("data as of"). How the refresh works: docs/reports-refresh.md.',
     "",
     "| report | question | grain | refresh |",
     "|---|---|---|---|",
     ...reports.map((r) => `| [${r.name}](#${r.name}) | ${r.question} | ${r.grain} | ${refreshText(r.refresh)} |`),
   ];
   for (const r of reports) {
-    lines.push("", `## ${r.name}`, "", r.question, "", `- relation: \`${r.relation}\``, `- grain: ${r.grain}`,
-      `- sources: ${r.sources.map((s) => `\`${s}\``).join(", ")}`, `- refresh: ${refreshText(r.refresh)}`, "",
-      "| column | meaning |", "|---|---|", ...r.columns.map((c) => `| ${c.name} | ${c.description} |`));
+    lines.push(
+      "",
+      `## ${r.name}`,
+      "",
+      r.question,
+      "",
+      `- relation: \`${r.relation}\``,
+      `- grain: ${r.grain}`,
+      `- sources: ${r.sources.map((s) => `\`${s}\``).join(", ")}`,
+      `- refresh: ${refreshText(r.refresh)}`,
+      "",
+      "| column | meaning |",
+      "|---|---|",
+      ...r.columns.map((c) => `| ${c.name} | ${c.description} |`),
+    );
   }
   return lines.join("\n") + "\n";
 }

@@ -47,7 +47,9 @@ export function zipCounties(): { version: string; rows: ZipCounty[]; zipsWithout
  */
 export async function loadZipCounties(db: Queryable): Promise<{ version: string; rows: number; loaded: boolean }> {
   const { version, rows } = zipCounties();
-  const { rows: [current] } = await db.query<{ version: string }>("SELECT version FROM reference_data WHERE name = 'zip_counties'");
+  const {
+    rows: [current],
+  } = await db.query<{ version: string }>("SELECT version FROM reference_data WHERE name = 'zip_counties'");
   if (current?.version === version) return { version, rows: rows.length, loaded: false };
   const col = <K extends keyof ZipCounty>(k: K) => rows.map((r) => r[k]);
   await db.query(
@@ -57,7 +59,8 @@ export async function loadZipCounties(db: Queryable): Promise<{ version: string;
      ON CONFLICT (zip5) DO UPDATE SET state = excluded.state, county_fips = excluded.county_fips, county_name = excluded.county_name
      WHERE (zip_counties.state, zip_counties.county_fips, zip_counties.county_name)
            IS DISTINCT FROM (excluded.state, excluded.county_fips, excluded.county_name)`,
-    [col("zip5"), col("state"), col("county_fips"), col("county_name")]);
+    [col("zip5"), col("state"), col("county_fips"), col("county_name")],
+  );
   await db.query(
     `WITH named AS (
        SELECT DISTINCT ON (county_fips) county_fips, state, county_name
@@ -65,11 +68,14 @@ export async function loadZipCounties(db: Queryable): Promise<{ version: string;
        ORDER BY county_fips, n DESC, county_name
      ), gone AS (DELETE FROM counties c WHERE NOT EXISTS (SELECT 1 FROM named WHERE named.county_fips = c.county_fips))
      INSERT INTO counties SELECT * FROM named
-     ON CONFLICT (county_fips) DO UPDATE SET state = excluded.state, county_name = excluded.county_name`);
+     ON CONFLICT (county_fips) DO UPDATE SET state = excluded.state, county_name = excluded.county_name`,
+  );
   await db.query("SELECT rebuild_mortgage_zip3(NULL)");
   await db.query(
     `INSERT INTO reference_data (name, version, rows) VALUES ('zip_counties', $1, $2)
-     ON CONFLICT (name) DO UPDATE SET version = excluded.version, rows = excluded.rows, loaded_at = now()`, [version, rows.length]);
+     ON CONFLICT (name) DO UPDATE SET version = excluded.version, rows = excluded.rows, loaded_at = now()`,
+    [version, rows.length],
+  );
   // every piece's county may have moved: the next refresh rebuilds the mail rollups (the coverage report joins the table when read)
   await db.query("INSERT INTO report_stale_views (view_name) VALUES ($1)", [FULL_MAIL_REBUILD]);
   return { version, rows: rows.length, loaded: true };

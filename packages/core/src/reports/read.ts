@@ -32,7 +32,9 @@ export function query(report: Report, filters: readonly Filter[], limit?: number
   const params: unknown[] = [];
   const where = filters.map((f) => {
     if (!known.has(f.column)) {
-      throw new ReportFilterError(`report ${report.name} has no column "${f.column}"; its columns are: ${[...known].join(", ")}`);
+      throw new ReportFilterError(
+        `report ${report.name} has no column "${f.column}"; its columns are: ${[...known].join(", ")}`,
+      );
     }
     if (f.value === null) return `${quoteIdent(f.column)} IS NULL`;
     params.push(f.value);
@@ -56,7 +58,12 @@ export interface Shown {
 }
 
 /** Reads a report with its "data as of" (null: never refreshed). */
-export async function show(run: RunQuery, name: string, filters: readonly Filter[] = [], limit?: number): Promise<Shown> {
+export async function show(
+  run: RunQuery,
+  name: string,
+  filters: readonly Filter[] = [],
+  limit?: number,
+): Promise<Shown> {
   const report = get(name);
   const q = query(report, filters, limit);
   const { rows } = await run(q.sql, q.params);
@@ -64,13 +71,23 @@ export async function show(run: RunQuery, name: string, filters: readonly Filter
 }
 
 export async function dataAsOf(run: RunQuery, name: string): Promise<Date | null> {
-  const { rows: [r] } = await run("SELECT data_as_of FROM report_refreshes WHERE report = $1", [name]);
+  const {
+    rows: [r],
+  } = await run("SELECT data_as_of FROM report_refreshes WHERE report = $1", [name]);
   return (r?.data_as_of as Date | undefined) ?? null;
 }
 
 /** Every report's name, question and data-as-of time. */
-export async function list(run: RunQuery): Promise<{ name: string; question: string; grain: string; refresh: string; data_as_of: Date | null }[]> {
+export async function list(
+  run: RunQuery,
+): Promise<{ name: string; question: string; grain: string; refresh: string; data_as_of: Date | null }[]> {
   const { rows } = await run("SELECT report, data_as_of FROM report_refreshes", []);
   const asOf = new Map(rows.map((r) => [r.report as string, r.data_as_of as Date]));
-  return reports.map((r) => ({ name: r.name, question: r.question, grain: r.grain, refresh: r.refresh.kind, data_as_of: asOf.get(r.name) ?? null }));
+  return reports.map((r) => ({
+    name: r.name,
+    question: r.question,
+    grain: r.grain,
+    refresh: r.refresh.kind,
+    data_as_of: asOf.get(r.name) ?? null,
+  }));
 }

@@ -16,19 +16,30 @@ export interface RefreshResult {
 }
 
 /** Marks the materialized views an import of these target kinds made stale (plus any named). */
-export async function markStale(db: Queryable, kinds: readonly string[], views: readonly string[] = []): Promise<string[]> {
+export async function markStale(
+  db: Queryable,
+  kinds: readonly string[],
+  views: readonly string[] = [],
+): Promise<string[]> {
   const names = [...new Set([...views, ...kinds.flatMap(viewsStaleAfter)])];
   if (names.length > 0) await db.query("INSERT INTO report_stale_views (view_name) SELECT unnest($1::text[])", [names]);
   return names;
 }
 
-async function recordRefresh(client: PoolClient, names: readonly string[], started: number, mode: "incremental" | "full", detail: object) {
+async function recordRefresh(
+  client: PoolClient,
+  names: readonly string[],
+  started: number,
+  mode: "incremental" | "full",
+  detail: object,
+) {
   await client.query(
     `INSERT INTO report_refreshes (report, data_as_of, duration_ms, mode, detail)
      SELECT unnest($1::text[]), now(), $2, $3, $4
      ON CONFLICT (report) DO UPDATE SET data_as_of = excluded.data_as_of, duration_ms = excluded.duration_ms,
        mode = excluded.mode, detail = excluded.detail`,
-    [names, Math.round(performance.now() - started), mode, JSON.stringify(detail)]);
+    [names, Math.round(performance.now() - started), mode, JSON.stringify(detail)],
+  );
 }
 
 /** Asks the next rollup refresh to rebuild the mail rollups from scratch (the ZIP table changed). */
@@ -44,10 +55,19 @@ async function refreshRollups(client: PoolClient, full: boolean): Promise<number
   try {
     const asked = await client.query("DELETE FROM report_stale_views WHERE view_name = $1", [FULL_MAIL_REBUILD]);
     const mailFull = full || (asked.rowCount ?? 0) > 0;
-    const { rows: [r] } = await client.query<{ pieces: number; deltas: number }>(
-      "SELECT refresh_mail_rollups($1) AS pieces, refresh_mortgage_rollups($2) AS deltas", [mailFull, full]);
-    await recordRefresh(client, rollupReports().map((x) => x.name), started, full ? "full" : "incremental",
-      { mail_pieces: Number(r!.pieces), mail_full: mailFull, mortgage_deltas: Number(r!.deltas) });
+    const {
+      rows: [r],
+    } = await client.query<{ pieces: number; deltas: number }>(
+      "SELECT refresh_mail_rollups($1) AS pieces, refresh_mortgage_rollups($2) AS deltas",
+      [mailFull, full],
+    );
+    await recordRefresh(
+      client,
+      rollupReports().map((x) => x.name),
+      started,
+      full ? "full" : "incremental",
+      { mail_pieces: Number(r!.pieces), mail_full: mailFull, mortgage_deltas: Number(r!.deltas) },
+    );
     await client.query("COMMIT");
     return Number(r!.pieces);
   } catch (err) {
@@ -76,9 +96,12 @@ async function refreshView(client: PoolClient, relation: string, mode: "incremen
 export const quoteIdent = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 async function pendingWork(db: Queryable): Promise<boolean> {
-  const { rows: [r] } = await db.query<{ pending: boolean }>(
+  const {
+    rows: [r],
+  } = await db.query<{ pending: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM report_dirty_pieces) OR EXISTS (SELECT 1 FROM report_mortgage_deltas)
-            OR EXISTS (SELECT 1 FROM report_stale_views) AS pending`);
+            OR EXISTS (SELECT 1 FROM report_stale_views) AS pending`,
+  );
   return r!.pending;
 }
 
@@ -94,14 +117,18 @@ export async function refreshPending(pool: Pool): Promise<RefreshResult> {
     const client = await pool.connect();
     let locked = false;
     try {
-      const { rows: [l] } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${REFRESH_LOCK_KEYS}) AS ok`);
+      const {
+        rows: [l],
+      } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${REFRESH_LOCK_KEYS}) AS ok`);
       locked = l!.ok;
       if (!locked) return result;
       result.ran = true;
       while (await pendingWork(client)) {
         result.pieces += await refreshRollups(client, false);
         const { rows } = await client.query<{ view_name: string }>(
-          "SELECT DISTINCT view_name FROM report_stale_views WHERE view_name <> $1 ORDER BY 1", [FULL_MAIL_REBUILD]);
+          "SELECT DISTINCT view_name FROM report_stale_views WHERE view_name <> $1 ORDER BY 1",
+          [FULL_MAIL_REBUILD],
+        );
         for (const { view_name } of rows) {
           await refreshView(client, view_name, "incremental");
           if (!result.views.includes(view_name)) result.views.push(view_name);
@@ -120,7 +147,10 @@ export async function refreshPending(pool: Pool): Promise<RefreshResult> {
  * Nightly and on demand: every rollup rebuilt in full (or only what changed) and every
  * materialized view refreshed, waiting for a refresh in progress rather than skipping.
  */
-export async function refreshAll(pool: Pool, opts: { full?: boolean; only?: readonly string[] } = {}): Promise<RefreshResult> {
+export async function refreshAll(
+  pool: Pool,
+  opts: { full?: boolean; only?: readonly string[] } = {},
+): Promise<RefreshResult> {
   const client = await pool.connect();
   try {
     await client.query(`SELECT pg_advisory_lock(${REFRESH_LOCK_KEYS})`);
@@ -128,10 +158,14 @@ export async function refreshAll(pool: Pool, opts: { full?: boolean; only?: read
       const only = opts.only ? new Set(opts.only) : null;
       const wanted = reports.filter((r) => !only || only.has(r.name));
       const mode = opts.full ? "full" : "incremental";
-      const pieces = wanted.some((r) => r.refresh.kind === "rollup") ? await refreshRollups(client, opts.full ?? false) : 0;
+      const pieces = wanted.some((r) => r.refresh.kind === "rollup")
+        ? await refreshRollups(client, opts.full ?? false)
+        : 0;
       const views = wanted.filter((r) => r.refresh.kind === "materialized-view").map((r) => r.relation);
       // views not in the catalogue (older ones) are refreshed too, so nothing is left stale
-      const { rows } = await client.query<{ name: string }>("SELECT matviewname AS name FROM pg_matviews WHERE schemaname = current_schema() ORDER BY 1");
+      const { rows } = await client.query<{ name: string }>(
+        "SELECT matviewname AS name FROM pg_matviews WHERE schemaname = current_schema() ORDER BY 1",
+      );
       const others = only ? [] : rows.map((r) => r.name).filter((n) => !materializedViews().includes(n));
       for (const v of [...views, ...others]) await refreshView(client, v, mode);
       return { ran: true, pieces, views: [...views, ...others] };

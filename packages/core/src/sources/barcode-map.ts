@@ -22,7 +22,7 @@ export const barcodeMap: SourceSpec = {
   reader: { format: "csv", delimiter: ",", encoding: "utf-8" },
   columns: {
     "Loan Number": "mortgage_id",
-    "IMb": "imb",
+    IMb: "imb",
     "Barcode ID": "barcode_id",
     "Service Type ID": "service_type_id",
     "Mailer ID": "mailer_id",
@@ -42,13 +42,28 @@ export const barcodeMap: SourceSpec = {
     (r) => {
       const parts = [r.barcode_id, r.service_type_id, r.mailer_id, r.serial_number, r.routing];
       const fields = parts.some((p) => p !== null)
-        ? { raw: parts.map((p) => p ?? "").join("|"), result: Imb.tryParse({ barcodeId: r.barcode_id ?? "", serviceTypeId: r.service_type_id ?? "", mailerId: r.mailer_id ?? "", serialNumber: r.serial_number ?? "", routing: r.routing ?? "" }) }
+        ? {
+            raw: parts.map((p) => p ?? "").join("|"),
+            result: Imb.tryParse({
+              barcodeId: r.barcode_id ?? "",
+              serviceTypeId: r.service_type_id ?? "",
+              mailerId: r.mailer_id ?? "",
+              serialNumber: r.serial_number ?? "",
+              routing: r.routing ?? "",
+            }),
+          }
         : undefined;
       const cell = r.imb !== null ? { raw: r.imb, result: Imb.tryParse(r.imb) } : undefined;
       const given = cell ?? fields;
       if (!given) return new RowIssue("imb", "required value is missing: give the IMb or its component fields");
       if (!given.result.ok) return new RowIssue(cell ? "imb" : "barcode_id", given.result.error);
-      if (cell && fields && (!fields.result.ok || fields.result.tracking !== given.result.tracking || fields.result.routing !== given.result.routing)) {
+      if (
+        cell &&
+        fields &&
+        (!fields.result.ok ||
+          fields.result.tracking !== given.result.tracking ||
+          fields.result.routing !== given.result.routing)
+      ) {
         return new RowIssue("barcode_id", `imb: the component fields (${fields.raw}) do not match the IMb column`);
       }
       return {

@@ -6,7 +6,8 @@ import { bookingsTarget } from "../compliance/targets";
 export const bookings: SourceSpec = {
   name: "bookings",
   partner: null,
-  description: "Bookings (CSV): booking_id, customer_id, booking_date, booking_amount, booking_status, product_name, source_system",
+  description:
+    "Bookings (CSV): booking_id, customer_id, booking_date, booking_amount, booking_status, product_name, source_system",
   schemaVersion: 1,
   fileName: /^bookings.*\.csv$/i,
   reader: { format: "csv", delimiter: ",", encoding: "utf-8" },

@@ -17,7 +17,6 @@ function keyedTrackingCode(v: string): string | null {
   return r.ok && r.encoding === "numeric" ? r.tracking : null;
 }
 
-
 /**
  * The call center's daily export of IVR responses: the caller's phone, the call's start in US
  * Central time, the disposition, and the loan and tracking numbers as the caller keyed them
@@ -26,7 +25,8 @@ function keyedTrackingCode(v: string): string | null {
 export const callCenterResponses: SourceSpec = {
   name: "call-center-responses",
   partner: null,
-  description: "Call-center (IVR) responses (CSV: caller phone, call time (Central), disposition, keyed loan and tracking numbers)",
+  description:
+    "Call-center (IVR) responses (CSV: caller phone, call time (Central), disposition, keyed loan and tracking numbers)",
   schemaVersion: 1,
   fileName: /^(call[-_ ]?center|ivr)[-_ ].*\.csv$/i,
   reader: { format: "csv", delimiter: ",", encoding: "utf-8" },

@@ -7,4 +7,13 @@ import { dncAdditions, dncFull, dncRemovals } from "./dnc-registry";
 import { internalOptOuts } from "./internal-opt-outs";
 
 /** The compliance and audience feeds (sources/index.ts lists them with every other source). */
-export const complianceFeeds: readonly SourceSpec[] = [customers, bookings, consentEvents, suppressions, dncFull, dncAdditions, dncRemovals, internalOptOuts];
+export const complianceFeeds: readonly SourceSpec[] = [
+  customers,
+  bookings,
+  consentEvents,
+  suppressions,
+  dncFull,
+  dncAdditions,
+  dncRemovals,
+  internalOptOuts,
+];

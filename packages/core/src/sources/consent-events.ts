@@ -24,7 +24,12 @@ export const consentEvents: SourceSpec = {
       consent_status: oneOf(["OPT_IN", "OPT_OUT"], { required: true }),
       event_ts: dateOrTimestamp({ required: true }),
     },
-    (r) => ({ customer_id: r.customer_id, channel: channelOf(r.channel), consent_status: r.consent_status, event_ts: r.event_ts }),
+    (r) => ({
+      customer_id: r.customer_id,
+      channel: channelOf(r.channel),
+      consent_status: r.consent_status,
+      event_ts: r.event_ts,
+    }),
   ),
   target: consentEventsTarget,
 };

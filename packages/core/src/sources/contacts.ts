@@ -34,24 +34,62 @@ export interface ContactsOptions {
 
 /** A value written but unusable is refused with the standardizer's reason; the row is rejected, never silently thinned. */
 const checked = (expected: string, problem: (v: string) => string | null) =>
-  coerce(expected, (v) => { const p = problem(v); return p === null ? v : new Refusal(p); }, false);
+  coerce(
+    expected,
+    (v) => {
+      const p = problem(v);
+      return p === null ? v : new Refusal(p);
+    },
+    false,
+  );
 
 const FIELD_RULES: Record<ContactField, ReturnType<typeof text>> = {
-  full_name: text({ max: 200 }), prefix: text({ max: 40 }), first_name: text({ max: 100 }), middle_name: text({ max: 100 }),
-  last_name: text({ max: 100 }), suffix: text({ max: 40 }),
+  full_name: text({ max: 200 }),
+  prefix: text({ max: 40 }),
+  first_name: text({ max: 100 }),
+  middle_name: text({ max: 100 }),
+  last_name: text({ max: 100 }),
+  suffix: text({ max: 40 }),
   email: checked("an e-mail address", (v) => standardizeEmail(v).problem),
   // A 7-digit local number has no E.164 but keeps its last 7 digits for matching: accepted.
-  phone: checked("a phone number", (v) => { const p = standardizePhone(v); return p.e164 || p.last7 ? null : p.problem; }),
-  phone2: checked("a phone number", (v) => { const p = standardizePhone(v); return p.e164 || p.last7 ? null : p.problem; }),
-  street: text({ max: 200 }), street2: text({ max: 100 }), city: text({ max: 100 }),
+  phone: checked("a phone number", (v) => {
+    const p = standardizePhone(v);
+    return p.e164 || p.last7 ? null : p.problem;
+  }),
+  phone2: checked("a phone number", (v) => {
+    const p = standardizePhone(v);
+    return p.e164 || p.last7 ? null : p.problem;
+  }),
+  street: text({ max: 200 }),
+  street2: text({ max: 100 }),
+  city: text({ max: 100 }),
   state: checked("a US state", (v) => (standardizeState(v) ? null : `unknown state "${v}"`)),
   zip: checked("a ZIP code", (v) => (standardizeZip(v) ? null : `invalid ZIP "${v}"`)),
   dob: checked("a date of birth", (v) => standardizeDob(v).problem),
 };
 
 /** Staged as person_records' columns (lineage first, implicitly); row_key is derived in SQL. */
-const COLUMNS = ["source_kind", "source_key", "first_name", "middle_name", "last_name", "name_suffix", "email", "phone", "phone7", "dob",
-  "address_line1", "house_number", "street_name", "city", "state", "zip5", "zip4", "ids", "raw"] as const;
+const COLUMNS = [
+  "source_kind",
+  "source_key",
+  "first_name",
+  "middle_name",
+  "last_name",
+  "name_suffix",
+  "email",
+  "phone",
+  "phone7",
+  "dob",
+  "address_line1",
+  "house_number",
+  "street_name",
+  "city",
+  "state",
+  "zip5",
+  "zip4",
+  "ids",
+  "raw",
+] as const;
 
 /** Whether a cell holds a JSON object (the extra values a legacy row carries). */
 function jsonObject(v: string): boolean {
@@ -64,12 +102,15 @@ function jsonObject(v: string): boolean {
 }
 
 /** A PostgreSQL array literal of text ({"a","b"}). */
-const textArray = (xs: readonly string[]) => `{${xs.map((x) => `"${x.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
+const textArray = (xs: readonly string[]) =>
+  `{${xs.map((x) => `"${x.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 
 const contactsTarget = promotedBy("contacts", COLUMNS, ["row_key"], "promote_contacts", {
   async refuse(client, importId, chunkIndex) {
     const { rows } = await client.query<{ source_row: number; field: string; value: string | null; reason: string }>(
-      "SELECT * FROM contacts_refused($1, $2)", [importId, chunkIndex]);
+      "SELECT * FROM contacts_refused($1, $2)",
+      [importId, chunkIndex],
+    );
     return rows.map((r) => ({ sourceRow: Number(r.source_row), field: r.field, value: r.value, reason: r.reason }));
   },
 });
@@ -78,12 +119,17 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
   const identifiers = opts.identifiers ?? [];
   const idField = (i: number) => `id_${i}`;
   const fields: Record<string, ReturnType<typeof text>> = { ...FIELD_RULES };
-  identifiers.forEach((_h, i) => { fields[idField(i)] = text({ max: 100 }); });
-  if (opts.extra) fields.extra = coerce("a JSON object", (v) => (jsonObject(v) ? v : new Refusal("not a JSON object")), false);
+  identifiers.forEach((_h, i) => {
+    fields[idField(i)] = text({ max: 100 });
+  });
+  if (opts.extra)
+    fields.extra = coerce("a JSON object", (v) => (jsonObject(v) ? v : new Refusal("not a JSON object")), false);
   return {
     name: opts.name,
     partner: null,
-    description: opts.description ?? `Contact list (${opts.reader?.format === "xlsx" ? "XLSX" : "CSV"}, headers mapped by name${identifiers.length ? `; identifiers ${identifiers.join(", ")}` : ""})`,
+    description:
+      opts.description ??
+      `Contact list (${opts.reader?.format === "xlsx" ? "XLSX" : "CSV"}, headers mapped by name${identifiers.length ? `; identifiers ${identifiers.join(", ")}` : ""})`,
     schemaVersion: 1,
     fileName: opts.fileName,
     reader: opts.reader ?? { format: "csv", delimiter: ",", encoding: "utf-8" },
@@ -91,9 +137,13 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
     mapHeader(header) {
       // A spec's identifiers are its own columns (id_0 …): nothing is proposed from the header here.
       const mapping = mapHeaders(header, opts.map ?? {}, identifiers, { propose: false });
-      const named = [...mapping.fields.values()].some((f) => f === "first_name" || f === "last_name" || f === "full_name");
+      const named = [...mapping.fields.values()].some(
+        (f) => f === "first_name" || f === "last_name" || f === "full_name",
+      );
       if (!named) {
-        throw new Error(`no column names a person (first name, last name or name); found ${header.map((h) => JSON.stringify(h)).join(", ")}`);
+        throw new Error(
+          `no column names a person (first name, last name or name); found ${header.map((h) => JSON.stringify(h)).join(", ")}`,
+        );
       }
       const out = new Map<number, string>(mapping.fields);
       for (const [index, id] of mapping.ids) out.set(index, idField(identifiers.findIndex((h) => h.trim() === id)));
@@ -107,7 +157,8 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
     row: rowSchema(fields, (r) => {
       const input: ContactInput = {};
       for (const f of CONTACT_FIELDS) input[f] = r[f] as string | null;
-      if (identifiers.length) input.ids = Object.fromEntries(identifiers.map((h, i) => [h, (r[idField(i)] as string | null) ?? ""]));
+      if (identifiers.length)
+        input.ids = Object.fromEntries(identifiers.map((h, i) => [h, (r[idField(i)] as string | null) ?? ""]));
       const record = recordColumns(standardizeContact(input));
       return {
         ...record,
@@ -115,7 +166,9 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
         // An identified contact is the same record across deliveries; others are their row (row_key in SQL).
         source_key: record.ids[0] ?? null,
         ids: textArray(record.ids),
-        raw: JSON.stringify(opts.extra && r.extra ? { ...record.raw, extra: JSON.parse(r.extra as string) } : record.raw),
+        raw: JSON.stringify(
+          opts.extra && r.extra ? { ...record.raw, extra: JSON.parse(r.extra as string) } : record.raw,
+        ),
       };
     }),
     target: contactsTarget,
@@ -126,6 +179,10 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
 export const contacts = contactsSource({ name: "contacts", fileName: /^contacts.*\.csv$/i });
 
 /** The same as a workbook (first sheet, first non-empty row the header): contacts*.xlsx, or under inbox/contacts-xlsx/. */
-export const contactsXlsx = contactsSource({ name: "contacts-xlsx", fileName: /^contacts.*\.xlsx$/i, reader: { format: "xlsx" } });
+export const contactsXlsx = contactsSource({
+  name: "contacts-xlsx",
+  fileName: /^contacts.*\.xlsx$/i,
+  reader: { format: "xlsx" },
+});
 
 export const contactSources: readonly SourceSpec[] = [contacts, contactsXlsx];

@@ -25,9 +25,21 @@ function registryFile(name: string, action: Action, fileName: RegExp, descriptio
   };
 }
 
-export const dncFull = registryFile("dnc-full", "full", /^dnc[-_]full.*\.(txt|csv)$/i,
-  "Do-not-call registry, full file (replaces the area codes it contains)");
-export const dncAdditions = registryFile("dnc-additions", "add", /^dnc[-_](additions|adds)\b.*\.(txt|csv)$/i,
-  "Do-not-call registry, change file: numbers added");
-export const dncRemovals = registryFile("dnc-removals", "remove", /^dnc[-_](removals|deletions|deletes)\b.*\.(txt|csv)$/i,
-  "Do-not-call registry, change file: numbers removed");
+export const dncFull = registryFile(
+  "dnc-full",
+  "full",
+  /^dnc[-_]full.*\.(txt|csv)$/i,
+  "Do-not-call registry, full file (replaces the area codes it contains)",
+);
+export const dncAdditions = registryFile(
+  "dnc-additions",
+  "add",
+  /^dnc[-_](additions|adds)\b.*\.(txt|csv)$/i,
+  "Do-not-call registry, change file: numbers added",
+);
+export const dncRemovals = registryFile(
+  "dnc-removals",
+  "remove",
+  /^dnc[-_](removals|deletions|deletes)\b.*\.(txt|csv)$/i,
+  "Do-not-call registry, change file: numbers removed",
+);

@@ -6,4 +6,10 @@ import { partnerDDeliveries } from "./partner-d-deliveries";
 import { callCenterResponses } from "./call-center-responses";
 
 /** The delivery-confirmation feeds (one per partner) and the call center's responses. */
-export const feedSpecs: readonly SourceSpec[] = [partnerADeliveries, partnerBDeliveries, partnerCDeliveries, partnerDDeliveries, callCenterResponses];
+export const feedSpecs: readonly SourceSpec[] = [
+  partnerADeliveries,
+  partnerBDeliveries,
+  partnerCDeliveries,
+  partnerDDeliveries,
+  callCenterResponses,
+];

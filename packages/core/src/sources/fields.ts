@@ -21,7 +21,10 @@ export class Refusal {
 
 /** A rule across fields refused the row: reported against `field` (a field of the row schema). */
 export class RowIssue {
-  constructor(readonly field: string, readonly message: string) {}
+  constructor(
+    readonly field: string,
+    readonly message: string,
+  ) {}
 }
 
 /** The check and the required flag behind a field's schema (rowSchema compiles them into one function). */
@@ -31,7 +34,11 @@ const partsOf = new WeakMap<object, FieldParts>();
  * A field schema from a check: its value, a Refusal saying why not, or undefined ("expected …").
  * `fn` gets the trimmed value and, for fields that must keep it (barcodes), the cell exactly as received.
  */
-export function coerce<T>(expected: string, fn: (v: string, received: string) => T | Refusal | undefined, required: boolean) {
+export function coerce<T>(
+  expected: string,
+  fn: (v: string, received: string) => T | Refusal | undefined,
+  required: boolean,
+) {
   const schema = z.string().transform((raw: string, ctx: Ctx): T | null => {
     const v = blankToNull(raw);
     if (v === null) {
@@ -127,7 +134,14 @@ export function rowSchema<F extends Record<string, FieldSchema>>(
     // the fields called every check from one site and stored by a varying key: ~10% slower.
     const parts = names.map((name) => partsOf.get(fields[name]!));
     if (parts.some((p) => p === undefined)) throw new Error("rowSchema: a field was not made by coerce()");
-    if (!generated) return plainValidator(names, cells, parts.map((p) => p!), r, toRow);
+    if (!generated)
+      return plainValidator(
+        names,
+        cells,
+        parts.map((p) => p!),
+        r,
+        toRow,
+      );
     const body = names.map((name, i) => {
       const cell = cells[i]! < 0 ? '""' : `rec[${cells[i]}]`;
       return `raw = ${cell}; if (raw === undefined) raw = ""; t = raw.trim();
@@ -171,7 +185,11 @@ export const text = (opts: { required?: boolean; max?: number } = {}) =>
 
 /** An identifier: upper-cased, letters, digits, dash, underscore. */
 export const identifier = (opts: { required?: boolean } = {}) =>
-  coerce("an identifier of letters, digits, '-' or '_' (at most 40)", (v) => (/^[A-Za-z0-9_-]{1,40}$/.test(v) ? v.toUpperCase() : undefined), opts.required ?? false);
+  coerce(
+    "an identifier of letters, digits, '-' or '_' (at most 40)",
+    (v) => (/^[A-Za-z0-9_-]{1,40}$/.test(v) ? v.toUpperCase() : undefined),
+    opts.required ?? false,
+  );
 
 /**
  * How a partner writes numbers: "us" 1,234.56 (the default), "eu" 1.234,56 (also 1 234,56).
@@ -187,22 +205,30 @@ function plainNumber(v: string, format: NumberFormat): string {
 
 /** Money like 312500, 312,500.00, $312,500.00 (or 312.500,00 € with format "eu"). */
 export const money = (opts: { required?: boolean; min?: number; max?: number; format?: NumberFormat } = {}) =>
-  coerce(opts.format === "eu" ? "an amount like 312.500,00" : "an amount like 312500.00", (v) => {
-    const s = plainNumber(v.replace(/^[$€]\s*|\s*[$€]$/g, ""), opts.format ?? "us");
-    if (!/^-?\d+(\.\d{1,2})?$/.test(s)) return undefined;
-    const n = Number(s);
-    if (n < (opts.min ?? 0) || n > (opts.max ?? 1e11)) return undefined;
-    return s;
-  }, opts.required ?? false);
+  coerce(
+    opts.format === "eu" ? "an amount like 312.500,00" : "an amount like 312500.00",
+    (v) => {
+      const s = plainNumber(v.replace(/^[$€]\s*|\s*[$€]$/g, ""), opts.format ?? "us");
+      if (!/^-?\d+(\.\d{1,2})?$/.test(s)) return undefined;
+      const n = Number(s);
+      if (n < (opts.min ?? 0) || n > (opts.max ?? 1e11)) return undefined;
+      return s;
+    },
+    opts.required ?? false,
+  );
 
 /** A decimal such as an interest rate, optionally with a trailing %. */
 export const decimal = (opts: { required?: boolean; min?: number; max?: number; format?: NumberFormat } = {}) =>
-  coerce(`a number between ${opts.min ?? 0} and ${opts.max ?? 1e9}`, (v) => {
-    const s = plainNumber(v.replace(/%$/, "").trim(), opts.format ?? "us");
-    if (!/^-?\d+(\.\d+)?$/.test(s)) return undefined;
-    const n = Number(s);
-    return n >= (opts.min ?? 0) && n <= (opts.max ?? 1e9) ? s : undefined;
-  }, opts.required ?? false);
+  coerce(
+    `a number between ${opts.min ?? 0} and ${opts.max ?? 1e9}`,
+    (v) => {
+      const s = plainNumber(v.replace(/%$/, "").trim(), opts.format ?? "us");
+      if (!/^-?\d+(\.\d+)?$/.test(s)) return undefined;
+      const n = Number(s);
+      return n >= (opts.min ?? 0) && n <= (opts.max ?? 1e9) ? s : undefined;
+    },
+    opts.required ?? false,
+  );
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
@@ -226,49 +252,75 @@ const DATE_PATTERNS: Record<DateFormat, { re: RegExp; y: number; m: number; d: n
 /** A calendar date in the partner's declared format, returned as YYYY-MM-DD. */
 export const date = (format: DateFormat, opts: { required?: boolean } = {}) => {
   const p = DATE_PATTERNS[format];
-  return coerce(`a date as ${format}`, (v) => {
-    const m = p.re.exec(v);
-    return m ? isoDate(Number(m[p.y]), Number(m[p.m]), Number(m[p.d])) : undefined;
-  }, opts.required ?? false);
+  return coerce(
+    `a date as ${format}`,
+    (v) => {
+      const m = p.re.exec(v);
+      return m ? isoDate(Number(m[p.y]), Number(m[p.m]), Number(m[p.d])) : undefined;
+    },
+    opts.required ?? false,
+  );
 };
 
 export const US_STATES = new Set(
-  ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY " +
-    "PR VI GU AS MP AA AE AP").split(" "),
+  (
+    "AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY " +
+    "PR VI GU AS MP AA AE AP"
+  ).split(" "),
 );
 
 export const usState = (opts: { required?: boolean } = {}) =>
-  coerce("a two-letter US state code", (v) => {
-    const s = v.toUpperCase();
-    return US_STATES.has(s) ? s : undefined;
-  }, opts.required ?? false);
+  coerce(
+    "a two-letter US state code",
+    (v) => {
+      const s = v.toUpperCase();
+      return US_STATES.has(s) ? s : undefined;
+    },
+    opts.required ?? false,
+  );
 
 /** ZIP or ZIP+4 ("12345", "12345-6789", "123456789") → { zip5, zip4 }. */
 export const zip = (opts: { required?: boolean } = {}) =>
-  coerce("a ZIP code like 12345 or 12345-6789", (v) => {
-    const m = /^(\d{5})(?:-?(\d{4}))?$/.exec(v);
-    return m ? { zip5: m[1]!, zip4: m[2] ?? null } : undefined;
-  }, opts.required ?? false);
+  coerce(
+    "a ZIP code like 12345 or 12345-6789",
+    (v) => {
+      const m = /^(\d{5})(?:-?(\d{4}))?$/.exec(v);
+      return m ? { zip5: m[1]!, zip4: m[2] ?? null } : undefined;
+    },
+    opts.required ?? false,
+  );
 
 export const email = (opts: { required?: boolean } = {}) =>
-  coerce("an e-mail address", (v) => {
-    const s = v.toLowerCase();
-    return /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/.test(s) ? s : undefined;
-  }, opts.required ?? false);
+  coerce(
+    "an e-mail address",
+    (v) => {
+      const s = v.toLowerCase();
+      return /^[^\s@]+@[^\s@]+\.[a-z]{2,}$/.test(s) ? s : undefined;
+    },
+    opts.required ?? false,
+  );
 
 /** A phone as written; standardized to E.164 by the people layer. Must hold 10 or 11 digits. */
 export const phone = (opts: { required?: boolean } = {}) =>
-  coerce("a phone number with 10 digits", (v) => {
-    const digits = v.replace(/\D/g, "");
-    return digits.length === 10 || (digits.length === 11 && digits[0] === "1") ? v : undefined;
-  }, opts.required ?? false);
+  coerce(
+    "a phone number with 10 digits",
+    (v) => {
+      const digits = v.replace(/\D/g, "");
+      return digits.length === 10 || (digits.length === 11 && digits[0] === "1") ? v : undefined;
+    },
+    opts.required ?? false,
+  );
 
 export const oneOf = <T extends string>(values: readonly T[], opts: { required?: boolean } = {}) => {
   const set = new Set<string>(values);
-  return coerce(`one of ${values.join(", ")}`, (v) => {
-    const s = v.toUpperCase();
-    return set.has(s) ? (s as T) : undefined;
-  }, opts.required ?? false);
+  return coerce(
+    `one of ${values.join(", ")}`,
+    (v) => {
+      const s = v.toUpperCase();
+      return set.has(s) ? (s as T) : undefined;
+    },
+    opts.required ?? false,
+  );
 };
 
 /**
@@ -277,11 +329,22 @@ export const oneOf = <T extends string>(values: readonly T[], opts: { required?:
  * for the audit trail). A barcode that does not decode is refused with the codec's reason ("imb: …").
  */
 export const imb = (opts: { required?: boolean } = {}) =>
-  coerce("an Intelligent Mail barcode", (v, received): { tracking: string; routing: string; raw: string; repaired?: true } | Refusal => {
-    const r = Imb.tryParse(v);
-    // A repaired barcode is accepted but never silently: it says so.
-    return r.ok ? { tracking: r.tracking, routing: r.routing, raw: received, ...(r.repaired ? { repaired: true as const } : {}) } : new Refusal(r.error);
-  }, opts.required ?? false);
+  coerce(
+    "an Intelligent Mail barcode",
+    (v, received): { tracking: string; routing: string; raw: string; repaired?: true } | Refusal => {
+      const r = Imb.tryParse(v);
+      // A repaired barcode is accepted but never silently: it says so.
+      return r.ok
+        ? {
+            tracking: r.tracking,
+            routing: r.routing,
+            raw: received,
+            ...(r.repaired ? { repaired: true as const } : {}),
+          }
+        : new Refusal(r.error);
+    },
+    opts.required ?? false,
+  );
 
 /**
  * A US phone number in E.164 (+1 and 10 digits): 10 digits, or 11 starting with 1, punctuation
@@ -300,9 +363,16 @@ export const phoneE164 = (opts: { required?: boolean } = {}) =>
  * A closed vocabulary written many ways ("Not Interested", "NOT_INTERESTED", "not-interested"):
  * compared lower-cased with runs of spaces, '_' and '-' as one space; returns the canonical term.
  */
-export const vocabulary = <T extends string>(terms: Readonly<Record<T, readonly string[]>>, opts: { required?: boolean } = {}) => {
+export const vocabulary = <T extends string>(
+  terms: Readonly<Record<T, readonly string[]>>,
+  opts: { required?: boolean } = {},
+) => {
   const canonical = new Map<string, T>();
-  const norm = (s: string) => s.toLowerCase().replace(/[\s_-]+/g, " ").trim();
+  const norm = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[\s_-]+/g, " ")
+      .trim();
   for (const [term, spellings] of Object.entries(terms) as [T, readonly string[]][]) {
     for (const s of [term, ...spellings]) canonical.set(norm(s), term);
   }
@@ -315,7 +385,8 @@ const TIMESTAMP_PATTERNS: Record<TimestampFormat, RegExp> = {
   // 2026-11-20T14:03, 2026-11-20 14:03:59.123Z, 2026-11-20T14:03:00-06:00
   ISO: /^(?<y>\d{4})-(?<m>\d{2})-(?<d>\d{2})[T ](?<h>\d{2}):(?<mi>\d{2})(?::(?<s>\d{2})(?:\.\d{1,6})?)?(?<z>Z|[+-]\d{2}:?\d{2})?$/i,
   // 11/20/2026 2:03 PM, 11/20/2026 14:03:59
-  "MM/DD/YYYY hh:mm": /^(?<m>\d{1,2})\/(?<d>\d{1,2})\/(?<y>\d{4})\s+(?<h>\d{1,2}):(?<mi>\d{2})(?::(?<s>\d{2}))?\s*(?<ap>[AP]M)?$/i,
+  "MM/DD/YYYY hh:mm":
+    /^(?<m>\d{1,2})\/(?<d>\d{1,2})\/(?<y>\d{4})\s+(?<h>\d{1,2}):(?<mi>\d{2})(?::(?<s>\d{2}))?\s*(?<ap>[AP]M)?$/i,
   // 20.11.2026 14:03
   "DD.MM.YYYY HH:MM": /^(?<d>\d{1,2})\.(?<m>\d{1,2})\.(?<y>\d{4})\s+(?<h>\d{1,2}):(?<mi>\d{2})(?::(?<s>\d{2}))?$/,
 };
@@ -338,23 +409,31 @@ export function timeOfDay(h: number, mi: number, s: number, ampm?: string): stri
 export const timestamp = (format: TimestampFormat, opts: { required?: boolean; zone?: string } = {}) => {
   const re = TIMESTAMP_PATTERNS[format];
   const zone = opts.zone ?? "UTC";
-  return coerce(`a date and time as ${format}`, (v) => {
-    const g = re.exec(v)?.groups;
-    if (!g) return undefined;
-    const day = isoDate(Number(g.y), Number(g.m), Number(g.d));
-    const time = timeOfDay(Number(g.h), Number(g.mi), Number(g.s ?? 0), g.ap);
-    if (!day || !time) return undefined;
-    const z = g.z?.toUpperCase();
-    return `${day} ${time}${z === undefined ? ` ${zone}` : z === "Z" ? "+00:00" : z.length === 5 ? `${z.slice(0, 3)}:${z.slice(3)}` : z}`;
-  }, opts.required ?? false);
+  return coerce(
+    `a date and time as ${format}`,
+    (v) => {
+      const g = re.exec(v)?.groups;
+      if (!g) return undefined;
+      const day = isoDate(Number(g.y), Number(g.m), Number(g.d));
+      const time = timeOfDay(Number(g.h), Number(g.mi), Number(g.s ?? 0), g.ap);
+      if (!day || !time) return undefined;
+      const z = g.z?.toUpperCase();
+      return `${day} ${time}${z === undefined ? ` ${zone}` : z === "Z" ? "+00:00" : z.length === 5 ? `${z.slice(0, 3)}:${z.slice(3)}` : z}`;
+    },
+    opts.required ?? false,
+  );
 };
 
 /** A time of day in its own column (the date is in another): HH:MM[:SS] or h:MM AM/PM → HH:MM:SS. */
 export const clock = (opts: { required?: boolean } = {}) =>
-  coerce("a time like 14:03 or 2:03 PM", (v) => {
-    const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AP]M)?$/i.exec(v);
-    return m ? timeOfDay(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), m[4]) : undefined;
-  }, opts.required ?? false);
+  coerce(
+    "a time like 14:03 or 2:03 PM",
+    (v) => {
+      const m = /^(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AP]M)?$/i.exec(v);
+      return m ? timeOfDay(Number(m[1]), Number(m[2]), Number(m[3] ?? 0), m[4]) : undefined;
+    },
+    opts.required ?? false,
+  );
 
 /** A code that must match a pattern (e.g. a USPS operation code), upper-cased. */
 export const code = (pattern: RegExp, expected: string, opts: { required?: boolean } = {}) =>
@@ -370,15 +449,19 @@ export const keyed = <T>(normalize: (v: string) => T | null, opts: { max?: numbe
 /** An ISO 8601 date-time (as timestamp("ISO")), or a bare date "2026-11-20" meaning midnight UTC. */
 export const dateOrTimestamp = (opts: { required?: boolean } = {}) => {
   const instant = partsOf.get(timestamp("ISO"))!.fn;
-  return coerce("an ISO 8601 date or date-time like 2026-11-20 or 2026-11-20T08:30:00Z", (v) => {
-    const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
-    if (day) {
-      const d = isoDate(Number(day[1]), Number(day[2]), Number(day[3]));
-      return d ? `${d} 00:00:00+00:00` : undefined;
-    }
-    const t = instant(v, v);
-    return typeof t === "string" ? t : undefined;
-  }, opts.required ?? false);
+  return coerce(
+    "an ISO 8601 date or date-time like 2026-11-20 or 2026-11-20T08:30:00Z",
+    (v) => {
+      const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+      if (day) {
+        const d = isoDate(Number(day[1]), Number(day[2]), Number(day[3]));
+        return d ? `${d} 00:00:00+00:00` : undefined;
+      }
+      const t = instant(v, v);
+      return typeof t === "string" ? t : undefined;
+    },
+    opts.required ?? false,
+  );
 };
 
 const TRUE_WORDS = new Set(["true", "t", "yes", "y", "1"]);
@@ -386,18 +469,26 @@ const FALSE_WORDS = new Set(["false", "f", "no", "n", "0"]);
 
 /** A yes/no flag: true/false, t/f, yes/no, y/n, 1/0 (any case). */
 export const flag = (opts: { required?: boolean } = {}) =>
-  coerce("true or false", (v) => {
-    const s = v.toLowerCase();
-    return TRUE_WORDS.has(s) ? true : FALSE_WORDS.has(s) ? false : undefined;
-  }, opts.required ?? false);
+  coerce(
+    "true or false",
+    (v) => {
+      const s = v.toLowerCase();
+      return TRUE_WORDS.has(s) ? true : FALSE_WORDS.has(s) ? false : undefined;
+    },
+    opts.required ?? false,
+  );
 
 /**
  * A do-not-call registry line: one 10-digit number ("2125550101") or "area code,number"
  * ("212,5550101"). Returned as the 10 digits.
  */
 export const registryNumber = (opts: { required?: boolean } = {}) =>
-  coerce("a 10-digit number or \"area code,number\" (e.g. 2125550101 or 212,5550101)", (v) => {
-    const m = /^(?:(\d{3})\s*,\s*(\d{7})|(\d{10}))$/.exec(v);
-    const ten = m ? (m[3] ?? `${m[1]}${m[2]}`) : undefined;
-    return ten && /^[2-9]\d{2}[2-9]\d{6}$/.test(ten) ? ten : undefined;
-  }, opts.required ?? false);
+  coerce(
+    'a 10-digit number or "area code,number" (e.g. 2125550101 or 212,5550101)',
+    (v) => {
+      const m = /^(?:(\d{3})\s*,\s*(\d{7})|(\d{10}))$/.exec(v);
+      const ten = m ? (m[3] ?? `${m[1]}${m[2]}`) : undefined;
+      return ten && /^[2-9]\d{2}[2-9]\d{6}$/.test(ten) ? ten : undefined;
+    },
+    opts.required ?? false,
+  );

@@ -14,8 +14,18 @@ import { legacyContacts } from "./legacy-contacts";
 export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
 
 /** Every known source. Adding a partner is one spec file and one line here. */
-export const all: readonly SourceSpec[] = [partnerBMortgages, ...feedSpecs, ...complianceFeeds, partnerAMortgages, partnerCMortgages, partnerDMortgages, barcodeMap, ...contactSources,
-  ...mailProductionSpecs, legacyContacts];
+export const all: readonly SourceSpec[] = [
+  partnerBMortgages,
+  ...feedSpecs,
+  ...complianceFeeds,
+  partnerAMortgages,
+  partnerCMortgages,
+  partnerDMortgages,
+  barcodeMap,
+  ...contactSources,
+  ...mailProductionSpecs,
+  legacyContacts,
+];
 
 /** Look-ups over a list of specs: the pipeline's over `all`; a test's over its own list. */
 export function registry(specs: readonly SourceSpec[]) {

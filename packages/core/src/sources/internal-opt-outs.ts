@@ -3,7 +3,6 @@ import { rowSchema, text, dateOrTimestamp } from "./fields";
 import { channelField, channelOf } from "../compliance/channels";
 import { optOutsTarget } from "../compliance/targets";
 
-
 /**
  * The internal opt-out list: channel, value (a phone for call/sms, an e-mail for email; either
  * for mail), time, reason → opt_outs with origin 'internal'. The value is normalized by

@@ -12,18 +12,26 @@ export const PIECE_TYPES = {
 /** A mailer version (the A/B creative): a short code such as A, B or V2, upper-cased. */
 const mailerVersion = () => identifier({ required: true });
 
-export const mailProductionTarget = promotedBy("mail_production",
-  ["tracking_code", "routing_code", "imb_raw", "mail_date", "mailer_version", "piece_type", "campaign"], ["tracking_code"],
-  "promote_mail_production", {
+export const mailProductionTarget = promotedBy(
+  "mail_production",
+  ["tracking_code", "routing_code", "imb_raw", "mail_date", "mailer_version", "piece_type", "campaign"],
+  ["tracking_code"],
+  "promote_mail_production",
+  {
     async refuse(client, importId, chunkIndex) {
       const { rows } = await client.query<{ source_row: number; tracking_code: string; owner: string }>(
-        "SELECT * FROM mail_production_conflicts($1, $2)", [importId, chunkIndex]);
+        "SELECT * FROM mail_production_conflicts($1, $2)",
+        [importId, chunkIndex],
+      );
       return rows.map((r) => ({
-        sourceRow: Number(r.source_row), field: "imb", value: r.tracking_code,
+        sourceRow: Number(r.source_row),
+        field: "imb",
+        value: r.tracking_code,
         reason: `mail piece belongs to partner ${r.owner}; a partner's production file cannot change another partner's piece`,
       }));
     },
-  });
+  },
+);
 
 /** One partner's production layout: its headers for the five fields and how it writes the mail date. */
 interface Layout {
@@ -47,8 +55,11 @@ function mailProduction({ partner, headers, dateFormat }: Layout): SourceSpec {
     fileName: new RegExp(`^partner[-_ ]?${p}[-_ ].*(production|mailing).*\\.csv$`, "i"),
     reader: { format: "csv", delimiter: ",", encoding: "utf-8" },
     columns: {
-      [headers.imb]: "imb", [headers.mailDate]: "mail_date", [headers.version]: "mailer_version",
-      [headers.pieceType]: "piece_type", [headers.campaign]: "campaign",
+      [headers.imb]: "imb",
+      [headers.mailDate]: "mail_date",
+      [headers.version]: "mailer_version",
+      [headers.pieceType]: "piece_type",
+      [headers.campaign]: "campaign",
     },
     row: rowSchema(
       {
@@ -73,12 +84,42 @@ function mailProduction({ partner, headers, dateFormat }: Layout): SourceSpec {
 }
 
 export const mailProductionSpecs: readonly SourceSpec[] = [
-  mailProduction({ partner: "A", dateFormat: "YYYY-MM-DD",
-    headers: { imb: "IMb", mailDate: "Mail Date", version: "Version", pieceType: "Piece Type", campaign: "Campaign" } }),
-  mailProduction({ partner: "B", dateFormat: "MM/DD/YYYY",
-    headers: { imb: "Tracking Number", mailDate: "Drop Date", version: "Creative", pieceType: "Format", campaign: "Job Name" } }),
-  mailProduction({ partner: "C", dateFormat: "DD.MM.YYYY",
-    headers: { imb: "Barcode", mailDate: "Postdatum", version: "Variant", pieceType: "Piece", campaign: "Campaign Code" } }),
-  mailProduction({ partner: "D", dateFormat: "YYYYMMDD",
-    headers: { imb: "IMB Code", mailDate: "MAIL_DT", version: "VERSION_CD", pieceType: "PIECE_TYPE", campaign: "CAMPAIGN_ID" } }),
+  mailProduction({
+    partner: "A",
+    dateFormat: "YYYY-MM-DD",
+    headers: { imb: "IMb", mailDate: "Mail Date", version: "Version", pieceType: "Piece Type", campaign: "Campaign" },
+  }),
+  mailProduction({
+    partner: "B",
+    dateFormat: "MM/DD/YYYY",
+    headers: {
+      imb: "Tracking Number",
+      mailDate: "Drop Date",
+      version: "Creative",
+      pieceType: "Format",
+      campaign: "Job Name",
+    },
+  }),
+  mailProduction({
+    partner: "C",
+    dateFormat: "DD.MM.YYYY",
+    headers: {
+      imb: "Barcode",
+      mailDate: "Postdatum",
+      version: "Variant",
+      pieceType: "Piece",
+      campaign: "Campaign Code",
+    },
+  }),
+  mailProduction({
+    partner: "D",
+    dateFormat: "YYYYMMDD",
+    headers: {
+      imb: "IMB Code",
+      mailDate: "MAIL_DT",
+      version: "VERSION_CD",
+      pieceType: "PIECE_TYPE",
+      campaign: "CAMPAIGN_ID",
+    },
+  }),
 ];

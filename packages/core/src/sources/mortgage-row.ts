@@ -1,4 +1,20 @@
-import { date, decimal, email, identifier, imb, money, oneOf, phone, rowSchema, text, usState, zip, type DateFormat, type NumberFormat, type RowSchema } from "./fields";
+import {
+  date,
+  decimal,
+  email,
+  identifier,
+  imb,
+  money,
+  oneOf,
+  phone,
+  rowSchema,
+  text,
+  usState,
+  zip,
+  type DateFormat,
+  type NumberFormat,
+  type RowSchema,
+} from "./fields";
 
 /**
  * A mortgage id reduced to its letters and digits, upper-cased: the key callers' keyed loan numbers

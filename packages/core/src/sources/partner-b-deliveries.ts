@@ -16,8 +16,18 @@ export const partnerBDeliveries: SourceSpec = {
   reader: { format: "csv", delimiter: ",", encoding: "utf-8" },
   columns: { "Tracking Number": "imb", "Scan Date": "scan_date", "Scan Time": "scan_time", Status: "status" },
   row: rowSchema(
-    { imb: imb({ required: true }), scan_date: date("MM/DD/YYYY", { required: true }), scan_time: clock({ required: true }), status: deliveryStatus() },
-    (r) => deliveryRow(r.imb, r.scan_date && r.scan_time ? `${r.scan_date} ${r.scan_time} America/New_York` : null, r.status),
+    {
+      imb: imb({ required: true }),
+      scan_date: date("MM/DD/YYYY", { required: true }),
+      scan_time: clock({ required: true }),
+      status: deliveryStatus(),
+    },
+    (r) =>
+      deliveryRow(
+        r.imb,
+        r.scan_date && r.scan_time ? `${r.scan_date} ${r.scan_time} America/New_York` : null,
+        r.status,
+      ),
   ),
   target: deliveriesTarget,
 };

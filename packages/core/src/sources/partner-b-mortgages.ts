@@ -29,7 +29,7 @@ export const partnerBMortgages: SourceSpec = {
     "Mailing State": "mailing_state",
     "Mailing Zip": "mailing_zip",
     "Loan Amount": "loan_amount",
-    "Lender": "lender",
+    Lender: "lender",
     "Loan Type": "loan_type",
     "Interest Rate": "interest_rate",
     "Closing Date": "closing_date",

@@ -7,13 +7,18 @@ import { deliveriesTarget } from "../feeds/targets";
 export const partnerCDeliveries: SourceSpec = {
   name: "partner-c-deliveries",
   partner: "C",
-  description: "Partner C delivery confirmations (semicolon CSV: tracking code, day-first time (Central), operation code)",
+  description:
+    "Partner C delivery confirmations (semicolon CSV: tracking code, day-first time (Central), operation code)",
   schemaVersion: 1,
   fileName: /^partner[-_ ]?c[-_ ].*deliver.*\.csv$/i,
   reader: { format: "csv", delimiter: ";", encoding: "utf-8" },
   columns: { Barcode: "imb", Delivered: "delivered", Event: "operation" },
   row: rowSchema(
-    { imb: imb({ required: true }), delivered: timestamp("DD.MM.YYYY HH:MM", { required: true, zone: "America/Chicago" }), operation: operationCode() },
+    {
+      imb: imb({ required: true }),
+      delivered: timestamp("DD.MM.YYYY HH:MM", { required: true, zone: "America/Chicago" }),
+      operation: operationCode(),
+    },
     (r) => deliveryRow(r.imb, r.delivered, r.operation),
   ),
   target: deliveriesTarget,

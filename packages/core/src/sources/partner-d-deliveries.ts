@@ -16,7 +16,11 @@ export const partnerDDeliveries: SourceSpec = {
   reader: { format: "csv", delimiter: ",", encoding: "utf-8" },
   columns: { "Piece IMb": "imb", "Event Date/Time": "event_time", Operation: "status" },
   row: rowSchema(
-    { imb: imb({ required: true }), event_time: timestamp("MM/DD/YYYY hh:mm", { required: true, zone: "America/Los_Angeles" }), status: deliveryStatus() },
+    {
+      imb: imb({ required: true }),
+      event_time: timestamp("MM/DD/YYYY hh:mm", { required: true, zone: "America/Los_Angeles" }),
+      status: deliveryStatus(),
+    },
     (r) => deliveryRow(r.imb, r.event_time, r.status),
   ),
   target: deliveriesTarget,

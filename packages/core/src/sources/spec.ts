@@ -34,7 +34,9 @@ export interface ChunkDialect {
 }
 
 export function chunkDialect(reader: Reader): ChunkDialect {
-  return reader.format === "csv" ? { delimiter: reader.delimiter, quote: reader.quote ?? '"' } : { delimiter: ",", quote: '"' };
+  return reader.format === "csv"
+    ? { delimiter: reader.delimiter, quote: reader.quote ?? '"' }
+    : { delimiter: ",", quote: '"' };
 }
 
 /** How an errors-only replay's object is read: UTF-8 text in the chunk dialect (it is built from chunk objects). */
@@ -69,7 +71,12 @@ export interface Target {
   /** Staging columns filled from a validated row, in COPY order (lineage columns come first, implicitly). */
   columns: readonly string[];
   /** Runs inside the chunk's transaction after COPY; returns the rows the rules refused and the upsert counts. */
-  promote(client: PoolClient, importId: string, chunkIndex: number, staged: StagedChunk): Promise<{ rejects: TargetReject[]; inserted: number; updated: number }>;
+  promote(
+    client: PoolClient,
+    importId: string,
+    chunkIndex: number,
+    staged: StagedChunk,
+  ): Promise<{ rejects: TargetReject[]; inserted: number; updated: number }>;
   /** The canonical key among `columns`: two rows of one batch sharing it are duplicates (reported, the last wins). */
   key?: readonly string[];
   /**
@@ -138,14 +145,20 @@ export function fileColumns(spec: SourceSpec, header: readonly string[]): FileCo
     } catch (err) {
       throw new FileRejectedError(`header does not fit ${spec.name}: ${(err as Error).message}`, { cause: err });
     }
-    return [...mapped].map(([index, field]) => ({ index, field, header: header[index]!.trim() })).sort((a, b) => a.index - b.index);
+    return [...mapped]
+      .map(([index, field]) => ({ index, field, header: header[index]!.trim() }))
+      .sort((a, b) => a.index - b.index);
   }
   const found = new Set(header.map((h) => h.trim().toLowerCase()));
   const optional = new Set(spec.optionalColumns ?? []);
   const missing = Object.keys(spec.columns).filter((c) => !optional.has(c) && !found.has(c.toLowerCase()));
   if (missing.length > 0) {
     throw new FileRejectedError(
-      `header does not match ${spec.name}: missing column(s) ${missing.map((m) => JSON.stringify(m)).join(", ")}; found ${header.length} column(s) starting ${header.slice(0, 5).map((h) => JSON.stringify(h)).join(", ")}`);
+      `header does not match ${spec.name}: missing column(s) ${missing.map((m) => JSON.stringify(m)).join(", ")}; found ${header.length} column(s) starting ${header
+        .slice(0, 5)
+        .map((h) => JSON.stringify(h))
+        .join(", ")}`,
+    );
   }
   const fieldOf = new Map(Object.entries(spec.columns).map(([h, f]) => [h.toLowerCase(), f]));
   const out: FileColumn[] = [];

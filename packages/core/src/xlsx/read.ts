@@ -1,6 +1,13 @@
 import type { Readable } from "node:stream";
 import ExcelJS from "exceljs";
-import { DEFAULT_ZIP_LIMITS, ZipRejectedError, readDirectory, verifyEntries, type RangeReader, type ZipLimits } from "./zip";
+import {
+  DEFAULT_ZIP_LIMITS,
+  ZipRejectedError,
+  readDirectory,
+  verifyEntries,
+  type RangeReader,
+  type ZipLimits,
+} from "./zip";
 
 const name = (entryName: string) => entryName.replace(/^\/+/, "");
 
@@ -9,11 +16,17 @@ const name = (entryName: string) => entryName.replace(/^\/+/, "");
  * with a workbook and a worksheet, within the limits, every entry inflating to its declared
  * size. Throws ZipRejectedError with the reason.
  */
-export async function inspectWorkbook(read: RangeReader, size: number, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<void> {
+export async function inspectWorkbook(
+  read: RangeReader,
+  size: number,
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<void> {
   const entries = await readDirectory(read, size, limits);
   const names = entries.map((e) => name(e.name));
-  if (!names.includes("xl/workbook.xml")) throw new ZipRejectedError("not an XLSX workbook: the ZIP archive has no xl/workbook.xml");
-  if (!names.some((n) => /^xl\/worksheets\/sheet\d+\.xml$/.test(n))) throw new ZipRejectedError("not an XLSX workbook: it has no worksheet");
+  if (!names.includes("xl/workbook.xml"))
+    throw new ZipRejectedError("not an XLSX workbook: the ZIP archive has no xl/workbook.xml");
+  if (!names.some((n) => /^xl\/worksheets\/sheet\d+\.xml$/.test(n)))
+    throw new ZipRejectedError("not an XLSX workbook: it has no worksheet");
   await verifyEntries(read, entries, limits);
 }
 
@@ -29,7 +42,8 @@ export function cellText(value: ExcelJS.CellValue): string {
   }
   if ("richText" in value) return value.richText.map((r) => r.text).join("");
   if ("error" in value) return String(value.error);
-  if ("formula" in value || "sharedFormula" in value) return cellText((value as { result?: ExcelJS.CellValue }).result as ExcelJS.CellValue);
+  if ("formula" in value || "sharedFormula" in value)
+    return cellText((value as { result?: ExcelJS.CellValue }).result as ExcelJS.CellValue);
   if ("text" in value) return cellText((value as { text: ExcelJS.CellValue }).text);
   return String(value);
 }
@@ -64,8 +78,10 @@ export class SharedStrings {
   add(text: string): void {
     const size = Buffer.byteLength(text);
     if (this.bytes + size + 12 > this.maxBytes) {
-      throw new SharedStringsTooLargeError(`its shared-strings table holds more than ${this.maxBytes} bytes ` +
-        `(${this.count + 1} strings so far), more than a workbook may take in memory`);
+      throw new SharedStringsTooLargeError(
+        `its shared-strings table holds more than ${this.maxBytes} bytes ` +
+          `(${this.count + 1} strings so far), more than a workbook may take in memory`,
+      );
     }
     const page = Math.floor(this.count / SharedStrings.PAGE);
     if (page === this.starts.length) {
@@ -99,7 +115,8 @@ export class SharedStrings {
 
 function sharedString(strings: SharedStrings, index: unknown): string {
   const text = strings.get(Number(index));
-  if (text === undefined) throw new Error(`a cell refers to shared string ${String(index)}, and the table has ${strings.count}`);
+  if (text === undefined)
+    throw new Error(`a cell refers to shared string ${String(index)}, and the table has ${strings.count}`);
   return text;
 }
 
@@ -115,10 +132,17 @@ const textOf = (s: EmittedString): string =>
  * as it arrives (a sheet stored before the shared strings is spooled to a temporary file first),
  * and the shared strings are kept compact and capped (SharedStrings).
  */
-export async function readSheetRows(input: Readable, onRow: (cells: string[], rowNumber: number) => Promise<void> | void,
-  options: { maxSharedStringBytes?: number } = {}): Promise<void> {
+export async function readSheetRows(
+  input: Readable,
+  onRow: (cells: string[], rowNumber: number) => Promise<void> | void,
+  options: { maxSharedStringBytes?: number } = {},
+): Promise<void> {
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(input, {
-    worksheets: "emit", sharedStrings: "emit", hyperlinks: "ignore", styles: "cache", entries: "ignore",
+    worksheets: "emit",
+    sharedStrings: "emit",
+    hyperlinks: "ignore",
+    styles: "cache",
+    entries: "ignore",
   });
   const strings = new SharedStrings(options.maxSharedStringBytes);
   // exceljs looks a shared-string cell up as workbook.sharedStrings[index]; once the table has
@@ -146,7 +170,10 @@ export async function readSheetRows(input: Readable, onRow: (cells: string[], ro
         for (let i = 1; i < values.length; i++) {
           const v = values[i];
           // A cell exceljs could not look up (its sheet was parsed before the table was known) is looked up here.
-          const t = v !== null && typeof v === "object" && "sharedString" in v ? sharedString(strings, v.sharedString) : cellText(v);
+          const t =
+            v !== null && typeof v === "object" && "sharedString" in v
+              ? sharedString(strings, v.sharedString)
+              : cellText(v);
           if (t.trim() !== "") any = true;
           cells.push(t);
         }

@@ -69,7 +69,11 @@ async function bytes(read: RangeReader, start: number, end: number): Promise<Buf
 }
 
 /** Reads and checks the central directory of a `size`-byte ZIP object. */
-export async function readDirectory(read: RangeReader, size: number, limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<ZipEntry[]> {
+export async function readDirectory(
+  read: RangeReader,
+  size: number,
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<ZipEntry[]> {
   if (size < EOCD_MIN) throw new ZipRejectedError(`truncated: ${size} bytes is too short for a ZIP archive`);
   const tailStart = Math.max(0, size - ZIP_TAIL_BYTES);
   const tail = await bytes(read, tailStart, size - 1);
@@ -88,14 +92,19 @@ export async function readDirectory(read: RangeReader, size: number, limits: Zip
     throw new ZipRejectedError("ZIP64 archives are not supported (a workbook this large is over the file limit)");
   }
   if (count > limits.maxEntries) throw new ZipRejectedError(`too many entries: ${count} (limit ${limits.maxEntries})`);
-  if (dirOffset + dirSize > tailStart + at) throw new ZipRejectedError("truncated or corrupt: the central directory lies outside the file");
-  const dir = dirOffset >= tailStart ? tail.subarray(dirOffset - tailStart, dirOffset - tailStart + dirSize) : await bytes(read, dirOffset, dirOffset + dirSize - 1);
+  if (dirOffset + dirSize > tailStart + at)
+    throw new ZipRejectedError("truncated or corrupt: the central directory lies outside the file");
+  const dir =
+    dirOffset >= tailStart
+      ? tail.subarray(dirOffset - tailStart, dirOffset - tailStart + dirSize)
+      : await bytes(read, dirOffset, dirOffset + dirSize - 1);
 
   const entries: ZipEntry[] = [];
   let total = 0;
   let p = 0;
   for (let n = 0; n < count; n++) {
-    if (p + 46 > dir.length || dir.readUInt32LE(p) !== CENTRAL) throw new ZipRejectedError(`corrupt: central directory entry ${n + 1} of ${count} is damaged`);
+    if (p + 46 > dir.length || dir.readUInt32LE(p) !== CENTRAL)
+      throw new ZipRejectedError(`corrupt: central directory entry ${n + 1} of ${count} is damaged`);
     const nameLength = dir.readUInt16LE(p + 28);
     const entry: ZipEntry = {
       name: dir.toString("utf8", p + 46, p + 46 + nameLength),
@@ -107,18 +116,26 @@ export async function readDirectory(read: RangeReader, size: number, limits: Zip
       localHeaderOffset: dir.readUInt32LE(p + 42),
     };
     p += 46 + nameLength + dir.readUInt16LE(p + 30) + dir.readUInt16LE(p + 32);
-    if (entry.method !== 0 && entry.method !== 8) throw new ZipRejectedError(`unsupported compression method ${entry.method} for ${entry.name}`);
-    if (entry.flags & 1) throw new ZipRejectedError(`encrypted entry ${entry.name}: password-protected workbooks cannot be read`);
+    if (entry.method !== 0 && entry.method !== 8)
+      throw new ZipRejectedError(`unsupported compression method ${entry.method} for ${entry.name}`);
+    if (entry.flags & 1)
+      throw new ZipRejectedError(`encrypted entry ${entry.name}: password-protected workbooks cannot be read`);
     if (entry.uncompressedSize > limits.maxEntryBytes) {
-      throw new ZipRejectedError(`zip bomb suspected: ${entry.name} inflates to ${entry.uncompressedSize} bytes (limit ${limits.maxEntryBytes})`);
+      throw new ZipRejectedError(
+        `zip bomb suspected: ${entry.name} inflates to ${entry.uncompressedSize} bytes (limit ${limits.maxEntryBytes})`,
+      );
     }
     const ratio = entry.uncompressedSize / Math.max(1, entry.compressedSize);
     if (entry.uncompressedSize > limits.ratioFloorBytes && ratio > limits.maxRatio) {
-      throw new ZipRejectedError(`zip bomb suspected: ${entry.name} has a compression ratio of ${Math.round(ratio)}:1 (limit ${limits.maxRatio}:1)`);
+      throw new ZipRejectedError(
+        `zip bomb suspected: ${entry.name} has a compression ratio of ${Math.round(ratio)}:1 (limit ${limits.maxRatio}:1)`,
+      );
     }
     total += entry.uncompressedSize;
-    if (total > limits.maxTotalBytes) throw new ZipRejectedError(`zip bomb suspected: the entries inflate to more than ${limits.maxTotalBytes} bytes`);
-    if (entry.localHeaderOffset + 30 + entry.compressedSize > dirOffset) throw new ZipRejectedError(`truncated or corrupt: ${entry.name} lies outside the file`);
+    if (total > limits.maxTotalBytes)
+      throw new ZipRejectedError(`zip bomb suspected: the entries inflate to more than ${limits.maxTotalBytes} bytes`);
+    if (entry.localHeaderOffset + 30 + entry.compressedSize > dirOffset)
+      throw new ZipRejectedError(`truncated or corrupt: ${entry.name} lies outside the file`);
     entries.push(entry);
   }
   return entries;
@@ -128,15 +145,21 @@ export async function readDirectory(read: RangeReader, size: number, limits: Zip
  * Inflates every entry, counting bytes, and checks each against its declared size and CRC. Reads
  * each entry's local header and data through `read` (range reads), so memory stays flat.
  */
-export async function verifyEntries(read: RangeReader, entries: readonly ZipEntry[], limits: ZipLimits = DEFAULT_ZIP_LIMITS): Promise<void> {
+export async function verifyEntries(
+  read: RangeReader,
+  entries: readonly ZipEntry[],
+  limits: ZipLimits = DEFAULT_ZIP_LIMITS,
+): Promise<void> {
   let total = 0;
   for (const e of entries) {
     if (e.name.endsWith("/")) continue;
     const header = await bytes(read, e.localHeaderOffset, e.localHeaderOffset + 29);
-    if (header.length < 30 || header.readUInt32LE(0) !== LOCAL) throw new ZipRejectedError(`corrupt: the local header of ${e.name} is damaged`);
+    if (header.length < 30 || header.readUInt32LE(0) !== LOCAL)
+      throw new ZipRejectedError(`corrupt: the local header of ${e.name} is damaged`);
     const dataStart = e.localHeaderOffset + 30 + header.readUInt16LE(26) + header.readUInt16LE(28);
     if (e.compressedSize === 0) {
-      if (e.uncompressedSize !== 0) throw new ZipRejectedError(`corrupt: ${e.name} declares ${e.uncompressedSize} bytes but holds none`);
+      if (e.uncompressedSize !== 0)
+        throw new ZipRejectedError(`corrupt: ${e.name} declares ${e.uncompressedSize} bytes but holds none`);
       continue;
     }
     const source = await read(dataStart, dataStart + e.compressedSize - 1);
@@ -146,8 +169,14 @@ export async function verifyEntries(read: RangeReader, entries: readonly ZipEntr
     const check = (part: Buffer) => {
       size += part.length;
       total += part.length;
-      if (size > e.uncompressedSize) throw new ZipRejectedError(`corrupt or a zip bomb: ${e.name} inflates past its declared ${e.uncompressedSize} bytes`);
-      if (total > limits.maxTotalBytes) throw new ZipRejectedError(`zip bomb suspected: the entries inflate to more than ${limits.maxTotalBytes} bytes`);
+      if (size > e.uncompressedSize)
+        throw new ZipRejectedError(
+          `corrupt or a zip bomb: ${e.name} inflates past its declared ${e.uncompressedSize} bytes`,
+        );
+      if (total > limits.maxTotalBytes)
+        throw new ZipRejectedError(
+          `zip bomb suspected: the entries inflate to more than ${limits.maxTotalBytes} bytes`,
+        );
       if (crc32) crc = crc32(part, crc);
     };
     try {
@@ -162,10 +191,14 @@ export async function verifyEntries(read: RangeReader, entries: readonly ZipEntr
       source.destroy();
       inflate?.destroy();
       if (err instanceof ZipRejectedError) throw err;
-      if ((err as { code?: string }).code?.startsWith("Z_")) throw new ZipRejectedError(`corrupt: ${e.name} does not inflate (${(err as Error).message})`);
+      if ((err as { code?: string }).code?.startsWith("Z_"))
+        throw new ZipRejectedError(`corrupt: ${e.name} does not inflate (${(err as Error).message})`);
       throw err;
     }
-    if (size !== e.uncompressedSize) throw new ZipRejectedError(`truncated or corrupt: ${e.name} inflates to ${size} bytes, its directory says ${e.uncompressedSize}`);
-    if (crc32 && (crc >>> 0) !== e.crc32) throw new ZipRejectedError(`corrupt: ${e.name} fails its CRC check`);
+    if (size !== e.uncompressedSize)
+      throw new ZipRejectedError(
+        `truncated or corrupt: ${e.name} inflates to ${size} bytes, its directory says ${e.uncompressedSize}`,
+      );
+    if (crc32 && crc >>> 0 !== e.crc32) throw new ZipRejectedError(`corrupt: ${e.name} fails its CRC check`);
   }
 }

@@ -30,10 +30,13 @@ export async function connect(log: (line: string) => void): Promise<Connection> 
       deps: { pool, store, log: cliLogger(), settings: { bucket: running.bucket, chunkRows: 0, maxFileBytes: 0 } },
       // The running platform mirrors it too, when its event arrives; copying here means the path printed exists.
       // The object is written either way: a copy that fails is said on stderr, and no path is printed.
-      mirror: (key) => mirrorObject(store, running.bucket, key, homePaths().root).catch((err: Error) => {
-        process.stderr.write(`could not copy s3://${running.bucket}/${key} under ${homePaths().root}: ${err.message}\n`);
-        return undefined;
-      }),
+      mirror: (key) =>
+        mirrorObject(store, running.bucket, key, homePaths().root).catch((err: Error) => {
+          process.stderr.write(
+            `could not copy s3://${running.bucket}/${key} under ${homePaths().root}: ${err.message}\n`,
+          );
+          return undefined;
+        }),
       close: () => pool.end(),
     };
   }

@@ -21,7 +21,10 @@ export function imbCommand(io: ImbCommandIo = {}): Command {
   const stdin = io.stdin ?? process.stdin;
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
-  const output = { writeOut: (text: string) => void stdout.write(text), writeErr: (text: string) => void stderr.write(text) };
+  const output = {
+    writeOut: (text: string) => void stdout.write(text),
+    writeErr: (text: string) => void stderr.write(text),
+  };
 
   const encode = new Command("encode")
     .description("tracking code (20 digits) and routing code (0, 5, 9 or 11 digits) to the 65-bar F/A/D/T string")
@@ -42,7 +45,10 @@ export function imbCommand(io: ImbCommandIo = {}): Command {
   const decode = new Command("decode")
     .description("65-bar string (F/A/D/T, or 0-3 for T/D/A/F) to tracking code, routing code and their fields")
     .argument("[bars]", "the 65 bars")
-    .option("--csv", "read CSV on stdin with a bars column; write it to stdout with tracking, routing, repaired and error added")
+    .option(
+      "--csv",
+      "read CSV on stdin with a bars column; write it to stdout with tracking, routing, repaired and error added",
+    )
     .option("--no-repair", "reject a barcode with a wrong bar instead of repairing it")
     .option("--json", "print the decoded fields as JSON")
     .configureOutput(output)
@@ -128,7 +134,9 @@ interface Streams {
 async function transformCsv({ stdin, stdout, stderr }: Streams, batch: Batch): Promise<void> {
   const started = performance.now();
   const out = new BufferedWriter(stdout);
-  const parser = stdin.pipe(csvParser({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }));
+  const parser = stdin.pipe(
+    csvParser({ bom: true, relax_column_count: true, relax_quotes: true, skip_empty_lines: true }),
+  );
   let header: string[] | undefined;
   let positions: number[] = [];
   let rows = 0;
@@ -140,7 +148,9 @@ async function transformCsv({ stdin, stdout, stderr }: Streams, batch: Batch): P
         const names = header.map((name) => name.trim().toLowerCase());
         positions = batch.reads.map((column) => names.indexOf(column));
         if (positions[0] === -1) {
-          throw new Error(`${batch.name} --csv: the input has no ${batch.reads[0]} column (header: ${header.join(",")})`);
+          throw new Error(
+            `${batch.name} --csv: the input has no ${batch.reads[0]} column (header: ${header.join(",")})`,
+          );
         }
         await out.write(csvLine([...header, ...batch.adds]));
         continue;
@@ -149,7 +159,10 @@ async function transformCsv({ stdin, stdout, stderr }: Streams, batch: Batch): P
       const cells = record.length === header.length ? record : fitToHeader(record, header.length);
       const added =
         record.length > header.length
-          ? [...batch.adds.slice(1).map(() => ""), `csv: row has ${record.length} fields, the header ${header.length} (extra fields dropped)`]
+          ? [
+              ...batch.adds.slice(1).map(() => ""),
+              `csv: row has ${record.length} fields, the header ${header.length} (extra fields dropped)`,
+            ]
           : batch.row(positions.map((position) => (position < 0 ? "" : cells[position]!)));
       if (added[added.length - 1]) failed++;
       await out.write(csvLine([...cells, ...added]));
@@ -157,9 +170,12 @@ async function transformCsv({ stdin, stdout, stderr }: Streams, batch: Batch): P
   } catch (error) {
     await out.flush();
     if (!(error instanceof Error) || !("code" in error) || !String(error.code).startsWith("CSV_")) throw error;
-    throw new Error(`${batch.name} --csv: the input is not readable CSV (${rows} rows written before the error): ${error.message}`, {
-      cause: error,
-    });
+    throw new Error(
+      `${batch.name} --csv: the input is not readable CSV (${rows} rows written before the error): ${error.message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (header === undefined) throw new Error(`${batch.name} --csv: the input is empty (expected a header row)`);
   await out.flush();

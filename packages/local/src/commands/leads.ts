@@ -24,7 +24,9 @@ export function describeHandoff(r: HandedOff): string {
 
 export function leadsCommand(out: Writable = process.stdout, connectTo?: () => Promise<Connection>): Command {
   const handoff = new Command("handoff")
-    .description("write the day's hand-off file of new leads for the insurance agency to outbox/leads/<day>/ (a lead is never handed off twice)")
+    .description(
+      "write the day's hand-off file of new leads for the insurance agency to outbox/leads/<day>/ (a lead is never handed off twice)",
+    )
     .option("--day <YYYY-MM-DD>", "the hand-off day (default: today, UTC)")
     .option("--json", "print the result as JSON")
     .action(async (opts: { day?: string; json?: boolean }) => {

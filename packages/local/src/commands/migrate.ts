@@ -19,8 +19,14 @@ export interface MigrateOptions {
 export const manifestKey = (runId: string) => `reports/migrations/${runId}/manifest.json`;
 
 async function putManifest(platform: LocalPlatform, manifest: Migration.Manifest): Promise<void> {
-  await platform.s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: manifestKey(manifest.run_id),
-    Body: JSON.stringify(manifest, null, 2) + "\n", ContentType: "application/json" }));
+  await platform.s3.send(
+    new PutObjectCommand({
+      Bucket: platform.bucket,
+      Key: manifestKey(manifest.run_id),
+      Body: JSON.stringify(manifest, null, 2) + "\n",
+      ContentType: "application/json",
+    }),
+  );
 }
 
 /**
@@ -45,7 +51,9 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     } else {
       runOptions = {
         mapping: opts.mapping ? Migration.readMappingFile(opts.mapping) : { tables: {} },
-        only: opts.only, rangeRows: opts.rangeRows ?? 50_000, timeZone: "UTC",
+        only: opts.only,
+        rangeRows: opts.rangeRows ?? 50_000,
+        timeZone: "UTC",
       };
       runOptions.timeZone = opts.timeZone ?? runOptions.mapping.timeZone ?? "UTC";
       // Refuse a bad mapping before a run exists.
@@ -57,17 +65,31 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     opts.log?.(`migration run ${runId}`);
     const dropped: Dropped[] = [];
     const land = async (key: string, body: Buffer) => {
-      const { rows: [last] } = await platform.pool.query<{ seq: string | null }>(
-        "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2", [platform.bucket, key]);
-      await platform.s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: body, ContentLength: body.length,
-        Metadata: { "uploaded-by": os.userInfo().username, "migration-run": runId } }));
+      const {
+        rows: [last],
+      } = await platform.pool.query<{ seq: string | null }>(
+        "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2",
+        [platform.bucket, key],
+      );
+      await platform.s3.send(
+        new PutObjectCommand({
+          Bucket: platform.bucket,
+          Key: key,
+          Body: body,
+          ContentLength: body.length,
+          Metadata: { "uploaded-by": os.userInfo().username, "migration-run": runId },
+        }),
+      );
       dropped.push({ file: key, key, afterSeq: Number(last?.seq ?? 0) });
     };
     const landed = await Migration.landTables({ db: platform.pool, reader, land, log: opts.log }, runId, runOptions);
     // Ranges checkpointed by an earlier (killed) invocation: wait for the newest import of each too.
     const now = new Set(dropped.map((d) => d.key));
-    for (const r of landed) if (!now.has(r.objectKey)) dropped.push({ file: r.objectKey, key: r.objectKey, afterSeq: 0 });
-    await platform.pool.query("UPDATE migration_runs SET status = 'LANDED' WHERE run_id = $1 AND status = 'RUNNING'", [runId]);
+    for (const r of landed)
+      if (!now.has(r.objectKey)) dropped.push({ file: r.objectKey, key: r.objectKey, afterSeq: 0 });
+    await platform.pool.query("UPDATE migration_runs SET status = 'LANDED' WHERE run_id = $1 AND status = 'RUNNING'", [
+      runId,
+    ]);
     await platform.waitFor(dropped);
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
     await putManifest(platform, manifest);
@@ -98,16 +120,23 @@ function print(manifest: Migration.Manifest, json?: boolean): void {
     process.stdout.write(JSON.stringify(s) + "\n");
     return;
   }
-  const lines = [`run ${s.run_id}: ${s.status}`, "table                    source_rows     loaded  quarantined    dropped  checksums"];
+  const lines = [
+    `run ${s.run_id}: ${s.status}`,
+    "table                    source_rows     loaded  quarantined    dropped  checksums",
+  ];
   for (const t of s.tables) {
-    lines.push(`${t.table.padEnd(24)} ${String(t.source_rows).padStart(11)} ${String(t.loaded).padStart(10)} ${String(t.quarantined).padStart(12)} ` +
-      `${String(t.dropped).padStart(10)}  ${t.checksums_match ? "match" : "DIFFER"}`);
-    for (const d of t.differences ?? []) lines.push(`  ${t.table} ${d.pk}: ${d.reason}${d.columns.length ? ` (${d.columns.join(", ")})` : ""}`);
+    lines.push(
+      `${t.table.padEnd(24)} ${String(t.source_rows).padStart(11)} ${String(t.loaded).padStart(10)} ${String(t.quarantined).padStart(12)} ` +
+        `${String(t.dropped).padStart(10)}  ${t.checksums_match ? "match" : "DIFFER"}`,
+    );
+    for (const d of t.differences ?? [])
+      lines.push(`  ${t.table} ${d.pk}: ${d.reason}${d.columns.length ? ` (${d.columns.join(", ")})` : ""}`);
   }
   process.stdout.write(lines.join("\n") + "\n");
 }
 
-const FROM_HELP = "mysql://user@host:port/database (password in LEADPIPE_MIGRATE_PASSWORD), sqlite:<file> or csv:<folder>";
+const FROM_HELP =
+  "mysql://user@host:port/database (password in LEADPIPE_MIGRATE_PASSWORD), sqlite:<file> or csv:<folder>";
 
 export function migrateCommand(): Command {
   const verify = new Command("verify")
@@ -126,7 +155,9 @@ export function migrateCommand(): Command {
       }
     });
   return new Command("migrate")
-    .description("migrate a legacy MySQL/MariaDB database, SQLite file or CSV folder through the pipeline, with a reconciliation manifest")
+    .description(
+      "migrate a legacy MySQL/MariaDB database, SQLite file or CSV folder through the pipeline, with a reconciliation manifest",
+    )
     .option("--from <source>", FROM_HELP)
     .option("--mapping <file>", "JSON mapping file (tables → target, columns → field | extra | drop, casts, time zone)")
     .option("--only <tables>", "comma-separated tables (or CSV file names without .csv)")
@@ -140,28 +171,50 @@ export function migrateCommand(): Command {
     })
     .option("--json", "print {run_id, status, tables: [...]}")
     .addCommand(verify)
-    .action(async (opts: { from?: string; mapping?: string; only?: string; dryRun?: boolean; resume?: string; timeZone?: string;
-      rangeRows?: number; json?: boolean }) => {
-      if (!opts.from) throw new Error(`--from is required: ${FROM_HELP}`);
-      const only = opts.only?.split(",").map((s) => s.trim()).filter(Boolean);
-      if (opts.dryRun) {
-        const reader = await Migration.openReader(opts.from);
-        try {
-          const mapping = opts.mapping ? Migration.readMappingFile(opts.mapping) : { tables: {} };
-          process.stdout.write(Migration.describeSpecs(Migration.tableSpecs(await reader.tables(), mapping, only)) + "\n");
-        } finally {
-          await reader.close();
+    .action(
+      async (opts: {
+        from?: string;
+        mapping?: string;
+        only?: string;
+        dryRun?: boolean;
+        resume?: string;
+        timeZone?: string;
+        rangeRows?: number;
+        json?: boolean;
+      }) => {
+        if (!opts.from) throw new Error(`--from is required: ${FROM_HELP}`);
+        const only = opts.only
+          ?.split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
+        if (opts.dryRun) {
+          const reader = await Migration.openReader(opts.from);
+          try {
+            const mapping = opts.mapping ? Migration.readMappingFile(opts.mapping) : { tables: {} };
+            process.stdout.write(
+              Migration.describeSpecs(Migration.tableSpecs(await reader.tables(), mapping, only)) + "\n",
+            );
+          } finally {
+            await reader.close();
+          }
+          return;
         }
-        return;
-      }
-      const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
-      try {
-        const manifest = await migrateSource(platform, { from: opts.from, mapping: opts.mapping, only, resume: opts.resume,
-          rangeRows: opts.rangeRows, timeZone: opts.timeZone, log: opts.json ? undefined : (l) => process.stderr.write(l + "\n") });
-        print(manifest, opts.json);
-        process.exitCode = manifest.status === "COMPLETE" ? 0 : 1;
-      } finally {
-        await platform.close();
-      }
-    });
+        const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
+        try {
+          const manifest = await migrateSource(platform, {
+            from: opts.from,
+            mapping: opts.mapping,
+            only,
+            resume: opts.resume,
+            rangeRows: opts.rangeRows,
+            timeZone: opts.timeZone,
+            log: opts.json ? undefined : (l) => process.stderr.write(l + "\n"),
+          });
+          print(manifest, opts.json);
+          process.exitCode = manifest.status === "COMPLETE" ? 0 : 1;
+        } finally {
+          await platform.close();
+        }
+      },
+    );
 }

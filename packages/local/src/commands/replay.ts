@@ -20,47 +20,76 @@ export interface ReplayOptions {
  * Replays an import on the platform and waits for it: the corrected file (if any) is uploaded
  * next to the replays, the replay handler starts a new execution, the reconciliation is printed.
  */
-export async function replayImport(platform: LocalPlatform, importId: string, opts: ReplayOptions): Promise<{ result: Import.ReplayResult; row?: Import.ImportRow }> {
+export async function replayImport(
+  platform: LocalPlatform,
+  importId: string,
+  opts: ReplayOptions,
+): Promise<{ result: Import.ReplayResult; row?: Import.ImportRow }> {
   let fixedKey: string | undefined;
   if (opts.file) {
     fixedKey = `replays/uploads/${randomUUID()}/${path.basename(opts.file)}`;
     await platform.put(fixedKey, opts.file);
   }
-  const result = (await platform.invoke("replay", { importId, mode: opts.mode, fixedKey, requestedBy: os.userInfo().username })) as Import.ReplayResult;
+  const result = (await platform.invoke("replay", {
+    importId,
+    mode: opts.mode,
+    fixedKey,
+    requestedBy: os.userInfo().username,
+  })) as Import.ReplayResult;
   if (!opts.json) process.stderr.write(`${result.message}\n`);
   if (result.alreadyResolved.length > 0 && !opts.json) {
-    process.stderr.write(`rows already re-ingested by an earlier replay, left alone: ${result.alreadyResolved.join(", ")}\n`);
+    process.stderr.write(
+      `rows already re-ingested by an earlier replay, left alone: ${result.alreadyResolved.join(", ")}\n`,
+    );
   }
   if (!result.replayId) {
     if (opts.json) process.stdout.write(JSON.stringify(result) + "\n");
     return { result };
   }
-  const [row] = await waitWithProgress(platform, opts.progress, (onProgress) => platform.waitForImports([result.replayId!], onProgress));
-  if (opts.json) process.stdout.write(JSON.stringify({ ...result, replay: JSON.parse(reconciliationJson(row!)) }) + "\n");
+  const [row] = await waitWithProgress(platform, opts.progress, (onProgress) =>
+    platform.waitForImports([result.replayId!], onProgress),
+  );
+  if (opts.json)
+    process.stdout.write(JSON.stringify({ ...result, replay: JSON.parse(reconciliationJson(row!)) }) + "\n");
   else {
     const original = await Import.getImport(platform.pool, result.original);
-    process.stdout.write(`${reconciliationTable([row!])}\noriginal ${original.id}: ${original.status}${original.status_reason ? ` (${original.status_reason})` : ""}\n`);
+    process.stdout.write(
+      `${reconciliationTable([row!])}\noriginal ${original.id}: ${original.status}${original.status_reason ? ` (${original.status_reason})` : ""}\n`,
+    );
   }
   return { result, row };
 }
 
 export function replayCommand(): Command {
   return new Command("replay")
-    .description("replay an import: in full (the landed file again) or only its rejected rows (as stored, or corrected with --file)")
+    .description(
+      "replay an import: in full (the landed file again) or only its rejected rows (as stored, or corrected with --file)",
+    )
     .argument("<importId>", "the import to replay (a replay's id means its original)")
     .addOption(new Option("--mode <mode>", "full | errors-only").choices(["full", "errors-only"]).makeOptionMandatory())
-    .option("--file <csv>", "errors-only: corrected rows, the source's columns with a first column row_number (the row of the original file each one replaces)")
+    .option(
+      "--file <csv>",
+      "errors-only: corrected rows, the source's columns with a first column row_number (the row of the original file each one replaces)",
+    )
     .option("--json", "one JSON object")
     .option("--progress", "print chunks, rows and rows/s to stderr while waiting (the default on a terminal)")
-    .action(async (importId: string, opts: { mode: Import.ReplayMode; file?: string; json?: boolean; progress?: boolean }) => {
-      if (opts.file && opts.mode !== "errors-only") throw new Error("--file goes with --mode errors-only");
-      if (opts.file && !existsSync(opts.file)) throw new Error(`no such file: ${opts.file}`);
-      const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
-      try {
-        const { row } = await replayImport(platform, importId, { ...opts, progress: opts.progress ?? (!opts.json && process.stderr.isTTY) });
-        process.exitCode = row?.status === "FAILED" ? 1 : 0;
-      } finally {
-        await platform.close();
-      }
-    });
+    .action(
+      async (
+        importId: string,
+        opts: { mode: Import.ReplayMode; file?: string; json?: boolean; progress?: boolean },
+      ) => {
+        if (opts.file && opts.mode !== "errors-only") throw new Error("--file goes with --mode errors-only");
+        if (opts.file && !existsSync(opts.file)) throw new Error(`no such file: ${opts.file}`);
+        const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
+        try {
+          const { row } = await replayImport(platform, importId, {
+            ...opts,
+            progress: opts.progress ?? (!opts.json && process.stderr.isTTY),
+          });
+          process.exitCode = row?.status === "FAILED" ? 1 : 0;
+        } finally {
+          await platform.close();
+        }
+      },
+    );
 }

@@ -6,10 +6,20 @@ import { formatRows, readOnlyQuery, withDatabase } from "./sql";
 import { wholeNumber } from "./numbers";
 
 /** The read-only path: each query in a READ ONLY transaction with a statement timeout. */
-const readOnly = (url: string): Reports.RunQuery => (sql, params) => readOnlyQuery(url, sql, 30_000, params);
+const readOnly =
+  (url: string): Reports.RunQuery =>
+  (sql, params) =>
+    readOnlyQuery(url, sql, 30_000, params);
 
 const asOfText = (d: Date | null) => (d ? d.toISOString() : "never refreshed");
-const cell = (v: unknown) => (v instanceof Date ? v.toISOString() : v === null || v === undefined ? null : typeof v === "object" ? JSON.stringify(v) : String(v));
+const cell = (v: unknown) =>
+  v instanceof Date
+    ? v.toISOString()
+    : v === null || v === undefined
+      ? null
+      : typeof v === "object"
+        ? JSON.stringify(v)
+        : String(v);
 
 export function reportCommand(out: Writable = process.stdout): Command {
   const list = new Command("list")
@@ -18,13 +28,26 @@ export function reportCommand(out: Writable = process.stdout): Command {
     .action(async (opts: { json?: boolean }) => {
       const rows = await withDatabase((url) => Reports.list(readOnly(url)));
       if (opts.json) for (const r of rows) out.write(JSON.stringify(r) + "\n");
-      else out.write(formatRows(["name", "data_as_of", "question"], rows.map((r) => ({ ...r, data_as_of: asOfText(r.data_as_of) }))) + "\n");
+      else
+        out.write(
+          formatRows(
+            ["name", "data_as_of", "question"],
+            rows.map((r) => ({ ...r, data_as_of: asOfText(r.data_as_of) })),
+          ) + "\n",
+        );
     });
 
   const show = new Command("show")
-    .description("one report's rows, filtered by --where column=value (columns of that report only; column= means blank)")
+    .description(
+      "one report's rows, filtered by --where column=value (columns of that report only; column= means blank)",
+    )
     .argument("<name>", "the report (see leadpipe report list)")
-    .option("--where <column=value>", "keep rows whose column equals value (repeatable: all must hold)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      "--where <column=value>",
+      "keep rows whose column equals value (repeatable: all must hold)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option("--limit <n>", "at most n rows", wholeNumber(1, 10_000_000))
     .option("--csv", "CSV with a header row")
     .option("--json", "one JSON object per row and line")
@@ -47,7 +70,9 @@ export function reportCommand(out: Writable = process.stdout): Command {
     });
 
   const refresh = new Command("refresh")
-    .description("refresh now: the dirty mail pieces, the mortgage deltas and every materialized view (--full: every rollup from scratch)")
+    .description(
+      "refresh now: the dirty mail pieces, the mortgage deltas and every materialized view (--full: every rollup from scratch)",
+    )
     .argument("[names...]", "only these reports")
     .option("--full", "rebuild every rollup from the core tables, not only what changed")
     .action(async (names: string[], opts: { full?: boolean }) => {
@@ -55,7 +80,10 @@ export function reportCommand(out: Writable = process.stdout): Command {
       const r = await withDatabase(async (url) => {
         const pool = createPool(url, 1);
         try {
-          return await Reports.refreshAll(pool, { full: opts.full ?? false, ...(names.length > 0 ? { only: names } : {}) });
+          return await Reports.refreshAll(pool, {
+            full: opts.full ?? false,
+            ...(names.length > 0 ? { only: names } : {}),
+          });
         } finally {
           await pool.end();
         }
@@ -63,12 +91,14 @@ export function reportCommand(out: Writable = process.stdout): Command {
       out.write(`refreshed: ${r.pieces} mail piece(s) recomputed, ${r.views.length} materialized view(s)\n`);
     });
 
-  const docs = new Command("docs")
-    .description("print docs/reports.md from the catalogue")
-    .action(() => {
-      out.write(Reports.markdown());
-    });
+  const docs = new Command("docs").description("print docs/reports.md from the catalogue").action(() => {
+    out.write(Reports.markdown());
+  });
 
-  return new Command("report").description("the business reports (read-only), with their data-as-of time")
-    .addCommand(list).addCommand(show).addCommand(refresh).addCommand(docs);
+  return new Command("report")
+    .description("the business reports (read-only), with their data-as-of time")
+    .addCommand(list)
+    .addCommand(show)
+    .addCommand(refresh)
+    .addCommand(docs);
 }

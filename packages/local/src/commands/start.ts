@@ -13,7 +13,8 @@ const sampleDay = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..
 function seedInbox(platform: LocalPlatform): void {
   const marker = path.join(platform.paths.root, ".seeded");
   if (existsSync(marker)) return;
-  for (const f of readdirSync(sampleDay).sort()) copyFileSync(path.join(sampleDay, f), path.join(platform.paths.inbox, f));
+  for (const f of readdirSync(sampleDay).sort())
+    copyFileSync(path.join(sampleDay, f), path.join(platform.paths.inbox, f));
   writeFileSync(marker, new Date().toISOString() + "\n");
 }
 
@@ -26,7 +27,9 @@ async function drainInbox(platform: LocalPlatform): Promise<number> {
   for (const f of failed) if (f.alerted) process.stderr.write(`inbox: ${f.file} stays in the inbox: ${f.error}\n`);
   if (landed.length > 0) {
     process.stdout.write(`\ningesting ${landed.length} file(s) from ${platform.paths.inbox}\n`);
-    const rows = await waitWithProgress(platform, process.stderr.isTTY, (onProgress) => platform.waitFor(landed, onProgress));
+    const rows = await waitWithProgress(platform, process.stderr.isTTY, (onProgress) =>
+      platform.waitFor(landed, onProgress),
+    );
     process.stdout.write(reconciliationTable(rows) + "\n");
   }
   return landed.length;
@@ -39,11 +42,16 @@ export function startCommand(): Command {
     .option("--no-console", "do not serve the operations console")
     .action(async (opts: { once?: boolean; console: boolean }) => {
       const platform = await LocalPlatform.start({ log: quietLog(false) });
-      process.stdout.write(`leadpipe local platform on ${platform.paths.root}\n  inbox: ${platform.paths.inbox}\n  alerts: ${platform.paths.alerts}\n  database: ${process.env.DATABASE_URL?.replace(/:[^:@/]+@/, ":***@")}\n`);
-      const web = opts.once || !opts.console ? undefined : await serveConsole(platform).catch(async (err: Error) => {
-        await platform.close();
-        throw err;
-      });
+      process.stdout.write(
+        `leadpipe local platform on ${platform.paths.root}\n  inbox: ${platform.paths.inbox}\n  alerts: ${platform.paths.alerts}\n  database: ${process.env.DATABASE_URL?.replace(/:[^:@/]+@/, ":***@")}\n`,
+      );
+      const web =
+        opts.once || !opts.console
+          ? undefined
+          : await serveConsole(platform).catch(async (err: Error) => {
+              await platform.close();
+              throw err;
+            });
       if (web) process.stdout.write(`  console: ${web.url}  (add a login: npx leadpipe user add NAME --role ROLE)\n`);
       let stopping = false;
       const stop = async () => {
@@ -72,8 +80,11 @@ export function startCommand(): Command {
         if (opts.once) {
           // The people consumer runs after the imports; --once waits for it before exiting.
           await platform.peopleIdle();
-          const { rows: [p] } = await platform.pool.query<{ imports: number; persons: number }>(
-            "SELECT (SELECT count(*) FROM people_resolutions)::int AS imports, (SELECT count(*) FROM persons)::int AS persons");
+          const {
+            rows: [p],
+          } = await platform.pool.query<{ imports: number; persons: number }>(
+            "SELECT (SELECT count(*) FROM people_resolutions)::int AS imports, (SELECT count(*) FROM persons)::int AS persons",
+          );
           process.stdout.write(`
 people: ${p!.persons} golden records from ${p!.imports} resolved import(s)
 `);

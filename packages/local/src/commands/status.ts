@@ -14,7 +14,9 @@ const RECENT = `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.acc
 
 export function statusCommand(): Command {
   return new Command("status")
-    .description("recent imports, or one import in full (metadata, steps, progress, reports, rejects by reason, replays)")
+    .description(
+      "recent imports, or one import in full (metadata, steps, progress, reports, rejects by reason, replays)",
+    )
     .argument("[importId]", "an import id")
     .option("--json", "JSON (one object per line for the recent list)")
     .option("--limit <n>", "how many recent imports (at most 1,000)", wholeNumber(1, 1000), 20)
@@ -35,9 +37,9 @@ export function statusCommand(): Command {
         }
       });
       const local = localReports(d, homePaths().root);
-      process.stdout.write(opts.json
-        ? JSON.stringify({ ...d, local_reports: local }, null, 2) + "\n"
-        : formatDescription(d, local));
+      process.stdout.write(
+        opts.json ? JSON.stringify({ ...d, local_reports: local }, null, 2) + "\n" : formatDescription(d, local),
+      );
     });
 }
 
@@ -67,35 +69,64 @@ export function formatDescription(d: Import.ImportDescription, local: LocalRepor
   const lines: [string, string][] = [
     ["import", i.id],
     ["file", `${i.file_name}  s3://${i.bucket}/${i.object_key}`],
-    ["source", `${i.source ?? "unknown"}${i.partner ? `, partner ${i.partner}` : ""}${i.kind ? `, ${i.kind}` : ""}${i.schema_version ? `, schema v${i.schema_version}` : ""}`],
+    [
+      "source",
+      `${i.source ?? "unknown"}${i.partner ? `, partner ${i.partner}` : ""}${i.kind ? `, ${i.kind}` : ""}${i.schema_version ? `, schema v${i.schema_version}` : ""}`,
+    ],
     ["size", `${n(i.size_bytes)} bytes${i.sha256 ? `, sha256 ${i.sha256}` : ""}`],
     ["uploaded", `by ${i.uploaded_by ?? "?"} at ${iso(i.uploaded_at)}`],
-    ["status", `${i.status}${i.status_reason ? ` (${i.status_reason})` : ""}${i.current_step ? `, at ${i.current_step}` : ""}${i.failed_step ? `, failed in ${i.failed_step}` : ""}`],
-    ["rows", `read ${n(i.rows_read)} = accepted ${n(i.accepted)} + rejected ${n(i.rejected)}; accepted = inserted ${n(i.inserted)} + updated ${n(i.updated)} + unchanged ${n(i.unchanged)}`],
-    ["progress", `chunks ${d.progress.chunks_done}/${d.progress.chunks_total ?? "?"}, rows ${n(d.progress.rows_done)}/${n(d.progress.rows_total)}${d.progress.rows_per_second ? `, ${n(d.progress.rows_per_second)} rows/s` : ""}`],
-    ["steps", Object.entries(i.step_timings)
-      .sort(([, a], [, b]) => String(a.started_at ?? "").localeCompare(String(b.started_at ?? "")))
-      .map(([step, t]) => `${step} ${t.ms !== undefined ? `${t.ms} ms` : "running"}`).join(", ")],
+    [
+      "status",
+      `${i.status}${i.status_reason ? ` (${i.status_reason})` : ""}${i.current_step ? `, at ${i.current_step}` : ""}${i.failed_step ? `, failed in ${i.failed_step}` : ""}`,
+    ],
+    [
+      "rows",
+      `read ${n(i.rows_read)} = accepted ${n(i.accepted)} + rejected ${n(i.rejected)}; accepted = inserted ${n(i.inserted)} + updated ${n(i.updated)} + unchanged ${n(i.unchanged)}`,
+    ],
+    [
+      "progress",
+      `chunks ${d.progress.chunks_done}/${d.progress.chunks_total ?? "?"}, rows ${n(d.progress.rows_done)}/${n(d.progress.rows_total)}${d.progress.rows_per_second ? `, ${n(d.progress.rows_per_second)} rows/s` : ""}`,
+    ],
+    [
+      "steps",
+      Object.entries(i.step_timings)
+        .sort(([, a], [, b]) => String(a.started_at ?? "").localeCompare(String(b.started_at ?? "")))
+        .map(([step, t]) => `${step} ${t.ms !== undefined ? `${t.ms} ms` : "running"}`)
+        .join(", "),
+    ],
     ["times", `created ${iso(i.created_at)}, finished ${iso(i.finished_at) || "-"}`],
   ];
   if (i.duplicate_of) lines.push(["duplicate of", i.duplicate_of]);
   if (i.alert_status) lines.push(["alert", `${i.alert_status}${i.alert_error ? `: ${i.alert_error}` : ""}`]);
   if (d.reports) {
     const beside = (url: string, file: string | null | undefined) => (file ? `${url}  ${file}` : url);
-    lines.push(["reports", beside(d.reports.success, local?.success)], ["", beside(d.reports.errors, local?.errors)],
-      ["", beside(d.reports.checklist, local?.checklist)]);
+    lines.push(
+      ["reports", beside(d.reports.success, local?.success)],
+      ["", beside(d.reports.errors, local?.errors)],
+      ["", beside(d.reports.checklist, local?.checklist)],
+    );
   }
   if (d.replay_of) lines.push(["replay of", `${d.replay_of.id} (${d.replay_of.mode})`]);
   for (const [k, r] of d.replays.entries()) {
-    lines.push([k === 0 ? "replays" : "", `${r.id} ${r.mode} ${r.status} read ${n(r.rows_read)}, accepted ${n(r.accepted)}, rejected ${n(r.rejected)}`]);
+    lines.push([
+      k === 0 ? "replays" : "",
+      `${r.id} ${r.mode} ${r.status} read ${n(r.rows_read)}, accepted ${n(r.accepted)}, rejected ${n(r.rejected)}`,
+    ]);
   }
   if (d.reconciliation && d.replays.length > 0) {
     const r = d.reconciliation;
-    lines.push(["across runs", `read ${n(r.rows_read)} = accepted ${n(r.accepted)} + re-ingested by replays ${n(r.resolved_by_replays)} + still rejected ${n(r.outstanding_rejects)}`]);
+    lines.push([
+      "across runs",
+      `read ${n(r.rows_read)} = accepted ${n(r.accepted)} + re-ingested by replays ${n(r.resolved_by_replays)} + still rejected ${n(r.outstanding_rejects)}`,
+    ]);
   }
   for (const [k, r] of d.rejects.entries()) {
-    lines.push([k === 0 ? "rejects" : "", `${String(r.rows).padStart(7)} row(s)  ${r.error_type}  ${r.field_name ?? "-"}: ${r.error_message}${r.resolved ? ` (${r.resolved} re-ingested)` : ""}`]);
+    lines.push([
+      k === 0 ? "rejects" : "",
+      `${String(r.rows).padStart(7)} row(s)  ${r.error_type}  ${r.field_name ?? "-"}: ${r.error_message}${r.resolved ? ` (${r.resolved} re-ingested)` : ""}`,
+    ]);
   }
-  if (i.status !== "PENDING" && i.status !== "STAGING" && i.status !== "PROCESSING" && i.status !== "DUPLICATE") lines.push(["replay", d.replay_command]);
+  if (i.status !== "PENDING" && i.status !== "STAGING" && i.status !== "PROCESSING" && i.status !== "DUPLICATE")
+    lines.push(["replay", d.replay_command]);
   return lines.map(([k, v]) => `${k.padEnd(12)} ${v}`).join("\n") + "\n";
 }

@@ -9,7 +9,9 @@ import { formatRows, withDatabase } from "./sql";
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString("utf8").replace(/\r?\n$/, "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .replace(/\r?\n$/, "");
 }
 
 async function withPool<T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
@@ -25,7 +27,8 @@ async function withPool<T>(fn: (pool: ReturnType<typeof createPool>) => Promise<
 
 export function userCommand(): Command {
   const user = new Command("user").description("the operations console's logins (roles: " + ROLES.join(", ") + ")");
-  user.command("add")
+  user
+    .command("add")
     .description("add a login, or set an existing one's role and password (its open sessions end)")
     .argument("<name>", "user name (a-z, 0-9, . _ @ -)")
     .requiredOption("--role <role>", ROLES.join(" | "))
@@ -35,25 +38,38 @@ export function userCommand(): Command {
       const password = generated ? crypto.randomBytes(18).toString("base64url") : await readStdin();
       const r = await withPool(async (pool) => {
         const r = await addUser(pool, name, opts.role, password);
-        await audit(pool, { username: `cli:${os.userInfo().username}`, action: r.created ? "user.add" : "user.update", target: r.user.username,
-          outcome: "ok", detail: { role: r.user.role } });
+        await audit(pool, {
+          username: `cli:${os.userInfo().username}`,
+          action: r.created ? "user.add" : "user.update",
+          target: r.user.username,
+          outcome: "ok",
+          detail: { role: r.user.role },
+        });
         return r;
       });
       process.stdout.write(`${r.created ? "added" : "updated"} ${r.user.username} (${r.user.role})\n`);
       if (generated) process.stdout.write(`password (shown once): ${password}\n`);
     });
-  user.command("disable")
+  user
+    .command("disable")
     .description("disable a login (its sessions end at once)")
     .argument("<name>")
     .action(async (name: string) => {
       const done = await withPool(async (pool) => {
         const d = await disableUser(pool, name);
-        if (d) await audit(pool, { username: `cli:${os.userInfo().username}`, action: "user.disable", target: name, outcome: "ok" });
+        if (d)
+          await audit(pool, {
+            username: `cli:${os.userInfo().username}`,
+            action: "user.disable",
+            target: name,
+            outcome: "ok",
+          });
         return d;
       });
       process.stdout.write(done ? `disabled ${name}\n` : `${name}: no such enabled user\n`);
     });
-  user.command("list")
+  user
+    .command("list")
     .description("the logins, their roles and last logins")
     .action(async () => {
       const rows = await withPool((pool) => listUsers(pool));

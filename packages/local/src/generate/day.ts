@@ -36,7 +36,13 @@ export const dayWriters: DayFileWriter[] = [
     // A contact list of about `rows` records (people written 1.9 times on average, with realistic noise).
     source: "contacts",
     fileName: (day) => `contacts-${day}.csv`,
-    write: async (file, o) => { await writeContacts(file, { people: Math.max(1, Math.round(o.rows / 1.9)), seed: `contacts-${o.day}`, badEvery: o.badEvery }); },
+    write: async (file, o) => {
+      await writeContacts(file, {
+        people: Math.max(1, Math.round(o.rows / 1.9)),
+        seed: `contacts-${o.day}`,
+        badEvery: o.badEvery,
+      });
+    },
   },
 ];
 

@@ -24,7 +24,12 @@ export interface FeedOptions {
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
 /** Writes lines through a buffer of ~1 MB, honouring back-pressure. */
-async function writeLines(path: string, header: readonly string[], delimiter: string, rows: (emit: (cells: string[]) => Promise<void>) => Promise<void>) {
+async function writeLines(
+  path: string,
+  header: readonly string[],
+  delimiter: string,
+  rows: (emit: (cells: string[]) => Promise<void>) => Promise<void>,
+) {
   const out = createWriteStream(path);
   const line = (cells: readonly string[]) => (delimiter === "," ? csvLine(cells) : `${cells.join(delimiter)}\n`);
   let buf = line(header);
@@ -54,24 +59,40 @@ interface Layout {
 const LAYOUTS: Record<"A" | "B" | "C" | "D", Layout> = {
   A: {
     spec: partnerADeliveries,
-    cells: (r, tracking, routing, [y, m, d], [h, mi]) =>
-      [Imb.encode(tracking, routing), `${y}-${pad(m)}-${pad(d)}T${pad(h)}:${pad(mi)}:00-06:00`, r.pick(["918", "919", "919"])],
+    cells: (r, tracking, routing, [y, m, d], [h, mi]) => [
+      Imb.encode(tracking, routing),
+      `${y}-${pad(m)}-${pad(d)}T${pad(h)}:${pad(mi)}:00-06:00`,
+      r.pick(["918", "919", "919"]),
+    ],
   },
   B: {
     spec: partnerBDeliveries,
-    cells: (r, tracking, routing, [y, m, d], at) =>
-      [`${tracking} ${routing}`, `${pad(m)}/${pad(d)}/${y}`, twelveHour(at), r.pick(["Delivered", "DELIVERED", "Delivered - Mailbox", "Delivered, Front Door"])],
+    cells: (r, tracking, routing, [y, m, d], at) => [
+      `${tracking} ${routing}`,
+      `${pad(m)}/${pad(d)}/${y}`,
+      twelveHour(at),
+      r.pick(["Delivered", "DELIVERED", "Delivered - Mailbox", "Delivered, Front Door"]),
+    ],
   },
   C: {
     spec: partnerCDeliveries,
-    cells: (r, tracking, _routing, [y, m, d], [h, mi]) => [tracking, `${pad(d)}.${pad(m)}.${y} ${pad(h)}:${pad(mi)}`, r.pick(["918", "919"])],
+    cells: (r, tracking, _routing, [y, m, d], [h, mi]) => [
+      tracking,
+      `${pad(d)}.${pad(m)}.${y} ${pad(h)}:${pad(mi)}`,
+      r.pick(["918", "919"]),
+    ],
   },
   D: {
     spec: partnerDDeliveries,
     unused: ["Facility ZIP"],
     cells: (r, tracking, routing, [y, m, d], at) => {
       const bars = Imb.encode(tracking, routing);
-      return [r.chance(0.3) ? bars.toLowerCase() : bars, `${pad(m)}/${pad(d)}/${y} ${twelveHour(at)}`, r.pick(["Delivered", "delivered", "Delivered - Mailbox"]), routing.slice(0, 5)];
+      return [
+        r.chance(0.3) ? bars.toLowerCase() : bars,
+        `${pad(m)}/${pad(d)}/${y} ${twelveHour(at)}`,
+        r.pick(["Delivered", "delivered", "Delivered - Mailbox"]),
+        routing.slice(0, 5),
+      ];
     },
   },
 };
@@ -91,22 +112,27 @@ export async function writeDeliveries(path: string, partner: Partner, opts: Feed
   const r = rng(seedOf(`deliveries:${partner}:${opts.day}`));
   const day = opts.day.split("-").map(Number) as [number, number, number];
   const first = opts.startId ?? 100_000;
-  await writeLines(path, [...Object.keys(layout.spec.columns), ...(layout.unused ?? [])], chunkDialect(layout.spec.reader).delimiter, async (emit) => {
-    for (let i = 0; i < opts.rows; i++) {
-      const rescan = i > 0 && r.chance(0.05);
-      const tracking = trackingCodeFor(`${partner}-${first + i - (rescan ? 1 : 0)}`);
-      const at: Moment = rescan ? [r.int(18, 21), r.int(0, 59)] : [r.int(8, 17), r.int(0, 59)];
-      const cells = layout.cells(r, tracking, `${r.int(10_000, 99_999)}${pad(r.int(0, 9999), 4)}`, day, at);
-      if (opts.badEvery && (i + 1) % opts.badEvery === 0) {
-        if (r.chance(0.5)) cells[0] = cells[0]!.slice(1);
-        else {
-          const timed = cells.findIndex((c, k) => k > 0 && /\d:\d\d/.test(c));
-          cells[timed] = cells[timed]!.replace(/\d{1,2}:\d\d/, "25:61");
+  await writeLines(
+    path,
+    [...Object.keys(layout.spec.columns), ...(layout.unused ?? [])],
+    chunkDialect(layout.spec.reader).delimiter,
+    async (emit) => {
+      for (let i = 0; i < opts.rows; i++) {
+        const rescan = i > 0 && r.chance(0.05);
+        const tracking = trackingCodeFor(`${partner}-${first + i - (rescan ? 1 : 0)}`);
+        const at: Moment = rescan ? [r.int(18, 21), r.int(0, 59)] : [r.int(8, 17), r.int(0, 59)];
+        const cells = layout.cells(r, tracking, `${r.int(10_000, 99_999)}${pad(r.int(0, 9999), 4)}`, day, at);
+        if (opts.badEvery && (i + 1) % opts.badEvery === 0) {
+          if (r.chance(0.5)) cells[0] = cells[0]!.slice(1);
+          else {
+            const timed = cells.findIndex((c, k) => k > 0 && /\d:\d\d/.test(c));
+            cells[timed] = cells[timed]!.replace(/\d{1,2}:\d\d/, "25:61");
+          }
         }
+        await emit(cells);
       }
-      await emit(cells);
-    }
-  });
+    },
+  );
 }
 
 /**
@@ -119,12 +145,23 @@ export async function writeCallResponses(path: string, opts: FeedOptions): Promi
   const r = rng(seedOf(`call-center:${opts.day}`));
   const [y, m, d] = opts.day.split("-").map(Number) as [number, number, number];
   const first = opts.startId ?? 100_000;
-  const dispositions = ["Interested", "interested", "Call Back", "callback", "Not Interested", "not interested", "Not Interested", "DNC", "Do Not Call Request"];
+  const dispositions = [
+    "Interested",
+    "interested",
+    "Call Back",
+    "callback",
+    "Not Interested",
+    "not interested",
+    "Not Interested",
+    "DNC",
+    "Do Not Call Request",
+  ];
   await writeLines(path, Object.keys(callCenterResponses.columns), ",", async (emit) => {
     for (let i = 0; i < opts.rows; i++) {
       // version B's creative draws more calls: a call about a version A piece is kept 60% of the time
       let id = `${r.pick(FEED_PARTNERS)}-${first + r.int(0, Math.max(0, opts.rows - 1))}`;
-      while (versionOf(id) === "A" && !r.chance(VERSION_A_CALL_SHARE)) id = `${r.pick(FEED_PARTNERS)}-${first + r.int(0, Math.max(0, opts.rows - 1))}`;
+      while (versionOf(id) === "A" && !r.chance(VERSION_A_CALL_SHARE))
+        id = `${r.pick(FEED_PARTNERS)}-${first + r.int(0, Math.max(0, opts.rows - 1))}`;
       const tracking = trackingCodeFor(id);
       const keys = r.int(0, 9);
       const loan = keys <= 6 ? (r.chance(0.2) ? id.toLowerCase().replace("-", " ") : id) : "";
@@ -132,7 +169,9 @@ export async function writeCallResponses(path: string, opts: FeedOptions): Promi
       const cells = [
         `(${r.int(201, 989)}) ${r.int(201, 989)}-${pad(r.int(0, 9999), 4)}`,
         `${pad(m)}/${pad(d)}/${y} ${twelveHour([r.int(8, 19), r.int(0, 59)])}`,
-        r.pick(dispositions), loan, keyedTracking,
+        r.pick(dispositions),
+        loan,
+        keyedTracking,
       ];
       if (opts.badEvery && (i + 1) % opts.badEvery === 0) {
         if (r.chance(0.5)) cells[0] = cells[0]!.slice(6);
@@ -145,11 +184,13 @@ export async function writeCallResponses(path: string, opts: FeedOptions): Promi
 
 /** The feeds' files of a generated day: each partner's deliveries and the call center's responses (a twentieth as many rows as pieces). */
 export const feedDayWriters: DayFileWriter[] = [
-  ...FEED_PARTNERS.map((p): DayFileWriter => ({
-    source: LAYOUTS[p].spec.name,
-    fileName: (day) => `${LAYOUTS[p].spec.name}-${day}.csv`,
-    write: (file, o) => writeDeliveries(file, p, o),
-  })),
+  ...FEED_PARTNERS.map(
+    (p): DayFileWriter => ({
+      source: LAYOUTS[p].spec.name,
+      fileName: (day) => `${LAYOUTS[p].spec.name}-${day}.csv`,
+      write: (file, o) => writeDeliveries(file, p, o),
+    }),
+  ),
   {
     source: callCenterResponses.name,
     fileName: (day) => `${callCenterResponses.name}-${day}.csv`,

@@ -18,9 +18,17 @@ const PARTNERS: readonly Partner[] = ["A", "B", "C", "D"];
  *   day) minus its partner's lead time is its mail date.
  */
 export const VERSION_A_CALL_SHARE = 0.6;
-const LEAD_DAYS: Record<Partner, readonly number[]> = { A: [2, 3, 3, 4], B: [3, 4, 5, 6, 6], C: [4, 5, 7, 8, 9], D: [2, 2, 3] };
+const LEAD_DAYS: Record<Partner, readonly number[]> = {
+  A: [2, 3, 3, 4],
+  B: [3, 4, 5, 6, 6],
+  C: [4, 5, 7, 8, 9],
+  D: [2, 2, 3],
+};
 const PIECE_MIX: Record<Partner, readonly string[]> = {
-  A: ["letter", "letter", "postcard"], B: ["postcard", "postcard", "self_mailer"], C: ["letter", "self_mailer"], D: ["letter", "postcard", "self_mailer"],
+  A: ["letter", "letter", "postcard"],
+  B: ["postcard", "postcard", "self_mailer"],
+  C: ["letter", "self_mailer"],
+  D: ["letter", "postcard", "self_mailer"],
 };
 
 /** The mailer version (A/B creative) of the piece mailed for a mortgage id: half and half, fixed by the id. */
@@ -54,7 +62,11 @@ const DATE_CELL: Record<Partner, (ymd: [number, number, number]) => string> = {
  * date (day minus the partner's lead time), the version, the piece type, the campaign of the month.
  * `badEvery` > 0 breaks every n-th row (an unknown piece type, or an impossible date).
  */
-export async function writeMailProduction(file: string, partner: Partner, opts: { day: string; rows: number; badEvery?: number; startId?: number }) {
+export async function writeMailProduction(
+  file: string,
+  partner: Partner,
+  opts: { day: string; rows: number; badEvery?: number; startId?: number },
+) {
   const spec = mailProductionSpecs.find((s) => s.partner === partner) as SourceSpec;
   const r = rng(seedOf(`production:${partner}:${opts.day}`));
   const first = opts.startId ?? 100_000;

@@ -47,7 +47,10 @@ export function routingCodeFor(mortgageId: string): string {
  * in every file of that day (mortgage files, barcode maps, delivery feeds). Every `badEvery`-th
  * row is marked bad with a kind from 1 to 3.
  */
-export function* mortgageRecords(partner: string, opts: { day: string; rows: number; badEvery?: number; startId?: number; accents?: boolean }): Generator<MortgageRecord> {
+export function* mortgageRecords(
+  partner: string,
+  opts: { day: string; rows: number; badEvery?: number; startId?: number; accents?: boolean },
+): Generator<MortgageRecord> {
   const r: Rng = rng(seedOf(`partner-${partner.toLowerCase()}:${opts.day}`));
   const [y, m, d] = opts.day.split("-").map(Number) as [number, number, number];
   const first = opts.startId ?? 100_000;
@@ -64,7 +67,8 @@ export function* mortgageRecords(partner: string, opts: { day: string; rows: num
       coFirst: hasCo ? r.pick(FIRST) : "",
       coLast: hasCo ? last : "",
       address: `${r.int(1, 9999)} ${r.pick(["", "N ", "S ", "E ", "W "])}${r.pick(STREETS)} ${r.pick(SUFFIXES)}${r.chance(0.1) ? `, Apt ${r.int(1, 40)}${r.pick(["A", "B", ""])}` : ""}`,
-      city, state,
+      city,
+      state,
       zip5: `${zip3}${pad(r.int(1, 99), 2)}`,
       zip4: r.chance(0.6) ? pad(r.int(1, 9999), 4) : "",
       amount: r.int(80, 1500) * 1000 + r.pick([0, 500]),
@@ -74,7 +78,12 @@ export function* mortgageRecords(partner: string, opts: { day: string; rows: num
       closing: [y, m, Math.max(1, d - r.int(0, 6))],
       firstPayment: m === 12 ? [y + 1, 1, 1] : [y, m + 1, 1],
       phone: `(${r.int(201, 989)}) 555-${pad(r.int(0, 9999), 4)}`,
-      email: r.chance(0.7) ? `${last.toLowerCase().normalize("NFD").replace(/[^a-z]/g, "")}${r.int(1, 999)}@example.com` : "",
+      email: r.chance(0.7)
+        ? `${last
+            .toLowerCase()
+            .normalize("NFD")
+            .replace(/[^a-z]/g, "")}${r.int(1, 999)}@example.com`
+        : "",
       tracking: trackingCodeFor(id),
       routing: routingCodeFor(id),
       bad: opts.badEvery && (i + 1) % opts.badEvery === 0 ? r.int(1, 3) : 0,
@@ -88,7 +97,12 @@ export function barsOf(rec: MortgageRecord): string {
 }
 
 /** Writes text lines to a file in ~1 MB writes (latin1 for Windows-1252 files), waiting on back-pressure. */
-export async function writeLines(path: string, lines: Iterable<string>, encoding: "utf8" | "latin1" = "utf8", prefix = ""): Promise<void> {
+export async function writeLines(
+  path: string,
+  lines: Iterable<string>,
+  encoding: "utf8" | "latin1" = "utf8",
+  prefix = "",
+): Promise<void> {
   const out = createWriteStream(path);
   let buf = prefix;
   for (const line of lines) {
@@ -103,4 +117,8 @@ export async function writeLines(path: string, lines: Iterable<string>, encoding
 }
 
 export const ymd = ([y, m, d]: [number, number, number], f: "MM/DD/YYYY" | "DD.MM.YYYY" | "YYYY-MM-DD") =>
-  f === "MM/DD/YYYY" ? `${pad(m, 2)}/${pad(d, 2)}/${y}` : f === "DD.MM.YYYY" ? `${pad(d, 2)}.${pad(m, 2)}.${y}` : `${y}-${pad(m, 2)}-${pad(d, 2)}`;
+  f === "MM/DD/YYYY"
+    ? `${pad(m, 2)}/${pad(d, 2)}/${y}`
+    : f === "DD.MM.YYYY"
+      ? `${pad(d, 2)}.${pad(m, 2)}.${y}`
+      : `${y}-${pad(m, 2)}-${pad(d, 2)}`;

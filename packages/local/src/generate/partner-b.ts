@@ -5,10 +5,27 @@ const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')
 
 function line(x: MortgageRecord): string {
   const cols = [
-    x.id, x.first, x.last, x.coFirst, x.coLast, x.address, x.city, x.state, x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
-    "", "", "", "",
-    `$${x.amount.toLocaleString("en-US")}.00`, x.lender, x.type, x.rate.toFixed(3), ymd(x.closing, "MM/DD/YYYY"), ymd(x.firstPayment, "MM/DD/YYYY"),
-    x.phone, x.email,
+    x.id,
+    x.first,
+    x.last,
+    x.coFirst,
+    x.coLast,
+    x.address,
+    x.city,
+    x.state,
+    x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
+    "",
+    "",
+    "",
+    "",
+    `$${x.amount.toLocaleString("en-US")}.00`,
+    x.lender,
+    x.type,
+    x.rate.toFixed(3),
+    ymd(x.closing, "MM/DD/YYYY"),
+    ymd(x.firstPayment, "MM/DD/YYYY"),
+    x.phone,
+    x.email,
   ];
   // Mistakes partners really make: an amount not yet known, a missing name, an impossible date.
   if (x.bad === 1) cols[13] = "TBD";
@@ -21,7 +38,10 @@ function line(x: MortgageRecord): string {
  * Writes a partner-B mortgage file of `rows` rows for `day`, deterministic for (day, rows).
  * `badEvery` > 0 makes every n-th row invalid in a way partners really get wrong.
  */
-export async function writePartnerB(path: string, opts: { day: string; rows: number; badEvery?: number; startId?: number }): Promise<void> {
+export async function writePartnerB(
+  path: string,
+  opts: { day: string; rows: number; badEvery?: number; startId?: number },
+): Promise<void> {
   function* lines() {
     yield Object.keys(partnerBMortgages.columns).join(",") + "\n";
     for (const x of mortgageRecords("B", opts)) yield line(x);

@@ -26,11 +26,30 @@ export async function writePartnerC(path: string, opts: PartnerFileOptions): Pro
     yield Object.keys(partnerCMortgages.columns).join(";") + "\r\n";
     for (const x of mortgageRecords("C", { ...opts, accents: true })) {
       const cols = [
-        x.id, x.first, x.last, x.coFirst, x.coLast, x.address, x.city, x.state, x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
-        "", "", "", "",
-        eu(x.amount, 2), x.lender, x.type, eu(x.rate, 3), ymd(x.closing, "DD.MM.YYYY"), ymd(x.firstPayment, "DD.MM.YYYY"), x.phone, x.email,
+        x.id,
+        x.first,
+        x.last,
+        x.coFirst,
+        x.coLast,
+        x.address,
+        x.city,
+        x.state,
+        x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
+        "",
+        "",
+        "",
+        "",
+        eu(x.amount, 2),
+        x.lender,
+        x.type,
+        eu(x.rate, 3),
+        ymd(x.closing, "DD.MM.YYYY"),
+        ymd(x.firstPayment, "DD.MM.YYYY"),
+        x.phone,
+        x.email,
       ];
-      if (x.bad === 1) cols[13] = "312,500.00"; // a US amount in a European file
+      if (x.bad === 1)
+        cols[13] = "312,500.00"; // a US amount in a European file
       else if (x.bad === 2) cols[7] = "Texas";
       else if (x.bad === 3) cols[17] = ymd(x.closing, "MM/DD/YYYY");
       yield cols.map(semi).join(";") + "\r\n";
@@ -46,10 +65,27 @@ export async function writePartnerD(path: string, opts: PartnerFileOptions): Pro
     yield Object.keys(partnerDMortgages.columns).map(q).join("|") + "\n";
     for (const x of mortgageRecords("D", opts)) {
       const cols = [
-        x.id, x.first, x.last, x.coFirst, x.coLast, x.address, x.city, x.state, `${x.zip5}${x.zip4}`,
-        x.address, x.city, x.state, `${x.zip5}${x.zip4}`,
-        x.amount.toFixed(2), x.lender, x.type, x.rate.toFixed(3), ymd(x.closing, "YYYY-MM-DD"), ymd(x.firstPayment, "YYYY-MM-DD"),
-        x.phone.replace(/\D/g, ""), x.email,
+        x.id,
+        x.first,
+        x.last,
+        x.coFirst,
+        x.coLast,
+        x.address,
+        x.city,
+        x.state,
+        `${x.zip5}${x.zip4}`,
+        x.address,
+        x.city,
+        x.state,
+        `${x.zip5}${x.zip4}`,
+        x.amount.toFixed(2),
+        x.lender,
+        x.type,
+        x.rate.toFixed(3),
+        ymd(x.closing, "YYYY-MM-DD"),
+        ymd(x.firstPayment, "YYYY-MM-DD"),
+        x.phone.replace(/\D/g, ""),
+        x.email,
       ].map((v) => v.toUpperCase());
       if (x.bad === 1) cols[13] = "-1.00";
       else if (x.bad === 2) cols[0] = "";
@@ -74,7 +110,9 @@ export async function writePartnerA(path: string, opts: PartnerFileOptions): Pro
   const sheet = book.addWorksheet("Closings");
   const headers = Object.keys(partnerAMortgages.columns);
   sheet.columns = headers.map((header) => ({
-    header, key: header, width: header === "IMb" ? 70 : 16,
+    header,
+    key: header,
+    width: header === "IMb" ? 70 : 16,
     ...(/Date|Payment/.test(header) ? { style: { numFmt: "yyyy-mm-dd" } } : {}),
   }));
   const date = ([y, m, d]: [number, number, number]) => new Date(Date.UTC(y, m - 1, d));
@@ -82,8 +120,24 @@ export async function writePartnerA(path: string, opts: PartnerFileOptions): Pro
     let bars = barsOf(x);
     if (x.bad === 3) bars = swapBars(bars);
     const values: (string | number | Date)[] = [
-      x.id, x.first, x.last, x.coFirst, x.coLast, x.address, x.city, x.state, x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
-      x.amount, x.lender, x.type, x.rate, date(x.closing), date(x.firstPayment), x.phone, x.email, bars,
+      x.id,
+      x.first,
+      x.last,
+      x.coFirst,
+      x.coLast,
+      x.address,
+      x.city,
+      x.state,
+      x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
+      x.amount,
+      x.lender,
+      x.type,
+      x.rate,
+      date(x.closing),
+      date(x.firstPayment),
+      x.phone,
+      x.email,
+      bars,
     ];
     if (x.bad === 1) values[9] = "pending";
     else if (x.bad === 2) values[1] = "";
@@ -149,7 +203,12 @@ export async function writeBarcodeMap(path: string, partner: "B" | "C" | "D", op
 
 function mapRow(x: MortgageRecord, kind: number): string[] {
   const tracking = x.bad === 3 ? `07${x.tracking.slice(2)}` : x.tracking;
-  const [bid, stid, mailer, serial] = [tracking.slice(0, 2), tracking.slice(2, 5), tracking.slice(5, 11), tracking.slice(11)];
+  const [bid, stid, mailer, serial] = [
+    tracking.slice(0, 2),
+    tracking.slice(2, 5),
+    tracking.slice(5, 11),
+    tracking.slice(11),
+  ];
   if (kind === 2) return [x.id, "", bid, stid, mailer, serial, x.routing];
   if (kind === 1) return [x.id, x.bad === 3 ? `${tracking}${x.routing}` : barsOf(x), "", "", "", "", ""];
   return [x.id, `${bid}-${stid}-${mailer}-${serial}${x.routing ? `-${x.routing}` : ""}`, "", "", "", "", ""];
@@ -157,10 +216,26 @@ function mapRow(x: MortgageRecord, kind: number): string[] {
 
 /** Partners A, C, D and the barcode maps of B, C, D for `generate --day` (same day → same ids and barcodes). */
 export const partnerDayWriters: DayFileWriter[] = [
-  { source: "partner-a-mortgages", fileName: (day) => `partner-a-mortgages-${day}.xlsx`, write: (file, o) => writePartnerA(file, o) },
-  { source: "partner-c-mortgages", fileName: (day) => `partner-c-mortgages-${day}.csv`, write: (file, o) => writePartnerC(file, o) },
-  { source: "partner-d-mortgages", fileName: (day) => `partner-d-mortgages-${day}.txt`, write: (file, o) => writePartnerD(file, o) },
-  ...(["B", "C", "D"] as const).map((p): DayFileWriter => ({
-    source: "barcode-map", fileName: (day) => `partner-${p.toLowerCase()}-barcodes-${day}.csv`, write: (file, o) => writeBarcodeMap(file, p, o),
-  })),
+  {
+    source: "partner-a-mortgages",
+    fileName: (day) => `partner-a-mortgages-${day}.xlsx`,
+    write: (file, o) => writePartnerA(file, o),
+  },
+  {
+    source: "partner-c-mortgages",
+    fileName: (day) => `partner-c-mortgages-${day}.csv`,
+    write: (file, o) => writePartnerC(file, o),
+  },
+  {
+    source: "partner-d-mortgages",
+    fileName: (day) => `partner-d-mortgages-${day}.txt`,
+    write: (file, o) => writePartnerD(file, o),
+  },
+  ...(["B", "C", "D"] as const).map(
+    (p): DayFileWriter => ({
+      source: "barcode-map",
+      fileName: (day) => `partner-${p.toLowerCase()}-barcodes-${day}.csv`,
+      write: (file, o) => writeBarcodeMap(file, p, o),
+    }),
+  ),
 ];
