@@ -2,6 +2,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Queryable } from "../db";
 import { castRow, checkTimeZone, verbatim, type Flag } from "./cast";
 import { keyOf, type LegacyReader, type LegacyRow, type LegacyTable } from "./readers";
+import { CONTACT_FIELDS } from "../people/record";
 import { tableSpecs, type MappingFile, type TableSpec } from "./mapping";
 
 /** The source spec every legacy people row lands through (sources/legacy-contacts.ts). */
@@ -37,23 +38,7 @@ const pkText = (key: string[]) => (key.length === 1 ? key[0]! : JSON.stringify(k
 const lineageOf = (reader: LegacyReader, table: string, key: string[]) => `${reader.lineage}/${table}/${pkText(key)}`;
 
 /** The contact fields written as columns of the landed CSV, in this order. */
-const FIELD_ORDER = [
-  "full_name",
-  "prefix",
-  "first_name",
-  "middle_name",
-  "last_name",
-  "suffix",
-  "email",
-  "phone",
-  "phone2",
-  "street",
-  "street2",
-  "city",
-  "state",
-  "zip",
-  "dob",
-] as const;
+const FIELD_ORDER = CONTACT_FIELDS;
 
 const csvCell = (v: string) => (/[",\r\n]|^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
 
