@@ -2,7 +2,7 @@ import type { Writable } from "node:stream";
 import { Command } from "commander";
 import { Reports, createPool } from "@leadpipe/core";
 import { csvLine } from "@leadpipe/core/csv/write";
-import { formatRows, readOnlyQuery, withDatabase } from "./sql";
+import { formatRows, readOnlyQuery, withDatabase, withReadOnlyDatabase } from "./sql";
 import { wholeNumber } from "./numbers";
 
 /** The read-only path: each query in a READ ONLY transaction with a statement timeout. */
@@ -26,7 +26,7 @@ export function reportCommand(out: Writable = process.stdout): Command {
     .description("the reports: name, the question each answers, and when its data was last refreshed")
     .option("--json", "one JSON object per report and line")
     .action(async (opts: { json?: boolean }) => {
-      const rows = await withDatabase((url) => Reports.list(readOnly(url)));
+      const rows = await withReadOnlyDatabase((url) => Reports.list(readOnly(url)));
       if (opts.json) for (const r of rows) out.write(JSON.stringify(r) + "\n");
       else
         out.write(
@@ -57,7 +57,7 @@ export function reportCommand(out: Writable = process.stdout): Command {
       const report = Reports.get(name);
       const filters = opts.where.map(Reports.parseFilter);
       Reports.query(report, filters, opts.limit);
-      const shown = await withDatabase((url) => Reports.show(readOnly(url), name, filters, opts.limit));
+      const shown = await withReadOnlyDatabase((url) => Reports.show(readOnly(url), name, filters, opts.limit));
       if (opts.json) {
         for (const r of shown.rows) out.write(JSON.stringify({ ...r, data_as_of: shown.dataAsOf }) + "\n");
       } else if (opts.csv) {
