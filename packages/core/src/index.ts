@@ -15,3 +15,4 @@ export * as AdhocSql from "./adhoc-sql";
 export * as Roles from "./roles";
 export * as Reports from "./reports/index";
 export * as Migration from "./migration/index";
+export * as Integrations from "./integrations/index";

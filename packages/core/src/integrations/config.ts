@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { ConfigError } from "../errors";
+
+/**
+ * The connections to external systems (issue 23): `$LEADPIPE_HOME/integrations.json` locally, one
+ * Secrets Manager secret per system in AWS. The field names are the file's contract: snake_case.
+ * Secrets (tokens, client secrets, JWTs) are read from here only and never logged.
+ */
+
+const url = z
+  .string()
+  .url()
+  .refine((u) => /^https?:\/\//.test(u), "an http(s) URL");
+
+export const PipedriveConnection = z
+  .object({
+    /** e.g. https://api.pipedrive.com (v2 paths are appended) or a local fake's URL. */
+    api_url: url,
+    api_token: z.string().min(1),
+    /** Our field -> Pipedrive field key (custom fields are keyed by their 40-character hash key). */
+    owner_field_map: z.record(z.string(), z.string()).optional(),
+  })
+  .passthrough();
+export type PipedriveConnection = z.infer<typeof PipedriveConnection>;
+
+export const RingCentralConnection = z
+  .object({
+    server_url: url,
+    client_id: z.string().min(1),
+    client_secret: z.string().min(1),
+    /** A JWT credential (the JWT auth flow), exchanged for an access token. */
+    jwt: z.string().min(1),
+  })
+  .passthrough();
+export type RingCentralConnection = z.infer<typeof RingCentralConnection>;
+
+export const Integrations = z
+  .object({
+    pipedrive: PipedriveConnection.optional(),
+    ringcentral: RingCentralConnection.optional(),
+  })
+  .strict();
+export type Integrations = z.infer<typeof Integrations>;
+
+export const SYSTEMS = ["pipedrive", "ringcentral"] as const;
+export type System = (typeof SYSTEMS)[number];
+
+/** Parses the file's text; a bad file is refused naming the field and never echoing a secret's value. */
+export function parseIntegrations(text: string, where: string): Integrations {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`${where}: not JSON (${(err as Error).message})`);
+  }
+  const parsed = Integrations.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join(".") || "(top)"}: ${i.message}`);
+    throw new ConfigError(`${where}: ${issues.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+/** The connection of one system, or a ConfigError saying where to declare it. */
+export function connectionOf<S extends System>(
+  all: Integrations,
+  system: S,
+  where: string,
+): NonNullable<Integrations[S]> {
+  const c = all[system];
+  if (!c) throw new ConfigError(`${where}: no "${system}" connection declared`);
+  return c as NonNullable<Integrations[S]>;
+}

@@ -1,0 +1,5 @@
+export * from "./config";
+export * from "./runs";
+export * from "./http";
+export * from "./sync";
+export * from "./registry";

@@ -1,0 +1,5 @@
+import type { System } from "./config";
+import type { SyncFn } from "./sync";
+
+/** Each system's sync, by name: what `leadpipe sync <system>`, the schedules and the Lambda run. */
+export const SYNCS: Partial<Record<System, SyncFn>> = {};

@@ -1,0 +1,76 @@
+import type { Pool } from "../db";
+import type { Logger } from "../log";
+import type { Notifier } from "../ports";
+import type { Integrations, System } from "./config";
+import {
+  type SyncCounts,
+  type SyncResult,
+  type SyncRunOptions,
+  beginSyncRun,
+  finishSyncRun,
+  heartbeatSyncRun,
+  zeroCounts,
+} from "./runs";
+
+/** What a system's sync gets for one run: the database, its run, the counts it keeps up to date. */
+export interface SyncContext {
+  pool: Pool;
+  log: Logger;
+  runId: string;
+  full: boolean;
+  dryRun: boolean;
+  /** Mutated by the sync as it goes (requests included); saved on every heartbeat and at the end. */
+  counts: SyncCounts;
+  /** Saves the counts and proves the run alive: call it after each page or batch. */
+  heartbeat(): Promise<void>;
+}
+
+/** One system's sync, given its declared connection. */
+export type SyncFn = (ctx: SyncContext, connections: Integrations) => Promise<void>;
+
+export interface RunSyncDeps {
+  pool: Pool;
+  log: Logger;
+  notifier?: Notifier;
+}
+
+/**
+ * Runs one sync as a recorded run: opens it (refused while another run of the system is live),
+ * lets the system's sync work, closes it succeeded or failed. A failure is alerted like an import's
+ * and thrown after the run is closed, so the run's row always says how it ended.
+ */
+export async function runSync(
+  deps: RunSyncDeps,
+  system: System,
+  sync: SyncFn,
+  connections: Integrations,
+  o: SyncRunOptions,
+): Promise<SyncResult> {
+  const runId = await beginSyncRun(deps.pool, system, o);
+  const log = deps.log.child({ system, runId });
+  const ctx: SyncContext = {
+    pool: deps.pool,
+    log,
+    runId,
+    full: o.full,
+    dryRun: o.dryRun,
+    counts: zeroCounts(),
+    heartbeat: () => heartbeatSyncRun(deps.pool, runId, ctx.counts),
+  };
+  try {
+    await sync(ctx, connections);
+  } catch (err) {
+    const e = err as Error;
+    await finishSyncRun(deps.pool, system, runId, ctx.counts, e);
+    log.error("sync failed", { reason: e.message });
+    await deps.notifier?.alert(
+      `leadpipe ${system} sync FAILED`,
+      `The ${system} sync run ${runId} failed: ${e.name}: ${e.message}\n` +
+        `Counts so far: ${JSON.stringify(ctx.counts)}\nRe-run: npx leadpipe sync ${system}`,
+    );
+    throw err;
+  }
+  const result = await finishSyncRun(deps.pool, system, runId, ctx.counts);
+  log.info("sync finished", { ...ctx.counts });
+  return result;
+}
