@@ -1,6 +1,6 @@
 import type { Pool } from "../db";
 import type { Logger } from "../log";
-import type { Notifier } from "../ports";
+import type { Notifier, ObjectStore } from "../ports";
 import type { Integrations, System } from "./config";
 import {
   type SyncCounts,
@@ -23,6 +23,8 @@ export interface SyncContext {
   counts: SyncCounts;
   /** Saves the counts and proves the run alive: call it after each page or batch. */
   heartbeat(): Promise<void>;
+  /** The platform's bucket, for a sync that lands what it read as an import (a file in the inbox). */
+  objects?: { store: ObjectStore; bucket: string };
 }
 
 /** One system's sync, given its declared connection. */
@@ -32,6 +34,7 @@ export interface RunSyncDeps {
   pool: Pool;
   log: Logger;
   notifier?: Notifier;
+  objects?: { store: ObjectStore; bucket: string };
 }
 
 /**
@@ -56,6 +59,7 @@ export async function runSync(
     dryRun: o.dryRun,
     counts: zeroCounts(),
     heartbeat: () => heartbeatSyncRun(deps.pool, runId, ctx.counts),
+    objects: deps.objects,
   };
   try {
     await sync(ctx, connections);

@@ -39,7 +39,12 @@ export function syncCommand(out: Writable = process.stdout): Command {
       const conn = await connect(quietLog(opts.json));
       try {
         const result = await Integrations.runSync(
-          { pool: conn.deps.pool, log: conn.deps.log, notifier: fileNotifier() },
+          {
+            pool: conn.deps.pool,
+            log: conn.deps.log,
+            notifier: fileNotifier(),
+            objects: { store: conn.deps.store, bucket: conn.deps.settings.bucket },
+          },
           sys,
           sync,
           connections,
