@@ -4,15 +4,13 @@
  * do-not-call bitmap under every processing order of the registry's files. Each group uses
  * its own home state, days and campaigns, so their touchpoints do not meet.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Audience, createLogger } from "@leadpipe/core";
 import { s3Store } from "@leadpipe/core/adapters/s3";
 import { readAll } from "../../packages/core/src/imports/streams";
-import { LocalPlatform } from "../../packages/local/src/platform";
+import type { LocalPlatform } from "../../packages/local/src/platform";
+import { usePlatform } from "../support/platform";
 
 let platform: LocalPlatform;
 let tmp: string;
@@ -105,17 +103,12 @@ async function diagnosticsHold(p: Audience.Publication) {
   return rec;
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-audiences-people-"));
-  process.env.LOG_LEVEL = "silent";
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 100,
-    retryIntervalMs: 20,
-    workers: 1,
-    log: () => undefined,
-  });
+usePlatform("leadpipe-audiences-people-", { chunkRows: 100, workers: 1 }, (p, dir) => {
+  platform = p;
+  tmp = dir;
+});
 
+beforeAll(async () => {
   // TX: compliance per person (e-mail).
   await customer("T01", { email: "t01@example.com", phone: "+15125550301", state: "TX" });
   await customer("T02", { email: "t02@example.com", phone: "+15125550302", state: "TX" });
@@ -173,12 +166,6 @@ beforeAll(async () => {
     ('wa-high', ARRAY['email'], ARRAY['WA'], ARRAY['GOLD'], 1),
     ('wa-low',  ARRAY['email'], ARRAY['WA'], NULL, 5),
     ('wa-peer', ARRAY['email'], ARRAY['WA'], NULL, 5)`);
-});
-
-afterAll(async () => {
-  await platform?.close();
-  rmSync(tmp, { recursive: true, force: true });
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
 });
 
 describe("compliance per person (golden records)", () => {

@@ -1,18 +1,18 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { parse as parseCsv } from "csv-parse/sync";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Audience, createLogger } from "@leadpipe/core";
 import { s3Store } from "@leadpipe/core/adapters/s3";
 import { readAll } from "../../packages/core/src/imports/streams";
-import { LocalPlatform } from "../../packages/local/src/platform";
+import type { LocalPlatform } from "../../packages/local/src/platform";
 import { audienceCommand } from "../../packages/local/src/commands/audience";
 import { platformConnection } from "../../packages/local/src/commands/connect";
 import { writeDay } from "../../packages/local/src/generate/day";
 import { complianceDayWriters } from "../../packages/local/src/generate/compliance";
+import { usePlatform } from "../support/platform";
 
 const sampleDay = path.resolve(__dirname, "../../fixtures/sample-day");
 const AS_OF = "2026-11-20";
@@ -53,22 +53,9 @@ async function touchpoints(campaign: string) {
   return rows;
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-audiences-"));
-  process.env.LOG_LEVEL = "silent";
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 100,
-    retryIntervalMs: 20,
-    workers: 1,
-    log: () => undefined,
-  });
-});
-
-afterAll(async () => {
-  await platform?.close();
-  rmSync(tmp, { recursive: true, force: true });
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+usePlatform("leadpipe-audiences-", { chunkRows: 100, workers: 1 }, (p, dir) => {
+  platform = p;
+  tmp = dir;
 });
 
 describe("compliance feeds through the pipeline", () => {

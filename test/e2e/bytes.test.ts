@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalPlatform, type Dropped } from "../../packages/local/src/platform";
+import type { LocalPlatform, Dropped } from "../../packages/local/src/platform";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
 import { manyStrings, workbook } from "../support/xlsx";
+import { usePlatform } from "../support/platform";
 
 // No silent byte loss, end to end on the local platform: line endings, bytes that are not text,
 // file names of any length S3 accepts, and the inbox watcher.
@@ -17,23 +17,16 @@ let tmp: string;
 /** A shared-strings cap small enough for a test workbook to pass it (the default is 1 GiB). */
 const XLSX_CAP = 512 * 1024;
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-e2e-bytes-"));
-  process.env.LOG_LEVEL = "silent";
+beforeAll(() => {
   process.env.XLSX_MAX_SHARED_STRING_BYTES = String(XLSX_CAP);
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 100,
-    retryIntervalMs: 20,
-    log: () => undefined,
-  });
-}, 180_000);
+});
+usePlatform("leadpipe-e2e-bytes-", { chunkRows: 100, timeoutMs: 180_000 }, (p, dir) => {
+  platform = p;
+  tmp = dir;
+});
 
-afterAll(async () => {
-  await platform?.close();
+afterAll(() => {
   delete process.env.XLSX_MAX_SHARED_STRING_BYTES;
-  rmSync(tmp, { recursive: true, force: true });
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
 });
 
 /** Writes `content` as a file named `name` and ingests it; returns the finished import. */

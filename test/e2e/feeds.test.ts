@@ -1,9 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PassThrough } from "node:stream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalPlatform } from "../../packages/local/src/platform";
+import { describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../packages/local/src/platform";
 import { trackingCodeFor } from "../../packages/local/src/generate/random";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
 import { writeCallResponses, writeDeliveries } from "../../packages/local/src/generate/feeds";
@@ -14,6 +13,7 @@ import { readAll } from "../../packages/core/src/imports/streams";
 import type { HandoffResult } from "../../packages/core/src/leads/index";
 import { leadsCommand } from "../../packages/local/src/commands/leads";
 import { platformConnection } from "../../packages/local/src/commands/connect";
+import { usePlatform } from "../support/platform";
 
 const sampleDay = path.resolve(__dirname, "../../fixtures/sample-day");
 let platform: LocalPlatform;
@@ -40,21 +40,9 @@ async function rejects(importId: string) {
   return rows;
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-feeds-"));
-  process.env.LOG_LEVEL = "silent";
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 3,
-    retryIntervalMs: 20,
-    log: () => undefined,
-  });
-});
-
-afterAll(async () => {
-  await platform?.close();
-  rmSync(tmp, { recursive: true, force: true });
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+usePlatform("leadpipe-feeds-", { chunkRows: 3 }, (p, dir) => {
+  platform = p;
+  tmp = dir;
 });
 
 const t = trackingCodeFor;

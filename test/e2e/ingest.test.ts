@@ -1,10 +1,10 @@
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalPlatform } from "../../packages/local/src/platform";
+import { describe, expect, it } from "vitest";
+import type { LocalPlatform } from "../../packages/local/src/platform";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
 import { readOnlyQuery } from "../../packages/local/src/commands/sql";
+import { usePlatform } from "../support/platform";
 
 const sample = path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv");
 let platform: LocalPlatform;
@@ -27,23 +27,9 @@ async function mortgagesSnapshot(prefix: string) {
   return rows;
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-e2e-"));
-  process.env.LEADPIPE_FAULTS_DIR = path.join(tmp, "faults");
-  process.env.LOG_LEVEL = "silent";
-  mkdirSync(faults());
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 100,
-    retryIntervalMs: 20,
-    log: () => undefined,
-  });
-});
-
-afterAll(async () => {
-  await platform?.close();
-  rmSync(tmp, { recursive: true, force: true });
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+usePlatform("leadpipe-e2e-", { chunkRows: 100, faults: true }, (p, dir) => {
+  platform = p;
+  tmp = dir;
 });
 
 describe("partner B mortgages end to end", () => {

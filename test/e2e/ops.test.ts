@@ -1,12 +1,12 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DeleteObjectCommand, GetObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Import, createLogger, type Deps, type ObjectStore } from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
-import { LocalPlatform } from "../../packages/local/src/platform";
+import type { LocalPlatform } from "../../packages/local/src/platform";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
 import { writePartnerC } from "../../packages/local/src/generate/partners";
 import { splitRecords } from "../../packages/core/src/csv/records";
@@ -16,6 +16,7 @@ import { formatDescription, localReports } from "../../packages/local/src/comman
 import { waitWithProgress } from "../../packages/local/src/commands/ingest";
 import { replayImport } from "../../packages/local/src/commands/replay";
 import { progressPrinter } from "../../packages/local/src/report";
+import { usePlatform } from "../support/platform";
 
 const sample = path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv");
 const HEADER =
@@ -61,24 +62,9 @@ function durationOf(row: Import.ImportRow): string {
   return ((row.finished_at!.getTime() - (row.started_at ?? row.created_at).getTime()) / 1000).toFixed(3);
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-ops-"));
-  process.env.LEADPIPE_FAULTS_DIR = path.join(tmp, "faults");
-  process.env.LOG_LEVEL = "silent";
-  mkdirSync(faults());
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 100,
-    retryIntervalMs: 20,
-    log: () => undefined,
-    beforeTask: (state) => beforeTask?.(state),
-  });
-});
-
-afterAll(async () => {
-  await platform?.close();
-  rmSync(tmp, { recursive: true, force: true });
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+usePlatform("leadpipe-ops-", { chunkRows: 100, beforeTask: (state) => beforeTask?.(state), faults: true }, (p, dir) => {
+  platform = p;
+  tmp = dir;
 });
 
 describe("reports", () => {

@@ -1,12 +1,12 @@
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { LocalPlatform } from "../../packages/local/src/platform";
+import type { LocalPlatform } from "../../packages/local/src/platform";
 import { trackingCodeFor } from "../../packages/local/src/generate/random";
 import { writePartnerA } from "../../packages/local/src/generate/partners";
 import { buildZip, workbookEntries } from "../support/zip";
+import { usePlatform } from "../support/platform";
 
 const sampleDir = path.resolve(__dirname, "../../fixtures/sample-day");
 const PARTNER_FILES = /^partner-[a-d]-(mortgages|barcodes)/;
@@ -52,21 +52,9 @@ async function forgetEverything() {
   );
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-partners-"));
-  process.env.LOG_LEVEL = "silent";
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 4,
-    retryIntervalMs: 20,
-    log: () => undefined,
-  });
-});
-
-afterAll(async () => {
-  await platform?.close();
-  rmSync(tmp, { recursive: true, force: true });
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+usePlatform("leadpipe-partners-", { chunkRows: 4 }, (p, dir) => {
+  platform = p;
+  tmp = dir;
 });
 
 type ImportRow = Awaited<ReturnType<typeof ingestAll>>[number];

@@ -1,11 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import ExcelJS from "exceljs";
 import { parse } from "csv-parse/sync";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Import } from "../../packages/core/src/index";
-import { LocalPlatform } from "../../packages/local/src/platform";
+import type { LocalPlatform } from "../../packages/local/src/platform";
+import { usePlatform } from "../support/platform";
 
 const sampleDay = path.resolve(__dirname, "../../fixtures/sample-day");
 let platform: LocalPlatform;
@@ -56,21 +56,9 @@ const rowKey = async (importId: string, line: number) => {
   return `row:${rows[0]!.seq}`;
 };
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-people-e2e-"));
-  process.env.LOG_LEVEL = "silent";
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 5,
-    retryIntervalMs: 20,
-    log: () => undefined,
-  });
-});
-
-afterAll(async () => {
-  await platform?.close();
-  rmSync(tmp, { recursive: true, force: true });
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+usePlatform("leadpipe-people-e2e-", { chunkRows: 5 }, (p, dir) => {
+  platform = p;
+  tmp = dir;
 });
 
 describe("a contact list through the pipeline", () => {

@@ -356,18 +356,10 @@ describe("recovery decisions (in-process platform)", () => {
     return Import.getImport(platform.pool, done!.id);
   }
 
-  it("resumes a PROCESSING import with an intact chunk plan: only its remaining chunks run, then Finalize", async () => {
-    const crashed = await crashedAt(2);
-    const before = await snapshot(platform.pool, crashed.id);
-    const recovered = await platform.recoverImports(0);
-    expect(recovered).toEqual([
-      {
-        importId: crashed.id,
-        file: crashed.file_name,
-        status: "PROCESSING",
-        action: "resumed",
-        execution: `${crashed.id}-r1`,
-      },
+  /** Recovery takes up the crashed import (`action`) under a new execution, and it ends as a clean run does. */
+  async function recoversAs(crashed: Import.ImportRow, status: string, action: string): Promise<Import.ImportRow> {
+    expect(await platform.recoverImports(0)).toEqual([
+      { importId: crashed.id, file: crashed.file_name, status, action, execution: `${crashed.id}-r1` },
     ]);
     const [row] = await platform.waitForImports([crashed.id]);
     expect(row).toMatchObject({
@@ -378,6 +370,13 @@ describe("recovery decisions (in-process platform)", () => {
       rows_read: 12,
       rejected: 2,
     });
+    return row!;
+  }
+
+  it("resumes a PROCESSING import with an intact chunk plan: only its remaining chunks run, then Finalize", async () => {
+    const crashed = await crashedAt(2);
+    const before = await snapshot(platform.pool, crashed.id);
+    await recoversAs(crashed, "PROCESSING", "resumed");
     const { rows } = await platform.pool.query<{ chunk_index: number; attempts: number }>(
       "SELECT chunk_index, attempts FROM import_chunks WHERE import_id = $1 ORDER BY 1",
       [crashed.id],
@@ -453,26 +452,8 @@ describe("recovery decisions (in-process platform)", () => {
     await platform.pool.query("UPDATE imports SET status = 'STAGING', current_step = 'stage' WHERE id = $1", [
       crashed.id,
     ]);
-    const recovered = await platform.recoverImports(0);
-    expect(recovered).toEqual([
-      {
-        importId: crashed.id,
-        file: crashed.file_name,
-        status: "STAGING",
-        action: "restarted",
-        execution: `${crashed.id}-r1`,
-      },
-    ]);
-    const [row] = await platform.waitForImports([crashed.id]);
-    expect(row).toMatchObject({
-      status: "COMPLETE_WITH_ERRORS",
-      recoveries: 1,
-      chunks_total: 4,
-      chunks_done: 4,
-      rows_read: 12,
-      rejected: 2,
-    });
-    expect(Object.keys(row!.step_timings).sort()).toEqual(["checksum", "finalize", "process", "stage", "validate"]);
+    const row = await recoversAs(crashed, "STAGING", "restarted");
+    expect(Object.keys(row.step_timings).sort()).toEqual(["checksum", "finalize", "process", "stage", "validate"]);
     expect(tables(await snapshot(platform.pool, crashed.id))).toEqual(before);
   });
 
