@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { date, decimal, money, timestamp } from "../../packages/core/src/sources/fields";
 import { barcodeMap } from "../../packages/core/src/sources/barcode-map";
 import { mortgageRow } from "../../packages/core/src/sources/mortgage-row";
-import { mortgagesTarget } from "../../packages/core/src/targets";
+import { mortgagesTarget } from "../../packages/core/src/sources/mortgage-row";
 import type { SourceSpec } from "../../packages/core/src/sources/spec";
 import * as Sources from "../../packages/core/src/sources/index";
 import { parseChunk } from "../../packages/core/src/imports/process-chunk";
