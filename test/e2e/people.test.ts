@@ -4,7 +4,7 @@ import path from "node:path";
 import ExcelJS from "exceljs";
 import { parse } from "csv-parse/sync";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Import } from "../../packages/core/src/index";
+import type { Import } from "@leadpipe/core";
 import { LocalPlatform } from "../../packages/local/src/platform";
 
 const sampleDay = path.resolve(__dirname, "../../fixtures/sample-day");

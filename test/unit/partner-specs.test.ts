@@ -4,10 +4,9 @@ import { barcodeMap } from "../../packages/core/src/sources/barcode-map";
 import { mortgageRow } from "../../packages/core/src/sources/mortgage-row";
 import { mortgagesTarget } from "../../packages/core/src/sources/mortgage-row";
 import type { SourceSpec } from "../../packages/core/src/sources/spec";
-import * as Sources from "../../packages/core/src/sources/index";
+import { Imb, Sources } from "@leadpipe/core";
 import { parseChunk } from "../../packages/core/src/imports/process-chunk";
 import { LINE_COLUMN } from "../../packages/core/src/imports/stage";
-import { Imb } from "../../packages/core/src/imb/index";
 
 type Parseable = {
   safeParse(v: unknown): {

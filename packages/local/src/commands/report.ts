@@ -1,7 +1,6 @@
 import type { Writable } from "node:stream";
 import { Command } from "commander";
-import { Reports } from "@leadpipe/core";
-import { csvLine } from "@leadpipe/core/csv/write";
+import { Reports, csvLine } from "@leadpipe/core";
 import { withPool, withReadOnlyDatabase } from "./connect";
 import { formatRows, readOnlyQuery } from "./sql";
 import { wholeNumber } from "./numbers";
