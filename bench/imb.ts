@@ -7,7 +7,7 @@
  * so it encodes a 20,000-code sample of the same codes).
  */
 import bwipjs from "bwip-js/node";
-import { Imb } from "../packages/core/src/imb/index.ts";
+import { Imb } from "@leadpipe/core";
 import { median } from "./stats.ts";
 
 const CODES = Number(process.argv[2] ?? 1_000_000);

@@ -14,7 +14,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createReadStream, createWriteStream, statSync } from "node:fs";
-import { Import } from "../packages/core/src/index";
+import { Import } from "@leadpipe/core";
 import { once } from "node:events";
 import { writePartnerB } from "../packages/local/src/generate/partner-b";
 import { writeBarcodeMap, writePartnerA, writePartnerC, writePartnerD } from "../packages/local/src/generate/partners";

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { Import } from "../packages/core/src/index";
+import { Import } from "@leadpipe/core";
 import { LocalPlatform } from "../packages/local/src/platform";
 import { writePartnerB } from "../packages/local/src/generate/partner-b";
 

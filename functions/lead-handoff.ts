@@ -7,7 +7,7 @@ import { platform } from "./platform";
 export const handler = middy(async (event: Partial<ScheduledEvent> & { day?: string }) => {
   const deps = await platform();
   const day = event.day ?? (event.time ?? new Date().toISOString()).slice(0, 10);
-  const result = await Leads.handoff({ pool: deps.pool, store: deps.store, bucket: deps.settings.bucket }, day);
+  const result = await Leads.handoff(deps, day);
   deps.log.info("leads handed off", { ...result });
   return result;
 });

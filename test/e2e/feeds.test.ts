@@ -10,7 +10,7 @@ import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mor
 import { mortgageMatchKey } from "../../packages/core/src/sources/mortgage-row";
 import { s3Store } from "../../packages/core/src/adapters/s3";
 import { readAll } from "../../packages/core/src/imports/streams";
-import type { HandoffResult } from "../../packages/core/src/leads/index";
+import type { Leads } from "@leadpipe/core";
 import { leadsCommand } from "../../packages/local/src/commands/leads";
 import { platformConnection } from "../../packages/local/src/commands/connect";
 import { usePlatform } from "../support/platform";
@@ -421,7 +421,7 @@ describe("lead hand-off", () => {
       "detail-type": "Scheduled Event",
       source: "aws.events",
       time: `${day}T22:00:00Z`,
-    })) as HandoffResult;
+    })) as Leads.HandoffResult;
   const object = async (key: string) =>
     (await readAll(await s3Store(platform.s3).read(platform.bucket, key))).toString("utf8");
   const audit = async () =>

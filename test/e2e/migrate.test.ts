@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { manifestKey, migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
-import { Migration } from "../../packages/core/src/index";
+import { Migration } from "@leadpipe/core";
 import { startMariaDb, type RunningMariaDb } from "../support/mariadb";
 
 let platform: LocalPlatform;

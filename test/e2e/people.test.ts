@@ -3,7 +3,7 @@ import path from "node:path";
 import ExcelJS from "exceljs";
 import { parse } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import type { Import } from "../../packages/core/src/index";
+import type { Import } from "@leadpipe/core";
 import type { LocalPlatform } from "../../packages/local/src/platform";
 import { usePlatform } from "../support/platform";
 

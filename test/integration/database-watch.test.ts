@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createPool, type Pool } from "../../packages/core/src/index";
+import { createPool, type Pool } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { DatabaseWatch } from "../../packages/local/src/database-watch";
 

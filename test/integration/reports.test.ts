@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPool, migrate, Reports, withTransaction, type Pool } from "../../packages/core/src/index";
+import { createPool, migrate, Reports, withTransaction, type Pool } from "@leadpipe/core";
 import { mailProductionTarget } from "../../packages/core/src/sources/mail-production";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 

@@ -2,9 +2,8 @@ import { describe, expect, it } from "vitest";
 import { clock, e164, imb, phoneE164, timestamp, vocabulary } from "../../packages/core/src/sources/fields";
 import { DISPOSITIONS, callCenterResponses } from "../../packages/core/src/sources/call-center-responses";
 import { partnerBDeliveries } from "../../packages/core/src/sources/partner-b-deliveries";
-import * as Sources from "../../packages/core/src/sources/index";
+import { Imb, Sources } from "@leadpipe/core";
 import { trackingCodeFor } from "../../packages/local/src/generate/random";
-import { Imb } from "../../packages/core/src/imb/index";
 
 type Schema = {
   safeParse(v: unknown): { success: boolean; data?: unknown; error?: { issues: { message: string }[] } };

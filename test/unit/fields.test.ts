@@ -12,7 +12,7 @@ import {
   zip,
 } from "../../packages/core/src/sources/fields";
 import { partnerBMortgages } from "../../packages/core/src/sources/partner-b-mortgages";
-import * as Sources from "../../packages/core/src/sources/index";
+import { Sources } from "@leadpipe/core";
 
 const ok = (schema: { safeParse(v: unknown): { success: boolean; data?: unknown } }, v: string) => {
   const r = schema.safeParse(v);

@@ -8,7 +8,7 @@ import { trackingCodeFor } from "../../packages/local/src/generate/random";
 import { barcodeMap } from "../../packages/core/src/sources/barcode-map";
 import { partnerAMortgages } from "../../packages/core/src/sources/partner-a-mortgages";
 import { readSheetRows } from "../../packages/core/src/xlsx/read";
-import { Imb } from "../../packages/core/src/imb/index";
+import { Imb } from "@leadpipe/core";
 
 const PARTNER_SOURCES = [
   "partner-a-mortgages",

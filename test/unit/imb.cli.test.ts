@@ -4,7 +4,7 @@ import { PassThrough, Readable } from "node:stream";
 import { promisify } from "node:util";
 import { parse as parseCsv } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { Imb } from "../../packages/core/src/imb/index.ts";
+import { Imb } from "@leadpipe/core";
 import { imbCommand } from "../../packages/local/src/commands/imb.ts";
 import { csvLine } from "../../packages/core/src/csv/write";
 

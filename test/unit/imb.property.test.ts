@@ -1,7 +1,7 @@
 import bwipjs from "bwip-js/node";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { Imb } from "../../packages/core/src/imb/index.ts";
+import { Imb } from "@leadpipe/core";
 
 const digits = (length: number) =>
   fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: length, maxLength: length });

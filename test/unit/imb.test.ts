@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseCsv } from "csv-parse/sync";
 import { describe, expect, it } from "vitest";
-import { Imb } from "../../packages/core/src/imb/index.ts";
+import { Imb } from "@leadpipe/core";
 import {
   CHARACTER_TO_CODEWORD,
   CODEWORD_TO_CHARACTER,

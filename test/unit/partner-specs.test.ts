@@ -2,12 +2,11 @@ import { describe, expect, it } from "vitest";
 import { date, decimal, money, timestamp } from "../../packages/core/src/sources/fields";
 import { barcodeMap } from "../../packages/core/src/sources/barcode-map";
 import { mortgageRow } from "../../packages/core/src/sources/mortgage-row";
-import { mortgagesTarget } from "../../packages/core/src/targets";
+import { mortgagesTarget } from "../../packages/core/src/sources/mortgage-row";
 import type { SourceSpec } from "../../packages/core/src/sources/spec";
-import * as Sources from "../../packages/core/src/sources/index";
+import { Imb, Sources } from "@leadpipe/core";
 import { parseChunk } from "../../packages/core/src/imports/process-chunk";
 import { LINE_COLUMN } from "../../packages/core/src/imports/stage";
-import { Imb } from "../../packages/core/src/imb/index";
 
 type Parseable = {
   safeParse(v: unknown): {

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { People } from "../../packages/core/src/index";
+import { People } from "@leadpipe/core";
 import { matchCommand, matchFile } from "../../packages/local/src/commands/match";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parsePhoneNumberFromString } from "libphonenumber-js";
 import fc from "fast-check";
-import { People } from "../../packages/core/src/index";
+import { People } from "@leadpipe/core";
 
 const {
   standardizePhone,

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { Reports } from "../../packages/core/src/index";
+import { Reports } from "@leadpipe/core";
 
 describe("the report catalogue", () => {
   it("docs/reports.md is the catalogue's markdown (regenerate: npx leadpipe report docs > docs/reports.md)", () => {

@@ -1,7 +1,6 @@
 import { PassThrough, Readable } from "node:stream";
 import Cursor from "pg-cursor";
-import type { Pool } from "@leadpipe/core";
-import { csvLine, type CsvValue } from "@leadpipe/core/csv/write";
+import { csvLine, type CsvValue, type Pool } from "@leadpipe/core";
 
 const cell = (v: unknown): CsvValue =>
   v instanceof Date

@@ -267,10 +267,6 @@ function uuid(w: CopyBatches, v: string | number | boolean): void {
 
 const ENCODERS: Record<BinaryType, Encode> = { text, int2, int4, int8, numeric, date, bool, uuid };
 
-/** The signature, flags and header extension that open binary COPY data, and the trailer that closes it. */
-export const BINARY_HEADER = Buffer.from("PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0", "latin1");
-export const BINARY_TRAILER = Buffer.from("\xff\xff", "latin1");
-
 type RowWriter = (
   w: CopyBatches,
   enc: readonly Encode[],

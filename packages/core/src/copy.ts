@@ -3,7 +3,10 @@ import { StringDecoder } from "node:string_decoder";
 import { Readable } from "node:stream";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { PoolClient } from "./db";
-import { BINARY_HEADER, BINARY_TRAILER } from "./copy-binary";
+
+/** The signature, flags and header extension that open binary COPY data, and the trailer that closes it. */
+export const BINARY_HEADER = Buffer.from("PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0", "latin1");
+export const BINARY_TRAILER = Buffer.from("\xff\xff", "latin1");
 
 export type CopyValue = string | number | boolean | null | undefined;
 

@@ -1,4 +1,6 @@
 export * as Sources from "./sources/index";
+export { Imb } from "./imb/index";
+export { csvLine, type CsvValue } from "./csv/write";
 export * as Import from "./imports/index";
 export * as Views from "./views";
 export * as Audience from "./audiences/index";
@@ -7,7 +9,7 @@ export type { Pool, PoolClient, Queryable } from "./db";
 export { config, loadConfig, resetConfig, type Config } from "./config";
 export { createLogger, log, type Logger } from "./log";
 export { FileRejectedError, RetryableError, ConfigError, isTransient, asRetryable } from "./errors";
-export type { Deps, ObjectStore, Notifier, ExecutionStarter, ExecutionProbe, Settings } from "./ports";
+export type { Deps, Needs, ObjectStore, Notifier, ExecutionStarter, ExecutionProbe, Settings } from "./ports";
 export * as People from "./people/index";
 export * as Leads from "./leads/index";
 export * as Pullers from "./pullers/index";

@@ -54,3 +54,12 @@ export interface Deps {
   log: Logger;
   settings: Settings;
 }
+
+/**
+ * The one dependency shape of a use case: the parts of Deps it touches, and of `settings` only
+ * the fields it reads, so a caller that has no ingest settings (the CLI publishing an audience)
+ * passes what it has and nothing made up. `Needs<"pool" | "store", "bucket">` is
+ * `{ pool; store; settings: { bucket } }`; a full Deps satisfies every Needs.
+ */
+export type Needs<K extends Exclude<keyof Deps, "settings">, S extends keyof Settings = never> = Pick<Deps, K> &
+  ([S] extends [never] ? unknown : { settings: Pick<Settings, S> });

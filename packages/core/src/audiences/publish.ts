@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
-import type { Deps } from "../ports";
+import type { Needs } from "../ports";
 import { type PoolClient, withTransaction } from "../db";
 import { csvLine, type CsvValue } from "../csv/write";
 import { CHANNELS, type Channel } from "../compliance/channels";
@@ -189,7 +189,7 @@ export function audienceKeys(req: { campaign: string; channel: string; asOf: str
  * and its touchpoints (not on a dry run) → find priority conflicts → write the reconciliation.
  */
 export async function publishAudience(
-  deps: Pick<Deps, "pool" | "store" | "settings" | "log">,
+  deps: Needs<"pool" | "store" | "log", "bucket">,
   req: PublishRequest,
 ): Promise<Publication> {
   const slot = checkRequest(req);
@@ -356,7 +356,7 @@ async function countWaterfall(
 
 /** Streams the eligible customers to the audience CSV in the outbox, hashing what it writes. */
 async function writeAudience(
-  deps: Pick<Deps, "store">,
+  deps: Needs<"store">,
   client: PoolClient,
   bucket: string,
   key: string,

@@ -1,5 +1,3 @@
-import { oneOf } from "../sources/fields";
-
 /** The contact channels, and the words feeds use for them. */
 export const CHANNELS = ["mail", "call", "email", "sms"] as const;
 export type Channel = (typeof CHANNELS)[number];
@@ -14,8 +12,8 @@ const CHANNEL_OF: Record<string, Channel> = {
   MAIL: "mail",
 };
 
-/** A channel field: email/e-mail, sms/text, call/phone, mail (any case); its value is the raw word, see channelOf. */
-export const channelField = (opts: { required?: boolean } = {}) => oneOf(Object.keys(CHANNEL_OF), opts);
+/** The words feeds write for a channel (upper-case): email/e-mail, sms/text, call/phone, mail. */
+export const CHANNEL_WORDS: readonly string[] = Object.keys(CHANNEL_OF);
 
 /** The channel a validated channel word names. */
 export function channelOf(word: string | null): Channel | null {

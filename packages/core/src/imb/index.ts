@@ -1,7 +1,7 @@
 /**
  * The USPS Intelligent Mail barcode (USPS-B-3200), written here with no runtime dependency:
  *
- *   import { Imb } from "@leadpipe/core/imb/index";
+ *   import { Imb } from "@leadpipe/core";
  *   Imb.encode("01234567094987654321", "01234567891"); // "AADTFFDFTD..."
  *   Imb.decode(bars);                                  // { tracking, routing, mailerId, ... }
  *   Imb.parse(anyEncoding);                            // { tracking, routing, repaired, encoding }

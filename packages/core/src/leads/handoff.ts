@@ -1,13 +1,7 @@
 import { createHash } from "node:crypto";
-import { withTransaction, type Pool } from "../db";
-import type { ObjectStore } from "../ports";
+import { withTransaction } from "../db";
+import type { Needs } from "../ports";
 import { csvDocument, type CsvValue } from "../csv/write";
-
-export interface HandoffDeps {
-  pool: Pool;
-  store: ObjectStore;
-  bucket: string;
-}
 
 export interface HandoffResult {
   day: string;
@@ -56,7 +50,7 @@ export const handoffKey = (day: string) => `outbox/leads/${day}/leads-${day}.csv
  * caller has not opted out of calls, and records the exact cells written; a re-run of the day
  * writes the same bytes again and records nothing new (new leads wait for the next day's file).
  */
-export async function handoff(deps: HandoffDeps, day: string): Promise<HandoffResult> {
+export async function handoff(deps: Needs<"pool" | "store", "bucket">, day: string): Promise<HandoffResult> {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(Date.parse(`${day}T00:00:00Z`)))
     throw new Error(`hand-off day must be YYYY-MM-DD, got ${JSON.stringify(day)}`);
   const key = handoffKey(day);
@@ -123,10 +117,10 @@ export async function handoff(deps: HandoffDeps, day: string): Promise<HandoffRe
       `hand-off ${day}: the recorded lead rows no longer produce the file recorded (sha256 ${recorded.sha})`,
     );
   // After the commit: a failed write is retried by running the day again, which writes the same bytes.
-  await deps.store.write(deps.bucket, key, content, "text/csv; charset=utf-8");
+  await deps.store.write(deps.settings.bucket, key, content, "text/csv; charset=utf-8");
   return {
     day,
-    bucket: deps.bucket,
+    bucket: deps.settings.bucket,
     key,
     leads: recorded.rows.length,
     created: recorded.created,

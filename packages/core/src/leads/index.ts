@@ -1,1 +1,1 @@
-export { handoff, handoffKey, HANDOFF_COLUMNS, type HandoffDeps, type HandoffResult } from "./handoff";
+export { handoff, handoffKey, HANDOFF_COLUMNS, type HandoffResult } from "./handoff";

@@ -1,9 +1,28 @@
-import type { SourceSpec } from "./spec";
+import type { SourceSpec, Target } from "./spec";
 import { RowIssue, identifier, rowSchema, text } from "./fields";
 import { Imb } from "../imb/index";
-import { barcodeMapTarget } from "../targets";
+import { barcodeRule, LOCK_BARCODE_CLAIMS, LOCK_MAIL_PIECES } from "./mortgage-row";
+import { promoteWith, refuseStaged } from "./target";
 
 const PARTNER_IN_NAME = /^partner[-_ ]?([a-z])[-_ ].*barcode.*\.csv$/i;
+
+/**
+ * Barcode maps (partners B, C, D): mortgage id → IMb. Assignments land whether or not the mortgage
+ * has arrived; mail pieces are linked by link_mail_pieces() from either side. Counts are of
+ * assignments (one per tracking code). Two locks come first, so this target calls the builder's parts.
+ */
+export const barcodeMapTarget: Target = {
+  kind: "barcode-map",
+  stagingTable: "staging_barcode_map",
+  columns: ["mortgage_id", "imb_raw", "imb_encoding", "imb_repaired", "tracking_code", "routing_code"],
+  views: [],
+  async promote(client, importId, chunkIndex) {
+    await client.query(LOCK_BARCODE_CLAIMS, [true]);
+    await client.query(LOCK_MAIL_PIECES, [importId]);
+    const rejects = await refuseStaged(client, "staging_barcode_map", importId, chunkIndex, [barcodeRule]);
+    return { rejects, ...(await promoteWith(client, "promote_barcodes", importId, chunkIndex)) };
+  },
+};
 
 /**
  * The barcode map partners B, C and D send (often after their mortgages): mortgage id → the mail

@@ -1,6 +1,21 @@
 import type { SourceSpec } from "./spec";
 import { date, identifier, money, oneOf, rowSchema, text } from "./fields";
-import { bookingsTarget } from "../compliance/targets";
+import { promotionTarget } from "./target";
+
+export const bookingsTarget = promotionTarget({
+  kind: "bookings",
+  columns: [
+    "booking_id",
+    "customer_id",
+    "booking_date",
+    "booking_amount",
+    "booking_status",
+    "product_name",
+    "source_system",
+  ],
+  key: ["booking_id"],
+  promoteFn: "promote_bookings",
+});
 
 /** Bookings: one row per booking id, the newest delivery wins. Only COMPLETED bookings count for audiences. */
 export const bookings: SourceSpec = {

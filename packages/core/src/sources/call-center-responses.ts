@@ -1,8 +1,27 @@
 import type { SourceSpec } from "./spec";
 import { Imb } from "../imb/index";
 import { keyed, phoneE164, rowSchema, timestamp, vocabulary } from "./fields";
-import { callResponsesTarget } from "../feeds/targets";
+import { promotionTarget } from "./target";
 import { mortgageMatchKey } from "./mortgage-row";
+
+/**
+ * Call-center responses: call_responses (matched or not), opt-outs for do-not-call requests,
+ * leads for interested callers (sql/functions/call_responses.sql).
+ */
+export const callResponsesTarget = promotionTarget({
+  kind: "call_responses",
+  columns: [
+    "caller_phone",
+    "called_at",
+    "disposition",
+    "keyed_mortgage_id",
+    "keyed_tracking",
+    "lookup_mortgage_id",
+    "lookup_tracking_code",
+  ],
+  key: ["caller_phone", "called_at", "disposition", "keyed_mortgage_id", "keyed_tracking"],
+  promoteFn: "promote_call_responses",
+});
 
 export const DISPOSITIONS = {
   interested: ["yes", "int", "wants quote", "interested - quote"],

@@ -1,7 +1,14 @@
 import type { SourceSpec } from "./spec";
-import { identifier, oneOf, rowSchema, dateOrTimestamp } from "./fields";
-import { channelField, channelOf } from "../compliance/channels";
-import { consentEventsTarget } from "../compliance/targets";
+import { identifier, oneOf, rowSchema, dateOrTimestamp, channelField } from "./fields";
+import { channelOf } from "../compliance/channels";
+import { promotionTarget } from "./target";
+
+export const consentEventsTarget = promotionTarget({
+  kind: "consent_events",
+  columns: ["customer_id", "channel", "consent_status", "event_ts"],
+  key: ["customer_id", "channel", "event_ts", "consent_status"],
+  promoteFn: "promote_consent_events",
+});
 
 /** Consent events: every event kept; the latest per customer and channel is in force (OPT_OUT wins a tie). */
 export const consentEvents: SourceSpec = {

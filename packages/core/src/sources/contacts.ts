@@ -1,6 +1,6 @@
 import type { Reader, SourceSpec } from "./spec";
 import { coerce, Refusal, rowSchema, text } from "./fields";
-import { promotedBy } from "../compliance/targets";
+import { promotionTarget, sqlRule } from "./target";
 import { mapHeaders } from "../people/headers";
 import { CONTACT_FIELDS, standardizeContact, type ContactField, type ContactInput } from "../people/record";
 import { recordColumns } from "../people/resolve";
@@ -105,14 +105,13 @@ function jsonObject(v: string): boolean {
 const textArray = (xs: readonly string[]) =>
   `{${xs.map((x) => `"${x.replace(/["\\]/g, (c) => `\\${c}`)}"`).join(",")}}`;
 
-const contactsTarget = promotedBy("contacts", COLUMNS, ["row_key"], "promote_contacts", {
-  async refuse(client, importId, chunkIndex) {
-    const { rows } = await client.query<{ source_row: number; field: string; value: string | null; reason: string }>(
-      "SELECT * FROM contacts_refused($1, $2)",
-      [importId, chunkIndex],
-    );
-    return rows.map((r) => ({ sourceRow: Number(r.source_row), field: r.field, value: r.value, reason: r.reason }));
-  },
+/** Person records: refused rows (contacts_refused) never reach promote_contacts. */
+const contactsTarget = promotionTarget({
+  kind: "contacts",
+  columns: COLUMNS,
+  key: ["row_key"],
+  promoteFn: "promote_contacts",
+  refuse: { when: "before", rule: sqlRule("SELECT source_row, field, value, reason FROM contacts_refused($1, $2)") },
 });
 
 export function contactsSource(opts: ContactsOptions): SourceSpec {

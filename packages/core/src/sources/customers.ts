@@ -1,6 +1,13 @@
 import type { SourceSpec } from "./spec";
 import { phoneE164, flag, identifier, rowSchema, text, dateOrTimestamp, usState } from "./fields";
-import { customersTarget } from "../compliance/targets";
+import { promotionTarget } from "./target";
+
+export const customersTarget = promotionTarget({
+  kind: "customers",
+  columns: ["customer_id", "email", "phone", "home_state", "loyalty_tier", "is_active", "updated_at"],
+  key: ["customer_id", "updated_at"],
+  promoteFn: "promote_customers",
+});
 
 /**
  * Customer snapshots from the CRM: several per customer, the latest updated_at wins

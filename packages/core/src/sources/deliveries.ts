@@ -1,4 +1,18 @@
 import { code } from "./fields";
+import { promotionTarget, sqlRule } from "./target";
+
+/**
+ * Delivery confirmations of every partner: the ledger delivery_events and each piece's first
+ * delivery in mail_piece_deliveries (sql/functions/deliveries.sql). An event for another
+ * partner's piece is a rejected row (the promotion skips it; delivery_rejects says why).
+ */
+export const deliveriesTarget = promotionTarget({
+  kind: "deliveries",
+  columns: ["tracking_code", "routing_code", "imb_raw", "event_at", "event_code"],
+  key: ["tracking_code", "event_at", "event_code"],
+  promoteFn: "promote_deliveries",
+  refuse: { when: "after", rule: sqlRule("SELECT source_row, field, value, reason FROM delivery_rejects($1, $2)") },
+});
 
 /** What every delivery spec's row becomes (the staging_deliveries columns). */
 export function deliveryRow(

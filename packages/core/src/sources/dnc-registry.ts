@@ -1,6 +1,24 @@
 import type { SourceSpec } from "./spec";
 import { registryNumber, rowSchema } from "./fields";
-import { dncNumbersTarget } from "../compliance/targets";
+import { promotionTarget } from "./target";
+
+/** Registry chunks and full-file completions take turns, so a full file and a change never miss each other. */
+const DNC_LOCK = "SELECT pg_advisory_xact_lock(hashtext('dnc_numbers'))";
+
+export const dncNumbersTarget = promotionTarget({
+  kind: "dnc_numbers",
+  columns: ["phone", "action"],
+  key: ["phone"],
+  promoteFn: "promote_dnc_numbers",
+  lock: DNC_LOCK,
+  async complete(client, importId) {
+    await client.query(DNC_LOCK);
+    const { rows } = await client.query<{ delisted: number }>("SELECT complete_dnc_full_file($1) AS delisted", [
+      importId,
+    ]);
+    return rows[0]!.delisted;
+  },
+});
 
 type Action = "full" | "add" | "remove";
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { codegenEnabled, compile } from "../codegen";
 import { Imb } from "../imb/index";
+import { CHANNEL_WORDS } from "../compliance/channels";
 
 /**
  * Coercers from the raw text of a delimited file to typed values. Every one trims; an empty
@@ -322,6 +323,9 @@ export const oneOf = <T extends string>(values: readonly T[], opts: { required?:
     opts.required ?? false,
   );
 };
+
+/** A channel field: email/e-mail, sms/text, call/phone, mail (any case); its value is the raw word, see channelOf. */
+export const channelField = (opts: { required?: boolean } = {}) => oneOf(CHANNEL_WORDS, opts);
 
 /**
  * An Intelligent Mail barcode in any encoding partners send (65 bars, 20/25/29/31 digits):

@@ -12,6 +12,14 @@ import { mailProductionSpecs } from "./mail-production";
 import { legacyContacts } from "./legacy-contacts";
 
 export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
+export { chunkDialect } from "./spec";
+// The specs the fixture generators write files for (packages/local/src/generate).
+export { partnerAMortgages, partnerBMortgages, partnerCMortgages, partnerDMortgages, barcodeMap, mailProductionSpecs };
+export { partnerADeliveries } from "./partner-a-deliveries";
+export { partnerBDeliveries } from "./partner-b-deliveries";
+export { partnerCDeliveries } from "./partner-c-deliveries";
+export { partnerDDeliveries } from "./partner-d-deliveries";
+export { callCenterResponses } from "./call-center-responses";
 
 /** Every known source. Adding a partner is one spec file and one line here. */
 export const all: readonly SourceSpec[] = [

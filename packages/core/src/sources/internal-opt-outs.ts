@@ -1,7 +1,30 @@
 import type { SourceSpec } from "./spec";
-import { rowSchema, text, dateOrTimestamp } from "./fields";
-import { channelField, channelOf } from "../compliance/channels";
-import { optOutsTarget } from "../compliance/targets";
+import { rowSchema, text, dateOrTimestamp, channelField } from "./fields";
+import { channelOf } from "../compliance/channels";
+import { promotionTarget, queryRule } from "./target";
+
+export const optOutsTarget = promotionTarget({
+  kind: "opt_outs",
+  columns: ["channel", "value", "opted_out_at", "reason"],
+  key: ["channel", "value", "opted_out_at"],
+  promoteFn: "promote_internal_opt_outs",
+  refuse: {
+    when: "before",
+    rule: queryRule<{ source_row: number; channel: string; value: string }>(
+      "SELECT * FROM opt_out_value_conflicts($1, $2)",
+      (r) => ({
+        field: "value",
+        value: r.value,
+        reason:
+          r.channel === "email"
+            ? "expected an e-mail address for channel email"
+            : r.channel === "mail"
+              ? "expected an e-mail address or a US phone number for channel mail"
+              : `expected a US phone number with 10 digits for channel ${r.channel}`,
+      }),
+    ),
+  },
+});
 
 /**
  * The internal opt-out list: channel, value (a phone for call/sms, an e-mail for email; either

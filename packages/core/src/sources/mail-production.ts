@@ -1,6 +1,6 @@
 import type { SourceSpec } from "./spec";
 import { date, identifier, imb, rowSchema, vocabulary, type DateFormat } from "./fields";
-import { promotedBy } from "../compliance/targets";
+import { promotionTarget, queryRule } from "./target";
 
 /** Piece types as the partners write them; the canonical term is what the reports group by. */
 export const PIECE_TYPES = {
@@ -12,26 +12,23 @@ export const PIECE_TYPES = {
 /** A mailer version (the A/B creative): a short code such as A, B or V2, upper-cased. */
 const mailerVersion = () => identifier({ required: true });
 
-export const mailProductionTarget = promotedBy(
-  "mail_production",
-  ["tracking_code", "routing_code", "imb_raw", "mail_date", "mailer_version", "piece_type", "campaign"],
-  ["tracking_code"],
-  "promote_mail_production",
-  {
-    async refuse(client, importId, chunkIndex) {
-      const { rows } = await client.query<{ source_row: number; tracking_code: string; owner: string }>(
-        "SELECT * FROM mail_production_conflicts($1, $2)",
-        [importId, chunkIndex],
-      );
-      return rows.map((r) => ({
-        sourceRow: Number(r.source_row),
+export const mailProductionTarget = promotionTarget({
+  kind: "mail_production",
+  columns: ["tracking_code", "routing_code", "imb_raw", "mail_date", "mailer_version", "piece_type", "campaign"],
+  key: ["tracking_code"],
+  promoteFn: "promote_mail_production",
+  refuse: {
+    when: "before",
+    rule: queryRule<{ source_row: number; tracking_code: string; owner: string }>(
+      "SELECT * FROM mail_production_conflicts($1, $2)",
+      (r) => ({
         field: "imb",
         value: r.tracking_code,
         reason: `mail piece belongs to partner ${r.owner}; a partner's production file cannot change another partner's piece`,
-      }));
-    },
+      }),
+    ),
   },
-);
+});
 
 /** One partner's production layout: its headers for the five fields and how it writes the mail date. */
 interface Layout {

@@ -15,6 +15,8 @@ import {
   type NumberFormat,
   type RowSchema,
 } from "./fields";
+import type { Target, TargetReject } from "./spec";
+import { promoteWith, refuseStaged, sqlRule } from "./target";
 
 /**
  * A mortgage id reduced to its letters and digits, upper-cased: the key callers' keyed loan numbers
@@ -92,3 +94,81 @@ export function mortgageRow(opts: { dates: DateFormat; numbers?: NumberFormat; b
     }),
   );
 }
+
+const mortgageOwnerRule = sqlRule(`SELECT source_row, 'mortgage_id' AS field, mortgage_id AS value,
+          format('mortgage id belongs to partner %s; a partner''s file cannot change another partner''s mortgage', owner_partner) AS reason
+     FROM mortgage_partner_conflicts($1, $2)`);
+/** A barcode claimed by another partner's piece, or by another mortgage: refused before promotion. */
+export const barcodeRule = sqlRule("SELECT source_row, field, value, reason FROM barcode_conflicts($1, $2)");
+export const LOCK_MAIL_PIECES = "SELECT lock_mail_pieces($1)";
+/** Map chunks exclusive, mortgage chunks shared: a claim and its mortgage's arrival are decided one at a time. */
+export const LOCK_BARCODE_CLAIMS = "SELECT lock_barcode_claims($1)";
+
+/** Core mortgage records: promoted by promote_mortgages(), partner isolation by mortgage_partner_conflicts(). */
+export const mortgagesTarget: Target = {
+  kind: "mortgages",
+  stagingTable: "staging_mortgages",
+  columns: [
+    "mortgage_id",
+    "match_key",
+    "borrower_first_name",
+    "borrower_last_name",
+    "co_borrower_first_name",
+    "co_borrower_last_name",
+    "property_address",
+    "property_city",
+    "property_state",
+    "property_zip5",
+    "property_zip4",
+    "mailing_address",
+    "mailing_city",
+    "mailing_state",
+    "mailing_zip5",
+    "mailing_zip4",
+    "loan_amount",
+    "lender_name",
+    "loan_type",
+    "interest_rate",
+    "closing_date",
+    "first_payment_date",
+    "phone",
+    "email",
+    "imb_raw",
+    "tracking_code",
+    "routing_code",
+    "imb_repaired",
+  ],
+  key: ["mortgage_id"],
+  insertsByKey: true,
+  views: [],
+  async promote(client, importId, chunkIndex, staged) {
+    await client.query(LOCK_BARCODE_CLAIMS, [false]);
+    const upsert = () => promoteWith(client, "promote_mortgages", importId, chunkIndex, staged.inKeyOrder);
+    let rejects: TargetReject[];
+    let counts: { inserted: number; updated: number };
+    const barcodes = staged.filled.has("tracking_code");
+    // The refusal point depends on the chunk, so this target calls the builder's parts itself.
+    if (barcodes) {
+      // Barcodes (partner A) are checked under the partner's mail-piece lock, and a row refused for
+      // its barcode must not reach core: every rule first.
+      await client.query(LOCK_MAIL_PIECES, [importId]);
+      rejects = await refuseStaged(client, "staging_mortgages", importId, chunkIndex, [mortgageOwnerRule, barcodeRule]);
+      counts = await upsert();
+    } else {
+      // The upsert never touches another partner's mortgage (its WHERE), so the owner rule can be
+      // asked afterwards, and only when some key was neither inserted nor updated: on a file of new
+      // or changed mortgages it cannot find anything, and asking costs a probe per row.
+      counts = await upsert();
+      rejects =
+        Number(counts.inserted) + Number(counts.updated) < staged.distinctKeys
+          ? await refuseStaged(client, "staging_mortgages", importId, chunkIndex, [mortgageOwnerRule])
+          : [];
+    }
+    // Another partner's barcode map that claimed one of these mortgages first loses its claim now
+    // (refused rows are out of staging by here: they own nothing).
+    await client.query("SELECT reject_foreign_claims($1, $2)", [importId, chunkIndex]);
+    if (!barcodes) await client.query(LOCK_MAIL_PIECES, [importId]);
+    await client.query("SELECT * FROM promote_barcodes($1, $2)", [importId, chunkIndex]);
+    return { rejects, inserted: counts.inserted, updated: counts.updated };
+  },
+};

@@ -1,7 +1,6 @@
 import type { SourceSpec } from "./spec";
 import { imb, rowSchema, timestamp } from "./fields";
-import { deliveryRow, operationCode } from "./deliveries";
-import { deliveriesTarget } from "../feeds/targets";
+import { deliveriesTarget, deliveryRow, operationCode } from "./deliveries";
 
 /** Partner A's delivery confirmations: the 65-bar IMb, ISO 8601 times with offsets, USPS operation codes. */
 export const partnerADeliveries: SourceSpec = {

@@ -1,6 +1,5 @@
 import type { SourceSpec } from "./spec";
-import { mortgageRow } from "./mortgage-row";
-import { mortgagesTarget } from "../targets";
+import { mortgageRow, mortgagesTarget } from "./mortgage-row";
 
 /**
  * Partner A's daily mortgage closings: an Excel workbook (first sheet), the Intelligent Mail

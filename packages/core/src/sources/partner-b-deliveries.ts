@@ -1,7 +1,6 @@
 import type { SourceSpec } from "./spec";
 import { clock, date, imb, rowSchema } from "./fields";
-import { deliveryRow, deliveryStatus } from "./deliveries";
-import { deliveriesTarget } from "../feeds/targets";
+import { deliveriesTarget, deliveryRow, deliveryStatus } from "./deliveries";
 
 /**
  * Partner B's delivery confirmations: the numeric IMb (tracking + routing, often with spaces or

@@ -1,6 +1,5 @@
 import type { SourceSpec } from "./spec";
-import { mortgageRow } from "./mortgage-row";
-import { mortgagesTarget } from "../targets";
+import { mortgageRow, mortgagesTarget } from "./mortgage-row";
 
 /**
  * Partner B's daily mortgage closings: comma-separated, UTF-8 (BOM tolerated), one header

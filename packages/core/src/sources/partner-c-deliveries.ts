@@ -1,7 +1,6 @@
 import type { SourceSpec } from "./spec";
 import { imb, rowSchema, timestamp } from "./fields";
-import { deliveryRow, operationCode } from "./deliveries";
-import { deliveriesTarget } from "../feeds/targets";
+import { deliveriesTarget, deliveryRow, operationCode } from "./deliveries";
 
 /** Partner C's delivery confirmations: semicolon-separated, 20-digit tracking codes, DD.MM.YYYY HH:MM in US Central time. */
 export const partnerCDeliveries: SourceSpec = {

@@ -1,6 +1,5 @@
 import type { SourceSpec } from "./spec";
-import { mortgageRow } from "./mortgage-row";
-import { mortgagesTarget } from "../targets";
+import { mortgageRow, mortgagesTarget } from "./mortgage-row";
 
 /**
  * Partner C's daily mortgage closings: a European export — semicolon-separated, Windows-1252

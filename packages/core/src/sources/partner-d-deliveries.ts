@@ -1,7 +1,6 @@
 import type { SourceSpec } from "./spec";
 import { imb, rowSchema, timestamp } from "./fields";
-import { deliveryRow, deliveryStatus } from "./deliveries";
-import { deliveriesTarget } from "../feeds/targets";
+import { deliveriesTarget, deliveryRow, deliveryStatus } from "./deliveries";
 
 /**
  * Partner D's delivery confirmations: the IMb as bars (letters or 0-3 digits), US dates with

@@ -1,6 +1,5 @@
 import type { SourceSpec } from "./spec";
-import { mortgageRow } from "./mortgage-row";
-import { mortgagesTarget } from "../targets";
+import { mortgageRow, mortgagesTarget } from "./mortgage-row";
 
 /**
  * Partner D's daily mortgage closings: a mainframe extract — pipe-separated, every field in

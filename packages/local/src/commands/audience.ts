@@ -1,7 +1,7 @@
 import type { Writable } from "node:stream";
 import { Command } from "commander";
 import { Audience } from "@leadpipe/core";
-import { connect, type Connection } from "./connect";
+import { connect, quietLog, type Connection } from "./connect";
 import { keyOfUrl } from "../mirror";
 
 /** A publication and the plain files it is mirrored to under LEADPIPE_HOME. */
@@ -47,10 +47,7 @@ export function audienceCommand(io: { stdout?: Writable; connect?: () => Promise
       "print {audience_file, local_path, reconciliation_file, reconciliation_local_path, rows, " + "waterfall}",
     )
     .action(async (opts: { campaign: string; channel: string; asOf?: string; dryRun?: boolean; json?: boolean }) => {
-      const alertsOnly = (line: string) => {
-        if (line.startsWith("ALERT")) process.stderr.write(line + "\n");
-      };
-      const c = await (io.connect ?? (() => connect(alertsOnly)))();
+      const c = await (io.connect ?? (() => connect(quietLog(true))))();
       try {
         const published = await Audience.publishAudience(c.deps, {
           campaign: opts.campaign,

@@ -2,8 +2,7 @@ import { once } from "node:events";
 import type { Readable, Writable } from "node:stream";
 import { Command } from "commander";
 import { parse as csvParser } from "csv-parse";
-import { Imb } from "@leadpipe/core/imb/index";
-import { csvLine } from "@leadpipe/core/csv/write";
+import { Imb, csvLine } from "@leadpipe/core";
 
 /** Where the command reads and writes; tests pass their own streams. */
 export interface ImbCommandIo {

@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { type Import, Sources } from "@leadpipe/core";
 import { LocalPlatform, type Dropped } from "../platform";
 import { progressPrinter, reconciliationJson, reconciliationTable } from "../report";
+import { quietLog } from "./connect";
 
 /** Drops files into the landing bucket, waits for their imports (printing progress if asked), prints the reconciliation. */
 export async function ingestFiles(
@@ -59,11 +60,4 @@ export function ingestCommand(): Command {
         await platform.close();
       }
     });
-}
-
-/** Handler logs are JSON lines for machines; on the CLI only alerts and errors reach the terminal. */
-export function quietLog(json?: boolean): (line: string) => void {
-  return (line) => {
-    if (line.startsWith("ALERT") || !json) process.stderr.write(line + "\n");
-  };
 }

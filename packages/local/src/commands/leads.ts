@@ -1,8 +1,7 @@
 import type { Writable } from "node:stream";
 import { Command } from "commander";
 import { Leads } from "@leadpipe/core";
-import { connect, type Connection } from "./connect";
-import { quietLog } from "./ingest";
+import { quietLog, withConnection, type Connection } from "./connect";
 
 /** A hand-off and the plain file it is mirrored to under LEADPIPE_HOME. */
 export interface HandedOff extends Leads.HandoffResult {
@@ -11,7 +10,7 @@ export interface HandedOff extends Leads.HandoffResult {
 
 /** Writes the day's hand-off through the connection and mirrors the file. */
 export async function handoffDay(c: Connection, day: string): Promise<HandedOff> {
-  const result = await Leads.handoff({ pool: c.deps.pool, store: c.deps.store, bucket: c.deps.settings.bucket }, day);
+  const result = await Leads.handoff(c.deps, day);
   return { ...result, local_path: (await c.mirror(result.key)) ?? null };
 }
 
@@ -31,13 +30,8 @@ export function leadsCommand(out: Writable = process.stdout, connectTo?: () => P
     .option("--json", "print the result as JSON")
     .action(async (opts: { day?: string; json?: boolean }) => {
       const day = opts.day ?? new Date().toISOString().slice(0, 10);
-      const c = await (connectTo ?? (() => connect(quietLog(opts.json))))();
-      try {
-        const result = await handoffDay(c, day);
-        out.write(opts.json ? `${JSON.stringify(result)}\n` : describeHandoff(result));
-      } finally {
-        await c.close();
-      }
+      const result = await withConnection(quietLog(opts.json), (c) => handoffDay(c, day), connectTo);
+      out.write(opts.json ? `${JSON.stringify(result)}\n` : describeHandoff(result));
     });
   return new Command("leads").description("leads from the call center's interested callers").addCommand(handoff);
 }

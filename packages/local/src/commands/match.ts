@@ -3,8 +3,7 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { Command } from "commander";
 import { parse as csvParser } from "csv-parse";
-import { People } from "@leadpipe/core";
-import { csvLine } from "@leadpipe/core/csv/write";
+import { People, csvLine } from "@leadpipe/core";
 import { wholeNumber } from "./numbers";
 
 export interface MatchOptions {

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { Migration } from "@leadpipe/core";
 import { LocalPlatform, type Dropped } from "../platform";
-import { quietLog } from "./ingest";
+import { quietLog } from "./connect";
 
 export interface MigrateOptions {
   from: string;

@@ -1,12 +1,8 @@
 import type { Writable } from "node:stream";
 import { Command } from "commander";
-import { Pullers, createPool, type Pool, type Notifier, type ObjectStore } from "@leadpipe/core";
-import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
-import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
-import { LocalPlatform } from "../platform";
-import { readRuntime } from "../runtime-file";
-import { fileNotifier, readPullers, pullersFile, runDelivery, runPuller, waitForPulledImports } from "../pullers";
-import { quietLog } from "./ingest";
+import { Pullers, type Pool, type Notifier, type ObjectStore } from "@leadpipe/core";
+import { readPullers, pullersFile, runDelivery, runPuller, waitForPulledImports } from "../pullers";
+import { quietLog, withConnection } from "./connect";
 
 export interface Platformish {
   pool: Pool;
@@ -22,31 +18,9 @@ async function withPlatform<T>(
   given?: Platformish,
 ): Promise<T> {
   if (given) return fn(given);
-  const running = readRuntime();
-  if (running) {
-    const pool = createPool(running.databaseUrl, 2);
-    try {
-      return await fn({
-        pool,
-        store: s3Store(createS3Client(running.s3Endpoint)),
-        bucket: running.bucket,
-        notifier: fileNotifier(),
-      });
-    } finally {
-      await pool.end();
-    }
-  }
-  const platform = await LocalPlatform.start({ log: quietLog(json) });
-  try {
-    return await fn({
-      pool: platform.pool,
-      store: s3Store(platform.s3),
-      bucket: platform.bucket,
-      notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn),
-    });
-  } finally {
-    await platform.close();
-  }
+  return withConnection(quietLog(json), ({ deps }) =>
+    fn({ pool: deps.pool, store: deps.store, bucket: deps.settings.bucket, notifier: deps.notifier }),
+  );
 }
 
 function describe(r: Pullers.PullResult): string {

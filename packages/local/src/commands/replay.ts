@@ -6,7 +6,8 @@ import { Command, Option } from "commander";
 import { Import } from "@leadpipe/core";
 import { LocalPlatform } from "../platform";
 import { reconciliationJson, reconciliationTable } from "../report";
-import { quietLog, waitWithProgress } from "./ingest";
+import { quietLog } from "./connect";
+import { waitWithProgress } from "./ingest";
 
 export interface ReplayOptions {
   mode: Import.ReplayMode;

@@ -1,8 +1,8 @@
 import type { Writable } from "node:stream";
 import { Command } from "commander";
-import { Reports, createPool } from "@leadpipe/core";
-import { csvLine } from "@leadpipe/core/csv/write";
-import { formatRows, readOnlyQuery, withDatabase, withReadOnlyDatabase } from "./sql";
+import { Reports, csvLine } from "@leadpipe/core";
+import { withPool, withReadOnlyDatabase } from "./connect";
+import { formatRows, readOnlyQuery } from "./sql";
 import { wholeNumber } from "./numbers";
 
 /** The read-only path: each query in a READ ONLY transaction with a statement timeout. */
@@ -77,17 +77,9 @@ export function reportCommand(out: Writable = process.stdout): Command {
     .option("--full", "rebuild every rollup from the core tables, not only what changed")
     .action(async (names: string[], opts: { full?: boolean }) => {
       for (const n of names) Reports.get(n);
-      const r = await withDatabase(async (url) => {
-        const pool = createPool(url, 1);
-        try {
-          return await Reports.refreshAll(pool, {
-            full: opts.full ?? false,
-            ...(names.length > 0 ? { only: names } : {}),
-          });
-        } finally {
-          await pool.end();
-        }
-      });
+      const r = await withPool((pool) =>
+        Reports.refreshAll(pool, { full: opts.full ?? false, ...(names.length > 0 ? { only: names } : {}) }),
+      );
       out.write(`refreshed: ${r.pieces} mail piece(s) recomputed, ${r.views.length} materialized view(s)\n`);
     });
 

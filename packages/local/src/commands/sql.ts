@@ -1,9 +1,6 @@
 import { Command } from "commander";
-import { AdhocSql, Roles, createPool, migrate } from "@leadpipe/core";
-import { homePaths } from "../home";
-import { startPostgres } from "../postgres";
-import { readRuntime } from "../runtime-file";
-import { localSecrets } from "../secrets";
+import { AdhocSql } from "@leadpipe/core";
+import { withReadOnlyDatabase } from "./connect";
 import { wholeNumber } from "./numbers";
 
 /** Rows the table output holds at most by default (its widths need every row); --json streams. */
@@ -50,34 +47,6 @@ export function formatRows(fields: string[], rows: Record<string, unknown>[], mo
     `(${rows.length} row${rows.length === 1 ? "" : "s"}${more ? "; more rows exist: raise --limit, or use --json" : ""})`,
   );
   return out.join("\n");
-}
-
-/** The database of a running platform (owner's URL), else the embedded one started just for this command. */
-export async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const running = readRuntime();
-  if (running) return fn(running.databaseUrl);
-  const pg = await startPostgres(homePaths().pg, undefined, { secretsFile: homePaths().secrets });
-  try {
-    const pool = createPool(pg.url, 1);
-    try {
-      await migrate(pool);
-      await Roles.setRolePasswords(pool, {
-        leadpipe_readonly: pg.secrets.readonly,
-        leadpipe_pipeline: pg.secrets.pipeline,
-      });
-    } finally {
-      await pool.end();
-    }
-    return await fn(pg.url);
-  } finally {
-    await pg.stop();
-  }
-}
-
-/** Like withDatabase, logged in as the read-only role (its password is this LEADPIPE_HOME's). */
-export async function withReadOnlyDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const { readonly } = localSecrets(homePaths().secrets);
-  return withDatabase((url) => fn(Roles.urlAs(url, Roles.READONLY_ROLE, readonly)));
 }
 
 export function sqlCommand(): Command {

@@ -3,7 +3,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
 import { LocalPlatform } from "../platform";
-import { quietLog, waitWithProgress } from "./ingest";
+import { quietLog } from "./connect";
+import { waitWithProgress } from "./ingest";
 import { reconciliationTable } from "../report";
 import { serveConsole } from "../console";
 

@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import { Command } from "commander";
-import { Import, createPool } from "@leadpipe/core";
+import { Import } from "@leadpipe/core";
 import { homePaths } from "../home";
 import { mirrorPath } from "../mirror";
 import { wholeNumber } from "./numbers";
-import { readOnlyQuery, formatRows, withDatabase, withReadOnlyDatabase } from "./sql";
+import { withPool, withReadOnlyDatabase } from "./connect";
+import { readOnlyQuery, formatRows } from "./sql";
 
 const RECENT = `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.accepted, i.rejected, i.inserted, i.updated, i.unchanged,
          p.chunks_done || '/' || coalesce(p.chunks_total, 0) AS chunks, p.rows_done, p.rows_per_second,
@@ -28,14 +29,7 @@ export function statusCommand(): Command {
         return;
       }
       if (!/^[0-9a-f-]{36}$/i.test(importId)) throw new Error(`not an import id: ${importId}`);
-      const d = await withDatabase(async (url) => {
-        const pool = createPool(url, 1);
-        try {
-          return await Import.describe(pool, importId);
-        } finally {
-          await pool.end();
-        }
-      });
+      const d = await withPool((pool) => Import.describe(pool, importId));
       const local = localReports(d, homePaths().root);
       process.stdout.write(
         opts.json ? JSON.stringify({ ...d, local_reports: local }, null, 2) + "\n" : formatDescription(d, local),

@@ -5,8 +5,7 @@ import { Command } from "commander";
 import { Integrations } from "@leadpipe/core";
 import { homePaths } from "../home";
 import { fileNotifier } from "../pullers";
-import { connect } from "./connect";
-import { quietLog } from "./ingest";
+import { connect, quietLog } from "./connect";
 
 /** `$LEADPIPE_HOME/integrations.json`: the local runtime's connections to Pipedrive and RingCentral. */
 export function integrationsFile(home?: string): string {

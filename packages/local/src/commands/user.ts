@@ -1,9 +1,9 @@
 import crypto from "node:crypto";
 import os from "node:os";
 import { Command } from "commander";
-import { createPool } from "@leadpipe/core";
 import { ROLES, addUser, audit, disableUser, listUsers } from "@leadpipe/console";
-import { formatRows, withDatabase } from "./sql";
+import { withPool } from "./connect";
+import { formatRows } from "./sql";
 
 /** The whole of stdin (a password piped in: never on the command line, where `ps` and the shell history see it). */
 async function readStdin(): Promise<string> {
@@ -12,17 +12,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks)
     .toString("utf8")
     .replace(/\r?\n$/, "");
-}
-
-async function withPool<T>(fn: (pool: ReturnType<typeof createPool>) => Promise<T>): Promise<T> {
-  return withDatabase(async (url) => {
-    const pool = createPool(url, 1);
-    try {
-      return await fn(pool);
-    } finally {
-      await pool.end();
-    }
-  });
 }
 
 export function userCommand(): Command {

@@ -1,6 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { csvLine } from "@leadpipe/core/csv/write";
+import { csvLine } from "@leadpipe/core";
 import { CITIES, FIRST, LAST, rng, seedOf, type Rng } from "./random";
 import type { DayFileWriter, DayOptions } from "./day";
 

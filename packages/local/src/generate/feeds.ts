@@ -1,17 +1,9 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { Imb } from "@leadpipe/core/imb/index";
-import { csvLine } from "@leadpipe/core/csv/write";
-import { partnerADeliveries } from "@leadpipe/core/sources/partner-a-deliveries";
-import { partnerBDeliveries } from "@leadpipe/core/sources/partner-b-deliveries";
-import { partnerCDeliveries } from "@leadpipe/core/sources/partner-c-deliveries";
-import { partnerDDeliveries } from "@leadpipe/core/sources/partner-d-deliveries";
-import { callCenterResponses } from "@leadpipe/core/sources/call-center-responses";
-import type { SourceSpec } from "@leadpipe/core/sources/spec";
+import { Imb, Sources, csvLine } from "@leadpipe/core";
 import { rng, seedOf, trackingCodeFor, type Rng } from "./random";
 import { VERSION_A_CALL_SHARE, versionOf } from "./mail-production";
 import type { DayFileWriter } from "./day";
-import { chunkDialect } from "@leadpipe/core/sources/spec";
 
 export interface FeedOptions {
   day: string;
@@ -49,7 +41,7 @@ type Moment = [number, number];
 const twelveHour = ([h, m]: Moment) => `${h % 12 === 0 ? 12 : h % 12}:${pad(m)} ${h < 12 ? "AM" : "PM"}`;
 
 interface Layout {
-  spec: SourceSpec;
+  spec: Sources.SourceSpec;
   /** Columns the partner sends that we do not read. */
   unused?: string[];
   /** The cells of one delivery of `tracking` (routing: the ZIP the piece went to) at `at` on `day`. */
@@ -58,7 +50,7 @@ interface Layout {
 
 const LAYOUTS: Record<"A" | "B" | "C" | "D", Layout> = {
   A: {
-    spec: partnerADeliveries,
+    spec: Sources.partnerADeliveries,
     cells: (r, tracking, routing, [y, m, d], [h, mi]) => [
       Imb.encode(tracking, routing),
       `${y}-${pad(m)}-${pad(d)}T${pad(h)}:${pad(mi)}:00-06:00`,
@@ -66,7 +58,7 @@ const LAYOUTS: Record<"A" | "B" | "C" | "D", Layout> = {
     ],
   },
   B: {
-    spec: partnerBDeliveries,
+    spec: Sources.partnerBDeliveries,
     cells: (r, tracking, routing, [y, m, d], at) => [
       `${tracking} ${routing}`,
       `${pad(m)}/${pad(d)}/${y}`,
@@ -75,7 +67,7 @@ const LAYOUTS: Record<"A" | "B" | "C" | "D", Layout> = {
     ],
   },
   C: {
-    spec: partnerCDeliveries,
+    spec: Sources.partnerCDeliveries,
     cells: (r, tracking, _routing, [y, m, d], [h, mi]) => [
       tracking,
       `${pad(d)}.${pad(m)}.${y} ${pad(h)}:${pad(mi)}`,
@@ -83,7 +75,7 @@ const LAYOUTS: Record<"A" | "B" | "C" | "D", Layout> = {
     ],
   },
   D: {
-    spec: partnerDDeliveries,
+    spec: Sources.partnerDDeliveries,
     unused: ["Facility ZIP"],
     cells: (r, tracking, routing, [y, m, d], at) => {
       const bars = Imb.encode(tracking, routing);
@@ -115,7 +107,7 @@ export async function writeDeliveries(path: string, partner: Partner, opts: Feed
   await writeLines(
     path,
     [...Object.keys(layout.spec.columns), ...(layout.unused ?? [])],
-    chunkDialect(layout.spec.reader).delimiter,
+    Sources.chunkDialect(layout.spec.reader).delimiter,
     async (emit) => {
       for (let i = 0; i < opts.rows; i++) {
         const rescan = i > 0 && r.chance(0.05);
@@ -156,7 +148,7 @@ export async function writeCallResponses(path: string, opts: FeedOptions): Promi
     "DNC",
     "Do Not Call Request",
   ];
-  await writeLines(path, Object.keys(callCenterResponses.columns), ",", async (emit) => {
+  await writeLines(path, Object.keys(Sources.callCenterResponses.columns), ",", async (emit) => {
     for (let i = 0; i < opts.rows; i++) {
       // version B's creative draws more calls: a call about a version A piece is kept 60% of the time
       let id = `${r.pick(FEED_PARTNERS)}-${first + r.int(0, Math.max(0, opts.rows - 1))}`;
@@ -192,8 +184,8 @@ export const feedDayWriters: DayFileWriter[] = [
     }),
   ),
   {
-    source: callCenterResponses.name,
-    fileName: (day) => `${callCenterResponses.name}-${day}.csv`,
+    source: Sources.callCenterResponses.name,
+    fileName: (day) => `${Sources.callCenterResponses.name}-${day}.csv`,
     write: (file, o) => writeCallResponses(file, { ...o, rows: Math.max(1, Math.ceil(o.rows / 20)) }),
   },
 ];

@@ -1,9 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { Imb } from "@leadpipe/core/imb/index";
-import { csvLine } from "@leadpipe/core/csv/write";
-import { mailProductionSpecs } from "@leadpipe/core/sources/mail-production";
-import type { SourceSpec } from "@leadpipe/core/sources/spec";
+import { Imb, Sources, csvLine } from "@leadpipe/core";
 import { rng, seedOf, trackingCodeFor } from "./random";
 import type { DayFileWriter } from "./day";
 
@@ -67,7 +64,7 @@ export async function writeMailProduction(
   partner: Partner,
   opts: { day: string; rows: number; badEvery?: number; startId?: number },
 ) {
-  const spec = mailProductionSpecs.find((s) => s.partner === partner) as SourceSpec;
+  const spec = Sources.mailProductionSpecs.find((s) => s.partner === partner) as Sources.SourceSpec;
   const r = rng(seedOf(`production:${partner}:${opts.day}`));
   const first = opts.startId ?? 100_000;
   const out = createWriteStream(file);

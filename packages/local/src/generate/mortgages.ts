@@ -1,7 +1,7 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
 import { CITIES, FIRST, LAST, LENDERS, STREETS, SUFFIXES, rng, seedOf, trackingCodeFor, type Rng } from "./random";
-import { Imb } from "@leadpipe/core/imb/index";
+import { Imb } from "@leadpipe/core";
 
 /** First and last names partner C's Windows-1252 export carries (é, ñ, ü, ç). */
 const ACCENTED_FIRST = ["José", "Zoë", "Renée", "Begoña", "Jürgen", "François", "Inés", "Núria"];

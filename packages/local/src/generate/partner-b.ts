@@ -1,4 +1,4 @@
-import { partnerBMortgages } from "@leadpipe/core/sources/partner-b-mortgages";
+import { Sources } from "@leadpipe/core";
 import { mortgageRecords, writeLines, ymd, type MortgageRecord } from "./mortgages";
 
 const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
@@ -43,7 +43,7 @@ export async function writePartnerB(
   opts: { day: string; rows: number; badEvery?: number; startId?: number },
 ): Promise<void> {
   function* lines() {
-    yield Object.keys(partnerBMortgages.columns).join(",") + "\n";
+    yield Object.keys(Sources.partnerBMortgages.columns).join(",") + "\n";
     for (const x of mortgageRecords("B", opts)) yield line(x);
   }
   await writeLines(path, lines());

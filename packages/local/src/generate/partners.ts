@@ -1,9 +1,6 @@
 import { open } from "node:fs/promises";
 import ExcelJS from "exceljs";
-import { partnerAMortgages } from "@leadpipe/core/sources/partner-a-mortgages";
-import { partnerCMortgages } from "@leadpipe/core/sources/partner-c-mortgages";
-import { partnerDMortgages } from "@leadpipe/core/sources/partner-d-mortgages";
-import { barcodeMap } from "@leadpipe/core/sources/barcode-map";
+import { Sources } from "@leadpipe/core";
 import { barsOf, mortgageRecords, writeLines, ymd, type MortgageRecord } from "./mortgages";
 import type { DayFileWriter } from "./day";
 
@@ -23,7 +20,7 @@ const eu = (n: number, decimals: number) => {
 export async function writePartnerC(path: string, opts: PartnerFileOptions): Promise<void> {
   const semi = (v: string) => (/[;"\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
   function* lines() {
-    yield Object.keys(partnerCMortgages.columns).join(";") + "\r\n";
+    yield Object.keys(Sources.partnerCMortgages.columns).join(";") + "\r\n";
     for (const x of mortgageRecords("C", { ...opts, accents: true })) {
       const cols = [
         x.id,
@@ -62,7 +59,7 @@ export async function writePartnerC(path: string, opts: PartnerFileOptions): Pro
 export async function writePartnerD(path: string, opts: PartnerFileOptions): Promise<void> {
   const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
   function* lines() {
-    yield Object.keys(partnerDMortgages.columns).map(q).join("|") + "\n";
+    yield Object.keys(Sources.partnerDMortgages.columns).map(q).join("|") + "\n";
     for (const x of mortgageRecords("D", opts)) {
       const cols = [
         x.id,
@@ -108,7 +105,7 @@ export async function writePartnerA(path: string, opts: PartnerFileOptions): Pro
   const written = new Date(`${opts.day}T00:00:00Z`);
   book.created = book.modified = written;
   const sheet = book.addWorksheet("Closings");
-  const headers = Object.keys(partnerAMortgages.columns);
+  const headers = Object.keys(Sources.partnerAMortgages.columns);
   sheet.columns = headers.map((header) => ({
     header,
     key: header,
@@ -191,7 +188,7 @@ export async function writeBarcodeMap(path: string, partner: "B" | "C" | "D", op
   const cell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
   const style = { B: 0, C: 1, D: 2 }[partner];
   function* lines() {
-    yield Object.keys(barcodeMap.columns).join(",") + "\n";
+    yield Object.keys(Sources.barcodeMap.columns).join(",") + "\n";
     let i = 0;
     for (const x of mortgageRecords(partner, opts)) {
       const kind = i++ % 7 === 6 ? (style + 1) % 3 : style;

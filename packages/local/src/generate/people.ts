@@ -1,9 +1,6 @@
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { csvLine } from "@leadpipe/core/csv/write";
-import { nicknamesOf } from "@leadpipe/core/people/nicknames";
-import { standardizeEmail } from "@leadpipe/core/people/email";
-import type { ContactInput } from "@leadpipe/core/people/record";
+import { People, csvLine } from "@leadpipe/core";
 import { rng, seedOf, type Rng } from "./random";
 
 /**
@@ -245,9 +242,9 @@ const caseOf = (r: Rng, s: string) => (r.chance(0.1) ? s.toUpperCase() : r.chanc
  * every record carries at least two of e-mail, phone, address and date of birth: a record with
  * every contact point changed is indistinguishable from a namesake, for people as for a matcher.
  */
-function recordOf(r: Rng, p: TruePerson): ContactInput {
+function recordOf(r: Rng, p: TruePerson): People.ContactInput {
   let first = p.first;
-  const nicks = nicknamesOf(first.toLowerCase());
+  const nicks = People.nicknamesOf(first.toLowerCase());
   if (nicks.length && r.chance(0.15)) first = r.pick(nicks).replace(/^./, (c) => c.toUpperCase());
   else if (r.chance(0.06)) first = typo(r, first);
   let last = p.last;
@@ -263,7 +260,7 @@ function recordOf(r: Rng, p: TruePerson): ContactInput {
   if (email && r.chance(0.02)) {
     // A letter typo; one that breaks the address (a doubled or trailing dot) is a different kind of error, planted elsewhere.
     const mistyped = typo(r, email.split("@")[0]!) + "@" + email.split("@")[1];
-    if (standardizeEmail(mistyped).email) email = mistyped;
+    if (People.standardizeEmail(mistyped).email) email = mistyped;
   }
   let dob = p.dob;
   if (dob && r.chance(0.02)) dob = dob.slice(0, 3) + ((Number(dob[3]) + 1) % 10) + dob.slice(4);
@@ -308,7 +305,7 @@ function recordOf(r: Rng, p: TruePerson): ContactInput {
 export interface SyntheticRecord {
   id: string;
   personId: number;
-  input: ContactInput;
+  input: People.ContactInput;
 }
 
 /**
