@@ -129,9 +129,14 @@ BEGIN
         handed_off = r.handed_off + excluded.handed_off;
   DELETE FROM rollup_mail_funnel WHERE pieces = 0 AND mortgages = 0 AND delivered = 0 AND calls = 0 AND leads = 0;
 
-  INSERT INTO rollup_geography_totals AS t (state, county_fips, piece_type, pieces, responders, calls)
-  SELECT state, county_fips, piece_type, sum(sign), sum(sign * (calls > 0)::int), sum(sign * calls)
-  FROM report_fact_delta GROUP BY 1, 2, 3
+  -- the county's name is written with the row (the report reads the rollup alone, in its index order);
+  -- a new ZIP table rebuilds every row (FULL_MAIL_REBUILD), so names never go stale
+  INSERT INTO rollup_geography_totals AS t (state, county_fips, county_name, piece_type, pieces, responders, calls)
+  SELECT d.state, d.county_fips, coalesce(c.county_name, 'unknown'), d.piece_type, d.pieces, d.responders, d.calls
+  FROM (SELECT state, county_fips, piece_type, sum(sign) AS pieces, sum(sign * (calls > 0)::int) AS responders,
+               sum(sign * calls) AS calls
+        FROM report_fact_delta GROUP BY 1, 2, 3) d
+  LEFT JOIN counties c ON c.county_fips = d.county_fips
   ON CONFLICT (state, county_fips, piece_type) DO UPDATE
     SET pieces = t.pieces + excluded.pieces, responders = t.responders + excluded.responders, calls = t.calls + excluded.calls;
   DELETE FROM rollup_geography_totals WHERE pieces = 0 AND responders = 0 AND calls = 0;

@@ -621,6 +621,23 @@ describe("refresh and imports", () => {
     expect((await pool.query("SELECT mode FROM report_refreshes WHERE report = 'funnel'")).rows[0].mode).toBe("full");
   });
 
+  it("callbacks-by-geography names its counties as the ZIP table does after the rebuild a new ZIP table asks for", async () => {
+    const la = async () =>
+      (await show("callbacks-by-geography", { county_fips: "06037" })).map((r) => r.county_name as string);
+    expect(await la()).toEqual(["Los Angeles"]);
+    await pool.query("UPDATE counties SET county_name = 'Los Angeles (renamed)' WHERE county_fips = '06037'");
+    try {
+      // what Reports.loadZipCounties asks for when the package's table changed
+      await pool.query("INSERT INTO report_stale_views (view_name) VALUES ('mail-rollups:full')");
+      await Reports.refreshPending(pool);
+      expect(await la()).toEqual(["Los Angeles (renamed)"]);
+    } finally {
+      await pool.query("UPDATE counties SET county_name = 'Los Angeles' WHERE county_fips = '06037'");
+      await Reports.refreshAll(pool, { full: true });
+    }
+    expect(await la()).toEqual(["Los Angeles"]);
+  });
+
   it("a statement's mortgage difference is written once per grain, and a delta from before the grains counts at both", async () => {
     // 1,000 new mortgages on one closing day in one ZIP: one 'day' row and one 'zip' row, not one per mortgage
     await pool.query(
