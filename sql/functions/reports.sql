@@ -176,6 +176,11 @@ BEGIN
       FROM report_fact_delta WHERE sign = 1;
   END IF;
   PERFORM apply_mail_fact_delta();
+  -- a rebuild rewrote every rollup row: the planner learns their sizes now, not when autovacuum
+  -- comes by (with none, a report read whole may be planned as a sort instead of its index's order)
+  IF p_full THEN
+    ANALYZE rollup_mail_responses, rollup_mail_delivery, rollup_mail_funnel, rollup_geography_totals;
+  END IF;
   DROP TABLE IF EXISTS pg_temp.report_dirty_batch, pg_temp.report_fact_delta;
   RETURN v_pieces;
 END $$;
