@@ -36,20 +36,25 @@ END $$;
 -- Rule: the mortgage rollups move by the statement's grouped difference.
 --   An insert adds its rows, a delete takes them off, an update takes the old values off and adds
 --   the new ones (only rows whose closing date, amount, state or ZIP changed); an address change
---   also marks its pieces, whose geography moved.
+--   also marks its pieces, whose geography moved. Each statement's difference is written at the two
+--   grains the rollups read, in one pass (GROUPING SETS): 'day' (partner, closing date: count and
+--   amount) and 'zip' (partner, state, ZIP5: count), a few thousand rows for a 50k-row chunk.
 CREATE OR REPLACE FUNCTION mortgage_deltas() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO report_mortgage_deltas
-    SELECT partner, closing_date, property_state, property_zip5, count(*), coalesce(sum(loan_amount), 0)
-    FROM new_rows GROUP BY 1, 2, 3, 4;
+    INSERT INTO report_mortgage_deltas (grain, partner, closing_date, state, zip5, mortgages, total_loan_amount)
+    SELECT CASE grouping(closing_date) WHEN 0 THEN 'day' ELSE 'zip' END,
+           partner, closing_date, property_state, property_zip5, count(*), coalesce(sum(loan_amount), 0)
+    FROM new_rows GROUP BY GROUPING SETS ((partner, closing_date), (partner, property_state, property_zip5));
   ELSIF TG_OP = 'DELETE' THEN
-    INSERT INTO report_mortgage_deltas
-    SELECT partner, closing_date, property_state, property_zip5, -count(*), -coalesce(sum(loan_amount), 0)
-    FROM old_rows GROUP BY 1, 2, 3, 4;
+    INSERT INTO report_mortgage_deltas (grain, partner, closing_date, state, zip5, mortgages, total_loan_amount)
+    SELECT CASE grouping(closing_date) WHEN 0 THEN 'day' ELSE 'zip' END,
+           partner, closing_date, property_state, property_zip5, -count(*), -coalesce(sum(loan_amount), 0)
+    FROM old_rows GROUP BY GROUPING SETS ((partner, closing_date), (partner, property_state, property_zip5));
   ELSE
-    INSERT INTO report_mortgage_deltas
-    SELECT partner, closing_date, state, zip5, sum(n), coalesce(sum(amount), 0) FROM (
+    INSERT INTO report_mortgage_deltas (grain, partner, closing_date, state, zip5, mortgages, total_loan_amount)
+    SELECT CASE grouping(closing_date) WHEN 0 THEN 'day' ELSE 'zip' END,
+           partner, closing_date, state, zip5, sum(n), coalesce(sum(amount), 0) FROM (
       SELECT n.partner, n.closing_date, n.property_state AS state, n.property_zip5 AS zip5, 1 AS n, n.loan_amount AS amount
       FROM new_rows n JOIN old_rows o USING (mortgage_id)
       WHERE (n.closing_date, n.loan_amount, n.property_state, n.property_zip5) IS DISTINCT FROM (o.closing_date, o.loan_amount, o.property_state, o.property_zip5)
@@ -57,7 +62,7 @@ BEGIN
       SELECT o.partner, o.closing_date, o.property_state, o.property_zip5, -1, -o.loan_amount
       FROM new_rows n JOIN old_rows o USING (mortgage_id)
       WHERE (n.closing_date, n.loan_amount, n.property_state, n.property_zip5) IS DISTINCT FROM (o.closing_date, o.loan_amount, o.property_state, o.property_zip5)
-    ) d GROUP BY 1, 2, 3, 4;
+    ) d GROUP BY GROUPING SETS ((partner, closing_date), (partner, state, zip5));
     INSERT INTO report_dirty_pieces (tracking_code)
       SELECT DISTINCT p.tracking_code FROM new_rows c JOIN old_rows o USING (mortgage_id)
       JOIN mail_pieces p ON p.mortgage_id = c.mortgage_id
@@ -124,9 +129,14 @@ BEGIN
         handed_off = r.handed_off + excluded.handed_off;
   DELETE FROM rollup_mail_funnel WHERE pieces = 0 AND mortgages = 0 AND delivered = 0 AND calls = 0 AND leads = 0;
 
-  INSERT INTO rollup_geography_totals AS t (state, county_fips, piece_type, pieces, responders, calls)
-  SELECT state, county_fips, piece_type, sum(sign), sum(sign * (calls > 0)::int), sum(sign * calls)
-  FROM report_fact_delta GROUP BY 1, 2, 3
+  -- the county's name is written with the row (the report reads the rollup alone, in its index order);
+  -- a new ZIP table rebuilds every row (FULL_MAIL_REBUILD), so names never go stale
+  INSERT INTO rollup_geography_totals AS t (state, county_fips, county_name, piece_type, pieces, responders, calls)
+  SELECT d.state, d.county_fips, coalesce(c.county_name, 'unknown'), d.piece_type, d.pieces, d.responders, d.calls
+  FROM (SELECT state, county_fips, piece_type, sum(sign) AS pieces, sum(sign * (calls > 0)::int) AS responders,
+               sum(sign * calls) AS calls
+        FROM report_fact_delta GROUP BY 1, 2, 3) d
+  LEFT JOIN counties c ON c.county_fips = d.county_fips
   ON CONFLICT (state, county_fips, piece_type) DO UPDATE
     SET pieces = t.pieces + excluded.pieces, responders = t.responders + excluded.responders, calls = t.calls + excluded.calls;
   DELETE FROM rollup_geography_totals WHERE pieces = 0 AND responders = 0 AND calls = 0;
@@ -166,6 +176,11 @@ BEGIN
       FROM report_fact_delta WHERE sign = 1;
   END IF;
   PERFORM apply_mail_fact_delta();
+  -- a rebuild rewrote every rollup row: the planner learns their sizes now, not when autovacuum
+  -- comes by (with none, a report read whole may be planned as a sort instead of its index's order)
+  IF p_full THEN
+    ANALYZE rollup_mail_responses, rollup_mail_delivery, rollup_mail_funnel, rollup_geography_totals;
+  END IF;
   DROP TABLE IF EXISTS pg_temp.report_dirty_batch, pg_temp.report_fact_delta;
   RETURN v_pieces;
 END $$;
@@ -204,16 +219,19 @@ BEGIN
     WITH taken AS (DELETE FROM report_mortgage_deltas RETURNING *) SELECT * FROM taken;
   GET DIAGNOSTICS v_rows = ROW_COUNT;
   IF v_rows = 0 THEN RETURN 0; END IF;
+  -- rows written before migration 200 ('day_and_zip') count at both grains
   INSERT INTO rollup_mortgages_by_day AS r
-    SELECT partner, closing_date, sum(mortgages), sum(total_loan_amount) FROM report_mortgage_delta_batch GROUP BY 1, 2
+    SELECT partner, closing_date, sum(mortgages), sum(total_loan_amount) FROM report_mortgage_delta_batch
+     WHERE grain <> 'zip' GROUP BY 1, 2
   ON CONFLICT (partner, closing_date) DO UPDATE
     SET mortgages = r.mortgages + excluded.mortgages, total_loan_amount = r.total_loan_amount + excluded.total_loan_amount;
   INSERT INTO rollup_mortgage_zips AS r
-    SELECT state, zip5, sum(mortgages) FROM report_mortgage_delta_batch GROUP BY 1, 2
+    SELECT state, zip5, sum(mortgages) FROM report_mortgage_delta_batch WHERE grain <> 'day' GROUP BY 1, 2
   ON CONFLICT (state, zip5) DO UPDATE SET mortgages = r.mortgages + excluded.mortgages;
   DELETE FROM rollup_mortgages_by_day WHERE mortgages = 0;
   DELETE FROM rollup_mortgage_zips WHERE mortgages = 0;
-  PERFORM rebuild_mortgage_zip3(ARRAY(SELECT DISTINCT coalesce(state, '') || '|' || coalesce(left(zip5, 3), '') FROM report_mortgage_delta_batch));
+  PERFORM rebuild_mortgage_zip3(ARRAY(SELECT DISTINCT coalesce(state, '') || '|' || coalesce(left(zip5, 3), '')
+                                       FROM report_mortgage_delta_batch WHERE grain <> 'day'));
   DROP TABLE pg_temp.report_mortgage_delta_batch;
   RETURN v_rows;
 END $$;

@@ -75,10 +75,11 @@ FROM c GROUP BY partner, mail_week;
 
 -- 3. Callback rate by geography (state, county) and piece type, all time. The county is unknown
 -- (county_fips NULL) when the mortgage's ZIP is not in zip_counties, or the piece has no mortgage yet.
+-- The rollup carries the county's name and the rate (migration 201): read whole, the report is its
+-- unique index scanned in the report's order.
 CREATE OR REPLACE VIEW report_callbacks_by_geography AS
-SELECT t.state, t.county_fips, coalesce(c.county_name, 'unknown') AS county_name, t.piece_type,
-       t.pieces, t.responders, t.calls, round(t.responders::numeric / nullif(t.pieces, 0), 4) AS callback_rate
-FROM rollup_geography_totals t LEFT JOIN counties c ON c.county_fips = t.county_fips;
+SELECT t.state, t.county_fips, t.county_name, t.piece_type, t.pieces, t.responders, t.calls, t.callback_rate
+FROM rollup_geography_totals t;
 
 -- 4. The funnel per partner and mail date (the cohort of pieces dropped that day): mortgages
 -- mailed, pieces, delivered, calls, interested calls, leads, leads handed off.

@@ -620,4 +620,73 @@ describe("refresh and imports", () => {
     for (const r of Reports.rollupReports()) expect(full[r.name], r.name).toEqual(incremental[r.name]);
     expect((await pool.query("SELECT mode FROM report_refreshes WHERE report = 'funnel'")).rows[0].mode).toBe("full");
   });
+
+  it("callbacks-by-geography names its counties as the ZIP table does after the rebuild a new ZIP table asks for", async () => {
+    const la = async () =>
+      (await show("callbacks-by-geography", { county_fips: "06037" })).map((r) => r.county_name as string);
+    expect(await la()).toEqual(["Los Angeles"]);
+    await pool.query("UPDATE counties SET county_name = 'Los Angeles (renamed)' WHERE county_fips = '06037'");
+    try {
+      // what Reports.loadZipCounties asks for when the package's table changed
+      await pool.query("INSERT INTO report_stale_views (view_name) VALUES ('mail-rollups:full')");
+      await Reports.refreshPending(pool);
+      expect(await la()).toEqual(["Los Angeles (renamed)"]);
+    } finally {
+      await pool.query("UPDATE counties SET county_name = 'Los Angeles' WHERE county_fips = '06037'");
+      await Reports.refreshAll(pool, { full: true });
+    }
+    expect(await la()).toEqual(["Los Angeles"]);
+  });
+
+  it("a statement's mortgage difference is written once per grain, and a delta from before the grains counts at both", async () => {
+    // 1,000 new mortgages on one closing day in one ZIP: one 'day' row and one 'zip' row, not one per mortgage
+    await pool.query(
+      `INSERT INTO mortgages (mortgage_id, partner, property_state, property_zip5, loan_amount, closing_date, import_id, source_row, src_seq)
+       SELECT 'W' || n, 'B', 'WY', '82001', 100, date '2026-01-05', $1::uuid, n, n FROM generate_series(1, 1000) n`,
+      [IMPORT],
+    );
+    const { rows: deltas } = await pool.query(
+      "SELECT grain, partner, closing_date::text, state, zip5, mortgages::int, total_loan_amount::text FROM report_mortgage_deltas ORDER BY grain",
+    );
+    expect(deltas).toEqual([
+      {
+        grain: "day",
+        partner: "B",
+        closing_date: "2026-01-05",
+        state: null,
+        zip5: null,
+        mortgages: 1000,
+        total_loan_amount: "100000.00",
+      },
+      {
+        grain: "zip",
+        partner: "B",
+        closing_date: null,
+        state: "WY",
+        zip5: "82001",
+        mortgages: 1000,
+        total_loan_amount: "100000.00",
+      },
+    ]);
+    // a row as the triggers wrote it before migration 200: both grains in one
+    await pool.query(
+      `INSERT INTO report_mortgage_deltas (grain, partner, closing_date, state, zip5, mortgages, total_loan_amount)
+       VALUES ('day_and_zip', 'B', '2026-01-05', 'WY', '82001', 2, 500)`,
+    );
+    await Reports.refreshPending(pool);
+    const after = await everyReport();
+    expect(after["mortgages-by-partner-day"]).toContainEqual({
+      partner: "B",
+      closing_date: "2026-01-05",
+      mortgages: 1002,
+      total_loan_amount: "100500.00",
+    });
+    expect(after["geography-coverage"]).toContainEqual({
+      state: "WY",
+      zip3: "820",
+      mortgages: 1002,
+      county_known: 1002,
+      county_unknown: 0,
+    });
+  });
 });

