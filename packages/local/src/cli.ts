@@ -13,6 +13,7 @@ import { deliverCommand, pullCommand, pullsCommand } from "./commands/pull";
 import { reportCommand } from "./commands/report";
 import { userCommand } from "./commands/user";
 import { migrateCommand } from "./commands/migrate";
+import { personCommand } from "./commands/person";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -35,7 +36,8 @@ const program = new Command("leadpipe")
   .addCommand(deliverCommand())
   .addCommand(reportCommand())
   .addCommand(userCommand())
-  .addCommand(migrateCommand());
+  .addCommand(migrateCommand())
+  .addCommand(personCommand());
 
 try {
   await program.parseAsync(process.argv);

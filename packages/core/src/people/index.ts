@@ -81,3 +81,4 @@ export {
   type TrainedModel,
   type Contribution,
 } from "./model";
+export * as Steward from "./steward";
