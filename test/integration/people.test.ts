@@ -120,6 +120,45 @@ describe("incremental resolution", () => {
   });
 });
 
+describe("batches and order", () => {
+  // 50 synthetic people (about 90 records) and 120 namesakes: John Smith in one ZIP, each with a phone of their own.
+  // Whether two namesakes are one person depends on how common the name is in the population: counted batch by
+  // batch, the first batches saw a rare name and linked them; counted for the whole import first, they stay apart.
+  const namesakes = Array.from({ length: 120 }, (_v, i) => ({
+    key: `smith-${i}`,
+    input: { first_name: "John", last_name: "Smith", zip: "10001", phone: `(212) 555-${1000 + i}` },
+  }));
+  const all = [
+    ...namesakes,
+    ...[...syntheticPeople({ people: 50, seed: "batches" })].map((r) => ({ key: r.id, input: r.input })),
+  ];
+  const partition = async () => (await golden()).map((g) => (g.records as string[]).join(" ")).sort();
+
+  it("batches of one record give the golden records of one pass, and so does the same list in another order", async () => {
+    await land(1, all);
+    const onePass = await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: all.length });
+    const expected = await golden();
+    const expectedPartition = await partition();
+    expect(onePass.records).toBe(all.length);
+    expect(new Set(expectedPartition).size).toBeLessThan(all.length); // some records were linked
+
+    await wipe();
+    await land(1, all);
+    const oneByOne = await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 1 });
+    expect(await golden()).toEqual(expected);
+    expect(oneByOne).toMatchObject({ records: all.length, links: onePass.links });
+    // A batch creates a golden record that a later batch may merge into an older one.
+    expect(oneByOne.created - oneByOne.merged).toBe(onePass.created - onePass.merged);
+
+    // Reversed and interleaved: other record ids, other source rows; the same people.
+    await wipe();
+    const shuffled = [...all].reverse().sort((a, b) => (a.key.length % 3) - (b.key.length % 3));
+    await land(1, shuffled);
+    await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 7 });
+    expect(await partition()).toEqual(expectedPartition);
+  });
+});
+
 describe("name frequencies in the database", () => {
   const all = [...syntheticPeople({ people: 600, seed: "frequencies" })].map((r) => ({ key: r.id, input: r.input }));
   const first = all.slice(0, 800),

@@ -129,8 +129,6 @@ const profileOfRow = (r: StoredRecord): MatchProfile =>
  * first resolution after person_value_counts was added counts the records resolved before it.
  */
 async function loadFrequencies(client: PoolClient, keys: string[]): Promise<Frequencies> {
-  const seeded = await client.query("SELECT 1 FROM person_value_counts WHERE key = '#'");
-  if (seeded.rowCount === 0) await countResolvedRecords(client);
   const wanted = [...new Set(keys)];
   const { rows } = await client.query<{ key: string; n: string }>(
     "SELECT key, n FROM person_value_counts WHERE key = ANY ($1) OR key IN ('#', '#f', '#g', '#l', '#d', '#z')",
@@ -223,6 +221,7 @@ export async function resolveImport(
     );
     if (done.rows[0]) return done.rows[0];
     if (feeder) await feeder(client, importId);
+    await countImport(client, importId, batchSize);
 
     const total = { records: 0, merged: 0, links: 0, fresh: new Set<number>(), touched: new Set<number>() };
     for (let batch = 1; ; batch++) {
@@ -259,6 +258,52 @@ export async function resolveImport(
   });
   deps.log?.info("people resolved", { importId, ...result });
   return result;
+}
+
+/**
+ * Counts the import's pending records into person_value_counts before its first batch is matched (a
+ * re-queued record's old values taken away first), so every batch is matched with the same counts: the
+ * whole import's, as one pass would be, whatever the batch size.
+ */
+async function countImport(client: PoolClient, importId: string, pageSize: number): Promise<void> {
+  const seeded = await client.query("SELECT 1 FROM person_value_counts WHERE key = '#'");
+  if (seeded.rowCount === 0) await countResolvedRecords(client);
+  const deltas = new Frequencies();
+  let total = 0;
+  for (let after = 0; ; ) {
+    const page = (
+      await client.query<StoredRecord>(
+        `SELECT ${RECORD_COLUMNS} FROM person_records r
+          WHERE r.import_id = $1 AND r.resolved_at IS NULL AND r.record_id > $2 ORDER BY r.record_id LIMIT $3`,
+        [importId, after, pageSize],
+      )
+    ).rows;
+    if (page.length === 0) break;
+    after = page.at(-1)!.record_id;
+    // Only a record resolved before (it keeps its golden record) has counted values.
+    const requeued = page.filter((p) => p.person_id !== null).map((p) => p.record_id);
+    const counted =
+      requeued.length === 0
+        ? []
+        : (
+            await client.query<{ record_id: number; key: string }>(
+              "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'",
+              [requeued],
+            )
+          ).rows;
+    for (const r of counted) deltas.add(r.key, -1);
+    total += page.length - new Set(counted.map((r) => r.record_id)).size;
+    for (const p of page) for (const key of frequencyKeys(profileOfRow(p))) deltas.add(key, 1);
+    if (page.length < pageSize) break;
+  }
+  deltas.load([["#", total]]);
+  const changed = [...deltas.entries()].filter(([, n]) => n !== 0);
+  if (changed.length === 0) return;
+  await client.query(
+    `INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[])
+     ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`,
+    [changed.map((d) => d[0]), changed.map((d) => d[1])],
+  );
 }
 
 /** One batch of an import's pending records: matched, assigned, linked, keyed, merged and survived. */
@@ -299,31 +344,12 @@ async function resolveBatch(
     noLinks.flatMap((n) => [`${n.record_id}:${n.other_record_id}`, `${n.other_record_id}:${n.record_id}`]),
   );
 
-  // How common names are: the resolved population's counts, less what pending records counted when resolved
-  // before (a newer delivery re-queued them), plus this import's records, all counted before matching.
-  // Only a record resolved before (it keeps its golden record) has counted values; person_keys has no index by record alone.
+  // How common names are: the population's counts, this whole import included (counted before its first batch).
   const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
-  const counted =
-    requeued.length === 0
-      ? []
-      : (
-          await client.query<{ record_id: number; key: string }>(
-            "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'",
-            [requeued],
-          )
-        ).rows;
-  const oldValueKeys = counted.map((r) => r.key);
-  const newValueKeys = pendingProfiles.flatMap(frequencyKeys);
   const frequencies = await loadFrequencies(client, [
-    ...oldValueKeys,
-    ...newValueKeys,
+    ...pendingProfiles.flatMap(frequencyKeys),
     ...candidateProfiles.flatMap(frequencyKeys),
   ]);
-  const deltas = new Frequencies();
-  for (const key of oldValueKeys) deltas.add(key, -1);
-  deltas.load([["#", pending.length - new Set(counted.map((r) => r.record_id)).size]]);
-  for (const key of newValueKeys) deltas.add(key, 1);
-  frequencies.load(deltas.entries());
 
   const matcher = new Matcher({ maxBlock, veto: (a, b) => forbidden.has(`${ids[a]}:${ids[b]}`), frequencies });
   const personAt: (number | null)[] = [];
@@ -431,12 +457,6 @@ async function resolveBatch(
       [slice.map((k) => k[0]), slice.map((k) => k[1])],
     );
   }
-  const changed = [...deltas.entries()];
-  await client.query(
-    `INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[])
-     ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`,
-    [changed.map((d) => d[0]), changed.map((d) => d[1])],
-  );
   // The audit of what this import did to each golden record it touched.
   const freshSet = new Set(fresh);
   const touched = new Map<number, number[]>();
