@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPool, migrate, People, type Pool } from "../../packages/core/src/index";
+import * as Matching from "../../packages/core/src/matching/index";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
 
@@ -101,7 +102,7 @@ describe("incremental resolution", () => {
     const { rows } = await pool.query<{ source_key: string; person_id: number }>(
       "SELECT source_key, person_id FROM person_records",
     );
-    const s = People.pairwiseScores(
+    const s = Matching.pairwiseScores(
       rows.map((r) => truth.get(r.source_key)!),
       rows.map((r) => r.person_id),
     );
