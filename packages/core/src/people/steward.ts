@@ -3,7 +3,7 @@ import { withTransaction } from "../db";
 import { standardizeEmail } from "./email";
 import { parseName } from "./name";
 import { standardizePhone } from "./phone";
-import { PEOPLE_LOCK } from "./resolve";
+import { lockPeople } from "./store";
 
 /**
  * The steward's path: find a golden record, read its lineage document, and merge, split or override it
@@ -310,7 +310,7 @@ async function act<T extends Record<string, unknown>>(
     throw new StewardRefusal(`${action} needs a reason (--reason)`);
   try {
     return await withTransaction(pool, async (client) => {
-      await client.query("SELECT pg_advisory_xact_lock($1)", [PEOPLE_LOCK.toString()]);
+      await lockPeople(client);
       const result = await fn(client);
       await audit(client, who, action, target, "ok", { ...detail, ...result });
       return result;
