@@ -80,10 +80,16 @@ const recordOf = async (key: string) =>
   );
 const audits = async () =>
   (
-    await owner.query<{ username: string; role: string; action: string; target: string; outcome: string; detail: Record<string, unknown> }>(
-      "SELECT username, role, action, target, outcome, detail FROM console_audit WHERE id > $1 ORDER BY id",
-      [auditFrom],
-    )
+    await owner.query<{
+      username: string;
+      role: string;
+      action: string;
+      target: string;
+      outcome: string;
+      detail: Record<string, unknown>;
+    }>("SELECT username, role, action, target, outcome, detail FROM console_audit WHERE id > $1 ORDER BY id", [
+      auditFrom,
+    ])
   ).rows;
 
 beforeAll(async () => {
