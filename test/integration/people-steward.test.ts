@@ -109,6 +109,7 @@ afterAll(async () => {
 beforeEach(async () => {
   await owner.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_no_links,
     person_phones, person_emails, person_addresses, person_overrides, person_merges, merge_audit, people_resolutions,
+    people_resolution_progress,
     imports RESTART IDENTITY CASCADE`);
   auditFrom = Number((await owner.query("SELECT coalesce(max(id), 0) AS n FROM console_audit")).rows[0].n);
   await land(1, [

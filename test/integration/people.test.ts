@@ -57,7 +57,7 @@ async function snapshot() {
 
 async function wipe() {
   await pool.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_no_links, person_phones, person_emails, person_addresses,
-    person_overrides, person_merges, merge_audit, people_resolutions RESTART IDENTITY CASCADE`);
+    person_overrides, person_merges, merge_audit, people_resolutions, people_resolution_progress RESTART IDENTITY CASCADE`);
 }
 
 beforeAll(async () => {
@@ -157,6 +157,24 @@ describe("batches and order", () => {
     await land(1, shuffled);
     await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 7 });
     expect(await partition()).toEqual(expectedPartition);
+
+    // Each batch is its own transaction: a worker that dies after its second batch leaves two batches
+    // resolved; the next run resumes from the records still unresolved and ends where one pass did.
+    await wipe();
+    await land(1, all);
+    const crash = (batch: number) => {
+      if (batch === 2) throw new Error("the worker died");
+    };
+    await expect(
+      People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 40, afterBatch: crash }),
+    ).rejects.toThrow("the worker died");
+    const { rows: progress } = await pool.query("SELECT batches, records FROM people_resolution_progress");
+    expect(progress).toEqual([{ batches: 2, records: 80 }]);
+    const resumed = await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 40 });
+    expect(await golden()).toEqual(expected);
+    expect(resumed).toMatchObject({ records: all.length, links: onePass.links });
+    expect(resumed.created - resumed.merged).toBe(onePass.created - onePass.merged);
+    expect((await pool.query("SELECT count(*)::int AS n FROM people_resolution_progress")).rows[0].n).toBe(0);
   });
 });
 

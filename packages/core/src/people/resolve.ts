@@ -153,56 +153,63 @@ export const RESOLVE_BATCH = 50_000;
  * bridges are merged (reversibly), and survivorship runs for every golden record touched. A
  * replay finds the import resolved and returns the same counts.
  *
- * The steps: lock; return the recorded resolution of a replay; feed (the import's records into
- * person_records); count (the whole import's values, so every batch matches with the same
- * frequencies); resolve in batches of `batchSize` in record order, each against the golden records
- * as the batches before it left them; record. Memory is bounded by the batch, not the list, and the
- * golden records do not depend on the batch size. Its SQL is in store.ts.
+ * The steps, each batch its own transaction under the lock (a big list holds up a later small import
+ * for one batch at most): return the recorded resolution of a replay; feed (the import's records into
+ * person_records) and count (the whole import's values, so every batch matches with the same
+ * frequencies), once, with the first batch; resolve the next `batchSize` unresolved records in record
+ * order against the golden records as the batches before left them; record the resolution with the
+ * last batch. people_resolution_progress says what the committed batches did: after a crash at any
+ * point the next call resumes from the records still unresolved, to the same golden records (which do
+ * not depend on the batch size either). Memory is bounded by the batch. Its SQL is in store.ts;
+ * `afterBatch` is called after each committed batch but the last.
  */
 export async function resolveImport(
   deps: { pool: Pool; log?: Logger },
   importId: string,
   feeder?: Feeder,
-  options: { maxBlock?: number; batchSize?: number } = {},
+  options: { maxBlock?: number; batchSize?: number; afterBatch?: (batch: number) => void | Promise<void> } = {},
 ): Promise<Resolution> {
-  const started = Date.now();
   const maxBlock = options.maxBlock ?? 200;
   const batchSize = options.batchSize ?? RESOLVE_BATCH;
-  const result = await withTransaction(deps.pool, async (client) => {
-    await Store.lockPeople(client);
-    const done = await Store.recordedResolution(client, importId);
-    if (done) return done;
-    if (feeder) await feeder(client, importId);
-    await countImport(client, importId, batchSize);
-
-    const total = { records: 0, merged: 0, links: 0, fresh: new Set<number>(), touched: new Set<number>() };
-    for (let batch = 1, after = 0; ; batch++) {
-      const pending = await Store.pendingRecords(client, importId, after, batchSize);
-      if (pending.length === 0) break;
-      after = pending.at(-1)!.record_id;
-      const b = await resolveBatch(client, importId, pending, maxBlock);
-      total.records += pending.length;
-      total.merged += b.merged;
-      total.links += b.links;
-      for (const p of b.fresh) total.fresh.add(p);
-      for (const p of b.touched) total.touched.add(p);
-      if (pending.length < batchSize) break;
-      deps.log?.info("people batch resolved", { importId, batch, records: total.records });
+  /** One transaction under the people lock: the next batch (fed and counted first, once), and the record when it was the last. */
+  const step = (first: boolean) =>
+    withTransaction(deps.pool, async (client) => {
+      await Store.lockPeople(client);
+      const done = await Store.recordedResolution(client, importId);
+      if (done) return { done, batch: 0 };
+      if (first && !(await Store.progressOf(client, importId))) {
+        if (feeder) await feeder(client, importId);
+        await countImport(client, importId, batchSize);
+        await Store.startProgress(client, importId);
+      }
+      const pending = await Store.pendingRecords(client, importId, 0, batchSize);
+      if (pending.length > 0) {
+        const b = await resolveBatch(client, importId, pending, maxBlock);
+        await Store.addProgress(client, importId, { records: pending.length, merged: b.merged, links: b.links });
+      }
+      const progress = (await Store.progressOf(client, importId))!;
+      if (pending.length === batchSize) return { done: undefined, batch: progress.batches };
+      const r: Resolution = {
+        import_id: importId,
+        records: progress.records,
+        ...(await Store.touchedBy(client, importId)),
+        merged: progress.merged,
+        links: progress.links,
+        duration_ms: Date.now() - progress.started_at.getTime(),
+      };
+      await Store.recordResolution(client, r);
+      await Store.endProgress(client, importId);
+      return { done: r, batch: progress.batches };
+    });
+  for (let first = true; ; first = false) {
+    const { done, batch } = await step(first);
+    if (done) {
+      deps.log?.info("people resolved", { importId, ...done });
+      return done;
     }
-    const r: Resolution = {
-      import_id: importId,
-      records: total.records,
-      created: total.fresh.size,
-      attached: [...total.touched].filter((p) => !total.fresh.has(p)).length,
-      merged: total.merged,
-      links: total.links,
-      duration_ms: Date.now() - started,
-    };
-    await Store.recordResolution(client, r);
-    return r;
-  });
-  deps.log?.info("people resolved", { importId, ...result });
-  return result;
+    deps.log?.info("people batch resolved", { importId, batch });
+    await options.afterBatch?.(batch);
+  }
 }
 
 /**

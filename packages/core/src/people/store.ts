@@ -277,3 +277,49 @@ export async function recordResolution(client: PoolClient, r: Resolution): Promi
     [r.import_id, r.records, r.created, r.attached, r.merged, r.links, r.duration_ms],
   );
 }
+
+/** The import's progress: undefined until its records are fed and counted. */
+export async function progressOf(
+  client: PoolClient,
+  importId: string,
+): Promise<{ batches: number; records: number; merged: number; links: number; started_at: Date } | undefined> {
+  const { rows } = await client.query(
+    "SELECT batches, records, merged, links, started_at FROM people_resolution_progress WHERE import_id = $1",
+    [importId],
+  );
+  return rows[0];
+}
+
+/** The import's records are fed and counted: the batches may begin (each in its own transaction). */
+export async function startProgress(client: PoolClient, importId: string): Promise<void> {
+  await client.query("INSERT INTO people_resolution_progress (import_id) VALUES ($1)", [importId]);
+}
+
+/** One more batch committed, with what it did. */
+export async function addProgress(
+  client: PoolClient,
+  importId: string,
+  batch: { records: number; merged: number; links: number },
+): Promise<void> {
+  await client.query(
+    `UPDATE people_resolution_progress SET batches = batches + 1, records = records + $2, merged = merged + $3,
+            links = links + $4, updated_at = now() WHERE import_id = $1`,
+    [importId, batch.records, batch.merged, batch.links],
+  );
+}
+
+/** Golden records this import created, and those it attached records to (not created by it), from merge_audit. */
+export async function touchedBy(client: PoolClient, importId: string): Promise<{ created: number; attached: number }> {
+  const { rows } = await client.query<{ created: number; attached: number }>(
+    `WITH t AS (SELECT person_id, bool_or(action = 'create') AS created FROM merge_audit
+                 WHERE import_id = $1 AND action IN ('create', 'attach') GROUP BY person_id)
+     SELECT count(*) FILTER (WHERE created)::int AS created, count(*) FILTER (WHERE NOT created)::int AS attached FROM t`,
+    [importId],
+  );
+  return rows[0]!;
+}
+
+/** The resolution is recorded: its progress row goes. */
+export async function endProgress(client: PoolClient, importId: string): Promise<void> {
+  await client.query("DELETE FROM people_resolution_progress WHERE import_id = $1", [importId]);
+}
