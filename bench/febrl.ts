@@ -9,7 +9,7 @@
  * --rules adds the tiered rule matcher (People.Matcher, what `leadpipe match` ran before) for comparison.
  */
 import { People } from "@leadpipe/core";
-import * as Matching from "@leadpipe/core/matching/index";
+import * as Matching from "@leadpipe/core/matching";
 import { readFebrl, type FebrlRecord } from "./febrl-data";
 
 const arg = (name: string, fallback: string) => {

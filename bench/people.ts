@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createPool, migrate, People } from "@leadpipe/core";
-import * as Matching from "@leadpipe/core/matching/index";
+import * as Matching from "@leadpipe/core/matching";
 import { startPostgres } from "../packages/local/src/postgres";
 import { syntheticPeople } from "../packages/local/src/generate/people";
 import { postgresCpuSeconds } from "./harness";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { People } from "@leadpipe/core";
-import * as Matching from "@leadpipe/core/matching/index";
+import * as Matching from "@leadpipe/core/matching";
 import { PassThrough } from "node:stream";
 import path from "node:path";
 import { readFebrl, FEBRL_DIR } from "../../bench/febrl-data";

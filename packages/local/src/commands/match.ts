@@ -4,7 +4,7 @@ import type { Writable } from "node:stream";
 import { Command } from "commander";
 import { parse as csvParser } from "csv-parse";
 import { People } from "@leadpipe/core";
-import * as Matching from "@leadpipe/core/matching/index";
+import * as Matching from "@leadpipe/core/matching";
 import { csvLine } from "@leadpipe/core/csv/write";
 import { wholeNumber } from "./numbers";
 
