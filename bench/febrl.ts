@@ -1,5 +1,5 @@
 /**
- * Pairwise precision / recall / F1 of the Fellegi–Sunter model (People.linkRecords) on the FEBRL
+ * Pairwise precision / recall / F1 of the Fellegi–Sunter model (Matching.linkRecords) on the FEBRL
  * benchmark files (fixtures/febrl/): FEBRL 1 and 2 tune, FEBRL 3 (dedup) and 4 (two files linked)
  * are held out. Each set is run without and with soc_sec_id declared as an identifier.
  *
@@ -9,6 +9,7 @@
  * --rules adds the tiered rule matcher (People.Matcher, what `leadpipe match` ran before) for comparison.
  */
 import { People } from "@leadpipe/core";
+import * as Matching from "@leadpipe/core/matching";
 import { readFebrl, type FebrlRecord } from "./febrl-data";
 
 const arg = (name: string, fallback: string) => {
@@ -29,11 +30,11 @@ function run(files: string[], ssn: boolean) {
   const rows: FebrlRecord[] = parts.flat();
   const sources = parts.length > 1 ? Int32Array.from(parts.flatMap((p, s) => p.map(() => s))) : undefined;
   const cpu = process.cpuUsage();
-  const records = rows.map((r) => People.modelRecordOf(People.standardizeContact(r.input)));
-  const result = People.linkRecords(records, { threshold, sources, maxBroadBlock: Number(arg("broad", "60")) });
+  const records = rows.map((r) => Matching.modelRecordOf(People.standardizeContact(r.input)));
+  const result = Matching.linkRecords(records, { threshold, sources, maxBroadBlock: Number(arg("broad", "60")) });
   const used = process.cpuUsage(cpu);
   const seconds = (used.user + used.system) / 1e6;
-  const s = People.pairwiseScores(
+  const s = Matching.pairwiseScores(
     rows.map((r) => r.person),
     result.clusters,
   );
@@ -42,9 +43,9 @@ function run(files: string[], ssn: boolean) {
 
 function rules(files: string[], ssn: boolean) {
   const rows = files.flatMap((f) => readFebrl(f, { ssn }));
-  const r = People.clusterContacts(rows.map((x) => ({ id: x.id, input: x.input })));
+  const r = Matching.clusterContacts(rows.map((x) => ({ id: x.id, input: x.input })));
   const ids = new Map(rows.map((x, i) => [x.id, i]));
-  return People.pairwiseScores(
+  return Matching.pairwiseScores(
     rows.map((x) => x.person),
     r.rows.map((x) => ids.get(x.clusterId)!),
   );

@@ -6,10 +6,10 @@
  *   npx tsx bench/people.ts [--people 10000,1000000] [--model rules,fs] [--threshold 0.5] [--incremental 1000000:100000] [--threads 2] [--cold-worker]
  *
  * --model picks the engines the accuracy table runs: the tiered rules (People.Matcher) and the Fellegi–Sunter model
- * (People.linkRecords, --threshold its match probability).
+ * (Matching.linkRecords, --threshold its match probability).
  *
  * --threads 2 (the default) standardizes the new rows (and hashes their blocking keys) on a worker
- * thread while this one matches them (People.standardizedBatches); --threads 1 does both on this thread.
+ * thread while this one matches them (Matching.standardizedBatches); --threads 1 does both on this thread.
  * The worker starts while the existing records load and warms up on 10,000 of their contacts;
  * --cold-worker starts it when the clock starts, without a warm-up.
  *
@@ -23,6 +23,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createPool, migrate, People } from "@leadpipe/core";
+import * as Matching from "@leadpipe/core/matching";
 import { startPostgres } from "../packages/local/src/postgres";
 import { syntheticPeople } from "../packages/local/src/generate/people";
 import { postgresCpuSeconds } from "./harness";
@@ -45,7 +46,7 @@ function accuracy(people: number) {
   const records = [...syntheticPeople({ people, seed: "bench" })];
   const started = performance.now();
   const cpu = process.cpuUsage();
-  // One batch, as an import is resolved: its names are counted before it is matched (People.clusterContacts does the same).
+  // One batch, as an import is resolved: its names are counted before it is matched (Matching.clusterContacts does the same).
   const frequencies = new People.Frequencies();
   const profiles = records.map((r) => {
     truth.push(r.personId);
@@ -58,14 +59,14 @@ function accuracy(people: number) {
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = cpuOf(cpu);
   const predicted = truth.map((_t, i) => matcher.find(i));
-  const s = People.pairwiseScores(truth, predicted);
+  const s = Matching.pairwiseScores(truth, predicted);
   const clusters = new Set(predicted).size;
   console.log(
     `| ${fmt(people)} | rules | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${matcher.oversized.size} |`,
   );
 }
 
-/** The same people through the Fellegi–Sunter model (People.linkRecords): standardize, train (EM) and link in one batch. */
+/** The same people through the Fellegi–Sunter model (Matching.linkRecords): standardize, train (EM) and link in one batch. */
 function modelAccuracy(people: number) {
   const truth: number[] = [];
   const inputs: People.ContactInput[] = [];
@@ -76,11 +77,11 @@ function modelAccuracy(people: number) {
   collectGarbage();
   const started = performance.now();
   const cpu = process.cpuUsage();
-  const records = inputs.map((input) => People.modelRecordOf(People.standardizeContact(input)));
-  const result = People.linkRecords(records, { threshold: Number(arg("threshold", "0.5")) });
+  const records = inputs.map((input) => Matching.modelRecordOf(People.standardizeContact(input)));
+  const result = Matching.linkRecords(records, { threshold: Number(arg("threshold", "0.5")) });
   const seconds = (performance.now() - started) / 1000;
   const cpuSeconds = cpuOf(cpu);
-  const s = People.pairwiseScores(truth, result.clusters);
+  const s = Matching.pairwiseScores(truth, result.clusters);
   const clusters = new Set(result.clusters).size;
   console.log(
     `| ${fmt(people)} | Fellegi–Sunter | ${fmt(truth.length)} | ${fmt(clusters)} | ${s.precision.toFixed(4)} | ${s.recall.toFixed(4)} | ${s.f1.toFixed(4)} | ${fmt(truth.length / seconds)} | ${fmt(truth.length / cpuSeconds)} | ${result.blocks.oversized} |` +
@@ -109,7 +110,7 @@ async function incremental(base: number, fresh: number, threads: number) {
   // warms up on a sample of them (--cold-worker: started when the clock starts, no warm-up; it loads in ~0.2 s built,
   // ~0.8 s under tsx, and then standardizes at under half its speed until its code is compiled).
   const worker =
-    threads > 1 && !process.argv.includes("--cold-worker") ? new People.ProfileWorker({ warmUp: sample }) : undefined;
+    threads > 1 && !process.argv.includes("--cold-worker") ? new Matching.ProfileWorker({ warmUp: sample }) : undefined;
   const t0 = performance.now();
   let i = 0;
   for (; i < cut; i++) {
@@ -127,7 +128,7 @@ async function incremental(base: number, fresh: number, threads: number) {
   const cpu = process.cpuUsage();
   if (threads > 1) {
     // Block keys hashed on the worker too: this thread only looks them up.
-    for await (const { profiles, keys, keyStarts } of People.standardizedBatches(
+    for await (const { profiles, keys, keyStarts } of Matching.standardizedBatches(
       newRows.map((r) => r.input),
       { worker },
     )) {
@@ -138,7 +139,7 @@ async function incremental(base: number, fresh: number, threads: number) {
   }
   const seconds = (performance.now() - t1) / 1000;
   const cpuSeconds = cpuOf(cpu);
-  const s = People.pairwiseScores(
+  const s = Matching.pairwiseScores(
     truth,
     Array.from({ length: total }, (_x, k) => matcher.find(k)),
   );

@@ -154,6 +154,35 @@ BEGIN
          (m.absorbed_id, 'unmerge', p_merge_id, jsonb_build_object('from', m.survivor_id, 'records', to_jsonb(m.moved_records), 'by', p_by));
 END $$;
 
+-- A steward's split of one record out of the golden record it was matched into (a record a merge brought
+-- in is taken out by undoing that merge, people_unmerge): the record becomes a golden record of its own,
+-- its links to the records it leaves are removed and remembered as "never link these two records again",
+-- and both golden records are survived anew. Returns the new golden record's id.
+CREATE OR REPLACE FUNCTION people_split_record(p_person_id bigint, p_record_id bigint, p_by text)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  fresh bigint;
+  stays bigint[];
+BEGIN
+  PERFORM 1 FROM person_records WHERE record_id = p_record_id AND person_id = p_person_id FOR UPDATE;
+  IF NOT FOUND THEN RAISE EXCEPTION 'record % is not one of person %''s records', p_record_id, p_person_id; END IF;
+  SELECT coalesce(array_agg(record_id ORDER BY record_id), '{}') INTO stays
+    FROM person_records WHERE person_id = p_person_id AND record_id <> p_record_id;
+  IF cardinality(stays) = 0 THEN
+    RAISE EXCEPTION 'record % is person %''s only record: there is nothing to split it from', p_record_id, p_person_id;
+  END IF;
+  INSERT INTO persons DEFAULT VALUES RETURNING person_id INTO fresh;
+  UPDATE person_records SET person_id = fresh WHERE record_id = p_record_id;
+  DELETE FROM person_links WHERE (record_id = p_record_id AND matched_record_id = ANY (stays))
+                              OR (matched_record_id = p_record_id AND record_id = ANY (stays));
+  INSERT INTO person_no_links (record_id, other_record_id) SELECT p_record_id, s FROM unnest(stays) AS s ON CONFLICT DO NOTHING;
+  INSERT INTO merge_audit (person_id, action, detail)
+  VALUES (p_person_id, 'unmerge', jsonb_build_object('split', p_record_id, 'into', fresh, 'by', p_by)),
+         (fresh, 'create', jsonb_build_object('records', jsonb_build_array(p_record_id), 'split_from', p_person_id, 'by', p_by));
+  PERFORM people_survive(ARRAY[p_person_id, fresh], NULL);
+  RETURN fresh;
+END $$;
+
 -- A manual override of one golden field (first in survivorship); p_value NULL blanks the field.
 CREATE OR REPLACE FUNCTION people_override(p_person_id bigint, p_field text, p_value text, p_by text, p_reason text DEFAULT NULL)
 RETURNS void LANGUAGE plpgsql AS $$

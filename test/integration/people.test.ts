@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createPool, migrate, People, type Pool } from "@leadpipe/core";
+import * as Matching from "@leadpipe/core/matching";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
 
@@ -56,7 +57,7 @@ async function snapshot() {
 
 async function wipe() {
   await pool.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_no_links, person_phones, person_emails, person_addresses,
-    person_overrides, person_merges, merge_audit, people_resolutions RESTART IDENTITY CASCADE`);
+    person_overrides, person_merges, merge_audit, people_resolutions, people_resolution_progress RESTART IDENTITY CASCADE`);
 }
 
 beforeAll(async () => {
@@ -101,7 +102,7 @@ describe("incremental resolution", () => {
     const { rows } = await pool.query<{ source_key: string; person_id: number }>(
       "SELECT source_key, person_id FROM person_records",
     );
-    const s = People.pairwiseScores(
+    const s = Matching.pairwiseScores(
       rows.map((r) => truth.get(r.source_key)!),
       rows.map((r) => r.person_id),
     );
@@ -117,6 +118,63 @@ describe("incremental resolution", () => {
     expect(await resolve(1)).toEqual(first);
     expect(await snapshot()).toEqual(before);
     expect(first).toMatchObject({ records: one.length, merged: 0 });
+  });
+});
+
+describe("batches and order", () => {
+  // 50 synthetic people (about 90 records) and 120 namesakes: John Smith in one ZIP, each with a phone of their own.
+  // Whether two namesakes are one person depends on how common the name is in the population: counted batch by
+  // batch, the first batches saw a rare name and linked them; counted for the whole import first, they stay apart.
+  const namesakes = Array.from({ length: 120 }, (_v, i) => ({
+    key: `smith-${i}`,
+    input: { first_name: "John", last_name: "Smith", zip: "10001", phone: `(212) 555-${1000 + i}` },
+  }));
+  const all = [
+    ...namesakes,
+    ...[...syntheticPeople({ people: 50, seed: "batches" })].map((r) => ({ key: r.id, input: r.input })),
+  ];
+  const partition = async () => (await golden()).map((g) => (g.records as string[]).join(" ")).sort();
+
+  it("batches of one record give the golden records of one pass, and so does the same list in another order", async () => {
+    await land(1, all);
+    const onePass = await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: all.length });
+    const expected = await golden();
+    const expectedPartition = await partition();
+    expect(onePass.records).toBe(all.length);
+    expect(new Set(expectedPartition).size).toBeLessThan(all.length); // some records were linked
+
+    await wipe();
+    await land(1, all);
+    const oneByOne = await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 1 });
+    expect(await golden()).toEqual(expected);
+    expect(oneByOne).toMatchObject({ records: all.length, links: onePass.links });
+    // A batch creates a golden record that a later batch may merge into an older one.
+    expect(oneByOne.created - oneByOne.merged).toBe(onePass.created - onePass.merged);
+
+    // Reversed and interleaved: other record ids, other source rows; the same people.
+    await wipe();
+    const shuffled = [...all].reverse().sort((a, b) => (a.key.length % 3) - (b.key.length % 3));
+    await land(1, shuffled);
+    await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 7 });
+    expect(await partition()).toEqual(expectedPartition);
+
+    // Each batch is its own transaction: a worker that dies after its second batch leaves two batches
+    // resolved; the next run resumes from the records still unresolved and ends where one pass did.
+    await wipe();
+    await land(1, all);
+    const crash = (batch: number) => {
+      if (batch === 2) throw new Error("the worker died");
+    };
+    await expect(
+      People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 40, afterBatch: crash }),
+    ).rejects.toThrow("the worker died");
+    const { rows: progress } = await pool.query("SELECT batches, records FROM people_resolution_progress");
+    expect(progress).toEqual([{ batches: 2, records: 80 }]);
+    const resumed = await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 40 });
+    expect(await golden()).toEqual(expected);
+    expect(resumed).toMatchObject({ records: all.length, links: onePass.links });
+    expect(resumed.created - resumed.merged).toBe(onePass.created - onePass.merged);
+    expect((await pool.query("SELECT count(*)::int AS n FROM people_resolution_progress")).rows[0].n).toBe(0);
   });
 });
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { People } from "@leadpipe/core";
+import * as Matching from "@leadpipe/core/matching";
 import { matchCommand, matchFile } from "../../packages/local/src/commands/match";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
 
@@ -420,7 +421,7 @@ describe("the matcher", () => {
   ];
   it("links through chains and names each cluster after its first row, whatever the order", () => {
     const expected = { a: "a", b: "b", c: "a", d: "a", e: "b" } as Record<string, string>;
-    const forward = People.clusterContacts(rows).rows;
+    const forward = Matching.clusterContacts(rows).rows;
     expect(Object.fromEntries(forward.map((r) => [r.id, r.clusterId]))).toEqual(expected);
     expect(forward.map((r) => [r.id, r.score, r.reason])).toEqual([
       ["a", 1, "exact: e-mail"],
@@ -430,8 +431,8 @@ describe("the matcher", () => {
       ["e", 0.97, "exact: phone"],
     ]);
     // Reversed input: the same partition (cluster names follow the new first rows).
-    const backward = People.clusterContacts([...rows].reverse()).rows;
-    const partition = (rs: People.ClusteredRow[]) => {
+    const backward = Matching.clusterContacts([...rows].reverse()).rows;
+    const partition = (rs: Matching.ClusteredRow[]) => {
       const groups = new Map<string, string[]>();
       for (const r of rs) groups.set(r.clusterId, [...(groups.get(r.clusterId) ?? []), r.id].sort());
       return [...groups.values()].sort();
@@ -530,7 +531,7 @@ describe("the matcher", () => {
     expect(new Set(hashes.slice(2)).size).toBe(keys.length);
     expect(keys.length).toBeGreaterThan(12);
     const john = profile({ first_name: "John", last_name: "Smith", zip: "10001", street: "1 Main St" });
-    const batch = People.keyedBatch(Array(5).fill(john) as People.MatchProfile[]);
+    const batch = Matching.keyedBatch(Array(5).fill(john) as People.MatchProfile[]);
     const [a, b] = [new People.Matcher({ maxBlock: 3 }), new People.Matcher({ maxBlock: 3 })];
     for (let i = 0; i < 5; i++) {
       a.add(john);
@@ -545,7 +546,7 @@ describe("the matcher", () => {
 describe("pairwise accuracy", () => {
   it("counts pairs from cluster sizes", () => {
     // truth: {0,1,2} {3,4}; predicted: {0,1} {2,3,4}
-    expect(People.pairwiseScores([1, 1, 1, 2, 2], ["x", "x", "y", "y", "y"])).toEqual({
+    expect(Matching.pairwiseScores([1, 1, 1, 2, 2], ["x", "x", "y", "y", "y"])).toEqual({
       truePairs: 4,
       predictedPairs: 4,
       correctPairs: 2,
@@ -553,13 +554,13 @@ describe("pairwise accuracy", () => {
       recall: 0.5,
       f1: 0.5,
     });
-    expect(People.pairwiseScores([1, 2], [1, 2])).toMatchObject({ precision: 1, recall: 1, f1: 1 });
+    expect(Matching.pairwiseScores([1, 2], [1, 2])).toMatchObject({ precision: 1, recall: 1, f1: 1 });
   });
 
   it("the engine finds the synthetic people (2,000) with pairwise F1 above 0.97 and precision above 0.99", () => {
     const recs = [...syntheticPeople({ people: 2000, seed: "unit" })];
-    const clustered = People.clusterContacts(recs);
-    const s = People.pairwiseScores(
+    const clustered = Matching.clusterContacts(recs);
+    const s = Matching.pairwiseScores(
       recs.map((r) => r.personId),
       clustered.rows.map((r) => r.clusterId),
     );
@@ -676,9 +677,9 @@ describe("leadpipe match", () => {
       id: r.id,
       input: i % 50 === 0 ? { ...r.input, phone: "CALL-ME", email: "someone@" } : r.input,
     }));
-    const alone = People.clusterContacts(rows);
-    const worker = new People.ProfileWorker();
-    const onWorker = await People.clusterContactsOnWorker(rows, {
+    const alone = Matching.clusterContacts(rows);
+    const worker = new Matching.ProfileWorker();
+    const onWorker = await Matching.clusterContactsOnWorker(rows, {
       parallel: { callerHelps: false, batch: 500, worker },
     });
     expect(onWorker).toEqual(alone);
@@ -739,7 +740,7 @@ describe("standardizing on a worker thread", () => {
     "yields, in input order and in batches, the profiles profileOf(standardizeContact) gives on this thread (callerHelps %s)",
     async (callerHelps) => {
       const batches: People.MatchProfile[][] = [];
-      for await (const batch of People.standardizedProfiles(
+      for await (const batch of Matching.standardizedProfiles(
         recs.map((r) => r.input),
         { batch: 400, today, callerHelps },
       ))
@@ -753,10 +754,10 @@ describe("standardizing on a worker thread", () => {
   );
 
   it("takes a worker started ahead (and loaded), with the same profiles", async () => {
-    const worker = new People.ProfileWorker();
+    const worker = new Matching.ProfileWorker();
     while (!worker.started) await new Promise((resolve) => setTimeout(resolve, 20));
     const profiles: People.MatchProfile[] = [];
-    for await (const batch of People.standardizedProfiles(
+    for await (const batch of Matching.standardizedProfiles(
       recs.map((r) => r.input),
       { batch: 300, today, worker },
     ))
@@ -769,12 +770,12 @@ describe("standardizing on a worker thread", () => {
     // An input standardizeContact throws on, in the sample's second batch (its first, of 1,000, warms the worker up).
     expect(sample.length).toBeGreaterThan(1000);
     sample.push({ first_name: 42 } as unknown as People.ContactInput);
-    const worker = new People.ProfileWorker({ warmUp: sample });
+    const worker = new Matching.ProfileWorker({ warmUp: sample });
     while (!worker.started && !worker.failure) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(worker.failure).toBeNull();
     expect(worker.warmed).toBe(1000);
     const profiles: People.MatchProfile[] = [];
-    for await (const batch of People.standardizedProfiles(
+    for await (const batch of Matching.standardizedProfiles(
       recs.map((r) => r.input),
       { batch: 300, today, worker, callerHelps: false },
     ))
@@ -785,7 +786,7 @@ describe("standardizing on a worker thread", () => {
 
   it("ends the worker when the caller stops early, leaving no failure behind", async () => {
     let seen = 0;
-    for await (const batch of People.standardizedProfiles(
+    for await (const batch of Matching.standardizedProfiles(
       recs.map((r) => r.input),
       { batch: 100, today, callerHelps: false },
     )) {
@@ -798,7 +799,7 @@ describe("standardizing on a worker thread", () => {
 
   it("gives the same profiles when its tables of shared values start over every few batches", async () => {
     const profiles: People.MatchProfile[] = [];
-    for await (const batch of People.standardizedProfiles(
+    for await (const batch of Matching.standardizedProfiles(
       recs.map((r) => r.input),
       { batch: 100, today, tableLimit: 150, callerHelps: false },
     ))
@@ -812,7 +813,7 @@ describe("standardizing on a worker thread", () => {
       { first_name: "Bob", last_name: "Smith-Jones", zip: "02116" },
     ];
     const profiles: People.MatchProfile[] = [];
-    for await (const batch of People.standardizedProfiles(inputs, { callerHelps: false })) profiles.push(...batch);
+    for await (const batch of Matching.standardizedProfiles(inputs, { callerHelps: false })) profiles.push(...batch);
     const [a, b] = profiles;
     expect(a!.formals).toEqual(["robert"]);
     expect(b!.formals).toBe(a!.formals);
@@ -825,7 +826,7 @@ describe("standardizing on a worker thread", () => {
       two = new People.Matcher();
     const profiles = recs.map((r) => People.profileOf(People.standardizeContact(r.input, today)));
     for (const p of profiles) one.add(p);
-    for await (const batch of People.standardizedProfiles(
+    for await (const batch of Matching.standardizedProfiles(
       recs.map((r) => r.input),
       { today, callerHelps: false },
     ))
@@ -842,7 +843,7 @@ describe("standardizing on a worker thread", () => {
       const one = new People.Matcher(),
         two = new People.Matcher();
       for (const r of recs) one.add(People.profileOf(People.standardizeContact(r.input, today)));
-      for await (const { profiles, keys, keyStarts } of People.standardizedBatches(
+      for await (const { profiles, keys, keyStarts } of Matching.standardizedBatches(
         recs.map((r) => r.input),
         { batch: 300, today, callerHelps },
       )) {

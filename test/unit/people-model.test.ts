@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { People } from "@leadpipe/core";
+import * as Matching from "@leadpipe/core/matching";
 import { PassThrough } from "node:stream";
 import path from "node:path";
 import { readFebrl, FEBRL_DIR } from "../../bench/febrl-data";
@@ -17,7 +18,7 @@ function random(seed: number) {
 }
 
 const record = (input: People.ContactInput) =>
-  People.modelRecordOf(People.standardizeContact(input, new Date("2026-12-01T00:00:00Z")));
+  Matching.modelRecordOf(People.standardizeContact(input, new Date("2026-12-01T00:00:00Z")));
 const FIRST = [
   "oliver",
   "amelia",
@@ -93,7 +94,7 @@ const partition = (clusters: ArrayLike<number>, ids: readonly number[]) => {
 describe("the Fellegi–Sunter model", () => {
   it("EM recovers m of a field from unlabelled pairs (surname typo rate 20 % → m(exact) ≈ 0.8)", () => {
     const { records, truth } = synthetic(1000, 0.2);
-    const result = People.linkRecords(records);
+    const result = Matching.linkRecords(records);
     const surname = result.model.fields.find((f) => f.name === "surname")!;
     const exact = surname.levels.find((l) => l.level === "exact")!;
     expect(exact.m).toBeGreaterThan(0.75);
@@ -102,7 +103,7 @@ describe("the Fellegi–Sunter model", () => {
     expect(exact.u).toBeLessThan(0.03);
     expect(result.model.iterations).toBeLessThan(100);
     expect(result.model.households).toBe(false);
-    const s = People.pairwiseScores(truth, result.clusters);
+    const s = Matching.pairwiseScores(truth, result.clusters);
     expect(s.f1).toBeGreaterThan(0.99);
   });
 
@@ -132,7 +133,7 @@ describe("the Fellegi–Sunter model", () => {
       { first_name: "grace", last_name: "smith", dob: "1981-02-03", zip: "40001" },
       { first_name: "grace", last_name: "smith", dob: "1981-02-03", zip: "40001" },
     );
-    const result = People.linkRecords(inputs.map(record));
+    const result = Matching.linkRecords(inputs.map(record));
     const n = inputs.length;
     const surnameWeight = (from: number, to: number) =>
       result.explain(from, to).find((c) => c.field === "surname")!.weight;
@@ -146,7 +147,7 @@ describe("the Fellegi–Sunter model", () => {
     const { records } = synthetic(300, 0.1);
     records.push(record({ first_name: "Siobhan", last_name: "Quartermaine", dob: "1977-03-04", zip: "10020" }));
     records.push(record({ first_name: "Quartermaine", last_name: "Siobhan", dob: "1977-03-04", zip: "10020" }));
-    const result = People.linkRecords(records);
+    const result = Matching.linkRecords(records);
     const n = records.length;
     expect(result.clusters[n - 1]).toBe(result.clusters[n - 2]);
     expect(result.reason(n - 2, n - 1)).toContain("first name exact (swapped with surname)");
@@ -164,7 +165,7 @@ describe("the Fellegi–Sunter model", () => {
     // Each synthetic person's two records share an identifier.
     for (let i = 0; i < records.length - 3; i++)
       records[i] = { ...records[i]!, ids: [`ssn=${String(1000000 + (i >> 1) * 7919)}`] };
-    const result = People.linkRecords(records);
+    const result = Matching.linkRecords(records);
     const n = records.length;
     const id = (from: number, to: number) => result.explain(from, to).find((c) => c.field === "identifier")!;
     expect(id(n - 3, n - 2).level).toBe("one typo");
@@ -198,7 +199,7 @@ describe("the Fellegi–Sunter model", () => {
       record({ first_name: "Ann", last_name: "Leeson", dob: "1950-01-01", zip: "10010" }),
       record({ first_name: "Ann", last_name: "Leeson", zip: "10010" }),
     );
-    const result = People.linkRecords(records);
+    const result = Matching.linkRecords(records);
     expect(result.explain(records.length - 2, records.length - 1).map((c) => c.field)).toEqual([
       "prior",
       "first name",
@@ -210,7 +211,7 @@ describe("the Fellegi–Sunter model", () => {
   it("gives the same links and clusters for any order of the records", () => {
     const { records, truth } = synthetic(300, 0.3, 3);
     const ids = records.map((_r, i) => i);
-    const before = People.linkRecords(records);
+    const before = Matching.linkRecords(records);
     const rnd = random(99);
     for (let round = 0; round < 2; round++) {
       const order = ids.slice();
@@ -218,12 +219,12 @@ describe("the Fellegi–Sunter model", () => {
         const j = Math.floor(rnd() * (i + 1));
         [order[i], order[j]] = [order[j]!, order[i]!];
       }
-      const after = People.linkRecords(order.map((i) => records[i]!));
+      const after = Matching.linkRecords(order.map((i) => records[i]!));
       expect(partition(after.clusters, order)).toEqual(partition(before.clusters, ids));
       expect(after.links.length).toBe(before.links.length);
       expect(after.model.lambda).toEqual(before.model.lambda);
     }
-    expect(People.pairwiseScores(truth, before.clusters).f1).toBeGreaterThan(0.98);
+    expect(Matching.pairwiseScores(truth, before.clusters).f1).toBeGreaterThan(0.98);
   });
 
   it("proposes columns that name a person identifier as identifiers, unless identifiers are declared", () => {
@@ -248,8 +249,8 @@ describe("the Fellegi–Sunter model", () => {
   it("FEBRL 1 (1,000 records, soc_sec_id not declared): pairwise F1 at least as measured (1.0000 on 2026-12-07)", () => {
     {
       const rows = readFebrl("dataset1.csv");
-      const result = People.linkRecords(rows.map((r) => record(r.input)));
-      const s = People.pairwiseScores(
+      const result = Matching.linkRecords(rows.map((r) => record(r.input)));
+      const s = Matching.pairwiseScores(
         rows.map((r) => r.person),
         result.clusters,
       );
@@ -262,13 +263,13 @@ describe("the Fellegi–Sunter model", () => {
     const rows = [...syntheticPeople({ people: 800, seed: "model-households" })];
     const records = rows.map((r) => record(r.input));
     const truth = rows.map((r) => r.personId);
-    const before = People.linkRecords(records);
+    const before = Matching.linkRecords(records);
     expect(before.model.households).toBe(true);
-    const s = People.pairwiseScores(truth, before.clusters);
+    const s = Matching.pairwiseScores(truth, before.clusters);
     expect(s.precision).toBeGreaterThan(0.97);
     expect(s.recall).toBeGreaterThan(0.97);
     const order = records.map((_r, i) => i).reverse();
-    const after = People.linkRecords(order.map((i) => records[i]!));
+    const after = Matching.linkRecords(order.map((i) => records[i]!));
     expect(partition(after.clusters, order)).toEqual(
       partition(
         before.clusters,
@@ -294,7 +295,7 @@ describe("the Fellegi–Sunter model", () => {
       .map((l) => l.split(","));
     expect(lines).toHaveLength(1000);
     const truth = lines.map(([id]) => Number(/^rec-(\d+)-/.exec(id!)![1]));
-    const s = People.pairwiseScores(
+    const s = Matching.pairwiseScores(
       truth,
       lines.map(([, cluster]) => cluster!),
     );

@@ -14,6 +14,7 @@ import { reportCommand } from "./commands/report";
 import { userCommand } from "./commands/user";
 import { migrateCommand } from "./commands/migrate";
 import { syncCommand } from "./commands/sync";
+import { personCommand } from "./commands/person";
 
 // Handlers log JSON lines for machines; on a terminal only warnings and errors show.
 process.env.LOG_LEVEL ??= "warn";
@@ -37,7 +38,8 @@ const program = new Command("leadpipe")
   .addCommand(reportCommand())
   .addCommand(userCommand())
   .addCommand(migrateCommand())
-  .addCommand(syncCommand());
+  .addCommand(syncCommand())
+  .addCommand(personCommand());
 
 try {
   await program.parseAsync(process.argv);

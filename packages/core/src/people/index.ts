@@ -34,24 +34,7 @@ export {
   type Tier,
 } from "./match";
 export { Matcher, MAX_BLOCK_LIMIT, type MatcherOptions } from "./matcher";
-export {
-  keyedBatch,
-  ProfileWorker,
-  standardizedBatches,
-  standardizedProfiles,
-  type ParallelOptions,
-  type ProfileBatch,
-} from "./parallel";
 export { Frequencies, frequencyKeys, type CountedKind } from "./frequencies";
-export {
-  clusterContacts,
-  clusterContactsOnWorker,
-  clusterContactsWithModel,
-  type ClusterInput,
-  type ClusteredRow,
-  type ClusterSummary,
-} from "./cluster";
-export { pairwiseScores, type PairwiseScores } from "./accuracy";
 export {
   resolveImport,
   upsertRecords,
@@ -70,14 +53,4 @@ export {
   PEOPLE_MAX_ATTEMPTS,
   type PeopleFailure,
 } from "./feeders";
-export {
-  linkRecords,
-  modelRecordOf,
-  MODEL_FIELDS,
-  type ModelRecord,
-  type ModelOptions,
-  type ModelResult,
-  type ModelLink,
-  type TrainedModel,
-  type Contribution,
-} from "./model";
+export * as Steward from "./steward";

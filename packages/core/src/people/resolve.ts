@@ -1,4 +1,3 @@
-import { copyRows } from "../copy";
 import type { PoolClient, Queryable } from "../db";
 import { withTransaction, type Pool } from "../db";
 import type { Logger } from "../log";
@@ -6,9 +5,10 @@ import { Frequencies, frequencyKeys } from "./frequencies";
 import { blockKeys, profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
+import * as Store from "./store";
+import type { Resolution, StoredRecord } from "./store";
 
-/** Serializes people resolution across imports: two imports never create two golden records for one person. */
-export const PEOPLE_LOCK = 7241865325823966n;
+export { PEOPLE_LOCK, type Resolution } from "./store";
 
 /** The columns of person_records that a standardized record fills. */
 export interface RecordRow {
@@ -88,26 +88,6 @@ export async function upsertRecords(
   return total;
 }
 const UPSERT_SLICE = 20_000;
-/** Values per array parameter: a first import of a million people has 23 million keys, more than one JavaScript string holds as text. */
-const PARAMETER_SLICE = 1_000_000;
-
-interface StoredRecord {
-  record_id: number;
-  person_id: number | null;
-  first_name: string | null;
-  last_name: string | null;
-  email: string | null;
-  phone: string | null;
-  phone7: string | null;
-  dob: string | null;
-  zip5: string | null;
-  city: string | null;
-  house_number: string | null;
-  street_name: string | null;
-  ids: string[];
-}
-const RECORD_COLUMNS =
-  "r.record_id, r.person_id, r.first_name, r.last_name, r.email, r.phone, r.phone7, r.dob, r.zip5, r.city, r.house_number, r.street_name, r.ids";
 
 const profileOfRow = (r: StoredRecord): MatchProfile =>
   profileOf({
@@ -124,37 +104,23 @@ const profileOfRow = (r: StoredRecord): MatchProfile =>
     ids: r.ids,
   });
 
-/**
- * The resolved population's counts of the values a batch will ask about (and every total). The
- * first resolution after person_value_counts was added counts the records resolved before it.
- */
+/** The population's counts of the values a batch will ask about (and every total). */
 async function loadFrequencies(client: PoolClient, keys: string[]): Promise<Frequencies> {
-  const seeded = await client.query("SELECT 1 FROM person_value_counts WHERE key = '#'");
-  if (seeded.rowCount === 0) await countResolvedRecords(client);
-  const wanted = [...new Set(keys)];
-  const { rows } = await client.query<{ key: string; n: string }>(
-    "SELECT key, n FROM person_value_counts WHERE key = ANY ($1) OR key IN ('#', '#f', '#g', '#l', '#d', '#z')",
-    [wanted],
-  );
   const frequencies = new Frequencies();
-  frequencies.load(rows.map((r) => [r.key, Number(r.n)] as const));
+  frequencies.load(await Store.valueCounts(client, keys));
   return frequencies;
 }
 
 /** Seeds person_value_counts from the records resolved before it existed (their value keys are not in person_keys). */
 async function countResolvedRecords(client: PoolClient): Promise<void> {
   const counts = new Frequencies();
-  const resolved = "FROM person_records WHERE resolved_at IS NOT NULL";
   for (const [column, field] of [
     ["first_name", "first"],
     ["last_name", "last"],
     ["dob", "dob"],
     ["zip5", "zip5"],
   ] as const) {
-    const { rows } = await client.query<{ v: string; n: string }>(
-      `SELECT ${column}::text AS v, count(*) AS n ${resolved} AND ${column} IS NOT NULL GROUP BY 1`,
-    );
-    for (const r of rows) {
+    for (const r of await Store.resolvedValues(client, column)) {
       const p = profileOf({
         first: null,
         last: null,
@@ -171,22 +137,7 @@ async function countResolvedRecords(client: PoolClient): Promise<void> {
       for (const key of frequencyKeys(p)) counts.add(key, Number(r.n));
     }
   }
-  const total = Number((await client.query<{ n: string }>(`SELECT count(*) AS n ${resolved}`)).rows[0]!.n);
-  const rows = [...counts.entries(), ["#", total] as const];
-  await client.query(
-    "INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (key) DO UPDATE SET n = excluded.n",
-    [rows.map((r) => r[0]), rows.map((r) => r[1])],
-  );
-}
-
-export interface Resolution {
-  import_id: string;
-  records: number;
-  created: number;
-  attached: number;
-  merged: number;
-  links: number;
-  duration_ms: number;
+  await Store.setValueCounts(client, [...counts.entries(), ["#", await Store.resolvedCount(client)] as const]);
 }
 
 /** Where an import's people come from, by target kind: upserts its records into person_records (inside the resolution's transaction). */
@@ -202,63 +153,93 @@ export const RESOLVE_BATCH = 50_000;
  * bridges are merged (reversibly), and survivorship runs for every golden record touched. A
  * replay finds the import resolved and returns the same counts.
  *
- * The records are resolved in batches of `batchSize` in record order, each against the golden
- * records as the batches before it left them, so memory is bounded by the batch, not the list
- * (an import within one batch resolves exactly as in one pass).
+ * The steps, each batch its own transaction under the lock (a big list holds up a later small import
+ * for one batch at most): return the recorded resolution of a replay; feed (the import's records into
+ * person_records) and count (the whole import's values, so every batch matches with the same
+ * frequencies), once, with the first batch; resolve the next `batchSize` unresolved records in record
+ * order against the golden records as the batches before left them; record the resolution with the
+ * last batch. people_resolution_progress says what the committed batches did: after a crash at any
+ * point the next call resumes from the records still unresolved, to the same golden records (which do
+ * not depend on the batch size either). Memory is bounded by the batch. Its SQL is in store.ts;
+ * `afterBatch` is called after each committed batch but the last.
  */
 export async function resolveImport(
   deps: { pool: Pool; log?: Logger },
   importId: string,
   feeder?: Feeder,
-  options: { maxBlock?: number; batchSize?: number } = {},
+  options: { maxBlock?: number; batchSize?: number; afterBatch?: (batch: number) => void | Promise<void> } = {},
 ): Promise<Resolution> {
-  const started = Date.now();
   const maxBlock = options.maxBlock ?? 200;
   const batchSize = options.batchSize ?? RESOLVE_BATCH;
-  const result = await withTransaction(deps.pool, async (client) => {
-    await client.query("SELECT pg_advisory_xact_lock($1)", [PEOPLE_LOCK.toString()]);
-    const done = await client.query<Resolution>(
-      "SELECT import_id, records, created, attached, merged, links, duration_ms FROM people_resolutions WHERE import_id = $1",
-      [importId],
-    );
-    if (done.rows[0]) return done.rows[0];
-    if (feeder) await feeder(client, importId);
-
-    const total = { records: 0, merged: 0, links: 0, fresh: new Set<number>(), touched: new Set<number>() };
-    for (let batch = 1; ; batch++) {
-      const pending = (
-        await client.query<StoredRecord>(
-          `SELECT ${RECORD_COLUMNS} FROM person_records r WHERE r.import_id = $1 AND r.resolved_at IS NULL ORDER BY r.record_id LIMIT $2`,
-          [importId, batchSize],
-        )
-      ).rows;
-      if (pending.length === 0) break;
-      const b = await resolveBatch(client, importId, pending, maxBlock);
-      total.records += pending.length;
-      total.merged += b.merged;
-      total.links += b.links;
-      for (const p of b.fresh) total.fresh.add(p);
-      for (const p of b.touched) total.touched.add(p);
-      if (pending.length < batchSize) break;
-      deps.log?.info("people batch resolved", { importId, batch, records: total.records });
+  /** One transaction under the people lock: the next batch (fed and counted first, once), and the record when it was the last. */
+  const step = (first: boolean) =>
+    withTransaction(deps.pool, async (client) => {
+      await Store.lockPeople(client);
+      const done = await Store.recordedResolution(client, importId);
+      if (done) return { done, batch: 0 };
+      if (first && !(await Store.progressOf(client, importId))) {
+        if (feeder) await feeder(client, importId);
+        await countImport(client, importId, batchSize);
+        await Store.startProgress(client, importId);
+      }
+      const pending = await Store.pendingRecords(client, importId, 0, batchSize);
+      if (pending.length > 0) {
+        const b = await resolveBatch(client, importId, pending, maxBlock);
+        await Store.addProgress(client, importId, { records: pending.length, merged: b.merged, links: b.links });
+      }
+      const progress = (await Store.progressOf(client, importId))!;
+      if (pending.length === batchSize) return { done: undefined, batch: progress.batches };
+      const r: Resolution = {
+        import_id: importId,
+        records: progress.records,
+        ...(await Store.touchedBy(client, importId)),
+        merged: progress.merged,
+        links: progress.links,
+        duration_ms: Date.now() - progress.started_at.getTime(),
+      };
+      await Store.recordResolution(client, r);
+      await Store.endProgress(client, importId);
+      return { done: r, batch: progress.batches };
+    });
+  for (let first = true; ; first = false) {
+    const { done, batch } = await step(first);
+    if (done) {
+      deps.log?.info("people resolved", { importId, ...done });
+      return done;
     }
-    const r: Resolution = {
-      import_id: importId,
-      records: total.records,
-      created: total.fresh.size,
-      attached: [...total.touched].filter((p) => !total.fresh.has(p)).length,
-      merged: total.merged,
-      links: total.links,
-      duration_ms: Date.now() - started,
-    };
-    await client.query(
-      "INSERT INTO people_resolutions (import_id, records, created, attached, merged, links, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-      [importId, r.records, r.created, r.attached, r.merged, r.links, r.duration_ms],
+    deps.log?.info("people batch resolved", { importId, batch });
+    await options.afterBatch?.(batch);
+  }
+}
+
+/**
+ * Counts the import's pending records into person_value_counts before its first batch is matched (a
+ * re-queued record's old values taken away first), so every batch is matched with the same counts: the
+ * whole import's, as one pass would be, whatever the batch size.
+ */
+async function countImport(client: PoolClient, importId: string, pageSize: number): Promise<void> {
+  if (!(await Store.valueCountsSeeded(client))) await countResolvedRecords(client);
+  const deltas = new Frequencies();
+  let total = 0;
+  for (let after = 0; ; ) {
+    const page = await Store.pendingRecords(client, importId, after, pageSize);
+    if (page.length === 0) break;
+    after = page.at(-1)!.record_id;
+    // Only a record resolved before (it keeps its golden record) has counted values.
+    const counted = await Store.countedValueKeys(
+      client,
+      page.filter((p) => p.person_id !== null).map((p) => p.record_id),
     );
-    return r;
-  });
-  deps.log?.info("people resolved", { importId, ...result });
-  return result;
+    for (const r of counted) deltas.add(r.key, -1);
+    total += page.length - new Set(counted.map((r) => r.record_id)).size;
+    for (const p of page) for (const key of frequencyKeys(profileOfRow(p))) deltas.add(key, 1);
+    if (page.length < pageSize) break;
+  }
+  deltas.load([["#", total]]);
+  await Store.addValueCounts(
+    client,
+    [...deltas.entries()].filter(([, n]) => n !== 0),
+  );
 }
 
 /** One batch of an import's pending records: matched, assigned, linked, keyed, merged and survived. */
@@ -270,60 +251,16 @@ async function resolveBatch(
 ): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
   const pendingProfiles = pending.map(profileOfRow);
   const pendingBlockKeys = pendingProfiles.map(blockKeys);
-  const keys = [...new Set(pendingBlockKeys.flat())];
-  // Earlier records sharing a key, at most maxBlock per key (the huge-block guard). Their ids are
-  // gathered first: records are then fetched by primary key whatever the planner guesses a
-  // block holds (joined directly, it guessed millions and sorted every record).
-  const found = new Map<number, StoredRecord>();
-  for (let from = 0; from < keys.length; from += PARAMETER_SLICE) {
-    const { rows } = await client.query<StoredRecord>(
-      `SELECT ${RECORD_COLUMNS} FROM person_records r
-        WHERE r.record_id = ANY (ARRAY(
-                SELECT k.record_id FROM (SELECT key FROM unnest($1::text[]) AS u(key) ORDER BY 1) AS q
-                 CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k))
-          AND r.resolved_at IS NOT NULL`,
-      [keys.slice(from, from + PARAMETER_SLICE), maxBlock],
-    );
-    for (const r of rows) found.set(r.record_id, r); // slices can share records: each once
-  }
-  const candidates = [...found.values()].sort((a, b) => a.record_id - b.record_id);
+  const candidates = await Store.candidateRecords(client, [...new Set(pendingBlockKeys.flat())], maxBlock);
   const candidateProfiles = candidates.map(profileOfRow);
   const ids = [...candidates.map((c) => c.record_id), ...pending.map((p) => p.record_id)];
-  const noLinks = (
-    await client.query<{ record_id: number; other_record_id: number }>(
-      "SELECT record_id, other_record_id FROM person_no_links WHERE record_id = ANY ($1) OR other_record_id = ANY ($1)",
-      [ids],
-    )
-  ).rows;
-  const forbidden = new Set(
-    noLinks.flatMap((n) => [`${n.record_id}:${n.other_record_id}`, `${n.other_record_id}:${n.record_id}`]),
-  );
-
-  // How common names are: the resolved population's counts, less what pending records counted when resolved
-  // before (a newer delivery re-queued them), plus this import's records, all counted before matching.
-  // Only a record resolved before (it keeps its golden record) has counted values; person_keys has no index by record alone.
+  const forbidden = await Store.forbiddenPairs(client, ids);
+  // How common names are: the population's counts, this whole import included (counted before its first batch).
   const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
-  const counted =
-    requeued.length === 0
-      ? []
-      : (
-          await client.query<{ record_id: number; key: string }>(
-            "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'",
-            [requeued],
-          )
-        ).rows;
-  const oldValueKeys = counted.map((r) => r.key);
-  const newValueKeys = pendingProfiles.flatMap(frequencyKeys);
   const frequencies = await loadFrequencies(client, [
-    ...oldValueKeys,
-    ...newValueKeys,
+    ...pendingProfiles.flatMap(frequencyKeys),
     ...candidateProfiles.flatMap(frequencyKeys),
   ]);
-  const deltas = new Frequencies();
-  for (const key of oldValueKeys) deltas.add(key, -1);
-  deltas.load([["#", pending.length - new Set(counted.map((r) => r.record_id)).size]]);
-  for (const key of newValueKeys) deltas.add(key, 1);
-  frequencies.load(deltas.entries());
 
   const matcher = new Matcher({ maxBlock, veto: (a, b) => forbidden.has(`${ids[a]}:${ids[b]}`), frequencies });
   const personAt: (number | null)[] = [];
@@ -352,17 +289,7 @@ async function resolveBatch(
   const pendingStart = candidates.length;
   const groups = [...new Set(pending.map((_p, i) => matcher.find(pendingStart + i)))];
   const needNew = groups.filter((g) => members.get(g)!.every((i) => personAt[i] === null));
-  const fresh =
-    needNew.length === 0
-      ? []
-      : (
-          await client.query<{ person_id: number }>(
-            "INSERT INTO persons (person_id) SELECT nextval('persons_person_id_seq') FROM generate_series(1, $1::int) ORDER BY 1 RETURNING person_id",
-            [needNew.length],
-          )
-        ).rows
-          .map((r) => Number(r.person_id))
-          .sort((a, b) => a - b);
+  const fresh = await Store.createPersons(client, needNew.length);
   const personOfGroup = new Map<number, number>(needNew.map((g, k) => [g, fresh[k]!]));
   const merges: { survivor: number; absorbed: number }[] = [];
   for (const g of groups) {
@@ -384,12 +311,7 @@ async function resolveBatch(
     person_id: personOfGroup.get(matcher.find(pendingStart + i))!,
     before: p.person_id,
   }));
-  // record_id = ANY: found by primary key, not by hashing every record.
-  await client.query(
-    `UPDATE person_records r SET person_id = a.person_id, resolved_at = now()
-       FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id) WHERE r.record_id = a.record_id AND r.record_id = ANY ($1)`,
-    [assign.map((a) => a.record_id), assign.map((a) => a.person_id)],
-  );
+  await Store.assignRecords(client, assign);
   const linkRows = links.map((l) => ({
     record_id: ids[l.from]!,
     matched_record_id: ids[l.to]!,
@@ -397,63 +319,25 @@ async function resolveBatch(
     tier: l.tier,
     reason: l.reason,
   }));
-  // COPY, then one insert: a million links as one jsonb parameter nears jsonb's 256 MB limit.
-  // Once per transaction (the batches of an import share it), emptied for each batch.
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS resolved_links
-    (record_id bigint, matched_record_id bigint, score numeric, tier text, reason text) ON COMMIT DROP`);
-  await client.query("TRUNCATE resolved_links");
-  await copyRows(
-    client,
-    "resolved_links",
-    ["record_id", "matched_record_id", "score", "tier", "reason"],
-    linkRows.map((l) => [l.record_id, l.matched_record_id, l.score, l.tier, l.reason]),
-  );
-  await client.query(
-    `INSERT INTO person_links (record_id, matched_record_id, score, tier, reason, import_id)
-     SELECT record_id, matched_record_id, score, tier, reason, $1 FROM resolved_links ON CONFLICT DO NOTHING`,
-    [importId],
-  );
-  // Only a record resolved before has keys (person_keys has no index by record: this reads the whole table).
-  if (requeued.length > 0) await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [requeued]);
-  // Each record's keys once: the record has no keys left (deleted above, or never resolved), so a plain insert, in key
-  // order (each index page visited once, not once per record; the sort in memory, by bytes: the order only has to be
-  // close to the index's).
+  await Store.insertLinks(client, importId, linkRows);
   const keyRows = pending.flatMap((p, i) =>
     [...new Set([...pendingBlockKeys[i]!, ...frequencyKeys(pendingProfiles[i]!)])].map(
       (k) => [k, p.record_id] as const,
     ),
   );
-  await client.query("SELECT set_config('work_mem', '128MB', true)");
-  for (let from = 0; from < keyRows.length; from += PARAMETER_SLICE) {
-    const slice = keyRows.slice(from, from + PARAMETER_SLICE);
-    await client.query(
-      `INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) AS k(key, record_id) ORDER BY key COLLATE "C", record_id`,
-      [slice.map((k) => k[0]), slice.map((k) => k[1])],
-    );
-  }
-  const changed = [...deltas.entries()];
-  await client.query(
-    `INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[])
-     ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`,
-    [changed.map((d) => d[0]), changed.map((d) => d[1])],
-  );
+  await Store.replaceKeys(client, requeued, keyRows);
   // The audit of what this import did to each golden record it touched.
   const freshSet = new Set(fresh);
   const touched = new Map<number, number[]>();
   for (const a of assign) touched.set(a.person_id, [...(touched.get(a.person_id) ?? []), a.record_id]);
-  await client.query(
-    `INSERT INTO merge_audit (person_id, action, import_id, detail)
-     SELECT person_id, action, $1, jsonb_build_object('records', records) FROM jsonb_to_recordset($2::jsonb) AS x(person_id bigint, action text, records jsonb)`,
-    [
-      importId,
-      JSON.stringify(
-        [...touched].map(([person_id, records]) => ({
-          person_id,
-          action: freshSet.has(person_id) ? "create" : "attach",
-          records,
-        })),
-      ),
-    ],
+  await Store.auditTouched(
+    client,
+    importId,
+    [...touched].map(([person_id, records]) => ({
+      person_id,
+      action: freshSet.has(person_id) ? ("create" as const) : ("attach" as const),
+      records,
+    })),
   );
   for (const m of merges) {
     const absorbedRecords = new Set(
@@ -465,13 +349,8 @@ async function resolveBatch(
     const bridging = linkRows.filter(
       (l) => absorbedRecords.has(l.record_id) || absorbedRecords.has(l.matched_record_id),
     );
-    await client.query("SELECT people_merge($1, $2, 'match', $3::jsonb, $4)", [
-      m.survivor,
-      m.absorbed,
-      JSON.stringify(bridging),
-      importId,
-    ]);
+    await Store.mergePersons(client, m.survivor, m.absorbed, bridging, importId);
   }
-  await client.query("SELECT people_survive($1::bigint[], $2)", [[...touched.keys()], importId]);
+  await Store.survive(client, [...touched.keys()], importId);
   return { fresh, touched: [...touched.keys()], merged: merges.length, links: linkRows.length };
 }

@@ -123,10 +123,11 @@ export async function withReadOnlyDatabase<T>(fn: (url: string) => Promise<T>): 
   return withDatabase((url) => fn(Roles.urlAs(url, Roles.READONLY_ROLE, readonly)));
 }
 
-/** withDatabase with a pool of one connection, ended after `fn`. */
-export async function withPool<T>(fn: (pool: Pool) => Promise<T>): Promise<T> {
+/** withDatabase with a pool of one connection (as `role` when given: its password is this LEADPIPE_HOME's), ended after `fn`. */
+export async function withPool<T>(fn: (pool: Pool) => Promise<T>, role?: "pipeline"): Promise<T> {
+  const as = role === "pipeline" ? localSecrets(homePaths().secrets).pipeline : undefined;
   return withDatabase(async (url) => {
-    const pool = createPool(url, 1);
+    const pool = createPool(as === undefined ? url : Roles.urlAs(url, Roles.PIPELINE_ROLE, as), 1);
     try {
       return await fn(pool);
     } finally {

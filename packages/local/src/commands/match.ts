@@ -4,6 +4,7 @@ import type { Writable } from "node:stream";
 import { Command } from "commander";
 import { parse as csvParser } from "csv-parse";
 import { People, csvLine } from "@leadpipe/core";
+import * as Matching from "@leadpipe/core/matching";
 import { wholeNumber } from "./numbers";
 
 export interface MatchOptions {
@@ -11,11 +12,11 @@ export interface MatchOptions {
   map?: string;
   identifiers?: string;
   maxBlock?: number;
-  /** "rules" (the tiered rules, default) or "fs" (the Fellegi–Sunter model trained on the list: People.clusterContactsWithModel). */
+  /** "rules" (the tiered rules, default) or "fs" (the Fellegi–Sunter model trained on the list: Matching.clusterContactsWithModel). */
   model?: "rules" | "fs";
   /** With --model fs: the match probability a link needs (default 0.5). */
   threshold?: number;
-  /** Lists of at least this many rows are standardized on a worker thread while the file is read (People.clusterContactsOnWorker); default 20,000. */
+  /** Lists of at least this many rows are standardized on a worker thread while the file is read (Matching.clusterContactsOnWorker); default 20,000. */
   workerFrom?: number;
 }
 
@@ -30,7 +31,7 @@ export async function matchFile(
   file: string,
   out: Writable,
   options: MatchOptions = {},
-): Promise<People.ClusterSummary & { problems: number; seconds: number; proposed: string[] }> {
+): Promise<Matching.ClusterSummary & { problems: number; seconds: number; proposed: string[] }> {
   const started = performance.now();
   const source = createReadStream(file);
   const parser = source.pipe(
@@ -51,7 +52,7 @@ async function clusterFile(
   out: Writable,
   options: MatchOptions,
   started: number,
-): Promise<People.ClusterSummary & { problems: number; seconds: number; proposed: string[] }> {
+): Promise<Matching.ClusterSummary & { problems: number; seconds: number; proposed: string[] }> {
   const records = parser[Symbol.asyncIterator]();
   let read = 0;
   // The next record; a file that stops being CSV says after how many rows.
@@ -84,7 +85,7 @@ async function clusterFile(
     throw new Error(
       `no column maps to a person field (header: ${header.join(", ")}); map them with --map field=column`,
     );
-  const rowOf = (record: string[]): People.ClusterInput => ({
+  const rowOf = (record: string[]): Matching.ClusterInput => ({
     id: record[idIndex] ?? "",
     input: People.contactFromRow(record, mapping),
   });
@@ -92,31 +93,31 @@ async function clusterFile(
   // A short list is matched here; a long one (known once this many rows are read) goes on to a worker as the rest is read.
   const matching = options.maxBlock === undefined ? {} : { maxBlock: options.maxBlock };
   const workerFrom = options.workerFrom ?? WORKER_FROM;
-  async function* dataRows(): AsyncGenerator<People.ClusterInput> {
+  async function* dataRows(): AsyncGenerator<Matching.ClusterInput> {
     for (let r = await nextRecord(); !r.done; r = await nextRecord()) {
       read++;
       yield rowOf(r.value);
     }
   }
   const rest = dataRows();
-  const head: People.ClusterInput[] = [];
+  const head: Matching.ClusterInput[] = [];
   let ended = false;
   while (!ended && head.length < workerFrom) {
     const r = await rest.next();
     if (r.done) ended = true;
     else head.push(r.value);
   }
-  async function* all(): AsyncGenerator<People.ClusterInput> {
+  async function* all(): AsyncGenerator<Matching.ClusterInput> {
     yield* head;
     yield* rest;
   }
-  let result: { rows: People.ClusteredRow[]; summary: People.ClusterSummary };
+  let result: { rows: Matching.ClusteredRow[]; summary: Matching.ClusterSummary };
   if (options.model === "fs") {
-    const rows: People.ClusterInput[] = [];
+    const rows: Matching.ClusterInput[] = [];
     for await (const row of all()) rows.push(row);
-    result = People.clusterContactsWithModel(rows, { threshold: options.threshold, maxBlock: options.maxBlock });
+    result = Matching.clusterContactsWithModel(rows, { threshold: options.threshold, maxBlock: options.maxBlock });
   } else {
-    result = ended ? People.clusterContacts(head, matching) : await People.clusterContactsOnWorker(all(), matching);
+    result = ended ? Matching.clusterContacts(head, matching) : await Matching.clusterContactsOnWorker(all(), matching);
   }
   let buf = csvLine(["id", "cluster_id", "score", "reason"]);
   let problems = 0;

@@ -1,9 +1,9 @@
-import { Frequencies } from "./frequencies";
-import { profileOf, type Link, type MatchProfile } from "./match";
-import { Matcher, type MatcherOptions } from "./matcher";
+import { Frequencies } from "../people/frequencies";
+import { profileOf, type Link, type MatchProfile } from "../people/match";
+import { Matcher, type MatcherOptions } from "../people/matcher";
 import { linkRecords, modelRecordOf, type ModelLink, type ModelOptions } from "./model";
 import { standardizedBatches, type ParallelOptions, type ProfileBatch } from "./parallel";
-import { standardizeContact, type ContactInput, type FieldProblem } from "./record";
+import { standardizeContact, type ContactInput, type FieldProblem } from "../people/record";
 
 export interface ClusteredRow {
   id: string;

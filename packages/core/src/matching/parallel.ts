@@ -2,8 +2,8 @@ import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { setImmediate } from "node:timers/promises";
 import { Worker } from "node:worker_threads";
-import { blockKeyHashes, profileOf, type MatchProfile } from "./match";
-import { standardizeContact, type ContactInput, type FieldProblem } from "./record";
+import { blockKeyHashes, profileOf, type MatchProfile } from "../people/match";
+import { standardizeContact, type ContactInput, type FieldProblem } from "../people/record";
 
 /*
  * Standardizing a contact costs about as much as matching it, and matching is one thread (its

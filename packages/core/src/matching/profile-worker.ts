@@ -1,7 +1,7 @@
 /** The worker thread of `standardizedProfiles`: contacts in, their match profiles out (one EncodedBatch per message). */
 import { parentPort, workerData } from "node:worker_threads";
 import { ProfileEncoder, standardizeBatch, type ProfileWorkerData, type StartedMessage } from "./parallel";
-import type { ContactInput } from "./record";
+import type { ContactInput } from "../people/record";
 
 const { tableLimit, warmUp } = workerData as ProfileWorkerData;
 const encoder = new ProfileEncoder(tableLimit);

@@ -1,9 +1,9 @@
 import { doubleMetaphone } from "double-metaphone";
-import { keyHash } from "./match";
-import { nameKey } from "./name";
-import { formalName, otherFormalNames } from "./nicknames";
-import type { PersonRecord } from "./record";
-import { compareDob, editsWithin, jaroWinkler, transposed } from "./similarity";
+import { keyHash } from "../people/match";
+import { nameKey } from "../people/name";
+import { formalName, otherFormalNames } from "../people/nicknames";
+import type { PersonRecord } from "../people/record";
+import { compareDob, editsWithin, jaroWinkler, transposed } from "../people/similarity";
 
 /*
  * A Fellegi–Sunter record-linkage model (Fellegi & Sunter 1969; the family Splink and fastLink

@@ -1,0 +1,325 @@
+import { copyRows } from "../copy";
+import type { PoolClient } from "../db";
+
+/**
+ * The SQL of resolving an import's people, one function per statement (resolve.ts says in which
+ * order). The rules themselves live in sql/functions/people.sql (people_merge, people_survive);
+ * this module reads records and candidates, and writes assignments, links, keys and counts.
+ */
+
+/** Serializes people resolution across imports: two imports never create two golden records for one person. */
+export const PEOPLE_LOCK = 7241865325823966n;
+
+/** Values per array parameter: a first import of a million people has 23 million keys, more than one JavaScript string holds as text. */
+const PARAMETER_SLICE = 1_000_000;
+
+/** A person record as matching reads it. */
+export interface StoredRecord {
+  record_id: number;
+  person_id: number | null;
+  first_name: string | null;
+  last_name: string | null;
+  email: string | null;
+  phone: string | null;
+  phone7: string | null;
+  dob: string | null;
+  zip5: string | null;
+  city: string | null;
+  house_number: string | null;
+  street_name: string | null;
+  ids: string[];
+}
+const RECORD_COLUMNS =
+  "r.record_id, r.person_id, r.first_name, r.last_name, r.email, r.phone, r.phone7, r.dob, r.zip5, r.city, r.house_number, r.street_name, r.ids";
+
+export interface Resolution {
+  import_id: string;
+  records: number;
+  created: number;
+  attached: number;
+  merged: number;
+  links: number;
+  duration_ms: number;
+}
+
+export interface LinkRow {
+  record_id: number;
+  matched_record_id: number;
+  score: number;
+  tier: string;
+  reason: string;
+}
+
+/** Takes the people lock for the transaction: one resolution (or steward action) at a time. */
+export async function lockPeople(client: PoolClient): Promise<void> {
+  await client.query("SELECT pg_advisory_xact_lock($1)", [PEOPLE_LOCK.toString()]);
+}
+
+/** The import's recorded resolution, when it was resolved before (a replay returns it). */
+export async function recordedResolution(client: PoolClient, importId: string): Promise<Resolution | undefined> {
+  const done = await client.query<Resolution>(
+    "SELECT import_id, records, created, attached, merged, links, duration_ms FROM people_resolutions WHERE import_id = $1",
+    [importId],
+  );
+  return done.rows[0];
+}
+
+/** The import's unresolved records after record `after`, in record order, `limit` at most. */
+export async function pendingRecords(
+  client: PoolClient,
+  importId: string,
+  after: number,
+  limit: number,
+): Promise<StoredRecord[]> {
+  const { rows } = await client.query<StoredRecord>(
+    `SELECT ${RECORD_COLUMNS} FROM person_records r
+      WHERE r.import_id = $1 AND r.resolved_at IS NULL AND r.record_id > $2 ORDER BY r.record_id LIMIT $3`,
+    [importId, after, limit],
+  );
+  return rows;
+}
+
+/**
+ * Resolved records sharing a key, at most maxBlock per key (the huge-block guard), in record order.
+ * Their ids are gathered first: records are then fetched by primary key whatever the planner guesses a
+ * block holds (joined directly, it guessed millions and sorted every record).
+ */
+export async function candidateRecords(client: PoolClient, keys: string[], maxBlock: number): Promise<StoredRecord[]> {
+  const found = new Map<number, StoredRecord>();
+  for (let from = 0; from < keys.length; from += PARAMETER_SLICE) {
+    const { rows } = await client.query<StoredRecord>(
+      `SELECT ${RECORD_COLUMNS} FROM person_records r
+        WHERE r.record_id = ANY (ARRAY(
+                SELECT k.record_id FROM (SELECT key FROM unnest($1::text[]) AS u(key) ORDER BY 1) AS q
+                 CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k))
+          AND r.resolved_at IS NOT NULL`,
+      [keys.slice(from, from + PARAMETER_SLICE), maxBlock],
+    );
+    for (const r of rows) found.set(r.record_id, r); // slices can share records: each once
+  }
+  return [...found.values()].sort((a, b) => a.record_id - b.record_id);
+}
+
+/** Pairs of these records a steward split: "a:b" both ways. */
+export async function forbiddenPairs(client: PoolClient, ids: number[]): Promise<Set<string>> {
+  const { rows } = await client.query<{ record_id: number; other_record_id: number }>(
+    "SELECT record_id, other_record_id FROM person_no_links WHERE record_id = ANY ($1) OR other_record_id = ANY ($1)",
+    [ids],
+  );
+  return new Set(rows.flatMap((n) => [`${n.record_id}:${n.other_record_id}`, `${n.other_record_id}:${n.record_id}`]));
+}
+
+/** The value keys ("#…") these records were counted under when resolved before. */
+export async function countedValueKeys(
+  client: PoolClient,
+  recordIds: number[],
+): Promise<{ record_id: number; key: string }[]> {
+  if (recordIds.length === 0) return [];
+  const { rows } = await client.query<{ record_id: number; key: string }>(
+    "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'",
+    [recordIds],
+  );
+  return rows;
+}
+
+/** Whether person_value_counts holds the population's counts (its total row exists). */
+export async function valueCountsSeeded(client: PoolClient): Promise<boolean> {
+  const seeded = await client.query("SELECT 1 FROM person_value_counts WHERE key = '#'");
+  return (seeded.rowCount ?? 0) > 0;
+}
+
+/** The stored counts of these value keys and every total. */
+export async function valueCounts(client: PoolClient, keys: string[]): Promise<[string, number][]> {
+  const { rows } = await client.query<{ key: string; n: string }>(
+    "SELECT key, n FROM person_value_counts WHERE key = ANY ($1) OR key IN ('#', '#f', '#g', '#l', '#d', '#z')",
+    [[...new Set(keys)]],
+  );
+  return rows.map((r) => [r.key, Number(r.n)]);
+}
+
+/** Values of one column among the resolved records, with how many records hold each. */
+export async function resolvedValues(
+  client: PoolClient,
+  column: "first_name" | "last_name" | "dob" | "zip5",
+): Promise<{ v: string; n: string }[]> {
+  const { rows } = await client.query<{ v: string; n: string }>(
+    `SELECT ${column}::text AS v, count(*) AS n FROM person_records WHERE resolved_at IS NOT NULL AND ${column} IS NOT NULL GROUP BY 1`,
+  );
+  return rows;
+}
+
+export async function resolvedCount(client: PoolClient): Promise<number> {
+  const { rows } = await client.query<{ n: string }>(
+    "SELECT count(*) AS n FROM person_records WHERE resolved_at IS NOT NULL",
+  );
+  return Number(rows[0]!.n);
+}
+
+/** Sets counts (seeding). */
+export async function setValueCounts(client: PoolClient, rows: readonly (readonly [string, number])[]): Promise<void> {
+  await client.query(
+    "INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT (key) DO UPDATE SET n = excluded.n",
+    [rows.map((r) => r[0]), rows.map((r) => r[1])],
+  );
+}
+
+/** Adds to counts. */
+export async function addValueCounts(client: PoolClient, rows: readonly (readonly [string, number])[]): Promise<void> {
+  if (rows.length === 0) return;
+  await client.query(
+    `INSERT INTO person_value_counts (key, n) SELECT * FROM unnest($1::text[], $2::bigint[])
+     ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`,
+    [rows.map((d) => d[0]), rows.map((d) => d[1])],
+  );
+}
+
+/** `n` new golden records, their ids ascending. */
+export async function createPersons(client: PoolClient, n: number): Promise<number[]> {
+  if (n === 0) return [];
+  const { rows } = await client.query<{ person_id: number }>(
+    "INSERT INTO persons (person_id) SELECT nextval('persons_person_id_seq') FROM generate_series(1, $1::int) ORDER BY 1 RETURNING person_id",
+    [n],
+  );
+  return rows.map((r) => Number(r.person_id)).sort((a, b) => a - b);
+}
+
+/** Each record's golden record, and the record marked resolved. */
+export async function assignRecords(
+  client: PoolClient,
+  assign: readonly { record_id: number; person_id: number }[],
+): Promise<void> {
+  // record_id = ANY: found by primary key, not by hashing every record.
+  await client.query(
+    `UPDATE person_records r SET person_id = a.person_id, resolved_at = now()
+       FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id) WHERE r.record_id = a.record_id AND r.record_id = ANY ($1)`,
+    [assign.map((a) => a.record_id), assign.map((a) => a.person_id)],
+  );
+}
+
+/** The links found, through COPY: a million links as one jsonb parameter nears jsonb's 256 MB limit. */
+export async function insertLinks(client: PoolClient, importId: string, links: readonly LinkRow[]): Promise<void> {
+  // Once per transaction (the batches of an import share it), emptied for each batch.
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS resolved_links
+    (record_id bigint, matched_record_id bigint, score numeric, tier text, reason text) ON COMMIT DROP`);
+  await client.query("TRUNCATE resolved_links");
+  await copyRows(
+    client,
+    "resolved_links",
+    ["record_id", "matched_record_id", "score", "tier", "reason"],
+    links.map((l) => [l.record_id, l.matched_record_id, l.score, l.tier, l.reason]),
+  );
+  await client.query(
+    `INSERT INTO person_links (record_id, matched_record_id, score, tier, reason, import_id)
+     SELECT record_id, matched_record_id, score, tier, reason, $1 FROM resolved_links ON CONFLICT DO NOTHING`,
+    [importId],
+  );
+}
+
+/** The records' keys, replacing those of re-queued records (`requeued`, resolved before). */
+export async function replaceKeys(
+  client: PoolClient,
+  requeued: number[],
+  keyRows: readonly (readonly [string, number])[],
+): Promise<void> {
+  // Only a record resolved before has keys (person_keys has no index by record: this reads the whole table).
+  if (requeued.length > 0) await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [requeued]);
+  // Each record's keys once: the record has no keys left (deleted above, or never resolved), so a plain insert, in key
+  // order (each index page visited once, not once per record; the sort in memory, by bytes: the order only has to be
+  // close to the index's).
+  await client.query("SELECT set_config('work_mem', '128MB', true)");
+  for (let from = 0; from < keyRows.length; from += PARAMETER_SLICE) {
+    const slice = keyRows.slice(from, from + PARAMETER_SLICE);
+    await client.query(
+      `INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) AS k(key, record_id) ORDER BY key COLLATE "C", record_id`,
+      [slice.map((k) => k[0]), slice.map((k) => k[1])],
+    );
+  }
+}
+
+/** The audit of what the import did to each golden record it touched (created it, or attached records). */
+export async function auditTouched(
+  client: PoolClient,
+  importId: string,
+  touched: readonly { person_id: number; action: "create" | "attach"; records: number[] }[],
+): Promise<void> {
+  await client.query(
+    `INSERT INTO merge_audit (person_id, action, import_id, detail)
+     SELECT person_id, action, $1, jsonb_build_object('records', records) FROM jsonb_to_recordset($2::jsonb) AS x(person_id bigint, action text, records jsonb)`,
+    [importId, JSON.stringify(touched)],
+  );
+}
+
+/** people_merge: `absorbed` into `survivor`, with the links that bridged them. */
+export async function mergePersons(
+  client: PoolClient,
+  survivor: number,
+  absorbed: number,
+  links: readonly LinkRow[],
+  importId: string,
+): Promise<void> {
+  await client.query("SELECT people_merge($1, $2, 'match', $3::jsonb, $4)", [
+    survivor,
+    absorbed,
+    JSON.stringify(links),
+    importId,
+  ]);
+}
+
+/** people_survive for the golden records touched. */
+export async function survive(client: PoolClient, personIds: number[], importId: string): Promise<void> {
+  await client.query("SELECT people_survive($1::bigint[], $2)", [personIds, importId]);
+}
+
+/** The import's resolution, recorded: a replay finds it and changes nothing. */
+export async function recordResolution(client: PoolClient, r: Resolution): Promise<void> {
+  await client.query(
+    "INSERT INTO people_resolutions (import_id, records, created, attached, merged, links, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    [r.import_id, r.records, r.created, r.attached, r.merged, r.links, r.duration_ms],
+  );
+}
+
+/** The import's progress: undefined until its records are fed and counted. */
+export async function progressOf(
+  client: PoolClient,
+  importId: string,
+): Promise<{ batches: number; records: number; merged: number; links: number; started_at: Date } | undefined> {
+  const { rows } = await client.query(
+    "SELECT batches, records, merged, links, started_at FROM people_resolution_progress WHERE import_id = $1",
+    [importId],
+  );
+  return rows[0];
+}
+
+/** The import's records are fed and counted: the batches may begin (each in its own transaction). */
+export async function startProgress(client: PoolClient, importId: string): Promise<void> {
+  await client.query("INSERT INTO people_resolution_progress (import_id) VALUES ($1)", [importId]);
+}
+
+/** One more batch committed, with what it did. */
+export async function addProgress(
+  client: PoolClient,
+  importId: string,
+  batch: { records: number; merged: number; links: number },
+): Promise<void> {
+  await client.query(
+    `UPDATE people_resolution_progress SET batches = batches + 1, records = records + $2, merged = merged + $3,
+            links = links + $4, updated_at = now() WHERE import_id = $1`,
+    [importId, batch.records, batch.merged, batch.links],
+  );
+}
+
+/** Golden records this import created, and those it attached records to (not created by it), from merge_audit. */
+export async function touchedBy(client: PoolClient, importId: string): Promise<{ created: number; attached: number }> {
+  const { rows } = await client.query<{ created: number; attached: number }>(
+    `WITH t AS (SELECT person_id, bool_or(action = 'create') AS created FROM merge_audit
+                 WHERE import_id = $1 AND action IN ('create', 'attach') GROUP BY person_id)
+     SELECT count(*) FILTER (WHERE created)::int AS created, count(*) FILTER (WHERE NOT created)::int AS attached FROM t`,
+    [importId],
+  );
+  return rows[0]!;
+}
+
+/** The resolution is recorded: its progress row goes. */
+export async function endProgress(client: PoolClient, importId: string): Promise<void> {
+  await client.query("DELETE FROM people_resolution_progress WHERE import_id = $1", [importId]);
+}
