@@ -96,6 +96,7 @@ export function sftpTransport(o: SftpOptions): Transport {
       throw err;
     }
   };
+  const outboundPath = (p: string) => (p.startsWith("/") ? p : path.posix.join(o.dir, p));
   const call = <T>(fn: (s: SFTPWrapper, cb: (err: Error | null | undefined, v?: T) => void) => void) =>
     sftp().then((s) => new Promise<T>((resolve, reject) => fn(s, (err, v) => (err ? reject(err) : resolve(v as T)))));
 
@@ -128,9 +129,22 @@ export function sftpTransport(o: SftpOptions): Transport {
     async remove(entry) {
       await call<void>((s, cb) => s.unlink(entry.path, cb));
     },
+    async delivered(remotePath, file) {
+      const target = outboundPath(remotePath);
+      const st = await call<ssh2.Stats>((x, cb) => x.stat(target, cb)).catch(() => undefined);
+      if (!st || st.size !== file.size) return undefined;
+      // Same name and size: read it back, since only the same content counts as delivered.
+      const s = await sftp();
+      const handle = await new Promise<Buffer>((resolve, reject) =>
+        s.open(target, "r", (err, h) => (err ? reject(err) : resolve(h))),
+      );
+      const hash = createHash("sha256");
+      for await (const c of new PipelinedReader(s, handle, st.size, 65_536, 8)) hash.update(c as Buffer);
+      return hash.digest("hex") === file.sha256 ? `${target}: already there, ${st.size} bytes, same sha256` : undefined;
+    },
     async upload(body, remotePath) {
       const s = await sftp();
-      const target = remotePath.startsWith("/") ? remotePath : path.posix.join(o.dir, remotePath);
+      const target = outboundPath(remotePath);
       // Written under a temporary name and renamed, so the receiver never sees half a file.
       const temp = path.posix.join(path.posix.dirname(target), `.${path.posix.basename(target)}.part`);
       let bytes = 0;

@@ -2,6 +2,11 @@ import { createHash } from "node:crypto";
 import { withTransaction, type Pool } from "../db";
 import type { ObjectStore } from "../ports";
 import { csvDocument, type CsvValue } from "../csv/write";
+import type { Logger } from "../log";
+import type { Notifier } from "../ports";
+import { deliverToAll, type DeliveryResult } from "../pullers/deliver";
+import type { PullerSpec } from "../pullers/spec";
+import type { Transport } from "../pullers/transport";
 
 export interface HandoffDeps {
   pool: Pool;
@@ -47,7 +52,8 @@ export const HANDOFF_COLUMNS = [
 
 const HANDOFF_LOCK = 7241865325823003n;
 
-export const handoffKey = (day: string) => `outbox/leads/${day}/leads-${day}.csv`;
+const HANDOFF_PREFIX = "outbox/leads/";
+export const handoffKey = (day: string) => `${HANDOFF_PREFIX}${day}/leads-${day}.csv`;
 
 /**
  * Writes the day's hand-off file of leads for the insurance agency to outbox/leads/<day>/ and
@@ -134,6 +140,41 @@ export async function handoff(deps: HandoffDeps, day: string): Promise<HandoffRe
     sha256: recorded.sha,
     optedOut: recorded.optedOut,
   };
+}
+
+/** Where the hand-off goes: the outbound destinations (`direction: "push"`) and how to reach them. */
+export interface HandoffDelivery {
+  destinations: readonly PullerSpec[];
+  open(spec: PullerSpec): Promise<Transport>;
+  notifier: Notifier;
+  log: Logger;
+  retryMinMs?: number;
+}
+
+export interface DeliveredHandoff extends HandoffResult {
+  /** One per destination and file sent or tried (earlier days' unsent files included). */
+  deliveries: DeliveryResult[];
+}
+
+/**
+ * The daily hand-off: writes the day's file (as `handoff`), then delivers it to every outbound
+ * destination, each exactly once (the delivery ledger), with any earlier day's file a destination
+ * has not received yet. A failed delivery is alerted and sent again by the next run.
+ */
+export async function handoffAndDeliver(
+  deps: HandoffDeps,
+  day: string,
+  delivery: HandoffDelivery,
+): Promise<DeliveredHandoff> {
+  const result = await handoff(deps, day);
+  const deliveries = await deliverToAll(
+    delivery.destinations,
+    delivery.open,
+    { ...deps, notifier: delivery.notifier, log: delivery.log, retryMinMs: delivery.retryMinMs },
+    result.key,
+    HANDOFF_PREFIX,
+  );
+  return { ...result, deliveries };
 }
 
 function sha256(text: string): string {

@@ -1,1 +1,10 @@
-export { handoff, handoffKey, HANDOFF_COLUMNS, type HandoffDeps, type HandoffResult } from "./handoff";
+export {
+  handoff,
+  handoffAndDeliver,
+  handoffKey,
+  HANDOFF_COLUMNS,
+  type HandoffDeps,
+  type HandoffResult,
+  type HandoffDelivery,
+  type DeliveredHandoff,
+} from "./handoff";
