@@ -1,7 +1,27 @@
 import middy from "@middy/core";
 import type { ScheduledEvent } from "aws-lambda";
-import { Leads } from "@leadpipe/core";
-import { destinations, platform } from "./platform";
+import { existsSync, readFileSync } from "node:fs";
+import { Leads, Pullers, config } from "@leadpipe/core";
+import { openTransport, secretsManagerReader } from "@leadpipe/core/adapters/pullers";
+import { platform } from "./platform";
+
+/**
+ * The outbound destinations (`direction: "push"`) of this runtime and how to open them: in AWS
+ * from LEAD_DELIVERIES (credentials from Secrets Manager); locally from the pullers.json named by
+ * PULLERS_FILE, read at each call (credentials from the file).
+ */
+function destinations(): { specs: Pullers.PullerSpec[]; open(spec: Pullers.PullerSpec): Promise<Pullers.Transport> } {
+  const c = config();
+  const specs = c.PULLERS_FILE
+    ? existsSync(c.PULLERS_FILE)
+      ? Pullers.parsePullers(readFileSync(c.PULLERS_FILE, "utf8"), c.PULLERS_FILE)
+      : []
+    : c.LEAD_DELIVERIES
+      ? Pullers.parsePullers(c.LEAD_DELIVERIES, "LEAD_DELIVERIES")
+      : [];
+  const readSecret = c.PULLERS_FILE ? undefined : secretsManagerReader(c.AWS_REGION);
+  return { specs: specs.filter((s) => s.direction === "push"), open: (spec) => openTransport(spec, readSecret) };
+}
 
 /**
  * Daily (EventBridge schedule): the hand-off file of new leads for the day the schedule fired

@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
 import {
-  Pullers,
   config,
   createLogger,
   createPool,
@@ -13,7 +11,6 @@ import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { createSfnClient, sfnProbe, sfnStarter } from "@leadpipe/core/adapters/sfn";
 import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
-import { openTransport, secretsManagerReader } from "@leadpipe/core/adapters/pullers";
 
 /**
  * Everything a handler needs, built once per cold start from the environment alone: the same
@@ -56,24 +53,6 @@ function notifier(): Notifier {
   const c = config();
   if (!c.ALERT_TOPIC_ARN) throw new Error("ALERT_TOPIC_ARN is not set: failures could not be alerted");
   return snsNotifier(createSnsClient(c.SNS_ENDPOINT, c.AWS_REGION), c.ALERT_TOPIC_ARN);
-}
-
-/**
- * The outbound destinations (`direction: "push"`) of this runtime and how to open them: in AWS
- * from LEAD_DELIVERIES (credentials from Secrets Manager); locally from the pullers.json named by
- * PULLERS_FILE, read at each call (credentials from the file).
- */
-export function destinations(): { specs: Pullers.PullerSpec[]; open(spec: Pullers.PullerSpec): Promise<Pullers.Transport> } {
-  const c = config();
-  const specs = c.PULLERS_FILE
-    ? existsSync(c.PULLERS_FILE)
-      ? Pullers.parsePullers(readFileSync(c.PULLERS_FILE, "utf8"), c.PULLERS_FILE)
-      : []
-    : c.LEAD_DELIVERIES
-      ? Pullers.parsePullers(c.LEAD_DELIVERIES, "LEAD_DELIVERIES")
-      : [];
-  const readSecret = c.PULLERS_FILE ? undefined : secretsManagerReader(c.AWS_REGION);
-  return { specs: specs.filter((s) => s.direction === "push"), open: (spec) => openTransport(spec, readSecret) };
 }
 
 export function executionStarter(): ExecutionStarter {

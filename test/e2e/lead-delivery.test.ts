@@ -129,9 +129,12 @@ describe("the daily lead hand-off, delivered", () => {
       printed += b.toString();
     });
     const requests = graph.stats.requests;
-    await leadsCommand(stdout, async () => platformConnection(platform)).parseAsync(["handoff", "--day", day(0), "--json"], {
-      from: "user",
-    });
+    await leadsCommand(stdout, async () => platformConnection(platform)).parseAsync(
+      ["handoff", "--day", day(0), "--json"],
+      {
+        from: "user",
+      },
+    );
     const again = JSON.parse(printed) as Handed;
     expect(again).toMatchObject({ created: false, sha256: first.sha256 });
     expect(outcomes(again)).toEqual([

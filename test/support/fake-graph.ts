@@ -136,11 +136,14 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       res.end();
     }
   };
-  const newMail = (message: {
-    subject?: string;
-    toRecipients?: { emailAddress?: { address?: string } }[];
-    singleValueExtendedProperties?: { id: string; value: string }[];
-  }, via: FakeMail["via"]): FakeMail => ({
+  const newMail = (
+    message: {
+      subject?: string;
+      toRecipients?: { emailAddress?: { address?: string } }[];
+      singleValueExtendedProperties?: { id: string; value: string }[];
+    },
+    via: FakeMail["via"],
+  ): FakeMail => ({
     id: `AAMkOut${randomUUID().replaceAll("-", "")}`,
     internetMessageId: `<${randomUUID()}@leadpipe.example>`,
     isDraft: true,
@@ -292,11 +295,17 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       if (raw.length > MAX_REQUEST)
         return graphError(res, 413, "RequestEntityTooLarge", "The request is larger than 4 MB: use an upload session.");
       const { message, saveToSentItems } = JSON.parse(raw.toString("utf8"));
-      if (!message?.toRecipients?.length) return graphError(res, 400, "ErrorInvalidRecipients", "At least one recipient is required.");
+      if (!message?.toRecipients?.length)
+        return graphError(res, 400, "ErrorInvalidRecipients", "At least one recipient is required.");
       const mail = newMail(message, "sendMail");
       for (const a of message.attachments ?? []) {
         if (a["@odata.type"] !== "#microsoft.graph.fileAttachment" || typeof a.contentBytes !== "string")
-          return graphError(res, 400, "ErrorInvalidAttachment", "Only file attachments with contentBytes are supported.");
+          return graphError(
+            res,
+            400,
+            "ErrorInvalidAttachment",
+            "Only file attachments with contentBytes are supported.",
+          );
         mail.attachments.push({ name: a.name, content: Buffer.from(a.contentBytes, "base64") });
       }
       const gate = sendGate(res);
@@ -311,9 +320,10 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     }
     if (req.method === "GET" && rest === "/messages") {
       // Only the filter the delivery uses: singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…').
-      const f = /^singleValueExtendedProperties\/Any\(ep: ep\/id eq '((?:[^']|'')*)' and ep\/value eq '((?:[^']|'')*)'\)$/.exec(
-        url.searchParams.get("$filter") ?? "",
-      );
+      const f =
+        /^singleValueExtendedProperties\/Any\(ep: ep\/id eq '((?:[^']|'')*)' and ep\/value eq '((?:[^']|'')*)'\)$/.exec(
+          url.searchParams.get("$filter") ?? "",
+        );
       if (!f) return graphError(res, 400, "BadRequest", `Unsupported $filter ${url.searchParams.get("$filter")}`);
       const [id, value] = [f[1]!.replaceAll("''", "'"), f[2]!.replaceAll("''", "'")];
       return send(res, 200, { value: mails.filter((x) => x.properties[id] === value).map(mailView) });
@@ -356,23 +366,38 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     const u = uploads.get(token);
     if (!u) return graphError(res, 404, "ItemNotFound", "The upload session was not found.");
     if (req.headers.authorization)
-      return graphError(res, 401, "InvalidAuthenticationToken", "Do not send an Authorization header to the upload URL.");
+      return graphError(
+        res,
+        401,
+        "InvalidAuthenticationToken",
+        "Do not send an Authorization header to the upload URL.",
+      );
     const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(req.headers["content-range"] ?? "");
     const piece = await body(req);
     if (!range) return graphError(res, 400, "InvalidRange", "Content-Range is required.");
     const [from, to, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
     if (from !== u.next || to - from + 1 !== piece.length || total !== u.size || to >= total)
-      return graphError(res, 416, "InvalidRange", `Expected bytes ${u.next}- of ${u.size}, got ${req.headers["content-range"]} with ${piece.length} bytes.`);
+      return graphError(
+        res,
+        416,
+        "InvalidRange",
+        `Expected bytes ${u.next}- of ${u.size}, got ${req.headers["content-range"]} with ${piece.length} bytes.`,
+      );
     if (piece.length > MAX_REQUEST) return graphError(res, 413, "RequestEntityTooLarge", "A range must be under 4 MB.");
     stats.uploadRanges++;
     stats.largestRange = Math.max(stats.largestRange, piece.length);
     u.parts.push(piece);
     u.next = to + 1;
     if (u.next < u.size)
-      return send(res, 200, { expirationDateTime: new Date(Date.now() + 3600_000).toISOString(), nextExpectedRanges: [`${u.next}-`] });
+      return send(res, 200, {
+        expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+        nextExpectedRanges: [`${u.next}-`],
+      });
     uploads.delete(token);
     u.mail.attachments.push({ name: u.name, content: Buffer.concat(u.parts) });
-    res.writeHead(201, { location: `${base}/v1.0/users/${encodeURIComponent(mailbox)}/messages/${u.mail.id}/attachments/att-${token}` });
+    res.writeHead(201, {
+      location: `${base}/v1.0/users/${encodeURIComponent(mailbox)}/messages/${u.mail.id}/attachments/att-${token}`,
+    });
     res.end();
   }
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));

@@ -118,7 +118,10 @@ function graphSession(o: GraphAccess) {
   async function request(url: string, init: RequestInit = {}, auth = true): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       const res = await limit(async () =>
-        fetch(url, auth ? { ...init, headers: { ...init.headers, authorization: `Bearer ${await accessToken()}` } } : init),
+        fetch(
+          url,
+          auth ? { ...init, headers: { ...init.headers, authorization: `Bearer ${await accessToken()}` } } : init,
+        ),
       );
       if ((res.status === 429 || res.status === 503) && attempt < (o.maxThrottleRetries ?? 5)) {
         await res.body?.cancel();
@@ -313,9 +316,12 @@ export function graphMailTransport(o: GraphMailOptions): Transport {
       return await expectOk(await request(url, init), what, [202]);
     } catch (err) {
       if (err instanceof GraphError) throw err;
-      throw new DeliveryUnknownError(`${what}: no answer (${(err as Error).message}); the next run checks the mailbox`, {
-        cause: err,
-      });
+      throw new DeliveryUnknownError(
+        `${what}: no answer (${(err as Error).message}); the next run checks the mailbox`,
+        {
+          cause: err,
+        },
+      );
     }
   };
   const post = (body: unknown): RequestInit => ({
@@ -339,14 +345,17 @@ export function graphMailTransport(o: GraphMailOptions): Transport {
         $filter: `singleValueExtendedProperties/Any(ep: ep/id eq '${DELIVERY_PROPERTY}' and ep/value eq '${marker}')`,
         $select: "id,isDraft,sentDateTime,internetMessageId",
       });
-      const found = await json<{ value: { id: string; isDraft: boolean; sentDateTime?: string; internetMessageId?: string }[] }>(
-        `${user}/messages?${query}`,
-      );
+      const found = await json<{
+        value: { id: string; isDraft: boolean; sentDateTime?: string; internetMessageId?: string }[];
+      }>(`${user}/messages?${query}`);
       const sent = found.value.find((m) => !m.isDraft);
-      if (sent) return `sent before as ${sent.internetMessageId ?? sent.id} at ${sent.sentDateTime ?? "?"} (found in ${o.mailbox})`;
+      if (sent)
+        return `sent before as ${sent.internetMessageId ?? sent.id} at ${sent.sentDateTime ?? "?"} (found in ${o.mailbox})`;
       // Drafts of an interrupted large send: removed, a new one is made.
       for (const d of found.value)
-        await request(`${user}/messages/${encodeURIComponent(d.id)}`, { method: "DELETE" }).then((r) => r.body?.cancel());
+        await request(`${user}/messages/${encodeURIComponent(d.id)}`, { method: "DELETE" }).then((r) =>
+          r.body?.cancel(),
+        );
       return undefined;
     },
     async upload(body, remotePath, file) {
@@ -360,14 +369,19 @@ export function graphMailTransport(o: GraphMailOptions): Transport {
       const to = o.to.join(", ");
       if (file.size < INLINE_ATTACHMENT_LIMIT) {
         const content = await readAll(body);
-        if (content.length !== file.size) throw new Error(`${name}: ${content.length} bytes read, ${file.size} expected`);
+        if (content.length !== file.size)
+          throw new Error(`${name}: ${content.length} bytes read, ${file.size} expected`);
         const attachment = {
           "@odata.type": "#microsoft.graph.fileAttachment",
           name,
           contentType: "text/csv",
           contentBytes: content.toString("base64"),
         };
-        await finalSend("POST sendMail", `${user}/sendMail`, post({ message: { ...message, attachments: [attachment] }, saveToSentItems: true }));
+        await finalSend(
+          "POST sendMail",
+          `${user}/sendMail`,
+          post({ message: { ...message, attachments: [attachment] }, saveToSentItems: true }),
+        );
         return `sendMail accepted (202): ${name} (${file.size} bytes, inline) to ${to}`;
       }
       const draft = await json<{ id: string }>(`${user}/messages`, post(message));

@@ -112,7 +112,7 @@ export const PullerSpec = z.discriminatedUnion("transport", [SftpSpec, FtpsSpec,
   if (s.transport === "graph" && s.direction === "push" && !s.to)
     ctx.addIssue({ code: "custom", message: "a graph push destination needs `to`: the recipients' addresses" });
   if (s.transport === "graph" && s.direction === "pull" && s.to)
-    ctx.addIssue({ code: "custom", message: "`to` is for push destinations (direction \"push\")" });
+    ctx.addIssue({ code: "custom", message: '`to` is for push destinations (direction "push")' });
   if (s.expected_by && !s.schedule)
     ctx.addIssue({ code: "custom", message: "expected_by needs a schedule (it is checked on the schedule's runs)" });
 });

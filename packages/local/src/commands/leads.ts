@@ -29,7 +29,8 @@ export function describeHandoff(r: HandedOff): string {
   const optedOut = r.optedOut > 0 ? ` (${r.optedOut} lead(s) held back: the caller opted out of calls)` : "";
   const local = r.local_path ? `  ${r.local_path}` : "";
   const sent = r.deliveries.map(
-    (d) => `  ${d.destination}: ${d.outcome} ${d.remote_path}${d.reason ? ` (${d.reason})` : d.answer ? ` (${d.answer})` : ""}\n`,
+    (d) =>
+      `  ${d.destination}: ${d.outcome} ${d.remote_path}${d.reason ? ` (${d.reason})` : d.answer ? ` (${d.answer})` : ""}\n`,
   );
   return `${r.day}: ${what} ${r.leads} lead(s) → s3://${r.bucket}/${r.key}${local}${optedOut}\n${sent.join("")}`;
 }
