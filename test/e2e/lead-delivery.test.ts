@@ -206,6 +206,30 @@ describe("the daily lead hand-off, delivered", () => {
     expect(graph.mails.filter((m) => m.isDraft)).toEqual([]);
   });
 
+  it("does not resend blind when the answer to a send is lost: the next run finds the message", async () => {
+    const spec = Pullers.PullerSpec.parse({
+      ...JSON.parse(readFileSync(path.join(platform.paths.root, "pullers.json"), "utf8"))[1],
+      name: "agency-mail-lost",
+    });
+    const key = "outbox/leads/2026-12-06/leads-2026-12-06-lost.csv";
+    await platform.s3.send(new PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: "lead_id\n7\n" }));
+    graph.dropSendAnswers(1);
+    const before = platform.alerts.length;
+    const lost = await runDelivery(spec, env.deps, key);
+    expect(lost.outcome).toBe("failed");
+    expect(lost.reason).toMatch(/^DeliveryUnknownError: POST sendMail: no answer/);
+    expect(platform.alerts.slice(before).map((a) => a.subject)).toEqual([
+      "leadpipe delivery agency-mail-lost: leads-2026-12-06-lost.csv FAILED",
+    ]);
+    // Not retried within the run although `attempts` is 2: one message reached the mailbox.
+    expect(mailsOf("leads-2026-12-06-lost.csv")).toHaveLength(1);
+    const next = await runDelivery(spec, env.deps, key);
+    expect(next.outcome).toBe("already-sent");
+    expect(next.answer).toMatch(/^sent before as </);
+    expect(mailsOf("leads-2026-12-06-lost.csv")).toHaveLength(1);
+    expect((await ledger(key)).map((r) => [r.state, r.attempts])).toEqual([["sent", 2]]);
+  });
+
   it("never sends twice when the run is killed after the server took the send", async () => {
     const d = day(3);
     const name = `leads-${d}.csv`;

@@ -45,6 +45,8 @@ export interface FakeGraph {
   readonly mails: FakeMail[];
   /** The next `n` sendMail / send requests answer `status` (nothing is sent). */
   failSends(n: number, status: number): void;
+  /** The next `n` sends are carried out, but the connection drops before the answer (the answer is lost). */
+  dropSendAnswers(n: number): void;
   /** From now on (until called with false) a send is carried out but never answered (the sender dies meanwhile). */
   holdSends(on: boolean): void;
   /** Delta links issued so far answer 410 Gone from now on. */
@@ -117,6 +119,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
   let failLeft = 0;
   let failStatus = 500;
   let hold = false;
+  let dropLeft = 0;
   const held: http.ServerResponse[] = [];
   /** A send about to be carried out: false when it is to fail (answered here), or held (never answered). */
   const sendGate = (res: http.ServerResponse): "fail" | "hold" | "go" => {
@@ -131,7 +134,10 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     mail.isDraft = false;
     mail.sentDateTime = new Date().toISOString();
     if (gate === "hold") held.push(res);
-    else {
+    else if (dropLeft > 0) {
+      dropLeft--;
+      res.socket?.destroy();
+    } else {
       res.writeHead(202);
       res.end();
     }
@@ -434,6 +440,9 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     failSends(n, status) {
       failLeft = n;
       failStatus = status;
+    },
+    dropSendAnswers(n) {
+      dropLeft = n;
     },
     holdSends(on) {
       hold = on;
