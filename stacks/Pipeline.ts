@@ -368,6 +368,8 @@ export function Pipeline({ stack, app }: StackContext) {
       );
   }
   grantS3(leadHandoff, S3_ACCESS.leadHandoff);
+  // Delivering reads the hand-off files back (hashed, then streamed to each destination).
+  if (destinations.length) bucket.grantRead(leadHandoff, `${LEADS_OUTBOX_PREFIX}*`);
   new events.Rule(stack, "DailyLeadHandoff", {
     description: `leadpipe ${app.stage}: daily hand-off file of new leads for the insurance agency`,
     schedule: events.Schedule.expression(config.schedules.leadHandoff),

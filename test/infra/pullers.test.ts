@@ -123,5 +123,12 @@ describe("the lead hand-off's deliveries", () => {
     );
     expect(secrets, id).toContain("secret:leadpipe/deliveries/agency-mail-??????");
     expect(secrets).not.toContain("leadpipe/pullers/");
+    // It reads the hand-off files back to send them, and nothing else of the bucket.
+    const reads = Object.values(pipeline)
+      .filter((r) => r.Type === "AWS::IAM::Policy" && JSON.stringify(r.Properties.Roles).includes(roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement)
+      .filter((s: Json) => [s.Action].flat().includes("s3:GetObject*"));
+    expect(reads).toHaveLength(1);
+    expect(JSON.stringify(reads[0].Resource)).toContain("/outbox/leads/*");
   });
 });
