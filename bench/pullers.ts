@@ -126,7 +126,7 @@ try {
     );
   }
   await sftp.close();
-  row("SFTP (ssh2, 16 × 64 kB reads in flight, TCP_NODELAY) + sha256", sftpOurs, sftpBase, sftpPeak, "OpenSSH sftp");
+  row("SFTP (ssh2, 16 × 252 kB reads in flight, TCP_NODELAY) + sha256", sftpOurs, sftpBase, sftpPeak, "OpenSSH sftp");
 
   const ftpsOurs: number[] = [],
     ftpsBase: number[] = [],

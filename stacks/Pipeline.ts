@@ -17,7 +17,9 @@ import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import { Function as LambdaFunction, Script, use, type FunctionProps, type StackContext } from "sst/constructs";
 import { useProject } from "sst/project.js";
+import { parsePullers } from "../packages/core/src/pullers/spec";
 import { stageConfig } from "./config";
+import { namedSecretArn } from "./secrets";
 import { APP_SUBNETS, Database } from "./Database";
 import { ingestDefinition } from "./ingest-definition";
 
@@ -346,11 +348,28 @@ export function Pipeline({ stack, app }: StackContext) {
   });
 
   // Daily hand-off of new leads to the insurance agency: outbox/leads/<day>/ in the landing bucket.
+  // It delivers the file to the stage's outbound destinations (pullers with direction "push"), each
+  // exactly once, reading only their secrets; a failed delivery is alerted and sent by the next run.
+  const destinations = (config.pullers ?? []).filter((p) => p.direction === "push");
   const leadHandoff = handler("LeadHandoff", "lead-handoff", SIZING.leadHandoff, {
     retryAttempts: 2,
     onFailure: new SnsDestination(alerts),
+    // ssh2 (SFTP delivery): its optional native crypto binding stays out, it falls back to JavaScript.
+    nodejs: { sourcemap: true, esbuild: { external: ["pg-native", "cpu-features", "*.node"] } },
+    ...(destinations.length ? { environment: { LEAD_DELIVERIES: JSON.stringify(destinations) } } : {}),
   });
+  for (const spec of parsePullers(JSON.stringify(destinations), "pullers")) {
+    if (spec.secret)
+      leadHandoff.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: [namedSecretArn(stack, spec.secret)],
+        }),
+      );
+  }
   grantS3(leadHandoff, S3_ACCESS.leadHandoff);
+  // Delivering reads the hand-off files back (hashed, then streamed to each destination).
+  if (destinations.length) bucket.grantRead(leadHandoff, `${LEADS_OUTBOX_PREFIX}*`);
   new events.Rule(stack, "DailyLeadHandoff", {
     description: `leadpipe ${app.stage}: daily hand-off file of new leads for the insurance agency`,
     schedule: events.Schedule.expression(config.schedules.leadHandoff),

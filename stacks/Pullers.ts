@@ -1,4 +1,3 @@
-import { ArnFormat } from "aws-cdk-lib";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
@@ -7,6 +6,7 @@ import { parsePullers, toEventBridgeCron } from "../packages/core/src/pullers/sp
 import { stageConfig } from "./config";
 import { APP_SUBNETS, Database } from "./Database";
 import { INBOX_PREFIX, Pipeline } from "./Pipeline";
+import { namedSecretArn } from "./secrets";
 
 /**
  * The tenant's partner pullers: one Lambda per puller (functions/pull.ts, its spec in
@@ -55,16 +55,12 @@ export function Pullers({ stack, app }: StackContext) {
       new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [db.secret.secretArn] }),
     );
     if (spec.secret) {
-      // A secret name's ARN ends in a random 6-character suffix.
-      const arn = spec.secret.startsWith("arn:")
-        ? spec.secret
-        : stack.formatArn({
-            service: "secretsmanager",
-            resource: "secret",
-            resourceName: `${spec.secret}-??????`,
-            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-          });
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: ["secretsmanager:GetSecretValue"], resources: [arn] }));
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: [namedSecretArn(stack, spec.secret)],
+        }),
+      );
     }
     bucket.grantPut(fn, `${INBOX_PREFIX}${spec.source ? `${spec.source}/` : ""}*`);
     alerts.grantPublish(fn);

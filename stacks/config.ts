@@ -155,6 +155,17 @@ export const EXAMPLE_PULLERS: readonly Record<string, unknown>[] = [
     timezone: "Europe/London",
     secret: "leadpipe/pullers/partner-c-mail",
   },
+  {
+    // The lead hand-off goes to the insurance agency by e-mail (the daily LeadHandoff function sends it).
+    name: "agency-mail",
+    direction: "push",
+    transport: "graph",
+    tenant_id: "00000000-0000-0000-0000-000000000001",
+    client_id: "00000000-0000-0000-0000-000000000002",
+    mailbox: "leads@leadpipe.example",
+    to: ["leads@agency.example"],
+    secret: "leadpipe/deliveries/agency-mail",
+  },
 ];
 
 /**

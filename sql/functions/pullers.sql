@@ -11,7 +11,8 @@
 --     duplicate import (the ledger then says 'duplicate');
 --   * one run at a time lands a version: a run claims it for a lease before it streams it;
 --   * a missing expected file is alerted once per puller and local day;
---   * an outbound file (puller, remote path, content) is sent once: a sent delivery is never sent again.
+--   * an outbound file (puller, remote path, content) is sent once: a sent delivery is never sent again;
+--     one not sent (failed, or claimed by a run that never finished) is sent by every later run until it is.
 
 -- A listing as rows: [{path, size, modified_at, remote_hash?}].
 CREATE OR REPLACE FUNCTION puller_listing(p_files jsonb)
@@ -152,4 +153,17 @@ RETURNS void LANGUAGE sql AS $$
   UPDATE puller_deliveries SET state = CASE WHEN p_sent THEN 'sent' ELSE 'failed' END, answer = p_answer,
          sent_at = CASE WHEN p_sent THEN now() END, claimed_until = NULL
    WHERE id = p_id AND state <> 'sent';
+$$;
+
+-- The files under a prefix (e.g. outbox/leads/) that a destination was to receive and has not: a
+-- failed delivery, or one whose run never finished (its lease ran out), and no other content of the
+-- same object sent since. Every later run sends them.
+CREATE OR REPLACE FUNCTION puller_deliveries_unsent(p_puller text, p_prefix text)
+RETURNS TABLE (object_key text) LANGUAGE sql STABLE AS $$
+  SELECT DISTINCT d.object_key FROM puller_deliveries d
+   WHERE d.puller = p_puller AND starts_with(d.object_key, p_prefix) AND d.state <> 'sent'
+     AND (d.claimed_until IS NULL OR d.claimed_until < now())
+     AND NOT EXISTS (SELECT 1 FROM puller_deliveries s
+                      WHERE s.puller = d.puller AND s.object_key = d.object_key AND s.state = 'sent')
+   ORDER BY 1;
 $$;

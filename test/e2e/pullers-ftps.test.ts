@@ -1,7 +1,11 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chownSync, existsSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Pullers } from "@leadpipe/core";
+import { runPuller } from "../../packages/local/src/pullers";
 import { startVsftpd, type Vsftpd } from "../support/peers";
 import { outcomes, silentLog, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
 
@@ -132,4 +136,71 @@ describe("FTPS puller against vsftpd (TLS on both channels, require_ssl_reuse=YE
     expect((await pullOnce(spec)).map((r) => r.outcome)).toEqual(["landed"]);
     expect(existsSync(path.join(archive, "partner-b-mortgages-2026-12-44.csv"))).toBe(true);
   });
+
+  it("leaves nothing half-landed when the server's session dies mid-transfer, and the next run lands the file", async () => {
+    // A rate-limited instance (256 kB/s) so that the transfer is surely under way when its session is killed.
+    const slow = await ftpd.startInstance(["local_max_rate=262144"]);
+    const spec = puller("ftps-killed", { port: slow.port, attempts: 1 });
+    const name = "partner-b-mortgages-2026-12-45.csv";
+    const content = variant("451") + `# ${"padding ".repeat(16)}\n`.repeat(12_000);
+    put(spec, name, content);
+    const before = platform.alerts.length;
+    const run = runPuller(spec, deps, "cli");
+    // Once the version is claimed (streaming has begun) and a moment passed, the sessions of the slow
+    // instance (the children of the vsftpd this test started) are killed.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const { rows } = await platform.pool.query("SELECT attempts FROM puller_files WHERE puller = 'ftps-killed'");
+      if (rows[0]?.attempts === 1) break;
+      if (Date.now() > deadline) throw new Error("the pull did not start streaming within 30 s");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 700));
+    const sessions = descendants(slow.pid);
+    expect(sessions.length).toBeGreaterThan(0);
+    for (const pid of sessions) process.kill(pid, "SIGKILL");
+    const cut = await run;
+    expect(cut.map((r) => r.outcome)).toEqual(["failed"]);
+    const key = Pullers.landingKey("partner-b-mortgages", name, new Date());
+    expect(await objectExists(key)).toBe(false);
+    const {
+      rows: [ledger],
+    } = await platform.pool.query("SELECT state, reason, object_key FROM puller_files WHERE puller = 'ftps-killed'");
+    expect(ledger).toMatchObject({ state: "failed", object_key: null });
+    expect(ledger.reason).toBe(cut[0]!.reason);
+    expect(ledger.reason).toMatch(/\w+: .+/);
+    const alerts = platform.alerts.slice(before);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]!.subject).toMatch(/^leadpipe puller ftps-killed: /);
+    expect(alerts[0]!.message).toContain(ledger.reason);
+
+    // The next run (the ordinary instance, the same folder and ledger) lands it whole.
+    const again = await pullOnce(Pullers.PullerSpec.parse({ ...spec, port: ftpd.explicitPort }));
+    expect(again.map((r) => [r.outcome, r.key])).toEqual([["landed", key]]);
+    expect(again[0]!.sha256).toBe(createHash("sha256").update(content).digest("hex"));
+    expect(await objectExists(key)).toBe(true);
+  }, 90_000);
 });
+
+/** Every process under `pid` (a vsftpd listener's session processes), deepest first. */
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = execFileSync("ps", ["-o", "pid=", "--ppid", String(pid)], { encoding: "utf8" })
+      .split("\n")
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    // ps exits 1 when there are none
+  }
+  return children.flatMap((c) => [...descendants(c), c]);
+}
+
+async function objectExists(key: string): Promise<boolean> {
+  try {
+    await platform.s3.send(new HeadObjectCommand({ Bucket: platform.bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}

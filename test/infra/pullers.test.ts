@@ -9,6 +9,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import { getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT, synthesize } from "../../stacks/synth";
+import { Pipeline } from "../../stacks/Pipeline";
 import { Pullers } from "../../stacks/Pullers";
 
 type Json = any; // CloudFormation fragments
@@ -99,4 +100,35 @@ describe("puller Lambdas", () => {
       for (const s of statements) expect(s.Resource).not.toBe("*");
     },
   );
+});
+
+describe("the lead hand-off's deliveries", () => {
+  it("give the LeadHandoff function the push destinations without secrets, and only their secrets to read", () => {
+    const pipeline = Template.fromStack(getStack(Pipeline)).toJSON().Resources as Record<string, Json>;
+    const [id, fn] = Object.entries(pipeline).find(
+      ([, r]) => r.Type === "AWS::Lambda::Function" && /lead-handoff\.handler$/.test(r.Properties.Handler ?? ""),
+    )!;
+    const destinations = JSON.parse(fn.Properties.Environment.Variables.LEAD_DELIVERIES);
+    expect(destinations.map((d: Json) => [d.name, d.direction, d.secret, d.client_secret])).toEqual([
+      ["agency-mail", "push", "leadpipe/deliveries/agency-mail", undefined],
+    ]);
+    expect(fn.Properties.VpcConfig).toBeDefined();
+    const roleId = fn.Properties.Role["Fn::GetAtt"][0];
+    const secrets = JSON.stringify(
+      Object.values(pipeline)
+        .filter((r) => r.Type === "AWS::IAM::Policy" && JSON.stringify(r.Properties.Roles).includes(roleId))
+        .flatMap((r) => r.Properties.PolicyDocument.Statement)
+        .filter((s: Json) => [s.Action].flat().includes("secretsmanager:GetSecretValue"))
+        .map((s: Json) => s.Resource),
+    );
+    expect(secrets, id).toContain("secret:leadpipe/deliveries/agency-mail-??????");
+    expect(secrets).not.toContain("leadpipe/pullers/");
+    // It reads the hand-off files back to send them, and nothing else of the bucket.
+    const reads = Object.values(pipeline)
+      .filter((r) => r.Type === "AWS::IAM::Policy" && JSON.stringify(r.Properties.Roles).includes(roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement)
+      .filter((s: Json) => [s.Action].flat().includes("s3:GetObject*"));
+    expect(reads).toHaveLength(1);
+    expect(JSON.stringify(reads[0].Resource)).toContain("/outbox/leads/*");
+  });
 });

@@ -8,6 +8,11 @@ import type { AddressInfo } from "node:net";
  * {folder}/messages/delta paged with @odata.nextLink and ending in @odata.deltaLink; a delta
  * link answering only what changed since, or 410 Gone once expired; message attachments paged;
  * $value streaming the bytes; 429 with Retry-After on demand. It counts requests in flight.
+ * Outbound: POST /users/{mailbox}/sendMail (fileAttachment contentBytes inline, a request of at
+ * most 4 MB), draft messages (POST /users/{mailbox}/messages) with attachments uploaded through
+ * createUploadSession (PUT byte ranges under 4 MB to the pre-authenticated uploadUrl, which refuses
+ * an Authorization header; 200 with nextExpectedRanges, 201 at the end), POST .../send (202), and
+ * GET /users/{mailbox}/messages filtered on a single-value extended property.
  */
 export interface FakeMessage {
   id: string;
@@ -36,6 +41,14 @@ export interface FakeGraph {
     hasAttachments?: boolean;
     folder?: string;
   }): FakeMessage;
+  /** Messages sent from the mailbox (sendMail, or a draft sent), in order, and drafts not sent. */
+  readonly mails: FakeMail[];
+  /** The next `n` sendMail / send requests answer `status` (nothing is sent). */
+  failSends(n: number, status: number): void;
+  /** The next `n` sends are carried out, but the connection drops before the answer (the answer is lost). */
+  dropSendAnswers(n: number): void;
+  /** From now on (until called with false) a send is carried out but never answered (the sender dies meanwhile). */
+  holdSends(on: boolean): void;
   /** Delta links issued so far answer 410 Gone from now on. */
   expireDeltaLinks(): void;
   /** The next `n` Graph requests answer 429 with Retry-After: `seconds`. */
@@ -47,11 +60,35 @@ export interface FakeGraph {
     gone: number;
     valueRequests: number;
     moved: string[];
+    /** PUT requests to upload sessions, and their largest byte range. */
+    uploadRanges: number;
+    largestRange: number;
   };
   close(): Promise<void>;
 }
 
+export interface FakeMail {
+  id: string;
+  internetMessageId: string;
+  isDraft: boolean;
+  sentDateTime?: string;
+  subject: string;
+  to: string[];
+  /** Single-value extended properties: id -> value. */
+  properties: Record<string, string>;
+  attachments: { name: string; content: Buffer }[];
+  via: "sendMail" | "upload-session";
+}
+
 const PAGE = 2;
+/** Graph refuses requests larger than 4 MB (sendMail bodies, upload-session ranges). */
+const MAX_REQUEST = 4 * 1024 * 1024;
+
+async function body(req: http.IncomingMessage): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const c of req) parts.push(c as Buffer);
+  return Buffer.concat(parts);
+}
 
 export async function startFakeGraph(): Promise<FakeGraph> {
   const tenantId = randomUUID();
@@ -67,7 +104,68 @@ export async function startFakeGraph(): Promise<FakeGraph> {
   let throttleLeft = 0;
   let throttleSeconds = 1;
   let inFlight = 0;
-  const stats = { requests: 0, throttled: 0, maxInFlight: 0, gone: 0, valueRequests: 0, moved: [] as string[] };
+  const stats = {
+    requests: 0,
+    throttled: 0,
+    maxInFlight: 0,
+    gone: 0,
+    valueRequests: 0,
+    moved: [] as string[],
+    uploadRanges: 0,
+    largestRange: 0,
+  };
+  const mails: FakeMail[] = [];
+  const uploads = new Map<string, { mail: FakeMail; name: string; size: number; parts: Buffer[]; next: number }>();
+  let failLeft = 0;
+  let failStatus = 500;
+  let hold = false;
+  let dropLeft = 0;
+  const held: http.ServerResponse[] = [];
+  /** A send about to be carried out: false when it is to fail (answered here), or held (never answered). */
+  const sendGate = (res: http.ServerResponse): "fail" | "hold" | "go" => {
+    if (failLeft > 0) {
+      failLeft--;
+      graphError(res, failStatus, "ErrorInternalServerError", "The send failed (injected by the test).");
+      return "fail";
+    }
+    return hold ? "hold" : "go";
+  };
+  const sent = (mail: FakeMail, res: http.ServerResponse, gate: "hold" | "go") => {
+    mail.isDraft = false;
+    mail.sentDateTime = new Date().toISOString();
+    if (gate === "hold") held.push(res);
+    else if (dropLeft > 0) {
+      dropLeft--;
+      res.socket?.destroy();
+    } else {
+      res.writeHead(202);
+      res.end();
+    }
+  };
+  const newMail = (
+    message: {
+      subject?: string;
+      toRecipients?: { emailAddress?: { address?: string } }[];
+      singleValueExtendedProperties?: { id: string; value: string }[];
+    },
+    via: FakeMail["via"],
+  ): FakeMail => ({
+    id: `AAMkOut${randomUUID().replaceAll("-", "")}`,
+    internetMessageId: `<${randomUUID()}@leadpipe.example>`,
+    isDraft: true,
+    subject: message.subject ?? "",
+    to: (message.toRecipients ?? []).map((r) => r.emailAddress?.address ?? ""),
+    properties: Object.fromEntries((message.singleValueExtendedProperties ?? []).map((p) => [p.id, p.value])),
+    attachments: [],
+    via,
+  });
+  const mailView = (m: FakeMail) => ({
+    id: m.id,
+    internetMessageId: m.internetMessageId,
+    isDraft: m.isDraft,
+    subject: m.subject,
+    ...(m.sentDateTime ? { sentDateTime: m.sentDateTime } : {}),
+  });
   let base = "";
 
   const send = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -118,6 +216,8 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     });
     // Every request holds a moment, so that concurrent ones overlap as they would over a network.
     await new Promise((r) => setTimeout(r, 15));
+    const upload = /^\/upload\/([^/]+)$/.exec(url.pathname);
+    if (upload && req.method === "PUT") return putRange(req, res, upload[1]!);
     if (!tokens.has((req.headers.authorization ?? "").replace(/^Bearer /, ""))) {
       return graphError(res, 401, "InvalidAuthenticationToken", "Access token is empty or invalid.");
     }
@@ -196,8 +296,116 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       stats.moved.push(msg.internetMessageId);
       return send(res, 201, view(msg));
     }
+    if (req.method === "POST" && rest === "/sendMail") {
+      const raw = await body(req);
+      if (raw.length > MAX_REQUEST)
+        return graphError(res, 413, "RequestEntityTooLarge", "The request is larger than 4 MB: use an upload session.");
+      const { message, saveToSentItems } = JSON.parse(raw.toString("utf8"));
+      if (!message?.toRecipients?.length)
+        return graphError(res, 400, "ErrorInvalidRecipients", "At least one recipient is required.");
+      const mail = newMail(message, "sendMail");
+      for (const a of message.attachments ?? []) {
+        if (a["@odata.type"] !== "#microsoft.graph.fileAttachment" || typeof a.contentBytes !== "string")
+          return graphError(
+            res,
+            400,
+            "ErrorInvalidAttachment",
+            "Only file attachments with contentBytes are supported.",
+          );
+        mail.attachments.push({ name: a.name, content: Buffer.from(a.contentBytes, "base64") });
+      }
+      const gate = sendGate(res);
+      if (gate === "fail") return;
+      if (saveToSentItems !== false) mails.push(mail);
+      return sent(mail, res, gate);
+    }
+    if (req.method === "POST" && rest === "/messages") {
+      const mail = newMail(JSON.parse((await body(req)).toString("utf8")), "upload-session");
+      mails.push(mail);
+      return send(res, 201, mailView(mail));
+    }
+    if (req.method === "GET" && rest === "/messages") {
+      // Only the filter the delivery uses: singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…').
+      const f =
+        /^singleValueExtendedProperties\/Any\(ep: ep\/id eq '((?:[^']|'')*)' and ep\/value eq '((?:[^']|'')*)'\)$/.exec(
+          url.searchParams.get("$filter") ?? "",
+        );
+      if (!f) return graphError(res, 400, "BadRequest", `Unsupported $filter ${url.searchParams.get("$filter")}`);
+      const [id, value] = [f[1]!.replaceAll("''", "'"), f[2]!.replaceAll("''", "'")];
+      return send(res, 200, { value: mails.filter((x) => x.properties[id] === value).map(mailView) });
+    }
+    const draft = (id: string) => mails.find((x) => x.id === decodeURIComponent(id) && x.isDraft);
+    if (req.method === "DELETE" && (m = /^\/messages\/([^/]+)$/.exec(rest))) {
+      const i = mails.findIndex((x) => x.id === decodeURIComponent(m![1]!));
+      if (i < 0) return graphError(res, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+      mails.splice(i, 1);
+      res.writeHead(204);
+      return res.end();
+    }
+    if (req.method === "POST" && (m = /^\/messages\/([^/]+)\/attachments\/createUploadSession$/.exec(rest))) {
+      const mail = draft(m[1]!);
+      if (!mail) return graphError(res, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+      const { AttachmentItem: item } = JSON.parse((await body(req)).toString("utf8"));
+      if (item?.attachmentType !== "file" || !item.name || !Number.isInteger(item.size))
+        return graphError(res, 400, "ErrorInvalidRequest", "AttachmentItem needs attachmentType file, name and size.");
+      const token = randomUUID();
+      uploads.set(token, { mail, name: item.name, size: item.size, parts: [], next: 0 });
+      return send(res, 201, {
+        "@odata.context": `${base}/v1.0/$metadata#microsoft.graph.uploadSession`,
+        uploadUrl: `${base}/upload/${token}?authtoken=${randomUUID()}`,
+        expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+        nextExpectedRanges: ["0-"],
+      });
+    }
+    if (req.method === "POST" && (m = /^\/messages\/([^/]+)\/send$/.exec(rest))) {
+      const mail = draft(m[1]!);
+      if (!mail) return graphError(res, 404, "ErrorItemNotFound", "The specified object was not found in the store.");
+      const gate = sendGate(res);
+      if (gate === "fail") return;
+      return sent(mail, res, gate);
+    }
     return graphError(res, 400, "BadRequest", `Unsupported request ${req.method} ${url.pathname}`);
   });
+
+  /** A byte range of an upload session: in order, under 4 MB, without an Authorization header. */
+  async function putRange(req: http.IncomingMessage, res: http.ServerResponse, token: string) {
+    const u = uploads.get(token);
+    if (!u) return graphError(res, 404, "ItemNotFound", "The upload session was not found.");
+    if (req.headers.authorization)
+      return graphError(
+        res,
+        401,
+        "InvalidAuthenticationToken",
+        "Do not send an Authorization header to the upload URL.",
+      );
+    const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(req.headers["content-range"] ?? "");
+    const piece = await body(req);
+    if (!range) return graphError(res, 400, "InvalidRange", "Content-Range is required.");
+    const [from, to, total] = [Number(range[1]), Number(range[2]), Number(range[3])];
+    if (from !== u.next || to - from + 1 !== piece.length || total !== u.size || to >= total)
+      return graphError(
+        res,
+        416,
+        "InvalidRange",
+        `Expected bytes ${u.next}- of ${u.size}, got ${req.headers["content-range"]} with ${piece.length} bytes.`,
+      );
+    if (piece.length > MAX_REQUEST) return graphError(res, 413, "RequestEntityTooLarge", "A range must be under 4 MB.");
+    stats.uploadRanges++;
+    stats.largestRange = Math.max(stats.largestRange, piece.length);
+    u.parts.push(piece);
+    u.next = to + 1;
+    if (u.next < u.size)
+      return send(res, 200, {
+        expirationDateTime: new Date(Date.now() + 3600_000).toISOString(),
+        nextExpectedRanges: [`${u.next}-`],
+      });
+    uploads.delete(token);
+    u.mail.attachments.push({ name: u.name, content: Buffer.concat(u.parts) });
+    res.writeHead(201, {
+      location: `${base}/v1.0/users/${encodeURIComponent(mailbox)}/messages/${u.mail.id}/attachments/att-${token}`,
+    });
+    res.end();
+  }
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
@@ -228,6 +436,17 @@ export async function startFakeGraph(): Promise<FakeGraph> {
       messages.push(msg);
       return msg;
     },
+    mails,
+    failSends(n, status) {
+      failLeft = n;
+      failStatus = status;
+    },
+    dropSendAnswers(n) {
+      dropLeft = n;
+    },
+    holdSends(on) {
+      hold = on;
+    },
     expireDeltaLinks() {
       for (const t of issued) expired.add(t);
     },
@@ -237,6 +456,7 @@ export async function startFakeGraph(): Promise<FakeGraph> {
     },
     close: () =>
       new Promise<void>((r) => {
+        for (const res of held) res.destroy();
         server.closeAllConnections();
         server.close(() => r());
       }),

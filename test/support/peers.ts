@@ -216,6 +216,11 @@ export interface Vsftpd {
   caFile: string;
   otherCaFile: string;
   write(name: string, content: string | Buffer, mtime?: Date): string;
+  /**
+   * Another explicit-TLS instance on the same folder with extra vsftpd.conf lines (e.g. a rate
+   * limit), stopped with the others; its listener's pid, whose children are its sessions.
+   */
+  startInstance(extra: string[]): Promise<{ port: number; pid: number }>;
   stop(): Promise<void>;
 }
 
@@ -268,10 +273,10 @@ export async function startVsftpd(): Promise<Vsftpd> {
   const caFile = cert("server");
   const otherCaFile = cert("other");
   const children: ChildProcess[] = [];
-  const start = async (implicit: boolean): Promise<number> => {
+  const start = async (implicit: boolean, extra: string[] = []): Promise<{ port: number; pid: number }> => {
     const port = await freePort();
     const pasv = await freePort();
-    const config = path.join(root, `vsftpd-${implicit ? "implicit" : "explicit"}.conf`);
+    const config = path.join(root, `vsftpd-${port}.conf`);
     writeFileSync(
       config,
       [
@@ -300,6 +305,7 @@ export async function startVsftpd(): Promise<Vsftpd> {
         `secure_chroot_dir=${empty}`,
         "pam_service_name=vsftpd",
         "xferlog_enable=NO",
+        ...extra,
         "",
       ].join("\n"),
     );
@@ -313,10 +319,10 @@ export async function startVsftpd(): Promise<Vsftpd> {
     });
     children.push(child);
     await waitForPort(port, child, "vsftpd", () => err);
-    return port;
+    return { port, pid: child.pid! };
   };
-  const explicitPort = await start(false);
-  const implicitPort = await start(true);
+  const explicitPort = (await start(false)).port;
+  const implicitPort = (await start(true)).port;
   return {
     explicitPort,
     implicitPort,
@@ -325,6 +331,7 @@ export async function startVsftpd(): Promise<Vsftpd> {
     caFile,
     otherCaFile,
     write: writerFor(dir, uid, gid),
+    startInstance: (extra) => start(false, extra),
     async stop() {
       await Promise.all(children.map(stopChild));
       rmSync(root, { recursive: true, force: true });

@@ -26,6 +26,10 @@ const schema = z.object({
   STATE_MACHINE_ARN: z.string().optional(),
   ALERT_TOPIC_ARN: z.string().optional(),
   AWS_REGION: z.string().default("us-east-1"),
+  /** AWS: the lead hand-off's outbound destinations, a JSON array of pullers.json entries (secrets by name only). */
+  LEAD_DELIVERIES: z.string().optional(),
+  /** Local: $LEADPIPE_HOME/pullers.json, whose `direction: "push"` entries receive the lead hand-off. */
+  PULLERS_FILE: z.string().optional(),
   CHUNK_ROWS: z.coerce.number().int().min(1).default(50_000),
   MAX_FILE_BYTES: z.coerce
     .number()

@@ -27,7 +27,7 @@ import { withDeadline } from "./deadline";
 import { readRuntime, removeRuntime, writeRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
 import { MIRRORED_PREFIXES, mirrorObject, mirrorPath } from "./mirror";
-import { readPullers, startPullerSchedules } from "./pullers";
+import { pullersFile, readPullers, startPullerSchedules } from "./pullers";
 import { DatabaseWatch } from "./database-watch";
 import { stageConfig } from "../../../stacks/config";
 
@@ -205,6 +205,8 @@ export class LocalPlatform {
       STATE_MACHINE_ARN: this.stateMachineArn,
       ALERT_TOPIC_ARN: this.topicArn,
       AWS_REGION: LOCAL_REGION,
+      // The lead hand-off's outbound destinations ("push" entries), read by the handler at each run.
+      PULLERS_FILE: pullersFile(this.options.home),
       // The local peers accept any credentials; the SDK insists on having some.
       AWS_ACCESS_KEY_ID: "S3RVER",
       AWS_SECRET_ACCESS_KEY: "S3RVER",

@@ -150,9 +150,9 @@ export async function runDelivery(
   key: string,
 ): Promise<Pullers.DeliveryResult> {
   const log = createLogger({ service: "leadpipe", component: "delivery" });
-  const transport = await openTransport(spec);
+  const transport = Pullers.lazyTransport(() => openTransport(spec));
   try {
-    return await Pullers.deliver(spec, transport, { ...deps, log }, key);
+    return await Pullers.deliver(spec, () => transport.get(), { ...deps, log }, key);
   } finally {
     await transport.close();
   }

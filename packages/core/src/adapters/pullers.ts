@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { PullerSpec } from "../pullers/spec";
 import type { Transport } from "../pullers/transport";
 import { sftpTransport } from "./sftp";
-import { graphTransport, type DeltaLinks } from "./graph";
+import { graphMailTransport, graphTransport, type DeltaLinks } from "./graph";
 import type { Queryable } from "../db";
 
 /** A puller's secrets: locally from pullers.json (and the key file), in AWS from its Secrets Manager secret. */
@@ -62,17 +62,21 @@ export async function openTransport(
       });
     }
     case "graph": {
-      if (!deltaLinks) throw new Error(`puller ${spec.name}: a graph puller needs the ledger's delta links`);
-      return graphTransport({
-        puller: spec.name,
+      const access = {
         tenantId: spec.tenant_id,
         clientId: spec.client_id,
         clientSecret: s.client_secret!,
         mailbox: spec.mailbox,
-        folder: spec.folder,
-        from: spec.from,
         graphUrl: spec.graph_url,
         loginUrl: spec.login_url,
+      };
+      if (spec.direction === "push") return graphMailTransport({ ...access, to: spec.to!, subject: spec.subject });
+      if (!deltaLinks) throw new Error(`puller ${spec.name}: a graph puller needs the ledger's delta links`);
+      return graphTransport({
+        ...access,
+        puller: spec.name,
+        folder: spec.folder,
+        from: spec.from,
         deltaLinks,
       });
     }

@@ -2,6 +2,11 @@ import { createHash } from "node:crypto";
 import { withTransaction } from "../db";
 import type { Needs } from "../ports";
 import { csvDocument, type CsvValue } from "../csv/write";
+import type { Logger } from "../log";
+import type { Notifier } from "../ports";
+import { deliverToAll, type DeliveryResult } from "../pullers/deliver";
+import type { PullerSpec } from "../pullers/spec";
+import type { Transport } from "../pullers/transport";
 
 export interface HandoffResult {
   day: string;
@@ -41,7 +46,8 @@ export const HANDOFF_COLUMNS = [
 
 const HANDOFF_LOCK = 7241865325823003n;
 
-export const handoffKey = (day: string) => `outbox/leads/${day}/leads-${day}.csv`;
+const HANDOFF_PREFIX = "outbox/leads/";
+export const handoffKey = (day: string) => `${HANDOFF_PREFIX}${day}/leads-${day}.csv`;
 
 /**
  * Writes the day's hand-off file of leads for the insurance agency to outbox/leads/<day>/ and
@@ -128,6 +134,40 @@ export async function handoff(deps: Needs<"pool" | "store", "bucket">, day: stri
     sha256: recorded.sha,
     optedOut: recorded.optedOut,
   };
+}
+
+/** Where the hand-off goes: the outbound destinations (`direction: "push"`) and how to reach them. */
+export interface HandoffDelivery {
+  destinations: readonly PullerSpec[];
+  open(spec: PullerSpec): Promise<Transport>;
+  retryMinMs?: number;
+}
+
+export interface DeliveredHandoff extends HandoffResult {
+  /** One per destination and file sent or tried (earlier days' unsent files included). */
+  deliveries: DeliveryResult[];
+}
+
+/**
+ * The daily hand-off: writes the day's file (as `handoff`), then delivers it to every outbound
+ * destination, each exactly once (the delivery ledger), with any earlier day's file a destination
+ * has not received yet. A failed delivery is alerted and sent again by the next run.
+ */
+export async function handoffAndDeliver(
+  deps: Needs<"pool" | "store" | "notifier" | "log", "bucket">,
+  day: string,
+  delivery: HandoffDelivery,
+): Promise<DeliveredHandoff> {
+  const result = await handoff(deps, day);
+  const { pool, store, notifier, log } = deps;
+  const deliveries = await deliverToAll(
+    delivery.destinations,
+    delivery.open,
+    { pool, store, bucket: deps.settings.bucket, notifier, log, retryMinMs: delivery.retryMinMs },
+    result.key,
+    HANDOFF_PREFIX,
+  );
+  return { ...result, deliveries };
 }
 
 function sha256(text: string): string {

@@ -1,1 +1,9 @@
-export { handoff, handoffKey, HANDOFF_COLUMNS, type HandoffResult } from "./handoff";
+export {
+  handoff,
+  handoffAndDeliver,
+  handoffKey,
+  HANDOFF_COLUMNS,
+  type HandoffResult,
+  type HandoffDelivery,
+  type DeliveredHandoff,
+} from "./handoff";

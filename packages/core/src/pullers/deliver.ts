@@ -5,7 +5,7 @@ import type { Pool } from "../db";
 import type { Logger } from "../log";
 import type { Notifier, ObjectStore } from "../ports";
 import type { PullerSpec } from "./spec";
-import type { Transport } from "./transport";
+import { DeliveryUnknownError, TrustRefusedError, type Transport } from "./transport";
 
 export interface DeliverDeps {
   pool: Pool;
@@ -27,18 +27,37 @@ export interface DeliveryResult {
   reason?: string;
 }
 
+/** Opens a destination's transport once, when first needed (never for files sent before), and closes it. */
+export function lazyTransport(open: () => Promise<Transport>): { get(): Promise<Transport>; close(): Promise<void> } {
+  let opened: Promise<Transport> | undefined;
+  return {
+    get: () =>
+      (opened ??= open().catch((err: unknown) => {
+        opened = undefined;
+        throw err;
+      })),
+    async close() {
+      const t = opened;
+      opened = undefined;
+      if (t) await (await t.catch(() => undefined))?.close();
+    },
+  };
+}
+
 /**
  * Delivers one object of the bucket (the day's lead hand-off file) to an outbound destination
  * (`direction: "push"`): recorded with its size and sha256, sent once ever (the same content to
- * the same remote path is never sent again), retried with backoff, alerted when it fails.
+ * the same remote path is never sent again), retried with backoff, alerted when it fails. Before
+ * each attempt the receiver is asked whether the file is there already (a run that crashed after
+ * sending, or lost the answer), so a retry never sends it twice. `open` is called only when
+ * something is to be sent.
  */
 export async function deliver(
   spec: PullerSpec,
-  transport: Transport,
+  open: () => Promise<Transport>,
   deps: DeliverDeps,
   key: string,
 ): Promise<DeliveryResult> {
-  if (!transport.upload) throw new Error(`${spec.transport} cannot deliver files`);
   const { size } = await deps.store.head(deps.bucket, key);
   const hash = createHash("sha256");
   for await (const chunk of await deps.store.read(deps.bucket, key)) hash.update(chunk as Buffer);
@@ -54,24 +73,82 @@ export async function deliver(
   if (claim!.decision === "sent") return { ...base, outcome: "already-sent" };
   if (claim!.decision === "busy")
     return { ...base, outcome: "busy", reason: "another run is delivering this file now" };
+  let describe = `${spec.transport} destination ${spec.name}`;
   try {
-    const answer = await pRetry(async () => transport.upload!(await deps.store.read(deps.bucket, key), remotePath), {
-      retries: spec.attempts - 1,
-      minTimeout: deps.retryMinMs ?? 1000,
-      factor: 2,
-      onFailedAttempt: ({ error, attemptNumber }) =>
-        deps.log.warn("delivery attempt failed", { destination: spec.name, key, attempt: attemptNumber, error }),
-    });
+    const { answer, found } = await pRetry(
+      async () => {
+        const transport = await open();
+        describe = transport.describe;
+        if (!transport.upload) throw new Error(`${spec.transport} cannot deliver files`);
+        const there = await transport.delivered?.(remotePath, { size, sha256 });
+        if (there) return { answer: there, found: true };
+        const body = await deps.store.read(deps.bucket, key);
+        return { answer: await transport.upload(body, remotePath, { size, sha256 }), found: false };
+      },
+      {
+        retries: spec.attempts - 1,
+        minTimeout: deps.retryMinMs ?? 1000,
+        factor: 2,
+        shouldRetry: ({ error }) => !(error instanceof TrustRefusedError || error instanceof DeliveryUnknownError),
+        onFailedAttempt: ({ error, attemptNumber }) =>
+          deps.log.warn("delivery attempt failed", { destination: spec.name, key, attempt: attemptNumber, error }),
+      },
+    );
     await deps.pool.query("SELECT puller_delivery_done($1, true, $2)", [claim!.id, answer]);
-    return { ...base, outcome: "sent", answer };
+    return { ...base, outcome: found ? "already-sent" : "sent", answer };
   } catch (err) {
     const reason = `${(err as Error).name}: ${(err as Error).message}`;
     await deps.pool.query("SELECT puller_delivery_done($1, false, $2)", [claim!.id, reason]);
     await deps.notifier.alert(
       `leadpipe delivery ${spec.name}: ${remotePath} FAILED`.slice(0, 100),
-      `Delivering s3://${deps.bucket}/${key} (${size} bytes, sha256 ${sha256}) to ${transport.describe} failed after ${spec.attempts} attempt(s): ${reason}. ` +
-        "The next run sends it again; a sent file is never sent twice.",
+      `Delivering s3://${deps.bucket}/${key} (${size} bytes, sha256 ${sha256}) to ${describe} failed: ${reason}. ` +
+        "The next run sends it again (after checking the receiver does not have it); a sent file is never sent twice.",
     );
     return { ...base, outcome: "failed", reason };
   }
 }
+
+/**
+ * Sends a file (the day's lead hand-off) to every outbound destination, and with it every earlier
+ * file under the same prefix that a destination has not received yet (a failed delivery is
+ * retried by each later run until it is sent). One destination failing never stops another.
+ */
+export async function deliverToAll(
+  destinations: readonly PullerSpec[],
+  open: (spec: PullerSpec) => Promise<Transport>,
+  deps: DeliverDeps,
+  key: string,
+  prefix: string,
+): Promise<DeliveryResult[]> {
+  const results: DeliveryResult[] = [];
+  for (const spec of destinations.filter((d) => d.direction === "push")) {
+    const { rows } = await deps.pool.query<{ object_key: string }>(
+      "SELECT object_key FROM puller_deliveries_unsent($1, $2) WHERE object_key <> $3",
+      [spec.name, prefix, key],
+    );
+    const transport = lazyTransport(() => open(spec));
+    try {
+      for (const k of [...rows.map((r) => r.object_key), key]) {
+        results.push(
+          await deliver(spec, () => transport.get(), deps, k).catch((err: Error) => {
+            // Before the claim (the object cannot be read): nothing was recorded or sent.
+            const reason = `${err.name}: ${err.message}`;
+            deps.log.error("delivery could not start", { destination: spec.name, key: k, error: err });
+            return { ...unread(spec, k), outcome: "failed" as const, reason };
+          }),
+        );
+      }
+    } finally {
+      await transport.close();
+    }
+  }
+  return results;
+}
+
+const unread = (spec: PullerSpec, key: string) => ({
+  destination: spec.name,
+  key,
+  remote_path: path.posix.basename(key),
+  size: 0,
+  sha256: "",
+});

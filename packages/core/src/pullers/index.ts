@@ -1,5 +1,12 @@
 export { PullerSpec, SftpSpec, FtpsSpec, GraphSpec, PullerConfigError, parsePullers, toEventBridgeCron } from "./spec";
-export { TrustRefusedError, SizeMismatchError, type RemoteEntry, type Transport } from "./transport";
+export {
+  TrustRefusedError,
+  SizeMismatchError,
+  DeliveryUnknownError,
+  type OutboundFile,
+  type RemoteEntry,
+  type Transport,
+} from "./transport";
 export {
   pull,
   linkImports,
@@ -15,4 +22,4 @@ export {
   type PullResult,
   type Outcome,
 } from "./run";
-export { deliver, type DeliverDeps, type DeliveryResult } from "./deliver";
+export { deliver, deliverToAll, lazyTransport, type DeliverDeps, type DeliveryResult } from "./deliver";

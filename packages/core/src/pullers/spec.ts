@@ -90,6 +90,9 @@ export const GraphSpec = z
     folder: z.string().min(1).default("inbox"),
     from: z.string().min(1).optional(),
     attachment_pattern: z.string().min(1).default("*"),
+    /** Push (e-mail through sendMail): the recipients, and the subject ("{name}" is the file name). */
+    to: z.array(z.string().email()).min(1).optional(),
+    subject: z.string().min(1).max(255).default("leadpipe: {name}"),
     graph_url: z.string().url().default("https://graph.microsoft.com"),
     /** The token endpoint's origin (tests point it at the local server too). */
     login_url: z.string().url().default("https://login.microsoftonline.com"),
@@ -104,8 +107,12 @@ export const PullerSpec = z.discriminatedUnion("transport", [SftpSpec, FtpsSpec,
     ctx.addIssue({ code: "custom", message: "an ftps puller needs password or secret" });
   if (s.transport === "graph" && !s.client_secret && !s.secret)
     ctx.addIssue({ code: "custom", message: "a graph puller needs client_secret or secret" });
-  if (s.direction === "push" && s.transport !== "sftp")
-    ctx.addIssue({ code: "custom", message: "push (outbound) destinations are sftp only so far" });
+  if (s.direction === "push" && s.transport === "ftps")
+    ctx.addIssue({ code: "custom", message: "push (outbound) destinations are sftp or graph (e-mail) so far" });
+  if (s.transport === "graph" && s.direction === "push" && !s.to)
+    ctx.addIssue({ code: "custom", message: "a graph push destination needs `to`: the recipients' addresses" });
+  if (s.transport === "graph" && s.direction === "pull" && s.to)
+    ctx.addIssue({ code: "custom", message: '`to` is for push destinations (direction "push")' });
   if (s.expected_by && !s.schedule)
     ctx.addIssue({ code: "custom", message: "expected_by needs a schedule (it is checked on the schedule's runs)" });
 });

@@ -28,11 +28,30 @@ export interface Transport {
   /** Moves the file into an archive folder. */
   archive?(entry: RemoteEntry, dir: string): Promise<void>;
   remove?(entry: RemoteEntry): Promise<void>;
-  /** Writes a file (outbound); answers what the server said. */
-  upload?(body: Readable, remotePath: string): Promise<string>;
+  /** Sends a file (outbound); answers what the server said. */
+  upload?(body: Readable, remotePath: string, file: OutboundFile): Promise<string>;
+  /**
+   * Outbound: whether this file (name and content) is at the receiver already, e.g. sent by a run
+   * that crashed before it could record the send; answers what was found, or undefined.
+   */
+  delivered?(remotePath: string, file: OutboundFile): Promise<string | undefined>;
   /** Called when a run landed everything it listed (Graph keeps its delta link then). */
   commit?(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** What an outbound file is: its byte count and content hash (the receiver's copy is checked against them). */
+export interface OutboundFile {
+  size: number;
+  sha256: string;
+}
+
+/** The server may or may not have taken the file (its answer was lost): not retried until a later run checks. */
+export class DeliveryUnknownError extends Error {
+  override readonly name = "DeliveryUnknownError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
 }
 
 /** The server is not the one pinned (host key, certificate): nothing is fetched, an alert says why. */

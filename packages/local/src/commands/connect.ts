@@ -20,6 +20,8 @@ import { localSecrets } from "../secrets";
 /** What a command that writes files for people needs: the database, the bucket, and the mirror of what it wrote. */
 export interface Connection {
   deps: Needs<"pool" | "store" | "log" | "notifier", "bucket">;
+  /** LEADPIPE_HOME of the platform (its pullers.json, its alerts). */
+  home: string;
   /**
    * The object `key` this command wrote, as a plain file under LEADPIPE_HOME (mirror.ts): its
    * path, or undefined when the key cannot be a file path there or the copy failed (never throws:
@@ -50,6 +52,7 @@ export async function connect(log: (line: string) => void): Promise<Connection> 
     const store = s3Store(createS3Client(running.s3Endpoint));
     return {
       deps: { pool, store, log: cliLogger(), notifier: fileNotifier(), settings: { bucket: running.bucket } },
+      home: homePaths().root,
       // The running platform mirrors it too, when its event arrives; copying here means the path printed exists.
       // The object is written either way: a copy that fails is said on stderr, and no path is printed.
       mirror: (key) =>
@@ -76,6 +79,7 @@ export function platformConnection(platform: LocalPlatform, close = async (): Pr
       notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn),
       settings: { bucket: platform.bucket },
     },
+    home: platform.paths.root,
     mirror: (key) => platform.mirror(key),
     close,
   };
