@@ -71,3 +71,27 @@ export const callResponsesTarget: Target = sqlTarget({
   views: [],
   promoteFn: "promote_call_responses",
 });
+
+/**
+ * RingCentral call-log records, one per RingCentral id: inbound calls as call-center responses,
+ * outbound ones as call touchpoints (sql/functions/ringcentral_calls.sql).
+ */
+export const ringcentralCallsTarget: Target = sqlTarget({
+  kind: "ringcentral_calls",
+  stagingTable: "staging_ringcentral_calls",
+  columns: [
+    "record_id",
+    "session_id",
+    "start_time",
+    "last_modified",
+    "direction",
+    "from_phone",
+    "to_phone",
+    "result",
+    "duration_s",
+    "deleted",
+  ],
+  key: ["record_id", "last_modified"],
+  views: [],
+  promoteFn: "promote_ringcentral_calls",
+});

@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import { Command } from "commander";
 import { Integrations } from "@leadpipe/core";
+import { fileCredentials } from "../credentials";
 import { homePaths } from "../home";
 import { fileNotifier } from "../pullers";
 import { connect } from "./connect";
@@ -44,6 +45,7 @@ export function syncCommand(out: Writable = process.stdout): Command {
             log: conn.deps.log,
             notifier: fileNotifier(),
             objects: { store: conn.deps.store, bucket: conn.deps.settings.bucket },
+            credentials: fileCredentials(),
           },
           sys,
           sync,
