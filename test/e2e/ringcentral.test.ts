@@ -233,16 +233,23 @@ describe("leadpipe sync ringcentral", () => {
     await expectInStep();
   }, 120_000);
 
-  it("a crash mid-sync resumes without double rows", async () => {
+  it("a crash mid-sync resumes the full sync where it stopped, without double rows", async () => {
     rc.resetRateWindows();
     rc.add(calls(12));
     const imports = await importsOfCalls();
-    rc.fail("500", { times: 4, after: 3 }); // more than the client's 3 retries
+    rc.fail("500", { times: 4, after: 3 }); // FSync, pages 1 and 2, then page 3 fails past the client's 3 retries
     await expect(sync({ full: true, perPage: 4, recordsPerFile: 4 })).rejects.toThrow(/HTTP 500/);
     expect(await importsOfCalls()).toBeGreaterThan(imports); // some of it landed before the crash
+    const progress = JSON.parse((await Integrations.readCursor(platform.pool, "ringcentral", "full_sync_progress"))!);
+    expect(progress.page).toBe(2);
     rc.resetRateWindows();
-    const r = await sync({ full: true, perPage: 4, recordsPerFile: 4 });
+    const from = rc.log.length;
+    const r = await sync({ perPage: 4, recordsPerFile: 4 });
     expect(r.failed).toBe(0);
+    // resumed at the last stored page (one page of overlap), no new FSync
+    expect(rc.log.slice(from).map((x) => x.query.syncType ?? `page ${x.query.page}`)[0]).toBe("page 2");
+    expect(rc.log.slice(from).some((x) => x.query.syncType === "FSync")).toBe(false);
+    expect(await Integrations.readCursor(platform.pool, "ringcentral", "full_sync_progress")).toBeUndefined();
     await expectInStep();
     const runs = await q<{ status: string }>(
       "SELECT status FROM integration_sync_runs WHERE system = 'ringcentral' ORDER BY started_at DESC LIMIT 2",

@@ -47,6 +47,11 @@ const CallLogResponse = z.object({
   paging: z.object({ page: z.number(), totalPages: z.number().optional() }).passthrough().optional(),
 });
 
+export interface CallPage {
+  page: number;
+  records: CallRecord[];
+}
+
 const TokenResponse = z.object({
   access_token: z.string(),
   expires_in: z.number(),
@@ -180,9 +185,9 @@ export class RingCentralApi {
     }
   }
 
-  /** The account call log between two instants, page by page (newest first). */
-  async *callLog(dateFrom: Date, dateTo: Date, perPage = 1000): AsyncGenerator<CallRecord[]> {
-    for (let page = 1; ; page++) {
+  /** The account call log between two instants, page by page (newest first), from page `firstPage`. */
+  async *callLog(dateFrom: Date, dateTo: Date, perPage = 1000, firstPage = 1): AsyncGenerator<CallPage> {
+    for (let page = firstPage; ; page++) {
       const r = await this.api.request("GET", "restapi/v1.0/account/~/call-log", {
         query: {
           dateFrom: dateFrom.toISOString(),
@@ -193,7 +198,7 @@ export class RingCentralApi {
         },
       });
       const body = parse(CallLogResponse, r.body, "call-log");
-      yield body.records;
+      yield { page, records: body.records };
       if (!body.navigation?.nextPage || body.records.length === 0) return;
     }
   }

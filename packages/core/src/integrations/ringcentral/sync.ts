@@ -4,7 +4,7 @@ import { ConfigError } from "../../errors";
 import { TERMINAL } from "../../imports/lifecycle";
 import { RINGCENTRAL_CALL_COLUMNS } from "../../sources/ringcentral-calls";
 import { connectionOf } from "../config";
-import { readCursor, writeCursor } from "../runs";
+import { clearCursor, readCursor, writeCursor } from "../runs";
 import type { SyncContext, SyncFn } from "../sync";
 import { type CallRecord, InvalidSyncTokenError, RingCentralApi, type RingCentralApiOptions } from "./api";
 
@@ -47,6 +47,8 @@ export function ringcentralSettings(conn: Record<string, unknown>): RingCentralS
 
 export const CURSOR_TOKEN = "sync_token";
 export const CURSOR_TIME = "sync_time";
+/** A full sync under way (JSON FullProgress), so a run cut short (a crash, a time budget) resumes it. */
+export const CURSOR_FULL = "full_sync_progress";
 const ISYNC_BATCH = 250;
 const HOUR = 3_600_000;
 
@@ -59,12 +61,25 @@ export interface RingCentralSyncOptions extends Omit<RingCentralApiOptions, "cre
   importTimeoutMs?: number;
   /** Poll interval while waiting for an import (real time). */
   pollMs?: number;
+  /**
+   * Stop after this long (at a landed file) and let the next run resume: a Lambda's 15 minutes
+   * hold 150 Heavy requests, a full sync of 1M calls needs 1,000.
+   */
+  maxDurationMs?: number;
 }
 
 interface Seen {
   /** ms since the epoch */
   last_modified: number;
   deleted: boolean;
+}
+
+/** A full sync under way: resumed by the next run from `page` (less one, for overlap). */
+interface FullProgress {
+  from: string;
+  syncToken: string;
+  syncTime: string;
+  page: number;
 }
 
 /** The sync registered as SYNCS.ringcentral; options are for tests and the benchmark. */
@@ -76,57 +91,64 @@ export function ringcentralSync(o: RingCentralSyncOptions = {}): SyncFn {
       throw new ConfigError("the ringcentral sync lands calls through the bucket: none was given to it");
     const api = new RingCentralApi(conn, { ...o, credentials: ctx.credentials });
     const now = o.now ?? Date.now;
+    const started = Date.now();
     const lander = new Lander(ctx, api, o);
+    const cursor = (name: string) => readCursor(ctx.pool, "ringcentral", name);
+    const outOfTime = () => o.maxDurationMs !== undefined && Date.now() - started > o.maxDurationMs;
 
-    let token = ctx.full ? undefined : await readCursor(ctx.pool, "ringcentral", CURSOR_TOKEN);
-    const lastTime = await readCursor(ctx.pool, "ringcentral", CURSOR_TIME);
-    let syncTime: string;
-
-    const full = async (from: Date) => {
-      ctx.log.info("ringcentral full sync", { from: from.toISOString() });
-      const f = await api.fullSync(from);
-      await lander.add(f.records);
-      for await (const page of api.callLog(from, new Date(f.syncInfo.syncTime), o.perPage)) await lander.add(page);
-      return f.syncInfo;
+    /** A full sync from `from` (or the one under way): true when it read everything up to its token. */
+    const full = async (from: Date | FullProgress): Promise<FullProgress | undefined> => {
+      let p: FullProgress;
+      if (from instanceof Date) {
+        const f = await api.fullSync(from);
+        p = { from: from.toISOString(), syncToken: f.syncInfo.syncToken, syncTime: f.syncInfo.syncTime, page: 0 };
+        await lander.add(f.records);
+      } else p = from;
+      ctx.log.info("ringcentral full sync", { from: p.from, resumeAfterPage: p.page });
+      const pages = api.callLog(new Date(p.from), new Date(p.syncTime), o.perPage, Math.max(1, p.page));
+      for await (const { page, records } of pages) {
+        if ((await lander.add(records)) && !ctx.dryRun) {
+          p = { ...p, page };
+          await writeCursor(ctx.pool, "ringcentral", CURSOR_FULL, JSON.stringify(p));
+          if (outOfTime()) return undefined;
+        }
+      }
+      return p;
     };
 
-    if (!token) {
-      const info = await full(new Date(now() - settings.history_days * 24 * HOUR));
-      token = info.syncToken;
-      syncTime = info.syncTime;
-    } else {
+    let done: { syncToken: string; syncTime: string } | undefined;
+    const progress = ctx.full ? undefined : await cursor(CURSOR_FULL);
+    const token = ctx.full ? undefined : await cursor(CURSOR_TOKEN);
+    if (progress) done = await full(JSON.parse(progress) as FullProgress);
+    else if (!token) done = await full(new Date(now() - settings.history_days * 24 * HOUR));
+    else {
       try {
-        for (;;) {
-          const r = await api.incrementalSync(token);
-          await lander.add(r.records);
-          token = r.syncInfo.syncToken;
-          syncTime = r.syncInfo.syncTime;
-          if (r.syncInfo.syncType === "FSync") throw new InvalidSyncTokenError("RingCentral answered ISync with FSync");
-          if (r.records.length < ISYNC_BATCH) break;
-        }
-        const late = new Date(Math.max(0, Date.parse(syncTime!) - settings.late_window_hours * HOUR));
-        for await (const page of api.callLog(late, new Date(syncTime!), o.perPage)) await lander.add(page);
+        done = await incremental(api, lander, token, settings.late_window_hours, o.perPage);
       } catch (err) {
         if (!(err instanceof InvalidSyncTokenError)) throw err;
-        const since = lastTime ? Date.parse(lastTime) : now() - settings.history_days * 24 * HOUR;
+        const last = await cursor(CURSOR_TIME);
+        const since = last ? Date.parse(last) : now() - settings.history_days * 24 * HOUR;
         ctx.log.warn("ringcentral sync token refused: full sync over an overlapping window", {
           reason: err.message,
           since: new Date(since).toISOString(),
         });
-        const info = await full(new Date(since - settings.overlap_hours * HOUR));
-        token = info.syncToken;
-        syncTime = info.syncTime;
+        done = await full(new Date(since - settings.overlap_hours * HOUR));
       }
     }
     await lander.flush();
     ctx.counts.requests = api.requests;
     if (ctx.dryRun) return;
+    if (!done) {
+      ctx.log.warn("ringcentral sync stopped at its time budget: the next run resumes the full sync", {});
+      return;
+    }
     // everything read up to the token is stored: the token may move
     const client = await ctx.pool.connect();
     try {
       await client.query("BEGIN");
-      await writeCursor(client, "ringcentral", CURSOR_TOKEN, token);
-      await writeCursor(client, "ringcentral", CURSOR_TIME, syncTime!);
+      await writeCursor(client, "ringcentral", CURSOR_TOKEN, done.syncToken);
+      await writeCursor(client, "ringcentral", CURSOR_TIME, done.syncTime);
+      await clearCursor(client, "ringcentral", CURSOR_FULL);
       await client.query("COMMIT");
     } catch (err) {
       await client.query("ROLLBACK");
@@ -135,6 +157,28 @@ export function ringcentralSync(o: RingCentralSyncOptions = {}): SyncFn {
       client.release();
     }
   };
+}
+
+/** ISync from the token until a short batch, then the late-update window re-read by lastModifiedTime. */
+async function incremental(
+  api: RingCentralApi,
+  lander: Lander,
+  token: string,
+  lateHours: number,
+  perPage?: number,
+): Promise<{ syncToken: string; syncTime: string }> {
+  let info: { syncToken: string; syncTime: string };
+  for (;;) {
+    const r = await api.incrementalSync(token);
+    if (r.syncInfo.syncType === "FSync") throw new InvalidSyncTokenError("RingCentral answered ISync with FSync");
+    await lander.add(r.records);
+    info = r.syncInfo;
+    token = info.syncToken;
+    if (r.records.length < ISYNC_BATCH) break;
+  }
+  const late = new Date(Math.max(0, Date.parse(info.syncTime) - lateHours * HOUR));
+  for await (const { records } of api.callLog(late, new Date(info.syncTime), perPage)) await lander.add(records);
+  return info;
 }
 
 /**
@@ -152,11 +196,12 @@ class Lander {
   ) {}
 
   /**
+   * Returns true when everything read so far is stored (nothing pending).
    * Each record read is counted once against what is known before it (pending in this run, else
    * stored): created, updated (a later lastModifiedTime), deleted, or unchanged; so
    * read = created + updated + deleted + unchanged.
    */
-  async add(records: CallRecord[]): Promise<void> {
+  async add(records: CallRecord[]): Promise<boolean> {
     const { ctx } = this;
     ctx.counts.read += records.length;
     const stored = await this.stored([...new Set(records.map((r) => r.id))].filter((id) => !this.pending.has(id)));
@@ -181,6 +226,7 @@ class Lander {
     ctx.counts.requests = this.api.requests;
     if (this.pending.size >= (this.o.recordsPerFile ?? 50_000)) await this.flush();
     await ctx.heartbeat();
+    return this.pending.size === 0;
   }
 
   private async stored(ids: string[]): Promise<Map<string, Seen>> {
