@@ -5,6 +5,8 @@ export {
   callsFile,
   CURSOR_TOKEN,
   CURSOR_TIME,
+  CURSOR_FULL,
   type RingCentralSettings,
   type RingCentralSyncOptions,
 } from "./sync";
+export { RINGCENTRAL_DEPLOYMENT } from "./deploy";

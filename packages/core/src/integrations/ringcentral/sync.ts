@@ -29,6 +29,8 @@ export const RingCentralSettings = z.object({
   late_window_hours: z.number().positive().default(24),
   /** How far before the last sync time a fallback full sync starts. */
   overlap_hours: z.number().positive().default(24),
+  /** Stop a run after this long at a stored page; the next run resumes (a Lambda: 13 of its 15 minutes). */
+  max_run_minutes: z.number().positive().optional(),
   /** The local schedule (croner, five fields) and its IANA time zone. */
   schedule: z.string().optional(),
   timezone: z.string().default("UTC"),
@@ -94,7 +96,8 @@ export function ringcentralSync(o: RingCentralSyncOptions = {}): SyncFn {
     const started = Date.now();
     const lander = new Lander(ctx, api, o);
     const cursor = (name: string) => readCursor(ctx.pool, "ringcentral", name);
-    const outOfTime = () => o.maxDurationMs !== undefined && Date.now() - started > o.maxDurationMs;
+    const budgetMs = o.maxDurationMs ?? (settings.max_run_minutes ? settings.max_run_minutes * 60_000 : undefined);
+    const outOfTime = () => budgetMs !== undefined && Date.now() - started > budgetMs;
 
     /** A full sync from `from` (or the one under way): true when it read everything up to its token. */
     const full = async (from: Date | FullProgress): Promise<FullProgress | undefined> => {
