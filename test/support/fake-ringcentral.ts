@@ -44,6 +44,11 @@ export interface FakeRingCentralOptions {
   /** The Heavy group's limit per 60 s (RingCentral: 10). The benchmark raises it and says so. */
   heavyLimit?: number;
   now?: () => number;
+  /**
+   * For the benchmark: `count` more calls computed from their index (call i starts at
+   * startMs + i × stepMs; every tenth is outbound), never held in memory; they never change.
+   */
+  synthetic?: { count: number; startMs: number; stepMs: number };
 }
 
 type Failure = "429" | "500" | "401";
@@ -211,6 +216,29 @@ export async function startFakeRingCentral(o: FakeRingCentralOptions = {}): Prom
   }
 
   const live = () => [...records.values()].filter((r) => !r.deleted);
+  const syn = o.synthetic;
+  const synCall = (i: number) =>
+    fakeCall(
+      i,
+      syn!.startMs + i * syn!.stepMs,
+      i % 10 === 0
+        ? {
+            direction: "Outbound",
+            from: { phoneNumber: "+18005550100" },
+            to: { phoneNumber: `+1312555${String(i % 10_000).padStart(4, "0")}` },
+          }
+        : {},
+    );
+  /** Synthetic calls started in [from, to], newest first, the slice [skip, skip + take). */
+  const synRange = (from: number, to: number, skip: number, take: number): { total: number; calls: FakeCall[] } => {
+    if (!syn) return { total: 0, calls: [] };
+    const lo = Math.max(1, Math.ceil((from - syn.startMs) / syn.stepMs));
+    const hi = Math.min(syn.count, Math.floor((to - syn.startMs) / syn.stepMs));
+    const total = Math.max(0, hi - lo + 1);
+    const calls: FakeCall[] = [];
+    for (let i = hi - skip; i >= lo && i > hi - skip - take; i--) calls.push(synCall(i));
+    return { total, calls };
+  };
   const newestFirst = (a: FakeCall, b: FakeCall) => b.startTime.localeCompare(a.startTime) || b.id.localeCompare(a.id);
   const ms = (v: string | null, fallback: number) => {
     if (v === null) return fallback;
@@ -232,8 +260,7 @@ export async function startFakeRingCentral(o: FakeRingCentralOptions = {}): Prom
           headers,
         );
       const count = Math.min(Number(q.get("recordCount") ?? 250) || 250, 250);
-      const rs = live()
-        .filter((r) => Date.parse(r.startTime) >= from)
+      const rs = [...live().filter((r) => Date.parse(r.startTime) >= from), ...synRange(from, now(), 0, count).calls]
         .sort(newestFirst)
         .slice(0, count);
       return send(
@@ -286,8 +313,12 @@ export async function startFakeRingCentral(o: FakeRingCentralOptions = {}): Prom
         return t >= from && t <= to;
       })
       .sort(newestFirst);
-    const totalPages = Math.max(1, Math.ceil(all.length / perPage));
-    const rs = all.slice((page - 1) * perPage, page * perPage);
+    // the synthetic calls come after the stored ones (the benchmark uses one kind or the other)
+    const skip = (page - 1) * perPage;
+    const synthetic = synRange(from, to, Math.max(0, skip - all.length), perPage);
+    const totalElements = all.length + synthetic.total;
+    const totalPages = Math.max(1, Math.ceil(totalElements / perPage));
+    const rs = [...all.slice(skip, skip + perPage), ...synthetic.calls].slice(0, perPage);
     const link = (p: number) => {
       const u = new URLSearchParams(q);
       u.set("page", String(p));
@@ -303,7 +334,7 @@ export async function startFakeRingCentral(o: FakeRingCentralOptions = {}): Prom
           page,
           totalPages,
           perPage,
-          totalElements: all.length,
+          totalElements,
           pageStart: (page - 1) * perPage,
           pageEnd: (page - 1) * perPage + Math.max(rs.length - 1, 0),
         },
