@@ -28,7 +28,7 @@ import { readRuntime, removeRuntime, writeRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
 import { MIRRORED_PREFIXES, mirrorObject, mirrorPath } from "./mirror";
 import { readPullers, startPullerSchedules } from "./pullers";
-import { integrationsFile, readIntegrations } from "./commands/sync";
+import { integrationsFile, readIntegrations } from "./integrations";
 import { fileCredentials } from "./credentials";
 import { startSyncSchedules } from "./sync-schedules";
 import { DatabaseWatch } from "./database-watch";
