@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { StateMachine } from "aws-local-stepfunctions";
-import { Import, Sources, createPool, migrate, resetConfig, type Pool, Roles } from "@leadpipe/core";
+import { Import, Sources, createLogger, createPool, migrate, resetConfig, type Pool, Roles } from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { alertSubject, createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { homePaths, type HomePaths } from "./home";
@@ -28,6 +28,9 @@ import { readRuntime, removeRuntime, writeRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
 import { MIRRORED_PREFIXES, mirrorObject, mirrorPath } from "./mirror";
 import { pullersFile, readPullers, startPullerSchedules } from "./pullers";
+import { integrationsFile, readIntegrations } from "./integrations";
+import { fileCredentials } from "./credentials";
+import { startSyncSchedules } from "./sync-schedules";
 import { DatabaseWatch } from "./database-watch";
 import { stageConfig } from "../../../stacks/config";
 
@@ -105,6 +108,7 @@ export class LocalPlatform {
   private readonly people: { running?: Promise<void>; again: boolean } = { again: false };
   private schedules?: { stop(): void };
   private pullerSchedules?: { stop(): void };
+  private syncSchedules?: { stop(): void };
   private closing = false;
   private machine?: StateMachine;
   readonly alerts: Alert[] = [];
@@ -292,6 +296,14 @@ export class LocalPlatform {
       },
       this.log,
     );
+    // The syncs of $LEADPIPE_HOME/integrations.json that declare a schedule, each in its time zone.
+    this.syncSchedules = startSyncSchedules(readIntegrations(this.options.home), integrationsFile(this.options.home), {
+      pool: this.pool,
+      log: createLogger({ service: "leadpipe-sync" }),
+      notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn),
+      objects: { store: s3Store(this.s3), bucket: BUCKET },
+      credentials: fileCredentials(this.options.home),
+    });
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3), in a process of its own (s3-endpoint.js). */
@@ -787,6 +799,7 @@ export class LocalPlatform {
     this.closing = true;
     this.schedules?.stop();
     this.pullerSchedules?.stop();
+    this.syncSchedules?.stop();
     this.database?.stop();
     await Promise.allSettled([...this.pendingTriggers]);
     await Promise.allSettled([...this.executions.values()].map((e) => e.promise));

@@ -1,4 +1,5 @@
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import * as Integrations from "../integrations/index";
 import type { PoolConfig } from "pg";
 
 /** Connection settings from the Aurora cluster's generated secret (host, port, username, password, dbname). */
@@ -29,4 +30,49 @@ export async function passwordFromSecret(secretArn: string, region: string): Pro
   const { password } = JSON.parse(r.SecretString ?? "{}") as { password?: string };
   if (!password) throw new Error(`secret ${secretArn} has no password field`);
   return password;
+}
+
+/**
+ * An external system's connection in AWS: one Secrets Manager secret per system holding the
+ * fields of integrations.json's entry (e.g. server_url, client_id, client_secret, jwt) and, under
+ * "tokens", the OAuth tokens the sync refreshed and stores back here.
+ */
+export function secretsManagerCredentials(
+  secretIdOf: (system: Integrations.System) => string,
+  region: string,
+  client = new SecretsManagerClient({ region }),
+): Integrations.CredentialStore & {
+  connections(systems: readonly Integrations.System[]): Promise<Integrations.Integrations>;
+} {
+  const read = async (system: Integrations.System): Promise<Record<string, unknown>> => {
+    const r = await client.send(new GetSecretValueCommand({ SecretId: secretIdOf(system) }));
+    return JSON.parse(r.SecretString ?? "{}") as Record<string, unknown>;
+  };
+  return {
+    async load(system) {
+      const tokens = (await read(system)).tokens;
+      return tokens && typeof tokens === "object" ? (tokens as Record<string, unknown>) : undefined;
+    },
+    async save(system, value) {
+      // one live run per system (integration_sync_runs), so nothing else writes this secret meanwhile
+      const current = await read(system);
+      await client.send(
+        new PutSecretValueCommand({
+          SecretId: secretIdOf(system),
+          SecretString: JSON.stringify({ ...current, tokens: value }),
+        }),
+      );
+    },
+    async connections(systems) {
+      const all: Record<string, unknown> = {};
+      for (const system of systems) {
+        const { tokens: _tokens, ...conn } = await read(system);
+        all[system] = conn;
+      }
+      return Integrations.parseIntegrations(
+        JSON.stringify(all),
+        `Secrets Manager (${systems.map(secretIdOf).join(", ")})`,
+      );
+    },
+  };
 }

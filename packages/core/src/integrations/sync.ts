@@ -12,6 +12,15 @@ import {
   zeroCounts,
 } from "./runs";
 
+/**
+ * Where a system's refreshed credentials (OAuth tokens) are kept between runs: locally a 0600 file
+ * under LEADPIPE_HOME, in AWS the system's Secrets Manager secret. A port, so core needs no AWS SDK.
+ */
+export interface CredentialStore {
+  load(system: System): Promise<Record<string, unknown> | undefined>;
+  save(system: System, value: Record<string, unknown>): Promise<void>;
+}
+
 /** What a system's sync gets for one run: the database, its run, the counts it keeps up to date. */
 export interface SyncContext {
   pool: Pool;
@@ -25,6 +34,8 @@ export interface SyncContext {
   heartbeat(): Promise<void>;
   /** The platform's bucket, for a sync that lands what it read as an import (a file in the inbox). */
   objects?: { store: ObjectStore; bucket: string };
+  /** Where refreshed tokens are stored back; without it they live for the run only. */
+  credentials?: CredentialStore;
 }
 
 /** One system's sync, given its declared connection. */
@@ -35,6 +46,7 @@ export interface RunSyncDeps {
   log: Logger;
   notifier?: Notifier;
   objects?: { store: ObjectStore; bucket: string };
+  credentials?: CredentialStore;
 }
 
 /**
@@ -60,6 +72,7 @@ export async function runSync(
     counts: zeroCounts(),
     heartbeat: () => heartbeatSyncRun(deps.pool, runId, ctx.counts),
     objects: deps.objects,
+    credentials: deps.credentials,
   };
   try {
     await sync(ctx, connections);

@@ -1,0 +1,67 @@
+import { Cron } from "croner";
+import { ConfigError, Integrations, type Notifier, type ObjectStore, type Pool } from "@leadpipe/core";
+import type { Logger } from "@leadpipe/core";
+
+/**
+ * The local stand-in for the syncs' EventBridge Scheduler schedules: each connection of
+ * integrations.json with a "schedule" (five-field cron) runs its sync on it, in its "timezone"
+ * (IANA, default UTC; croner keeps wall-clock time across daylight saving). A run still going when
+ * the next is due is not doubled (croner's protect, and the one-live-run rule of the runs table).
+ * Never keeps the process alive.
+ */
+export interface SyncScheduleDeps {
+  pool: Pool;
+  log: Logger;
+  notifier?: Notifier;
+  objects: { store: ObjectStore; bucket: string };
+  credentials?: Integrations.CredentialStore;
+}
+
+export interface ScheduledSync {
+  system: Integrations.System;
+  cron: Cron;
+}
+
+/** The schedules declared in `connections` (paused: `start` runs them); a bad cron or zone is a ConfigError naming it. */
+export function syncSchedules(
+  connections: Integrations.Integrations,
+  where: string,
+  run: (system: Integrations.System) => Promise<void>,
+): ScheduledSync[] {
+  const out: ScheduledSync[] = [];
+  for (const system of Integrations.SYSTEMS) {
+    const conn = connections[system] as { schedule?: unknown; timezone?: unknown } | undefined;
+    if (!conn?.schedule || !Integrations.SYNCS[system]) continue;
+    const { schedule, timezone = "UTC" } = conn;
+    if (typeof schedule !== "string" || typeof timezone !== "string")
+      throw new ConfigError(`${where}: ${system}.schedule and .timezone must be strings`);
+    try {
+      const cron = new Cron(schedule, { timezone, unref: true, protect: true, paused: true }, () => run(system));
+      out.push({ system, cron });
+    } catch (err) {
+      throw new ConfigError(`${where}: ${system}.schedule "${schedule}" in ${timezone}: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+export function startSyncSchedules(
+  connections: Integrations.Integrations,
+  where: string,
+  deps: SyncScheduleDeps,
+): { stop(): void } {
+  const jobs = syncSchedules(connections, where, async (system) => {
+    try {
+      await Integrations.runSync(deps, system, Integrations.SYNCS[system]!, connections, {
+        trigger: "schedule",
+        full: false,
+        dryRun: false,
+      });
+    } catch (err) {
+      // a failed run is recorded and alerted by runSync; a live one elsewhere is only skipped
+      deps.log.warn("scheduled sync did not complete", { system, reason: (err as Error).message });
+    }
+  });
+  for (const j of jobs) j.cron.resume();
+  return { stop: () => jobs.forEach((j) => j.cron.stop()) };
+}
