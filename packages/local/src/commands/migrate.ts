@@ -1,6 +1,6 @@
 import os from "node:os";
 import { Command } from "commander";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Migration } from "@leadpipe/core";
 import { LocalPlatform, type Dropped } from "../platform";
 import { quietLog } from "./ingest";
@@ -83,14 +83,30 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
       dropped.push({ file: key, key, afterSeq: Number(last?.seq ?? 0) });
     };
     const landed = await Migration.landTables({ db: platform.pool, reader, land, log: opts.log }, runId, runOptions);
-    // Ranges checkpointed by an earlier (killed) invocation: wait for the newest import of each too.
+    // Ranges checkpointed by an earlier (killed) invocation: wait for the newest import of each too. An
+    // object whose event died with that process (no import of it) is put again: the same bytes, a new event.
     const now = new Set(dropped.map((d) => d.key));
-    for (const r of landed)
-      if (!now.has(r.objectKey)) dropped.push({ file: r.objectKey, key: r.objectKey, afterSeq: 0 });
+    for (const r of landed) {
+      if (now.has(r.objectKey)) continue;
+      const { rowCount } = await platform.pool.query("SELECT 1 FROM imports WHERE bucket = $1 AND object_key = $2", [
+        platform.bucket,
+        r.objectKey,
+      ]);
+      if (rowCount) dropped.push({ file: r.objectKey, key: r.objectKey, afterSeq: 0 });
+      else {
+        const got = await platform.s3.send(new GetObjectCommand({ Bucket: platform.bucket, Key: r.objectKey }));
+        await land(r.objectKey, Buffer.from(await got.Body!.transformToByteArray()));
+      }
+    }
     await platform.pool.query("UPDATE migration_runs SET status = 'LANDED' WHERE run_id = $1 AND status = 'RUNNING'", [
       runId,
     ]);
-    await platform.waitFor(dropped);
+    const imports = await platform.waitFor(dropped);
+    // A DUPLICATE's rows are its original's: one still in flight (recovered after a kill) is waited for too.
+    const originals = [
+      ...new Set(imports.flatMap((i) => (i.status === "DUPLICATE" && i.duplicate_of ? [i.duplicate_of] : []))),
+    ];
+    if (originals.length) await platform.waitForImports(originals);
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
     await putManifest(platform, manifest);
     return manifest;
