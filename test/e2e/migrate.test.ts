@@ -34,8 +34,18 @@ CREATE TABLE prospects (pid INT PRIMARY KEY, first_name VARCHAR(50), last_name V
 INSERT INTO prospects VALUES (10, 'Ann', 'Smith', 'ann@example.com'), (11, 'Dan', 'Ray', NULL);
 CREATE TABLE audit_log (id INT PRIMARY KEY, action VARCHAR(20));
 INSERT INTO audit_log VALUES (1, 'login'), (2, 'logout');
+CREATE DATABASE compliance CHARACTER SET utf8mb4;
+USE compliance;
+CREATE TABLE email_optouts (id INT PRIMARY KEY, email VARCHAR(100), unsubscribed_at DATETIME, reason VARCHAR(50), list_code VARCHAR(10));
+INSERT INTO email_optouts VALUES
+  (1, 'Ann@Example.com', '2020-05-01 09:00:00', 'asked', 'NL'),
+  (2, 'bob@example.com', '0000-00-00 00:00:00', NULL, 'NL'),
+  (3, 'not-an-email', '2021-01-01 00:00:00', 'typo', NULL);
+CREATE TABLE dnc_list (id INT PRIMARY KEY, phone VARCHAR(20), added DATE);
+INSERT INTO dnc_list VALUES (1, '(212) 555-0101', '2020-01-01'), (2, '+1 646 555 0102', NULL), (3, '555-0103', NULL);
 CREATE USER 'legacy'@'127.0.0.1' IDENTIFIED BY 'legacy-pass';
 GRANT SELECT ON legacy.* TO 'legacy'@'127.0.0.1';
+GRANT SELECT ON compliance.* TO 'legacy'@'127.0.0.1';
 `;
 
 const mapping = {
@@ -70,6 +80,27 @@ afterAll(async () => {
   if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
+
+/** A landed opt-out or do-not-call row with its lineage: the legacy row its import's source row came from. */
+const LINEAGE = `
+  JOIN imports i ON i.id = t.import_id
+  JOIN migration_rows m ON m.object_key = i.object_key AND m.source_row = t.source_row`;
+const optOutsOf = async (table: string) =>
+  (
+    await platform.pool.query(
+      `SELECT t.channel, t.value, t.opted_out_at, t.reason, m.lineage, m.extra FROM opt_outs t ${LINEAGE}
+        WHERE m.table_name = $1 ORDER BY m.lineage`,
+      [table],
+    )
+  ).rows;
+const dncOf = async (table: string) =>
+  (
+    await platform.pool.query(
+      `SELECT t.phone::text, t.listed, m.lineage, m.extra FROM dnc_numbers t ${LINEAGE}
+        WHERE m.table_name = $1 ORDER BY m.lineage`,
+      [table],
+    )
+  ).rows;
 
 const recordOf = async (lineage: string) =>
   (
@@ -219,6 +250,71 @@ describe("leadpipe migrate from MariaDB", () => {
   }, 120_000);
 });
 
+describe("leadpipe migrate of opt-out and do-not-call tables from MariaDB", () => {
+  it("infers the targets from the tables' names, lands them through their sources and keeps the lineage", async () => {
+    const manifest = await migrateSource(platform, {
+      from: `mysql://legacy:legacy-pass@127.0.0.1:${maria.port}/compliance`,
+      timeZone: "America/New_York",
+    });
+    expect(Migration.summary(manifest)).toEqual({
+      run_id: manifest.run_id,
+      status: "COMPLETE",
+      tables: [
+        { table: "dnc_list", source_rows: 3, loaded: 2, quarantined: 1, dropped: 0, checksums_match: true },
+        { table: "email_optouts", source_rows: 3, loaded: 1, quarantined: 2, dropped: 0, checksums_match: true },
+      ],
+    });
+    expect(await optOutsOf("email_optouts")).toEqual([
+      {
+        channel: "email",
+        value: "ann@example.com",
+        opted_out_at: new Date("2020-05-01T13:00:00Z"),
+        reason: "asked",
+        lineage: "mysql:compliance/email_optouts/1",
+        extra: { table: "email_optouts", pk: "1", columns: { id: "1", list_code: "NL" } },
+      },
+    ]);
+    expect(await dncOf("dnc_list")).toEqual([
+      {
+        phone: "2125550101",
+        listed: true,
+        lineage: "mysql:compliance/dnc_list/1",
+        extra: { table: "dnc_list", pk: "1", columns: { id: "1", added: "2020-01-01" } },
+      },
+      {
+        phone: "6465550102",
+        listed: true,
+        lineage: "mysql:compliance/dnc_list/2",
+        extra: { table: "dnc_list", pk: "2", columns: { id: "2", added: null } },
+      },
+    ]);
+    const { rows: q } = await platform.pool.query(
+      "SELECT table_name, pk, stage, reason FROM migration_quarantine WHERE run_id = $1 ORDER BY table_name, pk",
+      [manifest.run_id],
+    );
+    expect(q).toEqual([
+      {
+        table_name: "dnc_list",
+        pk: "3",
+        stage: "import",
+        reason: expect.stringMatching(/^rejected by import .*: number: /),
+      },
+      {
+        table_name: "email_optouts",
+        pk: "2",
+        stage: "import",
+        reason: expect.stringMatching(/^rejected by import .*: opted_out_at: /),
+      },
+      {
+        table_name: "email_optouts",
+        pk: "3",
+        stage: "import",
+        reason: expect.stringMatching(/^rejected by import .*: value: /),
+      },
+    ]);
+  }, 240_000);
+});
+
 describe("leadpipe migrate from a CSV folder", () => {
   it("reads each file as a table keyed by row number, casts declared columns and quarantines invalid bytes", async () => {
     const folder = path.join(tmp, "campaigns");
@@ -296,7 +392,11 @@ describe("leadpipe migrate from an SQLite file", () => {
     db.exec(`CREATE TABLE contacts (contact_id INTEGER PRIMARY KEY, full_name TEXT, phone TEXT, dob DATE, score NUMERIC, ext_id INTEGER);
       INSERT INTO contacts VALUES (1, 'Ann Smith', '617-555-0101', '1980-02-29', 12.5, 9007199254740993),
                                   (2, 'Dan Ray', NULL, '0000-00-00', NULL, NULL);
-      CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT); INSERT INTO settings VALUES ('a', 'b');`);
+      CREATE TABLE settings (k TEXT PRIMARY KEY, v TEXT); INSERT INTO settings VALUES ('a', 'b');
+      CREATE TABLE unsubscribes (uid INTEGER PRIMARY KEY, channel TEXT, contact TEXT, created_at TEXT, reason TEXT);
+      INSERT INTO unsubscribes VALUES (1, 'SMS', '617-555-0199', '2022-03-04', ''),
+                                      (2, 'email', 'Zed@Example.com', '2022-03-05T10:00:00Z', 'bounced');
+      CREATE TABLE do_not_call (n INTEGER PRIMARY KEY, number TEXT); INSERT INTO do_not_call VALUES (1, '2125550177');`);
     db.close();
     writeFileSync(path.join(tmp, "sqlite-mapping.json"), JSON.stringify({ tables: { settings: { target: "drop" } } }));
     const manifest = await migrateSource(platform, {
@@ -308,9 +408,37 @@ describe("leadpipe migrate from an SQLite file", () => {
       status: "COMPLETE",
       tables: [
         { table: "contacts", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
+        { table: "do_not_call", source_rows: 1, loaded: 1, quarantined: 0, dropped: 0, checksums_match: true },
         { table: "settings", source_rows: 1, loaded: 0, quarantined: 0, dropped: 1, checksums_match: true },
+        { table: "unsubscribes", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
       ],
     });
+    expect(await optOutsOf("unsubscribes")).toEqual([
+      {
+        channel: "sms",
+        value: "+16175550199",
+        opted_out_at: new Date("2022-03-04T00:00:00Z"),
+        reason: null,
+        lineage: "sqlite:crm.sqlite/unsubscribes/1",
+        extra: { table: "unsubscribes", pk: "1", columns: { uid: "1" }, exact: { reason: "" } },
+      },
+      {
+        channel: "email",
+        value: "zed@example.com",
+        opted_out_at: new Date("2022-03-05T10:00:00Z"),
+        reason: "bounced",
+        lineage: "sqlite:crm.sqlite/unsubscribes/2",
+        extra: { table: "unsubscribes", pk: "2", columns: { uid: "2" } },
+      },
+    ]);
+    expect(await dncOf("do_not_call")).toEqual([
+      {
+        phone: "2125550177",
+        listed: true,
+        lineage: "sqlite:crm.sqlite/do_not_call/1",
+        extra: { table: "do_not_call", pk: "1", columns: { n: "1" } },
+      },
+    ]);
     const ann = await recordOf("sqlite:crm.sqlite/contacts/1");
     expect(ann).toMatchObject({ first_name: "Ann", last_name: "Smith", dob: "1980-02-29" });
     expect(ann.raw.extra.columns).toEqual({ contact_id: "1", score: "12.5", ext_id: "9007199254740993" });

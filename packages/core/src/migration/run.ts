@@ -4,6 +4,7 @@ import { castRow, checkTimeZone, verbatim, type Flag } from "./cast";
 import { keyOf, type LegacyReader, type LegacyRow, type LegacyTable } from "./readers";
 import { CONTACT_FIELDS } from "../people/record";
 import { tableSpecs, type MappingFile, type TableSpec } from "./mapping";
+import { flatTarget } from "./targets";
 
 /** The source spec every legacy people row lands through (sources/legacy-contacts.ts). */
 export const LEGACY_SOURCE = "legacy-contacts";
@@ -81,13 +82,26 @@ const canonicalText = (c: Canonical) =>
       .map((k) => [k, c[k]]),
   );
 
+interface LineageRow {
+  lineage: string;
+  pk: string;
+  source_row: number;
+  extra: Record<string, unknown>;
+}
+
 /** The landed CSV of a range and what it proves: the row order's keys and the checksum of their canonical values. */
 function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, rows: LegacyRow[], timeZone: string) {
-  const lines = [[...FIELD_ORDER, "legacy_id", "legacy_extra"].join(",")];
+  const flat = flatTarget(spec.target);
+  const lines = flat
+    ? flat.header
+      ? [flat.fields.join(",")]
+      : []
+    : [[...FIELD_ORDER, "legacy_id", "legacy_extra"].join(",")];
   const pks: string[] = [];
   const quarantine: { pk: string; row: Record<string, unknown>; reason: string }[] = [];
+  const lineage: LineageRow[] = [];
   const hash = createHash("sha256");
-  const byField = new Map(Object.entries(spec.fields).map(([col, f]) => [f as string, col]));
+  const byField = new Map(Object.entries(spec.fields).map(([col, f]) => [f, col]));
   for (const row of rows) {
     const key = keyOf(table, row);
     const pk = pkText(key);
@@ -96,33 +110,61 @@ function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, r
       quarantine.push({ pk, row: verbatim(row), reason: cast.reason });
       continue;
     }
-    const exact: Record<string, string> = {};
-    const cells = FIELD_ORDER.map((f) => {
-      const col = byField.get(f);
-      if (!col) return "";
-      const v = cast.values[col] ?? null;
-      const cell = cellOf(v);
-      // An empty value reads back as NULL from a CSV cell: kept exactly, as is any value the cell would change.
-      if (v !== null && (v === "" || cell !== v)) exact[col] = v;
-      return csvCell(cell);
-    });
     const columns: Record<string, string | null> = {};
     for (const c of spec.extra) columns[c] = cast.values[c] ?? null;
     const flags = Object.fromEntries(Object.entries(cast.flags).filter(([c]) => !spec.dropped.includes(c)));
-    const extra = {
+    const extraOf = (exact: Record<string, string>) => ({
       table: spec.table,
       pk,
       columns,
       ...(Object.keys(exact).length ? { exact } : {}),
       ...(Object.keys(flags).length ? { flags } : {}),
-    };
-    cells.push(csvCell(lineageOf(reader, spec.table, key)), csvCell(JSON.stringify(extra)));
-    lines.push(cells.join(","));
+    });
+    // An empty value reads back as NULL from a CSV cell: kept exactly, as is any value the cell would change.
+    const exact: Record<string, string> = {};
+    for (const col of Object.keys(spec.fields)) {
+      const v = cast.values[col] ?? null;
+      if (v !== null && (v === "" || cellOf(v) !== v)) exact[col] = v;
+    }
+    if (flat) {
+      const cells = flat.cells(fieldValues(spec, cast.values), spec.channel);
+      lines.push(cells.map((c) => csvCell(cellOf(c))).join(","));
+      lineage.push({
+        lineage: lineageOf(reader, spec.table, key),
+        pk,
+        source_row: lines.length,
+        extra: extraOf(exact),
+      });
+    } else {
+      const cells = FIELD_ORDER.map((f) => {
+        const col = byField.get(f);
+        return col ? csvCell(cellOf(cast.values[col] ?? null)) : "";
+      });
+      cells.push(csvCell(lineageOf(reader, spec.table, key)), csvCell(JSON.stringify(extraOf(exact))));
+      lines.push(cells.join(","));
+    }
     pks.push(pk);
     hash.update(canonicalText(canonicalOf(spec, cast.values, cast.flags)) + "\n");
   }
-  return { body: Buffer.from(lines.join("\n") + "\n", "utf8"), pks, quarantine, checksum: hash.digest("hex") };
+  return {
+    body: Buffer.from(lines.join("\n") + "\n", "utf8"),
+    pks,
+    quarantine,
+    lineage,
+    checksum: hash.digest("hex"),
+  };
 }
+
+/** A row's mapped values by the target's field names. */
+function fieldValues(spec: TableSpec, values: Record<string, string | null>): Record<string, string | null> {
+  return Object.fromEntries(Object.entries(spec.fields).map(([col, f]) => [f, values[col] ?? null]));
+}
+
+/** The landed CSV's row N (an import's source row) is the range's pks[N - firstRow]. */
+const firstRow = (target: string) => (flatTarget(target)?.header === false ? 1 : 2);
+
+/** The source spec a table's ranges are imports of. */
+const sourceOf = (target: string) => flatTarget(target)?.source ?? LEGACY_SOURCE;
 
 export async function startRun(db: Queryable, source: string, opts: RunOptions): Promise<string> {
   checkTimeZone(opts.timeZone);
@@ -187,13 +229,14 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
       let built = {
         pks: [] as string[],
         quarantine: [] as { pk: string; row: Record<string, unknown>; reason: string }[],
+        lineage: [] as LineageRow[],
         checksum: "",
       };
-      if (spec.target === "contacts") {
+      if (spec.target !== "drop") {
         const b = buildRange(deps.reader, spec, table, rows, opts.timeZone);
         built = b;
         const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
-        objectKey = `inbox/${LEGACY_SOURCE}/migrate/${safe(deps.reader.lineage)}/${safe(spec.table)}/${String(rangeNo).padStart(6, "0")}.csv`;
+        objectKey = `inbox/${sourceOf(spec.target)}/migrate/${safe(deps.reader.lineage)}/${safe(spec.table)}/${String(rangeNo).padStart(6, "0")}.csv`;
         sum = sha256(b.body);
         if (b.quarantine.length) {
           await deps.db.query(
@@ -201,6 +244,17 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
              SELECT $1, $2, q.pk, q.row, q.reason, 'cast' FROM jsonb_to_recordset($3::jsonb) AS q(pk text, row jsonb, reason text)
              ON CONFLICT DO NOTHING`,
             [runId, spec.table, JSON.stringify(b.quarantine)],
+          );
+        }
+        if (b.lineage.length) {
+          await deps.db.query(
+            `INSERT INTO migration_rows (target, lineage, table_name, pk, object_key, source_row, extra)
+             SELECT $1, l.lineage, $2, l.pk, $3, l.source_row, l.extra
+               FROM jsonb_to_recordset($4::jsonb) AS l(lineage text, pk text, source_row int, extra jsonb)
+             ON CONFLICT (target, lineage) DO UPDATE
+               SET table_name = EXCLUDED.table_name, pk = EXCLUDED.pk, object_key = EXCLUDED.object_key,
+                   source_row = EXCLUDED.source_row, extra = EXCLUDED.extra, written_at = now()`,
+            [spec.target, spec.table, objectKey, JSON.stringify(b.lineage)],
           );
         }
         if (b.pks.length) await deps.land(objectKey, b.body);
@@ -272,6 +326,48 @@ interface RangeRow {
   checksum: string;
 }
 
+interface Expected {
+  canonical: Canonical;
+  values: Record<string, string | null>;
+}
+
+/** What landed of these rows, as canonical values read back from the target's tables (by pk). */
+async function landedRows(
+  db: Queryable,
+  reader: LegacyReader,
+  spec: TableSpec,
+  expected: Map<string, Expected>,
+): Promise<Map<string, Canonical>> {
+  const lineageOfPk = (pk: string) => lineageOf(reader, spec.table, pk.startsWith("[") ? JSON.parse(pk) : [pk]);
+  const landed = new Map<string, Canonical>();
+  const flat = flatTarget(spec.target);
+  if (!flat) {
+    const { rows } = await db.query<{ raw: Record<string, unknown> }>(
+      "SELECT raw FROM person_records WHERE source_kind = $1 AND source_key = ANY($2)",
+      [LEGACY_SOURCE, [...expected.keys()].map((pk) => `legacy_id=${lineageOfPk(pk).trim().toUpperCase()}`)],
+    );
+    for (const l of rows) {
+      const extra = l.raw.extra as { pk?: string; table?: string } | undefined;
+      if (extra?.pk !== undefined && extra.table === spec.table) landed.set(extra.pk, canonicalFromRaw(spec, l.raw));
+    }
+    return landed;
+  }
+  const { rows: lineage } = await db.query<{ pk: string; extra: Record<string, unknown> }>(
+    "SELECT pk, extra FROM migration_rows WHERE target = $1 AND table_name = $2 AND lineage = ANY($3)",
+    [spec.target, spec.table, [...expected.keys()].map(lineageOfPk)],
+  );
+  const extraOf = new Map(lineage.map((l) => [l.pk, l.extra]));
+  const found = await flat.landed(
+    db,
+    [...expected].map(([pk, e]) => ({ pk, fields: fieldValues(spec, e.values), channel: spec.channel })),
+  );
+  for (const [pk, fields] of found) {
+    const extra = extraOf.get(pk);
+    if (extra) landed.set(pk, canonicalFromRaw(spec, { ...fields, extra }));
+  }
+  return landed;
+}
+
 /** The import that holds a range's rows: the newest import of its object, or the one it duplicates. */
 async function importOf(db: Queryable, objectKey: string, sum: string) {
   const {
@@ -338,7 +434,7 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
         }
         continue;
       }
-      // Rows the import's own rules rejected: its row N is the range's pks[N - 2] (line 1 is the header).
+      // Rows the import's own rules rejected: its row N is the range's pks[N - 2] (line 1 is the header, if any).
       const rejected = new Map<string, string>();
       if (r.object_key && r.sha256) {
         const imp = await importOf(db, r.object_key, r.sha256);
@@ -349,12 +445,12 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
             [imp.holder],
           );
           for (const x of rej) {
-            const pk = r.pks[Number(x.row_number) - 2];
+            const pk = r.pks[Number(x.row_number) - firstRow(spec.target)];
             if (pk !== undefined) rejected.set(pk, `rejected by import ${imp.holder}: ${x.reason}`);
           }
         }
       }
-      const expected = new Map<string, Canonical>();
+      const expected = new Map<string, Expected>();
       const seen = new Set<string>();
       for (const row of reread) {
         const pk = pkText(keyOf(table, row));
@@ -379,28 +475,14 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
           );
           continue;
         }
-        expected.set(pk, canonicalOf(spec, cast.values, cast.flags));
+        expected.set(pk, { canonical: canonicalOf(spec, cast.values, cast.flags), values: cast.values });
       }
       for (const pk of r.pks)
         if (!seen.has(pk)) differences.push({ pk, columns: [], reason: "row no longer in the source" });
-      const lineages = [...expected.keys()].map(
-        (pk) =>
-          `legacy_id=${lineageOf(reader, spec.table, pk.startsWith("[") ? JSON.parse(pk) : [pk])
-            .trim()
-            .toUpperCase()}`,
-      );
-      const { rows: landedRows } = await db.query<{ raw: Record<string, unknown> }>(
-        "SELECT raw FROM person_records WHERE source_kind = $1 AND source_key = ANY($2)",
-        [LEGACY_SOURCE, lineages],
-      );
-      const landed = new Map<string, Canonical>();
-      for (const l of landedRows) {
-        const extra = l.raw.extra as { pk?: string; table?: string } | undefined;
-        if (extra?.pk !== undefined && extra.table === spec.table) landed.set(extra.pk, canonicalFromRaw(spec, l.raw));
-      }
+      const landed = await landedRows(db, reader, spec, expected);
       const src = createHash("sha256");
       const dst = createHash("sha256");
-      for (const [pk, want] of expected) {
+      for (const [pk, { canonical: want }] of expected) {
         const got = landed.get(pk);
         src.update(canonicalText(want) + "\n");
         if (got) {
@@ -415,7 +497,7 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
         kept.some((pk) => !expected.has(pk))
       ) {
         // Drill down: which rows, which columns.
-        for (const [pk, want] of expected) {
+        for (const [pk, { canonical: want }] of expected) {
           const got = landed.get(pk);
           if (!got) {
             differences.push({ pk, columns: [], reason: "not landed" });
