@@ -4,7 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { manifestKey, migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
+import { manifestKey, migrateSource, replayQuarantine, verifyRun } from "../../packages/local/src/commands/migrate";
 import { Migration } from "../../packages/core/src/index";
 import { startMariaDb, type RunningMariaDb } from "../support/mariadb";
 
@@ -228,6 +228,67 @@ describe("leadpipe migrate from MariaDB", () => {
     expect(after.rows).toEqual(before.rows);
   }, 240_000);
 
+  it("replay-quarantine lands the quarantined rows after a mapping fix, once", async () => {
+    // The fix: keep lname's text as written (not repaired, not refused) and the unusable e-mail as an extra column.
+    const fixed = {
+      ...mapping,
+      tables: {
+        ...mapping.tables,
+        customers: { columns: { password_hash: "drop", email: "extra" }, cast: { lname: "binary" } },
+      },
+    } as const;
+    writeFileSync(path.join(tmp, "mapping-fixed.json"), JSON.stringify(fixed));
+    const replayed = await replayQuarantine(platform, runId, {
+      from: mysqlUrl,
+      table: "customers",
+      mapping: path.join(tmp, "mapping-fixed.json"),
+    });
+    const tables = [
+      { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
+      { table: "customers", source_rows: 5, loaded: 5, quarantined: 0, dropped: 0, checksums_match: true },
+      { table: "prospects", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
+    ];
+    expect(Migration.summary(replayed)).toEqual({ run_id: runId, status: "COMPLETE", tables });
+    expect(await recordOf("mysql:legacy/customers/3")).toMatchObject({ first_name: "Eve", last_name: "MÃ¼ller €" });
+    const bob = await recordOf("mysql:legacy/customers/4");
+    expect(bob).toMatchObject({ first_name: "Bob", last_name: "Jones", email: null });
+    expect(bob.raw.extra.columns.email).toBe("not-an-email");
+    const { rows: q } = await platform.pool.query(
+      "SELECT pk, resolved_at IS NOT NULL AS resolved FROM migration_quarantine WHERE run_id = $1 ORDER BY pk",
+      [runId],
+    );
+    expect(q).toEqual([
+      { pk: "3", resolved: true },
+      { pk: "4", resolved: true },
+    ]);
+    // Again: nothing is left to replay; nothing lands, nothing changes.
+    const {
+      rows: [{ seq }],
+    } = await platform.pool.query("SELECT max(seq) AS seq FROM imports");
+    const again = await replayQuarantine(platform, runId, {
+      from: mysqlUrl,
+      mapping: path.join(tmp, "mapping-fixed.json"),
+    });
+    expect(Migration.summary(again)).toEqual({ run_id: runId, status: "COMPLETE", tables });
+    const { rows: after } = await platform.pool.query("SELECT count(*)::int AS n FROM imports WHERE seq > $1", [seq]);
+    expect(after).toEqual([{ n: 0 }]);
+    const { rows: replays } = await platform.pool.query(
+      "SELECT range_no, jsonb_array_length(replays) AS n FROM migration_ranges WHERE run_id = $1 AND replays <> '[]'",
+      [runId],
+    );
+    expect(replays).toEqual([{ range_no: 1, n: 1 }]);
+  }, 240_000);
+
+  it("replay-quarantine refuses a mapping that changes a table's target or key", async () => {
+    writeFileSync(
+      path.join(tmp, "mapping-retarget.json"),
+      JSON.stringify({ ...mapping, tables: { ...mapping.tables, audit_log: { target: "contacts", key: ["action"] } } }),
+    );
+    await expect(
+      replayQuarantine(platform, runId, { from: mysqlUrl, mapping: path.join(tmp, "mapping-retarget.json") }),
+    ).rejects.toThrow(/the mapping changes audit_log's target or key/);
+  });
+
   it("verify finds a value changed on the source after the run, down to its row and column", async () => {
     const same = await verifyRun(platform, runId, mysqlUrl);
     expect(same.status).toBe("COMPLETE");
@@ -239,8 +300,8 @@ describe("leadpipe migrate from MariaDB", () => {
     const customers = changed.tables.find((t) => t.table === "customers")!;
     expect(customers).toMatchObject({
       source_rows: 5,
-      loaded: 3,
-      quarantined: 2,
+      loaded: 5,
+      quarantined: 0,
       checksums_match: false,
       differences: [{ pk: "2", columns: ["email"], reason: "landed values differ from the source" }],
     });
