@@ -13,6 +13,8 @@ export interface MigrateOptions {
   rangeRows?: number;
   timeZone?: string;
   log?: (line: string) => void;
+  /** Filled with the wall milliseconds of each stage: land (read, cast, land), imports (wait), reconcile. */
+  timings?: Record<string, number>;
 }
 
 /** Where a run's manifest lands: beside the imports' reports (reports/<import id>/). */
@@ -64,13 +66,21 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     }
     opts.log?.(`migration run ${runId}`);
     const lander = landerOf(platform, runId);
+    let t = Date.now();
+    const lap = (stage: string) => {
+      if (opts.timings) opts.timings[stage] = Date.now() - t;
+      t = Date.now();
+    };
     const landed = await Migration.landTables(
       { db: platform.pool, reader, land: lander.land, log: opts.log },
       runId,
       runOptions,
     );
+    lap("land");
     await lander.waitFor(landed);
+    lap("imports");
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
+    lap("reconcile");
     await putManifest(platform, manifest);
     return manifest;
   } finally {
