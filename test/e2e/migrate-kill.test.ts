@@ -6,14 +6,14 @@
  * clean, uninterrupted run's (on a platform of its own), with no record twice.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migration } from "@leadpipe/core";
 import type { Queryable } from "../../packages/core/src/db";
 import { LocalPlatform } from "../../packages/local/src/platform";
-import { reachableDataDir } from "../../packages/local/src/postgres";
+import { cleanUp, freshHome as freshHomeIn } from "../support/child-homes";
 import { migrateSource } from "../../packages/local/src/commands/migrate";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -71,13 +71,7 @@ const exited = (child: ChildProcess) =>
     ? Promise.resolve()
     : new Promise<void>((r) => child.once("exit", () => r()));
 
-/** A home that starts empty (no sample day seeded). */
-function freshHome(name: string): string {
-  const home = path.join(tmp, name);
-  mkdirSync(path.join(home, "inbox"), { recursive: true });
-  writeFileSync(path.join(home, ".seeded"), "test\n");
-  return home;
-}
+const freshHome = (name: string) => freshHomeIn(tmp, name);
 
 /** The landed records, without what differs between two databases (ids, times, import ids). */
 const LANDED = `
@@ -126,20 +120,7 @@ beforeAll(async () => {
   db.close();
 }, 120_000);
 
-afterAll(async () => {
-  for (const c of children)
-    if (c.pid)
-      try {
-        process.kill(-c.pid, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-  for (const home of ["clean", "killed"]) {
-    const dir = reachableDataDir(path.join(tmp, home, "pg"));
-    if (dir !== path.join(tmp, home, "pg")) rmSync(dir, { recursive: true, force: true });
-  }
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => cleanUp(tmp, ["clean", "killed"], children));
 
 describe("kill -9 of leadpipe migrate mid-table, then --resume", () => {
   it("reconciles every table and lands exactly what a clean run lands, no record twice", async () => {

@@ -12,6 +12,7 @@ let platform: LocalPlatform;
 let maria: RunningMariaDb;
 let tmp: string;
 let mysqlUrl: string;
+let mappingPath: string;
 
 // The legacy schema: unsigned bigint keys, a latin1 column holding UTF-8 bytes (mojibake), zero and
 // impossible dates (ALLOW_INVALID_DATES, as old MySQL servers ran), DECIMAL, NULL vs empty, a bad e-mail.
@@ -65,7 +66,7 @@ beforeAll(async () => {
   await root.query(SEED);
   await root.end();
   mysqlUrl = `mysql://legacy:legacy-pass@127.0.0.1:${maria.port}/legacy`;
-  writeFileSync(path.join(tmp, "mapping.json"), JSON.stringify(mapping));
+  mappingPath = mappingFile("mapping.json", mapping);
   platform = await LocalPlatform.start({
     home: path.join(tmp, "home"),
     chunkRows: 100,
@@ -102,6 +103,25 @@ const dncOf = async (table: string) =>
     )
   ).rows;
 
+/** A table's line of a balanced manifest whose checksums match. */
+const row = (table: string, source_rows: number, loaded: number, quarantined: number, dropped: number) => ({
+  table,
+  source_rows,
+  loaded,
+  quarantined,
+  dropped,
+  checksums_match: true,
+});
+const expectComplete = (manifest: Migration.Manifest, tables: ReturnType<typeof row>[]) =>
+  expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables });
+
+/** Writes a mapping file into the test's folder; returns its path. */
+const mappingFile = (name: string, json: unknown) => {
+  const file = path.join(tmp, name);
+  writeFileSync(file, JSON.stringify(json));
+  return file;
+};
+
 const recordOf = async (lineage: string) =>
   (
     await platform.pool.query(
@@ -110,25 +130,20 @@ const recordOf = async (lineage: string) =>
     )
   ).rows[0];
 
+/** The legacy database's tables after a run: every row landed, quarantined or dropped. */
+const MARIADB_TABLES = [row("audit_log", 2, 0, 0, 2), row("customers", 5, 3, 2, 0), row("prospects", 2, 2, 0, 0)];
+
 describe("leadpipe migrate from MariaDB", () => {
   let runId: string;
 
   it("lands every row or quarantines it, with the counts balanced and the checksums equal", async () => {
     const manifest = await migrateSource(platform, {
       from: mysqlUrl,
-      mapping: path.join(tmp, "mapping.json"),
+      mapping: mappingPath,
       rangeRows: 2,
     });
     runId = manifest.run_id;
-    expect(Migration.summary(manifest)).toEqual({
-      run_id: runId,
-      status: "COMPLETE",
-      tables: [
-        { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
-        { table: "customers", source_rows: 5, loaded: 3, quarantined: 2, dropped: 0, checksums_match: true },
-        { table: "prospects", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
-      ],
-    });
+    expectComplete(manifest, MARIADB_TABLES);
     const { rows: q } = await platform.pool.query(
       "SELECT table_name, pk, stage, reason, row->>'lname' AS lname FROM migration_quarantine WHERE run_id = $1 ORDER BY pk",
       [runId],
@@ -208,15 +223,11 @@ describe("leadpipe migrate from MariaDB", () => {
     } = await platform.pool.query("SELECT max(seq) AS seq FROM imports");
     const again = await migrateSource(platform, {
       from: mysqlUrl,
-      mapping: path.join(tmp, "mapping.json"),
+      mapping: mappingPath,
       rangeRows: 2,
     });
     expect(again.run_id).not.toBe(runId);
-    expect(Migration.summary(again).tables).toEqual([
-      { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
-      { table: "customers", source_rows: 5, loaded: 3, quarantined: 2, dropped: 0, checksums_match: true },
-      { table: "prospects", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
-    ]);
+    expectComplete(again, MARIADB_TABLES);
     const { rows: statuses } = await platform.pool.query(
       "SELECT status, count(*)::int AS n FROM imports WHERE seq > $1 GROUP BY status",
       [seq],
@@ -237,18 +248,14 @@ describe("leadpipe migrate from MariaDB", () => {
         customers: { columns: { password_hash: "drop", email: "extra" }, cast: { lname: "binary" } },
       },
     } as const;
-    writeFileSync(path.join(tmp, "mapping-fixed.json"), JSON.stringify(fixed));
+    const fixedFile = mappingFile("mapping-fixed.json", fixed);
     const replayed = await replayQuarantine(platform, runId, {
       from: mysqlUrl,
       table: "customers",
-      mapping: path.join(tmp, "mapping-fixed.json"),
+      mapping: fixedFile,
     });
-    const tables = [
-      { table: "audit_log", source_rows: 2, loaded: 0, quarantined: 0, dropped: 2, checksums_match: true },
-      { table: "customers", source_rows: 5, loaded: 5, quarantined: 0, dropped: 0, checksums_match: true },
-      { table: "prospects", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
-    ];
-    expect(Migration.summary(replayed)).toEqual({ run_id: runId, status: "COMPLETE", tables });
+    const tables = [row("audit_log", 2, 0, 0, 2), row("customers", 5, 5, 0, 0), row("prospects", 2, 2, 0, 0)];
+    expectComplete(replayed, tables);
     expect(await recordOf("mysql:legacy/customers/3")).toMatchObject({ first_name: "Eve", last_name: "MÃ¼ller €" });
     const bob = await recordOf("mysql:legacy/customers/4");
     expect(bob).toMatchObject({ first_name: "Bob", last_name: "Jones", email: null });
@@ -267,9 +274,9 @@ describe("leadpipe migrate from MariaDB", () => {
     } = await platform.pool.query("SELECT max(seq) AS seq FROM imports");
     const again = await replayQuarantine(platform, runId, {
       from: mysqlUrl,
-      mapping: path.join(tmp, "mapping-fixed.json"),
+      mapping: fixedFile,
     });
-    expect(Migration.summary(again)).toEqual({ run_id: runId, status: "COMPLETE", tables });
+    expectComplete(again, tables);
     const { rows: after } = await platform.pool.query("SELECT count(*)::int AS n FROM imports WHERE seq > $1", [seq]);
     expect(after).toEqual([{ n: 0 }]);
     const { rows: replays } = await platform.pool.query(
@@ -280,13 +287,13 @@ describe("leadpipe migrate from MariaDB", () => {
   }, 240_000);
 
   it("replay-quarantine refuses a mapping that changes a table's target or key", async () => {
-    writeFileSync(
-      path.join(tmp, "mapping-retarget.json"),
-      JSON.stringify({ ...mapping, tables: { ...mapping.tables, audit_log: { target: "contacts", key: ["action"] } } }),
+    const retarget = mappingFile("mapping-retarget.json", {
+      ...mapping,
+      tables: { ...mapping.tables, audit_log: { target: "contacts", key: ["action"] } },
+    });
+    await expect(replayQuarantine(platform, runId, { from: mysqlUrl, mapping: retarget })).rejects.toThrow(
+      /the mapping changes audit_log's target or key/,
     );
-    await expect(
-      replayQuarantine(platform, runId, { from: mysqlUrl, mapping: path.join(tmp, "mapping-retarget.json") }),
-    ).rejects.toThrow(/the mapping changes audit_log's target or key/);
   });
 
   it("verify finds a value changed on the source after the run, down to its row and column", async () => {
@@ -317,14 +324,7 @@ describe("leadpipe migrate of opt-out and do-not-call tables from MariaDB", () =
       from: `mysql://legacy:legacy-pass@127.0.0.1:${maria.port}/compliance`,
       timeZone: "America/New_York",
     });
-    expect(Migration.summary(manifest)).toEqual({
-      run_id: manifest.run_id,
-      status: "COMPLETE",
-      tables: [
-        { table: "dnc_list", source_rows: 3, loaded: 2, quarantined: 1, dropped: 0, checksums_match: true },
-        { table: "email_optouts", source_rows: 3, loaded: 1, quarantined: 2, dropped: 0, checksums_match: true },
-      ],
-    });
+    expectComplete(manifest, [row("dnc_list", 3, 2, 1, 0), row("email_optouts", 3, 1, 2, 0)]);
     expect(await optOutsOf("email_optouts")).toEqual([
       {
         channel: "email",
@@ -389,22 +389,11 @@ describe("leadpipe migrate from a CSV folder", () => {
       path.join(folder, "summer.csv"),
       Buffer.concat([Buffer.from("first,last\nMia,Lopez\nLe"), Buffer.from([0xff, 0xfe]), Buffer.from("a,Brun\n")]),
     );
-    writeFileSync(
-      path.join(tmp, "csv-mapping.json"),
-      JSON.stringify({ tables: { spring: { cast: { "Signup Date": "date" } } } }),
-    );
     const manifest = await migrateSource(platform, {
       from: `csv:${folder}`,
-      mapping: path.join(tmp, "csv-mapping.json"),
+      mapping: mappingFile("csv-mapping.json", { tables: { spring: { cast: { "Signup Date": "date" } } } }),
     });
-    expect(Migration.summary(manifest)).toEqual({
-      run_id: manifest.run_id,
-      status: "COMPLETE",
-      tables: [
-        { table: "spring", source_rows: 3, loaded: 3, quarantined: 0, dropped: 0, checksums_match: true },
-        { table: "summer", source_rows: 2, loaded: 1, quarantined: 1, dropped: 0, checksums_match: true },
-      ],
-    });
+    expectComplete(manifest, [row("spring", 3, 3, 0, 0), row("summer", 2, 1, 1, 0)]);
     const jose = await recordOf("csv:campaigns/spring/2");
     expect(jose).toMatchObject({ first_name: "José", last_name: "Ortiz" });
     expect(jose.raw.extra).toEqual({
@@ -459,21 +448,16 @@ describe("leadpipe migrate from an SQLite file", () => {
                                       (2, 'email', 'Zed@Example.com', '2022-03-05T10:00:00Z', 'bounced');
       CREATE TABLE do_not_call (n INTEGER PRIMARY KEY, number TEXT); INSERT INTO do_not_call VALUES (1, '2125550177');`);
     db.close();
-    writeFileSync(path.join(tmp, "sqlite-mapping.json"), JSON.stringify({ tables: { settings: { target: "drop" } } }));
     const manifest = await migrateSource(platform, {
       from: `sqlite:${file}`,
-      mapping: path.join(tmp, "sqlite-mapping.json"),
+      mapping: mappingFile("sqlite-mapping.json", { tables: { settings: { target: "drop" } } }),
     });
-    expect(Migration.summary(manifest)).toEqual({
-      run_id: manifest.run_id,
-      status: "COMPLETE",
-      tables: [
-        { table: "contacts", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
-        { table: "do_not_call", source_rows: 1, loaded: 1, quarantined: 0, dropped: 0, checksums_match: true },
-        { table: "settings", source_rows: 1, loaded: 0, quarantined: 0, dropped: 1, checksums_match: true },
-        { table: "unsubscribes", source_rows: 2, loaded: 2, quarantined: 0, dropped: 0, checksums_match: true },
-      ],
-    });
+    expectComplete(manifest, [
+      row("contacts", 2, 2, 0, 0),
+      row("do_not_call", 1, 1, 0, 0),
+      row("settings", 1, 0, 0, 1),
+      row("unsubscribes", 2, 2, 0, 0),
+    ]);
     expect(await optOutsOf("unsubscribes")).toEqual([
       {
         channel: "sms",
@@ -537,11 +521,8 @@ describe("leadpipe migrate --resume", () => {
     ]);
 
     const resumed = await migrateSource(platform, { from, resume: runId });
-    expect(Migration.summary(resumed)).toEqual({
-      run_id: runId,
-      status: "COMPLETE",
-      tables: [{ table: "leads", source_rows: 25, loaded: 25, quarantined: 0, dropped: 0, checksums_match: true }],
-    });
+    expect(resumed.run_id).toBe(runId);
+    expectComplete(resumed, [row("leads", 25, 25, 0, 0)]);
     const {
       rows: [landed],
     } = await platform.pool.query(
