@@ -108,7 +108,8 @@ try {
             type datetime to timestamptz drop default drop not null using zero-dates-to-null;\n`,
       { mode: 0o600 },
     );
-    const r = spawnSync(bin, [load], { encoding: "utf8" });
+    const r = spawnSync(bin, [load], { encoding: "utf8", timeout: 600_000 });
+    console.error(`pgloader ended (${r.status ?? r.signal}) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
     const seconds = (Date.now() - t) / 1000;
     if (r.status !== 0) pgloader = `failed (${r.status}): ${(r.stderr || r.stdout).slice(-500)}`;
     else {
