@@ -7,7 +7,7 @@
  * the decisions recovery makes (resume, fail with a reason, replay an import whose execution is gone).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Import } from "@leadpipe/core";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { reachableDataDir } from "../../packages/local/src/postgres";
+import { cleanUp, freshHome as freshHomeIn } from "../support/child-homes";
 import { writePartnerB } from "../../packages/local/src/generate/partner-b";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -144,13 +145,7 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-/** A home that starts empty (no sample day seeded). */
-function freshHome(name: string): string {
-  const home = path.join(tmp, name);
-  mkdirSync(path.join(home, "inbox"), { recursive: true });
-  writeFileSync(path.join(home, ".seeded"), "test\n");
-  return home;
-}
+const freshHome = (name: string) => freshHomeIn(tmp, name);
 
 /** Drops the file into the platform's inbox and waits until its import has KILL_AT chunks done. */
 async function dropAndWaitForChunks(home: string, db: pg.Pool, child: ChildProcess & { output: () => string }) {
@@ -197,20 +192,7 @@ beforeAll(() => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-recovery-"));
 });
 
-afterAll(async () => {
-  for (const c of children)
-    if (c.pid)
-      try {
-        process.kill(-c.pid, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-  for (const home of ["clean", "killed", "postmaster"]) {
-    const dir = reachableDataDir(path.join(tmp, home, "pg"));
-    if (dir !== path.join(tmp, home, "pg")) rmSync(dir, { recursive: true, force: true });
-  }
-  rmSync(tmp, { recursive: true, force: true });
-});
+afterAll(() => cleanUp(tmp, ["clean", "killed", "postmaster"], children));
 
 describe("kill -9 mid-import", () => {
   beforeAll(async () => {

@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Integrations, createLogger } from "../../packages/core/src/index";
+import { Integrations, createLogger } from "@leadpipe/core";
 import { s3Store } from "../../packages/core/src/adapters/s3";
 import { fileCredentials } from "../../packages/local/src/credentials";
 import { LocalPlatform } from "../../packages/local/src/platform";

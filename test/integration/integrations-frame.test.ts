@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, createPool, Integrations, migrate, type Pool } from "../../packages/core/src/index";
+import { createLogger, createPool, Integrations, migrate, type Pool } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 
 let pg: RunningPostgres;

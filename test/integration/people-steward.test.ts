@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createPool, migrate, People, Roles, type Pool } from "../../packages/core/src/index";
+import { createPool, migrate, People, Roles, type Pool } from "@leadpipe/core";
 import { personCommand } from "../../packages/local/src/commands/person";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 

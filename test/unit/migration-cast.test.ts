@@ -91,4 +91,39 @@ describe("legacy table mappings", () => {
       /no column "nope"/,
     );
   });
+
+  it("infers opt-out and do-not-call targets from table names, their fields from column names", () => {
+    const optouts = {
+      name: "email_optouts",
+      key: ["id"],
+      columns: [col("id", "integer"), col("Email", "text"), col("unsubscribed_at", "datetime"), col("why", "text")],
+    };
+    const dnc = { name: "DNC_list", key: ["id"], columns: [col("id", "integer"), col("phone_number", "text")] };
+    const [o, d] = tableSpecs([optouts, dnc]);
+    expect(o).toMatchObject({
+      target: "opt-outs",
+      channel: "email",
+      fields: { Email: "value", unsubscribed_at: "opted_out_at" },
+      extra: ["id", "why"],
+    });
+    expect(d).toMatchObject({ target: "do-not-call", fields: { phone_number: "number" }, extra: ["id"] });
+    // The mapping file names what the names do not say.
+    const [m] = tableSpecs([optouts], {
+      tables: { email_optouts: { columns: { why: "reason", Email: "value" }, channel: "sms" } },
+    });
+    expect(m).toMatchObject({ channel: "sms", fields: { Email: "value", why: "reason" } });
+  });
+
+  it("refuses a field of another target, and an opt-out table with no value or channel", () => {
+    const optouts = { name: "optouts", key: ["id"], columns: [col("id", "integer"), col("contact", "text")] };
+    expect(() => tableSpecs([optouts])).toThrow(/optouts → opt-outs: no channel column; declare "channel"/);
+    expect(() => tableSpecs([optouts], { tables: { optouts: { columns: { contact: "email" } } } })).toThrow(
+      /"email" is not a field of opt-outs/,
+    );
+    const bare = { name: "optouts", key: ["id"], columns: [col("id", "integer"), col("note", "text")] };
+    expect(() => tableSpecs([bare])).toThrow(/no column for "value"/);
+    expect(() => tableSpecs([table], { tables: { customers: { columns: { e_mail: "number" } } } })).toThrow(
+      /"number" is not a contact field/,
+    );
+  });
 });

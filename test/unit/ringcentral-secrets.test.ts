@@ -3,7 +3,7 @@ import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } fr
 import { mockClient } from "aws-sdk-client-mock";
 import { describe, expect, it } from "vitest";
 import { secretsManagerCredentials } from "../../packages/core/src/adapters/secrets";
-import { Integrations } from "../../packages/core/src/index";
+import { Integrations } from "@leadpipe/core";
 
 const { RINGCENTRAL_DEPLOYMENT } = Integrations.RingCentral;
 

@@ -5,10 +5,12 @@ export {
   startRun,
   getRun,
   landTables,
+  replayQuarantine,
   reconcile,
   summary,
   LEGACY_SOURCE,
   type RunOptions,
+  type ReplayOptions,
   type Manifest,
   type LandedRange,
 } from "./run";

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { mapHeaders } from "../people/headers";
-import { CONTACT_FIELDS, type ContactField } from "../people/record";
+import { headerKey, mapHeaders } from "../people/headers";
+import { CHANNELS } from "../compliance/channels";
+import { CONTACT_FIELDS } from "../people/record";
+import { FLAT_TARGETS, flatTarget, impliedChannel, targetByTableName } from "./targets";
 import type { ColumnKind, LegacyColumn } from "./cast";
 import type { LegacyTable } from "./readers";
 
@@ -11,10 +13,15 @@ import type { LegacyTable } from "./readers";
  */
 export interface TableSpec {
   table: string;
-  /** "contacts": person records through the legacy-contacts source; "drop": counted, not landed. */
-  target: "contacts" | "drop";
-  /** column → contact field. */
-  fields: Record<string, ContactField>;
+  /**
+   * "contacts": person records through the legacy-contacts source; "opt-outs", "do-not-call": through
+   * those sources (targets.ts); "drop": counted, not landed.
+   */
+  target: TargetName;
+  /** column → the target's field (a contact field for contacts). */
+  fields: Record<string, string>;
+  /** Opt-outs without a channel column: the channel of every row (declared, or implied by the value column). */
+  channel?: string;
   /** Columns the mapping drops (not landed, not checksummed). */
   dropped: string[];
   /** Every other column: kept in the record's `extra`. */
@@ -22,6 +29,13 @@ export interface TableSpec {
   columns: LegacyColumn[];
   key: string[];
 }
+
+export type TargetName = "contacts" | "opt-outs" | "do-not-call" | "drop";
+const TARGETS = ["contacts", ...FLAT_TARGETS.map((t) => t.name), "drop"] as [TargetName, ...TargetName[]];
+const FIELD_NAMES = [...new Set([...CONTACT_FIELDS, ...FLAT_TARGETS.flatMap((t) => t.fields)])] as [
+  string,
+  ...string[],
+];
 
 const KINDS = ["integer", "decimal", "float", "date", "datetime", "timestamp", "text", "binary", "boolean"] as const;
 
@@ -33,18 +47,13 @@ const MappingFile = z
         z.string(),
         z
           .object({
-            target: z.enum(["contacts", "drop"]).optional(),
-            /** column → a contact field, "extra" (kept as is) or "drop". */
+            target: z.enum(TARGETS).optional(),
+            /** column → a field of the table's target, "extra" (kept as is) or "drop". */
             columns: z
-              .record(
-                z.string(),
-                z.union([
-                  z.enum(CONTACT_FIELDS as unknown as [ContactField, ...ContactField[]]),
-                  z.literal("extra"),
-                  z.literal("drop"),
-                ]),
-              )
+              .record(z.string(), z.union([z.enum(FIELD_NAMES), z.literal("extra"), z.literal("drop")]))
               .optional(),
+            /** Opt-outs: the channel of every row when no column holds it (email, call, sms, mail). */
+            channel: z.enum(CHANNELS).optional(),
             /** column → how its text is read (e.g. a CSV column of dates). */
             cast: z.record(z.string(), z.enum(KINDS)).optional(),
             key: z.array(z.string()).min(1).optional(),
@@ -99,22 +108,60 @@ export function tableSpecs(
       else if (to === "extra") forced.add(col);
       else explicit[to] = col;
     }
-    // Key columns are lineage, never a person's field; dropped and "extra" columns are not guessed at.
-    const candidates = columns.map((c) =>
-      key.includes(c.name) || dropped.includes(c.name) || forced.has(c.name) ? "\u0000" : c.name,
+    // Key columns are lineage, never a field; dropped and "extra" columns are not guessed at.
+    const open = (c: string) => !key.includes(c) && !dropped.includes(c) && !forced.has(c);
+    const guessed = mapHeaders(
+      columns.map((c) => (open(c.name) ? c.name : "\u0000")),
+      Object.fromEntries(Object.entries(explicit).filter(([f]) => (CONTACT_FIELDS as readonly string[]).includes(f))),
     );
-    const guessed = mapHeaders(candidates, explicit);
-    const fields: Record<string, ContactField> = {};
-    for (const [i, f] of guessed.fields) fields[columns[i]!.name] = f;
-    const named = Object.values(fields).some((f) => f === "first_name" || f === "last_name" || f === "full_name");
-    const target = m.target ?? (named ? "contacts" : undefined);
+    const named = [...guessed.fields.values()].some(
+      (f) => f === "first_name" || f === "last_name" || f === "full_name",
+    );
+    const target = m.target ?? targetByTableName(t.name)?.name ?? (named ? "contacts" : undefined);
     if (!target) unmappable.push(t.name);
+    const fields: Record<string, string> = {};
+    const flat = target ? flatTarget(target) : undefined;
+    let channel: string | undefined = m.channel;
+    if (flat) {
+      for (const [f, col] of Object.entries(explicit)) {
+        if (!flat.fields.includes(f)) throw new Error(`mapping for ${t.name}: "${f}" is not a field of ${flat.name}`);
+        fields[col] = f;
+      }
+      for (const c of columns) {
+        const f = open(c.name) && !(c.name in fields) ? flat.guess(headerKey(c.name)) : undefined;
+        if (f && !Object.values(fields).includes(f)) fields[c.name] = f;
+      }
+      const main = flat.name === "opt-outs" ? "value" : "number";
+      const mainColumn = Object.keys(fields).find((c) => fields[c] === main);
+      if (!mainColumn) throw new Error(`${t.name} → ${flat.name}: no column for "${main}" (name it in the mapping)`);
+      if (flat.name === "opt-outs" && !Object.values(fields).includes("channel")) {
+        channel ??= impliedChannel(mainColumn);
+        if (!channel)
+          throw new Error(
+            `${t.name} → opt-outs: no channel column; declare "channel" (email, call, sms, mail) in the mapping`,
+          );
+      }
+    } else {
+      for (const f of Object.keys(explicit))
+        if (!(CONTACT_FIELDS as readonly string[]).includes(f))
+          throw new Error(`mapping for ${t.name}: "${f}" is not a contact field`);
+      for (const [i, f] of guessed.fields) fields[columns[i]!.name] = f;
+    }
     const extra = columns.map((c) => c.name).filter((c) => !(c in fields) && !dropped.includes(c));
-    return { table: t.name, target: target ?? "drop", fields, dropped, extra, columns, key };
+    return {
+      table: t.name,
+      target: target ?? "drop",
+      fields,
+      dropped,
+      extra,
+      columns,
+      key,
+      ...(flat && channel ? { channel } : {}),
+    };
   });
   if (unmappable.length) {
     throw new Error(
-      `no target for ${unmappable.join(", ")} (no column names a person): give each a "target" ("contacts" or "drop") ` +
+      `no target for ${unmappable.join(", ")} (no column names a person): give each a "target" (${TARGETS.join(", ")}) ` +
         "in the mapping file, or leave it out with --only",
     );
   }
@@ -125,8 +172,8 @@ export function tableSpecs(
 export function describeSpecs(specs: readonly TableSpec[]): string {
   return specs
     .map((s) => {
-      const lines = [`${s.table} → ${s.target}  (key ${s.key.join(", ")})`];
-      if (s.target === "contacts") {
+      const lines = [`${s.table} → ${s.target}  (key ${s.key.join(", ")}${s.channel ? `, channel ${s.channel}` : ""})`];
+      if (s.target !== "drop") {
         for (const c of s.columns) {
           const to =
             s.fields[c.name] ??

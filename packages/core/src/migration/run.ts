@@ -4,6 +4,7 @@ import { castRow, checkTimeZone, verbatim, type Flag } from "./cast";
 import { keyOf, type LegacyReader, type LegacyRow, type LegacyTable } from "./readers";
 import { CONTACT_FIELDS } from "../people/record";
 import { tableSpecs, type MappingFile, type TableSpec } from "./mapping";
+import { flatTarget } from "./targets";
 
 /** The source spec every legacy people row lands through (sources/legacy-contacts.ts). */
 export const LEGACY_SOURCE = "legacy-contacts";
@@ -81,13 +82,26 @@ const canonicalText = (c: Canonical) =>
       .map((k) => [k, c[k]]),
   );
 
+interface LineageRow {
+  lineage: string;
+  pk: string;
+  source_row: number;
+  extra: Record<string, unknown>;
+}
+
 /** The landed CSV of a range and what it proves: the row order's keys and the checksum of their canonical values. */
 function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, rows: LegacyRow[], timeZone: string) {
-  const lines = [[...FIELD_ORDER, "legacy_id", "legacy_extra"].join(",")];
+  const flat = flatTarget(spec.target);
+  const lines = flat
+    ? flat.header
+      ? [flat.fields.join(",")]
+      : []
+    : [[...FIELD_ORDER, "legacy_id", "legacy_extra"].join(",")];
   const pks: string[] = [];
   const quarantine: { pk: string; row: Record<string, unknown>; reason: string }[] = [];
+  const lineage: LineageRow[] = [];
   const hash = createHash("sha256");
-  const byField = new Map(Object.entries(spec.fields).map(([col, f]) => [f as string, col]));
+  const byField = new Map(Object.entries(spec.fields).map(([col, f]) => [f, col]));
   for (const row of rows) {
     const key = keyOf(table, row);
     const pk = pkText(key);
@@ -96,33 +110,61 @@ function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, r
       quarantine.push({ pk, row: verbatim(row), reason: cast.reason });
       continue;
     }
-    const exact: Record<string, string> = {};
-    const cells = FIELD_ORDER.map((f) => {
-      const col = byField.get(f);
-      if (!col) return "";
-      const v = cast.values[col] ?? null;
-      const cell = cellOf(v);
-      // An empty value reads back as NULL from a CSV cell: kept exactly, as is any value the cell would change.
-      if (v !== null && (v === "" || cell !== v)) exact[col] = v;
-      return csvCell(cell);
-    });
     const columns: Record<string, string | null> = {};
     for (const c of spec.extra) columns[c] = cast.values[c] ?? null;
     const flags = Object.fromEntries(Object.entries(cast.flags).filter(([c]) => !spec.dropped.includes(c)));
-    const extra = {
+    const extraOf = (exact: Record<string, string>) => ({
       table: spec.table,
       pk,
       columns,
       ...(Object.keys(exact).length ? { exact } : {}),
       ...(Object.keys(flags).length ? { flags } : {}),
-    };
-    cells.push(csvCell(lineageOf(reader, spec.table, key)), csvCell(JSON.stringify(extra)));
-    lines.push(cells.join(","));
+    });
+    // An empty value reads back as NULL from a CSV cell: kept exactly, as is any value the cell would change.
+    const exact: Record<string, string> = {};
+    for (const col of Object.keys(spec.fields)) {
+      const v = cast.values[col] ?? null;
+      if (v !== null && (v === "" || cellOf(v) !== v)) exact[col] = v;
+    }
+    if (flat) {
+      const cells = flat.cells(fieldValues(spec, cast.values), spec.channel);
+      lines.push(cells.map((c) => csvCell(cellOf(c))).join(","));
+      lineage.push({
+        lineage: lineageOf(reader, spec.table, key),
+        pk,
+        source_row: lines.length,
+        extra: extraOf(exact),
+      });
+    } else {
+      const cells = FIELD_ORDER.map((f) => {
+        const col = byField.get(f);
+        return col ? csvCell(cellOf(cast.values[col] ?? null)) : "";
+      });
+      cells.push(csvCell(lineageOf(reader, spec.table, key)), csvCell(JSON.stringify(extraOf(exact))));
+      lines.push(cells.join(","));
+    }
     pks.push(pk);
     hash.update(canonicalText(canonicalOf(spec, cast.values, cast.flags)) + "\n");
   }
-  return { body: Buffer.from(lines.join("\n") + "\n", "utf8"), pks, quarantine, checksum: hash.digest("hex") };
+  return {
+    body: Buffer.from(lines.join("\n") + "\n", "utf8"),
+    pks,
+    quarantine,
+    lineage,
+    checksum: hash.digest("hex"),
+  };
 }
+
+/** A row's mapped values by the target's field names. */
+function fieldValues(spec: TableSpec, values: Record<string, string | null>): Record<string, string | null> {
+  return Object.fromEntries(Object.entries(spec.fields).map(([col, f]) => [f, values[col] ?? null]));
+}
+
+/** The landed CSV's row N (an import's source row) is the range's pks[N - firstRow]. */
+const firstRow = (target: string) => (flatTarget(target)?.header === false ? 1 : 2);
+
+/** The source spec a table's ranges are imports of. */
+const sourceOf = (target: string) => flatTarget(target)?.source ?? LEGACY_SOURCE;
 
 export async function startRun(db: Queryable, source: string, opts: RunOptions): Promise<string> {
   checkTimeZone(opts.timeZone);
@@ -187,24 +229,15 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
       let built = {
         pks: [] as string[],
         quarantine: [] as { pk: string; row: Record<string, unknown>; reason: string }[],
+        lineage: [] as LineageRow[],
         checksum: "",
       };
-      if (spec.target === "contacts") {
+      if (spec.target !== "drop") {
         const b = buildRange(deps.reader, spec, table, rows, opts.timeZone);
         built = b;
-        const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
-        objectKey = `inbox/${LEGACY_SOURCE}/migrate/${safe(deps.reader.lineage)}/${safe(spec.table)}/${String(rangeNo).padStart(6, "0")}.csv`;
+        objectKey = rangeObjectKey(deps.reader, spec, rangeNo);
         sum = sha256(b.body);
-        if (b.quarantine.length) {
-          await deps.db.query(
-            `INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage)
-             SELECT $1, $2, q.pk, q.row, q.reason, 'cast' FROM jsonb_to_recordset($3::jsonb) AS q(pk text, row jsonb, reason text)
-             ON CONFLICT DO NOTHING`,
-            [runId, spec.table, JSON.stringify(b.quarantine)],
-          );
-        }
-        if (b.pks.length) await deps.land(objectKey, b.body);
-        else objectKey = null;
+        if (!(await landBuilt(deps, runId, spec, rangeNo, objectKey, b))) objectKey = null;
       }
       await deps.db.query(
         `INSERT INTO migration_ranges (run_id, table_name, range_no, target, after_key, last_key, source_rows, quarantined, dropped, pks,
@@ -235,6 +268,157 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
     }
   }
   return landed;
+}
+
+type Built = ReturnType<typeof buildRange>;
+
+const safeSegment = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
+/** The object a range lands as (`suffix`: a replay of its quarantined rows). */
+const rangeObjectKey = (reader: LegacyReader, spec: TableSpec, rangeNo: number, suffix = "") =>
+  `inbox/${sourceOf(spec.target)}/migrate/${safeSegment(reader.lineage)}/${safeSegment(spec.table)}/` +
+  `${String(rangeNo).padStart(6, "0")}${suffix}.csv`;
+
+/** Keeps a range's refused rows, in the quarantine, with their range. */
+async function quarantine(
+  db: Queryable,
+  runId: string,
+  table: string,
+  rangeNo: number,
+  rows: { pk: string; row: Record<string, unknown>; reason: string }[],
+  stage: "cast" | "import",
+): Promise<void> {
+  if (!rows.length) return;
+  await db.query(
+    `INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage, range_no)
+     SELECT $1, $2, q.pk, q.row, q.reason, $4, $5 FROM jsonb_to_recordset($3::jsonb) AS q(pk text, row jsonb, reason text)
+     ON CONFLICT (run_id, table_name, pk, stage) DO UPDATE
+       SET row = EXCLUDED.row, reason = EXCLUDED.reason, range_no = EXCLUDED.range_no, resolved_at = NULL`,
+    [runId, table, JSON.stringify(rows), stage, rangeNo],
+  );
+}
+
+/** Quarantines a built range's refused rows, keeps its lineage and lands its object; false when no row is left to land. */
+async function landBuilt(
+  deps: LandDeps,
+  runId: string,
+  spec: TableSpec,
+  rangeNo: number,
+  objectKey: string,
+  b: Built,
+): Promise<boolean> {
+  await quarantine(deps.db, runId, spec.table, rangeNo, b.quarantine, "cast");
+  if (b.lineage.length) {
+    await deps.db.query(
+      `INSERT INTO migration_rows (target, lineage, table_name, pk, object_key, source_row, extra)
+       SELECT $1, l.lineage, $2, l.pk, $3, l.source_row, l.extra
+         FROM jsonb_to_recordset($4::jsonb) AS l(lineage text, pk text, source_row int, extra jsonb)
+       ON CONFLICT (target, lineage) DO UPDATE
+         SET table_name = EXCLUDED.table_name, pk = EXCLUDED.pk, object_key = EXCLUDED.object_key,
+             source_row = EXCLUDED.source_row, extra = EXCLUDED.extra, written_at = now()`,
+      [spec.target, spec.table, objectKey, JSON.stringify(b.lineage)],
+    );
+  }
+  if (!b.pks.length) return false;
+  await deps.land(objectKey, b.body);
+  return true;
+}
+
+/** A replay of a range's quarantined rows: its object, the rows it holds and the mapping they were cast with. */
+interface Replay {
+  object_key: string;
+  sha256: string;
+  pks: string[];
+  mapping: MappingFile;
+}
+
+export interface ReplayOptions {
+  /** Only this table's quarantined rows. */
+  table?: string;
+  /** The fixed mapping the rows are cast with (default: the run's). Targets and keys must stay as they were. */
+  mapping?: MappingFile;
+}
+
+/**
+ * Casts a run's unresolved quarantined rows again (verbatim, as read; with a fixed mapping if one is
+ * given) and lands those that now cast as a replay object of their range. Rows still refused stay
+ * quarantined. The same rows with the same mapping are the same bytes: landing them again is a
+ * DUPLICATE import, and the range lists each replay object once. Reconcile then counts the rows.
+ */
+export async function replayQuarantine(
+  deps: LandDeps,
+  runId: string,
+  opts: ReplayOptions = {},
+): Promise<LandedRange[]> {
+  const run = await getRun(deps.db, runId);
+  const tables = await deps.reader.tables();
+  const runSpecs = tableSpecs(tables, run.options.mapping, run.options.only);
+  const mapping = opts.mapping ?? run.options.mapping;
+  const specs = tableSpecs(tables, mapping, run.options.only);
+  if (opts.table && !specs.some((s) => s.table === opts.table))
+    throw new Error(
+      `run ${runId} did not migrate a table "${opts.table}" (tables: ${specs.map((s) => s.table).join(", ")})`,
+    );
+  for (const spec of specs) {
+    const was = runSpecs.find((s) => s.table === spec.table)!;
+    if (was.target !== spec.target || was.key.join() !== spec.key.join())
+      throw new Error(
+        `the mapping changes ${spec.table}'s target or key (${was.target} by ${was.key.join(", ")} → ` +
+          `${spec.target} by ${spec.key.join(", ")}): migrate it as a new run instead`,
+      );
+  }
+  const { rows: held } = await deps.db.query<{ table_name: string; range_no: number; pk: string; row: LegacyRow }>(
+    `SELECT DISTINCT ON (table_name, pk) table_name, range_no, pk, row FROM migration_quarantine
+      WHERE run_id = $1 AND resolved_at IS NULL AND range_no IS NOT NULL AND ($2::text IS NULL OR table_name = $2)
+      ORDER BY table_name, pk, quarantine_id`,
+    [runId, opts.table ?? null],
+  );
+  const landed: LandedRange[] = [];
+  const groups = new Map<string, typeof held>();
+  for (const q of held) {
+    const k = JSON.stringify([q.table_name, q.range_no]);
+    groups.set(k, [...(groups.get(k) ?? []), q]);
+  }
+  for (const [k, rows] of groups) {
+    const [tableName, rangeNo] = JSON.parse(k) as [string, number];
+    const spec = specs.find((s) => s.table === tableName);
+    if (!spec || spec.target === "drop") continue;
+    const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
+    const b = buildRange(
+      deps.reader,
+      spec,
+      table,
+      rows.map((r) => fromVerbatim(r.row, spec)),
+      run.options.timeZone,
+    );
+    const sum = sha256(b.body);
+    const objectKey = rangeObjectKey(deps.reader, spec, rangeNo, `.replay-${sum.slice(0, 12)}`);
+    if (!(await landBuilt(deps, runId, spec, rangeNo, objectKey, b))) continue;
+    const replay: Replay = { object_key: objectKey, sha256: sum, pks: b.pks, mapping };
+    await deps.db.query(
+      `UPDATE migration_ranges SET replays = replays || jsonb_build_array($4::jsonb)
+        WHERE run_id = $1 AND table_name = $2 AND range_no = $3
+          AND NOT replays @> jsonb_build_array(jsonb_build_object('object_key', $5::text))`,
+      [runId, spec.table, rangeNo, JSON.stringify(replay), objectKey],
+    );
+    landed.push({ table: spec.table, rangeNo, objectKey, sha256: sum });
+    deps.log?.(
+      `${spec.table}: range ${rangeNo} replayed (${b.pks.length} rows${b.quarantine.length ? `, ${b.quarantine.length} still refused` : ""})`,
+    );
+  }
+  return landed;
+}
+
+/** A quarantined row as it was read: bytes back from their hex, every other value as kept. */
+function fromVerbatim(row: LegacyRow, spec: TableSpec): LegacyRow {
+  const out: LegacyRow = {};
+  for (const c of spec.columns) {
+    const v = row[c.name];
+    out[c.name] =
+      v !== null && typeof v === "object" && typeof (v as { hex?: unknown }).hex === "string"
+        ? Buffer.from((v as { hex: string }).hex, "hex")
+        : v;
+  }
+  return out;
 }
 
 export interface TableManifest {
@@ -270,6 +454,78 @@ interface RangeRow {
   object_key: string | null;
   sha256: string | null;
   checksum: string;
+  replays: Replay[];
+}
+
+interface Expected {
+  canonical: Canonical;
+  values: Record<string, string | null>;
+}
+
+/** What landed of these rows, as canonical values read back from the target's tables (by pk). */
+async function landedRows(
+  db: Queryable,
+  reader: LegacyReader,
+  spec: TableSpec,
+  expected: Map<string, Expected>,
+): Promise<Map<string, Canonical>> {
+  const lineageOfPk = (pk: string) => lineageOf(reader, spec.table, pk.startsWith("[") ? JSON.parse(pk) : [pk]);
+  const landed = new Map<string, Canonical>();
+  const flat = flatTarget(spec.target);
+  if (!flat) {
+    const { rows } = await db.query<{ raw: Record<string, unknown> }>(
+      "SELECT raw FROM person_records WHERE source_kind = $1 AND source_key = ANY($2)",
+      [LEGACY_SOURCE, [...expected.keys()].map((pk) => `legacy_id=${lineageOfPk(pk).trim().toUpperCase()}`)],
+    );
+    for (const l of rows) {
+      const extra = l.raw.extra as { pk?: string; table?: string } | undefined;
+      if (extra?.pk !== undefined && extra.table === spec.table) landed.set(extra.pk, canonicalFromRaw(spec, l.raw));
+    }
+    return landed;
+  }
+  const { rows: lineage } = await db.query<{ pk: string; extra: Record<string, unknown> }>(
+    "SELECT pk, extra FROM migration_rows WHERE target = $1 AND table_name = $2 AND lineage = ANY($3)",
+    [spec.target, spec.table, [...expected.keys()].map(lineageOfPk)],
+  );
+  const extraOf = new Map(lineage.map((l) => [l.pk, l.extra]));
+  const found = await flat.landed(
+    db,
+    [...expected].map(([pk, e]) => ({ pk, fields: fieldValues(spec, e.values), channel: spec.channel })),
+  );
+  for (const [pk, fields] of found) {
+    const extra = extraOf.get(pk);
+    if (extra) landed.set(pk, canonicalFromRaw(spec, { ...fields, extra }));
+  }
+  return landed;
+}
+
+type Quarantined = { pk: string; row: Record<string, unknown>; reason: string };
+
+/**
+ * Rows the imports' own rules rejected (pk → reason): the range's import, then each replay's, whose
+ * rows replace the range's. An import's row N is its pks[N - 2] (line 1 is the header, if any).
+ */
+async function importRejects(db: Queryable, spec: TableSpec, r: RangeRow): Promise<Map<string, string>> {
+  const rejected = new Map<string, string>();
+  const objects = [
+    ...(r.object_key && r.sha256 ? [{ object_key: r.object_key, sha256: r.sha256, pks: r.pks }] : []),
+    ...r.replays,
+  ];
+  for (const o of objects) {
+    for (const pk of o.pks) rejected.delete(pk);
+    const imp = await importOf(db, o.object_key, o.sha256);
+    if (!imp) continue;
+    const { rows: rej } = await db.query<{ row_number: number; reason: string }>(
+      `SELECT row_number, string_agg(coalesce(field_name || ': ', '') || error_message, '; ' ORDER BY field_name) AS reason
+         FROM import_rejects WHERE import_id = $1 GROUP BY row_number`,
+      [imp.holder],
+    );
+    for (const x of rej) {
+      const pk = o.pks[Number(x.row_number) - firstRow(spec.target)];
+      if (pk !== undefined) rejected.set(pk, `rejected by import ${imp.holder}: ${x.reason}`);
+    }
+  }
+  return rejected;
 }
 
 /** The import that holds a range's rows: the newest import of its object, or the one it duplicates. */
@@ -313,6 +569,7 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
       checksums_match: true,
     };
     const differences: NonNullable<TableManifest["differences"]> = [];
+    const stillRefused: string[] = [];
     const file = `${spec.table}.csv`;
     const was = opts.fingerprint?.[file];
     if (was && fingerprint[file] !== was) {
@@ -338,69 +595,45 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
         }
         continue;
       }
-      // Rows the import's own rules rejected: its row N is the range's pks[N - 2] (line 1 is the header).
-      const rejected = new Map<string, string>();
-      if (r.object_key && r.sha256) {
-        const imp = await importOf(db, r.object_key, r.sha256);
-        if (imp) {
-          const { rows: rej } = await db.query<{ row_number: number; reason: string }>(
-            `SELECT row_number, string_agg(coalesce(field_name || ': ', '') || error_message, '; ' ORDER BY field_name) AS reason
-               FROM import_rejects WHERE import_id = $1 GROUP BY row_number`,
-            [imp.holder],
-          );
-          for (const x of rej) {
-            const pk = r.pks[Number(x.row_number) - 2];
-            if (pk !== undefined) rejected.set(pk, `rejected by import ${imp.holder}: ${x.reason}`);
-          }
-        }
+      // Replayed rows were cast with the replay's mapping: they are read back with it too.
+      const specOf = new Map<string, TableSpec>();
+      const replayed: string[] = [];
+      for (const rp of r.replays) {
+        const rs = tableSpecs(tables, rp.mapping, opts.only).find((x) => x.table === spec.table) ?? spec;
+        for (const pk of rp.pks) specOf.set(pk, rs);
+        replayed.push(...rp.pks);
       }
-      const expected = new Map<string, Canonical>();
+      const rejected = await importRejects(db, spec, r);
+      const expected = new Map<string, Expected>();
       const seen = new Set<string>();
+      const refused = { cast: [] as Quarantined[], import: [] as Quarantined[] };
       for (const row of reread) {
         const pk = pkText(keyOf(table, row));
         seen.add(pk);
-        const cast = castRow(row, spec.columns, { timeZone: opts.timeZone });
-        if (!cast.ok) {
-          m.quarantined++;
-          await db.query(
-            `INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage) VALUES ($1, $2, $3, $4, $5, 'cast')
-                          ON CONFLICT DO NOTHING`,
-            [runId, spec.table, pk, JSON.stringify(verbatim(row)), cast.reason],
-          );
-          continue;
-        }
-        const reason = rejected.get(pk);
+        const rowSpec = specOf.get(pk) ?? spec;
+        const cast = castRow(row, rowSpec.columns, { timeZone: opts.timeZone });
+        const reason = cast.ok ? rejected.get(pk) : cast.reason;
         if (reason) {
-          m.quarantined++;
-          await db.query(
-            `INSERT INTO migration_quarantine (run_id, table_name, pk, row, reason, stage) VALUES ($1, $2, $3, $4, $5, 'import')
-                          ON CONFLICT DO NOTHING`,
-            [runId, spec.table, pk, JSON.stringify(verbatim(row)), reason],
-          );
+          refused[cast.ok ? "import" : "cast"].push({ pk, row: verbatim(row), reason });
           continue;
         }
-        expected.set(pk, canonicalOf(spec, cast.values, cast.flags));
+        if (cast.ok)
+          expected.set(pk, { canonical: canonicalOf(rowSpec, cast.values, cast.flags), values: cast.values });
       }
+      m.quarantined += refused.cast.length + refused.import.length;
+      await quarantine(db, runId, spec.table, r.range_no, refused.cast, "cast");
+      await quarantine(db, runId, spec.table, r.range_no, refused.import, "import");
+      stillRefused.push(...refused.cast.map((q) => q.pk), ...refused.import.map((q) => q.pk));
       for (const pk of r.pks)
         if (!seen.has(pk)) differences.push({ pk, columns: [], reason: "row no longer in the source" });
-      const lineages = [...expected.keys()].map(
-        (pk) =>
-          `legacy_id=${lineageOf(reader, spec.table, pk.startsWith("[") ? JSON.parse(pk) : [pk])
-            .trim()
-            .toUpperCase()}`,
-      );
-      const { rows: landedRows } = await db.query<{ raw: Record<string, unknown> }>(
-        "SELECT raw FROM person_records WHERE source_kind = $1 AND source_key = ANY($2)",
-        [LEGACY_SOURCE, lineages],
-      );
       const landed = new Map<string, Canonical>();
-      for (const l of landedRows) {
-        const extra = l.raw.extra as { pk?: string; table?: string } | undefined;
-        if (extra?.pk !== undefined && extra.table === spec.table) landed.set(extra.pk, canonicalFromRaw(spec, l.raw));
+      for (const rowSpec of new Set([spec, ...specOf.values()])) {
+        const part = new Map([...expected].filter(([pk]) => (specOf.get(pk) ?? spec) === rowSpec));
+        for (const [pk, c] of await landedRows(db, reader, rowSpec, part)) landed.set(pk, c);
       }
       const src = createHash("sha256");
       const dst = createHash("sha256");
-      for (const [pk, want] of expected) {
+      for (const [pk, { canonical: want }] of expected) {
         const got = landed.get(pk);
         src.update(canonicalText(want) + "\n");
         if (got) {
@@ -408,14 +641,15 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
           dst.update(canonicalText(got) + "\n");
         }
       }
-      const kept = r.pks.filter((pk) => !rejected.has(pk));
+      const listed = [...new Set([...r.pks, ...replayed])];
+      const kept = listed.filter((pk) => !rejected.has(pk));
       if (
         src.digest("hex") !== dst.digest("hex") ||
         kept.length !== expected.size ||
         kept.some((pk) => !expected.has(pk))
       ) {
         // Drill down: which rows, which columns.
-        for (const [pk, want] of expected) {
+        for (const [pk, { canonical: want }] of expected) {
           const got = landed.get(pk);
           if (!got) {
             differences.push({ pk, columns: [], reason: "not landed" });
@@ -427,11 +661,17 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
           if (cols.length) differences.push({ pk, columns: cols, reason: "landed values differ from the source" });
         }
         for (const pk of expected.keys())
-          if (!r.pks.includes(pk) && !differences.some((d) => d.pk === pk)) {
+          if (!listed.includes(pk) && !differences.some((d) => d.pk === pk)) {
             differences.push({ pk, columns: [], reason: "row added to the source after the run" });
           }
       }
     }
+    // The quarantine holds what the source still refuses: rows landed since (a replay) are resolved.
+    await db.query(
+      `UPDATE migration_quarantine SET resolved_at = now()
+        WHERE run_id = $1 AND table_name = $2 AND resolved_at IS NULL AND NOT (pk = ANY($3))`,
+      [runId, spec.table, stillRefused],
+    );
     m.balanced = m.source_rows === m.loaded + m.quarantined + m.dropped;
     if (differences.length) {
       m.checksums_match = false;

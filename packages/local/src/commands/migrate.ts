@@ -1,6 +1,6 @@
 import os from "node:os";
 import { Command } from "commander";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { Migration } from "@leadpipe/core";
 import { LocalPlatform, type Dropped } from "../platform";
 import { quietLog } from "./connect";
@@ -13,6 +13,8 @@ export interface MigrateOptions {
   rangeRows?: number;
   timeZone?: string;
   log?: (line: string) => void;
+  /** Filled with the wall milliseconds of each stage: land (read, cast, land), imports (wait), reconcile. */
+  timings?: Record<string, number>;
 }
 
 /** Where a run's manifest lands: beside the imports' reports (reports/<import id>/). */
@@ -63,34 +65,115 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
       runId = await Migration.startRun(platform.pool, reader.label, runOptions);
     }
     opts.log?.(`migration run ${runId}`);
-    const dropped: Dropped[] = [];
-    const land = async (key: string, body: Buffer) => {
-      const {
-        rows: [last],
-      } = await platform.pool.query<{ seq: string | null }>(
-        "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2",
-        [platform.bucket, key],
-      );
-      await platform.s3.send(
-        new PutObjectCommand({
-          Bucket: platform.bucket,
-          Key: key,
-          Body: body,
-          ContentLength: body.length,
-          Metadata: { "uploaded-by": os.userInfo().username, "migration-run": runId },
-        }),
-      );
-      dropped.push({ file: key, key, afterSeq: Number(last?.seq ?? 0) });
+    const lander = landerOf(platform, runId);
+    let t = Date.now();
+    const lap = (stage: string) => {
+      if (opts.timings) opts.timings[stage] = Date.now() - t;
+      t = Date.now();
     };
-    const landed = await Migration.landTables({ db: platform.pool, reader, land, log: opts.log }, runId, runOptions);
-    // Ranges checkpointed by an earlier (killed) invocation: wait for the newest import of each too.
+    const landed = await Migration.landTables(
+      { db: platform.pool, reader, land: lander.land, log: opts.log },
+      runId,
+      runOptions,
+    );
+    lap("land");
+    await lander.waitFor(landed);
+    lap("imports");
+    const manifest = await Migration.reconcile(platform.pool, reader, runId);
+    lap("reconcile");
+    await putManifest(platform, manifest);
+    return manifest;
+  } finally {
+    await reader.close();
+  }
+}
+
+/**
+ * Lands a run's objects and waits for their imports. Ranges checkpointed by an earlier (killed)
+ * invocation are waited for too; an object whose event died with that process (no import of it) is
+ * put again: the same bytes, a new event. A DUPLICATE's rows are its original's: one still in flight
+ * (recovered after a kill) is waited for as well.
+ */
+function landerOf(platform: LocalPlatform, runId: string) {
+  const dropped: Dropped[] = [];
+  const land = async (key: string, body: Buffer) => {
+    const {
+      rows: [last],
+    } = await platform.pool.query<{ seq: string | null }>(
+      "SELECT max(seq) AS seq FROM imports WHERE bucket = $1 AND object_key = $2",
+      [platform.bucket, key],
+    );
+    await platform.s3.send(
+      new PutObjectCommand({
+        Bucket: platform.bucket,
+        Key: key,
+        Body: body,
+        ContentLength: body.length,
+        Metadata: { "uploaded-by": os.userInfo().username, "migration-run": runId },
+      }),
+    );
+    dropped.push({ file: key, key, afterSeq: Number(last?.seq ?? 0) });
+  };
+  const waitFor = async (landed: Migration.LandedRange[]) => {
     const now = new Set(dropped.map((d) => d.key));
-    for (const r of landed)
-      if (!now.has(r.objectKey)) dropped.push({ file: r.objectKey, key: r.objectKey, afterSeq: 0 });
+    for (const r of landed) {
+      if (now.has(r.objectKey)) continue;
+      const { rowCount } = await platform.pool.query("SELECT 1 FROM imports WHERE bucket = $1 AND object_key = $2", [
+        platform.bucket,
+        r.objectKey,
+      ]);
+      if (rowCount) dropped.push({ file: r.objectKey, key: r.objectKey, afterSeq: 0 });
+      else {
+        const got = await platform.s3.send(new GetObjectCommand({ Bucket: platform.bucket, Key: r.objectKey }));
+        await land(r.objectKey, Buffer.from(await got.Body!.transformToByteArray()));
+      }
+    }
     await platform.pool.query("UPDATE migration_runs SET status = 'LANDED' WHERE run_id = $1 AND status = 'RUNNING'", [
       runId,
     ]);
-    await platform.waitFor(dropped);
+    const imports = await platform.waitFor(dropped);
+    const originals = [
+      ...new Set(imports.flatMap((i) => (i.status === "DUPLICATE" && i.duplicate_of ? [i.duplicate_of] : []))),
+    ];
+    if (originals.length) await platform.waitForImports(originals);
+  };
+  return { land, waitFor };
+}
+
+export interface ReplayQuarantineOptions {
+  table?: string;
+  /** A fixed mapping file the quarantined rows are cast with. */
+  mapping?: string;
+  /** The source, when its URL needs credentials the run did not store (verify reads it again). */
+  from?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * Casts a run's quarantined rows again (after a mapping fix), lands those that now cast, waits for
+ * their imports and reconciles the run: the manifest counts them as loaded, and the quarantine
+ * keeps only what is still refused. Running it again with nothing new to land changes nothing.
+ */
+export async function replayQuarantine(
+  platform: LocalPlatform,
+  runId: string,
+  opts: ReplayQuarantineOptions = {},
+): Promise<Migration.Manifest> {
+  const run = await Migration.getRun(platform.pool, runId);
+  const reader = await Migration.openReader(opts.from ?? run.source);
+  try {
+    if (reader.label !== run.source) throw new Error(`run ${runId} migrated ${run.source}, not ${reader.label}`);
+    if (run.status === "RUNNING") throw new Error(`run ${runId} is still RUNNING: finish it with --resume first`);
+    const lander = landerOf(platform, runId);
+    const landed = await Migration.replayQuarantine(
+      { db: platform.pool, reader, land: lander.land, log: opts.log },
+      runId,
+      {
+        table: opts.table,
+        mapping: opts.mapping ? Migration.readMappingFile(opts.mapping) : undefined,
+      },
+    );
+    await lander.waitFor(landed);
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
     await putManifest(platform, manifest);
     return manifest;
@@ -154,6 +237,26 @@ export function migrateCommand(): Command {
         await platform.close();
       }
     });
+  const replay = new Command("replay-quarantine")
+    .description("cast a run's quarantined rows again (after a mapping fix), land those that now cast, reconcile")
+    .argument("<run_id>")
+    .option("--table <table>", "only this table's quarantined rows")
+    .option("--mapping <file>", "the fixed mapping file (targets and keys as the run's)")
+    .option("--from <source>", "the source, when its URL needs credentials the run did not store")
+    .option("--json", "print {run_id, status, tables: [...]}")
+    .action(async (runId: string, opts: { table?: string; mapping?: string; from?: string; json?: boolean }) => {
+      const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
+      try {
+        const manifest = await replayQuarantine(platform, runId, {
+          ...opts,
+          log: opts.json ? undefined : (l) => process.stderr.write(l + "\n"),
+        });
+        print(manifest, opts.json);
+        process.exitCode = manifest.status === "COMPLETE" ? 0 : 1;
+      } finally {
+        await platform.close();
+      }
+    });
   return new Command("migrate")
     .description(
       "migrate a legacy MySQL/MariaDB database, SQLite file or CSV folder through the pipeline, with a reconciliation manifest",
@@ -171,6 +274,7 @@ export function migrateCommand(): Command {
     })
     .option("--json", "print {run_id, status, tables: [...]}")
     .addCommand(verify)
+    .addCommand(replay)
     .action(
       async (opts: {
         from?: string;
