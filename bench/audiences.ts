@@ -175,7 +175,7 @@ try {
   const deps = {
     pool: db,
     store: s3Store(platform.s3),
-    settings: { bucket: platform.bucket, chunkRows: 0, maxFileBytes: 0 },
+    settings: { bucket: platform.bucket },
     log: createLogger({}, () => undefined),
   };
   const cpuNote = (t: { sec: number; cpu: number }) => `${t.cpu.toFixed(0)} (${(t.cpu / t.sec).toFixed(2)} cores)`;

@@ -32,7 +32,7 @@ function deps(readonlyUrl: string): ConsoleDeps {
     readonlyUrl,
     log: createLogger({ service: "console-test" }),
     store: { head: unavailable, read: unavailable, write: unavailable },
-    settings: { bucket: "test", chunkRows: 0, maxFileBytes: 0 },
+    settings: { bucket: "test" },
     uploadDir: path.join(tmp, "uploads"),
     upload: unavailable,
     replay: unavailable,

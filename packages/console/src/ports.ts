@@ -11,7 +11,8 @@ export interface ConsoleDeps {
   /** leadpipe_readonly's connection string: ad-hoc SQL and reports run only through it. */
   readonlyUrl: string;
   store: ObjectStore;
-  settings: Settings;
+  /** Only the bucket: the console runs no ingest. */
+  settings: Pick<Settings, "bucket">;
   log: Logger;
   /** Puts a local file into the landing bucket's inbox (as `leadpipe ingest` does); the import starts from its event. */
   upload(file: string, uploadedBy: string): Promise<{ key: string }>;

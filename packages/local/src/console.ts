@@ -14,7 +14,7 @@ export function localConsoleDeps(platform: LocalPlatform, pool: Pool = platform.
     pool,
     readonlyUrl: platform.readonlyUrl,
     store: s3Store(platform.s3),
-    settings: { bucket: platform.bucket, chunkRows: 0, maxFileBytes: 0 },
+    settings: { bucket: platform.bucket },
     log: createLogger({ service: "leadpipe-console" }),
     uploadDir: path.join(platform.paths.root, "uploads"),
     upload: async (file, uploadedBy) => ({ key: (await platform.drop(file, undefined, uploadedBy)).key }),
