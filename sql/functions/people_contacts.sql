@@ -1,6 +1,7 @@
 -- Contact lists: the rows a person record cannot come from, and the promotion into person_records.
 
--- Staged contacts that are not a person: no name at all, or nothing to reach or recognize them by.
+-- Staged contacts that are not a person: no name at all, or nothing to reach or recognize them by
+-- (a record key, such as a legacy primary key, recognizes the record).
 CREATE OR REPLACE FUNCTION contacts_refused(p_import_id uuid, p_chunk_index int)
 RETURNS TABLE (source_row bigint, field text, value text, reason text) LANGUAGE sql STABLE AS $$
   SELECT s.source_row, 'name', NULL::text, 'a contact needs a name (first name, last name or full name)'
@@ -11,7 +12,7 @@ RETURNS TABLE (source_row bigint, field text, value text, reason text) LANGUAGE 
     FROM staging_contacts s
    WHERE s.import_id = p_import_id AND s.chunk_index = p_chunk_index AND (s.first_name IS NOT NULL OR s.last_name IS NOT NULL)
      AND s.email IS NULL AND s.phone IS NULL AND s.phone7 IS NULL AND s.address_line1 IS NULL AND s.zip5 IS NULL
-     AND s.dob IS NULL AND s.ids = '{}'
+     AND s.dob IS NULL AND s.ids = '{}' AND s.source_key IS NULL
   ORDER BY 1;
 $$;
 

@@ -214,6 +214,25 @@ describe("leadpipe migrate from MariaDB", () => {
     expect(dropped.n).toBe(0);
   });
 
+  it("a person repeated across legacy rows becomes one golden record; others stay apart", async () => {
+    await platform.peopleIdle();
+    const { rows } = await platform.pool.query<{ source_key: string; person_id: string | null }>(
+      `SELECT source_key, person_id::text FROM person_records
+        WHERE source_kind = 'legacy-contacts' AND source_key = ANY($1) ORDER BY source_key`,
+      [["customers/1", "prospects/10", "prospects/11"].map((k) => `legacy_id=MYSQL:LEGACY/${k.toUpperCase()}`)],
+    );
+    expect(rows.map((r) => r.source_key)).toEqual([
+      "legacy_id=MYSQL:LEGACY/CUSTOMERS/1",
+      "legacy_id=MYSQL:LEGACY/PROSPECTS/10",
+      "legacy_id=MYSQL:LEGACY/PROSPECTS/11",
+    ]);
+    const [ann, annAgain, dan] = rows.map((r) => r.person_id);
+    expect(ann).not.toBeNull();
+    // Ann Smith, ann@example.com, in customers and in prospects: one person, two records
+    expect(annAgain).toBe(ann);
+    expect(dan).not.toBe(ann);
+  });
+
   it("migrating the same source again changes nothing: every range is a DUPLICATE import", async () => {
     const before = await platform.pool.query(
       "SELECT record_id, source_key, updated_at, raw FROM person_records WHERE source_kind = 'legacy-contacts' ORDER BY record_id",

@@ -30,6 +30,12 @@ export interface ContactsOptions {
   reader?: Reader;
   /** A header whose cells hold a JSON object kept whole in the record's raw values as `extra` (legacy migration). */
   extra?: string;
+  /**
+   * A header whose value names the record within the source (a legacy primary key): a newer
+   * delivery of the same value updates that record. Unlike an identifier it says nothing about
+   * the person, so two records with different keys may still be one person.
+   */
+  recordKey?: string;
 }
 
 /** A value written but unusable is refused with the standardizer's reason; the row is rejected, never silently thinned. */
@@ -121,6 +127,7 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
   identifiers.forEach((_h, i) => {
     fields[idField(i)] = text({ max: 100 });
   });
+  if (opts.recordKey) fields.record_key = text({ max: 200, required: true });
   if (opts.extra)
     fields.extra = coerce("a JSON object", (v) => (jsonObject(v) ? v : new Refusal("not a JSON object")), false);
   return {
@@ -146,10 +153,14 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
       }
       const out = new Map<number, string>(mapping.fields);
       for (const [index, id] of mapping.ids) out.set(index, idField(identifiers.findIndex((h) => h.trim() === id)));
-      if (opts.extra) {
-        const index = header.findIndex((h) => h.trim() === opts.extra);
-        if (index < 0) throw new Error(`no column ${opts.extra} (the record's extra values)`);
-        out.set(index, "extra");
+      for (const [column, field, what] of [
+        [opts.recordKey, "record_key", "the record's key"],
+        [opts.extra, "extra", "the record's extra values"],
+      ] as const) {
+        if (!column) continue;
+        const index = header.findIndex((h) => h.trim() === column);
+        if (index < 0) throw new Error(`no column ${column} (${what})`);
+        out.set(index, field);
       }
       return out;
     },
@@ -162,8 +173,12 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
       return {
         ...record,
         source_kind: opts.name,
-        // An identified contact is the same record across deliveries; others are their row (row_key in SQL).
-        source_key: record.ids[0] ?? null,
+        // A keyed or identified contact is the same record across deliveries; others are their row (row_key in SQL).
+        source_key: opts.recordKey
+          ? `${opts.recordKey}=${String(r.record_key ?? "")
+              .trim()
+              .toUpperCase()}`
+          : (record.ids[0] ?? null),
         ids: textArray(record.ids),
         raw: JSON.stringify(
           opts.extra && r.extra ? { ...record.raw, extra: JSON.parse(r.extra as string) } : record.raw,

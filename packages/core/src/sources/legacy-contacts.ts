@@ -10,6 +10,7 @@ export const legacyContacts = contactsSource({
   name: "legacy-contacts",
   description: "Legacy people rows written by leadpipe migrate (contact fields, legacy_id, legacy_extra)",
   fileName: /^legacy-contacts.*\.csv$/i,
-  identifiers: ["legacy_id"],
+  // the record's key, not a person identifier: repeated people in legacy rows become one golden record
+  recordKey: "legacy_id",
   extra: "legacy_extra",
 });
