@@ -174,7 +174,8 @@ export async function startFakePipedrive(o: FakePipedriveOptions = {}): Promise<
   const list = (entity: Entity, q: URLSearchParams) => {
     const limit = Math.min(500, Math.max(1, Number(q.get("limit") ?? 100)));
     const sortBy = q.get("sort_by") ?? "id";
-    if (!["id", "update_time", "add_time"].includes(sortBy)) throw new Error(`sort_by must be id, update_time or add_time`);
+    if (!["id", "update_time", "add_time"].includes(sortBy))
+      throw new Error(`sort_by must be id, update_time or add_time`);
     const dir = q.get("sort_direction") === "desc" ? -1 : 1;
     const since = q.get("updated_since");
     const personId = q.get("person_id");

@@ -17,8 +17,27 @@ export const PipedriveConnection = z
     /** e.g. https://api.pipedrive.com (v2 paths are appended) or a local fake's URL. */
     api_url: url,
     api_token: z.string().min(1),
-    /** Our field -> Pipedrive field key (custom fields are keyed by their 40-character hash key). */
-    owner_field_map: z.record(z.string(), z.string()).optional(),
+    /**
+     * Our field -> Pipedrive custom field key (the 40-hex key from personFields/dealFields), e.g.
+     * {"person.leadpipe_id": "9dc8…", "deal.leadpipe_id": "…"}: the names are the Pipedrive sync's
+     * mapping (packages/core/src/integrations/pipedrive/mapping.ts).
+     */
+    owner_field_map: z
+      .record(z.string(), z.string().regex(/^[0-9a-f]{40}$/, "a 40-hex Pipedrive field key"))
+      .optional(),
+    /** The owner (Pipedrive user id) of the persons and deals we create; Pipedrive's default otherwise. */
+    owner_id: z.number().int().positive().optional(),
+    /** The stage a new deal starts in; the pipeline's first stage otherwise. */
+    stage_id: z.number().int().positive().optional(),
+    /** Requests per rolling 2-second window (Pipedrive's burst limit per plan: Lite 20, Growth 40 …). */
+    burst_per_2s: z.number().int().positive().max(1000).optional(),
+    /** Records per page of a v2 list (at most 500). */
+    page_size: z.number().int().min(1).max(500).optional(),
+    /** Cron expressions for the local and AWS schedules: incremental, and the full reconciliation. */
+    schedule: z.string().min(1).optional(),
+    full_schedule: z.string().min(1).optional(),
+    /** IANA time zone the schedules are read in (default UTC). */
+    time_zone: z.string().min(1).optional(),
   })
   .passthrough();
 export type PipedriveConnection = z.infer<typeof PipedriveConnection>;

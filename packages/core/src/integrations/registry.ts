@@ -1,5 +1,8 @@
 import type { System } from "./config";
+import { pipedriveSync } from "./pipedrive/sync";
 import type { SyncFn } from "./sync";
 
 /** Each system's sync, by name: what `leadpipe sync <system>`, the schedules and the Lambda run. */
-export const SYNCS: Partial<Record<System, SyncFn>> = {};
+export const SYNCS: Partial<Record<System, SyncFn>> = {
+  pipedrive: pipedriveSync(),
+};
