@@ -16,7 +16,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { StateMachine } from "aws-local-stepfunctions";
-import { Import, Sources, createPool, migrate, resetConfig, type Pool, Roles } from "@leadpipe/core";
+import { Import, Sources, createLogger, createPool, migrate, resetConfig, type Pool, Roles } from "@leadpipe/core";
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { alertSubject, createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { homePaths, type HomePaths } from "./home";
@@ -28,6 +28,7 @@ import { readRuntime, removeRuntime, writeRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
 import { MIRRORED_PREFIXES, mirrorObject, mirrorPath } from "./mirror";
 import { readPullers, startPullerSchedules } from "./pullers";
+import { readIntegrations, startIntegrationSchedules } from "./integrations";
 import { DatabaseWatch } from "./database-watch";
 import { stageConfig } from "../../../stacks/config";
 
@@ -104,6 +105,7 @@ export class LocalPlatform {
   readonly executions = new Map<string, { done: boolean; promise: Promise<unknown>; error?: Error }>();
   private readonly people: { running?: Promise<void>; again: boolean } = { again: false };
   private schedules?: { stop(): void };
+  private integrationSchedules?: { stop(): void };
   private pullerSchedules?: { stop(): void };
   private closing = false;
   private machine?: StateMachine;
@@ -290,6 +292,21 @@ export class LocalPlatform {
       },
       this.log,
     );
+    // The integrations of $LEADPIPE_HOME/integrations.json (Pipedrive, RingCentral), each on its crons.
+    try {
+      this.integrationSchedules = startIntegrationSchedules(
+        readIntegrations(this.options.home),
+        {
+          pool: this.pool,
+          log: createLogger({ service: "leadpipe", component: "integrations" }),
+          notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn),
+          objects: { store: s3Store(this.s3), bucket: BUCKET },
+        },
+        this.log,
+      );
+    } catch (err) {
+      this.log(`integrations.json not scheduled: ${(err as Error).message}`);
+    }
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3), in a process of its own (s3-endpoint.js). */
@@ -784,6 +801,7 @@ export class LocalPlatform {
   async close(): Promise<void> {
     this.closing = true;
     this.schedules?.stop();
+    this.integrationSchedules?.stop();
     this.pullerSchedules?.stop();
     this.database?.stop();
     await Promise.allSettled([...this.pendingTriggers]);

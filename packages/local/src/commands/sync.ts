@@ -1,23 +1,12 @@
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import type { Writable } from "node:stream";
 import { Command } from "commander";
 import { Integrations } from "@leadpipe/core";
-import { homePaths } from "../home";
+import { integrationsFile, readIntegrations } from "../integrations";
 import { fileNotifier } from "../pullers";
 import { connect } from "./connect";
 import { quietLog } from "./ingest";
 
-/** `$LEADPIPE_HOME/integrations.json`: the local runtime's connections to Pipedrive and RingCentral. */
-export function integrationsFile(home?: string): string {
-  return path.join(homePaths(home).root, "integrations.json");
-}
-
-export function readIntegrations(home?: string): Integrations.Integrations {
-  const file = integrationsFile(home);
-  if (!existsSync(file)) return {};
-  return Integrations.parseIntegrations(readFileSync(file, "utf8"), file);
-}
+export { integrationsFile, readIntegrations };
 
 /** `leadpipe sync pipedrive|ringcentral [--full] [--dry-run] [--json]` (issue 23). */
 export function syncCommand(out: Writable = process.stdout): Command {
