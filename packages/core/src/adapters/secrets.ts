@@ -30,3 +30,18 @@ export async function passwordFromSecret(secretArn: string, region: string): Pro
   if (!password) throw new Error(`secret ${secretArn} has no password field`);
   return password;
 }
+
+/** A secret whose value is a JSON object (an integration's connection), parsed; never echoed in an error. */
+export async function jsonFromSecret(secretArn: string, region: string): Promise<Record<string, unknown>> {
+  const client = new SecretsManagerClient({ region });
+  const r = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(r.SecretString ?? "");
+  } catch {
+    throw new Error(`secret ${secretArn} is not JSON`);
+  }
+  if (!parsed || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new Error(`secret ${secretArn} is not a JSON object`);
+  return parsed as Record<string, unknown>;
+}
