@@ -10,6 +10,7 @@ import { createLogger, createPool, Integrations, migrate, type Pool } from "../.
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { type FakePipedrive, startFakePipedrive } from "../support/fake-pipedrive";
 import { declareFields, seedLeads } from "../support/pipedrive-seed";
+import { lastSyncRuns } from "../../packages/console/src/data/integrations";
 
 let pg: RunningPostgres;
 let pool: Pool;
@@ -251,5 +252,24 @@ describe("pipedrive sync", () => {
     expect(writes()).toBe(w);
     const last = await pool.query("SELECT status, error FROM integration_sync_runs ORDER BY started_at DESC LIMIT 1");
     expect(last.rows[0].status).toBe("failed");
+  });
+
+  it("writes every run to the audit log and lists the last runs for the console's Today page", async () => {
+    const runs = await pool.query(
+      "SELECT run_id::text, status FROM integration_sync_runs WHERE system = 'pipedrive' ORDER BY started_at",
+    );
+    const audit = await pool.query(
+      `SELECT target, outcome, role, detail FROM console_audit WHERE username = 'sync:pipedrive' AND action = 'sync'
+        ORDER BY id`,
+    );
+    expect(audit.rows.map((r) => [r.target, r.outcome])).toEqual(
+      runs.rows.map((r) => [r.run_id, r.status === "succeeded" ? "ok" : "error"]),
+    );
+    expect(audit.rows[0].detail).toMatchObject({ trigger: "cli", dry_run: true, created: 3 });
+    expect(JSON.stringify(audit.rows)).not.toContain(fake.token);
+    const listed = await lastSyncRuns(pool);
+    expect(listed).toHaveLength(5);
+    expect(listed[0]).toMatchObject({ system: "pipedrive", status: "failed" });
+    expect(String(listed[0]!.error)).toMatch(/is not a person field in Pipedrive/);
   });
 });
