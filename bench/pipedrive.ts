@@ -6,7 +6,7 @@
  * seconds, requests, requests per record, tokens per Pipedrive's cost table, 429s seen, peak RSS,
  * and the first run's time extrapolated to 100k persons at the same rate.
  *
- *   npx tsx bench/pipedrive.ts [--persons 1000] [--burst 20]
+ *   npx tsx bench/pipedrive.ts [--persons 1000] [--burst 20] [--concurrency 1]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -18,10 +18,15 @@ import { startFakePipedrive } from "../test/support/fake-pipedrive";
 import { declareFields, seedLeads } from "../test/support/pipedrive-seed";
 
 const { values } = parseArgs({
-  options: { persons: { type: "string", default: "1000" }, burst: { type: "string", default: "20" } },
+  options: {
+    persons: { type: "string", default: "1000" },
+    burst: { type: "string", default: "20" },
+    concurrency: { type: "string", default: "1" },
+  },
 });
 const PERSONS = Number(values.persons);
 const BURST = Number(values.burst);
+const CONCURRENCY = Number(values.concurrency);
 if (!Number.isInteger(PERSONS) || PERSONS < 1 || !Number.isInteger(BURST) || BURST < 1)
   throw new Error("--persons and --burst must be positive whole numbers");
 
@@ -37,7 +42,13 @@ try {
   await migrate(pool);
   for (let from = 1; from <= PERSONS; from += 50_000) await seedLeads(pool, from, Math.min(50_000, PERSONS - from + 1));
   const connections: Integrations.Integrations = {
-    pipedrive: { api_url: fake.url, api_token: fake.token, owner_field_map: declareFields(fake), burst_per_2s: BURST },
+    pipedrive: {
+      api_url: fake.url,
+      api_token: fake.token,
+      owner_field_map: declareFields(fake),
+      burst_per_2s: BURST,
+      write_concurrency: CONCURRENCY,
+    },
   };
   const log = createLogger({ service: "bench" }, () => undefined);
   const rows: string[] = [];
@@ -65,7 +76,9 @@ try {
         `${r.created}/${r.updated}/${r.unchanged}/${r.deleted}/${r.failed} | ${(peakRss / 2 ** 20).toFixed(0)} MB |${at100k} |`,
     );
   }
-  console.log(`Pipedrive sync, ${PERSONS} persons with a lead (a person and a deal each), burst ${BURST} per 2 s`);
+  console.log(
+    `Pipedrive sync, ${PERSONS} persons with a lead (a person and a deal each), burst ${BURST} per 2 s, ${CONCURRENCY} at a time`,
+  );
   console.log(
     "| run | s | requests | requests/person | tokens | 429s | created/updated/unchanged/deleted/failed | peak RSS | 100k at this rate |",
   );

@@ -160,11 +160,11 @@ describe("leadpipe sync pipedrive (the CLI)", () => {
 });
 
 describe("the request budget at Pipedrive's published burst limit", () => {
-  it("paced at the declared burst, the fake never answers 429", async () => {
+  it("paced at the declared burst, with three records written at a time, the fake never answers 429", async () => {
     await reset();
     const fake = await startFakePipedrive({ burst: 6 });
     try {
-      const connections = declare(fake, { burst_per_2s: 6 });
+      const connections = declare(fake, { burst_per_2s: 6, write_concurrency: 3 });
       await seedLeads(pool, 20, 8);
       const t0 = Date.now();
       const r = await Integrations.runSync({ pool, log }, "pipedrive", Integrations.SYNCS.pipedrive!, connections, {

@@ -31,6 +31,8 @@ export const PipedriveConnection = z
     stage_id: z.number().int().positive().optional(),
     /** Requests per rolling 2-second window (Pipedrive's burst limit per plan: Lite 20, Growth 40 …). */
     burst_per_2s: z.number().int().positive().max(1000).optional(),
+    /** Golden records written at once (default 1); the request budget paces them together. */
+    write_concurrency: z.number().int().min(1).max(16).optional(),
     /** Records per page of a v2 list (at most 500). */
     page_size: z.number().int().min(1).max(500).optional(),
     /** Cron expressions for the local and AWS schedules: incremental, and the full reconciliation. */

@@ -169,32 +169,43 @@ class PipedriveRun {
     return { seen, seenHash, apply: seenHash !== snap.seen_hash, theirs: conflict ? ours : undefined };
   }
 
-  /** Sends every golden record with an interested lead, in pages, person before its deal. */
+  /**
+   * Sends every golden record with an interested lead, in pages, person before its deal;
+   * `write_concurrency` records at a time (the budget paces them all: it checks and spends in one tick).
+   */
   async write(): Promise<void> {
+    const workers = this.conn.write_concurrency ?? 1;
     let after = 0;
     for (;;) {
       const page = await Store.candidates(this.pool, after, WRITE_BATCH);
       if (page.length === 0) break;
-      for (const c of page) {
-        const personId = await this.upsert("person", c.person_id, c.person, (marker) => ({
-          name: [c.first_name, c.last_name].filter(Boolean).join(" ") || c.phone || c.email || `Person ${c.person_id}`,
-          emails: c.email ? [c.email] : [],
-          phones: c.phone ? [c.phone] : [],
-          leadpipe_id: marker,
-          tracking_code: c.tracking_code,
-        }));
-        if (personId === undefined) continue;
-        await this.upsert("deal", c.person_id, c.deal, (marker) => ({
-          title: `Lead ${c.tracking_code}`,
-          person_id: personId,
-          leadpipe_id: marker,
-          tracking_code: c.tracking_code,
-          interested_at: c.interested_at.toISOString(),
-        }));
-      }
+      const queue = [...page];
+      await Promise.all(
+        Array.from({ length: workers }, async () => {
+          for (let c = queue.shift(); c; c = queue.shift()) await this.writeOne(c);
+        }),
+      );
       after = page[page.length - 1]!.person_id;
       await this.beat();
     }
+  }
+
+  private async writeOne(c: Store.Candidate): Promise<void> {
+    const personId = await this.upsert("person", c.person_id, c.person, (marker) => ({
+      name: [c.first_name, c.last_name].filter(Boolean).join(" ") || c.phone || c.email || `Person ${c.person_id}`,
+      emails: c.email ? [c.email] : [],
+      phones: c.phone ? [c.phone] : [],
+      leadpipe_id: marker,
+      tracking_code: c.tracking_code,
+    }));
+    if (personId === undefined) return;
+    await this.upsert("deal", c.person_id, c.deal, (marker) => ({
+      title: `Lead ${c.tracking_code}`,
+      person_id: personId,
+      leadpipe_id: marker,
+      tracking_code: c.tracking_code,
+      interested_at: c.interested_at.toISOString(),
+    }));
   }
 
   /** Fields of the mapping only (a custom field not declared is not sent). */
