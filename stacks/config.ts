@@ -66,10 +66,25 @@ export interface StageConfig {
    * Manager secret name); each gets its own Lambda on EventBridge Scheduler schedules in its time zone.
    */
   readonly pullers?: readonly Record<string, unknown>[];
+  /**
+   * The CRM and telephony syncs of the tenant (stacks/Integrations.ts): per system its crons (5-field,
+   * as in integrations.json) in its time zone; its connection lives in its Secrets Manager secret.
+   */
+  readonly integrations?: readonly IntegrationSchedule[];
   /** Days the chunk objects under staging/ are kept after their import (then S3 expires them). */
   readonly stagedChunkDays: number;
   /** Retention of the Lambdas' CloudWatch log groups. */
   readonly logRetentionDays: LogRetentionDays;
+}
+
+export interface IntegrationSchedule {
+  readonly system: "pipedrive" | "ringcentral";
+  /** The incremental sync's cron. */
+  readonly schedule?: string;
+  /** The full reconciliation's cron. */
+  readonly full_schedule?: string;
+  /** IANA time zone of both crons (default UTC). */
+  readonly timezone?: string;
 }
 
 export interface AudienceSchedule {
@@ -169,6 +184,15 @@ export const EXAMPLE_PULLERS: readonly Record<string, unknown>[] = [
 ];
 
 /**
+ * docs/integrations.md's example tenant: Pipedrive every 15 minutes in working hours, in full on
+ * Sundays; RingCentral's call log every 15 minutes.
+ */
+export const EXAMPLE_INTEGRATIONS: readonly IntegrationSchedule[] = [
+  { system: "pipedrive", schedule: "*/15 7-19 * * 1-5", full_schedule: "30 2 * * 0", timezone: "America/New_York" },
+  { system: "ringcentral", schedule: "*/15 * * * *", timezone: "America/Chicago" },
+];
+
+/**
  * Every stage that may be synthesized or deployed. A new tenant is one entry, usually
  * `acme: { ...production, region: "eu-west-1", alerts: { emails: ["oncall@acme.example"] } }`;
  * a personal or CI stage is `alice: development`. Anything not listed here is refused.
@@ -185,6 +209,8 @@ const stages: Readonly<Record<string, StageConfig>> = {
   local: development,
   /** docs/pullers.md's example tenant (the infrastructure tests synthesize its puller schedules). */
   "pullers-example": { ...development, pullers: EXAMPLE_PULLERS },
+  /** docs/integrations.md's example tenant (the infrastructure tests synthesize its sync schedules). */
+  "integrations-example": { ...development, integrations: EXAMPLE_INTEGRATIONS },
 };
 
 /** The file a stage is added to; named in the refusal of an unlisted stage. */
@@ -247,6 +273,10 @@ function validate(stage: string, c: StageConfig): void {
     seen.add(key);
   }
   problems.push(...pullerProblems(c.pullers ?? []));
+  const systems = (c.integrations ?? []).map((i) => i.system);
+  if (new Set(systems).size !== systems.length) problems.push("integrations: a system is listed twice");
+  for (const i of c.integrations ?? [])
+    if (!["pipedrive", "ringcentral"].includes(i.system)) problems.push(`integrations: unknown system ${i.system}`);
   if (!Number.isInteger(c.stagedChunkDays) || c.stagedChunkDays < 1)
     problems.push("stagedChunkDays must be a positive integer");
   if (problems.length > 0) throw new Error(`stage "${stage}": ${problems.join("; ")}`);

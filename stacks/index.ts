@@ -4,6 +4,7 @@ import { Database } from "./Database";
 import { Pipeline } from "./Pipeline";
 import { Pullers } from "./Pullers";
 import { Console } from "./Console";
+import { Integrations } from "./Integrations";
 
 export const APP_NAME = "leadpipe";
 
@@ -17,4 +18,6 @@ export function addStacks(app: App): void {
   // Only a tenant with pullers gets the stack (CloudFormation refuses an empty template).
   if (stageConfig(app.stage).pullers?.length) app.stack(Pullers);
   app.stack(Console);
+  // Only a tenant with integrations (Pipedrive, RingCentral) gets the stack.
+  if (stageConfig(app.stage).integrations?.length) app.stack(Integrations);
 }

@@ -19,7 +19,9 @@ describe("stages not listed in stacks/config.ts", () => {
   it("are refused by the stage config, with the file to edit and the listed stages", () => {
     expect(() => stageConfig("some-engineer")).toThrow(UnknownStageError);
     expect(() => stageConfig("some-engineer")).toThrow(refusal);
-    expect(() => stageConfig("some-engineer")).toThrow(/Listed: ci, dev, local, prod, pullers-example, test$/);
+    expect(() => stageConfig("some-engineer")).toThrow(
+      /Listed: ci, dev, integrations-example, local, prod, pullers-example, test$/,
+    );
     // Names of Object.prototype are not stages either.
     for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {
       expect(() => stageConfig(name), name).toThrow(UnknownStageError);

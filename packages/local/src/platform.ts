@@ -297,13 +297,22 @@ export class LocalPlatform {
       this.log,
     );
     // The syncs of $LEADPIPE_HOME/integrations.json that declare a schedule, each in its time zone.
-    this.syncSchedules = startSyncSchedules(readIntegrations(this.options.home), integrationsFile(this.options.home), {
-      pool: this.pool,
-      log: createLogger({ service: "leadpipe-sync" }),
-      notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn),
-      objects: { store: s3Store(this.s3), bucket: BUCKET },
-      credentials: fileCredentials(this.options.home),
-    });
+    // A bad file is said and leaves the syncs unscheduled; `leadpipe sync` names the same error.
+    try {
+      this.syncSchedules = startSyncSchedules(
+        readIntegrations(this.options.home),
+        integrationsFile(this.options.home),
+        {
+          pool: this.pool,
+          log: createLogger({ service: "leadpipe-sync" }),
+          notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn),
+          objects: { store: s3Store(this.s3), bucket: BUCKET },
+          credentials: fileCredentials(this.options.home),
+        },
+      );
+    } catch (err) {
+      this.log(`integrations.json not scheduled: ${(err as Error).message}`);
+    }
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3), in a process of its own (s3-endpoint.js). */

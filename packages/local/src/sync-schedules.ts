@@ -4,8 +4,9 @@ import type { Logger } from "@leadpipe/core";
 
 /**
  * The local stand-in for the syncs' EventBridge Scheduler schedules: each connection of
- * integrations.json with a "schedule" (five-field cron) runs its sync on it, in its "timezone"
- * (IANA, default UTC; croner keeps wall-clock time across daylight saving). A run still going when
+ * integrations.json with a "schedule" (the incremental sync) and/or a "full_schedule" (the full
+ * reconciliation), five-field crons, runs its sync on them in its "timezone" (IANA, default UTC;
+ * croner keeps wall-clock time across daylight saving). A run still going when
  * the next is due is not doubled (croner's protect, and the one-live-run rule of the runs table).
  * Never keeps the process alive.
  */
@@ -19,6 +20,7 @@ export interface SyncScheduleDeps {
 
 export interface ScheduledSync {
   system: Integrations.System;
+  full: boolean;
   cron: Cron;
 }
 
@@ -26,20 +28,27 @@ export interface ScheduledSync {
 export function syncSchedules(
   connections: Integrations.Integrations,
   where: string,
-  run: (system: Integrations.System) => Promise<void>,
+  run: (system: Integrations.System, full: boolean) => Promise<void>,
 ): ScheduledSync[] {
   const out: ScheduledSync[] = [];
   for (const system of Integrations.SYSTEMS) {
-    const conn = connections[system] as { schedule?: unknown; timezone?: unknown } | undefined;
-    if (!conn?.schedule || !Integrations.SYNCS[system]) continue;
-    const { schedule, timezone = "UTC" } = conn;
-    if (typeof schedule !== "string" || typeof timezone !== "string")
-      throw new ConfigError(`${where}: ${system}.schedule and .timezone must be strings`);
-    try {
-      const cron = new Cron(schedule, { timezone, unref: true, protect: true, paused: true }, () => run(system));
-      out.push({ system, cron });
-    } catch (err) {
-      throw new ConfigError(`${where}: ${system}.schedule "${schedule}" in ${timezone}: ${(err as Error).message}`);
+    const conn = connections[system] as { schedule?: unknown; full_schedule?: unknown; timezone?: unknown } | undefined;
+    if (!conn || !Integrations.SYNCS[system]) continue;
+    const { timezone = "UTC" } = conn;
+    for (const [field, full] of [
+      ["schedule", false],
+      ["full_schedule", true],
+    ] as const) {
+      const pattern = conn[field];
+      if (pattern === undefined) continue;
+      if (typeof pattern !== "string" || typeof timezone !== "string")
+        throw new ConfigError(`${where}: ${system}.${field} and .timezone must be strings`);
+      try {
+        const cron = new Cron(pattern, { timezone, unref: true, protect: true, paused: true }, () => run(system, full));
+        out.push({ system, full, cron });
+      } catch (err) {
+        throw new ConfigError(`${where}: ${system}.${field} "${pattern}" in ${timezone}: ${(err as Error).message}`);
+      }
     }
   }
   return out;
@@ -50,16 +59,16 @@ export function startSyncSchedules(
   where: string,
   deps: SyncScheduleDeps,
 ): { stop(): void } {
-  const jobs = syncSchedules(connections, where, async (system) => {
+  const jobs = syncSchedules(connections, where, async (system, full) => {
     try {
       await Integrations.runSync(deps, system, Integrations.SYNCS[system]!, connections, {
         trigger: "schedule",
-        full: false,
+        full,
         dryRun: false,
       });
     } catch (err) {
       // a failed run is recorded and alerted by runSync; a live one elsewhere is only skipped
-      deps.log.warn("scheduled sync did not complete", { system, reason: (err as Error).message });
+      deps.log.warn("scheduled sync did not complete", { system, full, reason: (err as Error).message });
     }
   });
   for (const j of jobs) j.cron.resume();

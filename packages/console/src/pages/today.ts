@@ -2,6 +2,7 @@ import { html, raw, show, table } from "../html";
 import { csrfField } from "../layout";
 import type { RequestContext } from "../context";
 import { today } from "../data/imports";
+import { lastSyncRuns } from "../data/integrations";
 
 const statusCell = (col: string, v: unknown, row: Record<string, unknown>) =>
   col === "id"
@@ -31,7 +32,7 @@ ${
 }</div>`;
 
 export async function todayPage(x: RequestContext) {
-  const [t, alerts] = await Promise.all([today(x.deps.pool), x.deps.alerts(20)]);
+  const [t, alerts, syncs] = await Promise.all([today(x.deps.pool), x.deps.alerts(20), lastSyncRuns(x.deps.pool)]);
   const mayReplay = x.user.role === "ops";
   const count = (s: string) => t.arrived.filter((r) => r.status === s).length;
   const body = html`
@@ -69,6 +70,34 @@ ${table(
 ${table(["id", "file_name", "source", "status", "rows_read", "accepted", "rejected", "created_at", "finished_at"], t.arrived, { cell: statusCell, id: "arrived" })}
 <h2>Sources: last arrival</h2>
 ${table(["source", "last_arrival", "today"], t.lastBySource)}
+<h2>Syncs: last runs</h2>
+${table(
+  [
+    "system",
+    "status",
+    "trigger",
+    "full_sync",
+    "started_at",
+    "finished_at",
+    "read",
+    "created",
+    "updated",
+    "deleted",
+    "failed",
+    "requests",
+    "error",
+  ],
+  syncs,
+  {
+    cell: (c, v, row) =>
+      c === "status"
+        ? html`<span class="status-${String(v)}">${String(v)}</span>`
+        : c === "error"
+          ? html`<span class="wrap">${show(v)}</span>`
+          : statusCell(c, v, row),
+    id: "syncs",
+  },
+)}
 <h2>Alerts sent</h2>
 ${table(["time", "subject", "message"], alerts, { cell: (c, v) => (c === "message" ? html`<span class="wrap">${show(v)}</span>` : show(v)) })}
 ${raw("")}`;

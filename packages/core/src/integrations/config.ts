@@ -12,13 +12,40 @@ const url = z
   .url()
   .refine((u) => /^https?:\/\//.test(u), "an http(s) URL");
 
+/** The local schedules of a connection (in AWS the stage config's): five-field crons in `timezone`. */
+const scheduled = {
+  /** The incremental sync. */
+  schedule: z.string().min(1).optional(),
+  /** The full reconciliation (`--full`). */
+  full_schedule: z.string().min(1).optional(),
+  /** IANA time zone the crons are read in (default UTC); daylight saving neither moves nor doubles a run. */
+  timezone: z.string().min(1).optional(),
+};
+
 export const PipedriveConnection = z
   .object({
     /** e.g. https://api.pipedrive.com (v2 paths are appended) or a local fake's URL. */
     api_url: url,
     api_token: z.string().min(1),
-    /** Our field -> Pipedrive field key (custom fields are keyed by their 40-character hash key). */
-    owner_field_map: z.record(z.string(), z.string()).optional(),
+    /**
+     * Our field -> Pipedrive custom field key (the 40-hex key from personFields/dealFields), e.g.
+     * {"person.leadpipe_id": "9dc8…", "deal.leadpipe_id": "…"}: the names are the Pipedrive sync's
+     * mapping (packages/core/src/integrations/pipedrive/mapping.ts).
+     */
+    owner_field_map: z
+      .record(z.string(), z.string().regex(/^[0-9a-f]{40}$/, "a 40-hex Pipedrive field key"))
+      .optional(),
+    /** The owner (Pipedrive user id) of the persons and deals we create; Pipedrive's default otherwise. */
+    owner_id: z.number().int().positive().optional(),
+    /** The stage a new deal starts in; the pipeline's first stage otherwise. */
+    stage_id: z.number().int().positive().optional(),
+    /** Requests per rolling 2-second window (Pipedrive's burst limit per plan: Lite 20, Growth 40 …). */
+    burst_per_2s: z.number().int().positive().max(1000).optional(),
+    /** Golden records written at once (default 1); the request budget paces them together. */
+    write_concurrency: z.number().int().min(1).max(16).optional(),
+    /** Records per page of a v2 list (at most 500). */
+    page_size: z.number().int().min(1).max(500).optional(),
+    ...scheduled,
   })
   .passthrough();
 export type PipedriveConnection = z.infer<typeof PipedriveConnection>;
@@ -30,6 +57,7 @@ export const RingCentralConnection = z
     client_secret: z.string().min(1),
     /** A JWT credential (the JWT auth flow), exchanged for an access token. */
     jwt: z.string().min(1),
+    ...scheduled,
   })
   .passthrough();
 export type RingCentralConnection = z.infer<typeof RingCentralConnection>;

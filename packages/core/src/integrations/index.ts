@@ -4,3 +4,4 @@ export * from "./http";
 export * from "./sync";
 export * from "./registry";
 export * as RingCentral from "./ringcentral/index";
+export * as Pipedrive from "./pipedrive/index";

@@ -138,3 +138,33 @@ export async function writeCursor(db: Queryable, system: System, name: string, v
 export async function clearCursor(db: Queryable, system: System, name: string): Promise<void> {
   await db.query("DELETE FROM integration_cursors WHERE system = $1 AND name = $2", [system, name]);
 }
+
+/**
+ * Every sync run in the audit log (console_audit, append-only; migration 130) as the system's sync
+ * user: what ran, how it ended and its counts. Never the connection or a token.
+ */
+export async function auditSyncRun(
+  db: Queryable,
+  system: System,
+  runId: string,
+  o: SyncRunOptions,
+  counts: SyncCounts,
+  error?: Error,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO console_audit (username, role, action, target, outcome, detail)
+     VALUES ($1, 'integration', 'sync', $2, $3, $4)`,
+    [
+      `sync:${system}`,
+      runId,
+      error ? "error" : "ok",
+      JSON.stringify({
+        trigger: o.trigger,
+        full: o.full,
+        dry_run: o.dryRun,
+        ...counts,
+        ...(error ? { error: `${error.name}: ${error.message}`.slice(0, 500) } : {}),
+      }),
+    ],
+  );
+}

@@ -6,6 +6,7 @@ import {
   type SyncCounts,
   type SyncResult,
   type SyncRunOptions,
+  auditSyncRun,
   beginSyncRun,
   finishSyncRun,
   heartbeatSyncRun,
@@ -79,6 +80,7 @@ export async function runSync(
   } catch (err) {
     const e = err as Error;
     await finishSyncRun(deps.pool, system, runId, ctx.counts, e);
+    await auditSyncRun(deps.pool, system, runId, o, ctx.counts, e);
     log.error("sync failed", { reason: e.message });
     await deps.notifier?.alert(
       `leadpipe ${system} sync FAILED`,
@@ -88,6 +90,7 @@ export async function runSync(
     throw err;
   }
   const result = await finishSyncRun(deps.pool, system, runId, ctx.counts);
+  await auditSyncRun(deps.pool, system, runId, o, ctx.counts);
   log.info("sync finished", { ...ctx.counts });
   return result;
 }

@@ -6,7 +6,7 @@ import { integrationsFile, readIntegrations } from "../integrations";
 import { fileNotifier } from "../pullers";
 import { connect, quietLog } from "./connect";
 
-export { integrationsFile, readIntegrations } from "../integrations";
+export { integrationsFile, readIntegrations };
 
 /** `leadpipe sync pipedrive|ringcentral [--full] [--dry-run] [--json]` (issue 23). */
 export function syncCommand(out: Writable = process.stdout): Command {

@@ -1,0 +1,108 @@
+import * as iam from "aws-cdk-lib/aws-iam";
+import * as logs from "aws-cdk-lib/aws-logs";
+import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
+import { Function as LambdaFunction, use, type StackContext } from "sst/constructs";
+import { toEventBridgeCron } from "../packages/core/src/pullers/spec";
+import { type IntegrationSchedule, stageConfig } from "./config";
+import { APP_SUBNETS, Database } from "./Database";
+import { INBOX_PREFIX, Pipeline } from "./Pipeline";
+
+/**
+ * What each external system's sync may touch beyond the database and the alert topic: RingCentral
+ * lands call logs as files under inbox/<system>/ and stores refreshed OAuth tokens back in its
+ * secret; Pipedrive (an API token) does neither.
+ */
+const NEEDS: Record<IntegrationSchedule["system"], { landsFilesUnder?: string; writesSecret: boolean }> = {
+  pipedrive: { writesSecret: false },
+  // the call log lands as ringcentral-calls imports; refreshed OAuth tokens go back into the secret
+  ringcentral: { landsFilesUnder: "ringcentral-calls/", writesSecret: true },
+};
+
+/**
+ * The tenant's CRM and telephony syncs (issue 23), one per system listed in the stage's
+ * `integrations`: a Lambda (functions/sync.ts) run by EventBridge Scheduler on the incremental and
+ * full-reconciliation crons in the system's time zone, and the system's connection in a Secrets
+ * Manager secret (leadpipe/<stage>/integrations/<system>, its value set by the operator as the
+ * system's integrations.json entry) that only that Lambda may read.
+ */
+export function Integrations({ stack, app }: StackContext) {
+  const config = stageConfig(app.stage);
+  const systems = config.integrations ?? [];
+  if (!systems.length) return {};
+  const db = use(Database);
+  const { bucket, alerts } = use(Pipeline);
+  const invoker = new iam.Role(stack, "SyncSchedulerRole", {
+    assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com"),
+    description: `leadpipe ${app.stage}: EventBridge Scheduler invoking the integration syncs`,
+  });
+  const functions: Record<string, LambdaFunction> = {};
+  const secrets: Record<string, secretsmanager.Secret> = {};
+  for (const s of systems) {
+    const id = `Sync-${s.system}`;
+    const secret = new secretsmanager.Secret(stack, `${id}Secret`, {
+      secretName: `leadpipe/${app.stage}/integrations/${s.system}`,
+      description: `leadpipe ${app.stage}: the ${s.system} connection (its integrations.json entry, as JSON)`,
+    });
+    const fn = new LambdaFunction(stack, id, {
+      handler: "functions/sync.handler",
+      runtime: "nodejs22.x",
+      architecture: "arm_64",
+      memorySize: "1024 MB",
+      timeout: "15 minutes",
+      tracing: "disabled",
+      vpc: db.vpc,
+      vpcSubnets: { subnetGroupName: APP_SUBNETS },
+      securityGroups: [db.functionSecurityGroup],
+      logGroup: new logs.LogGroup(stack, `${id}Logs`, { retention: config.logRetentionDays }),
+      nodejs: { sourcemap: true, esbuild: { external: ["pg-native"] } },
+      environment: {
+        DATABASE_SECRET_ARN: db.pipelineSecret.secretArn,
+        LANDING_BUCKET: bucket.bucketName,
+        ALERT_TOPIC_ARN: alerts.topicArn,
+        LEADPIPE_STAGE: app.stage,
+        NODE_OPTIONS: "--enable-source-maps",
+        SYNC_SYSTEM: s.system,
+        INTEGRATION_SECRET_ARN: secret.secretArn,
+      },
+    });
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["secretsmanager:GetSecretValue"],
+        resources: [db.pipelineSecret.secretArn, secret.secretArn],
+      }),
+    );
+    if (NEEDS[s.system].writesSecret)
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ actions: ["secretsmanager:PutSecretValue"], resources: [secret.secretArn] }),
+      );
+    const under = NEEDS[s.system].landsFilesUnder;
+    if (under) bucket.grantPut(fn, `${INBOX_PREFIX}${under}*`);
+    alerts.grantPublish(fn);
+    fn.grantInvoke(invoker);
+    functions[s.system] = fn;
+    secrets[s.system] = secret;
+
+    const timezone = s.timezone ?? "UTC";
+    const schedules: [string, string | undefined, Record<string, unknown>][] = [
+      ["Schedule", s.schedule, {}],
+      ["FullSchedule", s.full_schedule, { full: true }],
+    ];
+    for (const [suffix, cron, input] of schedules) {
+      if (!cron) continue;
+      new scheduler.CfnSchedule(stack, `${id}${suffix}`, {
+        description: `leadpipe ${app.stage}: ${s.system} sync${input.full ? " (full)" : ""} (${cron} ${timezone})`,
+        scheduleExpression: toEventBridgeCron(cron),
+        scheduleExpressionTimezone: timezone,
+        flexibleTimeWindow: { mode: "OFF" },
+        target: {
+          arn: fn.functionArn,
+          roleArn: invoker.roleArn,
+          input: JSON.stringify(input),
+          retryPolicy: { maximumRetryAttempts: 1, maximumEventAgeInSeconds: 900 },
+        },
+      });
+    }
+  }
+  return { functions, secrets };
+}
