@@ -5,15 +5,20 @@ import { handle } from "hono/aws-lambda";
 import { z } from "zod";
 import { Import, Roles, Sources, config } from "@leadpipe/core";
 import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
-import { createApp, type ConsoleDeps } from "@leadpipe/console";
+import { cognitoIdentity, createApp, type ConsoleDeps } from "@leadpipe/console";
 import { executionStarter, platform } from "./platform";
 
 /**
  * The operations console as a Lambda behind its function URL (stacks/Console.ts): the same Hono app
- * the local platform serves, its ports built from the environment. Ad-hoc SQL and reports connect
+ * the local platform serves, its ports built from the environment; logins are the stage's Cognito user
+ * pool's (COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID). Ad-hoc SQL and reports connect
  * as leadpipe_readonly with the password from READONLY_SECRET_ARN.
  */
-const env = z.object({ READONLY_SECRET_ARN: z.string().min(1, "READONLY_SECRET_ARN is not set") });
+const env = z.object({
+  READONLY_SECRET_ARN: z.string().min(1, "READONLY_SECRET_ARN is not set"),
+  COGNITO_USER_POOL_ID: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, "COGNITO_USER_POOL_ID is not a user pool id"),
+  COGNITO_CLIENT_ID: z.string().min(1, "COGNITO_CLIENT_ID is not set"),
+});
 
 let app: Promise<ReturnType<typeof handle>> | undefined;
 
@@ -21,7 +26,7 @@ export const handler: ReturnType<typeof handle> = async (event, context) => (awa
 
 async function build(): Promise<ReturnType<typeof handle>> {
   const c = config();
-  const { READONLY_SECRET_ARN } = env.parse(process.env);
+  const { READONLY_SECRET_ARN, COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID } = env.parse(process.env);
   const deps = await platform();
   const owner = await poolConfigFromSecret(c.DATABASE_SECRET_ARN!, c.AWS_REGION);
   const ro = await poolConfigFromSecret(READONLY_SECRET_ARN, c.AWS_REGION);
@@ -32,6 +37,7 @@ async function build(): Promise<ReturnType<typeof handle>> {
     ...deps,
     readonlyUrl,
     uploadDir: "/tmp/uploads",
+    identity: cognitoIdentity({ region: c.AWS_REGION, userPoolId: COGNITO_USER_POOL_ID, clientId: COGNITO_CLIENT_ID }),
     upload: async (file) => {
       const name = path.basename(file);
       const source = Sources.fromFileName(name)?.name ?? "unrecognized";

@@ -1,4 +1,5 @@
 import type { Import, Logger, ObjectStore, Pool, Settings } from "@leadpipe/core";
+import type { IdentityProvider } from "./auth/identity";
 
 /**
  * What the console needs from the platform it runs on (the local platform, or the stage's Lambda):
@@ -28,6 +29,8 @@ export interface ConsoleDeps {
   alerts(limit: number): Promise<{ time: string; subject?: string; message: string }[]>;
   /** A folder for uploads on their way into the bucket. */
   uploadDir: string;
+  /** Who checks logins and bearer tokens (AWS: the stage's Cognito user pool); absent, the console's own scrypt logins. */
+  identity?: IdentityProvider;
 }
 
 export interface ConsoleOptions {
