@@ -19,7 +19,7 @@ const REPLAY_UPLOADS_PREFIX = "replays/";
  * created by an admin (no sign-up). The app checks passwords through InitiateAuth and verifies the
  * pool's tokens itself (aws-jwt-verify against the pool's JWKS), so the URL admits unsigned requests:
  * a browser cannot sign them with IAM. Its IAM is what its pages need: the two database secrets
- * (pipeline, read-only role), the reports and landing files it reads, the inbox, replay uploads and
+ * (console, pipeline, read-only role), the reports and landing files it reads, the inbox, replay uploads and
  * audience outbox it writes, and StartExecution of the ingest state machine (replays). Cognito's
  * InitiateAuth and JWKS need no IAM at all.
  */
@@ -29,8 +29,9 @@ export function Console({ stack, app }: StackContext) {
   const pipeline = use(Pipeline);
   const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-  // The pipeline role for the console's own tables and actions, the read-only role for reports and
-  // the SQL window: the database stack's secrets, whose passwords the migrate function sets.
+  // The console role for its pages, logins and audit log (migration 191), the pipeline role only for the
+  // actions that change canonical data, the read-only role for reports and the SQL window: the database
+  // stack's secrets, whose passwords the migrate function sets.
   const readonlySecret = db.readonlySecret;
 
   const userPool = new cognito.UserPool(stack, "ConsoleUsers", {
@@ -83,6 +84,7 @@ export function Console({ stack, app }: StackContext) {
     environment: {
       DATABASE_SECRET_ARN: db.pipelineSecret.secretArn,
       READONLY_SECRET_ARN: readonlySecret.secretArn,
+      CONSOLE_SECRET_ARN: db.consoleSecret.secretArn,
       LANDING_BUCKET: pipeline.bucket.bucketName,
       STATE_MACHINE_ARN: pipeline.ingest.stateMachineArn,
       LEADPIPE_STAGE: app.stage,
@@ -95,7 +97,7 @@ export function Console({ stack, app }: StackContext) {
   web.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ["secretsmanager:GetSecretValue"],
-      resources: [db.pipelineSecret.secretArn, readonlySecret.secretArn],
+      resources: [db.pipelineSecret.secretArn, readonlySecret.secretArn, db.consoleSecret.secretArn],
     }),
   );
   pipeline.bucket.grantRead(web, `${REPORTS_PREFIX}*`);

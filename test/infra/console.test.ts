@@ -83,7 +83,7 @@ describe("the console stack", () => {
     expect(Object.keys(t.findResources("AWS::ApiGateway::RestApi"))).toHaveLength(0);
   });
 
-  it("limits its IAM to what its pages need: two secrets, four bucket prefixes, StartExecution; no '*' resource", () => {
+  it("limits its IAM to what its pages need: three secrets, four bucket prefixes, StartExecution; no '*' resource", () => {
     const policies = Object.values(t.findResources("AWS::IAM::Policy")) as Json[];
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement as Json[]);
     const actions = new Set(statements.flatMap((s) => [s.Action].flat()));
@@ -92,7 +92,7 @@ describe("the console stack", () => {
     expect([...actions].some((a) => /^s3:(DeleteObject|PutBucket|\*)/.test(String(a)))).toBe(false);
     for (const s of statements) expect(JSON.stringify(s.Resource), JSON.stringify(s)).not.toBe('"*"');
     const secretStatement = statements.find((s) => [s.Action].flat().includes("secretsmanager:GetSecretValue"))!;
-    expect([secretStatement.Resource].flat()).toHaveLength(2);
+    expect([secretStatement.Resource].flat()).toHaveLength(3);
     const s3Resources = JSON.stringify(
       statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("s3:"))).map((s) => s.Resource),
     );
@@ -100,7 +100,7 @@ describe("the console stack", () => {
       expect(s3Resources).toContain(prefix);
   });
 
-  it("logs in with the database stack's role secrets (pipeline, read-only), never its own or the master's; outputs the URL", () => {
+  it("logs in with the database stack's role secrets (console, pipeline, read-only), never the master's; outputs the URL", () => {
     t.resourceCountIs("AWS::SecretsManager::Secret", 0);
     const env = JSON.stringify(
       Object.values(t.findResources("AWS::Lambda::Function")).map((f) => f.Properties.Environment),
@@ -109,6 +109,8 @@ describe("the console stack", () => {
     expect(env).toMatch(/READONLY_SECRET_ARN/);
     expect(env).toMatch(/PipelineSecret/);
     expect(env).toMatch(/ReadonlySecret/);
+    expect(env).toMatch(/CONSOLE_SECRET_ARN/);
+    expect(env).toMatch(/ConsoleSecret/);
     expect(env).not.toMatch(/ClusterSecret/);
     expect(Object.keys(t.toJSON().Outputs ?? {}).join(",")).toMatch(/ConsoleUrl/);
   });

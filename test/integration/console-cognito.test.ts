@@ -22,6 +22,7 @@ let cognito: LocalCognito;
 let identity: ReturnType<typeof cognitoIdentity>;
 let pg0: RunningPostgres;
 let pool: Pool;
+let consolePool: Pool;
 let tmp: string;
 let web: RunningConsole;
 const PASSWORD = "Correct-Horse-Battery-9";
@@ -44,12 +45,18 @@ beforeAll(async () => {
   pg0 = await startPostgres(path.join(tmp, "home", "pg"));
   pool = createPool(pg0.url, 4);
   await migrate(pool);
-  await Roles.setRolePasswords(pool, { leadpipe_readonly: pg0.secrets.readonly });
+  await Roles.setRolePasswords(pool, {
+    leadpipe_readonly: pg0.secrets.readonly,
+    leadpipe_console: pg0.secrets.console,
+  });
+  // The console logs in as its own role, as in AWS: logins, sessions and the audit log need nothing more.
+  consolePool = createPool(Roles.urlAs(pg0.url, Roles.CONSOLE_ROLE, pg0.secrets.console), 4);
   const unavailable = () => {
     throw new Error("not part of this test");
   };
   const deps: ConsoleDeps = {
-    pool,
+    pool: consolePool,
+    writer: consolePool,
     readonlyUrl: Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly),
     log: createLogger({ service: "console-test" }),
     store: { head: unavailable, read: unavailable, write: unavailable },
@@ -65,6 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await web?.close();
+  await consolePool?.end();
   await pool?.end();
   await pg0?.stop();
   await cognito?.close();

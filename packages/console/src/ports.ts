@@ -8,7 +8,13 @@ import type { IdentityProvider } from "./auth/identity";
  * that go through the same paths as the CLI (upload into the inbox, replay, the alerts sent).
  */
 export interface ConsoleDeps {
+  /** leadpipe_console (migration 191): the pages' fixed reads, logins, sessions and the audit log; no canonical writes. */
   pool: Pool;
+  /**
+   * leadpipe_pipeline: only for the actions that change canonical data through the pipeline's use cases (a
+   * steward's merge, unmerge or override, a marketer's publish), as the CLI runs them.
+   */
+  writer: Pool;
   /** leadpipe_readonly's connection string: ad-hoc SQL and reports run only through it. */
   readonlyUrl: string;
   store: ObjectStore;
