@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import {
   existsSync,
   mkdirSync,
@@ -279,17 +279,28 @@ describe("the operations console in a browser", () => {
 
 describe("the CLI against a stage's console (status, replay and sql --stage, with a login token)", () => {
   const cli = path.resolve(__dirname, "../../packages/local/bin/leadpipe.js");
+  /** The CLI binary, run asynchronously: the console answering it runs in this very process. */
   const leadpipe = (args: string[], input?: string) =>
-    spawnSync(process.execPath, ["--single-threaded-gc", cli, ...args], {
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       // The CLI's own home: it needs no platform of its own, only the stage's login.
-      env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "cli-home"), LOG_LEVEL: "silent" },
-      encoding: "utf8",
-      input,
-      timeout: 240_000,
+      const child = spawn(process.execPath, ["--single-threaded-gc", cli, ...args], {
+        env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "cli-home"), LOG_LEVEL: "silent" },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      child.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      child.on("error", reject);
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
+      child.stdin.end(input ?? "");
     });
 
   it("logs in (token kept 0600), then status, sql and the alert's replay command work through the console", async () => {
-    const login = leadpipe(
+    const login = await leadpipe(
       ["login", "--stage", "sample", "--url", web.url, "--username", "olga", "--password-stdin"],
       PASSWORD,
     );
@@ -299,7 +310,7 @@ describe("the CLI against a stage's console (status, replay and sql --stage, wit
     expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(tokenFile, "utf8"))).toMatchObject({ url: web.url, username: "olga" });
 
-    const status = leadpipe(["status", "--stage", "sample", "--json", "--limit", "3"]);
+    const status = await leadpipe(["status", "--stage", "sample", "--json", "--limit", "3"]);
     expect(status.status, status.stderr).toBe(0);
     const recent = status.stdout
       .trim()
@@ -308,11 +319,11 @@ describe("the CLI against a stage's console (status, replay and sql --stage, wit
     const newest = await platform.pool.query("SELECT id FROM imports ORDER BY seq DESC LIMIT 3");
     expect(recent.map((r) => r.id)).toEqual(newest.rows.map((r) => r.id));
 
-    const sql = leadpipe(["sql", "--stage", "sample", "--json", "SELECT count(*)::int AS n FROM imports"]);
+    const sql = await leadpipe(["sql", "--stage", "sample", "--json", "SELECT count(*)::int AS n FROM imports"]);
     expect(sql.status, sql.stderr).toBe(0);
     const n = (await platform.pool.query("SELECT count(*)::int AS n FROM imports")).rows[0].n;
     expect(JSON.parse(sql.stdout)).toEqual({ n });
-    const write = leadpipe(["sql", "--stage", "sample", "DELETE FROM imports"]);
+    const write = await leadpipe(["sql", "--stage", "sample", "DELETE FROM imports"]);
     expect(write.status).toBe(2);
     expect(write.stderr).toMatch(/400/);
 
@@ -324,7 +335,7 @@ describe("the CLI against a stage's console (status, replay and sql --stage, wit
     );
     const command = Import.replayCommand(withRejects.id, "full", "sample");
     expect(command).toBe(`npx leadpipe replay ${withRejects.id} --mode full --stage sample`);
-    const replay = leadpipe(command.replace(/^npx leadpipe /, "").split(" "));
+    const replay = await leadpipe(command.replace(/^npx leadpipe /, "").split(" "));
     expect(replay.status, replay.stderr).toBe(0);
     expect(replay.stdout).toMatch(/^status\s+COMPLETE/m);
     const {
@@ -341,19 +352,19 @@ describe("the CLI against a stage's console (status, replay and sql --stage, wit
   }, 600_000);
 
   it("refuses a replay to an analyst's token, and any call once the token is forged or gone", async () => {
-    const login = leadpipe(
+    const login = await leadpipe(
       ["login", "--stage", "as-ana", "--url", web.url, "--username", "ana", "--password-stdin"],
       PASSWORD,
     );
     expect(login.status, login.stderr).toBe(0);
     const id = (await platform.pool.query("SELECT id FROM imports ORDER BY seq LIMIT 1")).rows[0].id;
-    const refused = leadpipe(["replay", id, "--mode", "full", "--stage", "as-ana"]);
+    const refused = await leadpipe(["replay", id, "--mode", "full", "--stage", "as-ana"]);
     expect(refused.status).toBe(2);
     expect(refused.stderr).toMatch(/403/);
     const file = path.join(tmp, "cli-home", "stages", "as-ana.json");
     const saved = JSON.parse(readFileSync(file, "utf8"));
     writeFileSync(file, JSON.stringify({ ...saved, token: `${saved.token.slice(0, -4)}AAAA` }));
-    const gone = leadpipe(["status", "--stage", "as-ana"]);
+    const gone = await leadpipe(["status", "--stage", "as-ana"]);
     expect(gone.status).toBe(2);
     expect(gone.stderr).toMatch(/no longer valid: npx leadpipe login --stage as-ana/);
   }, 300_000);
