@@ -3,17 +3,23 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { handle } from "hono/aws-lambda";
 import { z } from "zod";
-import { Import, Roles, Sources, config } from "@leadpipe/core";
+import { Import, Roles, Sources, config, createPool } from "@leadpipe/core";
 import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
-import { createApp, type ConsoleDeps } from "@leadpipe/console";
+import { cognitoIdentity, createApp, type ConsoleDeps } from "@leadpipe/console";
 import { executionStarter, platform } from "./platform";
 
 /**
  * The operations console as a Lambda behind its function URL (stacks/Console.ts): the same Hono app
- * the local platform serves, its ports built from the environment. Ad-hoc SQL and reports connect
+ * the local platform serves, its ports built from the environment; logins are the stage's Cognito user
+ * pool's (COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID). Ad-hoc SQL and reports connect
  * as leadpipe_readonly with the password from READONLY_SECRET_ARN.
  */
-const env = z.object({ READONLY_SECRET_ARN: z.string().min(1, "READONLY_SECRET_ARN is not set") });
+const env = z.object({
+  READONLY_SECRET_ARN: z.string().min(1, "READONLY_SECRET_ARN is not set"),
+  CONSOLE_SECRET_ARN: z.string().min(1, "CONSOLE_SECRET_ARN is not set"),
+  COGNITO_USER_POOL_ID: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, "COGNITO_USER_POOL_ID is not a user pool id"),
+  COGNITO_CLIENT_ID: z.string().min(1, "COGNITO_CLIENT_ID is not set"),
+});
 
 let app: Promise<ReturnType<typeof handle>> | undefined;
 
@@ -21,17 +27,25 @@ export const handler: ReturnType<typeof handle> = async (event, context) => (awa
 
 async function build(): Promise<ReturnType<typeof handle>> {
   const c = config();
-  const { READONLY_SECRET_ARN } = env.parse(process.env);
+  const { READONLY_SECRET_ARN, CONSOLE_SECRET_ARN, COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID } = env.parse(process.env);
+  // The pipeline role (DATABASE_SECRET_ARN) only for the actions that change canonical data; the pages
+  // and logins as leadpipe_console, ad-hoc SQL and reports as leadpipe_readonly.
   const deps = await platform();
-  const owner = await poolConfigFromSecret(c.DATABASE_SECRET_ARN!, c.AWS_REGION);
-  const ro = await poolConfigFromSecret(READONLY_SECRET_ARN, c.AWS_REGION);
-  const base = `postgres://${encodeURIComponent(String(owner.user))}@${owner.host}:${owner.port}/${owner.database}?sslmode=no-verify`;
-  const readonlyUrl = Roles.urlAs(base, Roles.READONLY_ROLE, String(ro.password));
+  const [owner, ro, own] = await Promise.all(
+    [c.DATABASE_SECRET_ARN!, READONLY_SECRET_ARN, CONSOLE_SECRET_ARN].map((arn) =>
+      poolConfigFromSecret(arn, c.AWS_REGION),
+    ),
+  );
+  const base = `postgres://${encodeURIComponent(String(owner!.user))}@${owner!.host}:${owner!.port}/${owner!.database}?sslmode=no-verify`;
+  const readonlyUrl = Roles.urlAs(base, Roles.READONLY_ROLE, String(ro!.password));
   const bucket = deps.settings.bucket;
   const ports: ConsoleDeps = {
     ...deps,
+    pool: createPool({ ...own!, statement_timeout: c.STATEMENT_TIMEOUT_MS }, 4),
+    writer: deps.pool,
     readonlyUrl,
     uploadDir: "/tmp/uploads",
+    identity: cognitoIdentity({ region: c.AWS_REGION, userPoolId: COGNITO_USER_POOL_ID, clientId: COGNITO_CLIENT_ID }),
     upload: async (file) => {
       const name = path.basename(file);
       const source = Sources.fromFileName(name)?.name ?? "unrecognized";
@@ -50,7 +64,7 @@ async function build(): Promise<ReturnType<typeof handle>> {
     // The alert topic's messages are not kept; the imports whose failure was alerted are.
     alerts: async (limit) =>
       (
-        await deps.pool.query<{ time: string; subject: string; message: string }>(
+        await ports.pool.query<{ time: string; subject: string; message: string }>(
           `SELECT to_char(alerted_at, 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS time, 'import FAILED: ' || file_name AS subject,
               coalesce(status_reason, '') AS message
          FROM imports WHERE alerted_at IS NOT NULL ORDER BY alerted_at DESC LIMIT $1`,

@@ -13,11 +13,15 @@ export const handler = middy(async () => {
   const c = config();
   const password = (arn: string | undefined) =>
     arn ? passwordFromSecret(arn, c.AWS_REGION) : Promise.resolve(undefined);
-  const [pipeline, readonly] = await Promise.all([password(c.PIPELINE_SECRET_ARN), password(c.READONLY_SECRET_ARN)]);
-  await Roles.setRolePasswords(deps.pool, { [Roles.PIPELINE_ROLE]: pipeline, [Roles.READONLY_ROLE]: readonly });
+  const passwords = {
+    [Roles.PIPELINE_ROLE]: await password(c.PIPELINE_SECRET_ARN),
+    [Roles.READONLY_ROLE]: await password(c.READONLY_SECRET_ARN),
+    [Roles.CONSOLE_ROLE]: await password(c.CONSOLE_SECRET_ARN),
+  };
+  await Roles.setRolePasswords(deps.pool, passwords);
   deps.log.info("migrations applied", {
     applied,
-    rolePasswordsSet: [pipeline && Roles.PIPELINE_ROLE, readonly && Roles.READONLY_ROLE].filter(Boolean),
+    rolePasswordsSet: Object.entries(passwords).flatMap(([role, p]) => (p ? [role] : [])),
   });
   return { applied };
 });

@@ -1,10 +1,12 @@
-import { RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import * as cognito from "aws-cdk-lib/aws-cognito";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as logs from "aws-cdk-lib/aws-logs";
 import { Function as LambdaFunction, use, type StackContext } from "sst/constructs";
 import { stageConfig } from "./config";
 import { APP_SUBNETS, Database } from "./Database";
 import { AUDIENCES_OUTBOX_PREFIX, INBOX_PREFIX, Pipeline } from "./Pipeline";
+import { ROLE_PRECEDENCE } from "../packages/console/src/auth/identity";
 
 /** The reports an import writes (packages/core/src/imports/reports.ts, reportsPrefix). */
 const REPORTS_PREFIX = "reports/";
@@ -12,10 +14,14 @@ const REPLAY_UPLOADS_PREFIX = "replays/";
 
 /**
  * The operations console of a tenant: the Hono app (functions/console.ts) in a Lambda in the VPC's
- * app subnets, reached through a function URL that only signed (IAM) requests pass, with the app's own
- * login behind it. Its IAM is what its pages need: the two database secrets (owner, read-only role), the
- * reports and landing files it reads, the inbox, replay uploads and audience outbox it writes, and
- * StartExecution of the ingest state machine (replays).
+ * app subnets, reached through its function URL. Nothing but the login page and its assets is served
+ * without a login, and logins are the stage's Cognito user pool's: one group per console role, users
+ * created by an admin (no sign-up). The app checks passwords through InitiateAuth and verifies the
+ * pool's tokens itself (aws-jwt-verify against the pool's JWKS), so the URL admits unsigned requests:
+ * a browser cannot sign them with IAM. Its IAM is what its pages need: the two database secrets
+ * (console, pipeline, read-only role), the reports and landing files it reads, the inbox, replay uploads and
+ * audience outbox it writes, and StartExecution of the ingest state machine (replays). Cognito's
+ * InitiateAuth and JWKS need no IAM at all.
  */
 export function Console({ stack, app }: StackContext) {
   const config = stageConfig(app.stage);
@@ -23,9 +29,42 @@ export function Console({ stack, app }: StackContext) {
   const pipeline = use(Pipeline);
   const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
-  // The pipeline role for the console's own tables and actions, the read-only role for reports and
-  // the SQL window: the database stack's secrets, whose passwords the migrate function sets.
+  // The console role for its pages, logins and audit log (migration 191), the pipeline role only for the
+  // actions that change canonical data, the read-only role for reports and the SQL window: the database
+  // stack's secrets, whose passwords the migrate function sets.
   const readonlySecret = db.readonlySecret;
+
+  const userPool = new cognito.UserPool(stack, "ConsoleUsers", {
+    userPoolName: `leadpipe-${app.stage}-console`,
+    selfSignUpEnabled: false,
+    signInAliases: { username: true },
+    signInCaseSensitive: false,
+    passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true },
+    // Admins reset passwords (admin-set-user-password): no e-mail or SMS path to take over an account.
+    accountRecovery: cognito.AccountRecovery.NONE,
+    mfa: cognito.Mfa.OFF,
+    deletionProtection: config.retainData,
+    removalPolicy,
+  });
+  ROLE_PRECEDENCE.forEach((role, precedence) => {
+    new cognito.CfnUserPoolGroup(stack, `ConsoleGroup-${role}`, {
+      userPoolId: userPool.userPoolId,
+      groupName: role,
+      precedence,
+      description: `leadpipe console role ${role}`,
+    });
+  });
+  const client = userPool.addClient("ConsoleClient", {
+    userPoolClientName: "console",
+    generateSecret: false,
+    authFlows: { userPassword: true },
+    disableOAuth: true,
+    preventUserExistenceErrors: true,
+    idTokenValidity: Duration.hours(1),
+    accessTokenValidity: Duration.hours(1),
+    refreshTokenValidity: Duration.hours(12),
+    enableTokenRevocation: true,
+  });
 
   const web = new LambdaFunction(stack, "ConsoleApp", {
     handler: "functions/console.handler",
@@ -40,13 +79,17 @@ export function Console({ stack, app }: StackContext) {
     logGroup: new logs.LogGroup(stack, "ConsoleAppLogs", { retention: config.logRetentionDays, removalPolicy }),
     nodejs: { sourcemap: true, esbuild: { external: ["pg-native"] } },
     copyFiles: [{ from: "packages/console/assets", to: "packages/console/assets" }],
-    url: { authorizer: "iam", cors: false },
+    // The app is the gate (a browser cannot sign requests): every route but /login and its assets needs a login.
+    url: { authorizer: "none", cors: false },
     environment: {
       DATABASE_SECRET_ARN: db.pipelineSecret.secretArn,
       READONLY_SECRET_ARN: readonlySecret.secretArn,
+      CONSOLE_SECRET_ARN: db.consoleSecret.secretArn,
       LANDING_BUCKET: pipeline.bucket.bucketName,
       STATE_MACHINE_ARN: pipeline.ingest.stateMachineArn,
       LEADPIPE_STAGE: app.stage,
+      COGNITO_USER_POOL_ID: userPool.userPoolId,
+      COGNITO_CLIENT_ID: client.userPoolClientId,
       NODE_OPTIONS: "--enable-source-maps",
       CONSOLE_ASSETS_DIR: "/var/task/packages/console/assets",
     },
@@ -54,7 +97,7 @@ export function Console({ stack, app }: StackContext) {
   web.addToRolePolicy(
     new iam.PolicyStatement({
       actions: ["secretsmanager:GetSecretValue"],
-      resources: [db.pipelineSecret.secretArn, readonlySecret.secretArn],
+      resources: [db.pipelineSecret.secretArn, readonlySecret.secretArn, db.consoleSecret.secretArn],
     }),
   );
   pipeline.bucket.grantRead(web, `${REPORTS_PREFIX}*`);
@@ -66,6 +109,11 @@ export function Console({ stack, app }: StackContext) {
   pipeline.ingest.grantStartExecution(web);
   web.node.addDependency(pipeline.migrate);
 
-  stack.addOutputs({ ConsoleUrl: web.url!, ReadonlySecretArn: readonlySecret.secretArn });
-  return { web, readonlySecret };
+  stack.addOutputs({
+    ConsoleUrl: web.url!,
+    ReadonlySecretArn: readonlySecret.secretArn,
+    ConsoleUserPoolId: userPool.userPoolId,
+    ConsoleClientId: client.userPoolClientId,
+  });
+  return { web, readonlySecret, userPool, client };
 }

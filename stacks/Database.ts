@@ -13,6 +13,8 @@ export const DATABASE_USER = "leadpipe";
 /** Login roles created by migration 070 (sql/migrations/070_roles.sql): each has its own secret. */
 export const READONLY_USER = "leadpipe_readonly";
 export const PIPELINE_USER = "leadpipe_pipeline";
+/** Created by migration 191: the console's pages and logins. */
+export const CONSOLE_USER = "leadpipe_console";
 /** The engine the tenant clusters run; the local runtime runs a newer PostgreSQL, never an older one. */
 export const ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_5;
 
@@ -80,6 +82,7 @@ export function Database({ stack, app }: StackContext) {
   };
   const pipelineSecret = roleSecret("PipelineSecret", PIPELINE_USER);
   const readonlySecret = roleSecret("ReadonlySecret", READONLY_USER);
+  const consoleSecret = roleSecret("ConsoleSecret", CONSOLE_USER);
 
   stack.addOutputs({
     ClusterEndpoint: cluster.clusterEndpoint.hostname,
@@ -96,6 +99,8 @@ export function Database({ stack, app }: StackContext) {
     pipelineSecret,
     /** leadpipe_readonly's: ad-hoc SQL. */
     readonlySecret,
+    /** leadpipe_console's: the console's pages and logins. */
+    consoleSecret,
     functionSecurityGroup,
   };
 }

@@ -193,9 +193,10 @@ export function Pipeline({ stack, app }: StackContext) {
         DATABASE_SECRET_ARN: db.secret.secretArn,
         PIPELINE_SECRET_ARN: db.pipelineSecret.secretArn,
         READONLY_SECRET_ARN: db.readonlySecret.secretArn,
+        CONSOLE_SECRET_ARN: db.consoleSecret.secretArn,
       },
     },
-    [db.secret, db.pipelineSecret, db.readonlySecret],
+    [db.secret, db.pipelineSecret, db.readonlySecret, db.consoleSecret],
   );
   const migrations = new Script(stack, "Migrations", {
     onCreate: migrate,

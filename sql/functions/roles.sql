@@ -16,3 +16,15 @@ BEGIN
     ALTER ROLE leadpipe_readonly SET client_connection_check_interval = '2s';
   END IF;
 END $$;
+
+-- Rule: the console role's session limits (re-runnable). Its pages' queries are fixed and indexed; a
+-- page that takes longer than this is a bug to fix, not to wait for.
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'leadpipe_console') THEN
+    ALTER ROLE leadpipe_console RESET ALL;
+    ALTER ROLE leadpipe_console SET statement_timeout = '30s';
+    ALTER ROLE leadpipe_console SET idle_in_transaction_session_timeout = '2min';
+    ALTER ROLE leadpipe_console SET lock_timeout = '10s';
+  END IF;
+END $$;

@@ -1,9 +1,19 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
-import { Reports } from "@leadpipe/core";
+import { Import, Reports } from "@leadpipe/core";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { serveConsole } from "../../packages/local/src/console";
 import { addUser } from "../../packages/console/src/auth/store";
@@ -265,4 +275,107 @@ describe("the operations console in a browser", () => {
     await steward.context.close();
     await analyst.context.close();
   });
+});
+
+describe("the CLI against a stage's console (status, replay and sql --stage, with a login token)", () => {
+  const cli = path.resolve(__dirname, "../../packages/local/bin/leadpipe.js");
+  /** The CLI binary, run asynchronously: the console answering it runs in this very process. */
+  const leadpipe = (args: string[], input?: string) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      // The CLI's own home: it needs no platform of its own, only the stage's login.
+      const child = spawn(process.execPath, ["--single-threaded-gc", cli, ...args], {
+        env: { ...process.env, LEADPIPE_HOME: path.join(tmp, "cli-home"), LOG_LEVEL: "silent" },
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      child.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      child.on("error", reject);
+      child.on("close", (status) => resolve({ status, stdout, stderr }));
+      child.stdin.end(input ?? "");
+    });
+
+  it("logs in (token kept 0600), then status, sql and the alert's replay command work through the console", async () => {
+    const login = await leadpipe(
+      ["login", "--stage", "sample", "--url", web.url, "--username", "olga", "--password-stdin"],
+      PASSWORD,
+    );
+    expect(login.stderr).toBe("");
+    expect(login.stdout).toMatch(/logged in to sample .* as olga \(ops\)/);
+    const tokenFile = path.join(tmp, "cli-home", "stages", "sample.json");
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(readFileSync(tokenFile, "utf8"))).toMatchObject({ url: web.url, username: "olga" });
+
+    const status = await leadpipe(["status", "--stage", "sample", "--json", "--limit", "3"]);
+    expect(status.status, status.stderr).toBe(0);
+    const recent = status.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    const newest = await platform.pool.query("SELECT id FROM imports ORDER BY seq DESC LIMIT 3");
+    expect(recent.map((r) => r.id)).toEqual(newest.rows.map((r) => r.id));
+
+    const sql = await leadpipe(["sql", "--stage", "sample", "--json", "SELECT count(*)::int AS n FROM imports"]);
+    expect(sql.status, sql.stderr).toBe(0);
+    const n = (await platform.pool.query("SELECT count(*)::int AS n FROM imports")).rows[0].n;
+    expect(JSON.parse(sql.stdout)).toEqual({ n });
+    const write = await leadpipe(["sql", "--stage", "sample", "DELETE FROM imports"]);
+    expect(write.status).toBe(2);
+    expect(write.stderr).toMatch(/refused: leadpipe sql runs one query/);
+    // Past the CLI's keyword check, the console's read-only role refuses it.
+    const sneaky = await leadpipe([
+      "sql",
+      "--stage",
+      "sample",
+      "WITH d AS (DELETE FROM imports RETURNING 1) SELECT * FROM d",
+    ]);
+    expect(sneaky.status).toBe(2);
+    expect(sneaky.stderr).toMatch(/400 .*read-only/);
+    expect((await platform.pool.query("SELECT count(*)::int AS n FROM imports")).rows[0].n).toBe(n);
+
+    // The command an alert from stage "sample" prints, run as printed (after `npx leadpipe`).
+    const {
+      rows: [withRejects],
+    } = await platform.pool.query(
+      "SELECT id FROM imports WHERE rejected > 0 AND replay_of IS NULL AND status = 'COMPLETE_WITH_ERRORS' LIMIT 1",
+    );
+    const command = Import.replayCommand(withRejects.id, "full", "sample");
+    expect(command).toBe(`npx leadpipe replay ${withRejects.id} --mode full --stage sample`);
+    const replay = await leadpipe(command.replace(/^npx leadpipe /, "").split(" "));
+    expect(replay.status, replay.stderr).toBe(0);
+    expect(replay.stdout).toMatch(/^status\s+COMPLETE/m);
+    const {
+      rows: [replayed],
+    } = await platform.pool.query("SELECT uploaded_by, status FROM imports WHERE replay_of = $1 ORDER BY seq DESC", [
+      withRejects.id,
+    ]);
+    expect(replayed.status).toMatch(/^COMPLETE/);
+    const audit = await platform.pool.query(
+      "SELECT outcome FROM console_audit WHERE username = 'olga' AND action = 'replay full' AND target = $1",
+      [withRejects.id],
+    );
+    expect(audit.rows).toEqual([{ outcome: "ok" }]);
+  }, 600_000);
+
+  it("refuses a replay to an analyst's token, and any call once the token is forged or gone", async () => {
+    const login = await leadpipe(
+      ["login", "--stage", "as-ana", "--url", web.url, "--username", "ana", "--password-stdin"],
+      PASSWORD,
+    );
+    expect(login.status, login.stderr).toBe(0);
+    const id = (await platform.pool.query("SELECT id FROM imports ORDER BY seq LIMIT 1")).rows[0].id;
+    const refused = await leadpipe(["replay", id, "--mode", "full", "--stage", "as-ana"]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/403/);
+    const file = path.join(tmp, "cli-home", "stages", "as-ana.json");
+    const saved = JSON.parse(readFileSync(file, "utf8"));
+    writeFileSync(file, JSON.stringify({ ...saved, token: `${saved.token.slice(0, -4)}AAAA` }));
+    const gone = await leadpipe(["status", "--stage", "as-ana"]);
+    expect(gone.status).toBe(2);
+    expect(gone.stderr).toMatch(/no longer valid: npx leadpipe login --stage as-ana/);
+  }, 300_000);
 });

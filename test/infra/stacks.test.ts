@@ -508,6 +508,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const master = attachmentOf(database, "leadpipe");
       const pipelineRole = attachmentOf(database, "leadpipe_pipeline");
       const readonlyRole = attachmentOf(database, "leadpipe_readonly");
+      const consoleRole = attachmentOf(database, "leadpipe_console");
       for (const [id, f] of Object.entries(leadpipeFunctions(pipeline))) {
         const env = f.Properties.Environment.Variables;
         expect(env, id).toMatchObject({
@@ -522,10 +523,12 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
           expect(exported(database, env.DATABASE_SECRET_ARN), id).toEqual({ Ref: master });
           expect(exported(database, env.PIPELINE_SECRET_ARN), id).toEqual({ Ref: pipelineRole });
           expect(exported(database, env.READONLY_SECRET_ARN), id).toEqual({ Ref: readonlyRole });
+          expect(exported(database, env.CONSOLE_SECRET_ARN), id).toEqual({ Ref: consoleRole });
         } else {
           expect(exported(database, env.DATABASE_SECRET_ARN), id).toEqual({ Ref: pipelineRole });
           expect(env.PIPELINE_SECRET_ARN, id).toBeUndefined();
           expect(env.READONLY_SECRET_ARN, id).toBeUndefined();
+          expect(env.CONSOLE_SECRET_ARN, id).toBeUndefined();
         }
         if (!STARTERS.includes(f.Properties.Handler)) expect(env.STATE_MACHINE_ARN, id).toBeUndefined();
       }
@@ -560,9 +563,12 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
 
     it("read their own database secret and nothing else in Secrets Manager; VPC access from the AWS managed policy", () => {
       const { pipeline, database } = t();
-      const [master, pipelineRole, readonlyRole] = ["leadpipe", "leadpipe_pipeline", "leadpipe_readonly"].map((u) =>
-        attachmentOf(database, u),
-      );
+      const [master, pipelineRole, readonlyRole, consoleRole] = [
+        "leadpipe",
+        "leadpipe_pipeline",
+        "leadpipe_readonly",
+        "leadpipe_console",
+      ].map((u) => attachmentOf(database, u));
       for (const [id, f] of Object.entries(leadpipeFunctions(pipeline))) {
         const secretStatements = roleStatements(pipeline, id).filter((s) =>
           asList(s.Action).some((a: string) => a.startsWith("secretsmanager:")),
@@ -573,7 +579,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
         // Only the migrate function reads the master secret (and sets the roles' passwords from theirs).
         expect(readable, id).toEqual(
           f.Properties.Handler === MIGRATE
-            ? [{ Ref: master }, { Ref: pipelineRole }, { Ref: readonlyRole }]
+            ? [{ Ref: master }, { Ref: pipelineRole }, { Ref: readonlyRole }, { Ref: consoleRole }]
             : [{ Ref: pipelineRole }],
         );
 
@@ -857,11 +863,11 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       });
     });
 
-    it("gives the pipeline and read-only roles their own generated secrets, attached to the cluster", () => {
+    it("gives the pipeline, read-only and console roles their own generated secrets, attached to the cluster", () => {
       const { database } = t();
       const [clusterId] = only(resources(database, "AWS::RDS::DBCluster"), "cluster");
       const attachments = resources(database, "AWS::SecretsManager::SecretTargetAttachment");
-      for (const user of ["leadpipe_pipeline", "leadpipe_readonly"]) {
+      for (const user of ["leadpipe_pipeline", "leadpipe_readonly", "leadpipe_console"]) {
         const attachment = attachments[attachmentOf(database, user)];
         expect(attachment.Properties.TargetId, user).toEqual({ Ref: clusterId });
         const secret = resources(database, "AWS::SecretsManager::Secret")[attachment.Properties.SecretId.Ref];
@@ -939,7 +945,7 @@ describe("production vs development", () => {
       expect(cluster.DeletionPolicy, `${tenant.stage} cluster`).toBe(policy);
       // The master's and the login roles' secrets: without them nobody logs in to a retained cluster.
       const secrets = Object.values(resources(tenant.database, "AWS::SecretsManager::Secret"));
-      expect(secrets).toHaveLength(3);
+      expect(secrets).toHaveLength(4);
       for (const r of secrets) expect(r.DeletionPolicy, `${tenant.stage} secret`).toBe(policy);
       const [, bucket] = only(resources(tenant.pipeline, "AWS::S3::Bucket"), "bucket");
       expect(bucket.DeletionPolicy, `${tenant.stage} bucket`).toBe(policy);

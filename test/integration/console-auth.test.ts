@@ -29,6 +29,7 @@ function deps(readonlyUrl: string): ConsoleDeps {
   };
   return {
     pool,
+    writer: pool,
     readonlyUrl,
     log: createLogger({ service: "console-test" }),
     store: { head: unavailable, read: unavailable, write: unavailable },

@@ -1,4 +1,5 @@
 import type { Import, Logger, ObjectStore, Pool, Settings } from "@leadpipe/core";
+import type { IdentityProvider } from "./auth/identity";
 
 /**
  * What the console needs from the platform it runs on (the local platform, or the stage's Lambda):
@@ -7,7 +8,13 @@ import type { Import, Logger, ObjectStore, Pool, Settings } from "@leadpipe/core
  * that go through the same paths as the CLI (upload into the inbox, replay, the alerts sent).
  */
 export interface ConsoleDeps {
+  /** leadpipe_console (migration 191): the pages' fixed reads, logins, sessions and the audit log; no canonical writes. */
   pool: Pool;
+  /**
+   * leadpipe_pipeline: only for the actions that change canonical data through the pipeline's use cases (a
+   * steward's merge, unmerge or override, a marketer's publish), as the CLI runs them.
+   */
+  writer: Pool;
   /** leadpipe_readonly's connection string: ad-hoc SQL and reports run only through it. */
   readonlyUrl: string;
   store: ObjectStore;
@@ -29,6 +36,8 @@ export interface ConsoleDeps {
   alerts(limit: number): Promise<{ time: string; subject?: string; message: string }[]>;
   /** A folder for uploads on their way into the bucket. */
   uploadDir: string;
+  /** Who checks logins and bearer tokens (AWS: the stage's Cognito user pool); absent, the console's own scrypt logins. */
+  identity?: IdentityProvider;
 }
 
 export interface ConsoleOptions {

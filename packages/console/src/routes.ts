@@ -10,6 +10,7 @@ import { mergeAction, overrideAction, peoplePage, personPage, unmergeAction } fr
 import { audiencesPage, publish } from "./pages/audiences";
 import { auditCsv, auditPage } from "./pages/audit";
 import { addUserAction, disableUserAction, usersPage } from "./pages/users";
+import { apiImport, apiImports, apiReplay, apiSql } from "./pages/api";
 
 export interface Route {
   method: "GET" | "POST";
@@ -54,12 +55,18 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/users", roles: ADMINS, handle: usersPage },
   { method: "POST", path: "/users", roles: ADMINS, handle: addUserAction },
   { method: "POST", path: "/users/disable", roles: ADMINS, handle: disableUserAction },
+  // The CLI against a deployed stage (pages/api.ts): bearer tokens from POST /api/login.
+  { method: "GET", path: "/api/imports", roles: READERS, handle: apiImports },
+  { method: "GET", path: "/api/imports/:id", roles: READERS, handle: apiImport },
+  { method: "POST", path: "/api/imports/:id/replay", roles: OPS, handle: apiReplay },
+  { method: "POST", path: "/api/sql", roles: READERS, handle: apiSql },
 ];
 
 /** Served without a login: the login page, its form, and the two static assets. */
 export const PUBLIC_PATHS = [
   "GET /login",
   "POST /login",
+  "POST /api/login",
   "GET /favicon.ico",
   "GET /assets/console.css",
   "GET /assets/htmx-2.0.11.min.js",

@@ -18,8 +18,18 @@ import {
   signSession,
   verifySession,
 } from "./auth/cookies";
-import { audit, checkLogin, createSession, endSession, sessionUser, signingKey, type User } from "./auth/store";
-import { errorPage, loginPage, page } from "./layout";
+import {
+  audit,
+  checkLogin,
+  createSession,
+  endSession,
+  externalLogin,
+  sessionUser,
+  signingKey,
+  type LoginResult,
+  type User,
+} from "./auth/store";
+import { errorPage, loginPage, page, type PageContext } from "./layout";
 import { BadRequest, NotFound, type Body, type RequestContext } from "./context";
 import { routes } from "./routes";
 import type { Html } from "./html";
@@ -49,6 +59,39 @@ function clientIp(c: Context): string {
     | undefined;
   return env?.incoming?.socket?.remoteAddress ?? env?.requestContext?.http?.sourceIp ?? "unknown";
 }
+
+/** The caller of a request, and how it proved who it is. */
+interface Caller {
+  user: User;
+  /** The console session (absent for a provider's bearer token). */
+  sessionId?: string;
+  /** The CSRF token its forms carry ("" for bearer tokens, which need none). */
+  csrf: string;
+  bearer: boolean;
+}
+
+/** What a refused login says, by reason: the same words for an unknown user and a wrong password. */
+const LOGIN_REFUSALS: Record<
+  Exclude<LoginResult & { ok: false }, never>["reason"] & string,
+  {
+    status: 401 | 503;
+    message: string;
+  }
+> = {
+  invalid: { status: 401, message: "Wrong user name or password." },
+  "no-role": {
+    status: 401,
+    message: "This user is in none of the console's groups (analyst, marketer, ops, steward, admin).",
+  },
+  "password-change-required": {
+    status: 401,
+    message: "This user must set a new password first (ask an admin to set a permanent one).",
+  },
+  unavailable: { status: 503, message: "The identity provider could not be reached: try again shortly." },
+  "rate-limited": { status: 401, message: "Too many failed logins." },
+};
+
+const FORM_TYPE = /^(application\/x-www-form-urlencoded|multipart\/form-data)/;
 
 const safeNext = (n: string | undefined) => (n && /^\/(?![/\\])[\w\-./?=&%]*$/.test(n) ? n : "/");
 
@@ -103,7 +146,7 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
     });
   });
 
-  const loginForm = (c: Context, message?: string, status: 200 | 401 | 403 | 429 = 200) => {
+  const loginForm = (c: Context, message?: string, status: 200 | 401 | 403 | 429 | 503 = 200) => {
     // One token per browser until it logs in: a second tab (or the favicon's redirect) must not void the first form.
     const existing = getCookie(c, LOGIN_CSRF_COOKIE);
     const token = existing && /^[\w-]{32}$/.test(existing) ? existing : crypto.randomBytes(24).toString("base64url");
@@ -114,54 +157,106 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
   app.get("/login", (c) => loginForm(c));
   app.get("/favicon.ico", (c) => c.body(null, 204));
 
-  app.post("/login", async (c) => {
-    const body = (await c.req.parseBody()) as Body;
+  type LoginOutcome =
+    | { ok: true; user: User; token: string; expiresAt: Date }
+    | { ok: false; status: 401 | 429 | 503; message: string; retryAfterS?: number };
+
+  /**
+   * One login, from the form or from `POST /api/login` (the CLI): rate-limited per user name and address,
+   * checked by the identity provider (AWS: Cognito) or the console's own scrypt hashes (local), a session
+   * opened, and the attempt in the audit log either way.
+   */
+  const attemptLogin = async (c: Context, name: string, password: string): Promise<LoginOutcome> => {
     const ip = clientIp(c);
-    if (!safeEqual(str(body[CSRF_FIELD]), getCookie(c, LOGIN_CSRF_COOKIE)))
-      return loginForm(c, "The form expired: please log in again.", 403);
-    const username = str(body.username) ?? "";
-    const password = str(body.password) ?? "";
-    const result = await checkLogin(deps.pool, username, password, ip, {
-      maxFailures: options.maxFailures,
-      windowMs: options.failureWindowMs,
-    });
+    const limits = { maxFailures: options.maxFailures, windowMs: options.failureWindowMs };
+    const result: LoginResult = deps.identity
+      ? await externalLogin(deps.pool, deps.identity, name, password, ip, limits)
+      : await checkLogin(deps.pool, name, password, ip, limits);
     if (!result.ok) {
       await audit(deps.pool, {
-        username: username.slice(0, 64) || "?",
+        username: name.slice(0, 64) || "?",
         action: "login",
         outcome: "refused",
-        detail: { reason: result.reason },
+        detail: { reason: result.reason, ...(result.detail ? { detail: result.detail } : {}) },
         ip,
       });
       if (result.reason === "rate-limited") {
-        c.header("retry-after", String(result.retryAfterS ?? 60));
-        return loginForm(c, `Too many failed logins: try again in ${result.retryAfterS ?? 60} s.`, 429);
+        const s = result.retryAfterS ?? 60;
+        return { ok: false, status: 429, retryAfterS: s, message: `Too many failed logins: try again in ${s} s.` };
       }
-      return loginForm(c, "Wrong user name or password.", 401);
+      return { ok: false, ...LOGIN_REFUSALS[result.reason] };
     }
     const session = await createSession(deps.pool, result.user, ip, options.sessionTtlMs);
-    setCookie(c, SESSION_COOKIE, signSession(await hmacKey(), session.id, session.expiresAt), {
-      ...cookieBase,
-      expires: session.expiresAt,
-    });
-    deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
     await audit(deps.pool, {
       username: result.user.username,
       role: result.user.role,
       action: "login",
       outcome: "ok",
+      detail: deps.identity ? { provider: deps.identity.name } : {},
       ip,
     });
+    const token = signSession(await hmacKey(), session.id, session.expiresAt);
+    return { ok: true, user: result.user, token, expiresAt: session.expiresAt };
+  };
+
+  app.post("/login", async (c) => {
+    const body = (await c.req.parseBody()) as Body;
+    if (!safeEqual(str(body[CSRF_FIELD]), getCookie(c, LOGIN_CSRF_COOKIE)))
+      return loginForm(c, "The form expired: please log in again.", 403);
+    const r = await attemptLogin(c, str(body.username) ?? "", str(body.password) ?? "");
+    if (!r.ok) {
+      if (r.retryAfterS) c.header("retry-after", String(r.retryAfterS));
+      return loginForm(c, r.message, r.status);
+    }
+    setCookie(c, SESSION_COOKIE, r.token, { ...cookieBase, expires: r.expiresAt });
+    deleteCookie(c, LOGIN_CSRF_COOKIE, { path: "/" });
     return c.redirect(safeNext(str(body.next)), 303);
   });
 
-  /** The session's user and CSRF token, or undefined (no cookie, a forged or expired one, an ended session). */
-  const authenticate = async (c: Context): Promise<{ user: User; sessionId: string; csrf: string } | undefined> => {
+  /**
+   * The CLI's login (`leadpipe login`): JSON in, a bearer token out. No cookie is set, so no CSRF token is
+   * needed; a cross-site page cannot send application/json without a preflight this app never answers.
+   */
+  app.post("/api/login", async (c) => {
+    if (!/^application\/json\b/.test(c.req.header("content-type") ?? ""))
+      return c.json({ error: "send application/json" }, 415);
+    const body = (await c.req.json().catch(() => undefined)) as { username?: unknown; password?: unknown } | undefined;
+    if (typeof body?.username !== "string" || typeof body.password !== "string")
+      return c.json({ error: "username and password (strings) are required" }, 400);
+    const r = await attemptLogin(c, body.username, body.password);
+    if (!r.ok) {
+      if (r.retryAfterS) c.header("retry-after", String(r.retryAfterS));
+      return c.json({ error: r.message }, r.status);
+    }
+    return c.json({
+      token: r.token,
+      expiresAt: r.expiresAt.toISOString(),
+      username: r.user.username,
+      role: r.user.role,
+    });
+  });
+
+  /**
+   * Who is asking: a bearer token (the CLI: a console session token, or a token of the identity provider),
+   * else the session cookie; with the CSRF token a cookie's forms must carry. Undefined: no login, a forged
+   * or expired one, an ended session, a disabled user.
+   */
+  const authenticate = async (c: Context): Promise<Caller | undefined> => {
     const k = await hmacKey();
+    const header = c.req.header("authorization");
+    if (header !== undefined) {
+      const token = /^Bearer ([\w.~+/=-]{16,4096})$/.exec(header)?.[1];
+      if (!token) return undefined;
+      const sessionId = verifySession(k, token);
+      const user = sessionId
+        ? await sessionUser(deps.pool, sessionId)
+        : await deps.identity?.verify(token).catch(() => undefined);
+      return user ? { user, sessionId, csrf: "", bearer: true } : undefined;
+    }
     const sessionId = verifySession(k, getCookie(c, SESSION_COOKIE));
     if (!sessionId) return undefined;
     const user = await sessionUser(deps.pool, sessionId);
-    return user ? { user, sessionId, csrf: csrfToken(k, sessionId) } : undefined;
+    return user ? { user, sessionId, csrf: csrfToken(k, sessionId), bearer: false } : undefined;
   };
 
   const csrfOk = (body: Body, c: Context, expected: string) =>
@@ -170,10 +265,10 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
   app.post("/logout", async (c) => {
     const who = await authenticate(c);
     if (!who) return c.redirect("/login", 303);
-    const body = (await c.req.parseBody()) as Body;
-    if (!csrfOk(body, c, who.csrf))
+    const body = who.bearer ? {} : ((await c.req.parseBody()) as Body);
+    if (!who.bearer && !csrfOk(body, c, who.csrf))
       return c.html(errorPage(undefined, 403, "The form's CSRF token is missing or wrong."), 403);
-    await endSession(deps.pool, who.sessionId);
+    if (who.sessionId) await endSession(deps.pool, who.sessionId);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
     await audit(deps.pool, {
       username: who.user.username,
@@ -184,6 +279,30 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
     });
     return c.redirect("/login", 303);
   });
+
+  /**
+   * A POST's form. A bearer token is no ambient credential (a browser never sends one by itself): no CSRF
+   * token, and an API's JSON is left to its handler. A cookie's POST must be a form carrying the CSRF token.
+   */
+  const readForm = async (
+    c: Context,
+    who: Caller,
+    pageCtx: PageContext,
+    auditCsrf: () => Promise<void>,
+  ): Promise<Body | Response> => {
+    const isForm = FORM_TYPE.test(c.req.header("content-type") ?? "");
+    if (who.bearer) return isForm ? ((await c.req.parseBody({ all: true })) as Body) : {};
+    if (!isForm) return c.html(errorPage(pageCtx, 415, "Send a form."), 415);
+    if (Number(c.req.header("content-length") ?? 0) > options.maxUploadBytes)
+      return c.html(errorPage(pageCtx, 413, `At most ${options.maxUploadBytes} bytes.`), 413);
+    const body = (await c.req.parseBody({ all: true })) as Body;
+    if (csrfOk(body, c, who.csrf)) return body;
+    await auditCsrf();
+    return c.html(
+      errorPage(pageCtx, 403, "The form's CSRF token is missing or wrong: reload the page and try again."),
+      403,
+    );
+  };
 
   for (const route of routes) {
     app.on(route.method, route.path, async (c) => {
@@ -214,24 +333,10 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
           403,
         );
       }
-      let body: Body = {};
-      if (route.method === "POST") {
-        const type = c.req.header("content-type") ?? "";
-        if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)/.test(type)) {
-          return c.html(errorPage(pageCtx, 415, "Send a form."), 415);
-        }
-        const length = Number(c.req.header("content-length") ?? 0);
-        if (length > options.maxUploadBytes)
-          return c.html(errorPage(pageCtx, 413, `At most ${options.maxUploadBytes} bytes.`), 413);
-        body = (await c.req.parseBody({ all: true })) as Body;
-        if (!csrfOk(body, c, who.csrf)) {
-          await doAudit(`${route.method} ${route.path}`, c.req.path, "refused", { reason: "csrf" });
-          return c.html(
-            errorPage(pageCtx, 403, "The form's CSRF token is missing or wrong: reload the page and try again."),
-            403,
-          );
-        }
-      }
+      const auditCsrf = () => doAudit(`${route.method} ${route.path}`, c.req.path, "refused", { reason: "csrf" });
+      const form = route.method === "POST" ? await readForm(c, who, pageCtx, auditCsrf) : {};
+      if (form instanceof Response) return form;
+      const body = form;
       const ctx: RequestContext = {
         c,
         deps,

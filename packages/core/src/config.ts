@@ -14,6 +14,7 @@ const schema = z.object({
   /** The migrate function only: the login roles' secrets, whose passwords it sets after the migrations. */
   PIPELINE_SECRET_ARN: z.string().optional(),
   READONLY_SECRET_ARN: z.string().optional(),
+  CONSOLE_SECRET_ARN: z.string().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().positive().default(4),
   STATEMENT_TIMEOUT_MS: z.coerce
     .number()

@@ -2,10 +2,12 @@ import crypto from "node:crypto";
 import pg from "pg";
 import type { Queryable } from "./db";
 
-/** The login roles migration 070 creates: ad-hoc SQL, and the pipeline's handlers. */
+/** The login roles migrations 070 and 191 create: ad-hoc SQL, the pipeline's handlers, the console. */
 export const READONLY_ROLE = "leadpipe_readonly";
 export const PIPELINE_ROLE = "leadpipe_pipeline";
-export type LoginRole = typeof READONLY_ROLE | typeof PIPELINE_ROLE;
+export const CONSOLE_ROLE = "leadpipe_console";
+export const LOGIN_ROLES = [READONLY_ROLE, PIPELINE_ROLE, CONSOLE_ROLE] as const;
+export type LoginRole = (typeof LOGIN_ROLES)[number];
 
 /**
  * Sets the roles' passwords (run by the owner after the migrations: the local platform at start, the
@@ -15,7 +17,7 @@ export type LoginRole = typeof READONLY_ROLE | typeof PIPELINE_ROLE;
 export async function setRolePasswords(db: Queryable, passwords: Partial<Record<LoginRole, string>>): Promise<void> {
   for (const [role, password] of Object.entries(passwords)) {
     if (!password) continue;
-    if (role !== READONLY_ROLE && role !== PIPELINE_ROLE) throw new Error(`not a leadpipe login role: ${role}`);
+    if (!(LOGIN_ROLES as readonly string[]).includes(role)) throw new Error(`not a leadpipe login role: ${role}`);
     await db.query(`ALTER ROLE ${pg.escapeIdentifier(role)} PASSWORD ${pg.escapeLiteral(scramVerifier(password))}`);
   }
 }

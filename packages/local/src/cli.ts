@@ -12,6 +12,7 @@ import { audienceCommand } from "./commands/audience";
 import { deliverCommand, pullCommand, pullsCommand } from "./commands/pull";
 import { reportCommand } from "./commands/report";
 import { userCommand } from "./commands/user";
+import { loginCommand } from "./commands/login";
 import { migrateCommand } from "./commands/migrate";
 import { syncCommand } from "./commands/sync";
 import { personCommand } from "./commands/person";
@@ -37,6 +38,7 @@ const program = new Command("leadpipe")
   .addCommand(deliverCommand())
   .addCommand(reportCommand())
   .addCommand(userCommand())
+  .addCommand(loginCommand())
   .addCommand(migrateCommand())
   .addCommand(syncCommand())
   .addCommand(personCommand());

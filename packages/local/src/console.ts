@@ -8,10 +8,14 @@ import type { Alert, LocalPlatform } from "./platform";
 
 export const DEFAULT_CONSOLE_PORT = 8787;
 
-/** The console's ports on the local platform: the same upload, replay and hand-off paths as the CLI. */
-export function localConsoleDeps(platform: LocalPlatform, pool: Pool = platform.pool): ConsoleDeps {
+/**
+ * The console's ports on the local platform: the same upload, replay and hand-off paths as the CLI; its
+ * pages and logins as leadpipe_console (`pool`), the steward's and marketer's actions as the pipeline role.
+ */
+export function localConsoleDeps(platform: LocalPlatform, pool: Pool, writer: Pool): ConsoleDeps {
   return {
     pool,
+    writer,
     readonlyUrl: platform.readonlyUrl,
     store: s3Store(platform.s3),
     settings: { bucket: platform.bucket },
@@ -59,15 +63,17 @@ export async function serveConsole(
   if (env !== undefined && !/^\d{1,5}$/.test(env))
     throw new Error(`LEADPIPE_CONSOLE_PORT must be a port number, got "${env}"`);
   const wanted = opts.port ?? (env !== undefined ? Number(env) : DEFAULT_CONSOLE_PORT);
-  // A pool of its own: pages and logins never wait behind the pipeline's handlers for a connection.
-  const pool = createPool(platform.pg!.url, 6);
-  const deps = localConsoleDeps(platform, pool);
+  // Pools of their own: pages and logins never wait behind the pipeline's handlers for a connection.
+  const pool = createPool(platform.consoleUrl, 6);
+  const writer = createPool(platform.pipelineUrl, 2);
+  const closePools = () => Promise.all([pool.end(), writer.end()]);
+  const deps = localConsoleDeps(platform, pool, writer);
   let web: RunningConsole;
   try {
     web = await startConsole(deps, { ...opts, port: wanted });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || env !== undefined || opts.port !== undefined) {
-      await pool.end();
+      await closePools();
       throw err;
     }
     web = await startConsole(deps, { ...opts, port: 0 });
@@ -76,7 +82,7 @@ export async function serveConsole(
     ...web,
     close: async () => {
       await web.close();
-      await pool.end();
+      await closePools();
     },
   };
 }

@@ -139,6 +139,16 @@ export class LocalPlatform {
   private database?: DatabaseWatch;
   private readonly log: (line: string) => void;
 
+  /** The console role's connection string (the console's pages and logins). */
+  get consoleUrl(): string {
+    return Roles.urlAs(this.pg!.url, Roles.CONSOLE_ROLE, this.pg!.secrets.console);
+  }
+
+  /** The pipeline role's connection string (what the handlers log in as). */
+  get pipelineUrl(): string {
+    return Roles.urlAs(this.pg!.url, Roles.PIPELINE_ROLE, this.pg!.secrets.pipeline);
+  }
+
   /** The read-only role's connection string (`leadpipe sql`). */
   get readonlyUrl(): string {
     return Roles.urlAs(this.pg!.url, Roles.READONLY_ROLE, this.pg!.secrets.readonly);
@@ -227,9 +237,10 @@ export class LocalPlatform {
     await Roles.setRolePasswords(this.pool, {
       leadpipe_readonly: this.pg.secrets.readonly,
       leadpipe_pipeline: this.pg.secrets.pipeline,
+      leadpipe_console: this.pg.secrets.console,
     });
     // The superuser is for migrations (and this class's bookkeeping): the handlers log in as the pipeline role, as in AWS.
-    process.env.DATABASE_URL = Roles.urlAs(this.pg.url, Roles.PIPELINE_ROLE, this.pg.secrets.pipeline);
+    process.env.DATABASE_URL = this.pipelineUrl;
     resetConfig();
     // Used directly (drops, uploads), not through s3Store: the SDK's retries cover a closed keep-alive socket.
     this.s3 = createS3Client(s3Endpoint, LOCAL_REGION, 3);

@@ -14,6 +14,8 @@ export interface LocalSecrets {
   readonly: string;
   /** leadpipe_pipeline: the handlers. */
   pipeline: string;
+  /** leadpipe_console: the console's pages and logins. */
+  console: string;
 }
 
 /** The superuser password of clusters initialised before passwords were generated. */
@@ -40,12 +42,9 @@ export function localSecrets(file: string): LocalSecrets {
     superuser: stored.superuser ?? newPassword(),
     readonly: stored.readonly ?? newPassword(),
     pipeline: stored.pipeline ?? newPassword(),
+    console: stored.console ?? newPassword(),
   };
-  if (
-    secrets.superuser !== stored.superuser ||
-    secrets.readonly !== stored.readonly ||
-    secrets.pipeline !== stored.pipeline
-  ) {
+  if ((Object.keys(secrets) as (keyof LocalSecrets)[]).some((k) => secrets[k] !== stored[k])) {
     writePrivate(file, JSON.stringify(secrets, null, 2) + "\n");
   }
   return secrets;

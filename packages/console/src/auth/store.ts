@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import type { Queryable } from "@leadpipe/core";
 import { hashPassword, verifyPassword } from "./passwords";
 import { isRole, type Role } from "./roles";
+import type { IdentityProvider } from "./identity";
 
 /**
  * Logins, sessions, failed-attempt counts and the audit log (migration 130). Every statement is
@@ -40,7 +41,7 @@ export async function addUser(
   } = await db.query<{ created: boolean }>(
     `INSERT INTO console_users (username, role, password_hash) VALUES ($1, $2, $3)
      ON CONFLICT (username) DO UPDATE SET role = excluded.role, password_hash = excluded.password_hash,
-       disabled_at = NULL, updated_at = now()
+       provider = 'local', disabled_at = NULL, updated_at = now()
      RETURNING (xmax = 0) AS created`,
     [username, role, hash],
   );
@@ -84,7 +85,36 @@ export interface LoginLimits {
 
 export type LoginResult =
   | { ok: true; user: User }
-  | { ok: false; reason: "invalid" | "rate-limited"; retryAfterS?: number };
+  | {
+      ok: false;
+      reason: "invalid" | "rate-limited" | "no-role" | "password-change-required" | "unavailable";
+      retryAfterS?: number;
+      detail?: string;
+    };
+
+const normalized = (name: string) => name.trim().toLowerCase().slice(0, 64);
+
+/** Refuses the login, without checking the password, past `maxFailures` failures for this user and address. */
+async function rateLimited(
+  db: Queryable,
+  username: string,
+  ip: string,
+  limits: LoginLimits,
+): Promise<LoginResult | undefined> {
+  const {
+    rows: [f],
+  } = await db.query<{ failures: number; oldest: Date | null }>(
+    `SELECT count(*)::int AS failures, min(at) AS oldest FROM console_login_attempts
+      WHERE username = $1 AND ip = $2 AND NOT ok AND at > now() - make_interval(secs => $3)`,
+    [username, ip, limits.windowMs / 1000],
+  );
+  if (f!.failures < limits.maxFailures) return undefined;
+  const retry = f!.oldest ? Math.max(1, Math.ceil((f!.oldest.getTime() + limits.windowMs - Date.now()) / 1000)) : 60;
+  return { ok: false, reason: "rate-limited", retryAfterS: retry };
+}
+
+const recordAttempt = (db: Queryable, username: string, ip: string, ok: boolean) =>
+  db.query("INSERT INTO console_login_attempts (username, ip, ok) VALUES ($1, $2, $3)", [username, ip, ok]);
 
 /**
  * Checks a login. Past `maxFailures` failures for this username from this address in the window, the
@@ -97,30 +127,56 @@ export async function checkLogin(
   ip: string,
   limits: LoginLimits,
 ): Promise<LoginResult> {
-  const username = name.trim().toLowerCase().slice(0, 64);
-  const {
-    rows: [f],
-  } = await db.query<{ failures: number; oldest: Date | null }>(
-    `SELECT count(*)::int AS failures, min(at) AS oldest FROM console_login_attempts
-      WHERE username = $1 AND ip = $2 AND NOT ok AND at > now() - make_interval(secs => $3)`,
-    [username, ip, limits.windowMs / 1000],
-  );
-  if (f!.failures >= limits.maxFailures) {
-    const retry = f!.oldest ? Math.max(1, Math.ceil((f!.oldest.getTime() + limits.windowMs - Date.now()) / 1000)) : 60;
-    return { ok: false, reason: "rate-limited", retryAfterS: retry };
-  }
+  const username = normalized(name);
+  const limited = await rateLimited(db, username, ip, limits);
+  if (limited) return limited;
   const {
     rows: [u],
   } = USERNAME.test(username)
-    ? await db.query<{ role: string; password_hash: string }>(
+    ? await db.query<{ role: string; password_hash: string | null }>(
         "SELECT role, password_hash FROM console_users WHERE username = $1 AND disabled_at IS NULL",
         [username],
       )
     : { rows: [] };
-  const ok = await verifyPassword(password, u?.password_hash);
-  await db.query("INSERT INTO console_login_attempts (username, ip, ok) VALUES ($1, $2, $3)", [username, ip, ok]);
+  const ok = await verifyPassword(password, u?.password_hash ?? undefined);
+  await recordAttempt(db, username, ip, ok);
   if (!ok || !u || !isRole(u.role)) return { ok: false, reason: "invalid" };
   return { ok: true, user: { username, role: u.role } };
+}
+
+/**
+ * A login the identity provider checks (AWS: Cognito), under the same rate limit. The user is recorded
+ * (or its role brought up to date from its groups) so that its sessions, the users page and the audit log
+ * name it; a user an admin disabled here stays refused whatever the provider says.
+ */
+export async function externalLogin(
+  db: Queryable,
+  provider: IdentityProvider,
+  name: string,
+  password: string,
+  ip: string,
+  limits: LoginLimits,
+): Promise<LoginResult> {
+  const username = normalized(name);
+  const limited = await rateLimited(db, username, ip, limits);
+  if (limited) return limited;
+  const r = await provider.login(username, password);
+  if (r.ok) {
+    const {
+      rows: [u],
+    } = await db.query<{ disabled: boolean }>(
+      `INSERT INTO console_users (username, role, password_hash, provider) VALUES ($1, $2, NULL, $3)
+       ON CONFLICT (username) DO UPDATE SET role = excluded.role, provider = excluded.provider,
+         password_hash = NULL, updated_at = now()
+       RETURNING disabled_at IS NOT NULL AS disabled`,
+      [r.user.username, r.user.role, provider.name],
+    );
+    await recordAttempt(db, username, ip, !u!.disabled);
+    return u!.disabled ? { ok: false, reason: "invalid" } : r;
+  }
+  // The provider being down is not the user's failure: it does not count towards the limit.
+  if (r.reason !== "unavailable") await recordAttempt(db, username, ip, false);
+  return r;
 }
 
 export async function createSession(

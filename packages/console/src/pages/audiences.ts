@@ -37,7 +37,7 @@ export async function publish(x: RequestContext) {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(asOf)) throw new BadRequest("as of is a date (YYYY-MM-DD)");
   let p: Audience.Publication;
   try {
-    p = await Audience.publishAudience(x.deps, { campaign, channel, asOf, dryRun });
+    p = await Audience.publishAudience({ ...x.deps, pool: x.deps.writer }, { campaign, channel, asOf, dryRun });
   } catch (e) {
     await x.audit(dryRun ? "audience dry-run" : "audience publish", `${campaign}/${channel}`, "refused", {
       asOf,

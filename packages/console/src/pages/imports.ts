@@ -75,7 +75,7 @@ export async function importsCsv(x: RequestContext) {
   );
 }
 
-function importId(x: RequestContext): string {
+export function importId(x: RequestContext): string {
   const id = x.c.req.param("id") ?? "";
   if (!isImportId(id)) throw new NotFound(`not an import id: ${id}`);
   return id;

@@ -69,7 +69,7 @@ export async function mergeAction(x: RequestContext) {
   const survivor = wholeId(field(x.body, "survivor"), "the survivor id");
   const absorbed = wholeId(field(x.body, "absorbed"), "the absorbed id");
   try {
-    const mergeId = await merge(x.deps.pool, survivor, absorbed, x.user.username);
+    const mergeId = await merge(x.deps.writer, survivor, absorbed, x.user.username);
     await x.audit("people.merge", `person ${survivor}`, "ok", { survivor, absorbed, mergeId });
   } catch (e) {
     await x.audit("people.merge", `person ${survivor}`, "refused", { survivor, absorbed, error: (e as Error).message });
@@ -82,7 +82,7 @@ export async function unmergeAction(x: RequestContext) {
   const mergeId = wholeId(field(x.body, "merge_id"), "the merge id");
   const back = field(x.body, "person_id");
   try {
-    await unmerge(x.deps.pool, mergeId, x.user.username);
+    await unmerge(x.deps.writer, mergeId, x.user.username);
     await x.audit("people.unmerge", `merge ${mergeId}`, "ok", { mergeId });
   } catch (e) {
     await x.audit("people.unmerge", `merge ${mergeId}`, "refused", { mergeId, error: (e as Error).message });
@@ -98,7 +98,7 @@ export async function overrideAction(x: RequestContext) {
   const value = field(x.body, "value")?.trim() || null;
   const reason = field(x.body, "reason")?.trim() || null;
   try {
-    await override(x.deps.pool, id, f, value, x.user.username, reason);
+    await override(x.deps.writer, id, f, value, x.user.username, reason);
   } catch (e) {
     throw new BadRequest((e as Error).message);
   }

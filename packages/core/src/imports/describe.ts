@@ -2,6 +2,27 @@ import type { Queryable } from "../db";
 import { REPORT_FILES } from "./reports";
 import { getImport, type ImportRow } from "./repo";
 
+/**
+ * The command that replays an import where it ran: on a deployed stage (LEADPIPE_STAGE set by its stack)
+ * through that stage's console (`--stage`, after `leadpipe login --stage`), locally on the local platform.
+ * The alerts, `status` and the console all print this one.
+ */
+export function replayCommand(
+  importId: string,
+  mode: "full" | "errors-only",
+  stage = process.env.LEADPIPE_STAGE,
+): string {
+  const where = stage && stage !== "local" ? ` --stage ${stage}` : "";
+  return `npx leadpipe replay ${importId} --mode ${mode}${where}`;
+}
+
+/** The recent imports, newest first, with their progress: `leadpipe status` and the console's API. */
+export const RECENT_IMPORTS_SQL = `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.accepted, i.rejected, i.inserted,
+         i.updated, i.unchanged, p.chunks_done || '/' || coalesce(p.chunks_total, 0) AS chunks, p.rows_done,
+         p.rows_per_second, i.replay_of, i.created_at
+    FROM imports i JOIN import_progress p USING (id)
+   ORDER BY i.seq DESC LIMIT $1`;
+
 export interface ImportProgress {
   chunks_done: number;
   chunks_total: number | null;
@@ -91,6 +112,9 @@ export async function describe(db: Queryable, importId: string): Promise<ImportD
     replays,
     reconciliation: rec ?? null,
     // Rows still rejected: replay only those; otherwise the whole file.
-    replay_command: `npx leadpipe replay ${imp.replay_of ?? imp.id} --mode ${(rec?.outstanding_rejects ?? imp.rejected ?? 0) > 0 && imp.status !== "FAILED" ? "errors-only" : "full"}`,
+    replay_command: replayCommand(
+      imp.replay_of ?? imp.id,
+      (rec?.outstanding_rejects ?? imp.rejected ?? 0) > 0 && imp.status !== "FAILED" ? "errors-only" : "full",
+    ),
   };
 }

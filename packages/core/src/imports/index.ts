@@ -20,4 +20,11 @@ export {
   ERROR_HEADER,
   type Checklist,
 } from "./reports";
-export { describe, type ImportDescription, type ImportProgress, type RejectSummary } from "./describe";
+export {
+  describe,
+  replayCommand,
+  RECENT_IMPORTS_SQL,
+  type ImportDescription,
+  type ImportProgress,
+  type RejectSummary,
+} from "./describe";

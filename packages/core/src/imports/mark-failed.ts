@@ -4,6 +4,7 @@ import { chunkTotals, getImport, TERMINAL } from "./repo";
 import * as Lifecycle from "./lifecycle";
 import { writeReports } from "./reports";
 import { refreshImportsRejectedBy } from "./finalize";
+import { replayCommand } from "./describe";
 
 export interface StepError {
   Error?: string;
@@ -70,7 +71,7 @@ export async function markFailed(
     `Step: ${imp.failed_step ?? "unknown"}`,
     `Error: ${kind}: ${reason}`,
     `Reports: ${imp.reports_prefix ? `s3://${imp.bucket}/${imp.reports_prefix}` : (reportsNote ?? "none")}`,
-    `Replay: npx leadpipe replay ${imp.id} --mode full`,
+    `Replay: ${replayCommand(imp.id, "full")}`,
   ].join("\n");
   try {
     await notifier.alert(subject, message);

@@ -2,6 +2,7 @@ import type { Deps, ExecutionProbe, ExecutionStarter } from "../ports";
 import { getImport, type ImportRow, type ImportStatus } from "./repo";
 import * as Lifecycle from "./lifecycle";
 import { markFailed } from "./mark-failed";
+import { replayCommand } from "./describe";
 import type { ChunkRange, ChunkRef } from "./stage";
 
 /** What recovery did with one import whose execution was gone. */
@@ -80,7 +81,7 @@ async function takeOver(deps: Deps, starter: ExecutionStarter, imp: ImportRow): 
     if (!plan.intact) {
       const reason =
         `its execution stopped ${where} and its staged chunk plan is not intact (${plan.problem}): ` +
-        `replay it with: npx leadpipe replay ${imp.id} --mode full`;
+        `replay it with: ${replayCommand(imp.id, "full")}`;
       // The same guard as a resume: only one recovery ends it.
       if (!(await Lifecycle.recovering(deps.pool, imp.id, imp, `${imp.id}-r${imp.recoveries + 1}`))) return undefined;
       await markFailed(deps, imp.id, { Error: "ExecutionLost", Cause: reason });

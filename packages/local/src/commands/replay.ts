@@ -8,6 +8,8 @@ import { LocalPlatform } from "../platform";
 import { reconciliationJson, reconciliationTable } from "../report";
 import { quietLog } from "./connect";
 import { waitWithProgress } from "./ingest";
+import { RemoteConsole } from "../remote";
+import { formatDescription } from "./status";
 
 export interface ReplayOptions {
   mode: Import.ReplayMode;
@@ -61,6 +63,24 @@ export async function replayImport(
   return { result, row };
 }
 
+/** Replays an import of a deployed stage through its console, and waits for the replay there. */
+export async function replayRemote(
+  remote: RemoteConsole,
+  importId: string,
+  opts: { mode: Import.ReplayMode; json?: boolean },
+  timeoutMs = 3_600_000,
+): Promise<Import.ImportDescription | undefined> {
+  const result = await remote.replay(importId, opts.mode);
+  if (!opts.json) process.stderr.write(`${result.message}\n`);
+  if (!result.replayId) {
+    if (opts.json) process.stdout.write(JSON.stringify(result) + "\n");
+    return undefined;
+  }
+  const d = await remote.waitFor(result.replayId, timeoutMs);
+  process.stdout.write(opts.json ? JSON.stringify({ ...result, replay: d }) + "\n" : formatDescription(d));
+  return d;
+}
+
 export function replayCommand(): Command {
   return new Command("replay")
     .description(
@@ -73,13 +93,20 @@ export function replayCommand(): Command {
       "errors-only: corrected rows, the source's columns with a first column row_number (the row of the original file each one replaces)",
     )
     .option("--json", "one JSON object")
+    .option("--stage <name>", "a deployed stage, through its console (after leadpipe login --stage NAME)")
     .option("--progress", "print chunks, rows and rows/s to stderr while waiting (the default on a terminal)")
     .action(
       async (
         importId: string,
-        opts: { mode: Import.ReplayMode; file?: string; json?: boolean; progress?: boolean },
+        opts: { mode: Import.ReplayMode; file?: string; json?: boolean; progress?: boolean; stage?: string },
       ) => {
         if (opts.file && opts.mode !== "errors-only") throw new Error("--file goes with --mode errors-only");
+        if (opts.stage) {
+          if (opts.file) throw new Error("--file is not sent over --stage yet: upload it on the console's import page");
+          const r = await replayRemote(RemoteConsole.forStage(opts.stage), importId, opts);
+          process.exitCode = r?.import.status === "FAILED" || r === undefined ? 1 : 0;
+          return;
+        }
         if (opts.file && !existsSync(opts.file)) throw new Error(`no such file: ${opts.file}`);
         const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
         try {

@@ -1,3 +1,4 @@
+import { RemoteConsole } from "../remote";
 import { Command } from "commander";
 import { AdhocSql } from "@leadpipe/core";
 import { withReadOnlyDatabase } from "./connect";
@@ -68,7 +69,16 @@ export function sqlCommand(): Command {
       wholeNumber(1, 2_147_483_647),
       30000,
     )
-    .action(async (query: string, opts: { json?: boolean; limit?: number; timeout: number }) => {
+    .option("--stage <name>", "a deployed stage, through its console (after leadpipe login --stage NAME)")
+    .action(async (query: string, opts: { json?: boolean; limit?: number; timeout: number; stage?: string }) => {
+      if (opts.stage) {
+        AdhocSql.checkStatement(query);
+        const r = await RemoteConsole.forStage(opts.stage).sql(query, opts.limit || TABLE_LIMIT);
+        if (opts.json) for (const row of r.rows) await write(JSON.stringify(row) + "\n");
+        else process.stdout.write(formatRows(r.fields, r.rows, r.more) + "\n");
+        if (r.more && opts.json) process.stderr.write("leadpipe sql: more rows exist past --limit\n");
+        return;
+      }
       if (!opts.json && opts.limit === 0)
         throw new Error("--limit 0 (no cap) needs --json: the table output holds every row");
       const limit = opts.limit ?? (opts.json ? JSON_LIMIT : TABLE_LIMIT);

@@ -2,16 +2,13 @@ import { existsSync } from "node:fs";
 import { Command } from "commander";
 import { Import } from "@leadpipe/core";
 import { homePaths } from "../home";
+import { RemoteConsole } from "../remote";
 import { mirrorPath } from "../mirror";
 import { wholeNumber } from "./numbers";
 import { withPool, withReadOnlyDatabase } from "./connect";
 import { readOnlyQuery, formatRows } from "./sql";
 
-const RECENT = `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.accepted, i.rejected, i.inserted, i.updated, i.unchanged,
-         p.chunks_done || '/' || coalesce(p.chunks_total, 0) AS chunks, p.rows_done, p.rows_per_second,
-         i.replay_of, i.created_at
-    FROM imports i JOIN import_progress p USING (id)
-   ORDER BY i.seq DESC LIMIT $1`;
+const RECENT = Import.RECENT_IMPORTS_SQL;
 
 export function statusCommand(): Command {
   return new Command("status")
@@ -21,7 +18,9 @@ export function statusCommand(): Command {
     .argument("[importId]", "an import id")
     .option("--json", "JSON (one object per line for the recent list)")
     .option("--limit <n>", "how many recent imports (at most 1,000)", wholeNumber(1, 1000), 20)
-    .action(async (importId: string | undefined, opts: { json?: boolean; limit: number }) => {
+    .option("--stage <name>", "a deployed stage, through its console (after leadpipe login --stage NAME)")
+    .action(async (importId: string | undefined, opts: { json?: boolean; limit: number; stage?: string }) => {
+      if (opts.stage) return remoteStatus(RemoteConsole.forStage(opts.stage), importId, opts);
       if (!importId) {
         const { fields, rows } = await withReadOnlyDatabase((url) => readOnlyQuery(url, RECENT, 30_000, [opts.limit]));
         if (opts.json) for (const r of rows) process.stdout.write(JSON.stringify(r) + "\n");
@@ -35,6 +34,22 @@ export function statusCommand(): Command {
         opts.json ? JSON.stringify({ ...d, local_reports: local }, null, 2) + "\n" : formatDescription(d, local),
       );
     });
+}
+
+async function remoteStatus(
+  remote: RemoteConsole,
+  importId: string | undefined,
+  opts: { json?: boolean; limit: number },
+) {
+  if (!importId) {
+    const { imports } = await remote.recent(opts.limit);
+    if (opts.json) for (const r of imports) process.stdout.write(JSON.stringify(r) + "\n");
+    else process.stdout.write(formatRows(Object.keys(imports[0] ?? {}), imports) + "\n");
+    return;
+  }
+  if (!/^[0-9a-f-]{36}$/i.test(importId)) throw new Error(`not an import id: ${importId}`);
+  const d = await remote.describe(importId);
+  process.stdout.write(opts.json ? JSON.stringify(d, null, 2) + "\n" : formatDescription(d));
 }
 
 export type LocalReports = Record<keyof typeof Import.REPORT_FILES, string | null>;

@@ -6,7 +6,7 @@ import { withPool } from "./connect";
 import { formatRows } from "./sql";
 
 /** The whole of stdin (a password piped in: never on the command line, where `ps` and the shell history see it). */
-async function readStdin(): Promise<string> {
+export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
   return Buffer.concat(chunks)
