@@ -10,10 +10,10 @@ import { SFTP_USER, startSshd, type Sshd } from "../support/peers";
  * A large file is pulled with flat memory: the SFTP transport and `landOne` stream it (pipelined
  * reads, sha256 and byte count on the way) without holding it. Measured in a child process of its
  * own (test/support/pull-rss.ts) so that nothing else in the test's process moves its RSS. The
- * file is sparse (no disk used); its size is LEADPIPE_PULL_MEMORY_MB (default 256; the issue's
- * figure is 1024), and the RSS growth must stay under a bound that does not depend on it.
+ * file is sparse (no disk used); its size is LEADPIPE_PULL_MEMORY_MB (default 1024: the issue's
+ * 1 GB), and the RSS growth must stay under a bound that does not depend on it.
  */
-const MB = Number(process.env.LEADPIPE_PULL_MEMORY_MB ?? 256);
+const MB = Number(process.env.LEADPIPE_PULL_MEMORY_MB ?? 1024);
 /** The bound on peak RSS growth while pulling, whatever the file size (measured: about 45 MB). */
 const BOUND_MB = 96;
 const run = promisify(execFile);
