@@ -4,7 +4,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Reports, createLogger } from "@leadpipe/core";
-import { createPool, migrate, type Pool } from "../../packages/core/src/db";
+import { createPool, migrate, type Pool } from "@leadpipe/core";
 import * as Roles from "../../packages/core/src/roles";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { startConsole, type RunningConsole } from "../../packages/console/src/server";

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "@leadpipe/core";
-import { createPool, migrate, type Pool } from "../../packages/core/src/db";
+import { createPool, migrate, type Pool } from "@leadpipe/core";
 import * as Roles from "../../packages/core/src/roles";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { startConsole, type RunningConsole } from "../../packages/console/src/server";

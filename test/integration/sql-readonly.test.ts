@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPool, migrate, type Pool } from "../../packages/core/src/db";
+import { createPool, migrate, type Pool } from "@leadpipe/core";
 import * as AdhocSql from "../../packages/core/src/adhoc-sql";
 import * as Roles from "../../packages/core/src/roles";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";

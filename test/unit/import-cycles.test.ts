@@ -16,14 +16,7 @@ const ROOT = path.resolve(import.meta.dirname, "../..");
  * Cycles known and not yet broken, each with why. The test fails when one of them is gone too,
  * so the entry is removed with the fix.
  */
-const KNOWN: Record<string, string> = {
-  // db.ts migrate() seeds the reports' reference data (loadZipCounties) after the SQL files.
-  "core: db <-> reports": "migrate seeds zip_counties from reports/geography.ts",
-  // people/feeders.ts reads the sources registry (and imports/repo, which reads sources);
-  // sources/contacts.ts standardizes with people's functions. Breaking it means the people consumer no longer reads the registry (issue 20, with
-  // the resolveImport split in people/).
-  "core: imports <-> people <-> sources": "people/feeders.ts reads the sources registry",
-};
+const KNOWN: Record<string, string> = {};
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

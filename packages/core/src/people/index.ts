@@ -45,12 +45,4 @@ export {
   type RecordRow,
   type Feeder,
 } from "./resolve";
-export {
-  resolvePeople,
-  resolvePending,
-  mortgageBorrowers,
-  FEEDERS,
-  PEOPLE_MAX_ATTEMPTS,
-  type PeopleFailure,
-} from "./feeders";
 export * as Steward from "./steward";

@@ -4,8 +4,15 @@ import { asRetryable } from "../errors";
 import { maybeFail } from "../faults";
 import * as Sources from "../sources/index";
 import { getImport } from "../imports/repo";
-import { standardizeContact, type ContactInput } from "./record";
-import { recordRow, resolveImport, upsertRecords, type Feeder, type RecordRow, type Resolution } from "./resolve";
+import { standardizeContact, type ContactInput } from "../people/record";
+import {
+  recordRow,
+  resolveImport,
+  upsertRecords,
+  type Feeder,
+  type RecordRow,
+  type Resolution,
+} from "../people/resolve";
 
 interface MortgageRow {
   mortgage_id: string;
