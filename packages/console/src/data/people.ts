@@ -1,4 +1,4 @@
-import type { Queryable } from "@leadpipe/core";
+import { People, type Queryable } from "@leadpipe/core";
 
 /** Golden records by id, name, phone or e-mail. */
 export async function searchPeople(db: Queryable, q: string, limit = 50) {
@@ -48,20 +48,8 @@ export async function person(db: Queryable, id: number) {
   return { golden, records, links, merges, overrides, history };
 }
 
-export const OVERRIDE_FIELDS = [
-  "first_name",
-  "middle_name",
-  "last_name",
-  "name_suffix",
-  "email",
-  "phone",
-  "dob",
-  "address_line1",
-  "city",
-  "state",
-  "zip5",
-  "zip4",
-];
+/** The fields a steward may override: the steward CLI's list. */
+export const OVERRIDE_FIELDS: readonly string[] = People.Steward.OVERRIDE_FIELDS;
 
 /** The steward's actions, over the rules in sql/functions/people.sql. */
 export async function merge(db: Queryable, survivor: number, absorbed: number, by: string): Promise<number> {
