@@ -6,6 +6,7 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   realpathSync,
   renameSync,
@@ -65,8 +66,46 @@ function traversableByOthers(target: string): boolean {
 export function reachableDataDir(dir: string): string {
   if (!isRoot() || traversableByOthers(dir)) return dir;
   const key = createHash("sha256").update(path.resolve(dir)).digest("hex").slice(0, 16);
-  mkdirSync("/var/tmp/leadpipe-pg", { recursive: true, mode: 0o755 });
-  return path.join("/var/tmp/leadpipe-pg", key);
+  mkdirSync(RELOCATED_CLUSTERS, { recursive: true, mode: 0o755 });
+  return path.join(RELOCATED_CLUSTERS, key);
+}
+
+const RELOCATED_CLUSTERS = "/var/tmp/leadpipe-pg";
+
+/**
+ * A relocated cluster outlives its home when the home is deleted (every test's temporary home is):
+ * each one is stamped with the data folder it stands for (`<key>.home`), and a later start removes
+ * the clusters whose home is gone and whose postmaster is not running. Clusters without a stamp
+ * (made before the stamp existed) are left alone. Returns the clusters removed.
+ */
+export function sweepOrphanedClusters(root: string = RELOCATED_CLUSTERS): string[] {
+  if (!existsSync(root)) return [];
+  const removed: string[] = [];
+  for (const name of readdirSync(root)) {
+    if (!name.endsWith(".home")) continue;
+    const cluster = path.join(root, name.slice(0, -".home".length));
+    const stamp = path.join(root, name);
+    let home: string;
+    try {
+      home = path.dirname(readFileSync(stamp, "utf8").trim());
+    } catch {
+      continue; // removed by a concurrent sweep
+    }
+    if (existsSync(home) || postmasterAlive(cluster)) continue;
+    rmSync(cluster, { recursive: true, force: true });
+    rmSync(stamp, { force: true });
+    removed.push(cluster);
+  }
+  return removed;
+}
+
+function postmasterAlive(cluster: string): boolean {
+  try {
+    const pid = Number(readFileSync(path.join(cluster, "postmaster.pid"), "utf8").split("\n")[0]);
+    return Number.isInteger(pid) && pid > 0 && alive(pid);
+  } catch {
+    return false;
+  }
 }
 
 export interface Binaries {
@@ -157,7 +196,12 @@ export async function startPostgres(
 ): Promise<RunningPostgres> {
   const secrets = localSecrets(options.secretsFile ?? path.join(path.dirname(path.resolve(dir)), "secrets.json"));
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL, secrets, stop: async () => undefined };
+  const wanted = path.resolve(dir);
   dir = reachableDataDir(dir);
+  if (dir !== wanted) {
+    for (const gone of sweepOrphanedClusters()) log(`removed the cluster of a deleted home: ${gone}`);
+    writeFileSync(`${dir}.home`, `${wanted}\n`);
+  }
   await clearStalePostmaster(dir, log);
   const bin = options.binaries ? reachableBinaries(options.binaries) : await postgresBinaries();
   const ids = isRoot() ? await postgresUser() : undefined;
