@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, createPool, Integrations, migrate, type Pool } from "../../packages/core/src/index";
+import { createLogger, createPool, Integrations, migrate, type Pool } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { type FakePipedrive, startFakePipedrive } from "../support/fake-pipedrive";
 import { declareFields, seedLeads } from "../support/pipedrive-seed";
