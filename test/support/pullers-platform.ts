@@ -49,7 +49,7 @@ export async function startPullerPlatform(prefix: string): Promise<PullerPlatfor
   const deps: LocalPullDeps = {
     pool: platform.pool,
     store: s3Store(platform.s3),
-    bucket: platform.bucket,
+    settings: { bucket: platform.bucket },
     retryMinMs: 50,
     notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn),
   };

@@ -163,7 +163,7 @@ export async function handoffAndDeliver(
   const deliveries = await deliverToAll(
     delivery.destinations,
     delivery.open,
-    { pool, store, bucket: deps.settings.bucket, notifier, log, retryMinMs: delivery.retryMinMs },
+    { pool, store, settings: deps.settings, notifier, log, retryMinMs: delivery.retryMinMs },
     result.key,
     HANDOFF_PREFIX,
   );
