@@ -2,8 +2,6 @@ import { createHash } from "node:crypto";
 import { withTransaction } from "../db";
 import type { Needs } from "../ports";
 import { csvDocument, type CsvValue } from "../csv/write";
-import type { Logger } from "../log";
-import type { Notifier } from "../ports";
 import { deliverToAll, type DeliveryResult } from "../pullers/deliver";
 import type { PullerSpec } from "../pullers/spec";
 import type { Transport } from "../pullers/transport";
