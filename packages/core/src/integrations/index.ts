@@ -8,6 +8,6 @@ export {
 } from "./config";
 export { beginSyncRun, readCursor, writeCursor } from "./runs";
 export { ApiClient, RequestBudget, retryAfterMs, type BudgetOptions } from "./http";
-export { runSync, type CredentialStore, type SyncFn } from "./sync";
+export { runSync, type CredentialStore, type RunSyncDeps, type SyncFn } from "./sync";
 export { SYNCS } from "./registry";
 export * as RingCentral from "./ringcentral/index";
