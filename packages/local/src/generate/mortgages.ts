@@ -123,6 +123,18 @@ export const ymd = ([y, m, d]: [number, number, number], f: "MM/DD/YYYY" | "DD.M
       ? `${pad(d, 2)}.${pad(m, 2)}.${y}`
       : `${y}-${pad(m, 2)}-${pad(d, 2)}`;
 
+/** The cells every partner's mortgage row starts with: id, borrower and co-borrower names, street, city, state. */
+export const borrowerCells = (x: MortgageRecord): string[] => [
+  x.id,
+  x.first,
+  x.last,
+  x.coFirst,
+  x.coLast,
+  x.address,
+  x.city,
+  x.state,
+];
+
 /** How a partner writes a mortgage's values in the column order partners B, C and D share. */
 export interface MortgageCellFormat {
   zip(x: MortgageRecord): string;
@@ -142,14 +154,7 @@ export interface MortgageCellFormat {
 export function mortgageCells(x: MortgageRecord, f: MortgageCellFormat): string[] {
   const zip = f.zip(x);
   return [
-    x.id,
-    x.first,
-    x.last,
-    x.coFirst,
-    x.coLast,
-    x.address,
-    x.city,
-    x.state,
+    ...borrowerCells(x),
     zip,
     ...(f.mailing ? [x.address, x.city, x.state, zip] : ["", "", "", ""]),
     f.amount(x.amount),

@@ -1,7 +1,16 @@
 import { open } from "node:fs/promises";
 import ExcelJS from "exceljs";
 import { Sources } from "@leadpipe/core";
-import { barsOf, dashedZip, mortgageCells, mortgageRecords, writeLines, ymd, type MortgageRecord } from "./mortgages";
+import {
+  barsOf,
+  borrowerCells,
+  dashedZip,
+  mortgageCells,
+  mortgageRecords,
+  writeLines,
+  ymd,
+  type MortgageRecord,
+} from "./mortgages";
 import type { DayFileWriter } from "./day";
 
 export interface PartnerFileOptions {
@@ -86,15 +95,8 @@ export async function writePartnerA(path: string, opts: PartnerFileOptions): Pro
     let bars = barsOf(x);
     if (x.bad === 3) bars = swapBars(bars);
     const values: (string | number | Date)[] = [
-      x.id,
-      x.first,
-      x.last,
-      x.coFirst,
-      x.coLast,
-      x.address,
-      x.city,
-      x.state,
-      x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
+      ...borrowerCells(x),
+      dashedZip(x),
       x.amount,
       x.lender,
       x.type,
