@@ -17,7 +17,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { migrateSource } from "../packages/local/src/commands/migrate";
-import { Migration } from "../packages/core/src/index";
+import { Migration } from "@leadpipe/core";
 import { startMariaDb } from "../test/support/mariadb";
 import { startBench } from "./harness";
 

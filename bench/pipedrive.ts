@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createLogger, createPool, Integrations, migrate } from "../packages/core/src/index";
+import { createLogger, createPool, Integrations, migrate } from "@leadpipe/core";
 import { startPostgres } from "../packages/local/src/postgres";
 import { startFakePipedrive } from "../test/support/fake-pipedrive";
 import { declareFields, seedLeads } from "../test/support/pipedrive-seed";

@@ -11,7 +11,7 @@
  *   npx tsx bench/ringcentral.ts [--records 1000000] [--per-page 1000]
  */
 import { parseArgs } from "node:util";
-import { Integrations, createLogger } from "../packages/core/src/index";
+import { Integrations, createLogger } from "@leadpipe/core";
 import { s3Store } from "../packages/core/src/adapters/s3";
 import { startFakeRingCentral } from "../test/support/fake-ringcentral";
 import { startBench, withPeakRss } from "./harness";

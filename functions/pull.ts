@@ -26,14 +26,7 @@ export const handler = middy(async (event: { check?: "expected"; time?: string }
     const results = await Pullers.pull(
       spec,
       transport,
-      {
-        pool: deps.pool,
-        store: deps.store,
-        bucket: deps.settings.bucket,
-        notifier: deps.notifier,
-        log: deps.log,
-        sourceOf: (name) => Sources.fromFileName(name)?.name,
-      },
+      { ...deps, sourceOf: (name) => Sources.fromFileName(name)?.name },
       { trigger: "lambda" },
     );
     const outcomes: Record<string, number> = {};

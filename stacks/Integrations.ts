@@ -1,12 +1,12 @@
 import * as iam from "aws-cdk-lib/aws-iam";
-import * as logs from "aws-cdk-lib/aws-logs";
-import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
-import { Function as LambdaFunction, use, type StackContext } from "sst/constructs";
+import type { Function as LambdaFunction, StackContext } from "sst/constructs";
+import { use } from "sst/constructs";
 import { toEventBridgeCron } from "../packages/core/src/pullers/spec";
 import { type IntegrationSchedule, stageConfig } from "./config";
-import { APP_SUBNETS, Database } from "./Database";
-import { INBOX_PREFIX, Pipeline } from "./Pipeline";
+import { Database } from "./Database";
+import { Pipeline } from "./Pipeline";
+import { schedule, scheduledLambda, schedulerRole } from "./scheduled";
 
 /**
  * What each external system's sync may touch beyond the database and the alert topic: RingCentral
@@ -32,10 +32,11 @@ export function Integrations({ stack, app }: StackContext) {
   if (!systems.length) return {};
   const db = use(Database);
   const { bucket, alerts } = use(Pipeline);
-  const invoker = new iam.Role(stack, "SyncSchedulerRole", {
-    assumedBy: new iam.ServicePrincipal("scheduler.amazonaws.com"),
-    description: `leadpipe ${app.stage}: EventBridge Scheduler invoking the integration syncs`,
-  });
+  const invoker = schedulerRole(
+    stack,
+    "SyncSchedulerRole",
+    `leadpipe ${app.stage}: EventBridge Scheduler invoking the integration syncs`,
+  );
   const functions: Record<string, LambdaFunction> = {};
   const secrets: Record<string, secretsmanager.Secret> = {};
   for (const s of systems) {
@@ -44,42 +45,23 @@ export function Integrations({ stack, app }: StackContext) {
       secretName: `leadpipe/${app.stage}/integrations/${s.system}`,
       description: `leadpipe ${app.stage}: the ${s.system} connection (its integrations.json entry, as JSON)`,
     });
-    const fn = new LambdaFunction(stack, id, {
+    const fn = scheduledLambda(stack, {
+      id,
       handler: "functions/sync.handler",
-      runtime: "nodejs22.x",
-      architecture: "arm_64",
-      memorySize: "1024 MB",
-      timeout: "15 minutes",
-      tracing: "disabled",
-      vpc: db.vpc,
-      vpcSubnets: { subnetGroupName: APP_SUBNETS },
-      securityGroups: [db.functionSecurityGroup],
-      logGroup: new logs.LogGroup(stack, `${id}Logs`, { retention: config.logRetentionDays }),
-      nodejs: { sourcemap: true, esbuild: { external: ["pg-native"] } },
-      environment: {
-        DATABASE_SECRET_ARN: db.pipelineSecret.secretArn,
-        LANDING_BUCKET: bucket.bucketName,
-        ALERT_TOPIC_ARN: alerts.topicArn,
-        LEADPIPE_STAGE: app.stage,
-        NODE_OPTIONS: "--enable-source-maps",
-        SYNC_SYSTEM: s.system,
-        INTEGRATION_SECRET_ARN: secret.secretArn,
-      },
+      db,
+      bucket,
+      alerts,
+      invoker,
+      stage: app.stage,
+      logRetentionDays: config.logRetentionDays,
+      databaseSecretArn: db.pipelineSecret.secretArn,
+      readsSecrets: [secret.secretArn],
+      statements: NEEDS[s.system].writesSecret
+        ? [new iam.PolicyStatement({ actions: ["secretsmanager:PutSecretValue"], resources: [secret.secretArn] })]
+        : [],
+      landsUnder: NEEDS[s.system].landsFilesUnder,
+      environment: { SYNC_SYSTEM: s.system, INTEGRATION_SECRET_ARN: secret.secretArn },
     });
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ["secretsmanager:GetSecretValue"],
-        resources: [db.pipelineSecret.secretArn, secret.secretArn],
-      }),
-    );
-    if (NEEDS[s.system].writesSecret)
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ actions: ["secretsmanager:PutSecretValue"], resources: [secret.secretArn] }),
-      );
-    const under = NEEDS[s.system].landsFilesUnder;
-    if (under) bucket.grantPut(fn, `${INBOX_PREFIX}${under}*`);
-    alerts.grantPublish(fn);
-    fn.grantInvoke(invoker);
     functions[s.system] = fn;
     secrets[s.system] = secret;
 
@@ -90,17 +72,14 @@ export function Integrations({ stack, app }: StackContext) {
     ];
     for (const [suffix, cron, input] of schedules) {
       if (!cron) continue;
-      new scheduler.CfnSchedule(stack, `${id}${suffix}`, {
+      schedule(stack, `${id}${suffix}`, {
         description: `leadpipe ${app.stage}: ${s.system} sync${input.full ? " (full)" : ""} (${cron} ${timezone})`,
-        scheduleExpression: toEventBridgeCron(cron),
-        scheduleExpressionTimezone: timezone,
-        flexibleTimeWindow: { mode: "OFF" },
-        target: {
-          arn: fn.functionArn,
-          roleArn: invoker.roleArn,
-          input: JSON.stringify(input),
-          retryPolicy: { maximumRetryAttempts: 1, maximumEventAgeInSeconds: 900 },
-        },
+        expression: toEventBridgeCron(cron),
+        timezone,
+        fn,
+        invoker,
+        input,
+        retryPolicy: { maximumRetryAttempts: 1, maximumEventAgeInSeconds: 900 },
       });
     }
   }

@@ -528,7 +528,7 @@ describe("leadpipe migrate --resume", () => {
         new PutObjectCommand({ Bucket: platform.bucket, Key: key, Body: body, ContentLength: body.length }),
       );
     };
-    await expect(Migration.landTables({ db: platform.pool, reader, land }, runId, opts)).rejects.toThrow("killed");
+    await expect(Migration.landTables({ pool: platform.pool, reader, land }, runId, opts)).rejects.toThrow("killed");
     await reader.close();
     const { rows: checkpoints } = await platform.pool.query(
       "SELECT range_no, last_key FROM migration_ranges WHERE run_id = $1 ORDER BY range_no",

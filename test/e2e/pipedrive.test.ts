@@ -5,12 +5,12 @@
  * resumes without a second person, and the request budget at Pipedrive's published burst limit.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, createPool, Integrations, migrate, type Pool } from "../../packages/core/src/index";
-import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createLogger, Integrations, type Pool } from "@leadpipe/core";
+import type { RunningPostgres } from "../../packages/local/src/postgres";
+import { useDatabase } from "../support/database";
 import { type FakePipedrive, startFakePipedrive } from "../support/fake-pipedrive";
 import { declareFields, seedLeads } from "../support/pipedrive-seed";
 
@@ -21,11 +21,8 @@ let tmp: string;
 let home: string;
 const log = createLogger({ service: "test" }, () => undefined);
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-pipedrive-e2e-"));
-  pg = await startPostgres(path.join(tmp, "pg"));
-  pool = createPool(pg.url, 4);
-  await migrate(pool);
+useDatabase("leadpipe-pipedrive-e2e-", (db) => ({ pg, pool, tmp } = db), 120_000);
+beforeAll(() => {
   home = path.join(tmp, "home");
   mkdirSync(home, { mode: 0o700 });
   // this process stands for the running platform (`npm start` in another terminal)
@@ -34,11 +31,6 @@ beforeAll(async () => {
     JSON.stringify({ pid: process.pid, databaseUrl: pg.url, s3Endpoint: "http://127.0.0.1:9", bucket: "unused" }),
     { mode: 0o600 },
   );
-}, 120_000);
-afterAll(async () => {
-  await pool?.end();
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 async function reset(): Promise<void> {

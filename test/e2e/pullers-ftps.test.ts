@@ -2,38 +2,36 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chownSync, existsSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { Pullers } from "@leadpipe/core";
 import { runPuller } from "../../packages/local/src/pullers";
 import { startVsftpd, type Vsftpd } from "../support/peers";
-import { outcomes, silentLog, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
+import {
+  outcomes,
+  peerFolder,
+  putFile,
+  silentLog,
+  usePullerPeer,
+  variant,
+  type PullerPlatform,
+} from "../support/pullers-platform";
 
 let env: PullerPlatform;
 let ftpd: Vsftpd;
 let platform: PullerPlatform["platform"];
 let deps: PullerPlatform["deps"];
 
-beforeAll(async () => {
-  ftpd = await startVsftpd();
-  env = await startPullerPlatform("leadpipe-pullers-ftps-");
+usePullerPeer("leadpipe-pullers-ftps-", startVsftpd, (peer, started) => {
+  ftpd = peer;
+  env = started;
   ({ platform, deps } = env);
-});
-
-afterAll(async () => {
-  await env?.close();
-  await ftpd?.stop();
 });
 
 const pullOnce = (spec: Pullers.PullerSpec) => env.pullOnce(spec);
 
 function puller(name: string, extra: Record<string, unknown> = {}): Pullers.PullerSpec {
-  const dir = path.join(ftpd.dir, name);
-  if (!existsSync(dir)) {
-    mkdirSync(dir);
-    const st = statSync(ftpd.dir);
-    chownSync(dir, st.uid, st.gid);
-  }
+  const dir = peerFolder(ftpd, name, statSync(ftpd.dir));
   return Pullers.PullerSpec.parse({
     name,
     transport: "ftps",
@@ -50,7 +48,7 @@ function puller(name: string, extra: Record<string, unknown> = {}): Pullers.Pull
   });
 }
 const put = (spec: Pullers.PullerSpec, name: string, content: string, mtime?: Date) =>
-  ftpd.write(path.join(path.basename((spec as { dir: string }).dir), name), content, mtime);
+  putFile(ftpd, spec, name, content, mtime);
 
 describe("FTPS puller against vsftpd (TLS on both channels, require_ssl_reuse=YES)", () => {
   it.each([["explicit"], ["implicit"]] as const)(

@@ -2,12 +2,20 @@ import { chownSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { Pullers } from "@leadpipe/core";
 import { runDelivery, runPuller } from "../../packages/local/src/pullers";
 import { startRelay, startSshd, type Sshd } from "../support/peers";
 import { pullCommand, pullsCommand } from "../../packages/local/src/commands/pull";
-import { outcomes, silentLog, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
+import {
+  outcomes,
+  peerFolder,
+  putFile,
+  silentLog,
+  usePullerPeer,
+  variant,
+  type PullerPlatform,
+} from "../support/pullers-platform";
 
 let env: PullerPlatform;
 let sshd: Sshd;
@@ -15,25 +23,16 @@ let platform: PullerPlatform["platform"];
 let deps: PullerPlatform["deps"];
 let tmp: string;
 
-beforeAll(async () => {
-  sshd = await startSshd();
-  env = await startPullerPlatform("leadpipe-pullers-sftp-");
+usePullerPeer("leadpipe-pullers-sftp-", startSshd, (peer, started) => {
+  sshd = peer;
+  env = started;
   ({ platform, deps, tmp } = env);
-});
-
-afterAll(async () => {
-  await env?.close();
-  await sshd?.stop();
 });
 
 const pullOnce = (spec: Pullers.PullerSpec) => env.pullOnce(spec);
 
 function puller(name: string, extra: Record<string, unknown> = {}): Pullers.PullerSpec {
-  const dir = path.join(sshd.dir, name);
-  if (!existsSync(dir)) {
-    mkdirSync(dir);
-    chownSync(dir, sshd.uid, sshd.gid);
-  }
+  const dir = peerFolder(sshd, name, sshd);
   return Pullers.PullerSpec.parse({
     name,
     transport: "sftp",
@@ -49,7 +48,7 @@ function puller(name: string, extra: Record<string, unknown> = {}): Pullers.Pull
   });
 }
 const put = (spec: Pullers.PullerSpec, name: string, content: string, mtime?: Date) =>
-  sshd.write(path.join(path.basename((spec as { dir: string }).dir), name), content, mtime);
+  putFile(sshd, spec, name, content, mtime);
 
 async function objectExists(key: string): Promise<boolean> {
   try {

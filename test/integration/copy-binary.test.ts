@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPool, type Pool } from "../../packages/core/src/db";
+import { createPool, type Pool } from "@leadpipe/core";
 import { CopyBatches, copyLine, copyPrepared, type CopyValue } from "../../packages/core/src/copy";
 import { BinaryRows, binaryRowsFor, CopyEncodeError, type BinaryType } from "../../packages/core/src/copy-binary";
 import { parseChunk } from "../../packages/core/src/imports/process-chunk";

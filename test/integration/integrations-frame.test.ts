@@ -3,31 +3,16 @@
  * abandoned after its lease, failures closed and alerted), cursors, and the request budget's
  * pacing, rate-limit headers, Retry-After and 401 refresh against a real HTTP server on loopback.
  */
-import { mkdtempSync, rmSync } from "node:fs";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, createPool, Integrations, migrate, type Pool } from "@leadpipe/core";
-import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
+import { createLogger, Integrations, type Pool } from "@leadpipe/core";
+import { useDatabase } from "../support/database";
 
-let pg: RunningPostgres;
 let pool: Pool;
-let tmp: string;
 const log = createLogger({ service: "test" }, () => undefined);
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-integrations-"));
-  pg = await startPostgres(path.join(tmp, "pg"));
-  pool = createPool(pg.url, 4);
-  await migrate(pool);
-});
-afterAll(async () => {
-  await pool?.end();
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
-});
+useDatabase("leadpipe-integrations-", (db) => ({ pool } = db));
 
 describe("sync runs", () => {
   const opts = { trigger: "cli", full: false, dryRun: false } as const;

@@ -5,7 +5,7 @@ import pg from "pg";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resetConfig } from "../../packages/core/src/config";
+import { resetConfig } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 
 const PIPELINE_ARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:leadpipe-pipeline-AbCdEf";

@@ -2,29 +2,21 @@
  * The Pipedrive sync against a fake Pipedrive on loopback and a real PostgreSQL: runs in sequence on
  * one account, each test starting from the state the previous left (as the runs of a day would).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLogger, createPool, Integrations, migrate, type Pool } from "../../packages/core/src/index";
-import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
+import { createLogger, Integrations, type Pool } from "@leadpipe/core";
+import { useDatabase } from "../support/database";
 import { type FakePipedrive, startFakePipedrive } from "../support/fake-pipedrive";
 import { declareFields, seedLeads } from "../support/pipedrive-seed";
 import { lastSyncRuns } from "../../packages/console/src/data/integrations";
 
-let pg: RunningPostgres;
 let pool: Pool;
-let tmp: string;
 let fake: FakePipedrive;
 let connections: Integrations.Integrations;
 let people: number[];
 const log = createLogger({ service: "test" }, () => undefined);
 
+useDatabase("leadpipe-pipedrive-", (db) => ({ pool } = db), 120_000);
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-pipedrive-"));
-  pg = await startPostgres(path.join(tmp, "pg"));
-  pool = createPool(pg.url, 4);
-  await migrate(pool);
   fake = await startFakePipedrive();
   connections = {
     pipedrive: {
@@ -39,9 +31,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await fake?.close();
-  await pool?.end();
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
 });
 
 const sync = (o: { full?: boolean; dryRun?: boolean; conn?: Integrations.Integrations } = {}) =>

@@ -4,9 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPool, migrate, type Pool } from "@leadpipe/core";
-import * as AdhocSql from "../../packages/core/src/adhoc-sql";
-import * as Roles from "../../packages/core/src/roles";
+import { AdhocSql, Roles, createPool, migrate, type Pool } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 
 let pg0: RunningPostgres;

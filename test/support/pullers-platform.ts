@@ -1,7 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Pullers } from "@leadpipe/core";
+import { afterAll, beforeAll } from "vitest";
 import { s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { LocalPlatform } from "../../packages/local/src/platform";
@@ -49,7 +50,7 @@ export async function startPullerPlatform(prefix: string): Promise<PullerPlatfor
   const deps: LocalPullDeps = {
     pool: platform.pool,
     store: s3Store(platform.s3),
-    bucket: platform.bucket,
+    settings: { bucket: platform.bucket },
     retryMinMs: 50,
     notifier: snsNotifier(createSnsClient(process.env.SNS_ENDPOINT), platform.topicArn),
   };
@@ -65,3 +66,47 @@ export async function startPullerPlatform(prefix: string): Promise<PullerPlatfor
     },
   };
 }
+
+/** A test server holding a partner's files: OpenSSH or vsftpd (test/support/peers.ts). */
+export interface FilePeer {
+  /** The folder the peer serves. */
+  dir: string;
+  write(name: string, content: string | Buffer, mtime?: Date): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Boots a file peer and a puller platform for a test file (beforeAll) and stops both afterwards;
+ * `ready` hands them to the file's own variables.
+ */
+export function usePullerPeer<P extends FilePeer>(
+  prefix: string,
+  startPeer: () => Promise<P>,
+  ready: (peer: P, env: PullerPlatform) => void,
+): void {
+  let peer: P | undefined;
+  let env: PullerPlatform | undefined;
+  beforeAll(async () => {
+    peer = await startPeer();
+    env = await startPullerPlatform(prefix);
+    ready(peer, env);
+  });
+  afterAll(async () => {
+    await env?.close();
+    await peer?.stop();
+  });
+}
+
+/** The peer's folder `name` (made on first use, owned by `owner` so the peer's user may write and delete in it). */
+export function peerFolder(peer: FilePeer, name: string, owner: { uid: number; gid: number }): string {
+  const dir = path.join(peer.dir, name);
+  if (!existsSync(dir)) {
+    mkdirSync(dir);
+    chownSync(dir, owner.uid, owner.gid);
+  }
+  return dir;
+}
+
+/** Writes a file into the folder of a puller's spec on its peer. */
+export const putFile = (peer: FilePeer, spec: Pullers.PullerSpec, name: string, content: string, mtime?: Date) =>
+  peer.write(path.join(path.basename((spec as { dir: string }).dir), name), content, mtime);

@@ -302,7 +302,7 @@ export class LocalPlatform {
       {
         pool: this.pool,
         store: s3Store(this.s3),
-        bucket: BUCKET,
+        settings: { bucket: BUCKET },
         notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn),
       },
       this.log,

@@ -1,7 +1,7 @@
 import { appendFileSync, existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Cron } from "croner";
-import { Import, Pullers, Sources, createLogger, type Notifier, type ObjectStore, type Pool } from "@leadpipe/core";
+import { Import, Pullers, Sources, createLogger, type Needs, type Notifier, type Pool } from "@leadpipe/core";
 import { openTransport, pgDeltaLinks } from "@leadpipe/core/adapters/pullers";
 import { homePaths } from "./home";
 
@@ -16,13 +16,8 @@ export function readPullers(home?: string): Pullers.PullerSpec[] {
   return Pullers.parsePullers(readFileSync(file, "utf8"), file);
 }
 
-export interface LocalPullDeps {
-  pool: Pool;
-  store: ObjectStore;
-  bucket: string;
-  notifier: Notifier;
-  retryMinMs?: number;
-}
+/** A local pull's or delivery's dependencies: the Needs shape, less the logger each run makes for itself. */
+export type LocalPullDeps = Needs<"pool" | "store" | "notifier", "bucket"> & { retryMinMs?: number };
 
 /** Alerts when no SNS endpoint is at hand (a platform running in another process): the alert file and stderr. */
 export function fileNotifier(

@@ -1,6 +1,5 @@
 import { Cron } from "croner";
-import { ConfigError, Integrations, type Notifier, type ObjectStore, type Pool } from "@leadpipe/core";
-import type { Logger } from "@leadpipe/core";
+import { ConfigError, Integrations } from "@leadpipe/core";
 
 /**
  * The local stand-in for the syncs' EventBridge Scheduler schedules: each connection of
@@ -10,13 +9,7 @@ import type { Logger } from "@leadpipe/core";
  * the next is due is not doubled (croner's protect, and the one-live-run rule of the runs table).
  * Never keeps the process alive.
  */
-export interface SyncScheduleDeps {
-  pool: Pool;
-  log: Logger;
-  notifier?: Notifier;
-  objects: { store: ObjectStore; bucket: string };
-  credentials?: Integrations.CredentialStore;
-}
+export type SyncScheduleDeps = Integrations.RunSyncDeps & Required<Pick<Integrations.RunSyncDeps, "objects">>;
 
 export interface ScheduledSync {
   system: Integrations.System;

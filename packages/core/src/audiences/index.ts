@@ -1,10 +1,1 @@
-export {
-  publishAudience,
-  audienceKeys,
-  AudienceRequestError,
-  type PublishRequest,
-  type Publication,
-  type WaterfallStep,
-  type ReconciledStep,
-  type PriorityConflict,
-} from "./publish";
+export { publishAudience, AudienceRequestError, type Publication, type ReconciledStep } from "./publish";

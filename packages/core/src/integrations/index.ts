@@ -1,7 +1,13 @@
-export * from "./config";
-export * from "./runs";
-export * from "./http";
-export * from "./sync";
-export * from "./registry";
+export {
+  PipedriveConnection,
+  Integrations,
+  SYSTEMS,
+  type System,
+  parseIntegrations,
+  connectionOf,
+} from "./config";
+export { beginSyncRun, readCursor, writeCursor } from "./runs";
+export { ApiClient, RequestBudget, retryAfterMs, type BudgetOptions } from "./http";
+export { runSync, type CredentialStore, type RunSyncDeps, type SyncFn } from "./sync";
+export { SYNCS } from "./registry";
 export * as RingCentral from "./ringcentral/index";
-export * as Pipedrive from "./pipedrive/index";

@@ -73,18 +73,12 @@ export async function heartbeatSyncRun(db: Queryable, runId: string, counts: Syn
         SET heartbeat_at = now(), read = $2, created = $3, updated = $4, unchanged = $5,
             deleted = $6, failed = $7, requests = $8
       WHERE run_id = $1 AND status = 'running'`,
-    [
-      runId,
-      counts.read,
-      counts.created,
-      counts.updated,
-      counts.unchanged,
-      counts.deleted,
-      counts.failed,
-      counts.requests,
-    ],
+    [runId, ...countValues(counts)],
   );
 }
+
+/** The counts in the order the run's UPDATEs set them: read, created, updated, unchanged, deleted, failed, requests. */
+const countValues = (c: SyncCounts) => [c.read, c.created, c.updated, c.unchanged, c.deleted, c.failed, c.requests];
 
 /** Closes a run: succeeded, or failed with the error's reason. Returns the run's result. */
 export async function finishSyncRun(
@@ -100,18 +94,7 @@ export async function finishSyncRun(
         SET status = $2, finished_at = now(), heartbeat_at = now(), read = $3, created = $4, updated = $5,
             unchanged = $6, deleted = $7, failed = $8, requests = $9, error = $10
       WHERE run_id = $1 AND status = 'running'`,
-    [
-      runId,
-      error ? "failed" : "succeeded",
-      counts.read,
-      counts.created,
-      counts.updated,
-      counts.unchanged,
-      counts.deleted,
-      counts.failed,
-      counts.requests,
-      reason,
-    ],
+    [runId, error ? "failed" : "succeeded", ...countValues(counts), reason],
   );
   if (rowCount !== 1) throw new Error(`sync run ${runId} was not running (abandoned by a later run?)`);
   return { system, run_id: runId, ...counts };

@@ -1,6 +1,6 @@
 import type { Pool } from "../db";
 import type { Logger } from "../log";
-import type { Notifier, ObjectStore } from "../ports";
+import type { Needs, ObjectStore } from "../ports";
 import type { Integrations, System } from "./config";
 import {
   type SyncCounts,
@@ -42,13 +42,12 @@ export interface SyncContext {
 /** One system's sync, given its declared connection. */
 export type SyncFn = (ctx: SyncContext, connections: Integrations) => Promise<void>;
 
-export interface RunSyncDeps {
-  pool: Pool;
-  log: Logger;
-  notifier?: Notifier;
-  objects?: { store: ObjectStore; bucket: string };
-  credentials?: CredentialStore;
-}
+/** What running a sync touches (the Needs shape) and where it lands objects and keeps tokens, when it does. */
+export type RunSyncDeps = Needs<"pool" | "log"> &
+  Partial<Needs<"notifier">> & {
+    objects?: { store: ObjectStore; bucket: string };
+    credentials?: CredentialStore;
+  };
 
 /**
  * Runs one sync as a recorded run: opens it (refused while another run of the system is live),

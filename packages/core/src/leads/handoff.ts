@@ -2,8 +2,6 @@ import { createHash } from "node:crypto";
 import { withTransaction } from "../db";
 import type { Needs } from "../ports";
 import { csvDocument, type CsvValue } from "../csv/write";
-import type { Logger } from "../log";
-import type { Notifier } from "../ports";
 import { deliverToAll, type DeliveryResult } from "../pullers/deliver";
 import type { PullerSpec } from "../pullers/spec";
 import type { Transport } from "../pullers/transport";
@@ -163,7 +161,7 @@ export async function handoffAndDeliver(
   const deliveries = await deliverToAll(
     delivery.destinations,
     delivery.open,
-    { pool, store, bucket: deps.settings.bucket, notifier, log, retryMinMs: delivery.retryMinMs },
+    { pool, store, settings: deps.settings, notifier, log, retryMinMs: delivery.retryMinMs },
     result.key,
     HANDOFF_PREFIX,
   );

@@ -1,9 +1,1 @@
-export {
-  handoff,
-  handoffAndDeliver,
-  handoffKey,
-  HANDOFF_COLUMNS,
-  type HandoffResult,
-  type HandoffDelivery,
-  type DeliveredHandoff,
-} from "./handoff";
+export { handoffAndDeliver, type HandoffResult, type DeliveredHandoff } from "./handoff";

@@ -1,6 +1,5 @@
-export { openReader, redact, type LegacyReader, type LegacyTable } from "./readers";
-export { castValue, castRow, repairText, zonedToUtc, type LegacyColumn, type ColumnKind } from "./cast";
-export { readMappingFile, tableSpecs, describeSpecs, type MappingFile, type TableSpec } from "./mapping";
+export { openReader } from "./readers";
+export { readMappingFile, tableSpecs, describeSpecs } from "./mapping";
 export {
   startRun,
   getRun,
@@ -8,9 +7,7 @@ export {
   replayQuarantine,
   reconcile,
   summary,
-  LEGACY_SOURCE,
   type RunOptions,
-  type ReplayOptions,
   type Manifest,
   type LandedRange,
 } from "./run";

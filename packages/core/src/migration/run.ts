@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Queryable } from "../db";
+import type { Needs } from "../ports";
 import { castRow, checkTimeZone, verbatim, type Flag } from "./cast";
 import { keyOf, type LegacyReader, type LegacyRow, type LegacyTable } from "./readers";
 import { CONTACT_FIELDS } from "../people/record";
@@ -19,13 +20,14 @@ export interface RunOptions {
   fingerprint?: Record<string, string>;
 }
 
-export interface LandDeps {
-  db: Queryable;
+/** What landing a run touches (the Needs shape) and its own ports: the legacy source and the landing. */
+export type LandDeps = Needs<"pool"> & {
   reader: LegacyReader;
   /** Puts an object into the landing bucket (its import starts from there). */
   land(key: string, body: Buffer): Promise<void>;
-  log?: (line: string) => void;
-}
+  /** A line per range landed, for people watching the CLI. */
+  progress?: (line: string) => void;
+};
 
 export interface LandedRange {
   table: string;
@@ -207,7 +209,7 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
   const landed: LandedRange[] = [];
   for (const spec of specs) {
     const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
-    const { rows: done } = await deps.db.query<{
+    const { rows: done } = await deps.pool.query<{
       range_no: number;
       last_key: string[];
       object_key: string | null;
@@ -239,7 +241,7 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
         sum = sha256(b.body);
         if (!(await landBuilt(deps, runId, spec, rangeNo, objectKey, b))) objectKey = null;
       }
-      await deps.db.query(
+      await deps.pool.query(
         `INSERT INTO migration_ranges (run_id, table_name, range_no, target, after_key, last_key, source_rows, quarantined, dropped, pks,
                                        object_key, sha256, checksum)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
@@ -260,7 +262,7 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
         ],
       );
       if (objectKey) landed.push({ table: spec.table, rangeNo, objectKey, sha256: sum! });
-      deps.log?.(
+      deps.progress?.(
         `${spec.table}: range ${rangeNo} (${rows.length} rows${built.quarantine.length ? `, ${built.quarantine.length} quarantined` : ""})`,
       );
       rangeNo++;
@@ -306,9 +308,9 @@ async function landBuilt(
   objectKey: string,
   b: Built,
 ): Promise<boolean> {
-  await quarantine(deps.db, runId, spec.table, rangeNo, b.quarantine, "cast");
+  await quarantine(deps.pool, runId, spec.table, rangeNo, b.quarantine, "cast");
   if (b.lineage.length) {
-    await deps.db.query(
+    await deps.pool.query(
       `INSERT INTO migration_rows (target, lineage, table_name, pk, object_key, source_row, extra)
        SELECT $1, l.lineage, $2, l.pk, $3, l.source_row, l.extra
          FROM jsonb_to_recordset($4::jsonb) AS l(lineage text, pk text, source_row int, extra jsonb)
@@ -349,7 +351,7 @@ export async function replayQuarantine(
   runId: string,
   opts: ReplayOptions = {},
 ): Promise<LandedRange[]> {
-  const run = await getRun(deps.db, runId);
+  const run = await getRun(deps.pool, runId);
   const tables = await deps.reader.tables();
   const runSpecs = tableSpecs(tables, run.options.mapping, run.options.only);
   const mapping = opts.mapping ?? run.options.mapping;
@@ -366,7 +368,7 @@ export async function replayQuarantine(
           `${spec.target} by ${spec.key.join(", ")}): migrate it as a new run instead`,
       );
   }
-  const { rows: held } = await deps.db.query<{ table_name: string; range_no: number; pk: string; row: LegacyRow }>(
+  const { rows: held } = await deps.pool.query<{ table_name: string; range_no: number; pk: string; row: LegacyRow }>(
     `SELECT DISTINCT ON (table_name, pk) table_name, range_no, pk, row FROM migration_quarantine
       WHERE run_id = $1 AND resolved_at IS NULL AND range_no IS NOT NULL AND ($2::text IS NULL OR table_name = $2)
       ORDER BY table_name, pk, quarantine_id`,
@@ -394,14 +396,14 @@ export async function replayQuarantine(
     const objectKey = rangeObjectKey(deps.reader, spec, rangeNo, `.replay-${sum.slice(0, 12)}`);
     if (!(await landBuilt(deps, runId, spec, rangeNo, objectKey, b))) continue;
     const replay: Replay = { object_key: objectKey, sha256: sum, pks: b.pks, mapping };
-    await deps.db.query(
+    await deps.pool.query(
       `UPDATE migration_ranges SET replays = replays || jsonb_build_array($4::jsonb)
         WHERE run_id = $1 AND table_name = $2 AND range_no = $3
           AND NOT replays @> jsonb_build_array(jsonb_build_object('object_key', $5::text))`,
       [runId, spec.table, rangeNo, JSON.stringify(replay), objectKey],
     );
     landed.push({ table: spec.table, rangeNo, objectKey, sha256: sum });
-    deps.log?.(
+    deps.progress?.(
       `${spec.table}: range ${rangeNo} replayed (${b.pks.length} rows${b.quarantine.length ? `, ${b.quarantine.length} still refused` : ""})`,
     );
   }

@@ -4,11 +4,4 @@
  * sources nor the imports), then resolution. `People` in the core barrel is people/ plus this.
  */
 export * from "../people/index";
-export {
-  resolvePeople,
-  resolvePending,
-  mortgageBorrowers,
-  FEEDERS,
-  PEOPLE_MAX_ATTEMPTS,
-  type PeopleFailure,
-} from "./feeders";
+export { resolvePending, PEOPLE_MAX_ATTEMPTS } from "./feeders";

@@ -1,6 +1,11 @@
-export { standardizePhone, type Phone } from "./phone";
-export { standardizeEmail, type Email } from "./email";
-export { parseName, standardizeName, nameCase, nameKey, type Name } from "./name";
+/**
+ * The people domain's public API: what callers outside people/ use (the CLI, the console, the
+ * benchmarks, the tests). Everything else in this folder is reached by its own module from inside
+ * core (e.g. matching/ imports people/match directly).
+ */
+export { standardizePhone } from "./phone";
+export { standardizeEmail } from "./email";
+export { parseName, standardizeName, nameKey } from "./name";
 export { formalName, nicknamesOf } from "./nicknames";
 export {
   parseStreet,
@@ -8,41 +13,12 @@ export {
   standardizeCity,
   standardizeState,
   standardizeZip,
-  type Address,
 } from "./address";
-export { standardizeDob, type BirthDate } from "./dob";
-export {
-  standardizeContact,
-  CONTACT_FIELDS,
-  type ContactField,
-  type ContactInput,
-  type FieldProblem,
-  type PersonRecord,
-} from "./record";
-export { mapHeaders, parseMapping, contactFromRow, headerKey, type HeaderMapping } from "./headers";
-export { similarNames, nameSimilarity, compareDob, jaroWinkler, editsWithin } from "./similarity";
-export {
-  blockKeyHashes,
-  blockKeys,
-  compare,
-  profileOf,
-  CHANCE_LIMIT,
-  DIFFERENCE_ODDS,
-  type Link,
-  type MatchProfile,
-  type Verdict,
-  type Tier,
-} from "./match";
-export { Matcher, MAX_BLOCK_LIMIT, type MatcherOptions } from "./matcher";
-export { Frequencies, frequencyKeys, type CountedKind } from "./frequencies";
-export {
-  resolveImport,
-  upsertRecords,
-  recordRow,
-  recordColumns,
-  PEOPLE_LOCK,
-  type Resolution,
-  type RecordRow,
-  type Feeder,
-} from "./resolve";
+export { standardizeDob } from "./dob";
+export { standardizeContact, CONTACT_FIELDS, type ContactInput } from "./record";
+export { mapHeaders, parseMapping, contactFromRow, headerKey } from "./headers";
+export { blockKeyHashes, blockKeys, compare, profileOf, type MatchProfile } from "./match";
+export { Matcher, MAX_BLOCK_LIMIT } from "./matcher";
+export { Frequencies, frequencyKeys } from "./frequencies";
+export { resolveImport, upsertRecords, recordRow, type RecordRow } from "./resolve";
 export * as Steward from "./steward";

@@ -1,6 +1,6 @@
 import type { PoolClient, Queryable } from "../db";
-import { withTransaction, type Pool } from "../db";
-import type { Logger } from "../log";
+import { withTransaction } from "../db";
+import type { Needs } from "../ports";
 import { Frequencies, frequencyKeys } from "./frequencies";
 import { blockKeys, profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher } from "./matcher";
@@ -164,7 +164,7 @@ export const RESOLVE_BATCH = 50_000;
  * `afterBatch` is called after each committed batch but the last.
  */
 export async function resolveImport(
-  deps: { pool: Pool; log?: Logger },
+  deps: Needs<"pool"> & Partial<Needs<"log">>,
   importId: string,
   feeder?: Feeder,
   options: { maxBlock?: number; batchSize?: number; afterBatch?: (batch: number) => void | Promise<void> } = {},

@@ -26,6 +26,7 @@ export class StewardRefusal extends Error {
   override name = "StewardRefusal";
 }
 
+/** The golden record's own fields: what a steward may override (and what the lineage shows each record supplied). */
 export const OVERRIDE_FIELDS = [
   "first_name",
   "middle_name",
@@ -135,20 +136,8 @@ export interface PersonDocument {
   }[];
 }
 
-const SUPPLIED = [
-  "first_name",
-  "middle_name",
-  "last_name",
-  "name_suffix",
-  "email",
-  "phone",
-  "dob",
-  "address_line1",
-  "city",
-  "state",
-  "zip5",
-  "zip4",
-] as const;
+/** The golden record's fields a source record supplies: the same fields a steward may override. */
+const SUPPLIED = OVERRIDE_FIELDS;
 const COMPARED = ["first_name", "last_name", "dob", "email", "phone", "address_line1", "zip5", "ids"] as const;
 
 /** The lineage document of golden record `id`, or undefined when it does not exist (merged away, or never). */

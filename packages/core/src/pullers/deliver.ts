@@ -1,20 +1,12 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
 import pRetry from "p-retry";
-import type { Pool } from "../db";
-import type { Logger } from "../log";
-import type { Notifier, ObjectStore } from "../ports";
+import type { Needs } from "../ports";
 import type { PullerSpec } from "./spec";
 import { DeliveryUnknownError, TrustRefusedError, type Transport } from "./transport";
 
-export interface DeliverDeps {
-  pool: Pool;
-  store: ObjectStore;
-  bucket: string;
-  notifier: Notifier;
-  log: Logger;
-  retryMinMs?: number;
-}
+/** What a delivery touches (the Needs shape); `retryMinMs` shortens the retries' backoff in tests. */
+export type DeliverDeps = Needs<"pool" | "store" | "notifier" | "log", "bucket"> & { retryMinMs?: number };
 
 export interface DeliveryResult {
   destination: string;
@@ -58,9 +50,9 @@ export async function deliver(
   deps: DeliverDeps,
   key: string,
 ): Promise<DeliveryResult> {
-  const { size } = await deps.store.head(deps.bucket, key);
+  const { size } = await deps.store.head(deps.settings.bucket, key);
   const hash = createHash("sha256");
-  for await (const chunk of await deps.store.read(deps.bucket, key)) hash.update(chunk as Buffer);
+  for await (const chunk of await deps.store.read(deps.settings.bucket, key)) hash.update(chunk as Buffer);
   const sha256 = hash.digest("hex");
   const remotePath = path.posix.basename(key);
   const base = { destination: spec.name, key, remote_path: remotePath, size, sha256 };
@@ -82,7 +74,7 @@ export async function deliver(
         if (!transport.upload) throw new Error(`${spec.transport} cannot deliver files`);
         const there = await transport.delivered?.(remotePath, { size, sha256 });
         if (there) return { answer: there, found: true };
-        const body = await deps.store.read(deps.bucket, key);
+        const body = await deps.store.read(deps.settings.bucket, key);
         return { answer: await transport.upload(body, remotePath, { size, sha256 }), found: false };
       },
       {
@@ -101,7 +93,7 @@ export async function deliver(
     await deps.pool.query("SELECT puller_delivery_done($1, false, $2)", [claim!.id, reason]);
     await deps.notifier.alert(
       `leadpipe delivery ${spec.name}: ${remotePath} FAILED`.slice(0, 100),
-      `Delivering s3://${deps.bucket}/${key} (${size} bytes, sha256 ${sha256}) to ${describe} failed: ${reason}. ` +
+      `Delivering s3://${deps.settings.bucket}/${key} (${size} bytes, sha256 ${sha256}) to ${describe} failed: ${reason}. ` +
         "The next run sends it again (after checking the receiver does not have it); a sent file is never sent twice.",
     );
     return { ...base, outcome: "failed", reason };

@@ -1,12 +1,5 @@
-export { PullerSpec, SftpSpec, FtpsSpec, GraphSpec, PullerConfigError, parsePullers, toEventBridgeCron } from "./spec";
-export {
-  TrustRefusedError,
-  SizeMismatchError,
-  DeliveryUnknownError,
-  type OutboundFile,
-  type RemoteEntry,
-  type Transport,
-} from "./transport";
+export { PullerSpec, parsePullers, toEventBridgeCron } from "./spec";
+export type { Transport } from "./transport";
 export {
   pull,
   linkImports,
@@ -14,12 +7,8 @@ export {
   checkExpected,
   candidates,
   landingKey,
-  landOne,
   hashingCounter,
   localClock,
-  type PullDeps,
-  type PullOptions,
   type PullResult,
-  type Outcome,
 } from "./run";
-export { deliver, deliverToAll, lazyTransport, type DeliverDeps, type DeliveryResult } from "./deliver";
+export { deliver, lazyTransport, type DeliveryResult } from "./deliver";

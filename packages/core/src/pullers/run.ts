@@ -3,8 +3,7 @@ import { Transform, type Readable } from "node:stream";
 import picomatch from "picomatch";
 import pRetry from "p-retry";
 import type { Pool } from "../db";
-import type { Logger } from "../log";
-import type { Notifier, ObjectStore } from "../ports";
+import type { Needs, Notifier, ObjectStore } from "../ports";
 import type { PullerSpec } from "./spec";
 import { SizeMismatchError, TrustRefusedError, type RemoteEntry, type Transport } from "./transport";
 
@@ -24,19 +23,15 @@ export interface PullResult {
   sha256?: string;
 }
 
-export interface PullDeps {
-  pool: Pool;
-  store: ObjectStore;
-  bucket: string;
-  notifier: Notifier;
-  log: Logger;
+/** What a pull touches (the Needs shape) and its own hooks. */
+export type PullDeps = Needs<"pool" | "store" | "notifier" | "log", "bucket"> & {
   /** The source a file name lands as (the source specs' recognition), or undefined. */
   sourceOf(fileName: string): string | undefined;
   now?: () => Date;
   sleep?: (ms: number) => Promise<void>;
   /** Backoff of the per-file retries (ms); tests shorten it. */
   retryMinMs?: number;
-}
+};
 
 export interface PullOptions {
   trigger: "cli" | "schedule" | "lambda";
@@ -226,7 +221,7 @@ export async function pull(
       }
       const key = landingKey(source, entry.name, now());
       try {
-        const landed = await pRetry(() => landOne(transport, entry, deps.store, deps.bucket, key), {
+        const landed = await pRetry(() => landOne(transport, entry, deps.store, deps.settings.bucket, key), {
           retries: spec.attempts - 1,
           minTimeout: deps.retryMinMs ?? 1000,
           factor: 2,
@@ -345,11 +340,7 @@ export function localClock(at: Date, timezone: string): { day: string; hhmm: str
  * After `expected_by` (local time), a day on which nothing landed alerts once, naming the
  * partner and the file expected. Returns whether it alerted.
  */
-export async function checkExpected(
-  spec: PullerSpec,
-  deps: Pick<PullDeps, "pool" | "notifier">,
-  at: Date,
-): Promise<boolean> {
+export async function checkExpected(spec: PullerSpec, deps: Needs<"pool" | "notifier">, at: Date): Promise<boolean> {
   if (!spec.expected_by) return false;
   const { day, hhmm } = localClock(at, spec.timezone);
   if (hhmm < spec.expected_by) return false;

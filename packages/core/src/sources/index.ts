@@ -11,7 +11,7 @@ import { contactSources } from "./contacts";
 import { mailProductionSpecs } from "./mail-production";
 import { legacyContacts } from "./legacy-contacts";
 
-export type { SourceSpec, Target, TargetReject, Reader } from "./spec";
+export type { SourceSpec } from "./spec";
 export { chunkDialect } from "./spec";
 // The specs the fixture generators write files for (packages/local/src/generate).
 export { partnerAMortgages, partnerBMortgages, partnerCMortgages, partnerDMortgages, barcodeMap, mailProductionSpecs };

@@ -72,7 +72,7 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
       t = Date.now();
     };
     const landed = await Migration.landTables(
-      { db: platform.pool, reader, land: lander.land, log: opts.log },
+      { pool: platform.pool, reader, land: lander.land, progress: opts.log },
       runId,
       runOptions,
     );
@@ -166,7 +166,7 @@ export async function replayQuarantine(
     if (run.status === "RUNNING") throw new Error(`run ${runId} is still RUNNING: finish it with --resume first`);
     const lander = landerOf(platform, runId);
     const landed = await Migration.replayQuarantine(
-      { db: platform.pool, reader, land: lander.land, log: opts.log },
+      { pool: platform.pool, reader, land: lander.land, progress: opts.log },
       runId,
       {
         table: opts.table,

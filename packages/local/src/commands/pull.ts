@@ -1,26 +1,17 @@
 import type { Writable } from "node:stream";
 import { Command } from "commander";
-import { Pullers, type Pool, type Notifier, type ObjectStore } from "@leadpipe/core";
-import { readPullers, pullersFile, runDelivery, runPuller, waitForPulledImports } from "../pullers";
+import { Pullers } from "@leadpipe/core";
+import { readPullers, pullersFile, runDelivery, runPuller, waitForPulledImports, type LocalPullDeps } from "../pullers";
 import { quietLog, withConnection } from "./connect";
-
-export interface Platformish {
-  pool: Pool;
-  store: ObjectStore;
-  bucket: string;
-  notifier: Notifier;
-}
 
 /** The running platform (npm start elsewhere), else one booted for this command, as `ingest` does (`given`: tests). */
 async function withPlatform<T>(
   json: boolean | undefined,
-  fn: (p: Platformish) => Promise<T>,
-  given?: Platformish,
+  fn: (p: LocalPullDeps) => Promise<T>,
+  given?: LocalPullDeps,
 ): Promise<T> {
   if (given) return fn(given);
-  return withConnection(quietLog(json), ({ deps }) =>
-    fn({ pool: deps.pool, store: deps.store, bucket: deps.settings.bucket, notifier: deps.notifier }),
-  );
+  return withConnection(quietLog(json), ({ deps }) => fn(deps));
 }
 
 function describe(r: Pullers.PullResult): string {
@@ -37,7 +28,7 @@ export function selectPullers(names: string[]): Pullers.PullerSpec[] {
   return names.length ? all.filter((s) => names.includes(s.name)) : all;
 }
 
-export function pullCommand(out: Writable = process.stdout, given?: Platformish): Command {
+export function pullCommand(out: Writable = process.stdout, given?: LocalPullDeps): Command {
   return new Command("pull")
     .description(
       "run the named pullers (default: all in $LEADPIPE_HOME/pullers.json) once now and wait for the imports of what they landed",
@@ -83,7 +74,7 @@ export function pullCommand(out: Writable = process.stdout, given?: Platformish)
     });
 }
 
-export function pullsCommand(out: Writable = process.stdout, given?: Platformish): Command {
+export function pullsCommand(out: Writable = process.stdout, given?: LocalPullDeps): Command {
   return new Command("pulls")
     .description("recent puller runs and the ledger of remote files")
     .option("--json", "JSON lines: {run: ...} then {file: ...}")

@@ -122,3 +122,51 @@ export const ymd = ([y, m, d]: [number, number, number], f: "MM/DD/YYYY" | "DD.M
     : f === "DD.MM.YYYY"
       ? `${pad(d, 2)}.${pad(m, 2)}.${y}`
       : `${y}-${pad(m, 2)}-${pad(d, 2)}`;
+
+/** The cells every partner's mortgage row starts with: id, borrower and co-borrower names, street, city, state. */
+export const borrowerCells = (x: MortgageRecord): string[] => [
+  x.id,
+  x.first,
+  x.last,
+  x.coFirst,
+  x.coLast,
+  x.address,
+  x.city,
+  x.state,
+];
+
+/** How a partner writes a mortgage's values in the column order partners B, C and D share. */
+export interface MortgageCellFormat {
+  zip(x: MortgageRecord): string;
+  /** The mailing address repeats the property's; else its four cells are empty. */
+  mailing: boolean;
+  amount(n: number): string;
+  rate(n: number): string;
+  date: Parameters<typeof ymd>[1];
+  phone?(phone: string): string;
+}
+
+/**
+ * A mortgage's 21 cells as partners B, C and D lay them out: id and names, the property address,
+ * the mailing address, amount (13), lender, type, rate, closing (17) and first-payment dates,
+ * phone, e-mail (20).
+ */
+export function mortgageCells(x: MortgageRecord, f: MortgageCellFormat): string[] {
+  const zip = f.zip(x);
+  return [
+    ...borrowerCells(x),
+    zip,
+    ...(f.mailing ? [x.address, x.city, x.state, zip] : ["", "", "", ""]),
+    f.amount(x.amount),
+    x.lender,
+    x.type,
+    f.rate(x.rate),
+    ymd(x.closing, f.date),
+    ymd(x.firstPayment, f.date),
+    f.phone ? f.phone(x.phone) : x.phone,
+    x.email,
+  ];
+}
+
+/** ZIP+4 as 12345-6789, or the five digits alone. */
+export const dashedZip = (x: MortgageRecord) => (x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5);

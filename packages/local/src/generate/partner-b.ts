@@ -1,32 +1,16 @@
 import { Sources } from "@leadpipe/core";
-import { mortgageRecords, writeLines, ymd, type MortgageRecord } from "./mortgages";
+import { dashedZip, mortgageCells, mortgageRecords, writeLines, type MortgageRecord } from "./mortgages";
 
 const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v);
 
 function line(x: MortgageRecord): string {
-  const cols = [
-    x.id,
-    x.first,
-    x.last,
-    x.coFirst,
-    x.coLast,
-    x.address,
-    x.city,
-    x.state,
-    x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
-    "",
-    "",
-    "",
-    "",
-    `$${x.amount.toLocaleString("en-US")}.00`,
-    x.lender,
-    x.type,
-    x.rate.toFixed(3),
-    ymd(x.closing, "MM/DD/YYYY"),
-    ymd(x.firstPayment, "MM/DD/YYYY"),
-    x.phone,
-    x.email,
-  ];
+  const cols = mortgageCells(x, {
+    zip: dashedZip,
+    mailing: false,
+    amount: (n) => `$${n.toLocaleString("en-US")}.00`,
+    rate: (n) => n.toFixed(3),
+    date: "MM/DD/YYYY",
+  });
   // Mistakes partners really make: an amount not yet known, a missing name, an impossible date.
   if (x.bad === 1) cols[13] = "TBD";
   else if (x.bad === 2) cols[2] = "";

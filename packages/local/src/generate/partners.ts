@@ -1,7 +1,16 @@
 import { open } from "node:fs/promises";
 import ExcelJS from "exceljs";
 import { Sources } from "@leadpipe/core";
-import { barsOf, mortgageRecords, writeLines, ymd, type MortgageRecord } from "./mortgages";
+import {
+  barsOf,
+  borrowerCells,
+  dashedZip,
+  mortgageCells,
+  mortgageRecords,
+  writeLines,
+  ymd,
+  type MortgageRecord,
+} from "./mortgages";
 import type { DayFileWriter } from "./day";
 
 export interface PartnerFileOptions {
@@ -22,29 +31,13 @@ export async function writePartnerC(path: string, opts: PartnerFileOptions): Pro
   function* lines() {
     yield Object.keys(Sources.partnerCMortgages.columns).join(";") + "\r\n";
     for (const x of mortgageRecords("C", { ...opts, accents: true })) {
-      const cols = [
-        x.id,
-        x.first,
-        x.last,
-        x.coFirst,
-        x.coLast,
-        x.address,
-        x.city,
-        x.state,
-        x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
-        "",
-        "",
-        "",
-        "",
-        eu(x.amount, 2),
-        x.lender,
-        x.type,
-        eu(x.rate, 3),
-        ymd(x.closing, "DD.MM.YYYY"),
-        ymd(x.firstPayment, "DD.MM.YYYY"),
-        x.phone,
-        x.email,
-      ];
+      const cols = mortgageCells(x, {
+        zip: dashedZip,
+        mailing: false,
+        amount: (n) => eu(n, 2),
+        rate: (n) => eu(n, 3),
+        date: "DD.MM.YYYY",
+      });
       if (x.bad === 1)
         cols[13] = "312,500.00"; // a US amount in a European file
       else if (x.bad === 2) cols[7] = "Texas";
@@ -61,29 +54,14 @@ export async function writePartnerD(path: string, opts: PartnerFileOptions): Pro
   function* lines() {
     yield Object.keys(Sources.partnerDMortgages.columns).map(q).join("|") + "\n";
     for (const x of mortgageRecords("D", opts)) {
-      const cols = [
-        x.id,
-        x.first,
-        x.last,
-        x.coFirst,
-        x.coLast,
-        x.address,
-        x.city,
-        x.state,
-        `${x.zip5}${x.zip4}`,
-        x.address,
-        x.city,
-        x.state,
-        `${x.zip5}${x.zip4}`,
-        x.amount.toFixed(2),
-        x.lender,
-        x.type,
-        x.rate.toFixed(3),
-        ymd(x.closing, "YYYY-MM-DD"),
-        ymd(x.firstPayment, "YYYY-MM-DD"),
-        x.phone.replace(/\D/g, ""),
-        x.email,
-      ].map((v) => v.toUpperCase());
+      const cols = mortgageCells(x, {
+        zip: (r) => `${r.zip5}${r.zip4}`,
+        mailing: true,
+        amount: (n) => n.toFixed(2),
+        rate: (n) => n.toFixed(3),
+        date: "YYYY-MM-DD",
+        phone: (p) => p.replace(/\D/g, ""),
+      }).map((v) => v.toUpperCase());
       if (x.bad === 1) cols[13] = "-1.00";
       else if (x.bad === 2) cols[0] = "";
       else if (x.bad === 3) cols[20] = "NOT AN EMAIL";
@@ -117,15 +95,8 @@ export async function writePartnerA(path: string, opts: PartnerFileOptions): Pro
     let bars = barsOf(x);
     if (x.bad === 3) bars = swapBars(bars);
     const values: (string | number | Date)[] = [
-      x.id,
-      x.first,
-      x.last,
-      x.coFirst,
-      x.coLast,
-      x.address,
-      x.city,
-      x.state,
-      x.zip4 ? `${x.zip5}-${x.zip4}` : x.zip5,
+      ...borrowerCells(x),
+      dashedZip(x),
       x.amount,
       x.lender,
       x.type,
