@@ -136,4 +136,42 @@ describe("landing", () => {
       ),
     ).rejects.toThrowError("more than the 11 bytes listed arrived");
   });
+
+  it("hashes a large stream on a worker thread: odd chunk sizes, one chunk larger than the ring, the same sha256", async () => {
+    // 8 MB and up go to the worker (its ring is 8 slots of 1 MB); 23 MB in chunks that straddle slots.
+    const data = Buffer.alloc(23 * 2 ** 20 + 12_345);
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32BE((i * 2654435761) >>> 0, i);
+    const cuts = [0, 1, 70_000, 1_048_575, 1_048_577, 3_000_000, 20 * 2 ** 20, data.length];
+    const chunks = cuts.slice(1).map((end, i) => data.subarray(cuts[i], end));
+    const counter = Pullers.hashingCounter(data.length);
+    await pipeline(Readable.from(chunks), counter, new Writable({ write: (_c, _e, cb) => cb() }));
+    expect(counter.sha256()).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(counter.bytes()).toBe(data.length);
+    // Unknown length (Graph) takes the worker too; a second stream reuses the idle worker.
+    const unknown = Pullers.hashingCounter(undefined);
+    await pipeline(
+      Readable.from([data.subarray(0, 5), data.subarray(5, 9_000_000)]),
+      unknown,
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
+    expect(unknown.sha256()).toBe(createHash("sha256").update(data.subarray(0, 9_000_000)).digest("hex"));
+  });
+
+  it("frees the hashing worker when the stream fails, and the next stream hashes correctly", async () => {
+    const data = Buffer.alloc(12 * 2 ** 20, 7);
+    const failing = new Readable({
+      read() {
+        this.push(data.subarray(0, 3 * 2 ** 20));
+        this.destroy(new Error("connection reset"));
+      },
+    });
+    const counter = Pullers.hashingCounter(data.length);
+    await expect(pipeline(failing, counter, new Writable({ write: (_c, _e, cb) => cb() }))).rejects.toThrowError(
+      "connection reset",
+    );
+    expect(counter.sha256()).toBe("");
+    const next = Pullers.hashingCounter(data.length);
+    await pipeline(Readable.from([data]), next, new Writable({ write: (_c, _e, cb) => cb() }));
+    expect(next.sha256()).toBe(createHash("sha256").update(data).digest("hex"));
+  });
 });

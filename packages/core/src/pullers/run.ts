@@ -1,10 +1,10 @@
-import { createHash } from "node:crypto";
 import { Transform, type Readable } from "node:stream";
 import picomatch from "picomatch";
 import pRetry from "p-retry";
 import type { Pool } from "../db";
 import type { Logger } from "../log";
 import type { Notifier, ObjectStore } from "../ports";
+import { streamHash } from "./hasher";
 import type { PullerSpec } from "./spec";
 import { SizeMismatchError, TrustRefusedError, type RemoteEntry, type Transport } from "./transport";
 
@@ -57,26 +57,36 @@ export function landingKey(source: string, name: string, at: Date): string {
   return `inbox/${source}/${at.toISOString().slice(0, 10).replaceAll("-", "/")}/${name}`;
 }
 
-/** A pass-through that hashes and counts what flows, and refuses to end short or long of `expected`. */
+/**
+ * A pass-through that hashes (sha256, on a worker thread for large files: see hasher.ts) and
+ * counts what flows, and refuses to end short or long of `expected`.
+ */
 export function hashingCounter(expected: number | undefined): Transform & { sha256(): string; bytes(): number } {
-  const hash = createHash("sha256");
+  const hash = streamHash(expected);
   let bytes = 0;
   let digest = "";
   // 1 MB buffered each side (not 16 kB): fewer pauses of the transport's stream per megabyte.
   const t = new Transform({
     highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
       bytes += chunk.length;
       if (expected !== undefined && bytes > expected)
-        cb(new SizeMismatchError(`more than the ${expected} bytes listed arrived`));
+        return cb(new SizeMismatchError(`more than the ${expected} bytes listed arrived`));
+      const wait = hash.update(chunk);
+      if (wait) wait.then(() => cb(null, chunk), cb);
       else cb(null, chunk);
     },
     flush(cb) {
-      digest = hash.digest("hex");
       if (expected !== undefined && bytes !== expected)
-        cb(new SizeMismatchError(`${bytes} bytes arrived where ${expected} were listed`));
-      else cb();
+        return cb(new SizeMismatchError(`${bytes} bytes arrived where ${expected} were listed`));
+      hash.digest().then((hex) => {
+        digest = hex;
+        cb();
+      }, cb);
+    },
+    destroy(err, cb) {
+      if (!digest) hash.abort();
+      cb(err);
     },
   });
   return Object.assign(t, { sha256: () => digest, bytes: () => bytes });
