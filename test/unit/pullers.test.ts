@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import os from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
@@ -173,5 +176,30 @@ describe("landing", () => {
     const next = Pullers.hashingCounter(data.length);
     await pipeline(Readable.from([data]), next, new Writable({ write: (_c, _e, cb) => cb() }));
     expect(next.sha256()).toBe(createHash("sha256").update(data).digest("hex"));
+  });
+});
+
+describe("claims: who holds one, and whether it is dead", () => {
+  it("names this process, and sees a holder dead only when its process on this machine is gone", async () => {
+    const me = Pullers.claimOwner();
+    expect(me).toMatch(new RegExp(`^linux:[0-9a-f-]+:\\d+:${process.pid}:\\d+@`));
+    expect(Pullers.holderIsDead(me)).toBe(false);
+    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    await new Promise((r) => child.once("spawn", r));
+    const started = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19];
+    const [prefix] = me.split(`:${process.pid}:`);
+    const holder = `${prefix}:${child.pid}:${started}@${os.hostname()}`;
+    expect(Pullers.holderIsDead(holder)).toBe(false);
+    // The same pid started at another time is another process (a reused pid): the holder is gone.
+    expect(Pullers.holderIsDead(`${prefix}:${child.pid}:1@${os.hostname()}`)).toBe(true);
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await exited;
+    expect(Pullers.holderIsDead(holder)).toBe(true);
+    // Another machine (another kernel boot), or a holder named without /proc: never judged dead here.
+    expect(Pullers.holderIsDead(holder.replace(/^linux:[^:]+:/, "linux:00000000-0000-0000-0000-000000000000:"))).toBe(
+      false,
+    );
+    expect(Pullers.holderIsDead(`somehost:${child.pid}`)).toBe(false);
   });
 });

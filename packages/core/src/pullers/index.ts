@@ -23,3 +23,4 @@ export {
   type Outcome,
 } from "./run";
 export { deliver, deliverToAll, lazyTransport, type DeliverDeps, type DeliveryResult } from "./deliver";
+export { claimOwner, holderIsDead, LeaseLostError, LEASE_SECONDS } from "./claim";
