@@ -25,13 +25,18 @@ interface ProcessId {
   started: string;
 }
 
+/** A process's start time since boot, in clock ticks (field 22 of /proc/<pid>/stat); throws when there is no such process. */
+function startTime(pid: number | "self"): string | undefined {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+}
+
 /** Linux: the kernel's boot id, the pid namespace and the process's start time (so a reused pid is not it). */
 function linuxProcess(pid: number | "self"): ProcessId | undefined {
   try {
     const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
     const pidNamespace = readlinkSync("/proc/self/ns/pid").replace(/\D/g, "");
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const started = stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+    const started = startTime(pid);
     if (!boot || !pidNamespace || !started) return undefined;
     return { boot, pidNamespace, pid: pid === "self" ? process.pid : pid, started };
   } catch {
@@ -63,8 +68,7 @@ export function holderIsDead(holder: string): boolean {
   const pid = Number(m[3]);
   if (pid === process.pid) return false;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19] !== m[4];
+    return startTime(pid) !== m[4];
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "ENOENT";
   }
