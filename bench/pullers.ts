@@ -2,14 +2,14 @@
  * Pullers' throughput and memory: one file of --mb megabytes (default 1024) pulled from loopback
  * OpenSSH (SFTP) and vsftpd (FTPS, explicit TLS) by our transports (bytes hashed with sha256 on
  * the way, then discarded), against OpenSSH's `sftp` and curl fetching the same file to /dev/null
- * in the same run. Prints one table row per transport: seconds, MB/s, ratio to the baseline, peak
- * RSS growth of this process while pulling.
+ * in the same run, interleaved (the order alternating run by run). Prints a row per run (seconds,
+ * ratio, the main thread's and the process's CPU seconds, peak RSS growth) and a summary per
+ * transport: the medians, and the median and range of the per-run ratios.
  *
  *   npx tsx bench/pullers.ts [--mb 1024] [--runs 3]      (as root: it starts sshd and vsftpd)
  */
-import { execFileSync } from "node:child_process";
-
-import { openSync, writeSync, closeSync, chownSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chownSync, closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Writable } from "node:stream";
@@ -40,26 +40,84 @@ function writeFile(file: string): void {
   closeSync(fd);
 }
 
-async function ours(t: Transport): Promise<{ seconds: number; peakRssMb: number }> {
+interface Measure {
+  seconds: number;
+  peakRssMb: number;
+  /** CPU seconds of this process's main thread (the puller's serial path; the sha256 worker is another thread). */
+  mainCpu: number;
+  /** CPU seconds of the whole process (all threads). */
+  cpu: number;
+}
+
+/** CPU seconds the main thread (task = pid) has used: utime + stime from /proc, in clock ticks of 1/100 s. */
+function mainThreadCpu(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+async function ours(t: Transport): Promise<Measure> {
   const [entry] = (await t.list()).filter((e) => e.name === "big.bin");
   const base = process.memoryUsage().rss;
   let peak = base;
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 50);
+  const main0 = mainThreadCpu();
+  const cpu0 = process.cpuUsage();
   const started = process.hrtime.bigint();
   const counter = hashingCounter(entry!.size);
   await pipeline(await t.read(entry!), counter, new Writable({ highWaterMark: 1 << 20, write: (_c, _e, cb) => cb() }));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpu0);
+  const mainCpu = mainThreadCpu() - main0;
   clearInterval(sampler);
   if (counter.bytes() !== bytes) throw new Error(`pulled ${counter.bytes()} bytes of ${bytes}`);
-  return { seconds, peakRssMb: (peak - base) / 2 ** 20 };
+  return { seconds, peakRssMb: (peak - base) / 2 ** 20, mainCpu, cpu: (cpu.user + cpu.system) / 1e6 };
 }
 
-function timed(cmd: string, args: string[], input?: string): number {
+/** A baseline client run to completion (asynchronously, so the RSS sampler and timers keep running). */
+async function timed(cmd: string, args: string[], input: string): Promise<number> {
   const started = process.hrtime.bigint();
-  execFileSync(cmd, args, { stdio: ["pipe", "ignore", "pipe"], input });
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ["pipe", "ignore", "pipe"] });
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+    });
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err}`))));
+    child.stdin!.end(input);
+  });
   return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
+interface Pair {
+  transport: string;
+  run: number;
+  first: "leadpipe" | "baseline";
+  ours: Measure;
+  baseline: number;
+}
+
+/**
+ * Runs ours and the baseline `runs` times, interleaved, alternating which goes first (a shared
+ * machine's load drifts: neither side always gets the quieter moment).
+ */
+async function compare(transport: string, oursRun: () => Promise<Measure>, baseRun: () => Promise<number>) {
+  const pairs: Pair[] = [];
+  for (let run = 1; run <= RUNS; run++) {
+    const first = run % 2 ? "leadpipe" : "baseline";
+    let baseline = 0;
+    if (first === "baseline") baseline = await baseRun();
+    const o = await oursRun();
+    if (first === "leadpipe") baseline = await baseRun();
+    pairs.push({ transport, run, first, ours: o, baseline });
+    console.error(
+      `${transport} run ${run}: leadpipe ${o.seconds.toFixed(2)} s, baseline ${baseline.toFixed(2)} s, ratio ${(baseline / o.seconds).toFixed(2)}`,
+    );
+  }
+  return pairs;
 }
 
 const sshd = await startSshd();
@@ -75,7 +133,7 @@ try {
     host: "127.0.0.1",
     port: sshd.port,
     username: SFTP_USER,
-    privateKey: (await import("node:fs")).readFileSync(sshd.clientKeyFile),
+    privateKey: readFileSync(sshd.clientKeyFile),
     hostKey: sshd.hostKeyFingerprint,
     dir: sshd.dir,
   });
@@ -88,79 +146,69 @@ try {
     caFile: ftpd.caFile,
     dir: ftpd.dir,
   });
-  const rows: string[] = [];
-  const row = (what: string, ourS: number[], baseS: number[], peak: number[], baseline: string) => {
-    const o = median(ourS);
-    const b = median(baseS);
-    rows.push(
-      `| ${what} | ${MB} MB | ${o.toFixed(2)} s (${(MB / o).toFixed(0)} MB/s) | ${baseline}: ${b.toFixed(2)} s (${(MB / b).toFixed(0)} MB/s) | ${(b / o).toFixed(2)} | ${Math.max(...peak).toFixed(0)} MB |`,
-    );
-  };
-
-  const sftpOurs: number[] = [],
-    sftpBase: number[] = [],
-    sftpPeak: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const r = await ours(sftp);
-    sftpOurs.push(r.seconds);
-    sftpPeak.push(r.peakRssMb);
-    sftpBase.push(
-      timed(
-        "sftp",
-        [
-          "-q",
-          "-i",
-          sshd.clientKeyFile,
-          "-P",
-          String(sshd.port),
-          "-o",
-          "StrictHostKeyChecking=no",
-          "-o",
-          "UserKnownHostsFile=/dev/null",
-          "-b",
-          "-",
-          `${SFTP_USER}@127.0.0.1`,
-        ],
-        `get ${sftpFile} /dev/null\n`,
-      ),
-    );
-  }
-  await sftp.close();
-  row("SFTP (ssh2, 16 × 252 kB reads in flight, TCP_NODELAY) + sha256", sftpOurs, sftpBase, sftpPeak, "OpenSSH sftp");
-
-  const ftpsOurs: number[] = [],
-    ftpsBase: number[] = [],
-    ftpsPeak: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const r = await ours(ftps);
-    ftpsOurs.push(r.seconds);
-    ftpsPeak.push(r.peakRssMb);
-    ftpsBase.push(
-      timed(
-        "curl",
-        [
-          "-sS",
-          "--ssl-reqd",
-          "--cacert",
-          ftpd.caFile,
-          "-K",
-          "-",
-          "-o",
-          "/dev/null",
-          `ftp://127.0.0.1:${ftpd.explicitPort}/big.bin`,
-        ],
-        `user = "${FTP_USER}:${ftpd.password}"\n`,
-      ),
-    );
-  }
-  await ftps.close();
-  row("FTPS explicit TLS (basic-ftp) + sha256", ftpsOurs, ftpsBase, ftpsPeak, "curl");
-
-  console.log(
-    `\nmedian of ${RUNS} runs, loopback, ${new Date().toISOString().slice(0, 10)}, node ${process.version}\n`,
+  const sftpArgs = [
+    "-q",
+    "-i",
+    sshd.clientKeyFile,
+    "-P",
+    String(sshd.port),
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-b",
+    "-",
+    `${SFTP_USER}@127.0.0.1`,
+  ];
+  const curlArgs = [
+    "-sS",
+    "--ssl-reqd",
+    "--cacert",
+    ftpd.caFile,
+    "-K",
+    "-",
+    "-o",
+    "/dev/null",
+    `ftp://127.0.0.1:${ftpd.explicitPort}/big.bin`,
+  ];
+  const sftpPairs = await compare(
+    "SFTP",
+    () => ours(sftp),
+    () => timed("sftp", sftpArgs, `get ${sftpFile} /dev/null\n`),
   );
-  console.log("| transport | file | leadpipe | baseline | ratio | peak RSS growth |\n|---|---|---|---|---|---|");
-  for (const r of rows) console.log(r);
+  await sftp.close();
+  const ftpsPairs = await compare(
+    "FTPS",
+    () => ours(ftps),
+    () => timed("curl", curlArgs, `user = "${FTP_USER}:${ftpd.password}"\n`),
+  );
+  await ftps.close();
+
+  const load = readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  console.log(
+    `\n${MB} MB, ${RUNS} interleaved runs each, loopback, ${new Date().toISOString().slice(0, 16)}Z, node ${process.version}, load average ${load}\n`,
+  );
+  console.log(
+    "| transport | run | first | leadpipe | baseline | ratio | main-thread CPU | process CPU | peak RSS growth |",
+  );
+  console.log("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+  for (const p of [...sftpPairs, ...ftpsPairs]) {
+    console.log(
+      `| ${p.transport} | ${p.run} | ${p.first} | ${p.ours.seconds.toFixed(2)} s | ${p.baseline.toFixed(2)} s | ${(p.baseline / p.ours.seconds).toFixed(2)} | ${p.ours.mainCpu.toFixed(2)} s | ${p.ours.cpu.toFixed(2)} s | ${p.ours.peakRssMb.toFixed(0)} MB |`,
+    );
+  }
+  const summary = (what: string, baseline: string, pairs: Pair[]) => {
+    const ratios = pairs.map((p) => p.baseline / p.ours.seconds);
+    const o = median(pairs.map((p) => p.ours.seconds));
+    const b = median(pairs.map((p) => p.baseline));
+    return `| ${what} | ${o.toFixed(2)} s (${(MB / o).toFixed(0)} MB/s) | ${baseline}: ${b.toFixed(2)} s (${(MB / b).toFixed(0)} MB/s) | **${median(ratios).toFixed(2)}** | ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)} | ${Math.max(...pairs.map((p) => p.ours.peakRssMb)).toFixed(0)} MB |`;
+  };
+  console.log(
+    "\n| transport | leadpipe (median) | baseline (median) | ratio (median of runs) | ratio range | peak RSS growth |",
+  );
+  console.log("|---|---|---|---:|---|---:|");
+  console.log(summary("SFTP (ssh2, 252 kB reads × 16 in flight) + sha256 on a worker", "OpenSSH sftp", sftpPairs));
+  console.log(summary("FTPS explicit TLS (basic-ftp) + sha256 on a worker", "curl", ftpsPairs));
 } finally {
   await ftpd.stop();
   await sshd.stop();

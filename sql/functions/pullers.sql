@@ -9,7 +9,10 @@
 --     listing unless an operator forces it; the same name with new content is a new version and
 --     lands again; the same content under another name lands and the pipeline records it as a
 --     duplicate import (the ledger then says 'duplicate');
---   * one run at a time lands a version: a run claims it for a lease before it streams it;
+--   * one run at a time lands a version, or sends a delivery: a run claims it for a short lease and
+--     renews the lease while it works (a heartbeat); the claim names its process, so another run
+--     may take it over when the lease ran out, or at once when that process is seen dead on the
+--     same machine (the caller judges that: claim_owner.ts); a run that cannot renew stops;
 --   * a missing expected file is alerted once per puller and local day;
 --   * an outbound file (puller, remote path, content) is sent once: a sent delivery is never sent again;
 --     one not sent (failed, or claimed by a run that never finished) is sent by every later run until it is.
@@ -55,29 +58,53 @@ BEGIN
    ORDER BY pf.path;
 END $$;
 
--- Claims a version for landing (a lease): false when it is landed already or another run holds it.
-CREATE OR REPLACE FUNCTION puller_claim(p_id bigint, p_lease_seconds int)
+-- Claims a version for landing (a lease held by p_owner): false when it is landed already or another
+-- run holds it. p_take_from: the holder the caller saw dead, whose claim it takes over even in its lease.
+DROP FUNCTION IF EXISTS puller_claim(bigint, int);
+CREATE OR REPLACE FUNCTION puller_claim(p_id bigint, p_lease_seconds int, p_owner text, p_take_from text DEFAULT NULL)
 RETURNS boolean LANGUAGE sql AS $$
   WITH c AS (
-    UPDATE puller_files SET claimed_until = now() + make_interval(secs => p_lease_seconds), attempts = attempts + 1,
-           landing_started_at = clock_timestamp()
+    UPDATE puller_files SET claimed_until = now() + make_interval(secs => p_lease_seconds), claimed_by = p_owner,
+           attempts = attempts + 1, landing_started_at = clock_timestamp()
      WHERE id = p_id AND (state NOT IN ('landed', 'duplicate') OR forced)
-       AND (claimed_until IS NULL OR claimed_until < now())
+       AND (claimed_until IS NULL OR claimed_until < now() OR claimed_by = p_take_from)
     RETURNING 1)
   SELECT EXISTS (SELECT 1 FROM c);
 $$;
 
+-- Who holds a version's claim now (NULL when nobody does).
+CREATE OR REPLACE FUNCTION puller_claim_holder(p_id bigint)
+RETURNS text LANGUAGE sql STABLE AS $$
+  SELECT claimed_by FROM puller_files WHERE id = p_id AND claimed_until >= now();
+$$;
+
+-- Renews a claim's lease; false when p_owner no longer holds it (it ran out and another run took it).
+CREATE OR REPLACE FUNCTION puller_claim_renew(p_table text, p_id bigint, p_owner text, p_lease_seconds int)
+RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+  v_found int;
+BEGIN
+  IF p_table NOT IN ('puller_files', 'puller_deliveries') THEN
+    RAISE EXCEPTION 'puller_claim_renew: no claims in %', p_table;
+  END IF;
+  EXECUTE format('UPDATE %I SET claimed_until = now() + make_interval(secs => $1) WHERE id = $2 AND claimed_by = $3 '
+                 'AND claimed_until IS NOT NULL', p_table)
+    USING p_lease_seconds, p_id, p_owner;
+  GET DIAGNOSTICS v_found = ROW_COUNT;
+  RETURN v_found = 1;
+END $$;
+
 CREATE OR REPLACE FUNCTION puller_landed(p_id bigint, p_object_key text, p_sha256 text)
 RETURNS void LANGUAGE sql AS $$
   UPDATE puller_files SET state = 'landed', reason = NULL, object_key = p_object_key, sha256 = p_sha256, import_id = NULL,
-         landed_at = now(), forced = false, claimed_until = NULL
+         landed_at = now(), forced = false, claimed_until = NULL, claimed_by = NULL
    WHERE id = p_id;
 $$;
 
 -- A version not landed by this run: 'failed' (retried by the next run), 'skipped' or 'unstable', with its reason.
 CREATE OR REPLACE FUNCTION puller_not_landed(p_id bigint, p_state text, p_reason text)
 RETURNS void LANGUAGE sql AS $$
-  UPDATE puller_files SET state = p_state, reason = p_reason, claimed_until = NULL
+  UPDATE puller_files SET state = p_state, reason = p_reason, claimed_until = NULL, claimed_by = NULL
    WHERE id = p_id AND state NOT IN ('landed', 'duplicate');
 $$;
 
@@ -124,34 +151,41 @@ BEGIN
   RETURN v_new = 1;
 END $$;
 
--- Records an outbound file and claims it for sending: 'send' (claimed: send it), 'sent' (sent before:
--- never again), or 'busy' (another run holds it).
+-- Records an outbound file and claims it for sending (a lease held by p_owner): 'send' (claimed: send
+-- it), 'sent' (sent before: never again), or 'busy' (another run holds it; holder names it).
+-- p_take_from: the holder the caller saw dead, whose claim it takes over even in its lease.
+DROP FUNCTION IF EXISTS puller_delivery_claim(text, text, text, bigint, text, int);
 CREATE OR REPLACE FUNCTION puller_delivery_claim(p_puller text, p_object_key text, p_remote_path text, p_size bigint,
-                                                 p_sha256 text, p_lease_seconds int)
-RETURNS TABLE (id bigint, decision text, sent_at timestamptz)
+                                                 p_sha256 text, p_lease_seconds int, p_owner text,
+                                                 p_take_from text DEFAULT NULL)
+RETURNS TABLE (id bigint, decision text, sent_at timestamptz, holder text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
   v_id bigint;
   v_state text;
   v_sent timestamptz;
+  v_holder text;
 BEGIN
   INSERT INTO puller_deliveries (puller, object_key, remote_path, size, sha256)
   VALUES (p_puller, p_object_key, p_remote_path, p_size, p_sha256)
   ON CONFLICT (puller, remote_path, sha256) DO NOTHING;
   SELECT d.id, d.state, d.sent_at INTO v_id, v_state, v_sent FROM puller_deliveries d
    WHERE d.puller = p_puller AND d.remote_path = p_remote_path AND d.sha256 = p_sha256;
-  IF v_state = 'sent' THEN RETURN QUERY SELECT v_id, 'sent'::text, v_sent; RETURN; END IF;
-  UPDATE puller_deliveries d SET claimed_until = now() + make_interval(secs => p_lease_seconds), attempts = d.attempts + 1
-   WHERE d.id = v_id AND (d.claimed_until IS NULL OR d.claimed_until < now()) AND d.state <> 'sent';
-  IF FOUND THEN RETURN QUERY SELECT v_id, 'send'::text, NULL::timestamptz;
-  ELSE RETURN QUERY SELECT v_id, 'busy'::text, NULL::timestamptz; END IF;
+  IF v_state = 'sent' THEN RETURN QUERY SELECT v_id, 'sent'::text, v_sent, NULL::text; RETURN; END IF;
+  UPDATE puller_deliveries d SET claimed_until = now() + make_interval(secs => p_lease_seconds), claimed_by = p_owner,
+         attempts = d.attempts + 1
+   WHERE d.id = v_id AND d.state <> 'sent'
+     AND (d.claimed_until IS NULL OR d.claimed_until < now() OR d.claimed_by = p_take_from);
+  IF FOUND THEN RETURN QUERY SELECT v_id, 'send'::text, NULL::timestamptz, NULL::text; RETURN; END IF;
+  SELECT d.claimed_by INTO v_holder FROM puller_deliveries d WHERE d.id = v_id;
+  RETURN QUERY SELECT v_id, 'busy'::text, NULL::timestamptz, v_holder;
 END $$;
 
 CREATE OR REPLACE FUNCTION puller_delivery_done(p_id bigint, p_sent boolean, p_answer text)
 RETURNS void LANGUAGE sql AS $$
   UPDATE puller_deliveries SET state = CASE WHEN p_sent THEN 'sent' ELSE 'failed' END, answer = p_answer,
-         sent_at = CASE WHEN p_sent THEN now() END, claimed_until = NULL
+         sent_at = CASE WHEN p_sent THEN now() END, claimed_until = NULL, claimed_by = NULL
    WHERE id = p_id AND state <> 'sent';
 $$;
 

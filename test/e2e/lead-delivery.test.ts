@@ -259,12 +259,21 @@ describe("the daily lead hand-off, delivered", () => {
       ["agency-mail", "pending"],
       ["agency-sftp", "sent"],
     ]);
-    // An hour on, the killed run's lease has run out.
-    await platform.pool.query(
-      "UPDATE puller_deliveries SET claimed_until = now() - interval '1 second' WHERE object_key = $1 AND state = 'pending'",
+    // The killed run's claim is still in its lease, and names the dead process: the next run takes
+    // it over at once (no waiting for the lease), asks the receiver first, and sends nothing again.
+    const {
+      rows: [held],
+    } = await platform.pool.query<{ claimed_by: string; left: number }>(
+      `SELECT claimed_by, extract(epoch FROM claimed_until - now())::float8 AS left
+         FROM puller_deliveries WHERE object_key = $1 AND state = 'pending'`,
       [key],
     );
+    expect(held!.claimed_by).toMatch(new RegExp(`^linux:[^:]+:\\d+:${child.pid}:\\d+@`));
+    expect(held!.left).toBeGreaterThan(5);
+    expect(Pullers.holderIsDead(held!.claimed_by)).toBe(true);
+    const started = Date.now();
     const rerun = await scheduled(d);
+    expect(Date.now() - started).toBeLessThan(held!.left * 1000);
     expect(outcomes(rerun)).toEqual([
       ["agency-sftp", name, "already-sent"],
       ["agency-mail", name, "already-sent"],

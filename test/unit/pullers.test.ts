@@ -1,3 +1,6 @@
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import os from "node:os";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
@@ -135,5 +138,68 @@ describe("landing", () => {
         new Writable({ write: (_c, _e, cb) => cb() }),
       ),
     ).rejects.toThrowError("more than the 11 bytes listed arrived");
+  });
+
+  it("hashes a large stream on a worker thread: odd chunk sizes, one chunk larger than the ring, the same sha256", async () => {
+    // 8 MB and up go to the worker (its ring is 8 slots of 1 MB); 23 MB in chunks that straddle slots.
+    const data = Buffer.alloc(23 * 2 ** 20 + 12_345);
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32BE((i * 2654435761) >>> 0, i);
+    const cuts = [0, 1, 70_000, 1_048_575, 1_048_577, 3_000_000, 20 * 2 ** 20, data.length];
+    const chunks = cuts.slice(1).map((end, i) => data.subarray(cuts[i], end));
+    const counter = Pullers.hashingCounter(data.length);
+    await pipeline(Readable.from(chunks), counter, new Writable({ write: (_c, _e, cb) => cb() }));
+    expect(counter.sha256()).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(counter.bytes()).toBe(data.length);
+    // Unknown length (Graph) takes the worker too; a second stream reuses the idle worker.
+    const unknown = Pullers.hashingCounter(undefined);
+    await pipeline(
+      Readable.from([data.subarray(0, 5), data.subarray(5, 9_000_000)]),
+      unknown,
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
+    expect(unknown.sha256()).toBe(createHash("sha256").update(data.subarray(0, 9_000_000)).digest("hex"));
+  });
+
+  it("frees the hashing worker when the stream fails, and the next stream hashes correctly", async () => {
+    const data = Buffer.alloc(12 * 2 ** 20, 7);
+    const failing = new Readable({
+      read() {
+        this.push(data.subarray(0, 3 * 2 ** 20));
+        this.destroy(new Error("connection reset"));
+      },
+    });
+    const counter = Pullers.hashingCounter(data.length);
+    await expect(pipeline(failing, counter, new Writable({ write: (_c, _e, cb) => cb() }))).rejects.toThrowError(
+      "connection reset",
+    );
+    expect(counter.sha256()).toBe("");
+    const next = Pullers.hashingCounter(data.length);
+    await pipeline(Readable.from([data]), next, new Writable({ write: (_c, _e, cb) => cb() }));
+    expect(next.sha256()).toBe(createHash("sha256").update(data).digest("hex"));
+  });
+});
+
+describe("claims: who holds one, and whether it is dead", () => {
+  it("names this process, and sees a holder dead only when its process on this machine is gone", async () => {
+    const me = Pullers.claimOwner();
+    expect(me).toMatch(new RegExp(`^linux:[0-9a-f-]+:\\d+:${process.pid}:\\d+@`));
+    expect(Pullers.holderIsDead(me)).toBe(false);
+    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" });
+    await new Promise((r) => child.once("spawn", r));
+    const started = readFileSync(`/proc/${child.pid}/stat`, "utf8").split(") ")[1]!.split(" ")[19];
+    const [prefix] = me.split(`:${process.pid}:`);
+    const holder = `${prefix}:${child.pid}:${started}@${os.hostname()}`;
+    expect(Pullers.holderIsDead(holder)).toBe(false);
+    // The same pid started at another time is another process (a reused pid): the holder is gone.
+    expect(Pullers.holderIsDead(`${prefix}:${child.pid}:1@${os.hostname()}`)).toBe(true);
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGKILL");
+    await exited;
+    expect(Pullers.holderIsDead(holder)).toBe(true);
+    // Another machine (another kernel boot), or a holder named without /proc: never judged dead here.
+    expect(Pullers.holderIsDead(holder.replace(/^linux:[^:]+:/, "linux:00000000-0000-0000-0000-000000000000:"))).toBe(
+      false,
+    );
+    expect(Pullers.holderIsDead(`somehost:${child.pid}`)).toBe(false);
   });
 });

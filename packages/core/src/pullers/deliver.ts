@@ -1,8 +1,10 @@
 import { createHash } from "node:crypto";
 import path from "node:path";
+import type { Readable } from "node:stream";
 import pRetry from "p-retry";
 import type { Needs } from "../ports";
 import type { PullerSpec } from "./spec";
+import { claimOwner, heartbeat, holderIsDead, LEASE_SECONDS, type LeaseLostError } from "./claim";
 import { DeliveryUnknownError, TrustRefusedError, type Transport } from "./transport";
 
 /** What a delivery touches (the Needs shape); `retryMinMs` shortens the retries' backoff in tests. */
@@ -56,41 +58,65 @@ export async function deliver(
   const sha256 = hash.digest("hex");
   const remotePath = path.posix.basename(key);
   const base = { destination: spec.name, key, remote_path: remotePath, size, sha256 };
-  const {
-    rows: [claim],
-  } = await deps.pool.query<{ id: string; decision: "send" | "sent" | "busy" }>(
-    "SELECT * FROM puller_delivery_claim($1, $2, $3, $4, $5, 3600)",
-    [spec.name, key, remotePath, size, sha256],
-  );
-  if (claim!.decision === "sent") return { ...base, outcome: "already-sent" };
-  if (claim!.decision === "busy")
-    return { ...base, outcome: "busy", reason: "another run is delivering this file now" };
+  const owner = claimOwner();
+  const claimFor = async (takeFrom: string | null) =>
+    (
+      await deps.pool.query<{ id: string; decision: "send" | "sent" | "busy"; holder: string | null }>(
+        "SELECT * FROM puller_delivery_claim($1, $2, $3, $4, $5, $6, $7, $8)",
+        [spec.name, key, remotePath, size, sha256, LEASE_SECONDS, owner, takeFrom],
+      )
+    ).rows[0]!;
+  let claim = await claimFor(null);
+  // Held by a process of this machine that died (kill -9, a crash): taken over now, not after its lease.
+  if (claim.decision === "busy" && claim.holder && holderIsDead(claim.holder)) {
+    deps.log.warn("taking over a delivery claimed by a dead process", {
+      destination: spec.name,
+      key,
+      holder: claim.holder,
+    });
+    claim = await claimFor(claim.holder);
+  }
+  if (claim.decision === "sent") return { ...base, outcome: "already-sent" };
+  if (claim.decision === "busy") return { ...base, outcome: "busy", reason: "another run is delivering this file now" };
+  const id = Number(claim.id);
   let describe = `${spec.transport} destination ${spec.name}`;
+  let body: Readable | undefined;
+  let lost: LeaseLostError | undefined;
+  const lease = heartbeat(deps.pool, "puller_deliveries", id, owner, deps.log, (err) => {
+    lost = err;
+    body?.destroy(err);
+  });
   try {
     const { answer, found } = await pRetry(
       async () => {
+        if (lost) throw lost;
         const transport = await open();
         describe = transport.describe;
         if (!transport.upload) throw new Error(`${spec.transport} cannot deliver files`);
         const there = await transport.delivered?.(remotePath, { size, sha256 });
         if (there) return { answer: there, found: true };
-        const body = await deps.store.read(deps.settings.bucket, key);
+        if (lost) throw lost;
+        body = await deps.store.read(deps.settings.bucket, key);
         return { answer: await transport.upload(body, remotePath, { size, sha256 }), found: false };
       },
       {
         retries: spec.attempts - 1,
         minTimeout: deps.retryMinMs ?? 1000,
         factor: 2,
-        shouldRetry: ({ error }) => !(error instanceof TrustRefusedError || error instanceof DeliveryUnknownError),
+        shouldRetry: ({ error }) =>
+          !(error instanceof TrustRefusedError || error instanceof DeliveryUnknownError || lost !== undefined),
         onFailedAttempt: ({ error, attemptNumber }) =>
           deps.log.warn("delivery attempt failed", { destination: spec.name, key, attempt: attemptNumber, error }),
       },
     );
-    await deps.pool.query("SELECT puller_delivery_done($1, true, $2)", [claim!.id, answer]);
+    lease.stop();
+    await deps.pool.query("SELECT puller_delivery_done($1, true, $2)", [id, answer]);
     return { ...base, outcome: found ? "already-sent" : "sent", answer };
   } catch (err) {
+    lease.stop();
     const reason = `${(err as Error).name}: ${(err as Error).message}`;
-    await deps.pool.query("SELECT puller_delivery_done($1, false, $2)", [claim!.id, reason]);
+    // A run that lost its claim leaves the row to the run that holds it now.
+    if (!lost) await deps.pool.query("SELECT puller_delivery_done($1, false, $2)", [id, reason]);
     await deps.notifier.alert(
       `leadpipe delivery ${spec.name}: ${remotePath} FAILED`.slice(0, 100),
       `Delivering s3://${deps.settings.bucket}/${key} (${size} bytes, sha256 ${sha256}) to ${describe} failed: ${reason}. ` +

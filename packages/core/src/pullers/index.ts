@@ -11,4 +11,5 @@ export {
   localClock,
   type PullResult,
 } from "./run";
-export { deliver, lazyTransport, type DeliveryResult } from "./deliver";
+export { deliver, deliverToAll, lazyTransport, type DeliveryResult } from "./deliver";
+export { claimOwner, holderIsDead, LeaseLostError } from "./claim";

@@ -1,9 +1,11 @@
-import { createHash } from "node:crypto";
 import { Transform, type Readable } from "node:stream";
 import picomatch from "picomatch";
 import pRetry from "p-retry";
 import type { Pool } from "../db";
+import type { Logger } from "../log";
 import type { Needs, Notifier, ObjectStore } from "../ports";
+import { claimOwner, heartbeat, holderIsDead, LEASE_SECONDS } from "./claim";
+import { streamHash } from "./hasher";
 import type { PullerSpec } from "./spec";
 import { SizeMismatchError, TrustRefusedError, type RemoteEntry, type Transport } from "./transport";
 
@@ -39,7 +41,29 @@ export interface PullOptions {
   waitForStable?: boolean;
 }
 
-const LEASE_SECONDS = 3600;
+/**
+ * Claims a version for this run (a lease it renews while landing); a claim whose holder is a dead
+ * process of this machine is taken over at once instead of after its lease.
+ */
+async function claimVersion(deps: PullDeps, id: number, log: Logger): Promise<boolean> {
+  const owner = claimOwner();
+  const claim = async (takeFrom: string | null) =>
+    (
+      await deps.pool.query<{ claimed: boolean }>("SELECT puller_claim($1, $2, $3, $4) AS claimed", [
+        id,
+        LEASE_SECONDS,
+        owner,
+        takeFrom,
+      ])
+    ).rows[0]?.claimed === true;
+  if (await claim(null)) return true;
+  const {
+    rows: [h],
+  } = await deps.pool.query<{ holder: string | null }>("SELECT puller_claim_holder($1) AS holder", [id]);
+  if (!h?.holder || !holderIsDead(h.holder)) return false;
+  log.warn("taking over a landing claimed by a dead process", { ledger_id: id, holder: h.holder });
+  return claim(h.holder);
+}
 
 /** SNS subjects are at most 100 characters. */
 function alert(notifier: Notifier, subject: string, message: string): Promise<void> {
@@ -52,26 +76,36 @@ export function landingKey(source: string, name: string, at: Date): string {
   return `inbox/${source}/${at.toISOString().slice(0, 10).replaceAll("-", "/")}/${name}`;
 }
 
-/** A pass-through that hashes and counts what flows, and refuses to end short or long of `expected`. */
+/**
+ * A pass-through that hashes (sha256, on a worker thread for large files: see hasher.ts) and
+ * counts what flows, and refuses to end short or long of `expected`.
+ */
 export function hashingCounter(expected: number | undefined): Transform & { sha256(): string; bytes(): number } {
-  const hash = createHash("sha256");
+  const hash = streamHash(expected);
   let bytes = 0;
   let digest = "";
   // 1 MB buffered each side (not 16 kB): fewer pauses of the transport's stream per megabyte.
   const t = new Transform({
     highWaterMark: 1 << 20,
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
       bytes += chunk.length;
       if (expected !== undefined && bytes > expected)
-        cb(new SizeMismatchError(`more than the ${expected} bytes listed arrived`));
+        return cb(new SizeMismatchError(`more than the ${expected} bytes listed arrived`));
+      const wait = hash.update(chunk);
+      if (wait) wait.then(() => cb(null, chunk), cb);
       else cb(null, chunk);
     },
     flush(cb) {
-      digest = hash.digest("hex");
       if (expected !== undefined && bytes !== expected)
-        cb(new SizeMismatchError(`${bytes} bytes arrived where ${expected} were listed`));
-      else cb();
+        return cb(new SizeMismatchError(`${bytes} bytes arrived where ${expected} were listed`));
+      hash.digest().then((hex) => {
+        digest = hex;
+        cb();
+      }, cb);
+    },
+    destroy(err, cb) {
+      if (!digest) hash.abort();
+      cb(err);
     },
   });
   return Object.assign(t, { sha256: () => digest, bytes: () => bytes });
@@ -88,8 +122,11 @@ export async function landOne(
   store: ObjectStore,
   bucket: string,
   key: string,
+  signal?: AbortSignal,
 ): Promise<{ sha256: string; bytes: number }> {
+  signal?.throwIfAborted();
   const body: Readable = await transport.read(entry);
+  signal?.addEventListener("abort", () => body.destroy(signal.reason as Error), { once: true });
   const counter = hashingCounter(entry.exactSize === false ? undefined : entry.size);
   body.on("error", (err) => counter.destroy(err));
   counter.on("error", () => body.destroy());
@@ -212,38 +249,16 @@ export async function pull(
         results.push({ ...base, outcome: "skipped", reason });
         continue;
       }
-      const {
-        rows: [claim],
-      } = await deps.pool.query<{ claimed: boolean }>("SELECT puller_claim($1, $2) AS claimed", [o.id, LEASE_SECONDS]);
-      if (!claim?.claimed) {
+      if (!(await claimVersion(deps, o.id, log))) {
         results.push({ ...base, outcome: "skipped", reason: "another run is landing this file now" });
         continue;
       }
       const key = landingKey(source, entry.name, now());
-      try {
-        const landed = await pRetry(() => landOne(transport, entry, deps.store, deps.settings.bucket, key), {
-          retries: spec.attempts - 1,
-          minTimeout: deps.retryMinMs ?? 1000,
-          factor: 2,
-          shouldRetry: ({ error }) => !(error instanceof TrustRefusedError),
-          onFailedAttempt: ({ error, attemptNumber }) =>
-            log.warn("landing attempt failed", { path: entry.path, attempt: attemptNumber, error }),
-        });
-        await deps.pool.query("SELECT puller_landed($1, $2, $3)", [o.id, key, landed.sha256]);
-        results.push({ ...base, outcome: "landed", key, sha256: landed.sha256 });
-        log.info("landed", { path: entry.path, key, bytes: landed.bytes, sha256: landed.sha256 });
-      } catch (err) {
+      const { refused, ...landed } = await landClaimed(spec, transport, deps, entry, o.id, key, log);
+      results.push({ ...base, ...landed });
+      if (refused) throw refused;
+      if (landed.outcome === "failed") {
         failures++;
-        const reason = `${(err as Error).name}: ${(err as Error).message}`;
-        await deps.pool.query("SELECT puller_not_landed($1, 'failed', $2)", [o.id, reason]);
-        results.push({ ...base, outcome: "failed", reason });
-        await alert(
-          deps.notifier,
-          `leadpipe puller ${spec.name}: ${entry.path} FAILED`,
-          `Puller ${spec.name} (${transport.describe}) could not land ${entry.path} after ${spec.attempts} attempt(s): ${reason}. ` +
-            "Nothing half-landed; the next run tries again.",
-        );
-        if (err instanceof TrustRefusedError) throw err;
         continue;
       }
       await afterAction(spec, transport, entry).catch(async (err: Error) => {
@@ -276,6 +291,50 @@ export async function pull(
     ]);
   }
   return results;
+}
+
+/**
+ * Lands one claimed version, renewing its claim while it streams (a lost claim stops the stream),
+ * with retries and backoff; records the outcome, and alerts a failure. A refused server (host key,
+ * certificate) comes back as `refused`: the run stops there.
+ */
+async function landClaimed(
+  spec: PullerSpec,
+  transport: Transport,
+  deps: PullDeps,
+  entry: RemoteEntry,
+  id: number,
+  key: string,
+  log: Logger,
+): Promise<Pick<PullResult, "outcome" | "key" | "sha256" | "reason"> & { refused?: TrustRefusedError }> {
+  const stop = new AbortController();
+  const lease = heartbeat(deps.pool, "puller_files", id, claimOwner(), log, (err) => stop.abort(err));
+  try {
+    const landed = await pRetry(() => landOne(transport, entry, deps.store, deps.settings.bucket, key, stop.signal), {
+      retries: spec.attempts - 1,
+      minTimeout: deps.retryMinMs ?? 1000,
+      factor: 2,
+      shouldRetry: ({ error }) => !(error instanceof TrustRefusedError || stop.signal.aborted),
+      onFailedAttempt: ({ error, attemptNumber }) =>
+        log.warn("landing attempt failed", { path: entry.path, attempt: attemptNumber, error }),
+    });
+    lease.stop();
+    await deps.pool.query("SELECT puller_landed($1, $2, $3)", [id, key, landed.sha256]);
+    log.info("landed", { path: entry.path, key, bytes: landed.bytes, sha256: landed.sha256 });
+    return { outcome: "landed", key, sha256: landed.sha256 };
+  } catch (err) {
+    lease.stop();
+    const reason = `${(err as Error).name}: ${(err as Error).message}`;
+    // A run that lost its claim leaves the version to the run that holds it now.
+    if (!stop.signal.aborted) await deps.pool.query("SELECT puller_not_landed($1, 'failed', $2)", [id, reason]);
+    await alert(
+      deps.notifier,
+      `leadpipe puller ${spec.name}: ${entry.path} FAILED`,
+      `Puller ${spec.name} (${transport.describe}) could not land ${entry.path} after ${spec.attempts} attempt(s): ${reason}. ` +
+        "Nothing half-landed; the next run tries again.",
+    );
+    return { outcome: "failed", reason, ...(err instanceof TrustRefusedError ? { refused: err } : {}) };
+  }
 }
 
 async function afterAction(spec: PullerSpec, transport: Transport, entry: RemoteEntry): Promise<void> {
