@@ -6,6 +6,7 @@ import { Hono, type Context } from "hono";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { AdhocSql, createPool, type Pool } from "@leadpipe/core";
 import { resolveOptions, type ConsoleDeps, type ConsoleOptions, type ResolvedOptions } from "./ports";
 import {
@@ -392,11 +393,17 @@ export interface RunningConsole {
   close(): Promise<void>;
 }
 
+/** One answer's server time: from the request received to its last byte written (benchmarks, metrics). */
+export type ServedHook = (req: { method: string; url: string; status: number }, ms: number) => void;
+
+export interface ServeOptions extends ConsoleOptions {
+  port?: number;
+  host?: string;
+  onServed?: ServedHook;
+}
+
 /** Serves the console on 127.0.0.1 (port 0: a free one). */
-export async function startConsole(
-  deps: ConsoleDeps,
-  opts: ConsoleOptions & { port?: number; host?: string } = {},
-): Promise<RunningConsole> {
+export async function startConsole(deps: ConsoleDeps, opts: ServeOptions = {}): Promise<RunningConsole> {
   const app = createApp(deps, opts);
   const host = opts.host ?? "127.0.0.1";
   let server!: ServerType;
@@ -406,6 +413,15 @@ export async function startConsole(
     );
     server.once("error", reject);
   });
+  const onServed = opts.onServed;
+  if (onServed) {
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const t0 = performance.now();
+      res.once("finish", () =>
+        onServed({ method: req.method ?? "", url: req.url ?? "", status: res.statusCode }, performance.now() - t0),
+      );
+    });
+  }
   return {
     url: `http://${host}:${port}`,
     port,
