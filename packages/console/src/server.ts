@@ -292,10 +292,10 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
     auditCsrf: () => Promise<void>,
   ): Promise<Body | Response> => {
     const isForm = FORM_TYPE.test(c.req.header("content-type") ?? "");
-    if (who.bearer) return isForm ? ((await c.req.parseBody({ all: true })) as Body) : {};
-    if (!isForm) return c.html(errorPage(pageCtx, 415, "Send a form."), 415);
-    if (Number(c.req.header("content-length") ?? 0) > options.maxUploadBytes)
+    if (!isForm && !who.bearer) return c.html(errorPage(pageCtx, 415, "Send a form."), 415);
+    if (isForm && Number(c.req.header("content-length") ?? 0) > options.maxUploadBytes)
       return c.html(errorPage(pageCtx, 413, `At most ${options.maxUploadBytes} bytes.`), 413);
+    if (who.bearer) return isForm ? ((await c.req.parseBody({ all: true })) as Body) : {};
     const body = (await c.req.parseBody({ all: true })) as Body;
     if (csrfOk(body, c, who.csrf)) return body;
     await auditCsrf();
