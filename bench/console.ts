@@ -11,7 +11,8 @@
  * 3. For each think time: --sessions people (a load generator in its own process, bench/console-load.ts)
  *    walk the pages for --seconds; the server records each answer's time from request received to last
  *    byte written, the client its latency.
- * 4. The SQL window's CSV export of --export-rows rows, with the peak RSS (memory flat).
+ * 4. The SQL window's CSV export of --export-rows rows, then the same through /api/sql (NDJSON), each with
+ *    the peak RSS (memory flat).
  */
 import { fork } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
@@ -247,6 +248,33 @@ try {
     out.push(
       `\nSQL window CSV export: ${fmt(exportRows)} rows, ${(bytes / 1e6).toFixed(1)} MB in ${s.toFixed(1)} s ` +
         `(${fmt(exportRows / s)} rows/s); RSS ${startRssMb} MB at start, peak ${peakRssMb} MB`,
+    );
+    // the same rows through /api/sql (what `leadpipe sql --stage --json` reads): NDJSON, streamed
+    const login = (await (
+      await fetch(`${web.url}/api/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ username: "bench", password: "a bench password" }),
+      })
+    ).json()) as { token: string };
+    const t1 = performance.now();
+    const api = await withPeakRss(async () => {
+      const res = await fetch(`${web.url}/api/sql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${login.token}` },
+        body: JSON.stringify({
+          sql: `SELECT g, md5(g::text) AS h, now() AS at FROM generate_series(1, ${exportRows}) g`,
+          limit: 0,
+        }),
+      });
+      let bytes = 0;
+      for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
+      return bytes;
+    });
+    const s1 = (performance.now() - t1) / 1000;
+    out.push(
+      `/api/sql NDJSON: ${fmt(exportRows)} rows, ${(api.result / 1e6).toFixed(1)} MB in ${s1.toFixed(1)} s ` +
+        `(${fmt(exportRows / s1)} rows/s); RSS ${api.startRssMb} MB at start, peak ${api.peakRssMb} MB`,
     );
   }
   process.stdout.write(`${out.join("\n")}\n`);
