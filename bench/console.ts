@@ -227,28 +227,30 @@ try {
   }
 
   if (exportRows > 0) {
+    const sql = `SELECT g, md5(g::text) AS h, now() AS at FROM generate_series(1, ${exportRows}) g`;
+    /** One export read to its end, with the serving process's RSS sampled meanwhile. */
+    const exported = async (what: string, request: () => Promise<Response>) => {
+      const t0 = performance.now();
+      const {
+        result: bytes,
+        peakRssMb,
+        startRssMb,
+      } = await withPeakRss(async () => {
+        const res = await request();
+        let n = 0;
+        for await (const chunk of res.body!) n += (chunk as Uint8Array).length;
+        return n;
+      });
+      const s = (performance.now() - t0) / 1000;
+      return (
+        `${what}: ${fmt(exportRows)} rows, ${(bytes / 1e6).toFixed(1)} MB in ${s.toFixed(1)} s ` +
+        `(${fmt(exportRows / s)} rows/s); RSS ${startRssMb} MB at start, peak ${peakRssMb} MB`
+      );
+    };
     const c = new ConsoleClient(web.url);
     await c.login("bench", "a bench password");
     const token = await c.csrf();
-    const t0 = performance.now();
-    const {
-      result: bytes,
-      peakRssMb,
-      startRssMb,
-    } = await withPeakRss(async () => {
-      const res = await c.post("/sql/csv", {
-        _csrf: token,
-        sql: `SELECT g, md5(g::text) AS h, now() AS at FROM generate_series(1, ${exportRows}) g`,
-      });
-      let bytes = 0;
-      for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
-      return bytes;
-    });
-    const s = (performance.now() - t0) / 1000;
-    out.push(
-      `\nSQL window CSV export: ${fmt(exportRows)} rows, ${(bytes / 1e6).toFixed(1)} MB in ${s.toFixed(1)} s ` +
-        `(${fmt(exportRows / s)} rows/s); RSS ${startRssMb} MB at start, peak ${peakRssMb} MB`,
-    );
+    out.push(`\n${await exported("SQL window CSV export", () => c.post("/sql/csv", { _csrf: token, sql }))}`);
     // the same rows through /api/sql (what `leadpipe sql --stage --json` reads): NDJSON, streamed
     const login = (await (
       await fetch(`${web.url}/api/login`, {
@@ -257,25 +259,13 @@ try {
         body: JSON.stringify({ username: "bench", password: "a bench password" }),
       })
     ).json()) as { token: string };
-    const t1 = performance.now();
-    const api = await withPeakRss(async () => {
-      const res = await fetch(`${web.url}/api/sql`, {
+    const api = () =>
+      fetch(`${web.url}/api/sql`, {
         method: "POST",
         headers: { "content-type": "application/json", authorization: `Bearer ${login.token}` },
-        body: JSON.stringify({
-          sql: `SELECT g, md5(g::text) AS h, now() AS at FROM generate_series(1, ${exportRows}) g`,
-          limit: 0,
-        }),
+        body: JSON.stringify({ sql, limit: 0 }),
       });
-      let bytes = 0;
-      for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
-      return bytes;
-    });
-    const s1 = (performance.now() - t1) / 1000;
-    out.push(
-      `/api/sql NDJSON: ${fmt(exportRows)} rows, ${(api.result / 1e6).toFixed(1)} MB in ${s1.toFixed(1)} s ` +
-        `(${fmt(exportRows / s1)} rows/s); RSS ${api.startRssMb} MB at start, peak ${api.peakRssMb} MB`,
-    );
+    out.push(await exported("/api/sql NDJSON", api));
   }
   process.stdout.write(`${out.join("\n")}\n`);
   await web.close();

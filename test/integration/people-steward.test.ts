@@ -331,39 +331,13 @@ describe("person merge / unmerge / override", () => {
         [auditFrom],
       )
     ).rows;
-    expect(rows).toEqual([
-      {
-        action: "people.merge",
-        target: `person ${ada}`,
-        outcome: "ok",
-        role: "steward",
-        ip: "127.0.0.1",
-        via: "console",
-      },
-      {
-        action: "people.unmerge",
-        target: `merge ${merge_id}`,
-        outcome: "ok",
-        role: "steward",
-        ip: "127.0.0.1",
-        via: "console",
-      },
-      {
-        action: "people.unmerge",
-        target: `merge ${merge_id}`,
-        outcome: "refused",
-        role: "steward",
-        ip: "127.0.0.1",
-        via: "console",
-      },
-      {
-        action: "people.unmerge",
-        target: "merge 999",
-        outcome: "refused",
-        role: "steward",
-        ip: "127.0.0.1",
-        via: "console",
-      },
+    expect(rows.map((r) => [r.action, r.target, r.outcome])).toEqual([
+      ["people.merge", `person ${ada}`, "ok"],
+      ["people.unmerge", `merge ${merge_id}`, "ok"],
+      ["people.unmerge", `merge ${merge_id}`, "refused"],
+      ["people.unmerge", "merge 999", "refused"],
     ]);
+    // every row as the console's user asked: its role, its address, via the console
+    expect(new Set(rows.map((r) => `${r.role} ${r.ip} ${r.via}`))).toEqual(new Set(["steward 127.0.0.1 console"]));
   });
 });
