@@ -17,6 +17,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { createPool, migrate, Reports } from "@leadpipe/core";
 import { startPostgres } from "../packages/local/src/postgres";
+import { BENCH_IMPORT, buildReportData, reportDataSize } from "./reports-data";
 
 const { values } = parseArgs({
   options: {
@@ -27,14 +28,7 @@ const { values } = parseArgs({
 });
 const scale = Number(values.scale);
 const runs = Number(values.runs);
-const N = {
-  mortgages: Math.round(10_000_000 * scale),
-  pieces: Math.round(10_000_000 * scale),
-  deliveries: Math.round(8_000_000 * scale),
-  calls: Math.round(2_000_000 * scale),
-  imports: Math.max(10, Math.round(2000 * scale)),
-  rejects: Math.round(200_000 * scale),
-};
+const N = reportDataSize(scale);
 /**
  * Mail dates the pieces are spread over. At scale 1, 330 dates give 30k pieces per date, about a
  * day's mail; a smaller scale keeps that density with fewer dates (--mail-days 20 at --scale 0.05),
@@ -42,7 +36,7 @@ const N = {
  */
 const MAIL_DAYS = Number(values["mail-days"]);
 const DAY = 50_000;
-const IMPORT = "00000000-0000-4000-8000-00000000b001";
+const IMPORT = BENCH_IMPORT;
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 const secs = (ms: number) => (ms / 1000).toFixed(2);
 
@@ -66,105 +60,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
 try {
   await migrate(pool);
   const client = await pool.connect();
-  const q = async (sql: string, params?: unknown[]) => {
-    const t0 = performance.now();
-    const r = await client.query(sql, params);
-    step(`${sql.replace(/\s+/g, " ").trim().slice(0, 60)}: ${(performance.now() - t0).toFixed(0)} ms`);
-    return r;
-  };
   const [, buildMs] = await timed(async () => {
-    // a bulk load: the reporting triggers (and FK checks) off, as a restore would be
-    await q("SET session_replication_role = replica");
-    await q(`CREATE TEMP TABLE bench_zips AS
-      SELECT (row_number() OVER (ORDER BY zip5) - 1)::int AS i, zip5, state FROM zip_counties`);
-    await q("ALTER TABLE bench_zips ADD PRIMARY KEY (i)");
-    await q("ANALYZE bench_zips");
-    const {
-      rows: [{ n: zips }],
-    } = await q("SELECT count(*)::int AS n FROM bench_zips");
-    // one mortgage in 20 has a ZIP the table does not know
-    step("mortgages");
-    await q(
-      `INSERT INTO mortgages (mortgage_id, partner, property_state, property_zip5, loan_amount, closing_date, import_id, source_row, src_seq)
-       SELECT 'M' || n, chr(65 + n % 4), z.state, CASE WHEN n % 20 = 0 THEN '000' || lpad((n % 100)::text, 2, '0') ELSE z.zip5 END,
-              100000 + n % 400000, date '2025-01-01' + (n % 700), $1, n, n
-       FROM generate_series(1, $2::int) n JOIN bench_zips z ON z.i = (n * 7) % $3`,
-      [IMPORT, N.mortgages, zips],
-    );
-    step("pieces");
-    await q(
-      `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
-       SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), 'M' || n, $1, n, n FROM generate_series(1, $2::int) n`,
-      [IMPORT, N.pieces],
-    );
-    step("production");
-    await q(
-      `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
-       SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), d, CASE WHEN n % 2 = 0 THEN 'A' ELSE 'B' END,
-              (ARRAY['letter', 'postcard', 'self_mailer'])[1 + (n / 2) % 3], 'MP-' || to_char(d, 'YYYY-MM'), $1, n, n
-       FROM generate_series(1, $2::int) n, LATERAL (SELECT date '2026-01-01' + (n % ${MAIL_DAYS}) AS d) x`,
-      [IMPORT, N.pieces],
-    );
-    step("deliveries");
-    // deliveries: partner lead times A 3, B 5, C 7, D 2 days, plus 0-2
-    await q(
-      `INSERT INTO delivery_events (tracking_code, partner, event_at, event_code, status, import_id, source_row, src_seq)
-       SELECT lpad(n::text, 20, '0'), chr(65 + n % 4),
-              (date '2026-01-01' + (n % ${MAIL_DAYS}) + (ARRAY[3, 5, 7, 2])[1 + n % 4] + (n / 4) % 3)::timestamp + interval '15 hours',
-              '918', 'applied', $1, n, n
-       FROM generate_series(1, $2::int) n`,
-      [IMPORT, N.deliveries],
-    );
-    await q(
-      `INSERT INTO mail_piece_deliveries (tracking_code, partner, delivered_at, event_code, event_id, import_id, source_row)
-       SELECT tracking_code, partner, event_at, event_code, id, import_id, source_row FROM delivery_events`,
-    );
-    step("calls");
-    // calls on pieces spread over the year; version B drawn more (one in three calls about an A piece is moved to the next piece)
-    await q(
-      `INSERT INTO call_responses (caller_phone, called_at, disposition, keyed_tracking, lookup_tracking_code, tracking_code, mortgage_id,
-                                   partner, match_method, matched_at, import_id, source_row, src_seq)
-       SELECT '+1' || (2122000000 + n)::text, (date '2026-01-01' + (k % ${MAIL_DAYS})::int + 5 + n % 10) + (n % 36000) * interval '1 second',
-              CASE WHEN n % 10 = 0 THEN 'interested' WHEN n % 10 < 5 THEN 'callback' ELSE 'not_interested' END,
-              lpad(k::text, 20, '0'), lpad(k::text, 20, '0'),
-              CASE WHEN n % 50 = 0 THEN NULL ELSE lpad(k::text, 20, '0') END, CASE WHEN n % 50 = 0 THEN NULL ELSE 'M' || k END,
-              CASE WHEN n % 50 = 0 THEN NULL ELSE chr(65 + (k % 4)::int) END, CASE WHEN n % 50 = 0 THEN NULL ELSE 'tracking_code' END, now(),
-              '${IMPORT}', n, n
-       FROM (SELECT n, CASE WHEN k0 % 2 = 0 AND n % 3 = 0 AND k0 < ${N.pieces} THEN k0 + 1 ELSE k0 END AS k
-             FROM (SELECT n, (n::bigint * 7919) % ${N.pieces} + 1 AS k0 FROM generate_series(1, ${N.calls}) n) a) b`,
-    );
-    await q(
-      `INSERT INTO leads (caller_phone, tracking_code, mortgage_id, partner, interested_at, first_response_id)
-       SELECT caller_phone, tracking_code, mortgage_id, partner, called_at, id FROM call_responses
-       WHERE disposition = 'interested' AND tracking_code IS NOT NULL`,
-    );
-    await q(
-      `INSERT INTO lead_handoffs (day, file_key, handed_off_at, leads, sha256)
-       SELECT d, 'outbox/leads/' || d, d + interval '22 hours', 0, '-' FROM (SELECT DISTINCT interested_at::date + 1 AS d FROM leads) x`,
-    );
-    await q(
-      `INSERT INTO lead_handoff_items (lead_id, day, file_key, handed_off_at, cells)
-       SELECT id, interested_at::date + 1, 'outbox/leads/' || (interested_at::date + 1), (interested_at::date + 1) + interval '22 hours', '{}'
-       FROM leads WHERE id % 4 <> 0`,
-    );
-    await q(
-      `INSERT INTO imports (bucket, object_key, event_key, file_name, source, partner, status, rows_read, accepted, rejected, created_at, finished_at)
-       SELECT 'b', 'k' || n, 'e' || n, 'f' || n, (ARRAY['partner-b-mortgages', 'partner-b-deliveries', 'call-center-responses'])[1 + n % 3],
-              'B', CASE WHEN n % 50 = 0 THEN 'FAILED' ELSE 'COMPLETE_WITH_ERRORS' END, 50000, 49900, 100,
-              timestamptz '2026-01-01' + n * interval '4 hours', timestamptz '2026-01-01' + n * interval '4 hours' + (n % 90) * interval '1 second'
-       FROM generate_series(1, $1::int) n`,
-      [N.imports],
-    );
-    await q(
-      `INSERT INTO import_rejects (import_id, chunk_index, row_number, error_type, field_name, field_value, error_message)
-       SELECT i.id, 0, n, 'validation', (ARRAY['imb', 'loan_amount', 'closing_date'])[1 + n % 3], 'x', 'bad value'
-       FROM generate_series(1, $1::int) n, (SELECT array_agg(id ORDER BY seq) AS ids FROM imports) a,
-            LATERAL (SELECT a.ids[1 + n % $2] AS id) i`,
-      [N.rejects, N.imports],
-    );
-    step("analyze");
-    await q("SET session_replication_role = origin");
-    await q("ANALYZE");
+    await buildReportData(client, N, MAIL_DAYS, step, IMPORT);
   });
   client.release();
   out.push(

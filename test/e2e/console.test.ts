@@ -361,6 +361,78 @@ describe("the CLI against a stage's console (status, replay and sql --stage, wit
     expect(audit.rows).toEqual([{ outcome: "ok" }]);
   }, 600_000);
 
+  it("replays the rejected rows with a corrected file over --stage, and streams a query's rows", async () => {
+    const login = await leadpipe(
+      ["login", "--stage", "sample", "--url", web.url, "--username", "olga", "--password-stdin"],
+      PASSWORD,
+    );
+    expect(login.status, login.stderr).toBe(0);
+    const {
+      rows: [original],
+    } = await platform.pool.query<{ id: string }>(
+      `SELECT id FROM imports WHERE file_name = 'partner-b-mortgages-2026-11-20.csv' AND replay_of IS NULL
+          AND status <> 'DUPLICATE'`,
+    );
+    // the corrected rows 8-11 of the sample day's partner B file (the rows its import rejected)
+    const fixed = path.resolve(__dirname, "../../fixtures/replays/partner-b-mortgages-2026-11-20-fixed.csv");
+    const replay = await leadpipe([
+      "replay",
+      original!.id,
+      "--mode",
+      "errors-only",
+      "--file",
+      fixed,
+      "--stage",
+      "sample",
+      "--json",
+    ]);
+    expect(replay.status, replay.stderr).toBe(0);
+    const out = JSON.parse(replay.stdout);
+    expect(out).toMatchObject({ original: original!.id, mode: "errors-only", rows: 4 });
+    expect(out.replay.import).toMatchObject({ status: "COMPLETE", replay_of: original!.id, accepted: 4, rejected: 0 });
+    const audit = await platform.pool.query(
+      "SELECT outcome, detail->>'file' AS file FROM console_audit WHERE username = 'olga' AND action = 'replay errors-only' AND target = $1",
+      [original!.id],
+    );
+    expect(audit.rows).toEqual([{ outcome: "ok", file: "partner-b-mortgages-2026-11-20-fixed.csv" }]);
+    // --file needs a file that exists, and goes with errors-only
+    const missing = await leadpipe([
+      "replay",
+      original!.id,
+      "--mode",
+      "errors-only",
+      "--file",
+      "/nonexistent.csv",
+      "--stage",
+      "sample",
+    ]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/no such file/);
+
+    // 12,000 rows streamed as NDJSON, past the 10,000 the API answered at most in one JSON; the cap said on stderr
+    const many = await leadpipe([
+      "sql",
+      "--stage",
+      "sample",
+      "--json",
+      "--limit",
+      "12000",
+      "SELECT g FROM generate_series(1, 12001) g",
+    ]);
+    expect(many.status, many.stderr).toBe(0);
+    const rows = many.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows.length).toBe(12_000);
+    expect(rows.at(-1)).toEqual({ g: 12_000 });
+    expect(many.stderr).toMatch(/more rows exist past --limit/);
+    // the table output, streamed in and printed whole
+    const table = await leadpipe(["sql", "--stage", "sample", "SELECT 7 AS seven"]);
+    expect(table.status, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/seven[\s\S]*7/);
+  }, 600_000);
+
   it("refuses a replay to an analyst's token, and any call once the token is forged or gone", async () => {
     const login = await leadpipe(
       ["login", "--stage", "as-ana", "--url", web.url, "--username", "ana", "--password-stdin"],

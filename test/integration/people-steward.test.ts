@@ -301,4 +301,43 @@ describe("person merge / unmerge / override", () => {
       ["people.override", "refused"],
     ]);
   });
+
+  it("runs the console's merge and unmerge by merge id: no reason needed, its role and address audited", async () => {
+    const ada = await personOf("ada-1");
+    const augusta = await personOf("augusta");
+    const who = { username: "stew", via: "console", role: "steward", ip: "127.0.0.1", requireReason: false };
+    const { merge_id } = await People.Steward.merge(pool, who, ada, augusta, null);
+    expect(await personOf("augusta")).toBe(ada);
+    const merged = await owner.query("SELECT cause FROM person_merges WHERE merge_id = $1", [merge_id]);
+    expect(merged.rows[0].cause).toBe("manual by stew");
+
+    const undone = await People.Steward.unmergeById(pool, who, merge_id, null);
+    expect(undone).toMatchObject({ merge_id, person_id: augusta, records: [await recordOf("augusta")] });
+    const after = await owner.query("SELECT unmerged_at, unmerged_by FROM person_merges WHERE merge_id = $1", [
+      merge_id,
+    ]);
+    expect(after.rows[0].unmerged_by).toBe("stew");
+    expect(after.rows[0].unmerged_at).not.toBeNull();
+    // undone once only; an unknown merge is refused too
+    await expect(People.Steward.unmergeById(pool, who, merge_id, null)).rejects.toThrow(/already undone/);
+    await expect(People.Steward.unmergeById(pool, who, 999, null)).rejects.toThrow(/no merge 999/);
+    // the pair is never linked again by a later delivery
+    await land(2, [{ key: "augusta", input: { ...AUGUSTA, email: "ada@example.com" } }]);
+    expect(await personOf("augusta")).toBe(augusta);
+
+    const rows = (
+      await owner.query<{ action: string; target: string; outcome: string; role: string; ip: string; via: string }>(
+        "SELECT action, target, outcome, role, ip, detail->>'via' AS via FROM console_audit WHERE id > $1 ORDER BY id",
+        [auditFrom],
+      )
+    ).rows;
+    expect(rows.map((r) => [r.action, r.target, r.outcome])).toEqual([
+      ["people.merge", `person ${ada}`, "ok"],
+      ["people.unmerge", `merge ${merge_id}`, "ok"],
+      ["people.unmerge", `merge ${merge_id}`, "refused"],
+      ["people.unmerge", "merge 999", "refused"],
+    ]);
+    // every row as the console's user asked: its role, its address, via the console
+    expect(new Set(rows.map((r) => `${r.role} ${r.ip} ${r.via}`))).toEqual(new Set(["steward 127.0.0.1 console"]));
+  });
 });

@@ -16,6 +16,34 @@ export type RowSource = (
   onRow: (r: Record<string, unknown>) => void | Promise<void>,
 ) => Promise<{ more: boolean; rows: number }>;
 
+/** The client went away mid-answer: the producer stops (its cursor closes, its connection is freed). */
+export class ClientGone extends Error {
+  override name = "ClientGone";
+}
+
+/**
+ * A stream a producer writes lines into, with backpressure: `write` waits while the client reads slower
+ * than rows arrive (memory stays flat), and throws ClientGone once the client has gone.
+ */
+export function lineStream(): { out: PassThrough; write(s: string): void | Promise<void>; body(): ReadableStream } {
+  const out = new PassThrough();
+  const write = (s: string): void | Promise<void> => {
+    if (out.destroyed) throw new ClientGone("the client closed the connection");
+    if (out.write(s)) return;
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        out.off("drain", done);
+        out.off("close", done);
+        if (out.destroyed) reject(new ClientGone("the client closed the connection"));
+        else resolve();
+      };
+      out.on("drain", done);
+      out.on("close", done);
+    });
+  };
+  return { out, write, body: () => Readable.toWeb(out) as ReadableStream };
+}
+
 /**
  * A CSV download streamed as rows arrive (backpressure: a slow client slows the fetching). When the row
  * limit cut the answer short, the last line says so, so a truncated file never passes for a whole one.
@@ -26,10 +54,8 @@ export function csvResponse(
   source: RowSource,
   onDone?: (r: { rows: number; more: boolean; error?: Error }) => void,
 ): Response {
-  const out = new PassThrough();
+  const { out, write, body } = lineStream();
   let fields: string[] = [];
-  const write = (s: string) =>
-    out.write(s) ? undefined : new Promise<void>((resolve) => out.once("drain", () => resolve()));
   void (async () => {
     try {
       const r = await source(
@@ -44,12 +70,12 @@ export function csvResponse(
       onDone?.(r);
       out.end();
     } catch (err) {
-      out.write(`# export stopped: ${(err as Error).message.split("\n")[0]}\n`);
+      if (!out.destroyed) out.write(`# export stopped: ${(err as Error).message.split("\n")[0]}\n`);
       onDone?.({ rows: 0, more: false, error: err as Error });
       out.end();
     }
   })();
-  return new Response(Readable.toWeb(out) as ReadableStream, {
+  return new Response(body(), {
     headers: {
       "content-type": "text/csv; charset=utf-8",
       "content-disposition": `attachment; filename="${fileName.replace(/[^\w.-]/g, "_")}"`,

@@ -1,4 +1,4 @@
-export { createApp, startConsole, type RunningConsole } from "./server";
+export { createApp, startConsole, type RunningConsole, type ServeOptions, type ServedHook } from "./server";
 export { routes, PUBLIC_PATHS, type Route } from "./routes";
 export { ROLES, isRole, type Role } from "./auth/roles";
 export { addUser, disableUser, listUsers, audit, UserInputError, type User } from "./auth/store";

@@ -6,6 +6,7 @@ import { Hono, type Context } from "hono";
 import { getCookie, setCookie, deleteCookie } from "hono/cookie";
 import { serve, type ServerType } from "@hono/node-server";
 import type { AddressInfo } from "node:net";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { AdhocSql, createPool, type Pool } from "@leadpipe/core";
 import { resolveOptions, type ConsoleDeps, type ConsoleOptions, type ResolvedOptions } from "./ports";
 import {
@@ -291,10 +292,10 @@ export function createApp(deps: ConsoleDeps, opts: ConsoleOptions = {}): Hono & 
     auditCsrf: () => Promise<void>,
   ): Promise<Body | Response> => {
     const isForm = FORM_TYPE.test(c.req.header("content-type") ?? "");
-    if (who.bearer) return isForm ? ((await c.req.parseBody({ all: true })) as Body) : {};
-    if (!isForm) return c.html(errorPage(pageCtx, 415, "Send a form."), 415);
-    if (Number(c.req.header("content-length") ?? 0) > options.maxUploadBytes)
+    if (!isForm && !who.bearer) return c.html(errorPage(pageCtx, 415, "Send a form."), 415);
+    if (isForm && Number(c.req.header("content-length") ?? 0) > options.maxUploadBytes)
       return c.html(errorPage(pageCtx, 413, `At most ${options.maxUploadBytes} bytes.`), 413);
+    if (who.bearer) return isForm ? ((await c.req.parseBody({ all: true })) as Body) : {};
     const body = (await c.req.parseBody({ all: true })) as Body;
     if (csrfOk(body, c, who.csrf)) return body;
     await auditCsrf();
@@ -392,11 +393,17 @@ export interface RunningConsole {
   close(): Promise<void>;
 }
 
+/** One answer's server time: from the request received to its last byte written (benchmarks, metrics). */
+export type ServedHook = (req: { method: string; url: string; status: number }, ms: number) => void;
+
+export interface ServeOptions extends ConsoleOptions {
+  port?: number;
+  host?: string;
+  onServed?: ServedHook;
+}
+
 /** Serves the console on 127.0.0.1 (port 0: a free one). */
-export async function startConsole(
-  deps: ConsoleDeps,
-  opts: ConsoleOptions & { port?: number; host?: string } = {},
-): Promise<RunningConsole> {
+export async function startConsole(deps: ConsoleDeps, opts: ServeOptions = {}): Promise<RunningConsole> {
   const app = createApp(deps, opts);
   const host = opts.host ?? "127.0.0.1";
   let server!: ServerType;
@@ -406,6 +413,15 @@ export async function startConsole(
     );
     server.once("error", reject);
   });
+  const onServed = opts.onServed;
+  if (onServed) {
+    server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      const t0 = performance.now();
+      res.once("finish", () =>
+        onServed({ method: req.method ?? "", url: req.url ?? "", status: res.statusCode }, performance.now() - t0),
+      );
+    });
+  }
   return {
     url: `http://${host}:${port}`,
     port,

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { createLogger, createPool, type Import, type Pool } from "@leadpipe/core";
 import { s3Store } from "@leadpipe/core/adapters/s3";
-import { startConsole, type ConsoleDeps, type ConsoleOptions, type RunningConsole } from "@leadpipe/console";
+import { startConsole, type ConsoleDeps, type RunningConsole, type ServeOptions } from "@leadpipe/console";
 import type { Alert, LocalPlatform } from "./platform";
 
 export const DEFAULT_CONSOLE_PORT = 8787;
@@ -57,7 +57,7 @@ export function localConsoleDeps(platform: LocalPlatform, pool: Pool, writer: Po
  */
 export async function serveConsole(
   platform: LocalPlatform,
-  opts: ConsoleOptions & { port?: number } = {},
+  opts: Omit<ServeOptions, "host"> = {},
 ): Promise<RunningConsole> {
   const env = process.env.LEADPIPE_CONSOLE_PORT;
   if (env !== undefined && !/^\d{1,5}$/.test(env))

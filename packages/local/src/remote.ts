@@ -1,5 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, openAsBlob, readFileSync } from "node:fs";
 import path from "node:path";
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import type { Import } from "@leadpipe/core";
 import { homePaths } from "./home";
 import { writePrivate } from "./secrets";
@@ -93,19 +96,28 @@ export class RemoteConsole {
   }
 
   private async call<T>(method: "GET" | "POST", p: string, body?: unknown): Promise<T> {
+    return this.parse<T>(await this.fetch(method, p, body), method, p);
+  }
+
+  private async fetch(method: "GET" | "POST", p: string, body?: unknown): Promise<Response> {
     const res = await fetch(this.login.url + p, {
       method,
       redirect: "manual",
       headers: {
         authorization: `Bearer ${this.login.token}`,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
+        ...(body === undefined || body instanceof FormData ? {} : { "content-type": "application/json" }),
       },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : body instanceof FormData ? body : JSON.stringify(body),
     });
     if (res.status === 302 || res.status === 401)
       throw new RemoteError(
         `the login to stage ${this.login.stage} is no longer valid: npx leadpipe login --stage ${this.login.stage}`,
       );
+    return res;
+  }
+
+  /** A JSON answer: its value, or its error (a refused replay's 409 answers with its reason). */
+  private async parse<T>(res: Response, method: string, p: string): Promise<T> {
     const text = await res.text();
     let parsed: unknown;
     try {
@@ -134,15 +146,46 @@ export class RemoteConsole {
     return this.call<Import.ImportDescription>("GET", `/api/imports/${encodeURIComponent(importId)}`);
   }
 
-  replay(importId: string, mode: Import.ReplayMode) {
-    return this.call<Import.ReplayResult>("POST", `/api/imports/${encodeURIComponent(importId)}/replay`, { mode });
+  /** Starts a replay; an errors-only one's corrected file goes up with it (multipart, streamed from disk). */
+  async replay(importId: string, mode: Import.ReplayMode, file?: string) {
+    const p = `/api/imports/${encodeURIComponent(importId)}/replay`;
+    if (!file) return this.call<Import.ReplayResult>("POST", p, { mode });
+    const form = new FormData();
+    form.set("mode", mode);
+    form.set("file", await openAsBlob(file), path.basename(file));
+    return this.call<Import.ReplayResult>("POST", p, form);
   }
 
-  sql(sql: string, limit: number) {
-    return this.call<{ fields: string[]; rows: Record<string, unknown>[]; more: boolean }>("POST", "/api/sql", {
-      sql,
-      limit,
-    });
+  /**
+   * One read-only statement through the console, its rows handed to `onRow` as they stream in (NDJSON:
+   * memory flat). `limit` 0: the console's export limit. An answer cut short (no end line) is an error.
+   */
+  async sql(
+    sql: string,
+    limit: number,
+    onFields: (fields: string[]) => void | Promise<void>,
+    onRow: (row: Record<string, unknown>) => void | Promise<void>,
+  ): Promise<{ rows: number; more: boolean }> {
+    const res = await this.fetch("POST", "/api/sql", { sql, limit });
+    if (!/^application\/x-ndjson\b/.test(res.headers.get("content-type") ?? "")) {
+      await this.parse(res, "POST", "/api/sql");
+      throw new RemoteError(`POST /api/sql: ${res.status}: not a stream of rows`);
+    }
+    const lines = createInterface({ input: Readable.fromWeb(res.body as NodeReadableStream), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line) continue;
+      const m = JSON.parse(line) as {
+        fields?: string[];
+        row?: Record<string, unknown>;
+        end?: { rows: number; more: boolean };
+        error?: string;
+      };
+      if (m.row) await onRow(m.row);
+      else if (m.fields) await onFields(m.fields);
+      else if (m.end) return m.end;
+      else if (m.error !== undefined) throw new RemoteError(`POST /api/sql: the query failed midway: ${m.error}`);
+    }
+    throw new RemoteError("POST /api/sql: the answer was cut short (no end line): try again");
   }
 
   /** Polls the import until it is no longer running (the replay's execution runs in the stage). */

@@ -86,22 +86,46 @@ export const isImportId = (s: string) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[
 
 /** One import in full: the description the CLI prints, its chunks, and its first rejected rows. */
 export async function importDetail(db: Queryable, id: string, rejectLimit = 200) {
-  const description = await Import.describe(db, id);
-  const { rows: chunks } = await db.query(
-    `SELECT chunk_index, status, attempts, records, rows_read, accepted, rejected, inserted, updated, unchanged, duration_ms, finished_at
+  // three independent reads: in parallel over the pool, not one after the other
+  const [description, { rows: chunks }, { rows: rejects }] = await Promise.all([
+    Import.describe(db, id),
+    db.query(
+      `SELECT chunk_index, status, attempts, records, rows_read, accepted, rejected, inserted, updated, unchanged, duration_ms, finished_at
        FROM import_chunks WHERE import_id = $1 ORDER BY chunk_index`,
-    [id],
-  );
-  const { rows: rejects } = await db.query(
-    `SELECT row_number, error_type, field_name, field_value, error_message, raw_record
-       FROM import_rejects WHERE import_id = $1 ORDER BY row_number, field_name LIMIT $2`,
-    [id, rejectLimit],
-  );
+      [id],
+    ),
+    db.query(
+      `SELECT row_number, error_type, field_name, field_value, error_message, raw_record
+         FROM import_rejects WHERE import_id = $1 ORDER BY row_number, field_name LIMIT $2`,
+      [id, rejectLimit],
+    ),
+  ]);
   return { description, chunks, rejects };
 }
 
-/** Today's page: what arrived, what is running, what failed (with its reason), per source the last arrival. */
-export async function today(db: Queryable) {
+type Today = Awaited<ReturnType<typeof readToday>>;
+/** How long one read of today's summary serves every page and poll of this process. */
+export const TODAY_TTL_MS = 1000;
+const todayCache = new WeakMap<Queryable, { at: number; value: Promise<Today> }>();
+
+/**
+ * Today's page: what arrived, what is running, what failed (with its reason), per source the last
+ * arrival. The same for every user, so one read serves them all for a second: twenty open pages
+ * polling the running imports every 2 s cost one read a second, not ten.
+ */
+export function today(db: Queryable, now = Date.now()): Promise<Today> {
+  const hit = todayCache.get(db);
+  if (hit && now - hit.at < TODAY_TTL_MS) return hit.value;
+  const value = readToday(db);
+  todayCache.set(db, { at: now, value });
+  // a failed read is not kept: the next request reads again
+  value.catch(() => {
+    if (todayCache.get(db)?.value === value) todayCache.delete(db);
+  });
+  return value;
+}
+
+async function readToday(db: Queryable) {
   const { rows: arrived } = await db.query(
     `SELECT i.id, i.file_name, i.source, i.status, i.rows_read, i.accepted, i.rejected, i.created_at, i.finished_at
        FROM imports i WHERE i.created_at >= date_trunc('day', now()) ORDER BY i.seq DESC LIMIT 200`,

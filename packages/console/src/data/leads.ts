@@ -40,22 +40,30 @@ export async function findMortgages(db: Queryable, q: string, limit = 50): Promi
       break;
     case "phone":
       param = People.standardizePhone(text).e164!;
-      sql = `SELECT mortgage_id FROM mortgages WHERE phone = $1
+      // mortgages_phone10 (its last ten digits) finds the candidates; the E.164 form decides
+      sql = `SELECT mortgage_id FROM mortgages
+              WHERE right(regexp_replace(phone, '\\D', '', 'g'), 10) = right($1, 10) AND phone = $1
              UNION SELECT mortgage_id FROM call_responses WHERE caller_phone = $1 AND mortgage_id IS NOT NULL`;
       break;
     case "loan":
-      sql = "SELECT mortgage_id FROM mortgages WHERE mortgage_id = $1 OR upper(mortgage_id) = upper($1)";
+      // Loan numbers are upper-cased at ingestion (sources/fields.ts identifier): two probes of the key.
+      sql = "SELECT mortgage_id FROM mortgages WHERE mortgage_id IN ($1, upper($1))";
       param = text;
       break;
     default:
+      // The surname is the whole text or what follows one of its spaces: those candidates probe
+      // mortgages_borrower_last_name (migration 220), then the full name decides.
       sql = `SELECT mortgage_id FROM mortgages
-              WHERE lower(borrower_last_name) = lower($1)
-                 OR lower(borrower_first_name || ' ' || borrower_last_name) = lower($1)`;
+              WHERE borrower_last_name IS NOT NULL AND lower(borrower_last_name) = ANY ($2::text[])
+                AND (lower(borrower_last_name) = lower($1)
+                     OR lower(borrower_first_name || ' ' || borrower_last_name) = lower($1))`;
       param = text;
   }
+  const words = text.toLowerCase().split(" ");
+  const surnames = words.map((_, i) => words.slice(i).join(" "));
   const { rows } = await db.query<{ mortgage_id: string }>(
     `SELECT mortgage_id FROM (${sql}) m ORDER BY 1 LIMIT ${Math.floor(limit)}`,
-    [param],
+    by === "name" ? [param, surnames] : [param],
   );
   return { by, ids: rows.map((r) => r.mortgage_id) };
 }

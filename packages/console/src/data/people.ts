@@ -50,31 +50,3 @@ export async function person(db: Queryable, id: number) {
 
 /** The fields a steward may override: the steward CLI's list. */
 export const OVERRIDE_FIELDS: readonly string[] = People.Steward.OVERRIDE_FIELDS;
-
-/** The steward's actions, over the rules in sql/functions/people.sql. */
-export async function merge(db: Queryable, survivor: number, absorbed: number, by: string): Promise<number> {
-  const {
-    rows: [r],
-  } = await db.query<{ merge_id: number }>("SELECT people_merge($1, $2, $3, '[]'::jsonb, NULL) AS merge_id", [
-    survivor,
-    absorbed,
-    `manual by ${by}`,
-  ]);
-  return r!.merge_id;
-}
-
-export async function unmerge(db: Queryable, mergeId: number, by: string): Promise<void> {
-  await db.query("SELECT people_unmerge($1, $2)", [mergeId, by]);
-}
-
-export async function override(
-  db: Queryable,
-  personId: number,
-  field: string,
-  value: string | null,
-  by: string,
-  reason: string | null,
-) {
-  if (!OVERRIDE_FIELDS.includes(field)) throw new Error(`not a field that can be overridden: ${field}`);
-  await db.query("SELECT people_override($1, $2, $3, $4, $5)", [personId, field, value, by, reason]);
-}

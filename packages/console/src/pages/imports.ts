@@ -177,7 +177,7 @@ export async function reportFile(x: RequestContext) {
   });
 }
 
-function uploadedFile(x: RequestContext): File | undefined {
+export function uploadedFile(x: RequestContext): File | undefined {
   const f = x.body.file;
   const one = Array.isArray(f) ? f[0] : f;
   return one instanceof File && one.size > 0 ? one : undefined;
@@ -210,24 +210,36 @@ export async function upload(x: RequestContext) {
   }
 }
 
-export async function replay(x: RequestContext) {
-  const id = importId(x);
-  const mode = field(x.body, "mode");
+/**
+ * Starts a replay (functions/replay), with the corrected file of an errors-only one uploaded with it,
+ * and audits it: the Imports page's form and the API (`leadpipe replay --stage`) both come here.
+ */
+export async function startReplay(
+  x: RequestContext,
+  id: string,
+  mode: string | undefined,
+  file: File | undefined,
+  requestedBy: string,
+): Promise<Import.ReplayResult> {
   if (mode !== "full" && mode !== "errors-only") throw new BadRequest("mode is full or errors-only");
-  const file = uploadedFile(x);
   if (file && mode !== "errors-only") throw new BadRequest("a corrected file goes with an errors-only replay");
   const saved = file ? await saveUpload(x, file) : undefined;
   try {
-    const r = await x.deps.replay({
-      importId: id,
-      mode,
-      requestedBy: `console:${x.user.username}`,
-      ...(saved ? { fixedFile: saved.path } : {}),
+    const r = await x.deps.replay({ importId: id, mode, requestedBy, ...(saved ? { fixedFile: saved.path } : {}) });
+    await x.audit(`replay ${mode}`, id, r.replayId ? "ok" : "refused", {
+      replayId: r.replayId,
+      message: r.message,
+      ...(file ? { file: file.name, bytes: file.size } : {}),
     });
-    await x.audit(`replay ${mode}`, id, r.replayId ? "ok" : "refused", { replayId: r.replayId, message: r.message });
-    if (!r.replayId) throw new BadRequest(r.message);
-    return x.c.redirect(`/imports/${r.replayId}`, 303);
+    return r;
   } finally {
     saved?.cleanup();
   }
+}
+
+export async function replay(x: RequestContext) {
+  const id = importId(x);
+  const r = await startReplay(x, id, field(x.body, "mode"), uploadedFile(x), `console:${x.user.username}`);
+  if (!r.replayId) throw new BadRequest(r.message);
+  return x.c.redirect(`/imports/${r.replayId}`, 303);
 }

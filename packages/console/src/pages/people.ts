@@ -1,7 +1,8 @@
 import { html, show, table } from "../html";
 import { csrfField } from "../layout";
 import { BadRequest, NotFound, field, type RequestContext } from "../context";
-import { OVERRIDE_FIELDS, merge, override, person, searchPeople, unmerge } from "../data/people";
+import { People } from "@leadpipe/core";
+import { OVERRIDE_FIELDS, person, searchPeople } from "../data/people";
 
 const idCell = (c: string, v: unknown) =>
   c === "person_id" || c === "survivor_id" || c === "absorbed_id"
@@ -19,7 +20,8 @@ ${
     ? html`<h2>Merge two golden records</h2>
 <form class="filters" method="post" action="/people/merge">${csrfField(x.page.csrf)}
 <label>Survivor id <input name="survivor" inputmode="numeric" required></label>
-<label>Absorbed id <input name="absorbed" inputmode="numeric" required></label><button type="submit">Merge</button></form>`
+<label>Absorbed id <input name="absorbed" inputmode="numeric" required></label>
+<label>Reason <input name="reason"></label><button type="submit">Merge</button></form>`
     : ""
 }`;
   return x.render("People", body);
@@ -65,29 +67,43 @@ ${
   return x.render(`Person ${id}`, body);
 }
 
+/**
+ * The steward's actions go through People.Steward (the CLI's path: its rules, the resolution lock, and
+ * the audit row in the same transaction as the change), as the console's user and address.
+ */
+const steward = (x: RequestContext): People.Steward.Steward => ({
+  username: x.user.username,
+  via: "console",
+  role: x.user.role,
+  ip: x.ip,
+  requireReason: false,
+});
+
+/** Runs one steward action; a refusal (already audited by the steward's path) is the page's 400. */
+async function stewardAction<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof People.Steward.StewardRefusal) throw new BadRequest(e.message);
+    throw e;
+  }
+}
+
+const optional = (x: RequestContext, name: string) => field(x.body, name)?.trim() || null;
+
 export async function mergeAction(x: RequestContext) {
   const survivor = wholeId(field(x.body, "survivor"), "the survivor id");
   const absorbed = wholeId(field(x.body, "absorbed"), "the absorbed id");
-  try {
-    const mergeId = await merge(x.deps.writer, survivor, absorbed, x.user.username);
-    await x.audit("people.merge", `person ${survivor}`, "ok", { survivor, absorbed, mergeId });
-  } catch (e) {
-    await x.audit("people.merge", `person ${survivor}`, "refused", { survivor, absorbed, error: (e as Error).message });
-    throw new BadRequest((e as Error).message);
-  }
+  const reason = optional(x, "reason");
+  await stewardAction(() => People.Steward.merge(x.deps.writer, steward(x), survivor, absorbed, reason));
   return x.c.redirect(`/people/${survivor}`, 303);
 }
 
 export async function unmergeAction(x: RequestContext) {
   const mergeId = wholeId(field(x.body, "merge_id"), "the merge id");
   const back = field(x.body, "person_id");
-  try {
-    await unmerge(x.deps.writer, mergeId, x.user.username);
-    await x.audit("people.unmerge", `merge ${mergeId}`, "ok", { mergeId });
-  } catch (e) {
-    await x.audit("people.unmerge", `merge ${mergeId}`, "refused", { mergeId, error: (e as Error).message });
-    throw new BadRequest((e as Error).message);
-  }
+  const reason = optional(x, "reason");
+  await stewardAction(() => People.Steward.unmergeById(x.deps.writer, steward(x), mergeId, reason));
   return x.c.redirect(back && /^\d+$/.test(back) ? `/people/${back}` : "/people", 303);
 }
 
@@ -95,13 +111,8 @@ export async function overrideAction(x: RequestContext) {
   const id = wholeId(x.c.req.param("id"), "a person id");
   const f = field(x.body, "field") ?? "";
   if (!OVERRIDE_FIELDS.includes(f)) throw new BadRequest(`not a field that can be overridden: ${f}`);
-  const value = field(x.body, "value")?.trim() || null;
-  const reason = field(x.body, "reason")?.trim() || null;
-  try {
-    await override(x.deps.writer, id, f, value, x.user.username, reason);
-  } catch (e) {
-    throw new BadRequest((e as Error).message);
-  }
-  await x.audit("people.override", `person ${id}`, "ok", { field: f, value, reason });
+  const value = optional(x, "value");
+  const reason = optional(x, "reason");
+  await stewardAction(() => People.Steward.override(x.deps.writer, steward(x), id, f, value, reason));
   return x.c.redirect(`/people/${id}`, 303);
 }

@@ -19,6 +19,14 @@ export interface Steward {
   username: string;
   /** Where the action came from (the console, the CLI). */
   via: string;
+  /** The audit row's role (default 'steward') and client address (the console's request; default none). */
+  role?: string;
+  ip?: string;
+  /**
+   * Whether every action must say why (default true: the CLI's --reason). The console's merge and unmerge
+   * forms leave it optional; its audit row still says who, what and when.
+   */
+  requireReason?: boolean;
 }
 
 /** A steward action the rules refused (an unknown person, a record not in it): nothing changed. */
@@ -277,8 +285,16 @@ async function audit(
   detail: Record<string, unknown>,
 ): Promise<void> {
   await db.query(
-    "INSERT INTO console_audit (username, role, action, target, outcome, detail) VALUES ($1, 'steward', $2, $3, $4, $5)",
-    [who.username, action, target, outcome, JSON.stringify({ ...detail, via: who.via })],
+    "INSERT INTO console_audit (username, role, action, target, outcome, detail, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    [
+      who.username,
+      who.role ?? "steward",
+      action,
+      target,
+      outcome,
+      JSON.stringify({ ...detail, via: who.via }),
+      who.ip ?? null,
+    ],
   );
 }
 
@@ -295,7 +311,7 @@ async function act<T extends Record<string, unknown>>(
   fn: (client: PoolClient) => Promise<T>,
 ): Promise<T> {
   if (!who.username.trim()) throw new StewardRefusal("a steward action needs the steward's name (--by)");
-  if (typeof detail.reason !== "string" || !detail.reason.trim())
+  if ((who.requireReason ?? true) && (typeof detail.reason !== "string" || !detail.reason.trim()))
     throw new StewardRefusal(`${action} needs a reason (--reason)`);
   try {
     return await withTransaction(pool, async (client) => {
@@ -329,7 +345,7 @@ export async function merge(
   who: Steward,
   survivor: number,
   absorbed: number,
-  reason: string,
+  reason: string | null,
 ): Promise<{ merge_id: number }> {
   return act(pool, who, "people.merge", `person ${survivor}`, { survivor, absorbed, reason }, async (client) => {
     if (survivor === absorbed) throw new StewardRefusal(`cannot merge person ${survivor} into itself`);
@@ -351,13 +367,18 @@ export async function merge(
               matched_record_id: Number(a),
               score: 1,
               tier: "manual",
-              reason: `manual: ${reason}`,
+              reason: `manual: ${reason ?? `by ${who.username}`}`,
             },
           ]
         : [];
     const { rows } = await client.query<{ merge_id: string }>(
       "SELECT people_merge($1, $2, $3, $4::jsonb, NULL) AS merge_id",
-      [survivor, absorbed, `steward ${who.username}: ${reason}`, JSON.stringify(links)],
+      [
+        survivor,
+        absorbed,
+        reason ? `steward ${who.username}: ${reason}` : `manual by ${who.username}`,
+        JSON.stringify(links),
+      ],
     );
     return { merge_id: Number(rows[0]!.merge_id) };
   });
@@ -394,18 +415,8 @@ export async function unmerge(
         WHERE survivor_id = $1 AND unmerged_at IS NULL AND $2 = ANY (moved_records) ORDER BY merge_id DESC LIMIT 1`,
         [personId, recordId],
       );
-      const by = `${who.username}: ${reason}`;
-      if (m.rows[0]) {
-        const mergeId = Number(m.rows[0].merge_id);
-        const restored = Number(m.rows[0].absorbed_id);
-        await c.query("SELECT people_unmerge($1, $2)", [mergeId, by]);
-        await forbidBetween(c, personId, restored, mergeId);
-        const moved = await c.query<{ record_id: string }>(
-          "SELECT record_id FROM person_records WHERE person_id = $1 ORDER BY 1",
-          [restored],
-        );
-        return { merge_id: mergeId, person_id: restored, records: moved.rows.map((r) => Number(r.record_id)) };
-      }
+      const by = signed(who, reason);
+      if (m.rows[0]) return undo(c, personId, Number(m.rows[0].merge_id), Number(m.rows[0].absorbed_id), by);
       const { rows } = await c.query<{ person_id: string }>("SELECT people_split_record($1, $2, $3) AS person_id", [
         personId,
         recordId,
@@ -414,6 +425,42 @@ export async function unmerge(
       return { merge_id: null, person_id: Number(rows[0]!.person_id), records: [recordId] };
     },
   );
+}
+
+/** What a person_merges or split row records as `by`: the steward, and why when said. */
+const signed = (who: Steward, reason: string | null) => (reason ? `${who.username}: ${reason}` : who.username);
+
+/** Undoes merge `mergeId` of `survivor`: the absorbed golden record comes back, its pairs never linked again. */
+async function undo(c: PoolClient, survivor: number, mergeId: number, restored: number, by: string) {
+  await c.query("SELECT people_unmerge($1, $2)", [mergeId, by]);
+  await forbidBetween(c, survivor, restored, mergeId);
+  const moved = await c.query<{ record_id: string }>(
+    "SELECT record_id FROM person_records WHERE person_id = $1 ORDER BY 1",
+    [restored],
+  );
+  return { merge_id: mergeId, person_id: restored, records: moved.rows.map((r) => Number(r.record_id)) };
+}
+
+/**
+ * Undoes one merge by its id (the console's merge history lists them): as `unmerge` does for the merge
+ * that brought a record in. A merge already undone, or unknown, is refused.
+ */
+export async function unmergeById(
+  pool: Pool,
+  who: Steward,
+  mergeId: number,
+  reason: string | null,
+): Promise<{ merge_id: number; person_id: number; records: number[] }> {
+  return act(pool, who, "people.unmerge", `merge ${mergeId}`, { mergeId, reason }, async (c) => {
+    const m = await c.query<{ survivor_id: string; absorbed_id: string; unmerged_at: Date | null }>(
+      "SELECT survivor_id, absorbed_id, unmerged_at FROM person_merges WHERE merge_id = $1",
+      [mergeId],
+    );
+    const row = m.rows[0];
+    if (!row) throw new StewardRefusal(`no merge ${mergeId}`);
+    if (row.unmerged_at) throw new StewardRefusal(`merge ${mergeId} was already undone`);
+    return undo(c, Number(row.survivor_id), mergeId, Number(row.absorbed_id), signed(who, reason));
+  });
 }
 
 /** Never link a record of one golden record to a record of the other again (the pairs, both ways). */
@@ -434,7 +481,7 @@ export async function override(
   personId: number,
   field: string,
   value: string | null,
-  reason: string,
+  reason: string | null,
 ): Promise<{ field: string; value: string | null }> {
   return act(pool, who, "people.override", `person ${personId}`, { field, value, reason }, async (c) => {
     if (!(OVERRIDE_FIELDS as readonly string[]).includes(field))

@@ -63,14 +63,17 @@ export async function replayImport(
   return { result, row };
 }
 
-/** Replays an import of a deployed stage through its console, and waits for the replay there. */
+/**
+ * Replays an import of a deployed stage through its console (an errors-only one's corrected file uploaded
+ * as the Imports page does), and waits for the replay there.
+ */
 export async function replayRemote(
   remote: RemoteConsole,
   importId: string,
-  opts: { mode: Import.ReplayMode; json?: boolean },
+  opts: { mode: Import.ReplayMode; file?: string; json?: boolean },
   timeoutMs = 3_600_000,
 ): Promise<Import.ImportDescription | undefined> {
-  const result = await remote.replay(importId, opts.mode);
+  const result = await remote.replay(importId, opts.mode, opts.file);
   if (!opts.json) process.stderr.write(`${result.message}\n`);
   if (!result.replayId) {
     if (opts.json) process.stdout.write(JSON.stringify(result) + "\n");
@@ -101,13 +104,12 @@ export function replayCommand(): Command {
         opts: { mode: Import.ReplayMode; file?: string; json?: boolean; progress?: boolean; stage?: string },
       ) => {
         if (opts.file && opts.mode !== "errors-only") throw new Error("--file goes with --mode errors-only");
+        if (opts.file && !existsSync(opts.file)) throw new Error(`no such file: ${opts.file}`);
         if (opts.stage) {
-          if (opts.file) throw new Error("--file is not sent over --stage yet: upload it on the console's import page");
           const r = await replayRemote(RemoteConsole.forStage(opts.stage), importId, opts);
           process.exitCode = r?.import.status === "FAILED" || r === undefined ? 1 : 0;
           return;
         }
-        if (opts.file && !existsSync(opts.file)) throw new Error(`no such file: ${opts.file}`);
         const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
         try {
           const { row } = await replayImport(platform, importId, {

@@ -73,10 +73,32 @@ export function sqlCommand(): Command {
     .action(async (query: string, opts: { json?: boolean; limit?: number; timeout: number; stage?: string }) => {
       if (opts.stage) {
         AdhocSql.checkStatement(query);
-        const r = await RemoteConsole.forStage(opts.stage).sql(query, opts.limit || TABLE_LIMIT);
-        if (opts.json) for (const row of r.rows) await write(JSON.stringify(row) + "\n");
-        else process.stdout.write(formatRows(r.fields, r.rows, r.more) + "\n");
-        if (r.more && opts.json) process.stderr.write("leadpipe sql: more rows exist past --limit\n");
+        const remote = RemoteConsole.forStage(opts.stage);
+        if (opts.json) {
+          // streamed: each row printed as it arrives (0: the console's export limit)
+          const r = await remote.sql(
+            query,
+            opts.limit ?? JSON_LIMIT,
+            () => undefined,
+            (row) => write(JSON.stringify(row) + "\n"),
+          );
+          if (r.more) process.stderr.write("leadpipe sql: more rows exist past --limit\n");
+          return;
+        }
+        if (opts.limit === 0) throw new Error("--limit 0 (no cap) needs --json: the table output holds every row");
+        let fields: string[] = [];
+        const rows: Record<string, unknown>[] = [];
+        const r = await remote.sql(
+          query,
+          opts.limit ?? TABLE_LIMIT,
+          (f) => {
+            fields = f;
+          },
+          (row) => {
+            rows.push(row);
+          },
+        );
+        process.stdout.write(formatRows(fields, rows, r.more) + "\n");
         return;
       }
       if (!opts.json && opts.limit === 0)
