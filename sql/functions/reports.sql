@@ -160,16 +160,26 @@ BEGIN
     GET DIAGNOSTICS v_pieces = ROW_COUNT;
     CREATE TEMP TABLE report_fact_delta ON COMMIT DROP AS SELECT f.*, 1 AS sign FROM report_piece_facts f;
   ELSE
+    -- in key order, so the look-ups below walk each index forward
     CREATE TEMP TABLE report_dirty_batch ON COMMIT DROP AS
-      WITH taken AS (DELETE FROM report_dirty_pieces RETURNING tracking_code) SELECT DISTINCT tracking_code FROM taken;
+      WITH taken AS (DELETE FROM report_dirty_pieces RETURNING tracking_code)
+      SELECT DISTINCT tracking_code FROM taken ORDER BY tracking_code;
     GET DIAGNOSTICS v_pieces = ROW_COUNT;
     IF v_pieces = 0 THEN RETURN 0; END IF;
     ANALYZE report_dirty_batch;
+    -- The old facts leave with their rows (one index look-up each). The new ones are looked up piece
+    -- by piece: OFFSET 0 keeps the view a per-piece subquery, so each of its tables is reached by its
+    -- key index. Joined as a set, the planner hashes the whole production, pieces, mortgages and
+    -- deliveries tables once the batch is a few percent of them, and the refresh grows with history.
     CREATE TEMP TABLE report_fact_delta ON COMMIT DROP AS
-      SELECT v.*, 1 AS sign FROM report_dirty_batch d JOIN report_piece_facts_source v ON v.tracking_code = d.tracking_code
-      UNION ALL
-      SELECT f.*, -1 FROM report_dirty_batch d JOIN report_piece_facts f ON f.tracking_code = d.tracking_code;
-    DELETE FROM report_piece_facts f USING report_dirty_batch d WHERE f.tracking_code = d.tracking_code;
+      WITH old AS (
+        DELETE FROM report_piece_facts f WHERE f.tracking_code = ANY (ARRAY(SELECT tracking_code FROM report_dirty_batch))
+        RETURNING f.*
+      )
+      SELECT old.*, -1 AS sign FROM old;
+    INSERT INTO report_fact_delta
+      SELECT v.*, 1 FROM report_dirty_batch d
+      CROSS JOIN LATERAL (SELECT * FROM report_piece_facts_source s WHERE s.tracking_code = d.tracking_code OFFSET 0) v;
     INSERT INTO report_piece_facts
       SELECT tracking_code, mail_date, partner, campaign, mailer_version, piece_type, has_mortgage, state, county_fips, delivery_days,
              calls, interested, leads, handed_off
