@@ -179,7 +179,7 @@ try {
   const [, fullMs] = await timed(() => Reports.refreshAll(pool, { full: true }));
   row("nightly full refresh (all rollups rebuilt, every materialized view)", `${secs(fullMs)} s`);
   const { rows: parts } = await pool.query<{ report: string; duration_ms: number }>(
-    "SELECT report, duration_ms FROM report_refreshes ORDER BY duration_ms DESC LIMIT 4",
+    "SELECT report, duration_ms FROM report_refreshes ORDER BY duration_ms DESC LIMIT 20",
   );
   row(
     "of which, slowest parts (the rollups are one transaction)",
