@@ -582,13 +582,7 @@ describe("refresh and imports", () => {
     const r = await Reports.refreshPending(pool);
     expect(r.ran).toBe(true);
     expect(r.views.sort()).toEqual(
-      [
-        "report_call_matching",
-        "report_imports_by_day",
-        "report_imports_health",
-        "report_lead_aging",
-        "report_rejects",
-      ].sort(),
+      ["report_imports_by_day", "report_imports_health", "report_lead_aging", "report_rejects"].sort(),
     );
     expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBe(0);
   });
@@ -599,8 +593,26 @@ describe("refresh and imports", () => {
     await pool.query("UPDATE mortgages SET loan_amount = 250000 WHERE mortgage_id = 'B2'");
     await pool.query("UPDATE mail_pieces SET mortgage_id = NULL WHERE mortgage_id = 'C3003'");
     await pool.query("DELETE FROM mortgages WHERE mortgage_id = 'C3003'");
+    // calls: the unmatched one is matched by mortgage id, one of 11-09's goes, one moves to 11-11, one is
+    // rewritten unchanged (no difference)
+    await pool.query("UPDATE call_responses SET match_method = 'mortgage_id' WHERE caller_phone = '+14155550199'");
+    await pool.query("DELETE FROM call_responses WHERE caller_phone = '+12125550001'");
+    await pool.query("UPDATE call_responses SET called_at = '2026-11-11 08:00Z' WHERE caller_phone = '+12125550002'");
+    await pool.query("UPDATE call_responses SET disposition = disposition WHERE caller_phone = '+12125550003'");
     await Reports.refreshPending(pool);
     const incremental = await everyReport();
+    expect(incremental["call-matching"]).toEqual([
+      {
+        called_on: "2026-11-09",
+        calls: 128,
+        by_tracking_code: 128,
+        by_mortgage_id: 0,
+        unmatched: 0,
+        match_rate: "1.0000",
+      },
+      { called_on: "2026-11-10", calls: 2, by_tracking_code: 1, by_mortgage_id: 1, unmatched: 0, match_rate: "1.0000" },
+      { called_on: "2026-11-11", calls: 1, by_tracking_code: 1, by_mortgage_id: 0, unmatched: 0, match_rate: "1.0000" },
+    ]);
     expect(incremental["mortgages-by-partner-day"]).toEqual([
       { partner: "B", closing_date: null, mortgages: 2000, total_loan_amount: "250000.00" },
       { partner: "C", closing_date: null, mortgages: 2, total_loan_amount: "0" },
