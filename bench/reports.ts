@@ -23,6 +23,7 @@ const { values } = parseArgs({
     scale: { type: "string", default: "1" },
     runs: { type: "string", default: "30" },
     "mail-days": { type: "string", default: "330" },
+    layout: { type: "string", default: "by-date" },
   },
 });
 const scale = Number(values.scale);
@@ -41,6 +42,18 @@ const N = {
  * so the refresh after a day rebuilds dates as full as production ones.
  */
 const MAIL_DAYS = Number(values["mail-days"]);
+/**
+ * Where a mail date's pieces sit. "by-date" (the default) as production has them: each day's file
+ * lands together and a mailing's serial numbers run in sequence, so a date's pieces are adjacent in
+ * the tables and their indexes. "scattered" deals piece n to date n % MAIL_DAYS: every piece a day
+ * touches is on a page of its own, the worst case for the look-ups of the refresh after a day.
+ */
+if (values.layout !== "by-date" && values.layout !== "scattered")
+  throw new Error(`--layout must be by-date or scattered, not "${values.layout}"`);
+const PER_DAY = Math.floor(Math.round(10_000_000 * scale) / MAIL_DAYS);
+/** The mail date offset (days after 2026-01-01) of piece number `n` (an SQL expression). */
+const mailDay = (n: string) =>
+  values.layout === "scattered" ? `(${n} % ${MAIL_DAYS})` : `least(${MAIL_DAYS - 1}, (${n} - 1) / ${PER_DAY})`;
 const DAY = 50_000;
 const IMPORT = "00000000-0000-4000-8000-00000000b001";
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
@@ -102,7 +115,7 @@ try {
       `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
        SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), d, CASE WHEN n % 2 = 0 THEN 'A' ELSE 'B' END,
               (ARRAY['letter', 'postcard', 'self_mailer'])[1 + (n / 2) % 3], 'MP-' || to_char(d, 'YYYY-MM'), $1, n, n
-       FROM generate_series(1, $2::int) n, LATERAL (SELECT date '2026-01-01' + (n % ${MAIL_DAYS}) AS d) x`,
+       FROM generate_series(1, $2::int) n, LATERAL (SELECT date '2026-01-01' + ${mailDay("n")}::int AS d) x`,
       [IMPORT, N.pieces],
     );
     step("deliveries");
@@ -110,7 +123,7 @@ try {
     await q(
       `INSERT INTO delivery_events (tracking_code, partner, event_at, event_code, status, import_id, source_row, src_seq)
        SELECT lpad(n::text, 20, '0'), chr(65 + n % 4),
-              (date '2026-01-01' + (n % ${MAIL_DAYS}) + (ARRAY[3, 5, 7, 2])[1 + n % 4] + (n / 4) % 3)::timestamp + interval '15 hours',
+              (date '2026-01-01' + ${mailDay("n")}::int + (ARRAY[3, 5, 7, 2])[1 + n % 4] + (n / 4) % 3)::timestamp + interval '15 hours',
               '918', 'applied', $1, n, n
        FROM generate_series(1, $2::int) n`,
       [IMPORT, N.deliveries],
@@ -124,7 +137,7 @@ try {
     await q(
       `INSERT INTO call_responses (caller_phone, called_at, disposition, keyed_tracking, lookup_tracking_code, tracking_code, mortgage_id,
                                    partner, match_method, matched_at, import_id, source_row, src_seq)
-       SELECT '+1' || (2122000000 + n)::text, (date '2026-01-01' + (k % ${MAIL_DAYS})::int + 5 + n % 10) + (n % 36000) * interval '1 second',
+       SELECT '+1' || (2122000000 + n)::text, (date '2026-01-01' + ${mailDay("k")}::int + 5 + n % 10) + (n % 36000) * interval '1 second',
               CASE WHEN n % 10 = 0 OR n % 50 = 1 THEN 'interested' WHEN n % 10 < 5 THEN 'callback' ELSE 'not_interested' END,
               lpad(k::text, 20, '0'), lpad(k::text, 20, '0'),
               CASE WHEN n % 50 = 0 THEN NULL ELSE lpad(k::text, 20, '0') END, CASE WHEN n % 50 = 0 THEN NULL ELSE 'M' || k END,
@@ -169,7 +182,7 @@ try {
   const leads = (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM leads")).rows[0]!.n;
   client.release();
   out.push(
-    `Data set (scale ${scale}): ${fmt(N.mortgages)} mortgages, ${fmt(N.pieces)} pieces over ${MAIL_DAYS} mail dates, ` +
+    `Data set (scale ${scale}): ${fmt(N.mortgages)} mortgages, ${fmt(N.pieces)} pieces over ${MAIL_DAYS} mail dates (${values.layout}), ` +
       `${fmt(N.deliveries)} deliveries, ${fmt(N.calls)} calls, ${fmt(leads)} leads; built in ${secs(buildMs)} s.`,
     "",
   );
@@ -252,6 +265,12 @@ try {
     );
   });
   row(`${fmt(DAY)} pieces and their production rows (triggers on)`, `${piecesMs.toFixed(0)} ms`);
+  // the piece a call of the day is about: one of the last twenty mail dates'
+  const recent = Math.min(20, MAIL_DAYS);
+  const lateCall =
+    values.layout === "scattered"
+      ? `${MAIL_DAYS} * ((n * 37) % ${PER_DAY - 1}) + ${MAIL_DAYS - recent} + n % ${recent}`
+      : `${(MAIL_DAYS - recent) * PER_DAY} + 1 + (n * 37) % ${recent * PER_DAY}`;
   const [, feedMs] = await timed(async () => {
     // 40k deliveries of pieces mailed in the last ten mail dates, not delivered yet; 10k calls about pieces of the last twenty
     await pool.query(
@@ -273,7 +292,7 @@ try {
        SELECT '+1' || (3122000000 + n)::text, timestamptz '2026-11-27 10:00Z' + n * interval '1 second', 'callback',
               lpad(k::text, 20, '0'), lpad(k::text, 20, '0'), 'M' || k, chr(65 + k % 4), 'tracking_code', now(), $1, n, n
        FROM generate_series(1, 10000) n,
-            LATERAL (SELECT ${MAIL_DAYS} * ((n * 37) % ${Math.floor(N.pieces / MAIL_DAYS) - 1}) + ${Math.max(0, MAIL_DAYS - 20)} + n % ${Math.min(20, MAIL_DAYS)} AS k) x`,
+            LATERAL (SELECT ${lateCall} AS k) x`,
       [IMPORT],
     );
   });
