@@ -32,8 +32,23 @@ export function reportDataSize(scale: number): ReportDataSize {
 export const BENCH_IMPORT = "00000000-0000-4000-8000-00000000b001";
 
 /**
+ * Where a mail date's pieces sit. "by-date" as production has them: each day's file lands together and
+ * a mailing's serial numbers run in sequence, so a date's pieces are adjacent in the tables and their
+ * indexes. "scattered" deals piece n to date n % mailDays: every piece a day touches is on a page of
+ * its own, the worst case for the look-ups of the refresh after a day.
+ */
+export type MailLayout = "by-date" | "scattered";
+
+/** The mail date offset (days after 2026-01-01) of piece number `n` (an SQL expression over `n`). */
+export function mailDayOf(n: string, pieces: number, mailDays: number, layout: MailLayout): string {
+  const perDay = Math.floor(pieces / mailDays);
+  return layout === "scattered" ? `(${n} % ${mailDays})` : `least(${mailDays - 1}, (${n} - 1) / ${perDay})`;
+}
+
+/**
  * Builds the data set on `client` (a superuser's). `mailDays`: the mail dates the pieces are spread over
- * (330 at scale 1 gives 30k pieces a date, about a day's mail). Each statement's time goes to `step`.
+ * (330 at scale 1 gives 30k pieces a date, about a day's mail), laid out as `layout` says. Each
+ * statement's time goes to `step`. One call in fifty (besides every tenth) is interested.
  */
 export async function buildReportData(
   client: PoolClient,
@@ -41,7 +56,9 @@ export async function buildReportData(
   mailDays: number,
   step: (what: string) => void,
   importId = BENCH_IMPORT,
+  layout: MailLayout = "by-date",
 ): Promise<void> {
+  const mailDay = (n: string) => mailDayOf(n, N.pieces, mailDays, layout);
   const q = async (sql: string, params?: unknown[]) => {
     const t0 = performance.now();
     const r = await client.query(sql, params);
@@ -77,7 +94,7 @@ export async function buildReportData(
     `INSERT INTO mail_piece_production (tracking_code, partner, mail_date, mailer_version, piece_type, campaign, import_id, source_row, src_seq)
      SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), d, CASE WHEN n % 2 = 0 THEN 'A' ELSE 'B' END,
             (ARRAY['letter', 'postcard', 'self_mailer'])[1 + (n / 2) % 3], 'MP-' || to_char(d, 'YYYY-MM'), $1, n, n
-     FROM generate_series(1, $2::int) n, LATERAL (SELECT date '2026-01-01' + (n % ${mailDays}) AS d) x`,
+     FROM generate_series(1, $2::int) n, LATERAL (SELECT date '2026-01-01' + ${mailDay("n")}::int AS d) x`,
     [importId, N.pieces],
   );
   step("deliveries");
@@ -85,7 +102,7 @@ export async function buildReportData(
   await q(
     `INSERT INTO delivery_events (tracking_code, partner, event_at, event_code, status, import_id, source_row, src_seq)
      SELECT lpad(n::text, 20, '0'), chr(65 + n % 4),
-            (date '2026-01-01' + (n % ${mailDays}) + (ARRAY[3, 5, 7, 2])[1 + n % 4] + (n / 4) % 3)::timestamp + interval '15 hours',
+            (date '2026-01-01' + ${mailDay("n")}::int + (ARRAY[3, 5, 7, 2])[1 + n % 4] + (n / 4) % 3)::timestamp + interval '15 hours',
             '918', 'applied', $1, n, n
      FROM generate_series(1, $2::int) n`,
     [importId, N.deliveries],
@@ -101,8 +118,8 @@ export async function buildReportData(
   await q(
     `INSERT INTO call_responses (caller_phone, called_at, disposition, keyed_tracking, lookup_tracking_code, tracking_code, mortgage_id,
                                  partner, match_method, matched_at, import_id, source_row, src_seq)
-     SELECT '+1' || (2122000000 + n)::text, (date '2026-01-01' + (k % ${mailDays})::int + 5 + n % 10) + (n % 36000) * interval '1 second',
-            CASE WHEN n % 10 = 0 THEN 'interested' WHEN n % 10 < 5 THEN 'callback' ELSE 'not_interested' END,
+     SELECT '+1' || (2122000000 + n)::text, (date '2026-01-01' + ${mailDay("k")}::int + 5 + n % 10) + (n % 36000) * interval '1 second',
+            CASE WHEN n % 10 = 0 OR n % 50 = 1 THEN 'interested' WHEN n % 10 < 5 THEN 'callback' ELSE 'not_interested' END,
             lpad(k::text, 20, '0'), lpad(k::text, 20, '0'),
             CASE WHEN n % 50 = 0 THEN NULL ELSE lpad(k::text, 20, '0') END, CASE WHEN n % 50 = 0 THEN NULL ELSE 'M' || k END,
             CASE WHEN n % 50 = 0 THEN NULL ELSE chr(65 + (k % 4)::int) END, CASE WHEN n % 50 = 0 THEN NULL ELSE 'tracking_code' END, now(),

@@ -71,11 +71,60 @@ BEGIN
   RETURN NULL;
 END $$;
 
+-- Rule: call-matching moves by the statement's grouped difference per call day (UTC).
+--   An insert adds its calls, a delete takes them off, an update moves only the calls whose day or
+--   match method changed (old off, new on). The same statement marks the calls' pieces dirty (old and
+--   new tracking codes), so a call-center chunk costs one trigger per statement, not two.
+CREATE OR REPLACE FUNCTION call_response_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO report_dirty_pieces (tracking_code) SELECT DISTINCT tracking_code FROM new_rows WHERE tracking_code IS NOT NULL;
+    INSERT INTO report_call_deltas
+      SELECT day, sum(s), coalesce(sum(s) FILTER (WHERE how = 'tracking_code'), 0),
+             coalesce(sum(s) FILTER (WHERE how = 'mortgage_id'), 0), coalesce(sum(s) FILTER (WHERE how IS NULL), 0)
+      FROM (SELECT (called_at AT TIME ZONE 'UTC')::date AS day, match_method AS how, 1 AS s FROM new_rows) d GROUP BY day;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO report_dirty_pieces (tracking_code) SELECT DISTINCT tracking_code FROM old_rows WHERE tracking_code IS NOT NULL;
+    INSERT INTO report_call_deltas
+      SELECT day, sum(s), coalesce(sum(s) FILTER (WHERE how = 'tracking_code'), 0),
+             coalesce(sum(s) FILTER (WHERE how = 'mortgage_id'), 0), coalesce(sum(s) FILTER (WHERE how IS NULL), 0)
+      FROM (SELECT (called_at AT TIME ZONE 'UTC')::date AS day, match_method AS how, -1 AS s FROM old_rows) d GROUP BY day;
+  ELSE
+    INSERT INTO report_dirty_pieces (tracking_code)
+      SELECT tracking_code FROM old_rows WHERE tracking_code IS NOT NULL
+      UNION SELECT tracking_code FROM new_rows WHERE tracking_code IS NOT NULL;
+    INSERT INTO report_call_deltas
+      SELECT day, sum(s), coalesce(sum(s) FILTER (WHERE how = 'tracking_code'), 0),
+             coalesce(sum(s) FILTER (WHERE how = 'mortgage_id'), 0), coalesce(sum(s) FILTER (WHERE how IS NULL), 0)
+      FROM (
+        SELECT (x.called_at AT TIME ZONE 'UTC')::date AS day, x.match_method AS how, x.s
+        FROM new_rows n JOIN old_rows o USING (id),
+             LATERAL (VALUES (n.called_at, n.match_method, 1), (o.called_at, o.match_method, -1)) x (called_at, match_method, s)
+        WHERE ((n.called_at AT TIME ZONE 'UTC')::date, n.match_method) IS DISTINCT FROM ((o.called_at AT TIME ZONE 'UTC')::date, o.match_method)
+      ) d GROUP BY day;
+  END IF;
+  RETURN NULL;
+END $$;
+
 DO $$
 DECLARE
   t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['mail_piece_production', 'mail_pieces', 'mail_piece_deliveries', 'call_responses', 'leads', 'lead_handoff_items'] LOOP
+  -- call_responses has its own triggers (call_response_changes), which mark its pieces too
+  DROP TRIGGER IF EXISTS report_dirty_insert ON call_responses;
+  DROP TRIGGER IF EXISTS report_dirty_update ON call_responses;
+  DROP TRIGGER IF EXISTS report_dirty_delete ON call_responses;
+  DROP TRIGGER IF EXISTS report_dirty_update_new ON call_responses;
+  DROP TRIGGER IF EXISTS report_calls_insert ON call_responses;
+  DROP TRIGGER IF EXISTS report_calls_update ON call_responses;
+  DROP TRIGGER IF EXISTS report_calls_delete ON call_responses;
+  CREATE TRIGGER report_calls_insert AFTER INSERT ON call_responses REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION call_response_changes();
+  CREATE TRIGGER report_calls_update AFTER UPDATE ON call_responses REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION call_response_changes();
+  CREATE TRIGGER report_calls_delete AFTER DELETE ON call_responses REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION call_response_changes();
+  FOREACH t IN ARRAY ARRAY['mail_piece_production', 'mail_pieces', 'mail_piece_deliveries', 'leads', 'lead_handoff_items'] LOOP
     EXECUTE format('DROP TRIGGER IF EXISTS report_dirty_insert ON %I', t);
     EXECUTE format('CREATE TRIGGER report_dirty_insert AFTER INSERT ON %I REFERENCING NEW TABLE AS changed_rows
                     FOR EACH STATEMENT EXECUTE FUNCTION mark_dirty_pieces()', t);
@@ -160,16 +209,26 @@ BEGIN
     GET DIAGNOSTICS v_pieces = ROW_COUNT;
     CREATE TEMP TABLE report_fact_delta ON COMMIT DROP AS SELECT f.*, 1 AS sign FROM report_piece_facts f;
   ELSE
+    -- in key order, so the look-ups below walk each index forward
     CREATE TEMP TABLE report_dirty_batch ON COMMIT DROP AS
-      WITH taken AS (DELETE FROM report_dirty_pieces RETURNING tracking_code) SELECT DISTINCT tracking_code FROM taken;
+      WITH taken AS (DELETE FROM report_dirty_pieces RETURNING tracking_code)
+      SELECT DISTINCT tracking_code FROM taken ORDER BY tracking_code;
     GET DIAGNOSTICS v_pieces = ROW_COUNT;
     IF v_pieces = 0 THEN RETURN 0; END IF;
     ANALYZE report_dirty_batch;
+    -- The old facts leave with their rows (one index look-up each). The new ones are looked up piece
+    -- by piece: OFFSET 0 keeps the view a per-piece subquery, so each of its tables is reached by its
+    -- key index. Joined as a set, the planner hashes the whole production, pieces, mortgages and
+    -- deliveries tables once the batch is a few percent of them, and the refresh grows with history.
     CREATE TEMP TABLE report_fact_delta ON COMMIT DROP AS
-      SELECT v.*, 1 AS sign FROM report_dirty_batch d JOIN report_piece_facts_source v ON v.tracking_code = d.tracking_code
-      UNION ALL
-      SELECT f.*, -1 FROM report_dirty_batch d JOIN report_piece_facts f ON f.tracking_code = d.tracking_code;
-    DELETE FROM report_piece_facts f USING report_dirty_batch d WHERE f.tracking_code = d.tracking_code;
+      WITH old AS (
+        DELETE FROM report_piece_facts f WHERE f.tracking_code = ANY (ARRAY(SELECT tracking_code FROM report_dirty_batch))
+        RETURNING f.*
+      )
+      SELECT old.*, -1 AS sign FROM old;
+    INSERT INTO report_fact_delta
+      SELECT v.*, 1 FROM report_dirty_batch d
+      CROSS JOIN LATERAL (SELECT * FROM report_piece_facts_source s WHERE s.tracking_code = d.tracking_code OFFSET 0) v;
     INSERT INTO report_piece_facts
       SELECT tracking_code, mail_date, partner, campaign, mailer_version, piece_type, has_mortgage, state, county_fips, delivery_days,
              calls, interested, leads, handed_off
@@ -183,6 +242,33 @@ BEGIN
   END IF;
   DROP TABLE IF EXISTS pg_temp.report_dirty_batch, pg_temp.report_fact_delta;
   RETURN v_pieces;
+END $$;
+
+-- Folds the call deltas this transaction can see into rollup_call_matching; p_full rebuilds it from
+-- the calls (nightly). Returns the delta rows folded (the days rebuilt when full).
+CREATE OR REPLACE FUNCTION refresh_call_rollups(p_full boolean DEFAULT false) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+  v_rows bigint;
+BEGIN
+  IF p_full THEN
+    DELETE FROM report_call_deltas;
+    DELETE FROM rollup_call_matching;
+    INSERT INTO rollup_call_matching
+      SELECT (called_at AT TIME ZONE 'UTC')::date, count(*), count(*) FILTER (WHERE match_method = 'tracking_code'),
+             count(*) FILTER (WHERE match_method = 'mortgage_id'), count(*) FILTER (WHERE match_method IS NULL)
+      FROM call_responses GROUP BY 1;
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    RETURN v_rows;
+  END IF;
+  WITH taken AS (DELETE FROM report_call_deltas RETURNING *)
+  INSERT INTO rollup_call_matching AS r
+    SELECT called_on, sum(calls), sum(by_tracking_code), sum(by_mortgage_id), sum(unmatched) FROM taken GROUP BY 1
+  ON CONFLICT (called_on) DO UPDATE
+    SET calls = r.calls + excluded.calls, by_tracking_code = r.by_tracking_code + excluded.by_tracking_code,
+        by_mortgage_id = r.by_mortgage_id + excluded.by_mortgage_id, unmatched = r.unmatched + excluded.unmatched;
+  GET DIAGNOSTICS v_rows = ROW_COUNT;
+  DELETE FROM rollup_call_matching WHERE calls = 0;
+  RETURN v_rows;
 END $$;
 
 -- Recomputes the coverage rows (state, ZIP3) named as 'state|zip3' ('' for blank), or all when NULL,

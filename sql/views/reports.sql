@@ -105,3 +105,10 @@ SELECT partner, closing_date, mortgages, total_loan_amount FROM rollup_mortgages
 -- For how many mortgages the county is known, per state and ZIP3.
 CREATE OR REPLACE VIEW report_geography_coverage AS
 SELECT state, zip3, mortgages, county_known, mortgages - county_known AS county_unknown FROM rollup_mortgage_zip3;
+
+-- 9. Call-center matching per call day: by tracking code, by mortgage id, unmatched (was a
+-- materialized view over every call; migration 210 keeps it as a rollup moved by deltas).
+CREATE OR REPLACE VIEW report_call_matching AS
+SELECT called_on, calls, by_tracking_code, by_mortgage_id, unmatched,
+       round((calls - unmatched)::numeric / calls, 4) AS match_rate
+FROM rollup_call_matching;

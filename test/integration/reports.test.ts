@@ -518,7 +518,9 @@ describe("refresh and imports", () => {
     try {
       await refresher.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
       expect((await refresher.query("SELECT refresh_mail_rollups() AS pieces")).rows[0].pieces).toBe(10);
+      await refresher.query("SELECT refresh_mortgage_rollups(), refresh_call_rollups()");
       await refresher.query("REFRESH MATERIALIZED VIEW CONCURRENTLY report_imports_health");
+      const callsBefore = await show("call-matching", { called_on: "2026-11-23" });
       // an import lands meanwhile: production rows of the same and another day, a new import row, a reject
       await importer.query("SET lock_timeout = '2s'");
       const t0 = performance.now();
@@ -531,6 +533,17 @@ describe("refresh and imports", () => {
       );
       await importer.query(
         `INSERT INTO imports (bucket, object_key, event_key, file_name, source, status) VALUES ('b', 'k3', 'e3', 'f.csv', 'x', 'COMPLETE')`,
+      );
+      // and a call and a mortgage, whose rollups the refresher has just folded
+      await importer.query(
+        `INSERT INTO call_responses (caller_phone, called_at, disposition, import_id, source_row, src_seq)
+         VALUES ('+16175550100', '2026-11-23 09:00Z', 'callback', $1, 9001, 9001)`,
+        [IMPORT],
+      );
+      await importer.query(
+        `INSERT INTO mortgages (mortgage_id, partner, property_state, property_zip5, closing_date, import_id, source_row, src_seq)
+         VALUES ('B-CONCURRENT', 'B', 'CA', '90210', '2026-11-23', $1, 9002, 9002)`,
+        [IMPORT],
       );
       await importer.query("COMMIT");
       expect(performance.now() - t0).toBeLessThan(1000);
@@ -555,8 +568,29 @@ describe("refresh and imports", () => {
       expect(
         (await pool.query("SELECT count(DISTINCT tracking_code)::int AS n FROM report_dirty_pieces")).rows[0].n,
       ).toBe(10);
+      expect(callsBefore).toEqual([]);
+      expect(await show("call-matching", { called_on: "2026-11-23" })).toEqual([]);
+      expect(await show("mortgages-by-partner-day", { closing_date: "2026-11-23" })).toEqual([]);
       const r = await Reports.refreshPending(pool);
       expect(r).toMatchObject({ ran: true, pieces: 10 });
+      expect(await show("call-matching", { called_on: "2026-11-23" })).toEqual([
+        {
+          called_on: "2026-11-23",
+          calls: 1,
+          by_tracking_code: 0,
+          by_mortgage_id: 0,
+          unmatched: 1,
+          match_rate: "0.0000",
+        },
+      ]);
+      expect(await show("mortgages-by-partner-day", { closing_date: "2026-11-23" })).toEqual([
+        { partner: "B", closing_date: "2026-11-23", mortgages: 1, total_loan_amount: "0" },
+      ]);
+      // gone again, so the tests after this one see the world as built
+      await pool.query("DELETE FROM call_responses WHERE caller_phone = '+16175550100'");
+      await pool.query("DELETE FROM mortgages WHERE mortgage_id = 'B-CONCURRENT'");
+      await Reports.refreshPending(pool);
+      expect(await show("call-matching", { called_on: "2026-11-23" })).toEqual([]);
       expect(await funnelOf("2026-11-23")).toEqual([expect.objectContaining({ pieces: 15 })]);
       expect(await funnelOf("2026-11-24")).toEqual([expect.objectContaining({ pieces: 5 })]);
     } finally {
@@ -582,13 +616,7 @@ describe("refresh and imports", () => {
     const r = await Reports.refreshPending(pool);
     expect(r.ran).toBe(true);
     expect(r.views.sort()).toEqual(
-      [
-        "report_call_matching",
-        "report_imports_by_day",
-        "report_imports_health",
-        "report_lead_aging",
-        "report_rejects",
-      ].sort(),
+      ["report_imports_by_day", "report_imports_health", "report_lead_aging", "report_rejects"].sort(),
     );
     expect((await pool.query("SELECT count(*)::int AS n FROM report_stale_views")).rows[0].n).toBe(0);
   });
@@ -599,8 +627,26 @@ describe("refresh and imports", () => {
     await pool.query("UPDATE mortgages SET loan_amount = 250000 WHERE mortgage_id = 'B2'");
     await pool.query("UPDATE mail_pieces SET mortgage_id = NULL WHERE mortgage_id = 'C3003'");
     await pool.query("DELETE FROM mortgages WHERE mortgage_id = 'C3003'");
+    // calls: the unmatched one is matched by mortgage id, one of 11-09's goes, one moves to 11-11, one is
+    // rewritten unchanged (no difference)
+    await pool.query("UPDATE call_responses SET match_method = 'mortgage_id' WHERE caller_phone = '+14155550199'");
+    await pool.query("DELETE FROM call_responses WHERE caller_phone = '+12125550001'");
+    await pool.query("UPDATE call_responses SET called_at = '2026-11-11 08:00Z' WHERE caller_phone = '+12125550002'");
+    await pool.query("UPDATE call_responses SET disposition = disposition WHERE caller_phone = '+12125550003'");
     await Reports.refreshPending(pool);
     const incremental = await everyReport();
+    expect(incremental["call-matching"]).toEqual([
+      {
+        called_on: "2026-11-09",
+        calls: 128,
+        by_tracking_code: 128,
+        by_mortgage_id: 0,
+        unmatched: 0,
+        match_rate: "1.0000",
+      },
+      { called_on: "2026-11-10", calls: 2, by_tracking_code: 1, by_mortgage_id: 1, unmatched: 0, match_rate: "1.0000" },
+      { called_on: "2026-11-11", calls: 1, by_tracking_code: 1, by_mortgage_id: 0, unmatched: 0, match_rate: "1.0000" },
+    ]);
     expect(incremental["mortgages-by-partner-day"]).toEqual([
       { partner: "B", closing_date: null, mortgages: 2000, total_loan_amount: "250000.00" },
       { partner: "C", closing_date: null, mortgages: 2, total_loan_amount: "0" },

@@ -56,7 +56,6 @@ describe("the report catalogue", () => {
 
   it("the views an import makes stale follow its kind; every import makes the import reports stale", () => {
     expect(Reports.viewsStaleAfter("call_responses").sort()).toEqual([
-      "report_call_matching",
       "report_imports_by_day",
       "report_imports_health",
       "report_lead_aging",

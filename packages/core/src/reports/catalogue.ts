@@ -14,7 +14,8 @@ export interface ReportColumn {
  * How a report stays fresh.
  * - "rollup": a view over rollup tables kept by triggers in the importing transaction and folded
  *   in by the refresh: the mail rollups moved by each dirty piece's new-minus-old facts
- *   (refresh_mail_rollups), the mortgage rollups by deltas (refresh_mortgage_rollups). The cost
+ *   (refresh_mail_rollups), the mortgage and call rollups by deltas (refresh_mortgage_rollups,
+ *   refresh_call_rollups). The cost
  *   grows with the day's data, not the history.
  * - "materialized-view": REFRESH MATERIALIZED VIEW CONCURRENTLY after an import of one of the
  *   `staleAfter` kinds ("*": any import), and nightly.
@@ -250,7 +251,7 @@ export const reports: readonly Report[] = [
       col("match_rate", "matched / calls"),
     ],
     sources: ["call_responses"],
-    refresh: { kind: "materialized-view", staleAfter: ["call_responses", "mortgages", "barcode-map"] },
+    refresh: { kind: "rollup", rollups: ["rollup_call_matching"] },
     orderBy: ["called_on"],
   },
   {
@@ -390,7 +391,7 @@ export function viewsStaleAfter(kind: string): string[] {
 /** Every materialized view of the catalogue. */
 export const materializedViews = (): string[] =>
   reports.filter((r) => r.refresh.kind === "materialized-view").map((r) => r.relation);
-/** The reports kept by the mail rollups. */
+/** The reports kept by rollups (mail, mortgage and call). */
 export const rollupReports = (): Report[] => reports.filter((r) => r.refresh.kind === "rollup");
 
 /** docs/reports.md, generated from this catalogue (`leadpipe report docs`; a test keeps them equal). */
@@ -429,6 +430,8 @@ export function markdown(): string {
 
 function refreshText(r: Refresh): string {
   if (r.kind === "rollup") {
+    if (r.rollups.includes("rollup_call_matching"))
+      return "incremental: each import's call deltas per day folded in (rollup), nightly in full";
     return r.rollups.includes("rollup_mortgages_by_day")
       ? "incremental: each import's mortgage deltas folded in (rollups), nightly in full"
       : "incremental: the pieces an import touched are recomputed and their difference added (rollups), nightly in full";

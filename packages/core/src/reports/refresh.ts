@@ -57,8 +57,9 @@ async function refreshRollups(client: PoolClient, full: boolean): Promise<number
     const mailFull = full || (asked.rowCount ?? 0) > 0;
     const {
       rows: [r],
-    } = await client.query<{ pieces: number; deltas: number }>(
-      "SELECT refresh_mail_rollups($1) AS pieces, refresh_mortgage_rollups($2) AS deltas",
+    } = await client.query<{ pieces: number; deltas: number; calls: number }>(
+      `SELECT refresh_mail_rollups($1) AS pieces, refresh_mortgage_rollups($2) AS deltas,
+              refresh_call_rollups($2) AS calls`,
       [mailFull, full],
     );
     await recordRefresh(
@@ -66,7 +67,12 @@ async function refreshRollups(client: PoolClient, full: boolean): Promise<number
       rollupReports().map((x) => x.name),
       started,
       full ? "full" : "incremental",
-      { mail_pieces: Number(r!.pieces), mail_full: mailFull, mortgage_deltas: Number(r!.deltas) },
+      {
+        mail_pieces: Number(r!.pieces),
+        mail_full: mailFull,
+        mortgage_deltas: Number(r!.deltas),
+        call_deltas: Number(r!.calls),
+      },
     );
     await client.query("COMMIT");
     return Number(r!.pieces);
@@ -100,7 +106,7 @@ async function pendingWork(db: Queryable): Promise<boolean> {
     rows: [r],
   } = await db.query<{ pending: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM report_dirty_pieces) OR EXISTS (SELECT 1 FROM report_mortgage_deltas)
-            OR EXISTS (SELECT 1 FROM report_stale_views) AS pending`,
+            OR EXISTS (SELECT 1 FROM report_call_deltas) OR EXISTS (SELECT 1 FROM report_stale_views) AS pending`,
   );
   return r!.pending;
 }
