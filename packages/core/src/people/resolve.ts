@@ -262,7 +262,9 @@ async function resolveBatch(
     ...candidateProfiles.flatMap(frequencyKeys),
   ]);
 
-  const matcher = new Matcher({ maxBlock, veto: (a, b) => forbidden.has(`${ids[a]}:${ids[b]}`), frequencies });
+  // The veto builds a key per compared pair: asked only when a steward split some of these records.
+  const veto = forbidden.size > 0 ? (a: number, b: number) => forbidden.has(`${ids[a]}:${ids[b]}`) : undefined;
+  const matcher = new Matcher({ maxBlock, ...(veto ? { veto } : {}), frequencies });
   const personAt: (number | null)[] = [];
   const firstOfPerson = new Map<number, number>();
   const place = (r: StoredRecord, profile: MatchProfile, compare: boolean): Link[] => {
