@@ -37,11 +37,13 @@ export { Matcher, MAX_BLOCK_LIMIT, type MatcherOptions } from "./matcher";
 export { Frequencies, frequencyKeys, type CountedKind } from "./frequencies";
 export {
   resolveImport,
+  resolveImportUntil,
   upsertRecords,
   recordRow,
   recordColumns,
   PEOPLE_LOCK,
   type Resolution,
+  type PausedResolution,
   type RecordRow,
   type Feeder,
 } from "./resolve";
