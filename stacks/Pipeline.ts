@@ -22,6 +22,7 @@ import { stageConfig } from "./config";
 import { namedSecretArn } from "./secrets";
 import { APP_SUBNETS, Database } from "./Database";
 import { ingestDefinition } from "./ingest-definition";
+import peopleAsl from "./people.asl.json";
 
 /** Where landed files arrive; only objects under it start an import. */
 export const INBOX_PREFIX = "inbox/";
@@ -315,12 +316,17 @@ export function Pipeline({ stack, app }: StackContext) {
 
   // People: matched into golden records after their import, by one consumer in landing order
   // (never inside the import: a million borrowers must not hold up the import that landed them).
-  // It runs when an ingest execution succeeds and on a catch-up schedule; a run that keeps
-  // failing alerts.
-  const resolvePeople = handler("ResolvePeople", "resolve-people", SIZING.resolvePeople, {
-    retryAttempts: 2,
-    onFailure: new SnsDestination(alerts),
+  // The people loop (stacks/people.asl.json) invokes the consumer, which stops between two batches
+  // before its Lambda's limit, again while an import is in progress: a list of any size is resolved
+  // within Lambda limits. It starts when an ingest execution succeeds and on a catch-up schedule;
+  // a loop that fails alerts.
+  const resolvePeople = handler("ResolvePeople", "resolve-people", SIZING.resolvePeople);
+  const peopleLoop = new sfn.StateMachine(stack, "PeopleLoop", {
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(peopleAsl)),
+    definitionSubstitutions: { ResolvePeopleFunctionArn: resolvePeople.functionArn },
   });
+  resolvePeople.grantInvoke(peopleLoop);
   new events.Rule(stack, "ResolvePeopleAfterIngest", {
     description: `leadpipe ${app.stage}: resolve the people of imports that just landed`,
     eventPattern: {
@@ -328,12 +334,32 @@ export function Pipeline({ stack, app }: StackContext) {
       detailType: ["Step Functions Execution Status Change"],
       detail: { status: ["SUCCEEDED"], stateMachineArn: [ingest.stateMachineArn] },
     },
-    targets: [new targets.LambdaFunction(resolvePeople)],
+    targets: [new targets.SfnStateMachine(peopleLoop)],
   });
   new events.Rule(stack, "ResolvePeopleCatchUp", {
     description: `leadpipe ${app.stage}: resolve the people of any import still waiting`,
     schedule: events.Schedule.expression(config.schedules.resolvePeople),
-    targets: [new targets.LambdaFunction(resolvePeople)],
+    targets: [new targets.SfnStateMachine(peopleLoop)],
+  });
+  new events.Rule(stack, "PeopleLoopFailed", {
+    description: `leadpipe ${app.stage}: people loop ended FAILED, TIMED_OUT or ABORTED`,
+    eventPattern: {
+      source: ["aws.states"],
+      detailType: ["Step Functions Execution Status Change"],
+      detail: { status: ["FAILED", "TIMED_OUT", "ABORTED"], stateMachineArn: [peopleLoop.stateMachineArn] },
+    },
+    targets: [
+      alertTarget(alerts, {
+        message: events.RuleTargetInput.fromObject({
+          alert: "leadpipe people loop did not complete",
+          stage: app.stage,
+          status: events.EventField.fromPath("$.detail.status"),
+          executionArn: events.EventField.fromPath("$.detail.executionArn"),
+          error: events.EventField.fromPath("$.detail.error"),
+          cause: events.EventField.fromPath("$.detail.cause"),
+        }),
+      }),
+    ],
   });
 
   // Schedules (EventBridge, UTC). Partner pullers (SFTP, FTPS, e-mail) are added here, one rule
@@ -438,6 +464,7 @@ export function Pipeline({ stack, app }: StackContext) {
   stack.addOutputs({
     LandingBucket: bucket.bucketName,
     StateMachineArn: ingest.stateMachineArn,
+    PeopleLoopArn: peopleLoop.stateMachineArn,
     AlertTopicArn: alerts.topicArn,
   });
 
@@ -451,6 +478,7 @@ export function Pipeline({ stack, app }: StackContext) {
     refreshViews,
     leadHandoff,
     resolvePeople,
+    peopleLoop,
     publishAudience,
     migrate,
   };

@@ -14,24 +14,48 @@ RETURNS int LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan SET work_me
 DECLARE
   changed int;
 BEGIN
-  DELETE FROM person_phones WHERE person_id = ANY (p_person_ids);
-  INSERT INTO person_phones (person_id, phone, verified, record_id, raw, last_seq)
-  SELECT DISTINCT ON (person_id, phone) person_id, phone, bool_or(phone_verified) OVER (PARTITION BY person_id, phone),
-         record_id, raw->>'phone', max(src_seq) OVER (PARTITION BY person_id, phone)
-    FROM person_records WHERE person_id = ANY (p_person_ids) AND phone IS NOT NULL
-   ORDER BY person_id, phone, src_seq DESC, record_id;
-  DELETE FROM person_emails WHERE person_id = ANY (p_person_ids);
-  INSERT INTO person_emails (person_id, email, verified, record_id, raw, last_seq)
-  SELECT DISTINCT ON (person_id, email) person_id, email, bool_or(email_verified) OVER (PARTITION BY person_id, email),
-         record_id, raw->>'email', max(src_seq) OVER (PARTITION BY person_id, email)
-    FROM person_records WHERE person_id = ANY (p_person_ids) AND email IS NOT NULL
-   ORDER BY person_id, email, src_seq DESC, record_id;
-  DELETE FROM person_addresses WHERE person_id = ANY (p_person_ids);
-  INSERT INTO person_addresses (person_id, address_line1, city, state, zip5, zip4, record_id, last_seq)
-  SELECT DISTINCT ON (person_id, address_line1, coalesce(zip5, '')) person_id, address_line1, city, state, coalesce(zip5, ''), zip4,
-         record_id, max(src_seq) OVER (PARTITION BY person_id, address_line1, coalesce(zip5, ''))
-    FROM person_records WHERE person_id = ANY (p_person_ids) AND address_line1 IS NOT NULL
-   ORDER BY person_id, address_line1, coalesce(zip5, ''), src_seq DESC, record_id;
+  -- Contact points are written as a difference (what is no longer wanted deleted, what is new inserted, what changed
+  -- updated): a record attached to a golden record leaves its other contact points untouched.
+  WITH want AS (
+    SELECT DISTINCT ON (person_id, phone) person_id, phone, bool_or(phone_verified) OVER (PARTITION BY person_id, phone) AS verified,
+           record_id, raw->>'phone' AS raw, max(src_seq) OVER (PARTITION BY person_id, phone) AS last_seq
+      FROM person_records WHERE person_id = ANY (p_person_ids) AND phone IS NOT NULL
+     ORDER BY person_id, phone, src_seq DESC, record_id
+  ), gone AS (
+    DELETE FROM person_phones p WHERE p.person_id = ANY (p_person_ids)
+       AND NOT EXISTS (SELECT 1 FROM want w WHERE w.person_id = p.person_id AND w.phone = p.phone)
+  )
+  INSERT INTO person_phones AS p (person_id, phone, verified, record_id, raw, last_seq) SELECT * FROM want
+  ON CONFLICT (person_id, phone) DO UPDATE
+     SET verified = excluded.verified, record_id = excluded.record_id, raw = excluded.raw, last_seq = excluded.last_seq
+   WHERE (p.verified, p.record_id, p.raw, p.last_seq) IS DISTINCT FROM (excluded.verified, excluded.record_id, excluded.raw, excluded.last_seq);
+  WITH want AS (
+    SELECT DISTINCT ON (person_id, email) person_id, email, bool_or(email_verified) OVER (PARTITION BY person_id, email) AS verified,
+           record_id, raw->>'email' AS raw, max(src_seq) OVER (PARTITION BY person_id, email) AS last_seq
+      FROM person_records WHERE person_id = ANY (p_person_ids) AND email IS NOT NULL
+     ORDER BY person_id, email, src_seq DESC, record_id
+  ), gone AS (
+    DELETE FROM person_emails e WHERE e.person_id = ANY (p_person_ids)
+       AND NOT EXISTS (SELECT 1 FROM want w WHERE w.person_id = e.person_id AND w.email = e.email)
+  )
+  INSERT INTO person_emails AS e (person_id, email, verified, record_id, raw, last_seq) SELECT * FROM want
+  ON CONFLICT (person_id, email) DO UPDATE
+     SET verified = excluded.verified, record_id = excluded.record_id, raw = excluded.raw, last_seq = excluded.last_seq
+   WHERE (e.verified, e.record_id, e.raw, e.last_seq) IS DISTINCT FROM (excluded.verified, excluded.record_id, excluded.raw, excluded.last_seq);
+  WITH want AS (
+    SELECT DISTINCT ON (person_id, address_line1, coalesce(zip5, '')) person_id, address_line1, city, state, coalesce(zip5, '') AS zip5, zip4,
+           record_id, max(src_seq) OVER (PARTITION BY person_id, address_line1, coalesce(zip5, '')) AS last_seq
+      FROM person_records WHERE person_id = ANY (p_person_ids) AND address_line1 IS NOT NULL
+     ORDER BY person_id, address_line1, coalesce(zip5, ''), src_seq DESC, record_id
+  ), gone AS (
+    DELETE FROM person_addresses a WHERE a.person_id = ANY (p_person_ids)
+       AND NOT EXISTS (SELECT 1 FROM want w WHERE w.person_id = a.person_id AND w.address_line1 = a.address_line1 AND w.zip5 = a.zip5)
+  )
+  INSERT INTO person_addresses AS a (person_id, address_line1, city, state, zip5, zip4, record_id, last_seq) SELECT * FROM want
+  ON CONFLICT (person_id, address_line1, zip5) DO UPDATE
+     SET city = excluded.city, state = excluded.state, zip4 = excluded.zip4, record_id = excluded.record_id, last_seq = excluded.last_seq
+   WHERE (a.city, a.state, a.zip4, a.record_id, a.last_seq) IS DISTINCT FROM
+         (excluded.city, excluded.state, excluded.zip4, excluded.record_id, excluded.last_seq);
 
   -- Each field group's chosen record carries its values (no join back to person_records per
   -- group), and every statement is a scan of the touched persons' records followed by sorts and

@@ -128,6 +128,12 @@ function only<T>(record: Record<string, T>, what: string): [string, T] {
   return entries[0]!;
 }
 
+/** The ingest state machine (the other one is the people loop). */
+function ingestMachine(template: Template): [string, Json] {
+  const machines = Object.entries(resources(template, "AWS::StepFunctions::StateMachine"));
+  return only(Object.fromEntries(machines.filter(([id]) => id.startsWith("Ingest"))), "ingest state machine");
+}
+
 /** Logical id of the Lambda built from `handler` (e.g. "functions/trigger.handler"). */
 function functionId(template: Template, handler: string): string {
   return only(template.findResources("AWS::Lambda::Function", { Properties: { Handler: handler } }), handler)[0];
@@ -265,7 +271,7 @@ function asList<T>(value: T | T[]): T[] {
 }
 
 function definitionOf(template: Template): Json {
-  const [, machine] = only(resources(template, "AWS::StepFunctions::StateMachine"), "state machine");
+  const [, machine] = ingestMachine(template);
   return JSON.parse(machine.Properties.DefinitionString);
 }
 
@@ -277,7 +283,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
   describe("ingest state machine", () => {
     it("binds exactly the ASL's ${...} placeholders, each to the Lambda of its task", () => {
       const { pipeline } = t();
-      const [, machine] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [, machine] = ingestMachine(pipeline);
       const substitutions: Record<string, Json> = machine.Properties.DefinitionSubstitutions;
 
       expect(Object.keys(substitutions).sort()).toEqual(placeholdersIn(ASL_TEXT));
@@ -318,7 +324,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
 
     it("may invoke exactly its task Lambdas (and their versions), nothing else", () => {
       const { pipeline } = t();
-      const [, machine] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [, machine] = ingestMachine(pipeline);
       const roleId: string = machine.Properties.RoleArn["Fn::GetAtt"][0];
       const statements = Object.values(resources(pipeline, "AWS::IAM::Policy"))
         .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
@@ -338,7 +344,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
     });
 
     it("is a standard workflow", () => {
-      const [, machine] = only(resources(t().pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [, machine] = ingestMachine(t().pipeline);
       expect(machine.Properties.StateMachineType).toBe("STANDARD");
     });
   });
@@ -399,7 +405,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
     it("lets the trigger start executions of this state machine, and alerts when it keeps failing", () => {
       const { pipeline } = t();
       const trigger = functionId(pipeline, "functions/trigger.handler");
-      const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [machineId] = ingestMachine(pipeline);
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
 
       const fn = resources(pipeline, "AWS::Lambda::Function")[trigger];
@@ -418,7 +424,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
     it("starts executions of this state machine, reads the bucket and writes only under replays/ and reports/", () => {
       const { pipeline } = t();
       const replay = functionId(pipeline, "functions/replay.handler");
-      const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [machineId] = ingestMachine(pipeline);
       const [bucketId] = only(resources(pipeline, "AWS::S3::Bucket"), "bucket");
       const fn = resources(pipeline, "AWS::Lambda::Function")[replay];
       expect(fn.Properties.Environment.Variables.STATE_MACHINE_ARN).toEqual({ Ref: machineId });
@@ -441,7 +447,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
     it("runs on the stage's schedule, describes and starts executions of this state machine only, alerting when it keeps failing", () => {
       const { pipeline, config } = t();
       const recover = functionId(pipeline, "functions/recover-imports.handler");
-      const [machineId, machine] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [machineId, machine] = ingestMachine(pipeline);
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
       const [ruleId, rule] = scheduleOf(pipeline, recover);
       expect(rule.Properties).toMatchObject({ ScheduleExpression: config.schedules.recoverImports, State: "ENABLED" });
@@ -618,31 +624,55 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       expectInvokePermission(pipeline, refresh, "events.amazonaws.com", ruleId);
     });
 
-    it("runs the people consumer after every succeeded ingest execution and on a catch-up schedule, alerting when it keeps failing", () => {
+    it("runs the people loop after every succeeded ingest execution and on a catch-up schedule, alerting when it fails", () => {
       const { pipeline, config } = t();
       const people = functionId(pipeline, "functions/resolve-people.handler");
-      const [scheduleId, schedule] = scheduleOf(pipeline, people);
-      expect(schedule.Properties).toMatchObject({
-        ScheduleExpression: config.schedules.resolvePeople,
-        State: "ENABLED",
-      });
-      expectInvokePermission(pipeline, people, "events.amazonaws.com", scheduleId);
-      const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
-      const onSuccess = Object.entries(resources(pipeline, "AWS::Events::Rule")).filter(([, r]) =>
-        (
-          r as { Properties: { EventPattern?: { detail?: { status?: string[] } } } }
-        ).Properties.EventPattern?.detail?.status?.includes("SUCCEEDED"),
+      const [ingestId] = ingestMachine(pipeline);
+      const machines = resources(pipeline, "AWS::StepFunctions::StateMachine");
+      const [loopId, loop] = only(
+        Object.fromEntries(Object.entries(machines).filter(([id]) => id.startsWith("PeopleLoop"))),
+        "people loop",
       );
+      // stacks/people.asl.json, its one task bound to the consumer, which the loop alone may invoke.
+      expect(loop.Properties.DefinitionSubstitutions).toEqual({ ResolvePeopleFunctionArn: getAttArn(people) });
+      const definition = JSON.parse(loop.Properties.DefinitionString);
+      expect(definition).toEqual(JSON.parse(readFileSync(path.join(PROJECT_ROOT, "stacks/people.asl.json"), "utf8")));
+      expect(definition.States.ResolvePeople.Parameters.FunctionName).toBe("${ResolvePeopleFunctionArn}");
+      const loopRole = loop.Properties.RoleArn["Fn::GetAtt"][0];
+      const invoke = Object.values(resources(pipeline, "AWS::IAM::Policy"))
+        .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === loopRole))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement);
+      expect(invoke.flatMap((st: Json) => asList(st.Action))).toEqual([
+        "lambda:InvokeFunction",
+        "lambda:InvokeFunction",
+      ]);
+      expect(JSON.stringify(invoke)).toContain(people);
+
+      const targeting = (r: Json) => (r.Properties.Targets as Json[]).map((x) => x.Arn);
+      const rules = Object.entries(resources(pipeline, "AWS::Events::Rule"));
+      const [, schedule] = only(
+        Object.fromEntries(rules.filter(([, r]) => r.Properties.ScheduleExpression === config.schedules.resolvePeople)),
+        "people schedule",
+      );
+      expect(targeting(schedule)).toEqual([{ Ref: loopId }]);
+      const onSuccess = rules.filter(([, r]) => r.Properties.EventPattern?.detail?.status?.includes("SUCCEEDED"));
       expect(onSuccess).toHaveLength(1);
-      const [ruleId, rule] = onSuccess[0]! as [string, { Properties: Record<string, any> }];
+      const [, rule] = onSuccess[0]!;
       expect(rule.Properties.EventPattern).toEqual({
         source: ["aws.states"],
         "detail-type": ["Step Functions Execution Status Change"],
-        detail: { status: ["SUCCEEDED"], stateMachineArn: [{ Ref: machineId }] },
+        detail: { status: ["SUCCEEDED"], stateMachineArn: [{ Ref: ingestId }] },
       });
-      expect(rule.Properties.Targets).toEqual([expect.objectContaining({ Arn: getAttArn(people) })]);
-      expectInvokePermission(pipeline, people, "events.amazonaws.com", ruleId);
-      expectFailuresAlerted(pipeline, people);
+      expect(targeting(rule)).toEqual([{ Ref: loopId }]);
+      // Nothing else invokes the consumer: no rule targets it directly.
+      expect(rules.filter(([, r]) => JSON.stringify(targeting(r)).includes(people))).toEqual([]);
+      const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
+      const failed = rules.filter(([, r]) =>
+        JSON.stringify(r.Properties.EventPattern?.detail?.stateMachineArn ?? []).includes(loopId),
+      );
+      expect(failed).toHaveLength(1);
+      expect(failed[0]![1].Properties.EventPattern.detail.status).toEqual(["FAILED", "TIMED_OUT", "ABORTED"]);
+      expect(targeting(failed[0]![1])).toEqual([{ Ref: topicId }]);
       // Not a state of the ingest machine: people never hold up the import that landed them.
       expect(ASL_TEXT).not.toMatch(/ResolvePeople/);
     });
@@ -716,7 +746,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
 
     it("publishes FAILED, TIMED_OUT and ABORTED executions of this state machine to the alert topic", () => {
       const { pipeline } = t();
-      const [machineId] = only(resources(pipeline, "AWS::StepFunctions::StateMachine"), "state machine");
+      const [machineId] = ingestMachine(pipeline);
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
       const [, rule] = only(
         pipeline.findResources("AWS::Events::Rule", {

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLogger, createPool, migrate, People, type Deps, type Pool } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
+import { localStateMachine, peopleAslPath } from "../../packages/local/src/platform";
 
 let pg: RunningPostgres;
 let pool: Pool;
@@ -112,6 +113,50 @@ describe("resolution in bounded batches", () => {
       "SELECT count(*) FILTER (WHERE resolved_at IS NULL OR person_id IS NULL)::int AS unresolved FROM person_records",
     );
     expect(r!.unresolved).toBe(0);
+  });
+});
+
+describe("the people loop (stacks/people.asl.json)", () => {
+  it("a consumer out of time stops between batches, the loop invokes it again, and the golden records are one pass's", async () => {
+    await land(1);
+    await land(2);
+    const onePass = await People.resolvePending(deps);
+    expect(onePass).toMatchObject({ remaining: 0, paused: null, more: false });
+    const expected = await golden();
+
+    await pool.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_phones,
+      person_emails, person_addresses, person_merges, merge_audit, people_resolutions, imports RESTART IDENTITY CASCADE`);
+    await land(1);
+    await land(2);
+    // The real ASL, run locally; each invocation's time is up at once: it resolves one batch of 200 and stops.
+    const outputs: Awaited<ReturnType<typeof People.resolvePending>>[] = [];
+    const consumer = (async () => {
+      const out = await People.resolvePending(deps, { deadline: Date.now(), batchSize: 200 });
+      outputs.push(out);
+      return { Payload: out };
+    }) as unknown as (input: unknown) => Promise<never>;
+    const result = await localStateMachine(peopleAslPath).run(
+      {},
+      { overrides: { taskResourceLocalHandlers: { ResolvePeople: consumer } } },
+    ).result;
+
+    expect(await golden()).toEqual(expected);
+    const batchesEach = Math.ceil(people.length / 200);
+    expect(outputs).toHaveLength(2 * batchesEach);
+    // Progress on the import in progress, batch by batch; the last invocation says there is no more.
+    expect(outputs.slice(0, batchesEach - 1).map((o) => o.paused)).toEqual(
+      Array.from({ length: batchesEach - 1 }, (_v, i) => ({
+        import_id: IMPORT(1),
+        paused: true,
+        batches: i + 1,
+        records: (i + 1) * 200,
+        pending: people.length - (i + 1) * 200,
+      })),
+    );
+    expect(outputs[batchesEach - 1]).toMatchObject({ paused: null, more: true, remaining: 1 });
+    expect(outputs[batchesEach - 1]!.resolved.map((r) => r.importId)).toEqual([IMPORT(1)]);
+    expect(outputs.at(-1)).toMatchObject({ paused: null, more: false, remaining: 0 });
+    expect(result).toMatchObject({ more: false, remaining: 0, paused: null });
   });
 });
 

@@ -37,6 +37,19 @@ import { stageConfig } from "../../../stacks/config";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const functionsDir = path.join(repoRoot, "functions");
 export const aslPath = path.join(repoRoot, "stacks", "ingest.asl.json");
+export const peopleAslPath = path.join(repoRoot, "stacks", "people.asl.json");
+
+/** A state machine from its ASL file, each `${<Name>FunctionArn}` bound to the local function of that name. */
+export function localStateMachine(file: string): StateMachine {
+  return new StateMachine(
+    JSON.parse(
+      readFileSync(file, "utf8").replace(
+        /\$\{(\w+)FunctionArn\}/g,
+        (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`,
+      ),
+    ),
+  );
+}
 
 // aws-local-stepfunctions uses Promise.withResolvers, which Node 20 lacks.
 const P = Promise as unknown as { withResolvers?: unknown };
@@ -111,6 +124,7 @@ export class LocalPlatform {
   private syncSchedules?: { stop(): void };
   private closing = false;
   private machine?: StateMachine;
+  private peopleMachine?: StateMachine;
   readonly alerts: Alert[] = [];
   /** The S3 notifications delivered to the trigger, as delivered (tests replay them). */
   readonly notifications: unknown[] = [];
@@ -466,14 +480,7 @@ export class LocalPlatform {
    * then run once per execution, each run with its own state and task handlers.
    */
   private stateMachine(): StateMachine {
-    this.machine ??= new StateMachine(
-      JSON.parse(
-        readFileSync(aslPath, "utf8").replace(
-          /\$\{(\w+)FunctionArn\}/g,
-          (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`,
-        ),
-      ),
-    );
+    this.machine ??= localStateMachine(aslPath);
     return this.machine;
   }
 
@@ -781,8 +788,9 @@ export class LocalPlatform {
   }
 
   /**
-   * Runs the people consumer (functions/resolve-people) on a worker, as its Lambda would run:
-   * one run at a time; a request while it runs makes it run once more afterwards.
+   * Runs the people loop (stacks/people.asl.json) with its task on a worker, as its Lambda would run
+   * (functions/resolve-people, invoked again while it stopped for time): one run at a time; a
+   * request while it runs makes it run once more afterwards.
    */
   resolvePeopleSoon(): void {
     if (this.people.running) {
@@ -793,7 +801,16 @@ export class LocalPlatform {
       do {
         this.people.again = false;
         try {
-          await this.workers!.run(path.join(functionsDir, "resolve-people.ts"), {}, this.context("resolve-people"));
+          this.peopleMachine ??= localStateMachine(peopleAslPath);
+          const consumer = (async ({ Payload }: { Payload: unknown }) => ({
+            Payload: await this.workers!.run(
+              path.join(functionsDir, "resolve-people.ts"),
+              Payload,
+              this.context("resolve-people"),
+            ),
+          })) as unknown as (input: unknown) => Promise<never>;
+          await this.peopleMachine.run({}, { overrides: { taskResourceLocalHandlers: { ResolvePeople: consumer } } })
+            .result;
         } catch (err) {
           if (this.closing) return;
           // The Lambda's on-failure destination is the alert topic.

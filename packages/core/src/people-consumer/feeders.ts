@@ -7,9 +7,10 @@ import { getImport } from "../imports/repo";
 import { standardizeContact, type ContactInput } from "../people/record";
 import {
   recordRow,
-  resolveImport,
+  resolveImportUntil,
   upsertRecords,
   type Feeder,
+  type PausedResolution,
   type RecordRow,
   type Resolution,
 } from "../people/resolve";
@@ -124,17 +125,22 @@ export const FEEDERS: Readonly<Record<string, Feeder | null>> = {
   contacts: null,
 };
 
-/** The ResolvePeople step: the import's people matched into golden records (a no-op for data without people). */
+/**
+ * The ResolvePeople step: the import's people matched into golden records (a no-op for data without people). With
+ * `stop`, it stops between two batches once stop() says so, and says how far it got (`paused`).
+ */
 export async function resolvePeople(
   deps: Deps,
   importId: string,
-): Promise<{ importId: string; people: Resolution | null }> {
+  options: { stop?: () => boolean; batchSize?: number } = {},
+): Promise<{ importId: string; people: Resolution | null; paused?: PausedResolution }> {
   try {
     const imp = await getImport(deps.pool, importId);
     const kind = Sources.get(imp.source ?? "")?.target.kind;
     if (kind === undefined || !(kind in FEEDERS)) return { importId, people: null };
     maybeFail(`people.resolve.${importId}`);
-    return { importId, people: await resolveImport(deps, importId, FEEDERS[kind] ?? undefined) };
+    const r = await resolveImportUntil(deps, importId, FEEDERS[kind] ?? undefined, options);
+    return "paused" in r ? { importId, people: null, paused: r } : { importId, people: r };
   } catch (err) {
     throw asRetryable(err, "resolving people");
   }
@@ -148,17 +154,24 @@ export async function resolvePeople(
  * execution succeeds and on a schedule (catch-up); concurrent runs are safe (resolveImport
  * takes the people lock and skips what is already resolved).
  *
+ * With a `deadline` (epoch ms: a Lambda's time less a batch's worth) it starts no batch after it, but always resolves
+ * one (every run makes progress): `more` says it stopped for time, with the import in progress `paused` (its batches,
+ * records resolved and pending) and counted in `remaining`; the next run resumes it (the AWS loop,
+ * stacks/people.asl.json, invokes it again while there is more).
+ *
  * An import whose resolution fails is recorded in people_failures with the reason and the run
  * goes on with the next one; after PEOPLE_MAX_ATTEMPTS failures it is skipped and alerted once
  * (never blocking the imports after it) until its row there is deleted.
  */
 export async function resolvePending(
   deps: Deps,
-  options: { limit?: number } = {},
+  options: { limit?: number; deadline?: number; batchSize?: number } = {},
 ): Promise<{
   resolved: { importId: string; people: Resolution | null }[];
   failed: PeopleFailure[];
   remaining: number;
+  paused: PausedResolution | null;
+  more: boolean;
 }> {
   const kinds = Object.keys(FEEDERS);
   const sources = Sources.all.filter((s) => kinds.includes(s.target.kind)).map((s) => s.name);
@@ -175,17 +188,33 @@ export async function resolvePending(
     ).rows.map((r) => r.id);
   const ids = await pending();
   const todo = ids.slice(0, options.limit ?? ids.length);
-  const resolved = [];
+  const deadline = options.deadline;
+  const stop = deadline === undefined ? undefined : () => Date.now() >= deadline;
+  const resolved: { importId: string; people: Resolution | null }[] = [];
   const failed: PeopleFailure[] = [];
+  const stopped = (paused: PausedResolution | null) => ({
+    resolved,
+    failed,
+    remaining: ids.length - resolved.length - failed.length,
+    paused,
+    more: true,
+  });
   for (const importId of todo) {
+    // Out of time before an import begins (and after some progress): it is left whole for the next run.
+    if (stop?.() && resolved.length + failed.length > 0) return stopped(null);
     try {
-      resolved.push(await resolvePeople(deps, importId));
+      const r = await resolvePeople(deps, importId, {
+        ...(stop ? { stop } : {}),
+        ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+      });
       await deps.pool.query("DELETE FROM people_failures WHERE import_id = $1", [importId]);
+      if (r.paused) return stopped(r.paused);
+      resolved.push(r);
     } catch (err) {
       failed.push(await recordFailure(deps, importId, err as Error));
     }
   }
-  return { resolved, failed, remaining: ids.length - todo.length };
+  return { resolved, failed, remaining: ids.length - todo.length, paused: null, more: false };
 }
 
 /** Attempts after which an import's people are skipped (and alerted) instead of tried on every run. */

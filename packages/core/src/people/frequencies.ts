@@ -37,7 +37,7 @@ export interface CountedValues {
   zip5: string | null;
 }
 
-/** The counted values of a record, as keys: "#g:robert", "#l:smith", "#d:1970-03-04", "#z:02116" (stored in person_keys, summed in person_value_counts). */
+/** The counted values of a record, as keys: "#g:robert", "#l:smith", "#d:1970-03-04", "#z:02116" (stored in person_records.counted_keys, summed in person_value_counts). */
 export function frequencyKeys(p: CountedValues): string[] {
   const keys: string[] = [];
   if (p.first) keys.push(`#f:${p.first}`);

@@ -111,7 +111,7 @@ async function loadFrequencies(client: PoolClient, keys: string[]): Promise<Freq
   return frequencies;
 }
 
-/** Seeds person_value_counts from the records resolved before it existed (their value keys are not in person_keys). */
+/** Seeds person_value_counts from the records resolved before it existed (they have no counted_keys). */
 async function countResolvedRecords(client: PoolClient): Promise<void> {
   const counts = new Frequencies();
   for (const [column, field] of [
@@ -167,8 +167,37 @@ export async function resolveImport(
   deps: Needs<"pool"> & Partial<Needs<"log">>,
   importId: string,
   feeder?: Feeder,
-  options: { maxBlock?: number; batchSize?: number; afterBatch?: (batch: number) => void | Promise<void> } = {},
+  options: ResolveOptions = {},
 ): Promise<Resolution> {
+  return (await resolveImportUntil(deps, importId, feeder, options)) as Resolution;
+}
+
+export interface ResolveOptions {
+  maxBlock?: number;
+  batchSize?: number;
+  afterBatch?: (batch: number) => void | Promise<void>;
+}
+
+/** An import whose resolution stopped between two batches (resolveImportUntil): what its committed batches did. */
+export interface PausedResolution {
+  import_id: string;
+  paused: true;
+  batches: number;
+  records: number;
+  /** The import's records still unresolved. */
+  pending: number;
+}
+
+/**
+ * resolveImport that stops between two batches once `stop()` says so (a Lambda whose time runs short): the batches
+ * committed so far stay, and the next call resumes with the records still unresolved.
+ */
+export async function resolveImportUntil(
+  deps: Needs<"pool"> & Partial<Needs<"log">>,
+  importId: string,
+  feeder: Feeder | undefined,
+  options: ResolveOptions & { stop?: () => boolean },
+): Promise<Resolution | PausedResolution> {
   const maxBlock = options.maxBlock ?? 200;
   const batchSize = options.batchSize ?? RESOLVE_BATCH;
   /** One transaction under the people lock: the next batch (fed and counted first, once), and the record when it was the last. */
@@ -209,6 +238,20 @@ export async function resolveImport(
     }
     deps.log?.info("people batch resolved", { importId, batch });
     await options.afterBatch?.(batch);
+    if (options.stop?.()) {
+      const paused = await withTransaction(deps.pool, async (client): Promise<PausedResolution> => {
+        const { batches, records } = (await Store.progressOf(client, importId))!;
+        return {
+          import_id: importId,
+          paused: true,
+          batches,
+          records,
+          pending: await Store.pendingCount(client, importId),
+        };
+      });
+      deps.log?.info("people resolution paused", { ...paused, importId });
+      return paused;
+    }
   }
 }
 
@@ -262,7 +305,9 @@ async function resolveBatch(
     ...candidateProfiles.flatMap(frequencyKeys),
   ]);
 
-  const matcher = new Matcher({ maxBlock, veto: (a, b) => forbidden.has(`${ids[a]}:${ids[b]}`), frequencies });
+  // The veto builds a key per compared pair: asked only when a steward split some of these records.
+  const veto = forbidden.size > 0 ? (a: number, b: number) => forbidden.has(`${ids[a]}:${ids[b]}`) : undefined;
+  const matcher = new Matcher({ maxBlock, ...(veto ? { veto } : {}), frequencies });
   const personAt: (number | null)[] = [];
   const firstOfPerson = new Map<number, number>();
   const place = (r: StoredRecord, profile: MatchProfile, compare: boolean): Link[] => {
@@ -309,7 +354,7 @@ async function resolveBatch(
   const assign = pending.map((p, i) => ({
     record_id: p.record_id,
     person_id: personOfGroup.get(matcher.find(pendingStart + i))!,
-    before: p.person_id,
+    counted: frequencyKeys(pendingProfiles[i]!),
   }));
   await Store.assignRecords(client, assign);
   const linkRows = links.map((l) => ({
@@ -320,11 +365,7 @@ async function resolveBatch(
     reason: l.reason,
   }));
   await Store.insertLinks(client, importId, linkRows);
-  const keyRows = pending.flatMap((p, i) =>
-    [...new Set([...pendingBlockKeys[i]!, ...frequencyKeys(pendingProfiles[i]!)])].map(
-      (k) => [k, p.record_id] as const,
-    ),
-  );
+  const keyRows = pending.flatMap((p, i) => [...new Set(pendingBlockKeys[i]!)].map((k) => [k, p.record_id] as const));
   await Store.replaceKeys(client, requeued, keyRows);
   // The audit of what this import did to each golden record it touched.
   const freshSet = new Set(fresh);

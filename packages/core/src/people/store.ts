@@ -10,7 +10,7 @@ import type { PoolClient } from "../db";
 /** Serializes people resolution across imports: two imports never create two golden records for one person. */
 export const PEOPLE_LOCK = 7241865325823966n;
 
-/** Values per array parameter: a first import of a million people has 23 million keys, more than one JavaScript string holds as text. */
+/** Values per array parameter: a first import of a million people has 14 million keys, more than one JavaScript string holds as text. */
 const PARAMETER_SLICE = 1_000_000;
 
 /** A person record as matching reads it. */
@@ -79,6 +79,15 @@ export async function pendingRecords(
   return rows;
 }
 
+/** How many of the import's records are still unresolved. */
+export async function pendingCount(client: PoolClient, importId: string): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM person_records WHERE import_id = $1 AND resolved_at IS NULL",
+    [importId],
+  );
+  return rows[0]!.n;
+}
+
 /**
  * Resolved records sharing a key, at most maxBlock per key (the huge-block guard), in record order.
  * Their ids are gathered first: records are then fetched by primary key whatever the planner guesses a
@@ -109,14 +118,15 @@ export async function forbiddenPairs(client: PoolClient, ids: number[]): Promise
   return new Set(rows.flatMap((n) => [`${n.record_id}:${n.other_record_id}`, `${n.other_record_id}:${n.record_id}`]));
 }
 
-/** The value keys ("#…") these records were counted under when resolved before. */
+/** The value keys ("#…") these records were counted under when resolved before (person_records.counted_keys). */
 export async function countedValueKeys(
   client: PoolClient,
   recordIds: number[],
 ): Promise<{ record_id: number; key: string }[]> {
   if (recordIds.length === 0) return [];
   const { rows } = await client.query<{ record_id: number; key: string }>(
-    "SELECT record_id, key FROM person_keys WHERE record_id = ANY ($1) AND key LIKE '#%'",
+    `SELECT record_id, unnest(counted_keys) AS key FROM person_records
+      WHERE record_id = ANY ($1) AND counted_keys IS NOT NULL`,
     [recordIds],
   );
   return rows;
@@ -183,16 +193,18 @@ export async function createPersons(client: PoolClient, n: number): Promise<numb
   return rows.map((r) => Number(r.person_id)).sort((a, b) => a - b);
 }
 
-/** Each record's golden record, and the record marked resolved. */
+/** Each record's golden record and the value keys it is counted under, and the record marked resolved. */
 export async function assignRecords(
   client: PoolClient,
-  assign: readonly { record_id: number; person_id: number }[],
+  assign: readonly { record_id: number; person_id: number; counted: readonly string[] }[],
 ): Promise<void> {
-  // record_id = ANY: found by primary key, not by hashing every record.
+  // record_id = ANY: found by primary key, not by hashing every record. A record's keys travel as one text (unit
+  // separator between them): an array of arrays would have to be rectangular.
   await client.query(
-    `UPDATE person_records r SET person_id = a.person_id, resolved_at = now()
-       FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id) WHERE r.record_id = a.record_id AND r.record_id = ANY ($1)`,
-    [assign.map((a) => a.record_id), assign.map((a) => a.person_id)],
+    `UPDATE person_records r SET person_id = a.person_id, resolved_at = now(), counted_keys = string_to_array(a.counted, E'\\x1f')
+       FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS a(record_id, person_id, counted)
+      WHERE r.record_id = a.record_id AND r.record_id = ANY ($1)`,
+    [assign.map((a) => a.record_id), assign.map((a) => a.person_id), assign.map((a) => a.counted.join("\x1f"))],
   );
 }
 
@@ -215,25 +227,18 @@ export async function insertLinks(client: PoolClient, importId: string, links: r
   );
 }
 
-/** The records' keys, replacing those of re-queued records (`requeued`, resolved before). */
+/** The records' blocking keys, replacing those of re-queued records (`requeued`, resolved before), through COPY. */
 export async function replaceKeys(
   client: PoolClient,
   requeued: number[],
-  keyRows: readonly (readonly [string, number])[],
+  keyRows: (readonly [string, number])[],
 ): Promise<void> {
   // Only a record resolved before has keys (person_keys has no index by record: this reads the whole table).
   if (requeued.length > 0) await client.query("DELETE FROM person_keys WHERE record_id = ANY ($1)", [requeued]);
-  // Each record's keys once: the record has no keys left (deleted above, or never resolved), so a plain insert, in key
-  // order (each index page visited once, not once per record; the sort in memory, by bytes: the order only has to be
-  // close to the index's).
-  await client.query("SELECT set_config('work_mem', '128MB', true)");
-  for (let from = 0; from < keyRows.length; from += PARAMETER_SLICE) {
-    const slice = keyRows.slice(from, from + PARAMETER_SLICE);
-    await client.query(
-      `INSERT INTO person_keys (key, record_id) SELECT * FROM unnest($1::text[], $2::bigint[]) AS k(key, record_id) ORDER BY key COLLATE "C", record_id`,
-      [slice.map((k) => k[0]), slice.map((k) => k[1])],
-    );
-  }
+  // Each record's keys once: the record has no keys left (deleted above, or never resolved), so a plain COPY, in key
+  // order (each index page visited once, not once per record; the order only has to be close to the index's).
+  keyRows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  await copyRows(client, "person_keys", ["key", "record_id"], keyRows);
 }
 
 /** The audit of what the import did to each golden record it touched (created it, or attached records). */
