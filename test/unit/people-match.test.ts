@@ -444,6 +444,61 @@ describe("the matcher", () => {
     ]);
   });
 
+  it("never clusters two dates of birth that differ: a record without one links both, the stronger link wins", () => {
+    // Two James Wilsons at one house, born 1961 and 1987, and a record of that name at the house without a date: the
+    // pair rules link it to both, and the components would hold both men.
+    const house = { last_name: "Wilson", street: "2901 Church Rd", city: "Louisville", state: "KY", zip: "40202" };
+    const list = [
+      { id: "father", input: { ...house, first_name: "James", dob: "1961-05-02", phone: "502-555-0101" } },
+      { id: "son", input: { ...house, first_name: "James", dob: "1987-09-14", phone: "502-555-0177" } },
+      { id: "undated", input: { ...house, first_name: "James", phone: "502-555-0177" } },
+      { id: "father-again", input: { ...house, first_name: "Jim", dob: "1961-05-02" } },
+    ];
+    const m = new People.Matcher();
+    for (const r of list) m.add(profile(r.input));
+    expect(new Set(list.map((_r, i) => m.find(i))).size).toBe(1);
+    const ids = list.map((r) => r.id);
+    const clusters = Array.from(m.clusters(), (root) => ids[root]);
+    // "undated" shares the son's phone: that link (exact: phone, 0.97) is stronger than its name + house one with the father.
+    expect(clusters).toEqual(["father", "son", "son", "father"]);
+    expect(Object.fromEntries(Matching.clusterContacts(list).rows.map((r) => [r.id, r.clusterId]))).toEqual({
+      father: "father",
+      son: "son",
+      undated: "son",
+      "father-again": "father",
+    });
+    // A steward's merge (union) is kept whatever the dates say.
+    m.union(0, 1);
+    expect(new Set(m.clusters()).size).toBe(1);
+  });
+
+  it("splits conflicting clusters the same way for any order of the records", () => {
+    const recs = [...syntheticPeople({ people: 15_000, seed: "conflicts" })];
+    const profiles = recs.map((r) => People.profileOf(People.standardizeContact(r.input)));
+    const frequencies = new People.Frequencies();
+    for (const p of profiles) frequencies.count(p);
+    const partition = (order: number[]) => {
+      const m = new People.Matcher({ frequencies });
+      for (const i of order) m.add(profiles[i]!);
+      const clusters = m.clusters();
+      const groups = new Map<number, string[]>();
+      order.forEach((i, k) => groups.set(clusters[k]!, [...(groups.get(clusters[k]!) ?? []), recs[i]!.id]));
+      const split = order.filter((_i, k) => clusters[k] !== m.find(k)).length;
+      return { groups: [...groups.values()].map((g) => g.sort().join(" ")).sort(), split };
+    };
+    const forward = partition(recs.map((_r, i) => i));
+    expect(forward.split).toBeGreaterThan(0);
+    expect(partition(recs.map((_r, i) => recs.length - 1 - i)).groups).toEqual(forward.groups);
+    let seed = 7;
+    const shuffled = recs.map((_r, i) => i);
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      const j = seed % (i + 1);
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    expect(partition(shuffled).groups).toEqual(forward.groups);
+  });
+
   it("guards against huge blocks: past maxBlock a block takes no more records and says so", () => {
     const m = new People.Matcher({ maxBlock: 3 });
     for (let i = 0; i < 5; i++)

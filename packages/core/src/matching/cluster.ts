@@ -119,8 +119,9 @@ function clustered(
     }
   }
   const roots = new Set<number>();
+  const clusters = matcher.clusters();
   const out = ids.map((id, i) => {
-    const root = matcher.find(i);
+    const root = clusters[i]!;
     roots.add(root);
     const link = best[i];
     return {

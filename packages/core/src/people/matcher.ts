@@ -1,4 +1,5 @@
 import { Frequencies } from "./frequencies";
+import { ConstrainedParts, conflictedComponents, pairKey, type StrongValues } from "./conflicts";
 import { blockKeyHashes, blockKeyText, compare, type Link, type MatchProfile, type Tier } from "./match";
 
 export interface MatcherOptions {
@@ -136,6 +137,8 @@ export class Matcher {
   private linkCount = 0;
   private readonly reasonIds = new Map<string, number>();
   private readonly reasons: string[] = [];
+  /** Joins made by `union` from outside (known links, manual merges): kept whatever the records hold. */
+  private readonly forced: number[] = [];
   private readonly keyScratch: number[] = [];
   private readonly scratch: MatchProfile = blankProfile();
 
@@ -191,6 +194,13 @@ export class Matcher {
     p.street = r[o + 15] as string | null;
     p.ids = r[o + 16] as string[];
     return p;
+  }
+
+  /** Record `index`'s date of birth and identifiers (cluster checks: conflicts.ts). */
+  private strongValues(index: number): StrongValues {
+    const r = this.pages[index >>> PAGE_BITS]!,
+      o = (index & PAGE_MASK) * WIDTH;
+    return { dob: r[o + 11] as string | null, ids: r[o + 16] as string[] };
   }
 
   /** Every link made so far, oldest first. */
@@ -344,7 +354,7 @@ export class Matcher {
       this.reasonIds.set(verdict.reason, reason);
     }
     row[o + 3] = reason;
-    this.union(index, other);
+    this.merge(index, other);
   }
 
   /** The table slot of a key hash (offset into `table`), claimed for it when new. */
@@ -395,6 +405,42 @@ export class Matcher {
 
   /** Puts two records in one cluster without comparing them (known links, manual merges). */
   union(a: number, b: number): void {
+    this.forced.push(a, b);
+    this.merge(a, b);
+  }
+
+  /**
+   * Each record's cluster (the index of its earliest record): the connected components of the links
+   * (find), except that a component holding two records that are two people by a strong value (dates
+   * of birth that differ by more than a typo, another value of one identifier: strongConflict) is
+   * rebuilt from its links, strongest first, joining two parts only when no record of one conflicts
+   * with a record of the other. Ties are broken by the records' contents, not their indexes, so the
+   * clusters do not depend on the order the records were added. Joins made by `union` are kept.
+   */
+  clusters(): Int32Array {
+    const n = this.count;
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = this.find(i);
+    const conflicted = conflictedComponents(n, out, (i) => this.strongValues(i));
+    if (conflicted.size === 0) return out;
+    const links: { from: number; to: number; score: number; key: string }[] = [];
+    for (let l = 0; l < this.forced.length; l += 2) {
+      if (conflicted.has(out[this.forced[l]!]!))
+        links.push({ from: this.forced[l]!, to: this.forced[l + 1]!, score: Number.POSITIVE_INFINITY, key: "" });
+    }
+    for (let l = 0; l < this.linkCount; l++) {
+      const link = this.link(l);
+      if (conflicted.has(out[link.from]!))
+        links.push({ ...link, key: pairKey(this.profile(link.from), this.profile(link.to)) });
+    }
+    links.sort((x, y) => y.score - x.score || (x.key < y.key ? -1 : x.key > y.key ? 1 : 0));
+    const parts = new ConstrainedParts((i) => this.strongValues(i));
+    for (const l of links) parts.join(l.from, l.to, l.score === Number.POSITIVE_INFINITY);
+    for (let i = 0; i < n; i++) if (conflicted.has(out[i]!)) out[i] = parts.earliest(i);
+    return out;
+  }
+
+  private merge(a: number, b: number): void {
     const ra = this.find(a),
       rb = this.find(b);
     if (ra === rb) return;
