@@ -1,7 +1,7 @@
 import os from "node:os";
 import { Command } from "commander";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { Migration } from "@leadpipe/core";
+import { Migration, People } from "@leadpipe/core";
 import { LocalPlatform, type Dropped } from "../platform";
 import { quietLog } from "./connect";
 
@@ -13,7 +13,11 @@ export interface MigrateOptions {
   rangeRows?: number;
   timeZone?: string;
   log?: (line: string) => void;
-  /** Filled with the wall milliseconds of each stage: land (read, cast, land), imports (wait), reconcile. */
+  /**
+   * Filled with the milliseconds of each stage: read (the source), cast (cast and build the objects),
+   * land (checkpoints, quarantine, puts), then the waits: imports (staging and promotion), people
+   * (their resolution into golden records), reconcile (the source read again, checksums).
+   */
   timings?: Record<string, number>;
 }
 
@@ -72,13 +76,15 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
       t = Date.now();
     };
     const landed = await Migration.landTables(
-      { db: platform.pool, reader, land: lander.land, log: opts.log },
+      { db: platform.pool, reader, land: lander.land, log: opts.log, timings: opts.timings },
       runId,
       runOptions,
     );
-    lap("land");
-    await lander.waitFor(landed);
+    t = Date.now();
+    const imports = await lander.waitFor(landed);
     lap("imports");
+    await peopleResolved(platform, imports);
+    lap("people");
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
     lap("reconcile");
     await putManifest(platform, manifest);
@@ -136,8 +142,30 @@ function landerOf(platform: LocalPlatform, runId: string) {
       ...new Set(imports.flatMap((i) => (i.status === "DUPLICATE" && i.duplicate_of ? [i.duplicate_of] : []))),
     ];
     if (originals.length) await platform.waitForImports(originals);
+    return [...new Set([...imports.filter((i) => i.status !== "DUPLICATE").map((i) => i.id), ...originals])];
   };
   return { land, waitFor };
+}
+
+/**
+ * Waits until the people of these imports are resolved into golden records (the people consumer runs
+ * after imports, on their success). An import whose resolution failed for good is named in the error.
+ */
+async function peopleResolved(platform: LocalPlatform, importIds: string[]): Promise<void> {
+  for (;;) {
+    const { rows } = await platform.pool.query<{ id: string; failed: string | null }>(
+      `SELECT i.id, CASE WHEN f.attempts >= $3 THEN f.reason END AS failed
+         FROM imports i LEFT JOIN people_failures f ON f.import_id = i.id
+        WHERE i.id = ANY($1) AND i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS') AND i.source = $2
+          AND NOT EXISTS (SELECT 1 FROM people_resolutions r WHERE r.import_id = i.id)`,
+      [importIds, Migration.LEGACY_SOURCE, People.PEOPLE_MAX_ATTEMPTS],
+    );
+    if (!rows.length) return;
+    const failed = rows.find((r) => r.failed !== null);
+    if (failed) throw new Error(`resolving the people of import ${failed.id} failed: ${failed.failed}`);
+    platform.resolvePeopleSoon();
+    await platform.peopleIdle();
+  }
 }
 
 export interface ReplayQuarantineOptions {
