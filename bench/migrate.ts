@@ -76,7 +76,8 @@ try {
       phone VARCHAR(20), street VARCHAR(100), city VARCHAR(50), state CHAR(2), zip VARCHAR(10), dob DATE, created DATETIME,
       balance DECIMAL(14,2), notes TEXT);
     CREATE USER 'legacy'@'127.0.0.1' IDENTIFIED BY 'legacy-pass';
-    GRANT SELECT, SHOW VIEW ON legacy.* TO 'legacy'@'127.0.0.1';`);
+    GRANT SELECT, SHOW VIEW ON legacy.* TO 'legacy'@'127.0.0.1';
+    GRANT RELOAD ON *.* TO 'legacy'@'127.0.0.1';`);
   let t = Date.now();
   for (let i = 1; i <= ROWS; i += 5000) {
     const batch = Array.from({ length: Math.min(5000, ROWS - i + 1) }, (_v, k) => row(i + k));

@@ -249,9 +249,11 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
       const mine: LandedRange[] = [];
       // Ranges split by key first, then read by each lane in turn: ranges land out of order.
       const plan = planRanges(deps.reader.splits(table, after, opts.rangeRows), after, prefix.length);
-      await Promise.all(
+      let failed = false;
+      const settled = await Promise.allSettled(
         Array.from({ length: lanes }, async (_v, lane) => {
-          for (;;) {
+          // A lane that fails stops the others after their range: what landed is checkpointed, the rest resumes.
+          while (!failed) {
             const next = await plan.next();
             if (next.done) return;
             const { rangeNo, afterKey, upTo } = next.value;
@@ -262,8 +264,15 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
             t = lap(deps.timings, "read", t);
             if (rows.length) mine.push(...(await range(rangeNo, afterKey, rows, t)));
           }
-        }),
+        }).map((lane) =>
+          lane.catch((err: unknown) => {
+            failed = true;
+            throw err;
+          }),
+        ),
       );
+      const error = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (error) throw error.reason;
       landed.push(...mine.sort((a, b) => a.rangeNo - b.rangeNo));
       continue;
     }
