@@ -47,6 +47,8 @@ INSERT INTO dnc_list VALUES (1, '(212) 555-0101', '2020-01-01'), (2, '+1 646 555
 CREATE USER 'legacy'@'127.0.0.1' IDENTIFIED BY 'legacy-pass';
 GRANT SELECT ON legacy.* TO 'legacy'@'127.0.0.1';
 GRANT SELECT ON compliance.* TO 'legacy'@'127.0.0.1';
+-- RELOAD: the lock that starts the parallel lanes' snapshots at one point in time (--parallel, default 2).
+GRANT RELOAD ON *.* TO 'legacy'@'127.0.0.1';
 `;
 
 const mapping = {

@@ -37,6 +37,32 @@ describe("legacy casts", () => {
     });
   });
 
+  it("reads every minute around a transition as a fresh formatter would (the cached offsets)", () => {
+    // Each UTC instant formatted in the zone by a formatter of its own, back to the wall clock.
+    const wallOf = (iso: string, zone: string) =>
+      new Intl.DateTimeFormat("sv-SE", { timeZone: zone, dateStyle: "short", timeStyle: "medium" }).format(
+        new Date(iso),
+      );
+    for (const [zone, day] of [
+      ["America/New_York", "2019-11-03"],
+      ["America/New_York", "2019-03-10"],
+      ["Australia/Lord_Howe", "2020-04-05"], // a half-hour shift
+      ["Asia/Kathmandu", "2020-01-01"], // +05:45
+    ] as const) {
+      for (let m = 0; m < 24 * 60; m += 7) {
+        const wall = `${day} ${String(Math.floor(m / 60)).padStart(2, "0")}:${String(m % 60).padStart(2, "0")}:00`;
+        const utc = zonedToUtc(wall, zone);
+        const back = wallOf(utc, zone);
+        // A wall time in the spring gap does not exist: it is read with the offset before the gap.
+        if (back !== wall) expect(Date.parse(utc) - Date.parse(`${wall.replace(" ", "T")}Z`)).toBeGreaterThan(0);
+        else expect(back).toBe(wall);
+      }
+    }
+    // The repeated hour: the earlier instant, whether or not its quarter hour was cached before.
+    expect(zonedToUtc("2019-11-03 01:30:00", "America/New_York")).toBe("2019-11-03T05:30:00Z");
+    expect(zonedToUtc("2019-11-03 01:59:00", "America/New_York")).toBe("2019-11-03T05:59:00Z");
+  });
+
   it("repairs latin1-read UTF-8 only when certain, refuses the rest", () => {
     expect(repairText("MÃ¼ller")).toBe("Müller");
     expect(repairText("José")).toBe("José");

@@ -7,6 +7,7 @@ export {
   replayQuarantine,
   reconcile,
   summary,
+  LEGACY_SOURCE,
   type RunOptions,
   type Manifest,
   type LandedRange,

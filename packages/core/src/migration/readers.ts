@@ -26,7 +26,24 @@ export interface LegacyReader {
   readonly lineage: string;
   open(): Promise<void>;
   tables(): Promise<LegacyTable[]>;
-  rows(table: LegacyTable, after: string[] | null, pageSize: number, upTo?: string[]): AsyncIterable<LegacyRow[]>;
+  /**
+   * How many ranges can be read at once (`lane` 0 … lanes - 1), all in the same consistent view.
+   * 1 for SQLite and CSV, and for MySQL unless it was opened with `parallel` and granted the lock.
+   */
+  readonly lanes: number;
+  rows(
+    table: LegacyTable,
+    after: string[] | null,
+    pageSize: number,
+    upTo?: string[],
+    lane?: number,
+  ): AsyncIterable<LegacyRow[]>;
+  /**
+   * The last key of each range of `rangeRows` rows after `after`, in key order, read from the
+   * primary key's index alone (the plan a parallel read splits a table by); the last range, up to
+   * the end of the table, has no split. Only readers with lanes > 1 have it.
+   */
+  splits?(table: LegacyTable, after: string[] | null, rangeRows: number): AsyncIterable<string[]>;
   /** Facts to compare on verify (CSV: each file's sha256). */
   fingerprint(): Promise<Record<string, string>>;
   close(): Promise<void>;
@@ -34,11 +51,21 @@ export interface LegacyReader {
 
 export const keyOf = (table: LegacyTable, row: LegacyRow): string[] => table.key.map((k) => String(row[k]));
 
+export interface OpenOptions {
+  /**
+   * MySQL: connections reading ranges at once, all on one snapshot (default 1). Needs the RELOAD
+   * privilege (FLUSH TABLES WITH READ LOCK, held while the connections start their snapshots);
+   * without it the reader says so through `log` and reads with one connection.
+   */
+  parallel?: number;
+  log?: (line: string) => void;
+}
+
 /** Opens `mysql://…`, `sqlite:<file>` or `csv:<folder>`. */
-export async function openReader(from: string): Promise<LegacyReader> {
+export async function openReader(from: string, opts: OpenOptions = {}): Promise<LegacyReader> {
   let reader: LegacyReader;
   if (/^mysql:\/\//i.test(from) || /^mariadb:\/\//i.test(from))
-    reader = await mysqlReader(from.replace(/^mariadb:/i, "mysql:"));
+    reader = await mysqlReader(from.replace(/^mariadb:/i, "mysql:"), opts);
   else if (from.startsWith("sqlite:")) reader = await sqliteReader(from.slice("sqlite:".length));
   else if (from.startsWith("csv:")) reader = csvReader(from.slice("csv:".length));
   else
@@ -68,44 +95,86 @@ function mysqlKind(dataType: string): ColumnKind {
 
 const backtick = (id: string) => "`" + id.replace(/`/g, "``") + "`";
 
-async function mysqlReader(url: string): Promise<LegacyReader> {
+type MysqlConnection = import("mysql2/promise").Connection;
+type Rows = import("mysql2/promise").RowDataPacket[];
+
+/** An error MySQL raises for a missing privilege (ER_SPECIFIC_ACCESS_DENIED_ERROR, ER_DBACCESS_DENIED_ERROR …). */
+const accessDenied = (err: unknown) =>
+  [1044, 1045, 1142, 1227].includes((err as { errno?: number }).errno ?? 0) ||
+  /access denied|privilege/i.test((err as Error).message);
+
+async function mysqlReader(url: string, opts: OpenOptions): Promise<LegacyReader> {
   const mysql = await import("mysql2/promise");
   const u = new URL(url);
   const database = decodeURIComponent(u.pathname.replace(/^\//, ""));
   if (!database) throw new Error("the mysql:// URL must name a database (mysql://user@host:3306/<database>)");
-  let conn: import("mysql2/promise").Connection | undefined;
-  return {
+  const wanted = opts.parallel ?? 1;
+  if (!Number.isInteger(wanted) || wanted < 1 || wanted > 64)
+    throw new Error(`parallel must be a whole number from 1 to 64, got ${wanted}`);
+  let conns: MysqlConnection[] = [];
+  const connect = async () => {
+    const conn = await mysql.createConnection({
+      host: u.hostname,
+      port: Number(u.port || 3306),
+      user: decodeURIComponent(u.username),
+      password: decodeURIComponent(u.password) || process.env.LEADPIPE_MIGRATE_PASSWORD,
+      database,
+      dateStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      charset: "utf8mb4",
+      // JSON columns as their text; nothing else is converted.
+      typeCast: (field, next) => (field.type === "JSON" ? field.string("utf8") : next()),
+    });
+    // TIMESTAMP columns read as UTC; DATETIME columns are wall-clock and get the declared zone.
+    await conn.query("SET SESSION time_zone = '+00:00'");
+    await conn.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+    return conn;
+  };
+  const snapshot = (c: MysqlConnection) => c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+  const reader: LegacyReader = {
     kind: "mysql",
     label: redact(url),
     lineage: `mysql:${database}`,
+    lanes: 1,
     async open() {
-      conn = await mysql.createConnection({
-        host: u.hostname,
-        port: Number(u.port || 3306),
-        user: decodeURIComponent(u.username),
-        password: decodeURIComponent(u.password) || process.env.LEADPIPE_MIGRATE_PASSWORD,
-        database,
-        dateStrings: true,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        charset: "utf8mb4",
-        // JSON columns as their text; nothing else is converted.
-        typeCast: (field, next) => (field.type === "JSON" ? field.string("utf8") : next()),
-      });
-      // TIMESTAMP columns read as UTC; DATETIME columns are wall-clock and get the declared zone.
-      await conn.query("SET SESSION time_zone = '+00:00'");
-      await conn.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-      await conn.query("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY");
+      conns = [await connect()];
+      if (wanted > 1) {
+        // One point in time for every connection (as mydumper does): while a global read lock is
+        // held no write commits, so the snapshots all start from the same state; then it is released.
+        const lock = await connect();
+        try {
+          await lock.query("FLUSH TABLES WITH READ LOCK");
+          try {
+            for (let i = 1; i < wanted; i++) conns.push(await connect());
+            for (const c of conns) await snapshot(c);
+          } finally {
+            await lock.query("UNLOCK TABLES");
+          }
+          (reader as { lanes: number }).lanes = conns.length;
+          return;
+        } catch (err) {
+          if (!accessDenied(err)) throw err;
+          for (const c of conns.splice(1)) await c.end();
+          opts.log?.(
+            `reading with one connection: --parallel ${wanted} needs the RELOAD privilege (FLUSH TABLES WITH READ LOCK, ` +
+              `held while the connections open one snapshot): ${(err as Error).message}`,
+          );
+        } finally {
+          await lock.end();
+        }
+      }
+      await snapshot(conns[0]!);
     },
     async tables() {
-      const [cols] = await conn!.query<import("mysql2/promise").RowDataPacket[]>(
+      const [cols] = await conns[0]!.query<Rows>(
         `SELECT c.TABLE_NAME AS t, c.COLUMN_NAME AS c, c.DATA_TYPE AS dt, c.COLUMN_TYPE AS ct, c.COLUMN_KEY AS k
            FROM information_schema.COLUMNS c JOIN information_schema.TABLES tb
              ON tb.TABLE_SCHEMA = c.TABLE_SCHEMA AND tb.TABLE_NAME = c.TABLE_NAME AND tb.TABLE_TYPE = 'BASE TABLE'
           WHERE c.TABLE_SCHEMA = ? ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION`,
         [database],
       );
-      const [keys] = await conn!.query<import("mysql2/promise").RowDataPacket[]>(
+      const [keys] = await conns[0]!.query<Rows>(
         `SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.KEY_COLUMN_USAGE
           WHERE TABLE_SCHEMA = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_NAME, ORDINAL_POSITION`,
         [database],
@@ -119,35 +188,62 @@ async function mysqlReader(url: string): Promise<LegacyReader> {
       for (const k of keys) byName.get(k.t)?.key.push(String(k.c));
       return [...byName.values()];
     },
-    async *rows(table, after, pageSize, upTo) {
-      if (!table.key.length)
-        throw new Error(`table ${table.name} has no primary key: give it one ("key" in the mapping file)`);
+    async *rows(table, after, pageSize, upTo, lane = 0) {
+      const conn = conns[lane];
+      if (!conn) throw new Error(`no reading lane ${lane} (${conns.length} open)`);
       const cols = table.columns.map((c) => backtick(c.name)).join(", ");
-      const key = `(${table.key.map(backtick).join(", ")})`;
-      const marks = `(${table.key.map(() => "?").join(", ")})`;
+      const { key, marks, order } = keySql(table);
       let cursor = after;
       for (;;) {
         const where = [cursor ? `${key} > ${marks}` : "", upTo ? `${key} <= ${marks}` : ""].filter(Boolean);
         const sql =
           `SELECT ${cols} FROM ${backtick(table.name)}${where.length ? " WHERE " + where.join(" AND ") : ""} ` +
-          `ORDER BY ${table.key.map(backtick).join(", ")} LIMIT ${Number(pageSize)}`;
-        const [rows] = await conn!.query<import("mysql2/promise").RowDataPacket[]>(sql, [
-          ...(cursor ?? []),
-          ...(upTo ?? []),
-        ]);
+          `ORDER BY ${order} LIMIT ${Number(pageSize)}`;
+        const [rows] = await conn.query<Rows>(sql, [...(cursor ?? []), ...(upTo ?? [])]);
         if (!rows.length) return;
         yield rows as LegacyRow[];
         if (rows.length < pageSize) return;
         cursor = keyOf(table, rows[rows.length - 1]!);
       }
     },
+    async *splits(table, after, rangeRows) {
+      const { key, marks, order } = keySql(table);
+      const keys = table.key.map(backtick).join(", ");
+      let cursor = after;
+      for (;;) {
+        // The rangeRows-th key after the cursor, from the key's index: a seek, then a walk of one range.
+        const [rows] = await conns[0]!.query<Rows>(
+          `SELECT ${keys} FROM ${backtick(table.name)}${cursor ? ` WHERE ${key} > ${marks}` : ""} ` +
+            `ORDER BY ${order} LIMIT 1 OFFSET ${Number(rangeRows) - 1}`,
+          cursor ?? [],
+        );
+        if (!rows.length) return;
+        cursor = keyOf(table, rows[0]!);
+        yield cursor;
+      }
+    },
     async fingerprint() {
       return {};
     },
     async close() {
-      if (conn) await conn.query("COMMIT").catch(() => undefined);
-      await conn?.end();
+      for (const c of conns) {
+        await c.query("COMMIT").catch(() => undefined);
+        await c.end();
+      }
+      conns = [];
     },
+  };
+  return reader;
+}
+
+/** A table's key as SQL: the tuple, its placeholders and its order (names quoted; no value in the text). */
+function keySql(table: LegacyTable) {
+  if (!table.key.length)
+    throw new Error(`table ${table.name} has no primary key: give it one ("key" in the mapping file)`);
+  return {
+    key: `(${table.key.map(backtick).join(", ")})`,
+    marks: `(${table.key.map(() => "?").join(", ")})`,
+    order: table.key.map(backtick).join(", "),
   };
 }
 
@@ -173,6 +269,7 @@ async function sqliteReader(file: string): Promise<LegacyReader> {
   return {
     kind: "sqlite",
     label: `sqlite:${file}`,
+    lanes: 1,
     lineage: `sqlite:${path.basename(file)}`,
     async open() {
       db = new Database(file, { readonly: true, fileMustExist: true });
@@ -255,6 +352,7 @@ function csvReader(folder: string): LegacyReader {
   return {
     kind: "csv",
     label: `csv:${folder}`,
+    lanes: 1,
     lineage: `csv:${path.basename(path.resolve(folder))}`,
     async open() {
       if (!statSync(folder, { throwIfNoEntry: false })?.isDirectory())

@@ -27,7 +27,16 @@ export type LandDeps = Needs<"pool"> & {
   land(key: string, body: Buffer): Promise<void>;
   /** A line per range landed, for people watching the CLI. */
   progress?: (line: string) => void;
+  /** Filled with the milliseconds spent per stage: read (the source), cast (cast and build), land (write, put). */
+  timings?: Record<string, number>;
 };
+
+/** Adds the milliseconds since `t` to `stage`; returns now. */
+function lap(timings: Record<string, number> | undefined, stage: string, t: number): number {
+  const now = performance.now();
+  if (timings) timings[stage] = (timings[stage] ?? 0) + (now - t);
+  return now;
+}
 
 export interface LandedRange {
   table: string;
@@ -201,7 +210,10 @@ export async function getRun(db: Queryable, runId: string): Promise<RunRow> {
 /**
  * Reads every table in key ranges, casts, quarantines refused rows and lands each range as a
  * CSV object. A range's checkpoint is written after its object: a run resumed after a kill
- * starts after the last checkpoint, and a range landed again is the same bytes (a DUPLICATE import).
+ * starts after the last of its checkpoints without a gap before it (ranges landed after a gap, by a
+ * parallel read, are landed again), and a range landed again is the same bytes (a DUPLICATE import).
+ * A reader with several lanes reads ranges in parallel, split by key beforehand: the same ranges,
+ * the same objects as one lane reads.
  */
 export async function landTables(deps: LandDeps, runId: string, opts: RunOptions): Promise<LandedRange[]> {
   const tables = await deps.reader.tables();
@@ -218,58 +230,132 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
       "SELECT range_no, last_key, object_key, sha256 FROM migration_ranges WHERE run_id = $1 AND table_name = $2 ORDER BY range_no",
       [runId, spec.table],
     );
-    for (const d of done)
+    let contiguous = 0;
+    while (contiguous < done.length && done[contiguous]!.range_no === contiguous) contiguous++;
+    const prefix = done.slice(0, contiguous);
+    if (prefix.length < done.length) {
+      await deps.pool.query("DELETE FROM migration_ranges WHERE run_id = $1 AND table_name = $2 AND range_no >= $3", [
+        runId,
+        spec.table,
+        prefix.length,
+      ]);
+    }
+    for (const d of prefix)
       if (d.object_key)
         landed.push({ table: spec.table, rangeNo: d.range_no, objectKey: d.object_key, sha256: d.sha256! });
-    let rangeNo = done.length;
-    const after = done.length ? done[done.length - 1]!.last_key : null;
+    const after = prefix.length ? prefix[prefix.length - 1]!.last_key : null;
+    const range = (rangeNo: number, afterKey: string[] | null, rows: LegacyRow[], t: number) =>
+      landRange(deps, runId, opts, spec, table, { rangeNo, afterKey, rows, t });
+    const lanes = deps.reader.lanes;
+    if (lanes > 1 && deps.reader.splits) {
+      const mine: LandedRange[] = [];
+      // Ranges split by key first, then read by each lane in turn: ranges land out of order.
+      const plan = planRanges(deps.reader.splits(table, after, opts.rangeRows), after, prefix.length);
+      let failed = false;
+      const settled = await Promise.allSettled(
+        Array.from({ length: lanes }, async (_v, lane) => {
+          // A lane that fails stops the others after their range: what landed is checkpointed, the rest resumes.
+          while (!failed) {
+            const next = await plan.next();
+            if (next.done) return;
+            const { rangeNo, afterKey, upTo } = next.value;
+            let t = performance.now();
+            const rows: LegacyRow[] = [];
+            for await (const page of deps.reader.rows(table, afterKey, opts.rangeRows, upTo ?? undefined, lane))
+              rows.push(...page);
+            t = lap(deps.timings, "read", t);
+            if (rows.length) mine.push(...(await range(rangeNo, afterKey, rows, t)));
+          }
+        }).map((lane) =>
+          lane.catch((err: unknown) => {
+            failed = true;
+            throw err;
+          }),
+        ),
+      );
+      const error = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (error) throw error.reason;
+      landed.push(...mine.sort((a, b) => a.rangeNo - b.rangeNo));
+      continue;
+    }
+    let rangeNo = prefix.length;
     let afterKey = after;
+    let t = performance.now();
     for await (const rows of deps.reader.rows(table, after, opts.rangeRows)) {
-      const lastKey = keyOf(table, rows[rows.length - 1]!);
-      let objectKey: string | null = null;
-      let sum: string | null = null;
-      let built = {
-        pks: [] as string[],
-        quarantine: [] as { pk: string; row: Record<string, unknown>; reason: string }[],
-        lineage: [] as LineageRow[],
-        checksum: "",
-      };
-      if (spec.target !== "drop") {
-        const b = buildRange(deps.reader, spec, table, rows, opts.timeZone);
-        built = b;
-        objectKey = rangeObjectKey(deps.reader, spec, rangeNo);
-        sum = sha256(b.body);
-        if (!(await landBuilt(deps, runId, spec, rangeNo, objectKey, b))) objectKey = null;
-      }
-      await deps.pool.query(
-        `INSERT INTO migration_ranges (run_id, table_name, range_no, target, after_key, last_key, source_rows, quarantined, dropped, pks,
-                                       object_key, sha256, checksum)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
-        [
-          runId,
-          spec.table,
-          rangeNo,
-          spec.target,
-          afterKey === null ? null : JSON.stringify(afterKey),
-          JSON.stringify(lastKey),
-          rows.length,
-          built.quarantine.length,
-          spec.target === "drop" ? rows.length : 0,
-          built.pks,
-          objectKey,
-          sum,
-          built.checksum,
-        ],
-      );
-      if (objectKey) landed.push({ table: spec.table, rangeNo, objectKey, sha256: sum! });
-      deps.progress?.(
-        `${spec.table}: range ${rangeNo} (${rows.length} rows${built.quarantine.length ? `, ${built.quarantine.length} quarantined` : ""})`,
-      );
+      t = lap(deps.timings, "read", t);
+      landed.push(...(await range(rangeNo, afterKey, rows, t)));
       rangeNo++;
-      afterKey = lastKey;
+      afterKey = keyOf(table, rows[rows.length - 1]!);
+      t = performance.now();
     }
   }
   return landed;
+}
+
+/** The ranges of a parallel read, numbered from `first`: each after the previous split, the last to the end. */
+async function* planRanges(splits: AsyncIterable<string[]>, after: string[] | null, first: number) {
+  let rangeNo = first;
+  let afterKey = after;
+  for await (const upTo of splits) {
+    yield { rangeNo: rangeNo++, afterKey, upTo: upTo as string[] | null };
+    afterKey = upTo;
+  }
+  yield { rangeNo, afterKey, upTo: null };
+}
+
+/** Casts, builds and lands one range, then writes its checkpoint; returns what it landed. */
+async function landRange(
+  deps: LandDeps,
+  runId: string,
+  opts: RunOptions,
+  spec: TableSpec,
+  table: LegacyTable,
+  r: { rangeNo: number; afterKey: string[] | null; rows: LegacyRow[]; t: number },
+): Promise<LandedRange[]> {
+  const { rangeNo, rows } = r;
+  let t = r.t;
+  const lastKey = keyOf(table, rows[rows.length - 1]!);
+  let objectKey: string | null = null;
+  let sum: string | null = null;
+  let built = {
+    pks: [] as string[],
+    quarantine: [] as { pk: string; row: Record<string, unknown>; reason: string }[],
+    lineage: [] as LineageRow[],
+    checksum: "",
+  };
+  if (spec.target !== "drop") {
+    const b = buildRange(deps.reader, spec, table, rows, opts.timeZone);
+    t = lap(deps.timings, "cast", t);
+    built = b;
+    objectKey = rangeObjectKey(deps.reader, spec, rangeNo);
+    sum = sha256(b.body);
+    if (!(await landBuilt(deps, runId, spec, rangeNo, objectKey, b))) objectKey = null;
+  }
+  await deps.pool.query(
+    `INSERT INTO migration_ranges (run_id, table_name, range_no, target, after_key, last_key, source_rows, quarantined, dropped, pks,
+                                   object_key, sha256, checksum)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
+    [
+      runId,
+      spec.table,
+      rangeNo,
+      spec.target,
+      r.afterKey === null ? null : JSON.stringify(r.afterKey),
+      JSON.stringify(lastKey),
+      rows.length,
+      built.quarantine.length,
+      spec.target === "drop" ? rows.length : 0,
+      built.pks,
+      objectKey,
+      sum,
+      built.checksum,
+    ],
+  );
+  deps.progress?.(
+    `${spec.table}: range ${rangeNo} (${rows.length} rows${built.quarantine.length ? `, ${built.quarantine.length} quarantined` : ""})`,
+  );
+  lap(deps.timings, "land", t);
+  return objectKey ? [{ table: spec.table, rangeNo, objectKey, sha256: sum! }] : [];
 }
 
 type Built = ReturnType<typeof buildRange>;

@@ -1,7 +1,7 @@
 import os from "node:os";
 import { Command } from "commander";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { Migration } from "@leadpipe/core";
+import { Migration, People } from "@leadpipe/core";
 import { LocalPlatform, type Dropped } from "../platform";
 import { quietLog } from "./connect";
 
@@ -11,9 +11,15 @@ export interface MigrateOptions {
   only?: string[];
   resume?: string;
   rangeRows?: number;
+  /** MySQL: ranges read at once on one snapshot (default 2; needs the RELOAD privilege, else one). */
+  parallel?: number;
   timeZone?: string;
   log?: (line: string) => void;
-  /** Filled with the wall milliseconds of each stage: land (read, cast, land), imports (wait), reconcile. */
+  /**
+   * Filled with the milliseconds of each stage: read (the source), cast (cast and build the objects),
+   * land (checkpoints, quarantine, puts), then the waits: imports (staging and promotion), people
+   * (their resolution into golden records), reconcile (the source read again, checksums).
+   */
   timings?: Record<string, number>;
 }
 
@@ -36,8 +42,14 @@ async function putManifest(platform: LocalPlatform, manifest: Migration.Manifest
  * them, then reads the source again and reconciles (the manifest). With `resume`, continues a run
  * after its last checkpoint; ranges landed before are landed again (identical bytes: DUPLICATE imports).
  */
+/** Ranges a MySQL source is read in at once by default (this machine has two cores). */
+export const DEFAULT_PARALLEL = 2;
+
 export async function migrateSource(platform: LocalPlatform, opts: MigrateOptions): Promise<Migration.Manifest> {
-  const reader = await Migration.openReader(opts.from);
+  const reader = await Migration.openReader(opts.from, {
+    parallel: opts.parallel ?? DEFAULT_PARALLEL,
+    log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)),
+  });
   try {
     let runId: string;
     let runOptions: Migration.RunOptions;
@@ -72,17 +84,30 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
       t = Date.now();
     };
     const landed = await Migration.landTables(
-      { pool: platform.pool, reader, land: lander.land, progress: opts.log },
+      { pool: platform.pool, reader, land: lander.land, progress: opts.log, timings: opts.timings },
       runId,
       runOptions,
     );
-    lap("land");
-    await lander.waitFor(landed);
+    t = Date.now();
+    const imports = await lander.waitFor(landed);
     lap("imports");
-    const manifest = await Migration.reconcile(platform.pool, reader, runId);
-    lap("reconcile");
-    await putManifest(platform, manifest);
-    return manifest;
+    // Reconciling reads what the imports promoted, which resolving people does not change: both at once.
+    const since = (stage: string) => {
+      const start = Date.now();
+      return () => {
+        if (opts.timings) opts.timings[stage] = Date.now() - start;
+      };
+    };
+    const reconciled = since("reconcile");
+    const resolved = since("people");
+    const [manifest, people] = await Promise.allSettled([
+      Migration.reconcile(platform.pool, reader, runId).finally(reconciled),
+      peopleResolved(platform, imports).finally(resolved),
+    ]);
+    if (manifest.status === "rejected") throw manifest.reason;
+    if (people.status === "rejected") throw people.reason;
+    await putManifest(platform, manifest.value);
+    return manifest.value;
   } finally {
     await reader.close();
   }
@@ -136,8 +161,30 @@ function landerOf(platform: LocalPlatform, runId: string) {
       ...new Set(imports.flatMap((i) => (i.status === "DUPLICATE" && i.duplicate_of ? [i.duplicate_of] : []))),
     ];
     if (originals.length) await platform.waitForImports(originals);
+    return [...new Set([...imports.filter((i) => i.status !== "DUPLICATE").map((i) => i.id), ...originals])];
   };
   return { land, waitFor };
+}
+
+/**
+ * Waits until the people of these imports are resolved into golden records (the people consumer runs
+ * after imports, on their success). An import whose resolution failed for good is named in the error.
+ */
+async function peopleResolved(platform: LocalPlatform, importIds: string[]): Promise<void> {
+  for (;;) {
+    const { rows } = await platform.pool.query<{ id: string; failed: string | null }>(
+      `SELECT i.id, CASE WHEN f.attempts >= $3 THEN f.reason END AS failed
+         FROM imports i LEFT JOIN people_failures f ON f.import_id = i.id
+        WHERE i.id = ANY($1) AND i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS') AND i.source = $2
+          AND NOT EXISTS (SELECT 1 FROM people_resolutions r WHERE r.import_id = i.id)`,
+      [importIds, Migration.LEGACY_SOURCE, People.PEOPLE_MAX_ATTEMPTS],
+    );
+    if (!rows.length) return;
+    const failed = rows.find((r) => r.failed !== null);
+    if (failed) throw new Error(`resolving the people of import ${failed.id} failed: ${failed.failed}`);
+    platform.resolvePeopleSoon();
+    await platform.peopleIdle();
+  }
 }
 
 export interface ReplayQuarantineOptions {
@@ -267,6 +314,15 @@ export function migrateCommand(): Command {
     .option("--dry-run", "print the mapping for review; land nothing")
     .option("--resume <run_id>", "continue a run after its last checkpoint")
     .option("--time-zone <zone>", "the IANA time zone of the source's DATETIME values (default UTC)")
+    .option(
+      "--parallel <n>",
+      `MySQL: key ranges read at once, on one snapshot (default ${DEFAULT_PARALLEL}; needs RELOAD, else 1)`,
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--parallel must be 1 to 64, got "${v}"`);
+        return n;
+      },
+    )
     .option("--range-rows <n>", "rows per key range (one import each)", (v) => {
       const n = Number(v);
       if (!Number.isInteger(n) || n < 1) throw new Error(`--range-rows must be a positive integer, got "${v}"`);
@@ -284,6 +340,7 @@ export function migrateCommand(): Command {
         resume?: string;
         timeZone?: string;
         rangeRows?: number;
+        parallel?: number;
         json?: boolean;
       }) => {
         if (!opts.from) throw new Error(`--from is required: ${FROM_HELP}`);
@@ -311,6 +368,7 @@ export function migrateCommand(): Command {
             only,
             resume: opts.resume,
             rangeRows: opts.rangeRows,
+            parallel: opts.parallel,
             timeZone: opts.timeZone,
             log: opts.json ? undefined : (l) => process.stderr.write(l + "\n"),
           });
