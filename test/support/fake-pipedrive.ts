@@ -64,6 +64,8 @@ export interface FakePipedrive {
   setNow(at: Date | undefined): void;
   /** Tokens spent in the current budget day (what the budget has left: dailyTokens − this). */
   tokensToday(): number;
+  /** Another user or integration of the account spends tokens from the shared daily budget. */
+  spendTokens(n: number): void;
   readonly stats: {
     requests: number;
     /** Requests refused because the day's token budget was spent. */
@@ -397,6 +399,10 @@ export async function startFakePipedrive(o: FakePipedriveOptions = {}): Promise<
     tokensToday() {
       rollDay();
       return today.tokens;
+    },
+    spendTokens(n) {
+      rollDay();
+      today.tokens += n;
     },
     stats,
     close: () =>

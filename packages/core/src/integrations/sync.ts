@@ -101,7 +101,9 @@ export async function runSync(
 }
 
 function limitReason(err: LimitReachedError): string {
-  return err.resumeAt === undefined ? err.message : `${err.message}; resumes after ${new Date(err.resumeAt).toISOString()}`;
+  return err.resumeAt === undefined
+    ? err.message
+    : `${err.message}; resumes after ${new Date(err.resumeAt).toISOString()}`;
 }
 
 /** A failed run: closed with its reason, audited, alerted like an import's, and thrown. */
