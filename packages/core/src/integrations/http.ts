@@ -77,7 +77,12 @@ export class RequestBudget {
   waitedMs = 0;
   /** The writes the server said are left today (undefined until it says). */
   writesLeft: number | undefined;
-  private readonly sent: number[] = [];
+  /**
+   * The requests in the window: each counted from when its answer came (in flight: not yet, so it
+   * holds its place), since the server counted it on arrival, which is never later. A window counted
+   * from sending would free a place before the server does and earn a 429 under latency.
+   */
+  private sent: { at: number }[] = [];
   private notBefore = 0;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
@@ -126,22 +131,36 @@ export class RequestBudget {
     );
   }
 
-  /** Waits until one more request fits, then spends it (and its cost against the day's budget). */
-  async acquire(cost = 1, write = false): Promise<void> {
+  /**
+   * Waits until one more request fits, then spends it (and its cost against the day's budget).
+   * Returns its place in the window: `settle` it when the answer comes.
+   */
+  async acquire(cost = 1, write = false): Promise<{ at: number }> {
     this.ensure(cost, write);
     for (;;) {
       const now = this.now();
-      while (this.sent.length > 0 && this.sent[0]! <= now - this.o.windowMs) this.sent.shift();
+      this.sent = this.sent.filter((s) => s.at > now - this.o.windowMs);
       let wait = Math.max(0, this.notBefore - now);
-      if (this.sent.length >= this.o.maxRequests) wait = Math.max(wait, this.sent[0]! + this.o.windowMs - now);
+      if (this.sent.length >= this.o.maxRequests) {
+        const oldest = Math.min(...this.sent.map((s) => s.at));
+        // all in flight: look again shortly
+        wait = Math.max(wait, Number.isFinite(oldest) ? oldest + this.o.windowMs - now : this.o.windowMs / 20);
+      }
       if (wait <= 0) break;
       this.waitedMs += wait;
       await this.sleep(wait);
     }
-    this.sent.push(this.now());
+    const slot = { at: Number.POSITIVE_INFINITY };
+    this.sent.push(slot);
     this.requests++;
     this.tokens += cost;
     if (this.o.daily) this.o.daily.spent += cost;
+    return slot;
+  }
+
+  /** The request holding this place was answered (or failed): its place frees a window from now. */
+  settle(slot: { at: number }): void {
+    slot.at = this.now();
   }
 
   /** Defers every request until `ms` from now (a Retry-After, an exhausted server window). */
@@ -263,18 +282,24 @@ export class ApiClient {
     const cost = this.o.cost?.(method, path) ?? 1;
     const write = method !== "GET" && method !== "HEAD";
     for (;;) {
-      await budget.acquire(cost, write);
-      const init = await this.init(method, r);
+      const slot = await budget.acquire(cost, write);
+      // built after the wait: its timeout counts from the send, and a refreshed token is picked up
+      const init = await this.init(method, r).catch((err: unknown) => {
+        budget.settle(slot);
+        throw err;
+      });
       let res: Response;
       try {
         res = await doFetch(this.url(path, r.query), init);
       } catch (err) {
+        budget.settle(slot);
         if (failures++ < (this.o.maxRetries ?? 3)) {
           await budget.sleep(250 * 2 ** (failures - 1));
           continue;
         }
         throw err;
       }
+      budget.settle(slot);
       budget.observe(res.headers);
       const text = await res.text();
       const parsed = parseBody(text, res.headers.get("content-type"));
