@@ -153,6 +153,33 @@ describe("pipedrive sync", () => {
     expect(writes()).toBe(w);
   });
 
+  it("unticking do-not-contact withdraws the opt-outs it created, and only those", async () => {
+    // the same phone opted out from another source (the internal list): that one must stay
+    await pool.query(
+      `INSERT INTO opt_outs (channel, value, opted_out_at, reason, origin)
+       VALUES ('call', '+14152000001', '2026-10-01T00:00:00Z', 'internal list', 'internal')`,
+    );
+    const p = await personOf(people[0]!);
+    fake.edit("persons", p.id, { custom_fields: { [key("person.do_not_contact")]: false } });
+    await sync();
+    expect(await crm(people[0]!)).toMatchObject({ do_not_contact: false, dnc_opt_outs: null });
+    const left = await pool.query("SELECT channel, value, origin FROM opt_outs ORDER BY origin");
+    expect(left.rows).toEqual([{ channel: "call", value: "+14152000001", origin: "internal" }]);
+    const audit = await pool.query(
+      "SELECT target, detail FROM console_audit WHERE username = 'sync:pipedrive' AND action = 'opt-out withdrawn'",
+    );
+    expect(audit.rows).toHaveLength(1);
+    expect(audit.rows[0].target).toBe(String(people[0]));
+    expect(audit.rows[0].detail.opt_outs.map((o: { channel: string }) => o.channel).sort()).toEqual(["call", "email"]);
+    // ticked again: a new opt-out; the next run changes nothing more
+    fake.edit("persons", p.id, { custom_fields: { [key("person.do_not_contact")]: true } });
+    await sync();
+    const again = await pool.query("SELECT count(*)::int AS n FROM opt_outs WHERE origin = 'pipedrive'");
+    expect(again.rows[0].n).toBe(2);
+    await sync();
+    expect((await pool.query("SELECT count(*)::int AS n FROM opt_outs")).rows[0].n).toBe(3);
+  });
+
   it("does not lose a record updated twice within one second", async () => {
     const p = await personOf(people[2]!);
     const second = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000);

@@ -10,6 +10,11 @@ import type { AddressInfo } from "node:net";
  * data}` envelopes, auth by the `x-api-token` header, and the burst limit of a rolling 2-second
  * window per token (Lite: 20) answered with `x-ratelimit-limit`/`-remaining`/`-reset` on every
  * response and 429 with Retry-After when exceeded. Timestamps are RFC 3339 to the second, as v2's.
+ * The company's daily token budget (`dailyTokens`: 30,000 × plan multiplier × seats): each request
+ * served costs its published tokens, and once the day's budget is spent every request is answered
+ * 429 until midnight UTC (the server's time zone here), with Retry-After to then; writes carry
+ * x-daily-requests-left (the POST/PUT/PATCH requests the token may still make today, 10,000 a day).
+ * Time comes from `clock` (a virtual one lets the benchmark run a day's limits without waiting).
  * Error modes the tests switch on: 429 bursts, a 5xx, a write rejected with 400, a record updated
  * twice within one second, a deleted record, a custom field renamed or re-keyed.
  */
@@ -57,8 +62,14 @@ export interface FakePipedrive {
   onWrite?: (entity: Entity, method: string, record: FakeRecord) => Promise<void> | void;
   /** Pins the clock (seconds precision is what v2 returns): lets a test make two updates in one second. */
   setNow(at: Date | undefined): void;
+  /** Tokens spent in the current budget day (what the budget has left: dailyTokens − this). */
+  tokensToday(): number;
+  /** Another user or integration of the account spends tokens from the shared daily budget. */
+  spendTokens(n: number): void;
   readonly stats: {
     requests: number;
+    /** Requests refused because the day's token budget was spent. */
+    overBudget: number;
     throttled: number;
     posts: number;
     patches: number;
@@ -75,6 +86,12 @@ export interface FakePipedriveOptions {
   /** Requests per rolling 2-second window (Pipedrive's published burst limit: Lite 20). */
   burst?: number;
   windowMs?: number;
+  /** The company's daily token budget; undefined: not enforced (tokens still counted). */
+  dailyTokens?: number;
+  /** POST/PUT/PATCH requests the token may make per day (x-daily-requests-left; default 10,000). */
+  dailyWrites?: number;
+  /** Where time comes from (default the real clock). */
+  clock?: { now(): number };
 }
 
 const iso = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
@@ -96,11 +113,35 @@ export async function startFakePipedrive(o: FakePipedriveOptions = {}): Promise<
   let failStatus = 500;
   let rejector: ((entity: Entity, body: Record<string, unknown>) => string | undefined) | undefined;
   const window: number[] = [];
-  const stats = { requests: 0, throttled: 0, posts: 0, patches: 0, deletes: 0, gets: 0, searches: 0, tokens: 0 };
-  const now = () => pinned ?? new Date();
+  const stats = {
+    requests: 0,
+    overBudget: 0,
+    throttled: 0,
+    posts: 0,
+    patches: 0,
+    deletes: 0,
+    gets: 0,
+    searches: 0,
+    tokens: 0,
+  };
+  const clock = o.clock ?? { now: () => Date.now() };
+  const now = () => pinned ?? new Date(clock.now());
+  const DAY = 86_400_000;
+  const dailyWrites = o.dailyWrites ?? 10_000;
+  const today = { day: -1, tokens: 0, writes: 0 };
+  const rollDay = () => {
+    const d = Math.floor(clock.now() / DAY);
+    if (d !== today.day) Object.assign(today, { day: d, tokens: 0, writes: 0 });
+  };
+  /** The published cost of a request, by its kind. */
+  const costOf = (method: string, sub: string | undefined, fieldsRoute: boolean): number => {
+    if (method === "GET") return fieldsRoute || sub === undefined ? 20 : sub === "search" ? 40 : 2;
+    if (method === "DELETE") return 6;
+    return 10;
+  };
 
   const rateHeaders = (): Record<string, string> => {
-    const t = Date.now();
+    const t = clock.now();
     while (window.length > 0 && window[0]! <= t - windowMs) window.shift();
     const reset = window.length > 0 ? Math.max(1, Math.ceil((window[0]! + windowMs - t) / 1000)) : 0;
     return {
@@ -219,7 +260,7 @@ export async function startFakePipedrive(o: FakePipedriveOptions = {}): Promise<
     void (async () => {
       stats.requests++;
       const u = new URL(req.url ?? "/", base);
-      const t = Date.now();
+      const t = clock.now();
       while (window.length > 0 && window[0]! <= t - windowMs) window.shift();
       if (req.headers["x-api-token"] !== token) return error(res, 401, "Unauthorized");
       if (throttleLeft > 0 || window.length >= burst) {
@@ -228,7 +269,25 @@ export async function startFakePipedrive(o: FakePipedriveOptions = {}): Promise<
         if (throttleLeft > 0) throttleLeft--;
         return error(res, 429, "Request over limit", { "retry-after": String(wait) });
       }
+      const route = u.pathname.match(/^\/api\/(?:v1|v2)\/(persons|deals|personFields|dealFields)(?:\/(search|\d+))?$/);
+      const cost = costOf(req.method ?? "GET", route?.[2], Boolean(route?.[1]?.endsWith("Fields")));
+      const isWrite = ["POST", "PUT", "PATCH"].includes(req.method ?? "");
+      rollDay();
+      if (o.dailyTokens !== undefined && today.tokens + cost > o.dailyTokens) {
+        stats.overBudget++;
+        const midnight = (today.day + 1) * DAY;
+        return error(res, 429, "Daily API token budget exceeded", {
+          "retry-after": String(Math.ceil((midnight - t) / 1000)),
+        });
+      }
       window.push(t);
+      if (isWrite) {
+        if (today.writes >= dailyWrites)
+          return error(res, 429, "Daily POST/PUT limit reached", { "x-daily-requests-left": "0" });
+        today.writes++;
+        res.setHeader("x-daily-requests-left", String(dailyWrites - today.writes));
+      }
+      today.tokens += cost;
       if (failLeft > 0) {
         failLeft--;
         return error(res, failStatus, "Internal server error");
@@ -336,6 +395,14 @@ export async function startFakePipedrive(o: FakePipedriveOptions = {}): Promise<
     },
     setNow(at) {
       pinned = at;
+    },
+    tokensToday() {
+      rollDay();
+      return today.tokens;
+    },
+    spendTokens(n) {
+      rollDay();
+      today.tokens += n;
     },
     stats,
     close: () =>

@@ -39,6 +39,21 @@ export const PipedriveConnection = z
     owner_id: z.number().int().positive().optional(),
     /** The stage a new deal starts in; the pipeline's first stage otherwise. */
     stage_id: z.number().int().positive().optional(),
+    /**
+     * The company's plan: sets the burst limit (api_token: Lite 20, Growth 40, Premium 100, Ultimate
+     * 120 requests per 2 s) and, with `seats`, the daily token budget (30,000 × multiplier × seats).
+     */
+    plan: z.enum(["lite", "growth", "premium", "ultimate"]).optional(),
+    /** Paid seats of the company (the daily token budget is per company, shared by every user). */
+    seats: z.number().int().positive().optional(),
+    /** API token top-ups bought, added to the day's budget. */
+    token_topups: z.number().int().min(0).optional(),
+    /** The company's daily token budget, when known outright (overrides plan × seats). */
+    daily_token_budget: z.number().int().positive().optional(),
+    /** Share of the daily budget left to the account's other users and integrations (default 25). */
+    token_reserve_percent: z.number().min(0).max(100).optional(),
+    /** The time zone of Pipedrive's server midnight, when the budget resets (default UTC). */
+    budget_timezone: z.string().min(1).optional(),
     /** Requests per rolling 2-second window (Pipedrive's burst limit per plan: Lite 20, Growth 40 …). */
     burst_per_2s: z.number().int().positive().max(1000).optional(),
     /** Golden records written at once (default 1); the request budget paces them together. */

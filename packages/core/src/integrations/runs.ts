@@ -80,21 +80,31 @@ export async function heartbeatSyncRun(db: Queryable, runId: string, counts: Syn
 /** The counts in the order the run's UPDATEs set them: read, created, updated, unchanged, deleted, failed, requests. */
 const countValues = (c: SyncCounts) => [c.read, c.created, c.updated, c.unchanged, c.deleted, c.failed, c.requests];
 
-/** Closes a run: succeeded, or failed with the error's reason. Returns the run's result. */
+/**
+ * Closes a run: succeeded; partial when it stopped early at a limit (`stopped` says which, the next
+ * run resumes); or failed with the error's reason. Returns the run's result.
+ */
 export async function finishSyncRun(
   db: Queryable,
   system: System,
   runId: string,
   counts: SyncCounts,
   error?: Error,
+  stopped?: string,
 ): Promise<SyncResult> {
   const reason = error ? `${error.name}: ${error.message}`.slice(0, 2000) : null;
   const { rowCount } = await db.query(
     `UPDATE integration_sync_runs
         SET status = $2, finished_at = now(), heartbeat_at = now(), read = $3, created = $4, updated = $5,
-            unchanged = $6, deleted = $7, failed = $8, requests = $9, error = $10
+            unchanged = $6, deleted = $7, failed = $8, requests = $9, error = $10, stop_reason = $11
       WHERE run_id = $1 AND status = 'running'`,
-    [runId, error ? "failed" : "succeeded", ...countValues(counts), reason],
+    [
+      runId,
+      error ? "failed" : stopped ? "partial" : "succeeded",
+      ...countValues(counts),
+      reason,
+      stopped?.slice(0, 2000) ?? null,
+    ],
   );
   if (rowCount !== 1) throw new Error(`sync run ${runId} was not running (abandoned by a later run?)`);
   return { system, run_id: runId, ...counts };
@@ -133,6 +143,7 @@ export async function auditSyncRun(
   o: SyncRunOptions,
   counts: SyncCounts,
   error?: Error,
+  stopped?: string,
 ): Promise<void> {
   await db.query(
     `INSERT INTO console_audit (username, role, action, target, outcome, detail)
@@ -147,7 +158,27 @@ export async function auditSyncRun(
         dry_run: o.dryRun,
         ...counts,
         ...(error ? { error: `${error.name}: ${error.message}`.slice(0, 500) } : {}),
+        ...(stopped ? { partial: stopped.slice(0, 500) } : {}),
       }),
     ],
+  );
+}
+
+/** What the runs of one budget day spent of a daily budget so far (0 before the day's first run). */
+export async function readTokenSpend(db: Queryable, system: System, day: string): Promise<number> {
+  const { rows } = await db.query<{ tokens: string }>(
+    "SELECT tokens FROM integration_token_spend WHERE system = $1 AND budget_day = $2",
+    [system, day],
+  );
+  return Number(rows[0]?.tokens ?? 0);
+}
+
+/** Records the day's spend so far (the total, not an increment: saving it again changes nothing). */
+export async function saveTokenSpend(db: Queryable, system: System, day: string, tokens: number): Promise<void> {
+  await db.query(
+    `INSERT INTO integration_token_spend (system, budget_day, tokens) VALUES ($1, $2, $3)
+     ON CONFLICT (system, budget_day) DO UPDATE SET tokens = GREATEST(integration_token_spend.tokens, EXCLUDED.tokens),
+       updated_at = now()`,
+    [system, day, tokens],
   );
 }

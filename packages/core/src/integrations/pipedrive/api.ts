@@ -1,15 +1,20 @@
 import type { PipedriveConnection } from "../config";
-import { ApiClient, type ApiClientOptions, RequestBudget } from "../http";
+import { ApiClient, type ApiClientOptions, type Clock, type DailyLimit, RequestBudget } from "../http";
+import { burstPer2s, tokenCost } from "./budget";
 import type { Entity, RemoteRecord } from "./mapping";
 
 /**
  * The Pipedrive endpoints the sync calls (API v2 persons and deals, v1 fields), over the frame's
  * ApiClient with one RequestBudget configured from Pipedrive's published limits: a rolling
- * 2-second burst window per token (Lite 20 requests; `burst_per_2s` for other plans), the
- * x-ratelimit-remaining/-reset headers obeyed, 429 waited out as Retry-After says.
+ * 2-second burst window per token (the plan's, or `burst_per_2s`), the x-ratelimit-remaining/-reset
+ * headers obeyed, 429 waited out as Retry-After says; each request's token cost spent against our
+ * share of the company's daily budget (budget.ts), x-daily-requests-left read (0: no more writes),
+ * and a 429 asking to wait past `MAX_WAIT_MS` (the day's budget gone) ending the run as partial.
  */
 export const BURST_WINDOW_MS = 2000;
 export const LITE_BURST = 20;
+/** A burst 429 asks for seconds; a wait longer than this is the day's budget, not worth sleeping through. */
+export const MAX_WAIT_MS = 120_000;
 
 const PATH: Record<Entity, string> = { person: "api/v2/persons", deal: "api/v2/deals" };
 const FIELDS_PATH: Record<Entity, string> = { person: "api/v1/personFields", deal: "api/v1/dealFields" };
@@ -25,24 +30,38 @@ export interface RemoteField {
   name: string;
 }
 
+export interface PipedriveApiOptions {
+  /** Test seam: ApiClient options (a fetch, a prepared budget …). */
+  client?: Partial<ApiClientOptions>;
+  /** Our share of the day's token budget, from what earlier runs of the day spent. */
+  daily?: DailyLimit;
+  /** The clock the budget paces by (a virtual one in the benchmark). */
+  clock?: Clock;
+}
+
 export class PipedriveApi {
   readonly client: ApiClient;
 
-  constructor(conn: PipedriveConnection, extra: Partial<ApiClientOptions> = {}) {
+  constructor(conn: PipedriveConnection, o: PipedriveApiOptions = {}) {
     const budget =
-      extra.budget ??
+      o.client?.budget ??
       new RequestBudget({
-        maxRequests: conn.burst_per_2s ?? LITE_BURST,
+        maxRequests: burstPer2s(conn),
         windowMs: BURST_WINDOW_MS,
         remainingHeader: "x-ratelimit-remaining",
         resetHeader: "x-ratelimit-reset",
+        writesLeftHeader: "x-daily-requests-left",
+        daily: o.daily,
+        maxWaitMs: MAX_WAIT_MS,
+        clock: o.clock,
       });
     this.client = new ApiClient({
       baseUrl: conn.api_url,
       budget,
       auth: () => ({ "x-api-token": conn.api_token }),
       maxThrottleRetries: 10,
-      ...extra,
+      cost: tokenCost,
+      ...o.client,
     });
   }
 

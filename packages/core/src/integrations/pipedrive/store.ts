@@ -14,6 +14,13 @@ export interface Snapshot {
   deleted: boolean;
 }
 
+/** An opt-out's key (with origin 'pipedrive'). */
+interface OptOutKey {
+  channel: string;
+  value: string;
+  opted_out_at: string;
+}
+
 export interface Candidate {
   person_id: number;
   first_name: string | null;
@@ -143,8 +150,10 @@ export async function saveSeen(
 }
 
 /**
- * Applies the fields Pipedrive owns to the golden record; a do-not-contact that was not set before
- * becomes an opt-out of the person's phone (call) and e-mail (origin 'pipedrive', at the CRM's time).
+ * Applies the fields Pipedrive owns to the golden record. A do-not-contact ticked (not set before)
+ * becomes an opt-out of the person's phone (call) and e-mail (origin 'pipedrive', at the CRM's
+ * time), whose keys are kept; unticked, exactly those opt-outs are withdrawn (an opt-out from any
+ * other source stays) and the withdrawal is in the audit log.
  */
 export async function applyCrmFields(
   db: Queryable,
@@ -154,24 +163,44 @@ export async function applyCrmFields(
   at: string,
 ): Promise<void> {
   if (entity === "person") {
-    const { rows } = await db.query<{ before: boolean | null }>(
-      `WITH old AS (SELECT do_not_contact FROM person_crm_fields WHERE person_id = $1)
+    const { rows } = await db.query<{ before: boolean | null; created: OptOutKey[] | null }>(
+      `WITH old AS (SELECT do_not_contact, dnc_opt_outs FROM person_crm_fields WHERE person_id = $1)
        INSERT INTO person_crm_fields (person_id, owner_id, do_not_contact, notes)
        VALUES ($1, $2, $3, $4)
        ON CONFLICT (person_id) DO UPDATE
          SET owner_id = EXCLUDED.owner_id, do_not_contact = EXCLUDED.do_not_contact, notes = EXCLUDED.notes,
              deleted_in_crm = false, updated_at = now()
-       RETURNING (SELECT do_not_contact FROM old) AS before`,
+       RETURNING (SELECT do_not_contact FROM old) AS before, (SELECT dnc_opt_outs FROM old) AS created`,
       [personId, v.owner_id ?? null, v.do_not_contact === true, v.notes ?? null],
     );
-    if (v.do_not_contact === true && rows[0]?.before !== true) {
-      await db.query(
+    const before = rows[0]?.before === true;
+    if (v.do_not_contact === true && !before) {
+      const made = await db.query<OptOutKey>(
         `INSERT INTO opt_outs (channel, value, opted_out_at, reason, origin)
          SELECT c.channel, c.value, $2, 'do-not-contact set in Pipedrive', 'pipedrive'
            FROM persons p, LATERAL (VALUES ('call', p.phone), ('email', p.email)) AS c (channel, value)
           WHERE p.person_id = $1 AND c.value IS NOT NULL
-         ON CONFLICT (channel, value, opted_out_at, origin) DO NOTHING`,
+         ON CONFLICT (channel, value, opted_out_at, origin) DO NOTHING
+         RETURNING channel, value, opted_out_at`,
         [personId, at],
+      );
+      await db.query("UPDATE person_crm_fields SET dnc_opt_outs = $2 WHERE person_id = $1", [
+        personId,
+        JSON.stringify(made.rows),
+      ]);
+    } else if (v.do_not_contact !== true && before) {
+      const keys = rows[0]?.created ?? [];
+      const gone = await db.query<OptOutKey>(
+        `DELETE FROM opt_outs o USING jsonb_to_recordset($1::jsonb) AS k (channel text, value text, opted_out_at timestamptz)
+          WHERE o.origin = 'pipedrive' AND o.channel = k.channel AND o.value = k.value AND o.opted_out_at = k.opted_out_at
+         RETURNING o.channel, o.value, o.opted_out_at`,
+        [JSON.stringify(keys)],
+      );
+      await db.query("UPDATE person_crm_fields SET dnc_opt_outs = NULL WHERE person_id = $1", [personId]);
+      await db.query(
+        `INSERT INTO console_audit (username, role, action, target, outcome, detail)
+         VALUES ('sync:pipedrive', 'integration', 'opt-out withdrawn', $1, 'ok', $2)`,
+        [String(personId), JSON.stringify({ reason: "do-not-contact unticked in Pipedrive", at, opt_outs: gone.rows })],
       );
     }
     return;

@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { type Pool, withTransaction } from "../../db";
 import { ConfigError } from "../../errors";
 import { connectionOf, type Integrations, type PipedriveConnection } from "../config";
-import { ApiError } from "../http";
-import { readCursor, writeCursor } from "../runs";
+import { ApiError, type Clock, realClock } from "../http";
+import { readCursor, readTokenSpend, saveTokenSpend, writeCursor } from "../runs";
 import type { SyncContext } from "../sync";
-import { PipedriveApi } from "./api";
+import { PipedriveApi, type PipedriveApiOptions } from "./api";
+import { budgetDayOf, dailyLimit, tokenCost } from "./budget";
 import {
   type BoundRule,
   bindFields,
@@ -34,22 +35,32 @@ export const OVERLAP_SECONDS = 5;
 const WRITE_BATCH = 500;
 
 export interface PipedriveSyncOptions {
-  /** Test seam: the API client options (a budget with a fake clock, …). */
-  api?: ConstructorParameters<typeof PipedriveApi>[1];
+  /** Test seam: the API client options (a fetch, …). */
+  api?: PipedriveApiOptions["client"];
+  /** The clock requests are paced and the budget day is told by (a virtual one in the benchmark). */
+  clock?: Clock;
 }
 
+/**
+ * The sync, given its options. A run that meets the day's token budget (ours to spend, or Pipedrive's
+ * 429 saying it is gone) stops where it is: everything done is stored, the run ends partial, and the
+ * next run resumes (reads from their cursor, writes by diffing again: nothing is sent twice).
+ */
 export function pipedriveSync(o: PipedriveSyncOptions = {}) {
   return async (ctx: SyncContext, connections: Integrations): Promise<void> => {
     const conn = connectionOf(connections, "pipedrive", "integrations");
     const rules = bindFields(conn.owner_field_map, "pipedrive");
-    const api = new PipedriveApi(conn, o.api);
+    const clock = o.clock ?? realClock;
+    const now = clock.now();
+    const daily = dailyLimit(conn, now, await readTokenSpend(ctx.pool, "pipedrive", budgetDayOf(conn, now)));
+    const api = new PipedriveApi(conn, { client: o.api, daily, clock });
     const run = new PipedriveRun(ctx, conn, rules, api);
     try {
       await run.checkFields();
       for (const entity of ["person", "deal"] as const) await run.read(entity);
       await run.write();
     } finally {
-      ctx.counts.requests = api.requests;
+      await run.saveSpend();
     }
   };
 }
@@ -67,8 +78,16 @@ class PipedriveRun {
   }
 
   private async beat(): Promise<void> {
-    this.ctx.counts.requests = this.api.requests;
+    await this.saveSpend();
     await this.ctx.heartbeat();
+  }
+
+  /** The requests counted and the day's tokens stored, so the day's later runs start from them. */
+  async saveSpend(): Promise<void> {
+    this.ctx.counts.requests = this.api.requests;
+    const today = this.api.client.budget.today;
+    if (today && this.api.client.budget.tokens > 0)
+      await saveTokenSpend(this.pool, "pipedrive", today.day, today.spent);
   }
 
   /**
@@ -180,13 +199,20 @@ class PipedriveRun {
       const page = await Store.candidates(this.pool, after, WRITE_BATCH);
       if (page.length === 0) break;
       const queue = [...page];
+      // the first error stops every worker after the record it has in hand (a limit met: the run ends
+      // partial with each record either written and stored or not started)
+      let stop: unknown;
       await Promise.all(
         Array.from({ length: workers }, async () => {
-          for (let c = queue.shift(); c; c = queue.shift()) await this.writeOne(c);
+          for (let c = queue.shift(); c && stop === undefined; c = queue.shift())
+            await this.writeOne(c).catch((err: unknown) => {
+              stop ??= err;
+            });
         }),
       );
       after = page[page.length - 1]!.person_id;
       await this.beat();
+      if (stop !== undefined) throw stop;
     }
   }
 
@@ -256,6 +282,8 @@ class PipedriveRun {
         this.ctx.counts.created++;
         return undefined;
       }
+      // a create the day's budget cannot pay for is not begun (no intent left to look up later)
+      this.api.client.budget.ensure(tokenCost("POST", entity), true);
       await Store.writeIntent(this.pool, entity, personId, marker);
       const body = { ...this.initial(entity), ...toBody(this.rules, entity, wanted, Object.keys(wanted)) };
       try {

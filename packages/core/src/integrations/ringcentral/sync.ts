@@ -142,7 +142,7 @@ export function ringcentralSync(o: RingCentralSyncOptions = {}): SyncFn {
     ctx.counts.requests = api.requests;
     if (ctx.dryRun) return;
     if (!done) {
-      ctx.log.warn("ringcentral sync stopped at its time budget: the next run resumes the full sync", {});
+      ctx.stop("stopped at its time budget (max_run_minutes): the next run resumes the full sync");
       return;
     }
     // everything read up to the token is stored: the token may move

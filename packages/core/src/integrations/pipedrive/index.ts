@@ -1,0 +1,2 @@
+export { pipedriveSync } from "./sync";
+export { BASE_TOKENS, PLANS } from "./budget";
