@@ -321,6 +321,8 @@ export function Pipeline({ stack, app }: StackContext) {
   // within Lambda limits. It starts when an ingest execution succeeds and on a catch-up schedule;
   // a loop that fails alerts.
   const resolvePeople = handler("ResolvePeople", "resolve-people", SIZING.resolvePeople);
+  // It alerts an import whose people keep failing itself (the loop's own failure has its rule below).
+  alerts.grantPublish(resolvePeople);
   const peopleLoop = new sfn.StateMachine(stack, "PeopleLoop", {
     stateMachineType: sfn.StateMachineType.STANDARD,
     definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(peopleAsl)),

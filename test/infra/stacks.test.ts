@@ -642,10 +642,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const invoke = Object.values(resources(pipeline, "AWS::IAM::Policy"))
         .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === loopRole))
         .flatMap((p) => p.Properties.PolicyDocument.Statement);
-      expect(invoke.flatMap((st: Json) => asList(st.Action))).toEqual([
-        "lambda:InvokeFunction",
-        "lambda:InvokeFunction",
-      ]);
+      expect([...new Set(invoke.flatMap((st: Json) => asList(st.Action)))]).toEqual(["lambda:InvokeFunction"]);
       expect(JSON.stringify(invoke)).toContain(people);
 
       const targeting = (r: Json) => (r.Properties.Targets as Json[]).map((x) => x.Arn);
@@ -750,7 +747,9 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
       const [topicId] = only(resources(pipeline, "AWS::SNS::Topic"), "topic");
       const [, rule] = only(
         pipeline.findResources("AWS::Events::Rule", {
-          Properties: { EventPattern: { detail: { status: Match.arrayWith(["FAILED"]) } } },
+          Properties: {
+            EventPattern: { detail: { status: Match.arrayWith(["FAILED"]), stateMachineArn: [{ Ref: machineId }] } },
+          },
         }),
         "alert rule",
       );
@@ -791,7 +790,7 @@ describe.each(["dev", "prod"] as const)("%s tenant", (key) => {
           ((a.Properties.AlarmActions ?? []) as Json[]).some((action) => JSON.stringify(action) === topic),
         )
         .map(([id]) => id);
-      expect(rules).toHaveLength(1); // executions ending FAILED, TIMED_OUT or ABORTED
+      expect(rules).toHaveLength(2); // executions of the ingest machine and of the people loop ending FAILED, TIMED_OUT or ABORTED
       expect(alarms).toHaveLength(1); // a failed audience publish
 
       const statements = statementsOf(policy.Properties);
