@@ -5,7 +5,7 @@
  * resumes without a second person, and the request budget at Pipedrive's published burst limit.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createLogger, Integrations, type Pool } from "@leadpipe/core";
@@ -65,7 +65,7 @@ function leadpipe(...args: string[]): {
 }
 
 describe("leadpipe sync pipedrive (the CLI)", () => {
-  it("ends with one JSON object of exactly the contract's keys; a second run sends nothing", async () => {
+  it("ends with one JSON object of exactly the contract's keys; a second run sends nothing; a failure alerts", async () => {
     await reset();
     const fake = await startFakePipedrive();
     try {
@@ -92,6 +92,23 @@ describe("leadpipe sync pipedrive (the CLI)", () => {
       const again = JSON.parse((await leadpipe("pipedrive", "--json").done).out.trim());
       expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 4, failed: 0 });
       expect(fake.stats.posts + fake.stats.patches).toBe(posts);
+      // Pipedrive down for longer than the retries: the run fails, recorded and alerted as an import's failure is
+      fake.fail(10, 500);
+      const down = await leadpipe("pipedrive", "--json").done;
+      expect(down.code).not.toBe(0);
+      const alerts = readFileSync(path.join(home, "alerts.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      const failedRun = await pool.query(
+        "SELECT run_id::text, error FROM integration_sync_runs WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1",
+      );
+      expect(alerts.at(-1)).toMatchObject({ subject: "leadpipe pipedrive sync FAILED" });
+      expect(alerts.at(-1).message).toContain(`The pipedrive sync run ${failedRun.rows[0].run_id} failed`);
+      expect(alerts.at(-1).message).toMatch(/HTTP 500: Internal server error/);
+      expect(alerts.at(-1).message).toContain("Re-run: npx leadpipe sync pipedrive");
+      expect(JSON.stringify(alerts)).not.toContain(fake.token);
+      expect(down.err).toContain("ALERT leadpipe pipedrive sync FAILED");
     } finally {
       await fake.close();
     }
