@@ -246,6 +246,19 @@ describe("pipedrive sync", () => {
     expect([...fake.persons.values()].filter((x) => x.name === "Ann2 Lee-Park")).toHaveLength(0);
   });
 
+  it("catches with the full reconciliation an update the incremental read could not see", async () => {
+    const p = await personOf(people[0]!);
+    // a change stamped before the cursor (a clock behind, an endpoint that lost it): no updated_since reaches it
+    fake.setNow(new Date(Date.now() - 3_600_000));
+    fake.edit("persons", p.id, { custom_fields: { [key("person.notes")]: "stamped an hour back" } });
+    fake.setNow(undefined);
+    await sync();
+    expect((await crm(people[0]!)).notes).not.toBe("stamped an hour back");
+    const full = await sync({ full: true });
+    expect(full).toMatchObject({ updated: 1, created: 0, deleted: 0, failed: 0 });
+    expect((await crm(people[0]!)).notes).toBe("stamped an hour back");
+  });
+
   it("waits out 429 bursts and retries a 5xx, counting every request sent", async () => {
     await pool.query("UPDATE persons SET first_name = 'Anna' WHERE person_id = $1", [people[2]]);
     const sent = fake.stats.requests;
