@@ -5,7 +5,7 @@
  * resumes without a second person, and the request budget at Pipedrive's published burst limit.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createLogger, Integrations, type Pool } from "@leadpipe/core";
@@ -65,7 +65,7 @@ function leadpipe(...args: string[]): {
 }
 
 describe("leadpipe sync pipedrive (the CLI)", () => {
-  it("ends with one JSON object of exactly the contract's keys; a second run sends nothing", async () => {
+  it("ends with one JSON object of exactly the contract's keys; a second run sends nothing; a failure alerts", async () => {
     await reset();
     const fake = await startFakePipedrive();
     try {
@@ -92,11 +92,30 @@ describe("leadpipe sync pipedrive (the CLI)", () => {
       const again = JSON.parse((await leadpipe("pipedrive", "--json").done).out.trim());
       expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 4, failed: 0 });
       expect(fake.stats.posts + fake.stats.patches).toBe(posts);
+      // Pipedrive down for longer than the retries: the run fails, recorded and alerted as an import's failure is
+      fake.fail(10, 500);
+      const down = await leadpipe("pipedrive", "--json").done;
+      expect(down.code).not.toBe(0);
+      const alerts = readFileSync(path.join(home, "alerts.log"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      const failedRun = await pool.query(
+        "SELECT run_id::text, error FROM integration_sync_runs WHERE status = 'failed' ORDER BY started_at DESC LIMIT 1",
+      );
+      expect(alerts.at(-1)).toMatchObject({ subject: "leadpipe pipedrive sync FAILED" });
+      expect(alerts.at(-1).message).toContain(`The pipedrive sync run ${failedRun.rows[0].run_id} failed`);
+      expect(alerts.at(-1).message).toMatch(/HTTP 500: Internal server error/);
+      expect(alerts.at(-1).message).toContain("Re-run: npx leadpipe sync pipedrive");
+      expect(JSON.stringify(alerts)).not.toContain(fake.token);
+      expect(down.err).toContain("ALERT leadpipe pipedrive sync FAILED");
     } finally {
       await fake.close();
     }
   }, 120_000);
+});
 
+describe("a crash mid-sync resumes without double writes", () => {
   it("a kill -9 between the POST and its bookkeeping resumes without a second person", async () => {
     await reset();
     const fake = await startFakePipedrive();
@@ -145,6 +164,47 @@ describe("leadpipe sync pipedrive (the CLI)", () => {
       const runs = await pool.query("SELECT status, error FROM integration_sync_runs ORDER BY started_at");
       expect(runs.rows.map((x) => x.status)).toEqual(["failed", "succeeded"]);
       expect(runs.rows[0].error).toMatch(/^abandoned: no heartbeat since/);
+    } finally {
+      await fake.close();
+    }
+  }, 120_000);
+  it("a kill -9 between a PATCH and its bookkeeping: the next run sends nothing again", async () => {
+    await reset();
+    const fake = await startFakePipedrive();
+    try {
+      const connections = declare(fake);
+      const [one] = await seedLeads(pool, 20, 1);
+      expect((await leadpipe("pipedrive", "--json").done).code).toBe(0);
+      await pool.query("UPDATE persons SET last_name = 'Moved' WHERE person_id = $1", [one]);
+      const run = leadpipe("pipedrive", "--json");
+      let killed = false;
+      fake.onWrite = async (entity, method) => {
+        if (killed || entity !== "persons" || method !== "PATCH") return;
+        killed = true;
+        run.child.kill("SIGKILL");
+        await new Promise((r) => run.child.once("exit", r));
+      };
+      expect((await run.done).code).toBe(null);
+      fake.onWrite = undefined;
+      expect(fake.stats.patches).toBe(1);
+      await pool.query(
+        "UPDATE integration_sync_runs SET heartbeat_at = now() - interval '1 hour' WHERE status = 'running'",
+      );
+      const r = await Integrations.runSync({ pool, log }, "pipedrive", Integrations.SYNCS.pipedrive!, connections, {
+        trigger: "cli",
+        full: false,
+        dryRun: false,
+      });
+      // the read finds our lost PATCH already in Pipedrive; the diff then has nothing left to send
+      expect(r).toMatchObject({ created: 0, failed: 0 });
+      expect(fake.stats.patches + fake.stats.posts).toBe(3); // the person and deal created, the one PATCH
+      expect([...fake.persons.values()].map((p) => p.name)).toEqual(["Ann20 Moved"]);
+      const again = await Integrations.runSync({ pool, log }, "pipedrive", Integrations.SYNCS.pipedrive!, connections, {
+        trigger: "cli",
+        full: false,
+        dryRun: false,
+      });
+      expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 2 });
     } finally {
       await fake.close();
     }

@@ -13,6 +13,7 @@ import { startPostgres, type RunningPostgres } from "../../packages/local/src/po
 import { type FakePipedrive, type FakePipedriveOptions, startFakePipedrive } from "../support/fake-pipedrive";
 import { declareFields, seedLeads } from "../support/pipedrive-seed";
 import { VirtualClock } from "../support/virtual-clock";
+import { lastSyncRuns } from "../../packages/console/src/data/integrations";
 
 let pg: RunningPostgres;
 let pool: Pool;
@@ -89,6 +90,12 @@ describe("pipedrive daily token budget", () => {
     expect(f.persons.size).toBe(11);
     expect(f.deals.size).toBe(11);
     expect(await spent()).toEqual([{ day: "2026-12-07", tokens: 300 }]);
+    // the console's Today page lists it as partial, with why and when it goes on
+    expect((await lastSyncRuns(pool))[0]).toMatchObject({
+      system: "pipedrive",
+      status: "partial",
+      stop_reason: expect.stringMatching(/token budget would be exceeded.*resumes after 2026-12-08T00:00:00/),
+    });
 
     // a second run the same day starts from what the first spent: nothing fits, nothing is sent
     const sent = f.stats.requests;

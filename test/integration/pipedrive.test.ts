@@ -2,20 +2,33 @@
  * The Pipedrive sync against a fake Pipedrive on loopback and a real PostgreSQL: runs in sequence on
  * one account, each test starting from the state the previous left (as the runs of a day would).
  */
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger, Integrations, type Pool } from "@leadpipe/core";
 import { useDatabase } from "../support/database";
 import { type FakePipedrive, startFakePipedrive } from "../support/fake-pipedrive";
 import { declareFields, seedLeads } from "../support/pipedrive-seed";
 import { lastSyncRuns } from "../../packages/console/src/data/integrations";
+import { addUser } from "../../packages/console/src/auth/store";
+import { startConsole } from "../../packages/console/src/server";
+import { ConsoleClient } from "../support/console-client";
 
 let pool: Pool;
+let dbUrl: string;
 let fake: FakePipedrive;
 let connections: Integrations.Integrations;
 let people: number[];
 const log = createLogger({ service: "test" }, () => undefined);
 
-useDatabase("leadpipe-pipedrive-", (db) => ({ pool } = db), 120_000);
+useDatabase(
+  "leadpipe-pipedrive-",
+  (db) => {
+    pool = db.pool;
+    dbUrl = db.pg.url;
+  },
+  120_000,
+);
 beforeAll(async () => {
   fake = await startFakePipedrive();
   connections = {
@@ -233,6 +246,19 @@ describe("pipedrive sync", () => {
     expect([...fake.persons.values()].filter((x) => x.name === "Ann2 Lee-Park")).toHaveLength(0);
   });
 
+  it("catches with the full reconciliation an update the incremental read could not see", async () => {
+    const p = await personOf(people[0]!);
+    // a change stamped before the cursor (a clock behind, an endpoint that lost it): no updated_since reaches it
+    fake.setNow(new Date(Date.now() - 3_600_000));
+    fake.edit("persons", p.id, { custom_fields: { [key("person.notes")]: "stamped an hour back" } });
+    fake.setNow(undefined);
+    await sync();
+    expect((await crm(people[0]!)).notes).not.toBe("stamped an hour back");
+    const full = await sync({ full: true });
+    expect(full).toMatchObject({ updated: 1, created: 0, deleted: 0, failed: 0 });
+    expect((await crm(people[0]!)).notes).toBe("stamped an hour back");
+  });
+
   it("waits out 429 bursts and retries a 5xx, counting every request sent", async () => {
     await pool.query("UPDATE persons SET first_name = 'Anna' WHERE person_id = $1", [people[2]]);
     const sent = fake.stats.requests;
@@ -247,6 +273,71 @@ describe("pipedrive sync", () => {
     expect(r).toMatchObject({ updated: 1, failed: 0 });
     expect(r.requests + r2.requests).toBe(fake.stats.requests - sent);
     expect((await personOf(people[2]!)).name).toBe("Anna Lee");
+  });
+
+  it("pages by cursor without losing a record, even one updated while the pages are read", async () => {
+    await seedLeads(pool, 5, 3);
+    const paged = { pipedrive: { ...connections.pipedrive!, page_size: 2 } };
+    expect(await sync({ conn: paged })).toMatchObject({ created: 6, failed: 0 });
+    const live = [...fake.persons.values()].sort((a, b) => a.id - b.id);
+    expect(live).toHaveLength(6);
+    // every person edited by a salesperson in one second: one update_time, paged in id order
+    const second = new Date(Math.floor(Date.now() / 1000) * 1000 + 1000);
+    fake.setNow(second);
+    for (const p of live) fake.edit("persons", p.id, { custom_fields: { [key("person.notes")]: `paged ${p.id}` } });
+    const [first, , , , , last] = live;
+    let personPages = 0;
+    // after the first page is served, the first record (already read) and the last (not yet) change again in
+    // that same second: the cursor has passed the first, so only the next run's overlap can catch it
+    const midPaging: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (new URL(String(input)).pathname === "/api/v2/persons" && (init?.method ?? "GET") === "GET")
+        if (++personPages === 1) {
+          fake.edit("persons", first!.id, { custom_fields: { [key("person.notes")]: "edited while paging" } });
+          fake.edit("persons", last!.id, { custom_fields: { [key("person.notes")]: "edited while paging too" } });
+        }
+      return res;
+    };
+    const run = () =>
+      Integrations.runSync(
+        { pool, log },
+        "pipedrive",
+        Integrations.Pipedrive.pipedriveSync({ api: { fetch: midPaging } }),
+        paged,
+        {
+          trigger: "cli",
+          full: false,
+          dryRun: false,
+        },
+      );
+    const r1 = await run();
+    expect(personPages).toBeGreaterThanOrEqual(3); // 6 persons at 2 a page (with the overlap's records)
+    expect(r1.failed).toBe(0);
+    const notesOf = async (id: number) =>
+      (
+        await pool.query(
+          `SELECT c.notes FROM pipedrive_snapshots s JOIN person_crm_fields c USING (person_id)
+            WHERE s.entity = 'person' AND s.remote_id = $1`,
+          [id],
+        )
+      ).rows[0].notes;
+    expect(await notesOf(last!.id)).toBe("edited while paging too");
+    expect(await notesOf(first!.id)).toBe(`paged ${first!.id}`); // behind the cursor: this run could not see it
+    fake.setNow(undefined);
+    await run();
+    const notes = await pool.query(
+      `SELECT s.remote_id::int AS id, c.notes FROM pipedrive_snapshots s JOIN person_crm_fields c USING (person_id)
+        WHERE s.entity = 'person' AND s.deleted_at IS NULL ORDER BY s.remote_id`,
+    );
+    expect(notes.rows).toEqual(
+      live.map((p) => ({
+        id: p.id,
+        notes: p === first ? "edited while paging" : p === last ? "edited while paging too" : `paged ${p.id}`,
+      })),
+    );
+    // nothing created twice: one Pipedrive person per golden record, one marker each
+    const markers = [...fake.persons.values()].map((p) => p.custom_fields[key("person.leadpipe_id")]);
+    expect(new Set(markers).size).toBe(markers.length);
   });
 
   it("follows a custom field by key when renamed; refuses a re-keyed field before writing anything", async () => {
@@ -287,5 +378,39 @@ describe("pipedrive sync", () => {
     expect(listed).toHaveLength(5);
     expect(listed[0]).toMatchObject({ system: "pipedrive", status: "failed" });
     expect(String(listed[0]!.error)).toMatch(/is not a person field in Pipedrive/);
+  });
+
+  it("shows the runs on the console's Today page and Pipedrive's fields on the golden record's page", async () => {
+    const unavailable = () => {
+      throw new Error("not part of this test");
+    };
+    const web = await startConsole({
+      pool,
+      writer: pool,
+      readonlyUrl: dbUrl,
+      log,
+      store: { head: unavailable, read: unavailable, write: unavailable },
+      settings: { bucket: "test" },
+      uploadDir: path.join(os.tmpdir(), "leadpipe-pipedrive-console-uploads"),
+      upload: unavailable,
+      replay: unavailable,
+      alerts: async () => [],
+    });
+    try {
+      await addUser(pool, "ops1", "ops", "correct horse battery staple");
+      const c = new ConsoleClient(web.url);
+      expect((await c.login("ops1", "correct horse battery staple")).status).toBe(303);
+      const today = await (await c.get("/")).text();
+      const syncs = today.slice(today.indexOf('id="syncs"'), today.indexOf("</table>", today.indexOf('id="syncs"')));
+      expect(syncs).toContain('<span class="status-failed">failed</span>');
+      expect(syncs).toContain("is not a person field in Pipedrive");
+      expect(syncs.match(/<tr><td>pipedrive<\/td>/g)).toHaveLength(5);
+      const page = await (await c.get(`/people/${people[0]}`)).text();
+      const crmTable = page.slice(page.indexOf('id="crm"'), page.indexOf("</table>", page.indexOf('id="crm"')));
+      expect(crmTable).toContain("<td>pipedrive</td><td>12</td><td>5</td><td>won</td><td>true</td>");
+      expect(crmTable).toContain("edited while paging"); // the notes written in Pipedrive (the paging test's last)
+    } finally {
+      await web.close();
+    }
   });
 });

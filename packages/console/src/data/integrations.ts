@@ -4,7 +4,7 @@ import type { Queryable } from "@leadpipe/core";
 export async function lastSyncRuns(db: Queryable, perSystem = 5): Promise<Record<string, unknown>[]> {
   const { rows } = await db.query(
     `SELECT system, status, trigger, full_sync, dry_run, started_at, finished_at, read, created, updated,
-            unchanged, deleted, failed, requests, error
+            unchanged, deleted, failed, requests, error, stop_reason
        FROM (SELECT r.*, row_number() OVER (PARTITION BY system ORDER BY started_at DESC) AS n
                FROM integration_sync_runs r) x
       WHERE n <= $1

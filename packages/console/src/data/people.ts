@@ -45,7 +45,13 @@ export async function person(db: Queryable, id: number) {
     "SELECT audit_id, action, merge_id, detail, at FROM merge_audit WHERE person_id = $1 ORDER BY audit_id DESC LIMIT 100",
     [id],
   );
-  return { golden, records, links, merges, overrides, history };
+  // the fields the CRM owns (issue 23: Pipedrive's deal stage, owner, do-not-contact, notes), as the last sync read them
+  const { rows: crm } = await db.query(
+    `SELECT system, owner_id, deal_stage_id, deal_status, deal_owner_id, do_not_contact, notes, deleted_in_crm, updated_at
+       FROM person_crm_fields WHERE person_id = $1`,
+    [id],
+  );
+  return { golden, records, links, merges, overrides, history, crm };
 }
 
 /** The fields a steward may override: the steward CLI's list. */

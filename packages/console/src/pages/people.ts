@@ -55,6 +55,11 @@ export async function personPage(x: RequestContext) {
           : idCell(c, v),
     },
   )}
+<h2>In the CRM</h2>${table(
+    ["system", "owner_id", "deal_stage_id", "deal_status", "do_not_contact", "notes", "deleted_in_crm", "updated_at"],
+    p.crm,
+    { cell: (c, v) => (c === "notes" ? html`<span class="wrap">${show(v)}</span>` : show(v)), id: "crm" },
+  )}
 <h2>Overrides</h2>${table(["field", "value", "set_by", "reason", "set_at"], p.overrides)}
 ${
   steward

@@ -86,13 +86,14 @@ ${table(
     "failed",
     "requests",
     "error",
+    "stop_reason",
   ],
   syncs,
   {
     cell: (c, v, row) =>
       c === "status"
         ? html`<span class="status-${String(v)}">${String(v)}</span>`
-        : c === "error"
+        : c === "error" || c === "stop_reason"
           ? html`<span class="wrap">${show(v)}</span>`
           : statusCell(c, v, row),
     id: "syncs",
