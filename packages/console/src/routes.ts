@@ -10,6 +10,7 @@ import { mergeAction, overrideAction, peoplePage, personPage, unmergeAction } fr
 import { audiencesPage, publish } from "./pages/audiences";
 import { auditCsv, auditPage } from "./pages/audit";
 import { addUserAction, disableUserAction, usersPage } from "./pages/users";
+import { forcePull, pullsPage } from "./pages/pullers";
 import { apiImport, apiImports, apiReplay, apiSql } from "./pages/api";
 
 export interface Route {
@@ -34,6 +35,8 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/imports/:id/rejects/csv", roles: READERS, handle: rejectsCsv },
   { method: "GET", path: "/imports/:id/files/:which", roles: READERS, handle: reportFile },
   { method: "POST", path: "/imports/:id/replay", roles: OPS, handle: replay },
+  { method: "GET", path: "/pulls", roles: READERS, handle: pullsPage },
+  { method: "POST", path: "/pulls/force", roles: OPS, handle: forcePull },
   { method: "GET", path: "/reports", roles: READERS, handle: reportsPage },
   { method: "GET", path: "/reports/:name", roles: READERS, handle: reportPage },
   { method: "GET", path: "/reports/:name/csv", roles: READERS, handle: reportCsv },
