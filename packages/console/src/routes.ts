@@ -5,7 +5,7 @@ import { importPage, importsCsv, importsPage, rejectsCsv, replay, reportFile, up
 import { reportCsv, reportPage, reportsPage } from "./pages/reports";
 import { runSql, sqlCsv, sqlPage } from "./pages/sql";
 import { handoff, leadsPage } from "./pages/leads";
-import { compliancePage } from "./pages/compliance";
+import { compliancePage, riskPage } from "./pages/compliance";
 import { mergeAction, overrideAction, peoplePage, personPage, unmergeAction } from "./pages/people";
 import { audiencesPage, publish } from "./pages/audiences";
 import { auditCsv, auditPage } from "./pages/audit";
@@ -46,6 +46,7 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/leads", roles: READERS, handle: leadsPage },
   { method: "POST", path: "/leads/handoff", roles: OPS, handle: handoff },
   { method: "GET", path: "/compliance", roles: READERS, handle: compliancePage },
+  { method: "GET", path: "/compliance/risk", roles: READERS, handle: riskPage },
   { method: "GET", path: "/people", roles: READERS, handle: peoplePage },
   { method: "GET", path: "/people/:id", roles: READERS, handle: personPage },
   { method: "POST", path: "/people/merge", roles: STEWARDS, handle: mergeAction },

@@ -145,6 +145,11 @@ const STEPS: readonly Step[] = [
   },
 ];
 
+/** The audience_evaluation() column of a waterfall step (undefined: no such step; null: the starting count). */
+export function stepFlag(step: string): string | null | undefined {
+  return STEPS.find((s) => s.step === step)?.flag;
+}
+
 const BOOKING_COLUMNS = [
   "home_state",
   "loyalty_tier",
