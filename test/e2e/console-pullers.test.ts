@@ -189,7 +189,7 @@ describe("the console's pullers: today, the ledger, force re-pull", () => {
     const forcedAt = new Date();
     await page.locator("#ledger button", { hasText: "Re-pull" }).click();
     await page.waitForURL(/\/pulls\?puller=good&forced=/);
-    expect(await page.locator("p.notice").innerText()).toContain(`Forced a re-pull of ${dirOf("good")}/${GOOD_FILE}`);
+    expect(await page.locator("p.notice").textContent()).toContain(`Forced a re-pull of ${dirOf("good")}/${GOOD_FILE}`);
     // the run the console started lands it again (attempts 2, a new landed_at) and the audit log says so
     const run = await waitFor("the forced run's audit entry", async () => {
       const { rows } = await env.platform.pool.query(
