@@ -145,11 +145,6 @@ const STEPS: readonly Step[] = [
   },
 ];
 
-/** The audience_evaluation() column of a waterfall step (undefined: no such step; null: the starting count). */
-export function stepFlag(step: string): string | null | undefined {
-  return STEPS.find((s) => s.step === step)?.flag;
-}
-
 const BOOKING_COLUMNS = [
   "home_state",
   "loyalty_tier",
@@ -391,4 +386,9 @@ async function writeAudience(
   }
   await deps.store.write(bucket, key, Readable.from(csv()), "text/csv");
   return { rows, sha256: hash.digest("hex") };
+}
+
+/** The audience_evaluation() column of a waterfall step (undefined: no such step; null: the starting count). */
+export function stepFlag(step: string): string | null | undefined {
+  return STEPS.find((s) => s.step === step)?.flag;
 }
