@@ -213,6 +213,7 @@ try {
     "/reports/rejects",
     "/leads?q=B-100001",
     "/compliance",
+    "/pulls",
     "/people?q=Gonzalez",
     "/audit",
   ];

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { handle } from "hono/aws-lambda";
 import { z } from "zod";
-import { Import, Roles, Sources, config, createPool } from "@leadpipe/core";
+import { Import, Pullers, Roles, Sources, config, createPool } from "@leadpipe/core";
 import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
 import { cognitoIdentity, createApp, type ConsoleDeps } from "@leadpipe/console";
 import { executionStarter, platform } from "./platform";
@@ -19,6 +19,8 @@ const env = z.object({
   CONSOLE_SECRET_ARN: z.string().min(1, "CONSOLE_SECRET_ARN is not set"),
   COGNITO_USER_POOL_ID: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, "COGNITO_USER_POOL_ID is not a user pool id"),
   COGNITO_CLIENT_ID: z.string().min(1, "COGNITO_CLIENT_ID is not set"),
+  /** The stage's pullers (stacks/Console.ts), for today's page; a forced re-pull lands at the puller's next run. */
+  CONSOLE_PULLERS: z.string().optional(),
 });
 
 let app: Promise<ReturnType<typeof handle>> | undefined;
@@ -27,7 +29,8 @@ export const handler: ReturnType<typeof handle> = async (event, context) => (awa
 
 async function build(): Promise<ReturnType<typeof handle>> {
   const c = config();
-  const { READONLY_SECRET_ARN, CONSOLE_SECRET_ARN, COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID } = env.parse(process.env);
+  const { READONLY_SECRET_ARN, CONSOLE_SECRET_ARN, COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID, CONSOLE_PULLERS } =
+    env.parse(process.env);
   // The pipeline role (DATABASE_SECRET_ARN) only for the actions that change canonical data; the pages
   // and logins as leadpipe_console, ad-hoc SQL and reports as leadpipe_readonly.
   const deps = await platform();
@@ -45,6 +48,7 @@ async function build(): Promise<ReturnType<typeof handle>> {
     writer: deps.pool,
     readonlyUrl,
     uploadDir: "/tmp/uploads",
+    pullers: CONSOLE_PULLERS ? Pullers.parsePullers(CONSOLE_PULLERS, "CONSOLE_PULLERS") : [],
     identity: cognitoIdentity({ region: c.AWS_REGION, userPoolId: COGNITO_USER_POOL_ID, clientId: COGNITO_CLIENT_ID }),
     upload: async (file) => {
       const name = path.basename(file);

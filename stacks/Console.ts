@@ -25,6 +25,7 @@ const REPLAY_UPLOADS_PREFIX = "replays/";
  */
 export function Console({ stack, app }: StackContext) {
   const config = stageConfig(app.stage);
+  const pulls = (config.pullers ?? []).filter((p) => p.direction !== "push");
   const db = use(Database);
   const pipeline = use(Pipeline);
   const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
@@ -92,6 +93,8 @@ export function Console({ stack, app }: StackContext) {
       COGNITO_CLIENT_ID: client.userPoolClientId,
       NODE_OPTIONS: "--enable-source-maps",
       CONSOLE_ASSETS_DIR: "/var/task/packages/console/assets",
+      // Today's pullers (last runs, files expected but missing): the stage's pull entries, secret names only.
+      ...(pulls.length ? { CONSOLE_PULLERS: JSON.stringify(pulls) } : {}),
     },
   });
   web.addToRolePolicy(

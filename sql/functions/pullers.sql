@@ -135,17 +135,22 @@ RETURNS int LANGUAGE sql AS $$
   SELECT count(*)::int FROM f;
 $$;
 
+-- Whether a file of the puller landed (or was recognized as a duplicate) on a local day in its time
+-- zone: the one test of "the day's file is missing" (the alert below and the console's today page).
+CREATE OR REPLACE FUNCTION puller_landed_on(p_puller text, p_day date, p_timezone text)
+RETURNS boolean LANGUAGE sql STABLE AS $$
+  SELECT EXISTS (SELECT 1 FROM puller_files WHERE puller = p_puller AND state IN ('landed', 'duplicate')
+                    AND (landed_at AT TIME ZONE p_timezone)::date = p_day);
+$$;
+
 -- True once per puller and local day when nothing landed that day (in the puller's time zone):
 -- the caller alerts then, and never again that day.
 CREATE OR REPLACE FUNCTION puller_missing_alert_due(p_puller text, p_day date, p_timezone text)
 RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
-  v_landed boolean;
   v_new int;
 BEGIN
-  SELECT EXISTS (SELECT 1 FROM puller_files WHERE puller = p_puller AND state IN ('landed', 'duplicate')
-                    AND (landed_at AT TIME ZONE p_timezone)::date = p_day) INTO v_landed;
-  IF v_landed THEN RETURN false; END IF;
+  IF puller_landed_on(p_puller, p_day, p_timezone) THEN RETURN false; END IF;
   INSERT INTO puller_missing_alerts (puller, day) VALUES (p_puller, p_day) ON CONFLICT DO NOTHING;
   GET DIAGNOSTICS v_new = ROW_COUNT;
   RETURN v_new = 1;

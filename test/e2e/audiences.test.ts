@@ -433,6 +433,42 @@ describe("audience publish", () => {
     });
   });
 
+  it("re-evaluates the risk of each compliance check switched off on its own (the waterfall is an upper bound)", async () => {
+    const req = {
+      campaign: "recent-bookers",
+      channel: "email",
+      asOf: AS_OF,
+      steps: RECENT_BOOKERS_WATERFALL.map((s) => s.step),
+    };
+    // each excluded customer fails one rule only: the exact risk is the waterfall's count
+    expect(await Audience.riskIfSkipped(platform.pool, req)).toEqual([
+      { step: "consent", contacted_if_skipped: 3 }, // C006, C007, C008
+      { step: "not_opted_out", contacted_if_skipped: 1 }, // C009
+      { step: "not_suppressed", contacted_if_skipped: 2 }, // C011, C019
+    ]);
+    // C009 (opted out) suppressed too: skipping the opt-out check alone contacts nobody, though the
+    // waterfall still says it removed one (it comes first)
+    const client = await platform.pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query(
+        `INSERT INTO suppressions (customer_id, reason, suppressed_at, import_id, source_row, src_seq)
+         VALUES ('C009', 'test', '2026-11-01T00:00:00Z', gen_random_uuid(), 1, 1)`,
+      );
+      expect(await Audience.riskIfSkipped(client, req)).toEqual([
+        { step: "consent", contacted_if_skipped: 3 },
+        { step: "not_opted_out", contacted_if_skipped: 0 },
+        { step: "not_suppressed", contacted_if_skipped: 2 },
+      ]);
+    } finally {
+      await client.query("ROLLBACK");
+      client.release();
+    }
+    await expect(Audience.riskIfSkipped(platform.pool, { ...req, steps: ["consent", "drop table"] })).rejects.toThrow(
+      'unknown waterfall step "drop table"',
+    );
+  });
+
   it("publishing twice for the same campaign and day gives the same audience and does not double-count touchpoints", async () => {
     const first = await platform.pool.query(
       "SELECT audience_sha256, times_published FROM audience_publications WHERE campaign = 'recent-bookers'",

@@ -13,7 +13,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
-import { Import, Reports } from "@leadpipe/core";
+import { Audience, Import, Reports, createLogger } from "@leadpipe/core";
+import { s3Store } from "@leadpipe/core/adapters/s3";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { serveConsole } from "../../packages/local/src/console";
 import { addUser } from "../../packages/console/src/auth/store";
@@ -274,6 +275,43 @@ describe("the operations console in a browser", () => {
     await shot(steward.page, "compliance");
     await steward.context.close();
     await analyst.context.close();
+  });
+});
+
+describe("the compliance risk, re-evaluated per check", () => {
+  it("shows for the last publication who each skipped check would let through, as the core counts it", async () => {
+    const published = await Audience.publishAudience(
+      {
+        pool: platform.pool,
+        store: s3Store(platform.s3),
+        settings: { bucket: platform.bucket },
+        log: createLogger({}, () => undefined),
+      },
+      { campaign: "recent-bookers", channel: "email", asOf: "2026-11-20" },
+    );
+    const expected = await Audience.riskIfSkipped(platform.pool, {
+      campaign: "recent-bookers",
+      channel: "email",
+      asOf: "2026-11-20",
+      steps: published.waterfall.map((s) => s.step),
+    });
+    expect(expected.map((r) => r.step)).toEqual(["consent", "not_opted_out", "not_suppressed"]);
+    const { context, page } = await loggedIn("ana");
+    await page.goto(`${web.url}/compliance`);
+    await page.click("a:text('Re-evaluate each check')");
+    await waitText(page.locator("h1"), "Risk: recent-bookers / email");
+    const rows = await page
+      .locator("#risk tbody tr")
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent!.trim())));
+    expect(rows).toEqual(
+      expected.map((r) => [
+        r.step,
+        String(published.waterfall.find((s) => s.step === r.step)!.excluded),
+        String(r.contacted_if_skipped),
+      ]),
+    );
+    await shot(page, "compliance-risk");
+    await context.close();
   });
 });
 

@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT, synthesize } from "../../stacks/synth";
 import { Pipeline } from "../../stacks/Pipeline";
 import { Pullers } from "../../stacks/Pullers";
+import { Console } from "../../stacks/Console";
 
 type Json = any; // CloudFormation fragments
 
@@ -130,5 +131,19 @@ describe("the lead hand-off's deliveries", () => {
       .filter((s: Json) => [s.Action].flat().includes("s3:GetObject*"));
     expect(reads).toHaveLength(1);
     expect(JSON.stringify(reads[0].Resource)).toContain("/outbox/leads/*");
+  });
+});
+
+describe("the console's view of the pullers", () => {
+  it("gives the console's Lambda the stage's pull entries (secret names, no passwords), not the outbound ones", () => {
+    const fns = Template.fromStack(getStack(Console)).findResources("AWS::Lambda::Function", {
+      Properties: { Handler: "functions/console.handler" },
+    });
+    const vars = (Object.values(fns)[0] as Json).Properties.Environment.Variables;
+    const pulls = JSON.parse(vars.CONSOLE_PULLERS) as { name: string; direction?: string; secret?: string }[];
+    expect(pulls.length).toBeGreaterThan(0);
+    expect(pulls.every((p) => p.direction !== "push")).toBe(true);
+    expect(vars.CONSOLE_PULLERS).not.toMatch(/"password"|"client_secret"/);
+    expect(pulls.find((p) => p.name === "partner-b-sftp")?.secret).toBe("leadpipe/pullers/partner-b-sftp");
   });
 });

@@ -1,4 +1,4 @@
-import type { Import, Logger, ObjectStore, Pool, Settings } from "@leadpipe/core";
+import type { Import, Logger, ObjectStore, Pool, Pullers, Settings } from "@leadpipe/core";
 import type { IdentityProvider } from "./auth/identity";
 
 /**
@@ -34,6 +34,10 @@ export interface ConsoleDeps {
   handoff?(): Promise<unknown>;
   /** The alerts sent, newest first. */
   alerts(limit: number): Promise<{ time: string; subject?: string; message: string }[]>;
+  /** The stage's partner pullers (their schedules and `expected_by`); absent or empty: none declared. */
+  pullers?: readonly Pullers.PullerSpec[];
+  /** Runs one puller now (after a forced re-pull); absent where the console cannot (AWS: the next schedule runs it). */
+  pullNow?(puller: string): Promise<Pullers.PullResult[]>;
   /** A folder for uploads on their way into the bucket. */
   uploadDir: string;
   /** Who checks logins and bearer tokens (AWS: the stage's Cognito user pool); absent, the console's own scrypt logins. */

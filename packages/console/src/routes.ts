@@ -5,11 +5,12 @@ import { importPage, importsCsv, importsPage, rejectsCsv, replay, reportFile, up
 import { reportCsv, reportPage, reportsPage } from "./pages/reports";
 import { runSql, sqlCsv, sqlPage } from "./pages/sql";
 import { handoff, leadsPage } from "./pages/leads";
-import { compliancePage } from "./pages/compliance";
+import { compliancePage, riskPage } from "./pages/compliance";
 import { mergeAction, overrideAction, peoplePage, personPage, unmergeAction } from "./pages/people";
 import { audiencesPage, publish } from "./pages/audiences";
 import { auditCsv, auditPage } from "./pages/audit";
 import { addUserAction, disableUserAction, usersPage } from "./pages/users";
+import { forcePull, pullsPage } from "./pages/pullers";
 import { apiImport, apiImports, apiReplay, apiSql } from "./pages/api";
 
 export interface Route {
@@ -34,6 +35,8 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/imports/:id/rejects/csv", roles: READERS, handle: rejectsCsv },
   { method: "GET", path: "/imports/:id/files/:which", roles: READERS, handle: reportFile },
   { method: "POST", path: "/imports/:id/replay", roles: OPS, handle: replay },
+  { method: "GET", path: "/pulls", roles: READERS, handle: pullsPage },
+  { method: "POST", path: "/pulls/force", roles: OPS, handle: forcePull },
   { method: "GET", path: "/reports", roles: READERS, handle: reportsPage },
   { method: "GET", path: "/reports/:name", roles: READERS, handle: reportPage },
   { method: "GET", path: "/reports/:name/csv", roles: READERS, handle: reportCsv },
@@ -43,6 +46,7 @@ export const routes: readonly Route[] = [
   { method: "GET", path: "/leads", roles: READERS, handle: leadsPage },
   { method: "POST", path: "/leads/handoff", roles: OPS, handle: handoff },
   { method: "GET", path: "/compliance", roles: READERS, handle: compliancePage },
+  { method: "GET", path: "/compliance/risk", roles: READERS, handle: riskPage },
   { method: "GET", path: "/people", roles: READERS, handle: peoplePage },
   { method: "GET", path: "/people/:id", roles: READERS, handle: personPage },
   { method: "POST", path: "/people/merge", roles: STEWARDS, handle: mergeAction },

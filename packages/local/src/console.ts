@@ -5,6 +5,7 @@ import { createLogger, createPool, type Import, type Pool } from "@leadpipe/core
 import { s3Store } from "@leadpipe/core/adapters/s3";
 import { startConsole, type ConsoleDeps, type RunningConsole, type ServeOptions } from "@leadpipe/console";
 import type { Alert, LocalPlatform } from "./platform";
+import { runPuller } from "./pullers";
 
 export const DEFAULT_CONSOLE_PORT = 8787;
 
@@ -13,6 +14,7 @@ export const DEFAULT_CONSOLE_PORT = 8787;
  * pages and logins as leadpipe_console (`pool`), the steward's and marketer's actions as the pipeline role.
  */
 export function localConsoleDeps(platform: LocalPlatform, pool: Pool, writer: Pool): ConsoleDeps {
+  const pullers = platform.pullers().filter((s) => s.direction === "pull");
   return {
     pool,
     writer,
@@ -36,6 +38,12 @@ export function localConsoleDeps(platform: LocalPlatform, pool: Pool, writer: Po
         source: "aws.events",
         time: new Date().toISOString(),
       }),
+    pullers,
+    pullNow: async (name) => {
+      const spec = pullers.find((s) => s.name === name);
+      if (!spec) throw new Error(`no puller ${name} in pullers.json`);
+      return runPuller(spec, platform.pullDeps(), "cli");
+    },
     alerts: async (limit) => {
       const file = platform.paths.alerts;
       if (!existsSync(file)) return [];

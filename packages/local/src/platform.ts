@@ -27,7 +27,7 @@ import { withDeadline } from "./deadline";
 import { readRuntime, removeRuntime, writeRuntime } from "./runtime-file";
 import { startSchedules } from "./schedules";
 import { MIRRORED_PREFIXES, mirrorObject, mirrorPath } from "./mirror";
-import { pullersFile, readPullers, startPullerSchedules } from "./pullers";
+import { pullersFile, readPullers, startPullerSchedules, type LocalPullDeps } from "./pullers";
 import { integrationsFile, readIntegrations } from "./integrations";
 import { fileCredentials } from "./credentials";
 import { startSyncSchedules } from "./sync-schedules";
@@ -311,16 +311,7 @@ export class LocalPlatform {
       this.log,
     );
     // The partner pullers of $LEADPIPE_HOME/pullers.json, each on its cron in its time zone.
-    this.pullerSchedules = startPullerSchedules(
-      readPullers(this.options.home),
-      {
-        pool: this.pool,
-        store: s3Store(this.s3),
-        settings: { bucket: BUCKET },
-        notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn),
-      },
-      this.log,
-    );
+    this.pullerSchedules = startPullerSchedules(this.pullers(), this.pullDeps(), this.log);
     // The syncs of $LEADPIPE_HOME/integrations.json that declare a schedule, each in its time zone.
     // A bad file is said and leaves the syncs unscheduled; `leadpipe sync` names the same error.
     try {
@@ -338,6 +329,22 @@ export class LocalPlatform {
     } catch (err) {
       this.log(`integrations.json not scheduled: ${(err as Error).message}`);
     }
+  }
+
+  /** The partner pullers of $LEADPIPE_HOME/pullers.json (none without the file). */
+  pullers(): ReturnType<typeof readPullers> {
+    return readPullers(this.options.home);
+  }
+
+  /** What a puller run needs on this platform: its pool, bucket, and alerts to its SNS endpoint. */
+  pullDeps(): LocalPullDeps {
+    if (!this.endpoints) throw new Error("the platform's endpoints are not running");
+    return {
+      pool: this.pool,
+      store: s3Store(this.s3),
+      settings: { bucket: BUCKET },
+      notifier: snsNotifier(createSnsClient(this.endpoints.url, LOCAL_REGION), this.topicArn),
+    };
   }
 
   /** Starts the S3-compatible endpoint (again, on the same port and folder, after stopS3), in a process of its own (s3-endpoint.js). */

@@ -1,4 +1,4 @@
-import type { Queryable } from "@leadpipe/core";
+import { Audience, type Queryable } from "@leadpipe/core";
 
 /** The compliance page: what the rules excluded over time, how fresh the DNC registry is, opt-outs, last waterfalls. */
 export async function compliance(db: Queryable) {
@@ -34,5 +34,36 @@ export async function compliance(db: Queryable) {
       published_at: Date;
       waterfall: { step: string; remaining: number; excluded: number }[];
     }[],
+  };
+}
+
+/**
+ * The risk of the last publication of a campaign on a channel, re-evaluated per compliance check
+ * (Audience.riskIfSkipped on its as-of day), beside what its waterfall removed (the upper bound).
+ * `reader` runs as leadpipe_readonly; undefined when the campaign never published on the channel.
+ */
+export async function riskOfLastPublication(db: Queryable, reader: Queryable, campaign: string, channel: string) {
+  const {
+    rows: [p],
+  } = await db.query<{ as_of: string; published_at: Date; waterfall: { step: string; excluded: number }[] }>(
+    `SELECT as_of::text AS as_of, published_at, waterfall FROM audience_publications
+      WHERE campaign = $1 AND channel = $2 ORDER BY published_at DESC LIMIT 1`,
+    [campaign, channel],
+  );
+  if (!p) return undefined;
+  const risks = await Audience.riskIfSkipped(reader, {
+    campaign,
+    channel,
+    asOf: p.as_of,
+    steps: p.waterfall.map((s) => s.step),
+  });
+  return {
+    asOf: p.as_of,
+    publishedAt: p.published_at,
+    checks: risks.map((r) => ({
+      check: r.step,
+      removed_in_waterfall: p.waterfall.find((s) => s.step === r.step)?.excluded ?? 0,
+      contacted_if_skipped: r.contacted_if_skipped,
+    })),
   };
 }

@@ -1,16 +1,32 @@
 import { People, type Queryable } from "@leadpipe/core";
 
-/** Golden records by id, name, phone or e-mail. */
+const PERSON_COLUMNS = "person_id, first_name, last_name, phone, email, city, state, zip5, updated_at";
+
+/**
+ * Golden records by id, surname, "first last", e-mail or phone. Each kind is its own probe of an index
+ * (migration 291: lower(last_name), lower(email), phone; the primary key), never a scan of persons: a
+ * full name is looked up by the surnames it may end with (the text after each space) and then
+ * compared whole.
+ */
 export async function searchPeople(db: Queryable, q: string, limit = 50) {
   const text = q.trim().slice(0, 200);
   if (!text) return [];
+  const id = /^[0-9]{1,18}$/.test(text) ? text : null;
+  const surnames = [text, ...[...text.matchAll(/ /g)].map((m) => text.slice(m.index + 1))].filter(Boolean);
+  const digits = text.replace(/\D/g, "");
+  const phones = digits ? [text, `+1${digits}`] : [text];
   const { rows } = await db.query(
-    `SELECT person_id, first_name, last_name, phone, email, city, state, zip5, updated_at FROM persons
-      WHERE ($1 ~ '^[0-9]{1,18}$' AND person_id = $1::bigint)
-         OR lower(last_name) = lower($1) OR lower(first_name || ' ' || last_name) = lower($1)
-         OR lower(email) = lower($1) OR phone = $1 OR phone = '+1' || regexp_replace($1, '\\D', '', 'g')
-      ORDER BY person_id LIMIT $2`,
-    [text, limit],
+    `SELECT ${PERSON_COLUMNS} FROM persons WHERE person_id = $1::bigint
+     UNION
+     SELECT ${PERSON_COLUMNS} FROM persons
+      WHERE lower(last_name) = ANY (ARRAY(SELECT lower(s) FROM unnest($2::text[]) s))
+        AND last_name IS NOT NULL AND (lower(last_name) = lower($3) OR lower(first_name || ' ' || last_name) = lower($3))
+     UNION
+     SELECT ${PERSON_COLUMNS} FROM persons WHERE lower(email) = lower($3) AND email IS NOT NULL
+     UNION
+     SELECT ${PERSON_COLUMNS} FROM persons WHERE phone = ANY ($4::text[])
+     ORDER BY person_id LIMIT $5`,
+    [id, surnames, text, phones, limit],
   );
   return rows;
 }

@@ -1,7 +1,8 @@
 import { barChart } from "../chart";
 import { html, show, table } from "../html";
-import type { RequestContext } from "../context";
-import { compliance } from "../data/compliance";
+import { BadRequest, NotFound, type RequestContext } from "../context";
+import { compliance, riskOfLastPublication } from "../data/compliance";
+import type { Queryable } from "@leadpipe/core";
 
 export async function compliancePage(x: RequestContext) {
   const d = await compliance(x.deps.pool);
@@ -20,8 +21,9 @@ ${table(["area_code", "last_full_file", "age_days"], d.dnc, { cell: (c, v) => (c
 <h2>Opt-outs by channel</h2>
 ${table(["channel", "opt_outs", "last_30_days", "latest"], d.optOuts)}
 <h2>Last publish per campaign: the waterfall and the risk</h2>
-<p class="muted">"at risk if skipped": the people a check removed from that publication, who would have been
-contacted without it; an upper bound, since a later check may have removed some of them too.</p>
+<p class="muted">"removed by the check": the people a check removed from that publication in the waterfall's
+order; an upper bound of who would be contacted without it, since a later check may remove some of them too.
+"Re-evaluate each check" switches each compliance check off on its own and counts exactly.</p>
 ${
   d.waterfalls.length === 0
     ? html`<p class="muted">nothing published yet</p>`
@@ -30,10 +32,33 @@ ${
           w,
         ) => html`<h3>${w.campaign} / ${w.channel}, as of ${w.as_of}: ${show(w.rows)} rows (published ${show(w.published_at)})</h3>
 ${table(
-  ["check", "remaining", "at risk if skipped"],
-  w.waterfall.map((s) => ({ check: s.step, remaining: s.remaining, "at risk if skipped": s.excluded })),
-)}`,
+  ["check", "remaining", "removed by the check"],
+  w.waterfall.map((s) => ({ check: s.step, remaining: s.remaining, "removed by the check": s.excluded })),
+)}
+<p><a href="/compliance/risk?campaign=${encodeURIComponent(w.campaign)}&amp;channel=${encodeURIComponent(w.channel)}">Re-evaluate each check</a></p>`,
       )
 }`;
   return x.render("Compliance", body);
+}
+
+const NAME = /^[\w.-]{1,100}$/;
+
+/** /compliance/risk?campaign=&channel=: who would be contacted against each rule if its check were skipped. */
+export async function riskPage(x: RequestContext) {
+  const campaign = x.c.req.query("campaign") ?? "";
+  const channel = x.c.req.query("channel") ?? "";
+  if (!NAME.test(campaign) || !NAME.test(channel)) throw new BadRequest("campaign and channel are required");
+  // audience_evaluation over every customer: read-only, under the statement timeout of the pages' reads
+  const reader = { query: (sql: string, params: unknown[]) => x.readOnly(sql, params) } as unknown as Queryable;
+  const r = await riskOfLastPublication(x.deps.pool, reader, campaign, channel);
+  if (!r) throw new NotFound(`${campaign} has not published on ${channel}`);
+  const body = html`<p>The last publication of ${campaign} on ${channel} (as of ${r.asOf}, published ${show(r.publishedAt)}),
+re-evaluated now on its as-of day: for each compliance check, the people who fail it and pass every other step, and are not
+in the audience through another customer id — who would be contacted against that rule if only its check were skipped.</p>
+${table(["check", "removed_in_waterfall", "contacted_if_skipped"], r.checks, {
+  id: "risk",
+  cell: (c, v) => (c === "contacted_if_skipped" && Number(v) > 0 ? html`<b class="bad">${show(v)}</b>` : show(v)),
+})}
+<p><a href="/compliance">Back to compliance</a></p>`;
+  return x.render(`Risk: ${campaign} / ${channel}`, body);
 }

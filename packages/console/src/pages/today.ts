@@ -3,6 +3,7 @@ import { csrfField } from "../layout";
 import type { RequestContext } from "../context";
 import { today } from "../data/imports";
 import { lastSyncRuns } from "../data/integrations";
+import { pullersSection } from "./pullers";
 
 const statusCell = (col: string, v: unknown, row: Record<string, unknown>) =>
   col === "id"
@@ -32,7 +33,12 @@ ${
 }</div>`;
 
 export async function todayPage(x: RequestContext) {
-  const [t, alerts, syncs] = await Promise.all([today(x.deps.pool), x.deps.alerts(20), lastSyncRuns(x.deps.pool)]);
+  const [t, alerts, syncs, pullers] = await Promise.all([
+    today(x.deps.pool),
+    x.deps.alerts(20),
+    lastSyncRuns(x.deps.pool),
+    pullersSection(x),
+  ]);
   const mayReplay = x.user.role === "ops";
   const count = (s: string) => t.arrived.filter((r) => r.status === s).length;
   const body = html`
@@ -70,6 +76,7 @@ ${table(
 ${table(["id", "file_name", "source", "status", "rows_read", "accepted", "rejected", "created_at", "finished_at"], t.arrived, { cell: statusCell, id: "arrived" })}
 <h2>Sources: last arrival</h2>
 ${table(["source", "last_arrival", "today"], t.lastBySource)}
+${pullers}
 <h2>Syncs: last runs</h2>
 ${table(
   [

@@ -387,3 +387,8 @@ async function writeAudience(
   await deps.store.write(bucket, key, Readable.from(csv()), "text/csv");
   return { rows, sha256: hash.digest("hex") };
 }
+
+/** The audience_evaluation() column of a waterfall step (undefined: no such step; null: the starting count). */
+export function stepFlag(step: string): string | null | undefined {
+  return STEPS.find((s) => s.step === step)?.flag;
+}

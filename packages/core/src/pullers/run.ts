@@ -395,14 +395,60 @@ export function localClock(at: Date, timezone: string): { day: string; hhmm: str
   return { day: `${parts.year}-${parts.month}-${parts.day}`, hhmm: `${parts.hour}:${parts.minute}` };
 }
 
+/** What a puller expects, in words (the alert and the console name it the same way). */
+export function expectedFile(spec: PullerSpec): string {
+  return spec.transport === "graph"
+    ? `an attachment ${spec.attachment_pattern} in ${spec.mailbox}/${spec.folder}`
+    : `${spec.pattern} in ${spec.dir} on ${spec.host}`;
+}
+
+/** The local day whose file is due at `at` (its `expected_by` has passed), or undefined (none expected yet). */
+function dueDay(spec: PullerSpec, at: Date): string | undefined {
+  if (!spec.expected_by) return undefined;
+  const { day, hhmm } = localClock(at, spec.timezone);
+  return hhmm < spec.expected_by ? undefined : day;
+}
+
+/** A day's file expected by `expected_by` that has not landed. */
+export interface MissingFile {
+  puller: string;
+  /** The puller's local day. */
+  day: string;
+  expected_by: string;
+  timezone: string;
+  /** What was expected, in words. */
+  what: string;
+}
+
+/**
+ * The pullers whose file is missing at `at`: `expected_by` passed (local time) and nothing landed that
+ * local day. The same decision as `checkExpected`, without recording or sending its alert (read-only).
+ */
+export async function missingFiles(specs: readonly PullerSpec[], pool: Pool, at: Date): Promise<MissingFile[]> {
+  const due = specs.flatMap((spec) => {
+    const day = spec.direction === "pull" ? dueDay(spec, at) : undefined;
+    return day ? [{ spec, day }] : [];
+  });
+  if (!due.length) return [];
+  const { rows } = await pool.query<{ landed: boolean }>(
+    `SELECT puller_landed_on(d.puller, d.day::date, d.tz) AS landed
+       FROM unnest($1::text[], $2::text[], $3::text[]) WITH ORDINALITY AS d(puller, day, tz, n) ORDER BY d.n`,
+    [due.map((d) => d.spec.name), due.map((d) => d.day), due.map((d) => d.spec.timezone)],
+  );
+  return due.flatMap(({ spec, day }, i) =>
+    rows[i]?.landed
+      ? []
+      : [{ puller: spec.name, day, expected_by: spec.expected_by!, timezone: spec.timezone, what: expectedFile(spec) }],
+  );
+}
+
 /**
  * After `expected_by` (local time), a day on which nothing landed alerts once, naming the
  * partner and the file expected. Returns whether it alerted.
  */
 export async function checkExpected(spec: PullerSpec, deps: Needs<"pool" | "notifier">, at: Date): Promise<boolean> {
-  if (!spec.expected_by) return false;
-  const { day, hhmm } = localClock(at, spec.timezone);
-  if (hhmm < spec.expected_by) return false;
+  const day = dueDay(spec, at);
+  if (!day) return false;
   const {
     rows: [r],
   } = await deps.pool.query<{ due: boolean }>("SELECT puller_missing_alert_due($1, $2, $3) AS due", [
@@ -411,14 +457,10 @@ export async function checkExpected(spec: PullerSpec, deps: Needs<"pool" | "noti
     spec.timezone,
   ]);
   if (!r?.due) return false;
-  const what =
-    spec.transport === "graph"
-      ? `an attachment ${spec.attachment_pattern} in ${spec.mailbox}/${spec.folder}`
-      : `${spec.pattern} in ${spec.dir} on ${spec.host}`;
   await alert(
     deps.notifier,
     `leadpipe puller ${spec.name}: the ${day} file is missing`,
-    `Puller ${spec.name} expected ${what} by ${spec.expected_by} ${spec.timezone} on ${day}; nothing has landed.`,
+    `Puller ${spec.name} expected ${expectedFile(spec)} by ${spec.expected_by} ${spec.timezone} on ${day}; nothing has landed.`,
   );
   return true;
 }

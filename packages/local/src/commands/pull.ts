@@ -86,31 +86,21 @@ export function pullsCommand(out: Writable = process.stdout, given?: LocalPullDe
       await withPlatform(
         opts.json,
         async ({ pool }) => {
-          const runs = await pool.query(
-            `SELECT id::int, puller, trigger, started_at, finished_at, outcomes, error FROM puller_runs
-                                        ORDER BY started_at DESC LIMIT $1`,
-            [limit],
-          );
-          const files = await pool.query(
-            `SELECT puller, path, size::bigint::text AS size, modified_at, state, reason, attempts, first_seen_at,
-                                               last_seen_at, object_key, sha256, import_id, landed_at
-                                          FROM puller_files ORDER BY last_seen_at DESC, id DESC LIMIT $1`,
-            [limit],
-          );
+          const runs = await Pullers.recentRuns(pool, { limit });
+          const files = await Pullers.ledger(pool, { limit });
           if (opts.json) {
-            for (const run of runs.rows) out.write(JSON.stringify({ run }) + "\n");
-            for (const file of files.rows)
-              out.write(JSON.stringify({ file: { ...file, size: Number(file.size) } }) + "\n");
+            for (const run of runs) out.write(JSON.stringify({ run }) + "\n");
+            for (const file of files) out.write(JSON.stringify({ file }) + "\n");
             return;
           }
           out.write("runs:\n");
-          for (const r of runs.rows) {
+          for (const r of runs) {
             out.write(
-              `  ${(r.started_at as Date).toISOString()}  ${r.puller}  ${r.trigger}  ${JSON.stringify(r.outcomes)}${r.error ? `  ${r.error}` : ""}\n`,
+              `  ${r.started_at.toISOString()}  ${r.puller}  ${r.trigger}  ${JSON.stringify(r.outcomes)}${r.error ? `  ${r.error}` : ""}\n`,
             );
           }
           out.write("files:\n");
-          for (const f of files.rows) {
+          for (const f of files) {
             out.write(`  ${f.puller}  ${f.state}  ${f.path}  ${f.size} bytes  ${f.import_id ?? f.reason ?? ""}\n`);
           }
         },
