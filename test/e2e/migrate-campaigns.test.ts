@@ -61,7 +61,8 @@ beforeAll(async () => {
   const root = await maria.root();
   await root.query(
     `CREATE DATABASE crm CHARACTER SET utf8mb4; USE crm; ${SCHEMA("", mariaFk)}
-     CREATE USER 'legacy'@'127.0.0.1' IDENTIFIED BY 'legacy-pass'; GRANT SELECT ON crm.* TO 'legacy'@'127.0.0.1';`,
+     CREATE USER 'legacy'@'127.0.0.1' IDENTIFIED BY 'legacy-pass'; GRANT SELECT ON crm.* TO 'legacy'@'127.0.0.1';
+     GRANT RELOAD ON *.* TO 'legacy'@'127.0.0.1';`,
   );
   await root.end();
   mysqlUrl = `mysql://legacy:legacy-pass@127.0.0.1:${maria.port}/crm`;

@@ -169,10 +169,10 @@ const campaigns: FlatTarget = {
       created_ok: boolean;
     }>(
       `SELECT q.pk, c.name, c.name = legacy_campaign_name(q.name) AS name_ok,
-              c.description, c.description = coalesce(regexp_replace(btrim(q.description), 's+', ' ', 'g'), '') AS description_ok,
+              c.description, c.description = coalesce(regexp_replace(btrim(q.description), '\\s+', ' ', 'g'), '') AS description_ok,
               c.channels, c.channels = ARRAY[q.channel] AS channel_ok,
               to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at,
-              q.created_at IS NULL OR c.created_at = (CASE WHEN q.created_at ~ '^d{4}-d{2}-d{2}$'
+              q.created_at IS NULL OR c.created_at = (CASE WHEN q.created_at ~ '^\\d{4}-\\d{2}-\\d{2}$'
                 THEN q.created_at || ' 00:00:00+00' ELSE q.created_at END)::timestamptz AS created_ok
          FROM jsonb_to_recordset($1::jsonb) AS q(pk text, lineage text, name text, description text, channel text, created_at text)
          JOIN campaigns c ON c.legacy_id = q.lineage`,
@@ -241,7 +241,7 @@ const touchpoints: FlatTarget = {
          JOIN touchpoints t ON t.customer_id = q.person AND t.channel = q.channel
           AND t.campaign = coalesce((SELECT c.name FROM campaigns c WHERE c.legacy_id = q.campaign),
                                     legacy_campaign_name(q.campaign))
-          AND t.touched_on = ((CASE WHEN q.at ~ '^d{4}-d{2}-d{2}$' THEN q.at || ' 00:00:00+00' ELSE q.at END)::timestamptz
+          AND t.touched_on = ((CASE WHEN q.at ~ '^\\d{4}-\\d{2}-\\d{2}$' THEN q.at || ' 00:00:00+00' ELSE q.at END)::timestamptz
                               AT TIME ZONE 'UTC')::date
         WHERE q.at IS NOT NULL`,
       [
