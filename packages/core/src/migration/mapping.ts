@@ -5,7 +5,7 @@ import { CHANNELS } from "../compliance/channels";
 import { CONTACT_FIELDS } from "../people/record";
 import { FLAT_TARGETS, flatTarget, impliedChannel, targetByTableName } from "./targets";
 import type { ColumnKind, LegacyColumn } from "./cast";
-import type { LegacyTable } from "./readers";
+import { CSV_ROW, type LegacyTable } from "./readers";
 
 /**
  * How a legacy table lands: like a source spec, data rather than code. Inferred from column
@@ -137,14 +137,21 @@ export function tableSpecs(
   const referenced = (t: LegacyTable, column: string): string | undefined => {
     const declared = mapping.tables[t.name]?.references?.[column];
     if (declared !== undefined) {
-      if (!names.has(declared))
-        throw new Error(`mapping for ${t.name}: references a table "${declared}" not in the source`);
+      const to = bases.get(declared);
+      if (!to) throw new Error(`mapping for ${t.name}: references a table "${declared}" not in the source`);
+      if (to.key.length !== 1 || to.key[0] === CSV_ROW)
+        throw new Error(
+          `mapping for ${t.name}: ${column} cannot name rows of ${declared} (its key is ` +
+            `${to.key[0] === CSV_ROW ? "its row number" : to.key.join(", ")}; a reference needs a one-column key)`,
+        );
       return declared;
     }
     const fk = t.references?.find((r) => r.column === column);
     const name = fk?.table ?? byConvention(column, tables, t.name);
     const to = name ? bases.get(name) : undefined;
-    if (!name || !to || to.key.length !== 1 || (fk?.to !== undefined && fk.to !== to.key[0])) return undefined;
+    // A CSV file's rows are keyed by their row number, which no column of another file holds.
+    if (!name || !to || to.key.length !== 1 || to.key[0] === CSV_ROW || (fk?.to !== undefined && fk.to !== to.key[0]))
+      return undefined;
     return name;
   };
   const childOf = new Map<string, ParentSpec>();
