@@ -51,8 +51,8 @@ const TABLES = [
   row("phones", 4, 3, 1),
   row("touchpoints", 5, 3, 2),
 ];
-const expectComplete = (manifest: Migration.Manifest) =>
-  expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables: TABLES });
+const expectComplete = (manifest: Migration.Manifest, tables = TABLES) =>
+  expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables });
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-migrate-campaigns-"));
@@ -299,9 +299,18 @@ describe("leadpipe migrate: campaigns, touchpoints and child tables from SQLite"
     const db = new Database(file);
     // Campaign names of their own: a name belongs to one legacy row (the MariaDB run's hold these).
     db.exec(SCHEMA("Old ", (col, table) => `, FOREIGN KEY (${col}) REFERENCES ${table} (id)`));
+    // A name the MariaDB run's campaign 1 holds: refused, naming its owner.
+    db.exec("INSERT INTO campaigns VALUES (4, 'Spring mailer, 2020', 'mail', NULL, NULL)");
     db.close();
     const manifest = await migrateSource(platform, { from: `sqlite:${file}`, rangeRows: 2 });
-    expectComplete(manifest);
+    expectComplete(manifest, [row("campaigns", 4, 2, 2), ...TABLES.slice(1)]);
+    const {
+      rows: [taken],
+    } = await platform.pool.query(
+      "SELECT reason FROM migration_quarantine WHERE run_id = $1 AND table_name = 'campaigns' AND pk = '4'",
+      [manifest.run_id],
+    );
+    expect(taken.reason).toMatch(/name: campaign name spring-mailer-2020 already belongs to mysql:crm\/campaigns\/1$/);
     const sqlite = await landed("sqlite:crm.sqlite/");
     expect(sqlite.touchpoints.map((t) => [t.campaign, t.customer_id, t.touched_on])).toEqual([
       ["old-spring-mailer-2020", "sqlite:crm.sqlite/customers/1", "2020-03-02"],
