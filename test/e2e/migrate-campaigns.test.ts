@@ -12,8 +12,8 @@ let maria: RunningMariaDb;
 let tmp: string;
 let mysqlUrl: string;
 
-// A CRM with campaigns and touchpoints keyed by legacy ids, and child tables of its customers: phones
-// (a foreign key) and emails (no foreign key: customer_id by name). Refused on purpose: a customer with
+// A CRM with campaigns and touchpoints keyed by legacy ids, and child tables of its customers: phones and
+// addresses (a foreign key) and emails (no foreign key: customer_id by name). Refused on purpose: a customer with
 // a bad e-mail (and so the touchpoint naming them), a campaign name without a letter (and its
 // touchpoint), a phone without a customer, an e-mail of a customer that does not exist.
 const SCHEMA = (campaign: string, fk: (col: string, table: string) => string) => `
@@ -22,6 +22,9 @@ INSERT INTO customers VALUES (1, 'Ann', 'Smith', 'ann@example.com', '02116'), (2
   (3, 'Cy', 'Lee', 'not-an-email', '02118');
 CREATE TABLE phones (id INTEGER PRIMARY KEY, customer_id INTEGER, phone VARCHAR(30)${fk("customer_id", "customers")});
 INSERT INTO phones VALUES (1, 1, '617-555-0101'), (2, 1, '617-555-0111'), (3, 2, '617-555-0102'), (4, NULL, '617-555-0199');
+CREATE TABLE addresses (id INTEGER PRIMARY KEY, customer_id INTEGER, street VARCHAR(100), city VARCHAR(50), state CHAR(2),
+  zip VARCHAR(10)${fk("customer_id", "customers")});
+INSERT INTO addresses VALUES (1, 2, '12 Main St', 'Boston', 'MA', '02110');
 CREATE TABLE emails (id INTEGER PRIMARY KEY, customer_id INTEGER, email VARCHAR(100));
 INSERT INTO emails VALUES (1, 1, 'ann.smith@work.example'), (2, 9, 'ghost@example.com');
 CREATE TABLE campaigns (id INTEGER PRIMARY KEY, name VARCHAR(100), channel VARCHAR(10), description TEXT, created_at DATETIME);
@@ -45,6 +48,7 @@ const row = (table: string, source_rows: number, loaded: number, quarantined: nu
   checksums_match: true,
 });
 const TABLES = [
+  row("addresses", 1, 1, 0),
   row("campaigns", 3, 2, 1),
   row("customers", 3, 2, 1),
   row("emails", 2, 1, 1),
@@ -118,6 +122,9 @@ async function personOf(lineage: string) {
     ),
     phones: await list("SELECT phone FROM person_phones WHERE person_id = $1::bigint ORDER BY 1"),
     emails: await list("SELECT email FROM person_emails WHERE person_id = $1::bigint ORDER BY 1"),
+    addresses: await list(
+      "SELECT address_line1 || ' ' || zip5 FROM person_addresses WHERE person_id = $1::bigint ORDER BY 1",
+    ),
   };
 }
 
@@ -243,6 +250,7 @@ describe("leadpipe migrate: campaigns, touchpoints and child tables from MariaDB
     const bob = await personOf("mysql:crm/customers/2");
     expect(bob.id).not.toBe(ann.id);
     expect(bob.phones).toEqual(["+16175550102"]);
+    expect(bob.addresses).toEqual(["12 MAIN ST 02110"]);
     // The child's record carries its parent's name; its own row's columns are kept as they were.
     const phone = first.records.find((r) => r.source_key === "legacy_id=MYSQL:CRM/PHONES/1");
     expect(phone).toMatchObject({ first_name: "Ann", last_name: "Smith", email: null, phone: "+16175550101" });
@@ -303,7 +311,7 @@ describe("leadpipe migrate: campaigns, touchpoints and child tables from SQLite"
     db.exec("INSERT INTO campaigns VALUES (4, 'Spring mailer, 2020', 'mail', NULL, NULL)");
     db.close();
     const manifest = await migrateSource(platform, { from: `sqlite:${file}`, rangeRows: 2 });
-    expectComplete(manifest, [row("campaigns", 4, 2, 2), ...TABLES.slice(1)]);
+    expectComplete(manifest, [TABLES[0]!, row("campaigns", 4, 2, 2), ...TABLES.slice(2)]);
     const {
       rows: [taken],
     } = await platform.pool.query(
