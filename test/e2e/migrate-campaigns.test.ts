@@ -128,10 +128,10 @@ async function personOf(lineage: string) {
   };
 }
 
-describe("leadpipe migrate: campaigns, touchpoints and child tables from MariaDB", () => {
-  let runId: string;
-  let first: Awaited<ReturnType<typeof landed>>;
+let runId: string;
+let first: Awaited<ReturnType<typeof landed>>;
 
+describe("leadpipe migrate: campaigns, touchpoints and child tables from MariaDB", () => {
   it("infers the targets: campaigns and touchpoints by name, phones and emails as children of customers", async () => {
     const reader = await Migration.openReader(mysqlUrl);
     try {
@@ -255,7 +255,9 @@ describe("leadpipe migrate: campaigns, touchpoints and child tables from MariaDB
     const phone = first.records.find((r) => r.source_key === "legacy_id=MYSQL:CRM/PHONES/1");
     expect(phone).toMatchObject({ first_name: "Ann", last_name: "Smith", email: null, phone: "+16175550101" });
   });
+});
 
+describe("leadpipe migrate: the MariaDB run verified, run again and resumed", () => {
   it("verify reads the source again: the same counts, checksums equal", async () => {
     expectComplete(await verifyRun(platform, runId, mysqlUrl));
   }, 120_000);

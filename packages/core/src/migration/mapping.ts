@@ -3,7 +3,7 @@ import { z } from "zod";
 import { headerKey, mapHeaders } from "../people/headers";
 import { CHANNELS } from "../compliance/channels";
 import { CONTACT_FIELDS } from "../people/record";
-import { FLAT_TARGETS, flatTarget, impliedChannel, targetByTableName } from "./targets";
+import { FLAT_TARGETS, type FlatTarget, flatTarget, impliedChannel, targetByTableName } from "./targets";
 import type { ColumnKind, LegacyColumn } from "./cast";
 import { CSV_ROW, type LegacyTable } from "./readers";
 
@@ -183,51 +183,17 @@ export function tableSpecs(
   const specs = chosen.map((t): TableSpec => {
     const b = bases.get(t.name)!;
     const m = mapping.tables[t.name] ?? {};
-    const { columns, key, explicit, dropped, open, guessed } = b;
+    const { columns, key, dropped } = b;
     const parent = childOf.get(t.name);
     const target = parent ? "contacts" : targetOf(b);
     if (!target) unmappable.push(t.name);
-    const fields: Record<string, string> = {};
     const flat = target ? flatTarget(target) : undefined;
-    let channel: string | undefined = m.channel;
-    const refs: Record<string, string> = {};
-    if (flat) {
-      for (const [f, col] of Object.entries(explicit)) {
-        if (!flat.fields.includes(f)) throw new Error(`mapping for ${t.name}: "${f}" is not a field of ${flat.name}`);
-        fields[col] = f;
-      }
-      for (const c of columns) {
-        const f = open(c.name) && !(c.name in fields) ? flat.guess(headerKey(c.name)) : undefined;
-        if (f && !Object.values(fields).includes(f)) fields[c.name] = f;
-      }
-      const columnOf = (f: string) => Object.keys(fields).find((c) => fields[c] === f);
-      for (const f of flat.required)
-        if (!columnOf(f)) throw new Error(`${t.name} → ${flat.name}: no column for "${f}" (name it in the mapping)`);
-      const mainColumn = columnOf(flat.required[0]!)!;
-      if (flat.name !== "do-not-call" && !Object.values(fields).includes("channel")) {
-        channel ??= flat.name === "opt-outs" ? impliedChannel(mainColumn) : undefined;
-        if (!channel)
-          throw new Error(
-            `${t.name} → ${flat.name}: no channel column; declare "channel" (email, call, sms, mail) in the mapping`,
-          );
-      }
-      for (const [f, wants] of Object.entries(flat.references ?? {})) {
-        const col = columnOf(f)!;
-        const table = referenced(t, col);
-        const is = table ? targetOf(bases.get(table)!) : undefined;
-        if (table && is === wants) refs[f] = table;
-        else if (wants === "contacts")
-          throw new Error(
-            `${t.name} → ${flat.name}: column ${col} names no person table (${table ? `${table} lands as ${is ?? "nothing"}` : "no foreign key, no <table>_id match"}); ` +
-              `declare "references": {"${col}": "<table>"} in the mapping`,
-          );
-      }
-    } else {
-      for (const f of Object.keys(explicit))
-        if (!(CONTACT_FIELDS as readonly string[]).includes(f))
-          throw new Error(`mapping for ${t.name}: "${f}" is not a contact field`);
-      for (const [i, f] of guessed.fields) fields[columns[i]!.name] = f;
-    }
+    const { fields, channel, refs } = flat
+      ? flatFields(t, b, flat, m.channel, (col) => {
+          const table = referenced(t, col);
+          return { table, is: table ? targetOf(bases.get(table)!) : undefined };
+        })
+      : { fields: contactFields(t, b), channel: undefined, refs: {} };
     const extra = columns.map((c) => c.name).filter((c) => !(c in fields) && !dropped.includes(c));
     return {
       table: t.name,
@@ -250,6 +216,73 @@ export function tableSpecs(
     );
   }
   return specs;
+}
+
+type Base = ReturnType<typeof baseOf>;
+
+/** A contacts table's fields: the columns' names mapped as contact lists' headers are (explicit ones first). */
+function contactFields(t: LegacyTable, b: Base): Record<string, string> {
+  for (const f of Object.keys(b.explicit))
+    if (!(CONTACT_FIELDS as readonly string[]).includes(f))
+      throw new Error(`mapping for ${t.name}: "${f}" is not a contact field`);
+  const fields: Record<string, string> = {};
+  for (const [i, f] of b.guessed.fields) fields[b.columns[i]!.name] = f;
+  return fields;
+}
+
+/**
+ * A flat target's fields (declared, then guessed from column names), the channel of every row when no
+ * column holds it, and the tables its reference fields name (`referenced`: a column's table and its target).
+ */
+function flatFields(
+  t: LegacyTable,
+  b: Base,
+  flat: FlatTarget,
+  declaredChannel: string | undefined,
+  referenced: (column: string) => { table: string | undefined; is: TargetName | undefined },
+) {
+  const fields: Record<string, string> = {};
+  for (const [f, col] of Object.entries(b.explicit)) {
+    if (!flat.fields.includes(f)) throw new Error(`mapping for ${t.name}: "${f}" is not a field of ${flat.name}`);
+    fields[col] = f;
+  }
+  for (const c of b.columns) {
+    const f = b.open(c.name) && !(c.name in fields) ? flat.guess(headerKey(c.name)) : undefined;
+    if (f && !Object.values(fields).includes(f)) fields[c.name] = f;
+  }
+  const columnOf = (f: string) => Object.keys(fields).find((c) => fields[c] === f);
+  for (const f of flat.required)
+    if (!columnOf(f)) throw new Error(`${t.name} → ${flat.name}: no column for "${f}" (name it in the mapping)`);
+  let channel = declaredChannel;
+  if (flat.name !== "do-not-call" && !Object.values(fields).includes("channel")) {
+    channel ??= flat.name === "opt-outs" ? impliedChannel(columnOf(flat.required[0]!)!) : undefined;
+    if (!channel)
+      throw new Error(
+        `${t.name} → ${flat.name}: no channel column; declare "channel" (email, call, sms, mail) in the mapping`,
+      );
+  }
+  return { fields, channel, refs: referenceTables(t, flat, columnOf, referenced) };
+}
+
+/** The tables a flat target's reference fields name (a person column must name a person table). */
+function referenceTables(
+  t: LegacyTable,
+  flat: FlatTarget,
+  columnOf: (field: string) => string | undefined,
+  referenced: (column: string) => { table: string | undefined; is: TargetName | undefined },
+): Record<string, string> {
+  const refs: Record<string, string> = {};
+  for (const [f, wants] of Object.entries(flat.references ?? {})) {
+    const col = columnOf(f)!;
+    const { table, is } = referenced(col);
+    if (table && is === wants) refs[f] = table;
+    else if (wants === "contacts")
+      throw new Error(
+        `${t.name} → ${flat.name}: column ${col} names no person table (${table ? `${table} lands as ${is ?? "nothing"}` : "no foreign key, no <table>_id match"}); ` +
+          `declare "references": {"${col}": "<table>"} in the mapping`,
+      );
+  }
+  return refs;
 }
 
 type TableMapping = MappingFile["tables"][string];
@@ -285,8 +318,17 @@ function baseOf(t: LegacyTable, m: TableMapping) {
 }
 
 /** The target a table's mapping declares, its name suggests, or its columns imply (a person's name: contacts). */
-const targetOf = (b: ReturnType<typeof baseOf>): TargetName | undefined =>
+const targetOf = (b: Base): TargetName | undefined =>
   b.declared ?? targetByTableName(b.name)?.name ?? (b.named ? "contacts" : undefined);
+
+/** What a column becomes, as --dry-run prints it. */
+function columnRole(s: TableSpec, column: string): string {
+  const field = s.fields[column];
+  if (field) return s.refs?.[field] ? `${field} (a row of ${s.refs[field]})` : field;
+  if (s.parent?.column === column) return `(the ${s.parent.table} row; extra)`;
+  if (s.dropped.includes(column)) return "(dropped)";
+  return s.key.includes(column) ? "(key, lineage and extra)" : "extra";
+}
 
 /** The mapping as people review it (--dry-run). */
 export function describeSpecs(specs: readonly TableSpec[]): string {
@@ -299,16 +341,9 @@ export function describeSpecs(specs: readonly TableSpec[]): string {
         ...(s.linked ? ["child tables attach to it"] : []),
       ];
       const lines = [`${s.table} → ${s.target}  (${notes.join(", ")})`];
-      if (s.target !== "drop") {
-        const refOf = (f: string | undefined) => (f && s.refs?.[f] ? ` (a row of ${s.refs[f]})` : "");
-        for (const c of s.columns) {
-          const to =
-            (s.fields[c.name] ? s.fields[c.name] + refOf(s.fields[c.name]) : undefined) ??
-            (s.parent?.column === c.name ? `(the ${s.parent.table} row; extra)` : undefined) ??
-            (s.dropped.includes(c.name) ? "(dropped)" : s.key.includes(c.name) ? "(key, lineage and extra)" : "extra");
-          lines.push(`  ${c.name.padEnd(24)} ${c.declared.padEnd(22)} → ${to}`);
-        }
-      }
+      if (s.target !== "drop")
+        for (const c of s.columns)
+          lines.push(`  ${c.name.padEnd(24)} ${c.declared.padEnd(22)} → ${columnRole(s, c.name)}`);
       return lines.join("\n");
     })
     .join("\n");

@@ -222,17 +222,7 @@ async function mysqlReader(url: string, opts: OpenOptions): Promise<LegacyReader
     async lookup(table, column, values, lane = 0) {
       const conn = conns[lane];
       if (!conn) throw new Error(`no reading lane ${lane} (${conns.length} open)`);
-      const cols = table.columns.map((c) => backtick(c.name)).join(", ");
-      const out: LegacyRow[] = [];
-      for (let i = 0; i < values.length; i += LOOKUP_BATCH) {
-        const part = values.slice(i, i + LOOKUP_BATCH);
-        const [rows] = await conn.query<Rows>(
-          `SELECT ${cols} FROM ${backtick(table.name)} WHERE ${backtick(column)} IN (${part.map(() => "?").join(", ")})`,
-          part,
-        );
-        out.push(...(rows as LegacyRow[]));
-      }
-      return out;
+      return mysqlLookup(conn, table, column, values);
     },
     async *rows(table, after, pageSize, upTo, lane = 0) {
       const conn = conns[lane];
@@ -280,6 +270,21 @@ async function mysqlReader(url: string, opts: OpenOptions): Promise<LegacyReader
     },
   };
   return reader;
+}
+
+/** The rows of `table` whose `column` is one of `values`, a batch of keys per statement. */
+async function mysqlLookup(conn: MysqlConnection, table: LegacyTable, column: string, values: readonly string[]) {
+  const cols = table.columns.map((c) => backtick(c.name)).join(", ");
+  const out: LegacyRow[] = [];
+  for (let i = 0; i < values.length; i += LOOKUP_BATCH) {
+    const part = values.slice(i, i + LOOKUP_BATCH);
+    const [rows] = await conn.query<Rows>(
+      `SELECT ${cols} FROM ${backtick(table.name)} WHERE ${backtick(column)} IN (${part.map(() => "?").join(", ")})`,
+      part,
+    );
+    out.push(...(rows as LegacyRow[]));
+  }
+  return out;
 }
 
 /** A table's key as SQL: the tuple, its placeholders and its order (names quoted; no value in the text). */

@@ -163,6 +163,31 @@ function resolvedRefs(reader: LegacyReader, spec: TableSpec, fields: Record<stri
   return out;
 }
 
+/**
+ * A person record's landed line: its contact fields, lineage, extra values and link. A child row's record
+ * carries its parent's name (the child's own columns stay its own) and its parent's lineage as the link;
+ * a person row that children attach to links to itself.
+ */
+function contactLine(
+  spec: TableSpec,
+  byField: ReadonlyMap<string, string>,
+  values: Record<string, string | null>,
+  row: LegacyRow,
+  parents: Parents | undefined,
+  own: string,
+  extra: string,
+): string {
+  const parent = spec.parent ? parents?.get(String(row[spec.parent.column])) : undefined;
+  const names = parent && "names" in parent ? parent : undefined;
+  const cells = FIELD_ORDER.map((f) => {
+    const col = byField.get(f);
+    return csvCell(cellOf(col ? (values[col] ?? null) : (names?.names[f] ?? null)));
+  });
+  const link = names?.lineage ?? (spec.linked ? own : "");
+  cells.push(csvCell(own), csvCell(extra), csvCell(link));
+  return cells.join(",");
+}
+
 /** The landed CSV of a range and what it proves: the row order's keys and the checksum of their canonical values. */
 function buildRange(
   reader: LegacyReader,
@@ -219,17 +244,7 @@ function buildRange(
         extra: extraOf(exact),
       });
     } else {
-      // A child row's record carries its parent's name (the child's own columns stay its own).
-      const parent = spec.parent
-        ? (parents?.get(String(row[spec.parent.column])) as { lineage: string; names: Record<string, string | null> })
-        : undefined;
-      const cells = FIELD_ORDER.map((f) => {
-        const col = byField.get(f);
-        return csvCell(cellOf(col ? (cast.values[col] ?? null) : (parent?.names[f] ?? null)));
-      });
-      const link = parent?.lineage ?? (spec.linked ? own : "");
-      cells.push(csvCell(own), csvCell(JSON.stringify(extraOf(exact))), csvCell(link));
-      lines.push(cells.join(","));
+      lines.push(contactLine(spec, byField, cast.values, row, parents, own, JSON.stringify(extraOf(exact))));
     }
     pks.push(pk);
     hash.update(canonicalText(canonicalOf(spec, cast.values, cast.flags)) + "\n");
