@@ -8,6 +8,7 @@ export {
   reconcile,
   summary,
   LEGACY_SOURCE,
+  landsLater,
   type RunOptions,
   type Manifest,
   type LandedRange,

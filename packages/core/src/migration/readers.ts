@@ -9,6 +9,16 @@ export interface LegacyTable {
   name: string;
   columns: LegacyColumn[];
   key: string[];
+  /** Single-column foreign keys the catalogue declares (MySQL information_schema, SQLite foreign_key_list). */
+  references?: Reference[];
+}
+
+/** A column whose values are keys of another table's rows. */
+export interface Reference {
+  column: string;
+  table: string;
+  /** The referenced column (undefined: the referenced table's primary key). */
+  to?: string;
 }
 
 export type LegacyRow = Record<string, unknown>;
@@ -44,6 +54,11 @@ export interface LegacyReader {
    * the end of the table, has no split. Only readers with lanes > 1 have it.
    */
   splits?(table: LegacyTable, after: string[] | null, rangeRows: number): AsyncIterable<string[]>;
+  /**
+   * The rows of `table` whose `column` equals one of `values` (in the reader's consistent view; on
+   * `lane`'s connection for MySQL): a child table's parents, looked up by key.
+   */
+  lookup(table: LegacyTable, column: string, values: readonly string[], lane?: number): Promise<LegacyRow[]>;
   /** Facts to compare on verify (CSV: each file's sha256). */
   fingerprint(): Promise<Record<string, string>>;
   close(): Promise<void>;
@@ -92,6 +107,9 @@ function mysqlKind(dataType: string): ColumnKind {
   if (/blob$|binary$|^bit$/.test(t)) return "binary";
   return "text";
 }
+
+/** Keys looked up in one statement (a child range's parents). */
+const LOOKUP_BATCH = 1000;
 
 const backtick = (id: string) => "`" + id.replace(/`/g, "``") + "`";
 
@@ -186,7 +204,25 @@ async function mysqlReader(url: string, opts: OpenOptions): Promise<LegacyReader
         byName.set(r.t, t);
       }
       for (const k of keys) byName.get(k.t)?.key.push(String(k.c));
+      const [fks] = await conns[0]!.query<Rows>(
+        `SELECT k.TABLE_NAME AS t, k.COLUMN_NAME AS c, k.REFERENCED_TABLE_NAME AS rt, k.REFERENCED_COLUMN_NAME AS rc
+           FROM information_schema.KEY_COLUMN_USAGE k
+          WHERE k.TABLE_SCHEMA = ? AND k.REFERENCED_TABLE_SCHEMA = k.TABLE_SCHEMA AND k.REFERENCED_TABLE_NAME IS NOT NULL
+            AND (SELECT count(*) FROM information_schema.KEY_COLUMN_USAGE o WHERE o.TABLE_SCHEMA = k.TABLE_SCHEMA
+                  AND o.TABLE_NAME = k.TABLE_NAME AND o.CONSTRAINT_NAME = k.CONSTRAINT_NAME) = 1
+          ORDER BY k.TABLE_NAME, k.ORDINAL_POSITION`,
+        [database],
+      );
+      for (const f of fks) {
+        const t = byName.get(f.t);
+        if (t) (t.references ??= []).push({ column: String(f.c), table: String(f.rt), to: String(f.rc) });
+      }
       return [...byName.values()];
+    },
+    async lookup(table, column, values, lane = 0) {
+      const conn = conns[lane];
+      if (!conn) throw new Error(`no reading lane ${lane} (${conns.length} open)`);
+      return mysqlLookup(conn, table, column, values);
     },
     async *rows(table, after, pageSize, upTo, lane = 0) {
       const conn = conns[lane];
@@ -234,6 +270,21 @@ async function mysqlReader(url: string, opts: OpenOptions): Promise<LegacyReader
     },
   };
   return reader;
+}
+
+/** The rows of `table` whose `column` is one of `values`, a batch of keys per statement. */
+async function mysqlLookup(conn: MysqlConnection, table: LegacyTable, column: string, values: readonly string[]) {
+  const cols = table.columns.map((c) => backtick(c.name)).join(", ");
+  const out: LegacyRow[] = [];
+  for (let i = 0; i < values.length; i += LOOKUP_BATCH) {
+    const part = values.slice(i, i + LOOKUP_BATCH);
+    const [rows] = await conn.query<Rows>(
+      `SELECT ${cols} FROM ${backtick(table.name)} WHERE ${backtick(column)} IN (${part.map(() => "?").join(", ")})`,
+      part,
+    );
+    out.push(...(rows as LegacyRow[]));
+  }
+  return out;
 }
 
 /** A table's key as SQL: the tuple, its placeholders and its order (names quoted; no value in the text). */
@@ -292,8 +343,34 @@ async function sqliteReader(file: string): Promise<LegacyReader> {
           .sort((a, b) => a.pk - b.pk)
           .map((c) => c.name);
         const columns = info.map((c) => ({ name: c.name, kind: sqliteKind(c.type), declared: c.type || "(none)" }));
-        return { name, columns, key: key.length ? key : ["rowid"] };
+        const fks = db!.prepare(`PRAGMA foreign_key_list(${quoteId(name)})`).all() as {
+          id: number;
+          table: string;
+          from: string;
+          to: string | null;
+        }[];
+        const single = fks.filter((f) => fks.filter((g) => g.id === f.id).length === 1);
+        const references = single.map((f) => ({ column: f.from, table: f.table, ...(f.to ? { to: f.to } : {}) }));
+        return { name, columns, key: key.length ? key : ["rowid"], ...(references.length ? { references } : {}) };
       });
+    },
+    async lookup(table, column, values) {
+      const cols = table.columns.map((c) => quoteId(c.name));
+      if (table.key[0] === "rowid") cols.push("rowid");
+      const col = table.columns.find((c) => c.name === column);
+      const out: LegacyRow[] = [];
+      for (let i = 0; i < values.length; i += LOOKUP_BATCH) {
+        const part = values
+          .slice(i, i + LOOKUP_BATCH)
+          .map((v) => ((!col || col.kind === "integer") && /^-?\d+$/.test(v) ? BigInt(v) : v));
+        const stmt = db!
+          .prepare(
+            `SELECT ${cols.join(", ")} FROM ${quoteId(table.name)} WHERE ${quoteId(column)} IN (${part.map(() => "?").join(", ")})`,
+          )
+          .safeIntegers(true);
+        out.push(...(stmt.all(...part) as LegacyRow[]));
+      }
+      return out;
     },
     async *rows(table, after, pageSize, upTo) {
       const cols = table.columns.map((c) => quoteId(c.name));
@@ -400,6 +477,13 @@ function csvReader(folder: string): LegacyReader {
         }
       }
       if (page.length) yield page;
+    },
+    async lookup(table, column, values) {
+      const wanted = new Set(values);
+      const out: LegacyRow[] = [];
+      for await (const page of this.rows(table, null, 10_000))
+        for (const row of page) if (wanted.has(String(row[column]))) out.push(row);
+      return out;
     },
     async fingerprint() {
       return sums;

@@ -7,6 +7,12 @@ import { CONTACT_FIELDS } from "../people/record";
 import { tableSpecs, type MappingFile, type TableSpec } from "./mapping";
 import { flatTarget } from "./targets";
 
+/**
+ * Tables whose rows name rows of other tables by their landed records (touchpoints: their campaign and
+ * person): landed once every other table's imports are done (`landTables(…, LANDS_LATER)`).
+ */
+export const landsLater = (spec: TableSpec) => spec.target === "touchpoints";
+
 /** The source spec every legacy people row lands through (sources/legacy-contacts.ts). */
 export const LEGACY_SOURCE = "legacy-contacts";
 
@@ -100,14 +106,103 @@ interface LineageRow {
   extra: Record<string, unknown>;
 }
 
+/** A child row's parent, as looked up: its lineage and name fields, or why it cannot be one. */
+type Parent = { lineage: string; names: Record<string, string | null> } | { refused: string };
+type Parents = Map<string, Parent>;
+
+/**
+ * The parents of a child table's rows (a phones table's customers), looked up by key in the same
+ * consistent view: their lineage (the link their records share) and their names, cast as they land.
+ */
+async function parentsOf(
+  reader: LegacyReader,
+  spec: TableSpec,
+  rows: readonly LegacyRow[],
+  timeZone: string,
+  lane?: number,
+): Promise<Parents | undefined> {
+  const p = spec.parent;
+  if (!p) return undefined;
+  const values = [...new Set(rows.flatMap((r) => (r[p.column] == null ? [] : [String(r[p.column])])))];
+  const table = { name: p.table, columns: p.columns, key: [p.key] };
+  const parents: Parents = new Map();
+  for (const row of await reader.lookup(table, p.key, values, lane)) {
+    const key = String(row[p.key]);
+    const cast = castRow(row, p.columns, { timeZone });
+    parents.set(
+      key,
+      cast.ok
+        ? {
+            lineage: lineageOf(reader, p.table, [key]),
+            names: Object.fromEntries(Object.entries(p.names).map(([col, f]) => [f, cast.values[col] ?? null])),
+          }
+        : { refused: `its ${p.table} row ${key} is refused (${cast.reason})` },
+    );
+  }
+  return parents;
+}
+
+/** Why a child row cannot land (no parent, or a refused one); undefined when it can or the table has no parent. */
+function orphanReason(spec: TableSpec, row: LegacyRow, parents: Parents | undefined): string | undefined {
+  const p = spec.parent;
+  if (!p || !parents) return undefined;
+  const v = row[p.column];
+  if (v == null) return `${p.column}: no ${p.table} row named (NULL)`;
+  const parent = parents.get(String(v));
+  if (!parent) return `${p.column}: no ${p.table} row ${String(v)}`;
+  return "refused" in parent ? `${p.column}: ${parent.refused}` : undefined;
+}
+
+/** The lineage of the rows a flat target's reference fields name (touchpoints: their campaign and person rows). */
+function resolvedRefs(reader: LegacyReader, spec: TableSpec, fields: Record<string, string | null>) {
+  const out = { ...fields };
+  for (const [f, table] of Object.entries(spec.refs ?? {})) {
+    const v = fields[f];
+    if (v !== null && v !== undefined) out[f] = lineageOf(reader, table, [v]);
+  }
+  return out;
+}
+
+/**
+ * A person record's landed line: its contact fields, lineage, extra values and link. A child row's record
+ * carries its parent's name (the child's own columns stay its own) and its parent's lineage as the link;
+ * a person row that children attach to links to itself.
+ */
+function contactLine(
+  spec: TableSpec,
+  byField: ReadonlyMap<string, string>,
+  values: Record<string, string | null>,
+  row: LegacyRow,
+  parents: Parents | undefined,
+  own: string,
+  extra: string,
+): string {
+  const parent = spec.parent ? parents?.get(String(row[spec.parent.column])) : undefined;
+  const names = parent && "names" in parent ? parent : undefined;
+  const cells = FIELD_ORDER.map((f) => {
+    const col = byField.get(f);
+    return csvCell(cellOf(col ? (values[col] ?? null) : (names?.names[f] ?? null)));
+  });
+  const link = names?.lineage ?? (spec.linked ? own : "");
+  cells.push(csvCell(own), csvCell(extra), csvCell(link));
+  return cells.join(",");
+}
+
 /** The landed CSV of a range and what it proves: the row order's keys and the checksum of their canonical values. */
-function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, rows: LegacyRow[], timeZone: string) {
+function buildRange(
+  reader: LegacyReader,
+  spec: TableSpec,
+  table: LegacyTable,
+  rows: LegacyRow[],
+  timeZone: string,
+  parents?: Parents,
+) {
   const flat = flatTarget(spec.target);
   const lines = flat
     ? flat.header
-      ? [flat.fields.join(",")]
+      ? [(flat.csvHeader ?? flat.fields).join(",")]
       : []
-    : [[...FIELD_ORDER, "legacy_id", "legacy_extra"].join(",")];
+    : [[...FIELD_ORDER, "legacy_id", "legacy_extra", "legacy_person"].join(",")];
   const pks: string[] = [];
   const quarantine: { pk: string; row: Record<string, unknown>; reason: string }[] = [];
   const lineage: LineageRow[] = [];
@@ -117,8 +212,9 @@ function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, r
     const key = keyOf(table, row);
     const pk = pkText(key);
     const cast = castRow(row, spec.columns, { timeZone });
-    if (!cast.ok) {
-      quarantine.push({ pk, row: verbatim(row), reason: cast.reason });
+    const refused = cast.ok ? orphanReason(spec, row, parents) : cast.reason;
+    if (!cast.ok || refused) {
+      quarantine.push({ pk, row: verbatim(row), reason: refused! });
       continue;
     }
     const columns: Record<string, string | null> = {};
@@ -137,22 +233,18 @@ function buildRange(reader: LegacyReader, spec: TableSpec, table: LegacyTable, r
       const v = cast.values[col] ?? null;
       if (v !== null && (v === "" || cellOf(v) !== v)) exact[col] = v;
     }
+    const own = lineageOf(reader, spec.table, key);
     if (flat) {
-      const cells = flat.cells(fieldValues(spec, cast.values), spec.channel);
+      const cells = flat.cells(resolvedRefs(reader, spec, fieldValues(spec, cast.values)), spec.channel, own);
       lines.push(cells.map((c) => csvCell(cellOf(c))).join(","));
       lineage.push({
-        lineage: lineageOf(reader, spec.table, key),
+        lineage: own,
         pk,
         source_row: lines.length,
         extra: extraOf(exact),
       });
     } else {
-      const cells = FIELD_ORDER.map((f) => {
-        const col = byField.get(f);
-        return col ? csvCell(cellOf(cast.values[col] ?? null)) : "";
-      });
-      cells.push(csvCell(lineageOf(reader, spec.table, key)), csvCell(JSON.stringify(extraOf(exact))));
-      lines.push(cells.join(","));
+      lines.push(contactLine(spec, byField, cast.values, row, parents, own, JSON.stringify(extraOf(exact))));
     }
     pks.push(pk);
     hash.update(canonicalText(canonicalOf(spec, cast.values, cast.flags)) + "\n");
@@ -215,9 +307,14 @@ export async function getRun(db: Queryable, runId: string): Promise<RunRow> {
  * A reader with several lanes reads ranges in parallel, split by key beforehand: the same ranges,
  * the same objects as one lane reads.
  */
-export async function landTables(deps: LandDeps, runId: string, opts: RunOptions): Promise<LandedRange[]> {
+export async function landTables(
+  deps: LandDeps,
+  runId: string,
+  opts: RunOptions,
+  which: (spec: TableSpec) => boolean = () => true,
+): Promise<LandedRange[]> {
   const tables = await deps.reader.tables();
-  const specs = tableSpecs(tables, opts.mapping, opts.only);
+  const specs = tableSpecs(tables, opts.mapping, opts.only).filter(which);
   const landed: LandedRange[] = [];
   for (const spec of specs) {
     const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
@@ -244,8 +341,8 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
       if (d.object_key)
         landed.push({ table: spec.table, rangeNo: d.range_no, objectKey: d.object_key, sha256: d.sha256! });
     const after = prefix.length ? prefix[prefix.length - 1]!.last_key : null;
-    const range = (rangeNo: number, afterKey: string[] | null, rows: LegacyRow[], t: number) =>
-      landRange(deps, runId, opts, spec, table, { rangeNo, afterKey, rows, t });
+    const range = (rangeNo: number, afterKey: string[] | null, rows: LegacyRow[], t: number, lane?: number) =>
+      landRange(deps, runId, opts, spec, table, { rangeNo, afterKey, rows, t, lane });
     const lanes = deps.reader.lanes;
     if (lanes > 1 && deps.reader.splits) {
       const mine: LandedRange[] = [];
@@ -264,7 +361,7 @@ export async function landTables(deps: LandDeps, runId: string, opts: RunOptions
             for await (const page of deps.reader.rows(table, afterKey, opts.rangeRows, upTo ?? undefined, lane))
               rows.push(...page);
             t = lap(deps.timings, "read", t);
-            if (rows.length) mine.push(...(await range(rangeNo, afterKey, rows, t)));
+            if (rows.length) mine.push(...(await range(rangeNo, afterKey, rows, t, lane)));
           }
         }).map((lane) =>
           lane.catch((err: unknown) => {
@@ -310,7 +407,7 @@ async function landRange(
   opts: RunOptions,
   spec: TableSpec,
   table: LegacyTable,
-  r: { rangeNo: number; afterKey: string[] | null; rows: LegacyRow[]; t: number },
+  r: { rangeNo: number; afterKey: string[] | null; rows: LegacyRow[]; t: number; lane?: number },
 ): Promise<LandedRange[]> {
   const { rangeNo, rows } = r;
   let t = r.t;
@@ -324,7 +421,8 @@ async function landRange(
     checksum: "",
   };
   if (spec.target !== "drop") {
-    const b = buildRange(deps.reader, spec, table, rows, opts.timeZone);
+    const parents = await parentsOf(deps.reader, spec, rows, opts.timeZone, r.lane);
+    const b = buildRange(deps.reader, spec, table, rows, opts.timeZone, parents);
     t = lap(deps.timings, "cast", t);
     built = b;
     objectKey = rangeObjectKey(deps.reader, spec, rangeNo);
@@ -471,13 +569,9 @@ export async function replayQuarantine(
     const spec = specs.find((s) => s.table === tableName);
     if (!spec || spec.target === "drop") continue;
     const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
-    const b = buildRange(
-      deps.reader,
-      spec,
-      table,
-      rows.map((r) => fromVerbatim(r.row, spec)),
-      run.options.timeZone,
-    );
+    const read = rows.map((r) => fromVerbatim(r.row, spec));
+    const parents = await parentsOf(deps.reader, spec, read, run.options.timeZone);
+    const b = buildRange(deps.reader, spec, table, read, run.options.timeZone, parents);
     const sum = sha256(b.body);
     const objectKey = rangeObjectKey(deps.reader, spec, rangeNo, `.replay-${sum.slice(0, 12)}`);
     if (!(await landBuilt(deps, runId, spec, rangeNo, objectKey, b))) continue;
@@ -578,7 +672,16 @@ async function landedRows(
   const extraOf = new Map(lineage.map((l) => [l.pk, l.extra]));
   const found = await flat.landed(
     db,
-    [...expected].map(([pk, e]) => ({ pk, fields: fieldValues(spec, e.values), channel: spec.channel })),
+    [...expected].map(([pk, e]) => {
+      const fields = fieldValues(spec, e.values);
+      return {
+        pk,
+        lineage: lineageOfPk(pk),
+        fields,
+        resolved: resolvedRefs(reader, spec, fields),
+        channel: spec.channel,
+      };
+    }),
   );
   for (const [pk, fields] of found) {
     const extra = extraOf.get(pk);
@@ -695,14 +798,16 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
       const expected = new Map<string, Expected>();
       const seen = new Set<string>();
       const refused = { cast: [] as Quarantined[], import: [] as Quarantined[] };
+      const parents = await parentsOf(reader, spec, reread, opts.timeZone);
       for (const row of reread) {
         const pk = pkText(keyOf(table, row));
         seen.add(pk);
         const rowSpec = specOf.get(pk) ?? spec;
         const cast = castRow(row, rowSpec.columns, { timeZone: opts.timeZone });
-        const reason = cast.ok ? rejected.get(pk) : cast.reason;
+        const orphan = cast.ok ? orphanReason(rowSpec, row, parents) : undefined;
+        const reason = cast.ok ? (orphan ?? rejected.get(pk)) : cast.reason;
         if (reason) {
-          refused[cast.ok ? "import" : "cast"].push({ pk, row: verbatim(row), reason });
+          refused[cast.ok && !orphan ? "import" : "cast"].push({ pk, row: verbatim(row), reason });
           continue;
         }
         if (cast.ok)

@@ -10,25 +10,39 @@ import { headerKey } from "../people/headers";
  * `migration_rows`; the canonical row keeps its import and source row, which lead there.
  */
 export interface FlatTarget {
-  name: "opt-outs" | "do-not-call";
+  name: "opt-outs" | "do-not-call" | "campaigns" | "touchpoints";
   /** The source spec the landed objects are imports of (inbox/<source>/…). */
   source: string;
   fields: readonly string[];
   /** The landed CSV has a header line (its import's row N is the range's pks[N - 1 - header]). */
   header: boolean;
+  /** The header line's names when they are not `fields` (e.g. the row's lineage first). */
+  csvHeader?: readonly string[];
+  /** Fields that name a row of another legacy table (landed as that row's lineage), and the target that table must have. */
+  references?: Readonly<Record<string, "campaigns" | "contacts">>;
+  /** The fields a table needs a column for (besides the channel, which a mapping may declare). */
+  required: readonly string[];
   /** Table names that suggest this target (compared as header keys: lower case, no punctuation). */
   tableName: RegExp;
   /** The field a column name suggests. */
   guess(columnKey: string): string | undefined;
-  /** The landed cells of a row, from its mapped fields (a value kept as written unless its normal form is certain). */
-  cells(fields: Record<string, string | null>, channel: string | undefined): string[];
+  /**
+   * The landed cells of a row, from its mapped fields (a value kept as written unless its normal form is
+   * certain; a reference as the lineage of the row it names) and its own lineage.
+   */
+  cells(fields: Record<string, string | null>, channel: string | undefined, lineage: string): string[];
   /** Which rows (by pk) are in the canonical table, with the field values read back from it. */
   landed(db: Queryable, rows: LandedProbe[]): Promise<Map<string, Record<string, string | null>>>;
 }
 
 export interface LandedProbe {
   pk: string;
+  /** The row's own lineage (<kind>:<db>/<table>/<pk>). */
+  lineage: string;
+  /** The mapped fields as the source holds them. */
   fields: Record<string, string | null>;
+  /** The same with references resolved to the lineage of the rows they name (as landed). */
+  resolved: Record<string, string | null>;
   channel: string | undefined;
 }
 
@@ -53,6 +67,7 @@ const optOuts: FlatTarget = {
   source: "internal-opt-outs",
   fields: ["channel", "value", "opted_out_at", "reason"],
   header: true,
+  required: ["value"],
   tableName: /opt(ed)?outs?|unsubscri|suppress/,
   guess(k) {
     if (k === "channel" || k === "medium") return "channel";
@@ -98,6 +113,7 @@ const doNotCall: FlatTarget = {
   source: "dnc-additions",
   fields: ["number"],
   header: false,
+  required: ["number"],
   tableName: /^(dnc|donotcall)/,
   guess: (k) => (PHONE_KEYS.has(k) || k === "dncnumber" ? "number" : undefined),
   cells: (f) => [f.number ? tenDigits(f.number) : ""],
@@ -113,7 +129,141 @@ const doNotCall: FlatTarget = {
   },
 };
 
-export const FLAT_TARGETS: readonly FlatTarget[] = [optOuts, doNotCall];
+const CHANNEL_KEYS = new Set(["channel", "medium", "type", "campaigntype", "mediatype", "touchtype"]);
+
+/** A field read back from the canonical table: the source's value when the rule's normal form of it was found there. */
+const readBack = (same: boolean, source: string | null, landed: string | null) => (same ? source : landed);
+
+const campaigns: FlatTarget = {
+  name: "campaigns",
+  source: "legacy-campaigns",
+  fields: ["name", "description", "channel", "created_at"],
+  csvHeader: ["legacy_id", "name", "description", "channel", "created_at"],
+  header: true,
+  required: ["name"],
+  tableName: /campaign/,
+  guess(k) {
+    if (/^(campaign)?(name|title)$|^campaign$/.test(k)) return "name";
+    if (/^(description|desc|notes?|comments?)$/.test(k)) return "description";
+    if (CHANNEL_KEYS.has(k)) return "channel";
+    if (/^(created(at|on|date)?|startdate|start(ed)?(at|on)?|launched(at|on)?)$/.test(k)) return "created_at";
+    return undefined;
+  },
+  cells: (f, channel, lineage) => [
+    lineage,
+    f.name ?? "",
+    f.description ?? "",
+    f.channel ?? channel ?? "",
+    f.created_at ?? "",
+  ],
+  async landed(db, rows) {
+    const { rows: found } = await db.query<{
+      pk: string;
+      name: string;
+      name_ok: boolean;
+      description: string;
+      description_ok: boolean;
+      channels: string[];
+      channel_ok: boolean;
+      created_at: string;
+      created_ok: boolean;
+    }>(
+      `SELECT q.pk, c.name, c.name = legacy_campaign_name(q.name) AS name_ok,
+              c.description, c.description = coalesce(regexp_replace(btrim(q.description), '\\s+', ' ', 'g'), '') AS description_ok,
+              c.channels, c.channels = ARRAY[q.channel] AS channel_ok,
+              to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at,
+              q.created_at IS NULL OR c.created_at = (CASE WHEN q.created_at ~ '^\\d{4}-\\d{2}-\\d{2}$'
+                THEN q.created_at || ' 00:00:00+00' ELSE q.created_at END)::timestamptz AS created_ok
+         FROM jsonb_to_recordset($1::jsonb) AS q(pk text, lineage text, name text, description text, channel text, created_at text)
+         JOIN campaigns c ON c.legacy_id = q.lineage`,
+      [
+        JSON.stringify(
+          rows.map((r) => ({
+            ...r.fields,
+            pk: r.pk,
+            lineage: r.lineage,
+            channel: channelOf((r.fields.channel ?? r.channel ?? "").toUpperCase()),
+          })),
+        ),
+      ],
+    );
+    const byPk = new Map(rows.map((r) => [r.pk, r.fields]));
+    return new Map(
+      found.map((c) => {
+        const f = byPk.get(c.pk)!;
+        return [
+          c.pk,
+          {
+            ...f,
+            name: readBack(c.name_ok, f.name ?? null, c.name),
+            description: readBack(c.description_ok, f.description ?? null, c.description),
+            channel: readBack(c.channel_ok, f.channel ?? null, c.channels.join(",")),
+            created_at: readBack(c.created_ok, f.created_at ?? null, c.created_at),
+          },
+        ];
+      }),
+    );
+  },
+};
+
+const touchpoints: FlatTarget = {
+  name: "touchpoints",
+  source: "legacy-touchpoints",
+  fields: ["campaign", "person", "channel", "touched_at"],
+  csvHeader: ["legacy_id", "campaign", "person", "channel", "touched_at"],
+  header: true,
+  required: ["campaign", "person", "touched_at"],
+  references: { campaign: "campaigns", person: "contacts" },
+  tableName: /touch|contacthistory|campaignhistory|campaignmembers|mailhistory|mailings/,
+  guess(k) {
+    if (/^campaign(id|no|code|name|key)?$/.test(k)) return "campaign";
+    if (/^(customer|person|contact|lead|prospect|member|client|people)(id|no|key)?$/.test(k)) return "person";
+    if (CHANNEL_KEYS.has(k)) return "channel";
+    if (
+      /^(touched|sent|mailed|contacted|called|emailed|touch|send|mail|contact)(at|on|date|time)?$|^(date|datetime|timestamp|createdat|createdon)$/.test(
+        k,
+      )
+    )
+      return "touched_at";
+    return undefined;
+  },
+  cells: (f, channel, lineage) => [
+    lineage,
+    f.campaign ?? "",
+    f.person ?? "",
+    f.channel ?? channel ?? "",
+    f.touched_at ?? "",
+  ],
+  async landed(db, rows) {
+    const { rows: found } = await db.query<{ pk: string }>(
+      `SELECT q.pk
+         FROM jsonb_to_recordset($1::jsonb) AS q(pk text, campaign text, person text, channel text, at text)
+         JOIN touchpoints t ON t.customer_id = q.person AND t.channel = q.channel
+          AND t.campaign = coalesce((SELECT c.name FROM campaigns c WHERE c.legacy_id = q.campaign),
+                                    legacy_campaign_name(q.campaign))
+          AND t.touched_on = ((CASE WHEN q.at ~ '^\\d{4}-\\d{2}-\\d{2}$' THEN q.at || ' 00:00:00+00' ELSE q.at END)::timestamptz
+                              AT TIME ZONE 'UTC')::date
+        WHERE q.at IS NOT NULL`,
+      [
+        JSON.stringify(
+          rows.map((r) => ({
+            pk: r.pk,
+            campaign: r.resolved.campaign,
+            person: r.resolved.person,
+            channel: channelOf((r.fields.channel ?? r.channel ?? "").toUpperCase()),
+            at: r.fields.touched_at,
+          })),
+        ),
+      ],
+    );
+    const byPk = new Map(rows.map((r) => [r.pk, r.fields]));
+    // The touchpoint of the row's campaign, person, channel and day is there: its fields read back as the source wrote them.
+    return new Map(found.map((f) => [f.pk, byPk.get(f.pk)!]));
+  },
+};
+
+// Touchpoints before campaigns: "campaign_touches" names touchpoints.
+export const FLAT_TARGETS: readonly FlatTarget[] = [optOuts, doNotCall, touchpoints, campaigns];
 export const flatTarget = (name: string) => FLAT_TARGETS.find((t) => t.name === name);
 
 /** The target a table's name suggests (opt-outs, do-not-call), if any. */

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Reader, SourceSpec } from "./spec";
 import { coerce, Refusal, rowSchema, text } from "./fields";
 import { promotionTarget, sqlRule } from "./target";
@@ -36,7 +37,16 @@ export interface ContactsOptions {
    * the person, so two records with different keys may still be one person.
    */
   recordKey?: string;
+  /**
+   * A header whose value (when present) names the person the record belongs to by a key of the
+   * source (a legacy person row's lineage): records sharing it are one person (an identifier of its
+   * own, so records with different values are still compared by the usual rules).
+   */
+  link?: string;
 }
+
+/** The identifier a link value becomes: its name is the value's own hash, so different links never veto a match. */
+export const linkId = (v: string) => `link-${createHash("sha256").update(v).digest("hex").slice(0, 16)}`;
 
 /** A value written but unusable is refused with the standardizer's reason; the row is rejected, never silently thinned. */
 const checked = (expected: string, problem: (v: string) => string | null) =>
@@ -128,6 +138,7 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
     fields[idField(i)] = text({ max: 100 });
   });
   if (opts.recordKey) fields.record_key = text({ max: 200, required: true });
+  if (opts.link) fields.link = text({ max: 300 });
   if (opts.extra)
     fields.extra = coerce("a JSON object", (v) => (jsonObject(v) ? v : new Refusal("not a JSON object")), false);
   return {
@@ -156,9 +167,12 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
       for (const [column, field, what] of [
         [opts.recordKey, "record_key", "the record's key"],
         [opts.extra, "extra", "the record's extra values"],
+        [opts.link, "link", ""],
       ] as const) {
         if (!column) continue;
         const index = header.findIndex((h) => h.trim() === column);
+        // The link is optional: a file without it links nothing.
+        if (index < 0 && field === "link") continue;
         if (index < 0) throw new Error(`no column ${column} (${what})`);
         out.set(index, field);
       }
@@ -169,6 +183,8 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
       for (const f of CONTACT_FIELDS) input[f] = r[f] as string | null;
       if (identifiers.length)
         input.ids = Object.fromEntries(identifiers.map((h, i) => [h, (r[idField(i)] as string | null) ?? ""]));
+      const link = r.link as string | null | undefined;
+      if (link) input.ids = { ...input.ids, [linkId(link)]: link };
       const record = recordColumns(standardizeContact(input));
       return {
         ...record,

@@ -10,6 +10,7 @@ import { barcodeMap } from "./barcode-map";
 import { contactSources } from "./contacts";
 import { mailProductionSpecs } from "./mail-production";
 import { legacyContacts } from "./legacy-contacts";
+import { legacyCampaigns, legacyTouchpoints } from "./legacy-campaigns";
 
 export type { SourceSpec } from "./spec";
 export { chunkDialect } from "./spec";
@@ -33,6 +34,8 @@ export const all: readonly SourceSpec[] = [
   ...contactSources,
   ...mailProductionSpecs,
   legacyContacts,
+  legacyCampaigns,
+  legacyTouchpoints,
 ];
 
 /** Look-ups over a list of specs: the pipeline's over `all`; a test's over its own list. */

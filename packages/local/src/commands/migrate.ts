@@ -83,13 +83,13 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
       if (opts.timings) opts.timings[stage] = Date.now() - t;
       t = Date.now();
     };
-    const landed = await Migration.landTables(
-      { pool: platform.pool, reader, land: lander.land, progress: opts.log, timings: opts.timings },
-      runId,
-      runOptions,
-    );
+    const deps = { pool: platform.pool, reader, land: lander.land, progress: opts.log, timings: opts.timings };
+    // Touchpoints name campaigns and person records landed by the other tables' imports: they land after those.
+    const first = await Migration.landTables(deps, runId, runOptions, (s) => !Migration.landsLater(s));
     t = Date.now();
-    const imports = await lander.waitFor(landed);
+    const imports = await lander.waitFor(first);
+    const later = await Migration.landTables(deps, runId, runOptions, Migration.landsLater);
+    if (later.length) imports.push(...(await lander.waitFor(later)).filter((id) => !imports.includes(id)));
     lap("imports");
     // Reconciling reads what the imports promoted, which resolving people does not change: both at once.
     const since = (stage: string) => {
@@ -106,6 +106,8 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     ]);
     if (manifest.status === "rejected") throw manifest.reason;
     if (people.status === "rejected") throw people.reason;
+    // Touchpoints of legacy person rows follow their records into the golden records just resolved.
+    await platform.pool.query("SELECT legacy_touchpoints_follow_people()");
     await putManifest(platform, manifest.value);
     return manifest.value;
   } finally {

@@ -1,0 +1,335 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalPlatform } from "../../packages/local/src/platform";
+import { migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
+import { Migration } from "@leadpipe/core";
+import { startMariaDb, type RunningMariaDb } from "../support/mariadb";
+
+let platform: LocalPlatform;
+let maria: RunningMariaDb;
+let tmp: string;
+let mysqlUrl: string;
+
+// A CRM with campaigns and touchpoints keyed by legacy ids, and child tables of its customers: phones and
+// addresses (a foreign key) and emails (no foreign key: customer_id by name). Refused on purpose: a customer with
+// a bad e-mail (and so the touchpoint naming them), a campaign name without a letter (and its
+// touchpoint), a phone without a customer, an e-mail of a customer that does not exist.
+const SCHEMA = (campaign: string, fk: (col: string, table: string) => string) => `
+CREATE TABLE customers (id INTEGER PRIMARY KEY, first_name VARCHAR(50), last_name VARCHAR(50), email VARCHAR(100), zip VARCHAR(10));
+INSERT INTO customers VALUES (1, 'Ann', 'Smith', 'ann@example.com', '02116'), (2, 'Bob', 'Jones', 'bob@example.com', '02117'),
+  (3, 'Cy', 'Lee', 'not-an-email', '02118');
+CREATE TABLE phones (id INTEGER PRIMARY KEY, customer_id INTEGER, phone VARCHAR(30)${fk("customer_id", "customers")});
+INSERT INTO phones VALUES (1, 1, '617-555-0101'), (2, 1, '617-555-0111'), (3, 2, '617-555-0102'), (4, NULL, '617-555-0199');
+CREATE TABLE addresses (id INTEGER PRIMARY KEY, customer_id INTEGER, street VARCHAR(100), city VARCHAR(50), state CHAR(2),
+  zip VARCHAR(10)${fk("customer_id", "customers")});
+INSERT INTO addresses VALUES (1, 2, '12 Main St', 'Boston', 'MA', '02110');
+CREATE TABLE emails (id INTEGER PRIMARY KEY, customer_id INTEGER, email VARCHAR(100));
+INSERT INTO emails VALUES (1, 1, 'ann.smith@work.example'), (2, 9, 'ghost@example.com');
+CREATE TABLE campaigns (id INTEGER PRIMARY KEY, name VARCHAR(100), channel VARCHAR(10), description TEXT, created_at DATETIME);
+INSERT INTO campaigns VALUES (1, '${campaign}Spring Mailer 2020', 'mail', 'Spring  refinance', '2020-03-01 09:00:00'),
+  (2, '${campaign}E-mail Blast', 'email', NULL, NULL), (3, '!!!', 'mail', NULL, NULL);
+CREATE TABLE touchpoints (id INTEGER PRIMARY KEY, campaign_id INTEGER, customer_id INTEGER, channel VARCHAR(10), sent_at DATETIME
+  ${fk("campaign_id", "campaigns")}${fk("customer_id", "customers")});
+INSERT INTO touchpoints VALUES (1, 1, 1, 'mail', '2020-03-02 10:00:00'), (2, 2, 1, 'email', '2020-03-05 23:30:00'),
+  (3, 1, 2, 'mail', '2020-03-02 11:00:00'), (4, 3, 2, 'mail', '2020-03-03 11:00:00'), (5, 1, 3, 'mail', '2020-03-02 12:00:00');
+`;
+
+const mariaFk = (col: string, table: string) => `, FOREIGN KEY (${col}) REFERENCES ${table} (id)`;
+
+/** A table's line of a balanced manifest whose checksums match. */
+const row = (table: string, source_rows: number, loaded: number, quarantined: number) => ({
+  table,
+  source_rows,
+  loaded,
+  quarantined,
+  dropped: 0,
+  checksums_match: true,
+});
+const TABLES = [
+  row("addresses", 1, 1, 0),
+  row("campaigns", 3, 2, 1),
+  row("customers", 3, 2, 1),
+  row("emails", 2, 1, 1),
+  row("phones", 4, 3, 1),
+  row("touchpoints", 5, 3, 2),
+];
+const expectComplete = (manifest: Migration.Manifest, tables = TABLES) =>
+  expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables });
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-migrate-campaigns-"));
+  process.env.LOG_LEVEL = "silent";
+  maria = await startMariaDb(path.join(tmp, "mariadb"));
+  const root = await maria.root();
+  await root.query(
+    `CREATE DATABASE crm CHARACTER SET utf8mb4; USE crm; ${SCHEMA("", mariaFk)}
+     CREATE USER 'legacy'@'127.0.0.1' IDENTIFIED BY 'legacy-pass'; GRANT SELECT ON crm.* TO 'legacy'@'127.0.0.1';
+     GRANT RELOAD ON *.* TO 'legacy'@'127.0.0.1';`,
+  );
+  await root.end();
+  mysqlUrl = `mysql://legacy:legacy-pass@127.0.0.1:${maria.port}/crm`;
+  platform = await LocalPlatform.start({
+    home: path.join(tmp, "home"),
+    chunkRows: 100,
+    retryIntervalMs: 20,
+    log: () => undefined,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await platform?.close();
+  await maria?.stop();
+  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+/** What a run leaves in the canonical tables (lineage included), to compare runs by. */
+async function landed(prefix: string) {
+  const q = async (sql: string) => (await platform.pool.query(sql, [`${prefix}%`])).rows;
+  return {
+    campaigns: await q(
+      `SELECT name, description, channels, created_at, legacy_id FROM campaigns WHERE legacy_id LIKE $1 ORDER BY legacy_id`,
+    ),
+    touchpoints: await q(
+      `SELECT t.campaign, t.channel, t.customer_id, t.touched_on::text, t.legacy_id, r.source_key AS record,
+              t.person_id = r.person_id AS follows_record
+         FROM touchpoints t JOIN person_records r ON r.record_id = t.person_record_id
+        WHERE t.legacy_id LIKE $1 ORDER BY t.legacy_id`,
+    ),
+    records: await q(
+      `SELECT source_key, first_name, last_name, email, phone, ids, updated_at FROM person_records
+        WHERE source_kind = 'legacy-contacts' AND source_key LIKE 'legacy_id=' || upper($1) ORDER BY source_key`,
+    ),
+  };
+}
+
+/** The golden record's contact points of the person landed from a legacy row. */
+async function personOf(lineage: string) {
+  const {
+    rows: [r],
+  } = await platform.pool.query<{ person_id: string }>(
+    "SELECT person_id::text FROM person_records WHERE source_kind = 'legacy-contacts' AND source_key = $1",
+    [`legacy_id=${lineage.toUpperCase()}`],
+  );
+  const id = r?.person_id;
+  const list = async (sql: string) => (await platform.pool.query(sql, [id])).rows.map((x) => Object.values(x)[0]);
+  return {
+    id,
+    records: await list(
+      "SELECT source_key FROM person_records WHERE person_id = $1::bigint AND source_kind = 'legacy-contacts' ORDER BY 1",
+    ),
+    phones: await list("SELECT phone FROM person_phones WHERE person_id = $1::bigint ORDER BY 1"),
+    emails: await list("SELECT email FROM person_emails WHERE person_id = $1::bigint ORDER BY 1"),
+    addresses: await list(
+      "SELECT address_line1 || ' ' || zip5 FROM person_addresses WHERE person_id = $1::bigint ORDER BY 1",
+    ),
+  };
+}
+
+let runId: string;
+let first: Awaited<ReturnType<typeof landed>>;
+
+describe("leadpipe migrate: campaigns, touchpoints and child tables from MariaDB", () => {
+  it("infers the targets: campaigns and touchpoints by name, phones and emails as children of customers", async () => {
+    const reader = await Migration.openReader(mysqlUrl);
+    try {
+      const specs = Migration.tableSpecs(await reader.tables());
+      const by = Object.fromEntries(specs.map((s) => [s.table, s]));
+      expect(by.campaigns).toMatchObject({
+        target: "campaigns",
+        fields: { name: "name", channel: "channel", description: "description", created_at: "created_at" },
+      });
+      expect(by.touchpoints).toMatchObject({
+        target: "touchpoints",
+        fields: { campaign_id: "campaign", customer_id: "person", channel: "channel", sent_at: "touched_at" },
+        refs: { campaign: "campaigns", person: "customers" },
+      });
+      // phones by its foreign key, emails by the <table>_id convention
+      expect(by.phones).toMatchObject({ target: "contacts", fields: { phone: "phone" } });
+      expect(by.phones!.parent).toMatchObject({ column: "customer_id", table: "customers", key: "id" });
+      expect(by.emails!.parent).toMatchObject({ column: "customer_id", table: "customers" });
+      expect(by.customers).toMatchObject({ target: "contacts", linked: true });
+    } finally {
+      await reader.close();
+    }
+  });
+
+  it("lands them through their imports, refused rows quarantined, counts balanced, checksums equal", async () => {
+    const manifest = await migrateSource(platform, { from: mysqlUrl, rangeRows: 2 });
+    runId = manifest.run_id;
+    expectComplete(manifest);
+    const { rows: q } = await platform.pool.query(
+      "SELECT table_name, pk, stage, reason FROM migration_quarantine WHERE run_id = $1 ORDER BY table_name, pk",
+      [runId],
+    );
+    expect(q).toEqual([
+      {
+        table_name: "campaigns",
+        pk: "3",
+        stage: "import",
+        reason: expect.stringMatching(/^rejected by import .*: name: a campaign name needs a letter or digit$/),
+      },
+      { table_name: "customers", pk: "3", stage: "import", reason: expect.stringMatching(/email: /) },
+      { table_name: "emails", pk: "2", stage: "cast", reason: "customer_id: no customers row 9" },
+      { table_name: "phones", pk: "4", stage: "cast", reason: "customer_id: no customers row named (NULL)" },
+      {
+        table_name: "touchpoints",
+        pk: "4",
+        stage: "import",
+        reason: expect.stringMatching(/campaign: no campaign mysql:crm\/campaigns\/3 /),
+      },
+      {
+        table_name: "touchpoints",
+        pk: "5",
+        stage: "import",
+        reason: expect.stringMatching(/person: no person record landed from mysql:crm\/customers\/3$/),
+      },
+    ]);
+    first = await landed("mysql:crm/");
+    expect(first.campaigns).toEqual([
+      {
+        name: "spring-mailer-2020",
+        description: "Spring refinance",
+        channels: ["mail"],
+        created_at: new Date("2020-03-01T09:00:00Z"),
+        legacy_id: "mysql:crm/campaigns/1",
+      },
+      {
+        name: "e-mail-blast",
+        description: "",
+        channels: ["email"],
+        created_at: expect.any(Date),
+        legacy_id: "mysql:crm/campaigns/2",
+      },
+    ]);
+    // Each touchpoint is the person record landed from its customer row, and follows its golden record.
+    expect(first.touchpoints).toEqual([
+      {
+        campaign: "spring-mailer-2020",
+        channel: "mail",
+        customer_id: "mysql:crm/customers/1",
+        touched_on: "2020-03-02",
+        legacy_id: "mysql:crm/touchpoints/1",
+        record: "legacy_id=MYSQL:CRM/CUSTOMERS/1",
+        follows_record: true,
+      },
+      {
+        campaign: "e-mail-blast",
+        channel: "email",
+        customer_id: "mysql:crm/customers/1",
+        touched_on: "2020-03-05",
+        legacy_id: "mysql:crm/touchpoints/2",
+        record: "legacy_id=MYSQL:CRM/CUSTOMERS/1",
+        follows_record: true,
+      },
+      {
+        campaign: "spring-mailer-2020",
+        channel: "mail",
+        customer_id: "mysql:crm/customers/2",
+        touched_on: "2020-03-02",
+        legacy_id: "mysql:crm/touchpoints/3",
+        record: "legacy_id=MYSQL:CRM/CUSTOMERS/2",
+        follows_record: true,
+      },
+    ]);
+  }, 300_000);
+
+  it("a child table's rows are contact points of their parent's person", async () => {
+    const ann = await personOf("mysql:crm/customers/1");
+    expect(ann.id).toBeTruthy();
+    expect(ann.records).toEqual([
+      "legacy_id=MYSQL:CRM/CUSTOMERS/1",
+      "legacy_id=MYSQL:CRM/EMAILS/1",
+      "legacy_id=MYSQL:CRM/PHONES/1",
+      "legacy_id=MYSQL:CRM/PHONES/2",
+    ]);
+    expect(ann.phones).toEqual(["+16175550101", "+16175550111"]);
+    expect(ann.emails).toEqual(["ann.smith@work.example", "ann@example.com"]);
+    const bob = await personOf("mysql:crm/customers/2");
+    expect(bob.id).not.toBe(ann.id);
+    expect(bob.phones).toEqual(["+16175550102"]);
+    expect(bob.addresses).toEqual(["12 MAIN ST 02110"]);
+    // The child's record carries its parent's name; its own row's columns are kept as they were.
+    const phone = first.records.find((r) => r.source_key === "legacy_id=MYSQL:CRM/PHONES/1");
+    expect(phone).toMatchObject({ first_name: "Ann", last_name: "Smith", email: null, phone: "+16175550101" });
+  });
+});
+
+describe("leadpipe migrate: the MariaDB run verified, run again and resumed", () => {
+  it("verify reads the source again: the same counts, checksums equal", async () => {
+    expectComplete(await verifyRun(platform, runId, mysqlUrl));
+  }, 120_000);
+
+  it("migrating again, or resuming after lost checkpoints, changes nothing and doubles nothing", async () => {
+    const again = await migrateSource(platform, { from: mysqlUrl, rangeRows: 2 });
+    expect(again.run_id).not.toBe(runId);
+    expectComplete(again);
+    expect(await landed("mysql:crm/")).toEqual(first);
+    // A run killed before its touchpoints and part of its phones landed: resume lands them again.
+    await platform.pool.query(
+      `DELETE FROM migration_ranges WHERE run_id = $1 AND (table_name = 'touchpoints' OR (table_name = 'phones' AND range_no >= 1))`,
+      [again.run_id],
+    );
+    await platform.pool.query("UPDATE migration_runs SET status = 'RUNNING' WHERE run_id = $1", [again.run_id]);
+    const resumed = await migrateSource(platform, { from: mysqlUrl, resume: again.run_id });
+    expect(resumed.run_id).toBe(again.run_id);
+    expectComplete(resumed);
+    expect(await landed("mysql:crm/")).toEqual(first);
+    const {
+      rows: [n],
+    } = await platform.pool.query(
+      `SELECT (SELECT count(*) FROM touchpoints WHERE legacy_id LIKE 'mysql:crm/%')::int AS touchpoints,
+              (SELECT count(*) FROM campaigns WHERE legacy_id LIKE 'mysql:crm/%')::int AS campaigns`,
+    );
+    expect(n).toEqual({ touchpoints: 3, campaigns: 2 });
+  }, 300_000);
+
+  it("verify finds a campaign changed on the source down to its row and column", async () => {
+    const root = await maria.root();
+    await root.query("UPDATE crm.campaigns SET description = 'Spring refi' WHERE id = 1");
+    await root.end();
+    const changed = Migration.summary(await verifyRun(platform, runId, mysqlUrl));
+    expect(changed.status).toBe("UNBALANCED");
+    expect(changed.tables.find((t) => t.table === "campaigns")).toMatchObject({
+      checksums_match: false,
+      differences: [{ pk: "1", columns: ["description"], reason: "landed values differ from the source" }],
+    });
+    const root2 = await maria.root();
+    await root2.query("UPDATE crm.campaigns SET description = 'Spring  refinance' WHERE id = 1");
+    await root2.end();
+  }, 120_000);
+});
+
+describe("leadpipe migrate: campaigns, touchpoints and child tables from SQLite", () => {
+  it("infers child tables from foreign_key_list and lands the same shape", async () => {
+    const { default: Database } = await import("better-sqlite3");
+    const file = path.join(tmp, "crm.sqlite");
+    const db = new Database(file);
+    // Campaign names of their own: a name belongs to one legacy row (the MariaDB run's hold these).
+    db.exec(SCHEMA("Old ", (col, table) => `, FOREIGN KEY (${col}) REFERENCES ${table} (id)`));
+    // A name the MariaDB run's campaign 1 holds: refused, naming its owner.
+    db.exec("INSERT INTO campaigns VALUES (4, 'Spring mailer, 2020', 'mail', NULL, NULL)");
+    db.close();
+    const manifest = await migrateSource(platform, { from: `sqlite:${file}`, rangeRows: 2 });
+    expectComplete(manifest, [TABLES[0]!, row("campaigns", 4, 2, 2), ...TABLES.slice(2)]);
+    const {
+      rows: [taken],
+    } = await platform.pool.query(
+      "SELECT reason FROM migration_quarantine WHERE run_id = $1 AND table_name = 'campaigns' AND pk = '4'",
+      [manifest.run_id],
+    );
+    expect(taken.reason).toMatch(/name: campaign name spring-mailer-2020 already belongs to mysql:crm\/campaigns\/1$/);
+    const sqlite = await landed("sqlite:crm.sqlite/");
+    expect(sqlite.touchpoints.map((t) => [t.campaign, t.customer_id, t.touched_on])).toEqual([
+      ["old-spring-mailer-2020", "sqlite:crm.sqlite/customers/1", "2020-03-02"],
+      ["old-e-mail-blast", "sqlite:crm.sqlite/customers/1", "2020-03-05"],
+      ["old-spring-mailer-2020", "sqlite:crm.sqlite/customers/2", "2020-03-02"],
+    ]);
+    expect(sqlite.campaigns.map((c) => c.name)).toEqual(["old-spring-mailer-2020", "old-e-mail-blast"]);
+    expect(sqlite.touchpoints.every((t) => t.follows_record)).toBe(true);
+    // Phones by the foreign key SQLite declares: Ann's person has both of hers.
+    expect((await personOf("sqlite:crm.sqlite/customers/1")).records).toContain("legacy_id=SQLITE:CRM.SQLITE/PHONES/2");
+  }, 300_000);
+});
