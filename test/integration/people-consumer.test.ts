@@ -184,7 +184,13 @@ describe("failures", () => {
     expect(alerts[0]!.message).toContain(`DELETE FROM people_failures WHERE import_id = '${IMPORT(1)}'`);
 
     // Skipped from now on (no ticket left, but it is not tried again), until its failure row is deleted.
-    expect(await People.resolvePending(deps)).toEqual({ resolved: [], failed: [], remaining: 0 });
+    expect(await People.resolvePending(deps)).toEqual({
+      resolved: [],
+      failed: [],
+      remaining: 0,
+      more: false,
+      paused: null,
+    });
     const { rows } = await pool.query("SELECT import_id, attempts, reason FROM people_failures");
     expect(rows).toEqual([
       { import_id: IMPORT(1), attempts: 3, reason: `Error: injected fault at people.resolve.${IMPORT(1)}` },
