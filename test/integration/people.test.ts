@@ -38,6 +38,9 @@ async function golden() {
   return rows;
 }
 
+/** Golden records as their source keys, each "a b c", sorted. */
+const partitionOf = async () => (await golden()).map((g) => (g.records as string[]).join(" ")).sort();
+
 /** Every people table in full, for exact before/after comparisons (timestamps left out). */
 async function snapshot() {
   const q = async (sql: string) => (await pool.query(sql)).rows;
@@ -133,13 +136,12 @@ describe("batches and order", () => {
     ...namesakes,
     ...[...syntheticPeople({ people: 50, seed: "batches" })].map((r) => ({ key: r.id, input: r.input })),
   ];
-  const partition = async () => (await golden()).map((g) => (g.records as string[]).join(" ")).sort();
 
   it("batches of one record give the golden records of one pass, and so does the same list in another order", async () => {
     await land(1, all);
     const onePass = await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: all.length });
     const expected = await golden();
-    const expectedPartition = await partition();
+    const expectedPartition = await partitionOf();
     expect(onePass.records).toBe(all.length);
     expect(new Set(expectedPartition).size).toBeLessThan(all.length); // some records were linked
 
@@ -156,7 +158,7 @@ describe("batches and order", () => {
     const shuffled = [...all].reverse().sort((a, b) => (a.key.length % 3) - (b.key.length % 3));
     await land(1, shuffled);
     await People.resolveImport({ pool }, IMPORT(1), undefined, { batchSize: 7 });
-    expect(await partition()).toEqual(expectedPartition);
+    expect(await partitionOf()).toEqual(expectedPartition);
 
     // Each batch is its own transaction: a worker that dies after its second batch leaves two batches
     // resolved; the next run resumes from the records still unresolved and ends where one pass did.
@@ -214,7 +216,8 @@ describe("name frequencies in the database", () => {
       all.forEach((r, i) => groups.set(clusterOf(i), [...(groups.get(clusterOf(i)) ?? []), r.key]));
       return [...groups.values()].map((g) => g.sort().join(" ")).sort();
     };
-    expect(partition((i) => stored.get(all[i]!.key)!)).toEqual(partition((i) => matcher.find(i)));
+    const clusters = matcher.clusters();
+    expect(partition((i) => stored.get(all[i]!.key)!)).toEqual(partition((i) => clusters[i]!));
     // The stored counts are the population's.
     expect(Object.fromEntries(await counts())).toEqual(Object.fromEntries([...frequencies.entries()]));
   });
@@ -376,6 +379,36 @@ describe("merge and unmerge", () => {
     ]);
     expect(await resolve(3)).toMatchObject({ records: 1, merged: 0 });
     expect((await pool.query("SELECT count(*)::int AS n FROM persons")).rows[0].n).toBe(2);
+  });
+
+  it("a record that links to two golden records born on different days joins the stronger link and merges nothing, as leadpipe match clusters it", async () => {
+    const home = {
+      first_name: "James",
+      last_name: "Wilson",
+      street: "2901 Church St",
+      city: "Louisville",
+      zip: "40202",
+    };
+    const father = { ...home, dob: "1961-04-02", phone: "502-555-0163" };
+    const son = { ...home, dob: "1987-10-30", phone: "502-555-0178" };
+    // No date of birth: the father's landline (exact: phone, 0.97) and the son's house (strong: first + last + ZIP, 0.95).
+    const undated = { ...home, phone: "502-555-0163" };
+    await land(1, [
+      { key: "father", input: father },
+      { key: "son", input: son },
+    ]);
+    await resolve(1);
+    await land(2, [{ key: "undated", input: undated }]);
+    expect(await resolve(2)).toMatchObject({ records: 1, created: 0, attached: 1, merged: 0, links: 1 });
+    expect(await partitionOf()).toEqual(["father undated", "son"]);
+    expect(
+      (await pool.query("SELECT record_id, matched_record_id, reason FROM person_links ORDER BY 1, 2")).rows,
+    ).toEqual([{ record_id: 3, matched_record_id: 1, reason: "exact: phone" }]);
+    const offline = Matching.clusterContacts(
+      Object.entries({ father, son, undated }).map(([id, input]) => ({ id, input })),
+    );
+    expect(offline.rows.map((r) => r.clusterId)).toEqual(["father", "son", "father"]);
+    expect(offline.summary.links).toBe(1);
   });
 });
 

@@ -262,8 +262,50 @@ describe("name agreement weighed by how common the name is", () => {
     "#f:natalie": 4_000,
     "#g:natalie": 4_000,
     "#l:taylor": 20_000,
+    "#f:jaes": 470,
+    "#g:jaes": 470,
+    "#f:jim": 5_540,
+    "#f:hannaah": 40,
+    "#g:hannaah": 40,
+    "#f:haneah": 30,
+    "#g:haneah": 30,
+    "#f:hannah": 4_600,
+    "#g:hannah": 4_600,
+    "#l:kelly": 9_000,
   });
   const judge = (a: People.ContactInput, b: People.ContactInput) => People.compare(profile(a), profile(b), world);
+
+  it("a typo of a formal name is a typo of its nickname too: jaes (470) is james (114,000) mistyped, which jim stands for", () => {
+    const home = { last_name: "Kelly", street: "640 Sunset St", zip: "85089", phone: "620-577-7996" };
+    expect(judge({ first_name: "Jaes", ...home }, { first_name: "Jim", ...home })).toMatchObject({
+      reason: "exact: phone",
+    });
+    // Two established names stay two names, nicknames or not: Mark and Mary at one landline.
+    expect(judge({ first_name: "Mark", ...home }, { first_name: "Mary", ...home })).toBeNull();
+  });
+
+  it("two rare spellings two edits apart are one name beside a shared landline or home, not beside a namesake's date of birth", () => {
+    const home = { last_name: "Smith", street: "6305 Hickory St", zip: "55412", phone: "918-565-1897" };
+    expect(judge({ first_name: "Hannaah", ...home }, { first_name: "Haneah", ...home })).toMatchObject({
+      reason: "exact: phone",
+    });
+    const born = { last_name: "Smith", dob: "1970-03-04" };
+    expect(
+      judge({ first_name: "Hannaah", ...born, zip: "55412" }, { first_name: "Haneah", ...born, zip: "02116" }),
+    ).toBeNull();
+    // In a small population every name is rare: there two edits are two names, as before.
+    expect(
+      People.compare(profile({ first_name: "Hannaah", ...home }), profile({ first_name: "Haneah", ...home })),
+    ).toBeNull();
+  });
+
+  it("a phone with two digits swapped is the same number only in the same area code", () => {
+    const mary = { first_name: "Mary", last_name: "Jones" };
+    expect(judge({ ...mary, phone: "819-499-7936" }, { ...mary, phone: "819-499-7396" })).toMatchObject({
+      reason: "fuzzy: first + last + phone with two digits swapped",
+    });
+    expect(judge({ ...mary, phone: "819-499-7936" }, { ...mary, phone: "627-499-7396" })).toBeNull();
+  });
 
   it("counts values and totals, takes them away again, and lists only what is not zero", () => {
     const f = new People.Frequencies();

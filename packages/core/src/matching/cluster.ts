@@ -104,13 +104,17 @@ function matcherOf(options: MatcherOptions): { matcher: Matcher; count: (profile
   return { matcher, count: options.frequencies === undefined ? (profile) => frequencies.count(profile) : () => {} };
 }
 
-/** Each row's cluster (named after its first row's id) and strongest link. */
+/**
+ * Each row's cluster (named after its first row's id) and strongest link within it. A link the cluster check refused
+ * (Matcher.clusters) joins nothing and is neither shown nor counted, as resolveImport does not store it.
+ */
 function clustered(
   matcher: Matcher,
   ids: readonly string[],
   problems: readonly FieldProblem[][],
 ): { rows: ClusteredRow[]; summary: ClusterSummary } {
-  const links = matcher.links;
+  const clusters = matcher.clusters();
+  const links = matcher.links.filter((l) => clusters[l.from] === clusters[l.to]);
   const best: (Link | undefined)[] = new Array(ids.length);
   for (const link of links) {
     for (const end of [link.from, link.to]) {
@@ -119,7 +123,6 @@ function clustered(
     }
   }
   const roots = new Set<number>();
-  const clusters = matcher.clusters();
   const out = ids.map((id, i) => {
     const root = clusters[i]!;
     roots.add(root);

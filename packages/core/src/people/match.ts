@@ -146,11 +146,20 @@ export function blockKeys(p: MatchProfile): string[] {
 export const keyText = (tag: string, a: string, b?: string, c?: string) =>
   `${tag}:${a}${b === undefined ? "" : `|${b}`}${c === undefined ? "" : `|${c}`}`;
 
-/** Every blocking key of a record as its parts, without building the key's text (the matcher hashes the parts). */
-export function forEachBlockKey(p: MatchProfile, emit: (tag: string, a: string, b?: string, c?: string) => void): void {
+type KeyEmitter = (tag: string, a: string, b?: string, c?: string) => void;
+
+/** The keys of a record's contact points and identifiers, each alone. */
+function contactKeys(p: MatchProfile, emit: KeyEmitter): void {
   if (p.email) emit("e", p.email);
   if (p.phone) emit("p", p.phone);
+  // The last 7 digits alone: a typo in either name (mary brwn, raymmond) keeps them.
+  if (p.phone7) emit("q", p.phone7);
   for (const id of p.ids) emit("i", id);
+}
+
+/** Every blocking key of a record as its parts, without building the key's text (the matcher hashes the parts). */
+export function forEachBlockKey(p: MatchProfile, emit: KeyEmitter): void {
+  contactKeys(p, emit);
   for (const formal of p.formals) {
     if (p.last) {
       if (p.zip5) emit("z", formal, p.last, p.zip5);
@@ -262,22 +271,53 @@ export const CHANCE_LIMIT = 0.35;
 export const DIFFERENCE_ODDS = 5;
 /** A spelling seen this many times is established: one seen 20 times less often beside it is a typo of it. */
 const ESTABLISHED = 20;
+/**
+ * ... and by at least one record in this many: at a million records a common name's typos are seen hundreds of times
+ * each ("jaes", "jmaes": 470 of 1.9M), and two of them are not two names.
+ */
+const ESTABLISHED_SHARE = 2000;
+const established = (freq: Frequencies, count: number) =>
+  count >= ESTABLISHED && count * ESTABLISHED_SHARE >= freq.records;
 
 const NO_FREQUENCIES = new Frequencies();
 
 /**
  * Two spellings one typo apart: "typo" when one is established and the other at least 20 times
  * rarer (Lori / Lri), "names" when both are established (Mark / Mary, Hall / Hill), "unknown"
- * when the population is too small to say (the rules fall back on the length of the name).
+ * when the population is too small to say or neither is established (the rules fall back on the length of the name).
  */
 function spellings(freq: Frequencies, kind: "f" | "l", x: string, y: string): "typo" | "names" | "unknown" {
   const cx = freq.countOf(kind, x),
     cy = freq.countOf(kind, y);
   const common = Math.max(cx, cy),
     rare = Math.min(cx, cy);
-  if (common < ESTABLISHED) return "unknown";
+  if (!established(freq, common)) return "unknown";
   if (rare * ESTABLISHED <= common) return "typo";
-  return rare >= ESTABLISHED ? "names" : "unknown";
+  return established(freq, rare) ? "names" : "unknown";
+}
+
+/**
+ * spellings() of two given names, also through the other's formal names: "jaes" and "jim" are two established
+ * spellings (47 and 554 in 190k records), but "jaes" is a typo of "james" (9,036), which "jim" stands for.
+ */
+function givenSpellings(freq: Frequencies, a: MatchProfile, b: MatchProfile): "typo" | "names" | "unknown" {
+  const direct = spellings(freq, "f", a.first!, b.first!);
+  if (direct !== "names") return direct;
+  const typoOf = (x: string, formals: readonly string[]) =>
+    formals.some((y) => y !== x && similarNames(x, y, 3) && spellings(freq, "f", x, y) === "typo");
+  return typoOf(a.first!, b.formals) || typoOf(b.first!, a.formals) ? "typo" : "names";
+}
+
+/** From this many records, a spelling that is not established is rare (a typo, or a name too rare to weigh). */
+const RARE_AMONG = ESTABLISHED * ESTABLISHED_SHARE;
+/**
+ * Two rare spellings (neither established, in a population of RARE_AMONG records or more) of 5+ letters, two edits
+ * apart: two typos of one name ("hannaah", "haneah"). Asked only beside a shared home or landline.
+ */
+function rareSpellingsNear(freq: Frequencies, x: string, y: string): boolean {
+  if (freq.records < RARE_AMONG || Math.max(x.length, y.length) < 5) return false;
+  if (established(freq, freq.countOf("f", x)) || established(freq, freq.countOf("f", y))) return false;
+  return Math.abs(x.length - y.length) <= 2 && distance(x, y) <= 2;
 }
 
 // The shares of the names (the commoner spelling of a name with a typo: the one a namesake would have).
@@ -321,8 +361,7 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
   // Given names one typo apart: two established names are two people (Mark/Mary); an established one beside a rare
   // spelling is a typo (Lori/Lri), even in a short name. Where the population cannot say, a typo needs 5+ letters for
   // "alike" and 4+ for "close" (enough beside a shared e-mail).
-  const firstSpelling =
-    bothFirst && !firstSame && a.first !== b.first ? spellings(freq, "f", a.first!, b.first!) : "unknown";
+  const firstSpelling = bothFirst && !firstSame && a.first !== b.first ? givenSpellings(freq, a, b) : "unknown";
   const firstAlike =
     firstSame ||
     initialOnly ||
@@ -330,6 +369,9 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
     (firstSpelling === "typo" && similarNames(a.first!, b.first!, 3));
   const firstClose = firstAlike || (bothFirst && firstSpelling !== "names" && similarNames(a.first!, b.first!, 4));
   const firstConflict = bothFirst && !firstClose;
+  // Beside a shared home or landline (and the surname or the date of birth): two typos of one rare name will do.
+  const firstNear =
+    firstAlike || (bothFirst && firstSpelling !== "names" && rareSpellingsNear(freq, a.first!, b.first!));
   const lastSame = surnameAgrees(a, b);
   const lastAlike =
     lastSame ||
@@ -337,8 +379,14 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
       b.last !== null &&
       similarNames(a.last, b.last) &&
       spellings(freq, "l", a.last, b.last) !== "names");
-  // The same house: same number and ZIP, or (a ZIP missing) the same number and street in a city that does not differ.
-  const sameHouse = a.house !== null && a.house === b.house;
+  // The same house: the same number on a street that does not differ (a ZIP of 500 records at a million people holds
+  // each house number about once on every street: same number, other street is another house).
+  const sameHouse =
+    a.house !== null &&
+    a.house === b.house &&
+    (a.street === null || b.street === null || a.street === b.street || nameSimilarity(a.street, b.street) >= 0.8);
+  // The same home: the same house in the same ZIP or, a ZIP missing, the same number and street in a city that does
+  // not differ.
   const sameHome =
     sameHouse &&
     ((a.zip5 !== null && a.zip5 === b.zip5) ||
@@ -358,7 +406,7 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
   if (
     a.phone !== null &&
     a.phone === b.phone &&
-    firstAlike &&
+    firstNear &&
     (lastAlike || firstSame || sameHome) &&
     noNamesakeAtHome(freq, a, b, Number(emailDiffers))
   ) {
@@ -389,7 +437,7 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
       return { score: 0.93, tier: "strong", reason: `strong: first + last + street address${nick}` };
     }
   }
-  if (firstAlike && dob === "same" && (sameHome || (a.phone !== null && a.phone === b.phone))) {
+  if (firstNear && dob === "same" && (sameHome || (a.phone !== null && a.phone === b.phone))) {
     return {
       score: firstSame ? 0.93 : 0.9,
       tier: "strong",
@@ -413,10 +461,12 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
     };
   }
   // A new surname (marriage) at the same home, with the same given name and nothing else differing: the surname's
-  // change counts as one difference, so only a given name rare enough qualifies.
+  // change counts as one difference, so only a given name rare enough qualifies. The home must be sure: a ZIP or a
+  // city on both (a number and street alone recur across cities: ~300 of this rule's 650 false pairs at 1M people).
   if (
     firstSame &&
     sameHome &&
+    ((a.zip5 !== null && a.zip5 === b.zip5) || (a.city !== null && b.city !== null)) &&
     a.last !== null &&
     b.last !== null &&
     !lastAlike &&
@@ -465,8 +515,13 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
   if (phone7Same && noNamesakeAtHome(freq, a, b, Number(emailDiffers)))
     return { score: round(0.45 + 0.3 * name), tier: "fuzzy", reason: `fuzzy: name ${name} + last 7 phone digits` };
   if (firstSame && lastSame) {
-    // Two neighbouring digits swapped by whoever keyed the number.
-    if (a.phone7 !== null && b.phone7 !== null && transposed(a.phone7, b.phone7)) {
+    // Two neighbouring digits swapped by whoever keyed the number (in one area code: another area's look-alike is not).
+    if (
+      a.phone7 !== null &&
+      b.phone7 !== null &&
+      transposed(a.phone7, b.phone7) &&
+      (a.phone === null || b.phone === null || a.phone.slice(0, -7) === b.phone.slice(0, -7))
+    ) {
       return { score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + phone with two digits swapped" };
     }
     if (

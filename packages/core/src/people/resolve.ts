@@ -323,16 +323,19 @@ async function resolveBatch(
   candidates.forEach((c, i) => place(c, candidateProfiles[i]!, false));
   const links = pending.flatMap((p, i) => place(p, pendingProfiles[i]!, true));
 
-  // Each component with a pending record: its golden records (survivor = the oldest) or a new one.
+  // Each cluster with a pending record: its golden records (survivor = the oldest) or a new one. The clusters are the
+  // matcher's (Matcher.clusters, as `leadpipe match` takes them): a golden record stays whole, and a record that links
+  // to two whose dates of birth differ joins the one it links to more strongly instead of merging them.
+  const cluster = matcher.clusters();
   const members = new Map<number, number[]>();
   for (let i = 0; i < matcher.size; i++) {
-    const root = matcher.find(i);
+    const root = cluster[i]!;
     const list = members.get(root);
     if (list) list.push(i);
     else members.set(root, [i]);
   }
   const pendingStart = candidates.length;
-  const groups = [...new Set(pending.map((_p, i) => matcher.find(pendingStart + i)))];
+  const groups = [...new Set(pending.map((_p, i) => cluster[pendingStart + i]!))];
   const needNew = groups.filter((g) => members.get(g)!.every((i) => personAt[i] === null));
   const fresh = await Store.createPersons(client, needNew.length);
   const personOfGroup = new Map<number, number>(needNew.map((g, k) => [g, fresh[k]!]));
@@ -353,17 +356,20 @@ async function resolveBatch(
 
   const assign = pending.map((p, i) => ({
     record_id: p.record_id,
-    person_id: personOfGroup.get(matcher.find(pendingStart + i))!,
+    person_id: personOfGroup.get(cluster[pendingStart + i]!)!,
     counted: frequencyKeys(pendingProfiles[i]!),
   }));
   await Store.assignRecords(client, assign);
-  const linkRows = links.map((l) => ({
-    record_id: ids[l.from]!,
-    matched_record_id: ids[l.to]!,
-    score: l.score,
-    tier: l.tier,
-    reason: l.reason,
-  }));
+  // Only the links the clusters kept: a link the cluster check refused joins no golden records, so none stores it.
+  const linkRows = links
+    .filter((l) => cluster[l.from] === cluster[l.to])
+    .map((l) => ({
+      record_id: ids[l.from]!,
+      matched_record_id: ids[l.to]!,
+      score: l.score,
+      tier: l.tier,
+      reason: l.reason,
+    }));
   await Store.insertLinks(client, importId, linkRows);
   const keyRows = pending.flatMap((p, i) => [...new Set(pendingBlockKeys[i]!)].map((k) => [k, p.record_id] as const));
   await Store.replaceKeys(client, requeued, keyRows);
@@ -383,7 +389,7 @@ async function resolveBatch(
   for (const m of merges) {
     const absorbedRecords = new Set(
       members
-        .get(matcher.find(firstOfPerson.get(m.absorbed)!))!
+        .get(cluster[firstOfPerson.get(m.absorbed)!]!)!
         .filter((i) => personAt[i] === m.absorbed)
         .map((i) => ids[i]),
     );
