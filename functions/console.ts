@@ -63,7 +63,9 @@ async function build(): Promise<ReturnType<typeof handle>> {
     uploadDir: "/tmp/uploads",
     pullers: CONSOLE_PULLERS ? Pullers.parsePullers(CONSOLE_PULLERS, "CONSOLE_PULLERS") : [],
     // A forced re-pull starts the puller's function at once; the run lands the file and records itself.
-    startPull: lambdaPullStarter(createLambdaClient(c.AWS_REGION), e.CONSOLE_PULLER_FUNCTIONS),
+    ...(Object.keys(e.CONSOLE_PULLER_FUNCTIONS).length
+      ? { startPull: lambdaPullStarter(createLambdaClient(c.AWS_REGION), e.CONSOLE_PULLER_FUNCTIONS) }
+      : {}),
     identity: cognitoIdentity({ region: c.AWS_REGION, userPoolId: COGNITO_USER_POOL_ID, clientId: COGNITO_CLIENT_ID }),
     upload: async (file) => {
       const name = path.basename(file);
