@@ -4,6 +4,7 @@ import path from "node:path";
 import { handle } from "hono/aws-lambda";
 import { z } from "zod";
 import { Import, Pullers, Roles, Sources, config, createPool } from "@leadpipe/core";
+import { createLambdaClient, lambdaPullStarter } from "@leadpipe/core/adapters/lambda";
 import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
 import { cognitoIdentity, createApp, type ConsoleDeps } from "@leadpipe/console";
 import { executionStarter, platform } from "./platform";
@@ -19,8 +20,20 @@ const env = z.object({
   CONSOLE_SECRET_ARN: z.string().min(1, "CONSOLE_SECRET_ARN is not set"),
   COGNITO_USER_POOL_ID: z.string().regex(/^[\w-]+_[0-9a-zA-Z]+$/, "COGNITO_USER_POOL_ID is not a user pool id"),
   COGNITO_CLIENT_ID: z.string().min(1, "COGNITO_CLIENT_ID is not set"),
-  /** The stage's pullers (stacks/Console.ts), for today's page; a forced re-pull lands at the puller's next run. */
+  /** The stage's pullers (stacks/Console.ts), for today's page. */
   CONSOLE_PULLERS: z.string().optional(),
+  /** Each puller's function name (JSON, puller name → function): a forced re-pull invokes it (InvocationType Event). */
+  CONSOLE_PULLER_FUNCTIONS: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      try {
+        return z.record(z.string(), z.string().min(1)).parse(JSON.parse(s ?? "{}"));
+      } catch {
+        ctx.addIssue({ code: "custom", message: "CONSOLE_PULLER_FUNCTIONS is not a JSON object of function names" });
+        return z.NEVER;
+      }
+    }),
 });
 
 let app: Promise<ReturnType<typeof handle>> | undefined;
@@ -29,8 +42,8 @@ export const handler: ReturnType<typeof handle> = async (event, context) => (awa
 
 async function build(): Promise<ReturnType<typeof handle>> {
   const c = config();
-  const { READONLY_SECRET_ARN, CONSOLE_SECRET_ARN, COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID, CONSOLE_PULLERS } =
-    env.parse(process.env);
+  const e = env.parse(process.env);
+  const { READONLY_SECRET_ARN, CONSOLE_SECRET_ARN, COGNITO_USER_POOL_ID, COGNITO_CLIENT_ID, CONSOLE_PULLERS } = e;
   // The pipeline role (DATABASE_SECRET_ARN) only for the actions that change canonical data; the pages
   // and logins as leadpipe_console, ad-hoc SQL and reports as leadpipe_readonly.
   const deps = await platform();
@@ -49,6 +62,10 @@ async function build(): Promise<ReturnType<typeof handle>> {
     readonlyUrl,
     uploadDir: "/tmp/uploads",
     pullers: CONSOLE_PULLERS ? Pullers.parsePullers(CONSOLE_PULLERS, "CONSOLE_PULLERS") : [],
+    // A forced re-pull starts the puller's function at once; the run lands the file and records itself.
+    ...(Object.keys(e.CONSOLE_PULLER_FUNCTIONS).length
+      ? { startPull: lambdaPullStarter(createLambdaClient(c.AWS_REGION), e.CONSOLE_PULLER_FUNCTIONS) }
+      : {}),
     identity: cognitoIdentity({ region: c.AWS_REGION, userPoolId: COGNITO_USER_POOL_ID, clientId: COGNITO_CLIENT_ID }),
     upload: async (file) => {
       const name = path.basename(file);

@@ -6,6 +6,7 @@ import { Function as LambdaFunction, use, type StackContext } from "sst/construc
 import { stageConfig } from "./config";
 import { APP_SUBNETS, Database } from "./Database";
 import { AUDIENCES_OUTBOX_PREFIX, INBOX_PREFIX, Pipeline } from "./Pipeline";
+import { Pullers } from "./Pullers";
 import { ROLE_PRECEDENCE } from "../packages/console/src/auth/identity";
 
 /** The reports an import writes (packages/core/src/imports/reports.ts, reportsPrefix). */
@@ -20,14 +21,17 @@ const REPLAY_UPLOADS_PREFIX = "replays/";
  * pool's tokens itself (aws-jwt-verify against the pool's JWKS), so the URL admits unsigned requests:
  * a browser cannot sign them with IAM. Its IAM is what its pages need: the two database secrets
  * (console, pipeline, read-only role), the reports and landing files it reads, the inbox, replay uploads and
- * audience outbox it writes, and StartExecution of the ingest state machine (replays). Cognito's
- * InitiateAuth and JWKS need no IAM at all.
+ * audience outbox it writes, StartExecution of the ingest state machine (replays), and InvokeFunction of
+ * the stage's puller functions (a forced re-pull starts the puller at once). Cognito's InitiateAuth and
+ * JWKS need no IAM at all. The Pullers stack comes first (stacks/index.ts) and uses nothing of this one.
  */
 export function Console({ stack, app }: StackContext) {
   const config = stageConfig(app.stage);
   const pulls = (config.pullers ?? []).filter((p) => p.direction !== "push");
   const db = use(Database);
   const pipeline = use(Pipeline);
+  // The puller functions, by puller name (the Pullers stack exists only for a tenant with pullers).
+  const pullerFunctions = pulls.length ? (use(Pullers).functions ?? {}) : {};
   const removalPolicy = config.retainData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY;
 
   // The console role for its pages, logins and audit log (migration 191), the pipeline role only for the
@@ -95,6 +99,14 @@ export function Console({ stack, app }: StackContext) {
       CONSOLE_ASSETS_DIR: "/var/task/packages/console/assets",
       // Today's pullers (last runs, files expected but missing): the stage's pull entries, secret names only.
       ...(pulls.length ? { CONSOLE_PULLERS: JSON.stringify(pulls) } : {}),
+      // A forced re-pull invokes the puller's function (InvocationType Event): puller name → function name.
+      ...(Object.keys(pullerFunctions).length
+        ? {
+            CONSOLE_PULLER_FUNCTIONS: stack.toJsonString(
+              Object.fromEntries(Object.entries(pullerFunctions).map(([name, fn]) => [name, fn.functionName])),
+            ),
+          }
+        : {}),
     },
   });
   web.addToRolePolicy(
@@ -110,6 +122,14 @@ export function Console({ stack, app }: StackContext) {
   pipeline.bucket.grantPut(web, `${REPLAY_UPLOADS_PREFIX}*`);
   pipeline.bucket.grantPut(web, `${AUDIENCES_OUTBOX_PREFIX}*`);
   pipeline.ingest.grantStartExecution(web);
+  // Exactly the puller functions, by ARN (grantInvoke would add every version and alias, `<arn>:*`).
+  if (Object.keys(pullerFunctions).length)
+    web.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ["lambda:InvokeFunction"],
+        resources: Object.values(pullerFunctions).map((fn) => fn.functionArn),
+      }),
+    );
   web.node.addDependency(pipeline.migrate);
 
   stack.addOutputs({

@@ -146,4 +146,49 @@ describe("the console's view of the pullers", () => {
     expect(vars.CONSOLE_PULLERS).not.toMatch(/"password"|"client_secret"/);
     expect(pulls.find((p) => p.name === "partner-b-sftp")?.secret).toBe("leadpipe/pullers/partner-b-sftp");
   });
+
+  it("lets the console's Lambda invoke exactly the puller functions, named in its environment", () => {
+    const console_ = Template.fromStack(getStack(Console)).toJSON().Resources as Record<string, Json>;
+    const [, web] = Object.entries(console_).find(
+      ([, r]) => r.Type === "AWS::Lambda::Function" && r.Properties.Handler === "functions/console.handler",
+    )!;
+    // The Pullers stack's function ids, by puller name (the handler's PULLER_SPEC says which).
+    const pullerFns = Object.fromEntries(
+      ofType("AWS::Lambda::Function")
+        .filter(([, r]) => r.Properties.Handler === "functions/pull.handler")
+        .map(([id, r]) => [JSON.parse(r.Properties.Environment.Variables.PULLER_SPEC).name, id]),
+    );
+    expect(Object.keys(pullerFns).sort()).toEqual(["partner-b-sftp", "partner-c-mail"]);
+    // Cross-stack: each name or ARN is an import of the Pullers stack's output for that function.
+    const importOf = (v: Json) => JSON.stringify(v).match(/"Fn::ImportValue":"([^"]+)"/)?.[1];
+    const exports = Object.values(template.toJSON().Outputs ?? {}) as Json[];
+    const exportedFrom = (name: string | undefined) =>
+      JSON.stringify(exports.find((o) => o.Export && JSON.stringify(o.Export.Name).includes(`"${name}"`))?.Value);
+
+    const env = web.Properties.Environment.Variables.CONSOLE_PULLER_FUNCTIONS;
+    const parts = env["Fn::Join"][1] as Json[];
+    const names: Record<string, Json> = {};
+    for (let i = 0; i < parts.length; i++) {
+      const key = typeof parts[i] === "string" ? (parts[i] as string).match(/"([a-z0-9-]+)":"$/)?.[1] : undefined;
+      if (key) names[key] = parts[i + 1];
+    }
+    expect(Object.keys(names).sort()).toEqual(["partner-b-sftp", "partner-c-mail"]);
+    for (const [puller, value] of Object.entries(names))
+      expect(exportedFrom(importOf(value)), puller).toBe(JSON.stringify({ Ref: pullerFns[puller] }));
+
+    const roleId = web.Properties.Role["Fn::GetAtt"][0];
+    const statements = Object.values(console_)
+      .filter((r) => r.Type === "AWS::IAM::Policy" && JSON.stringify(r.Properties.Roles).includes(roleId))
+      .flatMap((r) => r.Properties.PolicyDocument.Statement as Json[]);
+    const invokes = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith("lambda:")));
+    expect(invokes).toHaveLength(1);
+    expect(invokes[0].Action).toBe("lambda:InvokeFunction");
+    expect(invokes[0].Effect).toBe("Allow");
+    const arns = [invokes[0].Resource].flat().map((r: Json) => exportedFrom(importOf(r)));
+    expect(arns.sort()).toEqual(
+      Object.values(pullerFns)
+        .map((id) => JSON.stringify({ "Fn::GetAtt": [id, "Arn"] }))
+        .sort(),
+    );
+  });
 });

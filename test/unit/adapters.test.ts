@@ -8,6 +8,8 @@ import { errorMessage } from "../../packages/core/src/imports/mark-failed";
 import { asRetryable, FileRejectedError, RetryableError } from "../../packages/core/src/errors";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { s3Store } from "../../packages/core/src/adapters/s3";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { lambdaPullStarter } from "../../packages/core/src/adapters/lambda";
 
 const s3 = mockClient(S3Client);
 const fast = { retries: 3, minTimeoutMs: 1, factor: 2 };
@@ -15,7 +17,9 @@ const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:9"
 
 const sfn = mockClient(SFNClient);
 const sns = mockClient(SNSClient);
+const lambda = mockClient(LambdaClient);
 beforeEach(() => {
+  lambda.reset();
   sfn.reset();
   sns.reset();
   s3.reset();
@@ -134,5 +138,51 @@ describe("errors", () => {
     const rejected = new FileRejectedError("bad");
     expect(asRetryable(rejected, "x")).toBe(rejected);
     expect((asRetryable(reset, "staging") as Error).name).toBe("RetryableError");
+  });
+});
+
+describe("starting a puller from the console (Lambda Invoke, InvocationType Event)", () => {
+  const functions = { "partner-b-sftp": "leadpipe-test-Puller-partner-b-sftp-abc123" };
+  const start = (policy = fast) => lambdaPullStarter(new LambdaClient({ region: "us-east-1" }), functions, policy);
+
+  it("invokes the puller's function asynchronously with the event its schedule sends (a run, not the expected check)", async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    await start()("partner-b-sftp");
+    const calls = lambda.commandCalls(InvokeCommand);
+    expect(calls).toHaveLength(1);
+    const input = calls[0]!.args[0].input;
+    expect(input.FunctionName).toBe("leadpipe-test-Puller-partner-b-sftp-abc123");
+    expect(input.InvocationType).toBe("Event");
+    // functions/pull.ts: an event without `check` runs the puller once
+    const event = JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array));
+    expect(event).toEqual({});
+    expect(event.check).toBeUndefined();
+  });
+
+  it("refuses a puller without a function before any call, and an answer other than 202", async () => {
+    await expect(start()("partner-x")).rejects.toThrow("puller partner-x has no function in this stage");
+    await expect(start()("__proto__")).rejects.toThrow("has no function");
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200 });
+    await expect(start()("partner-b-sftp")).rejects.toThrow("Lambda answered 200, not 202");
+  });
+
+  it("retries a throttled invoke, and lets access denied through at once", async () => {
+    const throttled = Object.assign(new Error("Rate exceeded"), {
+      name: "TooManyRequestsException",
+      $metadata: { httpStatusCode: 429 },
+    });
+    lambda.on(InvokeCommand).rejectsOnce(throttled).resolves({ StatusCode: 202 });
+    await start()("partner-b-sftp");
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(2);
+    lambda.reset();
+    lambda.on(InvokeCommand).rejects(
+      Object.assign(new Error("not authorized to perform: lambda:InvokeFunction"), {
+        name: "AccessDeniedException",
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
+    await expect(start()("partner-b-sftp")).rejects.toThrow("not authorized");
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(1);
   });
 });

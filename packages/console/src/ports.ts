@@ -36,8 +36,13 @@ export interface ConsoleDeps {
   alerts(limit: number): Promise<{ time: string; subject?: string; message: string }[]>;
   /** The stage's partner pullers (their schedules and `expected_by`); absent or empty: none declared. */
   pullers?: readonly Pullers.PullerSpec[];
-  /** Runs one puller now (after a forced re-pull); absent where the console cannot (AWS: the next schedule runs it). */
+  /** Runs one puller now and returns its results (after a forced re-pull; local runtime). */
   pullNow?(puller: string): Promise<Pullers.PullResult[]>;
+  /**
+   * Starts one puller's run without waiting for it (AWS: an asynchronous invoke of the puller's function); used
+   * where `pullNow` is absent. Absent too: the forced file lands at the puller's next scheduled run.
+   */
+  startPull?(puller: string): Promise<void>;
   /** A folder for uploads on their way into the bucket. */
   uploadDir: string;
   /** Who checks logins and bearer tokens (AWS: the stage's Cognito user pool); absent, the console's own scrypt logins. */

@@ -44,7 +44,7 @@ export async function pullsPage(x: RequestContext) {
   const forced = x.c.req.query("forced");
   const names = [...new Set([...(x.deps.pullers ?? []).map((s) => s.name), ...runs.map((r) => r.puller)])].sort();
   const body = html`
-${forced ? html`<p class="notice" role="status">Forced a re-pull of ${forced}: ${x.deps.pullNow ? "a run started; reload to see it land." : "it lands at the puller's next run."}</p>` : ""}
+${forced ? html`<p class="notice" role="status">Forced a re-pull of ${forced}: ${x.c.req.query("run") === "started" ? "a run started; reload to see it land." : "it lands at the puller's next run."}</p>` : ""}
 <form class="filters" method="get" action="/pulls"><label>Puller <select name="puller"><option value="">all</option>
 ${names.map((n) => html`<option${n === puller ? html` selected` : ""}>${n}</option>`)}</select></label>
 <button type="submit">Show</button></form>
@@ -97,7 +97,9 @@ ${table(
 /**
  * Force a re-pull of one remote file (ops): `Pullers.force`, the path of `leadpipe pull --force`, marks
  * the newest version of the path to land again; where the console can run the puller (locally) it
- * runs it now. Both the request and the run's outcome are in the audit log.
+ * runs it now, and where it can start one (AWS: the puller's function, invoked asynchronously) it
+ * starts it. The request is in the audit log, and a local run's outcome; a start that fails leaves the
+ * file to the next scheduled run.
  */
 export async function forcePull(x: RequestContext) {
   const puller = field(x.body, "puller")?.trim() ?? "";
@@ -111,7 +113,20 @@ export async function forcePull(x: RequestContext) {
     throw new NotFound(`puller ${puller} has never seen ${remotePath}: nothing to force`);
   }
   const run = x.deps.pullNow;
-  await x.audit("pull.force", target, "ok", { puller, path: remotePath, run: run ? "now" : "next scheduled run" });
+  const start = run ? undefined : x.deps.startPull;
+  let startError: string | undefined;
+  if (start)
+    await start(puller).catch((err: Error) => {
+      startError = err.message;
+      x.deps.log.error("starting a forced pull failed", { puller, error: err.message });
+    });
+  const started = Boolean(run || (start && startError === undefined));
+  await x.audit("pull.force", target, "ok", {
+    puller,
+    path: remotePath,
+    run: run ? "now" : started ? "started" : "next scheduled run",
+    ...(startError ? { error: startError } : {}),
+  });
   if (run) {
     // The run may wait for files to become stable: the answer does not wait for it, the audit log records it.
     void run(puller)
@@ -128,5 +143,6 @@ export async function forcePull(x: RequestContext) {
       )
       .catch((err: Error) => x.deps.log.error("auditing a forced pull failed", { error: err.message }));
   }
-  return x.c.redirect(`/pulls?puller=${encodeURIComponent(puller)}&forced=${encodeURIComponent(remotePath)}`, 303);
+  const query = `puller=${encodeURIComponent(puller)}&forced=${encodeURIComponent(remotePath)}`;
+  return x.c.redirect(`/pulls?${query}${started ? "&run=started" : ""}`, 303);
 }
