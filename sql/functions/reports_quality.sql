@@ -246,11 +246,12 @@ BEGIN
   IF v_days = 0 THEN RETURN 0; END IF;
   DELETE FROM rollup_lead_aging r USING report_lead_day_batch d
    WHERE r.partner = d.partner AND r.interested_on = d.interested_on;
-  -- each group from its own leads (the day's index), never the whole table
+  -- each group from its own leads, by the (partner, day) index: OFFSET 0 keeps the look-up per group
+  -- (without it the planner pulls the view up and groups every lead, then hash-joins the batch)
   INSERT INTO rollup_lead_aging
     SELECT s.* FROM report_lead_day_batch d
     CROSS JOIN LATERAL (
-      SELECT * FROM report_lead_aging_source s WHERE s.partner = d.partner AND s.interested_on = d.interested_on
+      SELECT * FROM report_lead_aging_source s WHERE s.partner = d.partner AND s.interested_on = d.interested_on OFFSET 0
     ) s;
   DROP TABLE pg_temp.report_lead_day_batch;
   RETURN v_days;
