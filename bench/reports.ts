@@ -224,7 +224,7 @@ try {
     );
     await pool.query(
       `INSERT INTO lead_handoffs (day, file_key, handed_off_at, leads, sha256)
-       VALUES ('2026-11-27', 'outbox/leads/2026-11-27', '2026-11-27 22:00Z', 1000, '-')`,
+       VALUES ('2026-11-27', 'outbox/leads/2026-11-27', '2026-11-27 22:00Z', 1000, '-') ON CONFLICT (day) DO NOTHING`,
     );
     await pool.query(
       `INSERT INTO lead_handoff_items (lead_id, day, file_key, handed_off_at, cells)
