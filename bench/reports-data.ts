@@ -3,8 +3,9 @@
  * reporting triggers and FK checks off (a bulk load, as a restore would be). Shared by bench/reports.ts
  * and bench/console.ts; the client must be a superuser's (session_replication_role).
  *
- * Scale 1: 10M mortgages, 10M pieces, 8M deliveries, 2M calls, leads from the interested tenth,
- * 2,000 imports with 200k rejected rows.
+ * Scale 1: 10M mortgages, 10M pieces (each with the barcode assignment it was linked from, and 100k
+ * assignments still waiting for their mortgage), 8M deliveries, 2M calls, leads from the interested
+ * tenth, 2,000 imports with 200k rejected rows.
  */
 import type { PoolClient } from "pg";
 
@@ -15,6 +16,8 @@ export interface ReportDataSize {
   calls: number;
   imports: number;
   rejects: number;
+  /** Barcode assignments whose mortgage has not arrived (no mail piece). */
+  pendingBarcodes: number;
 }
 
 export function reportDataSize(scale: number): ReportDataSize {
@@ -25,6 +28,7 @@ export function reportDataSize(scale: number): ReportDataSize {
     calls: Math.round(2_000_000 * scale),
     imports: Math.max(10, Math.round(2000 * scale)),
     rejects: Math.round(200_000 * scale),
+    pendingBarcodes: Math.round(100_000 * scale),
   };
 }
 
@@ -88,6 +92,18 @@ export async function buildReportData(
     `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
      SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), 'M' || n, $1, n, n FROM generate_series(1, $2::int) n`,
     [importId, N.pieces],
+  );
+  // every piece was linked from its partner's barcode assignment; some assignments still wait (codes past any piece's)
+  step("barcode assignments");
+  await q(
+    `INSERT INTO barcode_assignments (tracking_code, partner, mortgage_id, imb_raw, import_id, source_row, src_seq)
+     SELECT tracking_code, partner, mortgage_id, tracking_code, import_id, source_row, src_seq FROM mail_pieces WHERE import_id = $1`,
+    [importId],
+  );
+  await q(
+    `INSERT INTO barcode_assignments (tracking_code, partner, mortgage_id, imb_raw, import_id, source_row, src_seq)
+     SELECT lpad((2 * $2::bigint + n)::text, 20, '0'), chr(65 + n % 4), 'MP' || n, 'raw', $1, n, n FROM generate_series(1, $3::int) n`,
+    [importId, N.pieces, N.pendingBarcodes],
   );
   step("production");
   await q(

@@ -6,10 +6,14 @@
  *
  * 1. the nightly full refresh (every rollup rebuilt from the core tables, every materialized view);
  * 2. every report's query as `leadpipe report show NAME` runs it (all rows, no filter), 30 times: p50 / p95;
- * 3. a day's imports with the triggers on (50k mortgages upserted, their 50k pieces and production
- *    rows, 40k deliveries of the last ten mail dates, 10k calls), each statement timed, and the same
- *    50k mortgages with the triggers off (rolled back) for the triggers' cost;
- * 4. the refresh after that day (Reports.refreshPending, what finalize runs).
+ * 3. a day's imports with the triggers on (50k mortgages upserted, their 50k barcode assignments,
+ *    pieces and production rows, 40k deliveries of the last ten mail dates, 10k calls of which 1k
+ *    interested and their leads, 1k waiting leads handed off, a file with 500 rejected rows), each
+ *    statement timed, and the same 50k mortgages with the triggers off (rolled back) for the
+ *    triggers' cost;
+ * 4. the refresh after that day (Reports.refreshPending, what finalize runs). BENCH_EXPLAIN=1 logs
+ *    the plan of each of its statements over 100 ms with row counts and buffers (auto_explain with
+ *    analyze on and timing off, so the refresh measured is the one explained, at little extra cost).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -49,6 +53,17 @@ const secs = (ms: number) => (ms / 1000).toFixed(2);
 const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-reports-"));
 const pg = await startPostgres(path.join(tmp, "pg"));
 const pool = createPool(pg.url, 4);
+if (process.env.BENCH_EXPLAIN) {
+  // every connection: the plans of slow statements, nested ones (inside the refresh functions) too, sent to the client
+  pool.on("connect", (c) => {
+    c.on("notice", (n) => process.stderr.write(`${n.message}\n`));
+    void c
+      .query(`LOAD 'auto_explain'; SET auto_explain.log_min_duration = 100; SET auto_explain.log_analyze = on;
+              SET auto_explain.log_timing = off; SET auto_explain.log_buffers = on; SET auto_explain.log_nested_statements = on;
+              SET auto_explain.log_level = notice`)
+      .catch((e: Error) => process.stderr.write(`auto_explain: ${e.message}\n`));
+  });
+}
 // a connection lost (the disk full, the server gone) ends the run through the finally below, which
 // removes the database, rather than as an unhandled 'error' event that leaves it behind
 pool.on("error", (err) => process.stderr.write(`pool: ${err.message}\n`));
@@ -144,6 +159,15 @@ try {
   });
   const [, onMs] = await timed(() => pool.query(upsertMortgages(first)));
   row(`${fmt(DAY)} mortgages upserted: triggers off / on`, `${offMs.toFixed(0)} / ${onMs.toFixed(0)} ms`);
+  // the day's barcode map: an assignment for each of the day's pieces (a mortgage file then links them)
+  const [, mapMs] = await timed(() =>
+    pool.query(
+      `INSERT INTO barcode_assignments (tracking_code, partner, mortgage_id, imb_raw, import_id, source_row, src_seq)
+       SELECT lpad(n::text, 20, '0'), chr(65 + n % 4), 'M' || n, 'raw', $1, n, n FROM generate_series($2::int, $3::int) n`,
+      [IMPORT, first, first + DAY - 1],
+    ),
+  );
+  row(`${fmt(DAY)} barcode assignments (triggers on)`, `${mapMs.toFixed(0)} ms`);
   const [, piecesMs] = await timed(async () => {
     await pool.query(
       `INSERT INTO mail_pieces (tracking_code, partner, mortgage_id, import_id, source_row, src_seq)
@@ -182,7 +206,8 @@ try {
     await pool.query(
       `INSERT INTO call_responses (caller_phone, called_at, disposition, lookup_tracking_code, tracking_code, mortgage_id, partner,
                                    match_method, matched_at, import_id, source_row, src_seq)
-       SELECT '+1' || (3122000000 + n)::text, timestamptz '2026-11-27 10:00Z' + n * interval '1 second', 'callback',
+       SELECT '+1' || (3122000000 + n)::text, timestamptz '2026-11-27 10:00Z' + n * interval '1 second',
+              CASE WHEN n % 10 = 0 THEN 'interested' ELSE 'callback' END,
               lpad(k::text, 20, '0'), lpad(k::text, 20, '0'), 'M' || k, chr(65 + k % 4), 'tracking_code', now(), $1, n, n
        FROM generate_series(1, 10000) n,
             LATERAL (SELECT ${lateCall} AS k) x`,
@@ -190,38 +215,59 @@ try {
     );
   });
   row("40k deliveries and 10k calls (triggers on)", `${feedMs.toFixed(0)} ms`);
+  const [, leadsMs] = await timed(async () => {
+    // the day's interested calls become leads; 1,000 waiting leads are handed off; a file rejects 500 rows
+    await pool.query(
+      `INSERT INTO leads (caller_phone, tracking_code, mortgage_id, partner, interested_at, first_response_id)
+       SELECT caller_phone, tracking_code, mortgage_id, partner, called_at, id FROM call_responses
+       WHERE caller_phone LIKE '+1312%' AND disposition = 'interested'`,
+    );
+    await pool.query(
+      `INSERT INTO lead_handoffs (day, file_key, handed_off_at, leads, sha256)
+       VALUES ('2026-11-27', 'outbox/leads/2026-11-27', '2026-11-27 22:00Z', 1000, '-') ON CONFLICT (day) DO NOTHING`,
+    );
+    await pool.query(
+      `INSERT INTO lead_handoff_items (lead_id, day, file_key, handed_off_at, cells)
+       SELECT id, '2026-11-27', 'outbox/leads/2026-11-27', '2026-11-27 22:00Z', '{}' FROM leads l
+       WHERE NOT EXISTS (SELECT 1 FROM lead_handoff_items h WHERE h.lead_id = l.id) ORDER BY id DESC LIMIT 1000`,
+    );
+    const {
+      rows: [imp],
+    } = await pool.query<{ id: string }>(
+      `INSERT INTO imports (bucket, object_key, event_key, file_name, source, partner, status, rows_read, accepted, rejected)
+       VALUES ('b', 'k-day', 'e-day', 'f-day', 'partner-b-mortgages', 'B', 'COMPLETE_WITH_ERRORS', 50000, 49500, 500) RETURNING id`,
+    );
+    await pool.query(
+      `INSERT INTO import_rejects (import_id, chunk_index, row_number, error_type, field_name, field_value, error_message)
+       SELECT $1, 0, n, 'validation', (ARRAY['imb', 'loan_amount', 'closing_date'])[1 + n % 3], 'x', 'bad value'
+       FROM generate_series(1, 500) n`,
+      [imp!.id],
+    );
+  });
+  row("1k leads, 1k hand-offs, a file with 500 rejected rows (triggers on)", `${leadsMs.toFixed(0)} ms`);
   const {
     rows: [dirty],
   } = await pool.query(
-    "SELECT (SELECT count(DISTINCT tracking_code) FROM report_dirty_pieces)::int AS pieces, (SELECT count(*) FROM report_mortgage_deltas)::int AS deltas",
+    `SELECT (SELECT count(DISTINCT tracking_code) FROM report_dirty_pieces)::int AS pieces,
+            (SELECT count(*) FROM report_mortgage_deltas)::int AS deltas,
+            (SELECT count(DISTINCT tracking_code) FROM report_dirty_barcodes)::int AS barcodes,
+            (SELECT count(*) FROM (SELECT DISTINCT * FROM report_dirty_lead_days) d)::int AS lead_days`,
   );
-  if (process.env.BENCH_EXPLAIN) {
-    const c = await pool.connect();
-    await c.query("BEGIN");
-    await c.query("CREATE TEMP TABLE report_dirty_batch AS SELECT DISTINCT tracking_code FROM report_dirty_pieces");
-    await c.query("ANALYZE report_dirty_batch");
-    // the two statements of refresh_mail_rollups that touch tables as large as the history
-    for (const sql of [
-      `SELECT v.*, 1 FROM report_dirty_batch d
-       CROSS JOIN LATERAL (SELECT * FROM report_piece_facts_source s WHERE s.tracking_code = d.tracking_code OFFSET 0) v`,
-      "DELETE FROM report_piece_facts f WHERE f.tracking_code = ANY (ARRAY(SELECT tracking_code FROM report_dirty_batch))",
-    ]) {
-      const plan = await c.query(`EXPLAIN (ANALYZE, COSTS OFF) ${sql}`);
-      process.stderr.write(plan.rows.map((r) => r["QUERY PLAN"]).join("\n") + "\n");
-    }
-    await c.query("ROLLBACK");
-    c.release();
-  }
   await Reports.markStale(pool, ["mortgages", "mail_production", "deliveries", "call_responses"]);
   const [after, afterMs] = await timed(() => Reports.refreshPending(pool));
   row(
-    `refresh after the day (${fmt(dirty.pieces)} dirty pieces, ${dirty.deltas} mortgage deltas, ${after.views.length} views)`,
+    `refresh after the day (${fmt(dirty.pieces)} dirty pieces, ${dirty.deltas} mortgage deltas, ` +
+      `${fmt(dirty.barcodes)} dirty barcodes, ${dirty.lead_days} lead days, ${after.views.length} views)`,
     `${secs(afterMs)} s`,
   );
   const { rows: perView } = await pool.query<{ report: string; duration_ms: number }>(
     "SELECT report, duration_ms FROM report_refreshes WHERE data_as_of > now() - interval '1 hour' ORDER BY duration_ms DESC LIMIT 20",
   );
   row("of which, slowest parts", perView.map((r) => `${r.report} ${r.duration_ms} ms`).join(", "));
+  const {
+    rows: [detail],
+  } = await pool.query("SELECT detail FROM report_refreshes WHERE report = 'funnel'");
+  row("the rollups' transaction (its detail)", JSON.stringify(detail?.detail));
   process.stdout.write(out.join("\n") + "\n");
 } finally {
   await pool.end();

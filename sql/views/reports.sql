@@ -112,3 +112,38 @@ CREATE OR REPLACE VIEW report_call_matching AS
 SELECT called_on, calls, by_tracking_code, by_mortgage_id, unmatched,
        round((calls - unmatched)::numeric / calls, 4) AS match_rate
 FROM rollup_call_matching;
+
+-- lead-aging per partner and day of the interested call, as the materialized view computed it, with
+-- the oldest waiting lead's time (the report counts its hours)
+CREATE OR REPLACE VIEW report_lead_aging_source AS
+SELECT l.partner, (l.interested_at AT TIME ZONE 'UTC')::date AS interested_on,
+       count(*) AS leads,
+       count(h.lead_id) AS handed_off,
+       count(*) - count(h.lead_id) AS waiting,
+       round((percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM h.handed_off_at - l.interested_at) / 3600)
+              FILTER (WHERE h.lead_id IS NOT NULL))::numeric, 1) AS median_hours_to_handoff,
+       round((percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM h.handed_off_at - l.interested_at) / 3600)
+              FILTER (WHERE h.lead_id IS NOT NULL))::numeric, 1) AS p90_hours_to_handoff,
+       min(l.interested_at) FILTER (WHERE h.lead_id IS NULL) AS oldest_waiting_at
+FROM leads l LEFT JOIN lead_handoff_items h ON h.lead_id = l.id
+GROUP BY 1, 2;
+
+-- 5. Lead aging per partner and day of the interested call (was a materialized view over every lead;
+-- migration 295 keeps it as a rollup recomputed per dirty day). The oldest waiting lead's hours are
+-- counted at the report's data-as-of, as the materialized view counted them at its refresh.
+CREATE OR REPLACE VIEW report_lead_aging AS
+SELECT r.partner, r.interested_on, r.leads, r.handed_off, r.waiting, r.median_hours_to_handoff, r.p90_hours_to_handoff,
+       round((extract(epoch FROM f.data_as_of - r.oldest_waiting_at) / 3600)::numeric, 1) AS oldest_waiting_hours
+FROM rollup_lead_aging r LEFT JOIN report_refreshes f ON f.report = 'lead-aging';
+
+-- 7. Rejects by partner, source, field, error type and reason (was a materialized view over every
+-- rejected row; migration 295 keeps it as a rollup moved by deltas).
+CREATE OR REPLACE VIEW report_rejects AS
+SELECT partner, source, field, error_type, reason, rejected_rows, outstanding, rejected_later, files FROM rollup_rejects;
+
+-- 8. Barcode quality per partner (was a materialized view counting every piece and assignment;
+-- migration 295 keeps it as a rollup). A partner is shown once it has an assignment, a piece or a
+-- row rejected on a barcode field, as the view listed them.
+CREATE OR REPLACE VIEW report_barcode_quality AS
+SELECT partner, barcodes_assigned, mail_pieces, repaired, rejected, foreign_claims, pending_backfill
+FROM rollup_barcode_quality WHERE barcodes_assigned > 0 OR mail_pieces > 0 OR barcode_rejects > 0;

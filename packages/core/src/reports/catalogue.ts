@@ -15,8 +15,8 @@ export interface ReportColumn {
  * - "rollup": a view over rollup tables kept by triggers in the importing transaction and folded
  *   in by the refresh: the mail rollups moved by each dirty piece's new-minus-old facts
  *   (refresh_mail_rollups), the mortgage and call rollups by deltas (refresh_mortgage_rollups,
- *   refresh_call_rollups). The cost
- *   grows with the day's data, not the history.
+ *   refresh_call_rollups), barcode-quality, rejects and lead-aging by deltas and dirty marks
+ *   (refresh_quality_rollups). The cost grows with the day's data, not the history.
  * - "materialized-view": REFRESH MATERIALIZED VIEW CONCURRENTLY after an import of one of the
  *   `staleAfter` kinds ("*": any import), and nightly.
  */
@@ -166,7 +166,7 @@ export const reports: readonly Report[] = [
       col("oldest_waiting_hours", "hours the oldest waiting lead had waited at refresh time"),
     ],
     sources: ["leads", "lead_handoff_items"],
-    refresh: { kind: "materialized-view", staleAfter: ["call_responses"] },
+    refresh: { kind: "rollup", rollups: ["rollup_lead_aging"] },
     orderBy: ["partner", "interested_on"],
   },
   {
@@ -208,7 +208,7 @@ export const reports: readonly Report[] = [
       col("files", "imports with such rows"),
     ],
     sources: ["import_rejects", "imports"],
-    refresh: { kind: "materialized-view", staleAfter: ["*"] },
+    refresh: { kind: "rollup", rollups: ["rollup_reject_imports", "rollup_rejects"] },
     orderBy: ["partner", "source", "field", "error_type", "reason"],
   },
   {
@@ -234,7 +234,7 @@ export const reports: readonly Report[] = [
       "import_rejects",
       "imports",
     ],
-    refresh: { kind: "materialized-view", staleAfter: ["barcode-map", "mortgages"] },
+    refresh: { kind: "rollup", rollups: ["report_pending_barcodes", "rollup_barcode_quality"] },
     orderBy: ["partner"],
   },
   {
@@ -432,6 +432,12 @@ function refreshText(r: Refresh): string {
   if (r.kind === "rollup") {
     if (r.rollups.includes("rollup_call_matching"))
       return "incremental: each import's call deltas per day folded in (rollup), nightly in full";
+    if (r.rollups.includes("rollup_lead_aging"))
+      return "incremental: the partner-days whose leads or hand-offs changed are recomputed (rollup), nightly in full";
+    if (r.rollups.includes("rollup_rejects"))
+      return "incremental: each import's rejected rows folded in per import (rollups), nightly in full";
+    if (r.rollups.includes("rollup_barcode_quality"))
+      return "incremental: each import's per-partner counts folded in, the changed barcodes' backfill decided (rollup), nightly in full";
     return r.rollups.includes("rollup_mortgages_by_day")
       ? "incremental: each import's mortgage deltas folded in (rollups), nightly in full"
       : "incremental: the pieces an import touched are recomputed and their difference added (rollups), nightly in full";

@@ -44,6 +44,10 @@ async function recordRefresh(
 
 /** Asks the next rollup refresh to rebuild the mail rollups from scratch (the ZIP table changed). */
 export const FULL_MAIL_REBUILD = "mail-rollups:full";
+/** Asks the next rollup refresh to rebuild barcode-quality, rejects and lead-aging (migration 295 leaves it). */
+export const FULL_QUALITY_REBUILD = "quality-rollups:full";
+/** The marks in report_stale_views that ask for a rebuild rather than name a view. */
+const FULL_REBUILDS = [FULL_MAIL_REBUILD, FULL_QUALITY_REBUILD];
 
 /**
  * Folds the dirty pieces and the mortgage deltas into the rollups (all from scratch when full, or
@@ -53,29 +57,49 @@ async function refreshRollups(client: PoolClient, full: boolean): Promise<number
   const started = performance.now();
   await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ");
   try {
-    const asked = await client.query("DELETE FROM report_stale_views WHERE view_name = $1", [FULL_MAIL_REBUILD]);
-    const mailFull = full || (asked.rowCount ?? 0) > 0;
+    const { rows: asked } = await client.query<{ view_name: string }>(
+      "DELETE FROM report_stale_views WHERE view_name = ANY($1) RETURNING view_name",
+      [FULL_REBUILDS],
+    );
+    const mailFull = full || asked.some((a) => a.view_name === FULL_MAIL_REBUILD);
+    const qualityFull = full || asked.some((a) => a.view_name === FULL_QUALITY_REBUILD);
+    // each family timed on its own, so the record says where a slow refresh went
+    const mailStarted = performance.now();
     const {
-      rows: [r],
+      rows: [m],
     } = await client.query<{ pieces: number; deltas: number; calls: number }>(
       `SELECT refresh_mail_rollups($1) AS pieces, refresh_mortgage_rollups($2) AS deltas,
               refresh_call_rollups($2) AS calls`,
       [mailFull, full],
     );
+    const qualityStarted = performance.now();
+    const {
+      rows: [q],
+    } = await client.query<{ reject_groups: number; barcodes: number; lead_days: number }>(
+      "SELECT * FROM refresh_quality_rollups($1)",
+      [qualityFull],
+    );
+    const ms = (from: number, to = performance.now()) => Math.round(to - from);
     await recordRefresh(
       client,
       rollupReports().map((x) => x.name),
       started,
       full ? "full" : "incremental",
       {
-        mail_pieces: Number(r!.pieces),
+        mail_pieces: Number(m!.pieces),
         mail_full: mailFull,
-        mortgage_deltas: Number(r!.deltas),
-        call_deltas: Number(r!.calls),
+        mortgage_deltas: Number(m!.deltas),
+        call_deltas: Number(m!.calls),
+        mail_mortgage_call_ms: ms(mailStarted, qualityStarted),
+        reject_groups: Number(q!.reject_groups),
+        barcodes: Number(q!.barcodes),
+        lead_days: Number(q!.lead_days),
+        quality_full: qualityFull,
+        quality_ms: ms(qualityStarted),
       },
     );
     await client.query("COMMIT");
-    return Number(r!.pieces);
+    return Number(m!.pieces);
   } catch (err) {
     await client.query("ROLLBACK").catch(() => undefined);
     throw err;
@@ -106,7 +130,9 @@ async function pendingWork(db: Queryable): Promise<boolean> {
     rows: [r],
   } = await db.query<{ pending: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM report_dirty_pieces) OR EXISTS (SELECT 1 FROM report_mortgage_deltas)
-            OR EXISTS (SELECT 1 FROM report_call_deltas) OR EXISTS (SELECT 1 FROM report_stale_views) AS pending`,
+            OR EXISTS (SELECT 1 FROM report_call_deltas) OR EXISTS (SELECT 1 FROM report_stale_views)
+            OR EXISTS (SELECT 1 FROM report_barcode_deltas) OR EXISTS (SELECT 1 FROM report_dirty_barcodes)
+            OR EXISTS (SELECT 1 FROM report_reject_deltas) OR EXISTS (SELECT 1 FROM report_dirty_lead_days) AS pending`,
   );
   return r!.pending;
 }
@@ -132,8 +158,8 @@ export async function refreshPending(pool: Pool): Promise<RefreshResult> {
       while (await pendingWork(client)) {
         result.pieces += await refreshRollups(client, false);
         const { rows } = await client.query<{ view_name: string }>(
-          "SELECT DISTINCT view_name FROM report_stale_views WHERE view_name <> $1 ORDER BY 1",
-          [FULL_MAIL_REBUILD],
+          "SELECT DISTINCT view_name FROM report_stale_views WHERE view_name <> ALL($1) ORDER BY 1",
+          [FULL_REBUILDS],
         );
         for (const { view_name } of rows) {
           await refreshView(client, view_name, "incremental");
