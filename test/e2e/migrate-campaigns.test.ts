@@ -1,15 +1,12 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalPlatform } from "../../packages/local/src/platform";
 import { migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
 import { Migration } from "@leadpipe/core";
 import { startMariaDb, type RunningMariaDb } from "../support/mariadb";
+import { usePlatform } from "../support/platform";
 
-let platform: LocalPlatform;
+const use = usePlatform("leadpipe-migrate-campaigns-", { chunkRows: 100, timeoutMs: 180_000 });
 let maria: RunningMariaDb;
-let tmp: string;
 let mysqlUrl: string;
 
 // A CRM with campaigns and touchpoints keyed by legacy ids, and child tables of its customers: phones and
@@ -59,9 +56,7 @@ const expectComplete = (manifest: Migration.Manifest, tables = TABLES) =>
   expect(Migration.summary(manifest)).toEqual({ run_id: manifest.run_id, status: "COMPLETE", tables });
 
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-migrate-campaigns-"));
-  process.env.LOG_LEVEL = "silent";
-  maria = await startMariaDb(path.join(tmp, "mariadb"));
+  maria = await startMariaDb(path.join(use.tmp, "mariadb"));
   const root = await maria.root();
   await root.query(
     `CREATE DATABASE crm CHARACTER SET utf8mb4; USE crm; ${SCHEMA("", mariaFk)}
@@ -70,24 +65,15 @@ beforeAll(async () => {
   );
   await root.end();
   mysqlUrl = `mysql://legacy:legacy-pass@127.0.0.1:${maria.port}/crm`;
-  platform = await LocalPlatform.start({
-    home: path.join(tmp, "home"),
-    chunkRows: 100,
-    retryIntervalMs: 20,
-    log: () => undefined,
-  });
 }, 180_000);
 
 afterAll(async () => {
-  await platform?.close();
   await maria?.stop();
-  if (platform?.pg?.dataDir) rmSync(platform.pg.dataDir, { recursive: true, force: true });
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 /** What a run leaves in the canonical tables (lineage included), to compare runs by. */
 async function landed(prefix: string) {
-  const q = async (sql: string) => (await platform.pool.query(sql, [`${prefix}%`])).rows;
+  const q = async (sql: string) => (await use.platform.pool.query(sql, [`${prefix}%`])).rows;
   return {
     campaigns: await q(
       `SELECT name, description, channels, created_at, legacy_id FROM campaigns WHERE legacy_id LIKE $1 ORDER BY legacy_id`,
@@ -109,12 +95,12 @@ async function landed(prefix: string) {
 async function personOf(lineage: string) {
   const {
     rows: [r],
-  } = await platform.pool.query<{ person_id: string }>(
+  } = await use.platform.pool.query<{ person_id: string }>(
     "SELECT person_id::text FROM person_records WHERE source_kind = 'legacy-contacts' AND source_key = $1",
     [`legacy_id=${lineage.toUpperCase()}`],
   );
   const id = r?.person_id;
-  const list = async (sql: string) => (await platform.pool.query(sql, [id])).rows.map((x) => Object.values(x)[0]);
+  const list = async (sql: string) => (await use.platform.pool.query(sql, [id])).rows.map((x) => Object.values(x)[0]);
   return {
     id,
     records: await list(
@@ -157,10 +143,10 @@ describe("leadpipe migrate: campaigns, touchpoints and child tables from MariaDB
   });
 
   it("lands them through their imports, refused rows quarantined, counts balanced, checksums equal", async () => {
-    const manifest = await migrateSource(platform, { from: mysqlUrl, rangeRows: 2 });
+    const manifest = await migrateSource(use.platform, { from: mysqlUrl, rangeRows: 2 });
     runId = manifest.run_id;
     expectComplete(manifest);
-    const { rows: q } = await platform.pool.query(
+    const { rows: q } = await use.platform.pool.query(
       "SELECT table_name, pk, stage, reason FROM migration_quarantine WHERE run_id = $1 ORDER BY table_name, pk",
       [runId],
     );
@@ -259,27 +245,27 @@ describe("leadpipe migrate: campaigns, touchpoints and child tables from MariaDB
 
 describe("leadpipe migrate: the MariaDB run verified, run again and resumed", () => {
   it("verify reads the source again: the same counts, checksums equal", async () => {
-    expectComplete(await verifyRun(platform, runId, mysqlUrl));
+    expectComplete(await verifyRun(use.platform, runId, mysqlUrl));
   }, 120_000);
 
   it("migrating again, or resuming after lost checkpoints, changes nothing and doubles nothing", async () => {
-    const again = await migrateSource(platform, { from: mysqlUrl, rangeRows: 2 });
+    const again = await migrateSource(use.platform, { from: mysqlUrl, rangeRows: 2 });
     expect(again.run_id).not.toBe(runId);
     expectComplete(again);
     expect(await landed("mysql:crm/")).toEqual(first);
     // A run killed before its touchpoints and part of its phones landed: resume lands them again.
-    await platform.pool.query(
+    await use.platform.pool.query(
       `DELETE FROM migration_ranges WHERE run_id = $1 AND (table_name = 'touchpoints' OR (table_name = 'phones' AND range_no >= 1))`,
       [again.run_id],
     );
-    await platform.pool.query("UPDATE migration_runs SET status = 'RUNNING' WHERE run_id = $1", [again.run_id]);
-    const resumed = await migrateSource(platform, { from: mysqlUrl, resume: again.run_id });
+    await use.platform.pool.query("UPDATE migration_runs SET status = 'RUNNING' WHERE run_id = $1", [again.run_id]);
+    const resumed = await migrateSource(use.platform, { from: mysqlUrl, resume: again.run_id });
     expect(resumed.run_id).toBe(again.run_id);
     expectComplete(resumed);
     expect(await landed("mysql:crm/")).toEqual(first);
     const {
       rows: [n],
-    } = await platform.pool.query(
+    } = await use.platform.pool.query(
       `SELECT (SELECT count(*) FROM touchpoints WHERE legacy_id LIKE 'mysql:crm/%')::int AS touchpoints,
               (SELECT count(*) FROM campaigns WHERE legacy_id LIKE 'mysql:crm/%')::int AS campaigns`,
     );
@@ -290,7 +276,7 @@ describe("leadpipe migrate: the MariaDB run verified, run again and resumed", ()
     const root = await maria.root();
     await root.query("UPDATE crm.campaigns SET description = 'Spring refi' WHERE id = 1");
     await root.end();
-    const changed = Migration.summary(await verifyRun(platform, runId, mysqlUrl));
+    const changed = Migration.summary(await verifyRun(use.platform, runId, mysqlUrl));
     expect(changed.status).toBe("UNBALANCED");
     expect(changed.tables.find((t) => t.table === "campaigns")).toMatchObject({
       checksums_match: false,
@@ -305,18 +291,18 @@ describe("leadpipe migrate: the MariaDB run verified, run again and resumed", ()
 describe("leadpipe migrate: campaigns, touchpoints and child tables from SQLite", () => {
   it("infers child tables from foreign_key_list and lands the same shape", async () => {
     const { default: Database } = await import("better-sqlite3");
-    const file = path.join(tmp, "crm.sqlite");
+    const file = path.join(use.tmp, "crm.sqlite");
     const db = new Database(file);
     // Campaign names of their own: a name belongs to one legacy row (the MariaDB run's hold these).
     db.exec(SCHEMA("Old ", (col, table) => `, FOREIGN KEY (${col}) REFERENCES ${table} (id)`));
     // A name the MariaDB run's campaign 1 holds: refused, naming its owner.
     db.exec("INSERT INTO campaigns VALUES (4, 'Spring mailer, 2020', 'mail', NULL, NULL)");
     db.close();
-    const manifest = await migrateSource(platform, { from: `sqlite:${file}`, rangeRows: 2 });
+    const manifest = await migrateSource(use.platform, { from: `sqlite:${file}`, rangeRows: 2 });
     expectComplete(manifest, [TABLES[0]!, row("campaigns", 4, 2, 2), ...TABLES.slice(2)]);
     const {
       rows: [taken],
-    } = await platform.pool.query(
+    } = await use.platform.pool.query(
       "SELECT reason FROM migration_quarantine WHERE run_id = $1 AND table_name = 'campaigns' AND pk = '4'",
       [manifest.run_id],
     );

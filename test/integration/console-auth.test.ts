@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Reports, Roles, createLogger, createPool, migrate, type Pool } from "@leadpipe/core";
+import { Reports, Roles, createPool, migrate, type Pool } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { startConsole, type RunningConsole } from "../../packages/console/src/server";
 import { routes, PUBLIC_PATHS } from "../../packages/console/src/routes";
@@ -11,6 +11,7 @@ import { ROLES, type Role } from "../../packages/console/src/auth/roles";
 import { addUser } from "../../packages/console/src/auth/store";
 import type { ConsoleDeps } from "../../packages/console/src/ports";
 import { ConsoleClient } from "../support/console-client";
+import { testConsoleDeps } from "../support/console-deps";
 
 let pg0: RunningPostgres;
 let pool: Pool;
@@ -22,22 +23,10 @@ const sessions = new Map<Role, ConsoleClient>();
 const tokens = new Map<Role, string>();
 
 function deps(readonlyUrl: string): ConsoleDeps {
-  const unavailable = () => {
-    throw new Error("not part of this test: the e2e test drives it on the local platform");
-  };
-  return {
-    pool,
-    writer: pool,
-    readonlyUrl,
-    log: createLogger({ service: "console-test" }),
-    store: { head: unavailable, read: unavailable, write: unavailable },
-    settings: { bucket: "test" },
-    uploadDir: path.join(tmp, "uploads"),
-    upload: unavailable,
-    replay: unavailable,
-    handoff: async () => ({ handedOff: 0 }),
-    alerts: async () => [],
-  };
+  return testConsoleDeps(
+    { pool, readonlyUrl, tmp, why: "not part of this test: the e2e test drives it on the local platform" },
+    { handoff: async () => ({ handedOff: 0 }) },
+  );
 }
 
 beforeAll(async () => {

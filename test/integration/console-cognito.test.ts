@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Roles, createLogger, createPool, migrate, type Pool } from "@leadpipe/core";
+import { Roles, createPool, migrate, type Pool } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { startConsole, type RunningConsole } from "../../packages/console/src/server";
 import { cognitoIdentity } from "../../packages/console/src/adapters/cognito";
 import { roleFromGroups } from "../../packages/console/src/auth/identity";
-import type { ConsoleDeps } from "../../packages/console/src/ports";
 import { ConsoleClient } from "../support/console-client";
+import { testConsoleDeps } from "../support/console-deps";
 import { startLocalCognito, type LocalCognito } from "../support/local-cognito";
 
 let cognito: LocalCognito;
@@ -49,22 +49,10 @@ beforeAll(async () => {
   });
   // The console logs in as its own role, as in AWS: logins, sessions and the audit log need nothing more.
   consolePool = createPool(Roles.urlAs(pg0.url, Roles.CONSOLE_ROLE, pg0.secrets.console), 4);
-  const unavailable = () => {
-    throw new Error("not part of this test");
-  };
-  const deps: ConsoleDeps = {
-    pool: consolePool,
-    writer: consolePool,
-    readonlyUrl: Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly),
-    log: createLogger({ service: "console-test" }),
-    store: { head: unavailable, read: unavailable, write: unavailable },
-    settings: { bucket: "test" },
-    uploadDir: path.join(tmp, "uploads"),
-    upload: unavailable,
-    replay: unavailable,
-    alerts: async () => [],
-    identity,
-  };
+  const deps = testConsoleDeps(
+    { pool: consolePool, readonlyUrl: Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly), tmp },
+    { identity },
+  );
   web = await startConsole(deps, { maxFailures: 3, failureWindowMs: 60_000 });
 }, 180_000);
 

@@ -3,67 +3,57 @@
  * through the Lambda adapter (the SDK client mocked), audits the start, and says on the page what happens next;
  * a refused invoke leaves the ledger's mark for the next scheduled run. Real PostgreSQL and a real console server.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Roles, createLogger, createPool, migrate, type Pool } from "@leadpipe/core";
+import { Roles, type Pool } from "@leadpipe/core";
 import { lambdaPullStarter } from "../../packages/core/src/adapters/lambda";
-import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { startConsole, type RunningConsole } from "../../packages/console/src/server";
 import { addUser } from "../../packages/console/src/auth/store";
-import type { ConsoleDeps } from "../../packages/console/src/ports";
 import { ConsoleClient } from "../support/console-client";
+import { testConsoleDeps } from "../support/console-deps";
+import { useDatabase, type DatabaseUse } from "../support/database";
 
 const PASSWORD = "correct horse battery staple";
 const FILE = "/outgoing/partner-b-mortgages-20261207.csv";
 const FUNCTION = "leadpipe-test-Puller-partner-b-sftp-abc123";
 const lambda = mockClient(LambdaClient);
-let pg0: RunningPostgres;
+let db: DatabaseUse;
 let pool: Pool;
-let tmp: string;
 let web: RunningConsole;
 let ops: ConsoleClient;
 
+useDatabase(
+  "leadpipe-console-start-pull-",
+  (d) => {
+    db = d;
+    pool = d.pool;
+  },
+  180_000,
+);
+
 beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-console-start-pull-"));
-  pg0 = await startPostgres(path.join(tmp, "home", "pg"));
-  pool = createPool(pg0.url, 4);
-  await migrate(pool);
-  await Roles.setRolePasswords(pool, { leadpipe_readonly: pg0.secrets.readonly });
+  const { pg, tmp } = db;
+  await Roles.setRolePasswords(pool, { leadpipe_readonly: pg.secrets.readonly });
   await addUser(pool, "olga", "ops", PASSWORD);
-  const unavailable = () => {
-    throw new Error("not part of this test");
-  };
-  const deps: ConsoleDeps = {
-    pool,
-    writer: pool,
-    readonlyUrl: Roles.urlAs(pg0.url, Roles.READONLY_ROLE, pg0.secrets.readonly),
-    log: createLogger({ service: "console-test" }),
-    store: { head: unavailable, read: unavailable, write: unavailable },
-    settings: { bucket: "test" },
-    uploadDir: path.join(tmp, "uploads"),
-    upload: unavailable,
-    replay: unavailable,
-    alerts: async () => [],
-    startPull: lambdaPullStarter(
-      new LambdaClient({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } }),
-      { "partner-b-sftp": FUNCTION },
-      { retries: 1, minTimeoutMs: 1, factor: 1 },
+  web = await startConsole(
+    testConsoleDeps(
+      { pool, readonlyUrl: Roles.urlAs(pg.url, Roles.READONLY_ROLE, pg.secrets.readonly), tmp },
+      {
+        startPull: lambdaPullStarter(
+          new LambdaClient({ region: "us-east-1", credentials: { accessKeyId: "test", secretAccessKey: "test" } }),
+          { "partner-b-sftp": FUNCTION },
+          { retries: 1, minTimeoutMs: 1, factor: 1 },
+        ),
+      },
     ),
-  };
-  web = await startConsole(deps);
+  );
   ops = new ConsoleClient(web.url);
   expect((await ops.login("olga", PASSWORD)).status).toBe(303);
 }, 180_000);
 
 afterAll(async () => {
   await web?.close();
-  await pool?.end();
-  await pg0?.stop();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
 beforeEach(async () => {

@@ -134,11 +134,25 @@ const CHANNEL_KEYS = new Set(["channel", "medium", "type", "campaigntype", "medi
 /** A field read back from the canonical table: the source's value when the rule's normal form of it was found there. */
 const readBack = (same: boolean, source: string | null, landed: string | null) => (same ? source : landed);
 
+/**
+ * A target whose landed CSV is the row's lineage (`legacy_id`), then its fields as mapped (the channel
+ * defaulting to the table's declared one): its header and its cells.
+ */
+function lineageFirst(fields: readonly string[]): Pick<FlatTarget, "fields" | "csvHeader" | "cells"> {
+  return {
+    fields,
+    csvHeader: ["legacy_id", ...fields],
+    cells: (f, channel, lineage) => [
+      lineage,
+      ...fields.map((k) => (k === "channel" ? (f.channel ?? channel) : f[k]) ?? ""),
+    ],
+  };
+}
+
 const campaigns: FlatTarget = {
   name: "campaigns",
   source: "legacy-campaigns",
-  fields: ["name", "description", "channel", "created_at"],
-  csvHeader: ["legacy_id", "name", "description", "channel", "created_at"],
+  ...lineageFirst(["name", "description", "channel", "created_at"]),
   header: true,
   required: ["name"],
   tableName: /campaign/,
@@ -149,13 +163,6 @@ const campaigns: FlatTarget = {
     if (/^(created(at|on|date)?|startdate|start(ed)?(at|on)?|launched(at|on)?)$/.test(k)) return "created_at";
     return undefined;
   },
-  cells: (f, channel, lineage) => [
-    lineage,
-    f.name ?? "",
-    f.description ?? "",
-    f.channel ?? channel ?? "",
-    f.created_at ?? "",
-  ],
   async landed(db, rows) {
     const { rows: found } = await db.query<{
       pk: string;
@@ -209,8 +216,7 @@ const campaigns: FlatTarget = {
 const touchpoints: FlatTarget = {
   name: "touchpoints",
   source: "legacy-touchpoints",
-  fields: ["campaign", "person", "channel", "touched_at"],
-  csvHeader: ["legacy_id", "campaign", "person", "channel", "touched_at"],
+  ...lineageFirst(["campaign", "person", "channel", "touched_at"]),
   header: true,
   required: ["campaign", "person", "touched_at"],
   references: { campaign: "campaigns", person: "contacts" },
@@ -227,13 +233,6 @@ const touchpoints: FlatTarget = {
       return "touched_at";
     return undefined;
   },
-  cells: (f, channel, lineage) => [
-    lineage,
-    f.campaign ?? "",
-    f.person ?? "",
-    f.channel ?? channel ?? "",
-    f.touched_at ?? "",
-  ],
   async landed(db, rows) {
     const { rows: found } = await db.query<{ pk: string }>(
       `SELECT q.pk
