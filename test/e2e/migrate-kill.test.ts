@@ -5,7 +5,7 @@
  * RUN_ID --json` is run. Every table must reconcile exactly and the landed records must equal a
  * clean, uninterrupted run's (on a platform of its own), with no record twice.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Migration } from "@leadpipe/core";
 import type { Queryable } from "../../packages/core/src/db";
 import { LocalPlatform } from "../../packages/local/src/platform";
-import { cleanUp, freshHome as freshHomeIn } from "../support/child-homes";
+import { type CapturedChild, cleanUp, freshHome as freshHomeIn, spawnCaptured } from "../support/child-homes";
 import { migrateSource } from "../../packages/local/src/commands/migrate";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -29,29 +29,18 @@ let tmp: string;
 let file: string;
 const children = new Set<ChildProcess>();
 
-type Child = ChildProcess & { stdout_: () => string; stderr_: () => string };
+type Child = CapturedChild;
 
 /** `leadpipe migrate …` on a LEADPIPE_HOME, in a process group of its own (so the test can kill it whole). */
 function migrate(home: string, args: string[]): Child {
-  let out = "";
-  let err = "";
   const env: NodeJS.ProcessEnv = { ...process.env, LEADPIPE_HOME: home, LOG_LEVEL: "warn" };
   delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ["--single-threaded-gc", BIN, "migrate", ...args], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    env,
-  });
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr!.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return Object.assign(child, { stdout_: () => out, stderr_: () => err });
+  return spawnCaptured(
+    process.execPath,
+    ["--single-threaded-gc", BIN, "migrate", ...args],
+    { cwd: ROOT, detached: true, env },
+    children,
+  );
 }
 
 async function until<T>(what: string, check: () => T | undefined, timeoutMs: number, child: Child): Promise<T> {
@@ -60,8 +49,8 @@ async function until<T>(what: string, check: () => T | undefined, timeoutMs: num
     const v = check();
     if (v !== undefined) return v;
     if (child.exitCode !== null)
-      throw new Error(`leadpipe migrate exited (${child.exitCode}) before ${what}:\n${child.stderr_()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${child.stderr_()}`);
+      throw new Error(`leadpipe migrate exited (${child.exitCode}) before ${what}:\n${child.err()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}:\n${child.err()}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
@@ -129,27 +118,27 @@ describe("kill -9 of leadpipe migrate mid-table, then --resume", () => {
     const first = migrate(home, ["--from", from, "--range-rows", String(RANGE_ROWS)]);
     const runId = await until(
       "the run id",
-      () => /migration run ([0-9a-f-]{36})/.exec(first.stderr_())?.[1],
+      () => /migration run ([0-9a-f-]{36})/.exec(first.err())?.[1],
       300_000,
       first,
     );
     await until(
       `range ${KILL_AT_RANGE} of customers`,
-      () => (first.stderr_().includes(`customers: range ${KILL_AT_RANGE} (`) ? true : undefined),
+      () => (first.err().includes(`customers: range ${KILL_AT_RANGE} (`) ? true : undefined),
       300_000,
       first,
     );
     process.kill(-first.pid!, "SIGKILL");
     await exited(first);
     expect(first.signalCode).toBe("SIGKILL");
-    const checkpointed = [...first.stderr_().matchAll(/^(\w+): range (\d+) \(/gm)].length;
+    const checkpointed = [...first.err().matchAll(/^(\w+): range (\d+) \(/gm)].length;
     expect(checkpointed).toBeGreaterThanOrEqual(KILL_AT_RANGE + 1);
     expect(checkpointed).toBeLessThan(RANGES);
 
     const second = migrate(home, ["--from", from, "--resume", runId, "--json"]);
     await exited(second);
-    expect(second.exitCode, second.stderr_()).toBe(0);
-    const resumed = JSON.parse(second.stdout_().trim().split("\n").at(-1)!) as ReturnType<typeof Migration.summary>;
+    expect(second.exitCode, second.err()).toBe(0);
+    const resumed = JSON.parse(second.out().trim().split("\n").at(-1)!) as ReturnType<typeof Migration.summary>;
     const expected = [
       {
         table: "customers",

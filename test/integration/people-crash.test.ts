@@ -4,7 +4,8 @@
  * between two batches, or inside one (its transaction blocked on the links insert, after it has
  * updated the batch's records). The next run resumes, and every people table ends as a clean run's.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { type CapturedChild, spawnCaptured } from "../support/child-homes";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -97,28 +98,18 @@ async function normalState() {
   return Object.fromEntries(Object.entries(s).map(([k, rows]) => [k, renumber(rows)]));
 }
 
-type Worker = ChildProcess & { out: () => string; err: () => string };
+type Worker = CapturedChild;
 
 /** The worker as a process of its own (the database URL in its environment, not on its command line). */
 function worker(pauseAfterBatch?: number): Worker {
-  let out = "";
-  let err = "";
   const env: NodeJS.ProcessEnv = { ...process.env, RESOLVER_DATABASE_URL: pg.url, LOG_LEVEL: "warn" };
   if (pauseAfterBatch) env.PAUSE_AFTER_BATCH = String(pauseAfterBatch);
-  const child = spawn(process.execPath, ["--import", "tsx", WORKER, IMPORT, String(BATCH)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-    env,
-  });
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr!.on("data", (d: Buffer) => {
-    err += d.toString();
-  });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  return Object.assign(child, { out: () => out, err: () => err });
+  return spawnCaptured(
+    process.execPath,
+    ["--import", "tsx", WORKER, IMPORT, String(BATCH)],
+    { cwd: ROOT, env },
+    children,
+  );
 }
 
 async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, child?: Worker): Promise<T> {

@@ -1,4 +1,4 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { reachableDataDir } from "../../packages/local/src/postgres";
@@ -30,4 +30,31 @@ export function cleanUp(tmp: string, homes: readonly string[], children: Iterabl
     if (dir !== path.join(tmp, home, "pg")) rmSync(dir, { recursive: true, force: true });
   }
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/** A child process whose standard output and error are kept as they arrive. */
+export type CapturedChild = ChildProcess & { out: () => string; err: () => string };
+
+/**
+ * Spawns `command` with its stdout and stderr captured (read with `out()` and `err()`), tracked in
+ * `children` while it runs (so cleanUp can end what a failed test left).
+ */
+export function spawnCaptured(
+  command: string,
+  args: readonly string[],
+  options: Omit<SpawnOptions, "stdio">,
+  children: Set<ChildProcess>,
+): CapturedChild {
+  let out = "";
+  let err = "";
+  const child = spawn(command, args, { ...options, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  return Object.assign(child, { out: () => out, err: () => err });
 }
