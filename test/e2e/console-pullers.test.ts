@@ -8,7 +8,7 @@ import { runPuller } from "../../packages/local/src/pullers";
 import { addUser } from "../../packages/console/src/auth/store";
 import type { RunningConsole } from "../../packages/console/src/server";
 import { startSshd, type Sshd } from "../support/peers";
-import { peerFolder, putFile, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
+import { putFile, sftpEntry, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
 import { ConsoleClient } from "../support/console-client";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -27,22 +27,8 @@ const LOCKED_FILE = "partner-b-mortgages-2026-12-21.csv";
 
 /** A puller on the test's OpenSSH; expected_by 00:00 UTC has always passed, so a day without a file is missing. */
 function entry(name: string, extra: Record<string, unknown> = {}) {
-  return {
-    name,
-    transport: "sftp",
-    host: "127.0.0.1",
-    port: sshd.port,
-    username: "leadpipe-sftp",
-    private_key_file: sshd.clientKeyFile,
-    host_key: sshd.hostKeyFingerprint,
-    dir: peerFolder(sshd, name, sshd),
-    pattern: "*.csv",
-    stable_seconds: 1,
-    // the platform starts before pullers.json is written: no cron runs these, the test does
-    schedule: "0 6 * * *",
-    expected_by: "00:00",
-    ...extra,
-  };
+  // the platform starts before pullers.json is written: no cron runs these, the test does
+  return sftpEntry(sshd, name, { schedule: "0 6 * * *", expected_by: "00:00", ...extra });
 }
 
 beforeAll(async () => {

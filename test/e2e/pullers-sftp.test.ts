@@ -9,7 +9,7 @@ import { startRelay, startSshd, type Sshd } from "../support/peers";
 import { pullCommand, pullsCommand } from "../../packages/local/src/commands/pull";
 import {
   outcomes,
-  peerFolder,
+  sftpEntry,
   putFile,
   silentLog,
   usePullerPeer,
@@ -32,20 +32,7 @@ usePullerPeer("leadpipe-pullers-sftp-", startSshd, (peer, started) => {
 const pullOnce = (spec: Pullers.PullerSpec) => env.pullOnce(spec);
 
 function puller(name: string, extra: Record<string, unknown> = {}): Pullers.PullerSpec {
-  const dir = peerFolder(sshd, name, sshd);
-  return Pullers.PullerSpec.parse({
-    name,
-    transport: "sftp",
-    host: "127.0.0.1",
-    port: sshd.port,
-    username: "leadpipe-sftp",
-    private_key_file: sshd.clientKeyFile,
-    host_key: sshd.hostKeyFingerprint,
-    dir,
-    pattern: "*.csv",
-    stable_seconds: 1,
-    ...extra,
-  });
+  return Pullers.PullerSpec.parse(sftpEntry(sshd, name, extra));
 }
 const put = (spec: Pullers.PullerSpec, name: string, content: string, mtime?: Date) =>
   putFile(sshd, spec, name, content, mtime);

@@ -7,6 +7,7 @@ import { s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { runPuller, waitForPulledImports, type LocalPullDeps } from "../../packages/local/src/pullers";
+import { SFTP_USER, type Sshd } from "./peers";
 
 const sample = readFileSync(
   path.resolve(__dirname, "../../fixtures/sample-day/partner-b-mortgages-2026-11-20.csv"),
@@ -110,3 +111,27 @@ export function peerFolder(peer: FilePeer, name: string, owner: { uid: number; g
 /** Writes a file into the folder of a puller's spec on its peer. */
 export const putFile = (peer: FilePeer, spec: Pullers.PullerSpec, name: string, content: string, mtime?: Date) =>
   peer.write(path.join(path.basename((spec as { dir: string }).dir), name), content, mtime);
+
+/**
+ * A pullers.json entry for an SFTP puller `name` on the test's OpenSSH: its own folder there, the
+ * client key, the pinned host key, every `*.csv`, stable after 1 s; `extra` adds or replaces fields.
+ */
+export function sftpEntry(
+  sshd: Sshd,
+  name: string,
+  extra: Record<string, unknown> = {},
+): { name: string } & Record<string, unknown> {
+  return {
+    name,
+    transport: "sftp",
+    host: "127.0.0.1",
+    port: sshd.port,
+    username: SFTP_USER,
+    private_key_file: sshd.clientKeyFile,
+    host_key: sshd.hostKeyFingerprint,
+    dir: peerFolder(sshd, name, sshd),
+    pattern: "*.csv",
+    stable_seconds: 1,
+    ...extra,
+  };
+}
