@@ -1,4 +1,4 @@
-import type { MatchProfile } from "./match";
+import { otherMiddleOrGeneration, type MatchProfile } from "./match";
 import { compareDob } from "./similarity";
 
 /*
@@ -10,15 +10,21 @@ import { compareDob } from "./similarity";
  * of the true ones (docs/people-model.md).
  */
 
-/** The values that make two records two people when they differ: a date of birth, identifiers. */
+/** The values that make two records two people when they differ: a date of birth, identifiers, a middle initial, a generation. */
 export interface StrongValues {
   dob: string | null;
   ids: readonly string[];
+  middle: string | null;
+  generation: string | null;
 }
 
-/** Two records are two people: their dates of birth differ by more than a typo, or one identifier has two values. */
+/**
+ * Two records are two people: their dates of birth differ by more than a typo, their middle initials or generations
+ * (Jr. / Sr.) differ, or one identifier has two values.
+ */
 export function strongConflict(a: StrongValues, b: StrongValues): boolean {
   if (a.dob !== null && b.dob !== null && compareDob(a.dob, b.dob) === "different") return true;
+  if (otherMiddleOrGeneration(a, b)) return true;
   for (const id of a.ids) {
     const name = id.slice(0, id.indexOf("=") + 1);
     for (const other of b.ids) if (other !== id && other.startsWith(name)) return true;
@@ -30,15 +36,23 @@ export function strongConflict(a: StrongValues, b: StrongValues): boolean {
 class Part {
   readonly dobs = new Set<string>();
   readonly ids = new Set<string>();
+  readonly middles = new Set<string>();
+  readonly generations = new Set<string>();
   constructor(public earliest: number) {}
 
   add(v: StrongValues): void {
     if (v.dob !== null) this.dobs.add(v.dob);
     for (const id of v.ids) this.ids.add(id);
+    if (v.middle !== null) this.middles.add(v.middle);
+    if (v.generation !== null) this.generations.add(v.generation);
   }
 
-  /** Both parts have dates of birth and none of one agrees with one of the other (the same or a typo apart); or the same for an identifier. */
+  /**
+   * Both parts have dates of birth and none of one agrees with one of the other (the same or a typo apart); or the same
+   * for an identifier, a middle initial or a generation.
+   */
   conflictsWith(other: Part): boolean {
+    if (disjoint(this.middles, other.middles) || disjoint(this.generations, other.generations)) return true;
     if (
       this.dobs.size > 0 &&
       other.dobs.size > 0 &&
@@ -56,16 +70,26 @@ class Part {
 
   /** Whether a record's values clash with any of this part's (strongConflict with one of them). */
   clashesWith(v: StrongValues): boolean {
-    for (const d of this.dobs) if (strongConflict({ dob: d, ids: [] }, { dob: v.dob, ids: [] })) return true;
-    return strongConflict({ dob: null, ids: [...this.ids] }, { dob: null, ids: v.ids });
+    for (const d of this.dobs) if (v.dob !== null && compareDob(d, v.dob) === "different") return true;
+    if (v.middle !== null && this.middles.size > 0 && !this.middles.has(v.middle)) return true;
+    if (v.generation !== null && this.generations.size > 0 && !this.generations.has(v.generation)) return true;
+    return strongConflict(
+      { dob: null, ids: [...this.ids], middle: null, generation: null },
+      { dob: null, ids: v.ids, middle: null, generation: null },
+    );
   }
 
   absorb(other: Part): void {
     for (const d of other.dobs) this.dobs.add(d);
     for (const id of other.ids) this.ids.add(id);
+    for (const m of other.middles) this.middles.add(m);
+    for (const g of other.generations) this.generations.add(g);
     this.earliest = Math.min(this.earliest, other.earliest);
   }
 }
+
+/** Both sets hold values and none in common. */
+const disjoint = (xs: Set<string>, ys: Set<string>) => xs.size > 0 && ys.size > 0 && !agrees(xs, ys, (x, y) => x === y);
 
 function agrees<T>(xs: Iterable<T>, ys: Iterable<T>, same: (x: T, y: T) => boolean): boolean {
   for (const x of xs) for (const y of ys) if (same(x, y)) return true;
@@ -78,7 +102,7 @@ function some<T>(xs: Iterable<T>, test: (x: T) => boolean): boolean {
 
 /**
  * The components (by root, `roots[i]` being record i's) that hold two records with a strong
- * conflict. Only records with a date of birth or an identifier are read (`valuesOf`).
+ * conflict. Only records with a strong value (StrongValues) are read (`valuesOf`).
  */
 export function conflictedComponents(
   n: number,
@@ -89,7 +113,7 @@ export function conflictedComponents(
   const conflicted = new Set<number>();
   for (let i = 0; i < n; i++) {
     const v = valuesOf(i);
-    if (v.dob === null && v.ids.length === 0) continue;
+    if (v.dob === null && v.ids.length === 0 && v.middle === null && v.generation === null) continue;
     const root = roots[i]!;
     let part = parts.get(root);
     if (part === undefined) {
@@ -160,4 +184,17 @@ export function pairKey(a: MatchProfile, b: MatchProfile): string {
 }
 
 const contentKey = (p: MatchProfile) =>
-  [p.first, p.last, p.dob, p.zip5, p.city, p.house, p.street, p.phone, p.email, p.ids.join(",")].join("\u0000");
+  [
+    p.first,
+    p.last,
+    p.dob,
+    p.zip5,
+    p.city,
+    p.house,
+    p.street,
+    p.phone,
+    p.email,
+    p.ids.join(","),
+    p.middle,
+    p.generation,
+  ].join("\u0000");
