@@ -573,6 +573,41 @@ describe("the matcher", () => {
     ]);
   });
 
+  it("never clusters two parts whose mailboxes all differ and whose phones or ZIPs do too; a shared phone keeps two mailboxes one person", () => {
+    // Father and son James Smith at one house, each with his own mailbox and phone; a record of the name at the house
+    // with neither links to both.
+    const house = { last_name: "Smith", street: "12 Elm Street", city: "Boston", state: "MA", zip: "02116" };
+    const list = [
+      {
+        id: "father",
+        input: { ...house, first_name: "James", email: "james.smith1961@gmail.com", phone: "617-555-0101" },
+      },
+      { id: "son", input: { ...house, first_name: "James", email: "jsmith.boston@yahoo.com", phone: "617-555-0177" } },
+      { id: "bare", input: { ...house, first_name: "Jim" } },
+      // One woman with two mailboxes and one phone; one of them mistyped once (one edit: still hers).
+      {
+        id: "work",
+        input: { first_name: "Kwame", last_name: "Okafor", email: "kokafor@acme.com", phone: "303-555-0140" },
+      },
+      {
+        id: "home",
+        input: { first_name: "Kwame", last_name: "Okafor", email: "kwame.okafor@gmail.com", phone: "303-555-0140" },
+      },
+      { id: "typo", input: { first_name: "Kwame", last_name: "Okafor", email: "kwame.okafr@gmail.com", zip: "80202" } },
+    ];
+    const ids = list.map((r) => r.id);
+    const m = new People.Matcher();
+    for (const r of list) m.add(profile(r.input));
+    expect(new Set(list.map((_r, i) => m.find(i))).size).toBe(2);
+    const clusters = Array.from(m.clusters(), (root) => ids[root]);
+    expect(clusters.slice(0, 2)).toEqual(["father", "son"]);
+    expect(["father", "son"]).toContain(clusters[2]);
+    expect(clusters.slice(3)).toEqual(["work", "work", "work"]);
+    expect(Object.fromEntries(Matching.clusterContacts(list).rows.map((r) => [r.id, r.clusterId]))).toEqual(
+      Object.fromEntries(ids.map((id, i) => [id, clusters[i]])),
+    );
+  });
+
   it("splits conflicting clusters the same way for any order of the records", () => {
     const recs = [...syntheticPeople({ people: 15_000, seed: "conflicts" })];
     const profiles = recs.map((r) => People.profileOf(People.standardizeContact(r.input)));

@@ -1,5 +1,6 @@
 import { otherMiddleOrGeneration, type MatchProfile } from "./match";
-import { compareDob } from "./similarity";
+import { distance } from "fastest-levenshtein";
+import { compareDob, transposed } from "./similarity";
 
 /*
  * Cluster-level checks. `compare` vetoes a pair whose dates of birth differ (more than a typo) or
@@ -16,6 +17,10 @@ export interface StrongValues {
   ids: readonly string[];
   middle: string | null;
   generation: string | null;
+  /** Contact points: two parts that share none and whose mailboxes all differ are two people (Part.conflictsWith). */
+  email?: string | null;
+  phone7?: string | null;
+  zip5?: string | null;
 }
 
 /**
@@ -34,69 +39,113 @@ export function strongConflict(a: StrongValues, b: StrongValues): boolean {
 
 /** The strong values of a part of a cluster, each distinct value once. */
 class Part {
-  readonly dobs = new Set<string>();
-  readonly ids = new Set<string>();
-  readonly middles = new Set<string>();
-  readonly generations = new Set<string>();
+  // Distinct values as small arrays, each the shared NONE until its first value (a million parts at a million people).
+  dobs = NONE;
+  ids = NONE;
+  middles = NONE;
+  generations = NONE;
+  emails = NONE;
+  phones = NONE;
+  zips = NONE;
   constructor(public earliest: number) {}
 
   add(v: StrongValues): void {
-    if (v.dob !== null) this.dobs.add(v.dob);
-    for (const id of v.ids) this.ids.add(id);
-    if (v.middle !== null) this.middles.add(v.middle);
-    if (v.generation !== null) this.generations.add(v.generation);
+    if (v.dob !== null) this.dobs = withValue(this.dobs, v.dob);
+    for (const id of v.ids) this.ids = withValue(this.ids, id);
+    if (v.middle !== null) this.middles = withValue(this.middles, v.middle);
+    if (v.generation !== null) this.generations = withValue(this.generations, v.generation);
+    if (v.email) this.emails = withValue(this.emails, v.email);
+    if (v.phone7) this.phones = withValue(this.phones, v.phone7);
+    if (v.zip5) this.zips = withValue(this.zips, v.zip5);
   }
 
   /**
    * Both parts have dates of birth and none of one agrees with one of the other (the same or a typo apart); or the same
-   * for an identifier, a middle initial or a generation.
+   * for an identifier, a middle initial or a generation; or their mailboxes all differ (beyond a typo: sameMailbox) and
+   * so do their phones or their ZIPs: two people (a namesake, a relative at home) whom a name and a date of birth or a
+   * home joined.
    */
   conflictsWith(other: Part): boolean {
     if (disjoint(this.middles, other.middles) || disjoint(this.generations, other.generations)) return true;
     if (
-      this.dobs.size > 0 &&
-      other.dobs.size > 0 &&
+      this.emails.length > 0 &&
+      other.emails.length > 0 &&
+      !agrees(this.emails, other.emails, sameMailbox) &&
+      (disjoint(this.phones, other.phones) || disjoint(this.zips, other.zips))
+    )
+      return true;
+    if (
+      this.dobs.length > 0 &&
+      other.dobs.length > 0 &&
       !agrees(this.dobs, other.dobs, (x, y) => compareDob(x, y) !== "different")
     )
       return true;
     for (const x of this.ids) {
       const name = x.slice(0, x.indexOf("=") + 1);
       const named = (id: string) => id.startsWith(name);
-      if (!other.ids.has(x) && some(other.ids, named) && !agrees(this.ids, other.ids, (a, b) => a === b && named(a)))
+      if (
+        !other.ids.includes(x) &&
+        other.ids.some(named) &&
+        !agrees(this.ids, other.ids, (a, b) => a === b && named(a))
+      )
         return true;
     }
     return false;
   }
 
-  /** Whether a record's values clash with any of this part's (strongConflict with one of them). */
+  /**
+   * Whether a record's values clash with any of this part's (strongConflict with one of them), or its mailbox is none
+   * of the part's: a component to take apart (conflictsWith decides which of its parts stay apart).
+   */
   clashesWith(v: StrongValues): boolean {
     for (const d of this.dobs) if (v.dob !== null && compareDob(d, v.dob) === "different") return true;
-    if (v.middle !== null && this.middles.size > 0 && !this.middles.has(v.middle)) return true;
-    if (v.generation !== null && this.generations.size > 0 && !this.generations.has(v.generation)) return true;
+    if (v.middle !== null && this.middles.length > 0 && !this.middles.includes(v.middle)) return true;
+    if (v.generation !== null && this.generations.length > 0 && !this.generations.includes(v.generation)) return true;
+    if (v.email && this.emails.length > 0 && !this.emails.some((e) => sameMailbox(e, v.email!))) return true;
     return strongConflict(
-      { dob: null, ids: [...this.ids], middle: null, generation: null },
+      { dob: null, ids: this.ids, middle: null, generation: null },
       { dob: null, ids: v.ids, middle: null, generation: null },
     );
   }
 
   absorb(other: Part): void {
-    for (const d of other.dobs) this.dobs.add(d);
-    for (const id of other.ids) this.ids.add(id);
-    for (const m of other.middles) this.middles.add(m);
-    for (const g of other.generations) this.generations.add(g);
+    for (const d of other.dobs) this.dobs = withValue(this.dobs, d);
+    for (const id of other.ids) this.ids = withValue(this.ids, id);
+    for (const m of other.middles) this.middles = withValue(this.middles, m);
+    for (const g of other.generations) this.generations = withValue(this.generations, g);
+    for (const e of other.emails) this.emails = withValue(this.emails, e);
+    for (const p of other.phones) this.phones = withValue(this.phones, p);
+    for (const z of other.zips) this.zips = withValue(this.zips, z);
     this.earliest = Math.min(this.earliest, other.earliest);
   }
 }
 
-/** Both sets hold values and none in common. */
-const disjoint = (xs: Set<string>, ys: Set<string>) => xs.size > 0 && ys.size > 0 && !agrees(xs, ys, (x, y) => x === y);
+const NONE: readonly string[] = [];
+/** `values` with `v` (a new array in place of NONE; unchanged when it holds `v` already). */
+function withValue(values: readonly string[], v: string): readonly string[] {
+  if (values.includes(v)) return values;
+  if (values === NONE) return [v];
+  (values as string[]).push(v);
+  return values;
+}
+
+/** One mailbox, or two of 6+ characters one edit (or two swapped neighbours) apart at one domain. */
+function sameMailbox(x: string, y: string): boolean {
+  if (x === y) return true;
+  const ax = x.indexOf("@"),
+    ay = y.indexOf("@");
+  if (x.slice(ax) !== y.slice(ay) || Math.min(ax, ay) < 6) return false;
+  const lx = x.slice(0, ax),
+    ly = y.slice(0, ay);
+  return distance(lx, ly) <= 1 || transposed(lx, ly);
+}
+
+/** Both hold values and none in common. */
+const disjoint = (xs: readonly string[], ys: readonly string[]) =>
+  xs.length > 0 && ys.length > 0 && !agrees(xs, ys, (x, y) => x === y);
 
 function agrees<T>(xs: Iterable<T>, ys: Iterable<T>, same: (x: T, y: T) => boolean): boolean {
   for (const x of xs) for (const y of ys) if (same(x, y)) return true;
-  return false;
-}
-function some<T>(xs: Iterable<T>, test: (x: T) => boolean): boolean {
-  for (const x of xs) if (test(x)) return true;
   return false;
 }
 
@@ -113,7 +162,7 @@ export function conflictedComponents(
   const conflicted = new Set<number>();
   for (let i = 0; i < n; i++) {
     const v = valuesOf(i);
-    if (v.dob === null && v.ids.length === 0 && v.middle === null && v.generation === null) continue;
+    if (v.dob === null && v.ids.length === 0 && v.middle === null && v.generation === null && !v.email) continue;
     const root = roots[i]!;
     let part = parts.get(root);
     if (part === undefined) {

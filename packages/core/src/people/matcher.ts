@@ -211,6 +211,9 @@ export class Matcher {
       ids: r[o + 16] as string[],
       middle: r[o + 17] as string | null,
       generation: r[o + 18] as string | null,
+      email: r[o + 6] as string | null,
+      phone7: r[o + 10] as string | null,
+      zip5: r[o + 12] as string | null,
     };
   }
 
