@@ -402,6 +402,27 @@ describe("name agreement weighed by how common the name is", () => {
     expect(judge({ ...named, email: "ntaylor@yahoo.com" }, named)).toEqual(dobRule);
   });
 
+  it("a ZIP missing on one side, another house and street or another city is another home, as another ZIP is", () => {
+    // James Taylor born 1970-03-04: 0.057 namesakes by chance; a new number makes it 0.28, a move besides 1.4.
+    const before = {
+      first_name: "James",
+      last_name: "Taylor",
+      dob: "1970-03-04",
+      phone: "617-555-0101",
+      street: "12 Elm St",
+      city: "Boston",
+      state: "MA",
+      zip: "02116",
+    };
+    const after = { first_name: "James", last_name: "Taylor", dob: "1970-03-04", phone: "720-555-0199" };
+    const dobRule = { score: 0.95, tier: "strong", reason: "strong: first + last + date of birth" };
+    expect(judge(before, after)).toEqual(dobRule);
+    expect(judge(before, { ...after, street: "12 Elm Street", city: "Boston" })).toEqual(dobRule);
+    expect(judge(before, { ...after, street: "9 Oak Ave", city: "Boston" })).toBeNull();
+    expect(judge(before, { ...after, city: "Denver", state: "CO" })).toBeNull();
+    expect(judge(before, { ...after, zip: "80202" })).toBeNull();
+  });
+
   it("at one home, a relative may bear a common given name: James Smith twice with different e-mails and phones is two people", () => {
     const home = { last_name: "Smith", street: "12 Elm St", zip: "02116" };
     expect(

@@ -447,9 +447,14 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
 
   const emailDiffers = a.email !== null && b.email !== null && a.email !== b.email && !mailboxTypo(a, b);
   const phoneDiffers = a.phone7 !== null && b.phone7 !== null && a.phone7 !== b.phone7;
-  const zipDiffers = a.zip5 !== null && b.zip5 !== null && a.zip5 !== b.zip5;
+  // Another home: another ZIP or, a ZIP missing on either side, another house and street or another city.
+  const homeDiffers =
+    a.zip5 !== null && b.zip5 !== null
+      ? a.zip5 !== b.zip5
+      : (a.house !== null && b.house !== null && a.street !== null && b.street !== null && !sameHouse) ||
+        (a.city !== null && b.city !== null && a.city !== b.city);
   // The likelihood ratios of what differs (1 where nothing does), multiplied into the chance of a coincidence.
-  const zipOdds = zipDiffers ? DIFFERENCE_ODDS : 1,
+  const homeOdds = homeDiffers ? DIFFERENCE_ODDS : 1,
     phoneOdds = phoneDiffers ? DIFFERENCE_ODDS : 1,
     emailOdds = emailDiffers ? EMAIL_DIFFERENCE_ODDS : 1;
 
@@ -464,7 +469,7 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
     return { score: 0.97, tier: "exact", reason: "exact: phone" };
   }
   // Contact points both records have and that differ: namesakes in one ZIP, or born the same day, differ in them.
-  const conflicts = zipOdds * phoneOdds * emailOdds;
+  const conflicts = homeOdds * phoneOdds * emailOdds;
   if (firstSame && lastSame) {
     const nick = a.first !== b.first ? " (nickname)" : "";
     if (a.zip5 !== null && a.zip5 === b.zip5 && !(a.house && b.house && a.house !== b.house)) {
