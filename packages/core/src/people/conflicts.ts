@@ -1,6 +1,5 @@
-import { otherMiddleOrGeneration, type MatchProfile } from "./match";
-import { distance } from "fastest-levenshtein";
-import { compareDob, transposed } from "./similarity";
+import { mailboxTypo, otherMiddleOrGeneration, type MatchProfile } from "./match";
+import { compareDob } from "./similarity";
 
 /*
  * Cluster-level checks. `compare` vetoes a pair whose dates of birth differ (more than a typo) or
@@ -129,15 +128,12 @@ function withValue(values: readonly string[], v: string): readonly string[] {
   return values;
 }
 
-/** One mailbox, or two of 6+ characters one edit (or two swapped neighbours) apart at one domain. */
+/** One mailbox, or two that may be one (mailboxTypo: a typo, or a namesake's). */
 function sameMailbox(x: string, y: string): boolean {
   if (x === y) return true;
   const ax = x.indexOf("@"),
     ay = y.indexOf("@");
-  if (x.slice(ax) !== y.slice(ay) || Math.min(ax, ay) < 6) return false;
-  const lx = x.slice(0, ax),
-    ly = y.slice(0, ay);
-  return distance(lx, ly) <= 1 || transposed(lx, ly);
+  return mailboxTypo(x.slice(0, ax), x.slice(ax + 1), y.slice(0, ay), y.slice(ay + 1));
 }
 
 /** Both hold values and none in common. */

@@ -300,10 +300,10 @@ export const EMAIL_DIFFERENCE_ODDS = 25;
  * maryking923) or a namesake's mailbox (mary.johnson, mary.johnson5), evidence neither of two people nor of one. In a
  * shorter mailbox one edit is too much of it (js1, js2).
  */
-const mailboxTypo = (a: MatchProfile, b: MatchProfile) =>
-  a.emailDomain === b.emailDomain &&
-  Math.min(a.emailLocal!.length, b.emailLocal!.length) >= 6 &&
-  (distance(a.emailLocal!, b.emailLocal!) <= 1 || transposed(a.emailLocal!, b.emailLocal!));
+export const mailboxTypo = (localA: string, domainA: string, localB: string, domainB: string) =>
+  domainA === domainB &&
+  Math.min(localA.length, localB.length) >= 6 &&
+  (distance(localA, localB) <= 1 || transposed(localA, localB));
 /** A spelling seen this many times is established: one seen 20 times less often beside it is a typo of it. */
 const ESTABLISHED = 20;
 /**
@@ -445,7 +445,11 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
   if (a.email !== null && a.email === b.email && (!firstConflict || lastAlike))
     return { score: 1, tier: "exact", reason: "exact: e-mail" };
 
-  const emailDiffers = a.email !== null && b.email !== null && a.email !== b.email && !mailboxTypo(a, b);
+  const emailDiffers =
+    a.email !== null &&
+    b.email !== null &&
+    a.email !== b.email &&
+    !mailboxTypo(a.emailLocal!, a.emailDomain!, b.emailLocal!, b.emailDomain!);
   const phoneDiffers = a.phone7 !== null && b.phone7 !== null && a.phone7 !== b.phone7;
   // Another home: another ZIP or, a ZIP missing on either side, another house and street or another city.
   const homeDiffers =
