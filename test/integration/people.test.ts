@@ -410,6 +410,29 @@ describe("merge and unmerge", () => {
     expect(offline.rows.map((r) => r.clusterId)).toEqual(["father", "son", "father"]);
     expect(offline.summary.links).toBe(1);
   });
+
+  it("reads the resolved records' middle names and suffixes: a Sr. and a Jr. at one house stay two people, as leadpipe match has them", async () => {
+    const home = { first_name: "Robert", last_name: "Smith", street: "12 Elm St", city: "Boston", zip: "02116" };
+    const junior = { ...home, suffix: "Jr.", phone: "617-555-0101" };
+    const senior = { ...home, last_name: "Smith Sr", phone: "617-555-0177" };
+    const anna = { ...home, first_name: "Anna", middle_name: "J." };
+    const annaK = { ...home, first_name: "Anna", middle_name: "Kay" };
+    await land(1, [
+      { key: "junior", input: junior },
+      { key: "anna", input: anna },
+    ]);
+    await resolve(1);
+    await land(2, [
+      { key: "senior", input: senior },
+      { key: "anna-k", input: annaK },
+    ]);
+    expect(await resolve(2)).toMatchObject({ records: 2, created: 2, attached: 0, merged: 0, links: 0 });
+    expect(await partitionOf()).toEqual(["anna", "anna-k", "junior", "senior"]);
+    const offline = Matching.clusterContacts(
+      Object.entries({ junior, anna, senior, annaK }).map(([id, input]) => ({ id, input })),
+    );
+    expect(offline.rows.map((r) => r.clusterId)).toEqual(["junior", "anna", "senior", "annaK"]);
+  });
 });
 
 describe("person_keys' reference to person_records (checked per statement, migration 033)", () => {

@@ -380,6 +380,49 @@ describe("name agreement weighed by how common the name is", () => {
     ).toBeNull();
   });
 
+  it("a mailbox that differs weighs 25 to 1 against one person; one edit apart (a typo, or a namesake's mailbox) weighs nothing", () => {
+    // Natalie Taylor born 1970-03-04: 0.002 namesakes by chance; a move and a new number make it 0.05.
+    const moved = {
+      first_name: "Natalie",
+      last_name: "Taylor",
+      dob: "1970-03-04",
+      zip: "80202",
+      phone: "720-555-0199",
+      email: "natalie.taylor1976@gmail.com",
+    };
+    const before = { ...moved, zip: "02116", phone: "617-555-0101" };
+    const dobRule = { score: 0.95, tier: "strong", reason: "strong: first + last + date of birth" };
+    expect(judge({ ...before, email: "natalie.tayolr1976@gmail.com" }, moved)).toEqual(dobRule);
+    expect(judge({ ...before, email: "natalie.taylor976@gmail.com" }, moved)).toEqual(dobRule);
+    // Another mailbox besides: 0.05 x 25 = 1.2 namesakes to expect.
+    expect(judge({ ...before, email: "ntaylor@yahoo.com" }, moved)).toBeNull();
+    expect(judge({ ...before, email: "natalie.taylor1976@yahoo.com" }, moved)).toBeNull();
+    // Without the move and the new number, the other mailbox alone leaves 0.002 x 25.
+    const { zip: _z, phone: _p, ...named } = moved;
+    expect(judge({ ...named, email: "ntaylor@yahoo.com" }, named)).toEqual(dobRule);
+  });
+
+  it("a ZIP missing on one side, another house and street or another city is another home, as another ZIP is", () => {
+    // James Taylor born 1970-03-04: 0.057 namesakes by chance; a new number makes it 0.28, a move besides 1.4.
+    const before = {
+      first_name: "James",
+      last_name: "Taylor",
+      dob: "1970-03-04",
+      phone: "617-555-0101",
+      street: "12 Elm St",
+      city: "Boston",
+      state: "MA",
+      zip: "02116",
+    };
+    const after = { first_name: "James", last_name: "Taylor", dob: "1970-03-04", phone: "720-555-0199" };
+    const dobRule = { score: 0.95, tier: "strong", reason: "strong: first + last + date of birth" };
+    expect(judge(before, after)).toEqual(dobRule);
+    expect(judge(before, { ...after, street: "12 Elm Street", city: "Boston" })).toEqual(dobRule);
+    expect(judge(before, { ...after, street: "9 Oak Ave", city: "Boston" })).toBeNull();
+    expect(judge(before, { ...after, city: "Denver", state: "CO" })).toBeNull();
+    expect(judge(before, { ...after, zip: "80202" })).toBeNull();
+  });
+
   it("at one home, a relative may bear a common given name: James Smith twice with different e-mails and phones is two people", () => {
     const home = { last_name: "Smith", street: "12 Elm St", zip: "02116" };
     expect(
@@ -512,6 +555,78 @@ describe("the matcher", () => {
     // A steward's merge (union) is kept whatever the dates say.
     m.union(0, 1);
     expect(new Set(m.clusters()).size).toBe(1);
+  });
+
+  it("never clusters two middle initials or two generations: Robert J. Smith Jr. and Sr. at one house are two men", () => {
+    const house = { last_name: "Smith", street: "12 Elm Street", city: "Boston", state: "MA", zip: "02116" };
+    const list = [
+      { id: "junior", input: { ...house, first_name: "Robert", suffix: "Jr.", phone: "617-555-0101" } },
+      { id: "senior", input: { ...house, first_name: "Robert", suffix: "Sr", phone: "617-555-0177" } },
+      { id: "plain", input: { ...house, first_name: "Robert", phone: "617-555-0177" } },
+      { id: "the-second", input: { ...house, first_name: "Bob", last_name: "Smith II", email: "bob@example.com" } },
+      { id: "middle-j", input: { ...house, first_name: "Anna", middle_name: "J.", dob: "1990-01-02" } },
+      { id: "middle-jane", input: { ...house, first_name: "Anna", middle_name: "Jane" } },
+      { id: "middle-k", input: { ...house, first_name: "Anna", middle_name: "Kay", email: "anna@example.com" } },
+      { id: "anna", input: { ...house, first_name: "Anna", email: "anna@example.com", dob: "1990-01-02" } },
+    ];
+    const ids = list.map((r) => r.id);
+    const m = new People.Matcher();
+    for (const r of list) m.add(profile(r.input));
+    // "plain" links Jr. and Sr. (it shares the senior's phone, and the house with both); "anna" links J. and K. (its e-mail is K.'s)
+    expect(new Set(list.map((_r, i) => m.find(i))).size).toBe(2);
+    const clusters = Array.from(m.clusters(), (root) => ids[root]);
+    expect(clusters).toEqual(["junior", "senior", "senior", "junior", "middle-j", "middle-j", "middle-k", "middle-k"]);
+    expect(Object.fromEntries(Matching.clusterContacts(list).rows.map((r) => [r.id, r.clusterId]))).toEqual(
+      Object.fromEntries(ids.map((id, i) => [id, clusters[i]])),
+    );
+    // The pair rules refuse them outright; a degree is no generation.
+    expect(verdict(list[0]!.input, list[1]!.input)).toBeNull();
+    expect(verdict(list[5]!.input, list[6]!.input)).toBeNull();
+    expect(verdict(list[4]!.input, list[5]!.input)).not.toBeNull();
+    expect(verdict({ ...list[0]!.input, suffix: "MD" }, list[1]!.input)).not.toBeNull();
+    expect(["Jr.", "II", "Sr.", "III", "PhD", null].map((s) => People.generationOf(s))).toEqual([
+      "2",
+      "2",
+      "1",
+      "3",
+      null,
+      null,
+    ]);
+  });
+
+  it("never clusters two parts whose mailboxes all differ and whose phones or ZIPs do too; a shared phone keeps two mailboxes one person", () => {
+    // Father and son James Smith at one house, each with his own mailbox and phone; a record of the name at the house
+    // with neither links to both.
+    const house = { last_name: "Smith", street: "12 Elm Street", city: "Boston", state: "MA", zip: "02116" };
+    const list = [
+      {
+        id: "father",
+        input: { ...house, first_name: "James", email: "james.smith1961@gmail.com", phone: "617-555-0101" },
+      },
+      { id: "son", input: { ...house, first_name: "James", email: "jsmith.boston@yahoo.com", phone: "617-555-0177" } },
+      { id: "bare", input: { ...house, first_name: "Jim" } },
+      // One woman with two mailboxes and one phone; one of them mistyped once (one edit: still hers).
+      {
+        id: "work",
+        input: { first_name: "Kwame", last_name: "Okafor", email: "kokafor@acme.com", phone: "303-555-0140" },
+      },
+      {
+        id: "home",
+        input: { first_name: "Kwame", last_name: "Okafor", email: "kwame.okafor@gmail.com", phone: "303-555-0140" },
+      },
+      { id: "typo", input: { first_name: "Kwame", last_name: "Okafor", email: "kwame.okafr@gmail.com", zip: "80202" } },
+    ];
+    const ids = list.map((r) => r.id);
+    const m = new People.Matcher();
+    for (const r of list) m.add(profile(r.input));
+    expect(new Set(list.map((_r, i) => m.find(i))).size).toBe(2);
+    const clusters = Array.from(m.clusters(), (root) => ids[root]);
+    expect(clusters.slice(0, 2)).toEqual(["father", "son"]);
+    expect(["father", "son"]).toContain(clusters[2]);
+    expect(clusters.slice(3)).toEqual(["work", "work", "work"]);
+    expect(Object.fromEntries(Matching.clusterContacts(list).rows.map((r) => [r.id, r.clusterId]))).toEqual(
+      Object.fromEntries(ids.map((id, i) => [id, clusters[i]])),
+    );
   });
 
   it("splits conflicting clusters the same way for any order of the records", () => {

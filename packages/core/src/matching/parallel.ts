@@ -35,6 +35,8 @@ const REFS = [
   "city",
   "house",
   "street",
+  "middle",
+  "generation",
 ] as const;
 const REF_WIDTH = REFS.length;
 /** Profile fields sent as they are (they rarely repeat), in row order. */
@@ -197,6 +199,8 @@ export class ProfileDecoder {
         house: v[r[o + 10]!]!,
         street: v[r[o + 11]!]!,
         ids: NONE,
+        middle: v[r[o + 12]!]!,
+        generation: v[r[o + 13]!]!,
       };
     }
     for (const [i, ids] of batch.ids) out[i]!.ids = ids;

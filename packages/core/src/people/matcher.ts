@@ -56,6 +56,8 @@ const FIELDS = [
   "house",
   "street",
   "ids",
+  "middle",
+  "generation",
 ] as const satisfies readonly (keyof MatchProfile)[];
 const WIDTH = FIELDS.length;
 const PAGE_BITS = 16;
@@ -94,6 +96,8 @@ const blankProfile = (): MatchProfile => ({
   house: null,
   street: null,
   ids: [],
+  middle: null,
+  generation: null,
 });
 
 /**
@@ -193,14 +197,24 @@ export class Matcher {
     p.house = r[o + 14] as string | null;
     p.street = r[o + 15] as string | null;
     p.ids = r[o + 16] as string[];
+    p.middle = r[o + 17] as string | null;
+    p.generation = r[o + 18] as string | null;
     return p;
   }
 
-  /** Record `index`'s date of birth and identifiers (cluster checks: conflicts.ts). */
+  /** Record `index`'s date of birth, identifiers, middle initial and generation (cluster checks: conflicts.ts). */
   private strongValues(index: number): StrongValues {
     const r = this.pages[index >>> PAGE_BITS]!,
       o = (index & PAGE_MASK) * WIDTH;
-    return { dob: r[o + 11] as string | null, ids: r[o + 16] as string[] };
+    return {
+      dob: r[o + 11] as string | null,
+      ids: r[o + 16] as string[],
+      middle: r[o + 17] as string | null,
+      generation: r[o + 18] as string | null,
+      email: r[o + 6] as string | null,
+      phone7: r[o + 10] as string | null,
+      zip5: r[o + 12] as string | null,
+    };
   }
 
   /** Every link made so far, oldest first. */
@@ -275,6 +289,8 @@ export class Matcher {
     r[o + 14] = profile.house;
     r[o + 15] = profile.street;
     r[o + 16] = profile.ids;
+    r[o + 17] = profile.middle;
+    r[o + 18] = profile.generation;
     this.parent[index] = index;
     this.seen[index] = -1;
     // Keys are hashed: two keys sharing a hash share a block, which costs comparisons, never a wrong link.
@@ -412,7 +428,8 @@ export class Matcher {
   /**
    * Each record's cluster (the index of its earliest record): the connected components of the links
    * (find), except that a component holding two records that are two people by a strong value (dates
-   * of birth that differ by more than a typo, another value of one identifier: strongConflict) is
+   * of birth that differ by more than a typo, middle initials or generations that differ, another value of one
+   * identifier: strongConflict) is
    * rebuilt from its links, strongest first, joining two parts only when no record of one conflicts
    * with a record of the other. Ties are broken by the records' contents, not their indexes, so the
    * clusters do not depend on the order the records were added. Joins made by `union` are kept.

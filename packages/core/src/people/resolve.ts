@@ -92,7 +92,9 @@ const UPSERT_SLICE = 20_000;
 const profileOfRow = (r: StoredRecord): MatchProfile =>
   profileOf({
     first: r.first_name,
+    middle: r.middle_name,
     last: r.last_name,
+    suffix: r.name_suffix,
     email: r.email,
     phone: r.phone,
     phone7: r.phone7,

@@ -18,7 +18,9 @@ export interface StoredRecord {
   record_id: number;
   person_id: number | null;
   first_name: string | null;
+  middle_name: string | null;
   last_name: string | null;
+  name_suffix: string | null;
   email: string | null;
   phone: string | null;
   phone7: string | null;
@@ -30,7 +32,7 @@ export interface StoredRecord {
   ids: string[];
 }
 const RECORD_COLUMNS =
-  "r.record_id, r.person_id, r.first_name, r.last_name, r.email, r.phone, r.phone7, r.dob, r.zip5, r.city, r.house_number, r.street_name, r.ids";
+  "r.record_id, r.person_id, r.first_name, r.middle_name, r.last_name, r.name_suffix, r.email, r.phone, r.phone7, r.dob, r.zip5, r.city, r.house_number, r.street_name, r.ids";
 
 export interface Resolution {
   import_id: string;
