@@ -319,8 +319,9 @@ async function resolveBatch(
   const forbidden = await Store.forbiddenPairs(client, ids);
   // How common names are: the population's counts, this whole import included (counted before its first batch).
   const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
+  const pendingValueKeys = pendingProfiles.map(frequencyKeys);
   const frequencies = await loadFrequencies(client, [
-    ...pendingProfiles.flatMap(frequencyKeys),
+    ...pendingValueKeys.flat(),
     ...candidateProfiles.flatMap(frequencyKeys),
   ]);
 
@@ -376,7 +377,7 @@ async function resolveBatch(
   const assign = pending.map((p, i) => ({
     record_id: p.record_id,
     person_id: personOfGroup.get(cluster[pendingStart + i]!)!,
-    counted: frequencyKeys(pendingProfiles[i]!),
+    counted: pendingValueKeys[i]!,
   }));
   await Store.assignRecords(client, assign);
   // Only the links the clusters kept: a link the cluster check refused joins no golden records, so none stores it.
