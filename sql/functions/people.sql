@@ -95,10 +95,14 @@ BEGIN
     -- A golden record with no records and no overrides still gets its (empty) row.
     SELECT p.person_id, NULL, NULL, NULL, NULL FROM unnest(p_person_ids) AS p(person_id)
   ), golden AS (
-    -- Built as text and parsed once: jsonb_object_agg's per-person states were most of the time.
+    -- The detail built as text, parsed once: jsonb_object_agg's per-person states were most of the time. The text is
+    -- concatenated rather than made by json_build_object, which resolves its arguments' types on every call (a third
+    -- slower over 92k fields): a field's name and its rule are fixed words that need no escaping, the value is quoted
+    -- by to_json.
     SELECT person_id, jsonb_object(array_agg(field) FILTER (WHERE field IS NOT NULL), array_agg(value) FILTER (WHERE field IS NOT NULL)) AS v,
-           coalesce(('{' || string_agg(to_json(field)::text || ':' || json_build_object('value', value, 'record_id', record_id, 'rule', rule)::text, ',')
-                              FILTER (WHERE field IS NOT NULL AND (value IS NOT NULL OR rule = 'manual override')) || '}')::jsonb, '{}') AS detail
+           '{' || string_agg('"' || field || '":{"value":' || coalesce(to_json(value)::text, 'null') || ',"record_id":'
+                             || coalesce(record_id::text, 'null') || ',"rule":"' || rule || '"}', ',')
+                  FILTER (WHERE field IS NOT NULL AND (value IS NOT NULL OR rule = 'manual override')) || '}' AS detail
       FROM overridden GROUP BY person_id
   ), updated AS (
     UPDATE persons p SET
@@ -113,8 +117,9 @@ BEGIN
             g.v->>'address_line1', g.v->>'city', g.v->>'state', g.v->>'zip5', g.v->>'zip4')
     RETURNING p.person_id, g.detail
   )
+  -- The detail parsed only for the golden records that changed (parsing was most of building it).
   INSERT INTO merge_audit (person_id, action, import_id, detail)
-  SELECT person_id, 'survive', p_import_id, detail FROM updated ORDER BY person_id;
+  SELECT person_id, 'survive', p_import_id, coalesce(detail::jsonb, '{}') FROM updated ORDER BY person_id;
   GET DIAGNOSTICS changed = ROW_COUNT;
   RETURN changed;
 END $$;

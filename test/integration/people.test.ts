@@ -460,3 +460,48 @@ describe("person_keys' reference to person_records (checked per statement, migra
     expect(await keysOf(1)).toBeGreaterThan(3);
   });
 });
+
+describe("person_links' references to person_records (checked per statement, migration 310)", () => {
+  it("refuses a link naming a record that does not exist, and deleting a record deletes its links from either side", async () => {
+    await land(1, [
+      { key: "k1", input: ann },
+      { key: "k2", input: { ...ann, first_name: "Anne" } },
+      { key: "k3", input: { first_name: "Bo", last_name: "Chen", email: "bo@example.com" } },
+    ]);
+    await resolve(1);
+    const links = async () =>
+      (
+        await pool.query<{ record_id: string; matched_record_id: string }>(
+          "SELECT record_id, matched_record_id FROM person_links ORDER BY 1, 2",
+        )
+      ).rows.map((l) => `${l.record_id}-${l.matched_record_id}`);
+    expect(await links()).toEqual(["2-1"]);
+    await expect(
+      pool.query(
+        "INSERT INTO person_links (record_id, matched_record_id, score, tier, reason) VALUES (3, 1, 1, 'manual', 'x'), (3, 999, 1, 'manual', 'x')",
+      ),
+    ).rejects.toMatchObject({ code: "23503", message: "person_links: no person record 999" });
+    await expect(
+      pool.query(
+        "INSERT INTO person_links (record_id, matched_record_id, score, tier, reason) VALUES (998, 3, 1, 'manual', 'x')",
+      ),
+    ).rejects.toMatchObject({ code: "23503", message: "person_links: no person record 998" });
+    await expect(
+      pool.query("UPDATE person_links SET matched_record_id = 997 WHERE record_id = 2"),
+    ).rejects.toMatchObject({
+      code: "23503",
+    });
+    await pool.query(
+      "INSERT INTO person_links (record_id, matched_record_id, score, tier, reason) VALUES (3, 2, 1, 'manual', 'x')",
+    );
+    expect(await links()).toEqual(["2-1", "3-2"]);
+    // Record 2 is named on the left of one link and on the right of the other: both go, and nothing else.
+    await pool.query("DELETE FROM person_records WHERE record_id = 2");
+    expect(await links()).toEqual([]);
+    await pool.query(
+      "INSERT INTO person_links (record_id, matched_record_id, score, tier, reason) VALUES (3, 1, 1, 'manual', 'x')",
+    );
+    await pool.query("DELETE FROM person_records WHERE record_id = 3");
+    expect(await links()).toEqual([]);
+  });
+});

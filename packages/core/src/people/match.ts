@@ -179,12 +179,14 @@ function contactKeys(p: MatchProfile, emit: KeyEmitter): void {
 /** Every blocking key of a record as its parts, without building the key's text (the matcher hashes the parts). */
 export function forEachBlockKey(p: MatchProfile, emit: KeyEmitter): void {
   contactKeys(p, emit);
+  // Once per record, not once per formal name.
+  const phoneDigits = p.phone7 && p.last && p.formals.length > 0 ? sortedDigits(p.phone7) : "";
   for (const formal of p.formals) {
     if (p.last) {
       if (p.zip5) emit("z", formal, p.last, p.zip5);
       if (p.phone7) {
         emit("7", formal, p.last, p.phone7);
-        emit("t", formal, p.last, sortedDigits(p.phone7));
+        emit("t", formal, p.last, phoneDigits);
       }
       if (p.dob) emit("d", formal, p.last, p.dob);
     }

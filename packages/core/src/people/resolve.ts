@@ -208,14 +208,22 @@ export async function resolveImportUntil(
       await Store.lockPeople(client);
       const done = await Store.recordedResolution(client, importId);
       if (done) return { done, batch: 0 };
+      // The count's first page is this batch (the same query in the same transaction): read and profiled once.
+      let counted: Page | undefined;
       if (first && !(await Store.progressOf(client, importId))) {
         if (feeder) await feeder(client, importId);
-        await countImport(client, importId, batchSize);
+        counted = await countImport(client, importId, batchSize);
         await Store.startProgress(client, importId);
       }
-      const pending = await Store.pendingRecords(client, importId, 0, batchSize);
+      const pending = counted?.records ?? (await Store.pendingRecords(client, importId, 0, batchSize));
       if (pending.length > 0) {
-        const b = await resolveBatch(client, importId, pending, maxBlock);
+        const b = await resolveBatch(
+          client,
+          importId,
+          pending,
+          counted?.profiles ?? pending.map(profileOfRow),
+          maxBlock,
+        );
         await Store.addProgress(client, importId, { records: pending.length, merged: b.merged, links: b.links });
       }
       const progress = (await Store.progressOf(client, importId))!;
@@ -257,17 +265,27 @@ export async function resolveImportUntil(
   }
 }
 
+/** Pending records in record order, with their match profiles. */
+interface Page {
+  records: StoredRecord[];
+  profiles: MatchProfile[];
+}
+
 /**
  * Counts the import's pending records into person_value_counts before its first batch is matched (a
  * re-queued record's old values taken away first), so every batch is matched with the same counts: the
- * whole import's, as one pass would be, whatever the batch size.
+ * whole import's, as one pass would be, whatever the batch size. Returns the first page (`pageSize`
+ * records from the start): the first batch.
  */
-async function countImport(client: PoolClient, importId: string, pageSize: number): Promise<void> {
+async function countImport(client: PoolClient, importId: string, pageSize: number): Promise<Page> {
   if (!(await Store.valueCountsSeeded(client))) await countResolvedRecords(client);
   const deltas = new Frequencies();
   let total = 0;
+  let first: Page | undefined;
   for (let after = 0; ; ) {
     const page = await Store.pendingRecords(client, importId, after, pageSize);
+    const profiles = page.map(profileOfRow);
+    first ??= { records: page, profiles };
     if (page.length === 0) break;
     after = page.at(-1)!.record_id;
     // Only a record resolved before (it keeps its golden record) has counted values.
@@ -277,7 +295,7 @@ async function countImport(client: PoolClient, importId: string, pageSize: numbe
     );
     for (const r of counted) deltas.add(r.key, -1);
     total += page.length - new Set(counted.map((r) => r.record_id)).size;
-    for (const p of page) for (const key of frequencyKeys(profileOfRow(p))) deltas.add(key, 1);
+    for (const p of profiles) for (const key of frequencyKeys(p)) deltas.add(key, 1);
     if (page.length < pageSize) break;
   }
   deltas.load([["#", total]]);
@@ -285,6 +303,7 @@ async function countImport(client: PoolClient, importId: string, pageSize: numbe
     client,
     [...deltas.entries()].filter(([, n]) => n !== 0),
   );
+  return first!;
 }
 
 /** One batch of an import's pending records: matched, assigned, linked, keyed, merged and survived. */
@@ -292,9 +311,9 @@ async function resolveBatch(
   client: PoolClient,
   importId: string,
   pending: StoredRecord[],
+  pendingProfiles: MatchProfile[],
   maxBlock: number,
 ): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
-  const pendingProfiles = pending.map(profileOfRow);
   const pendingBlockKeys = pendingProfiles.map(blockKeys);
   const candidates = await Store.candidateRecords(client, [...new Set(pendingBlockKeys.flat())], maxBlock);
   const candidateProfiles = candidates.map(profileOfRow);
@@ -302,8 +321,9 @@ async function resolveBatch(
   const forbidden = await Store.forbiddenPairs(client, ids);
   // How common names are: the population's counts, this whole import included (counted before its first batch).
   const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
+  const pendingValueKeys = pendingProfiles.map(frequencyKeys);
   const frequencies = await loadFrequencies(client, [
-    ...pendingProfiles.flatMap(frequencyKeys),
+    ...pendingValueKeys.flat(),
     ...candidateProfiles.flatMap(frequencyKeys),
   ]);
 
@@ -359,7 +379,7 @@ async function resolveBatch(
   const assign = pending.map((p, i) => ({
     record_id: p.record_id,
     person_id: personOfGroup.get(cluster[pendingStart + i]!)!,
-    counted: frequencyKeys(pendingProfiles[i]!),
+    counted: pendingValueKeys[i]!,
   }));
   await Store.assignRecords(client, assign);
   // Only the links the clusters kept: a link the cluster check refused joins no golden records, so none stores it.
