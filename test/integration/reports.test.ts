@@ -4,6 +4,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPool, migrate, Reports, withTransaction, type Pool } from "@leadpipe/core";
 import { mailProductionTarget } from "../../packages/core/src/sources/mail-production";
+import { renderShown, type ShowFormat } from "../../packages/local/src/commands/report";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 
 let pg: RunningPostgres;
@@ -11,6 +12,8 @@ let pool: Pool;
 let tmp: string;
 
 const IMPORT = "00000000-0000-4000-8000-000000000001";
+/** A fixed "data as of" for the printed outputs. */
+const AS_OF = new Date("2026-12-01T06:30:00.123Z");
 const code = (n: number) => String(n).padStart(20, "0");
 const run: Reports.RunQuery = (sql, params) => pool.query(sql, params);
 const show = async (name: string, where: Record<string, string> = {}) =>
@@ -421,6 +424,20 @@ describe("the reports on hand-built data", () => {
     );
     expect(await show("funnel", { partner: "C'; --" })).toEqual([]);
     expect(() => Reports.get("nope")).toThrow(/unknown report "nope"; the reports are: ab-response/);
+  });
+
+  it("`report show` prints every report byte for byte as pinned (--json, --csv, the table; refreshed and never)", async () => {
+    const printed: Record<ShowFormat, string> = { json: "", csv: "", table: "" };
+    for (const r of Reports.reports) {
+      const shown = await Reports.show(run, r.name);
+      for (const format of ["json", "csv", "table"] as const) {
+        printed[format] += `== ${r.name} (refreshed)\n${renderShown({ ...shown, dataAsOf: AS_OF }, format)}`;
+        printed[format] += `== ${r.name} (never refreshed)\n${renderShown({ ...shown, dataAsOf: null }, format)}`;
+      }
+    }
+    expect(printed.csv).toContain("callbacks-by-geography (refreshed)\nstate,county_fips,county_name,piece_type,");
+    for (const format of ["json", "csv", "table"] as const)
+      await expect(printed[format]).toMatchFileSnapshot(`./__snapshots__/report-show.${format}.txt`);
   });
 });
 

@@ -21,6 +21,24 @@ const cell = (v: unknown) =>
         ? JSON.stringify(v)
         : String(v);
 
+/** How `report show` prints a report: one JSON object a row, CSV with a header, or an aligned table. */
+export type ShowFormat = "json" | "csv" | "table";
+
+/** The text `report show` prints for what it read. */
+export function renderShown(shown: Reports.Shown, format: ShowFormat): string {
+  let text = "";
+  if (format === "json") {
+    for (const r of shown.rows) text += JSON.stringify({ ...r, data_as_of: shown.dataAsOf }) + "\n";
+  } else if (format === "csv") {
+    text += csvLine(shown.columns);
+    for (const r of shown.rows) text += csvLine(shown.columns.map((c) => cell(r[c])));
+  } else {
+    text += `${shown.report.name}: ${shown.report.question}\ndata as of ${asOfText(shown.dataAsOf)}\n\n`;
+    text += formatRows(shown.columns, shown.rows) + "\n";
+  }
+  return text;
+}
+
 export function reportCommand(out: Writable = process.stdout): Command {
   const list = new Command("list")
     .description("the reports: name, the question each answers, and when its data was last refreshed")
@@ -58,15 +76,7 @@ export function reportCommand(out: Writable = process.stdout): Command {
       const filters = opts.where.map(Reports.parseFilter);
       Reports.query(report, filters, opts.limit);
       const shown = await withReadOnlyDatabase((url) => Reports.show(readOnly(url), name, filters, opts.limit));
-      if (opts.json) {
-        for (const r of shown.rows) out.write(JSON.stringify({ ...r, data_as_of: shown.dataAsOf }) + "\n");
-      } else if (opts.csv) {
-        out.write(csvLine(shown.columns));
-        for (const r of shown.rows) out.write(csvLine(shown.columns.map((c) => cell(r[c]))));
-      } else {
-        out.write(`${report.name}: ${report.question}\ndata as of ${asOfText(shown.dataAsOf)}\n\n`);
-        out.write(formatRows(shown.columns, shown.rows) + "\n");
-      }
+      out.write(renderShown(shown, opts.json ? "json" : opts.csv ? "csv" : "table"));
     });
 
   const refresh = new Command("refresh")
