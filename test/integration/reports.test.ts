@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPool, migrate, Reports, withTransaction, type Pool } from "@leadpipe/core";
+import { AdhocSql, createPool, migrate, Reports, Roles, withTransaction, type Pool } from "@leadpipe/core";
 import { mailProductionTarget } from "../../packages/core/src/sources/mail-production";
 import { renderShown, type ShowFormat } from "../../packages/local/src/commands/report";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
@@ -427,9 +427,24 @@ describe("the reports on hand-built data", () => {
   });
 
   it("`report show` prints every report byte for byte as pinned (--json, --csv, the table; refreshed and never)", async () => {
+    // as the CLI reads them: through the read-only role, whole reports as COPY
+    await Roles.setRolePasswords(pool, { leadpipe_readonly: pg.secrets.readonly });
+    const readonlyUrl = Roles.urlAs(pg.url, Roles.READONLY_ROLE, pg.secrets.readonly);
+    const rows: Reports.RunTable = (sql, params) =>
+      AdhocSql.table(readonlyUrl, sql, { timeoutMs: 10_000, limit: 0, params });
     const printed: Record<ShowFormat, string> = { json: "", csv: "", table: "" };
     for (const r of Reports.reports) {
-      const shown = await Reports.show(run, r.name);
+      const shown = await Reports.table(rows, run, r.name);
+      // the same values as the row objects, filtered (the cursor) and limited too
+      expect(shown.rows, r.name).toEqual((await show(r.name)).map((o) => shown.columns.map((c) => o[c])));
+      const first = shown.rows[0];
+      if (first) {
+        const where = [{ column: shown.columns[0]!, value: first[0] === null ? null : String(first[0]) }];
+        const filtered = await Reports.table(rows, run, r.name, where, 2);
+        const objects = (await Reports.show(run, r.name, where, 2)).rows;
+        expect(filtered.rows, r.name).toEqual(objects.map((o) => shown.columns.map((c) => o[c])));
+        expect((await Reports.table(rows, run, r.name, [], 1)).rows, r.name).toEqual([first]);
+      }
       for (const format of ["json", "csv", "table"] as const) {
         printed[format] += `== ${r.name} (refreshed)\n${renderShown({ ...shown, dataAsOf: AS_OF }, format)}`;
         printed[format] += `== ${r.name} (never refreshed)\n${renderShown({ ...shown, dataAsOf: null }, format)}`;
