@@ -4,8 +4,12 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AdhocSql, createPool, migrate, Reports, Roles, withTransaction, type Pool } from "@leadpipe/core";
 import { mailProductionTarget } from "../../packages/core/src/sources/mail-production";
+import { addUser } from "../../packages/console/src/auth/store";
+import { startConsole } from "../../packages/console/src/server";
 import { renderShown, type ShowFormat } from "../../packages/local/src/commands/report";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
+import { ConsoleClient } from "../support/console-client";
+import { testConsoleDeps } from "../support/console-deps";
 
 let pg: RunningPostgres;
 let pool: Pool;
@@ -453,6 +457,38 @@ describe("the reports on hand-built data", () => {
     expect(printed.csv).toContain("callbacks-by-geography (refreshed)\nstate,county_fips,county_name,piece_type,");
     for (const format of ["json", "csv", "table"] as const)
       await expect(printed[format]).toMatchFileSnapshot(`./__snapshots__/report-show.${format}.txt`);
+  });
+
+  it("the console's CSV export of every report is `report show --csv`, byte for byte (whole and filtered)", async () => {
+    await Roles.setRolePasswords(pool, { leadpipe_readonly: pg.secrets.readonly });
+    const readonlyUrl = Roles.urlAs(pg.url, Roles.READONLY_ROLE, pg.secrets.readonly);
+    const rows: Reports.RunTable = (sql, params) =>
+      AdhocSql.table(readonlyUrl, sql, { timeoutMs: 10_000, limit: 0, params });
+    await addUser(pool, "analyst1", "analyst", "correct horse battery staple");
+    const web = await startConsole(testConsoleDeps({ pool, readonlyUrl, tmp }));
+    try {
+      const browser = new ConsoleClient(web.url);
+      expect((await browser.login("analyst1", "correct horse battery staple")).status).toBe(303);
+      let exported = 0;
+      for (const r of Reports.reports) {
+        const whole = await Reports.table(rows, run, r.name);
+        const res = await browser.get(`/reports/${r.name}/csv`);
+        expect(res.status, r.name).toBe(200);
+        expect(await res.text(), r.name).toBe(renderShown(whole, "csv"));
+        const first = whole.rows[0];
+        if (!first) continue;
+        const value = first[0] === null ? "" : String(first[0]);
+        const filtered = await Reports.table(rows, run, r.name, [{ column: whole.columns[0]!, value: value || null }]);
+        const q = new URLSearchParams({ where: `${whole.columns[0]}=${value}` });
+        expect(await (await browser.get(`/reports/${r.name}/csv?${q}`)).text(), r.name).toBe(
+          renderShown(filtered, "csv"),
+        );
+        exported += whole.rows.length;
+      }
+      expect(exported).toBeGreaterThan(20);
+    } finally {
+      await web.close();
+    }
   });
 });
 
