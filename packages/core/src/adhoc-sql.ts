@@ -176,7 +176,6 @@ export async function query(connection: string | pg.ClientConfig, text: string, 
   return { fields: r.fields.length ? r.fields : fields, rows, more: r.more };
 }
 
-/** A whole answer as rows of values in column order, each value as node-postgres gives it. */
 /**
  * `query`, with rows as arrays, for reading a whole answer at once fast (a report). Without
  * parameters the rows come as one COPY ... TO STDOUT text, split here and each field turned into
