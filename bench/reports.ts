@@ -5,7 +5,8 @@
  *   npx tsx bench/reports.ts [--scale 1] [--mail-days 330]   (scale 1: 10M mortgages, 10M pieces, 8M deliveries, 2M calls, 200k leads)
  *
  * 1. the nightly full refresh (every rollup rebuilt from the core tables, every materialized view);
- * 2. every report's query as `leadpipe report show NAME` runs it (all rows, no filter), 30 times: p50 / p95;
+ * 2. every report read whole as `leadpipe report show NAME` reads it (COPY into arrays, and printed as
+ *    --json) against row objects (as it read before), interleaved, 30 times: p50 / p95; filtered too;
  * 3. a day's imports with the triggers on (50k mortgages upserted, their 50k barcode assignments,
  *    pieces and production rows, 40k deliveries of the last ten mail dates, 10k calls of which 1k
  *    interested and their leads, 1k waiting leads handed off, a file with 500 rejected rows), each
@@ -20,6 +21,8 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { createPool, migrate, Reports } from "@leadpipe/core";
+import { copyTable } from "../packages/core/src/copy";
+import { renderShown } from "../packages/local/src/commands/report";
 import { startPostgres } from "../packages/local/src/postgres";
 import { BENCH_IMPORT, buildReportData, type MailLayout, reportDataSize } from "./reports-data";
 
@@ -107,36 +110,71 @@ try {
     parts.map((r) => `${r.report} ${r.duration_ms} ms`).join(", "),
   );
 
-  for (const r of Reports.reports) {
-    const q = Reports.query(r, []);
-    const times: number[] = [];
-    let rows = 0;
-    for (let i = 0; i < runs; i++) {
-      const [res, ms] = await timed(() => pool.query(q.sql, q.params));
-      rows = res.rowCount ?? 0;
-      times.push(ms);
+  // Every report read whole, four ways interleaved on one pooled connection (the CLI adds its
+  // read-only connection, the same for each): row objects as node-postgres builds them (how
+  // `report show` read before, and the measure of the sections before), and those objects printed
+  // as --json was; the rows as `report show` reads them now (COPY text into arrays of values), and
+  // printed as --json. Then filtered on the first column, as the console asks (row objects).
+  const reader = await pool.connect();
+  const asOf = new Date();
+  try {
+    for (const r of Reports.reports) {
+      const q = Reports.query(r, []);
+      const columns = r.columns.map((c) => c.name);
+      const ways = {
+        objects: () => reader.query(q.sql).then((x) => x.rows.length),
+        "objects printed": () =>
+          reader.query(q.sql).then((x) => {
+            let text = "";
+            for (const o of x.rows) text += JSON.stringify({ ...o, data_as_of: asOf }) + "\n";
+            return text.length;
+          }),
+        arrays: () => copyTable(reader, q.sql, 0).then((x) => x.rows.length),
+        "arrays printed": () =>
+          copyTable(reader, q.sql, 0).then(
+            (x) => renderShown({ report: r, dataAsOf: asOf, columns, rows: x.rows }, "json").length,
+          ),
+      };
+      const times = new Map(Object.keys(ways).map((k) => [k, [] as number[]]));
+      let rows = 0;
+      const order = Object.entries(ways);
+      for (let i = 0; i < runs; i++) {
+        // each way first in turn: the garbage one way leaves is collected during the others alike
+        for (const [k, read] of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
+          const [n, ms] = await timed(read);
+          if (k === "objects") rows = n;
+          times.get(k)!.push(ms);
+        }
+      }
+      const pp = (k: string) => {
+        const t = times.get(k)!.sort((a, b) => a - b);
+        const at = (f: number) => t[Math.min(t.length - 1, Math.ceil(f * t.length) - 1)]!.toFixed(1);
+        return `${at(0.5)} / ${at(0.95)}`;
+      };
+      // and filtered as the console would ask: --where on the first column, the first row's value
+      const key = r.orderBy[0]!;
+      const {
+        rows: [sample],
+      } = await pool.query(`${q.sql} LIMIT 1`);
+      const f = Reports.query(r, [{ column: key, value: sample?.[key] == null ? null : String(sample[key]) }]);
+      const ftimes: number[] = [];
+      let frows = 0;
+      for (let i = 0; i < runs; i++) {
+        const [res, ms] = await timed(() => pool.query(f.sql, f.params));
+        frows = res.rowCount ?? 0;
+        ftimes.push(ms);
+      }
+      ftimes.sort((a, b) => a - b);
+      const fp = (x: number) => ftimes[Math.min(ftimes.length - 1, Math.ceil(x * ftimes.length) - 1)]!;
+      row(
+        `report show ${r.name}, all ${fmt(rows)} rows p50 / p95: objects; objects printed (--json before); ` +
+          `arrays (COPY); arrays printed (--json now); --where ${key}= (${fmt(frows)} rows)`,
+        `${pp("objects")}; ${pp("objects printed")}; ${pp("arrays")}; ${pp("arrays printed")}; ` +
+          `${fp(0.5).toFixed(1)} / ${fp(0.95).toFixed(1)} ms`,
+      );
     }
-    times.sort((a, b) => a - b);
-    const p = (f: number) => times[Math.min(times.length - 1, Math.ceil(f * times.length) - 1)]!;
-    // and filtered as the console would ask: --where on the first column, the first row's value
-    const key = r.orderBy[0]!;
-    const {
-      rows: [sample],
-    } = await pool.query(`${q.sql} LIMIT 1`);
-    const f = Reports.query(r, [{ column: key, value: sample?.[key] == null ? null : String(sample[key]) }]);
-    const ftimes: number[] = [];
-    let frows = 0;
-    for (let i = 0; i < runs; i++) {
-      const [res, ms] = await timed(() => pool.query(f.sql, f.params));
-      frows = res.rowCount ?? 0;
-      ftimes.push(ms);
-    }
-    ftimes.sort((a, b) => a - b);
-    const fp = (x: number) => ftimes[Math.min(ftimes.length - 1, Math.ceil(x * ftimes.length) - 1)]!;
-    row(
-      `report show ${r.name}: all ${fmt(rows)} rows p50 / p95; --where ${key}= (${fmt(frows)} rows) p50 / p95`,
-      `${p(0.5).toFixed(1)} / ${p(0.95).toFixed(1)} ms; ${fp(0.5).toFixed(1)} / ${fp(0.95).toFixed(1)} ms`,
-    );
+  } finally {
+    reader.release();
   }
 
   // a day's imports, triggers on

@@ -2,15 +2,22 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createPool, migrate, Reports, withTransaction, type Pool } from "@leadpipe/core";
+import { AdhocSql, createPool, migrate, Reports, Roles, withTransaction, type Pool } from "@leadpipe/core";
 import { mailProductionTarget } from "../../packages/core/src/sources/mail-production";
+import { addUser } from "../../packages/console/src/auth/store";
+import { startConsole } from "../../packages/console/src/server";
+import { renderShown, type ShowFormat } from "../../packages/local/src/commands/report";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
+import { ConsoleClient } from "../support/console-client";
+import { testConsoleDeps } from "../support/console-deps";
 
 let pg: RunningPostgres;
 let pool: Pool;
 let tmp: string;
 
 const IMPORT = "00000000-0000-4000-8000-000000000001";
+/** A fixed "data as of" for the printed outputs. */
+const AS_OF = new Date("2026-12-01T06:30:00.123Z");
 const code = (n: number) => String(n).padStart(20, "0");
 const run: Reports.RunQuery = (sql, params) => pool.query(sql, params);
 const show = async (name: string, where: Record<string, string> = {}) =>
@@ -421,6 +428,67 @@ describe("the reports on hand-built data", () => {
     );
     expect(await show("funnel", { partner: "C'; --" })).toEqual([]);
     expect(() => Reports.get("nope")).toThrow(/unknown report "nope"; the reports are: ab-response/);
+  });
+
+  it("`report show` prints every report byte for byte as pinned (--json, --csv, the table; refreshed and never)", async () => {
+    // as the CLI reads them: through the read-only role, whole reports as COPY
+    await Roles.setRolePasswords(pool, { leadpipe_readonly: pg.secrets.readonly });
+    const readonlyUrl = Roles.urlAs(pg.url, Roles.READONLY_ROLE, pg.secrets.readonly);
+    const rows: Reports.RunTable = (sql, params) =>
+      AdhocSql.table(readonlyUrl, sql, { timeoutMs: 10_000, limit: 0, params });
+    const printed: Record<ShowFormat, string> = { json: "", csv: "", table: "" };
+    for (const r of Reports.reports) {
+      const shown = await Reports.table(rows, run, r.name);
+      // the same values as the row objects, filtered (the cursor) and limited too
+      expect(shown.rows, r.name).toEqual((await show(r.name)).map((o) => shown.columns.map((c) => o[c])));
+      const first = shown.rows[0];
+      if (first) {
+        const where = [{ column: shown.columns[0]!, value: first[0] === null ? null : String(first[0]) }];
+        const filtered = await Reports.table(rows, run, r.name, where, 2);
+        const objects = (await Reports.show(run, r.name, where, 2)).rows;
+        expect(filtered.rows, r.name).toEqual(objects.map((o) => shown.columns.map((c) => o[c])));
+        expect((await Reports.table(rows, run, r.name, [], 1)).rows, r.name).toEqual([first]);
+      }
+      for (const format of ["json", "csv", "table"] as const) {
+        printed[format] += `== ${r.name} (refreshed)\n${renderShown({ ...shown, dataAsOf: AS_OF }, format)}`;
+        printed[format] += `== ${r.name} (never refreshed)\n${renderShown({ ...shown, dataAsOf: null }, format)}`;
+      }
+    }
+    expect(printed.csv).toContain("callbacks-by-geography (refreshed)\nstate,county_fips,county_name,piece_type,");
+    for (const format of ["json", "csv", "table"] as const)
+      await expect(printed[format]).toMatchFileSnapshot(`./__snapshots__/report-show.${format}.txt`);
+  });
+
+  it("the console's CSV export of every report is `report show --csv`, byte for byte (whole and filtered)", async () => {
+    await Roles.setRolePasswords(pool, { leadpipe_readonly: pg.secrets.readonly });
+    const readonlyUrl = Roles.urlAs(pg.url, Roles.READONLY_ROLE, pg.secrets.readonly);
+    const rows: Reports.RunTable = (sql, params) =>
+      AdhocSql.table(readonlyUrl, sql, { timeoutMs: 10_000, limit: 0, params });
+    await addUser(pool, "analyst1", "analyst", "correct horse battery staple");
+    const web = await startConsole(testConsoleDeps({ pool, readonlyUrl, tmp }));
+    try {
+      const browser = new ConsoleClient(web.url);
+      expect((await browser.login("analyst1", "correct horse battery staple")).status).toBe(303);
+      let exported = 0;
+      for (const r of Reports.reports) {
+        const whole = await Reports.table(rows, run, r.name);
+        const res = await browser.get(`/reports/${r.name}/csv`);
+        expect(res.status, r.name).toBe(200);
+        expect(await res.text(), r.name).toBe(renderShown(whole, "csv"));
+        const first = whole.rows[0];
+        if (!first) continue;
+        const value = first[0] === null ? "" : String(first[0]);
+        const filtered = await Reports.table(rows, run, r.name, [{ column: whole.columns[0]!, value: value || null }]);
+        const q = new URLSearchParams({ where: `${whole.columns[0]}=${value}` });
+        expect(await (await browser.get(`/reports/${r.name}/csv?${q}`)).text(), r.name).toBe(
+          renderShown(filtered, "csv"),
+        );
+        exported += whole.rows.length;
+      }
+      expect(exported).toBeGreaterThan(20);
+    } finally {
+      await web.close();
+    }
   });
 });
 

@@ -340,6 +340,75 @@ describe("rows: capped, and streamed with flat memory", () => {
   }, 180_000);
 });
 
+describe("AdhocSql.table: a whole answer as rows of values, through COPY", () => {
+  const NASTY = `SELECT * FROM (VALUES
+      (1, E'tab\\there', 'new\nline', E'back\\\\slash \\\\N', '', NULL::text, '"quoted", comma', 'ünïcødé ✓ 𝄞',
+       9007199254740993::int8, -42::int4, -0.000100::numeric, DATE '2026-11-02', TIMESTAMPTZ '2026-11-02 10:00:00.123456Z',
+       true, 0.1::float8, '{"a": [1, "x\\ty"]}'::json, ARRAY['a,b', NULL, 'c"d']::text[]),
+      (2, E'\\\\N', 'cr' || chr(13) || ' ff' || chr(12) || ' bs' || chr(8) || ' vt' || chr(11) || chr(31), '=1+2', ' ', 'x', NULL, NULL,
+       NULL, NULL, 'NaN'::numeric, DATE 'infinity', NULL, false, 'Infinity'::float8, NULL, '{}'::text[])
+    ) AS t(n, a, b, c, d, e, f, g, i8, i4, num, day, ts, ok, dbl, js, arr) ORDER BY n`;
+
+  it("gives each value as the query's row objects have it (escapes, NULL, every type's parser)", async () => {
+    const objects = await AdhocSql.query(readonlyUrl, NASTY, { timeoutMs: 5000, limit: 0 });
+    const arrays = await AdhocSql.table(readonlyUrl, NASTY, { timeoutMs: 5000, limit: 0 });
+    expect(arrays.fields).toEqual(objects.fields);
+    expect(arrays.rows).toEqual(objects.rows.map((r) => objects.fields.map((f) => r[f])));
+    expect(arrays.more).toBe(false);
+    expect(arrays.rows[0]!.slice(1, 5)).toEqual(["tab\there", "new\nline", "back\\slash \\N", ""]);
+    expect(arrays.rows[1]![1]).toBe("\\N");
+    expect(arrays.rows[0]![5]).toBeNull();
+  });
+
+  it("caps the rows and says more exist; with parameters it reads through the cursor", async () => {
+    const sql = "SELECT g, g::text || 'x' AS t FROM generate_series(1, 10) g ORDER BY g";
+    expect(await AdhocSql.table(readonlyUrl, sql, { timeoutMs: 5000, limit: 3 })).toEqual({
+      fields: ["g", "t"],
+      rows: [
+        [1, "1x"],
+        [2, "2x"],
+        [3, "3x"],
+      ],
+      more: true,
+    });
+    expect((await AdhocSql.table(readonlyUrl, sql, { timeoutMs: 5000, limit: 10 })).more).toBe(false);
+    expect(
+      await AdhocSql.table(readonlyUrl, "SELECT g FROM generate_series(1, 10) g WHERE g = $1", {
+        timeoutMs: 5000,
+        limit: 0,
+        params: [4],
+      }),
+    ).toEqual({ fields: ["g"], rows: [[4]], more: false });
+    expect(await AdhocSql.table(readonlyUrl, "SELECT 1 AS one WHERE false", { timeoutMs: 5000, limit: 0 })).toEqual({
+      fields: ["one"],
+      rows: [],
+      more: false,
+    });
+  });
+
+  it("keeps the read-only layers: no superuser, one statement, read only, the timeout", async () => {
+    await expect(AdhocSql.table(pg0.url, "SELECT 1", { timeoutMs: 1000, limit: 0 })).rejects.toThrow(
+      /never runs as a superuser/,
+    );
+    await expect(
+      AdhocSql.table(readonlyUrl, "SELECT 1) TO STDOUT; DELETE FROM canary; COPY (SELECT 1", {
+        timeoutMs: 1000,
+        limit: 0,
+      }),
+    ).rejects.toThrow(/one statement/);
+    await expect(
+      AdhocSql.table(readonlyUrl, "DELETE FROM canary RETURNING id", { timeoutMs: 1000, limit: 0 }),
+    ).rejects.toThrow(/refused/);
+    await expect(
+      AdhocSql.table(readonlyUrl, "SELECT set_config('statement_timeout', '0', true), pg_sleep(10)", {
+        timeoutMs: 700,
+        limit: 0,
+      }),
+    ).rejects.toThrow(/stopped: the statement ran past its 700 ms timeout/);
+    expect((await owner.query("SELECT count(*)::int AS n FROM canary")).rows[0].n).toBe(100);
+  });
+});
+
 describe("secrets on disk", () => {
   it("the home's passwords file is readable by its owner only", () => {
     expect(statSync(path.join(tmp, "home", "secrets.json")).mode & 0o777).toBe(0o600);

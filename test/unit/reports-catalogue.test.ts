@@ -46,9 +46,13 @@ describe("the report catalogue", () => {
     ).toEqual({
       sql:
         'SELECT "partner", "mail_date", "mortgages", "pieces", "delivered", "calls", "interested", "leads", "handed_off" FROM "report_funnel"' +
-        ' WHERE "partner"::text = $1 AND "mail_date" IS NULL ORDER BY "partner", "mail_date" LIMIT $2',
-      params: ["B'; DROP TABLE x; --", 10],
+        ' WHERE "partner"::text = $1 AND "mail_date" IS NULL ORDER BY "partner", "mail_date" LIMIT 10',
+      params: ["B'; DROP TABLE x; --"],
     });
+    // the limit is written into the text (an unfiltered read then takes no parameters, as COPY needs): a whole number only
+    expect(Reports.query(funnel, [], 0).params).toEqual([]);
+    for (const bad of [1.5, -1, Number.NaN, 2 ** 53])
+      expect(() => Reports.query(funnel, [], bad)).toThrow(/row limit must be a whole number/);
     expect(() => Reports.query(funnel, [{ column: "1=1 OR partner", value: "x" }])).toThrow(
       /has no column "1=1 OR partner"/,
     );

@@ -11,9 +11,12 @@ const cell = (v: unknown): CsvValue =>
         ? JSON.stringify(v)
         : (v as CsvValue);
 
+const isValues = (row: Record<string, unknown> | readonly unknown[]): row is readonly unknown[] => Array.isArray(row);
+
+/** Hands the field names, then each row: an object by field name, or its values in field order. */
 export type RowSource = (
   onFields: (f: string[]) => void | Promise<void>,
-  onRow: (r: Record<string, unknown>) => void | Promise<void>,
+  onRow: (r: Record<string, unknown> | readonly unknown[]) => void | Promise<void>,
 ) => Promise<{ more: boolean; rows: number }>;
 
 /** The client went away mid-answer: the producer stops (its cursor closes, its connection is freed). */
@@ -63,7 +66,7 @@ export function csvResponse(
           fields = f;
           return write(csvLine(f));
         },
-        (row) => write(csvLine(fields.map((f) => cell(row[f])))),
+        (row) => write(csvLine(isValues(row) ? row.map(cell) : fields.map((f) => cell(row[f])))),
       );
       if (r.more)
         await write(`# more rows exist: this export stops at its limit of ${limit.toLocaleString("en-US")} rows\n`);

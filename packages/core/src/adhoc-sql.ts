@@ -1,6 +1,7 @@
 import net from "node:net";
 import pg from "pg";
 import Cursor from "pg-cursor";
+import { copyTable, type CopiedTable } from "./copy";
 
 /**
  * Ad-hoc SQL for people (the CLI's `leadpipe sql`, the console later), in layers that each hold alone:
@@ -79,17 +80,16 @@ export interface AdhocResult {
   more: boolean;
 }
 
-/** Runs one read-only statement as the connection's role and hands each row to `onRow` (awaited: backpressure). */
-export async function stream(
+/**
+ * The layers every ad-hoc statement runs inside: a connection as `connection`'s role (refused
+ * before anything runs when it is a superuser), BEGIN READ ONLY, the statement timeout; rolled
+ * back and closed after `work`, which gets the client and the statement's deadline.
+ */
+async function readOnlySession<T>(
   connection: string | pg.ClientConfig,
-  text: string,
-  options: AdhocOptions,
-  onFields: (fields: string[]) => void | Promise<void>,
-  onRow: (row: Record<string, unknown>) => void | Promise<void>,
-): Promise<AdhocResult> {
-  if (!options.skipKeywordCheck) checkStatement(text);
-  const timeoutMs = Math.floor(options.timeoutMs);
-  if (!(timeoutMs >= 1)) throw new Error(`timeout must be at least 1 ms, got ${options.timeoutMs}`);
+  timeoutMs: number,
+  work: (client: pg.Client, deadline: number) => Promise<T>,
+): Promise<T> {
   const client = new pg.Client({
     ...(typeof connection === "string" ? { connectionString: connection } : connection),
     application_name: "leadpipe sql",
@@ -106,10 +106,35 @@ export async function stream(
       throw new SqlRefusedError(`refused: ad-hoc SQL never runs as a superuser (connected as ${me?.name ?? "?"})`);
     await client.query("BEGIN TRANSACTION READ ONLY");
     await client.query(`SET LOCAL statement_timeout = ${timeoutMs}`);
+    // PostgreSQL's statement_timeout covers the whole statement (every fetch until the end): the client's too.
+    return await work(client, Date.now() + timeoutMs);
+  } catch (err) {
+    throw explain(err, timeoutMs);
+  } finally {
+    await client.query("ROLLBACK").catch(() => undefined);
+    await client.end().catch(() => undefined);
+  }
+}
+
+function wholeTimeout(options: AdhocOptions): number {
+  const timeoutMs = Math.floor(options.timeoutMs);
+  if (!(timeoutMs >= 1)) throw new Error(`timeout must be at least 1 ms, got ${options.timeoutMs}`);
+  return timeoutMs;
+}
+
+/** Runs one read-only statement as the connection's role and hands each row to `onRow` (awaited: backpressure). */
+export async function stream(
+  connection: string | pg.ClientConfig,
+  text: string,
+  options: AdhocOptions,
+  onFields: (fields: string[]) => void | Promise<void>,
+  onRow: (row: Record<string, unknown>) => void | Promise<void>,
+): Promise<AdhocResult> {
+  if (!options.skipKeywordCheck) checkStatement(text);
+  const timeoutMs = wholeTimeout(options);
+  return readOnlySession(connection, timeoutMs, async (client, deadline) => {
     const cursor = client.query(new Cursor(text, options.params as unknown[] | undefined));
     const batch = Math.max(1, options.batchRows ?? 1000);
-    // PostgreSQL's statement_timeout covers the whole cursor (every fetch until the end): the client's too.
-    const deadline = Date.now() + timeoutMs;
     let rows = 0;
     let fields: string[] | undefined;
     for (;;) {
@@ -130,12 +155,7 @@ export async function stream(
     }
     await cursor.close().catch(() => undefined);
     return { fields: fields ?? [], rows, more: false };
-  } catch (err) {
-    throw explain(err, timeoutMs);
-  } finally {
-    await client.query("ROLLBACK").catch(() => undefined);
-    await client.end().catch(() => undefined);
-  }
+  });
 }
 
 /** `stream`, collected: for small answers (the table output, status). */
@@ -154,6 +174,31 @@ export async function query(connection: string | pg.ClientConfig, text: string, 
     },
   );
   return { fields: r.fields.length ? r.fields : fields, rows, more: r.more };
+}
+
+/**
+ * `query`, with rows as arrays, for reading a whole answer at once fast (a report). Without
+ * parameters the rows come as one COPY ... TO STDOUT text, split here and each field turned into
+ * its value by the type parser node-postgres itself would use (so every value is the one a query
+ * gives); building 10k row objects from 10k protocol messages costs the client more than the
+ * server spends on the query. COPY takes no parameters: with them, the cursor path of `query`.
+ * The text is this program's own SQL (a catalogue query), never a person's: a ";" is refused.
+ */
+export async function table(
+  connection: string | pg.ClientConfig,
+  text: string,
+  options: AdhocOptions,
+): Promise<CopiedTable> {
+  if ((options.params ?? []).length > 0) {
+    const r = await query(connection, text, options);
+    return { fields: r.fields, rows: r.rows.map((row) => r.fields.map((f) => row[f])), more: r.more };
+  }
+  if (!options.skipKeywordCheck) checkStatement(text);
+  if (text.includes(";")) throw new SqlRefusedError("refused: one statement, without ';'");
+  const timeoutMs = wholeTimeout(options);
+  return readOnlySession(connection, timeoutMs, async (client, deadline) => {
+    return copyTable(client, text, options.limit, (work) => withCancel(client, deadline, timeoutMs, work));
+  });
 }
 
 /** Awaits one fetch; past the statement's deadline the server is asked to cancel it (the protocol's CancelRequest). */

@@ -2,6 +2,7 @@ import { pipeline } from "node:stream/promises";
 import { StringDecoder } from "node:string_decoder";
 import { Readable } from "node:stream";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import pg from "pg";
 import type { PoolClient } from "./db";
 
 /** The signature, flags and header extension that open binary COPY data, and the trailer that closes it. */
@@ -139,6 +140,13 @@ export function fromCopyText(field: string): string | null {
   return field.includes("\\") ? field.replace(/\\(.)/g, (_m, c: string) => UNESCAPES[c] ?? c) : field;
 }
 
+/** One line of PostgreSQL's COPY text format (no newline) back to its fields. */
+export function fromCopyLine(line: string): (string | null)[] {
+  const fields: (string | null)[] = line.split("\t");
+  for (let i = 0; i < fields.length; i++) fields[i] = fromCopyText(fields[i]!);
+  return fields;
+}
+
 /**
  * Streams the rows of a query with COPY ... TO STDOUT (text format): memory stays bounded
  * whatever the number of rows. The query cannot take parameters (COPY does not), so callers
@@ -153,8 +161,55 @@ export async function* copyOut(client: PoolClient, query: string): AsyncGenerato
     const text = rest + decoder.write(part as Buffer);
     const lines = text.split("\n");
     rest = lines.pop()!;
-    for (const line of lines) yield line.split("\t").map(fromCopyText);
+    for (const line of lines) yield fromCopyLine(line);
   }
   rest += decoder.end();
-  if (rest) yield rest.split("\t").map(fromCopyText);
+  if (rest) yield fromCopyLine(rest);
+}
+
+/** A whole answer as rows of values in column order, each value as node-postgres gives it. */
+export interface CopiedTable {
+  fields: string[];
+  rows: unknown[][];
+  /** True when the statement had more rows than `limit`. */
+  more: boolean;
+}
+
+/**
+ * The rows of a query without parameters as arrays of values, read as one COPY ... TO STDOUT
+ * text: split here, each field turned into its value by the type parser node-postgres would use
+ * (so every value is the one a query gives). The types come from the statement planned with
+ * LIMIT 0. The whole answer is held in memory; `limit` (0: none) keeps its first rows.
+ * `guard` wraps each round trip (AdhocSql: the statement's deadline).
+ */
+export async function copyTable(
+  client: pg.ClientBase,
+  query: string,
+  limit: number,
+  guard: <T>(work: Promise<T>) => Promise<T> = (work) => work,
+): Promise<CopiedTable> {
+  const described = await guard(client.query(`SELECT * FROM (${query}) AS q LIMIT 0`));
+  const parsers = described.fields.map((f) => pg.types.getTypeParser(f.dataTypeID, "text"));
+  const chunks: Buffer[] = [];
+  const copied = client.query(copyTo(`COPY (${query}) TO STDOUT`));
+  await guard(
+    new Promise<void>((resolve, reject) => {
+      copied.on("data", (chunk: Buffer) => chunks.push(chunk));
+      copied.on("end", resolve);
+      copied.on("error", reject);
+    }),
+  );
+  // one decode of the whole text: no character is cut between chunks
+  const lines = Buffer.concat(chunks).toString("utf8").split("\n");
+  lines.pop(); // the text ends with a newline
+  const kept = limit > 0 ? Math.min(limit, lines.length) : lines.length;
+  const rows: unknown[][] = new Array(kept);
+  for (let i = 0; i < kept; i++) {
+    const cells: unknown[] = fromCopyLine(lines[i]!);
+    if (cells.length !== parsers.length)
+      throw new Error(`COPY gave ${cells.length} fields in row ${i + 1}, the statement has ${parsers.length}`);
+    for (let c = 0; c < cells.length; c++) if (cells[c] !== null) cells[c] = parsers[c]!(cells[c] as string);
+    rows[i] = cells;
+  }
+  return { fields: described.fields.map((f) => f.name), rows, more: lines.length > kept };
 }

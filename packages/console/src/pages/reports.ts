@@ -111,13 +111,13 @@ export async function reportCsv(x: RequestContext) {
   const fs = filters(x, r);
   const q = Reports.query(r, fs);
   await x.audit("export report", r.name, "ok", { filters: fs });
-  return csvResponse(`${r.name}.csv`, x.options.csvRowLimit, (onFields, onRow) =>
-    AdhocSql.stream(
-      x.deps.readonlyUrl,
-      q.sql,
-      { timeoutMs: x.options.sqlTimeoutMs, limit: x.options.csvRowLimit, params: q.params },
-      onFields,
-      onRow,
-    ),
-  );
+  return csvResponse(`${r.name}.csv`, x.options.csvRowLimit, async (onFields, onRow) => {
+    const options = { timeoutMs: x.options.sqlTimeoutMs, limit: x.options.csvRowLimit, params: q.params };
+    if (q.params.length > 0) return AdhocSql.stream(x.deps.readonlyUrl, q.sql, options, onFields, onRow);
+    // a whole report: one COPY into rows of values, as `leadpipe report show` reads it (a report is an aggregate: it fits)
+    const whole = await AdhocSql.table(x.deps.readonlyUrl, q.sql, options);
+    await onFields(whole.fields);
+    for (const row of whole.rows) await onRow(row);
+    return { more: whole.more, rows: whole.rows.length };
+  });
 }

@@ -1,4 +1,15 @@
 export { reports, get, markdown, rollupReports, viewsStaleAfter } from "./catalogue";
 export type { Report } from "./catalogue";
 export { markStale, refreshPending, refreshAll } from "./refresh";
-export { show, list, query, parseFilter, type Filter, type RunQuery } from "./read";
+export {
+  show,
+  table,
+  list,
+  query,
+  parseFilter,
+  type Filter,
+  type RunQuery,
+  type RunTable,
+  type Shown,
+  type Table,
+} from "./read";

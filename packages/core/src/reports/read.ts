@@ -44,8 +44,11 @@ export function query(report: Report, filters: readonly Filter[], limit?: number
   if (where.length > 0) sql += ` WHERE ${where.join(" AND ")}`;
   sql += ` ORDER BY ${report.orderBy.map(quoteIdent).join(", ")}`;
   if (limit !== undefined) {
-    params.push(limit);
-    sql += ` LIMIT $${params.length}`;
+    // a whole number checked here, written into the text: without filters the query takes no
+    // parameters, so the whole-report read can go as COPY (which takes none)
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new ReportFilterError(`the row limit must be a whole number, got ${limit}`);
+    sql += ` LIMIT ${limit}`;
   }
   return { sql, params };
 }
@@ -64,10 +67,43 @@ export async function show(
   filters: readonly Filter[] = [],
   limit?: number,
 ): Promise<Shown> {
+  return read(run, run, name, filters, limit);
+}
+
+/** A report's rows as `fetch` gives them, with its columns and "data as of" (`run` reads that). */
+async function read<Row>(
+  fetch: (sql: string, params: unknown[]) => Promise<{ rows: Row[] }>,
+  run: RunQuery,
+  name: string,
+  filters: readonly Filter[],
+  limit: number | undefined,
+): Promise<{ report: Report; dataAsOf: Date | null; columns: string[]; rows: Row[] }> {
   const report = get(name);
   const q = query(report, filters, limit);
-  const { rows } = await run(q.sql, q.params);
+  const { rows } = await fetch(q.sql, q.params);
   return { report, dataAsOf: await dataAsOf(run, name), columns: report.columns.map((c) => c.name), rows };
+}
+
+/** Runs one query for its whole answer as rows of values in column order (the CLI passes AdhocSql.table, read-only). */
+export type RunTable = (sql: string, params: unknown[]) => Promise<{ rows: unknown[][] }>;
+
+export interface Table {
+  report: Report;
+  dataAsOf: Date | null;
+  columns: string[];
+  /** Each row's values in `columns` order, as `show` has them in its row objects. */
+  rows: unknown[][];
+}
+
+/** `show` with rows as arrays: how a whole report is read fast (no row objects; see AdhocSql.table). */
+export async function table(
+  runTable: RunTable,
+  run: RunQuery,
+  name: string,
+  filters: readonly Filter[] = [],
+  limit?: number,
+): Promise<Table> {
+  return read(runTable, run, name, filters, limit);
 }
 
 export async function dataAsOf(run: RunQuery, name: string): Promise<Date | null> {

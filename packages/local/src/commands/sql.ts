@@ -33,7 +33,16 @@ const show = (v: unknown) =>
 
 /** An aligned text table (loops, not spreads: 200k rows must not overflow the stack). */
 export function formatRows(fields: string[], rows: Record<string, unknown>[], more = false): string {
-  const cells = rows.map((r) => fields.map((f) => show(r[f])));
+  return formatCells(
+    fields,
+    rows.map((r) => fields.map((f) => r[f])),
+    more,
+  );
+}
+
+/** `formatRows` of rows given as arrays of values in `fields` order. */
+export function formatCells(fields: string[], rows: readonly (readonly unknown[])[], more = false): string {
+  const cells = rows.map((r) => r.map(show));
   const widths = fields.map((f) => f.length);
   for (const row of cells)
     for (let i = 0; i < row.length; i++) if (row[i]!.length > widths[i]!) widths[i] = row[i]!.length;
