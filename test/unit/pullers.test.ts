@@ -160,6 +160,24 @@ describe("landing", () => {
     expect(unknown.sha256()).toBe(createHash("sha256").update(data.subarray(0, 9_000_000)).digest("hex"));
   });
 
+  it("hashes a large stream inline when the transport asks (FTPS): the same sha256, no waiting on a ring", async () => {
+    const data = Buffer.alloc(20 * 2 ** 20 + 7);
+    for (let i = 0; i < data.length; i += 4096) data.writeUInt32BE((i * 2246822519) >>> 0, i);
+    // More than the worker's ring holds (8 MB) in one call: only the worker would have to wait.
+    const inline = Pullers.streamHash(data.length, "inline");
+    expect(inline.update(data.subarray(0, 16_384))).toBeUndefined();
+    expect(inline.update(data.subarray(16_384))).toBeUndefined();
+    expect(await inline.digest()).toBe(createHash("sha256").update(data).digest("hex"));
+    const counter = Pullers.hashingCounter(data.length, "inline");
+    await pipeline(
+      Readable.from([data.subarray(0, 16_384), data.subarray(16_384)]),
+      counter,
+      new Writable({ write: (_c, _e, cb) => cb() }),
+    );
+    expect(counter.sha256()).toBe(createHash("sha256").update(data).digest("hex"));
+    expect(counter.bytes()).toBe(data.length);
+  });
+
   it("frees the hashing worker when the stream fails, and the next stream hashes correctly", async () => {
     const data = Buffer.alloc(12 * 2 ** 20, 7);
     const failing = new Readable({

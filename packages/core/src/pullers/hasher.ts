@@ -88,9 +88,16 @@ export interface StreamHash {
   abort(): void;
 }
 
-/** A sha256 of a stream, on a worker thread when the stream is large (or of unknown length), else inline. */
-export function streamHash(expectedBytes: number | undefined): StreamHash {
-  if (expectedBytes !== undefined && expectedBytes < WORKER_MIN_BYTES) return inlineHash();
+/**
+ * Where a large stream's sha256 runs: on a worker (the pull's thread is busy with the transport,
+ * e.g. ssh2's packet handling in JavaScript) or inline (the transport's work is mostly native, e.g.
+ * TLS, and the ring's copy and the worker's wake-ups would cost more than they free).
+ */
+export type HashPlace = "worker" | "inline";
+
+/** A sha256 of a stream: inline when asked or when the stream is small, else on a worker thread (also for an unknown length). */
+export function streamHash(expectedBytes: number | undefined, place: HashPlace = "worker"): StreamHash {
+  if (place === "inline" || (expectedBytes !== undefined && expectedBytes < WORKER_MIN_BYTES)) return inlineHash();
   return new RingHash();
 }
 

@@ -1,5 +1,6 @@
 export { PullerSpec, parsePullers, toEventBridgeCron } from "./spec";
 export type { Transport } from "./transport";
+export { streamHash, type HashPlace } from "./hasher";
 export {
   pull,
   linkImports,

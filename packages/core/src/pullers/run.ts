@@ -5,7 +5,7 @@ import type { Pool } from "../db";
 import type { Logger } from "../log";
 import type { Needs, Notifier, ObjectStore } from "../ports";
 import { claimOwner, heartbeat, holderIsDead, LEASE_SECONDS } from "./claim";
-import { streamHash } from "./hasher";
+import { type HashPlace, streamHash } from "./hasher";
 import type { PullerSpec } from "./spec";
 import { SizeMismatchError, TrustRefusedError, type RemoteEntry, type Transport } from "./transport";
 
@@ -80,8 +80,11 @@ export function landingKey(source: string, name: string, at: Date): string {
  * A pass-through that hashes (sha256, on a worker thread for large files: see hasher.ts) and
  * counts what flows, and refuses to end short or long of `expected`.
  */
-export function hashingCounter(expected: number | undefined): Transform & { sha256(): string; bytes(): number } {
-  const hash = streamHash(expected);
+export function hashingCounter(
+  expected: number | undefined,
+  place?: HashPlace,
+): Transform & { sha256(): string; bytes(): number } {
+  const hash = streamHash(expected, place);
   let bytes = 0;
   let digest = "";
   // 1 MB buffered each side (not 16 kB): fewer pauses of the transport's stream per megabyte.
@@ -127,7 +130,7 @@ export async function landOne(
   signal?.throwIfAborted();
   const body: Readable = await transport.read(entry);
   signal?.addEventListener("abort", () => body.destroy(signal.reason as Error), { once: true });
-  const counter = hashingCounter(entry.exactSize === false ? undefined : entry.size);
+  const counter = hashingCounter(entry.exactSize === false ? undefined : entry.size, transport.hashOn);
   body.on("error", (err) => counter.destroy(err));
   counter.on("error", () => body.destroy());
   body.pipe(counter);

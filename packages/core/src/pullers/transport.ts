@@ -1,4 +1,5 @@
 import type { Readable } from "node:stream";
+import type { HashPlace } from "./hasher";
 
 /** One file the remote side lists (a file in a folder, or an e-mail attachment). */
 export interface RemoteEntry {
@@ -21,6 +22,12 @@ export interface RemoteEntry {
 export interface Transport {
   /** For messages: sftp://user@host:port/dir and the like, never a secret. */
   readonly describe: string;
+  /**
+   * Where a pull's sha256 runs (default a worker thread): "inline" for a transport whose reads
+   * cost our thread little (FTPS: TLS is decrypted natively), where the worker's copy costs more
+   * than it frees. Measured in docs/benchmarks/pullers.md.
+   */
+  readonly hashOn?: HashPlace;
   /** Every file where the puller looks (the puller applies its pattern and markers). */
   list(): Promise<RemoteEntry[]>;
   /** The file's bytes as a stream. */
