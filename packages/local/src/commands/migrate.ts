@@ -1,7 +1,7 @@
 import os from "node:os";
 import { Command } from "commander";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { Migration, People } from "@leadpipe/core";
+import { Migration } from "@leadpipe/core";
 import { s3Store } from "@leadpipe/core/adapters/s3";
 import { LocalPlatform, type Dropped } from "../platform";
 import { quietLog } from "./connect";
@@ -68,9 +68,9 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     // Touchpoints name campaigns and person records landed by the other tables' imports: they land after those.
     const first = await Migration.landTables(deps, runId, runOptions, (s) => !Migration.landsLater(s));
     t = Date.now();
-    const imports = await lander.waitFor(first);
+    await lander.waitFor(first);
     const later = await Migration.landTables(deps, runId, runOptions, Migration.landsLater);
-    if (later.length) imports.push(...(await lander.waitFor(later)).filter((id) => !imports.includes(id)));
+    if (later.length) await lander.waitFor(later);
     lap("imports");
     // Reconciling reads what the imports promoted, which resolving people does not change: both at once.
     const since = (stage: string) => {
@@ -83,7 +83,7 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     const resolved = since("people");
     const [manifest, people] = await Promise.allSettled([
       Migration.reconcile(platform.pool, reader, runId).finally(reconciled),
-      peopleResolved(platform, imports).finally(resolved),
+      peopleResolved(platform, runId).finally(resolved),
     ]);
     if (manifest.status === "rejected") throw manifest.reason;
     if (people.status === "rejected") throw people.reason;
@@ -148,21 +148,15 @@ function landerOf(platform: LocalPlatform, runId: string) {
 }
 
 /**
- * Waits until the people of these imports are resolved into golden records (the people consumer runs
- * after imports, on their success). An import whose resolution failed for good is named in the error.
+ * Waits until the people of the run's imports are resolved into golden records (the people consumer
+ * runs after imports, on their success): the state machine's AwaitPeople, polled the same way
+ * (Migration.runProgress). An import whose resolution failed for good is named in the error.
  */
-async function peopleResolved(platform: LocalPlatform, importIds: string[]): Promise<void> {
+async function peopleResolved(platform: LocalPlatform, runId: string): Promise<void> {
   for (;;) {
-    const { rows } = await platform.pool.query<{ id: string; failed: string | null }>(
-      `SELECT i.id, CASE WHEN f.attempts >= $3 THEN f.reason END AS failed
-         FROM imports i LEFT JOIN people_failures f ON f.import_id = i.id
-        WHERE i.id = ANY($1) AND i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS') AND i.source = $2
-          AND NOT EXISTS (SELECT 1 FROM people_resolutions r WHERE r.import_id = i.id)`,
-      [importIds, Migration.LEGACY_SOURCE, People.PEOPLE_MAX_ATTEMPTS],
-    );
-    if (!rows.length) return;
-    const failed = rows.find((r) => r.failed !== null);
-    if (failed) throw new Error(`resolving the people of import ${failed.id} failed: ${failed.failed}`);
+    const progress = await Migration.runProgress(platform.pool, runId);
+    if (progress.people_failed) throw new Error(`resolving the people of ${progress.people_failed}`);
+    if (!progress.people_pending) return;
     platform.resolvePeopleSoon();
     await platform.peopleIdle();
   }
