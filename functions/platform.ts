@@ -1,4 +1,5 @@
 import {
+  Migration,
   config,
   createLogger,
   createPool,
@@ -10,7 +11,7 @@ import {
 import { createS3Client, s3Store } from "@leadpipe/core/adapters/s3";
 import { createSnsClient, snsNotifier } from "@leadpipe/core/adapters/sns";
 import { createSfnClient, sfnProbe, sfnStarter } from "@leadpipe/core/adapters/sfn";
-import { poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
+import { legacySourceFromSecret, poolConfigFromSecret } from "@leadpipe/core/adapters/secrets";
 
 /**
  * Everything a handler needs, built once per cold start from the environment alone: the same
@@ -76,4 +77,18 @@ export async function resetPlatform(): Promise<void> {
   starter = undefined;
   probe = undefined;
   if (d) await (await d).pool.end().catch(() => undefined);
+}
+
+/**
+ * The legacy source of the migration state machine, opened for one invocation: from LEGACY_SOURCE
+ * (local runtime, tests) or the LEGACY_SECRET_ARN secret (AWS). Each invocation reads in a
+ * snapshot of its own; the caller closes it.
+ */
+export async function legacyReader(): Promise<Migration.LegacyReader> {
+  const c = config();
+  const source =
+    c.LEGACY_SOURCE ??
+    (c.LEGACY_SECRET_ARN ? await legacySourceFromSecret(c.LEGACY_SECRET_ARN, c.AWS_REGION) : undefined);
+  if (!source) throw new Error("set LEGACY_SECRET_ARN (or LEGACY_SOURCE locally): the legacy source to migrate");
+  return Migration.openReader(source);
 }

@@ -23,6 +23,7 @@ import { namedSecretArn } from "./secrets";
 import { APP_SUBNETS, Database } from "./Database";
 import { ingestDefinition } from "./ingest-definition";
 import peopleAsl from "./people.asl.json";
+import { legacyMigration } from "./LegacyMigration";
 
 /** Where landed files arrive; only objects under it start an import. */
 export const INBOX_PREFIX = "inbox/";
@@ -67,6 +68,13 @@ const SIZING = {
   // Describes executions and starts a few; a failing import's reports are written by markFailed.
   recoverImports: { memorySize: "1024 MB", timeout: "15 minutes" },
   migrate: { memorySize: "512 MB", timeout: "15 minutes" },
+  // The legacy migration (stacks/LegacyMigration.ts): landing a range holds its rows (50 000 by default).
+  legacyOpen: { memorySize: "512 MB", timeout: "5 minutes" },
+  legacyPlan: { memorySize: "1024 MB", timeout: "15 minutes" },
+  legacyLandRange: { memorySize: "2048 MB", timeout: "15 minutes" },
+  legacyProgress: { memorySize: "512 MB", timeout: "1 minute" },
+  legacyReconcile: { memorySize: "3008 MB", timeout: "15 minutes" },
+  legacyFailed: { memorySize: "512 MB", timeout: "1 minute" },
 } satisfies Record<string, Pick<FunctionProps, "memorySize" | "timeout">>;
 
 /** Objects an import reads: landed files (inbox/) and the files replays write (replays/). */
@@ -147,7 +155,7 @@ export function Pipeline({ stack, app }: StackContext) {
   const handler = (
     id: string,
     file: string,
-    sizing: (typeof SIZING)[keyof typeof SIZING],
+    sizing: Pick<FunctionProps, "memorySize" | "timeout">,
     extra: FunctionProps = {},
     secrets: secretsmanager.ISecret[] = [db.pipelineSecret],
   ) => {
@@ -444,7 +452,22 @@ export function Pipeline({ stack, app }: StackContext) {
     });
   }
 
+  // A legacy database to migrate (off unless the stage configures it): stacks/LegacyMigration.ts.
+  const legacy = config.legacyMigration
+    ? legacyMigration(stack, {
+        stage: app.stage,
+        config: config.legacyMigration,
+        db,
+        bucket,
+        alerts,
+        sizing: SIZING,
+        handler,
+        alertTarget: (message) => alertTarget(alerts, { message }),
+      })
+    : undefined;
+
   for (const fn of [
+    ...(legacy?.functions ?? []),
     validate,
     checksum,
     stage,
@@ -468,6 +491,7 @@ export function Pipeline({ stack, app }: StackContext) {
     StateMachineArn: ingest.stateMachineArn,
     PeopleLoopArn: peopleLoop.stateMachineArn,
     AlertTopicArn: alerts.topicArn,
+    ...(legacy ? { LegacyMigrationArn: legacy.machine.stateMachineArn } : {}),
   });
 
   return {
@@ -483,6 +507,7 @@ export function Pipeline({ stack, app }: StackContext) {
     peopleLoop,
     publishAudience,
     migrate,
+    legacy,
   };
 }
 

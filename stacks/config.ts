@@ -71,10 +71,31 @@ export interface StageConfig {
    * as in integrations.json) in its time zone; its connection lives in its Secrets Manager secret.
    */
   readonly integrations?: readonly IntegrationSchedule[];
+  /**
+   * A legacy database to migrate in AWS (stacks/LegacyMigration.ts, docs/migration.md): off unless
+   * set. The state machine reads it through the VPC with the connection from its secret.
+   */
+  readonly legacyMigration?: LegacyMigrationConfig;
   /** Days the chunk objects under staging/ are kept after their import (then S3 expires them). */
   readonly stagedChunkDays: number;
   /** Retention of the Lambdas' CloudWatch log groups. */
   readonly logRetentionDays: LogRetentionDays;
+}
+
+export interface LegacyMigrationConfig {
+  /**
+   * The Secrets Manager secret (name or ARN) holding the legacy database's connection as RDS writes
+   * it: {engine: "mysql" | "mariadb", host, port, username, password, dbname}. Created by the operator.
+   */
+  readonly secret: string;
+  /** The legacy database's security group: it gets an ingress rule from the migration's Lambdas on `port`. */
+  readonly securityGroupId?: string;
+  /** The legacy database's port (3306). */
+  readonly port: number;
+  /** Ranges landed at once (the Distributed Map's MaxConcurrency): each is a connection to the legacy database. */
+  readonly maxConcurrency: number;
+  /** An execution running longer than this ends TIMED_OUT, which alerts. */
+  readonly executionTimeoutHours: number;
 }
 
 export interface IntegrationSchedule {
@@ -192,6 +213,15 @@ export const EXAMPLE_INTEGRATIONS: readonly IntegrationSchedule[] = [
   { system: "ringcentral", schedule: "*/15 * * * *", timezone: "America/Chicago" },
 ];
 
+/** docs/migration.md's example: a legacy MySQL in the tenant's VPC, its connection in Secrets Manager. */
+export const EXAMPLE_LEGACY_MIGRATION: LegacyMigrationConfig = {
+  secret: "leadpipe/legacy/crm",
+  securityGroupId: "sg-0123456789abcdef0",
+  port: 3306,
+  maxConcurrency: 8,
+  executionTimeoutHours: 24,
+};
+
 /**
  * Every stage that may be synthesized or deployed. A new tenant is one entry, usually
  * `acme: { ...production, region: "eu-west-1", alerts: { emails: ["oncall@acme.example"] } }`;
@@ -211,6 +241,8 @@ const stages: Readonly<Record<string, StageConfig>> = {
   "pullers-example": { ...development, pullers: EXAMPLE_PULLERS },
   /** docs/integrations.md's example tenant (the infrastructure tests synthesize its sync schedules). */
   "integrations-example": { ...development, integrations: EXAMPLE_INTEGRATIONS },
+  /** docs/migration.md's example tenant (the infrastructure tests synthesize its migration state machine). */
+  "migration-example": { ...development, legacyMigration: EXAMPLE_LEGACY_MIGRATION },
 };
 
 /** The file a stage is added to; named in the refusal of an unlisted stage. */
@@ -277,6 +309,19 @@ function validate(stage: string, c: StageConfig): void {
   if (new Set(systems).size !== systems.length) problems.push("integrations: a system is listed twice");
   for (const i of c.integrations ?? [])
     if (!["pipedrive", "ringcentral"].includes(i.system)) problems.push(`integrations: unknown system ${i.system}`);
+  const lm = c.legacyMigration;
+  if (lm) {
+    if (!lm.secret || /^[a-z]+:\/\//i.test(lm.secret))
+      problems.push("legacyMigration.secret must name a Secrets Manager secret (never a URL)");
+    if (!Number.isInteger(lm.port) || lm.port < 1 || lm.port > 65535)
+      problems.push("legacyMigration.port must be a port");
+    if (!Number.isInteger(lm.maxConcurrency) || lm.maxConcurrency < 1 || lm.maxConcurrency > 10_000)
+      problems.push("legacyMigration.maxConcurrency must be 1 to 10000 (a Distributed Map's limit)");
+    if (lm.securityGroupId !== undefined && !/^sg-[0-9a-f]{8,17}$/.test(lm.securityGroupId))
+      problems.push("legacyMigration.securityGroupId must be a security group id (sg-…)");
+    if (!(lm.executionTimeoutHours > 0 && lm.executionTimeoutHours <= 24 * 365))
+      problems.push("legacyMigration.executionTimeoutHours must be more than 0 and at most a year");
+  }
   if (!Number.isInteger(c.stagedChunkDays) || c.stagedChunkDays < 1)
     problems.push("stagedChunkDays must be a positive integer");
   if (problems.length > 0) throw new Error(`stage "${stage}": ${problems.join("; ")}`);

@@ -31,14 +31,20 @@ export interface IngestOptions {
 
 /** The definition as a JSON string, with the stage's settings applied. */
 export function ingestDefinition(options: IngestOptions): string {
-  const definition = structuredClone(ingestAsl) as {
+  return stageDefinition(ingestAsl, "stacks/ingest.asl.json", CHUNK_MAP_STATE, options);
+}
+
+/**
+ * An ASL file's definition as a JSON string with a stage's settings: its fan-out Map state's
+ * MaxConcurrency and the execution's TimeoutSeconds (the legacy migration's machine too).
+ */
+export function stageDefinition(asl: object, file: string, mapState: string, options: IngestOptions): string {
+  const definition = structuredClone(asl) as {
     TimeoutSeconds?: number;
     States: Record<string, { Type: string }>;
   };
-  const map = definition.States[CHUNK_MAP_STATE];
-  if (map?.Type !== "Map") {
-    throw new Error(`stacks/ingest.asl.json: expected a Map state named "${CHUNK_MAP_STATE}" (the chunk fan-out)`);
-  }
+  const map = definition.States[mapState];
+  if (map?.Type !== "Map") throw new Error(`${file}: expected a Map state named "${mapState}" (the fan-out)`);
   (map as MapState).MaxConcurrency = options.mapMaxConcurrency;
   definition.TimeoutSeconds = options.timeoutSeconds;
   return JSON.stringify(definition, null, 2);

@@ -20,7 +20,7 @@ describe("stages not listed in stacks/config.ts", () => {
     expect(() => stageConfig("some-engineer")).toThrow(UnknownStageError);
     expect(() => stageConfig("some-engineer")).toThrow(refusal);
     expect(() => stageConfig("some-engineer")).toThrow(
-      /Listed: ci, dev, integrations-example, local, prod, pullers-example, test$/,
+      /Listed: ci, dev, integrations-example, local, migration-example, prod, pullers-example, test$/,
     );
     // Names of Object.prototype are not stages either.
     for (const name of ["constructor", "toString", "__proto__", "hasOwnProperty"]) {

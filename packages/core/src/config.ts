@@ -31,6 +31,13 @@ const schema = z.object({
   LEAD_DELIVERIES: z.string().optional(),
   /** Local: $LEADPIPE_HOME/pullers.json, whose `direction: "push"` entries receive the lead hand-off. */
   PULLERS_FILE: z.string().optional(),
+  /**
+   * AWS: the legacy database a migration state machine reads, a Secrets Manager secret (JSON: engine,
+   * host, port, username, password, dbname), so its URL is never on a command line or in a log.
+   */
+  LEGACY_SECRET_ARN: z.string().optional(),
+  /** Local runtime and tests: the legacy source itself (mysql://… or sqlite:<file>), in place of the secret. */
+  LEGACY_SOURCE: z.string().optional(),
   CHUNK_ROWS: z.coerce.number().int().min(1).default(50_000),
   MAX_FILE_BYTES: z.coerce
     .number()

@@ -36,6 +36,11 @@ const RETRYABLE_NODE_CODES = new Set([
   "ECONNABORTED",
   "UND_ERR_SOCKET",
   "UND_ERR_CONNECT_TIMEOUT",
+  // mysql2 (a legacy source): the server went away, too many connections at once, lock waits.
+  "PROTOCOL_CONNECTION_LOST",
+  "ER_CON_COUNT_ERROR",
+  "ER_LOCK_DEADLOCK",
+  "ER_LOCK_WAIT_TIMEOUT",
 ]);
 
 /**

@@ -38,18 +38,24 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../
 const functionsDir = path.join(repoRoot, "functions");
 export const aslPath = path.join(repoRoot, "stacks", "ingest.asl.json");
 export const peopleAslPath = path.join(repoRoot, "stacks", "people.asl.json");
+export const legacyAslPath = path.join(repoRoot, "stacks", "legacy-migration.asl.json");
 
-/** A state machine from its ASL file, each `${<Name>FunctionArn}` bound to the local function of that name. */
-export function localStateMachine(file: string): StateMachine {
-  return new StateMachine(
-    JSON.parse(
-      readFileSync(file, "utf8").replace(
-        /\$\{(\w+)FunctionArn\}/g,
-        (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`,
-      ),
+/** An ASL file's definition, each `${<Name>FunctionArn}` bound to the local function of that name. */
+export function localDefinition(file: string): AslDefinition {
+  return JSON.parse(
+    readFileSync(file, "utf8").replace(
+      /\$\{(\w+)FunctionArn\}/g,
+      (_m, fn: string) => `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:leadpipe-local-${fn}`,
     ),
   );
 }
+
+/** A state machine from its ASL file, each `${<Name>FunctionArn}` bound to the local function of that name. */
+export function localStateMachine(file: string): StateMachine {
+  return new StateMachine(localDefinition(file));
+}
+
+export type AslDefinition = ConstructorParameters<typeof StateMachine>[0];
 
 // aws-local-stepfunctions uses Promise.withResolvers, which Node 20 lacks.
 const P = Promise as unknown as { withResolvers?: unknown };

@@ -23,6 +23,29 @@ export async function poolConfigFromSecret(secretArn: string, region: string): P
   };
 }
 
+/**
+ * A legacy database's source URL from its Secrets Manager secret, in the shape RDS writes
+ * ({engine, host, port, username, password, dbname}): for openReader, never logged (its label drops the password).
+ */
+export async function legacySourceFromSecret(secretArn: string, region: string): Promise<string> {
+  const client = new SecretsManagerClient({ region });
+  const r = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  return legacySourceUrl(JSON.parse(r.SecretString ?? "{}") as Record<string, unknown>, secretArn);
+}
+
+/** The mysql:// URL of a legacy secret's fields; a missing field is named (never the values). */
+export function legacySourceUrl(s: Record<string, unknown>, where = "the legacy secret"): string {
+  const engine = String(s.engine ?? "mysql");
+  if (engine !== "mysql" && engine !== "mariadb")
+    throw new Error(`${where}: engine must be mysql or mariadb, got ${JSON.stringify(engine)}`);
+  const missing = ["host", "username", "password", "dbname"].filter((k) => typeof s[k] !== "string" || !s[k]);
+  if (missing.length) throw new Error(`${where}: missing ${missing.join(", ")}`);
+  const port = Number(s.port ?? 3306);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${where}: port is not a port number`);
+  const enc = (k: string) => encodeURIComponent(String(s[k]));
+  return `mysql://${enc("username")}:${enc("password")}@${String(s.host)}:${port}/${enc("dbname")}`;
+}
+
 /** The password field of a Secrets Manager secret (a login role's generated secret). */
 export async function passwordFromSecret(secretArn: string, region: string): Promise<string> {
   const client = new SecretsManagerClient({ region });

@@ -4,7 +4,7 @@ export { checksum } from "./checksum";
 export { stage, chunkKey, chunkText, LINE_COLUMN, type ChunkRef } from "./stage";
 export { processChunk } from "./process-chunk";
 export { finalize, reconciliationOf } from "./finalize";
-export { markFailed, type StepError } from "./mark-failed";
+export { markFailed, errorMessage, type StepError } from "./mark-failed";
 export * as Lifecycle from "./lifecycle";
 export { recover, resume, type Recovery } from "./recover";
 export { getImport, TERMINAL, type ImportRow, type ImportStatus } from "./repo";

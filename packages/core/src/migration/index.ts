@@ -1,5 +1,5 @@
-export { openReader } from "./readers";
-export { readMappingFile, tableSpecs, describeSpecs } from "./mapping";
+export { openReader, type LegacyReader } from "./readers";
+export { readMappingFile, parseMapping, tableSpecs, describeSpecs } from "./mapping";
 export {
   startRun,
   getRun,
@@ -8,8 +8,28 @@ export {
   reconcile,
   summary,
   LEGACY_SOURCE,
+  MIGRATION_LANDING_PREFIXES,
   landsLater,
   type RunOptions,
   type Manifest,
   type LandedRange,
 } from "./run";
+export {
+  beginRun,
+  resumableRun,
+  planPhase,
+  landItem,
+  runProgress,
+  closeRun,
+  writeManifest,
+  failRun,
+  phaseOf,
+  itemsKey,
+  manifestKey,
+  MIGRATION_REPORTS_PREFIX,
+  DEFAULT_RANGE_ROWS,
+  type Phase,
+  type RangeItem,
+  type RunProgress,
+  type RunRequest,
+} from "./machine";

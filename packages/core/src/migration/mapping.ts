@@ -100,11 +100,14 @@ export function readMappingFile(file: string): MappingFile {
   } catch (err) {
     throw new Error(`mapping file ${file}: ${(err as Error).message}`);
   }
+  return parseMapping(json, `mapping file ${file}`);
+}
+
+/** A mapping given as JSON (a file's content, a state machine's input); `where` names it in the error. */
+export function parseMapping(json: unknown, where: string): MappingFile {
   const parsed = MappingFile.safeParse(json);
   if (!parsed.success) {
-    throw new Error(
-      `mapping file ${file}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`,
-    );
+    throw new Error(`${where}: ${parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   }
   return parsed.data;
 }

@@ -51,7 +51,8 @@ export interface LegacyReader {
   /**
    * The last key of each range of `rangeRows` rows after `after`, in key order, read from the
    * primary key's index alone (the plan a parallel read splits a table by); the last range, up to
-   * the end of the table, has no split. Only readers with lanes > 1 have it.
+   * the end of the table, has no split. MySQL has it: a CLI run with lanes > 1 reads by it, and the
+   * AWS state machine's item lists are made of it (migration/machine.ts, planPhase).
    */
   splits?(table: LegacyTable, after: string[] | null, rangeRows: number): AsyncIterable<string[]>;
   /**

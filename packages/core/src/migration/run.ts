@@ -5,7 +5,7 @@ import { castRow, checkTimeZone, verbatim, type Flag } from "./cast";
 import { keyOf, type LegacyReader, type LegacyRow, type LegacyTable } from "./readers";
 import { CONTACT_FIELDS } from "../people/record";
 import { tableSpecs, type MappingFile, type TableSpec } from "./mapping";
-import { flatTarget } from "./targets";
+import { FLAT_TARGETS, flatTarget } from "./targets";
 
 /**
  * Tables whose rows name rows of other tables by their landed records (touchpoints: their campaign and
@@ -341,8 +341,6 @@ export async function landTables(
       if (d.object_key)
         landed.push({ table: spec.table, rangeNo: d.range_no, objectKey: d.object_key, sha256: d.sha256! });
     const after = prefix.length ? prefix[prefix.length - 1]!.last_key : null;
-    const range = (rangeNo: number, afterKey: string[] | null, rows: LegacyRow[], t: number, lane?: number) =>
-      landRange(deps, runId, opts, spec, table, { rangeNo, afterKey, rows, t, lane });
     const lanes = deps.reader.lanes;
     if (lanes > 1 && deps.reader.splits) {
       const mine: LandedRange[] = [];
@@ -355,13 +353,7 @@ export async function landTables(
           while (!failed) {
             const next = await plan.next();
             if (next.done) return;
-            const { rangeNo, afterKey, upTo } = next.value;
-            let t = performance.now();
-            const rows: LegacyRow[] = [];
-            for await (const page of deps.reader.rows(table, afterKey, opts.rangeRows, upTo ?? undefined, lane))
-              rows.push(...page);
-            t = lap(deps.timings, "read", t);
-            if (rows.length) mine.push(...(await range(rangeNo, afterKey, rows, t, lane)));
+            mine.push(...(await landPlanned(deps, runId, opts, spec, table, next.value, lane)));
           }
         }).map((lane) =>
           lane.catch((err: unknown) => {
@@ -380,7 +372,7 @@ export async function landTables(
     let t = performance.now();
     for await (const rows of deps.reader.rows(table, after, opts.rangeRows)) {
       t = lap(deps.timings, "read", t);
-      landed.push(...(await range(rangeNo, afterKey, rows, t)));
+      landed.push(...(await landRange(deps, runId, opts, spec, table, { rangeNo, afterKey, rows, t })));
       rangeNo++;
       afterKey = keyOf(table, rows[rows.length - 1]!);
       t = performance.now();
@@ -389,15 +381,48 @@ export async function landTables(
   return landed;
 }
 
+/** A range of the split plan: the rows after `afterKey` up to `upTo` (inclusive; null: to the end of the table). */
+export interface PlannedRange {
+  rangeNo: number;
+  afterKey: string[] | null;
+  upTo: string[] | null;
+}
+
 /** The ranges of a parallel read, numbered from `first`: each after the previous split, the last to the end. */
-async function* planRanges(splits: AsyncIterable<string[]>, after: string[] | null, first: number) {
+export async function* planRanges(
+  splits: AsyncIterable<string[]>,
+  after: string[] | null,
+  first: number,
+): AsyncGenerator<PlannedRange> {
   let rangeNo = first;
   let afterKey = after;
   for await (const upTo of splits) {
-    yield { rangeNo: rangeNo++, afterKey, upTo: upTo as string[] | null };
+    yield { rangeNo: rangeNo++, afterKey, upTo };
     afterKey = upTo;
   }
   yield { rangeNo, afterKey, upTo: null };
+}
+
+/**
+ * Reads one planned range and lands it (cast, quarantine, object, checkpoint): what a CLI lane does
+ * per range and what a state machine's item does, the same code. An empty range lands nothing.
+ */
+export async function landPlanned(
+  deps: LandDeps,
+  runId: string,
+  opts: RunOptions,
+  spec: TableSpec,
+  table: LegacyTable,
+  range: PlannedRange,
+  lane?: number,
+): Promise<LandedRange[]> {
+  let t = performance.now();
+  const rows: LegacyRow[] = [];
+  for await (const page of deps.reader.rows(table, range.afterKey, opts.rangeRows, range.upTo ?? undefined, lane))
+    rows.push(...page);
+  t = lap(deps.timings, "read", t);
+  if (!rows.length) return [];
+  return landRange(deps, runId, opts, spec, table, { rangeNo: range.rangeNo, afterKey: range.afterKey, rows, t, lane });
 }
 
 /** Casts, builds and lands one range, then writes its checkpoint; returns what it landed. */
@@ -457,6 +482,14 @@ async function landRange(
 }
 
 type Built = ReturnType<typeof buildRange>;
+
+/**
+ * The landing prefixes a migration puts its range objects under, one per source its targets land
+ * through (the state machine's Lambdas may put there and nowhere else in inbox/).
+ */
+export const MIGRATION_LANDING_PREFIXES = [
+  ...new Set([LEGACY_SOURCE, ...FLAT_TARGETS.map((t) => t.source)].map((source) => `inbox/${source}/migrate/`)),
+];
 
 const safeSegment = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
 /** The object a range lands as (`suffix`: a replay of its quarantined rows). */

@@ -1,7 +1,8 @@
 import os from "node:os";
 import { Command } from "commander";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
-import { Migration, People } from "@leadpipe/core";
+import { Migration } from "@leadpipe/core";
+import { s3Store } from "@leadpipe/core/adapters/s3";
 import { LocalPlatform, type Dropped } from "../platform";
 import { quietLog } from "./connect";
 
@@ -24,18 +25,14 @@ export interface MigrateOptions {
 }
 
 /** Where a run's manifest lands: beside the imports' reports (reports/<import id>/). */
-export const manifestKey = (runId: string) => `reports/migrations/${runId}/manifest.json`;
+export const manifestKey = Migration.manifestKey;
 
-async function putManifest(platform: LocalPlatform, manifest: Migration.Manifest): Promise<void> {
-  await platform.s3.send(
-    new PutObjectCommand({
-      Bucket: platform.bucket,
-      Key: manifestKey(manifest.run_id),
-      Body: JSON.stringify(manifest, null, 2) + "\n",
-      ContentType: "application/json",
-    }),
-  );
-}
+/** The platform's pool and landing bucket, where a run's manifest is written. */
+const platformStore = (platform: LocalPlatform) => ({
+  pool: platform.pool,
+  store: s3Store(platform.s3),
+  settings: { bucket: platform.bucket },
+});
 
 /**
  * Migrates a legacy source into a running platform: lands every key range as an import, waits for
@@ -51,31 +48,15 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     log: opts.log ?? ((line) => process.stderr.write(`${line}\n`)),
   });
   try {
-    let runId: string;
-    let runOptions: Migration.RunOptions;
-    if (opts.resume) {
-      const run = await Migration.getRun(platform.pool, opts.resume);
-      if (run.source !== reader.label) throw new Error(`run ${run.run_id} migrated ${run.source}, not ${reader.label}`);
-      // LANDED: every range was landed but the invocation died waiting; resuming waits and reconciles.
-      if (run.status !== "RUNNING" && run.status !== "LANDED") {
-        throw new Error(`run ${run.run_id} is ${run.status}: nothing to resume (verify it instead)`);
-      }
-      runId = run.run_id;
-      runOptions = run.options;
-    } else {
-      runOptions = {
-        mapping: opts.mapping ? Migration.readMappingFile(opts.mapping) : { tables: {} },
-        only: opts.only,
-        rangeRows: opts.rangeRows ?? 50_000,
-        timeZone: "UTC",
-      };
-      runOptions.timeZone = opts.timeZone ?? runOptions.mapping.timeZone ?? "UTC";
-      // Refuse a bad mapping before a run exists.
-      Migration.tableSpecs(await reader.tables(), runOptions.mapping, runOptions.only);
-      const fingerprint = await reader.fingerprint();
-      if (Object.keys(fingerprint).length) runOptions.fingerprint = fingerprint;
-      runId = await Migration.startRun(platform.pool, reader.label, runOptions);
-    }
+    const runId = opts.resume
+      ? (await Migration.resumableRun(platform.pool, reader, opts.resume)).run_id
+      : await Migration.beginRun(platform.pool, reader, {
+          mapping: opts.mapping ? Migration.readMappingFile(opts.mapping) : undefined,
+          only: opts.only,
+          rangeRows: opts.rangeRows,
+          timeZone: opts.timeZone,
+        });
+    const runOptions = (await Migration.getRun(platform.pool, runId)).options;
     opts.log?.(`migration run ${runId}`);
     const lander = landerOf(platform, runId);
     let t = Date.now();
@@ -87,9 +68,9 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     // Touchpoints name campaigns and person records landed by the other tables' imports: they land after those.
     const first = await Migration.landTables(deps, runId, runOptions, (s) => !Migration.landsLater(s));
     t = Date.now();
-    const imports = await lander.waitFor(first);
+    await lander.waitFor(first);
     const later = await Migration.landTables(deps, runId, runOptions, Migration.landsLater);
-    if (later.length) imports.push(...(await lander.waitFor(later)).filter((id) => !imports.includes(id)));
+    if (later.length) await lander.waitFor(later);
     lap("imports");
     // Reconciling reads what the imports promoted, which resolving people does not change: both at once.
     const since = (stage: string) => {
@@ -102,13 +83,11 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
     const resolved = since("people");
     const [manifest, people] = await Promise.allSettled([
       Migration.reconcile(platform.pool, reader, runId).finally(reconciled),
-      peopleResolved(platform, imports).finally(resolved),
+      peopleResolved(platform, runId).finally(resolved),
     ]);
     if (manifest.status === "rejected") throw manifest.reason;
     if (people.status === "rejected") throw people.reason;
-    // Touchpoints of legacy person rows follow their records into the golden records just resolved.
-    await platform.pool.query("SELECT legacy_touchpoints_follow_people()");
-    await putManifest(platform, manifest.value);
+    await Migration.closeRun(platformStore(platform), manifest.value);
     return manifest.value;
   } finally {
     await reader.close();
@@ -169,21 +148,15 @@ function landerOf(platform: LocalPlatform, runId: string) {
 }
 
 /**
- * Waits until the people of these imports are resolved into golden records (the people consumer runs
- * after imports, on their success). An import whose resolution failed for good is named in the error.
+ * Waits until the people of the run's imports are resolved into golden records (the people consumer
+ * runs after imports, on their success): the state machine's AwaitPeople, polled the same way
+ * (Migration.runProgress). An import whose resolution failed for good is named in the error.
  */
-async function peopleResolved(platform: LocalPlatform, importIds: string[]): Promise<void> {
+async function peopleResolved(platform: LocalPlatform, runId: string): Promise<void> {
   for (;;) {
-    const { rows } = await platform.pool.query<{ id: string; failed: string | null }>(
-      `SELECT i.id, CASE WHEN f.attempts >= $3 THEN f.reason END AS failed
-         FROM imports i LEFT JOIN people_failures f ON f.import_id = i.id
-        WHERE i.id = ANY($1) AND i.status IN ('COMPLETE', 'COMPLETE_WITH_ERRORS') AND i.source = $2
-          AND NOT EXISTS (SELECT 1 FROM people_resolutions r WHERE r.import_id = i.id)`,
-      [importIds, Migration.LEGACY_SOURCE, People.PEOPLE_MAX_ATTEMPTS],
-    );
-    if (!rows.length) return;
-    const failed = rows.find((r) => r.failed !== null);
-    if (failed) throw new Error(`resolving the people of import ${failed.id} failed: ${failed.failed}`);
+    const progress = await Migration.runProgress(platform.pool, runId);
+    if (progress.people_failed) throw new Error(`resolving the people of ${progress.people_failed}`);
+    if (!progress.people_pending) return;
     platform.resolvePeopleSoon();
     await platform.peopleIdle();
   }
@@ -224,7 +197,7 @@ export async function replayQuarantine(
     );
     await lander.waitFor(landed);
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
-    await putManifest(platform, manifest);
+    await Migration.writeManifest(platformStore(platform), manifest);
     return manifest;
   } finally {
     await reader.close();
@@ -239,7 +212,7 @@ export async function verifyRun(platform: LocalPlatform, runId: string, from?: s
   try {
     if (reader.label !== run.source) throw new Error(`run ${runId} migrated ${run.source}, not ${reader.label}`);
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
-    await putManifest(platform, manifest);
+    await Migration.writeManifest(platformStore(platform), manifest);
     return manifest;
   } finally {
     await reader.close();
