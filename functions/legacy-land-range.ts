@@ -1,14 +1,13 @@
 import middy from "@middy/core";
 import { Migration } from "@leadpipe/core";
-import { legacyReader, platform } from "./platform";
+import { platform, withLegacyReader } from "./platform";
 
 /** One item of the Distributed Map: a table's key range, landed as a CLI lane lands it (checkpointed, idempotent). */
 export const handler = middy(async (item: Migration.RangeItem) => {
   const deps = await platform();
   if (typeof item?.run_id !== "string" || typeof item.table !== "string" || !Number.isInteger(item.range_no))
     throw new Error(`not a range item: ${JSON.stringify(item)}`);
-  const reader = await legacyReader();
-  try {
+  return withLegacyReader(async (reader) => {
     const bucket = deps.settings.bucket;
     const r = await Migration.landItem(
       { pool: deps.pool, reader, land: (key, body) => deps.store.write(bucket, key, body, "text/csv") },
@@ -16,7 +15,5 @@ export const handler = middy(async (item: Migration.RangeItem) => {
     );
     deps.log.info("migration range", { run_id: item.run_id, table: item.table, range_no: item.range_no, ...r });
     return { table: item.table, range_no: item.range_no, ...r };
-  } finally {
-    await reader.close();
-  }
+  });
 });

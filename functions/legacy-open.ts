@@ -1,6 +1,6 @@
 import middy from "@middy/core";
 import { Migration } from "@leadpipe/core";
-import { legacyReader, platform } from "./platform";
+import { platform, withLegacyReader } from "./platform";
 
 /** The legacy migration state machine's input: a new run's options, or the run to resume. */
 interface OpenEvent {
@@ -14,8 +14,7 @@ interface OpenEvent {
 /** Opens a migration run of the legacy source (or takes up one to resume): its first phase is planned next. */
 export const handler = middy(async (event: OpenEvent) => {
   const deps = await platform();
-  const reader = await legacyReader();
-  try {
+  return withLegacyReader(async (reader) => {
     if (event.only !== undefined && !(Array.isArray(event.only) && event.only.every((t) => typeof t === "string")))
       throw new Error("only must be a list of table names");
     const runId = event.resume_run_id
@@ -29,7 +28,5 @@ export const handler = middy(async (event: OpenEvent) => {
         });
     deps.log.info("migration run open", { run_id: runId, source: reader.label, resumed: !!event.resume_run_id });
     return { run_id: runId, phase: "first" };
-  } finally {
-    await reader.close();
-  }
+  });
 });

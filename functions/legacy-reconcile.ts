@@ -1,6 +1,6 @@
 import middy from "@middy/core";
 import { Migration } from "@leadpipe/core";
-import { legacyReader, platform } from "./platform";
+import { platform, withLegacyReader } from "./platform";
 
 /**
  * Reads the run's source again and reconciles it with what landed (the manifest), then closes the run:
@@ -9,14 +9,11 @@ import { legacyReader, platform } from "./platform";
  */
 export const handler = middy(async (event: { run_id: string }) => {
   const deps = await platform();
-  const reader = await legacyReader();
-  try {
+  return withLegacyReader(async (reader) => {
     const manifest = await Migration.reconcile(deps.pool, reader, event.run_id);
     const key = await Migration.closeRun(deps, manifest);
     const { tables, ...summary } = Migration.summary(manifest);
     deps.log.info("migration reconciled", { ...summary, manifest: key });
     return { ...summary, manifest_key: key, tables: tables.map(({ differences: _d, ...t }) => t) };
-  } finally {
-    await reader.close();
-  }
+  });
 });

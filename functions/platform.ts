@@ -80,15 +80,15 @@ export async function resetPlatform(): Promise<void> {
 }
 
 /**
- * The legacy source of the migration state machine, opened for one invocation: from LEGACY_SOURCE
- * (local runtime, tests) or the LEGACY_SECRET_ARN secret (AWS). Each invocation reads in a
- * snapshot of its own; the caller closes it.
+ * Runs `work` with the legacy source of the migration state machine open for this invocation: from
+ * LEGACY_SOURCE (local runtime, tests) or the LEGACY_SECRET_ARN secret (AWS). Each invocation reads in
+ * a snapshot of its own, closed when `work` ends.
  */
-export async function legacyReader(): Promise<Migration.LegacyReader> {
+export async function withLegacyReader<T>(work: (reader: Migration.LegacyReader) => Promise<T>): Promise<T> {
   const c = config();
   const source =
     c.LEGACY_SOURCE ??
     (c.LEGACY_SECRET_ARN ? await legacySourceFromSecret(c.LEGACY_SECRET_ARN, c.AWS_REGION) : undefined);
   if (!source) throw new Error("set LEGACY_SECRET_ARN (or LEGACY_SOURCE locally): the legacy source to migrate");
-  return Migration.openReader(source);
+  return Migration.withReader(source, work);
 }

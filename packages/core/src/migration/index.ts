@@ -1,4 +1,4 @@
-export { openReader, type LegacyReader } from "./readers";
+export { openReader, withReader, type LegacyReader } from "./readers";
 export { readMappingFile, parseMapping, tableSpecs, describeSpecs } from "./mapping";
 export {
   startRun,

@@ -92,6 +92,20 @@ export async function openReader(from: string, opts: OpenOptions = {}): Promise<
   return reader;
 }
 
+/** Runs `work` with the source open and closes it afterwards, whatever `work` does. */
+export async function withReader<T>(
+  from: string,
+  work: (reader: LegacyReader) => Promise<T>,
+  opts: OpenOptions = {},
+): Promise<T> {
+  const reader = await openReader(from, opts);
+  try {
+    return await work(reader);
+  } finally {
+    await reader.close();
+  }
+}
+
 /** A URL without its password. */
 export function redact(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:/@]+):[^@]*@/i, "$1@");

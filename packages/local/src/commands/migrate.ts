@@ -182,8 +182,7 @@ export async function replayQuarantine(
   opts: ReplayQuarantineOptions = {},
 ): Promise<Migration.Manifest> {
   const run = await Migration.getRun(platform.pool, runId);
-  const reader = await Migration.openReader(opts.from ?? run.source);
-  try {
+  return Migration.withReader(opts.from ?? run.source, async (reader) => {
     if (reader.label !== run.source) throw new Error(`run ${runId} migrated ${run.source}, not ${reader.label}`);
     if (run.status === "RUNNING") throw new Error(`run ${runId} is still RUNNING: finish it with --resume first`);
     const lander = landerOf(platform, runId);
@@ -199,24 +198,19 @@ export async function replayQuarantine(
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
     await Migration.writeManifest(platformStore(platform), manifest);
     return manifest;
-  } finally {
-    await reader.close();
-  }
+  });
 }
 
 /** Reads a finished run's source again and reconciles it with what landed. */
 export async function verifyRun(platform: LocalPlatform, runId: string, from?: string): Promise<Migration.Manifest> {
   const run = await Migration.getRun(platform.pool, runId);
   const source = from ?? run.source;
-  const reader = await Migration.openReader(source);
-  try {
+  return Migration.withReader(source, async (reader) => {
     if (reader.label !== run.source) throw new Error(`run ${runId} migrated ${run.source}, not ${reader.label}`);
     const manifest = await Migration.reconcile(platform.pool, reader, runId);
     await Migration.writeManifest(platformStore(platform), manifest);
     return manifest;
-  } finally {
-    await reader.close();
-  }
+  });
 }
 
 function print(manifest: Migration.Manifest, json?: boolean): void {
@@ -324,15 +318,11 @@ export function migrateCommand(): Command {
           .map((s) => s.trim())
           .filter(Boolean);
         if (opts.dryRun) {
-          const reader = await Migration.openReader(opts.from);
-          try {
-            const mapping = opts.mapping ? Migration.readMappingFile(opts.mapping) : { tables: {} };
-            process.stdout.write(
-              Migration.describeSpecs(Migration.tableSpecs(await reader.tables(), mapping, only)) + "\n",
-            );
-          } finally {
-            await reader.close();
-          }
+          const mapping = opts.mapping ? Migration.readMappingFile(opts.mapping) : { tables: {} };
+          const specs = await Migration.withReader(opts.from, async (reader) =>
+            Migration.tableSpecs(await reader.tables(), mapping, only),
+          );
+          process.stdout.write(Migration.describeSpecs(specs) + "\n");
           return;
         }
         const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
