@@ -1,7 +1,7 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { Pullers } from "@leadpipe/core";
 import { serveConsole } from "../../packages/local/src/console";
 import { runPuller } from "../../packages/local/src/pullers";
@@ -10,8 +10,8 @@ import type { RunningConsole } from "../../packages/console/src/server";
 import { startSshd, type Sshd } from "../support/peers";
 import { putFile, sftpEntry, startPullerPlatform, variant, type PullerPlatform } from "../support/pullers-platform";
 import { ConsoleClient } from "../support/console-client";
+import { launchChromium, logIn, requireChromium } from "../support/browser";
 
-const CHROMIUM = "/usr/bin/chromium";
 const PASSWORD = "a long enough password";
 const screenshots = path.resolve(__dirname, "../../.build/screenshots");
 
@@ -32,8 +32,7 @@ function entry(name: string, extra: Record<string, unknown> = {}) {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium)`);
+  requireChromium();
   mkdirSync(screenshots, { recursive: true });
   sshd = await startSshd();
   env = await startPullerPlatform("leadpipe-console-pullers-");
@@ -56,10 +55,7 @@ beforeAll(async () => {
   ] as const)
     await addUser(env.platform.pool, name, role, PASSWORD);
   web = await serveConsole(env.platform, { port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
 }, 600_000);
 
 afterAll(async () => {
@@ -70,15 +66,7 @@ afterAll(async () => {
 });
 
 async function loggedIn(username: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(web.url + "/");
-  await page.fill("input[name=username]", username);
-  await page.fill("input[name=password]", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForLoadState();
-  expect(new URL(page.url()).pathname).toBe("/");
-  return page;
+  return (await logIn(browser, web.url, username, PASSWORD)).page;
 }
 
 /** A table's rows as objects keyed by its header cells. */

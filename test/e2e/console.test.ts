@@ -1,6 +1,5 @@
 import { spawn } from "node:child_process";
 import {
-  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -12,17 +11,17 @@ import {
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { Audience, Import, Reports, createLogger } from "@leadpipe/core";
 import { s3Store } from "@leadpipe/core/adapters/s3";
 import { LocalPlatform } from "../../packages/local/src/platform";
 import { serveConsole } from "../../packages/local/src/console";
 import { addUser } from "../../packages/console/src/auth/store";
 import type { RunningConsole } from "../../packages/console/src/server";
+import { launchChromium, logIn, requireChromium } from "../support/browser";
 
 const sampleDay = path.resolve(__dirname, "../../fixtures/sample-day");
 const screenshots = path.resolve(__dirname, "../../.build/screenshots");
-const CHROMIUM = "/usr/bin/chromium";
 const PASSWORD = "a long enough password";
 
 let platform: LocalPlatform;
@@ -31,10 +30,7 @@ let browser: Browser;
 let tmp: string;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); no browser is downloaded`,
-    );
+  requireChromium();
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-console-e2e-"));
   mkdirSync(screenshots, { recursive: true });
   process.env.LOG_LEVEL = "silent";
@@ -59,10 +55,7 @@ beforeAll(async () => {
   ] as const)
     await addUser(platform.pool, name, role, PASSWORD);
   web = await serveConsole(platform, { port: 0 });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
-  });
+  browser = await launchChromium();
 }, 600_000);
 
 afterAll(async () => {
@@ -72,20 +65,8 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function loggedIn(username: string): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  await page.goto(web.url + "/");
-  expect(page.url()).toContain("/login");
-  await page.fill("input[name=username]", username);
-  await page.fill("input[name=password]", PASSWORD);
-  await page.click("button[type=submit]");
-  await page.waitForLoadState();
-  if (new URL(page.url()).pathname !== "/")
-    throw new Error(
-      `login as ${username} failed: ${page.url()}: ${await page.locator("main, .login").first().innerText()}`,
-    );
-  return { context, page };
+function loggedIn(username: string): Promise<{ context: BrowserContext; page: Page }> {
+  return logIn(browser, web.url, username, PASSWORD, { acceptDownloads: true });
 }
 
 /** Waits until the locator's text matches (htmx swaps and polls change the page after it loads). */
