@@ -12,6 +12,17 @@ describe("csv writing", () => {
       '"\'\rx"',
     ]);
   });
+  it("writes a negative number given as text as a number, and still neutralizes formulas that start with a minus", () => {
+    expect(["-0.030000", "-5", "-1+2", "-2+3+cmd|' /C calc'!A0", "-1.", "- 1", "-1e3"].map(csvCell)).toEqual([
+      "-0.030000",
+      "-5",
+      "'-1+2",
+      "'-2+3+cmd|' /C calc'!A0",
+      "'-1.",
+      "'- 1",
+      "'-1e3",
+    ]);
+  });
   it("quotes commas, quotes and newlines, and leaves plain text and numbers alone", () => {
     expect(csvLine(["a,b", 'say "hi"', "two\nlines", "plain", -5, 1.5, null, undefined, true])).toBe(
       '"a,b","say ""hi""","two\nlines",plain,-5,1.5,,,true\n',

@@ -166,7 +166,7 @@ describe("csvLine", () => {
     expect(csvLine(["a", "b c", 'say "hi"', "x,y", "line\nbreak", ""])).toBe(
       'a,b c,"say ""hi""","x,y","line\nbreak",\n',
     );
-    expect(csvLine(["-1", "\tx", "\rx", "ok"])).toBe("'-1,'\tx,\"'\rx\",ok\n");
+    expect(csvLine(["-1+2", "\tx", "\rx", "ok"])).toBe("'-1+2,'\tx,\"'\rx\",ok\n");
   });
 });
 

@@ -5,14 +5,19 @@
 /** Cells a spreadsheet would run as a formula (CSV injection) start with one of these. */
 const FORMULA_START = /^[=+\-@\t\r]/;
 const NEEDS_QUOTES = /[",\r\n]/;
+/** A negative number written as text (PostgreSQL's numeric arrives as a string): a value, not a formula. */
+const NEGATIVE_NUMBER = /^-\d+(\.\d+)?$/;
 
 export type CsvValue = string | number | bigint | boolean | null | undefined;
 
-/** One cell: formula-looking text gets a leading single quote, then RFC 4180 quoting. null/undefined → empty. */
+/**
+ * One cell: formula-looking text gets a leading single quote (a negative number, as text or not, stays a
+ * number), then RFC 4180 quoting. null/undefined → empty.
+ */
 export function csvCell(value: CsvValue): string {
   if (value === null || value === undefined) return "";
   let cell = String(value);
-  if (typeof value === "string" && FORMULA_START.test(cell)) cell = `'${cell}`;
+  if (typeof value === "string" && FORMULA_START.test(cell) && !NEGATIVE_NUMBER.test(cell)) cell = `'${cell}`;
   if (NEEDS_QUOTES.test(cell)) cell = `"${cell.replace(/"/g, '""')}"`;
   return cell;
 }
