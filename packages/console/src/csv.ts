@@ -1,15 +1,6 @@
 import { PassThrough, Readable } from "node:stream";
 import Cursor from "pg-cursor";
-import { csvLine, type CsvValue, type Pool } from "@leadpipe/core";
-
-const cell = (v: unknown): CsvValue =>
-  v instanceof Date
-    ? v.toISOString()
-    : v === null || v === undefined
-      ? null
-      : typeof v === "object"
-        ? JSON.stringify(v)
-        : (v as CsvValue);
+import { csvLine, csvValue, type Pool } from "@leadpipe/core";
 
 const isValues = (row: Record<string, unknown> | readonly unknown[]): row is readonly unknown[] => Array.isArray(row);
 
@@ -66,7 +57,7 @@ export function csvResponse(
           fields = f;
           return write(csvLine(f));
         },
-        (row) => write(csvLine(isValues(row) ? row.map(cell) : fields.map((f) => cell(row[f])))),
+        (row) => write(csvLine(isValues(row) ? row.map(csvValue) : fields.map((f) => csvValue(row[f])))),
       );
       if (r.more)
         await write(`# more rows exist: this export stops at its limit of ${limit.toLocaleString("en-US")} rows\n`);

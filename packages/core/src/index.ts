@@ -1,6 +1,6 @@
 export * as Sources from "./sources/index";
 export { Imb } from "./imb/index";
-export { csvLine, type CsvValue } from "./csv/write";
+export { csvLine, csvValue, type CsvValue } from "./csv/write";
 export * as Import from "./imports/index";
 export * as Views from "./views";
 export * as Audience from "./audiences/index";

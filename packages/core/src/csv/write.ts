@@ -22,6 +22,13 @@ export function csvCell(value: CsvValue): string {
   return cell;
 }
 
+/** A value as a database driver gives it, as a cell: a time in ISO 8601, json and arrays as JSON. */
+export function csvValue(v: unknown): CsvValue {
+  if (v instanceof Date) return v.toISOString();
+  if (v === null || v === undefined) return null;
+  return typeof v === "object" ? JSON.stringify(v) : (v as CsvValue);
+}
+
 /**
  * One CSV line ending in "\n". A cell that a spreadsheet would take for a formula gets a leading
  * single quote, so opening the output never runs what a partner put in a cell. Numbers are

@@ -1,6 +1,6 @@
 import type { Writable } from "node:stream";
 import { Command } from "commander";
-import { AdhocSql, Reports, csvLine } from "@leadpipe/core";
+import { AdhocSql, Reports, csvLine, csvValue } from "@leadpipe/core";
 import { withPool, withReadOnlyDatabase } from "./connect";
 import { formatCells, formatRows, readOnlyQuery, TABLE_LIMIT } from "./sql";
 import { wholeNumber } from "./numbers";
@@ -17,15 +17,6 @@ const readOnlyRows =
     AdhocSql.table(url, sql, { timeoutMs: 30_000, limit: TABLE_LIMIT, params });
 
 const asOfText = (d: Date | null) => (d ? d.toISOString() : "never refreshed");
-const cell = (v: unknown) =>
-  v instanceof Date
-    ? v.toISOString()
-    : v === null || v === undefined
-      ? null
-      : typeof v === "object"
-        ? JSON.stringify(v)
-        : String(v);
-
 /** How `report show` prints a report: one JSON object a row, CSV with a header, or an aligned table. */
 export type ShowFormat = "json" | "csv" | "table";
 
@@ -36,7 +27,7 @@ export function renderShown(shown: Reports.Table, format: ShowFormat): string {
     for (const line of jsonLines(shown)) text += line;
   } else if (format === "csv") {
     text += csvLine(shown.columns);
-    for (const r of shown.rows) text += csvLine(r.map(cell));
+    for (const r of shown.rows) text += csvLine(r.map(csvValue));
   } else {
     text += `${shown.report.name}: ${shown.report.question}\ndata as of ${asOfText(shown.dataAsOf)}\n\n`;
     text += formatCells(shown.columns, shown.rows) + "\n";
