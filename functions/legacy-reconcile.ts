@@ -3,14 +3,16 @@ import { Migration } from "@leadpipe/core";
 import { platform, withLegacyReader } from "./platform";
 
 /**
- * Reads the run's source again and reconciles it with what landed (the manifest), then closes the run:
- * touchpoints follow their people, the manifest is written beside the reports. Returns the summary
- * without the differences (the manifest object holds them).
+ * Sums a reconciliation's range checks (the reconcile Map's items) per table into the manifest, then
+ * closes the run: touchpoints follow their people, the manifest is written beside the reports. Returns
+ * the summary without the differences (the manifest object holds them). The source is read for its
+ * catalogue only (the run's tables, a CSV's checksum), not its rows.
  */
-export const handler = middy(async (event: { run_id: string }) => {
+export const handler = middy(async (event: { run_id: string; check_id: string }) => {
   const deps = await platform();
+  if (typeof event?.check_id !== "string") throw new Error(`not a reconciliation: ${JSON.stringify(event)}`);
   return withLegacyReader(async (reader) => {
-    const manifest = await Migration.reconcile(deps.pool, reader, event.run_id);
+    const manifest = await Migration.sumChecks(deps.pool, reader, event.run_id, event.check_id);
     const key = await Migration.closeRun(deps, manifest);
     const { tables, ...summary } = Migration.summary(manifest);
     deps.log.info("migration reconciled", { ...summary, manifest: key });

@@ -16,6 +16,8 @@ import { namedSecretArn } from "./secrets";
 
 /** The Distributed Map of stacks/legacy-migration.asl.json: one child execution per (table, key range) item. */
 export const RANGE_MAP_STATE = "LandRanges";
+/** Its second Distributed Map: one child execution per checkpointed range, reconciled. */
+export const CHECK_MAP_STATE = "ReconcileRanges";
 
 /** The state machine's name: fixed, so its role can name it (a Distributed Map starts executions of it). */
 export const legacyMachineName = (stage: string) => `leadpipe-${stage}-legacy-migration`;
@@ -23,7 +25,14 @@ export const legacyMachineName = (stage: string) => `leadpipe-${stage}-legacy-mi
 /** The handlers' sizes: Pipeline.ts's SIZING has them beside every other handler's. */
 type Sizing = Pick<FunctionProps, "memorySize" | "timeout">;
 export type LegacySizing = Record<
-  "legacyOpen" | "legacyPlan" | "legacyLandRange" | "legacyProgress" | "legacyReconcile" | "legacyFailed",
+  | "legacyOpen"
+  | "legacyPlan"
+  | "legacyLandRange"
+  | "legacyProgress"
+  | "legacyReconcilePlan"
+  | "legacyReconcileRange"
+  | "legacyReconcile"
+  | "legacyFailed",
   Sizing
 >;
 
@@ -84,9 +93,12 @@ export function legacyMigration(stack: Stack, p: LegacyMigrationProps) {
   const plan = fn("LegacyPlan", "legacy-plan", p.sizing.legacyPlan, true);
   const landRange = fn("LegacyLandRange", "legacy-land-range", p.sizing.legacyLandRange, true);
   const progress = fn("LegacyProgress", "legacy-progress", p.sizing.legacyProgress, false);
+  const reconcilePlan = fn("LegacyReconcilePlan", "legacy-reconcile-plan", p.sizing.legacyReconcilePlan, false);
+  const reconcileRange = fn("LegacyReconcileRange", "legacy-reconcile-range", p.sizing.legacyReconcileRange, true);
   const reconcile = fn("LegacyReconcile", "legacy-reconcile", p.sizing.legacyReconcile, true);
   const failed = fn("LegacyFailed", "legacy-failed", p.sizing.legacyFailed, false);
   bucket.grantPut(plan, `${MIGRATION_REPORTS_PREFIX}*`);
+  bucket.grantPut(reconcilePlan, `${MIGRATION_REPORTS_PREFIX}*`);
   bucket.grantPut(reconcile, `${MIGRATION_REPORTS_PREFIX}*`);
   for (const prefix of MIGRATION_LANDING_PREFIXES) bucket.grantPut(landRange, `${prefix}*`);
   alerts.grantPublish(failed);
@@ -96,6 +108,8 @@ export function legacyMigration(stack: Stack, p: LegacyMigrationProps) {
     LegacyPlanFunctionArn: plan,
     LegacyLandRangeFunctionArn: landRange,
     LegacyProgressFunctionArn: progress,
+    LegacyReconcilePlanFunctionArn: reconcilePlan,
+    LegacyReconcileRangeFunctionArn: reconcileRange,
     LegacyReconcileFunctionArn: reconcile,
     LegacyFailedFunctionArn: failed,
   };
@@ -104,7 +118,7 @@ export function legacyMigration(stack: Stack, p: LegacyMigrationProps) {
     stateMachineName: name,
     stateMachineType: sfn.StateMachineType.STANDARD,
     definitionBody: sfn.DefinitionBody.fromString(
-      stageDefinition(legacyAsl, "stacks/legacy-migration.asl.json", RANGE_MAP_STATE, {
+      stageDefinition(legacyAsl, "stacks/legacy-migration.asl.json", [RANGE_MAP_STATE, CHECK_MAP_STATE], {
         mapMaxConcurrency: config.maxConcurrency,
         timeoutSeconds: Math.round(config.executionTimeoutHours * 3600),
       }),
@@ -112,7 +126,7 @@ export function legacyMigration(stack: Stack, p: LegacyMigrationProps) {
     definitionSubstitutions: Object.fromEntries(Object.entries(tasks).map(([key, f]) => [key, f.functionArn])),
   });
   for (const f of Object.values(tasks)) f.grantInvoke(machine);
-  // The Distributed Map: its ItemReader reads the item lists; it runs each item as a child execution
+  // The Distributed Maps: their ItemReaders read the item lists; they run each item as a child execution
   // of this machine (named, not by reference: the role cannot depend on the machine it belongs to).
   bucket.grantRead(machine, `${MIGRATION_REPORTS_PREFIX}*`);
   const arn = (resource: string, resourceName: string) =>

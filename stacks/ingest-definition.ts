@@ -35,17 +35,24 @@ export function ingestDefinition(options: IngestOptions): string {
 }
 
 /**
- * An ASL file's definition as a JSON string with a stage's settings: its fan-out Map state's
- * MaxConcurrency and the execution's TimeoutSeconds (the legacy migration's machine too).
+ * An ASL file's definition as a JSON string with a stage's settings: its fan-out Map states'
+ * MaxConcurrency and the execution's TimeoutSeconds (the legacy migration's machine too, two Maps).
  */
-export function stageDefinition(asl: object, file: string, mapState: string, options: IngestOptions): string {
+export function stageDefinition(
+  asl: object,
+  file: string,
+  mapStates: string | readonly string[],
+  options: IngestOptions,
+): string {
   const definition = structuredClone(asl) as {
     TimeoutSeconds?: number;
     States: Record<string, { Type: string }>;
   };
-  const map = definition.States[mapState];
-  if (map?.Type !== "Map") throw new Error(`${file}: expected a Map state named "${mapState}" (the fan-out)`);
-  (map as MapState).MaxConcurrency = options.mapMaxConcurrency;
+  for (const mapState of typeof mapStates === "string" ? [mapStates] : mapStates) {
+    const map = definition.States[mapState];
+    if (map?.Type !== "Map") throw new Error(`${file}: expected a Map state named "${mapState}" (the fan-out)`);
+    (map as MapState).MaxConcurrency = options.mapMaxConcurrency;
+  }
   definition.TimeoutSeconds = options.timeoutSeconds;
   return JSON.stringify(definition, null, 2);
 }

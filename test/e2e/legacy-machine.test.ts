@@ -11,7 +11,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Migration, RetryableError, resetConfig } from "@leadpipe/core";
-import { migrateSource } from "../../packages/local/src/commands/migrate";
+import { migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
 import { runLegacyMachine } from "../../packages/local/src/legacy-machine";
 import { startLegacyCrm, TABLES } from "../support/legacy-crm";
 import type { RunningMariaDb } from "../support/mariadb";
@@ -53,12 +53,30 @@ const importsOf = async (objectKey: string) =>
     ])
   ).rows.map((r) => r.status);
 
+/** A run's range checks (one row per range), without the reconciliation's id and time. */
+async function checks(runId: string) {
+  const { rows } = await use.platform.pool.query(
+    `SELECT table_name, range_no, source_rows, loaded, quarantined, dropped, differences, refused
+       FROM migration_range_checks WHERE run_id = $1 ORDER BY table_name, range_no`,
+    [runId],
+  );
+  return rows;
+}
+
+/** A stored manifest without the time it was checked at. */
+async function storedManifest(runId: string) {
+  const { rows } = await use.platform.pool.query("SELECT manifest FROM migration_runs WHERE run_id = $1", [runId]);
+  const { checked_at: _t, ...m } = rows[0].manifest as Migration.Manifest;
+  return m;
+}
+
 let machineRun: string;
 
 describe("the legacy migration state machine (stacks/legacy-migration.asl.json)", () => {
   it("migrates the MariaDB CRM with the CLI's manifest; an item retried after it landed changes nothing", async () => {
     const calls: string[] = [];
     let failedOnce = false;
+    let checkFailedOnce = false;
     const output = (await runLegacyMachine(
       use.platform,
       { range_rows: 2 },
@@ -71,6 +89,13 @@ describe("the legacy migration state machine (stacks/legacy-migration.asl.json)"
             failedOnce = true;
             await use.platform.invoke("legacy-land-range", payload);
             throw new RetryableError("the connection was reset after the range landed");
+          }
+          // The same for a reconcile item: its check is stored, then the Lambda dies; the retry replaces it.
+          const check = payload as Migration.CheckItem;
+          if (state === "ReconcileRange" && check.table === "phones" && check.range_no === 0 && !checkFailedOnce) {
+            checkFailedOnce = true;
+            await use.platform.invoke("legacy-reconcile-range", payload);
+            throw new RetryableError("the connection was reset after the range was reconciled");
           }
         },
       },
@@ -108,12 +133,81 @@ describe("the legacy migration state machine (stacks/legacy-migration.asl.json)"
     const [range1] = (await ranges(output.run_id)).filter((r) => r.table_name === "customers" && r.range_no === 1);
     expect(await importsOf(range1.object_key)).toEqual(["COMPLETE_WITH_ERRORS"]);
 
+    // Reconciled by the second Map: one item per range, read from the plan's object, each check stored once
+    // (the retried item replaced its own row), all by one reconciliation, summed into the manifest.
+    const all = await ranges(output.run_id);
+    expect(calls.filter((s) => s === "PlanReconcile")).toHaveLength(1);
+    expect(calls.filter((s) => s === "ReconcileRange")).toHaveLength(all.length + 1);
+    const { rows: ids } = await use.platform.pool.query(
+      "SELECT DISTINCT check_id FROM migration_range_checks WHERE run_id = $1",
+      [output.run_id],
+    );
+    expect(ids).toHaveLength(1);
+    const planned2 = await use.platform.s3.send(
+      new GetObjectCommand({ Bucket: use.platform.bucket, Key: Migration.checksKey(output.run_id, ids[0].check_id) }),
+    );
+    const checkItems = JSON.parse(await planned2.Body!.transformToString()) as Migration.CheckItem[];
+    expect(checkItems.map((i) => [i.table, i.range_no])).toEqual(all.map((r) => [r.table_name, r.range_no]));
+    const perRange = await checks(output.run_id);
+    expect(perRange.map((c) => [c.table_name, c.range_no])).toEqual(all.map((r) => [r.table_name, r.range_no]));
+    // The per-table sums are the manifest's: customers' two ranges hold its 3 rows, 2 loaded and Cy refused.
+    const customers = perRange.filter((c) => c.table_name === "customers");
+    expect(customers.map((c) => c.source_rows)).toEqual([2, 1]);
+    expect(customers.reduce((n, c) => n + c.loaded, 0)).toBe(2);
+    expect(customers.flatMap((c) => c.refused)).toEqual(["3"]);
+
     const { rows: stored } = await use.platform.pool.query(
       "SELECT status, status_reason, manifest FROM migration_runs WHERE run_id = $1",
       [output.run_id],
     );
     expect(stored[0]).toMatchObject({ status: "COMPLETE", status_reason: null });
     expect(Migration.summary(stored[0].manifest).tables).toEqual(TABLES);
+  });
+
+  it("gives the manifest `migrate verify` gives: the same range checks, summed the same, on two lanes", async () => {
+    const manifest = await storedManifest(machineRun);
+    const perRange = await checks(machineRun);
+    const verified = await verifyRun(use.platform, machineRun, mysqlUrl, 2);
+    const { checked_at: _t, ...cli } = verified;
+    expect(cli).toEqual(manifest);
+    expect(await checks(machineRun)).toEqual(perRange);
+    expect(await storedManifest(machineRun)).toEqual(manifest);
+  });
+
+  it("fails the execution and alerts when a range's checksum differs: the manifest names the row", async () => {
+    const alerts = use.platform.alerts.length;
+    const root = await maria.root();
+    let runId = "";
+    try {
+      const run = runLegacyMachine(
+        use.platform,
+        { range_rows: 2, only: ["campaigns"] },
+        {
+          async beforeTask(state, payload) {
+            if (state !== "PlanReconcile") return;
+            runId = (payload as { run_id: string }).run_id;
+            // Changed on the source after it landed: reconcile reads it again.
+            await root.query("UPDATE crm.campaigns SET description = 'Autumn refinance' WHERE id = 1");
+          },
+        },
+      );
+      await expect(run).rejects.toMatchObject({ cause: { name: "LegacyMigrationFailed" } });
+    } finally {
+      await root.query("UPDATE crm.campaigns SET description = 'Spring  refinance' WHERE id = 1");
+      await root.end();
+    }
+    const { rows } = await use.platform.pool.query("SELECT status, manifest FROM migration_runs WHERE run_id = $1", [
+      runId,
+    ]);
+    expect(rows[0].status).toBe("UNBALANCED");
+    const [campaigns] = (rows[0].manifest as Migration.Manifest).tables;
+    expect(campaigns).toMatchObject({ table: "campaigns", source_rows: 3, checksums_match: false });
+    expect(campaigns!.differences).toEqual([
+      { pk: "1", columns: ["description"], reason: "landed values differ from the source" },
+    ]);
+    const alert = use.platform.alerts.slice(alerts).find((a) => a.subject?.includes(runId));
+    expect(alert?.message).toContain(`Migration run ${runId} is UNBALANCED`);
+    expect(alert?.message).toContain(Migration.manifestKey(runId));
   });
 
   it("lands the same ranges as the CLI: same bounds, same objects, and the CLI's run after it changes nothing", async () => {

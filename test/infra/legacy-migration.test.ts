@@ -29,6 +29,8 @@ const TASKS: Record<string, string> = {
   LegacyPlanFunctionArn: "functions/legacy-plan.handler",
   LegacyLandRangeFunctionArn: "functions/legacy-land-range.handler",
   LegacyProgressFunctionArn: "functions/legacy-progress.handler",
+  LegacyReconcilePlanFunctionArn: "functions/legacy-reconcile-plan.handler",
+  LegacyReconcileRangeFunctionArn: "functions/legacy-reconcile-range.handler",
   LegacyReconcileFunctionArn: "functions/legacy-reconcile.handler",
   LegacyFailedFunctionArn: "functions/legacy-failed.handler",
 };
@@ -37,12 +39,14 @@ const READ_SOURCE = [
   "functions/legacy-open.handler",
   "functions/legacy-plan.handler",
   "functions/legacy-land-range.handler",
+  "functions/legacy-reconcile-range.handler",
   "functions/legacy-reconcile.handler",
 ];
 /** What each may put in the landing bucket (and none reads it: the state machine's ItemReader does). */
 const PUTS: Record<string, string[]> = {
   "functions/legacy-plan.handler": ["reports/migrations/"],
   "functions/legacy-land-range.handler": [...MIGRATION_LANDING_PREFIXES].sort(),
+  "functions/legacy-reconcile-plan.handler": ["reports/migrations/"],
   "functions/legacy-reconcile.handler": ["reports/migrations/"],
 };
 
@@ -98,6 +102,7 @@ describe("the legacy migration state machine", () => {
     const deployed = JSON.parse(m.Properties.DefinitionString);
     const expected = structuredClone(ASL);
     expected.States.LandRanges.MaxConcurrency = EXAMPLE_LEGACY_MIGRATION.maxConcurrency;
+    expected.States.ReconcileRanges.MaxConcurrency = EXAMPLE_LEGACY_MIGRATION.maxConcurrency;
     expected.TimeoutSeconds = EXAMPLE_LEGACY_MIGRATION.executionTimeoutHours * 3600;
     expect(deployed).toEqual(expected);
     expect(placeholdersIn(ASL_TEXT)).toEqual(Object.keys(TASKS).sort());
@@ -107,24 +112,45 @@ describe("the legacy migration state machine", () => {
       });
   });
 
-  it("fans out as a Distributed Map reading its items from S3, retrying a range on RetryableError, failing as one", () => {
-    const map = ASL.States.LandRanges;
+  /**
+   * A Distributed Map reading its items from the S3 object `plan` names, each item one Lambda (`placeholder`)
+   * retried on RetryableError; one failure fails it (the Catch), and it keeps no results (the rows in
+   * PostgreSQL are the record): its output stays small at any item count.
+   */
+  const expectDistributedMap = (map: Json, plan: string, placeholder: string) => {
     expect(map.Type).toBe("Map");
     expect(map.ItemProcessor.ProcessorConfig).toEqual({ Mode: "DISTRIBUTED", ExecutionType: "STANDARD" });
     expect(map.ItemReader).toEqual({
       Resource: "arn:aws:states:::s3:getObject",
       ReaderConfig: { InputType: "JSON" },
-      Parameters: { "Bucket.$": "$.plan.bucket", "Key.$": "$.plan.key" },
+      Parameters: { "Bucket.$": `${plan}.bucket`, "Key.$": `${plan}.key` },
     });
     expect(map.ItemsPath).toBeUndefined();
     expect(map.ToleratedFailurePercentage).toBe(0);
-    // Results are not collected (the checkpoints are the record): the output stays small at any item count.
     expect(map.ResultPath).toBeNull();
     expect(map.Catch).toEqual([{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "Failed" }]);
-    const land = map.ItemProcessor.States[map.ItemProcessor.StartAt];
-    expect(land.Parameters).toEqual({ FunctionName: "${LegacyLandRangeFunctionArn}", "Payload.$": "$" });
-    expect(land.Retry[0].ErrorEquals).toContain("RetryableError");
-    expect(land.Retry[0].MaxAttempts).toBeGreaterThanOrEqual(3);
+    const task = map.ItemProcessor.States[map.ItemProcessor.StartAt];
+    expect(task.Parameters).toEqual({ FunctionName: `\${${placeholder}}`, "Payload.$": "$" });
+    expect(task.Retry[0].ErrorEquals).toContain("RetryableError");
+    expect(task.Retry[0].MaxAttempts).toBeGreaterThanOrEqual(3);
+  };
+
+  it("fans out as a Distributed Map reading its items from S3, retrying a range on RetryableError, failing as one", () => {
+    expectDistributedMap(ASL.States.LandRanges, "$.plan", "LegacyLandRangeFunctionArn");
+  });
+
+  it("reconciles as a second Distributed Map, one item per range from S3, then sums the stored checks", () => {
+    expect(ASL.States.PeopleDone.Default).toBe("PlanReconcile");
+    expect(ASL.States.PlanReconcile.Next).toBe("ReconcileRanges");
+    expect(ASL.States.PlanReconcile.ResultPath).toBe("$.checks");
+    expectDistributedMap(ASL.States.ReconcileRanges, "$.checks", "LegacyReconcileRangeFunctionArn");
+    expect(ASL.States.ReconcileRanges.Next).toBe("Reconcile");
+    // The sum gets the reconciliation's id: only the ranges it checked count.
+    expect(ASL.States.Reconcile.Parameters.Payload).toEqual({
+      "run_id.$": "$.run.run_id",
+      "check_id.$": "$.checks.check_id",
+    });
+    expect(ASL.States.Reconcile.Next).toBe("Balanced");
   });
 
   it("catches every failure into the Failed task (NotOpened before a run exists), which ends in a Fail state", () => {
@@ -248,9 +274,11 @@ describe("the legacy migration Lambdas", () => {
     );
   });
 
-  it("land a range within Lambda's limits: 2 GB, 15 minutes", () => {
-    const f = resources[fnId("functions/legacy-land-range.handler")].Properties;
-    expect(f.MemorySize).toBe(2048);
-    expect(f.Timeout).toBe(900);
+  it("land and reconcile a range within Lambda's limits: 2 GB, 15 minutes", () => {
+    for (const handler of ["functions/legacy-land-range.handler", "functions/legacy-reconcile-range.handler"]) {
+      const f = resources[fnId(handler)].Properties;
+      expect(f.MemorySize, handler).toBe(2048);
+      expect(f.Timeout, handler).toBe(900);
+    }
   });
 });

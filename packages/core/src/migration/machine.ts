@@ -6,6 +6,7 @@ import { PEOPLE_MAX_ATTEMPTS } from "../people-consumer/feeders";
 import { tableSpecs, type MappingFile, type TableSpec } from "./mapping";
 import type { LegacyReader } from "./readers";
 import {
+  checkItem,
   getRun,
   landPlanned,
   landsLater,
@@ -16,6 +17,8 @@ import {
   type Manifest,
   type RunOptions,
   type RunRow,
+  type CheckItem,
+  type RangeCheck,
 } from "./run";
 
 /**
@@ -29,6 +32,9 @@ export const MIGRATION_REPORTS_PREFIX = "reports/migrations/";
 export const manifestKey = (runId: string) => `${MIGRATION_REPORTS_PREFIX}${runId}/manifest.json`;
 /** The item list of a phase, read by the Distributed Map's ItemReader. */
 export const itemsKey = (runId: string, phase: Phase) => `${MIGRATION_REPORTS_PREFIX}${runId}/items-${phase}.json`;
+/** The item list of a reconciliation (one item per checkpointed range), read by the reconcile Map's ItemReader. */
+export const checksKey = (runId: string, checkId: string) =>
+  `${MIGRATION_REPORTS_PREFIX}${runId}/checks-${checkId}.json`;
 
 /** What a new run is asked for (the CLI's options; the state machine's input). */
 export interface RunRequest {
@@ -36,6 +42,8 @@ export interface RunRequest {
   only?: string[];
   rangeRows?: number;
   timeZone?: string;
+  /** The CLI's `--parallel` (kept for `migrate verify`). */
+  parallel?: number;
 }
 
 export const DEFAULT_RANGE_ROWS = 50_000;
@@ -51,6 +59,7 @@ export async function beginRun(db: Queryable, reader: LegacyReader, req: RunRequ
     only: req.only,
     rangeRows,
     timeZone: req.timeZone ?? mapping.timeZone ?? "UTC",
+    ...(req.parallel ? { parallel: req.parallel } : {}),
   };
   // Refuse a bad mapping before a run exists.
   tableSpecs(await reader.tables(), opts.mapping, opts.only);
@@ -176,6 +185,25 @@ async function landOne(deps: LandDeps, item: RangeItem): Promise<{ outcome: Item
   );
   if (!now) return { outcome: "empty", rows: 0 };
   return { outcome: landed.length ? "landed" : "nothing to land", rows: now.source_rows };
+}
+
+/**
+ * Reconciles one range of a reconciliation (an item of the reconcile Map, or a CLI lane's range) and
+ * stores its check: idempotent, a retried item replaces its row. A lost connection is retryable.
+ */
+export async function checkRangeItem(db: Queryable, reader: LegacyReader, item: CheckItem): Promise<RangeCheck> {
+  if (
+    typeof item?.run_id !== "string" ||
+    typeof item.check_id !== "string" ||
+    typeof item.table !== "string" ||
+    !Number.isInteger(item.range_no)
+  )
+    throw new Error(`not a reconcile item: ${JSON.stringify(item)}`);
+  try {
+    return await checkItem(db, reader, item);
+  } catch (err) {
+    throw asRetryable(err, `reconciling ${item.table} range ${item.range_no}`);
+  }
 }
 
 export interface RunProgress {

@@ -24,6 +24,8 @@ export interface RunOptions {
   timeZone: string;
   /** The source's own checksums when the run started (CSV: sha256 per file). */
   fingerprint?: Record<string, string>;
+  /** The lanes the CLI was asked to read with (`--parallel`): `migrate verify` reads with as many. */
+  parallel?: number;
 }
 
 /** What landing a run touches (the Needs shape) and its own ports: the legacy source and the landing. */
@@ -764,24 +766,259 @@ async function importOf(db: Queryable, objectKey: string, sum: string) {
   return imp ? { ...imp, holder: imp.duplicate_of ?? imp.id } : undefined;
 }
 
-/**
- * Reads every range of a run again from the source and compares it with what landed: per table
- * the counts must balance (source rows = loaded + quarantined + dropped) and each range's checksum
- * of canonical values must match on both sides; a range that does not is drilled down to its rows.
- */
-export async function reconcile(db: Queryable, reader: LegacyReader, runId: string): Promise<Manifest> {
-  const run = await getRun(db, runId);
-  const opts = run.options;
-  const tables = await reader.tables();
-  const specs = tableSpecs(tables, opts.mapping, opts.only);
-  const { rows: ranges } = await db.query<RangeRow>(
-    "SELECT * FROM migration_ranges WHERE run_id = $1 ORDER BY table_name, range_no",
+type Difference = NonNullable<TableManifest["differences"]>[number];
+
+/** What reconciling one range found: stored per range (migration_range_checks), summed per table. */
+export interface RangeCheck {
+  table: string;
+  range_no: number;
+  source_rows: number;
+  loaded: number;
+  quarantined: number;
+  dropped: number;
+  /** The range's rows that differ (the first 100). */
+  differences: Difference[];
+  /** The keys the source still refuses (quarantined again). */
+  refused: string[];
+}
+
+/** A range of a reconciliation: an item of the state machine's reconcile Map (JSON, as the ItemReader reads it). */
+export interface CheckItem {
+  run_id: string;
+  check_id: string;
+  table: string;
+  range_no: number;
+}
+
+/** A reconciliation's items: every checkpointed range of the run, under a new check id. */
+export async function planChecks(db: Queryable, runId: string): Promise<{ check_id: string; items: CheckItem[] }> {
+  await getRun(db, runId);
+  const checkId = randomUUID();
+  const { rows } = await db.query<{ table_name: string; range_no: number }>(
+    "SELECT table_name, range_no FROM migration_ranges WHERE run_id = $1 ORDER BY table_name, range_no",
     [runId],
   );
+  return {
+    check_id: checkId,
+    items: rows.map((r) => ({ run_id: runId, check_id: checkId, table: r.table_name, range_no: r.range_no })),
+  };
+}
+
+/** The table specs of a run as the source's catalogue has them now. */
+async function runSpecs(reader: LegacyReader, run: RunRow) {
+  const tables = await reader.tables();
+  return { tables, specs: tableSpecs(tables, run.options.mapping, run.options.only) };
+}
+
+/**
+ * Reconciles one range of a reconciliation and stores what it found (idempotent: a range checked
+ * again replaces its row). `lane`: the reader's lane it reads on.
+ */
+export async function checkItem(
+  db: Queryable,
+  reader: LegacyReader,
+  item: CheckItem,
+  lane?: number,
+): Promise<RangeCheck> {
+  const run = await getRun(db, item.run_id);
+  if (run.source !== reader.label) throw new Error(`run ${run.run_id} migrated ${run.source}, not ${reader.label}`);
+  return checkRanges(db, reader, run, item.check_id, [item], lane).then((c) => c[0]!);
+}
+
+/** Checks these items of one run on one lane, in turn; reads the catalogue once. */
+async function checkRanges(
+  db: Queryable,
+  reader: LegacyReader,
+  run: RunRow,
+  checkId: string,
+  items: readonly { table: string; range_no: number }[],
+  lane?: number,
+  catalogue?: Awaited<ReturnType<typeof runSpecs>>,
+): Promise<RangeCheck[]> {
+  const { tables, specs } = catalogue ?? (await runSpecs(reader, run));
+  const out: RangeCheck[] = [];
+  for (const item of items) {
+    const spec = specs.find((s) => s.table === item.table);
+    if (!spec) throw new Error(`run ${run.run_id} does not migrate a table "${item.table}"`);
+    const {
+      rows: [r],
+    } = await db.query<RangeRow>(
+      "SELECT * FROM migration_ranges WHERE run_id = $1 AND table_name = $2 AND range_no = $3",
+      [run.run_id, item.table, item.range_no],
+    );
+    if (!r) throw new Error(`run ${run.run_id} has no ${item.table} range ${item.range_no}`);
+    const c = await checkRange(db, reader, run, tables, spec, r, lane);
+    await db.query(
+      `INSERT INTO migration_range_checks (run_id, table_name, range_no, check_id, source_rows, loaded, quarantined, dropped, differences, refused)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       ON CONFLICT (run_id, table_name, range_no) DO UPDATE SET
+         check_id = EXCLUDED.check_id, source_rows = EXCLUDED.source_rows, loaded = EXCLUDED.loaded,
+         quarantined = EXCLUDED.quarantined, dropped = EXCLUDED.dropped, differences = EXCLUDED.differences,
+         refused = EXCLUDED.refused, checked_at = now()`,
+      [
+        run.run_id,
+        c.table,
+        c.range_no,
+        checkId,
+        c.source_rows,
+        c.loaded,
+        c.quarantined,
+        c.dropped,
+        JSON.stringify(c.differences),
+        c.refused,
+      ],
+    );
+    out.push(c);
+  }
+  return out;
+}
+
+/**
+ * Reads one range again from the source and compares it with what landed: its counts, the checksum
+ * of its canonical values on both sides, and, when they differ, the rows and columns that do. Rows
+ * the source refuses again are quarantined again.
+ */
+async function checkRange(
+  db: Queryable,
+  reader: LegacyReader,
+  run: RunRow,
+  tables: LegacyTable[],
+  spec: TableSpec,
+  r: RangeRow,
+  lane?: number,
+): Promise<RangeCheck> {
+  const opts = run.options;
+  const runId = run.run_id;
+  const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
+  const c: RangeCheck = {
+    table: spec.table,
+    range_no: r.range_no,
+    source_rows: r.source_rows,
+    loaded: 0,
+    quarantined: 0,
+    dropped: 0,
+    differences: [],
+    refused: [],
+  };
+  const differences = c.differences;
+  const reread: LegacyRow[] = [];
+  for await (const page of reader.rows(table, r.after_key, 10_000, r.last_key, lane)) reread.push(...page);
+  if (spec.target === "drop") {
+    c.dropped = r.dropped;
+    if (reread.length !== r.source_rows)
+      differences.push({
+        pk: pkText(r.last_key),
+        columns: [],
+        reason: `range ${r.range_no} had ${r.source_rows} rows, now ${reread.length}`,
+      });
+    return c;
+  }
+  // Replayed rows were cast with the replay's mapping: they are read back with it too.
+  const specOf = new Map<string, TableSpec>();
+  const replayed: string[] = [];
+  for (const rp of r.replays) {
+    const rs = tableSpecs(tables, rp.mapping, opts.only).find((x) => x.table === spec.table) ?? spec;
+    for (const pk of rp.pks) specOf.set(pk, rs);
+    replayed.push(...rp.pks);
+  }
+  const rejected = await importRejects(db, spec, r);
+  const expected = new Map<string, Expected>();
+  const seen = new Set<string>();
+  const refused = { cast: [] as Quarantined[], import: [] as Quarantined[] };
+  const parents = await parentsOf(reader, spec, reread, opts.timeZone, lane);
+  for (const row of reread) {
+    const pk = pkText(keyOf(table, row));
+    seen.add(pk);
+    const rowSpec = specOf.get(pk) ?? spec;
+    const cast = castRow(row, rowSpec.columns, { timeZone: opts.timeZone });
+    const orphan = cast.ok ? orphanReason(rowSpec, row, parents) : undefined;
+    const reason = cast.ok ? (orphan ?? rejected.get(pk)) : cast.reason;
+    if (reason) {
+      refused[cast.ok && !orphan ? "import" : "cast"].push({ pk, row: verbatim(row), reason });
+      continue;
+    }
+    if (cast.ok) expected.set(pk, { canonical: canonicalOf(rowSpec, cast.values, cast.flags), values: cast.values });
+  }
+  c.quarantined = refused.cast.length + refused.import.length;
+  await quarantine(db, runId, spec.table, r.range_no, refused.cast, "cast");
+  await quarantine(db, runId, spec.table, r.range_no, refused.import, "import");
+  c.refused = [...refused.cast.map((q) => q.pk), ...refused.import.map((q) => q.pk)];
+  for (const pk of r.pks)
+    if (!seen.has(pk)) differences.push({ pk, columns: [], reason: "row no longer in the source" });
+  const landed = new Map<string, Canonical>();
+  for (const rowSpec of new Set([spec, ...specOf.values()])) {
+    const part = new Map([...expected].filter(([pk]) => (specOf.get(pk) ?? spec) === rowSpec));
+    for (const [pk, l] of await landedRows(db, reader, rowSpec, part)) landed.set(pk, l);
+  }
+  const src = createHash("sha256");
+  const dst = createHash("sha256");
+  for (const [pk, { canonical: want }] of expected) {
+    const got = landed.get(pk);
+    src.update(canonicalText(want) + "\n");
+    if (got) {
+      c.loaded++;
+      dst.update(canonicalText(got) + "\n");
+    }
+  }
+  const listed = new Set([...r.pks, ...replayed]);
+  const kept = [...listed].filter((pk) => !rejected.has(pk));
+  if (
+    src.digest("hex") !== dst.digest("hex") ||
+    kept.length !== expected.size ||
+    kept.some((pk) => !expected.has(pk))
+  ) {
+    // Drill down: which rows, which columns.
+    for (const [pk, { canonical: want }] of expected) {
+      const got = landed.get(pk);
+      if (!got) {
+        differences.push({ pk, columns: [], reason: "not landed" });
+        continue;
+      }
+      const cols = [...new Set([...Object.keys(want), ...Object.keys(got)])]
+        .filter((k) => JSON.stringify(want[k] ?? null) !== JSON.stringify(got[k] ?? null))
+        .sort();
+      if (cols.length) differences.push({ pk, columns: cols, reason: "landed values differ from the source" });
+    }
+    const named = new Set(differences.map((d) => d.pk));
+    for (const pk of expected.keys())
+      if (!listed.has(pk) && !named.has(pk))
+        differences.push({ pk, columns: [], reason: "row added to the source after the run" });
+  }
+  c.differences = differences.slice(0, MAX_DIFFERENCES);
+  return c;
+}
+
+/** Differences a manifest lists per table (and a range keeps). */
+const MAX_DIFFERENCES = 100;
+
+/**
+ * Sums a reconciliation's range checks per table into the run's manifest (stored on the run) and
+ * closes the quarantine of rows the source no longer refuses. Every range of the run must have been
+ * checked by this reconciliation. A CSV file whose sha256 changed since the run is a difference of its table.
+ */
+export async function sumChecks(
+  db: Queryable,
+  reader: LegacyReader,
+  runId: string,
+  checkId: string,
+): Promise<Manifest> {
+  const run = await getRun(db, runId);
+  const { specs } = await runSpecs(reader, run);
+  const { rows: ranges } = await db.query<Omit<RangeCheck, "table"> & { table_name: string; check_id: string | null }>(
+    `SELECT r.table_name, r.range_no, c.check_id, c.source_rows, c.loaded, c.quarantined, c.dropped, c.differences, c.refused
+       FROM migration_ranges r LEFT JOIN migration_range_checks c USING (run_id, table_name, range_no)
+      WHERE r.run_id = $1 ORDER BY r.table_name, r.range_no`,
+    [runId],
+  );
+  const unchecked = ranges.filter((r) => r.check_id !== checkId);
+  if (unchecked.length)
+    throw new Error(
+      `reconciliation ${checkId} of run ${runId} did not check ${unchecked.length} range(s) (first: ` +
+        `${unchecked[0]!.table_name} range ${unchecked[0]!.range_no}${unchecked[0]!.check_id ? ", checked by another reconciliation" : ""})`,
+    );
   const fingerprint = await reader.fingerprint();
   const out: TableManifest[] = [];
   for (const spec of specs) {
-    const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
     const m: TableManifest = {
       table: spec.table,
       target: spec.target,
@@ -792,105 +1029,23 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
       balanced: false,
       checksums_match: true,
     };
-    const differences: NonNullable<TableManifest["differences"]> = [];
-    const stillRefused: string[] = [];
+    const differences: Difference[] = [];
     const file = `${spec.table}.csv`;
-    const was = opts.fingerprint?.[file];
-    if (was && fingerprint[file] !== was) {
+    const was = run.options.fingerprint?.[file];
+    if (was && fingerprint[file] !== was)
       differences.push({
         pk: "*",
         columns: [],
         reason: `${file} changed since the run (sha256 ${was.slice(0, 12)}… → ${fingerprint[file]?.slice(0, 12)}…)`,
       });
-    }
+    const stillRefused: string[] = [];
     for (const r of ranges.filter((x) => x.table_name === spec.table)) {
       m.source_rows += r.source_rows;
-      const reread: LegacyRow[] = [];
-      for await (const page of reader.rows(table, r.after_key, 10_000, r.last_key)) reread.push(...page);
-      if (spec.target === "drop") {
-        m.dropped += r.dropped;
-        if (reread.length !== r.source_rows) {
-          m.checksums_match = false;
-          differences.push({
-            pk: pkText(r.last_key),
-            columns: [],
-            reason: `range ${r.range_no} had ${r.source_rows} rows, now ${reread.length}`,
-          });
-        }
-        continue;
-      }
-      // Replayed rows were cast with the replay's mapping: they are read back with it too.
-      const specOf = new Map<string, TableSpec>();
-      const replayed: string[] = [];
-      for (const rp of r.replays) {
-        const rs = tableSpecs(tables, rp.mapping, opts.only).find((x) => x.table === spec.table) ?? spec;
-        for (const pk of rp.pks) specOf.set(pk, rs);
-        replayed.push(...rp.pks);
-      }
-      const rejected = await importRejects(db, spec, r);
-      const expected = new Map<string, Expected>();
-      const seen = new Set<string>();
-      const refused = { cast: [] as Quarantined[], import: [] as Quarantined[] };
-      const parents = await parentsOf(reader, spec, reread, opts.timeZone);
-      for (const row of reread) {
-        const pk = pkText(keyOf(table, row));
-        seen.add(pk);
-        const rowSpec = specOf.get(pk) ?? spec;
-        const cast = castRow(row, rowSpec.columns, { timeZone: opts.timeZone });
-        const orphan = cast.ok ? orphanReason(rowSpec, row, parents) : undefined;
-        const reason = cast.ok ? (orphan ?? rejected.get(pk)) : cast.reason;
-        if (reason) {
-          refused[cast.ok && !orphan ? "import" : "cast"].push({ pk, row: verbatim(row), reason });
-          continue;
-        }
-        if (cast.ok)
-          expected.set(pk, { canonical: canonicalOf(rowSpec, cast.values, cast.flags), values: cast.values });
-      }
-      m.quarantined += refused.cast.length + refused.import.length;
-      await quarantine(db, runId, spec.table, r.range_no, refused.cast, "cast");
-      await quarantine(db, runId, spec.table, r.range_no, refused.import, "import");
-      stillRefused.push(...refused.cast.map((q) => q.pk), ...refused.import.map((q) => q.pk));
-      for (const pk of r.pks)
-        if (!seen.has(pk)) differences.push({ pk, columns: [], reason: "row no longer in the source" });
-      const landed = new Map<string, Canonical>();
-      for (const rowSpec of new Set([spec, ...specOf.values()])) {
-        const part = new Map([...expected].filter(([pk]) => (specOf.get(pk) ?? spec) === rowSpec));
-        for (const [pk, c] of await landedRows(db, reader, rowSpec, part)) landed.set(pk, c);
-      }
-      const src = createHash("sha256");
-      const dst = createHash("sha256");
-      for (const [pk, { canonical: want }] of expected) {
-        const got = landed.get(pk);
-        src.update(canonicalText(want) + "\n");
-        if (got) {
-          m.loaded++;
-          dst.update(canonicalText(got) + "\n");
-        }
-      }
-      const listed = [...new Set([...r.pks, ...replayed])];
-      const kept = listed.filter((pk) => !rejected.has(pk));
-      if (
-        src.digest("hex") !== dst.digest("hex") ||
-        kept.length !== expected.size ||
-        kept.some((pk) => !expected.has(pk))
-      ) {
-        // Drill down: which rows, which columns.
-        for (const [pk, { canonical: want }] of expected) {
-          const got = landed.get(pk);
-          if (!got) {
-            differences.push({ pk, columns: [], reason: "not landed" });
-            continue;
-          }
-          const cols = [...new Set([...Object.keys(want), ...Object.keys(got)])]
-            .filter((k) => JSON.stringify(want[k] ?? null) !== JSON.stringify(got[k] ?? null))
-            .sort();
-          if (cols.length) differences.push({ pk, columns: cols, reason: "landed values differ from the source" });
-        }
-        for (const pk of expected.keys())
-          if (!listed.includes(pk) && !differences.some((d) => d.pk === pk)) {
-            differences.push({ pk, columns: [], reason: "row added to the source after the run" });
-          }
-      }
+      m.loaded += r.loaded;
+      m.quarantined += r.quarantined;
+      m.dropped += r.dropped;
+      differences.push(...r.differences);
+      stillRefused.push(...r.refused);
     }
     // The quarantine holds what the source still refuses: rows landed since (a replay) are resolved.
     await db.query(
@@ -901,7 +1056,7 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
     m.balanced = m.source_rows === m.loaded + m.quarantined + m.dropped;
     if (differences.length) {
       m.checksums_match = false;
-      m.differences = differences.slice(0, 100);
+      m.differences = differences.slice(0, MAX_DIFFERENCES);
     }
     out.push(m);
   }
@@ -919,6 +1074,37 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
     JSON.stringify(manifest),
   ]);
   return manifest;
+}
+
+/**
+ * Reads every range of a run again from the source and compares it with what landed (the manifest):
+ * per table the counts must balance (source rows = loaded + quarantined + dropped) and each range's
+ * checksum of canonical values must match on both sides; a range that does not is drilled down to its
+ * rows. The ranges are checked on the reader's lanes at once (the same checks as the state machine's
+ * items, stored per range), then summed.
+ */
+export async function reconcile(db: Queryable, reader: LegacyReader, runId: string): Promise<Manifest> {
+  const run = await getRun(db, runId);
+  if (run.source !== reader.label) throw new Error(`run ${run.run_id} migrated ${run.source}, not ${reader.label}`);
+  const { check_id, items } = await planChecks(db, runId);
+  const catalogue = await runSpecs(reader, run);
+  const queue = [...items];
+  let failed = false;
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.max(1, reader.lanes) }, async (_v, lane) => {
+      while (!failed) {
+        const item = queue.shift();
+        if (!item) return;
+        await checkRanges(db, reader, run, check_id, [item], lane, catalogue).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        });
+      }
+    }),
+  );
+  const error = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (error) throw error.reason;
+  return sumChecks(db, reader, runId, check_id);
 }
 
 /** The printed shape: {run_id, status, tables: [{table, source_rows, loaded, quarantined, dropped, checksums_match}]}. */

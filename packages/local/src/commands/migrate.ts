@@ -55,6 +55,7 @@ export async function migrateSource(platform: LocalPlatform, opts: MigrateOption
           only: opts.only,
           rangeRows: opts.rangeRows,
           timeZone: opts.timeZone,
+          parallel: opts.parallel,
         });
     const runOptions = (await Migration.getRun(platform.pool, runId)).options;
     opts.log?.(`migration run ${runId}`);
@@ -201,16 +202,30 @@ export async function replayQuarantine(
   });
 }
 
-/** Reads a finished run's source again and reconciles it with what landed. */
-export async function verifyRun(platform: LocalPlatform, runId: string, from?: string): Promise<Migration.Manifest> {
+/**
+ * Reads a finished run's source again and reconciles it with what landed, on `parallel` lanes (MySQL;
+ * default: the run's `--parallel`, else DEFAULT_PARALLEL): the same checks, whatever the lanes.
+ */
+export async function verifyRun(
+  platform: LocalPlatform,
+  runId: string,
+  from?: string,
+  parallel?: number,
+  log?: (line: string) => void,
+): Promise<Migration.Manifest> {
   const run = await Migration.getRun(platform.pool, runId);
   const source = from ?? run.source;
-  return Migration.withReader(source, async (reader) => {
-    if (reader.label !== run.source) throw new Error(`run ${runId} migrated ${run.source}, not ${reader.label}`);
-    const manifest = await Migration.reconcile(platform.pool, reader, runId);
-    await Migration.writeManifest(platformStore(platform), manifest);
-    return manifest;
-  });
+  const lanes = parallel ?? run.options.parallel ?? DEFAULT_PARALLEL;
+  return Migration.withReader(
+    source,
+    async (reader) => {
+      if (reader.label !== run.source) throw new Error(`run ${runId} migrated ${run.source}, not ${reader.label}`);
+      const manifest = await Migration.reconcile(platform.pool, reader, runId);
+      await Migration.writeManifest(platformStore(platform), manifest);
+      return manifest;
+    },
+    { parallel: lanes, log: log ?? ((line) => process.stderr.write(`${line}\n`)) },
+  );
 }
 
 function print(manifest: Migration.Manifest, json?: boolean): void {
@@ -234,6 +249,13 @@ function print(manifest: Migration.Manifest, json?: boolean): void {
   process.stdout.write(lines.join("\n") + "\n");
 }
 
+/** `--parallel`'s value: 1 to 64 lanes. */
+function parallelOf(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--parallel must be 1 to 64, got "${v}"`);
+  return n;
+}
+
 const FROM_HELP =
   "mysql://user@host:port/database (password in LEADPIPE_MIGRATE_PASSWORD), sqlite:<file> or csv:<folder>";
 
@@ -242,11 +264,12 @@ export function migrateCommand(): Command {
     .description("read a run's source again and compare it with what landed (the same manifest)")
     .argument("<run_id>")
     .option("--from <source>", "the source, when its URL needs credentials the run did not store")
+    .option("--parallel <n>", "MySQL: key ranges read at once, on one snapshot (default: the run's)", parallelOf)
     .option("--json", "print {run_id, status, tables: [...]}")
-    .action(async (runId: string, opts: { from?: string; json?: boolean }) => {
+    .action(async (runId: string, opts: { from?: string; parallel?: number; json?: boolean }) => {
       const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
       try {
-        const manifest = await verifyRun(platform, runId, opts.from);
+        const manifest = await verifyRun(platform, runId, opts.from, opts.parallel);
         print(manifest, opts.json);
         process.exitCode = manifest.status === "COMPLETE" ? 0 : 1;
       } finally {
@@ -285,12 +308,8 @@ export function migrateCommand(): Command {
     .option("--time-zone <zone>", "the IANA time zone of the source's DATETIME values (default UTC)")
     .option(
       "--parallel <n>",
-      `MySQL: key ranges read at once, on one snapshot (default ${DEFAULT_PARALLEL}; needs RELOAD, else 1)`,
-      (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`--parallel must be 1 to 64, got "${v}"`);
-        return n;
-      },
+      `MySQL: key ranges read (and verified) at once, on one snapshot (default ${DEFAULT_PARALLEL}; needs RELOAD, else 1)`,
+      parallelOf,
     )
     .option("--range-rows <n>", "rows per key range (one import each)", (v) => {
       const n = Number(v);
