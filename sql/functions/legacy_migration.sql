@@ -8,7 +8,9 @@
 --     to the person record landed from that row (person_records.source_key 'legacy_id=<LINEAGE>'),
 --     or it is refused; customer_id is that lineage, person_record_id the record;
 --   * rule 3: a touchpoint's person_id is its person record's golden record (set on promotion when
---     already resolved, and by legacy_touchpoints_follow_people() after resolution or a merge).
+--     already resolved, by legacy_touchpoints_follow_people() after a run's people are resolved, and
+--     by the trigger person_records_legacy_touchpoints (migration 331) when a resolved record moves
+--     later: a merge, an unmerge, a split).
 -- The same legacy row landed again changes nothing (ON CONFLICT on the canonical keys, newest wins).
 
 -- rule 1: the campaign name of a legacy name; NULL when it has no letter or digit.
@@ -119,7 +121,8 @@ RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE sql AS $$
   SELECT count(*) FILTER (WHERE was_inserted), count(*) FILTER (WHERE NOT was_inserted) FROM up;
 $$;
 
--- rule 3: touchpoints follow their person records into golden records; returns how many moved.
+-- rule 3: touchpoints follow their person records into golden records (all of them: after a run, the
+-- records resolved for the first time); returns how many moved.
 CREATE OR REPLACE FUNCTION legacy_touchpoints_follow_people()
 RETURNS bigint LANGUAGE sql AS $$
   WITH moved AS (

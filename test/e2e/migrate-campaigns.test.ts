@@ -1,7 +1,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
-import { Migration } from "@leadpipe/core";
+import { Migration, People } from "@leadpipe/core";
 import type { RunningMariaDb } from "../support/mariadb";
 import { usePlatform } from "../support/platform";
 import { row, SCHEMA, startLegacyCrm, TABLES } from "../support/legacy-crm";
@@ -235,6 +235,46 @@ describe("leadpipe migrate: the MariaDB run verified, run again and resumed", ()
     const root2 = await maria.root();
     await root2.query("UPDATE crm.campaigns SET description = 'Spring  refinance' WHERE id = 1");
     await root2.end();
+  }, 120_000);
+
+  it("touchpoints follow their records through later merges, unmerges and splits, without a migration run", async () => {
+    // Which golden record each legacy touchpoint names, and its record's.
+    const touchpoints = async () =>
+      (
+        await use.platform.pool.query<{ legacy_id: string; person_id: string; record_person: string }>(
+          `SELECT t.legacy_id, t.person_id::text, r.person_id::text AS record_person
+             FROM touchpoints t JOIN person_records r ON r.record_id = t.person_record_id
+            WHERE t.legacy_id LIKE 'mysql:crm/%' ORDER BY t.legacy_id`,
+        )
+      ).rows;
+    const ann = Number((await personOf("mysql:crm/customers/1")).id);
+    const bob = Number((await personOf("mysql:crm/customers/2")).id);
+    expect(ann).not.toBe(bob);
+    const before = await touchpoints();
+    expect(before.map((t) => [t.legacy_id, Number(t.person_id)])).toEqual([
+      ["mysql:crm/touchpoints/1", ann],
+      ["mysql:crm/touchpoints/2", ann],
+      ["mysql:crm/touchpoints/3", bob],
+    ]);
+    const who = { username: "stew", via: "cli", requireReason: false };
+    // A steward merges Bob into Ann (people_merge, as the people consumer's resolution merges): Bob's touchpoint moves.
+    const { merge_id } = await People.Steward.merge(use.platform.pool, who, ann, bob, null);
+    expect((await touchpoints()).map((t) => Number(t.person_id))).toEqual([ann, ann, ann]);
+    // Undone (people_unmerge): it comes back to Bob.
+    await People.Steward.unmergeById(use.platform.pool, who, merge_id, null);
+    expect(await touchpoints()).toEqual(before);
+    // Ann's customer record split out of her golden record (people_split_record): her touchpoints go with it.
+    const {
+      rows: [rec],
+    } = await use.platform.pool.query<{ record_id: string }>(
+      "SELECT record_id FROM person_records WHERE source_kind = 'legacy-contacts' AND source_key = $1",
+      ["legacy_id=MYSQL:CRM/CUSTOMERS/1"],
+    );
+    const split = await People.Steward.unmerge(use.platform.pool, who, ann, Number(rec!.record_id), "test");
+    expect(split.person_id).not.toBe(ann);
+    const after = await touchpoints();
+    expect(after.map((t) => Number(t.person_id))).toEqual([split.person_id, split.person_id, bob]);
+    expect(after.every((t) => t.person_id === t.record_person)).toBe(true);
   }, 120_000);
 });
 
