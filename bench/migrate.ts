@@ -8,7 +8,8 @@
  * Needs Debian's mariadb-server and pgloader (apt-get install -y mariadb-server pgloader); without
  * pgloader the row for it says so and our figures are printed alone. pgloader loads into a database
  * of its own on the same PostgreSQL server as the platform. Prints one table: per stage seconds and
- * rows/s, and the ratio of our rows/s to pgloader's.
+ * rows/s, and the ratio of our rows/s to pgloader's; then `migrate verify` of the finished run on one lane
+ * and on --parallel lanes (the same manifest), people idle.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -16,7 +17,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { migrateSource } from "../packages/local/src/commands/migrate";
+import { migrateSource, verifyRun } from "../packages/local/src/commands/migrate";
 import { Migration } from "@leadpipe/core";
 import { startMariaDb } from "../test/support/mariadb";
 import { startBench } from "./harness";
@@ -148,6 +149,17 @@ try {
   } = await bench.platform.pool.query<{ records: number; people: number }>(
     "SELECT count(*)::int AS records, count(DISTINCT person_id)::int AS people FROM person_records WHERE source_kind = 'legacy-contacts'",
   );
+  // `migrate verify` of the finished run, people idle: on one lane, then on --parallel lanes (same manifest).
+  const verifies: { lanes: number; seconds: number; cpu: number }[] = [];
+  for (const lanes of [...new Set([1, PARALLEL])]) {
+    const cpu = process.cpuUsage();
+    const v0 = Date.now();
+    const verified = await verifyRun(bench.platform, manifest.run_id, from, lanes, () => undefined);
+    const used = process.cpuUsage(cpu);
+    verifies.push({ lanes, seconds: (Date.now() - v0) / 1000, cpu: (used.user + used.system) / 1e6 });
+    if (JSON.stringify(Migration.summary(verified)) !== JSON.stringify(summary))
+      throw new Error(`verify on ${lanes} lane(s) gave ${JSON.stringify(Migration.summary(verified))}`);
+  }
   const rate = (s: number) => `${Math.round(ROWS / s).toLocaleString("en-US")} rows/s`;
   const STAGES: Record<string, string> = {
     read: "read (source, keyset pages)",
@@ -167,6 +179,9 @@ try {
     ...Object.keys(STAGES).map((k) => stageLine(`ours: ${STAGES[k]}`, ms(k) / 1000)),
     stageLine("**ours: total without people resolution**", withoutPeople),
     stageLine("**ours: total**", total),
+    ...verifies.map((v) =>
+      stageLine(`migrate verify afterwards, ${v.lanes} lane(s) (${v.cpu.toFixed(1)} CPU-s in this process)`, v.seconds),
+    ),
     typeof pgloader === "string"
       ? `| ${ROWS} | pgloader | ${pgloader} | |`
       : `| ${pgloader.rows} | pgloader | ${pgloader.seconds.toFixed(1)} | ${rate(pgloader.seconds)} |`,
