@@ -172,6 +172,18 @@ describe("the legacy migration state machine (stacks/legacy-migration.asl.json)"
     expect(cli).toEqual(manifest);
     expect(await checks(machineRun)).toEqual(perRange);
     expect(await storedManifest(machineRun)).toEqual(manifest);
+    // A sum counts only the ranges its own reconciliation checked: another's (or none) is refused.
+    const { rows: ids } = await use.platform.pool.query(
+      "SELECT DISTINCT check_id FROM migration_range_checks WHERE run_id = $1",
+      [machineRun],
+    );
+    expect(ids).toHaveLength(1);
+    await expect(
+      Migration.withReader(mysqlUrl, (reader) =>
+        Migration.sumChecks(use.platform.pool, reader, machineRun, "00000000-0000-4000-8000-000000000000"),
+      ),
+    ).rejects.toThrow(/did not check \d+ range\(s\) \(first: addresses range 0, checked by another reconciliation\)/);
+    expect(await storedManifest(machineRun)).toEqual(manifest);
   });
 
   it("fails the execution and alerts when a range's checksum differs: the manifest names the row", async () => {
