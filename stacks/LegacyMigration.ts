@@ -97,9 +97,10 @@ export function legacyMigration(stack: Stack, p: LegacyMigrationProps) {
   const reconcileRange = fn("LegacyReconcileRange", "legacy-reconcile-range", p.sizing.legacyReconcileRange, true);
   const reconcile = fn("LegacyReconcile", "legacy-reconcile", p.sizing.legacyReconcile, true);
   const failed = fn("LegacyFailed", "legacy-failed", p.sizing.legacyFailed, false);
-  bucket.grantPut(plan, `${MIGRATION_REPORTS_PREFIX}*`);
-  bucket.grantPut(reconcilePlan, `${MIGRATION_REPORTS_PREFIX}*`);
-  bucket.grantPut(reconcile, `${MIGRATION_REPORTS_PREFIX}*`);
+  // Each writes only its own kind of file of a run (manifestKey, itemsKey, checksKey in machine.ts).
+  bucket.grantPut(plan, `${MIGRATION_REPORTS_PREFIX}*/items-*.json`);
+  bucket.grantPut(reconcilePlan, `${MIGRATION_REPORTS_PREFIX}*/checks-*.json`);
+  bucket.grantPut(reconcile, `${MIGRATION_REPORTS_PREFIX}*/manifest.json`);
   for (const prefix of MIGRATION_LANDING_PREFIXES) bucket.grantPut(landRange, `${prefix}*`);
   alerts.grantPublish(failed);
 

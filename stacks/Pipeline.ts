@@ -73,10 +73,11 @@ const SIZING = {
   legacyPlan: { memorySize: "1024 MB", timeout: "15 minutes" },
   legacyLandRange: { memorySize: "2048 MB", timeout: "15 minutes" },
   legacyProgress: { memorySize: "512 MB", timeout: "1 minute" },
-  // Reconciling reads one range again (its rows and what landed of them); the sum reads the stored checks.
+  // Reconciling reads one range again (its rows and what landed of them); the sum reads the stored checks,
+  // then moves every legacy touchpoint whose person was resolved since (one update over the table).
   legacyReconcilePlan: { memorySize: "512 MB", timeout: "5 minutes" },
   legacyReconcileRange: { memorySize: "2048 MB", timeout: "15 minutes" },
-  legacyReconcile: { memorySize: "1024 MB", timeout: "5 minutes" },
+  legacyReconcile: { memorySize: "1024 MB", timeout: "15 minutes" },
   legacyFailed: { memorySize: "512 MB", timeout: "1 minute" },
 } satisfies Record<string, Pick<FunctionProps, "memorySize" | "timeout">>;
 

@@ -167,7 +167,9 @@ describe("the legacy migration state machine (stacks/legacy-migration.asl.json)"
   it("gives the manifest `migrate verify` gives: the same range checks, summed the same, on two lanes", async () => {
     const manifest = await storedManifest(machineRun);
     const perRange = await checks(machineRun);
-    const verified = await verifyRun(use.platform, machineRun, mysqlUrl, 2);
+    const said: string[] = [];
+    const verified = await verifyRun(use.platform, machineRun, mysqlUrl, 2, (line) => said.push(line));
+    expect(said.filter((line) => /one connection/.test(line))).toEqual([]);
     const { checked_at: _t, ...cli } = verified;
     expect(cli).toEqual(manifest);
     expect(await checks(machineRun)).toEqual(perRange);
@@ -183,6 +185,24 @@ describe("the legacy migration state machine (stacks/legacy-migration.asl.json)"
         Migration.sumChecks(use.platform.pool, reader, machineRun, "00000000-0000-4000-8000-000000000000"),
       ),
     ).rejects.toThrow(/did not check \d+ range\(s\) \(first: addresses range 0, checked by another reconciliation\)/);
+    // One range left from another reconciliation is enough to refuse the sum, and it is named.
+    const [{ check_id: checkId }] = ids;
+    const other = "00000000-0000-4000-8000-000000000001";
+    const moved = await use.platform.pool.query(
+      "UPDATE migration_range_checks SET check_id = $3 WHERE run_id = $1 AND check_id = $2 AND table_name = 'customers' AND range_no = 1",
+      [machineRun, checkId, other],
+    );
+    expect(moved.rowCount).toBe(1);
+    try {
+      await expect(
+        Migration.withReader(mysqlUrl, (reader) => Migration.sumChecks(use.platform.pool, reader, machineRun, checkId)),
+      ).rejects.toThrow(/did not check 1 range\(s\) \(first: customers range 1, checked by another reconciliation\)/);
+    } finally {
+      await use.platform.pool.query("UPDATE migration_range_checks SET check_id = $2 WHERE run_id = $1", [
+        machineRun,
+        checkId,
+      ]);
+    }
     expect(await storedManifest(machineRun)).toEqual(manifest);
   });
 

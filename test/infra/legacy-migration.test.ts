@@ -44,10 +44,10 @@ const READ_SOURCE = [
 ];
 /** What each may put in the landing bucket (and none reads it: the state machine's ItemReader does). */
 const PUTS: Record<string, string[]> = {
-  "functions/legacy-plan.handler": ["reports/migrations/"],
-  "functions/legacy-land-range.handler": [...MIGRATION_LANDING_PREFIXES].sort(),
-  "functions/legacy-reconcile-plan.handler": ["reports/migrations/"],
-  "functions/legacy-reconcile.handler": ["reports/migrations/"],
+  "functions/legacy-plan.handler": ["reports/migrations/*/items-*.json"],
+  "functions/legacy-land-range.handler": MIGRATION_LANDING_PREFIXES.map((prefix) => `${prefix}*`).sort(),
+  "functions/legacy-reconcile-plan.handler": ["reports/migrations/*/checks-*.json"],
+  "functions/legacy-reconcile.handler": ["reports/migrations/*/manifest.json"],
 };
 
 let template: Template;
@@ -79,12 +79,12 @@ const machine = () => {
   return found[0]!;
 };
 const bucketId = () => ofType("AWS::S3::Bucket")[0]![0];
-/** The landing-bucket prefix an S3 statement's resource names (`<bucket arn>/<prefix>*`). */
-const prefixOf = (resource: Json): string | undefined => {
+/** The object pattern an S3 statement's resource names in the landing bucket (`<bucket arn>/<pattern>`). */
+const objectPattern = (resource: Json): string | undefined => {
   const parts = resource?.["Fn::Join"]?.[1];
   if (!Array.isArray(parts) || JSON.stringify(parts[0]) !== JSON.stringify({ "Fn::GetAtt": [bucketId(), "Arn"] }))
     return undefined;
-  return /^\/(.+\/)\*$/.exec(parts[1])?.[1];
+  return /^\/(.+)$/.exec(parts[1])?.[1];
 };
 const secretPattern = `secret:${EXAMPLE_LEGACY_MIGRATION.secret}-??????`;
 
@@ -198,7 +198,7 @@ describe("the legacy migration state machine", () => {
       ).toBe(true);
       for (const r of asList(s.Resource))
         if (JSON.stringify(r) !== JSON.stringify({ "Fn::GetAtt": [bucketId(), "Arn"] }))
-          expect(prefixOf(r)).toBe("reports/migrations/");
+          expect(objectPattern(r)).toBe("reports/migrations/*");
     }
     for (const s of statements) expect(asList(s.Resource)).not.toContain("*");
   });
@@ -258,7 +258,7 @@ describe("the legacy migration Lambdas", () => {
     for (const handler of Object.values(TASKS)) {
       const statements = fnStatements(handler);
       const s3 = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("s3:")));
-      const puts = s3.flatMap((s) => asList(s.Resource).map(prefixOf));
+      const puts = s3.flatMap((s) => asList(s.Resource).map(objectPattern));
       for (const s of s3)
         expect(
           asList(s.Action).every((a: string) => /^s3:(Put|Abort)/.test(a)),

@@ -1,4 +1,5 @@
-import type { Queryable } from "../db";
+import { withTransaction, type Pool, type Queryable } from "../db";
+import { withRetry, type RetryPolicy } from "../adapters/retry";
 import type { Needs } from "../ports";
 import { asRetryable } from "../errors";
 import { errorMessage, type StepError } from "../imports/mark-failed";
@@ -254,13 +255,36 @@ export async function runProgress(db: Queryable, runId: string): Promise<RunProg
 }
 
 /**
- * Closes a reconciled run: touchpoints of legacy person rows follow their records into the golden
- * records just resolved, and the manifest is written beside the imports' reports.
+ * Closes a reconciled run: the manifest is written beside the imports' reports first (the run is
+ * already COMPLETE or UNBALANCED when its checks are summed), then touchpoints of legacy person rows
+ * follow their records into the golden records just resolved.
  */
 export async function closeRun(deps: Needs<"pool" | "store", "bucket">, manifest: Manifest): Promise<string> {
-  await deps.pool.query("SELECT legacy_touchpoints_follow_people()");
-  return writeManifest(deps, manifest);
+  const key = await writeManifest(deps, manifest);
+  await followPeople(deps.pool);
+  return key;
 }
+
+/**
+ * Moves legacy touchpoints to their records' golden records (rule 3), in one REPEATABLE READ
+ * transaction: a touchpoint that a merge committed meanwhile has moved (the trigger of migration 331)
+ * is not written back to the golden record it left; the update fails with 40001 and is tried again
+ * on a fresh snapshot. Returns how many moved.
+ */
+export async function followPeople(pool: Pool): Promise<number> {
+  return withRetry(
+    () =>
+      withTransaction(pool, async (client) => {
+        await client.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+        const { rows } = await client.query<{ moved: string }>("SELECT legacy_touchpoints_follow_people() AS moved");
+        return Number(rows[0]?.moved ?? 0);
+      }),
+    FOLLOW_RETRY,
+  );
+}
+
+/** A serialization failure means a merge moved a touchpoint meanwhile: five tries, 0.5 s apart and more. */
+const FOLLOW_RETRY: RetryPolicy = { retries: 5, minTimeoutMs: 500, factor: 2 };
 
 /** Writes a run's manifest beside the imports' reports (reports/migrations/<run_id>/manifest.json). */
 export async function writeManifest(deps: Needs<"store", "bucket">, manifest: Manifest): Promise<string> {

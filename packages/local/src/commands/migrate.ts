@@ -204,7 +204,8 @@ export async function replayQuarantine(
 
 /**
  * Reads a finished run's source again and reconciles it with what landed, on `parallel` lanes (MySQL;
- * default: the run's `--parallel`, else DEFAULT_PARALLEL): the same checks, whatever the lanes.
+ * default one: no read lock on a source that may be live; more lanes line up their snapshots under
+ * FLUSH TABLES WITH READ LOCK): the same checks, whatever the lanes.
  */
 export async function verifyRun(
   platform: LocalPlatform,
@@ -215,7 +216,7 @@ export async function verifyRun(
 ): Promise<Migration.Manifest> {
   const run = await Migration.getRun(platform.pool, runId);
   const source = from ?? run.source;
-  const lanes = parallel ?? run.options.parallel ?? DEFAULT_PARALLEL;
+  const lanes = parallel ?? 1;
   return Migration.withReader(
     source,
     async (reader) => {
@@ -264,7 +265,11 @@ export function migrateCommand(): Command {
     .description("read a run's source again and compare it with what landed (the same manifest)")
     .argument("<run_id>")
     .option("--from <source>", "the source, when its URL needs credentials the run did not store")
-    .option("--parallel <n>", "MySQL: key ranges read at once, on one snapshot (default: the run's)", parallelOf)
+    .option(
+      "--parallel <n>",
+      "MySQL: key ranges read at once (default 1; more take a brief global read lock to line up snapshots)",
+      parallelOf,
+    )
     .option("--json", "print {run_id, status, tables: [...]}")
     .action(async (runId: string, opts: { from?: string; parallel?: number; json?: boolean }) => {
       const platform = await LocalPlatform.start({ log: quietLog(opts.json) });
