@@ -206,11 +206,17 @@ export class Frequencies {
   /**
    * How many times likelier it is that two records differ in this contact point if they are two people than if they
    * are one: 1 / the share of anchored pairs that differ in it, with a prior of ANCHOR_PRIOR_PAIRS pairs at
-   * DIFFERENCE_ODDS (EMAIL_DIFFERENCE_ODDS for an e-mail).
+   * DIFFERENCE_ODDS (EMAIL_DIFFERENCE_ODDS for an e-mail), and never below that prior. The anchors lean towards the
+   * records that moved: a record that moved is on the list because it kept a contact point, and the anchor is one
+   * (on the generator's truth, 32 % of the e-mail-anchored pairs with a ZIP on both differ in it, 26 % of all of a
+   * person's pairs): they can say a difference is rarer than the prior, not that it is commoner.
    */
   differenceOdds(point: ContactPoint): number {
     const { pairs, prior } = ANCHORS[point];
-    return (this.totals[pairs]! + ANCHOR_PRIOR_PAIRS) / (this.totals[pairs + 1]! + ANCHOR_PRIOR_PAIRS / prior);
+    return Math.max(
+      prior,
+      (this.totals[pairs]! + ANCHOR_PRIOR_PAIRS) / (this.totals[pairs + 1]! + ANCHOR_PRIOR_PAIRS / prior),
+    );
   }
 
   private countValue(kind: CountedKind, value: string | null, by: number): void {
