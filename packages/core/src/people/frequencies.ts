@@ -144,6 +144,8 @@ export class Frequencies {
   // The sampled records by anchoring e-mail and by anchoring phone (countAnchors).
   private readonly byEmail = new Map<string, Anchored[]>();
   private readonly byPhone = new Map<string, Anchored[]>();
+  // differenceOdds of each contact point, kept until the totals change (compare reads them for every pair it compares).
+  private odds: Readonly<Record<ContactPoint, number>> | null = null;
 
   /**
    * Adds a record's values (by = -1 takes them away: a record re-resolved after a newer delivery), and its anchored
@@ -170,6 +172,7 @@ export class Frequencies {
   countAnchors(p: CountedValues, earlier = false): void {
     const { email, phone } = this.anchoring(p);
     if (email === null && phone === null) return;
+    this.odds = null;
     const me: Anchored = {
       formal: p.formal!,
       last: p.last,
@@ -217,6 +220,16 @@ export class Frequencies {
       prior,
       (this.totals[pairs]! + ANCHOR_PRIOR_PAIRS) / (this.totals[pairs + 1]! + ANCHOR_PRIOR_PAIRS / prior),
     );
+  }
+
+  /** differenceOdds of the home, the phone and the e-mail. */
+  get differences(): Readonly<Record<ContactPoint, number>> {
+    this.odds ??= {
+      home: this.differenceOdds("home"),
+      phone: this.differenceOdds("phone"),
+      email: this.differenceOdds("email"),
+    };
+    return this.odds;
   }
 
   private countValue(kind: CountedKind, value: string | null, by: number): void {
@@ -269,6 +282,7 @@ export class Frequencies {
   }
 
   private bump(key: string, n: number): void {
+    this.odds = null;
     if (!isValueKey(key)) {
       const i = totalIndex(key);
       if (i >= 0) this.totals[i]! += n;

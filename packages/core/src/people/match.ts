@@ -439,9 +439,10 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
         (a.city !== null && b.city !== null && a.city !== b.city);
   // The likelihood ratios of what differs (1 where nothing does), learnt from the population's anchored pairs
   // (Frequencies.differenceOdds), multiplied into the chance of a coincidence.
-  const homeOdds = homeDiffers ? freq.differenceOdds("home") : 1,
-    phoneOdds = phoneDiffers ? freq.differenceOdds("phone") : 1,
-    emailOdds = emailDiffers ? freq.differenceOdds("email") : 1;
+  const odds = freq.differences;
+  const homeOdds = homeDiffers ? odds.home : 1,
+    phoneOdds = phoneDiffers ? odds.phone : 1,
+    emailOdds = emailDiffers ? odds.email : 1;
 
   // A household shares its landline: a phone needs the given name (a typo allowed from 5 letters), and the surname or the home.
   if (
