@@ -182,20 +182,8 @@ export class Frequencies {
       email: p.email ?? null,
       earlier,
     };
-    const t = this.totals;
-    if (email !== null) {
-      for (const o of joinGroup(this.byEmail, email, me)) {
-        if (o.formal !== me.formal || (earlier && o.earlier)) continue;
-        if (o.zip5 !== null && me.zip5 !== null) tally(t, ANCHORS.home.pairs, o.zip5 !== me.zip5);
-        if (o.phone7 !== null && me.phone7 !== null) tally(t, ANCHORS.phone.pairs, o.phone7 !== me.phone7);
-      }
-    }
-    if (phone !== null) {
-      for (const o of joinGroup(this.byPhone, phone, me)) {
-        if (o.formal !== me.formal || o.last !== me.last || o.dob !== me.dob || (earlier && o.earlier)) continue;
-        if (o.email !== null && me.email !== null) tally(t, ANCHORS.email.pairs, emailsDiffer(o.email, me.email));
-      }
-    }
+    if (email !== null) for (const o of joinGroup(this.byEmail, email, me)) tallyByEmail(this.totals, o, me);
+    if (phone !== null) for (const o of joinGroup(this.byPhone, phone, me)) tallyByPhone(this.totals, o, me);
   }
 
   /** The e-mail and the phone by which a record is in the anchors' sample (null: it is not, by that one). */
@@ -315,6 +303,19 @@ function joinGroup(groups: Map<string, Anchored[]>, key: string, me: Anchored): 
   if (group.length >= ANCHOR_GROUP_LIMIT) return [];
   group.push(me);
   return group.slice(0, -1);
+}
+
+/** Two records of one e-mail: with one given name (and not both earlier), an anchored pair for the home and the phone. */
+function tallyByEmail(totals: Float64Array, o: Anchored, me: Anchored): void {
+  if (o.formal !== me.formal || (me.earlier && o.earlier)) return;
+  if (o.zip5 !== null && me.zip5 !== null) tally(totals, ANCHORS.home.pairs, o.zip5 !== me.zip5);
+  if (o.phone7 !== null && me.phone7 !== null) tally(totals, ANCHORS.phone.pairs, o.phone7 !== me.phone7);
+}
+
+/** Two records of one phone: with one given name, surname and date of birth, an anchored pair for the e-mail. */
+function tallyByPhone(totals: Float64Array, o: Anchored, me: Anchored): void {
+  if (o.formal !== me.formal || o.last !== me.last || o.dob !== me.dob || (me.earlier && o.earlier)) return;
+  if (o.email !== null && me.email !== null) tally(totals, ANCHORS.email.pairs, emailsDiffer(o.email, me.email));
 }
 
 /** One anchored pair more at `pairs` in the totals, and one differing more at `pairs + 1` when it differs. */
