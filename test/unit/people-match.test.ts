@@ -299,6 +299,80 @@ describe("name agreement weighed by how common the name is", () => {
     ).toBeNull();
   });
 
+  it("learns how often one person's records differ in a contact point from the pairs an e-mail or a phone anchors", () => {
+    // 2,000 people, two records each sharing the e-mail and the given name (the home's and the phone's anchor), and the
+    // phone, names and date of birth (the e-mail's anchor). Settled: nothing differs. Moving: every pair moved and
+    // changed its number.
+    const people = (moving: boolean) =>
+      Array.from({ length: 2000 }, (_, i) => {
+        const person = {
+          first: "ann",
+          formal: "ann",
+          last: `lee${i}`,
+          dob: "1970-03-04",
+          email: `ann${i}@example.com`,
+        };
+        return [
+          { ...person, zip5: "02116", phone: `+1617555${i}`, phone7: `555${i}` },
+          moving
+            ? { ...person, zip5: "60601", phone: `+1312666${i}`, phone7: `666${i}` }
+            : { ...person, zip5: "02116", phone: `+1617555${i}`, phone7: `555${i}` },
+        ];
+      }).flat();
+    const anchors = (f: People.Frequencies) => Object.fromEntries([...f.entries()].filter(([k]) => /^#a/.test(k)));
+    const settled = new People.Frequencies(),
+      moving = new People.Frequencies();
+    for (const r of people(false)) settled.count(r);
+    for (const r of people(true)) moving.count(r);
+    const emails = anchors(settled)["#az"]!,
+      phones = anchors(settled)["#ae"]!;
+    // One 16th of the e-mails and phones is sampled (by a hash of the value): about 125 people of 2,000.
+    for (const n of [emails, phones]) {
+      expect(n).toBeGreaterThan(80);
+      expect(n).toBeLessThan(180);
+    }
+    expect(anchors(settled)).toEqual({ "#az": emails, "#ap": emails, "#ae": phones });
+    expect(anchors(moving)).toEqual({ "#az": emails, "#az!": emails, "#ap": emails, "#ap!": emails });
+    // 1 / the share that differs, with a prior of 50 pairs at 1 in 5 (1 in 25 for an e-mail), never below the prior.
+    expect(settled.differenceOdds("home")).toBeCloseTo((emails + 50) / 10);
+    expect(settled.differenceOdds("phone")).toBeCloseTo((emails + 50) / 10);
+    expect(settled.differenceOdds("email")).toBeCloseTo((phones + 50) / 2);
+    expect([moving.differenceOdds("home"), moving.differenceOdds("phone"), moving.differenceOdds("email")]).toEqual([
+      5, 5, 25,
+    ]);
+    // The same for any order of the records.
+    const reversed = new People.Frequencies();
+    for (const r of people(false).reverse()) reversed.count(r);
+    expect([...reversed.entries()].sort()).toEqual([...settled.entries()].sort());
+  });
+
+  it("a ZIP that differs weighs what the population's anchored pairs say: near-proof of two people where nobody moves", () => {
+    const mary = { first_name: "Mary", last_name: "Smith", dob: "1970-03-04" };
+    const a = profile({ ...mary, street: "12 Elm Street", zip: "02116" }),
+      b = profile({ ...mary, street: "9 Oak Road", zip: "60601" });
+    const counts = {
+      "#": 190_000,
+      "#f": 190_000,
+      "#g": 190_000,
+      "#l": 190_000,
+      "#d": 190_000,
+      "#z": 190_000,
+      "#f:mary": 6_000,
+      "#g:mary": 6_000,
+      "#l:smith": 3_000,
+      "#d:1970-03-04": 10,
+    };
+    const moving = new People.Frequencies(),
+      settled = new People.Frequencies();
+    // 3,000 anchored pairs with a ZIP on both: a quarter moved (odds 4: the prior, 5, stays), or none did.
+    moving.load([...Object.entries(counts), ["#az", 3_000], ["#az!", 750]]);
+    settled.load([...Object.entries(counts), ["#az", 3_000]]);
+    expect(moving.differenceOdds("home")).toBe(5);
+    expect(settled.differenceOdds("home")).toBeCloseTo(305);
+    expect(People.compare(a, b, moving)).toMatchObject({ reason: "strong: first + last + date of birth" });
+    expect(People.compare(a, b, settled)).toBeNull();
+  });
+
   it("a phone with two digits swapped is the same number only in the same area code", () => {
     const mary = { first_name: "Mary", last_name: "Jones" };
     expect(judge({ ...mary, phone: "819-499-7936" }, { ...mary, phone: "819-499-7396" })).toMatchObject({

@@ -1,4 +1,5 @@
-import { mailboxTypo, otherMiddleOrGeneration, type MatchProfile } from "./match";
+import { otherMiddleOrGeneration, type MatchProfile } from "./match";
+import { mailboxTypo } from "./similarity";
 import { compareDob } from "./similarity";
 
 /*

@@ -2,9 +2,9 @@ import { doubleMetaphone } from "double-metaphone";
 import { distance } from "fastest-levenshtein";
 import { nameKey } from "./name";
 import { formalName, isFormalName, otherFormalNames } from "./nicknames";
-import { Frequencies } from "./frequencies";
+import { DIFFERENCE_ODDS, Frequencies } from "./frequencies";
 import type { PersonRecord } from "./record";
-import { compareDob, nameSimilarity, similarNames, transposed } from "./similarity";
+import { compareDob, mailboxTypo, nameSimilarity, similarNames, transposed } from "./similarity";
 
 /** The part of a standardized record that matching reads, with its comparison keys precomputed. */
 export interface MatchProfile {
@@ -284,28 +284,6 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
  * this is the strictest value on the plateau.
  */
 export const CHANCE_LIMIT = 0.35;
-/**
- * A contact point both records have and that differs (a move, a new number) is about five times likelier between two
- * people than within one (the likelihood ratio of a disagreement: 1 / its m-probability, u being near 1): each one
- * multiplies the chance that the agreement is a coincidence by five. Measured on the generator's truth (100k people):
- * 26 % of a person's pairs of records with a ZIP on both differ in it, 22 % in the phone (ratios 3.9 and 4.6).
- */
-export const DIFFERENCE_ODDS = 5;
-/**
- * A mailbox that differs by more than one edit (not a typo: mailboxTypo) is rarer within a person than a move or a new
- * number: 3.9 % of a person's pairs of e-mails on the generator differ (ratio 25), 0.5 % by more than one edit. A real
- * list's people keep several addresses, so the ratio stays at the generator's all-differences figure, not higher.
- */
-export const EMAIL_DIFFERENCE_ODDS = 25;
-/**
- * Two mailboxes of 6+ characters one edit (or two swapped neighbours) apart at one domain: a typo (maryking9923,
- * maryking923) or a namesake's mailbox (mary.johnson, mary.johnson5), evidence neither of two people nor of one. In a
- * shorter mailbox one edit is too much of it (js1, js2).
- */
-export const mailboxTypo = (localA: string, domainA: string, localB: string, domainB: string) =>
-  domainA === domainB &&
-  Math.min(localA.length, localB.length) >= 6 &&
-  (distance(localA, localB) <= 1 || transposed(localA, localB));
 /** A spelling seen this many times is established: one seen 20 times less often beside it is a typo of it. */
 const ESTABLISHED = 20;
 /**
@@ -459,10 +437,12 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
       ? a.zip5 !== b.zip5
       : (a.house !== null && b.house !== null && a.street !== null && b.street !== null && !sameHouse) ||
         (a.city !== null && b.city !== null && a.city !== b.city);
-  // The likelihood ratios of what differs (1 where nothing does), multiplied into the chance of a coincidence.
-  const homeOdds = homeDiffers ? DIFFERENCE_ODDS : 1,
-    phoneOdds = phoneDiffers ? DIFFERENCE_ODDS : 1,
-    emailOdds = emailDiffers ? EMAIL_DIFFERENCE_ODDS : 1;
+  // The likelihood ratios of what differs (1 where nothing does), learnt from the population's anchored pairs
+  // (Frequencies.differenceOdds), multiplied into the chance of a coincidence.
+  const odds = freq.differences;
+  const homeOdds = homeDiffers ? odds.home : 1,
+    phoneOdds = phoneDiffers ? odds.phone : 1,
+    emailOdds = emailDiffers ? odds.email : 1;
 
   // A household shares its landline: a phone needs the given name (a typo allowed from 5 letters), and the surname or the home.
   if (

@@ -1,8 +1,8 @@
 import type { PoolClient, Queryable } from "../db";
 import { withTransaction } from "../db";
 import type { Needs } from "../ports";
-import { Frequencies, frequencyKeys } from "./frequencies";
-import { blockKeys, profileOf, type Link, type MatchProfile } from "./match";
+import { ANCHOR_GROUP_LIMIT, ANCHOR_KEYS, Frequencies, frequencyKeys } from "./frequencies";
+import { blockKeys, keyText, profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
 import * as Store from "./store";
@@ -280,6 +280,7 @@ interface Page {
 async function countImport(client: PoolClient, importId: string, pageSize: number): Promise<Page> {
   if (!(await Store.valueCountsSeeded(client))) await countResolvedRecords(client);
   const deltas = new Frequencies();
+  const earlier = new Set<number>();
   let total = 0;
   let first: Page | undefined;
   for (let after = 0; ; ) {
@@ -295,7 +296,13 @@ async function countImport(client: PoolClient, importId: string, pageSize: numbe
     );
     for (const r of counted) deltas.add(r.key, -1);
     total += page.length - new Set(counted.map((r) => r.record_id)).size;
-    for (const p of profiles) for (const key of frequencyKeys(p)) deltas.add(key, 1);
+    const fresh: MatchProfile[] = [];
+    profiles.forEach((p, i) => {
+      for (const key of frequencyKeys(p)) deltas.add(key, 1);
+      // A re-queued record's anchored pairs were counted with its first import (they are not taken away).
+      if (page[i]!.person_id === null) fresh.push(p);
+    });
+    await countAnchors(client, deltas, fresh, earlier);
     if (page.length < pageSize) break;
   }
   deltas.load([["#", total]]);
@@ -304,6 +311,33 @@ async function countImport(client: PoolClient, importId: string, pageSize: numbe
     [...deltas.entries()].filter(([, n]) => n !== 0),
   );
   return first!;
+}
+
+/**
+ * The anchored pairs (Frequencies.differenceOdds) of these records of an import: with each other, with the import's
+ * records counted before, and with the population's records (resolved before) that share their sampled e-mail or
+ * phone, as `leadpipe match` of all of them would count them. `earlier`: the population's records made known so far.
+ */
+async function countAnchors(
+  client: PoolClient,
+  deltas: Frequencies,
+  fresh: MatchProfile[],
+  earlier: Set<number>,
+): Promise<void> {
+  const keys = new Set<string>();
+  for (const p of fresh) {
+    const { email, phone } = deltas.anchoring(p);
+    if (email !== null) keys.add(keyText("e", email));
+    if (phone !== null) keys.add(keyText("p", phone));
+  }
+  if (keys.size > 0) {
+    for (const r of await Store.candidateRecords(client, [...keys], ANCHOR_GROUP_LIMIT)) {
+      if (earlier.has(r.record_id)) continue;
+      earlier.add(r.record_id);
+      deltas.countAnchors(profileOfRow(r), true);
+    }
+  }
+  for (const p of fresh) deltas.countAnchors(p);
 }
 
 /** One batch of an import's pending records: matched, assigned, linked, keyed, merged and survived. */
@@ -323,6 +357,7 @@ async function resolveBatch(
   const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
   const pendingValueKeys = pendingProfiles.map(frequencyKeys);
   const frequencies = await loadFrequencies(client, [
+    ...ANCHOR_KEYS,
     ...pendingValueKeys.flat(),
     ...candidateProfiles.flatMap(frequencyKeys),
   ]);

@@ -148,3 +148,13 @@ function osa(a: string, b: string): number {
   }
   return r[(la % 3) * w + lb]!;
 }
+
+/**
+ * Two mailboxes of 6+ characters one edit (or two swapped neighbours) apart at one domain: a typo (maryking9923,
+ * maryking923) or a namesake's mailbox (mary.johnson, mary.johnson5), evidence neither of two people nor of one. In a
+ * shorter mailbox one edit is too much of it (js1, js2).
+ */
+export const mailboxTypo = (localA: string, domainA: string, localB: string, domainB: string) =>
+  domainA === domainB &&
+  Math.min(localA.length, localB.length) >= 6 &&
+  (distance(localA, localB) <= 1 || transposed(localA, localB));
