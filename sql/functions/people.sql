@@ -223,14 +223,18 @@ BEGIN
   PERFORM people_survive(ARRAY[p_person_id], NULL);
 END $$;
 
--- Upserts standardized source records (JSON objects with person_records' columns). A record
--- already known by (source_kind, source_key) changes only for a newer delivery (src_seq) whose
--- content differs, and then waits to be matched again; a replay changes nothing.
-CREATE OR REPLACE FUNCTION people_upsert_records(p_records jsonb)
-RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE sql AS $$
+-- Upserts standardized source records: the rows of p_rows, a query returning person_records' columns
+-- by name ($1: p_records, $2: p_import_id, $3: p_chunk_index), so a caller's rows go straight from
+-- where they are (a staging table, a JSON array) into person_records. A record already known by
+-- (source_kind, source_key) changes only for a newer delivery (src_seq) whose content differs, and
+-- then waits to be matched again; a replay changes nothing.
+CREATE OR REPLACE FUNCTION people_upsert_rows(p_rows text, p_records jsonb DEFAULT NULL, p_import_id uuid DEFAULT NULL, p_chunk_index int DEFAULT NULL)
+RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE plpgsql AS $fn$
+BEGIN
+  RETURN QUERY EXECUTE format($q$
   WITH incoming AS (
     SELECT DISTINCT ON (x.source_kind, x.source_key) x.*
-      FROM jsonb_populate_recordset(NULL::person_records, coalesce(p_records, '[]')) x
+      FROM (%s) x
      ORDER BY x.source_kind, x.source_key, x.src_seq DESC
   ), upserted AS (
     INSERT INTO person_records AS r (source_kind, source_key, import_id, source_row, src_seq, first_name, middle_name, last_name, name_suffix,
@@ -253,5 +257,12 @@ RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE sql AS $$
            excluded.dob, excluded.address_line1, excluded.city, excluded.state, excluded.zip5, excluded.zip4, excluded.ids)
     RETURNING (xmax = 0) AS was_inserted
   )
-  SELECT count(*) FILTER (WHERE was_inserted), count(*) FILTER (WHERE NOT was_inserted) FROM upserted;
+  SELECT count(*) FILTER (WHERE was_inserted), count(*) FILTER (WHERE NOT was_inserted) FROM upserted$q$, p_rows)
+  USING p_records, p_import_id, p_chunk_index;
+END $fn$;
+
+-- The same for records given as JSON objects with person_records' columns (the people consumer's feeders).
+CREATE OR REPLACE FUNCTION people_upsert_records(p_records jsonb)
+RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE sql AS $$
+  SELECT * FROM people_upsert_rows('SELECT * FROM jsonb_populate_recordset(NULL::person_records, coalesce($1, ''[]''))', p_records);
 $$;

@@ -269,6 +269,12 @@ describe("dates of birth", () => {
   ])("refuses %s", (raw, problem) => {
     expect(standardizeDob(raw, today)).toEqual({ raw, dob: null, problem });
   });
+  it("reads the same value again by the day it is asked on (the last answer is kept only for that day)", () => {
+    expect(standardizeDob("2026-06-02", today).problem).toBe("a birth date in the future: 2026-06-02");
+    expect(standardizeDob("2026-06-02", new Date("2026-06-02T00:00:00Z")).dob).toBe("2026-06-02");
+    expect(standardizeDob("2026-06-02", today).dob).toBeNull();
+    expect(standardizeDob("6/2/26", new Date("2026-06-02T23:59:59Z")).dob).toBe("2026-06-02");
+  });
 });
 
 describe("a whole contact", () => {

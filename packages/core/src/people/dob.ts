@@ -37,6 +37,17 @@ function iso(y: number, m: number, d: number): string | null {
  * none is more than 125 years old.
  */
 export function standardizeDob(raw: string, today: Date = new Date()): BirthDate {
+  // A contact's date is read when its row is validated and again when its record is built: the
+  // second read is the first's answer (it depends on the value and on today's UTC date only).
+  const day = Math.floor(today.getTime() / 86_400_000);
+  if (last?.raw === raw && last.day === day) return last.out;
+  const out = readDob(raw, today);
+  last = { raw, day, out };
+  return out;
+}
+let last: { raw: string; day: number; out: BirthDate } | undefined;
+
+function readDob(raw: string, today: Date): BirthDate {
   const s = raw.trim();
   const refuse = (problem: string): BirthDate => ({ raw, dob: null, problem });
   if (s === "") return refuse("empty");

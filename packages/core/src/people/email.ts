@@ -12,6 +12,14 @@ const LOCAL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function standardizeEmail(raw: string): Email {
+  // A contact's e-mail is read when its row is validated and again when its record is built: once.
+  if (last?.raw === raw) return last;
+  last = readEmail(raw);
+  return last;
+}
+let last: Email | undefined;
+
+function readEmail(raw: string): Email {
   const refuse = (problem: string): Email => ({ raw, email: null, matchKey: null, domain: null, problem });
   let s = raw.trim().toLowerCase();
   if (s === "") return refuse("empty");

@@ -107,14 +107,13 @@ const COLUMNS = [
   "raw",
 ] as const;
 
-/** Whether a cell holds a JSON object (the extra values a legacy row carries). */
-function jsonObject(v: string): boolean {
+/** A cell's JSON object (the extra values a legacy row carries), parsed once; a Refusal when it holds none. */
+function jsonObject(v: string): object | Refusal {
   try {
     const o: unknown = JSON.parse(v);
-    return typeof o === "object" && o !== null && !Array.isArray(o);
-  } catch {
-    return false;
-  }
+    if (typeof o === "object" && o !== null && !Array.isArray(o)) return o;
+  } catch {}
+  return new Refusal("not a JSON object");
 }
 
 /** A PostgreSQL array literal of text ({"a","b"}). */
@@ -133,14 +132,13 @@ const contactsTarget = promotionTarget({
 export function contactsSource(opts: ContactsOptions): SourceSpec {
   const identifiers = opts.identifiers ?? [];
   const idField = (i: number) => `id_${i}`;
-  const fields: Record<string, ReturnType<typeof text>> = { ...FIELD_RULES };
+  const fields: Record<string, ReturnType<typeof coerce<unknown>>> = { ...FIELD_RULES };
   identifiers.forEach((_h, i) => {
     fields[idField(i)] = text({ max: 100 });
   });
   if (opts.recordKey) fields.record_key = text({ max: 200, required: true });
   if (opts.link) fields.link = text({ max: 300 });
-  if (opts.extra)
-    fields.extra = coerce("a JSON object", (v) => (jsonObject(v) ? v : new Refusal("not a JSON object")), false);
+  if (opts.extra) fields.extra = coerce("a JSON object", jsonObject, false);
   return {
     name: opts.name,
     partner: null,
@@ -196,9 +194,7 @@ export function contactsSource(opts: ContactsOptions): SourceSpec {
               .toUpperCase()}`
           : (record.ids[0] ?? null),
         ids: textArray(record.ids),
-        raw: JSON.stringify(
-          opts.extra && r.extra ? { ...record.raw, extra: JSON.parse(r.extra as string) } : record.raw,
-        ),
+        raw: JSON.stringify(opts.extra && r.extra ? { ...record.raw, extra: r.extra } : record.raw),
       };
     }),
     target: contactsTarget,
