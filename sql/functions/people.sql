@@ -223,14 +223,26 @@ BEGIN
   PERFORM people_survive(ARRAY[p_person_id], NULL);
 END $$;
 
--- Upserts standardized source records: the rows of p_rows, a query returning person_records' columns
--- by name ($1: p_records, $2: p_import_id, $3: p_chunk_index), so a caller's rows go straight from
--- where they are (a staging table, a JSON array) into person_records. A record already known by
--- (source_kind, source_key) changes only for a newer delivery (src_seq) whose content differs, and
--- then waits to be matched again; a replay changes nothing.
-CREATE OR REPLACE FUNCTION people_upsert_rows(p_rows text, p_records jsonb DEFAULT NULL, p_import_id uuid DEFAULT NULL, p_chunk_index int DEFAULT NULL)
+-- Upserts standardized source records from one of two places, named by p_from: 'staging_contacts' (a
+-- contacts chunk, p_import_id and p_chunk_index, read straight from staging) or 'json' (p_records, JSON
+-- objects with person_records' columns). The two queries are fixed here: no caller's text reaches
+-- EXECUTE. A record already known by (source_kind, source_key) changes only for a newer delivery
+-- (src_seq) whose content differs, and then waits to be matched again; a replay changes nothing.
+CREATE OR REPLACE FUNCTION people_upsert_rows(p_from text, p_records jsonb DEFAULT NULL, p_import_id uuid DEFAULT NULL, p_chunk_index int DEFAULT NULL)
 RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE plpgsql AS $fn$
+DECLARE
+  rows_query text := CASE p_from
+    WHEN 'json' THEN 'SELECT * FROM jsonb_populate_recordset(NULL::person_records, coalesce($1, ''[]''))'
+    WHEN 'staging_contacts' THEN
+      'SELECT s.source_kind, s.row_key AS source_key, s.import_id, s.source_row, s.src_seq, s.first_name, s.middle_name, s.last_name,
+              s.name_suffix, s.email, s.phone, s.phone7, s.dob, s.address_line1, s.house_number, s.street_name, s.city, s.state, s.zip5,
+              s.zip4, s.ids, NULL::boolean AS phone_verified, NULL::boolean AS email_verified, s.raw
+         FROM staging_contacts s WHERE s.import_id = $2 AND s.chunk_index = $3'
+  END;
 BEGIN
+  IF rows_query IS NULL THEN
+    RAISE EXCEPTION 'people_upsert_rows: no such source of records: %', p_from USING ERRCODE = '22023';
+  END IF;
   RETURN QUERY EXECUTE format($q$
   WITH incoming AS (
     SELECT DISTINCT ON (x.source_kind, x.source_key) x.*
@@ -257,12 +269,12 @@ BEGIN
            excluded.dob, excluded.address_line1, excluded.city, excluded.state, excluded.zip5, excluded.zip4, excluded.ids)
     RETURNING (xmax = 0) AS was_inserted
   )
-  SELECT count(*) FILTER (WHERE was_inserted), count(*) FILTER (WHERE NOT was_inserted) FROM upserted$q$, p_rows)
+  SELECT count(*) FILTER (WHERE was_inserted), count(*) FILTER (WHERE NOT was_inserted) FROM upserted$q$, rows_query)
   USING p_records, p_import_id, p_chunk_index;
 END $fn$;
 
 -- The same for records given as JSON objects with person_records' columns (the people consumer's feeders).
 CREATE OR REPLACE FUNCTION people_upsert_records(p_records jsonb)
 RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE sql AS $$
-  SELECT * FROM people_upsert_rows('SELECT * FROM jsonb_populate_recordset(NULL::person_records, coalesce($1, ''[]''))', p_records);
+  SELECT * FROM people_upsert_rows('json', p_records);
 $$;

@@ -21,10 +21,5 @@ $$;
 -- staging: no JSON between the two tables.
 CREATE OR REPLACE FUNCTION promote_contacts(p_import_id uuid, p_chunk_index int)
 RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE sql AS $$
-  SELECT * FROM people_upsert_rows(
-    'SELECT s.source_kind, s.row_key AS source_key, s.import_id, s.source_row, s.src_seq, s.first_name, s.middle_name, s.last_name,
-            s.name_suffix, s.email, s.phone, s.phone7, s.dob, s.address_line1, s.house_number, s.street_name, s.city, s.state, s.zip5,
-            s.zip4, s.ids, NULL::boolean AS phone_verified, NULL::boolean AS email_verified, s.raw
-       FROM staging_contacts s WHERE s.import_id = $2 AND s.chunk_index = $3',
-    NULL, p_import_id, p_chunk_index);
+  SELECT * FROM people_upsert_rows('staging_contacts', NULL, p_import_id, p_chunk_index);
 $$;

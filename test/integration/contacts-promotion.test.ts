@@ -108,4 +108,10 @@ describe("promote_contacts", () => {
     const shift = Number(json.records[0]!.record_id) - Number(staged.records[0]!.record_id);
     expect(json.records.map((r) => ({ ...r, record_id: Number(r.record_id) - shift }))).toEqual(staged.records);
   });
+
+  it("takes its rows from one of its two named places only: any other text is refused, never run", async () => {
+    const attempt = pool.query("SELECT * FROM people_upsert_rows($1)", ["SELECT * FROM person_records"]);
+    await expect(attempt).rejects.toMatchObject({ code: "22023" });
+    await expect(attempt).rejects.toThrow(/no such source of records: SELECT \* FROM person_records/);
+  });
 });
