@@ -276,6 +276,55 @@ describe("leadpipe migrate: the MariaDB run verified, run again and resumed", ()
     expect(after.map((t) => Number(t.person_id))).toEqual([split.person_id, split.person_id, bob]);
     expect(after.every((t) => t.person_id === t.record_person)).toBe(true);
   }, 120_000);
+
+  it("a merge committed while touchpoints follow their people is kept: they do not write it back", async () => {
+    const pool = use.platform.pool;
+    const touchpoint = async () =>
+      (
+        await pool.query<{ person_id: string | null; record_person: string }>(
+          `SELECT t.person_id::text, r.person_id::text AS record_person
+             FROM touchpoints t JOIN person_records r ON r.record_id = t.person_record_id
+            WHERE t.legacy_id = 'mysql:crm/touchpoints/3'`,
+        )
+      ).rows[0]!;
+    const {
+      rows: [bob],
+    } = await pool.query<{ record_id: string; person_id: string }>(
+      "SELECT record_id::text, person_id::text FROM person_records WHERE source_kind = 'legacy-contacts' AND source_key = $1",
+      ["legacy_id=MYSQL:CRM/CUSTOMERS/2"],
+    );
+    const ann = (await personOf("mysql:crm/customers/1")).id!;
+    expect(ann).not.toBe(bob!.person_id);
+    // Bob's touchpoint as promoted before his record was resolved: no golden record yet.
+    await pool.query("UPDATE touchpoints SET person_id = NULL WHERE legacy_id = 'mysql:crm/touchpoints/3'");
+    const merging = await pool.connect();
+    try {
+      // A merge moves Bob's record to Ann and, by the trigger, his touchpoint; it has not committed yet.
+      await merging.query("BEGIN");
+      await merging.query("UPDATE person_records SET person_id = $2 WHERE record_id = $1", [bob!.record_id, ann]);
+      const following = Migration.followPeople(pool);
+      // Touchpoints follow their people meanwhile: their update waits for the merge's row lock.
+      for (let waited = 0; ; waited += 50) {
+        const { rows } = await pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%legacy_touchpoints_follow_people%'`,
+        );
+        if (rows.length) break;
+        if (waited > 20_000) throw new Error("the touchpoints' update never waited for the merge");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await merging.query("COMMIT");
+      await following;
+      expect(await touchpoint()).toEqual({ person_id: ann, record_person: ann });
+    } finally {
+      merging.release();
+      // Bob's record back to his golden record: the trigger takes his touchpoint with it.
+      await pool.query("UPDATE person_records SET person_id = $2 WHERE record_id = $1", [
+        bob!.record_id,
+        bob!.person_id,
+      ]);
+    }
+    expect(await touchpoint()).toEqual({ person_id: bob!.person_id, record_person: bob!.person_id });
+  }, 120_000);
 });
 
 describe("leadpipe migrate: campaigns, touchpoints and child tables from SQLite", () => {

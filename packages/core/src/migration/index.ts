@@ -27,6 +27,7 @@ export {
   checksKey,
   runProgress,
   closeRun,
+  followPeople,
   writeManifest,
   failRun,
   phaseOf,
