@@ -223,15 +223,16 @@ BEGIN
   PERFORM people_survive(ARRAY[p_person_id], NULL);
 END $$;
 
--- Upserts standardized source records from one of two places, named by p_from: 'staging_contacts' (a
+-- Upserts standardized source records from one of two places, named by p_rows: 'staging_contacts' (a
 -- contacts chunk, p_import_id and p_chunk_index, read straight from staging) or 'json' (p_records, JSON
 -- objects with person_records' columns). The two queries are fixed here: no caller's text reaches
 -- EXECUTE. A record already known by (source_kind, source_key) changes only for a newer delivery
 -- (src_seq) whose content differs, and then waits to be matched again; a replay changes nothing.
-CREATE OR REPLACE FUNCTION people_upsert_rows(p_from text, p_records jsonb DEFAULT NULL, p_import_id uuid DEFAULT NULL, p_chunk_index int DEFAULT NULL)
+-- (The parameter keeps the name it was created with: CREATE OR REPLACE cannot rename a parameter.)
+CREATE OR REPLACE FUNCTION people_upsert_rows(p_rows text, p_records jsonb DEFAULT NULL, p_import_id uuid DEFAULT NULL, p_chunk_index int DEFAULT NULL)
 RETURNS TABLE (inserted bigint, updated bigint) LANGUAGE plpgsql AS $fn$
 DECLARE
-  rows_query text := CASE p_from
+  rows_query text := CASE p_rows
     WHEN 'json' THEN 'SELECT * FROM jsonb_populate_recordset(NULL::person_records, coalesce($1, ''[]''))'
     WHEN 'staging_contacts' THEN
       'SELECT s.source_kind, s.row_key AS source_key, s.import_id, s.source_row, s.src_seq, s.first_name, s.middle_name, s.last_name,
@@ -241,7 +242,7 @@ DECLARE
   END;
 BEGIN
   IF rows_query IS NULL THEN
-    RAISE EXCEPTION 'people_upsert_rows: no such source of records: %', p_from USING ERRCODE = '22023';
+    RAISE EXCEPTION 'people_upsert_rows: no such source of records: %', p_rows USING ERRCODE = '22023';
   END IF;
   RETURN QUERY EXECUTE format($q$
   WITH incoming AS (

@@ -21,14 +21,42 @@ interface Staged {
   raw?: Record<string, unknown>;
 }
 
-/** Stages import n's chunk 0 as the contacts target does (staging_contacts, person_records' columns). */
+/**
+ * Stages import n's chunk 0 as the contacts target does (staging_contacts, person_records' columns). Every
+ * column holds a value of its own (made from the column and the first name), so a column the promotion read
+ * under another's name would show.
+ */
 async function stage(db: PoolClient, n: number, rows: Staged[]): Promise<void> {
   for (const r of rows) {
+    const own = (column: string) => `${column} ${r.first}`;
     await db.query(
       `INSERT INTO staging_contacts (import_id, chunk_index, source_row, src_seq, partner, source_kind, source_key, first_name,
-                                     last_name, email, dob, ids, raw)
-       VALUES ($1, 0, $2, $3, '', 'legacy-contacts', $4, $5, 'Lee', $6, $7, $8, $9)`,
-      [IMPORT(n), r.row, seq(n, r.row), r.key, r.first, r.email ?? null, r.dob ?? null, r.ids ?? [], r.raw ?? {}],
+                                     middle_name, last_name, name_suffix, email, phone, phone7, dob, address_line1, house_number,
+                                     street_name, city, state, zip5, zip4, ids, raw)
+       VALUES ($1, 0, $2, $3, '', 'legacy-contacts', $4, $5, $6, 'Lee', $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+               $19, $20)`,
+      [
+        IMPORT(n),
+        r.row,
+        seq(n, r.row),
+        r.key,
+        r.first,
+        own("middle"),
+        own("suffix"),
+        r.email ?? null,
+        own("phone"),
+        own("phone7"),
+        r.dob ?? null,
+        own("line1"),
+        own("house"),
+        own("street"),
+        own("city"),
+        own("state"),
+        own("zip5"),
+        own("zip4"),
+        r.ids ?? [],
+        r.raw ?? {},
+      ],
     );
   }
 }
@@ -47,11 +75,10 @@ const fromStaging = (db: PoolClient, n: number) =>
 const records = async (db: PoolClient) =>
   (
     await db.query(
-      `SELECT record_id, source_kind, source_key, import_id, source_row, src_seq, first_name, last_name, email, dob, ids, raw,
-              phone_verified, email_verified, completeness, resolved_at IS NULL AS waiting
-         FROM person_records ORDER BY record_id`,
+      `SELECT to_jsonb(r) - '{created_at,updated_at,resolved_at}'::text[] || jsonb_build_object('waiting', r.resolved_at IS NULL) AS r
+         FROM person_records r ORDER BY record_id`,
     )
-  ).rows;
+  ).rows.map((x) => x.r as Record<string, unknown>);
 
 /** Three deliveries (a key twice in one chunk, a newer delivery changing one record, an older one, a replay) through `promote`. */
 async function deliveries(promote: typeof asJson) {
@@ -101,6 +128,17 @@ describe("promote_contacts", () => {
       first_name: "Annie",
       email: "anne@example.com",
       import_id: IMPORT(2),
+      middle_name: "middle Annie",
+      name_suffix: "suffix Annie",
+      phone: "phone Annie",
+      phone7: "phone7 Annie",
+      address_line1: "line1 Annie",
+      house_number: "house Annie",
+      street_name: "street Annie",
+      city: "city Annie",
+      state: "state Annie",
+      zip5: "zip5 Annie",
+      zip4: "zip4 Annie",
     });
     expect(byKey["legacy_id=DB/2"]).toMatchObject({ first_name: "Bob", ids: ["link-1"], import_id: IMPORT(1) });
     expect(byKey[`row:${seq(1, 5)}`]).toMatchObject({ first_name: "Cy", source_row: 5 });

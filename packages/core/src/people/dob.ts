@@ -41,7 +41,8 @@ export function standardizeDob(raw: string, today: Date = new Date()): BirthDate
   // second read is the first's answer (it depends on the value and on today's UTC date only).
   const day = Math.floor(today.getTime() / 86_400_000);
   if (last?.raw === raw && last.day === day) return last.out;
-  const out = readDob(raw, today);
+  // The answer is frozen: every caller with the same value on the same day shares it.
+  const out = Object.freeze(readDob(raw, today));
   last = { raw, day, out };
   return out;
 }

@@ -13,11 +13,12 @@ const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function standardizeEmail(raw: string): Email {
   // A contact's e-mail is read when its row is validated and again when its record is built: once.
+  // The answer is frozen: every caller with the same value shares it.
   if (last?.raw === raw) return last;
-  last = readEmail(raw);
+  last = Object.freeze(readEmail(raw));
   return last;
 }
-let last: Email | undefined;
+let last: Readonly<Email> | undefined;
 
 function readEmail(raw: string): Email {
   const refuse = (problem: string): Email => ({ raw, email: null, matchKey: null, domain: null, problem });
