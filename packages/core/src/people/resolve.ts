@@ -6,7 +6,8 @@ import { blockKeys, profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
 import * as Store from "./store";
-import type { Resolution, StoredRecord } from "./store";
+import type { PendingRecord, Resolution, StoredRecord } from "./store";
+import { survive } from "./survive";
 
 export { PEOPLE_LOCK, type Resolution } from "./store";
 
@@ -267,7 +268,7 @@ export async function resolveImportUntil(
 
 /** Pending records in record order, with their match profiles. */
 interface Page {
-  records: StoredRecord[];
+  records: PendingRecord[];
   profiles: MatchProfile[];
 }
 
@@ -310,7 +311,7 @@ async function countImport(client: PoolClient, importId: string, pageSize: numbe
 async function resolveBatch(
   client: PoolClient,
   importId: string,
-  pending: StoredRecord[],
+  pending: PendingRecord[],
   pendingProfiles: MatchProfile[],
   maxBlock: number,
 ): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
@@ -359,8 +360,18 @@ async function resolveBatch(
   const pendingStart = candidates.length;
   const groups = [...new Set(pending.map((_p, i) => cluster[pendingStart + i]!))];
   const needNew = groups.filter((g) => members.get(g)!.every((i) => personAt[i] === null));
-  const fresh = await Store.createPersons(client, needNew.length);
+  const fresh = await Store.newPersonIds(client, needNew.length);
   const personOfGroup = new Map<number, number>(needNew.map((g, k) => [g, fresh[k]!]));
+  // A new golden record's records are all in this batch: it is written once, with the values survivorship gives them.
+  const made = survive(
+    fresh,
+    pending.flatMap((p, i) => {
+      const person_id = personOfGroup.get(cluster[pendingStart + i]!);
+      return person_id === undefined ? [] : [{ ...p, person_id }];
+    }),
+    [],
+  );
+  await Store.createPersons(client, made);
   const merges: { survivor: number; absorbed: number }[] = [];
   for (const g of groups) {
     if (personOfGroup.has(g)) continue;
@@ -420,6 +431,9 @@ async function resolveBatch(
     );
     await Store.mergePersons(client, m.survivor, m.absorbed, bridging, importId);
   }
-  await Store.survive(client, [...touched.keys()], importId);
+  // Survivorship of the golden records that existed before (merged ones included), from all their records.
+  const existing = [...touched.keys()].filter((p) => !freshSet.has(p));
+  const inputs = await Store.survivorInputs(client, existing);
+  await Store.writeSurvivorship(client, importId, survive(existing, inputs.records, inputs.overrides), made);
   return { fresh, touched: [...touched.keys()], merged: merges.length, links: linkRows.length };
 }

@@ -1,5 +1,6 @@
 import { copyRows } from "../copy";
 import type { PoolClient } from "../db";
+import { GOLDEN_FIELDS, type Override, type SurvivorRecord, type Survivorship } from "./survive";
 
 /**
  * The SQL of resolving an import's people, one function per statement (resolve.ts says in which
@@ -66,15 +67,22 @@ export async function recordedResolution(client: PoolClient, importId: string): 
   return done.rows[0];
 }
 
+/** The columns survivorship reads besides RECORD_COLUMNS. */
+const SURVIVOR_COLUMNS =
+  "r.src_seq::text AS src_seq, r.address_line1, r.state, r.zip4, r.phone_verified, r.email_verified, r.raw->>'phone' AS raw_phone, r.raw->>'email' AS raw_email";
+
+/** A pending record: what matching reads, and what survivorship reads of a golden record it creates. */
+export type PendingRecord = StoredRecord & Omit<SurvivorRecord, "person_id">;
+
 /** The import's unresolved records after record `after`, in record order, `limit` at most. */
 export async function pendingRecords(
   client: PoolClient,
   importId: string,
   after: number,
   limit: number,
-): Promise<StoredRecord[]> {
-  const { rows } = await client.query<StoredRecord>(
-    `SELECT ${RECORD_COLUMNS} FROM person_records r
+): Promise<PendingRecord[]> {
+  const { rows } = await client.query<PendingRecord>(
+    `SELECT ${RECORD_COLUMNS}, ${SURVIVOR_COLUMNS} FROM person_records r
       WHERE r.import_id = $1 AND r.resolved_at IS NULL AND r.record_id > $2 ORDER BY r.record_id LIMIT $3`,
     [importId, after, limit],
   );
@@ -185,14 +193,137 @@ export async function addValueCounts(client: PoolClient, rows: readonly (readonl
   );
 }
 
-/** `n` new golden records, their ids ascending. */
-export async function createPersons(client: PoolClient, n: number): Promise<number[]> {
+/** `n` ids for new golden records, ascending (the records are written with their values by createPersons). */
+export async function newPersonIds(client: PoolClient, n: number): Promise<number[]> {
   if (n === 0) return [];
   const { rows } = await client.query<{ person_id: number }>(
-    "INSERT INTO persons (person_id) SELECT nextval('persons_person_id_seq') FROM generate_series(1, $1::int) ORDER BY 1 RETURNING person_id",
+    "SELECT nextval('persons_person_id_seq') AS person_id FROM generate_series(1, $1::int) ORDER BY 1",
     [n],
   );
   return rows.map((r) => Number(r.person_id)).sort((a, b) => a - b);
+}
+
+/**
+ * Golden records created by this batch, written once with their surviving values and their contact points (the
+ * records they are made of are all in the batch, so nothing is read back), through COPY.
+ */
+export async function createPersons(client: PoolClient, made: Survivorship): Promise<void> {
+  await copyRows(
+    client,
+    "persons",
+    ["person_id", ...GOLDEN_FIELDS],
+    made.golden.map((g) => [g.person_id, ...GOLDEN_FIELDS.map((f) => g.values[f])]),
+  );
+  await copyRows(client, "person_phones", PHONE_COLUMNS, made.phones.map(contactRow));
+  await copyRows(client, "person_emails", EMAIL_COLUMNS, made.emails.map(contactRow));
+  await copyRows(client, "person_addresses", ADDRESS_COLUMNS, made.addresses.map(addressRow));
+}
+const PHONE_COLUMNS = ["person_id", "phone", "verified", "record_id", "raw", "last_seq"];
+const EMAIL_COLUMNS = ["person_id", "email", "verified", "record_id", "raw", "last_seq"];
+const ADDRESS_COLUMNS = ["person_id", "address_line1", "city", "state", "zip5", "zip4", "record_id", "last_seq"];
+const contactRow = (c: Survivorship["phones"][number]) =>
+  [c.person_id, c.value, c.verified, c.record_id, c.raw, c.last_seq] as const;
+const addressRow = (a: Survivorship["addresses"][number]) =>
+  [a.person_id, a.address_line1, a.city, a.state, a.zip5, a.zip4, a.record_id, a.last_seq] as const;
+
+/** A contact-point table, the columns that name a point of a golden record, and the columns that describe it. */
+const CONTACT_POINTS = [
+  { table: "person_phones", key: ["phone"], rest: ["verified", "record_id", "raw", "last_seq"] },
+  { table: "person_emails", key: ["email"], rest: ["verified", "record_id", "raw", "last_seq"] },
+  {
+    table: "person_addresses",
+    key: ["address_line1", "zip5"],
+    rest: ["city", "state", "zip4", "record_id", "last_seq"],
+  },
+] as const;
+
+/**
+ * The statement that makes a contact-point table hold, for the golden records $1, what survived_<name> holds (as
+ * people_survive writes it): the points no longer wanted deleted, the new ones inserted, those that changed updated.
+ */
+function differenceOf({ table, key, rest }: (typeof CONTACT_POINTS)[number]): string {
+  const wanted = table.replace("person_", "survived_");
+  const columns = ["person_id", ...key, ...rest].join(", ");
+  return `WITH gone AS (
+       DELETE FROM ${table} p WHERE p.person_id = ANY ($1::bigint[])
+          AND NOT EXISTS (SELECT 1 FROM ${wanted} w WHERE w.person_id = p.person_id ${key.map((k) => `AND w.${k} = p.${k}`).join(" ")}))
+     INSERT INTO ${table} AS p (${columns}) SELECT ${columns} FROM ${wanted} ORDER BY person_id, ${key.join(", ")}
+     ON CONFLICT (person_id, ${key.join(", ")}) DO UPDATE SET ${rest.map((c) => `${c} = excluded.${c}`).join(", ")}
+      WHERE (${rest.map((c) => `p.${c}`).join(", ")}) IS DISTINCT FROM (${rest.map((c) => `excluded.${c}`).join(", ")})`;
+}
+
+/** What survivorship reads of golden records that existed before this batch: all their records and overrides. */
+export async function survivorInputs(
+  client: PoolClient,
+  personIds: readonly number[],
+): Promise<{ records: SurvivorRecord[]; overrides: Override[] }> {
+  const { rows: records } = await client.query<SurvivorRecord>(
+    `SELECT r.record_id, r.person_id, r.first_name, r.middle_name, r.last_name, r.name_suffix, r.email, r.phone, r.dob, r.city, r.zip5,
+            ${SURVIVOR_COLUMNS}
+       FROM person_records r WHERE r.person_id = ANY ($1::bigint[])`,
+    [personIds],
+  );
+  const { rows: overrides } = await client.query<Override>(
+    "SELECT person_id, field, value FROM person_overrides WHERE person_id = ANY ($1::bigint[])",
+    [personIds],
+  );
+  return { records, overrides };
+}
+
+/**
+ * Survivorship computed in this process (survive.ts) written for golden records that existed before this batch, as
+ * people_survive writes it: contact points as a difference, the golden records that changed updated, and a 'survive'
+ * audit row for each of them and for each golden record `created` with a value (they were written by createPersons),
+ * in golden-record order.
+ */
+export async function writeSurvivorship(
+  client: PoolClient,
+  importId: string,
+  existing: Survivorship,
+  created: Survivorship,
+): Promise<void> {
+  const ids = existing.golden.map((g) => g.person_id);
+  await client.query(`CREATE TEMP TABLE IF NOT EXISTS survived_persons
+    (person_id bigint, first_name text, middle_name text, last_name text, name_suffix text, email text, phone text, dob date,
+     address_line1 text, city text, state text, zip5 text, zip4 text, detail text, fresh boolean) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS survived_phones (person_id bigint, phone text, verified boolean, record_id bigint, raw text, last_seq bigint) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS survived_emails (person_id bigint, email text, verified boolean, record_id bigint, raw text, last_seq bigint) ON COMMIT DROP;
+    CREATE TEMP TABLE IF NOT EXISTS survived_addresses (person_id bigint, address_line1 text, city text, state text, zip5 text, zip4 text,
+      record_id bigint, last_seq bigint) ON COMMIT DROP;
+    TRUNCATE survived_persons, survived_phones, survived_emails, survived_addresses`);
+  await copyRows(client, "survived_phones", PHONE_COLUMNS, existing.phones.map(contactRow));
+  await copyRows(client, "survived_emails", EMAIL_COLUMNS, existing.emails.map(contactRow));
+  await copyRows(client, "survived_addresses", ADDRESS_COLUMNS, existing.addresses.map(addressRow));
+  await copyRows(
+    client,
+    "survived_persons",
+    ["person_id", ...GOLDEN_FIELDS, "detail", "fresh"],
+    [
+      ...existing.golden.map((g) => [g.person_id, ...GOLDEN_FIELDS.map((f) => g.values[f]), g.detail, false]),
+      // A new golden record was written with its values: it has a 'survive' row when one of them is not NULL.
+      ...created.golden
+        .filter((g) => GOLDEN_FIELDS.some((f) => g.values[f] !== null))
+        .map((g) => [g.person_id, ...GOLDEN_FIELDS.map(() => null), g.detail, true]),
+    ],
+  );
+  for (const points of CONTACT_POINTS) await client.query(differenceOf(points), [ids]);
+  await client.query(
+    `WITH updated AS (
+       UPDATE persons p SET first_name = s.first_name, middle_name = s.middle_name, last_name = s.last_name, name_suffix = s.name_suffix,
+              email = s.email, phone = s.phone, dob = s.dob, address_line1 = s.address_line1, city = s.city, state = s.state,
+              zip5 = s.zip5, zip4 = s.zip4, updated_at = now()
+         FROM survived_persons s
+        WHERE p.person_id = s.person_id AND NOT s.fresh
+          AND (p.first_name, p.middle_name, p.last_name, p.name_suffix, p.email, p.phone, p.dob, p.address_line1, p.city, p.state, p.zip5, p.zip4)
+              IS DISTINCT FROM
+              (s.first_name, s.middle_name, s.last_name, s.name_suffix, s.email, s.phone, s.dob, s.address_line1, s.city, s.state, s.zip5, s.zip4)
+       RETURNING p.person_id, s.detail)
+     INSERT INTO merge_audit (person_id, action, import_id, detail)
+     SELECT person_id, 'survive', $1, detail::jsonb
+       FROM (SELECT person_id, detail FROM updated UNION ALL SELECT person_id, detail FROM survived_persons WHERE fresh) c
+      ORDER BY person_id`,
+    [importId],
+  );
 }
 
 /** Each record's golden record and the value keys it is counted under, and the record marked resolved. */
@@ -270,11 +401,6 @@ export async function mergePersons(
     JSON.stringify(links),
     importId,
   ]);
-}
-
-/** people_survive for the golden records touched. */
-export async function survive(client: PoolClient, personIds: number[], importId: string): Promise<void> {
-  await client.query("SELECT people_survive($1::bigint[], $2)", [personIds, importId]);
 }
 
 /** The import's resolution, recorded: a replay finds it and changes nothing. */
