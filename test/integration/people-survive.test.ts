@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { Pool } from "@leadpipe/core";
 import type { PoolClient } from "../../packages/core/src/db";
 import * as Store from "../../packages/core/src/people/store";
-import { GOLDEN_FIELDS, survive, type GoldenField } from "../../packages/core/src/people/survive";
+import {
+  GOLDEN_FIELDS,
+  type GoldenField,
+  type Override,
+  survive,
+  type Survivorship,
+} from "../../packages/core/src/people/survive";
 import { useDatabase } from "../support/database";
 
 /**
@@ -148,31 +154,70 @@ async function reset(): Promise<void> {
 }
 
 const PERSONS = Array.from({ length: 400 }, (_v, i) => 1000 + i);
-const none = survive([], [], []);
+
+/** The records and overrides of the persons, as resolveImport reads a batch's records. */
+async function inputsOf(client: PoolClient) {
+  const records = await Store.pendingRecords(client, IMPORT, 0, 10_000);
+  const { rows: overrides } = await client.query<Override>("SELECT person_id, field, value FROM person_overrides");
+  return { records, overrides };
+}
+
+/** survive()'s contact points as the tables hold them, in `written`'s order. */
+function contactRows(made: Survivorship) {
+  const point = (p: Survivorship["phones"][number], name: "phone" | "email") => ({
+    person_id: p.person_id,
+    [name]: p.value,
+    verified: p.verified,
+    record_id: p.record_id,
+    raw: p.raw,
+    last_seq: Number(p.last_seq),
+  });
+  const by =
+    (...keys: string[]) =>
+    (a: Record<string, unknown>, b: Record<string, unknown>) => {
+      for (const k of keys) if (a[k] !== b[k]) return (a[k] as string | number) < (b[k] as string | number) ? -1 : 1;
+      return 0;
+    };
+  return {
+    phones: made.phones.map((p) => point(p, "phone")).sort(by("person_id", "phone")),
+    emails: made.emails.map((e) => point(e, "email")).sort(by("person_id", "email")),
+    addresses: made.addresses
+      .map((a) => ({ ...a, last_seq: Number(a.last_seq) }))
+      .sort(by("person_id", "address_line1", "zip5")),
+  };
+}
 
 describe("survivorship in this process", () => {
   it.each([1, 2, 3])("gives what people_survive gives for golden records that existed (seed %i)", async (seed) => {
     await reset();
     const client = await pool.connect();
+    let before: Awaited<ReturnType<typeof written>>;
+    let inputs: Awaited<ReturnType<typeof inputsOf>>;
     try {
       await staleState(client, PERSONS, seed * 7);
       const owner = await landRecords(client, PERSONS, seed);
       for (const [record, person] of owner) {
         await client.query("UPDATE person_records SET person_id = $2 WHERE record_id = $1", [record, person]);
       }
+      before = await written(client);
+      inputs = await inputsOf(client);
     } finally {
       client.release();
     }
-
-    const inProcess = await tried(async (c) => {
-      const inputs = await Store.survivorInputs(c, PERSONS);
-      await Store.writeSurvivorship(c, IMPORT, survive(PERSONS, inputs.records, inputs.overrides), none);
-    });
     const inSql = await tried(async (c) => {
       await c.query("SELECT people_survive($1::bigint[], $2)", [PERSONS, IMPORT]);
     });
 
-    expect(inProcess).toEqual(inSql);
+    // What people_survive wrote is what survive() says, and a golden record that changed has its detail audited.
+    const made = survive(PERSONS, inputs.records, inputs.overrides);
+    const persons = made.golden.map((g) => ({ person_id: g.person_id, ...g.values }));
+    expect(inSql).toEqual({
+      persons,
+      ...contactRows(made),
+      audit: made.golden
+        .filter((_g, i) => JSON.stringify(persons[i]) !== JSON.stringify(before.persons[i]))
+        .map((g) => ({ person_id: g.person_id, action: "survive", import_id: IMPORT, detail: JSON.parse(g.detail) })),
+    });
     // The cases the rules tell apart all occur, and some golden records did not change (no audit row).
     const rules = new Set(
       inSql.audit.flatMap((a) => Object.values(a.detail as Record<string, { rule: string }>).map((d) => d.rule)),
@@ -208,14 +253,10 @@ describe("survivorship in this process", () => {
 
     const inProcess = await tried(async (c) => {
       const pending = await Store.pendingRecords(c, IMPORT, 0, 10_000);
-      const made = survive(
-        PERSONS,
-        pending.map((p) => ({ ...p, person_id: owner.get(p.record_id)! })),
-        [],
-      );
+      const made = survive(PERSONS, pending, [], (p) => owner.get(p.record_id));
       await Store.createPersons(c, made);
       await assign(c);
-      await Store.writeSurvivorship(c, IMPORT, none, made);
+      await Store.auditCreated(c, IMPORT, made);
     });
     const inSql = await tried(async (c) => {
       await c.query("INSERT INTO persons (person_id) SELECT unnest($1::bigint[])", [PERSONS]);
@@ -230,11 +271,15 @@ describe("survivorship in this process", () => {
 
 describe("survive", () => {
   it("spells out each rule", () => {
-    const seq = (imp: number, row: number) => ((BigInt(imp) << 32n) + BigInt(row)).toString();
+    const seq = (imp: number, row: number) => ({
+      src_seq: ((BigInt(imp) << 32n) + BigInt(row)).toString(),
+      seq_hi: imp,
+      seq_lo: row,
+    });
     const base = {
       record_id: 0,
       person_id: 1,
-      src_seq: seq(1, 2),
+      ...seq(1, 2),
       first_name: null,
       middle_name: null,
       last_name: null,
@@ -259,17 +304,17 @@ describe("survive", () => {
         {
           ...base,
           record_id: 10,
-          src_seq: seq(1, 2),
+          ...seq(1, 2),
           first_name: "ANN",
           last_name: "LEE",
           email: "a@x.com",
           dob: "1980-01-02",
         },
-        { ...base, record_id: 11, src_seq: seq(2, 2), first_name: "ANNE", phone: "+15550001111" },
+        { ...base, record_id: 11, ...seq(2, 2), first_name: "ANNE", phone: "+15550001111" },
         {
           ...base,
           record_id: 12,
-          src_seq: seq(2, 3),
+          ...seq(2, 3),
           phone: "+15550001111",
           phone_verified: true,
           raw_phone: "555 000 1111",
@@ -301,7 +346,14 @@ describe("survive", () => {
     });
     // One phone of person 1, from its latest record, verified because one of its records is.
     expect(phones.filter((p) => p.person_id === 1)).toEqual([
-      { person_id: 1, value: "+15550001111", verified: true, record_id: 12, raw: "555 000 1111", last_seq: seq(2, 3) },
+      {
+        person_id: 1,
+        value: "+15550001111",
+        verified: true,
+        record_id: 12,
+        raw: "555 000 1111",
+        last_seq: seq(2, 3).src_seq,
+      },
     ]);
   });
 });

@@ -153,7 +153,8 @@ export const RESOLVE_BATCH = 50_000;
  * Matches an import's unresolved person records against the golden records and each other,
  * under a transaction-level advisory lock: each record joins the golden record it links to
  * (creating one when none), links are stored with score and reason, golden records a record
- * bridges are merged (reversibly), and survivorship runs for every golden record touched. A
+ * bridges are merged (reversibly), and survivorship runs for every golden record touched (one it creates is written once,
+ * with its surviving values: survive.ts). A
  * replay finds the import resolved and returns the same counts.
  *
  * The steps, each batch its own transaction under the lock (a big list holds up a later small import
@@ -363,14 +364,12 @@ async function resolveBatch(
   const fresh = await Store.newPersonIds(client, needNew.length);
   const personOfGroup = new Map<number, number>(needNew.map((g, k) => [g, fresh[k]!]));
   // A new golden record's records are all in this batch: it is written once, with the values survivorship gives them.
-  const made = survive(
-    fresh,
-    pending.flatMap((p, i) => {
-      const person_id = personOfGroup.get(cluster[pendingStart + i]!);
-      return person_id === undefined ? [] : [{ ...p, person_id }];
-    }),
-    [],
-  );
+  const freshOf = new Map<number, number>();
+  pending.forEach((p, i) => {
+    const person = personOfGroup.get(cluster[pendingStart + i]!);
+    if (person !== undefined) freshOf.set(p.record_id, person);
+  });
+  const made = survive(fresh, pending, [], (p) => freshOf.get(p.record_id));
   await Store.createPersons(client, made);
   const merges: { survivor: number; absorbed: number }[] = [];
   for (const g of groups) {
@@ -431,9 +430,13 @@ async function resolveBatch(
     );
     await Store.mergePersons(client, m.survivor, m.absorbed, bridging, importId);
   }
-  // Survivorship of the golden records that existed before (merged ones included), from all their records.
-  const existing = [...touched.keys()].filter((p) => !freshSet.has(p));
-  const inputs = await Store.survivorInputs(client, existing);
-  await Store.writeSurvivorship(client, importId, survive(existing, inputs.records, inputs.overrides), made);
+  // Survivorship of the golden records that existed before (merged ones included), by the rule in SQL; then the audit
+  // of those created (written with their values): their ids are higher, so the audit keeps golden-record order.
+  await Store.survive(
+    client,
+    [...touched.keys()].filter((p) => !freshSet.has(p)),
+    importId,
+  );
+  await Store.auditCreated(client, importId, made);
   return { fresh, touched: [...touched.keys()], merged: merges.length, links: linkRows.length };
 }

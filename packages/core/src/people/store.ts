@@ -1,6 +1,6 @@
 import { copyRows } from "../copy";
 import type { PoolClient } from "../db";
-import { GOLDEN_FIELDS, type Override, type SurvivorRecord, type Survivorship } from "./survive";
+import { GOLDEN_FIELDS, type SurvivorRecord, type Survivorship } from "./survive";
 
 /**
  * The SQL of resolving an import's people, one function per statement (resolve.ts says in which
@@ -69,7 +69,7 @@ export async function recordedResolution(client: PoolClient, importId: string): 
 
 /** The columns survivorship reads besides RECORD_COLUMNS. */
 const SURVIVOR_COLUMNS =
-  "r.src_seq::text AS src_seq, r.address_line1, r.state, r.zip4, r.phone_verified, r.email_verified, r.raw->>'phone' AS raw_phone, r.raw->>'email' AS raw_email";
+  "r.src_seq::text AS src_seq, r.src_seq >> 32 AS seq_hi, r.src_seq & 4294967295 AS seq_lo, r.address_line1, r.state, r.zip4, r.phone_verified, r.email_verified, r.raw->>'phone' AS raw_phone, r.raw->>'email' AS raw_email";
 
 /** A pending record: what matching reads, and what survivorship reads of a golden record it creates. */
 export type PendingRecord = StoredRecord & Omit<SurvivorRecord, "person_id">;
@@ -226,106 +226,6 @@ const contactRow = (c: Survivorship["phones"][number]) =>
 const addressRow = (a: Survivorship["addresses"][number]) =>
   [a.person_id, a.address_line1, a.city, a.state, a.zip5, a.zip4, a.record_id, a.last_seq] as const;
 
-/** A contact-point table, the columns that name a point of a golden record, and the columns that describe it. */
-const CONTACT_POINTS = [
-  { table: "person_phones", key: ["phone"], rest: ["verified", "record_id", "raw", "last_seq"] },
-  { table: "person_emails", key: ["email"], rest: ["verified", "record_id", "raw", "last_seq"] },
-  {
-    table: "person_addresses",
-    key: ["address_line1", "zip5"],
-    rest: ["city", "state", "zip4", "record_id", "last_seq"],
-  },
-] as const;
-
-/**
- * The statement that makes a contact-point table hold, for the golden records $1, what survived_<name> holds (as
- * people_survive writes it): the points no longer wanted deleted, the new ones inserted, those that changed updated.
- */
-function differenceOf({ table, key, rest }: (typeof CONTACT_POINTS)[number]): string {
-  const wanted = table.replace("person_", "survived_");
-  const columns = ["person_id", ...key, ...rest].join(", ");
-  return `WITH gone AS (
-       DELETE FROM ${table} p WHERE p.person_id = ANY ($1::bigint[])
-          AND NOT EXISTS (SELECT 1 FROM ${wanted} w WHERE w.person_id = p.person_id ${key.map((k) => `AND w.${k} = p.${k}`).join(" ")}))
-     INSERT INTO ${table} AS p (${columns}) SELECT ${columns} FROM ${wanted} ORDER BY person_id, ${key.join(", ")}
-     ON CONFLICT (person_id, ${key.join(", ")}) DO UPDATE SET ${rest.map((c) => `${c} = excluded.${c}`).join(", ")}
-      WHERE (${rest.map((c) => `p.${c}`).join(", ")}) IS DISTINCT FROM (${rest.map((c) => `excluded.${c}`).join(", ")})`;
-}
-
-/** What survivorship reads of golden records that existed before this batch: all their records and overrides. */
-export async function survivorInputs(
-  client: PoolClient,
-  personIds: readonly number[],
-): Promise<{ records: SurvivorRecord[]; overrides: Override[] }> {
-  const { rows: records } = await client.query<SurvivorRecord>(
-    `SELECT r.record_id, r.person_id, r.first_name, r.middle_name, r.last_name, r.name_suffix, r.email, r.phone, r.dob, r.city, r.zip5,
-            ${SURVIVOR_COLUMNS}
-       FROM person_records r WHERE r.person_id = ANY ($1::bigint[])`,
-    [personIds],
-  );
-  const { rows: overrides } = await client.query<Override>(
-    "SELECT person_id, field, value FROM person_overrides WHERE person_id = ANY ($1::bigint[])",
-    [personIds],
-  );
-  return { records, overrides };
-}
-
-/**
- * Survivorship computed in this process (survive.ts) written for golden records that existed before this batch, as
- * people_survive writes it: contact points as a difference, the golden records that changed updated, and a 'survive'
- * audit row for each of them and for each golden record `created` with a value (they were written by createPersons),
- * in golden-record order.
- */
-export async function writeSurvivorship(
-  client: PoolClient,
-  importId: string,
-  existing: Survivorship,
-  created: Survivorship,
-): Promise<void> {
-  const ids = existing.golden.map((g) => g.person_id);
-  await client.query(`CREATE TEMP TABLE IF NOT EXISTS survived_persons
-    (person_id bigint, first_name text, middle_name text, last_name text, name_suffix text, email text, phone text, dob date,
-     address_line1 text, city text, state text, zip5 text, zip4 text, detail text, fresh boolean) ON COMMIT DROP;
-    CREATE TEMP TABLE IF NOT EXISTS survived_phones (person_id bigint, phone text, verified boolean, record_id bigint, raw text, last_seq bigint) ON COMMIT DROP;
-    CREATE TEMP TABLE IF NOT EXISTS survived_emails (person_id bigint, email text, verified boolean, record_id bigint, raw text, last_seq bigint) ON COMMIT DROP;
-    CREATE TEMP TABLE IF NOT EXISTS survived_addresses (person_id bigint, address_line1 text, city text, state text, zip5 text, zip4 text,
-      record_id bigint, last_seq bigint) ON COMMIT DROP;
-    TRUNCATE survived_persons, survived_phones, survived_emails, survived_addresses`);
-  await copyRows(client, "survived_phones", PHONE_COLUMNS, existing.phones.map(contactRow));
-  await copyRows(client, "survived_emails", EMAIL_COLUMNS, existing.emails.map(contactRow));
-  await copyRows(client, "survived_addresses", ADDRESS_COLUMNS, existing.addresses.map(addressRow));
-  await copyRows(
-    client,
-    "survived_persons",
-    ["person_id", ...GOLDEN_FIELDS, "detail", "fresh"],
-    [
-      ...existing.golden.map((g) => [g.person_id, ...GOLDEN_FIELDS.map((f) => g.values[f]), g.detail, false]),
-      // A new golden record was written with its values: it has a 'survive' row when one of them is not NULL.
-      ...created.golden
-        .filter((g) => GOLDEN_FIELDS.some((f) => g.values[f] !== null))
-        .map((g) => [g.person_id, ...GOLDEN_FIELDS.map(() => null), g.detail, true]),
-    ],
-  );
-  for (const points of CONTACT_POINTS) await client.query(differenceOf(points), [ids]);
-  await client.query(
-    `WITH updated AS (
-       UPDATE persons p SET first_name = s.first_name, middle_name = s.middle_name, last_name = s.last_name, name_suffix = s.name_suffix,
-              email = s.email, phone = s.phone, dob = s.dob, address_line1 = s.address_line1, city = s.city, state = s.state,
-              zip5 = s.zip5, zip4 = s.zip4, updated_at = now()
-         FROM survived_persons s
-        WHERE p.person_id = s.person_id AND NOT s.fresh
-          AND (p.first_name, p.middle_name, p.last_name, p.name_suffix, p.email, p.phone, p.dob, p.address_line1, p.city, p.state, p.zip5, p.zip4)
-              IS DISTINCT FROM
-              (s.first_name, s.middle_name, s.last_name, s.name_suffix, s.email, s.phone, s.dob, s.address_line1, s.city, s.state, s.zip5, s.zip4)
-       RETURNING p.person_id, s.detail)
-     INSERT INTO merge_audit (person_id, action, import_id, detail)
-     SELECT person_id, 'survive', $1, detail::jsonb
-       FROM (SELECT person_id, detail FROM updated UNION ALL SELECT person_id, detail FROM survived_persons WHERE fresh) c
-      ORDER BY person_id`,
-    [importId],
-  );
-}
-
 /** Each record's golden record and the value keys it is counted under, and the record marked resolved. */
 export async function assignRecords(
   client: PoolClient,
@@ -401,6 +301,24 @@ export async function mergePersons(
     JSON.stringify(links),
     importId,
   ]);
+}
+
+/** people_survive for golden records that existed before this batch. */
+export async function survive(client: PoolClient, personIds: number[], importId: string): Promise<void> {
+  await client.query("SELECT people_survive($1::bigint[], $2)", [personIds, importId]);
+}
+
+/** The 'survive' audit rows of golden records created with values (createPersons), in golden-record order. */
+export async function auditCreated(client: PoolClient, importId: string, created: Survivorship): Promise<void> {
+  await copyRows(
+    client,
+    "merge_audit",
+    ["person_id", "action", "import_id", "detail"],
+    created.golden
+      .filter((g) => GOLDEN_FIELDS.some((f) => g.values[f] !== null))
+      .sort((a, b) => a.person_id - b.person_id)
+      .map((g) => [g.person_id, "survive", importId, g.detail]),
+  );
 }
 
 /** The import's resolution, recorded: a replay finds it and changes nothing. */

@@ -1,9 +1,10 @@
 /**
- * Golden-record survivorship computed in this process, for the golden records a resolution batch touches: the same
- * rules as people_survive in sql/functions/people.sql (a manual override; else the value from the most recent source;
- * among records of one import, the most complete record; then a verified contact point; then the earliest record),
- * the same contact points and the same audit detail. people_survive stays the rule for merges, unmerges, splits and
- * overrides; test/integration/people-survive.test.ts runs both on the same records and compares every value.
+ * Golden-record survivorship computed in this process: the same rules as people_survive in sql/functions/people.sql
+ * (a manual override; else the value from the most recent source; among records of one import, the most complete
+ * record; then a verified contact point; then the earliest record), the same contact points and the same audit
+ * detail. resolveImport writes the golden records a batch creates with it, once, with their final values (their
+ * records are all in the batch); people_survive stays the rule for every golden record that existed before and for
+ * merges, unmerges, splits and overrides. test/integration/people-survive.test.ts runs both on the same records.
  */
 
 import type { StoredRecord } from "./store";
@@ -42,6 +43,9 @@ export interface SurvivorRecord
   > {
   person_id: number;
   src_seq: string;
+  /** src_seq >> 32 (its import) and its low 32 bits: the order of src_seq, as numbers. */
+  seq_hi: number;
+  seq_lo: number;
   address_line1: string | null;
   state: string | null;
   zip4: string | null;
@@ -120,53 +124,65 @@ const GROUPS: readonly {
   },
 ];
 
-/** person_records.completeness: how many of the eight fields that make a record complete it holds. */
-function completeness(r: SurvivorRecord): number {
-  let n = 0;
-  for (const v of [r.first_name, r.last_name, r.middle_name, r.email, r.phone, r.dob, r.address_line1, r.zip5]) {
-    if (v !== null) n++;
-  }
-  return n;
-}
-
+/** A record as the ranking reads it: its import (src_seq >> 32), its src_seq's low half, its completeness. */
 interface Ranked {
   record: SurvivorRecord;
-  importSeq: bigint;
   completeness: number;
-  verified: boolean;
 }
 
-/** The window order of people_survive: import DESC, completeness DESC, verified first, record_id. */
-const byRank = (a: Ranked, b: Ranked): number =>
-  a.importSeq !== b.importSeq
-    ? a.importSeq > b.importSeq
-      ? -1
-      : 1
-    : b.completeness - a.completeness ||
-      Number(b.verified) - Number(a.verified) ||
-      a.record.record_id - b.record.record_id;
+/** person_records.completeness: how many of the eight fields that make a record complete it holds. */
+const completeness = (r: SurvivorRecord): number =>
+  Number(r.first_name !== null) +
+  Number(r.last_name !== null) +
+  Number(r.middle_name !== null) +
+  Number(r.email !== null) +
+  Number(r.phone !== null) +
+  Number(r.dob !== null) +
+  Number(r.address_line1 !== null) +
+  Number(r.zip5 !== null);
 
-function ruleOf(first: Ranked, next: Ranked | undefined): Rule {
+/** Whether `a` comes before `b` in people_survive's window order: import DESC, completeness DESC, verified first, record_id. */
+const ranksBefore = (a: Ranked, av: boolean, b: Ranked, bv: boolean): boolean =>
+  a.record.seq_hi !== b.record.seq_hi
+    ? a.record.seq_hi > b.record.seq_hi
+    : a.completeness !== b.completeness
+      ? a.completeness > b.completeness
+      : av !== bv
+        ? av
+        : a.record.record_id < b.record.record_id;
+
+function ruleOf(first: Ranked, firstVerified: boolean, next: Ranked | undefined, nextVerified: boolean): Rule {
   if (next === undefined) return "only source";
-  if (first.importSeq > next.importSeq) return "most recent source";
+  if (first.record.seq_hi > next.record.seq_hi) return "most recent source";
   if (first.completeness > next.completeness) return "most complete record";
-  if (first.verified && !next.verified) return "verified contact point";
+  if (firstVerified && !nextVerified) return "verified contact point";
   return "earliest record";
 }
 
-const SEQ_SHIFT = 32n;
+/** Whether record `a` is later than `b` (src_seq DESC, then the lower record id): the record a contact point names. */
+const later = (a: SurvivorRecord, b: SurvivorRecord): boolean =>
+  a.seq_hi !== b.seq_hi ? a.seq_hi > b.seq_hi : a.seq_lo !== b.seq_lo ? a.seq_lo > b.seq_lo : a.record_id < b.record_id;
+
+/** A record that may not have its golden record yet (a pending record of the batch). */
+type Unassigned = Omit<SurvivorRecord, "person_id"> & { person_id: number | null };
 
 /**
  * The golden records and contact points of `personIds` from all their records and overrides (records and overrides
- * of other golden records are ignored). Every person gets a golden record, one with no records all NULL.
+ * of other golden records are ignored); `personOf` says whose a record is (its person_id unless told). Every person
+ * gets a golden record, one with no records all NULL.
  */
 export function survive(
   personIds: readonly number[],
-  records: readonly SurvivorRecord[],
+  records: readonly Unassigned[],
   overrides: readonly Override[],
+  personOf: (r: Unassigned) => number | undefined = (r) => r.person_id ?? undefined,
 ): Survivorship {
-  const recordsOf = new Map<number, SurvivorRecord[]>(personIds.map((p) => [p, []]));
-  for (const r of records) recordsOf.get(r.person_id)?.push(r);
+  const recordsOf = new Map<number, Ranked[]>(personIds.map((p) => [p, []]));
+  for (const r of records) {
+    const person = personOf(r);
+    if (person !== undefined)
+      recordsOf.get(person)?.push({ record: r as SurvivorRecord, completeness: completeness(r as SurvivorRecord) });
+  }
   const overridesOf = new Map<number, Override[]>();
   for (const o of overrides) {
     if (!recordsOf.has(o.person_id)) continue;
@@ -176,42 +192,54 @@ export function survive(
   }
   const out: Survivorship = { golden: [], phones: [], emails: [], addresses: [] };
   for (const [personId, own] of recordsOf) {
-    const seqs = new Map(own.map((r) => [r, BigInt(r.src_seq)]));
-    out.golden.push(goldenOf(personId, own, seqs, overridesOf.get(personId) ?? []));
-    contactPoints(personId, own, seqs, out);
+    out.golden.push(goldenOf(personId, own, overridesOf.get(personId) ?? []));
+    contactPoints(personId, own, out);
   }
   return out;
 }
 
-function goldenOf(
-  personId: number,
-  own: readonly SurvivorRecord[],
-  seqs: ReadonlyMap<SurvivorRecord, bigint>,
-  overrides: readonly Override[],
-): GoldenRecord {
-  const values = Object.fromEntries(GOLDEN_FIELDS.map((f) => [f, null])) as Record<GoldenField, string | null>;
+function goldenOf(personId: number, own: readonly Ranked[], overrides: readonly Override[]): GoldenRecord {
+  const values: Record<GoldenField, string | null> = {
+    first_name: null,
+    middle_name: null,
+    last_name: null,
+    name_suffix: null,
+    email: null,
+    phone: null,
+    dob: null,
+    address_line1: null,
+    city: null,
+    state: null,
+    zip5: null,
+    zip4: null,
+  };
   const detail: string[] = [];
-  const overridden = new Set(overrides.map((o) => o.field));
   for (const group of GROUPS) {
-    const ranked: Ranked[] = [];
+    // The first two in the window order: the first gives the values, the second says by which rule.
+    let first: Ranked | undefined;
+    let firstVerified = false;
+    let next: Ranked | undefined;
+    let nextVerified = false;
     for (const r of own) {
-      if (!group.offers(r)) continue;
-      ranked.push({
-        record: r,
-        importSeq: seqs.get(r)! >> SEQ_SHIFT,
-        completeness: completeness(r),
-        verified: group.verified(r),
-      });
+      if (!group.offers(r.record)) continue;
+      const verified = group.verified(r.record);
+      if (first === undefined || ranksBefore(r, verified, first, firstVerified)) {
+        next = first;
+        nextVerified = firstVerified;
+        first = r;
+        firstVerified = verified;
+      } else if (next === undefined || ranksBefore(r, verified, next, nextVerified)) {
+        next = r;
+        nextVerified = verified;
+      }
     }
-    if (ranked.length === 0) continue;
-    ranked.sort(byRank);
-    const rule = ruleOf(ranked[0]!, ranked[1]);
-    const chosen = ranked[0]!.record;
+    if (first === undefined) continue;
+    const rule = ruleOf(first, firstVerified, next, nextVerified);
     for (const field of group.fields) {
-      if (overridden.has(field)) continue;
-      const value = chosen[field];
+      if (overrides.some((o) => o.field === field)) continue;
+      const value = first.record[field];
       values[field] = value;
-      if (value !== null) detail.push(detailEntry(field, value, chosen.record_id, rule));
+      if (value !== null) detail.push(detailEntry(field, value, first.record.record_id, rule));
     }
   }
   for (const o of overrides) {
@@ -221,59 +249,76 @@ function goldenOf(
   return { person_id: personId, values, detail: `{${detail.join(",")}}` };
 }
 
-const detailEntry = (field: GoldenField, value: string | null, recordId: number | null, rule: string): string =>
-  `${JSON.stringify(field)}:${JSON.stringify({ value, record_id: recordId, rule })}`;
+/** One field of the audit detail: its value, the record it came from and the rule (fixed words, no escaping). */
+const detailEntry = (
+  field: GoldenField,
+  value: string | null,
+  recordId: number | null,
+  rule: Rule | "manual override",
+) => `"${field}":{"value":${value === null ? "null" : JSON.stringify(value)},"record_id":${recordId},"rule":"${rule}"}`;
 
-/** The persons' phones, e-mails and addresses: one per distinct value, from its latest record (then the lowest id). */
-function contactPoints(
-  personId: number,
-  own: readonly SurvivorRecord[],
-  seqs: ReadonlyMap<SurvivorRecord, bigint>,
-  out: Survivorship,
-): void {
-  // Latest first, then by record id: the first record of a value is the one its contact point names.
-  const latest = [...own].sort((a, b) => {
-    const sa = seqs.get(a)!;
-    const sb = seqs.get(b)!;
-    return sa !== sb ? (sa > sb ? -1 : 1) : a.record_id - b.record_id;
-  });
-  const phones = new Map<string, PhoneOrEmail>();
-  const emails = new Map<string, PhoneOrEmail>();
-  const addresses = new Map<string, Address>();
-  for (const r of latest) {
+/**
+ * The person's phones, e-mails and addresses: one per distinct value, named by its latest record (then the lowest
+ * id). A person has a handful of records: a scan of the points found so far, not a map per person.
+ */
+function contactPoints(personId: number, own: readonly Ranked[], out: Survivorship): void {
+  const phones: Offered[] = [];
+  const emails: Offered[] = [];
+  const addresses: SurvivorRecord[] = [];
+  for (const { record: r } of own) {
     if (r.phone !== null) offer(phones, personId, r, r.phone, r.phone_verified, r.raw_phone);
     if (r.email !== null) offer(emails, personId, r, r.email, r.email_verified, r.raw_email);
     if (r.address_line1 !== null) {
       const zip5 = r.zip5 ?? "";
-      const key = `${r.address_line1}\u0000${zip5}`;
-      if (!addresses.has(key))
-        addresses.set(key, {
-          person_id: personId,
-          address_line1: r.address_line1,
-          city: r.city,
-          state: r.state,
-          zip5,
-          zip4: r.zip4,
-          record_id: r.record_id,
-          last_seq: r.src_seq,
-        });
+      const at = addresses.findIndex((a) => a.address_line1 === r.address_line1 && (a.zip5 ?? "") === zip5);
+      if (at < 0) addresses.push(r);
+      else if (later(r, addresses[at]!)) addresses[at] = r;
     }
   }
-  out.phones.push(...phones.values());
-  out.emails.push(...emails.values());
-  out.addresses.push(...addresses.values());
+  for (const p of phones) out.phones.push(p.point);
+  for (const e of emails) out.emails.push(e.point);
+  for (const r of addresses) {
+    out.addresses.push({
+      person_id: personId,
+      address_line1: r.address_line1!,
+      city: r.city,
+      state: r.state,
+      zip5: r.zip5 ?? "",
+      zip4: r.zip4,
+      record_id: r.record_id,
+      last_seq: r.src_seq,
+    });
+  }
 }
 
-/** A phone or e-mail of record `r` (records come latest first): the first names it, any verifies it. */
+/** A phone or e-mail, and the record it names so far. */
+interface Offered {
+  point: PhoneOrEmail;
+  from: SurvivorRecord;
+}
+
+/** A phone or e-mail of record `r`: the latest record holding it names it, any that is verified verifies it. */
 function offer(
-  points: Map<string, PhoneOrEmail>,
+  points: Offered[],
   personId: number,
   r: SurvivorRecord,
   value: string,
   verified: boolean,
   raw: string | null,
 ): void {
-  const known = points.get(value);
-  if (known) known.verified ||= verified;
-  else points.set(value, { person_id: personId, value, verified, record_id: r.record_id, raw, last_seq: r.src_seq });
+  const known = points.find((p) => p.point.value === value);
+  if (known === undefined) {
+    points.push({
+      point: { person_id: personId, value, verified, record_id: r.record_id, raw, last_seq: r.src_seq },
+      from: r,
+    });
+    return;
+  }
+  known.point.verified ||= verified;
+  if (later(r, known.from)) {
+    known.point.record_id = r.record_id;
+    known.point.raw = raw;
+    known.point.last_seq = r.src_seq;
+    known.from = r;
+  }
 }
