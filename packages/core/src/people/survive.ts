@@ -198,21 +198,24 @@ export function survive(
   return out;
 }
 
+/** Every golden field NULL (written out: the object is made per golden record). */
+export const noValues = (): Record<GoldenField, string | null> => ({
+  first_name: null,
+  middle_name: null,
+  last_name: null,
+  name_suffix: null,
+  email: null,
+  phone: null,
+  dob: null,
+  address_line1: null,
+  city: null,
+  state: null,
+  zip5: null,
+  zip4: null,
+});
+
 function goldenOf(personId: number, own: readonly Ranked[], overrides: readonly Override[]): GoldenRecord {
-  const values: Record<GoldenField, string | null> = {
-    first_name: null,
-    middle_name: null,
-    last_name: null,
-    name_suffix: null,
-    email: null,
-    phone: null,
-    dob: null,
-    address_line1: null,
-    city: null,
-    state: null,
-    zip5: null,
-    zip4: null,
-  };
+  const values = noValues();
   const detail: string[] = [];
   for (const group of GROUPS) {
     // The first two in the window order: the first gives the values, the second says by which rule.
