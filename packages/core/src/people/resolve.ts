@@ -153,9 +153,9 @@ export const RESOLVE_BATCH = 50_000;
  * Matches an import's unresolved person records against the golden records and each other,
  * under a transaction-level advisory lock: each record joins the golden record it links to
  * (creating one when none), links are stored with score and reason, golden records a record
- * bridges are merged (reversibly), and survivorship runs for every golden record touched (one it creates is written once,
- * with its surviving values: survive.ts). A
- * replay finds the import resolved and returns the same counts.
+ * bridges are merged (reversibly), and survivorship runs for every golden record touched (one
+ * it creates is written once, with its surviving values: survive.ts). A replay finds the import
+ * resolved and returns the same counts.
  *
  * The steps, each batch its own transaction under the lock (a big list holds up a later small import
  * for one batch at most): return the recorded resolution of a replay; feed (the import's records into
