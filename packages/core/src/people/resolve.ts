@@ -6,7 +6,8 @@ import { blockKeys, keyText, profileOf, type Link, type MatchProfile } from "./m
 import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
 import * as Store from "./store";
-import type { Resolution, StoredRecord } from "./store";
+import type { PendingRecord, Resolution, StoredRecord } from "./store";
+import { survive } from "./survive";
 
 export { PEOPLE_LOCK, type Resolution } from "./store";
 
@@ -152,8 +153,9 @@ export const RESOLVE_BATCH = 50_000;
  * Matches an import's unresolved person records against the golden records and each other,
  * under a transaction-level advisory lock: each record joins the golden record it links to
  * (creating one when none), links are stored with score and reason, golden records a record
- * bridges are merged (reversibly), and survivorship runs for every golden record touched. A
- * replay finds the import resolved and returns the same counts.
+ * bridges are merged (reversibly), and survivorship runs for every golden record touched (one
+ * it creates is written once, with its surviving values: survive.ts). A replay finds the import
+ * resolved and returns the same counts.
  *
  * The steps, each batch its own transaction under the lock (a big list holds up a later small import
  * for one batch at most): return the recorded resolution of a replay; feed (the import's records into
@@ -267,7 +269,7 @@ export async function resolveImportUntil(
 
 /** Pending records in record order, with their match profiles. */
 interface Page {
-  records: StoredRecord[];
+  records: PendingRecord[];
   profiles: MatchProfile[];
 }
 
@@ -344,7 +346,7 @@ async function countAnchors(
 async function resolveBatch(
   client: PoolClient,
   importId: string,
-  pending: StoredRecord[],
+  pending: PendingRecord[],
   pendingProfiles: MatchProfile[],
   maxBlock: number,
 ): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
@@ -394,8 +396,16 @@ async function resolveBatch(
   const pendingStart = candidates.length;
   const groups = [...new Set(pending.map((_p, i) => cluster[pendingStart + i]!))];
   const needNew = groups.filter((g) => members.get(g)!.every((i) => personAt[i] === null));
-  const fresh = await Store.createPersons(client, needNew.length);
+  const fresh = await Store.newPersonIds(client, needNew.length);
   const personOfGroup = new Map<number, number>(needNew.map((g, k) => [g, fresh[k]!]));
+  // A new golden record's records are all in this batch: it is written once, with the values survivorship gives them.
+  const freshOf = new Map<number, number>();
+  pending.forEach((p, i) => {
+    const person = personOfGroup.get(cluster[pendingStart + i]!);
+    if (person !== undefined) freshOf.set(p.record_id, person);
+  });
+  const made = survive(fresh, pending, [], (p) => freshOf.get(p.record_id));
+  await Store.createPersons(client, made);
   const merges: { survivor: number; absorbed: number }[] = [];
   for (const g of groups) {
     if (personOfGroup.has(g)) continue;
@@ -455,6 +465,13 @@ async function resolveBatch(
     );
     await Store.mergePersons(client, m.survivor, m.absorbed, bridging, importId);
   }
-  await Store.survive(client, [...touched.keys()], importId);
+  // Survivorship of the golden records that existed before (merged ones included), by the rule in SQL; then the audit
+  // of those created (written with their values): their ids are higher, so the audit keeps golden-record order.
+  await Store.survive(
+    client,
+    [...touched.keys()].filter((p) => !freshSet.has(p)),
+    importId,
+  );
+  await Store.auditCreated(client, importId, made);
   return { fresh, touched: [...touched.keys()], merged: merges.length, links: linkRows.length };
 }

@@ -4,6 +4,7 @@ import { standardizeEmail } from "./email";
 import { parseName } from "./name";
 import { standardizePhone } from "./phone";
 import { lockPeople } from "./store";
+import { GOLDEN_FIELDS, type GoldenField } from "./survive";
 
 /**
  * The steward's path: find a golden record, read its lineage document, and merge, split or override it
@@ -35,21 +36,8 @@ export class StewardRefusal extends Error {
 }
 
 /** The golden record's own fields: what a steward may override (and what the lineage shows each record supplied). */
-export const OVERRIDE_FIELDS = [
-  "first_name",
-  "middle_name",
-  "last_name",
-  "name_suffix",
-  "email",
-  "phone",
-  "dob",
-  "address_line1",
-  "city",
-  "state",
-  "zip5",
-  "zip4",
-] as const;
-export type OverrideField = (typeof OVERRIDE_FIELDS)[number];
+export const OVERRIDE_FIELDS = GOLDEN_FIELDS;
+export type OverrideField = GoldenField;
 
 /** How a steward names a person: by golden id, or by a phone, e-mail or name one of its records holds. */
 export type PersonQuery = { id: number } | { phone: string } | { email: string } | { name: string };

@@ -1,5 +1,6 @@
 import { copyRows } from "../copy";
 import type { PoolClient } from "../db";
+import { GOLDEN_FIELDS, type SurvivorRecord, type Survivorship } from "./survive";
 
 /**
  * The SQL of resolving an import's people, one function per statement (resolve.ts says in which
@@ -66,15 +67,22 @@ export async function recordedResolution(client: PoolClient, importId: string): 
   return done.rows[0];
 }
 
+/** The columns survivorship reads besides RECORD_COLUMNS. */
+const SURVIVOR_COLUMNS =
+  "r.src_seq::text AS src_seq, r.src_seq >> 32 AS seq_hi, r.src_seq & 4294967295 AS seq_lo, r.address_line1, r.state, r.zip4, r.phone_verified, r.email_verified, r.raw->>'phone' AS raw_phone, r.raw->>'email' AS raw_email";
+
+/** A pending record: what matching reads, and what survivorship reads of a golden record it creates. */
+export type PendingRecord = StoredRecord & Omit<SurvivorRecord, "person_id">;
+
 /** The import's unresolved records after record `after`, in record order, `limit` at most. */
 export async function pendingRecords(
   client: PoolClient,
   importId: string,
   after: number,
   limit: number,
-): Promise<StoredRecord[]> {
-  const { rows } = await client.query<StoredRecord>(
-    `SELECT ${RECORD_COLUMNS} FROM person_records r
+): Promise<PendingRecord[]> {
+  const { rows } = await client.query<PendingRecord>(
+    `SELECT ${RECORD_COLUMNS}, ${SURVIVOR_COLUMNS} FROM person_records r
       WHERE r.import_id = $1 AND r.resolved_at IS NULL AND r.record_id > $2 ORDER BY r.record_id LIMIT $3`,
     [importId, after, limit],
   );
@@ -185,15 +193,38 @@ export async function addValueCounts(client: PoolClient, rows: readonly (readonl
   );
 }
 
-/** `n` new golden records, their ids ascending. */
-export async function createPersons(client: PoolClient, n: number): Promise<number[]> {
+/** `n` ids for new golden records, ascending (the records are written with their values by createPersons). */
+export async function newPersonIds(client: PoolClient, n: number): Promise<number[]> {
   if (n === 0) return [];
   const { rows } = await client.query<{ person_id: number }>(
-    "INSERT INTO persons (person_id) SELECT nextval('persons_person_id_seq') FROM generate_series(1, $1::int) ORDER BY 1 RETURNING person_id",
+    "SELECT nextval('persons_person_id_seq') AS person_id FROM generate_series(1, $1::int) ORDER BY 1",
     [n],
   );
   return rows.map((r) => Number(r.person_id)).sort((a, b) => a - b);
 }
+
+/**
+ * Golden records created by this batch, written once with their surviving values and their contact points (the
+ * records they are made of are all in the batch, so nothing is read back), through COPY.
+ */
+export async function createPersons(client: PoolClient, made: Survivorship): Promise<void> {
+  await copyRows(
+    client,
+    "persons",
+    ["person_id", ...GOLDEN_FIELDS],
+    made.golden.map((g) => [g.person_id, ...GOLDEN_FIELDS.map((f) => g.values[f])]),
+  );
+  await copyRows(client, "person_phones", PHONE_COLUMNS, made.phones.map(contactRow));
+  await copyRows(client, "person_emails", EMAIL_COLUMNS, made.emails.map(contactRow));
+  await copyRows(client, "person_addresses", ADDRESS_COLUMNS, made.addresses.map(addressRow));
+}
+const PHONE_COLUMNS = ["person_id", "phone", "verified", "record_id", "raw", "last_seq"];
+const EMAIL_COLUMNS = ["person_id", "email", "verified", "record_id", "raw", "last_seq"];
+const ADDRESS_COLUMNS = ["person_id", "address_line1", "city", "state", "zip5", "zip4", "record_id", "last_seq"];
+const contactRow = (c: Survivorship["phones"][number]) =>
+  [c.person_id, c.value, c.verified, c.record_id, c.raw, c.last_seq] as const;
+const addressRow = (a: Survivorship["addresses"][number]) =>
+  [a.person_id, a.address_line1, a.city, a.state, a.zip5, a.zip4, a.record_id, a.last_seq] as const;
 
 /** Each record's golden record and the value keys it is counted under, and the record marked resolved. */
 export async function assignRecords(
@@ -272,9 +303,22 @@ export async function mergePersons(
   ]);
 }
 
-/** people_survive for the golden records touched. */
+/** people_survive for golden records that existed before this batch. */
 export async function survive(client: PoolClient, personIds: number[], importId: string): Promise<void> {
   await client.query("SELECT people_survive($1::bigint[], $2)", [personIds, importId]);
+}
+
+/** The 'survive' audit rows of golden records created with values (createPersons), in golden-record order. */
+export async function auditCreated(client: PoolClient, importId: string, created: Survivorship): Promise<void> {
+  await copyRows(
+    client,
+    "merge_audit",
+    ["person_id", "action", "import_id", "detail"],
+    created.golden
+      .filter((g) => GOLDEN_FIELDS.some((f) => g.values[f] !== null))
+      .sort((a, b) => a.person_id - b.person_id)
+      .map((g) => [g.person_id, "survive", importId, g.detail]),
+  );
 }
 
 /** The import's resolution, recorded: a replay finds it and changes nothing. */
