@@ -339,8 +339,8 @@ function anchorRows(recordId: number, p: MatchProfile): Store.AnchorMemberRow[] 
     email: m.email,
   };
   return [
-    ...(email !== null ? [{ group_key: `e:${email}`, ...row }] : []),
-    ...(phone !== null ? [{ group_key: `p:${phone}`, ...row }] : []),
+    ...(email !== null ? [{ group_key: keyText("e", email), ...row }] : []),
+    ...(phone !== null ? [{ group_key: keyText("p", phone), ...row }] : []),
   ];
 }
 
