@@ -393,8 +393,9 @@ class AnchorGroups {
 }
 
 /**
- * Seeds person_anchor_members from every record (a population resolved before it existed, or whose counts were lost)
- * and sets the anchored totals to theirs.
+ * Seeds person_anchor_members from every counted record (a population resolved before it existed, or whose counts were
+ * lost) and sets the anchored totals to theirs. The records of imports not counted yet (this one among them) join
+ * with their import's count.
  */
 async function seedAnchors(client: PoolClient, pageSize: number): Promise<void> {
   await Store.clearAnchorMembers(client);

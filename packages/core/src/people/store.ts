@@ -199,11 +199,15 @@ export async function anchorsSeeded(client: PoolClient): Promise<boolean> {
   return (seeded.rowCount ?? 0) > 0;
 }
 
-/** Every record with a given name and an e-mail or a phone (resolved or not) after record `after`, in record order. */
+/**
+ * The counted records with a given name and an e-mail or a phone after record `after`, in record order: resolved, or
+ * pending in an import whose batches have begun (counted with it; a record not yet counted is counted with its import).
+ */
 export async function anchorableRecords(client: PoolClient, after: number, limit: number): Promise<StoredRecord[]> {
   const { rows } = await client.query<StoredRecord>(
     `SELECT ${RECORD_COLUMNS} FROM person_records r
       WHERE r.record_id > $1 AND r.first_name IS NOT NULL AND (r.email IS NOT NULL OR r.phone IS NOT NULL)
+        AND (r.resolved_at IS NOT NULL OR r.import_id IN (SELECT import_id FROM people_resolution_progress))
       ORDER BY r.record_id LIMIT $2`,
     [after, limit],
   );
