@@ -410,8 +410,22 @@ async function seedAnchors(client: PoolClient, pageSize: number): Promise<void> 
     );
     if (page.length < pageSize) break;
   }
+  // Page by page in group order, a page's last group carried on to the next (memory bounded by a page and the limit).
   const tally = new AnchorTally();
-  tallyMembers(tally, await Store.allAnchorMembers(client), 1);
+  let open: Store.AnchorMemberRow[] = [];
+  for (let after: Store.AnchorMemberRow | undefined; ; ) {
+    const page = await Store.anchorMembersAfter(client, after, pageSize);
+    const rows = [...open, ...page];
+    if (page.length < pageSize) {
+      tallyMembers(tally, rows, 1);
+      break;
+    }
+    after = page.at(-1)!;
+    const cut = rows.findIndex((r) => r.group_key === after!.group_key);
+    tallyMembers(tally, rows.slice(0, cut), 1);
+    // A group past the limit anchors nothing: one member more than the limit says so.
+    open = rows.slice(cut, cut + ANCHOR_GROUP_LIMIT + 1);
+  }
   await Store.deleteValueCounts(client, ANCHOR_KEYS);
   await Store.setValueCounts(client, [...tally.entries(), [Store.ANCHORS_SEEDED, 1]]);
 }

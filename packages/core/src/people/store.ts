@@ -254,10 +254,16 @@ export async function anchorMembers(
   return members;
 }
 
-/** Every member of every group, in group order (seeding the anchored totals). */
-export async function allAnchorMembers(client: PoolClient): Promise<AnchorMemberRow[]> {
+/** The members after (`group_key`, `record_id`) in group order, `limit` at most (seeding the anchored totals). */
+export async function anchorMembersAfter(
+  client: PoolClient,
+  after: { group_key: string; record_id: number } | undefined,
+  limit: number,
+): Promise<AnchorMemberRow[]> {
   const { rows } = await client.query<AnchorMemberRow>(
-    "SELECT * FROM person_anchor_members ORDER BY group_key, record_id",
+    `SELECT * FROM person_anchor_members WHERE $1::text IS NULL OR (group_key, record_id) > ($1, $2)
+      ORDER BY group_key, record_id LIMIT $3`,
+    [after?.group_key ?? null, after?.record_id ?? 0, limit],
   );
   return rows;
 }
