@@ -71,6 +71,9 @@ async function state() {
     ),
     keys: await q("SELECT key, record_id FROM person_keys ORDER BY 1, 2"),
     counts: await q("SELECT key, n FROM person_value_counts ORDER BY 1"),
+    anchors: await q(
+      "SELECT group_key, record_id, formal, zip5, phone7, email FROM person_anchor_members ORDER BY 1, 2",
+    ),
     merges: await q("SELECT survivor_id, absorbed_id, moved_records, links FROM person_merges ORDER BY merge_id"),
     audit: await q("SELECT person_id, action, detail FROM merge_audit ORDER BY person_id, action, detail::text"),
     resolutions: await q("SELECT import_id, records, created, attached, merged, links FROM people_resolutions"),

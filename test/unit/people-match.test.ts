@@ -346,6 +346,32 @@ describe("name agreement weighed by how common the name is", () => {
     expect([...reversed.entries()].sort()).toEqual([...settled.entries()].sort());
   });
 
+  it("a group past 50 records on one mailbox anchors nothing, in whatever order its records come", () => {
+    const f0 = new People.Frequencies();
+    let n = 0;
+    const ann = (email: string) => profile({ first_name: "Ann", last_name: "Lee", email, zip: "02116" });
+    while (f0.anchoring(ann(`office${n}@example.com`)).email === null) n++;
+    // 60 Anns on one sampled mailbox, the first 50 in one ZIP, the last 10 in others; and one true pair beside them.
+    const shared = Array.from({ length: 60 }, (_, i) =>
+      profile({
+        first_name: "Ann",
+        last_name: `Doe${i}`,
+        email: `office${n}@example.com`,
+        zip: i < 50 ? "02116" : "60601",
+      }),
+    );
+    const anchors = (records: ReturnType<typeof profile>[]) => {
+      const f = new People.Frequencies();
+      for (const r of records) f.count(r);
+      return Object.fromEntries([...f.entries()].filter(([k]) => /^#a/.test(k)));
+    };
+    expect(anchors(shared)).toEqual({});
+    expect(anchors([...shared].reverse())).toEqual({});
+    // 50 members still anchor: their 1,225 pairs, none differing.
+    expect(anchors(shared.slice(0, 50))).toEqual({ "#az": 1225 });
+    expect(anchors([...shared.slice(10)].reverse())).toEqual({ "#az": 1225, "#az!": 400 });
+  });
+
   it("a ZIP that differs weighs what the population's anchored pairs say: near-proof of two people where nobody moves", () => {
     const mary = { first_name: "Mary", last_name: "Smith", dob: "1970-03-04" };
     const a = profile({ ...mary, street: "12 Elm Street", zip: "02116" }),

@@ -1,6 +1,5 @@
 import { otherMiddleOrGeneration, type MatchProfile } from "./match";
-import { mailboxTypo } from "./similarity";
-import { compareDob } from "./similarity";
+import { compareDob, mailboxTypo } from "./similarity";
 
 /*
  * Cluster-level checks. `compare` vetoes a pair whose dates of birth differ (more than a typo) or

@@ -86,18 +86,21 @@ const ANCHORS: Record<ContactPoint, { pairs: number; prior: number }> = {
   phone: { pairs: totalIndex("#ap"), prior: DIFFERENCE_ODDS },
   email: { pairs: totalIndex("#ae"), prior: EMAIL_DIFFERENCE_ODDS },
 };
-/** What an anchored pair is compared on (kept per sampled record, not the whole profile). */
-interface Anchored {
+/** What an anchored pair is compared on: a member of an anchoring group (kept per sampled record, not the whole profile). */
+export interface AnchorMember {
   formal: string;
   last: string | null;
   dob: string | null;
   zip5: string | null;
   phone7: string | null;
   email: string | null;
-  /** Counted with an earlier import (countAnchors). */
-  earlier: boolean;
 }
-/** Records grouped per anchoring e-mail or phone (a shared mailbox or switchboard anchors nothing past them). */
+/** What anchors a group: its members' e-mail (pairs compared on the home and the phone) or phone (on the e-mail). */
+export type AnchorKind = "email" | "phone";
+/**
+ * Members per anchoring group: a group with more (a shared mailbox or switchboard) anchors nothing at all, whatever
+ * the order its records come in.
+ */
 export const ANCHOR_GROUP_LIMIT = 50;
 const NOT_ANCHORED = { email: null, phone: null } as const;
 
@@ -141,15 +144,16 @@ export class Frequencies {
   // The totals in an array (read by every share, bumped by every count: no Map look-up); any other total key in a Map.
   private readonly totals = new Float64Array(TOTAL_KEYS.length);
   private readonly otherTotals = new Map<string, number>();
-  // The sampled records by anchoring e-mail and by anchoring phone (countAnchors).
-  private readonly byEmail = new Map<string, Anchored[]>();
-  private readonly byPhone = new Map<string, Anchored[]>();
+  // The sampled records by anchoring e-mail and by anchoring phone (countAnchors); null: the group is past the limit.
+  private readonly byEmail = new Map<string, AnchorMember[] | null>();
+  private readonly byPhone = new Map<string, AnchorMember[] | null>();
   // differenceOdds of each contact point, kept until the totals change (compare reads them for every pair it compares).
   private odds: Readonly<Record<ContactPoint, number>> | null = null;
 
   /**
    * Adds a record's values (by = -1 takes them away: a record re-resolved after a newer delivery), and its anchored
-   * pairs with the records counted before (countAnchors; they are not taken away).
+   * pairs with the records counted before (countAnchors; they are not taken away: the database keeps the groups'
+   * members, resolve.ts countImport).
    */
   count(p: CountedValues, by = 1): void {
     // What frequencyKeys(p) then add(key) would do, without building and slicing each key's text (once per record matched).
@@ -165,25 +169,16 @@ export class Frequencies {
   /**
    * Adds the anchored pairs (ANCHORS) a record makes with the records counted before it: pairs sharing its e-mail and
    * given name, by whether their ZIPs and phones differ; pairs sharing its phone, names and date of birth, by whether
-   * their e-mails differ. The same totals for any order of the records. `earlier: true` makes a record of the
-   * population counted before (in an earlier import) known, to pair with the records counted after it: its pairs
-   * with other earlier records were counted then.
+   * their e-mails differ. A group that passes ANCHOR_GROUP_LIMIT members takes its pairs back and counts none after:
+   * the totals are those of AnchorTally over the groups' members, the same for any order of the records.
    */
-  countAnchors(p: CountedValues, earlier = false): void {
+  countAnchors(p: CountedValues): void {
     const { email, phone } = this.anchoring(p);
     if (email === null && phone === null) return;
     this.odds = null;
-    const me: Anchored = {
-      formal: p.formal!,
-      last: p.last,
-      dob: p.dob,
-      zip5: p.zip5,
-      phone7: p.phone7 ?? null,
-      email: p.email ?? null,
-      earlier,
-    };
-    if (email !== null) for (const o of joinGroup(this.byEmail, email, me)) tallyByEmail(this.totals, o, me);
-    if (phone !== null) for (const o of joinGroup(this.byPhone, phone, me)) tallyByPhone(this.totals, o, me);
+    const me = anchorMember(p);
+    if (email !== null) joinGroup(this.totals, this.byEmail, email, me, tallyByEmail);
+    if (phone !== null) joinGroup(this.totals, this.byPhone, phone, me, tallyByPhone);
   }
 
   /** The e-mail and the phone by which a record is in the anchors' sample (null: it is not, by that one). */
@@ -293,33 +288,81 @@ function change(map: Map<string, number>, key: string, n: number): void {
   else map.set(key, next);
 }
 
-/** The members of a group before `me` (none past ANCHOR_GROUP_LIMIT: a shared mailbox or switchboard anchors nothing). */
-function joinGroup(groups: Map<string, Anchored[]>, key: string, me: Anchored): readonly Anchored[] {
-  const group = groups.get(key);
-  if (group === undefined) {
-    groups.set(key, [me]);
-    return [];
+/**
+ * The anchored totals of groups of members, as AnchorTally.add them: what the database keeps of each group
+ * (person_anchor_members) is counted with the same pairs as Frequencies.countAnchors counts them one record at a time.
+ */
+export class AnchorTally {
+  private readonly totals = new Float64Array(TOTAL_KEYS.length);
+
+  /** Adds (by = -1: takes away) the anchored pairs of one group's members: none past ANCHOR_GROUP_LIMIT. */
+  add(kind: AnchorKind, members: readonly AnchorMember[], by = 1): void {
+    if (members.length > ANCHOR_GROUP_LIMIT) return;
+    const tallyPair = kind === "email" ? tallyByEmail : tallyByPhone;
+    for (let i = 1; i < members.length; i++)
+      for (let j = 0; j < i; j++) tallyPair(this.totals, members[j]!, members[i]!, by);
   }
-  if (group.length >= ANCHOR_GROUP_LIMIT) return [];
-  group.push(me);
-  return group.slice(0, -1);
+
+  /** The anchored totals (ANCHOR_KEYS), zeros left out. */
+  entries(): [string, number][] {
+    return ANCHOR_KEYS.map((key) => [key, this.totals[totalIndex(key)]!] as [string, number]).filter(
+      ([, n]) => n !== 0,
+    );
+  }
 }
 
-/** Two records of one e-mail: with one given name (and not both earlier), an anchored pair for the home and the phone. */
-function tallyByEmail(totals: Float64Array, o: Anchored, me: Anchored): void {
-  if (o.formal !== me.formal || (me.earlier && o.earlier)) return;
-  if (o.zip5 !== null && me.zip5 !== null) tally(totals, ANCHORS.home.pairs, o.zip5 !== me.zip5);
-  if (o.phone7 !== null && me.phone7 !== null) tally(totals, ANCHORS.phone.pairs, o.phone7 !== me.phone7);
+/** What an anchored pair compares of a record (one with a given name: Frequencies.anchoring). */
+export function anchorMember(p: CountedValues): AnchorMember {
+  return {
+    formal: p.formal!,
+    last: p.last,
+    dob: p.dob,
+    zip5: p.zip5,
+    phone7: p.phone7 ?? null,
+    email: p.email ?? null,
+  };
+}
+
+type TallyPair = (totals: Float64Array, o: AnchorMember, me: AnchorMember, by: number) => void;
+
+/**
+ * `me` joins its group: its pairs with the members before it are tallied; the member past ANCHOR_GROUP_LIMIT takes
+ * every pair of the group back and closes it (a shared mailbox or switchboard anchors nothing).
+ */
+function joinGroup(
+  totals: Float64Array,
+  groups: Map<string, AnchorMember[] | null>,
+  key: string,
+  me: AnchorMember,
+  tallyPair: TallyPair,
+): void {
+  const group = groups.get(key);
+  if (group === undefined) groups.set(key, [me]);
+  else if (group === null) return;
+  else if (group.length === ANCHOR_GROUP_LIMIT) {
+    for (let i = 1; i < group.length; i++) for (let j = 0; j < i; j++) tallyPair(totals, group[j]!, group[i]!, -1);
+    groups.set(key, null);
+  } else {
+    for (const o of group) tallyPair(totals, o, me, 1);
+    group.push(me);
+  }
+}
+
+/** Two records of one e-mail: with one given name, an anchored pair for the home and the phone. */
+function tallyByEmail(totals: Float64Array, o: AnchorMember, me: AnchorMember, by: number): void {
+  if (o.formal !== me.formal) return;
+  if (o.zip5 !== null && me.zip5 !== null) tally(totals, ANCHORS.home.pairs, o.zip5 !== me.zip5, by);
+  if (o.phone7 !== null && me.phone7 !== null) tally(totals, ANCHORS.phone.pairs, o.phone7 !== me.phone7, by);
 }
 
 /** Two records of one phone: with one given name, surname and date of birth, an anchored pair for the e-mail. */
-function tallyByPhone(totals: Float64Array, o: Anchored, me: Anchored): void {
-  if (o.formal !== me.formal || o.last !== me.last || o.dob !== me.dob || (me.earlier && o.earlier)) return;
-  if (o.email !== null && me.email !== null) tally(totals, ANCHORS.email.pairs, emailsDiffer(o.email, me.email));
+function tallyByPhone(totals: Float64Array, o: AnchorMember, me: AnchorMember, by: number): void {
+  if (o.formal !== me.formal || o.last !== me.last || o.dob !== me.dob) return;
+  if (o.email !== null && me.email !== null) tally(totals, ANCHORS.email.pairs, emailsDiffer(o.email, me.email), by);
 }
 
-/** One anchored pair more at `pairs` in the totals, and one differing more at `pairs + 1` when it differs. */
-function tally(totals: Float64Array, pairs: number, differs: boolean): void {
-  totals[pairs]! += 1;
-  if (differs) totals[pairs + 1]! += 1;
+/** `by` anchored pairs more at `pairs` in the totals, and as many differing more at `pairs + 1` when they differ. */
+function tally(totals: Float64Array, pairs: number, differs: boolean, by: number): void {
+  totals[pairs]! += by;
+  if (differs) totals[pairs + 1]! += by;
 }

@@ -343,7 +343,8 @@ const surnameShare = (freq: Frequencies, a: MatchProfile, b: MatchProfile) =>
   Math.max(freq.share("l", a.last), freq.share("l", b.last));
 /**
  * Records expected to agree by chance on the name and a value of the given share, times `differing`: the product of the
- * likelihood ratios of what differs (DIFFERENCE_ODDS, EMAIL_DIFFERENCE_ODDS; 1 when nothing does).
+ * likelihood ratios of what differs (Frequencies.differences, learnt from the population's anchored pairs; 1 when
+ * nothing does).
  */
 const chance = (freq: Frequencies, a: MatchProfile, b: MatchProfile, share: number, differing: number) =>
   freq.records * givenShare(freq, a, b) * surnameShare(freq, a, b) * share * differing;
@@ -370,7 +371,8 @@ export const otherMiddleOrGeneration = (
  *
  * Name agreement is weighed by how common the name is (`freq`, the population's counts): a rule
  * that a namesake could satisfy links only when a namesake is unlikely (`chance`), and contact
- * points that differ make it less likely still (DIFFERENCE_ODDS each, EMAIL_DIFFERENCE_ODDS for a mailbox).
+ * points that differ make it less likely still (each by its odds, `freq.differences`: learnt from the population's
+ * anchored pairs, never below the priors DIFFERENCE_ODDS and EMAIL_DIFFERENCE_ODDS for a mailbox).
  */
 export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO_FREQUENCIES): Verdict | null {
   for (const id of a.ids) {

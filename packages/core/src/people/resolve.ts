@@ -1,7 +1,15 @@
 import type { PoolClient, Queryable } from "../db";
 import { withTransaction } from "../db";
 import type { Needs } from "../ports";
-import { ANCHOR_GROUP_LIMIT, ANCHOR_KEYS, Frequencies, frequencyKeys } from "./frequencies";
+import {
+  ANCHOR_GROUP_LIMIT,
+  ANCHOR_KEYS,
+  type AnchorKind,
+  AnchorTally,
+  anchorMember,
+  Frequencies,
+  frequencyKeys,
+} from "./frequencies";
 import { blockKeys, keyText, profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
@@ -276,13 +284,15 @@ interface Page {
 /**
  * Counts the import's pending records into person_value_counts before its first batch is matched (a
  * re-queued record's old values taken away first), so every batch is matched with the same counts: the
- * whole import's, as one pass would be, whatever the batch size. Returns the first page (`pageSize`
- * records from the start): the first batch.
+ * whole import's, as one pass would be, whatever the batch size. Their anchored pairs too (countAnchors):
+ * the anchored totals are always those of the current values of every record counted so far. Returns the
+ * first page (`pageSize` records from the start): the first batch.
  */
 async function countImport(client: PoolClient, importId: string, pageSize: number): Promise<Page> {
   if (!(await Store.valueCountsSeeded(client))) await countResolvedRecords(client);
+  if (!(await Store.anchorsSeeded(client))) await seedAnchors(client, pageSize);
   const deltas = new Frequencies();
-  const earlier = new Set<number>();
+  const anchors = new AnchorGroups();
   let total = 0;
   let first: Page | undefined;
   for (let after = 0; ; ) {
@@ -298,16 +308,16 @@ async function countImport(client: PoolClient, importId: string, pageSize: numbe
     );
     for (const r of counted) deltas.add(r.key, -1);
     total += page.length - new Set(counted.map((r) => r.record_id)).size;
-    const fresh: MatchProfile[] = [];
-    profiles.forEach((p, i) => {
-      for (const key of frequencyKeys(p)) deltas.add(key, 1);
-      // A re-queued record's anchored pairs were counted with its first import (they are not taken away).
-      if (page[i]!.person_id === null) fresh.push(p);
-    });
-    await countAnchors(client, deltas, fresh, earlier);
+    for (const p of profiles) for (const key of frequencyKeys(p)) deltas.add(key, 1);
+    await anchors.replace(
+      client,
+      page.map((r) => r.record_id),
+      page.flatMap((r, i) => anchorRows(r.record_id, profiles[i]!)),
+    );
     if (page.length < pageSize) break;
   }
   deltas.load([["#", total]]);
+  deltas.load(await anchors.delta(client));
   await Store.addValueCounts(
     client,
     [...deltas.entries()].filter(([, n]) => n !== 0),
@@ -315,31 +325,111 @@ async function countImport(client: PoolClient, importId: string, pageSize: numbe
   return first!;
 }
 
+const ANCHOR_SAMPLER = new Frequencies();
+/** A record's memberships of the anchoring groups (Frequencies.anchoring): by its sampled e-mail, by its sampled phone. */
+function anchorRows(recordId: number, p: MatchProfile): Store.AnchorMemberRow[] {
+  const { email, phone } = ANCHOR_SAMPLER.anchoring(p);
+  if (email === null && phone === null) return [];
+  const m = anchorMember(p);
+  const row = {
+    record_id: recordId,
+    formal: m.formal,
+    last_name: m.last,
+    dob: m.dob,
+    zip5: m.zip5,
+    phone7: m.phone7,
+    email: m.email,
+  };
+  return [
+    ...(email !== null ? [{ group_key: keyText("e", email), ...row }] : []),
+    ...(phone !== null ? [{ group_key: keyText("p", phone), ...row }] : []),
+  ];
+}
+
+const kindOfGroup = (groupKey: string): AnchorKind => (groupKey.startsWith("e:") ? "email" : "phone");
+
+/** The anchored pairs of groups of members as stored (Store.anchorMembers), added `by` times to `tally`. */
+function tallyMembers(tally: AnchorTally, members: readonly Store.AnchorMemberRow[], by: number): void {
+  for (let from = 0; from < members.length; ) {
+    const key = members[from]!.group_key;
+    let to = from;
+    while (to < members.length && members[to]!.group_key === key) to++;
+    tally.add(
+      kindOfGroup(key),
+      members.slice(from, to).map((r) => ({
+        formal: r.formal,
+        last: r.last_name,
+        dob: r.dob,
+        zip5: r.zip5,
+        phone7: r.phone7,
+        email: r.email,
+      })),
+      by,
+    );
+    from = to;
+  }
+}
+
 /**
- * The anchored pairs (Frequencies.differenceOdds) of these records of an import: with each other, with the import's
- * records counted before, and with the population's records (resolved before) that share their sampled e-mail or
- * phone, as `leadpipe match` of all of them would count them. `earlier`: the population's records made known so far.
+ * The anchoring groups an import's count changes: each group's pairs as they were are taken away the first time one of
+ * its members is replaced, and its pairs as they end are added (delta): the totals stay a function of the members.
  */
-async function countAnchors(
-  client: PoolClient,
-  deltas: Frequencies,
-  fresh: MatchProfile[],
-  earlier: Set<number>,
-): Promise<void> {
-  const keys = new Set<string>();
-  for (const p of fresh) {
-    const { email, phone } = deltas.anchoring(p);
-    if (email !== null) keys.add(keyText("e", email));
-    if (phone !== null) keys.add(keyText("p", phone));
+class AnchorGroups {
+  private readonly touched = new Set<string>();
+  private readonly tally = new AnchorTally();
+
+  /** Replaces these records' memberships with `rows`. */
+  async replace(client: PoolClient, recordIds: number[], rows: Store.AnchorMemberRow[]): Promise<void> {
+    const groups = new Set([...(await Store.anchorGroupsOf(client, recordIds)), ...rows.map((r) => r.group_key)]);
+    const before = [...groups].filter((g) => !this.touched.has(g));
+    for (const g of before) this.touched.add(g);
+    tallyMembers(this.tally, await Store.anchorMembers(client, before, ANCHOR_GROUP_LIMIT + 1), -1);
+    await Store.replaceAnchorMembers(client, recordIds, rows);
   }
-  if (keys.size > 0) {
-    for (const r of await Store.candidateRecords(client, [...keys], ANCHOR_GROUP_LIMIT)) {
-      if (earlier.has(r.record_id)) continue;
-      earlier.add(r.record_id);
-      deltas.countAnchors(profileOfRow(r), true);
+
+  /** What the replacements changed in the anchored totals. */
+  async delta(client: PoolClient): Promise<[string, number][]> {
+    tallyMembers(this.tally, await Store.anchorMembers(client, [...this.touched], ANCHOR_GROUP_LIMIT + 1), 1);
+    return this.tally.entries();
+  }
+}
+
+/**
+ * Seeds person_anchor_members from every counted record (a population resolved before it existed, or whose counts were
+ * lost) and sets the anchored totals to theirs. The records of imports not counted yet (this one among them) join
+ * with their import's count.
+ */
+async function seedAnchors(client: PoolClient, pageSize: number): Promise<void> {
+  await Store.clearAnchorMembers(client);
+  for (let after = 0; ; ) {
+    const page = await Store.anchorableRecords(client, after, pageSize);
+    if (page.length === 0) break;
+    after = page.at(-1)!.record_id;
+    await Store.replaceAnchorMembers(
+      client,
+      [],
+      page.flatMap((r) => anchorRows(r.record_id, profileOfRow(r))),
+    );
+    if (page.length < pageSize) break;
+  }
+  // Page by page in group order, a page's last group carried on to the next (memory bounded by a page and the limit).
+  const tally = new AnchorTally();
+  let open: Store.AnchorMemberRow[] = [];
+  for (let after: Store.AnchorMemberRow | undefined; ; ) {
+    const page = await Store.anchorMembersAfter(client, after, pageSize);
+    const rows = [...open, ...page];
+    if (page.length < pageSize) {
+      tallyMembers(tally, rows, 1);
+      break;
     }
+    after = page.at(-1)!;
+    const cut = rows.findIndex((r) => r.group_key === after!.group_key);
+    tallyMembers(tally, rows.slice(0, cut), 1);
+    // A group past the limit anchors nothing: one member more than the limit says so.
+    open = rows.slice(cut, cut + ANCHOR_GROUP_LIMIT + 1);
   }
-  for (const p of fresh) deltas.countAnchors(p);
+  await Store.deleteValueCounts(client, ANCHOR_KEYS);
+  await Store.setValueCounts(client, [...tally.entries(), [Store.ANCHORS_SEEDED, 1]]);
 }
 
 /** One batch of an import's pending records: matched, assigned, linked, keyed, merged and survived. */

@@ -183,6 +183,11 @@ export async function setValueCounts(client: PoolClient, rows: readonly (readonl
   );
 }
 
+/** Forgets these counts (totals set again from scratch). */
+export async function deleteValueCounts(client: PoolClient, keys: readonly string[]): Promise<void> {
+  await client.query("DELETE FROM person_value_counts WHERE key = ANY ($1)", [keys]);
+}
+
 /** Adds to counts. */
 export async function addValueCounts(client: PoolClient, rows: readonly (readonly [string, number])[]): Promise<void> {
   if (rows.length === 0) return;
@@ -191,6 +196,105 @@ export async function addValueCounts(client: PoolClient, rows: readonly (readonl
      ON CONFLICT (key) DO UPDATE SET n = person_value_counts.n + excluded.n`,
     [rows.map((d) => d[0]), rows.map((d) => d[1])],
   );
+}
+
+/** Marks person_value_counts' anchored totals as kept with person_anchor_members (resolve.ts seeds both without it). */
+export const ANCHORS_SEEDED = "#!anchors";
+
+/** Whether the anchored totals are kept (their marker is in person_value_counts). */
+export async function anchorsSeeded(client: PoolClient): Promise<boolean> {
+  const seeded = await client.query("SELECT 1 FROM person_value_counts WHERE key = $1", [ANCHORS_SEEDED]);
+  return (seeded.rowCount ?? 0) > 0;
+}
+
+/**
+ * The counted records with a given name and an e-mail or a phone after record `after`, in record order: resolved, or
+ * pending in an import whose batches have begun (counted with it; a record not yet counted is counted with its import).
+ */
+export async function anchorableRecords(client: PoolClient, after: number, limit: number): Promise<StoredRecord[]> {
+  const { rows } = await client.query<StoredRecord>(
+    `SELECT ${RECORD_COLUMNS} FROM person_records r
+      WHERE r.record_id > $1 AND r.first_name IS NOT NULL AND (r.email IS NOT NULL OR r.phone IS NOT NULL)
+        AND (r.resolved_at IS NOT NULL OR r.import_id IN (SELECT import_id FROM people_resolution_progress))
+      ORDER BY r.record_id LIMIT $2`,
+    [after, limit],
+  );
+  return rows;
+}
+
+/** A member of an anchoring group as person_anchor_members keeps it. */
+export interface AnchorMemberRow {
+  group_key: string;
+  record_id: number;
+  formal: string;
+  last_name: string | null;
+  dob: string | null;
+  zip5: string | null;
+  phone7: string | null;
+  email: string | null;
+}
+
+/** The anchoring groups these records are members of. */
+export async function anchorGroupsOf(client: PoolClient, recordIds: number[]): Promise<string[]> {
+  if (recordIds.length === 0) return [];
+  const { rows } = await client.query<{ group_key: string }>(
+    "SELECT DISTINCT group_key FROM person_anchor_members WHERE record_id = ANY ($1)",
+    [recordIds],
+  );
+  return rows.map((r) => r.group_key);
+}
+
+/** The members of these groups, at most `limit` per group (a bigger group anchors nothing: its first `limit` say so). */
+export async function anchorMembers(
+  client: PoolClient,
+  groupKeys: string[],
+  limit: number,
+): Promise<AnchorMemberRow[]> {
+  const members: AnchorMemberRow[] = [];
+  for (let from = 0; from < groupKeys.length; from += PARAMETER_SLICE) {
+    const { rows } = await client.query<AnchorMemberRow>(
+      `SELECT m.* FROM unnest($1::text[]) AS g(key)
+        CROSS JOIN LATERAL (SELECT * FROM person_anchor_members m WHERE m.group_key = g.key ORDER BY m.record_id LIMIT $2) m`,
+      [groupKeys.slice(from, from + PARAMETER_SLICE), limit],
+    );
+    members.push(...rows);
+  }
+  return members;
+}
+
+/** The members after (`group_key`, `record_id`) in group order, `limit` at most (seeding the anchored totals). */
+export async function anchorMembersAfter(
+  client: PoolClient,
+  after: { group_key: string; record_id: number } | undefined,
+  limit: number,
+): Promise<AnchorMemberRow[]> {
+  const { rows } = await client.query<AnchorMemberRow>(
+    `SELECT * FROM person_anchor_members WHERE $1::text IS NULL OR (group_key, record_id) > ($1, $2)
+      ORDER BY group_key, record_id LIMIT $3`,
+    [after?.group_key ?? null, after?.record_id ?? 0, limit],
+  );
+  return rows;
+}
+
+/** Replaces the group memberships of these records with `rows` (a newer delivery's values), through COPY. */
+export async function replaceAnchorMembers(
+  client: PoolClient,
+  recordIds: number[],
+  rows: readonly AnchorMemberRow[],
+): Promise<void> {
+  if (recordIds.length > 0)
+    await client.query("DELETE FROM person_anchor_members WHERE record_id = ANY ($1)", [recordIds]);
+  await copyRows(
+    client,
+    "person_anchor_members",
+    ["group_key", "record_id", "formal", "last_name", "dob", "zip5", "phone7", "email"],
+    rows.map((r) => [r.group_key, r.record_id, r.formal, r.last_name, r.dob, r.zip5, r.phone7, r.email]),
+  );
+}
+
+/** Forgets every group membership (before seeding them again from the records). */
+export async function clearAnchorMembers(client: PoolClient): Promise<void> {
+  await client.query("DELETE FROM person_anchor_members");
 }
 
 /** `n` ids for new golden records, ascending (the records are written with their values by createPersons). */
