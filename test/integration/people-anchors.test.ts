@@ -1,16 +1,11 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createPool, migrate, People, type Pool } from "@leadpipe/core";
-import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
+import { beforeEach, describe, expect, it } from "vitest";
+import { People, type Pool } from "@leadpipe/core";
+import { useDatabase, wipePeople } from "../support/database";
 
 // The anchored totals ("#az" … "#ae!", frequencies.ts ANCHORS) the database keeps are those `leadpipe match` counts over
 // the current records, whatever the imports' order, interleaving, re-deliveries or lost counts.
 
-let pg: RunningPostgres;
 let pool: Pool;
-let tmp: string;
 
 const IMPORT = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 type Contact = { key: string; input: People.ContactInput };
@@ -114,20 +109,11 @@ function sharedMailbox(): Contact[] {
   }));
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-anchors-"));
-  pg = await startPostgres(path.join(tmp, "pg"));
-  pool = createPool(pg.url, 6);
-  await migrate(pool);
-});
-afterAll(async () => {
-  await pool?.end();
-  await pg?.stop();
-  rmSync(tmp, { recursive: true, force: true });
+useDatabase("leadpipe-anchors-", (db) => {
+  pool = db.pool;
 });
 async function wipe() {
-  await pool.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_no_links, person_phones, person_emails, person_addresses,
-    person_overrides, person_merges, merge_audit, people_resolutions, people_resolution_progress, person_anchor_members RESTART IDENTITY CASCADE`);
+  await wipePeople(pool);
   current = new Map();
   delivery = 0;
 }

@@ -6,6 +6,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import { type CapturedChild, spawnCaptured } from "../support/child-homes";
+import { wipePeople } from "../support/database";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -49,11 +50,7 @@ async function land() {
   );
 }
 
-async function wipe() {
-  await pool.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_no_links,
-    person_phones, person_emails, person_addresses, person_overrides, person_merges, merge_audit, people_resolutions,
-    people_resolution_progress RESTART IDENTITY CASCADE`);
-}
+const wipe = () => wipePeople(pool);
 
 /** Every people table in full (timestamps and durations left out): a resumed run must leave exactly this. */
 async function state() {

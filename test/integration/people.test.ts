@@ -6,6 +6,7 @@ import { createPool, migrate, People, type Pool } from "@leadpipe/core";
 import * as Matching from "@leadpipe/core/matching";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
+import { wipePeople } from "../support/database";
 
 let pg: RunningPostgres;
 let pool: Pool;
@@ -58,10 +59,7 @@ async function snapshot() {
   };
 }
 
-async function wipe() {
-  await pool.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_no_links, person_phones, person_emails, person_addresses,
-    person_overrides, person_merges, merge_audit, people_resolutions, people_resolution_progress RESTART IDENTITY CASCADE`);
-}
+const wipe = () => wipePeople(pool);
 
 beforeAll(async () => {
   tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-people-"));

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll } from "vitest";
-import { createPool, migrate, type Pool } from "@leadpipe/core";
+import { createPool, migrate, type Pool, type Queryable } from "@leadpipe/core";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 
 export interface DatabaseUse {
@@ -36,4 +36,11 @@ export function useDatabase(prefix: string, ready: (db: DatabaseUse) => void, ti
     await pg?.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
+}
+
+/** Every people table emptied, sequences restarted (each test of a people file starts from no one). */
+export async function wipePeople(db: Queryable): Promise<void> {
+  await db.query(`TRUNCATE persons, person_records, person_keys, person_value_counts, person_links, person_no_links,
+    person_phones, person_emails, person_addresses, person_overrides, person_merges, merge_audit, people_resolutions,
+    people_resolution_progress, person_anchor_members RESTART IDENTITY CASCADE`);
 }
