@@ -61,8 +61,13 @@ BEGIN
   -- group), and every statement is a scan of the touched persons' records followed by sorts and
   -- hash aggregates: no join whose plan depends on how many rows the planner guesses a CTE holds
   -- (at 100k golden records, five joins on a CTE it guessed at 2 rows became nested loops).
+  -- Only the columns ranked below: the records' raw values, ids and counted keys (most of a row's width) stay out of
+  -- the CTE's tuplestore and its five scans.
   WITH recs AS (
-    SELECT r.*, r.src_seq >> 32 AS import_seq FROM person_records r WHERE r.person_id = ANY (p_person_ids)
+    SELECT r.person_id, r.record_id, r.src_seq >> 32 AS import_seq, r.completeness, r.first_name, r.middle_name,
+           r.last_name, r.name_suffix, r.email, r.email_verified, r.phone, r.phone_verified, r.dob, r.address_line1,
+           r.city, r.state, r.zip5, r.zip4
+      FROM person_records r WHERE r.person_id = ANY (p_person_ids)
   ), candidates AS (
     SELECT 'name' AS grp, person_id, record_id, import_seq, completeness, false AS verified,
            '{first_name,middle_name,last_name,name_suffix}'::text[] AS fields, ARRAY[first_name, middle_name, last_name, name_suffix] AS vals

@@ -503,3 +503,62 @@ describe("person_links' references to person_records (checked per statement, mig
     expect(await links()).toEqual([]);
   });
 });
+
+describe("references to persons (checked per statement, migrations 345 and 346)", () => {
+  it("refuses records and contact points of a golden record that does not exist, and keeps a named one", async () => {
+    await land(1, [
+      { key: "k1", input: ann },
+      { key: "k2", input: { first_name: "Bo", last_name: "Chen", email: "bo@example.com", phone: "2065550199" } },
+    ]);
+    await resolve(1);
+    const { rows } = await pool.query<{ record_id: string; person_id: string }>(
+      "SELECT record_id, person_id FROM person_records ORDER BY record_id",
+    );
+    const [ann1, bo] = rows.map((r) => Number(r.person_id)) as [number, number];
+    expect(ann1).not.toBe(bo);
+    await expect(
+      pool.query("UPDATE person_records SET person_id = CASE record_id WHEN 1 THEN 999 ELSE 998 END"),
+    ).rejects.toMatchObject({ code: "23503", message: "person_records: no golden record 998" });
+    await expect(
+      pool.query(
+        `INSERT INTO person_records (source_kind, source_key, import_id, source_row, src_seq, person_id)
+         VALUES ('contacts', 'k9', $1, 9, 9, 997)`,
+        [IMPORT(1)],
+      ),
+    ).rejects.toMatchObject({ code: "23503", message: "person_records: no golden record 997" });
+    for (const [table, columns, values] of [
+      ["person_phones", "person_id, phone, verified, record_id, last_seq", "'2065550100', false, 1, 1"],
+      ["person_emails", "person_id, email, verified, record_id, last_seq", "'x@example.com', false, 1, 1"],
+      ["person_addresses", "person_id, address_line1, zip5, record_id, last_seq", "'1 Main St', '98101', 1, 1"],
+    ] as const) {
+      await expect(
+        pool.query(`INSERT INTO ${table} (${columns}) VALUES (${ann1}, ${values}), (996, ${values})`),
+      ).rejects.toMatchObject({ code: "23503", message: `${table}: no golden record 996` });
+    }
+    // A golden record that records name cannot go, nor change its id.
+    await expect(pool.query("DELETE FROM persons WHERE person_id = $1", [bo])).rejects.toMatchObject({
+      code: "23503",
+      message: `persons: golden record ${bo} still has person records`,
+    });
+    await expect(pool.query("UPDATE persons SET person_id = 995 WHERE person_id = $1", [bo])).rejects.toMatchObject({
+      code: "23503",
+    });
+    const points = async (person: number) =>
+      (
+        await pool.query<{ n: number }>(
+          `SELECT (SELECT count(*) FROM person_phones WHERE person_id = $1)
+                + (SELECT count(*) FROM person_emails WHERE person_id = $1)
+                + (SELECT count(*) FROM person_addresses WHERE person_id = $1) AS n`,
+          [person],
+        )
+      ).rows[0]!.n;
+    expect(Number(await points(bo))).toBe(2);
+    // Its records moved away, it goes with its contact points, and nobody else's.
+    const before = Number(await points(ann1));
+    expect(before).toBeGreaterThan(0);
+    await pool.query("UPDATE person_records SET person_id = $1 WHERE person_id = $2", [ann1, bo]);
+    await pool.query("DELETE FROM persons WHERE person_id = $1", [bo]);
+    expect(Number(await points(bo))).toBe(0);
+    expect(Number(await points(ann1))).toBe(before);
+  });
+});
