@@ -399,6 +399,75 @@ describe("name agreement weighed by how common the name is", () => {
     expect(People.compare(a, b, settled)).toBeNull();
   });
 
+  it("a phone's area code that does not go with the other record's ZIP3 weighs as another home", () => {
+    // Mary Smith born one day, one record known by a phone, the other by an address: 0.1 namesakes expected by chance.
+    const mary = { first_name: "Mary", last_name: "Smith", dob: "1970-03-04" };
+    const byPhone = profile({ ...mary, phone: "(617) 555-0101" });
+    const counts: [string, number][] = [
+      ["#", 190_000],
+      ["#f", 190_000],
+      ["#g", 190_000],
+      ["#l", 190_000],
+      ["#d", 190_000],
+      ["#z", 190_000],
+      ["#f:mary", 6_000],
+      ["#g:mary", 6_000],
+      ["#l:smith", 3_000],
+      ["#d:1970-03-04", 200],
+    ];
+    // 617 goes with 021 (90 of its 100 records with a ZIP) and 024 (10), not with 606 (1 in 100: under 1 in 10).
+    const regions = new People.Frequencies();
+    regions.load([...counts, ["#r:617|021", 89], ["#r:617|024", 10], ["#r:617|606", 1], ["#r", 100]]);
+    expect([
+      regions.areaGoesWith("+16175550101", "02116"),
+      regions.areaGoesWith("+16175550101", "02451"),
+      regions.areaGoesWith("+16175550101", "60601"),
+      regions.areaGoesWith("+13125550101", "60601"),
+    ]).toEqual([true, true, false, null]);
+    const at = (zip: string) => profile({ ...mary, street: "9 Oak Road", zip });
+    expect(People.compare(byPhone, at("60601"), regions)).toBeNull();
+    expect(People.compare(at("60601"), byPhone, regions)).toBeNull();
+    expect(People.compare(byPhone, at("02116"), regions)).toMatchObject({
+      reason: "strong: first + last + date of birth",
+    });
+    // Fewer than 20 records of the area code with a ZIP say nothing: the pair links as before.
+    const few = new People.Frequencies();
+    few.load([...counts, ["#r:617|021", 18], ["#r:617|606", 1], ["#r", 19]]);
+    expect(People.compare(byPhone, at("60601"), few)).toMatchObject({ reason: "strong: first + last + date of birth" });
+    // Both phones (or both ZIPs) on the records: they are compared directly, the area code is not asked.
+    expect(
+      People.compare(profile({ ...mary, phone: "(617) 555-0101", zip: "60601" }), at("60601"), regions),
+    ).toMatchObject({ reason: "strong: first + last + ZIP" });
+  });
+
+  it("counts area codes by ZIP3 as it counts names, the same in any order and as the database loads them", () => {
+    const records = [
+      { first: "mary", formal: "mary", last: "smith", dob: null, zip5: "02116", phone: "+16175550101" },
+      { first: "ann", formal: "ann", last: "jones", dob: null, zip5: "02451", phone: "+16175550102" },
+      { first: "bob", formal: "robert", last: "lee", dob: null, zip5: "60601", phone: "+16175550103" },
+      { first: "bob", formal: "robert", last: "lee", dob: null, zip5: null, phone: "+16175550103" },
+      { first: "jo", formal: "jo", last: "kim", dob: null, zip5: "60601", phone: "+442071234567" },
+    ];
+    expect(records.map((r) => People.regionKey(r))).toEqual(["#r:617|021", "#r:617|024", "#r:617|606", null, null]);
+    const forward = new People.Frequencies(),
+      backward = new People.Frequencies();
+    for (const r of records) forward.count(r);
+    for (const r of [...records].reverse()) backward.count(r);
+    const regions = (f: People.Frequencies) => Object.fromEntries([...f.entries()].filter(([k]) => k.startsWith("#r")));
+    expect(regions(forward)).toEqual({ "#r": 3, "#r:617|021": 1, "#r:617|024": 1, "#r:617|606": 1 });
+    expect(regions(backward)).toEqual(regions(forward));
+    expect(People.frequencyKeys(records[0]!)).toContain("#r:617|021");
+    // As the database path builds them: every record's frequencyKeys added, or the stored rows loaded.
+    const added = new People.Frequencies(),
+      loaded = new People.Frequencies();
+    for (const r of records) for (const key of People.frequencyKeys(r)) added.add(key, 1);
+    loaded.load(forward.entries());
+    expect(regions(added)).toEqual(regions(forward));
+    expect(loaded.get("#r:617|606")).toBe(1);
+    forward.count(records[2]!, -1);
+    expect(regions(forward)).toEqual({ "#r": 2, "#r:617|021": 1, "#r:617|024": 1 });
+  });
+
   it("a phone with two digits swapped is the same number only in the same area code", () => {
     const mary = { first_name: "Mary", last_name: "Jones" };
     expect(judge({ ...mary, phone: "819-499-7936" }, { ...mary, phone: "819-499-7396" })).toMatchObject({

@@ -352,6 +352,18 @@ const chance = (freq: Frequencies, a: MatchProfile, b: MatchProfile, share: numb
 const noNamesakeAtHome = (freq: Frequencies, a: MatchProfile, b: MatchProfile, differing: number) =>
   givenShare(freq, a, b) * differing <= CHANCE_LIMIT;
 
+/**
+ * A phone's area code that does not go with the other record's ZIP3 in this population (Frequencies.areaGoesWith),
+ * when the two records have no ZIPs or phones to compare directly (namesakes born the same day, one known by a phone
+ * and the other by an address) and no area code of either goes with the other's ZIP3.
+ */
+export function regionDiffers(freq: Frequencies, a: MatchProfile, b: MatchProfile): boolean {
+  if ((a.zip5 !== null && b.zip5 !== null) || (a.phone7 !== null && b.phone7 !== null)) return false;
+  const x = a.phone !== null && b.zip5 !== null ? freq.areaGoesWith(a.phone, b.zip5) : null;
+  const y = b.phone !== null && a.zip5 !== null ? freq.areaGoesWith(b.phone, a.zip5) : null;
+  return (x === false && y !== true) || (y === false && x !== true);
+}
+
 /** Middle initials, or generations (Jr. / Sr.), that both records have and that differ: a namesake, or father and son. */
 export const otherMiddleOrGeneration = (
   a: Pick<MatchProfile, "middle" | "generation">,
@@ -457,7 +469,9 @@ export function compare(a: MatchProfile, b: MatchProfile, freq: Frequencies = NO
     return { score: 0.97, tier: "exact", reason: "exact: phone" };
   }
   // Contact points both records have and that differ: namesakes in one ZIP, or born the same day, differ in them.
-  const conflicts = homeOdds * phoneOdds * emailOdds;
+  // A phone's area code that does not go with the other record's ZIP3 (nothing else compares their homes and phones)
+  // weighs as another home does.
+  const conflicts = homeOdds * phoneOdds * emailOdds * (regionDiffers(freq, a, b) ? odds.home : 1);
   if (firstSame && lastSame) {
     const nick = a.first !== b.first ? " (nickname)" : "";
     if (a.zip5 !== null && a.zip5 === b.zip5 && !(a.house && b.house && a.house !== b.house)) {

@@ -291,6 +291,7 @@ interface Page {
 async function countImport(client: PoolClient, importId: string, pageSize: number): Promise<Page> {
   if (!(await Store.valueCountsSeeded(client))) await countResolvedRecords(client);
   if (!(await Store.anchorsSeeded(client))) await seedAnchors(client, pageSize);
+  if (!(await Store.regionsSeeded(client))) await Store.seedRegions(client);
   const deltas = new Frequencies();
   const anchors = new AnchorGroups();
   let total = 0;

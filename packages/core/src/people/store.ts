@@ -148,10 +148,11 @@ export async function valueCountsSeeded(client: PoolClient): Promise<boolean> {
   return (seeded.rowCount ?? 0) > 0;
 }
 
-/** The stored counts of these value keys and every total. */
+/** The stored counts of these value keys, every total and every area code by ZIP3. */
 export async function valueCounts(client: PoolClient, keys: string[]): Promise<[string, number][]> {
   const { rows } = await client.query<{ key: string; n: string }>(
-    "SELECT key, n FROM person_value_counts WHERE key = ANY ($1) OR key IN ('#', '#f', '#g', '#l', '#d', '#z')",
+    // Every area code by ZIP3 ("#r:…"): a pair of records asks for one record's area code beside the other's ZIP3.
+    "SELECT key, n FROM person_value_counts WHERE key = ANY ($1) OR key IN ('#', '#f', '#g', '#l', '#d', '#z') OR left(key, 3) = '#r:'",
     [[...new Set(keys)]],
   );
   return rows.map((r) => [r.key, Number(r.n)]);
@@ -477,4 +478,38 @@ export async function touchedBy(client: PoolClient, importId: string): Promise<{
 /** The resolution is recorded: its progress row goes. */
 export async function endProgress(client: PoolClient, importId: string): Promise<void> {
   await client.query("DELETE FROM people_resolution_progress WHERE import_id = $1", [importId]);
+}
+
+/** Marks person_value_counts' area codes by ZIP3 ("#r:617|021") as counted for every resolved record. */
+export const REGIONS_SEEDED = "#!regions";
+
+/** Whether the area codes by ZIP3 are counted (their marker is in person_value_counts). */
+export async function regionsSeeded(client: PoolClient): Promise<boolean> {
+  const seeded = await client.query("SELECT 1 FROM person_value_counts WHERE key = $1", [REGIONS_SEEDED]);
+  return (seeded.rowCount ?? 0) > 0;
+}
+
+/**
+ * Counts the area codes by ZIP3 of the resolved records (frequencies.ts regionKey: a US phone and a ZIP) afresh, and
+ * sets each counted record's counted_keys to hold its key, so that a newer delivery takes it away (a population
+ * counted before these keys existed, or whose counts were lost).
+ */
+export async function seedRegions(client: PoolClient): Promise<void> {
+  const region = "'#r:' || substr(phone, 3, 3) || '|' || left(zip5, 3)";
+  const has = "phone ~ '^\\+1[0-9]{10}$' AND zip5 <> ''";
+  await client.query("DELETE FROM person_value_counts WHERE left(key, 3) = '#r:' OR key = '#r'");
+  await client.query(
+    `WITH r AS (SELECT ${region} AS key FROM person_records WHERE resolved_at IS NOT NULL AND ${has})
+     INSERT INTO person_value_counts (key, n)
+       SELECT key, count(*) FROM r GROUP BY key
+       UNION ALL SELECT '#r', count(*) FROM r HAVING count(*) > 0
+       UNION ALL SELECT $1, 1`,
+    [REGIONS_SEEDED],
+  );
+  await client.query(
+    `UPDATE person_records SET counted_keys =
+       array(SELECT k FROM unnest(counted_keys) k WHERE left(k, 3) <> '#r:') || CASE WHEN ${has} THEN ARRAY[${region}] ELSE '{}' END
+     WHERE resolved_at IS NOT NULL AND counted_keys IS NOT NULL
+       AND (${has} OR EXISTS (SELECT FROM unnest(counted_keys) k WHERE left(k, 3) = '#r:'))`,
+  );
 }
