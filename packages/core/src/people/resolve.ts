@@ -115,13 +115,6 @@ const profileOfRow = (r: StoredRecord): MatchProfile =>
     ids: r.ids,
   });
 
-/** The population's counts of the values a batch will ask about (and every total). */
-async function loadFrequencies(client: PoolClient, keys: string[]): Promise<Frequencies> {
-  const frequencies = new Frequencies();
-  frequencies.load(await Store.valueCounts(client, keys));
-  return frequencies;
-}
-
 /** Seeds person_value_counts from the records resolved before it existed (they have no counted_keys). */
 async function countResolvedRecords(client: PoolClient): Promise<void> {
   const counts = new Frequencies();
@@ -442,50 +435,53 @@ async function resolveBatch(
   maxBlock: number,
 ): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
   const pendingBlockKeys = pendingProfiles.map(blockKeys);
-  const candidates = await Store.candidateRecords(client, [...new Set(pendingBlockKeys.flat())], maxBlock);
-  const candidateProfiles = candidates.map(profileOfRow);
-  const ids = [...candidates.map((c) => c.record_id), ...pending.map((p) => p.record_id)];
+  // The candidates (every resolved record sharing a key with the batch: up to maxBlock a key) go into the matcher a page
+  // at a time, in record order, as they are read: the matcher's rows are all this holds of them (their records and
+  // profiles are garbage once added). They can be most of the population, so their cost per record is what counts.
+  const candidateIds = await Store.candidateIds(client, [...new Set(pendingBlockKeys.flat())], maxBlock);
+  const pendingStart = candidateIds.length;
+  const ids = [...candidateIds, ...pending.map((p) => p.record_id)];
   const forbidden = await Store.forbiddenPairs(client, ids);
-  // How common names are: the population's counts, this whole import included (counted before its first batch).
-  const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
-  const pendingValueKeys = pendingProfiles.map(frequencyKeys);
-  const frequencies = await loadFrequencies(client, [
-    ...ANCHOR_KEYS,
-    ...pendingValueKeys.flat(),
-    ...candidateProfiles.flatMap(frequencyKeys),
-  ]);
-
   // The veto builds a key per compared pair: asked only when a steward split some of these records.
   const veto = forbidden.size > 0 ? (a: number, b: number) => forbidden.has(`${ids[a]}:${ids[b]}`) : undefined;
+  // How common names are: the population's counts, this whole import included (counted before its first batch). The
+  // matcher reads them only when it compares (the pending records, added after they are loaded below).
+  const frequencies = new Frequencies();
   const matcher = new Matcher({ maxBlock, ...(veto ? { veto } : {}), frequencies });
   const personAt: (number | null)[] = [];
   const firstOfPerson = new Map<number, number>();
-  const place = (r: StoredRecord, profile: MatchProfile, compare: boolean): Link[] => {
+  const place = (personId: number | null, profile: MatchProfile, compare: boolean): Link[] => {
     const { index, links } = matcher.add(profile, compare);
-    personAt[index] = r.person_id;
-    if (r.person_id !== null) {
-      const first = firstOfPerson.get(r.person_id);
-      if (first === undefined) firstOfPerson.set(r.person_id, index);
+    personAt[index] = personId;
+    if (personId !== null) {
+      const first = firstOfPerson.get(personId);
+      if (first === undefined) firstOfPerson.set(personId, index);
       else matcher.union(first, index);
     }
     return links;
   };
-  candidates.forEach((c, i) => place(c, candidateProfiles[i]!, false));
-  const links = pending.flatMap((p, i) => place(p, pendingProfiles[i]!, true));
+  const valueKeys = new Set<string>(ANCHOR_KEYS);
+  for await (const page of Store.candidatePages(client, candidateIds)) {
+    for (const c of page) {
+      const profile = profileOfRow(c);
+      for (const key of frequencyKeys(profile)) valueKeys.add(key);
+      place(c.person_id, profile, false);
+    }
+  }
+  const requeued = pending.filter((p) => p.person_id !== null).map((p) => p.record_id);
+  const pendingValueKeys = pendingProfiles.map(frequencyKeys);
+  for (const keys of pendingValueKeys) for (const key of keys) valueKeys.add(key);
+  frequencies.load(await Store.valueCounts(client, [...valueKeys]));
+  const links = pending.flatMap((p, i) => place(p.person_id, pendingProfiles[i]!, true));
 
   // Each cluster with a pending record: its golden records (survivor = the oldest) or a new one. The clusters are the
   // matcher's (Matcher.clusters, as `leadpipe match` takes them): a golden record stays whole, and a record that links
   // to two whose dates of birth differ joins the one it links to more strongly instead of merging them.
   const cluster = matcher.clusters();
-  const members = new Map<number, number[]>();
-  for (let i = 0; i < matcher.size; i++) {
-    const root = cluster[i]!;
-    const list = members.get(root);
-    if (list) list.push(i);
-    else members.set(root, [i]);
-  }
-  const pendingStart = candidates.length;
   const groups = [...new Set(pending.map((_p, i) => cluster[pendingStart + i]!))];
+  // The members of those clusters only (a candidate in no cluster of the batch is left as it is).
+  const members = new Map<number, number[]>(groups.map((g) => [g, []]));
+  for (let i = 0; i < matcher.size; i++) members.get(cluster[i]!)?.push(i);
   const needNew = groups.filter((g) => members.get(g)!.every((i) => personAt[i] === null));
   const fresh = await Store.newPersonIds(client, needNew.length);
   const personOfGroup = new Map<number, number>(needNew.map((g, k) => [g, fresh[k]!]));

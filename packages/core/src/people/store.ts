@@ -99,24 +99,38 @@ export async function pendingCount(client: PoolClient, importId: string): Promis
 }
 
 /**
- * Resolved records sharing a key, at most maxBlock per key (the huge-block guard), in record order.
- * Their ids are gathered first: records are then fetched by primary key whatever the planner guesses a
- * block holds (joined directly, it guessed millions and sorted every record).
+ * The ids of the resolved records sharing a key, at most maxBlock per key (the huge-block guard), ascending:
+ * a batch's candidates, without their values (candidatePages reads those, a page at a time, by primary key
+ * whatever the planner guesses a block holds: joined directly, it guessed millions and sorted every record).
  */
-export async function candidateRecords(client: PoolClient, keys: string[], maxBlock: number): Promise<StoredRecord[]> {
-  const found = new Map<number, StoredRecord>();
+export async function candidateIds(client: PoolClient, keys: string[], maxBlock: number): Promise<number[]> {
+  const found = new Set<number>();
   for (let from = 0; from < keys.length; from += PARAMETER_SLICE) {
-    const { rows } = await client.query<StoredRecord>(
-      `SELECT ${RECORD_COLUMNS} FROM person_records r
+    const { rows } = await client.query<{ record_id: number }>(
+      `SELECT r.record_id FROM person_records r
         WHERE r.record_id = ANY (ARRAY(
                 SELECT k.record_id FROM (SELECT key FROM unnest($1::text[]) AS u(key) ORDER BY 1) AS q
                  CROSS JOIN LATERAL (SELECT k.record_id FROM person_keys k WHERE k.key = q.key ORDER BY k.record_id LIMIT $2) k))
           AND r.resolved_at IS NOT NULL`,
       [keys.slice(from, from + PARAMETER_SLICE), maxBlock],
     );
-    for (const r of rows) found.set(r.record_id, r); // slices can share records: each once
+    for (const r of rows) found.add(r.record_id); // slices can share records: each once
   }
-  return [...found.values()].sort((a, b) => a.record_id - b.record_id);
+  return [...found].sort((a, b) => a - b);
+}
+
+/** Records read per page by candidatePages. */
+export const CANDIDATE_PAGE = 20_000;
+
+/** The records of these ids (ascending), CANDIDATE_PAGE at a time in the same order. */
+export async function* candidatePages(client: PoolClient, ids: readonly number[]): AsyncGenerator<StoredRecord[]> {
+  for (let from = 0; from < ids.length; from += CANDIDATE_PAGE) {
+    const { rows } = await client.query<StoredRecord>(
+      `SELECT ${RECORD_COLUMNS} FROM person_records r WHERE r.record_id = ANY ($1) ORDER BY r.record_id`,
+      [ids.slice(from, from + CANDIDATE_PAGE)],
+    );
+    yield rows;
+  }
 }
 
 /** Pairs of these records a steward split: "a:b" both ways. */
