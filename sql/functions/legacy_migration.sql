@@ -8,9 +8,10 @@
 --     to the person record landed from that row (person_records.source_key 'legacy_id=<LINEAGE>'),
 --     or it is refused; customer_id is that lineage, person_record_id the record;
 --   * rule 3: a touchpoint's person_id is its person record's golden record (set on promotion when
---     already resolved, by legacy_touchpoints_follow_people() after a run's people are resolved, and
---     by the trigger person_records_legacy_touchpoints (migration 331) when a resolved record moves
---     later: a merge, an unmerge, a split).
+--     already resolved, by the record's first resolution (People's assignRecords), again by
+--     legacy_touchpoints_follow_people() after a run's people are resolved, and by the trigger
+--     person_records_legacy_touchpoints (migration 331) when a resolved record moves later: a merge,
+--     an unmerge, a split).
 -- The same legacy row landed again changes nothing (ON CONFLICT on the canonical keys, newest wins).
 
 -- rule 1: the campaign name of a legacy name; NULL when it has no letter or digit.

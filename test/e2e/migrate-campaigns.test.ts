@@ -64,6 +64,25 @@ async function personOf(lineage: string) {
   };
 }
 
+/** Bob's person record (landed from the second legacy customer). */
+async function bobsRecord() {
+  const { rows } = await use.platform.pool.query<{ record_id: string; person_id: string; import_id: string }>(
+    `SELECT record_id::text, person_id::text, import_id::text FROM person_records
+      WHERE source_kind = 'legacy-contacts' AND source_key = 'legacy_id=MYSQL:CRM/CUSTOMERS/2'`,
+  );
+  return rows[0]!;
+}
+
+/** Bob's touchpoint (the third legacy touchpoint): the golden record it names and its person record's. */
+async function bobsTouchpoint() {
+  const { rows } = await use.platform.pool.query<{ person_id: string | null; record_person: string | null }>(
+    `SELECT t.person_id::text, r.person_id::text AS record_person
+       FROM touchpoints t JOIN person_records r ON r.record_id = t.person_record_id
+      WHERE t.legacy_id = 'mysql:crm/touchpoints/3'`,
+  );
+  return rows[0]!;
+}
+
 let runId: string;
 let first: Awaited<ReturnType<typeof landed>>;
 
@@ -279,29 +298,16 @@ describe("leadpipe migrate: the MariaDB run verified, run again and resumed", ()
 
   it("a merge committed while touchpoints follow their people is kept: they do not write it back", async () => {
     const pool = use.platform.pool;
-    const touchpoint = async () =>
-      (
-        await pool.query<{ person_id: string | null; record_person: string }>(
-          `SELECT t.person_id::text, r.person_id::text AS record_person
-             FROM touchpoints t JOIN person_records r ON r.record_id = t.person_record_id
-            WHERE t.legacy_id = 'mysql:crm/touchpoints/3'`,
-        )
-      ).rows[0]!;
-    const {
-      rows: [bob],
-    } = await pool.query<{ record_id: string; person_id: string }>(
-      "SELECT record_id::text, person_id::text FROM person_records WHERE source_kind = 'legacy-contacts' AND source_key = $1",
-      ["legacy_id=MYSQL:CRM/CUSTOMERS/2"],
-    );
+    const bob = await bobsRecord();
     const ann = (await personOf("mysql:crm/customers/1")).id!;
-    expect(ann).not.toBe(bob!.person_id);
+    expect(ann).not.toBe(bob.person_id);
     // Bob's touchpoint as promoted before his record was resolved: no golden record yet.
     await pool.query("UPDATE touchpoints SET person_id = NULL WHERE legacy_id = 'mysql:crm/touchpoints/3'");
     const merging = await pool.connect();
     try {
       // A merge moves Bob's record to Ann and, by the trigger, his touchpoint; it has not committed yet.
       await merging.query("BEGIN");
-      await merging.query("UPDATE person_records SET person_id = $2 WHERE record_id = $1", [bob!.record_id, ann]);
+      await merging.query("UPDATE person_records SET person_id = $2 WHERE record_id = $1", [bob.record_id, ann]);
       const following = Migration.followPeople(pool);
       // Touchpoints follow their people meanwhile: their update waits for the merge's row lock.
       for (let waited = 0; ; waited += 50) {
@@ -314,16 +320,36 @@ describe("leadpipe migrate: the MariaDB run verified, run again and resumed", ()
       }
       await merging.query("COMMIT");
       await following;
-      expect(await touchpoint()).toEqual({ person_id: ann, record_person: ann });
+      expect(await bobsTouchpoint()).toEqual({ person_id: ann, record_person: ann });
     } finally {
       merging.release();
       // Bob's record back to his golden record: the trigger takes his touchpoint with it.
       await pool.query("UPDATE person_records SET person_id = $2 WHERE record_id = $1", [
-        bob!.record_id,
-        bob!.person_id,
+        bob.record_id,
+        bob.person_id,
       ]);
     }
-    expect(await touchpoint()).toEqual({ person_id: bob!.person_id, record_person: bob!.person_id });
+    expect(await bobsTouchpoint()).toEqual({ person_id: bob.person_id, record_person: bob.person_id });
+  }, 120_000);
+
+  it("a legacy record resolved for the first time outside a run takes its touchpoints with it", async () => {
+    const pool = use.platform.pool;
+    const bob = await bobsRecord();
+    // Bob's record as if its people resolution had failed in the run and were retried later (no run to follow it):
+    // never resolved (no golden record, keys, links or counted values), its import not resolved, its touchpoint naming
+    // no golden record.
+    await pool.query("DELETE FROM person_keys WHERE record_id = $1", [bob.record_id]);
+    await pool.query("DELETE FROM person_links WHERE record_id = $1 OR matched_record_id = $1", [bob.record_id]);
+    await pool.query(
+      "UPDATE person_records SET person_id = NULL, resolved_at = NULL, counted_keys = NULL WHERE record_id = $1",
+      [bob.record_id],
+    );
+    await pool.query("DELETE FROM people_resolutions WHERE import_id = $1", [bob.import_id]);
+    expect(await bobsTouchpoint()).toEqual({ person_id: null, record_person: null });
+    await People.resolveImport({ pool }, bob.import_id);
+    const after = await bobsTouchpoint();
+    expect(after.record_person).not.toBeNull();
+    expect(after.person_id).toBe(after.record_person);
   }, 120_000);
 });
 

@@ -165,7 +165,8 @@ export const RESOLVE_BATCH = 50_000;
  * order against the golden records as the batches before left them; record the resolution with the
  * last batch. people_resolution_progress says what the committed batches did: after a crash at any
  * point the next call resumes from the records still unresolved, to the same golden records (which do
- * not depend on the batch size either). Memory is bounded by the batch. Its SQL is in store.ts;
+ * not depend on the batch size either). Memory is bounded by the batch and its candidates (at most 200 resolved
+ * records per blocking key of the batch, read a page at a time). Its SQL is in store.ts;
  * `afterBatch` is called after each committed batch but the last.
  */
 export async function resolveImport(

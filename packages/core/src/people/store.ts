@@ -358,6 +358,15 @@ export async function assignRecords(
       WHERE r.record_id = a.record_id AND r.record_id = ANY ($1)`,
     [assign.map((a) => a.record_id), assign.map((a) => a.person_id), assign.map((a) => a.counted.join("\x1f"))],
   );
+  // Rule 3 of sql/functions/legacy_migration.sql: a legacy touchpoint names its person record's golden record, from
+  // the record's first resolution on (a later move is the trigger of migration 331's). Under the people lock, as every
+  // move of a record is: no merge can pass this update. Only legacy touchpoints have a person record (partial index).
+  await client.query(
+    `UPDATE touchpoints t SET person_id = a.person_id
+       FROM unnest($1::bigint[], $2::bigint[]) AS a(record_id, person_id)
+      WHERE t.person_record_id = a.record_id AND t.person_record_id = ANY ($1) AND t.person_id IS DISTINCT FROM a.person_id`,
+    [assign.map((a) => a.record_id), assign.map((a) => a.person_id)],
+  );
 }
 
 /** The links found, through COPY: a million links as one jsonb parameter nears jsonb's 256 MB limit. */
