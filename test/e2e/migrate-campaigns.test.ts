@@ -324,10 +324,7 @@ describe("leadpipe migrate: the MariaDB run verified, run again and resumed", ()
     } finally {
       merging.release();
       // Bob's record back to his golden record: the trigger takes his touchpoint with it.
-      await pool.query("UPDATE person_records SET person_id = $2 WHERE record_id = $1", [
-        bob.record_id,
-        bob.person_id,
-      ]);
+      await pool.query("UPDATE person_records SET person_id = $2 WHERE record_id = $1", [bob.record_id, bob.person_id]);
     }
     expect(await bobsTouchpoint()).toEqual({ person_id: bob.person_id, record_person: bob.person_id });
   }, 120_000);
