@@ -6,7 +6,7 @@
  *   npm run bench -- imb 100000            a quick one (the barcode codec, a few seconds)
  *
  * A benchmark is a file bench/<name>.ts whose leading doc comment shows how it is run
- * (`npx tsx bench/<name>.ts …`); its first sentence (cut at 160 characters) is its purpose. Helper modules (harness.ts,
+ * (`npx tsx bench/<name>.ts …`); its first sentence (cut at 160 characters) is its purpose. Helper modules (harness.ts, people-truth.ts,
  * stats.ts) have no such line and are not listed. Figures of record live in docs/, dated, each
  * with the command that reproduced it.
  */

@@ -12,31 +12,13 @@
  */
 import { People } from "@leadpipe/core";
 import * as Matching from "@leadpipe/core/matching";
-import { syntheticPeople } from "../packages/local/src/generate/people";
+import { arg, clusteredTruth, recordsByPerson, splitParts } from "./people-truth";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-};
 const people = Number(arg("people", "100000"));
 const examples = Number(arg("examples", "2"));
 const top = Number(arg("top", "25"));
 
-const truth: number[] = [];
-const inputs: People.ContactInput[] = [];
-for (const r of syntheticPeople({ people, seed: arg("seed", "bench"), clean: process.argv.includes("--clean") })) {
-  truth.push(r.personId);
-  inputs.push(r.input);
-}
-const frequencies = new People.Frequencies();
-const profiles = inputs.map((input) => {
-  const p = People.profileOf(People.standardizeContact(input));
-  frequencies.count(p);
-  return p;
-});
-const matcher = new People.Matcher({ frequencies });
-for (const p of profiles) matcher.add(p);
-const cluster = matcher.clusters();
+const { truth, profiles, frequencies, matcher, cluster } = clusteredTruth(people);
 const s = Matching.pairwiseScores(truth, Array.from(cluster));
 console.log(
   `${people} people, ${profiles.length} records: P ${s.precision.toFixed(5)} R ${s.recall.toFixed(5)} F1 ${s.f1.toFixed(5)}` +
@@ -103,12 +85,7 @@ class Buckets {
 }
 
 // Records by true person and by cluster.
-const byPerson = new Map<number, number[]>();
-for (let i = 0; i < truth.length; i++) {
-  const list = byPerson.get(truth[i]!);
-  if (list) list.push(i);
-  else byPerson.set(truth[i]!, [i]);
-}
+const byPerson = recordsByPerson(truth);
 const keysOf = (i: number) => new Set(People.blockKeys(profiles[i]!));
 
 // Missed pairs: a person's records in two clusters (two parts of the person). The pairs across two parts are bucketed
@@ -125,33 +102,27 @@ const agreeing = (d: string) => (d.match(/[=~nhz] /g) ?? []).length + (d.endsWit
 const nameOnly = (d: string) => /dob [-x~] home [-x] phone [-x] email [-x~]$/.test(d);
 const missed = new Buckets();
 const missedKind = new Buckets();
-for (const records of byPerson.values()) {
-  const parts = new Map<number, number[]>();
-  for (const i of records) parts.set(cluster[i]!, [...(parts.get(cluster[i]!) ?? []), i]);
-  const list = [...parts.values()];
-  for (let x = 0; x < list.length; x++)
-    for (let y = x + 1; y < list.length; y++) {
-      let best: { rank: number; agree: number; kind: string; description: string; example: string } | undefined;
-      for (const i of list[x]!)
-        for (const j of list[y]!) {
-          const a = profiles[i]!,
-            b = profiles[j]!;
-          const verdict = People.compare(a, b, frequencies);
-          const ka = keysOf(i);
-          const shared = [...keysOf(j)].some((k) => ka.has(k));
-          const rank = verdict ? (shared ? 0 : 1) : shared ? 2 : 3;
-          const description = describe(a, b);
-          const agree = agreeing(description);
-          if (best && (best.rank < rank || (best.rank === rank && best.agree >= agree))) continue;
-          const example = `${show(a)}  |  ${show(b)}${verdict ? `  [${verdict.reason}]` : ""}`;
-          best = { rank, agree, kind: KINDS[rank]!, description, example };
-        }
-      const b = best!;
-      const pairs = list[x]!.length * list[y]!.length;
-      const kind = b.rank === 3 && nameOnly(b.description) ? `${b.kind} (the name only)` : b.kind;
-      missedKind.add(kind, pairs, () => b.example);
-      missed.add(`${kind}: ${b.description}`, pairs, () => b.example);
+for (const [left, right] of splitParts(byPerson, cluster)) {
+  let best: { rank: number; agree: number; kind: string; description: string; example: string } | undefined;
+  for (const i of left)
+    for (const j of right) {
+      const a = profiles[i]!,
+        b = profiles[j]!;
+      const verdict = People.compare(a, b, frequencies);
+      const ka = keysOf(i);
+      const shared = [...keysOf(j)].some((k) => ka.has(k));
+      const rank = verdict ? (shared ? 0 : 1) : shared ? 2 : 3;
+      const description = describe(a, b);
+      const agree = agreeing(description);
+      if (best && (best.rank < rank || (best.rank === rank && best.agree >= agree))) continue;
+      const example = `${show(a)}  |  ${show(b)}${verdict ? `  [${verdict.reason}]` : ""}`;
+      best = { rank, agree, kind: KINDS[rank]!, description, example };
     }
+  const b = best!;
+  const pairs = left.length * right.length;
+  const kind = b.rank === 3 && nameOnly(b.description) ? `${b.kind} (the name only)` : b.kind;
+  missedKind.add(kind, pairs, () => b.example);
+  missed.add(`${kind}: ${b.description}`, pairs, () => b.example);
 }
 missedKind.print("missed pairs by kind");
 missed.print("missed pairs by description");

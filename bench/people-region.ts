@@ -9,26 +9,11 @@
  * checked against today's blocking keys only where the chance test would link them (at 1M people: 9.4M pairs).
  */
 import { People } from "@leadpipe/core";
-import { syntheticPeople } from "../packages/local/src/generate/people";
+import { arg, clusteredTruth, recordsByPerson, splitParts } from "./people-truth";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1]! : fallback;
-};
 const people = Number(arg("people", "100000"));
 const minShare = Number(arg("min-share", "0.1"));
-const truth: number[] = [];
-const profiles: People.MatchProfile[] = [];
-const frequencies = new People.Frequencies();
-for (const r of syntheticPeople({ people, seed: arg("seed", "bench"), clean: process.argv.includes("--clean") })) {
-  truth.push(r.personId);
-  const p = People.profileOf(People.standardizeContact(r.input));
-  frequencies.count(p);
-  profiles.push(p);
-}
-const matcher = new People.Matcher({ frequencies });
-for (const p of profiles) matcher.add(p);
-const cluster = matcher.clusters();
+const { truth, profiles, frequencies, matcher, cluster } = clusteredTruth(people);
 
 type P = People.MatchProfile;
 const area = (p: P) => (p.phone ? p.phone.slice(2, 5) : null);
@@ -69,8 +54,7 @@ console.log(
 // How often one person's two records (a phone on one, a ZIP on the other) are in one region, and two random records.
 let personPairs = 0,
   personSame = 0;
-const byPerson = new Map<number, number[]>();
-for (let i = 0; i < truth.length; i++) byPerson.set(truth[i]!, [...(byPerson.get(truth[i]!) ?? []), i]);
+const byPerson = recordsByPerson(truth);
 const regionAgrees = (a: P, b: P) => {
   // a's phone against b's ZIP (or the other way): the area code's regions hold the ZIP3.
   const x = area(a) && zip3(b) ? (regionsOfArea.get(area(a)!) ?? []).includes(zip3(b)!) : null;
@@ -122,43 +106,37 @@ let splits = 0,
   regionAgree = 0,
   regionAgreePairs = 0;
 const nameKey = (p: P) => (p.formal && p.last ? `${p.formal}|${p.last}` : null);
-for (const records of byPerson.values()) {
-  const parts = new Map<number, number[]>();
-  for (const i of records) parts.set(cluster[i]!, [...(parts.get(cluster[i]!) ?? []), i]);
-  const list = [...parts.values()];
-  for (let x = 0; x < list.length; x++)
-    for (let y = x + 1; y < list.length; y++) {
-      const pairs = list[x]!.length * list[y]!.length;
-      splits++;
-      splitPairs += pairs;
-      let allNameOnly = true,
-        key = false,
-        agree = false;
-      let best = "";
-      for (const i of list[x]!)
-        for (const j of list[y]!) {
-          const a = profiles[i]!,
-            b = profiles[j]!;
-          if (!nameOnly(a, b)) allNameOnly = false;
-          const ra = regions(a),
-            rb = regions(b);
-          if (nameKey(a) !== null && nameKey(a) === nameKey(b) && [...ra].some((r) => rb.has(r))) key = true;
-          if (regionAgrees(a, b) === true) agree = true;
-          best ||= [side(a), side(b)].sort().join(" ");
-        }
-      if (!allNameOnly) continue;
-      nameOnlySplits++;
-      nameOnlyPairs += pairs;
-      shape.set(best, (shape.get(best) ?? 0) + pairs);
-      if (key) {
-        keyFound++;
-        keyFoundPairs += pairs;
-      }
-      if (agree) {
-        regionAgree++;
-        regionAgreePairs += pairs;
-      }
+for (const [left, right] of splitParts(byPerson, cluster)) {
+  const pairs = left.length * right.length;
+  splits++;
+  splitPairs += pairs;
+  let allNameOnly = true,
+    key = false,
+    agree = false;
+  let best = "";
+  for (const i of left)
+    for (const j of right) {
+      const a = profiles[i]!,
+        b = profiles[j]!;
+      if (!nameOnly(a, b)) allNameOnly = false;
+      const ra = regions(a),
+        rb = regions(b);
+      if (nameKey(a) !== null && nameKey(a) === nameKey(b) && [...ra].some((r) => rb.has(r))) key = true;
+      if (regionAgrees(a, b) === true) agree = true;
+      best ||= [side(a), side(b)].sort().join(" ");
     }
+  if (!allNameOnly) continue;
+  nameOnlySplits++;
+  nameOnlyPairs += pairs;
+  shape.set(best, (shape.get(best) ?? 0) + pairs);
+  if (key) {
+    keyFound++;
+    keyFoundPairs += pairs;
+  }
+  if (agree) {
+    regionAgree++;
+    regionAgreePairs += pairs;
+  }
 }
 console.log(
   `missed: ${splits} splits (${splitPairs} pairs); sharing only the name: ${nameOnlySplits} (${nameOnlyPairs} pairs); ` +
