@@ -137,10 +137,11 @@ export function frequencyKeys(p: CountedValues): string[] {
  * two records taken at random).
  */
 export function regionKey(p: Pick<CountedValues, "phone" | "zip5">): string | null {
-  return p.phone?.startsWith("+1") && p.phone.length === 12 && p.zip5
-    ? `#r:${p.phone.slice(2, 5)}|${p.zip5.slice(0, 3)}`
-    : null;
+  const area = p.phone ? areaCode(p.phone) : null;
+  return area !== null && p.zip5 ? `#r:${area}|${p.zip5.slice(0, 3)}` : null;
 }
+/** The area code of a US phone in E.164 ("+16175550100" → "617"); null for another country's. */
+const areaCode = (phone: string) => (phone.startsWith("+1") && phone.length === 12 ? phone.slice(2, 5) : null);
 /** Records of an area code (with a ZIP) needed before it says which ZIP3s it goes with. */
 const AREA_RECORDS = 20;
 /** An area code goes with a ZIP3 that holds at least this share of its records with a ZIP (1 in 10). */
@@ -244,8 +245,8 @@ export class Frequencies {
    * AREA_RECORDS such records, or not a US phone).
    */
   areaGoesWith(phone: string, zip5: string): boolean | null {
-    if (!phone.startsWith("+1") || phone.length !== 12) return null;
-    const area = phone.slice(2, 5);
+    const area = areaCode(phone);
+    if (area === null) return null;
     const n = this.areas.get(area)?.n ?? 0;
     if (n < AREA_RECORDS) return null;
     return (this.regions.get(`${area}|${zip5.slice(0, 3)}`)?.n ?? 0) * AREA_SHARE >= n;
