@@ -15,6 +15,9 @@ type Handler = (event: unknown, context: unknown) => Promise<unknown>;
 export const IDLE_HEAP_BYTES = 128 * 2 ** 20;
 v8.setFlagsFromString("--expose-gc");
 const collect = runInNewContext("gc") as () => void;
+/** The heap past which the next task's end collects: twice what the last collection kept, at least IDLE_HEAP_BYTES (a
+ * worker whose live heap stays big does not collect after every task). */
+let collectAbove = IDLE_HEAP_BYTES;
 const handlers = new Map<string, Promise<Handler>>();
 
 function load(modulePath: string): Promise<Handler> {
@@ -49,6 +52,9 @@ parentPort!.on(
       const e = err as Error;
       parentPort!.postMessage({ id: msg.id, ok: false, error: { name: e.name, message: e.message, stack: e.stack } });
     }
-    if (process.memoryUsage().heapUsed > IDLE_HEAP_BYTES) collect();
+    if (process.memoryUsage().heapUsed > collectAbove) {
+      collect();
+      collectAbove = Math.max(IDLE_HEAP_BYTES, 2 * process.memoryUsage().heapUsed);
+    }
   },
 );
