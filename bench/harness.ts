@@ -18,6 +18,8 @@ import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
+import { People, type Queryable } from "@leadpipe/core";
+import { syntheticPeople } from "../packages/local/src/generate/people";
 import { LocalPlatform } from "../packages/local/src/platform";
 import type { ImportRow } from "../packages/core/src/imports/repo";
 import { median } from "./stats";
@@ -171,6 +173,40 @@ export function postgresCpuSeconds(dataDir: string | undefined): number {
     if (child?.ppid === postmaster) total += child.own;
   }
   return total;
+}
+
+/**
+ * The two imports of an incremental run: the records of `base` generated people, then `fresh` rows more (new people's
+ * and newer deliveries of existing people's records).
+ */
+export function incrementalPeople(base: number, fresh: number) {
+  const all = [...syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" })];
+  return [all.slice(0, all.length - fresh), all.slice(all.length - fresh)] as const;
+}
+
+/**
+ * Generated people upserted as import `n`'s contact records (what the contacts target does per chunk: source rows from
+ * 2, `src_seq` the import's number and the row). Returns the import's id.
+ */
+export async function landPeople(
+  db: Queryable,
+  n: number,
+  records: readonly { id: string; input: People.ContactInput }[],
+): Promise<string> {
+  const importId = `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+  await People.upsertRecords(
+    db,
+    records.map((r, i) =>
+      People.recordRow(People.standardizeContact(r.input), {
+        source_kind: "contacts",
+        source_key: r.id,
+        import_id: importId,
+        source_row: i + 2,
+        src_seq: ((BigInt(n) << 32n) + BigInt(i + 2)).toString(),
+      }),
+    ),
+  );
+  return importId;
 }
 
 /**

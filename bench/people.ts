@@ -29,7 +29,7 @@ import { createPool, migrate, People } from "@leadpipe/core";
 import * as Matching from "@leadpipe/core/matching";
 import { startPostgres } from "../packages/local/src/postgres";
 import { syntheticPeople } from "../packages/local/src/generate/people";
-import { postgresCpuSeconds } from "./harness";
+import { incrementalPeople, landPeople, postgresCpuSeconds } from "./harness";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -159,26 +159,13 @@ async function databasePath(base: number, fresh: number) {
   const pool = createPool(pg.url, 4);
   try {
     await migrate(pool);
-    const all = [...syntheticPeople({ people: base + Math.round(fresh * 0.6), seed: "incremental" })];
-    const imports = [all.slice(0, all.length - fresh), all.slice(all.length - fresh)];
+    const imports = incrementalPeople(base, fresh);
     console.log(
       "\n| import | records | land (upsert) | resolve | records/s resolved (wall) | CPU-s: this process / PostgreSQL | created | attached | merged | links |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const [n, records] of imports.entries()) {
-      const importId = `00000000-0000-4000-8000-${String(n + 1).padStart(12, "0")}`;
       const t0 = performance.now();
-      await People.upsertRecords(
-        pool,
-        records.map((r, i) =>
-          People.recordRow(People.standardizeContact(r.input), {
-            source_kind: "contacts",
-            source_key: r.id,
-            import_id: importId,
-            source_row: i + 2,
-            src_seq: ((BigInt(n + 1) << 32n) + BigInt(i + 2)).toString(),
-          }),
-        ),
-      );
+      const importId = await landPeople(pool, n + 1, records);
       const landed = (performance.now() - t0) / 1000;
       const t1 = performance.now();
       const cpu = process.cpuUsage();
