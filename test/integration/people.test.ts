@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createPool, migrate, People, type Pool } from "@leadpipe/core";
+import { createPool, migrate, People, type Pool, type Queryable } from "@leadpipe/core";
 import * as Matching from "@leadpipe/core/matching";
 import { startPostgres, type RunningPostgres } from "../../packages/local/src/postgres";
 import { syntheticPeople } from "../../packages/local/src/generate/people";
@@ -15,7 +15,11 @@ let tmp: string;
 const IMPORT = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
 
 /** Standardizes contacts and upserts them as import n's records (what the contacts target does per chunk). */
-async function land(n: number, contacts: { key: string; input: People.ContactInput; phoneVerified?: boolean }[]) {
+async function land(
+  n: number,
+  contacts: { key: string; input: People.ContactInput; phoneVerified?: boolean }[],
+  db: Queryable = pool,
+) {
   const rows = contacts.map((c, i) => ({
     ...People.recordRow(People.standardizeContact(c.input, new Date("2026-01-01")), {
       source_kind: "contacts",
@@ -26,7 +30,7 @@ async function land(n: number, contacts: { key: string; input: People.ContactInp
     }),
     phone_verified: c.phoneVerified ?? false,
   }));
-  return People.upsertRecords(pool, rows);
+  return People.upsertRecords(db, rows);
 }
 const resolve = (n: number) => People.resolveImport({ pool }, IMPORT(n));
 
@@ -247,14 +251,38 @@ describe("name frequencies in the database", () => {
     ]).toEqual([after.get("#")! + 1, 2, (after.get("#z:02116") ?? 0) + 1, after.get(`#g:${old.formal}`)]);
   });
 
-  it("area codes by ZIP3 are counted from the resolved records of a population counted before them, once", async () => {
-    await land(1, first);
-    await resolve(1);
-    // The population as the code before them left it: no "#r" counts, no marker, no "#r" key among counted_keys.
+  /** The population as the code before the area codes left it: no "#r" counts, no marker, no "#r" key among counted_keys. */
+  const countedBeforeRegions = async () => {
     await pool.query("DELETE FROM person_value_counts WHERE left(key, 2) = '#r' OR key = '#!regions'");
     await pool.query(
       "UPDATE person_records SET counted_keys = array(SELECT k FROM unnest(counted_keys) k WHERE left(k, 3) <> '#r:')",
     );
+  };
+  /** Asserts that the stored area codes by ZIP3 ("#r:…" and their total "#r") are those counted afresh from the resolved records; returns them. */
+  const expectRegionsRecounted = async () => {
+    const stored = [...(await counts())].filter(([k]) => k === "#r" || k.startsWith("#r:"));
+    const { rows } = await pool.query<{ phone: string | null; zip5: string | null }>(
+      "SELECT phone, zip5 FROM person_records WHERE resolved_at IS NOT NULL",
+    );
+    const recount = new Map<string, number>();
+    for (const r of rows) {
+      const key = People.regionKey(r);
+      if (key === null) continue;
+      recount.set(key, (recount.get(key) ?? 0) + 1);
+      recount.set("#r", (recount.get("#r") ?? 0) + 1);
+    }
+    const sorted = (m: Iterable<[string, number]>) => Object.fromEntries([...m].filter(([, n]) => n !== 0).sort());
+    expect(sorted(stored)).toEqual(sorted(recount));
+    return recount;
+  };
+  /** A record of the first import with a US phone and a ZIP, and its area code by ZIP3. */
+  const withRegion = first.find((x) => People.regionKey(profileOf(x.input)) !== null)!;
+  const itsRegion = People.regionKey(profileOf(withRegion.input))!;
+
+  it("area codes by ZIP3 are counted from the resolved records of a population counted before them, once", async () => {
+    await land(1, first);
+    await resolve(1);
+    await countedBeforeRegions();
     await land(2, second);
     await resolve(2);
     const f = new People.Frequencies();
@@ -262,12 +290,69 @@ describe("name frequencies in the database", () => {
     expect(Object.fromEntries(await counts())).toEqual(Object.fromEntries(f.entries()));
     expect(f.get("#r")).toBeGreaterThan(300);
     // A newer delivery of a record of the first import without its phone takes its seeded key away.
-    const r = first.find((x) => People.regionKey(profileOf(x.input)) !== null)!;
-    const key = People.regionKey(profileOf(r.input))!;
-    await land(3, [{ key: r.key, input: { ...r.input, phone: null } }]);
+    await land(3, [{ key: withRegion.key, input: { ...withRegion.input, phone: null } }]);
     await resolve(3);
     const after = await counts();
-    expect([after.get("#r"), after.get(key) ?? 0]).toEqual([f.get("#r") - 1, f.get(key) - 1]);
+    expect([after.get("#r"), after.get(itsRegion) ?? 0]).toEqual([f.get("#r") - 1, f.get(itsRegion) - 1]);
+  });
+
+  it("an import whose batches began before the area codes were counted is counted with them when it resumes after the seed", async () => {
+    await land(1, first);
+    // Its first batch resolved, the rest counted at its start (without area codes) and still pending.
+    await expect(
+      People.resolveImport({ pool }, IMPORT(1), undefined, {
+        batchSize: 300,
+        afterBatch: () => {
+          throw new Error("stopped after a batch");
+        },
+      }),
+    ).rejects.toThrow("stopped after a batch");
+    await countedBeforeRegions();
+    await land(2, second);
+    await resolve(2); // seeds the area codes while import 1 is half done
+    await resolve(1);
+    expect((await expectRegionsRecounted()).get("#r")).toBeGreaterThan(300);
+  });
+
+  it("a record re-delivered but not yet counted again when the area codes are lost counts the key of its last resolution until then", async () => {
+    await land(1, first);
+    await resolve(1);
+    await land(2, [{ key: withRegion.key, input: { ...withRegion.input, phone: null } }]);
+    // The area codes' counts lost, the records' counted_keys kept: import 2's count takes the old key away.
+    await pool.query("DELETE FROM person_value_counts WHERE left(key, 2) = '#r' OR key = '#!regions'");
+    await resolve(2);
+    expect((await expectRegionsRecounted()).get("#r")).toBeGreaterThan(300);
+  });
+
+  it("a contacts promotion that re-delivers a resolved record while the area codes are seeded leaves them a fresh count", async () => {
+    await land(1, first);
+    await resolve(1);
+    await countedBeforeRegions();
+    const moved = { ...withRegion.input, phone: itsRegion.startsWith("#r:212") ? "(415) 555-0142" : "(212) 555-0142" };
+    // The promotion (people_upsert_rows, as promote_contacts runs it) on a connection of its own, not yet committed.
+    const promotion = await pool.connect();
+    try {
+      await promotion.query("BEGIN");
+      await land(3, [{ key: withRegion.key, input: moved }], promotion);
+      const pid = (await promotion.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]!.pid;
+      await land(2, second);
+      // The seed (resolving import 2) counts the record as resolved, then waits on the promotion's lock of its row.
+      let settled = false;
+      const resolving = resolve(2).finally(() => {
+        settled = true;
+      });
+      const waiting = async () =>
+        (await pool.query("SELECT 1 FROM pg_stat_activity WHERE $1 = ANY (pg_blocking_pids(pid))", [pid])).rowCount;
+      while (!settled && !(await waiting())) await new Promise((done) => setTimeout(done, 5));
+      expect(settled).toBe(false);
+      await promotion.query("COMMIT");
+      await resolving;
+    } finally {
+      await promotion.query("ROLLBACK"); // after COMMIT, a warning; before it (a failed expectation), the seed goes on
+      promotion.release();
+    }
+    await resolve(3);
+    expect((await expectRegionsRecounted()).get(People.regionKey(profileOf(moved))!)).toBeGreaterThan(0);
   });
 });
 

@@ -513,26 +513,39 @@ export async function regionsSeeded(client: PoolClient): Promise<boolean> {
 }
 
 /**
- * Counts the area codes by ZIP3 of the resolved records (frequencies.ts regionKey: a US phone and a ZIP) afresh, and
- * sets each counted record's counted_keys to hold its key, so that a newer delivery takes it away (a population
- * counted before these keys existed, or whose counts were lost).
+ * Counts the area codes by ZIP3 (frequencies.ts regionKey: a US phone and a ZIP) afresh, for a population counted before
+ * these keys existed or whose counts were lost: each record is counted as its import's count left it, and a record
+ * counted by its values gets its key in counted_keys, so that a newer delivery takes it away. Counted by their values:
+ * the resolved records and the pending ones of an import whose batches have begun (counted at its start, and given
+ * these keys when resolved); a pending record of an import not counted yet keeps the key its last resolution counted.
+ *
+ * Counting and marking are one statement, so one snapshot decides both: a contacts promotion (people_upsert_rows, which
+ * does not take the people lock) that re-delivers a record meanwhile cannot leave it counted and unmarked. The marking
+ * joins the records counted by id and asks nothing the promotion changes: a row updated after the snapshot is still
+ * marked with the key it was counted under, which its import's count then takes away.
  */
 export async function seedRegions(client: PoolClient): Promise<void> {
-  const region = "'#r:' || substr(phone, 3, 3) || '|' || left(zip5, 3)";
-  const has = "phone ~ '^\\+1[0-9]{10}$' AND zip5 <> ''";
+  const region =
+    "CASE WHEN r.phone ~ '^\\+1[0-9]{10}$' AND r.zip5 <> '' THEN '#r:' || substr(r.phone, 3, 3) || '|' || left(r.zip5, 3) END";
+  const without = "array(SELECT k FROM unnest(r.counted_keys) k WHERE left(k, 3) <> '#r:')";
   await client.query("DELETE FROM person_value_counts WHERE left(key, 3) = '#r:' OR key = '#r'");
   await client.query(
-    `WITH r AS (SELECT ${region} AS key FROM person_records WHERE resolved_at IS NOT NULL AND ${has})
+    `WITH counted AS (
+       SELECT r.record_id, r.by_values, r.counted_keys IS NOT NULL AS marks,
+              CASE WHEN r.by_values THEN ${region}
+                   ELSE (SELECT k FROM unnest(r.counted_keys) k WHERE left(k, 3) = '#r:' LIMIT 1) END AS key
+         FROM (SELECT r.record_id, r.phone, r.zip5, r.counted_keys, r.resolved_at IS NOT NULL OR p.import_id IS NOT NULL AS by_values
+                 FROM person_records r LEFT JOIN people_resolution_progress p USING (import_id)) r
+     ), marked AS (
+       UPDATE person_records r SET counted_keys = ${without} || array_remove(ARRAY[c.key], NULL)
+         FROM counted c
+        WHERE r.record_id = c.record_id AND c.by_values AND c.marks
+          AND r.counted_keys IS DISTINCT FROM ${without} || array_remove(ARRAY[c.key], NULL)
+     )
      INSERT INTO person_value_counts (key, n)
-       SELECT key, count(*) FROM r GROUP BY key
-       UNION ALL SELECT '#r', count(*) FROM r HAVING count(*) > 0
+       SELECT key, count(*) FROM counted WHERE key IS NOT NULL GROUP BY key
+       UNION ALL SELECT '#r', count(key) FROM counted HAVING count(key) > 0
        UNION ALL SELECT $1, 1`,
     [REGIONS_SEEDED],
-  );
-  await client.query(
-    `UPDATE person_records SET counted_keys =
-       array(SELECT k FROM unnest(counted_keys) k WHERE left(k, 3) <> '#r:') || CASE WHEN ${has} THEN ARRAY[${region}] ELSE '{}' END
-     WHERE resolved_at IS NOT NULL AND counted_keys IS NOT NULL
-       AND (${has} OR EXISTS (SELECT FROM unnest(counted_keys) k WHERE left(k, 3) = '#r:'))`,
   );
 }
