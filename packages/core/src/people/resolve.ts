@@ -435,8 +435,8 @@ async function resolveBatch(
   pendingProfiles: MatchProfile[],
   maxBlock: number,
 ): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
-  const pendingBlockKeys = pendingProfiles.map(blockKeys);
-  // The candidates (every resolved record sharing a key with the batch: up to maxBlock a key) go into the matcher a page
+  const pendingBlockKeys = pendingProfiles.map((p) => blockKeys(p, "probe"));
+  // The candidates (every resolved record indexed under a key the batch probes: up to maxBlock a key) go into the matcher a page
   // at a time, in record order, as they are read: the matcher's rows are all this holds of them (their records and
   // profiles are garbage once added). They can be most of the population, so their cost per record is what counts.
   const candidateIds = await Store.candidateIds(client, [...new Set(pendingBlockKeys.flat())], maxBlock);
@@ -526,7 +526,9 @@ async function resolveBatch(
       reason: l.reason,
     }));
   await Store.insertLinks(client, importId, linkRows);
-  const keyRows = pending.flatMap((p, i) => [...new Set(pendingBlockKeys[i]!)].map((k) => [k, p.record_id] as const));
+  const keyRows = pending.flatMap((p, i) =>
+    [...new Set(blockKeys(pendingProfiles[i]!, "index"))].map((k) => [k, p.record_id] as const),
+  );
   await Store.replaceKeys(client, requeued, keyRows);
   // The audit of what this import did to each golden record it touched.
   const freshSet = new Set(fresh);
