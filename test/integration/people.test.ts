@@ -176,6 +176,42 @@ describe("batches and order", () => {
     expect(resumed.created - resumed.merged).toBe(onePass.created - onePass.merged);
     expect((await pool.query("SELECT count(*)::int AS n FROM people_resolution_progress")).rows[0].n).toBe(0);
   });
+
+  it("a batch whose candidates would pass the bound resolves fewer records, to the same golden records", async () => {
+    // The same people delivered again by a second import: its records' candidates are the first import's.
+    const people = all.slice(namesakes.length);
+    const again = people.map((r) => ({ ...r, key: `${r.key}-again` }));
+    await land(1, people);
+    await land(2, again);
+    await resolve(1);
+    const unbounded = await People.resolveImport({ pool }, IMPORT(2), undefined, { batchSize: again.length });
+    const expected = await golden();
+
+    await wipe();
+    await land(1, people);
+    await land(2, again);
+    await resolve(1);
+    let batches = 0;
+    const largest: number[] = [];
+    const bounded = await People.resolveImport({ pool }, IMPORT(2), undefined, {
+      batchSize: again.length,
+      maxCandidates: 25,
+      afterBatch: async () => {
+        batches++;
+        const { rows } = await pool.query<{ records: number }>(
+          "SELECT records FROM people_resolution_progress WHERE import_id = $1",
+          [IMPORT(2)],
+        );
+        largest.push(rows[0]!.records);
+      },
+    });
+    expect(await golden()).toEqual(expected);
+    expect(bounded).toMatchObject({ records: again.length, links: unbounded.links, merged: unbounded.merged });
+    // One batch of every record unbounded; bounded, many, each taking some records and the last the rest.
+    expect(batches).toBeGreaterThan(3);
+    expect(largest.at(-1)).toBeLessThan(again.length);
+    expect(new Set(largest).size).toBe(largest.length); // each batch resolved at least one record
+  });
 });
 
 describe("name frequencies in the database", () => {

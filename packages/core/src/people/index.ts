@@ -20,5 +20,5 @@ export { mapHeaders, parseMapping, contactFromRow, headerKey } from "./headers";
 export { blockKeyHashes, blockKeys, blocksMeet, compare, generationOf, profileOf, type MatchProfile } from "./match";
 export { Matcher, MAX_BLOCK_LIMIT } from "./matcher";
 export { Frequencies, frequencyKeys, regionKey } from "./frequencies";
-export { resolveImport, upsertRecords, recordRow, type RecordRow } from "./resolve";
+export { MAX_CANDIDATES, resolveImport, upsertRecords, recordRow, type RecordRow } from "./resolve";
 export * as Steward from "./steward";
