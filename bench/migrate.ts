@@ -3,7 +3,10 @@
  * in a snapshot, cast, landed as contacts imports, people resolved, reconciled with checksums), against
  * pgloader loading the same table into PostgreSQL in the same run.
  *
- *   npx tsx bench/migrate.ts [--rows 1000000] [--range-rows 50000] [--parallel 2]
+ *   npx tsx bench/migrate.ts [--rows 1000000] [--range-rows 50000] [--parallel 2] [--max-candidates N]
+ *
+ * --max-candidates sets the people consumer's PEOPLE_MAX_CANDIDATES (the most candidates a batch holds;
+ * People.MAX_CANDIDATES when left out).
  *
  * Needs Debian's mariadb-server and pgloader (apt-get install -y mariadb-server pgloader); without
  * pgloader the row for it says so and our figures are printed alone. pgloader loads into a database
@@ -27,12 +30,15 @@ const { values } = parseArgs({
     rows: { type: "string", default: "1000000" },
     "range-rows": { type: "string", default: "50000" },
     parallel: { type: "string", default: "2" },
+    "max-candidates": { type: "string" },
   },
 });
 const PARALLEL = Number(values.parallel);
 if (!Number.isInteger(PARALLEL) || PARALLEL < 1) throw new Error("--parallel: a positive whole number");
 const ROWS = Number(values.rows);
 const RANGE_ROWS = Number(values["range-rows"]);
+// Read by functions/resolve-people.ts on the platform's workers (they start after this, with this process's env).
+if (values["max-candidates"] !== undefined) process.env.PEOPLE_MAX_CANDIDATES = values["max-candidates"];
 if (!Number.isInteger(ROWS) || ROWS < 1 || ROWS > 1_000_000) throw new Error("--rows: a whole number up to 1000000");
 if (!Number.isInteger(RANGE_ROWS) || RANGE_ROWS < 1) throw new Error("--range-rows: a positive whole number");
 

@@ -86,7 +86,6 @@ class Buckets {
 
 // Records by true person and by cluster.
 const byPerson = recordsByPerson(truth);
-const keysOf = (i: number) => new Set(People.blockKeys(profiles[i]!));
 
 // Missed pairs: a person's records in two clusters (two parts of the person). The pairs across two parts are bucketed
 // by the best of them (the one closest to a link: linked but split, then never compared, then refused; then the most
@@ -109,8 +108,7 @@ for (const [left, right] of splitParts(byPerson, cluster)) {
       const a = profiles[i]!,
         b = profiles[j]!;
       const verdict = People.compare(a, b, frequencies);
-      const ka = keysOf(i);
-      const shared = [...keysOf(j)].some((k) => ka.has(k));
+      const shared = People.blocksMeet(a, b);
       const rank = verdict ? (shared ? 0 : 1) : shared ? 2 : 3;
       const description = describe(a, b);
       const agree = agreeing(description);

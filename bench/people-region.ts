@@ -173,11 +173,7 @@ for (const p of profiles)
     zip3Count.set(p.zip5.slice(0, 3), (zip3Count.get(p.zip5.slice(0, 3)) ?? 0) + 1);
   }
 const odds = frequencies.differences;
-const keysOf = (i: number) => new Set(People.blockKeys(profiles[i]!));
-const sharesKey = (i: number, j: number) => {
-  const ki = keysOf(i);
-  return People.blockKeys(profiles[j]!).some((k) => ki.has(k));
-};
+const sharesKey = (i: number, j: number) => People.blocksMeet(profiles[i]!, profiles[j]!);
 const limits = [0.35, 0.2, 0.1, 0.05];
 const byLimit = limits.map(() => ({ t: 0, f: 0 }));
 let allPairs = 0,

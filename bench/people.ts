@@ -18,7 +18,9 @@
  *
  * --resolve 100000:10000 measures the database path the people consumer takes after each import
  * (People.resolveImport: candidates from person_keys, match, store links, keys and golden records)
- * on an embedded PostgreSQL: one import of the existing people, then one of the new rows.
+ * on an embedded PostgreSQL: one import of the existing people, then one of the new rows. --max-candidates N bounds
+ * each batch's candidates (ResolveOptions.maxCandidates; default People.MAX_CANDIDATES); the RSS column is this
+ * process's peak so far.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -161,7 +163,7 @@ async function databasePath(base: number, fresh: number) {
     await migrate(pool);
     const imports = incrementalPeople(base, fresh);
     console.log(
-      "\n| import | records | land (upsert) | resolve | records/s resolved (wall) | CPU-s: this process / PostgreSQL | created | attached | merged | links |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+      "\n| import | records | land (upsert) | resolve | records/s resolved (wall) | CPU-s: this process / PostgreSQL | created | attached | merged | links | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     );
     for (const [n, records] of imports.entries()) {
       const t0 = performance.now();
@@ -170,10 +172,11 @@ async function databasePath(base: number, fresh: number) {
       const t1 = performance.now();
       const cpu = process.cpuUsage();
       const pgCpu = postgresCpuSeconds(pg.dataDir);
-      const r = await People.resolveImport({ pool }, importId);
+      const maxCandidates = Number(arg("max-candidates", String(People.MAX_CANDIDATES)));
+      const r = await People.resolveImport({ pool }, importId, undefined, { maxCandidates });
       const seconds = (performance.now() - t1) / 1000;
       console.log(
-        `| ${n === 0 ? "existing" : "new rows"} | ${fmt(records.length)} | ${landed.toFixed(1)} s | ${seconds.toFixed(1)} s | ${fmt(records.length / seconds)} | ${cpuOf(cpu).toFixed(1)} / ${(postgresCpuSeconds(pg.dataDir) - pgCpu).toFixed(1)} | ${fmt(r.created)} | ${fmt(r.attached)} | ${fmt(r.merged)} | ${fmt(r.links)} |`,
+        `| ${n === 0 ? "existing" : "new rows"} | ${fmt(records.length)} | ${landed.toFixed(1)} s | ${seconds.toFixed(1)} s | ${fmt(records.length / seconds)} | ${cpuOf(cpu).toFixed(1)} / ${(postgresCpuSeconds(pg.dataDir) - pgCpu).toFixed(1)} | ${fmt(r.created)} | ${fmt(r.attached)} | ${fmt(r.merged)} | ${fmt(r.links)} | ${fmt(process.resourceUsage().maxRSS / 1024)} MB |`,
       );
     }
   } finally {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -179,6 +179,42 @@ describe("batches and order", () => {
     expect(resumed).toMatchObject({ records: all.length, links: onePass.links });
     expect(resumed.created - resumed.merged).toBe(onePass.created - onePass.merged);
     expect((await pool.query("SELECT count(*)::int AS n FROM people_resolution_progress")).rows[0].n).toBe(0);
+  });
+
+  it("a batch whose candidates would pass the bound resolves fewer records, to the same golden records", async () => {
+    // The same people delivered again by a second import: its records' candidates are the first import's.
+    const people = all.slice(namesakes.length);
+    const again = people.map((r) => ({ ...r, key: `${r.key}-again` }));
+    await land(1, people);
+    await land(2, again);
+    await resolve(1);
+    const unbounded = await People.resolveImport({ pool }, IMPORT(2), undefined, { batchSize: again.length });
+    const expected = await golden();
+
+    await wipe();
+    await land(1, people);
+    await land(2, again);
+    await resolve(1);
+    let batches = 0;
+    const largest: number[] = [];
+    const bounded = await People.resolveImport({ pool }, IMPORT(2), undefined, {
+      batchSize: again.length,
+      maxCandidates: 25,
+      afterBatch: async () => {
+        batches++;
+        const { rows } = await pool.query<{ records: number }>(
+          "SELECT records FROM people_resolution_progress WHERE import_id = $1",
+          [IMPORT(2)],
+        );
+        largest.push(rows[0]!.records);
+      },
+    });
+    expect(await golden()).toEqual(expected);
+    expect(bounded).toMatchObject({ records: again.length, links: unbounded.links, merged: unbounded.merged });
+    // One batch of every record unbounded; bounded, many, each taking some records and the last the rest.
+    expect(batches).toBeGreaterThan(3);
+    expect(largest.at(-1)).toBeLessThan(again.length);
+    expect(new Set(largest).size).toBe(largest.length); // each batch resolved at least one record
   });
 });
 
@@ -540,6 +576,86 @@ describe("merge and unmerge", () => {
       Object.entries({ junior, anna, senior, annaK }).map(([id, input]) => ({ id, input })),
     );
     expect(offline.rows.map((r) => r.clusterId)).toEqual(["junior", "anna", "senior", "annaK"]);
+  });
+});
+
+describe("the house-and-street keys (migration 357)", () => {
+  const at = (zip: string | null, city: string, phone: string): People.ContactInput => ({
+    first_name: "Robert",
+    last_name: "Smith",
+    street: "12 Elm St",
+    city,
+    phone,
+    ...(zip ? { zip } : {}),
+  });
+  const boston = { key: "boston", input: at("02116", "Boston", "617-555-0101") };
+  const denver = { key: "denver", input: at("80214", "Denver", "303-555-0199") };
+  const noZip = { key: "nozip", input: at(null, "Boston", "617-555-0177") };
+
+  it("a record without a ZIP meets its home's records in another import, first or last; two ZIPs do not meet", async () => {
+    await land(1, [boston, denver]);
+    await resolve(1);
+    await land(2, [noZip]);
+    await resolve(2);
+    expect(await partitionOf()).toEqual(["boston nozip", "denver"]);
+    // Neither record with a ZIP looks the other up: Boston's was compared with no one when Denver's was resolved.
+    const keys = async (key: string) =>
+      (
+        await pool.query<{ key: string }>(
+          "SELECT k.key FROM person_keys k JOIN person_records r USING (record_id) WHERE r.source_key = $1 AND k.key ~ '^[snx]:' ORDER BY 1",
+          [key],
+        )
+      ).rows.map((r) => r.key);
+    expect(await keys("boston")).toEqual(["s:12|ELM", "x:12|ELM|01126"]);
+    expect(await keys("nozip")).toEqual(["n:12|ELM", "s:12|ELM"]);
+
+    await wipe();
+    await land(1, [noZip]);
+    await resolve(1);
+    await land(2, [denver, boston]);
+    await resolve(2);
+    expect(await partitionOf()).toEqual(["boston nozip", "denver"]);
+  });
+
+  it("gives the records resolved before it the keys a resolution writes now", async () => {
+    const people = [...syntheticPeople({ people: 600, seed: "street-keys" })].map((r) => ({
+      key: r.id,
+      input: r.input,
+    }));
+    await land(1, people);
+    await resolve(1);
+    const count = async (tag: string) =>
+      (await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM person_keys WHERE left(key, 2) = $1", [tag]))
+        .rows[0]!.n;
+    const fresh = (await snapshot()).keys;
+    // Both kinds are there to rebuild: records without a ZIP (n:) and with one (x:).
+    expect(await count("n:")).toBeGreaterThan(5);
+    expect(await count("x:")).toBeGreaterThan(500);
+    expect(await count("7:")).toBe(0);
+    expect(await count("d:")).toBe(0);
+    // What a resolution wrote before 357: no n: and x:; p:, 7: and d: too; and no q: for one resolved before q: was.
+    await pool.query("DELETE FROM person_keys WHERE left(key, 2) IN ('n:', 'x:')");
+    const { rowCount: withoutQ } = await pool.query(
+      "DELETE FROM person_keys WHERE left(key, 2) = 'q:' AND record_id IN (SELECT record_id FROM person_records WHERE record_id % 5 = 0)",
+    );
+    expect(withoutQ).toBeGreaterThan(50);
+    await pool.query(
+      `INSERT INTO person_keys (key, record_id)
+       SELECT k, record_id FROM person_records,
+              LATERAL (VALUES ('p:' || phone), ('7:x|' || record_id), ('d:y|' || record_id)) AS v(k)
+        WHERE phone IS NOT NULL
+       ON CONFLICT DO NOTHING`,
+    );
+    const file = readFileSync(
+      new URL("../../sql/migrations/357_person_keys_street_by_zip.sql", import.meta.url),
+      "utf8",
+    );
+    const [up, down] = file.split("-- Down Migration");
+    await pool.query(up!);
+    expect((await snapshot()).keys).toEqual(fresh);
+    await pool.query(down!);
+    expect(await count("n:")).toBe(0);
+    expect(await count("x:")).toBe(0);
   });
 });
 

@@ -135,9 +135,52 @@ describe("rules for records that share no contact point exactly", () => {
     expect(
       verdict(robert, { first_name: "Robert", last_name: "Smith", street: "12 Elm St", city: "Denver" }),
     ).toBeNull();
-    expect(People.blockKeys(profile({ first_name: "Robert", last_name: "Smith", street: "12 Elm St" }))).toContain(
-      "s:12|ELM",
-    );
+    expect(
+      People.blockKeys(profile({ first_name: "Robert", last_name: "Smith", street: "12 Elm St" }), "probe"),
+    ).toContain("s:12|ELM");
+  });
+
+  it("the same house and street meet across ZIPs only where a ZIP is missing, or two of its digits are swapped", () => {
+    const at = (zip: string | undefined, first = "Robert") =>
+      profile({ first_name: first, last_name: "Smith", street: "12 Elm St", ...(zip ? { zip } : {}) });
+    // Both with a ZIP: one found only through s: would be compared with every 12 Elm St of every town.
+    expect(People.blocksMeet(at("02116"), at("80214"))).toBe(false);
+    expect(People.blocksMeet(at("02116"), at("02161"))).toBe(true);
+    expect(People.blocksMeet(at("02116"), at(undefined))).toBe(true);
+    expect(People.blocksMeet(at(undefined), at("80214"))).toBe(true);
+    expect(People.blocksMeet(at(undefined), at(undefined, "Bob"))).toBe(true);
+    expect(People.blockKeys(at("02116"), "index")).toEqual(expect.arrayContaining(["s:12|ELM", "x:12|ELM|01126"]));
+    expect(People.blockKeys(at("02116"), "probe")).toEqual(expect.arrayContaining(["n:12|ELM", "x:12|ELM|01126"]));
+    expect(People.blockKeys(at("02116"), "probe")).not.toContain("s:12|ELM");
+    expect(People.blockKeys(at(undefined), "index")).toEqual(expect.arrayContaining(["s:12|ELM", "n:12|ELM"]));
+
+    // In the matcher, in every order: the pairs compared (the veto is asked once per compared pair) are those that meet.
+    const records = [at("02116", "Robert"), at("80214", "Robert"), at(undefined, "Robert"), at("02161", "Robert")];
+    const names = ["boston", "denver", "nozip", "swapped"];
+    for (const order of [
+      [0, 1, 2, 3],
+      [2, 3, 1, 0],
+      [3, 2, 0, 1],
+      [1, 0, 3, 2],
+    ]) {
+      const compared = new Set<string>();
+      const matcher = new People.Matcher({
+        veto: (a, b) => {
+          compared.add([names[order[a]!]!, names[order[b]!]!].sort().join("-"));
+          return false;
+        },
+      });
+      for (const i of order) matcher.add(records[i]!);
+      // Boston's and Denver's Robert Smith of 12 Elm St share no other key (no phone, date of birth or e-mail).
+      expect([...compared].sort()).toEqual(["boston-nozip", "boston-swapped", "denver-nozip", "nozip-swapped"]);
+      // Linked: the ZIP with two digits swapped, and the record without a ZIP to both homes (a bridge, as before).
+      expect(matcher.links.map((l) => [names[order[l.from]!]!, names[order[l.to]!]!].sort().join("-")).sort()).toEqual([
+        "boston-nozip",
+        "boston-swapped",
+        "denver-nozip",
+        "nozip-swapped",
+      ]);
+    }
   });
 
   it("a date of birth with a typo at the same address lowers the score instead of vetoing", () => {
@@ -183,8 +226,8 @@ describe("rules for records that share no contact point exactly", () => {
     ).toEqual({ score: 0.82, tier: "fuzzy", reason: "fuzzy: first + last + phone with two digits swapped" });
     const a = profile({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3506" }),
       b = profile({ first_name: "Brittany", last_name: "Medina", phone: "684-430-3056" });
-    expect(People.blockKeys(a).filter((k) => k.startsWith("t:"))).toEqual(
-      People.blockKeys(b).filter((k) => k.startsWith("t:")),
+    expect(People.blockKeys(a, "index").filter((k) => k.startsWith("t:"))).toEqual(
+      People.blockKeys(b, "probe").filter((k) => k.startsWith("t:")),
     );
     expect(
       verdict(
@@ -905,7 +948,8 @@ describe("the matcher", () => {
 
   it("hashes a record's blocking keys in blockKeys' order, and addKeyed with them is add", () => {
     const p = profile({ ...robert, first_name: "Steve", phone: "(617) 555-0110", ids: { member: "7" } });
-    const keys = People.blockKeys(p);
+    // Every key of either role once (a key of both roles is in both lists).
+    const keys = [...new Set([...People.blockKeys(p, "index"), ...People.blockKeys(p, "probe")])];
     const hashes = [1, 2];
     expect(People.blockKeyHashes(p, hashes)).toBe(keys.length);
     expect(hashes.slice(0, 2)).toEqual([1, 2]);

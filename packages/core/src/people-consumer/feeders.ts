@@ -132,7 +132,7 @@ export const FEEDERS: Readonly<Record<string, Feeder | null>> = {
 export async function resolvePeople(
   deps: Deps,
   importId: string,
-  options: { stop?: () => boolean; batchSize?: number } = {},
+  options: { stop?: () => boolean; batchSize?: number; maxCandidates?: number } = {},
 ): Promise<{ importId: string; people: Resolution | null; paused?: PausedResolution }> {
   try {
     const imp = await getImport(deps.pool, importId);
@@ -165,7 +165,7 @@ export async function resolvePeople(
  */
 export async function resolvePending(
   deps: Deps,
-  options: { limit?: number; deadline?: number; batchSize?: number } = {},
+  options: { limit?: number; deadline?: number; batchSize?: number; maxCandidates?: number } = {},
 ): Promise<{
   resolved: { importId: string; people: Resolution | null }[];
   failed: PeopleFailure[];
@@ -206,6 +206,7 @@ export async function resolvePending(
       const r = await resolvePeople(deps, importId, {
         ...(stop ? { stop } : {}),
         ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+        ...(options.maxCandidates ? { maxCandidates: options.maxCandidates } : {}),
       });
       await deps.pool.query("DELETE FROM people_failures WHERE import_id = $1", [importId]);
       if (r.paused) return stopped(r.paused);

@@ -17,8 +17,8 @@ export {
 export { standardizeDob } from "./dob";
 export { standardizeContact, CONTACT_FIELDS, type ContactInput } from "./record";
 export { mapHeaders, parseMapping, contactFromRow, headerKey } from "./headers";
-export { blockKeyHashes, blockKeys, compare, generationOf, profileOf, type MatchProfile } from "./match";
+export { blockKeyHashes, blockKeys, blocksMeet, compare, generationOf, profileOf, type MatchProfile } from "./match";
 export { Matcher, MAX_BLOCK_LIMIT } from "./matcher";
 export { Frequencies, frequencyKeys, regionKey } from "./frequencies";
-export { resolveImport, upsertRecords, recordRow, type RecordRow } from "./resolve";
+export { MAX_CANDIDATES, resolveImport, upsertRecords, recordRow, type RecordRow } from "./resolve";
 export * as Steward from "./steward";

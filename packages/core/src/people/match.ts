@@ -150,29 +150,52 @@ const surnameKeys = (raw: string) =>
 const streetKey = (name: string) => cached(streetCache, name, (n) => n.replace(/[^A-Z0-9]/g, ""));
 
 /**
- * Blocking keys: two records are compared only if they share one. Exact keys (e-mail, phone,
- * identifiers), strong keys (name + ZIP / last 7 phone digits / date of birth) and fuzzy keys
- * that tolerate a typo in one name (house number + ZIP; sound of the surname + date of birth;
- * e-mail domain + sound of the surname + first initial).
+ * Blocking keys: two records are compared only if one probes a key the other is indexed under (most keys are both:
+ * records sharing one are compared). Exact keys (e-mail, phone, identifiers), strong keys (name + ZIP / last 7 phone
+ * digits / date of birth) and fuzzy keys that tolerate a typo in one name (house number + ZIP; sound of the surname +
+ * date of birth; e-mail domain + sound of the surname + first initial). `role` says which side of a key a record's
+ * key is: "index" (the keys it is found by: person_keys), "probe" (the keys it looks up: its candidates).
  */
-export function blockKeys(p: MatchProfile): string[] {
+export function blockKeys(p: MatchProfile, role: "index" | "probe"): string[] {
   const keys: string[] = [];
-  forEachBlockKey(p, (tag, a, b, c) => keys.push(keyText(tag, a, b, c)));
+  const skip = role === "index" ? PROBE : INDEX;
+  forEachBlockKey(p, (tag, a, b, c, r = BOTH) => {
+    if (r !== skip) keys.push(keyText(tag, a, b, c));
+  });
   return keys;
 }
+
+/** Whether two records are compared: one probes a key the other is indexed under (blockKeys). */
+export function blocksMeet(a: MatchProfile, b: MatchProfile): boolean {
+  const meets = (x: MatchProfile, y: MatchProfile) => {
+    const found = new Set(blockKeys(y, "index"));
+    return blockKeys(x, "probe").some((k) => found.has(k));
+  };
+  return meets(a, b) || meets(b, a);
+}
+
+/** A key's role (forEachBlockKey's fifth argument): compared with the block and joins it (BOTH), only joins it (INDEX: found by the records that probe it), only compared with it (PROBE). */
+export const BOTH = 0,
+  INDEX = 1,
+  PROBE = 2;
+type KeyRole = typeof BOTH | typeof INDEX | typeof PROBE;
+
+/** A key hash's role is in its two high bits (keyHash is 30 bits): `hash >>> 30`; `hash & KEY_BITS` is the block's. */
+export const KEY_BITS = 0x3fffffff;
 
 /** A blocking key as stored (person_keys): "z:robert|smith|02116". */
 export const keyText = (tag: string, a: string, b?: string, c?: string) =>
   `${tag}:${a}${b === undefined ? "" : `|${b}`}${c === undefined ? "" : `|${c}`}`;
 
-type KeyEmitter = (tag: string, a: string, b?: string, c?: string) => void;
+type KeyEmitter = (tag: string, a: string, b?: string, c?: string, role?: KeyRole) => void;
 
 /** The keys of a record's contact points and identifiers, each alone. */
 function contactKeys(p: MatchProfile, emit: KeyEmitter): void {
   if (p.email) emit("e", p.email);
-  if (p.phone) emit("p", p.phone);
-  // The last 7 digits alone: a typo in either name (mary brwn, raymmond) keeps them.
+  // The last 7 digits alone: a typo in either name (mary brwn, raymmond) keeps them. The whole number only where it
+  // has no 7 digits to key (a short foreign number): every pair sharing a number shares its last 7 digits.
   if (p.phone7) emit("q", p.phone7);
+  else if (p.phone) emit("p", p.phone);
   for (const id of p.ids) emit("i", id);
 }
 
@@ -181,19 +204,30 @@ export function forEachBlockKey(p: MatchProfile, emit: KeyEmitter): void {
   contactKeys(p, emit);
   // Once per record, not once per formal name.
   const phoneDigits = p.phone7 && p.last && p.formals.length > 0 ? sortedDigits(p.phone7) : "";
+  // Name + phone7 and name + date of birth need no key of their own: q: (phone7) and f: (date of birth + formal
+  // name) hold every such pair.
   for (const formal of p.formals) {
     if (p.last) {
       if (p.zip5) emit("z", formal, p.last, p.zip5);
-      if (p.phone7) {
-        emit("7", formal, p.last, p.phone7);
-        emit("t", formal, p.last, phoneDigits);
-      }
-      if (p.dob) emit("d", formal, p.last, p.dob);
+      if (p.phone7) emit("t", formal, p.last, phoneDigits);
     }
     if (p.dob) emit("f", p.dob, formal);
   }
   if (p.house && p.zip5) emit("a", p.zip5, p.house);
-  if (p.house && p.street) emit("s", p.house, p.street);
+  if (p.house && p.street) {
+    // The same number and street meet across ZIPs only where a ZIP is missing (sameHome): records with a ZIP are
+    // indexed under s: and probe n:, which only records without one are indexed under (a common street's house number
+    // recurs in every town: s: alone made hundreds of candidates a record). With both ZIPs, one with two digits
+    // swapped (x: sorted digits; the same ZIP meets through a:).
+    if (p.zip5) {
+      emit("s", p.house, p.street, undefined, INDEX);
+      emit("n", p.house, p.street, undefined, PROBE);
+      emit("x", p.house, p.street, sortedDigits(p.zip5));
+    } else {
+      emit("s", p.house, p.street);
+      emit("n", p.house, p.street, undefined, INDEX);
+    }
+  }
   if (p.dob && p.lastSound) emit("b", p.dob, p.lastSound);
   // A mailbox typo changes letters, never digits or separators (sameShape): they narrow the block ("._1970").
   if (p.emailDomain && p.lastSound && p.first)
@@ -202,12 +236,12 @@ export function forEachBlockKey(p: MatchProfile, emit: KeyEmitter): void {
 
 const NO_HASHES: number[] = [];
 let hashSink = NO_HASHES;
-const pushHash = (tag: string, a: string, b?: string, c?: string) => {
-  hashSink.push(keyHash(tag, a, b, c));
+const pushHash = (tag: string, a: string, b?: string, c?: string, role: KeyRole = BOTH) => {
+  hashSink.push(keyHash(tag, a, b, c) | (role << 30));
 };
 
 /**
- * The hashes (keyHash) of a record's blocking keys, in forEachBlockKey's order, appended to `out`;
+ * The hashes (keyHash, each with its role in the two high bits) of a record's blocking keys, in forEachBlockKey's order, appended to `out`;
  * returns how many. The standardizing worker computes them beside the profile (parallel.ts), so the
  * matching thread does not.
  */

@@ -1,6 +1,16 @@
 import { Frequencies } from "./frequencies";
 import { ConstrainedParts, conflictedComponents, pairKey, type StrongValues } from "./conflicts";
-import { blockKeyHashes, blockKeyText, compare, type Link, type MatchProfile, type Tier } from "./match";
+import {
+  blockKeyHashes,
+  blockKeyText,
+  compare,
+  INDEX,
+  KEY_BITS,
+  type Link,
+  type MatchProfile,
+  PROBE,
+  type Tier,
+} from "./match";
 
 export interface MatcherOptions {
   /** A block holding this many records takes no more (a common surname in a big ZIP); default 200. */
@@ -102,9 +112,10 @@ const blankProfile = (): MatchProfile => ({
 
 /**
  * Incremental record linkage: add records one at a time; each is compared with the earlier
- * records that share a blocking key, linked where a rule holds, and clusters are the connected
- * components of the links (union-find). Which links exist does not depend on the order records
- * arrive in (every pair sharing a key is compared once, when the later one arrives), so the
+ * records it meets through a blocking key (blockKeys: one probes a key the other is indexed under; most keys are
+ * both), linked where a rule holds, and clusters are the connected components of the links (union-find). Which
+ * links exist does not depend on the order records arrive in (every pair that meets is compared once, when the
+ * later one arrives: the later one's probe finds the earlier one indexed), so the
  * clusters do not either, as long as no block reaches the guard.
  */
 export class Matcher {
@@ -298,12 +309,20 @@ export class Matcher {
     return index;
   }
 
-  /** Puts record `index` in the block of key hash `key` (its k-th key), compared with the block's members first. */
-  private join(index: number, key: number, profile: MatchProfile, compareWithEarlier: boolean, k: number): void {
-    const slot = this.slotOf(key);
+  /**
+   * Puts record `index` in the block of key hash `key` (its k-th key), compared with the block's members first; a key
+   * of role INDEX only puts it in, one of role PROBE only compares it (the role is in the hash's high bits).
+   */
+  private join(index: number, hash: number, profile: MatchProfile, compareWithEarlier: boolean, k: number): void {
+    const role = hash >>> 30;
+    // A probe claims no slot: most look for a block that is not there.
+    const slot = role === PROBE ? this.existingSlot(hash & KEY_BITS) : this.slotOf(hash & KEY_BITS);
+    if (slot < 0) return;
     const t = this.table;
     const size = t[slot + 2]!;
+    if (role === INDEX) compareWithEarlier = false;
     if (size === 0) {
+      if (role === PROBE) return;
       t[slot + 1] = index;
       t[slot + 2] = 1;
       return;
@@ -318,6 +337,7 @@ export class Matcher {
     if (capacity === 0) {
       const only = t[slot + 1]!;
       if (compareWithEarlier) this.consider(index, only, profile);
+      if (role === PROBE) return;
       const start = this.allocate(4);
       const page = this.arena[start >>> this.arenaBits]!;
       page[start & this.arenaMask] = only;
@@ -331,6 +351,7 @@ export class Matcher {
     let page = this.arena[start >>> this.arenaBits]!,
       at = start & this.arenaMask;
     if (compareWithEarlier) for (let i = at; i < at + size; i++) this.consider(index, page[i]!, profile);
+    if (role === PROBE) return;
     if (size === capacity) {
       // Moved to a run twice as long (the old run is left unused: at most as much again as the blocks hold).
       const moved = this.allocate(capacity * 2);
@@ -371,6 +392,15 @@ export class Matcher {
     }
     row[o + 3] = reason;
     this.merge(index, other);
+  }
+
+  /** The table slot of a key hash (offset into `table`), or -1. */
+  private existingSlot(key: number): number {
+    for (let i = key & this.tableMask; ; i = (i + 1) & this.tableMask) {
+      const k = this.table[i * 4]!;
+      if (k === key) return i * 4;
+      if (k === -1) return -1;
+    }
   }
 
   /** The table slot of a key hash (offset into `table`), claimed for it when new. */

@@ -149,6 +149,13 @@ export type Feeder = (client: PoolClient, importId: string) => Promise<void>;
 
 /** Records resolved per batch: the matcher, the candidates and the keys of one batch are what the consumer holds in memory. */
 export const RESOLVE_BATCH = 50_000;
+/**
+ * The most candidates a batch holds (each ~0.4 KB in the matcher): a batch whose records would bring more resolves
+ * only as many of them, in record order, as bring fewer (one record at least: its own are at most 200 a key). What
+ * bounds a resolution's memory whatever the population: a batch's candidates grow with it (every resolved record
+ * indexed under a key the batch looks up, up to 200 a key), to the whole population at a few million.
+ */
+export const MAX_CANDIDATES = 1_000_000;
 
 /**
  * Matches an import's unresolved person records against the golden records and each other,
@@ -166,7 +173,8 @@ export const RESOLVE_BATCH = 50_000;
  * last batch. people_resolution_progress says what the committed batches did: after a crash at any
  * point the next call resumes from the records still unresolved, to the same golden records (which do
  * not depend on the batch size either). Memory is bounded by the batch and its candidates (at most 200 resolved
- * records per blocking key of the batch, read a page at a time). Its SQL is in store.ts;
+ * records per blocking key of the batch, read a page at a time; at most `maxCandidates`, the batch resolving fewer of
+ * its records if need be). Its SQL is in store.ts;
  * `afterBatch` is called after each committed batch but the last.
  */
 export async function resolveImport(
@@ -181,6 +189,8 @@ export async function resolveImport(
 export interface ResolveOptions {
   maxBlock?: number;
   batchSize?: number;
+  /** A batch whose candidates would pass this many resolves fewer of its records (default MAX_CANDIDATES). */
+  maxCandidates?: number;
   afterBatch?: (batch: number) => void | Promise<void>;
 }
 
@@ -206,6 +216,7 @@ export async function resolveImportUntil(
 ): Promise<Resolution | PausedResolution> {
   const maxBlock = options.maxBlock ?? 200;
   const batchSize = options.batchSize ?? RESOLVE_BATCH;
+  const maxCandidates = options.maxCandidates ?? MAX_CANDIDATES;
   /** One transaction under the people lock: the next batch (fed and counted first, once), and the record when it was the last. */
   const step = (first: boolean) =>
     withTransaction(deps.pool, async (client) => {
@@ -220,6 +231,7 @@ export async function resolveImportUntil(
         await Store.startProgress(client, importId);
       }
       const pending = counted?.records ?? (await Store.pendingRecords(client, importId, 0, batchSize));
+      let resolved = 0;
       if (pending.length > 0) {
         const b = await resolveBatch(
           client,
@@ -227,11 +239,14 @@ export async function resolveImportUntil(
           pending,
           counted?.profiles ?? pending.map(profileOfRow),
           maxBlock,
+          maxCandidates,
         );
-        await Store.addProgress(client, importId, { records: pending.length, merged: b.merged, links: b.links });
+        resolved = b.resolved;
+        await Store.addProgress(client, importId, { records: resolved, merged: b.merged, links: b.links });
       }
       const progress = (await Store.progressOf(client, importId))!;
-      if (pending.length === batchSize) return { done: undefined, batch: progress.batches };
+      if (pending.length === batchSize || resolved < pending.length)
+        return { done: undefined, batch: progress.batches };
       const r: Resolution = {
         import_id: importId,
         records: progress.records,
@@ -427,19 +442,32 @@ async function seedAnchors(client: PoolClient, pageSize: number): Promise<void> 
   await Store.setValueCounts(client, [...tally.entries(), [Store.ANCHORS_SEEDED, 1]]);
 }
 
-/** One batch of an import's pending records: matched, assigned, linked, keyed, merged and survived. */
+/**
+ * One batch of an import's pending records: matched, assigned, linked, keyed, merged and survived. When its candidates
+ * would pass `maxCandidates`, only its first records are (as many as bring fewer, one at least): `resolved` says how many.
+ */
 async function resolveBatch(
   client: PoolClient,
   importId: string,
-  pending: PendingRecord[],
-  pendingProfiles: MatchProfile[],
+  batch: PendingRecord[],
+  batchProfiles: MatchProfile[],
   maxBlock: number,
-): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number }> {
-  const pendingBlockKeys = pendingProfiles.map(blockKeys);
-  // The candidates (every resolved record sharing a key with the batch: up to maxBlock a key) go into the matcher a page
-  // at a time, in record order, as they are read: the matcher's rows are all this holds of them (their records and
-  // profiles are garbage once added). They can be most of the population, so their cost per record is what counts.
-  const candidateIds = await Store.candidateIds(client, [...new Set(pendingBlockKeys.flat())], maxBlock);
+  maxCandidates: number,
+): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number; resolved: number }> {
+  const probes = batchProfiles.map((p) => blockKeys(p, "probe"));
+  const candidatesOf = (n: number) => Store.candidateIds(client, [...new Set(probes.slice(0, n).flat())], maxBlock);
+  // The candidates (every resolved record indexed under a key the batch probes: up to maxBlock a key) go into the
+  // matcher a page at a time, in record order, as they are read: the matcher's rows are all this holds of them (their
+  // records and profiles are garbage once added). They can be most of the population, so their cost per record is what
+  // counts, and their number is bounded: too many, and fewer records (candidates grow slower than records: shared).
+  let take = batch.length;
+  let candidateIds = await candidatesOf(take);
+  while (candidateIds.length > maxCandidates && take > 1) {
+    take = Math.max(1, Math.min(take - 1, Math.floor((take * maxCandidates) / candidateIds.length)));
+    candidateIds = await candidatesOf(take);
+  }
+  const pending = take === batch.length ? batch : batch.slice(0, take);
+  const pendingProfiles = take === batch.length ? batchProfiles : batchProfiles.slice(0, take);
   const pendingStart = candidateIds.length;
   const ids = [...candidateIds, ...pending.map((p) => p.record_id)];
   const forbidden = await Store.forbiddenPairs(client, ids);
@@ -526,7 +554,9 @@ async function resolveBatch(
       reason: l.reason,
     }));
   await Store.insertLinks(client, importId, linkRows);
-  const keyRows = pending.flatMap((p, i) => [...new Set(pendingBlockKeys[i]!)].map((k) => [k, p.record_id] as const));
+  const keyRows = pending.flatMap((p, i) =>
+    [...new Set(blockKeys(pendingProfiles[i]!, "index"))].map((k) => [k, p.record_id] as const),
+  );
   await Store.replaceKeys(client, requeued, keyRows);
   // The audit of what this import did to each golden record it touched.
   const freshSet = new Set(fresh);
@@ -561,5 +591,5 @@ async function resolveBatch(
     importId,
   );
   await Store.auditCreated(client, importId, made);
-  return { fresh, touched: [...touched.keys()], merged: merges.length, links: linkRows.length };
+  return { fresh, touched: [...touched.keys()], merged: merges.length, links: linkRows.length, resolved: take };
 }
