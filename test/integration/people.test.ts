@@ -197,7 +197,16 @@ describe("batches and order", () => {
     await resolve(1);
     let batches = 0;
     const largest: number[] = [];
-    const bounded = await People.resolveImport({ pool }, IMPORT(2), undefined, {
+    const logged: { records: number; candidates: number }[] = [];
+    const log = {
+      info: (msg: string, fields?: Record<string, unknown>) => {
+        if (msg === "people batch resolved") logged.push(fields as { records: number; candidates: number });
+      },
+      warn: () => {},
+      error: () => {},
+      child: () => log,
+    };
+    const bounded = await People.resolveImport({ pool, log }, IMPORT(2), undefined, {
       batchSize: again.length,
       maxCandidates: 25,
       afterBatch: async () => {
@@ -215,6 +224,11 @@ describe("batches and order", () => {
     expect(batches).toBeGreaterThan(3);
     expect(largest.at(-1)).toBeLessThan(again.length);
     expect(new Set(largest).size).toBe(largest.length); // each batch resolved at least one record
+    // The log says what each batch took: within the bound, unless one record alone brings more.
+    expect(logged).toHaveLength(batches);
+    expect(logged.map((b) => b.records)).toEqual(largest.map((n, i) => n - (largest[i - 1] ?? 0)));
+    for (const b of logged) expect(b.candidates <= 25 || b.records === 1).toBe(true);
+    expect(Math.max(...logged.map((b) => b.candidates))).toBeGreaterThan(10);
   });
 });
 

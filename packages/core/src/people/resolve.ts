@@ -222,7 +222,7 @@ export async function resolveImportUntil(
     withTransaction(deps.pool, async (client) => {
       await Store.lockPeople(client);
       const done = await Store.recordedResolution(client, importId);
-      if (done) return { done, batch: 0 };
+      if (done) return { done, batch: 0, records: 0, candidates: 0 };
       // The count's first page is this batch (the same query in the same transaction): read and profiled once.
       let counted: Page | undefined;
       if (first && !(await Store.progressOf(client, importId))) {
@@ -231,7 +231,8 @@ export async function resolveImportUntil(
         await Store.startProgress(client, importId);
       }
       const pending = counted?.records ?? (await Store.pendingRecords(client, importId, 0, batchSize));
-      let resolved = 0;
+      let resolved = 0,
+        candidates = 0;
       if (pending.length > 0) {
         const b = await resolveBatch(
           client,
@@ -242,11 +243,12 @@ export async function resolveImportUntil(
           maxCandidates,
         );
         resolved = b.resolved;
+        candidates = b.candidates;
         await Store.addProgress(client, importId, { records: resolved, merged: b.merged, links: b.links });
       }
       const progress = (await Store.progressOf(client, importId))!;
       if (pending.length === batchSize || resolved < pending.length)
-        return { done: undefined, batch: progress.batches };
+        return { done: undefined, batch: progress.batches, records: resolved, candidates };
       const r: Resolution = {
         import_id: importId,
         records: progress.records,
@@ -257,15 +259,16 @@ export async function resolveImportUntil(
       };
       await Store.recordResolution(client, r);
       await Store.endProgress(client, importId);
-      return { done: r, batch: progress.batches };
+      return { done: r, batch: progress.batches, records: resolved, candidates };
     });
   for (let first = true; ; first = false) {
-    const { done, batch } = await step(first);
+    const { done, batch, records, candidates } = await step(first);
     if (done) {
       deps.log?.info("people resolved", { importId, ...done });
       return done;
     }
-    deps.log?.info("people batch resolved", { importId, batch });
+    // Its records and candidates: a batch that resolved fewer records than the batch size met the candidates' bound.
+    deps.log?.info("people batch resolved", { importId, batch, records, candidates });
     await options.afterBatch?.(batch);
     if (options.stop?.()) {
       const paused = await withTransaction(deps.pool, async (client): Promise<PausedResolution> => {
@@ -453,7 +456,14 @@ async function resolveBatch(
   batchProfiles: MatchProfile[],
   maxBlock: number,
   maxCandidates: number,
-): Promise<{ fresh: number[]; touched: number[]; merged: number; links: number; resolved: number }> {
+): Promise<{
+  fresh: number[];
+  touched: number[];
+  merged: number;
+  links: number;
+  resolved: number;
+  candidates: number;
+}> {
   const probes = batchProfiles.map((p) => blockKeys(p, "probe"));
   const candidatesOf = (n: number) => Store.candidateIds(client, [...new Set(probes.slice(0, n).flat())], maxBlock);
   // The candidates (every resolved record indexed under a key the batch probes: up to maxBlock a key) go into the
@@ -591,5 +601,12 @@ async function resolveBatch(
     importId,
   );
   await Store.auditCreated(client, importId, made);
-  return { fresh, touched: [...touched.keys()], merged: merges.length, links: linkRows.length, resolved: take };
+  return {
+    fresh,
+    touched: [...touched.keys()],
+    merged: merges.length,
+    links: linkRows.length,
+    resolved: take,
+    candidates: candidateIds.length,
+  };
 }
