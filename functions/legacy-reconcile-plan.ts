@@ -12,5 +12,5 @@ export const handler = middy(async (event: { run_id: string }) => {
   const key = Migration.checksKey(event.run_id, check_id);
   await deps.store.write(deps.settings.bucket, key, JSON.stringify(items), "application/json");
   deps.log.info("migration reconciliation planned", { run_id: event.run_id, check_id, items: items.length, key });
-  return { bucket: deps.settings.bucket, key, count: items.length, check_id };
+  return { bucket: deps.settings.bucket, key, count: items.length, check_id, results: Migration.resultsPrefix(key) };
 });

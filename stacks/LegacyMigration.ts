@@ -7,7 +7,7 @@ import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sfn from "aws-cdk-lib/aws-stepfunctions";
 import type { Function as LambdaFunction, FunctionProps } from "sst/constructs";
 import { MIGRATION_LANDING_PREFIXES } from "../packages/core/src/migration/run";
-import { MIGRATION_REPORTS_PREFIX } from "../packages/core/src/migration/machine";
+import { MIGRATION_REPORTS_PREFIX, MIGRATION_RESULTS } from "../packages/core/src/migration/machine";
 import type { LegacyMigrationConfig } from "./config";
 import type { Database } from "./Database";
 import { stageDefinition } from "./ingest-definition";
@@ -54,8 +54,9 @@ export interface LegacyMigrationProps {
  * legacy database, read through the VPC. Lambdas in the app subnets with a security group of their own
  * that the legacy database's group admits on its port; the connection in the stage's named secret, read
  * only by the functions that read the source; puts only under the migration's landing prefixes; the
- * item lists and the manifest under reports/migrations/. Built in the pipeline's stack (its topic's
- * policy names the failure rule, which a stack of its own could not do without a reference cycle).
+ * item lists, the Maps' exported results and the manifest under reports/migrations/. Built in the
+ * pipeline's stack (its topic's policy names the failure rule, which a stack of its own could not do
+ * without a reference cycle).
  */
 export function legacyMigration(stack: Stack, p: LegacyMigrationProps) {
   const { db, bucket, alerts, config } = p;
@@ -127,9 +128,17 @@ export function legacyMigration(stack: Stack, p: LegacyMigrationProps) {
     definitionSubstitutions: Object.fromEntries(Object.entries(tasks).map(([key, f]) => [key, f.functionArn])),
   });
   for (const f of Object.values(tasks)) f.grantInvoke(machine);
-  // The Distributed Maps: their ItemReaders read the item lists; they run each item as a child execution
-  // of this machine (named, not by reference: the role cannot depend on the machine it belongs to).
+  // The Distributed Maps: their ItemReaders read the item lists, their ResultWriters export the items'
+  // outputs under results/ (the rights AWS documents for it, multipart included: the export is one object
+  // per status, of any size); they run each item as a child execution of this machine (named, not by
+  // reference: the role cannot depend on the machine it belongs to).
   bucket.grantRead(machine, `${MIGRATION_REPORTS_PREFIX}*`);
+  machine.addToRolePolicy(
+    new iam.PolicyStatement({
+      actions: ["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+      resources: [bucket.arnForObjects(MIGRATION_RESULTS)],
+    }),
+  );
   const arn = (resource: string, resourceName: string) =>
     stack.formatArn({ service: "states", resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
   machine.addToRolePolicy(

@@ -13,7 +13,7 @@ import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { Migration, RetryableError, resetConfig } from "@leadpipe/core";
 import { migrateSource, verifyRun } from "../../packages/local/src/commands/migrate";
 import { runLegacyMachine } from "../../packages/local/src/legacy-machine";
-import { startLegacyCrm, TABLES } from "../support/legacy-crm";
+import { row, startLegacyCrm, TABLES } from "../support/legacy-crm";
 import type { RunningMariaDb } from "../support/mariadb";
 import { usePlatform } from "../support/platform";
 
@@ -70,6 +70,57 @@ async function storedManifest(runId: string) {
   return m;
 }
 
+/**
+ * What the migration's Lambdas asked the source while `work` ran, per connection (each invocation opens
+ * its own): MariaDB's general log, kept as a table for the time of `work`.
+ */
+async function sourceStatements(work: () => Promise<unknown>): Promise<string[][]> {
+  const root = await maria.root();
+  try {
+    await root.query("SET GLOBAL log_output = 'TABLE'; TRUNCATE mysql.general_log; SET GLOBAL general_log = 'ON'");
+    await work();
+    await root.query("SET GLOBAL general_log = 'OFF'");
+    const [rows] = await root.query<import("mysql2/promise").RowDataPacket[]>(
+      `SELECT thread_id, CONVERT(argument USING utf8mb4) AS statement FROM mysql.general_log
+        WHERE command_type = 'Query' AND user_host LIKE 'legacy[%' ORDER BY event_time, thread_id`,
+    );
+    const byConnection = new Map<number, string[]>();
+    for (const r of rows) byConnection.set(r.thread_id, [...(byConnection.get(r.thread_id) ?? []), r.statement]);
+    return [...byConnection.values()];
+  } finally {
+    await root.query("SET GLOBAL general_log = 'OFF'");
+    await root.end();
+  }
+}
+
+/** A statement that reads the source's catalogue (LegacyReader.tables(): columns, primary keys, foreign keys). */
+const readsCatalogue = (statement: string) => /information_schema/i.test(statement);
+
+/** The tasks whose Lambda reads the source (one connection per invocation). */
+const READS_SOURCE = ["Open", "Plan", "LandRange", "ReconcileRange", "Reconcile"];
+
+/**
+ * Migrates the campaigns (two ranges) with `ddl` run on the source once planned, before any item reads
+ * (each item waits for it: every item's snapshot has it); the execution must fail. Returns the run.
+ */
+async function campaignsChangedUnderItems(root: import("mysql2/promise").Connection, ddl: string): Promise<string> {
+  let runId = "";
+  let changing: Promise<unknown> | undefined;
+  const run = runLegacyMachine(
+    use.platform,
+    { range_rows: 2, only: ["campaigns"] },
+    {
+      async beforeTask(state, payload) {
+        if (state !== "LandRange") return;
+        runId = (payload as Migration.RangeItem).run_id;
+        await (changing ??= root.query(ddl));
+      },
+    },
+  );
+  await expect(run).rejects.toMatchObject({ cause: { name: "LegacyMigrationFailed" } });
+  return runId;
+}
+
 let machineRun: string;
 
 describe("the legacy migration state machine (stacks/legacy-migration.asl.json)", () => {
@@ -77,29 +128,32 @@ describe("the legacy migration state machine (stacks/legacy-migration.asl.json)"
     const calls: string[] = [];
     let failedOnce = false;
     let checkFailedOnce = false;
-    const output = (await runLegacyMachine(
-      use.platform,
-      { range_rows: 2 },
-      {
-        async beforeTask(state, payload) {
-          calls.push(state);
-          const item = payload as Migration.RangeItem;
-          // The Lambda of customers' range 1 lands it, then dies before answering: the Map's Retry runs it again.
-          if (state === "LandRange" && item.table === "customers" && item.range_no === 1 && !failedOnce) {
-            failedOnce = true;
-            await use.platform.invoke("legacy-land-range", payload);
-            throw new RetryableError("the connection was reset after the range landed");
-          }
-          // The same for a reconcile item: its check is stored, then the Lambda dies; the retry replaces it.
-          const check = payload as Migration.CheckItem;
-          if (state === "ReconcileRange" && check.table === "phones" && check.range_no === 0 && !checkFailedOnce) {
-            checkFailedOnce = true;
-            await use.platform.invoke("legacy-reconcile-range", payload);
-            throw new RetryableError("the connection was reset after the range was reconciled");
-          }
+    let output = {} as Output;
+    const statements = await sourceStatements(async () => {
+      output = (await runLegacyMachine(
+        use.platform,
+        { range_rows: 2 },
+        {
+          async beforeTask(state, payload) {
+            calls.push(state);
+            const item = payload as Migration.RangeItem;
+            // The Lambda of customers' range 1 lands it, then dies before answering: the Map's Retry runs it again.
+            if (state === "LandRange" && item.table === "customers" && item.range_no === 1 && !failedOnce) {
+              failedOnce = true;
+              await use.platform.invoke("legacy-land-range", payload);
+              throw new RetryableError("the connection was reset after the range landed");
+            }
+            // The same for a reconcile item: its check is stored, then the Lambda dies; the retry replaces it.
+            const check = payload as Migration.CheckItem;
+            if (state === "ReconcileRange" && check.table === "phones" && check.range_no === 0 && !checkFailedOnce) {
+              checkFailedOnce = true;
+              await use.platform.invoke("legacy-reconcile-range", payload);
+              throw new RetryableError("the connection was reset after the range was reconciled");
+            }
+          },
         },
-      },
-    )) as Output;
+      )) as Output;
+    });
     machineRun = output.run_id;
     expect(output).toEqual({
       run_id: output.run_id,
@@ -162,6 +216,19 @@ describe("the legacy migration state machine (stacks/legacy-migration.asl.json)"
     );
     expect(stored[0]).toMatchObject({ status: "COMPLETE", status_reason: null });
     expect(Migration.summary(stored[0].manifest).tables).toEqual(TABLES);
+
+    // The source's catalogue is read by four steps, once each: Open (the run keeps it), Plan per phase (the
+    // source must still be as it was) and Reconcile (a change since is a difference). No item reads it: each
+    // of their connections read its range's rows only, with the run's specs.
+    expect(statements).toHaveLength(calls.filter((s) => READS_SOURCE.includes(s)).length);
+    expect(statements.filter((c) => c.some(readsCatalogue)).map((c) => c.filter(readsCatalogue).length)).toEqual([
+      3, 3, 3, 3,
+    ]);
+    const itemConnections = statements.filter((c) => !c.some(readsCatalogue));
+    expect(itemConnections).toHaveLength(calls.filter((s) => s === "LandRange" || s === "ReconcileRange").length);
+    // Each read rows, but the retried LandRange that found its checkpoint.
+    const readRows = itemConnections.filter((c) => c.some((q) => /^SELECT .* FROM `\w+`/.test(q)));
+    expect(readRows).toHaveLength(itemConnections.length - 1);
   });
 
   it("gives the manifest `migrate verify` gives: the same range checks, summed the same, on two lanes", async () => {
@@ -282,6 +349,88 @@ describe("the legacy migration state machine (stacks/legacy-migration.asl.json)"
     const resumed = (await runLegacyMachine(use.platform, { resume_run_id: runId })) as Output;
     expect(resumed).toMatchObject({ run_id: runId, status: "COMPLETE", tables: TABLES });
     expect((await ranges(runId)).length).toBeGreaterThan(landedBefore);
+  });
+
+  it("lands and checks a run with the columns it planned when one is added under it; the manifest names it", async () => {
+    const alerts = use.platform.alerts.length;
+    const root = await maria.root();
+    let runId = "";
+    try {
+      runId = await campaignsChangedUnderItems(
+        root,
+        "ALTER TABLE crm.campaigns ADD COLUMN note VARCHAR(20) DEFAULT 'new'",
+      );
+    } finally {
+      await root.query("ALTER TABLE crm.campaigns DROP COLUMN IF EXISTS note");
+      await root.end();
+    }
+    // The objects are the first run's, byte for byte: the columns the run planned, not the one added since.
+    const objects = (rs: Record<string, unknown>[]) => rs.map((r) => [r.range_no, r.object_key, r.sha256]);
+    const first = (await ranges(machineRun)).filter((r) => r.table_name === "campaigns");
+    expect(objects(await ranges(runId))).toEqual(objects(first));
+    // Its ranges check out; the table does not, and the manifest says why.
+    const { rows } = await use.platform.pool.query("SELECT status, manifest FROM migration_runs WHERE run_id = $1", [
+      runId,
+    ]);
+    expect(rows[0].status).toBe("UNBALANCED");
+    expect((rows[0].manifest as Migration.Manifest).tables).toEqual([
+      {
+        table: "campaigns",
+        target: "campaigns",
+        source_rows: 3,
+        loaded: 2,
+        quarantined: 1,
+        dropped: 0,
+        balanced: true,
+        checksums_match: false,
+        differences: [
+          { pk: "*", columns: ["note"], reason: "campaigns changed since the run began: column note added" },
+        ],
+      },
+    ]);
+    expect(
+      use.platform.alerts.slice(alerts).some((a) => a.message?.includes(`Migration run ${runId} is UNBALANCED`)),
+    ).toBe(true);
+  });
+
+  it("refuses clearly a run whose source lost a column it planned, until the column is back", async () => {
+    const root = await maria.root();
+    let runId = "";
+    const run = async () =>
+      (
+        await use.platform.pool.query<{ status: string; status_reason: string | null }>(
+          "SELECT status, status_reason FROM migration_runs WHERE run_id = $1",
+          [runId],
+        )
+      ).rows[0];
+    try {
+      runId = await campaignsChangedUnderItems(root, "ALTER TABLE crm.campaigns RENAME COLUMN description TO summary");
+      // An item reads the columns the run planned: one is gone, and the reason says the source changed.
+      expect(await run()).toMatchObject({ status: "FAILED" });
+      expect((await run())!.status_reason).toMatch(
+        new RegExp(
+          `landing campaigns range \\d: the source changed since run ${runId} began \\(Unknown column 'description'.*\\): ` +
+            "put it back as it was and resume, or migrate it as a new run",
+        ),
+      );
+      // Resumed as it is: planning reads the catalogue once, finds it changed and refuses, naming the change.
+      await expect(runLegacyMachine(use.platform, { resume_run_id: runId })).rejects.toMatchObject({
+        cause: { name: "LegacyMigrationFailed" },
+      });
+      expect(await run()).toEqual({
+        status: "FAILED",
+        status_reason:
+          `SourceChangedError: the source changed since run ${runId} began (campaigns: column description dropped, ` +
+          "column summary added): put it back as it was and resume, or migrate it as a new run",
+      });
+      expect(await ranges(runId)).toEqual([]);
+    } finally {
+      await root.query("ALTER TABLE crm.campaigns RENAME COLUMN IF EXISTS summary TO description");
+      await root.end();
+    }
+    // Put back as it was, the run resumes and completes.
+    const resumed = (await runLegacyMachine(use.platform, { resume_run_id: runId })) as Output;
+    expect(resumed).toMatchObject({ run_id: runId, status: "COMPLETE", tables: [row("campaigns", 3, 2, 1)] });
   });
 
   it("refuses a bad input before a run exists, and alerts why", async () => {

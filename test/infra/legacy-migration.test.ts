@@ -3,14 +3,16 @@
  * EXAMPLE_LEGACY_MIGRATION): stacks/legacy-migration.asl.json as a Distributed Map over (table, key range)
  * items with the stage's concurrency; its Lambdas in the VPC, admitted by the legacy database's security
  * group, reading its connection from the named secret; IAM limited to that secret, this state machine
- * and the migration's prefixes. What aws-local-stepfunctions cannot run (ProcessorConfig, ItemReader) is
- * asserted here; the rest runs locally in test/e2e/legacy-machine.test.ts.
+ * and the migration's prefixes. What aws-local-stepfunctions cannot run (ProcessorConfig, ItemReader,
+ * ResultWriter) is asserted here; the rest runs locally in test/e2e/legacy-machine.test.ts.
  */
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
 import { getStack } from "sst/constructs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { Migration } from "@leadpipe/core";
+import { MIGRATION_RESULTS as RESULTS } from "../../packages/core/src/migration/machine";
 import { MIGRATION_LANDING_PREFIXES } from "../../packages/core/src/migration/run";
 import { EXAMPLE_LEGACY_MIGRATION, stageConfig, stageNames } from "../../stacks/config";
 import { placeholdersIn } from "../../stacks/ingest-definition";
@@ -86,6 +88,14 @@ const objectPattern = (resource: Json): string | undefined => {
     return undefined;
   return /^\/(.+)$/.exec(parts[1])?.[1];
 };
+/** Whether an IAM resource pattern names an object key (IAM's `*` matches any characters, `/` too). */
+const iamMatches = (pattern: string, key: string) =>
+  new RegExp(
+    `^${pattern
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`,
+  ).test(key);
 const secretPattern = `secret:${EXAMPLE_LEGACY_MIGRATION.secret}-??????`;
 
 describe("the stage setting", () => {
@@ -114,8 +124,10 @@ describe("the legacy migration state machine", () => {
 
   /**
    * A Distributed Map reading its items from the S3 object `plan` names, each item one Lambda (`placeholder`)
-   * retried on RetryableError; one failure fails it (the Catch), and it keeps no results (the rows in
-   * PostgreSQL are the record): its output stays small at any item count.
+   * retried on RetryableError; one failure fails it (the Catch). Its items' outputs are exported to S3
+   * (ResultWriter: without one they would be the Map's result, under the 256 KiB payload limit whatever
+   * ResultPath says) and its own result is discarded (the rows in PostgreSQL are the record): its output
+   * stays small at any item count.
    */
   const expectDistributedMap = (map: Json, plan: string, placeholder: string) => {
     expect(map.Type).toBe("Map");
@@ -124,6 +136,10 @@ describe("the legacy migration state machine", () => {
       Resource: "arn:aws:states:::s3:getObject",
       ReaderConfig: { InputType: "JSON" },
       Parameters: { "Bucket.$": `${plan}.bucket`, "Key.$": `${plan}.key` },
+    });
+    expect(map.ResultWriter).toEqual({
+      Resource: "arn:aws:states:::s3:putObject",
+      Parameters: { "Bucket.$": `${plan}.bucket`, "Prefix.$": `${plan}.results` },
     });
     expect(map.ItemsPath).toBeUndefined();
     expect(map.ToleratedFailurePercentage).toBe(0);
@@ -137,6 +153,20 @@ describe("the legacy migration state machine", () => {
 
   it("fans out as a Distributed Map reading its items from S3, retrying a range on RetryableError, failing as one", () => {
     expectDistributedMap(ASL.States.LandRanges, "$.plan", "LegacyLandRangeFunctionArn");
+  });
+
+  it("exports each Map's results beside its item list, under the prefix the machine may write", () => {
+    // The plans answer where (functions/legacy-plan, legacy-reconcile-plan): the ResultWriters' Prefix.
+    expect(ASL.States.Plan.ResultSelector["results.$"]).toBe("$.Payload.results");
+    expect(ASL.States.PlanReconcile.ResultSelector["results.$"]).toBe("$.Payload.results");
+    const run = "0b6e1f1e-5c1a-4c53-9a57-0f0c4f3e2a10";
+    const items = Migration.resultsPrefix(Migration.itemsKey(run, "first"));
+    const checks = Migration.resultsPrefix(Migration.checksKey(run, "c0ffee00-0000-4000-8000-000000000000"));
+    expect(items).toBe(`reports/migrations/${run}/results/items-first`);
+    expect(checks).toBe(`reports/migrations/${run}/results/checks-c0ffee00-0000-4000-8000-000000000000`);
+    // Step Functions writes <prefix>/<map run id>/manifest.json and a file per status under it.
+    for (const prefix of [items, checks]) expect(iamMatches(RESULTS, `${prefix}/1a2b/manifest.json`)).toBe(true);
+    expect(iamMatches(RESULTS, Migration.itemsKey(run, "first"))).toBe(false);
   });
 
   it("reconciles as a second Distributed Map, one item per range from S3, then sums the stored checks", () => {
@@ -170,7 +200,7 @@ describe("the legacy migration state machine", () => {
     expect(ASL.States.Unbalanced.Next).toBe("Failed");
   });
 
-  it("may start and watch only its own executions, invoke only its Lambdas and read only the item lists", () => {
+  it("may start and watch only its own executions, invoke only its Lambdas, read only the item lists, write only results", () => {
     const [id, m] = machine();
     const statements = statementsOfRole(m.Properties.RoleArn["Fn::GetAtt"][0]);
     const text = (s: Json) => JSON.stringify(s.Resource);
@@ -191,15 +221,20 @@ describe("the legacy migration state machine", () => {
     expect([...invoked].sort()).toEqual(Object.values(TASKS).map(fnId).sort());
     const s3 = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith("s3:")));
     expect(s3.length).toBeGreaterThan(0);
-    for (const s of s3) {
-      expect(
-        asList(s.Action).every((a: string) => /^s3:(Get|List)/.test(a)),
-        JSON.stringify(s.Action),
-      ).toBe(true);
+    const reads = s3.filter((s) => asList(s.Action).every((a: string) => /^s3:(Get|List)/.test(a)));
+    for (const s of reads)
       for (const r of asList(s.Resource))
         if (JSON.stringify(r) !== JSON.stringify({ "Fn::GetAtt": [bucketId(), "Arn"] }))
           expect(objectPattern(r)).toBe("reports/migrations/*");
-    }
+    // The ResultWriters' export (multipart for large files), and nowhere else.
+    const writes = s3.filter((s) => !reads.includes(s));
+    expect(writes).toHaveLength(1);
+    expect(asList(writes[0].Action).sort()).toEqual([
+      "s3:AbortMultipartUpload",
+      "s3:ListMultipartUploadParts",
+      "s3:PutObject",
+    ]);
+    expect(asList(writes[0].Resource).map(objectPattern)).toEqual([RESULTS]);
     for (const s of statements) expect(asList(s.Resource)).not.toContain("*");
   });
 

@@ -16,8 +16,10 @@ function moduleOf(state: State): string | undefined {
  * What aws-local-stepfunctions (3.x) cannot run of a Distributed Map, made of what it can: it ignores
  * ProcessorConfig (the items run as inline iterations, MaxConcurrency still holds) and has no ItemReader,
  * so each Map's ItemReader becomes a Task of the same Parameters just before it (its handler reads the
- * object from the local S3) whose result the Map iterates (ItemsPath). Everything else is the file as is;
- * test/infra asserts the Distributed-Map fields themselves.
+ * object from the local S3) whose result the Map iterates (ItemsPath). It has no ResultWriter either: the
+ * field is removed, and the items' outputs are discarded with the Map's result (ResultPath null), as the
+ * export would leave them out of the state. Everything else is the file as is; test/infra asserts the
+ * Distributed-Map fields themselves.
  */
 export function withLocalItemReaders(definition: AslDefinition): { definition: AslDefinition; readers: string[] } {
   const def = structuredClone(definition) as unknown as { StartAt: string; States: States };
@@ -45,6 +47,7 @@ export function withLocalItemReaders(definition: AslDefinition): { definition: A
       Next: name,
     };
     delete state.ItemReader;
+    delete state.ResultWriter;
     state.ItemsPath = itemsPath;
     readers.push(readerState);
   }

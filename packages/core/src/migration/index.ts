@@ -1,4 +1,5 @@
 export { openReader, withReader, type LegacyReader } from "./readers";
+export { SourceChangedError } from "./catalogue";
 export { readMappingFile, parseMapping, tableSpecs, describeSpecs } from "./mapping";
 export {
   startRun,
@@ -32,6 +33,7 @@ export {
   failRun,
   phaseOf,
   itemsKey,
+  resultsPrefix,
   manifestKey,
   MIGRATION_REPORTS_PREFIX,
   DEFAULT_RANGE_ROWS,

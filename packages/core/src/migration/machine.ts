@@ -1,11 +1,11 @@
 import { withTransaction, type Pool, type Queryable } from "../db";
 import { withRetry, type RetryPolicy } from "../adapters/retry";
 import type { Needs } from "../ports";
-import { asRetryable } from "../errors";
 import { errorMessage, type StepError } from "../imports/mark-failed";
 import { PEOPLE_MAX_ATTEMPTS } from "../people-consumer/feeders";
 import { tableSpecs, type MappingFile, type TableSpec } from "./mapping";
 import type { LegacyReader } from "./readers";
+import { itemFailure, runCatalogue, unchangedCatalogue } from "./catalogue";
 import {
   checkItem,
   getRun,
@@ -36,6 +36,13 @@ export const itemsKey = (runId: string, phase: Phase) => `${MIGRATION_REPORTS_PR
 /** The item list of a reconciliation (one item per checkpointed range), read by the reconcile Map's ItemReader. */
 export const checksKey = (runId: string, checkId: string) =>
   `${MIGRATION_REPORTS_PREFIX}${runId}/checks-${checkId}.json`;
+/**
+ * Where a Distributed Map exports its items' outputs (its ResultWriter), beside their item list:
+ * `reports/migrations/<run_id>/results/items-first/<map run id>/manifest.json`, `SUCCEEDED_0.json` …
+ */
+export const resultsPrefix = (itemList: string) => itemList.replace(/\/([^/]+)\.json$/, "/results/$1");
+/** Every run's exported results: what the state machine may write (and nothing else) in the bucket. */
+export const MIGRATION_RESULTS = `${MIGRATION_REPORTS_PREFIX}*/results/*`;
 
 /** What a new run is asked for (the CLI's options; the state machine's input). */
 export interface RunRequest {
@@ -62,11 +69,12 @@ export async function beginRun(db: Queryable, reader: LegacyReader, req: RunRequ
     timeZone: req.timeZone ?? mapping.timeZone ?? "UTC",
     ...(req.parallel ? { parallel: req.parallel } : {}),
   };
-  // Refuse a bad mapping before a run exists.
-  tableSpecs(await reader.tables(), opts.mapping, opts.only);
+  // Refuse a bad mapping before a run exists; the catalogue it was checked against is the run's.
+  const tables = await reader.tables();
+  tableSpecs(tables, opts.mapping, opts.only);
   const fingerprint = await reader.fingerprint();
   if (Object.keys(fingerprint).length) opts.fingerprint = fingerprint;
-  return startRun(db, reader.label, opts);
+  return startRun(db, reader.label, opts, tables);
 }
 
 /**
@@ -116,16 +124,18 @@ export interface RangeItem {
 /**
  * A phase's key ranges, split by key from the primary key's index (`LegacyReader.splits`, the plan a
  * CLI run's lanes read), numbered from 0 per table: the same ranges, so the same objects, as the CLI.
+ * The source's catalogue is read once here and must be the run's (a resumed run whose source changed
+ * is refused); the items land with the run's, and do not read it again.
  */
 export async function planPhase(
+  db: Queryable,
   reader: LegacyReader,
   run: RunRow,
   phase: Phase,
 ): Promise<{ items: RangeItem[]; next: Phase | null }> {
   const splits = reader.splits?.bind(reader);
   if (!splits) throw new Error(`a ${reader.kind} source cannot be split into key ranges: migrate it with the CLI`);
-  const tables = await reader.tables();
-  const specs = tableSpecs(tables, run.options.mapping, run.options.only);
+  const { tables, specs } = await unchangedCatalogue(db, reader, run);
   const items: RangeItem[] = [];
   for (const spec of specs.filter(PHASES[phase])) {
     const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
@@ -140,7 +150,8 @@ export async function planPhase(
 export type ItemOutcome = "landed" | "checkpointed" | "empty" | "nothing to land";
 
 /**
- * Lands one item as a CLI lane lands a range (landPlanned: read, cast, quarantine, object, checkpoint).
+ * Lands one item as a CLI lane lands a range (landPlanned: read, cast, quarantine, object, checkpoint),
+ * with the run's catalogue: the source's is not read (its rows are, by the columns the run planned).
  * Idempotent: an item whose checkpoint is there is not read again (a retried Lambda, a resumed run);
  * a checkpoint of the same number but other bounds means the plan changed under the run, and is refused.
  */
@@ -149,7 +160,7 @@ export async function landItem(deps: LandDeps, item: RangeItem): Promise<{ outco
     return await landOne(deps, item);
   } catch (err) {
     // A lost connection (the legacy database, PostgreSQL, S3) is retried (the Map's Retry); the rest fails the run.
-    throw asRetryable(err, `landing ${item.table} range ${item.range_no}`);
+    throw itemFailure(err, item.run_id, `landing ${item.table} range ${item.range_no}`);
   }
 }
 
@@ -172,8 +183,8 @@ async function landOne(deps: LandDeps, item: RangeItem): Promise<{ outcome: Item
       );
     return { outcome: "checkpointed", rows: done.source_rows };
   }
-  const tables = await deps.reader.tables();
-  const spec = tableSpecs(tables, run.options.mapping, run.options.only).find((s) => s.table === item.table);
+  const { tables, specs } = await runCatalogue(deps.pool, deps.reader, run);
+  const spec = specs.find((s) => s.table === item.table);
   if (!spec) throw new Error(`run ${run.run_id} does not migrate a table "${item.table}"`);
   const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
   const range = { rangeNo: item.range_no, afterKey: item.after_key, upTo: item.up_to };
@@ -203,7 +214,7 @@ export async function checkRangeItem(db: Queryable, reader: LegacyReader, item: 
   try {
     return await checkItem(db, reader, item);
   } catch (err) {
-    throw asRetryable(err, `reconciling ${item.table} range ${item.range_no}`);
+    throw itemFailure(err, item.run_id, `reconciling ${item.table} range ${item.range_no}`);
   }
 }
 

@@ -6,6 +6,7 @@ import { keyOf, type LegacyReader, type LegacyRow, type LegacyTable } from "./re
 import { CONTACT_FIELDS } from "../people/record";
 import { tableSpecs, type MappingFile, type TableSpec } from "./mapping";
 import { FLAT_TARGETS, flatTarget } from "./targets";
+import { catalogueChanges, runCatalogue, tablesOf, unchangedCatalogue, type Catalogue } from "./catalogue";
 
 /**
  * Tables whose rows name rows of other tables by their landed records (touchpoints: their campaign and
@@ -271,13 +272,20 @@ const firstRow = (target: string) => (flatTarget(target)?.header === false ? 1 :
 /** The source spec a table's ranges are imports of. */
 const sourceOf = (target: string) => flatTarget(target)?.source ?? LEGACY_SOURCE;
 
-export async function startRun(db: Queryable, source: string, opts: RunOptions): Promise<string> {
+/** Starts a run; `catalogue`: the source's tables its mapping was checked against (what the run plans against). */
+export async function startRun(
+  db: Queryable,
+  source: string,
+  opts: RunOptions,
+  catalogue?: readonly LegacyTable[],
+): Promise<string> {
   checkTimeZone(opts.timeZone);
   const runId = randomUUID();
-  await db.query("INSERT INTO migration_runs (run_id, source, options) VALUES ($1, $2, $3)", [
+  await db.query("INSERT INTO migration_runs (run_id, source, options, catalogue) VALUES ($1, $2, $3, $4)", [
     runId,
     source,
     JSON.stringify(opts),
+    catalogue ? JSON.stringify(catalogue) : null,
   ]);
   return runId;
 }
@@ -288,15 +296,18 @@ export interface RunRow {
   options: RunOptions;
   status: string;
   manifest: Manifest | null;
+  /** The source's tables as the run began (migration 356); null for a run begun before it was kept. */
+  catalogue: LegacyTable[] | null;
 }
 
 export async function getRun(db: Queryable, runId: string): Promise<RunRow> {
   if (!/^[0-9a-f-]{36}$/i.test(runId)) throw new Error(`not a run id: "${runId}"`);
   const {
     rows: [run],
-  } = await db.query<RunRow>("SELECT run_id, source, options, status, manifest FROM migration_runs WHERE run_id = $1", [
-    runId,
-  ]);
+  } = await db.query<RunRow>(
+    "SELECT run_id, source, options, status, manifest, catalogue FROM migration_runs WHERE run_id = $1",
+    [runId],
+  );
   if (!run) throw new Error(`no migration run ${runId}`);
   return run;
 }
@@ -315,8 +326,9 @@ export async function landTables(
   opts: RunOptions,
   which: (spec: TableSpec) => boolean = () => true,
 ): Promise<LandedRange[]> {
-  const tables = await deps.reader.tables();
-  const specs = tableSpecs(tables, opts.mapping, opts.only).filter(which);
+  const run = await getRun(deps.pool, runId);
+  const { tables, specs: all } = await unchangedCatalogue(deps.pool, deps.reader, { ...run, options: opts });
+  const specs = all.filter(which);
   const landed: LandedRange[] = [];
   for (const spec of specs) {
     const table = { ...tables.find((t) => t.name === spec.table)!, key: spec.key };
@@ -571,8 +583,7 @@ export async function replayQuarantine(
   opts: ReplayOptions = {},
 ): Promise<LandedRange[]> {
   const run = await getRun(deps.pool, runId);
-  const tables = await deps.reader.tables();
-  const runSpecs = tableSpecs(tables, run.options.mapping, run.options.only);
+  const { tables, specs: runSpecs } = await runCatalogue(deps.pool, deps.reader, run);
   const mapping = opts.mapping ?? run.options.mapping;
   const specs = tableSpecs(tables, mapping, run.options.only);
   if (opts.table && !specs.some((s) => s.table === opts.table))
@@ -804,12 +815,6 @@ export async function planChecks(db: Queryable, runId: string): Promise<{ check_
   };
 }
 
-/** The table specs of a run as the source's catalogue has them now. */
-async function runSpecs(reader: LegacyReader, run: RunRow) {
-  const tables = await reader.tables();
-  return { tables, specs: tableSpecs(tables, run.options.mapping, run.options.only) };
-}
-
 /**
  * Reconciles one range of a reconciliation and stores what it found (idempotent: a range checked
  * again replaces its row). `lane`: the reader's lane it reads on.
@@ -825,7 +830,7 @@ export async function checkItem(
   return checkRanges(db, reader, run, item.check_id, [item], lane).then((c) => c[0]!);
 }
 
-/** Checks these items of one run on one lane, in turn; reads the catalogue once. */
+/** Checks these items of one run on one lane, in turn, with the run's catalogue (the source's is not read). */
 async function checkRanges(
   db: Queryable,
   reader: LegacyReader,
@@ -833,9 +838,9 @@ async function checkRanges(
   checkId: string,
   items: readonly { table: string; range_no: number }[],
   lane?: number,
-  catalogue?: Awaited<ReturnType<typeof runSpecs>>,
+  catalogue?: Catalogue,
 ): Promise<RangeCheck[]> {
-  const { tables, specs } = catalogue ?? (await runSpecs(reader, run));
+  const { tables, specs } = catalogue ?? (await runCatalogue(db, reader, run));
   const out: RangeCheck[] = [];
   for (const item of items) {
     const spec = specs.find((s) => s.table === item.table);
@@ -994,7 +999,9 @@ const MAX_DIFFERENCES = 100;
 /**
  * Sums a reconciliation's range checks per table into the run's manifest (stored on the run) and
  * closes the quarantine of rows the source no longer refuses. Every range of the run must have been
- * checked by this reconciliation. A CSV file whose sha256 changed since the run is a difference of its table.
+ * checked by this reconciliation. A CSV file whose sha256 changed since the run is a difference of its table,
+ * and so is a table whose schema changed since the run began (its ranges were read with the run's catalogue:
+ * a column added since is in no range). The source's catalogue is read here once, not per range.
  */
 export async function sumChecks(
   db: Queryable,
@@ -1003,7 +1010,8 @@ export async function sumChecks(
   checkId: string,
 ): Promise<Manifest> {
   const run = await getRun(db, runId);
-  const { specs } = await runSpecs(reader, run);
+  const planned = await runCatalogue(db, reader, run);
+  const changes = catalogueChanges(planned, await reader.tables());
   const { rows: ranges } = await db.query<Omit<RangeCheck, "table"> & { table_name: string; check_id: string | null }>(
     `SELECT r.table_name, r.range_no, c.check_id, c.source_rows, c.loaded, c.quarantined, c.dropped, c.differences, c.refused
        FROM migration_ranges r LEFT JOIN migration_range_checks c USING (run_id, table_name, range_no)
@@ -1018,7 +1026,7 @@ export async function sumChecks(
     );
   const fingerprint = await reader.fingerprint();
   const out: TableManifest[] = [];
-  for (const spec of specs) {
+  for (const spec of planned.specs) {
     const m: TableManifest = {
       table: spec.table,
       target: spec.target,
@@ -1038,6 +1046,16 @@ export async function sumChecks(
         columns: [],
         reason: `${file} changed since the run (sha256 ${was.slice(0, 12)}… → ${fingerprint[file]?.slice(0, 12)}…)`,
       });
+    // Its ranges were read as planned; what the source's schema has since (a column added …) is not in them.
+    for (const t of tablesOf(spec)) {
+      const change = changes.get(t);
+      if (change)
+        differences.push({
+          pk: "*",
+          columns: t === spec.table ? change.columns : [],
+          reason: `${t} changed since the run began: ${change.lines.join(", ")}`,
+        });
+    }
     const stillRefused: string[] = [];
     for (const r of ranges.filter((x) => x.table_name === spec.table)) {
       m.source_rows += r.source_rows;
@@ -1087,7 +1105,7 @@ export async function reconcile(db: Queryable, reader: LegacyReader, runId: stri
   const run = await getRun(db, runId);
   if (run.source !== reader.label) throw new Error(`run ${run.run_id} migrated ${run.source}, not ${reader.label}`);
   const { check_id, items } = await planChecks(db, runId);
-  const catalogue = await runSpecs(reader, run);
+  const catalogue = await runCatalogue(db, reader, run);
   const queue = [...items];
   let failed = false;
   const settled = await Promise.allSettled(
