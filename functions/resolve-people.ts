@@ -1,6 +1,6 @@
 import middy from "@middy/core";
 import type { Context } from "aws-lambda";
-import { People } from "@leadpipe/core";
+import { config, People } from "@leadpipe/core";
 import { platform } from "./platform";
 
 /**
@@ -16,7 +16,7 @@ export const RESERVE_MS = 5 * 60_000;
  */
 export const handler = middy(async (_event: unknown, context: Context) => {
   const deadline = Date.now() + context.getRemainingTimeInMillis() - RESERVE_MS;
-  const maxCandidates = maxCandidatesOf(process.env.PEOPLE_MAX_CANDIDATES);
+  const maxCandidates = config().PEOPLE_MAX_CANDIDATES;
   const { resolved, failed, remaining, paused, more } = await People.resolvePending(await platform(), {
     limit: 50,
     deadline,
@@ -26,14 +26,3 @@ export const handler = middy(async (_event: unknown, context: Context) => {
   return { resolved: counts, failed, remaining, paused, more };
 });
 
-/**
- * PEOPLE_MAX_CANDIDATES: the most candidates a batch holds (~0.4 KB each; People.MAX_CANDIDATES when unset), for a
- * function given less memory than the stack's 2 GB.
- */
-export function maxCandidatesOf(value: string | undefined): number | undefined {
-  if (value === undefined || value === "") return undefined;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw new Error(`PEOPLE_MAX_CANDIDATES must be a positive whole number (got ${JSON.stringify(value)})`);
-  return n;
-}

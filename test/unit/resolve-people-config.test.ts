@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { maxCandidatesOf } from "../../functions/resolve-people";
+import { loadConfig } from "../../packages/core/src/config";
 
 describe("the people consumer's PEOPLE_MAX_CANDIDATES", () => {
+  const base = { LANDING_BUCKET: "landing", DATABASE_URL: "postgres://localhost/leadpipe" };
   it("takes a positive whole number, leaves the default when unset, and refuses anything else by name", () => {
-    expect(maxCandidatesOf(undefined)).toBeUndefined();
-    expect(maxCandidatesOf("")).toBeUndefined();
-    expect(maxCandidatesOf("250000")).toBe(250_000);
+    expect(loadConfig(base).PEOPLE_MAX_CANDIDATES).toBeUndefined();
+    expect(loadConfig({ ...base, PEOPLE_MAX_CANDIDATES: "250000" }).PEOPLE_MAX_CANDIDATES).toBe(250_000);
     for (const bad of ["0", "-5", "2.5", "1e3x", "lots"])
-      expect(() => maxCandidatesOf(bad)).toThrow(
-        `PEOPLE_MAX_CANDIDATES must be a positive whole number (got ${JSON.stringify(bad)})`,
+      expect(() => loadConfig({ ...base, PEOPLE_MAX_CANDIDATES: bad })).toThrow(
+        /missing or invalid environment variable PEOPLE_MAX_CANDIDATES/,
       );
   });
 });

@@ -44,6 +44,11 @@ const schema = z.object({
     .int()
     .positive()
     .default(5 * 1024 ** 3),
+  /**
+   * The people consumer: the most candidates a resolution batch holds (~0.4 KB each; People.MAX_CANDIDATES when
+   * unset, sized for the function's 2 GB), for a function given less memory.
+   */
+  PEOPLE_MAX_CANDIDATES: z.coerce.number().int().positive().optional(),
   /** The most memory a workbook's shared-strings table may take while it is staged (xlsx/read.ts). */
   XLSX_MAX_SHARED_STRING_BYTES: z.coerce
     .number()

@@ -472,9 +472,21 @@ async function resolveBatch(
   // counts, and their number is bounded: too many, and fewer records (candidates grow slower than records: shared).
   let take = batch.length;
   let candidateIds = await candidatesOf(take);
-  while (candidateIds.length > maxCandidates && take > 1) {
-    take = Math.max(1, Math.min(take - 1, Math.floor((take * maxCandidates) / candidateIds.length)));
-    candidateIds = await candidatesOf(take);
+  if (candidateIds.length > maxCandidates && take > 1) {
+    // The longest prefix within the bound (to 1/16), by bisection: a prefix's candidates only grow with it, so at most
+    // ~16 counts (a guess in proportion took thousands when the first records brought most of the candidates).
+    let lo = 0,
+      hi = take,
+      within: number[] = [];
+    while (hi - lo > 1 && !(lo > 0 && hi - lo <= lo >> 4)) {
+      const mid = (lo + hi) >>> 1;
+      const ids = await candidatesOf(mid);
+      if (ids.length <= maxCandidates) [lo, within] = [mid, ids];
+      else hi = mid;
+    }
+    // None within: the first record alone (its own candidates are at most maxBlock a key).
+    take = Math.max(lo, 1);
+    candidateIds = lo > 0 ? within : await candidatesOf(1);
   }
   const pending = take === batch.length ? batch : batch.slice(0, take);
   const pendingProfiles = take === batch.length ? batchProfiles : batchProfiles.slice(0, take);
