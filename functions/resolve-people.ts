@@ -25,4 +25,3 @@ export const handler = middy(async (_event: unknown, context: Context) => {
   const counts = resolved.map((r) => ({ importId: r.importId, records: r.people?.records ?? 0 }));
   return { resolved: counts, failed, remaining, paused, more };
 });
-
