@@ -157,21 +157,26 @@ const streetKey = (name: string) => cached(streetCache, name, (n) => n.replace(/
  * key is: "index" (the keys it is found by: person_keys), "probe" (the keys it looks up: its candidates).
  */
 export function blockKeys(p: MatchProfile, role: "index" | "probe"): string[] {
-  const keys: string[] = [];
-  const skip = role === "index" ? PROBE : INDEX;
+  return blockKeySides(p)[role];
+}
+
+/** Both sides of a record's keys (blockKeys) in one pass: a key of both sides is in both lists, its text made once. */
+export function blockKeySides(p: MatchProfile): { index: string[]; probe: string[] } {
+  const index: string[] = [],
+    probe: string[] = [];
   forEachBlockKey(p, (tag, a, b, c, r = BOTH) => {
-    if (r !== skip) keys.push(keyText(tag, a, b, c));
+    const text = keyText(tag, a, b, c);
+    if (r !== PROBE) index.push(text);
+    if (r !== INDEX) probe.push(text);
   });
-  return keys;
+  return { index, probe };
 }
 
 /** Whether two records are compared: one probes a key the other is indexed under (blockKeys). */
 export function blocksMeet(a: MatchProfile, b: MatchProfile): boolean {
-  const meets = (x: MatchProfile, y: MatchProfile) => {
-    const found = new Set(blockKeys(y, "index"));
-    return blockKeys(x, "probe").some((k) => found.has(k));
-  };
-  return meets(a, b) || meets(b, a);
+  const [x, y] = [blockKeySides(a), blockKeySides(b)];
+  const meets = (probe: string[], index: string[]) => probe.some((k) => index.includes(k));
+  return meets(x.probe, y.index) || meets(y.probe, x.index);
 }
 
 /** A key's role (forEachBlockKey's fifth argument): compared with the block and joins it (BOTH), only joins it (INDEX: found by the records that probe it), only compared with it (PROBE). */

@@ -10,7 +10,7 @@ import {
   Frequencies,
   frequencyKeys,
 } from "./frequencies";
-import { blockKeys, keyText, profileOf, type Link, type MatchProfile } from "./match";
+import { blockKeySides, keyText, profileOf, type Link, type MatchProfile } from "./match";
 import { Matcher } from "./matcher";
 import type { PersonRecord } from "./record";
 import * as Store from "./store";
@@ -464,8 +464,9 @@ async function resolveBatch(
   resolved: number;
   candidates: number;
 }> {
-  const probes = batchProfiles.map((p) => blockKeys(p, "probe"));
-  const candidatesOf = (n: number) => Store.candidateIds(client, [...new Set(probes.slice(0, n).flat())], maxBlock);
+  const sides = batchProfiles.map(blockKeySides);
+  const candidatesOf = (n: number) =>
+    Store.candidateIds(client, [...new Set(sides.slice(0, n).flatMap((s) => s.probe))], maxBlock);
   // The candidates (every resolved record indexed under a key the batch probes: up to maxBlock a key) go into the
   // matcher a page at a time, in record order, as they are read: the matcher's rows are all this holds of them (their
   // records and profiles are garbage once added). They can be most of the population, so their cost per record is what
@@ -488,8 +489,8 @@ async function resolveBatch(
     take = Math.max(lo, 1);
     candidateIds = lo > 0 ? within : await candidatesOf(1);
   }
-  const pending = take === batch.length ? batch : batch.slice(0, take);
-  const pendingProfiles = take === batch.length ? batchProfiles : batchProfiles.slice(0, take);
+  const pending = batch.slice(0, take);
+  const pendingProfiles = batchProfiles.slice(0, take);
   const pendingStart = candidateIds.length;
   const ids = [...candidateIds, ...pending.map((p) => p.record_id)];
   const forbidden = await Store.forbiddenPairs(client, ids);
@@ -576,9 +577,7 @@ async function resolveBatch(
       reason: l.reason,
     }));
   await Store.insertLinks(client, importId, linkRows);
-  const keyRows = pending.flatMap((p, i) =>
-    [...new Set(blockKeys(pendingProfiles[i]!, "index"))].map((k) => [k, p.record_id] as const),
-  );
+  const keyRows = pending.flatMap((p, i) => [...new Set(sides[i]!.index)].map((k) => [k, p.record_id] as const));
   await Store.replaceKeys(client, requeued, keyRows);
   // The audit of what this import did to each golden record it touched.
   const freshSet = new Set(fresh);
