@@ -34,16 +34,22 @@ export interface Catalogue {
 /**
  * A run's catalogue as it began (`migration_runs.catalogue`): what every step after the first builds
  * the run's specs from, so that an item (a range landed or checked) never reads the source's
- * catalogue. A run begun before it was kept reads it once here and keeps it (the first kept wins).
+ * catalogue. A run begun before it was kept keeps the source's as it is now (`current` when the caller read it already;
+ * the first kept wins).
  */
-export async function runCatalogue(db: Queryable, reader: LegacyReader, run: RunRow): Promise<Catalogue> {
+export async function runCatalogue(
+  db: Queryable,
+  reader: LegacyReader,
+  run: RunRow,
+  current?: readonly LegacyTable[],
+): Promise<Catalogue> {
   let tables = run.catalogue;
   if (!tables) {
     const {
       rows: [kept],
     } = await db.query<{ catalogue: LegacyTable[] }>(
       "UPDATE migration_runs SET catalogue = coalesce(catalogue, $2) WHERE run_id = $1 RETURNING catalogue",
-      [run.run_id, JSON.stringify(await reader.tables())],
+      [run.run_id, JSON.stringify(current ?? (await reader.tables()))],
     );
     tables = kept!.catalogue;
   }
@@ -100,8 +106,9 @@ export function catalogueChanges(planned: Catalogue, current: readonly LegacyTab
  * A changed source is refused, naming what changed.
  */
 export async function unchangedCatalogue(db: Queryable, reader: LegacyReader, run: RunRow): Promise<Catalogue> {
-  const planned = await runCatalogue(db, reader, run);
-  const changes = catalogueChanges(planned, await reader.tables());
+  const current = await reader.tables();
+  const planned = await runCatalogue(db, reader, run, current);
+  const changes = catalogueChanges(planned, current);
   if (changes.size)
     throw new SourceChangedError(
       `the source changed since run ${run.run_id} began (${[...changes].map(([t, c]) => `${t}: ${c.lines.join(", ")}`).join("; ")}): ${GO_ON}`,

@@ -1010,8 +1010,9 @@ export async function sumChecks(
   checkId: string,
 ): Promise<Manifest> {
   const run = await getRun(db, runId);
-  const planned = await runCatalogue(db, reader, run);
-  const changes = catalogueChanges(planned, await reader.tables());
+  const current = await reader.tables();
+  const planned = await runCatalogue(db, reader, run, current);
+  const changes = catalogueChanges(planned, current);
   const { rows: ranges } = await db.query<Omit<RangeCheck, "table"> & { table_name: string; check_id: string | null }>(
     `SELECT r.table_name, r.range_no, c.check_id, c.source_rows, c.loaded, c.quarantined, c.dropped, c.differences, c.refused
        FROM migration_ranges r LEFT JOIN migration_range_checks c USING (run_id, table_name, range_no)
