@@ -18,7 +18,8 @@ import os from "node:os";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { from as copyFrom } from "pg-copy-streams";
-import { People, type Queryable } from "@leadpipe/core";
+import { createPool, migrate, People, type Pool, type Queryable } from "@leadpipe/core";
+import { startPostgres, type RunningPostgres } from "../packages/local/src/postgres";
 import { syntheticPeople } from "../packages/local/src/generate/people";
 import { LocalPlatform } from "../packages/local/src/platform";
 import type { ImportRow } from "../packages/core/src/imports/repo";
@@ -313,4 +314,22 @@ export function medianRow(runs: readonly Measured[]): string {
     postgres: m((r) => f(r).postgres),
   });
   return `| **median of ${runs.length}** | ${n(rows)} | ${first.mb.toFixed(0)} | ${n(rows / copy)} rows/s (${copy.toFixed(1)} s) | ${n(rows / ingest)} rows/s (${ingest.toFixed(1)} s) | **${m((r) => r.copySeconds / r.ingestSeconds).toFixed(2)}** | ${m((r) => r.unloggedCopySeconds / r.ingestSeconds).toFixed(2)} (COPY ${unlogged.toFixed(1)} s) | ${n(m((r) => r.peakRssMb))} MB | ${cpu(cpuOf((r) => r.copyCpu))} / ${cpu(cpuOf((r) => r.ingestCpu))} |`;
+}
+
+/** A migrated embedded PostgreSQL in a scratch folder for `use` (a pool of four), stopped and removed afterwards. */
+export async function withScratchDatabase<T>(
+  prefix: string,
+  use: (pool: Pool, server: RunningPostgres) => Promise<T>,
+): Promise<T> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), prefix));
+  const server = await startPostgres(path.join(tmp, "pg"));
+  const pool = createPool(server.url, 4);
+  try {
+    await migrate(pool);
+    return await use(pool, server);
+  } finally {
+    await pool.end();
+    await server.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
 }

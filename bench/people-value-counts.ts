@@ -6,14 +6,10 @@
  *
  *   bench/priority.sh npx tsx bench/people-value-counts.ts --people 100000 --fresh 10000
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import pg from "pg";
-import { createPool, migrate, People } from "@leadpipe/core";
+import { People } from "@leadpipe/core";
 import * as Store from "../packages/core/src/people/store";
-import { startPostgres } from "../packages/local/src/postgres";
-import { incrementalPeople, landPeople } from "./harness";
+import { incrementalPeople, landPeople, withScratchDatabase } from "./harness";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,11 +34,7 @@ pg.Client.prototype.query = function (this: pg.Client, ...a: unknown[]) {
   });
 } as typeof pg.Client.prototype.query;
 
-const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-counts-"));
-const server = await startPostgres(path.join(tmp, "pg"));
-const pool = createPool(server.url, 4);
-try {
-  await migrate(pool);
+await withScratchDatabase("leadpipe-bench-counts-", async (pool) => {
   const imports = incrementalPeople(people, fresh);
   for (const [n, records] of imports.entries()) {
     const importId = await landPeople(pool, n + 1, records);
@@ -110,8 +102,4 @@ try {
   await pool.query("CREATE INDEX bench_counts_regions ON person_value_counts (key) WHERE left(key, 3) = '#r:'");
   await pool.query("ANALYZE person_value_counts");
   await timed("with a partial index WHERE left(key, 3) = '#r:'");
-} finally {
-  await pool.end();
-  await server.stop();
-  rmSync(tmp, { recursive: true, force: true });
-}
+});

@@ -24,14 +24,10 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { createPool, migrate, People } from "@leadpipe/core";
+import { People } from "@leadpipe/core";
 import * as Matching from "@leadpipe/core/matching";
-import { startPostgres } from "../packages/local/src/postgres";
 import { syntheticPeople } from "../packages/local/src/generate/people";
-import { incrementalPeople, landPeople, postgresCpuSeconds } from "./harness";
+import { incrementalPeople, landPeople, postgresCpuSeconds, withScratchDatabase } from "./harness";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -156,11 +152,7 @@ async function incremental(base: number, fresh: number, threads: number) {
 
 /** resolveImport of an import of `fresh` new rows against the records of `base` people already resolved. */
 async function databasePath(base: number, fresh: number) {
-  const tmp = mkdtempSync(path.join(os.tmpdir(), "leadpipe-bench-people-"));
-  const pg = await startPostgres(path.join(tmp, "pg"));
-  const pool = createPool(pg.url, 4);
-  try {
-    await migrate(pool);
+  await withScratchDatabase("leadpipe-bench-people-", async (pool, pg) => {
     const imports = incrementalPeople(base, fresh);
     console.log(
       "\n| import | records | land (upsert) | resolve | records/s resolved (wall) | CPU-s: this process / PostgreSQL | created | attached | merged | links | peak RSS |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -179,11 +171,7 @@ async function databasePath(base: number, fresh: number) {
         `| ${n === 0 ? "existing" : "new rows"} | ${fmt(records.length)} | ${landed.toFixed(1)} s | ${seconds.toFixed(1)} s | ${fmt(records.length / seconds)} | ${cpuOf(cpu).toFixed(1)} / ${(postgresCpuSeconds(pg.dataDir) - pgCpu).toFixed(1)} | ${fmt(r.created)} | ${fmt(r.attached)} | ${fmt(r.merged)} | ${fmt(r.links)} | ${fmt(process.resourceUsage().maxRSS / 1024)} MB |`,
       );
     }
-  } finally {
-    await pool.end();
-    await pg.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 const engines = arg("model", "rules,fs").split(",");
